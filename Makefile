@@ -1,0 +1,98 @@
+# hnvgw: one entry point. Targets: deps, all, test, demo, bench, fuzz, clean.
+# The release build goes to build/, the ASan+UBSan test build to build/asan/.
+
+SHELL := /bin/bash
+CC      ?= cc
+CLANG   ?= clang
+CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread
+CFLAGS  ?= -O2
+LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lpthread
+SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
+B  = build
+BA = build/asan
+
+# Programs: the file that holds main() for each.
+PROG_SRCS = datapath/io/hnvgw_dp_main.c
+LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard datapath/*.c datapath/io/*.c mgmt/*.c))
+HDRS      = $(wildcard datapath/*.h datapath/io/*.h mgmt/*.h tests/unit/*.h)
+TEST_SRCS = $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJS  = $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIBA_OBJS = $(LIB_SRCS:%.c=$(BA)/obj/%.o)
+TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BA)/%)
+FUZZERS   = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+
+.PHONY: all deps test unit replay-test fuzz fuzz-smoke bench demo clean
+
+all: $(B)/hnvgw-dp
+
+deps:
+	@./tests/deps.sh
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c $< -o $@
+
+$(BA)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) -c $< -o $@
+
+$(B)/libhnvgw.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BA)/libhnvgw.a: $(LIBA_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/hnvgw-dp: datapath/io/hnvgw_dp_main.c $(B)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libhnvgw.a $(LIBS) -o $@
+
+$(BA)/hnvgw-dp: datapath/io/hnvgw_dp_main.c $(BA)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
+
+$(BA)/test_%: tests/unit/test_%.c $(BA)/libhnvgw.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -lcmocka -o $@
+
+# Fuzzers: clang with libFuzzer; the library is compiled into each harness.
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
+
+# make test: dependencies, unit tests, replay/tshark tests, short fuzz runs.
+test: deps
+	@$(MAKE) --no-print-directory unit replay-test fuzz-smoke
+
+unit: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+replay-test: $(BA)/hnvgw-dp
+	@set -e; for t in tests/replay/test_*.sh; do echo "== $$t"; HNVGW_DP=$(BA)/hnvgw-dp bash $$t; done
+
+fuzz-smoke: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do echo "== $$f (10 s)"; \
+	  mkdir -p $(B)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=10 -print_final_stats=1 $(B)/corpus/$$(basename $$f) tests/fuzz/seeds/$$(basename $$f) 2>&1 | grep -E '^stat::number_of_executed_units|ERROR|SUMMARY' ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
+
+fuzz: $(FUZZERS)
+	@set -e; for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p $(B)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$(basename $$f) tests/fuzz/seeds/$$(basename $$f) 2>&1 | grep -E '^stat::number_of_executed_units|ERROR|SUMMARY' ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
+
+$(B)/bench: tests/bench/bench.c $(B)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) -O2 $< $(B)/libhnvgw.a $(LIBS) -o $@
+
+bench: deps $(B)/bench
+	@$(B)/bench
+
+demo: deps $(B)/hnvgw-dp
+	@bash tests/demo.sh
+
+clean:
+	rm -rf $(B)

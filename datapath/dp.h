@@ -1,0 +1,157 @@
+/* dp.h: the HNV forwarding engine.
+ *
+ * A struct hnv_dp is one datapath context: its policy tables, its settings
+ * and its forwarding workers. There is no global state. The engine does no
+ * I/O: an I/O backend hands it a batch of packets, each tagged with its
+ * ingress port, and gets every packet back with an egress port or a drop
+ * reason. Replies the engine generates (ARP, ND, ICMP errors) are written
+ * into the packet's own buffer and sent back out of its ingress port.
+ *
+ * Threads: control functions (hnv_dp_set_*, the policy) are called from one
+ * control thread. Each forwarding thread owns one struct hnv_dp_worker and
+ * must be registered with liburcu-qsbr (rcu_register_thread); it calls
+ * hnv_dp_worker_quiescent() between batches.
+ */
+#ifndef HNV_DP_H
+#define HNV_DP_H
+
+#include "hnv_types.h"
+#include "policy.h"
+
+/* Packet buffers: HNV_PKT_HEADROOM bytes before the frame leave room for
+ * NVGRE encapsulation (62 bytes with an IPv6 outer header). */
+#define HNV_PKT_HEADROOM 128
+#define HNV_PKT_BUFSIZE (HNV_PKT_HEADROOM + 9216 + 64)
+#define HNV_BATCH_MAX 256
+
+/* The outcome of a packet, and the counter it increments. Each name is
+ * what `show counters` prints. X(name, is_drop) */
+#define HNV_REASONS(X)                                                                             \
+	X(rx_decap_delivered, 0)     /* NVGRE from the uplink delivered to a local port */        \
+	X(rx_decap_routed, 0)        /* NVGRE routed to another VSID of the same RDID */          \
+	X(tx_encap, 0)               /* VM frame encapsulated toward a remote PA */                \
+	X(tx_local, 0)               /* VM frame delivered to a local port, same VSID */           \
+	X(tx_routed_local, 0)        /* VM frame routed to a local port in another VSID */        \
+	X(tx_routed_encap, 0)        /* VM frame routed and encapsulated to a remote PA */        \
+	X(arp_reply, 0)              /* ARP request answered from the lookup records */            \
+	X(nd_advert, 0)              /* neighbour solicitation answered from the records */      \
+	X(icmp_frag_needed, 0)       /* oversize DF IPv4: ICMP fragmentation needed sent */      \
+	X(icmp6_too_big, 0)          /* oversize IPv6: ICMPv6 packet too big sent */              \
+	X(drop_runt, 1)              /* frame shorter than its headers */                          \
+	X(drop_bad_ip, 1)            /* malformed IPv4/IPv6 header or length */                   \
+	X(drop_bad_csum, 1)          /* outer IPv4 header checksum wrong */                       \
+	X(drop_ip_fragment, 1)       /* fragmented NVGRE packet */                                 \
+	X(drop_not_local_pa, 1)      /* outer destination is not a local PA */                     \
+	X(drop_not_gre, 1)           /* outer protocol is not GRE */                               \
+	X(drop_gre_flags, 1)         /* GRE flags/version not NVGRE (C/S/bits 1-5/ver, no K) */  \
+	X(drop_gre_proto, 1)         /* GRE protocol type is not 0x6558 */                        \
+	X(drop_vsid_reserved, 1)     /* VSID outside 4096-16777214 */                              \
+	X(drop_vsid_unknown, 1)      /* no virtual subnet with this VSID */                       \
+	X(drop_inner_vlan, 1)        /* inner frame carries an 802.1Q tag */                       \
+	X(drop_spoof, 1)             /* VSID/CA/MAC/PA do not match a lookup record */           \
+	X(drop_no_record, 1)         /* no lookup record for the destination */                   \
+	X(drop_no_route, 1)          /* no customer route in the routing domain */                \
+	X(drop_cross_rdomain, 1)     /* route or record leads into another routing domain */     \
+	X(drop_ttl, 1)               /* TTL or hop limit expired while routing */                 \
+	X(drop_broadcast, 1)         /* broadcast/multicast not answered locally */               \
+	X(drop_non_ip, 1)            /* an ethertype HNV does not forward */                       \
+	X(drop_arp_unknown, 1)       /* ARP/NS for an address without a record */                 \
+	X(drop_nd_dad, 1)            /* duplicate address detection NS: never answered */         \
+	X(drop_port_unknown, 1)      /* ingress or egress port not configured */                 \
+	X(drop_no_local_port, 1)     /* record points here but no port has that MAC */           \
+	X(drop_rule, 1)              /* record rule is not Encap (NAT/None not forwarded) */     \
+	X(drop_no_pa, 1)             /* no local PA of the destination PA's family */            \
+	X(drop_neigh_miss, 1)        /* no next-hop MAC for the destination PA */                  \
+	X(drop_mtu, 1)               /* oversize IPv4 without DF: NVGRE is never fragmented */  \
+	X(drop_gateway_addr, 1)      /* traffic to the default gateway itself (not ICMP echo) */ \
+	X(drop_ecn, 1)               /* outer CE over a Not-ECT inner packet (RFC 6040) */
+
+enum hnv_reason {
+#define HNV_REASON_ENUM(n, d) HNV_R_##n,
+	HNV_REASONS(HNV_REASON_ENUM)
+#undef HNV_REASON_ENUM
+	HNV_R__COUNT
+};
+
+const char *hnv_reason_name(enum hnv_reason r);
+bool hnv_reason_is_drop(enum hnv_reason r);
+
+/* One stage's decision, recorded when tracing is on. */
+enum hnv_stage {
+	HNV_ST_PARSE,
+	HNV_ST_DECAP,
+	HNV_ST_ANTISPOOF,
+	HNV_ST_CLASSIFY,
+	HNV_ST_ARP,
+	HNV_ST_ND,
+	HNV_ST_ROUTE,
+	HNV_ST_LOOKUP,
+	HNV_ST_MTU,
+	HNV_ST_ENCAP,
+	HNV_ST_DELIVER,
+	HNV_ST__COUNT
+};
+const char *hnv_stage_name(enum hnv_stage s);
+
+#define HNV_TRACE_STEPS 12
+struct hnv_trace {
+	unsigned n;
+	struct {
+		enum hnv_stage stage;
+		char text[96]; /* the decision in words, with the values used */
+	} step[HNV_TRACE_STEPS];
+};
+
+struct hnv_pkt {
+	uint8_t *data;      /* first byte of the frame (Ethernet header) */
+	uint32_t len;       /* bytes of frame at data */
+	uint16_t in_port;   /* set by I/O: HNV_PORT_UPLINK or a port id */
+	uint16_t out_port;  /* set by the engine when reason is not a drop */
+	uint16_t reason;    /* enum hnv_reason */
+	uint16_t flags;     /* HNV_PKT_F_* */
+	uint32_t vsid;      /* after processing: the VSID of the frame (0 if none) */
+	struct hnv_trace *trace; /* non-NULL: the engine records stages here */
+	uint8_t buf[HNV_PKT_BUFSIZE];
+};
+
+/* The I/O layer verified the outer IPv4 header checksum (the kernel did). */
+#define HNV_PKT_F_L3_CSUM_OK 0x1
+
+/* Resets p to hold a copy of frame (len bytes), headroom reserved.
+ * Returns 0, or -EMSGSIZE if it does not fit. */
+int hnv_pkt_load(struct hnv_pkt *p, const void *frame, size_t len, uint16_t in_port);
+
+struct hnv_dp;
+struct hnv_dp_worker;
+
+struct hnv_dp *hnv_dp_new(void);
+void hnv_dp_free(struct hnv_dp *dp);
+struct hnv_policy *hnv_dp_policy(struct hnv_dp *dp);
+
+/* The virtual MAC of every default gateway (default 00:15:5d:ff:ff:ff... see
+ * dp.c for the value and why). */
+void hnv_dp_set_gateway_mac(struct hnv_dp *dp, const struct hnv_mac *mac);
+const struct hnv_mac *hnv_dp_gateway_mac(const struct hnv_dp *dp);
+/* Uplink MAC and IP MTU; encapsulated packets must fit the MTU. */
+void hnv_dp_set_uplink(struct hnv_dp *dp, const struct hnv_mac *mac, unsigned mtu);
+/* FlowID: an 8-bit hash of the inner 5-tuple (on, the default) or 0. */
+void hnv_dp_set_flowid(struct hnv_dp *dp, bool on);
+/* Next-hop MAC for a provider address, supplied by the I/O layer. */
+int hnv_dp_neigh_set(struct hnv_dp *dp, const struct hnv_ip *pa, const struct hnv_mac *mac);
+int hnv_dp_neigh_del(struct hnv_dp *dp, const struct hnv_ip *pa);
+
+struct hnv_dp_worker *hnv_dp_worker_new(struct hnv_dp *dp);
+void hnv_dp_worker_free(struct hnv_dp_worker *w);
+
+/* Forwards a batch (n <= HNV_BATCH_MAX). Afterwards each packet's reason
+ * says what happened; when it is not a drop, data/len hold the frame to send
+ * out of out_port. Must be called between rcu_register_thread() and
+ * rcu_unregister_thread() of the calling thread. */
+void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n);
+/* Reports a quiescent state so retired table memory can be reclaimed. */
+void hnv_dp_worker_quiescent(struct hnv_dp_worker *w);
+
+/* Counters summed over every worker (including freed ones). */
+void hnv_dp_counters(struct hnv_dp *dp, uint64_t out[HNV_R__COUNT]);
+
+#endif

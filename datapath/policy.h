@@ -1,0 +1,115 @@
+/* policy.h: the HNV policy tables of one datapath context.
+ *
+ * Ownership and threading: a struct hnv_policy is written by one control
+ * thread at a time (callers serialize; hnvgwd has a single control thread)
+ * and read, lock-free, by any number of forwarding threads registered with
+ * liburcu-qsbr. Every write is published so that a reader sees either the old
+ * or the new entry, never a torn one; memory is reclaimed after a grace
+ * period. Functions return 0 or a negative errno:
+ *   -EINVAL  a value is out of range (the caller validated syntax already)
+ *   -EEXIST  the object exists
+ *   -ENOENT  a referenced object (rdomain, vsid, port) does not exist
+ *   -ENOSPC  a fixed limit was reached
+ *   -ENOMEM  allocation failed
+ * Customer-route changes become visible to readers at hnv_policy_commit(),
+ * so a batch of route changes is published as one unit; every other change
+ * is visible when its function returns.
+ */
+#ifndef HNV_POLICY_H
+#define HNV_POLICY_H
+
+#include "hnv_types.h"
+
+struct hnv_policy;
+
+#define HNV_VSUBNET_MAX_PREFIXES 4
+#define HNV_PORT_MAX_CAS 4
+#define HNV_PORTS_MAX 1024 /* port ids 1..HNV_PORTS_MAX-1; 0 is the uplink */
+#define HNV_PORT_UPLINK 0
+
+struct hnv_vsubnet_spec {
+	uint32_t vsid;
+	char rdomain[HNV_NAME_MAX + 1];
+	unsigned n_prefixes;
+	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
+};
+
+struct hnv_lookup_spec {
+	uint32_t vsid;
+	struct hnv_ip ca; /* unspecified for GatewayWildcard and L2Only */
+	struct hnv_ip pa;
+	struct hnv_mac mac;
+	enum hnv_rule rule;
+	enum hnv_rec_type type;
+	bool use_vm_mac;
+	bool has_customer_id;
+	struct hnv_guid customer_id;
+	char vm_name[HNV_NAME_MAX + 1];
+	char context[HNV_TEXT_MAX + 1];
+};
+
+struct hnv_route_spec {
+	char rdomain[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_prefix prefix;
+	struct hnv_ip nexthop; /* unspecified = on-link */
+	uint32_t metric;
+};
+
+struct hnv_port_spec {
+	char name[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_mac mac;
+	unsigned n_cas;
+	struct hnv_ip cas[HNV_PORT_MAX_CAS];
+};
+
+struct hnv_policy *hnv_policy_new(void);
+/* Frees the tables; no reader may still be using them. */
+void hnv_policy_free(struct hnv_policy *p);
+
+int hnv_policy_rdomain_add(struct hnv_policy *p, const char *name, const struct hnv_guid *rdid);
+int hnv_policy_rdomain_del(struct hnv_policy *p, const char *name);
+
+int hnv_policy_vsubnet_add(struct hnv_policy *p, const struct hnv_vsubnet_spec *s);
+int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid);
+
+/* Adds a record. A record's identity is (vsid, ca, mac). Records with a CA
+ * are found by (vsid, ca), which is unique; every record is found by
+ * (vsid, mac), which several records (the IPv4 and IPv6 CAs of one VM) may
+ * share. GatewayWildcard and L2Only records have an unspecified CA; a VSID
+ * has at most one GatewayWildcard record per address family. */
+int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s);
+/* Replaces the record with the same (vsid, ca, mac); -ENOENT if none. */
+int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s);
+int hnv_policy_lookup_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  const struct hnv_mac *mac);
+
+int hnv_policy_route_add(struct hnv_policy *p, const struct hnv_route_spec *s);
+int hnv_policy_route_del(struct hnv_policy *p, const char *rdomain, const struct hnv_prefix *pfx,
+			 const struct hnv_ip *nexthop);
+
+int hnv_policy_pa_add(struct hnv_policy *p, const struct hnv_prefix *pa);
+int hnv_policy_pa_del(struct hnv_policy *p, const struct hnv_ip *pa);
+
+/* Returns the new port id (>= 1) or a negative errno. */
+int hnv_policy_port_add(struct hnv_policy *p, const struct hnv_port_spec *s);
+int hnv_policy_port_del(struct hnv_policy *p, const char *name);
+/* Port id by name, or -ENOENT. */
+int hnv_policy_port_id(const struct hnv_policy *p, const char *name);
+const char *hnv_policy_port_name(const struct hnv_policy *p, unsigned port_id);
+
+/* Publishes route changes made since the last commit. */
+int hnv_policy_commit(struct hnv_policy *p);
+
+/* Counts for show and bench. */
+struct hnv_policy_stats {
+	size_t n_records;
+	size_t n_routes;
+	size_t n_vsubnets;
+	size_t n_rdomains;
+	size_t record_bytes; /* pool + both indexes, for records only */
+};
+void hnv_policy_stats(const struct hnv_policy *p, struct hnv_policy_stats *st);
+
+#endif
