@@ -28,7 +28,6 @@
  * what `show counters` prints. X(name, is_drop) */
 #define HNV_REASONS(X)                                                                             \
 	X(rx_decap_delivered, 0)     /* NVGRE from the uplink delivered to a local port */        \
-	X(rx_decap_routed, 0)        /* NVGRE routed to another VSID of the same RDID */          \
 	X(tx_encap, 0)               /* VM frame encapsulated toward a remote PA */                \
 	X(tx_local, 0)               /* VM frame delivered to a local port, same VSID */           \
 	X(tx_routed_local, 0)        /* VM frame routed to a local port in another VSID */        \
@@ -37,6 +36,7 @@
 	X(nd_advert, 0)              /* neighbour solicitation answered from the records */      \
 	X(icmp_frag_needed, 0)       /* oversize DF IPv4: ICMP fragmentation needed sent */      \
 	X(icmp6_too_big, 0)          /* oversize IPv6: ICMPv6 packet too big sent */              \
+	X(echo_reply, 0)             /* ping of a default-gateway address answered */            \
 	X(drop_runt, 1)              /* frame shorter than its headers */                          \
 	X(drop_bad_ip, 1)            /* malformed IPv4/IPv6 header or length */                   \
 	X(drop_bad_csum, 1)          /* outer IPv4 header checksum wrong */                       \
@@ -57,6 +57,7 @@
 	X(drop_non_ip, 1)            /* an ethertype HNV does not forward */                       \
 	X(drop_arp_unknown, 1)       /* ARP/NS for an address without a record */                 \
 	X(drop_nd_dad, 1)            /* duplicate address detection NS: never answered */         \
+	X(drop_own_address, 1)       /* ARP/NS for the asker's own address: not answered */      \
 	X(drop_port_unknown, 1)      /* ingress or egress port not configured */                 \
 	X(drop_no_local_port, 1)     /* record points here but no port has that MAC */           \
 	X(drop_rule, 1)              /* record rule is not Encap (NAT/None not forwarded) */     \
@@ -128,11 +129,12 @@ struct hnv_dp *hnv_dp_new(void);
 void hnv_dp_free(struct hnv_dp *dp);
 struct hnv_policy *hnv_dp_policy(struct hnv_dp *dp);
 
-/* The virtual MAC of every default gateway (default 00:15:5d:ff:ff:ff... see
- * dp.c for the value and why). */
+/* The virtual MAC of every default gateway. The default, 02:15:5d:00:00:01,
+ * is locally administered so it cannot collide with a vendor MAC. */
 void hnv_dp_set_gateway_mac(struct hnv_dp *dp, const struct hnv_mac *mac);
 const struct hnv_mac *hnv_dp_gateway_mac(const struct hnv_dp *dp);
-/* Uplink MAC and IP MTU; encapsulated packets must fit the MTU. */
+/* Uplink MAC and IP MTU (default 1500); encapsulated packets must fit the
+ * MTU. A NULL mac or a zero mtu keeps the current value. */
 void hnv_dp_set_uplink(struct hnv_dp *dp, const struct hnv_mac *mac, unsigned mtu);
 /* FlowID: an 8-bit hash of the inner 5-tuple (on, the default) or 0. */
 void hnv_dp_set_flowid(struct hnv_dp *dp, bool on);
@@ -143,7 +145,7 @@ int hnv_dp_neigh_del(struct hnv_dp *dp, const struct hnv_ip *pa);
 struct hnv_dp_worker *hnv_dp_worker_new(struct hnv_dp *dp);
 void hnv_dp_worker_free(struct hnv_dp_worker *w);
 
-/* Forwards a batch (n <= HNV_BATCH_MAX). Afterwards each packet's reason
+/* Forwards a batch (at most HNV_BATCH_MAX; extra packets are left untouched). Afterwards each packet's reason
  * says what happened; when it is not a drop, data/len hold the frame to send
  * out of out_port. Must be called between rcu_register_thread() and
  * rcu_unregister_thread() of the calling thread. */

@@ -73,6 +73,9 @@ int hnv_policy_rdomain_del(struct hnv_policy *p, const char *name);
 
 int hnv_policy_vsubnet_add(struct hnv_policy *p, const struct hnv_vsubnet_spec *s);
 int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid);
+/* Copies the vsubnet as configured; 0 or -ENOENT. */
+int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid,
+			   struct hnv_vsubnet_spec *out);
 
 /* Adds a record. A record's identity is (vsid, ca, mac). Records with a CA
  * are found by (vsid, ca), which is unique; every record is found by

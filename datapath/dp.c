@@ -1,0 +1,1188 @@
+/* dp.c: the HNV forwarding decision (see dp.h and ARCHITECTURE.md).
+ *
+ * Two entry paths share the output stage:
+ *   uplink -> rx_uplink: outer checks, NVGRE decode, ECN (RFC 6040),
+ *             anti-spoofing against the lookup records, delivery to a port;
+ *   VM port -> tx_vm: source checks, ARP/ND answered from the records,
+ *             bridging inside the VSID or routing inside the routing domain;
+ *   both   -> output: local delivery when the record's PA is ours, else MTU
+ *             check (ICMP errors back to the VM) and NVGRE encapsulation.
+ * Each stage validates what it reads; what an upstream stage validated is
+ * noted in the stage's comment. Every outcome is one counter.
+ */
+#define _LGPL_SOURCE
+#include "dp.h"
+
+#include "policy_read.h"
+#include "proto.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <urcu/urcu-qsbr.h>
+
+struct neigh_table {
+	uint32_t mask;
+	uint32_t n;
+	struct neigh {
+		bool used;
+		struct hnv_ip pa;
+		struct hnv_mac mac;
+	} e[];
+};
+
+struct hnv_dp_worker {
+	struct hnv_dp *dp;
+	struct hnv_policy *pol;
+	const struct settings *set; /* for the batch being processed */
+	struct hnv_dp_worker *next;
+	uint16_t ip_id;
+	_Atomic uint64_t cnt[HNV_R__COUNT];
+};
+
+/* Settings workers read per packet; replaced whole under RCU. */
+struct settings {
+	struct hnv_mac gw_mac;
+	struct hnv_mac uplink_mac;
+	unsigned uplink_mtu;
+	bool flowid;
+};
+
+struct hnv_dp {
+	struct hnv_policy *policy;
+	struct settings *set;      /* RCU */
+	struct neigh_table *neigh; /* RCU */
+	pthread_mutex_t lock;      /* workers list and retired counters */
+	struct hnv_dp_worker *workers;
+	uint64_t retired[HNV_R__COUNT];
+};
+
+static const char *const reason_names[] = {
+#define HNV_REASON_NAME(n, d) #n,
+	HNV_REASONS(HNV_REASON_NAME)
+#undef HNV_REASON_NAME
+};
+static const bool reason_drop[] = {
+#define HNV_REASON_DROP(n, d) d,
+	HNV_REASONS(HNV_REASON_DROP)
+#undef HNV_REASON_DROP
+};
+
+const char *hnv_reason_name(enum hnv_reason r)
+{
+	return r < HNV_R__COUNT ? reason_names[r] : "?";
+}
+
+bool hnv_reason_is_drop(enum hnv_reason r)
+{
+	return r < HNV_R__COUNT && reason_drop[r];
+}
+
+static const char *const stage_names[HNV_ST__COUNT] = {
+	"parse", "decap", "antispoof", "classify", "arp", "nd",
+	"route", "lookup", "mtu", "encap", "deliver",
+};
+
+const char *hnv_stage_name(enum hnv_stage s)
+{
+	return s < HNV_ST__COUNT ? stage_names[s] : "?";
+}
+
+int hnv_pkt_load(struct hnv_pkt *p, const void *frame, size_t len, uint16_t in_port)
+{
+	if (len > HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM)
+		return -EMSGSIZE;
+	p->data = p->buf + HNV_PKT_HEADROOM;
+	memcpy(p->data, frame, len);
+	p->len = (uint32_t)len;
+	p->in_port = in_port;
+	p->out_port = 0;
+	p->reason = 0;
+	p->flags = 0;
+	p->vsid = 0;
+	return 0;
+}
+
+/* ---- context ---- */
+
+struct hnv_dp *hnv_dp_new(void)
+{
+	struct hnv_dp *dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return NULL;
+	dp->policy = hnv_policy_new();
+	dp->neigh = calloc(1, sizeof(struct neigh_table) + 16 * sizeof(struct neigh));
+	if (!dp->policy || !dp->neigh) {
+		hnv_policy_free(dp->policy);
+		free(dp->neigh);
+		free(dp);
+		return NULL;
+	}
+	dp->neigh->mask = 15;
+	static const struct settings defaults = {
+		.gw_mac = {{0x02, 0x15, 0x5d, 0x00, 0x00, 0x01}},
+		.uplink_mtu = 1500,
+		.flowid = true,
+	};
+	dp->set = malloc(sizeof(*dp->set));
+	if (!dp->set) {
+		hnv_policy_free(dp->policy);
+		free(dp->neigh);
+		free(dp);
+		return NULL;
+	}
+	*dp->set = defaults;
+	pthread_mutex_init(&dp->lock, NULL);
+	return dp;
+}
+
+void hnv_dp_free(struct hnv_dp *dp)
+{
+	if (!dp)
+		return;
+	hnv_policy_free(dp->policy);
+	free(dp->neigh);
+	free(dp->set);
+	pthread_mutex_destroy(&dp->lock);
+	free(dp);
+}
+
+struct hnv_policy *hnv_dp_policy(struct hnv_dp *dp)
+{
+	return dp->policy;
+}
+
+/* Publishes a modified copy of the settings (control thread only). */
+static void settings_update(struct hnv_dp *dp, void (*fn)(struct settings *, const void *),
+			    const void *arg)
+{
+	struct settings *n = malloc(sizeof(*n)), *o = dp->set;
+	if (!n) {
+		/* out of memory: update in place; a worker may see one mixed packet */
+		fn(o, arg);
+		return;
+	}
+	*n = *o;
+	fn(n, arg);
+	rcu_assign_pointer(dp->set, n);
+	urcu_qsbr_synchronize_rcu();
+	free(o);
+}
+
+static void set_gw(struct settings *s, const void *arg)
+{
+	s->gw_mac = *(const struct hnv_mac *)arg;
+}
+
+struct uplink_arg {
+	const struct hnv_mac *mac;
+	unsigned mtu;
+};
+
+static void set_uplink(struct settings *s, const void *arg)
+{
+	const struct uplink_arg *u = arg;
+	if (u->mac)
+		s->uplink_mac = *u->mac;
+	if (u->mtu)
+		s->uplink_mtu = u->mtu;
+}
+
+static void set_flowid(struct settings *s, const void *arg)
+{
+	s->flowid = *(const bool *)arg;
+}
+
+void hnv_dp_set_gateway_mac(struct hnv_dp *dp, const struct hnv_mac *mac)
+{
+	settings_update(dp, set_gw, mac);
+}
+
+const struct hnv_mac *hnv_dp_gateway_mac(const struct hnv_dp *dp)
+{
+	return &dp->set->gw_mac;
+}
+
+void hnv_dp_set_uplink(struct hnv_dp *dp, const struct hnv_mac *mac, unsigned mtu)
+{
+	struct uplink_arg u = {mac, mtu};
+	settings_update(dp, set_uplink, &u);
+}
+
+void hnv_dp_set_flowid(struct hnv_dp *dp, bool on)
+{
+	settings_update(dp, set_flowid, &on);
+}
+
+static uint32_t neigh_hash(const struct hnv_ip *pa)
+{
+	return (uint32_t)hnv_hash_ca(0, pa);
+}
+
+static const struct hnv_mac *neigh_lookup(const struct neigh_table *t, const struct hnv_ip *pa)
+{
+	for (uint32_t i = neigh_hash(pa) & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+		if (!t->e[i].used)
+			return NULL;
+		if (hnv_ip_eq(&t->e[i].pa, pa))
+			return &t->e[i].mac;
+	}
+	return NULL;
+}
+
+/* Rebuilds the neighbour table with pa set to mac (mac NULL: removed). */
+static int neigh_publish(struct hnv_dp *dp, const struct hnv_ip *pa, const struct hnv_mac *mac)
+{
+	struct neigh_table *o = dp->neigh;
+	uint32_t want = o->n + 1, size = 16;
+	while (want * 2 > size)
+		size *= 2;
+	struct neigh_table *n = calloc(1, sizeof(*n) + (size_t)size * sizeof(struct neigh));
+	if (!n)
+		return -ENOMEM;
+	n->mask = size - 1;
+	bool found = false;
+	for (uint32_t i = 0; i <= o->mask; i++) {
+		const struct neigh *e = &o->e[i];
+		if (!e->used)
+			continue;
+		struct neigh ne = *e;
+		if (hnv_ip_eq(&e->pa, pa)) {
+			found = true;
+			if (!mac)
+				continue;
+			ne.mac = *mac;
+		}
+		uint32_t j = neigh_hash(&ne.pa) & n->mask;
+		while (n->e[j].used)
+			j = (j + 1) & n->mask;
+		n->e[j] = ne;
+		n->n++;
+	}
+	if (!found && mac) {
+		uint32_t j = neigh_hash(pa) & n->mask;
+		while (n->e[j].used)
+			j = (j + 1) & n->mask;
+		n->e[j] = (struct neigh){.used = true, .pa = *pa, .mac = *mac};
+		n->n++;
+	}
+	if (!found && !mac) {
+		free(n);
+		return -ENOENT;
+	}
+	rcu_assign_pointer(dp->neigh, n);
+	urcu_qsbr_synchronize_rcu();
+	free(o);
+	return 0;
+}
+
+int hnv_dp_neigh_set(struct hnv_dp *dp, const struct hnv_ip *pa, const struct hnv_mac *mac)
+{
+	return neigh_publish(dp, pa, mac);
+}
+
+int hnv_dp_neigh_del(struct hnv_dp *dp, const struct hnv_ip *pa)
+{
+	return neigh_publish(dp, pa, NULL);
+}
+
+struct hnv_dp_worker *hnv_dp_worker_new(struct hnv_dp *dp)
+{
+	struct hnv_dp_worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->dp = dp;
+	w->pol = dp->policy;
+	pthread_mutex_lock(&dp->lock);
+	w->next = dp->workers;
+	dp->workers = w;
+	pthread_mutex_unlock(&dp->lock);
+	return w;
+}
+
+void hnv_dp_worker_free(struct hnv_dp_worker *w)
+{
+	if (!w)
+		return;
+	struct hnv_dp *dp = w->dp;
+	pthread_mutex_lock(&dp->lock);
+	for (struct hnv_dp_worker **pp = &dp->workers; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	for (unsigned i = 0; i < HNV_R__COUNT; i++)
+		dp->retired[i] += atomic_load_explicit(&w->cnt[i], memory_order_relaxed);
+	pthread_mutex_unlock(&dp->lock);
+	free(w);
+}
+
+void hnv_dp_counters(struct hnv_dp *dp, uint64_t out[HNV_R__COUNT])
+{
+	pthread_mutex_lock(&dp->lock);
+	for (unsigned i = 0; i < HNV_R__COUNT; i++)
+		out[i] = dp->retired[i];
+	for (const struct hnv_dp_worker *w = dp->workers; w; w = w->next)
+		for (unsigned i = 0; i < HNV_R__COUNT; i++)
+			out[i] += atomic_load_explicit(&w->cnt[i], memory_order_relaxed);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+void hnv_dp_worker_quiescent(struct hnv_dp_worker *w)
+{
+	(void)w;
+	urcu_qsbr_quiescent_state();
+}
+
+/* ---- per-packet helpers ---- */
+
+static void trace_add(struct hnv_pkt *p, enum hnv_stage st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Tracing is off unless the I/O layer attached a record to the packet. */
+#define TRACE(p, st, ...)                                                                          \
+	do {                                                                                       \
+		if ((p)->trace)                                                                    \
+			trace_add((p), (st), __VA_ARGS__);                                         \
+	} while (0)
+
+static void trace_add(struct hnv_pkt *p, enum hnv_stage st, const char *fmt, ...)
+{
+	struct hnv_trace *t = p->trace;
+	if (t->n >= HNV_TRACE_STEPS)
+		return;
+	t->step[t->n].stage = st;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->step[t->n].text, sizeof(t->step[t->n].text), fmt, ap);
+	va_end(ap);
+	t->n++;
+}
+
+static void ipstr(const struct hnv_ip *a, char *buf, size_t len)
+{
+	if (hnv_ip_is_v4(a))
+		snprintf(buf, len, "%u.%u.%u.%u", a->b[12], a->b[13], a->b[14], a->b[15]);
+	else
+		snprintf(buf, len,
+			 "%x:%x:%x:%x:%x:%x:%x:%x", rd16(a->b), rd16(a->b + 2), rd16(a->b + 4),
+			 rd16(a->b + 6), rd16(a->b + 8), rd16(a->b + 10), rd16(a->b + 12),
+			 rd16(a->b + 14));
+}
+
+#define IPS(var, ip)                                                                               \
+	char var[48];                                                                              \
+	ipstr((ip), var, sizeof(var))
+
+static inline void verdict(struct hnv_dp_worker *w, struct hnv_pkt *p, enum hnv_reason r)
+{
+	p->reason = (uint16_t)r;
+	atomic_store_explicit(&w->cnt[r], atomic_load_explicit(&w->cnt[r], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static inline bool mac_is_group(const struct hnv_mac *m)
+{
+	return m->b[0] & 1;
+}
+
+/* The default-gateway address of vs in a's family, if a is one. */
+static bool is_gateway_addr(const struct hnv_vsubnet *vs, const struct hnv_ip *a)
+{
+	for (unsigned i = 0; i < vs->n_prefixes; i++)
+		if (hnv_ip_eq(&vs->gateway[i], a))
+			return true;
+	return false;
+}
+
+static const struct hnv_ip *gateway_of_family(const struct hnv_vsubnet *vs, bool v4)
+{
+	for (unsigned i = 0; i < vs->n_prefixes; i++)
+		if (hnv_ip_is_v4(&vs->gateway[i]) == v4)
+			return &vs->gateway[i];
+	return NULL;
+}
+
+static bool port_owns(const struct hnv_port *pt, const struct hnv_ip *a)
+{
+	for (unsigned i = 0; i < pt->n_cas; i++)
+		if (hnv_ip_eq(&pt->cas[i], a))
+			return true;
+	return false;
+}
+
+/* Facts about the inner frame gathered once by classify(). */
+struct inner {
+	struct hnv_eth eth;
+	uint8_t *l3;      /* start of the IP header (or ARP) */
+	size_t l3_len;    /* bytes of L3 packet (IP total length) */
+	bool v4, v6;
+	struct hnv_ipv4 ip4;
+	struct hnv_ipv6 ip6;
+	struct hnv_ip src, dst;
+};
+
+/* Parses the inner Ethernet and IP headers of the frame at f (len bytes).
+ * Returns a reason other than the success sentinel on a malformed frame;
+ * HNV_R__COUNT on success. Trims Ethernet padding after the IP packet. */
+static enum hnv_reason classify(uint8_t *f, uint32_t *len, struct inner *in)
+{
+	if (hnv_eth_parse(f, *len, &in->eth))
+		return HNV_R_drop_runt;
+	in->l3 = f + in->eth.hlen;
+	in->l3_len = *len - in->eth.hlen;
+	in->v4 = in->v6 = false;
+	if (in->eth.type == HNV_ET_IPV4) {
+		if (hnv_ipv4_parse(in->l3, in->l3_len, &in->ip4))
+			return HNV_R_drop_bad_ip;
+		in->v4 = true;
+		in->l3_len = in->ip4.total_len;
+		in->src = in->ip4.src;
+		in->dst = in->ip4.dst;
+	} else if (in->eth.type == HNV_ET_IPV6) {
+		if (hnv_ipv6_parse(in->l3, in->l3_len, &in->ip6))
+			return HNV_R_drop_bad_ip;
+		in->v6 = true;
+		in->l3_len = 40 + (size_t)in->ip6.payload_len;
+		in->src = in->ip6.src;
+		in->dst = in->ip6.dst;
+	}
+	if (in->v4 || in->v6)
+		*len = (uint32_t)(in->eth.hlen + in->l3_len);
+	return HNV_R__COUNT;
+}
+
+/* An 8-bit hash of the inner 5-tuple (addresses, protocol, ports). */
+static uint8_t flow_id(const struct inner *in)
+{
+	uint64_t a, b, c, d;
+	memcpy(&a, in->src.b, 8);
+	memcpy(&b, in->src.b + 8, 8);
+	memcpy(&c, in->dst.b, 8);
+	memcpy(&d, in->dst.b + 8, 8);
+	uint64_t h = (a ^ c) * 0x9e3779b97f4a7c15ull ^ (b ^ d);
+	uint8_t proto = 0;
+	const uint8_t *l4 = NULL;
+	size_t l4len = 0;
+	if (in->v4 && !hnv_ipv4_is_fragment(&in->ip4)) {
+		proto = in->ip4.proto;
+		l4 = in->l3 + in->ip4.ihl_bytes;
+		l4len = in->l3_len - in->ip4.ihl_bytes;
+	} else if (in->v6 && !in->ip6.fragment) {
+		proto = in->ip6.proto;
+		l4 = in->l3 + in->ip6.l4_off;
+		l4len = in->l3_len - in->ip6.l4_off;
+	}
+	if ((proto == 6 || proto == 17 || proto == 132) && l4len >= 4)
+		h ^= (uint64_t)rd32(l4) << 8 | proto;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return (uint8_t)h;
+}
+
+/* Decrements the TTL / hop limit of a routed packet; false if it expired. */
+static bool ttl_dec(struct inner *in)
+{
+	if (in->v4) {
+		if (in->ip4.ttl <= 1)
+			return false;
+		uint16_t old = rd16(in->l3 + 8);
+		in->l3[8]--;
+		wr16(in->l3 + 10, hnv_csum_update16(rd16(in->l3 + 10), old, rd16(in->l3 + 8)));
+		return true;
+	}
+	if (in->ip6.hop_limit <= 1)
+		return false;
+	in->l3[7]--;
+	return true;
+}
+
+/* ---- generated replies (written in place, sent back to the ingress) ---- */
+
+static void reply_arp(struct hnv_pkt *p, const struct hnv_arp *req, const struct hnv_mac *answer)
+{
+	uint8_t *f = p->data;
+	hnv_eth_write(f, &req->sha, answer, HNV_ET_ARP);
+	hnv_arp_reply_write(f + HNV_ETH_HLEN, answer, &req->tpa, &req->sha, &req->spa);
+	memset(f + 42, 0, 18); /* pad to the 60-byte Ethernet minimum */
+	p->len = 60;
+	p->out_port = p->in_port;
+}
+
+static void reply_na(struct hnv_pkt *p, const struct inner *in, const struct hnv_ip *target,
+		     const struct hnv_mac *answer, bool router)
+{
+	uint8_t *f = p->data;
+	struct hnv_mac asker = in->eth.src;
+	struct hnv_ip dst = in->src;
+	hnv_eth_write(f, &asker, answer, HNV_ET_IPV6);
+	uint8_t *icmp = f + HNV_ETH_HLEN + 40;
+	memset(icmp, 0, 32);
+	icmp[0] = ND_NEIGHBOR_ADVERT;
+	icmp[4] = (uint8_t)((router ? 0x80 : 0) | 0x40 | 0x20); /* R, S, O */
+	memcpy(icmp + 8, target->b, 16);
+	icmp[24] = 2; /* target link-layer address */
+	icmp[25] = 1;
+	memcpy(icmp + 26, answer->b, 6);
+	hnv_ipv6_write(f + HNV_ETH_HLEN, target, &dst, 58, 0, 0, 32, 255);
+	wr16(icmp + 2, hnv_csum6(target, &dst, 58, icmp, 32));
+	p->len = HNV_ETH_HLEN + 40 + 32;
+	p->out_port = p->in_port;
+}
+
+/* ICMP echo request to a default-gateway address -> echo reply. */
+static bool reply_echo(struct hnv_pkt *p, struct inner *in, const struct hnv_mac *gw_mac)
+{
+	uint8_t *f = p->data;
+	struct hnv_mac vm = in->eth.src;
+	if (in->v4) {
+		size_t ihl = in->ip4.ihl_bytes;
+		uint8_t *icmp = in->l3 + ihl;
+		size_t ilen = in->l3_len - ihl;
+		if (hnv_ipv4_is_fragment(&in->ip4) || in->ip4.proto != 1 || ilen < 8 || icmp[0] != 8)
+			return false;
+		hnv_eth_write(f, &vm, gw_mac, HNV_ET_IPV4);
+		memcpy(in->l3 + 12, in->dst.b + 12, 4);
+		memcpy(in->l3 + 16, in->src.b + 12, 4);
+		in->l3[8] = 64;
+		hnv_ipv4_set_csum(in->l3, ihl);
+		icmp[0] = 0;
+		icmp[2] = icmp[3] = 0;
+		wr16(icmp + 2, hnv_csum_fold(hnv_csum_add(0, icmp, ilen)));
+		return true;
+	}
+	uint8_t *icmp = in->l3 + in->ip6.l4_off;
+	size_t ilen = in->l3_len - in->ip6.l4_off;
+	if (in->ip6.fragment || in->ip6.proto != 58 || ilen < 8 || icmp[0] != ICMP6_ECHO_REQUEST ||
+	    in->ip6.l4_off != 40)
+		return false;
+	hnv_eth_write(f, &vm, gw_mac, HNV_ET_IPV6);
+	memcpy(in->l3 + 8, in->dst.b, 16);
+	memcpy(in->l3 + 24, in->src.b, 16);
+	in->l3[7] = 64;
+	icmp[0] = ICMP6_ECHO_REPLY;
+	icmp[2] = icmp[3] = 0;
+	wr16(icmp + 2, hnv_csum6(&in->dst, &in->src, 58, icmp, ilen));
+	return true;
+}
+
+/* Turns p into ICMP fragmentation-needed (IPv4) or packet-too-big (IPv6)
+ * from the VSID's gateway address to the VM, quoting the original packet:
+ * up to 576 bytes in all for IPv4 (RFC 1812), 1280 for IPv6 (RFC 4443). */
+static bool reply_too_big(struct hnv_pkt *p, struct inner *in, const struct hnv_vsubnet *vs,
+			  const struct hnv_mac *vm_mac, const struct hnv_mac *gw_mac, unsigned mtu)
+{
+	const struct hnv_ip *gw = gateway_of_family(vs, in->v4);
+	if (!gw)
+		return false;
+	struct hnv_ip vm_ip = in->src;
+	uint8_t *f = p->data;
+	if (in->v4) {
+		size_t quote = in->l3_len < 576 - 28 ? in->l3_len : 576 - 28;
+		memmove(f + HNV_ETH_HLEN + 28, in->l3, quote);
+		hnv_eth_write(f, vm_mac, gw_mac, HNV_ET_IPV4);
+		uint8_t *icmp = f + HNV_ETH_HLEN + 20;
+		icmp[0] = 3;
+		icmp[1] = 4;
+		icmp[2] = icmp[3] = icmp[4] = icmp[5] = 0;
+		wr16(icmp + 6, (uint16_t)mtu);
+		wr16(icmp + 2, hnv_csum_fold(hnv_csum_add(0, icmp, 8 + quote)));
+		hnv_ipv4_write(f + HNV_ETH_HLEN, gw, &vm_ip, 1, 0xc0, (uint16_t)(8 + quote), 64, false,
+			       0);
+		p->len = (uint32_t)(HNV_ETH_HLEN + 28 + quote);
+	} else {
+		size_t quote = in->l3_len < 1280 - 48 ? in->l3_len : 1280 - 48;
+		memmove(f + HNV_ETH_HLEN + 48, in->l3, quote);
+		hnv_eth_write(f, vm_mac, gw_mac, HNV_ET_IPV6);
+		uint8_t *icmp = f + HNV_ETH_HLEN + 40;
+		icmp[0] = ICMP6_PKT_TOO_BIG;
+		icmp[1] = 0;
+		icmp[2] = icmp[3] = 0;
+		wr32(icmp + 4, mtu);
+		hnv_ipv6_write(f + HNV_ETH_HLEN, gw, &vm_ip, 58, 0, 0, (uint16_t)(8 + quote), 64);
+		wr16(icmp + 2, hnv_csum6(gw, &vm_ip, 58, icmp, 8 + quote));
+		p->len = (uint32_t)(HNV_ETH_HLEN + 48 + quote);
+	}
+	p->out_port = p->in_port;
+	return true;
+}
+
+/* ---- output: local delivery or NVGRE encapsulation ---- */
+
+/* rec: the destination's lookup record; vsid: the VSID the frame now
+ * belongs to; the frame's MACs are already final. */
+static void output(struct hnv_dp_worker *w, struct hnv_pkt *p, struct inner *in,
+		   const struct hnv_rec *rec, uint32_t vsid, bool routed,
+		   const struct hnv_vsubnet *src_vs, const struct hnv_mac *vm_mac)
+{
+	struct hnv_dp *dp = w->dp;
+	p->vsid = vsid;
+	if (rec->rule != HNV_RULE_ENCAP) {
+		TRACE(p, HNV_ST_LOOKUP, "record rule %u is not Encap", rec->rule);
+		verdict(w, p, HNV_R_drop_rule);
+		return;
+	}
+	if (hnv_policy_is_local_pa(w->pol, &rec->pa)) {
+		const struct hnv_port *dst = hnv_policy_port_by_mac(w->pol, vsid, &rec->mac);
+		if (!dst) {
+			TRACE(p, HNV_ST_DELIVER, "PA is local but no port has that MAC in VSID %u",
+			      vsid);
+			verdict(w, p, HNV_R_drop_no_local_port);
+			return;
+		}
+		p->out_port = dst->id;
+		TRACE(p, HNV_ST_DELIVER, "local PA: deliver to port %s", dst->name);
+		verdict(w, p, routed ? HNV_R_tx_routed_local : HNV_R_tx_local);
+		return;
+	}
+	bool outer4 = hnv_ip_is_v4(&rec->pa);
+	unsigned mtu = w->set->uplink_mtu;
+	unsigned room = mtu - (outer4 ? 20u : 40u) - NVGRE_HLEN - HNV_ETH_HLEN; /* inner L3 MTU */
+	if ((in->v4 || in->v6) && in->l3_len > room) {
+		if (in->v4 && !(in->ip4.frag & IPV4_DF)) {
+			TRACE(p, HNV_ST_MTU, "%zu bytes > inner MTU %u without DF", in->l3_len, room);
+			verdict(w, p, HNV_R_drop_mtu);
+			return;
+		}
+		if (!reply_too_big(p, in, src_vs, vm_mac, &w->set->gw_mac, room)) {
+			verdict(w, p, HNV_R_drop_mtu);
+			return;
+		}
+		TRACE(p, HNV_ST_MTU, "%zu bytes > inner MTU %u: %s sent to the VM", in->l3_len,
+		      room, in->v4 ? "fragmentation needed" : "packet too big");
+		verdict(w, p, in->v4 ? HNV_R_icmp_frag_needed : HNV_R_icmp6_too_big);
+		return;
+	}
+	const struct hnv_ip *src_pa = hnv_policy_local_pa(w->pol, outer4);
+	if (!src_pa) {
+		verdict(w, p, HNV_R_drop_no_pa);
+		return;
+	}
+	const struct neigh_table *nt = rcu_dereference(dp->neigh);
+	const struct hnv_mac *nh = neigh_lookup(nt, &rec->pa);
+	if (!nh) {
+		IPS(pa, &rec->pa);
+		TRACE(p, HNV_ST_ENCAP, "no next-hop MAC for PA %s", pa);
+		verdict(w, p, HNV_R_drop_neigh_miss);
+		return;
+	}
+	uint8_t tos = 0;
+	if (in->v4)
+		tos = in->ip4.tos;
+	else if (in->v6)
+		tos = in->ip6.tclass;
+	uint8_t fid = w->set->flowid ? flow_id(in) : 0;
+	size_t hl = outer4 ? NVGRE_OVERHEAD4 : NVGRE_OVERHEAD6;
+	uint8_t *o = p->data - hl;
+	size_t inner_len = p->len;
+	hnv_eth_write(o, nh, &w->set->uplink_mac, outer4 ? HNV_ET_IPV4 : HNV_ET_IPV6);
+	/* DSCP copied; ECN copied too (RFC 6040 normal mode) */
+	if (outer4)
+		hnv_ipv4_write(o + HNV_ETH_HLEN, src_pa, &rec->pa, HNV_IPPROTO_GRE, tos,
+			       (uint16_t)(NVGRE_HLEN + inner_len), 64, true, w->ip_id++);
+	else
+		hnv_ipv6_write(o + HNV_ETH_HLEN, src_pa, &rec->pa, HNV_IPPROTO_GRE, tos, fid,
+			       (uint16_t)(NVGRE_HLEN + inner_len), 64);
+	hnv_nvgre_write(o + hl - NVGRE_HLEN, vsid, fid);
+	p->data = o;
+	p->len = (uint32_t)(inner_len + hl);
+	p->out_port = HNV_PORT_UPLINK;
+	if (p->trace) {
+		IPS(pa, &rec->pa);
+		TRACE(p, HNV_ST_ENCAP, "NVGRE to PA %s key 0x%08x (VSID %u, FlowID %u)", pa,
+		      vsid << 8 | fid, vsid, fid);
+	}
+	verdict(w, p, routed ? HNV_R_tx_routed_encap : HNV_R_tx_encap);
+}
+
+/* ---- VM transmit ---- */
+
+static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,
+		   const struct hnv_vsubnet *vs, struct inner *in)
+{
+	struct hnv_arp a;
+	if (hnv_arp_parse(in->l3, in->l3_len, &a)) {
+		verdict(w, p, HNV_R_drop_non_ip);
+		return;
+	}
+	if (!hnv_mac_eq(&a.sha, &pt->mac)) {
+		TRACE(p, HNV_ST_ARP, "sender hardware address is not the port's MAC");
+		verdict(w, p, HNV_R_drop_spoof);
+		return;
+	}
+	if (!mac_is_group(&in->eth.dst)) {
+		/* unicast ARP goes to the VM that owns the MAC */
+		const struct hnv_rec *r = hnv_policy_rec_by_mac(
+			w->pol, hnv_hash_mac(pt->vsid, &in->eth.dst), pt->vsid, &in->eth.dst);
+		if (!r) {
+			verdict(w, p, HNV_R_drop_no_record);
+			return;
+		}
+		TRACE(p, HNV_ST_ARP, "unicast ARP: forwarded like any frame");
+		output(w, p, in, r, pt->vsid, false, vs, &pt->mac);
+		return;
+	}
+	if (a.op != 1) {
+		verdict(w, p, HNV_R_drop_broadcast);
+		return;
+	}
+	IPS(tgt, &a.tpa);
+	if (is_gateway_addr(vs, &a.tpa)) {
+		TRACE(p, HNV_ST_ARP, "who-has %s: default gateway, answered with the virtual MAC",
+		      tgt);
+		reply_arp(p, &a, &w->set->gw_mac);
+		verdict(w, p, HNV_R_arp_reply);
+		return;
+	}
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &a.tpa), pt->vsid, &a.tpa);
+	if (!r) {
+		TRACE(p, HNV_ST_ARP, "who-has %s: no lookup record in VSID %u", tgt, pt->vsid);
+		verdict(w, p, HNV_R_drop_arp_unknown);
+		return;
+	}
+	if (hnv_mac_eq(&r->mac, &a.sha)) {
+		TRACE(p, HNV_ST_ARP, "who-has %s: the asker's own address, not answered", tgt);
+		verdict(w, p, HNV_R_drop_own_address);
+		return;
+	}
+	TRACE(p, HNV_ST_ARP, "who-has %s: answered from the lookup record", tgt);
+	reply_arp(p, &a, &r->mac);
+	verdict(w, p, HNV_R_arp_reply);
+}
+
+/* Returns true when the frame was a neighbour solicitation it handled. */
+static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,
+		  const struct hnv_vsubnet *vs, struct inner *in)
+{
+	if (in->ip6.proto != 58 || in->ip6.fragment)
+		return false;
+	struct hnv_icmp6 c;
+	if (hnv_icmp6_parse(in->l3 + in->ip6.l4_off, in->l3_len - in->ip6.l4_off, &c)) {
+		verdict(w, p, HNV_R_drop_bad_ip);
+		return true;
+	}
+	if (c.type == ND_ROUTER_SOLICIT && mac_is_group(&in->eth.dst)) {
+		verdict(w, p, HNV_R_drop_broadcast);
+		return true;
+	}
+	if (c.type != ND_NEIGHBOR_SOLICIT || !hnv_ipv6_is_multicast(&in->dst))
+		return false; /* unicast NS (reachability) is forwarded to its VM */
+	if (in->ip6.hop_limit != 255) {
+		verdict(w, p, HNV_R_drop_bad_ip);
+		return true;
+	}
+	if (hnv_ip_is_unspec(&in->src)) {
+		TRACE(p, HNV_ST_ND, "duplicate address detection: not answered");
+		verdict(w, p, HNV_R_drop_nd_dad);
+		return true;
+	}
+	IPS(tgt, &c.target);
+	if (is_gateway_addr(vs, &c.target)) {
+		TRACE(p, HNV_ST_ND, "NS %s: default gateway, advertised with the virtual MAC", tgt);
+		reply_na(p, in, &c.target, &w->set->gw_mac, true);
+		verdict(w, p, HNV_R_nd_advert);
+		return true;
+	}
+	const struct hnv_rec *r = hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &c.target),
+						       pt->vsid, &c.target);
+	if (!r) {
+		TRACE(p, HNV_ST_ND, "NS %s: no lookup record in VSID %u", tgt, pt->vsid);
+		verdict(w, p, HNV_R_drop_arp_unknown);
+		return true;
+	}
+	if (hnv_mac_eq(&r->mac, &pt->mac)) {
+		verdict(w, p, HNV_R_drop_own_address);
+		return true;
+	}
+	TRACE(p, HNV_ST_ND, "NS %s: answered from the lookup record", tgt);
+	reply_na(p, in, &c.target, &r->mac, false);
+	verdict(w, p, HNV_R_nd_advert);
+	return true;
+}
+
+static bool is_link_local6(const struct hnv_ip *a)
+{
+	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
+}
+
+static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,
+		     const struct hnv_vsubnet *vs, struct inner *in)
+{
+	IPS(dst, &in->dst);
+	if (is_gateway_addr(vs, &in->dst)) {
+		if (reply_echo(p, in, &w->set->gw_mac)) {
+			p->out_port = p->in_port;
+			TRACE(p, HNV_ST_ROUTE, "echo request to gateway %s answered", dst);
+			verdict(w, p, HNV_R_echo_reply);
+		} else {
+			verdict(w, p, HNV_R_drop_gateway_addr);
+		}
+		return;
+	}
+	struct hnv_route_hit hit;
+	if (!hnv_policy_route_lookup(w->pol, vs->rd_idx, &in->dst, &hit)) {
+		TRACE(p, HNV_ST_ROUTE, "no customer route to %s in the routing domain", dst);
+		verdict(w, p, HNV_R_drop_no_route);
+		return;
+	}
+	const struct hnv_ip *target = hnv_ip_is_unspec(&hit.nexthop) ? &in->dst : &hit.nexthop;
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(hit.vsid, target), hit.vsid, target);
+	if (!r)
+		r = hnv_policy_wildcard(w->pol, hit.vsid, target);
+	if (!r) {
+		IPS(t, target);
+		TRACE(p, HNV_ST_LOOKUP, "route to VSID %u, no lookup record for %s", hit.vsid, t);
+		verdict(w, p, HNV_R_drop_no_record);
+		return;
+	}
+	if (!ttl_dec(in)) {
+		verdict(w, p, HNV_R_drop_ttl);
+		return;
+	}
+	hnv_eth_write(p->data, &r->mac, &w->set->gw_mac, in->eth.type);
+	TRACE(p, HNV_ST_ROUTE, "%s via customer route, VSID %u -> %u", dst, pt->vsid, hit.vsid);
+	output(w, p, in, r, hit.vsid, true, vs, &pt->mac);
+}
+
+static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
+{
+	const struct hnv_port *pt = hnv_policy_port(w->pol, p->in_port);
+	if (!pt) {
+		verdict(w, p, HNV_R_drop_port_unknown);
+		return;
+	}
+	const struct hnv_vsubnet *vs = hnv_policy_vsubnet(w->pol, pt->vsid);
+	if (!vs) {
+		verdict(w, p, HNV_R_drop_vsid_unknown);
+		return;
+	}
+	p->vsid = pt->vsid;
+	struct inner in;
+	enum hnv_reason bad = classify(p->data, &p->len, &in);
+	if (bad != HNV_R__COUNT) {
+		verdict(w, p, bad);
+		return;
+	}
+	if (in.eth.tagged) {
+		/* the sender strips 802.1Q: NVGRE inner frames carry no tag */
+		memmove(p->data + (in.eth.hlen - HNV_ETH_HLEN), p->data, 12);
+		p->data += in.eth.hlen - HNV_ETH_HLEN;
+		p->len -= in.eth.hlen - HNV_ETH_HLEN;
+		in.eth.hlen = HNV_ETH_HLEN;
+		in.eth.tagged = false;
+		wr16(p->data + 12, in.eth.type);
+	}
+	if (!hnv_mac_eq(&in.eth.src, &pt->mac)) {
+		TRACE(p, HNV_ST_CLASSIFY, "source MAC is not the port's MAC");
+		verdict(w, p, HNV_R_drop_spoof);
+		return;
+	}
+	if (in.eth.type == HNV_ET_ARP) {
+		tx_arp(w, p, pt, vs, &in);
+		return;
+	}
+	if (!in.v4 && !in.v6) {
+		verdict(w, p, HNV_R_drop_non_ip);
+		return;
+	}
+	if (in.v6 && tx_nd(w, p, pt, vs, &in))
+		return;
+	if (!port_owns(pt, &in.src) && !(in.v6 && is_link_local6(&in.src))) {
+		IPS(src, &in.src);
+		TRACE(p, HNV_ST_CLASSIFY, "source %s is not a CA of port %s", src, pt->name);
+		verdict(w, p, HNV_R_drop_spoof);
+		return;
+	}
+	if (mac_is_group(&in.eth.dst)) {
+		verdict(w, p, HNV_R_drop_broadcast);
+		return;
+	}
+	if (hnv_mac_eq(&in.eth.dst, &w->set->gw_mac)) {
+		tx_route(w, p, pt, vs, &in);
+		return;
+	}
+	/* bridged inside the VSID: by destination IP, MAC confirmed */
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &in.dst), pt->vsid, &in.dst);
+	if (!r || !hnv_mac_eq(&r->mac, &in.eth.dst)) {
+		IPS(dst, &in.dst);
+		TRACE(p, HNV_ST_LOOKUP, "no lookup record for %s with that MAC in VSID %u", dst,
+		      pt->vsid);
+		verdict(w, p, HNV_R_drop_no_record);
+		return;
+	}
+	TRACE(p, HNV_ST_LOOKUP, "same VSID %u: bridged by destination CA", pt->vsid);
+	output(w, p, &in, r, pt->vsid, false, vs, &pt->mac);
+}
+
+/* ---- uplink receive ---- */
+
+/* RFC 6040 decapsulation: combines the outer ECN field into the inner
+ * header. Returns false when the packet must be dropped (outer CE over a
+ * Not-ECT inner packet). */
+static bool ecn_decap(struct inner *in, uint8_t outer_ecn)
+{
+	if (!in->v4 && !in->v6)
+		return true;
+	uint8_t tos = in->v4 ? in->ip4.tos : in->ip6.tclass;
+	uint8_t inner = tos & 3, set = inner;
+	if (outer_ecn == 3)
+		set = inner == 0 ? 0xff : 3;
+	else if (outer_ecn == 1 && inner == 2)
+		set = 1;
+	if (set == 0xff)
+		return false;
+	if (set == inner)
+		return true;
+	uint8_t ntos = (uint8_t)((tos & 0xfc) | set);
+	if (in->v4) {
+		uint16_t old = rd16(in->l3);
+		in->l3[1] = ntos;
+		wr16(in->l3 + 10, hnv_csum_update16(rd16(in->l3 + 10), old, rd16(in->l3)));
+		in->ip4.tos = ntos;
+	} else {
+		in->l3[0] = (uint8_t)(0x60 | ntos >> 4);
+		in->l3[1] = (uint8_t)((in->l3[1] & 0x0f) | (ntos & 0x0f) << 4);
+		in->ip6.tclass = ntos;
+	}
+	return true;
+}
+
+static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
+{
+	struct hnv_eth oe;
+	if (hnv_eth_parse(p->data, p->len, &oe)) {
+		verdict(w, p, HNV_R_drop_runt);
+		return;
+	}
+	const uint8_t *ip = p->data + oe.hlen;
+	size_t iplen = p->len - oe.hlen, l4off;
+	struct hnv_ip outer_src, outer_dst;
+	uint8_t outer_ecn;
+	if (oe.type == HNV_ET_IPV4) {
+		struct hnv_ipv4 h;
+		if (hnv_ipv4_parse(ip, iplen, &h)) {
+			verdict(w, p, HNV_R_drop_bad_ip);
+			return;
+		}
+		if (!(p->flags & HNV_PKT_F_L3_CSUM_OK) && !hnv_ipv4_csum_ok(ip, h.ihl_bytes)) {
+			verdict(w, p, HNV_R_drop_bad_csum);
+			return;
+		}
+		if (hnv_ipv4_is_fragment(&h)) {
+			verdict(w, p, HNV_R_drop_ip_fragment);
+			return;
+		}
+		if (h.proto != HNV_IPPROTO_GRE) {
+			verdict(w, p, HNV_R_drop_not_gre);
+			return;
+		}
+		outer_src = h.src;
+		outer_dst = h.dst;
+		outer_ecn = h.tos & 3;
+		l4off = h.ihl_bytes;
+		iplen = h.total_len;
+	} else if (oe.type == HNV_ET_IPV6) {
+		struct hnv_ipv6 h;
+		if (hnv_ipv6_parse(ip, iplen, &h)) {
+			verdict(w, p, HNV_R_drop_bad_ip);
+			return;
+		}
+		if (h.fragment) {
+			verdict(w, p, HNV_R_drop_ip_fragment);
+			return;
+		}
+		if (h.proto != HNV_IPPROTO_GRE) {
+			verdict(w, p, HNV_R_drop_not_gre);
+			return;
+		}
+		outer_src = h.src;
+		outer_dst = h.dst;
+		outer_ecn = h.tclass & 3;
+		l4off = h.l4_off;
+		iplen = 40 + (size_t)h.payload_len;
+	} else {
+		verdict(w, p, HNV_R_drop_not_gre);
+		return;
+	}
+	if (!hnv_policy_is_local_pa(w->pol, &outer_dst)) {
+		IPS(d, &outer_dst);
+		TRACE(p, HNV_ST_PARSE, "outer destination %s is not a local PA", d);
+		verdict(w, p, HNV_R_drop_not_local_pa);
+		return;
+	}
+	struct hnv_nvgre g;
+	int rc = hnv_nvgre_parse(ip + l4off, iplen - l4off, &g);
+	if (rc) {
+		TRACE(p, HNV_ST_DECAP, "GRE header rejected (first word 0x%04x)",
+		      iplen - l4off >= 2 ? rd16(ip + l4off) : 0);
+		verdict(w, p, rc == -EMSGSIZE ? HNV_R_drop_runt
+				: rc == -EPROTO ? HNV_R_drop_gre_proto
+						: HNV_R_drop_gre_flags);
+		return;
+	}
+	p->vsid = g.vsid;
+	if (g.vsid < HNV_VSID_MIN || g.vsid > HNV_VSID_MAX) {
+		TRACE(p, HNV_ST_DECAP, "VSID %u is reserved", g.vsid);
+		verdict(w, p, HNV_R_drop_vsid_reserved);
+		return;
+	}
+	const struct hnv_vsubnet *vs = hnv_policy_vsubnet(w->pol, g.vsid);
+	if (!vs) {
+		TRACE(p, HNV_ST_DECAP, "VSID %u (FlowID %u) is not configured", g.vsid, g.flow_id);
+		verdict(w, p, HNV_R_drop_vsid_unknown);
+		return;
+	}
+	TRACE(p, HNV_ST_DECAP, "NVGRE VSID %u FlowID %u", g.vsid, g.flow_id);
+	size_t hdr = oe.hlen + l4off + NVGRE_HLEN;
+	p->data += hdr;
+	p->len = (uint32_t)(iplen - l4off - NVGRE_HLEN);
+	struct inner in;
+	enum hnv_reason bad = classify(p->data, &p->len, &in);
+	if (bad != HNV_R__COUNT) {
+		verdict(w, p, bad);
+		return;
+	}
+	if (in.eth.tagged) {
+		verdict(w, p, HNV_R_drop_inner_vlan);
+		return;
+	}
+	if (!ecn_decap(&in, outer_ecn)) {
+		verdict(w, p, HNV_R_drop_ecn);
+		return;
+	}
+	/* anti-spoofing: VSID, source CA, source MAC and outer source PA */
+	const struct hnv_rec *r;
+	struct hnv_ip src_ca;
+	if (in.v4 || in.v6) {
+		src_ca = in.src;
+	} else if (in.eth.type == HNV_ET_ARP) {
+		struct hnv_arp a;
+		if (hnv_arp_parse(in.l3, in.l3_len, &a)) {
+			verdict(w, p, HNV_R_drop_non_ip);
+			return;
+		}
+		src_ca = a.spa;
+	} else {
+		verdict(w, p, HNV_R_drop_non_ip);
+		return;
+	}
+	uint32_t src_vsid = g.vsid;
+	struct hnv_mac src_mac = in.eth.src;
+	bool routed = hnv_mac_eq(&in.eth.src, &w->set->gw_mac);
+	if (routed) {
+		/* routed by the sender's host: the source lives in another VSID
+		 * of this routing domain; its record is found through the route */
+		struct hnv_route_hit hit;
+		if (!hnv_policy_route_lookup(w->pol, vs->rd_idx, &src_ca, &hit)) {
+			verdict(w, p, HNV_R_drop_spoof);
+			return;
+		}
+		src_vsid = hit.vsid;
+		if (!hnv_ip_is_unspec(&hit.nexthop))
+			src_ca = hit.nexthop;
+	}
+	r = hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(src_vsid, &src_ca), src_vsid, &src_ca);
+	if (!r)
+		r = hnv_policy_wildcard(w->pol, src_vsid, &src_ca);
+	if (!r || !hnv_ip_eq(&r->pa, &outer_src) || (!routed && !hnv_mac_eq(&r->mac, &src_mac))) {
+		IPS(s, &src_ca);
+		IPS(o, &outer_src);
+		TRACE(p, HNV_ST_ANTISPOOF, "source %s from PA %s matches no lookup record in VSID %u",
+		      s, o, src_vsid);
+		verdict(w, p, HNV_R_drop_spoof);
+		return;
+	}
+	TRACE(p, HNV_ST_ANTISPOOF, "source matches its lookup record");
+	if (mac_is_group(&in.eth.dst)) {
+		verdict(w, p, HNV_R_drop_broadcast);
+		return;
+	}
+	const struct hnv_port *dst = hnv_policy_port_by_mac(w->pol, g.vsid, &in.eth.dst);
+	if (!dst) {
+		TRACE(p, HNV_ST_DELIVER, "no local port with the destination MAC in VSID %u",
+		      g.vsid);
+		verdict(w, p, HNV_R_drop_no_local_port);
+		return;
+	}
+	p->out_port = dst->id;
+	TRACE(p, HNV_ST_DELIVER, "deliver to port %s", dst->name);
+	verdict(w, p, HNV_R_rx_decap_delivered);
+}
+
+/* The key of the one large-table lookup a packet will make: (VSID, CA) of
+ * the source on receive (anti-spoofing), of the destination on transmit.
+ * This peeks at untagged IPv4/IPv6 frames with bounds checks but decides
+ * nothing: a packet it cannot read is simply not prefetched, and the full
+ * stages validate everything again. */
+static bool peek_key(struct hnv_dp_worker *w, const struct hnv_pkt *p, uint32_t *vsid,
+		     struct hnv_ip *ca)
+{
+	const uint8_t *f = p->data;
+	size_t len = p->len;
+	if (p->in_port == HNV_PORT_UPLINK) {
+		if (len < 14 + 20 || rd16(f + 12) != HNV_ET_IPV4 || f[14 + 9] != HNV_IPPROTO_GRE)
+			return false;
+		size_t ihl = (size_t)(f[14] & 15) * 4;
+		size_t inner = 14 + ihl + NVGRE_HLEN;
+		if (ihl < 20 || len < inner + 14 + 20 || rd16(f + inner + 12) != HNV_ET_IPV4)
+			return false;
+		*vsid = rd32(f + 14 + ihl + 4) >> 8;
+		hnv_ip_from_v4(ca, f + inner + 14 + 12);
+		return true;
+	}
+	const struct hnv_port *pt = hnv_policy_port(w->pol, p->in_port);
+	if (!pt || len < 14 + 20 || rd16(f + 12) != HNV_ET_IPV4)
+		return false;
+	hnv_ip_from_v4(ca, f + 14 + 16);
+	*vsid = pt->vsid;
+	if (memcmp(f, w->set->gw_mac.b, 6) == 0) {
+		const struct hnv_vsubnet *vs = hnv_policy_vsubnet(w->pol, pt->vsid);
+		struct hnv_route_hit hit;
+		if (!vs || !hnv_policy_route_lookup(w->pol, vs->rd_idx, ca, &hit))
+			return false;
+		*vsid = hit.vsid;
+		if (!hnv_ip_is_unspec(&hit.nexthop))
+			*ca = hit.nexthop;
+	}
+	return true;
+}
+
+void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n)
+{
+	w->set = rcu_dereference(w->dp->set);
+	/* Records are too many to stay cached: issue every packet's index and
+	 * record loads first so their misses overlap, then decide. */
+	uint64_t h[HNV_BATCH_MAX];
+	bool have[HNV_BATCH_MAX];
+	if (n > HNV_BATCH_MAX)
+		n = HNV_BATCH_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t vsid;
+		struct hnv_ip ca;
+		have[i] = peek_key(w, pkts[i], &vsid, &ca);
+		if (have[i]) {
+			h[i] = hnv_hash_ca(vsid, &ca);
+			hnv_policy_prefetch_ca(w->pol, h[i]);
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (have[i])
+			hnv_policy_prefetch_rec(w->pol, h[i]);
+	for (unsigned i = 0; i < n; i++) {
+		struct hnv_pkt *p = pkts[i];
+		if (p->trace)
+			p->trace->n = 0;
+		if (p->in_port == HNV_PORT_UPLINK)
+			rx_uplink(w, p);
+		else
+			tx_vm(w, p);
+	}
+}

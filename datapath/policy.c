@@ -1,0 +1,1595 @@
+/* policy.c: HNV policy tables with lock-free readers (liburcu-qsbr).
+ *
+ * Layout, chosen for 1M+ lookup records at well under 96 bytes each:
+ * - records live in a chunked pool (index -> chunk[i >> 12][i & 4095]); the
+ *   chunk pointer array never moves, so readers index it without locks;
+ * - two open-addressing hash indexes of 32-bit slots (record index + 1; 0 is
+ *   empty, TOMB a deleted slot), kept at most half full: (vsid, CA) and
+ *   (vsid, MAC). A writer only ever changes a slot from empty to a record,
+ *   from a record to another record (replace) or to TOMB, each with one
+ *   release store, so a reader sees the old or the new record. Growing or
+ *   cleaning a table builds a new one and publishes it with one pointer
+ *   store;
+ * - a retired record or table is freed only after synchronize_rcu(), i.e.
+ *   once every forwarding thread passed a quiescent state;
+ * - small tables (vsubnets, ports, local PAs, per-rdomain FIBs) are
+ *   copy-on-write: built aside, published by one pointer store.
+ * Customer routes are compiled per routing domain into sorted arrays of
+ * disjoint address intervals (binary search; LPM and the metric tie-break are
+ * resolved at build time) when hnv_policy_commit() runs.
+ */
+#define _LGPL_SOURCE
+#include "policy.h"
+#include "policy_read.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <urcu/urcu-qsbr.h>
+
+#define CHUNK_SHIFT 15 /* 32768 records: one 2 MiB huge page */
+#define CHUNK_RECS (1u << CHUNK_SHIFT)
+#define MAX_CHUNKS 512u /* 16M records, bounded by MAX_RECORDS */
+#define CHUNK_BYTES ((size_t)CHUNK_RECS * sizeof(struct hnv_rec))
+#define TOMB 0xffffffffu
+#define MAX_RDOMAINS 16384u
+#define MAX_PAS 16u
+#define MAX_STRINGS (1u << 20)
+
+/* An index slot: the top 8 bits are a tag from the key's hash, so a probe
+ * rarely touches a record that is not the one sought; the low 24 bits are
+ * the record index + 1. 0 is an empty slot, TOMB a deleted one. */
+struct idx_table {
+	uint32_t mask;
+	uint32_t used; /* live entries */
+	uint32_t tomb; /* TOMB slots */
+	uint32_t slots[];
+};
+#define SLOT_IDX_BITS 24
+#define SLOT_IDX_MASK ((1u << SLOT_IDX_BITS) - 1)
+#define MAX_RECORDS (SLOT_IDX_MASK - 1) /* index + 1 never equals the TOMB pattern */
+
+static inline uint32_t slot_tag(uint64_t h)
+{
+	return (uint32_t)(h >> 32) & ~SLOT_IDX_MASK;
+}
+
+static inline uint32_t slot_make(uint64_t h, uint32_t ri)
+{
+	return slot_tag(h) | (ri + 1);
+}
+
+/* Record index in a live slot. */
+static inline uint32_t slot_rec(uint32_t v)
+{
+	return (v & SLOT_IDX_MASK) - 1;
+}
+
+/* A compiled FIB for one family of one routing domain. Entry i covers keys
+ * from start[i] to start[i+1]-1; res[i] indexes hits[] or is NO_ROUTE. */
+#define NO_ROUTE 0xffffffffu
+struct u128 {
+	uint64_t hi, lo;
+};
+struct fib {
+	uint32_t n;
+	bool v4;
+	uint32_t *start4;        /* v4: n keys */
+	struct u128 *start6;     /* v6: n keys */
+	uint32_t *res;           /* n */
+	struct hnv_route_hit *hits;
+};
+
+struct route {
+	struct hnv_prefix prefix;
+	struct hnv_ip nexthop;
+	uint32_t vsid;
+	uint32_t metric;
+};
+
+struct rdomain {
+	char name[HNV_NAME_MAX + 1];
+	struct hnv_guid rdid;
+	struct fib *fib4, *fib6; /* RCU */
+	/* control thread only */
+	struct route *routes;
+	size_t n_routes, cap_routes;
+	bool dirty;
+	unsigned refs; /* vsubnets naming it */
+};
+
+struct vs_table {
+	uint32_t mask;
+	struct hnv_vsubnet *slot[]; /* NULL = empty; never deleted in place */
+};
+
+struct port_index {
+	uint32_t mask;
+	uint16_t slot[]; /* port id, 0 = empty */
+};
+
+struct pa_set {
+	unsigned n;
+	struct hnv_prefix pa[MAX_PAS];
+};
+
+struct strtab {
+	char **str;
+	uint32_t *refs;
+	uint32_t n, cap;
+	uint32_t *hs; /* open addressing: string index + 1 */
+	uint32_t hmask;
+};
+
+struct hnv_policy {
+	struct hnv_rec *chunks[MAX_CHUNKS];
+	uint32_t n_chunks;
+	uint32_t free_head; /* record index + 1, 0 = none */
+	size_t n_records;
+	struct idx_table *ca_idx, *mac_idx;
+	struct vs_table *vsubnets;
+	size_t n_vsubnets;
+	struct rdomain *rdomains[MAX_RDOMAINS];
+	size_t n_rdomains;
+	struct hnv_port *ports[HNV_PORTS_MAX];
+	struct port_index *port_idx;
+	struct pa_set *pas;
+	/* control thread only */
+	struct strtab strings; /* VMName and Context */
+	struct hnv_guid *customers;
+	uint32_t n_customers, cap_customers;
+	size_t n_routes;
+	uint32_t *retired;
+	size_t n_retired, cap_retired;
+};
+
+/* ---- large zeroed allocations ----
+ * The record pool and the indexes are read at random by every packet; with
+ * 1M records they far exceed the caches, so each lookup would also miss the
+ * TLB. Allocations of 2 MiB and more are mmap'd and advised to use
+ * transparent huge pages (where the kernel allows it). */
+
+#define HUGE_SZ (2u << 20)
+
+static size_t big_size(size_t len)
+{
+	return len >= HUGE_SZ ? (len + HUGE_SZ - 1) & ~(size_t)(HUGE_SZ - 1) : len;
+}
+
+static void *big_zalloc(size_t len)
+{
+	if (len < HUGE_SZ)
+		return calloc(1, len);
+	void *p = mmap(NULL, big_size(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, big_size(len), MADV_HUGEPAGE);
+	return p;
+}
+
+static void big_free(void *p, size_t len)
+{
+	if (!p)
+		return;
+	if (len < HUGE_SZ)
+		free(p);
+	else
+		munmap(p, big_size(len));
+}
+
+/* ---- hashing ---- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+uint64_t hnv_hash_ca(uint32_t vsid, const struct hnv_ip *ca)
+{
+	uint64_t a, b;
+	memcpy(&a, ca->b, 8);
+	memcpy(&b, ca->b + 8, 8);
+	return mix64(a ^ mix64(b ^ ((uint64_t)vsid << 1)));
+}
+
+uint64_t hnv_hash_mac(uint32_t vsid, const struct hnv_mac *mac)
+{
+	uint64_t a = 0;
+	memcpy(&a, mac->b, 6);
+	return mix64(a ^ ((uint64_t)vsid << 48) ^ ((uint64_t)vsid >> 16) ^ 0x9e3779b97f4a7c15ull);
+}
+
+/* ---- record pool ---- */
+
+static inline struct hnv_rec *rec_at(const struct hnv_policy *p, uint32_t i)
+{
+	struct hnv_rec *c = rcu_dereference(((struct hnv_policy *)p)->chunks[i >> CHUNK_SHIFT]);
+	return &c[i & (CHUNK_RECS - 1)];
+}
+
+static int rec_alloc(struct hnv_policy *p, uint32_t *out)
+{
+	if (p->free_head) {
+		uint32_t i = p->free_head - 1;
+		p->free_head = rec_at(p, i)->next;
+		*out = i;
+		return 0;
+	}
+	if (p->n_chunks == MAX_CHUNKS || (p->n_chunks << CHUNK_SHIFT) >= MAX_RECORDS)
+		return -ENOSPC;
+	struct hnv_rec *c = big_zalloc(CHUNK_BYTES);
+	if (!c)
+		return -ENOMEM;
+	uint32_t base = p->n_chunks << CHUNK_SHIFT;
+	/* thread all but the first onto the free list, lowest index first */
+	for (uint32_t k = CHUNK_RECS - 1; k >= 1; k--) {
+		c[k].next = p->free_head;
+		p->free_head = base + k + 1;
+	}
+	rcu_assign_pointer(p->chunks[p->n_chunks], c);
+	p->n_chunks++;
+	*out = base;
+	return 0;
+}
+
+static int retire_rec(struct hnv_policy *p, uint32_t i)
+{
+	if (p->n_retired == p->cap_retired) {
+		size_t cap = p->cap_retired ? p->cap_retired * 2 : 256;
+		uint32_t *r = realloc(p->retired, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		p->retired = r;
+		p->cap_retired = cap;
+	}
+	p->retired[p->n_retired++] = i;
+	return 0;
+}
+
+/* Waits for readers, then returns retired records to the free list. */
+static void reclaim(struct hnv_policy *p)
+{
+	if (!p->n_retired)
+		return;
+	urcu_qsbr_synchronize_rcu();
+	for (size_t k = 0; k < p->n_retired; k++) {
+		struct hnv_rec *r = rec_at(p, p->retired[k]);
+		memset(r, 0, sizeof(*r));
+		r->next = p->free_head;
+		p->free_head = p->retired[k] + 1;
+	}
+	p->n_retired = 0;
+}
+
+/* ---- interned strings and customer ids (control thread only) ---- */
+
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static int str_hash_grow(struct strtab *t)
+{
+	uint32_t size = t->hmask ? (t->hmask + 1) * 2 : 256;
+	uint32_t *hs = calloc(size, sizeof(*hs));
+	if (!hs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint32_t j = str_hash(t->str[i]) & (size - 1);
+		while (hs[j])
+			j = (j + 1) & (size - 1);
+		hs[j] = i + 1;
+	}
+	free(t->hs);
+	t->hs = hs;
+	t->hmask = size - 1;
+	return 0;
+}
+
+/* Interns s (VMName, Context); *out is 0 for the empty string. A string
+ * whose last user went away stays interned (bounded by distinct strings
+ * ever configured) so the index never needs deletions. */
+static int str_intern(struct strtab *t, const char *s, uint32_t *out)
+{
+	*out = 0;
+	if (!s[0])
+		return 0;
+	uint32_t h = str_hash(s);
+	if (t->hmask) {
+		for (uint32_t j = h & t->hmask; t->hs[j]; j = (j + 1) & t->hmask)
+			if (strcmp(t->str[t->hs[j] - 1], s) == 0) {
+				t->refs[t->hs[j] - 1]++;
+				*out = t->hs[j];
+				return 0;
+			}
+	}
+	if (t->n == MAX_STRINGS)
+		return -ENOSPC;
+	if ((t->n + 1) * 2 > t->hmask + 1 && str_hash_grow(t))
+		return -ENOMEM;
+	if (t->n == t->cap) {
+		uint32_t cap = t->cap ? t->cap * 2 : 64;
+		char **ns = realloc(t->str, cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		t->str = ns;
+		uint32_t *nr = realloc(t->refs, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		t->refs = nr;
+		t->cap = cap;
+	}
+	char *copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	t->str[t->n] = copy;
+	t->refs[t->n] = 1;
+	uint32_t j = h & t->hmask;
+	while (t->hs[j])
+		j = (j + 1) & t->hmask;
+	t->hs[j] = ++t->n;
+	*out = t->n;
+	return 0;
+}
+
+static void str_release(struct strtab *t, uint32_t idx)
+{
+	if (idx && idx <= t->n && t->refs[idx - 1])
+		t->refs[idx - 1]--;
+}
+
+static const char *str_get(const struct strtab *t, uint32_t idx)
+{
+	if (!idx || idx > t->n)
+		return "";
+	return t->str[idx - 1];
+}
+
+static int customer_intern(struct hnv_policy *p, const struct hnv_guid *g, uint16_t *out)
+{
+	for (uint32_t i = 0; i < p->n_customers; i++)
+		if (memcmp(&p->customers[i], g, sizeof(*g)) == 0) {
+			*out = (uint16_t)(i + 1);
+			return 0;
+		}
+	if (p->n_customers == 65535)
+		return -ENOSPC;
+	if (p->n_customers == p->cap_customers) {
+		uint32_t cap = p->cap_customers ? p->cap_customers * 2 : 16;
+		struct hnv_guid *n = realloc(p->customers, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->customers = n;
+		p->cap_customers = cap;
+	}
+	p->customers[p->n_customers++] = *g;
+	*out = (uint16_t)p->n_customers;
+	return 0;
+}
+
+/* ---- hash indexes ---- */
+
+static size_t idx_bytes(uint32_t slots)
+{
+	return sizeof(struct idx_table) + (size_t)slots * sizeof(uint32_t);
+}
+
+static struct idx_table *idx_new(uint32_t slots)
+{
+	struct idx_table *t = big_zalloc(idx_bytes(slots));
+	if (t)
+		t->mask = slots - 1;
+	return t;
+}
+
+static void idx_free(struct idx_table *t)
+{
+	if (t)
+		big_free(t, idx_bytes(t->mask + 1));
+}
+
+typedef uint64_t (*rec_hash_fn)(const struct hnv_rec *r);
+
+static uint64_t rec_hash_ca(const struct hnv_rec *r)
+{
+	return hnv_hash_ca(r->vsid, &r->ca);
+}
+
+static uint64_t rec_hash_mac(const struct hnv_rec *r)
+{
+	return hnv_hash_mac(r->vsid, &r->mac);
+}
+
+/* Inserts record ri under hash h. */
+static void idx_insert(struct idx_table *t, uint64_t h, uint32_t ri)
+{
+	uint32_t val = slot_make(h, ri);
+	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
+		if (t->slots[i] == 0 || t->slots[i] == TOMB) {
+			if (t->slots[i] == TOMB)
+				t->tomb--;
+			uatomic_set(&t->slots[i], val);
+			t->used++;
+			return;
+		}
+	}
+}
+
+/* Makes room for one more entry: rebuilds (and publishes) the table when it
+ * would pass half full counting tombstones. */
+static int idx_reserve(struct hnv_policy *p, struct idx_table **tp, rec_hash_fn hash)
+{
+	struct idx_table *t = *tp;
+	uint32_t size = t->mask + 1;
+	if ((t->used + t->tomb + 1) * 2 <= size)
+		return 0;
+	/* grow so the table is at most a third full after the rebuild */
+	uint32_t nsize = 1024;
+	while (nsize < (t->used + 1) * 3 && nsize < (1u << 30))
+		nsize *= 2;
+	struct idx_table *n = idx_new(nsize);
+	if (!n)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < size; i++) {
+		uint32_t v = t->slots[i];
+		if (v && v != TOMB)
+			idx_insert(n, hash(rec_at(p, slot_rec(v))), slot_rec(v));
+	}
+	rcu_assign_pointer(*tp, n);
+	urcu_qsbr_synchronize_rcu();
+	idx_free(t);
+	return 0;
+}
+
+/* Slot position holding record index ri in t, or -1. */
+static long idx_find_val(const struct idx_table *t, uint64_t h, uint32_t ri)
+{
+	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+		uint32_t v = t->slots[i];
+		if (v == 0)
+			return -1;
+		if (v != TOMB && slot_rec(v) == ri)
+			return i;
+	}
+	return -1;
+}
+
+static void idx_remove_at(struct idx_table *t, long pos)
+{
+	uatomic_set(&t->slots[pos], TOMB);
+	t->used--;
+	t->tomb++;
+}
+
+/* ---- read side ---- */
+
+void hnv_policy_prefetch_ca(const struct hnv_policy *p, uint64_t h)
+{
+	const struct idx_table *t = rcu_dereference(((struct hnv_policy *)p)->ca_idx);
+	__builtin_prefetch(&t->slots[(uint32_t)h & t->mask]);
+}
+
+void hnv_policy_prefetch_rec(const struct hnv_policy *p, uint64_t h)
+{
+	const struct idx_table *t = rcu_dereference(((struct hnv_policy *)p)->ca_idx);
+	uint32_t tag = slot_tag(h);
+	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n < 4; i = (i + 1) & t->mask, n++) {
+		uint32_t v = uatomic_read(&t->slots[i]);
+		if (v == 0)
+			return;
+		if (v != TOMB && (v & ~SLOT_IDX_MASK) == tag) {
+			__builtin_prefetch(rec_at(p, slot_rec(v)));
+			return;
+		}
+	}
+}
+
+const struct hnv_rec *hnv_policy_rec_by_ca(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
+					   const struct hnv_ip *ca)
+{
+	const struct idx_table *t = rcu_dereference(((struct hnv_policy *)p)->ca_idx);
+	uint32_t tag = slot_tag(h);
+	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+		uint32_t v = uatomic_read(&t->slots[i]);
+		if (v == 0)
+			return NULL;
+		if (v == TOMB || (v & ~SLOT_IDX_MASK) != tag)
+			continue;
+		const struct hnv_rec *r = rec_at(p, slot_rec(v));
+		if (r->vsid == vsid && hnv_ip_eq(&r->ca, ca))
+			return r;
+	}
+	return NULL;
+}
+
+const struct hnv_rec *hnv_policy_rec_by_mac(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
+					    const struct hnv_mac *mac)
+{
+	const struct idx_table *t = rcu_dereference(((struct hnv_policy *)p)->mac_idx);
+	uint32_t tag = slot_tag(h);
+	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+		uint32_t v = uatomic_read(&t->slots[i]);
+		if (v == 0)
+			return NULL;
+		if (v == TOMB || (v & ~SLOT_IDX_MASK) != tag)
+			continue;
+		const struct hnv_rec *r = rec_at(p, slot_rec(v));
+		if (r->vsid == vsid && hnv_mac_eq(&r->mac, mac))
+			return r;
+	}
+	return NULL;
+}
+
+static void unspec_like(struct hnv_ip *z, bool v4)
+{
+	static const uint8_t zero4[4];
+	memset(z, 0, sizeof(*z));
+	if (v4)
+		hnv_ip_from_v4(z, zero4);
+}
+
+const struct hnv_rec *hnv_policy_wildcard(const struct hnv_policy *p, uint32_t vsid,
+					  const struct hnv_ip *like)
+{
+	struct hnv_ip z;
+	unspec_like(&z, hnv_ip_is_v4(like));
+	return hnv_policy_rec_by_ca(p, hnv_hash_ca(vsid, &z), vsid, &z);
+}
+
+static inline uint32_t vs_hash(uint32_t vsid)
+{
+	return (uint32_t)mix64(vsid);
+}
+
+const struct hnv_vsubnet *hnv_policy_vsubnet(const struct hnv_policy *p, uint32_t vsid)
+{
+	const struct vs_table *t = rcu_dereference(((struct hnv_policy *)p)->vsubnets);
+	for (uint32_t i = vs_hash(vsid) & t->mask;; i = (i + 1) & t->mask) {
+		const struct hnv_vsubnet *v = rcu_dereference(((struct vs_table *)t)->slot[i]);
+		if (!v)
+			return NULL;
+		if (v->vsid == vsid)
+			return v;
+	}
+}
+
+const struct hnv_port *hnv_policy_port(const struct hnv_policy *p, unsigned id)
+{
+	if (id == 0 || id >= HNV_PORTS_MAX)
+		return NULL;
+	return rcu_dereference(((struct hnv_policy *)p)->ports[id]);
+}
+
+const struct hnv_port *hnv_policy_port_by_mac(const struct hnv_policy *p, uint32_t vsid,
+					      const struct hnv_mac *mac)
+{
+	const struct port_index *t = rcu_dereference(((struct hnv_policy *)p)->port_idx);
+	for (uint32_t i = (uint32_t)hnv_hash_mac(vsid, mac) & t->mask;; i = (i + 1) & t->mask) {
+		uint16_t id = t->slot[i];
+		if (!id)
+			return NULL;
+		const struct hnv_port *pt = hnv_policy_port(p, id);
+		if (pt && pt->vsid == vsid && hnv_mac_eq(&pt->mac, mac))
+			return pt;
+	}
+}
+
+static inline struct u128 ip_key(const struct hnv_ip *a)
+{
+	struct u128 k;
+	k.hi = (uint64_t)a->b[0] << 56 | (uint64_t)a->b[1] << 48 | (uint64_t)a->b[2] << 40 |
+	       (uint64_t)a->b[3] << 32 | (uint64_t)a->b[4] << 24 | (uint64_t)a->b[5] << 16 |
+	       (uint64_t)a->b[6] << 8 | a->b[7];
+	k.lo = (uint64_t)a->b[8] << 56 | (uint64_t)a->b[9] << 48 | (uint64_t)a->b[10] << 40 |
+	       (uint64_t)a->b[11] << 32 | (uint64_t)a->b[12] << 24 | (uint64_t)a->b[13] << 16 |
+	       (uint64_t)a->b[14] << 8 | a->b[15];
+	return k;
+}
+
+static inline bool u128_le(struct u128 a, struct u128 b)
+{
+	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
+}
+
+bool hnv_policy_route_lookup(const struct hnv_policy *p, uint16_t rd_idx, const struct hnv_ip *dst,
+			     struct hnv_route_hit *hit)
+{
+	if (rd_idx >= MAX_RDOMAINS)
+		return false;
+	const struct rdomain *rd = rcu_dereference(((struct hnv_policy *)p)->rdomains[rd_idx]);
+	if (!rd)
+		return false;
+	bool v4 = hnv_ip_is_v4(dst);
+	const struct fib *f = rcu_dereference(((struct rdomain *)rd)->fib4);
+	if (!v4)
+		f = rcu_dereference(((struct rdomain *)rd)->fib6);
+	if (!f || f->n == 0)
+		return false;
+	/* find the last interval whose start <= key; start[0] is always 0 */
+	uint32_t lo = 0, n = f->n;
+	if (v4) {
+		uint32_t key = (uint32_t)dst->b[12] << 24 | (uint32_t)dst->b[13] << 16 |
+			       (uint32_t)dst->b[14] << 8 | dst->b[15];
+		while (n > 1) {
+			uint32_t half = n / 2;
+			lo = f->start4[lo + half] <= key ? lo + half : lo;
+			n -= half;
+		}
+	} else {
+		struct u128 key = ip_key(dst);
+		while (n > 1) {
+			uint32_t half = n / 2;
+			lo = u128_le(f->start6[lo + half], key) ? lo + half : lo;
+			n -= half;
+		}
+	}
+	uint32_t r = f->res[lo];
+	if (r == NO_ROUTE)
+		return false;
+	*hit = f->hits[r];
+	return true;
+}
+
+bool hnv_policy_is_local_pa(const struct hnv_policy *p, const struct hnv_ip *ip)
+{
+	const struct pa_set *s = rcu_dereference(((struct hnv_policy *)p)->pas);
+	for (unsigned i = 0; i < s->n; i++)
+		if (hnv_ip_eq(&s->pa[i].addr, ip))
+			return true;
+	return false;
+}
+
+const struct hnv_ip *hnv_policy_local_pa(const struct hnv_policy *p, bool v4)
+{
+	const struct pa_set *s = rcu_dereference(((struct hnv_policy *)p)->pas);
+	for (unsigned i = 0; i < s->n; i++)
+		if (hnv_ip_is_v4(&s->pa[i].addr) == v4)
+			return &s->pa[i].addr;
+	return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+struct hnv_policy *hnv_policy_new(void)
+{
+	struct hnv_policy *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->ca_idx = idx_new(1024);
+	p->mac_idx = idx_new(1024);
+	p->vsubnets = calloc(1, sizeof(struct vs_table) + 64 * sizeof(void *));
+	p->port_idx = calloc(1, sizeof(struct port_index) + 64 * sizeof(uint16_t));
+	p->pas = calloc(1, sizeof(struct pa_set));
+	if (!p->ca_idx || !p->mac_idx || !p->vsubnets || !p->port_idx || !p->pas) {
+		hnv_policy_free(p);
+		return NULL;
+	}
+	p->vsubnets->mask = 63;
+	p->port_idx->mask = 63;
+	return p;
+}
+
+static void fib_free(struct fib *f)
+{
+	if (!f)
+		return;
+	free(f->start4);
+	free(f->start6);
+	free(f->res);
+	free(f->hits);
+	free(f);
+}
+
+void hnv_policy_free(struct hnv_policy *p)
+{
+	if (!p)
+		return;
+	for (uint32_t i = 0; i < p->n_chunks; i++)
+		big_free(p->chunks[i], CHUNK_BYTES);
+	idx_free(p->ca_idx);
+	idx_free(p->mac_idx);
+	if (p->vsubnets)
+		for (uint32_t i = 0; i <= p->vsubnets->mask; i++)
+			free(p->vsubnets->slot[i]);
+	free(p->vsubnets);
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
+		struct rdomain *rd = p->rdomains[i];
+		if (!rd)
+			continue;
+		fib_free(rd->fib4);
+		fib_free(rd->fib6);
+		free(rd->routes);
+		free(rd);
+	}
+	for (unsigned i = 0; i < HNV_PORTS_MAX; i++)
+		free(p->ports[i]);
+	free(p->port_idx);
+	free(p->pas);
+	for (uint32_t i = 0; i < p->strings.n; i++)
+		free(p->strings.str[i]);
+	free(p->strings.str);
+	free(p->strings.refs);
+	free(p->strings.hs);
+	free(p->customers);
+	free(p->retired);
+	free(p);
+}
+
+/* ---- routing domains ---- */
+
+static int rdomain_find(const struct hnv_policy *p, const char *name)
+{
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++)
+		if (p->rdomains[i] && strcmp(p->rdomains[i]->name, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+int hnv_policy_rdomain_add(struct hnv_policy *p, const char *name, const struct hnv_guid *rdid)
+{
+	if (!name[0] || strlen(name) > HNV_NAME_MAX)
+		return -EINVAL;
+	int free_slot = -1;
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
+		struct rdomain *rd = p->rdomains[i];
+		if (!rd) {
+			if (free_slot < 0)
+				free_slot = (int)i;
+			continue;
+		}
+		if (strcmp(rd->name, name) == 0 || memcmp(&rd->rdid, rdid, sizeof(*rdid)) == 0)
+			return -EEXIST;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	struct rdomain *rd = calloc(1, sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	strcpy(rd->name, name);
+	rd->rdid = *rdid;
+	rcu_assign_pointer(p->rdomains[free_slot], rd);
+	p->n_rdomains++;
+	return 0;
+}
+
+int hnv_policy_rdomain_del(struct hnv_policy *p, const char *name)
+{
+	int i = rdomain_find(p, name);
+	if (i < 0)
+		return i;
+	struct rdomain *rd = p->rdomains[i];
+	if (rd->refs || rd->n_routes)
+		return -EBUSY;
+	rcu_assign_pointer(p->rdomains[i], NULL);
+	urcu_qsbr_synchronize_rcu();
+	fib_free(rd->fib4);
+	fib_free(rd->fib6);
+	free(rd->routes);
+	free(rd);
+	p->n_rdomains--;
+	return 0;
+}
+
+/* ---- virtual subnets ---- */
+
+static void gateway_of(const struct hnv_prefix *pfx, struct hnv_ip *gw)
+{
+	*gw = pfx->addr;
+	for (int i = 15; i >= 0; i--)
+		if (++gw->b[i] != 0)
+			break;
+}
+
+static int vs_rebuild(struct hnv_policy *p, uint32_t want, const struct hnv_vsubnet *add,
+		      uint32_t del_vsid)
+{
+	struct vs_table *o = p->vsubnets;
+	uint32_t size = o->mask + 1;
+	while (want * 2 > size)
+		size *= 2;
+	struct vs_table *n = calloc(1, sizeof(*n) + (size_t)size * sizeof(void *));
+	if (!n)
+		return -ENOMEM;
+	n->mask = size - 1;
+	struct hnv_vsubnet *victim = NULL;
+	for (uint32_t i = 0; i <= o->mask; i++) {
+		struct hnv_vsubnet *v = o->slot[i];
+		if (!v)
+			continue;
+		if (v->vsid == del_vsid) {
+			victim = v;
+			continue;
+		}
+		uint32_t j = vs_hash(v->vsid) & n->mask;
+		while (n->slot[j])
+			j = (j + 1) & n->mask;
+		n->slot[j] = v;
+	}
+	if (add) {
+		uint32_t j = vs_hash(add->vsid) & n->mask;
+		while (n->slot[j])
+			j = (j + 1) & n->mask;
+		n->slot[j] = (struct hnv_vsubnet *)add;
+	}
+	rcu_assign_pointer(p->vsubnets, n);
+	urcu_qsbr_synchronize_rcu();
+	free(o);
+	free(victim);
+	return 0;
+}
+
+int hnv_policy_vsubnet_add(struct hnv_policy *p, const struct hnv_vsubnet_spec *s)
+{
+	if (s->vsid < HNV_VSID_MIN || s->vsid > HNV_VSID_MAX || s->n_prefixes == 0 ||
+	    s->n_prefixes > HNV_VSUBNET_MAX_PREFIXES)
+		return -EINVAL;
+	if (hnv_policy_vsubnet(p, s->vsid))
+		return -EEXIST;
+	int rdi = rdomain_find(p, s->rdomain);
+	if (rdi < 0)
+		return -ENOENT;
+	struct hnv_vsubnet *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vsid = s->vsid;
+	v->rd_idx = (uint16_t)rdi;
+	v->n_prefixes = (uint8_t)s->n_prefixes;
+	for (unsigned i = 0; i < s->n_prefixes; i++) {
+		v->prefixes[i] = s->prefixes[i];
+		gateway_of(&s->prefixes[i], &v->gateway[i]);
+	}
+	int rc = vs_rebuild(p, (uint32_t)p->n_vsubnets + 1, v, 0);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	p->n_vsubnets++;
+	p->rdomains[rdi]->refs++;
+	return 0;
+}
+
+static bool vsid_in_use(const struct hnv_policy *p, uint32_t vsid)
+{
+	for (unsigned i = 1; i < HNV_PORTS_MAX; i++)
+		if (p->ports[i] && p->ports[i]->vsid == vsid)
+			return true;
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
+		const struct rdomain *rd = p->rdomains[i];
+		for (size_t k = 0; rd && k < rd->n_routes; k++)
+			if (rd->routes[k].vsid == vsid)
+				return true;
+	}
+	for (uint32_t c = 0; c < p->n_chunks; c++)
+		for (uint32_t k = 0; k < CHUNK_RECS; k++)
+			if ((p->chunks[c][k].flags & HNV_REC_F_USED) && p->chunks[c][k].vsid == vsid)
+				return true;
+	return false;
+}
+
+int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid)
+{
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
+	if (!v)
+		return -ENOENT;
+	if (vsid_in_use(p, vsid))
+		return -EBUSY;
+	uint16_t rdi = v->rd_idx;
+	int rc = vs_rebuild(p, (uint32_t)p->n_vsubnets, NULL, vsid);
+	if (rc)
+		return rc;
+	p->n_vsubnets--;
+	p->rdomains[rdi]->refs--;
+	return 0;
+}
+
+int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid, struct hnv_vsubnet_spec *out)
+{
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
+	if (!v)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->vsid = vsid;
+	strcpy(out->rdomain, p->rdomains[v->rd_idx]->name);
+	out->n_prefixes = v->n_prefixes;
+	for (unsigned i = 0; i < v->n_prefixes; i++)
+		out->prefixes[i] = v->prefixes[i];
+	return 0;
+}
+
+/* ---- lookup records ---- */
+
+static bool rec_has_ca(const struct hnv_lookup_spec *s)
+{
+	return !hnv_ip_is_unspec(&s->ca) || s->type == HNV_TYPE_GATEWAY_WILDCARD;
+}
+
+/* Index of the record heading the (vsid, mac) chain, or TOMB; the MAC
+ * index slot holding it in *pos. */
+static uint32_t mac_head(const struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *mac,
+			 long *pos)
+{
+	const struct idx_table *t = p->mac_idx;
+	uint64_t h = hnv_hash_mac(vsid, mac);
+	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+		uint32_t v = t->slots[i];
+		if (v == 0)
+			break;
+		if (v == TOMB)
+			continue;
+		const struct hnv_rec *r = rec_at(p, slot_rec(v));
+		if (r->vsid == vsid && hnv_mac_eq(&r->mac, mac)) {
+			*pos = i;
+			return slot_rec(v);
+		}
+	}
+	*pos = -1;
+	return TOMB;
+}
+
+/* The record with identity (vsid, ca, mac), or NULL; its index in *ri. */
+static struct hnv_rec *rec_find_exact(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+				      const struct hnv_mac *mac, uint32_t *ri)
+{
+	long pos;
+	for (uint32_t i = mac_head(p, vsid, mac, &pos); i != TOMB;) {
+		struct hnv_rec *r = rec_at(p, i);
+		if (hnv_ip_eq(&r->ca, ca)) {
+			*ri = i;
+			return r;
+		}
+		i = r->next ? r->next - 1 : TOMB;
+	}
+	return NULL;
+}
+
+static int rec_fill(struct hnv_policy *p, struct hnv_rec *r, const struct hnv_lookup_spec *s)
+{
+	memset(r, 0, sizeof(*r));
+	r->ca = s->ca;
+	r->pa = s->pa;
+	r->vsid = s->vsid;
+	r->mac = s->mac;
+	r->rule = (uint8_t)s->rule;
+	r->type = (uint8_t)s->type;
+	r->flags = HNV_REC_F_USED | (s->use_vm_mac ? HNV_REC_F_USE_VM_MAC : 0);
+	int rc = 0;
+	if (s->has_customer_id)
+		rc = customer_intern(p, &s->customer_id, &r->customer_idx);
+	if (!rc)
+		rc = str_intern(&p->strings, s->vm_name, &r->vm_name_idx);
+	if (!rc)
+		rc = str_intern(&p->strings, s->context, &r->context_idx);
+	return rc;
+}
+
+static void rec_release_strings(struct hnv_policy *p, const struct hnv_rec *r)
+{
+	str_release(&p->strings, r->vm_name_idx);
+	str_release(&p->strings, r->context_idx);
+}
+
+static bool spec_valid(const struct hnv_lookup_spec *s)
+{
+	if (s->vsid < HNV_VSID_MIN || s->vsid > HNV_VSID_MAX)
+		return false;
+	bool wild = s->type == HNV_TYPE_GATEWAY_WILDCARD || s->type == HNV_TYPE_L2ONLY;
+	if (wild != hnv_ip_is_unspec(&s->ca))
+		return false;
+	return s->type == HNV_TYPE_STATIC || s->type == HNV_TYPE_DYNAMIC || wild;
+}
+
+int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
+{
+	if (!spec_valid(s))
+		return -EINVAL;
+	if (!hnv_policy_vsubnet(p, s->vsid))
+		return -ENOENT;
+	uint32_t dummy;
+	if (rec_find_exact(p, s->vsid, &s->ca, &s->mac, &dummy))
+		return -EEXIST;
+	uint64_t hca = hnv_hash_ca(s->vsid, &s->ca);
+	if (rec_has_ca(s) && hnv_policy_rec_by_ca(p, hca, s->vsid, &s->ca))
+		return -EEXIST;
+	int rc = idx_reserve(p, &p->ca_idx, rec_hash_ca);
+	if (!rc)
+		rc = idx_reserve(p, &p->mac_idx, rec_hash_mac);
+	uint32_t ri;
+	if (!rc)
+		rc = rec_alloc(p, &ri);
+	if (rc)
+		return rc;
+	struct hnv_rec *r = rec_at(p, ri);
+	rc = rec_fill(p, r, s);
+	if (rc) {
+		rec_release_strings(p, r);
+		memset(r, 0, sizeof(*r));
+		r->next = p->free_head;
+		p->free_head = ri + 1;
+		return rc;
+	}
+	long pos;
+	uint32_t head = mac_head(p, s->vsid, &s->mac, &pos);
+	cmm_smp_wmb(); /* the record is complete before any index names it */
+	if (rec_has_ca(s))
+		idx_insert(p->ca_idx, hca, ri);
+	if (head != TOMB) {
+		/* chain behind the existing head; readers keep finding the head */
+		r->next = rec_at(p, head)->next;
+		rec_at(p, head)->next = ri + 1;
+	} else {
+		idx_insert(p->mac_idx, hnv_hash_mac(s->vsid, &s->mac), ri);
+	}
+	p->n_records++;
+	return 0;
+}
+
+/* Replaces or removes record oi (identity vsid/ca/mac) in both indexes.
+ * ni is the replacement's index, or TOMB to remove. */
+static void rec_unlink(struct hnv_policy *p, uint32_t oi, uint32_t ni)
+{
+	struct hnv_rec *o = rec_at(p, oi);
+	bool has_ca = !hnv_ip_is_unspec(&o->ca) || o->type == HNV_TYPE_GATEWAY_WILDCARD;
+	if (has_ca) {
+		uint64_t h = hnv_hash_ca(o->vsid, &o->ca);
+		long pos = idx_find_val(p->ca_idx, h, oi);
+		if (pos >= 0) {
+			if (ni != TOMB)
+				uatomic_set(&p->ca_idx->slots[pos], slot_make(h, ni));
+			else
+				idx_remove_at(p->ca_idx, pos);
+		}
+	}
+	long pos;
+	uint64_t hm = hnv_hash_mac(o->vsid, &o->mac);
+	uint32_t head = mac_head(p, o->vsid, &o->mac, &pos);
+	if (head == oi) {
+		if (ni != TOMB) {
+			rec_at(p, ni)->next = o->next;
+			uatomic_set(&p->mac_idx->slots[pos], slot_make(hm, ni));
+		} else if (o->next) {
+			uatomic_set(&p->mac_idx->slots[pos], slot_make(hm, o->next - 1));
+		} else {
+			idx_remove_at(p->mac_idx, pos);
+		}
+		return;
+	}
+	/* o is inside the chain: relink its predecessor */
+	for (uint32_t prev = head; prev != TOMB;) {
+		struct hnv_rec *pr = rec_at(p, prev);
+		if (pr->next == oi + 1) {
+			if (ni != TOMB) {
+				rec_at(p, ni)->next = o->next;
+				pr->next = ni + 1;
+			} else {
+				pr->next = o->next;
+			}
+			return;
+		}
+		prev = pr->next ? pr->next - 1 : TOMB;
+	}
+}
+
+int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
+{
+	if (!spec_valid(s))
+		return -EINVAL;
+	uint32_t oi;
+	if (!rec_find_exact(p, s->vsid, &s->ca, &s->mac, &oi))
+		return -ENOENT;
+	uint32_t ni;
+	int rc = rec_alloc(p, &ni);
+	if (rc)
+		return rc;
+	struct hnv_rec *r = rec_at(p, ni);
+	rc = rec_fill(p, r, s);
+	if (!rc)
+		rc = retire_rec(p, oi);
+	if (rc) {
+		rec_release_strings(p, r);
+		memset(r, 0, sizeof(*r));
+		r->next = p->free_head;
+		p->free_head = ni + 1;
+		return rc;
+	}
+	cmm_smp_wmb();
+	rec_unlink(p, oi, ni);
+	rec_release_strings(p, rec_at(p, oi));
+	reclaim(p);
+	return 0;
+}
+
+int hnv_policy_lookup_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  const struct hnv_mac *mac)
+{
+	uint32_t oi;
+	if (!rec_find_exact(p, vsid, ca, mac, &oi))
+		return -ENOENT;
+	int rc = retire_rec(p, oi);
+	if (rc)
+		return rc;
+	rec_unlink(p, oi, TOMB);
+	rec_release_strings(p, rec_at(p, oi));
+	p->n_records--;
+	reclaim(p);
+	return 0;
+}
+
+int hnv_policy_rec_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg)
+{
+	for (uint32_t c = 0; c < p->n_chunks; c++)
+		for (uint32_t k = 0; k < CHUNK_RECS; k++) {
+			const struct hnv_rec *r = &p->chunks[c][k];
+			if (!(r->flags & HNV_REC_F_USED))
+				continue;
+			int rc = cb(r, arg);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
+			 struct hnv_lookup_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->vsid = r->vsid;
+	out->ca = r->ca;
+	out->pa = r->pa;
+	out->mac = r->mac;
+	out->rule = (enum hnv_rule)r->rule;
+	out->type = (enum hnv_rec_type)r->type;
+	out->use_vm_mac = r->flags & HNV_REC_F_USE_VM_MAC;
+	if (r->customer_idx && r->customer_idx <= p->n_customers) {
+		out->has_customer_id = true;
+		out->customer_id = p->customers[r->customer_idx - 1];
+	}
+	snprintf(out->vm_name, sizeof(out->vm_name), "%s", str_get(&p->strings, r->vm_name_idx));
+	snprintf(out->context, sizeof(out->context), "%s", str_get(&p->strings, r->context_idx));
+}
+
+/* ---- customer routes ---- */
+
+static bool route_key_eq(const struct route *r, const struct hnv_prefix *pfx,
+			 const struct hnv_ip *nh)
+{
+	return r->prefix.len == pfx->len && hnv_ip_eq(&r->prefix.addr, &pfx->addr) &&
+	       hnv_ip_eq(&r->nexthop, nh);
+}
+
+int hnv_policy_route_add(struct hnv_policy *p, const struct hnv_route_spec *s)
+{
+	int rdi = rdomain_find(p, s->rdomain);
+	if (rdi < 0)
+		return -ENOENT;
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, s->vsid);
+	if (!v)
+		return -ENOENT;
+	if (v->rd_idx != rdi)
+		return -EXDEV;
+	bool v4 = hnv_ip_is_v4(&s->prefix.addr);
+	if (s->prefix.len > (v4 ? 32 : 128) || v4 != hnv_ip_is_v4(&s->nexthop))
+		return -EINVAL;
+	struct rdomain *rd = p->rdomains[rdi];
+	for (size_t i = 0; i < rd->n_routes; i++)
+		if (route_key_eq(&rd->routes[i], &s->prefix, &s->nexthop))
+			return -EEXIST;
+	if (rd->n_routes == rd->cap_routes) {
+		size_t cap = rd->cap_routes ? rd->cap_routes * 2 : 8;
+		struct route *n = realloc(rd->routes, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		rd->routes = n;
+		rd->cap_routes = cap;
+	}
+	struct route *r = &rd->routes[rd->n_routes++];
+	r->prefix = s->prefix;
+	r->nexthop = s->nexthop;
+	r->vsid = s->vsid;
+	r->metric = s->metric;
+	rd->dirty = true;
+	p->n_routes++;
+	return 0;
+}
+
+int hnv_policy_route_del(struct hnv_policy *p, const char *rdomain, const struct hnv_prefix *pfx,
+			 const struct hnv_ip *nexthop)
+{
+	int rdi = rdomain_find(p, rdomain);
+	if (rdi < 0)
+		return -ENOENT;
+	struct rdomain *rd = p->rdomains[rdi];
+	for (size_t i = 0; i < rd->n_routes; i++)
+		if (route_key_eq(&rd->routes[i], pfx, nexthop)) {
+			rd->routes[i] = rd->routes[--rd->n_routes];
+			rd->dirty = true;
+			p->n_routes--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static struct u128 u128_add1(struct u128 a, bool *carry)
+{
+	a.lo++;
+	if (a.lo == 0) {
+		a.hi++;
+		*carry = a.hi == 0;
+	} else {
+		*carry = false;
+	}
+	return a;
+}
+
+static bool u128_lt(struct u128 a, struct u128 b)
+{
+	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
+}
+
+/* Last address of a prefix, in the 128-bit mapped space. */
+static struct u128 prefix_end(const struct hnv_prefix *pfx)
+{
+	struct u128 k = ip_key(&pfx->addr);
+	unsigned bits = hnv_prefix_bits128(pfx);
+	unsigned host = 128 - bits;
+	if (host >= 64) {
+		k.lo = ~0ull;
+		k.hi |= host == 128 ? ~0ull : (host > 64 ? (~0ull >> (128 - host)) : 0);
+	} else if (host > 0) {
+		k.lo |= ~0ull >> (64 - host);
+	}
+	return k;
+}
+
+struct sort_route {
+	struct u128 start, end;
+	uint32_t len, metric;
+	const struct route *r;
+};
+
+static int sort_route_cmp(const void *a, const void *b)
+{
+	const struct sort_route *x = a, *y = b;
+	if (u128_lt(x->start, y->start))
+		return -1;
+	if (u128_lt(y->start, x->start))
+		return 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1; /* shorter (enclosing) first */
+	if (x->metric != y->metric)
+		return x->metric < y->metric ? -1 : 1;
+	return 0;
+}
+
+struct fib_builder {
+	struct fib *f;
+	uint32_t cap;
+	struct u128 *starts;
+};
+
+static int fb_emit(struct fib_builder *b, struct u128 from, uint32_t res)
+{
+	struct fib *f = b->f;
+	if (f->n && f->res[f->n - 1] == res)
+		return 0; /* merge with the previous interval */
+	if (f->n == b->cap) {
+		uint32_t cap = b->cap ? b->cap * 2 : 16;
+		uint32_t *nr = realloc(f->res, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		f->res = nr;
+		struct u128 *ns = realloc(b->starts, cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		b->starts = ns;
+		b->cap = cap;
+	}
+	b->starts[f->n] = from;
+	f->res[f->n++] = res;
+	return 0;
+}
+
+/* Compiles the routes of one family into disjoint intervals. Prefixes nest
+ * or are disjoint, so a sweep with a stack of open prefixes assigns each
+ * interval its most specific covering route. */
+static int fib_build(const struct rdomain *rd, bool v4, struct fib **out)
+{
+	*out = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < rd->n_routes; i++)
+		n += hnv_ip_is_v4(&rd->routes[i].prefix.addr) == v4;
+	struct fib *f = calloc(1, sizeof(*f));
+	struct sort_route *sr = calloc(n ? n : 1, sizeof(*sr));
+	struct sort_route **stack = calloc(n ? n : 1, sizeof(*stack));
+	struct fib_builder b = {.f = f};
+	int rc = -ENOMEM;
+	if (!f || !sr || !stack)
+		goto out;
+	f->v4 = v4;
+	size_t k = 0;
+	for (size_t i = 0; i < rd->n_routes; i++) {
+		const struct route *r = &rd->routes[i];
+		if (hnv_ip_is_v4(&r->prefix.addr) != v4)
+			continue;
+		sr[k].start = ip_key(&r->prefix.addr);
+		sr[k].end = prefix_end(&r->prefix);
+		sr[k].len = r->prefix.len;
+		sr[k].metric = r->metric;
+		sr[k].r = r;
+		k++;
+	}
+	qsort(sr, n, sizeof(*sr), sort_route_cmp);
+	/* drop equal prefixes behind the lowest metric */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && sr[m - 1].len == sr[i].len && sr[m - 1].start.hi == sr[i].start.hi &&
+		    sr[m - 1].start.lo == sr[i].start.lo)
+			continue;
+		sr[m++] = sr[i];
+	}
+	f->hits = calloc(m ? m : 1, sizeof(*f->hits));
+	if (!f->hits)
+		goto out;
+	for (size_t i = 0; i < m; i++) {
+		f->hits[i].vsid = sr[i].r->vsid;
+		f->hits[i].metric = sr[i].r->metric;
+		f->hits[i].nexthop = sr[i].r->nexthop;
+		f->hits[i].prefix = sr[i].r->prefix;
+	}
+	struct u128 space_start = {0, v4 ? 0xffff00000000ull : 0};
+	struct u128 cur = space_start;
+	bool done = false; /* cur passed the end of the space */
+	size_t sp = 0;
+	for (size_t i = 0; i < m && !done; i++) {
+		while (sp && u128_lt(stack[sp - 1]->end, sr[i].start)) {
+			struct sort_route *t = stack[--sp];
+			if (u128_le(cur, t->end)) {
+				if ((rc = fb_emit(&b, cur, (uint32_t)(t - sr))))
+					goto out;
+				cur = u128_add1(t->end, &done);
+			}
+		}
+		if (u128_lt(cur, sr[i].start)) {
+			if ((rc = fb_emit(&b, cur, sp ? (uint32_t)(stack[sp - 1] - sr) : NO_ROUTE)))
+				goto out;
+			cur = sr[i].start;
+		}
+		stack[sp++] = &sr[i];
+	}
+	while (sp && !done) {
+		struct sort_route *t = stack[--sp];
+		if (u128_le(cur, t->end)) {
+			if ((rc = fb_emit(&b, cur, (uint32_t)(t - sr))))
+				goto out;
+			cur = u128_add1(t->end, &done);
+		}
+	}
+	struct u128 space_end = {~0ull, ~0ull};
+	if (v4)
+		space_end.hi = 0, space_end.lo = 0xffffffffffffull;
+	if (!done && u128_le(cur, space_end) && (rc = fb_emit(&b, cur, NO_ROUTE)))
+		goto out;
+	if (f->n == 0 && (rc = fb_emit(&b, space_start, NO_ROUTE)))
+		goto out;
+	if (v4) {
+		f->start4 = calloc(f->n, sizeof(*f->start4));
+		if (!f->start4) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		for (uint32_t i = 0; i < f->n; i++)
+			f->start4[i] = (uint32_t)b.starts[i].lo;
+	} else {
+		f->start6 = b.starts;
+		b.starts = NULL;
+	}
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	free(b.starts);
+	fib_free(f);
+	free(sr);
+	free(stack);
+	return rc;
+}
+
+int hnv_policy_commit(struct hnv_policy *p)
+{
+	struct fib *old[2 * 64];
+	unsigned n_old = 0;
+	int rc = 0;
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
+		struct rdomain *rd = p->rdomains[i];
+		if (!rd || !rd->dirty)
+			continue;
+		struct fib *f4, *f6;
+		if ((rc = fib_build(rd, true, &f4)))
+			break;
+		if ((rc = fib_build(rd, false, &f6))) {
+			fib_free(f4);
+			break;
+		}
+		if (n_old + 2 > sizeof(old) / sizeof(old[0])) {
+			urcu_qsbr_synchronize_rcu();
+			while (n_old)
+				fib_free(old[--n_old]);
+		}
+		old[n_old++] = rd->fib4;
+		old[n_old++] = rd->fib6;
+		rcu_assign_pointer(rd->fib4, f4);
+		rcu_assign_pointer(rd->fib6, f6);
+		rd->dirty = false;
+	}
+	if (n_old) {
+		urcu_qsbr_synchronize_rcu();
+		while (n_old)
+			fib_free(old[--n_old]);
+	}
+	reclaim(p);
+	return rc;
+}
+
+/* ---- provider addresses ---- */
+
+int hnv_policy_pa_add(struct hnv_policy *p, const struct hnv_prefix *pa)
+{
+	const struct pa_set *o = p->pas;
+	for (unsigned i = 0; i < o->n; i++)
+		if (hnv_ip_eq(&o->pa[i].addr, &pa->addr))
+			return -EEXIST;
+	if (o->n == MAX_PAS)
+		return -ENOSPC;
+	struct pa_set *n = malloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	*n = *o;
+	n->pa[n->n++] = *pa;
+	rcu_assign_pointer(p->pas, n);
+	urcu_qsbr_synchronize_rcu();
+	free((void *)o);
+	return 0;
+}
+
+int hnv_policy_pa_del(struct hnv_policy *p, const struct hnv_ip *pa)
+{
+	const struct pa_set *o = p->pas;
+	struct pa_set *n = malloc(sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->n = 0;
+	for (unsigned i = 0; i < o->n; i++)
+		if (!hnv_ip_eq(&o->pa[i].addr, pa))
+			n->pa[n->n++] = o->pa[i];
+	if (n->n == o->n) {
+		free(n);
+		return -ENOENT;
+	}
+	rcu_assign_pointer(p->pas, n);
+	urcu_qsbr_synchronize_rcu();
+	free((void *)o);
+	return 0;
+}
+
+/* ---- ports ---- */
+
+static int port_idx_rebuild(struct hnv_policy *p)
+{
+	unsigned n_ports = 0;
+	for (unsigned i = 1; i < HNV_PORTS_MAX; i++)
+		n_ports += p->ports[i] != NULL;
+	uint32_t size = 64;
+	while (n_ports * 2 > size)
+		size *= 2;
+	struct port_index *n = calloc(1, sizeof(*n) + (size_t)size * sizeof(uint16_t));
+	if (!n)
+		return -ENOMEM;
+	n->mask = size - 1;
+	for (unsigned i = 1; i < HNV_PORTS_MAX; i++) {
+		const struct hnv_port *pt = p->ports[i];
+		if (!pt)
+			continue;
+		uint32_t j = (uint32_t)hnv_hash_mac(pt->vsid, &pt->mac) & n->mask;
+		while (n->slot[j])
+			j = (j + 1) & n->mask;
+		n->slot[j] = (uint16_t)i;
+	}
+	struct port_index *o = p->port_idx;
+	rcu_assign_pointer(p->port_idx, n);
+	urcu_qsbr_synchronize_rcu();
+	free(o);
+	return 0;
+}
+
+int hnv_policy_port_add(struct hnv_policy *p, const struct hnv_port_spec *s)
+{
+	if (!s->name[0] || strlen(s->name) > HNV_NAME_MAX || s->n_cas > HNV_PORT_MAX_CAS)
+		return -EINVAL;
+	if (!hnv_policy_vsubnet(p, s->vsid))
+		return -ENOENT;
+	unsigned slot = 0;
+	for (unsigned i = 1; i < HNV_PORTS_MAX; i++) {
+		const struct hnv_port *pt = p->ports[i];
+		if (!pt) {
+			if (!slot)
+				slot = i;
+			continue;
+		}
+		if (strcmp(pt->name, s->name) == 0 ||
+		    (pt->vsid == s->vsid && hnv_mac_eq(&pt->mac, &s->mac)))
+			return -EEXIST;
+	}
+	if (!slot)
+		return -ENOSPC;
+	struct hnv_port *pt = calloc(1, sizeof(*pt));
+	if (!pt)
+		return -ENOMEM;
+	pt->id = (uint16_t)slot;
+	pt->vsid = s->vsid;
+	pt->mac = s->mac;
+	pt->n_cas = (uint8_t)s->n_cas;
+	for (unsigned i = 0; i < s->n_cas; i++)
+		pt->cas[i] = s->cas[i];
+	strcpy(pt->name, s->name);
+	rcu_assign_pointer(p->ports[slot], pt);
+	int rc = port_idx_rebuild(p);
+	if (rc) {
+		rcu_assign_pointer(p->ports[slot], NULL);
+		urcu_qsbr_synchronize_rcu();
+		free(pt);
+		return rc;
+	}
+	return (int)slot;
+}
+
+int hnv_policy_port_id(const struct hnv_policy *p, const char *name)
+{
+	for (unsigned i = 1; i < HNV_PORTS_MAX; i++)
+		if (p->ports[i] && strcmp(p->ports[i]->name, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+const char *hnv_policy_port_name(const struct hnv_policy *p, unsigned port_id)
+{
+	if (port_id == HNV_PORT_UPLINK)
+		return "uplink";
+	if (port_id >= HNV_PORTS_MAX || !p->ports[port_id])
+		return NULL;
+	return p->ports[port_id]->name;
+}
+
+int hnv_policy_port_del(struct hnv_policy *p, const char *name)
+{
+	int id = hnv_policy_port_id(p, name);
+	if (id < 0)
+		return id;
+	struct hnv_port *pt = p->ports[id];
+	rcu_assign_pointer(p->ports[id], NULL);
+	int rc = port_idx_rebuild(p); /* waits for readers */
+	if (rc) {
+		rcu_assign_pointer(p->ports[id], pt);
+		return rc;
+	}
+	free(pt);
+	return 0;
+}
+
+void hnv_policy_stats(const struct hnv_policy *p, struct hnv_policy_stats *st)
+{
+	st->n_records = p->n_records;
+	st->n_routes = p->n_routes;
+	st->n_vsubnets = p->n_vsubnets;
+	st->n_rdomains = p->n_rdomains;
+	st->record_bytes = (size_t)p->n_chunks * CHUNK_BYTES + idx_bytes(p->ca_idx->mask + 1) +
+			   idx_bytes(p->mac_idx->mask + 1) + sizeof(p->chunks);
+}

@@ -1,0 +1,93 @@
+/* policy_read.h: the read side of the policy tables, for the forwarding
+ * engine (dp.c) and for show/trace. Only policy.c writes these objects.
+ *
+ * Every function here must be called by a thread registered with
+ * liburcu-qsbr and online; returned pointers stay valid until that thread's
+ * next quiescent state. Nothing returned may be written.
+ */
+#ifndef HNV_POLICY_READ_H
+#define HNV_POLICY_READ_H
+
+#include "policy.h"
+
+/* A lookup record as the datapath sees it: 60 bytes. Strings (VMName,
+ * Context) and the CustomerID live in interned side tables that only the
+ * control thread reads. */
+struct hnv_rec {
+	struct hnv_ip ca;
+	struct hnv_ip pa;
+	uint32_t vsid;
+	struct hnv_mac mac;
+	uint8_t rule;  /* enum hnv_rule */
+	uint8_t type;  /* enum hnv_rec_type */
+	uint8_t flags; /* HNV_REC_F_* */
+	uint8_t pad;
+	uint16_t customer_idx; /* 0: none */
+	uint32_t vm_name_idx;  /* 0: none */
+	uint32_t context_idx;  /* 0: none */
+	uint32_t next;         /* control thread only: chain of (vsid, mac) / free list */
+};
+#define HNV_REC_F_USED 0x1
+#define HNV_REC_F_USE_VM_MAC 0x2
+
+struct hnv_vsubnet {
+	uint32_t vsid;
+	uint16_t rd_idx;
+	uint8_t n_prefixes;
+	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
+	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
+};
+
+struct hnv_port {
+	uint16_t id;
+	uint32_t vsid;
+	struct hnv_mac mac;
+	uint8_t n_cas;
+	struct hnv_ip cas[HNV_PORT_MAX_CAS];
+	char name[HNV_NAME_MAX + 1];
+};
+
+/* The result of a customer-route lookup. */
+struct hnv_route_hit {
+	uint32_t vsid;
+	uint32_t metric;
+	struct hnv_ip nexthop; /* unspecified: on-link */
+	struct hnv_prefix prefix;
+};
+
+/* Hashes used for the two-phase (prefetch, then probe) lookups. */
+uint64_t hnv_hash_ca(uint32_t vsid, const struct hnv_ip *ca);
+uint64_t hnv_hash_mac(uint32_t vsid, const struct hnv_mac *mac);
+
+/* Two-phase lookup for batches: prefetch the index slot of hash h, then
+ * (once that line is likely cached) prefetch the record it names. */
+void hnv_policy_prefetch_ca(const struct hnv_policy *p, uint64_t h);
+void hnv_policy_prefetch_rec(const struct hnv_policy *p, uint64_t h);
+const struct hnv_rec *hnv_policy_rec_by_ca(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
+					   const struct hnv_ip *ca);
+const struct hnv_rec *hnv_policy_rec_by_mac(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
+					    const struct hnv_mac *mac);
+/* The GatewayWildcard record of vsid for the family of like, if any. */
+const struct hnv_rec *hnv_policy_wildcard(const struct hnv_policy *p, uint32_t vsid,
+					  const struct hnv_ip *like);
+
+const struct hnv_vsubnet *hnv_policy_vsubnet(const struct hnv_policy *p, uint32_t vsid);
+const struct hnv_port *hnv_policy_port(const struct hnv_policy *p, unsigned id);
+const struct hnv_port *hnv_policy_port_by_mac(const struct hnv_policy *p, uint32_t vsid,
+					      const struct hnv_mac *mac);
+/* Longest-prefix match in routing domain rd_idx; lowest metric among equal
+ * prefixes. Returns false when no route covers dst. */
+bool hnv_policy_route_lookup(const struct hnv_policy *p, uint16_t rd_idx, const struct hnv_ip *dst,
+			     struct hnv_route_hit *hit);
+/* True when ip is one of the local provider addresses. */
+bool hnv_policy_is_local_pa(const struct hnv_policy *p, const struct hnv_ip *ip);
+/* The first local PA of ip's family, or NULL. */
+const struct hnv_ip *hnv_policy_local_pa(const struct hnv_policy *p, bool v4);
+
+/* Control-thread helpers for show: iteration and the interned fields. */
+typedef int (*hnv_rec_cb)(const struct hnv_rec *r, void *arg);
+int hnv_policy_rec_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg);
+void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
+			 struct hnv_lookup_spec *out);
+
+#endif

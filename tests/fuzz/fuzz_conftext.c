@@ -1,0 +1,125 @@
+/* fuzz_conftext.c: libFuzzer harness for the config text (mgmt/conftext.c).
+ *
+ * 1. The value parsers on the input as one string: whatever they accept must
+ *    format and parse back to the same value.
+ * 2. hnv_conf_parse_text on the whole input: a rejection must say which line;
+ *    an acceptance must give NUL-terminated strings and in-range counts.
+ * 3. Accepted commands are applied to a fresh datapath context, so the
+ *    applier and the policy tables behind it are fuzzed too; a failure must
+ *    leave a message.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../mgmt/conftext.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
+
+static void check_values(const uint8_t *buf, size_t len)
+{
+	char s[128], t[64];
+	size_t n = len < sizeof(s) - 1 ? len : sizeof(s) - 1;
+	memcpy(s, buf, n);
+	s[n] = '\0';
+
+	struct hnv_ip ip, ip2;
+	if (hnv_parse_ip(s, &ip) == 0) {
+		hnv_fmt_ip(&ip, t, sizeof(t));
+		if (hnv_parse_ip(t, &ip2) != 0 || !hnv_ip_eq(&ip, &ip2))
+			abort();
+	}
+	struct hnv_prefix p, p2;
+	if (hnv_parse_prefix(s, &p) == 0) {
+		hnv_fmt_prefix(&p, t, sizeof(t));
+		if (hnv_parse_prefix(t, &p2) != 0 || !hnv_ip_eq(&p.addr, &p2.addr) ||
+		    p.len != p2.len)
+			abort();
+	}
+	struct hnv_mac m, m2;
+	if (hnv_parse_mac(s, &m) == 0) {
+		hnv_fmt_mac(&m, t, sizeof(t));
+		if (hnv_parse_mac(t, &m2) != 0 || !hnv_mac_eq(&m, &m2))
+			abort();
+	}
+	struct hnv_guid g, g2;
+	if (hnv_parse_guid(s, &g) == 0) {
+		hnv_fmt_guid(&g, t, sizeof(t));
+		if (hnv_parse_guid(t, &g2) != 0 || memcmp(g.b, g2.b, sizeof(g.b)) != 0)
+			abort();
+	}
+	uint32_t vsid;
+	if (hnv_parse_vsid(s, &vsid) == 0 && (vsid < HNV_VSID_MIN || vsid > HNV_VSID_MAX))
+		abort();
+}
+
+static bool terminated(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static void check_cmd(const struct hnv_conf_cmd *c)
+{
+	switch (c->kind) {
+	case HNV_CONF_RDOMAIN_ADD:
+	case HNV_CONF_RDOMAIN_DEL:
+		if (!terminated(c->u.rdomain.name, sizeof(c->u.rdomain.name)))
+			abort();
+		break;
+	case HNV_CONF_VSUBNET_ADD:
+		if (c->u.vsubnet.n_prefixes == 0 ||
+		    c->u.vsubnet.n_prefixes > HNV_VSUBNET_MAX_PREFIXES)
+			abort();
+		break;
+	case HNV_CONF_PA_ADD:
+		if (!terminated(c->u.pa.dev, sizeof(c->u.pa.dev)))
+			abort();
+		break;
+	case HNV_CONF_PORT_ADD:
+		if (c->u.port.n_cas == 0 || c->u.port.n_cas > HNV_PORT_MAX_CAS)
+			abort();
+		break;
+	case HNV_CONF_LOOKUP_ADD:
+	case HNV_CONF_LOOKUP_SET:
+		if (!terminated(c->u.lookup.vm_name, sizeof(c->u.lookup.vm_name)) ||
+		    !terminated(c->u.lookup.context, sizeof(c->u.lookup.context)))
+			abort();
+		break;
+	case HNV_CONF_GLOBAL_SET:
+		if (c->u.global.has_uplink_mtu &&
+		    (c->u.global.uplink_mtu < 576 || c->u.global.uplink_mtu > 9000))
+			abort();
+		break;
+	default:
+		break;
+	}
+	if (c->line == 0)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
+{
+	check_values(buf, len);
+
+	struct hnv_conf_cmd *cmds;
+	size_t n;
+	char err[512] = "";
+	if (hnv_conf_parse_text((const char *)buf, len, &cmds, &n, err, sizeof(err)) != 0) {
+		if (strncmp(err, "line ", 5) != 0)
+			abort();
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		check_cmd(&cmds[i]);
+
+	struct hnv_dp *dp = hnv_dp_new();
+	if (dp == NULL)
+		abort();
+	err[0] = '\0';
+	if (hnv_conf_apply(dp, cmds, n, err, sizeof(err)) != 0 && err[0] == '\0')
+		abort();
+	hnv_dp_free(dp);
+	free(cmds);
+	return 0;
+}

@@ -1,0 +1,1162 @@
+/* test_conftext.c: the config text parser, value parsers, formatters and
+ * the applier (against the real policy tables and datapath context).
+ *
+ * Run from the repository root: one test reads tests/data/bluered-host1.conf.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+
+#include "../../mgmt/conftext.h"
+
+#define DEMO_CONF "tests/data/bluered-host1.conf"
+
+/* ---- helpers ---- */
+
+static struct hnv_ip ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	struct hnv_ip ip;
+	const uint8_t v4[4] = {a, b, c, d};
+	hnv_ip_from_v4(&ip, v4);
+	return ip;
+}
+
+static struct hnv_ip ip_of(const char *s)
+{
+	struct hnv_ip ip;
+	memset(&ip, 0, sizeof(ip));
+	assert_int_equal(hnv_parse_ip(s, &ip), 0);
+	return ip;
+}
+
+static void assert_ip(const struct hnv_ip *got, const char *want)
+{
+	struct hnv_ip w = ip_of(want);
+	char g[64];
+	hnv_fmt_ip(got, g, sizeof(g));
+	if (!hnv_ip_eq(got, &w))
+		fail_msg("IP %s, want %s", g, want);
+}
+
+static void assert_mac(const struct hnv_mac *m, uint8_t a, uint8_t b, uint8_t c, uint8_t d,
+		       uint8_t e, uint8_t f)
+{
+	const uint8_t want[6] = {a, b, c, d, e, f};
+	assert_memory_equal(m->b, want, 6);
+}
+
+static void parse_ok(const char *line, struct hnv_conf_cmd *c)
+{
+	char err[512] = "";
+	int rc = hnv_conf_parse_line(line, c, err, sizeof(err));
+	if (rc != 1)
+		fail_msg("\"%s\": rc %d, error \"%s\"", line, rc, err);
+}
+
+/* The line fails to parse with a message containing want. */
+static void parse_err(const char *line, const char *want)
+{
+	struct hnv_conf_cmd c;
+	char err[512] = "";
+	int rc = hnv_conf_parse_line(line, &c, err, sizeof(err));
+	if (rc != -EINVAL || strstr(err, want) == NULL)
+		fail_msg("\"%.200s\": rc %d, error \"%s\", want \"%s\"", line, rc, err, want);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s (run the test from the repository root)", path);
+	char *buf = malloc(1 << 16);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 1 << 16, f);
+	fclose(f);
+	return buf;
+}
+
+/* ---- value parsers ---- */
+
+static void test_mac_forms(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {"060600000005", "06-06-00-00-00-05",
+					 "06:06:00:00:00:05"};
+	for (size_t i = 0; i < 3; i++) {
+		struct hnv_mac m;
+		assert_int_equal(hnv_parse_mac(ok[i], &m), 0);
+		assert_mac(&m, 6, 6, 0, 0, 0, 5);
+	}
+	struct hnv_mac m;
+	assert_int_equal(hnv_parse_mac("00155DE2AB00", &m), 0);
+	assert_mac(&m, 0x00, 0x15, 0x5d, 0xe2, 0xab, 0x00);
+	assert_int_equal(hnv_parse_mac("aA-bB-cC-dD-eE-fF", &m), 0);
+	assert_mac(&m, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff);
+	/* hnv_parse_mac itself accepts group and zero MACs */
+	assert_int_equal(hnv_parse_mac("ff:ff:ff:ff:ff:ff", &m), 0);
+	assert_int_equal(hnv_parse_mac("000000000000", &m), 0);
+
+	static const char *const bad[] = {
+		"",
+		"06060000000",
+		"0606000000055",
+		"06-06-00:00-00-05",
+		"06:06:00:00:00-05",
+		"06.06.00.00.00.05",
+		"0606-0000-0005",
+		"g60600000005",
+		"06-06-00-00-00-0g",
+		"06-06-00-00-00-05-",
+		" 060600000005",
+		"06--6-00-00-00-05",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (hnv_parse_mac(bad[i], &m) != -EINVAL)
+			fail_msg("MAC \"%s\" accepted", bad[i]);
+	assert_int_equal(hnv_parse_mac(NULL, &m), -EINVAL);
+}
+
+static void test_guid_forms(void **state)
+{
+	(void)state;
+	static const uint8_t want[16] = {0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33,
+					 0x44, 0x44, 0x00, 0x00, 0x00, 0x00, 0x50, 0x01};
+	static const char *const ok[] = {
+		"{11111111-2222-3333-4444-000000005001}",
+		"11111111-2222-3333-4444-000000005001",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		struct hnv_guid g;
+		assert_int_equal(hnv_parse_guid(ok[i], &g), 0);
+		assert_memory_equal(g.b, want, 16);
+	}
+	struct hnv_guid a, b;
+	assert_int_equal(hnv_parse_guid("{abcdef01-ABCD-abcd-AbCd-0123456789aB}", &a), 0);
+	assert_int_equal(hnv_parse_guid("ABCDEF01-abcd-ABCD-aBcD-0123456789Ab", &b), 0);
+	assert_memory_equal(a.b, b.b, 16);
+	assert_int_equal(a.b[0], 0xab);
+	assert_int_equal(a.b[15], 0xab);
+
+	static const char *const bad[] = {
+		"",
+		"{11111111-2222-3333-4444-000000005001",
+		"11111111-2222-3333-4444-000000005001}",
+		"{{11111111-2222-3333-4444-000000005001}}",
+		"11111111222233334444000000005001",
+		"1111111-12222-3333-4444-000000005001",
+		"11111111-2222-3333-4444-00000000500g",
+		"11111111-2222-3333-4444-0000000050011",
+		"(11111111-2222-3333-4444-000000005001)",
+		"11111111_2222_3333_4444_000000005001",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (hnv_parse_guid(bad[i], &a) != -EINVAL)
+			fail_msg("GUID \"%s\" accepted", bad[i]);
+}
+
+static void test_ip_and_prefix(void **state)
+{
+	(void)state;
+	struct hnv_ip ip;
+	assert_int_equal(hnv_parse_ip("10.0.0.5", &ip), 0);
+	struct hnv_ip w = ip4(10, 0, 0, 5);
+	assert_true(hnv_ip_eq(&ip, &w));
+	assert_true(hnv_ip_is_v4(&ip));
+	assert_int_equal(hnv_parse_ip("2001:db8::1", &ip), 0);
+	assert_false(hnv_ip_is_v4(&ip));
+	assert_int_equal(ip.b[0], 0x20);
+	assert_int_equal(ip.b[15], 1);
+	assert_int_equal(hnv_parse_ip("::", &ip), 0);
+	assert_true(hnv_ip_is_unspec(&ip));
+	assert_false(hnv_ip_is_v4(&ip));
+	assert_int_equal(hnv_parse_ip("::ffff:1.2.3.4", &ip), -EINVAL);
+	assert_int_equal(hnv_parse_ip("::ffff:0102:0304", &ip), -EINVAL);
+	assert_int_equal(hnv_parse_ip("10.0.0.256", &ip), -EINVAL);
+	assert_int_equal(hnv_parse_ip("10.0.0", &ip), -EINVAL);
+	assert_int_equal(hnv_parse_ip("fe80::1%eth0", &ip), -EINVAL);
+	assert_int_equal(hnv_parse_ip("", &ip), -EINVAL);
+
+	struct hnv_prefix p;
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/24", &p), 0);
+	assert_int_equal(p.len, 24);
+	w = ip4(10, 0, 0, 0);
+	assert_true(hnv_ip_eq(&p.addr, &w));
+	assert_int_equal(hnv_parse_prefix("0.0.0.0/0", &p), 0);
+	assert_int_equal(hnv_parse_prefix("10.0.0.5/32", &p), 0);
+	assert_int_equal(p.len, 32);
+	assert_int_equal(hnv_parse_prefix("2001:db8::/64", &p), 0);
+	assert_int_equal(p.len, 64);
+	assert_int_equal(hnv_parse_prefix("::/0", &p), 0);
+	assert_int_equal(hnv_parse_prefix("10.0.0.1/24", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("2001:db8::1/64", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/33", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("2001:db8::/129", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/024", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/-8", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("10.0.0.0", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/24/8", &p), -EINVAL);
+	assert_int_equal(hnv_parse_prefix("::ffff:10.0.0.0/120", &p), -EINVAL);
+}
+
+static void test_vsid_values(void **state)
+{
+	(void)state;
+	uint32_t v;
+	assert_int_equal(hnv_parse_vsid("4096", &v), 0);
+	assert_int_equal(v, 4096);
+	assert_int_equal(hnv_parse_vsid("16777214", &v), 0);
+	assert_int_equal(v, 16777214);
+	static const char *const bad[] = {"4095",  "16777215", "0",      "+5001",
+					  "-5001", "0x1389",   "05001",  "5001 ",
+					  "",      "5e3",      "99999999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (hnv_parse_vsid(bad[i], &v) != -EINVAL)
+			fail_msg("VSID \"%s\" accepted", bad[i]);
+}
+
+static void test_formatters(void **state)
+{
+	(void)state;
+	char b[64];
+	struct hnv_ip ip = ip4(192, 168, 4, 11);
+	hnv_fmt_ip(&ip, b, sizeof(b));
+	assert_string_equal(b, "192.168.4.11");
+	ip = ip_of("2001:db8::1");
+	hnv_fmt_ip(&ip, b, sizeof(b));
+	assert_string_equal(b, "2001:db8::1");
+	struct hnv_prefix p;
+	assert_int_equal(hnv_parse_prefix("10.0.0.0/24", &p), 0);
+	hnv_fmt_prefix(&p, b, sizeof(b));
+	assert_string_equal(b, "10.0.0.0/24");
+	assert_int_equal(hnv_parse_prefix("2001:db8:1::/48", &p), 0);
+	hnv_fmt_prefix(&p, b, sizeof(b));
+	assert_string_equal(b, "2001:db8:1::/48");
+	struct hnv_mac m;
+	assert_int_equal(hnv_parse_mac("00155DE2AB00", &m), 0);
+	hnv_fmt_mac(&m, b, 18);
+	assert_string_equal(b, "00:15:5d:e2:ab:00");
+	struct hnv_guid g;
+	assert_int_equal(hnv_parse_guid("11111111-2222-3333-4444-00000000abcd", &g), 0);
+	hnv_fmt_guid(&g, b, 39);
+	assert_string_equal(b, "{11111111-2222-3333-4444-00000000ABCD}");
+
+	/* longest IPv6 text fits the documented 46 bytes */
+	ip = ip_of("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
+	hnv_fmt_ip(&ip, b, 46);
+	assert_true(strlen(b) < 46);
+
+	/* short buffers: cut, still terminated, nothing written past len */
+	char s[8];
+	memset(s, 'x', sizeof(s));
+	hnv_fmt_mac(&m, s, 4);
+	assert_string_equal(s, "00:");
+	assert_int_equal(s[4], 'x');
+	hnv_fmt_guid(&g, s, 1);
+	assert_string_equal(s, "");
+	hnv_fmt_ip(&ip, s, 0);
+	assert_int_equal(s[0], '\0');
+}
+
+/* ---- commands, every option ---- */
+
+static void test_cmd_rdomain(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}", &c);
+	assert_int_equal(c.kind, HNV_CONF_RDOMAIN_ADD);
+	assert_int_equal(c.line, 0);
+	assert_string_equal(c.u.rdomain.name, "blue");
+	assert_int_equal(c.u.rdomain.rdid.b[15], 0x01);
+	parse_ok("rdomain del blue", &c);
+	assert_int_equal(c.kind, HNV_CONF_RDOMAIN_DEL);
+	assert_string_equal(c.u.rdomain.name, "blue");
+}
+
+static void test_cmd_vsubnet(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64 "
+		 "--prefix 10.1.0.0/16 --prefix fd00::/8",
+		 &c);
+	assert_int_equal(c.kind, HNV_CONF_VSUBNET_ADD);
+	assert_int_equal(c.u.vsubnet.vsid, 5001);
+	assert_string_equal(c.u.vsubnet.rdomain, "blue");
+	assert_int_equal(c.u.vsubnet.n_prefixes, 4);
+	assert_int_equal(c.u.vsubnet.prefixes[1].len, 64);
+	assert_int_equal(c.u.vsubnet.prefixes[3].len, 8);
+	parse_ok("vsubnet del 16777214", &c);
+	assert_int_equal(c.kind, HNV_CONF_VSUBNET_DEL);
+	assert_int_equal(c.u.vsubnet.vsid, 16777214);
+}
+
+static void test_cmd_pa(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("pa add 192.168.4.11/24 --dev eth0", &c);
+	assert_int_equal(c.kind, HNV_CONF_PA_ADD);
+	assert_ip(&c.u.pa.addr.addr, "192.168.4.11"); /* host bits kept */
+	assert_int_equal(c.u.pa.addr.len, 24);
+	assert_string_equal(c.u.pa.dev, "eth0");
+	parse_ok("pa add 2001:db8::11/64 --dev abcdefghijklmno", &c);
+	assert_string_equal(c.u.pa.dev, "abcdefghijklmno");
+	parse_ok("pa del 192.168.4.11", &c);
+	assert_int_equal(c.kind, HNV_CONF_PA_DEL);
+	assert_ip(&c.u.pa.addr.addr, "192.168.4.11");
+}
+
+static void test_cmd_port(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --ca 10.1.0.5 "
+		 "--ca 10.1.0.6 --mac 06-06-00-00-00-05",
+		 &c);
+	assert_int_equal(c.kind, HNV_CONF_PORT_ADD);
+	assert_string_equal(c.u.port.name, "blue1");
+	assert_int_equal(c.u.port.vsid, 5001);
+	assert_int_equal(c.u.port.n_cas, 4);
+	assert_ip(&c.u.port.cas[0], "10.0.0.5");
+	assert_ip(&c.u.port.cas[1], "2001:db8:1::5");
+	assert_mac(&c.u.port.mac, 6, 6, 0, 0, 0, 5);
+	parse_ok("port del blue1", &c);
+	assert_int_equal(c.kind, HNV_CONF_PORT_DEL);
+	assert_string_equal(c.u.port.name, "blue1");
+}
+
+static void test_cmd_lookup(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("lookup add --vsid 5001 --ca 10.0.0.5 --pa 2001:db8::11 --mac 06:06:00:00:00:05 "
+		 "--rule nat --type dynamic --vm-name Blue1 --customer-id "
+		 "11111111-2222-3333-4444-000000005001 --context \"moved from host 3\" --use-vm-mac",
+		 &c);
+	const struct hnv_lookup_spec *s = &c.u.lookup;
+	assert_int_equal(c.kind, HNV_CONF_LOOKUP_ADD);
+	assert_int_equal(s->vsid, 5001);
+	assert_ip(&s->ca, "10.0.0.5");
+	assert_ip(&s->pa, "2001:db8::11"); /* v4 CA over v6 PA */
+	assert_mac(&s->mac, 6, 6, 0, 0, 0, 5);
+	assert_int_equal(s->rule, HNV_RULE_NAT);
+	assert_int_equal(s->type, HNV_TYPE_DYNAMIC);
+	assert_string_equal(s->vm_name, "Blue1");
+	assert_true(s->has_customer_id);
+	assert_int_equal(s->customer_id.b[0], 0x11);
+	assert_string_equal(s->context, "moved from host 3");
+	assert_true(s->use_vm_mac);
+
+	parse_ok("lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005", &c);
+	assert_int_equal(s->rule, HNV_RULE_ENCAP);
+	assert_int_equal(s->type, HNV_TYPE_STATIC);
+	assert_false(s->has_customer_id);
+	assert_false(s->use_vm_mac);
+	assert_string_equal(s->vm_name, "");
+	assert_string_equal(s->context, "");
+
+	/* NetWNV spellings, any case */
+	parse_ok("lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00155d000001 "
+		 "--rule TRANSLATIONMETHODENCAP --type GatewayWildcard",
+		 &c);
+	assert_int_equal(s->rule, HNV_RULE_ENCAP);
+	assert_int_equal(s->type, HNV_TYPE_GATEWAY_WILDCARD);
+	parse_ok("lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00155d000001 "
+		 "--rule translationmethodnone --type l2only",
+		 &c);
+	assert_int_equal(s->rule, HNV_RULE_NONE);
+	assert_int_equal(s->type, HNV_TYPE_L2ONLY);
+	assert_true(hnv_ip_is_unspec(&s->ca));
+	assert_false(hnv_ip_is_v4(&s->ca));
+	parse_ok("lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00155d000001 "
+		 "--rule TranslationMethodNat --type L2ONLY",
+		 &c);
+	assert_int_equal(s->rule, HNV_RULE_NAT);
+	assert_int_equal(s->type, HNV_TYPE_L2ONLY);
+	parse_ok("lookup add --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.1 --mac 00155d000001 "
+		 "--rule Encap --type STATIC",
+		 &c);
+	assert_int_equal(s->type, HNV_TYPE_STATIC);
+}
+
+static void test_cmd_lookup_set_del(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("lookup set --vsid 5001 --ca 10.0.0.7 --mac 060600000007 --pa 192.168.4.33 "
+		 "--vm-name Blue2 --context migrated",
+		 &c);
+	assert_int_equal(c.kind, HNV_CONF_LOOKUP_SET);
+	assert_ip(&c.u.lookup.pa, "192.168.4.33");
+	assert_string_equal(c.u.lookup.context, "migrated");
+	parse_ok("lookup del --vsid 5001 --ca 10.0.0.7 --mac 060600000007", &c);
+	assert_int_equal(c.kind, HNV_CONF_LOOKUP_DEL);
+	assert_int_equal(c.u.lookup.vsid, 5001);
+	assert_ip(&c.u.lookup.ca, "10.0.0.7");
+	assert_mac(&c.u.lookup.mac, 6, 6, 0, 0, 0, 7);
+	parse_ok("lookup del --vsid 5001 --ca :: --mac 060600000007", &c);
+	assert_true(hnv_ip_is_unspec(&c.u.lookup.ca));
+}
+
+static void test_cmd_route(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0", &c);
+	assert_int_equal(c.kind, HNV_CONF_ROUTE_ADD);
+	assert_string_equal(c.u.route.rdomain, "blue");
+	assert_int_equal(c.u.route.vsid, 5001);
+	assert_int_equal(c.u.route.prefix.len, 24);
+	assert_true(hnv_ip_is_unspec(&c.u.route.nexthop));
+	assert_true(hnv_ip_is_v4(&c.u.route.nexthop));
+	assert_int_equal(c.u.route.metric, 255);
+	parse_ok("route add --rdomain blue --vsid 5001 --prefix 2001:db8::/32 --nexthop "
+		 "2001:db8:1::10 --metric 4294967295",
+		 &c);
+	assert_int_equal(c.u.route.metric, 4294967295u);
+	parse_ok("route add --metric 0 --nexthop :: --prefix ::/0 --vsid 5001 --rdomain blue", &c);
+	assert_int_equal(c.u.route.metric, 0);
+	parse_ok("route del --rdomain blue --prefix 10.0.0.0/24 --nexthop 0.0.0.0", &c);
+	assert_int_equal(c.kind, HNV_CONF_ROUTE_DEL);
+	assert_string_equal(c.u.route.rdomain, "blue");
+}
+
+static void test_cmd_global(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("global set --gateway-mac 02:15:5d:00:00:02 --flowid off --uplink-mtu 9000", &c);
+	assert_int_equal(c.kind, HNV_CONF_GLOBAL_SET);
+	assert_true(c.u.global.has_gateway_mac);
+	assert_mac(&c.u.global.gateway_mac, 2, 0x15, 0x5d, 0, 0, 2);
+	assert_true(c.u.global.has_flowid);
+	assert_false(c.u.global.flowid);
+	assert_true(c.u.global.has_uplink_mtu);
+	assert_int_equal(c.u.global.uplink_mtu, 9000);
+	parse_ok("global set --flowid on", &c);
+	assert_false(c.u.global.has_gateway_mac);
+	assert_false(c.u.global.has_uplink_mtu);
+	assert_true(c.u.global.flowid);
+	parse_ok("global set --uplink-mtu 576", &c);
+	assert_int_equal(c.u.global.uplink_mtu, 576);
+}
+
+/* ---- tokenizer ---- */
+
+static void test_quotes_comments_blank(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	char err[256];
+	assert_int_equal(hnv_conf_parse_line("", &c, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_parse_line("   \t  ", &c, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_parse_line("# a comment", &c, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_parse_line("   # indented comment \"unbalanced", &c, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(hnv_conf_parse_line("\r\n", &c, err, sizeof(err)), 0);
+
+	parse_ok("rdomain del blue # trailing comment", &c);
+	assert_string_equal(c.u.rdomain.name, "blue");
+	parse_ok("rdomain del blue#comment right after", &c);
+	assert_string_equal(c.u.rdomain.name, "blue");
+	parse_ok("rdomain del \"blue\"", &c);
+	assert_string_equal(c.u.rdomain.name, "blue");
+	parse_ok("\"rdomain\" \"del\" blue\r\n", &c);
+	assert_string_equal(c.u.rdomain.name, "blue");
+	parse_ok("\trdomain\tdel\tblue\t\r", &c);
+	/* quoted, a word that looks like an option is a value (here a valid name) */
+	parse_ok("port del \"--vsid\"", &c);
+	assert_string_equal(c.u.port.name, "--vsid");
+
+	const char *base = "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 "
+			   "--mac 060600000005 --context ";
+	char line[512];
+	snprintf(line, sizeof(line), "%s%s", base, "\"say \\\"hi\\\" # not a comment \\\\o/\"");
+	parse_ok(line, &c);
+	assert_string_equal(c.u.lookup.context, "say \"hi\" # not a comment \\o/");
+	snprintf(line, sizeof(line), "%s%s", base, "\"\"");
+	parse_ok(line, &c);
+	assert_string_equal(c.u.lookup.context, "");
+	snprintf(line, sizeof(line), "%s%s", base, "\"--looks-like-an-option\"");
+	parse_ok(line, &c);
+	assert_string_equal(c.u.lookup.context, "--looks-like-an-option");
+	snprintf(line, sizeof(line), "%s%s", base, "\"caf\xc3\xa9 \t tab\"#c");
+	parse_ok(line, &c);
+	assert_string_equal(c.u.lookup.context, "caf\xc3\xa9 \t tab");
+	snprintf(line, sizeof(line), "%s%s", base, "back\\slash");
+	parse_ok(line, &c);
+	assert_string_equal(c.u.lookup.context, "back\\slash");
+
+	parse_err("rdomain del \"blue", "unterminated quoted value");
+	parse_err("rdomain del \"blue\\", "unterminated quoted value");
+	parse_err("rdomain del \"bl\\ue\"", "invalid escape \"\\u\"");
+	parse_err("rdomain del \"blue\"x", "unexpected \"x\" after quoted value");
+	parse_err("rdomain del bl\"ue\"", "unexpected quote inside word");
+	parse_err("rdomain del blue\rx", "control character 0x0d");
+	parse_err("rdomain del blue\n\n", "control character 0x0a");
+	parse_err("rdomain del \"bl\x01ue\"", "control character 0x01");
+	parse_err("rdomain del blue\x7f", "control character 0x7f");
+	/* a quoted word is never an option */
+	parse_err("rdomain add blue \"--rdid\" 11111111-2222-3333-4444-000000005001",
+		  "rdomain add: unexpected \"--rdid\"");
+}
+
+static void test_line_limits(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	char err[256];
+	/* exactly 4096 bytes (a comment padded out) is fine, with or without \r\n */
+	char *line = malloc(4096 + 3);
+	assert_non_null(line);
+	memset(line, ' ', 4096);
+	memcpy(line, "rdomain del blue #", 18);
+	line[4096] = '\0';
+	assert_int_equal(hnv_conf_parse_line(line, &c, err, sizeof(err)), 1);
+	memcpy(line + 4096, "\r\n", 3);
+	assert_int_equal(hnv_conf_parse_line(line, &c, err, sizeof(err)), 1);
+	/* 4097 bytes is not */
+	line[4096] = ' ';
+	line[4097] = '\0';
+	parse_err(line, "line too long (more than 4096 bytes)");
+	free(line);
+
+	/* one long word */
+	line = malloc(5000);
+	assert_non_null(line);
+	memset(line, 'a', 4999);
+	line[4999] = '\0';
+	parse_err(line, "line too long");
+	memcpy(line, "rdomain del ", 12);
+	line[4096] = '\0';
+	parse_err(line, "rdomain del: invalid rdomain name \"aaaa");
+	free(line);
+
+	/* too many words */
+	char many[1024] = "rdomain del";
+	for (int i = 0; i < 70; i++)
+		strcat(many, " x");
+	parse_err(many, "too many words (at most 64)");
+
+	/* error buffers: none, zero-sized, tiny */
+	assert_int_equal(hnv_conf_parse_line("bogus", &c, NULL, 0), -EINVAL);
+	err[0] = 'z';
+	assert_int_equal(hnv_conf_parse_line("bogus", &c, err, 0), -EINVAL);
+	assert_int_equal(err[0], 'z');
+	assert_int_equal(hnv_conf_parse_line("bogus", &c, err, 5), -EINVAL);
+	assert_string_equal(err, "unkn");
+	assert_int_equal(hnv_conf_parse_line(NULL, &c, err, sizeof(err)), -EINVAL);
+}
+
+/* ---- errors name the bad word or value ---- */
+
+static void test_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line, *want;
+	} t[] = {
+		{"lookp add --vsid 5001", "unknown command \"lookp\""},
+		{"lookup", "\"lookup\" needs a verb: add, set, del"},
+		{"lookup frob --vsid 5001", "unknown command \"lookup frob\""},
+		{"lookup add --vsd 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005",
+		 "unknown option \"--vsd\" for \"lookup add\""},
+		{"lookup del --vsid 5001 --ca 10.0.0.5 --mac 060600000005 --pa 192.168.4.11",
+		 "unknown option \"--pa\" for \"lookup del\""},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --mac 060600000005", "lookup add: missing --pa"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11",
+		 "lookup add: missing --mac"},
+		{"lookup add --vsid 5001 --vsid 5002 --ca 10.0.0.5 --pa 192.168.4.11 --mac "
+		 "060600000005",
+		 "lookup add: --vsid given more than once"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 "
+		 "--use-vm-mac --use-vm-mac --rule nat",
+		 "lookup add: --use-vm-mac given more than once"},
+		{"lookup add --vsid --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005",
+		 "lookup add: missing value for --vsid"},
+		{"lookup add --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --vsid",
+		 "lookup add: missing value for --vsid"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 extra",
+		 "lookup add: unexpected \"extra\""},
+		{"rdomain del blue red", "rdomain del: unexpected \"red\""},
+		{"rdomain add --rdid 11111111-2222-3333-4444-000000005001", "rdomain add: missing NAME"},
+		{"rdomain add blue", "rdomain add: missing --rdid"},
+		{"vsubnet del", "vsubnet del: missing VSID"},
+		{"pa add --dev eth0", "pa add: missing IP/LEN"},
+		{"vsubnet add 4095 --rdomain blue --prefix 10.0.0.0/24",
+		 "invalid VSID \"4095\": must be 4096-16777214"},
+		{"vsubnet add 16777215 --rdomain blue --prefix 10.0.0.0/24",
+		 "invalid VSID \"16777215\": must be 4096-16777214"},
+		{"vsubnet add 99999999999999999999 --rdomain blue --prefix 10.0.0.0/24",
+		 "invalid VSID \"99999999999999999999\": must be 4096-16777214"},
+		{"vsubnet del +5001", "invalid VSID \"+5001\": must be a decimal number"},
+		{"vsubnet del 0x1389", "invalid VSID \"0x1389\""},
+		{"vsubnet del -5001", "invalid VSID \"-5001\""},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.1/24",
+		 "invalid prefix \"10.0.0.1/24\": host bits set"},
+		{"vsubnet add 5001 --rdomain blue --prefix 2001:db8::1/64",
+		 "invalid prefix \"2001:db8::1/64\": host bits set"},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/33",
+		 "invalid prefix \"10.0.0.0/33\": length must be 0-32"},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0",
+		 "invalid prefix \"10.0.0.0\": expected IP/LEN"},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.4/31",
+		 "invalid prefix \"10.0.0.4/31\": too small"},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 10.0.0.128/25",
+		 "prefix \"10.0.0.128/25\" overlaps prefix \"10.0.0.0/24\""},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 10.1.0.0/24 "
+		 "--prefix 10.2.0.0/24 --prefix 10.3.0.0/24 --prefix 10.4.0.0/24",
+		 "vsubnet add: too many --prefix (at most 4)"},
+		{"vsubnet add 5001 --rdomain bl/ue --prefix 10.0.0.0/24",
+		 "invalid rdomain name \"bl/ue\""},
+		{"rdomain add \"\" --rdid 11111111-2222-3333-4444-000000005001",
+		 "invalid rdomain name \"\": empty"},
+		{"rdomain add a234567890123456789012345678901234567890123456789012345678901234 "
+		 "--rdid 11111111-2222-3333-4444-000000005001",
+		 "invalid rdomain name "
+		 "\"a234567890123456789012345678901234567890123456789012345678901234\": longer "
+		 "than 63"},
+		{"rdomain add blue --rdid 11111111-2222-3333-4444-00000000500",
+		 "invalid RDID \"11111111-2222-3333-4444-00000000500\": expected 8-4-4-4-12"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --mac 01:00:5e:00:00:01",
+		 "invalid MAC \"01:00:5e:00:00:01\": multicast or broadcast"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --mac ffffffffffff",
+		 "invalid MAC \"ffffffffffff\": multicast or broadcast"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --mac 00-00-00-00-00-00",
+		 "invalid MAC \"00-00-00-00-00-00\": all-zero"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --mac 06-06-00:00:00:05",
+		 "invalid MAC \"06-06-00:00:00:05\": mixed separators"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --mac 0606",
+		 "invalid MAC \"0606\": expected 12 hex digits"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 10.0.0.5 --mac 060600000005",
+		 "invalid CA \"10.0.0.5\": given twice"},
+		{"port add blue1 --vsid 5001 --ca 0.0.0.0 --mac 060600000005",
+		 "invalid CA \"0.0.0.0\": unspecified address"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 10.0.0.6 --ca 10.0.0.7 --ca 10.0.0.8 "
+		 "--ca 10.0.0.9 --mac 060600000005",
+		 "port add: too many --ca (at most 4)"},
+		{"port add blue1 --vsid 5001 --mac 060600000005", "port add: missing --ca"},
+		{"lookup add --vsid 5001 --ca ::ffff:10.0.0.5 --pa 192.168.4.11 --mac 060600000005",
+		 "invalid CA \"::ffff:10.0.0.5\": IPv4-mapped IPv6 address is ambiguous"},
+		{"lookup add --vsid 5001 --ca 10.0.0.500 --pa 192.168.4.11 --mac 060600000005",
+		 "invalid CA \"10.0.0.500\": not an IPv4 or IPv6 address"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 0.0.0.0 --mac 060600000005",
+		 "invalid PA \"0.0.0.0\": unspecified address"},
+		{"lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.11 --mac 060600000005",
+		 "lookup add: --ca \"0.0.0.0\" is unspecified"},
+		{"lookup set --vsid 5001 --ca :: --pa 192.168.4.11 --mac 060600000005 --type dynamic",
+		 "lookup set: --ca \"::\" is unspecified"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --type "
+		 "gateway-wildcard",
+		 "--ca \"10.0.0.5\" must be 0.0.0.0 or :: for type gateway-wildcard"},
+		{"lookup add --vsid 5001 --ca 2001:db8::5 --pa 192.168.4.11 --mac 060600000005 --type "
+		 "L2Only",
+		 "--ca \"2001:db8::5\" must be 0.0.0.0 or :: for type l2only"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --rule "
+		 "gre",
+		 "invalid rule \"gre\": must be encap, nat or none"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --type "
+		 "Gateway",
+		 "invalid type \"Gateway\""},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 "
+		 "--use-vm-mac",
+		 "lookup add: --use-vm-mac needs --rule nat"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 "
+		 "--vm-name \"Blue 1\"",
+		 "invalid VM name \"Blue 1\""},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 "
+		 "--customer-id {nope}",
+		 "invalid customer ID \"{nope}\""},
+		{"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop ::",
+		 "route add: nexthop \"::\" is IPv6 but prefix \"10.0.0.0/24\" is IPv4"},
+		{"route del --rdomain blue --prefix 2001:db8::/32 --nexthop 10.0.0.1",
+		 "route del: nexthop \"10.0.0.1\" is IPv4 but prefix \"2001:db8::/32\" is IPv6"},
+		{"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 "
+		 "--metric 4294967296",
+		 "invalid metric \"4294967296\": must be a decimal number 0-4294967295"},
+		{"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 "
+		 "--metric -1",
+		 "invalid metric \"-1\""},
+		{"route add --rdomain blue --prefix 10.0.0.0/24 --nexthop 0.0.0.0",
+		 "route add: missing --vsid"},
+		{"route del --rdomain blue --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --vsid 5001",
+		 "unknown option \"--vsid\" for \"route del\""},
+		{"pa add 192.168.4.11 --dev eth0", "invalid PA \"192.168.4.11\": expected IP/LEN"},
+		{"pa add 0.0.0.0/0 --dev eth0", "invalid PA \"0.0.0.0/0\": unspecified address"},
+		{"pa add 192.168.4.11/24", "pa add: missing --dev"},
+		{"pa add 192.168.4.11/24 --dev abcdefghijklmnop", "invalid device name \"abcdefghijklmnop\""},
+		{"pa add 192.168.4.11/24 --dev ..", "invalid device name \"..\""},
+		{"pa add 192.168.4.11/24 --dev eth/0", "invalid device name \"eth/0\""},
+		{"pa del 192.168.4.11/24", "invalid PA \"192.168.4.11/24\""},
+		{"global set", "global set: nothing to set"},
+		{"global set --uplink-mtu 575", "invalid uplink MTU \"575\": must be a decimal number 576-9000"},
+		{"global set --uplink-mtu 9001", "invalid uplink MTU \"9001\""},
+		{"global set --flowid yes", "invalid --flowid value \"yes\": must be on or off"},
+		{"global set --gateway-mac 33:33:00:00:00:01", "invalid gateway MAC \"33:33:00:00:00:01\""},
+		{"global set --flowid on --flowid off", "global set: --flowid given more than once"},
+		{"port del", "port del: missing NAME"},
+		{"port del --vsid 5001", "port del: missing NAME"},
+		{"rdomain add blue --rdid=11111111-2222-3333-4444-000000005001",
+		 "unknown option \"--rdid=11111111-2222-3333-4444-000000005001\" for \"rdomain add\""},
+		{"ROUTE add", "unknown command \"ROUTE\""},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		parse_err(t[i].line, t[i].want);
+}
+
+static void test_long_values(void **state)
+{
+	(void)state;
+	char line[1024], v[400];
+	const char *base = "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 "
+			   "--mac 060600000005";
+	struct hnv_conf_cmd c;
+
+	memset(v, 'c', 255);
+	v[255] = '\0';
+	snprintf(line, sizeof(line), "%s --context \"%s\"", base, v);
+	parse_ok(line, &c);
+	assert_int_equal(strlen(c.u.lookup.context), 255);
+	memset(v, 'c', 256);
+	v[256] = '\0';
+	snprintf(line, sizeof(line), "%s --context \"%s\"", base, v);
+	parse_err(line, "invalid context \"cccc");
+	parse_err(line, "...\": longer than 255 bytes");
+
+	memset(v, 'n', 63);
+	v[63] = '\0';
+	snprintf(line, sizeof(line), "%s --vm-name %s", base, v);
+	parse_ok(line, &c);
+	assert_int_equal(strlen(c.u.lookup.vm_name), 63);
+	memset(v, 'n', 64);
+	v[64] = '\0';
+	snprintf(line, sizeof(line), "%s --vm-name %s", base, v);
+	parse_err(line, "invalid VM name \"nnnn");
+	parse_err(line, "longer than 63 characters");
+
+	snprintf(line, sizeof(line), "port add %s --vsid 5001 --ca 10.0.0.5 --mac 060600000005",
+		 v);
+	parse_err(line, "invalid port name \"nnnn");
+}
+
+/* ---- whole texts ---- */
+
+static void test_parse_text(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd *cmds = NULL;
+	size_t n = 99;
+	char err[256] = "";
+	const char text[] = "# header\r\n"
+			    "\r\n"
+			    "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\r\n"
+			    "   # indented comment\n"
+			    "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24\n"
+			    "rdomain del blue"; /* no final newline */
+	assert_int_equal(hnv_conf_parse_text(text, strlen(text), &cmds, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(cmds[0].kind, HNV_CONF_RDOMAIN_ADD);
+	assert_int_equal(cmds[0].line, 3);
+	assert_int_equal(cmds[1].kind, HNV_CONF_VSUBNET_ADD);
+	assert_int_equal(cmds[1].line, 5);
+	assert_int_equal(cmds[2].line, 6);
+	free(cmds);
+
+	/* len bounds the text: the bytes after it are never read */
+	const char cut[] = "rdomain del blue\nrdomain del red GARBAGE";
+	assert_int_equal(hnv_conf_parse_text(cut, 17, &cmds, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	free(cmds);
+
+	assert_int_equal(hnv_conf_parse_text("", 0, &cmds, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_null(cmds);
+	assert_int_equal(hnv_conf_parse_text(NULL, 0, &cmds, &n, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_parse_text("# only\n\n", 8, &cmds, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	free(cmds);
+
+	const char bad[] = "rdomain del blue\n\n"
+			   "lookup add --vsid 4095 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n";
+	assert_int_equal(hnv_conf_parse_text(bad, strlen(bad), &cmds, &n, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "line 3: lookup add: invalid VSID \"4095\": must be 4096-16777214");
+	assert_null(cmds);
+	assert_int_equal(n, 0);
+
+	const char nul[] = "rdomain del blue\nrdomain del b\0lue\n";
+	assert_int_equal(hnv_conf_parse_text(nul, sizeof(nul) - 1, &cmds, &n, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "line 2: NUL byte at column 14");
+
+	char *big = malloc(5000);
+	assert_non_null(big);
+	memcpy(big, "# ok\n#", 6);
+	memset(big + 6, 'x', 4100);
+	big[4106] = '\n';
+	assert_int_equal(hnv_conf_parse_text(big, 4107, &cmds, &n, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "line 2: line too long (more than 4096 bytes)");
+	/* 4096 bytes plus \r\n is accepted */
+	memset(big + 5, 'x', 4096);
+	big[5] = '#';
+	memcpy(big + 5 + 4096, "\r\n", 2);
+	assert_int_equal(hnv_conf_parse_text(big, 5 + 4098, &cmds, &n, err, sizeof(err)), 0);
+	free(cmds);
+	free(big);
+
+	assert_int_equal(hnv_conf_parse_text("x", 1, NULL, &n, err, sizeof(err)), -EINVAL);
+}
+
+static void test_demo_config_parses(void **state)
+{
+	(void)state;
+	size_t len, n;
+	char *text = read_file(DEMO_CONF, &len);
+	struct hnv_conf_cmd *cmds;
+	char err[256] = "";
+	int rc = hnv_conf_parse_text(text, len, &cmds, &n, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("%s: %s", DEMO_CONF, err);
+	unsigned count[HNV_CONF_GLOBAL_SET + 1] = {0};
+	for (size_t i = 0; i < n; i++)
+		count[cmds[i].kind]++;
+	assert_int_equal(count[HNV_CONF_PA_ADD], 1);
+	assert_int_equal(count[HNV_CONF_RDOMAIN_ADD], 2);
+	assert_int_equal(count[HNV_CONF_VSUBNET_ADD], 2);
+	assert_int_equal(count[HNV_CONF_PORT_ADD], 2);
+	assert_int_equal(count[HNV_CONF_LOOKUP_ADD], 4);
+	assert_int_equal(count[HNV_CONF_ROUTE_ADD], 2);
+	assert_int_equal(n, 13);
+	for (size_t i = 0; i < n; i++) {
+		const struct hnv_conf_cmd *c = &cmds[i];
+		if (c->kind == HNV_CONF_PA_ADD) {
+			assert_ip(&c->u.pa.addr.addr, "192.168.4.11");
+			assert_int_equal(c->u.pa.addr.len, 24);
+			assert_string_equal(c->u.pa.dev, "eth0");
+		}
+		if (c->kind == HNV_CONF_LOOKUP_ADD) {
+			assert_int_equal(c->u.lookup.rule, HNV_RULE_ENCAP);
+			assert_int_equal(c->u.lookup.type, HNV_TYPE_STATIC);
+		}
+		if (c->kind == HNV_CONF_ROUTE_ADD) {
+			assert_int_equal(c->u.route.metric, 255);
+			assert_true(hnv_ip_is_unspec(&c->u.route.nexthop));
+			assert_int_equal(c->u.route.prefix.len, 24);
+		}
+	}
+	free(cmds);
+	free(text);
+}
+
+/* ---- applier (real policy tables and datapath context) ---- */
+
+struct applied {
+	struct hnv_dp *dp;
+};
+
+static int setup_dp(void **state)
+{
+	struct applied *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return -1;
+	a->dp = hnv_dp_new();
+	if (a->dp == NULL) {
+		free(a);
+		return -1;
+	}
+	*state = a;
+	return 0;
+}
+
+static int teardown_dp(void **state)
+{
+	struct applied *a = *state;
+	hnv_dp_free(a->dp);
+	free(a);
+	return 0;
+}
+
+/* Parses and applies text; returns the apply result, message in err. */
+static int apply_text(struct hnv_dp *dp, const char *text, char *err, size_t errlen)
+{
+	struct hnv_conf_cmd *cmds;
+	size_t n;
+	int rc = hnv_conf_parse_text(text, strlen(text), &cmds, &n, err, errlen);
+	if (rc != 0)
+		fail_msg("parse: %s", err);
+	rc = hnv_conf_apply(dp, cmds, n, err, errlen);
+	free(cmds);
+	return rc;
+}
+
+static void apply_ok(struct hnv_dp *dp, const char *text)
+{
+	char err[512] = "";
+	int rc = apply_text(dp, text, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("apply: rc %d: %s", rc, err);
+}
+
+static void apply_err(struct hnv_dp *dp, const char *text, int want_rc, const char *want)
+{
+	char err[512] = "";
+	int rc = apply_text(dp, text, err, sizeof(err));
+	if (rc != want_rc || strstr(err, want) == NULL)
+		fail_msg("apply: rc %d, error \"%s\"; want rc %d, \"%s\"", rc, err, want_rc, want);
+}
+
+/* One line at a time, as the daemon applies CLI commands. */
+static int apply_line(struct hnv_dp *dp, const char *line, char *err, size_t errlen)
+{
+	struct hnv_conf_cmd c;
+	int rc = hnv_conf_parse_line(line, &c, err, errlen);
+	if (rc != 1)
+		fail_msg("parse \"%s\": rc %d, %s", line, rc, err);
+	return hnv_conf_apply(dp, &c, 1, err, errlen);
+}
+
+static void test_apply_demo(void **state)
+{
+	struct applied *a = *state;
+	size_t len;
+	char *text = read_file(DEMO_CONF, &len);
+	struct hnv_conf_cmd *cmds;
+	size_t n;
+	char err[512] = "";
+	assert_int_equal(hnv_conf_parse_text(text, len, &cmds, &n, err, sizeof(err)), 0);
+	int rc = hnv_conf_apply(a->dp, cmds, n, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("apply: %s", err);
+	free(cmds);
+	free(text);
+
+	struct hnv_policy *p = hnv_dp_policy(a->dp);
+	struct hnv_policy_stats st;
+	hnv_policy_stats(p, &st);
+	assert_int_equal(st.n_records, 4);
+	assert_int_equal(st.n_routes, 2);
+	assert_int_equal(st.n_vsubnets, 2);
+	assert_int_equal(st.n_rdomains, 2);
+	assert_true(hnv_policy_port_id(p, "blue1") >= 1);
+	assert_true(hnv_policy_port_id(p, "red1") >= 1);
+	assert_int_not_equal(hnv_policy_port_id(p, "blue1"), hnv_policy_port_id(p, "red1"));
+	struct hnv_vsubnet_spec vs;
+	assert_int_equal(hnv_policy_vsubnet_get(p, 6001, &vs), 0);
+	assert_string_equal(vs.rdomain, "red");
+
+	/* applying the same text again fails at its first line, naming it */
+	apply_err(a->dp,
+		  "# again\n"
+		  "pa add 192.168.4.11/24 --dev eth0\n",
+		  -EEXIST, "line 2: pa add: provider address 192.168.4.11 already exists");
+	apply_err(a->dp, "rdomain add blue --rdid {11111111-2222-3333-4444-000000009999}\n",
+		  -EEXIST, "line 1: rdomain add: rdomain \"blue\" already exists");
+	apply_err(a->dp, "rdomain add green --rdid {11111111-2222-3333-4444-000000005001}\n",
+		  -EEXIST, "RDID {11111111-2222-3333-4444-000000005001} belongs to another rdomain");
+	apply_err(a->dp, "vsubnet add 5001 --rdomain blue --prefix 10.9.0.0/24\n", -EEXIST,
+		  "vsubnet add: VSID 5001 already exists");
+	apply_err(a->dp, "port add blue1 --vsid 5001 --ca 10.0.0.9 --mac 060600000009\n", -EEXIST,
+		  "port add: port \"blue1\" already exists");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n",
+		  -EEXIST, "lookup add: record VSID 5001 CA 10.0.0.5 MAC 06:06:00:00:00:05 already exists");
+	apply_err(a->dp,
+		  "route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0\n",
+		  -EEXIST, "route 10.0.0.0/24 via 0.0.0.0 already exists in routing domain \"blue\"");
+	apply_err(a->dp, "rdomain del blue\n", -EBUSY, "rdomain del: rdomain \"blue\" is in use");
+	apply_err(a->dp, "vsubnet del 5001\n", -EBUSY, "vsubnet del: VSID 5001 is in use");
+}
+
+static void test_apply_references(void **state)
+{
+	struct applied *a = *state;
+	apply_ok(a->dp, "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+			"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"
+			"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"
+			"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n");
+	/* the example of the brief, on line 7 */
+	apply_err(a->dp,
+		  "\n\n\n\n\n\n"
+		  "lookup add --vsid 5002 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n",
+		  -ENOENT, "line 7: lookup add: VSID 5002 is not configured (vsubnet add 5002 first)");
+	apply_err(a->dp, "vsubnet add 7001 --rdomain green --prefix 10.7.0.0/24\n", -ENOENT,
+		  "vsubnet add: routing domain \"green\" not found");
+	apply_err(a->dp,
+		  "route add --rdomain green --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0\n",
+		  -ENOENT, "route add: routing domain \"green\" not found");
+	apply_err(a->dp,
+		  "route add --rdomain blue --vsid 5002 --prefix 10.0.0.0/24 --nexthop 0.0.0.0\n",
+		  -ENOENT, "route add: VSID 5002 is not configured");
+	apply_err(a->dp,
+		  "route add --rdomain blue --vsid 6001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0\n",
+		  -EXDEV, "route add: VSID 6001 belongs to routing domain \"red\", not \"blue\"");
+	apply_err(a->dp, "port add x --vsid 5002 --ca 10.0.0.5 --mac 060600000005\n", -ENOENT,
+		  "port add: VSID 5002 is not configured (vsubnet add 5002 first)");
+	apply_err(a->dp, "rdomain del green\n", -ENOENT, "rdomain del: rdomain \"green\" not found");
+	apply_err(a->dp, "vsubnet del 5002\n", -ENOENT, "vsubnet del: VSID 5002 is not configured");
+	apply_err(a->dp, "port del nope\n", -ENOENT, "port del: port \"nope\" not found");
+	apply_err(a->dp, "pa del 192.168.4.99\n", -ENOENT,
+		  "pa del: provider address 192.168.4.99 not found");
+	apply_err(a->dp, "lookup del --vsid 5001 --ca 10.0.0.9 --mac 060600000009\n", -ENOENT,
+		  "lookup del: no record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:09");
+	apply_err(a->dp,
+		  "lookup set --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.11 --mac 060600000009\n",
+		  -ENOENT, "lookup set: no record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:09");
+	apply_err(a->dp,
+		  "route del --rdomain blue --prefix 10.9.0.0/24 --nexthop 0.0.0.0\n", -ENOENT,
+		  "route del: no route 10.9.0.0/24 via 0.0.0.0 in routing domain \"blue\"");
+}
+
+static void test_apply_ca_checks(void **state)
+{
+	struct applied *a = *state;
+	apply_ok(a->dp, "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+			"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n");
+	apply_err(a->dp, "port add b1 --vsid 5001 --ca 10.0.0.5 --ca 10.1.0.5 --mac 060600000005\n",
+		  -EINVAL,
+		  "port add: CA 10.1.0.5 is outside the prefixes of VSID 5001 (10.0.0.0/24, "
+		  "2001:db8:1::/64)");
+	apply_err(a->dp, "port add b1 --vsid 5001 --ca 10.0.0.1 --mac 060600000005\n", -EINVAL,
+		  "port add: CA 10.0.0.1 is the default gateway of VSID 5001 (10.0.0.0/24)");
+	apply_err(a->dp, "port add b1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::1 --mac "
+			 "060600000005\n",
+		  -EINVAL, "port add: CA 2001:db8:1::1 is the default gateway of VSID 5001 (2001:db8:1::/64)");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.11 --mac 060600000005\n",
+		  -EINVAL, "lookup add: CA 10.0.0.1 is the default gateway of VSID 5001");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.2.0.5 --pa 192.168.4.11 --mac 060600000005\n",
+		  -EINVAL, "lookup add: CA 10.2.0.5 is outside the prefixes of VSID 5001");
+	apply_err(a->dp,
+		  "lookup set --vsid 5001 --ca 10.2.0.5 --pa 192.168.4.11 --mac 060600000005\n",
+		  -EINVAL, "lookup set: CA 10.2.0.5 is outside the prefixes of VSID 5001");
+	/* nothing was added by the failures */
+	struct hnv_policy_stats st;
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_records, 0);
+	assert_int_equal(hnv_policy_port_id(hnv_dp_policy(a->dp), "b1"), -ENOENT);
+
+	apply_ok(a->dp,
+		 "port add b1 --vsid 5001 --ca 10.0.0.2 --ca 10.0.0.255 --ca 2001:db8:1::2 --mac "
+		 "060600000005\n"
+		 "lookup add --vsid 5001 --ca 10.0.0.2 --pa 2001:db8::11 --mac 060600000005\n"
+		 "lookup add --vsid 5001 --ca 2001:db8:1::2 --pa 192.168.4.11 --mac 060600000005\n"
+		 "lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00155d000001 --type "
+		 "gateway-wildcard\n"
+		 "lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00155d000001 --type "
+		 "gateway-wildcard\n");
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_records, 4);
+}
+
+static void test_apply_line_by_line(void **state)
+{
+	struct applied *a = *state;
+	static const char *const lines[] = {
+		"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001",
+		"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24",
+		"vsubnet add 5002 --rdomain blue --prefix 10.0.2.0/24",
+		"lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007",
+		"lookup set --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.33 --mac 060600000007 "
+		"--context migrated",
+		"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0",
+		"route add --rdomain blue --vsid 5002 --prefix 10.0.2.0/24 --nexthop 0.0.0.0 "
+		"--metric 10",
+		"route del --rdomain blue --prefix 10.0.2.0/24 --nexthop 0.0.0.0",
+		"lookup del --vsid 5001 --ca 10.0.0.7 --mac 060600000007",
+		"vsubnet del 5002",
+		"pa add 2001:db8::11/64 --dev eth0",
+		"pa del 2001:db8::11",
+		"global set --gateway-mac 02:15:5d:00:00:02 --flowid off --uplink-mtu 9000",
+	};
+	char err[512];
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		err[0] = '\0';
+		int rc = apply_line(a->dp, lines[i], err, sizeof(err));
+		if (rc != 0)
+			fail_msg("\"%s\": rc %d, %s", lines[i], rc, err);
+	}
+	struct hnv_policy_stats st;
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_records, 0);
+	assert_int_equal(st.n_routes, 1);
+	assert_int_equal(st.n_vsubnets, 1);
+	assert_mac(hnv_dp_gateway_mac(a->dp), 2, 0x15, 0x5d, 0, 0, 2);
+
+	/* a single line (line 0) has no "line N: " prefix */
+	assert_int_equal(apply_line(a->dp, "vsubnet del 6001", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "vsubnet del: VSID 6001 is not configured");
+}
+
+static void test_apply_partial(void **state)
+{
+	struct applied *a = *state;
+	/* a failure stops the batch; what came before stays and is committed */
+	apply_err(a->dp,
+		  "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+		  "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24\n"
+		  "route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0\n"
+		  "vsubnet add 5002 --rdomain nope --prefix 10.0.2.0/24\n"
+		  "vsubnet add 5003 --rdomain blue --prefix 10.0.3.0/24\n",
+		  -ENOENT, "line 4: vsubnet add: routing domain \"nope\" not found");
+	struct hnv_policy_stats st;
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_vsubnets, 1);
+	assert_int_equal(st.n_routes, 1);
+
+	char err[64] = "";
+	assert_int_equal(hnv_conf_apply(a->dp, NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_apply(NULL, NULL, 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hnv_conf_apply(a->dp, NULL, 1, err, sizeof(err)), -EINVAL);
+
+	/* typed commands from elsewhere are not trusted to be terminated */
+	struct hnv_conf_cmd c;
+	memset(&c, 'A', sizeof(c));
+	c.kind = HNV_CONF_PORT_DEL;
+	c.line = 9;
+	assert_int_equal(hnv_conf_apply(a->dp, &c, 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "line 9: port del: name is not terminated");
+	c.kind = (enum hnv_conf_kind)99;
+	assert_int_equal(hnv_conf_apply(a->dp, &c, 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "line 9: unknown command kind 99");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mac_forms),
+		cmocka_unit_test(test_guid_forms),
+		cmocka_unit_test(test_ip_and_prefix),
+		cmocka_unit_test(test_vsid_values),
+		cmocka_unit_test(test_formatters),
+		cmocka_unit_test(test_cmd_rdomain),
+		cmocka_unit_test(test_cmd_vsubnet),
+		cmocka_unit_test(test_cmd_pa),
+		cmocka_unit_test(test_cmd_port),
+		cmocka_unit_test(test_cmd_lookup),
+		cmocka_unit_test(test_cmd_lookup_set_del),
+		cmocka_unit_test(test_cmd_route),
+		cmocka_unit_test(test_cmd_global),
+		cmocka_unit_test(test_quotes_comments_blank),
+		cmocka_unit_test(test_line_limits),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_parse_text),
+		cmocka_unit_test(test_demo_config_parses),
+		cmocka_unit_test_setup_teardown(test_apply_demo, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_references, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_ca_checks, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_line_by_line, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_partial, setup_dp, teardown_dp),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
