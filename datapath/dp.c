@@ -373,8 +373,10 @@ static void ipstr(const struct hnv_ip *a, char *buf, size_t len)
 			 rd16(a->b + 14));
 }
 
+/* Formats an address for a trace record; only when this packet is traced. */
 #define IPS(var, ip)                                                                               \
-	char var[48];                                                                              \
+	char var[48] = "";                                                                         \
+	if (p->trace)                                                                              \
 	ipstr((ip), var, sizeof(var))
 
 static inline void verdict(struct hnv_dp_worker *w, struct hnv_pkt *p, enum hnv_reason r)
@@ -1117,72 +1119,151 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	verdict(w, p, HNV_R_rx_decap_delivered);
 }
 
-/* The key of the one large-table lookup a packet will make: (VSID, CA) of
- * the source on receive (anti-spoofing), of the destination on transmit.
- * This peeks at untagged IPv4/IPv6 frames with bounds checks but decides
- * nothing: a packet it cannot read is simply not prefetched, and the full
- * stages validate everything again. */
-static bool peek_key(struct hnv_dp_worker *w, const struct hnv_pkt *p, uint32_t *vsid,
-		     struct hnv_ip *ca)
+/* ---- batch prefetch ----
+ * With a million records nothing the lookups touch stays cached, and each
+ * packet's lookups form a chain of dependent loads (port -> vsubnet -> FIB
+ * -> index slot -> record). Before deciding, the batch is walked once per
+ * link of that chain, each pass prefetching the next link for every packet,
+ * so the misses of all packets overlap instead of adding up.
+ *
+ * These passes peek at untagged IPv4 frames with bounds checks but decide
+ * nothing: a frame they cannot read is not prefetched, and the stages
+ * validate everything again. */
+
+#define PF_GROUP 32
+
+enum pf_kind { PF_NONE, PF_RX, PF_TX, PF_TX_ROUTED };
+
+struct pf {
+	uint8_t kind;
+	uint32_t vsid;
+	struct hnv_ip ca;
+	struct hnv_mac dmac;
+	uint64_t h;
+};
+
+/* Uplink: VSID from the GRE key, inner source CA and destination MAC. */
+static bool peek_rx(const struct hnv_pkt *p, struct pf *s)
 {
 	const uint8_t *f = p->data;
 	size_t len = p->len;
-	if (p->in_port == HNV_PORT_UPLINK) {
-		if (len < 14 + 20 || rd16(f + 12) != HNV_ET_IPV4 || f[14 + 9] != HNV_IPPROTO_GRE)
-			return false;
-		size_t ihl = (size_t)(f[14] & 15) * 4;
-		size_t inner = 14 + ihl + NVGRE_HLEN;
-		if (ihl < 20 || len < inner + 14 + 20 || rd16(f + inner + 12) != HNV_ET_IPV4)
-			return false;
-		*vsid = rd32(f + 14 + ihl + 4) >> 8;
-		hnv_ip_from_v4(ca, f + inner + 14 + 12);
-		return true;
-	}
-	const struct hnv_port *pt = hnv_policy_port(w->pol, p->in_port);
-	if (!pt || len < 14 + 20 || rd16(f + 12) != HNV_ET_IPV4)
+	if (len < 14 + 20 || rd16(f + 12) != HNV_ET_IPV4 || f[14 + 9] != HNV_IPPROTO_GRE)
 		return false;
-	hnv_ip_from_v4(ca, f + 14 + 16);
-	*vsid = pt->vsid;
-	if (memcmp(f, w->set->gw_mac.b, 6) == 0) {
-		const struct hnv_vsubnet *vs = hnv_policy_vsubnet(w->pol, pt->vsid);
-		struct hnv_route_hit hit;
-		if (!vs || !hnv_policy_route_lookup(w->pol, vs->rd_idx, ca, &hit))
-			return false;
-		*vsid = hit.vsid;
-		if (!hnv_ip_is_unspec(&hit.nexthop))
-			*ca = hit.nexthop;
-	}
+	size_t ihl = (size_t)(f[14] & 15) * 4;
+	size_t inner = 14 + ihl + NVGRE_HLEN;
+	if (ihl < 20 || len < inner + 14 + 20 || rd16(f + inner + 12) != HNV_ET_IPV4)
+		return false;
+	s->vsid = rd32(f + 14 + ihl + 4) >> 8;
+	hnv_ip_from_v4(&s->ca, f + inner + 14 + 12);
+	memcpy(s->dmac.b, f + inner, 6);
 	return true;
+}
+
+static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n)
+{
+	const struct hnv_policy *pol = w->pol;
+	struct pf st[PF_GROUP];
+	for (unsigned i = 0; i < n; i++) {
+		struct pf *s = &st[i];
+		s->kind = PF_NONE;
+		if (pkts[i]->in_port != HNV_PORT_UPLINK) {
+			hnv_policy_prefetch_port_id(pol, pkts[i]->in_port);
+			s->kind = PF_TX;
+		} else if (peek_rx(pkts[i], s)) {
+			s->kind = PF_RX;
+			s->h = hnv_hash_ca(s->vsid, &s->ca);
+			hnv_policy_prefetch_ca(pol, s->h);
+			hnv_policy_prefetch_vsubnet(pol, s->vsid, false);
+			hnv_policy_prefetch_port(pol, s->vsid, &s->dmac, false);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct pf *s = &st[i];
+		if (s->kind == PF_RX) {
+			hnv_policy_prefetch_rec(pol, s->h);
+			hnv_policy_prefetch_vsubnet(pol, s->vsid, true);
+			hnv_policy_prefetch_port(pol, s->vsid, &s->dmac, true);
+			continue;
+		}
+		if (s->kind != PF_TX)
+			continue;
+		const struct hnv_pkt *p = pkts[i];
+		const struct hnv_port *pt = hnv_policy_port(pol, p->in_port);
+		if (!pt || p->len < 14 + 20 || rd16(p->data + 12) != HNV_ET_IPV4) {
+			s->kind = PF_NONE;
+			continue;
+		}
+		s->vsid = pt->vsid;
+		hnv_ip_from_v4(&s->ca, p->data + 14 + 16);
+		hnv_policy_prefetch_vsubnet(pol, s->vsid, false);
+		if (memcmp(p->data, w->set->gw_mac.b, 6) == 0) {
+			s->kind = PF_TX_ROUTED;
+		} else {
+			s->h = hnv_hash_ca(s->vsid, &s->ca);
+			hnv_policy_prefetch_ca(pol, s->h);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct pf *s = &st[i];
+		if (s->kind == PF_TX)
+			hnv_policy_prefetch_rec(pol, st[i].h);
+		if (s->kind == PF_TX || s->kind == PF_TX_ROUTED)
+			hnv_policy_prefetch_vsubnet(pol, s->vsid, true);
+	}
+	bool routed = false;
+	for (unsigned i = 0; i < n; i++) {
+		if (st[i].kind != PF_TX_ROUTED)
+			continue;
+		const struct hnv_vsubnet *vs = hnv_policy_vsubnet(pol, st[i].vsid);
+		if (!vs) {
+			st[i].kind = PF_NONE;
+			continue;
+		}
+		st[i].vsid = vs->rd_idx; /* from here on: the routing domain */
+		hnv_policy_prefetch_fib(pol, vs->rd_idx, true);
+		routed = true;
+	}
+	if (!routed)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		struct pf *s = &st[i];
+		struct hnv_route_hit hit;
+		if (s->kind != PF_TX_ROUTED)
+			continue;
+		if (!hnv_policy_route_lookup(pol, (uint16_t)s->vsid, &s->ca, &hit)) {
+			s->kind = PF_NONE;
+			continue;
+		}
+		const struct hnv_ip *target = hnv_ip_is_unspec(&hit.nexthop) ? &s->ca : &hit.nexthop;
+		s->h = hnv_hash_ca(hit.vsid, target);
+		hnv_policy_prefetch_ca(pol, s->h);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (st[i].kind == PF_TX_ROUTED)
+			hnv_policy_prefetch_rec(pol, st[i].h);
+}
+
+static void process_one(struct hnv_dp_worker *w, struct hnv_pkt *p)
+{
+	if (p->trace)
+		p->trace->n = 0;
+	if (p->in_port == HNV_PORT_UPLINK)
+		rx_uplink(w, p);
+	else
+		tx_vm(w, p);
 }
 
 void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n)
 {
 	w->set = rcu_dereference(w->dp->set);
-	/* Records are too many to stay cached: issue every packet's index and
-	 * record loads first so their misses overlap, then decide. */
-	uint64_t h[HNV_BATCH_MAX];
-	bool have[HNV_BATCH_MAX];
 	if (n > HNV_BATCH_MAX)
 		n = HNV_BATCH_MAX;
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t vsid;
-		struct hnv_ip ca;
-		have[i] = peek_key(w, pkts[i], &vsid, &ca);
-		if (have[i]) {
-			h[i] = hnv_hash_ca(vsid, &ca);
-			hnv_policy_prefetch_ca(w->pol, h[i]);
-		}
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (have[i])
-			hnv_policy_prefetch_rec(w->pol, h[i]);
-	for (unsigned i = 0; i < n; i++) {
-		struct hnv_pkt *p = pkts[i];
-		if (p->trace)
-			p->trace->n = 0;
-		if (p->in_port == HNV_PORT_UPLINK)
-			rx_uplink(w, p);
-		else
-			tx_vm(w, p);
+	/* groups small enough that what they prefetch is still in L1/L2 when
+	 * they are processed */
+	for (unsigned g = 0; g < n; g += PF_GROUP) {
+		unsigned m = n - g < PF_GROUP ? n - g : PF_GROUP;
+		prefetch_batch(w, pkts + g, m);
+		for (unsigned i = 0; i < m; i++)
+			process_one(w, pkts[g + i]);
 	}
 }

@@ -21,6 +21,7 @@
 #define _LGPL_SOURCE
 #include "policy.h"
 #include "policy_read.h"
+#include "fib.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,34 +67,11 @@ static inline uint32_t slot_rec(uint32_t v)
 	return (v & SLOT_IDX_MASK) - 1;
 }
 
-/* A compiled FIB for one family of one routing domain. Entry i covers keys
- * from start[i] to start[i+1]-1; res[i] indexes hits[] or is NO_ROUTE. */
-#define NO_ROUTE 0xffffffffu
-struct u128 {
-	uint64_t hi, lo;
-};
-struct fib {
-	uint32_t n;
-	bool v4;
-	uint32_t *start4;        /* v4: n keys */
-	struct u128 *start6;     /* v6: n keys */
-	uint32_t *res;           /* n */
-	struct hnv_route_hit *hits;
-};
-
-struct route {
-	struct hnv_prefix prefix;
-	struct hnv_ip nexthop;
-	uint32_t vsid;
-	uint32_t metric;
-};
-
 struct rdomain {
 	char name[HNV_NAME_MAX + 1];
 	struct hnv_guid rdid;
-	struct fib *fib4, *fib6; /* RCU */
 	/* control thread only */
-	struct route *routes;
+	struct hnv_fib_route *routes;
 	size_t n_routes, cap_routes;
 	bool dirty;
 	unsigned refs; /* vsubnets naming it */
@@ -131,6 +109,9 @@ struct hnv_policy {
 	struct vs_table *vsubnets;
 	size_t n_vsubnets;
 	struct rdomain *rdomains[MAX_RDOMAINS];
+	/* compiled routes by routing-domain index, RCU; a flat array so a
+	 * lookup is one load away from the FIB */
+	struct hnv_fib *fib4[MAX_RDOMAINS], *fib6[MAX_RDOMAINS];
 	size_t n_rdomains;
 	struct hnv_port *ports[HNV_PORTS_MAX];
 	struct port_index *port_idx;
@@ -161,12 +142,18 @@ static void *big_zalloc(size_t len)
 {
 	if (len < HUGE_SZ)
 		return calloc(1, len);
-	void *p = mmap(NULL, big_size(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	/* huge pages need 2 MiB-aligned addresses: over-map, then trim */
+	size_t sz = big_size(len);
+	uint8_t *p = mmap(NULL, sz + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	madvise(p, big_size(len), MADV_HUGEPAGE);
-	return p;
+	size_t head = (HUGE_SZ - ((uintptr_t)p & (HUGE_SZ - 1))) & (HUGE_SZ - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + sz, HUGE_SZ - head);
+	madvise(p + head, sz, MADV_HUGEPAGE);
+	return p + head;
 }
 
 static void big_free(void *p, size_t len)
@@ -180,31 +167,6 @@ static void big_free(void *p, size_t len)
 }
 
 /* ---- hashing ---- */
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-uint64_t hnv_hash_ca(uint32_t vsid, const struct hnv_ip *ca)
-{
-	uint64_t a, b;
-	memcpy(&a, ca->b, 8);
-	memcpy(&b, ca->b + 8, 8);
-	return mix64(a ^ mix64(b ^ ((uint64_t)vsid << 1)));
-}
-
-uint64_t hnv_hash_mac(uint32_t vsid, const struct hnv_mac *mac)
-{
-	uint64_t a = 0;
-	memcpy(&a, mac->b, 6);
-	return mix64(a ^ ((uint64_t)vsid << 48) ^ ((uint64_t)vsid >> 16) ^ 0x9e3779b97f4a7c15ull);
-}
 
 /* ---- record pool ---- */
 
@@ -548,7 +510,7 @@ const struct hnv_rec *hnv_policy_wildcard(const struct hnv_policy *p, uint32_t v
 
 static inline uint32_t vs_hash(uint32_t vsid)
 {
-	return (uint32_t)mix64(vsid);
+	return (uint32_t)hnv_mix64(vsid);
 }
 
 const struct hnv_vsubnet *hnv_policy_vsubnet(const struct hnv_policy *p, uint32_t vsid)
@@ -561,6 +523,33 @@ const struct hnv_vsubnet *hnv_policy_vsubnet(const struct hnv_policy *p, uint32_
 		if (v->vsid == vsid)
 			return v;
 	}
+}
+
+void hnv_policy_prefetch_vsubnet(const struct hnv_policy *p, uint32_t vsid, bool deref)
+{
+	const struct vs_table *t = rcu_dereference(((struct hnv_policy *)p)->vsubnets);
+	struct hnv_vsubnet *const *slot = &t->slot[vs_hash(vsid) & t->mask];
+	if (deref)
+		__builtin_prefetch(rcu_dereference(*(struct hnv_vsubnet **)slot));
+	else
+		__builtin_prefetch(slot);
+}
+
+void hnv_policy_prefetch_port(const struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *mac,
+			      bool deref)
+{
+	const struct port_index *t = rcu_dereference(((struct hnv_policy *)p)->port_idx);
+	const uint16_t *slot = &t->slot[(uint32_t)hnv_hash_mac(vsid, mac) & t->mask];
+	if (!deref)
+		__builtin_prefetch(slot);
+	else if (*slot)
+		__builtin_prefetch(rcu_dereference(((struct hnv_policy *)p)->ports[*slot]));
+}
+
+void hnv_policy_prefetch_port_id(const struct hnv_policy *p, unsigned id)
+{
+	if (id && id < HNV_PORTS_MAX)
+		__builtin_prefetch(rcu_dereference(((struct hnv_policy *)p)->ports[id]));
 }
 
 const struct hnv_port *hnv_policy_port(const struct hnv_policy *p, unsigned id)
@@ -584,60 +573,23 @@ const struct hnv_port *hnv_policy_port_by_mac(const struct hnv_policy *p, uint32
 	}
 }
 
-static inline struct u128 ip_key(const struct hnv_ip *a)
-{
-	struct u128 k;
-	k.hi = (uint64_t)a->b[0] << 56 | (uint64_t)a->b[1] << 48 | (uint64_t)a->b[2] << 40 |
-	       (uint64_t)a->b[3] << 32 | (uint64_t)a->b[4] << 24 | (uint64_t)a->b[5] << 16 |
-	       (uint64_t)a->b[6] << 8 | a->b[7];
-	k.lo = (uint64_t)a->b[8] << 56 | (uint64_t)a->b[9] << 48 | (uint64_t)a->b[10] << 40 |
-	       (uint64_t)a->b[11] << 32 | (uint64_t)a->b[12] << 24 | (uint64_t)a->b[13] << 16 |
-	       (uint64_t)a->b[14] << 8 | a->b[15];
-	return k;
-}
-
-static inline bool u128_le(struct u128 a, struct u128 b)
-{
-	return a.hi < b.hi || (a.hi == b.hi && a.lo <= b.lo);
-}
-
 bool hnv_policy_route_lookup(const struct hnv_policy *p, uint16_t rd_idx, const struct hnv_ip *dst,
 			     struct hnv_route_hit *hit)
 {
 	if (rd_idx >= MAX_RDOMAINS)
 		return false;
-	const struct rdomain *rd = rcu_dereference(((struct hnv_policy *)p)->rdomains[rd_idx]);
-	if (!rd)
-		return false;
-	bool v4 = hnv_ip_is_v4(dst);
-	const struct fib *f = rcu_dereference(((struct rdomain *)rd)->fib4);
-	if (!v4)
-		f = rcu_dereference(((struct rdomain *)rd)->fib6);
-	if (!f || f->n == 0)
-		return false;
-	/* find the last interval whose start <= key; start[0] is always 0 */
-	uint32_t lo = 0, n = f->n;
-	if (v4) {
-		uint32_t key = (uint32_t)dst->b[12] << 24 | (uint32_t)dst->b[13] << 16 |
-			       (uint32_t)dst->b[14] << 8 | dst->b[15];
-		while (n > 1) {
-			uint32_t half = n / 2;
-			lo = f->start4[lo + half] <= key ? lo + half : lo;
-			n -= half;
-		}
-	} else {
-		struct u128 key = ip_key(dst);
-		while (n > 1) {
-			uint32_t half = n / 2;
-			lo = u128_le(f->start6[lo + half], key) ? lo + half : lo;
-			n -= half;
-		}
-	}
-	uint32_t r = f->res[lo];
-	if (r == NO_ROUTE)
-		return false;
-	*hit = f->hits[r];
-	return true;
+	struct hnv_policy *w = (struct hnv_policy *)p;
+	const struct hnv_fib *f = hnv_ip_is_v4(dst) ? rcu_dereference(w->fib4[rd_idx])
+						    : rcu_dereference(w->fib6[rd_idx]);
+	return hnv_fib_lookup(f, dst, hit);
+}
+
+void hnv_policy_prefetch_fib(const struct hnv_policy *p, uint16_t rd_idx, bool v4)
+{
+	if (rd_idx >= MAX_RDOMAINS)
+		return;
+	struct hnv_policy *w = (struct hnv_policy *)p;
+	hnv_fib_prefetch(v4 ? rcu_dereference(w->fib4[rd_idx]) : rcu_dereference(w->fib6[rd_idx]));
 }
 
 bool hnv_policy_is_local_pa(const struct hnv_policy *p, const struct hnv_ip *ip)
@@ -679,17 +631,6 @@ struct hnv_policy *hnv_policy_new(void)
 	return p;
 }
 
-static void fib_free(struct fib *f)
-{
-	if (!f)
-		return;
-	free(f->start4);
-	free(f->start6);
-	free(f->res);
-	free(f->hits);
-	free(f);
-}
-
 void hnv_policy_free(struct hnv_policy *p)
 {
 	if (!p)
@@ -704,10 +645,10 @@ void hnv_policy_free(struct hnv_policy *p)
 	free(p->vsubnets);
 	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
 		struct rdomain *rd = p->rdomains[i];
+		hnv_fib_free(p->fib4[i]);
+		hnv_fib_free(p->fib6[i]);
 		if (!rd)
 			continue;
-		fib_free(rd->fib4);
-		fib_free(rd->fib6);
 		free(rd->routes);
 		free(rd);
 	}
@@ -772,8 +713,6 @@ int hnv_policy_rdomain_del(struct hnv_policy *p, const char *name)
 		return -EBUSY;
 	rcu_assign_pointer(p->rdomains[i], NULL);
 	urcu_qsbr_synchronize_rcu();
-	fib_free(rd->fib4);
-	fib_free(rd->fib6);
 	free(rd->routes);
 	free(rd);
 	p->n_rdomains--;
@@ -1159,7 +1098,7 @@ void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
 
 /* ---- customer routes ---- */
 
-static bool route_key_eq(const struct route *r, const struct hnv_prefix *pfx,
+static bool route_key_eq(const struct hnv_fib_route *r, const struct hnv_prefix *pfx,
 			 const struct hnv_ip *nh)
 {
 	return r->prefix.len == pfx->len && hnv_ip_eq(&r->prefix.addr, &pfx->addr) &&
@@ -1185,13 +1124,13 @@ int hnv_policy_route_add(struct hnv_policy *p, const struct hnv_route_spec *s)
 			return -EEXIST;
 	if (rd->n_routes == rd->cap_routes) {
 		size_t cap = rd->cap_routes ? rd->cap_routes * 2 : 8;
-		struct route *n = realloc(rd->routes, cap * sizeof(*n));
+		struct hnv_fib_route *n = realloc(rd->routes, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		rd->routes = n;
 		rd->cap_routes = cap;
 	}
-	struct route *r = &rd->routes[rd->n_routes++];
+	struct hnv_fib_route *r = &rd->routes[rd->n_routes++];
 	r->prefix = s->prefix;
 	r->nexthop = s->nexthop;
 	r->vsid = s->vsid;
@@ -1218,223 +1157,40 @@ int hnv_policy_route_del(struct hnv_policy *p, const char *rdomain, const struct
 	return -ENOENT;
 }
 
-static struct u128 u128_add1(struct u128 a, bool *carry)
-{
-	a.lo++;
-	if (a.lo == 0) {
-		a.hi++;
-		*carry = a.hi == 0;
-	} else {
-		*carry = false;
-	}
-	return a;
-}
-
-static bool u128_lt(struct u128 a, struct u128 b)
-{
-	return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo);
-}
-
-/* Last address of a prefix, in the 128-bit mapped space. */
-static struct u128 prefix_end(const struct hnv_prefix *pfx)
-{
-	struct u128 k = ip_key(&pfx->addr);
-	unsigned bits = hnv_prefix_bits128(pfx);
-	unsigned host = 128 - bits;
-	if (host >= 64) {
-		k.lo = ~0ull;
-		k.hi |= host == 128 ? ~0ull : (host > 64 ? (~0ull >> (128 - host)) : 0);
-	} else if (host > 0) {
-		k.lo |= ~0ull >> (64 - host);
-	}
-	return k;
-}
-
-struct sort_route {
-	struct u128 start, end;
-	uint32_t len, metric;
-	const struct route *r;
-};
-
-static int sort_route_cmp(const void *a, const void *b)
-{
-	const struct sort_route *x = a, *y = b;
-	if (u128_lt(x->start, y->start))
-		return -1;
-	if (u128_lt(y->start, x->start))
-		return 1;
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1; /* shorter (enclosing) first */
-	if (x->metric != y->metric)
-		return x->metric < y->metric ? -1 : 1;
-	return 0;
-}
-
-struct fib_builder {
-	struct fib *f;
-	uint32_t cap;
-	struct u128 *starts;
-};
-
-static int fb_emit(struct fib_builder *b, struct u128 from, uint32_t res)
-{
-	struct fib *f = b->f;
-	if (f->n && f->res[f->n - 1] == res)
-		return 0; /* merge with the previous interval */
-	if (f->n == b->cap) {
-		uint32_t cap = b->cap ? b->cap * 2 : 16;
-		uint32_t *nr = realloc(f->res, cap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		f->res = nr;
-		struct u128 *ns = realloc(b->starts, cap * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		b->starts = ns;
-		b->cap = cap;
-	}
-	b->starts[f->n] = from;
-	f->res[f->n++] = res;
-	return 0;
-}
-
-/* Compiles the routes of one family into disjoint intervals. Prefixes nest
- * or are disjoint, so a sweep with a stack of open prefixes assigns each
- * interval its most specific covering route. */
-static int fib_build(const struct rdomain *rd, bool v4, struct fib **out)
-{
-	*out = NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < rd->n_routes; i++)
-		n += hnv_ip_is_v4(&rd->routes[i].prefix.addr) == v4;
-	struct fib *f = calloc(1, sizeof(*f));
-	struct sort_route *sr = calloc(n ? n : 1, sizeof(*sr));
-	struct sort_route **stack = calloc(n ? n : 1, sizeof(*stack));
-	struct fib_builder b = {.f = f};
-	int rc = -ENOMEM;
-	if (!f || !sr || !stack)
-		goto out;
-	f->v4 = v4;
-	size_t k = 0;
-	for (size_t i = 0; i < rd->n_routes; i++) {
-		const struct route *r = &rd->routes[i];
-		if (hnv_ip_is_v4(&r->prefix.addr) != v4)
-			continue;
-		sr[k].start = ip_key(&r->prefix.addr);
-		sr[k].end = prefix_end(&r->prefix);
-		sr[k].len = r->prefix.len;
-		sr[k].metric = r->metric;
-		sr[k].r = r;
-		k++;
-	}
-	qsort(sr, n, sizeof(*sr), sort_route_cmp);
-	/* drop equal prefixes behind the lowest metric */
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (m && sr[m - 1].len == sr[i].len && sr[m - 1].start.hi == sr[i].start.hi &&
-		    sr[m - 1].start.lo == sr[i].start.lo)
-			continue;
-		sr[m++] = sr[i];
-	}
-	f->hits = calloc(m ? m : 1, sizeof(*f->hits));
-	if (!f->hits)
-		goto out;
-	for (size_t i = 0; i < m; i++) {
-		f->hits[i].vsid = sr[i].r->vsid;
-		f->hits[i].metric = sr[i].r->metric;
-		f->hits[i].nexthop = sr[i].r->nexthop;
-		f->hits[i].prefix = sr[i].r->prefix;
-	}
-	struct u128 space_start = {0, v4 ? 0xffff00000000ull : 0};
-	struct u128 cur = space_start;
-	bool done = false; /* cur passed the end of the space */
-	size_t sp = 0;
-	for (size_t i = 0; i < m && !done; i++) {
-		while (sp && u128_lt(stack[sp - 1]->end, sr[i].start)) {
-			struct sort_route *t = stack[--sp];
-			if (u128_le(cur, t->end)) {
-				if ((rc = fb_emit(&b, cur, (uint32_t)(t - sr))))
-					goto out;
-				cur = u128_add1(t->end, &done);
-			}
-		}
-		if (u128_lt(cur, sr[i].start)) {
-			if ((rc = fb_emit(&b, cur, sp ? (uint32_t)(stack[sp - 1] - sr) : NO_ROUTE)))
-				goto out;
-			cur = sr[i].start;
-		}
-		stack[sp++] = &sr[i];
-	}
-	while (sp && !done) {
-		struct sort_route *t = stack[--sp];
-		if (u128_le(cur, t->end)) {
-			if ((rc = fb_emit(&b, cur, (uint32_t)(t - sr))))
-				goto out;
-			cur = u128_add1(t->end, &done);
-		}
-	}
-	struct u128 space_end = {~0ull, ~0ull};
-	if (v4)
-		space_end.hi = 0, space_end.lo = 0xffffffffffffull;
-	if (!done && u128_le(cur, space_end) && (rc = fb_emit(&b, cur, NO_ROUTE)))
-		goto out;
-	if (f->n == 0 && (rc = fb_emit(&b, space_start, NO_ROUTE)))
-		goto out;
-	if (v4) {
-		f->start4 = calloc(f->n, sizeof(*f->start4));
-		if (!f->start4) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		for (uint32_t i = 0; i < f->n; i++)
-			f->start4[i] = (uint32_t)b.starts[i].lo;
-	} else {
-		f->start6 = b.starts;
-		b.starts = NULL;
-	}
-	*out = f;
-	f = NULL;
-	rc = 0;
-out:
-	free(b.starts);
-	fib_free(f);
-	free(sr);
-	free(stack);
-	return rc;
-}
-
 int hnv_policy_commit(struct hnv_policy *p)
 {
-	struct fib *old[2 * 64];
-	unsigned n_old = 0;
+	/* build every changed FIB first, publish them, then free the old ones
+	 * after one grace period */
+	struct hnv_fib **old = NULL;
+	size_t n_old = 0;
 	int rc = 0;
-	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
+	for (unsigned i = 0; i < MAX_RDOMAINS && !rc; i++) {
 		struct rdomain *rd = p->rdomains[i];
 		if (!rd || !rd->dirty)
 			continue;
-		struct fib *f4, *f6;
-		if ((rc = fib_build(rd, true, &f4)))
-			break;
-		if ((rc = fib_build(rd, false, &f6))) {
-			fib_free(f4);
+		struct hnv_fib *f4, *f6 = NULL;
+		rc = hnv_fib_build(rd->routes, rd->n_routes, true, &f4);
+		if (!rc)
+			rc = hnv_fib_build(rd->routes, rd->n_routes, false, &f6);
+		struct hnv_fib **no = rc ? NULL : realloc(old, (n_old + 2) * sizeof(*old));
+		if (!no) {
+			hnv_fib_free(f4);
+			hnv_fib_free(f6);
+			rc = rc ? rc : -ENOMEM;
 			break;
 		}
-		if (n_old + 2 > sizeof(old) / sizeof(old[0])) {
-			urcu_qsbr_synchronize_rcu();
-			while (n_old)
-				fib_free(old[--n_old]);
-		}
-		old[n_old++] = rd->fib4;
-		old[n_old++] = rd->fib6;
-		rcu_assign_pointer(rd->fib4, f4);
-		rcu_assign_pointer(rd->fib6, f6);
+		old = no;
+		old[n_old++] = p->fib4[i];
+		old[n_old++] = p->fib6[i];
+		rcu_assign_pointer(p->fib4[i], f4);
+		rcu_assign_pointer(p->fib6[i], f6);
 		rd->dirty = false;
 	}
-	if (n_old) {
+	if (n_old)
 		urcu_qsbr_synchronize_rcu();
-		while (n_old)
-			fib_free(old[--n_old]);
-	}
+	for (size_t i = 0; i < n_old; i++)
+		hnv_fib_free(old[i]);
+	free(old);
 	reclaim(p);
 	return rc;
 }

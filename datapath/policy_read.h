@@ -56,8 +56,31 @@ struct hnv_route_hit {
 };
 
 /* Hashes used for the two-phase (prefetch, then probe) lookups. */
-uint64_t hnv_hash_ca(uint32_t vsid, const struct hnv_ip *ca);
-uint64_t hnv_hash_mac(uint32_t vsid, const struct hnv_mac *mac);
+static inline uint64_t hnv_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t hnv_hash_ca(uint32_t vsid, const struct hnv_ip *ca)
+{
+	uint64_t a, b;
+	memcpy(&a, ca->b, 8);
+	memcpy(&b, ca->b + 8, 8);
+	return hnv_mix64(a * 0x9e3779b97f4a7c15ull ^ b ^ ((uint64_t)vsid << 1));
+}
+
+static inline uint64_t hnv_hash_mac(uint32_t vsid, const struct hnv_mac *mac)
+{
+	uint64_t a = 0;
+	memcpy(&a, mac->b, 6);
+	return hnv_mix64(a ^ ((uint64_t)vsid << 48) ^ ((uint64_t)vsid >> 16) ^
+			 0x9e3779b97f4a7c15ull);
+}
 
 /* Two-phase lookup for batches: prefetch the index slot of hash h, then
  * (once that line is likely cached) prefetch the record it names. */
@@ -79,6 +102,14 @@ const struct hnv_port *hnv_policy_port_by_mac(const struct hnv_policy *p, uint32
  * prefixes. Returns false when no route covers dst. */
 bool hnv_policy_route_lookup(const struct hnv_policy *p, uint16_t rd_idx, const struct hnv_ip *dst,
 			     struct hnv_route_hit *hit);
+/* Prefetch helpers for batches. With deref false they request the index
+ * slot; with deref true (a pass later, the slot now cached) the object the
+ * slot's first candidate names. They never fail and decide nothing. */
+void hnv_policy_prefetch_fib(const struct hnv_policy *p, uint16_t rd_idx, bool v4);
+void hnv_policy_prefetch_vsubnet(const struct hnv_policy *p, uint32_t vsid, bool deref);
+void hnv_policy_prefetch_port(const struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *mac,
+			      bool deref);
+void hnv_policy_prefetch_port_id(const struct hnv_policy *p, unsigned id);
 /* True when ip is one of the local provider addresses. */
 bool hnv_policy_is_local_pa(const struct hnv_policy *p, const struct hnv_ip *ip);
 /* The first local PA of ip's family, or NULL. */

@@ -1457,8 +1457,7 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 		hnv_dp_set_gateway_mac(dp, &g->gateway_mac);
 	if (g->has_flowid)
 		hnv_dp_set_flowid(dp, g->flowid);
-	/* dp.h sets the uplink MAC and MTU together; the MAC belongs to the
-	 * I/O layer, so NULL asks dp to keep the current one. */
+	/* The uplink MAC belongs to the I/O layer: NULL keeps it (dp.h). */
 	if (g->has_uplink_mtu)
 		hnv_dp_set_uplink(dp, NULL, g->uplink_mtu);
 	return 0;

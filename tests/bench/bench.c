@@ -20,7 +20,9 @@
 #include <time.h>
 #include <urcu/urcu-qsbr.h>
 
+#ifndef N_RD
 #define N_RD 1000
+#endif
 #define VS_PER_RD 4
 #define REC_PER_VS 250
 #define N_REMOTE 1000

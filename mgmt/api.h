@@ -1,0 +1,57 @@
+/* api.h: the hnvgwd control protocol, shared by the daemon, the hnvgw CLI
+ * and the NetWNV (PowerShell) front end.
+ *
+ * Transport: a Unix stream socket (default /run/hnvgw/hnvgw.sock, mode 0660,
+ * group hnvgw). Each request and each reply is one JSON object on one line
+ * (newline-delimited), at most HNV_API_MAX_LINE bytes. Every object carries
+ * "v": HNV_API_VERSION; a request with another version is refused.
+ * The daemon answers requests of one connection in order.
+ *
+ * Authorization (SO_PEERCRED): uid 0 may do everything; other members of
+ * the hnvgw group may only use the read-only ops (show, diff, revisions,
+ * nexthop); anyone else is refused.
+ *
+ * Requests ("op" selects):
+ *   {"v":1,"op":"exec","lines":["rdomain add blue --rdid {...}", ...],
+ *    "confirm":SECONDS?}
+ *       One transaction of config-text lines (mgmt/conftext.h grammar):
+ *       validated against the whole resulting config, applied all or
+ *       nothing, persisted as a new revision, then acknowledged. With
+ *       "confirm", it is rolled back unless "commit-confirm" follows within
+ *       SECONDS.
+ *   {"v":1,"op":"commit-confirm"}
+ *   {"v":1,"op":"show","what":W,"secrets":false}
+ *       W: rdomains | vsubnets | lookup | routes | ports | pa | gateways |
+ *          s2s | counters | config | revisions | global.
+ *       "result" is an array of objects (one per row) except for
+ *       config (a string: the config text, which replayed rebuilds the same
+ *       state; PSKs print as <secret> unless "secrets" is true and the
+ *       client is root).
+ *   {"v":1,"op":"diff","from":N,"to":M}      unified diff of two revisions
+ *   {"v":1,"op":"rollback","rev":N}          applies revision N as a new one
+ *   {"v":1,"op":"nexthop","vsid":N,"src":"IP"?,"dst":"IP"}
+ *       What the datapath would do with a packet from a VM in VSID N (from
+ *       src, or the first port/record CA of that VSID) to dst: the same
+ *       decision code as replay and trace. "result": {"verdict", "counter",
+ *       "stages":[...], "vsid", "next_hop_ca", "pa", "mac", "egress"}.
+ *
+ * Replies: {"v":1,"ok":true,"result":...} or
+ *          {"v":1,"ok":false,"error":"message naming the bad value"}.
+ *
+ * Lookup rows (show lookup) use the NetWNV names so the PowerShell front end
+ * can print them: CustomerAddress, VirtualSubnetID, MACAddress (12 hex
+ * digits, upper case), ProviderAddress, CustomerID, Context, Rule
+ * (TranslationMethodEncap|Nat|None), VMName, UseVmMACAddress, Type (Static|
+ * Dynamic|GatewayWildcard|L2Only). Route rows: RoutingDomainID, VirtualSubnetID,
+ * DestinationPrefix, NextHop, Metric (and "rdomain", the hnvgw name). PA rows:
+ * ProviderAddress, PrefixLength, InterfaceName. Other rows use lower-case
+ * hnvgw names.
+ */
+#ifndef HNV_API_H
+#define HNV_API_H
+
+#define HNV_API_VERSION 1
+#define HNV_API_MAX_LINE (1024 * 1024)
+#define HNV_API_DEFAULT_SOCK "/run/hnvgw/hnvgw.sock"
+
+#endif
