@@ -70,18 +70,49 @@ int hnv_ipv4_parse(const uint8_t *p, size_t len, struct hnv_ipv4 *h)
 
 uint32_t hnv_csum_add(uint32_t sum, const void *data, size_t len)
 {
+	/* one's-complement sums are byte-order independent up to a final swap:
+	 * add native 32-bit words, fold, and swap back to network order */
 	const uint8_t *b = data;
-	uint64_t s = sum;
-	while (len >= 2) {
-		s += (uint32_t)(b[0] << 8 | b[1]);
+	uint64_t s = 0;
+	while (len >= 8) {
+		uint32_t w0, w1;
+		memcpy(&w0, b, 4);
+		memcpy(&w1, b + 4, 4);
+		s += (uint64_t)w0 + w1;
+		b += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		uint32_t w;
+		memcpy(&w, b, 4);
+		s += w;
+		b += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t w;
+		memcpy(&w, b, 2);
+		s += w;
 		b += 2;
 		len -= 2;
 	}
-	if (len)
-		s += (uint32_t)b[0] << 8;
-	while (s >> 32)
-		s = (s & 0xffffffffu) + (s >> 32);
-	return (uint32_t)s;
+	if (len) {
+		uint16_t w = 0;
+		memcpy(&w, b, 1); /* the odd byte is the high byte in network order */
+		s += w;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	/* s is the sum in host order of network-order halfwords, byte-swapped
+	 * on little-endian machines */
+	uint16_t be = (uint16_t)s;
+	uint8_t out[2];
+	memcpy(out, &be, 2);
+	uint32_t net = (uint32_t)(out[0] << 8 | out[1]);
+	uint64_t t = (uint64_t)sum + net;
+	while (t >> 16)
+		t = (t & 0xffff) + (t >> 16);
+	return (uint32_t)t;
 }
 
 uint16_t hnv_csum_fold(uint32_t sum)
@@ -161,8 +192,9 @@ int hnv_ipv6_parse(const uint8_t *p, size_t len, struct hnv_ipv6 *h)
 			return -EINVAL;
 		if (off + elen > end)
 			return -EMSGSIZE;
+		bool frag_hdr = next == 44; /* this header, not an earlier one */
 		next = p[off];
-		if (h->fragment && elen == 8 && (rd16(p + off + 2) & 0xfff8) != 0) {
+		if (frag_hdr && (rd16(p + off + 2) & 0xfff8) != 0) {
 			/* not the first fragment: no upper-layer header follows */
 			h->proto = next;
 			h->l4_off = (uint16_t)(off + elen);

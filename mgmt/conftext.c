@@ -334,10 +334,9 @@ void hnv_fmt_guid(const struct hnv_guid *g, char *buf, size_t len)
 	const uint8_t *b = g->b;
 	if (buf == NULL || len == 0)
 		return;
-	snprintf(buf, len,
-		 "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(buf, len, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 /* ---- tokenizer ---- */
@@ -392,7 +391,8 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 			i++;
 			for (;;) {
 				if (i >= len) {
-					seterr(err, errlen, "unterminated quoted value at column %zu",
+					seterr(err, errlen,
+					       "unterminated quoted value at column %zu",
 					       start + 1);
 					return -EINVAL;
 				}
@@ -409,7 +409,8 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 					c = s[++i];
 					if (c != '"' && c != '\\') {
 						seterr(err, errlen,
-						       "invalid escape \"\\%c\" at column %zu (only \\\" and \\\\)",
+						       "invalid escape \"\\%c\" at column %zu "
+						       "(only \\\" and \\\\)",
 						       c, i);
 						return -EINVAL;
 					}
@@ -421,15 +422,16 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 			}
 			i++; /* the closing quote */
 			if (i < len && !is_blank(s[i]) && s[i] != '#') {
-				seterr(err, errlen, "unexpected \"%c\" after quoted value at column %zu",
-				       s[i], i + 1);
+				seterr(err, errlen,
+				       "unexpected \"%c\" after quoted value at column %zu", s[i],
+				       i + 1);
 				return -EINVAL;
 			}
 		} else {
 			while (i < len && !is_blank(s[i]) && s[i] != '#') {
 				if (s[i] == '"') {
-					seterr(err, errlen, "unexpected quote inside word at column %zu",
-					       i + 1);
+					seterr(err, errlen,
+					       "unexpected quote inside word at column %zu", i + 1);
 					return -EINVAL;
 				}
 				if (o + 1 >= sizeof(ws->buf))
@@ -514,10 +516,10 @@ struct pctx {
 struct cmd_def {
 	const char *obj, *verb;
 	enum hnv_conf_kind kind;
-	const char *pos;   /* name of the positional argument, or NULL */
-	uint32_t allowed;  /* bit per enum opt */
+	const char *pos;  /* name of the positional argument, or NULL */
+	uint32_t allowed; /* bit per enum opt */
 	uint32_t required;
-	uint32_t multi;    /* options that may repeat, up to multi_max times */
+	uint32_t multi; /* options that may repeat, up to multi_max times */
 	unsigned multi_max;
 	int (*build)(struct pctx *c, struct hnv_conf_cmd *cmd);
 };
@@ -630,8 +632,9 @@ static int get_uint(struct pctx *c, const char *what, const char *v, uint32_t mi
 		    uint32_t *out)
 {
 	if (dec_parse(v, max, out) < 0 || *out < min) {
-		seterr(c->err, c->errlen, "%s: invalid %s " SHOWF ": must be a decimal number %u-%u",
-		       c->cmd, what, SHOWA(v), min, max);
+		seterr(c->err, c->errlen,
+		       "%s: invalid %s " SHOWF ": must be a decimal number %u-%u", c->cmd, what,
+		       SHOWA(v), min, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -808,10 +811,10 @@ static int build_lookup(struct pctx *c, struct hnv_conf_cmd *cmd)
 		return -EINVAL;
 	}
 	if (!wild && hnv_ip_is_unspec(&s->ca)) {
+		static const char why[] = "needs --type gateway-wildcard or l2only";
 		seterr(c->err, c->errlen,
-		       "%s: --ca " SHOWF
-		       " is unspecified, which needs --type gateway-wildcard or l2only (type is %s)",
-		       c->cmd, SHOWA(ca), type_name(s->type));
+		       "%s: --ca " SHOWF " is unspecified, which %s (type is %s)", c->cmd,
+		       SHOWA(ca), why, type_name(s->type));
 		return -EINVAL;
 	}
 	if (s->use_vm_mac && s->rule != HNV_RULE_NAT) {
@@ -899,7 +902,7 @@ static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 }
 
 #define LOOKUP_OPTS                                                                                \
-	(B(OPT_VSID) | B(OPT_CA) | B(OPT_PA) | B(OPT_MAC) | B(OPT_RULE) | B(OPT_TYPE) |           \
+	(B(OPT_VSID) | B(OPT_CA) | B(OPT_PA) | B(OPT_MAC) | B(OPT_RULE) | B(OPT_TYPE) |            \
 	 B(OPT_VM_NAME) | B(OPT_CUSTOMER_ID) | B(OPT_CONTEXT) | B(OPT_USE_VM_MAC))
 #define LOOKUP_REQ (B(OPT_VSID) | B(OPT_CA) | B(OPT_PA) | B(OPT_MAC))
 #define LOOKUP_KEY (B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC))
@@ -967,7 +970,7 @@ static int find_cmd(const struct words *ws, const struct cmd_def **out, char *er
 	if (ws->n == 1)
 		seterr(err, errlen, "\"%s\" needs a verb: %s", obj, verbs);
 	else
-		seterr(err, errlen, "unknown command \"%s " "%.64s%s\" (verbs: %s)", obj,
+		seterr(err, errlen, "unknown command \"%s %.64s%s\" (verbs: %s)", obj,
 		       SHOWA(ws->w[1].s), verbs);
 	return -EINVAL;
 }
@@ -1014,7 +1017,8 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 			if ((d->allowed & B(k)) && strcmp(opt_defs[k].name, w->s) == 0)
 				o = (enum opt)k;
 		if (o == OPT__COUNT) {
-			seterr(err, errlen, "unknown option " SHOWF " for \"%s\"", SHOWA(w->s), name);
+			seterr(err, errlen, "unknown option " SHOWF " for \"%s\"", SHOWA(w->s),
+			       name);
 			return -EINVAL;
 		}
 		unsigned max = (d->multi & B(o)) ? d->multi_max : 1;
@@ -1022,7 +1026,8 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 			if (max == 1)
 				seterr(err, errlen, "%s: %s given more than once", name, w->s);
 			else
-				seterr(err, errlen, "%s: too many %s (at most %u)", name, w->s, max);
+				seterr(err, errlen, "%s: too many %s (at most %u)", name, w->s,
+				       max);
 			return -EINVAL;
 		}
 		if (opt_defs[o].flag) {
@@ -1198,7 +1203,7 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 {
 	char a[INET6_ADDRSTRLEN], pl[64] = "";
 	unsigned np = vs->n_prefixes < HNV_VSUBNET_MAX_PREFIXES ? vs->n_prefixes
-								 : HNV_VSUBNET_MAX_PREFIXES;
+								: HNV_VSUBNET_MAX_PREFIXES;
 	hnv_fmt_ip(ca, a, sizeof(a));
 	for (unsigned i = 0; i < np; i++) {
 		const struct hnv_prefix *p = &vs->prefixes[i];
@@ -1249,8 +1254,9 @@ static int apply_rdomain(struct hnv_policy *p, const struct hnv_conf_cmd *c, cha
 	else if (rc == -ENOENT)
 		seterr(err, errlen, "%s: rdomain \"%s\" not found", cmd, name);
 	else if (rc == -EBUSY)
-		seterr(err, errlen, "%s: rdomain \"%s\" is in use (delete its vsubnets and routes first)",
-		       cmd, name);
+		seterr(err, errlen,
+		       "%s: rdomain \"%s\" is in use (delete its vsubnets and routes first)", cmd,
+		       name);
 	else if (rc < 0)
 		seterr(err, errlen, "%s: rdomain \"%s\"%s%s: %s", cmd, name, add ? " " : "",
 		       add ? g : "", errno_text(rc));
@@ -1289,7 +1295,8 @@ static int apply_pa(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *er
 	const char *cmd = add ? "pa add" : "pa del";
 	char a[INET6_ADDRSTRLEN];
 	hnv_fmt_ip(&c->u.pa.addr.addr, a, sizeof(a));
-	int rc = add ? hnv_policy_pa_add(p, &c->u.pa.addr) : hnv_policy_pa_del(p, &c->u.pa.addr.addr);
+	int rc = add ? hnv_policy_pa_add(p, &c->u.pa.addr)
+		     : hnv_policy_pa_del(p, &c->u.pa.addr.addr);
 	if (rc == -EEXIST)
 		seterr(err, errlen, "%s: provider address %s already exists", cmd, a);
 	else if (rc == -ENOENT)
@@ -1299,8 +1306,7 @@ static int apply_pa(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *er
 	return rc < 0 ? rc : 0;
 }
 
-static int apply_port(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err,
-		      size_t errlen)
+static int apply_port(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
 	const struct hnv_port_spec *s = &c->u.port;
 	bool add = c->kind == HNV_CONF_PORT_ADD;
@@ -1386,7 +1392,8 @@ static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char
 			       "%s: record %s already exists, or another record of VSID %u has "
 			       "CA %s%s",
 			       cmd, rec, s->vsid, a,
-			       hnv_ip_is_unspec(&s->ca) ? " (one gateway-wildcard per family)" : "");
+			       hnv_ip_is_unspec(&s->ca) ? " (one gateway-wildcard per family)"
+							: "");
 		else if (rc == -ENOENT)
 			return vsid_missing(cmd, s->vsid, err, errlen);
 		else if (rc < 0)
@@ -1401,8 +1408,7 @@ static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char
 	return rc < 0 ? rc : 0;
 }
 
-static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err,
-		       size_t errlen)
+static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
 	const struct hnv_route_spec *s = &c->u.route;
 	bool add = c->kind == HNV_CONF_ROUTE_ADD;
@@ -1423,7 +1429,8 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 			       "routing domain)",
 			       cmd, pfx, nh, s->rdomain);
 		else if (rc < 0)
-			seterr(err, errlen, "%s: route %s via %s: %s", cmd, pfx, nh, errno_text(rc));
+			seterr(err, errlen, "%s: route %s via %s: %s", cmd, pfx, nh,
+			       errno_text(rc));
 		return rc < 0 ? rc : 0;
 	}
 	struct hnv_vsubnet_spec vs;
@@ -1440,13 +1447,12 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 		seterr(err, errlen, "%s: route %s via %s already exists in routing domain \"%s\"",
 		       cmd, pfx, nh, s->rdomain);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: route %s via %s in routing domain \"%s\": %s", cmd, pfx, nh,
-		       s->rdomain, errno_text(rc));
+		seterr(err, errlen, "%s: route %s via %s in routing domain \"%s\": %s", cmd, pfx,
+		       nh, s->rdomain, errno_text(rc));
 	return rc < 0 ? rc : 0;
 }
 
-static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *err,
-			size_t errlen)
+static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
 	const struct hnv_conf_global *g = &c->u.global;
 	if (g->has_uplink_mtu && (g->uplink_mtu < 576 || g->uplink_mtu > 9000)) {

@@ -141,10 +141,10 @@ expect_eq "keys with --flowid off" "$(tshark_fields "$SCRATCH/off/uplink.pcap" g
 
 # --- DSCP and ECN: inner TOS byte -> outer TOS byte ------------------------------
 TOS=(0xb8 0x02 0x01 0xba 0x00 0x28)
-: >"$SCRATCH/tos.pcap"
+append=()
 for t in "${TOS[@]}"; do
-	mkpcap "$SCRATCH/tos.pcap" vm-icmp $B1 $B2 10.0.0.5 10.0.0.7 --tos "$t" \
-		$([[ -s $SCRATCH/tos.pcap ]] && echo --append)
+	mkpcap "$SCRATCH/tos.pcap" vm-icmp $B1 $B2 10.0.0.5 10.0.0.7 --tos "$t" "${append[@]}"
+	append=(--append)
 done
 replay tos "$CONF" "$SCRATCH/tos.pcap"
 # all frames carry the same timestamp, so the order is the input order

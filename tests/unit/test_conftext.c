@@ -87,8 +87,7 @@ static char *read_file(const char *path, size_t *len)
 static void test_mac_forms(void **state)
 {
 	(void)state;
-	static const char *const ok[] = {"060600000005", "06-06-00-00-00-05",
-					 "06:06:00:00:00:05"};
+	static const char *const ok[] = {"060600000005", "06-06-00-00-00-05", "06:06:00:00:00:05"};
 	for (size_t i = 0; i < 3; i++) {
 		struct hnv_mac m;
 		assert_int_equal(hnv_parse_mac(ok[i], &m), 0);
@@ -204,6 +203,9 @@ static void test_ip_and_prefix(void **state)
 	assert_int_equal(hnv_parse_prefix("10.0.0.0", &p), -EINVAL);
 	assert_int_equal(hnv_parse_prefix("10.0.0.0/24/8", &p), -EINVAL);
 	assert_int_equal(hnv_parse_prefix("::ffff:10.0.0.0/120", &p), -EINVAL);
+	assert_int_equal(
+		hnv_parse_prefix("1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb/64", &p),
+		-EINVAL);
 }
 
 static void test_vsid_values(void **state)
@@ -214,9 +216,17 @@ static void test_vsid_values(void **state)
 	assert_int_equal(v, 4096);
 	assert_int_equal(hnv_parse_vsid("16777214", &v), 0);
 	assert_int_equal(v, 16777214);
-	static const char *const bad[] = {"4095",  "16777215", "0",      "+5001",
-					  "-5001", "0x1389",   "05001",  "5001 ",
-					  "",      "5e3",      "99999999999999999999999999"};
+	static const char *const bad[] = {"4095",
+					  "16777215",
+					  "0",
+					  "+5001",
+					  "-5001",
+					  "0x1389",
+					  "05001",
+					  "5001 ",
+					  "",
+					  "5e3",
+					  "99999999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (hnv_parse_vsid(bad[i], &v) != -EINVAL)
 			fail_msg("VSID \"%s\" accepted", bad[i]);
@@ -338,10 +348,11 @@ static void test_cmd_lookup(void **state)
 {
 	(void)state;
 	struct hnv_conf_cmd c;
-	parse_ok("lookup add --vsid 5001 --ca 10.0.0.5 --pa 2001:db8::11 --mac 06:06:00:00:00:05 "
-		 "--rule nat --type dynamic --vm-name Blue1 --customer-id "
-		 "11111111-2222-3333-4444-000000005001 --context \"moved from host 3\" --use-vm-mac",
-		 &c);
+	parse_ok(
+		"lookup add --vsid 5001 --ca 10.0.0.5 --pa 2001:db8::11 --mac 06:06:00:00:00:05 "
+		"--rule nat --type dynamic --vm-name Blue1 --customer-id "
+		"11111111-2222-3333-4444-000000005001 --context \"moved from host 3\" --use-vm-mac",
+		&c);
 	const struct hnv_lookup_spec *s = &c.u.lookup;
 	assert_int_equal(c.kind, HNV_CONF_LOOKUP_ADD);
 	assert_int_equal(s->vsid, 5001);
@@ -460,9 +471,8 @@ static void test_quotes_comments_blank(void **state)
 	assert_int_equal(hnv_conf_parse_line("", &c, err, sizeof(err)), 0);
 	assert_int_equal(hnv_conf_parse_line("   \t  ", &c, err, sizeof(err)), 0);
 	assert_int_equal(hnv_conf_parse_line("# a comment", &c, err, sizeof(err)), 0);
-	assert_int_equal(hnv_conf_parse_line("   # indented comment \"unbalanced", &c, err,
-					     sizeof(err)),
-			 0);
+	assert_int_equal(
+		hnv_conf_parse_line("   # indented comment \"unbalanced", &c, err, sizeof(err)), 0);
 	assert_int_equal(hnv_conf_parse_line("\r\n", &c, err, sizeof(err)), 0);
 
 	parse_ok("rdomain del blue # trailing comment", &c);
@@ -573,7 +583,8 @@ static void test_errors(void **state)
 		 "unknown option \"--vsd\" for \"lookup add\""},
 		{"lookup del --vsid 5001 --ca 10.0.0.5 --mac 060600000005 --pa 192.168.4.11",
 		 "unknown option \"--pa\" for \"lookup del\""},
-		{"lookup add --vsid 5001 --ca 10.0.0.5 --mac 060600000005", "lookup add: missing --pa"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --mac 060600000005",
+		 "lookup add: missing --pa"},
 		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11",
 		 "lookup add: missing --mac"},
 		{"lookup add --vsid 5001 --vsid 5002 --ca 10.0.0.5 --pa 192.168.4.11 --mac "
@@ -589,7 +600,8 @@ static void test_errors(void **state)
 		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 extra",
 		 "lookup add: unexpected \"extra\""},
 		{"rdomain del blue red", "rdomain del: unexpected \"red\""},
-		{"rdomain add --rdid 11111111-2222-3333-4444-000000005001", "rdomain add: missing NAME"},
+		{"rdomain add --rdid 11111111-2222-3333-4444-000000005001",
+		 "rdomain add: missing NAME"},
 		{"rdomain add blue", "rdomain add: missing --rdid"},
 		{"vsubnet del", "vsubnet del: missing VSID"},
 		{"pa add --dev eth0", "pa add: missing IP/LEN"},
@@ -642,7 +654,8 @@ static void test_errors(void **state)
 		 "invalid CA \"10.0.0.5\": given twice"},
 		{"port add blue1 --vsid 5001 --ca 0.0.0.0 --mac 060600000005",
 		 "invalid CA \"0.0.0.0\": unspecified address"},
-		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 10.0.0.6 --ca 10.0.0.7 --ca 10.0.0.8 "
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 10.0.0.6 --ca 10.0.0.7 --ca "
+		 "10.0.0.8 "
 		 "--ca 10.0.0.9 --mac 060600000005",
 		 "port add: too many --ca (at most 4)"},
 		{"port add blue1 --vsid 5001 --mac 060600000005", "port add: missing --ca"},
@@ -654,12 +667,14 @@ static void test_errors(void **state)
 		 "invalid PA \"0.0.0.0\": unspecified address"},
 		{"lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.11 --mac 060600000005",
 		 "lookup add: --ca \"0.0.0.0\" is unspecified"},
-		{"lookup set --vsid 5001 --ca :: --pa 192.168.4.11 --mac 060600000005 --type dynamic",
+		{"lookup set --vsid 5001 --ca :: --pa 192.168.4.11 --mac 060600000005 --type "
+		 "dynamic",
 		 "lookup set: --ca \"::\" is unspecified"},
 		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --type "
 		 "gateway-wildcard",
 		 "--ca \"10.0.0.5\" must be 0.0.0.0 or :: for type gateway-wildcard"},
-		{"lookup add --vsid 5001 --ca 2001:db8::5 --pa 192.168.4.11 --mac 060600000005 --type "
+		{"lookup add --vsid 5001 --ca 2001:db8::5 --pa 192.168.4.11 --mac 060600000005 "
+		 "--type "
 		 "L2Only",
 		 "--ca \"2001:db8::5\" must be 0.0.0.0 or :: for type l2only"},
 		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --rule "
@@ -694,20 +709,25 @@ static void test_errors(void **state)
 		{"pa add 192.168.4.11 --dev eth0", "invalid PA \"192.168.4.11\": expected IP/LEN"},
 		{"pa add 0.0.0.0/0 --dev eth0", "invalid PA \"0.0.0.0/0\": unspecified address"},
 		{"pa add 192.168.4.11/24", "pa add: missing --dev"},
-		{"pa add 192.168.4.11/24 --dev abcdefghijklmnop", "invalid device name \"abcdefghijklmnop\""},
+		{"pa add 192.168.4.11/24 --dev abcdefghijklmnop",
+		 "invalid device name \"abcdefghijklmnop\""},
 		{"pa add 192.168.4.11/24 --dev ..", "invalid device name \"..\""},
 		{"pa add 192.168.4.11/24 --dev eth/0", "invalid device name \"eth/0\""},
 		{"pa del 192.168.4.11/24", "invalid PA \"192.168.4.11/24\""},
 		{"global set", "global set: nothing to set"},
-		{"global set --uplink-mtu 575", "invalid uplink MTU \"575\": must be a decimal number 576-9000"},
+		{"global set --uplink-mtu 575",
+		 "invalid uplink MTU \"575\": must be a decimal number 576-9000"},
 		{"global set --uplink-mtu 9001", "invalid uplink MTU \"9001\""},
 		{"global set --flowid yes", "invalid --flowid value \"yes\": must be on or off"},
-		{"global set --gateway-mac 33:33:00:00:00:01", "invalid gateway MAC \"33:33:00:00:00:01\""},
-		{"global set --flowid on --flowid off", "global set: --flowid given more than once"},
+		{"global set --gateway-mac 33:33:00:00:00:01",
+		 "invalid gateway MAC \"33:33:00:00:00:01\""},
+		{"global set --flowid on --flowid off",
+		 "global set: --flowid given more than once"},
 		{"port del", "port del: missing NAME"},
 		{"port del --vsid 5001", "port del: missing NAME"},
 		{"rdomain add blue --rdid=11111111-2222-3333-4444-000000005001",
-		 "unknown option \"--rdid=11111111-2222-3333-4444-000000005001\" for \"rdomain add\""},
+		 "unknown option \"--rdid=11111111-2222-3333-4444-000000005001\" for \"rdomain "
+		 "add\""},
 		{"ROUTE add", "unknown command \"ROUTE\""},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -744,8 +764,7 @@ static void test_long_values(void **state)
 	parse_err(line, "invalid VM name \"nnnn");
 	parse_err(line, "longer than 63 characters");
 
-	snprintf(line, sizeof(line), "port add %s --vsid 5001 --ca 10.0.0.5 --mac 060600000005",
-		 v);
+	snprintf(line, sizeof(line), "port add %s --vsid 5001 --ca 10.0.0.5 --mac 060600000005", v);
 	parse_err(line, "invalid port name \"nnnn");
 }
 
@@ -786,10 +805,13 @@ static void test_parse_text(void **state)
 	assert_int_equal(n, 0);
 	free(cmds);
 
-	const char bad[] = "rdomain del blue\n\n"
-			   "lookup add --vsid 4095 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n";
-	assert_int_equal(hnv_conf_parse_text(bad, strlen(bad), &cmds, &n, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "line 3: lookup add: invalid VSID \"4095\": must be 4096-16777214");
+	const char bad[] =
+		"rdomain del blue\n\n"
+		"lookup add --vsid 4095 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n";
+	assert_int_equal(hnv_conf_parse_text(bad, strlen(bad), &cmds, &n, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err,
+			    "line 3: lookup add: invalid VSID \"4095\": must be 4096-16777214");
 	assert_null(cmds);
 	assert_int_equal(n, 0);
 
@@ -961,17 +983,20 @@ static void test_apply_demo(void **state)
 	apply_err(a->dp, "rdomain add blue --rdid {11111111-2222-3333-4444-000000009999}\n",
 		  -EEXIST, "line 1: rdomain add: rdomain \"blue\" already exists");
 	apply_err(a->dp, "rdomain add green --rdid {11111111-2222-3333-4444-000000005001}\n",
-		  -EEXIST, "RDID {11111111-2222-3333-4444-000000005001} belongs to another rdomain");
+		  -EEXIST,
+		  "RDID {11111111-2222-3333-4444-000000005001} belongs to another rdomain");
 	apply_err(a->dp, "vsubnet add 5001 --rdomain blue --prefix 10.9.0.0/24\n", -EEXIST,
 		  "vsubnet add: VSID 5001 already exists");
 	apply_err(a->dp, "port add blue1 --vsid 5001 --ca 10.0.0.9 --mac 060600000009\n", -EEXIST,
 		  "port add: port \"blue1\" already exists");
 	apply_err(a->dp,
 		  "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n",
-		  -EEXIST, "lookup add: record VSID 5001 CA 10.0.0.5 MAC 06:06:00:00:00:05 already exists");
+		  -EEXIST,
+		  "lookup add: record VSID 5001 CA 10.0.0.5 MAC 06:06:00:00:00:05 already exists");
 	apply_err(a->dp,
 		  "route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0\n",
-		  -EEXIST, "route 10.0.0.0/24 via 0.0.0.0 already exists in routing domain \"blue\"");
+		  -EEXIST,
+		  "route 10.0.0.0/24 via 0.0.0.0 already exists in routing domain \"blue\"");
 	apply_err(a->dp, "rdomain del blue\n", -EBUSY, "rdomain del: rdomain \"blue\" is in use");
 	apply_err(a->dp, "vsubnet del 5001\n", -EBUSY, "vsubnet del: VSID 5001 is in use");
 }
@@ -979,15 +1004,17 @@ static void test_apply_demo(void **state)
 static void test_apply_references(void **state)
 {
 	struct applied *a = *state;
-	apply_ok(a->dp, "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
-			"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"
-			"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"
-			"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n");
+	apply_ok(a->dp,
+		 "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+		 "rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"
+		 "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"
+		 "vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n");
 	/* the example of the brief, on line 7 */
 	apply_err(a->dp,
 		  "\n\n\n\n\n\n"
 		  "lookup add --vsid 5002 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n",
-		  -ENOENT, "line 7: lookup add: VSID 5002 is not configured (vsubnet add 5002 first)");
+		  -ENOENT,
+		  "line 7: lookup add: VSID 5002 is not configured (vsubnet add 5002 first)");
 	apply_err(a->dp, "vsubnet add 7001 --rdomain green --prefix 10.7.0.0/24\n", -ENOENT,
 		  "vsubnet add: routing domain \"green\" not found");
 	apply_err(a->dp,
@@ -1001,7 +1028,8 @@ static void test_apply_references(void **state)
 		  -EXDEV, "route add: VSID 6001 belongs to routing domain \"red\", not \"blue\"");
 	apply_err(a->dp, "port add x --vsid 5002 --ca 10.0.0.5 --mac 060600000005\n", -ENOENT,
 		  "port add: VSID 5002 is not configured (vsubnet add 5002 first)");
-	apply_err(a->dp, "rdomain del green\n", -ENOENT, "rdomain del: rdomain \"green\" not found");
+	apply_err(a->dp, "rdomain del green\n", -ENOENT,
+		  "rdomain del: rdomain \"green\" not found");
 	apply_err(a->dp, "vsubnet del 5002\n", -ENOENT, "vsubnet del: VSID 5002 is not configured");
 	apply_err(a->dp, "port del nope\n", -ENOENT, "port del: port \"nope\" not found");
 	apply_err(a->dp, "pa del 192.168.4.99\n", -ENOENT,
@@ -1011,25 +1039,29 @@ static void test_apply_references(void **state)
 	apply_err(a->dp,
 		  "lookup set --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.11 --mac 060600000009\n",
 		  -ENOENT, "lookup set: no record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:09");
-	apply_err(a->dp,
-		  "route del --rdomain blue --prefix 10.9.0.0/24 --nexthop 0.0.0.0\n", -ENOENT,
+	apply_err(a->dp, "route del --rdomain blue --prefix 10.9.0.0/24 --nexthop 0.0.0.0\n",
+		  -ENOENT,
 		  "route del: no route 10.9.0.0/24 via 0.0.0.0 in routing domain \"blue\"");
 }
 
 static void test_apply_ca_checks(void **state)
 {
 	struct applied *a = *state;
-	apply_ok(a->dp, "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
-			"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n");
+	apply_ok(a->dp,
+		 "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+		 "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n");
 	apply_err(a->dp, "port add b1 --vsid 5001 --ca 10.0.0.5 --ca 10.1.0.5 --mac 060600000005\n",
 		  -EINVAL,
 		  "port add: CA 10.1.0.5 is outside the prefixes of VSID 5001 (10.0.0.0/24, "
 		  "2001:db8:1::/64)");
 	apply_err(a->dp, "port add b1 --vsid 5001 --ca 10.0.0.1 --mac 060600000005\n", -EINVAL,
 		  "port add: CA 10.0.0.1 is the default gateway of VSID 5001 (10.0.0.0/24)");
-	apply_err(a->dp, "port add b1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::1 --mac "
-			 "060600000005\n",
-		  -EINVAL, "port add: CA 2001:db8:1::1 is the default gateway of VSID 5001 (2001:db8:1::/64)");
+	apply_err(
+		a->dp,
+		"port add b1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::1 --mac "
+		"060600000005\n",
+		-EINVAL,
+		"port add: CA 2001:db8:1::1 is the default gateway of VSID 5001 (2001:db8:1::/64)");
 	apply_err(a->dp,
 		  "lookup add --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.11 --mac 060600000005\n",
 		  -EINVAL, "lookup add: CA 10.0.0.1 is the default gateway of VSID 5001");

@@ -1,0 +1,49 @@
+/* model.h: the running configuration of hnvgwd.
+ *
+ * A model is the configuration as an ordered list of config-text commands
+ * (mgmt/conftext.h) that, replayed into a fresh datapath, rebuild the state:
+ * "add" commands and "global set", in dependency order. Changes arrive as
+ * transactions of config-text lines; a transaction is applied to a copy of
+ * the model (add appends, del removes the matching add, set replaces it),
+ * and the copy is validated completely by building a scratch datapath from
+ * it. The running model is never modified: callers swap models.
+ *
+ * Secrets (S2S PSKs) live only in the model and in the persisted file; the
+ * text form masks them as <secret> unless asked otherwise.
+ */
+#ifndef HNV_MODEL_H
+#define HNV_MODEL_H
+
+#include "../datapath/dp.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hnv_model;
+
+struct hnv_model *hnv_model_new(void); /* empty configuration */
+void hnv_model_free(struct hnv_model *m);
+
+/* Parses and validates a whole config text. 0, or -EINVAL with "line N: ..."
+ * in err; *out untouched on error. */
+int hnv_model_load(const char *text, size_t len, struct hnv_model **out, char *err, size_t errlen);
+
+/* Applies lines as one transaction to a copy of cur. 0 and the new model in
+ * *next, or a negative errno with a message naming the bad line and value
+ * (cur unchanged either way). */
+int hnv_model_transact(const struct hnv_model *cur, const char *const *lines, size_t n,
+		       struct hnv_model **next, char *err, size_t errlen);
+
+/* The config text; PSKs print as <secret> unless show_secrets. malloc'd. */
+char *hnv_model_text(const struct hnv_model *m, bool show_secrets);
+
+/* Builds a fresh datapath context holding the model's policy. */
+int hnv_model_build_dp(const struct hnv_model *m, struct hnv_dp **out, char *err, size_t errlen);
+
+/* Rows for "show WHAT" (see mgmt/api.h for names and fields); NULL with
+ * -EINVAL for an unknown WHAT. Never contains secrets unless show_secrets. */
+int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
+		   json_object **rows);
+
+#endif
