@@ -16,6 +16,7 @@
 #include "policy_read.h"
 #include "proto.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -61,12 +62,12 @@ struct hnv_dp {
 };
 
 static const char *const reason_names[] = {
-#define HNV_REASON_NAME(n, d) #n,
+#define HNV_REASON_NAME(n, d, t) #n,
 	HNV_REASONS(HNV_REASON_NAME)
 #undef HNV_REASON_NAME
 };
 static const bool reason_drop[] = {
-#define HNV_REASON_DROP(n, d) d,
+#define HNV_REASON_DROP(n, d, t) d,
 	HNV_REASONS(HNV_REASON_DROP)
 #undef HNV_REASON_DROP
 };
@@ -76,6 +77,17 @@ const char *hnv_reason_name(enum hnv_reason r)
 	return r < HNV_R__COUNT ? reason_names[r] : "?";
 }
 
+static const char *const reason_texts[] = {
+#define HNV_REASON_TEXT(n, d, t) t,
+	HNV_REASONS(HNV_REASON_TEXT)
+#undef HNV_REASON_TEXT
+};
+
+const char *hnv_reason_text(enum hnv_reason r)
+{
+	return r < HNV_R__COUNT ? reason_texts[r] : "?";
+}
+
 bool hnv_reason_is_drop(enum hnv_reason r)
 {
 	return r < HNV_R__COUNT && reason_drop[r];
@@ -83,7 +95,7 @@ bool hnv_reason_is_drop(enum hnv_reason r)
 
 static const char *const stage_names[HNV_ST__COUNT] = {
 	"parse", "decap", "antispoof", "classify", "arp", "nd",
-	"route", "lookup", "mtu", "encap", "deliver",
+	"route", "lookup", "mtu", "encap", "deliver", "verdict",
 };
 
 const char *hnv_stage_name(enum hnv_stage s)
@@ -365,12 +377,9 @@ static void trace_add(struct hnv_pkt *p, enum hnv_stage st, const char *fmt, ...
 static void ipstr(const struct hnv_ip *a, char *buf, size_t len)
 {
 	if (hnv_ip_is_v4(a))
-		snprintf(buf, len, "%u.%u.%u.%u", a->b[12], a->b[13], a->b[14], a->b[15]);
+		inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
 	else
-		snprintf(buf, len,
-			 "%x:%x:%x:%x:%x:%x:%x:%x", rd16(a->b), rd16(a->b + 2), rd16(a->b + 4),
-			 rd16(a->b + 6), rd16(a->b + 8), rd16(a->b + 10), rd16(a->b + 12),
-			 rd16(a->b + 14));
+		inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
 }
 
 /* Formats an address for a trace record; only when this packet is traced. */
@@ -384,6 +393,8 @@ static inline void verdict(struct hnv_dp_worker *w, struct hnv_pkt *p, enum hnv_
 	p->reason = (uint16_t)r;
 	atomic_store_explicit(&w->cnt[r], atomic_load_explicit(&w->cnt[r], memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+	if (reason_drop[r])
+		TRACE(p, HNV_ST_VERDICT, "dropped: %s", reason_texts[r]);
 }
 
 static inline bool mac_is_group(const struct hnv_mac *m)
@@ -833,6 +844,19 @@ static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hn
 		verdict(w, p, HNV_R_drop_no_route);
 		return;
 	}
+	const struct hnv_vsubnet *dvs = hnv_policy_vsubnet(w->pol, hit.vsid);
+	if (dvs && is_gateway_addr(dvs, &in->dst)) {
+		/* the distributed gateway of another subnet of this domain */
+		if (reply_echo(p, in, &w->set->gw_mac)) {
+			p->out_port = p->in_port;
+			TRACE(p, HNV_ST_ROUTE, "echo request to gateway %s of VSID %u answered", dst,
+			      hit.vsid);
+			verdict(w, p, HNV_R_echo_reply);
+		} else {
+			verdict(w, p, HNV_R_drop_gateway_addr);
+		}
+		return;
+	}
 	const struct hnv_ip *target = hnv_ip_is_unspec(&hit.nexthop) ? &in->dst : &hit.nexthop;
 	const struct hnv_rec *r =
 		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(hit.vsid, target), hit.vsid, target);
@@ -1130,7 +1154,7 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
  * nothing: a frame they cannot read is not prefetched, and the stages
  * validate everything again. */
 
-#define PF_GROUP 32
+#define PF_GROUP 8
 
 enum pf_kind { PF_NONE, PF_RX, PF_TX, PF_TX_ROUTED };
 

@@ -1,0 +1,1768 @@
+/* test_dp.c: the HNV forwarding engine end to end (datapath/dp.c with the
+ * real policy tables, codecs and config text).
+ *
+ * The policy is the Blue/Red demo of the Hyper-V documentation as seen from
+ * Host1 (PA 192.168.4.11), extended with a second blue VSID (5002,
+ * 10.0.1.0/24) that has a local VM (blue3) and a remote one (10.0.1.9), a
+ * second local blue VM (blue4), IPv6 in VSID 5001, and a remote VM (.9)
+ * behind an IPv6 PA. Frames come from pktgen.h; every expectation is what a
+ * VM or a peer host would see on the wire.
+ *
+ * Run from the repository root (the replay test reads
+ * tests/data/gre_nvgre.pcap).
+ */
+#define _LGPL_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu/urcu-qsbr.h>
+
+#include "../../datapath/dp.h"
+#include "../../datapath/io/pcap.h"
+#include "../../datapath/policy_read.h"
+#include "../../mgmt/conftext.h"
+#include "pktgen.h"
+
+static const char BLUERED[] =
+	"pa add 192.168.4.11/24 --dev eth0\n"
+	"pa add fd00:4::11/64 --dev eth0\n"
+	"rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n"
+	"rdomain add red --rdid {11111111-2222-3333-4444-000000006001}\n"
+	"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix fd00:5001::/64\n"
+	"vsubnet add 5002 --rdomain blue --prefix 10.0.1.0/24\n"
+	"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n"
+	"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca fd00:5001::5 --mac 060600000005\n"
+	"port add red1 --vsid 6001 --ca 10.0.0.5 --mac 080800000005\n"
+	"port add blue3 --vsid 5002 --ca 10.0.1.5 --mac 060600010005\n"
+	"port add blue4 --vsid 5001 --ca 10.0.0.6 --mac 060600000006\n"
+	"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n"
+	"lookup add --vsid 5001 --ca fd00:5001::5 --pa 192.168.4.11 --mac 060600000005\n"
+	"lookup add --vsid 5001 --ca 10.0.0.6 --pa 192.168.4.11 --mac 060600000006\n"
+	"lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007\n"
+	"lookup add --vsid 5001 --ca fd00:5001::7 --pa 192.168.4.22 --mac 060600000007\n"
+	"lookup add --vsid 5001 --ca 10.0.0.9 --pa fd00:4::22 --mac 060600000009\n"
+	"lookup add --vsid 5001 --ca fd00:5001::9 --pa fd00:4::22 --mac 060600000009\n"
+	"lookup add --vsid 6001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 080800000005\n"
+	"lookup add --vsid 6001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 080800000007\n"
+	"lookup add --vsid 5002 --ca 10.0.1.5 --pa 192.168.4.11 --mac 060600010005\n"
+	"lookup add --vsid 5002 --ca 10.0.1.9 --pa 192.168.4.22 --mac 060600010009\n"
+	"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric 255\n"
+	"route add --rdomain blue --vsid 5002 --prefix 10.0.1.0/24 --nexthop 0.0.0.0 --metric 255\n"
+	"route add --rdomain blue --vsid 5001 --prefix fd00:5001::/64 --nexthop :: --metric 255\n"
+	"route add --rdomain red --vsid 6001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric 255\n";
+
+#define GW_MAC "02155d000001"
+#define UPLINK_MAC "00155d000011"
+#define NEIGH_MAC "00155d000022"
+#define NEIGH6_MAC "00155d000122"
+#define BLUE1 "060600000005"
+#define BLUE2 "060600000007"
+#define BLUE4 "060600000006"
+#define BLUE9 "060600000009"
+#define RED1 "080800000005"
+#define RED2 "080800000007"
+#define BLUE3 "060600010005"
+#define REMOTE5002 "060600010009"
+
+struct ctx {
+	struct hnv_dp *dp;
+	struct hnv_dp_worker *w;
+	struct hnv_policy *pol;
+	int blue1, red1, blue3, blue4;
+	bool tracing;
+	struct hnv_trace trace;
+	struct hnv_pkt pkt;
+};
+
+static struct ctx *ctx_new(const char *conf)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->dp = hnv_dp_new();
+	assert_non_null(c->dp);
+	struct hnv_conf_cmd *cmds;
+	size_t n;
+	char err[256];
+	if (hnv_conf_parse_text(conf, strlen(conf), &cmds, &n, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	if (hnv_conf_apply(c->dp, cmds, n, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	free(cmds);
+	c->pol = hnv_dp_policy(c->dp);
+	c->w = hnv_dp_worker_new(c->dp);
+	assert_non_null(c->w);
+	struct hnv_mac um = pg_mac(UPLINK_MAC), nm = pg_mac(NEIGH_MAC), nm6 = pg_mac(NEIGH6_MAC);
+	hnv_dp_set_uplink(c->dp, &um, 1500);
+	struct hnv_ip pa = pg_ip("192.168.4.22"), pa6 = pg_ip("fd00:4::22");
+	assert_int_equal(hnv_dp_neigh_set(c->dp, &pa, &nm), 0);
+	assert_int_equal(hnv_dp_neigh_set(c->dp, &pa6, &nm6), 0);
+	c->blue1 = hnv_policy_port_id(c->pol, "blue1");
+	c->red1 = hnv_policy_port_id(c->pol, "red1");
+	c->blue3 = hnv_policy_port_id(c->pol, "blue3");
+	c->blue4 = hnv_policy_port_id(c->pol, "blue4");
+	return c;
+}
+
+static void ctx_free(struct ctx *c)
+{
+	hnv_dp_worker_free(c->w);
+	urcu_qsbr_thread_offline();
+	hnv_dp_free(c->dp);
+	urcu_qsbr_thread_online();
+	free(c);
+}
+
+static int setup(void **state)
+{
+	*state = ctx_new(BLUERED);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ctx_free(*state);
+	return 0;
+}
+
+/* Every verdict: a known reason; a frame to send lies inside the buffer. */
+static void check_sane(const struct hnv_pkt *p)
+{
+	assert_true(p->reason < HNV_R__COUNT);
+	if (hnv_reason_is_drop(p->reason))
+		return;
+	assert_true(p->data >= p->buf);
+	assert_true(p->len >= 14);
+	assert_true(p->data + p->len <= p->buf + sizeof(p->buf));
+}
+
+static struct hnv_pkt *run_flags(struct ctx *c, const uint8_t *f, size_t len, int port,
+				 uint16_t flags)
+{
+	struct hnv_pkt *p = &c->pkt;
+	assert_int_equal(hnv_pkt_load(p, f, len, (uint16_t)port), 0);
+	p->flags = flags;
+	p->trace = c->tracing ? &c->trace : NULL;
+	hnv_dp_process(c->w, &p, 1);
+	check_sane(p);
+	return p;
+}
+
+static struct hnv_pkt *run(struct ctx *c, const uint8_t *f, size_t len, int port)
+{
+	return run_flags(c, f, len, port, 0);
+}
+
+#define assert_reason(p, r)                                                                        \
+	do {                                                                                       \
+		if ((p)->reason != (r))                                                            \
+			fail_msg("verdict %s, want %s", hnv_reason_name((p)->reason),              \
+				 hnv_reason_name(r));                                              \
+	} while (0)
+
+static void assert_mac_at(const uint8_t *at, const char *mac)
+{
+	struct hnv_mac m = pg_mac(mac);
+	assert_memory_equal(at, m.b, 6);
+}
+
+static void assert_ip4_at(const uint8_t *at, const char *ip)
+{
+	struct hnv_ip a = pg_ip(ip);
+	assert_memory_equal(at, a.b + 12, 4);
+}
+
+static void assert_ip6_at(const uint8_t *at, const char *ip)
+{
+	struct hnv_ip a = pg_ip(ip);
+	assert_memory_equal(at, a.b, 16);
+}
+
+/* A UDP frame from blue1 (10.0.0.5) to dst with dst_mac. */
+static size_t blue1_udp(uint8_t *f, const char *dst_mac, const char *dst, uint8_t tos,
+			uint16_t sport, size_t payload)
+{
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, dst_mac, "10.0.0.5", dst, 17);
+	s.tos = tos;
+	s.sport = sport;
+	s.payload_len = payload;
+	return pg_ip_frame(f, &s);
+}
+
+/* Checks an NVGRE packet toward dst_pa (IPv4 or IPv6) carrying inner; returns
+ * its FlowID. */
+static uint8_t check_encap(const struct hnv_pkt *p, const char *dst_pa, uint32_t vsid,
+			   uint8_t tos, const uint8_t *inner, size_t inner_len)
+{
+	assert_int_equal(p->out_port, HNV_PORT_UPLINK);
+	const uint8_t *f = p->data;
+	struct hnv_ip pa = pg_ip(dst_pa);
+	bool v4 = pg_is_v4(&pa);
+	size_t hl = v4 ? 42 : 62;
+	assert_int_equal(p->len, hl + inner_len);
+	assert_mac_at(f, v4 ? NEIGH_MAC : NEIGH6_MAC);
+	assert_mac_at(f + 6, UPLINK_MAC);
+	const uint8_t *ip = f + 14;
+	if (v4) {
+		assert_int_equal(pg_get16(f + 12), 0x0800);
+		assert_int_equal(ip[0], 0x45);
+		assert_int_equal(ip[1], tos); /* DSCP and ECN copied (RFC 6040 normal mode) */
+		assert_int_equal(pg_get16(ip + 2), 20 + 8 + inner_len);
+		assert_int_equal(pg_get16(ip + 6), 0x4000); /* DF, never fragmented */
+		assert_int_equal(ip[8], 64);
+		assert_int_equal(ip[9], 47);
+		assert_true(pg_ip4_csum_ok(ip));
+		assert_ip4_at(ip + 12, "192.168.4.11");
+		assert_ip4_at(ip + 16, dst_pa);
+	} else {
+		assert_int_equal(pg_get16(f + 12), 0x86dd);
+		assert_int_equal(ip[0] >> 4, 6);
+		assert_int_equal((ip[0] & 15) << 4 | ip[1] >> 4, tos);
+		assert_int_equal(pg_get16(ip + 4), 8 + inner_len);
+		assert_int_equal(ip[6], 47);
+		assert_int_equal(ip[7], 64);
+		assert_ip6_at(ip + 8, "fd00:4::11");
+		assert_ip6_at(ip + 24, dst_pa);
+	}
+	const uint8_t *gre = f + hl - 8;
+	assert_int_equal(pg_get16(gre), 0x2000); /* sent exactly */
+	assert_int_equal(pg_get16(gre + 2), 0x6558);
+	assert_int_equal(pg_get32(gre + 4) >> 8, vsid);
+	uint8_t fid = gre[7];
+	if (!v4) /* the FlowID doubles as the outer flow label for ECMP */
+		assert_int_equal(pg_get32(ip) & 0xfffff, fid);
+	assert_memory_equal(f + hl, inner, inner_len);
+	return fid;
+}
+
+/* ---- ARP ---- */
+
+static size_t arp_req(uint8_t *f, const char *mac, const char *ip, const char *target)
+{
+	size_t len = pg_arp_request(f, mac, ip, target);
+	memset(f + len, 0, 60 - len); /* padded as on the wire */
+	return 60;
+}
+
+static void check_arp_reply(const struct hnv_pkt *p, int port, const char *asker_mac,
+			    const char *asker_ip, const char *answer_mac, const char *target)
+{
+	assert_reason(p, HNV_R_arp_reply);
+	assert_int_equal(p->out_port, port);
+	assert_true(p->len >= 42);
+	const uint8_t *f = p->data;
+	assert_mac_at(f, asker_mac);
+	assert_mac_at(f + 6, answer_mac);
+	assert_int_equal(pg_get16(f + 12), 0x0806);
+	const uint8_t *a = f + 14;
+	assert_int_equal(pg_get16(a), 1);
+	assert_int_equal(pg_get16(a + 2), 0x0800);
+	assert_int_equal(a[4], 6);
+	assert_int_equal(a[5], 4);
+	assert_int_equal(pg_get16(a + 6), 2);
+	assert_mac_at(a + 8, answer_mac);
+	assert_ip4_at(a + 14, target);
+	assert_mac_at(a + 18, asker_mac);
+	assert_ip4_at(a + 24, asker_ip);
+}
+
+static void test_arp_remote_vm(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[128];
+	size_t len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.7");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", BLUE2, "10.0.0.7");
+	/* the same question from red1 gets red2's MAC */
+	len = arp_req(f, RED1, "10.0.0.5", "10.0.0.7");
+	check_arp_reply(run(c, f, len, c->red1), c->red1, RED1, "10.0.0.5", RED2, "10.0.0.7");
+	/* a local VM's address is answered too */
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.6");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", BLUE4, "10.0.0.6");
+	/* unpadded (42 bytes) works the same */
+	len = pg_arp_request(f, BLUE1, "10.0.0.5", "10.0.0.7");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", BLUE2, "10.0.0.7");
+}
+
+static void test_arp_gateway(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[128];
+	size_t len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.1");
+	char gw[13];
+	const struct hnv_mac *g = hnv_dp_gateway_mac(c->dp);
+	snprintf(gw, sizeof(gw), "%02x%02x%02x%02x%02x%02x", g->b[0], g->b[1], g->b[2], g->b[3],
+		 g->b[4], g->b[5]);
+	assert_string_equal(gw, GW_MAC);
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", GW_MAC, "10.0.0.1");
+	len = arp_req(f, RED1, "10.0.0.5", "10.0.0.1");
+	check_arp_reply(run(c, f, len, c->red1), c->red1, RED1, "10.0.0.5", GW_MAC, "10.0.0.1");
+	len = arp_req(f, BLUE3, "10.0.1.5", "10.0.1.1");
+	check_arp_reply(run(c, f, len, c->blue3), c->blue3, BLUE3, "10.0.1.5", GW_MAC, "10.0.1.1");
+	/* a configured gateway MAC is used from then on */
+	struct hnv_mac nm = pg_mac("02aabbccddee");
+	hnv_dp_set_gateway_mac(c->dp, &nm);
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.1");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", "02aabbccddee",
+			"10.0.0.1");
+}
+
+static void test_arp_not_answered(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[128];
+	size_t len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.99");
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_arp_unknown);
+	/* records are per VSID: 10.0.1.9 is in 5002, not on blue1's subnet */
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.1.9");
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_arp_unknown);
+	/* an ARP probe (sender 0.0.0.0) for one's own address: no answer, so
+	 * the VM does not think its address is taken */
+	len = arp_req(f, BLUE1, "0.0.0.0", "10.0.0.5");
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_own_address);
+	/* a gratuitous ARP */
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.5");
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_own_address);
+	/* a lie about the sender hardware address */
+	struct hnv_mac bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, z = {{0}};
+	struct hnv_mac sha = pg_mac(BLUE2);
+	struct hnv_ip spa = pg_ip("10.0.0.5"), tpa = pg_ip("10.0.0.7");
+	len = pg_arp(f, &bc, 1, &sha, &spa, &z, &tpa);
+	struct hnv_mac port_mac = pg_mac(BLUE1);
+	memcpy(f + 6, port_mac.b, 6); /* Ethernet source is the port's */
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	/* broadcast replies are not for the host to answer */
+	struct hnv_mac me = pg_mac(BLUE1);
+	len = pg_arp(f, &bc, 2, &me, &spa, &z, &tpa);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_broadcast);
+	/* truncated ARP */
+	len = pg_arp_request(f, BLUE1, "10.0.0.5", "10.0.0.7");
+	assert_true(hnv_reason_is_drop(run(c, f, len - 1, c->blue1)->reason));
+}
+
+/* Unicast ARP is forwarded to the VM that owns the MAC (here: encapsulated
+ * to blue2's host), and its FlowID depends on the frame alone. */
+static void test_arp_unicast_forwarded(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[128], other[256], inner[128];
+	struct hnv_mac dst = pg_mac(BLUE2), sha = pg_mac(BLUE1);
+	struct hnv_ip spa = pg_ip("10.0.0.5"), tpa = pg_ip("10.0.0.7");
+	size_t len = pg_arp(f, &dst, 1, &sha, &spa, &dst, &tpa);
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	uint8_t fid = check_encap(p, "192.168.4.22", 5001, 0, inner, len);
+	/* a unicast ARP frame padded past the uplink MTU is not sent as an
+	 * NVGRE packet the provider network cannot carry */
+	static uint8_t big[PG_FRAME_MAX];
+	memcpy(big, inner, len);
+	memset(big + len, 0, 1600 - len);
+	p = run(c, big, 1600, c->blue1);
+	if (!hnv_reason_is_drop(p->reason) && p->len > 1500 + 14)
+		fail_msg("%u-byte NVGRE frame sent with an uplink MTU of 1500", p->len);
+	/* the FlowID must not depend on what the worker processed before */
+	for (int i = 0; i < 8; i++) {
+		char dip[16];
+		snprintf(dip, sizeof(dip), "10.0.0.%d", i % 2 ? 7 : 6);
+		size_t olen = blue1_udp(other, i % 2 ? BLUE2 : BLUE4, dip, 0, (uint16_t)(1000 + i), 40);
+		run(c, other, olen, c->blue1);
+		p = run(c, inner, len, c->blue1);
+		assert_reason(p, HNV_R_tx_encap);
+		if (p->data[41] != fid)
+			fail_msg("unicast ARP FlowID %u after packet %d, %u before", p->data[41], i,
+				 fid);
+	}
+}
+
+/* ---- bridging and encapsulation ---- */
+
+static void test_encap_ipv4(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], inner[2048];
+	size_t len = blue1_udp(f, BLUE2, "10.0.0.7", 0xb8 | 2, 5555, 100); /* EF, ECT(0) */
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	assert_int_equal(p->vsid, 5001);
+	uint8_t fid = check_encap(p, "192.168.4.22", 5001, 0xba, inner, len);
+	/* CE from the VM is copied as well */
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0x28 | 3, 5555, 100);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0x2b, inner, len);
+	/* the same 5-tuple with another payload: the same FlowID */
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0xba, 5555, 300);
+	memcpy(inner, f, len);
+	assert_int_equal(check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0xba, inner,
+				     len),
+			 fid);
+	/* other flows spread over FlowIDs */
+	unsigned seen[256] = {0}, distinct = 0;
+	for (uint16_t sp = 1; sp <= 64; sp++) {
+		len = blue1_udp(f, BLUE2, "10.0.0.7", 0, sp, 20);
+		memcpy(inner, f, len);
+		uint8_t x = check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner,
+					len);
+		distinct += seen[x]++ == 0;
+	}
+	assert_true(distinct >= 16);
+	/* Ethernet padding after the IP packet is not carried */
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 9, 1);
+	memcpy(inner, f, len);
+	memset(f + len, 0, 64 - len);
+	check_encap(run(c, f, 64, c->blue1), "192.168.4.22", 5001, 0, inner, len);
+	/* FlowID off: 0 */
+	hnv_dp_set_flowid(c->dp, false);
+	for (uint16_t sp = 1; sp <= 16; sp++) {
+		len = blue1_udp(f, BLUE2, "10.0.0.7", 0, sp, 20);
+		memcpy(inner, f, len);
+		assert_int_equal(check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0,
+					     inner, len),
+				 0);
+	}
+}
+
+static void test_encap_ipv6_inner(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], inner[2048];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "fd00:5001::5", "fd00:5001::7", 6);
+	s.tos = 0x2a;
+	size_t len = pg_ip_frame(f, &s);
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "192.168.4.22", 5001, 0x2a, inner, len);
+	/* to a VM behind an IPv6 PA: an IPv6 outer header */
+	s = pg_ip_defaults(BLUE1, BLUE9, "fd00:5001::5", "fd00:5001::9", 17);
+	s.tos = 0x11;
+	len = pg_ip_frame(f, &s);
+	memcpy(inner, f, len);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "fd00:4::22", 5001, 0x11, inner, len);
+	len = blue1_udp(f, BLUE9, "10.0.0.9", 0x04, 77, 60);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "fd00:4::22", 5001, 0x04, inner, len);
+}
+
+static void test_encap_strips_vlan(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], inner[2048];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 17);
+	size_t ilen = pg_ip_frame(inner, &s);
+	s.vlan = 0x0064;
+	size_t len = pg_ip_frame(f, &s);
+	assert_int_equal(len, ilen + 4);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "192.168.4.22", 5001, 0, inner, ilen);
+}
+
+static void test_local_bridge(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], orig[2048];
+	size_t len = blue1_udp(f, BLUE4, "10.0.0.6", 0, 1, 50);
+	memcpy(orig, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_local);
+	assert_int_equal(p->out_port, c->blue4);
+	assert_int_equal(p->len, len);
+	assert_memory_equal(p->data, orig, len);
+}
+
+/* ---- routing ---- */
+
+static void test_routed_remote(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], want[2048];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.9", 6);
+	s.tos = 0x48;
+	size_t len = pg_ip_frame(f, &s);
+	struct pg_ip_pkt w = s;
+	w.dst_mac = pg_mac(REMOTE5002);
+	w.src_mac = pg_mac(GW_MAC);
+	w.ttl = 63;
+	size_t wlen = pg_ip_frame(want, &w); /* with its own checksum */
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_routed_encap);
+	assert_int_equal(p->vsid, 5002);
+	check_encap(p, "192.168.4.22", 5002, 0x48, want, wlen);
+	assert_true(pg_ip4_csum_ok(p->data + 42 + 14));
+	/* inside the same VSID through the gateway works too */
+	s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.0.7", 17);
+	len = pg_ip_frame(f, &s);
+	w = s;
+	w.dst_mac = pg_mac(BLUE2);
+	w.src_mac = pg_mac(GW_MAC);
+	w.ttl = 63;
+	wlen = pg_ip_frame(want, &w);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_routed_encap);
+	check_encap(p, "192.168.4.22", 5001, 0, want, wlen);
+}
+
+static void test_routed_local(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], want[2048];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.5", 1);
+	s.ttl = 2;
+	size_t len = pg_ip_frame(f, &s);
+	struct pg_ip_pkt w = s;
+	w.dst_mac = pg_mac(BLUE3);
+	w.src_mac = pg_mac(GW_MAC);
+	w.ttl = 1;
+	size_t wlen = pg_ip_frame(want, &w);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_routed_local);
+	assert_int_equal(p->out_port, c->blue3);
+	assert_int_equal(p->vsid, 5002);
+	assert_int_equal(p->len, wlen);
+	assert_memory_equal(p->data, want, wlen);
+	/* and back */
+	s = pg_ip_defaults(BLUE3, GW_MAC, "10.0.1.5", "10.0.0.5", 17);
+	len = pg_ip_frame(f, &s);
+	p = run(c, f, len, c->blue3);
+	assert_reason(p, HNV_R_tx_routed_local);
+	assert_int_equal(p->out_port, c->blue1);
+	assert_mac_at(p->data, BLUE1);
+	assert_mac_at(p->data + 6, GW_MAC);
+	assert_int_equal(p->data[14 + 8], 63);
+	assert_true(pg_ip4_csum_ok(p->data + 14));
+}
+
+static void test_routed_ttl(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048];
+	for (uint8_t ttl = 0; ttl <= 1; ttl++) {
+		struct pg_ip_pkt s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.9", 17);
+		s.ttl = ttl;
+		size_t len = pg_ip_frame(f, &s);
+		assert_reason(run(c, f, len, c->blue1), HNV_R_drop_ttl);
+		s = pg_ip_defaults(BLUE1, GW_MAC, "fd00:5001::5", "fd00:5001::7", 17);
+		s.ttl = ttl;
+		len = pg_ip_frame(f, &s);
+		assert_reason(run(c, f, len, c->blue1), HNV_R_drop_ttl);
+	}
+	/* bridged traffic keeps its TTL, even 1 */
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 17);
+	s.ttl = 1;
+	uint8_t inner[2048];
+	size_t len = pg_ip_frame(f, &s);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner, len);
+}
+
+static void test_no_route_no_record(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048];
+	size_t len = blue1_udp(f, GW_MAC, "10.0.2.1", 0, 1, 10);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_no_route);
+	len = blue1_udp(f, GW_MAC, "10.0.1.77", 0, 1, 10); /* routed, no record */
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_no_record);
+	len = blue1_udp(f, BLUE2, "10.0.0.77", 0, 1, 10);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_no_record);
+	/* the right address with the wrong MAC */
+	len = blue1_udp(f, BLUE4, "10.0.0.7", 0, 1, 10);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_no_record);
+	/* IP broadcast / multicast frames are not flooded */
+	len = blue1_udp(f, "ffffffffffff", "10.0.0.255", 0, 1, 10);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_broadcast);
+	len = blue1_udp(f, "01005e000001", "224.0.0.1", 0, 1, 10);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_broadcast);
+	/* non-IP */
+	struct hnv_mac d = pg_mac(BLUE2), s = pg_mac(BLUE1);
+	memset(f, 0, 60);
+	pg_eth(f, &d, &s, 0x88cc);
+	assert_reason(run(c, f, 60, c->blue1), HNV_R_drop_non_ip);
+	/* an unknown ingress port */
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 10);
+	assert_reason(run(c, f, len, 999), HNV_R_drop_port_unknown);
+	/* no next-hop MAC for the PA */
+	struct hnv_ip pa = pg_ip("192.168.4.22");
+	assert_int_equal(hnv_dp_neigh_del(c->dp, &pa), 0);
+	assert_int_equal(hnv_dp_neigh_del(c->dp, &pa), -ENOENT);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_neigh_miss);
+	/* a record whose rule is not Encap */
+	struct hnv_lookup_spec r;
+	memset(&r, 0, sizeof(r));
+	r.vsid = 5001;
+	r.ca = pg_ip("10.0.0.7");
+	r.pa = pg_ip("192.168.4.22");
+	r.mac = pg_mac(BLUE2);
+	r.rule = HNV_RULE_NAT;
+	r.type = HNV_TYPE_STATIC;
+	assert_int_equal(hnv_policy_lookup_set(c->pol, &r), 0);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_rule);
+}
+
+/* Blue never reaches Red: whatever blue1 sends, nothing leaves in a red
+ * VSID or toward a red port, and the reverse. */
+static void check_isolated(struct ctx *c, int port, const char *mac, const char *ip,
+			   const uint32_t *ok_vsids, const int *ok_ports)
+{
+	static const char *macs[] = {BLUE2, BLUE4, RED1, RED2, BLUE3, REMOTE5002, BLUE9, GW_MAC,
+				     BLUE1};
+	uint8_t f[256];
+	for (int host = 0; host < 256; host++) {
+		for (int net = 0; net < 3; net++) {
+			char dst[32];
+			snprintf(dst, sizeof(dst), "10.0.%d.%d", net, host);
+			for (size_t m = 0; m < sizeof(macs) / sizeof(macs[0]); m++) {
+				struct pg_ip_pkt s = pg_ip_defaults(mac, macs[m], ip, dst, 17);
+				size_t len = pg_ip_frame(f, &s);
+				struct hnv_pkt *p = run(c, f, len, port);
+				if (hnv_reason_is_drop(p->reason))
+					continue;
+				bool ok = false;
+				if (p->out_port == HNV_PORT_UPLINK) {
+					bool o4 = pg_get16(p->data + 12) == 0x0800;
+					uint32_t vsid = pg_get32(p->data + (o4 ? 38 : 58)) >> 8;
+					for (int i = 0; ok_vsids[i]; i++)
+						ok |= vsid == ok_vsids[i];
+				} else {
+					for (int i = 0; ok_ports[i]; i++)
+						ok |= p->out_port == ok_ports[i];
+				}
+				if (!ok)
+					fail_msg("to %s via %s: %s out of port %u", dst, macs[m],
+						 hnv_reason_name(p->reason), p->out_port);
+			}
+			size_t len = arp_req(f, mac, ip, dst);
+			struct hnv_pkt *p = run(c, f, len, port);
+			if (!hnv_reason_is_drop(p->reason) && p->out_port != port)
+				fail_msg("ARP for %s left through port %u", dst, p->out_port);
+		}
+	}
+}
+
+static void test_isolation(void **state)
+{
+	struct ctx *c = *state;
+	const uint32_t blue_vsids[] = {5001, 5002, 0}, red_vsids[] = {6001, 0};
+	const int blue_ports[] = {c->blue1, c->blue3, c->blue4, 0}, red_ports[] = {c->red1, 0};
+	check_isolated(c, c->blue1, BLUE1, "10.0.0.5", blue_vsids, blue_ports);
+	check_isolated(c, c->red1, RED1, "10.0.0.5", red_vsids, red_ports);
+	/* and the obvious case, counted */
+	uint64_t before[HNV_R__COUNT], after[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, before);
+	uint8_t f[256];
+	size_t len = blue1_udp(f, RED2, "10.0.0.7", 0, 1, 10);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_drop_no_record);
+	hnv_dp_counters(c->dp, after);
+	assert_int_equal(after[HNV_R_drop_no_record], before[HNV_R_drop_no_record] + 1);
+	assert_int_equal(after[HNV_R_tx_encap], before[HNV_R_tx_encap]);
+}
+
+static void test_spoof_from_vm(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[256];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.6", "10.0.0.7", 17);
+	size_t len = pg_ip_frame(f, &s); /* blue4's address */
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.7", "10.0.0.6", 17);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	s = pg_ip_defaults(BLUE4, BLUE2, "10.0.0.5", "10.0.0.7", 17); /* another MAC */
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	s = pg_ip_defaults("060600000055", BLUE2, "10.0.0.5", "10.0.0.7", 17);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	s = pg_ip_defaults(BLUE1, BLUE2, "fd00:5001::7", "fd00:5001::5", 17);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	/* red1's identity on red1's port is fine, on blue1's port it is not */
+	s = pg_ip_defaults(RED1, RED2, "10.0.0.5", "10.0.0.7", 17);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->red1), HNV_R_tx_encap);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+}
+
+/* ---- receive ---- */
+
+struct rx {
+	struct pg_gre g;
+	struct pg_ip_pkt in;
+};
+
+static struct rx rx_default(void)
+{
+	struct rx r;
+	r.g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001);
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17);
+	return r;
+}
+
+/* Builds the NVGRE frame; the inner frame is copied to inner. */
+static size_t rx_build(uint8_t *f, const struct rx *r, uint8_t *inner, size_t *ilen)
+{
+	uint8_t tmp[2048];
+	*ilen = pg_ip_frame(tmp, &r->in);
+	if (inner)
+		memcpy(inner, tmp, *ilen);
+	return pg_nvgre(f, &r->g, tmp, *ilen);
+}
+
+static struct hnv_pkt *rx_run(struct ctx *c, const struct rx *r)
+{
+	uint8_t f[2048];
+	size_t ilen;
+	size_t len = rx_build(f, r, NULL, &ilen);
+	return run(c, f, len, HNV_PORT_UPLINK);
+}
+
+static void check_delivered(const struct hnv_pkt *p, int port, const uint8_t *inner, size_t ilen)
+{
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(p->out_port, port);
+	assert_int_equal(p->len, ilen);
+	assert_memory_equal(p->data, inner, ilen);
+}
+
+static void test_rx_deliver(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	uint8_t f[2048], inner[2048];
+	size_t ilen, len = rx_build(f, &r, inner, &ilen);
+	struct hnv_pkt *p = run(c, f, len, HNV_PORT_UPLINK);
+	check_delivered(p, c->blue1, inner, ilen);
+	assert_int_equal(p->vsid, 5001);
+	/* reserved bits 6-12 set, another FlowID: still NVGRE */
+	r.g.flags = 0x23f8;
+	r.g.flow_id = 0;
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	/* trailing bytes after the outer IP packet are not delivered */
+	r = rx_default();
+	len = rx_build(f, &r, inner, &ilen);
+	memset(f + len, 0xee, 30);
+	check_delivered(run(c, f, len + 30, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	/* an outer VLAN tag */
+	len = rx_build(f, &r, inner, &ilen);
+	memmove(f + 16, f + 12, len - 12);
+	pg_put16(f + 12, 0x8100);
+	pg_put16(f + 14, 42);
+	check_delivered(run(c, f, len + 4, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	/* IPv6 inside */
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "fd00:5001::7", "fd00:5001::5", 6);
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	/* to a second local VM */
+	r.in = pg_ip_defaults(BLUE2, BLUE4, "10.0.0.7", "10.0.0.6", 17);
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue4, inner, ilen);
+	/* an IPv6 outer header from the host behind fd00:4::22 */
+	r.g = pg_gre_defaults("fd00:4::22", "fd00:4::11", 5001);
+	r.in = pg_ip_defaults(BLUE9, BLUE1, "fd00:5001::9", "fd00:5001::5", 17);
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	r.in = pg_ip_defaults(BLUE9, BLUE1, "10.0.0.9", "10.0.0.5", 17);
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	/* a unicast ARP reply from blue2 */
+	struct hnv_mac b1 = pg_mac(BLUE1), b2 = pg_mac(BLUE2);
+	struct hnv_ip a7 = pg_ip("10.0.0.7"), a5 = pg_ip("10.0.0.5");
+	ilen = pg_arp(inner, &b1, 2, &b2, &a7, &b1, &a5);
+	r.g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001);
+	len = pg_nvgre(f, &r.g, inner, ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+}
+
+static void test_rx_red(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	r.g.vsid = 6001; /* blue2's frame in red's VSID */
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	r.in = pg_ip_defaults(RED2, RED1, "10.0.0.7", "10.0.0.5", 17);
+	uint8_t f[2048], inner[2048];
+	size_t ilen, len = rx_build(f, &r, inner, &ilen);
+	struct hnv_pkt *p = run(c, f, len, HNV_PORT_UPLINK);
+	check_delivered(p, c->red1, inner, ilen);
+	assert_int_equal(p->vsid, 6001);
+	/* red2 to blue1's MAC: no red port has it */
+	r.in = pg_ip_defaults(RED2, BLUE1, "10.0.0.7", "10.0.0.5", 17);
+	assert_reason(rx_run(c, &r), HNV_R_drop_no_local_port);
+	/* red2's identity in blue's VSID */
+	r.g.vsid = 5001;
+	r.in = pg_ip_defaults(RED2, BLUE1, "10.0.0.7", "10.0.0.5", 17);
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+}
+
+static void test_rx_spoof(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	r.g.src = pg_ip("192.168.4.33"); /* not blue2's host */
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	r = rx_default();
+	r.in.src_mac = pg_mac("060600000099");
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	r = rx_default();
+	r.in.src = pg_ip("10.0.0.8"); /* no record */
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	r = rx_default();
+	r.in.src = pg_ip("10.0.0.5"); /* a local VM's address from a remote PA */
+	r.in.src_mac = pg_mac(BLUE1);
+	r.in.dst_mac = pg_mac(BLUE4);
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	r = rx_default();
+	r.g.vsid = 5002;
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	/* an ARP with a forged sender address */
+	struct hnv_mac b1 = pg_mac(BLUE1), b2 = pg_mac(BLUE2);
+	struct hnv_ip a8 = pg_ip("10.0.0.8"), a5 = pg_ip("10.0.0.5");
+	uint8_t inner[64], f[256];
+	size_t ilen = pg_arp(inner, &b1, 2, &b2, &a8, &b1, &a5);
+	r = rx_default();
+	size_t len = pg_nvgre(f, &r.g, inner, ilen);
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_spoof);
+	/* to an unknown local MAC */
+	r = rx_default();
+	r.in.dst_mac = pg_mac("060600000077");
+	assert_reason(rx_run(c, &r), HNV_R_drop_no_local_port);
+	r.in.dst_mac = pg_mac("ffffffffffff");
+	assert_reason(rx_run(c, &r), HNV_R_drop_broadcast);
+}
+
+/* A frame from 10.0.1.9 (VSID 5002 on Host2), routed there to blue1: Host2
+ * rewrote the VSID to 5001 and the source MAC to the gateway's. */
+static void test_rx_routed(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	r.in = pg_ip_defaults(GW_MAC, BLUE1, "10.0.1.9", "10.0.0.5", 17);
+	uint8_t f[2048], inner[2048];
+	size_t ilen, len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	r.g.src = pg_ip("192.168.4.33");
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	r = rx_default();
+	r.in = pg_ip_defaults(GW_MAC, BLUE1, "10.0.2.9", "10.0.0.5", 17); /* no route */
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+}
+
+static void test_rx_vsid(void **state)
+{
+	struct ctx *c = *state;
+	static const uint32_t reserved[] = {0, 1, 4095, 0xffffff};
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		struct rx r = rx_default();
+		r.g.vsid = reserved[i];
+		struct hnv_pkt *p = rx_run(c, &r);
+		if (p->reason != HNV_R_drop_vsid_reserved)
+			fail_msg("VSID 0x%x: %s", reserved[i], hnv_reason_name(p->reason));
+	}
+	struct rx r = rx_default();
+	r.g.vsid = 4096;
+	assert_reason(rx_run(c, &r), HNV_R_drop_vsid_unknown);
+	r.g.vsid = 0xfffffe;
+	assert_reason(rx_run(c, &r), HNV_R_drop_vsid_unknown);
+}
+
+static void test_rx_gre_header(void **state)
+{
+	struct ctx *c = *state;
+	static const uint16_t bad[] = {0x0000, 0xa000, 0x3000, 0x2001, 0x6000, 0x2800, 0x2400,
+				       0xb000, 0x2004};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct rx r = rx_default();
+		r.g.flags = bad[i];
+		struct hnv_pkt *p = rx_run(c, &r);
+		if (p->reason != HNV_R_drop_gre_flags)
+			fail_msg("flags 0x%04x: %s", bad[i], hnv_reason_name(p->reason));
+	}
+	struct rx r = rx_default();
+	r.g.proto = 0x0800;
+	assert_reason(rx_run(c, &r), HNV_R_drop_gre_proto);
+	r = rx_default();
+	r.g.ip_proto = 17;
+	assert_reason(rx_run(c, &r), HNV_R_drop_not_gre);
+	r = rx_default();
+	r.g.dst = pg_ip("192.168.4.12");
+	assert_reason(rx_run(c, &r), HNV_R_drop_not_local_pa);
+	r.g.dst = pg_ip("192.168.4.22");
+	assert_reason(rx_run(c, &r), HNV_R_drop_not_local_pa);
+	static const uint16_t frags[] = {0x2000, 0x0001, 0x3fff, 0x60b9};
+	for (size_t i = 0; i < sizeof(frags) / sizeof(frags[0]); i++) {
+		r = rx_default();
+		r.g.frag = frags[i];
+		assert_reason(rx_run(c, &r), HNV_R_drop_ip_fragment);
+	}
+	/* inner 802.1Q */
+	r = rx_default();
+	r.in.vlan = 7;
+	assert_reason(rx_run(c, &r), HNV_R_drop_inner_vlan);
+	/* ARP is the only non-IP inner frame handled */
+	uint8_t inner[64], f[256];
+	struct hnv_mac b1 = pg_mac(BLUE1), b2 = pg_mac(BLUE2);
+	memset(inner, 0, 60);
+	pg_eth(inner, &b1, &b2, 0x88cc);
+	r = rx_default();
+	size_t len = pg_nvgre(f, &r.g, inner, 60);
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_non_ip);
+	/* not IP at all on the uplink */
+	memset(f, 0, 60);
+	pg_eth(f, &b1, &b2, 0x0806);
+	assert_reason(run(c, f, 60, HNV_PORT_UPLINK), HNV_R_drop_not_gre);
+	assert_true(hnv_reason_is_drop(run(c, f, 10, HNV_PORT_UPLINK)->reason));
+}
+
+static void test_rx_checksum(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	uint8_t f[2048], inner[2048];
+	size_t ilen, len = rx_build(f, &r, inner, &ilen);
+	f[14 + 10] ^= 0x40;
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_bad_csum);
+	/* the I/O layer (the kernel) verified it already */
+	check_delivered(run_flags(c, f, len, HNV_PORT_UPLINK, HNV_PKT_F_L3_CSUM_OK), c->blue1,
+			inner, ilen);
+	/* a corrupted header field */
+	len = rx_build(f, &r, inner, &ilen);
+	f[14 + 8] = 12; /* TTL changed in flight */
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_bad_csum);
+}
+
+static void test_rx_ecn(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], inner[2048];
+	size_t ilen, len;
+	/* outer CE over Not-ECT: dropped (RFC 6040 section 4.2) */
+	struct rx r = rx_default();
+	r.g.tos = 0x03;
+	r.in.tos = 0x20;
+	assert_reason(rx_run(c, &r), HNV_R_drop_ecn);
+	/* outer CE over ECT(0): the inner packet is marked CE */
+	r.in.tos = 0x22;
+	len = rx_build(f, &r, inner, &ilen);
+	struct hnv_pkt *p = run(c, f, len, HNV_PORT_UPLINK);
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(p->data[14 + 1], 0x23);
+	assert_true(pg_ip4_csum_ok(p->data + 14));
+	inner[14 + 1] = 0x23;
+	inner[14 + 10] = 0;
+	inner[14 + 11] = 0;
+	pg_put16(inner + 14 + 10, pg_fold(pg_sum(0, inner + 14, 20)));
+	assert_memory_equal(p->data, inner, ilen);
+	/* outer CE over ECT(1) */
+	r.in.tos = 0x01;
+	len = rx_build(f, &r, inner, &ilen);
+	p = run(c, f, len, HNV_PORT_UPLINK);
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(p->data[14 + 1], 0x03);
+	assert_true(pg_ip4_csum_ok(p->data + 14));
+	/* outer ECT(1) over ECT(0): ECT(1) */
+	r.g.tos = 0x01;
+	r.in.tos = 0x02;
+	p = rx_run(c, &r);
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(p->data[14 + 1], 0x01);
+	assert_true(pg_ip4_csum_ok(p->data + 14));
+	/* outer ECT(0) over Not-ECT: unchanged */
+	r.g.tos = 0x02;
+	r.in.tos = 0x00;
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	/* IPv6 inner: CE over ECT(0), the traffic class keeps its DSCP */
+	r.g.tos = 0x03;
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "fd00:5001::7", "fd00:5001::5", 17);
+	r.in.tos = 0xb8 | 0x02;
+	len = rx_build(f, &r, inner, &ilen);
+	p = run(c, f, len, HNV_PORT_UPLINK);
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	const uint8_t *ip6 = p->data + 14;
+	assert_int_equal(ip6[0] >> 4, 6);
+	assert_int_equal((ip6[0] & 15) << 4 | ip6[1] >> 4, 0xbb);
+	assert_int_equal(pg_get32(ip6) & 0xfffff, pg_get32(inner + 14) & 0xfffff);
+	r.in.tos = 0xb8;
+	assert_reason(rx_run(c, &r), HNV_R_drop_ecn);
+	/* the outer ECN of an IPv6 outer header counts the same */
+	r.g = pg_gre_defaults("fd00:4::22", "fd00:4::11", 5001);
+	r.g.tos = 0x03;
+	r.in = pg_ip_defaults(BLUE9, BLUE1, "10.0.0.9", "10.0.0.5", 17);
+	assert_reason(rx_run(c, &r), HNV_R_drop_ecn);
+}
+
+static void test_rx_truncated(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	uint8_t f[2048];
+	size_t ilen, len = rx_build(f, &r, NULL, &ilen);
+	for (size_t l = 0; l < len; l++) {
+		struct hnv_pkt *p = run(c, f, l, HNV_PORT_UPLINK);
+		if (!hnv_reason_is_drop(p->reason))
+			fail_msg("%zu of %zu bytes: %s", l, len, hnv_reason_name(p->reason));
+	}
+	/* a lying inner IPv4 total length */
+	len = rx_build(f, &r, NULL, &ilen);
+	pg_put16(f + 42 + 14 + 2, 1400);
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_bad_ip);
+}
+
+/* ---- MTU ---- */
+
+static void check_frag_needed(const struct hnv_pkt *p, int port, const uint8_t *orig,
+			      unsigned mtu)
+{
+	assert_reason(p, HNV_R_icmp_frag_needed);
+	assert_int_equal(p->out_port, port);
+	const uint8_t *f = p->data;
+	assert_mac_at(f, BLUE1);
+	assert_mac_at(f + 6, GW_MAC);
+	assert_int_equal(pg_get16(f + 12), 0x0800);
+	const uint8_t *ip = f + 14;
+	assert_int_equal(ip[0], 0x45);
+	assert_true(pg_ip4_csum_ok(ip));
+	uint16_t tl = pg_get16(ip + 2);
+	assert_int_equal(p->len, 14 + tl);
+	assert_true(tl <= 576);
+	assert_int_equal(ip[9], 1);
+	assert_true(ip[8] > 1);
+	assert_ip4_at(ip + 12, "10.0.0.1");
+	assert_ip4_at(ip + 16, "10.0.0.5");
+	const uint8_t *icmp = ip + 20;
+	assert_int_equal(icmp[0], 3);
+	assert_int_equal(icmp[1], 4);
+	assert_int_equal(pg_get16(icmp + 6), mtu);
+	assert_int_equal(pg_fold(pg_sum(0, icmp, tl - 20u)), 0);
+	/* the original IP header and the first 8 bytes of its payload, at least */
+	assert_true(tl >= 20 + 8 + 28);
+	assert_memory_equal(icmp + 8, orig + 14, 28);
+}
+
+static void test_mtu_ipv4(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t f[PG_FRAME_MAX], orig[PG_FRAME_MAX], inner[PG_FRAME_MAX];
+	/* 1500 bytes of IP with DF: does not fit 1500 - 42 */
+	size_t len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 1500 - 28);
+	assert_int_equal(len, 1514);
+	memcpy(orig, f, len);
+	check_frag_needed(run(c, f, len, c->blue1), c->blue1, orig, 1458);
+	/* the largest packet that fits */
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 1458 - 28);
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "192.168.4.22", 5001, 0, inner, len);
+	assert_int_equal(p->len, 1500 + 14);
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 1459 - 28);
+	memcpy(orig, f, len);
+	check_frag_needed(run(c, f, len, c->blue1), c->blue1, orig, 1458);
+	/* routed, too */
+	len = blue1_udp(f, GW_MAC, "10.0.1.9", 0, 1, 1500 - 28);
+	memcpy(orig, f, len);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_icmp_frag_needed);
+	assert_int_equal(pg_get16(p->data + 14 + 20 + 6), 1458);
+	/* without DF: NVGRE is never fragmented, so it is dropped */
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 17);
+	s.df = false;
+	s.payload_len = 1500 - 28;
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_mtu);
+	/* an IPv6 provider network: 62 bytes of overhead */
+	len = blue1_udp(f, BLUE9, "10.0.0.9", 0, 1, 1500 - 28);
+	memcpy(orig, f, len);
+	check_frag_needed(run(c, f, len, c->blue1), c->blue1, orig, 1438);
+	len = blue1_udp(f, BLUE9, "10.0.0.9", 0, 1, 1438 - 28);
+	memcpy(inner, f, len);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "fd00:4::22", 5001, 0, inner, len);
+	/* jumbo frames on the provider network */
+	hnv_dp_set_uplink(c->dp, NULL, 9000);
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 1500 - 28);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner, len);
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 8958 - 28);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner, len);
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 8959 - 28);
+	memcpy(orig, f, len);
+	check_frag_needed(run(c, f, len, c->blue1), c->blue1, orig, 8958);
+}
+
+static void check_too_big(const struct hnv_pkt *p, int port, const uint8_t *orig, unsigned mtu)
+{
+	assert_reason(p, HNV_R_icmp6_too_big);
+	assert_int_equal(p->out_port, port);
+	const uint8_t *f = p->data;
+	assert_mac_at(f, BLUE1);
+	assert_mac_at(f + 6, GW_MAC);
+	assert_int_equal(pg_get16(f + 12), 0x86dd);
+	const uint8_t *ip = f + 14, *icmp = ip + 40;
+	assert_int_equal(ip[0] >> 4, 6);
+	size_t plen = pg_get16(ip + 4);
+	assert_int_equal(p->len, 14 + 40 + plen);
+	assert_true(40 + plen <= 1280);
+	assert_int_equal(ip[6], 58);
+	assert_true(ip[7] > 1);
+	assert_ip6_at(ip + 8, "fd00:5001::1");
+	assert_ip6_at(ip + 24, "fd00:5001::5");
+	assert_int_equal(icmp[0], 2);
+	assert_int_equal(icmp[1], 0);
+	assert_int_equal(pg_get32(icmp + 4), mtu);
+	struct hnv_ip s = pg_ip("fd00:5001::1"), d = pg_ip("fd00:5001::5");
+	assert_int_equal(pg_l4_csum(&s, &d, 58, icmp, plen), 0);
+	assert_memory_equal(icmp + 8, orig + 14, 48);
+}
+
+static void test_mtu_ipv6(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], orig[2048], inner[2048];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "fd00:5001::5", "fd00:5001::7", 17);
+	s.payload_len = 1500 - 48;
+	size_t len = pg_ip_frame(f, &s);
+	memcpy(orig, f, len);
+	/* IPv4 provider network: 1500 - 42 */
+	check_too_big(run(c, f, len, c->blue1), c->blue1, orig, 1458);
+	s.payload_len = 1458 - 48;
+	len = pg_ip_frame(f, &s);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner, len);
+	/* IPv6 provider network: 1500 - 62 */
+	s = pg_ip_defaults(BLUE1, BLUE9, "fd00:5001::5", "fd00:5001::9", 17);
+	s.payload_len = 1500 - 48;
+	len = pg_ip_frame(f, &s);
+	memcpy(orig, f, len);
+	check_too_big(run(c, f, len, c->blue1), c->blue1, orig, 1438);
+	s.payload_len = 1439 - 48;
+	len = pg_ip_frame(f, &s);
+	memcpy(orig, f, len);
+	check_too_big(run(c, f, len, c->blue1), c->blue1, orig, 1438);
+	s.payload_len = 1438 - 48;
+	len = pg_ip_frame(f, &s);
+	memcpy(inner, f, len);
+	check_encap(run(c, f, len, c->blue1), "fd00:4::22", 5001, 0, inner, len);
+}
+
+/* ---- IPv6 neighbour discovery ---- */
+
+static void check_na(const struct hnv_pkt *p, int port, const char *asker_mac,
+		     const char *asker_ip, const char *target, const char *answer_mac, bool router)
+{
+	assert_reason(p, HNV_R_nd_advert);
+	assert_int_equal(p->out_port, port);
+	const uint8_t *f = p->data;
+	assert_mac_at(f, asker_mac);
+	assert_mac_at(f + 6, answer_mac);
+	assert_int_equal(pg_get16(f + 12), 0x86dd);
+	const uint8_t *ip = f + 14, *icmp = ip + 40;
+	assert_int_equal(ip[0] >> 4, 6);
+	size_t plen = pg_get16(ip + 4);
+	assert_int_equal(p->len, 14 + 40 + plen);
+	assert_int_equal(ip[6], 58);
+	assert_int_equal(ip[7], 255); /* RFC 4861 7.1.2 */
+	assert_ip6_at(ip + 8, target);
+	assert_ip6_at(ip + 24, asker_ip);
+	assert_int_equal(icmp[0], 136);
+	assert_int_equal(icmp[1], 0);
+	assert_int_equal(icmp[4] & 0xe0, (router ? 0x80 : 0) | 0x40 | 0x20);
+	assert_ip6_at(icmp + 8, target);
+	assert_true(plen >= 32);
+	assert_int_equal(icmp[24], 2); /* target link-layer address */
+	assert_int_equal(icmp[25], 1);
+	assert_mac_at(icmp + 26, answer_mac);
+	struct hnv_ip s = pg_ip(target), d = pg_ip(asker_ip);
+	assert_int_equal(pg_l4_csum(&s, &d, 58, icmp, plen), 0);
+}
+
+static void test_nd(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[256];
+	size_t len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
+	check_na(run(c, f, len, c->blue1), c->blue1, BLUE1, "fd00:5001::5", "fd00:5001::7", BLUE2,
+		 false);
+	/* without the source link-layer option, and from a link-local address */
+	len = pg_ns(f, BLUE1, "fe80::1", "fd00:5001::7", NULL, NULL, 255, false);
+	check_na(run(c, f, len, c->blue1), c->blue1, BLUE1, "fe80::1", "fd00:5001::7", BLUE2,
+		 false);
+	/* the gateway: the virtual MAC, with the router flag */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::1", NULL, NULL, 255, true);
+	check_na(run(c, f, len, c->blue1), c->blue1, BLUE1, "fd00:5001::5", "fd00:5001::1", GW_MAC,
+		 true);
+	/* a VM behind an IPv6 PA */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::9", NULL, NULL, 255, true);
+	check_na(run(c, f, len, c->blue1), c->blue1, BLUE1, "fd00:5001::5", "fd00:5001::9", BLUE9,
+		 false);
+}
+
+static void test_nd_not_answered(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[256];
+	size_t len = pg_ns(f, BLUE1, "::", "fd00:5001::7", NULL, NULL, 255, false);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_nd_dad);
+	len = pg_ns(f, BLUE1, "::", "fd00:5001::5", NULL, NULL, 255, false);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_nd_dad);
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::5", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_own_address);
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::99", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_arp_unknown);
+	/* an NS that crossed a router (hop limit below 255) is invalid */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 254, true);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_bad_ip);
+	/* a zero-length option */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
+	f[14 + 40 + 25] = 0;
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_bad_ip);
+	/* a router solicitation is not answered */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, false);
+	f[14 + 40] = 133;
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_broadcast);
+	/* red1 has no IPv6 */
+	len = pg_ns(f, RED1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, c->red1), HNV_R_drop_arp_unknown);
+	/* truncations never produce an answer */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
+	for (size_t l = 0; l < len; l++)
+		assert_true(hnv_reason_is_drop(run(c, f, l, c->blue1)->reason));
+}
+
+/* A VM checks that its gateway is still reachable with unicast probes
+ * (ARP in Linux's PROBE state, ND neighbour unreachability detection):
+ * the gateway must answer those too, or the VM loses its default route
+ * every few minutes. */
+static void test_gateway_unicast_probe(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[256];
+	struct hnv_mac gw = pg_mac(GW_MAC), me = pg_mac(BLUE1);
+	struct hnv_ip spa = pg_ip("10.0.0.5"), tpa = pg_ip("10.0.0.1");
+	size_t len = pg_arp(f, &gw, 1, &me, &spa, &gw, &tpa);
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", GW_MAC, "10.0.0.1");
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::1", "fd00:5001::1", GW_MAC, 255, true);
+	check_na(run(c, f, len, c->blue1), c->blue1, BLUE1, "fd00:5001::5", "fd00:5001::1", GW_MAC,
+		 true);
+	/* a unicast NS for a VM goes to that VM, like any frame */
+	uint8_t inner[256];
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", "fd00:5001::7", BLUE2, 255, true);
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "192.168.4.22", 5001, 0, inner, len);
+}
+
+/* ---- the gateway address ---- */
+
+static void test_echo_gateway(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[256], orig[256];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.0.1", 1);
+	s.sport = 0x4242; /* id */
+	s.dport = 7;      /* sequence */
+	s.payload_len = 56;
+	size_t len = pg_ip_frame(f, &s);
+	memcpy(orig, f, len);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_echo_reply);
+	assert_int_equal(p->out_port, c->blue1);
+	assert_int_equal(p->len, len);
+	const uint8_t *ip = p->data + 14, *icmp = ip + 20;
+	assert_mac_at(p->data, BLUE1);
+	assert_mac_at(p->data + 6, GW_MAC);
+	assert_true(pg_ip4_csum_ok(ip));
+	assert_ip4_at(ip + 12, "10.0.0.1");
+	assert_ip4_at(ip + 16, "10.0.0.5");
+	assert_int_equal(icmp[0], 0);
+	assert_int_equal(icmp[1], 0);
+	assert_int_equal(pg_get16(icmp + 4), 0x4242);
+	assert_int_equal(pg_get16(icmp + 6), 7);
+	assert_memory_equal(icmp + 8, orig + 14 + 28, 56);
+	assert_int_equal(pg_fold(pg_sum(0, icmp, 64)), 0);
+	/* IPv6 */
+	s = pg_ip_defaults(BLUE1, GW_MAC, "fd00:5001::5", "fd00:5001::1", 58);
+	s.payload_len = 32;
+	len = pg_ip_frame(f, &s);
+	memcpy(orig, f, len);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_echo_reply);
+	assert_int_equal(p->out_port, c->blue1);
+	ip = p->data + 14;
+	icmp = ip + 40;
+	assert_ip6_at(ip + 8, "fd00:5001::1");
+	assert_ip6_at(ip + 24, "fd00:5001::5");
+	assert_int_equal(icmp[0], 129);
+	struct hnv_ip a = pg_ip("fd00:5001::1"), b = pg_ip("fd00:5001::5");
+	assert_int_equal(pg_l4_csum(&a, &b, 58, icmp, 40), 0);
+	assert_memory_equal(icmp + 4, orig + 14 + 40 + 4, 36);
+	/* other traffic to the gateway itself is not forwarded anywhere */
+	len = blue1_udp(f, GW_MAC, "10.0.0.1", 0, 53, 20);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_gateway_addr);
+	/* a ping to a remote VM is just forwarded */
+	s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 1);
+	len = pg_ip_frame(f, &s);
+	memcpy(orig, f, len);
+	check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, orig, len);
+}
+
+/* ---- trace and counters ---- */
+
+static bool trace_has(const struct hnv_trace *t, enum hnv_stage st, const char *text)
+{
+	for (unsigned i = 0; i < t->n && i < HNV_TRACE_STEPS; i++)
+		if (t->step[i].stage == st && strstr(t->step[i].text, text))
+			return true;
+	return false;
+}
+
+static void test_trace(void **state)
+{
+	struct ctx *c = *state;
+	c->tracing = true;
+	uint8_t f[2048];
+	size_t len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 20);
+	run(c, f, len, c->blue1);
+	assert_true(c->trace.n >= 2);
+	assert_true(trace_has(&c->trace, HNV_ST_LOOKUP, "5001"));
+	assert_true(trace_has(&c->trace, HNV_ST_ENCAP, "192.168.4.22"));
+	assert_true(trace_has(&c->trace, HNV_ST_ENCAP, "VSID 5001"));
+	unsigned n = c->trace.n;
+	run(c, f, len, c->blue1); /* each packet starts a fresh trace */
+	assert_int_equal(c->trace.n, n);
+
+	struct rx r = rx_default();
+	r.g.src = pg_ip("192.168.4.33");
+	rx_run(c, &r);
+	assert_true(trace_has(&c->trace, HNV_ST_DECAP, "5001"));
+	assert_true(trace_has(&c->trace, HNV_ST_ANTISPOOF, "192.168.4.33"));
+	r = rx_default();
+	rx_run(c, &r);
+	assert_true(trace_has(&c->trace, HNV_ST_DELIVER, "blue1"));
+	len = blue1_udp(f, GW_MAC, "10.0.2.1", 0, 1, 20);
+	run(c, f, len, c->blue1);
+	assert_true(trace_has(&c->trace, HNV_ST_ROUTE, "10.0.2.1"));
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.99");
+	run(c, f, len, c->blue1);
+	assert_true(trace_has(&c->trace, HNV_ST_ARP, "10.0.0.99"));
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 17);
+	s.payload_len = 1500;
+	len = pg_ip_frame(f, &s);
+	run(c, f, len, c->blue1);
+	assert_true(trace_has(&c->trace, HNV_ST_MTU, "1458"));
+	/* names */
+	assert_string_equal(hnv_stage_name(HNV_ST_ENCAP), "encap");
+	assert_string_equal(hnv_reason_name(HNV_R_drop_spoof), "drop_spoof");
+	assert_false(hnv_reason_is_drop(HNV_R_tx_encap));
+	assert_true(hnv_reason_is_drop(HNV_R_drop_ecn));
+	assert_string_equal(hnv_reason_name(HNV_R__COUNT), "?");
+	/* tracing changes no verdict */
+	c->tracing = false;
+	len = blue1_udp(f, BLUE2, "10.0.0.7", 0, 1, 20);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_tx_encap);
+}
+
+static void test_counters(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t want[HNV_R__COUNT] = {0}, got[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, got);
+	assert_memory_equal(got, want, sizeof(want));
+	uint8_t f[2048];
+	for (int i = 0; i < 3; i++) {
+		size_t len = blue1_udp(f, BLUE2, "10.0.0.7", 0, (uint16_t)i, 20);
+		run(c, f, len, c->blue1);
+	}
+	want[HNV_R_tx_encap] = 3;
+	size_t len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.7");
+	run(c, f, len, c->blue1);
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.1");
+	run(c, f, len, c->blue1);
+	want[HNV_R_arp_reply] = 2;
+	struct rx r = rx_default();
+	rx_run(c, &r);
+	want[HNV_R_rx_decap_delivered] = 1;
+	r.g.vsid = 4095;
+	rx_run(c, &r);
+	want[HNV_R_drop_vsid_reserved] = 1;
+	len = blue1_udp(f, BLUE2, "10.0.0.8", 0, 1, 20);
+	run(c, f, len, c->blue1);
+	want[HNV_R_drop_no_record] = 1;
+	hnv_dp_counters(c->dp, got);
+	for (unsigned i = 0; i < HNV_R__COUNT; i++)
+		if (got[i] != want[i])
+			fail_msg("%s: %llu, want %llu", hnv_reason_name(i), (unsigned long long)got[i],
+				 (unsigned long long)want[i]);
+	/* a worker that goes away leaves its counts behind */
+	hnv_dp_worker_free(c->w);
+	c->w = hnv_dp_worker_new(c->dp);
+	assert_non_null(c->w);
+	run(c, f, len, c->blue1);
+	want[HNV_R_drop_no_record]++;
+	struct hnv_dp_worker *w2 = hnv_dp_worker_new(c->dp);
+	struct hnv_pkt *p = malloc(sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(hnv_pkt_load(p, f, len, (uint16_t)c->blue1), 0);
+	p->trace = NULL;
+	hnv_dp_process(w2, &p, 1);
+	want[HNV_R_drop_no_record]++;
+	hnv_dp_counters(c->dp, got);
+	assert_memory_equal(got, want, sizeof(want));
+	hnv_dp_worker_free(w2);
+	free(p);
+	hnv_dp_counters(c->dp, got);
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/* ---- batches ---- */
+
+struct result {
+	uint16_t reason, out_port;
+	uint32_t len;
+	uint8_t bytes[2048];
+};
+
+/* The outer IPv4 ID counts packets, so it (and the checksum over it)
+ * differs between runs; everything else must not. */
+static void mask_ip_id(uint8_t *f, uint16_t out_port)
+{
+	if (out_port == HNV_PORT_UPLINK && pg_get16(f + 12) == 0x0800)
+		f[18] = f[19] = f[24] = f[25] = 0;
+}
+
+static size_t mixed_frame(uint8_t *f, int i, int *port, struct ctx *c)
+{
+	*port = c->blue1;
+	char ip[32];
+	switch (i % 9) {
+	case 0:
+		return blue1_udp(f, BLUE2, "10.0.0.7", 0, (uint16_t)i, (size_t)i);
+	case 1:
+		return arp_req(f, BLUE1, "10.0.0.5", i % 2 ? "10.0.0.7" : "10.0.0.1");
+	case 2: {
+		struct rx r = rx_default();
+		r.in.sport = (uint16_t)i;
+		size_t ilen;
+		*port = HNV_PORT_UPLINK;
+		return rx_build(f, &r, NULL, &ilen);
+	}
+	case 3:
+		return blue1_udp(f, GW_MAC, "10.0.1.9", 0, (uint16_t)i, 10);
+	case 4:
+		snprintf(ip, sizeof(ip), "10.0.0.%d", i);
+		return blue1_udp(f, BLUE2, ip, 0, 1, 10);
+	case 5: {
+		struct rx r = rx_default();
+		r.g.vsid = 6001;
+		r.in = pg_ip_defaults(RED2, RED1, "10.0.0.7", "10.0.0.5", 17);
+		size_t ilen;
+		*port = HNV_PORT_UPLINK;
+		return rx_build(f, &r, NULL, &ilen);
+	}
+	case 6:
+		*port = c->red1;
+		return arp_req(f, RED1, "10.0.0.5", "10.0.0.7");
+	case 7:
+		return pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
+	default:
+		*port = c->blue3;
+		{
+			struct pg_ip_pkt s = pg_ip_defaults(BLUE3, GW_MAC, "10.0.1.5", "10.0.0.5", 6);
+			return pg_ip_frame(f, &s);
+		}
+	}
+}
+
+static void test_batch(void **state)
+{
+	struct ctx *c = *state;
+	enum { N = 100 };
+	struct result *want = calloc(N, sizeof(*want));
+	struct hnv_pkt **pk = calloc(HNV_BATCH_MAX + 1, sizeof(*pk));
+	assert_true(want && pk);
+	for (int i = 0; i < N; i++) {
+		uint8_t f[2048];
+		int port;
+		size_t len = mixed_frame(f, i, &port, c);
+		struct hnv_pkt *p = run(c, f, len, port);
+		want[i].reason = p->reason;
+		want[i].out_port = p->out_port;
+		want[i].len = p->len;
+		if (!hnv_reason_is_drop(p->reason)) {
+			memcpy(want[i].bytes, p->data, p->len);
+			mask_ip_id(want[i].bytes, p->out_port);
+		}
+	}
+	for (int i = 0; i <= HNV_BATCH_MAX; i++) {
+		pk[i] = malloc(sizeof(struct hnv_pkt));
+		assert_non_null(pk[i]);
+		uint8_t f[2048];
+		int port;
+		size_t len = mixed_frame(f, i % N, &port, c);
+		assert_int_equal(hnv_pkt_load(pk[i], f, len, (uint16_t)port), 0);
+		pk[i]->trace = NULL;
+		pk[i]->reason = 0xffff;
+	}
+	hnv_dp_process(c->w, pk, N);
+	for (int i = 0; i < N; i++) {
+		check_sane(pk[i]);
+		if (pk[i]->reason != want[i].reason || pk[i]->out_port != want[i].out_port)
+			fail_msg("packet %d in a batch: %s port %u, alone: %s port %u", i,
+				 hnv_reason_name(pk[i]->reason), pk[i]->out_port,
+				 hnv_reason_name(want[i].reason), want[i].out_port);
+		if (!hnv_reason_is_drop(want[i].reason)) {
+			assert_int_equal(pk[i]->len, want[i].len);
+			mask_ip_id(pk[i]->data, pk[i]->out_port);
+			assert_memory_equal(pk[i]->data, want[i].bytes, want[i].len);
+		}
+	}
+	/* a full batch, and one more than allowed: the extra one is untouched */
+	for (int i = 0; i <= HNV_BATCH_MAX; i++) {
+		uint8_t f[2048];
+		int port;
+		size_t len = mixed_frame(f, i % N, &port, c);
+		assert_int_equal(hnv_pkt_load(pk[i], f, len, (uint16_t)port), 0);
+		pk[i]->trace = NULL;
+		pk[i]->reason = 0xffff;
+	}
+	hnv_dp_process(c->w, pk, HNV_BATCH_MAX + 1);
+	for (int i = 0; i < HNV_BATCH_MAX; i++) {
+		check_sane(pk[i]);
+		assert_int_equal(pk[i]->reason, want[i % N].reason);
+	}
+	assert_int_equal(pk[HNV_BATCH_MAX]->reason, 0xffff);
+	hnv_dp_process(c->w, pk, 0);
+	for (int i = 0; i <= HNV_BATCH_MAX; i++)
+		free(pk[i]);
+	free(pk);
+	free(want);
+}
+
+/* ---- bit flips through the whole engine ---- */
+
+/* What may come out of any frame: a verdict, and when something is sent,
+ * it goes to a configured port whose MAC it is addressed to (or the
+ * uplink, as NVGRE in a VSID of the ingress port's routing domain). */
+static void check_flipped(struct ctx *c, const struct hnv_pkt *p, int in_port)
+{
+	check_sane(p);
+	if (hnv_reason_is_drop(p->reason))
+		return;
+	if (p->out_port == HNV_PORT_UPLINK) {
+		assert_int_not_equal(in_port, HNV_PORT_UPLINK);
+		struct hnv_nvgre g;
+		assert_true(p->len >= 42 + 14);
+		assert_true(pg_get16(p->data + 12) == 0x0800 || pg_get16(p->data + 12) == 0x86dd);
+		size_t gre = pg_get16(p->data + 12) == 0x0800 ? 34 : 54;
+		assert_int_equal(hnv_nvgre_parse(p->data + gre, p->len - gre, &g), 0);
+		uint32_t want_rd = in_port == c->red1 ? 6001 : 5001;
+		bool ok = want_rd == 6001 ? g.vsid == 6001 : (g.vsid == 5001 || g.vsid == 5002);
+		assert_true(ok);
+		return;
+	}
+	const struct hnv_port *pt = hnv_policy_port(c->pol, p->out_port);
+	assert_non_null(pt);
+	assert_memory_equal(p->data, pt->mac.b, 6);
+	if (in_port == HNV_PORT_UPLINK)
+		assert_int_equal(pt->vsid, p->vsid);
+	else if (in_port == c->red1)
+		assert_int_equal(p->out_port, c->red1);
+	else
+		assert_int_not_equal(p->out_port, c->red1);
+}
+
+static void flip_all(struct ctx *c, const uint8_t *frame, size_t len, int port)
+{
+	uint8_t m[2048];
+	memcpy(m, frame, len);
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		check_flipped(c, run(c, m, len, port), port);
+		check_flipped(c, run_flags(c, m, len, port, HNV_PKT_F_L3_CSUM_OK), port);
+		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	for (size_t l = 0; l < len; l++)
+		check_flipped(c, run(c, frame, l, port), port);
+}
+
+static void test_flip(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048];
+	struct rx r = rx_default();
+	size_t ilen, len = rx_build(f, &r, NULL, &ilen);
+	flip_all(c, f, len, HNV_PORT_UPLINK);
+	r.g = pg_gre_defaults("fd00:4::22", "fd00:4::11", 5001);
+	r.in = pg_ip_defaults(BLUE9, BLUE1, "fd00:5001::9", "fd00:5001::5", 58);
+	len = rx_build(f, &r, NULL, &ilen);
+	flip_all(c, f, len, HNV_PORT_UPLINK);
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.7");
+	flip_all(c, f, len, c->blue1);
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
+	flip_all(c, f, len, c->blue1);
+	len = blue1_udp(f, GW_MAC, "10.0.1.9", 0, 1, 16);
+	flip_all(c, f, len, c->blue1);
+	struct pg_ip_pkt s = pg_ip_defaults(RED1, RED2, "10.0.0.5", "10.0.0.7", 1);
+	len = pg_ip_frame(f, &s);
+	flip_all(c, f, len, c->red1);
+}
+
+/* ---- a real capture ---- */
+
+static const char CAPTURE_CONF[] =
+	"pa add 100.0.17.2/24 --dev eth0\n"
+	"rdomain add t --rdid {00000000-0000-0000-0000-000000123456}\n"
+	"vsubnet add 1193046 --rdomain t --prefix 10.0.0.0/24\n"
+	"port add vm2 --vsid 1193046 --ca 10.0.0.2 --mac aabb00001002\n"
+	"lookup add --vsid 1193046 --ca 10.0.0.2 --pa 100.0.17.2 --mac aabb00001002\n";
+static const char CAPTURE_REC[] =
+	"lookup add --vsid 1193046 --ca 10.0.0.1 --pa 100.0.17.1 --mac aabb00001001\n";
+
+static struct hnv_pkt *replay(const char *conf, uint16_t flags, uint8_t *frame, uint32_t *len,
+			      struct hnv_pkt *out, int *port)
+{
+	struct hnv_pcap_reader *rd;
+	char err[256];
+	assert_int_equal(hnv_pcap_open_read("tests/data/gre_nvgre.pcap", &rd, err, sizeof(err)), 0);
+	const uint8_t *data;
+	uint32_t caplen;
+	assert_int_equal(hnv_pcap_next(rd, &data, &caplen, NULL, NULL), 1);
+	memcpy(frame, data, caplen);
+	*len = caplen;
+	hnv_pcap_close_reader(rd);
+	struct ctx *c = ctx_new(conf);
+	*port = hnv_policy_port_id(c->pol, "vm2");
+	struct hnv_pkt *p = run_flags(c, frame, caplen, HNV_PORT_UPLINK, flags);
+	memcpy(out, p, sizeof(*out));
+	out->data = out->buf + (p->data - p->buf);
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	assert_int_equal(cnt[p->reason], 1);
+	ctx_free(c);
+	return out;
+}
+
+static void test_replay_capture(void **state)
+{
+	(void)state;
+	char conf[1024];
+	uint8_t frame[512];
+	uint32_t len;
+	int port;
+	struct hnv_pkt *out = malloc(sizeof(*out));
+	assert_non_null(out);
+	snprintf(conf, sizeof(conf), "%s%s", CAPTURE_CONF, CAPTURE_REC);
+	/* the capture's outer IPv4 checksum is 0 (offloaded), as in replay */
+	replay(conf, HNV_PKT_F_L3_CSUM_OK, frame, &len, out, &port);
+	assert_reason(out, HNV_R_rx_decap_delivered);
+	assert_int_equal(out->out_port, port);
+	assert_int_equal(out->vsid, 0x123456);
+	assert_int_equal(len, 98);
+	assert_int_equal(out->len, 98 - 42);
+	assert_memory_equal(out->data, frame + 42, 98 - 42);
+	replay(CAPTURE_CONF, HNV_PKT_F_L3_CSUM_OK, frame, &len, out, &port);
+	assert_reason(out, HNV_R_drop_spoof);
+	snprintf(conf, sizeof(conf), "pa add 100.0.17.2/24 --dev eth0\n"
+				     "rdomain add t --rdid {00000000-0000-0000-0000-000000123456}\n"
+				     "vsubnet add 1193045 --rdomain t --prefix 10.0.0.0/24\n");
+	replay(conf, HNV_PKT_F_L3_CSUM_OK, frame, &len, out, &port);
+	assert_reason(out, HNV_R_drop_vsid_unknown);
+	snprintf(conf, sizeof(conf), "%s%s", CAPTURE_CONF, CAPTURE_REC);
+	replay(conf, 0, frame, &len, out, &port);
+	assert_reason(out, HNV_R_drop_bad_csum);
+	/* with the checksum filled in, verification passes */
+	frame[14 + 10] = frame[14 + 11] = 0;
+	pg_put16(frame + 14 + 10, pg_fold(pg_sum(0, frame + 14, 20)));
+	struct ctx *c = ctx_new(conf);
+	check_delivered(run(c, frame, len, HNV_PORT_UPLINK), hnv_policy_port_id(c->pol, "vm2"),
+			frame + 42, len - 42);
+	ctx_free(c);
+	free(out);
+}
+
+static void test_pkt_load(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t big[HNV_PKT_BUFSIZE];
+	assert_int_equal(hnv_pkt_load(&c->pkt, big, HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM, 1), 0);
+	assert_int_equal(hnv_pkt_load(&c->pkt, big, HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM + 1, 1),
+			 -EMSGSIZE);
+	/* a maximal frame of garbage from a VM and from the uplink */
+	memset(big, 0x45, sizeof(big));
+	run(c, big, HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM, c->blue1);
+	run(c, big, HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM, HNV_PORT_UPLINK);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	urcu_qsbr_register_thread();
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	urcu_qsbr_unregister_thread();
+	return 0;
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_arp_remote_vm),
+		T(test_arp_gateway),
+		T(test_arp_not_answered),
+		T(test_arp_unicast_forwarded),
+		T(test_encap_ipv4),
+		T(test_encap_ipv6_inner),
+		T(test_encap_strips_vlan),
+		T(test_local_bridge),
+		T(test_routed_remote),
+		T(test_routed_local),
+		T(test_routed_ttl),
+		T(test_no_route_no_record),
+		T(test_isolation),
+		T(test_spoof_from_vm),
+		T(test_rx_deliver),
+		T(test_rx_red),
+		T(test_rx_spoof),
+		T(test_rx_routed),
+		T(test_rx_vsid),
+		T(test_rx_gre_header),
+		T(test_rx_checksum),
+		T(test_rx_ecn),
+		T(test_rx_truncated),
+		T(test_mtu_ipv4),
+		T(test_mtu_ipv6),
+		T(test_nd),
+		T(test_nd_not_answered),
+		T(test_gateway_unicast_probe),
+		T(test_echo_gateway),
+		T(test_trace),
+		T(test_counters),
+		T(test_batch),
+		T(test_flip),
+		cmocka_unit_test(test_replay_capture),
+		T(test_pkt_load),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
