@@ -1,4 +1,5 @@
-# hnvgw: one entry point. Targets: deps, all, test, demo, bench, fuzz, clean.
+# hnvgw: one entry point. Targets: deps, all, test, demo, bench, fuzz, install,
+# clean.
 # The release build goes to build/, the ASan+UBSan test build to build/asan/.
 
 SHELL := /bin/bash
@@ -9,12 +10,14 @@ CFLAGS  ?= -O2
 LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lpthread
 SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
+PREFIX  ?= /usr
+DESTDIR ?=
 
 B  = build
 BA = build/asan
 
 # Programs: the file that holds main() for each.
-PROG_SRCS = datapath/io/hnvgw_dp_main.c
+PROG_SRCS = datapath/io/hnvgw_dp_main.c mgmt/hnvgwd_main.c mgmt/hnvgw_main.c
 LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard datapath/*.c datapath/io/*.c mgmt/*.c))
 HDRS      = $(wildcard datapath/*.h datapath/io/*.h mgmt/*.h tests/unit/*.h)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
@@ -25,9 +28,10 @@ LIBA_OBJS = $(LIB_SRCS:%.c=$(BA)/obj/%.o)
 TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BA)/%)
 FUZZERS   = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all deps test unit replay-test fuzz fuzz-smoke bench demo clean
+.PHONY: all deps test unit integration-test replay-test fuzz fuzz-smoke bench demo install \
+	clean
 
-all: $(B)/hnvgw-dp
+all: $(B)/hnvgw-dp $(B)/hnvgwd $(B)/hnvgw
 
 deps:
 	@./tests/deps.sh
@@ -54,6 +58,13 @@ $(B)/hnvgw-dp: datapath/io/hnvgw_dp_main.c $(B)/libhnvgw.a $(HDRS)
 $(BA)/hnvgw-dp: datapath/io/hnvgw_dp_main.c $(BA)/libhnvgw.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
 
+# hnvgwd (daemon) and hnvgw (CLI): mgmt/<name>_main.c each.
+$(B)/hnvgwd $(B)/hnvgw: $(B)/%: mgmt/%_main.c $(B)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libhnvgw.a $(LIBS) -o $@
+
+$(BA)/hnvgwd $(BA)/hnvgw: $(BA)/%: mgmt/%_main.c $(BA)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
+
 $(BA)/test_%: tests/unit/test_%.c $(BA)/libhnvgw.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -lcmocka -o $@
@@ -63,12 +74,18 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
 
-# make test: dependencies, unit tests, replay/tshark tests, short fuzz runs.
+# make test: dependencies, unit tests, daemon integration tests, replay/tshark
+# tests, short fuzz runs.
 test: deps
-	@$(MAKE) --no-print-directory unit replay-test fuzz-smoke
+	@$(MAKE) --no-print-directory unit integration-test replay-test fuzz-smoke
 
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+# Real hnvgwd (ASan build) driven through the hnvgw CLI; needs root.
+integration-test: $(BA)/hnvgwd $(BA)/hnvgw
+	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
+	  HNVGWD=$(BA)/hnvgwd HNVGW=$(BA)/hnvgw bash $$t; done
 
 replay-test: $(BA)/hnvgw-dp
 	@set -e; for t in tests/replay/test_*.sh; do echo "== $$t"; HNVGW_DP=$(BA)/hnvgw-dp bash $$t; done
@@ -93,6 +110,20 @@ bench: deps $(B)/bench
 
 demo: deps $(B)/hnvgw-dp
 	@bash tests/demo.sh
+
+# make install [DESTDIR=...] [PREFIX=/usr]
+install: $(B)/hnvgwd $(B)/hnvgw
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0755 $(B)/hnvgwd $(DESTDIR)$(PREFIX)/sbin/hnvgwd
+	install -m 0755 $(B)/hnvgw $(DESTDIR)$(PREFIX)/bin/hnvgw
+	sed 's|/usr/sbin/hnvgwd|$(PREFIX)/sbin/hnvgwd|' images/hnvgwd.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/hnvgwd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/hnvgwd.service
+	install -m 0644 mgmt/man/hnvgw.8 mgmt/man/hnvgwd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 mgmt/hnvgw.bash-completion \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hnvgw
 
 clean:
 	rm -rf $(B)

@@ -448,6 +448,10 @@ static enum hnv_reason classify(uint8_t *f, uint32_t *len, struct inner *in)
 	in->l3 = f + in->eth.hlen;
 	in->l3_len = *len - in->eth.hlen;
 	in->v4 = in->v6 = false;
+	/* a non-IP frame has no addresses: zero them, so the FlowID of a
+	 * unicast ARP does not hash whatever the previous packet left here */
+	memset(&in->src, 0, sizeof(in->src));
+	memset(&in->dst, 0, sizeof(in->dst));
 	if (in->eth.type == HNV_ET_IPV4) {
 		if (hnv_ipv4_parse(in->l3, in->l3_len, &in->ip4))
 			return HNV_R_drop_bad_ip;
@@ -457,6 +461,11 @@ static enum hnv_reason classify(uint8_t *f, uint32_t *len, struct inner *in)
 		in->dst = in->ip4.dst;
 	} else if (in->eth.type == HNV_ET_IPV6) {
 		if (hnv_ipv6_parse(in->l3, in->l3_len, &in->ip6))
+			return HNV_R_drop_bad_ip;
+		/* IPv4-mapped addresses never appear in IPv6 headers (RFC 4291
+		 * 2.5.5.2); the policy keeps IPv4 in that form, so they would
+		 * stand for IPv4 records, routes and gateways */
+		if (hnv_ip_is_v4(&in->ip6.src) || hnv_ip_is_v4(&in->ip6.dst))
 			return HNV_R_drop_bad_ip;
 		in->v6 = true;
 		in->l3_len = 40 + (size_t)in->ip6.payload_len;
@@ -656,6 +665,12 @@ static void output(struct hnv_dp_worker *w, struct hnv_pkt *p, struct inner *in,
 	bool outer4 = hnv_ip_is_v4(&rec->pa);
 	unsigned mtu = w->set->uplink_mtu;
 	unsigned room = mtu - (outer4 ? 20u : 40u) - NVGRE_HLEN - HNV_ETH_HLEN; /* inner L3 MTU */
+	if (!in->v4 && !in->v6 && p->len - HNV_ETH_HLEN > room) {
+		/* a non-IP frame (unicast ARP) padded past the MTU: no ICMP for it */
+		TRACE(p, HNV_ST_MTU, "%u-byte non-IP frame > inner MTU %u", p->len, room);
+		verdict(w, p, HNV_R_drop_mtu);
+		return;
+	}
 	if ((in->v4 || in->v6) && in->l3_len > room) {
 		if (in->v4 && !(in->ip4.frag & IPV4_DF)) {
 			TRACE(p, HNV_ST_MTU, "%zu bytes > inner MTU %u without DF", in->l3_len, room);
@@ -728,6 +743,15 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 		verdict(w, p, HNV_R_drop_spoof);
 		return;
 	}
+	if (!mac_is_group(&in->eth.dst) && a.op == 1 && hnv_mac_eq(&in->eth.dst, &w->set->gw_mac) &&
+	    is_gateway_addr(vs, &a.tpa)) {
+		/* a unicast probe of the gateway (Linux ARP in PROBE state): the
+		 * host is the gateway, so it answers, or the VM drops its route */
+		TRACE(p, HNV_ST_ARP, "unicast who-has of the default gateway: answered");
+		reply_arp(p, &a, &w->set->gw_mac);
+		verdict(w, p, HNV_R_arp_reply);
+		return;
+	}
 	if (!mac_is_group(&in->eth.dst)) {
 		/* unicast ARP goes to the VM that owns the MAC */
 		const struct hnv_rec *r = hnv_policy_rec_by_mac(
@@ -776,7 +800,9 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	if (in->ip6.proto != 58 || in->ip6.fragment)
 		return false;
 	struct hnv_icmp6 c;
-	if (hnv_icmp6_parse(in->l3 + in->ip6.l4_off, in->l3_len - in->ip6.l4_off, &c)) {
+	if (hnv_icmp6_parse(in->l3 + in->ip6.l4_off, in->l3_len - in->ip6.l4_off, &c) ||
+	    ((c.type == ND_NEIGHBOR_SOLICIT || c.type == ND_NEIGHBOR_ADVERT) &&
+	     hnv_ip_is_v4(&c.target))) {
 		verdict(w, p, HNV_R_drop_bad_ip);
 		return true;
 	}
@@ -784,8 +810,12 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 		verdict(w, p, HNV_R_drop_broadcast);
 		return true;
 	}
-	if (c.type != ND_NEIGHBOR_SOLICIT || !hnv_ipv6_is_multicast(&in->dst))
-		return false; /* unicast NS (reachability) is forwarded to its VM */
+	/* unicast NS (reachability) is forwarded to its VM; the gateway has no
+	 * VM behind it, so the host answers the probes of the gateway itself */
+	bool gw_probe = c.type == ND_NEIGHBOR_SOLICIT && hnv_ip_eq(&in->dst, &c.target) &&
+			is_gateway_addr(vs, &c.target);
+	if (c.type != ND_NEIGHBOR_SOLICIT || (!hnv_ipv6_is_multicast(&in->dst) && !gw_probe))
+		return false;
 	if (in->ip6.hop_limit != 255) {
 		verdict(w, p, HNV_R_drop_bad_ip);
 		return true;
@@ -1017,8 +1047,8 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 		iplen = h.total_len;
 	} else if (oe.type == HNV_ET_IPV6) {
 		struct hnv_ipv6 h;
-		if (hnv_ipv6_parse(ip, iplen, &h)) {
-			verdict(w, p, HNV_R_drop_bad_ip);
+		if (hnv_ipv6_parse(ip, iplen, &h) || hnv_ip_is_v4(&h.src) || hnv_ip_is_v4(&h.dst)) {
+			verdict(w, p, HNV_R_drop_bad_ip); /* mapped PAs would alias IPv4 ones */
 			return;
 		}
 		if (h.fragment) {

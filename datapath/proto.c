@@ -122,15 +122,35 @@ uint16_t hnv_csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/* The sum of an IPv4 header (ihl_bytes: a multiple of 4, at least 20) as
+ * native 32-bit words; only the folded, byte-swapped result matters. */
+static uint16_t ipv4_hdr_sum(const uint8_t *p, size_t ihl_bytes)
+{
+	uint64_t s = 0;
+	for (size_t i = 0; i < ihl_bytes; i += 4) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		s += w;
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 bool hnv_ipv4_csum_ok(const uint8_t *p, size_t ihl_bytes)
 {
-	return hnv_csum_fold(hnv_csum_add(0, p, ihl_bytes)) == 0;
+	return ipv4_hdr_sum(p, ihl_bytes) == 0xffff;
 }
 
 void hnv_ipv4_set_csum(uint8_t *ip, size_t ihl_bytes)
 {
 	ip[10] = ip[11] = 0;
-	wr16(ip + 10, hnv_csum_fold(hnv_csum_add(0, ip, ihl_bytes)));
+	/* the complement of the byte-swapped native sum, stored natively, is
+	 * the network-order checksum */
+	uint16_t c = (uint16_t)~ipv4_hdr_sum(ip, ihl_bytes);
+	memcpy(ip + 10, &c, 2);
 }
 
 uint16_t hnv_csum6(const struct hnv_ip *src, const struct hnv_ip *dst, uint8_t next, const void *l4,

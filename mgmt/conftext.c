@@ -19,9 +19,9 @@
 #include <string.h>
 
 #define CONF_LINE_MAX 4096 /* bytes of one line, without its "\r\n" */
-#define CONF_WORDS_MAX 64  /* the longest valid command has 21 words */
+#define CONF_WORDS_MAX 96  /* the longest valid command (s2s add) has 83 words */
 #define MSG_MAX 512        /* one message before the "line N: " prefix */
-#define DEV_MAX 15         /* IFNAMSIZ - 1 */
+#define DEV_MAX HNV_DEV_MAX
 
 /* A value shown in a message: at most 64 bytes of it, then "..." if cut.
  * SHOWF goes in the format string, SHOWA(v) in the arguments. */
@@ -339,7 +339,8 @@ void hnv_fmt_guid(const struct hnv_guid *g, char *buf, size_t len)
 		 b[13], b[14], b[15]);
 }
 
-/* ---- tokenizer ---- */
+/* ---- tokenizer ----
+ * Its messages name columns, never characters: the line may hold a PSK. */
 
 struct word {
 	const char *s; /* NUL-terminated, inside words.buf */
@@ -409,9 +410,9 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 					c = s[++i];
 					if (c != '"' && c != '\\') {
 						seterr(err, errlen,
-						       "invalid escape \"\\%c\" at column %zu "
+						       "invalid escape at column %zu "
 						       "(only \\\" and \\\\)",
-						       c, i);
+						       i);
 						return -EINVAL;
 					}
 				}
@@ -423,7 +424,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 			i++; /* the closing quote */
 			if (i < len && !is_blank(s[i]) && s[i] != '#') {
 				seterr(err, errlen,
-				       "unexpected \"%c\" after quoted value at column %zu", s[i],
+				       "unexpected character after quoted value at column %zu",
 				       i + 1);
 				return -EINVAL;
 			}
@@ -472,36 +473,73 @@ enum opt {
 	OPT_GATEWAY_MAC,
 	OPT_FLOWID,
 	OPT_UPLINK_MTU,
+	OPT_USE_EXT_ROUTER,
+	OPT_VRF,
+	OPT_TABLE,
+	OPT_CORP_DEV,
+	OPT_NAT_EXTERNAL,
+	OPT_PEER,
+	OPT_LOCAL_ADDR,
+	OPT_LOCAL_ID,
+	OPT_REMOTE_ID,
+	OPT_PSK,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_IKE_PROPOSAL,
+	OPT_ESP_PROPOSAL,
+	OPT_REMOTE_PREFIX,
+	OPT_DPD,
 	OPT__COUNT
 };
 
+/* max: how often the option may appear in a command that lets it repeat
+ * (cmd_def.multi); 1 for the others. */
 static const struct {
 	const char *name;
 	bool flag; /* takes no value */
+	unsigned max;
 } opt_defs[OPT__COUNT] = {
-	[OPT_RDID] = {"--rdid", false},
-	[OPT_RDOMAIN] = {"--rdomain", false},
-	[OPT_PREFIX] = {"--prefix", false},
-	[OPT_DEV] = {"--dev", false},
-	[OPT_VSID] = {"--vsid", false},
-	[OPT_CA] = {"--ca", false},
-	[OPT_PA] = {"--pa", false},
-	[OPT_MAC] = {"--mac", false},
-	[OPT_RULE] = {"--rule", false},
-	[OPT_TYPE] = {"--type", false},
-	[OPT_VM_NAME] = {"--vm-name", false},
-	[OPT_CUSTOMER_ID] = {"--customer-id", false},
-	[OPT_CONTEXT] = {"--context", false},
-	[OPT_USE_VM_MAC] = {"--use-vm-mac", true},
-	[OPT_NEXTHOP] = {"--nexthop", false},
-	[OPT_METRIC] = {"--metric", false},
-	[OPT_GATEWAY_MAC] = {"--gateway-mac", false},
-	[OPT_FLOWID] = {"--flowid", false},
-	[OPT_UPLINK_MTU] = {"--uplink-mtu", false},
+	[OPT_RDID] = {"--rdid", false, 1},
+	[OPT_RDOMAIN] = {"--rdomain", false, 1},
+	[OPT_PREFIX] = {"--prefix", false, HNV_VSUBNET_MAX_PREFIXES},
+	[OPT_DEV] = {"--dev", false, 1},
+	[OPT_VSID] = {"--vsid", false, 1},
+	[OPT_CA] = {"--ca", false, HNV_PORT_MAX_CAS},
+	[OPT_PA] = {"--pa", false, 1},
+	[OPT_MAC] = {"--mac", false, 1},
+	[OPT_RULE] = {"--rule", false, 1},
+	[OPT_TYPE] = {"--type", false, 1},
+	[OPT_VM_NAME] = {"--vm-name", false, 1},
+	[OPT_CUSTOMER_ID] = {"--customer-id", false, 1},
+	[OPT_CONTEXT] = {"--context", false, 1},
+	[OPT_USE_VM_MAC] = {"--use-vm-mac", true, 1},
+	[OPT_NEXTHOP] = {"--nexthop", false, 1},
+	[OPT_METRIC] = {"--metric", false, 1},
+	[OPT_GATEWAY_MAC] = {"--gateway-mac", false, 1},
+	[OPT_FLOWID] = {"--flowid", false, 1},
+	[OPT_UPLINK_MTU] = {"--uplink-mtu", false, 1},
+	[OPT_USE_EXT_ROUTER] = {"--use-external-router", false, 1},
+	[OPT_VRF] = {"--vrf", false, 1},
+	[OPT_TABLE] = {"--table", false, 1},
+	[OPT_CORP_DEV] = {"--corp-dev", false, 1},
+	[OPT_NAT_EXTERNAL] = {"--nat-external", false, 1},
+	[OPT_PEER] = {"--peer", false, 1},
+	[OPT_LOCAL_ADDR] = {"--local-addr", false, 1},
+	[OPT_LOCAL_ID] = {"--local-id", false, 1},
+	[OPT_REMOTE_ID] = {"--remote-id", false, 1},
+	[OPT_PSK] = {"--psk", false, 1},
+	[OPT_CERT] = {"--cert", false, 1},
+	[OPT_KEY] = {"--key", false, 1},
+	[OPT_IKE_PROPOSAL] = {"--ike-proposal", false, HNV_S2S_PROPOSALS_MAX},
+	[OPT_ESP_PROPOSAL] = {"--esp-proposal", false, HNV_S2S_PROPOSALS_MAX},
+	[OPT_REMOTE_PREFIX] = {"--remote-prefix", false, HNV_S2S_REMOTE_MAX},
+	[OPT_DPD] = {"--dpd", false, 1},
 };
 
-#define VALS_MAX                                                                                   \
-	(HNV_VSUBNET_MAX_PREFIXES > HNV_PORT_MAX_CAS ? HNV_VSUBNET_MAX_PREFIXES : HNV_PORT_MAX_CAS)
+#define VALS_MAX 16 /* the largest opt_defs[].max */
+_Static_assert(HNV_VSUBNET_MAX_PREFIXES <= VALS_MAX && HNV_PORT_MAX_CAS <= VALS_MAX &&
+		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX,
+	       "VALS_MAX must hold every repeatable option");
 
 /* One command being parsed. */
 struct pctx {
@@ -517,14 +555,13 @@ struct cmd_def {
 	const char *obj, *verb;
 	enum hnv_conf_kind kind;
 	const char *pos;  /* name of the positional argument, or NULL */
-	uint32_t allowed; /* bit per enum opt */
-	uint32_t required;
-	uint32_t multi; /* options that may repeat, up to multi_max times */
-	unsigned multi_max;
+	uint64_t allowed; /* bit per enum opt */
+	uint64_t required;
+	uint64_t multi; /* options that may repeat, up to opt_defs[].max times */
 	int (*build)(struct pctx *c, struct hnv_conf_cmd *cmd);
 };
 
-#define B(o) (1u << (o))
+#define B(o) (UINT64_C(1) << (o))
 
 /* -- value helpers: parse one option value, message names it -- */
 
@@ -603,15 +640,16 @@ static int get_name(struct pctx *c, const char *what, const char *v, char *out)
 	return 0;
 }
 
-/* An interface name as Linux accepts it, restricted to name characters. */
-static int get_dev(struct pctx *c, const char *v, char out[DEV_MAX + 1])
+/* An interface (or VRF) name as Linux accepts it, restricted to name
+ * characters. */
+static int get_dev(struct pctx *c, const char *what, const char *v, char out[DEV_MAX + 1])
 {
 	size_t len = strlen(v);
 	if (len == 0 || len > DEV_MAX || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		return bad(c, "device name", v, "must be 1-15 characters, not . or ..");
+		return bad(c, what, v, "must be 1-15 characters, not . or ..");
 	for (size_t i = 0; i < len; i++)
 		if (!is_name_char(v[i]))
-			return bad(c, "device name", v, "use only A-Z a-z 0-9 _ . -");
+			return bad(c, what, v, "use only A-Z a-z 0-9 _ . -");
 	memcpy(out, v, len + 1);
 	return 0;
 }
@@ -743,7 +781,7 @@ static int build_pa_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		return bad(c, "PA", c->pos, why);
 	if (hnv_ip_is_unspec(&cmd->u.pa.addr.addr))
 		return bad(c, "PA", c->pos, "unspecified address");
-	return get_dev(c, opt1(c, OPT_DEV), cmd->u.pa.dev);
+	return get_dev(c, "device name", opt1(c, OPT_DEV), cmd->u.pa.dev);
 }
 
 static int build_pa_del(struct pctx *c, struct hnv_conf_cmd *cmd)
@@ -869,13 +907,27 @@ static int build_route_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 	return route_key(c, &cmd->u.route);
 }
 
+static int get_onoff(struct pctx *c, const char *what, const char *v, bool *out)
+{
+	if (strcmp(v, "on") == 0)
+		*out = true;
+	else if (strcmp(v, "off") == 0)
+		*out = false;
+	else
+		return bad(c, what, v, "must be on or off");
+	return 0;
+}
+
 static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_global *g = &cmd->u.global;
 	int rc = 0;
-	if (!c->n[OPT_GATEWAY_MAC] && !c->n[OPT_FLOWID] && !c->n[OPT_UPLINK_MTU]) {
+	if (!c->n[OPT_GATEWAY_MAC] && !c->n[OPT_FLOWID] && !c->n[OPT_UPLINK_MTU] &&
+	    !c->n[OPT_USE_EXT_ROUTER]) {
 		seterr(c->err, c->errlen,
-		       "%s: nothing to set (give --gateway-mac, --flowid or --uplink-mtu)", c->cmd);
+		       "%s: nothing to set (give --gateway-mac, --flowid, --uplink-mtu or "
+		       "--use-external-router)",
+		       c->cmd);
 		return -EINVAL;
 	}
 	if (c->n[OPT_GATEWAY_MAC]) {
@@ -883,14 +935,13 @@ static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 		g->has_gateway_mac = true;
 	}
 	if (rc == 0 && c->n[OPT_FLOWID]) {
-		const char *v = opt1(c, OPT_FLOWID);
-		if (strcmp(v, "on") == 0)
-			g->flowid = true;
-		else if (strcmp(v, "off") == 0)
-			g->flowid = false;
-		else
-			rc = bad(c, "--flowid value", v, "must be on or off");
+		rc = get_onoff(c, "--flowid value", opt1(c, OPT_FLOWID), &g->flowid);
 		g->has_flowid = true;
+	}
+	if (rc == 0 && c->n[OPT_USE_EXT_ROUTER]) {
+		rc = get_onoff(c, "--use-external-router value", opt1(c, OPT_USE_EXT_ROUTER),
+			       &g->use_external_router);
+		g->has_use_external_router = true;
 	}
 	if (rc == 0 && c->n[OPT_UPLINK_MTU]) {
 		uint32_t mtu;
@@ -901,6 +952,458 @@ static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 	return rc;
 }
 
+/* -- provider routes -- */
+
+static int proute_key(struct pctx *c, struct hnv_conf_proute *s)
+{
+	const char *nh = opt1(c, OPT_NEXTHOP), *pfx = opt1(c, OPT_PREFIX);
+	int rc = get_prefix(c, "prefix", pfx, &s->prefix);
+	if (rc == 0)
+		rc = get_ip(c, "nexthop", nh, true, &s->nexthop);
+	if (rc == 0 && hnv_ip_is_v4(&s->prefix.addr) != hnv_ip_is_v4(&s->nexthop)) {
+		bool v4 = hnv_ip_is_v4(&s->prefix.addr);
+		seterr(c->err, c->errlen, "%s: nexthop " SHOWF " is %s but prefix " SHOWF " is %s",
+		       c->cmd, SHOWA(nh), v4 ? "IPv6" : "IPv4", SHOWA(pfx), v4 ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	return rc;
+}
+
+static int build_proute_add(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_proute *s = &cmd->u.proute;
+	int rc = proute_key(c, s);
+	if (rc == 0)
+		rc = get_dev(c, "device name", opt1(c, OPT_DEV), s->dev);
+	if (rc == 0 && c->n[OPT_METRIC])
+		rc = get_uint(c, "metric", opt1(c, OPT_METRIC), 0, UINT32_MAX, &s->metric);
+	return rc;
+}
+
+static int build_proute_del(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	return proute_key(c, &cmd->u.proute);
+}
+
+/* -- the gateway attachment -- */
+
+/* A unicast address: not unspecified, multicast or IPv4 broadcast. */
+static int get_unicast(struct pctx *c, const char *what, const char *v, struct hnv_ip *out)
+{
+	int rc = get_ip(c, what, v, false, out);
+	if (rc < 0)
+		return rc;
+	bool v4 = hnv_ip_is_v4(out);
+	if ((v4 && (out->b[12] & 0xf0) == 0xe0) || (!v4 && out->b[0] == 0xff))
+		return bad(c, what, v, "multicast address");
+	if (v4 && out->b[12] == 255 && out->b[13] == 255 && out->b[14] == 255 && out->b[15] == 255)
+		return bad(c, what, v, "broadcast address");
+	return 0;
+}
+
+static int build_gateway_add(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_gateway *g = &cmd->u.gateway;
+	const char *table = opt1(c, OPT_TABLE);
+	int rc = get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), g->rdomain);
+	if (rc == 0)
+		rc = get_dev(c, "VRF name", opt1(c, OPT_VRF), g->vrf);
+	if (rc == 0)
+		rc = get_uint(c, "table", table, 1, UINT32_MAX - 1, &g->table);
+	/* The kernel's own tables: a tenant VRF must never share them. */
+	if (rc == 0 && g->table >= 253 && g->table <= 255)
+		return bad(c, "table", table, "253-255 are the kernel's default, main and local tables");
+	if (rc == 0 && c->n[OPT_CORP_DEV])
+		rc = get_dev(c, "corp device name", opt1(c, OPT_CORP_DEV), g->corp_dev);
+	if (rc == 0 && c->n[OPT_NAT_EXTERNAL]) {
+		rc = get_unicast(c, "NAT external address", opt1(c, OPT_NAT_EXTERNAL),
+				 &g->nat_external);
+		g->has_nat_external = true;
+	}
+	return rc;
+}
+
+static int build_gateway_del(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	return get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), cmd->u.gateway.rdomain);
+}
+
+/* gateway ca and gateway ca-del: the same three values. */
+static int build_gateway_ca(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_gateway_ca *g = &cmd->u.gateway_ca;
+	int rc = get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), g->rdomain);
+	if (rc == 0)
+		rc = get_vsid(c, opt1(c, OPT_VSID), &g->vsid);
+	if (rc == 0)
+		rc = get_unicast(c, "CA", opt1(c, OPT_CA), &g->ca);
+	return rc;
+}
+
+/* True when msg shows secret or 8 consecutive characters of it. */
+static bool shows_secret(const char *msg, const char *secret)
+{
+	size_t n = strlen(secret), w = n < 8 ? n : 8;
+	if (w < 4)
+		return false; /* too short to tell from ordinary words */
+	for (size_t i = 0; i + w <= n; i++)
+		if (memmem(msg, strlen(msg), secret + i, w) != NULL)
+			return true;
+	return false;
+}
+
+/* -- S2S tunnels -- */
+
+static bool printable_ascii(char ch)
+{
+	return ch >= 0x20 && ch <= 0x7e;
+}
+
+/* An IKE identity (FQDN, address, e-mail or DN). Quotes and backslashes are
+ * refused so the value can be written into charon's configuration without
+ * escaping. */
+static int get_ident(struct pctx *c, const char *what, const char *v, char *out)
+{
+	size_t len = strlen(v);
+	if (len == 0)
+		return bad(c, what, v, "empty");
+	if (len > HNV_S2S_ID_MAX)
+		return bad(c, what, v, "longer than 255 characters");
+	for (size_t i = 0; i < len; i++)
+		if (!printable_ascii(v[i]) || v[i] == '"' || v[i] == '\\')
+			return bad(c, what, v,
+				   "use printable ASCII characters without \" or \\");
+	if (v[0] == ' ' || v[len - 1] == ' ')
+		return bad(c, what, v, "leading or trailing space");
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
+/* The PSK: no message may contain any part of it, so none uses bad(). */
+static int get_psk(struct pctx *c, const char *v, char *out)
+{
+	size_t len = strlen(v);
+	if (strcmp(v, "<secret>") == 0) {
+		seterr(c->err, c->errlen,
+		       "%s: the PSK is masked as <secret> (a config shown without secrets); "
+		       "give the key itself",
+		       c->cmd);
+		return -EINVAL;
+	}
+	if (len < HNV_S2S_PSK_MIN) {
+		seterr(c->err, c->errlen, "%s: PSK too short: use at least %d characters", c->cmd,
+		       HNV_S2S_PSK_MIN);
+		return -EINVAL;
+	}
+	if (len > HNV_S2S_PSK_MAX) {
+		seterr(c->err, c->errlen, "%s: PSK too long: use at most %d characters", c->cmd,
+		       HNV_S2S_PSK_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (!printable_ascii(v[i])) {
+			seterr(c->err, c->errlen,
+			       "%s: PSK has a character outside printable ASCII at position %zu",
+			       c->cmd, i + 1);
+			return -EINVAL;
+		}
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
+/* A certificate or key file: a name (in charon's directories) or an
+ * absolute path, never climbing with "..". */
+static int get_path(struct pctx *c, const char *what, const char *v, char *out)
+{
+	size_t len = strlen(v);
+	if (len == 0 || len > HNV_S2S_PATH_MAX)
+		return bad(c, what, v, "must be 1-127 characters");
+	for (size_t i = 0; i < len; i++)
+		if (!printable_ascii(v[i]) || v[i] == ' ' || v[i] == '"' || v[i] == '\\')
+			return bad(c, what, v,
+				   "use printable ASCII characters without spaces, \" or \\");
+	if (strchr(v, '/') != NULL && v[0] != '/')
+		return bad(c, what, v, "must be a file name or an absolute path");
+	for (const char *p = v + (v[0] == '/');; ) {
+		size_t cl = strcspn(p, "/");
+		if (cl == 0 || (cl == 1 && p[0] == '.') || (cl == 2 && p[0] == '.' && p[1] == '.'))
+			return bad(c, what, v, "empty, \".\" or \"..\" path component");
+		if (p[cl] == '\0')
+			break;
+		p += cl + 1;
+	}
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
+/* strongSwan proposal keywords hnvgw accepts (lower case). */
+enum alg_kind { ALG_ENCR, ALG_AEAD, ALG_INTEG, ALG_PRF, ALG_DH, ALG_ESN };
+
+static const struct {
+	const char *name;
+	enum alg_kind kind;
+} good_algs[] = {
+	{"aes128", ALG_ENCR},        {"aes192", ALG_ENCR},        {"aes256", ALG_ENCR},
+	{"aes128ctr", ALG_ENCR},     {"aes192ctr", ALG_ENCR},     {"aes256ctr", ALG_ENCR},
+	{"camellia128", ALG_ENCR},   {"camellia192", ALG_ENCR},   {"camellia256", ALG_ENCR},
+	{"aes128gcm8", ALG_AEAD},    {"aes128gcm12", ALG_AEAD},   {"aes128gcm16", ALG_AEAD},
+	{"aes192gcm8", ALG_AEAD},    {"aes192gcm12", ALG_AEAD},   {"aes192gcm16", ALG_AEAD},
+	{"aes256gcm8", ALG_AEAD},    {"aes256gcm12", ALG_AEAD},   {"aes256gcm16", ALG_AEAD},
+	{"aes128ccm8", ALG_AEAD},    {"aes128ccm12", ALG_AEAD},   {"aes128ccm16", ALG_AEAD},
+	{"aes192ccm8", ALG_AEAD},    {"aes192ccm12", ALG_AEAD},   {"aes192ccm16", ALG_AEAD},
+	{"aes256ccm8", ALG_AEAD},    {"aes256ccm12", ALG_AEAD},   {"aes256ccm16", ALG_AEAD},
+	{"chacha20poly1305", ALG_AEAD},
+	{"sha256", ALG_INTEG},       {"sha384", ALG_INTEG},       {"sha512", ALG_INTEG},
+	{"sha2_256", ALG_INTEG},     {"sha2_384", ALG_INTEG},     {"sha2_512", ALG_INTEG},
+	{"aesxcbc", ALG_INTEG},      {"aescmac", ALG_INTEG},
+	{"prfsha256", ALG_PRF},      {"prfsha384", ALG_PRF},      {"prfsha512", ALG_PRF},
+	{"prfaesxcbc", ALG_PRF},     {"prfaescmac", ALG_PRF},
+	{"modp2048", ALG_DH},        {"modp3072", ALG_DH},        {"modp4096", ALG_DH},
+	{"modp6144", ALG_DH},        {"modp8192", ALG_DH},        {"modp2048s224", ALG_DH},
+	{"modp2048s256", ALG_DH},    {"ecp224", ALG_DH},          {"ecp256", ALG_DH},
+	{"ecp384", ALG_DH},          {"ecp521", ALG_DH},          {"ecp224bp", ALG_DH},
+	{"ecp256bp", ALG_DH},        {"ecp384bp", ALG_DH},        {"ecp512bp", ALG_DH},
+	{"curve25519", ALG_DH},      {"x25519", ALG_DH},          {"curve448", ALG_DH},
+	{"x448", ALG_DH},            {"esn", ALG_ESN},            {"noesn", ALG_ESN},
+};
+
+/* Keywords strongSwan knows that hnvgw refuses, and why. */
+static const struct {
+	const char *name, *why;
+} weak_algs[] = {
+	{"des", "DES (56-bit key)"},
+	{"3des", "3DES (64-bit block cipher)"},
+	{"cast128", "CAST-128 (64-bit block cipher)"},
+	{"blowfish128", "Blowfish (64-bit block cipher)"},
+	{"null", "NULL encryption"},
+	{"md5", "MD5"},
+	{"md5_128", "MD5"},
+	{"prfmd5", "MD5"},
+	{"sha", "SHA-1"},
+	{"sha1", "SHA-1"},
+	{"sha1_160", "SHA-1"},
+	{"prfsha1", "SHA-1"},
+	{"modp768", "MODP 768 (DH group 1)"},
+	{"modp1024", "MODP 1024 (DH group 2)"},
+	{"modp1536", "MODP 1536 (DH group 5)"},
+	{"modp1024s160", "MODP 1024 (DH group 22)"},
+	{"ecp192", "ECP 192 (DH group 25)"},
+};
+
+/* IKE DH group numbers, which strongSwan does not accept: weak ones are
+ * refused as weak, the others are named by their keyword. */
+static const struct {
+	unsigned num;
+	const char *name;
+	bool weak;
+} dh_groups[] = {
+	{1, "modp768", true},      {2, "modp1024", true},      {5, "modp1536", true},
+	{14, "modp2048", false},   {15, "modp3072", false},    {16, "modp4096", false},
+	{17, "modp6144", false},   {18, "modp8192", false},    {19, "ecp256", false},
+	{20, "ecp384", false},     {21, "ecp521", false},      {22, "modp1024s160", true},
+	{23, "modp2048s224", false}, {24, "modp2048s256", false}, {25, "ecp192", true},
+	{26, "ecp224", false},     {27, "ecp224bp", false},    {28, "ecp256bp", false},
+	{29, "ecp384bp", false},   {30, "ecp512bp", false},    {31, "curve25519", false},
+	{32, "curve448", false},
+};
+
+/* "dh14", "group14", "dhgroup14": the group number, or 0. */
+static unsigned dh_group_number(const char *t)
+{
+	static const char *const pfx[] = {"dhgroup", "group", "dh"};
+	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
+		size_t n = strlen(pfx[i]);
+		uint32_t v;
+		if (strncmp(t, pfx[i], n) == 0 && dec_parse(t + n, 99, &v) == 0)
+			return v;
+	}
+	return 0;
+}
+
+/* One proposal: valid keywords, no weak algorithm, complete for its kind
+ * (IKE: encryption, DH group and integrity or, with AEAD, a PRF; ESP:
+ * encryption and integrity unless AEAD). Appends it in lower case to list
+ * (size bytes, ',' separated). */
+static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, size_t size)
+{
+	const char *kind = ike ? "IKE proposal" : "ESP proposal";
+	char p[HNV_S2S_PROPOSALS_LEN + 1];
+	size_t len = strlen(v);
+	if (len == 0 || len >= sizeof(p))
+		return bad(c, kind, v, "must be 1-255 characters");
+	for (size_t i = 0; i <= len; i++)
+		p[i] = ascii_lower(v[i]);
+	for (size_t i = 0; i < len; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || is_digit(p[i]) || p[i] == '_' || p[i] == '-'))
+			return bad(c, kind, v,
+				   "one proposal of algorithm keywords joined by '-', "
+				   "e.g. aes256gcm16-prfsha384-ecp384");
+	unsigned n[ALG_ESN + 1] = {0};
+	char tok[HNV_S2S_PROPOSALS_LEN + 1];
+	for (const char *t = p; *t;) {
+		size_t tl = strcspn(t, "-");
+		if (tl == 0)
+			return bad(c, kind, v, "empty algorithm between '-'");
+		memcpy(tok, t, tl);
+		tok[tl] = '\0';
+		t += tl + (t[tl] == '-');
+		if (t[-1] == '-' && *t == '\0')
+			return bad(c, kind, v, "ends with '-'");
+		for (size_t i = 0; i < sizeof(weak_algs) / sizeof(weak_algs[0]); i++)
+			if (strcmp(tok, weak_algs[i].name) == 0) {
+				seterr(c->err, c->errlen,
+				       "%s: weak algorithm \"%s\" in %s " SHOWF ": %s is refused",
+				       c->cmd, tok, kind, SHOWA(v), weak_algs[i].why);
+				return -EINVAL;
+			}
+		unsigned g = dh_group_number(tok);
+		for (size_t i = 0; g && i < sizeof(dh_groups) / sizeof(dh_groups[0]); i++) {
+			if (dh_groups[i].num != g)
+				continue;
+			if (dh_groups[i].weak)
+				seterr(c->err, c->errlen,
+				       "%s: weak algorithm \"%s\" in %s " SHOWF
+				       ": DH group %u (%s) is refused, MODP groups below 2048 bits "
+				       "are weak",
+				       c->cmd, tok, kind, SHOWA(v), g, dh_groups[i].name);
+			else
+				seterr(c->err, c->errlen,
+				       "%s: %s " SHOWF ": write DH group %u as \"%s\"", c->cmd,
+				       kind, SHOWA(v), g, dh_groups[i].name);
+			return -EINVAL;
+		}
+		size_t k = 0, nk = sizeof(good_algs) / sizeof(good_algs[0]);
+		while (k < nk && strcmp(tok, good_algs[k].name) != 0)
+			k++;
+		if (k == nk) {
+			seterr(c->err, c->errlen, "%s: unknown algorithm \"%s\" in %s " SHOWF,
+			       c->cmd, tok, kind, SHOWA(v));
+			return -EINVAL;
+		}
+		n[good_algs[k].kind]++;
+	}
+	const char *why = NULL;
+	if (n[ALG_ENCR] + n[ALG_AEAD] == 0)
+		why = "no encryption algorithm";
+	else if (n[ALG_ENCR] && n[ALG_AEAD])
+		why = "AEAD and non-AEAD encryption cannot share a proposal";
+	else if (n[ALG_AEAD] && n[ALG_INTEG])
+		why = "an AEAD algorithm takes no integrity algorithm";
+	else if (n[ALG_ENCR] && !n[ALG_INTEG])
+		why = "no integrity algorithm (e.g. sha256)";
+	else if (ike && n[ALG_ESN])
+		why = "esn and noesn belong to ESP proposals";
+	else if (ike && !n[ALG_DH])
+		why = "no DH group (e.g. ecp384 or modp3072)";
+	else if (ike && n[ALG_AEAD] && !n[ALG_PRF])
+		why = "an AEAD IKE proposal needs a PRF (e.g. prfsha384)";
+	else if (!ike && n[ALG_PRF])
+		why = "a PRF belongs to IKE proposals";
+	if (why)
+		return bad(c, kind, v, why);
+	size_t used = strlen(list);
+	if (used + (used > 0) + len >= size) {
+		seterr(c->err, c->errlen, "%s: %ss longer than %zu characters together", c->cmd,
+		       kind, size - 1);
+		return -EINVAL;
+	}
+	if (used > 0)
+		list[used++] = ',';
+	memcpy(list + used, p, len + 1);
+	return 0;
+}
+
+static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_s2s *s = &cmd->u.s2s;
+	int rc = get_name(c, "tunnel name", c->pos, s->name);
+	if (rc == 0)
+		rc = get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), s->rdomain);
+	if (rc == 0)
+		rc = get_unicast(c, "peer", opt1(c, OPT_PEER), &s->peer);
+	if (rc == 0 && c->n[OPT_LOCAL_ADDR]) {
+		const char *la = opt1(c, OPT_LOCAL_ADDR);
+		rc = get_unicast(c, "local address", la, &s->local_addr);
+		s->has_local_addr = true;
+		if (rc == 0 && hnv_ip_is_v4(&s->local_addr) != hnv_ip_is_v4(&s->peer))
+			return bad(c, "local address", la, "not of the peer's address family");
+	}
+	if (rc == 0)
+		rc = get_ident(c, "local ID", opt1(c, OPT_LOCAL_ID), s->local_id);
+	if (rc == 0)
+		rc = get_ident(c, "remote ID", opt1(c, OPT_REMOTE_ID), s->remote_id);
+	if (rc < 0)
+		return rc;
+	if (c->n[OPT_PSK] && (c->n[OPT_CERT] || c->n[OPT_KEY])) {
+		seterr(c->err, c->errlen, "%s: give --psk or --cert with --key, not both", c->cmd);
+		return -EINVAL;
+	}
+	if (c->n[OPT_PSK]) {
+		s->auth = HNV_S2S_AUTH_PSK;
+		rc = get_psk(c, opt1(c, OPT_PSK), s->psk);
+		/* identities are shown to every reader; the PSK is not */
+		if (rc == 0 && (shows_secret(s->local_id, s->psk) ||
+				shows_secret(s->remote_id, s->psk))) {
+			seterr(c->err, c->errlen, "%s: the PSK must not appear in an identity",
+			       c->cmd);
+			return -EINVAL;
+		}
+	} else if (c->n[OPT_CERT] && c->n[OPT_KEY]) {
+		s->auth = HNV_S2S_AUTH_CERT;
+		rc = get_path(c, "certificate", opt1(c, OPT_CERT), s->cert);
+		if (rc == 0)
+			rc = get_path(c, "key", opt1(c, OPT_KEY), s->key);
+	} else {
+		seterr(c->err, c->errlen, "%s: missing %s", c->cmd,
+		       c->n[OPT_CERT] ? "--key" : c->n[OPT_KEY] ? "--cert" : "--psk or --cert with --key");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; rc == 0 && i < c->n[OPT_IKE_PROPOSAL]; i++)
+		rc = get_proposal(c, true, c->val[OPT_IKE_PROPOSAL][i], s->ike, sizeof(s->ike));
+	for (unsigned i = 0; rc == 0 && i < c->n[OPT_ESP_PROPOSAL]; i++)
+		rc = get_proposal(c, false, c->val[OPT_ESP_PROPOSAL][i], s->esp, sizeof(s->esp));
+	if (rc < 0)
+		return rc;
+	if (!s->ike[0])
+		snprintf(s->ike, sizeof(s->ike), "%s", HNV_S2S_IKE_DEFAULT);
+	if (!s->esp[0])
+		snprintf(s->esp, sizeof(s->esp), "%s", HNV_S2S_ESP_DEFAULT);
+	for (unsigned i = 0; i < c->n[OPT_REMOTE_PREFIX]; i++) {
+		const char *v = c->val[OPT_REMOTE_PREFIX][i];
+		struct hnv_prefix *p = &s->remote[i];
+		rc = get_prefix(c, "remote prefix", v, p);
+		if (rc < 0)
+			return rc;
+		for (unsigned k = 0; k < i; k++)
+			if (hnv_prefix_contains(&s->remote[k], &p->addr) ||
+			    hnv_prefix_contains(p, &s->remote[k].addr)) {
+				seterr(c->err, c->errlen,
+				       "%s: remote prefix " SHOWF " overlaps remote prefix " SHOWF,
+				       c->cmd, SHOWA(v), SHOWA(c->val[OPT_REMOTE_PREFIX][k]));
+				return -EINVAL;
+			}
+		s->n_remote = i + 1;
+	}
+	s->dpd = HNV_S2S_DPD_DEFAULT;
+	if (c->n[OPT_DPD])
+		rc = get_uint(c, "DPD delay", opt1(c, OPT_DPD), 0, HNV_S2S_DPD_MAX, &s->dpd);
+	return rc;
+}
+
+static int build_s2s_del(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	return get_name(c, "tunnel name", c->pos, cmd->u.s2s.name);
+}
+
+#define PROUTE_KEY (B(OPT_PREFIX) | B(OPT_NEXTHOP))
+#define GWCA_KEY (B(OPT_RDOMAIN) | B(OPT_VSID) | B(OPT_CA))
+#define S2S_OPTS                                                                                   \
+	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |    \
+	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) |        \
+	 B(OPT_REMOTE_PREFIX) | B(OPT_DPD))
+#define S2S_REQ                                                                                    \
+	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
+
 #define LOOKUP_OPTS                                                                                \
 	(B(OPT_VSID) | B(OPT_CA) | B(OPT_PA) | B(OPT_MAC) | B(OPT_RULE) | B(OPT_TYPE) |            \
 	 B(OPT_VM_NAME) | B(OPT_CUSTOMER_ID) | B(OPT_CONTEXT) | B(OPT_USE_VM_MAC))
@@ -909,31 +1412,44 @@ static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 #define ROUTE_KEY (B(OPT_RDOMAIN) | B(OPT_PREFIX) | B(OPT_NEXTHOP))
 
 static const struct cmd_def cmd_defs[] = {
-	{"rdomain", "add", HNV_CONF_RDOMAIN_ADD, "NAME", B(OPT_RDID), B(OPT_RDID), 0, 0,
+	{"rdomain", "add", HNV_CONF_RDOMAIN_ADD, "NAME", B(OPT_RDID), B(OPT_RDID), 0,
 	 build_rdomain_add},
-	{"rdomain", "del", HNV_CONF_RDOMAIN_DEL, "NAME", 0, 0, 0, 0, build_rdomain_del},
+	{"rdomain", "del", HNV_CONF_RDOMAIN_DEL, "NAME", 0, 0, 0, build_rdomain_del},
 	{"vsubnet", "add", HNV_CONF_VSUBNET_ADD, "VSID", B(OPT_RDOMAIN) | B(OPT_PREFIX),
-	 B(OPT_RDOMAIN) | B(OPT_PREFIX), B(OPT_PREFIX), HNV_VSUBNET_MAX_PREFIXES,
-	 build_vsubnet_add},
-	{"vsubnet", "del", HNV_CONF_VSUBNET_DEL, "VSID", 0, 0, 0, 0, build_vsubnet_del},
-	{"pa", "add", HNV_CONF_PA_ADD, "IP/LEN", B(OPT_DEV), B(OPT_DEV), 0, 0, build_pa_add},
-	{"pa", "del", HNV_CONF_PA_DEL, "IP", 0, 0, 0, 0, build_pa_del},
+	 B(OPT_RDOMAIN) | B(OPT_PREFIX), B(OPT_PREFIX), build_vsubnet_add},
+	{"vsubnet", "del", HNV_CONF_VSUBNET_DEL, "VSID", 0, 0, 0, build_vsubnet_del},
+	{"pa", "add", HNV_CONF_PA_ADD, "IP/LEN", B(OPT_DEV), B(OPT_DEV), 0, build_pa_add},
+	{"pa", "del", HNV_CONF_PA_DEL, "IP", 0, 0, 0, build_pa_del},
 	{"port", "add", HNV_CONF_PORT_ADD, "NAME", B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC),
-	 B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC), B(OPT_CA), HNV_PORT_MAX_CAS, build_port_add},
-	{"port", "del", HNV_CONF_PORT_DEL, "NAME", 0, 0, 0, 0, build_port_del},
-	{"lookup", "add", HNV_CONF_LOOKUP_ADD, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, 0, build_lookup},
-	{"lookup", "set", HNV_CONF_LOOKUP_SET, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, 0, build_lookup},
-	{"lookup", "del", HNV_CONF_LOOKUP_DEL, NULL, LOOKUP_KEY, LOOKUP_KEY, 0, 0,
-	 build_lookup_del},
+	 B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC), B(OPT_CA), build_port_add},
+	{"port", "del", HNV_CONF_PORT_DEL, "NAME", 0, 0, 0, build_port_del},
+	{"lookup", "add", HNV_CONF_LOOKUP_ADD, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},
+	{"lookup", "set", HNV_CONF_LOOKUP_SET, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},
+	{"lookup", "del", HNV_CONF_LOOKUP_DEL, NULL, LOOKUP_KEY, LOOKUP_KEY, 0, build_lookup_del},
 	{"route", "add", HNV_CONF_ROUTE_ADD, NULL, ROUTE_KEY | B(OPT_VSID) | B(OPT_METRIC),
-	 ROUTE_KEY | B(OPT_VSID), 0, 0, build_route_add},
-	{"route", "del", HNV_CONF_ROUTE_DEL, NULL, ROUTE_KEY, ROUTE_KEY, 0, 0, build_route_del},
+	 ROUTE_KEY | B(OPT_VSID), 0, build_route_add},
+	{"route", "del", HNV_CONF_ROUTE_DEL, NULL, ROUTE_KEY, ROUTE_KEY, 0, build_route_del},
 	{"global", "set", HNV_CONF_GLOBAL_SET, NULL,
-	 B(OPT_GATEWAY_MAC) | B(OPT_FLOWID) | B(OPT_UPLINK_MTU), 0, 0, 0, build_global_set},
+	 B(OPT_GATEWAY_MAC) | B(OPT_FLOWID) | B(OPT_UPLINK_MTU) | B(OPT_USE_EXT_ROUTER), 0, 0,
+	 build_global_set},
+	{"proute", "add", HNV_CONF_PROUTE_ADD, NULL, PROUTE_KEY | B(OPT_DEV) | B(OPT_METRIC),
+	 PROUTE_KEY | B(OPT_DEV), 0, build_proute_add},
+	{"proute", "del", HNV_CONF_PROUTE_DEL, NULL, PROUTE_KEY, PROUTE_KEY, 0, build_proute_del},
+	{"gateway", "add", HNV_CONF_GATEWAY_ADD, NULL,
+	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE) | B(OPT_CORP_DEV) | B(OPT_NAT_EXTERNAL),
+	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE), 0, build_gateway_add},
+	{"gateway", "del", HNV_CONF_GATEWAY_DEL, NULL, B(OPT_RDOMAIN), B(OPT_RDOMAIN), 0,
+	 build_gateway_del},
+	{"gateway", "ca", HNV_CONF_GATEWAY_CA, NULL, GWCA_KEY, GWCA_KEY, 0, build_gateway_ca},
+	{"gateway", "ca-del", HNV_CONF_GATEWAY_CA_DEL, NULL, GWCA_KEY, GWCA_KEY, 0,
+	 build_gateway_ca},
+	{"s2s", "add", HNV_CONF_S2S_ADD, "NAME", S2S_OPTS, S2S_REQ,
+	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX), build_s2s_add},
+	{"s2s", "del", HNV_CONF_S2S_DEL, "NAME", 0, 0, 0, build_s2s_del},
 };
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
 
-_Static_assert(OPT__COUNT <= 32, "option bits must fit the uint32_t masks");
+_Static_assert(OPT__COUNT <= 64, "option bits must fit the uint64_t masks");
 
 static bool is_option(const struct word *w)
 {
@@ -975,20 +1491,45 @@ static int find_cmd(const struct words *ws, const struct cmd_def **out, char *er
 	return -EINVAL;
 }
 
-/* Parses one line of len bytes (no terminator, no NUL). 1, 0 or -EINVAL. */
-static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char *err,
-		       size_t errlen)
+/* The options of d, for a message that cannot name the word it refuses. */
+static void list_options(const struct cmd_def *d, char *buf, size_t size)
 {
-	struct words ws;
-	int rc = tokenize(s, len, &ws, err, errlen);
+	size_t o = 0;
+	buf[0] = '\0';
+	for (unsigned k = 0; k < OPT__COUNT; k++) {
+		if (!(d->allowed & B(k)))
+			continue;
+		int n = snprintf(buf + o, size - o, "%s%s", o ? " " : "", opt_defs[k].name);
+		if (n < 0 || (size_t)n >= size - o)
+			break;
+		o += (size_t)n;
+	}
+}
+
+/* A message that would show (part of) the PSK, because the user put it
+ * where another value belongs, is replaced by one naming no value. */
+static void scrub(char *err, size_t errlen, const char *cmd, const char *secret)
+{
+	if (err != NULL && errlen > 0 && shows_secret(err, secret))
+		seterr(err, errlen, "%s: invalid value (not shown: it contains the PSK)", cmd);
+}
+
+/* parse_words with the caller's word buffer. */
+static int parse_ws(const char *s, size_t len, struct words *ws, struct hnv_conf_cmd *cmd,
+		    char *err, size_t errlen)
+{
+	int rc = tokenize(s, len, ws, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (ws.n == 0)
+	if (ws->n == 0)
 		return 0;
 	const struct cmd_def *d;
-	rc = find_cmd(&ws, &d, err, errlen);
+	rc = find_cmd(ws, &d, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* Any word of an s2s add line may be (part of) a PSK: its messages
+	 * name positions and option names, never words. */
+	bool secret = d->kind == HNV_CONF_S2S_ADD;
 
 	char name[24];
 	snprintf(name, sizeof(name), "%s %s", d->obj, d->verb);
@@ -1000,14 +1541,20 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 
 	unsigned i = 2;
 	if (d->pos) {
-		if (i >= ws.n || is_option(&ws.w[i])) {
+		if (i >= ws->n || is_option(&ws->w[i])) {
 			seterr(err, errlen, "%s: missing %s", name, d->pos);
 			return -EINVAL;
 		}
-		c.pos = ws.w[i++].s;
+		c.pos = ws->w[i++].s;
 	}
-	while (i < ws.n) {
-		const struct word *w = &ws.w[i++];
+	while (i < ws->n) {
+		const struct word *w = &ws->w[i++];
+		if (!is_option(w) && secret) {
+			seterr(err, errlen,
+			       "%s: unexpected value at word %u (a value with spaces needs quotes)",
+			       name, i);
+			return -EINVAL;
+		}
 		if (!is_option(w)) {
 			seterr(err, errlen, "%s: unexpected " SHOWF, name, SHOWA(w->s));
 			return -EINVAL;
@@ -1016,12 +1563,19 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 		for (unsigned k = 0; k < OPT__COUNT; k++)
 			if ((d->allowed & B(k)) && strcmp(opt_defs[k].name, w->s) == 0)
 				o = (enum opt)k;
+		if (o == OPT__COUNT && secret) {
+			char opts[512];
+			list_options(d, opts, sizeof(opts));
+			seterr(err, errlen, "%s: unknown option at word %u (options: %s)", name, i,
+			       opts);
+			return -EINVAL;
+		}
 		if (o == OPT__COUNT) {
 			seterr(err, errlen, "unknown option " SHOWF " for \"%s\"", SHOWA(w->s),
 			       name);
 			return -EINVAL;
 		}
-		unsigned max = (d->multi & B(o)) ? d->multi_max : 1;
+		unsigned max = (d->multi & B(o)) ? opt_defs[o].max : 1;
 		if (c.n[o] >= max) {
 			if (max == 1)
 				seterr(err, errlen, "%s: %s given more than once", name, w->s);
@@ -1034,11 +1588,11 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 			c.n[o]++;
 			continue;
 		}
-		if (i >= ws.n || is_option(&ws.w[i])) {
+		if (i >= ws->n || is_option(&ws->w[i])) {
 			seterr(err, errlen, "%s: missing value for %s", name, w->s);
 			return -EINVAL;
 		}
-		c.val[o][c.n[o]++] = ws.w[i++].s;
+		c.val[o][c.n[o]++] = ws->w[i++].s;
 	}
 	for (unsigned k = 0; k < OPT__COUNT; k++)
 		if ((d->required & B(k)) && c.n[k] == 0) {
@@ -1049,7 +1603,20 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->kind = d->kind;
 	rc = d->build(&c, cmd);
+	if (rc < 0 && c.n[OPT_PSK] && strcmp(c.val[OPT_PSK][0], "<secret>") != 0)
+		scrub(err, errlen, name, c.val[OPT_PSK][0]);
 	return rc < 0 ? rc : 1;
+}
+
+/* Parses one line of len bytes (no terminator, no NUL). 1, 0 or -EINVAL.
+ * The words are cleared afterwards: they may hold a PSK. */
+static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char *err,
+		       size_t errlen)
+{
+	struct words ws;
+	int rc = parse_ws(s, len, &ws, cmd, err, errlen);
+	explicit_bzero(&ws, sizeof(ws));
+	return rc;
 }
 
 int hnv_conf_parse_line(const char *line, struct hnv_conf_cmd *cmd, char *err, size_t errlen)
@@ -1073,6 +1640,7 @@ int hnv_conf_parse_line(const char *line, struct hnv_conf_cmd *cmd, char *err, s
 		t.line = 0;
 		*cmd = t;
 	}
+	explicit_bzero(&t, sizeof(t));
 	return rc;
 }
 
@@ -1080,7 +1648,7 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 			char *err, size_t errlen)
 {
 	char msg[MSG_MAX];
-	struct hnv_conf_cmd *arr = NULL;
+	struct hnv_conf_cmd *arr = NULL, c;
 	size_t cnt = 0, cap = 0, off = 0;
 	unsigned lineno = 0;
 	int rc = 0;
@@ -1117,7 +1685,6 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 			rc = -EINVAL;
 			break;
 		}
-		struct hnv_conf_cmd c;
 		rc = parse_words(ls, ll, &c, msg, sizeof(msg));
 		if (rc < 0) {
 			seterr(err, errlen, "line %u: %s", lineno, msg);
@@ -1129,26 +1696,41 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 		if (cnt == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct hnv_conf_cmd *na = NULL;
+			/* not realloc: the old array may hold PSKs to clear */
 			if (ncap <= SIZE_MAX / sizeof(*arr))
-				na = realloc(arr, ncap * sizeof(*arr));
+				na = malloc(ncap * sizeof(*arr));
+			if (na != NULL && cnt > 0)
+				memcpy(na, arr, cnt * sizeof(*arr));
+			hnv_conf_cmds_free(arr, cnt);
+			arr = na;
 			if (na == NULL) {
 				seterr(err, errlen, "line %u: out of memory", lineno);
 				rc = -ENOMEM;
 				break;
 			}
-			arr = na;
 			cap = ncap;
 		}
 		arr[cnt++] = c;
 		rc = 0;
 	}
+	explicit_bzero(&c, sizeof(c));
 	if (rc < 0) {
-		free(arr);
+		hnv_conf_cmds_free(arr, cnt);
 		return rc;
 	}
 	*cmds = arr; /* NULL when the text holds no command */
 	*n = cnt;
 	return 0;
+}
+
+void hnv_conf_cmds_free(struct hnv_conf_cmd *cmds, size_t n)
+{
+	if (cmds == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i].kind == HNV_CONF_S2S_ADD)
+			explicit_bzero(&cmds[i], sizeof(cmds[i]));
+	free(cmds);
 }
 
 /* ---- applier ---- */
@@ -1233,9 +1815,119 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 	return -EINVAL;
 }
 
-static int apply_rdomain(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err,
+/* ---- what a batch knows beyond the datapath ----
+ * The routing domains it added, and the objects that live only in the
+ * configuration (provider routes, gateways, gateway CAs, tunnels). Small
+ * arrays searched linearly: there are at most a few per routing domain. */
+
+struct vec {
+	void *a;
+	size_t n, cap, size;
+};
+
+static void *vec_at(const struct vec *v, size_t i)
+{
+	return (char *)v->a + i * v->size;
+}
+
+static int vec_push(struct vec *v, const void *item)
+{
+	if (v->n == v->cap) {
+		size_t ncap = v->cap ? v->cap * 2 : 8;
+		void *na = NULL;
+		if (ncap <= SIZE_MAX / v->size)
+			na = realloc(v->a, ncap * v->size);
+		if (na == NULL)
+			return -ENOMEM;
+		v->a = na;
+		v->cap = ncap;
+	}
+	memcpy(vec_at(v, v->n++), item, v->size);
+	return 0;
+}
+
+static void vec_del(struct vec *v, size_t i)
+{
+	memmove(vec_at(v, i), vec_at(v, i + 1), (v->n - i - 1) * v->size);
+	v->n--;
+}
+
+struct gw_rec {
+	char rdomain[HNV_NAME_MAX + 1];
+	char vrf[HNV_DEV_MAX + 1];
+	uint32_t table;
+};
+
+/* A tunnel without its secrets: what other tunnels are checked against. */
+struct s2s_rec {
+	char name[HNV_NAME_MAX + 1];
+	char rdomain[HNV_NAME_MAX + 1];
+	struct hnv_ip peer;
+	bool has_local_addr;
+	struct hnv_ip local_addr;
+	char local_id[HNV_S2S_ID_MAX + 1];
+	char remote_id[HNV_S2S_ID_MAX + 1];
+};
+
+struct hnv_conf_batch {
+	struct hnv_dp *dp;
+	struct vec rdomains; /* char[HNV_NAME_MAX + 1] */
+	struct vec gws;      /* struct gw_rec */
+	struct vec cas;      /* struct hnv_conf_gateway_ca */
+	struct vec s2s;      /* struct s2s_rec */
+	struct vec proutes;  /* struct hnv_conf_proute, key fields */
+};
+
+/* Index of the first element for which match(elem, key) holds, or -1. */
+static long vec_find(const struct vec *v, bool (*match)(const void *, const void *),
+		     const void *key)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (match(vec_at(v, i), key))
+			return (long)i;
+	return -1;
+}
+
+static bool name_is(const void *elem, const void *key)
+{
+	return strcmp(elem, key) == 0; /* every record starts with its name */
+}
+
+static bool gw_uses_rdomain(const void *elem, const void *key)
+{
+	return strcmp(((const struct gw_rec *)elem)->rdomain, key) == 0;
+}
+
+static bool s2s_uses_rdomain(const void *elem, const void *key)
+{
+	return strcmp(((const struct s2s_rec *)elem)->rdomain, key) == 0;
+}
+
+static bool ca_uses_rdomain(const void *elem, const void *key)
+{
+	return strcmp(((const struct hnv_conf_gateway_ca *)elem)->rdomain, key) == 0;
+}
+
+static bool ca_uses_vsid(const void *elem, const void *key)
+{
+	return ((const struct hnv_conf_gateway_ca *)elem)->vsid == *(const uint32_t *)key;
+}
+
+static bool rdomain_known(const struct hnv_conf_batch *b, const char *name)
+{
+	return vec_find(&b->rdomains, name_is, name) >= 0;
+}
+
+static int rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen)
+{
+	seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, name);
+	return -ENOENT;
+}
+
+static int apply_rdomain(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 			 size_t errlen)
 {
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
 	const char *name = c->u.rdomain.name;
 	bool add = c->kind == HNV_CONF_RDOMAIN_ADD;
 	const char *cmd = add ? "rdomain add" : "rdomain del";
@@ -1244,9 +1936,26 @@ static int apply_rdomain(struct hnv_policy *p, const struct hnv_conf_cmd *c, cha
 		seterr(err, errlen, "%s: name is not terminated", cmd);
 		return -EINVAL;
 	}
+	if (!add && vec_find(&b->gws, gw_uses_rdomain, name) >= 0) {
+		seterr(err, errlen, "%s: rdomain \"%s\" is in use by its gateway (gateway del first)",
+		       cmd, name);
+		return -EBUSY;
+	}
+	if (!add && vec_find(&b->s2s, s2s_uses_rdomain, name) >= 0) {
+		seterr(err, errlen, "%s: rdomain \"%s\" is in use by s2s tunnels (s2s del first)",
+		       cmd, name);
+		return -EBUSY;
+	}
 	hnv_fmt_guid(&c->u.rdomain.rdid, g, sizeof(g));
 	int rc = add ? hnv_policy_rdomain_add(p, name, &c->u.rdomain.rdid)
 		     : hnv_policy_rdomain_del(p, name);
+	long known = rc == 0 ? vec_find(&b->rdomains, name_is, name) : -1;
+	if (rc == 0 && add && vec_push(&b->rdomains, c->u.rdomain.name) < 0) {
+		hnv_policy_rdomain_del(p, name);
+		rc = -ENOMEM;
+	} else if (rc == 0 && !add && known >= 0) {
+		vec_del(&b->rdomains, (size_t)known);
+	}
 	if (rc == -EEXIST)
 		seterr(err, errlen,
 		       "%s: rdomain \"%s\" already exists, or RDID %s belongs to another rdomain",
@@ -1263,15 +1972,25 @@ static int apply_rdomain(struct hnv_policy *p, const struct hnv_conf_cmd *c, cha
 	return rc < 0 ? rc : 0;
 }
 
-static int apply_vsubnet(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err,
+static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 			 size_t errlen)
 {
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
 	const struct hnv_vsubnet_spec *s = &c->u.vsubnet;
 	bool add = c->kind == HNV_CONF_VSUBNET_ADD;
 	const char *cmd = add ? "vsubnet add" : "vsubnet del";
 	if (add && !terminated(s->rdomain, sizeof(s->rdomain))) {
 		seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
 		return -EINVAL;
+	}
+	long ca = add ? -1 : vec_find(&b->cas, ca_uses_vsid, &s->vsid);
+	if (ca >= 0) {
+		seterr(err, errlen,
+		       "%s: VSID %u is in use by the gateway of routing domain \"%s\" (gateway "
+		       "ca-del first)",
+		       cmd, s->vsid,
+		       ((const struct hnv_conf_gateway_ca *)vec_at(&b->cas, (size_t)ca))->rdomain);
+		return -EBUSY;
 	}
 	int rc = add ? hnv_policy_vsubnet_add(p, s) : hnv_policy_vsubnet_del(p, s->vsid);
 	if (rc == -EEXIST)
@@ -1452,6 +2171,258 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	return rc < 0 ? rc : 0;
 }
 
+static int apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+			size_t errlen)
+{
+	const struct hnv_conf_proute *s = &c->u.proute;
+	bool add = c->kind == HNV_CONF_PROUTE_ADD;
+	const char *cmd = add ? "proute add" : "proute del";
+	char pfx[64], nh[INET6_ADDRSTRLEN];
+	hnv_fmt_prefix(&s->prefix, pfx, sizeof(pfx));
+	hnv_fmt_ip(&s->nexthop, nh, sizeof(nh));
+	if (add && !terminated(s->dev, sizeof(s->dev))) {
+		seterr(err, errlen, "%s: device name is not terminated", cmd);
+		return -EINVAL;
+	}
+	size_t i;
+	for (i = 0; i < b->proutes.n; i++) {
+		const struct hnv_conf_proute *r = vec_at(&b->proutes, i);
+		if (r->prefix.len == s->prefix.len && hnv_ip_eq(&r->prefix.addr, &s->prefix.addr) &&
+		    hnv_ip_eq(&r->nexthop, &s->nexthop))
+			break;
+	}
+	if (add && i < b->proutes.n) {
+		seterr(err, errlen, "%s: provider route %s via %s already exists", cmd, pfx, nh);
+		return -EEXIST;
+	}
+	if (!add && i == b->proutes.n) {
+		seterr(err, errlen, "%s: no provider route %s via %s", cmd, pfx, nh);
+		return -ENOENT;
+	}
+	if (!add) {
+		vec_del(&b->proutes, i);
+		return 0;
+	}
+	struct hnv_conf_proute key;
+	memset(&key, 0, sizeof(key));
+	key.prefix = s->prefix;
+	key.nexthop = s->nexthop;
+	if (vec_push(&b->proutes, &key) < 0) {
+		seterr(err, errlen, "%s: provider route %s via %s: out of memory", cmd, pfx, nh);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gateway *g,
+			     char *err, size_t errlen)
+{
+	const char *cmd = "gateway add";
+	if (!terminated(g->rdomain, sizeof(g->rdomain)) || !terminated(g->vrf, sizeof(g->vrf)) ||
+	    !terminated(g->corp_dev, sizeof(g->corp_dev))) {
+		seterr(err, errlen, "%s: a name is not terminated", cmd);
+		return -EINVAL;
+	}
+	if (!rdomain_known(b, g->rdomain))
+		return rdomain_missing(cmd, g->rdomain, err, errlen);
+	for (size_t i = 0; i < b->gws.n; i++) {
+		const struct gw_rec *o = vec_at(&b->gws, i);
+		if (strcmp(o->rdomain, g->rdomain) == 0) {
+			seterr(err, errlen, "%s: routing domain \"%s\" already has a gateway (VRF %s)",
+			       cmd, g->rdomain, o->vrf);
+			return -EEXIST;
+		}
+		if (strcmp(o->vrf, g->vrf) == 0) {
+			seterr(err, errlen,
+			       "%s: VRF %s already exists (gateway of routing domain \"%s\")", cmd,
+			       g->vrf, o->rdomain);
+			return -EEXIST;
+		}
+		if (o->table == g->table) {
+			seterr(err, errlen,
+			       "%s: table %u already exists (VRF %s of routing domain \"%s\")", cmd,
+			       g->table, o->vrf, o->rdomain);
+			return -EEXIST;
+		}
+	}
+	struct gw_rec r;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.rdomain, g->rdomain, sizeof(r.rdomain));
+	memcpy(r.vrf, g->vrf, sizeof(r.vrf));
+	r.table = g->table;
+	if (vec_push(&b->gws, &r) < 0) {
+		seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char *err,
+			     size_t errlen)
+{
+	const char *cmd = "gateway del";
+	long gi = vec_find(&b->gws, gw_uses_rdomain, rdomain);
+	if (gi < 0) {
+		seterr(err, errlen, "%s: routing domain \"%s\" has no gateway", cmd, rdomain);
+		return -ENOENT;
+	}
+	long ti = vec_find(&b->s2s, s2s_uses_rdomain, rdomain);
+	if (ti >= 0) {
+		seterr(err, errlen,
+		       "%s: the gateway of routing domain \"%s\" is in use by s2s \"%s\" (s2s del "
+		       "first)",
+		       cmd, rdomain, ((const struct s2s_rec *)vec_at(&b->s2s, (size_t)ti))->name);
+		return -EBUSY;
+	}
+	/* The gateway's CAs are part of it and go with it. */
+	for (long i; (i = vec_find(&b->cas, ca_uses_rdomain, rdomain)) >= 0;)
+		vec_del(&b->cas, (size_t)i);
+	vec_del(&b->gws, (size_t)gi);
+	return 0;
+}
+
+static bool same_family(const struct hnv_ip *a, const struct hnv_ip *b)
+{
+	return hnv_ip_is_v4(a) == hnv_ip_is_v4(b);
+}
+
+static int apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+			    size_t errlen)
+{
+	const struct hnv_conf_gateway_ca *g = &c->u.gateway_ca;
+	bool add = c->kind == HNV_CONF_GATEWAY_CA;
+	const char *cmd = add ? "gateway ca" : "gateway ca-del";
+	char a[INET6_ADDRSTRLEN];
+	if (!terminated(g->rdomain, sizeof(g->rdomain))) {
+		seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
+		return -EINVAL;
+	}
+	hnv_fmt_ip(&g->ca, a, sizeof(a));
+	size_t i;
+	for (i = 0; i < b->cas.n; i++) {
+		const struct hnv_conf_gateway_ca *o = vec_at(&b->cas, i);
+		if (strcmp(o->rdomain, g->rdomain) == 0 && o->vsid == g->vsid &&
+		    same_family(&o->ca, &g->ca))
+			break;
+	}
+	if (!add) {
+		const struct hnv_conf_gateway_ca *o = i < b->cas.n ? vec_at(&b->cas, i) : NULL;
+		if (o == NULL || !hnv_ip_eq(&o->ca, &g->ca)) {
+			seterr(err, errlen,
+			       "%s: the gateway of routing domain \"%s\" has no CA %s in VSID %u",
+			       cmd, g->rdomain, a, g->vsid);
+			return -ENOENT;
+		}
+		vec_del(&b->cas, i);
+		return 0;
+	}
+	if (vec_find(&b->gws, gw_uses_rdomain, g->rdomain) < 0) {
+		seterr(err, errlen,
+		       "%s: routing domain \"%s\" has no gateway (gateway add --rdomain %s first)",
+		       cmd, g->rdomain, g->rdomain);
+		return -ENOENT;
+	}
+	struct hnv_vsubnet_spec vs;
+	if (hnv_policy_vsubnet_get(hnv_dp_policy(b->dp), g->vsid, &vs) < 0)
+		return vsid_missing(cmd, g->vsid, err, errlen);
+	if (strcmp(vs.rdomain, g->rdomain) != 0) {
+		seterr(err, errlen, "%s: VSID %u belongs to routing domain \"%s\", not \"%s\"", cmd,
+		       g->vsid, vs.rdomain, g->rdomain);
+		return -EXDEV;
+	}
+	int rc = check_ca(cmd, &vs, &g->ca, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (i < b->cas.n) {
+		char o[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&((const struct hnv_conf_gateway_ca *)vec_at(&b->cas, i))->ca, o,
+			   sizeof(o));
+		seterr(err, errlen,
+		       "%s: CA %s: the gateway of routing domain \"%s\" already exists in VSID %u "
+		       "with CA %s (one per address family)",
+		       cmd, a, g->rdomain, g->vsid, o);
+		return -EEXIST;
+	}
+	if (vec_push(&b->cas, g) < 0) {
+		seterr(err, errlen, "%s: CA %s: out of memory", cmd, a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		     size_t errlen)
+{
+	const struct hnv_conf_s2s *s = &c->u.s2s;
+	bool add = c->kind == HNV_CONF_S2S_ADD;
+	const char *cmd = add ? "s2s add" : "s2s del";
+	if (!terminated(s->name, sizeof(s->name))) {
+		seterr(err, errlen, "%s: name is not terminated", cmd);
+		return -EINVAL;
+	}
+	long ti = vec_find(&b->s2s, name_is, s->name);
+	if (!add) {
+		if (ti < 0) {
+			seterr(err, errlen, "%s: tunnel \"%s\" not found", cmd, s->name);
+			return -ENOENT;
+		}
+		vec_del(&b->s2s, (size_t)ti);
+		return 0;
+	}
+	if (!terminated(s->rdomain, sizeof(s->rdomain)) ||
+	    !terminated(s->local_id, sizeof(s->local_id)) ||
+	    !terminated(s->remote_id, sizeof(s->remote_id))) {
+		seterr(err, errlen, "%s: tunnel \"%s\": a value is not terminated", cmd, s->name);
+		return -EINVAL;
+	}
+	if (ti >= 0) {
+		seterr(err, errlen, "%s: tunnel \"%s\" already exists", cmd, s->name);
+		return -EEXIST;
+	}
+	if (!rdomain_known(b, s->rdomain))
+		return rdomain_missing(cmd, s->rdomain, err, errlen);
+	if (vec_find(&b->gws, gw_uses_rdomain, s->rdomain) < 0) {
+		seterr(err, errlen,
+		       "%s: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway add "
+		       "--rdomain %s first)",
+		       cmd, s->name, s->rdomain, s->rdomain);
+		return -ENOENT;
+	}
+	/* charon tells tunnels to one peer apart by their identities. */
+	for (size_t i = 0; i < b->s2s.n; i++) {
+		const struct s2s_rec *o = vec_at(&b->s2s, i);
+		bool same_local = o->has_local_addr == s->has_local_addr &&
+				  (!s->has_local_addr || hnv_ip_eq(&o->local_addr, &s->local_addr));
+		if (hnv_ip_eq(&o->peer, &s->peer) && same_local &&
+		    strcmp(o->local_id, s->local_id) == 0 && strcmp(o->remote_id, s->remote_id) == 0) {
+			char a[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&s->peer, a, sizeof(a));
+			seterr(err, errlen,
+			       "%s: tunnel \"%s\" has the peer %s and the identities of tunnel "
+			       "\"%s\" (local-id \"%s\", remote-id \"%s\"); give one of them "
+			       "another --local-id or --remote-id",
+			       cmd, s->name, a, o->name, s->local_id, s->remote_id);
+			if (s->auth == HNV_S2S_AUTH_PSK && terminated(s->psk, sizeof(s->psk)))
+				scrub(err, errlen, cmd, s->psk);
+			return -EEXIST;
+		}
+	}
+	struct s2s_rec r;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.name, s->name, sizeof(r.name));
+	memcpy(r.rdomain, s->rdomain, sizeof(r.rdomain));
+	r.peer = s->peer;
+	r.has_local_addr = s->has_local_addr;
+	r.local_addr = s->local_addr;
+	memcpy(r.local_id, s->local_id, sizeof(r.local_id));
+	memcpy(r.remote_id, s->remote_id, sizeof(r.remote_id));
+	if (vec_push(&b->s2s, &r) < 0) {
+		seterr(err, errlen, "%s: tunnel \"%s\": out of memory", cmd, s->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
 	const struct hnv_conf_global *g = &c->u.global;
@@ -1466,19 +2437,21 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 	/* The uplink MAC belongs to the I/O layer: NULL keeps it (dp.h). */
 	if (g->has_uplink_mtu)
 		hnv_dp_set_uplink(dp, NULL, g->uplink_mtu);
+	/* UseExternalRouter is no datapath setting: nothing to do here. */
 	return 0;
 }
 
-static int apply_one(struct hnv_dp *dp, struct hnv_policy *p, const struct hnv_conf_cmd *c,
-		     char *err, size_t errlen)
+static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		     size_t errlen)
 {
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
 	switch (c->kind) {
 	case HNV_CONF_RDOMAIN_ADD:
 	case HNV_CONF_RDOMAIN_DEL:
-		return apply_rdomain(p, c, err, errlen);
+		return apply_rdomain(b, c, err, errlen);
 	case HNV_CONF_VSUBNET_ADD:
 	case HNV_CONF_VSUBNET_DEL:
-		return apply_vsubnet(p, c, err, errlen);
+		return apply_vsubnet(b, c, err, errlen);
 	case HNV_CONF_PA_ADD:
 	case HNV_CONF_PA_DEL:
 		return apply_pa(p, c, err, errlen);
@@ -1493,40 +2466,409 @@ static int apply_one(struct hnv_dp *dp, struct hnv_policy *p, const struct hnv_c
 	case HNV_CONF_ROUTE_DEL:
 		return apply_route(p, c, err, errlen);
 	case HNV_CONF_GLOBAL_SET:
-		return apply_global(dp, c, err, errlen);
+		return apply_global(b->dp, c, err, errlen);
+	case HNV_CONF_PROUTE_ADD:
+	case HNV_CONF_PROUTE_DEL:
+		return apply_proute(b, c, err, errlen);
+	case HNV_CONF_GATEWAY_ADD:
+		return apply_gateway_add(b, &c->u.gateway, err, errlen);
+	case HNV_CONF_GATEWAY_DEL:
+		if (!terminated(c->u.gateway.rdomain, sizeof(c->u.gateway.rdomain))) {
+			seterr(err, errlen, "gateway del: rdomain name is not terminated");
+			return -EINVAL;
+		}
+		return apply_gateway_del(b, c->u.gateway.rdomain, err, errlen);
+	case HNV_CONF_GATEWAY_CA:
+	case HNV_CONF_GATEWAY_CA_DEL:
+		return apply_gateway_ca(b, c, err, errlen);
+	case HNV_CONF_S2S_ADD:
+	case HNV_CONF_S2S_DEL:
+		return apply_s2s(b, c, err, errlen);
 	}
 	seterr(err, errlen, "unknown command kind %d", (int)c->kind);
 	return -EINVAL;
 }
 
+int hnv_conf_batch_begin(struct hnv_dp *dp, struct hnv_conf_batch **out)
+{
+	if (dp == NULL || out == NULL)
+		return -EINVAL;
+	struct hnv_conf_batch *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	b->dp = dp;
+	b->rdomains.size = HNV_NAME_MAX + 1;
+	b->gws.size = sizeof(struct gw_rec);
+	b->cas.size = sizeof(struct hnv_conf_gateway_ca);
+	b->s2s.size = sizeof(struct s2s_rec);
+	b->proutes.size = sizeof(struct hnv_conf_proute);
+	*out = b;
+	return 0;
+}
+
+int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cmd, char *err,
+			 size_t errlen)
+{
+	char msg[MSG_MAX];
+	if (b == NULL || cmd == NULL) {
+		seterr(err, errlen, "nothing to apply");
+		return -EINVAL;
+	}
+	int rc = apply_one(b, cmd, msg, sizeof(msg));
+	if (rc < 0 && cmd->line)
+		seterr(err, errlen, "line %u: %s", cmd->line, msg);
+	else if (rc < 0)
+		seterr(err, errlen, "%s", msg);
+	return rc;
+}
+
+int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
+{
+	if (b == NULL)
+		return 0;
+	int rc = hnv_policy_commit(hnv_dp_policy(b->dp));
+	if (rc < 0)
+		seterr(err, errlen, "commit: %s", errno_text(rc));
+	free(b->rdomains.a);
+	free(b->gws.a);
+	free(b->cas.a);
+	free(b->s2s.a);
+	free(b->proutes.a);
+	free(b);
+	return rc;
+}
+
 int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n, char *err,
 		   size_t errlen)
 {
-	char msg[MSG_MAX];
 	if (dp == NULL || (cmds == NULL && n > 0)) {
 		seterr(err, errlen, "nothing to apply to");
 		return -EINVAL;
 	}
-	struct hnv_policy *p = hnv_dp_policy(dp);
-	int rc = 0;
-	size_t i;
-	for (i = 0; i < n; i++) {
-		rc = apply_one(dp, p, &cmds[i], msg, sizeof(msg));
-		if (rc < 0)
-			break;
-	}
-	/* Publish even after a failure: readers see what was applied. */
-	int crc = hnv_policy_commit(p);
+	struct hnv_conf_batch *b;
+	int rc = hnv_conf_batch_begin(dp, &b);
 	if (rc < 0) {
-		if (cmds[i].line)
-			seterr(err, errlen, "line %u: %s", cmds[i].line, msg);
-		else
-			seterr(err, errlen, "%s", msg);
+		seterr(err, errlen, "out of memory");
 		return rc;
 	}
-	if (crc < 0) {
-		seterr(err, errlen, "commit: %s", errno_text(crc));
-		return crc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = hnv_conf_batch_apply(b, &cmds[i], err, errlen);
+	/* Publish even after a failure: readers see what was applied. The
+	 * first failure's message stays. */
+	char cerr[64];
+	int crc = hnv_conf_batch_end(b, cerr, sizeof(cerr));
+	if (rc == 0 && crc < 0) {
+		seterr(err, errlen, "%s", cerr);
+		rc = crc;
 	}
+	return rc;
+}
+
+/* ---- formatter ---- */
+
+/* A line being built: once it overflows, over stays set and nothing more is
+ * written (buf stays NUL-terminated). */
+struct out {
+	char *buf;
+	size_t len, off;
+	bool over;
+};
+
+static void PRINTF_LIKE(2, 3) out_add(struct out *o, const char *fmt, ...)
+{
+	if (o->over)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->off) {
+		o->over = true;
+		o->buf[o->off] = '\0';
+		return;
+	}
+	o->off += (size_t)n;
+}
+
+/* A value the tokenizer would split, drop or take for an option needs
+ * quotes; inside them only " and \ are escaped. */
+static bool needs_quotes(const char *v)
+{
+	if (v[0] == '\0' || (v[0] == '-' && v[1] == '-'))
+		return true;
+	for (; *v; v++)
+		if (is_blank(*v) || *v == '#' || *v == '"')
+			return true;
+	return false;
+}
+
+/* " --opt value" (or " value" when opt is NULL). */
+static void out_val(struct out *o, const char *opt, const char *v)
+{
+	if (opt)
+		out_add(o, " %s", opt);
+	if (!needs_quotes(v)) {
+		out_add(o, " %s", v);
+		return;
+	}
+	out_add(o, " \"");
+	for (; *v; v++)
+		out_add(o, "%s%c", (*v == '"' || *v == '\\') ? "\\" : "", *v);
+	out_add(o, "\"");
+}
+
+static void out_ip(struct out *o, const char *opt, const struct hnv_ip *ip)
+{
+	char t[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(ip, t, sizeof(t));
+	out_add(o, " %s %s", opt, t);
+}
+
+static void out_prefix(struct out *o, const char *opt, const struct hnv_prefix *p)
+{
+	char t[64];
+	hnv_fmt_prefix(p, t, sizeof(t));
+	out_add(o, "%s%s %s", opt ? " " : "", opt ? opt : "", t);
+}
+
+static void out_mac(struct out *o, const char *opt, const struct hnv_mac *m)
+{
+	char t[18];
+	hnv_fmt_mac(m, t, sizeof(t));
+	out_add(o, " %s %s", opt, t);
+}
+
+#define TERMINATED(field) terminated((field), sizeof(field))
+
+static const char *rule_name(enum hnv_rule r)
+{
+	return r == HNV_RULE_NAT ? "nat" : r == HNV_RULE_NONE ? "none" : "encap";
+}
+
+static int format_lookup(struct out *o, const struct hnv_conf_cmd *cmd)
+{
+	const struct hnv_lookup_spec *s = &cmd->u.lookup;
+	const char *verb = cmd->kind == HNV_CONF_LOOKUP_ADD   ? "add"
+			   : cmd->kind == HNV_CONF_LOOKUP_SET ? "set"
+							      : "del";
+	out_add(o, "lookup %s --vsid %u", verb, s->vsid);
+	out_ip(o, "--ca", &s->ca);
+	if (cmd->kind == HNV_CONF_LOOKUP_DEL) {
+		out_mac(o, "--mac", &s->mac);
+		return 0;
+	}
+	if (!TERMINATED(s->vm_name) || !TERMINATED(s->context))
+		return -EINVAL;
+	out_ip(o, "--pa", &s->pa);
+	out_mac(o, "--mac", &s->mac);
+	out_add(o, " --rule %s --type %s", rule_name(s->rule), type_name(s->type));
+	if (s->vm_name[0])
+		out_val(o, "--vm-name", s->vm_name);
+	if (s->has_customer_id) {
+		char g[40];
+		hnv_fmt_guid(&s->customer_id, g, sizeof(g));
+		out_add(o, " --customer-id %s", g);
+	}
+	if (s->context[0])
+		out_val(o, "--context", s->context);
+	if (s->use_vm_mac)
+		out_add(o, " --use-vm-mac");
 	return 0;
+}
+
+/* Each element of a ','-joined proposal list as its own option. */
+static void out_list(struct out *o, const char *opt, const char *list)
+{
+	char one[HNV_S2S_PROPOSALS_LEN + 1];
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		memcpy(one, p, n);
+		one[n] = '\0';
+		out_val(o, opt, one);
+		p += n + (p[n] == ',');
+	}
+}
+
+static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_secrets)
+{
+	if (!TERMINATED(s->rdomain) || !TERMINATED(s->local_id) || !TERMINATED(s->remote_id) ||
+	    !TERMINATED(s->psk) || !TERMINATED(s->cert) || !TERMINATED(s->key) ||
+	    !TERMINATED(s->ike) || !TERMINATED(s->esp) || s->n_remote > HNV_S2S_REMOTE_MAX)
+		return -EINVAL;
+	out_add(o, "s2s add %s --rdomain %s", s->name, s->rdomain);
+	out_ip(o, "--peer", &s->peer);
+	if (s->has_local_addr)
+		out_ip(o, "--local-addr", &s->local_addr);
+	out_val(o, "--local-id", s->local_id);
+	out_val(o, "--remote-id", s->remote_id);
+	if (s->auth == HNV_S2S_AUTH_PSK && show_secrets) {
+		out_val(o, "--psk", s->psk);
+	} else if (s->auth == HNV_S2S_AUTH_PSK) {
+		out_add(o, " --psk <secret>");
+	} else {
+		out_val(o, "--cert", s->cert);
+		out_val(o, "--key", s->key);
+	}
+	out_list(o, "--ike-proposal", s->ike);
+	out_list(o, "--esp-proposal", s->esp);
+	for (unsigned i = 0; i < s->n_remote; i++)
+		out_prefix(o, "--remote-prefix", &s->remote[i]);
+	out_add(o, " --dpd %u", s->dpd);
+	return 0;
+}
+
+static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_secrets)
+{
+	switch (cmd->kind) {
+	case HNV_CONF_RDOMAIN_ADD:
+	case HNV_CONF_RDOMAIN_DEL: {
+		if (!TERMINATED(cmd->u.rdomain.name))
+			return -EINVAL;
+		out_add(o, "rdomain %s %s", cmd->kind == HNV_CONF_RDOMAIN_ADD ? "add" : "del",
+			cmd->u.rdomain.name);
+		if (cmd->kind == HNV_CONF_RDOMAIN_ADD) {
+			char g[40];
+			hnv_fmt_guid(&cmd->u.rdomain.rdid, g, sizeof(g));
+			out_add(o, " --rdid %s", g);
+		}
+		return 0;
+	}
+	case HNV_CONF_VSUBNET_ADD: {
+		const struct hnv_vsubnet_spec *s = &cmd->u.vsubnet;
+		if (!TERMINATED(s->rdomain) || s->n_prefixes > HNV_VSUBNET_MAX_PREFIXES)
+			return -EINVAL;
+		out_add(o, "vsubnet add %u --rdomain %s", s->vsid, s->rdomain);
+		for (unsigned i = 0; i < s->n_prefixes; i++)
+			out_prefix(o, "--prefix", &s->prefixes[i]);
+		return 0;
+	}
+	case HNV_CONF_VSUBNET_DEL:
+		out_add(o, "vsubnet del %u", cmd->u.vsubnet.vsid);
+		return 0;
+	case HNV_CONF_PA_ADD:
+		if (!TERMINATED(cmd->u.pa.dev))
+			return -EINVAL;
+		out_add(o, "pa add");
+		out_prefix(o, NULL, &cmd->u.pa.addr);
+		out_add(o, " --dev %s", cmd->u.pa.dev);
+		return 0;
+	case HNV_CONF_PA_DEL: {
+		char t[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&cmd->u.pa.addr.addr, t, sizeof(t));
+		out_add(o, "pa del %s", t);
+		return 0;
+	}
+	case HNV_CONF_PORT_ADD: {
+		const struct hnv_port_spec *s = &cmd->u.port;
+		if (!TERMINATED(s->name) || s->n_cas > HNV_PORT_MAX_CAS)
+			return -EINVAL;
+		out_add(o, "port add %s --vsid %u", s->name, s->vsid);
+		for (unsigned i = 0; i < s->n_cas; i++)
+			out_ip(o, "--ca", &s->cas[i]);
+		out_mac(o, "--mac", &s->mac);
+		return 0;
+	}
+	case HNV_CONF_PORT_DEL:
+		if (!TERMINATED(cmd->u.port.name))
+			return -EINVAL;
+		out_add(o, "port del %s", cmd->u.port.name);
+		return 0;
+	case HNV_CONF_LOOKUP_ADD:
+	case HNV_CONF_LOOKUP_SET:
+	case HNV_CONF_LOOKUP_DEL:
+		return format_lookup(o, cmd);
+	case HNV_CONF_ROUTE_ADD:
+	case HNV_CONF_ROUTE_DEL: {
+		const struct hnv_route_spec *s = &cmd->u.route;
+		bool add = cmd->kind == HNV_CONF_ROUTE_ADD;
+		if (!TERMINATED(s->rdomain))
+			return -EINVAL;
+		out_add(o, "route %s --rdomain %s", add ? "add" : "del", s->rdomain);
+		if (add)
+			out_add(o, " --vsid %u", s->vsid);
+		out_prefix(o, "--prefix", &s->prefix);
+		out_ip(o, "--nexthop", &s->nexthop);
+		if (add)
+			out_add(o, " --metric %u", s->metric);
+		return 0;
+	}
+	case HNV_CONF_GLOBAL_SET: {
+		const struct hnv_conf_global *g = &cmd->u.global;
+		out_add(o, "global set");
+		if (g->has_gateway_mac)
+			out_mac(o, "--gateway-mac", &g->gateway_mac);
+		if (g->has_flowid)
+			out_add(o, " --flowid %s", g->flowid ? "on" : "off");
+		if (g->has_uplink_mtu)
+			out_add(o, " --uplink-mtu %u", g->uplink_mtu);
+		if (g->has_use_external_router)
+			out_add(o, " --use-external-router %s",
+				g->use_external_router ? "on" : "off");
+		return 0;
+	}
+	case HNV_CONF_PROUTE_ADD:
+	case HNV_CONF_PROUTE_DEL: {
+		const struct hnv_conf_proute *s = &cmd->u.proute;
+		bool add = cmd->kind == HNV_CONF_PROUTE_ADD;
+		if (add && !TERMINATED(s->dev))
+			return -EINVAL;
+		out_add(o, "proute %s", add ? "add" : "del");
+		out_prefix(o, "--prefix", &s->prefix);
+		out_ip(o, "--nexthop", &s->nexthop);
+		if (add)
+			out_add(o, " --dev %s --metric %u", s->dev, s->metric);
+		return 0;
+	}
+	case HNV_CONF_GATEWAY_ADD: {
+		const struct hnv_conf_gateway *g = &cmd->u.gateway;
+		if (!TERMINATED(g->rdomain) || !TERMINATED(g->vrf) || !TERMINATED(g->corp_dev))
+			return -EINVAL;
+		out_add(o, "gateway add --rdomain %s --vrf %s --table %u", g->rdomain, g->vrf,
+			g->table);
+		if (g->corp_dev[0])
+			out_add(o, " --corp-dev %s", g->corp_dev);
+		if (g->has_nat_external)
+			out_ip(o, "--nat-external", &g->nat_external);
+		return 0;
+	}
+	case HNV_CONF_GATEWAY_DEL:
+		if (!TERMINATED(cmd->u.gateway.rdomain))
+			return -EINVAL;
+		out_add(o, "gateway del --rdomain %s", cmd->u.gateway.rdomain);
+		return 0;
+	case HNV_CONF_GATEWAY_CA:
+	case HNV_CONF_GATEWAY_CA_DEL: {
+		const struct hnv_conf_gateway_ca *g = &cmd->u.gateway_ca;
+		if (!TERMINATED(g->rdomain))
+			return -EINVAL;
+		out_add(o, "gateway %s --rdomain %s --vsid %u",
+			cmd->kind == HNV_CONF_GATEWAY_CA ? "ca" : "ca-del", g->rdomain, g->vsid);
+		out_ip(o, "--ca", &g->ca);
+		return 0;
+	}
+	case HNV_CONF_S2S_ADD:
+		if (!TERMINATED(cmd->u.s2s.name))
+			return -EINVAL;
+		return format_s2s(o, &cmd->u.s2s, show_secrets);
+	case HNV_CONF_S2S_DEL:
+		if (!TERMINATED(cmd->u.s2s.name))
+			return -EINVAL;
+		out_add(o, "s2s del %s", cmd->u.s2s.name);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int hnv_conf_format(const struct hnv_conf_cmd *cmd, bool show_secrets, char *buf, size_t len)
+{
+	if (cmd == NULL || buf == NULL || len == 0)
+		return -EINVAL;
+	struct out o = {buf, len, 0, false};
+	buf[0] = '\0';
+	int rc = format_cmd(&o, cmd, show_secrets);
+	if (rc == 0 && o.over)
+		rc = -ENOSPC;
+	if (rc < 0)
+		explicit_bzero(buf, len); /* a cut line may end inside the PSK */
+	return rc;
 }

@@ -24,9 +24,47 @@
  *   route add --rdomain NAME --vsid N --prefix P --nexthop IP [--metric N]
  *   route del --rdomain NAME --prefix P --nexthop IP
  *   global set [--gateway-mac MAC] [--flowid on|off] [--uplink-mtu N]
+ *          [--use-external-router on|off]
+ *   proute add --prefix P --nexthop IP --dev IF [--metric N]
+ *   proute del --prefix P --nexthop IP
+ *   gateway add --rdomain NAME --vrf NAME --table N [--corp-dev IF]
+ *          [--nat-external IP]
+ *   gateway ca --rdomain NAME --vsid N --ca IP
+ *   gateway ca-del --rdomain NAME --vsid N --ca IP
+ *   gateway del --rdomain NAME
+ *   s2s add NAME --rdomain NAME --peer IP [--local-addr IP]
+ *          --local-id ID --remote-id ID (--psk SECRET | --cert FILE --key FILE)
+ *          [--ike-proposal P ...] [--esp-proposal P ...]
+ *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
+ *   s2s del NAME
  *
  * MACs: 060600000005, 06-06-00-00-00-05 or 06:06:00:00:00:05.
  * GUIDs: with or without braces, any case.
+ *
+ * Provider routes (proute), UseExternalRouter, the gateway attachment and
+ * S2S tunnels are stored and validated here; later issues apply them to the
+ * kernel and charon. hnv_conf_apply leaves the datapath alone for them.
+ *   proute: nexthop of the prefix's family, 0.0.0.0 or :: for on-link;
+ *           metric 0-4294967295, default 0. Identity: (prefix, nexthop).
+ *   gateway: one per routing domain; VRF names (1-15 characters, like
+ *           interface names) and tables (1-4294967294 except 253-255, the
+ *           kernel's default, main and local) unique among gateways.
+ *   gateway ca: the gateway's customer address in one VSID of its routing
+ *           domain: inside that VSID's prefixes and not its default gateway;
+ *           at most one per VSID and address family.
+ *   s2s:    IKEv2 tunnel into the routing domain's gateway (gateway add
+ *           first). Identities: 1-255 printable ASCII characters, no double
+ *           quote or backslash, no leading or trailing space. PSK: 20-255
+ *           printable ASCII characters; never shown in a message.
+ *           Certificate and key: a file name or an absolute path, 1-127
+ *           printable characters without spaces, quotes, backslashes or ".."
+ *           components. Proposals are strongSwan proposal strings, one per
+ *           option, at most HNV_S2S_PROPOSALS_MAX; weak algorithms (DES, 3DES,
+ *           NULL, MD5, SHA-1, MODP below 2048 bits, DH groups 1, 2, 5, 22,
+ *           ecp192) are refused by name. Defaults: IKE
+ *           aes256gcm16-prfsha384-ecp384, ESP aes256gcm16-ecp384. DPD delay
+ *           0-3600 s (0: off), default 30. Tunnels with the same peer need
+ *           different (local-id, remote-id) pairs.
  */
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
@@ -49,6 +87,14 @@ enum hnv_conf_kind {
 	HNV_CONF_ROUTE_ADD,
 	HNV_CONF_ROUTE_DEL,
 	HNV_CONF_GLOBAL_SET,
+	HNV_CONF_PROUTE_ADD,
+	HNV_CONF_PROUTE_DEL,
+	HNV_CONF_GATEWAY_ADD,
+	HNV_CONF_GATEWAY_DEL,
+	HNV_CONF_GATEWAY_CA,
+	HNV_CONF_GATEWAY_CA_DEL,
+	HNV_CONF_S2S_ADD,
+	HNV_CONF_S2S_DEL,
 };
 
 struct hnv_conf_global {
@@ -56,6 +102,71 @@ struct hnv_conf_global {
 	struct hnv_mac gateway_mac;
 	bool flowid;
 	unsigned uplink_mtu; /* 576..9000 */
+	bool has_use_external_router, use_external_router;
+};
+
+#define HNV_DEV_MAX 15 /* interface and VRF names, IFNAMSIZ - 1 */
+
+struct hnv_conf_proute {
+	struct hnv_prefix prefix;
+	struct hnv_ip nexthop; /* unspecified: on-link */
+	char dev[HNV_DEV_MAX + 1];  /* add only */
+	uint32_t metric;       /* add only */
+};
+
+struct hnv_conf_gateway {
+	char rdomain[HNV_NAME_MAX + 1];
+	char vrf[HNV_DEV_MAX + 1];      /* add only, like every field below */
+	uint32_t table;
+	char corp_dev[HNV_DEV_MAX + 1]; /* "" when not given */
+	bool has_nat_external;
+	struct hnv_ip nat_external;
+};
+
+struct hnv_conf_gateway_ca {
+	char rdomain[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_ip ca;
+};
+
+enum hnv_s2s_auth {
+	HNV_S2S_AUTH_PSK = 1,
+	HNV_S2S_AUTH_CERT = 2,
+};
+
+#define HNV_S2S_ID_MAX 255
+#define HNV_S2S_PSK_MIN 20
+#define HNV_S2S_PSK_MAX 255
+#define HNV_S2S_PATH_MAX 127
+#define HNV_S2S_PROPOSALS_MAX 8
+#define HNV_S2S_PROPOSALS_LEN 255 /* all proposals of one kind, joined by ',' */
+#define HNV_S2S_REMOTE_MAX 16
+#define HNV_S2S_DPD_DEFAULT 30
+#define HNV_S2S_DPD_MAX 3600
+#define HNV_S2S_IKE_DEFAULT "aes256gcm16-prfsha384-ecp384"
+#define HNV_S2S_ESP_DEFAULT "aes256gcm16-ecp384"
+
+/* An S2S tunnel. psk is a secret: whoever copies a command holding it
+ * clears the copy with explicit_bzero (hnv_conf_cmds_free does). */
+struct hnv_conf_s2s {
+	char name[HNV_NAME_MAX + 1];
+	char rdomain[HNV_NAME_MAX + 1]; /* add only, like every field below */
+	struct hnv_ip peer;
+	bool has_local_addr;
+	struct hnv_ip local_addr; /* same family as peer */
+	char local_id[HNV_S2S_ID_MAX + 1];
+	char remote_id[HNV_S2S_ID_MAX + 1];
+	enum hnv_s2s_auth auth;
+	char psk[HNV_S2S_PSK_MAX + 1];   /* PSK auth only, else "" */
+	char cert[HNV_S2S_PATH_MAX + 1]; /* certificate auth only, else "" */
+	char key[HNV_S2S_PATH_MAX + 1];
+	/* Lower-case proposals joined by ',' (swanctl's list form); the
+	 * defaults when none was given. */
+	char ike[HNV_S2S_PROPOSALS_LEN + 1];
+	char esp[HNV_S2S_PROPOSALS_LEN + 1];
+	unsigned n_remote;
+	struct hnv_prefix remote[HNV_S2S_REMOTE_MAX];
+	uint32_t dpd; /* seconds, 0: off */
 };
 
 struct hnv_conf_cmd {
@@ -75,6 +186,10 @@ struct hnv_conf_cmd {
 		struct hnv_lookup_spec lookup;  /* del: vsid, ca, mac */
 		struct hnv_route_spec route;    /* del: rdomain, prefix, nexthop */
 		struct hnv_conf_global global;
+		struct hnv_conf_proute proute;         /* del: prefix, nexthop */
+		struct hnv_conf_gateway gateway;       /* del: rdomain */
+		struct hnv_conf_gateway_ca gateway_ca; /* ca and ca-del */
+		struct hnv_conf_s2s s2s;               /* del: name */
 	} u;
 };
 
@@ -88,12 +203,41 @@ int hnv_conf_parse_line(const char *line, struct hnv_conf_cmd *cmd, char *err, s
 int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds, size_t *n,
 			char *err, size_t errlen);
 
+/* Frees an array from hnv_conf_parse_text after clearing it (it may hold
+ * PSKs). NULL is fine. */
+void hnv_conf_cmds_free(struct hnv_conf_cmd *cmds, size_t n);
+
+/* Writes the canonical line of cmd (no newline) into buf: options in the
+ * order of the grammar above, values quoted when they need it, defaults
+ * written out, MACs as 06:06:00:00:00:05, GUIDs as {UPPER-CASE}. The line
+ * parses back to the same command. The PSK prints as <secret> unless
+ * show_secrets (a masked line does not parse: the PSK is missing).
+ * Returns 0, -ENOSPC when the line does not fit len, or -EINVAL for a
+ * command no parser produces (unknown kind, unterminated string). */
+int hnv_conf_format(const struct hnv_conf_cmd *cmd, bool show_secrets, char *buf, size_t len);
+
 /* Applies commands in order to dp, then commits the policy. Stops at the
  * first failure, returning its negative errno with "line N: ..." in err;
  * changes already made stay (callers wanting all-or-nothing apply to a fresh
- * context and swap). */
+ * context and swap).
+ *
+ * Provider routes, gateways and S2S tunnels touch no datapath state; their
+ * checks that need other objects see VSIDs in dp, but routing domains,
+ * gateways and tunnels only as added by the same call (or batch, below):
+ * apply a whole configuration at once (hnv_model does).
+ * The calling thread must be the context's control thread (dp.h). */
 int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n, char *err,
 		   size_t errlen);
+
+/* hnv_conf_apply one command at a time, for callers that do not hold the
+ * whole array: begin, apply each (same checks and messages), end. end
+ * commits the policy (also after a failed apply) and frees the batch.
+ * begin returns 0 or -ENOMEM; apply and end return like hnv_conf_apply. */
+struct hnv_conf_batch;
+int hnv_conf_batch_begin(struct hnv_dp *dp, struct hnv_conf_batch **out);
+int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cmd, char *err,
+			 size_t errlen);
+int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen);
 
 /* Value parsers, shared with the CLI and the PowerShell front end.
  * Each returns 0 or -EINVAL. */

@@ -9,7 +9,14 @@
  * it. The running model is never modified: callers swap models.
  *
  * Secrets (S2S PSKs) live only in the model and in the persisted file; the
- * text form masks them as <secret> unless asked otherwise.
+ * text form masks them as <secret> unless asked otherwise. A text or row
+ * made with show_secrets holds PSKs: clear it (explicit_bzero) before free.
+ *
+ * Threads: call every function from the one control thread, registered
+ * with liburcu-qsbr (urcu_qsbr_register_thread) and online. load, transact
+ * and build_dp build datapath contexts, whose policy tables wait for grace
+ * periods; the forwarding threads must keep reporting quiescent states (or
+ * be offline) meanwhile, or those calls block.
  */
 #ifndef HNV_MODEL_H
 #define HNV_MODEL_H

@@ -37,8 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PS_SCRIPT_MAX (4u << 20) /* bytes of one script */
+#define PS_SCRIPT_MAX (1u << 20) /* bytes of one script, like one API request */
 #define PS_LIST_MAX 4096         /* values of one comma list */
+#define PS_VALUE_MAX 4096        /* bytes of one value: a config line is no longer */
 #define MSG_MAX 512              /* one error message */
 #define SHOW_MAX 64              /* bytes of a value quoted in a message */
 
@@ -100,6 +101,9 @@ static const char *show(const char *s, char buf[SHOWBUF])
 	buf[i] = '\0';
 	return buf;
 }
+
+/* A token described for a message: "string \"...\"" and the like. */
+#define DESCBUF (SHOWBUF + 16)
 
 /* ---- tokens ---- */
 
@@ -265,10 +269,9 @@ static int after_token(struct lex *lx, const char *what, unsigned line)
 {
 	if (ends_token(lx, lx->i))
 		return 0;
-	char c = lx->src[lx->i];
-	if (is_ctrl((unsigned char)c))
-		return lex_err(lx, line, "control character 0x%02x after %s", (unsigned char)c,
-			       what);
+	unsigned char c = (unsigned char)lx->src[lx->i];
+	if (is_ctrl(c) || c >= 0x80)
+		return lex_err(lx, line, "unexpected byte 0x%02x after %s", c, what);
 	return lex_err(lx, line, "unexpected '%c' after %s", c, what);
 }
 
@@ -280,7 +283,8 @@ static int lex_string(struct lex *lx, char q, size_t qlen)
 	lx->i += qlen;
 	for (;;) {
 		if (lx->i >= lx->len)
-			return lex_err(lx, line, "unterminated %s-quoted string starting at column %u",
+			return lex_err(lx, line,
+				       "unterminated %s-quoted string starting at column %u",
 				       q == '"' ? "double" : "single", col);
 		char cq;
 		size_t n = quote_at(lx, lx->i, &cq);
@@ -309,9 +313,10 @@ static int lex_string(struct lex *lx, char q, size_t qlen)
 		char c = lx->src[lx->i];
 		if (q == '"' && c == '`') {
 			if (lx->i + 1 >= lx->len)
-				return lex_err(lx, line,
-					       "unterminated double-quoted string starting at column %u",
-					       col);
+				return lex_err(
+					lx, line,
+					"unterminated double-quoted string starting at column %u",
+					col);
 			char x = lx->src[lx->i + 1];
 			size_t e2 = eol_at(lx, lx->i + 1);
 			if (e2) {
@@ -324,16 +329,34 @@ static int lex_string(struct lex *lx, char q, size_t qlen)
 			}
 			switch (x) {
 			case '0':
-				return lex_err(lx, lx->line, "\"`0\" (NUL) is not allowed in a string");
-			case 'a': x = '\a'; break;
-			case 'b': x = '\b'; break;
-			case 'e': x = 0x1b; break;
-			case 'f': x = '\f'; break;
-			case 'n': x = '\n'; break;
-			case 'r': x = '\r'; break;
-			case 't': x = '\t'; break;
-			case 'v': x = '\v'; break;
-			default: break; /* any other character stands for itself */
+				return lex_err(lx, lx->line,
+					       "\"`0\" (NUL) is not allowed in a string");
+			case 'a':
+				x = '\a';
+				break;
+			case 'b':
+				x = '\b';
+				break;
+			case 'e':
+				x = 0x1b;
+				break;
+			case 'f':
+				x = '\f';
+				break;
+			case 'n':
+				x = '\n';
+				break;
+			case 'r':
+				x = '\r';
+				break;
+			case 't':
+				x = '\t';
+				break;
+			case 'v':
+				x = '\v';
+				break;
+			default:
+				break; /* any other character stands for itself */
 			}
 			if (x == '\0')
 				return lex_err(lx, lx->line, "NUL byte in a string");
@@ -344,11 +367,12 @@ static int lex_string(struct lex *lx, char q, size_t qlen)
 		}
 		if (q == '"' && c == '$' && lx->i + 1 < lx->len) {
 			char x = lx->src[lx->i + 1];
-			if (is_alpha(x) || x == '_' || x == '{' || x == '(' || x == '$' || x == '?' ||
-			    x == '^' || x == ':')
-				return lex_err(lx, lx->line,
-					       "variables and expressions are not supported in strings "
-					       "(write `$ for a literal $, or use single quotes)");
+			if (is_alpha(x) || x == '_' || x == '{' || x == '(' || x == '$' ||
+			    x == '?' || x == '^' || x == ':')
+				return lex_err(
+					lx, lx->line,
+					"variables and expressions are not supported in strings "
+					"(write `$ for a literal $, or use single quotes)");
 		}
 		if (c == '\0' || (is_ctrl((unsigned char)c) && c != '\t'))
 			return lex_err(lx, lx->line, "control character 0x%02x in a string",
@@ -368,8 +392,8 @@ static int lex_variable(struct lex *lx)
 {
 	unsigned line = lx->line, col = col_of(lx, lx->i);
 	size_t start = ++lx->i;
-	while (lx->i < lx->len && (is_alpha(lx->src[lx->i]) || is_digit(lx->src[lx->i]) ||
-				   lx->src[lx->i] == '_'))
+	while (lx->i < lx->len &&
+	       (is_alpha(lx->src[lx->i]) || is_digit(lx->src[lx->i]) || lx->src[lx->i] == '_'))
 		lx->i++;
 	size_t n = lx->i - start;
 	const char *v = lx->src + start;
@@ -382,10 +406,12 @@ static int lex_variable(struct lex *lx)
 		return rc < 0 ? rc : push_tok(lx, TK_FALSE, line, col, "$false", false);
 	}
 	if (n == 0)
-		return lex_err(lx, line, "variables and expressions are not supported (\"$\" at column %u)",
+		return lex_err(lx, line,
+			       "variables and expressions are not supported (\"$\" at column %u)",
 			       col);
 	return lex_err(lx, line,
-		       "variables are not supported: $%.*s (only $true and $false; write the value itself)",
+		       "variables are not supported: $%.*s (only $true and $false; write the value "
+		       "itself)",
 		       (int)(n > SHOW_MAX ? SHOW_MAX : n), v);
 }
 
@@ -396,8 +422,8 @@ static int lex_param(struct lex *lx, size_t dlen)
 	const char *s = lx->arena + lx->alen;
 	int rc;
 	lx->i += dlen;
-	while (lx->i < lx->len && (is_alpha(lx->src[lx->i]) || is_digit(lx->src[lx->i]) ||
-				   lx->src[lx->i] == '_')) {
+	while (lx->i < lx->len &&
+	       (is_alpha(lx->src[lx->i]) || is_digit(lx->src[lx->i]) || lx->src[lx->i] == '_')) {
 		if ((rc = put(lx, lx->src[lx->i])) < 0)
 			return rc;
 		lx->i++;
@@ -408,11 +434,13 @@ static int lex_param(struct lex *lx, size_t dlen)
 	if (colon)
 		lx->i++;
 	else if (!ends_token(lx, lx->i)) {
-		char c = lx->src[lx->i];
-		if (is_ctrl((unsigned char)c))
-			return lex_err(lx, line, "control character 0x%02x in parameter -%s",
-				       (unsigned char)c, s);
-		return lex_err(lx, line, "unexpected '%c' in parameter -%s (write -%s value or -%s:value)",
+		unsigned char c = (unsigned char)lx->src[lx->i];
+		if (is_ctrl(c) || c >= 0x80)
+			return lex_err(lx, line, "unexpected byte 0x%02x in parameter -%.64s", c,
+				       s);
+		return lex_err(lx, line,
+			       "unexpected '%c' in parameter -%.64s (write -%.64s value or "
+			       "-%.64s:value)",
 			       c, s, s, s);
 	}
 	return push_tok(lx, TK_PARAM, line, col, s, colon);
@@ -436,19 +464,21 @@ static int lex_word(struct lex *lx)
 			while (k < lx->len && is_space(lx->src[k]))
 				k++;
 			if (k > lx->i + 1 && (k == lx->len || eol_at(lx, k)))
-				return lex_err(lx, line,
-					       "backtick at column %u is followed by spaces (a line "
-					       "continuation backtick must be the last character of "
-					       "the line)",
-					       col_of(lx, lx->i));
+				return lex_err(
+					lx, line,
+					"backtick at column %u is followed by spaces (a line "
+					"continuation backtick must be the last character of "
+					"the line)",
+					col_of(lx, lx->i));
 			if ((rc = put(lx, lx->src[lx->i + 1])) < 0)
 				return rc;
 			lx->i += 2;
 			continue;
 		}
 		if (quote_at(lx, lx->i, &q))
-			return lex_err(lx, line, "quote inside the word starting at column %u "
-						 "(quote the whole value)",
+			return lex_err(lx, line,
+				       "quote inside the word starting at column %u "
+				       "(quote the whole value)",
 				       col);
 		if (c == '$')
 			return lex_err(lx, line, "variables are not supported (\"$\" at column %u)",
@@ -646,24 +676,46 @@ struct cparam {
 	uint8_t flags;
 };
 
-enum verb { VB_GET, VB_NEW, VB_SET, VB_REMOVE, VB_SELECT, VB_FORMAT };
-enum noun { N_LOOKUP, N_CROUTE, N_PA, N_PROUTE, N_GLOBAL, N_NEXTHOP, N_NONE };
+enum verb {
+	VB_GET,
+	VB_NEW,
+	VB_SET,
+	VB_REMOVE,
+	VB_SELECT,
+	VB_FORMAT
+};
+enum noun {
+	N_LOOKUP,
+	N_CROUTE,
+	N_PA,
+	N_PROUTE,
+	N_GLOBAL,
+	N_NEXTHOP,
+	N_NONE
+};
 
 #define FL (F_FILTER | F_LIST)
 
 static const struct cparam lookup_new[] = {
-	{P_CUSTOMER_ADDRESS, F_REQ}, {P_VSID, F_REQ},	  {P_MAC, F_REQ},    {P_PROVIDER_ADDRESS, F_REQ},
-	{P_RULE, F_REQ},	     {P_CUSTOMER_ID, 0},  {P_CONTEXT, 0},    {P_VM_NAME, 0},
-	{P_USE_VM_MAC, 0},	     {P_TYPE, 0},
+	{P_CUSTOMER_ADDRESS, F_REQ},
+	{P_VSID, F_REQ},
+	{P_MAC, F_REQ},
+	{P_PROVIDER_ADDRESS, F_REQ},
+	{P_RULE, F_REQ},
+	{P_CUSTOMER_ID, 0},
+	{P_CONTEXT, 0},
+	{P_VM_NAME, 0},
+	{P_USE_VM_MAC, 0},
+	{P_TYPE, 0},
 };
 static const struct cparam lookup_get[] = {
-	{P_CUSTOMER_ADDRESS, FL}, {P_MAC, FL},	   {P_VSID, FL},	   {P_PROVIDER_ADDRESS, FL},
-	{P_CUSTOMER_ID, FL},	  {P_CONTEXT, FL}, {P_RULE, FL},	   {P_VM_NAME, FL},
-	{P_USE_VM_MAC, FL},	  {P_TYPE, FL},	   {P_UNUSABLE, FL},	   {P_UNSYNCHRONIZED, FL},
+	{P_CUSTOMER_ADDRESS, FL}, {P_MAC, FL},     {P_VSID, FL},     {P_PROVIDER_ADDRESS, FL},
+	{P_CUSTOMER_ID, FL},      {P_CONTEXT, FL}, {P_RULE, FL},     {P_VM_NAME, FL},
+	{P_USE_VM_MAC, FL},       {P_TYPE, FL},    {P_UNUSABLE, FL}, {P_UNSYNCHRONIZED, FL},
 };
 static const struct cparam lookup_set[] = {
-	{P_CUSTOMER_ADDRESS, FL}, {P_VSID, FL},	      {P_MAC, FL},	 {P_PROVIDER_ADDRESS, F_SET},
-	{P_CUSTOMER_ID, F_SET},	  {P_CONTEXT, F_SET}, {P_RULE, F_SET},	 {P_VM_NAME, F_SET},
+	{P_CUSTOMER_ADDRESS, FL}, {P_VSID, FL},       {P_MAC, FL},     {P_PROVIDER_ADDRESS, F_SET},
+	{P_CUSTOMER_ID, F_SET},   {P_CONTEXT, F_SET}, {P_RULE, F_SET}, {P_VM_NAME, F_SET},
 	{P_USE_VM_MAC, F_SET},
 };
 static const struct cparam croute_new[] = {
@@ -676,34 +728,56 @@ static const struct cparam croute_set[] = {
 	{P_RDID, FL}, {P_VSID, FL}, {P_DEST_PREFIX, FL}, {P_NEXTHOP, FL}, {P_METRIC, F_SET},
 };
 static const struct cparam pa_new[] = {
-	{P_PROVIDER_ADDRESS, F_REQ}, {P_IFINDEX, F_REQ}, {P_PREFIX_LEN, F_REQ}, {P_VLAN, 0}, {P_MAC, 0},
+	{P_PROVIDER_ADDRESS, F_REQ},
+	{P_IFINDEX, F_REQ},
+	{P_PREFIX_LEN, F_REQ},
+	{P_VLAN, 0},
+	{P_MAC, 0},
 };
 static const struct cparam pa_get[] = {
-	{P_PROVIDER_ADDRESS, FL}, {P_IFINDEX, FL},	 {P_PREFIX_LEN, FL},
-	{P_VLAN, FL},		  {P_MAC, FL},		 {P_ADDRESS_STATE, FL},
+	{P_PROVIDER_ADDRESS, FL},
+	{P_IFINDEX, FL},
+	{P_PREFIX_LEN, FL},
+	{P_VLAN, FL},
+	{P_MAC, FL},
+	{P_ADDRESS_STATE, FL},
 	{P_MANAGED_BY_CLUSTER, FL},
 };
 static const struct cparam pa_set[] = {
-	{P_PROVIDER_ADDRESS, FL}, {P_IFINDEX, FL}, {P_PREFIX_LEN, F_SET}, {P_VLAN, F_SET}, {P_MAC, F_SET},
+	{P_PROVIDER_ADDRESS, FL}, {P_IFINDEX, FL}, {P_PREFIX_LEN, F_SET},
+	{P_VLAN, F_SET},          {P_MAC, F_SET},
 };
 static const struct cparam proute_new[] = {
-	{P_IFINDEX, F_REQ}, {P_DEST_PREFIX, F_REQ}, {P_NEXTHOP, F_REQ}, {P_METRIC, 0},
+	{P_IFINDEX, F_REQ},
+	{P_DEST_PREFIX, F_REQ},
+	{P_NEXTHOP, F_REQ},
+	{P_METRIC, 0},
 };
 static const struct cparam proute_get[] = {
-	{P_IFINDEX, FL}, {P_DEST_PREFIX, FL}, {P_NEXTHOP, FL}, {P_METRIC, FL},
+	{P_IFINDEX, FL},
+	{P_DEST_PREFIX, FL},
+	{P_NEXTHOP, FL},
+	{P_METRIC, FL},
 };
 static const struct cparam proute_set[] = {
-	{P_IFINDEX, FL}, {P_DEST_PREFIX, FL}, {P_NEXTHOP, FL}, {P_METRIC, F_SET},
+	{P_IFINDEX, FL},
+	{P_DEST_PREFIX, FL},
+	{P_NEXTHOP, FL},
+	{P_METRIC, F_SET},
 };
 static const struct cparam global_set[] = {{P_USE_EXT_ROUTER, F_SET}};
 static const struct cparam nexthop_sel[] = {
-	{P_SRC_CA, 0}, {P_DST_CA, F_REQ}, {P_SRC_VSID, F_REQ},
+	{P_SRC_CA, 0},
+	{P_DST_CA, F_REQ},
+	{P_SRC_VSID, F_REQ},
 };
 
 /* Every NetWNV cmdlet also takes these; they change nothing here (the
  * transport is the caller's, jobs run synchronously). */
 static const struct cparam common_all[] = {
-	{P_CIM_SESSION, F_LIST}, {P_THROTTLE, 0}, {P_AS_JOB, 0},
+	{P_CIM_SESSION, F_LIST},
+	{P_THROTTLE, 0},
+	{P_AS_JOB, 0},
 };
 /* New/Set/Remove also take these. -Confirm cannot prompt and is ignored;
  * -WhatIf prints the config lines instead of committing them. */
@@ -834,21 +908,21 @@ static void advance(struct bind *b)
 		b->i++;
 }
 
-static const char *tok_desc(const struct tok *t, char buf[SHOWBUF + 8])
+static const char *tok_desc(const struct tok *t, char buf[DESCBUF])
 {
 	char sb[SHOWBUF];
 	switch (t->kind) {
 	case TK_WORD:
-		snprintf(buf, SHOWBUF + 8, "\"%s\"", show(t->s, sb));
+		snprintf(buf, DESCBUF, "\"%s\"", show(t->s, sb));
 		break;
 	case TK_STRING:
-		snprintf(buf, SHOWBUF + 8, "string \"%s\"", show(t->s, sb));
+		snprintf(buf, DESCBUF, "string \"%s\"", show(t->s, sb));
 		break;
 	case TK_PARAM:
-		snprintf(buf, SHOWBUF + 8, "-%s", show(t->s, sb));
+		snprintf(buf, DESCBUF, "-%s", show(t->s, sb));
 		break;
 	default:
-		snprintf(buf, SHOWBUF + 8, "%s", t->s);
+		snprintf(buf, DESCBUF, "%s", t->s);
 		break;
 	}
 	return buf;
@@ -885,15 +959,17 @@ static bool num_parse(const char *s, uint32_t max, uint32_t *out)
 static const struct {
 	const char *name, *conf;
 	unsigned num;
-} rules[] = {
-	{"TranslationMethodNat", "nat", HNV_RULE_NAT},
-	{"TranslationMethodEncap", "encap", HNV_RULE_ENCAP},
-	{"TranslationMethodNone", "none", HNV_RULE_NONE},
-}, types[] = {
-	{"Static", "static", HNV_TYPE_STATIC},
-	{"Dynamic", "dynamic", HNV_TYPE_DYNAMIC},
-	{"GatewayWildcard", "gateway-wildcard", HNV_TYPE_GATEWAY_WILDCARD},
-	{"L2Only", "l2only", HNV_TYPE_L2ONLY},
+} rules[] =
+	{
+		{"TranslationMethodNat", "nat", HNV_RULE_NAT},
+		{"TranslationMethodEncap", "encap", HNV_RULE_ENCAP},
+		{"TranslationMethodNone", "none", HNV_RULE_NONE},
+},
+  types[] = {
+	  {"Static", "static", HNV_TYPE_STATIC},
+	  {"Dynamic", "dynamic", HNV_TYPE_DYNAMIC},
+	  {"GatewayWildcard", "gateway-wildcard", HNV_TYPE_GATEWAY_WILDCARD},
+	  {"L2Only", "l2only", HNV_TYPE_L2ONLY},
 };
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
@@ -942,11 +1018,15 @@ static int convert(struct bind *b, const struct cmd *c, const struct tok *t, enu
 	const char *s = t->kind == TK_TRUE ? "True" : t->kind == TK_FALSE ? "False" : t->s;
 	const char *why = NULL;
 	out->text = t->kind == TK_TRUE ? "$true" : t->kind == TK_FALSE ? "$false" : t->s;
+	if (strnlen(s, PS_VALUE_MAX + 1) > PS_VALUE_MAX)
+		return bind_err(b, t->line, "%s: -%s value \"%s\" is longer than %u bytes",
+				c->def->name, d->name, show(s, sb), PS_VALUE_MAX);
 	switch (d->type) {
 	case V_UINT:
 		if (t->kind == TK_TRUE || t->kind == TK_FALSE || !num_parse(s, d->max, &out->v.u) ||
 		    out->v.u < d->min) {
-			return bind_err(b, t->line, "%s: invalid -%s value \"%s\": must be a number %u-%u",
+			return bind_err(b, t->line,
+					"%s: invalid -%s value \"%s\": must be a number %u-%u",
 					c->def->name, d->name, show(s, sb), d->min, d->max);
 		}
 		return 0;
@@ -959,23 +1039,27 @@ static int convert(struct bind *b, const struct cmd *c, const struct tok *t, enu
 			why = "expected 12 hex digits, e.g. 101010101105 or 10-10-10-10-11-05";
 		break;
 	case V_GUID:
-		if (t->kind == TK_TRUE || t->kind == TK_FALSE || hnv_parse_guid(s, &out->v.guid) < 0)
+		if (t->kind == TK_TRUE || t->kind == TK_FALSE ||
+		    hnv_parse_guid(s, &out->v.guid) < 0)
 			why = "expected a GUID, e.g. {11111111-2222-3333-4444-000000005001}";
 		break;
 	case V_PREFIX:
-		if (t->kind == TK_TRUE || t->kind == TK_FALSE || hnv_parse_prefix(s, &out->v.pfx) < 0)
+		if (t->kind == TK_TRUE || t->kind == TK_FALSE ||
+		    hnv_parse_prefix(s, &out->v.pfx) < 0)
 			why = "expected an address prefix such as 10.0.0.0/24 (host bits zero)";
 		break;
 	case V_RULE:
 	case V_TYPE: {
-		int k = (t->kind == TK_TRUE || t->kind == TK_FALSE) ? -1
-								    : enum_find(s, d->type == V_RULE, false);
+		int k = (t->kind == TK_TRUE || t->kind == TK_FALSE)
+				? -1
+				: enum_find(s, d->type == V_RULE, false);
 		if (k < 0)
-			why = d->type == V_RULE ? "must be TranslationMethodEncap, "
-						  "TranslationMethodNat, TranslationMethodNone "
-						  "(or 36, 35, 37)"
-						: "must be Static, Dynamic, GatewayWildcard, L2Only "
-						  "(or 35, 36, 37, 41)";
+			why = d->type == V_RULE
+				      ? "must be TranslationMethodEncap, "
+					"TranslationMethodNat, TranslationMethodNone "
+					"(or 36, 35, 37)"
+				      : "must be Static, Dynamic, GatewayWildcard, L2Only "
+					"(or 35, 36, 37, 41)";
 		else
 			out->v.u = d->type == V_RULE ? rules[k].num : types[k].num;
 		break;
@@ -1000,8 +1084,8 @@ static int convert(struct bind *b, const struct cmd *c, const struct tok *t, enu
 		break;
 	}
 	if (why)
-		return bind_err(b, t->line, "%s: invalid -%s value \"%s\": %s", c->def->name, d->name,
-				show(s, sb), why);
+		return bind_err(b, t->line, "%s: invalid -%s value \"%s\": %s", c->def->name,
+				d->name, show(s, sb), why);
 	return 0;
 }
 
@@ -1022,7 +1106,7 @@ static bool is_value(const struct tok *t)
 static int bind_list(struct bind *b, struct cmd *c, enum pid id)
 {
 	struct arg *a = &c->a[id];
-	char d[SHOWBUF + 8];
+	char d[DESCBUF];
 	for (;;) {
 		const struct tok *t = cur(b);
 		if (!is_value(t))
@@ -1070,7 +1154,8 @@ static int resolve_param(struct bind *b, const struct cmd *c, const struct tok *
 		return 0;
 	}
 	if (n == 0)
-		return bind_err(b, t->line, "%s: unknown parameter -%s", c->def->name, show(t->s, sb));
+		return bind_err(b, t->line, "%s: unknown parameter -%s", c->def->name,
+				show(t->s, sb));
 	char list[512] = "";
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1086,7 +1171,7 @@ static int resolve_param(struct bind *b, const struct cmd *c, const struct tok *
 static int bind_cmd(struct bind *b, struct cmd *c)
 {
 	const struct tok *t = cur(b);
-	char d[SHOWBUF + 8], sb[SHOWBUF];
+	char d[DESCBUF], sb[SHOWBUF];
 	memset(c, 0, sizeof(*c));
 	if (t->kind != TK_WORD)
 		return bind_err(b, t->line, "expected a cmdlet name, found %s", tok_desc(t, d));
@@ -1094,14 +1179,16 @@ static int bind_cmd(struct bind *b, struct cmd *c)
 		if (caseeq(cmdlets[i].name, t->s))
 			c->def = &cmdlets[i];
 	if (c->def == NULL)
-		return bind_err(b, t->line, "unknown cmdlet \"%s\" (hnvgw runs the 19 NetWNV cmdlets)",
+		return bind_err(b, t->line,
+				"unknown cmdlet \"%s\" (hnvgw runs the 19 NetWNV cmdlets)",
 				show(t->s, sb));
 	c->line = t->line;
 	c->col = t->col;
 	advance(b);
 	for (;;) {
 		t = cur(b);
-		if (t->kind == TK_NL || t->kind == TK_SEMI || t->kind == TK_PIPE || t->kind == TK_EOF)
+		if (t->kind == TK_NL || t->kind == TK_SEMI || t->kind == TK_PIPE ||
+		    t->kind == TK_EOF)
 			break;
 		if (t->kind != TK_PARAM) {
 			if (is_value(t))
@@ -1109,9 +1196,10 @@ static int bind_cmd(struct bind *b, struct cmd *c)
 						"%s: unexpected argument %s (parameters must be "
 						"named, e.g. -CustomerAddress 10.0.0.5)",
 						c->def->name, tok_desc(t, d));
-			return bind_err(b, t->line, "%s: unexpected %s", c->def->name, tok_desc(t, d));
+			return bind_err(b, t->line, "%s: unexpected %s", c->def->name,
+					tok_desc(t, d));
 		}
-		enum pid id;
+		enum pid id = P__COUNT;
 		int rc = resolve_param(b, c, t, &id);
 		if (rc < 0)
 			return rc;
@@ -1186,10 +1274,11 @@ static int bind_stmt(struct bind *b, struct stmt *s)
 		}
 		if (!gettable(a->def) || (c->def->verb != VB_REMOVE && c->def->verb != VB_SET) ||
 		    c->def->noun != a->def->noun)
-			return bind_err(b, c->line,
-					"cannot pipe %s into %s (supported: Get-NetVirtualizationX | "
-					"Remove-NetVirtualizationX or Set-NetVirtualizationX)",
-					a->def->name, c->def->name);
+			return bind_err(
+				b, c->line,
+				"cannot pipe %s into %s (supported: Get-NetVirtualizationX | "
+				"Remove-NetVirtualizationX or Set-NetVirtualizationX)",
+				a->def->name, c->def->name);
 		for (unsigned k = 0; k < P__COUNT; k++) {
 			uint8_t fl;
 			if (c->a[k].n && cmdlet_param(c->def, (enum pid)k, &fl) && (fl & F_FILTER))
@@ -1231,7 +1320,7 @@ static int bind_all(struct bind *b)
 			return rc;
 		b->nst++;
 		const struct tok *t = cur(b);
-		char d[SHOWBUF + 8];
+		char d[DESCBUF];
 		if (t->kind != TK_NL && t->kind != TK_SEMI && t->kind != TK_EOF)
 			return bind_err(b, t->line, "unexpected %s", tok_desc(t, d));
 	}
@@ -1431,7 +1520,8 @@ static bool commit(struct run *r, const struct cmd *c, struct lines *l)
 			fprintf(r->io->out, "What if: %s\n", l->v[i]);
 	} else if (l->n > 0) {
 		char err[MSG_MAX] = "";
-		if (r->io->exec(r->io->ctx, (const char *const *)l->v, l->n, err, sizeof(err)) != 0) {
+		if (r->io->exec(r->io->ctx, (const char *const *)l->v, l->n, err, sizeof(err)) !=
+		    0) {
 			fail(r, c, "%s", err[0] ? err : "the change was refused");
 			ok = false;
 		}
@@ -1540,8 +1630,10 @@ static const struct prop lookup_props[] = {
 	{P_UNSYNCHRONIZED, NULL, "False", PR_HIDDEN},
 };
 static const struct prop croute_props[] = {
-	{P_RDID, "RoutingDomainID", "", 0},	   {P_VSID, "VirtualSubnetID", "", 0},
-	{P_DEST_PREFIX, "DestinationPrefix", "", 0}, {P_NEXTHOP, "NextHop", "", 0},
+	{P_RDID, "RoutingDomainID", "", 0},
+	{P_VSID, "VirtualSubnetID", "", 0},
+	{P_DEST_PREFIX, "DestinationPrefix", "", 0},
+	{P_NEXTHOP, "NextHop", "", 0},
 	{P_METRIC, "Metric", "", 0},
 };
 static const struct prop pa_props[] = {
@@ -1587,8 +1679,8 @@ static const struct noun_def nouns[] = {
 		      PARAMS(lookup_props), lookup_del, lookup_set_row},
 	[N_CROUTE] = {"routes", "MSFT_NetVirtualizationCustomerRouteSettingData",
 		      PARAMS(croute_props), croute_del, croute_set_row},
-	[N_PA] = {"pa", "MSFT_NetVirtualizationProviderAddressSettingData", PARAMS(pa_props), pa_del,
-		  pa_set_row},
+	[N_PA] = {"pa", "MSFT_NetVirtualizationProviderAddressSettingData", PARAMS(pa_props),
+		  pa_del, pa_set_row},
 	[N_PROUTE] = {"proutes", "MSFT_NetVirtualizationProviderRouteSettingData",
 		      PARAMS(proute_props), proute_del, proute_set_row},
 	[N_GLOBAL] = {"global", "MSFT_NetVirtualizationGlobalSettingData", PARAMS(global_props),
@@ -1743,14 +1835,19 @@ static bool row_matches(const struct noun_def *nd, const struct cmd *f, json_obj
 	return true;
 }
 
-static bool has_filters(const struct cmd *f)
+static bool has_flag(const struct cmd *f, uint8_t flag)
 {
 	for (unsigned k = 0; k < P__COUNT; k++) {
 		uint8_t fl;
-		if (f->a[k].n && cmdlet_param(f->def, (enum pid)k, &fl) && (fl & F_FILTER))
+		if (f->a[k].n && cmdlet_param(f->def, (enum pid)k, &fl) && (fl & flag))
 			return true;
 	}
 	return false;
+}
+
+static bool has_filters(const struct cmd *f)
+{
+	return has_flag(f, F_FILTER);
 }
 
 /* "-CustomerAddress 10.0.0.5,10.0.0.7 -VirtualSubnetID 5001" */
@@ -1882,11 +1979,13 @@ static bool row_lookup(struct run *r, const struct cmd *c, json_object *row, str
 	    hnv_parse_mac(s, &rec->mac) < 0)
 		return bad_row(r, c, "lookup", "MACAddress");
 	/* a row without Rule or Type has the config defaults, Encap and Static */
-	int k = (s = row_text(row, "Rule", b, sizeof(b))) ? enum_find(s, true, true) : 1;
+	int k = (s = row_text(row, "Rule", b, sizeof(b))) ? enum_find(s, true, true)
+							  : enum_find("encap", true, true);
 	if (k < 0)
 		return bad_row(r, c, "lookup", "Rule");
 	rec->rule = (unsigned)k;
-	k = (s = row_text(row, "Type", b, sizeof(b))) ? enum_find(s, false, true) : 0;
+	k = (s = row_text(row, "Type", b, sizeof(b))) ? enum_find(s, false, true)
+						      : enum_find("static", false, true);
 	if (k < 0)
 		return bad_row(r, c, "lookup", "Type");
 	rec->type = k;
@@ -1952,7 +2051,8 @@ static int vsid_known(struct run *r, const struct cmd *c, uint32_t vsid)
 	int found = 0;
 	for (size_t i = 0; i < json_object_array_length(rows) && !found; i++) {
 		uint32_t v;
-		if (row_uint(json_object_array_get_idx(rows, i), "vsid", UINT32_MAX, &v) && v == vsid)
+		if (row_uint(json_object_array_get_idx(rows, i), "vsid", UINT32_MAX, &v) &&
+		    v == vsid)
 			found = 1;
 	}
 	json_object_put(rows);
@@ -2058,8 +2158,8 @@ static bool rdomain_for(struct run *r, const struct cmd *c, const struct hnv_gui
 				 g[10], g[11], g[12], g[13], g[14], g[15], k);
 		bool taken = false;
 		for (size_t i = 0; i < n && !taken; i++) {
-			const char *name = row_text(json_object_array_get_idx(rows, i), "name", b,
-						    sizeof(b));
+			const char *name =
+				row_text(json_object_array_get_idx(rows, i), "name", b, sizeof(b));
 			taken = name != NULL && strcmp(name, out->name) == 0;
 		}
 		if (!taken) {
@@ -2243,8 +2343,9 @@ static bool pa_unsupported(struct run *r, const struct cmd *c)
 		return false;
 	}
 	if (c->a[P_MAC].n) {
-		fail(r, c, "MACAddress is not supported: a provider address uses the MAC of its "
-			   "interface");
+		fail(r, c,
+		     "MACAddress is not supported: a provider address uses the MAC of its "
+		     "interface");
 		return false;
 	}
 	return true;
@@ -2421,7 +2522,7 @@ static void run_query(struct run *r, const struct cmd *f, const struct cmd *a)
 			print_object(r->io->out, nd, row);
 		else if (a->def->verb == VB_REMOVE)
 			ok = nd->del(r, a, row, &l);
-		else
+		else if (has_flag(a, F_SET))
 			ok = nd->set(r, a, row, &l);
 	}
 	json_object_put(rows);
@@ -2604,8 +2705,11 @@ int hnv_ps_run(const char *script, size_t len, const struct hnv_ps_io *io)
 		goto out;
 	b.t = lx.t;
 	b.ntok = lx.n;
-	b.capvals = lx.n;
-	b.vals = calloc(lx.n, sizeof(*b.vals));
+	/* each value is one value token, or a parameter token for a switch */
+	for (size_t i = 0; i < lx.n; i++)
+		if (is_value(&lx.t[i]) || lx.t[i].kind == TK_PARAM)
+			b.capvals++;
+	b.vals = calloc(b.capvals ? b.capvals : 1, sizeof(*b.vals));
 	if (b.vals == NULL) {
 		snprintf(msg, sizeof(msg), "line 1: out of memory");
 		goto out;

@@ -4,7 +4,11 @@
  * config text (mode 0600: it holds PSKs), and revisions/NNNNNN.conf, the
  * last HNV_STORE_KEEP revisions. Every write is atomic: temp file, fsync,
  * rename, fsync of the directory. A crash at any point leaves either the
- * old or the new file, never a torn one.
+ * old or the new file, never a torn one; hnv_store_open removes leftover
+ * temporary files and completes or undoes an interrupted commit.
+ * One process at a time: open takes a lock on the directory (-EBUSY).
+ * Functions return 0 or a negative errno. Texts returned hold PSKs: clear
+ * them (explicit_bzero) before free.
  */
 #ifndef HNV_STORE_H
 #define HNV_STORE_H
@@ -32,7 +36,13 @@ int hnv_store_revision(struct hnv_store *s, unsigned rev, char **text, size_t *l
 /* Kept revision numbers, oldest first (malloc'd array). */
 int hnv_store_revisions(struct hnv_store *s, unsigned **revs, size_t *n);
 
-/* A unified diff (malloc'd) between two kept revisions. */
+/* A unified diff (malloc'd) between two kept revisions, headed
+ * "--- rev N" / "+++ rev M"; "" when they are equal. PSKs print as
+ * <secret>; a line whose PSK changed still shows as changed. */
 int hnv_store_diff(struct hnv_store *s, unsigned from, unsigned to, char **out);
+
+/* The same diff between two texts, with the given header labels. */
+int hnv_store_diff_text(const char *a, size_t alen, const char *b, size_t blen,
+			const char *from_label, const char *to_label, char **out);
 
 #endif

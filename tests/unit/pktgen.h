@@ -99,24 +99,38 @@ static inline uint16_t pg_fold(uint32_t s)
 	return (uint16_t)~s;
 }
 
-/* Checksum of an upper-layer message with the pseudo-header of its family.
- * Over a message that carries its checksum, a correct one gives 0. */
+/* Checksum of an upper-layer message with an IPv6 pseudo-header (whatever
+ * the addresses look like, IPv4-mapped ones included). Over a message that
+ * carries its checksum, a correct one gives 0. */
+static inline uint16_t pg_csum6(const struct hnv_ip *src, const struct hnv_ip *dst, uint8_t proto,
+				const uint8_t *l4, size_t len)
+{
+	uint32_t s = 0;
+	s = pg_sum(s, src->b, 16);
+	s = pg_sum(s, dst->b, 16);
+	s += (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff);
+	s += proto;
+	return pg_fold(pg_sum(s, l4, len));
+}
+
+/* The same with an IPv4 pseudo-header. */
+static inline uint16_t pg_csum4(const struct hnv_ip *src, const struct hnv_ip *dst, uint8_t proto,
+				const uint8_t *l4, size_t len)
+{
+	uint32_t s = 0;
+	s = pg_sum(s, src->b + 12, 4);
+	s = pg_sum(s, dst->b + 12, 4);
+	s += proto;
+	s += (uint32_t)len;
+	return pg_fold(pg_sum(s, l4, len));
+}
+
+/* The pseudo-header of the address family of src. */
 static inline uint16_t pg_l4_csum(const struct hnv_ip *src, const struct hnv_ip *dst,
 				  uint8_t proto, const uint8_t *l4, size_t len)
 {
-	uint32_t s = 0;
-	if (pg_is_v4(src)) {
-		s = pg_sum(s, src->b + 12, 4);
-		s = pg_sum(s, dst->b + 12, 4);
-		s += proto;
-		s += (uint32_t)len;
-	} else {
-		s = pg_sum(s, src->b, 16);
-		s = pg_sum(s, dst->b, 16);
-		s += (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff);
-		s += proto;
-	}
-	return pg_fold(pg_sum(s, l4, len));
+	return pg_is_v4(src) ? pg_csum4(src, dst, proto, l4, len)
+			     : pg_csum6(src, dst, proto, l4, len);
 }
 
 /* True when the IPv4 header at ip (ihl bytes) carries a correct checksum. */
@@ -134,8 +148,10 @@ static inline size_t pg_eth(uint8_t *buf, const struct hnv_mac *dst, const struc
 	return 14;
 }
 
-/* An IP packet in an Ethernet frame. The family of src picks IPv4/IPv6. */
+/* An IP packet in an Ethernet frame. The family of src picks IPv4/IPv6
+ * unless v6 forces IPv6 (for IPv4-mapped addresses in an IPv6 header). */
 struct pg_ip_pkt {
+	bool v6;
 	struct hnv_mac dst_mac, src_mac;
 	uint16_t vlan;         /* nonzero: one 802.1Q tag with this TCI */
 	struct hnv_ip src, dst;
@@ -170,7 +186,7 @@ static inline struct pg_ip_pkt pg_ip_defaults(const char *src_mac, const char *d
  * length and checksum correct. */
 static inline size_t pg_ip_frame(uint8_t *buf, const struct pg_ip_pkt *s)
 {
-	bool v4 = pg_is_v4(&s->src);
+	bool v4 = pg_is_v4(&s->src) && !s->v6;
 	size_t off = 0;
 	if (s->vlan) {
 		off = pg_eth(buf, &s->dst_mac, &s->src_mac, 0x8100);
@@ -230,8 +246,10 @@ static inline size_t pg_ip_frame(uint8_t *buf, const struct pg_ip_pkt *s)
 	size_t csum_at = s->proto == 6 ? 16 : s->proto == 17 ? 6 : 2;
 	if (s->proto == 1)
 		pg_put16(l4 + csum_at, pg_fold(pg_sum(0, l4, l4len)));
+	else if (l4hl && v4)
+		pg_put16(l4 + csum_at, pg_csum4(&s->src, &s->dst, s->proto, l4, l4len));
 	else if (l4hl)
-		pg_put16(l4 + csum_at, pg_l4_csum(&s->src, &s->dst, s->proto, l4, l4len));
+		pg_put16(l4 + csum_at, pg_csum6(&s->src, &s->dst, s->proto, l4, l4len));
 	return off + iphl + l4len;
 }
 
@@ -298,7 +316,7 @@ static inline size_t pg_ns(uint8_t *buf, const char *mac, const char *src, const
 	ip[7] = hlim;
 	memcpy(ip + 8, s.b, 16);
 	memcpy(ip + 24, d.b, 16);
-	pg_put16(icmp + 2, pg_l4_csum(&s, &d, 58, icmp, ilen));
+	pg_put16(icmp + 2, pg_csum6(&s, &d, 58, icmp, ilen));
 	return off + 40 + ilen;
 }
 
@@ -306,6 +324,7 @@ static inline size_t pg_ns(uint8_t *buf, const char *mac, const char *src, const
 struct pg_gre {
 	struct hnv_mac dst_mac, src_mac;
 	struct hnv_ip src, dst; /* PAs; the family of src picks IPv4/IPv6 */
+	bool v6;                /* IPv6 even for IPv4-mapped addresses */
 	uint8_t tos;            /* outer TOS / traffic class (ECN in the low bits) */
 	uint16_t frag;          /* IPv4 flags + fragment offset field */
 	uint8_t ip_proto;       /* 47 */
@@ -336,7 +355,7 @@ static inline struct pg_gre pg_gre_defaults(const char *src_pa, const char *dst_
 static inline size_t pg_nvgre(uint8_t *buf, const struct pg_gre *g, const uint8_t *inner,
 			      size_t len)
 {
-	bool v4 = pg_is_v4(&g->src);
+	bool v4 = pg_is_v4(&g->src) && !g->v6;
 	size_t off = pg_eth(buf, &g->dst_mac, &g->src_mac, v4 ? 0x0800 : 0x86dd);
 	uint8_t *ip = buf + off;
 	size_t iphl = v4 ? 20 : 40;

@@ -509,8 +509,9 @@ static void test_quotes_comments_blank(void **state)
 
 	parse_err("rdomain del \"blue", "unterminated quoted value");
 	parse_err("rdomain del \"blue\\", "unterminated quoted value");
-	parse_err("rdomain del \"bl\\ue\"", "invalid escape \"\\u\"");
-	parse_err("rdomain del \"blue\"x", "unexpected \"x\" after quoted value");
+	/* tokenizer messages name columns, never characters (PSKs) */
+	parse_err("rdomain del \"bl\\ue\"", "invalid escape at column 16");
+	parse_err("rdomain del \"blue\"x", "unexpected character after quoted value at column 19");
 	parse_err("rdomain del bl\"ue\"", "unexpected quote inside word");
 	parse_err("rdomain del blue\rx", "control character 0x0d");
 	parse_err("rdomain del blue\n\n", "control character 0x0a");
@@ -554,9 +555,9 @@ static void test_line_limits(void **state)
 
 	/* too many words */
 	char many[1024] = "rdomain del";
-	for (int i = 0; i < 70; i++)
+	for (int i = 0; i < 100; i++)
 		strcat(many, " x");
-	parse_err(many, "too many words (at most 64)");
+	parse_err(many, "too many words (at most 96)");
 
 	/* error buffers: none, zero-sized, tiny */
 	assert_int_equal(hnv_conf_parse_line("bogus", &c, NULL, 0), -EINVAL);
@@ -916,7 +917,7 @@ static int apply_text(struct hnv_dp *dp, const char *text, char *err, size_t err
 	if (rc != 0)
 		fail_msg("parse: %s", err);
 	rc = hnv_conf_apply(dp, cmds, n, err, errlen);
-	free(cmds);
+	hnv_conf_cmds_free(cmds, n);
 	return rc;
 }
 
@@ -1162,6 +1163,662 @@ static void test_apply_partial(void **state)
 	assert_string_equal(err, "line 9: unknown command kind 99");
 }
 
+/* ---- provider routes, gateway, S2S, formatter (issue 3) ---- */
+
+#define PSK "Zq8-secret-Psk-4711-abcdef"
+#define GUID_BLUE "{11111111-2222-3333-4444-000000005001}"
+#define S2S_BASE "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "     \
+		 "--remote-id site1.example --remote-prefix 192.168.50.0/24 "
+
+static void test_cmd_proute(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0", &c);
+	assert_int_equal(c.kind, HNV_CONF_PROUTE_ADD);
+	assert_int_equal(c.u.proute.prefix.len, 0);
+	assert_ip(&c.u.proute.nexthop, "192.168.4.1");
+	assert_string_equal(c.u.proute.dev, "eth0");
+	assert_int_equal(c.u.proute.metric, 0);
+	parse_ok("proute add --prefix 2001:db8:100::/48 --nexthop fe80::1 --dev eth1 --metric 20",
+		 &c);
+	assert_int_equal(c.u.proute.metric, 20);
+	parse_ok("proute add --prefix 10.9.0.0/16 --nexthop 0.0.0.0 --dev eth1", &c);
+	parse_ok("proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.1", &c);
+	assert_int_equal(c.kind, HNV_CONF_PROUTE_DEL);
+
+	parse_err("proute add --prefix 0.0.0.0/0 --nexthop 2001:db8::1 --dev eth0",
+		  "nexthop \"2001:db8::1\" is IPv6 but prefix \"0.0.0.0/0\" is IPv4");
+	parse_err("proute add --prefix 10.0.0.1/8 --nexthop 10.0.0.254 --dev eth0",
+		  "invalid prefix \"10.0.0.1/8\": host bits set");
+	parse_err("proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1", "missing --dev");
+	parse_err("proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0 --metric -1",
+		  "invalid metric \"-1\"");
+	parse_err("proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0",
+		  "unknown option \"--dev\" for \"proute del\"");
+}
+
+static void test_cmd_global_external_router(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("global set --use-external-router on", &c);
+	assert_true(c.u.global.has_use_external_router);
+	assert_true(c.u.global.use_external_router);
+	assert_false(c.u.global.has_flowid);
+	parse_ok("global set --flowid on --use-external-router off", &c);
+	assert_true(c.u.global.has_use_external_router);
+	assert_false(c.u.global.use_external_router);
+	parse_err("global set --use-external-router yes",
+		  "invalid --use-external-router value \"yes\": must be on or off");
+	parse_err("global set", "--use-external-router)");
+}
+
+static void test_cmd_gateway(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok("gateway add --rdomain blue --vrf vrf-blue --table 1001 --corp-dev eth2 "
+		 "--nat-external 198.51.100.7",
+		 &c);
+	assert_int_equal(c.kind, HNV_CONF_GATEWAY_ADD);
+	assert_string_equal(c.u.gateway.rdomain, "blue");
+	assert_string_equal(c.u.gateway.vrf, "vrf-blue");
+	assert_int_equal(c.u.gateway.table, 1001);
+	assert_string_equal(c.u.gateway.corp_dev, "eth2");
+	assert_true(c.u.gateway.has_nat_external);
+	assert_ip(&c.u.gateway.nat_external, "198.51.100.7");
+	parse_ok("gateway add --rdomain red --vrf vrf-red --table 4294967294", &c);
+	assert_string_equal(c.u.gateway.corp_dev, "");
+	assert_false(c.u.gateway.has_nat_external);
+	parse_ok("gateway add --rdomain red --vrf r --table 1", &c);
+	parse_ok("gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2", &c);
+	assert_int_equal(c.kind, HNV_CONF_GATEWAY_CA);
+	assert_int_equal(c.u.gateway_ca.vsid, 5001);
+	assert_ip(&c.u.gateway_ca.ca, "10.0.0.2");
+	parse_ok("gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2", &c);
+	assert_int_equal(c.kind, HNV_CONF_GATEWAY_CA_DEL);
+	parse_ok("gateway del --rdomain blue", &c);
+	assert_int_equal(c.kind, HNV_CONF_GATEWAY_DEL);
+	assert_string_equal(c.u.gateway.rdomain, "blue");
+
+	static const char *const reserved[] = {"253", "254", "255"};
+	for (size_t i = 0; i < 3; i++) {
+		char line[128], want[64];
+		snprintf(line, sizeof(line), "gateway add --rdomain b --vrf v --table %s",
+			 reserved[i]);
+		snprintf(want, sizeof(want), "invalid table \"%s\": 253-255", reserved[i]);
+		parse_err(line, want);
+	}
+	parse_err("gateway add --rdomain b --vrf v --table 0",
+		  "invalid table \"0\": must be a decimal number 1-4294967294");
+	parse_err("gateway add --rdomain b --vrf v --table 4294967295",
+		  "invalid table \"4294967295\"");
+	parse_err("gateway add --rdomain b --vrf vrf-0123456789ab --table 5",
+		  "invalid VRF name \"vrf-0123456789ab\": must be 1-15 characters");
+	parse_err("gateway add --rdomain b --vrf v/x --table 5", "invalid VRF name \"v/x\"");
+	parse_err("gateway add --rdomain b --vrf v --table 5 --nat-external 224.0.0.1",
+		  "invalid NAT external address \"224.0.0.1\": multicast address");
+	parse_err("gateway add --rdomain b --vrf v --table 5 --nat-external 0.0.0.0",
+		  "invalid NAT external address \"0.0.0.0\": unspecified address");
+	parse_err("gateway add --rdomain b --table 5", "gateway add: missing --vrf");
+	parse_err("gateway ca --rdomain b --vsid 12 --ca 10.0.0.2", "invalid VSID \"12\"");
+	parse_err("gateway ca --rdomain b --vsid 5001 --ca ff02::1",
+		  "invalid CA \"ff02::1\": multicast address");
+	parse_err("gateway frob", "unknown command \"gateway frob\" (verbs: add, del, ca, ca-del)");
+}
+
+static void test_cmd_s2s(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_ok(S2S_BASE "--psk " PSK, &c);
+	assert_int_equal(c.kind, HNV_CONF_S2S_ADD);
+	const struct hnv_conf_s2s *s = &c.u.s2s;
+	assert_string_equal(s->name, "site1");
+	assert_string_equal(s->rdomain, "blue");
+	assert_ip(&s->peer, "203.0.113.9");
+	assert_false(s->has_local_addr);
+	assert_string_equal(s->local_id, "gw.example");
+	assert_string_equal(s->remote_id, "site1.example");
+	assert_int_equal(s->auth, HNV_S2S_AUTH_PSK);
+	assert_string_equal(s->psk, PSK);
+	assert_string_equal(s->ike, "aes256gcm16-prfsha384-ecp384");
+	assert_string_equal(s->esp, "aes256gcm16-ecp384");
+	assert_int_equal(s->n_remote, 1);
+	assert_int_equal(s->dpd, 30);
+
+	parse_ok("s2s add t2 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
+		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org "
+		 "--cert gw.pem --key /etc/swanctl/private/gw.key "
+		 "--ike-proposal AES256-SHA256-MODP3072 --ike-proposal aes256gcm16-prfsha384-ecp384 "
+		 "--esp-proposal aes256-sha256 --esp-proposal chacha20poly1305-x25519-esn "
+		 "--remote-prefix 10.50.0.0/16 --remote-prefix 2001:db8:50::/48 --dpd 0",
+		 &c);
+	assert_true(s->has_local_addr);
+	assert_string_equal(s->local_id, "C=CH, O=Example, CN=gw");
+	assert_int_equal(s->auth, HNV_S2S_AUTH_CERT);
+	assert_string_equal(s->psk, "");
+	assert_string_equal(s->cert, "gw.pem");
+	assert_string_equal(s->key, "/etc/swanctl/private/gw.key");
+	assert_string_equal(s->ike, "aes256-sha256-modp3072,aes256gcm16-prfsha384-ecp384");
+	assert_string_equal(s->esp, "aes256-sha256,chacha20poly1305-x25519-esn");
+	assert_int_equal(s->n_remote, 2);
+	assert_int_equal(s->dpd, 0);
+
+	parse_err(S2S_BASE "--psk " PSK " --cert a.pem --key a.key",
+		  "give --psk or --cert with --key, not both");
+	parse_err(S2S_BASE, "missing --psk or --cert with --key");
+	parse_err(S2S_BASE "--cert a.pem", "s2s add: missing --key");
+	parse_err(S2S_BASE "--key a.key", "s2s add: missing --cert");
+	parse_err(S2S_BASE "--psk short-secret", "PSK too short: use at least 20 characters");
+	parse_err(S2S_BASE "--psk <secret>", "the PSK is masked as <secret>");
+	parse_err(S2S_BASE "--psk " PSK " --dpd 3601",
+		  "invalid DPD delay \"3601\": must be a decimal number 0-3600");
+	parse_err(S2S_BASE "--psk " PSK " --local-addr 2001:db8::1",
+		  "invalid local address \"2001:db8::1\": not of the peer's address family");
+	parse_err(S2S_BASE "--psk " PSK " --remote-prefix 192.168.50.128/25",
+		  "remote prefix \"192.168.50.128/25\" overlaps remote prefix \"192.168.50.0/24\"");
+	parse_err("s2s add x --rdomain blue --peer 0.0.0.0 --local-id a --remote-id b "
+		  "--remote-prefix 10.1.0.0/16 --psk " PSK,
+		  "invalid peer \"0.0.0.0\": unspecified address");
+	parse_err("s2s add x --rdomain blue --peer 255.255.255.255 --local-id a --remote-id b "
+		  "--remote-prefix 10.1.0.0/16 --psk " PSK,
+		  "invalid peer \"255.255.255.255\": broadcast address");
+	parse_err("s2s add x --rdomain blue --peer 192.0.2.1 --local-id \"a\\\"b\" --remote-id b "
+		  "--remote-prefix 10.1.0.0/16 --psk " PSK,
+		  "invalid local ID \"a\"b\": use printable ASCII characters without \" or \\");
+	parse_err("s2s add x --rdomain blue --peer 192.0.2.1 --local-id \" a\" --remote-id b "
+		  "--remote-prefix 10.1.0.0/16 --psk " PSK,
+		  "invalid local ID \" a\": leading or trailing space");
+	parse_err(S2S_BASE "--cert ../x.pem --key k.pem",
+		  "invalid certificate \"../x.pem\": must be a file name or an absolute path");
+	parse_err(S2S_BASE "--cert /etc/../x.pem --key k.pem",
+		  "invalid certificate \"/etc/../x.pem\": empty, \".\" or \"..\" path component");
+	parse_err(S2S_BASE "--cert .. --key k.pem", "invalid certificate \"..\"");
+	parse_err(S2S_BASE "--cert /etc/x/ --key k.pem", "invalid certificate \"/etc/x/\"");
+	parse_err(S2S_BASE "--cert \"a b.pem\" --key k.pem",
+		  "invalid certificate \"a b.pem\": use printable ASCII characters without spaces");
+	parse_err("s2s add x --rdomain blue --peer 192.0.2.1 --local-id a --remote-id b "
+		  "--psk " PSK,
+		  "s2s add: missing --remote-prefix");
+}
+
+/* Each weak algorithm family is refused, naming the algorithm. */
+static void test_weak_crypto(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *opt, *proposal, *want;
+	} weak[] = {
+		{"--ike-proposal", "des-sha256-modp2048", "weak algorithm \"des\" in IKE proposal "
+							  "\"des-sha256-modp2048\": DES"},
+		{"--ike-proposal", "3des-sha256-modp2048", "weak algorithm \"3des\""},
+		{"--esp-proposal", "3des-sha256", "weak algorithm \"3des\" in ESP proposal"},
+		{"--esp-proposal", "null-sha256", "weak algorithm \"null\""},
+		{"--ike-proposal", "aes256-md5-modp2048", "weak algorithm \"md5\""},
+		{"--esp-proposal", "aes128-md5_128", "weak algorithm \"md5_128\""},
+		{"--ike-proposal", "aes256-sha256-prfmd5-modp2048", "weak algorithm \"prfmd5\""},
+		{"--ike-proposal", "aes256-sha1-modp2048", "weak algorithm \"sha1\" in IKE proposal "
+							   "\"aes256-sha1-modp2048\": SHA-1 is "
+							   "refused"},
+		{"--esp-proposal", "aes256-sha", "weak algorithm \"sha\" in ESP proposal "
+						 "\"aes256-sha\": SHA-1 is refused"},
+		{"--ike-proposal", "aes256gcm16-prfsha1-ecp384", "weak algorithm \"prfsha1\""},
+		{"--ike-proposal", "AES256-SHA256-MODP768", "weak algorithm \"modp768\""},
+		{"--ike-proposal", "aes256-sha256-modp1024", "weak algorithm \"modp1024\" in IKE proposal "
+							     "\"aes256-sha256-modp1024\": MODP 1024 "
+							     "(DH group 2) is refused"},
+		{"--ike-proposal", "aes256-sha256-modp1536", "weak algorithm \"modp1536\""},
+		{"--esp-proposal", "aes256-sha256-modp1024", "weak algorithm \"modp1024\" in ESP"},
+		{"--ike-proposal", "aes256-sha256-modp1024s160", "weak algorithm \"modp1024s160\""},
+		{"--ike-proposal", "aes256-sha256-ecp192", "weak algorithm \"ecp192\""},
+		{"--ike-proposal", "aes256-sha256-dh1", "weak algorithm \"dh1\""},
+		{"--ike-proposal", "aes256-sha256-group2", "weak algorithm \"group2\" in IKE proposal "
+							   "\"aes256-sha256-group2\": DH group 2 "
+							   "(modp1024) is refused"},
+		{"--ike-proposal", "aes256-sha256-dhgroup5", "DH group 5 (modp1536) is refused"},
+	};
+	char line[1024];
+	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		snprintf(line, sizeof(line), S2S_BASE "--psk " PSK " %s %s", weak[i].opt,
+			 weak[i].proposal);
+		parse_err(line, weak[i].want);
+	}
+	static const struct {
+		const char *opt, *proposal, *want;
+	} bad[] = {
+		{"--ike-proposal", "aes256-sha256-dh14", "write DH group 14 as \"modp2048\""},
+		{"--ike-proposal", "aes256-sha256", "no DH group"},
+		{"--ike-proposal", "aes256gcm16-ecp384", "an AEAD IKE proposal needs a PRF"},
+		{"--ike-proposal", "aes256-modp2048", "no integrity algorithm"},
+		{"--ike-proposal", "sha256-modp2048", "no encryption algorithm"},
+		{"--ike-proposal", "aes256-aes256gcm16-sha256-prfsha256-modp2048",
+		 "AEAD and non-AEAD encryption cannot share a proposal"},
+		{"--esp-proposal", "aes256gcm16-sha256", "an AEAD algorithm takes no integrity"},
+		{"--esp-proposal", "aes256-sha256-prfsha256", "a PRF belongs to IKE proposals"},
+		{"--ike-proposal", "aes256-sha256-modp2048-esn", "esn and noesn belong to ESP"},
+		{"--ike-proposal", "aes256-sha256-modp2049", "unknown algorithm \"modp2049\""},
+		{"--ike-proposal", "aes256--sha256-modp2048", "empty algorithm between '-'"},
+		{"--ike-proposal", "aes256-sha256-modp2048-", "ends with '-'"},
+		{"--ike-proposal", "aes256-sha256-modp2048,aes128-sha256-modp2048",
+		 "one proposal of algorithm keywords joined by '-'"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), S2S_BASE "--psk " PSK " %s %s", bad[i].opt,
+			 bad[i].proposal);
+		parse_err(line, bad[i].want);
+	}
+	/* strong proposals pass */
+	struct hnv_conf_cmd c;
+	parse_ok(S2S_BASE "--psk " PSK " --ike-proposal aes256-sha256-modp2048 "
+			  "--ike-proposal aes128gcm16-prfsha256-curve25519 --ike-proposal "
+			  "aes256gcm16-prfsha512-modp4096-ecp521 --esp-proposal aes256gcm16 "
+			  "--esp-proposal aes128-sha256-modp3072-noesn",
+		 &c);
+	/* at most 8 proposals of a kind, at most 255 characters together */
+	char many[2048];
+	snprintf(many, sizeof(many), S2S_BASE "--psk " PSK);
+	for (int i = 0; i < 9; i++)
+		strcat(many, " --esp-proposal aes256gcm16");
+	parse_err(many, "too many --esp-proposal (at most 8)");
+	snprintf(many, sizeof(many), S2S_BASE "--psk " PSK);
+	for (int i = 0; i < 8; i++)
+		strcat(many, " --ike-proposal aes256gcm16-aes192gcm16-prfsha384-ecp384");
+	parse_err(many, "IKE proposals longer than 255 characters together");
+}
+
+/* No message may contain the PSK or a piece of it. */
+static void assert_no_secret(const char *err, const char *line)
+{
+	static const char *const pieces[] = {PSK, "secret-Psk", "4711", "Zq8", "Hidden",
+					     "Words", "Pass"};
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+		if (strstr(err, pieces[i]) != NULL)
+			fail_msg("\"%s\": error \"%s\" shows \"%s\"", line, err, pieces[i]);
+}
+
+static void test_psk_never_in_errors(void **state)
+{
+	(void)state;
+	static const char *const lines[] = {
+		S2S_BASE "--psk " PSK " --peer 192.0.2.1",
+		S2S_BASE "--psk " PSK " --psk " PSK,
+		S2S_BASE "--psk " PSK " --bogus x",
+		S2S_BASE "--psk " PSK " stray",
+		S2S_BASE "--psk Hidden Pass Words 1234567890",
+		S2S_BASE "--psk \"Hidden Pass Words\"",
+		S2S_BASE "--psk \"Hidden\\x Pass Words 1234567890\"",
+		S2S_BASE "--psk \"Hidden Pass Words 1234567890\"x",
+		S2S_BASE "--psk \"Hidden Pass Words 1234567890",
+		S2S_BASE "--psk \"Hidden Pass Words \xc3\xa9 1234567890\"",
+		S2S_BASE "--psk Hidden\"PassWords1234567890",
+		S2S_BASE "--psk --Hidden-Pass-Words-1234567890",
+		S2S_BASE "--psk " PSK " --ike-proposal 3des-sha1-modp1024",
+		S2S_BASE "--psk " PSK " --cert " PSK,
+		S2S_BASE "--psk " PSK " --dpd " PSK,
+		"s2s add " PSK " --psk " PSK,
+		"s2s add site1 --psk " PSK " --psk",
+	};
+	char err[512];
+	struct hnv_conf_cmd c;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		err[0] = '\0';
+		if (hnv_conf_parse_line(lines[i], &c, err, sizeof(err)) != -EINVAL)
+			fail_msg("\"%s\" accepted", lines[i]);
+		assert_true(err[0] != '\0');
+		assert_no_secret(err, lines[i]);
+		/* and through parse_text, with the line prefix */
+		struct hnv_conf_cmd *cmds = NULL;
+		size_t n;
+		err[0] = '\0';
+		assert_int_equal(hnv_conf_parse_text(lines[i], strlen(lines[i]), &cmds, &n, err,
+						     sizeof(err)),
+				 -EINVAL);
+		assert_no_secret(err, lines[i]);
+	}
+	/* messages name positions instead */
+	parse_err(S2S_BASE "--psk Hidden Pass Words 1234567890",
+		  "s2s add: unexpected value at word 16 (a value with spaces needs quotes)");
+	parse_err(S2S_BASE "--psk " PSK " --bogus x",
+		  "s2s add: unknown option at word 16 (options: --rdomain --peer");
+	parse_err(S2S_BASE "--psk " PSK " --dpd " PSK,
+		  "s2s add: invalid value (not shown: it contains the PSK)");
+	parse_err(S2S_BASE "--psk " PSK " --local-addr secret-Psk-4711",
+		  "s2s add: invalid value (not shown: it contains the PSK)");
+}
+
+static void test_format_round_trip(void **state)
+{
+	(void)state;
+	/* input, canonical form */
+	static const struct {
+		const char *in, *canon;
+	} t[] = {
+		{"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001",
+		 "rdomain add blue --rdid " GUID_BLUE},
+		{"rdomain del blue", "rdomain del blue"},
+		{"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:DB8:1::/64",
+		 "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64"},
+		{"vsubnet del 5001", "vsubnet del 5001"},
+		{"pa add 192.168.4.11/24 --dev eth0", "pa add 192.168.4.11/24 --dev eth0"},
+		{"pa del 2001:db8:0::11", "pa del 2001:db8::11"},
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --mac 06-06-00-00-00-05",
+		 "port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --mac "
+		 "06:06:00:00:00:05"},
+		{"port del blue1", "port del blue1"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005",
+		 "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 06:06:00:00:00:05 "
+		 "--rule encap --type static"},
+		{"lookup set --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005 --rule "
+		 "TranslationMethodNat --use-vm-mac --type Dynamic --vm-name Blue1 --customer-id "
+		 "11111111-2222-3333-4444-00000000abcd --context \"say \\\"hi\\\" # \\\\ now\"",
+		 "lookup set --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 06:06:00:00:00:05 "
+		 "--rule nat --type dynamic --vm-name Blue1 --customer-id "
+		 "{11111111-2222-3333-4444-00000000ABCD} --context \"say \\\"hi\\\" # \\\\ now\" "
+		 "--use-vm-mac"},
+		{"lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00155d000001 --type "
+		 "gateway-wildcard --context --x",
+		 NULL},
+		{"lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00155d000001 --type "
+		 "gateway-wildcard --context \"--x\" --rule none",
+		 "lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00:15:5d:00:00:01 --rule none "
+		 "--type gateway-wildcard --context \"--x\""},
+		{"lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00155d000001 --type "
+		 "l2only --context back\\slash",
+		 "lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00:15:5d:00:00:01 "
+		 "--rule encap --type l2only --context back\\slash"},
+		{"lookup del --vsid 5001 --ca 10.0.0.5 --mac 060600000005",
+		 "lookup del --vsid 5001 --ca 10.0.0.5 --mac 06:06:00:00:00:05"},
+		{"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0",
+		 "route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 "
+		 "--metric 255"},
+		{"route del --rdomain blue --prefix 10.0.0.0/24 --nexthop 0.0.0.0",
+		 "route del --rdomain blue --prefix 10.0.0.0/24 --nexthop 0.0.0.0"},
+		{"global set --uplink-mtu 9000 --flowid off --gateway-mac 02155d000002 "
+		 "--use-external-router on",
+		 "global set --gateway-mac 02:15:5d:00:00:02 --flowid off --uplink-mtu 9000 "
+		 "--use-external-router on"},
+		{"global set --flowid on", "global set --flowid on"},
+		{"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0",
+		 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0 --metric 0"},
+		{"proute del --prefix ::/0 --nexthop fe80::1", "proute del --prefix ::/0 --nexthop fe80::1"},
+		{"gateway add --table 1001 --vrf vrf-blue --rdomain blue --nat-external 198.51.100.7 "
+		 "--corp-dev eth2",
+		 "gateway add --rdomain blue --vrf vrf-blue --table 1001 --corp-dev eth2 "
+		 "--nat-external 198.51.100.7"},
+		{"gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2",
+		 "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2"},
+		{"gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2",
+		 "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2"},
+		{"gateway del --rdomain blue", "gateway del --rdomain blue"},
+		{S2S_BASE "--psk " PSK,
+		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		 "site1.example --psk " PSK " --ike-proposal aes256gcm16-prfsha384-ecp384 "
+		 "--esp-proposal aes256gcm16-ecp384 --remote-prefix 192.168.50.0/24 --dpd 30"},
+		{"s2s add t2 --dpd 10 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
+		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org "
+		 "--key /etc/swanctl/private/gw.key --cert gw.pem --ike-proposal "
+		 "AES256-SHA256-MODP3072 --esp-proposal aes256-sha256 --esp-proposal "
+		 "chacha20poly1305-x25519-esn --remote-prefix 10.50.0.0/16",
+		 "s2s add t2 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
+		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org --cert gw.pem "
+		 "--key /etc/swanctl/private/gw.key --ike-proposal aes256-sha256-modp3072 "
+		 "--esp-proposal aes256-sha256 --esp-proposal chacha20poly1305-x25519-esn "
+		 "--remote-prefix 10.50.0.0/16 --dpd 10"},
+		{S2S_BASE "--psk \"with space \\\" quote # hash \\\\ and --dash\"",
+		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		 "site1.example --psk \"with space \\\" quote # hash \\\\ and --dash\" "
+		 "--ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 "
+		 "--remote-prefix 192.168.50.0/24 --dpd 30"},
+		{"s2s del site1", "s2s del site1"},
+	};
+	char buf[4200], err[512];
+	bool kinds[HNV_CONF_S2S_DEL + 1] = {false};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct hnv_conf_cmd a, b;
+		if (t[i].canon == NULL) {
+			/* a value that looks like an option must be quoted */
+			assert_int_equal(hnv_conf_parse_line(t[i].in, &a, err, sizeof(err)),
+					 -EINVAL);
+			continue;
+		}
+		parse_ok(t[i].in, &a);
+		kinds[a.kind] = true;
+		assert_int_equal(hnv_conf_format(&a, true, buf, sizeof(buf)), 0);
+		if (strcmp(buf, t[i].canon) != 0)
+			fail_msg("format of \"%s\":\n  got  \"%s\"\n  want \"%s\"", t[i].in, buf,
+				 t[i].canon);
+		parse_ok(buf, &b);
+		if (memcmp(&a, &b, sizeof(a)) != 0)
+			fail_msg("\"%s\" does not parse back to the same command", buf);
+	}
+	for (int k = 0; k <= HNV_CONF_S2S_DEL; k++)
+		if (!kinds[k])
+			fail_msg("command kind %d has no round-trip case", k);
+
+	/* masked: <secret>, which parses to a refusal naming the masking */
+	struct hnv_conf_cmd a;
+	parse_ok(S2S_BASE "--psk " PSK, &a);
+	assert_int_equal(hnv_conf_format(&a, false, buf, sizeof(buf)), 0);
+	assert_null(strstr(buf, PSK));
+	assert_non_null(strstr(buf, " --psk <secret> "));
+	parse_err(buf, "the PSK is masked as <secret>");
+
+	/* too small a buffer: -ENOSPC and nothing of the PSK left in it */
+	char small[120];
+	assert_int_equal(hnv_conf_format(&a, true, small, sizeof(small)), -ENOSPC);
+	assert_null(memmem(small, sizeof(small), "Zq8", 3));
+	assert_int_equal(hnv_conf_format(&a, true, buf, 0), -EINVAL);
+	assert_int_equal(hnv_conf_format(NULL, true, buf, sizeof(buf)), -EINVAL);
+	struct hnv_conf_cmd bogus = a;
+	bogus.kind = (enum hnv_conf_kind)99;
+	assert_int_equal(hnv_conf_format(&bogus, true, buf, sizeof(buf)), -EINVAL);
+	memset(bogus.u.s2s.rdomain, 'x', sizeof(bogus.u.s2s.rdomain));
+	bogus.kind = HNV_CONF_S2S_ADD;
+	assert_int_equal(hnv_conf_format(&bogus, true, buf, sizeof(buf)), -EINVAL);
+	explicit_bzero(&a, sizeof(a));
+	explicit_bzero(&bogus, sizeof(bogus));
+}
+
+/* The longest s2s command still formats into one valid line. */
+static void test_format_longest_s2s(void **state)
+{
+	(void)state;
+	char *line = malloc(8192), name[64], id[256], psk[256];
+	assert_non_null(line);
+	memset(name, 'n', 63);
+	name[63] = '\0';
+	memset(id, 'i', 255);
+	id[0] = 'C';
+	id[5] = ' ';
+	id[255] = '\0';
+	/* 255 characters that all need escaping in quotes */
+	for (int i = 0; i < 255; i++)
+		psk[i] = i % 2 ? '"' : '\\';
+	psk[255] = '\0';
+	char qpsk[600];
+	size_t o = 0;
+	qpsk[o++] = '"';
+	for (int i = 0; i < 255; i++) {
+		qpsk[o++] = '\\';
+		qpsk[o++] = psk[i];
+	}
+	qpsk[o++] = '"';
+	qpsk[o] = '\0';
+	int n = snprintf(line, 8192,
+			 "s2s add %s --rdomain %s --peer 2001:db8:1111:2222:3333:4444:5555:6666 "
+			 "--local-addr 2001:db8:1111:2222:3333:4444:5555:7777 --local-id \"%s\" "
+			 "--remote-id \"%s\" --psk %s",
+			 name, name, id, id, qpsk);
+	for (int i = 0; i < 4; i++)
+		n += snprintf(line + n, 8192 - (size_t)n,
+			      " --ike-proposal aes256gcm16-aes192gcm16-prfsha512-prfsha384-"
+			      "curve25519");
+	for (int i = 0; i < 4; i++)
+		n += snprintf(line + n, 8192 - (size_t)n,
+			      " --esp-proposal aes256gcm16-aes192gcm16-chacha20poly1305-x25519");
+	for (int i = 0; i < 16; i++)
+		n += snprintf(line + n, 8192 - (size_t)n,
+			      " --remote-prefix 2001:db8:1111:2222:3333:%x::/96", 0x4000 + i);
+	n += snprintf(line + n, 8192 - (size_t)n, " --dpd 3600");
+	assert_true(n < 4096);
+	struct hnv_conf_cmd a, b;
+	parse_ok(line, &a);
+	char buf[4097];
+	assert_int_equal(hnv_conf_format(&a, true, buf, sizeof(buf)), 0);
+	parse_ok(buf, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	explicit_bzero(line, 8192);
+	free(line);
+}
+
+#define GW_BASE                                                                                    \
+	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                         \
+	"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"                          \
+	"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"        \
+	"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n"                                  \
+	"gateway add --rdomain blue --vrf vrf-blue --table 1001\n"
+
+static void test_apply_gateway_s2s(void **state)
+{
+	struct applied *a = *state;
+	apply_ok(a->dp, GW_BASE "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2\n"
+			"gateway ca --rdomain blue --vsid 5001 --ca 2001:db8:1::2\n"
+			"gateway add --rdomain red --vrf vrf-red --table 1002 --corp-dev eth2\n"
+			"gateway ca --rdomain red --vsid 6001 --ca 10.0.0.2\n"
+			"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0\n"
+			"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.2 --dev eth0\n"
+			"proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.2\n"
+			"global set --use-external-router on\n" S2S_BASE "--psk " PSK "\n"
+			"s2s add site2 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
+			"--remote-id site2.example --remote-prefix 192.168.51.0/24 --psk " PSK "\n"
+			"s2s del site2\n"
+			"gateway ca-del --rdomain red --vsid 6001 --ca 10.0.0.2\n"
+			"vsubnet del 6001\n"
+			"gateway del --rdomain red\n"
+			"rdomain del red\n");
+	/* the datapath saw none of it */
+	struct hnv_policy_stats st;
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_rdomains, 1);
+	assert_int_equal(st.n_vsubnets, 1);
+}
+
+static void test_apply_gateway_s2s_errors(void **state)
+{
+	struct applied *a = *state;
+	static const struct {
+		const char *extra;
+		int rc;
+		const char *want;
+	} t[] = {
+		{"gateway add --rdomain green --vrf vrf-g --table 7\n", -ENOENT,
+		 "line 6: gateway add: routing domain \"green\" not found"},
+		{"gateway add --rdomain blue --vrf vrf-x --table 7\n", -EEXIST,
+		 "routing domain \"blue\" already has a gateway (VRF vrf-blue)"},
+		{"gateway add --rdomain red --vrf vrf-blue --table 7\n", -EEXIST,
+		 "VRF vrf-blue already exists (gateway of routing domain \"blue\")"},
+		{"gateway add --rdomain red --vrf vrf-red --table 1001\n", -EEXIST,
+		 "table 1001 already exists (VRF vrf-blue of routing domain \"blue\")"},
+		{"gateway ca --rdomain red --vsid 6001 --ca 10.0.0.2\n", -ENOENT,
+		 "routing domain \"red\" has no gateway (gateway add --rdomain red first)"},
+		{"gateway ca --rdomain blue --vsid 6001 --ca 10.0.0.2\n", -EXDEV,
+		 "VSID 6001 belongs to routing domain \"red\", not \"blue\""},
+		{"gateway ca --rdomain blue --vsid 7001 --ca 10.0.0.2\n", -ENOENT,
+		 "VSID 7001 is not configured"},
+		{"gateway ca --rdomain blue --vsid 5001 --ca 10.0.1.2\n", -EINVAL,
+		 "gateway ca: CA 10.0.1.2 is outside the prefixes of VSID 5001"},
+		{"gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.1\n", -EINVAL,
+		 "gateway ca: CA 10.0.0.1 is the default gateway of VSID 5001 (10.0.0.0/24)"},
+		{"gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2\n"
+		 "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.3\n",
+		 -EEXIST, "already exists in VSID 5001 with CA 10.0.0.2 (one per address family)"},
+		{"gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2\n", -ENOENT,
+		 "gateway ca-del: the gateway of routing domain \"blue\" has no CA 10.0.0.2 in VSID "
+		 "5001"},
+		{"gateway del --rdomain red\n", -ENOENT, "routing domain \"red\" has no gateway"},
+		{S2S_BASE "--rdomain red --psk " PSK "\n", -EINVAL, "--rdomain given more than once"},
+		{"s2s add t --rdomain red --peer 192.0.2.1 --local-id a --remote-id b "
+		 "--remote-prefix 10.9.0.0/16 --psk " PSK "\n",
+		 -ENOENT, "s2s add: tunnel \"t\": routing domain \"red\" has no gateway"},
+		{"s2s add t --rdomain nope --peer 192.0.2.1 --local-id a --remote-id b "
+		 "--remote-prefix 10.9.0.0/16 --psk " PSK "\n",
+		 -ENOENT, "s2s add: routing domain \"nope\" not found"},
+		{S2S_BASE "--psk " PSK "\n" S2S_BASE "--psk " PSK "\n", -EEXIST,
+		 "line 7: s2s add: tunnel \"site1\" already exists"},
+		{S2S_BASE "--psk " PSK "\n"
+			  "s2s add site2 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
+			  "--remote-id site1.example --remote-prefix 10.9.0.0/16 --psk " PSK "\n",
+		 -EEXIST,
+		 "line 7: s2s add: tunnel \"site2\" has the peer 203.0.113.9 and the identities of "
+		 "tunnel \"site1\" (local-id \"gw.example\", remote-id \"site1.example\")"},
+		{"s2s del site9\n", -ENOENT, "s2s del: tunnel \"site9\" not found"},
+		{"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0\n"
+		 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth1\n",
+		 -EEXIST, "proute add: provider route 0.0.0.0/0 via 192.168.4.1 already exists"},
+		{"proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.1\n", -ENOENT,
+		 "proute del: no provider route 0.0.0.0/0 via 192.168.4.1"},
+		{"rdomain del blue\n", -EBUSY,
+		 "rdomain del: rdomain \"blue\" is in use by its gateway (gateway del first)"},
+		{"gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2\nvsubnet del 5001\n", -EBUSY,
+		 "vsubnet del: VSID 5001 is in use by the gateway of routing domain \"blue\""},
+		{S2S_BASE "--psk " PSK "\ngateway del --rdomain blue\n", -EBUSY,
+		 "gateway del: the gateway of routing domain \"blue\" is in use by s2s \"site1\""},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct hnv_dp *dp = hnv_dp_new();
+		assert_non_null(dp);
+		char text[2048], err[512] = "";
+		snprintf(text, sizeof(text), "%s%s", GW_BASE, t[i].extra);
+		struct hnv_conf_cmd *cmds;
+		size_t n;
+		int rc = hnv_conf_parse_text(text, strlen(text), &cmds, &n, err, sizeof(err));
+		if (rc == 0) {
+			rc = hnv_conf_apply(dp, cmds, n, err, sizeof(err));
+			hnv_conf_cmds_free(cmds, n);
+		}
+		if (rc != t[i].rc || strstr(err, t[i].want) == NULL)
+			fail_msg("case %zu: rc %d, error \"%s\"; want rc %d, \"%s\"", i, rc, err,
+				 t[i].rc, t[i].want);
+		assert_no_secret(err, t[i].extra);
+		hnv_dp_free(dp);
+	}
+	(void)a;
+	/* gateway del takes its CAs along: the VSID is free again */
+	apply_ok(a->dp, GW_BASE "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2\n"
+				"gateway del --rdomain blue\nvsubnet del 5001\n");
+}
+
+/* The batch API applies one command at a time with the same checks. */
+static void test_batch(void **state)
+{
+	struct applied *a = *state;
+	struct hnv_conf_batch *b;
+	assert_int_equal(hnv_conf_batch_begin(a->dp, &b), 0);
+	static const char *const lines[] = {
+		"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001",
+		"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24",
+		"gateway add --rdomain blue --vrf vrf-blue --table 1001",
+		"gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2",
+	};
+	char err[512];
+	struct hnv_conf_cmd c;
+	for (size_t i = 0; i < 4; i++) {
+		parse_ok(lines[i], &c);
+		assert_int_equal(hnv_conf_batch_apply(b, &c, err, sizeof(err)), 0);
+	}
+	parse_ok("gateway add --rdomain blue --vrf vrf-2 --table 1002", &c);
+	c.line = 12;
+	assert_int_equal(hnv_conf_batch_apply(b, &c, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, "line 12: gateway add: routing domain \"blue\" already has a "
+				 "gateway (VRF vrf-blue)");
+	assert_int_equal(hnv_conf_batch_apply(b, NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hnv_conf_batch_end(b, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_batch_end(NULL, err, sizeof(err)), 0);
+	assert_int_equal(hnv_conf_batch_begin(NULL, &b), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1189,6 +1846,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_ca_checks, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_line_by_line, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_partial, setup_dp, teardown_dp),
+		cmocka_unit_test(test_cmd_proute),
+		cmocka_unit_test(test_cmd_global_external_router),
+		cmocka_unit_test(test_cmd_gateway),
+		cmocka_unit_test(test_cmd_s2s),
+		cmocka_unit_test(test_weak_crypto),
+		cmocka_unit_test(test_psk_never_in_errors),
+		cmocka_unit_test(test_format_round_trip),
+		cmocka_unit_test(test_format_longest_s2s),
+		cmocka_unit_test_setup_teardown(test_apply_gateway_s2s, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_gateway_s2s_errors, setup_dp,
+						teardown_dp),
+		cmocka_unit_test_setup_teardown(test_batch, setup_dp, teardown_dp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,254 @@
+/* hnvgwd_main.c: the hnvgw daemon.
+ *
+ *   hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]
+ *          [--log-level err|warning|notice|info|debug]
+ *
+ * Start-up, in this order: register with liburcu-qsbr; open the state
+ * directory and load the current config into a model (a bad stored file is
+ * refused with its name and line, the daemon does not start); build the
+ * datapath from it; create the control socket; tell systemd READY=1
+ * (Type=notify). Without --foreground the daemon forks and the parent exits
+ * once the child is ready (status 0) or has failed (status 1).
+ *
+ * SIGTERM and SIGINT end it cleanly; SIGHUP re-reads the stored config.
+ * SIGKILL at any time loses nothing acknowledged: every change is persisted
+ * atomically before its reply is sent.
+ */
+#include "api.h"
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <urcu/urcu-qsbr.h>
+
+#define DEFAULT_STATE_DIR "/etc/hnvgw"
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]\n"
+		   "              [--log-level err|warning|notice|info|debug]\n"
+		   "defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
+		   " --log-level info\n");
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, an
+ * absolute path or an abstract name written with a leading '@'. Returns 0
+ * when not run by systemd. */
+static int sd_notify_send(const char *msg)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+	if (!e || !*e)
+		return 0;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = strlen(e);
+	if ((e[0] != '/' && e[0] != '@') || len >= sizeof(sa.sun_path))
+		return -EINVAL;
+	memcpy(sa.sun_path, e, len);
+	if (e[0] == '@')
+		sa.sun_path[0] = '\0';
+	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+				      (e[0] == '@' ? 0 : 1));
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+	int rc = w < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* Forks; the parent waits for one status byte from the child ('0' ready)
+ * and exits with it. Returns the write end of the pipe in the child. */
+static int daemonize(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC)) {
+		perror("hnvgwd: pipe");
+		exit(1);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("hnvgwd: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		char c = '1';
+		ssize_t r;
+		do
+			r = read(p[0], &c, 1);
+		while (r < 0 && errno == EINTR);
+		_exit(r == 1 && c == '0' ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/")) {
+		/* not fatal: paths given were already made absolute or relative to
+		 * the start directory by the caller */
+	}
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	return p[1];
+}
+
+static void report_ready(int fd, bool ok)
+{
+	if (fd < 0)
+		return;
+	char c = ok ? '0' : '1';
+	(void)!write(fd, &c, 1);
+	close(fd);
+}
+
+/* An absolute path for p (the daemon leaves the start directory). */
+static char *absolute(const char *p)
+{
+	if (p[0] == '/')
+		return strdup(p);
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	size_t n = strlen(cwd) + strlen(p) + 2;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s/%s", cwd, p);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	const char *state_arg = DEFAULT_STATE_DIR, *sock_arg = HNV_API_DEFAULT_SOCK;
+	bool foreground = false;
+	enum hnv_log_level level = HNV_LOG_INFO;
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			state_arg = optarg;
+			break;
+		case 'S':
+			sock_arg = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'l':
+			if (hnv_log_level_parse(optarg, &level)) {
+				fprintf(stderr, "hnvgwd: unknown log level \"%s\"\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "hnvgwd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	const char *js = getenv("JOURNAL_STREAM");
+	hnv_log_init(level, js && *js);
+
+	char *state_dir = absolute(state_arg), *sock = absolute(sock_arg);
+	if (!state_dir || !sock) {
+		fprintf(stderr, "hnvgwd: out of memory\n");
+		return 1;
+	}
+
+	/* Signals are blocked except inside ppoll (see hnv_server_run). */
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGHUP);
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int ready_fd = foreground ? -1 : daemonize();
+
+	urcu_qsbr_register_thread();
+	int status = 1;
+	char err[1024];
+	struct hnv_core *core = NULL;
+	struct hnv_server *srv = NULL;
+	if (hnv_core_open(state_dir, &core, err, sizeof(err))) {
+		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
+		goto out;
+	}
+	if (hnv_server_open(sock, core, &srv, err, sizeof(err))) {
+		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
+		goto out;
+	}
+	hnv_log(HNV_LOG_NOTICE, "started: revision %u from %s, listening on %s",
+		hnv_core_revision(core), state_dir, sock);
+	int nrc = sd_notify_send("READY=1\nSTATUS=serving");
+	if (nrc)
+		hnv_log(HNV_LOG_WARNING, "cannot notify systemd at %s: %s",
+			getenv("NOTIFY_SOCKET"), strerror(-nrc));
+	report_ready(ready_fd, true);
+	ready_fd = -1;
+
+	if (hnv_server_run(srv, &waitmask, &stop_flag, &reload_flag) == 0)
+		status = 0;
+	sd_notify_send("STOPPING=1");
+	hnv_log(HNV_LOG_NOTICE, "stopping at revision %u", hnv_core_revision(core));
+out:
+	report_ready(ready_fd, false);
+	hnv_server_close(srv);
+	hnv_core_close(core);
+	urcu_qsbr_unregister_thread();
+	free(state_dir);
+	free(sock);
+	return status;
+}

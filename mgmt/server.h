@@ -1,0 +1,207 @@
+/* server.h: hnvgwd's control plane: request parsing, the core operations
+ * on the running configuration, and the control socket.
+ *
+ * Three layers, each usable without the next:
+ *
+ *  1. hnv_request_parse: a pure function from one request line (mgmt/api.h)
+ *     to a typed, completely validated struct hnv_request, or an error
+ *     naming the bad field and value. No daemon state; fuzzed by
+ *     tests/fuzz/fuzz_api.c.
+ *
+ *  2. struct hnv_core: the running configuration (model, datapath, store,
+ *     pending commit-confirm) and the operations on it. The socket API, the
+ *     commit-confirm timer and SIGHUP reload all go through these functions;
+ *     there is no second path that changes the configuration. Every change
+ *     is validated completely, persisted as a new revision, and only then
+ *     swapped in and acknowledged (STYLE.md practice 8).
+ *
+ *  3. struct hnv_server: the listening Unix socket and its non-blocking
+ *     clients, polled by one thread. It authorizes every request with the
+ *     peer's credentials (SO_PEERCRED) and dispatches it to the core.
+ *
+ * Threads: everything here runs on the one control thread of hnvgwd, which
+ * must be registered with liburcu-qsbr (the datapath it owns requires it).
+ *
+ * Errors: functions return 0 or a negative errno; messages for users name
+ * the bad value. Messages never contain S2S PSKs.
+ */
+#ifndef HNV_SERVER_H
+#define HNV_SERVER_H
+
+#include "../datapath/hnv_types.h"
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- logging ---- */
+
+/* syslog priorities, so journald reads "<N>" prefixes directly. */
+enum hnv_log_level {
+	HNV_LOG_ERR = 3,
+	HNV_LOG_WARNING = 4,
+	HNV_LOG_NOTICE = 5,
+	HNV_LOG_INFO = 6,
+	HNV_LOG_DEBUG = 7,
+};
+
+/* Messages above max are dropped. With journal, lines carry "<N>" prefixes
+ * (stderr connected to journald); otherwise a timestamp and level name. */
+void hnv_log_init(enum hnv_log_level max, bool journal);
+/* "err", "warning", "notice", "info", "debug": 0 or -EINVAL. */
+int hnv_log_level_parse(const char *s, enum hnv_log_level *out);
+void hnv_log(enum hnv_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Rate limit for events that can repeat quickly (one per call site): at most
+ * HNV_LOG_BURST messages per HNV_LOG_WINDOW seconds; the next message after
+ * a suppressed stretch says how many were suppressed. */
+#define HNV_LOG_BURST 10
+#define HNV_LOG_WINDOW 60
+struct hnv_ratelimit {
+	long window_start;
+	unsigned count;
+	unsigned suppressed;
+};
+void hnv_log_rl(struct hnv_ratelimit *rl, enum hnv_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- requests ---- */
+
+enum hnv_op {
+	HNV_OP_EXEC,
+	HNV_OP_COMMIT_CONFIRM,
+	HNV_OP_SHOW,
+	HNV_OP_DIFF,
+	HNV_OP_ROLLBACK,
+	HNV_OP_NEXTHOP,
+};
+
+#define HNV_EXEC_MAX_LINES 100000 /* lines of one transaction */
+#define HNV_CONFIRM_MAX 86400     /* seconds */
+#define HNV_SHOW_WHAT_MAX 31      /* bytes of a "what" */
+
+struct hnv_request {
+	enum hnv_op op;
+	union {
+		struct {
+			char **lines; /* n pointers into buf; may hold PSKs */
+			size_t n;
+			char *buf;
+			size_t buflen;
+			unsigned confirm; /* seconds; 0: no confirm */
+		} exec;
+		struct {
+			char what[HNV_SHOW_WHAT_MAX + 1]; /* [a-z0-9-]+, not yet checked
+							   * against the model's list */
+			bool secrets;
+		} show;
+		struct {
+			unsigned from, to;
+		} diff;
+		struct {
+			unsigned rev;
+		} rollback;
+		struct {
+			uint32_t vsid; /* within HNV_VSID_MIN..HNV_VSID_MAX */
+			bool has_src;
+			struct hnv_ip src, dst;
+		} nexthop;
+	} u;
+};
+
+/* Parses and validates one request line (len bytes, without its '\n'; need
+ * not be NUL-terminated). Returns 0 and fills *req (release it with
+ * hnv_request_clear), or -EINVAL with a message in err; *req needs no
+ * clearing then. Strict: the object must carry "v": HNV_API_VERSION, a known
+ * "op", exactly the fields of that op with their JSON types, and nothing
+ * after the object. */
+int hnv_request_parse(const char *line, size_t len, struct hnv_request *req, char *err,
+		      size_t errlen);
+/* Frees what the request owns, zeroing exec lines first (PSKs). */
+void hnv_request_clear(struct hnv_request *req);
+const char *hnv_op_name(enum hnv_op op);
+/* True for the ops that change the configuration (root only). */
+bool hnv_op_changes(enum hnv_op op);
+
+/* Values of secret options (PSKs) in a config-text line: fills up to max
+ * pointers into a copy the caller provides (the line is tokenized in place:
+ * pass a writable copy). Returns how many were found. Used to keep secrets
+ * out of logs and error messages. */
+size_t hnv_line_secrets(char *line, const char **vals, size_t max);
+
+/* ---- core ---- */
+
+struct hnv_core;
+
+/* Opens the store in the state directory (which creates it 0700 and locks
+ * it against a second hnvgwd), loads the current config and builds its datapath. A bad
+ * stored file is refused with "DIR/hnvgw.conf: line N: ..." in err. A
+ * commit-confirm left pending by a previous run is re-armed. */
+int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_t errlen);
+/* Frees everything; a pending confirm stays persisted for the next run. */
+void hnv_core_close(struct hnv_core *c);
+unsigned hnv_core_revision(const struct hnv_core *c);
+
+/* The operations. Each returns 0 and a result (the caller owns it) or a
+ * negative errno with a message in err; on error nothing changed. */
+int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
+		  json_object **result, char *err, size_t errlen);
+int hnv_core_confirm(struct hnv_core *c, json_object **result, char *err, size_t errlen);
+int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, char *err,
+		      size_t errlen);
+/* secrets: PSKs in clear; the caller decides who may have them. */
+int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_object **result,
+		  char *err, size_t errlen);
+int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result,
+		  char *err, size_t errlen);
+int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
+		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen);
+/* SIGHUP: re-reads DIR/hnvgw.conf; a changed, valid file becomes a new
+ * revision, a bad one is refused and the running config kept. */
+int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen);
+
+/* Milliseconds until the pending commit-confirm expires (0: now), or -1. */
+int hnv_core_timeout_ms(const struct hnv_core *c);
+/* Rolls back an expired commit-confirm (as a new revision) and logs it. */
+void hnv_core_tick(struct hnv_core *c);
+
+/* Who sent a request (from SO_PEERCRED). */
+struct hnv_peer {
+	unsigned uid;
+	int pid;
+	bool root; /* uid 0: may change the configuration and see secrets */
+};
+
+/* Runs one request for a client: root may do everything, others only the
+ * read-only ops (and never see secrets). Logs changes and refusals.
+ * Returns the reply object ({"v", "ok", "result"|"error"}). */
+json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
+			     const struct hnv_peer *peer);
+/* The reply for a request that could not be parsed or was refused early. */
+json_object *hnv_reply_error(const char *msg);
+
+/* ---- control socket ---- */
+
+#define HNV_SERVER_MAX_CLIENTS 256
+#define HNV_SERVER_OUT_MAX (4 * 1024 * 1024) /* bytes of unsent replies per client */
+#define HNV_GROUP "hnvgw"
+
+struct hnv_server;
+
+/* Creates the listening socket at path: creates its directory (0755) if
+ * missing, refuses when another daemon answers there, removes a stale
+ * socket, binds with mode 0660 and group hnvgw when that group exists. */
+int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server **out, char *err,
+		    size_t errlen);
+/* Closes every client and the socket, and unlinks it. */
+void hnv_server_close(struct hnv_server *s);
+
+/* The event loop: serves clients and the commit-confirm timer until *stop
+ * is set. Signals are blocked outside ppoll and delivered with waitmask
+ * inside it, so a flag set by a handler is never missed. *reload (SIGHUP)
+ * runs hnv_core_reload. The thread is QSBR-offline while it waits. */
+int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_atomic_t *stop,
+		   volatile sig_atomic_t *reload);
+
+#endif

@@ -1,0 +1,1 @@
+Get-NetVirtualizationLookupRecord -Cust 10.0.0.5

@@ -1,0 +1,568 @@
+/* test_store.c: durable configuration and revisions (mgmt/store.c) in a
+ * temporary state directory, and the unified diff.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../mgmt/store.h"
+
+#define PSK "Zq8-secret-Psk-4711-abcdef"
+
+struct tmp {
+	char root[64];  /* mkdtemp */
+	char state[96]; /* root/state, created by the store */
+};
+
+static int setup_tmp(void **state)
+{
+	struct tmp *t = calloc(1, sizeof(*t));
+	snprintf(t->root, sizeof(t->root), "/tmp/hnvgw-store-XXXXXX");
+	if (mkdtemp(t->root) == NULL)
+		return -1;
+	snprintf(t->state, sizeof(t->state), "%s/state", t->root);
+	*state = t;
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d != NULL) {
+		for (struct dirent *de; (de = readdir(d)) != NULL;) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+			rm_rf(p);
+		}
+		closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static int teardown_tmp(void **state)
+{
+	struct tmp *t = *state;
+	rm_rf(t->root);
+	free(t);
+	return 0;
+}
+
+static struct hnv_store *open_ok(const char *dir)
+{
+	struct hnv_store *s = NULL;
+	char err[256] = "";
+	int rc = hnv_store_open(dir, &s, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("open %s: rc %d: %s", dir, rc, err);
+	return s;
+}
+
+static void assert_current(struct hnv_store *s, const char *want, unsigned want_rev)
+{
+	char *text;
+	size_t len;
+	unsigned rev = 99;
+	assert_int_equal(hnv_store_load(s, &text, &len, &rev), 0);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(text, want);
+	assert_int_equal(rev, want_rev);
+	free(text);
+}
+
+static unsigned commit_ok(struct hnv_store *s, const char *text)
+{
+	unsigned rev = 0;
+	assert_int_equal(hnv_store_commit(s, text, strlen(text), &rev), 0);
+	return rev;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void assert_revs(struct hnv_store *s, unsigned first, unsigned last)
+{
+	unsigned *revs;
+	size_t n;
+	assert_int_equal(hnv_store_revisions(s, &revs, &n), 0);
+	assert_int_equal(n, last >= first ? last - first + 1 : 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(revs[i], first + i);
+	free(revs);
+}
+
+/* ---- store ---- */
+
+static void test_open_empty(void **state)
+{
+	struct tmp *t = *state;
+	mode_t old = umask(0);
+	struct hnv_store *s = open_ok(t->state);
+	umask(old);
+	assert_current(s, "", 0);
+	assert_revs(s, 1, 0);
+	assert_int_equal(mode_of(t->state), 0700);
+	char p[256];
+	snprintf(p, sizeof(p), "%s/revisions", t->state);
+	assert_int_equal(mode_of(p), 0700);
+	char *text;
+	size_t len;
+	assert_int_equal(hnv_store_revision(s, 1, &text, &len), -ENOENT);
+	assert_int_equal(hnv_store_revision(s, 0, &text, &len), -ENOENT);
+	hnv_store_close(s);
+	hnv_store_close(NULL);
+
+	char err[256];
+	struct hnv_store *x = NULL;
+	assert_int_equal(hnv_store_open("", &x, err, sizeof(err)), -EINVAL);
+	snprintf(p, sizeof(p), "%s/no/such/dir", t->root);
+	assert_int_equal(hnv_store_open(p, &x, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot create"));
+	assert_null(x);
+}
+
+static void test_commit_load(void **state)
+{
+	struct tmp *t = *state;
+	/* an existing, too open directory is tightened */
+	assert_int_equal(mkdir(t->state, 0755), 0);
+	struct hnv_store *s = open_ok(t->state);
+	assert_int_equal(mode_of(t->state), 0700);
+	static const char a[] = "rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n";
+	assert_int_equal(commit_ok(s, a), 1);
+	assert_current(s, a, 1);
+	char p[256];
+	snprintf(p, sizeof(p), "%s/hnvgw.conf", t->state);
+	assert_int_equal(mode_of(p), 0600);
+	snprintf(p, sizeof(p), "%s/revisions/000001.conf", t->state);
+	assert_int_equal(mode_of(p), 0600);
+	char *text;
+	size_t len;
+	assert_int_equal(hnv_store_revision(s, 1, &text, &len), 0);
+	assert_string_equal(text, a);
+	free(text);
+	/* an empty config is a revision too */
+	assert_int_equal(commit_ok(s, ""), 2);
+	assert_current(s, "", 2);
+	assert_revs(s, 1, 2);
+	/* one process at a time */
+	struct hnv_store *x = NULL;
+	char err[256];
+	assert_int_equal(hnv_store_open(t->state, &x, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "in use by another process"));
+	hnv_store_close(s);
+}
+
+static void test_numbering_restart(void **state)
+{
+	struct tmp *t = *state;
+	struct hnv_store *s = open_ok(t->state);
+	commit_ok(s, "a\n");
+	commit_ok(s, "b\n");
+	assert_int_equal(commit_ok(s, "c\n"), 3);
+	hnv_store_close(s);
+	s = open_ok(t->state);
+	assert_current(s, "c\n", 3);
+	assert_int_equal(commit_ok(s, "d\n"), 4);
+	hnv_store_close(s);
+	s = open_ok(t->state);
+	assert_current(s, "d\n", 4);
+	assert_revs(s, 1, 4);
+	hnv_store_close(s);
+}
+
+static void test_keep_50(void **state)
+{
+	struct tmp *t = *state;
+	struct hnv_store *s = open_ok(t->state);
+	char text[32];
+	for (unsigned i = 1; i <= 60; i++) {
+		snprintf(text, sizeof(text), "rev %u\n", i);
+		assert_int_equal(commit_ok(s, text), i);
+	}
+	assert_revs(s, 11, 60);
+	char *r;
+	size_t len;
+	assert_int_equal(hnv_store_revision(s, 10, &r, &len), -ENOENT);
+	assert_int_equal(hnv_store_revision(s, 11, &r, &len), 0);
+	assert_string_equal(r, "rev 11\n");
+	free(r);
+	hnv_store_close(s);
+	s = open_ok(t->state);
+	assert_current(s, "rev 60\n", 60);
+	assert_int_equal(commit_ok(s, "rev 61\n"), 61);
+	assert_revs(s, 12, 61);
+	hnv_store_close(s);
+}
+
+/* A crash leaves temporary files: they are removed and change nothing. */
+static void test_temp_cleanup(void **state)
+{
+	struct tmp *t = *state;
+	struct hnv_store *s = open_ok(t->state);
+	commit_ok(s, "good\n");
+	hnv_store_close(s);
+	char p1[256], p2[256];
+	snprintf(p1, sizeof(p1), "%s/.tmp-hnvgw.conf-Ab12Cd", t->state);
+	snprintf(p2, sizeof(p2), "%s/revisions/.tmp-000002.conf-Ef34Gh", t->state);
+	write_file(p1, "torn hal");
+	write_file(p2, "torn half of a revis");
+	s = open_ok(t->state);
+	assert_false(exists(p1));
+	assert_false(exists(p2));
+	assert_current(s, "good\n", 1);
+	assert_revs(s, 1, 1);
+	assert_int_equal(commit_ok(s, "next\n"), 2);
+	hnv_store_close(s);
+}
+
+/* The window between a commit's two renames, and hand edits. */
+static void test_crash_recovery(void **state)
+{
+	struct tmp *t = *state;
+	char conf[256], rev[256];
+	snprintf(conf, sizeof(conf), "%s/hnvgw.conf", t->state);
+	struct hnv_store *s = open_ok(t->state);
+	commit_ok(s, "one\n");
+	commit_ok(s, "two\n");
+	hnv_store_close(s);
+
+	/* revision 3 written, hnvgw.conf not: the commit never completed */
+	snprintf(rev, sizeof(rev), "%s/revisions/000003.conf", t->state);
+	write_file(rev, "three\n");
+	s = open_ok(t->state);
+	assert_current(s, "two\n", 2);
+	assert_false(exists(rev));
+	assert_revs(s, 1, 2);
+	hnv_store_close(s);
+
+	/* edited by hand while stopped: becomes a new revision, 0600 */
+	write_file(conf, "edited\n");
+	chmod(conf, 0644);
+	s = open_ok(t->state);
+	assert_current(s, "edited\n", 3);
+	assert_int_equal(mode_of(conf), 0600);
+	assert_revs(s, 1, 3);
+	hnv_store_close(s);
+
+	/* hnvgw.conf removed: restored from the newest revision */
+	unlink(conf);
+	s = open_ok(t->state);
+	assert_current(s, "edited\n", 3);
+	assert_int_equal(mode_of(conf), 0600);
+	hnv_store_close(s);
+}
+
+/* The very first commit interrupted: no hnvgw.conf, revision 1 only. */
+static void test_crash_first_commit(void **state)
+{
+	struct tmp *t = *state;
+	struct hnv_store *s = open_ok(t->state);
+	hnv_store_close(s);
+	char rev[256];
+	snprintf(rev, sizeof(rev), "%s/revisions/000001.conf", t->state);
+	write_file(rev, "first\n");
+	s = open_ok(t->state);
+	assert_current(s, "", 0);
+	assert_false(exists(rev));
+	assert_int_equal(commit_ok(s, "first\n"), 1);
+	hnv_store_close(s);
+}
+
+/* A config written before there were revisions becomes revision 1. */
+static void test_existing_conf(void **state)
+{
+	struct tmp *t = *state;
+	assert_int_equal(mkdir(t->state, 0700), 0);
+	char conf[256];
+	snprintf(conf, sizeof(conf), "%s/hnvgw.conf", t->state);
+	write_file(conf, "pa add 192.168.4.11/24 --dev eth0\n");
+	struct hnv_store *s = open_ok(t->state);
+	assert_current(s, "pa add 192.168.4.11/24 --dev eth0\n", 1);
+	assert_revs(s, 1, 1);
+	hnv_store_close(s);
+}
+
+/* ---- diff ---- */
+
+static char *diff_text(const char *a, const char *b)
+{
+	char *out = NULL;
+	assert_int_equal(hnv_store_diff_text(a, strlen(a), b, strlen(b), "rev 1", "rev 2", &out),
+			 0);
+	return out;
+}
+
+static void assert_diff(const char *a, const char *b, const char *want)
+{
+	char *got = diff_text(a, b);
+	if (strcmp(got, want) != 0)
+		fail_msg("diff:\n---- got\n%s---- want\n%s----", got, want);
+	free(got);
+}
+
+/* Expected outputs are what GNU diff -u prints for the same files (with
+ * its file headers replaced). */
+static void test_diff_known(void **state)
+{
+	(void)state;
+	static const char ten[] = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+	assert_diff(ten, ten, "");
+	assert_diff("", "", "");
+	assert_diff(ten, "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n",
+		    "--- rev 1\n+++ rev 2\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+	/* changes 6 lines apart share a hunk; 7 apart do not */
+	assert_diff(ten, "one\n2\n3\n4\n5\n6\n7\nseven\n9\n10\n",
+		    "--- rev 1\n+++ rev 2\n@@ -1,10 +1,10 @@\n-1\n+one\n 2\n 3\n 4\n 5\n 6\n 7\n"
+		    "-8\n+seven\n 9\n 10\n");
+	assert_diff(ten, "one\n2\n3\n4\n5\n6\n7\n8\nnine\n10\n",
+		    "--- rev 1\n+++ rev 2\n@@ -1,4 +1,4 @@\n-1\n+one\n 2\n 3\n 4\n"
+		    "@@ -6,5 +6,5 @@\n 6\n 7\n 8\n-9\n+nine\n 10\n");
+	/* from and to nothing */
+	assert_diff("", "a\nb\n", "--- rev 1\n+++ rev 2\n@@ -0,0 +1,2 @@\n+a\n+b\n");
+	assert_diff("a\n", "", "--- rev 1\n+++ rev 2\n@@ -1 +0,0 @@\n-a\n");
+	/* insertion and deletion at the ends, one-line ranges */
+	assert_diff("a\nb\n", "a\nb\nc\n", "--- rev 1\n+++ rev 2\n@@ -1,2 +1,3 @@\n a\n b\n+c\n");
+	assert_diff("x\na\nb\nc\nd\n", "a\nb\nc\nd\n",
+		    "--- rev 1\n+++ rev 2\n@@ -1,4 +1,3 @@\n-x\n a\n b\n c\n");
+	/* a change block prints its removed lines first */
+	assert_diff("a\nb\nc\nd\n", "a\nB\nC\nd\n",
+		    "--- rev 1\n+++ rev 2\n@@ -1,4 +1,4 @@\n a\n-b\n-c\n+B\n+C\n d\n");
+	/* a missing final newline is a difference and is marked */
+	assert_diff("a\nb", "a\nb\n",
+		    "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n"
+		    "+b\n");
+}
+
+static void test_diff_masks_psk(void **state)
+{
+	(void)state;
+	static const char a[] =
+		"rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n"
+		"s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		"site1.example --psk " PSK " --ike-proposal aes256gcm16-prfsha384-ecp384 "
+		"--esp-proposal aes256gcm16-ecp384 --remote-prefix 192.168.50.0/24 --dpd 30\n";
+	static const char b[] =
+		"rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n"
+		"s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		"site1.example --psk \"another secret of 25 chars\" --ike-proposal "
+		"aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 --remote-prefix "
+		"192.168.50.0/24 --dpd 30\n";
+	char *d = diff_text(a, b);
+	/* the PSK changed: the line shows as changed, the PSK as <secret> */
+	static const char masked[] =
+		"s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		"site1.example --psk <secret> --ike-proposal aes256gcm16-prfsha384-ecp384 "
+		"--esp-proposal aes256gcm16-ecp384 --remote-prefix 192.168.50.0/24 --dpd 30\n";
+	char want[2048];
+	snprintf(want, sizeof(want),
+		 "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n rdomain add blue --rdid "
+		 "{11111111-2222-3333-4444-000000005001}\n-%s+%s",
+		 masked, masked);
+	assert_string_equal(d, want);
+	assert_null(strstr(d, PSK));
+	assert_null(strstr(d, "another secret"));
+	free(d);
+	/* an s2s line that does not parse is not shown */
+	d = diff_text("x\n", "s2s add broken --psk " PSK "\n");
+	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1 +1 @@\n-x\n+# s2s add line not "
+			       "shown\n");
+	free(d);
+}
+
+/* Applies a unified diff to a; returns the result (malloc'd). */
+static char *patch(const char *a, const char *diff)
+{
+	/* lines of a */
+	const char *al[64];
+	size_t an = 0;
+	for (const char *p = a; *p; p = strchr(p, '\n') + 1)
+		al[an++] = p;
+	size_t cap = strlen(a) + strlen(diff) + 1, o = 0, ai = 0;
+	char *out = calloc(1, cap);
+	const char *p = diff;
+	if (*p == '\0') {
+		strcpy(out, a);
+		return out;
+	}
+	p = strchr(p, '\n') + 1; /* --- */
+	p = strchr(p, '\n') + 1; /* +++ */
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t len = (size_t)(e - p);
+		if (p[0] == '@') {
+			unsigned start;
+			assert_int_equal(sscanf(p, "@@ -%u", &start), 1);
+			size_t want = start ? start - 1 : 0;
+			/* one-line ranges and "0,0" name the line itself */
+			if (strncmp(p, "@@ -0,0", 7) != 0 &&
+			    (strchr(p + 4, ',') == NULL || strchr(p + 4, ',') > strchr(p + 4, ' ')))
+				want = start - 1;
+			while (ai < want) {
+				size_t l = (size_t)(strchr(al[ai], '\n') - al[ai]) + 1;
+				memcpy(out + o, al[ai++], l);
+				o += l;
+			}
+		} else if (p[0] == ' ' || p[0] == '+') {
+			memcpy(out + o, p + 1, len - 1);
+			o += len - 1;
+			out[o++] = '\n';
+			ai += p[0] == ' ';
+		} else if (p[0] == '-') {
+			ai++;
+		}
+		p = e + 1;
+	}
+	while (ai < an) {
+		size_t l = (size_t)(strchr(al[ai], '\n') - al[ai]) + 1;
+		memcpy(out + o, al[ai++], l);
+		o += l;
+	}
+	return out;
+}
+
+static size_t lcs(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t L[65][65] = {{0}};
+	for (size_t i = na; i-- > 0;)
+		for (size_t j = nb; j-- > 0;)
+			L[i][j] = strcmp(a[i], b[j]) == 0 ? L[i + 1][j + 1] + 1
+			      : L[i + 1][j] > L[i][j + 1] ? L[i + 1][j]
+							  : L[i][j + 1];
+	return L[0][0];
+}
+
+/* Random texts: the diff turns a into b, and is minimal. */
+static void test_diff_random(void **state)
+{
+	(void)state;
+	static char *const words[] = {"a", "b", "c", "d", "route add", "lookup add"};
+	srand(4711);
+	for (int round = 0; round < 3000; round++) {
+		char *wa[64], *wb[64];
+		size_t na = (size_t)(rand() % 40), nb = (size_t)(rand() % 40);
+		char a[1024] = "", b[1024] = "";
+		for (size_t i = 0; i < na; i++) {
+			wa[i] = words[rand() % 6];
+			strcat(a, wa[i]);
+			strcat(a, "\n");
+		}
+		/* b: mostly a, with edits */
+		size_t k = 0;
+		for (size_t i = 0; i < nb; i++) {
+			if (k < na && rand() % 4)
+				wb[i] = wa[k++];
+			else
+				wb[i] = words[rand() % 6];
+			strcat(b, wb[i]);
+			strcat(b, "\n");
+		}
+		char *d = diff_text(a, b);
+		char *got = patch(a, d);
+		if (strcmp(got, b) != 0)
+			fail_msg("round %d: patch gives\n%s\nwant\n%s\ndiff\n%s", round, got, b, d);
+		size_t changes = 0;
+		for (const char *p = d; *p; p = strchr(p, '\n') + 1)
+			changes += (p[0] == '-' && p[1] != '-') || (p[0] == '+' && p[1] != '+');
+		size_t want = na + nb - 2 * lcs(wa, na, wb, nb);
+		if (changes != want)
+			fail_msg("round %d: %zu changed lines, minimal is %zu\n%s", round, changes,
+				 want, d);
+		free(got);
+		free(d);
+	}
+}
+
+/* A large diff stays fast; its middle may be coarse but it is correct. */
+static void test_diff_large(void **state)
+{
+	(void)state;
+	size_t n = 20000;
+	char *a = malloc(n * 16), *b = malloc(n * 16);
+	size_t oa = 0, ob = 0;
+	for (size_t i = 0; i < n; i++) {
+		oa += (size_t)sprintf(a + oa, "line %zu\n", i);
+		ob += (size_t)sprintf(b + ob, i % 1000 == 0 ? "LINE %zu\n" : "line %zu\n", i);
+	}
+	char *d = diff_text(a, b);
+	size_t minus = 0;
+	for (const char *p = d; *p; p = strchr(p, '\n') + 1)
+		minus += p[0] == '-' && p[1] != '-';
+	assert_true(minus >= 20);
+	free(d);
+	free(a);
+	free(b);
+}
+
+static void test_store_diff(void **state)
+{
+	struct tmp *t = *state;
+	struct hnv_store *s = open_ok(t->state);
+	commit_ok(s, "a\nb\n");
+	commit_ok(s, "a\nc\n");
+	char *d = NULL;
+	assert_int_equal(hnv_store_diff(s, 1, 2, &d), 0);
+	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
+	free(d);
+	assert_int_equal(hnv_store_diff(s, 2, 1, &d), 0);
+	assert_string_equal(d, "--- rev 2\n+++ rev 1\n@@ -1,2 +1,2 @@\n a\n-c\n+b\n");
+	free(d);
+	assert_int_equal(hnv_store_diff(s, 2, 2, &d), 0);
+	assert_string_equal(d, "");
+	free(d);
+	assert_int_equal(hnv_store_diff(s, 1, 3, &d), -ENOENT);
+	hnv_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_empty, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_commit_load, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_numbering_restart, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_keep_50, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_temp_cleanup, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_crash_recovery, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_crash_first_commit, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_existing_conf, setup_tmp, teardown_tmp),
+		cmocka_unit_test(test_diff_known),
+		cmocka_unit_test(test_diff_masks_psk),
+		cmocka_unit_test(test_diff_random),
+		cmocka_unit_test(test_diff_large),
+		cmocka_unit_test_setup_teardown(test_store_diff, setup_tmp, teardown_tmp),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
