@@ -711,8 +711,15 @@ int hnv_policy_rdomain_del(struct hnv_policy *p, const char *name)
 	struct rdomain *rd = p->rdomains[i];
 	if (rd->refs || rd->n_routes)
 		return -EBUSY;
+	/* its FIBs too: routes deleted since the last commit may still be
+	 * published there, and a new rdomain will reuse this slot */
+	struct hnv_fib *f4 = p->fib4[i], *f6 = p->fib6[i];
 	rcu_assign_pointer(p->rdomains[i], NULL);
+	rcu_assign_pointer(p->fib4[i], NULL);
+	rcu_assign_pointer(p->fib6[i], NULL);
 	urcu_qsbr_synchronize_rcu();
+	hnv_fib_free(f4);
+	hnv_fib_free(f6);
 	free(rd->routes);
 	free(rd);
 	p->n_rdomains--;

@@ -1786,7 +1786,6 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 	char a[INET6_ADDRSTRLEN], pl[64] = "";
 	unsigned np = vs->n_prefixes < HNV_VSUBNET_MAX_PREFIXES ? vs->n_prefixes
 								: HNV_VSUBNET_MAX_PREFIXES;
-	hnv_fmt_ip(ca, a, sizeof(a));
 	for (unsigned i = 0; i < np; i++) {
 		const struct hnv_prefix *p = &vs->prefixes[i];
 		if (!hnv_prefix_contains(p, ca))
@@ -1794,6 +1793,7 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 		struct hnv_ip gw;
 		gateway_of(p, &gw);
 		if (hnv_ip_eq(&gw, ca)) {
+			hnv_fmt_ip(ca, a, sizeof(a));
 			hnv_fmt_prefix(p, pl, sizeof(pl));
 			seterr(err, errlen, "%s: CA %s is the default gateway of VSID %u (%s)", cmd,
 			       a, vs->vsid, pl);
@@ -1803,6 +1803,7 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 	}
 	char list[HNV_VSUBNET_MAX_PREFIXES * 52] = "";
 	size_t o = 0;
+	hnv_fmt_ip(ca, a, sizeof(a));
 	for (unsigned i = 0; i < np; i++) {
 		hnv_fmt_prefix(&vs->prefixes[i], pl, sizeof(pl));
 		int k = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", pl);
@@ -2071,6 +2072,16 @@ static int apply_port(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *
 	return rc < 0 ? rc : 0;
 }
 
+/* A record in messages: its CA in a, MAC in m, "VSID N CA a MAC m" in rec.
+ * Formatted only for a message: a config applies many records. */
+static void lookup_name(const struct hnv_lookup_spec *s, char a[INET6_ADDRSTRLEN], char m[18],
+			char *rec, size_t reclen)
+{
+	hnv_fmt_ip(&s->ca, a, INET6_ADDRSTRLEN);
+	hnv_fmt_mac(&s->mac, m, 18);
+	snprintf(rec, reclen, "VSID %u CA %s MAC %s", s->vsid, a, m);
+}
+
 static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err,
 			size_t errlen)
 {
@@ -2080,11 +2091,10 @@ static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char
 							   : "lookup del";
 	char a[INET6_ADDRSTRLEN], m[18], rec[96];
 	int rc;
-	hnv_fmt_ip(&s->ca, a, sizeof(a));
-	hnv_fmt_mac(&s->mac, m, sizeof(m));
-	snprintf(rec, sizeof(rec), "VSID %u CA %s MAC %s", s->vsid, a, m);
 	if (c->kind == HNV_CONF_LOOKUP_DEL) {
 		rc = hnv_policy_lookup_del(p, s->vsid, &s->ca, &s->mac);
+		if (rc < 0)
+			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -ENOENT)
 			seterr(err, errlen, "%s: no record %s", cmd, rec);
 		else if (rc < 0)
@@ -2106,6 +2116,8 @@ static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char
 	}
 	if (c->kind == HNV_CONF_LOOKUP_ADD) {
 		rc = hnv_policy_lookup_add(p, s);
+		if (rc < 0)
+			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -EEXIST)
 			seterr(err, errlen,
 			       "%s: record %s already exists, or another record of VSID %u has "
@@ -2119,6 +2131,8 @@ static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char
 			seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
 	} else {
 		rc = hnv_policy_lookup_set(p, s);
+		if (rc < 0)
+			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -ENOENT)
 			seterr(err, errlen, "%s: no record %s", cmd, rec);
 		else if (rc < 0)

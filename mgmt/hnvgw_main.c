@@ -32,8 +32,7 @@
 
 /* First words that make a command a config-text line (mgmt/conftext.h). */
 static const char *const nouns[] = {
-	"rdomain", "vsubnet", "pa", "port", "lookup", "route",
-	"global",  "proute",  "gateway", "s2s",
+	"rdomain", "vsubnet", "pa", "port", "lookup", "route", "global", "proute", "gateway", "s2s",
 };
 
 static const char *sock_path = HNV_API_DEFAULT_SOCK;
@@ -97,7 +96,7 @@ static int conn_open(struct conn *c)
 		fprintf(stderr, "hnvgw: cannot connect to hnvgwd at %s: %s%s\n", sock_path,
 			strerror(e),
 			e == ENOENT || e == ECONNREFUSED ? " (is hnvgwd running?)"
-			: e == EACCES			 ? " (root or group hnvgw needed)"
+			: e == EACCES                    ? " (root or group hnvgw needed)"
 							 : "");
 		if (fd >= 0)
 			close(fd);
@@ -125,7 +124,7 @@ static int call(struct conn *c, json_object *req, json_object **result, char *er
 	*result = NULL;
 	json_object_object_add(req, "v", json_object_new_int(HNV_API_VERSION));
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE);
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = strlen(s);
 	int rc = -1, send_errno = 0;
 	for (size_t off = 0; off <= n;) {
@@ -187,7 +186,7 @@ static int call(struct conn *c, json_object *req, json_object **result, char *er
 	if (!json_object_get_boolean(ok)) {
 		snprintf(err, errlen, "%s",
 			 json_object_object_get_ex(reply, "error", &e) ? json_object_get_string(e)
-								      : "refused");
+								       : "refused");
 		rc = 1;
 	} else {
 		if (json_object_object_get_ex(reply, "result", result))
@@ -232,12 +231,12 @@ static json_object *new_req(const char *op)
 static void print_json(json_object *o)
 {
 	printf("%s\n", o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								  JSON_C_TO_STRING_SPACED |
-								  JSON_C_TO_STRING_NOSLASHESCAPE)
+								     JSON_C_TO_STRING_SPACED |
+								     JSON_C_TO_STRING_NOSLASHESCAPE)
 			 : "null");
 }
 
-/* A cell: strings as they are, lists joined with ',', null as '-'. */
+/* A cell: strings as they are, lists joined with ',', null and "" as '-'. */
 static char *cell(json_object *v)
 {
 	char *s = NULL;
@@ -245,7 +244,7 @@ static char *cell(json_object *v)
 	case json_type_null:
 		return strdup("-");
 	case json_type_string:
-		return strdup(json_object_get_string(v));
+		return strdup(json_object_get_string_len(v) ? json_object_get_string(v) : "-");
 	case json_type_array: {
 		size_t n = json_object_array_length(v), len = 1;
 		char **parts = calloc(n ? n : 1, sizeof(*parts));
@@ -307,9 +306,8 @@ static void print_table(json_object *rows)
 	for (size_t r = 0; r < n; r++) {
 		json_object *row = json_object_array_get_idx(rows, r), *v;
 		for (size_t c = 0; c < ncol; c++) {
-			cells[r * ncol + c] = json_object_object_get_ex(row, cols[c], &v)
-						      ? cell(v)
-						      : strdup("-");
+			cells[r * ncol + c] =
+				json_object_object_get_ex(row, cols[c], &v) ? cell(v) : strdup("-");
 			size_t l = cells[r * ncol + c] ? strlen(cells[r * ncol + c]) : 0;
 			if (l > width[c])
 				width[c] = l;

@@ -70,8 +70,8 @@ static int sd_notify_send(const char *msg)
 	memcpy(sa.sun_path, e, len);
 	if (e[0] == '@')
 		sa.sun_path[0] = '\0';
-	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-				      (e[0] == '@' ? 0 : 1));
+	socklen_t salen =
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (e[0] == '@' ? 0 : 1));
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -79,6 +79,18 @@ static int sd_notify_send(const char *msg)
 	int rc = w < 0 ? -errno : 0;
 	close(fd);
 	return rc;
+}
+
+/* True when stderr is the journal stream systemd connected: then lines
+ * carry "<N>" priority prefixes ($JOURNAL_STREAM is "DEV:INODE" of it). */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 /* Forks; the parent waits for one status byte from the child ('0' ready)
@@ -188,8 +200,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	const char *js = getenv("JOURNAL_STREAM");
-	hnv_log_init(level, js && *js);
+	hnv_log_init(level, stderr_is_journal());
 
 	char *state_dir = absolute(state_arg), *sock = absolute(sock_arg);
 	if (!state_dir || !sock) {
@@ -234,8 +245,8 @@ int main(int argc, char **argv)
 		hnv_core_revision(core), state_dir, sock);
 	int nrc = sd_notify_send("READY=1\nSTATUS=serving");
 	if (nrc)
-		hnv_log(HNV_LOG_WARNING, "cannot notify systemd at %s: %s",
-			getenv("NOTIFY_SOCKET"), strerror(-nrc));
+		hnv_log(HNV_LOG_WARNING, "cannot notify systemd at %s: %s", getenv("NOTIFY_SOCKET"),
+			strerror(-nrc));
 	report_ready(ready_fd, true);
 	ready_fd = -1;
 

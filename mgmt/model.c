@@ -86,7 +86,11 @@ static const struct {
 	[G_GLOBAL] = {HNV_CONF_GLOBAL_SET, MEMBER_SIZE(global)},
 };
 
-enum op { OP_ADD, OP_DEL, OP_SET };
+enum op {
+	OP_ADD,
+	OP_DEL,
+	OP_SET
+};
 
 /* The group a command works on and what it does there. */
 static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
@@ -96,18 +100,28 @@ static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
 		enum group g;
 		enum op op;
 	} t[] = {
-		{HNV_CONF_RDOMAIN_ADD, G_RDOMAIN, OP_ADD}, {HNV_CONF_RDOMAIN_DEL, G_RDOMAIN, OP_DEL},
-		{HNV_CONF_VSUBNET_ADD, G_VSUBNET, OP_ADD}, {HNV_CONF_VSUBNET_DEL, G_VSUBNET, OP_DEL},
-		{HNV_CONF_PA_ADD, G_PA, OP_ADD},           {HNV_CONF_PA_DEL, G_PA, OP_DEL},
-		{HNV_CONF_PORT_ADD, G_PORT, OP_ADD},       {HNV_CONF_PORT_DEL, G_PORT, OP_DEL},
-		{HNV_CONF_LOOKUP_ADD, G_LOOKUP, OP_ADD},   {HNV_CONF_LOOKUP_SET, G_LOOKUP, OP_SET},
-		{HNV_CONF_LOOKUP_DEL, G_LOOKUP, OP_DEL},   {HNV_CONF_ROUTE_ADD, G_ROUTE, OP_ADD},
-		{HNV_CONF_ROUTE_DEL, G_ROUTE, OP_DEL},     {HNV_CONF_GLOBAL_SET, G_GLOBAL, OP_SET},
-		{HNV_CONF_PROUTE_ADD, G_PROUTE, OP_ADD},   {HNV_CONF_PROUTE_DEL, G_PROUTE, OP_DEL},
-		{HNV_CONF_GATEWAY_ADD, G_GATEWAY, OP_ADD}, {HNV_CONF_GATEWAY_DEL, G_GATEWAY, OP_DEL},
+		{HNV_CONF_RDOMAIN_ADD, G_RDOMAIN, OP_ADD},
+		{HNV_CONF_RDOMAIN_DEL, G_RDOMAIN, OP_DEL},
+		{HNV_CONF_VSUBNET_ADD, G_VSUBNET, OP_ADD},
+		{HNV_CONF_VSUBNET_DEL, G_VSUBNET, OP_DEL},
+		{HNV_CONF_PA_ADD, G_PA, OP_ADD},
+		{HNV_CONF_PA_DEL, G_PA, OP_DEL},
+		{HNV_CONF_PORT_ADD, G_PORT, OP_ADD},
+		{HNV_CONF_PORT_DEL, G_PORT, OP_DEL},
+		{HNV_CONF_LOOKUP_ADD, G_LOOKUP, OP_ADD},
+		{HNV_CONF_LOOKUP_SET, G_LOOKUP, OP_SET},
+		{HNV_CONF_LOOKUP_DEL, G_LOOKUP, OP_DEL},
+		{HNV_CONF_ROUTE_ADD, G_ROUTE, OP_ADD},
+		{HNV_CONF_ROUTE_DEL, G_ROUTE, OP_DEL},
+		{HNV_CONF_GLOBAL_SET, G_GLOBAL, OP_SET},
+		{HNV_CONF_PROUTE_ADD, G_PROUTE, OP_ADD},
+		{HNV_CONF_PROUTE_DEL, G_PROUTE, OP_DEL},
+		{HNV_CONF_GATEWAY_ADD, G_GATEWAY, OP_ADD},
+		{HNV_CONF_GATEWAY_DEL, G_GATEWAY, OP_DEL},
 		{HNV_CONF_GATEWAY_CA, G_GATEWAY_CA, OP_ADD},
 		{HNV_CONF_GATEWAY_CA_DEL, G_GATEWAY_CA, OP_DEL},
-		{HNV_CONF_S2S_ADD, G_S2S, OP_ADD},         {HNV_CONF_S2S_DEL, G_S2S, OP_DEL},
+		{HNV_CONF_S2S_ADD, G_S2S, OP_ADD},
+		{HNV_CONF_S2S_DEL, G_S2S, OP_DEL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].kind == k) {
@@ -125,8 +139,8 @@ static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
 struct ent {
 	unsigned refs;
 	enum group g;
-	unsigned origin;     /* line that wrote it, in the transaction of gen */
-	unsigned long gen;   /* the model generation that created it */
+	unsigned origin;   /* line that wrote it, in the transaction of gen */
+	unsigned long gen; /* the model generation that created it */
 	uint64_t hash;
 	size_t keylen;
 	uint8_t key[KEY_MAX];
@@ -437,17 +451,28 @@ static void model_replace(struct hnv_model *m, struct ent *old, struct ent *n)
 static const char *cmd_name(enum hnv_conf_kind k)
 {
 	static const char *const names[] = {
-		[HNV_CONF_RDOMAIN_ADD] = "rdomain add", [HNV_CONF_RDOMAIN_DEL] = "rdomain del",
-		[HNV_CONF_VSUBNET_ADD] = "vsubnet add", [HNV_CONF_VSUBNET_DEL] = "vsubnet del",
-		[HNV_CONF_PA_ADD] = "pa add",           [HNV_CONF_PA_DEL] = "pa del",
-		[HNV_CONF_PORT_ADD] = "port add",       [HNV_CONF_PORT_DEL] = "port del",
-		[HNV_CONF_LOOKUP_ADD] = "lookup add",   [HNV_CONF_LOOKUP_SET] = "lookup set",
-		[HNV_CONF_LOOKUP_DEL] = "lookup del",   [HNV_CONF_ROUTE_ADD] = "route add",
-		[HNV_CONF_ROUTE_DEL] = "route del",     [HNV_CONF_GLOBAL_SET] = "global set",
-		[HNV_CONF_PROUTE_ADD] = "proute add",   [HNV_CONF_PROUTE_DEL] = "proute del",
-		[HNV_CONF_GATEWAY_ADD] = "gateway add", [HNV_CONF_GATEWAY_DEL] = "gateway del",
-		[HNV_CONF_GATEWAY_CA] = "gateway ca",   [HNV_CONF_GATEWAY_CA_DEL] = "gateway ca-del",
-		[HNV_CONF_S2S_ADD] = "s2s add",         [HNV_CONF_S2S_DEL] = "s2s del",
+		[HNV_CONF_RDOMAIN_ADD] = "rdomain add",
+		[HNV_CONF_RDOMAIN_DEL] = "rdomain del",
+		[HNV_CONF_VSUBNET_ADD] = "vsubnet add",
+		[HNV_CONF_VSUBNET_DEL] = "vsubnet del",
+		[HNV_CONF_PA_ADD] = "pa add",
+		[HNV_CONF_PA_DEL] = "pa del",
+		[HNV_CONF_PORT_ADD] = "port add",
+		[HNV_CONF_PORT_DEL] = "port del",
+		[HNV_CONF_LOOKUP_ADD] = "lookup add",
+		[HNV_CONF_LOOKUP_SET] = "lookup set",
+		[HNV_CONF_LOOKUP_DEL] = "lookup del",
+		[HNV_CONF_ROUTE_ADD] = "route add",
+		[HNV_CONF_ROUTE_DEL] = "route del",
+		[HNV_CONF_GLOBAL_SET] = "global set",
+		[HNV_CONF_PROUTE_ADD] = "proute add",
+		[HNV_CONF_PROUTE_DEL] = "proute del",
+		[HNV_CONF_GATEWAY_ADD] = "gateway add",
+		[HNV_CONF_GATEWAY_DEL] = "gateway del",
+		[HNV_CONF_GATEWAY_CA] = "gateway ca",
+		[HNV_CONF_GATEWAY_CA_DEL] = "gateway ca-del",
+		[HNV_CONF_S2S_ADD] = "s2s add",
+		[HNV_CONF_S2S_DEL] = "s2s del",
 	};
 	if ((size_t)k < sizeof(names) / sizeof(names[0]) && names[k])
 		return names[k];
@@ -525,7 +550,7 @@ static void deps_add(struct deps *d, const struct ent *e)
 			 what);
 	if (k > 0)
 		d->off = d->off + (size_t)k < sizeof(d->text) ? d->off + (size_t)k
-							     : sizeof(d->text) - 1;
+							      : sizeof(d->text) - 1;
 	explicit_bzero(&c, sizeof(c));
 }
 
@@ -613,8 +638,8 @@ static void merge_global(struct hnv_conf_global *g, const struct hnv_conf_global
 
 /* Applies one parsed command to m (add appends, del removes the matching
  * add, set replaces or merges). msg gets a message without line prefix. */
-static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsigned line,
-			char *msg, size_t msglen)
+static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsigned line, char *msg,
+			size_t msglen)
 {
 	enum group g;
 	enum op op;
@@ -629,6 +654,17 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 	cmd_key(c, g, &k);
 	struct ent *old = model_find(m, &k), *e;
 
+	if (op == OP_ADD && old != NULL && g == G_GATEWAY_CA) {
+		const struct hnv_conf_gateway_ca *o = ent_obj(old);
+		char a[INET6_ADDRSTRLEN], n[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&o->ca, a, sizeof(a));
+		hnv_fmt_ip(&c->u.gateway_ca.ca, n, sizeof(n));
+		seterr(msg, msglen,
+		       "%s: CA %s: the gateway of rdomain \"%s\" already has CA %s in VSID %u (one "
+		       "per address family; gateway ca-del first)",
+		       cmd, n, o->rdomain, a, o->vsid);
+		return -EEXIST;
+	}
 	if (op == OP_ADD && old != NULL) {
 		seterr(msg, msglen, "%s: %s already exists", cmd, what);
 		return -EEXIST;
@@ -658,7 +694,8 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 			const char *rd = c->u.gateway.rdomain;
 			for (size_t i = m->g[G_GATEWAY_CA].n; i-- > 0;) {
 				struct ent *x = m->g[G_GATEWAY_CA].e[i];
-				if (strcmp(((const struct hnv_conf_gateway_ca *)ent_obj(x))->rdomain,
+				if (strcmp(((const struct hnv_conf_gateway_ca *)ent_obj(x))
+						   ->rdomain,
 					   rd) == 0)
 					model_remove(m, x);
 			}
@@ -1146,8 +1183,8 @@ static int row_global(json_object *r, const struct hnv_conf_global *set)
 }
 
 /* One row for entry e of group g. */
-static int make_row(const struct hnv_model *m, enum group g, const struct ent *e,
-		    bool show_secrets, json_object *r)
+static int make_row(const struct hnv_model *m, enum group g, const struct ent *e, bool show_secrets,
+		    json_object *r)
 {
 	struct hnv_conf_cmd c;
 	json_object *a;

@@ -188,13 +188,14 @@ static const struct hnv_rec *chosen_record(const struct hnv_policy *pol, uint32_
 	if (!vs || !hnv_policy_route_lookup(pol, vs->rd_idx, dst, &hit))
 		return NULL;
 	*nh = hnv_ip_is_unspec(&hit.nexthop) ? *dst : hit.nexthop;
-	const struct hnv_rec *rec = hnv_policy_rec_by_ca(pol, hnv_hash_ca(hit.vsid, nh), hit.vsid, nh);
+	const struct hnv_rec *rec =
+		hnv_policy_rec_by_ca(pol, hnv_hash_ca(hit.vsid, nh), hit.vsid, nh);
 	return rec ? rec : hnv_policy_wildcard(pol, hit.vsid, nh);
 }
 
 static json_object *describe(struct hnv_dp *dp, const struct hnv_pkt *p, const struct hnv_trace *tr,
-			     uint32_t src_vsid, const struct hnv_ip *src, const struct hnv_mac *smac,
-			     const struct hnv_ip *dst)
+			     uint32_t src_vsid, const struct hnv_ip *src,
+			     const struct hnv_mac *smac, const struct hnv_ip *dst)
 {
 	const struct hnv_policy *pol = hnv_dp_policy(dp);
 	bool drop = hnv_reason_is_drop(p->reason);
@@ -215,8 +216,8 @@ static json_object *describe(struct hnv_dp *dp, const struct hnv_pkt *p, const s
 	add_ip(o, "dst", dst);
 	if (drop)
 		return o;
-	const char *egress = p->out_port == HNV_PORT_UPLINK ? "uplink"
-							    : hnv_policy_port_name(pol, p->out_port);
+	const char *egress =
+		p->out_port == HNV_PORT_UPLINK ? "uplink" : hnv_policy_port_name(pol, p->out_port);
 	add_str(o, "egress", egress ? egress : "?");
 	struct hnv_ip nh;
 	const struct hnv_rec *rec = chosen_record(pol, src_vsid, dst, p->reason, &nh);
@@ -252,15 +253,17 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 			char d[64];
 			hnv_fmt_ip(src, buf, sizeof(buf));
 			hnv_fmt_ip(dst, d, sizeof(d));
-			seterr(err, errlen, "source %s (%s) and destination %s (%s) differ in family",
-			       buf, family(src), d, family(dst));
+			seterr(err, errlen,
+			       "source %s (%s) and destination %s (%s) differ in family", buf,
+			       family(src), d, family(dst));
 			rc = -EINVAL;
 			goto out;
 		}
 		s = *src;
 	} else if (!default_source(pol, vsid, v4, &s)) {
-		seterr(err, errlen, "VSID %u has no port or lookup record with an %s CA to send from",
-		       vsid, family(dst));
+		seterr(err, errlen,
+		       "VSID %u has no port or lookup record with an %s CA to send from", vsid,
+		       family(dst));
 		rc = -ENOENT;
 		goto out;
 	}
@@ -273,12 +276,13 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 		port_id = pt->id;
 		smac = pt->mac;
 	} else {
-		const struct hnv_rec *r = hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &s), vsid, &s);
+		const struct hnv_rec *r =
+			hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &s), vsid, &s);
 		if (!r) {
 			hnv_fmt_ip(&s, buf, sizeof(buf));
 			seterr(err, errlen,
-			       "source %s is neither a port CA nor a lookup record CA in VSID %u", buf,
-			       vsid);
+			       "source %s is neither a port CA nor a lookup record CA in VSID %u",
+			       buf, vsid);
 			rc = -ENOENT;
 			goto out;
 		}
@@ -286,7 +290,8 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 		ps.cas[0] = s;
 		/* a free name: "probe", else "probe2", "probe3", ... */
 		snprintf(ps.name, sizeof(ps.name), "%s", PROBE_PORT);
-		for (unsigned k = 2; hnv_policy_port_id(pol, ps.name) >= 0 && k < HNV_PORTS_MAX; k++)
+		for (unsigned k = 2; hnv_policy_port_id(pol, ps.name) >= 0 && k < HNV_PORTS_MAX;
+		     k++)
 			snprintf(ps.name, sizeof(ps.name), "%s%u", PROBE_PORT, k);
 		int id = hnv_policy_port_add(pol, &ps);
 		if (id == -EEXIST) {

@@ -115,7 +115,8 @@ static void vlog(enum hnv_log_level lvl, const char *fmt, va_list ap)
 		time_t now = time(NULL);
 		struct tm tm;
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
-		fprintf(stderr, "%s hnvgwd[%d]: %s: %s\n", ts, (int)getpid(), level_names[lvl], msg);
+		fprintf(stderr, "%s hnvgwd[%d]: %s: %s\n", ts, (int)getpid(), level_names[lvl],
+			msg);
 	}
 	fflush(stderr);
 }
@@ -153,19 +154,16 @@ void hnv_log_rl(struct hnv_ratelimit *rl, enum hnv_log_level lvl, const char *fm
 /* ==== requests ==== */
 
 static const char *const op_names[] = {
-	[HNV_OP_EXEC] = "exec",	       [HNV_OP_COMMIT_CONFIRM] = "commit-confirm",
-	[HNV_OP_SHOW] = "show",	       [HNV_OP_DIFF] = "diff",
+	[HNV_OP_EXEC] = "exec",         [HNV_OP_COMMIT_CONFIRM] = "commit-confirm",
+	[HNV_OP_SHOW] = "show",         [HNV_OP_DIFF] = "diff",
 	[HNV_OP_ROLLBACK] = "rollback", [HNV_OP_NEXTHOP] = "nexthop",
 };
 
 /* The fields each op accepts besides "v" and "op"; NULL-terminated. */
 static const char *const op_fields[][4] = {
-	[HNV_OP_EXEC] = {"lines", "confirm", NULL},
-	[HNV_OP_COMMIT_CONFIRM] = {NULL},
-	[HNV_OP_SHOW] = {"what", "secrets", NULL},
-	[HNV_OP_DIFF] = {"from", "to", NULL},
-	[HNV_OP_ROLLBACK] = {"rev", NULL},
-	[HNV_OP_NEXTHOP] = {"vsid", "src", "dst", NULL},
+	[HNV_OP_EXEC] = {"lines", "confirm", NULL}, [HNV_OP_COMMIT_CONFIRM] = {NULL},
+	[HNV_OP_SHOW] = {"what", "secrets", NULL},  [HNV_OP_DIFF] = {"from", "to", NULL},
+	[HNV_OP_ROLLBACK] = {"rev", NULL},          [HNV_OP_NEXTHOP] = {"vsid", "src", "dst", NULL},
 };
 
 const char *hnv_op_name(enum hnv_op op)
@@ -226,8 +224,8 @@ static int get_uint(json_object *o, const char *key, int64_t min, int64_t max, b
 }
 
 /* A string field without NUL bytes. Absent: -ENOENT unless required. */
-static int get_str(json_object *o, const char *key, bool required, const char **out,
-		   size_t *len, char *err, size_t errlen)
+static int get_str(json_object *o, const char *key, bool required, const char **out, size_t *len,
+		   char *err, size_t errlen)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v)) {
@@ -559,8 +557,9 @@ static void scrub_secrets(char *msg, size_t msglen, const char *const *lines, si
 		size_t l = strlen(lines[i]);
 		char *copy = malloc(l + 1);
 		if (!copy) {
-			seterr(msg, msglen, "the transaction was refused (details withheld: they "
-					    "may contain a secret)");
+			seterr(msg, msglen,
+			       "the transaction was refused (details withheld: they "
+			       "may contain a secret)");
 			return;
 		}
 		memcpy(copy, lines[i], l + 1);
@@ -910,7 +909,8 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 			"unless confirmed",
 			rev, c->confirm.back, confirm);
 		json_object_object_add(*result, "confirm", json_object_new_int64(confirm));
-		json_object_object_add(*result, "rollback_to", json_object_new_int64(c->confirm.back));
+		json_object_object_add(*result, "rollback_to",
+				       json_object_new_int64(c->confirm.back));
 	} else if (c->confirm.armed) {
 		hnv_log(HNV_LOG_NOTICE, "revision %u confirmed by the commit of revision %u",
 			c->confirm.rev, rev);
@@ -959,6 +959,8 @@ static json_object *counter_rows(struct hnv_core *c)
 		json_object_object_add(r, "value",
 				       json_object_new_uint64(cnt[i] + c->counters_base[i]));
 		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
+		json_object_object_add(r, "description",
+				       json_object_new_string(hnv_reason_text(i)));
 		json_object_array_add(rows, r);
 	}
 	return rows;
@@ -994,7 +996,8 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 		for (size_t i = 0; i < n; i++) {
 			json_object *r = json_object_new_object();
 			json_object_object_add(r, "rev", json_object_new_int64(revs[i]));
-			json_object_object_add(r, "current", json_object_new_boolean(revs[i] == c->rev));
+			json_object_object_add(r, "current",
+					       json_object_new_boolean(revs[i] == c->rev));
 			json_object_array_add(rows, r);
 		}
 		free(revs);
@@ -1009,8 +1012,8 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 	return rc;
 }
 
-int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result,
-		  char *err, size_t errlen)
+int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result, char *err,
+		  size_t errlen)
 {
 	char *text;
 	size_t len;
@@ -1374,8 +1377,8 @@ static bool uid_in_group(uid_t uid, gid_t gid)
  * the others or grows the daemon. */
 static void client_reply(struct client *cl, json_object *reply)
 {
-	const char *s = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
-								      JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(
+		reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = strlen(s);
 	json_object *big = NULL;
 	if (n > HNV_API_MAX_LINE) {
@@ -1485,7 +1488,9 @@ static bool client_serve(struct hnv_server *s, struct client *cl)
 {
 	unsigned served = 0;
 	while (!cl->closing && !cl->dead) {
-		char *nl = memchr(cl->in + cl->scanned, '\n', cl->in_len - cl->scanned);
+		char *nl = cl->in_len > cl->scanned
+				   ? memchr(cl->in + cl->scanned, '\n', cl->in_len - cl->scanned)
+				   : NULL;
 		if (!nl) {
 			cl->scanned = cl->in_len;
 			if (cl->in_len > HNV_API_MAX_LINE) {
@@ -1509,7 +1514,8 @@ static bool client_serve(struct hnv_server *s, struct client *cl)
 		size_t len = (size_t)(nl - cl->in);
 		if (len > HNV_API_MAX_LINE) {
 			char msg[96];
-			snprintf(msg, sizeof(msg), "request longer than %d bytes", HNV_API_MAX_LINE);
+			snprintf(msg, sizeof(msg), "request longer than %d bytes",
+				 HNV_API_MAX_LINE);
 			refuse(cl, msg);
 			return false;
 		}
@@ -1546,7 +1552,8 @@ static void client_read(struct client *cl)
 			cl->in = n;
 			cl->in_cap = cap;
 		}
-		ssize_t r = recv(cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, MSG_DONTWAIT);
+		ssize_t r =
+			recv(cl->fd, cl->in + cl->in_len, cl->in_cap - cl->in_len, MSG_DONTWAIT);
 		if (r > 0) {
 			cl->in_len += (size_t)r;
 			continue;
@@ -1567,8 +1574,8 @@ static void server_accept(struct hnv_server *s)
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				hnv_log_rl(&rl_accept, HNV_LOG_WARNING, "accept on %s: %s",
-					   s->path, strerror(errno));
+				hnv_log_rl(&rl_accept, HNV_LOG_WARNING, "accept on %s: %s", s->path,
+					   strerror(errno));
 			return;
 		}
 		struct ucred uc;

@@ -153,8 +153,8 @@ int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, ch
 /* secrets: PSKs in clear; the caller decides who may have them. */
 int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_object **result,
 		  char *err, size_t errlen);
-int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result,
-		  char *err, size_t errlen);
+int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result, char *err,
+		  size_t errlen);
 int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
 		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen);
 /* SIGHUP: re-reads DIR/hnvgw.conf; a changed, valid file becomes a new

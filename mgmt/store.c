@@ -539,14 +539,16 @@ int hnv_store_revisions(struct hnv_store *s, unsigned **revs, size_t *n)
 
 /* ---- unified diff ----
  * Lines are compared by content and by whether a newline ends them. The
- * edit script comes from a longest common subsequence: common head and tail
- * first, then a dynamic-programming table over what remains when it has at
- * most DIFF_CELLS_MAX cells (otherwise that middle is shown as removed and
- * added whole: still a correct diff, just not a minimal one). Output follows
- * diff -u: 3 lines of context, hunks closer than 6 lines merged. */
+ * edit script is a shortest one (its equal lines are a longest common
+ * subsequence), found by Myers' O(ND) algorithm after the common head and
+ * tail are set aside: fast when few lines changed, however long the
+ * config. When more than DIFF_D_MAX lines changed, the middle is shown as
+ * removed and added whole: still a correct diff, just not a minimal one.
+ * Output follows diff -u: 3 lines of context, hunks closer than 6 lines
+ * merged, a change's removed lines before its added ones. */
 
 #define DIFF_CONTEXT 3
-#define DIFF_CELLS_MAX (8u << 20)
+#define DIFF_D_MAX 2048 /* the trace holds (D + 1)^2 ints: 16 MiB at most */
 
 struct line {
 	const char *p;
@@ -588,15 +590,95 @@ static int split_lines(const char *t, size_t len, struct text_lines *out)
 
 static bool line_eq(const struct line *a, const struct line *b)
 {
-	return a->h == b->h && a->len == b->len && a->nl == b->nl && memcmp(a->p, b->p, a->len) == 0;
+	return a->h == b->h && a->len == b->len && a->nl == b->nl &&
+	       memcmp(a->p, b->p, a->len) == 0;
 }
 
-enum { ED_EQ, ED_DEL, ED_INS };
+enum {
+	ED_EQ,
+	ED_DEL,
+	ED_INS
+};
 
 struct edit {
 	uint8_t op;
 	size_t a, b; /* lines of each side before this edit */
 };
+
+/* Myers over a[0..n) and b[0..m) (the middles): writes the script
+ * backwards into rev (at most n + m edits, positions relative to the
+ * middles) and returns its length, or 0 with *too_many when the shortest
+ * script has more than DIFF_D_MAX changes. */
+static int myers(const struct line *a, long n, const struct line *b, long m, struct edit *rev,
+		 size_t *nrev, bool *too_many)
+{
+	/* x fits 32 bits: a text has at most FILE_MAX lines */
+	long dmax = n + m < DIFF_D_MAX ? n + m : DIFF_D_MAX;
+	long off = dmax + 1;
+	int32_t *v = calloc((size_t)(2 * dmax + 3), sizeof(*v));
+	/* trace: v[-d..d] before step d, for d = 0..D, one after another */
+	int32_t *trace = malloc((size_t)(dmax + 1) * (size_t)(dmax + 1) * sizeof(*trace));
+	if (v == NULL || trace == NULL) {
+		free(v);
+		free(trace);
+		return -ENOMEM;
+	}
+	long d, found = -1;
+	size_t tsz = 0;
+	for (d = 0; d <= dmax && found < 0; d++) {
+		memcpy(trace + tsz, v + off - d, (size_t)(2 * d + 1) * sizeof(*v));
+		tsz += (size_t)(2 * d + 1);
+		for (long k = -d; k <= d; k += 2) {
+			long x = (k == -d || (k != d && v[off + k - 1] < v[off + k + 1]))
+					 ? v[off + k + 1]
+					 : v[off + k - 1] + 1;
+			long y = x - k;
+			while (x < n && y < m && line_eq(&a[x], &b[y]))
+				x++, y++;
+			v[off + k] = (int32_t)x;
+			if (x >= n && y >= m) {
+				found = d;
+				break;
+			}
+		}
+	}
+	free(v);
+	*too_many = found < 0;
+	*nrev = 0;
+	if (found < 0) {
+		free(trace);
+		return 0;
+	}
+	/* walk back from (n, m): the snake of step d, then its one edit */
+	long x = n, y = m;
+	for (d = found; d >= 0; d--) {
+		tsz -= (size_t)(2 * d + 1);
+		const int32_t *tv = trace + tsz + d; /* tv[k], k in -d..d */
+		long k = x - y, pk, px, py;
+		if (d == 0) {
+			px = py = 0;
+			pk = 0;
+		} else {
+			pk = (k == -d || (k != d && tv[k - 1] < tv[k + 1])) ? k + 1 : k - 1;
+			px = tv[pk];
+			py = px - pk;
+		}
+		long sx = d == 0 ? 0 : (pk == k + 1 ? px : px + 1);
+		while (x > sx) {
+			x--, y--;
+			rev[(*nrev)++] = (struct edit){ED_EQ, (size_t)x, (size_t)y};
+		}
+		if (d > 0) {
+			bool ins = pk == k + 1;
+			rev[(*nrev)++] =
+				(struct edit){ins ? ED_INS : ED_DEL, (size_t)px, (size_t)py};
+			x = px;
+			y = py;
+		}
+	}
+	free(trace);
+	return 0;
+}
 
 /* The edit script turning a into b; *ne edits. */
 static int edit_script(const struct text_lines *a, const struct text_lines *b, struct edit **out,
@@ -610,45 +692,33 @@ static int edit_script(const struct text_lines *a, const struct text_lines *b, s
 		suf++;
 	size_t ma = a->n - pre - suf, mb = b->n - pre - suf;
 	struct edit *e = malloc((a->n + b->n + 1) * sizeof(*e));
-	if (e == NULL)
-		return -ENOMEM;
-	uint32_t *L = NULL;
-	size_t w = mb + 1;
-	if (ma > 0 && mb > 0 && w <= DIFF_CELLS_MAX && ma + 1 <= DIFF_CELLS_MAX / w) {
-		/* L[i*w + j]: LCS length of a-middle[i..] and b-middle[j..] */
-		L = calloc((ma + 1) * w, sizeof(*L));
-		if (L == NULL) {
-			free(e);
-			return -ENOMEM;
-		}
-		for (size_t i = ma; i-- > 0;)
-			for (size_t j = mb; j-- > 0;) {
-				if (line_eq(&a->l[pre + i], &b->l[pre + j]))
-					L[i * w + j] = L[(i + 1) * w + j + 1] + 1;
-				else
-					L[i * w + j] = L[(i + 1) * w + j] > L[i * w + j + 1]
-							       ? L[(i + 1) * w + j]
-							       : L[i * w + j + 1];
-			}
+	struct edit *rev = malloc((ma + mb + 1) * sizeof(*rev));
+	size_t nrev = 0;
+	bool too_many = false;
+	int rc = e && rev ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = myers(a->l + pre, (long)ma, b->l + pre, (long)mb, rev, &nrev, &too_many);
+	if (rc < 0) {
+		free(e);
+		free(rev);
+		return rc;
 	}
-	size_t n = 0, i = 0, j = 0;
-	for (size_t k = 0; k < pre; k++, n++)
-		e[n] = (struct edit){ED_EQ, k, k};
-	while (i < ma || j < mb) {
-		uint8_t op;
-		if (i < ma && j < mb && L != NULL && line_eq(&a->l[pre + i], &b->l[pre + j]))
-			op = ED_EQ;
-		else if (i < ma && (j == mb || L == NULL || L[(i + 1) * w + j] >= L[i * w + j + 1]))
-			op = ED_DEL;
-		else
-			op = ED_INS;
-		e[n++] = (struct edit){op, pre + i, pre + j};
-		i += op != ED_INS;
-		j += op != ED_DEL;
+	size_t n = 0;
+	for (size_t k = 0; k < pre; k++)
+		e[n++] = (struct edit){ED_EQ, k, k};
+	if (too_many) {
+		for (size_t k = 0; k < ma; k++)
+			e[n++] = (struct edit){ED_DEL, pre + k, pre};
+		for (size_t k = 0; k < mb; k++)
+			e[n++] = (struct edit){ED_INS, pre + ma, pre + k};
 	}
-	for (size_t k = 0; k < suf; k++, n++)
-		e[n] = (struct edit){ED_EQ, pre + ma + k, pre + mb + k};
-	free(L);
+	while (nrev > 0) {
+		struct edit x = rev[--nrev];
+		e[n++] = (struct edit){x.op, pre + x.a, pre + x.b};
+	}
+	for (size_t k = 0; k < suf; k++)
+		e[n++] = (struct edit){ED_EQ, pre + ma + k, pre + mb + k};
+	free(rev);
 	/* diff -u prints a change's removed lines before its added ones */
 	for (size_t s = 0; s < n;) {
 		if (e[s].op == ED_EQ) {
@@ -718,8 +788,8 @@ static void put_line(struct dbuf *d, char mark, const struct line *l)
 	size_t skip = 0;
 	while (skip < l->len && (l->p[skip] == ' ' || l->p[skip] == '\t'))
 		skip++;
-	bool secret = l->len - skip >= sizeof(s2s) - 1 &&
-		      memcmp(l->p + skip, s2s, sizeof(s2s) - 1) == 0;
+	bool secret =
+		l->len - skip >= sizeof(s2s) - 1 && memcmp(l->p + skip, s2s, sizeof(s2s) - 1) == 0;
 	if (!secret) {
 		dbuf_add(d, l->p, l->len);
 	} else {

@@ -37,7 +37,8 @@ static json_object *encode(const struct hnv_request *r)
 			json_object_array_add(a, json_object_new_string(r->u.exec.lines[i]));
 		json_object_object_add(o, "lines", a);
 		if (r->u.exec.confirm)
-			json_object_object_add(o, "confirm", json_object_new_int64(r->u.exec.confirm));
+			json_object_object_add(o, "confirm",
+					       json_object_new_int64(r->u.exec.confirm));
 		break;
 	}
 	case HNV_OP_COMMIT_CONFIRM:

@@ -4,18 +4,35 @@
  *    format and parse back to the same value.
  * 2. hnv_conf_parse_text on the whole input: a rejection must say which line;
  *    an acceptance must give NUL-terminated strings and in-range counts.
- * 3. Accepted commands are applied to a fresh datapath context, so the
+ * 3. Every accepted command formats (hnv_conf_format) to a line that parses
+ *    back to the same command; the masked form never holds the PSK.
+ * 4. Accepted commands are applied to a fresh datapath context, so the
  *    applier and the policy tables behind it are fuzzed too; a failure must
  *    leave a message.
+ * 5. A text the model loads gives a config text that loads to the same
+ *    text again (mgmt/model.c).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../mgmt/conftext.h"
+#include <urcu/urcu-qsbr.h>
 
+#include "../../mgmt/conftext.h"
+#include "../../mgmt/model.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
+
+/* The model builds datapath contexts: register as their control thread. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	urcu_qsbr_register_thread();
+	return 0;
+}
 
 static void check_values(const uint8_t *buf, size_t len)
 {
@@ -91,11 +108,76 @@ static void check_cmd(const struct hnv_conf_cmd *c)
 		    (c->u.global.uplink_mtu < 576 || c->u.global.uplink_mtu > 9000))
 			abort();
 		break;
+	case HNV_CONF_PROUTE_ADD:
+		if (!terminated(c->u.proute.dev, sizeof(c->u.proute.dev)))
+			abort();
+		break;
+	case HNV_CONF_GATEWAY_ADD: {
+		const struct hnv_conf_gateway *g = &c->u.gateway;
+		if (!terminated(g->rdomain, sizeof(g->rdomain)) ||
+		    !terminated(g->vrf, sizeof(g->vrf)) ||
+		    !terminated(g->corp_dev, sizeof(g->corp_dev)) || g->table == 0 ||
+		    g->table == UINT32_MAX || (g->table >= 253 && g->table <= 255))
+			abort();
+		break;
+	}
+	case HNV_CONF_S2S_ADD: {
+		const struct hnv_conf_s2s *t = &c->u.s2s;
+		if (!terminated(t->psk, sizeof(t->psk)) || !terminated(t->ike, sizeof(t->ike)) ||
+		    !terminated(t->esp, sizeof(t->esp)) || t->n_remote == 0 ||
+		    t->n_remote > HNV_S2S_REMOTE_MAX || t->dpd > HNV_S2S_DPD_MAX || !t->ike[0] ||
+		    !t->esp[0])
+			abort();
+		if (t->auth == HNV_S2S_AUTH_PSK ? strlen(t->psk) < HNV_S2S_PSK_MIN
+						: t->auth != HNV_S2S_AUTH_CERT || t->psk[0])
+			abort();
+		break;
+	}
 	default:
 		break;
 	}
 	if (c->line == 0)
 		abort();
+}
+
+/* Format, parse back, compare; and the masked form hides the PSK. */
+static void check_format(const struct hnv_conf_cmd *c)
+{
+	static char line[8192];
+	struct hnv_conf_cmd back;
+	if (hnv_conf_format(c, true, line, sizeof(line)) != 0 || strlen(line) > 4096)
+		abort();
+	if (hnv_conf_parse_line(line, &back, NULL, 0) != 1)
+		abort();
+	back.line = c->line;
+	if (memcmp(&back, c, sizeof(back)) != 0)
+		abort();
+	if (c->kind == HNV_CONF_S2S_ADD && c->u.s2s.auth == HNV_S2S_AUTH_PSK) {
+		if (hnv_conf_format(c, false, line, sizeof(line)) != 0 ||
+		    strstr(line, c->u.s2s.psk) != NULL)
+			abort();
+	}
+}
+
+static void check_model(const uint8_t *buf, size_t len)
+{
+	struct hnv_model *m, *m2;
+	char err[512];
+	if (hnv_model_load((const char *)buf, len, &m, err, sizeof(err)) != 0) {
+		if (strncmp(err, "line ", 5) != 0)
+			abort();
+		return;
+	}
+	char *t = hnv_model_text(m, true);
+	if (t == NULL || hnv_model_load(t, strlen(t), &m2, err, sizeof(err)) != 0)
+		abort();
+	char *t2 = hnv_model_text(m2, true);
+	if (t2 == NULL || strcmp(t, t2) != 0)
+		abort();
+	free(t);
+	free(t2);
+	hnv_model_free(m);
+	hnv_model_free(m2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
@@ -110,8 +192,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			abort();
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		check_cmd(&cmds[i]);
+		check_format(&cmds[i]);
+	}
 
 	struct hnv_dp *dp = hnv_dp_new();
 	if (dp == NULL)
@@ -120,6 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	if (hnv_conf_apply(dp, cmds, n, err, sizeof(err)) != 0 && err[0] == '\0')
 		abort();
 	hnv_dp_free(dp);
-	free(cmds);
+	hnv_conf_cmds_free(cmds, n);
+	check_model(buf, len);
 	return 0;
 }

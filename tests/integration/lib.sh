@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # lib.sh: helpers for the hnvgwd integration tests (sourced, bash).
 #
 # Every test gets a private temporary directory $T (state directories,

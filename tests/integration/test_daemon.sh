@@ -12,12 +12,13 @@
 #   NetWNV PowerShell front end.
 # Needs root (users, groups, runuser). Run by `make integration-test`.
 set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 ((EUID == 0)) || fail "needs root (creates a test user and group, uses runuser)"
 setup_user
 
-BLUE={11111111-2222-3333-4444-000000005001}
+BLUE="{11111111-2222-3333-4444-000000005001}"
 PSK="it-psk-$RANDOM$RANDOM-Tr0ub4dor-3-horse-staple"
 SOCK=$(sock_of main)
 STATE=$(state_of main)
@@ -319,13 +320,13 @@ echo 0 >"$T/acked"
 (
 	for ((i = 1; i <= 1000; i++)); do
 		change "$i" >/dev/null 2>&1 || exit 0
-		echo "$i" >"$T/acked"
+		echo "$i" >"$T/acked.tmp" && mv "$T/acked.tmp" "$T/acked"
 	done
 ) &
 LOOP_PID=$!
 target=$((150 + RANDOM % 200))
 for ((n = 0; n < 1200; n++)); do
-	(($(<"$T/acked") >= target)) && break
+	(($(<"$T/acked") >= target)) && break # renamed into place: never torn
 	sleep 0.1
 done
 kill9_daemon main
@@ -383,7 +384,8 @@ grep -qE '^CustomerAddress +: 10\.0\.0\.7$' <<<"$OUT" ||
 	fail "Get-NetVirtualizationLookupRecord is not in Format-List layout: $OUT"
 grep -qE '^ProviderAddress +: 192\.168\.4\.22$' <<<"$OUT" || fail "Format-List: $OUT"
 run_status 0 cli_in ps ps - <<<'Select-NetVirtualizationNextHop -SourceCustomerAddress 10.0.0.5 -DestinationCustomerAddress 10.0.0.7 -SourceVirtualSubnetID 5001'
-contains "$OUT" "192.168.4.22" "Select-NetVirtualizationNextHop"
+grep -qE '^NextHopMACAddress +: 060600000007$' <<<"$OUT" ||
+	fail "Select-NetVirtualizationNextHop Blue1->Blue2: $OUT"
 before=$(cli_in ps show config)
 run_status 1 cli_in ps ps - <<<'New-NetVirtualizationLookupRecord -CustomerAddress 10.1.0.9 -VirtualSubnetID 5001 -MACAddress 060600000009 -ProviderAddress 192.168.4.22 -Rule TranslationMethodEncap'
 contains "$ERR" "10.1.0.9" "a cmdlet the daemon refuses"

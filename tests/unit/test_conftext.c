@@ -1313,6 +1313,9 @@ static void test_cmd_s2s(void **state)
 	parse_err(S2S_BASE "--key a.key", "s2s add: missing --cert");
 	parse_err(S2S_BASE "--psk short-secret", "PSK too short: use at least 20 characters");
 	parse_err(S2S_BASE "--psk <secret>", "the PSK is masked as <secret>");
+	parse_err("s2s add x --rdomain blue --peer 192.0.2.1 --local-id a --remote-id "
+		  "id-" PSK " --remote-prefix 10.1.0.0/16 --psk " PSK,
+		  "s2s add: the PSK must not appear in an identity");
 	parse_err(S2S_BASE "--psk " PSK " --dpd 3601",
 		  "invalid DPD delay \"3601\": must be a decimal number 0-3600");
 	parse_err(S2S_BASE "--psk " PSK " --local-addr 2001:db8::1",

@@ -1363,6 +1363,21 @@ static void test_echo_gateway(void **state)
 	struct hnv_ip a = pg_ip("fd00:5001::1"), b = pg_ip("fd00:5001::5");
 	assert_int_equal(pg_csum6(&a, &b, 58, icmp, 40), 0);
 	assert_memory_equal(icmp + 4, orig + 14 + 40 + 4, 36);
+	/* the gateway of the other subnet of the routing domain answers too,
+	 * from its own address */
+	s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.1", 1);
+	len = pg_ip_frame(f, &s);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_echo_reply);
+	assert_int_equal(p->out_port, c->blue1);
+	assert_ip4_at(p->data + 14 + 12, "10.0.1.1");
+	assert_ip4_at(p->data + 14 + 16, "10.0.0.5");
+	assert_true(pg_ip4_csum_ok(p->data + 14));
+	assert_int_equal(pg_fold(pg_sum(0, p->data + 34, len - 34)), 0);
+	/* red has no 10.0.1.0/24: red1's ping of 10.0.1.1 has no route */
+	s = pg_ip_defaults(RED1, GW_MAC, "10.0.0.5", "10.0.1.1", 1);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->red1), HNV_R_drop_no_route);
 	/* other traffic to the gateway itself is not forwarded anywhere */
 	len = blue1_udp(f, GW_MAC, "10.0.0.1", 0, 53, 20);
 	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_gateway_addr);

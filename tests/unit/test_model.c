@@ -202,7 +202,8 @@ static void test_all_or_nothing(void **state)
 		 "line 3: gateway add: VRF vrf-blue already exists"},
 		{"s2s add site2 --rdomain red --peer 192.0.2.1 --local-id a --remote-id b "
 		 "--remote-prefix 10.9.0.0/16 --psk " PSK,
-		 -ENOENT, "line 3: s2s add: tunnel \"site2\": routing domain \"red\" has no gateway"},
+		 -ENOENT,
+		 "line 3: s2s add: tunnel \"site2\": routing domain \"red\" has no gateway"},
 		{"s2s add site2 --rdomain blue --peer 192.0.2.1 --local-id a --remote-id b "
 		 "--remote-prefix 10.9.0.0/16 --psk " PSK " --ike-proposal 3des-sha256-modp2048",
 		 -EINVAL, "line 3: s2s add: weak algorithm \"3des\""},
@@ -249,12 +250,13 @@ static void test_del_referenced(void **state)
 		      "line 1: rdomain del: rdomain \"blue\" is in use by VSID 5001, route "
 		      "10.0.0.0/24 via 0.0.0.0 in rdomain \"blue\", the gateway of rdomain "
 		      "\"blue\", s2s \"site1\" (delete them first)");
-	transact_err1(m, "vsubnet del 5001", -EBUSY,
-		      "line 1: vsubnet del: VSID 5001 is in use by gateway CA 10.0.0.2 in VSID 5001 "
-		      "(rdomain \"blue\"), port \"blue1\", lookup record VSID 5001 CA 10.0.0.5 MAC "
-		      "06:06:00:00:00:05, lookup record VSID 5001 CA 10.0.0.7 MAC "
-		      "06:06:00:00:00:07, route 10.0.0.0/24 via 0.0.0.0 in rdomain \"blue\" "
-		      "(delete them first)");
+	transact_err1(
+		m, "vsubnet del 5001", -EBUSY,
+		"line 1: vsubnet del: VSID 5001 is in use by gateway CA 10.0.0.2 in VSID 5001 "
+		"(rdomain \"blue\"), port \"blue1\", lookup record VSID 5001 CA 10.0.0.5 MAC "
+		"06:06:00:00:00:05, lookup record VSID 5001 CA 10.0.0.7 MAC "
+		"06:06:00:00:00:07, route 10.0.0.0/24 via 0.0.0.0 in rdomain \"blue\" "
+		"(delete them first)");
 	transact_err1(m, "gateway del --rdomain blue", -EBUSY,
 		      "gateway del: the gateway of rdomain \"blue\" is in use by s2s \"site1\" "
 		      "(delete it first)");
@@ -269,11 +271,15 @@ static void test_del_referenced(void **state)
 	transact_err1(big, "vsubnet del 6001", -EBUSY,
 		      "MAC 08:08:00:00:00:12 and 2 more (delete them first)");
 	hnv_model_free(big);
-	transact_err1(m, "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.3", -ENOENT,
-		      "gateway ca-del: gateway CA 10.0.0.3 in VSID 5001 (rdomain \"blue\") not found");
-	transact_err1(m, "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.3", -EEXIST,
-		      "gateway ca: gateway CA 10.0.0.3 in VSID 5001 (rdomain \"blue\") already "
-		      "exists");
+	transact_err1(
+		m, "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.3", -ENOENT,
+		"gateway ca-del: gateway CA 10.0.0.3 in VSID 5001 (rdomain \"blue\") not found");
+	transact_err1(
+		m, "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.3", -EEXIST,
+		"line 1: gateway ca: CA 10.0.0.3: the gateway of rdomain \"blue\" already has "
+		"CA 10.0.0.2 in VSID 5001 (one per address family; gateway ca-del first)");
+	transact_err1(m, "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2", -EEXIST,
+		      "already has CA 10.0.0.2 in VSID 5001");
 
 	/* in dependency order, everything goes */
 	const char *order[] = {
@@ -325,13 +331,14 @@ static void test_set(void **state)
 				  "--uplink-mtu 9000 --use-external-router on\n"));
 	free(t);
 	hnv_model_free(n);
+	transact_err1(
+		m, "lookup set --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.33 --mac 060600000007",
+		-ENOENT,
+		"line 1: lookup set: lookup record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:07 "
+		"not found");
 	transact_err1(m,
-		      "lookup set --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.33 --mac 060600000007",
-		      -ENOENT,
-		      "line 1: lookup set: lookup record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:07 "
-		      "not found");
-	transact_err1(m, "lookup set --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.33 --mac "
-			 "060600000007 --rule none --use-vm-mac",
+		      "lookup set --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.33 --mac "
+		      "060600000007 --rule none --use-vm-mac",
 		      -EINVAL, "--use-vm-mac needs --rule nat");
 }
 
@@ -347,9 +354,8 @@ static void test_text_round_trip(void **state)
 	char *t2 = hnv_model_text(l, true);
 	assert_string_equal(t, t2);
 	/* rows too */
-	static const char *const views[] = {"rdomains", "vsubnets", "lookup", "routes",
-					    "ports",    "pa",       "proutes", "gateways",
-					    "s2s",      "global"};
+	static const char *const views[] = {"rdomains", "vsubnets", "lookup",   "routes", "ports",
+					    "pa",       "proutes",  "gateways", "s2s",    "global"};
 	for (size_t i = 0; i < ARRAY_LEN(views); i++) {
 		json_object *a, *b;
 		assert_int_equal(hnv_model_show(m, views[i], true, &a), 0);
@@ -434,8 +440,7 @@ static void test_order(void **state)
 	hnv_model_free(e);
 }
 
-static void assert_rows(const struct hnv_model *m, const char *what, bool secrets,
-			const char *want)
+static void assert_rows(const struct hnv_model *m, const char *what, bool secrets, const char *want)
 {
 	json_object *rows = NULL;
 	int rc = hnv_model_show(m, what, secrets, &rows);
@@ -477,14 +482,16 @@ static void test_show_rows(void **state)
 		    "\"metric\":0}]");
 	assert_rows(m, "gateways", false,
 		    "[{\"rdomain\":\"blue\",\"vrf\":\"vrf-blue\",\"table\":1001,\"corp_dev\":\"\","
-		    "\"nat_external\":\"198.51.100.7\",\"cas\":[{\"vsid\":5001,\"ca\":\"10.0.0.2\"}]}]");
+		    "\"nat_external\":\"198.51.100.7\",\"cas\":[{\"vsid\":5001,\"ca\":\"10.0.0.2\"}"
+		    "]}]");
 	static const char s2s_head[] =
 		"[{\"name\":\"site1\",\"rdomain\":\"blue\",\"peer\":\"203.0.113.9\","
 		"\"local_addr\":\"\",\"local_id\":\"gw.example\",\"remote_id\":\"site1.example\","
 		"\"auth\":\"psk\",";
 	static const char s2s_tail[] =
 		"\"cert\":\"\",\"key\":\"\",\"ike_proposals\":[\"aes256gcm16-prfsha384-ecp384\"],"
-		"\"esp_proposals\":[\"aes256gcm16-ecp384\"],\"remote_prefixes\":[\"192.168.50.0/24\"],"
+		"\"esp_proposals\":[\"aes256gcm16-ecp384\"],\"remote_prefixes\":[\"192.168.50.0/"
+		"24\"],"
 		"\"dpd\":30}]";
 	char want[1024];
 	snprintf(want, sizeof(want), "%s%s", s2s_head, s2s_tail);
@@ -512,44 +519,46 @@ static void test_show_lookup(void **state)
 {
 	struct hnv_model *m = *state;
 	const char *more[] = {
-		"lookup add --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.44 --mac 00155dab0cde --rule nat "
+		"lookup add --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.44 --mac 00155dab0cde --rule "
+		"nat "
 		"--use-vm-mac --type dynamic --context \"a \\\"b\\\"\"",
 		"lookup add --vsid 6001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00155d000001 --type "
 		"gateway-wildcard --rule none",
 		"lookup add --vsid 6001 --ca :: --pa 192.168.4.1 --mac 00155d000002 --type l2only",
 	};
 	struct hnv_model *n = transact_ok(m, more, ARRAY_LEN(more));
-	assert_rows(n, "lookup", false,
-		    "[{\"CustomerAddress\":\"10.0.0.5\",\"VirtualSubnetID\":5001,"
-		    "\"MACAddress\":\"060600000005\",\"ProviderAddress\":\"192.168.4.11\","
-		    "\"CustomerID\":\"{11111111-2222-3333-4444-000000005001}\",\"Context\":\"\","
-		    "\"Rule\":\"TranslationMethodEncap\",\"VMName\":\"Blue1\","
-		    "\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
-		    "{\"CustomerAddress\":\"10.0.0.7\",\"VirtualSubnetID\":5001,"
-		    "\"MACAddress\":\"060600000007\",\"ProviderAddress\":\"192.168.4.22\","
-		    "\"CustomerID\":\"{11111111-2222-3333-4444-000000005001}\",\"Context\":\"\","
-		    "\"Rule\":\"TranslationMethodEncap\",\"VMName\":\"Blue2\","
-		    "\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
-		    "{\"CustomerAddress\":\"10.0.0.5\",\"VirtualSubnetID\":6001,"
-		    "\"MACAddress\":\"080800000005\",\"ProviderAddress\":\"192.168.4.11\","
-		    "\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
-		    "\"VMName\":\"Red1\",\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
-		    "{\"CustomerAddress\":\"10.0.0.7\",\"VirtualSubnetID\":6001,"
-		    "\"MACAddress\":\"080800000007\",\"ProviderAddress\":\"192.168.4.22\","
-		    "\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
-		    "\"VMName\":\"Red2\",\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
-		    "{\"CustomerAddress\":\"10.0.0.9\",\"VirtualSubnetID\":5001,"
-		    "\"MACAddress\":\"00155DAB0CDE\",\"ProviderAddress\":\"192.168.4.44\","
-		    "\"CustomerID\":\"\",\"Context\":\"a \\\"b\\\"\",\"Rule\":\"TranslationMethodNat\","
-		    "\"VMName\":\"\",\"UseVmMACAddress\":true,\"Type\":\"Dynamic\"},"
-		    "{\"CustomerAddress\":\"0.0.0.0\",\"VirtualSubnetID\":6001,"
-		    "\"MACAddress\":\"00155D000001\",\"ProviderAddress\":\"192.168.4.1\","
-		    "\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodNone\","
-		    "\"VMName\":\"\",\"UseVmMACAddress\":false,\"Type\":\"GatewayWildcard\"},"
-		    "{\"CustomerAddress\":\"::\",\"VirtualSubnetID\":6001,"
-		    "\"MACAddress\":\"00155D000002\",\"ProviderAddress\":\"192.168.4.1\","
-		    "\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
-		    "\"VMName\":\"\",\"UseVmMACAddress\":false,\"Type\":\"L2Only\"}]");
+	assert_rows(
+		n, "lookup", false,
+		"[{\"CustomerAddress\":\"10.0.0.5\",\"VirtualSubnetID\":5001,"
+		"\"MACAddress\":\"060600000005\",\"ProviderAddress\":\"192.168.4.11\","
+		"\"CustomerID\":\"{11111111-2222-3333-4444-000000005001}\",\"Context\":\"\","
+		"\"Rule\":\"TranslationMethodEncap\",\"VMName\":\"Blue1\","
+		"\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
+		"{\"CustomerAddress\":\"10.0.0.7\",\"VirtualSubnetID\":5001,"
+		"\"MACAddress\":\"060600000007\",\"ProviderAddress\":\"192.168.4.22\","
+		"\"CustomerID\":\"{11111111-2222-3333-4444-000000005001}\",\"Context\":\"\","
+		"\"Rule\":\"TranslationMethodEncap\",\"VMName\":\"Blue2\","
+		"\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
+		"{\"CustomerAddress\":\"10.0.0.5\",\"VirtualSubnetID\":6001,"
+		"\"MACAddress\":\"080800000005\",\"ProviderAddress\":\"192.168.4.11\","
+		"\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
+		"\"VMName\":\"Red1\",\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
+		"{\"CustomerAddress\":\"10.0.0.7\",\"VirtualSubnetID\":6001,"
+		"\"MACAddress\":\"080800000007\",\"ProviderAddress\":\"192.168.4.22\","
+		"\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
+		"\"VMName\":\"Red2\",\"UseVmMACAddress\":false,\"Type\":\"Static\"},"
+		"{\"CustomerAddress\":\"10.0.0.9\",\"VirtualSubnetID\":5001,"
+		"\"MACAddress\":\"00155DAB0CDE\",\"ProviderAddress\":\"192.168.4.44\","
+		"\"CustomerID\":\"\",\"Context\":\"a \\\"b\\\"\",\"Rule\":\"TranslationMethodNat\","
+		"\"VMName\":\"\",\"UseVmMACAddress\":true,\"Type\":\"Dynamic\"},"
+		"{\"CustomerAddress\":\"0.0.0.0\",\"VirtualSubnetID\":6001,"
+		"\"MACAddress\":\"00155D000001\",\"ProviderAddress\":\"192.168.4.1\","
+		"\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodNone\","
+		"\"VMName\":\"\",\"UseVmMACAddress\":false,\"Type\":\"GatewayWildcard\"},"
+		"{\"CustomerAddress\":\"::\",\"VirtualSubnetID\":6001,"
+		"\"MACAddress\":\"00155D000002\",\"ProviderAddress\":\"192.168.4.1\","
+		"\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
+		"\"VMName\":\"\",\"UseVmMACAddress\":false,\"Type\":\"L2Only\"}]");
 	hnv_model_free(n);
 }
 
@@ -642,8 +651,9 @@ static void test_many_changes(void **state)
 			continue;
 		}
 		/* every other change is undone in the next model */
-		snprintf(line, sizeof(line), "lookup del --vsid 5001 --ca 10.0.%u.%u --mac 0606000%05x",
-			 i / 200 + 1, i % 200 + 2, i);
+		snprintf(line, sizeof(line),
+			 "lookup del --vsid 5001 --ca 10.0.%u.%u --mac 0606000%05x", i / 200 + 1,
+			 i % 200 + 2, i);
 		struct hnv_model *o = transact_ok(n, &l, 1);
 		hnv_model_free(n);
 		hnv_model_free(m);
@@ -655,8 +665,9 @@ static void test_many_changes(void **state)
 	json_object_put(rows);
 	/* each kept record can still be found for deletion */
 	for (unsigned i = 0; i < 600; i += 3) {
-		snprintf(line, sizeof(line), "lookup del --vsid 5001 --ca 10.0.%u.%u --mac 0606000%05x",
-			 i / 200 + 1, i % 200 + 2, i);
+		snprintf(line, sizeof(line),
+			 "lookup del --vsid 5001 --ca 10.0.%u.%u --mac 0606000%05x", i / 200 + 1,
+			 i % 200 + 2, i);
 		n = transact_ok(m, &l, 1);
 		hnv_model_free(m);
 		m = n;

@@ -459,9 +459,9 @@ static size_t lcs(char *const *a, size_t na, char *const *b, size_t nb)
 	size_t L[65][65] = {{0}};
 	for (size_t i = na; i-- > 0;)
 		for (size_t j = nb; j-- > 0;)
-			L[i][j] = strcmp(a[i], b[j]) == 0 ? L[i + 1][j + 1] + 1
-			      : L[i + 1][j] > L[i][j + 1] ? L[i + 1][j]
-							  : L[i][j + 1];
+			L[i][j] = strcmp(a[i], b[j]) == 0     ? L[i + 1][j + 1] + 1
+				  : L[i + 1][j] > L[i][j + 1] ? L[i + 1][j]
+							      : L[i][j + 1];
 	return L[0][0];
 }
 
@@ -506,11 +506,21 @@ static void test_diff_random(void **state)
 	}
 }
 
-/* A large diff stays fast; its middle may be coarse but it is correct. */
+static void count_changes(const char *d, size_t *minus, size_t *plus, size_t *hunks)
+{
+	*minus = *plus = *hunks = 0;
+	for (const char *p = d; *p; p = strchr(p, '\n') + 1) {
+		*minus += p[0] == '-' && p[1] != '-';
+		*plus += p[0] == '+' && p[1] != '+';
+		*hunks += p[0] == '@';
+	}
+}
+
+/* A large config with scattered changes still gets a minimal diff. */
 static void test_diff_large(void **state)
 {
 	(void)state;
-	size_t n = 20000;
+	size_t n = 100000;
 	char *a = malloc(n * 16), *b = malloc(n * 16);
 	size_t oa = 0, ob = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -518,10 +528,39 @@ static void test_diff_large(void **state)
 		ob += (size_t)sprintf(b + ob, i % 1000 == 0 ? "LINE %zu\n" : "line %zu\n", i);
 	}
 	char *d = diff_text(a, b);
-	size_t minus = 0;
-	for (const char *p = d; *p; p = strchr(p, '\n') + 1)
-		minus += p[0] == '-' && p[1] != '-';
-	assert_true(minus >= 20);
+	size_t minus, plus, hunks;
+	count_changes(d, &minus, &plus, &hunks);
+	assert_int_equal(minus, 100);
+	assert_int_equal(plus, 100);
+	assert_int_equal(hunks, 100);
+	assert_non_null(strstr(d, "@@ -49998,7 +49998,7 @@\n line 49997\n line 49998\n line "
+				  "49999\n-line 50000\n+LINE 50000\n line 50001\n"));
+	free(d);
+	free(a);
+	free(b);
+}
+
+/* Beyond DIFF_D_MAX changes the middle is replaced whole: still correct. */
+static void test_diff_coarse(void **state)
+{
+	(void)state;
+	size_t n = 3000;
+	char *a = malloc(n * 16), *b = malloc(n * 16);
+	size_t oa = 0, ob = 0;
+	oa += (size_t)sprintf(a + oa, "same head\n");
+	ob += (size_t)sprintf(b + ob, "same head\n");
+	for (size_t i = 0; i < n; i++) {
+		oa += (size_t)sprintf(a + oa, "old %zu\n", i);
+		ob += (size_t)sprintf(b + ob, "new %zu\n", i);
+	}
+	char *d = diff_text(a, b);
+	size_t minus, plus, hunks;
+	count_changes(d, &minus, &plus, &hunks);
+	assert_int_equal(minus, n);
+	assert_int_equal(plus, n);
+	assert_int_equal(hunks, 1);
+	assert_non_null(strstr(d, "@@ -1,3001 +1,3001 @@\n same head\n-old 0\n"));
+	assert_non_null(strstr(d, "-old 2999\n+new 0\n"));
 	free(d);
 	free(a);
 	free(b);
@@ -562,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_diff_masks_psk),
 		cmocka_unit_test(test_diff_random),
 		cmocka_unit_test(test_diff_large),
+		cmocka_unit_test(test_diff_coarse),
 		cmocka_unit_test_setup_teardown(test_store_diff, setup_tmp, teardown_tmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

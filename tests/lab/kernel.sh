@@ -1,0 +1,203 @@
+#!/bin/bash
+# Lab scenario `kernel`: the image's kernel and services do what the gateway
+# needs. Namespaces stand in for the tenant hosts, the gateway and the peers.
+#   1. a VRF with its own routing table routes traffic; a second VRF with the
+#      same (overlapping) prefix stays apart
+#   2. a gretap with GRE key 5001<<8 (NVGRE: VSID 5001, FlowID 0) carries
+#      traffic between two namespaces; the key is seen on the wire
+#   3. an XFRM interface and ESP SAs with rfc4106(gcm(aes)), set up by hand
+#      with ip xfrm state/policy, carry traffic between two namespaces
+#   4. nftables SNAT with conntrack zones: two tenants with the same address
+#      and the same UDP flow get two conntrack entries and two public sources
+#   5. zebra, bgpd (FRR) and charon (strongSwan) run as systemd services
+. "$(dirname "$0")/lib.sh"
+
+echo "kernel $(uname -r); $(nproc) CPUs"
+
+# ---------------------------------------------------------------------------
+section "1. VRF with its own table"
+netns gw h1 h2 h3
+must ip -n gw link add vrf-blue type vrf table 100
+must ip -n gw link add vrf-red type vrf table 200
+must ip -n gw link set vrf-blue up
+must ip -n gw link set vrf-red up
+must ip netns exec gw sysctl -qw net.ipv4.ip_forward=1
+veth gw b1 h1 eth0
+veth gw b2 h2 eth0
+veth gw r1 h3 eth0
+must ip -n gw link set b1 master vrf-blue
+must ip -n gw link set b2 master vrf-blue
+must ip -n gw link set r1 master vrf-red
+must ip -n gw addr add 10.1.0.1/24 dev b1
+must ip -n gw addr add 10.2.0.1/24 dev b2
+must ip -n gw addr add 10.1.0.1/24 dev r1 # the same prefix in the other VRF
+for h in h1 h3; do
+	must ip -n $h addr add 10.1.0.2/24 dev eth0
+	must ip -n $h route add default via 10.1.0.1
+done
+must ip -n h2 addr add 10.2.0.2/24 dev eth0
+must ip -n h2 route add default via 10.2.0.1
+must ip -n gw route add 10.99.0.0/24 via 10.2.0.2 vrf vrf-blue
+
+check_grep "vrf-blue is a VRF bound to table 100" 'vrf table 100' ip -n gw -d link show vrf-blue
+check_grep "table 100 holds the VRF's connected routes" '10\.2\.0\.0/24 dev b2' ip -n gw route show table 100
+check_not "the main table does not" grep -q 10.1.0.0 <(ip -n gw route show table main)
+check_grep "a route only in table 100 resolves inside the VRF" 'dev b2' ip -n gw route get 10.99.0.1 vrf vrf-blue
+check_not "... and not in the default VRF" ip -n gw route get 10.99.0.1
+check "h1 -> h2 routed through vrf-blue" ip netns exec h1 ping -c 2 -W 2 -i 0.2 10.2.0.2
+check "h3 (vrf-red, same address as h1) reaches its own gateway" ip netns exec h3 ping -c 1 -W 2 10.1.0.1
+check_not "h3 cannot reach vrf-blue's h2" ip netns exec h3 ping -c 1 -W 1 10.2.0.2
+
+# ---------------------------------------------------------------------------
+section "2. gretap with key 5001<<8 (NVGRE VSID 5001)"
+KEY=$((5001 << 8))
+netns ga gb
+veth ga u0 gb u0
+must ip -n ga addr add 192.0.2.1/24 dev u0
+must ip -n gb addr add 192.0.2.2/24 dev u0
+must ip -n ga link add gt0 type gretap local 192.0.2.1 remote 192.0.2.2 key $KEY
+must ip -n gb link add gt0 type gretap local 192.0.2.2 remote 192.0.2.1 key $KEY
+must ip -n ga addr add 10.50.0.1/24 dev gt0
+must ip -n gb addr add 10.50.0.2/24 dev gt0
+must ip -n ga link set gt0 up
+must ip -n gb link set gt0 up
+check_grep "gretap key is $KEY (0.19.137.0)" 'ikey 0\.19\.137\.0 okey 0\.19\.137\.0' ip -n ga -d link show gt0
+capture gb u0 'ip proto 47'
+check "traffic crosses the gretap" ip netns exec ga ping -c 3 -W 2 -i 0.2 10.50.0.2
+capture_stop
+check_grep "GRE packets on the wire carry key 0x138900" 'key=0x138900' captured gb u0
+check_grep "... and an inner Ethernet frame (transparent Ethernet bridging)" 'ethertype.*(TEB|0x6558)|Transparent Ethernet|10\.50\.0\.1 > 10\.50\.0\.2' captured gb u0
+check "a collect_md (external) gretap can be created" ip -n ga link add gtx type gretap external
+
+# ---------------------------------------------------------------------------
+section "3. XFRM interface + ESP rfc4106(gcm(aes)) by hand"
+netns ea eb
+veth ea u1 eb u1
+must ip -n ea addr add 198.51.100.1/24 dev u1
+must ip -n eb addr add 198.51.100.2/24 dev u1
+IFID=0x2a
+K1=0x0123456789abcdef0123456789abcdef01020304 # 128-bit AES key + 32-bit salt
+K2=0xfedcba9876543210fedcba9876543210a1a2a3a4
+for ns in ea eb; do
+	must ip -n $ns link add ipsec0 type xfrm dev u1 if_id $IFID
+	must ip -n $ns link set ipsec0 up
+	must ip -n $ns xfrm state add src 198.51.100.1 dst 198.51.100.2 proto esp spi 0x1001 reqid 1 \
+		mode tunnel if_id $IFID aead 'rfc4106(gcm(aes))' $K1 128
+	must ip -n $ns xfrm state add src 198.51.100.2 dst 198.51.100.1 proto esp spi 0x1002 reqid 2 \
+		mode tunnel if_id $IFID aead 'rfc4106(gcm(aes))' $K2 128
+done
+must ip -n ea addr add 10.61.0.1/32 dev lo
+must ip -n eb addr add 10.62.0.1/32 dev lo
+must ip -n ea route add 10.62.0.0/24 dev ipsec0 src 10.61.0.1
+must ip -n eb route add 10.61.0.0/24 dev ipsec0 src 10.62.0.1
+must ip -n ea xfrm policy add src 10.61.0.0/24 dst 10.62.0.0/24 dir out if_id $IFID \
+	tmpl src 198.51.100.1 dst 198.51.100.2 proto esp reqid 1 mode tunnel
+must ip -n ea xfrm policy add src 10.62.0.0/24 dst 10.61.0.0/24 dir in if_id $IFID \
+	tmpl src 198.51.100.2 dst 198.51.100.1 proto esp reqid 2 mode tunnel
+must ip -n eb xfrm policy add src 10.62.0.0/24 dst 10.61.0.0/24 dir out if_id $IFID \
+	tmpl src 198.51.100.2 dst 198.51.100.1 proto esp reqid 2 mode tunnel
+must ip -n eb xfrm policy add src 10.61.0.0/24 dst 10.62.0.0/24 dir in if_id $IFID \
+	tmpl src 198.51.100.1 dst 198.51.100.2 proto esp reqid 1 mode tunnel
+check_grep "ipsec0 is an XFRM interface with if_id $IFID" 'xfrm if_id 0x2a' ip -n ea -d link show ipsec0
+check_grep "the SAs use rfc4106(gcm(aes)) with a 128-bit ICV" 'aead rfc4106\(gcm\(aes\)\) 0x[0-9a-f]+ 128' ip -n ea xfrm state
+capture eb u1 esp
+check "traffic crosses the ESP tunnel (ea 10.61.0.1 -> eb 10.62.0.1)" \
+	ip netns exec ea ping -c 3 -W 2 -i 0.2 -I 10.61.0.1 10.62.0.1
+capture_stop
+check_grep "ESP with SPI 0x1001 on the wire" 'ESP\(spi=0x00001001' captured eb u1
+check_grep "ESP with SPI 0x1002 on the wire (replies)" 'ESP\(spi=0x00001002' captured eb u1
+check_not "no cleartext ICMP on the underlay" grep -q 'ICMP echo' <(captured eb u1)
+rxpk=$(ip -n eb -s link show ipsec0 | awk '/RX:/ { getline; print $2; exit }')
+check "ipsec0 in eb received the decrypted packets (${rxpk:-0})" test "${rxpk:-0}" -ge 3
+
+# ---------------------------------------------------------------------------
+section "4. nftables SNAT with conntrack zones (overlapping tenants)"
+# t1 and t2 both use 10.10.0.2 behind VRFs vrf-t1/vrf-t2 of the NAT gateway;
+# each tenant gets its own conntrack zone and its own public address.
+netns nat t1 t2 ext
+must ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
+veth nat i1 t1 eth0
+veth nat i2 t2 eth0
+veth nat x0 ext eth0
+for i in 1 2; do
+	must ip -n nat link add vrf-t$i type vrf table 10$i
+	must ip -n nat link set vrf-t$i up
+	must ip -n nat link set i$i master vrf-t$i
+	must ip -n nat addr add 10.10.0.1/24 dev i$i
+	must ip -n t$i addr add 10.10.0.2/24 dev eth0
+	must ip -n t$i route add default via 10.10.0.1
+	# out: the tenant's default route leaves its VRF through x0
+	must ip -n nat route add default via 203.0.113.2 dev x0 table 10$i
+	# back: de-NATed replies are marked by their public address
+	must ip -n nat rule add pref 500 fwmark 10$i lookup 10$i
+done
+must ip -n nat addr add 203.0.113.1/24 dev x0
+must ip -n nat addr add 203.0.113.11/32 dev x0
+must ip -n nat addr add 203.0.113.12/32 dev x0
+must ip -n ext addr add 203.0.113.2/24 dev eth0
+must ip netns exec nat nft -f - <<'EOF'
+table ip hnvgw_nat {
+	chain raw_pre {
+		type filter hook prerouting priority raw; policy accept;
+		iifname "i1" ct zone set 1
+		iifname "i2" ct zone set 2
+		iifname "x0" ip daddr 203.0.113.11 ct zone set 1
+		iifname "x0" ip daddr 203.0.113.12 ct zone set 2
+	}
+	chain mangle_pre {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname "x0" ip daddr 203.0.113.11 meta mark set 101
+		iifname "x0" ip daddr 203.0.113.12 meta mark set 102
+	}
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "x0" ct zone 1 counter snat to 203.0.113.11
+		oifname "x0" ct zone 2 counter snat to 203.0.113.12
+	}
+}
+EOF
+must ip netns exec ext nft -f - <<'EOF'
+table ip seen {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		ip saddr 203.0.113.11 udp dport 7777 counter
+		ip saddr 203.0.113.12 udp dport 7777 counter
+		ip saddr 10.10.0.0/16 counter
+	}
+}
+EOF
+check "tenant 1 pings the outside through SNAT" ip netns exec t1 ping -c 2 -W 2 -i 0.2 203.0.113.2
+check "tenant 2 (same address) pings the outside through SNAT" ip netns exec t2 ping -c 2 -W 2 -i 0.2 203.0.113.2
+# the same UDP 5-tuple from both tenants: two flows only thanks to the zones
+for t in t1 t2; do
+	echo hello | ip netns exec $t nc -u -w 1 -p 5555 203.0.113.2 7777 >/dev/null 2>&1
+done
+ct=$(ip netns exec nat conntrack -L -p udp --dport 7777 2>/dev/null)
+echo "$ct" | indent 4
+check_grep "conntrack zone 1 entry SNATed to 203.0.113.11" 'src=10\.10\.0\.2 dst=203\.0\.113\.2 sport=5555 dport=7777 .*dst=203\.0\.113\.11 .*zone=1' echo "$ct"
+check_grep "conntrack zone 2 entry SNATed to 203.0.113.12" 'src=10\.10\.0\.2 dst=203\.0\.113\.2 sport=5555 dport=7777 .*dst=203\.0\.113\.12 .*zone=2' echo "$ct"
+seen=$(ip netns exec ext nft list chain ip seen in)
+check_grep "outside saw tenant 1 as 203.0.113.11" 'ip saddr 203\.0\.113\.11 udp dport 7777 counter packets [1-9]' echo "$seen"
+check_grep "outside saw tenant 2 as 203.0.113.12" 'ip saddr 203\.0\.113\.12 udp dport 7777 counter packets [1-9]' echo "$seen"
+check_grep "outside never saw a tenant address" 'ip saddr 10\.10\.0\.0/16 counter packets 0 ' echo "$seen"
+
+# ---------------------------------------------------------------------------
+section "5. zebra, bgpd and charon as systemd services"
+check_grep "frr.service is active" '^active$' systemctl is-active frr.service
+check "zebra runs" pidof zebra
+check "bgpd runs" pidof bgpd
+check_grep "vtysh reaches the daemons (show version)" 'FRRouting' vtysh -c 'show version'
+check_grep "bgpd answers vtysh (show bgp summary)" 'BGP|No BGP neighbors|% No BGP' vtysh -c 'show bgp summary'
+check_grep "strongswan.service (charon-systemd) is active" '^active$' systemctl is-active strongswan.service
+check_grep "charon answers on VICI (swanctl --stats)" 'uptime' swanctl --stats
+check_grep "hnvgw-ready.service ran" '^active$' systemctl is-active hnvgw-ready.service
+if systemctl cat hnvgwd.service >/dev/null 2>&1; then
+	check_grep "hnvgwd.service is active" '^active$' systemctl is-active hnvgwd.service
+else
+	echo "note: no hnvgwd.service in this image (not installed yet): not checked"
+fi
+failed=$(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}')
+[[ -n $failed ]] && echo "note: failed units: $failed" && for u in $failed; do journalctl -b -u "$u" --no-pager | tail -5 | indent; done
+echo "modules: $(lsmod | awk 'NR>1{print $1}' | grep -E '^(vrf|ip_gre|gre|esp4|xfrm_interface|nf_conntrack|nf_nat|nf_tables)$' | sort | paste -sd' ')"
+
+finish
