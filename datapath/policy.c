@@ -192,6 +192,8 @@ static int rec_alloc(struct hnv_policy *p, uint32_t *out)
 	uint32_t base = p->n_chunks << CHUNK_SHIFT;
 	/* thread all but the first onto the free list, lowest index first */
 	for (uint32_t k = CHUNK_RECS - 1; k >= 1; k--) {
+		if (base + k >= MAX_RECORDS)
+			continue; /* an index the slot encoding cannot hold */
 		c[k].next = p->free_head;
 		p->free_head = base + k + 1;
 	}

@@ -1,13 +1,21 @@
 /* conftext.c: the hnvgw config text (grammar in conftext.h).
  *
- * Three layers, each trusting only what the previous one guarantees:
+ * Layers, each trusting only what the previous one guarantees:
  *   tokenizer   bytes of one line -> at most CONF_WORDS_MAX NUL-terminated
  *               words (quotes and escapes resolved, comment dropped);
  *   command     words -> struct hnv_conf_cmd, every value parsed and range
  *               checked, options checked against the command's table;
  *   applier     commands -> policy/dp calls, with the checks that need the
- *               current tables (references, duplicates, CA inside VSID).
- * No function here keeps state between calls.
+ *               current tables (references, duplicates, CA inside VSID);
+ *               a batch (hnv_conf_batch_*) also remembers what the datapath
+ *               does not hold: routing domain names, provider routes,
+ *               gateways, gateway CAs and tunnels;
+ *   formatter   command -> its canonical line (hnv_conf_format).
+ * No function here keeps state between calls, except through a batch.
+ *
+ * PSKs: a parsed line's words are cleared after use, no message shows a
+ * word of an "s2s add" line, and a message that would show a piece of the
+ * line's PSK (put where another value belongs) is replaced.
  */
 #include "conftext.h"
 
@@ -2709,7 +2717,9 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	    !TERMINATED(s->psk) || !TERMINATED(s->cert) || !TERMINATED(s->key) ||
 	    !TERMINATED(s->ike) || !TERMINATED(s->esp) || s->n_remote > HNV_S2S_REMOTE_MAX)
 		return -EINVAL;
-	out_add(o, "s2s add %s --rdomain %s", s->name, s->rdomain);
+	out_add(o, "s2s add");
+	out_val(o, NULL, s->name);
+	out_val(o, "--rdomain", s->rdomain);
 	out_ip(o, "--peer", &s->peer);
 	if (s->has_local_addr)
 		out_ip(o, "--local-addr", &s->local_addr);
@@ -2738,8 +2748,8 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_RDOMAIN_DEL: {
 		if (!TERMINATED(cmd->u.rdomain.name))
 			return -EINVAL;
-		out_add(o, "rdomain %s %s", cmd->kind == HNV_CONF_RDOMAIN_ADD ? "add" : "del",
-			cmd->u.rdomain.name);
+		out_add(o, "rdomain %s", cmd->kind == HNV_CONF_RDOMAIN_ADD ? "add" : "del");
+		out_val(o, NULL, cmd->u.rdomain.name);
 		if (cmd->kind == HNV_CONF_RDOMAIN_ADD) {
 			char g[40];
 			hnv_fmt_guid(&cmd->u.rdomain.rdid, g, sizeof(g));
@@ -2751,7 +2761,8 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 		const struct hnv_vsubnet_spec *s = &cmd->u.vsubnet;
 		if (!TERMINATED(s->rdomain) || s->n_prefixes > HNV_VSUBNET_MAX_PREFIXES)
 			return -EINVAL;
-		out_add(o, "vsubnet add %u --rdomain %s", s->vsid, s->rdomain);
+		out_add(o, "vsubnet add %u", s->vsid);
+		out_val(o, "--rdomain", s->rdomain);
 		for (unsigned i = 0; i < s->n_prefixes; i++)
 			out_prefix(o, "--prefix", &s->prefixes[i]);
 		return 0;
@@ -2764,7 +2775,7 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 			return -EINVAL;
 		out_add(o, "pa add");
 		out_prefix(o, NULL, &cmd->u.pa.addr);
-		out_add(o, " --dev %s", cmd->u.pa.dev);
+		out_val(o, "--dev", cmd->u.pa.dev);
 		return 0;
 	case HNV_CONF_PA_DEL: {
 		char t[INET6_ADDRSTRLEN];
@@ -2776,7 +2787,9 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 		const struct hnv_port_spec *s = &cmd->u.port;
 		if (!TERMINATED(s->name) || s->n_cas > HNV_PORT_MAX_CAS)
 			return -EINVAL;
-		out_add(o, "port add %s --vsid %u", s->name, s->vsid);
+		out_add(o, "port add");
+		out_val(o, NULL, s->name);
+		out_add(o, " --vsid %u", s->vsid);
 		for (unsigned i = 0; i < s->n_cas; i++)
 			out_ip(o, "--ca", &s->cas[i]);
 		out_mac(o, "--mac", &s->mac);
@@ -2785,7 +2798,8 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_PORT_DEL:
 		if (!TERMINATED(cmd->u.port.name))
 			return -EINVAL;
-		out_add(o, "port del %s", cmd->u.port.name);
+		out_add(o, "port del");
+		out_val(o, NULL, cmd->u.port.name);
 		return 0;
 	case HNV_CONF_LOOKUP_ADD:
 	case HNV_CONF_LOOKUP_SET:
@@ -2797,7 +2811,8 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 		bool add = cmd->kind == HNV_CONF_ROUTE_ADD;
 		if (!TERMINATED(s->rdomain))
 			return -EINVAL;
-		out_add(o, "route %s --rdomain %s", add ? "add" : "del", s->rdomain);
+		out_add(o, "route %s", add ? "add" : "del");
+		out_val(o, "--rdomain", s->rdomain);
 		if (add)
 			out_add(o, " --vsid %u", s->vsid);
 		out_prefix(o, "--prefix", &s->prefix);
@@ -2829,18 +2844,22 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 		out_add(o, "proute %s", add ? "add" : "del");
 		out_prefix(o, "--prefix", &s->prefix);
 		out_ip(o, "--nexthop", &s->nexthop);
-		if (add)
-			out_add(o, " --dev %s --metric %u", s->dev, s->metric);
+		if (add) {
+			out_val(o, "--dev", s->dev);
+			out_add(o, " --metric %u", s->metric);
+		}
 		return 0;
 	}
 	case HNV_CONF_GATEWAY_ADD: {
 		const struct hnv_conf_gateway *g = &cmd->u.gateway;
 		if (!TERMINATED(g->rdomain) || !TERMINATED(g->vrf) || !TERMINATED(g->corp_dev))
 			return -EINVAL;
-		out_add(o, "gateway add --rdomain %s --vrf %s --table %u", g->rdomain, g->vrf,
-			g->table);
+		out_add(o, "gateway add");
+		out_val(o, "--rdomain", g->rdomain);
+		out_val(o, "--vrf", g->vrf);
+		out_add(o, " --table %u", g->table);
 		if (g->corp_dev[0])
-			out_add(o, " --corp-dev %s", g->corp_dev);
+			out_val(o, "--corp-dev", g->corp_dev);
 		if (g->has_nat_external)
 			out_ip(o, "--nat-external", &g->nat_external);
 		return 0;
@@ -2848,15 +2867,17 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_GATEWAY_DEL:
 		if (!TERMINATED(cmd->u.gateway.rdomain))
 			return -EINVAL;
-		out_add(o, "gateway del --rdomain %s", cmd->u.gateway.rdomain);
+		out_add(o, "gateway del");
+		out_val(o, "--rdomain", cmd->u.gateway.rdomain);
 		return 0;
 	case HNV_CONF_GATEWAY_CA:
 	case HNV_CONF_GATEWAY_CA_DEL: {
 		const struct hnv_conf_gateway_ca *g = &cmd->u.gateway_ca;
 		if (!TERMINATED(g->rdomain))
 			return -EINVAL;
-		out_add(o, "gateway %s --rdomain %s --vsid %u",
-			cmd->kind == HNV_CONF_GATEWAY_CA ? "ca" : "ca-del", g->rdomain, g->vsid);
+		out_add(o, "gateway %s", cmd->kind == HNV_CONF_GATEWAY_CA ? "ca" : "ca-del");
+		out_val(o, "--rdomain", g->rdomain);
+		out_add(o, " --vsid %u", g->vsid);
 		out_ip(o, "--ca", &g->ca);
 		return 0;
 	}
@@ -2867,7 +2888,8 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_S2S_DEL:
 		if (!TERMINATED(cmd->u.s2s.name))
 			return -EINVAL;
-		out_add(o, "s2s del %s", cmd->u.s2s.name);
+		out_add(o, "s2s del");
+		out_val(o, NULL, cmd->u.s2s.name);
 		return 0;
 	}
 	return -EINVAL;

@@ -49,19 +49,22 @@
  *   gateway: one per routing domain; VRF names (1-15 characters, like
  *           interface names) and tables (1-4294967294 except 253-255, the
  *           kernel's default, main and local) unique among gateways.
+ *           gateway del removes the gateway's CAs with it.
  *   gateway ca: the gateway's customer address in one VSID of its routing
  *           domain: inside that VSID's prefixes and not its default gateway;
  *           at most one per VSID and address family.
  *   s2s:    IKEv2 tunnel into the routing domain's gateway (gateway add
  *           first). Identities: 1-255 printable ASCII characters, no double
  *           quote or backslash, no leading or trailing space. PSK: 20-255
- *           printable ASCII characters; never shown in a message.
+ *           printable ASCII characters, not part of an identity; never
+ *           shown in a message.
  *           Certificate and key: a file name or an absolute path, 1-127
  *           printable characters without spaces, quotes, backslashes or ".."
  *           components. Proposals are strongSwan proposal strings, one per
  *           option, at most HNV_S2S_PROPOSALS_MAX; weak algorithms (DES, 3DES,
- *           NULL, MD5, SHA-1, MODP below 2048 bits, DH groups 1, 2, 5, 22,
- *           ecp192) are refused by name. Defaults: IKE
+ *           CAST-128, Blowfish, NULL, MD5, SHA-1, MODP below 2048 bits, DH
+ *           groups 1, 2, 5, 22, ecp192) are refused by name; DH groups given
+ *           by number (dh14, group14) are refused with their keyword. Defaults: IKE
  *           aes256gcm16-prfsha384-ecp384, ESP aes256gcm16-ecp384. DPD delay
  *           0-3600 s (0: off), default 30. Tunnels with the same peer need
  *           different (local-id, remote-id) pairs.

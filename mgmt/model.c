@@ -612,6 +612,7 @@ static void find_deps(const struct hnv_model *m, const struct ent *e, struct dep
 	if (d->n > DEPS_SHOWN)
 		snprintf(d->text + d->off, sizeof(d->text) - d->off, " and %u more",
 			 d->n - DEPS_SHOWN);
+	explicit_bzero(&c, sizeof(c)); /* e may be a tunnel */
 }
 
 /* ---- changes ---- */

@@ -1575,6 +1575,12 @@ static void test_format_round_trip(void **state)
 		 "--ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 "
 		 "--remote-prefix 192.168.50.0/24 --dpd 30"},
 		{"s2s del site1", "s2s del site1"},
+		/* names may look like options when quoted: they stay quoted */
+		{"pa add 192.168.4.11/24 --dev \"--cert0\"", "pa add 192.168.4.11/24 --dev \"--cert0\""},
+		{"rdomain add \"--x\" --rdid " GUID_BLUE, "rdomain add \"--x\" --rdid " GUID_BLUE},
+		{"port del \"--p\"", "port del \"--p\""},
+		{"gateway add --rdomain \"--r\" --vrf \"--v\" --table 9 --corp-dev \"--c\"",
+		 "gateway add --rdomain \"--r\" --vrf \"--v\" --table 9 --corp-dev \"--c\""},
 	};
 	char buf[4200], err[512];
 	bool kinds[HNV_CONF_S2S_DEL + 1] = {false};
