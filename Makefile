@@ -19,7 +19,7 @@ BA = build/asan
 # Programs: the file that holds main() for each.
 PROG_SRCS = datapath/io/hnvgw_dp_main.c mgmt/hnvgwd_main.c mgmt/hnvgw_main.c
 LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard datapath/*.c datapath/io/*.c mgmt/*.c))
-HDRS      = $(wildcard datapath/*.h datapath/io/*.h mgmt/*.h tests/unit/*.h)
+HDRS      = $(wildcard datapath/*.h datapath/io/*.h mgmt/*.h tests/unit/*.h tests/fuzz/*.h)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 

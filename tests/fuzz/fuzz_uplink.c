@@ -17,48 +17,8 @@
  *   - trace records are NUL-terminated and within bounds.
  * Seeds (tests/fuzz/seeds/fuzz_uplink/) are valid NVGRE frames.
  */
-#define _LGPL_SOURCE
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <urcu/urcu-qsbr.h>
-
-#include "../../datapath/dp.h"
-#include "../../datapath/policy_read.h"
-#include "../../datapath/proto.h"
-#include "../../mgmt/conftext.h"
-#include "../unit/pktgen.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
-
-static const char CONF[] =
-	"pa add 192.168.4.11/24 --dev eth0\n"
-	"pa add fd00:4::11/64 --dev eth0\n"
-	"rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n"
-	"rdomain add red --rdid {11111111-2222-3333-4444-000000006001}\n"
-	"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix fd00:5001::/64\n"
-	"vsubnet add 5002 --rdomain blue --prefix 10.0.1.0/24\n"
-	"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n"
-	"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca fd00:5001::5 --mac 060600000005\n"
-	"port add red1 --vsid 6001 --ca 10.0.0.5 --mac 080800000005\n"
-	"port add blue3 --vsid 5002 --ca 10.0.1.5 --mac 060600010005\n"
-	"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n"
-	"lookup add --vsid 5001 --ca fd00:5001::5 --pa 192.168.4.11 --mac 060600000005\n"
-	"lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007\n"
-	"lookup add --vsid 5001 --ca fd00:5001::7 --pa 192.168.4.22 --mac 060600000007\n"
-	"lookup add --vsid 5001 --ca 10.0.0.9 --pa fd00:4::22 --mac 060600000009\n"
-	"lookup add --vsid 5001 --ca fd00:5001::9 --pa fd00:4::22 --mac 060600000009\n"
-	"lookup add --vsid 6001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 080800000005\n"
-	"lookup add --vsid 6001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 080800000007\n"
-	"lookup add --vsid 5002 --ca 10.0.1.5 --pa 192.168.4.11 --mac 060600010005\n"
-	"lookup add --vsid 5002 --ca 10.0.1.9 --pa 192.168.4.22 --mac 060600010009\n"
-	"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric 255\n"
-	"route add --rdomain blue --vsid 5002 --prefix 10.0.1.0/24 --nexthop 0.0.0.0 --metric 255\n"
-	"route add --rdomain blue --vsid 5001 --prefix fd00:5001::/64 --nexthop :: --metric 255\n"
-	"route add --rdomain red --vsid 6001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric 255\n";
+#define FUZZ_NAME "fuzz_uplink"
+#include "fuzz_dp.h"
 
 static struct hnv_dp *dp;
 static struct hnv_dp_worker *worker;
@@ -67,36 +27,12 @@ static struct hnv_pkt *pkts[2];
 static struct hnv_trace trace;
 static uint64_t processed;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_uplink: %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	urcu_qsbr_register_thread(); /* the thread libFuzzer runs inputs on */
-	dp = hnv_dp_new();
-	CHECK(dp);
-	struct hnv_conf_cmd *cmds;
-	size_t n;
-	char err[256];
-	if (hnv_conf_parse_text(CONF, strlen(CONF), &cmds, &n, err, sizeof(err)) ||
-	    hnv_conf_apply(dp, cmds, n, err, sizeof(err))) {
-		fprintf(stderr, "fuzz_uplink: config: %s\n", err);
-		abort();
-	}
-	free(cmds);
+	dp = fuzz_dp_build(1500);
 	pol = hnv_dp_policy(dp);
-	struct hnv_mac um = pg_mac("00155d000011"), nm = pg_mac("00155d000022");
-	struct hnv_ip pa4 = pg_ip("192.168.4.22"), pa6 = pg_ip("fd00:4::22");
-	hnv_dp_set_uplink(dp, &um, 1500);
-	CHECK(hnv_dp_neigh_set(dp, &pa4, &nm) == 0);
-	CHECK(hnv_dp_neigh_set(dp, &pa6, &nm) == 0);
 	worker = hnv_dp_worker_new(dp);
 	CHECK(worker);
 	for (int i = 0; i < 2; i++) {
