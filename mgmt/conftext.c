@@ -840,7 +840,8 @@ static int build_lookup(struct pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc == 0 && c->n[OPT_TYPE])
 		rc = get_type(c, opt1(c, OPT_TYPE), &s->type);
 	if (rc == 0 && c->n[OPT_VM_NAME])
-		rc = get_name(c, "VM name", opt1(c, OPT_VM_NAME), s->vm_name);
+		/* free text like Context: Hyper-V VM names often hold spaces */
+		rc = get_text(c, "VM name", opt1(c, OPT_VM_NAME), s->vm_name, sizeof(s->vm_name));
 	if (rc == 0 && c->n[OPT_CUSTOMER_ID]) {
 		rc = get_guid(c, "customer ID", opt1(c, OPT_CUSTOMER_ID), &s->customer_id);
 		s->has_customer_id = true;

@@ -17,7 +17,7 @@
  *   port add NAME --vsid N --ca IP [--ca IP ...] --mac MAC
  *   port del NAME
  *   lookup add --vsid N --ca IP --pa IP --mac MAC [--rule encap|nat|none]
- *          [--type static|dynamic|l2only|gateway-wildcard] [--vm-name NAME]
+ *          [--type static|dynamic|l2only|gateway-wildcard] [--vm-name TEXT]
  *          [--customer-id GUID] [--context TEXT] [--use-vm-mac]
  *   lookup set  (same options; selects by --vsid --ca --mac, sets the rest)
  *   lookup del --vsid N --ca IP --mac MAC
