@@ -128,19 +128,20 @@ struct hnv_policy {
 /* ---- large zeroed allocations ----
  * The record pool and the indexes are read at random by every packet; with
  * 1M records they far exceed the caches, so each lookup would also miss the
- * TLB. Allocations of 2 MiB and more are mmap'd and advised to use
+ * TLB. Allocations of 1 MiB and more are mmap'd in whole 2 MiB pages and advised to use
  * transparent huge pages (where the kernel allows it). */
 
 #define HUGE_SZ (2u << 20)
+#define BIG_MIN (HUGE_SZ / 2) /* from here on, a whole huge page is worth it */
 
 static size_t big_size(size_t len)
 {
-	return len >= HUGE_SZ ? (len + HUGE_SZ - 1) & ~(size_t)(HUGE_SZ - 1) : len;
+	return len >= BIG_MIN ? (len + HUGE_SZ - 1) & ~(size_t)(HUGE_SZ - 1) : len;
 }
 
 static void *big_zalloc(size_t len)
 {
-	if (len < HUGE_SZ)
+	if (len < BIG_MIN)
 		return calloc(1, len);
 	/* huge pages need 2 MiB-aligned addresses: over-map, then trim */
 	size_t sz = big_size(len);
@@ -160,7 +161,7 @@ static void big_free(void *p, size_t len)
 {
 	if (!p)
 		return;
-	if (len < HUGE_SZ)
+	if (len < BIG_MIN)
 		free(p);
 	else
 		munmap(p, big_size(len));
@@ -1355,6 +1356,7 @@ void hnv_policy_stats(const struct hnv_policy *p, struct hnv_policy_stats *st)
 	st->n_routes = p->n_routes;
 	st->n_vsubnets = p->n_vsubnets;
 	st->n_rdomains = p->n_rdomains;
-	st->record_bytes = (size_t)p->n_chunks * CHUNK_BYTES + idx_bytes(p->ca_idx->mask + 1) +
-			   idx_bytes(p->mac_idx->mask + 1) + sizeof(p->chunks);
+	st->record_bytes = (size_t)p->n_chunks * big_size(CHUNK_BYTES) +
+			   big_size(idx_bytes(p->ca_idx->mask + 1)) +
+			   big_size(idx_bytes(p->mac_idx->mask + 1)) + sizeof(p->chunks);
 }
