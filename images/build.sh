@@ -124,7 +124,7 @@ fi
 HROOT=$CACHE/hnvgw-root
 rm -rf "$HROOT"
 mkdir -p "$HROOT"
-MAKE=${MAKE:-make}
+MAKE=make
 if $MAKE -s -n install DESTDIR="$HROOT" >/dev/null 2>&1; then
 	log "hnvgw: make install DESTDIR=$HROOT"
 	$MAKE -s install DESTDIR="$HROOT" >"$CACHE/hnvgw-install.log" 2>&1 ||
@@ -139,6 +139,7 @@ else
 	done
 	HNVGW_HOW="copied from build/"
 fi
+[[ -n $(find "$HROOT" -type f -print -quit) ]] || die "no hnvgw programs to install ($HNVGW_HOW installed nothing)"
 HNVGW_KEY=$(tree_hash "$HROOT")
 log "hnvgw: $HNVGW_HOW: $(find "$HROOT" -type f | sed "s,^$HROOT,," | paste -sd' ')"
 
@@ -150,6 +151,7 @@ if fresh rootfs "$ROOTFS_KEY" "$ROOT/usr/lib/os-release"; then
 	cp -a "$CACHE/base" "$ROOT"
 	cp -a "$HROOT/." "$ROOT/"
 	cp -a --no-preserve=ownership images/overlay/. "$ROOT/"
+	chmod 0755 "$ROOT/usr/lib/hnvgw-image/config-drive" "$ROOT/usr/lib/hnvgw-image/ready"
 	# hnvgwd's unit: from make install if it put one there, else images/.
 	unit=$(find "$ROOT"/{etc,usr/lib,usr/local/lib,lib}/systemd/system -name hnvgwd.service 2>/dev/null | head -1 || true)
 	if [[ -z $unit && -f images/hnvgwd.service ]]; then
@@ -218,19 +220,20 @@ prune() {
 		-o -path "$m/fs/nfsd" -o -path "$m/fs/ubifs" -o -path "$m/fs/jfs" -o -path "$m/fs/reiserfs" \
 		\) -prune -o -print
 }
-INITRAMFS_KEY=$(str_hash initramfs-v1 "$ROOTFS_KEY" "$(declare -f prune)")
+INITRAMFS_KEY=$(str_hash initramfs-v2 "$ROOTFS_KEY" "$(declare -f prune)")
 if fresh initramfs "$INITRAMFS_KEY" "$OUT/vmlinuz" "$OUT/initramfs.img"; then
 	cp "$ROOT/boot/vmlinuz-$KVER" "$OUT/vmlinuz.tmp"
 	tmp=$(mktemp -d)
 	ln -s /lib/systemd/systemd "$tmp/init" # the kernel runs /init from an initramfs
-	{
-		(cd "$ROOT" && prune | LC_ALL=C sort | cpio -o -H newc --quiet) | zstd -q -T0 -9
-		(cd "$tmp" && echo init | cpio -o -H newc --quiet)
-	} >"$OUT/initramfs.img.tmp"
-	rm -rf "$tmp"
+	(cd "$ROOT" && prune | LC_ALL=C sort | cpio -o -H newc --quiet) >"$CACHE/rootfs.cpio"
+	(cd "$tmp" && echo init | cpio -o -H newc --quiet) >"$CACHE/init.cpio"
+	unpacked=$(($(stat -c %s "$CACHE/rootfs.cpio") >> 20))
+	# uncompressed archives first: the kernel reads nothing after a compressed one
+	{ cat "$CACHE/init.cpio"; zstd -q -T0 -9 <"$CACHE/rootfs.cpio"; } >"$OUT/initramfs.img.tmp"
+	rm -rf "$tmp" "$CACHE/rootfs.cpio" "$CACHE/init.cpio"
 	mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
 	mv "$OUT/initramfs.img.tmp" "$OUT/initramfs.img"
-	log "initramfs: kernel $KVER, initramfs.img $(du -m "$OUT/initramfs.img" | cut -f1) MiB (zstd; $(cd "$ROOT" && prune | sed 's,^\./,,' | xargs -d '\n' du -sch --apparent-size 2>/dev/null | tail -1 | cut -f1) unpacked)"
+	log "initramfs: kernel $KVER, initramfs.img $(($(stat -c %s "$OUT/initramfs.img") >> 20)) MiB (zstd; $unpacked MiB unpacked)"
 	stamp initramfs "$INITRAMFS_KEY"
 fi
 
@@ -240,11 +243,16 @@ fi
 DISK_KEY=$(str_hash disk-v1 "$ROOTFS_KEY" "$DISK_SIZE" "$ESP_MB" @images/grub.cfg.in)
 if fresh disk "$DISK_KEY" "$OUT/hnvgw.qcow2"; then
 	raw=$CACHE/disk.raw esp=$CACHE/esp.img
+	# The disk's initrd must carry the Hyper-V drivers (Generation 2 boots
+	# from hv_storvsc); images/mmdebstrap-hooks/setup.sh puts them there.
+	hv=$(chroot "$ROOT" lsinitramfs "/boot/initrd.img-$KVER" | grep -oE '/(hv_vmbus|hv_netvsc|hv_storvsc)\.ko$' | sort -u | wc -l)
+	((hv == 3)) || die "the initrd lacks hv_vmbus/hv_netvsc/hv_storvsc"
+	log "disk: initrd has hv_vmbus, hv_storvsc, hv_netvsc"
 	rm -f "$raw" "$esp"
 	truncate -s "$DISK_SIZE" "$raw"
-	sgdisk -q --clear --disk-guid="$DISK_GUID" \
+	sgdisk --clear --disk-guid="$DISK_GUID" \
 		-n "1:2048:+${ESP_MB}M" -t 1:EF00 -c 1:"EFI system partition" -u "1:$ESP_PARTUUID" \
-		-n 2:0:0 -t 2:8304 -c 2:hnvgw-root -u "2:$ROOT_PARTUUID" "$raw"
+		-n 2:0:0 -t 2:8304 -c 2:hnvgw-root -u "2:$ROOT_PARTUUID" "$raw" >/dev/null
 	read -r esp_start esp_end < <(sgdisk -i 1 "$raw" | awk '/^First sector/{f=$3} /^Last sector/{l=$3} END{print f, l}')
 	read -r root_start root_end < <(sgdisk -i 2 "$raw" | awk '/^First sector/{f=$3} /^Last sector/{l=$3} END{print f, l}')
 	# ESP: shim (signed by Microsoft's UEFI CA, so Hyper-V Secure Boot with

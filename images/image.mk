@@ -15,19 +15,19 @@
 SCENARIO ?=
 
 image-deps:
-	@./images/deps.sh
+	@bash images/deps.sh
 
 image: image-deps
-	@MAKE="$(MAKE)" ./images/build.sh
+	@bash images/build.sh
 
 lab-uefi: image
-	@./images/uefi-test.sh
+	@bash images/uefi-test.sh
 
 # The UEFI test boots the disk image: only for full lab runs, not for
 # `make lab SCENARIO=name`.
 lab: image
-	@./images/lab.sh $(SCENARIO)
-	@$(if $(SCENARIO),true,./images/uefi-test.sh)
+	@bash images/lab.sh $(SCENARIO)
+	@$(if $(SCENARIO),true,bash images/uefi-test.sh)
 
 image-clean:
 	rm -rf build/images

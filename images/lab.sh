@@ -1,7 +1,7 @@
 #!/bin/bash
 # images/lab.sh: host side of `make lab`. Boots build/images/vmlinuz +
 # initramfs.img under qemu once per scenario, with tests/lab/ and a runner
-# appended to the initramfs as a second cpio archive; the guest runs
+# added to the initramfs as a second cpio archive; the guest runs
 # tests/lab/<scenario>.sh, its output streams here from the serial console,
 # and its exit status comes back as a marker line, then the guest powers off.
 #
@@ -85,8 +85,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-# The lab overlay: a second cpio archive appended to the image's initramfs
-# (the kernel unpacks both). It holds tests/lab/, the runner and its unit,
+# The lab overlay: an uncompressed cpio archive put before the image's
+# initramfs (the kernel unpacks both; it reads nothing after a compressed
+# archive, so the overlay only adds files). It holds tests/lab/, the runner and its unit,
 # and masks the serial getty so that the console carries only the scenario.
 o=$WORK/overlay
 mkdir -p "$o/lab/tests" "$o/etc/systemd/system/multi-user.target.wants" "$o/usr/lib/hnvgw-image"
@@ -96,7 +97,7 @@ install -m 0755 images/lab/lab-run "$o/usr/lib/hnvgw-image/"
 ln -s ../hnvgw-lab.service "$o/etc/systemd/system/multi-user.target.wants/hnvgw-lab.service"
 ln -s /dev/null "$o/etc/systemd/system/serial-getty@ttyS0.service"
 (cd "$o" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$WORK/overlay.cpio"
-cat "$IMG/initramfs.img" "$WORK/overlay.cpio" >"$WORK/initrd"
+cat "$WORK/overlay.cpio" "$IMG/initramfs.img" >"$WORK/initrd"
 
 QUIET="quiet loglevel=3 systemd.show_status=error"
 [[ ${LAB_VERBOSE:-0} == 1 ]] && QUIET=""
@@ -114,12 +115,13 @@ for s in "${SCENARIOS[@]}"; do
 		-append "console=ttyS0,115200 panic=-1 $QUIET hnvgw.lab=$s hnvgw.lab_timeout=$GTIMEOUT" \
 		-no-reboot -display none -monitor none -serial stdio -nic none \
 		-device virtio-rng-pci -pidfile "$WORK/qemu.pid" </dev/null 2>&1 |
-		tr -d '\r' | tee "$lf" | while IFS= read -r line; do
+		tee "$lf" | while IFS= read -r line; do
+			line=${line//$'\r'/}
 			if [[ $line =~ @@HNVGW-LAB-EXIT\ scenario=[^\ ]*\ rc=([0-9]+)@@ ]]; then
 				echo "${BASH_REMATCH[1]}" >"$rcf"
 				echo "$line"
 				# the guest powers off; stop qemu if it lingers
-				(sleep 15; [[ -f $WORK/qemu.pid ]] && kill "$(cat "$WORK/qemu.pid")" 2>/dev/null) &
+				(sleep 15; [[ -f $WORK/qemu.pid ]] && kill "$(cat "$WORK/qemu.pid")") </dev/null >/dev/null 2>&1 &
 			elif [[ $line == *'hnvgw ready'* ]]; then
 				printf '[lab %4ds] guest: %s (boot took %d s)\n' $((SECONDS - T0)) "$line" $((SECONDS - tb))
 			else

@@ -12,11 +12,13 @@
 #                         Authority" template does); slower under TCG
 #   UEFI_DISK=path        another disk (e.g. the .vhdx) instead of the qcow2
 set -uo pipefail
+shopt -s extglob
 cd "$(dirname "$0")/.."
 IMG=build/images
 DISK=${UEFI_DISK:-$IMG/hnvgw.qcow2}
 TIMEOUT=${UEFI_TIMEOUT:-420}
-LOG=$IMG/lab/uefi-boot${UEFI_SECUREBOOT:+-secureboot}.log
+LOG=$IMG/lab/uefi-boot.log
+[[ ${UEFI_SECUREBOOT:-0} == 1 ]] && LOG=$IMG/lab/uefi-boot-secureboot.log
 T0=$SECONDS
 log() { printf '[uefi %4ds] %s\n' $((SECONDS - T0)) "$*"; }
 
@@ -50,7 +52,9 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 204
 	-drive "if=virtio,format=raw,file=$WORK/config.img,readonly=on" \
 	-no-reboot -display none -monitor none -serial stdio -nic none \
 	-device virtio-rng-pci -pidfile "$WORK/qemu.pid" </dev/null 2>&1 |
-	tr -d '\r' | sed -u 's/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$LOG" | while IFS= read -r line; do
+	tee "$LOG" | while IFS= read -r line; do
+		line=${line//$'\r'/}
+		line=${line//$'\e['*([0-9;?])[A-Za-z]/} # firmware/GRUB colour codes
 		case $line in
 		*"hnvgw ready"*)
 			printf '[uefi %4ds] %s\n' $((SECONDS - T0)) "$line"
@@ -60,8 +64,9 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 204
 			printf '[uefi %4ds] %s\n' $((SECONDS - T0)) "$line"
 			echo config >>"$found"
 			;;
-		"hnvgw: up "*)
+		*"hnvgw: up "*)
 			printf '[uefi %4ds] %s\n' $((SECONDS - T0)) "$line"
+			echo "status ${line#*hnvgw: up }" >>"$found"
 			kill "$(cat "$WORK/qemu.pid")" 2>/dev/null
 			;;
 		*"Linux version"* | *"Kernel panic"* | *"Loading hnvgw"* | *"hnvgw config:"* | *"Welcome to"*)
@@ -71,4 +76,9 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 204
 	done
 grep -q ready "$found" 2>/dev/null || { log "FAIL: no \"hnvgw ready\" within $TIMEOUT s (console log: $LOG)"; exit 1; }
 grep -q config "$found" 2>/dev/null || { log "FAIL: the config drive's hnvgw.conf was not imported (console log: $LOG)"; exit 1; }
+status=$(grep '^status ' "$found")
+if [[ -z $status ]] || grep -qE '=(failed|inactive|activating)|failed units' <<<"$status"; then
+	log "FAIL: services not all active after boot: ${status:-no status line} (console log: $LOG)"
+	exit 1
+fi
 log "PASS: UEFI boot to \"hnvgw ready\" in $((SECONDS - T0)) s, config drive imported"

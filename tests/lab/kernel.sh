@@ -119,6 +119,10 @@ must ip netns exec nat sysctl -qw net.ipv4.ip_forward=1
 veth nat i1 t1 eth0
 veth nat i2 t2 eth0
 veth nat x0 ext eth0
+must ip -n nat addr add 203.0.113.1/24 dev x0
+must ip -n nat addr add 203.0.113.11/32 dev x0
+must ip -n nat addr add 203.0.113.12/32 dev x0
+must ip -n ext addr add 203.0.113.2/24 dev eth0
 for i in 1 2; do
 	must ip -n nat link add vrf-t$i type vrf table 10$i
 	must ip -n nat link set vrf-t$i up
@@ -131,10 +135,6 @@ for i in 1 2; do
 	# back: de-NATed replies are marked by their public address
 	must ip -n nat rule add pref 500 fwmark 10$i lookup 10$i
 done
-must ip -n nat addr add 203.0.113.1/24 dev x0
-must ip -n nat addr add 203.0.113.11/32 dev x0
-must ip -n nat addr add 203.0.113.12/32 dev x0
-must ip -n ext addr add 203.0.113.2/24 dev eth0
 must ip netns exec nat nft -f - <<'EOF'
 table ip hnvgw_nat {
 	chain raw_pre {
