@@ -28,7 +28,7 @@ LIBA_OBJS = $(LIB_SRCS:%.c=$(BA)/obj/%.o)
 TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BA)/%)
 FUZZERS   = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
-.PHONY: all deps test unit integration-test replay-test fuzz fuzz-smoke bench demo install \
+.PHONY: all deps test unit integration-test replay-test netns-test fuzz fuzz-smoke bench demo install \
 	clean
 
 all: $(B)/hnvgw-dp $(B)/hnvgwd $(B)/hnvgw
@@ -77,7 +77,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 # make test: dependencies, unit tests, daemon integration tests, replay/tshark
 # tests, short fuzz runs.
 test: deps
-	@$(MAKE) --no-print-directory unit integration-test replay-test fuzz-smoke
+	@$(MAKE) --no-print-directory unit integration-test replay-test netns-test fuzz-smoke lab
 
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
@@ -85,6 +85,12 @@ unit: $(TESTS)
 # Real hnvgwd (ASan build) driven through the hnvgw CLI; needs root.
 integration-test: $(BA)/hnvgwd $(BA)/hnvgw
 	@set -e; for t in tests/integration/test_*.sh; do echo "== $$t"; \
+	  HNVGWD=$(BA)/hnvgwd HNVGW=$(BA)/hnvgw bash $$t; done
+
+# The Blue/Red lab: two hnvgwd host edges and four VMs in network
+# namespaces (ASan builds); needs root.
+netns-test: $(BA)/hnvgwd $(BA)/hnvgw
+	@set -e; for t in tests/netns/test_*.sh; do echo "== $$t"; \
 	  HNVGWD=$(BA)/hnvgwd HNVGW=$(BA)/hnvgw bash $$t; done
 
 replay-test: $(BA)/hnvgw-dp
@@ -127,3 +133,6 @@ install: $(B)/hnvgwd $(B)/hnvgw
 
 clean:
 	rm -rf $(B)
+
+# make image, make lab, make lab-uefi: the gateway VM image and the qemu lab.
+include images/image.mk

@@ -1,7 +1,12 @@
 /* hnvgwd_main.c: the hnvgw daemon.
  *
  *   hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]
- *          [--log-level err|warning|notice|info|debug]
+ *          [--log-level err|warning|notice|info|debug] [--uplink IF]
+ *
+ * --uplink IF makes hnvgwd an HNV host edge: NVGRE is sent and received on
+ * interface IF (the provider network), every configured port gets a TAP
+ * device of its name, and a forwarding thread moves packets between them
+ * (datapath/io/fwd.h). Without it hnvgwd only manages the configuration.
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
  * directory and load the current config into a model (a bad stored file is
@@ -14,6 +19,7 @@
  * SIGKILL at any time loses nothing acknowledged: every change is persisted
  * atomically before its reply is sent.
  */
+#include "../datapath/io/fwd.h"
 #include "api.h"
 #include "server.h"
 
@@ -50,7 +56,7 @@ static void on_hup(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]\n"
-		   "              [--log-level err|warning|notice|info|debug]\n"
+		   "              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
 		   "defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
 		   " --log-level info\n");
 }
@@ -158,6 +164,7 @@ static char *absolute(const char *p)
 int main(int argc, char **argv)
 {
 	const char *state_arg = DEFAULT_STATE_DIR, *sock_arg = HNV_API_DEFAULT_SOCK;
+	const char *uplink = NULL;
 	bool foreground = false;
 	enum hnv_log_level level = HNV_LOG_INFO;
 	static const struct option opts[] = {
@@ -165,6 +172,7 @@ int main(int argc, char **argv)
 		{"socket", required_argument, NULL, 'S'},
 		{"foreground", no_argument, NULL, 'f'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"uplink", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -179,6 +187,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			foreground = true;
+			break;
+		case 'u':
+			uplink = optarg;
 			break;
 		case 'l':
 			if (hnv_log_level_parse(optarg, &level)) {
@@ -233,10 +244,18 @@ int main(int argc, char **argv)
 	char err[1024];
 	struct hnv_core *core = NULL;
 	struct hnv_server *srv = NULL;
+	struct hnv_fwd *fwd = NULL;
 	if (hnv_core_open(state_dir, &core, err, sizeof(err))) {
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
 	}
+	if (uplink && (hnv_fwd_new(uplink, &fwd, err, sizeof(err)) ||
+		       hnv_core_attach_fwd(core, fwd, err, sizeof(err)))) {
+		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
+		goto out;
+	}
+	if (fwd)
+		hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s", uplink);
 	if (hnv_server_open(sock, core, &srv, err, sizeof(err))) {
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
@@ -257,6 +276,9 @@ int main(int argc, char **argv)
 out:
 	report_ready(ready_fd, false);
 	hnv_server_close(srv);
+	if (core)
+		hnv_core_attach_fwd(core, NULL, err, sizeof(err));
+	hnv_fwd_free(fwd); /* before the core frees the datapath it forwards on */
 	hnv_core_close(core);
 	urcu_qsbr_unregister_thread();
 	free(state_dir);

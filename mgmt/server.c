@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include "../datapath/dp.h"
+#include "../datapath/io/fwd.h"
 #include "api.h"
 #include "conftext.h"
 #include "model.h"
@@ -599,6 +600,7 @@ struct hnv_core {
 	struct hnv_store *store;
 	struct hnv_model *model;
 	struct hnv_dp *dp; /* published with rcu_assign_pointer for workers */
+	struct hnv_fwd *fwd; /* host edge forwarding, or NULL (hnvgwd without --uplink) */
 	unsigned rev;
 	uint64_t counters_base[HNV_R__COUNT]; /* of datapaths already replaced */
 	struct {
@@ -724,6 +726,10 @@ static void swap_dp(struct hnv_core *c, struct hnv_dp *dp)
 {
 	struct hnv_dp *old = c->dp;
 	rcu_assign_pointer(c->dp, dp);
+	/* the forwarding thread moves to dp; its worker on old is freed
+	 * before old's counters are read below */
+	if (c->fwd)
+		hnv_fwd_publish(c->fwd);
 	if (!old)
 		return;
 	urcu_qsbr_synchronize_rcu();
@@ -746,8 +752,17 @@ static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, ch
 		hnv_model_free(next);
 		return rc;
 	}
+	/* ports whose TAP cannot be created refuse the change before it is
+	 * persisted */
+	if (c->fwd && (rc = hnv_fwd_prepare(c->fwd, dp, err, errlen))) {
+		hnv_dp_free(dp);
+		hnv_model_free(next);
+		return rc;
+	}
 	char *text = hnv_model_text(next, true);
 	if (!text) {
+		if (c->fwd)
+			hnv_fwd_abort(c->fwd);
 		hnv_dp_free(dp);
 		hnv_model_free(next);
 		seterr(err, errlen, "out of memory");
@@ -758,6 +773,8 @@ static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, ch
 	explicit_bzero(text, len);
 	free(text);
 	if (rc) {
+		if (c->fwd)
+			hnv_fwd_abort(c->fwd);
 		hnv_dp_free(dp);
 		hnv_model_free(next);
 		seterr(err, errlen,
@@ -867,6 +884,19 @@ void hnv_core_close(struct hnv_core *c)
 	free(c);
 }
 
+int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen)
+{
+	c->fwd = NULL;
+	if (!f)
+		return 0;
+	int rc = hnv_fwd_prepare(f, c->dp, err, errlen);
+	if (rc)
+		return rc;
+	hnv_fwd_publish(f);
+	c->fwd = f;
+	return 0;
+}
+
 static json_object *rev_result(unsigned rev)
 {
 	json_object *o = json_object_new_object();
@@ -948,6 +978,21 @@ int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, ch
 	return 0;
 }
 
+/* Per-port I/O counters, in the rows of show counters: "PORT.COUNTER". */
+static void port_counter_row(const char *port, const char *counter, uint64_t value,
+			     bool is_error, void *arg)
+{
+	char name[HNV_NAME_MAX + 32];
+	snprintf(name, sizeof(name), "%s.%s", port, counter);
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "counter", json_object_new_string(name));
+	json_object_object_add(r, "value", json_object_new_uint64(value));
+	json_object_object_add(r, "drop", json_object_new_boolean(is_error));
+	json_object_object_add(r, "description",
+			       json_object_new_string("I/O counter of a host-edge port"));
+	json_object_array_add((json_object *)arg, r);
+}
+
 static json_object *counter_rows(struct hnv_core *c)
 {
 	uint64_t cnt[HNV_R__COUNT];
@@ -963,6 +1008,8 @@ static json_object *counter_rows(struct hnv_core *c)
 				       json_object_new_string(hnv_reason_text(i)));
 		json_object_array_add(rows, r);
 	}
+	if (c->fwd)
+		hnv_fwd_stats(c->fwd, port_counter_row, rows);
 	return rows;
 }
 

@@ -133,6 +133,12 @@ size_t hnv_line_secrets(char *line, const char **vals, size_t max);
 /* ---- core ---- */
 
 struct hnv_core;
+struct hnv_fwd;
+
+/* Makes the core prepare and publish every new datapath through the
+ * forwarding thread f (datapath/io/fwd.h); NULL detaches (call before
+ * hnv_fwd_free). 0 or a negative errno with a message in err. */
+int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen);
 
 /* Opens the store in the state directory (which creates it 0700 and locks
  * it against a second hnvgwd), loads the current config and builds its datapath. A bad

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential clang libclang-rt-14-dev pkg-config
 	liburcu-dev libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev
-	tshark python3-scapy iproute2 tcpdump
+	tshark python3-scapy iproute2 tcpdump iputils-ping iperf3
 )
 
 missing=()

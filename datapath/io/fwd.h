@@ -53,12 +53,5 @@ typedef void (*hnv_fwd_stat_cb)(const char *port, const char *counter, uint64_t 
 				bool is_error, void *arg);
 void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg);
 
-/* Daemon glue, implemented in mgmt/server.c: makes the core prepare and
- * publish every new datapath through f (NULL: detach; call before
- * hnv_fwd_free). Declared here so that both mgmt/server.c and
- * mgmt/hnvgwd_main.c see one prototype; it belongs in mgmt/server.h, which
- * this change was not allowed to edit. 0 or a negative errno. */
-struct hnv_core;
-int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,290 @@
+/* fwd.c: the host edge's forwarding thread (see fwd.h for the contracts). */
+#define _LGPL_SOURCE
+#include "fwd.h"
+
+#include "../policy.h"
+#include "../policy_read.h"
+#include "io.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <urcu/urcu-qsbr.h>
+
+#define FWD_BATCH 64
+#define FWD_IDLE_MS 1000 /* poll timeout; the eventfd wakes it earlier */
+
+struct fwd_entry {
+	uint16_t id;
+	struct hnv_io_port *io;
+};
+
+/* What the forwarding thread reads. Immutable once published. */
+struct fwd_view {
+	struct hnv_dp *dp;
+	struct hnv_dp_worker *worker;
+	unsigned n;
+	struct fwd_entry list[HNV_PORTS_MAX]; /* list[0]: the uplink */
+	struct hnv_io_port *by_id[HNV_PORTS_MAX];
+};
+
+struct hnv_fwd {
+	struct hnv_io_port *uplink;
+	struct fwd_view *view; /* RCU */
+	struct fwd_view *pending;
+	struct hnv_io_port *created[HNV_PORTS_MAX]; /* opened for pending */
+	unsigned n_created;
+	int evfd;
+	atomic_bool stop;
+	bool started;
+	pthread_t thread;
+};
+
+/* ---- forwarding thread ---- */
+
+static void forward(const struct fwd_view *v, struct hnv_pkt **pkts, unsigned n)
+{
+	struct hnv_pkt *up[FWD_BATCH];
+	unsigned nu = 0;
+	hnv_dp_process(v->worker, pkts, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct hnv_pkt *p = pkts[i];
+		if (hnv_reason_is_drop(p->reason)) {
+			struct hnv_io_port *in = v->by_id[p->in_port];
+			if (in)
+				hnv_io_count(&in->st.rx_dropped, 1);
+			continue;
+		}
+		if (p->out_port == HNV_PORT_UPLINK) {
+			up[nu++] = p;
+			continue;
+		}
+		struct hnv_io_port *out = p->out_port < HNV_PORTS_MAX ? v->by_id[p->out_port] : NULL;
+		if (out)
+			out->ops->tx(out, &p, 1);
+	}
+	if (nu)
+		v->by_id[HNV_PORT_UPLINK]->ops->tx(v->by_id[HNV_PORT_UPLINK], up, nu);
+}
+
+static void *fwd_main(void *arg)
+{
+	struct hnv_fwd *f = arg;
+	static struct pollfd pfd[HNV_PORTS_MAX + 1]; /* one forwarding thread */
+	struct hnv_pkt *pkts[FWD_BATCH];
+	struct hnv_pkt *pool = calloc(FWD_BATCH, sizeof(*pool));
+	if (!pool) {
+		fprintf(stderr, "hnvgwd: forwarding thread: out of memory\n");
+		return NULL;
+	}
+	urcu_qsbr_register_thread();
+	while (!atomic_load(&f->stop)) {
+		unsigned busy = 0;
+		const struct fwd_view *v = rcu_dereference(f->view);
+		for (unsigned i = 0; v && i < v->n; i++) {
+			struct hnv_io_port *io = v->list[i].io;
+			for (unsigned k = 0; k < FWD_BATCH; k++)
+				pkts[k] = &pool[k];
+			int got = io->ops->rx(io, pkts, FWD_BATCH, v->list[i].id);
+			if (got > 0) {
+				forward(v, pkts, (unsigned)got);
+				busy += (unsigned)got;
+			}
+		}
+		urcu_qsbr_quiescent_state();
+		if (busy)
+			continue;
+		/* idle: wait for any port or a new view, holding nothing */
+		v = rcu_dereference(f->view);
+		nfds_t np = 0;
+		pfd[np++] = (struct pollfd){.fd = f->evfd, .events = POLLIN};
+		for (unsigned i = 0; v && i < v->n; i++)
+			pfd[np++] = (struct pollfd){.fd = v->list[i].io->fd, .events = POLLIN};
+		urcu_qsbr_thread_offline();
+		/* fds of a view replaced meanwhile may be closed: poll then
+		 * reports POLLNVAL and the next turn reads the new view */
+		poll(pfd, np, FWD_IDLE_MS);
+		if (pfd[0].revents & POLLIN) {
+			uint64_t x;
+			(void)!read(f->evfd, &x, sizeof(x));
+		}
+		urcu_qsbr_thread_online();
+	}
+	urcu_qsbr_unregister_thread();
+	free(pool);
+	return NULL;
+}
+
+/* ---- control ---- */
+
+int hnv_fwd_new(const char *uplink, struct hnv_fwd **out, char *err, size_t errlen)
+{
+	struct hnv_fwd *f = calloc(1, sizeof(*f));
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	f->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->evfd < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(f);
+		return rc;
+	}
+	int rc = hnv_io_uplink_raw_ops.open(uplink, NULL, &f->uplink, err, errlen);
+	if (rc) {
+		close(f->evfd);
+		free(f);
+		return rc;
+	}
+	rc = pthread_create(&f->thread, NULL, fwd_main, f);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the forwarding thread: %s", strerror(rc));
+		f->uplink->ops->close(f->uplink);
+		close(f->evfd);
+		free(f);
+		return -rc;
+	}
+	f->started = true;
+	*out = f;
+	return 0;
+}
+
+static struct hnv_io_port *view_find(const struct fwd_view *v, const char *name)
+{
+	for (unsigned i = 1; v && i < v->n; i++)
+		if (strcmp(v->list[i].io->name, name) == 0)
+			return v->list[i].io;
+	return NULL;
+}
+
+static bool view_has(const struct fwd_view *v, const struct hnv_io_port *io)
+{
+	for (unsigned i = 0; v && i < v->n; i++)
+		if (v->list[i].io == io)
+			return true;
+	return false;
+}
+
+void hnv_fwd_abort(struct hnv_fwd *f)
+{
+	if (!f->pending)
+		return;
+	for (unsigned i = 0; i < f->n_created; i++)
+		f->created[i]->ops->close(f->created[i]);
+	f->n_created = 0;
+	hnv_dp_worker_free(f->pending->worker);
+	free(f->pending);
+	f->pending = NULL;
+}
+
+int hnv_fwd_prepare(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen)
+{
+	hnv_fwd_abort(f);
+	struct fwd_view *v = calloc(1, sizeof(*v));
+	if (!v || !(v->worker = hnv_dp_worker_new(dp))) {
+		free(v);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	v->dp = dp;
+	f->pending = v;
+	v->list[v->n++] = (struct fwd_entry){HNV_PORT_UPLINK, f->uplink};
+	v->by_id[HNV_PORT_UPLINK] = f->uplink;
+	const struct hnv_policy *pol = hnv_dp_policy(dp);
+	int rc;
+	for (unsigned id = 1; id < HNV_PORTS_MAX; id++) {
+		const struct hnv_port *pt = hnv_policy_port(pol, id);
+		if (!pt)
+			continue;
+		struct hnv_io_port *io = view_find(f->view, pt->name);
+		if (!io) {
+			rc = hnv_io_tap_ops.open(pt->name, &pt->mac, &io, err, errlen);
+			if (rc) {
+				hnv_fwd_abort(f);
+				return rc;
+			}
+			f->created[f->n_created++] = io;
+		}
+		v->list[v->n++] = (struct fwd_entry){(uint16_t)id, io};
+		v->by_id[id] = io;
+	}
+	if (f->uplink->ops->prepare &&
+	    (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
+		hnv_fwd_abort(f);
+		return rc;
+	}
+	return 0;
+}
+
+void hnv_fwd_publish(struct hnv_fwd *f)
+{
+	struct fwd_view *old = f->view, *v = f->pending;
+	if (!v)
+		return;
+	rcu_assign_pointer(f->view, v);
+	f->pending = NULL;
+	f->n_created = 0;
+	uint64_t one = 1;
+	(void)!write(f->evfd, &one, sizeof(one));
+	urcu_qsbr_synchronize_rcu();
+	if (!old)
+		return;
+	for (unsigned i = 1; i < old->n; i++)
+		if (!view_has(v, old->list[i].io))
+			old->list[i].io->ops->close(old->list[i].io);
+	hnv_dp_worker_free(old->worker);
+	free(old);
+}
+
+void hnv_fwd_free(struct hnv_fwd *f)
+{
+	if (!f)
+		return;
+	hnv_fwd_abort(f);
+	if (f->started) {
+		atomic_store(&f->stop, true);
+		uint64_t one = 1;
+		(void)!write(f->evfd, &one, sizeof(one));
+		/* the thread may be online, waiting for nothing from us: join it
+		 * while this thread is offline so no grace period is pending */
+		urcu_qsbr_thread_offline();
+		pthread_join(f->thread, NULL);
+		urcu_qsbr_thread_online();
+	}
+	struct fwd_view *v = f->view;
+	if (v) {
+		for (unsigned i = 1; i < v->n; i++)
+			v->list[i].io->ops->close(v->list[i].io);
+		hnv_dp_worker_free(v->worker);
+		free(v);
+	}
+	f->uplink->ops->close(f->uplink);
+	close(f->evfd);
+	free(f);
+}
+
+void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
+{
+	const struct fwd_view *v = f->view; /* the control thread publishes it */
+	for (unsigned i = 0; v && i < v->n; i++) {
+		struct hnv_io_port *io = v->list[i].io;
+		const char *name = i == 0 ? "uplink" : io->name;
+#define S(field, is_err)                                                                           \
+	cb(name, #field, atomic_load_explicit(&io->st.field, memory_order_relaxed), is_err, arg)
+		S(rx_packets, false);
+		S(rx_bytes, false);
+		S(rx_errors, true);
+		S(rx_dropped, true);
+		S(tx_packets, false);
+		S(tx_bytes, false);
+		S(tx_errors, true);
+#undef S
+	}
+}

@@ -1,0 +1,169 @@
+# shellcheck shell=bash disable=SC2034
+# lib.sh: the Blue/Red HNV lab in network namespaces (sourced, bash).
+#
+# Topology (names are prefixed with $P, unique per run):
+#
+#   $P-pn: bridge br0 (the provider segment), ports h1p and h2p
+#   $P-h1: host 1, PA 192.168.4.11/24 on up0 (veth to h1p), hnvgwd --uplink up0
+#   $P-h2: host 2, PA 192.168.4.22/24 on up0 (veth to h2p), hnvgwd --uplink up0
+#   $P-b1, $P-r1: VMs Blue1, Red1 (10.0.0.5), each holding its TAP from host 1
+#   $P-b2, $P-r2: VMs Blue2, Red2 (10.0.0.7), each holding its TAP from host 2
+#
+# Each host is configured with `hnvgw ps` from tests/data/bluered.ps1 (host
+# 2's PA substituted) plus `hnvgw port add`. lab_cleanup (installed as the
+# EXIT trap by lab_setup) stops every process it started, by PID, and
+# deletes the namespaces. Waits poll a condition with a deadline; there are
+# no fixed sleeps that race.
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+HNVGWD=${HNVGWD:-$ROOT/build/asan/hnvgwd}
+HNVGW=${HNVGW:-$ROOT/build/asan/hnvgw}
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+P=hnv$$
+T=$(mktemp -d /tmp/hnvgw-netns.XXXXXX)
+NSES=()
+declare -A DPIDS=() # host -> hnvgwd PID
+BGPIDS=()           # other background processes (tcpdump, iperf3 -s)
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	local f
+	for f in "$T"/*.log; do
+		[[ -f $f ]] || continue
+		echo "--- last lines of $f" >&2
+		tail -n 20 "$f" >&2
+	done
+	exit 1
+}
+
+pass() { echo "ok - $*"; }
+
+# wait_for SECONDS CMD...: runs CMD every 50 ms until it succeeds.
+wait_for()
+{
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
+nsx() # nsx NS CMD...: CMD inside namespace $P-NS
+{
+	local ns=$1
+	shift
+	ip netns exec "$P-$ns" "$@"
+}
+
+cli() # cli HOST ARGS...
+{
+	local h=$1
+	shift
+	timeout 30 "$HNVGW" --socket "$T/$h.sock" "$@"
+}
+
+lab_cleanup()
+{
+	local rc=$? pid h
+	trap - EXIT
+	for pid in "${BGPIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	for h in "${!DPIDS[@]}"; do
+		kill -TERM "${DPIDS[$h]}" 2>/dev/null || true
+		wait "${DPIDS[$h]}" 2>/dev/null || true
+	done
+	for ns in "${NSES[@]}"; do
+		ip netns del "$P-$ns" 2>/dev/null || true
+	done
+	rm -rf "$T"
+	exit "$rc"
+}
+
+mkns()
+{
+	ip netns add "$P-$1"
+	NSES+=("$1")
+	nsx "$1" ip link set lo up
+	# no IPv6 autoconfiguration noise (RS, MLD, DAD) unless a test asks
+	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# start_host H PA: host namespace, uplink veth into the bridge, hnvgwd.
+start_host()
+{
+	local h=$1 pa=$2
+	mkns "$h"
+	ip link add up0 netns "$P-$h" type veth peer name "${h}p" netns "$P-pn"
+	nsx pn ip link set "${h}p" master br0 up
+	nsx "$h" ip addr add "$pa/24" dev up0
+	nsx "$h" ip link set up0 up
+	# not through nsx: $! must be hnvgwd itself (ip netns exec execs it)
+	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
+		--uplink up0 --log-level debug >>"$T/hnvgwd-$h.log" 2>&1 &
+	DPIDS[$h]=$!
+	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
+	grep -q "forwarding on uplink up0" "$T/hnvgwd-$h.log" || fail "$h: no host edge"
+}
+
+# stop_host H: SIGTERM; hnvgwd must exit 0 (ASan: no leak, no error).
+stop_host()
+{
+	local h=$1 rc=0
+	kill -TERM "${DPIDS[$h]}"
+	wait "${DPIDS[$h]}" || rc=$?
+	unset "DPIDS[$h]"
+	((rc == 0)) || fail "hnvgwd on $h exited with $rc"
+	! grep -qE "AddressSanitizer|runtime error|LeakSanitizer" "$T/hnvgwd-$h.log" ||
+		fail "sanitizer report from hnvgwd on $h"
+}
+
+# add_vm HOST VM PORT VSID CA MAC: port add on HOST, its TAP moved into VM.
+add_vm()
+{
+	local h=$1 vm=$2 port=$3 vsid=$4 ca=$5 mac=$6
+	[[ " ${NSES[*]} " == *" $vm "* ]] || mkns "$vm"
+	cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" --mac "$mac" >/dev/null ||
+		fail "port add $port on $h"
+	wait_for 10 nsx "$h" ip link show "$port" || fail "no TAP $port on $h"
+	nsx "$h" ip link set "$port" netns "$P-$vm"
+	nsx "$vm" ip addr add "$ca/24" dev "$port"
+	nsx "$vm" ip link set "$port" up
+	nsx "$vm" ip route replace default via "${ca%.*}.1"
+}
+
+# counter HOST NAME: the value of one row of show counters.
+counter()
+{
+	cli "$1" --json show counters |
+		python3 -c 'import json,sys
+rows=json.load(sys.stdin)
+rows=rows.get("result",rows) if isinstance(rows,dict) else rows
+print(next(r["value"] for r in rows if r["counter"]==sys.argv[1]))' "$2"
+}
+
+lab_setup()
+{
+	trap lab_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkns pn
+	# no IGMP snooping: the bridge would send its own reports
+	nsx pn ip link add br0 type bridge mcast_snooping 0
+	nsx pn ip link set br0 up
+	start_host h1 192.168.4.11
+	start_host h2 192.168.4.22
+	sed -E '/^New-NetVirtualizationProviderAddress/s/192\.168\.4\.11/192.168.4.22/' \
+		"$ROOT/tests/data/bluered.ps1" >"$T/bluered-host2.ps1"
+	cli h1 ps "$ROOT/tests/data/bluered.ps1" >"$T/ps-h1.out" || fail "ps on h1"
+	cli h2 ps "$T/bluered-host2.ps1" >"$T/ps-h2.out" || fail "ps on h2"
+	add_vm h1 b1 blue1 5001 10.0.0.5 060600000005
+	add_vm h1 r1 red1 6001 10.0.0.5 080800000005
+	add_vm h2 b2 blue2 5001 10.0.0.7 060600000007
+	add_vm h2 r2 red2 6001 10.0.0.7 080800000007
+}
