@@ -459,40 +459,54 @@ void hnv_policy_prefetch_rec(const struct hnv_policy *p, uint64_t h)
 	}
 }
 
-const struct hnv_rec *hnv_policy_rec_by_ca(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
-					   const struct hnv_ip *ca)
+static inline bool match_ca(const struct hnv_rec *r, uint32_t vsid, const void *key)
 {
-	const struct idx_table *t = rcu_dereference(((struct hnv_policy *)p)->ca_idx);
+	return r->vsid == vsid && hnv_ip_eq(&r->ca, key);
+}
+
+static inline bool match_mac(const struct hnv_rec *r, uint32_t vsid, const void *key)
+{
+	return r->vsid == vsid && hnv_mac_eq(&r->mac, key);
+}
+
+/* Probes index t for hash h: the index of the first record match accepts
+ * (its slot in *pos), or TOMB. Safe for readers and for the writer. */
+static inline uint32_t idx_lookup(const struct hnv_policy *p, const struct idx_table *t, uint64_t h,
+				  bool (*match)(const struct hnv_rec *, uint32_t, const void *),
+				  uint32_t vsid, const void *key, long *pos)
+{
 	uint32_t tag = slot_tag(h);
 	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
 		uint32_t v = uatomic_read(&t->slots[i]);
 		if (v == 0)
-			return NULL;
+			break;
 		if (v == TOMB || (v & ~SLOT_IDX_MASK) != tag)
 			continue;
-		const struct hnv_rec *r = rec_at(p, slot_rec(v));
-		if (r->vsid == vsid && hnv_ip_eq(&r->ca, ca))
-			return r;
+		if (match(rec_at(p, slot_rec(v)), vsid, key)) {
+			*pos = i;
+			return slot_rec(v);
+		}
 	}
-	return NULL;
+	*pos = -1;
+	return TOMB;
+}
+
+const struct hnv_rec *hnv_policy_rec_by_ca(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
+					   const struct hnv_ip *ca)
+{
+	long pos;
+	uint32_t i = idx_lookup(p, rcu_dereference(((struct hnv_policy *)p)->ca_idx), h, match_ca,
+				vsid, ca, &pos);
+	return i == TOMB ? NULL : rec_at(p, i);
 }
 
 const struct hnv_rec *hnv_policy_rec_by_mac(const struct hnv_policy *p, uint64_t h, uint32_t vsid,
 					    const struct hnv_mac *mac)
 {
-	const struct idx_table *t = rcu_dereference(((struct hnv_policy *)p)->mac_idx);
-	uint32_t tag = slot_tag(h);
-	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
-		uint32_t v = uatomic_read(&t->slots[i]);
-		if (v == 0)
-			return NULL;
-		if (v == TOMB || (v & ~SLOT_IDX_MASK) != tag)
-			continue;
-		const struct hnv_rec *r = rec_at(p, slot_rec(v));
-		if (r->vsid == vsid && hnv_mac_eq(&r->mac, mac))
-			return r;
-	}
-	return NULL;
+	long pos;
+	uint32_t i = idx_lookup(p, rcu_dereference(((struct hnv_policy *)p)->mac_idx), h, match_mac,
+				vsid, mac, &pos);
+	return i == TOMB ? NULL : rec_at(p, i);
 }
 
 static void unspec_like(struct hnv_ip *z, bool v4)
@@ -867,22 +881,7 @@ static bool rec_has_ca(const struct hnv_lookup_spec *s)
 static uint32_t mac_head(const struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *mac,
 			 long *pos)
 {
-	const struct idx_table *t = p->mac_idx;
-	uint64_t h = hnv_hash_mac(vsid, mac);
-	for (uint32_t i = (uint32_t)h & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
-		uint32_t v = t->slots[i];
-		if (v == 0)
-			break;
-		if (v == TOMB)
-			continue;
-		const struct hnv_rec *r = rec_at(p, slot_rec(v));
-		if (r->vsid == vsid && hnv_mac_eq(&r->mac, mac)) {
-			*pos = i;
-			return slot_rec(v);
-		}
-	}
-	*pos = -1;
-	return TOMB;
+	return idx_lookup(p, p->mac_idx, hnv_hash_mac(vsid, mac), match_mac, vsid, mac, pos);
 }
 
 /* The record with identity (vsid, ca, mac), or NULL; its index in *ri. */

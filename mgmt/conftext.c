@@ -882,21 +882,26 @@ static int build_lookup_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 	return rc;
 }
 
-static int route_key(struct pctx *c, struct hnv_route_spec *s)
+/* --prefix and --nexthop of one family (route and proute keys). */
+static int prefix_nexthop(struct pctx *c, struct hnv_prefix *prefix, struct hnv_ip *nexthop)
 {
 	const char *nh = opt1(c, OPT_NEXTHOP), *pfx = opt1(c, OPT_PREFIX);
-	int rc = get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), s->rdomain);
+	int rc = get_prefix(c, "prefix", pfx, prefix);
 	if (rc == 0)
-		rc = get_prefix(c, "prefix", pfx, &s->prefix);
-	if (rc == 0)
-		rc = get_ip(c, "nexthop", nh, true, &s->nexthop);
-	if (rc == 0 && hnv_ip_is_v4(&s->prefix.addr) != hnv_ip_is_v4(&s->nexthop)) {
-		bool v4 = hnv_ip_is_v4(&s->prefix.addr);
+		rc = get_ip(c, "nexthop", nh, true, nexthop);
+	if (rc == 0 && hnv_ip_is_v4(&prefix->addr) != hnv_ip_is_v4(nexthop)) {
+		bool v4 = hnv_ip_is_v4(&prefix->addr);
 		seterr(c->err, c->errlen, "%s: nexthop " SHOWF " is %s but prefix " SHOWF " is %s",
 		       c->cmd, SHOWA(nh), v4 ? "IPv6" : "IPv4", SHOWA(pfx), v4 ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
 	return rc;
+}
+
+static int route_key(struct pctx *c, struct hnv_route_spec *s)
+{
+	int rc = get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), s->rdomain);
+	return rc ? rc : prefix_nexthop(c, &s->prefix, &s->nexthop);
 }
 
 static int build_route_add(struct pctx *c, struct hnv_conf_cmd *cmd)
@@ -965,17 +970,7 @@ static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 
 static int proute_key(struct pctx *c, struct hnv_conf_proute *s)
 {
-	const char *nh = opt1(c, OPT_NEXTHOP), *pfx = opt1(c, OPT_PREFIX);
-	int rc = get_prefix(c, "prefix", pfx, &s->prefix);
-	if (rc == 0)
-		rc = get_ip(c, "nexthop", nh, true, &s->nexthop);
-	if (rc == 0 && hnv_ip_is_v4(&s->prefix.addr) != hnv_ip_is_v4(&s->nexthop)) {
-		bool v4 = hnv_ip_is_v4(&s->prefix.addr);
-		seterr(c->err, c->errlen, "%s: nexthop " SHOWF " is %s but prefix " SHOWF " is %s",
-		       c->cmd, SHOWA(nh), v4 ? "IPv6" : "IPv4", SHOWA(pfx), v4 ? "IPv4" : "IPv6");
-		return -EINVAL;
-	}
-	return rc;
+	return prefix_nexthop(c, &s->prefix, &s->nexthop);
 }
 
 static int build_proute_add(struct pctx *c, struct hnv_conf_cmd *cmd)
