@@ -948,34 +948,30 @@ char *hnv_model_text(const struct hnv_model *m, bool show_secrets)
 
 /* ---- show ---- */
 
-static int add_str(json_object *o, const char *k, const char *v)
+/* Adds member k (taking the reference to v, which may be NULL from a failed
+ * allocation). */
+static int add_obj(json_object *o, const char *k, json_object *v)
 {
-	json_object *s = json_object_new_string(v);
-	if (s == NULL || json_object_object_add(o, k, s) < 0) {
-		json_object_put(s);
+	if (v == NULL || json_object_object_add(o, k, v) < 0) {
+		json_object_put(v);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int add_str(json_object *o, const char *k, const char *v)
+{
+	return add_obj(o, k, json_object_new_string(v));
 }
 
 static int add_int(json_object *o, const char *k, int64_t v)
 {
-	json_object *s = json_object_new_int64(v);
-	if (s == NULL || json_object_object_add(o, k, s) < 0) {
-		json_object_put(s);
-		return -ENOMEM;
-	}
-	return 0;
+	return add_obj(o, k, json_object_new_int64(v));
 }
 
 static int add_bool(json_object *o, const char *k, bool v)
 {
-	json_object *s = json_object_new_boolean(v);
-	if (s == NULL || json_object_object_add(o, k, s) < 0) {
-		json_object_put(s);
-		return -ENOMEM;
-	}
-	return 0;
+	return add_obj(o, k, json_object_new_boolean(v));
 }
 
 static int add_ip(json_object *o, const char *k, const struct hnv_ip *ip)
