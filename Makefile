@@ -7,19 +7,21 @@ CC      ?= cc
 CLANG   ?= clang
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread
 CFLAGS  ?= -O2
-LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lpthread
+LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lmnl -lnftnl -lcurl -lpthread
 SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 PREFIX  ?= /usr
 DESTDIR ?=
 
-B  = build
-BA = build/asan
+# B=DIR builds elsewhere (parallel work trees share the sources, not objects)
+B  ?= build
+BA = $(B)/asan
 
 # Programs: the file that holds main() for each.
 PROG_SRCS = datapath/io/hnvgw_dp_main.c mgmt/hnvgwd_main.c mgmt/hnvgw_main.c
-LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard datapath/*.c datapath/io/*.c mgmt/*.c))
-HDRS      = $(wildcard datapath/*.h datapath/io/*.h mgmt/*.h tests/unit/*.h tests/fuzz/*.h)
+SRC_DIRS  = datapath datapath/io mgmt gateway vpn
+LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard $(SRC_DIRS:%=%/*.c)))
+HDRS      = $(wildcard $(SRC_DIRS:%=%/*.h) tests/unit/*.h tests/fuzz/*.h)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 

@@ -7,7 +7,11 @@ set -euo pipefail
 PKGS=(
 	build-essential clang libclang-rt-14-dev pkg-config
 	liburcu-dev libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev
+	libcurl4-openssl-dev
 	tshark python3-scapy iproute2 tcpdump iputils-ping iperf3
+	frr strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	etcd-server etcd-client nftables conntrack openvswitch-switch
+	isc-dhcp-client busybox netsniff-ng
 )
 
 missing=()
