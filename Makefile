@@ -30,6 +30,12 @@ LIBA_OBJS = $(LIB_SRCS:%.c=$(BA)/obj/%.o)
 TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BA)/%)
 FUZZERS   = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
+# Test areas add their own rules in tests/<area>/rules.mk and append their
+# targets to EXTRA_TESTS (run by make test) or EXTRA_BENCH (run by make bench).
+EXTRA_TESTS :=
+EXTRA_BENCH :=
+-include $(sort $(wildcard tests/*/rules.mk))
+
 .PHONY: all deps test unit integration-test replay-test netns-test fuzz fuzz-smoke bench demo install \
 	clean
 
@@ -79,7 +85,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 # make test: dependencies, unit tests, daemon integration tests, replay/tshark
 # tests, short fuzz runs.
 test: deps
-	@$(MAKE) --no-print-directory unit integration-test replay-test netns-test fuzz-smoke lab
+	@$(MAKE) --no-print-directory unit integration-test replay-test netns-test $(EXTRA_TESTS) fuzz-smoke lab
 
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
@@ -115,6 +121,7 @@ $(B)/bench: tests/bench/bench.c $(B)/libhnvgw.a $(HDRS)
 
 bench: deps $(B)/bench
 	@$(B)/bench
+	@$(if $(strip $(EXTRA_BENCH)),$(MAKE) --no-print-directory $(EXTRA_BENCH))
 
 demo: deps $(B)/hnvgw-dp
 	@bash tests/demo.sh
