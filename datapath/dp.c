@@ -13,6 +13,7 @@
 #define _LGPL_SOURCE
 #include "dp.h"
 
+#include "dhcp.h"
 #include "policy_read.h"
 #include "proto.h"
 
@@ -744,7 +745,7 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 		return;
 	}
 	if (!mac_is_group(&in->eth.dst) && a.op == 1 && hnv_mac_eq(&in->eth.dst, &w->set->gw_mac) &&
-	    is_gateway_addr(vs, &a.tpa)) {
+	    (is_gateway_addr(vs, &a.tpa) || hnv_dhcp_is_server_addr(vs, &a.tpa))) {
 		/* a unicast probe of the gateway (Linux ARP in PROBE state): the
 		 * host is the gateway, so it answers, or the VM drops its route */
 		TRACE(p, HNV_ST_ARP, "unicast who-has of the default gateway: answered");
@@ -769,7 +770,7 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 		return;
 	}
 	IPS(tgt, &a.tpa);
-	if (is_gateway_addr(vs, &a.tpa)) {
+	if (is_gateway_addr(vs, &a.tpa) || hnv_dhcp_is_server_addr(vs, &a.tpa)) {
 		TRACE(p, HNV_ST_ARP, "who-has %s: default gateway, answered with the virtual MAC",
 		      tgt);
 		reply_arp(p, &a, &w->set->gw_mac);
@@ -950,7 +951,20 @@ static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	}
 	if (in.v6 && tx_nd(w, p, pt, vs, &in))
 		return;
-	if (!port_owns(pt, &in.src) && !(in.v6 && is_link_local6(&in.src))) {
+	if (in.v4) {
+		/* DHCP is answered here and never leaves the host (dhcp.h) */
+		size_t cap = HNV_PKT_BUFSIZE - (size_t)(p->data - p->buf);
+		enum hnv_reason d = hnv_dhcp_serve(p->data, cap, &p->len, in.l3_len, pt, vs,
+						   &w->set->gw_mac, w->set->uplink_mtu);
+		if (d != HNV_R__COUNT) {
+			TRACE(p, HNV_ST_CLASSIFY, "DHCP: %s", reason_texts[d]);
+			if (d == HNV_R_dhcp_reply)
+				p->out_port = p->in_port;
+			verdict(w, p, d);
+			return;
+		}
+	}
+	if (!pt->gateway && !port_owns(pt, &in.src) && !(in.v6 && is_link_local6(&in.src))) {
 		IPS(src, &in.src);
 		TRACE(p, HNV_ST_CLASSIFY, "source %s is not a CA of port %s", src, pt->name);
 		verdict(w, p, HNV_R_drop_spoof);

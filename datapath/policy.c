@@ -657,8 +657,11 @@ void hnv_policy_free(struct hnv_policy *p)
 	idx_free(p->ca_idx);
 	idx_free(p->mac_idx);
 	if (p->vsubnets)
-		for (uint32_t i = 0; i <= p->vsubnets->mask; i++)
+		for (uint32_t i = 0; i <= p->vsubnets->mask; i++) {
+			if (p->vsubnets->slot[i])
+				free(p->vsubnets->slot[i]->dhcp);
 			free(p->vsubnets->slot[i]);
+		}
 	free(p->vsubnets);
 	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
 		struct rdomain *rd = p->rdomains[i];
@@ -787,6 +790,8 @@ static int vs_rebuild(struct hnv_policy *p, uint32_t want, const struct hnv_vsub
 	rcu_assign_pointer(p->vsubnets, n);
 	urcu_qsbr_synchronize_rcu();
 	free(o);
+	if (victim)
+		free(victim->dhcp);
 	free(victim);
 	return 0;
 }
@@ -852,6 +857,29 @@ int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid)
 		return rc;
 	p->n_vsubnets--;
 	p->rdomains[rdi]->refs--;
+	return 0;
+}
+
+int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid,
+				const struct hnv_dhcp_cfg *cfg)
+{
+	struct hnv_vsubnet *v = (struct hnv_vsubnet *)hnv_policy_vsubnet(p, vsid);
+	if (!v)
+		return -ENOENT;
+	if (cfg && cfg->n_pools > HNV_DHCP_POOLS_MAX)
+		return -EINVAL;
+	struct hnv_dhcp_cfg *n = NULL, *o = v->dhcp;
+	if (cfg && cfg->n_pools > 0) {
+		n = malloc(sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		*n = *cfg;
+	}
+	rcu_assign_pointer(v->dhcp, n);
+	if (o) {
+		urcu_qsbr_synchronize_rcu();
+		free(o);
+	}
 	return 0;
 }
 
@@ -1305,6 +1333,7 @@ int hnv_policy_port_add(struct hnv_policy *p, const struct hnv_port_spec *s)
 	for (unsigned i = 0; i < s->n_cas; i++)
 		pt->cas[i] = s->cas[i];
 	strcpy(pt->name, s->name);
+	pt->gateway = s->gateway;
 	rcu_assign_pointer(p->ports[slot], pt);
 	int rc = port_idx_rebuild(p);
 	if (rc) {

@@ -62,6 +62,26 @@ struct hnv_port_spec {
 	struct hnv_mac mac;
 	unsigned n_cas;
 	struct hnv_ip cas[HNV_PORT_MAX_CAS];
+	/* A gateway port (the gateway role's TAP into a tenant VRF): the kernel
+	 * routes traffic of addresses behind the gateway through it, so its
+	 * frames' source addresses are not its own CAs. */
+	bool gateway;
+};
+
+/* DHCP of a virtual subnet: its address pools and their options, which
+ * the datapath (datapath/dhcp.c) answers VMs from. Pools are IPv4, each
+ * inside one prefix of the VSID. */
+#define HNV_DHCP_DNS_MAX 4
+#define HNV_DHCP_POOLS_MAX 8
+struct hnv_dhcp_pool {
+	struct hnv_ip first, last;
+	unsigned n_dns;
+	struct hnv_ip dns[HNV_DHCP_DNS_MAX];
+	uint32_t lease; /* seconds */
+};
+struct hnv_dhcp_cfg {
+	unsigned n_pools;
+	struct hnv_dhcp_pool pools[HNV_DHCP_POOLS_MAX];
 };
 
 struct hnv_policy *hnv_policy_new(void);
@@ -73,6 +93,10 @@ int hnv_policy_rdomain_del(struct hnv_policy *p, const char *name);
 
 int hnv_policy_vsubnet_add(struct hnv_policy *p, const struct hnv_vsubnet_spec *s);
 int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid);
+/* Sets the DHCP service of vsid to a copy of cfg (NULL or no pools: none).
+ * 0, -ENOENT (no such vsid), -EINVAL (too many pools) or -ENOMEM. */
+int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid,
+				const struct hnv_dhcp_cfg *cfg);
 /* Copies the vsubnet as configured; 0 or -ENOENT. */
 int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid,
 			   struct hnv_vsubnet_spec *out);

@@ -36,6 +36,7 @@ struct hnv_vsubnet {
 	uint8_t n_prefixes;
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
+	struct hnv_dhcp_cfg *dhcp; /* RCU; NULL: no pool, DHCP not answered */
 };
 
 struct hnv_port {
@@ -45,6 +46,7 @@ struct hnv_port {
 	uint8_t n_cas;
 	struct hnv_ip cas[HNV_PORT_MAX_CAS];
 	char name[HNV_NAME_MAX + 1];
+	bool gateway; /* see struct hnv_port_spec */
 };
 
 /* The result of a customer-route lookup. */

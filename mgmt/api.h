@@ -35,6 +35,20 @@
  *       decision code as replay and trace. "result": {"verdict", "counter",
  *       "stages":[...], "vsid", "next_hop_ca", "pa", "mac", "egress"}.
  *
+ *   {"v":1,"op":"trace","count":N,"port":NAME?}
+ *       Host edge only, root only. The forwarding thread traces the next N
+ *       (1-64) packets received on port NAME ("uplink" for the provider
+ *       uplink; any port without "port"); a new trace replaces the previous
+ *       one. "result": {"session":ID,"count":N}. The forwarding thread never
+ *       waits for this: the records are handed back through memory it
+ *       publishes (datapath/io/fwd.h).
+ *   {"v":1,"op":"trace","session":ID}
+ *       The records of session ID traced so far, "result":
+ *       {"session":ID,"records":[...]}, each record as hnvgw-dp replay
+ *       --trace prints it: {"packet","ingress","stages":[{"stage",
+ *       "decision"}],"verdict":"forward"|"drop","egress"?,"vsid","counter"}.
+ *       The client polls until it has N records or gives up.
+ *
  * Replies: {"v":1,"ok":true,"result":...} or
  *          {"v":1,"ok":false,"error":"message naming the bad value"}.
  *

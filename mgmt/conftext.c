@@ -19,6 +19,9 @@
  */
 #include "conftext.h"
 
+#include "../datapath/dhcp.h"
+#include "../datapath/policy_read.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -486,6 +489,11 @@ enum opt {
 	OPT_TABLE,
 	OPT_CORP_DEV,
 	OPT_NAT_EXTERNAL,
+	OPT_CORP_ADDR,
+	OPT_CORP_NEXTHOP,
+	OPT_BGP_ASN,
+	OPT_BGP_PEER,
+	OPT_BGP_PEER_ASN,
 	OPT_PEER,
 	OPT_LOCAL_ADDR,
 	OPT_LOCAL_ID,
@@ -497,6 +505,9 @@ enum opt {
 	OPT_ESP_PROPOSAL,
 	OPT_REMOTE_PREFIX,
 	OPT_DPD,
+	OPT_RANGE,
+	OPT_DNS,
+	OPT_LEASE,
 	OPT__COUNT
 };
 
@@ -531,6 +542,11 @@ static const struct {
 	[OPT_TABLE] = {"--table", false, 1},
 	[OPT_CORP_DEV] = {"--corp-dev", false, 1},
 	[OPT_NAT_EXTERNAL] = {"--nat-external", false, 1},
+	[OPT_CORP_ADDR] = {"--corp-addr", false, 1},
+	[OPT_CORP_NEXTHOP] = {"--corp-nexthop", false, 1},
+	[OPT_BGP_ASN] = {"--bgp-asn", false, 1},
+	[OPT_BGP_PEER] = {"--bgp-peer", false, 1},
+	[OPT_BGP_PEER_ASN] = {"--bgp-peer-asn", false, 1},
 	[OPT_PEER] = {"--peer", false, 1},
 	[OPT_LOCAL_ADDR] = {"--local-addr", false, 1},
 	[OPT_LOCAL_ID] = {"--local-id", false, 1},
@@ -542,6 +558,9 @@ static const struct {
 	[OPT_ESP_PROPOSAL] = {"--esp-proposal", false, HNV_S2S_PROPOSALS_MAX},
 	[OPT_REMOTE_PREFIX] = {"--remote-prefix", false, HNV_S2S_REMOTE_MAX},
 	[OPT_DPD] = {"--dpd", false, 1},
+	[OPT_RANGE] = {"--range", false, 1},
+	[OPT_DNS] = {"--dns", false, 1},
+	[OPT_LEASE] = {"--lease", false, 1},
 };
 
 #define VALS_MAX 16 /* the largest opt_defs[].max */
@@ -803,7 +822,8 @@ static int build_port_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	int rc = get_name(c, "port name", c->pos, s->name);
 	if (rc == 0)
 		rc = get_vsid(c, opt1(c, OPT_VSID), &s->vsid);
-	if (rc == 0)
+	/* without --mac the MAC stays all-zero: hnvgwd's model makes one */
+	if (rc == 0 && c->n[OPT_MAC])
 		rc = get_mac(c, "MAC", opt1(c, OPT_MAC), &s->mac);
 	for (unsigned i = 0; rc == 0 && i < c->n[OPT_CA]; i++) {
 		const char *v = c->val[OPT_CA][i];
@@ -819,6 +839,80 @@ static int build_port_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 static int build_port_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 {
 	return get_name(c, "port name", c->pos, cmd->u.port.name);
+}
+
+static int get_unicast(struct pctx *c, const char *what, const char *v, struct hnv_ip *out);
+
+static uint32_t ip4_u32(const struct hnv_ip *a)
+{
+	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
+	       a->b[15];
+}
+
+/* An IPv4 address for a pool: unicast, not unspecified. */
+static int get_ip4(struct pctx *c, const char *what, const char *v, struct hnv_ip *out)
+{
+	int rc = get_unicast(c, what, v, out);
+	if (rc == 0 && !hnv_ip_is_v4(out))
+		return bad(c, what, v, "pools are IPv4 (DHCPv6 is not offered)");
+	return rc;
+}
+
+static int build_pool_add(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_pool *s = &cmd->u.pool;
+	const char *range = opt1(c, OPT_RANGE);
+	char a[INET6_ADDRSTRLEN + 1];
+	int rc = get_name(c, "pool name", c->pos, s->name);
+	if (rc == 0)
+		rc = get_vsid(c, opt1(c, OPT_VSID), &s->vsid);
+	if (rc < 0)
+		return rc;
+	const char *dash = strchr(range, '-');
+	size_t alen = dash ? (size_t)(dash - range) : 0;
+	if (dash == NULL || alen == 0 || alen >= sizeof(a))
+		return bad(c, "range", range, "expected FIRST-LAST, e.g. 10.10.1.100-10.10.1.130");
+	memcpy(a, range, alen);
+	a[alen] = '\0';
+	rc = get_ip4(c, "range start", a, &s->range.first);
+	if (rc == 0)
+		rc = get_ip4(c, "range end", dash + 1, &s->range.last);
+	if (rc < 0)
+		return rc;
+	uint32_t f = ip4_u32(&s->range.first), l = ip4_u32(&s->range.last);
+	if (f > l)
+		return bad(c, "range", range, "the first address is above the last");
+	if (l - f >= HNV_POOL_SIZE_MAX)
+		return bad(c, "range", range, "more than 65536 addresses");
+	s->range.lease = HNV_POOL_LEASE_DEFAULT;
+	if (c->n[OPT_LEASE])
+		rc = get_uint(c, "lease", opt1(c, OPT_LEASE), HNV_POOL_LEASE_MIN,
+			      HNV_POOL_LEASE_MAX, &s->range.lease);
+	if (rc < 0 || !c->n[OPT_DNS])
+		return rc;
+	const char *dns = opt1(c, OPT_DNS);
+	for (const char *p = dns;;) {
+		size_t n = strcspn(p, ",");
+		if (n == 0 || n >= sizeof(a))
+			return bad(c, "DNS server list", dns, "expected IP[,IP...]");
+		if (s->range.n_dns == HNV_DHCP_DNS_MAX)
+			return bad(c, "DNS server list", dns, "at most 4 servers");
+		memcpy(a, p, n);
+		a[n] = '\0';
+		rc = get_ip4(c, "DNS server", a, &s->range.dns[s->range.n_dns]);
+		if (rc < 0)
+			return rc;
+		s->range.n_dns++;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	return 0;
+}
+
+static int build_pool_del(struct pctx *c, struct hnv_conf_cmd *cmd)
+{
+	return get_name(c, "pool name", c->pos, cmd->u.pool.name);
 }
 
 /* lookup add and lookup set: a complete record. */
@@ -1012,17 +1106,54 @@ static int build_gateway_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	int rc = get_name(c, "rdomain name", opt1(c, OPT_RDOMAIN), g->rdomain);
 	if (rc == 0)
 		rc = get_dev(c, "VRF name", opt1(c, OPT_VRF), g->vrf);
+	if (rc == 0 && strlen(g->vrf) > HNV_VRF_NAME_MAX)
+		return bad(c, "VRF name", g->vrf,
+			   "at most 12 characters (the VRF device is named rd-<name>)");
 	if (rc == 0)
 		rc = get_uint(c, "table", table, 1, UINT32_MAX - 1, &g->table);
 	/* The kernel's own tables: a tenant VRF must never share them. */
 	if (rc == 0 && g->table >= 253 && g->table <= 255)
-		return bad(c, "table", table, "253-255 are the kernel's default, main and local tables");
+		return bad(c, "table", table,
+			   "253-255 are the kernel's default, main and local tables");
 	if (rc == 0 && c->n[OPT_CORP_DEV])
 		rc = get_dev(c, "corp device name", opt1(c, OPT_CORP_DEV), g->corp_dev);
 	if (rc == 0 && c->n[OPT_NAT_EXTERNAL]) {
 		rc = get_unicast(c, "NAT external address", opt1(c, OPT_NAT_EXTERNAL),
 				 &g->nat_external);
 		g->has_nat_external = true;
+	}
+	const char *why;
+	if (rc == 0 && c->n[OPT_CORP_ADDR]) {
+		if (!g->corp_dev[0])
+			return bad(c, "corp address", opt1(c, OPT_CORP_ADDR), "needs --corp-dev");
+		if (prefix_parse(opt1(c, OPT_CORP_ADDR), &g->corp_addr, true, &why) < 0)
+			return bad(c, "corp address", opt1(c, OPT_CORP_ADDR), why);
+		if (hnv_ip_is_unspec(&g->corp_addr.addr))
+			return bad(c, "corp address", opt1(c, OPT_CORP_ADDR),
+				   "unspecified address");
+		g->has_corp_addr = true;
+	}
+	if (rc == 0 && c->n[OPT_CORP_NEXTHOP]) {
+		if (!g->corp_dev[0])
+			return bad(c, "corp next hop", opt1(c, OPT_CORP_NEXTHOP),
+				   "needs --corp-dev");
+		rc = get_unicast(c, "corp next hop", opt1(c, OPT_CORP_NEXTHOP), &g->corp_nexthop);
+		g->has_corp_nexthop = rc == 0;
+	}
+	unsigned nbgp = !!c->n[OPT_BGP_ASN] + !!c->n[OPT_BGP_PEER] + !!c->n[OPT_BGP_PEER_ASN];
+	if (rc == 0 && nbgp != 0 && nbgp != 3)
+		return bad(c, "BGP",
+			   opt1(c, c->n[OPT_BGP_ASN]    ? OPT_BGP_ASN
+				   : c->n[OPT_BGP_PEER] ? OPT_BGP_PEER
+							: OPT_BGP_PEER_ASN),
+			   "give --bgp-asn, --bgp-peer and --bgp-peer-asn together");
+	if (rc == 0 && nbgp == 3) {
+		rc = get_uint(c, "BGP AS number", opt1(c, OPT_BGP_ASN), 1, UINT32_MAX, &g->bgp_asn);
+		if (rc == 0)
+			rc = get_unicast(c, "BGP peer", opt1(c, OPT_BGP_PEER), &g->bgp_peer);
+		if (rc == 0)
+			rc = get_uint(c, "BGP peer AS number", opt1(c, OPT_BGP_PEER_ASN), 1,
+				      UINT32_MAX, &g->bgp_peer_asn);
 	}
 	return rc;
 }
@@ -1075,8 +1206,7 @@ static int get_ident(struct pctx *c, const char *what, const char *v, char *out)
 		return bad(c, what, v, "longer than 255 characters");
 	for (size_t i = 0; i < len; i++)
 		if (!printable_ascii(v[i]) || v[i] == '"' || v[i] == '\\')
-			return bad(c, what, v,
-				   "use printable ASCII characters without \" or \\");
+			return bad(c, what, v, "use printable ASCII characters without \" or \\");
 	if (v[0] == ' ' || v[len - 1] == ' ')
 		return bad(c, what, v, "leading or trailing space");
 	memcpy(out, v, len + 1);
@@ -1128,7 +1258,7 @@ static int get_path(struct pctx *c, const char *what, const char *v, char *out)
 				   "use printable ASCII characters without spaces, \" or \\");
 	if (strchr(v, '/') != NULL && v[0] != '/')
 		return bad(c, what, v, "must be a file name or an absolute path");
-	for (const char *p = v + (v[0] == '/');; ) {
+	for (const char *p = v + (v[0] == '/');;) {
 		size_t cl = strcspn(p, "/");
 		if (cl == 0 || (cl == 1 && p[0] == '.') || (cl == 2 && p[0] == '.' && p[1] == '.'))
 			return bad(c, what, v, "empty, \".\" or \"..\" path component");
@@ -1141,34 +1271,50 @@ static int get_path(struct pctx *c, const char *what, const char *v, char *out)
 }
 
 /* strongSwan proposal keywords hnvgw accepts (lower case). */
-enum alg_kind { ALG_ENCR, ALG_AEAD, ALG_INTEG, ALG_PRF, ALG_DH, ALG_ESN };
+enum alg_kind {
+	ALG_ENCR,
+	ALG_AEAD,
+	ALG_INTEG,
+	ALG_PRF,
+	ALG_DH,
+	ALG_ESN
+};
 
 static const struct {
 	const char *name;
 	enum alg_kind kind;
 } good_algs[] = {
-	{"aes128", ALG_ENCR},        {"aes192", ALG_ENCR},        {"aes256", ALG_ENCR},
-	{"aes128ctr", ALG_ENCR},     {"aes192ctr", ALG_ENCR},     {"aes256ctr", ALG_ENCR},
-	{"camellia128", ALG_ENCR},   {"camellia192", ALG_ENCR},   {"camellia256", ALG_ENCR},
-	{"aes128gcm8", ALG_AEAD},    {"aes128gcm12", ALG_AEAD},   {"aes128gcm16", ALG_AEAD},
-	{"aes192gcm8", ALG_AEAD},    {"aes192gcm12", ALG_AEAD},   {"aes192gcm16", ALG_AEAD},
-	{"aes256gcm8", ALG_AEAD},    {"aes256gcm12", ALG_AEAD},   {"aes256gcm16", ALG_AEAD},
-	{"aes128ccm8", ALG_AEAD},    {"aes128ccm12", ALG_AEAD},   {"aes128ccm16", ALG_AEAD},
-	{"aes192ccm8", ALG_AEAD},    {"aes192ccm12", ALG_AEAD},   {"aes192ccm16", ALG_AEAD},
-	{"aes256ccm8", ALG_AEAD},    {"aes256ccm12", ALG_AEAD},   {"aes256ccm16", ALG_AEAD},
-	{"chacha20poly1305", ALG_AEAD},
-	{"sha256", ALG_INTEG},       {"sha384", ALG_INTEG},       {"sha512", ALG_INTEG},
-	{"sha2_256", ALG_INTEG},     {"sha2_384", ALG_INTEG},     {"sha2_512", ALG_INTEG},
-	{"aesxcbc", ALG_INTEG},      {"aescmac", ALG_INTEG},
-	{"prfsha256", ALG_PRF},      {"prfsha384", ALG_PRF},      {"prfsha512", ALG_PRF},
-	{"prfaesxcbc", ALG_PRF},     {"prfaescmac", ALG_PRF},
-	{"modp2048", ALG_DH},        {"modp3072", ALG_DH},        {"modp4096", ALG_DH},
-	{"modp6144", ALG_DH},        {"modp8192", ALG_DH},        {"modp2048s224", ALG_DH},
-	{"modp2048s256", ALG_DH},    {"ecp224", ALG_DH},          {"ecp256", ALG_DH},
-	{"ecp384", ALG_DH},          {"ecp521", ALG_DH},          {"ecp224bp", ALG_DH},
-	{"ecp256bp", ALG_DH},        {"ecp384bp", ALG_DH},        {"ecp512bp", ALG_DH},
-	{"curve25519", ALG_DH},      {"x25519", ALG_DH},          {"curve448", ALG_DH},
-	{"x448", ALG_DH},            {"esn", ALG_ESN},            {"noesn", ALG_ESN},
+	{"aes128", ALG_ENCR},      {"aes192", ALG_ENCR},
+	{"aes256", ALG_ENCR},      {"aes128ctr", ALG_ENCR},
+	{"aes192ctr", ALG_ENCR},   {"aes256ctr", ALG_ENCR},
+	{"camellia128", ALG_ENCR}, {"camellia192", ALG_ENCR},
+	{"camellia256", ALG_ENCR}, {"aes128gcm8", ALG_AEAD},
+	{"aes128gcm12", ALG_AEAD}, {"aes128gcm16", ALG_AEAD},
+	{"aes192gcm8", ALG_AEAD},  {"aes192gcm12", ALG_AEAD},
+	{"aes192gcm16", ALG_AEAD}, {"aes256gcm8", ALG_AEAD},
+	{"aes256gcm12", ALG_AEAD}, {"aes256gcm16", ALG_AEAD},
+	{"aes128ccm8", ALG_AEAD},  {"aes128ccm12", ALG_AEAD},
+	{"aes128ccm16", ALG_AEAD}, {"aes192ccm8", ALG_AEAD},
+	{"aes192ccm12", ALG_AEAD}, {"aes192ccm16", ALG_AEAD},
+	{"aes256ccm8", ALG_AEAD},  {"aes256ccm12", ALG_AEAD},
+	{"aes256ccm16", ALG_AEAD}, {"chacha20poly1305", ALG_AEAD},
+	{"sha256", ALG_INTEG},     {"sha384", ALG_INTEG},
+	{"sha512", ALG_INTEG},     {"sha2_256", ALG_INTEG},
+	{"sha2_384", ALG_INTEG},   {"sha2_512", ALG_INTEG},
+	{"aesxcbc", ALG_INTEG},    {"aescmac", ALG_INTEG},
+	{"prfsha256", ALG_PRF},    {"prfsha384", ALG_PRF},
+	{"prfsha512", ALG_PRF},    {"prfaesxcbc", ALG_PRF},
+	{"prfaescmac", ALG_PRF},   {"modp2048", ALG_DH},
+	{"modp3072", ALG_DH},      {"modp4096", ALG_DH},
+	{"modp6144", ALG_DH},      {"modp8192", ALG_DH},
+	{"modp2048s224", ALG_DH},  {"modp2048s256", ALG_DH},
+	{"ecp224", ALG_DH},        {"ecp256", ALG_DH},
+	{"ecp384", ALG_DH},        {"ecp521", ALG_DH},
+	{"ecp224bp", ALG_DH},      {"ecp256bp", ALG_DH},
+	{"ecp384bp", ALG_DH},      {"ecp512bp", ALG_DH},
+	{"curve25519", ALG_DH},    {"x25519", ALG_DH},
+	{"curve448", ALG_DH},      {"x448", ALG_DH},
+	{"esn", ALG_ESN},          {"noesn", ALG_ESN},
 };
 
 /* Keywords strongSwan knows that hnvgw refuses, and why. */
@@ -1201,13 +1347,13 @@ static const struct {
 	const char *name;
 	bool weak;
 } dh_groups[] = {
-	{1, "modp768", true},      {2, "modp1024", true},      {5, "modp1536", true},
-	{14, "modp2048", false},   {15, "modp3072", false},    {16, "modp4096", false},
-	{17, "modp6144", false},   {18, "modp8192", false},    {19, "ecp256", false},
-	{20, "ecp384", false},     {21, "ecp521", false},      {22, "modp1024s160", true},
+	{1, "modp768", true},        {2, "modp1024", true},       {5, "modp1536", true},
+	{14, "modp2048", false},     {15, "modp3072", false},     {16, "modp4096", false},
+	{17, "modp6144", false},     {18, "modp8192", false},     {19, "ecp256", false},
+	{20, "ecp384", false},       {21, "ecp521", false},       {22, "modp1024s160", true},
 	{23, "modp2048s224", false}, {24, "modp2048s256", false}, {25, "ecp192", true},
-	{26, "ecp224", false},     {27, "ecp224bp", false},    {28, "ecp256bp", false},
-	{29, "ecp384bp", false},   {30, "ecp512bp", false},    {31, "curve25519", false},
+	{26, "ecp224", false},       {27, "ecp224bp", false},     {28, "ecp256bp", false},
+	{29, "ecp384bp", false},     {30, "ecp512bp", false},     {31, "curve25519", false},
 	{32, "curve448", false},
 };
 
@@ -1346,8 +1492,8 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		s->auth = HNV_S2S_AUTH_PSK;
 		rc = get_psk(c, opt1(c, OPT_PSK), s->psk);
 		/* identities are shown to every reader; the PSK is not */
-		if (rc == 0 && (shows_secret(s->local_id, s->psk) ||
-				shows_secret(s->remote_id, s->psk))) {
+		if (rc == 0 &&
+		    (shows_secret(s->local_id, s->psk) || shows_secret(s->remote_id, s->psk))) {
 			seterr(c->err, c->errlen, "%s: the PSK must not appear in an identity",
 			       c->cmd);
 			return -EINVAL;
@@ -1359,7 +1505,9 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 			rc = get_path(c, "key", opt1(c, OPT_KEY), s->key);
 	} else {
 		seterr(c->err, c->errlen, "%s: missing %s", c->cmd,
-		       c->n[OPT_CERT] ? "--key" : c->n[OPT_KEY] ? "--cert" : "--psk or --cert with --key");
+		       c->n[OPT_CERT]  ? "--key"
+		       : c->n[OPT_KEY] ? "--cert"
+				       : "--psk or --cert with --key");
 		return -EINVAL;
 	}
 	for (unsigned i = 0; rc == 0 && i < c->n[OPT_IKE_PROPOSAL]; i++)
@@ -1402,8 +1550,8 @@ static int build_s2s_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 #define PROUTE_KEY (B(OPT_PREFIX) | B(OPT_NEXTHOP))
 #define GWCA_KEY (B(OPT_RDOMAIN) | B(OPT_VSID) | B(OPT_CA))
 #define S2S_OPTS                                                                                   \
-	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |    \
-	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) |        \
+	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
+	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) |       \
 	 B(OPT_REMOTE_PREFIX) | B(OPT_DPD))
 #define S2S_REQ                                                                                    \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
@@ -1425,7 +1573,7 @@ static const struct cmd_def cmd_defs[] = {
 	{"pa", "add", HNV_CONF_PA_ADD, "IP/LEN", B(OPT_DEV), B(OPT_DEV), 0, build_pa_add},
 	{"pa", "del", HNV_CONF_PA_DEL, "IP", 0, 0, 0, build_pa_del},
 	{"port", "add", HNV_CONF_PORT_ADD, "NAME", B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC),
-	 B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC), B(OPT_CA), build_port_add},
+	 B(OPT_VSID), B(OPT_CA), build_port_add},
 	{"port", "del", HNV_CONF_PORT_DEL, "NAME", 0, 0, 0, build_port_del},
 	{"lookup", "add", HNV_CONF_LOOKUP_ADD, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},
 	{"lookup", "set", HNV_CONF_LOOKUP_SET, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},
@@ -1440,7 +1588,9 @@ static const struct cmd_def cmd_defs[] = {
 	 PROUTE_KEY | B(OPT_DEV), 0, build_proute_add},
 	{"proute", "del", HNV_CONF_PROUTE_DEL, NULL, PROUTE_KEY, PROUTE_KEY, 0, build_proute_del},
 	{"gateway", "add", HNV_CONF_GATEWAY_ADD, NULL,
-	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE) | B(OPT_CORP_DEV) | B(OPT_NAT_EXTERNAL),
+	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE) | B(OPT_CORP_DEV) | B(OPT_NAT_EXTERNAL) |
+		 B(OPT_CORP_ADDR) | B(OPT_CORP_NEXTHOP) | B(OPT_BGP_ASN) | B(OPT_BGP_PEER) |
+		 B(OPT_BGP_PEER_ASN),
 	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE), 0, build_gateway_add},
 	{"gateway", "del", HNV_CONF_GATEWAY_DEL, NULL, B(OPT_RDOMAIN), B(OPT_RDOMAIN), 0,
 	 build_gateway_del},
@@ -1450,6 +1600,9 @@ static const struct cmd_def cmd_defs[] = {
 	{"s2s", "add", HNV_CONF_S2S_ADD, "NAME", S2S_OPTS, S2S_REQ,
 	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX), build_s2s_add},
 	{"s2s", "del", HNV_CONF_S2S_DEL, "NAME", 0, 0, 0, build_s2s_del},
+	{"pool", "add", HNV_CONF_POOL_ADD, "NAME", B(OPT_VSID) | B(OPT_RANGE) | B(OPT_DNS) | B(OPT_LEASE),
+	 B(OPT_VSID) | B(OPT_RANGE), 0, build_pool_add},
+	{"pool", "del", HNV_CONF_POOL_DEL, "NAME", 0, 0, 0, build_pool_del},
 };
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
 
@@ -1881,6 +2034,17 @@ struct hnv_conf_batch {
 	struct vec cas;      /* struct hnv_conf_gateway_ca */
 	struct vec s2s;      /* struct s2s_rec */
 	struct vec proutes;  /* struct hnv_conf_proute, key fields */
+	struct vec pools;    /* struct hnv_conf_pool */
+	struct vec autos;    /* struct auto_rec: port records not replaced */
+};
+
+/* A lookup record made for a port's CA (conftext.h), until the port goes
+ * or an explicit "lookup add" of the same VSID and CA replaces it. */
+struct auto_rec {
+	char port[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_ip ca;
+	struct hnv_mac mac;
 };
 
 /* Index of the first element for which match(elem, key) holds, or -1. */
@@ -1918,6 +2082,11 @@ static bool ca_uses_vsid(const void *elem, const void *key)
 	return ((const struct hnv_conf_gateway_ca *)elem)->vsid == *(const uint32_t *)key;
 }
 
+static bool pool_of_vsid(const void *elem, const void *key)
+{
+	return ((const struct hnv_conf_pool *)elem)->vsid == *(const uint32_t *)key;
+}
+
 static bool rdomain_known(const struct hnv_conf_batch *b, const char *name)
 {
 	return vec_find(&b->rdomains, name_is, name) >= 0;
@@ -1942,8 +2111,9 @@ static int apply_rdomain(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 		return -EINVAL;
 	}
 	if (!add && vec_find(&b->gws, gw_uses_rdomain, name) >= 0) {
-		seterr(err, errlen, "%s: rdomain \"%s\" is in use by its gateway (gateway del first)",
-		       cmd, name);
+		seterr(err, errlen,
+		       "%s: rdomain \"%s\" is in use by its gateway (gateway del first)", cmd,
+		       name);
 		return -EBUSY;
 	}
 	if (!add && vec_find(&b->s2s, s2s_uses_rdomain, name) >= 0) {
@@ -1988,6 +2158,12 @@ static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 		seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
 		return -EINVAL;
 	}
+	long pl = add ? -1 : vec_find(&b->pools, pool_of_vsid, &s->vsid);
+	if (pl >= 0) {
+		seterr(err, errlen, "%s: VSID %u is in use by pool \"%s\" (pool del first)", cmd,
+		       s->vsid, ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pl))->name);
+		return -EBUSY;
+	}
 	long ca = add ? -1 : vec_find(&b->cas, ca_uses_vsid, &s->vsid);
 	if (ca >= 0) {
 		seterr(err, errlen,
@@ -2030,11 +2206,110 @@ static int apply_pa(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *er
 	return rc < 0 ? rc : 0;
 }
 
-static int apply_port(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err, size_t errlen)
+static bool auto_of_port(const void *elem, const void *key)
 {
+	return strcmp(((const struct auto_rec *)elem)->port, key) == 0;
+}
+
+struct vsid_ca {
+	uint32_t vsid;
+	const struct hnv_ip *ca;
+};
+
+static bool auto_is(const void *elem, const void *key)
+{
+	const struct auto_rec *a = elem;
+	const struct vsid_ca *k = key;
+	return a->vsid == k->vsid && hnv_ip_eq(&a->ca, k->ca);
+}
+
+/* The lookup records of a new port's CAs (conftext.h, "port"). */
+static int port_records(struct hnv_conf_batch *b, const struct hnv_port_spec *s, char *err,
+			size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
+	const struct hnv_ip *pa = hnv_policy_local_pa(p, true);
+	if (pa == NULL)
+		pa = hnv_policy_local_pa(p, false);
+	if (pa == NULL)
+		return 0;
+	for (unsigned i = 0; i < s->n_cas; i++) {
+		struct hnv_lookup_spec r;
+		memset(&r, 0, sizeof(r));
+		r.vsid = s->vsid;
+		r.ca = s->cas[i];
+		r.pa = *pa;
+		r.mac = s->mac;
+		r.rule = HNV_RULE_ENCAP;
+		r.type = HNV_TYPE_STATIC;
+		memcpy(r.vm_name, s->name, sizeof(r.vm_name));
+		int rc = hnv_policy_lookup_add(p, &r);
+		struct vsid_ca key = {s->vsid, &s->cas[i]};
+		long other = rc == -EEXIST ? vec_find(&b->autos, auto_is, &key) : -1;
+		if (other >= 0) {
+			char t[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
+			seterr(err, errlen, "port add: CA %s of port \"%s\" is already the address of port \"%s\" in VSID %u",
+			       t, s->name, ((const struct auto_rec *)vec_at(&b->autos, (size_t)other))->port,
+			       s->vsid);
+			return -EEXIST;
+		}
+		if (rc == -EEXIST)
+			continue; /* an explicit record of this CA stays */
+		struct auto_rec a;
+		memset(&a, 0, sizeof(a));
+		memcpy(a.port, s->name, sizeof(a.port));
+		a.vsid = s->vsid;
+		a.ca = s->cas[i];
+		a.mac = s->mac;
+		if (rc == 0 && vec_push(&b->autos, &a) < 0)
+			rc = -ENOMEM;
+		if (rc < 0) {
+			char t[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
+			seterr(err, errlen, "port add: port \"%s\": lookup record of CA %s: %s",
+			       s->name, t, errno_text(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Refuses a CA that is the DHCP server identifier of a VSID with a pool. */
+static int check_server_id(struct hnv_conf_batch *b, const char *cmd,
+			   const struct hnv_vsubnet_spec *vs, const struct hnv_ip *ca, char *err,
+			   size_t errlen)
+{
+	long pi = vec_find(&b->pools, pool_of_vsid, &vs->vsid);
+	if (pi < 0 || !hnv_ip_is_v4(ca))
+		return 0;
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
+		struct hnv_ip sid;
+		if (!hnv_prefix_contains(&vs->prefixes[i], ca))
+			continue;
+		hnv_dhcp_server_id(&vs->prefixes[i], &sid);
+		if (hnv_ip_eq(&sid, ca)) {
+			char a[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(ca, a, sizeof(a));
+			seterr(err, errlen,
+			       "%s: CA %s is reserved as the DHCP server identifier of VSID %u "
+			       "(it has pool \"%s\")",
+			       cmd, a, vs->vsid,
+			       ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pi))->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		      size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
 	const struct hnv_port_spec *s = &c->u.port;
 	bool add = c->kind == HNV_CONF_PORT_ADD;
 	const char *cmd = add ? "port add" : "port del";
+	static const struct hnv_mac zero_mac;
 	int rc;
 	if (!terminated(s->name, sizeof(s->name))) {
 		seterr(err, errlen, "%s: name is not terminated", cmd);
@@ -2046,9 +2321,22 @@ static int apply_port(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *
 			seterr(err, errlen, "%s: port \"%s\" not found", cmd, s->name);
 		else if (rc < 0)
 			seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, errno_text(rc));
-		return rc < 0 ? rc : 0;
+		if (rc < 0)
+			return rc;
+		/* its records go with it (one an explicit lookup del took is gone) */
+		for (long i; (i = vec_find(&b->autos, auto_of_port, s->name)) >= 0;) {
+			const struct auto_rec *a = vec_at(&b->autos, (size_t)i);
+			rc = hnv_policy_lookup_del(p, a->vsid, &a->ca, &a->mac);
+			if (rc < 0 && rc != -ENOENT) {
+				seterr(err, errlen, "%s: port \"%s\": its lookup record: %s", cmd,
+				       s->name, errno_text(rc));
+				return rc;
+			}
+			vec_del(&b->autos, (size_t)i);
+		}
+		return 0;
 	}
-	if (s->n_cas == 0 || s->n_cas > HNV_PORT_MAX_CAS) {
+	if (s->n_cas > HNV_PORT_MAX_CAS) {
 		seterr(err, errlen, "%s: port \"%s\" needs 1-%d CAs", cmd, s->name,
 		       HNV_PORT_MAX_CAS);
 		return -EINVAL;
@@ -2056,12 +2344,23 @@ static int apply_port(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *
 	struct hnv_vsubnet_spec vs;
 	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
 		return vsid_missing(cmd, s->vsid, err, errlen);
+	if (s->n_cas == 0 || hnv_mac_eq(&s->mac, &zero_mac)) {
+		seterr(err, errlen,
+		       "%s: port \"%s\" needs --ca and --mac here (hnvgwd fills them in from the "
+		       "pool of VSID %u)",
+		       cmd, s->name, s->vsid);
+		return -EINVAL;
+	}
 	for (unsigned i = 0; i < s->n_cas; i++) {
 		rc = check_ca(cmd, &vs, &s->cas[i], err, errlen);
+		if (rc == 0)
+			rc = check_server_id(b, cmd, &vs, &s->cas[i], err, errlen);
 		if (rc < 0)
 			return rc;
 	}
 	rc = hnv_policy_port_add(p, s);
+	if (rc >= 0)
+		return port_records(b, s, err, errlen);
 	if (rc == -EEXIST) {
 		char m[18];
 		hnv_fmt_mac(&s->mac, m, sizeof(m));
@@ -2086,9 +2385,10 @@ static void lookup_name(const struct hnv_lookup_spec *s, char a[INET6_ADDRSTRLEN
 	snprintf(rec, reclen, "VSID %u CA %s MAC %s", s->vsid, a, m);
 }
 
-static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err,
+static int apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 			size_t errlen)
 {
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
 	const struct hnv_lookup_spec *s = &c->u.lookup;
 	const char *cmd = c->kind == HNV_CONF_LOOKUP_ADD   ? "lookup add"
 			  : c->kind == HNV_CONF_LOOKUP_SET ? "lookup set"
@@ -2120,6 +2420,16 @@ static int apply_lookup(struct hnv_policy *p, const struct hnv_conf_cmd *c, char
 	}
 	if (c->kind == HNV_CONF_LOOKUP_ADD) {
 		rc = hnv_policy_lookup_add(p, s);
+		struct vsid_ca key = {s->vsid, &s->ca};
+		long ai = rc == -EEXIST ? vec_find(&b->autos, auto_is, &key) : -1;
+		if (ai >= 0) {
+			/* an explicit record replaces the one made for a port */
+			const struct auto_rec *x = vec_at(&b->autos, (size_t)ai);
+			rc = hnv_policy_lookup_del(p, x->vsid, &x->ca, &x->mac);
+			vec_del(&b->autos, (size_t)ai);
+			if (rc == 0)
+				rc = hnv_policy_lookup_add(p, s);
+		}
 		if (rc < 0)
 			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -EEXIST)
@@ -2189,6 +2499,148 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	return rc < 0 ? rc : 0;
 }
 
+/* Publishes the pools of vsid to the datapath's DHCP. */
+static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)
+{
+	struct hnv_dhcp_cfg cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	for (size_t i = 0; i < b->pools.n; i++) {
+		const struct hnv_conf_pool *o = vec_at(&b->pools, i);
+		if (o->vsid == vsid && cfg.n_pools < HNV_DHCP_POOLS_MAX)
+			cfg.pools[cfg.n_pools++] = o->range;
+	}
+	return hnv_policy_vsubnet_dhcp_set(hnv_dp_policy(b->dp), vsid, &cfg);
+}
+
+static bool in_range(uint32_t x, uint32_t first, uint32_t last)
+{
+	return x >= first && x <= last;
+}
+
+static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		      size_t errlen)
+{
+	const struct hnv_conf_pool *s = &c->u.pool;
+	bool add = c->kind == HNV_CONF_POOL_ADD;
+	const char *cmd = add ? "pool add" : "pool del";
+	if (!terminated(s->name, sizeof(s->name))) {
+		seterr(err, errlen, "%s: name is not terminated", cmd);
+		return -EINVAL;
+	}
+	long pi = vec_find(&b->pools, name_is, s->name);
+	int rc;
+	if (!add) {
+		if (pi < 0) {
+			seterr(err, errlen, "%s: pool \"%s\" not found", cmd, s->name);
+			return -ENOENT;
+		}
+		uint32_t vsid = ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pi))->vsid;
+		vec_del(&b->pools, (size_t)pi);
+		rc = pools_publish(b, vsid);
+		if (rc < 0)
+			seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, errno_text(rc));
+		return rc;
+	}
+	if (pi >= 0) {
+		seterr(err, errlen, "%s: pool \"%s\" already exists", cmd, s->name);
+		return -EEXIST;
+	}
+	const struct hnv_dhcp_pool *r = &s->range;
+	if (!hnv_ip_is_v4(&r->first) || !hnv_ip_is_v4(&r->last) || r->n_dns > HNV_DHCP_DNS_MAX) {
+		seterr(err, errlen, "%s: pool \"%s\": invalid range or DNS servers", cmd, s->name);
+		return -EINVAL;
+	}
+	char f[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN], pl[64];
+	hnv_fmt_ip(&r->first, f, sizeof(f));
+	hnv_fmt_ip(&r->last, l, sizeof(l));
+	uint32_t lo = ip4_u32(&r->first), hi = ip4_u32(&r->last);
+	struct hnv_vsubnet_spec vs;
+	if (hnv_policy_vsubnet_get(hnv_dp_policy(b->dp), s->vsid, &vs) < 0) {
+		seterr(err, errlen,
+		       "%s: pool \"%s\": VSID %u is not configured: a pool needs a VM subnet "
+		       "(vsubnet add %u --rdomain NAME --prefix P first)",
+		       cmd, s->name, s->vsid, s->vsid);
+		return -ENOENT;
+	}
+	const struct hnv_prefix *px = NULL;
+	for (unsigned i = 0; i < vs.n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++)
+		if (hnv_prefix_contains(&vs.prefixes[i], &r->first) &&
+		    hnv_prefix_contains(&vs.prefixes[i], &r->last))
+			px = &vs.prefixes[i];
+	if (px == NULL) {
+		char list[HNV_VSUBNET_MAX_PREFIXES * 52] = "";
+		size_t o = 0;
+		for (unsigned i = 0; i < vs.n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
+			hnv_fmt_prefix(&vs.prefixes[i], pl, sizeof(pl));
+			int k = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", pl);
+			if (k < 0 || (size_t)k >= sizeof(list) - o)
+				break;
+			o += (size_t)k;
+		}
+		seterr(err, errlen,
+		       "%s: range %s-%s of pool \"%s\" is not inside one prefix of VSID %u (%s)",
+		       cmd, f, l, s->name, s->vsid, list);
+		return -EINVAL;
+	}
+	hnv_fmt_prefix(px, pl, sizeof(pl));
+	struct hnv_ip gw, sid;
+	gateway_of(px, &gw);
+	hnv_dhcp_server_id(px, &sid);
+	uint32_t net = ip4_u32(&px->addr);
+	uint32_t bcast = net | (px->len >= 32 ? 0 : UINT32_MAX >> px->len);
+	const struct {
+		uint32_t a;
+		const char *what;
+	} reserved[] = {
+		{net, "network address"},
+		{ip4_u32(&gw), "default gateway"},
+		{ip4_u32(&sid), "DHCP server identifier"},
+		{bcast, "broadcast address"},
+	};
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (in_range(reserved[i].a, lo, hi)) {
+			uint8_t v4[4] = {(uint8_t)(reserved[i].a >> 24), (uint8_t)(reserved[i].a >> 16),
+					 (uint8_t)(reserved[i].a >> 8), (uint8_t)reserved[i].a};
+			struct hnv_ip x;
+			char xa[INET6_ADDRSTRLEN];
+			hnv_ip_from_v4(&x, v4);
+			hnv_fmt_ip(&x, xa, sizeof(xa));
+			seterr(err, errlen,
+			       "%s: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)", cmd,
+			       f, l, s->name, xa, reserved[i].what, s->vsid, pl);
+			return -EINVAL;
+		}
+	unsigned n = 0;
+	for (size_t i = 0; i < b->pools.n; i++) {
+		const struct hnv_conf_pool *o = vec_at(&b->pools, i);
+		if (o->vsid != s->vsid)
+			continue;
+		n++;
+		uint32_t olo = ip4_u32(&o->range.first), ohi = ip4_u32(&o->range.last);
+		if (hi < olo || lo > ohi)
+			continue;
+		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&o->range.first, of, sizeof(of));
+		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
+		seterr(err, errlen, "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
+		       cmd, f, l, s->name, o->name, of, ol, s->vsid);
+		return -EEXIST;
+	}
+	if (n >= HNV_DHCP_POOLS_MAX) {
+		seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd, s->name,
+		       s->vsid, HNV_DHCP_POOLS_MAX);
+		return -ENOSPC;
+	}
+	if (vec_push(&b->pools, s) < 0) {
+		seterr(err, errlen, "%s: pool \"%s\": out of memory", cmd, s->name);
+		return -ENOMEM;
+	}
+	rc = pools_publish(b, s->vsid);
+	if (rc < 0)
+		seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, errno_text(rc));
+	return rc;
+}
+
 static int apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 			size_t errlen)
 {
@@ -2232,8 +2684,8 @@ static int apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 	return 0;
 }
 
-static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gateway *g,
-			     char *err, size_t errlen)
+static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gateway *g, char *err,
+			     size_t errlen)
 {
 	const char *cmd = "gateway add";
 	if (!terminated(g->rdomain, sizeof(g->rdomain)) || !terminated(g->vrf, sizeof(g->vrf)) ||
@@ -2246,8 +2698,9 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	for (size_t i = 0; i < b->gws.n; i++) {
 		const struct gw_rec *o = vec_at(&b->gws, i);
 		if (strcmp(o->rdomain, g->rdomain) == 0) {
-			seterr(err, errlen, "%s: routing domain \"%s\" already has a gateway (VRF %s)",
-			       cmd, g->rdomain, o->vrf);
+			seterr(err, errlen,
+			       "%s: routing domain \"%s\" already has a gateway (VRF %s)", cmd,
+			       g->rdomain, o->vrf);
 			return -EEXIST;
 		}
 		if (strcmp(o->vrf, g->vrf) == 0) {
@@ -2412,7 +2865,8 @@ static int apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 		bool same_local = o->has_local_addr == s->has_local_addr &&
 				  (!s->has_local_addr || hnv_ip_eq(&o->local_addr, &s->local_addr));
 		if (hnv_ip_eq(&o->peer, &s->peer) && same_local &&
-		    strcmp(o->local_id, s->local_id) == 0 && strcmp(o->remote_id, s->remote_id) == 0) {
+		    strcmp(o->local_id, s->local_id) == 0 &&
+		    strcmp(o->remote_id, s->remote_id) == 0) {
 			char a[INET6_ADDRSTRLEN];
 			hnv_fmt_ip(&s->peer, a, sizeof(a));
 			seterr(err, errlen,
@@ -2475,11 +2929,14 @@ static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 		return apply_pa(p, c, err, errlen);
 	case HNV_CONF_PORT_ADD:
 	case HNV_CONF_PORT_DEL:
-		return apply_port(p, c, err, errlen);
+		return apply_port(b, c, err, errlen);
 	case HNV_CONF_LOOKUP_ADD:
 	case HNV_CONF_LOOKUP_SET:
 	case HNV_CONF_LOOKUP_DEL:
-		return apply_lookup(p, c, err, errlen);
+		return apply_lookup(b, c, err, errlen);
+	case HNV_CONF_POOL_ADD:
+	case HNV_CONF_POOL_DEL:
+		return apply_pool(b, c, err, errlen);
 	case HNV_CONF_ROUTE_ADD:
 	case HNV_CONF_ROUTE_DEL:
 		return apply_route(p, c, err, errlen);
@@ -2520,6 +2977,8 @@ int hnv_conf_batch_begin(struct hnv_dp *dp, struct hnv_conf_batch **out)
 	b->cas.size = sizeof(struct hnv_conf_gateway_ca);
 	b->s2s.size = sizeof(struct s2s_rec);
 	b->proutes.size = sizeof(struct hnv_conf_proute);
+	b->pools.size = sizeof(struct hnv_conf_pool);
+	b->autos.size = sizeof(struct auto_rec);
 	*out = b;
 	return 0;
 }
@@ -2540,18 +2999,64 @@ int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cm
 	return rc;
 }
 
+void hnv_gateway_port(uint32_t vsid, char name[HNV_DEV_MAX + 1], struct hnv_mac *mac)
+{
+	snprintf(name, HNV_DEV_MAX + 1, "vsid%u", vsid);
+	const struct hnv_mac m = {
+		{0x02, 0x48, 0x4e, (uint8_t)(vsid >> 16), (uint8_t)(vsid >> 8), (uint8_t)vsid}};
+	*mac = m;
+}
+
+/* One gateway port per VSID holding gateway CAs, with all of them. */
+static int add_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < b->cas.n; i++) {
+		const struct hnv_conf_gateway_ca *g = vec_at(&b->cas, i);
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			first = ((const struct hnv_conf_gateway_ca *)vec_at(&b->cas, j))->vsid !=
+				g->vsid;
+		if (!first)
+			continue;
+		struct hnv_port_spec s = {.vsid = g->vsid, .gateway = true};
+		hnv_gateway_port(g->vsid, s.name, &s.mac);
+		for (size_t j = i; j < b->cas.n && s.n_cas < HNV_PORT_MAX_CAS; j++) {
+			const struct hnv_conf_gateway_ca *o = vec_at(&b->cas, j);
+			if (o->vsid == g->vsid)
+				s.cas[s.n_cas++] = o->ca;
+		}
+		int rc = hnv_policy_port_add(hnv_dp_policy(b->dp), &s);
+		if (rc == -EEXIST) {
+			seterr(err, errlen,
+			       "gateway ca: the gateway port %s of VSID %u clashes with a port of "
+			       "the "
+			       "same name or MAC (port names vsidN are reserved for gateway ports)",
+			       s.name, g->vsid);
+			return rc;
+		}
+		if (rc < 0) {
+			seterr(err, errlen, "gateway ca: cannot add the gateway port %s: %s",
+			       s.name, errno_text(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 {
 	if (b == NULL)
 		return 0;
-	int rc = hnv_policy_commit(hnv_dp_policy(b->dp));
-	if (rc < 0)
+	int rc = add_gateway_ports(b, err, errlen);
+	if (rc == 0 && (rc = hnv_policy_commit(hnv_dp_policy(b->dp))) < 0)
 		seterr(err, errlen, "commit: %s", errno_text(rc));
 	free(b->rdomains.a);
 	free(b->gws.a);
 	free(b->cas.a);
 	free(b->s2s.a);
 	free(b->proutes.a);
+	free(b->pools.a);
+	free(b->autos.a);
 	free(b);
 	return rc;
 }
@@ -2573,7 +3078,7 @@ int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n,
 		rc = hnv_conf_batch_apply(b, &cmds[i], err, errlen);
 	/* Publish even after a failure: readers see what was applied. The
 	 * first failure's message stays. */
-	char cerr[64];
+	char cerr[512];
 	int crc = hnv_conf_batch_end(b, cerr, sizeof(cerr));
 	if (rc == 0 && crc < 0) {
 		seterr(err, errlen, "%s", cerr);
@@ -2788,7 +3293,9 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 		out_add(o, " --vsid %u", s->vsid);
 		for (unsigned i = 0; i < s->n_cas; i++)
 			out_ip(o, "--ca", &s->cas[i]);
-		out_mac(o, "--mac", &s->mac);
+		static const struct hnv_mac zero;
+		if (!hnv_mac_eq(&s->mac, &zero))
+			out_mac(o, "--mac", &s->mac);
 		return 0;
 	}
 	case HNV_CONF_PORT_DEL:
@@ -2858,6 +3365,18 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 			out_val(o, "--corp-dev", g->corp_dev);
 		if (g->has_nat_external)
 			out_ip(o, "--nat-external", &g->nat_external);
+		if (g->has_corp_addr) {
+			char a[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&g->corp_addr.addr, a, sizeof(a));
+			out_add(o, " --corp-addr %s/%u", a, g->corp_addr.len);
+		}
+		if (g->has_corp_nexthop)
+			out_ip(o, "--corp-nexthop", &g->corp_nexthop);
+		if (g->bgp_asn) {
+			out_add(o, " --bgp-asn %u", g->bgp_asn);
+			out_ip(o, "--bgp-peer", &g->bgp_peer);
+			out_add(o, " --bgp-peer-asn %u", g->bgp_peer_asn);
+		}
 		return 0;
 	}
 	case HNV_CONF_GATEWAY_DEL:
@@ -2887,6 +3406,26 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 		out_add(o, "s2s del");
 		out_val(o, NULL, cmd->u.s2s.name);
 		return 0;
+	case HNV_CONF_POOL_ADD:
+	case HNV_CONF_POOL_DEL: {
+		const struct hnv_conf_pool *s = &cmd->u.pool;
+		char f[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN];
+		if (!TERMINATED(s->name) || s->range.n_dns > HNV_DHCP_DNS_MAX)
+			return -EINVAL;
+		out_add(o, "pool %s", cmd->kind == HNV_CONF_POOL_ADD ? "add" : "del");
+		out_val(o, NULL, s->name);
+		if (cmd->kind == HNV_CONF_POOL_DEL)
+			return 0;
+		hnv_fmt_ip(&s->range.first, f, sizeof(f));
+		hnv_fmt_ip(&s->range.last, l, sizeof(l));
+		out_add(o, " --vsid %u --range %s-%s", s->vsid, f, l);
+		for (unsigned i = 0; i < s->range.n_dns; i++) {
+			hnv_fmt_ip(&s->range.dns[i], f, sizeof(f));
+			out_add(o, "%s%s", i ? "," : " --dns ", f);
+		}
+		out_add(o, " --lease %u", s->range.lease);
+		return 0;
+	}
 	}
 	return -EINVAL;
 }

@@ -14,7 +14,9 @@
  *   vsubnet del VSID
  *   pa add IP/LEN --dev IF
  *   pa del IP
- *   port add NAME --vsid N --ca IP [--ca IP ...] --mac MAC
+ *   pool add NAME --vsid N --range A-B [--dns IP[,IP...]] [--lease SECONDS]
+ *   pool del NAME
+ *   port add NAME --vsid N [--ca IP ...] [--mac MAC]
  *   port del NAME
  *   lookup add --vsid N --ca IP --pa IP --mac MAC [--rule encap|nat|none]
  *          [--type static|dynamic|l2only|gateway-wildcard] [--vm-name TEXT]
@@ -28,7 +30,8 @@
  *   proute add --prefix P --nexthop IP --dev IF [--metric N]
  *   proute del --prefix P --nexthop IP
  *   gateway add --rdomain NAME --vrf NAME --table N [--corp-dev IF]
- *          [--nat-external IP]
+ *          [--corp-addr IP/LEN] [--corp-nexthop IP] [--nat-external IP]
+ *          [--bgp-asn N --bgp-peer IP --bgp-peer-asn N]
  *   gateway ca --rdomain NAME --vsid N --ca IP
  *   gateway ca-del --rdomain NAME --vsid N --ca IP
  *   gateway del --rdomain NAME
@@ -40,6 +43,23 @@
  *
  * MACs: 060600000005, 06-06-00-00-00-05 or 06:06:00:00:00:05.
  * GUIDs: with or without braces, any case.
+ *
+ * Pools (IPv4; DHCP answered by the datapath, datapath/dhcp.h):
+ *   pool:   A-B inside one prefix of the VSID, at most 65536 addresses,
+ *           not holding the prefix's network, default gateway (lowest
+ *           usable), DHCP server identifier (second-lowest usable, e.g.
+ *           10.10.0.2 in 10.10.0.0/16) or broadcast address; no overlap
+ *           with another pool of the VSID; at most HNV_DHCP_POOLS_MAX per
+ *           VSID. --dns: 1-4 IPv4 unicast addresses, comma separated.
+ *           --lease 60-31536000 s, default 86400. Pool names are unique.
+ *   port:   the config text always carries --ca and --mac; hnvgwd's model
+ *           (mgmt/model.h) fills them in when a "port add" leaves them out.
+ *           A CA may not be the server identifier of a VSID with a pool.
+ *           Each CA of a port gets a lookup record (CA, MAC, PA = this
+ *           host's first IPv4 provider address, else its first IPv6 one,
+ *           rule encap, type static, VM name = port name), made and
+ *           removed with the port; an explicit "lookup add" for the same
+ *           VSID and CA replaces it. A host without a PA makes none.
  *
  * Provider routes (proute), UseExternalRouter, the gateway attachment and
  * S2S tunnels are stored and validated here; later issues apply them to the
@@ -98,6 +118,8 @@ enum hnv_conf_kind {
 	HNV_CONF_GATEWAY_CA_DEL,
 	HNV_CONF_S2S_ADD,
 	HNV_CONF_S2S_DEL,
+	HNV_CONF_POOL_ADD,
+	HNV_CONF_POOL_DEL,
 };
 
 struct hnv_conf_global {
@@ -124,7 +146,16 @@ struct hnv_conf_gateway {
 	char corp_dev[HNV_DEV_MAX + 1]; /* "" when not given */
 	bool has_nat_external;
 	struct hnv_ip nat_external;
+	bool has_corp_addr;          /* the gateway's address on the corp device */
+	struct hnv_prefix corp_addr; /* with its host bits */
+	bool has_corp_nexthop;       /* default route of the VRF via the corp side */
+	struct hnv_ip corp_nexthop;
+	uint32_t bgp_asn;            /* 0: no BGP; else with the peer below */
+	struct hnv_ip bgp_peer;
+	uint32_t bgp_peer_asn;
 };
+
+#define HNV_VRF_NAME_MAX 12 /* the VRF device is rd-<name> */
 
 struct hnv_conf_gateway_ca {
 	char rdomain[HNV_NAME_MAX + 1];
@@ -172,6 +203,18 @@ struct hnv_conf_s2s {
 	uint32_t dpd; /* seconds, 0: off */
 };
 
+#define HNV_POOL_LEASE_DEFAULT 86400
+#define HNV_POOL_LEASE_MIN 60
+#define HNV_POOL_LEASE_MAX 31536000
+#define HNV_POOL_SIZE_MAX 65536
+
+/* An IP pool of a VSID: range.first..range.last with its DHCP options. */
+struct hnv_conf_pool {
+	char name[HNV_NAME_MAX + 1];
+	uint32_t vsid; /* add only, like range */
+	struct hnv_dhcp_pool range;
+};
+
 struct hnv_conf_cmd {
 	enum hnv_conf_kind kind;
 	unsigned line; /* 1-based line number in its file, 0 for a single line */
@@ -193,6 +236,7 @@ struct hnv_conf_cmd {
 		struct hnv_conf_gateway gateway;       /* del: rdomain */
 		struct hnv_conf_gateway_ca gateway_ca; /* ca and ca-del */
 		struct hnv_conf_s2s s2s;               /* del: name */
+		struct hnv_conf_pool pool;             /* del: name */
 	} u;
 };
 
@@ -227,7 +271,10 @@ int hnv_conf_format(const struct hnv_conf_cmd *cmd, bool show_secrets, char *buf
  * Provider routes, gateways and S2S tunnels touch no datapath state; their
  * checks that need other objects see VSIDs in dp, but routing domains,
  * gateways and tunnels only as added by the same call (or batch, below):
- * apply a whole configuration at once (hnv_model does).
+ * apply a whole configuration at once (hnv_model does). The same holds for
+ * pools (checks of later pools and ports) and for the lookup records made
+ * for ports: a later "port del" or explicit "lookup add" removes or replaces
+ * only the records its own call or batch made.
  * The calling thread must be the context's control thread (dp.h). */
 int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n, char *err,
 		   size_t errlen);
@@ -241,6 +288,12 @@ int hnv_conf_batch_begin(struct hnv_dp *dp, struct hnv_conf_batch **out);
 int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cmd, char *err,
 			 size_t errlen);
 int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen);
+
+/* The gateway role's port of a VSID holding gateway CAs: a TAP named
+ * vsid<VSID>, MAC 02:48:4e + the VSID's 24 bits. hnv_conf_batch_end adds it
+ * to the datapath (one per VSID, with every gateway CA of the VSID); hosts
+ * point their gateway lookup records at this MAC. */
+void hnv_gateway_port(uint32_t vsid, char name[HNV_DEV_MAX + 1], struct hnv_mac *mac);
 
 /* Value parsers, shared with the CLI and the PowerShell front end.
  * Each returns 0 or -EINVAL. */

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_REFUSED 1
@@ -33,6 +34,7 @@
 /* First words that make a command a config-text line (mgmt/conftext.h). */
 static const char *const nouns[] = {
 	"rdomain", "vsubnet", "pa", "port", "lookup", "route", "global", "proute", "gateway", "s2s",
+	"pool",
 };
 
 static const char *sock_path = HNV_API_DEFAULT_SOCK;
@@ -44,16 +46,18 @@ static void usage(FILE *f)
 		"usage: hnvgw [--socket PATH] [--json] COMMAND...\n"
 		"\n"
 		"Configuration (one transaction each; grammar in hnvgw(8)):\n"
-		"  rdomain|vsubnet|pa|port|lookup|route|proute|global|gateway|s2s ...\n"
+		"  rdomain|vsubnet|pa|pool|port|lookup|route|proute|global|gateway|s2s ...\n"
 		"  commit -f FILE|- [--confirm SECONDS]   apply a file as one transaction\n"
 		"  commit confirm                         keep a --confirm commit\n"
 		"  config diff N M                        diff of revisions N and M\n"
 		"  config rollback N                      apply revision N as a new one\n"
 		"\n"
 		"Inspection:\n"
-		"  show rdomains|vsubnets|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
+		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
 		"       counters|config|revisions|global [--show-secrets]\n"
 		"  nexthop --vsid N [--src IP] --dst IP   what the datapath would do\n"
+		"  trace --count N [--port NAME|uplink] [--timeout S]\n"
+		"                                         trace the next N live packets\n"
 		"  ps [FILE|-]                            run NetWNV PowerShell cmdlets\n"
 		"\n"
 		"Options: --socket PATH (default " HNV_API_DEFAULT_SOCK "), --json (raw results)\n"
@@ -627,6 +631,72 @@ static int cmd_config(int argc, char **argv)
 	return usage_error("config diff N M | config rollback N");
 }
 
+/* trace: starts a session, then polls it every 100 ms and prints each new
+ * record as one JSON line (the format of hnvgw-dp replay --trace) until N
+ * records came or --timeout seconds (default 10) passed (exit 1). */
+static int cmd_trace(int argc, char **argv)
+{
+	const char *count = NULL, *port = NULL, *timeout = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char **slot = strcmp(argv[i], "--count") == 0     ? &count
+				    : strcmp(argv[i], "--port") == 0    ? &port
+				    : strcmp(argv[i], "--timeout") == 0 ? &timeout
+									: NULL;
+		if (!slot || i + 1 >= argc || *slot)
+			return usage_error("trace --count N [--port NAME|uplink] [--timeout S]");
+		*slot = argv[++i];
+	}
+	unsigned long n, tmo = 10;
+	if (!count)
+		return usage_error("trace needs --count N");
+	if (parse_uint(count, 64, &n) || n == 0)
+		return usage_error("--count wants a number of packets (1-64), not \"%s\"", count);
+	if (timeout && (parse_uint(timeout, 86400, &tmo) || tmo == 0))
+		return usage_error("--timeout wants seconds (1-86400), not \"%s\"", timeout);
+	json_object *req = new_req("trace"), *res;
+	json_object_object_add(req, "count", json_object_new_int((int)n));
+	if (port)
+		json_object_object_add(req, "port", json_object_new_string(port));
+	int rc = request(req, &res);
+	if (rc)
+		return rc;
+	json_object *sid;
+	int64_t session =
+		json_object_object_get_ex(res, "session", &sid) ? json_object_get_int64(sid) : 0;
+	json_object_put(res);
+	size_t printed = 0;
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		req = new_req("trace");
+		json_object_object_add(req, "session", json_object_new_int64(session));
+		if ((rc = request(req, &res)))
+			return rc;
+		json_object *recs;
+		size_t have = 0;
+		if (json_object_object_get_ex(res, "records", &recs) &&
+		    json_object_is_type(recs, json_type_array)) {
+			have = json_object_array_length(recs);
+			for (; printed < have; printed++)
+				printf("%s\n", json_object_to_json_string_ext(
+							json_object_array_get_idx(recs, printed),
+							JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+			fflush(stdout);
+		}
+		json_object_put(res);
+		if (have >= n)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((unsigned long)(now.tv_sec - start.tv_sec) >= tmo) {
+			fprintf(stderr, "hnvgw: trace: %zu of %lu packets traced in %lu s\n", have, n,
+				tmo);
+			return EXIT_REFUSED;
+		}
+		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+	}
+}
+
 static int cmd_nexthop(int argc, char **argv)
 {
 	const char *vsid = NULL, *src = NULL, *dst = NULL;
@@ -788,6 +858,8 @@ int main(int argc, char **argv)
 		return cmd_config(n, args);
 	if (strcmp(cmd, "nexthop") == 0)
 		return cmd_nexthop(n, args);
+	if (strcmp(cmd, "trace") == 0)
+		return cmd_trace(n, args);
 	if (strcmp(cmd, "ps") == 0)
 		return cmd_ps(n, args);
 	return usage_error("unknown command \"%s\"", cmd);

@@ -2,11 +2,27 @@
  *
  *   hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]
  *          [--log-level err|warning|notice|info|debug] [--uplink IF]
+ *          [--uplink-backend raw|packet] [--zebra PATH|none]
+ *          [--etcd URL[,URL...] --host-name NAME [--etcd-prefix PREFIX]]
  *
  * --uplink IF makes hnvgwd an HNV host edge: NVGRE is sent and received on
  * interface IF (the provider network), every configured port gets a TAP
  * device of its name, and a forwarding thread moves packets between them
  * (datapath/io/fwd.h). Without it hnvgwd only manages the configuration.
+ * --uplink-backend picks how the uplink sends and receives: raw (raw IPv4
+ * socket, the kernel routes the outer packet; the default) or packet
+ * (AF_PACKET, outer Ethernet built from the kernel's route and neighbour
+ * tables; needed for IPv6 PAs).
+ * --zebra PATH: zebra's API socket (default /run/frr/zserv.api), used once
+ * the configuration has a gateway (the gateway role installs the routes it
+ * owns per VRF there); none: never talk to zebra.
+ * --vici PATH: charon's VICI socket (default /var/run/charon.vici), used
+ * once the configuration has an S2S tunnel; none: never talk to charon.
+ * --etcd: routing domains, subnets, pools, ports, lookup records, customer
+ * routes and gateway attachments are shared with other hosts through etcd
+ * (members tried in turn) under PREFIX (default /hnvgw/); this host,
+ * named --host-name, applies the routing domains it has ports or gateway
+ * attachments in (mgmt/sync.h). Without --etcd everything is local.
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
  * directory and load the current config into a model (a bad stored file is
@@ -20,8 +36,10 @@
  * atomically before its reply is sent.
  */
 #include "../datapath/io/fwd.h"
+#include "../gateway/gw.h"
 #include "api.h"
 #include "server.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +75,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]\n"
 		   "              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
+		   "              [--uplink-backend raw|packet] [--zebra PATH|none]\n"
+		   "              [--vici PATH|none]\n"
+		   "              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]]\n"
 		   "defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
 		   " --log-level info\n");
 }
@@ -161,10 +182,37 @@ static char *absolute(const char *p)
 	return r;
 }
 
+static void gw_changed(void *arg, const struct hnv_model *m)
+{
+	hnv_gw_apply(arg, m);
+}
+
+static json_object *gw_status(void *arg)
+{
+	return hnv_gw_show(arg);
+}
+
+static json_object *gw_nat(void *arg)
+{
+	return hnv_gw_show_nat(arg);
+}
+
+static json_object *gw_routes(void *arg)
+{
+	return hnv_gw_show_routes(arg);
+}
+
+static json_object *gw_s2s(void *arg)
+{
+	return hnv_gw_show_s2s(arg);
+}
+
 int main(int argc, char **argv)
 {
 	const char *state_arg = DEFAULT_STATE_DIR, *sock_arg = HNV_API_DEFAULT_SOCK;
-	const char *uplink = NULL;
+	const char *uplink = NULL, *backend = NULL, *zserv = HNV_GW_ZSERV_DEFAULT,
+		   *vici = HNV_GW_VICI_DEFAULT;
+	const char *etcd = NULL, *host_name = NULL, *etcd_prefix = NULL;
 	bool foreground = false;
 	enum hnv_log_level level = HNV_LOG_INFO;
 	static const struct option opts[] = {
@@ -173,6 +221,12 @@ int main(int argc, char **argv)
 		{"foreground", no_argument, NULL, 'f'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"uplink", required_argument, NULL, 'u'},
+		{"zebra", required_argument, NULL, 'z'},
+		{"vici", required_argument, NULL, 'V'},
+		{"uplink-backend", required_argument, NULL, 'U'},
+		{"etcd", required_argument, NULL, 'E'},
+		{"host-name", required_argument, NULL, 'H'},
+		{"etcd-prefix", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -191,12 +245,37 @@ int main(int argc, char **argv)
 		case 'u':
 			uplink = optarg;
 			break;
+		case 'z':
+			zserv = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case 'V':
+			vici = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case 'U':
+			if (strcmp(optarg, "raw") && strcmp(optarg, "packet")) {
+				fprintf(stderr,
+					"hnvgwd: unknown uplink backend \"%s\" (raw or packet)\n",
+					optarg);
+				usage(stderr);
+				return 2;
+			}
+			backend = optarg;
+			break;
 		case 'l':
 			if (hnv_log_level_parse(optarg, &level)) {
 				fprintf(stderr, "hnvgwd: unknown log level \"%s\"\n", optarg);
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 'E':
+			etcd = optarg;
+			break;
+		case 'H':
+			host_name = optarg;
+			break;
+		case 'P':
+			etcd_prefix = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -208,6 +287,18 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "hnvgwd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if ((host_name || etcd_prefix) && !etcd) {
+		fprintf(stderr, "hnvgwd: --host-name and --etcd-prefix need --etcd\n");
+		usage(stderr);
+		return 2;
+	}
+	if (etcd && (!host_name || hnv_sync_host_valid(host_name))) {
+		fprintf(stderr, "hnvgwd: --etcd needs --host-name NAME (letters, digits, '_', '.', "
+				"'-'; got \"%s\")\n",
+			host_name ? host_name : "");
 		usage(stderr);
 		return 2;
 	}
@@ -245,20 +336,61 @@ int main(int argc, char **argv)
 	struct hnv_core *core = NULL;
 	struct hnv_server *srv = NULL;
 	struct hnv_fwd *fwd = NULL;
+	struct hnv_gw *gw = NULL;
+	struct hnv_sync *sync = NULL;
 	if (hnv_core_open(state_dir, &core, err, sizeof(err))) {
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
 	}
-	if (uplink && (hnv_fwd_new(uplink, &fwd, err, sizeof(err)) ||
+	if (uplink && (hnv_fwd_new(uplink, backend, &fwd, err, sizeof(err)) ||
 		       hnv_core_attach_fwd(core, fwd, err, sizeof(err)))) {
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
 	}
 	if (fwd)
-		hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s", uplink);
+		hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s (%s backend)", uplink,
+			backend ? backend : HNV_FWD_DEFAULT_BACKEND);
+	/* The gateway role: the model's gateways applied to the kernel now
+	 * (reconciliation) and after every change. It needs the forwarding
+	 * thread, which owns the gateway ports. */
+	if (fwd) {
+		struct hnv_gw_opts go = {.zserv = zserv, .vici = vici};
+		if (hnv_gw_new(&go, &gw, err, sizeof(err))) {
+			hnv_log(HNV_LOG_ERR, "not starting: %s", err);
+			goto out;
+		}
+		hnv_core_add_status(core, "gateway", gw_status, gw);
+		hnv_core_add_status(core, "nat", gw_nat, gw);
+		hnv_core_add_status(core, "gateway-routes", gw_routes, gw);
+		hnv_core_add_status(core, "s2s-status", gw_s2s, gw);
+		hnv_core_set_observer(core, gw_changed, gw);
+	}
 	if (hnv_server_open(sock, core, &srv, err, sizeof(err))) {
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
+	}
+	if (gw && hnv_gw_attach(gw, srv)) {
+		hnv_log(HNV_LOG_ERR, "not starting: too many event sources");
+		goto out;
+	}
+	/* Shared policy (mgmt/sync.h): the watch runs in its own thread, its
+	 * results are applied on this one. */
+	if (etcd) {
+		struct hnv_sync_opts so = {.urls = etcd, .host = host_name, .prefix = etcd_prefix};
+		struct hnv_source src = {.name = "etcd",
+					 .fd = hnv_sync_fd,
+					 .timeout_ms = hnv_sync_timeout_ms,
+					 .run = hnv_sync_run};
+		if (hnv_sync_new(core, &so, &sync, err, sizeof(err))) {
+			hnv_log(HNV_LOG_ERR, "not starting: %s", err);
+			goto out;
+		}
+		src.arg = sync;
+		if (hnv_server_add_source(srv, &src)) {
+			hnv_log(HNV_LOG_ERR, "not starting: too many event sources");
+			goto out;
+		}
+		hnv_log(HNV_LOG_NOTICE, "shared policy: etcd %s, host %s", etcd, host_name);
 	}
 	hnv_log(HNV_LOG_NOTICE, "started: revision %u from %s, listening on %s",
 		hnv_core_revision(core), state_dir, sock);
@@ -276,8 +408,12 @@ int main(int argc, char **argv)
 out:
 	report_ready(ready_fd, false);
 	hnv_server_close(srv);
+	hnv_sync_free(sync);
 	if (core)
 		hnv_core_attach_fwd(core, NULL, err, sizeof(err));
+	if (core)
+		hnv_core_set_observer(core, NULL, NULL);
+	hnv_gw_free(gw);
 	hnv_fwd_free(fwd); /* before the core frees the datapath it forwards on */
 	hnv_core_close(core);
 	urcu_qsbr_unregister_thread();

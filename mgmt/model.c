@@ -2,8 +2,8 @@
  *
  * A model holds one entry per configured object, in groups kept in
  * dependency order (replaying the groups in this order rebuilds the state):
- *   pa, proute, rdomain, vsubnet, gateway, gateway ca, port, lookup, route,
- *   s2s, global.
+ *   pa, proute, rdomain, vsubnet, pool, gateway, gateway ca, port, lookup,
+ *   route, s2s, global.
  * An entry is the object's "add" command (for global: the merged
  * "global set"), stored as just the bytes of its hnv_conf_cmd union member.
  * Entries are immutable and reference-counted, so copying a model for a
@@ -56,6 +56,7 @@ enum group {
 	G_PROUTE,
 	G_RDOMAIN,
 	G_VSUBNET,
+	G_POOL,
 	G_GATEWAY,
 	G_GATEWAY_CA,
 	G_PORT,
@@ -77,6 +78,7 @@ static const struct {
 	[G_PROUTE] = {HNV_CONF_PROUTE_ADD, MEMBER_SIZE(proute)},
 	[G_RDOMAIN] = {HNV_CONF_RDOMAIN_ADD, MEMBER_SIZE(rdomain)},
 	[G_VSUBNET] = {HNV_CONF_VSUBNET_ADD, MEMBER_SIZE(vsubnet)},
+	[G_POOL] = {HNV_CONF_POOL_ADD, MEMBER_SIZE(pool)},
 	[G_GATEWAY] = {HNV_CONF_GATEWAY_ADD, MEMBER_SIZE(gateway)},
 	[G_GATEWAY_CA] = {HNV_CONF_GATEWAY_CA, MEMBER_SIZE(gateway_ca)},
 	[G_PORT] = {HNV_CONF_PORT_ADD, MEMBER_SIZE(port)},
@@ -122,6 +124,8 @@ static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
 		{HNV_CONF_GATEWAY_CA_DEL, G_GATEWAY_CA, OP_DEL},
 		{HNV_CONF_S2S_ADD, G_S2S, OP_ADD},
 		{HNV_CONF_S2S_DEL, G_S2S, OP_DEL},
+		{HNV_CONF_POOL_ADD, G_POOL, OP_ADD},
+		{HNV_CONF_POOL_DEL, G_POOL, OP_DEL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].kind == k) {
@@ -190,6 +194,9 @@ static void cmd_key(const struct hnv_conf_cmd *c, enum group g, struct keyb *k)
 		break;
 	case G_VSUBNET:
 		key_put(k, &c->u.vsubnet.vsid, 4);
+		break;
+	case G_POOL:
+		key_str(k, c->u.pool.name);
 		break;
 	case G_GATEWAY:
 		key_str(k, c->u.gateway.rdomain);
@@ -473,6 +480,8 @@ static const char *cmd_name(enum hnv_conf_kind k)
 		[HNV_CONF_GATEWAY_CA_DEL] = "gateway ca-del",
 		[HNV_CONF_S2S_ADD] = "s2s add",
 		[HNV_CONF_S2S_DEL] = "s2s del",
+		[HNV_CONF_POOL_ADD] = "pool add",
+		[HNV_CONF_POOL_DEL] = "pool del",
 	};
 	if ((size_t)k < sizeof(names) / sizeof(names[0]) && names[k])
 		return names[k];
@@ -498,6 +507,9 @@ static void describe(const struct hnv_conf_cmd *c, enum group g, char *buf, size
 		return;
 	case G_VSUBNET:
 		snprintf(buf, len, "VSID %u", c->u.vsubnet.vsid);
+		return;
+	case G_POOL:
+		snprintf(buf, len, "pool \"%s\"", c->u.pool.name);
 		return;
 	case G_GATEWAY:
 		snprintf(buf, len, "the gateway of rdomain \"%s\"", c->u.gateway.rdomain);
@@ -528,6 +540,20 @@ static void describe(const struct hnv_conf_cmd *c, enum group g, char *buf, size
 		break;
 	}
 	snprintf(buf, len, "global settings");
+}
+
+/* ---- IPv4 helpers for pools ---- */
+
+static uint32_t ip4_u32(const struct hnv_ip *a)
+{
+	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
+	       a->b[15];
+}
+
+static bool ip4_in(const struct hnv_ip *a, const struct hnv_ip *first, const struct hnv_ip *last)
+{
+	uint32_t x = ip4_u32(a);
+	return x >= ip4_u32(first) && x <= ip4_u32(last);
 }
 
 /* ---- dependents ---- */
@@ -578,8 +604,26 @@ static void find_deps(const struct hnv_model *m, const struct ent *e, struct dep
 				deps_add(d, m->g[G_GATEWAY].e[i]);
 		}
 	}
+	if (e->g == G_POOL) {
+		/* the ports holding an address of the pool */
+		const struct hnv_conf_pool *pl = &c.u.pool;
+		for (size_t i = 0; i < m->g[G_PORT].n; i++) {
+			const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+			for (unsigned k = 0; p->vsid == pl->vsid && k < p->n_cas; k++)
+				if (hnv_ip_is_v4(&p->cas[k]) &&
+				    ip4_in(&p->cas[k], &pl->range.first, &pl->range.last)) {
+					deps_add(d, m->g[G_PORT].e[i]);
+					break;
+				}
+		}
+	}
 	if (e->g == G_VSUBNET) {
 		uint32_t vsid = c.u.vsubnet.vsid;
+		for (size_t i = 0; i < m->g[G_POOL].n; i++) {
+			const struct hnv_conf_pool *pl = ent_obj(m->g[G_POOL].e[i]);
+			if (pl->vsid == vsid)
+				deps_add(d, m->g[G_POOL].e[i]);
+		}
 		for (size_t i = 0; i < m->g[G_GATEWAY_CA].n; i++) {
 			const struct hnv_conf_gateway_ca *ca = ent_obj(m->g[G_GATEWAY_CA].e[i]);
 			if (ca->vsid == vsid)
@@ -637,6 +681,166 @@ static void merge_global(struct hnv_conf_global *g, const struct hnv_conf_global
 	}
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The IPv4 CAs in use in vsid (ports, lookup records, gateway CAs), sorted;
+ * malloc'd into *out. */
+static int used_cas(const struct hnv_model *m, uint32_t vsid, uint32_t **out, size_t *n)
+{
+	size_t cap = m->g[G_PORT].n * HNV_PORT_MAX_CAS + m->g[G_LOOKUP].n + m->g[G_GATEWAY_CA].n + 1;
+	uint32_t *a = malloc(cap * sizeof(*a));
+	size_t k = 0;
+	if (a == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->g[G_PORT].n; i++) {
+		const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+		for (unsigned j = 0; p->vsid == vsid && j < p->n_cas; j++)
+			if (hnv_ip_is_v4(&p->cas[j]))
+				a[k++] = ip4_u32(&p->cas[j]);
+	}
+	for (size_t i = 0; i < m->g[G_LOOKUP].n; i++) {
+		const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[i]);
+		if (l->vsid == vsid && hnv_ip_is_v4(&l->ca))
+			a[k++] = ip4_u32(&l->ca);
+	}
+	for (size_t i = 0; i < m->g[G_GATEWAY_CA].n; i++) {
+		const struct hnv_conf_gateway_ca *g = ent_obj(m->g[G_GATEWAY_CA].e[i]);
+		if (g->vsid == vsid && hnv_ip_is_v4(&g->ca))
+			a[k++] = ip4_u32(&g->ca);
+	}
+	qsort(a, k, sizeof(*a), cmp_u32);
+	*out = a;
+	*n = k;
+	return 0;
+}
+
+static bool mac_used(const struct hnv_model *m, uint32_t vsid, const struct hnv_mac *mac)
+{
+	for (size_t i = 0; i < m->g[G_PORT].n; i++) {
+		const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+		if (p->vsid == vsid && hnv_mac_eq(&p->mac, mac))
+			return true;
+	}
+	for (size_t i = 0; i < m->g[G_LOOKUP].n; i++) {
+		const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[i]);
+		if (l->vsid == vsid && hnv_mac_eq(&l->mac, mac))
+			return true;
+	}
+	return false;
+}
+
+/* A "port add" without --ca takes the lowest free address of its VSID's
+ * pools (in the order the pools were added; free: no port, lookup record
+ * or gateway CA of the VSID has it). Without --mac it gets the locally
+ * administered unicast MAC 0a:VV:a:b:c:d, a.b.c.d its first IPv4 CA (else
+ * the last 4 bytes of its first CA), VV the VSID's three bytes XORed,
+ * incremented while a port or record of the VSID has that MAC. The result
+ * goes into *out, which is what the model stores and the config text shows:
+ * replaying it gives the same addresses. c itself when nothing is missing. */
+static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
+		     struct hnv_conf_cmd *out, char *msg, size_t msglen)
+{
+	static const struct hnv_mac zero;
+	const struct hnv_port_spec *in = &c->u.port;
+	bool need_ca = in->n_cas == 0, need_mac = hnv_mac_eq(&in->mac, &zero);
+	*out = *c;
+	if (!need_ca && !need_mac)
+		return 0;
+	struct hnv_port_spec *s = &out->u.port;
+	const struct hnv_vsubnet_spec *vs = NULL;
+	for (size_t i = 0; i < m->g[G_VSUBNET].n && vs == NULL; i++) {
+		const struct hnv_vsubnet_spec *v = ent_obj(m->g[G_VSUBNET].e[i]);
+		if (v->vsid == s->vsid)
+			vs = v;
+	}
+	if (vs == NULL) {
+		seterr(msg, msglen,
+		       "port add: port \"%s\": VSID %u is not configured: no VM subnet to attach "
+		       "to (vsubnet add %u --rdomain NAME --prefix P first)",
+		       s->name, s->vsid, s->vsid);
+		return -ENOENT;
+	}
+	if (need_ca) {
+		char pl[64] = "";
+		if (vs->n_prefixes > 0)
+			hnv_fmt_prefix(&vs->prefixes[0], pl, sizeof(pl));
+		uint32_t *used;
+		size_t n_used;
+		int rc = used_cas(m, s->vsid, &used, &n_used);
+		if (rc < 0) {
+			seterr(msg, msglen, "port add: port \"%s\": out of memory", s->name);
+			return rc;
+		}
+		unsigned n_pools = 0;
+		uint64_t size = 0;
+		bool found = false;
+		for (size_t i = 0; i < m->g[G_POOL].n && !found; i++) {
+			const struct hnv_conf_pool *p = ent_obj(m->g[G_POOL].e[i]);
+			if (p->vsid != s->vsid)
+				continue;
+			n_pools++;
+			uint32_t lo = ip4_u32(&p->range.first), hi = ip4_u32(&p->range.last);
+			size += (uint64_t)hi - lo + 1;
+			for (uint64_t x = lo; x <= hi; x++) {
+				uint32_t a = (uint32_t)x;
+				if (bsearch(&a, used, n_used, sizeof(*used), cmp_u32) != NULL)
+					continue;
+				uint8_t v4[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8),
+						 (uint8_t)a};
+				hnv_ip_from_v4(&s->cas[0], v4);
+				s->n_cas = 1;
+				found = true;
+				break;
+			}
+		}
+		free(used);
+		if (n_pools == 0) {
+			seterr(msg, msglen,
+			       "port add: port \"%s\": VM subnet VSID %u (%s) has no IP pool to take "
+			       "an address from (pool add NAME --vsid %u --range FIRST-LAST first, or "
+			       "give --ca)",
+			       s->name, s->vsid, pl, s->vsid);
+			return -ENOENT;
+		}
+		if (!found) {
+			seterr(msg, msglen,
+			       "port add: port \"%s\": the IP pool%s of VSID %u (%s) %s exhausted: "
+			       "all %llu addresses are in use",
+			       s->name, n_pools > 1 ? "s" : "", s->vsid, pl,
+			       n_pools > 1 ? "are" : "is", (unsigned long long)size);
+			return -ENOSPC;
+		}
+	}
+	if (need_mac) {
+		const struct hnv_ip *base = &s->cas[0];
+		for (unsigned i = 0; i < s->n_cas; i++)
+			if (hnv_ip_is_v4(&s->cas[i])) {
+				base = &s->cas[i];
+				break;
+			}
+		uint8_t vv = (uint8_t)(s->vsid ^ s->vsid >> 8 ^ s->vsid >> 16);
+		bool found = false;
+		for (unsigned k = 0; k < 256 && !found; k++) {
+			struct hnv_mac mac = {{0x0a, (uint8_t)(vv + k), base->b[12], base->b[13],
+					       base->b[14], base->b[15]}};
+			if (!mac_used(m, s->vsid, &mac)) {
+				s->mac = mac;
+				found = true;
+			}
+		}
+		if (!found) {
+			seterr(msg, msglen, "port add: port \"%s\": no free MAC for it in VSID %u (give --mac)",
+			       s->name, s->vsid);
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
 /* Applies one parsed command to m (add appends, del removes the matching
  * add, set replaces or merges). msg gets a message without line prefix. */
 static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsigned line, char *msg,
@@ -650,6 +854,13 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 	}
 	const char *cmd = cmd_name(c->kind);
 	char what[200];
+	struct hnv_conf_cmd filled;
+	if (c->kind == HNV_CONF_PORT_ADD) {
+		int frc = port_fill(m, c, &filled, msg, msglen);
+		if (frc < 0)
+			return frc;
+		c = &filled;
+	}
 	describe(c, g, what, sizeof(what));
 	struct keyb k;
 	cmd_key(c, g, &k);
@@ -765,12 +976,25 @@ static int replay(const struct hnv_model *m, struct hnv_dp *dp, char *err, size_
 			rc = hnv_conf_batch_apply(b, &c, err, errlen);
 		}
 	explicit_bzero(&c, sizeof(c));
-	char cerr[64];
+	char cerr[512];
 	int crc = hnv_conf_batch_end(b, cerr, sizeof(cerr));
 	if (rc == 0 && crc < 0) {
 		seterr(err, errlen, "%s", cerr);
 		rc = crc;
 	}
+	return rc;
+}
+
+int hnv_model_foreach(const struct hnv_model *m, hnv_model_cb cb, void *arg)
+{
+	struct hnv_conf_cmd c;
+	int rc = 0;
+	for (int g = 0; g < G__COUNT && rc == 0; g++)
+		for (size_t i = 0; i < m->g[g].n && rc == 0; i++) {
+			ent_cmd(m->g[g].e[i], &c);
+			rc = cb(&c, arg);
+		}
+	explicit_bzero(&c, sizeof(c));
 	return rc;
 }
 
@@ -1179,6 +1403,36 @@ static int row_global(json_object *r, const struct hnv_conf_global *set)
 	return rc;
 }
 
+static int row_pool(const struct hnv_model *m, json_object *r, const struct hnv_conf_pool *p)
+{
+	json_object *a;
+	char t[2 * INET6_ADDRSTRLEN + 2], b[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&p->range.first, t, sizeof(t));
+	hnv_fmt_ip(&p->range.last, b, sizeof(b));
+	size_t o = strlen(t);
+	snprintf(t + o, sizeof(t) - o, "-%s", b);
+	unsigned in_use = 0;
+	for (size_t i = 0; i < m->g[G_PORT].n; i++) {
+		const struct hnv_port_spec *s = ent_obj(m->g[G_PORT].e[i]);
+		for (unsigned k = 0; s->vsid == p->vsid && k < s->n_cas; k++)
+			if (hnv_ip_is_v4(&s->cas[k]) &&
+			    ip4_in(&s->cas[k], &p->range.first, &p->range.last))
+				in_use++;
+	}
+	int rc = add_str(r, "name", p->name);
+	rc = rc ? rc : add_int(r, "vsid", p->vsid);
+	rc = rc ? rc : add_str(r, "range", t);
+	rc = rc ? rc : add_int(r, "size", (int64_t)ip4_u32(&p->range.last) - ip4_u32(&p->range.first) + 1);
+	rc = rc ? rc : add_int(r, "in_use", in_use);
+	rc = rc ? rc : add_arr(r, "dns", &a);
+	for (unsigned i = 0; i < p->range.n_dns && rc == 0; i++) {
+		hnv_fmt_ip(&p->range.dns[i], b, sizeof(b));
+		rc = arr_str(a, b);
+	}
+	rc = rc ? rc : add_int(r, "lease", p->range.lease);
+	return rc;
+}
+
 /* One row for entry e of group g. */
 static int make_row(const struct hnv_model *m, enum group g, const struct ent *e, bool show_secrets,
 		    json_object *r)
@@ -1233,6 +1487,9 @@ static int make_row(const struct hnv_model *m, enum group g, const struct ent *e
 	case G_GATEWAY:
 		rc = row_gateway(m, r, &c.u.gateway);
 		break;
+	case G_POOL:
+		rc = row_pool(m, r, &c.u.pool);
+		break;
 	case G_S2S:
 		rc = row_s2s(r, &c.u.s2s, show_secrets);
 		break;
@@ -1247,6 +1504,55 @@ static int make_row(const struct hnv_model *m, enum group g, const struct ent *e
 	return rc;
 }
 
+/* The records the datapath makes for ports (conftext.h, "port"): each CA
+ * of a port without an explicit record of its VSID and CA, pointing at the
+ * first IPv4 PA, else the first IPv6 PA; none without a PA. */
+static int port_record_rows(const struct hnv_model *m, json_object *arr)
+{
+	const struct hnv_ip *pa = NULL;
+	for (int pass = 0; pass < 2 && pa == NULL; pass++)
+		for (size_t i = 0; i < m->g[G_PA].n && pa == NULL; i++) {
+			/* the pa member starts with its struct hnv_prefix */
+			const struct hnv_prefix *px = ent_obj(m->g[G_PA].e[i]);
+			const struct hnv_ip *a = &px->addr;
+			if (hnv_ip_is_v4(a) == (pass == 0))
+				pa = a;
+		}
+	if (pa == NULL)
+		return 0;
+	int rc = 0;
+	for (size_t i = 0; i < m->g[G_PORT].n && rc == 0; i++) {
+		const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+		for (unsigned k = 0; k < p->n_cas && k < HNV_PORT_MAX_CAS && rc == 0; k++) {
+			struct hnv_conf_cmd c;
+			memset(&c, 0, sizeof(c));
+			c.kind = HNV_CONF_LOOKUP_ADD;
+			c.u.lookup.vsid = p->vsid;
+			c.u.lookup.ca = p->cas[k];
+			bool explicit = false;
+			for (size_t j = 0; j < m->g[G_LOOKUP].n && !explicit; j++) {
+				const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[j]);
+				explicit = l->vsid == p->vsid && hnv_ip_eq(&l->ca, &p->cas[k]);
+			}
+			if (explicit)
+				continue;
+			struct hnv_lookup_spec *s = &c.u.lookup;
+			s->pa = *pa;
+			s->mac = p->mac;
+			s->rule = HNV_RULE_ENCAP;
+			s->type = HNV_TYPE_STATIC;
+			memcpy(s->vm_name, p->name, sizeof(s->vm_name));
+			json_object *r = json_object_new_object();
+			if (r == NULL || json_object_array_add(arr, r) < 0) {
+				json_object_put(r);
+				return -ENOMEM;
+			}
+			rc = row_lookup(r, s);
+		}
+	}
+	return rc;
+}
+
 int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
 		   json_object **rows)
 {
@@ -1257,7 +1563,7 @@ int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secret
 		{"rdomains", G_RDOMAIN}, {"vsubnets", G_VSUBNET}, {"lookup", G_LOOKUP},
 		{"routes", G_ROUTE},     {"ports", G_PORT},       {"pa", G_PA},
 		{"proutes", G_PROUTE},   {"gateways", G_GATEWAY}, {"s2s", G_S2S},
-		{"global", G_GLOBAL},
+		{"global", G_GLOBAL},    {"pools", G_POOL},
 	};
 	if (rows == NULL)
 		return -EINVAL;
@@ -1293,6 +1599,8 @@ int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secret
 		}
 		rc = make_row(m, g, m->g[g].e[i], show_secrets, r);
 	}
+	if (g == G_LOOKUP && rc == 0)
+		rc = port_record_rows(m, arr);
 	if (rc < 0) {
 		json_object_put(arr);
 		return rc;

@@ -8,6 +8,15 @@
  * and the copy is validated completely by building a scratch datapath from
  * it. The running model is never modified: callers swap models.
  *
+ * A "port add" without --ca takes the lowest free address of its VSID's
+ * pools (free: no port, lookup record or gateway CA of the VSID holds it)
+ * and without --mac gets 0a:VV:a:b:c:d (a.b.c.d its IPv4 CA, VV the VSID's
+ * three bytes XORed, incremented while a port or record of the VSID has
+ * that MAC). The model stores the completed line, so its text replays to
+ * the same addresses. Refusals name what is missing: no VM subnet with the
+ * VSID, a subnet without pool, an exhausted pool. "pool del" is refused
+ * while ports hold addresses of the pool, naming them.
+ *
  * Secrets (S2S PSKs) live only in the model and in the persisted file; the
  * text form masks them as <secret> unless asked otherwise. A text or row
  * made with show_secrets holds PSKs: clear it (explicit_bzero) before free.
@@ -44,6 +53,13 @@ int hnv_model_transact(const struct hnv_model *cur, const char *const *lines, si
 
 /* The config text; PSKs print as <secret> unless show_secrets. malloc'd. */
 char *hnv_model_text(const struct hnv_model *m, bool show_secrets);
+
+/* Calls cb with every command of the model in replay order (dependencies
+ * first) until cb returns nonzero, which is returned. The command is on the
+ * stack and cleared after the call (it may hold a PSK). */
+struct hnv_conf_cmd;
+typedef int (*hnv_model_cb)(const struct hnv_conf_cmd *cmd, void *arg);
+int hnv_model_foreach(const struct hnv_model *m, hnv_model_cb cb, void *arg);
 
 /* Builds a fresh datapath context holding the model's policy. */
 int hnv_model_build_dp(const struct hnv_model *m, struct hnv_dp **out, char *err, size_t errlen);

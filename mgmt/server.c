@@ -158,6 +158,7 @@ static const char *const op_names[] = {
 	[HNV_OP_EXEC] = "exec",         [HNV_OP_COMMIT_CONFIRM] = "commit-confirm",
 	[HNV_OP_SHOW] = "show",         [HNV_OP_DIFF] = "diff",
 	[HNV_OP_ROLLBACK] = "rollback", [HNV_OP_NEXTHOP] = "nexthop",
+	[HNV_OP_TRACE] = "trace",
 };
 
 /* The fields each op accepts besides "v" and "op"; NULL-terminated. */
@@ -165,6 +166,7 @@ static const char *const op_fields[][4] = {
 	[HNV_OP_EXEC] = {"lines", "confirm", NULL}, [HNV_OP_COMMIT_CONFIRM] = {NULL},
 	[HNV_OP_SHOW] = {"what", "secrets", NULL},  [HNV_OP_DIFF] = {"from", "to", NULL},
 	[HNV_OP_ROLLBACK] = {"rev", NULL},          [HNV_OP_NEXTHOP] = {"vsid", "src", "dst", NULL},
+	[HNV_OP_TRACE] = {"count", "port", "session", NULL},
 };
 
 const char *hnv_op_name(enum hnv_op op)
@@ -360,6 +362,49 @@ static int parse_show(json_object *o, struct hnv_request *req, char *err, size_t
 	return 0;
 }
 
+/* trace: {"count":N, "port":NAME?} starts a session, {"session":ID} reads
+ * one; exactly one of count and session. */
+static int parse_trace(json_object *o, struct hnv_request *req, char *err, size_t errlen)
+{
+	int64_t a;
+	int rc = get_uint(o, "count", 1, HNV_FWD_TRACE_MAX, false, &a, err, errlen);
+	if (rc == 0) {
+		req->u.trace.count = (unsigned)a;
+	} else if (rc != -ENOENT) {
+		return rc;
+	} else if ((rc = get_uint(o, "session", 1, INT64_MAX, false, &a, err, errlen))) {
+		if (rc == -ENOENT)
+			seterr(err, errlen, "a \"trace\" request needs \"count\" or \"session\"");
+		return -EINVAL;
+	} else {
+		req->u.trace.session = (uint64_t)a;
+	}
+	if (req->u.trace.count && json_object_object_get_ex(o, "session", NULL)) {
+		seterr(err, errlen, "a \"trace\" request has \"count\" or \"session\", not both");
+		return -EINVAL;
+	}
+	const char *s;
+	size_t len;
+	rc = get_str(o, "port", false, &s, &len, err, errlen);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	bool ok = req->u.trace.count && len >= 1 && len <= HNV_NAME_MAX;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = s[i] > ' ' && s[i] < 0x7f;
+	if (!ok) {
+		char v[80];
+		printable(s, len, v, sizeof(v));
+		seterr(err, errlen, "\"port\": \"%s\" is not a port name (with \"count\" only)", v);
+		return -EINVAL;
+	}
+	memcpy(req->u.trace.port, s, len);
+	req->u.trace.port[len] = '\0';
+	req->u.trace.has_port = true;
+	return 0;
+}
+
 static int parse_op(json_object *o, struct hnv_request *req, char *err, size_t errlen)
 {
 	int64_t a, b;
@@ -383,6 +428,8 @@ static int parse_op(json_object *o, struct hnv_request *req, char *err, size_t e
 			return rc;
 		req->u.rollback.rev = (unsigned)a;
 		return 0;
+	case HNV_OP_TRACE:
+		return parse_trace(o, req, err, errlen);
 	case HNV_OP_NEXTHOP: {
 		bool has_dst;
 		if ((rc = get_uint(o, "vsid", HNV_VSID_MIN, HNV_VSID_MAX, true, &a, err, errlen)) ||
@@ -601,6 +648,16 @@ struct hnv_core {
 	struct hnv_model *model;
 	struct hnv_dp *dp; /* published with rcu_assign_pointer for workers */
 	struct hnv_fwd *fwd; /* host edge forwarding, or NULL (hnvgwd without --uplink) */
+	hnv_core_observer observer;
+	void *observer_arg;
+	hnv_core_exec_hook exec_hook; /* hnvgwd --etcd */
+	void *exec_hook_arg;
+	struct {
+		const char *what;
+		hnv_core_status_fn fn;
+		void *arg;
+	} status[HNV_CORE_MAX_STATUS];
+	size_t n_status;
 	unsigned rev;
 	uint64_t counters_base[HNV_R__COUNT]; /* of datapaths already replaced */
 	struct {
@@ -787,7 +844,44 @@ static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, ch
 	hnv_model_free(c->model);
 	c->model = next;
 	c->rev = *rev;
+	if (c->observer)
+		c->observer(c->observer_arg, c->model);
 	return 0;
+}
+
+void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg)
+{
+	c->observer = fn;
+	c->observer_arg = arg;
+	if (fn)
+		fn(arg, c->model);
+}
+
+int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn fn, void *arg)
+{
+	if (c->n_status == HNV_CORE_MAX_STATUS)
+		return -ENOSPC;
+	c->status[c->n_status].what = what;
+	c->status[c->n_status].fn = fn;
+	c->status[c->n_status++].arg = arg;
+	return 0;
+}
+
+const struct hnv_model *hnv_core_model(const struct hnv_core *c)
+{
+	return c->model;
+}
+
+void hnv_core_set_exec_hook(struct hnv_core *c, hnv_core_exec_hook fn, void *arg)
+{
+	c->exec_hook = fn;
+	c->exec_hook_arg = arg;
+}
+
+int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
+		     size_t errlen)
+{
+	return install(c, next, rev, err, errlen);
 }
 
 /* Text of revision rev (0: the empty config). */
@@ -911,6 +1005,14 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 		seterr(err, errlen, "empty transaction");
 		return -EINVAL;
 	}
+	if (c->exec_hook) {
+		int hrc = c->exec_hook(c->exec_hook_arg, lines, n, confirm, result, err, errlen);
+		if (hrc != 1) {
+			if (hrc)
+				scrub_secrets(err, errlen, lines, n);
+			return hrc;
+		}
+	}
 	struct hnv_model *next;
 	unsigned prev = c->rev, rev;
 	int rc = hnv_model_transact(c->model, lines, n, &next, err, errlen);
@@ -1020,6 +1122,15 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 		*result = counter_rows(c);
 		return 0;
 	}
+	for (size_t i = 0; i < c->n_status; i++)
+		if (strcmp(what, c->status[i].what) == 0) {
+			*result = c->status[i].fn(c->status[i].arg);
+			if (*result == NULL) {
+				seterr(err, errlen, "show %s: out of memory", what);
+				return -ENOMEM;
+			}
+			return 0;
+		}
 	if (strcmp(what, "config") == 0) {
 		char *text = hnv_model_text(c->model, secrets);
 		if (!text) {
@@ -1080,6 +1191,67 @@ int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **
 	}
 	*result = json_object_new_string(out);
 	free(out);
+	return 0;
+}
+
+/* One record in the format of hnvgw-dp replay --trace. */
+static json_object *trace_row(unsigned idx, const struct hnv_fwd_trace_rec *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "packet", json_object_new_int((int)idx));
+	json_object_object_add(o, "ingress", json_object_new_string(r->ingress));
+	json_object *st = json_object_new_array();
+	for (unsigned i = 0; i < r->trace.n && i < HNV_TRACE_STEPS; i++) {
+		json_object *x = json_object_new_object();
+		json_object_object_add(
+			x, "stage", json_object_new_string(hnv_stage_name(r->trace.step[i].stage)));
+		json_object_object_add(x, "decision",
+				       json_object_new_string(r->trace.step[i].text));
+		json_object_array_add(st, x);
+	}
+	json_object_object_add(o, "stages", st);
+	bool drop = hnv_reason_is_drop(r->reason);
+	json_object_object_add(o, "verdict", json_object_new_string(drop ? "drop" : "forward"));
+	if (!drop)
+		json_object_object_add(o, "egress", json_object_new_string(r->egress));
+	json_object_object_add(o, "vsid", json_object_new_int64(r->vsid));
+	json_object_object_add(o, "counter", json_object_new_string(hnv_reason_name(r->reason)));
+	return o;
+}
+
+int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_t session,
+		   json_object **result, char *err, size_t errlen)
+{
+	if (!c->fwd) {
+		seterr(err, errlen, "trace needs a host edge: this hnvgwd runs without --uplink");
+		return -EOPNOTSUPP;
+	}
+	json_object *o;
+	if (count) {
+		uint64_t id;
+		int rc = hnv_fwd_trace_start(c->fwd, count, port, &id, err, errlen);
+		if (rc)
+			return rc;
+		o = json_object_new_object();
+		json_object_object_add(o, "session", json_object_new_int64((int64_t)id));
+		json_object_object_add(o, "count", json_object_new_int((int)count));
+		*result = o;
+		return 0;
+	}
+	const struct hnv_fwd_trace_rec *recs;
+	unsigned n;
+	if (hnv_fwd_trace_read(c->fwd, session, &recs, &n)) {
+		seterr(err, errlen, "trace session %llu is not the current one (another trace "
+		       "started since)", (unsigned long long)session);
+		return -ESTALE;
+	}
+	json_object *rows = json_object_new_array();
+	for (unsigned i = 0; i < n; i++)
+		json_object_array_add(rows, trace_row(i, &recs[i]));
+	o = json_object_new_object();
+	json_object_object_add(o, "session", json_object_new_int64((int64_t)session));
+	json_object_object_add(o, "records", rows);
+	*result = o;
 	return 0;
 }
 
@@ -1233,6 +1405,17 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 				      req->u.nexthop.has_src ? &req->u.nexthop.src : NULL,
 				      &req->u.nexthop.dst, &res, err, sizeof(err));
 		break;
+	case HNV_OP_TRACE:
+		if (!peer->root) {
+			rc = -EPERM;
+			seterr(err, sizeof(err),
+			       "permission denied: trace shows live traffic and needs root");
+			break;
+		}
+		rc = hnv_core_trace(c, req->u.trace.count,
+				    req->u.trace.has_port ? req->u.trace.port : NULL,
+				    req->u.trace.session, &res, err, sizeof(err));
+		break;
 	default:
 		rc = -EINVAL;
 		seterr(err, sizeof(err), "unknown op");
@@ -1277,7 +1460,17 @@ struct hnv_server {
 	struct hnv_core *core;
 	struct client *clients[HNV_SERVER_MAX_CLIENTS];
 	size_t n;
+	struct hnv_source src[HNV_SERVER_MAX_SOURCES];
+	size_t n_src;
 };
+
+int hnv_server_add_source(struct hnv_server *s, const struct hnv_source *src)
+{
+	if (s->n_src == HNV_SERVER_MAX_SOURCES)
+		return -ENOSPC;
+	s->src[s->n_src++] = *src;
+	return 0;
+}
 
 static struct hnv_ratelimit rl_drop, rl_accept, rl_badreq;
 
@@ -1662,7 +1855,8 @@ static void server_accept(struct hnv_server *s)
 int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *reload)
 {
-	struct pollfd fds[HNV_SERVER_MAX_CLIENTS + 1];
+	struct pollfd fds[HNV_SERVER_MAX_CLIENTS + 1 + HNV_SERVER_MAX_SOURCES];
+	long src_due[HNV_SERVER_MAX_SOURCES]; /* CLOCK_MONOTONIC ms, -1: none */
 	bool backlog = false; /* some client has complete requests waiting */
 	while (!*stop) {
 		if (*reload) {
@@ -1684,18 +1878,33 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 			fds[i + 1] = (struct pollfd){.fd = cl->fd, .events = ev};
 		}
 		int tmo = backlog ? 0 : hnv_core_timeout_ms(s->core);
+		size_t nfds = s->n + 1;
+		for (size_t i = 0; i < s->n_src; i++) {
+			short ev = 0;
+			int fd = s->src[i].fd(s->src[i].arg, &ev);
+			fds[nfds + i] = (struct pollfd){.fd = fd, .events = ev};
+			int t = s->src[i].timeout_ms(s->src[i].arg);
+			src_due[i] = t < 0 ? -1 : mono_ms() + t;
+			if (t >= 0 && (tmo < 0 || t < tmo))
+				tmo = t;
+		}
 		struct timespec ts = {tmo / 1000, (long)(tmo % 1000) * 1000000}, *tsp = &ts;
 		if (tmo < 0)
 			tsp = NULL;
-		size_t nfds = s->n + 1;
 		urcu_qsbr_thread_offline();
-		int n = ppoll(fds, nfds, tsp, waitmask);
+		int n = ppoll(fds, nfds + s->n_src, tsp, waitmask);
 		urcu_qsbr_thread_online();
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			hnv_log(HNV_LOG_ERR, "poll: %s", strerror(errno));
 			return -errno;
+		}
+		long now = mono_ms();
+		for (size_t i = 0; i < s->n_src; i++) {
+			short re = fds[nfds + i].fd >= 0 ? fds[nfds + i].revents : 0;
+			if (re || (src_due[i] >= 0 && now >= src_due[i]))
+				s->src[i].run(s->src[i].arg, re);
 		}
 
 		/* clients first: fds[] indexes match s->clients[] until accept */

@@ -75,6 +75,7 @@ enum hnv_op {
 	HNV_OP_DIFF,
 	HNV_OP_ROLLBACK,
 	HNV_OP_NEXTHOP,
+	HNV_OP_TRACE,
 };
 
 #define HNV_EXEC_MAX_LINES 100000 /* lines of one transaction */
@@ -107,6 +108,12 @@ struct hnv_request {
 			bool has_src;
 			struct hnv_ip src, dst;
 		} nexthop;
+		struct {
+			unsigned count; /* start a session: 1..64; 0: read one */
+			uint64_t session;
+			bool has_port;
+			char port[HNV_NAME_MAX + 1]; /* a port name or "uplink" */
+		} trace;
 	} u;
 };
 
@@ -161,6 +168,9 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 		  char *err, size_t errlen);
 int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result, char *err,
 		  size_t errlen);
+/* Live trace on the host edge (root only; see api.h "trace"). */
+int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_t session,
+		   json_object **result, char *err, size_t errlen);
 int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
 		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen);
 /* SIGHUP: re-reads DIR/hnvgw.conf; a changed, valid file becomes a new
@@ -187,6 +197,37 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 /* The reply for a request that could not be parsed or was refused early. */
 json_object *hnv_reply_error(const char *msg);
 
+/* Called on the control thread after every configuration change that was
+ * installed (and once by hnv_core_set_observer itself, for the running
+ * model): the gateway role applies the model to the kernel, zebra and
+ * charon from here. The model stays the core's; use it only during the
+ * call. */
+struct hnv_model;
+typedef void (*hnv_core_observer)(void *arg, const struct hnv_model *m);
+void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg);
+/* A live status table for `show WHAT` (e.g. "gateway", "nat", "zebra"):
+ * fn returns the rows (a new json array). Providers are consulted before
+ * the model's tables. 0, or -ENOSPC. */
+typedef json_object *(*hnv_core_status_fn)(void *arg);
+#define HNV_CORE_MAX_STATUS 8
+int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn fn, void *arg);
+
+/* The running model (owned by the core; valid until the next change). */
+const struct hnv_model *hnv_core_model(const struct hnv_core *c);
+
+/* With hnvgwd --etcd (mgmt/sync.h), exec goes through the hook first: it
+ * returns 1 to let the core run the lines locally as usual, else 0 with
+ * *result or a negative errno with err. NULL unhooks. */
+typedef int (*hnv_core_exec_hook)(void *arg, const char *const *lines, size_t n,
+				  unsigned confirm, json_object **result, char *err,
+				  size_t errlen);
+void hnv_core_set_exec_hook(struct hnv_core *c, hnv_core_exec_hook fn, void *arg);
+/* Validates next completely, persists it as a new revision and swaps it in
+ * (what every change does); takes ownership of next. 0 and *rev, or a
+ * negative errno with err; on failure nothing changed. */
+int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
+		     size_t errlen);
+
 /* ---- control socket ---- */
 
 #define HNV_SERVER_MAX_CLIENTS 256
@@ -209,5 +250,21 @@ void hnv_server_close(struct hnv_server *s);
  * runs hnv_core_reload. The thread is QSBR-offline while it waits. */
 int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *reload);
+
+/* Another event source of the control thread (the zebra, charon and etcd
+ * clients). Before every poll: fd(arg, &events) is the descriptor to wait
+ * on (-1: none now), timeout_ms(arg) the milliseconds until it wants run()
+ * without an event (-1: never). After the poll, run(arg, revents) is called
+ * when the fd is ready or the timeout expired (revents 0). */
+struct hnv_source {
+	const char *name;
+	int (*fd)(void *arg, short *events);
+	int (*timeout_ms)(void *arg);
+	void (*run)(void *arg, short revents);
+	void *arg;
+};
+#define HNV_SERVER_MAX_SOURCES 8
+/* 0, or -ENOSPC. The source is copied; its arg must outlive the server. */
+int hnv_server_add_source(struct hnv_server *s, const struct hnv_source *src);
 
 #endif

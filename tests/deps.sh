@@ -10,8 +10,9 @@ PKGS=(
 	libcurl4-openssl-dev
 	tshark python3-scapy iproute2 tcpdump iputils-ping iperf3
 	frr strongswan-charon strongswan-swanctl libcharon-extra-plugins
+	libstrongswan-standard-plugins
 	etcd-server etcd-client nftables conntrack openvswitch-switch
-	isc-dhcp-client busybox netsniff-ng
+	isc-dhcp-client busybox netsniff-ng ethtool
 )
 
 missing=()

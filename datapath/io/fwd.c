@@ -34,7 +34,21 @@ struct fwd_view {
 	struct hnv_io_port *by_id[HNV_PORTS_MAX];
 };
 
+/* A live trace session (fwd.h). Written by the forwarding thread only:
+ * rec[filled..count) and then filled (release); the control thread reads
+ * filled (acquire) and rec[0..filled). Freed by the control thread after a
+ * grace period. */
+struct fwd_trace {
+	uint64_t id;
+	unsigned count;
+	int port; /* port id, or -1: any */
+	_Atomic unsigned filled;
+	struct hnv_fwd_trace_rec rec[];
+};
+
 struct hnv_fwd {
+	struct fwd_trace *trace; /* RCU; NULL: no session */
+	uint64_t trace_ids;
 	struct hnv_io_port *uplink;
 	struct fwd_view *view; /* RCU */
 	struct fwd_view *pending;
@@ -48,11 +62,54 @@ struct hnv_fwd {
 
 /* ---- forwarding thread ---- */
 
-static void forward(const struct fwd_view *v, struct hnv_pkt **pkts, unsigned n)
+static const char *port_name(const struct fwd_view *v, unsigned id)
+{
+	if (id == HNV_PORT_UPLINK)
+		return "uplink";
+	return id < HNV_PORTS_MAX && v->by_id[id] ? v->by_id[id]->name : "?";
+}
+
+/* Hands the session's next free records to matching packets of the batch;
+ * returns how many were taken (they are the first *k of idx[]). */
+static unsigned trace_arm(struct fwd_trace *t, struct hnv_pkt **pkts, unsigned n, unsigned *idx)
+{
+	unsigned filled = atomic_load_explicit(&t->filled, memory_order_relaxed), k = 0;
+	for (unsigned i = 0; i < n && filled + k < t->count; i++) {
+		if (t->port >= 0 && pkts[i]->in_port != (unsigned)t->port)
+			continue;
+		pkts[i]->trace = &t->rec[filled + k].trace;
+		idx[k++] = i;
+	}
+	return k;
+}
+
+static void trace_finish(struct fwd_trace *t, const struct fwd_view *v, struct hnv_pkt **pkts,
+			 const unsigned *idx, unsigned k)
+{
+	unsigned filled = atomic_load_explicit(&t->filled, memory_order_relaxed);
+	for (unsigned j = 0; j < k; j++) {
+		const struct hnv_pkt *p = pkts[idx[j]];
+		struct hnv_fwd_trace_rec *r = &t->rec[filled + j];
+		snprintf(r->ingress, sizeof(r->ingress), "%s", port_name(v, p->in_port));
+		r->egress[0] = '\0';
+		if (!hnv_reason_is_drop(p->reason))
+			snprintf(r->egress, sizeof(r->egress), "%s", port_name(v, p->out_port));
+		r->reason = p->reason;
+		r->vsid = p->vsid;
+	}
+	atomic_store_explicit(&t->filled, filled + k, memory_order_release);
+}
+
+static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pkt **pkts,
+		    unsigned n)
 {
 	struct hnv_pkt *up[FWD_BATCH];
-	unsigned nu = 0;
+	unsigned nu = 0, idx[FWD_BATCH], k = 0;
+	if (t)
+		k = trace_arm(t, pkts, n, idx);
 	hnv_dp_process(v->worker, pkts, n);
+	if (k)
+		trace_finish(t, v, pkts, idx, k);
 	for (unsigned i = 0; i < n; i++) {
 		struct hnv_pkt *p = pkts[i];
 		if (hnv_reason_is_drop(p->reason)) {
@@ -65,7 +122,8 @@ static void forward(const struct fwd_view *v, struct hnv_pkt **pkts, unsigned n)
 			up[nu++] = p;
 			continue;
 		}
-		struct hnv_io_port *out = p->out_port < HNV_PORTS_MAX ? v->by_id[p->out_port] : NULL;
+		struct hnv_io_port *out =
+			p->out_port < HNV_PORTS_MAX ? v->by_id[p->out_port] : NULL;
 		if (out)
 			out->ops->tx(out, &p, 1);
 	}
@@ -93,7 +151,7 @@ static void *fwd_main(void *arg)
 				pkts[k] = &pool[k];
 			int got = io->ops->rx(io, pkts, FWD_BATCH, v->list[i].id);
 			if (got > 0) {
-				forward(v, pkts, (unsigned)got);
+				forward(v, rcu_dereference(f->trace), pkts, (unsigned)got);
 				busy += (unsigned)got;
 			}
 		}
@@ -123,8 +181,20 @@ static void *fwd_main(void *arg)
 
 /* ---- control ---- */
 
-int hnv_fwd_new(const char *uplink, struct hnv_fwd **out, char *err, size_t errlen)
+int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, char *err,
+		size_t errlen)
 {
+	const struct hnv_io_ops *ops;
+	if (!backend)
+		backend = HNV_FWD_DEFAULT_BACKEND;
+	if (strcmp(backend, "raw") == 0) {
+		ops = &hnv_io_uplink_raw_ops;
+	} else if (strcmp(backend, "packet") == 0) {
+		ops = &hnv_io_uplink_packet_ops;
+	} else {
+		snprintf(err, errlen, "unknown uplink backend \"%s\" (raw or packet)", backend);
+		return -EINVAL;
+	}
 	struct hnv_fwd *f = calloc(1, sizeof(*f));
 	if (!f) {
 		snprintf(err, errlen, "out of memory");
@@ -137,7 +207,7 @@ int hnv_fwd_new(const char *uplink, struct hnv_fwd **out, char *err, size_t errl
 		free(f);
 		return rc;
 	}
-	int rc = hnv_io_uplink_raw_ops.open(uplink, NULL, &f->uplink, err, errlen);
+	int rc = ops->open(uplink, NULL, &f->uplink, err, errlen);
 	if (rc) {
 		close(f->evfd);
 		free(f);
@@ -205,7 +275,8 @@ int hnv_fwd_prepare(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errl
 			continue;
 		struct hnv_io_port *io = view_find(f->view, pt->name);
 		if (!io) {
-			rc = hnv_io_tap_ops.open(pt->name, &pt->mac, &io, err, errlen);
+			rc = (pt->gateway ? &hnv_io_tap_persist_ops : &hnv_io_tap_ops)
+				     ->open(pt->name, &pt->mac, &io, err, errlen);
 			if (rc) {
 				hnv_fwd_abort(f);
 				return rc;
@@ -215,8 +286,7 @@ int hnv_fwd_prepare(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errl
 		v->list[v->n++] = (struct fwd_entry){(uint16_t)id, io};
 		v->by_id[id] = io;
 	}
-	if (f->uplink->ops->prepare &&
-	    (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
+	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
 		hnv_fwd_abort(f);
 		return rc;
 	}
@@ -243,6 +313,56 @@ void hnv_fwd_publish(struct hnv_fwd *f)
 	free(old);
 }
 
+int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uint64_t *id,
+			char *err, size_t errlen)
+{
+	if (count < 1 || count > HNV_FWD_TRACE_MAX) {
+		snprintf(err, errlen, "trace count %u is out of range (1-%d)", count,
+			 HNV_FWD_TRACE_MAX);
+		return -EINVAL;
+	}
+	int pid = -1;
+	if (port && strcmp(port, "uplink") == 0) {
+		pid = HNV_PORT_UPLINK;
+	} else if (port) {
+		const struct fwd_view *v = f->view;
+		for (unsigned i = 1; v && i < v->n && pid < 0; i++)
+			if (strcmp(v->list[i].io->name, port) == 0)
+				pid = v->list[i].id;
+		if (pid < 0) {
+			snprintf(err, errlen, "trace: no port \"%s\" on this host edge", port);
+			return -ENOENT;
+		}
+	}
+	struct fwd_trace *t = calloc(1, sizeof(*t) + count * sizeof(t->rec[0]));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->id = ++f->trace_ids;
+	t->count = count;
+	t->port = pid;
+	struct fwd_trace *old = f->trace;
+	rcu_assign_pointer(f->trace, t);
+	if (old) {
+		urcu_qsbr_synchronize_rcu();
+		free(old);
+	}
+	*id = t->id;
+	return 0;
+}
+
+int hnv_fwd_trace_read(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
+		       unsigned *count)
+{
+	const struct fwd_trace *t = f->trace; /* the control thread publishes it */
+	if (!t || t->id != id)
+		return -ESTALE;
+	*count = atomic_load_explicit(&t->filled, memory_order_acquire);
+	*recs = t->rec;
+	return 0;
+}
+
 void hnv_fwd_free(struct hnv_fwd *f)
 {
 	if (!f)
@@ -267,6 +387,7 @@ void hnv_fwd_free(struct hnv_fwd *f)
 	}
 	f->uplink->ops->close(f->uplink);
 	close(f->evfd);
+	free(f->trace); /* the thread has ended */
 	free(f);
 }
 
@@ -285,6 +406,8 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
 		S(tx_packets, false);
 		S(tx_bytes, false);
 		S(tx_errors, true);
+		if (io->ops == &hnv_io_uplink_packet_ops)
+			S(tx_no_neigh, true);
 #undef S
 	}
 }

@@ -35,10 +35,14 @@
 
 struct hnv_fwd;
 
-/* Opens the uplink (raw IPv4 protocol 47 socket bound to interface uplink)
- * and starts the forwarding thread with no datapath yet. 0 or a negative
- * errno with a message in err. */
-int hnv_fwd_new(const char *uplink, struct hnv_fwd **out, char *err, size_t errlen);
+/* Opens the uplink on interface uplink with backend "raw" (raw IPv4 socket
+ * for protocol 47, uplink.c), "packet" (AF_PACKET, afpacket.c; IPv4 and IPv6
+ * PAs) or NULL (HNV_FWD_DEFAULT_BACKEND), and starts the forwarding thread
+ * with no datapath yet. 0 or a negative errno with a message in err. */
+int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, char *err,
+		size_t errlen);
+/* The uplink backend used without --uplink-backend; see io.h for why. */
+#define HNV_FWD_DEFAULT_BACKEND "raw"
 /* Stops the thread, frees the current view's worker and closes every port.
  * The datapaths stay the caller's. */
 void hnv_fwd_free(struct hnv_fwd *f);
@@ -53,5 +57,27 @@ typedef void (*hnv_fwd_stat_cb)(const char *port, const char *counter, uint64_t 
 				bool is_error, void *arg);
 void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg);
 
+/* Live packet trace. The control thread starts a session for the next
+ * count packets (1..HNV_FWD_TRACE_MAX) received on the port named port (a
+ * VM port's name or "uplink"; NULL: any port); a new session replaces the
+ * previous one. The forwarding thread fills the session's records in
+ * order and publishes how many are complete with a release store: it
+ * never waits for the control thread, and untraced packets cost one
+ * pointer load per batch. hnv_fwd_trace_read returns the number of
+ * complete records of session id (*recs points at them, valid until the
+ * next hnv_fwd_trace_start or hnv_fwd_free), or -ESTALE when id is not the
+ * current session. */
+#define HNV_FWD_TRACE_MAX 64
+struct hnv_fwd_trace_rec {
+	char ingress[HNV_NAME_MAX + 1];
+	char egress[HNV_NAME_MAX + 1]; /* "" when dropped */
+	uint16_t reason;               /* enum hnv_reason */
+	uint32_t vsid;
+	struct hnv_trace trace;
+};
+int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uint64_t *id,
+			char *err, size_t errlen);
+int hnv_fwd_trace_read(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
+		       unsigned *count);
 
 #endif

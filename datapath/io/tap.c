@@ -2,7 +2,11 @@
  *
  * The device is created with the port's name and MAC in the daemon's
  * network namespace; it may then be moved into the VM's namespace (the fd
- * keeps working). It disappears when the port is closed.
+ * keeps working). It disappears when the port is closed, except with
+ * hnv_io_tap_persist_ops (the gateway role's ports): that device stays, with
+ * its VRF, addresses and routes, while hnvgwd restarts, and opening the same
+ * name attaches to it again; hnvgwd's reconciliation deletes the ones no
+ * longer configured.
  *
  * Checksums: the device announces TUN_F_CSUM, so the VM's stack may hand us
  * TCP/UDP with a partial checksum (virtio VIRTIO_NET_HDR_F_NEEDS_CSUM, the
@@ -34,8 +38,8 @@ struct tap {
 	struct hnv_io_port io;
 };
 
-static int tap_open(const char *name, const struct hnv_mac *mac, struct hnv_io_port **out,
-		    char *err, size_t errlen)
+static int tap_open_common(const char *name, const struct hnv_mac *mac, bool persist,
+			   struct hnv_io_port **out, char *err, size_t errlen)
 {
 	struct ifreq ifr = {0};
 	if (strlen(name) >= sizeof(ifr.ifr_name)) {
@@ -56,6 +60,9 @@ static int tap_open(const char *name, const struct hnv_mac *mac, struct hnv_io_p
 	const char *what = "TUNSETIFF";
 	if (ioctl(fd, TUNSETIFF, &ifr))
 		goto fail;
+	what = "TUNSETPERSIST";
+	if (persist && ioctl(fd, TUNSETPERSIST, 1L))
+		goto fail;
 	what = "TUNSETOFFLOAD";
 	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM))
 		goto fail;
@@ -74,7 +81,7 @@ static int tap_open(const char *name, const struct hnv_mac *mac, struct hnv_io_p
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	t->io.ops = &hnv_io_tap_ops;
+	t->io.ops = persist ? &hnv_io_tap_persist_ops : &hnv_io_tap_ops;
 	t->io.fd = fd;
 	snprintf(t->io.name, sizeof(t->io.name), "%s", name);
 	*out = &t->io;
@@ -84,6 +91,18 @@ fail:;
 	snprintf(err, errlen, "port %s: TAP device: %s: %s", name, what, strerror(errno));
 	close(fd);
 	return rc;
+}
+
+static int tap_open(const char *name, const struct hnv_mac *mac, struct hnv_io_port **out,
+		    char *err, size_t errlen)
+{
+	return tap_open_common(name, mac, false, out, err, errlen);
+}
+
+static int tap_open_persist(const char *name, const struct hnv_mac *mac,
+			    struct hnv_io_port **out, char *err, size_t errlen)
+{
+	return tap_open_common(name, mac, true, out, err, errlen);
 }
 
 /* Completes a partial checksum: the field at start+offset holds the
@@ -181,6 +200,15 @@ static void tap_close(struct hnv_io_port *port)
 const struct hnv_io_ops hnv_io_tap_ops = {
 	.type = "tap",
 	.open = tap_open,
+	.prepare = NULL,
+	.rx = tap_rx,
+	.tx = tap_tx,
+	.close = tap_close,
+};
+
+const struct hnv_io_ops hnv_io_tap_persist_ops = {
+	.type = "tap-persistent",
+	.open = tap_open_persist,
 	.prepare = NULL,
 	.rx = tap_rx,
 	.tx = tap_tx,

@@ -117,6 +117,7 @@ struct pa_fill {
 	struct hnv_dp *dp;
 	const struct hnv_policy *pol;
 	const struct hnv_mac *mac;
+	bool v6;
 	struct hnv_ip *seen; /* PAs already set */
 	size_t n_seen, cap;
 	int rc;
@@ -125,7 +126,7 @@ struct pa_fill {
 static int fill_pa(const struct hnv_rec *r, void *arg)
 {
 	struct pa_fill *f = arg;
-	if (!hnv_ip_is_v4(&r->pa) || hnv_policy_is_local_pa(f->pol, &r->pa))
+	if ((!f->v6 && !hnv_ip_is_v4(&r->pa)) || hnv_policy_is_local_pa(f->pol, &r->pa))
 		return 0;
 	/* hnv_dp_neigh_set replaces an existing entry: duplicates are harmless
 	 * but cost a grace period each, so skip PAs already set */
@@ -149,17 +150,23 @@ static int fill_pa(const struct hnv_rec *r, void *arg)
 	return 0;
 }
 
+int hnv_io_placeholder_neigh(struct hnv_dp *dp, const struct hnv_mac *mac, bool v6)
+{
+	struct pa_fill f = {.dp = dp, .pol = hnv_dp_policy(dp), .mac = mac, .v6 = v6};
+	hnv_policy_rec_foreach(f.pol, fill_pa, &f);
+	free(f.seen);
+	return f.rc;
+}
+
 static int uplink_prepare(struct hnv_io_port *port, struct hnv_dp *dp, char *err, size_t errlen)
 {
 	struct uplink *u = (struct uplink *)port;
 	hnv_dp_set_uplink(dp, &u->mac, 0);
-	struct pa_fill f = {.dp = dp, .pol = hnv_dp_policy(dp), .mac = &u->mac};
-	hnv_policy_rec_foreach(f.pol, fill_pa, &f);
-	free(f.seen);
-	if (f.rc)
+	int rc = hnv_io_placeholder_neigh(dp, &u->mac, false);
+	if (rc)
 		snprintf(err, errlen, "uplink %s: cannot register next hops: %s", port->name,
-			 strerror(-f.rc));
-	return f.rc;
+			 strerror(-rc));
+	return rc;
 }
 
 static void pkt_reset(struct hnv_pkt *p, uint16_t in_port)
@@ -173,8 +180,7 @@ static void pkt_reset(struct hnv_pkt *p, uint16_t in_port)
 	p->trace = NULL;
 }
 
-static int uplink_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n,
-		     uint16_t in_port)
+static int uplink_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
 {
 	struct uplink *u = (struct uplink *)port;
 	if (n > UPLINK_BATCH)

@@ -63,6 +63,15 @@ static json_object *encode(const struct hnv_request *r)
 		hnv_fmt_ip(&r->u.nexthop.dst, ip, sizeof(ip));
 		json_object_object_add(o, "dst", json_object_new_string(ip));
 		break;
+	case HNV_OP_TRACE:
+		if (r->u.trace.count)
+			json_object_object_add(o, "count", json_object_new_int64(r->u.trace.count));
+		else
+			json_object_object_add(o, "session",
+					       json_object_new_int64((int64_t)r->u.trace.session));
+		if (r->u.trace.has_port)
+			json_object_object_add(o, "port", json_object_new_string(r->u.trace.port));
+		break;
 	}
 	return o;
 }
@@ -93,6 +102,11 @@ static bool same(const struct hnv_request *a, const struct hnv_request *b)
 		       a->u.nexthop.has_src == b->u.nexthop.has_src &&
 		       (!a->u.nexthop.has_src || hnv_ip_eq(&a->u.nexthop.src, &b->u.nexthop.src)) &&
 		       hnv_ip_eq(&a->u.nexthop.dst, &b->u.nexthop.dst);
+	case HNV_OP_TRACE:
+		return a->u.trace.count == b->u.trace.count &&
+		       a->u.trace.session == b->u.trace.session &&
+		       a->u.trace.has_port == b->u.trace.has_port &&
+		       strcmp(a->u.trace.port, b->u.trace.port) == 0;
 	}
 	return false;
 }
@@ -141,6 +155,13 @@ static void check_accepted(const struct hnv_request *r)
 		break;
 	case HNV_OP_NEXTHOP:
 		if (r->u.nexthop.vsid < HNV_VSID_MIN || r->u.nexthop.vsid > HNV_VSID_MAX)
+			abort();
+		break;
+	case HNV_OP_TRACE:
+		/* exactly one of count (1..64) and session; a port only with count */
+		if ((r->u.trace.count == 0) == (r->u.trace.session == 0) || r->u.trace.count > 64 ||
+		    (r->u.trace.has_port && !r->u.trace.count) ||
+		    (r->u.trace.has_port && !r->u.trace.port[0]))
 			abort();
 		break;
 	case HNV_OP_COMMIT_CONFIRM:

@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2034
 # lib.sh: the Blue/Red HNV lab in network namespaces (sourced, bash).
 #
-# Topology (names are prefixed with $P, unique per run):
+# Topology (names are prefixed with $P, unique per run; lab_setup builds it,
+# lab_hosts only the bridge and the hosts, lab_bridge only the bridge):
 #
 #   $P-pn: bridge br0 (the provider segment), ports h1p and h2p
 #   $P-h1: host 1, PA 192.168.4.11/24 on up0 (veth to h1p), hnvgwd --uplink up0
@@ -95,18 +96,20 @@ mkns()
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }
 
-# start_host H PA: host namespace, uplink veth into the bridge, hnvgwd.
+# start_host H PA [MAC]: host namespace, uplink veth (with MAC) into the
+# bridge, hnvgwd.
 start_host()
 {
-	local h=$1 pa=$2
+	local h=$1 pa=$2 mac=${3:-}
 	mkns "$h"
-	ip link add up0 netns "$P-$h" type veth peer name "${h}p" netns "$P-pn"
+	ip link add up0 netns "$P-$h" ${mac:+address "$mac"} type veth peer name "${h}p" netns "$P-pn"
 	nsx pn ip link set "${h}p" master br0 up
 	nsx "$h" ip addr add "$pa/24" dev up0
 	nsx "$h" ip link set up0 up
 	# not through nsx: $! must be hnvgwd itself (ip netns exec execs it)
 	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
-		--uplink up0 --log-level debug >>"$T/hnvgwd-$h.log" 2>&1 &
+		--uplink up0 ${UPLINK_BACKEND:+--uplink-backend "$UPLINK_BACKEND"} \
+		--log-level debug >>"$T/hnvgwd-$h.log" 2>&1 &
 	DPIDS[$h]=$!
 	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
 	grep -q "forwarding on uplink up0" "$T/hnvgwd-$h.log" || fail "$h: no host edge"
@@ -124,18 +127,66 @@ stop_host()
 		fail "sanitizer report from hnvgwd on $h"
 }
 
-# add_vm HOST VM PORT VSID CA MAC: port add on HOST, its TAP moved into VM.
+# add_vm HOST VM PORT VSID CA MAC [CA6]: port add on HOST, its TAP moved
+# into VM. With CA6 (an IPv6 CA in a /64) the port gets both CAs, IPv6 is
+# enabled on the VM's interface and CA6 is added without DAD (the host
+# never answers DAD probes: HNV addresses are unique by policy).
 add_vm()
 {
-	local h=$1 vm=$2 port=$3 vsid=$4 ca=$5 mac=$6
+	local h=$1 vm=$2 port=$3 vsid=$4 ca=$5 mac=$6 ca6=${7:-}
 	[[ " ${NSES[*]} " == *" $vm "* ]] || mkns "$vm"
-	cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" --mac "$mac" >/dev/null ||
+	cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" ${ca6:+--ca "$ca6"} --mac "$mac" >/dev/null ||
 		fail "port add $port on $h"
 	wait_for 10 nsx "$h" ip link show "$port" || fail "no TAP $port on $h"
 	nsx "$h" ip link set "$port" netns "$P-$vm"
 	nsx "$vm" ip addr add "$ca/24" dev "$port"
+	if [[ -n $ca6 ]]; then
+		nsx "$vm" sysctl -qw "net.ipv6.conf.$port.disable_ipv6=0" "net.ipv6.conf.$port.accept_ra=0"
+		nsx "$vm" ip -6 addr add "$ca6/64" dev "$port" nodad
+	fi
 	nsx "$vm" ip link set "$port" up
 	nsx "$vm" ip route replace default via "${ca%.*}.1"
+}
+
+# provider_attach NS IP: a namespace on the provider bridge with its own
+# address (for crafted frames: scapy, replays); prints nothing.
+provider_attach()
+{
+	local ns=$1 ip=$2
+	mkns "$ns"
+	ip link add pv0 netns "$P-$ns" type veth peer name "${ns}p" netns "$P-pn"
+	nsx pn ip link set "${ns}p" master br0 up
+	nsx "$ns" ip addr add "$ip/24" dev pv0
+	nsx "$ns" ip link set pv0 up
+}
+
+# cap_start NS IF FILE [FILTER...]: tcpdump into FILE in the background;
+# returns once it listens. cap_stop FILE stops it and waits.
+declare -A CAPPIDS=()
+cap_start()
+{
+	local ns=$1 ifn=$2 file=$3
+	shift 3
+	ip netns exec "$P-$ns" tcpdump -i "$ifn" -U -n -s 400 -w "$file" "$@" 2>"$file.log" &
+	CAPPIDS[$file]=$!
+	BGPIDS+=($!)
+	wait_for 10 grep -q "listening on" "$file.log" || fail "tcpdump on $ns/$ifn did not start"
+}
+
+cap_stop()
+{
+	local pid=${CAPPIDS[$1]}
+	# a settle, not a wait for a condition: frames already delivered reach
+	# the capture before tcpdump stops (callers count them afterwards)
+	sleep 0.2
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# frames FILE [DISPLAY-FILTER]: how many frames tshark counts.
+frames()
+{
+	tshark -r "$1" ${2:+-Y "$2"} 2>/dev/null | wc -l
 }
 
 # counter HOST NAME: the value of one row of show counters.
@@ -148,7 +199,11 @@ rows=rows.get("result",rows) if isinstance(rows,dict) else rows
 print(next(r["value"] for r in rows if r["counter"]==sys.argv[1]))' "$2"
 }
 
-lab_setup()
+# counter_ge HOST NAME N: true once that counter has reached N.
+counter_ge() { (($(counter "$1" "$2") >= $3)); }
+
+# lab_bridge: the EXIT trap and the provider segment, bridge br0 in $P-pn.
+lab_bridge()
 {
 	trap lab_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -156,12 +211,26 @@ lab_setup()
 	# no IGMP snooping: the bridge would send its own reports
 	nsx pn ip link add br0 type bridge mcast_snooping 0
 	nsx pn ip link set br0 up
+}
+
+# lab_hosts [PS]: the provider bridge and both hosts, configured with the
+# demo policy (hnvgw ps; PS instead of tests/data/bluered.ps1, its PA line
+# naming host 1), no VMs yet.
+lab_hosts()
+{
+	local ps=${1:-$ROOT/tests/data/bluered.ps1}
+	lab_bridge
 	start_host h1 192.168.4.11
 	start_host h2 192.168.4.22
 	sed -E '/^New-NetVirtualizationProviderAddress/s/192\.168\.4\.11/192.168.4.22/' \
-		"$ROOT/tests/data/bluered.ps1" >"$T/bluered-host2.ps1"
-	cli h1 ps "$ROOT/tests/data/bluered.ps1" >"$T/ps-h1.out" || fail "ps on h1"
+		"$ps" >"$T/bluered-host2.ps1"
+	cli h1 ps "$ps" >"$T/ps-h1.out" || fail "ps on h1"
 	cli h2 ps "$T/bluered-host2.ps1" >"$T/ps-h2.out" || fail "ps on h2"
+}
+
+lab_setup()
+{
+	lab_hosts "$ROOT/tests/data/bluered.ps1"
 	add_vm h1 b1 blue1 5001 10.0.0.5 060600000005
 	add_vm h1 r1 red1 6001 10.0.0.5 080800000005
 	add_vm h2 b2 blue2 5001 10.0.0.7 060600000007

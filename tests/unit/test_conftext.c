@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
+#include "../../datapath/policy_read.h"
 #include "../../mgmt/conftext.h"
 
 #define DEMO_CONF "tests/data/bluered-host1.conf"
@@ -659,7 +660,27 @@ static void test_errors(void **state)
 		 "10.0.0.8 "
 		 "--ca 10.0.0.9 --mac 060600000005",
 		 "port add: too many --ca (at most 4)"},
-		{"port add blue1 --vsid 5001 --mac 060600000005", "port add: missing --ca"},
+		{"port add blue1 --ca 10.0.0.5", "port add: missing --vsid"},
+		{"pool add p --vsid 5001", "pool add: missing --range"},
+		{"pool add p --vsid 5001 --range 10.10.1.130-10.10.1.100",
+		 "pool add: invalid range \"10.10.1.130-10.10.1.100\": the first address is above the "
+		 "last"},
+		{"pool add p --vsid 5001 --range 10.10.1.100", "pool add: invalid range"},
+		{"pool add p --vsid 5001 --range 10.0.0.0-10.1.0.0",
+		 "pool add: invalid range \"10.0.0.0-10.1.0.0\": more than 65536 addresses"},
+		{"pool add p --vsid 5001 --range 2001:db8::10-2001:db8::20",
+		 "pool add: invalid range start \"2001:db8::10\": pools are IPv4 (DHCPv6 is not "
+		 "offered)"},
+		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns 10.0.0.53,,10.0.0.54",
+		 "pool add: invalid DNS server list"},
+		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns "
+		 "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5",
+		 "at most 4 servers"},
+		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns 224.0.0.1",
+		 "invalid DNS server \"224.0.0.1\": multicast address"},
+		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --lease 59",
+		 "pool add: invalid lease \"59\": must be a decimal number 60-31536000"},
+		{"pool del", "pool del: missing NAME"},
 		{"lookup add --vsid 5001 --ca ::ffff:10.0.0.5 --pa 192.168.4.11 --mac 060600000005",
 		 "invalid CA \"::ffff:10.0.0.5\": IPv4-mapped IPv6 address is ambiguous"},
 		{"lookup add --vsid 5001 --ca 10.0.0.500 --pa 192.168.4.11 --mac 060600000005",
@@ -1586,9 +1607,18 @@ static void test_format_round_trip(void **state)
 		{"port del \"--p\"", "port del \"--p\""},
 		{"gateway add --rdomain \"--r\" --vrf \"--v\" --table 9 --corp-dev \"--c\"",
 		 "gateway add --rdomain \"--r\" --vrf \"--v\" --table 9 --corp-dev \"--c\""},
+		{"pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.130",
+		 "pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.130 --lease 86400"},
+		{"pool add aaa --lease 600 --dns 10.10.0.53,8.8.8.8 --range 10.10.1.100-10.10.1.100 "
+		 "--vsid 5001",
+		 "pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.100 --dns 10.10.0.53,8.8.8.8 "
+		 "--lease 600"},
+		{"pool del aaa", "pool del aaa"},
+		/* without --ca and --mac (hnvgwd's model fills them in) */
+		{"port add test01 --vsid 5001", "port add test01 --vsid 5001"},
 	};
 	char buf[4200], err[512];
-	bool kinds[HNV_CONF_S2S_DEL + 1] = {false};
+	bool kinds[HNV_CONF_POOL_DEL + 1] = {false};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct hnv_conf_cmd a, b;
 		if (t[i].canon == NULL) {
@@ -1607,7 +1637,7 @@ static void test_format_round_trip(void **state)
 		if (memcmp(&a, &b, sizeof(a)) != 0)
 			fail_msg("\"%s\" does not parse back to the same command", buf);
 	}
-	for (int k = 0; k <= HNV_CONF_S2S_DEL; k++)
+	for (int k = 0; k <= HNV_CONF_POOL_DEL; k++)
 		if (!kinds[k])
 			fail_msg("command kind %d has no round-trip case", k);
 
@@ -1805,6 +1835,116 @@ static void test_apply_gateway_s2s_errors(void **state)
 }
 
 /* The batch API applies one command at a time with the same checks. */
+/* Pools: placement checks, DHCP options in the datapath, and the lookup
+ * records made and removed with ports. What a batch remembers (pools, the
+ * ports' records) lives for one hnv_conf_apply: every case is one text. */
+#define POOLS_BASE                                                                                 \
+	"pa add 192.168.4.11/24 --dev eth0\n"                                                      \
+	"rdomain add AAA --rdid {AAAAAAAA-0000-0000-0000-000000005001}\n"                         \
+	"rdomain add BBB --rdid {BBBBBBBB-0000-0000-0000-000000006001}\n"                         \
+	"vsubnet add 5001 --rdomain AAA --prefix 10.10.0.0/16\n"                                   \
+	"vsubnet add 6001 --rdomain BBB --prefix 10.10.0.0/16\n"                                   \
+	"pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns 10.10.0.53\n"              \
+	"pool add bbb --vsid 6001 --range 10.10.1.100-10.10.1.130\n"
+
+/* POOLS_BASE then text, on a fresh datapath, fails with want. */
+static void pools_err(const char *text, int want_rc, const char *want)
+{
+	struct hnv_dp *dp = hnv_dp_new();
+	assert_non_null(dp);
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%s%s", POOLS_BASE, text);
+	apply_err(dp, buf, want_rc, want);
+	hnv_dp_free(dp);
+}
+
+static void test_apply_pools(void **state)
+{
+	struct applied *a = *state;
+	struct hnv_policy *p = hnv_dp_policy(a->dp);
+
+	pools_err("pool add x --vsid 5001 --range 10.10.1.130-10.10.1.140\n", -EEXIST,
+		  "line 8: pool add: range 10.10.1.130-10.10.1.140 of pool \"x\" overlaps pool "
+		  "\"aaa\" (10.10.1.100-10.10.1.130) of VSID 5001");
+	pools_err("pool add aaa --vsid 6001 --range 10.10.2.1-10.10.2.9\n", -EEXIST,
+		  "pool add: pool \"aaa\" already exists");
+	pools_err("pool add x --vsid 5001 --range 10.10.0.1-10.10.0.9\n", -EINVAL,
+		  "holds 10.10.0.1, the default gateway of VSID 5001 (10.10.0.0/16)");
+	pools_err("pool add x --vsid 5001 --range 10.10.0.2-10.10.0.9\n", -EINVAL,
+		  "holds 10.10.0.2, the DHCP server identifier of VSID 5001 (10.10.0.0/16)");
+	pools_err("pool add x --vsid 5001 --range 10.10.255.200-10.10.255.255\n", -EINVAL,
+		  "holds 10.10.255.255, the broadcast address of VSID 5001");
+	pools_err("pool add x --vsid 5001 --range 10.9.255.250-10.10.0.20\n", -EINVAL,
+		  "of pool \"x\" is not inside one prefix of VSID 5001 (10.10.0.0/16)");
+	pools_err("pool add x --vsid 7001 --range 10.10.1.1-10.10.1.9\n", -ENOENT,
+		  "pool add: pool \"x\": VSID 7001 is not configured: a pool needs a VM subnet");
+	pools_err("port add vm9 --vsid 5001 --ca 10.10.0.2 --mac 0a0000000009\n", -EINVAL,
+		  "port add: CA 10.10.0.2 is reserved as the DHCP server identifier of VSID 5001 (it "
+		  "has pool \"aaa\")");
+	pools_err("port add vm9 --vsid 5001\n", -EINVAL,
+		  "port add: port \"vm9\" needs --ca and --mac here");
+	pools_err("vsubnet del 5001\n", -EBUSY,
+		  "vsubnet del: VSID 5001 is in use by pool \"aaa\" (pool del first)");
+	pools_err("pool del nope\n", -ENOENT, "pool del: pool \"nope\" not found");
+	/* two ports of one VSID cannot share a CA; two routing domains can */
+	pools_err("port add test01 --vsid 5001 --ca 10.10.1.100 --mac 0a9a0a0a0164\n"
+		  "port add test02 --vsid 6001 --ca 10.10.1.100 --mac 0a9a0a0a0165\n"
+		  "port add test09 --vsid 5001 --ca 10.10.1.100 --mac 0a9a0a0a0169\n",
+		  -EEXIST,
+		  "line 10: port add: CA 10.10.1.100 of port \"test09\" is already the address of "
+		  "port \"test01\" in VSID 5001");
+
+	apply_ok(a->dp, POOLS_BASE
+		 "port add test01 --vsid 5001 --ca 10.10.1.100 --mac 0a9a0a0a0164\n"
+		 "port add test02 --vsid 6001 --ca 10.10.1.100 --mac 0a9a0a0a0165\n"
+		 "port add test03 --vsid 6001 --ca 10.10.1.101 --mac 0a9a0a0a0166\n"
+		 /* an explicit record replaces the port's */
+		 "lookup add --vsid 6001 --ca 10.10.1.100 --pa 192.168.4.11 --mac 0a9a0a0a0165 "
+		 "--vm-name explicit\n"
+		 /* the port's record goes with it; the explicit one stays */
+		 "port del test02\n"
+		 "pool del bbb\n");
+	const struct hnv_vsubnet *vs = hnv_policy_vsubnet(p, 5001);
+	assert_non_null(vs);
+	assert_non_null(vs->dhcp);
+	assert_int_equal(vs->dhcp->n_pools, 1);
+	assert_ip(&vs->dhcp->pools[0].first, "10.10.1.100");
+	assert_ip(&vs->dhcp->pools[0].last, "10.10.1.130");
+	assert_int_equal(vs->dhcp->pools[0].n_dns, 1);
+	assert_ip(&vs->dhcp->pools[0].dns[0], "10.10.0.53");
+	assert_int_equal(vs->dhcp->pools[0].lease, 86400);
+	assert_null(hnv_policy_vsubnet(p, 6001)->dhcp); /* its pool is gone */
+
+	struct hnv_ip ca = ip4(10, 10, 1, 100), ca3 = ip4(10, 10, 1, 101);
+	const struct hnv_rec *r = hnv_policy_rec_by_ca(p, hnv_hash_ca(5001, &ca), 5001, &ca);
+	assert_non_null(r);
+	assert_ip(&r->pa, "192.168.4.11");
+	assert_mac(&r->mac, 0x0a, 0x9a, 0x0a, 0x0a, 0x01, 0x64);
+	assert_int_equal(r->rule, HNV_RULE_ENCAP);
+	assert_int_equal(r->type, HNV_TYPE_STATIC);
+	assert_non_null(hnv_policy_rec_by_ca(p, hnv_hash_ca(6001, &ca), 6001, &ca));
+	assert_non_null(hnv_policy_rec_by_ca(p, hnv_hash_ca(6001, &ca3), 6001, &ca3));
+	struct hnv_policy_stats st;
+	hnv_policy_stats(p, &st);
+	assert_int_equal(st.n_records, 3);
+	struct hnv_lookup_spec spec;
+	hnv_policy_rec_spec(p, r, &spec);
+	assert_string_equal(spec.vm_name, "test01");
+}
+
+/* A host without provider address makes no records for its ports. */
+static void test_apply_port_without_pa(void **state)
+{
+	struct applied *a = *state;
+	struct hnv_policy *p = hnv_dp_policy(a->dp);
+	apply_ok(a->dp, "rdomain add AAA --rdid {AAAAAAAA-0000-0000-0000-000000005001}\n"
+			"vsubnet add 5001 --rdomain AAA --prefix 10.10.0.0/16\n"
+			"port add test01 --vsid 5001 --ca 10.10.1.100 --mac 0a9a0a0a0164\n");
+	struct hnv_policy_stats st;
+	hnv_policy_stats(p, &st);
+	assert_int_equal(st.n_records, 0);
+}
+
 static void test_batch(void **state)
 {
 	struct applied *a = *state;
@@ -1872,6 +2012,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_gateway_s2s_errors, setup_dp,
 						teardown_dp),
 		cmocka_unit_test_setup_teardown(test_batch, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_pools, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_port_without_pa, setup_dp, teardown_dp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

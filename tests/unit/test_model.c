@@ -678,6 +678,107 @@ static void test_many_changes(void **state)
 	hnv_model_free(m);
 }
 
+/* ---- pools and automatic addressing ---- */
+
+static const char *const seed[] = {
+	"pa add 192.168.4.11/24 --dev eth0",
+	"rdomain add AAA --rdid {AAAAAAAA-0000-0000-0000-000000005001}",
+	"rdomain add BBB --rdid {BBBBBBBB-0000-0000-0000-000000006001}",
+	"vsubnet add 5001 --rdomain AAA --prefix 10.10.0.0/16",
+	"vsubnet add 6001 --rdomain BBB --prefix 10.10.0.0/16",
+	"pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.102 --dns 10.10.0.53",
+	"pool add bbb --vsid 6001 --range 10.10.1.100-10.10.1.130",
+};
+
+static struct hnv_model *step(struct hnv_model *m, const char *line)
+{
+	struct hnv_model *n = transact_ok(m, &line, 1);
+	hnv_model_free(m);
+	return n;
+}
+
+static void test_pool_allocation(void **state)
+{
+	(void)state;
+	struct hnv_model *empty = hnv_model_new();
+	assert_non_null(empty);
+	/* refusals an administrator reads before anything exists */
+	transact_err1(empty, "port add test01 --vsid 5001", -ENOENT,
+		      "line 1: port add: port \"test01\": VSID 5001 is not configured: no VM "
+		      "subnet to attach to (vsubnet add 5001 --rdomain NAME --prefix P first)");
+	struct hnv_model *m = transact_ok(empty, seed, ARRAY_LEN(seed) - 2);
+	hnv_model_free(empty);
+	transact_err1(m, "port add test01 --vsid 5001", -ENOENT,
+		      "port add: port \"test01\": VM subnet VSID 5001 (10.10.0.0/16) has no IP pool "
+		      "to take an address from (pool add NAME --vsid 5001 --range FIRST-LAST first, "
+		      "or give --ca)");
+	m = step(m, seed[5]);
+	m = step(m, seed[6]);
+
+	/* the same first address in two routing domains; MACs made from it */
+	m = step(m, "port add test01 --vsid 5001");
+	m = step(m, "port add test02 --vsid 6001");
+	/* a static port and a remote record take addresses out of the pool */
+	m = step(m, "port add vm3 --vsid 5001 --ca 10.10.1.101");
+	m = step(m, "lookup add --vsid 5001 --ca 10.10.1.102 --pa 192.168.4.22 --mac 0a0000000102");
+	char *t = hnv_model_text(m, false);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "port add test01 --vsid 5001 --ca 10.10.1.100 --mac "
+				  "0a:9a:0a:0a:01:64\n"));
+	/* 6001 = 0x001771: 0x00 ^ 0x17 ^ 0x71 = 0x66 */
+	assert_non_null(strstr(t, "port add test02 --vsid 6001 --ca 10.10.1.100 --mac "
+				  "0a:66:0a:0a:01:64\n"));
+	assert_non_null(strstr(t, "port add vm3 --vsid 5001 --ca 10.10.1.101 --mac "
+				  "0a:9a:0a:0a:01:65\n"));
+	/* exhausted: 100 (test01), 101 (vm3), 102 (remote record) */
+	transact_err1(m, "port add test04 --vsid 5001", -ENOSPC,
+		      "port add: port \"test04\": the IP pool of VSID 5001 (10.10.0.0/16) is "
+		      "exhausted: all 3 addresses are in use");
+	/* a MAC already taken in the VSID: the next one */
+	m = step(m, "port add vm5 --vsid 6001 --ca 10.10.1.110 --mac 0a660a0a016e");
+	m = step(m, "port add vm6 --vsid 6001 --ca 10.10.2.110 --mac 0a670a0a016e");
+	m = step(m, "port del vm6");
+	m = step(m, "port del vm5");
+	m = step(m, "port add vm5 --vsid 6001 --mac 0a660a0a016e");
+	m = step(m, "port add vm6 --vsid 6001 --ca 10.10.1.110");
+	free(t);
+	t = hnv_model_text(m, false);
+	assert_non_null(strstr(t, "port add vm5 --vsid 6001 --ca 10.10.1.101 --mac 0a:66:0a:0a:01:6e"));
+	assert_non_null(strstr(t, "port add vm6 --vsid 6001 --ca 10.10.1.110 --mac 0a:67:0a:0a:01:6e"));
+
+	/* pool del names the ports holding its addresses */
+	transact_err1(m, "pool del aaa", -EBUSY,
+		      "pool del: pool \"aaa\" is in use by port \"test01\", port \"vm3\" (delete "
+		      "them first)");
+	transact_err1(m, "vsubnet del 5001", -EBUSY, "pool \"aaa\"");
+
+	/* the saved text replays to the same addresses */
+	struct hnv_model *again = NULL;
+	char err[512] = "";
+	assert_int_equal(hnv_model_load(t, strlen(t), &again, err, sizeof(err)), 0);
+	char *t2 = hnv_model_text(again, false);
+	assert_string_equal(t, t2);
+	free(t2);
+	hnv_model_free(again);
+
+	/* show pools */
+	json_object *rows = NULL;
+	assert_int_equal(hnv_model_show(m, "pools", false, &rows), 0);
+	assert_int_equal(json_object_array_length(rows), 2);
+	json_object *r0 = json_object_array_get_idx(rows, 0), *v;
+	assert_true(json_object_object_get_ex(r0, "range", &v));
+	assert_string_equal(json_object_get_string(v), "10.10.1.100-10.10.1.102");
+	assert_true(json_object_object_get_ex(r0, "in_use", &v));
+	assert_int_equal(json_object_get_int(v), 2);
+	json_object_put(rows);
+
+	m = step(m, "port del test01");
+	m = step(m, "port del vm3");
+	m = step(m, "pool del aaa");
+	free(t);
+	hnv_model_free(m);
+}
+
 int main(void)
 {
 	urcu_qsbr_register_thread();
@@ -696,6 +797,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secrets_masked, setup_demo, teardown_model),
 		cmocka_unit_test_setup_teardown(test_build_dp, setup_demo, teardown_model),
 		cmocka_unit_test(test_many_changes),
+		cmocka_unit_test(test_pool_allocation),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	urcu_qsbr_unregister_thread();

@@ -1,0 +1,580 @@
+/* afpacket.c: the provider uplink as an AF_PACKET socket (type "uplink-packet").
+ *
+ * Whole Ethernet frames are received and sent with recvmmsg/sendmmsg
+ * batches on a SOCK_RAW packet socket bound to the uplink. Unlike the raw
+ * IPv4 socket (uplink.c) this backend carries IPv6 outer headers (IPv6 PAs)
+ * and bypasses the kernel's IP output path, so it builds the outer Ethernet
+ * header itself from the kernel's tables over rtnetlink (nlneigh.h):
+ *
+ *   PA --RTM_GETROUTE--> next hop (gateway or the PA itself), interface
+ *      --RTM_NEWNEIGH NTF_USE--> the kernel resolves it (ARP / NS)
+ *      --RTM_GETNEIGH + RTNLGRP_NEIGH notifications--> next-hop MAC
+ *
+ * The next-hop table belongs to the forwarding thread: tx looks a PA up;
+ * a miss sends the route request (non-blocking) and drops the packet
+ * (counted in tx_no_neigh); prepare() asks for the routes of every remote
+ * PA of a new configuration ahead of traffic; replies and notifications are read by rx and tx
+ * from the non-blocking netlink socket. Nothing waits: the forwarding thread
+ * never blocks on the kernel or on hnvgwd's control thread. An entry is
+ * re-validated (route and neighbour asked again, the MAC kept meanwhile)
+ * every NH_REFRESH_MS and follows neighbour notifications at once, so a
+ * changed or failed next hop is noticed.
+ *
+ * io.fd is an epoll descriptor holding the packet and the netlink socket,
+ * so the forwarding thread's poll wakes for either.
+ *
+ * Receive filter (classic BPF): frames addressed to this host (PACKET_HOST)
+ * carrying IPv4 protocol 47 or IPv6 next header 47; everything else stays
+ * with the kernel. The kernel still sees the NVGRE packets too; two raw IP
+ * sockets for protocol 47 (IPv4 and IPv6, each with a drop-all filter) make
+ * it deliver them there silently instead of answering with ICMP protocol
+ * unreachable / parameter problem (this kernel has no GRE).
+ *
+ * Checksums: PACKET_VNET_HDR gives each received frame a virtio_net_hdr; a
+ * frame whose checksum the sender left partial (CHECKSUM_PARTIAL, e.g. a
+ * local GRE sender with offloads) is completed here before the engine sees
+ * it (csum_start/csum_offset; PACKET_AUXDATA's TP_STATUS_CSUMNOTREADY would
+ * only say that it is partial, not where). The outer IPv4 header checksum
+ * is verified by the engine (HNV_PKT_F_L3_CSUM_OK is not set). Sent frames
+ * carry a zero vnet header: the engine wrote complete checksums.
+ */
+#include "io.h"
+#include "nlneigh.h"
+
+#include "../policy_read.h"
+#include "../proto.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PK_BATCH 64
+#define ETH_HLEN 14
+#define VNET_HLEN ((unsigned)sizeof(struct virtio_net_hdr))
+#define NH_SLOTS 256 /* remote next hops (power of two); one PA per slot */
+#define NH_RETRY_MS 200
+#define NH_REFRESH_MS 15000
+#define NL_RCVBUF (256 * 1024)
+
+enum nh_state {
+	NH_FREE,
+	NH_ROUTE,    /* route asked */
+	NH_NEIGH,    /* route known, MAC asked */
+	NH_OK,       /* MAC known (possibly being re-validated) */
+	NH_OTHER_IF, /* the kernel routes this PA out of another interface */
+};
+
+struct nexthop {
+	struct hnv_ip pa, via;
+	struct hnv_mac mac;
+	uint8_t state;
+	bool has_mac;
+	uint64_t asked_ms, valid_ms;
+};
+
+struct pk {
+	struct hnv_io_port io; /* first: the ops see a struct hnv_io_port */
+	int pfd, nlfd, raw4, raw6;
+	int ifindex;
+	struct hnv_mac mac;
+	unsigned mtu;
+	uint32_t nlseq;
+	struct nexthop nh[NH_SLOTS];
+	struct virtio_net_hdr vh[PK_BATCH];
+	struct mmsghdr msgs[PK_BATCH];
+	struct iovec iov[PK_BATCH][2];
+	uint8_t nlbuf[16384];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- next hops (forwarding thread) ---- */
+
+static unsigned nh_hash(const struct hnv_ip *a)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->b[i]) * 16777619u;
+	return h & (NH_SLOTS - 1);
+}
+
+/* The slot of pa; with create, a free one is taken. NULL when the table is
+ * full (or pa absent and !create). */
+static struct nexthop *nh_find(struct pk *u, const struct hnv_ip *pa, bool create)
+{
+	unsigned i = nh_hash(pa);
+	for (unsigned k = 0; k < NH_SLOTS; k++, i = (i + 1) & (NH_SLOTS - 1)) {
+		struct nexthop *n = &u->nh[i];
+		if (n->state == NH_FREE) {
+			if (!create)
+				return NULL;
+			n->pa = *pa;
+			return n;
+		}
+		if (hnv_ip_eq(&n->pa, pa))
+			return n;
+	}
+	return NULL;
+}
+
+static void nl_send(struct pk *u, const void *req, size_t len)
+{
+	/* non-blocking; a lost request is asked again after NH_RETRY_MS */
+	(void)!send(u->nlfd, req, len, MSG_DONTWAIT);
+}
+
+static void nh_ask_route(struct pk *u, struct nexthop *n, uint64_t now)
+{
+	uint8_t req[HNV_NL_REQ_MAX];
+	nl_send(u, req, hnv_nl_req_route(req, ++u->nlseq, &n->pa));
+	n->asked_ms = now;
+	if (n->state != NH_OK)
+		n->state = NH_ROUTE;
+}
+
+static void nh_ask_neigh(struct pk *u, struct nexthop *n)
+{
+	uint8_t req[HNV_NL_REQ_MAX];
+	uint32_t seq = ++u->nlseq;
+	nl_send(u, req, hnv_nl_req_resolve(req, seq, &n->via, u->ifindex));
+	nl_send(u, req, hnv_nl_req_neigh(req, seq, &n->via, u->ifindex));
+	if (n->state != NH_OK)
+		n->state = NH_NEIGH;
+}
+
+static bool nud_usable(uint16_t s)
+{
+	return s & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT);
+}
+
+static void nh_event(struct pk *u, const struct hnv_nl_event *e, uint64_t now)
+{
+	if (e->kind == HNV_NL_ROUTE) {
+		/* asked by tx, or by prepare for a PA not yet seen here */
+		struct nexthop *n = nh_find(u, &e->addr, true);
+		if (!n)
+			return;
+		if (n->state == NH_FREE)
+			n->asked_ms = now;
+		if (e->ifindex != u->ifindex) {
+			n->state = NH_OTHER_IF;
+			n->has_mac = false;
+			return;
+		}
+		struct hnv_ip via = e->has_gateway ? e->gateway : n->pa;
+		if (!hnv_ip_eq(&via, &n->via)) {
+			n->via = via;
+			n->has_mac = false;
+			n->state = NH_NEIGH;
+		}
+		nh_ask_neigh(u, n);
+		return;
+	}
+	if (e->kind != HNV_NL_NEIGH && e->kind != HNV_NL_NEIGH_DEL)
+		return;
+	if (e->ifindex != u->ifindex)
+		return;
+	bool ok = e->kind == HNV_NL_NEIGH && nud_usable(e->state) && e->has_lladdr;
+	bool gone = e->kind == HNV_NL_NEIGH_DEL || (e->state & NUD_FAILED);
+	for (unsigned i = 0; i < NH_SLOTS; i++) {
+		struct nexthop *n = &u->nh[i];
+		if (n->state < NH_NEIGH || n->state == NH_OTHER_IF || !hnv_ip_eq(&n->via, &e->addr))
+			continue;
+		if (ok) {
+			n->mac = e->lladdr;
+			n->has_mac = true;
+			n->state = NH_OK;
+			n->valid_ms = now;
+		} else if (gone) {
+			n->has_mac = false;
+			n->state = NH_ROUTE;
+			n->asked_ms = 0; /* ask again on the next packet */
+		}
+	}
+}
+
+/* Reads every waiting netlink datagram (non-blocking). */
+static void nl_drain(struct pk *u)
+{
+	struct hnv_nl_event ev[32];
+	uint64_t now = 0;
+	for (;;) {
+		ssize_t r = recv(u->nlfd, u->nlbuf, sizeof(u->nlbuf), MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return; /* EAGAIN, or ENOBUFS: refreshes recover lost events */
+		size_t n = 0;
+		/* a malformed message ends its datagram; the events before it count */
+		(void)hnv_nl_parse(u->nlbuf, (size_t)r, ev, 32, &n);
+		if (n && !now)
+			now = now_ms();
+		for (size_t i = 0; i < n; i++)
+			nh_event(u, &ev[i], now);
+	}
+}
+
+/* The next-hop MAC for pa, or NULL (then a resolution is under way). */
+static const struct hnv_mac *nh_lookup(struct pk *u, const struct hnv_ip *pa, uint64_t *now)
+{
+	struct nexthop *n = nh_find(u, pa, true);
+	if (!n)
+		return NULL;
+	if (n->state == NH_OK && n->has_mac) {
+		/* cheap clock (coarse), read once per batch */
+		if (!*now)
+			*now = now_ms();
+		if (*now - n->valid_ms > NH_REFRESH_MS && *now - n->asked_ms > NH_RETRY_MS)
+			nh_ask_route(u, n, *now);
+		return &n->mac;
+	}
+	if (!*now)
+		*now = now_ms();
+	uint64_t wait = n->state == NH_OTHER_IF ? NH_REFRESH_MS : NH_RETRY_MS;
+	if (n->state == NH_FREE || *now - n->asked_ms > wait)
+		nh_ask_route(u, n, *now);
+	return NULL;
+}
+
+/* ---- open / close (control thread) ---- */
+
+static int attach_filter(int fd, struct sock_filter *code, unsigned short len)
+{
+	struct sock_fprog prog = {.len = len, .filter = code};
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* A raw IP socket for protocol 47 that receives nothing: its existence
+ * keeps the kernel from answering NVGRE with ICMP unreachable. */
+static int gre_sink(int family)
+{
+	struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_GRE);
+	if (fd < 0)
+		return -errno;
+	if (attach_filter(fd, drop, 1)) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void pk_free(struct pk *u)
+{
+	int fds[] = {u->io.fd, u->pfd, u->nlfd, u->raw4, u->raw6};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(u);
+}
+
+static int pk_open(const char *name, const struct hnv_mac *mac, struct hnv_io_port **out, char *err,
+		   size_t errlen)
+{
+	(void)mac;
+	struct ifreq ifr = {0};
+	if (strlen(name) >= sizeof(ifr.ifr_name)) {
+		snprintf(err, errlen, "uplink \"%s\": interface names have at most %zu characters",
+			 name, sizeof(ifr.ifr_name) - 1);
+		return -EINVAL;
+	}
+	struct pk *u = calloc(1, sizeof(*u));
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	u->io.ops = &hnv_io_uplink_packet_ops;
+	u->io.fd = u->pfd = u->nlfd = u->raw4 = u->raw6 = -1;
+	snprintf(u->io.name, sizeof(u->io.name), "%s", name);
+	memcpy(ifr.ifr_name, name, strlen(name) + 1);
+	const char *what;
+	int rc, one = 1, rcvbuf = 4 << 20, nlbuf = NL_RCVBUF;
+
+	/* frames to this host: IPv4 protocol 47 or IPv6 next header 47 */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 8),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 2),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN + 9),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_GRE, 3, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 3),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN + 6),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_GRE, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+
+	what = "socket(AF_PACKET, SOCK_RAW)";
+	/* protocol 0 until the filter is in place: nothing is queued before */
+	if ((u->pfd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		goto fail_errno;
+	what = "SIOCGIFINDEX";
+	if (ioctl(u->pfd, SIOCGIFINDEX, &ifr))
+		goto fail_errno;
+	u->ifindex = ifr.ifr_ifindex;
+	what = "SIOCGIFHWADDR";
+	if (ioctl(u->pfd, SIOCGIFHWADDR, &ifr))
+		goto fail_errno;
+	memcpy(u->mac.b, ifr.ifr_hwaddr.sa_data, 6);
+	what = "SIOCGIFMTU";
+	if (ioctl(u->pfd, SIOCGIFMTU, &ifr))
+		goto fail_errno;
+	u->mtu = (unsigned)ifr.ifr_mtu;
+	what = "SO_ATTACH_FILTER";
+	if (attach_filter(u->pfd, code, (unsigned short)(sizeof(code) / sizeof(code[0]))))
+		goto fail_errno;
+	what = "PACKET_VNET_HDR";
+	if (setsockopt(u->pfd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
+		goto fail_errno;
+	/* not fatal: older kernels only cost a filter run on our own frames */
+	(void)setsockopt(u->pfd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	(void)setsockopt(u->pfd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	(void)setsockopt(u->pfd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = u->ifindex};
+	what = "bind(AF_PACKET)";
+	if (bind(u->pfd, (struct sockaddr *)&sll, sizeof(sll)))
+		goto fail_errno;
+
+	what = "socket(AF_INET, SOCK_RAW, 47)";
+	if ((rc = gre_sink(AF_INET)) < 0)
+		goto fail;
+	u->raw4 = rc;
+	what = "socket(AF_INET6, SOCK_RAW, 47)";
+	if ((rc = gre_sink(AF_INET6)) < 0)
+		goto fail;
+	u->raw6 = rc;
+
+	what = "socket(AF_NETLINK, NETLINK_ROUTE)";
+	if ((u->nlfd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE)) <
+	    0)
+		goto fail_errno;
+	(void)setsockopt(u->nlfd, SOL_SOCKET, SO_RCVBUF, &nlbuf, sizeof(nlbuf));
+	(void)setsockopt(u->nlfd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	struct sockaddr_nl snl = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_NEIGH};
+	what = "bind(AF_NETLINK, RTMGRP_NEIGH)";
+	if (bind(u->nlfd, (struct sockaddr *)&snl, sizeof(snl)))
+		goto fail_errno;
+
+	what = "epoll";
+	if ((u->io.fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		goto fail_errno;
+	struct epoll_event ev = {.events = EPOLLIN};
+	if (epoll_ctl(u->io.fd, EPOLL_CTL_ADD, u->pfd, &ev) ||
+	    epoll_ctl(u->io.fd, EPOLL_CTL_ADD, u->nlfd, &ev))
+		goto fail_errno;
+	*out = &u->io;
+	return 0;
+fail_errno:
+	rc = -errno;
+fail:
+	snprintf(err, errlen, "uplink %s: %s: %s", name, what, strerror(-rc));
+	pk_free(u);
+	return rc;
+}
+
+struct warm {
+	int nlfd;
+	const struct hnv_policy *pol;
+};
+
+/* Control thread: asks the kernel for the route to a remote PA. The reply
+ * reaches the forwarding thread's nl_drain, which starts resolving the next
+ * hop before the first packet needs it (only the socket is shared; sending
+ * from two threads is safe, and seq 0 marks these requests). */
+static int warm_pa(const struct hnv_rec *r, void *arg)
+{
+	const struct warm *w = arg;
+	uint8_t req[HNV_NL_REQ_MAX];
+	if (!hnv_policy_is_local_pa(w->pol, &r->pa))
+		(void)!send(w->nlfd, req, hnv_nl_req_route(req, 0, &r->pa), MSG_DONTWAIT);
+	return 0;
+}
+
+static int pk_prepare(struct hnv_io_port *port, struct hnv_dp *dp, char *err, size_t errlen)
+{
+	struct pk *u = (struct pk *)port;
+	hnv_dp_set_uplink(dp, &u->mac, u->mtu);
+	struct warm w = {u->nlfd, hnv_dp_policy(dp)};
+	hnv_policy_rec_foreach(w.pol, warm_pa, &w);
+	int rc = hnv_io_placeholder_neigh(dp, &u->mac, true);
+	if (rc)
+		snprintf(err, errlen, "uplink %s: cannot register next hops: %s", port->name,
+			 strerror(-rc));
+	return rc;
+}
+
+static void pk_close(struct hnv_io_port *port)
+{
+	if (port)
+		pk_free((struct pk *)port);
+}
+
+/* ---- rx / tx (forwarding thread) ---- */
+
+/* Completes a partial checksum: the 16-bit field at start+offset holds the
+ * pseudo-header sum; the result covers f[start..len). */
+static int finish_csum(uint8_t *f, size_t len, size_t start, size_t offset)
+{
+	if (start >= len || offset > len - start || len - start - offset < 2)
+		return -EINVAL;
+	uint32_t sum = 0;
+	size_t i = start;
+	for (; i + 1 < len; i += 2)
+		sum += (uint32_t)f[i] << 8 | f[i + 1];
+	if (i < len)
+		sum += (uint32_t)f[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	if (c == 0 && offset == 6) /* UDP: 0 would mean "no checksum" */
+		c = 0xffff;
+	f[start + offset] = (uint8_t)(c >> 8);
+	f[start + offset + 1] = (uint8_t)c;
+	return 0;
+}
+
+static void pkt_reset(struct hnv_pkt *p, uint16_t in_port)
+{
+	p->data = p->buf + HNV_PKT_HEADROOM;
+	p->in_port = in_port;
+	p->out_port = 0;
+	p->reason = 0;
+	p->flags = 0;
+	p->vsid = 0;
+	p->trace = NULL;
+}
+
+static int pk_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
+{
+	struct pk *u = (struct pk *)port;
+	nl_drain(u);
+	if (n > PK_BATCH)
+		n = PK_BATCH;
+	for (unsigned i = 0; i < n; i++) {
+		u->iov[i][0] = (struct iovec){&u->vh[i], VNET_HLEN};
+		u->iov[i][1] = (struct iovec){pkts[i]->buf + HNV_PKT_HEADROOM,
+					      HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM};
+		u->msgs[i].msg_hdr = (struct msghdr){.msg_iov = u->iov[i], .msg_iovlen = 2};
+	}
+	int got = recvmmsg(u->pfd, u->msgs, n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	unsigned k = 0;
+	for (int i = 0; i < got; i++) {
+		struct hnv_pkt *p = pkts[i];
+		const struct virtio_net_hdr *h = &u->vh[i];
+		size_t len = u->msgs[i].msg_len;
+		bool bad = (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			   len < VNET_HLEN + ETH_HLEN || h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+		len -= bad ? 0 : VNET_HLEN;
+		uint8_t *f = p->buf + HNV_PKT_HEADROOM;
+		if (!bad && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			bad = finish_csum(f, len, h->csum_start, h->csum_offset) != 0;
+		if (bad) {
+			hnv_io_count(&port->st.rx_errors, 1);
+			continue;
+		}
+		if (k != (unsigned)i) { /* keep the filled packets contiguous */
+			pkts[i] = pkts[k];
+			pkts[k] = p;
+		}
+		pkt_reset(p, in_port);
+		p->len = (uint32_t)len;
+		hnv_io_count(&port->st.rx_bytes, len);
+		k++;
+	}
+	hnv_io_count(&port->st.rx_packets, k);
+	return (int)k;
+}
+
+static int pk_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
+{
+	struct pk *u = (struct pk *)port;
+	static const struct virtio_net_hdr zero;
+	unsigned sent_total = 0;
+	uint64_t now = 0;
+	nl_drain(u);
+	while (n) {
+		unsigned m = 0, take = n > PK_BATCH ? PK_BATCH : n;
+		for (unsigned i = 0; i < take; i++) {
+			struct hnv_pkt *p = pkts[i];
+			struct hnv_ip pa;
+			uint16_t et =
+				p->len >= ETH_HLEN ? (uint16_t)(p->data[12] << 8 | p->data[13]) : 0;
+			if (et == ETH_P_IP && p->len >= ETH_HLEN + 20) {
+				hnv_ip_from_v4(&pa, p->data + ETH_HLEN + 16);
+			} else if (et == ETH_P_IPV6 && p->len >= ETH_HLEN + 40) {
+				memcpy(pa.b, p->data + ETH_HLEN + 24, 16);
+			} else {
+				hnv_io_count(&port->st.tx_errors, 1);
+				continue;
+			}
+			const struct hnv_mac *nh = nh_lookup(u, &pa, &now);
+			if (!nh) {
+				hnv_io_count(&port->st.tx_no_neigh, 1);
+				continue;
+			}
+			memcpy(p->data, nh->b, 6);
+			memcpy(p->data + 6, u->mac.b, 6);
+			u->iov[m][0] = (struct iovec){(void *)&zero, VNET_HLEN};
+			u->iov[m][1] = (struct iovec){p->data, p->len};
+			u->msgs[m].msg_hdr = (struct msghdr){.msg_iov = u->iov[m], .msg_iovlen = 2};
+			m++;
+		}
+		pkts += take;
+		n -= take;
+		unsigned off = 0;
+		while (off < m) {
+			int s = sendmmsg(u->pfd, u->msgs + off, m - off, MSG_DONTWAIT);
+			if (s <= 0) {
+				if (s < 0 && errno == EINTR)
+					continue;
+				/* the first message failed (full queue, interface
+				 * down): count it and go on with the rest */
+				hnv_io_count(&port->st.tx_errors, 1);
+				off++;
+				continue;
+			}
+			for (int i = 0; i < s; i++)
+				hnv_io_count(&port->st.tx_bytes,
+					     u->iov[off + (unsigned)i][1].iov_len);
+			hnv_io_count(&port->st.tx_packets, (uint64_t)s);
+			sent_total += (unsigned)s;
+			off += (unsigned)s;
+		}
+	}
+	return (int)sent_total;
+}
+
+const struct hnv_io_ops hnv_io_uplink_packet_ops = {
+	.type = "uplink-packet",
+	.open = pk_open,
+	.prepare = pk_prepare,
+	.rx = pk_rx,
+	.tx = pk_tx,
+	.close = pk_close,
+};

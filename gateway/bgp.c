@@ -1,0 +1,772 @@
+/* bgp.c: the per-tenant bgpd fragment and its application through vtysh. */
+#include "bgp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ZAPI_ROUTE_OPENFABRIC 26 /* HNV_ZAPI_ROUTE_OPENFABRIC */
+#define OUT_MAX (8u << 20)       /* vtysh output kept, at most */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+unsigned hnv_bgp_redist_for_zapi_type(int type)
+{
+	return type == ZAPI_ROUTE_OPENFABRIC ? HNV_BGP_REDIST_OPENFABRIC : 0;
+}
+
+/* ---- a growing text buffer that counts its lines ---- */
+
+struct text {
+	char *s;
+	size_t len, cap;
+	size_t lines; /* complete lines so far */
+	bool oom;
+};
+
+static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	if (t->oom)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		size_t room = t->cap - t->len;
+		int n = vsnprintf(t->s ? t->s + t->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			for (size_t i = t->len; i < t->len + (size_t)n; i++)
+				t->lines += t->s[i] == '\n';
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		while (cap < t->len + (size_t)n + 1)
+			cap *= 2;
+		char *s = realloc(t->s, cap);
+		if (s == NULL) {
+			t->oom = true;
+			return;
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+}
+
+/* Which tenant (label) the lines from `first` (1-based) on belong to, so a
+ * vtysh error "line N: ..." can name it. */
+struct label {
+	size_t first;
+	char name[96];
+};
+
+struct script {
+	struct text t;
+	struct label *labels;
+	size_t n_labels;
+};
+
+static void script_label(struct script *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void script_label(struct script *s, const char *fmt, ...)
+{
+	struct label *l = realloc(s->labels, (s->n_labels + 1) * sizeof(*l));
+	if (l == NULL) {
+		s->t.oom = true;
+		return;
+	}
+	s->labels = l;
+	l += s->n_labels++;
+	l->first = s->t.lines + 1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->name, sizeof(l->name), fmt, ap);
+	va_end(ap);
+}
+
+static const char *script_owner(const struct script *s, size_t line)
+{
+	const char *name = "the fragment";
+	for (size_t i = 0; i < s->n_labels && s->labels[i].first <= line; i++)
+		name = s->labels[i].name;
+	return name;
+}
+
+static void script_free(struct script *s)
+{
+	free(s->t.s);
+	free(s->labels);
+}
+
+/* ---- validation and rendering ---- */
+
+static void ip_str(const struct hnv_ip *a, char *buf, size_t len)
+{
+	if (hnv_ip_is_v4(a))
+		inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
+}
+
+static bool prefix_ok(const struct hnv_prefix *p)
+{
+	bool v4 = hnv_ip_is_v4(&p->addr);
+	unsigned max = v4 ? 32 : 128;
+	if (p->len > max)
+		return false;
+	const uint8_t *b = v4 ? p->addr.b + 12 : p->addr.b;
+	for (unsigned bit = p->len; bit < max; bit++)
+		if (b[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > HNV_BGP_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN];
+	for (size_t i = 0; i < n; i++) {
+		const struct hnv_bgp_tenant *x = &t[i];
+		if (x->vrf == NULL || !name_ok(x->vrf)) {
+			seterr(err, errlen,
+			       "bgp: tenant %zu: bad routing domain name \"%s\" (1 to %d of "
+			       "A-Z a-z 0-9 - _ .)",
+			       i, x->vrf ? x->vrf : "", HNV_BGP_NAME_MAX);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t[j].vrf, x->vrf) == 0) {
+				seterr(err, errlen, "bgp: tenant %s: listed twice", x->vrf);
+				return -EINVAL;
+			}
+		if (x->local_as == 0) {
+			seterr(err, errlen, "bgp: tenant %s: local AS 0 is not valid", x->vrf);
+			return -EINVAL;
+		}
+		if (x->router_id &&
+		    (!hnv_ip_is_v4(x->router_id) || hnv_ip_is_unspec(x->router_id))) {
+			ip_str(x->router_id, a, sizeof(a));
+			seterr(err, errlen, "bgp: tenant %s: router-id %s is not an IPv4 address",
+			       x->vrf, a);
+			return -EINVAL;
+		}
+		if (x->redist & ~(HNV_BGP_REDIST_KERNEL | HNV_BGP_REDIST_CONNECTED |
+				  HNV_BGP_REDIST_STATIC | HNV_BGP_REDIST_OPENFABRIC)) {
+			seterr(err, errlen, "bgp: tenant %s: unknown redistribute flags 0x%x",
+			       x->vrf, x->redist);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < x->n_neighbors; j++) {
+			const struct hnv_bgp_neighbor *nb = &x->neighbors[j];
+			ip_str(&nb->addr, a, sizeof(a));
+			if (hnv_ip_is_unspec(&nb->addr)) {
+				seterr(err, errlen, "bgp: tenant %s: neighbor %s is not valid",
+				       x->vrf, a);
+				return -EINVAL;
+			}
+			if (nb->remote_as == 0) {
+				seterr(err, errlen,
+				       "bgp: tenant %s: neighbor %s: remote AS 0 is not valid",
+				       x->vrf, a);
+				return -EINVAL;
+			}
+			for (size_t k = 0; k < j; k++)
+				if (hnv_ip_eq(&x->neighbors[k].addr, &nb->addr)) {
+					seterr(err, errlen,
+					       "bgp: tenant %s: neighbor %s listed twice", x->vrf,
+					       a);
+					return -EINVAL;
+				}
+		}
+		for (size_t j = 0; j < x->n_networks; j++) {
+			if (!prefix_ok(&x->networks[j])) {
+				ip_str(&x->networks[j].addr, a, sizeof(a));
+				seterr(err, errlen,
+				       "bgp: tenant %s: network %s/%u is not a prefix (length "
+				       "or host bits)",
+				       x->vrf, a, x->networks[j].len);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Redistributed types in bgpd's order (zebra route type numbers). */
+static const struct {
+	unsigned flag;
+	const char *name;
+} redist_names[] = {
+	{HNV_BGP_REDIST_KERNEL, "kernel"},
+	{HNV_BGP_REDIST_CONNECTED, "connected"},
+	{HNV_BGP_REDIST_STATIC, "static"},
+	{HNV_BGP_REDIST_OPENFABRIC, "openfabric"},
+};
+
+static void render_af(struct text *o, const struct hnv_bgp_tenant *x, bool v4)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool any = false;
+	for (size_t j = 0; j < x->n_neighbors; j++)
+		any |= hnv_ip_is_v4(&x->neighbors[j].addr) == v4;
+	for (size_t j = 0; j < x->n_networks; j++)
+		any |= hnv_ip_is_v4(&x->networks[j].addr) == v4;
+	if (!any && !(v4 && x->redist))
+		return;
+	text_add(o, " !\n address-family %s unicast\n", v4 ? "ipv4" : "ipv6");
+	for (size_t j = 0; j < x->n_networks; j++) {
+		if (hnv_ip_is_v4(&x->networks[j].addr) != v4)
+			continue;
+		ip_str(&x->networks[j].addr, a, sizeof(a));
+		text_add(o, "  network %s/%u\n", a, x->networks[j].len);
+	}
+	for (size_t j = 0; j < sizeof(redist_names) / sizeof(redist_names[0]); j++)
+		if (x->redist & redist_names[j].flag)
+			text_add(o, "  redistribute %s\n", redist_names[j].name);
+	for (size_t j = 0; j < x->n_neighbors; j++) {
+		if (hnv_ip_is_v4(&x->neighbors[j].addr) != v4)
+			continue;
+		ip_str(&x->neighbors[j].addr, a, sizeof(a));
+		text_add(o, "  neighbor %s activate\n", a);
+	}
+	text_add(o, " exit-address-family\n");
+}
+
+static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
+{
+	struct text *o = &s->t;
+	char a[INET6_ADDRSTRLEN];
+	script_label(s, "tenant %s (router bgp %u vrf " HNV_BGP_VRF_PREFIX "%s)", x->vrf,
+		     x->local_as, x->vrf);
+	text_add(o, "router bgp %u vrf " HNV_BGP_VRF_PREFIX "%s\n", x->local_as, x->vrf);
+	if (x->router_id) {
+		ip_str(x->router_id, a, sizeof(a));
+		text_add(o, " bgp router-id %s\n", a);
+	}
+	text_add(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
+	for (size_t j = 0; j < x->n_neighbors; j++) {
+		ip_str(&x->neighbors[j].addr, a, sizeof(a));
+		text_add(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);
+	}
+	render_af(o, x, true);
+	render_af(o, x, false);
+	text_add(o, "exit\n!\n");
+}
+
+static int render(const struct hnv_bgp_tenant *t, size_t n, struct script *s, char *err,
+		  size_t errlen)
+{
+	int rc = validate(t, n, err, errlen);
+	if (rc < 0)
+		return rc;
+	text_add(&s->t, "! %zu tenant%s: generated by hnvgwd, rewritten on every change\n!\n", n,
+		 n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++)
+		render_tenant(s, &t[i]);
+	if (s->t.oom) {
+		seterr(err, errlen, "bgp: out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int hnv_bgp_render(const struct hnv_bgp_tenant *t, size_t n, char **out, char *err, size_t errlen)
+{
+	struct script s = {0};
+	int rc = render(t, n, &s, err, errlen);
+	if (rc < 0) {
+		script_free(&s);
+		return rc;
+	}
+	free(s.labels);
+	*out = s.t.s;
+	return 0;
+}
+
+/* ---- the file ---- */
+
+int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 8);
+	char *dir = strdup(path);
+	if (tmp == NULL || dir == NULL) {
+		free(tmp);
+		free(dir);
+		seterr(err, errlen, "bgp: out of memory");
+		return -ENOMEM;
+	}
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".XXXXXX", 8);
+	int rc = 0;
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = -errno;
+		seterr(err, errlen, "bgp: cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		seterr(err, errlen, "bgp: cannot write %s: %s", path, strerror(-rc));
+		unlink(tmp);
+		goto out;
+	}
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+out:
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+/* ---- vtysh ---- */
+
+/* Runs vtysh with args (NULL-terminated) after "-N pathspace"; its stdout
+ * and stderr together in *out (malloc'd, NUL-terminated). Returns vtysh's
+ * exit status (0..255), or a negative errno when it could not run or
+ * timed out. */
+static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, char **out)
+{
+	const char *argv[16];
+	size_t k = 0;
+	argv[k++] = o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH;
+	if (o->pathspace) {
+		argv[k++] = "-N";
+		argv[k++] = o->pathspace;
+	}
+	for (size_t i = 0; args[i] && k < 15; i++)
+		argv[k++] = args[i];
+	argv[k] = NULL;
+	*out = NULL;
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(127);
+		/* vtysh gets none of hnvgwd's sockets and files */
+		close_range(3, ~0u, 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	struct text t = {0};
+	text_add(&t, "%s", "");
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	int rc = 0;
+	for (;;) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left =
+			HNV_BGP_VTYSH_TIMEOUT * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
+							 (now.tv_nsec - start.tv_nsec) / 1000000);
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			kill(pid, SIGKILL);
+			rc = pr == 0 ? -ETIMEDOUT : -errno;
+			break;
+		}
+		char buf[4096];
+		ssize_t n = read(p[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (t.len + (size_t)n < OUT_MAX)
+			text_add(&t, "%.*s", (int)n, buf);
+	}
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (rc == 0 && t.oom)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	if (rc == 127 && WIFEXITED(st))
+		rc = -ENOENT;
+	if (rc < 0) {
+		free(t.s);
+		return rc;
+	}
+	*out = t.s;
+	return rc;
+}
+
+/* vtysh's message without the noise of a pathspace without vtysh.conf:
+ * the lines of out that say something, joined by "; " into buf. */
+static void vtysh_msg(const char *out, char *buf, size_t len)
+{
+	size_t k = 0;
+	buf[0] = 0;
+	const char *p = out ? out : "";
+	while (*p) {
+		const char *e = strchrnul(p, '\n');
+		size_t n = (size_t)(e - p);
+		bool noise = n == 0 || memmem(p, n, "Can't open configuration file", 29) != NULL;
+		if (!noise && k + 3 < len) {
+			int w = snprintf(buf + k, len - k, "%s%.*s", k ? "; " : "", (int)n, p);
+			k = w > 0 ? k + (size_t)w : k;
+			if (k >= len)
+				k = len - 1;
+		}
+		p = *e ? e + 1 : e;
+	}
+}
+
+/* ---- the running configuration, and the fragment, as blocks ---- */
+
+struct block {
+	uint32_t as;
+	char vrf[64];
+	char **lines; /* "CONTEXT\x1fLINE": CONTEXT is "" or the address family */
+	size_t n;
+	bool keep;
+};
+
+struct blocks {
+	struct block *b;
+	size_t n;
+	bool oom;
+};
+
+static void blocks_free(struct blocks *bs)
+{
+	for (size_t i = 0; i < bs->n; i++) {
+		for (size_t j = 0; j < bs->b[i].n; j++)
+			free(bs->b[i].lines[j]);
+		free(bs->b[i].lines);
+	}
+	free(bs->b);
+	bs->b = NULL;
+	bs->n = 0;
+}
+
+static void block_line(struct blocks *bs, struct block *b, const char *ctx, const char *l, size_t n)
+{
+	char *s = NULL;
+	char **v = realloc(b->lines, (b->n + 1) * sizeof(*v));
+	if (v)
+		b->lines = v;
+	if (v == NULL || asprintf(&s, "%s\x1f%.*s", ctx, (int)n, l) < 0) {
+		bs->oom = true;
+		return;
+	}
+	b->lines[b->n++] = s;
+}
+
+/* Collects the `router bgp` blocks of text (bgpd's running configuration
+ * or our fragment). Lines are taken without indentation; "!" and the
+ * address-family brackets become the context of the lines between them. */
+static int parse_blocks(const char *text, struct blocks *bs)
+{
+	struct block *cur = NULL;
+	char ctx[64] = "";
+	const char *p = text;
+	while (*p) {
+		const char *e = strchrnul(p, '\n');
+		const char *l = p;
+		while (l < e && *l == ' ')
+			l++;
+		size_t n = (size_t)(e - l);
+		while (n && (l[n - 1] == ' ' || l[n - 1] == '\r'))
+			n--;
+		if (cur == NULL && l == p && n > 11 && strncmp(l, "router bgp ", 11) == 0) {
+			char line[128];
+			snprintf(line, sizeof(line), "%.*s", (int)n, l);
+			unsigned long as;
+			char vrf[64] = "", rest[2];
+			int k = sscanf(line, "router bgp %lu vrf %63s %1s", &as, vrf, rest);
+			if (k >= 1 && k <= 2 && as > 0 && as <= UINT32_MAX) {
+				struct block *v = realloc(bs->b, (bs->n + 1) * sizeof(*v));
+				if (v == NULL)
+					return -ENOMEM;
+				bs->b = v;
+				cur = &bs->b[bs->n++];
+				memset(cur, 0, sizeof(*cur));
+				cur->as = (uint32_t)as;
+				snprintf(cur->vrf, sizeof(cur->vrf), "%s", vrf);
+				ctx[0] = 0;
+			}
+		} else if (cur && l == p && n == 4 && strncmp(l, "exit", 4) == 0) {
+			cur = NULL;
+		} else if (cur && n > 15 && strncmp(l, "address-family ", 15) == 0) {
+			snprintf(ctx, sizeof(ctx), "%.*s", (int)(n - 15), l + 15);
+		} else if (cur && n == 19 && strncmp(l, "exit-address-family", 19) == 0) {
+			ctx[0] = 0;
+		} else if (cur && n > 0 && l[0] != '!') {
+			block_line(bs, cur, ctx, l, n);
+		}
+		p = *e ? e + 1 : e;
+	}
+	return bs->oom ? -ENOMEM : 0;
+}
+
+static const struct block *find_block(const struct blocks *bs, const char *vrf)
+{
+	for (size_t i = 0; i < bs->n; i++)
+		if (strcmp(bs->b[i].vrf, vrf) == 0)
+			return &bs->b[i];
+	return NULL;
+}
+
+static bool has_line(const struct block *b, const char *s)
+{
+	for (size_t i = 0; b && i < b->n; i++)
+		if (strcmp(b->lines[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The neighbor a line is about ("neighbor X ..."), copied to buf. */
+static bool line_neighbor(const char *line, char *buf, size_t len)
+{
+	if (strncmp(line, "neighbor ", 9) != 0)
+		return false;
+	const char *s = line + 9, *e = strchrnul(s, ' ');
+	snprintf(buf, len, "%.*s", (int)(e - s), s);
+	return true;
+}
+
+static void add_negation(struct text *o, const char *indent, const char *line)
+{
+	if (strncmp(line, "no ", 3) == 0)
+		text_add(o, "%s%s\n", indent, line + 3);
+	else
+		text_add(o, "%s no %s\n", indent, line);
+}
+
+/* Removal commands for a wanted instance: lines of the running block r
+ * that the wanted block w does not have. Address-family lines come first,
+ * leaving out those about neighbors that are removed as a whole. */
+static void negate_block(struct script *s, const struct block *r, const struct block *w,
+			 const char *tenant)
+{
+	struct text *o = &s->t;
+	bool any = false;
+	for (size_t i = 0; i < r->n && !any; i++)
+		any = !has_line(w, r->lines[i]);
+	if (!any)
+		return;
+	script_label(s, "tenant %s (router bgp %u vrf %s)", tenant, r->as, r->vrf);
+	text_add(o, "router bgp %u vrf %s\n", r->as, r->vrf);
+	char open_ctx[64] = "";
+	for (size_t i = 0; i < r->n; i++) {
+		const char *ctx = r->lines[i], *line = strchr(ctx, '\x1f') + 1;
+		size_t clen = (size_t)(line - 1 - ctx);
+		if (clen == 0 || has_line(w, r->lines[i]))
+			continue;
+		char nb[64], key[128];
+		if (line_neighbor(line, nb, sizeof(nb))) {
+			/* the neighbor goes away entirely if its remote-as does */
+			bool gone = false;
+			for (size_t j = 0; j < r->n && !gone; j++) {
+				snprintf(key, sizeof(key), "\x1fneighbor %s remote-as ", nb);
+				gone = strncmp(r->lines[j], key, strlen(key)) == 0 &&
+				       !has_line(w, r->lines[j]);
+			}
+			if (gone)
+				continue;
+		}
+		if (strlen(open_ctx) != clen || strncmp(open_ctx, ctx, clen) != 0) {
+			if (open_ctx[0])
+				text_add(o, " exit-address-family\n");
+			snprintf(open_ctx, sizeof(open_ctx), "%.*s", (int)clen, ctx);
+			text_add(o, " address-family %s\n", open_ctx);
+		}
+		add_negation(o, "  ", line);
+	}
+	if (open_ctx[0])
+		text_add(o, " exit-address-family\n");
+	for (size_t i = 0; i < r->n; i++)
+		if (r->lines[i][0] == '\x1f' && !has_line(w, r->lines[i]))
+			add_negation(o, "", r->lines[i] + 1);
+	text_add(o, "exit\n");
+}
+
+/* Runs `vtysh -f file`; on failure err names the owner of the line vtysh
+ * complains about and quotes it. */
+static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct script *s,
+		    const char *what, char *err, size_t errlen)
+{
+	char *out;
+	const char *args[] = {"-f", file, NULL};
+	int rc = vtysh(o, args, &out);
+	if (rc < 0) {
+		seterr(err, errlen, "bgp: cannot run %s -f %s: %s",
+		       o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH, file, strerror(-rc));
+		return rc;
+	}
+	char msg[512];
+	vtysh_msg(out, msg, sizeof(msg));
+	const char *l = strstr(out, "line ");
+	unsigned long line = 0;
+	bool at_line = false;
+	while (l && !at_line) {
+		char *end;
+		line = strtoul(l + 5, &end, 10);
+		at_line = end != l + 5 && *end == ':' && (l == out || l[-1] == '\n');
+		if (!at_line)
+			l = strstr(l + 5, "line ");
+	}
+	free(out);
+	if (rc == 0 && !at_line)
+		return 0;
+	if (at_line)
+		seterr(err, errlen, "bgp: %s: %s: vtysh: \"%s\"", script_owner(s, line), what, msg);
+	else
+		seterr(err, errlen, "bgp: %s: vtysh exited with status %d: \"%s\"", what, rc, msg);
+	return -EIO;
+}
+
+int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, size_t n, char *err,
+		  size_t errlen)
+{
+	const char *path = o->path ? o->path : HNV_BGP_DEFAULT_PATH;
+	struct script frag = {0}, undo = {0};
+	struct blocks want = {0}, run = {0};
+	char *rcfg = NULL, *undo_path = NULL;
+	int rc = render(t, n, &frag, err, errlen);
+	if (rc < 0)
+		goto out;
+	if ((rc = parse_blocks(frag.t.s, &want)) < 0)
+		goto oom;
+
+	const char *show[] = {"-d", "bgpd", "-c", "show running-config", NULL};
+	rc = vtysh(o, show, &rcfg);
+	if (rc != 0) {
+		char msg[512];
+		vtysh_msg(rcfg, msg, sizeof(msg));
+		seterr(err, errlen, "bgp: cannot read bgpd's running configuration: %s",
+		       rc < 0 ? strerror(-rc) : msg);
+		rc = rc < 0 ? rc : -EIO;
+		goto out;
+	}
+	if ((rc = parse_blocks(rcfg, &run)) < 0)
+		goto oom;
+
+	/* Instances of ours that go, then lines that go. */
+	text_add(&undo.t, "! removals: generated by hnvgwd\n");
+	const size_t plen = strlen(HNV_BGP_VRF_PREFIX);
+	for (size_t i = 0; i < run.n; i++) {
+		const struct block *r = &run.b[i];
+		if (strncmp(r->vrf, HNV_BGP_VRF_PREFIX, plen) != 0)
+			continue;
+		const struct block *w = find_block(&want, r->vrf);
+		if (w && w->as == r->as)
+			continue;
+		script_label(&undo, "instance router bgp %u vrf %s", r->as, r->vrf);
+		text_add(&undo.t, "no router bgp %u vrf %s\n", r->as, r->vrf);
+	}
+	for (size_t i = 0; i < run.n; i++) {
+		const struct block *r = &run.b[i];
+		if (strncmp(r->vrf, HNV_BGP_VRF_PREFIX, plen) != 0)
+			continue;
+		const struct block *w = find_block(&want, r->vrf);
+		if (w && w->as == r->as)
+			negate_block(&undo, r, w, r->vrf + plen);
+	}
+	if (undo.t.oom || frag.t.oom)
+		goto oom;
+
+	if ((rc = hnv_bgp_write(path, frag.t.s, err, errlen)) < 0)
+		goto out;
+	if (undo.n_labels) {
+		if (asprintf(&undo_path, "%s.remove", path) < 0) {
+			undo_path = NULL;
+			goto oom;
+		}
+		if ((rc = hnv_bgp_write(undo_path, undo.t.s, err, errlen)) < 0)
+			goto out;
+		if ((rc = run_file(o, undo_path, &undo, "removing", err, errlen)) < 0)
+			goto out;
+	}
+	rc = run_file(o, path, &frag, "applying", err, errlen);
+	goto out;
+oom:
+	seterr(err, errlen, "bgp: out of memory");
+	rc = -ENOMEM;
+out:
+	if (undo_path)
+		unlink(undo_path);
+	free(undo_path);
+	free(rcfg);
+	blocks_free(&want);
+	blocks_free(&run);
+	script_free(&frag);
+	script_free(&undo);
+	return rc;
+}

@@ -1,0 +1,100 @@
+/* bgp.h: the bgpd configuration hnvgwd owns: one `router bgp ASN vrf
+ * rd-<vrf>` instance per tenant that peers with corporate routers,
+ * announces the tenant's prefixes and learns the corporate ones.
+ *
+ * hnv_bgp_render() turns a list of tenants into an FRR configuration
+ * fragment (text, in the form bgpd's `show running-config` prints, so that
+ * the running state can be compared line by line). hnv_bgp_apply() writes
+ * it (mode 0644, atomically) and makes the running bgpd match it through
+ * vtysh, because FRR 8.4 has no partial reload for a fragment and Debian
+ * builds no northbound gRPC:
+ *   1. `vtysh -d bgpd -c 'show running-config'`: the running instances;
+ *   2. instances in VRFs named rd-* that are not wanted (or run with
+ *      another ASN) are removed with `no router bgp ASN vrf NAME`; lines of
+ *      a wanted instance that the fragment no longer has are negated
+ *      (`no neighbor ...`, `no network ...`); both through one
+ *      `vtysh -f` command file;
+ *   3. `vtysh -f FRAGMENT` adds what is missing. Commands that are already
+ *      in force change nothing, so applying an unchanged fragment does not
+ *      reset established sessions.
+ * Instances whose VRF does not start with "rd-" (the default instance,
+ * other VRFs) are never touched.
+ *
+ * Route types: bgpd 8.4 can `redistribute` kernel, connected, static and
+ * openfabric routes, not sharp ones. A tenant's own prefixes are therefore
+ * best listed as networks (announced while zebra has a route for them,
+ * whatever its type); HNV_BGP_REDIST_OPENFABRIC covers hnvgwd's routes when
+ * the ZAPI client uses HNV_ZAPI_ROUTE_OPENFABRIC.
+ *
+ * eBGP in FRR 8.4 ("frr defaults traditional") exchanges no routes without
+ * policy unless `no bgp ebgp-requires-policy`; every instance has it.
+ *
+ * Errors: 0 or a negative errno; err names the tenant and the bad value,
+ * or quotes vtysh. Runs vtysh synchronously (bounded by
+ * HNV_BGP_VTYSH_TIMEOUT seconds per call): call it from the control thread
+ * on configuration changes and after bgpd restarts.
+ */
+#ifndef HNV_BGP_H
+#define HNV_BGP_H
+
+#include "../datapath/hnv_types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HNV_BGP_VRF_PREFIX "rd-"
+#define HNV_BGP_DEFAULT_PATH "/etc/frr/hnvgw-bgp.conf"
+#define HNV_BGP_DEFAULT_VTYSH "/usr/bin/vtysh"
+#define HNV_BGP_VTYSH_TIMEOUT 30
+#define HNV_BGP_NAME_MAX 12 /* "rd-" + name fits a 15-character interface name */
+
+/* Route types redistributed into BGP (both address families). */
+#define HNV_BGP_REDIST_KERNEL (1u << 0)
+#define HNV_BGP_REDIST_CONNECTED (1u << 1)
+#define HNV_BGP_REDIST_STATIC (1u << 2)
+#define HNV_BGP_REDIST_OPENFABRIC (1u << 3)
+
+struct hnv_bgp_neighbor {
+	struct hnv_ip addr;
+	uint32_t remote_as; /* 1..4294967295 */
+};
+
+/* One tenant. Arrays are the caller's; nothing is kept after a call. */
+struct hnv_bgp_tenant {
+	const char *vrf; /* routing domain name: the instance runs in "rd-<vrf>" */
+	uint32_t local_as;
+	const struct hnv_ip *router_id; /* IPv4; NULL: bgpd chooses */
+	const struct hnv_bgp_neighbor *neighbors;
+	size_t n_neighbors;
+	const struct hnv_prefix *networks; /* announced with `network` */
+	size_t n_networks;
+	unsigned redist; /* HNV_BGP_REDIST_* */
+};
+
+struct hnv_bgp_opts {
+	const char *vtysh;     /* NULL: HNV_BGP_DEFAULT_VTYSH */
+	const char *pathspace; /* FRR pathspace (vtysh -N); NULL: the default one */
+	const char *path;      /* the fragment; NULL: HNV_BGP_DEFAULT_PATH */
+};
+
+/* The HNV_BGP_REDIST_* flag under which bgpd announces routes hnvgwd
+ * installs with zebra route type `type` (HNV_ZAPI_ROUTE_*): the flag, or 0
+ * when bgpd cannot redistribute that type (sharp). */
+unsigned hnv_bgp_redist_for_zapi_type(int type);
+
+/* Validates the tenants and renders the fragment: 0 and *out (malloc'd,
+ * NUL-terminated, the caller frees it), or -EINVAL (err names the tenant
+ * and the value) or -ENOMEM. Zero tenants give a fragment of comments. */
+int hnv_bgp_render(const struct hnv_bgp_tenant *t, size_t n, char **out, char *err, size_t errlen);
+
+/* Writes text to path: a temporary file in the same directory, mode 0644,
+ * fsync, rename, fsync of the directory. */
+int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen);
+
+/* Renders, writes and applies the tenants to the running bgpd (see
+ * above). On a vtysh failure the fragment has been written; applying again
+ * retries. */
+int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, size_t n, char *err,
+		  size_t errlen);
+
+#endif

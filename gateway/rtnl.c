@@ -1,0 +1,455 @@
+/* rtnl.c: rtnetlink requests and dumps for the gateway role (libmnl). */
+#include "rtnl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct hnv_rtnl {
+	struct mnl_socket *nl;
+	unsigned portid;
+	uint32_t seq;
+	char *buf; /* MNL_SOCKET_BUFFER_SIZE */
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* What a kernel error means for the object, beyond strerror. */
+static const char *hint(int e, const char *kind)
+{
+	if (e == EOPNOTSUPP && kind != NULL)
+		return kind;
+	return "";
+}
+
+int hnv_rtnl_open(struct hnv_rtnl **out, char *err, size_t errlen)
+{
+	struct hnv_rtnl *r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->buf = malloc(MNL_SOCKET_BUFFER_SIZE)) == NULL) {
+		free(r);
+		seterr(err, errlen, "rtnetlink: out of memory");
+		return -ENOMEM;
+	}
+	r->nl = mnl_socket_open(NETLINK_ROUTE);
+	if (r->nl == NULL || mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+		if (r->nl)
+			mnl_socket_close(r->nl);
+		free(r->buf);
+		free(r);
+		seterr(err, errlen, "cannot open rtnetlink socket: %s", strerror(e));
+		return -e;
+	}
+	r->portid = mnl_socket_get_portid(r->nl);
+	r->seq = (uint32_t)time(NULL);
+	*out = r;
+	return 0;
+}
+
+void hnv_rtnl_close(struct hnv_rtnl *r)
+{
+	if (r == NULL)
+		return;
+	mnl_socket_close(r->nl);
+	free(r->buf);
+	free(r);
+}
+
+/* Sends the request in r->buf and runs cb over the replies until the ACK
+ * or the end of the dump. 0 or a negative errno. */
+static int transact(struct hnv_rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
+{
+	nlh->nlmsg_seq = ++r->seq;
+	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	uint32_t seq = nlh->nlmsg_seq;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, MNL_SOCKET_BUFFER_SIZE);
+		if (n < 0)
+			return -errno;
+		int rc = mnl_cb_run(r->buf, (size_t)n, seq, r->portid, cb, arg);
+		if (rc < 0)
+			return errno ? -errno : -EIO;
+		if (rc == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static struct nlmsghdr *link_req(struct hnv_rtnl *r, uint16_t type, uint16_t flags, int ifindex)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nlh;
+}
+
+/* ---- link dump parsing (untrusted) ---- */
+
+struct attrs {
+	const struct nlattr *a[IFLA_MAX + 1];
+	unsigned max;
+	size_t seen; /* bytes of the attributes walked, padding included */
+};
+
+static int collect(const struct nlattr *attr, void *data)
+{
+	struct attrs *t = data;
+	unsigned type = mnl_attr_get_type(attr);
+	t->seen += MNL_ALIGN(attr->nla_len);
+	if (type <= t->max)
+		t->a[type] = attr;
+	return MNL_CB_OK;
+}
+
+/* Copies a string attribute into buf (truncating, always terminated). */
+static bool attr_str(const struct nlattr *a, char *buf, size_t len)
+{
+	size_t n = mnl_attr_get_payload_len(a);
+	const char *s = mnl_attr_get_payload(a);
+	size_t k = strnlen(s, n);
+	if (k >= len)
+		return false;
+	memcpy(buf, s, k);
+	buf[k] = 0;
+	return true;
+}
+
+static bool attr_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (mnl_attr_get_payload_len(a) < 4)
+		return false;
+	memcpy(v, mnl_attr_get_payload(a), 4);
+	return true;
+}
+
+/* libmnl's walk stops at the first attribute that overruns what is left and
+ * still reports success: attributes that do not fill their container up to
+ * the padding make the message malformed. */
+static bool whole(const struct attrs *t, size_t len)
+{
+	return t->seen >= len;
+}
+
+static int parse_info_data(const struct nlattr *data, struct hnv_rtnl_link *l)
+{
+	struct attrs t = {.max = IFLA_MAX};
+	if (mnl_attr_parse_nested(data, collect, &t) < 0 ||
+	    !whole(&t, mnl_attr_get_payload_len(data)))
+		return -EINVAL;
+	uint32_t v;
+	if (strcmp(l->kind, "vrf") == 0 && t.a[IFLA_VRF_TABLE]) {
+		if (!attr_u32(t.a[IFLA_VRF_TABLE], &v))
+			return -EINVAL;
+		l->vrf_table = v;
+	}
+	if (strcmp(l->kind, "xfrm") == 0) {
+		if (t.a[IFLA_XFRM_IF_ID]) {
+			if (!attr_u32(t.a[IFLA_XFRM_IF_ID], &v))
+				return -EINVAL;
+			l->xfrm_if_id = v;
+		}
+		if (t.a[IFLA_XFRM_LINK]) {
+			if (!attr_u32(t.a[IFLA_XFRM_LINK], &v))
+				return -EINVAL;
+			l->xfrm_link = (int)v;
+		}
+	}
+	return 0;
+}
+
+int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
+{
+	memset(l, 0, sizeof(*l));
+	const struct nlmsghdr *nlh = msg;
+	/* libmnl walks attributes up to the ALIGNED end of the message */
+	if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
+	    MNL_ALIGN((size_t)nlh->nlmsg_len) > len || nlh->nlmsg_type != RTM_NEWLINK ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)))
+		return -EINVAL;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	l->ifindex = ifi->ifi_index;
+	l->up = (ifi->ifi_flags & IFF_UP) != 0;
+	struct attrs t = {.max = IFLA_MAX};
+	if (mnl_attr_parse(nlh, sizeof(*ifi), collect, &t) < 0 ||
+	    !whole(&t, nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*ifi))))
+		return -EINVAL;
+	if (t.a[IFLA_IFNAME] == NULL || !attr_str(t.a[IFLA_IFNAME], l->name, sizeof(l->name)))
+		return -EINVAL;
+	uint32_t v;
+	if (t.a[IFLA_MASTER]) {
+		if (!attr_u32(t.a[IFLA_MASTER], &v))
+			return -EINVAL;
+		l->master = (int)v;
+	}
+	if (t.a[IFLA_MTU]) {
+		if (!attr_u32(t.a[IFLA_MTU], &v))
+			return -EINVAL;
+		l->mtu = v;
+	}
+	if (t.a[IFLA_ADDRESS] && mnl_attr_get_payload_len(t.a[IFLA_ADDRESS]) == 6) {
+		memcpy(l->mac.b, mnl_attr_get_payload(t.a[IFLA_ADDRESS]), 6);
+		l->has_mac = true;
+	}
+	if (t.a[IFLA_LINKINFO]) {
+		struct attrs li = {.max = IFLA_INFO_MAX};
+		if (mnl_attr_parse_nested(t.a[IFLA_LINKINFO], collect, &li) < 0 ||
+		    !whole(&li, mnl_attr_get_payload_len(t.a[IFLA_LINKINFO])))
+			return -EINVAL;
+		if (li.a[IFLA_INFO_KIND] &&
+		    !attr_str(li.a[IFLA_INFO_KIND], l->kind, sizeof(l->kind)))
+			return -EINVAL;
+		if (li.a[IFLA_INFO_DATA] && l->kind[0] && parse_info_data(li.a[IFLA_INFO_DATA], l))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+struct link_walk {
+	hnv_rtnl_link_cb cb;
+	void *arg;
+	const char *want; /* NULL: all */
+	struct hnv_rtnl_link *found;
+	int bad;
+};
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_walk *w = data;
+	struct hnv_rtnl_link l;
+	if (hnv_rtnl_parse_link(nlh, nlh->nlmsg_len, &l) < 0) {
+		w->bad++;
+		return MNL_CB_OK;
+	}
+	if (w->want) {
+		if (strcmp(w->want, l.name) == 0)
+			*w->found = l;
+		return MNL_CB_OK;
+	}
+	w->cb(&l, w->arg);
+	return MNL_CB_OK;
+}
+
+int hnv_rtnl_links(struct hnv_rtnl *r, hnv_rtnl_link_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct link_walk w = {.cb = cb, .arg = arg};
+	int rc = transact(r, link_req(r, RTM_GETLINK, NLM_F_DUMP, 0), link_cb, &w);
+	if (rc < 0)
+		seterr(err, errlen, "cannot list links: %s", strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_link_get(struct hnv_rtnl *r, const char *name, struct hnv_rtnl_link *out, char *err,
+		      size_t errlen)
+{
+	struct hnv_rtnl_link found = {.ifindex = 0};
+	struct link_walk w = {.want = name, .found = &found};
+	int rc = transact(r, link_req(r, RTM_GETLINK, NLM_F_DUMP, 0), link_cb, &w);
+	if (rc < 0) {
+		seterr(err, errlen, "cannot list links: %s", strerror(-rc));
+		return rc;
+	}
+	if (found.ifindex == 0) {
+		seterr(err, errlen, "no interface %s", name);
+		return -ENODEV;
+	}
+	*out = found;
+	return 0;
+}
+
+/* ---- link changes ---- */
+
+static int add_typed(struct hnv_rtnl *r, const char *name, const char *kind,
+		     void (*data)(struct nlmsghdr *, const void *), const void *arg)
+{
+	struct nlmsghdr *nlh = link_req(r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct nlattr *li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	struct nlattr *d = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	data(nlh, arg);
+	mnl_attr_nest_end(nlh, d);
+	mnl_attr_nest_end(nlh, li);
+	return transact(r, nlh, NULL, NULL);
+}
+
+static void vrf_data(struct nlmsghdr *nlh, const void *arg)
+{
+	mnl_attr_put_u32(nlh, IFLA_VRF_TABLE, *(const uint32_t *)arg);
+}
+
+int hnv_rtnl_add_vrf(struct hnv_rtnl *r, const char *name, uint32_t table, char *err, size_t errlen)
+{
+	int rc = add_typed(r, name, "vrf", vrf_data, &table);
+	if (rc < 0)
+		seterr(err, errlen, "cannot create VRF %s (table %u): %s%s", name, table,
+		       strerror(-rc), hint(-rc, ": this kernel has no VRF support"));
+	return rc;
+}
+
+struct xfrm_args {
+	uint32_t if_id;
+	int dev;
+};
+
+static void xfrm_data(struct nlmsghdr *nlh, const void *arg)
+{
+	const struct xfrm_args *x = arg;
+	if (x->dev > 0)
+		mnl_attr_put_u32(nlh, IFLA_XFRM_LINK, (uint32_t)x->dev);
+	mnl_attr_put_u32(nlh, IFLA_XFRM_IF_ID, x->if_id);
+}
+
+int hnv_rtnl_add_xfrm(struct hnv_rtnl *r, const char *name, uint32_t if_id, int dev, char *err,
+		      size_t errlen)
+{
+	struct xfrm_args x = {if_id, dev};
+	int rc = add_typed(r, name, "xfrm", xfrm_data, &x);
+	if (rc < 0)
+		seterr(err, errlen, "cannot create XFRM interface %s (if_id %u): %s%s", name, if_id,
+		       strerror(-rc), hint(-rc, ": this kernel has no XFRM interface support"));
+	return rc;
+}
+
+int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *err, size_t errlen)
+{
+	int rc = transact(r, link_req(r, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL);
+	if (rc < 0)
+		seterr(err, errlen, "cannot delete interface %s: %s", name, strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_set_link(struct hnv_rtnl *r, int ifindex, const char *name, int master, int up,
+		      const struct hnv_mac *mac, char *err, size_t errlen)
+{
+	struct nlmsghdr *nlh = link_req(r, RTM_NEWLINK, NLM_F_ACK, ifindex);
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	if (up >= 0) {
+		ifi->ifi_change = IFF_UP;
+		ifi->ifi_flags = up ? IFF_UP : 0;
+	}
+	if (master >= 0)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	if (mac)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac->b);
+	int rc = transact(r, nlh, NULL, NULL);
+	if (rc < 0) {
+		const char *part[3] = {master >= 0 ? "master" : NULL, up >= 0 ? "state" : NULL,
+				       mac ? "MAC" : NULL};
+		char what[32] = "";
+		for (int i = 0; i < 3; i++)
+			if (part[i]) {
+				if (what[0])
+					strcat(what, ", ");
+				strcat(what, part[i]);
+			}
+		seterr(err, errlen, "cannot set %s of %s: %s", what, name, strerror(-rc));
+	}
+	return rc;
+}
+
+/* ---- addresses ---- */
+
+int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
+		  const struct hnv_ip *a, unsigned plen, char *err, size_t errlen)
+{
+	bool v4 = hnv_ip_is_v4(a);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = v4 ? AF_INET : AF_INET6;
+	ifa->ifa_prefixlen = (uint8_t)plen;
+	ifa->ifa_index = (uint32_t)ifindex;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	const uint8_t *b = v4 ? a->b + 12 : a->b;
+	size_t n = v4 ? 4 : 16;
+	mnl_attr_put(nlh, IFA_LOCAL, n, b);
+	mnl_attr_put(nlh, IFA_ADDRESS, n, b);
+	if (!v4 && add)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	int rc = transact(r, nlh, NULL, NULL);
+	if (rc == -EEXIST && add)
+		return 0;
+	if (rc < 0) {
+		char s[INET6_ADDRSTRLEN];
+		inet_ntop(v4 ? AF_INET : AF_INET6, b, s, sizeof(s));
+		seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete", s,
+		       plen, add ? "to" : "from", name, strerror(-rc));
+	}
+	return rc;
+}
+
+struct addr_walk {
+	int ifindex;
+	hnv_rtnl_addr_cb cb;
+	void *arg;
+};
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_walk *w = data;
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifaddrmsg)))
+		return MNL_CB_OK;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	if ((int)ifa->ifa_index != w->ifindex)
+		return MNL_CB_OK;
+	struct attrs t = {.max = IFA_MAX};
+	if (mnl_attr_parse(nlh, sizeof(*ifa), collect, &t) < 0)
+		return MNL_CB_OK;
+	const struct nlattr *at = t.a[IFA_LOCAL] ? t.a[IFA_LOCAL] : t.a[IFA_ADDRESS];
+	if (at == NULL)
+		return MNL_CB_OK;
+	struct hnv_rtnl_addr a = {.plen = ifa->ifa_prefixlen};
+	size_t n = mnl_attr_get_payload_len(at);
+	if (ifa->ifa_family == AF_INET && n == 4 && a.plen <= 32) {
+		hnv_ip_from_v4(&a.addr, mnl_attr_get_payload(at));
+	} else if (ifa->ifa_family == AF_INET6 && n == 16 && a.plen <= 128) {
+		memcpy(a.addr.b, mnl_attr_get_payload(at), 16);
+		if (a.addr.b[0] == 0xfe && (a.addr.b[1] & 0xc0) == 0x80)
+			return MNL_CB_OK;
+	} else {
+		return MNL_CB_OK;
+	}
+	w->cb(&a, w->arg);
+	return MNL_CB_OK;
+}
+
+int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
+		   size_t errlen)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_UNSPEC;
+	struct addr_walk w = {ifindex, cb, arg};
+	int rc = transact(r, nlh, addr_cb, &w);
+	if (rc < 0)
+		seterr(err, errlen, "cannot list addresses: %s", strerror(-rc));
+	return rc;
+}

@@ -1,0 +1,82 @@
+/* rtnl.h: the kernel objects of the gateway role, over rtnetlink (libmnl).
+ *
+ * One handle is one NETLINK_ROUTE socket used by hnvgwd's control thread:
+ * every request waits for its ACK, and a failure comes back as a negative
+ * errno with a message naming the object ("cannot create VRF rd-contoso
+ * (table 101): Operation not supported: this kernel has no VRF support").
+ *
+ * hnvgwd owns the links it names with its prefixes (VRFs "rd-", XFRM
+ * interfaces "xf-", gateway ports "vsid"); reconciliation deletes only
+ * those. Kernel replies are untrusted: hnv_rtnl_parse_link() checks every
+ * attribute length (fuzzed by tests/fuzz/fuzz_rtnl.c).
+ */
+#ifndef HNV_RTNL_H
+#define HNV_RTNL_H
+
+#include "../datapath/hnv_types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HNV_RTNL_VRF_PREFIX "rd-"
+#define HNV_RTNL_XFRM_PREFIX "xf-"
+
+struct hnv_rtnl;
+
+int hnv_rtnl_open(struct hnv_rtnl **out, char *err, size_t errlen);
+void hnv_rtnl_close(struct hnv_rtnl *r);
+
+/* One link of a dump. kind is "" for links without IFLA_LINKINFO. */
+struct hnv_rtnl_link {
+	int ifindex;
+	char name[16];
+	char kind[16];
+	int master; /* 0: none */
+	bool up;
+	unsigned mtu;
+	bool has_mac;
+	struct hnv_mac mac;
+	uint32_t vrf_table;  /* kind "vrf" */
+	uint32_t xfrm_if_id; /* kind "xfrm" */
+	int xfrm_link;
+};
+
+/* Parses one RTM_NEWLINK message (the netlink header included, len bytes).
+ * 0, or -EINVAL for a malformed message. */
+int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *out);
+
+typedef void (*hnv_rtnl_link_cb)(const struct hnv_rtnl_link *l, void *arg);
+int hnv_rtnl_links(struct hnv_rtnl *r, hnv_rtnl_link_cb cb, void *arg, char *err, size_t errlen);
+/* The link named name: 0 and *out, or -ENODEV. */
+int hnv_rtnl_link_get(struct hnv_rtnl *r, const char *name, struct hnv_rtnl_link *out, char *err,
+		      size_t errlen);
+
+int hnv_rtnl_add_vrf(struct hnv_rtnl *r, const char *name, uint32_t table, char *err,
+		     size_t errlen);
+/* An XFRM interface with if_id over the device with ifindex dev (0: none). */
+int hnv_rtnl_add_xfrm(struct hnv_rtnl *r, const char *name, uint32_t if_id, int dev, char *err,
+		      size_t errlen);
+int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *err, size_t errlen);
+
+/* Changes a link: master (-1 keep, 0 none, else the master's ifindex), up
+ * (-1 keep, 0 down, 1 up), mac (NULL keep). name is for messages. */
+int hnv_rtnl_set_link(struct hnv_rtnl *r, int ifindex, const char *name, int master, int up,
+		      const struct hnv_mac *mac, char *err, size_t errlen);
+
+/* Adds (add) or deletes an address with its prefix length on ifindex; IPv6
+ * addresses get IFA_F_NODAD. Adding an address that exists is not an
+ * error. */
+int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
+		  const struct hnv_ip *a, unsigned plen, char *err, size_t errlen);
+
+struct hnv_rtnl_addr {
+	struct hnv_ip addr;
+	unsigned plen;
+};
+typedef void (*hnv_rtnl_addr_cb)(const struct hnv_rtnl_addr *a, void *arg);
+/* The addresses of ifindex (link-local IPv6 addresses left out). */
+int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
+		   size_t errlen);
+
+#endif

@@ -1,0 +1,990 @@
+/* etcd.c: etcd v3 over the JSON gateway. See etcd.h. */
+#include "etcd.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- base64 ---- */
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *hnv_b64_encode(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		*o++ = b64chars[(v >> 18) & 63];
+		*o++ = b64chars[(v >> 12) & 63];
+		*o++ = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? b64chars[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int b64val(char c)
+{
+	const char *p = c ? strchr(b64chars, c) : NULL;
+	return p ? (int)(p - b64chars) : -1;
+}
+
+int hnv_b64_decode(const char *text, size_t len, char **out, size_t *outlen)
+{
+	if (len % 4)
+		return -EINVAL;
+	char *buf = malloc(len / 4 * 3 + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4], pad = 0;
+		for (int j = 0; j < 4; j++) {
+			char c = text[i + j];
+			if (c == '=' && i + 4 == len && j >= 2) {
+				v[j] = 0;
+				pad++;
+			} else if (pad || (v[j] = b64val(c)) < 0) {
+				free(buf);
+				return -EINVAL;
+			}
+		}
+		uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+			     (uint32_t)v[3];
+		buf[n++] = (char)(x >> 16);
+		if (pad < 2)
+			buf[n++] = (char)(x >> 8);
+		if (pad < 1)
+			buf[n++] = (char)x;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+/* ---- JSON field helpers (untrusted input) ---- */
+
+/* An int64 sent as a JSON string of digits (or a JSON integer); absent is
+ * 0 (proto3 omits zero values). */
+static int get_i64(json_object *o, const char *k, int64_t *out, char *err, size_t errlen)
+{
+	json_object *v;
+	*out = 0;
+	if (!json_object_object_get_ex(o, k, &v) || v == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		*out = json_object_get_int64(v);
+	} else if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+		size_t l = (size_t)json_object_get_string_len(v);
+		if (l == 0 || l > 19 || strspn(s, "0123456789") != l) {
+			seterr(err, errlen, "etcd reply: field \"%s\" is not a number", k);
+			return -EPROTO;
+		}
+		*out = strtoll(s, NULL, 10);
+	} else {
+		seterr(err, errlen, "etcd reply: field \"%s\" is not a number", k);
+		return -EPROTO;
+	}
+	if (*out < 0) {
+		seterr(err, errlen, "etcd reply: field \"%s\" is negative", k);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* A base64 bytes field; absent is empty. */
+static int get_bytes(json_object *o, const char *k, char **out, size_t *len, char *err,
+		     size_t errlen)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, k, &v) || v == NULL) {
+		*out = calloc(1, 1);
+		*len = 0;
+		return *out ? 0 : -ENOMEM;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		seterr(err, errlen, "etcd reply: field \"%s\" is not a string", k);
+		return -EPROTO;
+	}
+	int rc = hnv_b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+				out, len);
+	if (rc == -EINVAL)
+		seterr(err, errlen, "etcd reply: field \"%s\" is not base64", k);
+	return rc == -EINVAL ? -EPROTO : rc;
+}
+
+static int get_obj(json_object *o, const char *k, json_type t, json_object **out, char *err,
+		   size_t errlen)
+{
+	*out = NULL;
+	if (!json_object_object_get_ex(o, k, out) || *out == NULL)
+		return 0;
+	if (!json_object_is_type(*out, t)) {
+		seterr(err, errlen, "etcd reply: field \"%s\" has the wrong type", k);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int parse_kv(json_object *o, struct hnv_etcd_kv *kv, char *err, size_t errlen)
+{
+	memset(kv, 0, sizeof(*kv));
+	if (!json_object_is_type(o, json_type_object)) {
+		seterr(err, errlen, "etcd reply: a key-value is not an object");
+		return -EPROTO;
+	}
+	int rc;
+	if ((rc = get_bytes(o, "key", &kv->key, &kv->keylen, err, errlen)) ||
+	    (rc = get_bytes(o, "value", &kv->value, &kv->vlen, err, errlen)) ||
+	    (rc = get_i64(o, "create_revision", &kv->create_rev, err, errlen)) ||
+	    (rc = get_i64(o, "mod_revision", &kv->mod_rev, err, errlen))) {
+		free(kv->key);
+		free(kv->value);
+		memset(kv, 0, sizeof(*kv));
+		return rc;
+	}
+	if (kv->keylen == 0) {
+		free(kv->key);
+		free(kv->value);
+		memset(kv, 0, sizeof(*kv));
+		seterr(err, errlen, "etcd reply: empty key");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int header_rev(json_object *o, int64_t *rev, char *err, size_t errlen)
+{
+	json_object *h;
+	int rc = get_obj(o, "header", json_type_object, &h, err, errlen);
+	if (rc)
+		return rc;
+	if (!h) {
+		seterr(err, errlen, "etcd reply: no header");
+		return -EPROTO;
+	}
+	return get_i64(h, "revision", rev, err, errlen);
+}
+
+/* A gateway error object: {"error": "...", "code": N, "message": "..."}. */
+static int error_object(json_object *o, char *err, size_t errlen)
+{
+	json_object *e;
+	if (!json_object_object_get_ex(o, "error", &e))
+		return 0;
+	json_object *m = NULL;
+	json_object_object_get_ex(o, "message", &m);
+	if (json_object_is_type(e, json_type_object))
+		json_object_object_get_ex(e, "message", &m);
+	const char *msg = m && json_object_is_type(m, json_type_string) ? json_object_get_string(m)
+			  : e && json_object_is_type(e, json_type_string)
+				  ? json_object_get_string(e)
+				  : "unknown";
+	seterr(err, errlen, "etcd: %.200s", msg);
+	return -EPROTO;
+}
+
+static json_object *parse_text(const char *text, size_t len, char *err, size_t errlen)
+{
+	if (len > HNV_ETCD_MAX_REPLY || len > INT32_MAX) {
+		seterr(err, errlen, "etcd reply too large (%zu bytes)", len);
+		return NULL;
+	}
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error je = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (!o || je != json_tokener_success || strspn(text + end, " \t\r\n") < len - end ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		seterr(err, errlen, "etcd reply is not a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+void hnv_etcd_kvs_free(struct hnv_etcd_kvs *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->n; i++) {
+		free(k->v[i].key);
+		free(k->v[i].value);
+	}
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+int hnv_etcd_parse_range(const char *text, size_t len, struct hnv_etcd_kvs *out, char *err,
+			 size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	json_object *o = parse_text(text, len, err, errlen), *kvs, *more;
+	if (!o)
+		return -EPROTO;
+	int rc = error_object(o, err, errlen);
+	if (!rc)
+		rc = header_rev(o, &out->revision, err, errlen);
+	if (!rc)
+		rc = get_obj(o, "kvs", json_type_array, &kvs, err, errlen);
+	if (!rc)
+		rc = get_obj(o, "more", json_type_boolean, &more, err, errlen);
+	if (!rc && more)
+		out->more = json_object_get_boolean(more);
+	size_t n = !rc && kvs ? json_object_array_length(kvs) : 0;
+	if (n && !(out->v = calloc(n, sizeof(*out->v))))
+		rc = -ENOMEM;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = parse_kv(json_object_array_get_idx(kvs, i), &out->v[i], err, errlen);
+		if (!rc)
+			out->n++;
+	}
+	json_object_put(o);
+	if (rc)
+		hnv_etcd_kvs_free(out);
+	return rc;
+}
+
+int hnv_etcd_parse_txn(const char *text, size_t len, bool *succeeded, int64_t *rev,
+		       int64_t *deleted, char *err, size_t errlen)
+{
+	json_object *o = parse_text(text, len, err, errlen), *s;
+	if (!o)
+		return -EPROTO;
+	int64_t d = 0;
+	int rc = error_object(o, err, errlen);
+	if (!rc)
+		rc = header_rev(o, rev, err, errlen);
+	if (!rc)
+		rc = get_obj(o, "succeeded", json_type_boolean, &s, err, errlen);
+	if (!rc)
+		rc = get_i64(o, "deleted", &d, err, errlen);
+	if (!rc) {
+		/* put and deleterange carry no "succeeded"; a failed txn omits
+		 * it too (false is proto3's default) but has no "deleted" and
+		 * is only asked for through hnv_etcd_txn_commit */
+		*succeeded = s ? json_object_get_boolean(s) : false;
+		if (deleted)
+			*deleted = d;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* ---- watch stream ---- */
+
+void hnv_etcd_watch_msg_free(struct hnv_etcd_watch_msg *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->ev[i].kv.key);
+		free(m->ev[i].kv.value);
+	}
+	free(m->ev);
+	memset(m, 0, sizeof(*m));
+}
+
+static int parse_watch_obj(json_object *o, struct hnv_etcd_watch_msg *m, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
+	json_object *r, *evs, *b;
+	int rc = error_object(o, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = get_obj(o, "result", json_type_object, &r, err, errlen)))
+		return rc;
+	if (!r) {
+		seterr(err, errlen, "etcd watch: message without result");
+		return -EPROTO;
+	}
+	if ((rc = header_rev(r, &m->revision, err, errlen)) ||
+	    (rc = get_i64(r, "compact_revision", &m->compact_revision, err, errlen)) ||
+	    (rc = get_obj(r, "events", json_type_array, &evs, err, errlen)))
+		return rc;
+	if ((rc = get_obj(r, "created", json_type_boolean, &b, err, errlen)))
+		return rc;
+	m->created = b && json_object_get_boolean(b);
+	if ((rc = get_obj(r, "canceled", json_type_boolean, &b, err, errlen)))
+		return rc;
+	m->canceled = b && json_object_get_boolean(b);
+	json_object *reason;
+	if ((rc = get_obj(r, "cancel_reason", json_type_string, &reason, err, errlen)))
+		return rc;
+	if (reason)
+		snprintf(m->cancel_reason, sizeof(m->cancel_reason), "%s",
+			 json_object_get_string(reason));
+	size_t n = evs ? json_object_array_length(evs) : 0;
+	if (n && !(m->ev = calloc(n, sizeof(*m->ev))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(evs, i), *t, *kv;
+		if (!json_object_is_type(e, json_type_object)) {
+			seterr(err, errlen, "etcd watch: an event is not an object");
+			rc = -EPROTO;
+			break;
+		}
+		if ((rc = get_obj(e, "type", json_type_string, &t, err, errlen)) ||
+		    (rc = get_obj(e, "kv", json_type_object, &kv, err, errlen)))
+			break;
+		bool del = false;
+		if (t) {
+			const char *ts = json_object_get_string(t);
+			if (strcmp(ts, "DELETE") == 0)
+				del = true;
+			else if (strcmp(ts, "PUT") != 0) {
+				seterr(err, errlen, "etcd watch: unknown event type \"%.40s\"", ts);
+				rc = -EPROTO;
+				break;
+			}
+		}
+		if (!kv) {
+			seterr(err, errlen, "etcd watch: event without kv");
+			rc = -EPROTO;
+			break;
+		}
+		if ((rc = parse_kv(kv, &m->ev[i].kv, err, errlen)))
+			break;
+		m->ev[i].deleted = del;
+		m->n++;
+		if (m->ev[i].kv.mod_rev == 0) {
+			seterr(err, errlen, "etcd watch: event without mod_revision");
+			rc = -EPROTO;
+			break;
+		}
+	}
+	if (rc)
+		hnv_etcd_watch_msg_free(m);
+	return rc;
+}
+
+struct hnv_etcd_stream {
+	json_tokener *tok;
+	hnv_etcd_watch_cb cb;
+	void *arg;
+	size_t pending; /* bytes of the message being parsed */
+	bool broken;
+};
+
+struct hnv_etcd_stream *hnv_etcd_stream_new(hnv_etcd_watch_cb cb, void *arg)
+{
+	struct hnv_etcd_stream *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->tok = json_tokener_new();
+	if (!s->tok) {
+		free(s);
+		return NULL;
+	}
+	s->cb = cb;
+	s->arg = arg;
+	return s;
+}
+
+void hnv_etcd_stream_free(struct hnv_etcd_stream *s)
+{
+	if (!s)
+		return;
+	json_tokener_free(s->tok);
+	free(s);
+}
+
+int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len, char *err,
+			 size_t errlen)
+{
+	if (s->broken) {
+		seterr(err, errlen, "etcd watch: stream already failed");
+		return -EPROTO;
+	}
+	while (len > 0) {
+		/* whitespace between messages */
+		if (s->pending == 0) {
+			size_t ws = 0;
+			while (ws < len && strchr(" \t\r\n", buf[ws]) && buf[ws])
+				ws++;
+			buf += ws;
+			len -= ws;
+			if (len == 0)
+				break;
+		}
+		int chunk = len > INT32_MAX / 2 ? INT32_MAX / 2 : (int)len;
+		json_object *o = json_tokener_parse_ex(s->tok, buf, chunk);
+		enum json_tokener_error je = json_tokener_get_error(s->tok);
+		if (je == json_tokener_continue) {
+			s->pending += (size_t)chunk;
+			if (s->pending > HNV_ETCD_MAX_REPLY) {
+				s->broken = true;
+				seterr(err, errlen, "etcd watch: message over %u bytes",
+				       HNV_ETCD_MAX_REPLY);
+				return -EPROTO;
+			}
+			buf += chunk;
+			len -= (size_t)chunk;
+			continue;
+		}
+		size_t used = json_tokener_get_parse_end(s->tok);
+		json_tokener_reset(s->tok);
+		s->pending = 0;
+		if (je != json_tokener_success || !o || !json_object_is_type(o, json_type_object)) {
+			json_object_put(o);
+			s->broken = true;
+			seterr(err, errlen, "etcd watch: bad JSON (%s)",
+			       je != json_tokener_success ? json_tokener_error_desc(je)
+							  : "not an object");
+			return -EPROTO;
+		}
+		if (used == 0 || used > (size_t)chunk)
+			used = (size_t)chunk;
+		buf += used;
+		len -= used;
+		struct hnv_etcd_watch_msg m;
+		int rc = parse_watch_obj(o, &m, err, errlen);
+		json_object_put(o);
+		if (rc) {
+			s->broken = true;
+			return rc;
+		}
+		rc = s->cb(&m, s->arg);
+		hnv_etcd_watch_msg_free(&m);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- client ---- */
+
+struct hnv_etcd {
+	char *urls[HNV_ETCD_MAX_MEMBERS];
+	size_t n, cur;
+	unsigned timeout_ms;
+	CURL *curl;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_ALL);
+}
+
+int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, char *err,
+		 size_t errlen)
+{
+	pthread_once(&curl_once, curl_init_once);
+	struct hnv_etcd *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->timeout_ms = timeout_ms ? timeout_ms : 2000;
+	const char *p = urls;
+	int rc = 0;
+	while (!rc) {
+		size_t l = strcspn(p, ",");
+		char u[HNV_ETCD_URL_MAX + 1];
+		if (l == 0 || l > HNV_ETCD_URL_MAX) {
+			seterr(err, errlen, "etcd URL \"%.*s\": %s", (int)(l > 60 ? 60 : l), p,
+			       l ? "too long" : "empty");
+			rc = -EINVAL;
+			break;
+		}
+		memcpy(u, p, l);
+		u[l] = '\0';
+		while (l > 0 && u[l - 1] == '/')
+			u[--l] = '\0';
+		bool ok = (strncmp(u, "http://", 7) == 0 && l > 7) ||
+			  (strncmp(u, "https://", 8) == 0 && l > 8);
+		for (size_t i = 0; ok && i < l; i++)
+			ok = u[i] > ' ' && u[i] < 127 && u[i] != '"' && u[i] != '\\';
+		if (!ok) {
+			seterr(err, errlen, "etcd URL \"%s\": want http://HOST:PORT or https://...",
+			       u);
+			rc = -EINVAL;
+		} else if (e->n == HNV_ETCD_MAX_MEMBERS) {
+			seterr(err, errlen, "more than %d etcd URLs", HNV_ETCD_MAX_MEMBERS);
+			rc = -EINVAL;
+		} else if (!(e->urls[e->n++] = strdup(u))) {
+			rc = -ENOMEM;
+		}
+		if (p[l] == '\0')
+			break;
+		p += l + 1;
+	}
+	if (!rc && !(e->curl = curl_easy_init()))
+		rc = -ENOMEM;
+	if (rc) {
+		hnv_etcd_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+void hnv_etcd_free(struct hnv_etcd *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		free(e->urls[i]);
+	if (e->curl)
+		curl_easy_cleanup(e->curl);
+	free(e);
+}
+
+const char *hnv_etcd_current(const struct hnv_etcd *e)
+{
+	return e->urls[e->cur];
+}
+
+void hnv_etcd_prefix_end(const char *prefix, char *buf, size_t len)
+{
+	size_t n = strlen(prefix);
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, prefix, n);
+	buf[n] = '\0';
+	while (n > 0) {
+		unsigned char c = (unsigned char)buf[n - 1];
+		if (c < 0xff) {
+			buf[n - 1] = (char)(c + 1);
+			buf[n] = '\0';
+			return;
+		}
+		buf[--n] = '\0';
+	}
+	/* all 0xff (or empty): the whole key space, "\0" */
+	buf[0] = '\0';
+}
+
+struct rbuf {
+	char *p;
+	size_t n, cap;
+	bool overflow;
+};
+
+static size_t rbuf_write(char *data, size_t sz, size_t nm, void *arg)
+{
+	struct rbuf *b = arg;
+	size_t len = sz * nm;
+	if (b->n + len + 1 > HNV_ETCD_MAX_REPLY) {
+		b->overflow = true;
+		return 0;
+	}
+	if (b->n + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->n + len + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return 0;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, data, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+	return len;
+}
+
+static void curl_common(CURL *c, const char *url, const char *body, struct curl_slist *hdr)
+{
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 2L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+}
+
+/* POSTs body to path on the current member, then the others. 0 and the
+ * reply body in *reply (malloc'd), or a negative errno with err. */
+static int post(struct hnv_etcd *e, const char *path, const char *body, char **reply, char *err,
+		size_t errlen)
+{
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	if (!hdr)
+		return -ENOMEM;
+	char tried[768] = "";
+	size_t tl = 0;
+	int rc = -EHOSTUNREACH;
+	for (size_t i = 0; i < e->n; i++) {
+		size_t idx = (e->cur + i) % e->n;
+		char url[HNV_ETCD_URL_MAX + 64];
+		snprintf(url, sizeof(url), "%s%s", e->urls[idx], path);
+		struct rbuf b = {0};
+		CURL *c = e->curl;
+		curl_easy_reset(c);
+		curl_common(c, url, body, hdr);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rbuf_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+				 (long)(e->timeout_ms < 1000 ? e->timeout_ms : 1000));
+		CURLcode cc = curl_easy_perform(c);
+		long code = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		char what[160];
+		if (cc == CURLE_OK && code == 200 && b.p) {
+			e->cur = idx;
+			*reply = b.p;
+			curl_slist_free_all(hdr);
+			return 0;
+		}
+		if (cc == CURLE_OK && code >= 400 && code < 500) {
+			/* the request itself was refused: no other member will
+			 * take it */
+			char m[200] = "";
+			if (b.p) {
+				json_object *o = parse_text(b.p, b.n, NULL, 0);
+				if (o)
+					error_object(o, m, sizeof(m));
+				json_object_put(o);
+			}
+			seterr(err, errlen, "%s: HTTP %ld%s%s", url, code, *m ? ": " : "", m);
+			free(b.p);
+			curl_slist_free_all(hdr);
+			return -EPROTO;
+		}
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			rc = -ETIMEDOUT;
+		if (b.overflow)
+			snprintf(what, sizeof(what), "reply over %u bytes", HNV_ETCD_MAX_REPLY);
+		else if (cc != CURLE_OK)
+			snprintf(what, sizeof(what), "%s", curl_easy_strerror(cc));
+		else
+			snprintf(what, sizeof(what), "HTTP %ld", code);
+		free(b.p);
+		if (tl < sizeof(tried))
+			tl += (size_t)snprintf(tried + tl, sizeof(tried) - tl, "%s%s (%s)",
+					       i ? ", " : "", e->urls[idx], what);
+	}
+	curl_slist_free_all(hdr);
+	seterr(err, errlen, "etcd unreachable: %s", tried);
+	return rc;
+}
+
+static int add_b64(json_object *o, const char *k, const char *v, size_t len)
+{
+	char *b = hnv_b64_encode(v, len);
+	if (!b)
+		return -ENOMEM;
+	json_object *s = json_object_new_string(b);
+	free(b);
+	if (!s)
+		return -ENOMEM;
+	return json_object_object_add(o, k, s) ? -ENOMEM : 0;
+}
+
+static int add_i64(json_object *o, const char *k, int64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	json_object *s = json_object_new_string(buf);
+	return !s || json_object_object_add(o, k, s) ? -ENOMEM : 0;
+}
+
+/* POSTs o (consumed) to path and returns the reply text. */
+static int post_obj(struct hnv_etcd *e, const char *path, json_object *o, char **reply, char *err,
+		    size_t errlen)
+{
+	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	int rc = body ? post(e, path, body, reply, err, errlen) : -ENOMEM;
+	json_object_put(o);
+	return rc;
+}
+
+static json_object *range_req(const char *key, const char *range_end, int64_t rev)
+{
+	json_object *o = json_object_new_object();
+	if (!o || add_b64(o, "key", key, strlen(key)) ||
+	    (range_end &&
+	     add_b64(o, "range_end", range_end, strlen(range_end) ? strlen(range_end) : 1)) ||
+	    (rev > 0 && add_i64(o, "revision", rev))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int hnv_etcd_range(struct hnv_etcd *e, const char *key, const char *range_end, int64_t rev,
+		   struct hnv_etcd_kvs *out, char *err, size_t errlen)
+{
+	json_object *o = range_req(key, range_end, rev);
+	if (!o)
+		return -ENOMEM;
+	char *reply;
+	int rc = post_obj(e, "/v3/kv/range", o, &reply, err, errlen);
+	if (rc)
+		return rc;
+	rc = hnv_etcd_parse_range(reply, strlen(reply), out, err, errlen);
+	free(reply);
+	return rc;
+}
+
+int hnv_etcd_put(struct hnv_etcd *e, const char *key, const char *value, int64_t *rev, char *err,
+		 size_t errlen)
+{
+	json_object *o = json_object_new_object();
+	if (!o || add_b64(o, "key", key, strlen(key)) ||
+	    add_b64(o, "value", value, strlen(value))) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	char *reply;
+	int rc = post_obj(e, "/v3/kv/put", o, &reply, err, errlen);
+	if (rc)
+		return rc;
+	bool ok;
+	rc = hnv_etcd_parse_txn(reply, strlen(reply), &ok, rev, NULL, err, errlen);
+	free(reply);
+	return rc;
+}
+
+int hnv_etcd_delete(struct hnv_etcd *e, const char *key, const char *range_end, int64_t *rev,
+		    int64_t *deleted, char *err, size_t errlen)
+{
+	json_object *o = range_req(key, range_end, 0);
+	if (!o)
+		return -ENOMEM;
+	char *reply;
+	int rc = post_obj(e, "/v3/kv/deleterange", o, &reply, err, errlen);
+	if (rc)
+		return rc;
+	bool ok;
+	rc = hnv_etcd_parse_txn(reply, strlen(reply), &ok, rev, deleted, err, errlen);
+	free(reply);
+	return rc;
+}
+
+/* ---- transactions ---- */
+
+struct hnv_etcd_txn {
+	json_object *compare, *success;
+};
+
+struct hnv_etcd_txn *hnv_etcd_txn_new(void)
+{
+	struct hnv_etcd_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->compare = json_object_new_array();
+	t->success = json_object_new_array();
+	if (!t->compare || !t->success) {
+		hnv_etcd_txn_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void hnv_etcd_txn_free(struct hnv_etcd_txn *t)
+{
+	if (!t)
+		return;
+	json_object_put(t->compare);
+	json_object_put(t->success);
+	free(t);
+}
+
+size_t hnv_etcd_txn_ops(const struct hnv_etcd_txn *t)
+{
+	return json_object_array_length(t->success);
+}
+
+int hnv_etcd_txn_cmp(struct hnv_etcd_txn *t, const char *key, const char *range_end,
+		     enum hnv_etcd_target target, enum hnv_etcd_cmp cmp, int64_t value)
+{
+	static const char *const targets[] = {"CREATE", "MOD", "VERSION"};
+	static const char *const fields[] = {"create_revision", "mod_revision", "version"};
+	static const char *const results[] = {"EQUAL", "GREATER", "LESS", "NOT_EQUAL"};
+	json_object *c = json_object_new_object();
+	if (!c || add_b64(c, "key", key, strlen(key)) ||
+	    (range_end && add_b64(c, "range_end", range_end, strlen(range_end))) ||
+	    json_object_object_add(c, "target", json_object_new_string(targets[target])) ||
+	    json_object_object_add(c, "result", json_object_new_string(results[cmp])) ||
+	    add_i64(c, fields[target], value) || json_object_array_add(t->compare, c)) {
+		json_object_put(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int txn_op(struct hnv_etcd_txn *t, const char *kind, json_object *req)
+{
+	json_object *op = json_object_new_object();
+	if (!req || !op || json_object_object_add(op, kind, req)) {
+		json_object_put(req);
+		json_object_put(op);
+		return -ENOMEM;
+	}
+	if (json_object_array_add(t->success, op)) {
+		json_object_put(op);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int hnv_etcd_txn_put(struct hnv_etcd_txn *t, const char *key, const char *value)
+{
+	json_object *o = json_object_new_object();
+	if (!o || add_b64(o, "key", key, strlen(key)) ||
+	    add_b64(o, "value", value, strlen(value))) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	return txn_op(t, "request_put", o);
+}
+
+int hnv_etcd_txn_del(struct hnv_etcd_txn *t, const char *key, const char *range_end)
+{
+	return txn_op(t, "request_delete_range", range_req(key, range_end, 0));
+}
+
+int hnv_etcd_txn_commit(struct hnv_etcd *e, const struct hnv_etcd_txn *t, bool *succeeded,
+			int64_t *rev, char *err, size_t errlen)
+{
+	json_object *o = json_object_new_object();
+	if (!o || json_object_object_add(o, "compare", json_object_get(t->compare)) ||
+	    json_object_object_add(o, "success", json_object_get(t->success))) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	char *reply;
+	int rc = post_obj(e, "/v3/kv/txn", o, &reply, err, errlen);
+	if (rc)
+		return rc;
+	rc = hnv_etcd_parse_txn(reply, strlen(reply), succeeded, rev, NULL, err, errlen);
+	free(reply);
+	return rc;
+}
+
+/* ---- watch ---- */
+
+struct watch_ctx {
+	struct hnv_etcd_stream *s;
+	volatile int *cancel;
+	int rc;
+	bool got_data;
+	char *err;
+	size_t errlen;
+};
+
+static size_t watch_write(char *data, size_t sz, size_t nm, void *arg)
+{
+	struct watch_ctx *w = arg;
+	size_t len = sz * nm;
+	w->got_data = true;
+	if (*w->cancel) {
+		w->rc = -ECANCELED;
+		return 0;
+	}
+	int rc = hnv_etcd_stream_feed(w->s, data, len, w->err, w->errlen);
+	if (rc) {
+		w->rc = rc;
+		return 0;
+	}
+	return len;
+}
+
+static int watch_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	(void)a, (void)b, (void)c, (void)d;
+	struct watch_ctx *w = arg;
+	if (*w->cancel) {
+		w->rc = -ECANCELED;
+		return 1;
+	}
+	return 0;
+}
+
+int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, int64_t start_rev,
+		   hnv_etcd_watch_cb cb, void *arg, volatile int *cancel, char *err, size_t errlen)
+{
+	json_object *cr = range_req(key, range_end, 0), *o = json_object_new_object();
+	if (!cr || !o || (start_rev > 0 && add_i64(cr, "start_revision", start_rev)) ||
+	    json_object_object_add(o, "create_request", cr)) {
+		json_object_put(cr);
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	char *body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	struct watch_ctx w = {.cancel = cancel, .err = err, .errlen = errlen};
+	w.s = hnv_etcd_stream_new(cb, arg);
+	int rc = -ENOMEM;
+	if (!body || !hdr || !w.s)
+		goto out;
+	rc = -EHOSTUNREACH;
+	for (size_t i = 0; i < e->n && !*cancel; i++) {
+		size_t idx = (e->cur + i) % e->n;
+		char url[HNV_ETCD_URL_MAX + 64];
+		snprintf(url, sizeof(url), "%s/v3/watch", e->urls[idx]);
+		CURL *c = e->curl;
+		curl_easy_reset(c);
+		curl_common(c, url, body, hdr);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_write);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, watch_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+				 (long)(e->timeout_ms < 1000 ? e->timeout_ms : 1000));
+		w.rc = 0;
+		w.got_data = false;
+		CURLcode cc = curl_easy_perform(c);
+		long code = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		if (w.rc) {
+			rc = w.rc;
+			break;
+		}
+		if (w.got_data) {
+			/* the stream ran, then ended: the caller resumes */
+			e->cur = idx;
+			seterr(err, errlen, "watch on %s ended: %s", e->urls[idx],
+			       cc == CURLE_OK ? "closed by etcd" : curl_easy_strerror(cc));
+			rc = -ECONNRESET;
+			break;
+		}
+		seterr(err, errlen, "watch on %s: %s", e->urls[idx],
+		       cc == CURLE_OK ? "no reply" : curl_easy_strerror(cc));
+	}
+	if (*cancel && rc != -ECONNRESET)
+		rc = -ECANCELED;
+out:
+	hnv_etcd_stream_free(w.s);
+	curl_slist_free_all(hdr);
+	free(body);
+	return rc;
+}

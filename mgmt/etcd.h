@@ -1,0 +1,158 @@
+/* etcd.h: a small etcd v3 client over etcd's JSON gateway (libcurl, json-c).
+ *
+ * Requests are POSTs of JSON to URL/v3/kv/range, /v3/kv/put,
+ * /v3/kv/deleterange, /v3/kv/txn and /v3/watch (etcd 3.4+). Keys and values
+ * are bytes, base64 in the JSON; 64-bit numbers arrive as JSON strings.
+ *
+ * A client holds one or more member URLs. A request goes to the member
+ * that answered last; when it cannot be reached, times out or answers 5xx
+ * (no leader, unavailable), the next member is tried, once each. Then the
+ * request fails with -ETIMEDOUT or -EHOSTUNREACH and a message naming the
+ * members and what each did.
+ *
+ * Everything the gateway sends is untrusted: the parsers below check every
+ * field's type and range and never assert (fuzzed by tests/fuzz/fuzz_etcd.c).
+ *
+ * Threads: a client is used by one thread at a time; use two clients for a
+ * watch thread and a writer.
+ */
+#ifndef HNV_ETCD_H
+#define HNV_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HNV_ETCD_MAX_MEMBERS 16
+#define HNV_ETCD_URL_MAX 255
+#define HNV_ETCD_MAX_REPLY (256u * 1024 * 1024) /* bytes of one reply or watch message */
+
+struct hnv_etcd;
+
+/* urls: "http://127.0.0.1:2379[,http://...]" (http or https, at most
+ * HNV_ETCD_MAX_MEMBERS). timeout_ms bounds each request to one member.
+ * 0, -EINVAL naming the bad URL, or -ENOMEM. */
+int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, char *err,
+		 size_t errlen);
+void hnv_etcd_free(struct hnv_etcd *e);
+/* The member URL that answered last (for messages). */
+const char *hnv_etcd_current(const struct hnv_etcd *e);
+
+/* One key-value pair. key and value are malloc'd and NUL-terminated (the
+ * lengths exclude the NUL; the bytes themselves may hold NULs). */
+struct hnv_etcd_kv {
+	char *key, *value;
+	size_t keylen, vlen;
+	int64_t create_rev, mod_rev;
+};
+
+struct hnv_etcd_kvs {
+	struct hnv_etcd_kv *v;
+	size_t n;
+	int64_t revision; /* of the store when the reply was made */
+	bool more;        /* a limit cut the range short */
+};
+void hnv_etcd_kvs_free(struct hnv_etcd_kvs *k);
+
+/* The end of the range of all keys starting with prefix (prefix with its
+ * last byte below 0xff incremented); buf of len >= strlen(prefix) + 1. */
+void hnv_etcd_prefix_end(const char *prefix, char *buf, size_t len);
+
+/* Reads key (range_end NULL) or [key, range_end), at revision rev (0: now).
+ * 0 and *out (free with hnv_etcd_kvs_free), -ENOENT never (an empty
+ * result is n == 0), or a negative errno with err. */
+int hnv_etcd_range(struct hnv_etcd *e, const char *key, const char *range_end, int64_t rev,
+		   struct hnv_etcd_kvs *out, char *err, size_t errlen);
+int hnv_etcd_put(struct hnv_etcd *e, const char *key, const char *value, int64_t *rev, char *err,
+		 size_t errlen);
+/* Deletes key or [key, range_end); *deleted (may be NULL) gets the count. */
+int hnv_etcd_delete(struct hnv_etcd *e, const char *key, const char *range_end, int64_t *rev,
+		    int64_t *deleted, char *err, size_t errlen);
+
+/* ---- transactions ---- */
+
+enum hnv_etcd_target {
+	HNV_ETCD_CREATE,
+	HNV_ETCD_MOD,
+	HNV_ETCD_VERSION
+};
+enum hnv_etcd_cmp {
+	HNV_ETCD_EQUAL,
+	HNV_ETCD_GREATER,
+	HNV_ETCD_LESS,
+	HNV_ETCD_NOT_EQUAL
+};
+
+struct hnv_etcd_txn;
+struct hnv_etcd_txn *hnv_etcd_txn_new(void);
+void hnv_etcd_txn_free(struct hnv_etcd_txn *t);
+/* Compares target of key (or of every key in [key, range_end)) with value.
+ * (CREATE, EQUAL, 0): the key does not exist. Each returns 0 or -ENOMEM. */
+int hnv_etcd_txn_cmp(struct hnv_etcd_txn *t, const char *key, const char *range_end,
+		     enum hnv_etcd_target target, enum hnv_etcd_cmp cmp, int64_t value);
+int hnv_etcd_txn_put(struct hnv_etcd_txn *t, const char *key, const char *value);
+int hnv_etcd_txn_del(struct hnv_etcd_txn *t, const char *key, const char *range_end);
+size_t hnv_etcd_txn_ops(const struct hnv_etcd_txn *t);
+/* Runs the success operations if every compare holds. 0 with *succeeded
+ * telling which and *rev the store revision after it, or a negative errno.
+ * etcd refuses more than --max-txn-ops (default 128) operations. */
+int hnv_etcd_txn_commit(struct hnv_etcd *e, const struct hnv_etcd_txn *t, bool *succeeded,
+			int64_t *rev, char *err, size_t errlen);
+
+/* ---- watch ---- */
+
+struct hnv_etcd_event {
+	bool deleted; /* DELETE (kv.value empty, kv.mod_rev the deletion's) */
+	struct hnv_etcd_kv kv;
+};
+
+/* One message of a watch stream. */
+struct hnv_etcd_watch_msg {
+	int64_t revision;         /* header revision */
+	int64_t compact_revision; /* > 0: start_revision was compacted */
+	bool created, canceled;
+	char cancel_reason[128];
+	size_t n;
+	struct hnv_etcd_event *ev;
+};
+void hnv_etcd_watch_msg_free(struct hnv_etcd_watch_msg *m);
+
+/* Called for each message; nonzero stops the watch (returned by
+ * hnv_etcd_watch). The message is freed after the call. */
+typedef int (*hnv_etcd_watch_cb)(const struct hnv_etcd_watch_msg *m, void *arg);
+
+/* Watches [key, range_end) from start_rev on one member (the current one,
+ * moving on to the next if it cannot connect), calling cb per message until
+ * the stream ends (the member went away: -ECONNRESET), *cancel becomes
+ * nonzero (-ECANCELED; checked about once a second and between messages),
+ * cb returns nonzero (that value), or an error. Blocking. */
+int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, int64_t start_rev,
+		   hnv_etcd_watch_cb cb, void *arg, volatile int *cancel, char *err, size_t errlen);
+
+/* ---- parsers (pure; exposed for tests and fuzzing) ---- */
+
+/* A reply of /v3/kv/range. */
+int hnv_etcd_parse_range(const char *text, size_t len, struct hnv_etcd_kvs *out, char *err,
+			 size_t errlen);
+/* A reply of /v3/kv/txn, /v3/kv/put or /v3/kv/deleterange: succeeded
+ * (true for put and delete), revision and deleted count (may be NULL). */
+int hnv_etcd_parse_txn(const char *text, size_t len, bool *succeeded, int64_t *rev,
+		       int64_t *deleted, char *err, size_t errlen);
+
+/* Splits a watch stream (JSON objects one after the other, whitespace
+ * between) into messages, across arbitrary chunk boundaries. */
+struct hnv_etcd_stream;
+struct hnv_etcd_stream *hnv_etcd_stream_new(hnv_etcd_watch_cb cb, void *arg);
+void hnv_etcd_stream_free(struct hnv_etcd_stream *s);
+/* 0, cb's nonzero value, or -EPROTO (bad JSON, a message that is not a
+ * watch response, an "error" object, or a message over HNV_ETCD_MAX_REPLY)
+ * with err. After an error the stream is unusable. */
+int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len, char *err,
+			 size_t errlen);
+
+/* base64 (RFC 4648, padded). encode: malloc'd NUL-terminated text or NULL.
+ * decode: 0 and a malloc'd NUL-terminated buffer, or -EINVAL. */
+char *hnv_b64_encode(const void *data, size_t len);
+int hnv_b64_decode(const char *text, size_t len, char **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,15 @@
+# tests/bench: end-to-end figures of the host edge (make bench; needs root).
+# bench-e2e measures, in one run, kernel routing (the reference), hnvgw
+# NVGRE host to host (both uplink backends) and Open vSwitch's userspace
+# datapath with a GRE port, in the two-host netns topology of tests/netns.
+
+$(B)/udpgen: tests/bench/udpgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O2 $< -o $@
+
+.PHONY: bench-e2e
+bench-e2e: $(B)/hnvgwd $(B)/hnvgw $(B)/udpgen
+	@HNVGWD=$(abspath $(B)/hnvgwd) HNVGW=$(abspath $(B)/hnvgw) UDPGEN=$(abspath $(B)/udpgen) \
+	  bash tests/bench/e2e.sh
+
+EXTRA_BENCH += bench-e2e

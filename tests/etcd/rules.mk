@@ -1,0 +1,18 @@
+# tests/etcd: policy shared through etcd (mgmt/sync.h): a 3-member etcd
+# cluster on loopback (Debian etcd-server) and 3 hnvgwd hosts in the root
+# namespace (control plane only: no --uplink); needs etcd and etcdctl.
+#
+# make etcd-test    propagation, pool allocation under concurrency,
+#                   migration (< 1 s), member loss, etcd loss and resync
+# make bench-etcd   time for 10,000 ports to propagate to 3 hosts
+
+.PHONY: etcd-test bench-etcd
+etcd-test: $(BA)/hnvgwd $(BA)/hnvgw
+	@set -e; for t in tests/etcd/test_*.sh; do echo "== $$t"; \
+	  HNVGWD=$(BA)/hnvgwd HNVGW=$(BA)/hnvgw bash $$t; done
+
+bench-etcd: $(B)/hnvgwd $(B)/hnvgw
+	@echo "== tests/etcd/bench_etcd.sh"; HNVGWD=$(B)/hnvgwd HNVGW=$(B)/hnvgw bash tests/etcd/bench_etcd.sh
+
+EXTRA_TESTS += etcd-test
+EXTRA_BENCH += bench-etcd

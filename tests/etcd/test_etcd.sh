@@ -1,0 +1,229 @@
+#!/bin/bash
+# test_etcd.sh: three hnvgwd hosts share policy through a 3-member etcd
+# cluster (mgmt/sync.h). Control plane only: the hosts run without
+# --uplink in the root namespace; what each applies is read back with
+# show and compared with what etcd holds.
+#
+#   1. policy propagation: three routing domains; each host ends up with
+#      exactly the records of the domains it has ports in
+#   2. pool allocation: 30 ports added concurrently from the 3 hosts,
+#      without --ca: every address distinct, all from the pools
+#   3. migration: port move converges on every host in under 1 s
+#   4. one member stopped: changes still go through, nothing else changes
+#   5. one host cut off (its only member stopped) while others change the
+#      policy, with and without compaction: it resynchronises exactly
+#   6. all members stopped: hosts keep their state; restarted: they
+#      resynchronise with no lost or duplicated records
+set -u
+source "$(dirname "$0")/lib.sh"
+
+for n in 1 2 3; do etcd_start "$n"; done
+etcd_wait_healthy
+pass "3-member etcd cluster on ports $BASEPORT-$((BASEPORT + 5))"
+
+# h3 talks to member 3 only (for the cut-off test), h1 and h2 to all.
+host_start h1
+host_start h2
+host_start h3 "$(client_url 3)"
+for i in 1 2 3; do
+	cli h$i pa add 192.0.2.1$i/24 --dev eth0 >/dev/null || fail "pa add on h$i"
+done
+wait_for 5 bash -c "etcdctl --endpoints $ALL_URLS get --prefix ${PREFIX}hosts/ --keys-only | grep -c pa | grep -qx 3" ||
+	fail "hosts did not publish their PAs"
+pass "hosts h1 h2 h3 up, PAs published"
+
+# ---- 1. shared objects, created on h1 (which has no port yet)
+cli h1 commit -f - >/dev/null <<'CONF' || fail "shared policy on h1"
+rdomain add red --rdid {11111111-0000-0000-0000-000000000001}
+vsubnet add 5001 --rdomain red --prefix 10.1.0.0/16
+pool add redpool --vsid 5001 --range 10.1.1.100-10.1.1.130
+rdomain add blue --rdid {11111111-0000-0000-0000-000000000002}
+vsubnet add 6001 --rdomain blue --prefix 10.1.0.0/16
+pool add bluepool --vsid 6001 --range 10.1.1.100-10.1.1.130
+rdomain add green --rdid {11111111-0000-0000-0000-000000000003}
+vsubnet add 7001 --rdomain green --prefix 10.3.0.0/16
+pool add greenpool --vsid 7001 --range 10.3.1.100-10.3.1.130
+route add --rdomain green --vsid 7001 --prefix 10.30.0.0/16 --nexthop 10.3.1.100
+CONF
+[[ $(count_rows h1 rdomains) == 0 ]] || fail "h1 applied routing domains it has no port in"
+cli h2 rdomain add red --rdid {11111111-0000-0000-0000-000000000009} >/dev/null 2>&1 &&
+	fail "a second rdomain red was accepted"
+cli h2 vsubnet add 5001 --rdomain blue --prefix 10.9.0.0/16 >/dev/null 2>&1 &&
+	fail "VSID 5001 accepted twice"
+pass "shared objects in etcd, duplicates refused across hosts"
+
+# ---- 2. 30 ports, concurrently from the 3 hosts, addresses from pools
+# h1: 5 red + 5 blue, h2: 5 blue + 5 green, h3: 10 red
+add_ports()
+{
+	local h=$1 vsid=$2 from=$3 to=$4 i
+	for ((i = from; i <= to; i++)); do
+		cli "$h" port add "vm$i" --vsid "$vsid" >/dev/null || echo "port add vm$i on $h failed" >>"$T/errors"
+	done
+}
+add_ports h1 5001 1 5 &
+p1=$!
+add_ports h1 6001 6 10 &
+p2=$!
+add_ports h2 6001 11 15 &
+p3=$!
+add_ports h2 7001 16 20 &
+p4=$!
+add_ports h3 5001 21 30 &
+p5=$!
+wait $p1 $p2 $p3 $p4 $p5
+[[ -s $T/errors ]] && fail "$(cat "$T/errors")"
+allocs=$(ectl get --prefix "${PREFIX}rd/" --keys-only | grep /alloc/ | sort)
+[[ $(wc -l <<<"$allocs") == 30 ]] || fail "want 30 address reservations, got: $allocs"
+[[ $(sort -u <<<"$allocs" | wc -l) == 30 ]] || fail "duplicate reservations"
+# per VSID, 15 red, 10 blue, 5 green, each the lowest addresses of the pool
+for spec in "red 5001 15 10.1.1" "blue 6001 10 10.1.1" "green 7001 5 10.3.1"; do
+	read -r rd vsid cnt net <<<"$spec"
+	got=$(grep -c "rd/$rd/alloc/$vsid/" <<<"$allocs")
+	[[ $got == "$cnt" ]] || fail "$rd: $got reservations, want $cnt"
+	want=$(for ((a = 100; a < 100 + cnt; a++)); do echo "${PREFIX}rd/$rd/alloc/$vsid/$net.$a"; done | sort)
+	[[ $(grep "rd/$rd/alloc/" <<<"$allocs") == "$want" ]] || fail "$rd: addresses not the pool's first $cnt"
+done
+pass "30 ports added concurrently from 3 hosts: 30 distinct pool addresses (red and blue both from 10.1.1.100)"
+
+expect_host()
+{
+	# HOST RDOMAINS RECORDS PORTS
+	[[ $(cli "$1" --json show rdomains | python3 -c 'import json,sys; print(" ".join(sorted(r["name"] for r in json.load(sys.stdin))))') == "$2" ]] &&
+		[[ $(count_rows "$1" lookup) == "$3" ]] && [[ $(count_rows "$1" ports) == "$4" ]]
+}
+check_all()
+{
+	expect_host h1 "blue red" 25 10 && expect_host h2 "blue green" 15 10 && expect_host h3 "red" 15 10
+}
+wait_for 10 check_all || {
+	for h in h1 h2 h3; do echo "$h: $(cli $h --json show rdomains | tr -d '\n' | head -c 300) records $(count_rows $h lookup) ports $(count_rows $h ports)"; done
+	fail "hosts do not hold exactly the policy of their routing domains"
+}
+# a host's records are exactly etcd's records of its routing domains
+etcd_lookups()
+{
+	local rd
+	for rd in "$@"; do
+		ectl get --prefix "${PREFIX}rd/$rd/lookup/" --print-value-only
+	done | sed -n 's/.*--vsid \([0-9]*\) --ca \([^ ]*\) --pa \([^ ]*\) .*/\1 \2 \3/p' | sort
+}
+[[ $(lookups h1) == "$(etcd_lookups red blue)" ]] || fail "h1 records differ from etcd's"
+[[ $(lookups h2) == "$(etcd_lookups blue green)" ]] || fail "h2 records differ from etcd's"
+[[ $(lookups h3) == "$(etcd_lookups red)" ]] || fail "h3 records differ from etcd's"
+[[ $(count_rows h2 routes) == 1 && $(count_rows h1 routes) == 0 ]] || fail "green's route not only on h2"
+pass "policy propagation: h1 {red,blue} 25 records, h2 {blue,green} 15, h3 {red} 15, as in etcd"
+
+# removing the last port of a domain drops it; adding one pulls it back
+cli h2 port del vm16 >/dev/null && cli h2 port del vm17 >/dev/null && cli h2 port del vm18 >/dev/null &&
+	cli h2 port del vm19 >/dev/null && cli h2 port del vm20 >/dev/null || fail "port del on h2"
+wait_for 5 expect_host h2 "blue" 10 5 || fail "h2 kept green after its last port left"
+cli h2 port add vm16 --vsid 7001 >/dev/null || fail "port add vm16 again"
+wait_for 5 expect_host h2 "blue green" 11 6 || fail "h2 did not pull green back"
+[[ $(count_rows h2 routes) == 1 ]] || fail "green's route not pulled back"
+pass "last port removed drops the routing domain, a new port pulls it back with its route"
+
+# ---- 3. migration: vm1 (red, h1) to h2, which has no red yet
+ca=$(ectl get "${PREFIX}rd/red/port/h1/vm1" --print-value-only | sed -n 's/.*--ca \([^ ]*\).*/\1/p')
+[[ -n $ca ]] || fail "no CA for vm1"
+# one observer per host, each noting when its host shows the record with
+# h2's PA (one CLI round trip per look)
+observe()
+{
+	local h=$1 i
+	for ((i = 0; i < 1000; i++)); do
+		if cli "$h" show lookup | grep -w -F "$ca" | grep -q -w -F 192.0.2.12; then
+			now_ms >"$T/moved-$h"
+			return
+		fi
+	done
+}
+t0=$(now_ms)
+obs=()
+for h in h1 h2 h3; do
+	observe $h &
+	obs+=($!)
+done
+cli h1 port move vm1 --to h2 >/dev/null || fail "port move"
+wait "${obs[@]}"
+for h in h1 h2 h3; do [[ -s $T/moved-$h ]] || fail "$h did not see vm1 move"; done
+t1=$(cat "$T"/moved-h* | sort -n | tail -n 1)
+cli h2 --json show ports | grep -q '"vm1"' || fail "vm1 not on h2"
+cli h1 --json show ports | grep -q '"vm1"' && fail "vm1 still on h1"
+for h in h1 h2 h3; do echo "  $h saw the move after $(($(cat "$T/moved-$h") - t0)) ms"; done
+echo "migration converged on 3 hosts in $((t1 - t0)) ms"
+((t1 - t0 < 1000)) || fail "migration took $((t1 - t0)) ms, over 1 s"
+[[ $(ectl get --prefix "${PREFIX}rd/red/lookup/5001/$ca" --write-out=json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["version"])') == 2 ]] ||
+	fail "the record of vm1 was not written exactly once by the move"
+wait_for 5 expect_host h2 "blue green red" 26 7 || fail "h2 did not pull red with vm1"
+pass "port move: recreated on h2, record PA updated once, converged in $((t1 - t0)) ms"
+
+snapshot_all() { for h in h1 h2 h3; do echo "== $h"; lookups $h; cli $h --json show ports | python3 -c 'import json,sys; print(sorted(r["name"] for r in json.load(sys.stdin)))'; done; }
+
+# ---- 4. one member stopped
+before=$(snapshot_all)
+etcd_stop 1
+sleep 0.5
+[[ $(snapshot_all) == "$before" ]] || fail "stopping member 1 changed the hosts' state"
+cli h1 port add vm31 --vsid 6001 >/dev/null || fail "port add with member 1 stopped"
+has31() { cli h2 --json show lookup | grep -q vm31; }
+wait_for 5 has31 ||
+	fail "vm31 did not reach h2 with member 1 stopped"
+cli h1 port del vm31 >/dev/null || fail "port del vm31"
+gone31() { ! cli h2 --json show lookup | grep -q vm31; }
+wait_for 5 gone31 || fail "vm31 stayed on h2"
+[[ $(snapshot_all) == "$before" ]] || fail "state differs after add and del with member 1 stopped"
+etcd_start 1
+etcd_wait_healthy
+pass "member 1 stopped: nothing changed, writes and watches went on through the others"
+
+# ---- 5. h3 cut off (member 3 is its only URL) while h1 changes red
+h3_before=$(lookups h3)
+etcd_stop 3
+cli h1 port add vm32 --vsid 5001 >/dev/null || fail "port add vm32"
+cli h1 port del vm2 >/dev/null || fail "port del vm2"
+sleep 0.3
+[[ $(lookups h3) == "$h3_before" ]] || fail "h3 changed while cut off"
+etcd_start 3
+sync_h3() { [[ $(lookups h3) == "$(etcd_lookups red)" ]]; }
+wait_for 15 sync_h3 || fail "h3 did not resynchronise: $(diff <(lookups h3) <(etcd_lookups red))"
+grep -q "resynchronising from revision" "$T/h3.log" || fail "h3 did not resume from its revision"
+pass "h3 cut off kept its state, then resynchronised from its last revision (vm32 in, vm2 out)"
+
+# same with the history compacted meanwhile: a full read
+etcd_stop 3
+cli h1 port add vm2 --vsid 5001 >/dev/null || fail "port add vm2"
+cli h1 port del vm32 >/dev/null || fail "port del vm32"
+rev=$(ectl endpoint status --write-out=json | python3 -c 'import json,sys; print(max(e["Status"]["header"]["revision"] for e in json.load(sys.stdin)))')
+ectl compact "$rev" >/dev/null || fail "compact"
+etcd_start 3
+wait_for 15 sync_h3 || fail "h3 did not resynchronise after compaction"
+grep -q "compacted" "$T/h3.log" || fail "h3 did not notice the compaction"
+pass "after compaction h3 read the whole prefix again and matches etcd"
+
+# ---- 6. all members stopped, then restarted
+before=$(snapshot_all)
+for n in 1 2 3; do etcd_stop "$n"; done
+sleep 0.5
+[[ $(snapshot_all) == "$before" ]] || fail "hosts lost state when etcd stopped"
+out=$(cli h1 port add vm40 --vsid 5001 2>&1) && fail "port add with etcd down succeeded"
+grep -q "etcd" <<<"$out" || fail "refusal does not mention etcd: $out"
+[[ $(snapshot_all) == "$before" ]] || fail "a refused change altered the state"
+pass "all members stopped: state kept, changes refused ($out)"
+for n in 1 2 3; do etcd_start "$n"; done
+etcd_wait_healthy
+cli h2 port add vm41 --vsid 5001 >/dev/null || fail "port add after restart"
+synced_all()
+{
+	[[ $(lookups h1) == "$(etcd_lookups red blue)" ]] && [[ $(lookups h2) == "$(etcd_lookups red blue green)" ]] &&
+		[[ $(lookups h3) == "$(etcd_lookups red)" ]]
+}
+wait_for 15 synced_all || fail "hosts did not resynchronise after the restart"
+for h in h1 h2 h3; do
+	[[ $(lookups $h | sort | uniq -d) == "" ]] || fail "$h holds duplicate records"
+done
+pass "etcd restarted: every host matches etcd again, no record lost or duplicated"
+
+for h in h1 h2 h3; do host_stop $h; done
+grep -h "ERROR\|runtime error" "$T"/h*.log && fail "sanitizer reports"
+echo "PASS test_etcd.sh"

@@ -1,0 +1,138 @@
+# shellcheck shell=bash
+# tests/lab/lib-hnv.sh: the HNV part of the gateway scenarios (sourced after
+# lib.sh): the provider segment, two hnvgwd host edges with Contoso and
+# Fabrikam VMs (both tenants in 10.10.0.0/16), and this VM's hnvgwd as the
+# gateway.
+#
+#   provider segment 192.168.4.0/24 (bridge in namespace pn)
+#     gateway (this VM, PA .1, hnvgwd.service --uplink up0)
+#     h1 (PA .11): VMs ct1 (Contoso 10.10.0.5), fb1 (Fabrikam 10.10.0.5)
+#     h2 (PA .22): VMs ct2 (Contoso 10.10.0.7), fb2 (Fabrikam 10.10.0.7)
+#   Contoso is VSID 5001, Fabrikam VSID 6001; the gateway CA is 10.10.0.2 in
+#   both, on the gateway ports vsid5001 and vsid6001.
+
+CT_MAC=02:48:4e:00:13:89 # the gateway port of VSID 5001 (hnv_gateway_port)
+FB_MAC=02:48:4e:00:17:71 # ... of VSID 6001
+
+gwcli() { timeout 30 hnvgw "$@"; }
+hcli() {
+	local h=$1
+	shift
+	timeout 30 hnvgw --socket "$LAB_TMP/$h.sock" "$@"
+}
+# wait_ok SECONDS CMD...: polls CMD until it succeeds; prints the seconds.
+wait_ok() {
+	local limit=$1 t0=$EPOCHREALTIME
+	shift
+	local deadline=$((SECONDS + limit))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", b - a }'
+}
+ping1() { ip netns exec "$1" ping -c 1 -W 1 "$2"; }
+
+# The policy every HNV host and the gateway share.
+common_policy() {
+	cat <<-EOF
+		rdomain add contoso --rdid 11111111-0000-0000-0000-000000005001
+		vsubnet add 5001 --rdomain contoso --prefix 10.10.0.0/16
+		rdomain add fabrikam --rdid 11111111-0000-0000-0000-000000006001
+		vsubnet add 6001 --rdomain fabrikam --prefix 10.10.0.0/16
+		lookup add --vsid 5001 --ca 10.10.0.5 --pa 192.168.4.11 --mac 02:00:00:00:50:05 --vm-name ct1
+		lookup add --vsid 5001 --ca 10.10.0.7 --pa 192.168.4.22 --mac 02:00:00:00:50:07 --vm-name ct2
+		lookup add --vsid 6001 --ca 10.10.0.5 --pa 192.168.4.11 --mac 02:00:00:00:60:05 --vm-name fb1
+		lookup add --vsid 6001 --ca 10.10.0.7 --pa 192.168.4.22 --mac 02:00:00:00:60:07 --vm-name fb2
+	EOF
+}
+# What a Hyper-V administrator adds on each host for the gateway
+# (docs/gateway.md).
+host_policy() {
+	cat <<-EOF
+		lookup add --vsid 5001 --ca 10.10.0.2 --pa 192.168.4.1 --mac $CT_MAC --vm-name gateway
+		lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac $CT_MAC --type gateway-wildcard
+		route add --rdomain contoso --vsid 5001 --prefix 0.0.0.0/0 --nexthop 10.10.0.2
+		lookup add --vsid 6001 --ca 10.10.0.2 --pa 192.168.4.1 --mac $FB_MAC --vm-name gateway
+		lookup add --vsid 6001 --ca 0.0.0.0 --pa 192.168.4.1 --mac $FB_MAC --type gateway-wildcard
+		route add --rdomain fabrikam --vsid 6001 --prefix 0.0.0.0/0 --nexthop 10.10.0.2
+	EOF
+}
+
+# hnv_topology [EXTRA_NS...]: namespaces, provider segment (extra provider
+# members get attached by provider_member), both host edges and four VMs.
+hnv_topology() {
+	local h pa
+	netns pn h1 h2 ct1 fb1 ct2 fb2 "$@"
+	must ip -n pn link add br0 type bridge
+	must ip -n pn link set br0 up
+	for h in h1 h2; do
+		veth "$h" up0 pn "${h}p"
+		must ip -n pn link set "${h}p" master br0
+	done
+	must ip link add up0 type veth peer name gwp netns pn
+	must ip link set up0 up
+	must ip -n pn link set gwp up master br0
+	must ip addr add 192.168.4.1/24 dev up0
+	must ip -n h1 addr add 192.168.4.11/24 dev up0
+	must ip -n h2 addr add 192.168.4.22/24 dev up0
+
+	section "host edges h1, h2 (hnvgwd --uplink up0 in namespaces)"
+	for h in h1 h2; do
+		ip netns exec "$h" hnvgwd --foreground --state-dir "$LAB_TMP/st-$h" \
+			--socket "$LAB_TMP/$h.sock" --uplink up0 --zebra none \
+			>"$LAB_TMP/hnvgwd-$h.log" 2>&1 &
+		LAB_BG+=($!)
+	done
+	for h in h1 h2; do
+		wait_ok 20 hcli "$h" show revisions >/dev/null || {
+			nok "hnvgwd on $h"
+			finish
+		}
+		pa=192.168.4.11
+		[[ $h == h2 ]] && pa=192.168.4.22
+		{
+			echo "pa add $pa/24 --dev up0"
+			common_policy
+			host_policy
+		} >"$LAB_TMP/$h.conf"
+		must hcli "$h" commit -f "$LAB_TMP/$h.conf"
+	done
+	add_vm h1 ct1 5001 10.10.0.5 02:00:00:00:50:05
+	add_vm h1 fb1 6001 10.10.0.5 02:00:00:00:60:05
+	add_vm h2 ct2 5001 10.10.0.7 02:00:00:00:50:07
+	add_vm h2 fb2 6001 10.10.0.7 02:00:00:00:60:07
+	check "ct1 -> ct2 (Contoso, across hosts)" ping1 ct1 10.10.0.7
+	check "fb1 -> fb2 (Fabrikam, the same addresses)" ping1 fb1 10.10.0.7
+}
+
+# provider_member NS PA: NS joins the provider segment with PA on up0.
+provider_member() {
+	veth "$1" up0 pn "$1p"
+	must ip -n pn link set "$1p" master br0
+	must ip -n "$1" addr add "$2/24" dev up0
+}
+
+# add_vm HOST VM VSID CA MAC: port VM on HOST, its TAP moved into netns VM.
+add_vm() {
+	must hcli "$1" port add "$2" --vsid "$3" --ca "$4" --mac "$5"
+	must ip -n "$1" link set "$2" netns "$2"
+	must ip -n "$2" addr add "$4/16" dev "$2"
+	must ip -n "$2" link set "$2" up
+	must ip -n "$2" route add default via 10.10.0.1
+}
+
+# gateway_start CONF_LINES_FILE: hnvgwd.service with --uplink up0, then the
+# gateway's own policy plus the file's lines as one commit.
+gateway_start() {
+	echo 'HNVGWD_OPTS="--uplink up0"' >/etc/default/hnvgwd
+	must systemctl restart hnvgwd
+	wait_ok 20 gwcli show revisions >/dev/null || nok "hnvgwd.service answers"
+	{
+		echo "pa add 192.168.4.1/24 --dev up0"
+		common_policy
+		cat "$1"
+	} >"$LAB_TMP/gw.conf"
+	must gwcli commit -f "$LAB_TMP/gw.conf"
+	gwcli show gateway | indent
+}

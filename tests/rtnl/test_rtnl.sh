@@ -1,0 +1,128 @@
+#!/bin/bash
+# test_rtnl.sh: gateway/rtnl.c against the kernel, in a namespace of its
+# own, through tests/rtnl/rtnl_drive: veth, tap and bridge links in the
+# dump with kind, master and state; IPv4/IPv6 addresses added (twice: the
+# second add is no error), listed and deleted; a port enslaved to a bridge
+# and released; a MAC set; a link deleted; VRF and XFRM interface creation
+# failing on a kernel without them with a message saying so.
+# Needs root. RTNL_DRIVE names the driver (default build/asan/rtnl_drive).
+set -euo pipefail
+
+DRIVE=${RTNL_DRIVE:-build/asan/rtnl_drive}
+DRIVE=$(realpath "$DRIVE")
+NS=hnvrtnl-$$
+fails=0
+
+cleanup() { ip netns del "$NS" 2>/dev/null || true; }
+trap cleanup EXIT
+ip netns add "$NS"
+
+d() { ip netns exec "$NS" "$DRIVE" "$@"; }
+ok() { echo "ok   $1"; }
+bad() {
+	echo "FAIL $1"
+	fails=$((fails + 1))
+}
+# check NAME COMMAND...: the command must succeed
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+# has NAME TEXT PATTERN: TEXT has a line matching the extended regex PATTERN
+has() { if grep -Eq -- "$3" <<<"$2"; then ok "$1"; else bad "$1: no \"$3\" in: $2"; fi; }
+hasnt() { if grep -Eq -- "$3" <<<"$2"; then bad "$1: \"$3\" in: $2"; else ok "$1"; fi; }
+
+ip -n "$NS" link set lo up
+ip -n "$NS" link add v0 type veth peer name v1
+ip -n "$NS" tuntap add dev tp0 mode tap
+ip -n "$NS" link add br0 type bridge
+ip -n "$NS" link set v0 up
+
+# The dump: kinds, state, no master yet.
+links=$(d links)
+has "dump: veth up" "$links" '^v0 kind=veth master=- up=1 mac=([0-9a-f]{2}:){5}[0-9a-f]{2}$'
+has "dump: veth peer down" "$links" '^v1 kind=veth master=- up=0 '
+has "dump: tap" "$links" '^tp0 kind=tun master=- up=0 '
+has "dump: bridge" "$links" '^br0 kind=bridge master=- up=0 '
+has "dump: loopback without kind" "$links" '^lo kind=- master=- up=1 mac=00:00:00:00:00:00$'
+has "get: one link" "$(d get br0)" '^br0 kind=bridge '
+if out=$(d get nosuch 2>&1); then bad "get: missing link"; else has "get: missing link" "$out" '^no interface nosuch$'; fi
+
+# State.
+check "up: bridge" d up br0 1
+has "up: bridge is up" "$(d get br0)" ' up=1 '
+check "down: bridge" d up br0 0
+has "down: bridge is down" "$(d get br0)" ' up=0 '
+check "up: bridge again" d up br0 1
+
+# Addresses, each added twice.
+for a in 10.10.0.1/24 10.10.0.1/24 2001:db8:10::1/64 2001:db8:10::1/64 192.0.2.5/32; do
+	check "addr add $a" d addr add v0 "$a"
+done
+addrs=$(d addrs v0)
+has "addrs: v4" "$addrs" '^10\.10\.0\.1/24$'
+has "addrs: v6" "$addrs" '^2001:db8:10::1/64$'
+has "addrs: /32" "$addrs" '^192\.0\.2\.5/32$'
+hasnt "addrs: no link-local" "$addrs" '^fe80:'
+if [ "$(grep -c '^10\.10\.0\.1/24$' <<<"$addrs")" = 1 ]; then ok "addrs: added twice, listed once"; else bad "addrs: duplicate"; fi
+if [ "$(wc -l <<<"$addrs")" = 3 ]; then ok "addrs: exactly three"; else bad "addrs: $addrs"; fi
+has "kernel agrees: v6 without DAD" "$(ip -n "$NS" -6 addr show dev v0)" 'inet6 2001:db8:10::1/64 scope global nodad'
+has "addrs of another link are not listed" "$(d addrs tp0; echo end)" '^end$'
+check "addr del v4" d addr del v0 10.10.0.1/24
+check "addr del v6" d addr del v0 2001:db8:10::1/64
+addrs=$(d addrs v0)
+if [ "$addrs" = "192.0.2.5/32" ]; then ok "addrs: deleted"; else bad "addrs after delete: $addrs"; fi
+if out=$(d addr del v0 10.10.0.1/24 2>&1); then
+	bad "addr del: missing address"
+else
+	has "addr del: missing address named" "$out" '^cannot delete address 10\.10\.0\.1/24 from v0: '
+fi
+
+# Master: enslave to the bridge, then release.
+check "master: tap to bridge" d master tp0 br0
+check "master: veth to bridge" d master v0 br0
+links=$(d links)
+has "master: tap shows bridge" "$links" '^tp0 kind=tun master=br0 '
+has "master: veth shows bridge" "$links" '^v0 kind=veth master=br0 up=1 '
+has "kernel agrees: master" "$(ip -n "$NS" -o link show tp0)" 'master br0'
+check "nomaster: tap" d master tp0 none
+has "nomaster: tap" "$(d get tp0)" '^tp0 kind=tun master=- '
+has "nomaster: veth untouched" "$(d get v0)" '^v0 kind=veth master=br0 '
+
+# MAC.
+check "mac: tap" d mac tp0 02:00:00:00:50:01
+has "mac: tap" "$(d get tp0)" ' mac=02:00:00:00:50:01$'
+check "mac: veth while up" d mac v0 02:00:00:00:50:02
+has "mac: veth" "$(d get v0)" ' mac=02:00:00:00:50:02$'
+if out=$(d mac tp0 01:00:00:00:00:01 2>&1); then
+	bad "mac: multicast refused"
+else
+	has "mac: multicast refused, named" "$out" '^cannot set MAC of tp0: '
+fi
+
+# Delete.
+check "del: tap" d del tp0
+hasnt "del: tap gone" "$(d links)" '^tp0 '
+check "del: veth pair" d del v1
+hasnt "del: both ends gone" "$(d links)" '^v[01] '
+if out=$(d del tp0 2>&1); then bad "del: missing link"; else has "del: missing link" "$out" '^no interface tp0$'; fi
+
+# No VRF devices or XFRM interfaces on this kernel: a clear error.
+if out=$(d vrf rd-contoso 101 2>&1); then
+	bad "vrf: created on a kernel without VRF support?"
+else
+	has "vrf: no VRF support" "$out" '^cannot create VRF rd-contoso \(table 101\): Operation not supported: this kernel has no VRF support$'
+fi
+hasnt "vrf: nothing left" "$(d links)" '^rd-contoso '
+if out=$(d xfrm xf-fabrikam 42 2>&1); then
+	bad "xfrm: created on a kernel without XFRM interfaces?"
+else
+	has "xfrm: no XFRM interface support" "$out" '^cannot create XFRM interface xf-fabrikam \(if_id 42\): Operation not supported: this kernel has no XFRM interface support$'
+fi
+
+if [ "$fails" -ne 0 ]; then
+	echo "test_rtnl.sh: $fails failure(s)"
+	exit 1
+fi
+echo "test_rtnl.sh: all passed"

@@ -1,0 +1,704 @@
+/* test_nat.c: gateway/nat.c without the kernel: zone assignment, tenant
+ * validation, the nftables batch built for a tenant list (decoded back with
+ * libnftnl), and the ctnetlink parser on byte vectors, truncations and bit
+ * flips.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+
+#include "../../gateway/nat.h"
+
+/* ---- zones ---- */
+
+static void test_zones_from_tables(void **state)
+{
+	(void)state;
+	const uint32_t tables[] = {101, 80000, 102, 70000, 65535};
+	uint16_t z[5];
+	char err[256] = "";
+	assert_int_equal(hnv_nat_zones(tables, 5, z, err, sizeof(err)), 0);
+	assert_int_equal(z[0], 101);
+	assert_int_equal(z[2], 102);
+	assert_int_equal(z[4], 65535);
+	/* the large ids take the free zones from the top, smallest id first */
+	assert_int_equal(z[3], 65534);
+	assert_int_equal(z[1], 65533);
+
+	/* the same set in another order gives the same zones */
+	const uint32_t perm[] = {65535, 70000, 102, 80000, 101};
+	uint16_t zp[5];
+	assert_int_equal(hnv_nat_zones(perm, 5, zp, err, sizeof(err)), 0);
+	assert_int_equal(zp[0], 65535);
+	assert_int_equal(zp[1], 65534);
+	assert_int_equal(zp[2], 102);
+	assert_int_equal(zp[3], 65533);
+	assert_int_equal(zp[4], 101);
+}
+
+static void test_zones_errors(void **state)
+{
+	(void)state;
+	uint16_t z[3];
+	char err[256] = "";
+	const uint32_t dup[] = {101, 7, 101};
+	assert_int_equal(hnv_nat_zones(dup, 3, z, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "101"));
+	const uint32_t zero[] = {0};
+	assert_int_equal(hnv_nat_zones(zero, 1, z, err, sizeof(err)), -EINVAL);
+	assert_int_equal(hnv_nat_zones(NULL, 0, z, err, sizeof(err)), 0);
+}
+
+static void test_zones_exhausted(void **state)
+{
+	(void)state;
+	/* every zone 1..65535 taken by a table, then one table more */
+	size_t n = 65536;
+	uint32_t *tables = calloc(n, sizeof(*tables));
+	uint16_t *z = calloc(n, sizeof(*z));
+	assert_non_null(tables);
+	assert_non_null(z);
+	for (size_t i = 0; i < n - 1; i++)
+		tables[i] = (uint32_t)i + 1;
+	tables[n - 1] = 100000;
+	char err[256] = "";
+	assert_int_equal(hnv_nat_zones(tables, n, z, err, sizeof(err)), -ENOSPC);
+	assert_non_null(strstr(err, "100000"));
+	free(tables);
+	free(z);
+}
+
+/* ---- validation ---- */
+
+struct fixture {
+	const char *ifs_a[2];
+	const char *ifs_b[2];
+	struct hnv_prefix pa[2], pb[1];
+	struct hnv_nat_tenant t[2];
+};
+
+static void v4(struct hnv_ip *ip, const char *s)
+{
+	uint8_t b[4];
+	assert_int_equal(inet_pton(AF_INET, s, b), 1);
+	hnv_ip_from_v4(ip, b);
+}
+
+static void fixture_init(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ifs_a[0] = "vsid5001";
+	f->ifs_a[1] = "corp-a";
+	f->ifs_b[0] = "vsid6001";
+	f->ifs_b[1] = "ext-b";
+	v4(&f->pa[0].addr, "10.10.0.0");
+	f->pa[0].len = 16;
+	assert_int_equal(inet_pton(AF_INET6, "fd00:10::", f->pa[1].addr.b), 1);
+	f->pa[1].len = 64;
+	v4(&f->pb[0].addr, "10.10.0.0");
+	f->pb[0].len = 24;
+	f->t[0] = (struct hnv_nat_tenant){.name = "contoso",
+					  .zone = 101,
+					  .ifs = f->ifs_a,
+					  .n_ifs = 2,
+					  .ext_if = "ext-a",
+					  .has_ext_addr = true,
+					  .prefixes = f->pa,
+					  .n_prefixes = 2};
+	v4(&f->t[0].ext_addr, "198.51.100.1");
+	f->t[1] = (struct hnv_nat_tenant){.name = "fabrikam",
+					  .zone = 102,
+					  .ifs = f->ifs_b,
+					  .n_ifs = 2,
+					  .ext_if = "ext-b",
+					  .has_ext_addr = true,
+					  .prefixes = f->pb,
+					  .n_prefixes = 1};
+	v4(&f->t[1].ext_addr, "198.51.100.2");
+}
+
+static void expect_invalid(struct fixture *f, const char *needle)
+{
+	char err[256] = "";
+	assert_int_equal(hnv_nat_validate(f->t, 2, err, sizeof(err)), -EINVAL);
+	if (strstr(err, needle) == NULL)
+		fail_msg("message \"%s\" does not name \"%s\"", err, needle);
+	void *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(hnv_nat_build_batch(f->t, 2, 1, &buf, &len, err, sizeof(err)), -EINVAL);
+	assert_null(buf);
+}
+
+static void test_validate(void **state)
+{
+	(void)state;
+	struct fixture f;
+	char err[256] = "";
+	fixture_init(&f);
+	assert_int_equal(hnv_nat_validate(f.t, 2, err, sizeof(err)), 0);
+	assert_int_equal(hnv_nat_validate(NULL, 0, err, sizeof(err)), 0);
+
+	fixture_init(&f);
+	f.t[1].zone = 101;
+	expect_invalid(&f, "zone 101");
+
+	fixture_init(&f);
+	f.t[0].zone = 0;
+	expect_invalid(&f, "zone 0");
+
+	fixture_init(&f);
+	f.t[1].name = "contoso";
+	expect_invalid(&f, "contoso");
+
+	fixture_init(&f);
+	f.t[1].name = "";
+	expect_invalid(&f, "name");
+
+	fixture_init(&f); /* the same TAP in two tenants */
+	f.ifs_b[0] = "vsid5001";
+	expect_invalid(&f, "interface vsid5001 is in tenants contoso and fabrikam");
+
+	fixture_init(&f); /* B's TAP is A's external device */
+	f.t[0].ext_if = "vsid6001";
+	expect_invalid(&f, "interface vsid6001 is in tenants contoso and fabrikam");
+
+	fixture_init(&f);
+	f.ifs_a[1] = "vsid5001";
+	expect_invalid(&f, "vsid5001 listed twice");
+
+	fixture_init(&f);
+	f.ifs_a[1] = "a-name-too-long0";
+	expect_invalid(&f, "a-name-too-long0");
+
+	fixture_init(&f);
+	f.ifs_a[1] = "bad/name";
+	expect_invalid(&f, "bad/name");
+
+	fixture_init(&f);
+	f.t[0].ext_if = NULL;
+	expect_invalid(&f, "needs an external interface");
+
+	fixture_init(&f);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", f.t[1].ext_addr.b), 1);
+	expect_invalid(&f, "2001:db8::1");
+
+	fixture_init(&f);
+	v4(&f.t[1].ext_addr, "0.0.0.0");
+	expect_invalid(&f, "0.0.0.0");
+
+	fixture_init(&f);
+	f.pb[0].len = 33;
+	expect_invalid(&f, "length 33");
+
+	/* a tenant without an external address is fine */
+	fixture_init(&f);
+	f.t[1].has_ext_addr = false;
+	f.t[1].ext_if = NULL;
+	assert_int_equal(hnv_nat_validate(f.t, 2, err, sizeof(err)), 0);
+}
+
+/* ---- the batch ---- */
+
+struct decoded {
+	size_t n_msgs;
+	size_t begin, end, newtable, deltable, newchain, newrule;
+	char userdata[128];
+	char rules[32][512]; /* nftnl_rule_snprintf, chain name first */
+	size_t n_rules;
+	char chains[4][128];
+};
+
+static void decode_batch(const void *buf, size_t len, uint32_t seq0, struct decoded *d)
+{
+	memset(d, 0, sizeof(*d));
+	int left = (int)len;
+	uint32_t seq = seq0;
+	for (const struct nlmsghdr *nlh = buf; mnl_nlmsg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		assert_int_equal(nlh->nlmsg_seq, seq);
+		seq++;
+		d->n_msgs++;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+			assert_int_equal(d->n_msgs, 1);
+			d->begin++;
+			continue;
+		}
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+			d->end++;
+			continue;
+		}
+		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		assert_true(nlh->nlmsg_flags & NLM_F_ACK);
+		const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+		assert_int_equal(g->nfgen_family, NFPROTO_INET);
+		switch (nlh->nlmsg_type & 0xff) {
+		case NFT_MSG_NEWTABLE:
+		case NFT_MSG_DELTABLE: {
+			struct nftnl_table *t = nftnl_table_alloc();
+			assert_int_equal(nftnl_table_nlmsg_parse(nlh, t), 0);
+			assert_string_equal(nftnl_table_get_str(t, NFTNL_TABLE_NAME),
+					    HNV_NAT_TABLE);
+			if ((nlh->nlmsg_type & 0xff) == NFT_MSG_DELTABLE) {
+				d->deltable++;
+			} else {
+				d->newtable++;
+				uint32_t ul = 0;
+				const char *ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &ul);
+				if (ud != NULL) {
+					assert_true(ul > 0 && ul < sizeof(d->userdata));
+					memcpy(d->userdata, ud, ul);
+				}
+			}
+			nftnl_table_free(t);
+			break;
+		}
+		case NFT_MSG_NEWCHAIN: {
+			struct nftnl_chain *c = nftnl_chain_alloc();
+			assert_int_equal(nftnl_chain_nlmsg_parse(nlh, c), 0);
+			assert_true(d->newchain < 4);
+			snprintf(d->chains[d->newchain], sizeof(d->chains[0]),
+				 "%s %s hook %u prio %d", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+				 nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE),
+				 nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
+				 nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO));
+			d->newchain++;
+			nftnl_chain_free(c);
+			break;
+		}
+		case NFT_MSG_NEWRULE: {
+			struct nftnl_rule *r = nftnl_rule_alloc();
+			assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
+			assert_true(d->n_rules < 32);
+			char *s = d->rules[d->n_rules++];
+			int k = snprintf(s, 512, "%s: ", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+			nftnl_rule_snprintf(s + k, (size_t)(512 - k), r, NFTNL_OUTPUT_DEFAULT, 0);
+			d->newrule++;
+			nftnl_rule_free(r);
+			break;
+		}
+		default:
+			fail_msg("unexpected message type %u", nlh->nlmsg_type & 0xff);
+		}
+	}
+	assert_int_equal(left, 0);
+}
+
+static bool has_rule(const struct decoded *d, const char *a, const char *b, const char *c)
+{
+	for (size_t i = 0; i < d->n_rules; i++)
+		if (strstr(d->rules[i], a) && strstr(d->rules[i], b) &&
+		    (!c || strstr(d->rules[i], c)))
+			return true;
+	return false;
+}
+
+static void test_batch(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_init(&f);
+	void *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	assert_int_equal(hnv_nat_build_batch(f.t, 2, 1000, &buf, &len, err, sizeof(err)), 0);
+	struct decoded d;
+	decode_batch(buf, len, 1000, &d);
+	free(buf);
+
+	assert_int_equal(d.begin, 1);
+	assert_int_equal(d.end, 1);
+	assert_int_equal(d.newtable, 2); /* create-if-missing, then the new one */
+	assert_int_equal(d.deltable, 1);
+	assert_int_equal(d.newchain, 3);
+	/* zone rules: A has vsid5001, corp-a and ext-a; B vsid6001 and ext-b
+	 * (listed once); in and out each. SNAT: A's IPv4 prefix, B's prefix. */
+	assert_int_equal(d.newrule, 2 * 3 + 2 * 2 + 1 + 1);
+	assert_int_equal(d.n_msgs, 2 + 3 + 3 + d.newrule);
+
+	char fp[64];
+	hnv_nat_fingerprint(f.t, 2, fp, sizeof(fp));
+	assert_string_equal(d.userdata, fp);
+
+	assert_string_equal(d.chains[0], "zone_pre filter hook 0 prio -300");
+	assert_string_equal(d.chains[1], "zone_out filter hook 3 prio -300");
+	assert_string_equal(d.chains[2], "tenant_snat nat hook 4 prio 100");
+
+	/* iifname "ext-a" (0x2d747865 0x00612d) ct zone set 101 (0x65) */
+	assert_true(has_rule(&d, "zone_pre: ", "[ meta load iifname => reg 1 ]",
+			     "[ cmp eq reg 1 0x2d747865 0x00000061 0x00000000 0x00000000 ]"));
+	assert_true(has_rule(&d, "zone_pre: ", "[ immediate reg 1 0x00000065 ]",
+			     "[ ct set zone with reg 1 ]"));
+	assert_true(has_rule(&d, "zone_out: ", "[ meta load oifname => reg 1 ]",
+			     "[ immediate reg 1 0x00000066 ]"));
+	/* SNAT: ip saddr 10.10.0.0/16 -> 198.51.100.1 (0x016433c6) */
+	assert_true(has_rule(&d,
+			     "tenant_snat: ", "[ payload load 4b @ network header + 12 => reg 1 ]",
+			     "[ bitwise reg 1 = ( reg 1 & 0x0000ffff ) ^ 0x00000000 ]"));
+	assert_true(has_rule(&d, "tenant_snat: ", "[ immediate reg 1 0x016433c6 ]",
+			     "[ nat snat ip addr_min reg 1 ]"));
+	/* B's /24 and its address 198.51.100.2 */
+	assert_true(has_rule(&d, "tenant_snat: ", "0x00ffffff", "[ immediate reg 1 0x026433c6 ]"));
+	/* IPv6 prefixes are not translated */
+	assert_false(has_rule(&d, "tenant_snat: ", "network header + 8", NULL));
+	for (size_t i = 0; i < d.n_rules; i++)
+		if (strncmp(d.rules[i], "tenant_snat: ", 13) == 0)
+			assert_non_null(
+				strstr(d.rules[i], "[ cmp eq reg 1 0x00000002 ]")); /* IPv4 */
+}
+
+static void test_batch_empty_and_zone_only(void **state)
+{
+	(void)state;
+	void *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	struct decoded d;
+	assert_int_equal(hnv_nat_build_batch(NULL, 0, 7, &buf, &len, err, sizeof(err)), 0);
+	decode_batch(buf, len, 7, &d);
+	free(buf);
+	assert_int_equal(d.newchain, 3);
+	assert_int_equal(d.newrule, 0);
+
+	struct fixture f;
+	fixture_init(&f);
+	f.t[1].has_ext_addr = false; /* B: zone only */
+	assert_int_equal(hnv_nat_build_batch(f.t, 2, 7, &buf, &len, err, sizeof(err)), 0);
+	decode_batch(buf, len, 7, &d);
+	free(buf);
+	assert_int_equal(d.newrule, 2 * 3 + 2 * 2 + 1);
+	assert_false(has_rule(&d, "tenant_snat: ", "0x026433c6", NULL));
+}
+
+static void test_fingerprint(void **state)
+{
+	(void)state;
+	struct fixture f;
+	char a[64], b[64];
+	fixture_init(&f);
+	hnv_nat_fingerprint(f.t, 2, a, sizeof(a));
+	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
+	assert_string_equal(a, b);
+	assert_int_equal(strncmp(a, "hnvgw nat v1 ", 13), 0);
+
+	v4(&f.t[1].ext_addr, "198.51.100.3");
+	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
+	assert_string_not_equal(a, b);
+
+	fixture_init(&f);
+	f.pb[0].len = 16;
+	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
+	assert_string_not_equal(a, b);
+
+	fixture_init(&f);
+	f.t[0].zone = 103;
+	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
+	assert_string_not_equal(a, b);
+
+	fixture_init(&f);
+	f.ifs_a[1] = "corp-x";
+	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
+	assert_string_not_equal(a, b);
+
+	hnv_nat_fingerprint(f.t, 1, b, sizeof(b));
+	assert_string_not_equal(a, b);
+}
+
+/* ---- ctnetlink ---- */
+
+struct tup {
+	int family;
+	const char *src, *dst;
+	uint8_t proto;
+	uint16_t sport, dport; /* ICMP: id in sport */
+};
+
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type, const struct tup *t)
+{
+	struct nlattr *tn = mnl_attr_nest_start(nlh, type);
+	struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	uint8_t a[16];
+	if (t->family == AF_INET) {
+		assert_int_equal(inet_pton(AF_INET, t->src, a), 1);
+		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, a);
+		assert_int_equal(inet_pton(AF_INET, t->dst, a), 1);
+		mnl_attr_put(nlh, CTA_IP_V4_DST, 4, a);
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, t->src, a), 1);
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, a);
+		assert_int_equal(inet_pton(AF_INET6, t->dst, a), 1);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, a);
+	}
+	mnl_attr_nest_end(nlh, ip);
+	struct nlattr *pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->proto);
+	if (t->proto == IPPROTO_ICMP) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_ICMP_ID, htons(t->sport));
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_TYPE, 8);
+		mnl_attr_put_u8(nlh, CTA_PROTO_ICMP_CODE, 0);
+	} else {
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
+	}
+	mnl_attr_nest_end(nlh, pr);
+	mnl_attr_nest_end(nlh, tn);
+}
+
+/* A CT_NEW message as the kernel dumps it; returns its length. */
+static size_t mk_ct(uint8_t *buf, const struct tup *orig, const struct tup *reply, int zone,
+		    uint32_t status, uint32_t timeout, int tcp_state)
+{
+	memset(buf, 0, 1024);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = (uint8_t)orig->family;
+	put_tuple(nlh, CTA_TUPLE_ORIG, orig);
+	put_tuple(nlh, CTA_TUPLE_REPLY, reply);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(status));
+	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(timeout));
+	if (tcp_state >= 0) {
+		struct nlattr *pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+		struct nlattr *tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, (uint8_t)tcp_state);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, 7);
+		mnl_attr_nest_end(nlh, tcp);
+		mnl_attr_nest_end(nlh, pi);
+	}
+	mnl_attr_put_u32(nlh, CTA_MARK, 0);
+	if (zone >= 0)
+		mnl_attr_put_u16(nlh, CTA_ZONE, htons((uint16_t)zone));
+	mnl_attr_put_u32(nlh, CTA_USE, htonl(1));
+	return nlh->nlmsg_len;
+}
+
+static const struct tup icmp_o = {AF_INET, "10.10.0.5", "203.0.113.100", IPPROTO_ICMP, 4242, 0};
+static const struct tup icmp_r = {AF_INET, "203.0.113.100", "198.51.100.1", IPPROTO_ICMP, 4242, 0};
+static const struct tup udp_o = {AF_INET, "10.10.0.5", "203.0.113.100", IPPROTO_UDP, 40000, 5353};
+static const struct tup udp_r = {AF_INET, "203.0.113.100", "198.51.100.2", IPPROTO_UDP, 5353, 1025};
+
+static void test_ct_icmp(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	size_t len = mk_ct(buf, &icmp_o, &icmp_r, 1, IPS_SEEN_REPLY | IPS_SRC_NAT, 29, -1);
+	struct hnv_nat_ct ct;
+	assert_int_equal(hnv_nat_parse_ct(buf, len, &ct), 0);
+	assert_int_equal(ct.zone, 1);
+	assert_int_equal(ct.family, AF_INET);
+	assert_int_equal(ct.proto, IPPROTO_ICMP);
+	assert_int_equal(ct.sport, 4242);
+	assert_int_equal(ct.tsport, 4242);
+	assert_int_equal(ct.icmp_type, 8);
+	assert_true(ct.snat);
+	assert_int_equal(ct.timeout, 29);
+	assert_string_equal(ct.state, "REPLIED");
+	char line[256];
+	hnv_nat_ct_format(&ct, line, sizeof(line));
+	assert_string_equal(line, "icmp 10.10.0.5 id 4242 -> 203.0.113.100 type 8 code 0 as "
+				  "198.51.100.1 id 4242 zone 1 REPLIED 29s");
+}
+
+static void test_ct_udp_port_translated(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	size_t len = mk_ct(buf, &udp_o, &udp_r, 2, IPS_SEEN_REPLY | IPS_ASSURED, 170, -1);
+	struct hnv_nat_ct ct;
+	assert_int_equal(hnv_nat_parse_ct(buf, len + 100, &ct), 0); /* buffer longer: fine */
+	char line[256];
+	hnv_nat_ct_format(&ct, line, sizeof(line));
+	assert_string_equal(line, "udp 10.10.0.5:40000 -> 203.0.113.100:5353 as "
+				  "198.51.100.2:1025 zone 2 ASSURED 170s");
+}
+
+static void test_ct_tcp_v6_no_zone(void **state)
+{
+	(void)state;
+	const struct tup o = {AF_INET6, "fd00::5", "2001:db8::1", IPPROTO_TCP, 1234, 443};
+	const struct tup r = {AF_INET6, "2001:db8::1", "fd00::5", IPPROTO_TCP, 443, 1234};
+	uint8_t buf[1024];
+	size_t len = mk_ct(buf, &o, &r, -1, IPS_SEEN_REPLY, 431999, 3);
+	struct hnv_nat_ct ct;
+	assert_int_equal(hnv_nat_parse_ct(buf, len, &ct), 0);
+	assert_int_equal(ct.zone, 0);
+	assert_false(ct.snat);
+	assert_string_equal(ct.state, "ESTABLISHED");
+	char line[256];
+	hnv_nat_ct_format(&ct, line, sizeof(line));
+	assert_string_equal(line,
+			    "tcp [fd00::5]:1234 -> [2001:db8::1]:443 as [fd00::5]:1234 zone 0 "
+			    "ESTABLISHED 431999s");
+}
+
+/* Every length short of the message, and every shorter nlmsg_len. */
+static void test_ct_truncations(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	size_t len = mk_ct(buf, &udp_o, &udp_r, 2, IPS_SEEN_REPLY, 30, 3);
+	struct hnv_nat_ct ct;
+	for (size_t l = 0; l < len; l++) {
+		uint8_t *copy = malloc(l ? l : 1); /* exact size: ASan sees overreads */
+		memcpy(copy, buf, l);
+		assert_int_equal(hnv_nat_parse_ct(copy, l, &ct), -EINVAL);
+		free(copy);
+	}
+	/* nlmsg_len cut: the tuples and the attribute cut in the middle fail */
+	size_t ok = 0;
+	for (uint32_t l = 0; l < len; l++) {
+		uint8_t *copy = malloc(len);
+		memcpy(copy, buf, len);
+		struct nlmsghdr h;
+		memcpy(&h, copy, sizeof(h));
+		h.nlmsg_len = l;
+		memcpy(copy, &h, sizeof(h));
+		int rc = hnv_nat_parse_ct(copy, len, &ct);
+		assert_true(rc == 0 || rc == -EINVAL);
+		ok += rc == 0;
+		free(copy);
+	}
+	/* only cuts after both tuples (at attribute boundaries or in the
+	 * padding of the last one) parse */
+	assert_true(ok > 0);
+	assert_true(ok < 64);
+}
+
+static size_t find_attr(const uint8_t *buf, size_t len, size_t from, uint16_t type, uint16_t alen)
+{
+	for (size_t off = from; off + 4 <= len; off += 4) {
+		uint16_t l, t;
+		memcpy(&l, buf + off, 2);
+		memcpy(&t, buf + off + 2, 2);
+		if ((t & NLA_TYPE_MASK) == type && l == alen)
+			return off;
+	}
+	fail_msg("attribute %u (len %u) not found", type, alen);
+	return 0;
+}
+
+static void test_ct_malformed(void **state)
+{
+	(void)state;
+	uint8_t buf[1024], copy[1024];
+	size_t len = mk_ct(buf, &icmp_o, &icmp_r, 1, IPS_SEEN_REPLY, 30, -1);
+	const size_t attrs = NLMSG_HDRLEN + 4;
+	struct hnv_nat_ct ct;
+
+	/* a nested attribute longer than its parent */
+	memcpy(copy, buf, len);
+	size_t ip = find_attr(copy, len, attrs + 4, CTA_TUPLE_IP, 20);
+	uint16_t big = 200;
+	memcpy(copy + ip, &big, 2);
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -EINVAL);
+
+	/* an attribute shorter than its header */
+	memcpy(copy, buf, len);
+	uint16_t tiny = 3;
+	memcpy(copy + ip, &tiny, 2);
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -EINVAL);
+
+	/* CTA_ZONE with 4 bytes instead of 2 */
+	memcpy(copy, buf, len);
+	size_t z = find_attr(copy, len, attrs, CTA_ZONE, 6);
+	uint16_t six = 8;
+	memcpy(copy + z, &six, 2);
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -EINVAL);
+
+	/* an IPv4 address of 3 bytes (the rest of the tuple still aligned) */
+	memcpy(copy, buf, len);
+	size_t a = find_attr(copy, len, ip, CTA_IP_V4_SRC, 8);
+	uint16_t seven = 7;
+	memcpy(copy + a, &seven, 2);
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -EINVAL);
+
+	/* the reply tuple renamed: missing */
+	memcpy(copy, buf, len);
+	size_t first = attrs; /* CTA_TUPLE_ORIG comes first */
+	uint16_t l0;
+	memcpy(&l0, copy + first, 2);
+	size_t second = first + NLA_ALIGN(l0);
+	uint16_t other = CTA_MARK_MASK | NLA_F_NESTED;
+	memcpy(copy + second + 2, &other, 2);
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -EINVAL);
+
+	/* IPv6 family in the header, IPv4 tuples */
+	memcpy(copy, buf, len);
+	copy[NLMSG_HDRLEN] = AF_INET6;
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -EINVAL);
+
+	/* another message type */
+	memcpy(copy, buf, len);
+	struct nlmsghdr h;
+	memcpy(&h, copy, sizeof(h));
+	h.nlmsg_type = NLMSG_DONE;
+	memcpy(copy, &h, sizeof(h));
+	assert_int_equal(hnv_nat_parse_ct(copy, len, &ct), -ENOENT);
+}
+
+/* Every single bit flipped: parsed or refused, never out of bounds. */
+static void test_ct_bitflips(void **state)
+{
+	(void)state;
+	uint8_t buf[1024];
+	size_t len = mk_ct(buf, &udp_o, &udp_r, 2, IPS_SEEN_REPLY, 30, 3);
+	struct hnv_nat_ct ct;
+	size_t parsed = 0;
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		uint8_t *copy = malloc(len);
+		memcpy(copy, buf, len);
+		copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		int rc = hnv_nat_parse_ct(copy, len, &ct);
+		assert_true(rc == 0 || rc == -EINVAL || rc == -ENOENT);
+		if (rc == 0) {
+			parsed++;
+			assert_true(ct.family == AF_INET || ct.family == AF_INET6);
+			assert_non_null(memchr(ct.state, '\0', sizeof(ct.state)));
+			char line[256];
+			hnv_nat_ct_format(&ct, line, sizeof(line));
+		}
+		free(copy);
+	}
+	assert_true(parsed > 0); /* flips in values (addresses, ports) still parse */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_zones_from_tables),
+		cmocka_unit_test(test_zones_errors),
+		cmocka_unit_test(test_zones_exhausted),
+		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_empty_and_zone_only),
+		cmocka_unit_test(test_fingerprint),
+		cmocka_unit_test(test_ct_icmp),
+		cmocka_unit_test(test_ct_udp_port_translated),
+		cmocka_unit_test(test_ct_tcp_v6_no_zone),
+		cmocka_unit_test(test_ct_truncations),
+		cmocka_unit_test(test_ct_malformed),
+		cmocka_unit_test(test_ct_bitflips),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,465 @@
+/* test_s2s.c: the load-conn and load-shared messages vpn/s2s.c builds for
+ * configured tunnels (PSK and certificate), decoded back with the VICI
+ * decoder and checked key by key; and that the PSK appears in no message
+ * but load-shared, in no log line and in no status line, including when
+ * the manager runs its whole sync against a fake charon.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../vpn/s2s.h"
+
+#define PSK "correct-horse-battery-staple-42"
+
+static void parse_tunnel(const char *line, struct hnv_conf_cmd *c)
+{
+	char err[256] = "";
+	if (hnv_conf_parse_line(line, c, err, sizeof(err)) != 1)
+		fail_msg("%s: %s", line, err);
+	assert_int_equal(c->kind, HNV_CONF_S2S_ADD);
+}
+
+static struct hnv_vici_msg *decode_buf(const struct hnv_vici_buf *b)
+{
+	size_t n;
+	assert_int_equal(hnv_vici_frame(b->data, b->len, &n), 1);
+	struct hnv_vici_msg *m;
+	assert_int_equal(hnv_vici_decode(b->data + 4, n, &m), 0);
+	return m;
+}
+
+/* The items of list name in s, joined by ','. */
+static const char *items(const struct hnv_vici_node *s, const char *name)
+{
+	static char out[512];
+	const struct hnv_vici_node *l = hnv_vici_find(s, name, HNV_VICI_N_LIST);
+	if (!l)
+		fail_msg("no list %s", name);
+	out[0] = 0;
+	for (const struct hnv_vici_node *i = l->child; i; i = i->next)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", out[0] ? "," : "",
+			 i->value);
+	return out;
+}
+
+static const struct hnv_vici_node *section(const struct hnv_vici_node *s, const char *name)
+{
+	const struct hnv_vici_node *n = hnv_vici_find(s, name, HNV_VICI_N_SECTION);
+	if (!n)
+		fail_msg("no section %s", name);
+	return n;
+}
+
+static void test_psk_conn(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-addr 198.51.100.2 "
+		     "--local-id gw-a.example --remote-id 203.0.113.1 --psk " PSK
+		     " --remote-prefix 192.168.0.0/16 --remote-prefix 172.16.0.0/12 --dpd 10",
+		     &c);
+	struct hnv_s2s_spec sp = {.conf = &c.u.s2s, .if_id = 101};
+	struct hnv_vici_buf b;
+	char err[256];
+	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, NULL, &b, err, sizeof(err)), 0);
+	assert_null(memmem(b.data, b.len, PSK, strlen(PSK)));
+	struct hnv_vici_msg *m = decode_buf(&b);
+	assert_string_equal(hnv_vici_msg_name(m), "load-conn");
+	const struct hnv_vici_node *r = hnv_vici_msg_root(m);
+	assert_non_null(r->child);
+	assert_null(r->child->next); /* exactly one connection */
+	const struct hnv_vici_node *conn = section(r, "hnvgw-contoso");
+	assert_string_equal(hnv_vici_str(conn, "version"), "2");
+	assert_string_equal(items(conn, "local_addrs"), "198.51.100.2");
+	assert_string_equal(items(conn, "remote_addrs"), "203.0.113.1");
+	assert_string_equal(items(conn, "proposals"), "aes256gcm16-prfsha384-ecp384");
+	assert_string_equal(hnv_vici_str(conn, "dpd_delay"), "10s");
+	assert_string_equal(hnv_vici_str(conn, "unique"), "replace");
+	assert_string_equal(hnv_vici_str(conn, "rekey_time"), HNV_S2S_REKEY_IKE);
+	assert_string_equal(hnv_vici_str(conn, "if_id_in"), "101");
+	assert_string_equal(hnv_vici_str(conn, "if_id_out"), "101");
+	const struct hnv_vici_node *l = section(conn, "local"), *rm = section(conn, "remote");
+	assert_string_equal(hnv_vici_str(l, "auth"), "psk");
+	assert_string_equal(hnv_vici_str(l, "id"), "gw-a.example");
+	assert_string_equal(hnv_vici_str(rm, "auth"), "psk");
+	assert_string_equal(hnv_vici_str(rm, "id"), "203.0.113.1");
+	const struct hnv_vici_node *ch = section(section(conn, "children"), "hnvgw-contoso");
+	assert_string_equal(items(ch, "local_ts"), "0.0.0.0/0");
+	assert_string_equal(items(ch, "remote_ts"), "192.168.0.0/16,172.16.0.0/12");
+	assert_string_equal(items(ch, "esp_proposals"), "aes256gcm16-ecp384");
+	assert_string_equal(hnv_vici_str(ch, "mode"), "tunnel");
+	assert_string_equal(hnv_vici_str(ch, "start_action"), "start");
+	assert_string_equal(hnv_vici_str(ch, "dpd_action"), "restart");
+	assert_string_equal(hnv_vici_str(ch, "close_action"), "start");
+	assert_string_equal(hnv_vici_str(ch, "if_id_in"), "101");
+	assert_string_equal(hnv_vici_str(ch, "rekey_time"), HNV_S2S_REKEY_CHILD);
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
+
+	/* trap, tenant prefixes as local_ts, no if_id, a prefix of our own,
+	 * several proposals, DPD off */
+	parse_tunnel("s2s add fab --rdomain red --peer 2001:db8::1 --local-id a --remote-id b "
+		     "--psk " PSK " --ike-proposal aes128gcm16-prfsha256-ecp256 "
+		     "--ike-proposal aes256-sha384-modp3072 --remote-prefix 2001:db8:5::/48 "
+		     "--dpd 0",
+		     &c);
+	const struct hnv_prefix lts[2] = {
+		{.addr = c.u.s2s.remote[0].addr, .len = 64},
+		{.addr = c.u.s2s.remote[0].addr, .len = 56},
+	};
+	sp = (struct hnv_s2s_spec){
+		.conf = &c.u.s2s, .n_local_ts = 2, .local_ts = lts, .trap = true};
+	assert_int_equal(hnv_s2s_build_conn(&sp, "t-", NULL, &b, err, sizeof(err)), 0);
+	m = decode_buf(&b);
+	conn = section(hnv_vici_msg_root(m), "t-fab");
+	assert_null(hnv_vici_find(conn, "local_addrs", HNV_VICI_N_LIST));
+	assert_null(hnv_vici_str(conn, "dpd_delay"));
+	assert_null(hnv_vici_str(conn, "if_id_in"));
+	assert_string_equal(items(conn, "remote_addrs"), "2001:db8::1");
+	assert_string_equal(items(conn, "proposals"),
+			    "aes128gcm16-prfsha256-ecp256,aes256-sha384-modp3072");
+	ch = section(section(conn, "children"), "t-fab");
+	assert_string_equal(items(ch, "local_ts"), "2001:db8:5::/64,2001:db8:5::/56");
+	assert_string_equal(hnv_vici_str(ch, "start_action"), "trap");
+	assert_string_equal(hnv_vici_str(ch, "close_action"), "trap");
+	assert_null(hnv_vici_str(ch, "if_id_out"));
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
+	explicit_bzero(&c, sizeof(c));
+}
+
+static void test_shared(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c;
+	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
+		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
+		     &c);
+	struct hnv_vici_buf b;
+	assert_int_equal(hnv_s2s_build_shared(&c.u.s2s, NULL, &b), 0);
+	struct hnv_vici_msg *m = decode_buf(&b);
+	const struct hnv_vici_node *r = hnv_vici_msg_root(m);
+	assert_string_equal(hnv_vici_msg_name(m), "load-shared");
+	assert_string_equal(hnv_vici_str(r, "id"), "hnvgw-contoso");
+	assert_string_equal(hnv_vici_str(r, "type"), "IKE");
+	assert_string_equal(hnv_vici_str(r, "data"), PSK);
+	assert_string_equal(items(r, "owners"), "gw-a.example,site.example");
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	explicit_bzero(&c, sizeof(c));
+}
+
+static void test_cert_conn(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_s2s.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof(path), "%s/x509", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/x509/gw.pem", dir);
+	const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(pem, f);
+	fclose(f);
+
+	struct hnv_conf_cmd c;
+	parse_tunnel("s2s add corp --rdomain blue --peer 203.0.113.9 --local-id \"CN=gw\" "
+		     "--remote-id \"CN=site\" --cert gw.pem --key gw.key "
+		     "--esp-proposal aes128gcm16-ecp256 --remote-prefix 10.9.0.0/16",
+		     &c);
+	struct hnv_s2s_spec sp = {.conf = &c.u.s2s, .if_id = 7};
+	struct hnv_vici_buf b;
+	char err[256];
+	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, dir, &b, err, sizeof(err)), 0);
+	struct hnv_vici_msg *m = decode_buf(&b);
+	const struct hnv_vici_node *conn = section(hnv_vici_msg_root(m), "hnvgw-corp");
+	const struct hnv_vici_node *l = section(conn, "local");
+	assert_string_equal(hnv_vici_str(l, "auth"), "pubkey");
+	assert_string_equal(hnv_vici_str(l, "id"), "CN=gw");
+	assert_string_equal(items(l, "certs"), pem); /* the file's content */
+	assert_string_equal(hnv_vici_str(section(conn, "remote"), "auth"), "pubkey");
+	assert_string_equal(hnv_vici_str(section(conn, "remote"), "id"), "CN=site");
+	const struct hnv_vici_node *ch = section(section(conn, "children"), "hnvgw-corp");
+	assert_string_equal(items(ch, "esp_proposals"), "aes128gcm16-ecp256");
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
+	/* no load-shared for a certificate tunnel */
+	assert_int_equal(hnv_s2s_build_shared(&c.u.s2s, NULL, &b), -EINVAL);
+	hnv_vici_buf_free(&b);
+
+	/* a missing certificate names the file */
+	unlink(path);
+	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, dir, &b, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "gw.pem"));
+	hnv_vici_buf_free(&b);
+	snprintf(path, sizeof(path), "%s/x509", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+/* ---- the manager against a fake charon: logs and status ---- */
+
+struct fake {
+	int lfd;
+	char path[108];
+	pthread_t th;
+	pthread_mutex_t mu;
+	char cmds[64][32]; /* command names in order */
+	unsigned n;
+	bool psk_outside_shared;                   /* the PSK seen in any other request */
+	bool old_conn, old_key, our_conn, our_key; /* what "charon" holds */
+};
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void reply(int fd, struct hnv_vici_buf *b)
+{
+	assert_int_equal(hnv_vici_buf_finish(b), 0);
+	assert_int_equal(write(fd, b->data, b->len), (ssize_t)b->len);
+	hnv_vici_buf_free(b);
+}
+
+/* charon holding one stale connection and secret of ours and one of
+ * somebody else's; list-sas reports one established SA of hnvgw-contoso. */
+static void serve(struct fake *f, int fd)
+{
+	for (;;) {
+		uint8_t hdr[4];
+		if (read_full(fd, hdr, 4))
+			return;
+		size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+		uint8_t *pkt = malloc(n);
+		if (read_full(fd, pkt, n)) {
+			free(pkt);
+			return;
+		}
+		struct hnv_vici_msg *m;
+		assert_int_equal(hnv_vici_decode(pkt, n, &m), 0);
+		const char *name = hnv_vici_msg_name(m);
+		struct hnv_vici_buf b;
+		pthread_mutex_lock(&f->mu);
+		if (hnv_vici_msg_op(m) == HNV_VICI_CMD_REQUEST && f->n < 64)
+			snprintf(f->cmds[f->n++], sizeof(f->cmds[0]), "%s", name);
+		if (strcmp(name, "load-shared") && memmem(pkt, n, PSK, strlen(PSK)))
+			f->psk_outside_shared = true;
+		const char *arg = hnv_vici_str(hnv_vici_msg_root(m), "name");
+		if (!arg)
+			arg = hnv_vici_str(hnv_vici_msg_root(m), "id");
+		bool old = arg && strcmp(arg, "hnvgw-old") == 0;
+		if (strcmp(name, "unload-conn") == 0 && old)
+			f->old_conn = false;
+		if (strcmp(name, "unload-shared") == 0 && old)
+			f->old_key = false;
+		if (strcmp(name, "load-conn") == 0)
+			f->our_conn = true;
+		if (strcmp(name, "load-shared") == 0)
+			f->our_key = true;
+		bool old_conn = f->old_conn, old_key = f->old_key;
+		bool our_conn = f->our_conn, our_key = f->our_key;
+		pthread_mutex_unlock(&f->mu);
+		free(pkt);
+		switch (hnv_vici_msg_op(m)) {
+		case HNV_VICI_EVENT_REGISTER:
+		case HNV_VICI_EVENT_UNREGISTER:
+			hnv_vici_buf_init(&b, HNV_VICI_EVENT_CONFIRM, NULL);
+			reply(fd, &b);
+			break;
+		case HNV_VICI_CMD_REQUEST:
+			if (strcmp(name, "list-sas") == 0) {
+				hnv_vici_buf_init(&b, HNV_VICI_EVENT, "list-sa");
+				hnv_vici_section_start(&b, "hnvgw-contoso");
+				hnv_vici_kv_str(&b, "state", "ESTABLISHED");
+				hnv_vici_kv_str(&b, "established", "42");
+				hnv_vici_section_start(&b, "child-sas");
+				hnv_vici_section_start(&b, "hnvgw-contoso-1");
+				hnv_vici_kv_str(&b, "state", "INSTALLED");
+				hnv_vici_kv_str(&b, "bytes-in", "1000");
+				hnv_vici_kv_str(&b, "bytes-out", "2000");
+				hnv_vici_kv_str(&b, "packets-in", "10");
+				hnv_vici_kv_str(&b, "packets-out", "20");
+				hnv_vici_section_end(&b);
+				hnv_vici_section_end(&b);
+				hnv_vici_section_end(&b);
+				reply(fd, &b);
+			}
+			hnv_vici_buf_init(&b, HNV_VICI_CMD_RESPONSE, NULL);
+			if (strcmp(name, "get-conns") == 0) {
+				hnv_vici_list_start(&b, "conns");
+				if (old_conn)
+					hnv_vici_list_item_str(&b, "hnvgw-old");
+				hnv_vici_list_item_str(&b, "theirs");
+				if (our_conn)
+					hnv_vici_list_item_str(&b, "hnvgw-contoso");
+				hnv_vici_list_end(&b);
+			} else if (strcmp(name, "get-shared") == 0) {
+				hnv_vici_list_start(&b, "keys");
+				if (old_key)
+					hnv_vici_list_item_str(&b, "hnvgw-old");
+				hnv_vici_list_item_str(&b, "theirs");
+				if (our_key)
+					hnv_vici_list_item_str(&b, "hnvgw-contoso");
+				hnv_vici_list_end(&b);
+			} else {
+				hnv_vici_kv_str(&b, "success", "yes");
+			}
+			reply(fd, &b);
+			break;
+		default:
+			break;
+		}
+		hnv_vici_msg_free(m);
+	}
+}
+
+struct conn_arg {
+	struct fake *f;
+	int fd;
+};
+
+static void *serve_thread(void *arg)
+{
+	struct conn_arg *ca = arg;
+	serve(ca->f, ca->fd);
+	close(ca->fd);
+	free(ca);
+	return NULL;
+}
+
+/* The manager holds two connections at once (commands, events): one
+ * thread each. */
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	for (;;) {
+		int fd = accept(f->lfd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+		struct conn_arg *ca = malloc(sizeof(*ca));
+		ca->f = f;
+		ca->fd = fd;
+		pthread_t t;
+		pthread_create(&t, NULL, serve_thread, ca);
+		pthread_detach(t);
+	}
+}
+
+static char logbuf[8192];
+
+static void capture(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	snprintf(logbuf + strlen(logbuf), sizeof(logbuf) - strlen(logbuf), "%s\n", msg);
+}
+
+static void test_manager_fake(void **state)
+{
+	(void)state;
+	struct fake *f = calloc(1, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
+	f->old_conn = f->old_key = true;
+	snprintf(f->path, sizeof(f->path), "/tmp/test_s2s.%d.sock", (int)getpid());
+	unlink(f->path);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, f->path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+
+	struct hnv_conf_cmd c;
+	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
+		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
+		     &c);
+	struct hnv_s2s_spec sp = {.conf = &c.u.s2s, .if_id = 101};
+	struct hnv_s2s_opts o = {.vici_path = f->path, .log = capture, .timeout_ms = 5000};
+	struct hnv_s2s *s;
+	logbuf[0] = 0;
+	assert_int_equal(hnv_s2s_create(&o, &s), 0);
+	assert_true(hnv_s2s_connected(s));
+	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	/* the same list again: nothing is loaded a second time */
+	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+
+	struct hnv_s2s_status st;
+	char line[512];
+	assert_int_equal(hnv_s2s_status(s, "contoso", &st), 0);
+	assert_string_equal(st.ike_state, "ESTABLISHED");
+	assert_string_equal(st.child_state, "INSTALLED");
+	assert_int_equal(st.ike_sas, 1);
+	assert_int_equal(st.established_s, 42);
+	assert_int_equal(st.bytes_in, 1000);
+	assert_int_equal(st.packets_out, 20);
+	assert_int_equal(hnv_s2s_status_format("contoso", &st, line, sizeof(line)), 0);
+	assert_null(strstr(line, PSK));
+	assert_int_equal(hnv_s2s_status(s, "nope", &st), -ENOENT);
+	assert_int_equal(hnv_s2s_up(s, "contoso"), 0);
+	assert_int_equal(hnv_s2s_down(s, "nope"), -ENOENT);
+	hnv_s2s_destroy(s);
+
+	pthread_mutex_lock(&f->mu);
+	/* in order: stale "hnvgw-old" unloaded (terminate first), "theirs"
+	 * left alone, then our secret and connection loaded; the second sync
+	 * only asks (get-conns, get-shared) */
+	const char *want[] = {
+		"get-conns",  "terminate",   "unload-conn", "unload-shared",
+		"get-shared", "load-shared", "load-conn",   "get-conns",
+		"get-shared", "list-sas",    "initiate",
+	};
+	unsigned nw = sizeof(want) / sizeof(want[0]);
+	for (unsigned i = 0; i < f->n && i < nw; i++)
+		if (strcmp(f->cmds[i], want[i]))
+			fail_msg("command %u: %s, want %s", i, f->cmds[i], want[i]);
+	assert_int_equal(f->n, nw);
+	assert_false(f->psk_outside_shared);
+	pthread_mutex_unlock(&f->mu);
+	assert_null(strstr(logbuf, PSK));
+	assert_non_null(strstr(logbuf, "loaded hnvgw-contoso"));
+	assert_non_null(strstr(logbuf, "unloaded hnvgw-old"));
+	assert_null(strstr(logbuf, "theirs"));
+
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(f->path);
+	free(f);
+	explicit_bzero(&c, sizeof(c));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_psk_conn),
+		cmocka_unit_test(test_shared),
+		cmocka_unit_test(test_cert_conn),
+		cmocka_unit_test(test_manager_fake),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

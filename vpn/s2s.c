@@ -1,0 +1,882 @@
+/* s2s.c: S2S tunnels in charon over VICI (see s2s.h). */
+#include "s2s.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../mgmt/server.h"
+
+#define CONN_NAME_MAX (HNV_S2S_PREFIX_MAX + HNV_NAME_MAX)
+#define CRED_FILE_MAX (64 * 1024) /* a PEM certificate or key */
+
+/* What the manager knows of one wanted tunnel. conf holds the PSK. */
+struct tun {
+	struct hnv_conf_s2s conf;
+	char conn[CONN_NAME_MAX + 1];
+	uint32_t if_id;
+	bool has_local_addr, trap;
+	struct hnv_ip local_addr;
+	unsigned n_local_ts;
+	struct hnv_prefix local_ts[HNV_S2S_LOCAL_TS_MAX];
+	uint8_t *sent; /* the load-conn charon accepted last (holds no secret) */
+	size_t sent_len;
+	unsigned ike_rekeys, child_rekeys, ups, downs;
+};
+
+struct hnv_s2s {
+	char path[108];
+	char prefix[HNV_S2S_PREFIX_MAX + 1];
+	char cred_dir[256];
+	int timeout_ms;
+	hnv_s2s_log_fn log;
+	void *log_arg;
+	struct hnv_vici_conn *cmd, *ev;
+	long long last_try;
+	unsigned connects;
+	struct tun *tuns;
+	size_t n_tuns;
+};
+
+static void logf_(struct hnv_s2s *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void logf_(struct hnv_s2s *s, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (s->log)
+		s->log(s->log_arg, level, line);
+	else
+		hnv_log((enum hnv_log_level)level, "%s", line);
+}
+
+static void tun_clear(struct tun *t)
+{
+	free(t->sent);
+	explicit_bzero(t, sizeof(*t));
+}
+
+/* ---- message builders ---- */
+
+static void add_prefix_item(struct hnv_vici_buf *b, const struct hnv_prefix *p)
+{
+	char s[64];
+	hnv_fmt_prefix(p, s, sizeof(s));
+	hnv_vici_list_item_str(b, s);
+}
+
+/* A comma-joined proposal string as list items. */
+static void add_proposals(struct hnv_vici_buf *b, const char *key, const char *joined,
+			  const char *def)
+{
+	char tmp[HNV_S2S_PROPOSALS_LEN + 1];
+	snprintf(tmp, sizeof(tmp), "%s", joined[0] ? joined : def);
+	hnv_vici_list_start(b, key);
+	char *save = NULL;
+	for (char *p = strtok_r(tmp, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		hnv_vici_list_item_str(b, p);
+	hnv_vici_list_end(b);
+}
+
+static int cred_path(const char *cred_dir, const char *sub, const char *file, char *out, size_t len)
+{
+	int n = file[0] == '/' ? snprintf(out, len, "%s", file)
+			       : snprintf(out, len, "%s/%s/%s", cred_dir, sub, file);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Reads a whole credential file (at most CRED_FILE_MAX) into a malloc'd
+ * buffer the caller clears and frees. */
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    st.st_size > CRED_FILE_MAX) {
+		close(fd);
+		return -EINVAL;
+	}
+	uint8_t *d = malloc((size_t)st.st_size);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, d + got, (size_t)st.st_size - got);
+		if (r <= 0) {
+			explicit_bzero(d, (size_t)st.st_size);
+			free(d);
+			close(fd);
+			return r < 0 ? -errno : -EIO;
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	*out = d;
+	*len = got;
+	return 0;
+}
+
+static int conn_name(const char *prefix, const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s%s", prefix ? prefix : HNV_S2S_PREFIX_DEFAULT, name);
+	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
+}
+
+int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const char *cred_dir,
+		       struct hnv_vici_buf *b, char *err, size_t errlen)
+{
+	const struct hnv_conf_s2s *c = sp->conf;
+	char conn[CONN_NAME_MAX + 1], ip[64];
+	hnv_vici_buf_init(b, HNV_VICI_CMD_REQUEST, "load-conn");
+	if (conn_name(prefix, c->name, conn, sizeof(conn)) || !c->name[0]) {
+		snprintf(err, errlen, "tunnel name \"%s\" does not fit a connection name", c->name);
+		return -EINVAL;
+	}
+	if (c->n_remote == 0 || c->n_remote > HNV_S2S_REMOTE_MAX ||
+	    sp->n_local_ts > HNV_S2S_LOCAL_TS_MAX) {
+		snprintf(err, errlen, "tunnel %s: %u remote and %u local prefixes", c->name,
+			 c->n_remote, sp->n_local_ts);
+		return -EINVAL;
+	}
+	if (c->auth != HNV_S2S_AUTH_PSK && c->auth != HNV_S2S_AUTH_CERT) {
+		snprintf(err, errlen, "tunnel %s: unknown authentication %d", c->name, c->auth);
+		return -EINVAL;
+	}
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+	if (c->auth == HNV_S2S_AUTH_CERT) {
+		char path[512];
+		int rc = cred_path(cred_dir ? cred_dir : "/etc/swanctl", "x509", c->cert, path,
+				   sizeof(path));
+		if (!rc)
+			rc = read_file(path, &cert, &cert_len);
+		if (rc) {
+			snprintf(err, errlen, "tunnel %s: certificate %s: %s", c->name, c->cert,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+
+	hnv_vici_section_start(b, conn);
+	hnv_vici_kv_str(b, "version", "2");
+	const struct hnv_ip *local = sp->has_local_addr  ? &sp->local_addr
+				     : c->has_local_addr ? &c->local_addr
+							 : NULL;
+	if (local) {
+		hnv_fmt_ip(local, ip, sizeof(ip));
+		hnv_vici_list_start(b, "local_addrs");
+		hnv_vici_list_item_str(b, ip);
+		hnv_vici_list_end(b);
+	}
+	hnv_fmt_ip(&c->peer, ip, sizeof(ip));
+	hnv_vici_list_start(b, "remote_addrs");
+	hnv_vici_list_item_str(b, ip);
+	hnv_vici_list_end(b);
+	add_proposals(b, "proposals", c->ike, HNV_S2S_IKE_DEFAULT);
+	if (c->dpd)
+		hnv_vici_kv_fmt(b, "dpd_delay", "%us", c->dpd);
+	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_IKE);
+	hnv_vici_kv_str(b, "keyingtries", "0");
+	hnv_vici_kv_str(b, "unique", "replace");
+	hnv_vici_kv_str(b, "mobike", "no");
+	if (sp->if_id) {
+		hnv_vici_kv_fmt(b, "if_id_in", "%u", sp->if_id);
+		hnv_vici_kv_fmt(b, "if_id_out", "%u", sp->if_id);
+	}
+	const char *auth = c->auth == HNV_S2S_AUTH_PSK ? "psk" : "pubkey";
+	hnv_vici_section_start(b, "local");
+	hnv_vici_kv_str(b, "auth", auth);
+	hnv_vici_kv_str(b, "id", c->local_id);
+	if (cert) {
+		hnv_vici_list_start(b, "certs");
+		hnv_vici_list_item(b, cert, cert_len);
+		hnv_vici_list_end(b);
+	}
+	hnv_vici_section_end(b);
+	hnv_vici_section_start(b, "remote");
+	hnv_vici_kv_str(b, "auth", auth);
+	hnv_vici_kv_str(b, "id", c->remote_id);
+	hnv_vici_section_end(b);
+
+	hnv_vici_section_start(b, "children");
+	hnv_vici_section_start(b, conn);
+	hnv_vici_list_start(b, "local_ts");
+	if (sp->n_local_ts) {
+		for (unsigned i = 0; i < sp->n_local_ts; i++)
+			add_prefix_item(b, &sp->local_ts[i]);
+	} else {
+		bool v4 = false, v6 = false;
+		for (unsigned i = 0; i < c->n_remote; i++) {
+			if (hnv_ip_is_v4(&c->remote[i].addr))
+				v4 = true;
+			else
+				v6 = true;
+		}
+		if (v4)
+			hnv_vici_list_item_str(b, "0.0.0.0/0");
+		if (v6)
+			hnv_vici_list_item_str(b, "::/0");
+	}
+	hnv_vici_list_end(b);
+	hnv_vici_list_start(b, "remote_ts");
+	for (unsigned i = 0; i < c->n_remote; i++)
+		add_prefix_item(b, &c->remote[i]);
+	hnv_vici_list_end(b);
+	add_proposals(b, "esp_proposals", c->esp, HNV_S2S_ESP_DEFAULT);
+	hnv_vici_kv_str(b, "mode", "tunnel");
+	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_CHILD);
+	hnv_vici_kv_str(b, "start_action", sp->trap ? "trap" : "start");
+	hnv_vici_kv_str(b, "dpd_action", "restart");
+	hnv_vici_kv_str(b, "close_action", sp->trap ? "trap" : "start");
+	if (sp->if_id) {
+		hnv_vici_kv_fmt(b, "if_id_in", "%u", sp->if_id);
+		hnv_vici_kv_fmt(b, "if_id_out", "%u", sp->if_id);
+	}
+	hnv_vici_section_end(b);
+	hnv_vici_section_end(b);
+	hnv_vici_section_end(b);
+	if (cert) {
+		explicit_bzero(cert, cert_len);
+		free(cert);
+	}
+	int rc = hnv_vici_buf_finish(b);
+	if (rc)
+		snprintf(err, errlen, "tunnel %s: load-conn message: %s", c->name, strerror(-rc));
+	return rc;
+}
+
+int hnv_s2s_build_shared(const struct hnv_conf_s2s *c, const char *prefix, struct hnv_vici_buf *b)
+{
+	char conn[CONN_NAME_MAX + 1];
+	hnv_vici_buf_init(b, HNV_VICI_CMD_REQUEST, "load-shared");
+	if (c->auth != HNV_S2S_AUTH_PSK || !c->psk[0] ||
+	    conn_name(prefix, c->name, conn, sizeof(conn)))
+		return -EINVAL;
+	hnv_vici_kv_str(b, "id", conn);
+	hnv_vici_kv_str(b, "type", "IKE");
+	hnv_vici_kv(b, "data", c->psk, strnlen(c->psk, sizeof(c->psk)));
+	hnv_vici_list_start(b, "owners");
+	hnv_vici_list_item_str(b, c->local_id);
+	hnv_vici_list_item_str(b, c->remote_id);
+	hnv_vici_list_end(b);
+	return hnv_vici_buf_finish(b);
+}
+
+/* ---- connection handling ---- */
+
+static void disconnect(struct hnv_s2s *s)
+{
+	hnv_vici_close(s->cmd);
+	hnv_vici_close(s->ev);
+	s->cmd = s->ev = NULL;
+	/* charon may come back empty: nothing we sent is known to be there */
+	for (size_t i = 0; i < s->n_tuns; i++) {
+		free(s->tuns[i].sent);
+		s->tuns[i].sent = NULL;
+		s->tuns[i].sent_len = 0;
+	}
+}
+
+static struct tun *find_conn(struct hnv_s2s *s, const char *conn)
+{
+	for (size_t i = 0; i < s->n_tuns; i++)
+		if (strcmp(s->tuns[i].conn, conn) == 0)
+			return &s->tuns[i];
+	return NULL;
+}
+
+static struct tun *find_name(struct hnv_s2s *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_tuns; i++)
+		if (strcmp(s->tuns[i].conf.name, name) == 0)
+			return &s->tuns[i];
+	return NULL;
+}
+
+/* Events: ike-updown, child-updown, ike-rekey, child-rekey. Each holds one
+ * section per IKE SA, named after its connection. */
+static void on_event(void *arg, const char *event, const struct hnv_vici_msg *m)
+{
+	struct hnv_s2s *s = arg;
+	const struct hnv_vici_node *root = hnv_vici_msg_root(m);
+	bool up = hnv_vici_yes(root, "up");
+	for (const struct hnv_vici_node *n = root->child; n; n = n->next) {
+		if (n->kind != HNV_VICI_N_SECTION)
+			continue;
+		struct tun *t = find_conn(s, n->name);
+		if (!t)
+			continue;
+		const char *state = hnv_vici_str(n, "state");
+		if (strcmp(event, "ike-updown") == 0) {
+			if (up)
+				t->ups++;
+			else
+				t->downs++;
+			logf_(s, HNV_LOG_NOTICE, "s2s %s: IKE SA %s (%s)", t->conf.name,
+			      up ? "up" : "down", state ? state : "?");
+		} else if (strcmp(event, "child-updown") == 0) {
+			logf_(s, HNV_LOG_INFO, "s2s %s: CHILD SA %s", t->conf.name,
+			      up ? "up" : "down");
+		} else if (strcmp(event, "ike-rekey") == 0) {
+			t->ike_rekeys++;
+			logf_(s, HNV_LOG_INFO, "s2s %s: IKE SA rekeyed", t->conf.name);
+		} else if (strcmp(event, "child-rekey") == 0) {
+			t->child_rekeys++;
+			logf_(s, HNV_LOG_INFO, "s2s %s: CHILD SA rekeyed", t->conf.name);
+		}
+	}
+}
+
+static const char *const events[] = {"ike-updown", "child-updown", "ike-rekey", "child-rekey"};
+
+static int try_connect(struct hnv_s2s *s)
+{
+	int rc = hnv_vici_connect(s->path, s->timeout_ms, &s->cmd);
+	if (!rc)
+		rc = hnv_vici_events_open(s->path, events, sizeof(events) / sizeof(events[0]),
+					  on_event, s, s->timeout_ms, &s->ev);
+	if (rc) {
+		disconnect(s);
+		return rc;
+	}
+	s->connects++;
+	logf_(s, HNV_LOG_NOTICE, "s2s: connected to charon at %s", s->path);
+	return 0;
+}
+
+/* A command on the command connection; a transport failure disconnects. */
+static int cmd_ok(struct hnv_s2s *s, struct hnv_vici_buf *b, const char *what, const char *conn,
+		  bool quiet)
+{
+	char err[256];
+	if (!s->cmd)
+		return -ENOTCONN;
+	int rc = hnv_vici_cmd_ok(s->cmd, b, err, sizeof(err));
+	if (rc == -EIO) {
+		if (!quiet)
+			logf_(s, HNV_LOG_ERR, "s2s: %s %s refused by charon: %s", what, conn, err);
+	} else if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s: %s %s: %s; reconnecting", what, conn, strerror(-rc));
+		disconnect(s);
+		rc = -ENOTCONN;
+	}
+	return rc;
+}
+
+static int simple_cmd(struct hnv_s2s *s, const char *cmd, const char *key, const char *val,
+		      bool quiet)
+{
+	struct hnv_vici_buf b;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, cmd);
+	hnv_vici_kv_str(&b, key, val);
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = cmd_ok(s, &b, cmd, val, quiet);
+	hnv_vici_buf_free(&b);
+	return rc;
+}
+
+static int unload(struct hnv_s2s *s, const char *conn)
+{
+	struct hnv_vici_buf b;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "terminate");
+	hnv_vici_kv_str(&b, "ike", conn);
+	hnv_vici_kv_str(&b, "force", "yes");
+	hnv_vici_kv_str(&b, "timeout", "-1");
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = cmd_ok(s, &b, "terminate", conn, true); /* no SA: fine */
+	hnv_vici_buf_free(&b);
+	if (rc == -ENOTCONN)
+		return rc;
+	rc = simple_cmd(s, "unload-conn", "name", conn, false);
+	if (rc == -ENOTCONN)
+		return rc;
+	int rc2 = simple_cmd(s, "unload-shared", "id", conn, true); /* cert tunnels have none */
+	if (rc2 == -ENOTCONN)
+		return rc2;
+	logf_(s, HNV_LOG_NOTICE, "s2s: unloaded %s", conn);
+	return rc;
+}
+
+static int load_key(struct hnv_s2s *s, const struct tun *t)
+{
+	char path[512];
+	uint8_t *key;
+	size_t len;
+	int rc = cred_path(s->cred_dir, "private", t->conf.key, path, sizeof(path));
+	if (!rc)
+		rc = read_file(path, &key, &len);
+	if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s %s: key %s: %s", t->conf.name, t->conf.key,
+		      strerror(-rc));
+		return rc;
+	}
+	struct hnv_vici_buf b;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "load-key");
+	hnv_vici_kv_str(&b, "type", "any");
+	hnv_vici_kv(&b, "data", key, len);
+	explicit_bzero(key, len);
+	free(key);
+	rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = cmd_ok(s, &b, "load-key for", t->conn, false);
+	hnv_vici_buf_free(&b);
+	return rc;
+}
+
+static void spec_of(const struct tun *t, struct hnv_s2s_spec *sp)
+{
+	*sp = (struct hnv_s2s_spec){
+		.conf = &t->conf,
+		.if_id = t->if_id,
+		.has_local_addr = t->has_local_addr,
+		.local_addr = t->local_addr,
+		.n_local_ts = t->n_local_ts,
+		.local_ts = t->local_ts,
+		.trap = t->trap,
+	};
+}
+
+/* Loads t's secret (or private key) and then its connection; remembers
+ * the accepted load-conn in t->sent. */
+static int load(struct hnv_s2s *s, struct tun *t, const struct hnv_vici_buf *conn_msg)
+{
+	int rc;
+	if (t->conf.auth == HNV_S2S_AUTH_PSK) {
+		struct hnv_vici_buf b;
+		rc = hnv_s2s_build_shared(&t->conf, s->prefix, &b);
+		if (!rc)
+			rc = cmd_ok(s, &b, "load-shared for", t->conn, false);
+		hnv_vici_buf_free(&b); /* clears the PSK */
+	} else {
+		rc = load_key(s, t);
+	}
+	if (rc)
+		return rc;
+	char err[256];
+	if (!s->cmd)
+		return -ENOTCONN;
+	rc = hnv_vici_cmd_ok(s->cmd, conn_msg, err, sizeof(err));
+	if (rc == -EIO) {
+		logf_(s, HNV_LOG_ERR, "s2s: load-conn %s refused by charon: %s", t->conn, err);
+		return rc;
+	}
+	if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s: load-conn %s: %s; reconnecting", t->conn,
+		      strerror(-rc));
+		disconnect(s);
+		return -ENOTCONN;
+	}
+	free(t->sent);
+	t->sent = malloc(conn_msg->len);
+	if (t->sent) {
+		memcpy(t->sent, conn_msg->data, conn_msg->len);
+		t->sent_len = conn_msg->len;
+	}
+	logf_(s, HNV_LOG_NOTICE, "s2s: loaded %s", t->conn);
+	return 0;
+}
+
+/* Names of the connections (get-conns: conns) or secrets (get-shared:
+ * keys) charon holds under our prefix; malloc'd array of malloc'd names. */
+static int get_names(struct hnv_s2s *s, const char *cmd, const char *list, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!s->cmd)
+		return -ENOTCONN;
+	struct hnv_vici_buf b;
+	struct hnv_vici_msg *m = NULL;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, cmd);
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = hnv_vici_cmd(s->cmd, &b, &m);
+	hnv_vici_buf_free(&b);
+	if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s: %s: %s; reconnecting", cmd, strerror(-rc));
+		disconnect(s);
+		return -ENOTCONN;
+	}
+	const struct hnv_vici_node *l = hnv_vici_find(hnv_vici_msg_root(m), list, HNV_VICI_N_LIST);
+	size_t cnt = 0;
+	for (const struct hnv_vici_node *i = l ? l->child : NULL; i; i = i->next)
+		cnt++;
+	char **names = calloc(cnt + 1, sizeof(*names));
+	if (!names) {
+		hnv_vici_msg_free(m);
+		return -ENOMEM;
+	}
+	size_t plen = strlen(s->prefix);
+	for (const struct hnv_vici_node *i = l ? l->child : NULL; i; i = i->next)
+		if (strlen(i->value) == i->vlen && strncmp(i->value, s->prefix, plen) == 0 &&
+		    (names[*n] = strdup(i->value)))
+			(*n)++;
+	hnv_vici_msg_free(m);
+	*out = names;
+	return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Brings charon to s->tuns: unloads foreign-to-the-list connections and
+ * secrets under our prefix, loads tunnels whose message differs from what
+ * charon accepted last (all after a reconnect). */
+static int reconcile(struct hnv_s2s *s)
+{
+	char **names;
+	size_t n;
+	int rc = get_names(s, "get-conns", "conns", &names, &n), first = 0;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && s->cmd; i++) {
+		if (find_conn(s, names[i]))
+			continue;
+		rc = unload(s, names[i]);
+		if (rc && !first)
+			first = rc;
+	}
+	/* A connection charon lacks is loaded even when we sent it before. */
+	for (size_t i = 0; i < s->n_tuns; i++) {
+		bool have = false;
+		for (size_t j = 0; j < n; j++)
+			have = have || strcmp(names[j], s->tuns[i].conn) == 0;
+		if (!have) {
+			free(s->tuns[i].sent);
+			s->tuns[i].sent = NULL;
+			s->tuns[i].sent_len = 0;
+		}
+	}
+	free_names(names, n);
+	if (!s->cmd)
+		return -ENOTCONN;
+	if ((rc = get_names(s, "get-shared", "keys", &names, &n)))
+		return rc;
+	for (size_t i = 0; i < n && s->cmd; i++) {
+		struct tun *t = find_conn(s, names[i]);
+		if (!t || t->conf.auth != HNV_S2S_AUTH_PSK)
+			simple_cmd(s, "unload-shared", "id", names[i], false);
+	}
+	free_names(names, n);
+
+	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
+		struct tun *t = &s->tuns[i];
+		struct hnv_s2s_spec sp;
+		struct hnv_vici_buf b;
+		char err[512];
+		spec_of(t, &sp);
+		rc = hnv_s2s_build_conn(&sp, s->prefix, s->cred_dir, &b, err, sizeof(err));
+		if (rc) {
+			logf_(s, HNV_LOG_ERR, "s2s: %s", err);
+		} else if (!t->sent || t->sent_len != b.len || memcmp(t->sent, b.data, b.len)) {
+			rc = load(s, t, &b);
+		}
+		hnv_vici_buf_free(&b);
+		if (rc && !first)
+			first = rc;
+	}
+	if (!s->cmd)
+		return -ENOTCONN;
+	return first;
+}
+
+int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
+{
+	static const struct hnv_s2s_opts none;
+	if (!o)
+		o = &none;
+	*out = NULL;
+	const char *prefix = o->prefix ? o->prefix : HNV_S2S_PREFIX_DEFAULT;
+	size_t pl = strlen(prefix);
+	if (pl == 0 || pl > HNV_S2S_PREFIX_MAX ||
+	    strspn(prefix, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != pl)
+		return -EINVAL;
+	const char *path = o->vici_path ? o->vici_path : HNV_VICI_DEFAULT_SOCKET;
+	const char *cred = o->cred_dir ? o->cred_dir : "/etc/swanctl";
+	struct hnv_s2s *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(s->path) || strlen(cred) >= sizeof(s->cred_dir)) {
+		free(s);
+		return -ENAMETOOLONG;
+	}
+	strcpy(s->path, path);
+	strcpy(s->prefix, prefix);
+	strcpy(s->cred_dir, cred);
+	s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	s->log = o->log;
+	s->log_arg = o->log_arg;
+	if (try_connect(s))
+		logf_(s, HNV_LOG_WARNING, "s2s: charon not reachable at %s; retrying", s->path);
+	s->last_try = time(NULL);
+	*out = s;
+	return 0;
+}
+
+void hnv_s2s_destroy(struct hnv_s2s *s)
+{
+	if (!s)
+		return;
+	disconnect(s);
+	for (size_t i = 0; i < s->n_tuns; i++)
+		tun_clear(&s->tuns[i]);
+	free(s->tuns);
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+static int tun_from_spec(struct hnv_s2s *s, const struct hnv_s2s_spec *sp, struct tun *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (!sp->conf || sp->n_local_ts > HNV_S2S_LOCAL_TS_MAX ||
+	    conn_name(s->prefix, sp->conf->name, t->conn, sizeof(t->conn)))
+		return -EINVAL;
+	t->conf = *sp->conf;
+	t->if_id = sp->if_id;
+	t->has_local_addr = sp->has_local_addr;
+	t->local_addr = sp->local_addr;
+	t->trap = sp->trap;
+	t->n_local_ts = sp->n_local_ts;
+	if (sp->n_local_ts)
+		memcpy(t->local_ts, sp->local_ts, sp->n_local_ts * sizeof(*sp->local_ts));
+	return 0;
+}
+
+int hnv_s2s_sync(struct hnv_s2s *s, const struct hnv_s2s_spec *specs, size_t n)
+{
+	struct tun *tuns = n ? calloc(n, sizeof(*tuns)) : NULL;
+	if (n && !tuns)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int rc = tun_from_spec(s, &specs[i], &tuns[i]);
+		for (size_t j = 0; !rc && j < i; j++)
+			if (strcmp(tuns[j].conn, tuns[i].conn) == 0)
+				rc = -EINVAL;
+		if (rc) {
+			logf_(s, HNV_LOG_ERR, "s2s: tunnel \"%s\" is invalid or repeated",
+			      specs[i].conf ? specs[i].conf->name : "");
+			for (size_t j = 0; j <= i; j++)
+				tun_clear(&tuns[j]);
+			free(tuns);
+			return -EINVAL;
+		}
+		/* Keep what charon accepted for an unchanged tunnel; a changed
+		 * secret or key file forces a reload. */
+		struct tun *old = find_conn(s, tuns[i].conn);
+		if (old && old->sent && strcmp(old->conf.psk, tuns[i].conf.psk) == 0 &&
+		    strcmp(old->conf.key, tuns[i].conf.key) == 0) {
+			tuns[i].sent = old->sent;
+			tuns[i].sent_len = old->sent_len;
+			old->sent = NULL;
+		}
+		if (old) {
+			tuns[i].ike_rekeys = old->ike_rekeys;
+			tuns[i].child_rekeys = old->child_rekeys;
+			tuns[i].ups = old->ups;
+			tuns[i].downs = old->downs;
+		}
+	}
+	for (size_t i = 0; i < s->n_tuns; i++)
+		tun_clear(&s->tuns[i]);
+	free(s->tuns);
+	s->tuns = tuns;
+	s->n_tuns = n;
+	if (!s->cmd)
+		return -ENOTCONN;
+	return reconcile(s);
+}
+
+int hnv_s2s_fd(const struct hnv_s2s *s)
+{
+	return s->ev ? hnv_vici_fd(s->ev) : -1;
+}
+
+bool hnv_s2s_connected(const struct hnv_s2s *s)
+{
+	return s->cmd && s->ev;
+}
+
+unsigned hnv_s2s_connects(const struct hnv_s2s *s)
+{
+	return s->connects;
+}
+
+int hnv_s2s_dispatch(struct hnv_s2s *s)
+{
+	if (!s->ev)
+		return -ENOTCONN;
+	int rc = hnv_vici_events_dispatch(s->ev);
+	if (rc) {
+		logf_(s, HNV_LOG_WARNING, "s2s: charon event socket: %s; reconnecting",
+		      rc == -EPIPE ? "closed" : strerror(-rc));
+		disconnect(s);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+int hnv_s2s_tick(struct hnv_s2s *s)
+{
+	if (hnv_s2s_connected(s))
+		return 0;
+	long long now = time(NULL);
+	if (now == s->last_try)
+		return -ENOTCONN;
+	s->last_try = now;
+	if (try_connect(s))
+		return -ENOTCONN;
+	int rc = reconcile(s);
+	if (rc && rc != -ENOTCONN)
+		logf_(s, HNV_LOG_WARNING, "s2s: reload after reconnect incomplete: %s",
+		      strerror(-rc));
+	return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
+}
+
+static int ctl(struct hnv_s2s *s, const char *name, const char *cmd)
+{
+	struct tun *t = find_name(s, name);
+	if (!t)
+		return -ENOENT;
+	struct hnv_vici_buf b;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, cmd);
+	if (strcmp(cmd, "initiate") == 0)
+		hnv_vici_kv_str(&b, "child", t->conn);
+	hnv_vici_kv_str(&b, "ike", t->conn);
+	hnv_vici_kv_str(&b, "timeout", "-1");
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = cmd_ok(s, &b, cmd, t->conn, false);
+	hnv_vici_buf_free(&b);
+	if (!rc)
+		logf_(s, HNV_LOG_NOTICE, "s2s %s: %s", name, cmd);
+	return rc;
+}
+
+int hnv_s2s_up(struct hnv_s2s *s, const char *name)
+{
+	return ctl(s, name, "initiate");
+}
+
+int hnv_s2s_down(struct hnv_s2s *s, const char *name)
+{
+	return ctl(s, name, "terminate");
+}
+
+static void copy_state(char *dst, size_t len, const char *v)
+{
+	snprintf(dst, len, "%s", v ? v : "?");
+}
+
+static void add_u64(const struct hnv_vici_node *n, const char *key, uint64_t *sum)
+{
+	uint64_t v;
+	if (hnv_vici_u64(n, key, &v) == 0)
+		*sum += v;
+}
+
+/* One list-sa event: sections named after connections, each an IKE SA. */
+static void on_list_sa(void *arg, const char *event, const struct hnv_vici_msg *m)
+{
+	(void)event;
+	struct {
+		const char *conn;
+		struct hnv_s2s_status *st;
+	} *q = arg;
+	for (const struct hnv_vici_node *ike = hnv_vici_msg_root(m)->child; ike; ike = ike->next) {
+		if (ike->kind != HNV_VICI_N_SECTION || strcmp(ike->name, q->conn) != 0)
+			continue;
+		struct hnv_s2s_status *st = q->st;
+		const char *state = hnv_vici_str(ike, "state");
+		st->ike_sas++;
+		/* report the established SA when there is one */
+		if (st->ike_sas == 1 || (state && strcmp(state, "ESTABLISHED") == 0)) {
+			copy_state(st->ike_state, sizeof(st->ike_state), state);
+			uint64_t est = 0;
+			if (hnv_vici_u64(ike, "established", &est) == 0)
+				st->established_s = est;
+		}
+		const struct hnv_vici_node *ch =
+			hnv_vici_find(ike, "child-sas", HNV_VICI_N_SECTION);
+		for (const struct hnv_vici_node *c = ch ? ch->child : NULL; c; c = c->next) {
+			if (c->kind != HNV_VICI_N_SECTION)
+				continue;
+			st->child_sas++;
+			if (st->child_sas == 1)
+				copy_state(st->child_state, sizeof(st->child_state),
+					   hnv_vici_str(c, "state"));
+			add_u64(c, "bytes-in", &st->bytes_in);
+			add_u64(c, "bytes-out", &st->bytes_out);
+			add_u64(c, "packets-in", &st->packets_in);
+			add_u64(c, "packets-out", &st->packets_out);
+		}
+	}
+}
+
+int hnv_s2s_status(struct hnv_s2s *s, const char *name, struct hnv_s2s_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	struct tun *t = find_name(s, name);
+	if (!t)
+		return -ENOENT;
+	st->ike_rekeys = t->ike_rekeys;
+	st->child_rekeys = t->child_rekeys;
+	st->ups = t->ups;
+	st->downs = t->downs;
+	snprintf(st->ike_state, sizeof(st->ike_state), "DOWN");
+	if (!s->cmd)
+		return -ENOTCONN;
+	struct {
+		const char *conn;
+		struct hnv_s2s_status *st;
+	} q = {t->conn, st};
+	struct hnv_vici_buf b;
+	struct hnv_vici_msg *m = NULL;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "list-sas");
+	hnv_vici_kv_str(&b, "noblock", "yes");
+	hnv_vici_kv_str(&b, "ike", t->conn);
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = hnv_vici_cmd_stream(s->cmd, &b, "list-sa", on_list_sa, &q, &m);
+	hnv_vici_buf_free(&b);
+	hnv_vici_msg_free(m);
+	if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s: list-sas %s: %s; reconnecting", t->conn, strerror(-rc));
+		disconnect(s);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+int hnv_s2s_status_format(const char *name, const struct hnv_s2s_status *st, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+			 "%s ike %s child %s ike-sas %u established %llus "
+			 "in %llu bytes %llu packets out %llu bytes %llu packets "
+			 "rekeys ike %u child %u",
+			 name, st->ike_state, st->child_state[0] ? st->child_state : "-",
+			 st->ike_sas, (unsigned long long)st->established_s,
+			 (unsigned long long)st->bytes_in, (unsigned long long)st->packets_in,
+			 (unsigned long long)st->bytes_out, (unsigned long long)st->packets_out,
+			 st->ike_rekeys, st->child_rekeys);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
