@@ -601,12 +601,11 @@ static bool line_neighbor(const char *line, char *buf, size_t len)
 	return true;
 }
 
+/* The command that undoes line: "no LINE", or LINE without its "no ". */
 static void add_negation(struct text *o, const char *indent, const char *line)
 {
-	if (strncmp(line, "no ", 3) == 0)
-		text_add(o, "%s%s\n", indent, line + 3);
-	else
-		text_add(o, "%s no %s\n", indent, line);
+	bool neg = strncmp(line, "no ", 3) == 0;
+	text_add(o, "%s %s%s\n", indent, neg ? "" : "no ", neg ? line + 3 : line);
 }
 
 /* Removal commands for a wanted instance: lines of the running block r
@@ -647,7 +646,7 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 			snprintf(open_ctx, sizeof(open_ctx), "%.*s", (int)clen, ctx);
 			text_add(o, " address-family %s\n", open_ctx);
 		}
-		add_negation(o, "  ", line);
+		add_negation(o, " ", line);
 	}
 	if (open_ctx[0])
 		text_add(o, " exit-address-family\n");

@@ -128,7 +128,6 @@ int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size
 	if (rc == 0 && o->zserv) {
 		struct hnv_zapi_opts zo = {
 			.path = o->zserv,
-			.route_type = HNV_ZAPI_ROUTE_SHARP,
 			.gr_stale_time = HNV_GW_GR_STALE,
 		};
 		g->zapi = hnv_zapi_new(&zo);
@@ -589,7 +588,7 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 
 /* Storage for one tenant's hnv_nat_tenant pointers. */
 struct nat_bufs {
-	const char *ifs[GW_PORTS_MAX + 1 + S2S_MAX];
+	const char *ifs[GW_PORTS_MAX + 2 + S2S_MAX];
 	struct hnv_prefix prefixes[TS_MAX];
 };
 
@@ -601,6 +600,9 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 	n->zone = t->zone;
 	n->ifs = b->ifs;
 	n->prefixes = b->prefixes;
+	/* the VRF device too: what the gateway itself sends in the VRF meets
+	 * the output hook with it as the outgoing interface first */
+	b->ifs[n->n_ifs++] = t->vrf;
 	for (unsigned i = 0; i < t->n_ports; i++)
 		b->ifs[n->n_ifs++] = t->ports[i].name;
 	n->n_prefixes = tenant_prefixes(d, t, b->prefixes);

@@ -572,7 +572,7 @@ static int build(struct batch *b, const struct hnv_nat_tenant *t, size_t n, bool
 	b->seq0 = b->seq = seq;
 	char *p = batch_room(b);
 	if (p != NULL) {
-		batch_what(b, "begin transaction");
+		batch_what(b, "commit the transaction for table inet %s", HNV_NAT_TABLE);
 		b->len += NLMSG_ALIGN(nftnl_batch_begin(p, b->seq++)->nlmsg_len);
 	}
 	/* Add-if-missing then delete: the delete never fails with ENOENT. */
@@ -599,7 +599,7 @@ static int build(struct batch *b, const struct hnv_nat_tenant *t, size_t n, bool
 	}
 	p = batch_room(b);
 	if (p != NULL) {
-		batch_what(b, "end transaction");
+		batch_what(b, "end the transaction for table inet %s", HNV_NAT_TABLE);
 		b->len += NLMSG_ALIGN(nftnl_batch_end(p, b->seq++)->nlmsg_len);
 	}
 	if (b->oom) {
@@ -683,7 +683,8 @@ static int send_batch(struct hnv_nat *h, struct batch *b, char *err, size_t errl
 {
 	size_t n_msgs = b->seq - b->seq0;
 	grow_sockbuf(h, SO_SNDBUFFORCE, b->len);
-	grow_sockbuf(h, SO_RCVBUFFORCE, n_msgs * 64 + 65536);
+	/* one ACK per message, each an skb of well under 1 KiB truesize */
+	grow_sockbuf(h, SO_RCVBUFFORCE, n_msgs * 1024 + 65536);
 	if (mnl_socket_sendto(h->nl, b->p, b->len) < 0) {
 		int e = errno;
 		errf(err, errlen,
@@ -703,8 +704,9 @@ static int send_batch(struct hnv_nat *h, struct batch *b, char *err, size_t errl
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			int e = errno;
-			errf(err, errlen, "nftables: reading the replies to the batch: %s",
-			     strerror(e));
+			errf(err, errlen,
+			     "nftables: reading the replies to the batch for table inet %s: %s",
+			     HNV_NAT_TABLE, strerror(e));
 			return -e;
 		}
 		int left = (int)r;
@@ -716,17 +718,19 @@ static int send_batch(struct hnv_nat *h, struct batch *b, char *err, size_t errl
 			if (nlh->nlmsg_type != NLMSG_ERROR ||
 			    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct nlmsgerr))
 				continue;
-			const struct nlmsgerr *me = mnl_nlmsg_get_payload(nlh);
+			struct nlmsgerr me;
+			memcpy(&me, mnl_nlmsg_get_payload(nlh), sizeof(me));
 			uint32_t idx = nlh->nlmsg_seq - b->seq0;
-			if (me->error == 0) {
+			if (nlh->nlmsg_pid != h->portid || idx >= n_msgs)
+				continue; /* not about this batch */
+			if (me.error == 0) {
 				acked++;
 				continue;
 			}
 			if (first == 0) {
-				first = me->error;
-				errf(err, errlen, "nftables: cannot %s: %s",
-				     idx < n_msgs ? b->what[idx] : "commit the transaction",
-				     strerror(-me->error));
+				first = me.error < 0 ? me.error : -EPROTO;
+				errf(err, errlen, "nftables: cannot %s: %s", b->what[idx],
+				     strerror(-first));
 			}
 		}
 	}

@@ -21,7 +21,10 @@
  * arriving on a tenant's external device land in the tenant's zone. An
  * interface may therefore belong to one tenant only. Names are matched
  * (iifname), so rules may name devices that do not exist yet. IPv6 CA
- * prefixes get the zone but no translation (there is no NAT66).
+ * prefixes get the zone but no translation (there is no NAT66). With VRFs,
+ * list the VRF device (rd-<name>) among the interfaces too: traffic the
+ * gateway itself sends in a VRF meets the output hook with the VRF device
+ * as oif first, and the first zone set on a connection is the one it keeps.
  *
  * hnv_nat_apply() replaces the table in one nftables transaction (create
  * if missing, delete, recreate: atomic, and the same call reconciles after

@@ -225,7 +225,10 @@ static json_object *parse_text(const char *text, size_t len, char *err, size_t e
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (!o || je != json_tokener_success || strspn(text + end, " \t\r\n") < len - end ||
+	while (end < len && (text[end] == ' ' || text[end] == '\t' || text[end] == '\r' ||
+			     text[end] == '\n'))
+		end++;
+	if (!o || je != json_tokener_success || end != len ||
 	    !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		seterr(err, errlen, "etcd reply is not a JSON object");
@@ -429,7 +432,7 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 		/* whitespace between messages */
 		if (s->pending == 0) {
 			size_t ws = 0;
-			while (ws < len && strchr(" \t\r\n", buf[ws]) && buf[ws])
+			while (ws < len && buf[ws] && strchr(" \t\r\n", buf[ws]))
 				ws++;
 			buf += ws;
 			len -= ws;
@@ -517,11 +520,12 @@ int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, c
 		}
 		memcpy(u, p, l);
 		u[l] = '\0';
-		while (l > 0 && u[l - 1] == '/')
-			u[--l] = '\0';
-		bool ok = (strncmp(u, "http://", 7) == 0 && l > 7) ||
-			  (strncmp(u, "https://", 8) == 0 && l > 8);
-		for (size_t i = 0; ok && i < l; i++)
+		size_t ul = l;
+		while (ul > 0 && u[ul - 1] == '/')
+			u[--ul] = '\0';
+		bool ok = (strncmp(u, "http://", 7) == 0 && ul > 7) ||
+			  (strncmp(u, "https://", 8) == 0 && ul > 8);
+		for (size_t i = 0; ok && i < ul; i++)
 			ok = u[i] > ' ' && u[i] < 127 && u[i] != '"' && u[i] != '\\';
 		if (!ok) {
 			seterr(err, errlen, "etcd URL \"%s\": want http://HOST:PORT or https://...",

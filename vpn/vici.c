@@ -71,7 +71,8 @@ static void put_name(struct hnv_vici_buf *b, const char *name)
 	if (!reserve(b, 1 + n))
 		return;
 	b->data[b->len++] = (uint8_t)n;
-	memcpy(b->data + b->len, name, n);
+	if (n)
+		memcpy(b->data + b->len, name, n);
 	b->len += n;
 }
 

@@ -170,7 +170,10 @@ static bool nud_usable(uint16_t s)
 static void nh_event(struct pk *u, const struct hnv_nl_event *e, uint64_t now)
 {
 	if (e->kind == HNV_NL_ROUTE) {
-		/* asked by tx, or by prepare for a PA not yet seen here */
+		/* asked by tx, or by prepare for a PA not yet seen here; a
+		 * reply without RTA_DST names no PA */
+		if (hnv_ip_is_unspec(&e->addr))
+			return;
 		struct nexthop *n = nh_find(u, &e->addr, true);
 		if (!n)
 			return;

@@ -2,13 +2,13 @@
 # test_bgp.sh: gateway/bgp.c against real FRR 8.4 daemons in namespaces.
 #
 # Topology (all names carry this run's pid):
-#   gateway netns: zebra -n (netns VRF backend) + bgpd, pathspace gw<pid>; its
-#     private /run/netns holds "rd-contoso" and "rd-fabrikam", each a netns
+#   gateway netns: zebra -n (netns VRF backend) + bgpd, pathspace
+#     hnvbgpgw<pid>; its private /run/netns holds "rd-contoso" and "rd-fabrikam", each a netns
 #     of its own, so they are VRFs for zebra and bgpd (no VRF devices on
 #     this kernel). Tenant prefixes sit on lo there: 10.10.1.0/24 (Contoso,
 #     announced by `network` and `redistribute connected`) and 10.20.1.0/24
 #     (Fabrikam, `network` only).
-#   corp netns: zebra + bgpd, pathspace corp<pid>, AS 65001, 172.16.0.0/16
+#   corp netns: zebra + bgpd, pathspace hnvbgpcorp<pid>, AS 65001, 172.16.0.0/16
 #     on lo; veth to rd-contoso (192.0.2.0/30) and to rd-fabrikam
 #     (198.51.100.0/30).
 #   The gateway's bgpd also runs a default instance (AS 64999) that is not
@@ -25,17 +25,25 @@ set -euo pipefail
 DRIVE=$(realpath "${BGP_DRIVE:-build/asan/bgp_drive}")
 S=$$
 GW=hnvbgp-gw-$S RDC=hnvbgp-rdc-$S RDF=hnvbgp-rdf-$S CORP=hnvbgp-corp-$S
-PGW=gw$S PCORP=corp$S
+PGW=hnvbgpgw$S PCORP=hnvbgpcorp$S
 D=$(mktemp -d /tmp/test_bgp.XXXXXX)
 chmod 0755 "$D" # the daemons run as frr
 FRAG=$D/hnvgw-bgp.conf
 fails=0
 
 cleanup() {
+	local pids=() p
 	for p in "$D"/*/*.pid; do
-		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+		[ -f "$p" ] && pids+=("$(cat "$p")")
 	done
-	sleep 0.5
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for _ in $(seq 50); do # until they are gone, at most 5 s
+		local alive=0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	rm -rf "/run/frr/$PGW" "/run/frr/$PCORP"
 	for n in "$GW" "$RDC" "$RDF" "$CORP"; do ip netns del "$n" 2>/dev/null || true; done
 	if [ "$fails" -ne 0 ] || [ -n "${KEEP:-}" ]; then echo "logs kept in $D"; else rm -rf "$D"; fi
 }
@@ -113,7 +121,8 @@ mkdir -p "$D/gw" "$D/corp" "$D/netns"
 touch "$D/rdc.ns" "$D/rdf.ns"
 chown frr:frr "$D/gw" "$D/corp"
 daemons() { # PATHSPACE DIR: zebra (with extra args from ZARGS) and bgpd
-	/usr/lib/frr/zebra -d $ZARGS -N "$1" -f /dev/null --log "file:$2/zebra.log" -i "$2/zebra.pid"
+	/usr/lib/frr/zebra -d $ZARGS -N "$1" -f /dev/null --log "file:$2/zebra.log" -i "$2/zebra.pid" \
+		2>>"$2/start.log"
 	/usr/lib/frr/bgpd -d -N "$1" -f /dev/null --log "file:$2/bgpd.log" -i "$2/bgpd.pid"
 }
 export -f daemons

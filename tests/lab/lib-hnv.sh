@@ -108,8 +108,12 @@ hnv_topology() {
 
 # provider_member NS PA: NS joins the provider segment with PA on up0.
 provider_member() {
-	veth "$1" up0 pn "$1p"
-	must ip -n pn link set "$1p" master br0
+	# made under another name: up0 exists here already (the gateway's)
+	must ip link add "$1-up" type veth peer name "$1p" netns pn
+	must ip link set "$1-up" netns "$1"
+	must ip -n "$1" link set "$1-up" name up0
+	must ip -n "$1" link set up0 up
+	must ip -n pn link set "$1p" master br0 up
 	must ip -n "$1" addr add "$2/24" dev up0
 }
 

@@ -93,6 +93,8 @@ def kinds(dmac):
         "trunc_ip_payload": truncated(dmac, H2, len(full) - 12),
         # positive control: a well-formed frame of Blue2, from its PA
         "valid": outer(dmac, H2, gre(), inner(BLUE2, BLUE1, ident=0x600d)),
+        # also valid: GRE bits 6-12 are reserved and ignored on receipt (0x23f8)
+        "valid_rsvd": outer(dmac, H2, gre(recursion_control=3, flags=0x1f), inner(BLUE2, BLUE1, ident=0x600e)),
     }
 
 

@@ -123,13 +123,17 @@ ip netns exec "$P-b2" iperf3 -s -1 >"$T/iperf-s.log" 2>&1 &
 BGPIDS+=($!)
 wait_for 10 nsx b2 sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
 nsx b1 timeout 30 iperf3 -c 10.0.0.7 -t 2 -J >"$T/iperf-up.json" || fail "iperf3 Blue1 -> Blue2: $(tail -5 "$T/iperf-up.json")"
+# the one-shot server must be gone before the next listens on the same port
+wait "${BGPIDS[-1]}" || fail "iperf3 server: $(tail -5 "$T/iperf-s.log")"
 ip netns exec "$P-b2" iperf3 -s -1 >"$T/iperf-s2.log" 2>&1 &
 BGPIDS+=($!)
 wait_for 10 nsx b2 sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server did not listen"
 nsx b1 timeout 30 iperf3 -c 10.0.0.7 -t 2 -R -J >"$T/iperf-down.json" || fail "iperf3 Blue2 -> Blue1"
 rate()
 {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$1"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+if "sum_received" not in d.get("end", {}): sys.exit("iperf3: %s" % d.get("error", "no result"))
+print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$1" || fail "iperf3 result $1"
 }
 up=$(rate "$T/iperf-up.json")
 down=$(rate "$T/iperf-down.json")

@@ -8,8 +8,9 @@
 #   - the per-reason drop counter of host 1 (hnvgw show counters) grows by
 #     exactly the number of frames sent, and no other drop reason moves;
 #   - no VM namespace receives anything (tcpdump -Q in on every VM port);
-# and as a positive control that a well-formed frame sent the same way
-# is delivered to Blue1 (so the captures would have seen a leak).
+# and as a positive control that well-formed frames sent the same way are
+# delivered to Blue1 (so the captures would have seen a leak), including
+# one with the reserved GRE bits 6-12 set, which a receiver ignores.
 # Truncation is inside a consistent outer IPv4 packet: a packet whose outer
 # total length exceeds the frame never gets past the provider bridge here
 # (the kernel drops it), so it cannot reach hnvgwd's raw socket at all.
@@ -88,16 +89,19 @@ for vm in b1 r1 b2 r2; do
 done
 pass "no VM namespace received any of the $(($(echo "$KINDS" | wc -w) * N)) hostile frames"
 
-# positive control: the same path delivers a well-formed frame
+# positive control: the same path delivers well-formed frames, also one
+# with the reserved GRE bits 6-12 set (first word 0x23f8: ignored on receipt)
 cap_start b1 blue1 "$T/vm-b1-valid.pcap" -Q in
 before=$(counter h1 rx_decap_delivered)
 send valid 1
-wait_for 10 counter_ge h1 rx_decap_delivered $((before + 1)) ||
-	fail "the well-formed control frame was not delivered"
+send valid_rsvd 1
+wait_for 10 counter_ge h1 rx_decap_delivered $((before + 2)) ||
+	fail "the well-formed control frames were not delivered"
 cap_stop "$T/vm-b1-valid.pcap"
-(($(frames "$T/vm-b1-valid.pcap" 'icmp.ident == 0x600d') == 1)) ||
-	fail "Blue1's capture lacks the control frame"
-pass "control: a well-formed frame sent the same way reaches Blue1"
+(($(frames "$T/vm-b1-valid.pcap" 'icmp.ident == 0x600d') == 1)) || fail "Blue1's capture lacks the control frame"
+(($(frames "$T/vm-b1-valid.pcap" 'icmp.ident == 0x600e') == 1)) ||
+	fail "Blue1's capture lacks the control frame with GRE word 0x23f8"
+pass "control: well-formed frames sent the same way reach Blue1 (GRE 0x2000 and 0x23f8)"
 
 stop_host h1
 stop_host h2

@@ -3,7 +3,8 @@
 # Blue1 and Blue2 get CAs fd00:5001::5 and ::7 besides their IPv4 CAs; the
 # /64 (customer route, hnvgw ps) and both lookup records (hnvgw lookup add)
 # are configured through the CLI on both hosts. Asserts:
-#   - ping6 Blue1 -> Blue2 and Blue2 -> Blue1;
+#   - ping6 Blue1 -> Blue2 and Blue2 -> Blue1, and of the default gateway
+#     fd00:5001::1 (answered by host 1);
 #   - every neighbour solicitation for a CA is answered by the VM's own host
 #     from its lookup records (nd_advert on both hosts, the VMs' neighbour
 #     entries carry the records' MACs);
@@ -74,11 +75,18 @@ n2=$(nsx b2 ip -6 neigh show fd00:5001::5 dev blue2)
 [[ $n1 == *"lladdr 06:06:00:00:00:07"* ]] || fail "Blue1's neighbour entry for fd00:5001::7: $n1"
 [[ $n2 == *"lladdr 06:06:00:00:00:05"* ]] || fail "Blue2's neighbour entry for fd00:5001::5: $n2"
 pass "ND answered from the records by each VM's own host (nd_advert h1 +$((a1 - nd1)), h2 +$((a2 - nd2)))"
+echo0=$(counter h1 echo_reply)
+nsx b1 ping -6 -c 2 -i 0.2 -w 10 fd00:5001::1 >/dev/null || fail "Blue1 -> its IPv6 default gateway fd00:5001::1"
+((($(counter h1 echo_reply)) >= echo0 + 2)) || fail "gateway echo not answered by h1"
+pass "ping6 of the distributed default gateway fd00:5001::1 answered by host 1"
 
 # DAD: nothing tentative or failed; DAD probes (if any) were dropped, not answered
+# (the link-local address is probed; the probe is dropped, so DAD completes)
 for vm in b1:blue1 b2:blue2; do
+	wait_for 10 eval "! ip netns exec $P-${vm%%:*} ip -6 addr show dev ${vm#*:} tentative | grep -q inet6" ||
+		fail "${vm%%:*}: an address stays tentative: $(nsx "${vm%%:*}" ip -6 addr show dev "${vm#*:}")"
 	a=$(nsx "${vm%%:*}" ip -6 addr show dev "${vm#*:}")
-	[[ $a != *dadfailed* && $a != *tentative* ]] || fail "${vm%%:*}: $a"
+	[[ $a != *dadfailed* && $a == *"scope link"* ]] || fail "${vm%%:*}: $a"
 	[[ $a == *"fd00:5001::"* ]] || fail "${vm%%:*} lost its IPv6 CA: $a"
 done
 pass "DAD: no address tentative or failed (link-local DAD probes: drop_nd_dad h1 $(counter h1 drop_nd_dad))"

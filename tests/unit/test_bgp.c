@@ -220,6 +220,15 @@ static void test_redist_for_zapi_type(void **state)
 	assert_int_equal(hnv_bgp_redist_for_zapi_type(23), 0);
 }
 
+static void test_write_error(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	assert_int_equal(hnv_bgp_write("/nonexistent/dir/hnvgw-bgp.conf", "!\n", err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/dir/hnvgw-bgp.conf"));
+}
+
 /* ---- apply, against a fake vtysh ---- */
 
 static char dir[32];
@@ -356,6 +365,7 @@ static void test_apply_removes(void **state)
 		 " bgp router-id 192.0.2.9\n"
 		 " no bgp ebgp-requires-policy\n"
 		 " no bgp default ipv4-unicast\n"
+		 " no bgp network import-check\n"
 		 " neighbor 192.0.2.2 remote-as 65001\n"
 		 " neighbor 192.0.2.6 remote-as 65002\n"
 		 " !\n"
@@ -384,9 +394,10 @@ static void test_apply_removes(void **state)
 				"no router bgp 65010 vrf rd-fabrikam\n"
 				"router bgp 65000 vrf rd-contoso\n"
 				" address-family ipv4 unicast\n"
-				"   no network 10.20.0.0/16\n"
+				"  no network 10.20.0.0/16\n"
 				" exit-address-family\n"
 				" no bgp router-id 192.0.2.9\n"
+				" bgp network import-check\n"
 				" no neighbor 192.0.2.6 remote-as 65002\n"
 				"exit\n");
 	assert_non_null(strstr(f1, CONTOSO));
@@ -465,6 +476,7 @@ int main(void)
 		cmocka_unit_test_setup(test_render_bare, setup),
 		cmocka_unit_test_setup(test_render_invalid, setup),
 		cmocka_unit_test(test_redist_for_zapi_type),
+		cmocka_unit_test(test_write_error),
 		cmocka_unit_test_setup_teardown(test_apply_unchanged, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_removes, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_asn_change, setup_fake, teardown_fake),

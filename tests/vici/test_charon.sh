@@ -202,7 +202,11 @@ in_bytes() { status | awk '{for (i = 1; i < NF; i++) if ($i == "in") { print $(i
 RUNPID=$!
 wait_for 20 established || fail "tunnel did not come up"
 grep -q "loaded hnvgw-t1" "$T/manager.log" || fail "manager did not load the conn"
-echo "ok: tunnel up via load-shared/load-conn: $(status)"
+wait_for 5 grep -q "t1: IKE SA up" "$T/manager.log" || fail "no ike-updown event"
+# load-conn accepted -> ike-updown(up) event, from the manager's log stamps
+up_ms=$(awk '/loaded hnvgw-t1/ && !a {a = $1} /t1: IKE SA up/ && !b {b = $1}
+	END {printf "%d", (b - a) * 1000}' "$T/manager.log")
+echo "ok: tunnel up via load-shared/load-conn (${up_ms} ms to the up event): $(status)"
 
 # ---- 2. traffic (routes in table 220 by kernel-libipsec) ----
 ip -n "$GW" route show table 220 | grep -q "192.168.0.0/16" || fail "no route in table 220"
@@ -256,14 +260,23 @@ wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after
 echo "ok: site restart -> DPD restart; traffic again after $(echo "$t1 - $t0" | bc) s" \
 	"(dpd_delay 5 s, gateway retransmit 1 s x1.4, 2 tries)"
 
-# ---- 6. down / up ----
+# ---- 6. rekey events reach the manager; still one IKE SA per side ----
+swanctl --rekey --child hnvgw-t1 --uri "unix://$GWSOCK" >>"$T/swanctl.log" 2>&1 || fail "rekey child"
+wait_for 10 grep -q "CHILD SA rekeyed" "$T/manager.log" || fail "no child-rekey event"
+swanctl --rekey --ike hnvgw-t1 --uri "unix://$GWSOCK" >>"$T/swanctl.log" 2>&1 || fail "rekey ike"
+wait_for 10 grep -q "IKE SA rekeyed" "$T/manager.log" || fail "no ike-rekey event"
+wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after the rekey"
+wait_for 10 ping_ok || fail "no traffic after the rekeys"
+echo "ok: child-rekey and ike-rekey events; one IKE SA; traffic"
+
+# ---- 7. down / up ----
 "$DRIVE" "$GWSOCK" "$T/gw.conf" down t1 >/dev/null || fail "down"
 wait_for 10 test "$(gw_ike)" = 0 || fail "tunnel still up after down"
 "$DRIVE" "$GWSOCK" "$T/gw.conf" up t1 >/dev/null || fail "up"
 wait_for 20 established || fail "tunnel not up after up"
 echo "ok: down/up"
 
-# ---- 7. removal: a sync without the tunnel unloads it ----
+# ---- 8. removal: a sync without the tunnel unloads it ----
 kill "$RUNPID"
 wait "$RUNPID"
 rc=$?

@@ -262,7 +262,7 @@ wait_for 5 has_kroute "10.92.0.0/16" || fail "(e) 10.92.0.0/16 not in the kernel
 cmd del default 10.92.0.0/16
 wait_for 10 no_kroute 10.92.0.0/16 || fail "(e) deleted route still in the kernel"
 wait_for 5 no_zroute 10.92.0.0/16 || fail "(e) deleted route still in zebra"
-has_kroute "10.91.0.0/16" && has_kroute "blackhole 10.93.0.0/16" || fail "(e) other routes lost"
+{ has_kroute "10.91.0.0/16" && has_kroute "blackhole 10.93.0.0/16"; } || fail "(e) other routes lost"
 pass "(e) a deleted route leaves the kernel and zebra; the others stay"
 
 # ---- (f) GR reconciliation: a restarted client drops what it no longer wants ----
