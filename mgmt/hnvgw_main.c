@@ -808,6 +808,59 @@ static int cmd_ps(int argc, char **argv)
 	return rc;
 }
 
+/* s2s show [--json] | up NAME | down NAME | set NAME OPTIONS... (the whole
+ * tunnel again: replaces it in one transaction). */
+static int cmd_s2s(int argc, char **argv)
+{
+	if (strcmp(argv[1], "show") == 0) {
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--json") != 0)
+				return usage_error("s2s show: unexpected \"%s\"", argv[i]);
+			json_out = true;
+		}
+		char *sargv[] = {"show", "s2s-status"};
+		return cmd_show(2, sargv);
+	}
+	if (argc < 3)
+		return usage_error("s2s %s needs a tunnel name", argv[1]);
+	if (strcmp(argv[1], "set") == 0) {
+		/* "s2s del NAME" + "s2s add NAME ..." as one transaction */
+		size_t len = 0;
+		for (int i = 2; i < argc; i++)
+			len += strlen(argv[i]) * 2 + 3;
+		char *del = malloc(strlen(argv[2]) * 2 + 16), *add = malloc(len + 16);
+		if (!del || !add) {
+			free(del);
+			free(add);
+			return usage_error("out of memory");
+		}
+		snprintf(del, strlen(argv[2]) * 2 + 16, "s2s del \"%s\"", argv[2]);
+		size_t off = (size_t)snprintf(add, len + 16, "s2s add");
+		for (int i = 2; i < argc; i++)
+			off += (size_t)snprintf(add + off, len + 16 - off, " \"%s\"", argv[i]);
+		json_object *req = new_req("exec"), *lines = json_object_new_array(), *res;
+		json_object_array_add(lines, json_object_new_string(del));
+		json_object_array_add(lines, json_object_new_string(add));
+		json_object_object_add(req, "lines", lines);
+		explicit_bzero(add, off);
+		free(add);
+		free(del);
+		int rc = request(req, &res);
+		if (rc == 0)
+			json_object_put(res);
+		return rc;
+	}
+	if (argc != 3)
+		return usage_error("s2s %s NAME", argv[1]);
+	json_object *req = new_req("s2s"), *res;
+	json_object_object_add(req, "name", json_object_new_string(argv[2]));
+	json_object_object_add(req, "action", json_object_new_string(argv[1]));
+	int rc = request(req, &res);
+	if (rc == 0)
+		json_object_put(res);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
@@ -836,6 +889,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(cmd, "s2s") == 0 && n >= 2 &&
+	    (strcmp(args[1], "show") == 0 || strcmp(args[1], "up") == 0 ||
+	     strcmp(args[1], "down") == 0 || strcmp(args[1], "set") == 0))
+		return cmd_s2s(n, args);
 	if (is_noun(cmd)) {
 		if (n < 2)
 			return usage_error("%s needs a verb (add, del, set, ...)", cmd);

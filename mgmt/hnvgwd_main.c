@@ -207,6 +207,11 @@ static json_object *gw_s2s(void *arg)
 	return hnv_gw_show_s2s(arg);
 }
 
+static int gw_s2s_ctl(void *arg, const char *name, bool up, char *err, size_t errlen)
+{
+	return hnv_gw_s2s_ctl(arg, name, up, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	const char *state_arg = DEFAULT_STATE_DIR, *sock_arg = HNV_API_DEFAULT_SOCK;
@@ -363,6 +368,7 @@ int main(int argc, char **argv)
 		hnv_core_add_status(core, "nat", gw_nat, gw);
 		hnv_core_add_status(core, "gateway-routes", gw_routes, gw);
 		hnv_core_add_status(core, "s2s-status", gw_s2s, gw);
+		hnv_core_set_s2s_ctl(core, gw_s2s_ctl, gw);
 		hnv_core_set_observer(core, gw_changed, gw);
 	}
 	if (hnv_server_open(sock, core, &srv, err, sizeof(err))) {

@@ -158,7 +158,7 @@ static const char *const op_names[] = {
 	[HNV_OP_EXEC] = "exec",         [HNV_OP_COMMIT_CONFIRM] = "commit-confirm",
 	[HNV_OP_SHOW] = "show",         [HNV_OP_DIFF] = "diff",
 	[HNV_OP_ROLLBACK] = "rollback", [HNV_OP_NEXTHOP] = "nexthop",
-	[HNV_OP_TRACE] = "trace",
+	[HNV_OP_TRACE] = "trace",       [HNV_OP_S2S] = "s2s",
 };
 
 /* The fields each op accepts besides "v" and "op"; NULL-terminated. */
@@ -167,6 +167,7 @@ static const char *const op_fields[][4] = {
 	[HNV_OP_SHOW] = {"what", "secrets", NULL},  [HNV_OP_DIFF] = {"from", "to", NULL},
 	[HNV_OP_ROLLBACK] = {"rev", NULL},          [HNV_OP_NEXTHOP] = {"vsid", "src", "dst", NULL},
 	[HNV_OP_TRACE] = {"count", "port", "session", NULL},
+	[HNV_OP_S2S] = {"name", "action", NULL},
 };
 
 const char *hnv_op_name(enum hnv_op op)
@@ -176,7 +177,8 @@ const char *hnv_op_name(enum hnv_op op)
 
 bool hnv_op_changes(enum hnv_op op)
 {
-	return op == HNV_OP_EXEC || op == HNV_OP_COMMIT_CONFIRM || op == HNV_OP_ROLLBACK;
+	return op == HNV_OP_EXEC || op == HNV_OP_COMMIT_CONFIRM || op == HNV_OP_ROLLBACK ||
+	       op == HNV_OP_S2S;
 }
 
 static int check_fields(json_object *o, enum hnv_op op, char *err, size_t errlen)
@@ -430,6 +432,27 @@ static int parse_op(json_object *o, struct hnv_request *req, char *err, size_t e
 		return 0;
 	case HNV_OP_TRACE:
 		return parse_trace(o, req, err, errlen);
+	case HNV_OP_S2S: {
+		const char *s;
+		size_t len;
+		if ((rc = get_str(o, "name", true, &s, &len, err, errlen)))
+			return rc;
+		if (len == 0 || len > HNV_NAME_MAX || memchr(s, 0, len)) {
+			seterr(err, errlen, "\"name\" must be a tunnel name of 1-%d bytes",
+			       HNV_NAME_MAX);
+			return -EINVAL;
+		}
+		memcpy(req->u.s2s.name, s, len);
+		req->u.s2s.name[len] = 0;
+		if ((rc = get_str(o, "action", true, &s, &len, err, errlen)))
+			return rc;
+		if ((len == 2 && memcmp(s, "up", 2) == 0) || (len == 4 && memcmp(s, "down", 4) == 0)) {
+			req->u.s2s.up = len == 2;
+			return 0;
+		}
+		seterr(err, errlen, "\"action\" must be \"up\" or \"down\"");
+		return -EINVAL;
+	}
 	case HNV_OP_NEXTHOP: {
 		bool has_dst;
 		if ((rc = get_uint(o, "vsid", HNV_VSID_MIN, HNV_VSID_MAX, true, &a, err, errlen)) ||
@@ -650,6 +673,8 @@ struct hnv_core {
 	struct hnv_fwd *fwd; /* host edge forwarding, or NULL (hnvgwd without --uplink) */
 	hnv_core_observer observer;
 	void *observer_arg;
+	hnv_core_s2s_fn s2s_ctl;
+	void *s2s_arg;
 	hnv_core_exec_hook exec_hook; /* hnvgwd --etcd */
 	void *exec_hook_arg;
 	struct {
@@ -855,6 +880,12 @@ void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg)
 	c->observer_arg = arg;
 	if (fn)
 		fn(arg, c->model);
+}
+
+void hnv_core_set_s2s_ctl(struct hnv_core *c, hnv_core_s2s_fn fn, void *arg)
+{
+	c->s2s_ctl = fn;
+	c->s2s_arg = arg;
 }
 
 int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn fn, void *arg)
@@ -1404,6 +1435,18 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 		rc = hnv_core_nexthop(c, req->u.nexthop.vsid,
 				      req->u.nexthop.has_src ? &req->u.nexthop.src : NULL,
 				      &req->u.nexthop.dst, &res, err, sizeof(err));
+		break;
+	case HNV_OP_S2S:
+		if (!c->s2s_ctl) {
+			rc = -ENOTSUP;
+			seterr(err, sizeof(err),
+			       "s2s %s: this hnvgwd has no gateway role (start it with --uplink)",
+			       req->u.s2s.up ? "up" : "down");
+			break;
+		}
+		rc = c->s2s_ctl(c->s2s_arg, req->u.s2s.name, req->u.s2s.up, err, sizeof(err));
+		if (rc == 0)
+			res = json_object_new_object();
 		break;
 	case HNV_OP_TRACE:
 		if (!peer->root) {

@@ -76,6 +76,7 @@ enum hnv_op {
 	HNV_OP_ROLLBACK,
 	HNV_OP_NEXTHOP,
 	HNV_OP_TRACE,
+	HNV_OP_S2S, /* {"name": tunnel, "action": "up"|"down"} */
 };
 
 #define HNV_EXEC_MAX_LINES 100000 /* lines of one transaction */
@@ -114,6 +115,10 @@ struct hnv_request {
 			bool has_port;
 			char port[HNV_NAME_MAX + 1]; /* a port name or "uplink" */
 		} trace;
+		struct {
+			char name[HNV_NAME_MAX + 1];
+			bool up;
+		} s2s;
 	} u;
 };
 
@@ -209,6 +214,10 @@ void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg);
  * fn returns the rows (a new json array). Providers are consulted before
  * the model's tables. 0, or -ENOSPC. */
 typedef json_object *(*hnv_core_status_fn)(void *arg);
+/* `s2s up|down NAME` (op "s2s"): fn initiates or terminates the tunnel's
+ * SAs; 0 or a negative errno with a message in err. */
+typedef int (*hnv_core_s2s_fn)(void *arg, const char *name, bool up, char *err, size_t errlen);
+void hnv_core_set_s2s_ctl(struct hnv_core *c, hnv_core_s2s_fn fn, void *arg);
 #define HNV_CORE_MAX_STATUS 8
 int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn fn, void *arg);
 

@@ -13,10 +13,12 @@
  *          rtnetlink routes and neighbours; IPv4 and IPv6 PAs.
  * Why raw is the default, by measurement (tests/bench/e2e.sh, two-host
  * netns lab, VM to VM, 2 shared cores, 23 Nov 2026): the two are even.
- * 64-byte UDP: raw 44.7k/47.0k/28.5k pps, packet 49.0k/44.9k/31.7k pps in
- * runs side by side (differences follow the machine's load, not the
- * backend); hnvgwd CPU per packet delivered (both hosts): raw 13.1/14.6 us,
- * packet 14.1/14.6 us; single-stream TCP 0.39-0.45 Gbit/s for both. What
+ * 64-byte UDP in five runs side by side: raw 44.7k/47.0k/28.5k/19.8k/30.5k
+ * pps, packet 49.0k/44.9k/31.7k/19.0k/23.2k pps (differences follow the
+ * machine's load more than the backend); hnvgwd CPU per packet delivered
+ * (both hosts, the least load-sensitive figure): raw 13.1/14.6/14.5/14.0
+ * us, packet 14.1/14.6/12.7/15.0 us; single-stream TCP 0.32-0.45 Gbit/s for
+ * both. What
  * AF_PACKET saves on transmit (no IP output path) it pays on receive: the
  * kernel still takes every NVGRE packet through IPv4 input to a raw socket
  * (needed anyway so that it does not answer ICMP protocol unreachable)

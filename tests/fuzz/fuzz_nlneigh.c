@@ -10,8 +10,9 @@
  *     bytes only); an ERROR event carries an errno in -4095..-1;
  *   - the small array holds a prefix of the large array's events (parsing
  *     does not depend on the room left).
- * Seeds (tests/fuzz/seeds/fuzz_nlneigh/) are real kernel replies: a route
- * reply, a neighbour notification, an error.
+ * Seeds (tests/fuzz/seeds/fuzz_nlneigh/) are laid out as the kernel sends
+ * them: IPv4 and IPv6 route replies, an IPv6 neighbour notification, and a
+ * datagram of several messages (neighbour new/delete, an error, an ACK).
  */
 #include "../../datapath/io/nlneigh.h"
 

@@ -200,6 +200,9 @@ in_bytes() { status | awk '{for (i = 1; i < NF; i++) if ($i == "in") { print $(i
 # ---- 1. up through load-shared + load-conn (start_action = start) ----
 "$DRIVE" "$GWSOCK" "$T/gw.conf" run >"$T/manager.log" 2>&1 &
 RUNPID=$!
+# status runs a manager of its own (which loads the same conn): let the
+# running manager register for events and load first
+wait_for 10 grep -q "first sync ok" "$T/manager.log" || fail "manager did not start"
 wait_for 20 established || fail "tunnel did not come up"
 grep -q "loaded hnvgw-t1" "$T/manager.log" || fail "manager did not load the conn"
 wait_for 5 grep -q "t1: IKE SA up" "$T/manager.log" || fail "no ike-updown event"

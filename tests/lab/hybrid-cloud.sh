@@ -1,0 +1,206 @@
+#!/bin/bash
+# Lab scenario `hybrid-cloud` (issue 7): hnvgwd as the gateway of this VM
+# connects each tenant to its on-premises site through an IPsec
+# site-to-site tunnel negotiated by this VM's charon (strongswan.service),
+# driven by hnvgwd over VICI. Each site is a stock strongSwan (charon in its
+# own namespace, kernel ESP) configured only by a swanctl.conf written here.
+#
+#   the HNV topology of lib-hnv.sh (Contoso and Fabrikam, both 10.10.0.0/16)
+#   WAN 198.51.100.0/24 (bridge in namespace wan): the gateway .1 on wan0,
+#     site-contoso .2, site-fabrikam .3, site-many .4
+#   both sites use 192.168.0.0/16 (192.168.1.1 on their lo)
+#   Contoso: XFRM interface xf-N in rd-contoso; Fabrikam: xf-M in rd-fabrikam
+#   then 20 more tenants, one tunnel each, to site-many (timed)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-hnv.sh"
+
+PSK_CT="contoso-site-secret-0123456789"
+PSK_FB="fabrikam-site-secret-9876543210"
+
+# site NS ADDR: a stock charon in namespace NS (own /run, kernel ESP),
+# loaded with $LAB_TMP/NS/swanctl.conf by swanctl.
+site_start() {
+	local ns=$1 dir=$LAB_TMP/$1
+	mkdir -p "$dir/run"
+	cat >"$dir/strongswan.conf" <<-EOF
+		charon {
+		  load_modular = yes
+		  install_virtual_ip = no
+		  plugins {
+		    include /etc/strongswan.d/charon/*.conf
+		    vici { socket = unix://$dir/charon.vici }
+		    stroke { load = no }
+		  }
+		}
+		swanctl { socket = unix://$dir/charon.vici }
+	EOF
+	ip netns exec "$ns" sh -c "mount --bind '$dir/run' /run && STRONGSWAN_CONF='$dir/strongswan.conf' exec /usr/lib/ipsec/charon" \
+		>"$dir/charon.log" 2>&1 &
+	LAB_BG+=($!)
+	wait_ok 20 test -S "$dir/charon.vici" >/dev/null || nok "charon of $ns started"
+	must swanctl --load-all --file "$dir/swanctl.conf" --uri "unix://$dir/charon.vici"
+}
+# site_conf NS LOCAL_ID REMOTE_ID PSK ADDR: one conn accepting the gateway.
+site_conn() {
+	cat <<-EOF
+		  $1 {
+		    version = 2
+		    local_addrs = $5
+		    remote_addrs = 198.51.100.1
+		    proposals = aes256gcm16-prfsha384-ecp384
+		    dpd_delay = 5s
+		    local { auth = psk
+		      id = $2 }
+		    remote { auth = psk
+		      id = $3 }
+		    children {
+		      $1 {
+		        local_ts = 192.168.0.0/16
+		        remote_ts = 10.10.0.0/16
+		        esp_proposals = aes256gcm16-ecp384
+		        dpd_action = clear
+		      }
+		    }
+		  }
+	EOF
+}
+site_secret() {
+	cat <<-EOF
+		  ike-$1 { id-a = $2
+		    id-b = $3
+		    secret = "$4" }
+	EOF
+}
+
+section "topology"
+hnv_topology wan sc sf sm
+must ip -n wan link add br0 type bridge
+must ip -n wan link set br0 up
+must ip link add wan0 type veth peer name gw netns wan
+must ip link set wan0 up
+must ip -n wan link set gw master br0 up
+must ip addr add 198.51.100.1/24 dev wan0
+i=2
+for s in sc sf sm; do
+	veth "$s" eth0 wan "$s"
+	must ip -n wan link set "$s" master br0
+	must ip -n "$s" addr add "198.51.100.$i/24" dev eth0
+	must ip -n "$s" addr add 192.168.1.1/16 dev lo
+	i=$((i + 1))
+done
+
+section "sites: stock strongSwan, swanctl.conf only"
+mkdir -p "$LAB_TMP/sc" "$LAB_TMP/sf" "$LAB_TMP/sm"
+{
+	echo "connections {"
+	site_conn contoso site-contoso gw-contoso "$PSK_CT" 198.51.100.2
+	echo "}"
+	echo "secrets {"
+	site_secret contoso site-contoso gw-contoso "$PSK_CT"
+	echo "}"
+} >"$LAB_TMP/sc/swanctl.conf"
+{
+	echo "connections {"
+	site_conn fabrikam site-fabrikam gw-fabrikam "$PSK_FB" 198.51.100.3
+	echo "}"
+	echo "secrets {"
+	site_secret fabrikam site-fabrikam gw-fabrikam "$PSK_FB"
+	echo "}"
+} >"$LAB_TMP/sf/swanctl.conf"
+{
+	echo "connections {"
+	for n in $(seq 1 20); do site_conn t$n site-t$n gw-t$n "tenant-$n-secret-0123456789" 198.51.100.4; done
+	echo "}"
+	echo "secrets {"
+	for n in $(seq 1 20); do site_secret t$n site-t$n gw-t$n "tenant-$n-secret-0123456789"; done
+	echo "}"
+} >"$LAB_TMP/sm/swanctl.conf"
+site_start sc
+site_start sf
+site_start sm
+
+section "gateway: two tenants, one tunnel each"
+cat >"$LAB_TMP/tenants.conf" <<EOF
+gateway add --rdomain contoso --vrf contoso --table 101
+gateway ca --rdomain contoso --vsid 5001 --ca 10.10.0.2
+gateway add --rdomain fabrikam --vrf fabrikam --table 102
+gateway ca --rdomain fabrikam --vsid 6001 --ca 10.10.0.2
+s2s add contoso-hq --rdomain contoso --peer 198.51.100.2 --local-addr 198.51.100.1 --local-id gw-contoso --remote-id site-contoso --psk $PSK_CT --remote-prefix 192.168.0.0/16 --dpd 5
+s2s add fabrikam-hq --rdomain fabrikam --peer 198.51.100.3 --local-addr 198.51.100.1 --local-id gw-fabrikam --remote-id site-fabrikam --psk $PSK_FB --remote-prefix 192.168.0.0/16 --dpd 5
+EOF
+gateway_start "$LAB_TMP/tenants.conf"
+up() { gwcli s2s show | grep -qE "^$1 .* ESTABLISHED "; }
+for t in contoso-hq fabrikam-hq; do
+	if s=$(wait_ok 60 up "$t"); then ok "tunnel $t established (${s} s)"; else nok "tunnel $t established"; fi
+done
+gwcli s2s show | indent
+check_grep "contoso-hq's XFRM interface is in rd-contoso" 'master rd-contoso' bash -c "ip -d link show type xfrm"
+check_grep "rd-contoso routes 192.168.0.0/16 into its tunnel" 'dev xf-' ip route show vrf rd-contoso 192.168.0.0/16
+check_grep "rd-fabrikam too" 'dev xf-' ip route show vrf rd-fabrikam 192.168.0.0/16
+
+section "each tenant reaches its own site, never the other's"
+check "ct1 -> Contoso's site 192.168.1.1" ping1 ct1 192.168.1.1
+check "fb1 -> Fabrikam's site 192.168.1.1" ping1 fb1 192.168.1.1
+capture sc lo icmp
+capture sf lo icmp
+ip netns exec ct2 ping -c 3 -i 0.3 -W 1 192.168.1.1 >/dev/null 2>&1
+capture_stop
+check_grep "Contoso's site saw ct2's pings" '10\.10\.0\.7 > 192\.168\.1\.1' captured sc lo
+check_not "Fabrikam's site saw none of them" grep -q '10\.10\.0\.7 > 192\.168\.1\.1' "$LAB_TMP/sf-lo.txt"
+check "the site reaches back into its tenant (site-contoso -> ct2)" \
+	ip netns exec sc ping -c 1 -W 2 -I 192.168.1.1 10.10.0.7
+check_grep "ESP on the WAN, no clear tenant traffic" 'ESP' bash -c \
+	"ip netns exec wan timeout 4 tcpdump -c 2 -nn -i br0 esp 2>/dev/null & sleep 1; ip netns exec ct1 ping -c 2 -W 1 192.168.1.1 >/dev/null; wait"
+check_grep "show s2s-status counts bytes" '"bytes_in": [1-9]' gwcli --json show s2s-status
+check_not "the PSK is in no show output" grep -q "$PSK_CT" <(gwcli show config; gwcli show s2s; gwcli --json show s2s-status)
+sas() { swanctl --list-sas --uri "unix://$LAB_TMP/sc/charon.vici" 2>/dev/null | grep -c 'ESTABLISHED'; }
+
+section "survives restarts without duplicate IKE SAs"
+must systemctl restart hnvgwd
+wait_ok 20 gwcli show revisions >/dev/null
+check "after an hnvgwd restart: traffic" wait_ok 20 ping1 ct1 192.168.1.1
+check_grep "... and still one IKE SA at the site" '^1$' sas
+must systemctl restart strongswan
+if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after a charon restart: traffic back (${t} s)"; else nok "after a charon restart: traffic back"; fi
+sleep 2
+check_grep "... and one IKE SA at the site" '^1$' sas
+# the remote site restarts: DPD on the gateway notices, the tunnel comes back
+ip netns exec sc sh -c "kill \$(cat $LAB_TMP/sc/run/charon.pid)" 2>/dev/null
+sleep 1
+site_start sc
+if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after the site restarted: traffic back in ${t} s (DPD 5 s)"; else nok "after the site restarted: traffic back"; fi
+check_grep "... one IKE SA at the site" '^1$' sas
+
+section "20 more tenants with one tunnel each (timed)"
+{
+	for n in $(seq 1 20); do
+		vsid=$((7000 + n))
+		cat <<-EOF
+			rdomain add t$n --rdid 22222222-0000-0000-0000-$(printf %012d $n)
+			vsubnet add $vsid --rdomain t$n --prefix 10.10.0.0/16
+			gateway add --rdomain t$n --vrf t$n --table $((200 + n))
+			gateway ca --rdomain t$n --vsid $vsid --ca 10.10.0.2
+			s2s add t$n-site --rdomain t$n --peer 198.51.100.4 --local-addr 198.51.100.1 --local-id gw-t$n --remote-id site-t$n --psk tenant-$n-secret-0123456789 --remote-prefix 192.168.0.0/16
+		EOF
+	done
+} >"$LAB_TMP/many.conf"
+t0=$EPOCHREALTIME
+must gwcli commit -f "$LAB_TMP/many.conf"
+all_up() { [[ $(gwcli s2s show | grep -c ' ESTABLISHED ') -ge 22 ]]; }
+if wait_ok 180 all_up >/dev/null; then
+	t=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	ok "20 tenants, 20 tunnels established in ${t} s (commit to the last ESTABLISHED)"
+	echo "SUMMARY 20-tenants ${t}s"
+else
+	nok "20 more tunnels established"
+	gwcli s2s show | indent 30
+fi
+check_grep "22 VRFs" '^22$' bash -c "ip -br link show type vrf | grep -c '^rd-'"
+
+section "summary"
+echo "---- summary ----"
+gwcli show gateway
+gwcli s2s show
+gwcli show gateway-routes | head -12
+echo "---- end of summary ----"
+finish
