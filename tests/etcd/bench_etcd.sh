@@ -33,7 +33,7 @@ all_there()
 	done
 }
 
-WRITERS=10
+WRITERS=${BENCH_WRITERS:-10}
 for ((w = 1; w <= WRITERS; w++)); do
 	host_start w$w
 	cli w$w pa add 192.0.2.$((100 + w))/24 --dev eth0 >/dev/null || fail "pa add"

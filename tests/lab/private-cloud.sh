@@ -32,6 +32,7 @@ must ip netns exec corp sysctl -qw net.ipv4.ip_forward=1
 
 section "gateway (this VM): hnvgwd.service with --uplink up0"
 cat >"$LAB_TMP/tenants.conf" <<EOF
+global set --flowid off
 lookup add --vsid 5001 --ca 10.10.0.9 --pa 192.168.4.33 --mac 02:00:00:00:50:09 --vm-name foreign
 gateway add --rdomain contoso --vrf contoso --table 101 --corp-dev cc0 --corp-addr 172.31.1.1/30 --bgp-asn 65000 --bgp-peer 172.31.1.2 --bgp-peer-asn 65001
 gateway ca --rdomain contoso --vsid 5001 --ca 10.10.0.2
@@ -48,6 +49,7 @@ check_grep "corp device cc0 in rd-contoso" 'master rd-contoso' ip link show cc0
 check_grep "show gateway: both tenants ok" 'fabrikam.*ok' gwcli show gateway
 
 section "corporate router: FRR bgpd (AS 65001) in namespace corp"
+chmod 755 "$LAB_TMP" # the frr user writes its logs below
 mkdir -p "$LAB_TMP/frr-corp" /run/frr/corp /var/log/frr
 chown frr:frr /run/frr/corp "$LAB_TMP/frr-corp" /var/log/frr
 cat >"$LAB_TMP/frr-corp/frr.conf" <<EOF
@@ -60,10 +62,13 @@ router bgp 65001
  exit-address-family
 EOF
 chown frr:frr "$LAB_TMP/frr-corp/frr.conf"
-ip netns exec corp /usr/lib/frr/zebra -N corp -d -f "$LAB_TMP/frr-corp/frr.conf" \
-	-i /run/frr/corp/zebra.pid >/dev/null 2>&1
-ip netns exec corp /usr/lib/frr/bgpd -N corp -d -f "$LAB_TMP/frr-corp/frr.conf" \
-	-i /run/frr/corp/bgpd.pid >/dev/null 2>&1
+D=$LAB_TMP/frr-corp
+ip netns exec corp /usr/lib/frr/zebra -d -N corp -f /dev/null --log "file:$D/zebra.log" \
+	-i "$D/zebra.pid" >/dev/null 2>&1
+ip netns exec corp /usr/lib/frr/bgpd -d -N corp -f /dev/null --log "file:$D/bgpd.log" \
+	-i "$D/bgpd.pid" >/dev/null 2>&1
+wait_ok 20 test -S /run/frr/corp/bgpd.vty >/dev/null || nok "corp bgpd started"
+must ip netns exec corp vtysh -N corp -f "$D/frr.conf"
 corp_routes() { ip netns exec corp ip route show 10.10.0.0/16 | grep -q 172.31.1.1; }
 gw_routes() { ip route show vrf rd-contoso 172.16.0.0/16 | grep -q 172.31.1.2; }
 if t=$(wait_ok 60 corp_routes); then ok "corp router learned 10.10.0.0/16 from the gateway by BGP (${t} s)"; else
@@ -126,5 +131,27 @@ recover zebra sh -c "kill \$(cat /run/frr/zebra.pid)"
 recover bgpd sh -c "kill \$(cat /run/frr/bgpd.pid)"
 check_grep "VRFs and ports survived, still one of each" '^1$' bash -c "ip -br link | grep -c '^vsid5001'"
 
-ip netns exec corp sh -c 'kill $(cat /run/frr/corp/bgpd.pid /run/frr/corp/zebra.pid)' 2>/dev/null
+if ((FAIL)); then
+	section "diagnostics"
+	for v in rd-contoso rd-fabrikam; do echo "# ip route show vrf $v"; ip route show vrf $v; done
+	echo "# show gateway-routes"; gwcli show gateway-routes
+	echo "# vtysh: show ip route vrf all"; vtysh -c 'show ip route vrf all' 2>&1 | tail -25
+	echo "# nft list table inet hnvgw"; nft list table inet hnvgw 2>&1 | head -30
+	echo "# hnvgwd journal"; journalctl -u hnvgwd --no-pager -n 40 2>&1
+fi
+
+section "summary"
+echo "---- summary ----"
+echo "# tenants"
+gwcli show gateway
+echo "# routes hnvgwd holds in zebra"
+gwcli show gateway-routes
+echo "# NAT translations"
+gwcli show nat
+echo "# BGP (corp router's view)"
+ip netns exec corp vtysh -N corp -c 'show ip bgp' 2>/dev/null | grep -E '^\*|Network'
+echo "# datapath counters of the gateway (non-zero)"
+gwcli show counters | awk 'NR == 1 || $NF != 0' | head -20
+echo "---- end of summary ----"
+kill "$(cat "$D/bgpd.pid")" "$(cat "$D/zebra.pid")" 2>/dev/null
 finish
