@@ -6,6 +6,7 @@
 # and its exit status comes back as a marker line, then the guest powers off.
 #
 #   images/lab.sh [SCENARIO...]     default: every tests/lab/*.sh except lib*.sh
+#                                   and *-bench.sh
 # Environment:
 #   LAB_ACCEL=auto|tcg|kvm  auto (default): KVM only if a quick probe boots a
 #                           kernel with it (cached), else TCG
@@ -67,7 +68,8 @@ else
 	SCENARIOS=()
 	for f in tests/lab/*.sh; do
 		b=$(basename "$f" .sh)
-		[[ $b == lib* ]] || SCENARIOS+=("$b")
+		# lib*: helpers; *-bench: benchmarks, run by make bench only
+		[[ $b == lib* || $b == *-bench ]] || SCENARIOS+=("$b")
 	done
 fi
 ((${#SCENARIOS[@]})) || { log "no scenarios in tests/lab/"; exit 2; }

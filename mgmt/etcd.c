@@ -225,8 +225,8 @@ static json_object *parse_text(const char *text, size_t len, char *err, size_t e
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	while (end < len && (text[end] == ' ' || text[end] == '\t' || text[end] == '\r' ||
-			     text[end] == '\n'))
+	while (end < len &&
+	       (text[end] == ' ' || text[end] == '\t' || text[end] == '\r' || text[end] == '\n'))
 		end++;
 	if (!o || je != json_tokener_success || end != len ||
 	    !json_object_is_type(o, json_type_object)) {

@@ -51,6 +51,8 @@ static void usage(FILE *f)
 		"  commit confirm                         keep a --confirm commit\n"
 		"  config diff N M                        diff of revisions N and M\n"
 		"  config rollback N                      apply revision N as a new one\n"
+		"  port move NAME --to HOST               move a VM's port to another host\n"
+		"                                         (hnvgwd --etcd only)\n"
 		"\n"
 		"Inspection:\n"
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"

@@ -194,7 +194,7 @@ pass "h3 cut off kept its state, then resynchronised from its last revision (vm3
 etcd_stop 3
 cli h1 port add vm2 --vsid 5001 >/dev/null || fail "port add vm2"
 cli h1 port del vm32 >/dev/null || fail "port del vm32"
-rev=$(ectl endpoint status --write-out=json | python3 -c 'import json,sys; print(max(e["Status"]["header"]["revision"] for e in json.load(sys.stdin)))')
+rev=$(ectl endpoint status --write-out=json 2>/dev/null | python3 -c 'import json,sys; print(max(e["Status"]["header"]["revision"] for e in json.load(sys.stdin)))')
 ectl compact "$rev" >/dev/null || fail "compact"
 etcd_start 3
 wait_for 15 sync_h3 || fail "h3 did not resynchronise after compaction"
@@ -203,13 +203,21 @@ pass "after compaction h3 read the whole prefix again and matches etcd"
 
 # ---- 6. all members stopped, then restarted
 before=$(snapshot_all)
+port_ca() { ectl get "${PREFIX}rd/red/port/$1/$2" --print-value-only | sed -n 's/.*--ca \([^ ]*\).*/\1/p'; }
+src=$(port_ca h3 vm21)
+dst=$(port_ca h1 vm3)
+hop() { cli h3 --json nexthop --vsid 5001 --src "$src" --dst "$dst"; }
+hop_before=$(hop)
+grep -q '"forward"' <<<"$hop_before" && grep -q '192.0.2.11' <<<"$hop_before" ||
+	fail "h3 does not forward vm21 -> vm3 to h1: $hop_before"
 for n in 1 2 3; do etcd_stop "$n"; done
 sleep 0.5
 [[ $(snapshot_all) == "$before" ]] || fail "hosts lost state when etcd stopped"
+[[ $(hop) == "$hop_before" ]] || fail "h3's datapath changed its decision with etcd down"
 out=$(cli h1 port add vm40 --vsid 5001 2>&1) && fail "port add with etcd down succeeded"
 grep -q "etcd" <<<"$out" || fail "refusal does not mention etcd: $out"
 [[ $(snapshot_all) == "$before" ]] || fail "a refused change altered the state"
-pass "all members stopped: state kept, changes refused ($out)"
+pass "all members stopped: state and datapath decisions kept (vm21 -> vm3 still encapsulated to h1), changes refused ($out)"
 for n in 1 2 3; do etcd_start "$n"; done
 etcd_wait_healthy
 cli h2 port add vm41 --vsid 5001 >/dev/null || fail "port add after restart"

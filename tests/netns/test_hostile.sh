@@ -97,6 +97,11 @@ send valid 1
 send valid_rsvd 1
 wait_for 10 counter_ge h1 rx_decap_delivered $((before + 2)) ||
 	fail "the well-formed control frames were not delivered"
+# tcpdump -U writes each frame as it sees it: wait for both in the file
+both_captured() {
+	(($(frames "$T/vm-b1-valid.pcap" 'icmp.ident == 0x600d || icmp.ident == 0x600e') >= 2))
+}
+wait_for 10 both_captured || true
 cap_stop "$T/vm-b1-valid.pcap"
 (($(frames "$T/vm-b1-valid.pcap" 'icmp.ident == 0x600d') == 1)) || fail "Blue1's capture lacks the control frame"
 (($(frames "$T/vm-b1-valid.pcap" 'icmp.ident == 0x600e') == 1)) ||
