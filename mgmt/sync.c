@@ -195,8 +195,9 @@ struct hnv_sync {
 	long last_apply_ms;
 	char **applied; /* sorted shared lines last installed */
 	size_t n_applied;
-	bool applied_valid;
-	bool pa_check; /* publish hosts/HOST/pa when it differs */
+	bool applied_valid; /* else compare with the running model's */
+	unsigned seen_rev;  /* core revision after our last look */
+	bool pa_check;      /* publish hosts/HOST/pa when it differs */
 	long pa_retry_ms;
 
 	/* shared with the watch thread */
@@ -743,6 +744,23 @@ static void apply(struct hnv_sync *s)
 		if (i == want.n)
 			goto out;
 	}
+	if (!s->applied_valid) {
+		/* after a start, a rollback or a reload: install only when the
+		 * running model's shared objects differ */
+		struct strv cur = {0};
+		bool same = false;
+		if (model_lines(hnv_core_model(s->core), false, &cur) == 0 && cur.n == want.n) {
+			if (cur.n > 1)
+				qsort(cur.v, cur.n, sizeof(*cur.v), cmp_str);
+			size_t i = 0;
+			while (i < want.n && strcmp(want.v[i], cur.v[i]) == 0)
+				i++;
+			same = i == want.n;
+		}
+		sv_free(&cur);
+		if (same)
+			goto remember;
+	}
 	if ((rc = model_lines(hnv_core_model(s->core), true, &local)))
 		goto out;
 	struct hnv_model *m;
@@ -762,6 +780,7 @@ static void apply(struct hnv_sync *s)
 			   (long long)s->mirror_rev, err);
 	/* remembered either way: a refused state is not retried until the
 	 * shared policy changes again */
+remember:
 	for (size_t i = 0; i < s->n_applied; i++)
 		free(s->applied[i]);
 	free(s->applied);
@@ -770,6 +789,7 @@ static void apply(struct hnv_sync *s)
 	s->applied_valid = true;
 	want.v = NULL;
 	want.n = 0;
+	s->seen_rev = hnv_core_revision(s->core);
 out:
 	if (rc == -ENOMEM)
 		hnv_log(HNV_LOG_ERR, "etcd sync: out of memory");
@@ -790,6 +810,8 @@ int hnv_sync_timeout_ms(void *arg)
 {
 	struct hnv_sync *s = arg;
 	long now = mono_ms(), t = -1;
+	if (s->synced && hnv_core_revision(s->core) != s->seen_rev)
+		return 0;
 	if (s->dirty) {
 		t = s->last_apply_ms + HNV_SYNC_DEBOUNCE_MS - now;
 		if (t < 0)
@@ -813,6 +835,12 @@ void hnv_sync_run(void *arg, short revents)
 	drain(s);
 	if (s->synced && !was_synced)
 		s->pa_check = true;
+	/* a change that did not come from etcd (local lines, rollback,
+	 * reload) may have touched shared objects: compare again */
+	if (s->synced && hnv_core_revision(s->core) != s->seen_rev) {
+		s->applied_valid = false;
+		s->dirty = true;
+	}
 	if (s->dirty && mono_ms() - s->last_apply_ms >= HNV_SYNC_DEBOUNCE_MS)
 		apply(s);
 	if (s->pa_check && mono_ms() >= s->pa_retry_ms)

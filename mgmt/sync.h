@@ -58,6 +58,9 @@
  *
  * A transaction may not mix shared and local-only lines, and commit
  * --confirm is refused for shared lines (etcd has no pending state).
+ * A revision installed without etcd (local lines, config rollback,
+ * SIGHUP reload) is compared with the mirror afterwards: shared objects it
+ * changed are put back as etcd has them, in one more revision.
  *
  *   port move NAME --to HOST
  * moves a port between hosts in one transaction: rd/R/port/SRC/NAME is

@@ -14,6 +14,7 @@
 #      policy, with and without compaction: it resynchronises exactly
 #   6. all members stopped: hosts keep their state; restarted: they
 #      resynchronise with no lost or duplicated records
+#   7. a local config rollback is overridden by the shared policy
 set -u
 source "$(dirname "$0")/lib.sh"
 
@@ -231,6 +232,13 @@ for h in h1 h2 h3; do
 	[[ $(lookups $h | sort | uniq -d) == "" ]] || fail "$h holds duplicate records"
 done
 pass "etcd restarted: every host matches etcd again, no record lost or duplicated"
+
+# a local rollback on h3 to its oldest kept revision: the shared objects
+# come back from the mirror
+old=$(cli h3 --json show revisions | python3 -c 'import json,sys; print(min(r["rev"] for r in json.load(sys.stdin)))')
+cli h3 config rollback "$old" >/dev/null || fail "rollback on h3"
+wait_for 10 synced_all || fail "h3 stayed rolled back: $(diff <(lookups h3) <(etcd_lookups red) | head -5)"
+pass "config rollback on h3 to revision $old: the shared policy was put back from etcd"
 
 for h in h1 h2 h3; do host_stop $h; done
 grep -h "ERROR\|runtime error" "$T"/h*.log && fail "sanitizer reports"

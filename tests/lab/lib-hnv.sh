@@ -40,6 +40,8 @@ common_policy() {
 		vsubnet add 5001 --rdomain contoso --prefix 10.10.0.0/16
 		rdomain add fabrikam --rdid 11111111-0000-0000-0000-000000006001
 		vsubnet add 6001 --rdomain fabrikam --prefix 10.10.0.0/16
+		route add --rdomain contoso --vsid 5001 --prefix 10.10.0.0/16 --nexthop 0.0.0.0
+		route add --rdomain fabrikam --vsid 6001 --prefix 10.10.0.0/16 --nexthop 0.0.0.0
 		lookup add --vsid 5001 --ca 10.10.0.5 --pa 192.168.4.11 --mac 02:00:00:00:50:05 --vm-name ct1
 		lookup add --vsid 5001 --ca 10.10.0.7 --pa 192.168.4.22 --mac 02:00:00:00:50:07 --vm-name ct2
 		lookup add --vsid 6001 --ca 10.10.0.5 --pa 192.168.4.11 --mac 02:00:00:00:60:05 --vm-name fb1

@@ -124,6 +124,16 @@ recover() { # recover WHAT CMD...: restart, then time ct1 -> corp and fb1 -> int
 			nok "$what: within 10 s (${t1} + ${t2} s)"
 	else
 		nok "traffic after restarting $what"
+		{
+			echo "# ct1 -> gateway CA"; ping1 ct1 10.10.0.2
+			echo "# vsid5001"; ip -d -s link show vsid5001
+			echo "# neighbours in rd-contoso"; ip neigh show vrf rd-contoso
+			echo "# gateway counters"; gwcli show counters | awk '$2 != 0'
+			echo "# ports"; gwcli show ports
+			ip netns exec ct1 ping -c 2 -i 0.3 -W 1 172.16.1.1 >/dev/null &
+			timeout 2 tcpdump -nn -e -c 6 -i vsid5001 2>&1
+			wait
+		} 2>&1 | indent 60
 	fi
 }
 recover hnvgwd systemctl restart hnvgwd
@@ -151,7 +161,7 @@ gwcli show nat
 echo "# BGP (corp router's view)"
 ip netns exec corp vtysh -N corp -c 'show ip bgp' 2>/dev/null | grep -E '^\*|Network'
 echo "# datapath counters of the gateway (non-zero)"
-gwcli show counters | awk 'NR == 1 || $NF != 0' | head -20
+gwcli show counters | awk 'NR == 1 || $2 != 0' | head -20
 echo "---- end of summary ----"
 kill "$(cat "$D/bgpd.pid")" "$(cat "$D/zebra.pid")" 2>/dev/null
 finish
