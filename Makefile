@@ -77,14 +77,24 @@ $(BA)/test_%: tests/unit/test_%.c $(BA)/libhnvgw.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -lcmocka -o $@
 
-# Fuzzers: clang with libFuzzer; the library is compiled into each harness.
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
+# Fuzzers: clang with libFuzzer; the library is compiled once with the
+# fuzzer's coverage instrumentation and linked into each harness.
+FUZZ_OBJS = $(LIB_SRCS:%.c=$(B)/fuzzobj/%.o)
+.SECONDARY: $(FUZZ_OBJS)
+
+$(B)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
+	$(CLANG) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) $(LIBS) -o $@
 
 # make test: dependencies, unit tests, daemon integration tests, replay/tshark
 # tests, short fuzz runs.
 test: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) $(TESTS) $(FUZZERS) $(BA)/hnvgwd $(BA)/hnvgw \
+	  $(BA)/hnvgw-dp
 	@$(MAKE) --no-print-directory unit integration-test replay-test netns-test $(EXTRA_TESTS) fuzz-smoke lab
 
 unit: $(TESTS)

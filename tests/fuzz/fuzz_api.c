@@ -72,6 +72,11 @@ static json_object *encode(const struct hnv_request *r)
 		if (r->u.trace.has_port)
 			json_object_object_add(o, "port", json_object_new_string(r->u.trace.port));
 		break;
+	case HNV_OP_S2S:
+		json_object_object_add(o, "name", json_object_new_string(r->u.s2s.name));
+		json_object_object_add(o, "action",
+				       json_object_new_string(r->u.s2s.up ? "up" : "down"));
+		break;
 	}
 	return o;
 }
@@ -107,6 +112,8 @@ static bool same(const struct hnv_request *a, const struct hnv_request *b)
 		       a->u.trace.session == b->u.trace.session &&
 		       a->u.trace.has_port == b->u.trace.has_port &&
 		       strcmp(a->u.trace.port, b->u.trace.port) == 0;
+	case HNV_OP_S2S:
+		return strcmp(a->u.s2s.name, b->u.s2s.name) == 0 && a->u.s2s.up == b->u.s2s.up;
 	}
 	return false;
 }
@@ -164,6 +171,12 @@ static void check_accepted(const struct hnv_request *r)
 		    (r->u.trace.has_port && !r->u.trace.port[0]))
 			abort();
 		break;
+	case HNV_OP_S2S: {
+		size_t n = strlen(r->u.s2s.name);
+		if (n < 1 || n > HNV_NAME_MAX)
+			abort();
+		break;
+	}
 	case HNV_OP_COMMIT_CONFIRM:
 		break;
 	default:

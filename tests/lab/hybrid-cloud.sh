@@ -36,7 +36,7 @@ site_start() {
 	EOF
 	ip netns exec "$ns" sh -c "mount --bind '$dir/run' /run && STRONGSWAN_CONF='$dir/strongswan.conf' exec /usr/lib/ipsec/charon" \
 		>"$dir/charon.log" 2>&1 &
-	LAB_BG+=($!)
+	HNV_PIDS+=($!)
 	wait_ok 20 test -S "$dir/charon.vici" >/dev/null || nok "charon of $ns started"
 	must swanctl --load-all --file "$dir/swanctl.conf" --uri "unix://$dir/charon.vici"
 }

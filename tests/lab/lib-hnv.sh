@@ -14,6 +14,14 @@
 CT_MAC=02:48:4e:00:13:89 # the gateway port of VSID 5001 (hnv_gateway_port)
 FB_MAC=02:48:4e:00:17:71 # ... of VSID 6001
 
+HNV_PIDS=() # the host edges' hnvgwd (LAB_BG is for captures: capture_stop kills it)
+# finish (lib.sh) also stops the host edges
+eval "$(declare -f finish | sed '1s/^finish/lab_finish/')"
+finish() {
+	((${#HNV_PIDS[@]})) && kill "${HNV_PIDS[@]}" 2>/dev/null
+	lab_finish
+}
+
 gwcli() { timeout 30 hnvgw "$@"; }
 hcli() {
 	local h=$1
@@ -84,7 +92,7 @@ hnv_topology() {
 		ip netns exec "$h" hnvgwd --foreground --state-dir "$LAB_TMP/st-$h" \
 			--socket "$LAB_TMP/$h.sock" --uplink up0 --zebra none \
 			>"$LAB_TMP/hnvgwd-$h.log" 2>&1 &
-		LAB_BG+=($!)
+		HNV_PIDS+=($!)
 	done
 	for h in h1 h2; do
 		wait_ok 20 hcli "$h" show revisions >/dev/null || {

@@ -125,6 +125,9 @@ recover() { # recover WHAT CMD...: restart, then time ct1 -> corp and fb1 -> int
 	else
 		nok "traffic after restarting $what"
 		{
+			echo "# hnvgwd processes"; pgrep -a hnvgwd
+			echo "# ct1"; ip -n ct1 -br addr; ip -n ct1 route
+			for h in h1 h2; do echo "# hnvgwd on $h"; tail -n 8 "$LAB_TMP/hnvgwd-$h.log"; done
 			echo "# ct1 -> gateway CA"; ping1 ct1 10.10.0.2
 			echo "# vsid5001"; ip -d -s link show vsid5001
 			echo "# neighbours in rd-contoso"; ip neigh show vrf rd-contoso
