@@ -284,7 +284,10 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 		ip_str(x->router_id, a, sizeof(a));
 		text_add(o, " bgp router-id %s\n", a);
 	}
-	text_add(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
+	/* graceful restart: zebra and the peer keep the routes while either
+	 * bgpd restarts, so forwarding does not stop */
+	text_add(o, " bgp graceful-restart\n no bgp ebgp-requires-policy\n"
+		    " no bgp default ipv4-unicast\n");
 	for (size_t j = 0; j < x->n_neighbors; j++) {
 		ip_str(&x->neighbors[j].addr, a, sizeof(a));
 		text_add(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);

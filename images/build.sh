@@ -161,6 +161,10 @@ if fresh rootfs "$ROOTFS_KEY" "$ROOT/usr/lib/os-release"; then
 	enable=(hnvgw-config-drive.service hnvgw-ready.service frr.service strongswan.service)
 	if [[ -n $unit ]]; then enable+=(hnvgwd.service); log "rootfs: hnvgwd.service: ${unit#$ROOT}"; else log "rootfs: no hnvgwd.service yet (not in make install, no images/hnvgwd.service)"; fi
 	chroot "$ROOT" systemctl -q enable "${enable[@]}"
+	# zebra keeps its routes in the kernel when it stops (-r): tenants keep
+	# forwarding while zebra restarts, and it takes them over again
+	sed -i 's/^zebra_options="\(.*\)"/zebra_options="\1 -r"/' "$ROOT/etc/frr/daemons"
+	grep -q '^zebra_options=.* -r"' "$ROOT/etc/frr/daemons" || die "cannot set zebra -r in /etc/frr/daemons"
 	# One IKE daemon: charon-systemd (strongswan.service, configured with
 	# swanctl over VICI); the legacy starter would run a second charon.
 	chroot "$ROOT" systemctl -q disable strongswan-starter.service

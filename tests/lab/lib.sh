@@ -78,7 +78,8 @@ capture_stop() {
 	local p
 	sleep 0.5
 	for p in "${LAB_BG[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	# only the captures: other background daemons keep running
+	((${#LAB_BG[@]})) && wait "${LAB_BG[@]}" 2>/dev/null
 	LAB_BG=()
 }
 captured() { cat "$LAB_TMP/$1-$2.txt"; }

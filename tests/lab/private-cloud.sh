@@ -55,6 +55,7 @@ chown frr:frr /run/frr/corp "$LAB_TMP/frr-corp" /var/log/frr
 cat >"$LAB_TMP/frr-corp/frr.conf" <<EOF
 router bgp 65001
  bgp router-id 172.31.1.2
+ bgp graceful-restart
  no bgp ebgp-requires-policy
  neighbor 172.31.1.1 remote-as 65000
  address-family ipv4 unicast
