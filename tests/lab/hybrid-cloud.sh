@@ -14,8 +14,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-hnv.sh"
 
-PSK_CT="contoso-site-secret-0123456789"
-PSK_FB="fabrikam-site-secret-9876543210"
+PSK_CT="Vq7mN2pL9vR4tW8zK3sB6yF1"
+PSK_FB="Hd5xJ8cQ2wE7rT4uY9iO3pA6"
 
 # site NS ADDR: a stock charon in namespace NS (own /run, kernel ESP),
 # loaded with $LAB_TMP/NS/swanctl.conf by swanctl.
@@ -109,10 +109,10 @@ mkdir -p "$LAB_TMP/sc" "$LAB_TMP/sf" "$LAB_TMP/sm"
 } >"$LAB_TMP/sf/swanctl.conf"
 {
 	echo "connections {"
-	for n in $(seq 1 20); do site_conn t$n site-t$n gw-t$n "tenant-$n-secret-0123456789" 198.51.100.4; done
+	for n in $(seq 1 20); do site_conn t$n site-t$n gw-t$n "Zk4${n}mQ8wP2xL7vB5nR9tY3" 198.51.100.4; done
 	echo "}"
 	echo "secrets {"
-	for n in $(seq 1 20); do site_secret t$n site-t$n gw-t$n "tenant-$n-secret-0123456789"; done
+	for n in $(seq 1 20); do site_secret t$n site-t$n gw-t$n "Zk4${n}mQ8wP2xL7vB5nR9tY3"; done
 	echo "}"
 } >"$LAB_TMP/sm/swanctl.conf"
 site_start sc
@@ -180,7 +180,7 @@ section "20 more tenants with one tunnel each (timed)"
 			vsubnet add $vsid --rdomain t$n --prefix 10.10.0.0/16
 			gateway add --rdomain t$n --vrf t$n --table $((200 + n))
 			gateway ca --rdomain t$n --vsid $vsid --ca 10.10.0.2
-			s2s add t$n-site --rdomain t$n --peer 198.51.100.4 --local-addr 198.51.100.1 --local-id gw-t$n --remote-id site-t$n --psk tenant-$n-secret-0123456789 --remote-prefix 192.168.0.0/16
+			s2s add t$n-site --rdomain t$n --peer 198.51.100.4 --local-addr 198.51.100.1 --local-id gw-t$n --remote-id site-t$n --psk Zk4${n}mQ8wP2xL7vB5nR9tY3 --remote-prefix 192.168.0.0/16
 		EOF
 	done
 } >"$LAB_TMP/many.conf"
