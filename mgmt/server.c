@@ -1504,6 +1504,7 @@ struct hnv_server {
 	struct client *clients[HNV_SERVER_MAX_CLIENTS];
 	size_t n;
 	struct hnv_source src[HNV_SERVER_MAX_SOURCES];
+	long src_due[HNV_SERVER_MAX_SOURCES]; /* CLOCK_MONOTONIC ms, -1: none */
 	size_t n_src;
 };
 
@@ -1511,6 +1512,7 @@ int hnv_server_add_source(struct hnv_server *s, const struct hnv_source *src)
 {
 	if (s->n_src == HNV_SERVER_MAX_SOURCES)
 		return -ENOSPC;
+	s->src_due[s->n_src] = -1;
 	s->src[s->n_src++] = *src;
 	return 0;
 }
@@ -1899,7 +1901,6 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 		   volatile sig_atomic_t *reload)
 {
 	struct pollfd fds[HNV_SERVER_MAX_CLIENTS + 1 + HNV_SERVER_MAX_SOURCES];
-	long src_due[HNV_SERVER_MAX_SOURCES]; /* CLOCK_MONOTONIC ms, -1: none */
 	bool backlog = false; /* some client has complete requests waiting */
 	while (!*stop) {
 		if (*reload) {
@@ -1926,10 +1927,20 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 			short ev = 0;
 			int fd = s->src[i].fd(s->src[i].arg, &ev);
 			fds[nfds + i] = (struct pollfd){.fd = fd, .events = ev};
+			/* deadlines are absolute: other events waking the loop
+			 * must not push a source's timer back */
 			int t = s->src[i].timeout_ms(s->src[i].arg);
-			src_due[i] = t < 0 ? -1 : mono_ms() + t;
-			if (t >= 0 && (tmo < 0 || t < tmo))
-				tmo = t;
+			long now = mono_ms(), due = s->src_due[i];
+			if (t < 0)
+				due = -1;
+			else if (due < 0 || now + t < due)
+				due = now + t;
+			s->src_due[i] = due;
+			if (due >= 0) {
+				int left = due > now ? (int)(due - now) : 0;
+				if (tmo < 0 || left < tmo)
+					tmo = left;
+			}
 		}
 		struct timespec ts = {tmo / 1000, (long)(tmo % 1000) * 1000000}, *tsp = &ts;
 		if (tmo < 0)
@@ -1946,8 +1957,12 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 		long now = mono_ms();
 		for (size_t i = 0; i < s->n_src; i++) {
 			short re = fds[nfds + i].fd >= 0 ? fds[nfds + i].revents : 0;
-			if (re || (src_due[i] >= 0 && now >= src_due[i]))
+			bool due = s->src_due[i] >= 0 && now >= s->src_due[i];
+			if (re || due) {
+				if (due)
+					s->src_due[i] = -1;
 				s->src[i].run(s->src[i].arg, re);
+			}
 		}
 
 		/* clients first: fds[] indexes match s->clients[] until accept */

@@ -1,4 +1,5 @@
 #!/bin/bash
+# lab-default: no (tunnels do not yet come back after a charon restart: make lab SCENARIO=hybrid-cloud, make demo)
 # Lab scenario `hybrid-cloud` (issue 7): hnvgwd as the gateway of this VM
 # connects each tenant to its on-premises site through an IPsec
 # site-to-site tunnel negotiated by this VM's charon (strongswan.service),
@@ -22,6 +23,7 @@ PSK_FB="Hd5xJ8cQ2wE7rT4uY9iO3pA6"
 site_start() {
 	local ns=$1 dir=$LAB_TMP/$1
 	mkdir -p "$dir/run"
+	rm -f "$dir/charon.vici" # a stale socket would look like a started charon
 	cat >"$dir/strongswan.conf" <<-EOF
 		charon {
 		  load_modular = yes
@@ -141,12 +143,12 @@ check_grep "rd-fabrikam too" 'dev xf-' ip route show vrf rd-fabrikam 192.168.0.0
 section "each tenant reaches its own site, never the other's"
 check "ct1 -> Contoso's site 192.168.1.1" ping1 ct1 192.168.1.1
 check "fb1 -> Fabrikam's site 192.168.1.1" ping1 fb1 192.168.1.1
-capture sc lo icmp
-capture sf lo icmp
+capture sc eth0 icmp
+capture sf eth0 icmp
 ip netns exec ct2 ping -c 3 -i 0.3 -W 1 192.168.1.1 >/dev/null 2>&1
 capture_stop
-check_grep "Contoso's site saw ct2's pings" '10\.10\.0\.7 > 192\.168\.1\.1' captured sc lo
-check_not "Fabrikam's site saw none of them" grep -q '10\.10\.0\.7 > 192\.168\.1\.1' "$LAB_TMP/sf-lo.txt"
+check_grep "Contoso's site saw ct2's pings" '10\.10\.0\.7 > 192\.168\.1\.1' captured sc eth0
+check_not "Fabrikam's site saw none of them" grep -q '10\.10\.0\.7 > 192\.168\.1\.1' "$LAB_TMP/sf-eth0.txt"
 check "the site reaches back into its tenant (site-contoso -> ct2)" \
 	ip netns exec sc ping -c 1 -W 2 -I 192.168.1.1 10.10.0.7
 check_grep "ESP on the WAN, no clear tenant traffic" 'ESP' bash -c \
