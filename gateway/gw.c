@@ -1121,10 +1121,12 @@ static void s2s_src_run(void *arg, short revents)
 	struct hnv_gw *g = arg;
 	if (!g->s2s)
 		return;
-	if (revents)
-		hnv_s2s_dispatch(g->s2s);
-	else
-		hnv_s2s_tick(g->s2s);
+	/* a charon that went away: the event socket reports EOF or an error;
+	 * tick reconnects (at most once a second) and loads every tunnel */
+	if (revents && hnv_s2s_dispatch(g->s2s) == 0 &&
+	    !(revents & (POLLHUP | POLLERR | POLLNVAL)))
+		return;
+	hnv_s2s_tick(g->s2s);
 }
 
 json_object *hnv_gw_show_s2s(const struct hnv_gw *g)

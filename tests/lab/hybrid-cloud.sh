@@ -163,7 +163,15 @@ wait_ok 20 gwcli show revisions >/dev/null
 check "after an hnvgwd restart: traffic" wait_ok 20 ping1 ct1 192.168.1.1
 check_grep "... and still one IKE SA at the site" '^1$' sas
 must systemctl restart strongswan
-if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after a charon restart: traffic back (${t} s)"; else nok "after a charon restart: traffic back"; fi
+if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after a charon restart: traffic back (${t} s)"; else
+	nok "after a charon restart: traffic back"
+	{
+		gwcli s2s show
+		journalctl -u hnvgwd --no-pager -n 25
+		swanctl --list-conns 2>&1 | head -20
+		swanctl --list-sas 2>&1 | head -20
+	} 2>&1 | indent 80
+fi
 sleep 2
 check_grep "... and one IKE SA at the site" '^1$' sas
 # the remote site restarts: DPD on the gateway notices, the tunnel comes back
