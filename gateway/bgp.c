@@ -286,8 +286,9 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 	}
 	/* graceful restart: zebra and the peer keep the routes while either
 	 * bgpd restarts, so forwarding does not stop */
-	text_add(o, " bgp graceful-restart\n no bgp ebgp-requires-policy\n"
-		    " no bgp default ipv4-unicast\n");
+	if (x->graceful_restart)
+		text_add(o, " bgp graceful-restart\n");
+	text_add(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
 	for (size_t j = 0; j < x->n_neighbors; j++) {
 		ip_str(&x->neighbors[j].addr, a, sizeof(a));
 		text_add(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);

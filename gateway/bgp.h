@@ -69,6 +69,9 @@ struct hnv_bgp_tenant {
 	const struct hnv_prefix *networks; /* announced with `network` */
 	size_t n_networks;
 	unsigned redist; /* HNV_BGP_REDIST_* */
+	/* `bgp graceful-restart`: routes survive a bgpd restart; a removed
+	 * instance's routes then stay at a helper peer until its stale timer */
+	bool graceful_restart;
 };
 
 struct hnv_bgp_opts {

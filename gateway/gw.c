@@ -882,6 +882,7 @@ static size_t bgp_tenants(const struct desired *d, struct hnv_bgp_tenant *bt, st
 		u->nb.remote_as = t->c.bgp_peer_asn;
 		b->vrf = t->c.vrf;
 		b->local_as = t->c.bgp_asn;
+		b->graceful_restart = true;
 		b->neighbors = &u->nb;
 		b->n_neighbors = 1;
 		b->networks = u->nets;
