@@ -225,7 +225,7 @@ if apply "vrf=contoso,as=65000,rid=192.0.2.1,nb=192.0.2.2/65001,net=10.10.1.0/24
 else
 	bad "apply: Contoso without redistribute connected"
 fi
-if vt "$PGW" -d bgpd -c 'show running-config' | grep -q 'redistribute connected'; then
+if grep -q 'redistribute connected' <<<"$(vt "$PGW" -d bgpd -c 'show running-config')"; then
 	bad "redistribute connected still configured"
 else
 	ok "redistribute connected negated"
@@ -235,8 +235,8 @@ PFX=10.10.1.0/24 wait_for "corp still learns 10.10.1.0/24 (network)" has_route "
 
 # ---- ASN change: the instance is made anew ----
 if apply "vrf=contoso,as=65100,nb=192.0.2.2/65001"; then ok "apply: Contoso AS 65100"; else bad "apply: Contoso AS 65100"; fi
-if vt "$PGW" -d bgpd -c 'show running-config' | grep -qx 'router bgp 65100 vrf rd-contoso' &&
-	! vt "$PGW" -d bgpd -c 'show running-config' | grep -q 'router bgp 65000'; then
+if grep -qx 'router bgp 65100 vrf rd-contoso' <<<"$(vt "$PGW" -d bgpd -c 'show running-config')" &&
+	! grep -q 'router bgp 65000' <<<"$(vt "$PGW" -d bgpd -c 'show running-config')"; then
 	ok "instance re-created with AS 65100"
 else
 	bad "running: $(vt "$PGW" -d bgpd -c 'show running-config')"

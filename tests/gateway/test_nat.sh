@@ -291,7 +291,7 @@ h=$(nsx r nft -a list chain inet hnvgw tenant_snat | sed -n 's/.*198\.51\.100\.2
 nsx r nft delete rule inet hnvgw tenant_snat handle "$h"
 out=$(drive apply "$A1" "$B1") || fail "repair apply: $out"
 [[ $out == changed ]] || fail "apply after a rule was deleted said '$out'"
-nsx r nft list table inet hnvgw | grep -q 'snat ip to 198.51.100.2' || fail "B's SNAT rule not restored"
+grep -q 'snat ip to 198.51.100.2' <<<"$(nsx r nft list table inet hnvgw)" || fail "B's SNAT rule not restored"
 pass "reconciliation: a deleted rule is restored"
 
 # ---- a changed set replaces the rules atomically ----
@@ -324,7 +324,7 @@ nsx r nft list chain inet hnvgw tenant_snat >"$T/rules3"
 if grep -q 'oifname "xb"' "$T/rules3"; then
 	fail "B without an external address still has SNAT: $(<"$T/rules3")"
 fi
-nsx r nft list chain inet hnvgw zone_pre | grep -q 'iifname "tb" ct zone set 2' ||
+grep -q 'iifname "tb" ct zone set 2' <<<"$(nsx r nft list chain inet hnvgw zone_pre)" ||
 	fail "B lost its zone"
 pass "tenant without an external address: zone only"
 
@@ -363,7 +363,7 @@ pass "kernel error: -EPERM naming table inet hnvgw"
 # ---- flush ----
 out=$(drive apply "$A2" "$B2") || fail "apply after the owner test: $out"
 drive flush || fail "flush"
-if nsx r nft list tables | grep -q "hnvgw"; then
+if grep -q "hnvgw" <<<"$(nsx r nft list tables)"; then
 	fail "table hnvgw left after flush: $(nsx r nft list tables)"
 fi
 drive flush || fail "flush of an absent table"
