@@ -125,8 +125,13 @@ for s in "${SCENARIOS[@]}"; do
 			if [[ $line =~ @@HNVGW-LAB-EXIT\ scenario=[^\ ]*\ rc=([0-9]+)@@ ]]; then
 				echo "${BASH_REMATCH[1]}" >"$rcf"
 				echo "$line"
-				# the guest powers off; stop qemu if it lingers
-				(sleep 15; [[ -f $WORK/qemu.pid ]] && kill "$(cat "$WORK/qemu.pid")") </dev/null >/dev/null 2>&1 &
+				# The guest powers off; stop this scenario's qemu if it
+				# lingers. The pid is read now and checked against the
+				# scenario's command line before the kill, so a late
+				# timer never hits the next scenario's qemu.
+				qp=$(cat "$WORK/qemu.pid" 2>/dev/null)
+				[[ -n $qp ]] && (sleep 15
+					grep -qa "hnvgw.lab=$s " "/proc/$qp/cmdline" 2>/dev/null && kill "$qp") </dev/null >/dev/null 2>&1 &
 			elif [[ $line == *'hnvgw ready'* ]]; then
 				printf '[lab %4ds] guest: %s (boot took %d s)\n' $((SECONDS - T0)) "$line" $((SECONDS - tb))
 			else
