@@ -38,8 +38,8 @@ struct hnv_s2s {
 	hnv_s2s_log_fn log;
 	void *log_arg;
 	struct hnv_vici_conn *cmd, *ev;
-	long long last_try;
-	unsigned connects;
+	long long last_try, last_audit;
+	unsigned connects, reloads;
 	struct tun *tuns;
 	size_t n_tuns;
 };
@@ -576,6 +576,18 @@ static int reconcile(struct hnv_s2s *s)
 		if (!t || t->conf.auth != HNV_S2S_AUTH_PSK)
 			simple_cmd(s, "unload-shared", "id", names[i], false);
 	}
+	/* A PSK charon lost (swanctl --load-creds unloads secrets it has no
+	 * file for) is loaded again with its connection. */
+	for (size_t i = 0; i < s->n_tuns; i++) {
+		bool have = s->tuns[i].conf.auth != HNV_S2S_AUTH_PSK;
+		for (size_t j = 0; j < n && !have; j++)
+			have = strcmp(names[j], s->tuns[i].conn) == 0;
+		if (!have) {
+			free(s->tuns[i].sent);
+			s->tuns[i].sent = NULL;
+			s->tuns[i].sent_len = 0;
+		}
+	}
 	free_names(names, n);
 
 	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
@@ -589,6 +601,7 @@ static int reconcile(struct hnv_s2s *s)
 			logf_(s, HNV_LOG_ERR, "s2s: %s", err);
 		} else if (!t->sent || t->sent_len != b.len || memcmp(t->sent, b.data, b.len)) {
 			rc = load(s, t, &b);
+			s->reloads += !rc;
 		}
 		hnv_vici_buf_free(&b);
 		if (rc && !first)
@@ -737,14 +750,33 @@ int hnv_s2s_dispatch(struct hnv_s2s *s)
 
 int hnv_s2s_tick(struct hnv_s2s *s)
 {
-	if (hnv_s2s_connected(s))
-		return 0;
 	long long now = time(NULL);
+	if (hnv_s2s_connected(s)) {
+		/* Charon keeps connections until somebody unloads them, and
+		 * somebody does: strongswan.service runs `swanctl --load-all`
+		 * after charon starts, which unloads every connection and
+		 * secret not in swanctl.conf, ours included, whenever it ends
+		 * after our reconnect. An audit every few seconds loads back
+		 * what charon lost; it costs two list commands. */
+		if (now - s->last_audit < HNV_S2S_AUDIT_S)
+			return 0;
+		s->last_audit = now;
+		unsigned before = s->reloads;
+		int rc = reconcile(s);
+		if (rc && rc != -ENOTCONN)
+			logf_(s, HNV_LOG_WARNING, "s2s: audit incomplete: %s", strerror(-rc));
+		else if (s->reloads != before)
+			logf_(s, HNV_LOG_WARNING,
+			      "s2s: charon had lost %u tunnel(s) (unloaded by another VICI client?); loaded again",
+			      s->reloads - before);
+		return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
+	}
 	if (now == s->last_try)
 		return -ENOTCONN;
 	s->last_try = now;
 	if (try_connect(s))
 		return -ENOTCONN;
+	s->last_audit = now;
 	int rc = reconcile(s);
 	if (rc && rc != -ENOTCONN)
 		logf_(s, HNV_LOG_WARNING, "s2s: reload after reconnect incomplete: %s",

@@ -36,6 +36,8 @@
 
 #define HNV_S2S_PREFIX_DEFAULT "hnvgw-"
 #define HNV_S2S_PREFIX_MAX 15
+/* Seconds between audits of what charon holds (see hnv_s2s_tick). */
+#define HNV_S2S_AUDIT_S 3
 #define HNV_S2S_LOCAL_TS_MAX 16
 #define HNV_S2S_REKEY_IKE "4h"
 #define HNV_S2S_REKEY_CHILD "1h"

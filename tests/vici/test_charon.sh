@@ -235,6 +235,27 @@ wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after
 echo "ok: gateway charon restart -> reloaded, one IKE SA at the site," \
 	"traffic again after $(echo "$t1 - $t0" | bc) s (was: $uid_before)"
 
+# ---- 3b. another VICI client unloads our tunnel: strongswan.service runs
+# `swanctl --load-all` after charon starts, which unloads every connection
+# and secret its swanctl.conf lacks; the manager's audit loads them back ----
+mkdir -p "$T/other"
+printf 'connections {\n}\nsecrets {\n}\n' >"$T/other/swanctl.conf"
+swanctl --load-all --noprompt --file "$T/other/swanctl.conf" --uri "unix://$GWSOCK" \
+	>>"$T/swanctl.log" 2>&1 || fail "swanctl --load-all with an empty swanctl.conf"
+swanctl --list-conns --uri "unix://$GWSOCK" 2>/dev/null | grep -q "^hnvgw-t1:" &&
+	fail "swanctl --load-all did not unload hnvgw-t1 (the test proves nothing)"
+t0=$(date +%s.%N)
+wait_for 15 grep -q "charon had lost 1 tunnel" "$T/manager.log" ||
+	fail "the manager did not notice its unloaded tunnel"
+swanctl --list-conns --uri "unix://$GWSOCK" 2>/dev/null | grep -q "^hnvgw-t1:" ||
+	fail "hnvgw-t1 not loaded again"
+wait_for 30 established || fail "tunnel not up after the reload"
+wait_for 10 ping_ok || fail "no traffic after the reload"
+t1=$(date +%s.%N)
+wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after the reload"
+echo "ok: a tunnel unloaded by swanctl --load-all is loaded again; traffic after" \
+	"$(echo "$t1 - $t0" | bc) s; one IKE SA at the site"
+
 # ---- 4. hnvgwd restart: a fresh manager syncing the same config ----
 ike_uid() { swanctl --list-sas --uri "unix://$GWSOCK" 2>/dev/null | awk 'NR == 1 {print $2, $5}'; }
 u0=$(ike_uid)

@@ -154,7 +154,10 @@ int main(int argc, char **argv)
 			struct pollfd p = {.fd = hnv_s2s_fd(s), .events = POLLIN};
 			if (p.fd >= 0 ? poll(&p, 1, 500) > 0 : (poll(NULL, 0, 500), 0))
 				hnv_s2s_dispatch(s);
-			if (!hnv_s2s_connected(s) && hnv_s2s_tick(s) == 0) {
+			/* as hnvgwd: tick always (reconnect when down; audit of
+			 * what charon holds when up) */
+			unsigned before = hnv_s2s_connects(s);
+			if (hnv_s2s_tick(s) == 0 && hnv_s2s_connects(s) != before) {
 				char line[64];
 				snprintf(line, sizeof(line), "reconnected (%u) and reloaded",
 					 hnv_s2s_connects(s));
