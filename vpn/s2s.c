@@ -28,6 +28,10 @@ struct tun {
 	uint8_t *sent; /* the load-conn charon accepted last (holds no secret) */
 	size_t sent_len;
 	unsigned ike_rekeys, child_rekeys, ups, downs;
+	bool admin_down;      /* hnv_s2s_down: the audit leaves it down */
+	unsigned audit_sas;   /* IKE SAs (any state) in the last audit */
+	unsigned idle_audits; /* audits in a row that found none */
+	unsigned kicks;       /* initiations by the audit */
 };
 
 struct hnv_s2s {
@@ -707,6 +711,8 @@ int hnv_s2s_sync(struct hnv_s2s *s, const struct hnv_s2s_spec *specs, size_t n)
 			tuns[i].child_rekeys = old->child_rekeys;
 			tuns[i].ups = old->ups;
 			tuns[i].downs = old->downs;
+			tuns[i].admin_down = old->admin_down;
+			tuns[i].kicks = old->kicks;
 		}
 	}
 	for (size_t i = 0; i < s->n_tuns; i++)
@@ -748,6 +754,61 @@ int hnv_s2s_dispatch(struct hnv_s2s *s)
 	return 0;
 }
 
+/* One list-sa event of the audit: counts the IKE SAs of each tunnel. */
+static void on_audit_sa(void *arg, const char *event, const struct hnv_vici_msg *m)
+{
+	(void)event;
+	struct hnv_s2s *s = arg;
+	for (const struct hnv_vici_node *ike = hnv_vici_msg_root(m)->child; ike; ike = ike->next) {
+		struct tun *t = ike->kind == HNV_VICI_N_SECTION ? find_conn(s, ike->name) : NULL;
+		if (t)
+			t->audit_sas++;
+	}
+}
+
+static int initiate(struct hnv_s2s *s, struct tun *t);
+
+/* Charon gives a tunnel up in some cases: an IKE_SA_INIT answered with an
+ * error (the site's config not loaded yet), a peer's DELETE racing a
+ * reload of the connection. A tunnel that should be up (start_action
+ * start, not taken down by hnv_s2s_down) and has had no IKE SA in any
+ * state for two audits in a row is initiated again. A connecting SA
+ * counts, so this never adds a second IKE SA. */
+static int kick_idle(struct hnv_s2s *s)
+{
+	for (size_t i = 0; i < s->n_tuns; i++)
+		s->tuns[i].audit_sas = 0;
+	struct hnv_vici_buf b;
+	struct hnv_vici_msg *m = NULL;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "list-sas");
+	hnv_vici_kv_str(&b, "noblock", "yes");
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = hnv_vici_cmd_stream(s->cmd, &b, "list-sa", on_audit_sa, s, &m);
+	hnv_vici_buf_free(&b);
+	hnv_vici_msg_free(m);
+	if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s: list-sas: %s; reconnecting", strerror(-rc));
+		disconnect(s);
+		return -ENOTCONN;
+	}
+	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
+		struct tun *t = &s->tuns[i];
+		if (t->audit_sas || t->trap || t->admin_down || !t->sent) {
+			t->idle_audits = 0;
+			continue;
+		}
+		if (++t->idle_audits < 2)
+			continue;
+		t->idle_audits = 0;
+		logf_(s, HNV_LOG_WARNING, "s2s %s: no IKE SA for %d s; initiating again",
+		      t->conf.name, 2 * HNV_S2S_AUDIT_S);
+		if (initiate(s, t) == 0)
+			t->kicks++;
+	}
+	return s->cmd ? 0 : -ENOTCONN;
+}
+
 int hnv_s2s_tick(struct hnv_s2s *s)
 {
 	long long now = time(NULL);
@@ -767,8 +828,11 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 			logf_(s, HNV_LOG_WARNING, "s2s: audit incomplete: %s", strerror(-rc));
 		else if (s->reloads != before)
 			logf_(s, HNV_LOG_WARNING,
-			      "s2s: charon had lost %u tunnel(s) (unloaded by another VICI client?); loaded again",
+			      "s2s: charon had lost %u tunnel(s) (unloaded by another VICI "
+			      "client?); loaded again",
 			      s->reloads - before);
+		if (s->cmd)
+			kick_idle(s);
 		return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
 	}
 	if (now == s->last_try)
@@ -784,11 +848,8 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 	return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
 }
 
-static int ctl(struct hnv_s2s *s, const char *name, const char *cmd)
+static int ctl(struct hnv_s2s *s, struct tun *t, const char *cmd)
 {
-	struct tun *t = find_name(s, name);
-	if (!t)
-		return -ENOENT;
 	struct hnv_vici_buf b;
 	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, cmd);
 	if (strcmp(cmd, "initiate") == 0)
@@ -800,18 +861,31 @@ static int ctl(struct hnv_s2s *s, const char *name, const char *cmd)
 		rc = cmd_ok(s, &b, cmd, t->conn, false);
 	hnv_vici_buf_free(&b);
 	if (!rc)
-		logf_(s, HNV_LOG_NOTICE, "s2s %s: %s", name, cmd);
+		logf_(s, HNV_LOG_NOTICE, "s2s %s: %s", t->conf.name, cmd);
 	return rc;
+}
+
+static int initiate(struct hnv_s2s *s, struct tun *t)
+{
+	return ctl(s, t, "initiate");
 }
 
 int hnv_s2s_up(struct hnv_s2s *s, const char *name)
 {
-	return ctl(s, name, "initiate");
+	struct tun *t = find_name(s, name);
+	if (!t)
+		return -ENOENT;
+	t->admin_down = false;
+	return initiate(s, t);
 }
 
 int hnv_s2s_down(struct hnv_s2s *s, const char *name)
 {
-	return ctl(s, name, "terminate");
+	struct tun *t = find_name(s, name);
+	if (!t)
+		return -ENOENT;
+	t->admin_down = true;
+	return ctl(s, t, "terminate");
 }
 
 static void copy_state(char *dst, size_t len, const char *v)

@@ -271,6 +271,25 @@ e1=$(field established)
 ((e1 >= e0)) || fail "IKE SA re-established by re-sync (age $e0 -> $e1)"
 echo "ok: identical re-sync (fresh and running manager) kept IKE SA $u0, one SA on each side"
 
+# ---- 4b. the site's charon stops cleanly (it sends DELETE) and starts
+# again: close_action start re-initiates until the site answers ----
+stop_charon site TERM
+sleep 1
+start_charon site "$SITE"
+t0=$(date +%s.%N)
+# the site answers without its connection for a while: the gateway's
+# re-initiation fails (NO_PROPOSAL_CHOSEN / AUTH_FAILED) and charon gives
+# the tunnel up; the manager's audit initiates it again
+sleep 4
+load_site
+wait_for 60 ping_ok || fail "no traffic within 60 s after a clean site restart"
+t1=$(date +%s.%N)
+wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after its clean restart"
+[[ $(gw_ike) == 1 ]] || fail "gateway holds $(gw_ike) IKE SAs after the site's clean restart"
+kicked=$(grep -c "no IKE SA for .* initiating again" "$T/manager.log")
+echo "ok: clean site restart (DELETE), site config loaded 4 s late; traffic again after" \
+	"$(echo "$t1 - $t0" | bc) s (audit re-initiations: $kicked)"
+
 # ---- 5. DPD: the site's charon crashes and restarts (passive: start_action
 # none, so only the gateway's DPD brings the tunnel back) ----
 stop_charon site KILL
