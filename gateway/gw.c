@@ -44,6 +44,7 @@ struct tenant {
 	unsigned n_ports;
 	struct gw_port ports[GW_PORTS_MAX];
 	char err[ERR_LEN]; /* "" when applied */
+	bool kernel_err;   /* err is a failed kernel change: retried */
 };
 
 /* An S2S tunnel: its config (holds the PSK: cleared when freed), the XFRM
@@ -84,6 +85,7 @@ struct hnv_gw {
 	char *bgp_text;   /* the fragment last applied */
 	long bgpd_pid;    /* bgpd when it was applied: a new bgpd needs it again */
 	bool bgp_pending; /* apply failed: retry on the timer */
+	bool retry;       /* a tenant's kernel changes failed: retry on the timer */
 	struct hnv_ratelimit bgp_rl;
 	const char *vici;    /* charon's VICI socket; NULL: no tunnels */
 	struct hnv_s2s *s2s; /* created with the first tunnel */
@@ -512,6 +514,57 @@ static void set_forwarding(void)
 	}
 }
 
+/* Brings the kernel, zebra, charon and bgpd to d (g->d); the number of
+ * tenants not applied. A kernel change that fails (a dump interrupted
+ * too often, a device busy) marks its tenant for a retry on the timer. */
+static int apply_desired(struct hnv_gw *g, struct desired *d)
+{
+	char err[ERR_LEN];
+	int bad = 0;
+	g->retry = false;
+	if (load_links(g, err, sizeof(err)) < 0) {
+		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
+		g->retry = d->n_gw > 0;
+		return (int)d->n_gw;
+	}
+	for (unsigned i = 0; i < d->n_gw; i++) {
+		struct tenant *t = &d->gw[i];
+		char terr[ERR_LEN];
+		if (!t->err[0] && apply_tenant(g, t, terr, sizeof(terr)) < 0) {
+			memcpy(t->err, terr, sizeof(t->err));
+			t->kernel_err = true;
+			g->retry = true;
+		}
+		if (t->err[0]) {
+			bad++;
+			hnv_log(HNV_LOG_ERR, "gateway %s: %s%s", t->c.rdomain, t->err,
+				t->kernel_err ? " (retrying)" : "");
+		}
+	}
+	remove_stale(g, d);
+	if (load_links(g, err, sizeof(err)) < 0) /* ifindexes of what was created */
+		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
+	assign_if_ids(d);
+	apply_s2s(g, d);
+	apply_nat(g, d);
+	apply_routes(g, d);
+	apply_bgp(g, d, false);
+	return bad;
+}
+
+/* The timer's retry of tenants whose kernel changes failed. */
+static void retry_tenants(struct hnv_gw *g)
+{
+	struct desired *d = g->d;
+	for (unsigned i = 0; i < d->n_gw; i++)
+		if (d->gw[i].kernel_err) {
+			d->gw[i].kernel_err = false;
+			d->gw[i].err[0] = 0;
+		}
+	if (apply_desired(g, d) == 0)
+		hnv_log(HNV_LOG_NOTICE, "gateway: retry applied every tenant");
+}
+
 int hnv_gw_apply(struct hnv_gw *g, const struct hnv_model *m)
 {
 	struct desired *d = calloc(1, sizeof(*d));
@@ -526,37 +579,11 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_model *m)
 			"applied",
 			GW_MAX, VS_MAX, S2S_MAX);
 	build_ports(d);
-	char err[ERR_LEN];
-	int bad = 0;
-	if (load_links(g, err, sizeof(err)) < 0) {
-		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
-		free_desired(g->d);
-		g->d = d;
-		return (int)d->n_gw;
-	}
 	if (d->n_gw)
 		set_forwarding();
-	for (unsigned i = 0; i < d->n_gw; i++) {
-		struct tenant *t = &d->gw[i];
-		char terr[ERR_LEN];
-		if (!t->err[0] && apply_tenant(g, t, terr, sizeof(terr)) < 0)
-			memcpy(t->err, terr, sizeof(t->err));
-		if (t->err[0]) {
-			bad++;
-			hnv_log(HNV_LOG_ERR, "gateway %s: %s", t->c.rdomain, t->err);
-		}
-	}
-	remove_stale(g, d);
-	if (load_links(g, err, sizeof(err)) < 0) /* ifindexes of what was created */
-		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
-	assign_if_ids(d);
-	apply_s2s(g, d);
-	apply_nat(g, d);
-	apply_routes(g, d);
-	apply_bgp(g, d, false);
 	free_desired(g->d);
 	g->d = d;
-	return bad;
+	return apply_desired(g, d);
 }
 
 json_object *hnv_gw_show(const struct hnv_gw *g)
@@ -948,7 +975,7 @@ static int bgp_src_fd(void *arg, short *events)
 static int bgp_src_timeout(void *arg)
 {
 	const struct hnv_gw *g = arg;
-	return g->bgp_text || g->bgp_pending ? 2000 : -1;
+	return g->bgp_text || g->bgp_pending || g->retry ? 2000 : -1;
 }
 
 static void bgp_src_run(void *arg, short revents)
@@ -957,6 +984,8 @@ static void bgp_src_run(void *arg, short revents)
 	struct hnv_gw *g = arg;
 	if (!g->d)
 		return;
+	if (g->retry)
+		retry_tenants(g);
 	long pid = read_pid(g->bgp_pidfile);
 	if (pid && pid != g->bgpd_pid) {
 		hnv_log(HNV_LOG_NOTICE, "gateway: bgpd restarted (pid %ld): configuring it again",
@@ -1124,8 +1153,7 @@ static void s2s_src_run(void *arg, short revents)
 		return;
 	/* a charon that went away: the event socket reports EOF or an error;
 	 * tick reconnects (at most once a second) and loads every tunnel */
-	if (revents && hnv_s2s_dispatch(g->s2s) == 0 &&
-	    !(revents & (POLLHUP | POLLERR | POLLNVAL)))
+	if (revents && hnv_s2s_dispatch(g->s2s) == 0 && !(revents & (POLLHUP | POLLERR | POLLNVAL)))
 		return;
 	hnv_s2s_tick(g->s2s);
 }

@@ -76,8 +76,28 @@ void hnv_rtnl_close(struct hnv_rtnl *r)
 	free(r);
 }
 
+/* Reads and drops the rest of dump seq (its NLMSG_DONE or error), the
+ * first n bytes of r->buf included, so that the next request on the
+ * socket reads its own replies. */
+static void drain(struct hnv_rtnl *r, uint32_t seq, ssize_t n)
+{
+	for (;;) {
+		int left = (int)n;
+		for (const struct nlmsghdr *h = (const struct nlmsghdr *)r->buf;
+		     mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
+			if (h->nlmsg_seq == seq &&
+			    (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+				return;
+		n = mnl_socket_recvfrom(r->nl, r->buf, MNL_SOCKET_BUFFER_SIZE);
+		if (n <= 0)
+			return;
+	}
+}
+
 /* Sends the request in r->buf and runs cb over the replies until the ACK
- * or the end of the dump. 0 or a negative errno. */
+ * or the end of the dump. 0 or a negative errno; -EINTR for a dump the
+ * kernel marked interrupted (the table changed while it was read: what
+ * cb saw may be incomplete), drained. */
 static int transact(struct hnv_rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
 {
 	nlh->nlmsg_seq = ++r->seq;
@@ -88,12 +108,54 @@ static int transact(struct hnv_rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, MNL_SOCKET_BUFFER_SIZE);
 		if (n < 0)
 			return -errno;
+		errno = 0;
 		int rc = mnl_cb_run(r->buf, (size_t)n, seq, r->portid, cb, arg);
+		if (rc < 0 && errno == EINTR) {
+			drain(r, seq, n);
+			return -EINTR;
+		}
 		if (rc < 0)
 			return errno ? -errno : -EIO;
 		if (rc == MNL_CB_STOP)
 			return 0;
 	}
+}
+
+/* What a dump callback gathers: parsed entries, handed to the caller only
+ * once the whole dump was read without interruption. */
+struct items {
+	unsigned char *v;
+	size_t n, cap, size;
+};
+
+static int items_push(struct items *it, const void *x)
+{
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? 2 * it->cap : 16;
+		unsigned char *v = realloc(it->v, cap * it->size);
+		if (v == NULL)
+			return -ENOMEM;
+		it->v = v;
+		it->cap = cap;
+	}
+	memcpy(it->v + it->n++ * it->size, x, it->size);
+	return 0;
+}
+
+#define DUMP_TRIES 32
+
+/* Runs a dump whose request req builds (again for each try) and whose
+ * callback fills the struct items at the start of walk; an interrupted
+ * dump is read again from scratch. */
+static int dump(struct hnv_rtnl *r, struct nlmsghdr *(*req)(struct hnv_rtnl *), mnl_cb_t cb,
+		struct items *walk)
+{
+	int rc = -EINTR;
+	for (int i = 0; i < DUMP_TRIES && rc == -EINTR; i++) {
+		walk->n = 0;
+		rc = transact(r, req(r), cb, walk);
+	}
+	return rc;
 }
 
 static struct nlmsghdr *link_req(struct hnv_rtnl *r, uint16_t type, uint16_t flags, int ifindex)
@@ -229,10 +291,7 @@ int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
 }
 
 struct link_walk {
-	hnv_rtnl_link_cb cb;
-	void *arg;
-	const char *want; /* NULL: all */
-	struct hnv_rtnl_link *found;
+	struct items it; /* first: see dump() */
 	int bad;
 };
 
@@ -244,40 +303,52 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		w->bad++;
 		return MNL_CB_OK;
 	}
-	if (w->want) {
-		if (strcmp(w->want, l.name) == 0)
-			*w->found = l;
-		return MNL_CB_OK;
-	}
-	w->cb(&l, w->arg);
-	return MNL_CB_OK;
+	return items_push(&w->it, &l) ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static struct nlmsghdr *links_req(struct hnv_rtnl *r)
+{
+	return link_req(r, RTM_GETLINK, NLM_F_DUMP, 0);
+}
+
+/* All links in w->it (caller frees w->it.v). */
+static int links(struct hnv_rtnl *r, struct link_walk *w, char *err, size_t errlen)
+{
+	*w = (struct link_walk){.it = {.size = sizeof(struct hnv_rtnl_link)}};
+	int rc = dump(r, links_req, link_cb, &w->it);
+	if (rc < 0)
+		seterr(err, errlen, "cannot list links: %s", strerror(-rc));
+	return rc;
 }
 
 int hnv_rtnl_links(struct hnv_rtnl *r, hnv_rtnl_link_cb cb, void *arg, char *err, size_t errlen)
 {
-	struct link_walk w = {.cb = cb, .arg = arg};
-	int rc = transact(r, link_req(r, RTM_GETLINK, NLM_F_DUMP, 0), link_cb, &w);
-	if (rc < 0)
-		seterr(err, errlen, "cannot list links: %s", strerror(-rc));
+	struct link_walk w;
+	int rc = links(r, &w, err, errlen);
+	const struct hnv_rtnl_link *l = (const struct hnv_rtnl_link *)w.it.v;
+	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
+		cb(&l[i], arg);
+	free(w.it.v);
 	return rc;
 }
 
 int hnv_rtnl_link_get(struct hnv_rtnl *r, const char *name, struct hnv_rtnl_link *out, char *err,
 		      size_t errlen)
 {
-	struct hnv_rtnl_link found = {.ifindex = 0};
-	struct link_walk w = {.want = name, .found = &found};
-	int rc = transact(r, link_req(r, RTM_GETLINK, NLM_F_DUMP, 0), link_cb, &w);
-	if (rc < 0) {
-		seterr(err, errlen, "cannot list links: %s", strerror(-rc));
-		return rc;
-	}
-	if (found.ifindex == 0) {
+	struct link_walk w;
+	int rc = links(r, &w, err, errlen);
+	const struct hnv_rtnl_link *l = (const struct hnv_rtnl_link *)w.it.v;
+	size_t i = 0;
+	while (rc == 0 && i < w.it.n && strcmp(l[i].name, name) != 0)
+		i++;
+	if (rc == 0 && i == w.it.n) {
 		seterr(err, errlen, "no interface %s", name);
-		return -ENODEV;
+		rc = -ENODEV;
 	}
-	*out = found;
-	return 0;
+	if (rc == 0)
+		*out = l[i];
+	free(w.it.v);
+	return rc;
 }
 
 /* ---- link changes ---- */
@@ -404,9 +475,8 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 }
 
 struct addr_walk {
+	struct items it; /* first: see dump() */
 	int ifindex;
-	hnv_rtnl_addr_cb cb;
-	void *arg;
 };
 
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
@@ -435,21 +505,29 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	} else {
 		return MNL_CB_OK;
 	}
-	w->cb(&a, w->arg);
-	return MNL_CB_OK;
+	return items_push(&w->it, &a) ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
-int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
-		   size_t errlen)
+static struct nlmsghdr *addrs_req(struct hnv_rtnl *r)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_UNSPEC;
-	struct addr_walk w = {ifindex, cb, arg};
-	int rc = transact(r, nlh, addr_cb, &w);
+	return nlh;
+}
+
+int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
+		   size_t errlen)
+{
+	struct addr_walk w = {.it = {.size = sizeof(struct hnv_rtnl_addr)}, .ifindex = ifindex};
+	int rc = dump(r, addrs_req, addr_cb, &w.it);
 	if (rc < 0)
 		seterr(err, errlen, "cannot list addresses: %s", strerror(-rc));
+	const struct hnv_rtnl_addr *a = (const struct hnv_rtnl_addr *)w.it.v;
+	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
+		cb(&a[i], arg);
+	free(w.it.v);
 	return rc;
 }

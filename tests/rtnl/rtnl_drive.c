@@ -6,6 +6,8 @@
  *   rtnl_drive get NAME                   the same line for one link
  *   rtnl_drive addr add|del DEV A/PLEN
  *   rtnl_drive addrs DEV                  one A/PLEN per line
+ *   rtnl_drive addrs-count DEV N          N dumps of DEV's addresses on one
+ *                                         socket: "N ok, F failed, counts MIN-MAX"
  *   rtnl_drive master DEV BRIDGE|none
  *   rtnl_drive up DEV 0|1
  *   rtnl_drive mac DEV XX:XX:XX:XX:XX:XX
@@ -34,6 +36,12 @@ static void collect(const struct hnv_rtnl_link *l, void *arg)
 	struct all *a = arg;
 	if (a->n < MAX_LINKS)
 		a->l[a->n++] = *l;
+}
+
+static void count_addr(const struct hnv_rtnl_addr *a, void *arg)
+{
+	(void)a;
+	++*(size_t *)arg;
 }
 
 static void print_link(const struct all *a, const struct hnv_rtnl_link *l)
@@ -120,6 +128,24 @@ int main(int argc, char **argv)
 		rc = hnv_rtnl_link_get(r, argv[2], &l, err, sizeof(err));
 		if (rc == 0)
 			rc = hnv_rtnl_addrs(r, l.ifindex, print_addr, NULL, err, sizeof(err));
+	} else if (strcmp(cmd, "addrs-count") == 0 && argc == 4) {
+		rc = hnv_rtnl_link_get(r, argv[2], &l, err, sizeof(err));
+		int n = atoi(argv[3]), ok = 0, failed = 0;
+		size_t min = (size_t)-1, max = 0;
+		for (int i = 0; rc == 0 && i < n; i++) {
+			size_t cnt = 0;
+			if (hnv_rtnl_addrs(r, l.ifindex, count_addr, &cnt, err, sizeof(err)) == 0) {
+				ok++;
+				min = cnt < min ? cnt : min;
+				max = cnt > max ? cnt : max;
+			} else {
+				failed++;
+			}
+		}
+		if (rc == 0)
+			printf("%d ok, %d failed, counts %zu-%zu\n", ok, failed, ok ? min : 0, max);
+		if (failed)
+			fprintf(stderr, "last error: %s\n", err);
 	} else if (strcmp(cmd, "master") == 0 && argc == 4) {
 		rc = hnv_rtnl_link_get(r, argv[2], &l, err, sizeof(err));
 		if (rc == 0 && strcmp(argv[3], "none") != 0)

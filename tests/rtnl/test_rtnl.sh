@@ -121,6 +121,25 @@ else
 	has "xfrm: no XFRM interface support" "$out" '^cannot create XFRM interface xf-fabrikam \(if_id 42\): Operation not supported: this kernel has no XFRM interface support$'
 fi
 
+# Dumps while the table changes: 600 addresses (a dump of several
+# messages) and another process adding and deleting addresses meanwhile.
+# The kernel marks such dumps interrupted (NLM_F_DUMP_INTR); each listing
+# is read again until it is whole, so none fails and none is partial.
+ip -n "$NS" link add churn type veth peer name churn1
+for i in $(seq 0 599); do echo "addr add 10.77.$((i / 200)).$((i % 200 + 1))/32 dev churn"; done |
+	ip -n "$NS" -batch -
+(
+	while :; do
+		printf 'addr add 10.78.0.1/32 dev churn1\naddr del 10.78.0.1/32 dev churn1\n%.0s' $(seq 50) |
+			ip -n "$NS" -batch - 2>/dev/null || exit 0
+	done
+) &
+churner=$!
+out=$(d addrs-count churn 300 2>&1) || true
+kill "$churner" 2>/dev/null || true
+wait "$churner" 2>/dev/null || true
+has "dump under changes: every listing whole" "$out" '^300 ok, 0 failed, counts 600-600$'
+
 if [ "$fails" -ne 0 ]; then
 	echo "test_rtnl.sh: $fails failure(s)"
 	exit 1
