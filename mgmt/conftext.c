@@ -501,6 +501,7 @@ enum opt {
 	OPT_PSK,
 	OPT_CERT,
 	OPT_KEY,
+	OPT_CA_CERT,
 	OPT_IKE_PROPOSAL,
 	OPT_ESP_PROPOSAL,
 	OPT_REMOTE_PREFIX,
@@ -554,6 +555,7 @@ static const struct {
 	[OPT_PSK] = {"--psk", false, 1},
 	[OPT_CERT] = {"--cert", false, 1},
 	[OPT_KEY] = {"--key", false, 1},
+	[OPT_CA_CERT] = {"--ca-cert", false, 1},
 	[OPT_IKE_PROPOSAL] = {"--ike-proposal", false, HNV_S2S_PROPOSALS_MAX},
 	[OPT_ESP_PROPOSAL] = {"--esp-proposal", false, HNV_S2S_PROPOSALS_MAX},
 	[OPT_REMOTE_PREFIX] = {"--remote-prefix", false, HNV_S2S_REMOTE_MAX},
@@ -1484,8 +1486,9 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		rc = get_ident(c, "remote ID", opt1(c, OPT_REMOTE_ID), s->remote_id);
 	if (rc < 0)
 		return rc;
-	if (c->n[OPT_PSK] && (c->n[OPT_CERT] || c->n[OPT_KEY])) {
-		seterr(c->err, c->errlen, "%s: give --psk or --cert with --key, not both", c->cmd);
+	if (c->n[OPT_PSK] && (c->n[OPT_CERT] || c->n[OPT_KEY] || c->n[OPT_CA_CERT])) {
+		seterr(c->err, c->errlen, "%s: give --psk or --cert with --key%s, not both", c->cmd,
+		       c->n[OPT_CA_CERT] ? " (and --ca-cert)" : "");
 		return -EINVAL;
 	}
 	if (c->n[OPT_PSK]) {
@@ -1503,6 +1506,8 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		rc = get_path(c, "certificate", opt1(c, OPT_CERT), s->cert);
 		if (rc == 0)
 			rc = get_path(c, "key", opt1(c, OPT_KEY), s->key);
+		if (rc == 0 && c->n[OPT_CA_CERT])
+			rc = get_path(c, "CA certificate", opt1(c, OPT_CA_CERT), s->ca_cert);
 	} else {
 		seterr(c->err, c->errlen, "%s: missing %s", c->cmd,
 		       c->n[OPT_CERT]  ? "--key"
@@ -1551,8 +1556,8 @@ static int build_s2s_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 #define GWCA_KEY (B(OPT_RDOMAIN) | B(OPT_VSID) | B(OPT_CA))
 #define S2S_OPTS                                                                                   \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
-	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) |       \
-	 B(OPT_REMOTE_PREFIX) | B(OPT_DPD))
+	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_CA_CERT) | B(OPT_IKE_PROPOSAL) |            \
+	 B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_DPD))
 #define S2S_REQ                                                                                    \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
 
@@ -1600,8 +1605,9 @@ static const struct cmd_def cmd_defs[] = {
 	{"s2s", "add", HNV_CONF_S2S_ADD, "NAME", S2S_OPTS, S2S_REQ,
 	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX), build_s2s_add},
 	{"s2s", "del", HNV_CONF_S2S_DEL, "NAME", 0, 0, 0, build_s2s_del},
-	{"pool", "add", HNV_CONF_POOL_ADD, "NAME", B(OPT_VSID) | B(OPT_RANGE) | B(OPT_DNS) | B(OPT_LEASE),
-	 B(OPT_VSID) | B(OPT_RANGE), 0, build_pool_add},
+	{"pool", "add", HNV_CONF_POOL_ADD, "NAME",
+	 B(OPT_VSID) | B(OPT_RANGE) | B(OPT_DNS) | B(OPT_LEASE), B(OPT_VSID) | B(OPT_RANGE), 0,
+	 build_pool_add},
 	{"pool", "del", HNV_CONF_POOL_DEL, "NAME", 0, 0, 0, build_pool_del},
 };
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
@@ -2161,7 +2167,8 @@ static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 	long pl = add ? -1 : vec_find(&b->pools, pool_of_vsid, &s->vsid);
 	if (pl >= 0) {
 		seterr(err, errlen, "%s: VSID %u is in use by pool \"%s\" (pool del first)", cmd,
-		       s->vsid, ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pl))->name);
+		       s->vsid,
+		       ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pl))->name);
 		return -EBUSY;
 	}
 	long ca = add ? -1 : vec_find(&b->cas, ca_uses_vsid, &s->vsid);
@@ -2249,8 +2256,11 @@ static int port_records(struct hnv_conf_batch *b, const struct hnv_port_spec *s,
 		if (other >= 0) {
 			char t[INET6_ADDRSTRLEN];
 			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
-			seterr(err, errlen, "port add: CA %s of port \"%s\" is already the address of port \"%s\" in VSID %u",
-			       t, s->name, ((const struct auto_rec *)vec_at(&b->autos, (size_t)other))->port,
+			seterr(err, errlen,
+			       "port add: CA %s of port \"%s\" is already the address of port "
+			       "\"%s\" in VSID %u",
+			       t, s->name,
+			       ((const struct auto_rec *)vec_at(&b->autos, (size_t)other))->port,
 			       s->vsid);
 			return -EEXIST;
 		}
@@ -2599,15 +2609,16 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	};
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (in_range(reserved[i].a, lo, hi)) {
-			uint8_t v4[4] = {(uint8_t)(reserved[i].a >> 24), (uint8_t)(reserved[i].a >> 16),
+			uint8_t v4[4] = {(uint8_t)(reserved[i].a >> 24),
+					 (uint8_t)(reserved[i].a >> 16),
 					 (uint8_t)(reserved[i].a >> 8), (uint8_t)reserved[i].a};
 			struct hnv_ip x;
 			char xa[INET6_ADDRSTRLEN];
 			hnv_ip_from_v4(&x, v4);
 			hnv_fmt_ip(&x, xa, sizeof(xa));
 			seterr(err, errlen,
-			       "%s: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)", cmd,
-			       f, l, s->name, xa, reserved[i].what, s->vsid, pl);
+			       "%s: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)",
+			       cmd, f, l, s->name, xa, reserved[i].what, s->vsid, pl);
 			return -EINVAL;
 		}
 	unsigned n = 0;
@@ -2622,7 +2633,8 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
 		hnv_fmt_ip(&o->range.first, of, sizeof(of));
 		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
-		seterr(err, errlen, "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
+		seterr(err, errlen,
+		       "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
 		       cmd, f, l, s->name, o->name, of, ol, s->vsid);
 		return -EEXIST;
 	}
@@ -3216,7 +3228,8 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 {
 	if (!TERMINATED(s->rdomain) || !TERMINATED(s->local_id) || !TERMINATED(s->remote_id) ||
 	    !TERMINATED(s->psk) || !TERMINATED(s->cert) || !TERMINATED(s->key) ||
-	    !TERMINATED(s->ike) || !TERMINATED(s->esp) || s->n_remote > HNV_S2S_REMOTE_MAX)
+	    !TERMINATED(s->ca_cert) || !TERMINATED(s->ike) || !TERMINATED(s->esp) ||
+	    s->n_remote > HNV_S2S_REMOTE_MAX)
 		return -EINVAL;
 	out_add(o, "s2s add");
 	out_val(o, NULL, s->name);
@@ -3233,6 +3246,8 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	} else {
 		out_val(o, "--cert", s->cert);
 		out_val(o, "--key", s->key);
+		if (s->ca_cert[0])
+			out_val(o, "--ca-cert", s->ca_cert);
 	}
 	out_list(o, "--ike-proposal", s->ike);
 	out_list(o, "--esp-proposal", s->esp);

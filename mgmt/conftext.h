@@ -36,7 +36,8 @@
  *   gateway ca-del --rdomain NAME --vsid N --ca IP
  *   gateway del --rdomain NAME
  *   s2s add NAME --rdomain NAME --peer IP [--local-addr IP]
- *          --local-id ID --remote-id ID (--psk SECRET | --cert FILE --key FILE)
+ *          --local-id ID --remote-id ID
+ *          (--psk SECRET | --cert FILE --key FILE [--ca-cert FILE])
  *          [--ike-proposal P ...] [--esp-proposal P ...]
  *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
  *   s2s del NAME
@@ -194,6 +195,9 @@ struct hnv_conf_s2s {
 	char psk[HNV_S2S_PSK_MAX + 1];   /* PSK auth only, else "" */
 	char cert[HNV_S2S_PATH_MAX + 1]; /* certificate auth only, else "" */
 	char key[HNV_S2S_PATH_MAX + 1];
+	/* certificate auth: the CA the peer's certificate must chain to
+	 * (x509ca/ or an absolute path); "": any CA charon already trusts */
+	char ca_cert[HNV_S2S_PATH_MAX + 1];
 	/* Lower-case proposals joined by ',' (swanctl's list form); the
 	 * defaults when none was given. */
 	char ike[HNV_S2S_PROPOSALS_LEN + 1];

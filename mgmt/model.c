@@ -691,7 +691,8 @@ static int cmp_u32(const void *a, const void *b)
  * malloc'd into *out. */
 static int used_cas(const struct hnv_model *m, uint32_t vsid, uint32_t **out, size_t *n)
 {
-	size_t cap = m->g[G_PORT].n * HNV_PORT_MAX_CAS + m->g[G_LOOKUP].n + m->g[G_GATEWAY_CA].n + 1;
+	size_t cap =
+		m->g[G_PORT].n * HNV_PORT_MAX_CAS + m->g[G_LOOKUP].n + m->g[G_GATEWAY_CA].n + 1;
 	uint32_t *a = malloc(cap * sizeof(*a));
 	size_t k = 0;
 	if (a == NULL)
@@ -789,8 +790,8 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 				uint32_t a = (uint32_t)x;
 				if (bsearch(&a, used, n_used, sizeof(*used), cmp_u32) != NULL)
 					continue;
-				uint8_t v4[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8),
-						 (uint8_t)a};
+				uint8_t v4[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16),
+						 (uint8_t)(a >> 8), (uint8_t)a};
 				hnv_ip_from_v4(&s->cas[0], v4);
 				s->n_cas = 1;
 				found = true;
@@ -800,8 +801,10 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 		free(used);
 		if (n_pools == 0) {
 			seterr(msg, msglen,
-			       "port add: port \"%s\": VM subnet VSID %u (%s) has no IP pool to take "
-			       "an address from (pool add NAME --vsid %u --range FIRST-LAST first, or "
+			       "port add: port \"%s\": VM subnet VSID %u (%s) has no IP pool to "
+			       "take "
+			       "an address from (pool add NAME --vsid %u --range FIRST-LAST first, "
+			       "or "
 			       "give --ca)",
 			       s->name, s->vsid, pl, s->vsid);
 			return -ENOENT;
@@ -833,7 +836,8 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 			}
 		}
 		if (!found) {
-			seterr(msg, msglen, "port add: port \"%s\": no free MAC for it in VSID %u (give --mac)",
+			seterr(msg, msglen,
+			       "port add: port \"%s\": no free MAC for it in VSID %u (give --mac)",
 			       s->name, s->vsid);
 			return -ENOSPC;
 		}
@@ -1373,6 +1377,7 @@ static int row_s2s(json_object *r, const struct hnv_conf_s2s *s, bool show_secre
 		rc = add_str(r, "psk", s->psk);
 	rc = rc ? rc : add_str(r, "cert", s->cert);
 	rc = rc ? rc : add_str(r, "key", s->key);
+	rc = rc ? rc : add_str(r, "ca_cert", s->ca_cert);
 	rc = rc ? rc : add_arr(r, "ike_proposals", &a);
 	rc = rc ? rc : arr_list(a, s->ike);
 	rc = rc ? rc : add_arr(r, "esp_proposals", &a);
@@ -1422,7 +1427,9 @@ static int row_pool(const struct hnv_model *m, json_object *r, const struct hnv_
 	int rc = add_str(r, "name", p->name);
 	rc = rc ? rc : add_int(r, "vsid", p->vsid);
 	rc = rc ? rc : add_str(r, "range", t);
-	rc = rc ? rc : add_int(r, "size", (int64_t)ip4_u32(&p->range.last) - ip4_u32(&p->range.first) + 1);
+	rc = rc ? rc
+		: add_int(r, "size",
+			  (int64_t)ip4_u32(&p->range.last) - ip4_u32(&p->range.first) + 1);
 	rc = rc ? rc : add_int(r, "in_use", in_use);
 	rc = rc ? rc : add_arr(r, "dns", &a);
 	for (unsigned i = 0; i < p->range.n_dns && rc == 0; i++) {

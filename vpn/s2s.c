@@ -134,6 +134,14 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* A credential file by name in dir/sub (or absolute path), malloc'd. */
+static int read_cred(const char *dir, const char *sub, const char *file, uint8_t **out, size_t *len)
+{
+	char path[512];
+	int rc = cred_path(dir, sub, file, path, sizeof(path));
+	return rc ? rc : read_file(path, out, len);
+}
+
 static int conn_name(const char *prefix, const char *name, char *out, size_t len)
 {
 	int n = snprintf(out, len, "%s%s", prefix ? prefix : HNV_S2S_PREFIX_DEFAULT, name);
@@ -160,17 +168,20 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 		snprintf(err, errlen, "tunnel %s: unknown authentication %d", c->name, c->auth);
 		return -EINVAL;
 	}
-	uint8_t *cert = NULL;
-	size_t cert_len = 0;
+	uint8_t *cert = NULL, *ca = NULL;
+	size_t cert_len = 0, ca_len = 0;
 	if (c->auth == HNV_S2S_AUTH_CERT) {
-		char path[512];
-		int rc = cred_path(cred_dir ? cred_dir : "/etc/swanctl", "x509", c->cert, path,
-				   sizeof(path));
-		if (!rc)
-			rc = read_file(path, &cert, &cert_len);
+		const char *dir = cred_dir ? cred_dir : "/etc/swanctl";
+		int rc = read_cred(dir, "x509", c->cert, &cert, &cert_len);
 		if (rc) {
 			snprintf(err, errlen, "tunnel %s: certificate %s: %s", c->name, c->cert,
 				 strerror(-rc));
+			return rc;
+		}
+		if (c->ca_cert[0] && (rc = read_cred(dir, "x509ca", c->ca_cert, &ca, &ca_len))) {
+			snprintf(err, errlen, "tunnel %s: CA certificate %s: %s", c->name,
+				 c->ca_cert, strerror(-rc));
+			free(cert);
 			return rc;
 		}
 	}
@@ -214,6 +225,11 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 	hnv_vici_section_start(b, "remote");
 	hnv_vici_kv_str(b, "auth", auth);
 	hnv_vici_kv_str(b, "id", c->remote_id);
+	if (ca) { /* charon trusts it for this connection and requires it */
+		hnv_vici_list_start(b, "cacerts");
+		hnv_vici_list_item(b, ca, ca_len);
+		hnv_vici_list_end(b);
+	}
 	hnv_vici_section_end(b);
 
 	hnv_vici_section_start(b, "children");
@@ -253,10 +269,8 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 	hnv_vici_section_end(b);
 	hnv_vici_section_end(b);
 	hnv_vici_section_end(b);
-	if (cert) {
-		explicit_bzero(cert, cert_len);
-		free(cert);
-	}
+	free(cert); /* public */
+	free(ca);
 	int rc = hnv_vici_buf_finish(b);
 	if (rc)
 		snprintf(err, errlen, "tunnel %s: load-conn message: %s", c->name, strerror(-rc));
@@ -419,12 +433,9 @@ static int unload(struct hnv_s2s *s, const char *conn)
 
 static int load_key(struct hnv_s2s *s, const struct tun *t)
 {
-	char path[512];
 	uint8_t *key;
 	size_t len;
-	int rc = cred_path(s->cred_dir, "private", t->conf.key, path, sizeof(path));
-	if (!rc)
-		rc = read_file(path, &key, &len);
+	int rc = read_cred(s->cred_dir, "private", t->conf.key, &key, &len);
 	if (rc) {
 		logf_(s, HNV_LOG_ERR, "s2s %s: key %s: %s", t->conf.name, t->conf.key,
 		      strerror(-rc));

@@ -1,5 +1,4 @@
 #!/bin/bash
-# lab-default: no (tunnels do not yet come back after a charon restart: make lab SCENARIO=hybrid-cloud, make demo)
 # Lab scenario `hybrid-cloud` (issue 7): hnvgwd as the gateway of this VM
 # connects each tenant to its on-premises site through an IPsec
 # site-to-site tunnel negotiated by this VM's charon (strongswan.service),

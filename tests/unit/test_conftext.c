@@ -663,7 +663,8 @@ static void test_errors(void **state)
 		{"port add blue1 --ca 10.0.0.5", "port add: missing --vsid"},
 		{"pool add p --vsid 5001", "pool add: missing --range"},
 		{"pool add p --vsid 5001 --range 10.10.1.130-10.10.1.100",
-		 "pool add: invalid range \"10.10.1.130-10.10.1.100\": the first address is above the "
+		 "pool add: invalid range \"10.10.1.130-10.10.1.100\": the first address is above "
+		 "the "
 		 "last"},
 		{"pool add p --vsid 5001 --range 10.10.1.100", "pool add: invalid range"},
 		{"pool add p --vsid 5001 --range 10.0.0.0-10.1.0.0",
@@ -671,7 +672,8 @@ static void test_errors(void **state)
 		{"pool add p --vsid 5001 --range 2001:db8::10-2001:db8::20",
 		 "pool add: invalid range start \"2001:db8::10\": pools are IPv4 (DHCPv6 is not "
 		 "offered)"},
-		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns 10.0.0.53,,10.0.0.54",
+		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns "
+		 "10.0.0.53,,10.0.0.54",
 		 "pool add: invalid DNS server list"},
 		{"pool add p --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns "
 		 "1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4,5.5.5.5",
@@ -1193,8 +1195,9 @@ static void test_apply_partial(void **state)
 
 #define PSK "Zq8-secret-Psk-4711-abcdef"
 #define GUID_BLUE "{11111111-2222-3333-4444-000000005001}"
-#define S2S_BASE "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "     \
-		 "--remote-id site1.example --remote-prefix 192.168.50.0/24 "
+#define S2S_BASE                                                                                   \
+	"s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "                   \
+	"--remote-id site1.example --remote-prefix 192.168.50.0/24 "
 
 static void test_cmd_proute(void **state)
 {
@@ -1314,19 +1317,21 @@ static void test_cmd_s2s(void **state)
 	assert_int_equal(s->n_remote, 1);
 	assert_int_equal(s->dpd, 30);
 
-	parse_ok("s2s add t2 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
-		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org "
-		 "--cert gw.pem --key /etc/swanctl/private/gw.key "
-		 "--ike-proposal AES256-SHA256-MODP3072 --ike-proposal aes256gcm16-prfsha384-ecp384 "
-		 "--esp-proposal aes256-sha256 --esp-proposal chacha20poly1305-x25519-esn "
-		 "--remote-prefix 10.50.0.0/16 --remote-prefix 2001:db8:50::/48 --dpd 0",
-		 &c);
+	parse_ok(
+		"s2s add t2 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
+		"--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org "
+		"--cert gw.pem --key /etc/swanctl/private/gw.key "
+		"--ike-proposal AES256-SHA256-MODP3072 --ike-proposal aes256gcm16-prfsha384-ecp384 "
+		"--esp-proposal aes256-sha256 --esp-proposal chacha20poly1305-x25519-esn "
+		"--remote-prefix 10.50.0.0/16 --remote-prefix 2001:db8:50::/48 --dpd 0",
+		&c);
 	assert_true(s->has_local_addr);
 	assert_string_equal(s->local_id, "C=CH, O=Example, CN=gw");
 	assert_int_equal(s->auth, HNV_S2S_AUTH_CERT);
 	assert_string_equal(s->psk, "");
 	assert_string_equal(s->cert, "gw.pem");
 	assert_string_equal(s->key, "/etc/swanctl/private/gw.key");
+	assert_string_equal(s->ca_cert, "");
 	assert_string_equal(s->ike, "aes256-sha256-modp3072,aes256gcm16-prfsha384-ecp384");
 	assert_string_equal(s->esp, "aes256-sha256,chacha20poly1305-x25519-esn");
 	assert_int_equal(s->n_remote, 2);
@@ -1334,6 +1339,10 @@ static void test_cmd_s2s(void **state)
 
 	parse_err(S2S_BASE "--psk " PSK " --cert a.pem --key a.key",
 		  "give --psk or --cert with --key, not both");
+	parse_err(S2S_BASE "--psk " PSK " --ca-cert ca.pem",
+		  "give --psk or --cert with --key (and --ca-cert), not both");
+	parse_err(S2S_BASE "--cert a.pem --key a.key --ca-cert ../ca.pem",
+		  "must be a file name or an absolute path");
 	parse_err(S2S_BASE, "missing --psk or --cert with --key");
 	parse_err(S2S_BASE "--cert a.pem", "s2s add: missing --key");
 	parse_err(S2S_BASE "--key a.key", "s2s add: missing --cert");
@@ -1380,32 +1389,37 @@ static void test_weak_crypto(void **state)
 	static const struct {
 		const char *opt, *proposal, *want;
 	} weak[] = {
-		{"--ike-proposal", "des-sha256-modp2048", "weak algorithm \"des\" in IKE proposal "
-							  "\"des-sha256-modp2048\": DES"},
+		{"--ike-proposal", "des-sha256-modp2048",
+		 "weak algorithm \"des\" in IKE proposal "
+		 "\"des-sha256-modp2048\": DES"},
 		{"--ike-proposal", "3des-sha256-modp2048", "weak algorithm \"3des\""},
 		{"--esp-proposal", "3des-sha256", "weak algorithm \"3des\" in ESP proposal"},
 		{"--esp-proposal", "null-sha256", "weak algorithm \"null\""},
 		{"--ike-proposal", "aes256-md5-modp2048", "weak algorithm \"md5\""},
 		{"--esp-proposal", "aes128-md5_128", "weak algorithm \"md5_128\""},
 		{"--ike-proposal", "aes256-sha256-prfmd5-modp2048", "weak algorithm \"prfmd5\""},
-		{"--ike-proposal", "aes256-sha1-modp2048", "weak algorithm \"sha1\" in IKE proposal "
-							   "\"aes256-sha1-modp2048\": SHA-1 is "
-							   "refused"},
-		{"--esp-proposal", "aes256-sha", "weak algorithm \"sha\" in ESP proposal "
-						 "\"aes256-sha\": SHA-1 is refused"},
+		{"--ike-proposal", "aes256-sha1-modp2048",
+		 "weak algorithm \"sha1\" in IKE proposal "
+		 "\"aes256-sha1-modp2048\": SHA-1 is "
+		 "refused"},
+		{"--esp-proposal", "aes256-sha",
+		 "weak algorithm \"sha\" in ESP proposal "
+		 "\"aes256-sha\": SHA-1 is refused"},
 		{"--ike-proposal", "aes256gcm16-prfsha1-ecp384", "weak algorithm \"prfsha1\""},
 		{"--ike-proposal", "AES256-SHA256-MODP768", "weak algorithm \"modp768\""},
-		{"--ike-proposal", "aes256-sha256-modp1024", "weak algorithm \"modp1024\" in IKE proposal "
-							     "\"aes256-sha256-modp1024\": MODP 1024 "
-							     "(DH group 2) is refused"},
+		{"--ike-proposal", "aes256-sha256-modp1024",
+		 "weak algorithm \"modp1024\" in IKE proposal "
+		 "\"aes256-sha256-modp1024\": MODP 1024 "
+		 "(DH group 2) is refused"},
 		{"--ike-proposal", "aes256-sha256-modp1536", "weak algorithm \"modp1536\""},
 		{"--esp-proposal", "aes256-sha256-modp1024", "weak algorithm \"modp1024\" in ESP"},
 		{"--ike-proposal", "aes256-sha256-modp1024s160", "weak algorithm \"modp1024s160\""},
 		{"--ike-proposal", "aes256-sha256-ecp192", "weak algorithm \"ecp192\""},
 		{"--ike-proposal", "aes256-sha256-dh1", "weak algorithm \"dh1\""},
-		{"--ike-proposal", "aes256-sha256-group2", "weak algorithm \"group2\" in IKE proposal "
-							   "\"aes256-sha256-group2\": DH group 2 "
-							   "(modp1024) is refused"},
+		{"--ike-proposal", "aes256-sha256-group2",
+		 "weak algorithm \"group2\" in IKE proposal "
+		 "\"aes256-sha256-group2\": DH group 2 "
+		 "(modp1024) is refused"},
 		{"--ike-proposal", "aes256-sha256-dhgroup5", "DH group 5 (modp1536) is refused"},
 	};
 	char line[1024];
@@ -1460,8 +1474,8 @@ static void test_weak_crypto(void **state)
 /* No message may contain the PSK or a piece of it. */
 static void assert_no_secret(const char *err, const char *line)
 {
-	static const char *const pieces[] = {PSK, "secret-Psk", "4711", "Zq8", "Hidden",
-					     "Words", "Pass"};
+	static const char *const pieces[] = {PSK,      "secret-Psk", "4711", "Zq8",
+					     "Hidden", "Words",      "Pass"};
 	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
 		if (strstr(err, pieces[i]) != NULL)
 			fail_msg("\"%s\": error \"%s\" shows \"%s\"", line, err, pieces[i]);
@@ -1532,7 +1546,8 @@ static void test_format_round_trip(void **state)
 		{"vsubnet del 5001", "vsubnet del 5001"},
 		{"pa add 192.168.4.11/24 --dev eth0", "pa add 192.168.4.11/24 --dev eth0"},
 		{"pa del 2001:db8:0::11", "pa del 2001:db8::11"},
-		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --mac 06-06-00-00-00-05",
+		{"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --mac "
+		 "06-06-00-00-00-05",
 		 "port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --mac "
 		 "06:06:00:00:00:05"},
 		{"port del blue1", "port del blue1"},
@@ -1551,7 +1566,8 @@ static void test_format_round_trip(void **state)
 		 NULL},
 		{"lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00155d000001 --type "
 		 "gateway-wildcard --context \"--x\" --rule none",
-		 "lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00:15:5d:00:00:01 --rule none "
+		 "lookup add --vsid 5001 --ca :: --pa 192.168.4.1 --mac 00:15:5d:00:00:01 --rule "
+		 "none "
 		 "--type gateway-wildcard --context \"--x\""},
 		{"lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 00155d000001 --type "
 		 "l2only --context back\\slash",
@@ -1571,8 +1587,10 @@ static void test_format_round_trip(void **state)
 		{"global set --flowid on", "global set --flowid on"},
 		{"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0",
 		 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0 --metric 0"},
-		{"proute del --prefix ::/0 --nexthop fe80::1", "proute del --prefix ::/0 --nexthop fe80::1"},
-		{"gateway add --table 1001 --vrf vrf-blue --rdomain blue --nat-external 198.51.100.7 "
+		{"proute del --prefix ::/0 --nexthop fe80::1",
+		 "proute del --prefix ::/0 --nexthop fe80::1"},
+		{"gateway add --table 1001 --vrf vrf-blue --rdomain blue --nat-external "
+		 "198.51.100.7 "
 		 "--corp-dev eth2",
 		 "gateway add --rdomain blue --vrf vrf-blue --table 1001 --corp-dev eth2 "
 		 "--nat-external 198.51.100.7"},
@@ -1582,36 +1600,50 @@ static void test_format_round_trip(void **state)
 		 "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2"},
 		{"gateway del --rdomain blue", "gateway del --rdomain blue"},
 		{S2S_BASE "--psk " PSK,
-		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
+		 "--remote-id "
 		 "site1.example --psk " PSK " --ike-proposal aes256gcm16-prfsha384-ecp384 "
 		 "--esp-proposal aes256gcm16-ecp384 --remote-prefix 192.168.50.0/24 --dpd 30"},
-		{"s2s add t2 --dpd 10 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
+		{"s2s add t2 --dpd 10 --rdomain red --peer 2001:db8:ff::9 --local-addr "
+		 "2001:db8::11 "
 		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org "
 		 "--key /etc/swanctl/private/gw.key --cert gw.pem --ike-proposal "
 		 "AES256-SHA256-MODP3072 --esp-proposal aes256-sha256 --esp-proposal "
 		 "chacha20poly1305-x25519-esn --remote-prefix 10.50.0.0/16",
 		 "s2s add t2 --rdomain red --peer 2001:db8:ff::9 --local-addr 2001:db8::11 "
-		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org --cert gw.pem "
+		 "--local-id \"C=CH, O=Example, CN=gw\" --remote-id site2@example.org --cert "
+		 "gw.pem "
 		 "--key /etc/swanctl/private/gw.key --ike-proposal aes256-sha256-modp3072 "
 		 "--esp-proposal aes256-sha256 --esp-proposal chacha20poly1305-x25519-esn "
 		 "--remote-prefix 10.50.0.0/16 --dpd 10"},
 		{S2S_BASE "--psk \"with space \\\" quote # hash \\\\ and --dash\"",
-		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
+		 "--remote-id "
 		 "site1.example --psk \"with space \\\" quote # hash \\\\ and --dash\" "
 		 "--ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 "
 		 "--remote-prefix 192.168.50.0/24 --dpd 30"},
+		{"s2s add t3 --rdomain red --peer 203.0.113.7 --local-id gw.example --remote-id "
+		 "site3.example --ca-cert ca.pem --key gw.key --cert gw.pem --remote-prefix "
+		 "10.60.0.0/16",
+		 "s2s add t3 --rdomain red --peer 203.0.113.7 --local-id gw.example --remote-id "
+		 "site3.example --cert gw.pem --key gw.key --ca-cert ca.pem "
+		 "--ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 "
+		 "--remote-prefix 10.60.0.0/16 --dpd 30"},
 		{"s2s del site1", "s2s del site1"},
 		/* names may look like options when quoted: they stay quoted */
-		{"pa add 192.168.4.11/24 --dev \"--cert0\"", "pa add 192.168.4.11/24 --dev \"--cert0\""},
+		{"pa add 192.168.4.11/24 --dev \"--cert0\"",
+		 "pa add 192.168.4.11/24 --dev \"--cert0\""},
 		{"rdomain add \"--x\" --rdid " GUID_BLUE, "rdomain add \"--x\" --rdid " GUID_BLUE},
 		{"port del \"--p\"", "port del \"--p\""},
 		{"gateway add --rdomain \"--r\" --vrf \"--v\" --table 9 --corp-dev \"--c\"",
 		 "gateway add --rdomain \"--r\" --vrf \"--v\" --table 9 --corp-dev \"--c\""},
 		{"pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.130",
 		 "pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.130 --lease 86400"},
-		{"pool add aaa --lease 600 --dns 10.10.0.53,8.8.8.8 --range 10.10.1.100-10.10.1.100 "
+		{"pool add aaa --lease 600 --dns 10.10.0.53,8.8.8.8 --range "
+		 "10.10.1.100-10.10.1.100 "
 		 "--vsid 5001",
-		 "pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.100 --dns 10.10.0.53,8.8.8.8 "
+		 "pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.100 --dns "
+		 "10.10.0.53,8.8.8.8 "
 		 "--lease 600"},
 		{"pool del aaa", "pool del aaa"},
 		/* without --ca and --mac (hnvgwd's model fills them in) */
@@ -1718,30 +1750,31 @@ static void test_format_longest_s2s(void **state)
 }
 
 #define GW_BASE                                                                                    \
-	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                         \
-	"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"                          \
-	"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"        \
-	"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n"                                  \
+	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                           \
+	"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"                            \
+	"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"          \
+	"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n"                                    \
 	"gateway add --rdomain blue --vrf vrf-blue --table 1001\n"
 
 static void test_apply_gateway_s2s(void **state)
 {
 	struct applied *a = *state;
-	apply_ok(a->dp, GW_BASE "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2\n"
-			"gateway ca --rdomain blue --vsid 5001 --ca 2001:db8:1::2\n"
-			"gateway add --rdomain red --vrf vrf-red --table 1002 --corp-dev eth2\n"
-			"gateway ca --rdomain red --vsid 6001 --ca 10.0.0.2\n"
-			"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0\n"
-			"proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.2 --dev eth0\n"
-			"proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.2\n"
-			"global set --use-external-router on\n" S2S_BASE "--psk " PSK "\n"
-			"s2s add site2 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
-			"--remote-id site2.example --remote-prefix 192.168.51.0/24 --psk " PSK "\n"
-			"s2s del site2\n"
-			"gateway ca-del --rdomain red --vsid 6001 --ca 10.0.0.2\n"
-			"vsubnet del 6001\n"
-			"gateway del --rdomain red\n"
-			"rdomain del red\n");
+	apply_ok(a->dp,
+		 GW_BASE "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2\n"
+			 "gateway ca --rdomain blue --vsid 5001 --ca 2001:db8:1::2\n"
+			 "gateway add --rdomain red --vrf vrf-red --table 1002 --corp-dev eth2\n"
+			 "gateway ca --rdomain red --vsid 6001 --ca 10.0.0.2\n"
+			 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0\n"
+			 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.2 --dev eth0\n"
+			 "proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.2\n"
+			 "global set --use-external-router on\n" S2S_BASE "--psk " PSK "\n"
+			 "s2s add site2 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
+			 "--remote-id site2.example --remote-prefix 192.168.51.0/24 --psk " PSK "\n"
+			 "s2s del site2\n"
+			 "gateway ca-del --rdomain red --vsid 6001 --ca 10.0.0.2\n"
+			 "vsubnet del 6001\n"
+			 "gateway del --rdomain red\n"
+			 "rdomain del red\n");
 	/* the datapath saw none of it */
 	struct hnv_policy_stats st;
 	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
@@ -1779,10 +1812,12 @@ static void test_apply_gateway_s2s_errors(void **state)
 		 "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.3\n",
 		 -EEXIST, "already exists in VSID 5001 with CA 10.0.0.2 (one per address family)"},
 		{"gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2\n", -ENOENT,
-		 "gateway ca-del: the gateway of routing domain \"blue\" has no CA 10.0.0.2 in VSID "
+		 "gateway ca-del: the gateway of routing domain \"blue\" has no CA 10.0.0.2 in "
+		 "VSID "
 		 "5001"},
 		{"gateway del --rdomain red\n", -ENOENT, "routing domain \"red\" has no gateway"},
-		{S2S_BASE "--rdomain red --psk " PSK "\n", -EINVAL, "--rdomain given more than once"},
+		{S2S_BASE "--rdomain red --psk " PSK "\n", -EINVAL,
+		 "--rdomain given more than once"},
 		{"s2s add t --rdomain red --peer 192.0.2.1 --local-id a --remote-id b "
 		 "--remote-prefix 10.9.0.0/16 --psk " PSK "\n",
 		 -ENOENT, "s2s add: tunnel \"t\": routing domain \"red\" has no gateway"},
@@ -1840,8 +1875,8 @@ static void test_apply_gateway_s2s_errors(void **state)
  * ports' records) lives for one hnv_conf_apply: every case is one text. */
 #define POOLS_BASE                                                                                 \
 	"pa add 192.168.4.11/24 --dev eth0\n"                                                      \
-	"rdomain add AAA --rdid {AAAAAAAA-0000-0000-0000-000000005001}\n"                         \
-	"rdomain add BBB --rdid {BBBBBBBB-0000-0000-0000-000000006001}\n"                         \
+	"rdomain add AAA --rdid {AAAAAAAA-0000-0000-0000-000000005001}\n"                          \
+	"rdomain add BBB --rdid {BBBBBBBB-0000-0000-0000-000000006001}\n"                          \
 	"vsubnet add 5001 --rdomain AAA --prefix 10.10.0.0/16\n"                                   \
 	"vsubnet add 6001 --rdomain BBB --prefix 10.10.0.0/16\n"                                   \
 	"pool add aaa --vsid 5001 --range 10.10.1.100-10.10.1.130 --dns 10.10.0.53\n"              \
@@ -1878,9 +1913,10 @@ static void test_apply_pools(void **state)
 		  "of pool \"x\" is not inside one prefix of VSID 5001 (10.10.0.0/16)");
 	pools_err("pool add x --vsid 7001 --range 10.10.1.1-10.10.1.9\n", -ENOENT,
 		  "pool add: pool \"x\": VSID 7001 is not configured: a pool needs a VM subnet");
-	pools_err("port add vm9 --vsid 5001 --ca 10.10.0.2 --mac 0a0000000009\n", -EINVAL,
-		  "port add: CA 10.10.0.2 is reserved as the DHCP server identifier of VSID 5001 (it "
-		  "has pool \"aaa\")");
+	pools_err(
+		"port add vm9 --vsid 5001 --ca 10.10.0.2 --mac 0a0000000009\n", -EINVAL,
+		"port add: CA 10.10.0.2 is reserved as the DHCP server identifier of VSID 5001 (it "
+		"has pool \"aaa\")");
 	pools_err("port add vm9 --vsid 5001\n", -EINVAL,
 		  "port add: port \"vm9\" needs --ca and --mac here");
 	pools_err("vsubnet del 5001\n", -EBUSY,

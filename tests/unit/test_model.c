@@ -489,7 +489,7 @@ static void test_show_rows(void **state)
 		"\"local_addr\":\"\",\"local_id\":\"gw.example\",\"remote_id\":\"site1.example\","
 		"\"auth\":\"psk\",";
 	static const char s2s_tail[] =
-		"\"cert\":\"\",\"key\":\"\",\"ike_proposals\":[\"aes256gcm16-prfsha384-ecp384\"],"
+		"\"cert\":\"\",\"key\":\"\",\"ca_cert\":\"\",\"ike_proposals\":[\"aes256gcm16-prfsha384-ecp384\"],"
 		"\"esp_proposals\":[\"aes256gcm16-ecp384\"],\"remote_prefixes\":[\"192.168.50.0/"
 		"24\"],"
 		"\"dpd\":30}]";

@@ -200,8 +200,34 @@ static void test_cert_conn(void **state)
 	assert_string_equal(items(ch, "esp_proposals"), "aes128gcm16-ecp256");
 	hnv_vici_msg_free(m);
 	hnv_vici_buf_free(&b);
+	assert_null(hnv_vici_find(section(conn, "remote"), "cacerts", HNV_VICI_N_LIST));
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
 	/* no load-shared for a certificate tunnel */
 	assert_int_equal(hnv_s2s_build_shared(&c.u.s2s, NULL, &b), -EINVAL);
+	hnv_vici_buf_free(&b);
+
+	/* --ca-cert: the CA's PEM (from x509ca/) in the remote's cacerts */
+	char ca_path[256];
+	snprintf(ca_path, sizeof(ca_path), "%s/x509ca", dir);
+	assert_int_equal(mkdir(ca_path, 0700), 0);
+	snprintf(ca_path, sizeof(ca_path), "%s/x509ca/ca.pem", dir);
+	const char ca_pem[] = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+	assert_non_null(f = fopen(ca_path, "w"));
+	fputs(ca_pem, f);
+	fclose(f);
+	snprintf(c.u.s2s.ca_cert, sizeof(c.u.s2s.ca_cert), "ca.pem");
+	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, dir, &b, err, sizeof(err)), 0);
+	m = decode_buf(&b);
+	conn = section(hnv_vici_msg_root(m), "hnvgw-corp");
+	assert_string_equal(items(section(conn, "remote"), "cacerts"), ca_pem);
+	assert_string_equal(items(section(conn, "local"), "certs"), pem);
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
+	/* a missing CA certificate names it */
+	unlink(ca_path);
+	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, dir, &b, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "CA certificate ca.pem"));
 	hnv_vici_buf_free(&b);
 
 	/* a missing certificate names the file */
@@ -210,6 +236,8 @@ static void test_cert_conn(void **state)
 	assert_non_null(strstr(err, "gw.pem"));
 	hnv_vici_buf_free(&b);
 	snprintf(path, sizeof(path), "%s/x509", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/x509ca", dir);
 	rmdir(path);
 	rmdir(dir);
 }

@@ -331,6 +331,79 @@ conns=$(swanctl --list-conns --uri "unix://$GWSOCK" 2>/dev/null)
 [[ -z $conns ]] || fail "connections left after removal: $conns"
 echo "ok: removed tunnel unloaded (terminate, unload-conn, unload-shared)"
 
+# ---- 9. X.509 certificates: a CA made here (openssl), the gateway's
+# certificate and key in its credential directory, --ca-cert naming the CA
+# the site's certificate must chain to; the site loads its own with
+# swanctl. A site certificate from another CA is refused. ----
+mkcert() # name CN CA-name|self
+{
+	local d=$T/pki
+	mkdir -p "$d"
+	openssl ecparam -name secp384r1 -genkey -noout -out "$d/$1.key" 2>/dev/null || fail "openssl: key $1"
+	if [[ $3 == self ]]; then
+		openssl req -x509 -new -key "$d/$1.key" -subj "/CN=$2" -days 2 -out "$d/$1.pem" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=keyCertSign,cRLSign" 2>/dev/null || fail "openssl: CA $1"
+		return
+	fi
+	openssl req -new -key "$d/$1.key" -subj "/CN=$2" -out "$d/$1.csr" 2>/dev/null ||
+		fail "openssl: request $1"
+	printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n' "$2" >"$d/$1.ext"
+	openssl x509 -req -in "$d/$1.csr" -CA "$d/$3.pem" -CAkey "$d/$3.key" -CAcreateserial \
+		-days 2 -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null || fail "openssl: certificate $1"
+}
+mkcert ca "hnvgw test CA" self
+mkcert other "another CA" self
+mkcert gwc gw-cert.example ca
+mkcert sitec site-cert.example ca
+mkcert rogue site-cert.example other
+GWCRED=$T/gw-cred
+SITECRED=$T/site-cred
+mkdir -p "$GWCRED"/{x509,x509ca,private} "$SITECRED"/{x509,x509ca,private}
+cp "$T/pki/gwc.pem" "$GWCRED/x509/gw.pem"
+cp "$T/pki/ca.pem" "$GWCRED/x509ca/ca.pem"
+install -m 0600 "$T/pki/gwc.key" "$GWCRED/private/gw.key"
+cp "$T/pki/ca.pem" "$SITECRED/x509ca/ca.pem"
+printf '%s\n' 'connections {' '  gwcert {' '    version = 2' \
+	'    local_addrs = 192.0.2.2' '    remote_addrs = 192.0.2.1' \
+	'    proposals = aes256gcm16-prfsha384-ecp384' '    unique = replace' \
+	'    local { auth = pubkey' '      certs = site.pem' '      id = site-cert.example }' \
+	'    remote { auth = pubkey' '      id = gw-cert.example }' \
+	'    children {' '      lan {' '        local_ts = 192.168.0.0/16' \
+	'        remote_ts = 10.10.0.0/16' '        esp_proposals = aes256gcm16-ecp384' \
+	'      }' '    }' '  }' '}' >"$SITECRED/swanctl.conf"
+load_site_cert() # certificate-name: the site presents this certificate
+{
+	cp "$T/pki/$1.pem" "$SITECRED/x509/site.pem"
+	install -m 0600 "$T/pki/$1.key" "$SITECRED/private/site.key"
+	swanctl --load-all --noprompt --file "$SITECRED/swanctl.conf" --uri "unix://$SITESOCK" \
+		>>"$T/swanctl.log" 2>&1 || fail "swanctl --load-all (certificates)"
+}
+echo "s2s add t2 --rdomain blue --peer 192.0.2.2 --local-addr 192.0.2.1" \
+	"--local-id gw-cert.example --remote-id site-cert.example --cert gw.pem --key gw.key" \
+	"--ca-cert ca.pem --remote-prefix 192.168.0.0/16" >"$T/cert.conf"
+export VICI_CRED_DIR=$GWCRED
+cstatus() { "$DRIVE" "$GWSOCK" "$T/cert.conf" status t2 2>/dev/null; }
+cert_up() { [[ $(cstatus) == *"ike ESTABLISHED child INSTALLED"* ]]; }
+
+# a site certificate from another CA: authentication fails, no tunnel
+load_site_cert rogue
+out=$("$DRIVE" "$GWSOCK" "$T/cert.conf" sync) || fail "certificate sync: $out"
+sleep 4
+cert_up && fail "a site certificate from another CA was accepted: $(cstatus)"
+grep -Eq "no trusted .* public key found for 'site-cert.example'|no issuer certificate found|constraint check failed" \
+	"$T/gw/charon.log" || fail "the gateway's charon logged no certificate refusal"
+"$DRIVE" "$GWSOCK" "$T/empty.conf" sync >/dev/null || fail "empty sync"
+echo "ok: a site certificate from another CA is refused (--ca-cert)"
+
+load_site_cert sitec
+out=$("$DRIVE" "$GWSOCK" "$T/cert.conf" sync) || fail "certificate sync: $out"
+wait_for 20 cert_up || fail "certificate tunnel did not come up: $(cstatus)"
+wait_for 10 ping_ok || fail "no traffic through the certificate tunnel"
+echo "ok: certificate tunnel (ECDSA P-384, CA given by --ca-cert) up, traffic: $(cstatus)"
+"$DRIVE" "$GWSOCK" "$T/empty.conf" sync >/dev/null || fail "empty sync"
+unset VICI_CRED_DIR
+
 # the PSK never reaches a log of ours
 if grep -rqF "$PSK" "$T/manager.log"; then fail "PSK in the manager log"; fi
 echo "PASS: test_charon.sh"

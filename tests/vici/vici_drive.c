@@ -128,7 +128,12 @@ int main(int argc, char **argv)
 	size_t ncmds = 0, n = 0;
 	if (load_specs(argv[2], &cmds, &ncmds, &specs, &n))
 		return 1;
-	struct hnv_s2s_opts o = {.vici_path = sock, .log = log_line, .timeout_ms = 5000};
+	/* VICI_CRED_DIR: where certificate tunnels' files are (x509/,
+	 * private/, x509ca/), instead of /etc/swanctl */
+	struct hnv_s2s_opts o = {.vici_path = sock,
+				 .log = log_line,
+				 .timeout_ms = 5000,
+				 .cred_dir = getenv("VICI_CRED_DIR")};
 	struct hnv_s2s *s;
 	if (hnv_s2s_create(&o, &s)) {
 		fprintf(stderr, "hnv_s2s_create failed\n");
