@@ -782,6 +782,16 @@ static int find_stale(void *arg, const struct hnv_zapi_route_info *ri)
 	return 0;
 }
 
+/* The kernel has p as the connected route of one of the port's
+ * addresses: zebra would keep that one and never answer for ours. */
+static bool connected(const struct gw_port *port, const struct hnv_prefix *p)
+{
+	for (unsigned i = 0; i < port->n; i++)
+		if (port->plen[i] == p->len && hnv_prefix_contains(p, &port->ca[i]))
+			return true;
+	return false;
+}
+
 static void apply_routes(struct hnv_gw *g, const struct desired *d)
 {
 	if (!g->zapi || (!d->n_gw && !g->zapi_active))
@@ -804,7 +814,8 @@ static void apply_routes(struct hnv_gw *g, const struct desired *d)
 			struct hnv_zapi_nh nh = {.type = HNV_ZAPI_NH_IFINDEX,
 						 .ifindex = (uint32_t)l->ifindex};
 			for (unsigned j = 0; j < vs->s.n_prefixes; j++)
-				want(&w, t->vrf, &vs->s.prefixes[j], &nh);
+				if (!connected(&t->ports[k], &vs->s.prefixes[j]))
+					want(&w, t->vrf, &vs->s.prefixes[j], &nh);
 		}
 		if (t->c.has_corp_nexthop && t->corp_ifindex) {
 			bool v4 = hnv_ip_is_v4(&t->c.corp_nexthop);
