@@ -292,6 +292,10 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 	for (size_t j = 0; j < x->n_neighbors; j++) {
 		ip_str(&x->neighbors[j].addr, a, sizeof(a));
 		text_add(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);
+		/* a site's router is reached through an S2S tunnel, not on a
+		 * connected prefix: eBGP would otherwise never start. The
+		 * session keeps TTL 1 (the tunnel is one hop). */
+		text_add(o, " neighbor %s disable-connected-check\n", a);
 	}
 	render_af(o, x, true);
 	render_af(o, x, false);
@@ -612,6 +616,21 @@ static void add_negation(struct text *o, const char *indent, const char *line)
 	text_add(o, "%s %s%s\n", indent, neg ? "" : "no ", neg ? line + 3 : line);
 }
 
+/* A line about a neighbor that the wanted block w drops entirely (its
+ * remote-as line is gone from w): `no neighbor X remote-as` removes all of
+ * it, and a later `no` for another of its lines would fail. */
+static bool neighbor_gone(const struct block *r, const struct block *w, const char *line)
+{
+	char nb[64], key[128];
+	if (!line_neighbor(line, nb, sizeof(nb)))
+		return false;
+	snprintf(key, sizeof(key), "\x1fneighbor %s remote-as ", nb);
+	for (size_t j = 0; j < r->n; j++)
+		if (strncmp(r->lines[j], key, strlen(key)) == 0 && !has_line(w, r->lines[j]))
+			return true;
+	return false;
+}
+
 /* Removal commands for a wanted instance: lines of the running block r
  * that the wanted block w does not have. Address-family lines come first,
  * leaving out those about neighbors that are removed as a whole. */
@@ -632,18 +651,8 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 		size_t clen = (size_t)(line - 1 - ctx);
 		if (clen == 0 || has_line(w, r->lines[i]))
 			continue;
-		char nb[64], key[128];
-		if (line_neighbor(line, nb, sizeof(nb))) {
-			/* the neighbor goes away entirely if its remote-as does */
-			bool gone = false;
-			for (size_t j = 0; j < r->n && !gone; j++) {
-				snprintf(key, sizeof(key), "\x1fneighbor %s remote-as ", nb);
-				gone = strncmp(r->lines[j], key, strlen(key)) == 0 &&
-				       !has_line(w, r->lines[j]);
-			}
-			if (gone)
-				continue;
-		}
+		if (neighbor_gone(r, w, line))
+			continue;
 		if (strlen(open_ctx) != clen || strncmp(open_ctx, ctx, clen) != 0) {
 			if (open_ctx[0])
 				text_add(o, " exit-address-family\n");
@@ -654,9 +663,15 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 	}
 	if (open_ctx[0])
 		text_add(o, " exit-address-family\n");
-	for (size_t i = 0; i < r->n; i++)
-		if (r->lines[i][0] == '\x1f' && !has_line(w, r->lines[i]))
-			add_negation(o, "", r->lines[i] + 1);
+	for (size_t i = 0; i < r->n; i++) {
+		const char *line = r->lines[i] + 1;
+		if (r->lines[i][0] != '\x1f' || has_line(w, r->lines[i]))
+			continue;
+		/* a removed neighbor: its remote-as line removes it all */
+		if (neighbor_gone(r, w, line) && !strstr(line, " remote-as "))
+			continue;
+		add_negation(o, "", line);
+	}
 	text_add(o, "exit\n");
 }
 
