@@ -128,7 +128,7 @@ site_start sm
 
 section "gateway: two tenants, one tunnel each"
 cat >"$LAB_TMP/tenants.conf" <<EOF
-gateway add --rdomain contoso --vrf contoso --table 101
+gateway add --rdomain contoso --vrf contoso --table 101 --bgp-asn 65000 --bgp-peer 192.168.1.1 --bgp-peer-asn 65010
 gateway ca --rdomain contoso --vsid 5001 --ca 10.10.0.2
 gateway add --rdomain fabrikam --vrf fabrikam --table 102
 gateway ca --rdomain fabrikam --vsid 6001 --ca 10.10.0.2
@@ -161,6 +161,46 @@ check_grep "ESP on the WAN, no clear tenant traffic" 'ESP' bash -c \
 check_grep "show s2s-status counts bytes" '"bytes_in": [1-9]' gwcli --json show s2s-status
 check_not "the PSK is in no show output" grep -q "$PSK_CT" <(gwcli show config; gwcli show s2s; gwcli --json show s2s-status)
 sas() { swanctl --list-sas --uri "unix://$LAB_TMP/sc/charon.vici" 2>/dev/null | grep -c 'ESTABLISHED'; }
+
+section "BGP with Contoso's site over its tunnel"
+# the site's router (FRR in namespace sc) announces 192.168.77.0/24 and
+# learns the tenant's 10.10.0.0/16; the gateway's rd-contoso instance
+# peers with it at 192.168.1.1, through the XFRM interface
+must ip -n sc addr add 192.168.77.1/24 dev lo
+D=$LAB_TMP/frr-sc
+mkdir -p "$D"
+chown frr:frr "$D"
+cat >"$D/frr.conf" <<EOF
+router bgp 65010
+ bgp router-id 192.168.1.1
+ no bgp ebgp-requires-policy
+ neighbor 10.10.0.2 remote-as 65000
+ neighbor 10.10.0.2 disable-connected-check
+ neighbor 10.10.0.2 update-source 192.168.1.1
+ address-family ipv4 unicast
+  network 192.168.77.0/24
+ exit-address-family
+EOF
+chown frr:frr "$D/frr.conf"
+ip netns exec sc /usr/lib/frr/zebra -d -N sc -f /dev/null --log "file:$D/zebra.log" \
+	-i "$D/zebra.pid" >/dev/null 2>&1
+ip netns exec sc /usr/lib/frr/bgpd -d -N sc -f /dev/null --log "file:$D/bgpd.log" \
+	-i "$D/bgpd.pid" >/dev/null 2>&1
+wait_ok 20 test -S /run/frr/sc/bgpd.vty >/dev/null || nok "the site's bgpd started"
+must ip netns exec sc vtysh -N sc -f "$D/frr.conf"
+site_learned() { ip netns exec sc vtysh -N sc -c 'show bgp ipv4 unicast 10.10.0.0/16' 2>/dev/null | grep -q '65000'; }
+gw_learned() { ip route show vrf rd-contoso 192.168.77.0/24 | grep -q 'via 192.168.1.1'; }
+if t=$(wait_ok 90 gw_learned); then ok "rd-contoso learned 192.168.77.0/24 from the site over the tunnel (${t} s)"; else
+	nok "rd-contoso learned 192.168.77.0/24 from the site over the tunnel"
+	{
+		vtysh -c 'show bgp vrf rd-contoso summary'
+		ip netns exec sc vtysh -N sc -c 'show bgp summary'
+		ip route show vrf rd-contoso
+	} 2>&1 | indent 40
+fi
+check "the site learned 10.10.0.0/16 from the gateway" site_learned
+check "ct1 -> 192.168.77.1 (a BGP-learned site prefix)" ping1 ct1 192.168.77.1
+check_not "rd-fabrikam has no route to it" bash -c "ip route show vrf rd-fabrikam 192.168.77.0/24 | grep -q ."
 
 section "survives restarts without duplicate IKE SAs"
 must systemctl restart hnvgwd

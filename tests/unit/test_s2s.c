@@ -198,8 +198,6 @@ static void test_cert_conn(void **state)
 	assert_string_equal(hnv_vici_str(section(conn, "remote"), "id"), "CN=site");
 	const struct hnv_vici_node *ch = section(section(conn, "children"), "hnvgw-corp");
 	assert_string_equal(items(ch, "esp_proposals"), "aes128gcm16-ecp256");
-	hnv_vici_msg_free(m);
-	hnv_vici_buf_free(&b);
 	assert_null(hnv_vici_find(section(conn, "remote"), "cacerts", HNV_VICI_N_LIST));
 	hnv_vici_msg_free(m);
 	hnv_vici_buf_free(&b);
