@@ -296,6 +296,10 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 		 * connected prefix: eBGP would otherwise never start. The
 		 * session keeps TTL 1 (the tunnel is one hop). */
 		text_add(o, " neighbor %s disable-connected-check\n", a);
+		/* retry a refused or unreachable peer after 10 s, not
+		 * bgpd's 120 s: the site's router may answer only once its
+		 * tunnel is up */
+		text_add(o, " neighbor %s timers connect %d\n", a, HNV_BGP_CONNECT_RETRY);
 	}
 	render_af(o, x, true);
 	render_af(o, x, false);

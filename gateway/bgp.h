@@ -49,6 +49,9 @@
 #define HNV_BGP_NAME_MAX 12 /* "rd-" + name fits a 15-character interface name */
 
 /* Route types redistributed into BGP (both address families). */
+/* Seconds between connection attempts to a neighbor (bgpd: 120). */
+#define HNV_BGP_CONNECT_RETRY 10
+
 #define HNV_BGP_REDIST_KERNEL (1u << 0)
 #define HNV_BGP_REDIST_CONNECTED (1u << 1)
 #define HNV_BGP_REDIST_STATIC (1u << 2)

@@ -167,36 +167,34 @@ section "BGP with Contoso's site over its tunnel"
 # learns the tenant's 10.10.0.0/16; the gateway's rd-contoso instance
 # peers with it at 192.168.1.1, through the XFRM interface
 must ip -n sc addr add 192.168.77.1/24 dev lo
-D=$LAB_TMP/frr-sc
-mkdir -p "$D"
-chown frr:frr "$D"
-cat >"$D/frr.conf" <<EOF
+frr_start sc <<EOF
 router bgp 65010
  bgp router-id 192.168.1.1
  no bgp ebgp-requires-policy
  neighbor 10.10.0.2 remote-as 65000
  neighbor 10.10.0.2 disable-connected-check
  neighbor 10.10.0.2 update-source 192.168.1.1
+ neighbor 10.10.0.2 timers connect 5
  address-family ipv4 unicast
   network 192.168.77.0/24
  exit-address-family
 EOF
-chown frr:frr "$D/frr.conf"
-ip netns exec sc /usr/lib/frr/zebra -d -N sc -f /dev/null --log "file:$D/zebra.log" \
-	-i "$D/zebra.pid" >/dev/null 2>&1
-ip netns exec sc /usr/lib/frr/bgpd -d -N sc -f /dev/null --log "file:$D/bgpd.log" \
-	-i "$D/bgpd.pid" >/dev/null 2>&1
-wait_ok 20 test -S /run/frr/sc/bgpd.vty >/dev/null || nok "the site's bgpd started"
-must ip netns exec sc vtysh -N sc -f "$D/frr.conf"
 site_learned() { ip netns exec sc vtysh -N sc -c 'show bgp ipv4 unicast 10.10.0.0/16' 2>/dev/null | grep -q '65000'; }
 gw_learned() { ip route show vrf rd-contoso 192.168.77.0/24 | grep -q 'via 192.168.1.1'; }
 if t=$(wait_ok 90 gw_learned); then ok "rd-contoso learned 192.168.77.0/24 from the site over the tunnel (${t} s)"; else
 	nok "rd-contoso learned 192.168.77.0/24 from the site over the tunnel"
 	{
-		vtysh -c 'show bgp vrf rd-contoso summary'
-		ip netns exec sc vtysh -N sc -c 'show bgp summary'
-		ip route show vrf rd-contoso
-	} 2>&1 | indent 40
+		vtysh -c 'show bgp vrf rd-contoso summary' | grep -A1 Neighbor
+		ip netns exec sc vtysh -N sc -c 'show bgp summary' | grep -A1 Neighbor
+		echo "# ping from the VRF"; ip vrf exec rd-contoso ping -c1 -W1 192.168.1.1 | grep -E 'from|loss'
+		echo "# ping from the site"; ip netns exec sc ping -c1 -W1 -I 192.168.1.1 10.10.0.2 | grep -E 'from|loss'
+		echo "# tcp 179 on the XFRM interface"
+		timeout 6 tcpdump -c 6 -nn -i "$(ip -br link show master rd-contoso type xfrm | awk '{print $1; exit}' | cut -d@ -f1)" tcp port 179 2>&1 | tail -7
+		ss -tanp | grep 179
+		ip netns exec sc ss -tanp | grep 179
+		ip netns exec sc ip route show table 220
+		tail -5 "$LAB_TMP/frr-sc/bgpd.log"
+	} 2>&1 | indent 60
 fi
 check "the site learned 10.10.0.0/16 from the gateway" site_learned
 check "ct1 -> 192.168.77.1 (a BGP-learned site prefix)" ping1 ct1 192.168.77.1

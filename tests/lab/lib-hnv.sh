@@ -150,3 +150,26 @@ gateway_start() {
 	must gwcli commit -f "$LAB_TMP/gw.conf"
 	gwcli show gateway | indent
 }
+
+# frr_start NS < FRR_CONF: a router of its own in namespace NS: FRR's zebra
+# and bgpd (pathspace NS, files in $LAB_TMP/frr-NS), configured with the
+# vtysh lines on stdin.
+frr_start() {
+	local ns=$1 d=$LAB_TMP/frr-$1
+	chmod 755 "$LAB_TMP" # the frr user writes its logs below
+	mkdir -p "$d" "/run/frr/$ns" /var/log/frr
+	cat >"$d/frr.conf"
+	chown frr:frr "/run/frr/$ns" "$d" "$d/frr.conf" /var/log/frr
+	ip netns exec "$ns" /usr/lib/frr/zebra -d -N "$ns" -f /dev/null --log "file:$d/zebra.log" \
+		-i "$d/zebra.pid" >/dev/null 2>&1
+	ip netns exec "$ns" /usr/lib/frr/bgpd -d -N "$ns" -f /dev/null --log "file:$d/bgpd.log" \
+		-i "$d/bgpd.pid" >/dev/null 2>&1
+	wait_ok 20 test -S "/run/frr/$ns/bgpd.vty" >/dev/null || nok "bgpd of $ns started"
+	must ip netns exec "$ns" vtysh -N "$ns" -f "$d/frr.conf"
+}
+
+# frr_stop NS: stops what frr_start started.
+frr_stop() {
+	local d=$LAB_TMP/frr-$1
+	kill "$(cat "$d/bgpd.pid")" "$(cat "$d/zebra.pid")" 2>/dev/null
+}

@@ -49,10 +49,7 @@ check_grep "corp device cc0 in rd-contoso" 'master rd-contoso' ip link show cc0
 check_grep "show gateway: both tenants ok" 'fabrikam.*ok' gwcli show gateway
 
 section "corporate router: FRR bgpd (AS 65001) in namespace corp"
-chmod 755 "$LAB_TMP" # the frr user writes its logs below
-mkdir -p "$LAB_TMP/frr-corp" /run/frr/corp /var/log/frr
-chown frr:frr /run/frr/corp "$LAB_TMP/frr-corp" /var/log/frr
-cat >"$LAB_TMP/frr-corp/frr.conf" <<EOF
+frr_start corp <<EOF
 router bgp 65001
  bgp router-id 172.31.1.2
  bgp graceful-restart
@@ -62,14 +59,6 @@ router bgp 65001
   network 172.16.0.0/16
  exit-address-family
 EOF
-chown frr:frr "$LAB_TMP/frr-corp/frr.conf"
-D=$LAB_TMP/frr-corp
-ip netns exec corp /usr/lib/frr/zebra -d -N corp -f /dev/null --log "file:$D/zebra.log" \
-	-i "$D/zebra.pid" >/dev/null 2>&1
-ip netns exec corp /usr/lib/frr/bgpd -d -N corp -f /dev/null --log "file:$D/bgpd.log" \
-	-i "$D/bgpd.pid" >/dev/null 2>&1
-wait_ok 20 test -S /run/frr/corp/bgpd.vty >/dev/null || nok "corp bgpd started"
-must ip netns exec corp vtysh -N corp -f "$D/frr.conf"
 corp_routes() { ip netns exec corp ip route show 10.10.0.0/16 | grep -q 172.31.1.1; }
 gw_routes() { ip route show vrf rd-contoso 172.16.0.0/16 | grep -q 172.31.1.2; }
 if t=$(wait_ok 60 corp_routes); then ok "corp router learned 10.10.0.0/16 from the gateway by BGP (${t} s)"; else
@@ -167,5 +156,5 @@ ip netns exec corp vtysh -N corp -c 'show ip bgp' 2>/dev/null | grep -E '^\*|Net
 echo "# datapath counters of the gateway (non-zero)"
 gwcli show counters | awk 'NR == 1 || $2 != 0' | head -20
 echo "---- end of summary ----"
-kill "$(cat "$D/bgpd.pid")" "$(cat "$D/zebra.pid")" 2>/dev/null
+frr_stop corp
 finish
