@@ -132,6 +132,17 @@ recover() { # recover WHAT CMD...: restart, then time ct1 -> corp and fb1 -> int
 recover hnvgwd systemctl restart hnvgwd
 recover zebra sh -c "kill \$(cat /run/frr/zebra.pid)"
 recover bgpd sh -c "kill \$(cat /run/frr/bgpd.pid)"
+# zebra learned hnvgwd's routes again after its restart: every one installed
+routes_installed() { gwcli show gateway-routes | awk 'NR > 1 && $NF != "installed" { bad = 1 } NR > 1 { n++ } END { exit bad || !n }'; }
+if t=$(wait_ok 30 routes_installed); then ok "zebra holds every hnvgwd route again (${t} s)"; else
+	nok "zebra holds every hnvgwd route again"
+	{
+		gwcli show gateway-routes
+		journalctl -u hnvgwd --no-pager | grep -i zapi | tail -12
+		vtysh -c 'show vrf'
+		vtysh -c 'show ip route vrf all 0.0.0.0/0'
+	} 2>&1 | indent 40
+fi
 check_grep "VRFs and ports survived, still one of each" '^1$' bash -c "ip -br link | grep -c '^vsid5001'"
 
 if ((FAIL)); then
