@@ -14,6 +14,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -29,10 +30,30 @@
 #define CHAIN_PRE "zone_pre"
 #define CHAIN_OUT "zone_out"
 #define CHAIN_SNAT "tenant_snat"
-#define PRIO_RAW (-300)  /* NF_IP_PRI_RAW */
-#define PRIO_SRCNAT 100  /* NF_IP_PRI_NAT_SRC */
+#define CHAIN_NM_MARK "netmap_mark"
+#define CHAIN_NM_DNAT "netmap_dnat"
+#define CHAIN_NM_SNAT "netmap_snat"
+#define PRIO_RAW (-300)    /* NF_IP_PRI_RAW */
+#define PRIO_MANGLE (-150) /* NF_IP_PRI_MANGLE */
+#define PRIO_DSTNAT (-100) /* NF_IP_PRI_NAT_DST */
+#define PRIO_SRCNAT 100    /* NF_IP_PRI_NAT_SRC */
 #define MSG_RESERVE 8192 /* more than any one message of ours takes */
 #define WHAT_LEN 160
+
+/* The chains of table inet hnvgw, in the order they are created. */
+enum { CH_PRE, CH_OUT, CH_SNAT, CH_NM_MARK, CH_NM_DNAT, CH_NM_SNAT, CH__COUNT };
+static const struct {
+	const char *name, *type;
+	uint32_t hook;
+	int32_t prio;
+} chains[CH__COUNT] = {
+	[CH_PRE] = {CHAIN_PRE, "filter", NF_INET_PRE_ROUTING, PRIO_RAW},
+	[CH_OUT] = {CHAIN_OUT, "filter", NF_INET_LOCAL_OUT, PRIO_RAW},
+	[CH_SNAT] = {CHAIN_SNAT, "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT},
+	[CH_NM_MARK] = {CHAIN_NM_MARK, "filter", NF_INET_PRE_ROUTING, PRIO_MANGLE},
+	[CH_NM_DNAT] = {CHAIN_NM_DNAT, "nat", NF_INET_PRE_ROUTING, PRIO_DSTNAT},
+	[CH_NM_SNAT] = {CHAIN_NM_SNAT, "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT},
+};
 
 struct hnv_nat {
 	struct mnl_socket *nl;
@@ -153,6 +174,33 @@ static int validate_tenant(const struct hnv_nat_tenant *t, size_t idx, char *err
 			errf(err, errlen,
 			     "tenant %s: external address %s is not a unicast IPv4 address",
 			     t->name, a);
+			return -EINVAL;
+		}
+	}
+	if (t->n_netmaps > 0 && t->netmaps == NULL) {
+		errf(err, errlen, "tenant %s: %zu netmaps but no list", t->name, t->n_netmaps);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < t->n_netmaps; i++) {
+		const struct hnv_nat_netmap *m = &t->netmaps[i];
+		bool known = false;
+		for (size_t k = 0; m->ifname != NULL && k < t->n_ifs; k++)
+			known |= strcmp(t->ifs[k], m->ifname) == 0;
+		if (!known) {
+			errf(err, errlen, "tenant %s: netmap %zu is on \"%s\", not an interface of the tenant",
+			     t->name, i, m->ifname != NULL ? m->ifname : "(null)");
+			return -EINVAL;
+		}
+		if (!prefix_is_v4(&m->real) || !prefix_is_v4(&m->mapped) ||
+		    m->real.len != m->mapped.len || m->real.len > 32) {
+			errf(err, errlen,
+			     "tenant %s: netmap %zu on %s needs two IPv4 prefixes of one length",
+			     t->name, i, m->ifname);
+			return -EINVAL;
+		}
+		if (m->remote != (m->mark != 0)) {
+			errf(err, errlen, "tenant %s: netmap %zu on %s: %s", t->name, i, m->ifname,
+			     m->remote ? "a remote netmap needs a mark" : "a local netmap takes no mark");
 			return -EINVAL;
 		}
 	}
@@ -285,7 +333,7 @@ static void fnv_str(struct fnv *f, const char *s)
 void hnv_nat_fingerprint(const struct hnv_nat_tenant *t, size_t n, char *buf, size_t len)
 {
 	struct fnv f = {0xcbf29ce484222325ull};
-	fnv_str(&f, "hnvgw nat rules v1");
+	fnv_str(&f, "hnvgw nat rules v2");
 	uint64_t cnt = n;
 	fnv_add(&f, &cnt, sizeof(cnt));
 	for (size_t i = 0; i < n; i++) {
@@ -306,8 +354,20 @@ void hnv_nat_fingerprint(const struct hnv_nat_tenant *t, size_t n, char *buf, si
 			fnv_add(&f, t[i].prefixes[k].addr.b, 16);
 			fnv_add(&f, &t[i].prefixes[k].len, 1);
 		}
+		cnt = t[i].n_netmaps;
+		fnv_add(&f, &cnt, sizeof(cnt));
+		for (size_t k = 0; k < t[i].n_netmaps; k++) {
+			const struct hnv_nat_netmap *m = &t[i].netmaps[k];
+			uint8_t rm = m->remote;
+			fnv_str(&f, m->ifname);
+			fnv_add(&f, &rm, 1);
+			fnv_add(&f, &m->mark, sizeof(m->mark));
+			fnv_add(&f, m->real.addr.b, 16);
+			fnv_add(&f, m->mapped.addr.b, 16);
+			fnv_add(&f, &m->real.len, 1);
+		}
 	}
-	snprintf(buf, len, "hnvgw nat v1 %016" PRIx64, f.h);
+	snprintf(buf, len, "hnvgw nat v2 %016" PRIx64, f.h);
 }
 
 /* ---- the batch ---- */
@@ -443,37 +503,53 @@ static void e_meta(struct rule *r, uint32_t key)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
 }
 
-static void e_cmp(struct rule *r, const void *data, uint32_t len)
+static void e_cmp_op(struct rule *r, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = rule_expr(r, "cmp");
 	if (e == NULL)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 	if (nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len) < 0)
 		r->oom = true;
 }
 
-static void e_ifname(struct rule *r, uint32_t key, const char *name)
+static void e_cmp(struct rule *r, const void *data, uint32_t len)
+{
+	e_cmp_op(r, NFT_CMP_EQ, data, len);
+}
+
+/* iifname/oifname == name, or != name with neq */
+static void e_ifname_op(struct rule *r, uint32_t key, const char *name, bool neq)
 {
 	char buf[HNV_NAT_IFNAMSIZ] = {0};
 	memcpy(buf, name, strlen(name)); /* validated: shorter than IFNAMSIZ */
 	e_meta(r, key);
-	e_cmp(r, buf, sizeof(buf));
+	e_cmp_op(r, neq ? NFT_CMP_NEQ : NFT_CMP_EQ, buf, sizeof(buf));
 }
 
-static void e_imm(struct rule *r, const void *data, uint32_t len)
+static void e_ifname(struct rule *r, uint32_t key, const char *name)
+{
+	e_ifname_op(r, key, name, false);
+}
+
+static void e_imm_reg(struct rule *r, uint32_t reg, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = rule_expr(r, "immediate");
 	if (e == NULL)
 		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
 	if (nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len) < 0)
 		r->oom = true;
 }
 
-/* ip saddr within p (IPv4) */
-static void e_saddr_v4(struct rule *r, const struct hnv_prefix *p)
+static void e_imm(struct rule *r, const void *data, uint32_t len)
+{
+	e_imm_reg(r, NFT_REG_1, data, len);
+}
+
+/* ip saddr (offset 12) or ip daddr (16) within p (IPv4) */
+static void e_addr_v4(struct rule *r, uint32_t offset, const struct hnv_prefix *p)
 {
 	uint8_t proto = NFPROTO_IPV4;
 	e_meta(r, NFT_META_NFPROTO);
@@ -483,7 +559,7 @@ static void e_saddr_v4(struct rule *r, const struct hnv_prefix *p)
 		return;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 12); /* iphdr.saddr */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 4);
 	uint8_t mask[4] = {0}, xor[4] = {
 				       0};
@@ -501,6 +577,44 @@ static void e_saddr_v4(struct rule *r, const struct hnv_prefix *p)
 			r->oom = true;
 	}
 	e_cmp(r, p->addr.b + 12, 4);
+}
+
+static void e_saddr_v4(struct rule *r, const struct hnv_prefix *p)
+{
+	e_addr_v4(r, 12, p); /* iphdr.saddr */
+}
+
+/* ct zone == zone */
+static void e_ct_zone(struct rule *r, uint16_t zone)
+{
+	struct nftnl_expr *e = rule_expr(r, "ct");
+	if (e == NULL)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_ZONE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	e_cmp(r, &zone, sizeof(zone)); /* 16 bits, host order */
+}
+
+/* snat/dnat ip prefix to p: NETMAP, the host part kept */
+static void e_netmap(struct rule *r, uint32_t type, const struct hnv_prefix *p)
+{
+	uint8_t lo[4], hi[4];
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned bits = p->len > i * 8 ? p->len - i * 8 : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
+		lo[i] = p->addr.b[12 + i] & mask;
+		hi[i] = (uint8_t)(lo[i] | (uint8_t)~mask);
+	}
+	e_imm_reg(r, NFT_REG_1, lo, 4);
+	e_imm_reg(r, NFT_REG_2, hi, 4);
+	struct nftnl_expr *e = rule_expr(r, "nat");
+	if (e == NULL)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_NETMAP);
 }
 
 static void batch_rule(struct batch *b, const char *chain, struct rule *r, const char *what)
@@ -564,6 +678,77 @@ static void rule_snat(struct batch *b, const struct hnv_nat_tenant *t, const str
 	nftnl_rule_free(r.r);
 }
 
+static void fmt_prefix_v4(const struct hnv_prefix *p, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, p->addr.b + 12, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, p->len);
+}
+
+/* The rules of one netmap (nat.h). */
+static void rules_netmap(struct batch *b, const struct hnv_nat_tenant *t,
+			 const struct hnv_nat_netmap *m)
+{
+	char real[24], mapped[24], what[WHAT_LEN];
+	fmt_prefix_v4(&m->real, real, sizeof(real));
+	fmt_prefix_v4(&m->mapped, mapped, sizeof(mapped));
+	struct rule r[3];
+	for (int i = 0; i < 3; i++) {
+		r[i].r = nftnl_rule_alloc();
+		r[i].oom = r[i].r == NULL;
+	}
+	if (r[0].oom || r[1].oom || r[2].oom) {
+		b->oom = true;
+	} else if (!m->remote) {
+		/* tenant -> site: the tenant's source; site -> tenant: back */
+		e_ifname(&r[0], NFT_META_OIFNAME, m->ifname);
+		e_addr_v4(&r[0], 12, &m->real);
+		e_netmap(&r[0], NFT_NAT_SNAT, &m->mapped);
+		snprintf(what, sizeof(what), "tenant %s: oifname \"%s\" ip saddr %s snat ip prefix to %s",
+			 t->name, m->ifname, real, mapped);
+		batch_rule(b, CHAIN_NM_SNAT, &r[0], what);
+		e_ifname(&r[1], NFT_META_IIFNAME, m->ifname);
+		e_addr_v4(&r[1], 16, &m->mapped);
+		e_netmap(&r[1], NFT_NAT_DNAT, &m->real);
+		snprintf(what, sizeof(what), "tenant %s: iifname \"%s\" ip daddr %s dnat ip prefix to %s",
+			 t->name, m->ifname, mapped, real);
+		batch_rule(b, CHAIN_NM_DNAT, &r[1], what);
+	} else {
+		/* tenant -> site: the site's view of itself, routed by mark */
+		e_ct_zone(&r[0], t->zone);
+		e_ifname_op(&r[0], NFT_META_IIFNAME, m->ifname, true);
+		e_addr_v4(&r[0], 16, &m->mapped);
+		e_imm(&r[0], &m->mark, sizeof(m->mark));
+		struct nftnl_expr *e = rule_expr(&r[0], "meta");
+		if (e != NULL) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+		}
+		snprintf(what, sizeof(what),
+			 "tenant %s: ct zone %u iifname != \"%s\" ip daddr %s meta mark set 0x%x",
+			 t->name, t->zone, m->ifname, mapped, m->mark);
+		batch_rule(b, CHAIN_NM_MARK, &r[0], what);
+		e_ct_zone(&r[1], t->zone);
+		e_ifname_op(&r[1], NFT_META_IIFNAME, m->ifname, true);
+		e_addr_v4(&r[1], 16, &m->mapped);
+		e_netmap(&r[1], NFT_NAT_DNAT, &m->real);
+		snprintf(what, sizeof(what),
+			 "tenant %s: ct zone %u iifname != \"%s\" ip daddr %s dnat ip prefix to %s",
+			 t->name, t->zone, m->ifname, mapped, real);
+		batch_rule(b, CHAIN_NM_DNAT, &r[1], what);
+		/* site -> tenant: the site's source as the tenant knows it */
+		e_ifname(&r[2], NFT_META_IIFNAME, m->ifname);
+		e_addr_v4(&r[2], 12, &m->real);
+		e_netmap(&r[2], NFT_NAT_SNAT, &m->mapped);
+		snprintf(what, sizeof(what), "tenant %s: iifname \"%s\" ip saddr %s snat ip prefix to %s",
+			 t->name, m->ifname, real, mapped);
+		batch_rule(b, CHAIN_NM_SNAT, &r[2], what);
+	}
+	for (int i = 0; i < 3; i++)
+		if (r[i].r != NULL)
+			nftnl_rule_free(r[i].r);
+}
+
 /* tenants NULL: only remove the table (flush). */
 static int build(struct batch *b, const struct hnv_nat_tenant *t, size_t n, bool recreate,
 		 uint32_t seq, char *err, size_t errlen)
@@ -582,14 +767,16 @@ static int build(struct batch *b, const struct hnv_nat_tenant *t, size_t n, bool
 		char fp[64];
 		hnv_nat_fingerprint(t, n, fp, sizeof(fp));
 		batch_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, fp);
-		batch_chain(b, CHAIN_PRE, "filter", NF_INET_PRE_ROUTING, PRIO_RAW);
-		batch_chain(b, CHAIN_OUT, "filter", NF_INET_LOCAL_OUT, PRIO_RAW);
-		batch_chain(b, CHAIN_SNAT, "nat", NF_INET_POST_ROUTING, PRIO_SRCNAT);
+		for (int c = 0; c < CH__COUNT; c++)
+			batch_chain(b, chains[c].name, chains[c].type, chains[c].hook,
+				    chains[c].prio);
 		for (size_t i = 0; i < n; i++) {
 			for (size_t k = 0; tenant_if(&t[i], k) != NULL; k++) {
 				rule_zone(b, &t[i], tenant_if(&t[i], k), false);
 				rule_zone(b, &t[i], tenant_if(&t[i], k), true);
 			}
+			for (size_t k = 0; k < t[i].n_netmaps; k++)
+				rules_netmap(b, &t[i], &t[i].netmaps[k]);
 			if (!t[i].has_ext_addr)
 				continue;
 			for (size_t k = 0; k < t[i].n_prefixes; k++)
@@ -750,9 +937,18 @@ struct table_state {
 	bool found;
 	char userdata[128];
 	size_t n_chains, n_other_chains;
-	size_t rules_pre, rules_out, rules_snat, rules_other;
+	size_t rules[CH__COUNT], rules_other;
 	bool oom;
 };
+
+/* The index of one of our chains, -1 for any other name (NULL too). */
+static int chain_index(const char *name)
+{
+	for (int c = 0; name != NULL && c < CH__COUNT; c++)
+		if (strcmp(name, chains[c].name) == 0)
+			return c;
+	return -1;
+}
 
 static int cb_table(const struct nlmsghdr *nlh, void *data)
 {
@@ -785,8 +981,7 @@ static int cb_chain(const struct nlmsghdr *nlh, void *data)
 	if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_is_set(c, NFTNL_CHAIN_TABLE) &&
 	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), HNV_NAT_TABLE) == 0) {
 		const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-		if (name != NULL && (strcmp(name, CHAIN_PRE) == 0 || strcmp(name, CHAIN_OUT) == 0 ||
-				     strcmp(name, CHAIN_SNAT) == 0))
+		if (chain_index(name) >= 0)
 			s->n_chains++;
 		else
 			s->n_other_chains++;
@@ -805,15 +1000,9 @@ static int cb_rule(const struct nlmsghdr *nlh, void *data)
 	}
 	if (nftnl_rule_nlmsg_parse(nlh, r) == 0 && nftnl_rule_is_set(r, NFTNL_RULE_TABLE) &&
 	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), HNV_NAT_TABLE) == 0) {
-		const char *chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-		if (chain == NULL)
-			s->rules_other++;
-		else if (strcmp(chain, CHAIN_PRE) == 0)
-			s->rules_pre++;
-		else if (strcmp(chain, CHAIN_OUT) == 0)
-			s->rules_out++;
-		else if (strcmp(chain, CHAIN_SNAT) == 0)
-			s->rules_snat++;
+		int c = chain_index(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+		if (c >= 0)
+			s->rules[c]++;
 		else
 			s->rules_other++;
 	}
@@ -931,14 +1120,20 @@ int hnv_nat_apply(struct hnv_nat *h, const struct hnv_nat_tenant *t, size_t n, b
 		return rc;
 	char fp[64];
 	hnv_nat_fingerprint(t, n, fp, sizeof(fp));
-	size_t want_zone = 0, want_snat = 0;
+	size_t want[CH__COUNT] = {0};
 	for (size_t i = 0; i < n; i++) {
-		want_zone += tenant_n_ifs(&t[i]);
-		want_snat += snat_rules(&t[i]);
+		want[CH_PRE] += tenant_n_ifs(&t[i]);
+		want[CH_OUT] += tenant_n_ifs(&t[i]);
+		want[CH_SNAT] += snat_rules(&t[i]);
+		for (size_t k = 0; k < t[i].n_netmaps; k++) {
+			bool remote = t[i].netmaps[k].remote;
+			want[CH_NM_MARK] += remote;
+			want[CH_NM_DNAT]++;
+			want[CH_NM_SNAT]++;
+		}
 	}
-	if (s.found && strcmp(s.userdata, fp) == 0 && s.n_chains == 3 && s.n_other_chains == 0 &&
-	    s.rules_pre == want_zone && s.rules_out == want_zone && s.rules_snat == want_snat &&
-	    s.rules_other == 0)
+	if (s.found && strcmp(s.userdata, fp) == 0 && s.n_chains == CH__COUNT &&
+	    s.n_other_chains == 0 && memcmp(s.rules, want, sizeof(want)) == 0 && s.rules_other == 0)
 		return 0;
 
 	struct batch b;
@@ -1241,6 +1436,8 @@ int hnv_nat_parse_ct(const void *msg, size_t len, struct hnv_nat_ct *out)
 	out->src = orig.src;
 	out->dst = orig.dst;
 	out->tsrc = reply.dst;
+	out->tdst = reply.src;
+	out->dnat = !hnv_ip_eq(&out->dst, &out->tdst);
 	if (is_icmp(orig.proto)) {
 		out->sport = orig.icmp_id;
 		out->tsport = reply.icmp_id;
@@ -1282,6 +1479,11 @@ static void fmt_addr(const struct hnv_ip *ip, int family, char *buf, size_t len)
 void hnv_nat_ct_format(const struct hnv_nat_ct *ct, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], ts[INET6_ADDRSTRLEN], pn[8];
+	char td[INET6_ADDRSTRLEN + 4] = "";
+	if (ct->dnat) {
+		memcpy(td, " to ", 5);
+		fmt_addr(&ct->tdst, ct->family, td + 4, sizeof(td) - 4);
+	}
 	fmt_addr(&ct->src, ct->family, s, sizeof(s));
 	fmt_addr(&ct->dst, ct->family, d, sizeof(d));
 	fmt_addr(&ct->tsrc, ct->family, ts, sizeof(ts));
@@ -1297,13 +1499,13 @@ void hnv_nat_ct_format(const struct hnv_nat_ct *ct, char *buf, size_t len)
 	bool v6 = ct->family == AF_INET6;
 	if (is_icmp(ct->proto))
 		snprintf(buf, len,
-			 "%s %s id %u -> %s type %u code %u as %s id %u zone %u %s %" PRIu32 "s",
-			 proto, s, ct->sport, d, ct->icmp_type, ct->icmp_code, ts, ct->tsport,
+			 "%s %s id %u -> %s type %u code %u as %s id %u%s zone %u %s %" PRIu32 "s",
+			 proto, s, ct->sport, d, ct->icmp_type, ct->icmp_code, ts, ct->tsport, td,
 			 ct->zone, ct->state, ct->timeout);
 	else
-		snprintf(buf, len, "%s %s%s%s:%u -> %s%s%s:%u as %s%s%s:%u zone %u %s %" PRIu32 "s",
+		snprintf(buf, len, "%s %s%s%s:%u -> %s%s%s:%u as %s%s%s:%u%s zone %u %s %" PRIu32 "s",
 			 proto, v6 ? "[" : "", s, v6 ? "]" : "", ct->sport, v6 ? "[" : "", d,
-			 v6 ? "]" : "", ct->dport, v6 ? "[" : "", ts, v6 ? "]" : "", ct->tsport,
+			 v6 ? "]" : "", ct->dport, v6 ? "[" : "", ts, v6 ? "]" : "", ct->tsport, td,
 			 ct->zone, ct->state, ct->timeout);
 }
 

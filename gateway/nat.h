@@ -14,6 +14,25 @@
  *                                                  per IPv4 CA prefix of a
  *                                                  tenant with an external
  *                                                  address
+ *   chain netmap_mark { type filter hook prerouting priority mangle; }
+ *   chain netmap_dnat { type nat hook prerouting priority dstnat; }
+ *   chain netmap_snat { type nat hook postrouting priority srcnat; }
+ *       NETMAP (1:1 prefix translation) before a tunnel interface <if>:
+ *       local (the tenant's REAL shown to the site as MAPPED):
+ *         netmap_snat: oifname "<if>" ip saddr REAL snat ip prefix to MAPPED
+ *         netmap_dnat: iifname "<if>" ip daddr MAPPED dnat ip prefix to REAL
+ *       remote (the site's REAL shown to the tenant as MAPPED):
+ *         netmap_mark: ct zone <zone> iifname != "<if>" ip daddr MAPPED
+ *                      meta mark set <mark>
+ *         netmap_dnat: ct zone <zone> iifname != "<if>" ip daddr MAPPED
+ *                      dnat ip prefix to REAL
+ *         netmap_snat: iifname "<if>" ip saddr REAL snat ip prefix to MAPPED
+ *       The remote DNAT happens before routing and REAL may be the
+ *       tenant's own prefix, so the caller routes packets with <mark> into
+ *       <if> with a policy rule (gateway/rtnl.h hnv_rtnl_rule). Replies
+ *       follow conntrack; the kernel checks IPsec policies against the
+ *       untranslated addresses (nf_nat_decode_session), so the tunnel's
+ *       traffic selectors are the MAPPED local and REAL remote prefixes.
  *
  * Every interface of a tenant (TAP ports, corp device, external device,
  * XFRM devices) puts the tenant's traffic in its conntrack zone, so
@@ -49,6 +68,14 @@
 #define HNV_NAT_TABLE "hnvgw"
 #define HNV_NAT_IFNAMSIZ 16 /* IFNAMSIZ, the NUL included */
 
+/* One NETMAP of a tenant (see above). */
+struct hnv_nat_netmap {
+	const char *ifname; /* the tunnel interface; one of the tenant's ifs */
+	bool remote;        /* the site's prefix (true) or the tenant's (false) */
+	uint32_t mark;      /* remote: nonzero fwmark; local: 0 */
+	struct hnv_prefix real, mapped; /* IPv4, the same length */
+};
+
 /* One tenant (routing domain). The caller owns every pointer; nothing is
  * kept after a call returns. */
 struct hnv_nat_tenant {
@@ -61,11 +88,14 @@ struct hnv_nat_tenant {
 	struct hnv_ip ext_addr;            /* IPv4 (mapped) */
 	const struct hnv_prefix *prefixes; /* CA prefixes */
 	size_t n_prefixes;
+	const struct hnv_nat_netmap *netmaps;
+	size_t n_netmaps;
 };
 
 /* Checks a tenant list without touching the kernel: names, zones 1..65535
  * and unique, interface names valid and each in one tenant only, ext_addr
- * IPv4 and only with ext_if. */
+ * IPv4 and only with ext_if, netmaps on one of the tenant's interfaces
+ * with IPv4 prefixes of equal length and, when remote, a nonzero mark. */
 int hnv_nat_validate(const struct hnv_nat_tenant *t, size_t n, char *err, size_t errlen);
 
 /* Conntrack zones for VRF tables: tables[i] gets zones[i]. A table id in
@@ -108,7 +138,9 @@ struct hnv_nat_ct {
 	uint16_t sport, dport;
 	struct hnv_ip tsrc; /* source after translation (reply dst) */
 	uint16_t tsport;
-	bool snat; /* tsrc:tsport differ from src:sport */
+	bool snat;          /* tsrc:tsport differ from src:sport */
+	struct hnv_ip tdst; /* destination after translation (reply src) */
+	bool dnat;          /* tdst differs from dst */
 	uint8_t icmp_type, icmp_code;
 	uint32_t status;  /* IPS_* bits */
 	uint32_t timeout; /* seconds left */
@@ -123,7 +155,8 @@ struct hnv_nat_ct {
 int hnv_nat_parse_ct(const void *msg, size_t len, struct hnv_nat_ct *out);
 
 /* "udp 10.10.0.5:40000 -> 203.0.113.100:5353 as 198.51.100.1:40000
- * zone 1 UNREPLIED 29s" */
+ * zone 1 UNREPLIED 29s"; a translated destination adds "to ADDR" after the
+ * translated source ("... as 172.31.0.5:40000 to 10.10.0.1 zone 1 ..."). */
 void hnv_nat_ct_format(const struct hnv_nat_ct *ct, char *buf, size_t len);
 
 /* Calls cb for each conntrack entry whose zone belongs to one of the

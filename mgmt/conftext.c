@@ -506,6 +506,8 @@ enum opt {
 	OPT_ESP_PROPOSAL,
 	OPT_REMOTE_PREFIX,
 	OPT_DPD,
+	OPT_LOCAL_NETMAP,
+	OPT_REMOTE_NETMAP,
 	OPT_RANGE,
 	OPT_DNS,
 	OPT_LEASE,
@@ -560,6 +562,8 @@ static const struct {
 	[OPT_ESP_PROPOSAL] = {"--esp-proposal", false, HNV_S2S_PROPOSALS_MAX},
 	[OPT_REMOTE_PREFIX] = {"--remote-prefix", false, HNV_S2S_REMOTE_MAX},
 	[OPT_DPD] = {"--dpd", false, 1},
+	[OPT_LOCAL_NETMAP] = {"--local-netmap", false, HNV_S2S_NETMAP_MAX},
+	[OPT_REMOTE_NETMAP] = {"--remote-netmap", false, HNV_S2S_NETMAP_MAX},
 	[OPT_RANGE] = {"--range", false, 1},
 	[OPT_DNS] = {"--dns", false, 1},
 	[OPT_LEASE] = {"--lease", false, 1},
@@ -567,7 +571,8 @@ static const struct {
 
 #define VALS_MAX 16 /* the largest opt_defs[].max */
 _Static_assert(HNV_VSUBNET_MAX_PREFIXES <= VALS_MAX && HNV_PORT_MAX_CAS <= VALS_MAX &&
-		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX,
+		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX &&
+		       HNV_S2S_NETMAP_MAX <= VALS_MAX,
 	       "VALS_MAX must hold every repeatable option");
 
 /* One command being parsed. */
@@ -1465,6 +1470,53 @@ static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, siz
 	return 0;
 }
 
+static bool prefixes_overlap(const struct hnv_prefix *a, const struct hnv_prefix *b)
+{
+	return hnv_prefix_contains(a, &b->addr) || hnv_prefix_contains(b, &a->addr);
+}
+
+/* --local-netmap / --remote-netmap REAL=MAPPED: IPv4 prefixes of one
+ * length; within one kind no two real and no two mapped prefixes overlap,
+ * and no mapped prefix overlaps a real one. */
+static int get_netmaps(struct pctx *c, bool remote, struct hnv_s2s_netmap *out, unsigned *n)
+{
+	unsigned opt = remote ? OPT_REMOTE_NETMAP : OPT_LOCAL_NETMAP;
+	const char *what = remote ? "remote netmap" : "local netmap";
+	for (unsigned i = 0; i < c->n[opt]; i++) {
+		const char *v = c->val[opt][i];
+		const char *eq = strchr(v, '=');
+		char real[64];
+		if (eq == NULL || (size_t)(eq - v) >= sizeof(real))
+			return bad(c, what, v, "expected REAL=MAPPED (two IPv4 prefixes)");
+		memcpy(real, v, (size_t)(eq - v));
+		real[eq - v] = '\0';
+		struct hnv_s2s_netmap *m = &out[i];
+		const char *why;
+		if (prefix_parse(real, &m->real, false, &why) < 0 ||
+		    prefix_parse(eq + 1, &m->mapped, false, &why) < 0)
+			return bad(c, what, v, why);
+		if (!hnv_ip_is_v4(&m->real.addr) || !hnv_ip_is_v4(&m->mapped.addr))
+			return bad(c, what, v, "NETMAP is IPv4 only (there is no NAT66)");
+		if (m->real.len != m->mapped.len)
+			return bad(c, what, v, "the two prefixes differ in length");
+		if (m->real.len == 0)
+			return bad(c, what, v, "a /0 cannot be mapped");
+		if (prefixes_overlap(&m->real, &m->mapped))
+			return bad(c, what, v, "the mapped prefix overlaps the real one");
+		for (unsigned k = 0; k < i; k++)
+			if (prefixes_overlap(&out[k].real, &m->real) ||
+			    prefixes_overlap(&out[k].mapped, &m->mapped) ||
+			    prefixes_overlap(&out[k].real, &m->mapped) ||
+			    prefixes_overlap(&out[k].mapped, &m->real)) {
+				seterr(c->err, c->errlen, "%s: %s " SHOWF " overlaps %s " SHOWF,
+				       c->cmd, what, SHOWA(v), what, SHOWA(c->val[opt][k]));
+				return -EINVAL;
+			}
+		*n = i + 1;
+	}
+	return 0;
+}
+
 static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_s2s *s = &cmd->u.s2s;
@@ -1544,7 +1596,31 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	s->dpd = HNV_S2S_DPD_DEFAULT;
 	if (c->n[OPT_DPD])
 		rc = get_uint(c, "DPD delay", opt1(c, OPT_DPD), 0, HNV_S2S_DPD_MAX, &s->dpd);
-	return rc;
+	if (rc == 0)
+		rc = get_netmaps(c, false, s->local_netmap, &s->n_local_netmap);
+	if (rc == 0)
+		rc = get_netmaps(c, true, s->remote_netmap, &s->n_remote_netmap);
+	if (rc < 0)
+		return rc;
+	/* the site's mapped prefixes are addresses the tenant sends to the
+	 * tunnel: they must not be site prefixes themselves, and each real
+	 * one is something the tunnel carries */
+	for (unsigned i = 0; i < s->n_remote_netmap; i++) {
+		const struct hnv_s2s_netmap *m = &s->remote_netmap[i];
+		const char *v = c->val[OPT_REMOTE_NETMAP][i];
+		bool inside = false;
+		for (unsigned k = 0; k < s->n_remote; k++) {
+			if (prefixes_overlap(&m->mapped, &s->remote[k]))
+				return bad(c, "remote netmap", v,
+					   "its mapped prefix overlaps a --remote-prefix");
+			inside |= hnv_prefix_contains(&s->remote[k], &m->real.addr) &&
+				  s->remote[k].len <= m->real.len;
+		}
+		if (!inside)
+			return bad(c, "remote netmap", v,
+				   "its real prefix is not inside a --remote-prefix");
+	}
+	return 0;
 }
 
 static int build_s2s_del(struct pctx *c, struct hnv_conf_cmd *cmd)
@@ -1557,7 +1633,8 @@ static int build_s2s_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 #define S2S_OPTS                                                                                   \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
 	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_CA_CERT) | B(OPT_IKE_PROPOSAL) |            \
-	 B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_DPD))
+	 B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_DPD) | B(OPT_LOCAL_NETMAP) |               \
+	 B(OPT_REMOTE_NETMAP))
 #define S2S_REQ                                                                                    \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
 
@@ -1603,7 +1680,9 @@ static const struct cmd_def cmd_defs[] = {
 	{"gateway", "ca-del", HNV_CONF_GATEWAY_CA_DEL, NULL, GWCA_KEY, GWCA_KEY, 0,
 	 build_gateway_ca},
 	{"s2s", "add", HNV_CONF_S2S_ADD, "NAME", S2S_OPTS, S2S_REQ,
-	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX), build_s2s_add},
+	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_LOCAL_NETMAP) |
+		 B(OPT_REMOTE_NETMAP),
+	 build_s2s_add},
 	{"s2s", "del", HNV_CONF_S2S_DEL, "NAME", 0, 0, 0, build_s2s_del},
 	{"pool", "add", HNV_CONF_POOL_ADD, "NAME",
 	 B(OPT_VSID) | B(OPT_RANGE) | B(OPT_DNS) | B(OPT_LEASE), B(OPT_VSID) | B(OPT_RANGE), 0,
@@ -3224,12 +3303,24 @@ static void out_list(struct out *o, const char *opt, const char *list)
 	}
 }
 
+static void out_netmaps(struct out *o, const char *opt, const struct hnv_s2s_netmap *m,
+			unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char r[64], v[64];
+		hnv_fmt_prefix(&m[i].real, r, sizeof(r));
+		hnv_fmt_prefix(&m[i].mapped, v, sizeof(v));
+		out_add(o, " %s %s=%s", opt, r, v);
+	}
+}
+
 static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_secrets)
 {
 	if (!TERMINATED(s->rdomain) || !TERMINATED(s->local_id) || !TERMINATED(s->remote_id) ||
 	    !TERMINATED(s->psk) || !TERMINATED(s->cert) || !TERMINATED(s->key) ||
 	    !TERMINATED(s->ca_cert) || !TERMINATED(s->ike) || !TERMINATED(s->esp) ||
-	    s->n_remote > HNV_S2S_REMOTE_MAX)
+	    s->n_remote > HNV_S2S_REMOTE_MAX || s->n_local_netmap > HNV_S2S_NETMAP_MAX ||
+	    s->n_remote_netmap > HNV_S2S_NETMAP_MAX)
 		return -EINVAL;
 	out_add(o, "s2s add");
 	out_val(o, NULL, s->name);
@@ -3254,6 +3345,8 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	for (unsigned i = 0; i < s->n_remote; i++)
 		out_prefix(o, "--remote-prefix", &s->remote[i]);
 	out_add(o, " --dpd %u", s->dpd);
+	out_netmaps(o, "--local-netmap", s->local_netmap, s->n_local_netmap);
+	out_netmaps(o, "--remote-netmap", s->remote_netmap, s->n_remote_netmap);
 	return 0;
 }
 

@@ -40,6 +40,7 @@
  *          (--psk SECRET | --cert FILE --key FILE [--ca-cert FILE])
  *          [--ike-proposal P ...] [--esp-proposal P ...]
  *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
+ *          [--local-netmap REAL=MAPPED ...] [--remote-netmap REAL=MAPPED ...]
  *   s2s del NAME
  *
  * MACs: 060600000005, 06-06-00-00-00-05 or 06:06:00:00:00:05.
@@ -89,6 +90,13 @@
  *           aes256gcm16-prfsha384-ecp384, ESP aes256gcm16-ecp384. DPD delay
  *           0-3600 s (0: off), default 30. Tunnels with the same peer need
  *           different (local-id, remote-id) pairs.
+ *           NETMAP (1:1 prefix translation before the tunnel, IPv4): a
+ *           --local-netmap shows the tenant's prefix REAL to the site as
+ *           MAPPED; a --remote-netmap shows the site's prefix REAL (inside a
+ *           --remote-prefix) to the tenant as MAPPED. REAL and MAPPED have
+ *           the same length; no two REAL or MAPPED prefixes of a tunnel
+ *           overlap, and a remote MAPPED prefix overlaps no remote prefix.
+ *           At most HNV_S2S_NETMAP_MAX of each kind.
  */
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
@@ -178,6 +186,7 @@ enum hnv_s2s_auth {
 #define HNV_S2S_REMOTE_MAX 16
 #define HNV_S2S_DPD_DEFAULT 30
 #define HNV_S2S_DPD_MAX 3600
+#define HNV_S2S_NETMAP_MAX 4
 #define HNV_S2S_IKE_DEFAULT "aes256gcm16-prfsha384-ecp384"
 #define HNV_S2S_ESP_DEFAULT "aes256gcm16-ecp384"
 
@@ -205,6 +214,13 @@ struct hnv_conf_s2s {
 	unsigned n_remote;
 	struct hnv_prefix remote[HNV_S2S_REMOTE_MAX];
 	uint32_t dpd; /* seconds, 0: off */
+	/* NETMAP before the tunnel: local[] translate the tenant's prefixes
+	 * for the site, remote[] the site's for the tenant (IPv4, real and
+	 * mapped of the same length). */
+	unsigned n_local_netmap, n_remote_netmap;
+	struct hnv_s2s_netmap {
+		struct hnv_prefix real, mapped;
+	} local_netmap[HNV_S2S_NETMAP_MAX], remote_netmap[HNV_S2S_NETMAP_MAX];
 };
 
 #define HNV_POOL_LEASE_DEFAULT 86400

@@ -1251,6 +1251,16 @@ static int arr_prefix(json_object *a, const struct hnv_prefix *p)
 	return arr_str(a, t);
 }
 
+/* "10.10.0.0/16=172.31.0.0/16" */
+static int arr_netmap(json_object *a, const struct hnv_s2s_netmap *m)
+{
+	char r[64], v[64], t[130];
+	hnv_fmt_prefix(&m->real, r, sizeof(r));
+	hnv_fmt_prefix(&m->mapped, v, sizeof(v));
+	snprintf(t, sizeof(t), "%s=%s", r, v);
+	return arr_str(a, t);
+}
+
 /* "aes256gcm16-prfsha384-ecp384,aes256-sha256-modp2048" as an array. */
 static int arr_list(json_object *a, const char *list)
 {
@@ -1386,6 +1396,12 @@ static int row_s2s(json_object *r, const struct hnv_conf_s2s *s, bool show_secre
 	for (unsigned i = 0; i < s->n_remote && rc == 0; i++)
 		rc = arr_prefix(a, &s->remote[i]);
 	rc = rc ? rc : add_int(r, "dpd", s->dpd);
+	rc = rc ? rc : add_arr(r, "local_netmap", &a);
+	for (unsigned i = 0; i < s->n_local_netmap && rc == 0; i++)
+		rc = arr_netmap(a, &s->local_netmap[i]);
+	rc = rc ? rc : add_arr(r, "remote_netmap", &a);
+	for (unsigned i = 0; i < s->n_remote_netmap && rc == 0; i++)
+		rc = arr_netmap(a, &s->remote_netmap[i]);
 	return rc;
 }
 

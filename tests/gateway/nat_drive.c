@@ -7,8 +7,9 @@
  *
  * TENANT is one argument of space-separated key=value words:
  *   "name=a zone=1 if=ta if=xa ext=xa addr=198.51.100.1 prefix=10.10.0.0/16"
- * (if= and prefix= repeat; ext= and addr= are optional). Exit status 0, or
- * 1 with the library's message on stderr.
+ * (if=, prefix= and netmap= repeat; ext= and addr= are optional). A netmap
+ * is "netmap=local:IF:REAL=MAPPED" or "netmap=remote:IF:REAL=MAPPED:MARK".
+ * Exit status 0, or 1 with the library's message on stderr.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +26,30 @@ struct spec {
 	char text[1024];
 	const char *ifs[MAX_ITEMS];
 	struct hnv_prefix prefixes[MAX_ITEMS];
+	struct hnv_nat_netmap netmaps[MAX_ITEMS];
 };
+
+/* "local:IF:REAL=MAPPED" or "remote:IF:REAL=MAPPED:MARK" (v is modified) */
+static int parse_netmap(char *v, struct hnv_nat_netmap *m)
+{
+	char *kind = strtok(v, ":"), *ifn = strtok(NULL, ":"), *real = strtok(NULL, "=");
+	char *mapped = strtok(NULL, ":"), *mark = strtok(NULL, ":");
+	if (kind == NULL || ifn == NULL || real == NULL || mapped == NULL)
+		return -EINVAL;
+	m->remote = strcmp(kind, "remote") == 0;
+	if (!m->remote && strcmp(kind, "local") != 0)
+		return -EINVAL;
+	m->ifname = ifn;
+	if (hnv_parse_prefix(real, &m->real) != 0 || hnv_parse_prefix(mapped, &m->mapped) != 0)
+		return -EINVAL;
+	if (mark != NULL) {
+		char *end;
+		m->mark = (uint32_t)strtoul(mark, &end, 0);
+		if (*end != '\0')
+			return -EINVAL;
+	}
+	return 0;
+}
 
 static int parse_tenant(const char *arg, struct spec *s, struct hnv_nat_tenant *t)
 {
@@ -37,6 +61,7 @@ static int parse_tenant(const char *arg, struct spec *s, struct hnv_nat_tenant *
 	strcpy(s->text, arg);
 	t->ifs = s->ifs;
 	t->prefixes = s->prefixes;
+	t->netmaps = s->netmaps;
 	char *save = NULL;
 	for (char *w = strtok_r(s->text, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
 		char *v = strchr(w, '=');
@@ -65,6 +90,12 @@ static int parse_tenant(const char *arg, struct spec *s, struct hnv_nat_tenant *
 				return -EINVAL;
 			}
 			t->has_ext_addr = true;
+		} else if (strcmp(w, "netmap") == 0 && t->n_netmaps < MAX_ITEMS) {
+			if (parse_netmap(v, &s->netmaps[t->n_netmaps]) != 0) {
+				fprintf(stderr, "bad netmap %s\n", v);
+				return -EINVAL;
+			}
+			t->n_netmaps++;
 		} else if (strcmp(w, "prefix") == 0 && t->n_prefixes < MAX_ITEMS) {
 			if (hnv_parse_prefix(v, &s->prefixes[t->n_prefixes]) != 0) {
 				fprintf(stderr, "bad prefix %s\n", v);

@@ -19,6 +19,16 @@
 # generation, seen by nft monitor); the same set again changes nothing (no
 # generation, same handles); a kernel error names the object; flush removes
 # the table; table inet other, created first, is untouched throughout.
+#
+# NETMAP before a tunnel (the tunnel interface emulated by veth xfa of
+# tenant A, its peer in $P-s, a site whose LAN 10.10.0.0/24 overlaps A's):
+# A's 10.10.0.0/24 is shown to the site as 172.31.0.0/24 and the site's as
+# 172.30.0.0/24 to A; the mark rule plus `ip rule fwmark` route A's packets
+# for 172.30.0.0/24 into xfa although their translated destination is A's
+# own prefix. Asserts: A pings the site's 10.10.0.7 as 172.30.0.7 and the
+# site sees 172.31.0.5; the site's UDP to 172.31.0.5 reaches A from
+# 172.30.0.7 and is answered; tenant B (same addresses, zone 2) never
+# reaches the site; list shows both translations.
 # Needs root. Run by `make nat-test`.
 set -euo pipefail
 
@@ -341,6 +351,112 @@ grep -q "interface ta is in tenants a and b" "$T/dupif.err" || fail "duplicate i
 nsx r nft -a list ruleset >"$T/ruleset.after"
 diff -u "$T/ruleset.before" "$T/ruleset.after" >/dev/null || fail "a refused apply changed the ruleset"
 pass "invalid tenant sets refused with the bad value named, ruleset untouched"
+
+# ---- NETMAP: tenant A and a site that uses A's own prefix ----
+ip netns add "$P-s"
+NSES+=("$P-s")
+nsx s ip link set lo up
+ip link add xfa netns "$P-r" type veth peer name s0 netns "$P-s"
+# point-to-point like an XFRM interface: no ARP, frames to the one peer
+mac=$(nsx r cat /sys/class/net/xfa/address)
+nsx s ip link set s0 address "$mac"
+nsx r ip link set xfa arp off up
+nsx s ip link set s0 arp off up
+nsx r sysctl -qw net.ipv4.conf.xfa.rp_filter=0
+nsx s ip addr add 10.10.0.7/32 dev lo
+nsx s ip route add 172.31.0.0/24 dev s0
+nsx r ip rule add iif xfa lookup 101 pref 104
+nsx r ip rule add fwmark 0x48000777 lookup 777 pref 50
+nsx r ip route add default dev xfa table 777
+NM="netmap=local:xfa:10.10.0.0/24=172.31.0.0/24 netmap=remote:xfa:10.10.0.0/24=172.30.0.0/24:0x48000777"
+A3="name=a zone=1 if=ta if=xa if=xfa ext=xa addr=198.51.100.1 prefix=10.10.0.0/16 $NM"
+out=$(drive apply "$A3" "$B2") || fail "apply with netmaps: $out"
+[[ $out == changed ]] || fail "apply with netmaps said '$out'"
+nsx r nft list table inet hnvgw >"$T/rules-nm"
+for want in 'oifname "xfa" ip saddr 10.10.0.0/24 snat ip prefix to 172.31.0.0/24' \
+	'iifname "xfa" ip daddr 172.31.0.0/24 dnat ip prefix to 10.10.0.0/24' \
+	'ct zone 1 iifname != "xfa" ip daddr 172.30.0.0/24 meta mark set 0x48000777' \
+	'ct zone 1 iifname != "xfa" ip daddr 172.30.0.0/24 dnat ip prefix to 10.10.0.0/24' \
+	'iifname "xfa" ip saddr 10.10.0.0/24 snat ip prefix to 172.30.0.0/24'; do
+	grep -qF "$want" "$T/rules-nm" || fail "no rule '$want': $(<"$T/rules-nm")"
+done
+out=$(drive apply "$A3" "$B2") || fail "second apply with netmaps: $out"
+[[ $out == unchanged ]] || fail "the same netmaps again said '$out'"
+pass "netmap rules: 2 local, 3 remote (mark, dnat, snat); the same set again changes nothing"
+
+# UDP echo servers that log their peers: the site's and A's
+printf '%s\n' 'import socket, sys' \
+	's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)' \
+	's.bind((sys.argv[1], int(sys.argv[2])))' \
+	'log = open(sys.argv[3], "a", buffering=1)' \
+	'log.write("ready\n")' \
+	'while True:' \
+	'    data, peer = s.recvfrom(2048)' \
+	'    log.write("%s %d\n" % peer)' \
+	'    s.sendto(data, peer)' >"$T/echo-any.py"
+# probe-to.py SRC SPORT DST DPORT: prints the address the echo came from
+printf '%s\n' 'import socket, sys' \
+	's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)' \
+	's.bind((sys.argv[1], int(sys.argv[2])))' \
+	's.settimeout(1)' \
+	'for _ in range(5):' \
+	'    s.sendto(b"netmap", (sys.argv[3], int(sys.argv[4])))' \
+	'    try:' \
+	'        data, peer = s.recvfrom(64)' \
+	'        if data == b"netmap":' \
+	'            print("%s %d" % peer)' \
+	'            sys.exit(0)' \
+	'    except socket.timeout:' \
+	'        pass' \
+	'sys.exit(1)' >"$T/probe-to.py"
+ip netns exec "$P-s" python3 "$T/echo-any.py" 10.10.0.7 7000 "$T/site-peers.out" 2>"$T/site-echo.log" &
+BGPIDS+=($!)
+ip netns exec "$P-a" python3 "$T/echo-any.py" 10.10.0.5 7001 "$T/a-peers.out" 2>"$T/a-echo.log" &
+BGPIDS+=($!)
+wait_for 10 grep -q ready "$T/site-peers.out" || fail "site echo server did not start"
+wait_for 10 grep -q ready "$T/a-peers.out" || fail "A's echo server did not start"
+
+nsx a ping -c 3 -i 0.2 -w 10 172.30.0.7 >"$T/ping-nm.out" 2>&1 ||
+	fail "A cannot ping the site's 10.10.0.7 as 172.30.0.7: $(<"$T/ping-nm.out")"
+peer=$(nsx a python3 "$T/probe-to.py" 10.10.0.5 41000 172.30.0.7 7000) ||
+	fail "A: no UDP echo from the site"
+[[ $peer == "172.30.0.7 7000" ]] || fail "A got the site's echo from $peer"
+grep -qx "172.31.0.5 41000" "$T/site-peers.out" || fail "the site saw: $(<"$T/site-peers.out")"
+pass "A (10.10.0.5) -> site 10.10.0.7 as 172.30.0.7; the site sees 172.31.0.5"
+
+peer=$(nsx s python3 "$T/probe-to.py" 10.10.0.7 42000 172.31.0.5 7001) ||
+	fail "the site: no UDP echo from A at 172.31.0.5"
+[[ $peer == "172.31.0.5 7001" ]] || fail "the site got A's echo from $peer"
+grep -qx "172.30.0.7 42000" "$T/a-peers.out" || fail "A saw: $(<"$T/a-peers.out")"
+pass "site 10.10.0.7 -> A as 172.31.0.5; A sees 172.30.0.7 and its answer returns"
+
+if nsx b ping -c 2 -i 0.2 -w 3 172.30.0.7 >/dev/null 2>&1; then
+	fail "tenant B reached 172.30.0.7 (A's netmap leaked into B)"
+fi
+if nsx b python3 "$T/probe-to.py" 10.10.0.5 43000 172.30.0.7 7000 >/dev/null; then
+	fail "tenant B got an answer from A's site"
+fi
+if grep -v "^ready" "$T/site-peers.out" | grep -vqx "172.31.0.5 41000"; then
+	fail "the site saw traffic that is not A's: $(<"$T/site-peers.out")"
+fi
+pass "tenant B (the same 10.10.0.5, zone 2) never reaches A's site"
+
+drive list "$A3" "$B2" >"$T/list-nm.out" || fail "list with netmaps"
+grep -qE "^a icmp 10\.10\.0\.5 id [0-9]+ -> 172\.30\.0\.7 type 8 code 0 as 172\.31\.0\.5 id [0-9]+ to 10\.10\.0\.7 zone 1 " "$T/list-nm.out" ||
+	fail "list: no netmap ICMP entry: $(<"$T/list-nm.out")"
+grep -qE "^a udp 10\.10\.0\.7:42000 -> 172\.31\.0\.5:7001 as 172\.30\.0\.7:42000 to 10\.10\.0\.5 zone 1 " "$T/list-nm.out" ||
+	fail "list: no site-initiated netmap entry: $(<"$T/list-nm.out")"
+pass "list: netmap translations with the translated source and destination"
+
+if drive apply "name=a zone=1 if=ta netmap=local:xfa:10.10.0.0/24=172.31.0.0/24" 2>"$T/nm.err"; then
+	fail "a netmap on an interface outside the tenant was accepted"
+fi
+grep -q 'netmap 0 is on "xfa", not an interface of the tenant' "$T/nm.err" || fail "message: $(<"$T/nm.err")"
+if drive apply "name=a zone=1 if=xfa netmap=remote:xfa:10.10.0.0/24=172.30.0.0/16:1" 2>"$T/nm2.err"; then
+	fail "a netmap with prefixes of two lengths was accepted"
+fi
+grep -q "needs two IPv4 prefixes of one length" "$T/nm2.err" || fail "message: $(<"$T/nm2.err")"
+pass "bad netmaps refused with the reason"
 
 # ---- a kernel error names the object: table hnvgw owned by another socket ----
 drive flush || fail "flush before the owner test"

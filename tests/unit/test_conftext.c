@@ -1297,6 +1297,13 @@ static void test_cmd_gateway(void **state)
 	parse_err("gateway frob", "unknown command \"gateway frob\" (verbs: add, del, ca, ca-del)");
 }
 
+static void assert_prefix(const struct hnv_prefix *p, const char *want)
+{
+	char t[64];
+	hnv_fmt_prefix(p, t, sizeof(t));
+	assert_string_equal(t, want);
+}
+
 static void test_cmd_s2s(void **state)
 {
 	(void)state;
@@ -1380,6 +1387,37 @@ static void test_cmd_s2s(void **state)
 	parse_err("s2s add x --rdomain blue --peer 192.0.2.1 --local-id a --remote-id b "
 		  "--psk " PSK,
 		  "s2s add: missing --remote-prefix");
+
+	/* NETMAP */
+	parse_ok(S2S_BASE "--psk " PSK " --local-netmap 10.0.0.0/24=172.31.0.0/24 "
+			  "--remote-netmap 192.168.50.0/25=172.30.0.0/25 "
+			  "--remote-netmap 192.168.50.128/25=172.30.0.128/25",
+		 &c);
+	assert_int_equal(s->n_local_netmap, 1);
+	assert_int_equal(s->n_remote_netmap, 2);
+	assert_prefix(&s->local_netmap[0].real, "10.0.0.0/24");
+	assert_prefix(&s->local_netmap[0].mapped, "172.31.0.0/24");
+	assert_prefix(&s->remote_netmap[1].real, "192.168.50.128/25");
+	assert_prefix(&s->remote_netmap[1].mapped, "172.30.0.128/25");
+	parse_err(S2S_BASE "--psk " PSK " --local-netmap 10.0.0.0/24",
+		  "invalid local netmap \"10.0.0.0/24\": expected REAL=MAPPED");
+	parse_err(S2S_BASE "--psk " PSK " --local-netmap 10.0.0.0/24=172.31.0.0/16",
+		  "invalid local netmap \"10.0.0.0/24=172.31.0.0/16\": the two prefixes differ in "
+		  "length");
+	parse_err(S2S_BASE "--psk " PSK " --local-netmap 10.0.0.0/24=172.31.0.1/24",
+		  "invalid local netmap \"10.0.0.0/24=172.31.0.1/24\": host bits set");
+	parse_err(S2S_BASE "--psk " PSK " --local-netmap fd00::/64=fd01::/64",
+		  "NETMAP is IPv4 only (there is no NAT66)");
+	parse_err(S2S_BASE "--psk " PSK " --local-netmap 10.0.0.0/16=10.0.0.0/16",
+		  "the mapped prefix overlaps the real one");
+	parse_err(S2S_BASE "--psk " PSK " --local-netmap 10.0.0.0/24=172.31.0.0/24 "
+			   "--local-netmap 10.0.0.0/25=172.31.1.0/25",
+		  "local netmap \"10.0.0.0/25=172.31.1.0/25\" overlaps local netmap "
+		  "\"10.0.0.0/24=172.31.0.0/24\"");
+	parse_err(S2S_BASE "--psk " PSK " --remote-netmap 192.168.51.0/24=172.30.0.0/24",
+		  "its real prefix is not inside a --remote-prefix");
+	parse_err(S2S_BASE "--psk " PSK " --remote-netmap 192.168.50.0/26=192.168.50.64/26",
+		  "its mapped prefix overlaps a --remote-prefix");
 }
 
 /* Each weak algorithm family is refused, naming the algorithm. */
@@ -1629,6 +1667,13 @@ static void test_format_round_trip(void **state)
 		 "site3.example --cert gw.pem --key gw.key --ca-cert ca.pem "
 		 "--ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 "
 		 "--remote-prefix 10.60.0.0/16 --dpd 30"},
+		{"s2s add t4 --remote-netmap 10.70.0.0/16=172.30.0.0/16 --rdomain red --peer "
+		 "203.0.113.7 --local-netmap 10.0.0.0/24=172.31.0.0/24 --local-id a --remote-id b "
+		 "--psk " PSK " --remote-prefix 10.70.0.0/16",
+		 "s2s add t4 --rdomain red --peer 203.0.113.7 --local-id a --remote-id b --psk " PSK
+		 " --ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal "
+		 "aes256gcm16-ecp384 --remote-prefix 10.70.0.0/16 --dpd 30 --local-netmap "
+		 "10.0.0.0/24=172.31.0.0/24 --remote-netmap 10.70.0.0/16=172.30.0.0/16"},
 		{"s2s del site1", "s2s del site1"},
 		/* names may look like options when quoted: they stay quoted */
 		{"pa add 192.168.4.11/24 --dev \"--cert0\"",
@@ -1734,10 +1779,16 @@ static void test_format_longest_s2s(void **state)
 	for (int i = 0; i < 4; i++)
 		n += snprintf(line + n, 8192 - (size_t)n,
 			      " --esp-proposal aes256gcm16-aes192gcm16-chacha20poly1305-x25519");
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 15; i++)
 		n += snprintf(line + n, 8192 - (size_t)n,
 			      " --remote-prefix 2001:db8:1111:2222:3333:%x::/96", 0x4000 + i);
+	n += snprintf(line + n, 8192 - (size_t)n, " --remote-prefix 100.65.0.0/16");
 	n += snprintf(line + n, 8192 - (size_t)n, " --dpd 3600");
+	for (int i = 0; i < 4; i++)
+		n += snprintf(line + n, 8192 - (size_t)n,
+			      " --local-netmap 100.64.%d.0/24=192.168.%d.0/24 --remote-netmap "
+			      "100.65.%d.0/24=198.18.%d.0/24",
+			      100 + i, 200 + i, 100 + i, 200 + i);
 	assert_true(n < 4096);
 	struct hnv_conf_cmd a, b;
 	parse_ok(line, &a);

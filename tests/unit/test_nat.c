@@ -92,7 +92,7 @@ static void test_zones_exhausted(void **state)
 /* ---- validation ---- */
 
 struct fixture {
-	const char *ifs_a[2];
+	const char *ifs_a[3];
 	const char *ifs_b[2];
 	struct hnv_prefix pa[2], pb[1];
 	struct hnv_nat_tenant t[2];
@@ -226,7 +226,7 @@ struct decoded {
 	char userdata[128];
 	char rules[32][512]; /* nftnl_rule_snprintf, chain name first */
 	size_t n_rules;
-	char chains[4][128];
+	char chains[8][128];
 };
 
 static void decode_batch(const void *buf, size_t len, uint32_t seq0, struct decoded *d)
@@ -276,7 +276,7 @@ static void decode_batch(const void *buf, size_t len, uint32_t seq0, struct deco
 		case NFT_MSG_NEWCHAIN: {
 			struct nftnl_chain *c = nftnl_chain_alloc();
 			assert_int_equal(nftnl_chain_nlmsg_parse(nlh, c), 0);
-			assert_true(d->newchain < 4);
+			assert_true(d->newchain < 8);
 			snprintf(d->chains[d->newchain], sizeof(d->chains[0]),
 				 "%s %s hook %u prio %d", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
 				 nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE),
@@ -330,11 +330,11 @@ static void test_batch(void **state)
 	assert_int_equal(d.end, 1);
 	assert_int_equal(d.newtable, 2); /* create-if-missing, then the new one */
 	assert_int_equal(d.deltable, 1);
-	assert_int_equal(d.newchain, 3);
+	assert_int_equal(d.newchain, 6);
 	/* zone rules: A has vsid5001, corp-a and ext-a; B vsid6001 and ext-b
 	 * (listed once); in and out each. SNAT: A's IPv4 prefix, B's prefix. */
 	assert_int_equal(d.newrule, 2 * 3 + 2 * 2 + 1 + 1);
-	assert_int_equal(d.n_msgs, 2 + 3 + 3 + d.newrule);
+	assert_int_equal(d.n_msgs, 2 + 3 + 6 + d.newrule);
 
 	char fp[64];
 	hnv_nat_fingerprint(f.t, 2, fp, sizeof(fp));
@@ -343,6 +343,9 @@ static void test_batch(void **state)
 	assert_string_equal(d.chains[0], "zone_pre filter hook 0 prio -300");
 	assert_string_equal(d.chains[1], "zone_out filter hook 3 prio -300");
 	assert_string_equal(d.chains[2], "tenant_snat nat hook 4 prio 100");
+	assert_string_equal(d.chains[3], "netmap_mark filter hook 0 prio -150");
+	assert_string_equal(d.chains[4], "netmap_dnat nat hook 0 prio -100");
+	assert_string_equal(d.chains[5], "netmap_snat nat hook 4 prio 100");
 
 	/* iifname "ext-a" (0x2d747865 0x00612d) ct zone set 101 (0x65) */
 	assert_true(has_rule(&d, "zone_pre: ", "[ meta load iifname => reg 1 ]",
@@ -377,7 +380,7 @@ static void test_batch_empty_and_zone_only(void **state)
 	assert_int_equal(hnv_nat_build_batch(NULL, 0, 7, &buf, &len, err, sizeof(err)), 0);
 	decode_batch(buf, len, 7, &d);
 	free(buf);
-	assert_int_equal(d.newchain, 3);
+	assert_int_equal(d.newchain, 6);
 	assert_int_equal(d.newrule, 0);
 
 	struct fixture f;
@@ -390,6 +393,90 @@ static void test_batch_empty_and_zone_only(void **state)
 	assert_false(has_rule(&d, "tenant_snat: ", "0x026433c6", NULL));
 }
 
+/* A local and a remote netmap of contoso on its tunnel interface xf-300. */
+static void fixture_netmaps(struct fixture *f, struct hnv_nat_netmap *m)
+{
+	f->ifs_a[2] = "xf-300";
+	f->t[0].n_ifs = 3;
+	m[0] = (struct hnv_nat_netmap){.ifname = "xf-300", .remote = false};
+	v4(&m[0].real.addr, "10.10.0.0");
+	v4(&m[0].mapped.addr, "172.31.0.0");
+	m[0].real.len = m[0].mapped.len = 16;
+	m[1] = (struct hnv_nat_netmap){.ifname = "xf-300", .remote = true, .mark = 0x4800012c};
+	v4(&m[1].real.addr, "10.10.5.0");
+	v4(&m[1].mapped.addr, "172.30.5.0");
+	m[1].real.len = m[1].mapped.len = 24;
+	f->t[0].netmaps = m;
+	f->t[0].n_netmaps = 2;
+}
+
+static void test_batch_netmap(void **state)
+{
+	(void)state;
+	struct fixture f;
+	struct hnv_nat_netmap m[2];
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	void *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	assert_int_equal(hnv_nat_build_batch(f.t, 2, 1, &buf, &len, err, sizeof(err)), 0);
+	struct decoded d;
+	decode_batch(buf, len, 1, &d);
+	free(buf);
+	/* zone rules (A has 3 interfaces + ext now) 2 * 4 + 2 * 2, SNAT 2,
+	 * netmap: local snat + dnat, remote mark + dnat + snat */
+	assert_int_equal(d.newrule, 2 * 4 + 2 * 2 + 2 + 5);
+	/* local: oifname xf-300 ip saddr 10.10.0.0/16 snat ip prefix to
+	 * 172.31.0.0/16: addr_min 172.31.0.0, addr_max 172.31.255.255, flags
+	 * NF_NAT_RANGE_NETMAP */
+	assert_true(has_rule(&d, "netmap_snat: ", "[ meta load oifname => reg 1 ]",
+			     "[ immediate reg 1 0x00001fac ]"));
+	assert_true(has_rule(&d, "netmap_snat: ", "[ immediate reg 2 0xffff1fac ]",
+			     "[ nat snat ip addr_min reg 1 addr_max reg 2 flags 0x40 ]"));
+	assert_true(has_rule(&d, "netmap_dnat: ", "network header + 16",
+			     "[ nat dnat ip addr_min reg 1 addr_max reg 2 flags 0x40 ]"));
+	/* remote: ct zone 101, iifname != xf-300, ip daddr 172.30.5.0/24 */
+	assert_true(has_rule(&d, "netmap_mark: ", "[ ct load zone => reg 1 ]",
+			     "[ cmp eq reg 1 0x00000065 ]"));
+	assert_true(has_rule(&d, "netmap_mark: ", "[ cmp neq reg 1 0x332d6678 0x00003030",
+			     "[ meta set mark with reg 1 ]"));
+	assert_true(has_rule(&d, "netmap_mark: ", "[ immediate reg 1 0x4800012c ]", NULL));
+	assert_true(has_rule(&d, "netmap_dnat: ", "[ cmp eq reg 1 0x00051eac ]",
+			     "[ immediate reg 1 0x00050a0a ]"));
+	/* site -> tenant: iifname xf-300 ip saddr 10.10.5.0/24 -> 172.30.5.0/24 */
+	assert_true(has_rule(&d, "netmap_snat: ", "[ meta load iifname => reg 1 ]",
+			     "[ immediate reg 2 0xff051eac ]"));
+
+	char fp1[64], fp2[64];
+	hnv_nat_fingerprint(f.t, 2, fp1, sizeof(fp1));
+	m[1].mark++;
+	hnv_nat_fingerprint(f.t, 2, fp2, sizeof(fp2));
+	assert_string_not_equal(fp1, fp2);
+
+	/* refused: another tenant's interface, lengths, marks, IPv6 */
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	m[0].ifname = "vsid6001";
+	expect_invalid(&f, "not an interface of the tenant");
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	m[1].mapped.len = 16;
+	expect_invalid(&f, "two IPv4 prefixes of one length");
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	m[1].mark = 0;
+	expect_invalid(&f, "a remote netmap needs a mark");
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	m[0].mark = 7;
+	expect_invalid(&f, "a local netmap takes no mark");
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	assert_int_equal(inet_pton(AF_INET6, "fd00::", m[0].real.addr.b), 1);
+	expect_invalid(&f, "two IPv4 prefixes");
+}
+
 static void test_fingerprint(void **state)
 {
 	(void)state;
@@ -399,7 +486,7 @@ static void test_fingerprint(void **state)
 	hnv_nat_fingerprint(f.t, 2, a, sizeof(a));
 	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
 	assert_string_equal(a, b);
-	assert_int_equal(strncmp(a, "hnvgw nat v1 ", 13), 0);
+	assert_int_equal(strncmp(a, "hnvgw nat v2 ", 13), 0);
 
 	v4(&f.t[1].ext_addr, "198.51.100.3");
 	hnv_nat_fingerprint(f.t, 2, b, sizeof(b));
@@ -692,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_batch_empty_and_zone_only),
+		cmocka_unit_test(test_batch_netmap),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_ct_icmp),
 		cmocka_unit_test(test_ct_udp_port_translated),
