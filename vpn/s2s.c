@@ -259,9 +259,10 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 	add_proposals(b, "esp_proposals", c->esp, HNV_S2S_ESP_DEFAULT);
 	hnv_vici_kv_str(b, "mode", "tunnel");
 	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_CHILD);
-	hnv_vici_kv_str(b, "start_action", sp->trap ? "trap" : "start");
-	hnv_vici_kv_str(b, "dpd_action", "restart");
-	hnv_vici_kv_str(b, "close_action", sp->trap ? "trap" : "start");
+	const char *act = sp->admin_down ? "none" : sp->trap ? "trap" : "start";
+	hnv_vici_kv_str(b, "start_action", act);
+	hnv_vici_kv_str(b, "dpd_action", sp->admin_down ? "clear" : "restart");
+	hnv_vici_kv_str(b, "close_action", act);
 	if (sp->if_id) {
 		hnv_vici_kv_fmt(b, "if_id_in", "%u", sp->if_id);
 		hnv_vici_kv_fmt(b, "if_id_out", "%u", sp->if_id);
@@ -464,6 +465,7 @@ static void spec_of(const struct tun *t, struct hnv_s2s_spec *sp)
 		.n_local_ts = t->n_local_ts,
 		.local_ts = t->local_ts,
 		.trap = t->trap,
+		.admin_down = t->admin_down,
 	};
 }
 
@@ -881,13 +883,69 @@ static int initiate(struct hnv_s2s *s, struct tun *t)
 	return ctl(s, t, "initiate");
 }
 
+/* One list-sa event: counts the IKE SAs of the connection in arg. */
+static void on_count_sa(void *arg, const char *event, const struct hnv_vici_msg *m)
+{
+	(void)event;
+	struct {
+		const char *conn;
+		unsigned n;
+	} *q = arg;
+	for (const struct hnv_vici_node *ike = hnv_vici_msg_root(m)->child; ike; ike = ike->next)
+		q->n += ike->kind == HNV_VICI_N_SECTION && strcmp(ike->name, q->conn) == 0;
+}
+
+/* The IKE SAs (any state) charon has for t; -errno on a failed list. */
+static int count_sas(struct hnv_s2s *s, const struct tun *t)
+{
+	struct {
+		const char *conn;
+		unsigned n;
+	} q = {t->conn, 0};
+	struct hnv_vici_buf b;
+	struct hnv_vici_msg *m = NULL;
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "list-sas");
+	hnv_vici_kv_str(&b, "noblock", "yes");
+	hnv_vici_kv_str(&b, "ike", t->conn);
+	int rc = hnv_vici_buf_finish(&b);
+	if (!rc)
+		rc = hnv_vici_cmd_stream(s->cmd, &b, "list-sa", on_count_sa, &q, &m);
+	hnv_vici_buf_free(&b);
+	hnv_vici_msg_free(m);
+	if (rc) {
+		logf_(s, HNV_LOG_ERR, "s2s: list-sas %s: %s; reconnecting", t->conn, strerror(-rc));
+		disconnect(s);
+		return -ENOTCONN;
+	}
+	return (int)q.n;
+}
+
+/* Sets t's administrative state and loads its connection accordingly
+ * (reconcile sends only what changed). 0 or -errno. */
+static int set_admin(struct hnv_s2s *s, struct tun *t, bool down)
+{
+	t->admin_down = down;
+	t->idle_audits = 0;
+	if (!s->cmd)
+		return -ENOTCONN;
+	int rc = reconcile(s);
+	return s->cmd ? rc : -ENOTCONN;
+}
+
 int hnv_s2s_up(struct hnv_s2s *s, const char *name)
 {
 	struct tun *t = find_name(s, name);
 	if (!t)
 		return -ENOENT;
-	t->admin_down = false;
-	return initiate(s, t);
+	int rc = set_admin(s, t, false);
+	if (rc)
+		return rc;
+	/* charon initiates a connection reloaded with start_action start
+	 * itself; a second initiate would make a second IKE SA */
+	int n = count_sas(s, t);
+	if (n < 0)
+		return n;
+	return n ? 0 : initiate(s, t);
 }
 
 int hnv_s2s_down(struct hnv_s2s *s, const char *name)
@@ -895,7 +953,13 @@ int hnv_s2s_down(struct hnv_s2s *s, const char *name)
 	struct tun *t = find_name(s, name);
 	if (!t)
 		return -ENOENT;
-	t->admin_down = true;
+	int rc = set_admin(s, t, true);
+	if (rc)
+		return rc;
+	/* the reload may have closed it already */
+	int n = count_sas(s, t);
+	if (n <= 0)
+		return n;
 	return ctl(s, t, "terminate");
 }
 

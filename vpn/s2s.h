@@ -54,6 +54,10 @@ struct hnv_s2s_spec {
 	unsigned n_local_ts;
 	const struct hnv_prefix *local_ts;
 	bool trap; /* start_action/close_action trap instead of start */
+	/* taken down by hnv_s2s_down: loaded with start_action and
+	 * close_action none and dpd_action clear, so that neither charon (a
+	 * restart loads it again) nor a DPD or a DELETE starts it */
+	bool admin_down;
 };
 
 /* log receives one line without a newline; level is a syslog priority
@@ -98,8 +102,13 @@ bool hnv_s2s_connected(const struct hnv_s2s *s);
 /* Times the manager connected to charon (1 after create with a charon). */
 unsigned hnv_s2s_connects(const struct hnv_s2s *s);
 
-/* initiate / terminate the IKE SA of tunnel name without waiting for the
- * exchange. -ENOENT for a tunnel not in the last sync. */
+/* up: loads the tunnel's connection with its start action again and
+ * initiates it unless charon already did (never a second IKE SA); down:
+ * loads it with start_action none (see hnv_s2s_spec.admin_down) and
+ * terminates its IKE SA. Neither waits for the exchange. A tunnel taken
+ * down stays down across charon restarts and re-syncs until up (or until
+ * hnvgwd restarts: the state is the manager's). -ENOENT for a tunnel not
+ * in the last sync. */
 int hnv_s2s_up(struct hnv_s2s *s, const char *name);
 int hnv_s2s_down(struct hnv_s2s *s, const char *name);
 

@@ -138,6 +138,17 @@ static void test_psk_conn(void **state)
 	assert_null(hnv_vici_str(ch, "if_id_out"));
 	hnv_vici_msg_free(m);
 	hnv_vici_buf_free(&b);
+
+	/* taken down: nothing in charon starts it again */
+	sp.admin_down = true;
+	assert_int_equal(hnv_s2s_build_conn(&sp, "t-", NULL, &b, err, sizeof(err)), 0);
+	m = decode_buf(&b);
+	ch = section(section(section(hnv_vici_msg_root(m), "t-fab"), "children"), "t-fab");
+	assert_string_equal(hnv_vici_str(ch, "start_action"), "none");
+	assert_string_equal(hnv_vici_str(ch, "close_action"), "none");
+	assert_string_equal(hnv_vici_str(ch, "dpd_action"), "clear");
+	hnv_vici_msg_free(m);
+	hnv_vici_buf_free(&b);
 	explicit_bzero(&c, sizeof(c));
 }
 
@@ -446,6 +457,12 @@ static void test_manager_fake(void **state)
 	assert_int_equal(hnv_s2s_status_format("contoso", &st, line, sizeof(line)), 0);
 	assert_null(strstr(line, PSK));
 	assert_int_equal(hnv_s2s_status(s, "nope", &st), -ENOENT);
+	/* up with an IKE SA already there: no initiate */
+	assert_int_equal(hnv_s2s_up(s, "contoso"), 0);
+	/* down: the connection reloaded with start_action none, then the
+	 * IKE SA terminated; up: reloaded with start (charon starts it: the
+	 * fake lists an SA, so no initiate) */
+	assert_int_equal(hnv_s2s_down(s, "contoso"), 0);
 	assert_int_equal(hnv_s2s_up(s, "contoso"), 0);
 	assert_int_equal(hnv_s2s_down(s, "nope"), -ENOENT);
 	hnv_s2s_destroy(s);
@@ -453,11 +470,16 @@ static void test_manager_fake(void **state)
 	pthread_mutex_lock(&f->mu);
 	/* in order: stale "hnvgw-old" unloaded (terminate first), "theirs"
 	 * left alone, then our secret and connection loaded; the second sync
-	 * only asks (get-conns, get-shared) */
+	 * only asks (get-conns, get-shared); status; up, down, up */
 	const char *want[] = {
-		"get-conns",  "terminate",   "unload-conn", "unload-shared",
-		"get-shared", "load-shared", "load-conn",   "get-conns",
-		"get-shared", "list-sas",    "initiate",
+		"get-conns",  "terminate",   "unload-conn", "unload-shared", "get-shared",
+		"load-shared", "load-conn",  "get-conns",   "get-shared",    "list-sas",
+		/* up */
+		"get-conns", "get-shared", "list-sas",
+		/* down */
+		"get-conns", "get-shared", "load-shared", "load-conn", "list-sas", "terminate",
+		/* up */
+		"get-conns", "get-shared", "load-shared", "load-conn", "list-sas",
 	};
 	unsigned nw = sizeof(want) / sizeof(want[0]);
 	for (unsigned i = 0; i < f->n && i < nw; i++)

@@ -194,11 +194,15 @@ field() { # status-line word after $1
 site_ike() { "$DRIVE" "$SITESOCK" - count-ike gw; }
 gw_ike() { "$DRIVE" "$GWSOCK" - count-ike hnvgw-t1; }
 established() { [[ $(field ike) == ESTABLISHED && $(field child) == INSTALLED ]]; }
+# is CMD VALUE: CMD prints VALUE now (for wait_for, which runs it again)
+is() { [[ $("$1") == "$2" ]]; }
+# more_lines TEXT N: the manager's log has more than N lines with TEXT
+more_lines() { (($(grep -c -F "$1" "$T/manager.log") > $2)); }
 ping_ok() { ip netns exec "$GW" ping -c 1 -W 1 -I 10.10.0.1 192.168.0.1 >/dev/null 2>&1; }
 in_bytes() { status | awk '{for (i = 1; i < NF; i++) if ($i == "in") { print $(i + 1); exit }}'; }
 
 # ---- 1. up through load-shared + load-conn (start_action = start) ----
-"$DRIVE" "$GWSOCK" "$T/gw.conf" run >"$T/manager.log" 2>&1 &
+VICI_CTL="$T/ctl" "$DRIVE" "$GWSOCK" "$T/gw.conf" run >"$T/manager.log" 2>&1 &
 RUNPID=$!
 # status runs a manager of its own (which loads the same conn): let the
 # running manager register for events and load first
@@ -231,7 +235,7 @@ wait_for 30 established || fail "tunnel not back after the gateway's charon rest
 wait_for 10 ping_ok || fail "no traffic after the gateway's charon restart"
 t1=$(date +%s.%N)
 # the site replaced (unique = replace) the old IKE SA: exactly one
-wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after the restart"
+wait_for 10 is site_ike 1 || fail "site holds $(site_ike) IKE SAs after the restart"
 echo "ok: gateway charon restart -> reloaded, one IKE SA at the site," \
 	"traffic again after $(echo "$t1 - $t0" | bc) s (was: $uid_before)"
 
@@ -252,7 +256,7 @@ swanctl --list-conns --uri "unix://$GWSOCK" 2>/dev/null | grep -q "^hnvgw-t1:" |
 wait_for 30 established || fail "tunnel not up after the reload"
 wait_for 10 ping_ok || fail "no traffic after the reload"
 t1=$(date +%s.%N)
-wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after the reload"
+wait_for 10 is site_ike 1 || fail "site holds $(site_ike) IKE SAs after the reload"
 echo "ok: a tunnel unloaded by swanctl --load-all is loaded again; traffic after" \
 	"$(echo "$t1 - $t0" | bc) s; one IKE SA at the site"
 
@@ -284,7 +288,7 @@ sleep 4
 load_site
 wait_for 60 ping_ok || fail "no traffic within 60 s after a clean site restart"
 t1=$(date +%s.%N)
-wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after its clean restart"
+wait_for 10 is site_ike 1 || fail "site holds $(site_ike) IKE SAs after its clean restart"
 [[ $(gw_ike) == 1 ]] || fail "gateway holds $(gw_ike) IKE SAs after the site's clean restart"
 kicked=$(grep -c "no IKE SA for .* initiating again" "$T/manager.log")
 echo "ok: clean site restart (DELETE), site config loaded 4 s late; traffic again after" \
@@ -298,7 +302,7 @@ load_site
 t0=$(date +%s.%N)
 wait_for 90 ping_ok || fail "no traffic within 90 s after the site restart (DPD)"
 t1=$(date +%s.%N)
-wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after DPD"
+wait_for 10 is site_ike 1 || fail "site holds $(site_ike) IKE SAs after DPD"
 [[ $(gw_ike) == 1 ]] || fail "gateway holds $(gw_ike) IKE SAs after DPD"
 echo "ok: site restart -> DPD restart; traffic again after $(echo "$t1 - $t0" | bc) s" \
 	"(dpd_delay 5 s, gateway retransmit 1 s x1.4, 2 tries)"
@@ -308,16 +312,46 @@ swanctl --rekey --child hnvgw-t1 --uri "unix://$GWSOCK" >>"$T/swanctl.log" 2>&1 
 wait_for 10 grep -q "CHILD SA rekeyed" "$T/manager.log" || fail "no child-rekey event"
 swanctl --rekey --ike hnvgw-t1 --uri "unix://$GWSOCK" >>"$T/swanctl.log" 2>&1 || fail "rekey ike"
 wait_for 10 grep -q "IKE SA rekeyed" "$T/manager.log" || fail "no ike-rekey event"
-wait_for 10 test "$(site_ike)" = 1 || fail "site holds $(site_ike) IKE SAs after the rekey"
+wait_for 10 is site_ike 1 || fail "site holds $(site_ike) IKE SAs after the rekey"
 wait_for 10 ping_ok || fail "no traffic after the rekeys"
 echo "ok: child-rekey and ike-rekey events; one IKE SA; traffic"
 
-# ---- 7. down / up ----
-"$DRIVE" "$GWSOCK" "$T/gw.conf" down t1 >/dev/null || fail "down"
-wait_for 10 test "$(gw_ike)" = 0 || fail "tunnel still up after down"
-"$DRIVE" "$GWSOCK" "$T/gw.conf" up t1 >/dev/null || fail "up"
+# ---- 7. down / up, through the running manager (as `hnvgw s2s down`):
+# down stays down through the audits and a charon restart; up brings
+# exactly one IKE SA back ----
+ctl()
+{
+	local n
+	n=$(grep -c -F "ctl $1 $2: " "$T/manager.log")
+	echo "$1 $2" >"$T/ctl.tmp" && mv "$T/ctl.tmp" "$T/ctl"
+	wait_for 10 more_lines "ctl $1 $2: " "$n" || fail "manager did not run $1 $2"
+	grep "ctl $1 $2: " "$T/manager.log" | tail -n 1 | grep -q ": ok$" ||
+		fail "$1 $2: $(grep "ctl $1 $2: " "$T/manager.log" | tail -n 1)"
+}
+# stays_down SECONDS: no IKE SA at either side the whole time
+stays_down()
+{
+	local end=$((SECONDS + $1))
+	while ((SECONDS < end)); do
+		[[ $(gw_ike) == 0 && $(site_ike) == 0 ]] || return 1
+		sleep 0.5
+	done
+}
+ctl down t1
+wait_for 10 is gw_ike 0 || fail "tunnel still up after down"
+stays_down 8 || fail "tunnel came back after down (audit or close_action)"
+nrc=$(grep -c -F "reconnected (" "$T/manager.log")
+stop_charon gw KILL
+start_charon gw "$GW"
+wait_for 30 more_lines "reconnected (" "$nrc" ||
+	fail "manager did not reconnect to the restarted charon"
+stays_down 8 || fail "tunnel came back after down and a charon restart"
+ctl up t1
 wait_for 20 established || fail "tunnel not up after up"
-echo "ok: down/up"
+wait_for 10 ping_ok || fail "no traffic after up"
+sleep 2
+[[ $(gw_ike) == 1 && $(site_ike) == 1 ]] || fail "after up: $(gw_ike) IKE SA(s) here, $(site_ike) at the site"
+echo "ok: down stays down 8 s and through a charon restart (+8 s); up: one IKE SA each side, traffic"
 
 # ---- 8. removal: a sync without the tunnel unloads it ----
 kill "$RUNPID"
@@ -326,7 +360,7 @@ rc=$?
 RUNPID=
 ((rc == 0)) || fail "manager exited with $rc (sanitizer report in $T/manager.log?)"
 out=$("$DRIVE" "$GWSOCK" "$T/empty.conf" sync) || fail "empty sync: $out"
-wait_for 10 test "$(gw_ike)" = 0 || fail "IKE SA left after removal"
+wait_for 10 is gw_ike 0 || fail "IKE SA left after removal"
 conns=$(swanctl --list-conns --uri "unix://$GWSOCK" 2>/dev/null)
 [[ -z $conns ]] || fail "connections left after removal: $conns"
 echo "ok: removed tunnel unloaded (terminate, unload-conn, unload-shared)"

@@ -3,7 +3,11 @@
  *
  *   vici_drive SOCK CONF run        manager loop: sync, then poll events and
  *                                   tick (reconnect + reload); SIGUSR1
- *                                   re-syncs, SIGTERM ends (tunnels stay)
+ *                                   re-syncs, SIGTERM ends (tunnels stay);
+ *                                   with VICI_CTL=FILE, a line "up T" or
+ *                                   "down T" written there is run by this
+ *                                   manager (as hnvgwd runs `s2s up|down`)
+ *                                   and the file removed
  *   vici_drive SOCK CONF sync       one sync by a fresh manager, then exit
  *                                   (what a restarted hnvgwd does)
  *   vici_drive SOCK CONF status T   one status line of tunnel T
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../mgmt/conftext.h"
 #include "../../vpn/s2s.h"
@@ -155,6 +160,23 @@ int main(int argc, char **argv)
 				resync = 0;
 				rc = hnv_s2s_sync(s, specs, n);
 				log_line(NULL, 6, rc ? "resync failed" : "resync ok");
+			}
+			const char *ctl = getenv("VICI_CTL");
+			FILE *cf = ctl ? fopen(ctl, "r") : NULL;
+			if (cf) {
+				char line[128] = "", op2[8], name[64], out[160];
+				if (!fgets(line, sizeof(line), cf))
+					line[0] = 0;
+				fclose(cf);
+				unlink(ctl);
+				if (sscanf(line, "%7s %63s", op2, name) == 2) {
+					rc = strcmp(op2, "up") == 0     ? hnv_s2s_up(s, name)
+					     : strcmp(op2, "down") == 0 ? hnv_s2s_down(s, name)
+									: -EINVAL;
+					snprintf(out, sizeof(out), "ctl %s %s: %s", op2, name,
+						 rc ? strerror(-rc) : "ok");
+					log_line(NULL, 5, out);
+				}
 			}
 			struct pollfd p = {.fd = hnv_s2s_fd(s), .events = POLLIN};
 			if (p.fd >= 0 ? poll(&p, 1, 500) > 0 : (poll(NULL, 0, 500), 0))
