@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
@@ -529,5 +530,118 @@ int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *a
 	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
 		cb(&a[i], arg);
 	free(w.it.v);
+	return rc;
+}
+
+/* ---- policy routing ---- */
+
+int hnv_rtnl_parse_rule(const void *msg, size_t len, struct hnv_rtnl_rule *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct nlmsghdr *nlh = msg;
+	if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
+	    MNL_ALIGN((size_t)nlh->nlmsg_len) > len || nlh->nlmsg_type != RTM_NEWRULE ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct fib_rule_hdr)))
+		return -EINVAL;
+	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	out->family = frh->family;
+	out->action = frh->action;
+	out->table = frh->table;
+	struct attrs t = {.max = FRA_MAX};
+	if (mnl_attr_parse(nlh, sizeof(*frh), collect, &t) < 0 ||
+	    !whole(&t, nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*frh))))
+		return -EINVAL;
+	if ((t.a[FRA_PRIORITY] && !attr_u32(t.a[FRA_PRIORITY], &out->prio)) ||
+	    (t.a[FRA_FWMARK] && !attr_u32(t.a[FRA_FWMARK], &out->fwmark)) ||
+	    (t.a[FRA_FWMASK] && !attr_u32(t.a[FRA_FWMASK], &out->fwmask)) ||
+	    (t.a[FRA_TABLE] && !attr_u32(t.a[FRA_TABLE], &out->table)))
+		return -EINVAL;
+	return 0;
+}
+
+struct rule_walk {
+	struct items it; /* first: see dump() */
+};
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rule_walk *w = data;
+	struct hnv_rtnl_rule ru;
+	/* the reply came from the kernel through our socket: nlmsg_len was
+	 * checked by libmnl against what was received */
+	if (hnv_rtnl_parse_rule(nlh, MNL_ALIGN((size_t)nlh->nlmsg_len), &ru) < 0)
+		return MNL_CB_OK;
+	return items_push(&w->it, &ru) ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static struct nlmsghdr *rules_req(struct hnv_rtnl *r)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	nlh->nlmsg_type = RTM_GETRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = AF_INET;
+	return nlh;
+}
+
+int hnv_rtnl_rules(struct hnv_rtnl *r, hnv_rtnl_rule_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct rule_walk w = {.it = {.size = sizeof(struct hnv_rtnl_rule)}};
+	int rc = dump(r, rules_req, rule_cb, &w.it);
+	if (rc < 0)
+		seterr(err, errlen, "cannot list routing rules: %s", strerror(-rc));
+	const struct hnv_rtnl_rule *ru = (const struct hnv_rtnl_rule *)w.it.v;
+	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
+		if (ru[i].family == AF_INET)
+			cb(&ru[i], arg);
+	free(w.it.v);
+	return rc;
+}
+
+int hnv_rtnl_rule(struct hnv_rtnl *r, bool add, uint32_t prio, uint32_t mark, uint32_t table,
+		  char *err, size_t errlen)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	frh->family = AF_INET;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
+	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
+	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
+	mnl_attr_put_u32(nlh, FRA_TABLE, table);
+	int rc = transact(r, nlh, NULL, NULL);
+	if ((rc == -EEXIST && add) || (rc == -ENOENT && !add))
+		return 0;
+	if (rc < 0)
+		seterr(err, errlen,
+		       "cannot %s routing rule \"priority %u fwmark 0x%x lookup %u\": %s",
+		       add ? "add" : "delete", prio, mark, table, strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifindex,
+			 const char *name, char *err, size_t errlen)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = add ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (ifindex > 0)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	int rc = transact(r, nlh, NULL, NULL);
+	if (!add && (rc == -ESRCH || rc == -ENOENT))
+		return 0;
+	if (rc < 0)
+		seterr(err, errlen, "cannot %s route \"default dev %s table %u\": %s",
+		       add ? "add" : "delete", name, table, strerror(-rc));
 	return rc;
 }

@@ -79,4 +79,34 @@ typedef void (*hnv_rtnl_addr_cb)(const struct hnv_rtnl_addr *a, void *arg);
 int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
 		   size_t errlen);
 
+/* ---- policy routing: NETMAP steering (gateway/nat.h) ----
+ * A tunnel with a remote netmap gets one IPv4 rule "fwmark M lookup M" at
+ * HNV_RTNL_NETMAP_PRIO (before the l3mdev rule at 1000) and table M with
+ * one route, default dev <its XFRM interface>. */
+#define HNV_RTNL_NETMAP_PRIO 900
+
+struct hnv_rtnl_rule {
+	uint8_t family; /* AF_INET, AF_INET6 */
+	uint8_t action; /* FR_ACT_* */
+	uint32_t prio;
+	uint32_t fwmark, fwmask; /* 0: none */
+	uint32_t table;
+};
+
+/* Parses one RTM_NEWRULE message (untrusted, every length checked; fuzzed
+ * by tests/fuzz/fuzz_rtnl.c). 0, or -EINVAL. */
+int hnv_rtnl_parse_rule(const void *msg, size_t len, struct hnv_rtnl_rule *out);
+
+typedef void (*hnv_rtnl_rule_cb)(const struct hnv_rtnl_rule *r, void *arg);
+/* The IPv4 rules. */
+int hnv_rtnl_rules(struct hnv_rtnl *r, hnv_rtnl_rule_cb cb, void *arg, char *err, size_t errlen);
+/* Adds or deletes the IPv4 rule "priority prio fwmark mark lookup table".
+ * Adding one that exists and deleting one that does not are not errors. */
+int hnv_rtnl_rule(struct hnv_rtnl *r, bool add, uint32_t prio, uint32_t mark, uint32_t table,
+		  char *err, size_t errlen);
+/* Adds (replacing) or deletes the IPv4 route "default dev ifindex" in
+ * table; name is for messages. Deleting a missing route is not an error. */
+int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifindex,
+			 const char *name, char *err, size_t errlen);
+
 #endif

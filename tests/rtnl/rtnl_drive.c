@@ -14,6 +14,10 @@
  *   rtnl_drive del DEV
  *   rtnl_drive vrf NAME TABLE
  *   rtnl_drive xfrm NAME IF_ID [DEV]
+ *   rtnl_drive rule add|del PRIO MARK TABLE
+ *   rtnl_drive rules                      one line per IPv4 rule:
+ *                                         prio=P fwmark=0xM/0xK table=T action=A
+ *   rtnl_drive default add|del TABLE DEV
  *
  * Exit status 0, or 1 with the module's error message on stderr.
  */
@@ -67,6 +71,13 @@ static void print_addr(const struct hnv_rtnl_addr *a, void *arg)
 	else
 		inet_ntop(AF_INET6, a->addr.b, s, sizeof(s));
 	printf("%s/%u\n", s, a->plen);
+}
+
+static void print_rule(const struct hnv_rtnl_rule *ru, void *arg)
+{
+	(void)arg;
+	printf("prio=%u fwmark=0x%x/0x%x table=%u action=%u\n", ru->prio, ru->fwmark, ru->fwmask,
+	       ru->table, ru->action);
 }
 
 static int parse_prefix(const char *s, struct hnv_ip *a, unsigned *plen)
@@ -183,6 +194,19 @@ int main(int argc, char **argv)
 		if (rc == 0)
 			rc = hnv_rtnl_add_xfrm(r, argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
 					       l.ifindex, err, sizeof(err));
+	} else if (strcmp(cmd, "rule") == 0 && argc == 6) {
+		rc = hnv_rtnl_rule(r, strcmp(argv[2], "add") == 0,
+				   (uint32_t)strtoul(argv[3], NULL, 0),
+				   (uint32_t)strtoul(argv[4], NULL, 0),
+				   (uint32_t)strtoul(argv[5], NULL, 0), err, sizeof(err));
+	} else if (strcmp(cmd, "rules") == 0) {
+		rc = hnv_rtnl_rules(r, print_rule, NULL, err, sizeof(err));
+	} else if (strcmp(cmd, "default") == 0 && argc == 5) {
+		rc = hnv_rtnl_link_get(r, argv[4], &l, err, sizeof(err));
+		if (rc == 0)
+			rc = hnv_rtnl_default_dev(r, strcmp(argv[2], "add") == 0,
+						  (uint32_t)strtoul(argv[3], NULL, 0), l.ifindex,
+						  l.name, err, sizeof(err));
 	} else {
 		hnv_rtnl_close(r);
 		return usage();

@@ -4,7 +4,9 @@
 # dump with kind, master and state; IPv4/IPv6 addresses added (twice: the
 # second add is no error), listed and deleted; a port enslaved to a bridge
 # and released; a MAC set; a link deleted; VRF and XFRM interface creation
-# failing on a kernel without them with a message saying so.
+# failing on a kernel without them with a message saying so; NETMAP
+# steering: a fwmark rule (added twice, listed, deleted twice) and a
+# default-dev route in its table that carries marked packets.
 # Needs root. RTNL_DRIVE names the driver (default build/asan/rtnl_drive).
 set -euo pipefail
 
@@ -139,6 +141,32 @@ out=$(d addrs-count churn 300 2>&1) || true
 kill "$churner" 2>/dev/null || true
 wait "$churner" 2>/dev/null || true
 has "dump under changes: every listing whole" "$out" '^300 ok, 0 failed, counts 600-600$'
+
+# NETMAP steering: "fwmark M lookup M" and "default dev v0" in table M.
+M=0x48000777
+check "rule: add" d rule add 900 $M $M
+check "rule: add again" d rule add 900 $M $M
+rules=$(d rules)
+has "rules: ours listed" "$rules" "^prio=900 fwmark=0x48000777/0xffffffff table=1207961463 action=1$"
+has "rules: the kernel's main rule listed" "$rules" "^prio=32766 fwmark=0x0/0x0 table=254 action=1$"
+n=$(grep -c "^prio=900 " <<<"$rules" || true)
+if [ "$n" = 1 ]; then ok "rule: added once"; else bad "rule: $n copies"; fi
+has "rule: as ip shows it" "$(ip -n "$NS" rule show pref 900)" "^900:.*fwmark 0x48000777 lookup 1207961463"
+ip -n "$NS" link add nm0 type veth peer name nm1
+ip -n "$NS" addr add 198.18.0.1/30 dev nm0
+ip -n "$NS" link set nm0 up
+ip -n "$NS" link set nm1 up
+check "default: add" d default add $M nm0
+check "default: add again (replace)" d default add $M nm0
+has "default: in the table" "$(ip -n "$NS" route show table $M)" "^default dev nm0 proto static scope link"
+has "default: a marked packet goes to nm0" "$(ip -n "$NS" route get 10.99.0.1 mark $M)" "dev nm0 table 1207961463"
+hasnt "default: an unmarked one does not" "$(ip -n "$NS" route get 10.99.0.1 2>&1)" "dev nm0"
+check "default: del" d default del $M nm0
+check "default: del again" d default del $M nm0
+has "default: table empty" "$(ip -n "$NS" route show table $M 2>&1 | wc -l)" "^0$"
+check "rule: del" d rule del 900 $M $M
+check "rule: del again" d rule del 900 $M $M
+hasnt "rule: gone" "$(d rules)" "^prio=900 "
 
 if [ "$fails" -ne 0 ]; then
 	echo "test_rtnl.sh: $fails failure(s)"
