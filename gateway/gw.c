@@ -308,6 +308,60 @@ static size_t tenant_prefixes(const struct desired *d, const struct tenant *t,
 	return n;
 }
 
+/* ---- NETMAP before a tunnel (gateway/nat.h) ---- */
+
+/* The fwmark, and the routing table with "default dev <xfrm>", of a
+ * tunnel with a remote netmap: one per if_id (0x100..0xfffff). */
+/* marks the site's packets for the SNAT of a remote netmap (gateway/nat.h);
+ * routes nothing: no rule matches it */
+#define NETMAP_SITE_BIT 0x00100000u
+
+static uint32_t netmap_mark(const struct tunnel *tu)
+{
+	return HNV_NETMAP_TABLE_MIN | tu->if_id;
+}
+
+static bool prefix_within(const struct hnv_prefix *outer, const struct hnv_prefix *p)
+{
+	return outer->len <= p->len && hnv_prefix_contains(outer, &p->addr);
+}
+
+static bool prefixes_overlap(const struct hnv_prefix *a, const struct hnv_prefix *b)
+{
+	return hnv_prefix_contains(a, &b->addr) || hnv_prefix_contains(b, &a->addr);
+}
+
+/* p (a remote prefix) lies inside the real side of a remote netmap: the
+ * tenant reaches it only through the mapped prefix. */
+static bool remote_mapped(const struct hnv_conf_s2s *c, const struct hnv_prefix *p)
+{
+	for (unsigned k = 0; k < c->n_remote_netmap; k++)
+		if (prefix_within(&c->remote_netmap[k].real, p))
+			return true;
+	return false;
+}
+
+/* The tunnel's local traffic selectors: the tenant's prefixes, with those
+ * a local netmap covers replaced by its mapped prefix. */
+static size_t tunnel_local_ts(const struct desired *d, const struct tunnel *tu,
+			      struct hnv_prefix *out)
+{
+	const struct hnv_conf_s2s *c = &tu->c;
+	size_t n = 0;
+	for (unsigned k = 0; k < c->n_local_netmap && n < TS_MAX; k++)
+		out[n++] = c->local_netmap[k].mapped;
+	struct hnv_prefix own[TS_MAX];
+	size_t n_own = tenant_prefixes(d, &d->gw[tu->tenant], own);
+	for (size_t i = 0; i < n_own && n < TS_MAX; i++) {
+		bool mapped = false;
+		for (unsigned k = 0; k < c->n_local_netmap; k++)
+			mapped |= prefixes_overlap(&c->local_netmap[k].real, &own[i]);
+		if (!mapped)
+			out[n++] = own[i];
+	}
+	return n;
+}
+
 /* ---- the kernel ---- */
 
 static void link_add(const struct hnv_rtnl_link *l, void *arg)
@@ -613,11 +667,39 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 
 /* ---- NAT and conntrack zones ---- */
 
-/* Storage for one tenant's hnv_nat_tenant pointers. */
+/* Storage for one tenant's hnv_nat_tenant pointers (netmaps: malloc'd,
+ * nat_bufs_free). */
 struct nat_bufs {
 	const char *ifs[GW_PORTS_MAX + 2 + S2S_MAX];
 	struct hnv_prefix prefixes[TS_MAX];
+	struct hnv_nat_netmap *netmaps;
 };
+
+static void nat_bufs_free(struct nat_bufs *b, unsigned n)
+{
+	for (unsigned i = 0; b && i < n; i++)
+		free(b[i].netmaps);
+	free(b);
+}
+
+/* The tunnel's netmaps as nat.h wants them, appended to out (room for
+ * 2 * HNV_S2S_NETMAP_MAX); how many. */
+static size_t tunnel_netmaps(const struct tunnel *tu, struct hnv_nat_netmap *out)
+{
+	size_t n = 0;
+	for (unsigned k = 0; k < tu->c.n_local_netmap; k++)
+		out[n++] = (struct hnv_nat_netmap){.ifname = tu->xfrm,
+						   .real = tu->c.local_netmap[k].real,
+						   .mapped = tu->c.local_netmap[k].mapped};
+	for (unsigned k = 0; k < tu->c.n_remote_netmap; k++)
+		out[n++] = (struct hnv_nat_netmap){.ifname = tu->xfrm,
+						   .remote = true,
+						   .mark = netmap_mark(tu),
+						   .site_mark = netmap_mark(tu) | NETMAP_SITE_BIT,
+						   .real = tu->c.remote_netmap[k].real,
+						   .mapped = tu->c.remote_netmap[k].mapped};
+	return n;
+}
 
 static void nat_tenant(const struct desired *d, const struct tenant *t, struct nat_bufs *b,
 		       struct hnv_nat_tenant *n)
@@ -641,9 +723,18 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 		n->has_ext_addr = true;
 		n->ext_addr = t->c.nat_external;
 	}
+	size_t n_nm = 0;
 	for (unsigned i = 0; i < d->n_s2s; i++)
-		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t)
+		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t) {
 			b->ifs[n->n_ifs++] = d->s2s[i].xfrm;
+			n_nm += d->s2s[i].c.n_local_netmap + d->s2s[i].c.n_remote_netmap;
+		}
+	if (n_nm && (b->netmaps = calloc(n_nm, sizeof(*b->netmaps))) != NULL) {
+		n->netmaps = b->netmaps;
+		for (unsigned i = 0; i < d->n_s2s; i++)
+			if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t)
+				n->n_netmaps += tunnel_netmaps(&d->s2s[i], b->netmaps + n->n_netmaps);
+	}
 }
 
 static void apply_nat(struct hnv_gw *g, struct desired *d)
@@ -681,7 +772,7 @@ static void apply_nat(struct hnv_gw *g, struct desired *d)
 			d->n_gw);
 	}
 	free(nt);
-	free(bufs);
+	nat_bufs_free(bufs, d->n_gw);
 }
 
 static void nat_row(const char *tenant, const struct hnv_nat_ct *ct, void *arg)
@@ -705,6 +796,9 @@ static void nat_row(const char *tenant, const struct hnv_nat_ct *ct, void *arg)
 	json_object_object_add(r, "destination", json_object_new_string(buf));
 	snprintf(buf, sizeof(buf), "%s:%u", ts, ct->tsport);
 	json_object_object_add(r, "translated", json_object_new_string(ct->snat ? buf : "-"));
+	hnv_fmt_ip(&ct->tdst, dst, sizeof(dst));
+	json_object_object_add(r, "translated_dst",
+			       json_object_new_string(ct->dnat ? dst : "-"));
 	json_object_object_add(r, "state", json_object_new_string(ct->state));
 	json_object_object_add(r, "timeout", json_object_new_int64(ct->timeout));
 	json_object_array_add(arg, r);
@@ -726,7 +820,7 @@ json_object *hnv_gw_show_nat(const struct hnv_gw *g)
 			hnv_log(HNV_LOG_WARNING, "show nat: %s", err);
 	}
 	free(nt);
-	free(bufs);
+	nat_bufs_free(bufs, bufs ? d->n_gw : 0);
 	return rows;
 }
 
@@ -839,8 +933,12 @@ static void apply_routes(struct hnv_gw *g, const struct desired *d)
 			continue;
 		struct hnv_zapi_nh nh = {.type = HNV_ZAPI_NH_IFINDEX,
 					 .ifindex = (uint32_t)tu->ifindex};
+		/* a site prefix the tenant sees mapped is routed as mapped */
 		for (unsigned k = 0; k < tu->c.n_remote; k++)
-			want(&w, d->gw[tu->tenant].vrf, &tu->c.remote[k], &nh);
+			if (!remote_mapped(&tu->c, &tu->c.remote[k]))
+				want(&w, d->gw[tu->tenant].vrf, &tu->c.remote[k], &nh);
+		for (unsigned k = 0; k < tu->c.n_remote_netmap; k++)
+			want(&w, d->gw[tu->tenant].vrf, &tu->c.remote_netmap[k].mapped, &nh);
 	}
 	struct stale s = {&w, {NULL, 0, 0}};
 	hnv_zapi_route_foreach(g->zapi, find_stale, &s);
@@ -1080,6 +1178,72 @@ static bool wanted_xfrm(const struct desired *d, const char *name)
 	return false;
 }
 
+/* The rules at HNV_RTNL_NETMAP_PRIO a dump found. */
+struct rule_list {
+	struct hnv_rtnl_rule r[S2S_MAX + 16];
+	size_t n;
+	bool overflow;
+};
+
+static void rule_seen(const struct hnv_rtnl_rule *r, void *arg)
+{
+	struct rule_list *l = arg;
+	/* ours: our priority and one of our tables; nobody else's rule */
+	if (r->prio != HNV_RTNL_NETMAP_PRIO || r->table < HNV_NETMAP_TABLE_MIN ||
+	    r->table > HNV_NETMAP_TABLE_MAX)
+		return;
+	if (l->n < sizeof(l->r) / sizeof(l->r[0]))
+		l->r[l->n++] = *r;
+	else
+		l->overflow = true;
+}
+
+/* Each tunnel with a remote netmap and an XFRM interface: table M with
+ * "default dev xf-N" and the rule "fwmark M lookup M" before the VRFs'
+ * l3mdev rule (the mark is set by table inet hnvgw on the tenant's packets
+ * to the mapped prefix, gateway/nat.h). Our rules (that priority, a table
+ * in the NETMAP range) that no tunnel wants go, with their table's route. */
+static void apply_netmap_steering(struct hnv_gw *g, const struct desired *d)
+{
+	char err[ERR_LEN];
+	for (unsigned i = 0; i < d->n_s2s; i++) {
+		const struct tunnel *tu = &d->s2s[i];
+		if (!tu->ifindex || !tu->c.n_remote_netmap)
+			continue;
+		uint32_t m = netmap_mark(tu);
+		if (hnv_rtnl_default_dev(g->nl, true, m, tu->ifindex, tu->xfrm, err, sizeof(err)) <
+			    0 ||
+		    hnv_rtnl_rule(g->nl, true, HNV_RTNL_NETMAP_PRIO, m, m, err, sizeof(err)) < 0)
+			hnv_log(HNV_LOG_ERR, "s2s %s: netmap: %s", tu->c.name, err);
+	}
+	struct rule_list *l = calloc(1, sizeof(*l));
+	if (l == NULL || hnv_rtnl_rules(g->nl, rule_seen, l, err, sizeof(err)) < 0) {
+		if (l != NULL)
+			hnv_log(HNV_LOG_ERR, "s2s: netmap: %s", err);
+		free(l);
+		return;
+	}
+	for (size_t k = 0; k < l->n; k++) {
+		const struct hnv_rtnl_rule *r = &l->r[k];
+		bool wanted = false;
+		for (unsigned i = 0; i < d->n_s2s && !wanted; i++) {
+			const struct tunnel *tu = &d->s2s[i];
+			wanted = tu->ifindex && tu->c.n_remote_netmap && r->fwmark == netmap_mark(tu) &&
+				 r->table == netmap_mark(tu) && r->fwmask == 0xffffffffu;
+		}
+		if (wanted)
+			continue;
+		if (hnv_rtnl_rule(g->nl, false, r->prio, r->fwmark, r->table, err, sizeof(err)) < 0)
+			hnv_log(HNV_LOG_ERR, "s2s: netmap: %s", err);
+		else
+			hnv_log(HNV_LOG_INFO, "s2s: removed routing rule fwmark 0x%x lookup %u",
+				r->fwmark, r->table);
+		if (hnv_rtnl_default_dev(g->nl, false, r->table, 0, "any", err, sizeof(err)) < 0)
+			hnv_log(HNV_LOG_ERR, "s2s: netmap: %s", err);
+	}
+	free(l);
+}
+
 static void s2s_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
@@ -1107,6 +1271,7 @@ static void apply_s2s(struct hnv_gw *g, struct desired *d)
 				hnv_log(HNV_LOG_INFO, "s2s: deleted XFRM interface %s", l->name);
 		}
 	}
+	apply_netmap_steering(g, d);
 	if (!g->vici || (!d->n_s2s && !g->s2s))
 		return;
 	if (!g->s2s) {
@@ -1134,7 +1299,7 @@ static void apply_s2s(struct hnv_gw *g, struct desired *d)
 		s->conf = &tu->c;
 		s->if_id = tu->if_id;
 		s->local_ts = ts[n];
-		size_t k = tenant_prefixes(d, &d->gw[tu->tenant], ts[n]);
+		size_t k = tunnel_local_ts(d, tu, ts[n]);
 		s->n_local_ts = (unsigned)(k < HNV_S2S_LOCAL_TS_MAX ? k : HNV_S2S_LOCAL_TS_MAX);
 		n++;
 	}
@@ -1186,6 +1351,22 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 		json_object_object_add(r, "peer", json_object_new_string(peer));
 		json_object_object_add(r, "interface", json_object_new_string(tu->xfrm));
 		json_object_object_add(r, "if_id", json_object_new_int64(tu->if_id));
+		char nm[2 * HNV_S2S_NETMAP_MAX * 48 + 16] = "";
+		size_t off = 0;
+		for (unsigned k = 0; k < tu->c.n_local_netmap + tu->c.n_remote_netmap; k++) {
+			bool rem = k >= tu->c.n_local_netmap;
+			const struct hnv_s2s_netmap *m = rem ? &tu->c.remote_netmap[k - tu->c.n_local_netmap]
+							     : &tu->c.local_netmap[k];
+			char a[48], b[48];
+			hnv_fmt_prefix(&m->real, a, sizeof(a));
+			hnv_fmt_prefix(&m->mapped, b, sizeof(b));
+			/* local: ours as the site sees it; remote: the site's as we see it */
+			off += (size_t)snprintf(nm + off, sizeof(nm) - off, "%s%s %s=%s",
+						off ? ", " : "", rem ? "remote" : "local", a, b);
+			if (off >= sizeof(nm))
+				break;
+		}
+		json_object_object_add(r, "netmap", json_object_new_string(nm[0] ? nm : "-"));
 		json_object_object_add(r, "state",
 				       json_object_new_string(rc == 0 ? st.ike_state
 							      : rc == -ENOTCONN

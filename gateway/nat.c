@@ -198,9 +198,11 @@ static int validate_tenant(const struct hnv_nat_tenant *t, size_t idx, char *err
 			     t->name, i, m->ifname);
 			return -EINVAL;
 		}
-		if (m->remote != (m->mark != 0)) {
+		if (m->remote != (m->mark != 0) || m->remote != (m->site_mark != 0) ||
+		    (m->remote && m->mark == m->site_mark)) {
 			errf(err, errlen, "tenant %s: netmap %zu on %s: %s", t->name, i, m->ifname,
-			     m->remote ? "a remote netmap needs a mark" : "a local netmap takes no mark");
+			     m->remote ? "a remote netmap needs two distinct marks"
+				       : "a local netmap takes no mark");
 			return -EINVAL;
 		}
 	}
@@ -362,6 +364,7 @@ void hnv_nat_fingerprint(const struct hnv_nat_tenant *t, size_t n, char *buf, si
 			fnv_str(&f, m->ifname);
 			fnv_add(&f, &rm, 1);
 			fnv_add(&f, &m->mark, sizeof(m->mark));
+			fnv_add(&f, &m->site_mark, sizeof(m->site_mark));
 			fnv_add(&f, m->real.addr.b, 16);
 			fnv_add(&f, m->mapped.addr.b, 16);
 			fnv_add(&f, &m->real.len, 1);
@@ -692,12 +695,12 @@ static void rules_netmap(struct batch *b, const struct hnv_nat_tenant *t,
 	char real[24], mapped[24], what[WHAT_LEN];
 	fmt_prefix_v4(&m->real, real, sizeof(real));
 	fmt_prefix_v4(&m->mapped, mapped, sizeof(mapped));
-	struct rule r[3];
-	for (int i = 0; i < 3; i++) {
+	struct rule r[4];
+	for (int i = 0; i < 4; i++) {
 		r[i].r = nftnl_rule_alloc();
 		r[i].oom = r[i].r == NULL;
 	}
-	if (r[0].oom || r[1].oom || r[2].oom) {
+	if (r[0].oom || r[1].oom || r[2].oom || r[3].oom) {
 		b->oom = true;
 	} else if (!m->remote) {
 		/* tenant -> site: the tenant's source; site -> tenant: back */
@@ -736,15 +739,29 @@ static void rules_netmap(struct batch *b, const struct hnv_nat_tenant *t,
 			 "tenant %s: ct zone %u iifname != \"%s\" ip daddr %s dnat ip prefix to %s",
 			 t->name, t->zone, m->ifname, mapped, real);
 		batch_rule(b, CHAIN_NM_DNAT, &r[1], what);
-		/* site -> tenant: the site's source as the tenant knows it */
+		/* site -> tenant: the site's source as the tenant knows it,
+		 * marked on the way in (see nat.h) */
 		e_ifname(&r[2], NFT_META_IIFNAME, m->ifname);
 		e_addr_v4(&r[2], 12, &m->real);
-		e_netmap(&r[2], NFT_NAT_SNAT, &m->mapped);
-		snprintf(what, sizeof(what), "tenant %s: iifname \"%s\" ip saddr %s snat ip prefix to %s",
-			 t->name, m->ifname, real, mapped);
-		batch_rule(b, CHAIN_NM_SNAT, &r[2], what);
+		e_imm(&r[2], &m->site_mark, sizeof(m->site_mark));
+		e = rule_expr(&r[2], "meta");
+		if (e != NULL) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+		}
+		snprintf(what, sizeof(what),
+			 "tenant %s: iifname \"%s\" ip saddr %s meta mark set 0x%x", t->name,
+			 m->ifname, real, m->site_mark);
+		batch_rule(b, CHAIN_NM_MARK, &r[2], what);
+		e_meta(&r[3], NFT_META_MARK);
+		e_cmp(&r[3], &m->site_mark, sizeof(m->site_mark));
+		e_addr_v4(&r[3], 12, &m->real);
+		e_netmap(&r[3], NFT_NAT_SNAT, &m->mapped);
+		snprintf(what, sizeof(what), "tenant %s: meta mark 0x%x ip saddr %s snat ip prefix to %s",
+			 t->name, m->site_mark, real, mapped);
+		batch_rule(b, CHAIN_NM_SNAT, &r[3], what);
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (r[i].r != NULL)
 			nftnl_rule_free(r[i].r);
 }
@@ -1127,7 +1144,7 @@ int hnv_nat_apply(struct hnv_nat *h, const struct hnv_nat_tenant *t, size_t n, b
 		want[CH_SNAT] += snat_rules(&t[i]);
 		for (size_t k = 0; k < t[i].n_netmaps; k++) {
 			bool remote = t[i].netmaps[k].remote;
-			want[CH_NM_MARK] += remote;
+			want[CH_NM_MARK] += 2 * remote;
 			want[CH_NM_DNAT]++;
 			want[CH_NM_SNAT]++;
 		}

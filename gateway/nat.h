@@ -26,7 +26,12 @@
  *                      meta mark set <mark>
  *         netmap_dnat: ct zone <zone> iifname != "<if>" ip daddr MAPPED
  *                      dnat ip prefix to REAL
- *         netmap_snat: iifname "<if>" ip saddr REAL snat ip prefix to MAPPED
+ *         netmap_mark: iifname "<if>" ip saddr REAL meta mark set <site mark>
+ *         netmap_snat: meta mark <site mark> ip saddr REAL
+ *                      snat ip prefix to MAPPED
+ *       (postrouting cannot match the input interface: in a VRF a
+ *       forwarded packet's input device is the VRF by then, so the site's
+ *       packets are marked on the way in)
  *       The remote DNAT happens before routing and REAL may be the
  *       tenant's own prefix, so the caller routes packets with <mark> into
  *       <if> with a policy rule (gateway/rtnl.h hnv_rtnl_rule). Replies
@@ -73,6 +78,7 @@ struct hnv_nat_netmap {
 	const char *ifname; /* the tunnel interface; one of the tenant's ifs */
 	bool remote;        /* the site's prefix (true) or the tenant's (false) */
 	uint32_t mark;      /* remote: nonzero fwmark; local: 0 */
+	uint32_t site_mark; /* remote: nonzero, != mark; local: 0 */
 	struct hnv_prefix real, mapped; /* IPv4, the same length */
 };
 
@@ -95,7 +101,8 @@ struct hnv_nat_tenant {
 /* Checks a tenant list without touching the kernel: names, zones 1..65535
  * and unique, interface names valid and each in one tenant only, ext_addr
  * IPv4 and only with ext_if, netmaps on one of the tenant's interfaces
- * with IPv4 prefixes of equal length and, when remote, a nonzero mark. */
+ * with IPv4 prefixes of equal length and, when remote, two distinct
+ * nonzero marks. */
 int hnv_nat_validate(const struct hnv_nat_tenant *t, size_t n, char *err, size_t errlen);
 
 /* Conntrack zones for VRF tables: tables[i] gets zones[i]. A table id in

@@ -1122,6 +1122,9 @@ static int build_gateway_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc == 0 && g->table >= 253 && g->table <= 255)
 		return bad(c, "table", table,
 			   "253-255 are the kernel's default, main and local tables");
+	if (rc == 0 && g->table >= HNV_NETMAP_TABLE_MIN && g->table <= HNV_NETMAP_TABLE_MAX)
+		return bad(c, "table", table,
+			   "1207959552-1208999935 (0x48000000-0x480fffff) are hnvgw's NETMAP tables");
 	if (rc == 0 && c->n[OPT_CORP_DEV])
 		rc = get_dev(c, "corp device name", opt1(c, OPT_CORP_DEV), g->corp_dev);
 	if (rc == 0 && c->n[OPT_NAT_EXTERNAL]) {

@@ -70,7 +70,8 @@
  *           metric 0-4294967295, default 0. Identity: (prefix, nexthop).
  *   gateway: one per routing domain; VRF names (1-15 characters, like
  *           interface names) and tables (1-4294967294 except 253-255, the
- *           kernel's default, main and local) unique among gateways.
+ *           kernel's default, main and local, and hnvgw's NETMAP tables
+ *           0x48000000-0x480fffff) unique among gateways.
  *           gateway del removes the gateway's CAs with it.
  *   gateway ca: the gateway's customer address in one VSID of its routing
  *           domain: inside that VSID's prefixes and not its default gateway;
@@ -187,6 +188,10 @@ enum hnv_s2s_auth {
 #define HNV_S2S_DPD_DEFAULT 30
 #define HNV_S2S_DPD_MAX 3600
 #define HNV_S2S_NETMAP_MAX 4
+/* Routing tables (and fwmarks) hnvgwd gives tunnels with a remote netmap:
+ * HNV_NETMAP_TABLE_MIN | if_id (gateway/gw.c); no gateway may use them. */
+#define HNV_NETMAP_TABLE_MIN 0x48000000u
+#define HNV_NETMAP_TABLE_MAX 0x480fffffu
 #define HNV_S2S_IKE_DEFAULT "aes256gcm16-prfsha384-ecp384"
 #define HNV_S2S_ESP_DEFAULT "aes256gcm16-ecp384"
 

@@ -19,6 +19,7 @@ hnvgw demo: a multitenant Hyper-V Network Virtualization gateway
   Fabrikam (VSID 6001) VMs fb1 10.10.0.5 on h1, fb2 10.10.0.7 on h2
   private cloud: Contoso <-> corporate 172.16.0.0/16 (BGP), Fabrikam -> internet (SNAT)
   hybrid cloud:  each tenant <-> its own site 192.168.0.0/16 over IPsec (IKEv2, AES-GCM)
+                 and a Fabrikam branch numbered 10.10.0.0/16 like Fabrikam, through NETMAP
 booting the gateway VM image under qemu (software emulation: a few minutes per scenario)...
 EOF
 images/lab.sh private-cloud hybrid-cloud >"$LOG" 2>&1

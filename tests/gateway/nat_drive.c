@@ -8,7 +8,8 @@
  * TENANT is one argument of space-separated key=value words:
  *   "name=a zone=1 if=ta if=xa ext=xa addr=198.51.100.1 prefix=10.10.0.0/16"
  * (if=, prefix= and netmap= repeat; ext= and addr= are optional). A netmap
- * is "netmap=local:IF:REAL=MAPPED" or "netmap=remote:IF:REAL=MAPPED:MARK".
+ * is "netmap=local:IF:REAL=MAPPED" or
+ * "netmap=remote:IF:REAL=MAPPED:MARK:SITE_MARK".
  * Exit status 0, or 1 with the library's message on stderr.
  */
 #include <errno.h>
@@ -29,7 +30,8 @@ struct spec {
 	struct hnv_nat_netmap netmaps[MAX_ITEMS];
 };
 
-/* "local:IF:REAL=MAPPED" or "remote:IF:REAL=MAPPED:MARK" (v is modified) */
+/* "local:IF:REAL=MAPPED" or "remote:IF:REAL=MAPPED:MARK:SITE_MARK" (v is
+ * modified) */
 static int parse_netmap(char *v, struct hnv_nat_netmap *m)
 {
 	char *kind = strtok(v, ":"), *ifn = strtok(NULL, ":"), *real = strtok(NULL, "=");
@@ -42,9 +44,16 @@ static int parse_netmap(char *v, struct hnv_nat_netmap *m)
 	m->ifname = ifn;
 	if (hnv_parse_prefix(real, &m->real) != 0 || hnv_parse_prefix(mapped, &m->mapped) != 0)
 		return -EINVAL;
+	char *site = strtok(NULL, ":");
 	if (mark != NULL) {
 		char *end;
 		m->mark = (uint32_t)strtoul(mark, &end, 0);
+		if (*end != '\0')
+			return -EINVAL;
+	}
+	if (site != NULL) {
+		char *end;
+		m->site_mark = (uint32_t)strtoul(site, &end, 0);
 		if (*end != '\0')
 			return -EINVAL;
 	}

@@ -368,7 +368,7 @@ nsx s ip route add 172.31.0.0/24 dev s0
 nsx r ip rule add iif xfa lookup 101 pref 104
 nsx r ip rule add fwmark 0x48000777 lookup 777 pref 50
 nsx r ip route add default dev xfa table 777
-NM="netmap=local:xfa:10.10.0.0/24=172.31.0.0/24 netmap=remote:xfa:10.10.0.0/24=172.30.0.0/24:0x48000777"
+NM="netmap=local:xfa:10.10.0.0/24=172.31.0.0/24 netmap=remote:xfa:10.10.0.0/24=172.30.0.0/24:0x48000777:0x48100777"
 A3="name=a zone=1 if=ta if=xa if=xfa ext=xa addr=198.51.100.1 prefix=10.10.0.0/16 $NM"
 out=$(drive apply "$A3" "$B2") || fail "apply with netmaps: $out"
 [[ $out == changed ]] || fail "apply with netmaps said '$out'"
@@ -377,12 +377,13 @@ for want in 'oifname "xfa" ip saddr 10.10.0.0/24 snat ip prefix to 172.31.0.0/24
 	'iifname "xfa" ip daddr 172.31.0.0/24 dnat ip prefix to 10.10.0.0/24' \
 	'ct zone 1 iifname != "xfa" ip daddr 172.30.0.0/24 meta mark set 0x48000777' \
 	'ct zone 1 iifname != "xfa" ip daddr 172.30.0.0/24 dnat ip prefix to 10.10.0.0/24' \
-	'iifname "xfa" ip saddr 10.10.0.0/24 snat ip prefix to 172.30.0.0/24'; do
+	'iifname "xfa" ip saddr 10.10.0.0/24 meta mark set 0x48100777' \
+	'meta mark 0x48100777 ip saddr 10.10.0.0/24 snat ip prefix to 172.30.0.0/24'; do
 	grep -qF "$want" "$T/rules-nm" || fail "no rule '$want': $(<"$T/rules-nm")"
 done
 out=$(drive apply "$A3" "$B2") || fail "second apply with netmaps: $out"
 [[ $out == unchanged ]] || fail "the same netmaps again said '$out'"
-pass "netmap rules: 2 local, 3 remote (mark, dnat, snat); the same set again changes nothing"
+pass "netmap rules: 2 local, 4 remote (2 marks, dnat, snat); the same set again changes nothing"
 
 # UDP echo servers that log their peers: the site's and A's
 printf '%s\n' 'import socket, sys' \
@@ -452,7 +453,7 @@ if drive apply "name=a zone=1 if=ta netmap=local:xfa:10.10.0.0/24=172.31.0.0/24"
 	fail "a netmap on an interface outside the tenant was accepted"
 fi
 grep -q 'netmap 0 is on "xfa", not an interface of the tenant' "$T/nm.err" || fail "message: $(<"$T/nm.err")"
-if drive apply "name=a zone=1 if=xfa netmap=remote:xfa:10.10.0.0/24=172.30.0.0/16:1" 2>"$T/nm2.err"; then
+if drive apply "name=a zone=1 if=xfa netmap=remote:xfa:10.10.0.0/24=172.30.0.0/16:1:2" 2>"$T/nm2.err"; then
 	fail "a netmap with prefixes of two lengths was accepted"
 fi
 grep -q "needs two IPv4 prefixes of one length" "$T/nm2.err" || fail "message: $(<"$T/nm2.err")"

@@ -10,12 +10,16 @@
 #     site-contoso .2, site-fabrikam .3, site-many .4
 #   both sites use 192.168.0.0/16 (192.168.1.1 on their lo)
 #   Contoso: XFRM interface xf-N in rd-contoso; Fabrikam: xf-M in rd-fabrikam
+#   Fabrikam's branch site-branch .5 numbers its LAN 10.10.0.0/16 like the
+#     tenant: its tunnel maps both sides (NETMAP), Fabrikam sees it as
+#     172.30.0.0/16 and it sees Fabrikam as 172.31.0.0/16
 #   then 20 more tenants, one tunnel each, to site-many (timed)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-hnv.sh"
 
 PSK_CT="Vq7mN2pL9vR4tW8zK3sB6yF1"
 PSK_FB="Hd5xJ8cQ2wE7rT4uY9iO3pA6"
+PSK_BR="Lp3kW9sD6fG2hJ5mN8qR4tV7"
 
 # site NS ADDR: a stock charon in namespace NS (own /run, kernel ESP),
 # loaded with $LAB_TMP/NS/swanctl.conf by swanctl.
@@ -80,7 +84,7 @@ site_secret() {
 }
 
 section "topology"
-hnv_topology wan sc sf sm
+hnv_topology wan sc sf sm so
 must ip -n wan link add br0 type bridge
 must ip -n wan link set br0 up
 must ip link add wan0 type veth peer name gw netns wan
@@ -88,16 +92,20 @@ must ip link set wan0 up
 must ip -n wan link set gw master br0 up
 must ip addr add 198.51.100.1/24 dev wan0
 i=2
-for s in sc sf sm; do
+for s in sc sf sm so; do
 	veth "$s" eth0 wan "$s"
 	must ip -n wan link set "$s" master br0
 	must ip -n "$s" addr add "198.51.100.$i/24" dev eth0
-	must ip -n "$s" addr add 192.168.1.1/16 dev lo
+	if [[ $s == so ]]; then
+		must ip -n "$s" addr add 10.10.0.5/16 dev lo
+	else
+		must ip -n "$s" addr add 192.168.1.1/16 dev lo
+	fi
 	i=$((i + 1))
 done
 
 section "sites: stock strongSwan, swanctl.conf only"
-mkdir -p "$LAB_TMP/sc" "$LAB_TMP/sf" "$LAB_TMP/sm"
+mkdir -p "$LAB_TMP/sc" "$LAB_TMP/sf" "$LAB_TMP/sm" "$LAB_TMP/so"
 {
 	echo "connections {"
 	site_conn contoso site-contoso gw-contoso "$PSK_CT" 198.51.100.2
@@ -161,6 +169,83 @@ check_grep "ESP on the WAN, no clear tenant traffic" 'ESP' bash -c \
 check_grep "show s2s-status counts bytes" '"bytes_in": [1-9]' gwcli --json show s2s-status
 check_not "the PSK is in no show output" grep -q "$PSK_CT" <(gwcli show config; gwcli show s2s; gwcli --json show s2s-status)
 sas() { swanctl --list-sas --uri "unix://$LAB_TMP/sc/charon.vici" 2>/dev/null | grep -c 'ESTABLISHED'; }
+
+section "NETMAP: a Fabrikam branch whose LAN is Fabrikam's own 10.10.0.0/16"
+# site-branch (namespace so, 198.51.100.5) numbers its LAN 10.10.0.0/16
+# too, its host 10.10.0.5 like fb1. The tunnel maps Fabrikam to the branch
+# as 172.31.0.0/16 and the branch to Fabrikam as 172.30.0.0/16; the
+# branch's swanctl.conf knows only 172.31.0.0/16 for the gateway's side.
+{
+	echo "connections {"
+	site_conn branch site-branch gw-branch "$PSK_BR" 198.51.100.5 |
+		sed -e 's|local_ts = 192.168.0.0/16|local_ts = 10.10.0.0/16|' \
+			-e 's|remote_ts = 10.10.0.0/16|remote_ts = 172.31.0.0/16|'
+	echo "}"
+	echo "secrets {"
+	site_secret branch site-branch gw-branch "$PSK_BR"
+	echo "}"
+} >"$LAB_TMP/so/swanctl.conf"
+site_start so
+must gwcli s2s add fabrikam-branch --rdomain fabrikam --peer 198.51.100.5 --local-addr 198.51.100.1 \
+	--local-id gw-branch --remote-id site-branch --psk "$PSK_BR" --remote-prefix 10.10.0.0/16 \
+	--local-netmap 10.10.0.0/16=172.31.0.0/16 --remote-netmap 10.10.0.0/16=172.30.0.0/16 --dpd 5
+if s=$(wait_ok 60 up fabrikam-branch); then ok "tunnel fabrikam-branch established (${s} s)"; else
+	nok "tunnel fabrikam-branch established"
+	{
+		gwcli s2s show
+		journalctl -u strongswan --no-pager -n 30 | grep -v plugin
+		tail -n 30 "$LAB_TMP/so/charon-file.log"
+	} 2>&1 | indent 70
+fi
+gwcli s2s show | grep '^fabrikam-branch' | indent
+check_grep "rd-fabrikam routes the branch as 172.30.0.0/16 into its tunnel" 'dev xf-' \
+	ip route show vrf rd-fabrikam 172.30.0.0/16
+check_not "... and adds no route for the branch's real 10.10.0.0/16" \
+	bash -c "ip route show vrf rd-fabrikam 10.10.0.0/16 | grep -q xf-"
+check_grep "the fwmark rule before the VRFs' l3mdev rule" '^900:.*fwmark 0x48' ip rule show pref 900
+capture so eth0 icmp
+if t=$(wait_ok 20 ping1 fb1 172.30.0.5); then ok "fb1 (10.10.0.5) -> the branch's 10.10.0.5 as 172.30.0.5 (${t} s)"; else
+	nok "fb1 (10.10.0.5) -> the branch's 10.10.0.5 as 172.30.0.5"
+	{
+		gwcli s2s show
+		ip rule
+		ip route show table all | grep -E 'xf-|0x48|12079' | head
+		nft list table inet hnvgw | grep -A12 netmap
+		conntrack -L 2>/dev/null | grep -E '172\.3[01]' | head
+		ip -s xfrm state | head -30
+		ip xfrm policy | head -30
+	} 2>&1 | indent 100
+fi
+if ip netns exec so ping -c 2 -i 0.3 -W 2 -I 10.10.0.5 172.31.0.5 >/dev/null 2>&1; then
+	ok "the branch reaches fb1 as 172.31.0.5"
+else
+	nok "the branch reaches fb1 as 172.31.0.5"
+	{
+		conntrack -L 2>/dev/null | grep -E '172\.3[01]' | head
+		nft list table inet hnvgw | grep -B1 -A8 netmap
+		ip -s xfrm state | grep -A6 'dst 198.51.100.5' | head -20
+		ip netns exec fb1 timeout 3 tcpdump -c 4 -nn -i any icmp 2>&1 &
+		sleep 0.5
+		ip netns exec so ping -c 2 -i 0.3 -W 1 -I 10.10.0.5 172.31.0.5 | tail -2
+		wait
+	} 2>&1 | indent 60
+fi
+capture_stop
+check_grep "the branch saw Fabrikam as 172.31.0.5" '172\.31\.0\.5 > 10\.10\.0\.5: ICMP echo request' captured so eth0
+nat_rows() { gwcli --json show nat | tr -d '\n' | sed 's/}/}\n/g'; }
+if nat_rows | grep -q '"source": "10.10.0.5:.*"destination": "172.31.0.5:0".*"translated": "172.30.0.5:.*"translated_dst": "10.10.0.5"'; then
+	ok "show nat: the branch's ping, translated both ways"
+else
+	nok "show nat: the branch's ping, translated both ways"
+	{
+		nat_rows | grep -E '172\.3[01]'
+		conntrack -L 2>/dev/null | grep -E '172\.3[01]'
+	} 2>&1 | indent 20
+fi
+gwcli show nat | grep -E 'fabrikam.*172\.3[01]' | indent 6
+check_not "Contoso never reaches Fabrikam's branch (ct1 -> 172.30.0.5)" ping1 ct1 172.30.0.5
+check_not "... nor does the branch see a 10.10.0.x source" grep -qE '10\.10\.[0-9.]+ > 10\.10\.0\.5' "$LAB_TMP/so-eth0.txt"
+check "fb1 still reaches Fabrikam's HQ 192.168.1.1" ping1 fb1 192.168.1.1
 
 section "BGP with Contoso's site over its tunnel"
 # the site's router (FRR in namespace sc) announces 192.168.77.0/24 and
@@ -265,5 +350,8 @@ echo "---- summary ----"
 gwcli show gateway
 gwcli s2s show
 gwcli show gateway-routes | head -12
+echo "# NETMAP: Fabrikam <-> its branch (10.10.0.0/16 on both sides)"
+ping1 fb1 172.30.0.5 >/dev/null
+gwcli show nat | grep -E '^(RDOMAIN|rdomain)|172\.3[01]' | head -6
 echo "---- end of summary ----"
 finish

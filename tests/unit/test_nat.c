@@ -402,7 +402,8 @@ static void fixture_netmaps(struct fixture *f, struct hnv_nat_netmap *m)
 	v4(&m[0].real.addr, "10.10.0.0");
 	v4(&m[0].mapped.addr, "172.31.0.0");
 	m[0].real.len = m[0].mapped.len = 16;
-	m[1] = (struct hnv_nat_netmap){.ifname = "xf-300", .remote = true, .mark = 0x4800012c};
+	m[1] = (struct hnv_nat_netmap){
+		.ifname = "xf-300", .remote = true, .mark = 0x4800012c, .site_mark = 0x4810012c};
 	v4(&m[1].real.addr, "10.10.5.0");
 	v4(&m[1].mapped.addr, "172.30.5.0");
 	m[1].real.len = m[1].mapped.len = 24;
@@ -425,8 +426,8 @@ static void test_batch_netmap(void **state)
 	decode_batch(buf, len, 1, &d);
 	free(buf);
 	/* zone rules (A has 3 interfaces + ext now) 2 * 4 + 2 * 2, SNAT 2,
-	 * netmap: local snat + dnat, remote mark + dnat + snat */
-	assert_int_equal(d.newrule, 2 * 4 + 2 * 2 + 2 + 5);
+	 * netmap: local snat + dnat, remote 2 marks + dnat + snat */
+	assert_int_equal(d.newrule, 2 * 4 + 2 * 2 + 2 + 6);
 	/* local: oifname xf-300 ip saddr 10.10.0.0/16 snat ip prefix to
 	 * 172.31.0.0/16: addr_min 172.31.0.0, addr_max 172.31.255.255, flags
 	 * NF_NAT_RANGE_NETMAP */
@@ -444,9 +445,13 @@ static void test_batch_netmap(void **state)
 	assert_true(has_rule(&d, "netmap_mark: ", "[ immediate reg 1 0x4800012c ]", NULL));
 	assert_true(has_rule(&d, "netmap_dnat: ", "[ cmp eq reg 1 0x00051eac ]",
 			     "[ immediate reg 1 0x00050a0a ]"));
-	/* site -> tenant: iifname xf-300 ip saddr 10.10.5.0/24 -> 172.30.5.0/24 */
-	assert_true(has_rule(&d, "netmap_snat: ", "[ meta load iifname => reg 1 ]",
+	/* site -> tenant: marked in prerouting (iifname xf-300, ip saddr
+	 * 10.10.5.0/24), the mark translated to 172.30.5.0/24 in postrouting */
+	assert_true(has_rule(&d, "netmap_mark: ", "[ meta load iifname => reg 1 ]",
+			     "[ immediate reg 1 0x4810012c ]"));
+	assert_true(has_rule(&d, "netmap_snat: ", "[ meta load mark => reg 1 ]",
 			     "[ immediate reg 2 0xff051eac ]"));
+	assert_false(has_rule(&d, "netmap_snat: ", "[ meta load iifname => reg 1 ]", NULL));
 
 	char fp1[64], fp2[64];
 	hnv_nat_fingerprint(f.t, 2, fp1, sizeof(fp1));
@@ -466,7 +471,11 @@ static void test_batch_netmap(void **state)
 	fixture_init(&f);
 	fixture_netmaps(&f, m);
 	m[1].mark = 0;
-	expect_invalid(&f, "a remote netmap needs a mark");
+	expect_invalid(&f, "a remote netmap needs two distinct marks");
+	fixture_init(&f);
+	fixture_netmaps(&f, m);
+	m[1].site_mark = m[1].mark;
+	expect_invalid(&f, "a remote netmap needs two distinct marks");
 	fixture_init(&f);
 	fixture_netmaps(&f, m);
 	m[0].mark = 7;
