@@ -94,7 +94,8 @@ static void check_cmd(const struct hnv_conf_cmd *c)
 			abort();
 		break;
 	case HNV_CONF_PORT_ADD:
-		if (c->u.port.n_cas == 0 || c->u.port.n_cas > HNV_PORT_MAX_CAS)
+		/* no CA is fine: hnvgwd's model takes one from the VSID's pool */
+		if (c->u.port.n_cas > HNV_PORT_MAX_CAS)
 			abort();
 		break;
 	case HNV_CONF_LOOKUP_ADD:
@@ -131,6 +132,16 @@ static void check_cmd(const struct hnv_conf_cmd *c)
 		if (t->auth == HNV_S2S_AUTH_PSK ? strlen(t->psk) < HNV_S2S_PSK_MIN
 						: t->auth != HNV_S2S_AUTH_CERT || t->psk[0])
 			abort();
+		if (t->n_local_netmap > HNV_S2S_NETMAP_MAX || t->n_remote_netmap > HNV_S2S_NETMAP_MAX)
+			abort();
+		for (unsigned i = 0; i < t->n_local_netmap + t->n_remote_netmap; i++) {
+			const struct hnv_s2s_netmap *m =
+				i < t->n_local_netmap ? &t->local_netmap[i]
+						      : &t->remote_netmap[i - t->n_local_netmap];
+			if (m->real.len != m->mapped.len || !hnv_ip_is_v4(&m->real.addr) ||
+			    !hnv_ip_is_v4(&m->mapped.addr))
+				abort();
+		}
 		break;
 	}
 	default:

@@ -354,4 +354,10 @@ echo "# NETMAP: Fabrikam <-> its branch (10.10.0.0/16 on both sides)"
 ping1 fb1 172.30.0.5 >/dev/null
 gwcli show nat | grep -E '^(RDOMAIN|rdomain)|172\.3[01]' | head -6
 echo "---- end of summary ----"
+
+section "a removed NETMAP tunnel leaves nothing behind"
+must gwcli s2s del fabrikam-branch
+gone() { ! ip rule show pref 900 | grep -q fwmark && ! nft list table inet hnvgw | grep -q 'prefix to'; }
+check "its fwmark rule and its NETMAP rules are gone" wait_ok 10 gone
+check "fb1 still reaches Fabrikam's HQ 192.168.1.1" ping1 fb1 192.168.1.1
 finish
