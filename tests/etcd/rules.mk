@@ -1,9 +1,14 @@
-# tests/etcd: policy shared through etcd (mgmt/sync.h): a 3-member etcd
-# cluster on loopback (Debian etcd-server) and 3 hnvgwd hosts in the root
-# namespace (control plane only: no --uplink); needs etcd and etcdctl.
+# tests/etcd: policy shared through etcd (mgmt/sync.h), Debian etcd-server.
+#   test_etcd.sh     a 3-member cluster on loopback and 3 hnvgwd hosts in the
+#                    root namespace (control plane only: no --uplink)
+#   test_traffic.sh  the same with real packets: 3 host edges (--uplink) in
+#                    network namespaces, etcd in the provider namespace,
+#                    VMs addressed by DHCP (needs root)
 #
 # make etcd-test    propagation, pool allocation under concurrency,
-#                   migration (< 1 s), member loss, etcd loss and resync
+#                   migration (< 1 s), member loss, etcd loss and resync;
+#                   DHCP, NVGRE traffic, ping across a move and across the
+#                   loss of every etcd member
 # make bench-etcd   time for 10,000 ports to propagate to 3 hosts
 
 .PHONY: etcd-test bench-etcd

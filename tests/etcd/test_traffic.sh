@@ -1,0 +1,249 @@
+#!/bin/bash
+# test_traffic.sh: policy shared through etcd with real packets. Three
+# hnvgwd host edges (tests/netns/lib.sh topology: namespaces, a provider
+# bridge, TAP ports moved into VM namespaces) run with --uplink and
+# --etcd; a 3-member etcd cluster runs in the provider namespace on
+# 192.168.4.1 (the hosts reach it over their uplinks).
+#
+#   1. the policy (VM networks AAA and BBB, both 10.10.0.0/16 with pool
+#      10.10.1.100-10.10.1.130) is written once, on h1; VMs are attached
+#      with `port add NAME --vsid N` on three hosts and get their address by
+#      DHCP from the datapath (dhclient, busybox udhcpc): each lease is the
+#      address etcd reserved for that port; a1 (AAA) and b1 (BBB) both get
+#      10.10.1.100, router 10.10.0.1
+#   2. VMs on different hosts reach each other over NVGRE; AAA never reaches
+#      BBB's addresses
+#   3. live migration through the controller: `port move a2 --to h3` sent to
+#      h1 while a1 pings a2 every 10 ms; h3 creates the TAP (same MAC), the
+#      VM takes it; loss < 1 s (printed); afterwards a2's traffic goes
+#      through h3 and h2 sees none of it
+#   4. every etcd member stopped: a ping across the stop loses nothing, the
+#      hosts keep their records, a change is refused naming etcd; members
+#      restarted: a new port on h2 reaches h1's records, traffic flows
+#   5. every hnvgwd exits 0 without sanitizer reports
+# Needs root, etcd, etcdctl, dhclient, busybox. Run by `make etcd-test`.
+set -euo pipefail
+# shellcheck source=tests/netns/lib.sh
+source "$(dirname "$0")/../netns/lib.sh"
+
+((EUID == 0)) || fail "needs root (network namespaces)"
+for c in etcd etcdctl ping dhclient busybox python3; do
+	command -v "$c" >/dev/null || fail "$c is not installed (make deps)"
+done
+
+PREFIX=/hnvgw-traffic/
+ETCD_IP=192.168.4.1
+client_url() { echo "http://$ETCD_IP:$((2379 + ($1 - 1) * 10000))"; }
+peer_url() { echo "http://$ETCD_IP:$((2380 + ($1 - 1) * 10000))"; }
+URLS="$(client_url 1),$(client_url 2),$(client_url 3)"
+declare -A EPIDS=()
+
+etcd_start() # N: member N (1-3) in the provider namespace; data kept across stops
+{
+	local n=$1
+	ip netns exec "$P-pn" etcd --name "m$n" --data-dir "$T/etcd-m$n" \
+		--listen-client-urls "$(client_url "$n")" --advertise-client-urls "$(client_url "$n")" \
+		--listen-peer-urls "$(peer_url "$n")" --initial-advertise-peer-urls "$(peer_url "$n")" \
+		--initial-cluster "m1=$(peer_url 1),m2=$(peer_url 2),m3=$(peer_url 3)" \
+		--initial-cluster-state new --initial-cluster-token "hnvgw-traffic-$$" \
+		--heartbeat-interval 100 --election-timeout 1000 \
+		--logger zap --log-level error >>"$T/etcd-m$n.log" 2>&1 &
+	EPIDS[$n]=$!
+	BGPIDS+=($!)
+}
+
+etcd_stop() # N
+{
+	kill "${EPIDS[$1]}" 2>/dev/null || true
+	wait "${EPIDS[$1]}" 2>/dev/null || true
+	unset "EPIDS[$1]"
+}
+
+ectl() { ip netns exec "$P-pn" etcdctl --endpoints "$URLS" --dial-timeout 2s --command-timeout 5s "$@"; }
+
+# start_ehost H PA: a host namespace with its uplink on the bridge and an
+# hnvgwd sharing policy through etcd
+start_ehost()
+{
+	local h=$1 pa=$2
+	mkns "$h"
+	ip link add up0 netns "$P-$h" type veth peer name "${h}p" netns "$P-pn"
+	nsx pn ip link set "${h}p" master br0 up
+	nsx "$h" ip addr add "$pa/24" dev up0
+	nsx "$h" ip link set up0 up
+	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
+		--uplink up0 --etcd "$URLS" --host-name "$h" --etcd-prefix "$PREFIX" \
+		--log-level info >>"$T/hnvgwd-$h.log" 2>&1 &
+	DPIDS[$h]=$!
+	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
+	grep -q "forwarding on uplink up0" "$T/hnvgwd-$h.log" || fail "$h: no host edge"
+	cli "$h" pa add "$pa/24" --dev up0 >/dev/null || fail "pa add on $h"
+}
+
+# DHCP client script (as tests/netns/test_pools.sh): configures the lease
+# and logs it to $T/dhcp-IF.env
+printf '#!/bin/sh\nlog="%s/dhcp-$interface.env"\n' "$T" >"$T/dhcp-script.sh"
+cat >>"$T/dhcp-script.sh" <<'EOF'
+case "${reason:-$1}" in
+BOUND | RENEW | REBIND | REBOOT)
+	ip addr flush dev "$interface"
+	ip addr add "$new_ip_address/$new_subnet_mask" dev "$interface"
+	ip route replace default via "$new_routers" dev "$interface"
+	echo "ip=$new_ip_address router=$new_routers" >"$log"
+	;;
+bound | renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$subnet" dev "$interface"
+	ip route replace default via "$router" dev "$interface"
+	echo "ip=$ip router=$router" >"$log"
+	;;
+esac
+exit 0
+EOF
+chmod +x "$T/dhcp-script.sh"
+
+# attach HOST VM VSID CLIENT: port VM (named like its VM) without --ca and
+# --mac, its TAP moved into namespace VM, address by DHCP (dhclient or
+# udhcpc); prints the leased address
+attach()
+{
+	local h=$1 vm=$2 vsid=$3 client=$4
+	mkns "$vm"
+	cli "$h" port add "$vm" --vsid "$vsid" >/dev/null || fail "port add $vm on $h"
+	wait_for 10 nsx "$h" ip link show "$vm" || fail "no TAP $vm on $h"
+	nsx "$h" ip link set "$vm" netns "$P-$vm"
+	nsx "$vm" ip link set "$vm" up
+	if [[ $client == dhclient ]]; then
+		printf 'request subnet-mask, routers;\ntimeout 20;\n' >"$T/dhclient.conf"
+		nsx "$vm" timeout 30 dhclient -1 -cf "$T/dhclient.conf" -sf "$T/dhcp-script.sh" \
+			-lf "$T/dhclient-$vm.leases" -pf "$T/dhclient-$vm.pid" "$vm" >>"$T/dhcp-$vm.log" 2>&1 ||
+			fail "dhclient in $vm: $(tail -n 5 "$T/dhcp-$vm.log")"
+		BGPIDS+=("$(<"$T/dhclient-$vm.pid")")
+	else
+		nsx "$vm" timeout 30 busybox udhcpc -i "$vm" -s "$T/dhcp-script.sh" -q -f -n -t 5 -T 2 \
+			>>"$T/dhcp-$vm.log" 2>&1 || fail "udhcpc in $vm: $(tail -n 5 "$T/dhcp-$vm.log")"
+	fi
+	[[ -f $T/dhcp-$vm.env ]] || fail "$vm: no lease"
+	sed -n 's/^ip=\([^ ]*\) .*/\1/p' "$T/dhcp-$vm.env"
+}
+
+# reserved RD VSID HOST PORT: the address etcd holds for that port
+reserved()
+{
+	ectl get --prefix "${PREFIX}rd/$1/alloc/$2/" |
+		awk -v want="$3/$4" 'NR % 2 == 1 { k = $0 } NR % 2 == 0 && $0 == want { sub(/.*\//, "", k); print k }'
+}
+
+# ping_start NS DST COUNT: a 10 ms ping in the background into
+# $T/ping-NS.out; ping_done NS waits for it and sets LOST and SENT
+ping_start() { ip netns exec "$P-$1" ping -D -i 0.01 -c "$3" -W 1 "$2" >"$T/ping-$1.out" 2>&1 & PINGPID=$!; BGPIDS+=("$PINGPID"); }
+ping_done()
+{
+	wait "$PINGPID" || true
+	local tx rx
+	read -r tx rx < <(sed -nE 's/^([0-9]+) packets transmitted, ([0-9]+) received.*/\1 \2/p' "$T/ping-$1.out")
+	[[ -n ${tx:-} && -n ${rx:-} ]] || fail "no ping summary: $(tail -n 3 "$T/ping-$1.out")"
+	LOST=$((tx - rx))
+	SENT=$tx
+}
+
+# ---- topology, etcd, hosts ----
+lab_bridge
+nsx pn ip addr add "$ETCD_IP/24" dev br0
+for n in 1 2 3; do etcd_start "$n"; done
+wait_for 30 ectl endpoint health --cluster || fail "etcd cluster not healthy"
+start_ehost h1 192.168.4.11
+start_ehost h2 192.168.4.22
+start_ehost h3 192.168.4.33
+pass "3-member etcd cluster on $ETCD_IP (provider namespace), 3 host edges with --uplink --etcd"
+
+# ---- 1. the shared policy, once, on h1; VMs by DHCP ----
+cli h1 commit -f - >/dev/null <<'EOF' || fail "shared policy on h1"
+rdomain add AAA --rdid {AAAAAAAA-0000-0000-0000-000000005001}
+vsubnet add 5001 --rdomain AAA --prefix 10.10.0.0/16
+pool add aaa-pool --vsid 5001 --range 10.10.1.100-10.10.1.130
+route add --rdomain AAA --vsid 5001 --prefix 10.10.0.0/16 --nexthop 0.0.0.0
+rdomain add BBB --rdid {BBBBBBBB-0000-0000-0000-000000006001}
+vsubnet add 6001 --rdomain BBB --prefix 10.10.0.0/16
+pool add bbb-pool --vsid 6001 --range 10.10.1.100-10.10.1.130
+route add --rdomain BBB --vsid 6001 --prefix 10.10.0.0/16 --nexthop 0.0.0.0
+EOF
+a1=$(attach h1 a1 5001 dhclient)
+b1=$(attach h1 b1 6001 udhcpc)
+a2=$(attach h2 a2 5001 udhcpc)
+b2=$(attach h3 b2 6001 dhclient)
+b3=$(attach h3 b3 6001 udhcpc)
+for spec in "a1 AAA 5001 h1 $a1" "b1 BBB 6001 h1 $b1" "a2 AAA 5001 h2 $a2" "b2 BBB 6001 h3 $b2" "b3 BBB 6001 h3 $b3"; do
+	read -r vm rd vsid h ip <<<"$spec"
+	want=$(reserved "$rd" "$vsid" "$h" "$vm")
+	[[ -n $want && $ip == "$want" ]] || fail "$vm leased '$ip', etcd reserved '$want' for $h/$vm"
+	grep -q "router=10.10.0.1\$" "$T/dhcp-$vm.env" || fail "$vm: $(<"$T/dhcp-$vm.env")"
+done
+[[ $a1 == 10.10.1.100 && $b1 == 10.10.1.100 ]] || fail "a1 got $a1 and b1 got $b1, want 10.10.1.100 both"
+echo "# leases: a1 $a1 (h1, AAA), b1 $b1 (h1, BBB), a2 $a2 (h2, AAA), b2 $b2 and b3 $b3 (h3, BBB)"
+pass "DHCP in etcd mode: every lease is the address etcd reserved for its port, router 10.10.0.1; a1 and b1 both 10.10.1.100"
+
+# ---- 2. traffic across hosts, isolation ----
+nsx a1 ping -c 2 -i 0.2 -w 10 "$a2" >/dev/null || fail "a1 (h1) -> a2 (h2) $a2"
+nsx b1 ping -c 2 -i 0.2 -w 10 "$b2" >/dev/null || fail "b1 (h1) -> b2 (h3) $b2"
+nsx a2 ping -c 2 -i 0.2 -w 10 "$a1" >/dev/null || fail "a2 (h2) -> a1 (h1)"
+if nsx a1 ping -c 2 -i 0.2 -W 1 "$b3" >/dev/null 2>&1; then
+	fail "a1 (AAA) reached $b3, an address only BBB has"
+fi
+pass "a1 <-> a2 and b1 -> b2 across hosts over NVGRE; AAA never reaches BBB's $b3"
+
+# ---- 3. live migration through etcd: a2 from h2 to h3 ----
+mac=$(nsx a2 cat "/sys/class/net/a2/address")
+ping_start a1 "$a2" 500
+wait_for 5 grep -q "icmp_seq=50 " "$T/ping-a1.out" || fail "ping did not get going"
+t0=$(date +%s%N)
+cli h1 port move a2 --to h3 >/dev/null || fail "port move a2 --to h3"
+wait_for 10 nsx h3 ip link show a2 || fail "h3 did not create a2's TAP"
+nsx h3 ip link set a2 netns "$P-a2"
+nsx a2 ip addr add "$a2/16" dev a2
+nsx a2 ip link set a2 up
+nsx a2 ip route replace default via 10.10.0.1
+t1=$(date +%s%N)
+ping_done a1
+lost=$LOST sent=$SENT
+[[ $(nsx a2 cat /sys/class/net/a2/address) == "$mac" ]] || fail "a2's MAC changed with the move"
+echo "# etcd migration: $lost of $sent pings lost at 10 ms = $(awk -v l="$lost" 'BEGIN { printf "%.2f", l * 0.01 }') s; port moved and taken by the VM in $(((t1 - t0) / 1000000)) ms"
+((lost * 10 < 1000)) || fail "migration lost $lost pings at 10 ms (want < 1 s)"
+cli h2 show ports | grep -qw a2 && fail "a2 still a port on h2"
+h2rx=$(counter h2 uplink.rx_packets)
+tx0=$(counter h3 a2.tx_packets)
+nsx a1 ping -c 3 -i 0.2 -w 10 "$a2" >/dev/null || fail "a1 -> a2 after the move"
+(($(counter h3 a2.tx_packets) >= tx0 + 3)) || fail "a2's traffic does not go through h3"
+(($(counter h2 uplink.rx_packets) == h2rx)) || fail "h2 still receives NVGRE after a2 left it"
+cli h1 show lookup | grep -qE "^$a2 .*5001 .*192\.168\.4\.33" ||
+	fail "h1's record of a2 does not point to h3: $(cli h1 show lookup)"
+# h2's last AAA port left: it dropped AAA's policy
+cli h2 show lookup | grep -q " 5001 " && fail "h2 kept AAA's records: $(cli h2 show lookup)"
+pass "port move through etcd: a2 re-created on h3 with its MAC, $lost pings lost, h1 follows, traffic via h3; h2 (no AAA port left) dropped AAA"
+
+# ---- 4. every etcd member stopped ----
+before=$(for h in h1 h2 h3; do cli "$h" show lookup; done)
+ping_start a1 "$a2" 400
+wait_for 5 grep -q "icmp_seq=50 " "$T/ping-a1.out" || fail "ping did not get going"
+for n in 1 2 3; do etcd_stop "$n"; done
+out=$(cli h2 port add a9 --vsid 5001 2>&1) && fail "port add with etcd down succeeded"
+grep -qi etcd <<<"$out" || fail "refusal does not name etcd: $out"
+ping_done a1
+lost=$LOST sent=$SENT
+after=$(for h in h1 h2 h3; do cli "$h" show lookup; done)
+[[ $before == "$after" ]] || fail "records changed while etcd was down"
+echo "# all etcd members stopped during a 10 ms ping: $lost of $sent lost"
+((lost * 10 < 1000)) || fail "traffic stopped with etcd: $lost pings lost"
+pass "all etcd members down: a1 -> a2 kept flowing ($lost of $sent lost), records unchanged, changes refused ($out)"
+for n in 1 2 3; do etcd_start "$n"; done
+wait_for 30 ectl endpoint health --cluster || fail "etcd cluster not healthy after the restart"
+a4=$(attach h2 a4 5001 udhcpc)
+has_a4() { cli h1 show lookup | grep -q "^$a4 .*5001 .*192\.168\.4\.22"; }
+wait_for 15 has_a4 || fail "h1 did not learn a4 ($a4) after etcd returned"
+nsx a1 ping -c 2 -i 0.2 -w 10 "$a4" >/dev/null || fail "a1 -> a4 after etcd returned"
+nsx a1 ping -c 2 -i 0.2 -w 10 "$a2" >/dev/null || fail "a1 -> a2 after etcd returned"
+pass "etcd restarted: hosts resynchronised (a4 $a4 on h2 known to h1 and reachable), traffic flows"
+
+# ---- 5. clean exits ----
+for h in h1 h2 h3; do stop_host "$h"; done
+pass "every hnvgwd exits 0 without sanitizer reports"
