@@ -1122,6 +1122,13 @@ static int build_gateway_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc == 0 && g->table >= 253 && g->table <= 255)
 		return bad(c, "table", table,
 			   "253-255 are the kernel's default, main and local tables");
+	/* strongSwan's: charon's default rule "from all lookup 220" comes
+	 * before the VRFs' l3mdev rule, and would apply a VRF table 220 to
+	 * every tenant's traffic */
+	if (rc == 0 && g->table == 220)
+		return bad(c, "table", table,
+			   "220 is strongSwan's routing table (charon's rule for it precedes "
+			   "every VRF)");
 	if (rc == 0 && g->table >= HNV_NETMAP_TABLE_MIN && g->table <= HNV_NETMAP_TABLE_MAX)
 		return bad(c, "table", table,
 			   "1207959552-1208999935 (0x48000000-0x480fffff) are hnvgw's NETMAP tables");

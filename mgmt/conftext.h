@@ -70,8 +70,9 @@
  *           metric 0-4294967295, default 0. Identity: (prefix, nexthop).
  *   gateway: one per routing domain; VRF names (1-15 characters, like
  *           interface names) and tables (1-4294967294 except 253-255, the
- *           kernel's default, main and local, and hnvgw's NETMAP tables
- *           0x48000000-0x480fffff) unique among gateways.
+ *           kernel's default, main and local, 220, strongSwan's, and
+ *           hnvgw's NETMAP tables 0x48000000-0x480fffff) unique among
+ *           gateways.
  *           gateway del removes the gateway's CAs with it.
  *   gateway ca: the gateway's customer address in one VSID of its routing
  *           domain: inside that VSID's prefixes and not its default gateway;

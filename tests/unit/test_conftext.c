@@ -1286,6 +1286,8 @@ static void test_cmd_gateway(void **state)
 	parse_err("gateway add --rdomain b --vrf vrf-0123456789ab --table 5",
 		  "invalid VRF name \"vrf-0123456789ab\": must be 1-15 characters");
 	parse_err("gateway add --rdomain b --vrf v/x --table 5", "invalid VRF name \"v/x\"");
+	parse_err("gateway add --rdomain b --vrf v --table 220",
+		  "invalid table \"220\": 220 is strongSwan's routing table");
 	parse_err("gateway add --rdomain b --vrf v --table 1207959808",
 		  "invalid table \"1207959808\": 1207959552-1208999935 (0x48000000-0x480fffff) are "
 		  "hnvgw's NETMAP tables");
