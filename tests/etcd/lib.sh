@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # lib.sh: a 3-member etcd cluster on loopback and hnvgwd hosts sharing
-# policy through it (sourced by tests/etcd/*.sh).
+# policy through it, control plane only (sourced by test_etcd.sh and
+# bench_etcd.sh; test_traffic.sh, with packets, builds its cluster and host
+# edges on tests/netns/lib.sh instead).
 #
 # Everything lives in a private temporary directory $T and is stopped by
 # PID from the EXIT trap. Ports come from a range derived from the PID so
@@ -53,7 +55,8 @@ trap cleanup EXIT
 # etcd_start N: member N (1-3) of the cluster; its data survives a stop.
 etcd_start()
 {
-	local n=$1 cluster="m1=$(peer_url 1),m2=$(peer_url 2),m3=$(peer_url 3)"
+	local n=$1 cluster
+	cluster="m1=$(peer_url 1),m2=$(peer_url 2),m3=$(peer_url 3)"
 	etcd --name "m$n" --data-dir "$T/etcd-m$n" \
 		--listen-client-urls "$(client_url "$n")" --advertise-client-urls "$(client_url "$n")" \
 		--listen-peer-urls "$(peer_url "$n")" --initial-advertise-peer-urls "$(peer_url "$n")" \

@@ -111,6 +111,8 @@ run_dhclient() # VM IF
 	nsx "$1" timeout 30 dhclient -1 -cf "$T/dhclient.conf" -sf "$T/dhcp-script.sh" \
 		-lf "$T/dhclient-$2.leases" -pf "$T/dhclient-$2.pid" "$2" >>"$T/dhclient-$2.log" 2>&1 ||
 		fail "dhclient on $2: $(tail -n 5 "$T/dhclient-$2.log")"
+	# the daemon child writes its pid file after the parent returns
+	wait_for 5 test -s "$T/dhclient-$2.pid" || fail "dhclient on $2 wrote no pid file"
 	BGPIDS+=("$(<"$T/dhclient-$2.pid")")
 }
 
