@@ -883,41 +883,12 @@ static int initiate(struct hnv_s2s *s, struct tun *t)
 	return ctl(s, t, "initiate");
 }
 
-/* One list-sa event: counts the IKE SAs of the connection in arg. */
-static void on_count_sa(void *arg, const char *event, const struct hnv_vici_msg *m)
-{
-	(void)event;
-	struct {
-		const char *conn;
-		unsigned n;
-	} *q = arg;
-	for (const struct hnv_vici_node *ike = hnv_vici_msg_root(m)->child; ike; ike = ike->next)
-		q->n += ike->kind == HNV_VICI_N_SECTION && strcmp(ike->name, q->conn) == 0;
-}
-
 /* The IKE SAs (any state) charon has for t; -errno on a failed list. */
 static int count_sas(struct hnv_s2s *s, const struct tun *t)
 {
-	struct {
-		const char *conn;
-		unsigned n;
-	} q = {t->conn, 0};
-	struct hnv_vici_buf b;
-	struct hnv_vici_msg *m = NULL;
-	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "list-sas");
-	hnv_vici_kv_str(&b, "noblock", "yes");
-	hnv_vici_kv_str(&b, "ike", t->conn);
-	int rc = hnv_vici_buf_finish(&b);
-	if (!rc)
-		rc = hnv_vici_cmd_stream(s->cmd, &b, "list-sa", on_count_sa, &q, &m);
-	hnv_vici_buf_free(&b);
-	hnv_vici_msg_free(m);
-	if (rc) {
-		logf_(s, HNV_LOG_ERR, "s2s: list-sas %s: %s; reconnecting", t->conn, strerror(-rc));
-		disconnect(s);
-		return -ENOTCONN;
-	}
-	return (int)q.n;
+	struct hnv_s2s_status st;
+	int rc = hnv_s2s_status(s, t->conf.name, &st);
+	return rc ? rc : (int)st.ike_sas;
 }
 
 /* Sets t's administrative state and loads its connection accordingly

@@ -71,23 +71,12 @@ etcd_stop() # N
 
 ectl() { ip netns exec "$P-pn" etcdctl --endpoints "$URLS" --dial-timeout 2s --command-timeout 5s "$@"; }
 
-# start_ehost H PA: a host namespace with its uplink on the bridge and an
-# hnvgwd sharing policy through etcd
+# start_ehost H PA: a host edge (tests/netns/lib.sh) whose hnvgwd shares
+# policy through etcd, with its provider address
 start_ehost()
 {
-	local h=$1 pa=$2
-	mkns "$h"
-	ip link add up0 netns "$P-$h" type veth peer name "${h}p" netns "$P-pn"
-	nsx pn ip link set "${h}p" master br0 up
-	nsx "$h" ip addr add "$pa/24" dev up0
-	nsx "$h" ip link set up0 up
-	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
-		--uplink up0 --etcd "$URLS" --host-name "$h" --etcd-prefix "$PREFIX" \
-		--log-level info >>"$T/hnvgwd-$h.log" 2>&1 &
-	DPIDS[$h]=$!
-	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
-	grep -q "forwarding on uplink up0" "$T/hnvgwd-$h.log" || fail "$h: no host edge"
-	cli "$h" pa add "$pa/24" --dev up0 >/dev/null || fail "pa add on $h"
+	start_host "$1" "$2" "" --etcd "$URLS" --host-name "$1" --etcd-prefix "$PREFIX"
+	cli "$1" pa add "$2/24" --dev up0 >/dev/null || fail "pa add on $1"
 }
 
 # log_count H PATTERN: how many lines of H's hnvgwd log match

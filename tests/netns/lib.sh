@@ -96,11 +96,13 @@ mkns()
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 }
 
-# start_host H PA [MAC]: host namespace, uplink veth (with MAC) into the
-# bridge, hnvgwd.
+# start_host H PA [MAC [HNVGWD-ARGS...]]: host namespace, uplink veth (with
+# MAC; "" for a random one) into the bridge, hnvgwd (with the extra
+# arguments).
 start_host()
 {
 	local h=$1 pa=$2 mac=${3:-}
+	shift $(($# < 3 ? $# : 3))
 	mkns "$h"
 	ip link add up0 netns "$P-$h" ${mac:+address "$mac"} type veth peer name "${h}p" netns "$P-pn"
 	nsx pn ip link set "${h}p" master br0 up
@@ -108,7 +110,7 @@ start_host()
 	nsx "$h" ip link set up0 up
 	# not through nsx: $! must be hnvgwd itself (ip netns exec execs it)
 	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
-		--uplink up0 ${UPLINK_BACKEND:+--uplink-backend "$UPLINK_BACKEND"} \
+		--uplink up0 ${UPLINK_BACKEND:+--uplink-backend "$UPLINK_BACKEND"} "$@" \
 		--log-level debug >>"$T/hnvgwd-$h.log" 2>&1 &
 	DPIDS[$h]=$!
 	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
