@@ -598,6 +598,17 @@ static void e_ct_zone(struct rule *r, uint16_t zone)
 	e_cmp(r, &zone, sizeof(zone)); /* 16 bits, host order */
 }
 
+/* meta mark set mark */
+static void e_set_mark(struct rule *r, uint32_t mark)
+{
+	e_imm(r, &mark, sizeof(mark));
+	struct nftnl_expr *e = rule_expr(r, "meta");
+	if (e == NULL)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
 /* snat/dnat ip prefix to p: NETMAP, the host part kept */
 static void e_netmap(struct rule *r, uint32_t type, const struct hnv_prefix *p)
 {
@@ -721,12 +732,7 @@ static void rules_netmap(struct batch *b, const struct hnv_nat_tenant *t,
 		e_ct_zone(&r[0], t->zone);
 		e_ifname_op(&r[0], NFT_META_IIFNAME, m->ifname, true);
 		e_addr_v4(&r[0], 16, &m->mapped);
-		e_imm(&r[0], &m->mark, sizeof(m->mark));
-		struct nftnl_expr *e = rule_expr(&r[0], "meta");
-		if (e != NULL) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
-		}
+		e_set_mark(&r[0], m->mark);
 		snprintf(what, sizeof(what),
 			 "tenant %s: ct zone %u iifname != \"%s\" ip daddr %s meta mark set 0x%x",
 			 t->name, t->zone, m->ifname, mapped, m->mark);
@@ -743,12 +749,7 @@ static void rules_netmap(struct batch *b, const struct hnv_nat_tenant *t,
 		 * marked on the way in (see nat.h) */
 		e_ifname(&r[2], NFT_META_IIFNAME, m->ifname);
 		e_addr_v4(&r[2], 12, &m->real);
-		e_imm(&r[2], &m->site_mark, sizeof(m->site_mark));
-		e = rule_expr(&r[2], "meta");
-		if (e != NULL) {
-			nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
-		}
+		e_set_mark(&r[2], m->site_mark);
 		snprintf(what, sizeof(what),
 			 "tenant %s: iifname \"%s\" ip saddr %s meta mark set 0x%x", t->name,
 			 m->ifname, real, m->site_mark);
