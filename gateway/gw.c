@@ -85,6 +85,7 @@ struct hnv_gw {
 	char *bgp_text;   /* the fragment last applied */
 	long bgpd_pid;    /* bgpd when it was applied: a new bgpd needs it again */
 	bool bgp_pending; /* apply failed: retry on the timer */
+	unsigned bgp_polls; /* of the bgpd pid file, every 0.5 s */
 	bool retry;       /* a tenant's kernel changes failed: retry on the timer */
 	struct hnv_ratelimit bgp_rl;
 	const char *vici;    /* charon's VICI socket; NULL: no tunnels */
@@ -92,6 +93,9 @@ struct hnv_gw {
 	struct desired *d;   /* of the last apply, for show and the watchers */
 	struct hnv_rtnl_link *links;
 	size_t n_links, cap_links;
+	struct learned *learned; /* routes zebra redistributes to hnvgwd */
+	size_t n_learned, cap_learned;
+	uint64_t zapi_connects; /* sessions seen: a new one streams them again */
 };
 
 static void apply_nat(struct hnv_gw *g, struct desired *d);
@@ -105,6 +109,22 @@ static void bgp_src_run(void *arg, short revents);
 static int s2s_src_fd(void *arg, short *events);
 static int s2s_src_timeout(void *arg);
 static void s2s_src_run(void *arg, short revents);
+
+/* A route another daemon (bgpd, static) holds in zebra, as zebra
+ * redistributes it: the corporate and site prefixes the tenants learn. */
+#define LEARNED_MAX 65536 /* zebra's stream is bounded by what we keep */
+#define LEARNED_NH_MAX 4  /* nexthops shown per route */
+struct learned {
+	char vrf[HNV_ZAPI_VRF_NAMSIZ];
+	struct hnv_prefix prefix;
+	uint8_t type, distance;
+	uint32_t metric;
+	unsigned n_nh;
+	struct hnv_zapi_nh nh[LEARNED_NH_MAX];
+};
+
+static void learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
+		       const struct hnv_zapi_route *r);
 
 static void free_desired(struct desired *d)
 {
@@ -131,12 +151,22 @@ int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size
 		struct hnv_zapi_opts zo = {
 			.path = o->zserv,
 			.gr_stale_time = HNV_GW_GR_STALE,
+			.redist_cb = learned_cb,
+			.arg = g,
 		};
 		g->zapi = hnv_zapi_new(&zo);
 		if (g->zapi == NULL) {
 			rc = -errno;
 			snprintf(err, errlen, "zebra client for %s: %s", o->zserv, strerror(errno));
 		}
+		/* what the tenants learn: BGP (corporate routers, sites over
+		 * their tunnels) and static routes, IPv4 and IPv6 */
+		static const uint8_t types[] = {HNV_ZAPI_ROUTE_BGP, HNV_ZAPI_ROUTE_STATIC};
+		for (size_t i = 0; rc == 0 && i < sizeof(types); i++)
+			for (uint8_t afi = 1; rc == 0 && afi <= 2; afi++)
+				rc = hnv_zapi_redistribute(g->zapi, afi, types[i]);
+		if (rc < 0)
+			snprintf(err, errlen, "zebra redistribution: %s", strerror(-rc));
 	}
 	if (rc < 0) {
 		hnv_gw_free(g);
@@ -157,6 +187,7 @@ void hnv_gw_free(struct hnv_gw *g)
 	free(g->bgp_text);
 	free_desired(g->d);
 	free(g->links);
+	free(g->learned);
 	free(g);
 }
 
@@ -183,6 +214,66 @@ static void zapi_src_run(void *arg, short revents)
 	if (revents)
 		hnv_zapi_handle_io(g->zapi, revents);
 	g->zapi_timeout = hnv_zapi_tick(g->zapi);
+	/* a new session streams every redistributed route again */
+	struct hnv_zapi_stats st;
+	hnv_zapi_get_stats(g->zapi, &st);
+	if (st.connects != g->zapi_connects) {
+		g->zapi_connects = st.connects;
+		g->n_learned = 0;
+	}
+}
+
+/* ---- routes zebra redistributes to hnvgwd ---- */
+
+static struct learned *learned_find(struct hnv_gw *g, const char *vrf, uint8_t type,
+				    const struct hnv_prefix *p)
+{
+	for (size_t i = 0; i < g->n_learned; i++) {
+		struct learned *l = &g->learned[i];
+		if (l->type == type && l->prefix.len == p->len && hnv_ip_eq(&l->prefix.addr, &p->addr) &&
+		    strcmp(l->vrf, vrf) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+static void learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
+		       const struct hnv_zapi_route *r)
+{
+	struct hnv_gw *g = arg;
+	(void)vrf_id;
+	struct learned *l = learned_find(g, vrf, r->type, &r->prefix);
+	if (!add) {
+		if (l)
+			*l = g->learned[--g->n_learned];
+		return;
+	}
+	if (!l) {
+		if (g->n_learned == g->cap_learned) {
+			if (g->cap_learned >= LEARNED_MAX) {
+				hnv_log(HNV_LOG_WARNING,
+					"gateway: more than %d routes redistributed by zebra; "
+					"the rest are not shown",
+					LEARNED_MAX);
+				return;
+			}
+			size_t cap = g->cap_learned ? g->cap_learned * 2 : 64;
+			struct learned *n = realloc(g->learned, cap * sizeof(*n));
+			if (!n)
+				return;
+			g->learned = n;
+			g->cap_learned = cap;
+		}
+		l = &g->learned[g->n_learned++];
+	}
+	memset(l, 0, sizeof(*l));
+	snprintf(l->vrf, sizeof(l->vrf), "%s", vrf);
+	l->prefix = r->prefix;
+	l->type = r->type;
+	l->distance = (r->message & 0x02) ? r->distance : 0;
+	l->metric = (r->message & 0x04) ? r->metric : 0;
+	l->n_nh = r->n_nh < LEARNED_NH_MAX ? r->n_nh : LEARNED_NH_MAX;
+	memcpy(l->nh, r->nh, l->n_nh * sizeof(l->nh[0]));
 }
 
 int hnv_gw_attach(struct hnv_gw *g, struct hnv_server *s)
@@ -952,21 +1043,42 @@ static void apply_routes(struct hnv_gw *g, const struct desired *d)
 	free(w.r);
 }
 
+static void fmt_prefix(const struct hnv_prefix *pfx, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&pfx->addr, a, sizeof(a));
+	snprintf(out, len, "%s/%u", a, pfx->len);
+}
+
+/* "dev vsid5001", "via 172.31.1.2 dev cc0", "via 10.0.0.1", "blackhole" */
+static void fmt_nh(const struct hnv_zapi_nh *nh, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN], ifn[IF_NAMESIZE] = "?";
+	if (nh->ifindex && !if_indextoname(nh->ifindex, ifn))
+		snprintf(ifn, sizeof(ifn), "#%u", nh->ifindex);
+	hnv_fmt_ip(&nh->gw, a, sizeof(a));
+	switch (nh->type) {
+	case HNV_ZAPI_NH_IFINDEX:
+		snprintf(out, len, "dev %s", ifn);
+		break;
+	case HNV_ZAPI_NH_IPV4:
+	case HNV_ZAPI_NH_IPV6:
+		snprintf(out, len, "via %s", a);
+		break;
+	case HNV_ZAPI_NH_BLACKHOLE:
+		snprintf(out, len, "blackhole");
+		break;
+	default:
+		snprintf(out, len, "via %s dev %s", a, ifn);
+	}
+}
+
 static int route_row(void *arg, const struct hnv_zapi_route_info *ri)
 {
 	json_object *r = json_object_new_object();
-	char a[INET6_ADDRSTRLEN], p[INET6_ADDRSTRLEN + 8], nh[96];
-	hnv_fmt_ip(&ri->prefix.addr, a, sizeof(a));
-	snprintf(p, sizeof(p), "%s/%u", a, ri->prefix.len);
-	char ifn[IF_NAMESIZE] = "?";
-	if (ri->nh.ifindex && !if_indextoname(ri->nh.ifindex, ifn))
-		snprintf(ifn, sizeof(ifn), "#%u", ri->nh.ifindex);
-	if (ri->nh.type == HNV_ZAPI_NH_IFINDEX) {
-		snprintf(nh, sizeof(nh), "dev %s", ifn);
-	} else {
-		hnv_fmt_ip(&ri->nh.gw, a, sizeof(a));
-		snprintf(nh, sizeof(nh), "via %s dev %s", a, ifn);
-	}
+	char p[INET6_ADDRSTRLEN + 8], nh[96];
+	fmt_prefix(&ri->prefix, p, sizeof(p));
+	fmt_nh(&ri->nh, nh, sizeof(nh));
 	json_object_object_add(r, "vrf", json_object_new_string(ri->vrf));
 	json_object_object_add(r, "prefix", json_object_new_string(p));
 	json_object_object_add(r, "nexthop", json_object_new_string(nh));
@@ -981,6 +1093,49 @@ json_object *hnv_gw_show_routes(const struct hnv_gw *g)
 	json_object *rows = json_object_new_array();
 	if (g->zapi)
 		hnv_zapi_route_foreach(g->zapi, route_row, rows);
+	return rows;
+}
+
+static int learned_cmp(const void *a, const void *b)
+{
+	const struct learned *x = a, *y = b;
+	int c = strcmp(x->vrf, y->vrf);
+	if (c == 0)
+		c = memcmp(&x->prefix.addr, &y->prefix.addr, sizeof(x->prefix.addr));
+	if (c == 0)
+		c = (int)x->prefix.len - (int)y->prefix.len;
+	return c ? c : (int)x->type - (int)y->type;
+}
+
+json_object *hnv_gw_show_learned(struct hnv_gw *g)
+{
+	json_object *rows = json_object_new_array();
+	qsort(g->learned, g->n_learned, sizeof(*g->learned), learned_cmp);
+	for (size_t i = 0; i < g->n_learned; i++) {
+		const struct learned *l = &g->learned[i];
+		const char *rd = "-";
+		for (unsigned k = 0; g->d && k < g->d->n_gw; k++)
+			if (strcmp(g->d->gw[k].vrf, l->vrf) == 0)
+				rd = g->d->gw[k].c.rdomain;
+		char p[INET6_ADDRSTRLEN + 8], nh[LEARNED_NH_MAX * 100] = "", one[96];
+		fmt_prefix(&l->prefix, p, sizeof(p));
+		for (unsigned k = 0; k < l->n_nh; k++) {
+			fmt_nh(&l->nh[k], one, sizeof(one));
+			size_t used = strlen(nh);
+			snprintf(nh + used, sizeof(nh) - used, "%s%s", k ? ", " : "", one);
+		}
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "rdomain", json_object_new_string(rd));
+		json_object_object_add(r, "vrf", json_object_new_string(l->vrf));
+		json_object_object_add(r, "prefix", json_object_new_string(p));
+		json_object_object_add(
+			r, "protocol",
+			json_object_new_string(l->type == HNV_ZAPI_ROUTE_BGP ? "bgp" : "static"));
+		json_object_object_add(r, "nexthop", json_object_new_string(l->n_nh ? nh : "-"));
+		json_object_object_add(r, "distance", json_object_new_int(l->distance));
+		json_object_object_add(r, "metric", json_object_new_int64(l->metric));
+		json_object_array_add(rows, r);
+	}
 	return rows;
 }
 
@@ -1084,7 +1239,9 @@ static int bgp_src_fd(void *arg, short *events)
 static int bgp_src_timeout(void *arg)
 {
 	const struct hnv_gw *g = arg;
-	return g->bgp_text || g->bgp_pending || g->retry ? 2000 : -1;
+	/* a restarted bgpd is noticed within 0.5 s (its tenants' routes are
+	 * gone until it is configured again); retries run every 2 s */
+	return g->bgp_text || g->bgp_pending || g->retry ? 500 : -1;
 }
 
 static void bgp_src_run(void *arg, short revents)
@@ -1093,14 +1250,15 @@ static void bgp_src_run(void *arg, short revents)
 	struct hnv_gw *g = arg;
 	if (!g->d)
 		return;
-	if (g->retry)
+	bool retry_due = ++g->bgp_polls % 4 == 0;
+	if (g->retry && retry_due)
 		retry_tenants(g);
 	long pid = read_pid(g->bgp_pidfile);
 	if (pid && pid != g->bgpd_pid) {
 		hnv_log(HNV_LOG_NOTICE, "gateway: bgpd restarted (pid %ld): configuring it again",
 			pid);
 		apply_bgp(g, g->d, true);
-	} else if (g->bgp_pending) {
+	} else if (g->bgp_pending && retry_due) {
 		apply_bgp(g, g->d, true);
 	}
 }

@@ -70,6 +70,11 @@ json_object *hnv_gw_show(const struct hnv_gw *g);
 json_object *hnv_gw_show_nat(const struct hnv_gw *g);
 /* `show gateway-routes`: the routes hnvgwd holds in zebra, with state. */
 json_object *hnv_gw_show_routes(const struct hnv_gw *g);
+/* `show learned-routes`: the BGP and static routes zebra redistributes to
+ * hnvgwd (the prefixes each tenant learned from its corporate router or
+ * its sites), with the tenant whose VRF holds them. Sorted by VRF and
+ * prefix. */
+json_object *hnv_gw_show_learned(struct hnv_gw *g);
 /* `show s2s-status`: each tunnel's charon state and counters. */
 json_object *hnv_gw_show_s2s(const struct hnv_gw *g);
 /* `s2s up|down NAME`: initiate or terminate the tunnel's SAs. */

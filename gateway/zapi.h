@@ -71,6 +71,8 @@
 
 #define HNV_ZAPI_DEFAULT_PATH "/run/frr/zserv.api"
 #define HNV_ZAPI_DEFAULT_ZEBRA "/usr/lib/frr/zebra"
+#define HNV_ZAPI_ROUTE_STATIC 3
+#define HNV_ZAPI_ROUTE_BGP 9
 #define HNV_ZAPI_ROUTE_SHARP 23
 #define HNV_ZAPI_ROUTE_OPENFABRIC 26
 #define HNV_ZAPI_VRF_NAMSIZ 36 /* VRF_NAMSIZ, with the NUL */

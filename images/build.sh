@@ -145,7 +145,7 @@ log "hnvgw: $HNVGW_HOW: $(find "$HROOT" -type f | sed "s,^$HROOT,," | paste -sd'
 
 # ---- stage: rootfs ---------------------------------------------------------
 ROOT=$CACHE/rootfs
-ROOTFS_KEY=$(str_hash rootfs-v1 "$BASE_KEY" "$HNVGW_KEY" @images/overlay @images/hnvgwd.service "$KCMDLINE" "$ROOT_UUID" "$ESP_VOLID")
+ROOTFS_KEY=$(str_hash rootfs-v2 "$BASE_KEY" "$HNVGW_KEY" @images/overlay @images/hnvgwd.service "$KCMDLINE" "$ROOT_UUID" "$ESP_VOLID")
 if fresh rootfs "$ROOTFS_KEY" "$ROOT/usr/lib/os-release"; then
 	rm -rf "$ROOT"
 	cp -a "$CACHE/base" "$ROOT"
@@ -161,10 +161,19 @@ if fresh rootfs "$ROOTFS_KEY" "$ROOT/usr/lib/os-release"; then
 	enable=(hnvgw-config-drive.service hnvgw-ready.service frr.service strongswan.service)
 	if [[ -n $unit ]]; then enable+=(hnvgwd.service); log "rootfs: hnvgwd.service: ${unit#$ROOT}"; else log "rootfs: no hnvgwd.service yet (not in make install, no images/hnvgwd.service)"; fi
 	chroot "$ROOT" systemctl -q enable "${enable[@]}"
-	# zebra keeps its routes in the kernel when it stops (-r): tenants keep
-	# forwarding while zebra restarts, and it takes them over again
-	sed -i 's/^zebra_options="\(.*\)"/zebra_options="\1 -r"/' "$ROOT/etc/frr/daemons"
-	grep -q '^zebra_options=.* -r"' "$ROOT/etc/frr/daemons" || die "cannot set zebra -r in /etc/frr/daemons"
+	# zebra keeps its routes in the kernel when it stops (-r) and, started
+	# again, keeps those of its previous run for 60 s (-K 60) until their
+	# daemons install them again: tenants keep forwarding while zebra
+	# restarts
+	sed -i 's/^zebra_options="\(.*\)"/zebra_options="\1 -r -K 60"/' "$ROOT/etc/frr/daemons"
+	grep -q '^zebra_options=.* -r -K 60"' "$ROOT/etc/frr/daemons" || die "cannot set zebra -r -K 60 in /etc/frr/daemons"
+	# watchfrr restarts a daemon that died after 1 s, not after its default
+	# 5-60 s backoff (a tenant's BGP routes are gone until bgpd is back);
+	# restarts in a row still back off, to at most one every 4 s
+	sed -i 's/^#\?watchfrr_options=.*/watchfrr_options="--min-restart-interval 1 --max-restart-interval 4"/' \
+		"$ROOT/etc/frr/daemons"
+	grep -q '^watchfrr_options="--min-restart-interval 1' "$ROOT/etc/frr/daemons" ||
+		die "cannot set watchfrr_options in /etc/frr/daemons"
 	# One IKE daemon: charon-systemd (strongswan.service, configured with
 	# swanctl over VICI); the legacy starter would run a second charon.
 	chroot "$ROOT" systemctl -q disable strongswan-starter.service

@@ -202,6 +202,11 @@ static json_object *gw_routes(void *arg)
 	return hnv_gw_show_routes(arg);
 }
 
+static json_object *gw_learned(void *arg)
+{
+	return hnv_gw_show_learned(arg);
+}
+
 static json_object *gw_s2s(void *arg)
 {
 	return hnv_gw_show_s2s(arg);
@@ -367,6 +372,7 @@ int main(int argc, char **argv)
 		hnv_core_add_status(core, "gateway", gw_status, gw);
 		hnv_core_add_status(core, "nat", gw_nat, gw);
 		hnv_core_add_status(core, "gateway-routes", gw_routes, gw);
+		hnv_core_add_status(core, "learned-routes", gw_learned, gw);
 		hnv_core_add_status(core, "s2s-status", gw_s2s, gw);
 		hnv_core_set_s2s_ctl(core, gw_s2s_ctl, gw);
 		hnv_core_set_observer(core, gw_changed, gw);

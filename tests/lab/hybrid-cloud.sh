@@ -156,12 +156,16 @@ check_grep "rd-fabrikam too" 'dev xf-' ip route show vrf rd-fabrikam 192.168.0.0
 section "each tenant reaches its own site, never the other's"
 check "ct1 -> Contoso's site 192.168.1.1" ping1 ct1 192.168.1.1
 check "fb1 -> Fabrikam's site 192.168.1.1" ping1 fb1 192.168.1.1
+# the two tenants' pings carry the same addresses: told apart by their size
 capture sc eth0 icmp
 capture sf eth0 icmp
-ip netns exec ct2 ping -c 3 -i 0.3 -W 1 192.168.1.1 >/dev/null 2>&1
+ip netns exec ct2 ping -c 2 -i 0.3 -W 1 -s 111 192.168.1.1 >/dev/null 2>&1
+ip netns exec fb2 ping -c 2 -i 0.3 -W 1 -s 222 192.168.1.1 >/dev/null 2>&1
 capture_stop
-check_grep "Contoso's site saw ct2's pings" '10\.10\.0\.7 > 192\.168\.1\.1' captured sc eth0
-check_not "Fabrikam's site saw none of them" grep -q '10\.10\.0\.7 > 192\.168\.1\.1' "$LAB_TMP/sf-eth0.txt"
+check_grep "Contoso's site saw ct2's pings" '10\.10\.0\.7 > 192\.168\.1\.1: ICMP echo request.*length 119' captured sc eth0
+check_not "Fabrikam's site saw none of them" grep -q 'length 119' "$LAB_TMP/sf-eth0.txt"
+check_grep "Fabrikam's site saw fb2's pings" '10\.10\.0\.7 > 192\.168\.1\.1: ICMP echo request.*length 230' captured sf eth0
+check_not "Contoso's site saw none of them" grep -q 'length 230' "$LAB_TMP/sc-eth0.txt"
 check "the site reaches back into its tenant (site-contoso -> ct2)" \
 	ip netns exec sc ping -c 1 -W 2 -I 192.168.1.1 10.10.0.7
 check_grep "ESP on the WAN, no clear tenant traffic" 'ESP' bash -c \
@@ -285,11 +289,34 @@ check "the site learned 10.10.0.0/16 from the gateway" site_learned
 check "ct1 -> 192.168.77.1 (a BGP-learned site prefix)" ping1 ct1 192.168.77.1
 check_not "rd-fabrikam has no route to it" bash -c "ip route show vrf rd-fabrikam 192.168.77.0/24 | grep -q ."
 
+section "hnvgw s2s down / up / set"
+gw_sa() { swanctl --list-sas --ike hnvgw-contoso-hq 2>/dev/null | awk '/ESTABLISHED/ { print $2 }'; }
+must gwcli s2s down contoso-hq
+check_not "after s2s down: no IKE SA for contoso-hq" bash -c "swanctl --list-sas --ike hnvgw-contoso-hq 2>/dev/null | grep -q ESTABLISHED"
+check_not "after s2s down: ct1 no longer reaches its site" ping1 ct1 192.168.1.1
+check_not "s2s show: contoso-hq is not ESTABLISHED" bash -c "gwcli s2s show | grep -qE '^contoso-hq .* ESTABLISHED '"
+must gwcli s2s up contoso-hq
+if t=$(wait_ok 30 up contoso-hq); then ok "after s2s up: contoso-hq established (${t} s)"; else nok "after s2s up: contoso-hq established"; fi
+check "after s2s up: ct1 reaches its site" wait_ok 20 ping1 ct1 192.168.1.1
+check_grep "after s2s up: one IKE SA at the site" '^1$' sas
+must gwcli s2s set fabrikam-hq --rdomain fabrikam --peer 198.51.100.3 --local-addr 198.51.100.1 --local-id gw-fabrikam --remote-id site-fabrikam --psk "$PSK_FB" --remote-prefix 192.168.0.0/16 --dpd 7
+check_grep "s2s set: the stored tunnel has the new DPD delay" 'fabrikam-hq.*--dpd 7' gwcli show config
+check_grep "s2s set: charon holds it with dpd_delay 7 s" 'dpd_delay[ =:]+7\b' bash -c \
+	"swanctl --list-conns --pretty 2>/dev/null | awk '/hnvgw-fabrikam-hq \\{/ { f = 1 } f && /dpd_delay/ { print; exit }'"
+check "after s2s set: fb1 reaches its site" wait_ok 30 ping1 fb1 192.168.1.1
+
 section "survives restarts without duplicate IKE SAs"
+sa_before=$(gw_sa)
 must systemctl restart hnvgwd
 wait_ok 20 gwcli show revisions >/dev/null
 check "after an hnvgwd restart: traffic" wait_ok 20 ping1 ct1 192.168.1.1
 check_grep "... and still one IKE SA at the site" '^1$' sas
+sa_after=$(gw_sa)
+if [[ -n $sa_before && $sa_before == "$sa_after" ]]; then
+	ok "an hnvgwd restart keeps the tunnel: the same IKE SA $sa_after on the gateway"
+else
+	nok "an hnvgwd restart keeps the tunnel (IKE SA before: '$sa_before', after: '$sa_after')"
+fi
 must systemctl restart strongswan
 if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after a charon restart: traffic back (${t} s)"; else
 	nok "after a charon restart: traffic back"
@@ -302,12 +329,21 @@ if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after a charon restart: traff
 fi
 sleep 2
 check_grep "... and one IKE SA at the site" '^1$' sas
-# the remote site restarts: DPD on the gateway notices, the tunnel comes back
-ip netns exec sc sh -c "kill \$(cat $LAB_TMP/sc/run/charon.pid)" 2>/dev/null
-sleep 1
+# the remote site crashes and reboots (SIGKILL, its kernel SAs gone, no
+# DELETE sent): only DPD on the gateway notices; the tunnel must carry
+# traffic again within 30 s
+ip netns exec sc sh -c "kill -KILL \$(cat $LAB_TMP/sc/run/charon.pid)" 2>/dev/null
+ip -n sc xfrm state flush
+ip -n sc xfrm policy flush
+t_crash=$EPOCHREALTIME
 site_start sc
-if t=$(wait_ok 60 ping1 ct1 192.168.1.1); then ok "after the site restarted: traffic back in ${t} s"; else
-	nok "after the site restarted: traffic back"
+if wait_ok 60 ping1 ct1 192.168.1.1 >/dev/null; then
+	t=$(awk -v a="$t_crash" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	echo "       SUMMARY site crash: traffic back ${t} s after the crash (DPD 5 s)"
+	awk -v t="$t" 'BEGIN { exit !(t <= 30) }' && ok "after the site crashed: DPD brought traffic back in ${t} s (<= 30 s)" ||
+		nok "after the site crashed: traffic back within 30 s (${t} s)"
+else
+	nok "after the site crashed: traffic back"
 	{
 		gwcli s2s show
 		journalctl -u strongswan --no-pager -n 40 | grep -v plugin

@@ -41,6 +41,31 @@ wait_ok() {
 }
 ping1() { ip netns exec "$1" ping -c 1 -W 1 "$2"; }
 
+# outage_start NAME NS DST: NS pings DST every 0.2 s in the background, each
+# reply time-stamped, until outage_stop. outage_mark: the disruption starts
+# now. outage_stop NAME: prints the longest time in seconds without a reply
+# from the last reply before the mark (or the mark) to the end, or "never"
+# when no reply came after the mark.
+outage_start() {
+	ip netns exec "$2" ping -D -n -i 0.2 -W 1 "$3" >"$LAB_TMP/outage-$1.txt" 2>&1 &
+	echo $! >"$LAB_TMP/outage-$1.pid"
+}
+outage_mark() { echo "$EPOCHREALTIME" >"$LAB_TMP/outage.mark"; }
+outage_stop() {
+	local f=$LAB_TMP/outage-$1.txt
+	kill "$(cat "$LAB_TMP/outage-$1.pid")" 2>/dev/null
+	wait "$(cat "$LAB_TMP/outage-$1.pid")" 2>/dev/null
+	awk -v mark="$(cat "$LAB_TMP/outage.mark")" -v end="$EPOCHREALTIME" '
+		/bytes from/ { t = substr($1, 2, length($1) - 2) + 0
+			if (t < mark) { last = t; next }
+			if (last == "") last = mark
+			if (t - last > gap) gap = t - last
+			last = t; after = 1 }
+		END { if (!after) { print "never"; exit }
+			if (end - last > gap) gap = end - last
+			printf "%.1f\n", gap }' "$f"
+}
+
 # The policy every HNV host and the gateway share.
 common_policy() {
 	cat <<-EOF

@@ -59,7 +59,8 @@ pass "Blue -> Red's MAC dropped on h1 (drop counters +$((after_drop - before_dro
 out=$(nsx b1 ping -M do -s 1472 -c 1 -W 2 10.0.0.7 2>&1 || true)
 [[ $out == *"mtu = 1458"* || $out == *"mtu=1458"* ]] || fail "1500-byte DF ping: $out"
 ((($(counter h1 icmp_frag_needed)) >= 1)) || fail "icmp_frag_needed not counted"
-pass "1500-byte DF ping: fragmentation needed, MTU 1458"
+nsx b1 ip route get 10.0.0.7 | grep -q 'mtu 1458' || fail "Blue1's route cache has no PMTU 1458 for Blue2: $(nsx b1 ip route get 10.0.0.7)"
+pass "1500-byte DF ping: fragmentation needed, MTU 1458, learned by Blue1's kernel (PMTU)"
 
 # ---- what crossed the provider segment ----
 kill -INT "${BGPIDS[0]}"
@@ -137,11 +138,18 @@ print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$1" || fail 
 }
 up=$(rate "$T/iperf-up.json")
 down=$(rate "$T/iperf-down.json")
-for vm in b1 b2; do
+# Red (same addresses, its own VSID) too
+ip netns exec "$P-r2" iperf3 -s -1 >"$T/iperf-s3.log" 2>&1 &
+BGPIDS+=($!)
+wait_for 10 nsx r2 sh -c 'ss -ltn | grep -q ":5201 "' || fail "iperf3 server on Red2 did not listen"
+nsx r1 timeout 30 iperf3 -c 10.0.0.7 -t 2 -J >"$T/iperf-red.json" || fail "iperf3 Red1 -> Red2: $(tail -5 "$T/iperf-red.json")"
+wait "${BGPIDS[-1]}" || fail "iperf3 server on Red2: $(tail -5 "$T/iperf-s3.log")"
+red=$(rate "$T/iperf-red.json")
+for vm in b1 b2 r1 r2; do
 	e=$(tcp_csum_errors "$vm")
 	((e == 0)) || fail "$vm counted $e TCP checksum errors"
 done
-pass "TCP over NVGRE: $up Gbit/s Blue1->Blue2, $down Gbit/s back; no checksum errors"
+pass "TCP over NVGRE: $up Gbit/s Blue1->Blue2, $down Gbit/s back, $red Gbit/s Red1->Red2; no checksum errors"
 
 # ---- operations ----
 cli h1 show counters >"$T/counters-h1.txt" || fail "show counters"
