@@ -828,24 +828,25 @@ static int cmd_s2s(int argc, char **argv)
 		return usage_error("s2s %s needs a tunnel name", argv[1]);
 	if (strcmp(argv[1], "set") == 0) {
 		/* "s2s del NAME" + "s2s add NAME ..." as one transaction */
-		size_t len = 0;
-		for (int i = 2; i < argc; i++)
-			len += strlen(argv[i]) * 2 + 3;
-		char *del = malloc(strlen(argv[2]) * 2 + 16), *add = malloc(len + 16);
+		char *dw[] = {"s2s", "del", argv[2]};
+		char *del = join_words(dw, 3), *opts = join_words(argv + 2, argc - 2);
+		size_t len = opts ? strlen(opts) + 9 : 0;
+		char *add = opts ? malloc(len) : NULL;
+		if (add)
+			snprintf(add, len, "s2s add %s", opts);
+		if (opts)
+			explicit_bzero(opts, strlen(opts)); /* holds the PSK */
+		free(opts);
 		if (!del || !add) {
 			free(del);
 			free(add);
 			return usage_error("out of memory");
 		}
-		snprintf(del, strlen(argv[2]) * 2 + 16, "s2s del \"%s\"", argv[2]);
-		size_t off = (size_t)snprintf(add, len + 16, "s2s add");
-		for (int i = 2; i < argc; i++)
-			off += (size_t)snprintf(add + off, len + 16 - off, " \"%s\"", argv[i]);
 		json_object *req = new_req("exec"), *lines = json_object_new_array(), *res;
 		json_object_array_add(lines, json_object_new_string(del));
 		json_object_array_add(lines, json_object_new_string(add));
 		json_object_object_add(req, "lines", lines);
-		explicit_bzero(add, off);
+		explicit_bzero(add, strlen(add));
 		free(add);
 		free(del);
 		int rc = request(req, &res);

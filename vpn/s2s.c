@@ -931,7 +931,19 @@ int hnv_s2s_down(struct hnv_s2s *s, const char *name)
 	int n = count_sas(s, t);
 	if (n <= 0)
 		return n;
-	return ctl(s, t, "terminate");
+	rc = ctl(s, t, "terminate");
+	if (rc == -EIO) {
+		/* refused when no SA matched any more: one being deleted as
+		 * we asked is down all the same */
+		struct hnv_s2s_status st;
+		if (hnv_s2s_status(s, t->conf.name, &st) == 0 &&
+		    (st.ike_sas == 0 || strcmp(st.ike_state, "DELETING") == 0)) {
+			logf_(s, HNV_LOG_NOTICE, "s2s %s: down (its IKE SA was already %s)",
+			      t->conf.name, st.ike_sas ? "being deleted" : "gone");
+			rc = 0;
+		}
+	}
+	return rc;
 }
 
 static void copy_state(char *dst, size_t len, const char *v)

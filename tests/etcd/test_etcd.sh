@@ -124,6 +124,20 @@ wait_for 5 expect_host h2 "blue green" 11 6 || fail "h2 did not pull green back"
 [[ $(count_rows h2 routes) == 1 ]] || fail "green's route not pulled back"
 pass "last port removed drops the routing domain, a new port pulls it back with its route"
 
+# a gateway attachment pulls a routing domain like a port does (a gateway
+# VM has no VM ports): h3 (red only) attaches to green, then detaches
+green_recs=$(etcd_lookups green | wc -l)
+cli h3 gateway add --rdomain green --vrf green --table 201 >/dev/null || fail "gateway add on h3"
+ectl get "${PREFIX}rd/green/gw/h3" --print-value-only | grep -q -- '--vrf green --table 201' ||
+	fail "no gateway record rd/green/gw/h3 in etcd"
+wait_for 5 expect_host h3 "green red" $((15 + green_recs)) 10 || fail "h3 did not pull green for its gateway attachment"
+[[ $(count_rows h3 routes) == 1 ]] || fail "h3 lacks green's route"
+cli h3 show config | grep -q -- 'gateway add --rdomain green' || fail "h3's config lacks its gateway line"
+expect_host h1 "blue red" 25 10 || fail "h1 changed with h3's gateway attachment"
+cli h3 gateway del --rdomain green >/dev/null || fail "gateway del on h3"
+wait_for 5 expect_host h3 "red" 15 10 || fail "h3 kept green after its gateway attachment left"
+pass "a gateway attachment on h3 pulled green ($green_recs records, its route) and its removal dropped it"
+
 # ---- 3. migration: vm1 (red, h1) to h2, which has no red yet
 ca=$(ectl get "${PREFIX}rd/red/port/h1/vm1" --print-value-only | sed -n 's/.*--ca \([^ ]*\).*/\1/p')
 [[ -n $ca ]] || fail "no CA for vm1"

@@ -180,7 +180,19 @@ lacks "$OUT" "$PSK" "a group member's show config --show-secrets"
 run_status 0 cli config diff 1 "$(cli --json show revisions | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["rev"])')"
 lacks "$OUT" "$PSK" "config diff"
 [[ $(stat -c %a "$STATE/hnvgw.conf") == 600 ]] || fail "hnvgw.conf is not mode 0600"
-pass "s2s: weak IKE/ESP proposals refused; PSK hidden in show, config, diff and errors"
+# s2s set: the whole tunnel again, in one transaction (a value with a blank)
+run_status 0 cli s2s set t1 --rdomain blue --peer 198.51.100.7 --local-id gw.example.net \
+	--remote-id "site 1" --psk "$PSK" --remote-prefix 192.168.50.0/24 --dpd 7
+run_status 0 cli show config
+contains "$OUT" 's2s add t1 ' "show config after s2s set"
+contains "$OUT" '--dpd 7' "show config after s2s set"
+contains "$OUT" '"site 1"' "show config after s2s set"
+[[ $(grep -c '^s2s add t1 ' <<<"$OUT") == 1 ]] || fail "s2s set left $(grep -c '^s2s add t1 ' <<<"$OUT") tunnels t1"
+refused cli s2s set t1 --rdomain blue --peer 198.51.100.7
+lacks "$ERR" "$PSK" "error message of a bad s2s set"
+run_status 0 cli show config
+contains "$OUT" '--dpd 7' "show config after a refused s2s set"
+pass "s2s: weak IKE/ESP proposals refused; PSK hidden in show, config, diff and errors; s2s set replaces a tunnel"
 
 # ---- a group member may show, not change; others are refused ----
 run_status 0 as_user show lookup

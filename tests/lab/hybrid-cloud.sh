@@ -291,15 +291,18 @@ check_not "rd-fabrikam has no route to it" bash -c "ip route show vrf rd-fabrika
 
 section "hnvgw s2s down / up / set"
 gw_sa() { swanctl --list-sas --ike hnvgw-contoso-hq 2>/dev/null | awk '/ESTABLISHED/ { print $2 }'; }
-must gwcli s2s down contoso-hq
+if ! out=$(gwcli s2s down contoso-hq 2>&1); then
+	nok "hnvgw s2s down contoso-hq: $out"
+	{ journalctl -u hnvgwd --no-pager -n 15; swanctl --list-sas 2>&1 | grep -v plugin | head; } 2>&1 | indent 40
+fi
 check_not "after s2s down: no IKE SA for contoso-hq" bash -c "swanctl --list-sas --ike hnvgw-contoso-hq 2>/dev/null | grep -q ESTABLISHED"
 check_not "after s2s down: ct1 no longer reaches its site" ping1 ct1 192.168.1.1
 check_not "s2s show: contoso-hq is not ESTABLISHED" bash -c "gwcli s2s show | grep -qE '^contoso-hq .* ESTABLISHED '"
-must gwcli s2s up contoso-hq
+check "hnvgw s2s up contoso-hq" gwcli s2s up contoso-hq
 if t=$(wait_ok 30 up contoso-hq); then ok "after s2s up: contoso-hq established (${t} s)"; else nok "after s2s up: contoso-hq established"; fi
 check "after s2s up: ct1 reaches its site" wait_ok 20 ping1 ct1 192.168.1.1
 check_grep "after s2s up: one IKE SA at the site" '^1$' sas
-must gwcli s2s set fabrikam-hq --rdomain fabrikam --peer 198.51.100.3 --local-addr 198.51.100.1 --local-id gw-fabrikam --remote-id site-fabrikam --psk "$PSK_FB" --remote-prefix 192.168.0.0/16 --dpd 7
+check "hnvgw s2s set fabrikam-hq (new DPD delay)" gwcli s2s set fabrikam-hq --rdomain fabrikam --peer 198.51.100.3 --local-addr 198.51.100.1 --local-id gw-fabrikam --remote-id site-fabrikam --psk "$PSK_FB" --remote-prefix 192.168.0.0/16 --dpd 7
 check_grep "s2s set: the stored tunnel has the new DPD delay" 'fabrikam-hq.*--dpd 7' gwcli show config
 check_grep "s2s set: charon holds it with dpd_delay 7 s" 'dpd_delay[ =:]+7\b' bash -c \
 	"swanctl --list-conns --pretty 2>/dev/null | awk '/hnvgw-fabrikam-hq \\{/ { f = 1 } f && /dpd_delay/ { print; exit }'"
