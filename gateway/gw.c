@@ -112,7 +112,7 @@ static void s2s_src_run(void *arg, short revents);
 
 /* A route another daemon (bgpd, static) holds in zebra, as zebra
  * redistributes it: the corporate and site prefixes the tenants learn. */
-#define LEARNED_MAX 65536 /* zebra's stream is bounded by what we keep */
+#define LEARNED_MAX 8192 /* kept (looked up by a linear scan per update) */
 #define LEARNED_NH_MAX 4  /* nexthops shown per route */
 struct learned {
 	char vrf[HNV_ZAPI_VRF_NAMSIZ];
@@ -125,6 +125,21 @@ struct learned {
 
 static void learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
 		       const struct hnv_zapi_route *r);
+
+/* Room for one more element in the array *a of n elements (capacity
+ * *cap, doubling from first): false when out of memory. */
+static bool room_for_one(void **a, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : first;
+	void *b = realloc(*a, c * elem);
+	if (!b)
+		return false;
+	*a = b;
+	*cap = c;
+	return true;
+}
 
 static void free_desired(struct desired *d)
 {
@@ -249,21 +264,16 @@ static void learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
 		return;
 	}
 	if (!l) {
-		if (g->n_learned == g->cap_learned) {
-			if (g->cap_learned >= LEARNED_MAX) {
-				hnv_log(HNV_LOG_WARNING,
-					"gateway: more than %d routes redistributed by zebra; "
-					"the rest are not shown",
-					LEARNED_MAX);
-				return;
-			}
-			size_t cap = g->cap_learned ? g->cap_learned * 2 : 64;
-			struct learned *n = realloc(g->learned, cap * sizeof(*n));
-			if (!n)
-				return;
-			g->learned = n;
-			g->cap_learned = cap;
+		if (g->n_learned >= LEARNED_MAX) {
+			hnv_log(HNV_LOG_WARNING,
+				"gateway: more than %d routes redistributed by zebra; "
+				"the rest are not shown",
+				LEARNED_MAX);
+			return;
 		}
+		if (!room_for_one((void **)&g->learned, g->n_learned, &g->cap_learned,
+				  sizeof(*g->learned), 64))
+			return;
 		l = &g->learned[g->n_learned++];
 	}
 	memset(l, 0, sizeof(*l));
@@ -458,15 +468,8 @@ static size_t tunnel_local_ts(const struct desired *d, const struct tunnel *tu,
 static void link_add(const struct hnv_rtnl_link *l, void *arg)
 {
 	struct hnv_gw *g = arg;
-	if (g->n_links == g->cap_links) {
-		size_t cap = g->cap_links ? g->cap_links * 2 : 64;
-		struct hnv_rtnl_link *n = realloc(g->links, cap * sizeof(*n));
-		if (n == NULL)
-			return;
-		g->links = n;
-		g->cap_links = cap;
-	}
-	g->links[g->n_links++] = *l;
+	if (room_for_one((void **)&g->links, g->n_links, &g->cap_links, sizeof(*g->links), 64))
+		g->links[g->n_links++] = *l;
 }
 
 static int load_links(struct hnv_gw *g, char *err, size_t errlen)
@@ -931,14 +934,8 @@ struct routes {
 static void want(struct routes *w, const char *vrf, const struct hnv_prefix *p,
 		 const struct hnv_zapi_nh *nh)
 {
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 32;
-		struct route_want *n = realloc(w->r, cap * sizeof(*n));
-		if (!n)
-			return;
-		w->r = n;
-		w->cap = cap;
-	}
+	if (!room_for_one((void **)&w->r, w->n, &w->cap, sizeof(*w->r), 32))
+		return;
 	struct route_want *r = &w->r[w->n++];
 	snprintf(r->vrf, sizeof(r->vrf), "%s", vrf);
 	r->prefix = *p;
