@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../vpn/s2s.h"
+#include "vici_rec.h"
 
 #define PSK "correct-horse-battery-staple-42"
 
@@ -263,18 +264,6 @@ struct fake {
 	bool psk_outside_shared;                   /* the PSK seen in any other request */
 	bool old_conn, old_key, our_conn, our_key; /* what "charon" holds */
 };
-
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, p, n);
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static void reply(int fd, struct hnv_vici_buf *b)
 {

@@ -1,7 +1,8 @@
 /* test_vici.c: the VICI builder, framing and decoder against byte vectors
  * written by hand from strongSwan's vici README (not captured from our own
- * encoder), every truncation and structure error, and the command/event
- * connections against a scripted fake charon on a unix socket.
+ * encoder) and against what a real charon sent (tests/data/vici/), every
+ * truncation and structure error, and the command/event connections
+ * against a scripted fake charon on a unix socket.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../vpn/vici.h"
+#include "vici_rec.h"
 
 /* CMD_REQUEST "version", no elements. */
 static const uint8_t vec_version[] = {
@@ -373,18 +375,6 @@ struct fake {
 	pthread_t th;
 };
 
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, p, n);
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Sends a finished buffer one byte per write: the client must reassemble. */
 static void send_slow(int fd, struct hnv_vici_buf *b)
 {
@@ -586,13 +576,124 @@ static void test_connections(void **state)
 	assert_true(hnv_vici_connect(f.path, 100, &c) < 0);
 }
 
+/* ---- what a real charon sent (tests/data/vici/) ---- */
+
+/* Decodes every packet of a recording into msgs (at most max); every
+ * shorter cut of each packet fails cleanly or decodes (a cut at an element
+ * boundary is a shorter message), never reads past the cut (ASan). */
+static size_t decode_rec(const char *name, struct hnv_vici_msg **msgs, size_t max)
+{
+	struct vici_rec r;
+	const uint8_t *pkt;
+	size_t n, count = 0;
+	vici_rec_load(name, &r);
+	while (vici_rec_next(&r, &pkt, &n)) {
+		for (size_t cut = 0; cut < n; cut++) {
+			uint8_t *copy = malloc(cut ? cut : 1);
+			memcpy(copy, pkt, cut);
+			struct hnv_vici_msg *m = NULL;
+			if (hnv_vici_decode(copy, cut, &m) == 0)
+				hnv_vici_msg_free(m);
+			free(copy);
+		}
+		assert_true(count < max);
+		if (hnv_vici_decode(pkt, n, &msgs[count]))
+			fail_msg("%s: packet %zu does not decode", name, count);
+		count++;
+	}
+	vici_rec_free(&r);
+	return count;
+}
+
+static void free_msgs(struct hnv_vici_msg **msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		hnv_vici_msg_free(msgs[i]);
+}
+
+static const struct hnv_vici_node *sec(const struct hnv_vici_node *s, const char *name)
+{
+	const struct hnv_vici_node *n = hnv_vici_find(s, name, HNV_VICI_N_SECTION);
+	if (!n)
+		fail_msg("no section %s in %s", name, s->name);
+	return n;
+}
+
+static void test_recorded(void **state)
+{
+	(void)state;
+	struct hnv_vici_msg *m[16];
+	uint64_t v;
+
+	/* swanctl --list-conns: confirm, one list-conn event, the response */
+	assert_int_equal(decode_rec("list-conns.s2c", m, 16), 3);
+	assert_int_equal(hnv_vici_msg_op(m[0]), HNV_VICI_EVENT_CONFIRM);
+	assert_int_equal(hnv_vici_msg_op(m[1]), HNV_VICI_EVENT);
+	assert_string_equal(hnv_vici_msg_name(m[1]), "list-conn");
+	assert_int_equal(hnv_vici_msg_op(m[2]), HNV_VICI_CMD_RESPONSE);
+	const struct hnv_vici_node *conn = sec(hnv_vici_msg_root(m[1]), "hnvgw-t1");
+	const struct hnv_vici_node *l = hnv_vici_find(conn, "local_addrs", HNV_VICI_N_LIST);
+	assert_non_null(l);
+	assert_non_null(l->child);
+	assert_string_equal(l->child->value, "192.0.2.1");
+	assert_null(l->child->next);
+	assert_string_equal(hnv_vici_str(conn, "version"), "IKEv2");
+	assert_string_equal(hnv_vici_str(conn, "unique"), "UNIQUE_REPLACE");
+	assert_int_equal(hnv_vici_u64(conn, "dpd_delay", &v), 0);
+	assert_int_equal(v, 5);
+	assert_string_equal(hnv_vici_str(sec(conn, "remote-1"), "id"), "site.example");
+	const struct hnv_vici_node *child = sec(sec(conn, "children"), "hnvgw-t1");
+	assert_string_equal(hnv_vici_str(child, "close_action"), "start");
+	l = hnv_vici_find(child, "remote-ts", HNV_VICI_N_LIST);
+	assert_non_null(l);
+	assert_string_equal(l->child->value, "192.168.0.0/16");
+	/* an empty list is a list without items */
+	l = hnv_vici_find(sec(conn, "local-1"), "certs", HNV_VICI_N_LIST);
+	assert_non_null(l);
+	assert_null(l->child);
+	free_msgs(m, 3);
+
+	/* swanctl --terminate: control-log events streamed before the answer */
+	size_t n = decode_rec("terminate.s2c", m, 16);
+	assert_int_equal(n, 9);
+	for (size_t i = 1; i + 1 < n; i++) {
+		assert_string_equal(hnv_vici_msg_name(m[i]), "control-log");
+		assert_string_equal(hnv_vici_str(hnv_vici_msg_root(m[i]), "ikesa-name"), "hnvgw-t1");
+	}
+	assert_string_equal(hnv_vici_str(hnv_vici_msg_root(m[7]), "msg"), "IKE_SA deleted");
+	const struct hnv_vici_node *resp = hnv_vici_msg_root(m[8]);
+	assert_true(hnv_vici_yes(resp, "success"));
+	assert_int_equal(hnv_vici_u64(resp, "terminated", &v), 0);
+	assert_int_equal(v, 1);
+	free_msgs(m, n);
+
+	/* the manager's event connection: an ike-rekey event holds the old
+	 * and the new IKE SA; the last ike-updown has no "up" (down) */
+	n = decode_rec("manager-events.s2c", m, 16);
+	assert_int_equal(n, 10);
+	const char *want[] = {"ike-updown", "child-updown", "child-rekey",
+			      "ike-rekey",  "ike-updown",   "child-updown"};
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(hnv_vici_msg_op(m[i]), HNV_VICI_EVENT_CONFIRM);
+	for (size_t i = 4; i < n; i++)
+		assert_string_equal(hnv_vici_msg_name(m[i]), want[i - 4]);
+	assert_true(hnv_vici_yes(hnv_vici_msg_root(m[4]), "up"));
+	assert_false(hnv_vici_yes(hnv_vici_msg_root(m[8]), "up"));
+	const struct hnv_vici_node *ike = sec(hnv_vici_msg_root(m[7]), "hnvgw-t1");
+	assert_string_equal(hnv_vici_str(sec(ike, "old"), "state"), "REKEYING");
+	assert_string_equal(hnv_vici_str(sec(ike, "new"), "state"), "ESTABLISHED");
+	assert_int_equal(hnv_vici_u64(sec(ike, "new"), "uniqueid", &v), 0);
+	assert_int_equal(v, 2);
+	free_msgs(m, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_vectors), cmocka_unit_test(test_decode_vectors),
 		cmocka_unit_test(test_truncations),    cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_builder_errors), cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_connections),
+		cmocka_unit_test(test_connections),    cmocka_unit_test(test_recorded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,7 @@ fail()
 cleanup()
 {
 	[[ -n $RUNPID ]] && kill "$RUNPID" 2>/dev/null && wait "$RUNPID" 2>/dev/null
+	[[ -n $RECPID ]] && kill "$RECPID" 2>/dev/null && wait "$RECPID" 2>/dev/null
 	for side in "${!CHARON[@]}"; do
 		kill "${CHARON[$side]}" 2>/dev/null && wait "${CHARON[$side]}" 2>/dev/null
 	done
@@ -187,7 +188,19 @@ EOF
 chmod 0600 "$T/gw.conf"
 : >"$T/empty.conf"
 
-status() { "$DRIVE" "$GWSOCK" "$T/gw.conf" status t1; }
+# VICI_RECORD=DIR: the manager and the status queries go through a
+# recording proxy (record.py) that writes what charon sends to DIR; the
+# run ends after the tunnel is up, used, rekeyed and terminated
+CLIENTSOCK=$GWSOCK
+RECPID=
+if [[ -n ${VICI_RECORD:-} ]]; then
+	CLIENTSOCK=$T/rec.vici
+	python3 "$HERE/record.py" "$CLIENTSOCK" "$GWSOCK" "$VICI_RECORD" &
+	RECPID=$!
+	wait_for 5 test -S "$CLIENTSOCK" || fail "record.py did not start"
+fi
+
+status() { "$DRIVE" "$CLIENTSOCK" "$T/gw.conf" status t1; }
 field() { # status-line word after $1
 	status | awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) { sub(/s$/, "", $(i + 1)); print $(i + 1); exit }}'
 }
@@ -202,7 +215,7 @@ ping_ok() { ip netns exec "$GW" ping -c 1 -W 1 -I 10.10.0.1 192.168.0.1 >/dev/nu
 in_bytes() { status | awk '{for (i = 1; i < NF; i++) if ($i == "in") { print $(i + 1); exit }}'; }
 
 # ---- 1. up through load-shared + load-conn (start_action = start) ----
-VICI_CTL="$T/ctl" "$DRIVE" "$GWSOCK" "$T/gw.conf" run >"$T/manager.log" 2>&1 &
+VICI_CTL="$T/ctl" "$DRIVE" "$CLIENTSOCK" "$T/gw.conf" run >"$T/manager.log" 2>&1 &
 RUNPID=$!
 # status runs a manager of its own (which loads the same conn): let the
 # running manager register for events and load first
@@ -223,6 +236,22 @@ ip netns exec "$GW" ping -c 5 -i 0.2 -I 10.10.0.1 192.168.0.1 >/dev/null || fail
 b1=$(in_bytes)
 ((b1 > b0)) || fail "bytes-in did not grow ($b0 -> $b1)"
 echo "ok: ping through the tunnel; bytes in $b0 -> $b1: $(status)"
+
+if [[ -n $RECPID ]]; then
+	for a in --version --list-conns --list-sas "--rekey --child hnvgw-t1" \
+		"--rekey --ike hnvgw-t1"; do
+		# shellcheck disable=SC2086 # $a is the option and its value
+		swanctl $a --uri "unix://$CLIENTSOCK" >>"$T/swanctl.log" 2>&1 || fail "swanctl $a"
+	done
+	wait_for 10 grep -q "IKE SA rekeyed" "$T/manager.log" || fail "no ike-rekey event"
+	swanctl --terminate --ike hnvgw-t1 --uri "unix://$CLIENTSOCK" >>"$T/swanctl.log" 2>&1 ||
+		fail "swanctl --terminate"
+	wait_for 10 grep -q "t1: IKE SA down" "$T/manager.log" || fail "no ike-updown down event"
+	kill "$RUNPID" && wait "$RUNPID"
+	RUNPID=
+	echo "recorded: $(ls "$VICI_RECORD")"
+	exit 0
+fi
 
 # ---- 3. gateway charon crash + restart: reconnect, reload, one IKE SA ----
 uid_before=$(swanctl --list-sas --uri "unix://$SITESOCK" 2>/dev/null | head -1)
