@@ -679,6 +679,21 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 	text_add(o, "exit\n");
 }
 
+/* True when every line of every wanted block is in the running instance
+ * of the same VRF and ASN. */
+static bool all_in_force(const struct blocks *want, const struct blocks *run)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const struct block *w = &want->b[i], *r = find_block(run, w->vrf);
+		if (r == NULL || r->as != w->as)
+			return false;
+		for (size_t j = 0; j < w->n; j++)
+			if (!has_line(r, w->lines[j]))
+				return false;
+	}
+	return true;
+}
+
 /* Runs `vtysh -f file`; on failure err names the owner of the line vtysh
  * complains about and quotes it. */
 static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct script *s,
@@ -775,6 +790,13 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 			goto out;
 		if ((rc = run_file(o, undo_path, &undo, "removing", err, errlen)) < 0)
 			goto out;
+	}
+	/* Nothing missing (a bgpd that loaded the fragment itself at start,
+	 * or an unchanged configuration): no second vtysh competes with its
+	 * sessions coming up. */
+	if (!undo.n_labels && all_in_force(&want, &run)) {
+		rc = 0;
+		goto out;
 	}
 	rc = run_file(o, path, &frag, "applying", err, errlen);
 	goto out;

@@ -14,9 +14,13 @@
  *      a wanted instance that the fragment no longer has are negated
  *      (`no neighbor ...`, `no network ...`); both through one
  *      `vtysh -f` command file;
- *   3. `vtysh -f FRAGMENT` adds what is missing. Commands that are already
- *      in force change nothing, so applying an unchanged fragment does not
- *      reset established sessions.
+ *   3. `vtysh -f FRAGMENT` adds what is missing; it is not run when the
+ *      running instances already have every line of the fragment. Commands
+ *      that are already in force change nothing either way, so an
+ *      unchanged fragment never resets established sessions.
+ * The gateway image starts bgpd with `-f FRAGMENT`: a bgpd that watchfrr
+ * restarts comes up with the tenants' instances before hnvgwd notices it,
+ * and step 3 is then skipped.
  * Instances whose VRF does not start with "rd-" (the default instance,
  * other VRFs) are never touched.
  *

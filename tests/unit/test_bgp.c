@@ -333,7 +333,8 @@ static const char OTHER[] = "router bgp 64999\n"
 			    "exit\n!\n";
 
 /* bgpd prints what the fragment says (with " !" separators): nothing to
- * remove, the fragment is applied once, the file is 0644. */
+ * remove, nothing missing, so no vtysh -f runs (a bgpd restarted with the
+ * fragment as its config file is left alone); the file is written, 0644. */
 static void test_apply_unchanged(void **state)
 {
 	(void)state;
@@ -343,12 +344,30 @@ static void test_apply_unchanged(void **state)
 	int rc = apply(tenants, 2, err, sizeof(err));
 	if (rc)
 		fail_msg("apply: %d %s", rc, err);
-	char *f0 = get("f0"), *f1 = get("f1"), *conf = get("hnvgw-bgp.conf"), *args = get("args");
+	char *f0 = get("f0"), *conf = get("hnvgw-bgp.conf"), *args = get("args");
+	assert_null(f0);
+	assert_non_null(strstr(conf, CONTOSO));
+	assert_non_null(strstr(conf, FABRIKAM));
+	assert_non_null(strstr(args, "-N gw1 -d bgpd -c show running-config\n"));
+	assert_null(strstr(args, "-f "));
+	free(args);
+	/* one line of Contoso's missing (its network): the fragment is
+	 * applied once */
+	snprintf(running, sizeof(running), "%s%s%s%send\n", RUNNING_HEAD, OTHER, CONTOSO, FABRIKAM);
+	static const char net[] = "  network 10.10.0.0/16\n";
+	char *t = strstr(strstr(running, "vrf rd-contoso"), net);
+	assert_non_null(t);
+	memmove(t, t + strlen(net), strlen(t + strlen(net)) + 1);
+	reset_fake(running);
+	rc = apply(tenants, 2, err, sizeof(err));
+	if (rc)
+		fail_msg("apply: %d %s", rc, err);
+	f0 = get("f0");
+	char *f1 = get("f1");
+	args = get("args");
 	assert_non_null(f0);
 	assert_null(f1);
 	assert_string_equal(f0, conf);
-	assert_non_null(strstr(conf, CONTOSO));
-	assert_non_null(strstr(args, "-N gw1 -d bgpd -c show running-config\n"));
 	assert_non_null(strstr(args, "-N gw1 -f "));
 	char p[128];
 	struct stat st;
