@@ -389,12 +389,23 @@ check_grep "22 VRFs" '^22$' bash -c "ip -br link show type vrf | grep -c '^rd-'"
 
 section "summary"
 echo "---- summary ----"
-gwcli show gateway
-gwcli s2s show
-gwcli show gateway-routes | head -12
-echo "# NETMAP: Fabrikam <-> its branch (10.10.0.0/16 on both sides)"
-ping1 fb1 172.30.0.5 >/dev/null
-gwcli show nat | grep -E '^(RDOMAIN|rdomain)|172\.3[01]' | head -6
+echo "# tenants: $(gwcli show gateway | tail -n +2 | wc -l) (Contoso, Fabrikam and t1..t20; the first rows)"
+gwcli show gateway | head -5
+echo "# tunnels: state, IKE SAs, age, traffic (from charon over VICI)"
+gwcli s2s show | awk -v f='%-16s %-9s %-13s %-12s %-8s %-14s %-9s %-10s %s\n' '
+	NR == 1 { printf f, "name", "rdomain", "peer", "state", "ike_sas", "established_s", "bytes_in", "bytes_out", "rekeys"; next }
+	{ printf f, $1, $2, $3, $(NF - 8), $(NF - 6), $(NF - 5), $(NF - 4), $(NF - 3), $NF }' | head -6
+echo "# paths: one ping each"
+path ct1 192.168.1.1 "Contoso's site, tunnel contoso-hq" reached
+path fb1 192.168.1.1 "Fabrikam's site (same address), fabrikam-hq" reached
+path ct1 192.168.77.1 "a prefix Contoso's site announces by BGP" reached
+path fb1 192.168.77.1 "... not Fabrikam's" blocked
+path fb1 172.30.0.5 "Fabrikam's branch 10.10.0.5 through NETMAP" reached
+path ct1 172.30.0.5 "... not Contoso's" blocked
+echo "# NETMAP translations: Fabrikam <-> its branch (10.10.0.0/16 on both sides)"
+gwcli show nat | grep -E '^(RDOMAIN|rdomain)|172\.3[01]' | head -4
+echo "# datapath counters of the gateway (non-zero)"
+gwcli show counters | awk 'NR == 1 || $2 != 0' | head -12
 echo "---- end of summary ----"
 
 section "a removed NETMAP tunnel leaves nothing behind"

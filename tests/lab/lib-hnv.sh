@@ -40,6 +40,13 @@ wait_ok() {
 	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", b - a }'
 }
 ping1() { ip netns exec "$1" ping -c 1 -W 1 "$2"; }
+# path NS DST WHAT EXPECTED: a summary line: one ping from NS to DST, its
+# verdict and whether isolation expects it (EXPECTED: reached or blocked)
+path() {
+	local got=blocked
+	ping1 "$1" "$2" >/dev/null 2>&1 && got=reached
+	printf '%-4s -> %-14s %-46s %-8s%s\n' "$1" "$2" "$3" "$got" "$([[ $got == "$4" ]] || echo '  UNEXPECTED')"
+}
 
 # outage_start NAME NS DST: NS pings DST every 0.2 s in the background, each
 # reply time-stamped, until outage_stop. outage_mark: the disruption starts

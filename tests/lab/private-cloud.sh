@@ -235,8 +235,14 @@ echo "# tenants"
 gwcli show gateway
 echo "# routes hnvgwd holds in zebra"
 gwcli show gateway-routes
-echo "# NAT translations"
-gwcli show nat
+echo "# paths: one ping each"
+path ct1 172.16.1.1 "Contoso -> corp, BGP route via cc0" reached
+path fb1 203.0.113.100 "Fabrikam -> internet, SNAT to 203.0.113.10" reached
+path fb1 172.16.1.1 "... not Contoso's corp network" blocked
+path ct1 203.0.113.100 "... nor Contoso to the internet" blocked
+path fe 172.16.1.1 "gretap endpoint (key 5001<<8) -> corp" reached
+echo "# NAT translations (the first rows)"
+gwcli show nat | head -8
 echo "# BGP (corp router's view)"
 ip netns exec corp vtysh -N corp -c 'show ip bgp' 2>/dev/null | grep -E '^\*|Network'
 echo "# restarts: longest time without replies (ping every 0.2 s)"
