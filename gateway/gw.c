@@ -29,6 +29,7 @@
 
 struct gw_port {
 	char name[16];
+	struct hnv_mac mac; /* the datapath delivers to it with this MAC */
 	uint32_t vsid;
 	unsigned n;
 	struct hnv_ip ca[HNV_PORT_MAX_CAS];
@@ -382,8 +383,7 @@ static void build_ports(struct desired *d)
 			p = &t->ports[t->n_ports++];
 			memset(p, 0, sizeof(*p));
 			p->vsid = ca->vsid;
-			struct hnv_mac mac;
-			hnv_gateway_port(ca->vsid, p->name, &mac);
+			hnv_gateway_port(ca->vsid, p->name, &p->mac);
 		}
 		if (p->n == HNV_PORT_MAX_CAS)
 			continue;
@@ -581,6 +581,18 @@ static int enslave(struct hnv_gw *g, struct tenant *t, const char *name, char *e
 				 errlen);
 }
 
+/* The gateway port's MAC is the one the datapath delivers to: another
+ * (udev's MACAddressPolicy=persistent, set after the TAP appeared) would
+ * make the kernel drop every frame as meant for another host. */
+static int port_mac(struct hnv_gw *g, const struct gw_port *p, char *err, size_t errlen)
+{
+	const struct hnv_rtnl_link *l = link_by_name(g, p->name);
+	if (!l || !l->has_mac || memcmp(l->mac.b, p->mac.b, sizeof(p->mac.b)) == 0)
+		return 0;
+	hnv_log(HNV_LOG_NOTICE, "gateway: %s had another MAC; set to its own again", p->name);
+	return hnv_rtnl_set_link(g->nl, l->ifindex, p->name, -1, -1, &p->mac, err, errlen);
+}
+
 static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t errlen)
 {
 	int rc = ensure_vrf(g, t, err, errlen);
@@ -590,6 +602,8 @@ static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t er
 		struct gw_port *p = &t->ports[i];
 		int ifindex;
 		if ((rc = enslave(g, t, p->name, err, errlen, &ifindex)) < 0)
+			return rc;
+		if ((rc = port_mac(g, p, err, errlen)) < 0)
 			return rc;
 		if ((rc = sync_addrs(g, ifindex, p->name, p->ca, p->plen, p->n, err, errlen)) < 0)
 			return rc;

@@ -145,7 +145,7 @@ log "hnvgw: $HNVGW_HOW: $(find "$HROOT" -type f | sed "s,^$HROOT,," | paste -sd'
 
 # ---- stage: rootfs ---------------------------------------------------------
 ROOT=$CACHE/rootfs
-ROOTFS_KEY=$(str_hash rootfs-v4 "$BASE_KEY" "$HNVGW_KEY" @images/overlay @images/hnvgwd.service "$KCMDLINE" "$ROOT_UUID" "$ESP_VOLID")
+ROOTFS_KEY=$(str_hash rootfs-v5 "$BASE_KEY" "$HNVGW_KEY" @images/overlay @images/hnvgwd.service "$KCMDLINE" "$ROOT_UUID" "$ESP_VOLID")
 if fresh rootfs "$ROOTFS_KEY" "$ROOT/usr/lib/os-release"; then
 	rm -rf "$ROOT"
 	cp -a "$CACHE/base" "$ROOT"

@@ -68,6 +68,10 @@ check_grep "gateway port vsid6001 in rd-fabrikam" 'master rd-fabrikam' ip link s
 check_grep "vsid5001 carries the gateway CA 10.10.0.2/16" '10\.10\.0\.2/16' ip addr show vsid5001
 check_grep "corp device cc0 in rd-contoso" 'master rd-contoso' ip link show cc0
 check_grep "show gateway: both tenants ok" 'fabrikam.*ok' gwcli show gateway
+# the datapath delivers to a gateway port with 02:48:4e + VSID: a port with
+# another MAC (udev's persistent MAC policy) drops every frame
+check_grep "vsid5001 has its MAC 02:48:4e:00:13:89" 'ether 02:48:4e:00:13:89 ' ip link show vsid5001
+check_grep "vsid6001 has its MAC 02:48:4e:00:17:71" 'ether 02:48:4e:00:17:71 ' ip link show vsid6001
 
 section "corporate router: FRR bgpd (AS 65001) in namespace corp"
 frr_start corp <<EOF
@@ -219,6 +223,13 @@ if t=$(wait_ok 30 routes_installed); then ok "zebra holds every hnvgwd route aga
 	} 2>&1 | indent 40
 fi
 check_grep "VRFs and ports survived, still one of each" '^1$' bash -c "ip -br link | grep -c '^vsid5001'"
+# a gateway port whose MAC something else changed gets its own back when
+# hnvgwd reconciles (here: its restart)
+must ip link set vsid6001 address 02:00:00:00:de:ad
+must systemctl restart hnvgwd
+check "hnvgwd restarted: vsid6001 has its own MAC again" \
+	wait_ok 10 bash -c "ip link show vsid6001 | grep -q 'ether 02:48:4e:00:17:71 '"
+check "... and fb1 reaches the internet through it" wait_ok 10 ping1 fb1 203.0.113.100
 
 if ((FAIL)); then
 	section "diagnostics"
