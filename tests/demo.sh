@@ -31,7 +31,8 @@ for s in private-cloud hybrid-cloud; do
 	[[ -f $f ]] || { echo "(no console log)"; continue; }
 	# checks, in order, without the console noise
 	tr -d '\r' <"$f" | sed -n 's/^\(ok   - \|FAIL - \)/\1/p; s/^== \(.*\) (t=.*/\n-- \1/p' |
-		grep -vE '^$' | sed 's/^-- /\n-- /'
+		grep -vE '^$|^-- summary$' | sed 's/^-- /\n-- /'
+	printf '\n-- summary\n'
 	tr -d '\r' <"$f" | sed -n '/^---- summary ----/,/^---- end of summary ----/p' | sed '1d;$d'
 	tr -d '\r' <"$f" | grep -E "^$s: [0-9]+ passed" || echo "$s: did not finish (see $f)"
 done
