@@ -21,8 +21,15 @@ struct hnv_rtnl {
 	struct mnl_socket *nl;
 	unsigned portid;
 	uint32_t seq;
-	char *buf; /* MNL_SOCKET_BUFFER_SIZE */
+	char *buf; /* RTNL_BUF_SIZE */
 };
+
+/* Replies are read into 32 KiB: the kernel then fills each part of a dump
+ * up to that size (it sizes them by the largest read so far; a page with
+ * MNL_SOCKET_BUFFER_SIZE). A dump of 600 addresses takes 2 parts, not 13,
+ * and a change to the table marks it interrupted only when it falls
+ * between two parts, so a busy table rarely interrupts one. */
+#define RTNL_BUF_SIZE 32768
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -47,7 +54,7 @@ static const char *hint(int e, const char *kind)
 int hnv_rtnl_open(struct hnv_rtnl **out, char *err, size_t errlen)
 {
 	struct hnv_rtnl *r = calloc(1, sizeof(*r));
-	if (r == NULL || (r->buf = malloc(MNL_SOCKET_BUFFER_SIZE)) == NULL) {
+	if (r == NULL || (r->buf = malloc(RTNL_BUF_SIZE)) == NULL) {
 		free(r);
 		seterr(err, errlen, "rtnetlink: out of memory");
 		return -ENOMEM;
@@ -89,7 +96,7 @@ static void drain(struct hnv_rtnl *r, uint32_t seq, ssize_t n)
 			if (h->nlmsg_seq == seq &&
 			    (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
 				return;
-		n = mnl_socket_recvfrom(r->nl, r->buf, MNL_SOCKET_BUFFER_SIZE);
+		n = mnl_socket_recvfrom(r->nl, r->buf, RTNL_BUF_SIZE);
 		if (n <= 0)
 			return;
 	}
@@ -106,7 +113,7 @@ static int transact(struct hnv_rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void 
 		return -errno;
 	uint32_t seq = nlh->nlmsg_seq;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, MNL_SOCKET_BUFFER_SIZE);
+		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, RTNL_BUF_SIZE);
 		if (n < 0)
 			return -errno;
 		errno = 0;
