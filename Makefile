@@ -18,8 +18,8 @@ B  ?= build
 BA = $(B)/asan
 
 # Programs: the file that holds main() for each.
-PROG_SRCS = datapath/io/hnvgw_dp_main.c mgmt/hnvgwd_main.c mgmt/hnvgw_main.c
-SRC_DIRS  = datapath datapath/io mgmt gateway vpn
+PROG_SRCS = mgmt/daemon/main.c mgmt/cli/main.c mgmt/tools/hnvgw_dp.c
+SRC_DIRS  = lib datapath datapath/io gateway vpn mgmt mgmt/daemon mgmt/cli mgmt/tools
 LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard $(SRC_DIRS:%=%/*.c)))
 HDRS      = $(wildcard $(SRC_DIRS:%=%/*.h) tests/unit/*.h tests/fuzz/*.h)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
@@ -29,6 +29,10 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIBA_OBJS = $(LIB_SRCS:%.c=$(BA)/obj/%.o)
 TESTS     = $(TEST_SRCS:tests/unit/%.c=$(BA)/%)
 FUZZERS   = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+
+# The default goal: the three programs (an included rules.mk must not
+# become it).
+.DEFAULT_GOAL := all
 
 # Test areas add their own rules in tests/<area>/rules.mk and append their
 # targets to EXTRA_TESTS (run by make test) or EXTRA_BENCH (run by make bench).
@@ -60,17 +64,23 @@ $(BA)/libhnvgw.a: $(LIBA_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/hnvgw-dp: datapath/io/hnvgw_dp_main.c $(B)/libhnvgw.a $(HDRS)
+$(B)/hnvgw-dp: mgmt/tools/hnvgw_dp.c $(B)/libhnvgw.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libhnvgw.a $(LIBS) -o $@
 
-$(BA)/hnvgw-dp: datapath/io/hnvgw_dp_main.c $(BA)/libhnvgw.a $(HDRS)
+$(BA)/hnvgw-dp: mgmt/tools/hnvgw_dp.c $(BA)/libhnvgw.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
 
-# hnvgwd (daemon) and hnvgw (CLI): mgmt/<name>_main.c each.
-$(B)/hnvgwd $(B)/hnvgw: $(B)/%: mgmt/%_main.c $(B)/libhnvgw.a $(HDRS)
+# hnvgwd (daemon): mgmt/daemon/main.c; hnvgw (CLI): mgmt/cli/main.c.
+$(B)/hnvgwd: mgmt/daemon/main.c $(B)/libhnvgw.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libhnvgw.a $(LIBS) -o $@
 
-$(BA)/hnvgwd $(BA)/hnvgw: $(BA)/%: mgmt/%_main.c $(BA)/libhnvgw.a $(HDRS)
+$(B)/hnvgw: mgmt/cli/main.c $(B)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $< $(B)/libhnvgw.a $(LIBS) -o $@
+
+$(BA)/hnvgwd: mgmt/daemon/main.c $(BA)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
+
+$(BA)/hnvgw: mgmt/cli/main.c $(BA)/libhnvgw.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
 
 $(BA)/test_%: tests/unit/test_%.c $(BA)/libhnvgw.a $(HDRS)

@@ -15,7 +15,7 @@
 #ifndef HNV_DP_H
 #define HNV_DP_H
 
-#include "hnv_types.h"
+#include "../lib/hnv_types.h"
 #include "policy.h"
 
 /* Packet buffers: HNV_PKT_HEADROOM bytes before the frame leave room for

@@ -18,7 +18,7 @@
 #ifndef HNV_POLICY_H
 #define HNV_POLICY_H
 
-#include "hnv_types.h"
+#include "../lib/hnv_types.h"
 
 struct hnv_policy;
 

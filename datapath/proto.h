@@ -13,7 +13,7 @@
 #ifndef HNV_PROTO_H
 #define HNV_PROTO_H
 
-#include "hnv_types.h"
+#include "../lib/hnv_types.h"
 
 #define HNV_ETH_HLEN 14
 #define HNV_ET_IPV4 0x0800

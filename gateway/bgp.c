@@ -1,5 +1,6 @@
 /* bgp.c: the per-tenant bgpd fragment and its application through vtysh. */
 #include "bgp.h"
+#include "../lib/err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,18 +21,6 @@
 
 #define ZAPI_ROUTE_OPENFABRIC 26 /* HNV_ZAPI_ROUTE_OPENFABRIC */
 #define OUT_MAX (8u << 20)       /* vtysh output kept, at most */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 unsigned hnv_bgp_redist_for_zapi_type(int type)
 {
@@ -169,7 +158,7 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 	for (size_t i = 0; i < n; i++) {
 		const struct hnv_bgp_tenant *x = &t[i];
 		if (x->vrf == NULL || !name_ok(x->vrf)) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "bgp: tenant %zu: bad routing domain name \"%s\" (1 to %d of "
 			       "A-Z a-z 0-9 - _ .)",
 			       i, x->vrf ? x->vrf : "", HNV_BGP_NAME_MAX);
@@ -177,23 +166,23 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(t[j].vrf, x->vrf) == 0) {
-				seterr(err, errlen, "bgp: tenant %s: listed twice", x->vrf);
+				hnv_seterr(err, errlen, "bgp: tenant %s: listed twice", x->vrf);
 				return -EINVAL;
 			}
 		if (x->local_as == 0) {
-			seterr(err, errlen, "bgp: tenant %s: local AS 0 is not valid", x->vrf);
+			hnv_seterr(err, errlen, "bgp: tenant %s: local AS 0 is not valid", x->vrf);
 			return -EINVAL;
 		}
 		if (x->router_id &&
 		    (!hnv_ip_is_v4(x->router_id) || hnv_ip_is_unspec(x->router_id))) {
 			ip_str(x->router_id, a, sizeof(a));
-			seterr(err, errlen, "bgp: tenant %s: router-id %s is not an IPv4 address",
+			hnv_seterr(err, errlen, "bgp: tenant %s: router-id %s is not an IPv4 address",
 			       x->vrf, a);
 			return -EINVAL;
 		}
 		if (x->redist & ~(HNV_BGP_REDIST_KERNEL | HNV_BGP_REDIST_CONNECTED |
 				  HNV_BGP_REDIST_STATIC | HNV_BGP_REDIST_OPENFABRIC)) {
-			seterr(err, errlen, "bgp: tenant %s: unknown redistribute flags 0x%x",
+			hnv_seterr(err, errlen, "bgp: tenant %s: unknown redistribute flags 0x%x",
 			       x->vrf, x->redist);
 			return -EINVAL;
 		}
@@ -201,19 +190,19 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 			const struct hnv_bgp_neighbor *nb = &x->neighbors[j];
 			ip_str(&nb->addr, a, sizeof(a));
 			if (hnv_ip_is_unspec(&nb->addr)) {
-				seterr(err, errlen, "bgp: tenant %s: neighbor %s is not valid",
+				hnv_seterr(err, errlen, "bgp: tenant %s: neighbor %s is not valid",
 				       x->vrf, a);
 				return -EINVAL;
 			}
 			if (nb->remote_as == 0) {
-				seterr(err, errlen,
+				hnv_seterr(err, errlen,
 				       "bgp: tenant %s: neighbor %s: remote AS 0 is not valid",
 				       x->vrf, a);
 				return -EINVAL;
 			}
 			for (size_t k = 0; k < j; k++)
 				if (hnv_ip_eq(&x->neighbors[k].addr, &nb->addr)) {
-					seterr(err, errlen,
+					hnv_seterr(err, errlen,
 					       "bgp: tenant %s: neighbor %s listed twice", x->vrf,
 					       a);
 					return -EINVAL;
@@ -222,7 +211,7 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 		for (size_t j = 0; j < x->n_networks; j++) {
 			if (!prefix_ok(&x->networks[j])) {
 				ip_str(&x->networks[j].addr, a, sizeof(a));
-				seterr(err, errlen,
+				hnv_seterr(err, errlen,
 				       "bgp: tenant %s: network %s/%u is not a prefix (length "
 				       "or host bits)",
 				       x->vrf, a, x->networks[j].len);
@@ -317,7 +306,7 @@ static int render(const struct hnv_bgp_tenant *t, size_t n, struct script *s, ch
 	for (size_t i = 0; i < n; i++)
 		render_tenant(s, &t[i]);
 	if (s->t.oom) {
-		seterr(err, errlen, "bgp: out of memory");
+		hnv_seterr(err, errlen, "bgp: out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -346,7 +335,7 @@ int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
 	if (tmp == NULL || dir == NULL) {
 		free(tmp);
 		free(dir);
-		seterr(err, errlen, "bgp: out of memory");
+		hnv_seterr(err, errlen, "bgp: out of memory");
 		return -ENOMEM;
 	}
 	memcpy(tmp, path, plen);
@@ -355,7 +344,7 @@ int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = -errno;
-		seterr(err, errlen, "bgp: cannot create %s: %s", tmp, strerror(errno));
+		hnv_seterr(err, errlen, "bgp: cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	size_t len = strlen(text), off = 0;
@@ -376,7 +365,7 @@ int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
 	if (rc < 0) {
-		seterr(err, errlen, "bgp: cannot write %s: %s", path, strerror(-rc));
+		hnv_seterr(err, errlen, "bgp: cannot write %s: %s", path, strerror(-rc));
 		unlink(tmp);
 		goto out;
 	}
@@ -703,7 +692,7 @@ static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct
 	const char *args[] = {"-f", file, NULL};
 	int rc = vtysh(o, args, &out);
 	if (rc < 0) {
-		seterr(err, errlen, "bgp: cannot run %s -f %s: %s",
+		hnv_seterr(err, errlen, "bgp: cannot run %s -f %s: %s",
 		       o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH, file, strerror(-rc));
 		return rc;
 	}
@@ -723,9 +712,9 @@ static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct
 	if (rc == 0 && !at_line)
 		return 0;
 	if (at_line)
-		seterr(err, errlen, "bgp: %s: %s: vtysh: \"%s\"", script_owner(s, line), what, msg);
+		hnv_seterr(err, errlen, "bgp: %s: %s: vtysh: \"%s\"", script_owner(s, line), what, msg);
 	else
-		seterr(err, errlen, "bgp: %s: vtysh exited with status %d: \"%s\"", what, rc, msg);
+		hnv_seterr(err, errlen, "bgp: %s: vtysh exited with status %d: \"%s\"", what, rc, msg);
 	return -EIO;
 }
 
@@ -747,7 +736,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	if (rc != 0) {
 		char msg[512];
 		vtysh_msg(rcfg, msg, sizeof(msg));
-		seterr(err, errlen, "bgp: cannot read bgpd's running configuration: %s",
+		hnv_seterr(err, errlen, "bgp: cannot read bgpd's running configuration: %s",
 		       rc < 0 ? strerror(-rc) : msg);
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
@@ -801,7 +790,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	rc = run_file(o, path, &frag, "applying", err, errlen);
 	goto out;
 oom:
-	seterr(err, errlen, "bgp: out of memory");
+	hnv_seterr(err, errlen, "bgp: out of memory");
 	rc = -ENOMEM;
 out:
 	if (undo_path)

@@ -41,7 +41,7 @@
 #ifndef HNV_BGP_H
 #define HNV_BGP_H
 
-#include "../datapath/hnv_types.h"
+#include "../lib/hnv_types.h"
 
 #include <stddef.h>
 #include <stdint.h>

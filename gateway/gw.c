@@ -4,7 +4,7 @@
 
 #include "../mgmt/conftext.h"
 #include "../mgmt/model.h"
-#include "../mgmt/server.h"
+#include "../lib/log.h"
 #include "../vpn/s2s.h"
 #include "bgp.h"
 #include "nat.h"
@@ -287,20 +287,16 @@ static void learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
 	memcpy(l->nh, r->nh, l->n_nh * sizeof(l->nh[0]));
 }
 
-int hnv_gw_attach(struct hnv_gw *g, struct hnv_server *s)
+size_t hnv_gw_sources(struct hnv_gw *g, struct hnv_source out[HNV_GW_SOURCES])
 {
-	const struct hnv_source src[] = {
+	const struct hnv_source src[HNV_GW_SOURCES] = {
 		{"bgpd", bgp_src_fd, bgp_src_timeout, bgp_src_run, g},
 		{"charon", s2s_src_fd, s2s_src_timeout, s2s_src_run, g},
 		{"zebra", zapi_src_fd, zapi_src_timeout, zapi_src_run, g},
 	};
 	size_t n = g->zapi ? 3 : 2;
-	for (size_t i = 0; i < n; i++) {
-		int rc = hnv_server_add_source(s, &src[i]);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	memcpy(out, src, n * sizeof(src[0]));
+	return n;
 }
 
 /* ---- the desired state, from the model ---- */

@@ -32,12 +32,13 @@
 #ifndef HNV_GW_H
 #define HNV_GW_H
 
+#include "../lib/source.h"
+
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 struct hnv_model;
-struct hnv_server;
 struct hnv_gw;
 
 #define HNV_GW_ZSERV_DEFAULT "/run/frr/zserv.api"
@@ -56,8 +57,10 @@ struct hnv_gw_opts {
 int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size_t errlen);
 /* Frees the handle; leaves kernel objects, routes and tunnels in place. */
 void hnv_gw_free(struct hnv_gw *g);
-/* Registers the zebra, bgpd and charon watchers with the server's loop. */
-int hnv_gw_attach(struct hnv_gw *g, struct hnv_server *s);
+/* The zebra, bgpd and charon watchers, for the control thread's loop:
+ * fills out and returns how many. */
+#define HNV_GW_SOURCES 3
+size_t hnv_gw_sources(struct hnv_gw *g, struct hnv_source out[HNV_GW_SOURCES]);
 
 /* Makes everything match m (see above). Returns the number of tenants
  * with errors. */

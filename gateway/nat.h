@@ -64,7 +64,7 @@
 #ifndef HNV_NAT_H
 #define HNV_NAT_H
 
-#include "../datapath/hnv_types.h"
+#include "../lib/hnv_types.h"
 
 #include <stdbool.h>
 #include <stddef.h>

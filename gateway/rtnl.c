@@ -1,5 +1,6 @@
 /* rtnl.c: rtnetlink requests and dumps for the gateway role (libmnl). */
 #include "rtnl.h"
+#include "../lib/err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,18 +32,6 @@ struct hnv_rtnl {
  * between two parts, so a busy table rarely interrupts one. */
 #define RTNL_BUF_SIZE 32768
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* What a kernel error means for the object, beyond strerror. */
 static const char *hint(int e, const char *kind)
 {
@@ -56,7 +45,7 @@ int hnv_rtnl_open(struct hnv_rtnl **out, char *err, size_t errlen)
 	struct hnv_rtnl *r = calloc(1, sizeof(*r));
 	if (r == NULL || (r->buf = malloc(RTNL_BUF_SIZE)) == NULL) {
 		free(r);
-		seterr(err, errlen, "rtnetlink: out of memory");
+		hnv_seterr(err, errlen, "rtnetlink: out of memory");
 		return -ENOMEM;
 	}
 	r->nl = mnl_socket_open(NETLINK_ROUTE);
@@ -66,7 +55,7 @@ int hnv_rtnl_open(struct hnv_rtnl **out, char *err, size_t errlen)
 			mnl_socket_close(r->nl);
 		free(r->buf);
 		free(r);
-		seterr(err, errlen, "cannot open rtnetlink socket: %s", strerror(e));
+		hnv_seterr(err, errlen, "cannot open rtnetlink socket: %s", strerror(e));
 		return -e;
 	}
 	r->portid = mnl_socket_get_portid(r->nl);
@@ -325,7 +314,7 @@ static int links(struct hnv_rtnl *r, struct link_walk *w, char *err, size_t errl
 	*w = (struct link_walk){.it = {.size = sizeof(struct hnv_rtnl_link)}};
 	int rc = dump(r, links_req, link_cb, &w->it);
 	if (rc < 0)
-		seterr(err, errlen, "cannot list links: %s", strerror(-rc));
+		hnv_seterr(err, errlen, "cannot list links: %s", strerror(-rc));
 	return rc;
 }
 
@@ -350,7 +339,7 @@ int hnv_rtnl_link_get(struct hnv_rtnl *r, const char *name, struct hnv_rtnl_link
 	while (rc == 0 && i < w.it.n && strcmp(l[i].name, name) != 0)
 		i++;
 	if (rc == 0 && i == w.it.n) {
-		seterr(err, errlen, "no interface %s", name);
+		hnv_seterr(err, errlen, "no interface %s", name);
 		rc = -ENODEV;
 	}
 	if (rc == 0)
@@ -384,7 +373,7 @@ int hnv_rtnl_add_vrf(struct hnv_rtnl *r, const char *name, uint32_t table, char 
 {
 	int rc = add_typed(r, name, "vrf", vrf_data, &table);
 	if (rc < 0)
-		seterr(err, errlen, "cannot create VRF %s (table %u): %s%s", name, table,
+		hnv_seterr(err, errlen, "cannot create VRF %s (table %u): %s%s", name, table,
 		       strerror(-rc), hint(-rc, ": this kernel has no VRF support"));
 	return rc;
 }
@@ -408,7 +397,7 @@ int hnv_rtnl_add_xfrm(struct hnv_rtnl *r, const char *name, uint32_t if_id, int 
 	struct xfrm_args x = {if_id, dev};
 	int rc = add_typed(r, name, "xfrm", xfrm_data, &x);
 	if (rc < 0)
-		seterr(err, errlen, "cannot create XFRM interface %s (if_id %u): %s%s", name, if_id,
+		hnv_seterr(err, errlen, "cannot create XFRM interface %s (if_id %u): %s%s", name, if_id,
 		       strerror(-rc), hint(-rc, ": this kernel has no XFRM interface support"));
 	return rc;
 }
@@ -417,7 +406,7 @@ int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *e
 {
 	int rc = transact(r, link_req(r, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL);
 	if (rc < 0)
-		seterr(err, errlen, "cannot delete interface %s: %s", name, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot delete interface %s: %s", name, strerror(-rc));
 	return rc;
 }
 
@@ -445,7 +434,7 @@ int hnv_rtnl_set_link(struct hnv_rtnl *r, int ifindex, const char *name, int mas
 					strcat(what, ", ");
 				strcat(what, part[i]);
 			}
-		seterr(err, errlen, "cannot set %s of %s: %s", what, name, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot set %s of %s: %s", what, name, strerror(-rc));
 	}
 	return rc;
 }
@@ -476,7 +465,7 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 	if (rc < 0) {
 		char s[INET6_ADDRSTRLEN];
 		inet_ntop(v4 ? AF_INET : AF_INET6, b, s, sizeof(s));
-		seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete", s,
+		hnv_seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete", s,
 		       plen, add ? "to" : "from", name, strerror(-rc));
 	}
 	return rc;
@@ -532,7 +521,7 @@ int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *a
 	struct addr_walk w = {.it = {.size = sizeof(struct hnv_rtnl_addr)}, .ifindex = ifindex};
 	int rc = dump(r, addrs_req, addr_cb, &w.it);
 	if (rc < 0)
-		seterr(err, errlen, "cannot list addresses: %s", strerror(-rc));
+		hnv_seterr(err, errlen, "cannot list addresses: %s", strerror(-rc));
 	const struct hnv_rtnl_addr *a = (const struct hnv_rtnl_addr *)w.it.v;
 	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
 		cb(&a[i], arg);
@@ -596,7 +585,7 @@ int hnv_rtnl_rules(struct hnv_rtnl *r, hnv_rtnl_rule_cb cb, void *arg, char *err
 	struct rule_walk w = {.it = {.size = sizeof(struct hnv_rtnl_rule)}};
 	int rc = dump(r, rules_req, rule_cb, &w.it);
 	if (rc < 0)
-		seterr(err, errlen, "cannot list routing rules: %s", strerror(-rc));
+		hnv_seterr(err, errlen, "cannot list routing rules: %s", strerror(-rc));
 	const struct hnv_rtnl_rule *ru = (const struct hnv_rtnl_rule *)w.it.v;
 	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
 		if (ru[i].family == AF_INET)
@@ -623,7 +612,7 @@ int hnv_rtnl_rule(struct hnv_rtnl *r, bool add, uint32_t prio, uint32_t mark, ui
 	if ((rc == -EEXIST && add) || (rc == -ENOENT && !add))
 		return 0;
 	if (rc < 0)
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "cannot %s routing rule \"priority %u fwmark 0x%x lookup %u\": %s",
 		       add ? "add" : "delete", prio, mark, table, strerror(-rc));
 	return rc;
@@ -648,7 +637,7 @@ int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifind
 	if (!add && (rc == -ESRCH || rc == -ENOENT))
 		return 0;
 	if (rc < 0)
-		seterr(err, errlen, "cannot %s route \"default dev %s table %u\": %s",
+		hnv_seterr(err, errlen, "cannot %s route \"default dev %s table %u\": %s",
 		       add ? "add" : "delete", name, table, strerror(-rc));
 	return rc;
 }

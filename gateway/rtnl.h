@@ -13,7 +13,7 @@
 #ifndef HNV_RTNL_H
 #define HNV_RTNL_H
 
-#include "../datapath/hnv_types.h"
+#include "../lib/hnv_types.h"
 
 #include <stdbool.h>
 #include <stddef.h>

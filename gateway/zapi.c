@@ -2,7 +2,8 @@
  * shared/reference/zapi-vici.md part A for the wire format). */
 #include "zapi.h"
 
-#include "../mgmt/server.h"
+#include "../lib/log.h"
+#include "../lib/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -754,13 +755,6 @@ struct hnv_zapi {
 	struct hnv_ratelimit rl_conn, rl_bad, rl_err, rl_route;
 };
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void vzlog(struct hnv_zapi *z, int lvl, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -780,24 +774,17 @@ __attribute__((format(printf, 3, 4))) static void zlog(struct hnv_zapi *z, int l
 	va_end(ap);
 }
 
-/* Same policy as hnv_log_rl, through z's sink. */
+/* hnv_log_rl's policy, through z's sink. */
 __attribute__((format(printf, 4, 5))) static void
 zlog_rl(struct hnv_zapi *z, struct hnv_ratelimit *rl, int lvl, const char *fmt, ...)
 {
-	long now = now_ms() / 1000;
-	if (rl->window_start == 0 || now - rl->window_start >= HNV_LOG_WINDOW) {
-		if (rl->suppressed)
-			zlog(z, lvl, "%u similar messages suppressed in the last %d s",
-			     rl->suppressed, HNV_LOG_WINDOW);
-		rl->window_start = now ? now : 1;
-		rl->count = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->count >= HNV_LOG_BURST) {
-		rl->suppressed++;
+	unsigned suppressed;
+	bool pass = hnv_ratelimit_pass(rl, &suppressed);
+	if (suppressed)
+		zlog(z, lvl, "%u similar messages suppressed in the last %d s", suppressed,
+		     HNV_LOG_WINDOW);
+	if (!pass)
 		return;
-	}
-	rl->count++;
 	va_list ap;
 	va_start(ap, fmt);
 	vzlog(z, lvl, fmt, ap);
@@ -999,7 +986,7 @@ static void maybe_complete(struct hnv_zapi *z)
 {
 	if (z->conn != HNV_ZAPI_CONNECTED || z->gr_stale == 0)
 		return;
-	if (z->queued > 0 && now_ms() < z->sync_deadline_ms)
+	if (z->queued > 0 && hnv_mono_ms() < z->sync_deadline_ms)
 		return;
 	for (size_t i = 0; i < z->nvrfs; i++) {
 		if (z->vrfs[i].complete_sent)
@@ -1023,7 +1010,7 @@ static void session_close(struct hnv_zapi *z, const char *why)
 		zlog_rl(z, &z->rl_conn, HNV_LOG_WARNING, "session with zebra at %s closed: %s",
 			z->path, why);
 		z->conn = HNV_ZAPI_DISCONNECTED;
-		z->next_try_ms = now_ms() + z->backoff_ms;
+		z->next_try_ms = hnv_mono_ms() + z->backoff_ms;
 	}
 	z->in_len = 0;
 	z->out_len = 0;
@@ -1059,9 +1046,9 @@ static int run_version(const char *prog, char *out, size_t outlen)
 	}
 	char buf[1024];
 	size_t len = 0;
-	long deadline = now_ms() + VERSION_TIMEOUT_MS;
+	long deadline = hnv_mono_ms() + VERSION_TIMEOUT_MS;
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - hnv_mono_ms();
 		if (left <= 0)
 			break;
 		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
@@ -1112,7 +1099,7 @@ static void session_start(struct hnv_zapi *z)
 	z->st.connects++;
 	z->last_conn_err = 0;
 	z->refused_release[0] = '\0';
-	z->sync_deadline_ms = now_ms() + SYNC_FALLBACK_MS;
+	z->sync_deadline_ms = hnv_mono_ms() + SYNC_FALLBACK_MS;
 	zlog(z, HNV_LOG_NOTICE, "connected to zebra at %s (FRR %s), route type %u%s", z->path,
 	     z->release, z->route_type, z->gr_stale ? ", graceful restart" : "");
 	queue_msg(z, buf, hnv_zapi_enc_hello(z->rel, buf, sizeof(buf), z->route_type, true));
@@ -1140,7 +1127,7 @@ int hnv_zapi_attach_fd(struct hnv_zapi *z, int fd)
 		z->conn = HNV_ZAPI_REFUSED;
 		z->st.refusals++;
 		snprintf(z->st.frr_release, sizeof(z->st.frr_release), "%s", ver);
-		z->next_try_ms = now_ms() + REFUSED_RETRY_MS;
+		z->next_try_ms = hnv_mono_ms() + REFUSED_RETRY_MS;
 		return -EPROTONOSUPPORT;
 	}
 	z->rel = rel;
@@ -1164,7 +1151,7 @@ static void try_connect(struct hnv_zapi *z)
 			zlog(z, HNV_LOG_WARNING, "cannot connect to zebra at %s: %s; retrying",
 			     z->path, strerror(e));
 		z->last_conn_err = e;
-		z->next_try_ms = now_ms() + z->backoff_ms;
+		z->next_try_ms = hnv_mono_ms() + z->backoff_ms;
 		z->backoff_ms =
 			z->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : z->backoff_ms * 2;
 		return;
@@ -1521,14 +1508,14 @@ int hnv_zapi_handle_io(struct hnv_zapi *z, short revents)
 
 int hnv_zapi_tick(struct hnv_zapi *z)
 {
-	long now = now_ms();
+	long now = hnv_mono_ms();
 	if (z->fd < 0 && now >= z->next_try_ms)
 		try_connect(z);
 	if (z->fd >= 0) {
 		maybe_complete(z);
 		flush_out(z);
 	}
-	now = now_ms();
+	now = hnv_mono_ms();
 	long due;
 	if (z->fd < 0) {
 		due = z->next_try_ms - now;

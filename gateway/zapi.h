@@ -63,7 +63,7 @@
 #ifndef HNV_ZAPI_H
 #define HNV_ZAPI_H
 
-#include "../datapath/hnv_types.h"
+#include "../lib/hnv_types.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -21,6 +21,7 @@
 
 #include "../datapath/dhcp.h"
 #include "../datapath/policy_read.h"
+#include "../lib/err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,307 +49,6 @@
 #define PRINTF_LIKE(f, a)
 #endif
 
-static void PRINTF_LIKE(3, 4) seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* ---- characters and numbers (ASCII only, independent of the locale) ---- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool is_name_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' ||
-	       c == '.' || c == '-';
-}
-
-static char ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool ascii_caseeq(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if (ascii_lower(*a) != ascii_lower(*b))
-			return false;
-	return *a == *b;
-}
-
-/* Unsigned decimal: digits only (no sign, no spaces, no leading zero except
- * "0" itself, so nothing looks octal). -EINVAL for syntax, -ERANGE above max.
- * Overflow-safe: v <= max <= UINT32_MAX before each step. */
-static int dec_parse(const char *s, uint32_t max, uint32_t *out)
-{
-	if (!is_digit(s[0]) || (s[0] == '0' && s[1] != '\0'))
-		return -EINVAL;
-	uint64_t v = 0;
-	bool over = false;
-	for (; *s; s++) {
-		if (!is_digit(*s))
-			return -EINVAL;
-		if (!over) {
-			v = v * 10 + (uint64_t)(*s - '0');
-			over = v > max;
-		}
-	}
-	if (over)
-		return -ERANGE;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-/* ---- value parsers: 0, or -EINVAL with the reason in *why ---- */
-
-static int mac_parse(const char *s, struct hnv_mac *mac, const char **why)
-{
-	static const char form[] = "expected 12 hex digits, optionally separated by - or :";
-	size_t len = strnlen(s, 18), step;
-	char sep = '\0';
-	*why = form;
-	if (len == 12) {
-		step = 2;
-	} else if (len == 17 && (s[2] == '-' || s[2] == ':')) {
-		step = 3;
-		sep = s[2];
-	} else {
-		return -EINVAL;
-	}
-	struct hnv_mac m;
-	for (size_t i = 0; i < 6; i++) {
-		const char *d = s + i * step;
-		int hi = hex_val(d[0]), lo = hex_val(d[1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		if (sep != '\0' && i < 5 && d[2] != sep) {
-			if (d[2] == '-' || d[2] == ':')
-				*why = "mixed separators";
-			return -EINVAL;
-		}
-		m.b[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*mac = m;
-	return 0;
-}
-
-static int guid_parse(const char *s, struct hnv_guid *g, const char **why)
-{
-	size_t len = strnlen(s, 39);
-	*why = "expected 8-4-4-4-12 hex digits, braces optional";
-	if (len == 38 && s[0] == '{' && s[37] == '}')
-		s++;
-	else if (len != 36)
-		return -EINVAL;
-	struct hnv_guid t;
-	memset(&t, 0, sizeof(t));
-	unsigned nib = 0;
-	for (size_t i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -EINVAL;
-			continue;
-		}
-		int v = hex_val(s[i]);
-		if (v < 0)
-			return -EINVAL;
-		t.b[nib / 2] |= (uint8_t)(nib % 2 ? v : v << 4);
-		nib++;
-	}
-	*g = t;
-	return 0;
-}
-
-static int ip_parse(const char *s, struct hnv_ip *ip, const char **why)
-{
-	*why = "not an IPv4 or IPv6 address";
-	if (strchr(s, ':') == NULL) {
-		uint8_t v4[4];
-		if (inet_pton(AF_INET, s, v4) != 1)
-			return -EINVAL;
-		hnv_ip_from_v4(ip, v4);
-		return 0;
-	}
-	struct hnv_ip t;
-	if (inet_pton(AF_INET6, s, t.b) != 1)
-		return -EINVAL;
-	if (hnv_ip_is_v4(&t)) {
-		/* ::ffff:a.b.c.d would alias a.b.c.d in the mapped key space */
-		*why = "IPv4-mapped IPv6 address is ambiguous, write it as a.b.c.d";
-		return -EINVAL;
-	}
-	*ip = t;
-	return 0;
-}
-
-static bool host_bits_set(const struct hnv_prefix *p)
-{
-	unsigned bits = hnv_prefix_bits128(p);
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned lo = i * 8;
-		uint8_t keep;
-		if (bits >= lo + 8)
-			keep = 0xff;
-		else if (bits <= lo)
-			keep = 0;
-		else
-			keep = (uint8_t)(0xff << (8 - (bits - lo)));
-		if (p->addr.b[i] & (uint8_t)~keep)
-			return true;
-	}
-	return false;
-}
-
-/* "IP/LEN". With host_ok, host bits may be set (an interface address). */
-static int prefix_parse(const char *s, struct hnv_prefix *p, bool host_ok, const char **why)
-{
-	const char *slash = strchr(s, '/');
-	char a[INET6_ADDRSTRLEN];
-	if (slash == NULL) {
-		*why = "expected IP/LEN";
-		return -EINVAL;
-	}
-	size_t alen = (size_t)(slash - s);
-	if (alen >= sizeof(a)) {
-		*why = "not an IPv4 or IPv6 address";
-		return -EINVAL;
-	}
-	memcpy(a, s, alen);
-	a[alen] = '\0';
-	struct hnv_prefix t;
-	memset(&t, 0, sizeof(t));
-	if (ip_parse(a, &t.addr, why) < 0)
-		return -EINVAL;
-	bool v4 = hnv_ip_is_v4(&t.addr);
-	uint32_t len;
-	if (dec_parse(slash + 1, v4 ? 32 : 128, &len) < 0) {
-		*why = v4 ? "length must be 0-32" : "length must be 0-128";
-		return -EINVAL;
-	}
-	t.len = (uint8_t)len;
-	if (!host_ok && host_bits_set(&t)) {
-		*why = "host bits set";
-		return -EINVAL;
-	}
-	*p = t;
-	return 0;
-}
-
-static int vsid_parse(const char *s, uint32_t *vsid, const char **why)
-{
-	uint32_t v;
-	int rc = dec_parse(s, HNV_VSID_MAX, &v);
-	if (rc == -EINVAL) {
-		*why = "must be a decimal number 4096-16777214";
-		return -EINVAL;
-	}
-	if (rc < 0 || v < HNV_VSID_MIN) {
-		*why = "must be 4096-16777214";
-		return -EINVAL;
-	}
-	*vsid = v;
-	return 0;
-}
-
-int hnv_parse_mac(const char *s, struct hnv_mac *mac)
-{
-	const char *why;
-	if (s == NULL || mac == NULL)
-		return -EINVAL;
-	return mac_parse(s, mac, &why);
-}
-
-int hnv_parse_guid(const char *s, struct hnv_guid *g)
-{
-	const char *why;
-	if (s == NULL || g == NULL)
-		return -EINVAL;
-	return guid_parse(s, g, &why);
-}
-
-int hnv_parse_ip(const char *s, struct hnv_ip *ip)
-{
-	const char *why;
-	if (s == NULL || ip == NULL)
-		return -EINVAL;
-	return ip_parse(s, ip, &why);
-}
-
-int hnv_parse_prefix(const char *s, struct hnv_prefix *p)
-{
-	const char *why;
-	if (s == NULL || p == NULL)
-		return -EINVAL;
-	return prefix_parse(s, p, false, &why);
-}
-
-int hnv_parse_vsid(const char *s, uint32_t *vsid)
-{
-	const char *why;
-	if (s == NULL || vsid == NULL)
-		return -EINVAL;
-	return vsid_parse(s, vsid, &why);
-}
-
-/* ---- formatters: always NUL-terminate when len > 0, cut if too small ---- */
-
-void hnv_fmt_ip(const struct hnv_ip *ip, char *buf, size_t len)
-{
-	char t[INET6_ADDRSTRLEN];
-	if (buf == NULL || len == 0)
-		return;
-	if (hnv_ip_is_v4(ip))
-		snprintf(t, sizeof(t), "%u.%u.%u.%u", ip->b[12], ip->b[13], ip->b[14], ip->b[15]);
-	else if (inet_ntop(AF_INET6, ip->b, t, sizeof(t)) == NULL)
-		t[0] = '\0';
-	snprintf(buf, len, "%s", t);
-}
-
-void hnv_fmt_prefix(const struct hnv_prefix *p, char *buf, size_t len)
-{
-	char t[INET6_ADDRSTRLEN];
-	if (buf == NULL || len == 0)
-		return;
-	hnv_fmt_ip(&p->addr, t, sizeof(t));
-	snprintf(buf, len, "%s/%u", t, p->len);
-}
-
-void hnv_fmt_mac(const struct hnv_mac *m, char *buf, size_t len)
-{
-	if (buf == NULL || len == 0)
-		return;
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m->b[0], m->b[1], m->b[2], m->b[3],
-		 m->b[4], m->b[5]);
-}
-
-void hnv_fmt_guid(const struct hnv_guid *g, char *buf, size_t len)
-{
-	const uint8_t *b = g->b;
-	if (buf == NULL || len == 0)
-		return;
-	snprintf(buf, len, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
 
 /* ---- tokenizer ----
  * Its messages name columns, never characters: the line may hold a PSK. */
@@ -377,7 +77,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 	for (size_t k = 0; k < len; k++) {
 		unsigned char c = (unsigned char)s[k];
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			seterr(err, errlen, "control character 0x%02x at column %zu", c, k + 1);
+			hnv_seterr(err, errlen, "control character 0x%02x at column %zu", c, k + 1);
 			return -EINVAL;
 		}
 	}
@@ -389,7 +89,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 		if (s[i] == '#')
 			break;
 		if (ws->n == CONF_WORDS_MAX) {
-			seterr(err, errlen, "too many words (at most %d)", CONF_WORDS_MAX);
+			hnv_seterr(err, errlen, "too many words (at most %d)", CONF_WORDS_MAX);
 			return -EINVAL;
 		}
 		/* Each input byte yields at most one output byte and every word
@@ -403,7 +103,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 			i++;
 			for (;;) {
 				if (i >= len) {
-					seterr(err, errlen,
+					hnv_seterr(err, errlen,
 					       "unterminated quoted value at column %zu",
 					       start + 1);
 					return -EINVAL;
@@ -413,14 +113,14 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 					break;
 				if (c == '\\') {
 					if (i + 1 >= len) {
-						seterr(err, errlen,
+						hnv_seterr(err, errlen,
 						       "unterminated quoted value at column %zu",
 						       start + 1);
 						return -EINVAL;
 					}
 					c = s[++i];
 					if (c != '"' && c != '\\') {
-						seterr(err, errlen,
+						hnv_seterr(err, errlen,
 						       "invalid escape at column %zu "
 						       "(only \\\" and \\\\)",
 						       i);
@@ -434,7 +134,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 			}
 			i++; /* the closing quote */
 			if (i < len && !is_blank(s[i]) && s[i] != '#') {
-				seterr(err, errlen,
+				hnv_seterr(err, errlen,
 				       "unexpected character after quoted value at column %zu",
 				       i + 1);
 				return -EINVAL;
@@ -442,7 +142,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 		} else {
 			while (i < len && !is_blank(s[i]) && s[i] != '#') {
 				if (s[i] == '"') {
-					seterr(err, errlen,
+					hnv_seterr(err, errlen,
 					       "unexpected quote inside word at column %zu", i + 1);
 					return -EINVAL;
 				}
@@ -458,7 +158,7 @@ static int tokenize(const char *s, size_t len, struct words *ws, char *err, size
 	}
 	return 0;
 too_long:
-	seterr(err, errlen, "line too long (more than %d bytes)", CONF_LINE_MAX);
+	hnv_seterr(err, errlen, "line too long (more than %d bytes)", CONF_LINE_MAX);
 	return -EINVAL;
 }
 
@@ -601,7 +301,7 @@ struct cmd_def {
 
 static int bad(struct pctx *c, const char *what, const char *v, const char *why)
 {
-	seterr(c->err, c->errlen, "%s: invalid %s " SHOWF ": %s", c->cmd, what, SHOWA(v), why);
+	hnv_seterr(c->err, c->errlen, "%s: invalid %s " SHOWF ": %s", c->cmd, what, SHOWA(v), why);
 	return -EINVAL;
 }
 
@@ -613,7 +313,7 @@ static const char *opt1(const struct pctx *c, enum opt o)
 static int get_vsid(struct pctx *c, const char *v, uint32_t *out)
 {
 	const char *why;
-	if (vsid_parse(v, out, &why) < 0)
+	if (hnv_parse_vsid_why(v, out, &why) < 0)
 		return bad(c, "VSID", v, why);
 	return 0;
 }
@@ -622,7 +322,7 @@ static int get_ip(struct pctx *c, const char *what, const char *v, bool unspec_o
 		  struct hnv_ip *out)
 {
 	const char *why;
-	if (ip_parse(v, out, &why) < 0)
+	if (hnv_parse_ip_why(v, out, &why) < 0)
 		return bad(c, what, v, why);
 	if (!unspec_ok && hnv_ip_is_unspec(out))
 		return bad(c, what, v, "unspecified address");
@@ -632,7 +332,7 @@ static int get_ip(struct pctx *c, const char *what, const char *v, bool unspec_o
 static int get_prefix(struct pctx *c, const char *what, const char *v, struct hnv_prefix *out)
 {
 	const char *why;
-	if (prefix_parse(v, out, false, &why) < 0)
+	if (hnv_parse_prefix_why(v, out, false, &why) < 0)
 		return bad(c, what, v, why);
 	return 0;
 }
@@ -642,7 +342,7 @@ static int get_mac(struct pctx *c, const char *what, const char *v, struct hnv_m
 {
 	static const struct hnv_mac zero;
 	const char *why;
-	if (mac_parse(v, out, &why) < 0)
+	if (hnv_parse_mac_why(v, out, &why) < 0)
 		return bad(c, what, v, why);
 	if (out->b[0] & 1)
 		return bad(c, what, v, "multicast or broadcast address");
@@ -654,7 +354,7 @@ static int get_mac(struct pctx *c, const char *what, const char *v, struct hnv_m
 static int get_guid(struct pctx *c, const char *what, const char *v, struct hnv_guid *out)
 {
 	const char *why;
-	if (guid_parse(v, out, &why) < 0)
+	if (hnv_parse_guid_why(v, out, &why) < 0)
 		return bad(c, what, v, why);
 	return 0;
 }
@@ -668,7 +368,7 @@ static int get_name(struct pctx *c, const char *what, const char *v, char *out)
 	if (len > HNV_NAME_MAX)
 		return bad(c, what, v, "longer than 63 characters");
 	for (size_t i = 0; i < len; i++)
-		if (!is_name_char(v[i]))
+		if (!hnv_is_name_char(v[i]))
 			return bad(c, what, v, "use only A-Z a-z 0-9 _ . -");
 	memcpy(out, v, len + 1);
 	return 0;
@@ -682,7 +382,7 @@ static int get_dev(struct pctx *c, const char *what, const char *v, char out[DEV
 	if (len == 0 || len > DEV_MAX || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
 		return bad(c, what, v, "must be 1-15 characters, not . or ..");
 	for (size_t i = 0; i < len; i++)
-		if (!is_name_char(v[i]))
+		if (!hnv_is_name_char(v[i]))
 			return bad(c, what, v, "use only A-Z a-z 0-9 _ . -");
 	memcpy(out, v, len + 1);
 	return 0;
@@ -703,8 +403,8 @@ static int get_text(struct pctx *c, const char *what, const char *v, char *out, 
 static int get_uint(struct pctx *c, const char *what, const char *v, uint32_t min, uint32_t max,
 		    uint32_t *out)
 {
-	if (dec_parse(v, max, out) < 0 || *out < min) {
-		seterr(c->err, c->errlen,
+	if (hnv_parse_dec(v, max, out) < 0 || *out < min) {
+		hnv_seterr(c->err, c->errlen,
 		       "%s: invalid %s " SHOWF ": must be a decimal number %u-%u", c->cmd, what,
 		       SHOWA(v), min, max);
 		return -EINVAL;
@@ -723,7 +423,7 @@ static int get_rule(struct pctx *c, const char *v, enum hnv_rule *out)
 		{"none", "TranslationMethodNone", HNV_RULE_NONE},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (ascii_caseeq(v, t[i].a) || ascii_caseeq(v, t[i].b)) {
+		if (hnv_ascii_caseeq(v, t[i].a) || hnv_ascii_caseeq(v, t[i].b)) {
 			*out = t[i].r;
 			return 0;
 		}
@@ -743,7 +443,7 @@ static const struct {
 static int get_type(struct pctx *c, const char *v, enum hnv_rec_type *out)
 {
 	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-		if (ascii_caseeq(v, type_names[i].a) || ascii_caseeq(v, type_names[i].b)) {
+		if (hnv_ascii_caseeq(v, type_names[i].a) || hnv_ascii_caseeq(v, type_names[i].b)) {
 			*out = type_names[i].t;
 			return 0;
 		}
@@ -793,7 +493,7 @@ static int build_vsubnet_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		for (unsigned k = 0; k < i; k++)
 			if (hnv_prefix_contains(&s->prefixes[k], &p->addr) ||
 			    hnv_prefix_contains(p, &s->prefixes[k].addr)) {
-				seterr(c->err, c->errlen,
+				hnv_seterr(c->err, c->errlen,
 				       "%s: prefix " SHOWF " overlaps prefix " SHOWF, c->cmd,
 				       SHOWA(v), SHOWA(c->val[OPT_PREFIX][k]));
 				return -EINVAL;
@@ -811,7 +511,7 @@ static int build_vsubnet_del(struct pctx *c, struct hnv_conf_cmd *cmd)
 static int build_pa_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 {
 	const char *why;
-	if (prefix_parse(c->pos, &cmd->u.pa.addr, true, &why) < 0)
+	if (hnv_parse_prefix_why(c->pos, &cmd->u.pa.addr, true, &why) < 0)
 		return bad(c, "PA", c->pos, why);
 	if (hnv_ip_is_unspec(&cmd->u.pa.addr.addr))
 		return bad(c, "PA", c->pos, "unspecified address");
@@ -954,19 +654,19 @@ static int build_lookup(struct pctx *c, struct hnv_conf_cmd *cmd)
 	s->use_vm_mac = c->n[OPT_USE_VM_MAC] > 0;
 	bool wild = s->type == HNV_TYPE_GATEWAY_WILDCARD || s->type == HNV_TYPE_L2ONLY;
 	if (wild && !hnv_ip_is_unspec(&s->ca)) {
-		seterr(c->err, c->errlen, "%s: --ca " SHOWF " must be 0.0.0.0 or :: for type %s",
+		hnv_seterr(c->err, c->errlen, "%s: --ca " SHOWF " must be 0.0.0.0 or :: for type %s",
 		       c->cmd, SHOWA(ca), type_name(s->type));
 		return -EINVAL;
 	}
 	if (!wild && hnv_ip_is_unspec(&s->ca)) {
 		static const char why[] = "needs --type gateway-wildcard or l2only";
-		seterr(c->err, c->errlen,
+		hnv_seterr(c->err, c->errlen,
 		       "%s: --ca " SHOWF " is unspecified, which %s (type is %s)", c->cmd,
 		       SHOWA(ca), why, type_name(s->type));
 		return -EINVAL;
 	}
 	if (s->use_vm_mac && s->rule != HNV_RULE_NAT) {
-		seterr(c->err, c->errlen, "%s: --use-vm-mac needs --rule nat", c->cmd);
+		hnv_seterr(c->err, c->errlen, "%s: --use-vm-mac needs --rule nat", c->cmd);
 		return -EINVAL;
 	}
 	return 0;
@@ -992,7 +692,7 @@ static int prefix_nexthop(struct pctx *c, struct hnv_prefix *prefix, struct hnv_
 		rc = get_ip(c, "nexthop", nh, true, nexthop);
 	if (rc == 0 && hnv_ip_is_v4(&prefix->addr) != hnv_ip_is_v4(nexthop)) {
 		bool v4 = hnv_ip_is_v4(&prefix->addr);
-		seterr(c->err, c->errlen, "%s: nexthop " SHOWF " is %s but prefix " SHOWF " is %s",
+		hnv_seterr(c->err, c->errlen, "%s: nexthop " SHOWF " is %s but prefix " SHOWF " is %s",
 		       c->cmd, SHOWA(nh), v4 ? "IPv6" : "IPv4", SHOWA(pfx), v4 ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
@@ -1039,7 +739,7 @@ static int build_global_set(struct pctx *c, struct hnv_conf_cmd *cmd)
 	int rc = 0;
 	if (!c->n[OPT_GATEWAY_MAC] && !c->n[OPT_FLOWID] && !c->n[OPT_UPLINK_MTU] &&
 	    !c->n[OPT_USE_EXT_ROUTER]) {
-		seterr(c->err, c->errlen,
+		hnv_seterr(c->err, c->errlen,
 		       "%s: nothing to set (give --gateway-mac, --flowid, --uplink-mtu or "
 		       "--use-external-router)",
 		       c->cmd);
@@ -1143,7 +843,7 @@ static int build_gateway_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc == 0 && c->n[OPT_CORP_ADDR]) {
 		if (!g->corp_dev[0])
 			return bad(c, "corp address", opt1(c, OPT_CORP_ADDR), "needs --corp-dev");
-		if (prefix_parse(opt1(c, OPT_CORP_ADDR), &g->corp_addr, true, &why) < 0)
+		if (hnv_parse_prefix_why(opt1(c, OPT_CORP_ADDR), &g->corp_addr, true, &why) < 0)
 			return bad(c, "corp address", opt1(c, OPT_CORP_ADDR), why);
 		if (hnv_ip_is_unspec(&g->corp_addr.addr))
 			return bad(c, "corp address", opt1(c, OPT_CORP_ADDR),
@@ -1235,25 +935,25 @@ static int get_psk(struct pctx *c, const char *v, char *out)
 {
 	size_t len = strlen(v);
 	if (strcmp(v, "<secret>") == 0) {
-		seterr(c->err, c->errlen,
+		hnv_seterr(c->err, c->errlen,
 		       "%s: the PSK is masked as <secret> (a config shown without secrets); "
 		       "give the key itself",
 		       c->cmd);
 		return -EINVAL;
 	}
 	if (len < HNV_S2S_PSK_MIN) {
-		seterr(c->err, c->errlen, "%s: PSK too short: use at least %d characters", c->cmd,
+		hnv_seterr(c->err, c->errlen, "%s: PSK too short: use at least %d characters", c->cmd,
 		       HNV_S2S_PSK_MIN);
 		return -EINVAL;
 	}
 	if (len > HNV_S2S_PSK_MAX) {
-		seterr(c->err, c->errlen, "%s: PSK too long: use at most %d characters", c->cmd,
+		hnv_seterr(c->err, c->errlen, "%s: PSK too long: use at most %d characters", c->cmd,
 		       HNV_S2S_PSK_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < len; i++)
 		if (!printable_ascii(v[i])) {
-			seterr(c->err, c->errlen,
+			hnv_seterr(c->err, c->errlen,
 			       "%s: PSK has a character outside printable ASCII at position %zu",
 			       c->cmd, i + 1);
 			return -EINVAL;
@@ -1381,7 +1081,7 @@ static unsigned dh_group_number(const char *t)
 	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
 		size_t n = strlen(pfx[i]);
 		uint32_t v;
-		if (strncmp(t, pfx[i], n) == 0 && dec_parse(t + n, 99, &v) == 0)
+		if (strncmp(t, pfx[i], n) == 0 && hnv_parse_dec(t + n, 99, &v) == 0)
 			return v;
 	}
 	return 0;
@@ -1399,9 +1099,9 @@ static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, siz
 	if (len == 0 || len >= sizeof(p))
 		return bad(c, kind, v, "must be 1-255 characters");
 	for (size_t i = 0; i <= len; i++)
-		p[i] = ascii_lower(v[i]);
+		p[i] = hnv_ascii_lower(v[i]);
 	for (size_t i = 0; i < len; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || is_digit(p[i]) || p[i] == '_' || p[i] == '-'))
+		if (!((p[i] >= 'a' && p[i] <= 'z') || hnv_is_digit(p[i]) || p[i] == '_' || p[i] == '-'))
 			return bad(c, kind, v,
 				   "one proposal of algorithm keywords joined by '-', "
 				   "e.g. aes256gcm16-prfsha384-ecp384");
@@ -1418,7 +1118,7 @@ static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, siz
 			return bad(c, kind, v, "ends with '-'");
 		for (size_t i = 0; i < sizeof(weak_algs) / sizeof(weak_algs[0]); i++)
 			if (strcmp(tok, weak_algs[i].name) == 0) {
-				seterr(c->err, c->errlen,
+				hnv_seterr(c->err, c->errlen,
 				       "%s: weak algorithm \"%s\" in %s " SHOWF ": %s is refused",
 				       c->cmd, tok, kind, SHOWA(v), weak_algs[i].why);
 				return -EINVAL;
@@ -1428,13 +1128,13 @@ static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, siz
 			if (dh_groups[i].num != g)
 				continue;
 			if (dh_groups[i].weak)
-				seterr(c->err, c->errlen,
+				hnv_seterr(c->err, c->errlen,
 				       "%s: weak algorithm \"%s\" in %s " SHOWF
 				       ": DH group %u (%s) is refused, MODP groups below 2048 bits "
 				       "are weak",
 				       c->cmd, tok, kind, SHOWA(v), g, dh_groups[i].name);
 			else
-				seterr(c->err, c->errlen,
+				hnv_seterr(c->err, c->errlen,
 				       "%s: %s " SHOWF ": write DH group %u as \"%s\"", c->cmd,
 				       kind, SHOWA(v), g, dh_groups[i].name);
 			return -EINVAL;
@@ -1443,7 +1143,7 @@ static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, siz
 		while (k < nk && strcmp(tok, good_algs[k].name) != 0)
 			k++;
 		if (k == nk) {
-			seterr(c->err, c->errlen, "%s: unknown algorithm \"%s\" in %s " SHOWF,
+			hnv_seterr(c->err, c->errlen, "%s: unknown algorithm \"%s\" in %s " SHOWF,
 			       c->cmd, tok, kind, SHOWA(v));
 			return -EINVAL;
 		}
@@ -1470,7 +1170,7 @@ static int get_proposal(struct pctx *c, bool ike, const char *v, char *list, siz
 		return bad(c, kind, v, why);
 	size_t used = strlen(list);
 	if (used + (used > 0) + len >= size) {
-		seterr(c->err, c->errlen, "%s: %ss longer than %zu characters together", c->cmd,
+		hnv_seterr(c->err, c->errlen, "%s: %ss longer than %zu characters together", c->cmd,
 		       kind, size - 1);
 		return -EINVAL;
 	}
@@ -1502,8 +1202,8 @@ static int get_netmaps(struct pctx *c, bool remote, struct hnv_s2s_netmap *out, 
 		real[eq - v] = '\0';
 		struct hnv_s2s_netmap *m = &out[i];
 		const char *why;
-		if (prefix_parse(real, &m->real, false, &why) < 0 ||
-		    prefix_parse(eq + 1, &m->mapped, false, &why) < 0)
+		if (hnv_parse_prefix_why(real, &m->real, false, &why) < 0 ||
+		    hnv_parse_prefix_why(eq + 1, &m->mapped, false, &why) < 0)
 			return bad(c, what, v, why);
 		if (!hnv_ip_is_v4(&m->real.addr) || !hnv_ip_is_v4(&m->mapped.addr))
 			return bad(c, what, v, "NETMAP is IPv4 only (there is no NAT66)");
@@ -1518,7 +1218,7 @@ static int get_netmaps(struct pctx *c, bool remote, struct hnv_s2s_netmap *out, 
 			    prefixes_overlap(&out[k].mapped, &m->mapped) ||
 			    prefixes_overlap(&out[k].real, &m->mapped) ||
 			    prefixes_overlap(&out[k].mapped, &m->real)) {
-				seterr(c->err, c->errlen, "%s: %s " SHOWF " overlaps %s " SHOWF,
+				hnv_seterr(c->err, c->errlen, "%s: %s " SHOWF " overlaps %s " SHOWF,
 				       c->cmd, what, SHOWA(v), what, SHOWA(c->val[opt][k]));
 				return -EINVAL;
 			}
@@ -1549,7 +1249,7 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc < 0)
 		return rc;
 	if (c->n[OPT_PSK] && (c->n[OPT_CERT] || c->n[OPT_KEY] || c->n[OPT_CA_CERT])) {
-		seterr(c->err, c->errlen, "%s: give --psk or --cert with --key%s, not both", c->cmd,
+		hnv_seterr(c->err, c->errlen, "%s: give --psk or --cert with --key%s, not both", c->cmd,
 		       c->n[OPT_CA_CERT] ? " (and --ca-cert)" : "");
 		return -EINVAL;
 	}
@@ -1559,7 +1259,7 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		/* identities are shown to every reader; the PSK is not */
 		if (rc == 0 &&
 		    (shows_secret(s->local_id, s->psk) || shows_secret(s->remote_id, s->psk))) {
-			seterr(c->err, c->errlen, "%s: the PSK must not appear in an identity",
+			hnv_seterr(c->err, c->errlen, "%s: the PSK must not appear in an identity",
 			       c->cmd);
 			return -EINVAL;
 		}
@@ -1571,7 +1271,7 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		if (rc == 0 && c->n[OPT_CA_CERT])
 			rc = get_path(c, "CA certificate", opt1(c, OPT_CA_CERT), s->ca_cert);
 	} else {
-		seterr(c->err, c->errlen, "%s: missing %s", c->cmd,
+		hnv_seterr(c->err, c->errlen, "%s: missing %s", c->cmd,
 		       c->n[OPT_CERT]  ? "--key"
 		       : c->n[OPT_KEY] ? "--cert"
 				       : "--psk or --cert with --key");
@@ -1596,7 +1296,7 @@ static int build_s2s_add(struct pctx *c, struct hnv_conf_cmd *cmd)
 		for (unsigned k = 0; k < i; k++)
 			if (hnv_prefix_contains(&s->remote[k], &p->addr) ||
 			    hnv_prefix_contains(p, &s->remote[k].addr)) {
-				seterr(c->err, c->errlen,
+				hnv_seterr(c->err, c->errlen,
 				       "%s: remote prefix " SHOWF " overlaps remote prefix " SHOWF,
 				       c->cmd, SHOWA(v), SHOWA(c->val[OPT_REMOTE_PREFIX][k]));
 				return -EINVAL;
@@ -1722,7 +1422,7 @@ static int find_cmd(const struct words *ws, const struct cmd_def **out, char *er
 		}
 	}
 	if (!obj_known) {
-		seterr(err, errlen, "unknown command " SHOWF, SHOWA(obj));
+		hnv_seterr(err, errlen, "unknown command " SHOWF, SHOWA(obj));
 		return -EINVAL;
 	}
 	char verbs[32] = "";
@@ -1736,9 +1436,9 @@ static int find_cmd(const struct words *ws, const struct cmd_def **out, char *er
 			o += (size_t)k;
 		}
 	if (ws->n == 1)
-		seterr(err, errlen, "\"%s\" needs a verb: %s", obj, verbs);
+		hnv_seterr(err, errlen, "\"%s\" needs a verb: %s", obj, verbs);
 	else
-		seterr(err, errlen, "unknown command \"%s %.64s%s\" (verbs: %s)", obj,
+		hnv_seterr(err, errlen, "unknown command \"%s %.64s%s\" (verbs: %s)", obj,
 		       SHOWA(ws->w[1].s), verbs);
 	return -EINVAL;
 }
@@ -1763,7 +1463,7 @@ static void list_options(const struct cmd_def *d, char *buf, size_t size)
 static void scrub(char *err, size_t errlen, const char *cmd, const char *secret)
 {
 	if (err != NULL && errlen > 0 && shows_secret(err, secret))
-		seterr(err, errlen, "%s: invalid value (not shown: it contains the PSK)", cmd);
+		hnv_seterr(err, errlen, "%s: invalid value (not shown: it contains the PSK)", cmd);
 }
 
 /* parse_words with the caller's word buffer. */
@@ -1794,7 +1494,7 @@ static int parse_ws(const char *s, size_t len, struct words *ws, struct hnv_conf
 	unsigned i = 2;
 	if (d->pos) {
 		if (i >= ws->n || is_option(&ws->w[i])) {
-			seterr(err, errlen, "%s: missing %s", name, d->pos);
+			hnv_seterr(err, errlen, "%s: missing %s", name, d->pos);
 			return -EINVAL;
 		}
 		c.pos = ws->w[i++].s;
@@ -1802,13 +1502,13 @@ static int parse_ws(const char *s, size_t len, struct words *ws, struct hnv_conf
 	while (i < ws->n) {
 		const struct word *w = &ws->w[i++];
 		if (!is_option(w) && secret) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: unexpected value at word %u (a value with spaces needs quotes)",
 			       name, i);
 			return -EINVAL;
 		}
 		if (!is_option(w)) {
-			seterr(err, errlen, "%s: unexpected " SHOWF, name, SHOWA(w->s));
+			hnv_seterr(err, errlen, "%s: unexpected " SHOWF, name, SHOWA(w->s));
 			return -EINVAL;
 		}
 		enum opt o = OPT__COUNT;
@@ -1818,21 +1518,21 @@ static int parse_ws(const char *s, size_t len, struct words *ws, struct hnv_conf
 		if (o == OPT__COUNT && secret) {
 			char opts[512];
 			list_options(d, opts, sizeof(opts));
-			seterr(err, errlen, "%s: unknown option at word %u (options: %s)", name, i,
+			hnv_seterr(err, errlen, "%s: unknown option at word %u (options: %s)", name, i,
 			       opts);
 			return -EINVAL;
 		}
 		if (o == OPT__COUNT) {
-			seterr(err, errlen, "unknown option " SHOWF " for \"%s\"", SHOWA(w->s),
+			hnv_seterr(err, errlen, "unknown option " SHOWF " for \"%s\"", SHOWA(w->s),
 			       name);
 			return -EINVAL;
 		}
 		unsigned max = (d->multi & B(o)) ? opt_defs[o].max : 1;
 		if (c.n[o] >= max) {
 			if (max == 1)
-				seterr(err, errlen, "%s: %s given more than once", name, w->s);
+				hnv_seterr(err, errlen, "%s: %s given more than once", name, w->s);
 			else
-				seterr(err, errlen, "%s: too many %s (at most %u)", name, w->s,
+				hnv_seterr(err, errlen, "%s: too many %s (at most %u)", name, w->s,
 				       max);
 			return -EINVAL;
 		}
@@ -1841,14 +1541,14 @@ static int parse_ws(const char *s, size_t len, struct words *ws, struct hnv_conf
 			continue;
 		}
 		if (i >= ws->n || is_option(&ws->w[i])) {
-			seterr(err, errlen, "%s: missing value for %s", name, w->s);
+			hnv_seterr(err, errlen, "%s: missing value for %s", name, w->s);
 			return -EINVAL;
 		}
 		c.val[o][c.n[o]++] = ws->w[i++].s;
 	}
 	for (unsigned k = 0; k < OPT__COUNT; k++)
 		if ((d->required & B(k)) && c.n[k] == 0) {
-			seterr(err, errlen, "%s: missing %s", name, opt_defs[k].name);
+			hnv_seterr(err, errlen, "%s: missing %s", name, opt_defs[k].name);
 			return -EINVAL;
 		}
 
@@ -1874,7 +1574,7 @@ static int parse_words(const char *s, size_t len, struct hnv_conf_cmd *cmd, char
 int hnv_conf_parse_line(const char *line, struct hnv_conf_cmd *cmd, char *err, size_t errlen)
 {
 	if (line == NULL || cmd == NULL) {
-		seterr(err, errlen, "no line to parse");
+		hnv_seterr(err, errlen, "no line to parse");
 		return -EINVAL;
 	}
 	size_t len = strnlen(line, CONF_LINE_MAX + 3);
@@ -1883,7 +1583,7 @@ int hnv_conf_parse_line(const char *line, struct hnv_conf_cmd *cmd, char *err, s
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > CONF_LINE_MAX) {
-		seterr(err, errlen, "line too long (more than %d bytes)", CONF_LINE_MAX);
+		hnv_seterr(err, errlen, "line too long (more than %d bytes)", CONF_LINE_MAX);
 		return -EINVAL;
 	}
 	struct hnv_conf_cmd t;
@@ -1906,7 +1606,7 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 	int rc = 0;
 
 	if (cmds == NULL || n == NULL || (text == NULL && len > 0)) {
-		seterr(err, errlen, "no text to parse");
+		hnv_seterr(err, errlen, "no text to parse");
 		return -EINVAL;
 	}
 	*cmds = NULL;
@@ -1917,7 +1617,7 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 		size_t ll = nl ? (size_t)(nl - ls) : len - off;
 		off += ll + (nl ? 1 : 0);
 		if (lineno == UINT32_MAX) {
-			seterr(err, errlen, "too many lines");
+			hnv_seterr(err, errlen, "too many lines");
 			rc = -EINVAL;
 			break;
 		}
@@ -1925,21 +1625,21 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 		if (ll > 0 && ls[ll - 1] == '\r')
 			ll--;
 		if (ll > CONF_LINE_MAX) {
-			seterr(err, errlen, "line %u: line too long (more than %d bytes)", lineno,
+			hnv_seterr(err, errlen, "line %u: line too long (more than %d bytes)", lineno,
 			       CONF_LINE_MAX);
 			rc = -EINVAL;
 			break;
 		}
 		const char *nul = memchr(ls, '\0', ll);
 		if (nul) {
-			seterr(err, errlen, "line %u: NUL byte at column %zu", lineno,
+			hnv_seterr(err, errlen, "line %u: NUL byte at column %zu", lineno,
 			       (size_t)(nul - ls) + 1);
 			rc = -EINVAL;
 			break;
 		}
 		rc = parse_words(ls, ll, &c, msg, sizeof(msg));
 		if (rc < 0) {
-			seterr(err, errlen, "line %u: %s", lineno, msg);
+			hnv_seterr(err, errlen, "line %u: %s", lineno, msg);
 			break;
 		}
 		if (rc == 0)
@@ -1956,7 +1656,7 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 			hnv_conf_cmds_free(arr, cnt);
 			arr = na;
 			if (na == NULL) {
-				seterr(err, errlen, "line %u: out of memory", lineno);
+				hnv_seterr(err, errlen, "line %u: out of memory", lineno);
 				rc = -ENOMEM;
 				break;
 			}
@@ -2025,7 +1725,7 @@ static bool terminated(const char *s, size_t size)
 
 static int vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s: VSID %u is not configured (vsubnet add %u first)", cmd, vsid,
+	hnv_seterr(err, errlen, "%s: VSID %u is not configured (vsubnet add %u first)", cmd, vsid,
 	       vsid);
 	return -ENOENT;
 }
@@ -2047,7 +1747,7 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 		if (hnv_ip_eq(&gw, ca)) {
 			hnv_fmt_ip(ca, a, sizeof(a));
 			hnv_fmt_prefix(p, pl, sizeof(pl));
-			seterr(err, errlen, "%s: CA %s is the default gateway of VSID %u (%s)", cmd,
+			hnv_seterr(err, errlen, "%s: CA %s is the default gateway of VSID %u (%s)", cmd,
 			       a, vs->vsid, pl);
 			return -EINVAL;
 		}
@@ -2063,7 +1763,7 @@ static int check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const st
 			break;
 		o += (size_t)k;
 	}
-	seterr(err, errlen, "%s: CA %s is outside the prefixes of VSID %u (%s)", cmd, a, vs->vsid,
+	hnv_seterr(err, errlen, "%s: CA %s is outside the prefixes of VSID %u (%s)", cmd, a, vs->vsid,
 	       list);
 	return -EINVAL;
 }
@@ -2189,7 +1889,7 @@ static bool rdomain_known(const struct hnv_conf_batch *b, const char *name)
 
 static int rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, name);
+	hnv_seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, name);
 	return -ENOENT;
 }
 
@@ -2202,17 +1902,17 @@ static int apply_rdomain(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 	const char *cmd = add ? "rdomain add" : "rdomain del";
 	char g[40];
 	if (!terminated(name, sizeof(c->u.rdomain.name))) {
-		seterr(err, errlen, "%s: name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: name is not terminated", cmd);
 		return -EINVAL;
 	}
 	if (!add && vec_find(&b->gws, gw_uses_rdomain, name) >= 0) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: rdomain \"%s\" is in use by its gateway (gateway del first)", cmd,
 		       name);
 		return -EBUSY;
 	}
 	if (!add && vec_find(&b->s2s, s2s_uses_rdomain, name) >= 0) {
-		seterr(err, errlen, "%s: rdomain \"%s\" is in use by s2s tunnels (s2s del first)",
+		hnv_seterr(err, errlen, "%s: rdomain \"%s\" is in use by s2s tunnels (s2s del first)",
 		       cmd, name);
 		return -EBUSY;
 	}
@@ -2227,17 +1927,17 @@ static int apply_rdomain(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 		vec_del(&b->rdomains, (size_t)known);
 	}
 	if (rc == -EEXIST)
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: rdomain \"%s\" already exists, or RDID %s belongs to another rdomain",
 		       cmd, name, g);
 	else if (rc == -ENOENT)
-		seterr(err, errlen, "%s: rdomain \"%s\" not found", cmd, name);
+		hnv_seterr(err, errlen, "%s: rdomain \"%s\" not found", cmd, name);
 	else if (rc == -EBUSY)
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: rdomain \"%s\" is in use (delete its vsubnets and routes first)", cmd,
 		       name);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: rdomain \"%s\"%s%s: %s", cmd, name, add ? " " : "",
+		hnv_seterr(err, errlen, "%s: rdomain \"%s\"%s%s: %s", cmd, name, add ? " " : "",
 		       add ? g : "", errno_text(rc));
 	return rc < 0 ? rc : 0;
 }
@@ -2250,19 +1950,19 @@ static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 	bool add = c->kind == HNV_CONF_VSUBNET_ADD;
 	const char *cmd = add ? "vsubnet add" : "vsubnet del";
 	if (add && !terminated(s->rdomain, sizeof(s->rdomain))) {
-		seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
 		return -EINVAL;
 	}
 	long pl = add ? -1 : vec_find(&b->pools, pool_of_vsid, &s->vsid);
 	if (pl >= 0) {
-		seterr(err, errlen, "%s: VSID %u is in use by pool \"%s\" (pool del first)", cmd,
+		hnv_seterr(err, errlen, "%s: VSID %u is in use by pool \"%s\" (pool del first)", cmd,
 		       s->vsid,
 		       ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pl))->name);
 		return -EBUSY;
 	}
 	long ca = add ? -1 : vec_find(&b->cas, ca_uses_vsid, &s->vsid);
 	if (ca >= 0) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: VSID %u is in use by the gateway of routing domain \"%s\" (gateway "
 		       "ca-del first)",
 		       cmd, s->vsid,
@@ -2271,17 +1971,17 @@ static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 	}
 	int rc = add ? hnv_policy_vsubnet_add(p, s) : hnv_policy_vsubnet_del(p, s->vsid);
 	if (rc == -EEXIST)
-		seterr(err, errlen, "%s: VSID %u already exists", cmd, s->vsid);
+		hnv_seterr(err, errlen, "%s: VSID %u already exists", cmd, s->vsid);
 	else if (rc == -ENOENT && add)
-		seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, s->rdomain);
+		hnv_seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, s->rdomain);
 	else if (rc == -ENOENT)
-		seterr(err, errlen, "%s: VSID %u is not configured", cmd, s->vsid);
+		hnv_seterr(err, errlen, "%s: VSID %u is not configured", cmd, s->vsid);
 	else if (rc == -EBUSY)
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: VSID %u is in use (delete its ports, lookup records and routes first)",
 		       cmd, s->vsid);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: VSID %u: %s", cmd, s->vsid, errno_text(rc));
+		hnv_seterr(err, errlen, "%s: VSID %u: %s", cmd, s->vsid, errno_text(rc));
 	return rc < 0 ? rc : 0;
 }
 
@@ -2294,11 +1994,11 @@ static int apply_pa(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *er
 	int rc = add ? hnv_policy_pa_add(p, &c->u.pa.addr)
 		     : hnv_policy_pa_del(p, &c->u.pa.addr.addr);
 	if (rc == -EEXIST)
-		seterr(err, errlen, "%s: provider address %s already exists", cmd, a);
+		hnv_seterr(err, errlen, "%s: provider address %s already exists", cmd, a);
 	else if (rc == -ENOENT)
-		seterr(err, errlen, "%s: provider address %s not found", cmd, a);
+		hnv_seterr(err, errlen, "%s: provider address %s not found", cmd, a);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: provider address %s: %s", cmd, a, errno_text(rc));
+		hnv_seterr(err, errlen, "%s: provider address %s: %s", cmd, a, errno_text(rc));
 	return rc < 0 ? rc : 0;
 }
 
@@ -2345,7 +2045,7 @@ static int port_records(struct hnv_conf_batch *b, const struct hnv_port_spec *s,
 		if (other >= 0) {
 			char t[INET6_ADDRSTRLEN];
 			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "port add: CA %s of port \"%s\" is already the address of port "
 			       "\"%s\" in VSID %u",
 			       t, s->name,
@@ -2366,7 +2066,7 @@ static int port_records(struct hnv_conf_batch *b, const struct hnv_port_spec *s,
 		if (rc < 0) {
 			char t[INET6_ADDRSTRLEN];
 			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
-			seterr(err, errlen, "port add: port \"%s\": lookup record of CA %s: %s",
+			hnv_seterr(err, errlen, "port add: port \"%s\": lookup record of CA %s: %s",
 			       s->name, t, errno_text(rc));
 			return rc;
 		}
@@ -2390,7 +2090,7 @@ static int check_server_id(struct hnv_conf_batch *b, const char *cmd,
 		if (hnv_ip_eq(&sid, ca)) {
 			char a[INET6_ADDRSTRLEN];
 			hnv_fmt_ip(ca, a, sizeof(a));
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: CA %s is reserved as the DHCP server identifier of VSID %u "
 			       "(it has pool \"%s\")",
 			       cmd, a, vs->vsid,
@@ -2411,15 +2111,15 @@ static int apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	static const struct hnv_mac zero_mac;
 	int rc;
 	if (!terminated(s->name, sizeof(s->name))) {
-		seterr(err, errlen, "%s: name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: name is not terminated", cmd);
 		return -EINVAL;
 	}
 	if (!add) {
 		rc = hnv_policy_port_del(p, s->name);
 		if (rc == -ENOENT)
-			seterr(err, errlen, "%s: port \"%s\" not found", cmd, s->name);
+			hnv_seterr(err, errlen, "%s: port \"%s\" not found", cmd, s->name);
 		else if (rc < 0)
-			seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, errno_text(rc));
+			hnv_seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, errno_text(rc));
 		if (rc < 0)
 			return rc;
 		/* its records go with it (one an explicit lookup del took is gone) */
@@ -2427,7 +2127,7 @@ static int apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 			const struct auto_rec *a = vec_at(&b->autos, (size_t)i);
 			rc = hnv_policy_lookup_del(p, a->vsid, &a->ca, &a->mac);
 			if (rc < 0 && rc != -ENOENT) {
-				seterr(err, errlen, "%s: port \"%s\": its lookup record: %s", cmd,
+				hnv_seterr(err, errlen, "%s: port \"%s\": its lookup record: %s", cmd,
 				       s->name, errno_text(rc));
 				return rc;
 			}
@@ -2436,7 +2136,7 @@ static int apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		return 0;
 	}
 	if (s->n_cas > HNV_PORT_MAX_CAS) {
-		seterr(err, errlen, "%s: port \"%s\" needs 1-%d CAs", cmd, s->name,
+		hnv_seterr(err, errlen, "%s: port \"%s\" needs 1-%d CAs", cmd, s->name,
 		       HNV_PORT_MAX_CAS);
 		return -EINVAL;
 	}
@@ -2444,7 +2144,7 @@ static int apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
 		return vsid_missing(cmd, s->vsid, err, errlen);
 	if (s->n_cas == 0 || hnv_mac_eq(&s->mac, &zero_mac)) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: port \"%s\" needs --ca and --mac here (hnvgwd fills them in from the "
 		       "pool of VSID %u)",
 		       cmd, s->name, s->vsid);
@@ -2463,13 +2163,13 @@ static int apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	if (rc == -EEXIST) {
 		char m[18];
 		hnv_fmt_mac(&s->mac, m, sizeof(m));
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: port \"%s\" already exists, or MAC %s is already a port of VSID %u",
 		       cmd, s->name, m, s->vsid);
 	} else if (rc == -ENOENT) {
 		return vsid_missing(cmd, s->vsid, err, errlen);
 	} else if (rc < 0) {
-		seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, errno_text(rc));
+		hnv_seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, errno_text(rc));
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -2499,14 +2199,14 @@ static int apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 		if (rc < 0)
 			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -ENOENT)
-			seterr(err, errlen, "%s: no record %s", cmd, rec);
+			hnv_seterr(err, errlen, "%s: no record %s", cmd, rec);
 		else if (rc < 0)
-			seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
 		return rc < 0 ? rc : 0;
 	}
 	if (!terminated(s->vm_name, sizeof(s->vm_name)) ||
 	    !terminated(s->context, sizeof(s->context))) {
-		seterr(err, errlen, "%s: VM name or context is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: VM name or context is not terminated", cmd);
 		return -EINVAL;
 	}
 	struct hnv_vsubnet_spec vs;
@@ -2532,7 +2232,7 @@ static int apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 		if (rc < 0)
 			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -EEXIST)
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: record %s already exists, or another record of VSID %u has "
 			       "CA %s%s",
 			       cmd, rec, s->vsid, a,
@@ -2541,15 +2241,15 @@ static int apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 		else if (rc == -ENOENT)
 			return vsid_missing(cmd, s->vsid, err, errlen);
 		else if (rc < 0)
-			seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
 	} else {
 		rc = hnv_policy_lookup_set(p, s);
 		if (rc < 0)
 			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -ENOENT)
-			seterr(err, errlen, "%s: no record %s", cmd, rec);
+			hnv_seterr(err, errlen, "%s: no record %s", cmd, rec);
 		else if (rc < 0)
-			seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, errno_text(rc));
 	}
 	return rc < 0 ? rc : 0;
 }
@@ -2562,7 +2262,7 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	char pfx[64], nh[INET6_ADDRSTRLEN];
 	int rc;
 	if (!terminated(s->rdomain, sizeof(s->rdomain))) {
-		seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
 		return -EINVAL;
 	}
 	hnv_fmt_prefix(&s->prefix, pfx, sizeof(pfx));
@@ -2570,12 +2270,12 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	if (!add) {
 		rc = hnv_policy_route_del(p, s->rdomain, &s->prefix, &s->nexthop);
 		if (rc == -ENOENT)
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: no route %s via %s in routing domain \"%s\" (or no such "
 			       "routing domain)",
 			       cmd, pfx, nh, s->rdomain);
 		else if (rc < 0)
-			seterr(err, errlen, "%s: route %s via %s: %s", cmd, pfx, nh,
+			hnv_seterr(err, errlen, "%s: route %s via %s: %s", cmd, pfx, nh,
 			       errno_text(rc));
 		return rc < 0 ? rc : 0;
 	}
@@ -2585,15 +2285,15 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	if (rc == -ENOENT && !have_vs)
 		return vsid_missing(cmd, s->vsid, err, errlen);
 	if (rc == -ENOENT)
-		seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, s->rdomain);
+		hnv_seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, s->rdomain);
 	else if (rc == -EXDEV && have_vs)
-		seterr(err, errlen, "%s: VSID %u belongs to routing domain \"%s\", not \"%s\"", cmd,
+		hnv_seterr(err, errlen, "%s: VSID %u belongs to routing domain \"%s\", not \"%s\"", cmd,
 		       s->vsid, vs.rdomain, s->rdomain);
 	else if (rc == -EEXIST)
-		seterr(err, errlen, "%s: route %s via %s already exists in routing domain \"%s\"",
+		hnv_seterr(err, errlen, "%s: route %s via %s already exists in routing domain \"%s\"",
 		       cmd, pfx, nh, s->rdomain);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: route %s via %s in routing domain \"%s\": %s", cmd, pfx,
+		hnv_seterr(err, errlen, "%s: route %s via %s in routing domain \"%s\": %s", cmd, pfx,
 		       nh, s->rdomain, errno_text(rc));
 	return rc < 0 ? rc : 0;
 }
@@ -2623,30 +2323,30 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	bool add = c->kind == HNV_CONF_POOL_ADD;
 	const char *cmd = add ? "pool add" : "pool del";
 	if (!terminated(s->name, sizeof(s->name))) {
-		seterr(err, errlen, "%s: name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: name is not terminated", cmd);
 		return -EINVAL;
 	}
 	long pi = vec_find(&b->pools, name_is, s->name);
 	int rc;
 	if (!add) {
 		if (pi < 0) {
-			seterr(err, errlen, "%s: pool \"%s\" not found", cmd, s->name);
+			hnv_seterr(err, errlen, "%s: pool \"%s\" not found", cmd, s->name);
 			return -ENOENT;
 		}
 		uint32_t vsid = ((const struct hnv_conf_pool *)vec_at(&b->pools, (size_t)pi))->vsid;
 		vec_del(&b->pools, (size_t)pi);
 		rc = pools_publish(b, vsid);
 		if (rc < 0)
-			seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, errno_text(rc));
+			hnv_seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, errno_text(rc));
 		return rc;
 	}
 	if (pi >= 0) {
-		seterr(err, errlen, "%s: pool \"%s\" already exists", cmd, s->name);
+		hnv_seterr(err, errlen, "%s: pool \"%s\" already exists", cmd, s->name);
 		return -EEXIST;
 	}
 	const struct hnv_dhcp_pool *r = &s->range;
 	if (!hnv_ip_is_v4(&r->first) || !hnv_ip_is_v4(&r->last) || r->n_dns > HNV_DHCP_DNS_MAX) {
-		seterr(err, errlen, "%s: pool \"%s\": invalid range or DNS servers", cmd, s->name);
+		hnv_seterr(err, errlen, "%s: pool \"%s\": invalid range or DNS servers", cmd, s->name);
 		return -EINVAL;
 	}
 	char f[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN], pl[64];
@@ -2655,7 +2355,7 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	uint32_t lo = ip4_u32(&r->first), hi = ip4_u32(&r->last);
 	struct hnv_vsubnet_spec vs;
 	if (hnv_policy_vsubnet_get(hnv_dp_policy(b->dp), s->vsid, &vs) < 0) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: pool \"%s\": VSID %u is not configured: a pool needs a VM subnet "
 		       "(vsubnet add %u --rdomain NAME --prefix P first)",
 		       cmd, s->name, s->vsid, s->vsid);
@@ -2676,7 +2376,7 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 				break;
 			o += (size_t)k;
 		}
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: range %s-%s of pool \"%s\" is not inside one prefix of VSID %u (%s)",
 		       cmd, f, l, s->name, s->vsid, list);
 		return -EINVAL;
@@ -2705,7 +2405,7 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 			char xa[INET6_ADDRSTRLEN];
 			hnv_ip_from_v4(&x, v4);
 			hnv_fmt_ip(&x, xa, sizeof(xa));
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)",
 			       cmd, f, l, s->name, xa, reserved[i].what, s->vsid, pl);
 			return -EINVAL;
@@ -2722,23 +2422,23 @@ static int apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
 		hnv_fmt_ip(&o->range.first, of, sizeof(of));
 		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
 		       cmd, f, l, s->name, o->name, of, ol, s->vsid);
 		return -EEXIST;
 	}
 	if (n >= HNV_DHCP_POOLS_MAX) {
-		seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd, s->name,
+		hnv_seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd, s->name,
 		       s->vsid, HNV_DHCP_POOLS_MAX);
 		return -ENOSPC;
 	}
 	if (vec_push(&b->pools, s) < 0) {
-		seterr(err, errlen, "%s: pool \"%s\": out of memory", cmd, s->name);
+		hnv_seterr(err, errlen, "%s: pool \"%s\": out of memory", cmd, s->name);
 		return -ENOMEM;
 	}
 	rc = pools_publish(b, s->vsid);
 	if (rc < 0)
-		seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, errno_text(rc));
+		hnv_seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, errno_text(rc));
 	return rc;
 }
 
@@ -2752,7 +2452,7 @@ static int apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 	hnv_fmt_prefix(&s->prefix, pfx, sizeof(pfx));
 	hnv_fmt_ip(&s->nexthop, nh, sizeof(nh));
 	if (add && !terminated(s->dev, sizeof(s->dev))) {
-		seterr(err, errlen, "%s: device name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: device name is not terminated", cmd);
 		return -EINVAL;
 	}
 	size_t i;
@@ -2763,11 +2463,11 @@ static int apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 			break;
 	}
 	if (add && i < b->proutes.n) {
-		seterr(err, errlen, "%s: provider route %s via %s already exists", cmd, pfx, nh);
+		hnv_seterr(err, errlen, "%s: provider route %s via %s already exists", cmd, pfx, nh);
 		return -EEXIST;
 	}
 	if (!add && i == b->proutes.n) {
-		seterr(err, errlen, "%s: no provider route %s via %s", cmd, pfx, nh);
+		hnv_seterr(err, errlen, "%s: no provider route %s via %s", cmd, pfx, nh);
 		return -ENOENT;
 	}
 	if (!add) {
@@ -2779,7 +2479,7 @@ static int apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, 
 	key.prefix = s->prefix;
 	key.nexthop = s->nexthop;
 	if (vec_push(&b->proutes, &key) < 0) {
-		seterr(err, errlen, "%s: provider route %s via %s: out of memory", cmd, pfx, nh);
+		hnv_seterr(err, errlen, "%s: provider route %s via %s: out of memory", cmd, pfx, nh);
 		return -ENOMEM;
 	}
 	return 0;
@@ -2791,7 +2491,7 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	const char *cmd = "gateway add";
 	if (!terminated(g->rdomain, sizeof(g->rdomain)) || !terminated(g->vrf, sizeof(g->vrf)) ||
 	    !terminated(g->corp_dev, sizeof(g->corp_dev))) {
-		seterr(err, errlen, "%s: a name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: a name is not terminated", cmd);
 		return -EINVAL;
 	}
 	if (!rdomain_known(b, g->rdomain))
@@ -2799,19 +2499,19 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	for (size_t i = 0; i < b->gws.n; i++) {
 		const struct gw_rec *o = vec_at(&b->gws, i);
 		if (strcmp(o->rdomain, g->rdomain) == 0) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: routing domain \"%s\" already has a gateway (VRF %s)", cmd,
 			       g->rdomain, o->vrf);
 			return -EEXIST;
 		}
 		if (strcmp(o->vrf, g->vrf) == 0) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: VRF %s already exists (gateway of routing domain \"%s\")", cmd,
 			       g->vrf, o->rdomain);
 			return -EEXIST;
 		}
 		if (o->table == g->table) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: table %u already exists (VRF %s of routing domain \"%s\")", cmd,
 			       g->table, o->vrf, o->rdomain);
 			return -EEXIST;
@@ -2823,7 +2523,7 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	memcpy(r.vrf, g->vrf, sizeof(r.vrf));
 	r.table = g->table;
 	if (vec_push(&b->gws, &r) < 0) {
-		seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
+		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;
 	}
 	return 0;
@@ -2835,12 +2535,12 @@ static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char
 	const char *cmd = "gateway del";
 	long gi = vec_find(&b->gws, gw_uses_rdomain, rdomain);
 	if (gi < 0) {
-		seterr(err, errlen, "%s: routing domain \"%s\" has no gateway", cmd, rdomain);
+		hnv_seterr(err, errlen, "%s: routing domain \"%s\" has no gateway", cmd, rdomain);
 		return -ENOENT;
 	}
 	long ti = vec_find(&b->s2s, s2s_uses_rdomain, rdomain);
 	if (ti >= 0) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: the gateway of routing domain \"%s\" is in use by s2s \"%s\" (s2s del "
 		       "first)",
 		       cmd, rdomain, ((const struct s2s_rec *)vec_at(&b->s2s, (size_t)ti))->name);
@@ -2866,7 +2566,7 @@ static int apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd 
 	const char *cmd = add ? "gateway ca" : "gateway ca-del";
 	char a[INET6_ADDRSTRLEN];
 	if (!terminated(g->rdomain, sizeof(g->rdomain))) {
-		seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: rdomain name is not terminated", cmd);
 		return -EINVAL;
 	}
 	hnv_fmt_ip(&g->ca, a, sizeof(a));
@@ -2880,7 +2580,7 @@ static int apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd 
 	if (!add) {
 		const struct hnv_conf_gateway_ca *o = i < b->cas.n ? vec_at(&b->cas, i) : NULL;
 		if (o == NULL || !hnv_ip_eq(&o->ca, &g->ca)) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: the gateway of routing domain \"%s\" has no CA %s in VSID %u",
 			       cmd, g->rdomain, a, g->vsid);
 			return -ENOENT;
@@ -2889,7 +2589,7 @@ static int apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd 
 		return 0;
 	}
 	if (vec_find(&b->gws, gw_uses_rdomain, g->rdomain) < 0) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: routing domain \"%s\" has no gateway (gateway add --rdomain %s first)",
 		       cmd, g->rdomain, g->rdomain);
 		return -ENOENT;
@@ -2898,7 +2598,7 @@ static int apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd 
 	if (hnv_policy_vsubnet_get(hnv_dp_policy(b->dp), g->vsid, &vs) < 0)
 		return vsid_missing(cmd, g->vsid, err, errlen);
 	if (strcmp(vs.rdomain, g->rdomain) != 0) {
-		seterr(err, errlen, "%s: VSID %u belongs to routing domain \"%s\", not \"%s\"", cmd,
+		hnv_seterr(err, errlen, "%s: VSID %u belongs to routing domain \"%s\", not \"%s\"", cmd,
 		       g->vsid, vs.rdomain, g->rdomain);
 		return -EXDEV;
 	}
@@ -2909,14 +2609,14 @@ static int apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd 
 		char o[INET6_ADDRSTRLEN];
 		hnv_fmt_ip(&((const struct hnv_conf_gateway_ca *)vec_at(&b->cas, i))->ca, o,
 			   sizeof(o));
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: CA %s: the gateway of routing domain \"%s\" already exists in VSID %u "
 		       "with CA %s (one per address family)",
 		       cmd, a, g->rdomain, g->vsid, o);
 		return -EEXIST;
 	}
 	if (vec_push(&b->cas, g) < 0) {
-		seterr(err, errlen, "%s: CA %s: out of memory", cmd, a);
+		hnv_seterr(err, errlen, "%s: CA %s: out of memory", cmd, a);
 		return -ENOMEM;
 	}
 	return 0;
@@ -2929,13 +2629,13 @@ static int apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 	bool add = c->kind == HNV_CONF_S2S_ADD;
 	const char *cmd = add ? "s2s add" : "s2s del";
 	if (!terminated(s->name, sizeof(s->name))) {
-		seterr(err, errlen, "%s: name is not terminated", cmd);
+		hnv_seterr(err, errlen, "%s: name is not terminated", cmd);
 		return -EINVAL;
 	}
 	long ti = vec_find(&b->s2s, name_is, s->name);
 	if (!add) {
 		if (ti < 0) {
-			seterr(err, errlen, "%s: tunnel \"%s\" not found", cmd, s->name);
+			hnv_seterr(err, errlen, "%s: tunnel \"%s\" not found", cmd, s->name);
 			return -ENOENT;
 		}
 		vec_del(&b->s2s, (size_t)ti);
@@ -2944,17 +2644,17 @@ static int apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 	if (!terminated(s->rdomain, sizeof(s->rdomain)) ||
 	    !terminated(s->local_id, sizeof(s->local_id)) ||
 	    !terminated(s->remote_id, sizeof(s->remote_id))) {
-		seterr(err, errlen, "%s: tunnel \"%s\": a value is not terminated", cmd, s->name);
+		hnv_seterr(err, errlen, "%s: tunnel \"%s\": a value is not terminated", cmd, s->name);
 		return -EINVAL;
 	}
 	if (ti >= 0) {
-		seterr(err, errlen, "%s: tunnel \"%s\" already exists", cmd, s->name);
+		hnv_seterr(err, errlen, "%s: tunnel \"%s\" already exists", cmd, s->name);
 		return -EEXIST;
 	}
 	if (!rdomain_known(b, s->rdomain))
 		return rdomain_missing(cmd, s->rdomain, err, errlen);
 	if (vec_find(&b->gws, gw_uses_rdomain, s->rdomain) < 0) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "%s: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway add "
 		       "--rdomain %s first)",
 		       cmd, s->name, s->rdomain, s->rdomain);
@@ -2970,7 +2670,7 @@ static int apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 		    strcmp(o->remote_id, s->remote_id) == 0) {
 			char a[INET6_ADDRSTRLEN];
 			hnv_fmt_ip(&s->peer, a, sizeof(a));
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "%s: tunnel \"%s\" has the peer %s and the identities of tunnel "
 			       "\"%s\" (local-id \"%s\", remote-id \"%s\"); give one of them "
 			       "another --local-id or --remote-id",
@@ -2990,7 +2690,7 @@ static int apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 	memcpy(r.local_id, s->local_id, sizeof(r.local_id));
 	memcpy(r.remote_id, s->remote_id, sizeof(r.remote_id));
 	if (vec_push(&b->s2s, &r) < 0) {
-		seterr(err, errlen, "%s: tunnel \"%s\": out of memory", cmd, s->name);
+		hnv_seterr(err, errlen, "%s: tunnel \"%s\": out of memory", cmd, s->name);
 		return -ENOMEM;
 	}
 	return 0;
@@ -3000,7 +2700,7 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 {
 	const struct hnv_conf_global *g = &c->u.global;
 	if (g->has_uplink_mtu && (g->uplink_mtu < 576 || g->uplink_mtu > 9000)) {
-		seterr(err, errlen, "global set: uplink MTU %u is outside 576-9000", g->uplink_mtu);
+		hnv_seterr(err, errlen, "global set: uplink MTU %u is outside 576-9000", g->uplink_mtu);
 		return -EINVAL;
 	}
 	if (g->has_gateway_mac)
@@ -3050,7 +2750,7 @@ static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 		return apply_gateway_add(b, &c->u.gateway, err, errlen);
 	case HNV_CONF_GATEWAY_DEL:
 		if (!terminated(c->u.gateway.rdomain, sizeof(c->u.gateway.rdomain))) {
-			seterr(err, errlen, "gateway del: rdomain name is not terminated");
+			hnv_seterr(err, errlen, "gateway del: rdomain name is not terminated");
 			return -EINVAL;
 		}
 		return apply_gateway_del(b, c->u.gateway.rdomain, err, errlen);
@@ -3061,7 +2761,7 @@ static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 	case HNV_CONF_S2S_DEL:
 		return apply_s2s(b, c, err, errlen);
 	}
-	seterr(err, errlen, "unknown command kind %d", (int)c->kind);
+	hnv_seterr(err, errlen, "unknown command kind %d", (int)c->kind);
 	return -EINVAL;
 }
 
@@ -3089,14 +2789,14 @@ int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cm
 {
 	char msg[MSG_MAX];
 	if (b == NULL || cmd == NULL) {
-		seterr(err, errlen, "nothing to apply");
+		hnv_seterr(err, errlen, "nothing to apply");
 		return -EINVAL;
 	}
 	int rc = apply_one(b, cmd, msg, sizeof(msg));
 	if (rc < 0 && cmd->line)
-		seterr(err, errlen, "line %u: %s", cmd->line, msg);
+		hnv_seterr(err, errlen, "line %u: %s", cmd->line, msg);
 	else if (rc < 0)
-		seterr(err, errlen, "%s", msg);
+		hnv_seterr(err, errlen, "%s", msg);
 	return rc;
 }
 
@@ -3128,7 +2828,7 @@ static int add_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen)
 		}
 		int rc = hnv_policy_port_add(hnv_dp_policy(b->dp), &s);
 		if (rc == -EEXIST) {
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "gateway ca: the gateway port %s of VSID %u clashes with a port of "
 			       "the "
 			       "same name or MAC (port names vsidN are reserved for gateway ports)",
@@ -3136,7 +2836,7 @@ static int add_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen)
 			return rc;
 		}
 		if (rc < 0) {
-			seterr(err, errlen, "gateway ca: cannot add the gateway port %s: %s",
+			hnv_seterr(err, errlen, "gateway ca: cannot add the gateway port %s: %s",
 			       s.name, errno_text(rc));
 			return rc;
 		}
@@ -3150,7 +2850,7 @@ int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 		return 0;
 	int rc = add_gateway_ports(b, err, errlen);
 	if (rc == 0 && (rc = hnv_policy_commit(hnv_dp_policy(b->dp))) < 0)
-		seterr(err, errlen, "commit: %s", errno_text(rc));
+		hnv_seterr(err, errlen, "commit: %s", errno_text(rc));
 	free(b->rdomains.a);
 	free(b->gws.a);
 	free(b->cas.a);
@@ -3166,13 +2866,13 @@ int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n,
 		   size_t errlen)
 {
 	if (dp == NULL || (cmds == NULL && n > 0)) {
-		seterr(err, errlen, "nothing to apply to");
+		hnv_seterr(err, errlen, "nothing to apply to");
 		return -EINVAL;
 	}
 	struct hnv_conf_batch *b;
 	int rc = hnv_conf_batch_begin(dp, &b);
 	if (rc < 0) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return rc;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
@@ -3182,7 +2882,7 @@ int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n,
 	char cerr[512];
 	int crc = hnv_conf_batch_end(b, cerr, sizeof(cerr));
 	if (rc == 0 && crc < 0) {
-		seterr(err, errlen, "%s", cerr);
+		hnv_seterr(err, errlen, "%s", cerr);
 		rc = crc;
 	}
 	return rc;

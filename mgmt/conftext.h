@@ -104,6 +104,7 @@
 #define HNV_CONFTEXT_H
 
 #include "../datapath/dp.h"
+#include "../lib/addr.h"
 #include "../datapath/policy.h"
 
 enum hnv_conf_kind {
@@ -320,20 +321,5 @@ int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen);
  * to the datapath (one per VSID, with every gateway CA of the VSID); hosts
  * point their gateway lookup records at this MAC. */
 void hnv_gateway_port(uint32_t vsid, char name[HNV_DEV_MAX + 1], struct hnv_mac *mac);
-
-/* Value parsers, shared with the CLI and the PowerShell front end.
- * Each returns 0 or -EINVAL. */
-int hnv_parse_mac(const char *s, struct hnv_mac *mac);
-int hnv_parse_guid(const char *s, struct hnv_guid *g);
-int hnv_parse_ip(const char *s, struct hnv_ip *ip);
-int hnv_parse_prefix(const char *s, struct hnv_prefix *p); /* host bits must be 0 */
-int hnv_parse_vsid(const char *s, uint32_t *vsid);
-
-/* Formatters: buffers of at least 46 (ip), 50 (prefix), 18 (mac, colon
- * form), 39 (guid, braces, upper case as NetWNV prints). */
-void hnv_fmt_ip(const struct hnv_ip *ip, char *buf, size_t len);
-void hnv_fmt_prefix(const struct hnv_prefix *p, char *buf, size_t len);
-void hnv_fmt_mac(const struct hnv_mac *mac, char *buf, size_t len);
-void hnv_fmt_guid(const struct hnv_guid *g, char *buf, size_t len);
 
 #endif

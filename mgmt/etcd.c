@@ -1,5 +1,6 @@
 /* etcd.c: etcd v3 over the JSON gateway. See etcd.h. */
 #include "etcd.h"
+#include "../lib/err.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -9,18 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- base64 ---- */
 
@@ -105,16 +94,16 @@ static int get_i64(json_object *o, const char *k, int64_t *out, char *err, size_
 		const char *s = json_object_get_string(v);
 		size_t l = (size_t)json_object_get_string_len(v);
 		if (l == 0 || l > 19 || strspn(s, "0123456789") != l) {
-			seterr(err, errlen, "etcd reply: field \"%s\" is not a number", k);
+			hnv_seterr(err, errlen, "etcd reply: field \"%s\" is not a number", k);
 			return -EPROTO;
 		}
 		*out = strtoll(s, NULL, 10);
 	} else {
-		seterr(err, errlen, "etcd reply: field \"%s\" is not a number", k);
+		hnv_seterr(err, errlen, "etcd reply: field \"%s\" is not a number", k);
 		return -EPROTO;
 	}
 	if (*out < 0) {
-		seterr(err, errlen, "etcd reply: field \"%s\" is negative", k);
+		hnv_seterr(err, errlen, "etcd reply: field \"%s\" is negative", k);
 		return -EPROTO;
 	}
 	return 0;
@@ -131,13 +120,13 @@ static int get_bytes(json_object *o, const char *k, char **out, size_t *len, cha
 		return *out ? 0 : -ENOMEM;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
-		seterr(err, errlen, "etcd reply: field \"%s\" is not a string", k);
+		hnv_seterr(err, errlen, "etcd reply: field \"%s\" is not a string", k);
 		return -EPROTO;
 	}
 	int rc = hnv_b64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
 				out, len);
 	if (rc == -EINVAL)
-		seterr(err, errlen, "etcd reply: field \"%s\" is not base64", k);
+		hnv_seterr(err, errlen, "etcd reply: field \"%s\" is not base64", k);
 	return rc == -EINVAL ? -EPROTO : rc;
 }
 
@@ -148,7 +137,7 @@ static int get_obj(json_object *o, const char *k, json_type t, json_object **out
 	if (!json_object_object_get_ex(o, k, out) || *out == NULL)
 		return 0;
 	if (!json_object_is_type(*out, t)) {
-		seterr(err, errlen, "etcd reply: field \"%s\" has the wrong type", k);
+		hnv_seterr(err, errlen, "etcd reply: field \"%s\" has the wrong type", k);
 		return -EPROTO;
 	}
 	return 0;
@@ -158,7 +147,7 @@ static int parse_kv(json_object *o, struct hnv_etcd_kv *kv, char *err, size_t er
 {
 	memset(kv, 0, sizeof(*kv));
 	if (!json_object_is_type(o, json_type_object)) {
-		seterr(err, errlen, "etcd reply: a key-value is not an object");
+		hnv_seterr(err, errlen, "etcd reply: a key-value is not an object");
 		return -EPROTO;
 	}
 	int rc;
@@ -175,7 +164,7 @@ static int parse_kv(json_object *o, struct hnv_etcd_kv *kv, char *err, size_t er
 		free(kv->key);
 		free(kv->value);
 		memset(kv, 0, sizeof(*kv));
-		seterr(err, errlen, "etcd reply: empty key");
+		hnv_seterr(err, errlen, "etcd reply: empty key");
 		return -EPROTO;
 	}
 	return 0;
@@ -188,7 +177,7 @@ static int header_rev(json_object *o, int64_t *rev, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	if (!h) {
-		seterr(err, errlen, "etcd reply: no header");
+		hnv_seterr(err, errlen, "etcd reply: no header");
 		return -EPROTO;
 	}
 	return get_i64(h, "revision", rev, err, errlen);
@@ -208,14 +197,14 @@ static int error_object(json_object *o, char *err, size_t errlen)
 			  : e && json_object_is_type(e, json_type_string)
 				  ? json_object_get_string(e)
 				  : "unknown";
-	seterr(err, errlen, "etcd: %.200s", msg);
+	hnv_seterr(err, errlen, "etcd: %.200s", msg);
 	return -EPROTO;
 }
 
 static json_object *parse_text(const char *text, size_t len, char *err, size_t errlen)
 {
 	if (len > HNV_ETCD_MAX_REPLY || len > INT32_MAX) {
-		seterr(err, errlen, "etcd reply too large (%zu bytes)", len);
+		hnv_seterr(err, errlen, "etcd reply too large (%zu bytes)", len);
 		return NULL;
 	}
 	json_tokener *tok = json_tokener_new();
@@ -231,7 +220,7 @@ static json_object *parse_text(const char *text, size_t len, char *err, size_t e
 	if (!o || je != json_tokener_success || end != len ||
 	    !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		seterr(err, errlen, "etcd reply is not a JSON object");
+		hnv_seterr(err, errlen, "etcd reply is not a JSON object");
 		return NULL;
 	}
 	return o;
@@ -327,7 +316,7 @@ static int parse_watch_obj(json_object *o, struct hnv_etcd_watch_msg *m, char *e
 	if ((rc = get_obj(o, "result", json_type_object, &r, err, errlen)))
 		return rc;
 	if (!r) {
-		seterr(err, errlen, "etcd watch: message without result");
+		hnv_seterr(err, errlen, "etcd watch: message without result");
 		return -EPROTO;
 	}
 	if ((rc = header_rev(r, &m->revision, err, errlen)) ||
@@ -352,7 +341,7 @@ static int parse_watch_obj(json_object *o, struct hnv_etcd_watch_msg *m, char *e
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(evs, i), *t, *kv;
 		if (!json_object_is_type(e, json_type_object)) {
-			seterr(err, errlen, "etcd watch: an event is not an object");
+			hnv_seterr(err, errlen, "etcd watch: an event is not an object");
 			rc = -EPROTO;
 			break;
 		}
@@ -365,13 +354,13 @@ static int parse_watch_obj(json_object *o, struct hnv_etcd_watch_msg *m, char *e
 			if (strcmp(ts, "DELETE") == 0)
 				del = true;
 			else if (strcmp(ts, "PUT") != 0) {
-				seterr(err, errlen, "etcd watch: unknown event type \"%.40s\"", ts);
+				hnv_seterr(err, errlen, "etcd watch: unknown event type \"%.40s\"", ts);
 				rc = -EPROTO;
 				break;
 			}
 		}
 		if (!kv) {
-			seterr(err, errlen, "etcd watch: event without kv");
+			hnv_seterr(err, errlen, "etcd watch: event without kv");
 			rc = -EPROTO;
 			break;
 		}
@@ -380,7 +369,7 @@ static int parse_watch_obj(json_object *o, struct hnv_etcd_watch_msg *m, char *e
 		m->ev[i].deleted = del;
 		m->n++;
 		if (m->ev[i].kv.mod_rev == 0) {
-			seterr(err, errlen, "etcd watch: event without mod_revision");
+			hnv_seterr(err, errlen, "etcd watch: event without mod_revision");
 			rc = -EPROTO;
 			break;
 		}
@@ -425,7 +414,7 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 			 size_t errlen)
 {
 	if (s->broken) {
-		seterr(err, errlen, "etcd watch: stream already failed");
+		hnv_seterr(err, errlen, "etcd watch: stream already failed");
 		return -EPROTO;
 	}
 	while (len > 0) {
@@ -446,7 +435,7 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 			s->pending += (size_t)chunk;
 			if (s->pending > HNV_ETCD_MAX_REPLY) {
 				s->broken = true;
-				seterr(err, errlen, "etcd watch: message over %u bytes",
+				hnv_seterr(err, errlen, "etcd watch: message over %u bytes",
 				       HNV_ETCD_MAX_REPLY);
 				return -EPROTO;
 			}
@@ -460,7 +449,7 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 		if (je != json_tokener_success || !o || !json_object_is_type(o, json_type_object)) {
 			json_object_put(o);
 			s->broken = true;
-			seterr(err, errlen, "etcd watch: bad JSON (%s)",
+			hnv_seterr(err, errlen, "etcd watch: bad JSON (%s)",
 			       je != json_tokener_success ? json_tokener_error_desc(je)
 							  : "not an object");
 			return -EPROTO;
@@ -513,7 +502,7 @@ int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, c
 		size_t l = strcspn(p, ",");
 		char u[HNV_ETCD_URL_MAX + 1];
 		if (l == 0 || l > HNV_ETCD_URL_MAX) {
-			seterr(err, errlen, "etcd URL \"%.*s\": %s", (int)(l > 60 ? 60 : l), p,
+			hnv_seterr(err, errlen, "etcd URL \"%.*s\": %s", (int)(l > 60 ? 60 : l), p,
 			       l ? "too long" : "empty");
 			rc = -EINVAL;
 			break;
@@ -528,11 +517,11 @@ int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, c
 		for (size_t i = 0; ok && i < ul; i++)
 			ok = u[i] > ' ' && u[i] < 127 && u[i] != '"' && u[i] != '\\';
 		if (!ok) {
-			seterr(err, errlen, "etcd URL \"%s\": want http://HOST:PORT or https://...",
+			hnv_seterr(err, errlen, "etcd URL \"%s\": want http://HOST:PORT or https://...",
 			       u);
 			rc = -EINVAL;
 		} else if (e->n == HNV_ETCD_MAX_MEMBERS) {
-			seterr(err, errlen, "more than %d etcd URLs", HNV_ETCD_MAX_MEMBERS);
+			hnv_seterr(err, errlen, "more than %d etcd URLs", HNV_ETCD_MAX_MEMBERS);
 			rc = -EINVAL;
 		} else if (!(e->urls[e->n++] = strdup(u))) {
 			rc = -ENOMEM;
@@ -675,7 +664,7 @@ static int post(struct hnv_etcd *e, const char *path, const char *body, char **r
 					error_object(o, m, sizeof(m));
 				json_object_put(o);
 			}
-			seterr(err, errlen, "%s: HTTP %ld%s%s", url, code, *m ? ": " : "", m);
+			hnv_seterr(err, errlen, "%s: HTTP %ld%s%s", url, code, *m ? ": " : "", m);
 			free(b.p);
 			curl_slist_free_all(hdr);
 			return -EPROTO;
@@ -694,7 +683,7 @@ static int post(struct hnv_etcd *e, const char *path, const char *body, char **r
 					       i ? ", " : "", e->urls[idx], what);
 	}
 	curl_slist_free_all(hdr);
-	seterr(err, errlen, "etcd unreachable: %s", tried);
+	hnv_seterr(err, errlen, "etcd unreachable: %s", tried);
 	return rc;
 }
 
@@ -976,12 +965,12 @@ int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, i
 		if (w.got_data) {
 			/* the stream ran, then ended: the caller resumes */
 			e->cur = idx;
-			seterr(err, errlen, "watch on %s ended: %s", e->urls[idx],
+			hnv_seterr(err, errlen, "watch on %s ended: %s", e->urls[idx],
 			       cc == CURLE_OK ? "closed by etcd" : curl_easy_strerror(cc));
 			rc = -ECONNRESET;
 			break;
 		}
-		seterr(err, errlen, "watch on %s: %s", e->urls[idx],
+		hnv_seterr(err, errlen, "watch on %s: %s", e->urls[idx],
 		       cc == CURLE_OK ? "no reply" : curl_easy_strerror(cc));
 	}
 	if (*cancel && rc != -ECONNRESET)

@@ -21,6 +21,7 @@
 #include "model.h"
 
 #include "conftext.h"
+#include "../lib/err.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,22 +33,6 @@
 
 #define LINE_MAX_FMT 8192 /* a formatted line; every valid command needs < 4096 */
 #define DEPS_SHOWN 6      /* dependents named in a message */
-
-#if defined(__GNUC__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-static void PRINTF_LIKE(3, 4) seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- groups ---- */
 
@@ -759,7 +744,7 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 			vs = v;
 	}
 	if (vs == NULL) {
-		seterr(msg, msglen,
+		hnv_seterr(msg, msglen,
 		       "port add: port \"%s\": VSID %u is not configured: no VM subnet to attach "
 		       "to (vsubnet add %u --rdomain NAME --prefix P first)",
 		       s->name, s->vsid, s->vsid);
@@ -773,7 +758,7 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 		size_t n_used;
 		int rc = used_cas(m, s->vsid, &used, &n_used);
 		if (rc < 0) {
-			seterr(msg, msglen, "port add: port \"%s\": out of memory", s->name);
+			hnv_seterr(msg, msglen, "port add: port \"%s\": out of memory", s->name);
 			return rc;
 		}
 		unsigned n_pools = 0;
@@ -800,7 +785,7 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 		}
 		free(used);
 		if (n_pools == 0) {
-			seterr(msg, msglen,
+			hnv_seterr(msg, msglen,
 			       "port add: port \"%s\": VM subnet VSID %u (%s) has no IP pool to "
 			       "take "
 			       "an address from (pool add NAME --vsid %u --range FIRST-LAST first, "
@@ -810,7 +795,7 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 			return -ENOENT;
 		}
 		if (!found) {
-			seterr(msg, msglen,
+			hnv_seterr(msg, msglen,
 			       "port add: port \"%s\": the IP pool%s of VSID %u (%s) %s exhausted: "
 			       "all %llu addresses are in use",
 			       s->name, n_pools > 1 ? "s" : "", s->vsid, pl,
@@ -836,7 +821,7 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 			}
 		}
 		if (!found) {
-			seterr(msg, msglen,
+			hnv_seterr(msg, msglen,
 			       "port add: port \"%s\": no free MAC for it in VSID %u (give --mac)",
 			       s->name, s->vsid);
 			return -ENOSPC;
@@ -853,7 +838,7 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 	enum group g;
 	enum op op;
 	if (classify(c->kind, &g, &op) < 0) {
-		seterr(msg, msglen, "unknown command kind %d", (int)c->kind);
+		hnv_seterr(msg, msglen, "unknown command kind %d", (int)c->kind);
 		return -EINVAL;
 	}
 	const char *cmd = cmd_name(c->kind);
@@ -875,14 +860,14 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 		char a[INET6_ADDRSTRLEN], n[INET6_ADDRSTRLEN];
 		hnv_fmt_ip(&o->ca, a, sizeof(a));
 		hnv_fmt_ip(&c->u.gateway_ca.ca, n, sizeof(n));
-		seterr(msg, msglen,
+		hnv_seterr(msg, msglen,
 		       "%s: CA %s: the gateway of rdomain \"%s\" already has CA %s in VSID %u (one "
 		       "per address family; gateway ca-del first)",
 		       cmd, n, o->rdomain, a, o->vsid);
 		return -EEXIST;
 	}
 	if (op == OP_ADD && old != NULL) {
-		seterr(msg, msglen, "%s: %s already exists", cmd, what);
+		hnv_seterr(msg, msglen, "%s: %s already exists", cmd, what);
 		return -EEXIST;
 	}
 	if (op == OP_DEL || (op == OP_SET && g != G_GLOBAL)) {
@@ -893,7 +878,7 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 			match = hnv_ip_eq(&ca->ca, &c->u.gateway_ca.ca);
 		}
 		if (!match) {
-			seterr(msg, msglen, "%s: %s not found", cmd, what);
+			hnv_seterr(msg, msglen, "%s: %s not found", cmd, what);
 			return -ENOENT;
 		}
 	}
@@ -901,7 +886,7 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 		struct deps d;
 		find_deps(m, old, &d);
 		if (d.n > 0) {
-			seterr(msg, msglen, "%s: %s is in use by %s (delete %s first)", cmd, what,
+			hnv_seterr(msg, msglen, "%s: %s is in use by %s (delete %s first)", cmd, what,
 			       d.text, d.n > 1 ? "them" : "it");
 			return -EBUSY;
 		}
@@ -932,7 +917,7 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 		e = ent_new(c, g, line, m->gen);
 	}
 	if (e == NULL) {
-		seterr(msg, msglen, "%s: %s: out of memory", cmd, what);
+		hnv_seterr(msg, msglen, "%s: %s: out of memory", cmd, what);
 		return -ENOMEM;
 	}
 	if (old != NULL) {
@@ -942,7 +927,7 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 	int rc = model_append(m, e);
 	if (rc < 0) {
 		ent_put(e);
-		seterr(msg, msglen, "%s: %s: out of memory", cmd, what);
+		hnv_seterr(msg, msglen, "%s: %s: out of memory", cmd, what);
 	}
 	return rc;
 }
@@ -958,7 +943,7 @@ static int model_line(struct hnv_model *m, const char *text, unsigned line, char
 		rc = model_change(m, &c, line, msg, sizeof(msg));
 	explicit_bzero(&c, sizeof(c));
 	if (rc < 0)
-		seterr(err, errlen, "line %u: %s", line, msg);
+		hnv_seterr(err, errlen, "line %u: %s", line, msg);
 	return rc < 0 ? rc : 0;
 }
 
@@ -968,7 +953,7 @@ static int replay(const struct hnv_model *m, struct hnv_dp *dp, char *err, size_
 	struct hnv_conf_batch *b;
 	int rc = hnv_conf_batch_begin(dp, &b);
 	if (rc < 0) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return rc;
 	}
 	struct hnv_conf_cmd c;
@@ -983,7 +968,7 @@ static int replay(const struct hnv_model *m, struct hnv_dp *dp, char *err, size_
 	char cerr[512];
 	int crc = hnv_conf_batch_end(b, cerr, sizeof(cerr));
 	if (rc == 0 && crc < 0) {
-		seterr(err, errlen, "%s", cerr);
+		hnv_seterr(err, errlen, "%s", cerr);
 		rc = crc;
 	}
 	return rc;
@@ -1007,7 +992,7 @@ static int validate(const struct hnv_model *m, char *err, size_t errlen)
 {
 	struct hnv_dp *dp = hnv_dp_new();
 	if (dp == NULL) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	int rc = replay(m, dp, err, errlen);
@@ -1018,12 +1003,12 @@ static int validate(const struct hnv_model *m, char *err, size_t errlen)
 int hnv_model_build_dp(const struct hnv_model *m, struct hnv_dp **out, char *err, size_t errlen)
 {
 	if (m == NULL || out == NULL) {
-		seterr(err, errlen, "no model");
+		hnv_seterr(err, errlen, "no model");
 		return -EINVAL;
 	}
 	struct hnv_dp *dp = hnv_dp_new();
 	if (dp == NULL) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	int rc = replay(m, dp, err, errlen);
@@ -1038,12 +1023,12 @@ int hnv_model_build_dp(const struct hnv_model *m, struct hnv_dp **out, char *err
 int hnv_model_load(const char *text, size_t len, struct hnv_model **out, char *err, size_t errlen)
 {
 	if (out == NULL || (text == NULL && len > 0)) {
-		seterr(err, errlen, "no text to load");
+		hnv_seterr(err, errlen, "no text to load");
 		return -EINVAL;
 	}
 	struct hnv_model *m = hnv_model_new();
 	if (m == NULL) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	/* one line at a time into buf: the parser takes C strings */
@@ -1057,10 +1042,10 @@ int hnv_model_load(const char *text, size_t len, struct hnv_model **out, char *e
 		off += ll + (nl != NULL);
 		line++;
 		if (memchr(ls, '\0', ll) != NULL) {
-			seterr(err, errlen, "line %u: NUL byte", line);
+			hnv_seterr(err, errlen, "line %u: NUL byte", line);
 			rc = -EINVAL;
 		} else if (ll >= sizeof(buf)) {
-			seterr(err, errlen, "line %u: line too long (more than 4096 bytes)", line);
+			hnv_seterr(err, errlen, "line %u: line too long (more than 4096 bytes)", line);
 			rc = -EINVAL;
 		} else {
 			memcpy(buf, ls, ll);
@@ -1083,22 +1068,22 @@ int hnv_model_transact(const struct hnv_model *cur, const char *const *lines, si
 		       struct hnv_model **next, char *err, size_t errlen)
 {
 	if (cur == NULL || next == NULL || (lines == NULL && n > 0)) {
-		seterr(err, errlen, "no transaction");
+		hnv_seterr(err, errlen, "no transaction");
 		return -EINVAL;
 	}
 	if (n > UINT32_MAX) {
-		seterr(err, errlen, "too many lines");
+		hnv_seterr(err, errlen, "too many lines");
 		return -EINVAL;
 	}
 	struct hnv_model *m = model_copy(cur);
 	if (m == NULL) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (lines[i] == NULL) {
-			seterr(err, errlen, "line %zu: missing", i + 1);
+			hnv_seterr(err, errlen, "line %zu: missing", i + 1);
 			rc = -EINVAL;
 			break;
 		}

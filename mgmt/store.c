@@ -21,6 +21,7 @@
 #include "store.h"
 
 #include "conftext.h"
+#include "../lib/err.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,16 +47,6 @@
 #else
 #define PRINTF_LIKE(f, a)
 #endif
-
-static void PRINTF_LIKE(3, 4) seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err == NULL || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 struct hnv_store {
 	int dfd, rfd;       /* the state directory and revisions/ */
@@ -383,33 +374,33 @@ static int open_dir(int dfd, const char *path, int *out, char *err, size_t errle
 {
 	if (mkdirat(dfd, path, 0700) < 0 && errno != EEXIST) {
 		int rc = -errno;
-		seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		hnv_seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		return rc;
 	}
 	int fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int rc = -errno;
-		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		hnv_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return rc;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int rc = -errno;
 		close(fd);
-		seterr(err, errlen, "cannot stat %s: %s", path, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot stat %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	/* The directory holds PSKs: nobody else may own or enter it. */
 	if (st.st_uid != geteuid()) {
 		close(fd);
-		seterr(err, errlen, "%s is owned by uid %u, not by uid %u", path,
+		hnv_seterr(err, errlen, "%s is owned by uid %u, not by uid %u", path,
 		       (unsigned)st.st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
 	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
 		int rc = -errno;
 		close(fd);
-		seterr(err, errlen, "cannot make %s mode 0700: %s", path, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot make %s mode 0700: %s", path, strerror(-rc));
 		return rc;
 	}
 	*out = fd;
@@ -432,12 +423,12 @@ void hnv_store_close(struct hnv_store *s)
 int hnv_store_open(const char *dir, struct hnv_store **out, char *err, size_t errlen)
 {
 	if (dir == NULL || dir[0] == '\0' || out == NULL) {
-		seterr(err, errlen, "no state directory");
+		hnv_seterr(err, errlen, "no state directory");
 		return -EINVAL;
 	}
 	struct hnv_store *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	s->dfd = s->rfd = -1;
@@ -445,13 +436,13 @@ int hnv_store_open(const char *dir, struct hnv_store **out, char *err, size_t er
 	if (s->dir == NULL || asprintf(&s->revdir, "%s/" REV_DIR, dir) < 0) {
 		s->revdir = NULL;
 		hnv_store_close(s);
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	int rc = open_dir(AT_FDCWD, dir, &s->dfd, err, errlen);
 	if (rc == 0 && flock(s->dfd, LOCK_EX | LOCK_NB) < 0) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		seterr(err, errlen, "state directory %s is in use by another process", dir);
+		hnv_seterr(err, errlen, "state directory %s is in use by another process", dir);
 	}
 	if (rc == 0)
 		rc = open_dir(s->dfd, REV_DIR, &s->rfd, err, errlen);
@@ -460,13 +451,13 @@ int hnv_store_open(const char *dir, struct hnv_store **out, char *err, size_t er
 		if (rc == 0)
 			rc = clean_temps(s->rfd);
 		if (rc < 0)
-			seterr(err, errlen, "cannot remove temporary files in %s: %s", dir,
+			hnv_seterr(err, errlen, "cannot remove temporary files in %s: %s", dir,
 			       strerror(-rc));
 	}
 	if (rc == 0) {
 		rc = reconcile(s);
 		if (rc < 0)
-			seterr(err, errlen, "cannot recover %s/" CONF_NAME ": %s", dir,
+			hnv_seterr(err, errlen, "cannot recover %s/" CONF_NAME ": %s", dir,
 			       strerror(-rc));
 	}
 	if (rc == 0)

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../mgmt/server.h"
+#include "../lib/log.h"
 
 #define CONN_NAME_MAX (HNV_S2S_PREFIX_MAX + HNV_NAME_MAX)
 #define CRED_FILE_MAX (64 * 1024) /* a PEM certificate or key */

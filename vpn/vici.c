@@ -1,5 +1,6 @@
 /* vici.c: VICI framing, builder, decoder and connections (see vici.h). */
 #include "vici.h"
+#include "../lib/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -546,17 +547,10 @@ struct hnv_vici_conn {
 	size_t rlen, rcap;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int wait_fd(int fd, short ev, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - hnv_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = fd, .events = ev};
@@ -749,7 +743,7 @@ static int cmd_run(struct hnv_vici_conn *c, const struct hnv_vici_buf *req, cons
 		   hnv_vici_event_fn fn, void *arg, struct hnv_vici_msg **resp)
 {
 	*resp = NULL;
-	long long deadline = now_ms() + c->timeout_ms;
+	long long deadline = hnv_mono_ms() + c->timeout_ms;
 	int rc = send_buf(c, req, deadline);
 	if (rc)
 		return rc;
@@ -775,13 +769,13 @@ int hnv_vici_cmd_stream(struct hnv_vici_conn *c, const struct hnv_vici_buf *req,
 			hnv_vici_event_fn fn, void *arg, struct hnv_vici_msg **resp)
 {
 	*resp = NULL;
-	int rc = event_reg(c, HNV_VICI_EVENT_REGISTER, event, now_ms() + c->timeout_ms);
+	int rc = event_reg(c, HNV_VICI_EVENT_REGISTER, event, hnv_mono_ms() + c->timeout_ms);
 	if (rc)
 		return rc;
 	rc = cmd_run(c, req, event, fn, arg, resp);
 	if (rc)
 		return rc;
-	rc = event_reg(c, HNV_VICI_EVENT_UNREGISTER, event, now_ms() + c->timeout_ms);
+	rc = event_reg(c, HNV_VICI_EVENT_UNREGISTER, event, hnv_mono_ms() + c->timeout_ms);
 	if (rc) {
 		hnv_vici_msg_free(*resp);
 		*resp = NULL;
@@ -819,7 +813,7 @@ int hnv_vici_events_open(const char *path, const char *const *names, size_t n, h
 	c->fn = fn;
 	c->arg = arg;
 	for (size_t i = 0; i < n; i++) {
-		rc = event_reg(c, HNV_VICI_EVENT_REGISTER, names[i], now_ms() + c->timeout_ms);
+		rc = event_reg(c, HNV_VICI_EVENT_REGISTER, names[i], hnv_mono_ms() + c->timeout_ms);
 		if (rc) {
 			hnv_vici_close(c);
 			return rc;

@@ -43,6 +43,7 @@
 
 #include "../policy_read.h"
 #include "../proto.h"
+#include "../../lib/clock.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -100,13 +101,6 @@ struct pk {
 	struct iovec iov[PK_BATCH][2];
 	uint8_t nlbuf[16384];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- next hops (forwarding thread) ---- */
 
@@ -231,7 +225,7 @@ static void nl_drain(struct pk *u)
 		/* a malformed message ends its datagram; the events before it count */
 		(void)hnv_nl_parse(u->nlbuf, (size_t)r, ev, 32, &n);
 		if (n && !now)
-			now = now_ms();
+			now = hnv_mono_coarse_ms();
 		for (size_t i = 0; i < n; i++)
 			nh_event(u, &ev[i], now);
 	}
@@ -246,13 +240,13 @@ static const struct hnv_mac *nh_lookup(struct pk *u, const struct hnv_ip *pa, ui
 	if (n->state == NH_OK && n->has_mac) {
 		/* cheap clock (coarse), read once per batch */
 		if (!*now)
-			*now = now_ms();
+			*now = hnv_mono_coarse_ms();
 		if (*now - n->valid_ms > NH_REFRESH_MS && *now - n->asked_ms > NH_RETRY_MS)
 			nh_ask_route(u, n, *now);
 		return &n->mac;
 	}
 	if (!*now)
-		*now = now_ms();
+		*now = hnv_mono_coarse_ms();
 	uint64_t wait = n->state == NH_OTHER_IF ? NH_REFRESH_MS : NH_RETRY_MS;
 	if (n->state == NH_FREE || *now - n->asked_ms > wait)
 		nh_ask_route(u, n, *now);

@@ -11,7 +11,7 @@
 #ifndef HNV_NLNEIGH_H
 #define HNV_NLNEIGH_H
 
-#include "../hnv_types.h"
+#include "../../lib/hnv_types.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -20,7 +20,7 @@
 
 #include "../../mgmt/api.h"
 #include "../../mgmt/conftext.h"
-#include "../../mgmt/server.h"
+#include "../../mgmt/daemon/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
 

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "../../mgmt/conftext.h"
-#include "../../mgmt/ps.h"
+#include "../../mgmt/cli/ps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
 

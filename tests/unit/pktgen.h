@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../datapath/hnv_types.h"
+#include "../../lib/hnv_types.h"
 
 #define PG_FRAME_MAX 10240
 

@@ -20,7 +20,7 @@
 
 #include "../../datapath/policy_read.h"
 #include "../../mgmt/conftext.h"
-#include "../../mgmt/ps.h"
+#include "../../mgmt/cli/ps.h"
 
 #define DEMO_PS "tests/data/bluered.ps1"
 #define DEMO_CONF "tests/data/bluered-host1.conf"

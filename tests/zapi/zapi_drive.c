@@ -30,7 +30,7 @@
 
 #include "../../gateway/zapi.h"
 #include "../../mgmt/conftext.h"
-#include "../../mgmt/server.h"
+#include "../../mgmt/daemon/server.h"
 
 static long mono_ms(void)
 {

@@ -1,10 +1,12 @@
 /* sync.c: policy shared through etcd. See sync.h for the design. */
 #include "sync.h"
 
-#include "conftext.h"
-#include "etcd.h"
-#include "model.h"
+#include "../conftext.h"
+#include "../etcd.h"
+#include "../model.h"
 #include "server.h"
+#include "../../lib/err.h"
+#include "../../lib/clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -20,23 +22,6 @@
 
 #define LINE_MAX_LEN 8192
 #define KEY_MAX_LEN 512
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- a string-keyed hash table (the mirror and small sets) ---- */
 
@@ -374,10 +359,10 @@ static void *watch_main(void *arg)
 					"%lld",
 					hnv_etcd_current(s->wa), (long long)w.next_rev);
 			down = false;
-			long t0 = mono_ms();
+			long t0 = hnv_mono_ms();
 			rc = hnv_etcd_watch(s->wa, s->prefix, s->prefix_end, w.next_rev, on_watch,
 					    &w, &s->stop, err, sizeof(err));
-			if (rc == 1 || mono_ms() - t0 > 5000)
+			if (rc == 1 || hnv_mono_ms() - t0 > 5000)
 				backoff = 100; /* it ran: retry soon */
 			if (rc == 1)
 				continue;
@@ -445,10 +430,10 @@ static void drain(struct hnv_sync *s)
 /* Waits (at most ms) until the watch has queued revision rev, then drains. */
 static void catch_up(struct hnv_sync *s, int64_t rev, long ms)
 {
-	long end = mono_ms() + ms;
+	long end = hnv_mono_ms() + ms;
 	pthread_mutex_lock(&s->mu);
 	while (s->delivered_rev < rev && !s->stop) {
-		long left = end - mono_ms();
+		long left = end - hnv_mono_ms();
 		if (left <= 0)
 			break;
 		struct timespec ts;
@@ -710,7 +695,7 @@ static void publish_pa(struct hnv_sync *s)
 	if (hnv_etcd_put(s->wr, key, ip, &rev, err, sizeof(err))) {
 		hnv_log_rl(&rl_apply, HNV_LOG_WARNING, "cannot publish PA %s of host %s: %s", ip,
 			   s->host, err);
-		s->pa_retry_ms = mono_ms() + 1000;
+		s->pa_retry_ms = hnv_mono_ms() + 1000;
 		return;
 	}
 	t_put(&s->mirror, rel, ip, rev);
@@ -723,7 +708,7 @@ static void publish_pa(struct hnv_sync *s)
 static void apply(struct hnv_sync *s)
 {
 	s->dirty = false;
-	s->last_apply_ms = mono_ms();
+	s->last_apply_ms = hnv_mono_ms();
 	if (!s->synced)
 		return;
 	struct table set = {0};
@@ -809,7 +794,7 @@ int hnv_sync_fd(void *arg, short *events)
 int hnv_sync_timeout_ms(void *arg)
 {
 	struct hnv_sync *s = arg;
-	long now = mono_ms(), t = -1;
+	long now = hnv_mono_ms(), t = -1;
 	if (s->synced && hnv_core_revision(s->core) != s->seen_rev)
 		return 0;
 	if (s->dirty) {
@@ -841,9 +826,9 @@ void hnv_sync_run(void *arg, short revents)
 		s->applied_valid = false;
 		s->dirty = true;
 	}
-	if (s->dirty && mono_ms() - s->last_apply_ms >= HNV_SYNC_DEBOUNCE_MS)
+	if (s->dirty && hnv_mono_ms() - s->last_apply_ms >= HNV_SYNC_DEBOUNCE_MS)
 		apply(s);
-	if (s->pa_check && mono_ms() >= s->pa_retry_ms)
+	if (s->pa_check && hnv_mono_ms() >= s->pa_retry_ms)
 		publish_pa(s);
 }
 
@@ -1185,7 +1170,7 @@ static int guard(struct hnv_sync *s, struct plan *p, const char *key, const char
 	struct ent *e = t_find(&s->mirror, key);
 	struct ent *o = t_find(&p->ops, key);
 	if ((e && e->value && !(o && !o->value)) || (o && o->value)) {
-		seterr(err, errlen, "%s already exists in routing domain \"%s\"", what,
+		hnv_seterr(err, errlen, "%s already exists in routing domain \"%s\"", what,
 		       o && o->value ? o->value : e->value);
 		return -EEXIST;
 	}
@@ -1202,7 +1187,7 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 	int rc = 0;
 	struct find f = {.want = c};
 	if (c->kind != HNV_CONF_PORT_DEL && (!rd || !name_ok(rd))) {
-		seterr(err, errlen, "cannot share an object of routing domain \"%s\" in etcd",
+		hnv_seterr(err, errlen, "cannot share an object of routing domain \"%s\" in etcd",
 		       rd ? rd : "?");
 		return -EINVAL;
 	}
@@ -1247,7 +1232,7 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 	case HNV_CONF_POOL_ADD:
 	case HNV_CONF_POOL_DEL:
 		if (!name_ok(c->u.pool.name)) {
-			seterr(err, errlen, "pool name \"%s\" cannot be an etcd key",
+			hnv_seterr(err, errlen, "pool name \"%s\" cannot be an etcd key",
 			       c->u.pool.name);
 			return -EINVAL;
 		}
@@ -1278,7 +1263,7 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 					    hnv_parse_ip(e->key + pl, &ip) || !hnv_ip_is_v4(&ip) ||
 					    ip4(&ip) < lo || ip4(&ip) > hi)
 						continue;
-					seterr(err, errlen,
+					hnv_seterr(err, errlen,
 					       "pool del: pool \"%s\" is in use: %s holds %s "
 					       "(delete "
 					       "the port first)",
@@ -1293,14 +1278,14 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 		break;
 	case HNV_CONF_PORT_ADD:
 		if (!name_ok(c->u.port.name)) {
-			seterr(err, errlen, "port name \"%s\" cannot be an etcd key",
+			hnv_seterr(err, errlen, "port name \"%s\" cannot be an etcd key",
 			       c->u.port.name);
 			return -EINVAL;
 		}
 		f.kind = HNV_CONF_PORT_ADD;
 		hnv_model_foreach(view, find_cb, &f);
 		if (!f.found) {
-			seterr(err, errlen, "port add: port \"%s\" missing after validation",
+			hnv_seterr(err, errlen, "port add: port \"%s\" missing after validation",
 			       c->u.port.name);
 			return -EINVAL;
 		}
@@ -1314,7 +1299,7 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 	case HNV_CONF_PORT_DEL: {
 		struct ent *e = t_find(&x->port, c->u.port.name);
 		if (!e) {
-			seterr(err, errlen, "port del: port \"%s\" not found", c->u.port.name);
+			hnv_seterr(err, errlen, "port del: port \"%s\" not found", c->u.port.name);
 			return -ENOENT;
 		}
 		char key[KEY_MAX_LEN];
@@ -1328,7 +1313,7 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 		f.kind = HNV_CONF_LOOKUP_ADD;
 		hnv_model_foreach(view, find_cb, &f);
 		if (!f.found) {
-			seterr(err, errlen, "lookup: record missing after validation");
+			hnv_seterr(err, errlen, "lookup: record missing after validation");
 			return -EINVAL;
 		}
 		if ((rc = hnv_conf_format(&f.got, false, line, sizeof(line))))
@@ -1365,7 +1350,7 @@ static int plan_cmd(struct hnv_sync *s, struct plan *p, struct index *x,
 			return op_del(p, k);
 		break;
 	default:
-		seterr(err, errlen, "not a shared object");
+		hnv_seterr(err, errlen, "not a shared object");
 		return -EINVAL;
 	}
 	if ((rc = hnv_conf_format(c, false, line, sizeof(line))))
@@ -1444,7 +1429,7 @@ static int plan_build(struct hnv_sync *s, const char *const *lines, size_t n, st
 		char msg[512];
 		int prc = hnv_conf_parse_line(lines[i], &cmds[i], msg, sizeof(msg));
 		if (prc < 0) {
-			seterr(err, errlen, "line %zu: %s", i + 1, msg);
+			hnv_seterr(err, errlen, "line %zu: %s", i + 1, msg);
 			rc = prc;
 			goto out;
 		}
@@ -1488,7 +1473,7 @@ static int plan_build(struct hnv_sync *s, const char *const *lines, size_t n, st
 		goto out;
 	char verr[512];
 	if ((rc = load_lines(&local, &shared, &view, verr, sizeof(verr)))) {
-		seterr(err, errlen, "the shared policy in etcd does not validate here: %s", verr);
+		hnv_seterr(err, errlen, "the shared policy in etcd does not validate here: %s", verr);
 		goto out;
 	}
 	if ((rc = hnv_model_transact(view, (const char *const *)rewritten.v, rewritten.n, &after,
@@ -1501,7 +1486,7 @@ static int plan_build(struct hnv_sync *s, const char *const *lines, size_t n, st
 		rc = plan_txn(s, p, &x);
 out:
 	if (rc == -ENOMEM && !*err)
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 	if (cmds)
 		explicit_bzero(cmds, n * sizeof(*cmds));
 	free(cmds);
@@ -1531,7 +1516,7 @@ static int parse_move(const char *line, char *name, char *to, char *err, size_t 
 			break;
 		size_t l = strcspn(p, " \t");
 		if (l >= sizeof(w[0])) {
-			seterr(err, errlen, "port move: word too long");
+			hnv_seterr(err, errlen, "port move: word too long");
 			return -EINVAL;
 		}
 		memcpy(w[got], p, l);
@@ -1543,23 +1528,23 @@ static int parse_move(const char *line, char *name, char *to, char *err, size_t 
 	(void)used;
 	/* w: port move NAME --to HOST (5 words); re-read the tail */
 	if (got < 4 || strcmp(w[0], "port") || strcmp(w[1], "move") || strcmp(w[3], "--to")) {
-		seterr(err, errlen, "usage: port move NAME --to HOST");
+		hnv_seterr(err, errlen, "usage: port move NAME --to HOST");
 		return -EINVAL;
 	}
 	size_t l = strcspn(p, " \t");
 	if (l == 0 || l > HNV_SYNC_HOST_MAX || p[l + strspn(p + l, " \t")] != '\0') {
-		seterr(err, errlen, "usage: port move NAME --to HOST");
+		hnv_seterr(err, errlen, "usage: port move NAME --to HOST");
 		return -EINVAL;
 	}
 	memcpy(to, p, l);
 	to[l] = '\0';
 	if (strlen(w[2]) > HNV_NAME_MAX) {
-		seterr(err, errlen, "port move: port name too long");
+		hnv_seterr(err, errlen, "port move: port name too long");
 		return -EINVAL;
 	}
 	memcpy(name, w[2], strlen(w[2]) + 1);
 	if (hnv_sync_host_valid(to)) {
-		seterr(err, errlen, "port move: bad host name \"%s\"", to);
+		hnv_seterr(err, errlen, "port move: bad host name \"%s\"", to);
 		return -EINVAL;
 	}
 	return 0;
@@ -1589,11 +1574,11 @@ static int plan_move(struct hnv_sync *s, const char *line, struct plan *p, char 
 		found++;
 	}
 	if (found == 0) {
-		seterr(err, errlen, "port move: port \"%s\" not found in etcd", name);
+		hnv_seterr(err, errlen, "port move: port \"%s\" not found in etcd", name);
 		return -ENOENT;
 	}
 	if (found > 1) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "port move: several hosts have a port \"%s\": run it on the source host",
 		       name);
 		return -EINVAL;
@@ -1602,14 +1587,14 @@ static int plan_move(struct hnv_sync *s, const char *line, struct plan *p, char 
 	const char *rest;
 	key_parse(key, rd, host, &rest);
 	if (strcmp(host, to) == 0) {
-		seterr(err, errlen, "port move: port \"%s\" is already on host %s", name, to);
+		hnv_seterr(err, errlen, "port move: port \"%s\" is already on host %s", name, to);
 		return -EEXIST;
 	}
 	snprintf(pk, sizeof(pk), "hosts/%s/pa", to);
 	struct ent *pe = t_find(&s->mirror, pk);
 	struct hnv_ip pa;
 	if (!pe || !pe->value || hnv_parse_ip(pe->value, &pa)) {
-		seterr(err, errlen, "port move: host \"%s\" has no PA in etcd (%s%s)", to,
+		hnv_seterr(err, errlen, "port move: host \"%s\" has no PA in etcd (%s%s)", to,
 		       s->prefix, pk);
 		return -ENOENT;
 	}
@@ -1617,14 +1602,14 @@ static int plan_move(struct hnv_sync *s, const char *line, struct plan *p, char 
 	struct hnv_conf_cmd c;
 	if (!e->value || hnv_conf_parse_line(e->value, &c, msg, sizeof(msg)) != 1 ||
 	    c.kind != HNV_CONF_PORT_ADD) {
-		seterr(err, errlen, "port move: %s%s does not hold a port add line", s->prefix,
+		hnv_seterr(err, errlen, "port move: %s%s does not hold a port add line", s->prefix,
 		       key);
 		return -EINVAL;
 	}
 	char dst[KEY_MAX_LEN];
 	snprintf(dst, sizeof(dst), "rd/%s/port/%s/%s", rd, to, name);
 	if (t_find(&s->mirror, dst)) {
-		seterr(err, errlen, "port move: host %s already has a port \"%s\"", to, name);
+		hnv_seterr(err, errlen, "port move: host %s already has a port \"%s\"", to, name);
 		return -EEXIST;
 	}
 	if ((rc = op_del(p, key)) || (rc = plan_port_put(p, rd, to, &c, &pa)))
@@ -1663,7 +1648,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			loc ? n_local++ : n_shared++;
 	}
 	if (move && n != 1) {
-		seterr(err, errlen, "port move must be alone in its transaction");
+		hnv_seterr(err, errlen, "port move must be alone in its transaction");
 		return -EINVAL;
 	}
 	if (!move && n_shared == 0) {
@@ -1672,13 +1657,13 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 		return 1;
 	}
 	if (n_local) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "a transaction may not mix local objects (pa, proute, global, s2s) with "
 		       "objects shared through etcd");
 		return -EINVAL;
 	}
 	if (confirm) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "commit --confirm is not available for objects shared through "
 		       "etcd");
 		return -EINVAL;
@@ -1686,7 +1671,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 	if (!s->synced)
 		catch_up(s, 1, HNV_SYNC_TIMEOUT_MS);
 	if (!s->synced) {
-		seterr(err, errlen, "etcd not reached yet (%s): nothing was changed",
+		hnv_seterr(err, errlen, "etcd not reached yet (%s): nothing was changed",
 		       hnv_etcd_current(s->wr));
 		return -EHOSTUNREACH;
 	}
@@ -1706,7 +1691,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 		rc = hnv_etcd_txn_commit(s->wr, p.txn, &ok, &rev, e, sizeof(e));
 		if (rc) {
 			plan_free(&p);
-			seterr(err, errlen, "%s; nothing was changed", e);
+			hnv_seterr(err, errlen, "%s; nothing was changed", e);
 			return rc;
 		}
 		if (ok) {
@@ -1727,7 +1712,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 		/* another host changed what we depend on: see it, then again */
 		catch_up(s, rev, 1000);
 	}
-	seterr(err, errlen, "etcd: other hosts kept changing the same objects; tried %d times",
+	hnv_seterr(err, errlen, "etcd: other hosts kept changing the same objects; tried %d times",
 	       HNV_SYNC_RETRIES);
 	return -EAGAIN;
 }
@@ -1738,7 +1723,7 @@ int hnv_sync_new(struct hnv_core *core, const struct hnv_sync_opts *o, struct hn
 		 char *err, size_t errlen)
 {
 	if (!o->host || hnv_sync_host_valid(o->host)) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "--host-name \"%s\": want 1-%d letters, digits, '_', '.' or '-' (etcd needs "
 		       "a host name)",
 		       o->host ? o->host : "", HNV_SYNC_HOST_MAX);
@@ -1747,7 +1732,7 @@ int hnv_sync_new(struct hnv_core *core, const struct hnv_sync_opts *o, struct hn
 	const char *prefix = o->prefix ? o->prefix : HNV_SYNC_DEFAULT_PREFIX;
 	size_t pl = strlen(prefix);
 	if (pl == 0 || pl > 200 || prefix[pl - 1] != '/') {
-		seterr(err, errlen, "etcd prefix \"%s\": must end in '/'", prefix);
+		hnv_seterr(err, errlen, "etcd prefix \"%s\": must end in '/'", prefix);
 		return -EINVAL;
 	}
 	struct hnv_sync *s = calloc(1, sizeof(*s));
@@ -1768,11 +1753,11 @@ int hnv_sync_new(struct hnv_core *core, const struct hnv_sync_opts *o, struct hn
 		goto fail;
 	if ((s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		rc = -errno;
-		seterr(err, errlen, "eventfd: %s", strerror(errno));
+		hnv_seterr(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	if ((rc = -pthread_create(&s->thread, NULL, watch_main, s))) {
-		seterr(err, errlen, "cannot start the etcd watch thread: %s", strerror(-rc));
+		hnv_seterr(err, errlen, "cannot start the etcd watch thread: %s", strerror(-rc));
 		goto fail;
 	}
 	s->thread_started = true;

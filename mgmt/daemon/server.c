@@ -6,13 +6,15 @@
  */
 #include "server.h"
 
-#include "../datapath/dp.h"
-#include "../datapath/io/fwd.h"
-#include "api.h"
-#include "conftext.h"
-#include "model.h"
+#include "../../datapath/dp.h"
+#include "../../datapath/io/fwd.h"
+#include "../api.h"
+#include "../conftext.h"
+#include "../model.h"
 #include "nexthop.h"
-#include "store.h"
+#include "../store.h"
+#include "../../lib/err.h"
+#include "../../lib/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -32,23 +34,6 @@
 #include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Copies s for a message: at most 48 bytes, non-printable bytes as '?'. */
 static void printable(const char *s, size_t len, char *buf, size_t buflen)
 {
@@ -63,93 +48,6 @@ static void printable(const char *s, size_t len, char *buf, size_t buflen)
 		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
 	}
 	buf[o] = '\0';
-}
-
-/* ==== logging ==== */
-
-static enum hnv_log_level log_max = HNV_LOG_INFO;
-static bool log_journal;
-
-static const char *const level_names[] = {
-	[HNV_LOG_ERR] = "err",   [HNV_LOG_WARNING] = "warning", [HNV_LOG_NOTICE] = "notice",
-	[HNV_LOG_INFO] = "info", [HNV_LOG_DEBUG] = "debug",
-};
-
-void hnv_log_init(enum hnv_log_level max, bool journal)
-{
-	log_max = max;
-	log_journal = journal;
-}
-
-int hnv_log_level_parse(const char *s, enum hnv_log_level *out)
-{
-	for (int l = HNV_LOG_ERR; l <= HNV_LOG_DEBUG; l++)
-		if (strcmp(s, level_names[l]) == 0) {
-			*out = (enum hnv_log_level)l;
-			return 0;
-		}
-	if (strcmp(s, "error") == 0) {
-		*out = HNV_LOG_ERR;
-		return 0;
-	}
-	if (strcmp(s, "warn") == 0) {
-		*out = HNV_LOG_WARNING;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static void vlog(enum hnv_log_level lvl, const char *fmt, va_list ap)
-{
-	if (lvl > log_max)
-		return;
-	char msg[1024];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* one event, one line: nothing a client sent can forge a log line */
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	if (log_journal) {
-		fprintf(stderr, "<%d>%s\n", (int)lvl, msg);
-	} else {
-		char ts[32];
-		time_t now = time(NULL);
-		struct tm tm;
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
-		fprintf(stderr, "%s hnvgwd[%d]: %s: %s\n", ts, (int)getpid(), level_names[lvl],
-			msg);
-	}
-	fflush(stderr);
-}
-
-void hnv_log(enum hnv_log_level lvl, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(lvl, fmt, ap);
-	va_end(ap);
-}
-
-void hnv_log_rl(struct hnv_ratelimit *rl, enum hnv_log_level lvl, const char *fmt, ...)
-{
-	long now = mono_ms() / 1000;
-	if (rl->window_start == 0 || now - rl->window_start >= HNV_LOG_WINDOW) {
-		if (rl->suppressed)
-			hnv_log(lvl, "%u similar messages suppressed in the last %d s",
-				rl->suppressed, HNV_LOG_WINDOW);
-		rl->window_start = now ? now : 1;
-		rl->count = 0;
-		rl->suppressed = 0;
-	}
-	if (rl->count >= HNV_LOG_BURST) {
-		rl->suppressed++;
-		return;
-	}
-	rl->count++;
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(lvl, fmt, ap);
-	va_end(ap);
 }
 
 /* ==== requests ==== */
@@ -194,7 +92,7 @@ static int check_fields(json_object *o, enum hnv_op op, char *err, size_t errlen
 		if (!known) {
 			char k[64];
 			printable(key, strlen(key), k, sizeof(k));
-			seterr(err, errlen, "unknown field \"%s\" in a \"%s\" request", k,
+			hnv_seterr(err, errlen, "unknown field \"%s\" in a \"%s\" request", k,
 			       op_names[op]);
 			return -EINVAL;
 		}
@@ -210,17 +108,17 @@ static int get_uint(json_object *o, const char *key, int64_t min, int64_t max, b
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v)) {
 		if (required)
-			seterr(err, errlen, "missing field \"%s\"", key);
+			hnv_seterr(err, errlen, "missing field \"%s\"", key);
 		return required ? -EINVAL : -ENOENT;
 	}
 	if (!json_object_is_type(v, json_type_int)) {
-		seterr(err, errlen, "\"%s\" must be an integer", key);
+		hnv_seterr(err, errlen, "\"%s\" must be an integer", key);
 		return -EINVAL;
 	}
 	errno = 0;
 	int64_t x = json_object_get_int64(v);
 	if (errno || x < min || x > max) {
-		seterr(err, errlen, "\"%s\": %s is out of range (%lld-%lld)", key,
+		hnv_seterr(err, errlen, "\"%s\": %s is out of range (%lld-%lld)", key,
 		       json_object_to_json_string(v), (long long)min, (long long)max);
 		return -EINVAL;
 	}
@@ -235,17 +133,17 @@ static int get_str(json_object *o, const char *key, bool required, const char **
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v)) {
 		if (required)
-			seterr(err, errlen, "missing field \"%s\"", key);
+			hnv_seterr(err, errlen, "missing field \"%s\"", key);
 		return required ? -EINVAL : -ENOENT;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
-		seterr(err, errlen, "\"%s\" must be a string", key);
+		hnv_seterr(err, errlen, "\"%s\" must be a string", key);
 		return -EINVAL;
 	}
 	*out = json_object_get_string(v);
 	*len = (size_t)json_object_get_string_len(v);
 	if (strlen(*out) != *len) {
-		seterr(err, errlen, "\"%s\" contains a NUL byte", key);
+		hnv_seterr(err, errlen, "\"%s\" contains a NUL byte", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -266,7 +164,7 @@ static int parse_ip_field(json_object *o, const char *key, bool required, bool *
 	if (hnv_parse_ip(s, ip)) {
 		char v[64];
 		printable(s, len, v, sizeof(v));
-		seterr(err, errlen, "\"%s\": \"%s\" is not an IPv4 or IPv6 address", key, v);
+		hnv_seterr(err, errlen, "\"%s\": \"%s\" is not an IPv4 or IPv6 address", key, v);
 		return -EINVAL;
 	}
 	*has = true;
@@ -277,16 +175,16 @@ static int parse_exec(json_object *o, struct hnv_request *req, char *err, size_t
 {
 	json_object *arr;
 	if (!json_object_object_get_ex(o, "lines", &arr)) {
-		seterr(err, errlen, "missing field \"lines\"");
+		hnv_seterr(err, errlen, "missing field \"lines\"");
 		return -EINVAL;
 	}
 	if (!json_object_is_type(arr, json_type_array)) {
-		seterr(err, errlen, "\"lines\" must be an array of strings");
+		hnv_seterr(err, errlen, "\"lines\" must be an array of strings");
 		return -EINVAL;
 	}
 	size_t n = json_object_array_length(arr);
 	if (n == 0 || n > HNV_EXEC_MAX_LINES) {
-		seterr(err, errlen, "\"lines\" must hold 1-%d lines, not %zu", HNV_EXEC_MAX_LINES,
+		hnv_seterr(err, errlen, "\"lines\" must hold 1-%d lines, not %zu", HNV_EXEC_MAX_LINES,
 		       n);
 		return -EINVAL;
 	}
@@ -294,13 +192,13 @@ static int parse_exec(json_object *o, struct hnv_request *req, char *err, size_t
 	for (size_t i = 0; i < n; i++) {
 		json_object *l = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(l, json_type_string)) {
-			seterr(err, errlen, "\"lines\"[%zu] must be a string", i);
+			hnv_seterr(err, errlen, "\"lines\"[%zu] must be a string", i);
 			return -EINVAL;
 		}
 		const char *s = json_object_get_string(l);
 		size_t len = (size_t)json_object_get_string_len(l);
 		if (memchr(s, '\0', len) || memchr(s, '\n', len) || memchr(s, '\r', len)) {
-			seterr(err, errlen, "\"lines\"[%zu] contains a NUL byte or a line break",
+			hnv_seterr(err, errlen, "\"lines\"[%zu] contains a NUL byte or a line break",
 			       i);
 			return -EINVAL;
 		}
@@ -315,7 +213,7 @@ static int parse_exec(json_object *o, struct hnv_request *req, char *err, size_t
 	if (!lines || !buf) {
 		free(lines);
 		free(buf);
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	size_t off = 0;
@@ -348,7 +246,7 @@ static int parse_show(json_object *o, struct hnv_request *req, char *err, size_t
 	if (!ok) {
 		char v[64];
 		printable(s, len, v, sizeof(v));
-		seterr(err, errlen, "\"what\": \"%s\" is not a show target", v);
+		hnv_seterr(err, errlen, "\"what\": \"%s\" is not a show target", v);
 		return -EINVAL;
 	}
 	memcpy(req->u.show.what, s, len);
@@ -356,7 +254,7 @@ static int parse_show(json_object *o, struct hnv_request *req, char *err, size_t
 	json_object *sec;
 	if (json_object_object_get_ex(o, "secrets", &sec)) {
 		if (!json_object_is_type(sec, json_type_boolean)) {
-			seterr(err, errlen, "\"secrets\" must be true or false");
+			hnv_seterr(err, errlen, "\"secrets\" must be true or false");
 			return -EINVAL;
 		}
 		req->u.show.secrets = json_object_get_boolean(sec);
@@ -376,13 +274,13 @@ static int parse_trace(json_object *o, struct hnv_request *req, char *err, size_
 		return rc;
 	} else if ((rc = get_uint(o, "session", 1, INT64_MAX, false, &a, err, errlen))) {
 		if (rc == -ENOENT)
-			seterr(err, errlen, "a \"trace\" request needs \"count\" or \"session\"");
+			hnv_seterr(err, errlen, "a \"trace\" request needs \"count\" or \"session\"");
 		return -EINVAL;
 	} else {
 		req->u.trace.session = (uint64_t)a;
 	}
 	if (req->u.trace.count && json_object_object_get_ex(o, "session", NULL)) {
-		seterr(err, errlen, "a \"trace\" request has \"count\" or \"session\", not both");
+		hnv_seterr(err, errlen, "a \"trace\" request has \"count\" or \"session\", not both");
 		return -EINVAL;
 	}
 	const char *s;
@@ -398,7 +296,7 @@ static int parse_trace(json_object *o, struct hnv_request *req, char *err, size_
 	if (!ok) {
 		char v[80];
 		printable(s, len, v, sizeof(v));
-		seterr(err, errlen, "\"port\": \"%s\" is not a port name (with \"count\" only)", v);
+		hnv_seterr(err, errlen, "\"port\": \"%s\" is not a port name (with \"count\" only)", v);
 		return -EINVAL;
 	}
 	memcpy(req->u.trace.port, s, len);
@@ -438,7 +336,7 @@ static int parse_op(json_object *o, struct hnv_request *req, char *err, size_t e
 		if ((rc = get_str(o, "name", true, &s, &len, err, errlen)))
 			return rc;
 		if (len == 0 || len > HNV_NAME_MAX || memchr(s, 0, len)) {
-			seterr(err, errlen, "\"name\" must be a tunnel name of 1-%d bytes",
+			hnv_seterr(err, errlen, "\"name\" must be a tunnel name of 1-%d bytes",
 			       HNV_NAME_MAX);
 			return -EINVAL;
 		}
@@ -450,7 +348,7 @@ static int parse_op(json_object *o, struct hnv_request *req, char *err, size_t e
 			req->u.s2s.up = len == 2;
 			return 0;
 		}
-		seterr(err, errlen, "\"action\" must be \"up\" or \"down\"");
+		hnv_seterr(err, errlen, "\"action\" must be \"up\" or \"down\"");
 		return -EINVAL;
 	}
 	case HNV_OP_NEXTHOP: {
@@ -473,16 +371,16 @@ int hnv_request_parse(const char *line, size_t len, struct hnv_request *req, cha
 {
 	memset(req, 0, sizeof(*req));
 	if (len > HNV_API_MAX_LINE) {
-		seterr(err, errlen, "request longer than %d bytes", HNV_API_MAX_LINE);
+		hnv_seterr(err, errlen, "request longer than %d bytes", HNV_API_MAX_LINE);
 		return -EINVAL;
 	}
 	if (memchr(line, '\0', len)) {
-		seterr(err, errlen, "request contains a NUL byte");
+		hnv_seterr(err, errlen, "request contains a NUL byte");
 		return -EINVAL;
 	}
 	json_tokener *tok = json_tokener_new_ex(16);
 	if (!tok) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -492,28 +390,28 @@ int hnv_request_parse(const char *line, size_t len, struct hnv_request *req, cha
 	json_tokener_free(tok);
 	int rc = -EINVAL;
 	if (jerr == json_tokener_continue || (jerr == json_tokener_success && !o && len == 0)) {
-		seterr(err, errlen, "malformed JSON: incomplete request");
+		hnv_seterr(err, errlen, "malformed JSON: incomplete request");
 		goto out;
 	}
 	if (jerr != json_tokener_success) {
-		seterr(err, errlen, "malformed JSON at byte %zu: %s", end,
+		hnv_seterr(err, errlen, "malformed JSON at byte %zu: %s", end,
 		       json_tokener_error_desc(jerr));
 		goto out;
 	}
 	for (size_t i = end; i < len; i++)
 		if (!isspace((unsigned char)line[i])) {
-			seterr(err, errlen, "malformed JSON: data after the object at byte %zu", i);
+			hnv_seterr(err, errlen, "malformed JSON: data after the object at byte %zu", i);
 			goto out;
 		}
 	if (!json_object_is_type(o, json_type_object)) {
-		seterr(err, errlen, "a request must be a JSON object");
+		hnv_seterr(err, errlen, "a request must be a JSON object");
 		goto out;
 	}
 	int64_t v;
 	if ((rc = get_uint(o, "v", INT64_MIN, INT64_MAX, true, &v, err, errlen)))
 		goto out;
 	if (v != HNV_API_VERSION) {
-		seterr(err, errlen, "unsupported protocol version %lld (this hnvgwd speaks %d)",
+		hnv_seterr(err, errlen, "unsupported protocol version %lld (this hnvgwd speaks %d)",
 		       (long long)v, HNV_API_VERSION);
 		rc = -EINVAL;
 		goto out;
@@ -531,7 +429,7 @@ int hnv_request_parse(const char *line, size_t len, struct hnv_request *req, cha
 	if (rc) {
 		char b[64];
 		printable(op, oplen, b, sizeof(b));
-		seterr(err, errlen, "unknown op \"%s\"", b);
+		hnv_seterr(err, errlen, "unknown op \"%s\"", b);
 		goto out;
 	}
 	if ((rc = check_fields(o, req->op, err, errlen)))
@@ -628,7 +526,7 @@ static void scrub_secrets(char *msg, size_t msglen, const char *const *lines, si
 		size_t l = strlen(lines[i]);
 		char *copy = malloc(l + 1);
 		if (!copy) {
-			seterr(msg, msglen,
+			hnv_seterr(msg, msglen,
 			       "the transaction was refused (details withheld: they "
 			       "may contain a secret)");
 			return;
@@ -795,7 +693,7 @@ static void confirm_load(struct hnv_core *c)
 	c->confirm.rev = rev;
 	c->confirm.back = back;
 	c->confirm.seconds = (unsigned)left;
-	c->confirm.deadline_ms = mono_ms() + (long)left * 1000;
+	c->confirm.deadline_ms = hnv_mono_ms() + (long)left * 1000;
 	hnv_log(HNV_LOG_WARNING,
 		"revision %u is still waiting for commit confirm: back to revision %u in %lld s "
 		"unless confirmed",
@@ -847,7 +745,7 @@ static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, ch
 			hnv_fwd_abort(c->fwd);
 		hnv_dp_free(dp);
 		hnv_model_free(next);
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	size_t len = strlen(text);
@@ -859,7 +757,7 @@ static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, ch
 			hnv_fwd_abort(c->fwd);
 		hnv_dp_free(dp);
 		hnv_model_free(next);
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "cannot persist the configuration in %s: %s; nothing was changed", c->dir,
 		       strerror(-rc));
 		hnv_log(HNV_LOG_ERR, "%s", err);
@@ -926,9 +824,9 @@ static int revision_text(struct hnv_core *c, unsigned rev, char **text, size_t *
 	}
 	int rc = hnv_store_revision(c->store, rev, text, len);
 	if (rc == -ENOENT)
-		seterr(err, errlen, "revision %u is not kept (see show revisions)", rev);
+		hnv_seterr(err, errlen, "revision %u is not kept (see show revisions)", rev);
 	else if (rc)
-		seterr(err, errlen, "cannot read revision %u: %s", rev, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot read revision %u: %s", rev, strerror(-rc));
 	return rc;
 }
 
@@ -946,7 +844,7 @@ static int restore(struct hnv_core *c, unsigned rev, unsigned *newrev, char *err
 	explicit_bzero(text, len);
 	free(text);
 	if (rc) {
-		seterr(err, errlen, "revision %u: %s", rev, e);
+		hnv_seterr(err, errlen, "revision %u: %s", rev, e);
 		return rc;
 	}
 	return install(c, m, newrev, err, errlen);
@@ -957,7 +855,7 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 	struct hnv_core *c = calloc(1, sizeof(*c));
 	if (!c || !(c->dir = strdup(state_dir))) {
 		free(c);
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	int rc;
@@ -967,23 +865,23 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 	/* the store creates the directory and locks it against a second
 	 * daemon */
 	if ((rc = hnv_store_open(state_dir, &c->store, e, sizeof(e)))) {
-		seterr(err, errlen, "%s", e);
+		hnv_seterr(err, errlen, "%s", e);
 		goto fail;
 	}
 	if ((rc = hnv_store_load(c->store, &text, &len, &c->rev))) {
-		seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", state_dir, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", state_dir, strerror(-rc));
 		goto fail;
 	}
 	rc = hnv_model_load(text, len, &c->model, e, sizeof(e));
 	explicit_bzero(text, len);
 	free(text);
 	if (rc) {
-		seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
 	struct hnv_dp *dp;
 	if ((rc = hnv_model_build_dp(c->model, &dp, e, sizeof(e)))) {
-		seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
 	swap_dp(c, dp);
@@ -1033,7 +931,7 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 		  json_object **result, char *err, size_t errlen)
 {
 	if (n == 0) {
-		seterr(err, errlen, "empty transaction");
+		hnv_seterr(err, errlen, "empty transaction");
 		return -EINVAL;
 	}
 	if (c->exec_hook) {
@@ -1060,7 +958,7 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 		c->confirm.armed = true;
 		c->confirm.rev = rev;
 		c->confirm.seconds = confirm;
-		c->confirm.deadline_ms = mono_ms() + (long)confirm * 1000;
+		c->confirm.deadline_ms = hnv_mono_ms() + (long)confirm * 1000;
 		int src = confirm_save(c, (long)confirm * 1000);
 		if (src)
 			hnv_log(HNV_LOG_WARNING,
@@ -1085,7 +983,7 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 int hnv_core_confirm(struct hnv_core *c, json_object **result, char *err, size_t errlen)
 {
 	if (!c->confirm.armed) {
-		seterr(err, errlen, "no commit is waiting for confirmation");
+		hnv_seterr(err, errlen, "no commit is waiting for confirmation");
 		return -ENOENT;
 	}
 	hnv_log(HNV_LOG_NOTICE, "revision %u confirmed", c->confirm.rev);
@@ -1157,7 +1055,7 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 		if (strcmp(what, c->status[i].what) == 0) {
 			*result = c->status[i].fn(c->status[i].arg);
 			if (*result == NULL) {
-				seterr(err, errlen, "show %s: out of memory", what);
+				hnv_seterr(err, errlen, "show %s: out of memory", what);
 				return -ENOMEM;
 			}
 			return 0;
@@ -1165,7 +1063,7 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 	if (strcmp(what, "config") == 0) {
 		char *text = hnv_model_text(c->model, secrets);
 		if (!text) {
-			seterr(err, errlen, "out of memory");
+			hnv_seterr(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
 		*result = json_object_new_string(text);
@@ -1178,7 +1076,7 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 		size_t n;
 		int rc = hnv_store_revisions(c->store, &revs, &n);
 		if (rc) {
-			seterr(err, errlen, "cannot list revisions: %s", strerror(-rc));
+			hnv_seterr(err, errlen, "cannot list revisions: %s", strerror(-rc));
 			return rc;
 		}
 		json_object *rows = json_object_new_array();
@@ -1195,9 +1093,9 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 	}
 	int rc = hnv_model_show(c->model, what, secrets, result);
 	if (rc == -EINVAL)
-		seterr(err, errlen, "unknown show target \"%s\"", what);
+		hnv_seterr(err, errlen, "unknown show target \"%s\"", what);
 	else if (rc)
-		seterr(err, errlen, "show %s: %s", what, strerror(-rc));
+		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
 	return rc;
 }
 
@@ -1217,7 +1115,7 @@ int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **
 	char *out;
 	int rc = hnv_store_diff(c->store, from, to, &out);
 	if (rc) {
-		seterr(err, errlen, "diff of revisions %u and %u: %s", from, to, strerror(-rc));
+		hnv_seterr(err, errlen, "diff of revisions %u and %u: %s", from, to, strerror(-rc));
 		return rc;
 	}
 	*result = json_object_new_string(out);
@@ -1254,7 +1152,7 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 		   json_object **result, char *err, size_t errlen)
 {
 	if (!c->fwd) {
-		seterr(err, errlen, "trace needs a host edge: this hnvgwd runs without --uplink");
+		hnv_seterr(err, errlen, "trace needs a host edge: this hnvgwd runs without --uplink");
 		return -EOPNOTSUPP;
 	}
 	json_object *o;
@@ -1272,7 +1170,7 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 	const struct hnv_fwd_trace_rec *recs;
 	unsigned n;
 	if (hnv_fwd_trace_read(c->fwd, session, &recs, &n)) {
-		seterr(err, errlen, "trace session %llu is not the current one (another trace "
+		hnv_seterr(err, errlen, "trace session %llu is not the current one (another trace "
 		       "started since)", (unsigned long long)session);
 		return -ESTALE;
 	}
@@ -1299,7 +1197,7 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 	unsigned rev;
 	int rc = hnv_store_load(c->store, &text, &len, &rev);
 	if (rc) {
-		seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
 		return rc;
 	}
 	cur = hnv_model_text(c->model, true);
@@ -1320,7 +1218,7 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 	explicit_bzero(text, len);
 	free(text);
 	if (rc) {
-		seterr(err, errlen, "%s/hnvgw.conf: %s; running configuration kept", c->dir, e);
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; running configuration kept", c->dir, e);
 		return rc;
 	}
 	if ((rc = install(c, m, &rev, err, errlen)))
@@ -1334,7 +1232,7 @@ int hnv_core_timeout_ms(const struct hnv_core *c)
 {
 	if (!c->confirm.armed)
 		return -1;
-	long left = c->confirm.deadline_ms - mono_ms();
+	long left = c->confirm.deadline_ms - hnv_mono_ms();
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -1350,7 +1248,7 @@ void hnv_core_tick(struct hnv_core *c)
 			"commit confirm of revision %u timed out but rolling back to revision "
 			"%u failed: %s; retrying in %d s",
 			waiting, back, err, CONFIRM_RETRY_MS / 1000);
-		c->confirm.deadline_ms = mono_ms() + CONFIRM_RETRY_MS;
+		c->confirm.deadline_ms = hnv_mono_ms() + CONFIRM_RETRY_MS;
 		return;
 	}
 	hnv_log(HNV_LOG_WARNING,
@@ -1405,7 +1303,7 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 	json_object *res = NULL;
 	int rc;
 	if (hnv_op_changes(req->op) && !peer->root) {
-		seterr(err, sizeof(err),
+		hnv_seterr(err, sizeof(err),
 		       "permission denied: \"%s\" changes the configuration and needs root; "
 		       "uid %u may only use show, diff and nexthop",
 		       hnv_op_name(req->op), peer->uid);
@@ -1439,7 +1337,7 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 	case HNV_OP_S2S:
 		if (!c->s2s_ctl) {
 			rc = -ENOTSUP;
-			seterr(err, sizeof(err),
+			hnv_seterr(err, sizeof(err),
 			       "s2s %s: this hnvgwd has no gateway role (start it with --uplink)",
 			       req->u.s2s.up ? "up" : "down");
 			break;
@@ -1451,7 +1349,7 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 	case HNV_OP_TRACE:
 		if (!peer->root) {
 			rc = -EPERM;
-			seterr(err, sizeof(err),
+			hnv_seterr(err, sizeof(err),
 			       "permission denied: trace shows live traffic and needs root");
 			break;
 		}
@@ -1461,10 +1359,10 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 		break;
 	default:
 		rc = -EINVAL;
-		seterr(err, sizeof(err), "unknown op");
+		hnv_seterr(err, sizeof(err), "unknown op");
 	}
 	if (!err[0])
-		seterr(err, sizeof(err), "%s failed: %s", hnv_op_name(req->op), strerror(-rc));
+		hnv_seterr(err, sizeof(err), "%s failed: %s", hnv_op_name(req->op), strerror(-rc));
 	if (hnv_op_changes(req->op))
 		log_change(req, peer, rc, err, res);
 	else
@@ -1524,7 +1422,7 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		seterr(err, errlen, "socket path %s is longer than %zu bytes", path,
+		hnv_seterr(err, errlen, "socket path %s is longer than %zu bytes", path,
 		       sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
@@ -1536,7 +1434,7 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST) {
-			seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+			hnv_seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 			return -errno;
 		}
 	}
@@ -1544,19 +1442,19 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 	struct stat st;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			seterr(err, errlen, "%s exists and is not a socket", path);
+			hnv_seterr(err, errlen, "%s exists and is not a socket", path);
 			return -EEXIST;
 		}
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(probe);
-			seterr(err, errlen, "another hnvgwd is already listening on %s", path);
+			hnv_seterr(err, errlen, "another hnvgwd is already listening on %s", path);
 			return -EADDRINUSE;
 		}
 		if (probe >= 0)
 			close(probe);
 		if (unlink(path)) {
-			seterr(err, errlen, "cannot remove stale socket %s: %s", path,
+			hnv_seterr(err, errlen, "cannot remove stale socket %s: %s", path,
 			       strerror(errno));
 			return -errno;
 		}
@@ -1565,7 +1463,7 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		seterr(err, errlen, "socket: %s", strerror(errno));
+		hnv_seterr(err, errlen, "socket: %s", strerror(errno));
 		return -errno;
 	}
 	/* created 0660 from the start: no window with wider permissions */
@@ -1574,7 +1472,7 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 	umask(old);
 	if (rc || chmod(path, 0660) || listen(fd, 64)) {
 		rc = -errno;
-		seterr(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		hnv_seterr(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		close(fd);
 		return rc;
 	}
@@ -1592,7 +1490,7 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 		free(s);
 		close(fd);
 		unlink(path);
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	s->fd = fd;
@@ -1930,7 +1828,7 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 			/* deadlines are absolute: other events waking the loop
 			 * must not push a source's timer back */
 			int t = s->src[i].timeout_ms(s->src[i].arg);
-			long now = mono_ms(), due = s->src_due[i];
+			long now = hnv_mono_ms(), due = s->src_due[i];
 			if (t < 0)
 				due = -1;
 			else if (due < 0 || now + t < due)
@@ -1954,7 +1852,7 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 			hnv_log(HNV_LOG_ERR, "poll: %s", strerror(errno));
 			return -errno;
 		}
-		long now = mono_ms();
+		long now = hnv_mono_ms();
 		for (size_t i = 0; i < s->n_src; i++) {
 			short re = fds[nfds + i].fd >= 0 ? fds[nfds + i].revents : 0;
 			bool due = s->src_due[i] >= 0 && now >= s->src_due[i];

@@ -28,43 +28,14 @@
 #ifndef HNV_SERVER_H
 #define HNV_SERVER_H
 
-#include "../datapath/hnv_types.h"
+#include "../../lib/hnv_types.h"
+#include "../../lib/log.h"
+#include "../../lib/source.h"
 
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-/* ---- logging ---- */
-
-/* syslog priorities, so journald reads "<N>" prefixes directly. */
-enum hnv_log_level {
-	HNV_LOG_ERR = 3,
-	HNV_LOG_WARNING = 4,
-	HNV_LOG_NOTICE = 5,
-	HNV_LOG_INFO = 6,
-	HNV_LOG_DEBUG = 7,
-};
-
-/* Messages above max are dropped. With journal, lines carry "<N>" prefixes
- * (stderr connected to journald); otherwise a timestamp and level name. */
-void hnv_log_init(enum hnv_log_level max, bool journal);
-/* "err", "warning", "notice", "info", "debug": 0 or -EINVAL. */
-int hnv_log_level_parse(const char *s, enum hnv_log_level *out);
-void hnv_log(enum hnv_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Rate limit for events that can repeat quickly (one per call site): at most
- * HNV_LOG_BURST messages per HNV_LOG_WINDOW seconds; the next message after
- * a suppressed stretch says how many were suppressed. */
-#define HNV_LOG_BURST 10
-#define HNV_LOG_WINDOW 60
-struct hnv_ratelimit {
-	long window_start;
-	unsigned count;
-	unsigned suppressed;
-};
-void hnv_log_rl(struct hnv_ratelimit *rl, enum hnv_log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* ---- requests ---- */
 
@@ -260,18 +231,7 @@ void hnv_server_close(struct hnv_server *s);
 int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *reload);
 
-/* Another event source of the control thread (the zebra, charon and etcd
- * clients). Before every poll: fd(arg, &events) is the descriptor to wait
- * on (-1: none now), timeout_ms(arg) the milliseconds until it wants run()
- * without an event (-1: never). After the poll, run(arg, revents) is called
- * when the fd is ready or the timeout expired (revents 0). */
-struct hnv_source {
-	const char *name;
-	int (*fd)(void *arg, short *events);
-	int (*timeout_ms)(void *arg);
-	void (*run)(void *arg, short revents);
-	void *arg;
-};
+/* Another event source of the control thread (lib/source.h). */
 #define HNV_SERVER_MAX_SOURCES 8
 /* 0, or -ENOSPC. The source is copied; its arg must outlive the server. */
 int hnv_server_add_source(struct hnv_server *s, const struct hnv_source *src);

@@ -1,9 +1,10 @@
 /* nexthop.c: the "nexthop" probe (see nexthop.h for the contract). */
 #include "nexthop.h"
 
-#include "../datapath/policy_read.h"
-#include "../datapath/proto.h"
-#include "conftext.h"
+#include "../../datapath/policy_read.h"
+#include "../../datapath/proto.h"
+#include "../conftext.h"
+#include "../../lib/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,16 +20,6 @@
 /* Stands in for the next-hop MAC of remote PAs, which the I/O layer would
  * resolve; locally administered so it is recognizable in a capture. */
 static const struct hnv_mac placeholder_neigh = {{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *family(const struct hnv_ip *a)
 {
@@ -244,7 +235,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 	bool v4 = hnv_ip_is_v4(dst);
 
 	if (!hnv_policy_vsubnet(pol, vsid)) {
-		seterr(err, errlen, "VSID %u is not configured", vsid);
+		hnv_seterr(err, errlen, "VSID %u is not configured", vsid);
 		rc = -ENOENT;
 		goto out;
 	}
@@ -253,7 +244,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 			char d[64];
 			hnv_fmt_ip(src, buf, sizeof(buf));
 			hnv_fmt_ip(dst, d, sizeof(d));
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "source %s (%s) and destination %s (%s) differ in family", buf,
 			       family(src), d, family(dst));
 			rc = -EINVAL;
@@ -261,7 +252,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 		}
 		s = *src;
 	} else if (!default_source(pol, vsid, v4, &s)) {
-		seterr(err, errlen,
+		hnv_seterr(err, errlen,
 		       "VSID %u has no port or lookup record with an %s CA to send from", vsid,
 		       family(dst));
 		rc = -ENOENT;
@@ -280,7 +271,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 			hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &s), vsid, &s);
 		if (!r) {
 			hnv_fmt_ip(&s, buf, sizeof(buf));
-			seterr(err, errlen,
+			hnv_seterr(err, errlen,
 			       "source %s is neither a port CA nor a lookup record CA in VSID %u",
 			       buf, vsid);
 			rc = -ENOENT;
@@ -301,7 +292,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 			id = pt ? pt->id : -EEXIST;
 		}
 		if (id < 0) {
-			seterr(err, errlen, "cannot attach a probe port in VSID %u: %s", vsid,
+			hnv_seterr(err, errlen, "cannot attach a probe port in VSID %u: %s", vsid,
 			       strerror(-id));
 			rc = id;
 			goto out;
@@ -314,7 +305,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 	struct hnv_mac dmac = dr ? dr->mac : *hnv_dp_gateway_mac(dp);
 	rc = set_placeholder_neighbours(dp);
 	if (rc) {
-		seterr(err, errlen, "cannot prepare the probe: %s", strerror(-rc));
+		hnv_seterr(err, errlen, "cannot prepare the probe: %s", strerror(-rc));
 		goto out;
 	}
 
@@ -325,7 +316,7 @@ int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *s
 	p = malloc(sizeof(*p));
 	w = hnv_dp_worker_new(dp);
 	if (!p || !w) {
-		seterr(err, errlen, "out of memory");
+		hnv_seterr(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}

@@ -20,9 +20,9 @@
  * replayed).
  */
 #define _LGPL_SOURCE
-#include "../../mgmt/conftext.h"
-#include "../dp.h"
-#include "pcap.h"
+#include "../conftext.h"
+#include "../../datapath/dp.h"
+#include "../../datapath/io/pcap.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -24,7 +24,7 @@
 #ifndef HNV_NEXTHOP_H
 #define HNV_NEXTHOP_H
 
-#include "model.h"
+#include "../model.h"
 
 #include <json-c/json.h>
 

@@ -28,7 +28,7 @@
  */
 #include "ps.h"
 
-#include "conftext.h"
+#include "../conftext.h"
 
 #include <errno.h>
 #include <net/if.h>

@@ -11,7 +11,7 @@
  * Exit status: 0 success; 1 the daemon refused (its message on stderr) or
  * could not be reached; 2 usage error.
  */
-#include "api.h"
+#include "../api.h"
 #include "ps.h"
 
 #include <errno.h>

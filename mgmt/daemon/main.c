@@ -35,9 +35,9 @@
  * SIGKILL at any time loses nothing acknowledged: every change is persisted
  * atomically before its reply is sent.
  */
-#include "../datapath/io/fwd.h"
-#include "../gateway/gw.h"
-#include "api.h"
+#include "../../datapath/io/fwd.h"
+#include "../../gateway/gw.h"
+#include "../api.h"
 #include "server.h"
 #include "sync.h"
 
@@ -381,9 +381,14 @@ int main(int argc, char **argv)
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
 	}
-	if (gw && hnv_gw_attach(gw, srv)) {
-		hnv_log(HNV_LOG_ERR, "not starting: too many event sources");
-		goto out;
+	if (gw) {
+		struct hnv_source gsrc[HNV_GW_SOURCES];
+		size_t ng = hnv_gw_sources(gw, gsrc);
+		for (size_t i = 0; i < ng; i++)
+			if (hnv_server_add_source(srv, &gsrc[i])) {
+				hnv_log(HNV_LOG_ERR, "not starting: too many event sources");
+				goto out;
+			}
 	}
 	/* Shared policy (mgmt/sync.h): the watch runs in its own thread, its
 	 * results are applied on this one. */

@@ -1,0 +1,13 @@
+/* clock.h: monotonic time for timeouts, backoff and rate limits. */
+#ifndef HNV_CLOCK_H
+#define HNV_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t hnv_mono_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC_COARSE: cheaper, a tick (1-4 ms) coarse;
+ * for per-packet use. */
+int64_t hnv_mono_coarse_ms(void);
+
+#endif
