@@ -13,3 +13,12 @@ bench-e2e: $(B)/hnvgwd $(B)/hnvgw $(B)/udpgen
 	  bash tests/bench/e2e.sh
 
 EXTRA_BENCH += bench-e2e
+
+# bench-apply: what a large lookup table costs hnvgwd: load time of
+# BENCH_APPLY_RECORDS records (default 1000000), bytes per record, and the
+# time and peak memory of one lookup add / del against the loaded daemon.
+.PHONY: bench-apply
+bench-apply: $(B)/hnvgwd $(B)/hnvgw
+	@HNVGWD=$(abspath $(B)/hnvgwd) HNVGW=$(abspath $(B)/hnvgw) bash tests/bench/apply.sh
+
+EXTRA_BENCH += bench-apply
