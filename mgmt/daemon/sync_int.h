@@ -1,0 +1,229 @@
+/* sync_int.h: what the files of the etcd sync module share; sync.h is its
+ * public side and its design. Only mgmt/daemon/sync*.c include this.
+ *
+ *   sync_keys.c   the key layout, and the command a config key holds,
+ *                 parsed once when its value arrives (pure functions: the
+ *                 watch thread uses them too)
+ *   sync_watch.c  the watch thread and its queue to the control thread
+ *   sync_plan.c   a transaction of shared lines (or a port move) planned
+ *                 into one etcd transaction
+ *   sync.c        lifecycle, the event source, the exec hook, the mirror,
+ *                 and applying the shared policy: what changed per key,
+ *                 handed to the core as commands
+ *
+ * Everything but sync_watch.c's thread runs on the control thread.
+ */
+#ifndef HNV_SYNC_INT_H
+#define HNV_SYNC_INT_H
+
+#include "sync.h"
+
+#include "../../lib/hmap.h"
+#include "../../lib/hnv_types.h"
+#include "../conftext.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hnv_etcd;
+struct hnv_etcd_txn;
+struct hnv_model;
+
+#define SYNC_LINE_MAX 8192 /* a formatted config line */
+#define SYNC_KEY_MAX 512   /* a key relative to the prefix */
+#define SYNC_PREFIX_MAX 200
+
+/* ---- keys (sync_keys.c) ---- */
+
+/* The types of rd/R/TYPE/... keys. The config types come first, in the
+ * order the model applies their objects (dependencies first), so that the
+ * type is also the rank of a command when changes are ordered. */
+enum sync_kt {
+	SYNC_K_RDOMAIN,
+	SYNC_K_VSUBNET,
+	SYNC_K_POOL,
+	SYNC_K_GW,
+	SYNC_K_GWCA,
+	SYNC_K_PORT,
+	SYNC_K_LOOKUP,
+	SYNC_K_ROUTE,
+	SYNC_K_ALLOC, /* "HOST/PORT": an address is taken; not a config line */
+	SYNC_K_OTHER, /* hosts/..., guard/..., anything else */
+};
+#define SYNC_K_LINES SYNC_K_ALLOC /* types below hold one config line */
+
+struct sync_key {
+	enum sync_kt t;
+	char rd[HNV_NAME_MAX + 1];
+	char host[HNV_SYNC_HOST_MAX + 1]; /* port, gw and gwca keys; else "" */
+	const char *rest;                 /* into the key: after TYPE/ (and HOST/) */
+};
+
+/* Splits a relative key "rd/R/TYPE/REST". Returns k->t; SYNC_K_OTHER
+ * (rd and host undefined) for anything else. */
+enum sync_kt sync_key_parse(const char *key, struct sync_key *k);
+/* The key type of a command kind (add, del or set of a shared object);
+ * SYNC_K_OTHER for local-only kinds. */
+enum sync_kt sync_kt_of_kind(enum hnv_conf_kind kind);
+/* A name usable as one key component: non-empty, no '/', not . or .. */
+bool sync_name_ok(const char *n);
+/* The key of a shared object (add, del or set command) of routing domain
+ * rd; host for port, gw and gwca keys. 0, -EINVAL for a local-only kind,
+ * -ENAMETOOLONG when it does not fit len. */
+int sync_key_of(const struct hnv_conf_cmd *c, const char *rd, const char *host, char *k,
+		size_t len);
+/* rd/R/lookup/V/CA, or rd/R/lookup/V/mac-MAC for a record without CA;
+ * rd/R/alloc/V/IP. 0 or -ENAMETOOLONG. */
+int sync_lookup_key(const char *rd, uint32_t vsid, const struct hnv_ip *ca,
+		    const struct hnv_mac *mac, char *k, size_t len);
+int sync_alloc_key(const char *rd, uint32_t vsid, const struct hnv_ip *ip, char *k, size_t len);
+
+/* ---- parsed commands (sync_keys.c) ---- */
+
+/* The config line of a key, parsed once: its add kind and the bytes of
+ * its union member (a whole struct hnv_conf_cmd is about 2.4 KB, a lookup
+ * record's member 392 bytes). Immutable. Shared by the mirror and the
+ * applied state through refs, which only the control thread changes (the
+ * watch thread hands new ones over). */
+struct sync_cmd {
+	unsigned refs;
+	enum hnv_conf_kind kind;
+	size_t size;
+	_Alignas(max_align_t) unsigned char u[];
+};
+
+/* Parses value as the line of a key of config type t: 1 and *out (one
+ * reference); 0 when the value is not exactly one config line (blank, a
+ * comment, or a newline inside: ignored, with a warning when applied);
+ * -EINVAL with a message naming the problem (not a command, or not t's
+ * add command); -ENOMEM. */
+int sync_cmd_parse(enum sync_kt t, const char *value, struct sync_cmd **out, char *err,
+		   size_t errlen);
+/* A parsed command of c (an add of a shared object), one reference; NULL
+ * when out of memory or for another kind. */
+struct sync_cmd *sync_cmd_new(const struct hnv_conf_cmd *c);
+/* The whole command into *out. */
+void sync_cmd_get(const struct sync_cmd *sc, struct hnv_conf_cmd *out);
+struct sync_cmd *sync_cmd_ref(struct sync_cmd *sc);
+void sync_cmd_unref(struct sync_cmd *sc); /* NULL is fine */
+/* Whether a and b are the same object with the same options (the same
+ * canonical line). */
+bool sync_cmd_eq(const struct sync_cmd *a, const struct sync_cmd *b);
+/* The del command that removes what add (an add of a shared object) made. */
+void sync_cmd_del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del);
+
+/* Sets key to a copy of val (NULL: a set member) in a table of strings,
+ * freeing the value it replaces. 0 or -ENOMEM. */
+int sync_map_put_str(struct hnv_hmap *m, const char *key, const char *val);
+
+/* ---- values, as the watch delivers them and the mirror keeps them ---- */
+
+struct sync_val {
+	char *value; /* NUL-terminated */
+	int64_t mod_rev;
+	struct sync_cmd *cmd; /* a config key's parsed line, else NULL */
+	char *bad;            /* a config key whose value is refused: why */
+};
+/* Fills v for key (relative) and value: parses the config line of a
+ * config key. Takes value (malloc'd). 0 or -ENOMEM (v empty, value freed). */
+int sync_val_set(struct sync_val *v, const char *key, char *value, int64_t mod_rev);
+void sync_val_clear(struct sync_val *v);
+void sync_val_free(void *v); /* a malloc'd struct sync_val; for hnv_hmap_clear */
+
+/* ---- the watch thread (sync_watch.c) ---- */
+
+struct sync_item {
+	char *key;         /* relative to the prefix */
+	struct sync_val v; /* v.value NULL: deleted */
+};
+
+/* What the watch delivers, in order. */
+struct sync_msg {
+	struct sync_msg *next;
+	bool snapshot; /* the whole prefix at revision rev */
+	int64_t rev;
+	size_t n;
+	struct sync_item *it;
+};
+void sync_msg_free(struct sync_msg *m);
+
+struct sync_watch;
+/* Starts the thread: it reads the whole prefix, then watches it from the
+ * next revision, reconnecting with backoff (sync.h). 0 or a negative
+ * errno with err. */
+int sync_watch_start(const char *urls, const char *prefix, struct sync_watch **out, char *err,
+		     size_t errlen);
+/* Stops and joins the thread, frees what it had queued. NULL is fine. */
+void sync_watch_stop(struct sync_watch *w);
+/* Readable when messages are queued. */
+int sync_watch_fd(const struct sync_watch *w);
+/* Every queued message (a list in delivery order; the caller frees each
+ * with sync_msg_free), or NULL. */
+struct sync_msg *sync_watch_take(struct sync_watch *w);
+/* Waits at most ms until revision rev (or later) has been queued. */
+void sync_watch_wait(struct sync_watch *w, int64_t rev, long ms);
+
+/* ---- the control thread's state (sync.c) ---- */
+
+struct hnv_sync {
+	struct hnv_core *core;
+	char host[HNV_SYNC_HOST_MAX + 1];
+	char prefix[SYNC_PREFIX_MAX + 1];
+	struct hnv_etcd *wr; /* the control thread's client */
+	struct sync_watch *watch;
+
+	/* the mirror of the prefix */
+	struct hnv_hmap mirror; /* relative key -> struct sync_val */
+	int64_t mirror_rev;     /* last revision the watch delivered */
+	bool synced;            /* a snapshot arrived */
+	bool dirty;             /* mirror changed since the last apply */
+	long last_apply_ms;
+
+	/* the shared objects of the running model, by key */
+	struct hnv_hmap applied; /* key -> struct sync_cmd */
+	bool applied_valid;      /* else rebuilt from the running model */
+	unsigned seen_rev;       /* core revision applied reflects */
+
+	bool pa_check; /* publish hosts/HOST/pa when it differs */
+	long pa_retry_ms;
+};
+
+/* Sets key in the mirror to value (malloc'd, taken; NULL deletes the key):
+ * a write of this host, at revision mod_rev. */
+void sync_mirror_set(struct hnv_sync *s, const char *key, char *value, int64_t mod_rev);
+/* The routing domains this host applies (where it has a port or a gateway
+ * attachment), added to set. 0 or -ENOMEM. */
+int sync_interests(const struct hnv_sync *s, struct hnv_hmap *set);
+/* The first IPv4 PA of the running model (else the first IPv6 one). */
+bool sync_my_pa(const struct hnv_sync *s, struct hnv_ip *pa);
+/* The running model with the shared objects of the routing domains in rds
+ * as the mirror has them: 0 and *view, a new model to free, or NULL when
+ * the running model already is that (then use hnv_core_model); or a
+ * negative errno with err. */
+int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view, char *err,
+	      size_t errlen);
+
+/* ---- planning a write (sync_plan.c) ---- */
+
+/* What a transaction of shared lines becomes. Zero-initialized is empty. */
+struct sync_plan {
+	struct hnv_hmap ops; /* key (relative) -> value (malloc'd), NULL: delete */
+	char **order;        /* keys of ops in first-write order */
+	size_t n_order, cap_order;
+	struct hnv_hmap cmp; /* keys compared (a set) */
+	struct hnv_etcd_txn *txn;
+};
+void sync_plan_free(struct sync_plan *p);
+/* Shared lines: validated on the view (this host's model and the routing
+ * domains the lines touch), then their keys. 0 with p->txn, or a negative
+ * errno with err. */
+int sync_plan_lines(struct hnv_sync *s, const char *const *lines, size_t n, struct sync_plan *p,
+		    char *err, size_t errlen);
+/* port move NAME --to HOST */
+int sync_plan_move(struct hnv_sync *s, const char *line, struct sync_plan *p, char *err,
+		   size_t errlen);
+/* A committed plan into the mirror, at revision rev. */
+void sync_plan_done(struct hnv_sync *s, const struct sync_plan *p, int64_t rev);
+
+#endif
