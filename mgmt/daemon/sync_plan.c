@@ -10,10 +10,11 @@
 
 #include "../../lib/addr.h"
 #include "../../lib/err.h"
+#include "../../lib/log.h"
 #include "../../lib/vec.h"
 #include "../etcd.h"
 #include "../model.h"
-#include "server.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdio.h>
