@@ -1,6 +1,7 @@
 /* etcd.c: etcd v3 over the JSON gateway. See etcd.h. */
 #include "etcd.h"
 #include "../lib/err.h"
+#include "../lib/vec.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -354,7 +355,8 @@ static int parse_watch_obj(json_object *o, struct hnv_etcd_watch_msg *m, char *e
 			if (strcmp(ts, "DELETE") == 0)
 				del = true;
 			else if (strcmp(ts, "PUT") != 0) {
-				hnv_seterr(err, errlen, "etcd watch: unknown event type \"%.40s\"", ts);
+				hnv_seterr(err, errlen, "etcd watch: unknown event type \"%.40s\"",
+					   ts);
 				rc = -EPROTO;
 				break;
 			}
@@ -436,7 +438,7 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 			if (s->pending > HNV_ETCD_MAX_REPLY) {
 				s->broken = true;
 				hnv_seterr(err, errlen, "etcd watch: message over %u bytes",
-				       HNV_ETCD_MAX_REPLY);
+					   HNV_ETCD_MAX_REPLY);
 				return -EPROTO;
 			}
 			buf += chunk;
@@ -450,8 +452,8 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 			json_object_put(o);
 			s->broken = true;
 			hnv_seterr(err, errlen, "etcd watch: bad JSON (%s)",
-			       je != json_tokener_success ? json_tokener_error_desc(je)
-							  : "not an object");
+				   je != json_tokener_success ? json_tokener_error_desc(je)
+							      : "not an object");
 			return -EPROTO;
 		}
 		if (used == 0 || used > (size_t)chunk)
@@ -503,7 +505,7 @@ int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, c
 		char u[HNV_ETCD_URL_MAX + 1];
 		if (l == 0 || l > HNV_ETCD_URL_MAX) {
 			hnv_seterr(err, errlen, "etcd URL \"%.*s\": %s", (int)(l > 60 ? 60 : l), p,
-			       l ? "too long" : "empty");
+				   l ? "too long" : "empty");
 			rc = -EINVAL;
 			break;
 		}
@@ -517,8 +519,8 @@ int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, c
 		for (size_t i = 0; ok && i < ul; i++)
 			ok = u[i] > ' ' && u[i] < 127 && u[i] != '"' && u[i] != '\\';
 		if (!ok) {
-			hnv_seterr(err, errlen, "etcd URL \"%s\": want http://HOST:PORT or https://...",
-			       u);
+			hnv_seterr(err, errlen,
+				   "etcd URL \"%s\": want http://HOST:PORT or https://...", u);
 			rc = -EINVAL;
 		} else if (e->n == HNV_ETCD_MAX_MEMBERS) {
 			hnv_seterr(err, errlen, "more than %d etcd URLs", HNV_ETCD_MAX_MEMBERS);
@@ -578,34 +580,22 @@ void hnv_etcd_prefix_end(const char *prefix, char *buf, size_t len)
 	buf[0] = '\0';
 }
 
+/* A reply body: the text, or overflow once it would pass HNV_ETCD_MAX_REPLY. */
 struct rbuf {
-	char *p;
-	size_t n, cap;
+	struct hnv_buf b;
 	bool overflow;
 };
 
 static size_t rbuf_write(char *data, size_t sz, size_t nm, void *arg)
 {
-	struct rbuf *b = arg;
+	struct rbuf *r = arg;
 	size_t len = sz * nm;
-	if (b->n + len + 1 > HNV_ETCD_MAX_REPLY) {
-		b->overflow = true;
+	if (r->b.len + len + 1 > HNV_ETCD_MAX_REPLY) {
+		r->overflow = true;
 		return 0;
 	}
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-	return len;
+	hnv_buf_append(&r->b, data, len);
+	return r->b.oom ? 0 : len;
 }
 
 static void curl_common(CURL *c, const char *url, const char *body, struct curl_slist *hdr)
@@ -628,29 +618,27 @@ static int post(struct hnv_etcd *e, const char *path, const char *body, char **r
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	if (!hdr)
 		return -ENOMEM;
-	char tried[768] = "";
-	size_t tl = 0;
+	struct hnv_buf tried = {0};
 	int rc = -EHOSTUNREACH;
 	for (size_t i = 0; i < e->n; i++) {
 		size_t idx = (e->cur + i) % e->n;
 		char url[HNV_ETCD_URL_MAX + 64];
 		snprintf(url, sizeof(url), "%s%s", e->urls[idx], path);
-		struct rbuf b = {0};
+		struct rbuf r = {0};
 		CURL *c = e->curl;
 		curl_easy_reset(c);
 		curl_common(c, url, body, hdr);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rbuf_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 				 (long)(e->timeout_ms < 1000 ? e->timeout_ms : 1000));
 		CURLcode cc = curl_easy_perform(c);
 		long code = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-		char what[160];
-		if (cc == CURLE_OK && code == 200 && b.p) {
+		if (cc == CURLE_OK && code == 200 && r.b.len && (*reply = hnv_buf_take(&r.b))) {
 			e->cur = idx;
-			*reply = b.p;
+			hnv_buf_free(&tried, false);
 			curl_slist_free_all(hdr);
 			return 0;
 		}
@@ -658,32 +646,30 @@ static int post(struct hnv_etcd *e, const char *path, const char *body, char **r
 			/* the request itself was refused: no other member will
 			 * take it */
 			char m[200] = "";
-			if (b.p) {
-				json_object *o = parse_text(b.p, b.n, NULL, 0);
-				if (o)
-					error_object(o, m, sizeof(m));
-				json_object_put(o);
-			}
+			json_object *o = r.b.p ? parse_text(r.b.p, r.b.len, NULL, 0) : NULL;
+			if (o)
+				error_object(o, m, sizeof(m));
+			json_object_put(o);
 			hnv_seterr(err, errlen, "%s: HTTP %ld%s%s", url, code, *m ? ": " : "", m);
-			free(b.p);
+			hnv_buf_free(&r.b, false);
+			hnv_buf_free(&tried, false);
 			curl_slist_free_all(hdr);
 			return -EPROTO;
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			rc = -ETIMEDOUT;
-		if (b.overflow)
-			snprintf(what, sizeof(what), "reply over %u bytes", HNV_ETCD_MAX_REPLY);
+		hnv_buf_printf(&tried, "%s%s (", i ? ", " : "", e->urls[idx]);
+		if (r.overflow)
+			hnv_buf_printf(&tried, "reply over %u bytes)", HNV_ETCD_MAX_REPLY);
 		else if (cc != CURLE_OK)
-			snprintf(what, sizeof(what), "%s", curl_easy_strerror(cc));
+			hnv_buf_printf(&tried, "%s)", curl_easy_strerror(cc));
 		else
-			snprintf(what, sizeof(what), "HTTP %ld", code);
-		free(b.p);
-		if (tl < sizeof(tried))
-			tl += (size_t)snprintf(tried + tl, sizeof(tried) - tl, "%s%s (%s)",
-					       i ? ", " : "", e->urls[idx], what);
+			hnv_buf_printf(&tried, "HTTP %ld)", code);
+		hnv_buf_free(&r.b, false);
 	}
 	curl_slist_free_all(hdr);
-	hnv_seterr(err, errlen, "etcd unreachable: %s", tried);
+	hnv_seterr(err, errlen, "etcd unreachable: %s", tried.oom ? "(out of memory)" : tried.p);
+	hnv_buf_free(&tried, false);
 	return rc;
 }
 
@@ -930,7 +916,8 @@ int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, i
 		json_object_put(o);
 		return -ENOMEM;
 	}
-	char *body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	char *body = text ? strdup(text) : NULL;
 	json_object_put(o);
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	struct watch_ctx w = {.cancel = cancel, .err = err, .errlen = errlen};
@@ -966,12 +953,12 @@ int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, i
 			/* the stream ran, then ended: the caller resumes */
 			e->cur = idx;
 			hnv_seterr(err, errlen, "watch on %s ended: %s", e->urls[idx],
-			       cc == CURLE_OK ? "closed by etcd" : curl_easy_strerror(cc));
+				   cc == CURLE_OK ? "closed by etcd" : curl_easy_strerror(cc));
 			rc = -ECONNRESET;
 			break;
 		}
 		hnv_seterr(err, errlen, "watch on %s: %s", e->urls[idx],
-		       cc == CURLE_OK ? "no reply" : curl_easy_strerror(cc));
+			   cc == CURLE_OK ? "no reply" : curl_easy_strerror(cc));
 	}
 	if (*cancel && rc != -ECONNRESET)
 		rc = -ECANCELED;

@@ -1,19 +1,10 @@
 /* sync.c: policy shared through etcd (sync.h): lifecycle, the control
  * loop's event source, the exec hook, the mirror of the prefix, and
- * applying the shared policy.
- *
- * Applying. applied holds, per key, the command of each shared object of
- * the running model. When the mirror changes, the keys this host applies
- * (its routing domains' objects, its own ports and gateway objects) are
- * compared with it, key by key, as parsed commands: a key gone or changed
- * becomes the del of the old command, a key new or changed the add of the
- * new one (a lookup record keeping its VSID, CA and MAC: a lookup set).
- * Deletions go first, most dependent first, then additions, dependencies
- * first; a changed rdomain, vsubnet, pool or gateway replaces its whole
- * routing domain (its dependents could not stay). The commands go to the
- * core as one revision (push). After a revision made without etcd (local
- * lines, rollback, reload), applied is read again from the running model,
- * so the shared objects it changed are put back as etcd has them.
+ * applying the shared policy: the changes sync_delta.c computes are
+ * handed to the core as one revision (push). After a revision made
+ * without etcd (local lines, rollback, reload), applied is read again from
+ * the running model, so the shared objects it changed are put back as
+ * etcd has them.
  */
 #include "sync_int.h"
 
@@ -32,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct hnv_ratelimit rl_apply, rl_value;
+static struct hnv_ratelimit rl_apply;
 
 int hnv_sync_host_valid(const char *host)
 {
@@ -198,277 +189,42 @@ static void publish_pa(struct hnv_sync *s)
 	hnv_log(HNV_LOG_INFO, "host %s: PA %s published in etcd", s->host, ip);
 }
 
-/* ---- the applied state ---- */
-
-static void cmd_unref(void *sc)
-{
-	sync_cmd_unref(sc);
-}
-
-struct rebuild {
-	struct hnv_sync *s;
-	struct hnv_hmap vsid_rd; /* "V" -> R of the model's vsubnets (they come first) */
-	size_t orphans;
-	int rc;
-};
-
-/* The routing domain of a shared object of the model, or NULL. */
-static const char *rebuild_rd(struct rebuild *r, const struct hnv_conf_cmd *c)
-{
-	char v[16];
-	uint32_t vsid;
-	switch (sync_kt_of_kind(c->kind)) {
-	case SYNC_K_RDOMAIN:
-		return c->u.rdomain.name;
-	case SYNC_K_VSUBNET:
-		return c->u.vsubnet.rdomain;
-	case SYNC_K_GW:
-		return c->u.gateway.rdomain;
-	case SYNC_K_GWCA:
-		return c->u.gateway_ca.rdomain;
-	case SYNC_K_ROUTE:
-		return c->u.route.rdomain;
-	case SYNC_K_POOL:
-		vsid = c->u.pool.vsid;
-		break;
-	case SYNC_K_PORT:
-		vsid = c->u.port.vsid;
-		break;
-	case SYNC_K_LOOKUP:
-		vsid = c->u.lookup.vsid;
-		break;
-	default:
-		return NULL;
-	}
-	snprintf(v, sizeof(v), "%u", vsid);
-	return hnv_hmap_get(&r->vsid_rd, v);
-}
-
-static int rebuild_cb(const struct hnv_conf_cmd *c, void *arg)
-{
-	struct rebuild *r = arg;
-	if (sync_kt_of_kind(c->kind) == SYNC_K_OTHER)
-		return 0;
-	char k[SYNC_KEY_MAX];
-	if (c->kind == HNV_CONF_VSUBNET_ADD) {
-		snprintf(k, sizeof(k), "%u", c->u.vsubnet.vsid);
-		if ((r->rc = sync_map_put_str(&r->vsid_rd, k, c->u.vsubnet.rdomain)))
-			return r->rc;
-	}
-	const char *rd = rebuild_rd(r, c);
-	struct sync_cmd *sc = sync_cmd_new(c);
-	if (!sc)
-		return r->rc = -ENOMEM;
-	/* an object no key names (its routing domain cannot be a key, or a
-	 * second object for one key) goes under a key never wanted: the next
-	 * change deletes it */
-	if (!rd || !sync_name_ok(rd) || sync_key_of(c, rd, r->s->host, k, sizeof(k)) ||
-	    hnv_hmap_find(&r->s->applied, k))
-		snprintf(k, sizeof(k), "orphan/%zu", r->orphans++);
-	if (hnv_hmap_put(&r->s->applied, k, sc, NULL)) {
-		sync_cmd_unref(sc);
-		return r->rc = -ENOMEM;
-	}
-	return 0;
-}
+/* ---- applying ---- */
 
 /* Reads applied from the running model when a revision was made since
- * (or it was never read). 0 or -ENOMEM. */
+ * (or it was never read, or may be inexact). 0 or -ENOMEM. */
 static int applied_refresh(struct hnv_sync *s)
 {
 	unsigned rev = hnv_core_revision(s->core);
 	if (s->applied_valid && rev == s->seen_rev)
 		return 0;
-	struct rebuild r = {.s = s};
-	hnv_hmap_clear(&s->applied, cmd_unref);
-	hnv_model_foreach(hnv_core_model(s->core), rebuild_cb, &r);
-	hnv_hmap_clear(&r.vsid_rd, free);
-	if (r.rc) {
-		hnv_hmap_clear(&s->applied, cmd_unref);
-		s->applied_valid = false;
-		return r.rc;
-	}
-	s->applied_valid = true;
+	int rc = sync_applied_read(&s->applied, hnv_core_model(s->core), s->host);
+	s->applied_valid = rc == 0;
 	s->seen_rev = rev;
-	return 0;
-}
-
-/* ---- changes ---- */
-
-/* A key whose object differs between applied (old) and the mirror (new). */
-struct change {
-	const char *key; /* a node's of the mirror or of applied */
-	struct sync_cmd *old, *new;
-	bool rebuild; /* its routing domain is replaced whole */
-};
-
-struct delta {
-	struct change *v;
-	size_t n, cap;
-};
-
-static int delta_add(struct delta *d, const char *key, struct sync_cmd *old, struct sync_cmd *new,
-		     bool rebuild)
-{
-	if (HNV_GROW(d->v, d->cap, d->n + 1))
-		return -ENOMEM;
-	d->v[d->n++] = (struct change){.key = key, .old = old, .new = new, .rebuild = rebuild};
-	return 0;
-}
-
-/* Whether this host applies key, given the routing domains rds. */
-static bool wanted(const struct hnv_sync *s, const struct hnv_hmap *rds, const char *key,
-		   struct sync_key *k)
-{
-	if (sync_key_parse(key, k) >= SYNC_K_LINES || !hnv_hmap_find(rds, k->rd))
-		return false;
-	bool own = k->t == SYNC_K_PORT || k->t == SYNC_K_GW || k->t == SYNC_K_GWCA;
-	return !own || strcmp(k->host, s->host) == 0;
-}
-
-/* A changed rdomain, vsubnet, pool or gateway cannot be deleted under its
- * dependents: every applied object of its routing domain is deleted and
- * added again. */
-static int delta_rebuild(struct hnv_sync *s, struct delta *d)
-{
-	struct hnv_hmap redo = {0}, changed = {0};
-	int rc = 0;
-	for (size_t i = 0; i < d->n && !rc; i++) {
-		struct change *c = &d->v[i];
-		struct sync_key k;
-		enum sync_kt t = c->old && c->new ? sync_kt_of_kind(c->old->kind) : SYNC_K_OTHER;
-		if (t <= SYNC_K_GW && sync_key_parse(c->key, &k) == t)
-			rc = hnv_hmap_put(&redo, k.rd, NULL, NULL);
-	}
-	for (size_t i = 0; i < d->n && !rc && redo.n; i++) {
-		struct sync_key k;
-		if (sync_key_parse(d->v[i].key, &k) < SYNC_K_LINES && hnv_hmap_find(&redo, k.rd))
-			d->v[i].rebuild = true;
-		rc = hnv_hmap_put(&changed, d->v[i].key, NULL, NULL);
-	}
-	if (!redo.n || rc)
-		goto out;
-	HNV_HMAP_FOREACH(n, &s->applied)
-	{
-		struct sync_key k;
-		if (rc || sync_key_parse(n->key, &k) >= SYNC_K_LINES ||
-		    !hnv_hmap_find(&redo, k.rd) || hnv_hmap_find(&changed, n->key))
-			continue;
-		rc = delta_add(d, n->key, n->val, n->val, true);
-	}
-out:
-	hnv_hmap_clear(&redo, NULL);
-	hnv_hmap_clear(&changed, NULL);
 	return rc;
 }
 
-/* The changes that make applied what the mirror holds for the routing
- * domains rds. 0, -EINVAL with err naming a key whose value is refused,
- * or -ENOMEM. */
-static int delta_compute(struct hnv_sync *s, const struct hnv_hmap *rds, struct delta *d, char *err,
-			 size_t errlen)
+/* The changes for the routing domains rds: 0 and *cmds (malloc'd, NULL
+ * when there is none) with *n and *d, or a negative errno with err. */
+static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, struct sync_delta *d,
+		   struct hnv_conf_cmd **cmds, size_t *n, char *err, size_t errlen)
 {
-	int rc = 0;
-	HNV_HMAP_FOREACH(n, &s->mirror)
-	{
-		const struct sync_val *v = n->val;
-		struct sync_key k;
-		if (rc || !wanted(s, rds, n->key, &k))
-			continue;
-		if (v->bad) {
-			hnv_seterr(err, errlen, "etcd key %s%s: %s", s->prefix, n->key, v->bad);
-			return -EINVAL;
-		}
-		if (!v->cmd) {
-			hnv_log_rl(&rl_value, HNV_LOG_WARNING,
-				   "etcd key %s%s: value is not one config line, ignored",
-				   s->prefix, n->key);
-			continue;
-		}
-		struct sync_cmd *a = hnv_hmap_get(&s->applied, n->key);
-		if (!a || !sync_cmd_eq(a, v->cmd))
-			rc = delta_add(d, n->key, a, v->cmd, false);
-	}
-	HNV_HMAP_FOREACH(n, &s->applied)
-	{
-		const struct sync_val *v = hnv_hmap_get(&s->mirror, n->key);
-		struct sync_key k;
-		if (rc || (v && v->cmd && wanted(s, rds, n->key, &k)))
-			continue; /* compared above */
-		rc = delta_add(d, n->key, n->val, NULL, false);
-	}
-	return rc ? rc : delta_rebuild(s, d);
+	struct sync_delta_in in = {.mirror = &s->mirror,
+				   .applied = &s->applied,
+				   .rds = rds,
+				   .host = s->host,
+				   .prefix = s->prefix};
+	*cmds = NULL;
+	*n = 0;
+	int rc = applied_refresh(s);
+	if (!rc)
+		rc = sync_delta_compute(&in, d, err, errlen);
+	if (!rc && d->n)
+		rc = sync_delta_cmds(d, cmds, n);
+	if (rc == -ENOMEM)
+		hnv_seterr(err, errlen, "out of memory");
+	return rc;
 }
-
-/* A lookup record that keeps its identity (VSID, CA, MAC) is set in place. */
-static bool is_set(const struct change *c, const struct hnv_conf_cmd *old,
-		   const struct hnv_conf_cmd *new)
-{
-	return old && new && !c->rebuild &&
-	       old->kind == HNV_CONF_LOOKUP_ADD &&new->kind == HNV_CONF_LOOKUP_ADD &&
-	       old->u.lookup.vsid ==
-		       new->u.lookup.vsid &&hnv_ip_eq(&old->u.lookup.ca, &new->u.lookup.ca) &&
-	       hnv_mac_eq(&old->u.lookup.mac, &new->u.lookup.mac);
-}
-
-/* The changes as commands in apply order: the dels, most dependent
- * first, then the adds (and sets), dependencies first. *out is malloc'd. */
-static int delta_cmds(const struct delta *d, struct hnv_conf_cmd **out, size_t *n)
-{
-	struct hnv_conf_cmd *v = calloc(2 * d->n + 1, sizeof(*v)), old, new;
-	size_t k = 0;
-	if (!v)
-		return -ENOMEM;
-	for (int rank = SYNC_K_LINES - 1; rank >= 0; rank--)
-		for (size_t i = 0; i < d->n; i++) {
-			const struct change *c = &d->v[i];
-			if (!c->old || (int)sync_kt_of_kind(c->old->kind) != rank)
-				continue;
-			sync_cmd_get(c->old, &old);
-			if (c->new)
-				sync_cmd_get(c->new, &new);
-			if (!is_set(c, &old, c->new ? &new : NULL))
-				sync_cmd_del_of(&old, &v[k++]);
-		}
-	for (int rank = 0; rank < SYNC_K_LINES; rank++)
-		for (size_t i = 0; i < d->n; i++) {
-			const struct change *c = &d->v[i];
-			if (!c->new || (int)sync_kt_of_kind(c->new->kind) != rank)
-				continue;
-			sync_cmd_get(c->new, &v[k]);
-			if (c->old)
-				sync_cmd_get(c->old, &old);
-			if (is_set(c, c->old ? &old : NULL, &v[k]))
-				v[k].kind = HNV_CONF_LOOKUP_SET;
-			k++;
-		}
-	*out = v;
-	*n = k;
-	return 0;
-}
-
-/* applied after a successful push. */
-static void delta_commit(struct hnv_sync *s, const struct delta *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		const struct change *c = &d->v[i];
-		void *old = NULL;
-		/* the model's gateway del takes the gateway's CAs with it */
-		if (c->old && !c->new && c->old->kind == HNV_CONF_GATEWAY_ADD)
-			s->applied_valid = false;
-		if (c->new && c->new != c->old) {
-			if (hnv_hmap_put(&s->applied, c->key, sync_cmd_ref(c->new), &old)) {
-				sync_cmd_unref(c->new);
-				s->applied_valid = false;
-			}
-		} else if (!c->new) {
-			hnv_hmap_del(&s->applied, c->key, &old);
-		}
-		sync_cmd_unref(old);
-	}
-}
-
-/* ---- handing changes to the core ---- */
 
 /* cmds applied to a copy of the running model: 0 and *out, or a negative
  * errno with err. */
@@ -508,19 +264,15 @@ static int push(struct hnv_sync *s, const struct hnv_conf_cmd *cmds, size_t n, u
 int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view, char *err,
 	      size_t errlen)
 {
-	struct delta d = {0};
-	struct hnv_conf_cmd *cmds = NULL;
-	size_t n = 0;
+	struct sync_delta d = {0};
+	struct hnv_conf_cmd *cmds;
+	size_t n;
 	*view = NULL;
-	int rc = applied_refresh(s);
-	if (!rc)
-		rc = delta_compute(s, rds, &d, err, errlen);
-	if (!rc && d.n && !(rc = delta_cmds(&d, &cmds, &n)))
+	int rc = changes(s, rds, &d, &cmds, &n, err, errlen);
+	if (!rc && n)
 		rc = transact_cmds(s, cmds, n, view, err, errlen);
-	if (rc == -ENOMEM)
-		hnv_seterr(err, errlen, "out of memory");
 	free(cmds);
-	free(d.v);
+	sync_delta_free(&d);
 	return rc;
 }
 
@@ -533,20 +285,19 @@ static void apply(struct hnv_sync *s)
 	if (!s->synced)
 		return;
 	struct hnv_hmap rds = {0};
-	struct delta d = {0};
+	struct sync_delta d = {0};
 	struct hnv_conf_cmd *cmds = NULL;
 	size_t n = 0;
 	unsigned rev;
 	char err[1024] = "";
-	int rc = applied_refresh(s);
+	int rc = sync_interests(s, &rds);
 	if (!rc)
-		rc = sync_interests(s, &rds);
-	if (!rc)
-		rc = delta_compute(s, &rds, &d, err, sizeof(err));
-	if (rc || d.n == 0)
+		rc = changes(s, &rds, &d, &cmds, &n, err, sizeof(err));
+	if (rc || n == 0)
 		goto out;
-	if (!(rc = delta_cmds(&d, &cmds, &n)) && !(rc = push(s, cmds, n, &rev, err, sizeof(err)))) {
-		delta_commit(s, &d);
+	if (!(rc = push(s, cmds, n, &rev, err, sizeof(err)))) {
+		if (!sync_delta_commit(&s->applied, &d))
+			s->applied_valid = false;
 		hnv_log(HNV_LOG_INFO,
 			"etcd revision %lld applied as revision %u (%zu shared objects, %zu "
 			"commands)",
@@ -564,7 +315,7 @@ out:
 			   "one: %s",
 			   (long long)s->mirror_rev, err);
 	free(cmds);
-	free(d.v);
+	sync_delta_free(&d);
 	hnv_hmap_clear(&rds, NULL);
 }
 
@@ -770,7 +521,7 @@ void hnv_sync_free(struct hnv_sync *s)
 		hnv_core_set_exec_hook(s->core, NULL, NULL);
 	sync_watch_stop(s->watch);
 	hnv_hmap_clear(&s->mirror, sync_val_free);
-	hnv_hmap_clear(&s->applied, cmd_unref);
+	sync_applied_clear(&s->applied);
 	hnv_etcd_free(s->wr);
 	free(s);
 }

@@ -5,11 +5,12 @@
  *                 parsed once when its value arrives (pure functions: the
  *                 watch thread uses them too)
  *   sync_watch.c  the watch thread and its queue to the control thread
+ *   sync_delta.c  the shared objects applied, by key, and their
+ *                 differences with the mirror as del/add commands
  *   sync_plan.c   a transaction of shared lines (or a port move) planned
  *                 into one etcd transaction
  *   sync.c        lifecycle, the event source, the exec hook, the mirror,
- *                 and applying the shared policy: what changed per key,
- *                 handed to the core as commands
+ *                 and applying: the changes handed to the core
  *
  * Everything but sync_watch.c's thread runs on the control thread.
  */
@@ -163,6 +164,49 @@ int sync_watch_fd(const struct sync_watch *w);
 struct sync_msg *sync_watch_take(struct sync_watch *w);
 /* Waits at most ms until revision rev (or later) has been queued. */
 void sync_watch_wait(struct sync_watch *w, int64_t rev, long ms);
+
+/* ---- the applied state and its changes (sync_delta.c) ---- */
+
+/* Reads the shared objects of model m into applied (key -> struct
+ * sync_cmd), this host being host. An object no key names (its routing
+ * domain cannot be a key, or a second object for one key) goes under
+ * "orphan/N", a key never wanted. 0, or -ENOMEM with applied empty. */
+int sync_applied_read(struct hnv_hmap *applied, const struct hnv_model *m, const char *host);
+void sync_applied_clear(struct hnv_hmap *applied);
+
+/* A key whose object differs between applied (old) and the mirror (new);
+ * NULL: none. The pointers are the tables': valid until they change. */
+struct sync_change {
+	const char *key;
+	struct sync_cmd *old, *new;
+	bool rebuild; /* replaced (del, add) with an object it depends on */
+};
+
+struct sync_delta {
+	struct sync_change *v;
+	size_t n, cap;
+};
+void sync_delta_free(struct sync_delta *d);
+
+/* What is compared. */
+struct sync_delta_in {
+	const struct hnv_hmap *mirror;  /* key -> struct sync_val */
+	const struct hnv_hmap *applied; /* key -> struct sync_cmd */
+	const struct hnv_hmap *rds;     /* the routing domains applied (a set) */
+	const char *host, *prefix;
+};
+/* The changes that make applied what the mirror holds for in->rds.
+ * 0, -EINVAL with err naming a key whose value is refused, or -ENOMEM. */
+int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, char *err,
+		       size_t errlen);
+/* The changes as commands in apply order (dels, most dependent first;
+ * then adds and lookup sets, dependencies first): 0 and *out (malloc'd)
+ * with *n, or -ENOMEM. */
+int sync_delta_cmds(const struct sync_delta *d, struct hnv_conf_cmd **out, size_t *n);
+/* After the changes were applied: applied holds what they made. false
+ * when it may not tell the model's objects exactly (the model dropped
+ * more than asked: a gateway's CAs; or no memory): read it again. */
+bool sync_delta_commit(struct hnv_hmap *applied, const struct sync_delta *d);
 
 /* ---- the control thread's state (sync.c) ---- */
 

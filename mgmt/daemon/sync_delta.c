@@ -1,0 +1,299 @@
+/* sync_delta.c: the shared objects a host has applied, by key, and how
+ * they differ from what the mirror holds: the changes, as commands.
+ *
+ * applied holds, per key, the command of each shared object of the
+ * running model (read from the model itself after a revision made
+ * without etcd). The keys a host applies (its routing domains' objects,
+ * its own ports and gateway objects) are compared with it key by key, as
+ * parsed commands: a key gone or changed becomes the del of the old
+ * command, a key new or changed the add of the new one (a lookup record
+ * keeping its VSID, CA and MAC: a lookup set). Deletions go first, most
+ * dependent first, then additions, dependencies first; a changed rdomain,
+ * vsubnet, pool or gateway is replaced with the objects of its routing
+ * domain that rank after it (its dependents could not stay). Pure: no core, no etcd; tested by
+ * tests/unit/test_etcd.c.
+ */
+#include "sync_int.h"
+
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "../../lib/vec.h"
+#include "../model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct hnv_ratelimit rl_value;
+
+/* ---- the applied state ---- */
+
+static void cmd_unref(void *sc)
+{
+	sync_cmd_unref(sc);
+}
+
+void sync_applied_clear(struct hnv_hmap *applied)
+{
+	hnv_hmap_clear(applied, cmd_unref);
+}
+
+struct reader {
+	struct hnv_hmap *applied;
+	const char *host;
+	struct hnv_hmap vsid_rd; /* "V" -> R of the model's vsubnets (they come first) */
+	size_t orphans;
+	int rc;
+};
+
+/* The routing domain of a shared object of the model, or NULL. */
+static const char *object_rd(struct reader *r, const struct hnv_conf_cmd *c)
+{
+	char v[16];
+	uint32_t vsid;
+	switch (sync_kt_of_kind(c->kind)) {
+	case SYNC_K_RDOMAIN:
+		return c->u.rdomain.name;
+	case SYNC_K_VSUBNET:
+		return c->u.vsubnet.rdomain;
+	case SYNC_K_GW:
+		return c->u.gateway.rdomain;
+	case SYNC_K_GWCA:
+		return c->u.gateway_ca.rdomain;
+	case SYNC_K_ROUTE:
+		return c->u.route.rdomain;
+	case SYNC_K_POOL:
+		vsid = c->u.pool.vsid;
+		break;
+	case SYNC_K_PORT:
+		vsid = c->u.port.vsid;
+		break;
+	case SYNC_K_LOOKUP:
+		vsid = c->u.lookup.vsid;
+		break;
+	default:
+		return NULL;
+	}
+	snprintf(v, sizeof(v), "%u", vsid);
+	return hnv_hmap_get(&r->vsid_rd, v);
+}
+
+static int read_cb(const struct hnv_conf_cmd *c, void *arg)
+{
+	struct reader *r = arg;
+	if (sync_kt_of_kind(c->kind) == SYNC_K_OTHER)
+		return 0;
+	char k[SYNC_KEY_MAX];
+	if (c->kind == HNV_CONF_VSUBNET_ADD) {
+		snprintf(k, sizeof(k), "%u", c->u.vsubnet.vsid);
+		if ((r->rc = sync_map_put_str(&r->vsid_rd, k, c->u.vsubnet.rdomain)))
+			return r->rc;
+	}
+	const char *rd = object_rd(r, c);
+	struct sync_cmd *sc = sync_cmd_new(c);
+	if (!sc)
+		return r->rc = -ENOMEM;
+	/* an object no key names (its routing domain cannot be a key, or a
+	 * second object for one key) goes under a key never wanted: the next
+	 * change deletes it */
+	if (!rd || !sync_name_ok(rd) || sync_key_of(c, rd, r->host, k, sizeof(k)) ||
+	    hnv_hmap_find(r->applied, k))
+		snprintf(k, sizeof(k), "orphan/%zu", r->orphans++);
+	if (hnv_hmap_put(r->applied, k, sc, NULL)) {
+		sync_cmd_unref(sc);
+		return r->rc = -ENOMEM;
+	}
+	return 0;
+}
+
+int sync_applied_read(struct hnv_hmap *applied, const struct hnv_model *m, const char *host)
+{
+	struct reader r = {.applied = applied, .host = host};
+	sync_applied_clear(applied);
+	hnv_model_foreach(m, read_cb, &r);
+	hnv_hmap_clear(&r.vsid_rd, free);
+	if (r.rc)
+		sync_applied_clear(applied);
+	return r.rc;
+}
+
+/* ---- changes ---- */
+
+void sync_delta_free(struct sync_delta *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+static int delta_add(struct sync_delta *d, const char *key, struct sync_cmd *old,
+		     struct sync_cmd *new, bool rebuild)
+{
+	if (HNV_GROW(d->v, d->cap, d->n + 1))
+		return -ENOMEM;
+	d->v[d->n++] = (struct sync_change){.key = key, .old = old, .new = new, .rebuild = rebuild};
+	return 0;
+}
+
+/* Whether the host applies key. */
+static bool wanted(const struct sync_delta_in *in, const char *key, struct sync_key *k)
+{
+	if (sync_key_parse(key, k) >= SYNC_K_LINES || !hnv_hmap_find(in->rds, k->rd))
+		return false;
+	bool own = k->t == SYNC_K_PORT || k->t == SYNC_K_GW || k->t == SYNC_K_GWCA;
+	return !own || strcmp(k->host, in->host) == 0;
+}
+
+/* The routing domain of a config key and its rank (key type), or -1. */
+static int key_rank(const char *key, struct sync_key *k)
+{
+	enum sync_kt t = sync_key_parse(key, k);
+	return t < SYNC_K_LINES ? (int)t : -1;
+}
+
+/* A changed rdomain, vsubnet, pool or gateway cannot be deleted under its
+ * dependents: every applied object of its routing domain that ranks after
+ * it is deleted and added again. redo: R -> lowest such rank + 1. */
+static int delta_rebuild(const struct sync_delta_in *in, struct sync_delta *d)
+{
+	struct hnv_hmap redo = {0}, changed = {0};
+	struct sync_key k;
+	int rc = 0;
+	for (size_t i = 0; i < d->n && !rc; i++) {
+		const struct sync_change *c = &d->v[i];
+		int r = c->old && c->new ? key_rank(c->key, &k) : -1;
+		if (r < 0 || r > SYNC_K_GW)
+			continue;
+		uintptr_t cur = (uintptr_t)hnv_hmap_get(&redo, k.rd);
+		if (!cur || (uintptr_t)r + 1 < cur)
+			rc = hnv_hmap_put(&redo, k.rd, (void *)((uintptr_t)r + 1), NULL);
+	}
+	for (size_t i = 0; i < d->n && !rc && redo.n; i++) {
+		int r = key_rank(d->v[i].key, &k);
+		uintptr_t min = r >= 0 ? (uintptr_t)hnv_hmap_get(&redo, k.rd) : 0;
+		if (min && (uintptr_t)r + 1 >= min)
+			d->v[i].rebuild = true;
+		rc = hnv_hmap_put(&changed, d->v[i].key, NULL, NULL);
+	}
+	if (!redo.n || rc)
+		goto out;
+	HNV_HMAP_FOREACH(n, in->applied)
+	{
+		int r = key_rank(n->key, &k);
+		uintptr_t min = r >= 0 ? (uintptr_t)hnv_hmap_get(&redo, k.rd) : 0;
+		if (rc || !min || (uintptr_t)r + 1 <= min || hnv_hmap_find(&changed, n->key))
+			continue;
+		rc = delta_add(d, n->key, n->val, n->val, true);
+	}
+out:
+	hnv_hmap_clear(&redo, NULL);
+	hnv_hmap_clear(&changed, NULL);
+	return rc;
+}
+
+int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, char *err,
+		       size_t errlen)
+{
+	int rc = 0;
+	HNV_HMAP_FOREACH(n, in->mirror)
+	{
+		const struct sync_val *v = n->val;
+		struct sync_key k;
+		if (rc || !wanted(in, n->key, &k))
+			continue;
+		if (v->bad) {
+			hnv_seterr(err, errlen, "etcd key %s%s: %s", in->prefix, n->key, v->bad);
+			return -EINVAL;
+		}
+		if (!v->cmd) {
+			hnv_log_rl(&rl_value, HNV_LOG_WARNING,
+				   "etcd key %s%s: value is not one config line, ignored",
+				   in->prefix, n->key);
+			continue;
+		}
+		struct sync_cmd *a = hnv_hmap_get(in->applied, n->key);
+		if (!a || !sync_cmd_eq(a, v->cmd))
+			rc = delta_add(d, n->key, a, v->cmd, false);
+	}
+	HNV_HMAP_FOREACH(n, in->applied)
+	{
+		const struct sync_val *v = hnv_hmap_get(in->mirror, n->key);
+		struct sync_key k;
+		if (rc || (v && v->cmd && wanted(in, n->key, &k)))
+			continue; /* compared above */
+		rc = delta_add(d, n->key, n->val, NULL, false);
+	}
+	return rc ? rc : delta_rebuild(in, d);
+}
+
+/* A lookup record that keeps its identity (VSID, CA, MAC) is set in place. */
+static bool is_set(const struct sync_change *c, const struct hnv_conf_cmd *old,
+		   const struct hnv_conf_cmd *new)
+{
+	return old && new && !c->rebuild &&
+	       old->kind == HNV_CONF_LOOKUP_ADD &&new->kind == HNV_CONF_LOOKUP_ADD &&
+	       old->u.lookup.vsid ==
+		       new->u.lookup.vsid &&hnv_ip_eq(&old->u.lookup.ca, &new->u.lookup.ca) &&
+	       hnv_mac_eq(&old->u.lookup.mac, &new->u.lookup.mac);
+}
+
+static int rank(const struct sync_cmd *sc)
+{
+	return (int)sync_kt_of_kind(sc->kind);
+}
+
+int sync_delta_cmds(const struct sync_delta *d, struct hnv_conf_cmd **out, size_t *n)
+{
+	struct hnv_conf_cmd *v = calloc(2 * d->n + 1, sizeof(*v)), old, new;
+	size_t k = 0;
+	if (!v)
+		return -ENOMEM;
+	for (int r = SYNC_K_LINES - 1; r >= 0; r--)
+		for (size_t i = 0; i < d->n; i++) {
+			const struct sync_change *c = &d->v[i];
+			if (!c->old || rank(c->old) != r)
+				continue;
+			sync_cmd_get(c->old, &old);
+			if (c->new)
+				sync_cmd_get(c->new, &new);
+			if (!is_set(c, &old, c->new ? &new : NULL))
+				sync_cmd_del_of(&old, &v[k++]);
+		}
+	for (int r = 0; r < SYNC_K_LINES; r++)
+		for (size_t i = 0; i < d->n; i++) {
+			const struct sync_change *c = &d->v[i];
+			if (!c->new || rank(c->new) != r)
+				continue;
+			sync_cmd_get(c->new, &v[k]);
+			if (c->old)
+				sync_cmd_get(c->old, &old);
+			if (is_set(c, c->old ? &old : NULL, &v[k]))
+				v[k].kind = HNV_CONF_LOOKUP_SET;
+			k++;
+		}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+bool sync_delta_commit(struct hnv_hmap *applied, const struct sync_delta *d)
+{
+	bool exact = true;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sync_change *c = &d->v[i];
+		void *old = NULL;
+		/* the model's gateway del takes the gateway's CAs with it */
+		if (c->old && !c->new && c->old->kind == HNV_CONF_GATEWAY_ADD)
+			exact = false;
+		if (c->new && c->new != c->old) {
+			if (hnv_hmap_put(applied, c->key, sync_cmd_ref(c->new), &old)) {
+				sync_cmd_unref(c->new);
+				exact = false;
+			}
+		} else if (!c->new) {
+			hnv_hmap_del(applied, c->key, &old);
+		}
+		sync_cmd_unref(old);
+	}
+	return exact;
+}
