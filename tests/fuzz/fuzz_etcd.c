@@ -9,7 +9,11 @@
  *      non-empty and NUL-terminated at its length, revisions >= 0;
  *   3. every watch message handed to the callback has events with a key,
  *      a mod_revision > 0 and a NUL-terminated value;
- *   4. after an error the stream refuses more input.
+ *   4. after an error the stream refuses more input;
+ *   5. each key-value of a range, taken as the sync mirror takes it
+ *      (mgmt/daemon/sync_keys.c): a config key gets its command of its
+ *      own kind, or a reason, or neither (ignored), never both; other
+ *      keys get neither.
  * ASan/UBSan catch the rest.
  */
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../mgmt/daemon/sync_int.h"
 #include "../../mgmt/etcd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
@@ -35,6 +40,21 @@ static int on_msg(const struct hnv_etcd_watch_msg *m, void *arg)
 			abort();
 	}
 	return 0;
+}
+
+/* Check 5 on one key-value. */
+static void check_val(const struct hnv_etcd_kv *kv)
+{
+	struct sync_val v;
+	struct sync_key k;
+	char *value = strndup(kv->value, kv->vlen);
+	if (!value || sync_val_set(&v, kv->key, value, kv->mod_rev))
+		return;
+	enum sync_kt t = sync_key_parse(kv->key, &k);
+	if ((v.cmd && v.bad) || (t >= SYNC_K_LINES && (v.cmd || v.bad)) ||
+	    (v.cmd && (sync_kt_of_kind(v.cmd->kind) != t || !sync_cmd_eq(v.cmd, v.cmd))))
+		abort();
+	sync_val_clear(&v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
@@ -56,6 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			if (k.v[i].keylen == 0 || k.v[i].key[k.v[i].keylen] != '\0' ||
 			    k.v[i].create_rev < 0 || k.v[i].mod_rev < 0)
 				abort();
+		for (size_t i = 0; i < k.n; i++)
+			check_val(&k.v[i]);
 		hnv_etcd_kvs_free(&k);
 	} else if (rc > 0 || err[0] == '\0') {
 		abort();
