@@ -30,14 +30,18 @@
  *
  * Reading. A watch thread reads the whole prefix once (range), then
  * watches it from the next revision; it keeps an in-memory mirror of the
- * prefix (key, value, mod_revision) on the control thread. When the watch
+ * prefix on the control thread: per key its value, mod_revision and, for
+ * config keys, the command its line parses to (parsed once, on the watch
+ * thread, when the value arrives). When the watch
  * breaks (member gone, etcd down) it retries with backoff (100 ms doubling
  * to 5 s) across the member URLs and resumes from the revision after the
  * last one it delivered, so no event is lost or applied twice; when that
  * revision was compacted it reads the whole prefix again. Meanwhile the
  * host keeps its running model and forwarding untouched. Changes to the
- * mirror are applied to the model at most every HNV_SYNC_DEBOUNCE_MS,
- * as one installed revision (validated, persisted, swapped like any other).
+ * mirror are applied at most every HNV_SYNC_DEBOUNCE_MS: the keys the host
+ * applies are compared, as commands, with those of the running model, and
+ * what differs is handed to the core as del and add commands, one
+ * revision (validated, persisted and applied like any other).
  *
  * Writing. A transaction of shared lines sent to a host is validated on a
  * view: the host's model plus every routing domain the lines touch, from
