@@ -1,4 +1,4 @@
-/* fuzz_conftext.c: libFuzzer harness for the config text (mgmt/conftext.c).
+/* fuzz_conftext.c: libFuzzer harness for the config text (mgmt/conf_*.c).
  *
  * 1. The value parsers on the input as one string: whatever they accept must
  *    format and parse back to the same value.
