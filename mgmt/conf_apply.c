@@ -13,6 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The config text's limits are the datapath's: a command that parses fits
+ * the spec it is converted to. */
+_Static_assert(HNV_CONF_PREFIXES_MAX == HNV_VSUBNET_MAX_PREFIXES, "prefixes of a VM subnet");
+_Static_assert(HNV_CONF_CAS_MAX == HNV_PORT_MAX_CAS, "CAs of a port");
+_Static_assert(HNV_CONF_DNS_MAX == HNV_DHCP_DNS_MAX, "DNS servers of a pool");
+_Static_assert(HNV_CONF_POOLS_MAX == HNV_DHCP_POOLS_MAX, "pools of a VM subnet");
+_Static_assert(sizeof(((struct hnv_conf_lookup *)0)->vm_name) ==
+			       sizeof(((struct hnv_lookup_spec *)0)->vm_name) &&
+		       sizeof(((struct hnv_conf_lookup *)0)->context) ==
+			       sizeof(((struct hnv_lookup_spec *)0)->context),
+	       "lookup record texts");
+
 const char *conf_errno_text(int rc)
 {
 	switch (rc) {
@@ -119,6 +131,16 @@ int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t er
 
 /* ---- routing domains, VM subnets, provider addresses ---- */
 
+/* The datapath's spec of a VM subnet (which checks n_prefixes). */
+static void vsubnet_spec(const struct hnv_conf_vsubnet *c, struct hnv_vsubnet_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->vsid = c->vsid;
+	memcpy(s->rdomain, c->rdomain, sizeof(s->rdomain));
+	s->n_prefixes = c->n_prefixes;
+	memcpy(s->prefixes, c->prefixes, sizeof(s->prefixes));
+}
+
 /* The message of a failed rdomain add or del. */
 static void rdomain_err(int rc, bool add, const char *name, const char *rdid, char *err,
 			size_t errlen)
@@ -176,7 +198,7 @@ static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 			 size_t errlen)
 {
 	struct hnv_policy *p = hnv_dp_policy(b->dp);
-	const struct hnv_vsubnet_spec *s = &c->u.vsubnet;
+	const struct hnv_conf_vsubnet *s = &c->u.vsubnet;
 	bool add = c->kind == HNV_CONF_VSUBNET_ADD;
 	const char *cmd = add ? "vsubnet add" : "vsubnet del";
 	if (add && !CONF_TERMINATED(s->rdomain)) {
@@ -188,7 +210,13 @@ static int apply_vsubnet(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c,
 		rc = conf_vsid_gw_busy(b, cmd, s->vsid, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = add ? hnv_policy_vsubnet_add(p, s) : hnv_policy_vsubnet_del(p, s->vsid);
+	if (add) {
+		struct hnv_vsubnet_spec spec;
+		vsubnet_spec(s, &spec);
+		rc = hnv_policy_vsubnet_add(p, &spec);
+	} else {
+		rc = hnv_policy_vsubnet_del(p, s->vsid);
+	}
 	if (rc == -EEXIST)
 		hnv_seterr(err, errlen, "%s: VSID %u already exists", cmd, s->vsid);
 	else if (rc == -ENOENT && add)
@@ -224,9 +252,19 @@ static int apply_pa(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *er
 
 /* ---- customer routes, global settings ---- */
 
+static void route_spec(const struct hnv_conf_route *c, struct hnv_route_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->rdomain, c->rdomain, sizeof(s->rdomain));
+	s->vsid = c->vsid;
+	s->prefix = c->prefix;
+	s->nexthop = c->nexthop;
+	s->metric = c->metric;
+}
+
 static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
-	const struct hnv_route_spec *s = &c->u.route;
+	const struct hnv_conf_route *s = &c->u.route;
 	bool add = c->kind == HNV_CONF_ROUTE_ADD;
 	const char *cmd = add ? "route add" : "route del";
 	char pfx[64], nh[INET6_ADDRSTRLEN];
@@ -251,7 +289,9 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	}
 	struct hnv_vsubnet_spec vs;
 	bool have_vs = hnv_policy_vsubnet_get(p, s->vsid, &vs) == 0;
-	rc = hnv_policy_route_add(p, s);
+	struct hnv_route_spec spec;
+	route_spec(s, &spec);
+	rc = hnv_policy_route_add(p, &spec);
 	if (rc == -ENOENT && !have_vs)
 		return conf_vsid_missing(cmd, s->vsid, err, errlen);
 	if (rc == -ENOENT)

@@ -18,7 +18,9 @@
 
 #include "conf_int.h"
 
-#include "../datapath/dp.h"
+#include "conf_apply.h"
+
+#include "../datapath/policy.h"
 #include "../lib/vec.h"
 
 /* ---- what a batch knows beyond the datapath ----

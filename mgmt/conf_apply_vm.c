@@ -12,6 +12,44 @@
 #include <errno.h>
 #include <stdio.h>
 
+/* The datapath's specs of the commands' objects. */
+
+static void port_spec(const struct hnv_conf_port *c, struct hnv_port_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, c->name, sizeof(s->name));
+	s->vsid = c->vsid;
+	s->mac = c->mac;
+	s->n_cas = c->n_cas;
+	memcpy(s->cas, c->cas, sizeof(s->cas));
+}
+
+static void lookup_spec(const struct hnv_conf_lookup *c, struct hnv_lookup_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->vsid = c->vsid;
+	s->ca = c->ca;
+	s->pa = c->pa;
+	s->mac = c->mac;
+	s->rule = c->rule;
+	s->type = c->type;
+	s->use_vm_mac = c->use_vm_mac;
+	s->has_customer_id = c->has_customer_id;
+	s->customer_id = c->customer_id;
+	memcpy(s->vm_name, c->vm_name, sizeof(s->vm_name));
+	memcpy(s->context, c->context, sizeof(s->context));
+}
+
+static void dhcp_pool(const struct hnv_conf_range *c, struct hnv_dhcp_pool *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->first = c->first;
+	s->last = c->last;
+	s->n_dns = c->n_dns;
+	memcpy(s->dns, c->dns, sizeof(s->dns));
+	s->lease = c->lease;
+}
+
 static bool pool_of_vsid(const void *elem, const void *key)
 {
 	return ((const struct hnv_conf_pool *)elem)->vsid == *(const uint32_t *)key;
@@ -35,7 +73,7 @@ static bool auto_is(const void *elem, const void *key)
 }
 
 /* The lookup records of a new port's CAs (conftext.h, "port"). */
-static int port_records(struct hnv_conf_batch *b, const struct hnv_port_spec *s, char *err,
+static int port_records(struct hnv_conf_batch *b, const struct hnv_conf_port *s, char *err,
 			size_t errlen)
 {
 	struct hnv_policy *p = hnv_dp_policy(b->dp);
@@ -115,7 +153,7 @@ static int check_server_id(struct hnv_conf_batch *b, const char *cmd,
 
 /* port del: the port and the records made for it (one an explicit
  * lookup del took is gone). */
-static int port_del(struct hnv_conf_batch *b, const struct hnv_port_spec *s, char *err,
+static int port_del(struct hnv_conf_batch *b, const struct hnv_conf_port *s, char *err,
 		    size_t errlen)
 {
 	struct hnv_policy *p = hnv_dp_policy(b->dp);
@@ -140,15 +178,15 @@ static int port_del(struct hnv_conf_batch *b, const struct hnv_port_spec *s, cha
 	return 0;
 }
 
-static int port_add(struct hnv_conf_batch *b, const struct hnv_port_spec *s, char *err,
+static int port_add(struct hnv_conf_batch *b, const struct hnv_conf_port *s, char *err,
 		    size_t errlen)
 {
 	struct hnv_policy *p = hnv_dp_policy(b->dp);
 	const char *cmd = "port add";
 	static const struct hnv_mac zero_mac;
-	if (s->n_cas > HNV_PORT_MAX_CAS) {
+	if (s->n_cas > HNV_CONF_CAS_MAX) {
 		hnv_seterr(err, errlen, "%s: port \"%s\" needs 1-%d CAs", cmd, s->name,
-			   HNV_PORT_MAX_CAS);
+			   HNV_CONF_CAS_MAX);
 		return -EINVAL;
 	}
 	struct hnv_vsubnet_spec vs;
@@ -169,7 +207,9 @@ static int port_add(struct hnv_conf_batch *b, const struct hnv_port_spec *s, cha
 		if (rc < 0)
 			return rc;
 	}
-	rc = hnv_policy_port_add(p, s);
+	struct hnv_port_spec spec;
+	port_spec(s, &spec);
+	rc = hnv_policy_port_add(p, &spec);
 	if (rc >= 0)
 		return port_records(b, s, err, errlen);
 	if (rc == -EEXIST) {
@@ -189,7 +229,7 @@ static int port_add(struct hnv_conf_batch *b, const struct hnv_port_spec *s, cha
 int conf_apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		    size_t errlen)
 {
-	const struct hnv_port_spec *s = &c->u.port;
+	const struct hnv_conf_port *s = &c->u.port;
 	bool add = c->kind == HNV_CONF_PORT_ADD;
 	if (!CONF_TERMINATED(s->name)) {
 		hnv_seterr(err, errlen, "%s: name is not terminated",
@@ -201,7 +241,7 @@ int conf_apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char
 
 /* A record in messages: its CA in a, MAC in m, "VSID N CA a MAC m" in rec.
  * Formatted only for a message: a config applies many records. */
-static void lookup_name(const struct hnv_lookup_spec *s, char a[INET6_ADDRSTRLEN], char m[18],
+static void lookup_name(const struct hnv_conf_lookup *s, char a[INET6_ADDRSTRLEN], char m[18],
 			char *rec, size_t reclen)
 {
 	hnv_fmt_ip(&s->ca, a, INET6_ADDRSTRLEN);
@@ -213,7 +253,7 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		      size_t errlen)
 {
 	struct hnv_policy *p = hnv_dp_policy(b->dp);
-	const struct hnv_lookup_spec *s = &c->u.lookup;
+	const struct hnv_conf_lookup *s = &c->u.lookup;
 	const char *cmd = c->kind == HNV_CONF_LOOKUP_ADD   ? "lookup add"
 			  : c->kind == HNV_CONF_LOOKUP_SET ? "lookup set"
 							   : "lookup del";
@@ -241,8 +281,10 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		if (rc < 0)
 			return rc;
 	}
+	struct hnv_lookup_spec spec;
+	lookup_spec(s, &spec);
 	if (c->kind == HNV_CONF_LOOKUP_ADD) {
-		rc = hnv_policy_lookup_add(p, s);
+		rc = hnv_policy_lookup_add(p, &spec);
 		struct vsid_ca key = {s->vsid, &s->ca};
 		long ai = rc == -EEXIST ? CONF_FIND(b->autos, auto_is, &key) : -1;
 		if (ai >= 0) {
@@ -251,7 +293,7 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 			rc = hnv_policy_lookup_del(p, x->vsid, &x->ca, &x->mac);
 			CONF_DEL(b->autos, ai);
 			if (rc == 0)
-				rc = hnv_policy_lookup_add(p, s);
+				rc = hnv_policy_lookup_add(p, &spec);
 		}
 		if (rc < 0)
 			lookup_name(s, a, m, rec, sizeof(rec));
@@ -267,7 +309,7 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		else if (rc < 0)
 			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
 	} else {
-		rc = hnv_policy_lookup_set(p, s);
+		rc = hnv_policy_lookup_set(p, &spec);
 		if (rc < 0)
 			lookup_name(s, a, m, rec, sizeof(rec));
 		if (rc == -ENOENT)
@@ -285,7 +327,7 @@ static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)
 	for (size_t i = 0; i < b->pools.n; i++) {
 		const struct hnv_conf_pool *o = &b->pools.a[i];
 		if (o->vsid == vsid && cfg.n_pools < HNV_DHCP_POOLS_MAX)
-			cfg.pools[cfg.n_pools++] = o->range;
+			dhcp_pool(&o->range, &cfg.pools[cfg.n_pools++]);
 	}
 	return hnv_policy_vsubnet_dhcp_set(hnv_dp_policy(b->dp), vsid, &cfg);
 }
@@ -302,7 +344,7 @@ static int pool_in_vsubnet(const struct hnv_conf_pool *s, const struct hnv_vsubn
 			   const char *f, const char *l, char *err, size_t errlen)
 {
 	const char *cmd = "pool add";
-	const struct hnv_dhcp_pool *r = &s->range;
+	const struct hnv_conf_range *r = &s->range;
 	const struct hnv_prefix *px = NULL;
 	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++)
 		if (hnv_prefix_contains(&vs->prefixes[i], &r->first) &&
@@ -377,9 +419,9 @@ static int pool_fits(const struct hnv_conf_batch *b, const struct hnv_conf_pool 
 			   cmd, f, l, s->name, o->name, of, ol, s->vsid);
 		return -EEXIST;
 	}
-	if (n >= HNV_DHCP_POOLS_MAX) {
+	if (n >= HNV_CONF_POOLS_MAX) {
 		hnv_seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd,
-			   s->name, s->vsid, HNV_DHCP_POOLS_MAX);
+			   s->name, s->vsid, HNV_CONF_POOLS_MAX);
 		return -ENOSPC;
 	}
 	return 0;
@@ -393,8 +435,8 @@ static int pool_add(struct hnv_conf_batch *b, const struct hnv_conf_pool *s, cha
 		hnv_seterr(err, errlen, "%s: pool \"%s\" already exists", cmd, s->name);
 		return -EEXIST;
 	}
-	const struct hnv_dhcp_pool *r = &s->range;
-	if (!hnv_ip_is_v4(&r->first) || !hnv_ip_is_v4(&r->last) || r->n_dns > HNV_DHCP_DNS_MAX) {
+	const struct hnv_conf_range *r = &s->range;
+	if (!hnv_ip_is_v4(&r->first) || !hnv_ip_is_v4(&r->last) || r->n_dns > HNV_CONF_DNS_MAX) {
 		hnv_seterr(err, errlen, "%s: pool \"%s\": invalid range or DNS servers", cmd,
 			   s->name);
 		return -EINVAL;

@@ -101,7 +101,7 @@ static const char *rule_name(enum hnv_rule r)
 
 static int format_lookup(struct out *o, const struct hnv_conf_cmd *cmd)
 {
-	const struct hnv_lookup_spec *s = &cmd->u.lookup;
+	const struct hnv_conf_lookup *s = &cmd->u.lookup;
 	const char *verb = cmd->kind == HNV_CONF_LOOKUP_ADD   ? "add"
 			   : cmd->kind == HNV_CONF_LOOKUP_SET ? "set"
 							      : "del";
@@ -206,12 +206,12 @@ static int format_rdomain(struct out *o, const struct hnv_conf_cmd *cmd)
 
 static int format_vsubnet(struct out *o, const struct hnv_conf_cmd *cmd)
 {
-	const struct hnv_vsubnet_spec *s = &cmd->u.vsubnet;
+	const struct hnv_conf_vsubnet *s = &cmd->u.vsubnet;
 	if (cmd->kind == HNV_CONF_VSUBNET_DEL) {
 		out_add(o, "vsubnet del %u", s->vsid);
 		return 0;
 	}
-	if (!CONF_TERMINATED(s->rdomain) || s->n_prefixes > HNV_VSUBNET_MAX_PREFIXES)
+	if (!CONF_TERMINATED(s->rdomain) || s->n_prefixes > HNV_CONF_PREFIXES_MAX)
 		return -EINVAL;
 	out_add(o, "vsubnet add %u", s->vsid);
 	out_val(o, "--rdomain", s->rdomain);
@@ -238,7 +238,7 @@ static int format_pa(struct out *o, const struct hnv_conf_cmd *cmd)
 
 static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 {
-	const struct hnv_port_spec *s = &cmd->u.port;
+	const struct hnv_conf_port *s = &cmd->u.port;
 	static const struct hnv_mac zero;
 	if (!CONF_TERMINATED(s->name))
 		return -EINVAL;
@@ -247,7 +247,7 @@ static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 		out_val(o, NULL, s->name);
 		return 0;
 	}
-	if (s->n_cas > HNV_PORT_MAX_CAS)
+	if (s->n_cas > HNV_CONF_CAS_MAX)
 		return -EINVAL;
 	out_add(o, "port add");
 	out_val(o, NULL, s->name);
@@ -261,7 +261,7 @@ static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 
 static int format_route(struct out *o, const struct hnv_conf_cmd *cmd)
 {
-	const struct hnv_route_spec *s = &cmd->u.route;
+	const struct hnv_conf_route *s = &cmd->u.route;
 	bool add = cmd->kind == HNV_CONF_ROUTE_ADD;
 	if (!CONF_TERMINATED(s->rdomain))
 		return -EINVAL;
@@ -357,7 +357,7 @@ static int format_pool(struct out *o, const struct hnv_conf_cmd *cmd)
 {
 	const struct hnv_conf_pool *s = &cmd->u.pool;
 	char f[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN];
-	if (!CONF_TERMINATED(s->name) || s->range.n_dns > HNV_DHCP_DNS_MAX)
+	if (!CONF_TERMINATED(s->name) || s->range.n_dns > HNV_CONF_DNS_MAX)
 		return -EINVAL;
 	out_add(o, "pool %s", cmd->kind == HNV_CONF_POOL_ADD ? "add" : "del");
 	out_val(o, NULL, s->name);

@@ -25,10 +25,10 @@ static const struct {
 } opt_defs[OPT__COUNT] = {
 	[OPT_RDID] = {"--rdid", false, 1},
 	[OPT_RDOMAIN] = {"--rdomain", false, 1},
-	[OPT_PREFIX] = {"--prefix", false, HNV_VSUBNET_MAX_PREFIXES},
+	[OPT_PREFIX] = {"--prefix", false, HNV_CONF_PREFIXES_MAX},
 	[OPT_DEV] = {"--dev", false, 1},
 	[OPT_VSID] = {"--vsid", false, 1},
-	[OPT_CA] = {"--ca", false, HNV_PORT_MAX_CAS},
+	[OPT_CA] = {"--ca", false, HNV_CONF_CAS_MAX},
 	[OPT_PA] = {"--pa", false, 1},
 	[OPT_MAC] = {"--mac", false, 1},
 	[OPT_RULE] = {"--rule", false, 1},
@@ -71,7 +71,7 @@ static const struct {
 	[OPT_LEASE] = {"--lease", false, 1},
 };
 
-_Static_assert(HNV_VSUBNET_MAX_PREFIXES <= VALS_MAX && HNV_PORT_MAX_CAS <= VALS_MAX &&
+_Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
 		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX &&
 		       HNV_S2S_NETMAP_MAX <= VALS_MAX,
 	       "VALS_MAX must hold every repeatable option");
@@ -106,7 +106,7 @@ static int build_rdomain_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 
 static int build_vsubnet_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	struct hnv_vsubnet_spec *s = &cmd->u.vsubnet;
+	struct hnv_conf_vsubnet *s = &cmd->u.vsubnet;
 	int rc = conf_get_vsid(c, c->pos, &s->vsid);
 	if (rc == 0)
 		rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), s->rdomain);
@@ -155,7 +155,7 @@ static int build_pa_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 
 static int build_port_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	struct hnv_port_spec *s = &cmd->u.port;
+	struct hnv_conf_port *s = &cmd->u.port;
 	int rc = conf_get_name(c, "port name", c->pos, s->name);
 	if (rc == 0)
 		rc = conf_get_vsid(c, conf_opt1(c, OPT_VSID), &s->vsid);
@@ -216,7 +216,7 @@ static int build_pool_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 		size_t n = strcspn(p, ",");
 		if (n == 0 || n >= sizeof(a))
 			return conf_bad(c, "DNS server list", dns, "expected IP[,IP...]");
-		if (s->range.n_dns == HNV_DHCP_DNS_MAX)
+		if (s->range.n_dns == HNV_CONF_DNS_MAX)
 			return conf_bad(c, "DNS server list", dns, "at most 4 servers");
 		memcpy(a, p, n);
 		a[n] = '\0';
@@ -239,7 +239,7 @@ static int build_pool_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 /* lookup add and lookup set: a complete record. */
 static int build_lookup(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	struct hnv_lookup_spec *s = &cmd->u.lookup;
+	struct hnv_conf_lookup *s = &cmd->u.lookup;
 	const char *ca = conf_opt1(c, OPT_CA);
 	s->rule = HNV_RULE_ENCAP;
 	s->type = HNV_TYPE_STATIC;
@@ -292,7 +292,7 @@ static int build_lookup(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 
 static int build_lookup_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	struct hnv_lookup_spec *s = &cmd->u.lookup;
+	struct hnv_conf_lookup *s = &cmd->u.lookup;
 	int rc = conf_get_vsid(c, conf_opt1(c, OPT_VSID), &s->vsid);
 	if (rc == 0)
 		rc = conf_get_ip(c, "CA", conf_opt1(c, OPT_CA), true, &s->ca);
@@ -318,7 +318,7 @@ static int prefix_nexthop(struct conf_pctx *c, struct hnv_prefix *prefix, struct
 	return rc;
 }
 
-static int route_key(struct conf_pctx *c, struct hnv_route_spec *s)
+static int route_key(struct conf_pctx *c, struct hnv_conf_route *s)
 {
 	int rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), s->rdomain);
 	return rc ? rc : prefix_nexthop(c, &s->prefix, &s->nexthop);
@@ -326,7 +326,7 @@ static int route_key(struct conf_pctx *c, struct hnv_route_spec *s)
 
 static int build_route_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	struct hnv_route_spec *s = &cmd->u.route;
+	struct hnv_conf_route *s = &cmd->u.route;
 	s->metric = 255;
 	int rc = route_key(c, s);
 	if (rc == 0)
@@ -401,8 +401,6 @@ static int build_proute_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 }
 
 /* -- the gateway attachment -- */
-
-/* A unicast address: not unspecified, multicast or IPv4 broadcast. */
 
 static int build_gateway_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {

@@ -2176,14 +2176,14 @@ static bool rdomain_for(struct run *r, const struct cmd *c, const struct hnv_gui
 /* Prefixes for a virtual subnet created implicitly by statement idx: its
  * own, then those of later on-link New-NetVirtualizationCustomerRoute
  * statements of the same RDID and VSID (so a dual-stack subnet gets both
- * families), distinct and not overlapping, at most HNV_VSUBNET_MAX_PREFIXES. */
+ * families), distinct and not overlapping, at most HNV_CONF_PREFIXES_MAX. */
 static unsigned subnet_prefixes(const struct run *r, size_t idx,
-				struct hnv_prefix out[HNV_VSUBNET_MAX_PREFIXES])
+				struct hnv_prefix out[HNV_CONF_PREFIXES_MAX])
 {
 	const struct cmd *c = &r->st[idx].c[0];
 	unsigned n = 0;
 	out[n++] = c->a[P_DEST_PREFIX].v[0].v.pfx;
-	for (size_t i = idx + 1; i < r->nst && n < HNV_VSUBNET_MAX_PREFIXES; i++) {
+	for (size_t i = idx + 1; i < r->nst && n < HNV_CONF_PREFIXES_MAX; i++) {
 		const struct cmd *o = &r->st[i].c[0];
 		if (o->def->verb != VB_NEW || o->def->noun != N_CROUTE || whatif(o) ||
 		    o->a[P_VSID].v[0].v.u != c->a[P_VSID].v[0].v.u ||
@@ -2231,7 +2231,7 @@ static bool run_new_croute(struct run *r, size_t idx)
 		lines_push(&l, &s);
 	}
 	if (!known) {
-		struct hnv_prefix pf[HNV_VSUBNET_MAX_PREFIXES];
+		struct hnv_prefix pf[HNV_CONF_PREFIXES_MAX];
 		unsigned np = subnet_prefixes(r, idx, pf);
 		sb_addf(&s, "vsubnet add %u --rdomain ", vsid);
 		sb_val(&s, rd.name);

@@ -20,7 +20,7 @@
  * replayed).
  */
 #define _LGPL_SOURCE
-#include "../conftext.h"
+#include "../conf_apply.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/io/pcap.h"
 

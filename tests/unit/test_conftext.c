@@ -15,7 +15,7 @@
 #include <errno.h>
 
 #include "../../datapath/policy_read.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 
 #define DEMO_CONF "tests/data/bluered-host1.conf"
 
@@ -354,7 +354,7 @@ static void test_cmd_lookup(void **state)
 		"--rule nat --type dynamic --vm-name Blue1 --customer-id "
 		"11111111-2222-3333-4444-000000005001 --context \"moved from host 3\" --use-vm-mac",
 		&c);
-	const struct hnv_lookup_spec *s = &c.u.lookup;
+	const struct hnv_conf_lookup *s = &c.u.lookup;
 	assert_int_equal(c.kind, HNV_CONF_LOOKUP_ADD);
 	assert_int_equal(s->vsid, 5001);
 	assert_ip(&s->ca, "10.0.0.5");
