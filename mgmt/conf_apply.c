@@ -404,13 +404,27 @@ int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cm
 	return rc;
 }
 
+int hnv_conf_batch_publish(struct hnv_conf_batch *b, char *err, size_t errlen)
+{
+	if (b == NULL) {
+		hnv_seterr(err, errlen, "no batch to publish");
+		return -EINVAL;
+	}
+	int rc = conf_sync_gateway_ports(b, err, errlen);
+	/* commit even after a failed gateway port: the routes stand alone */
+	int crc = hnv_policy_commit(hnv_dp_policy(b->dp));
+	if (rc == 0 && crc < 0) {
+		hnv_seterr(err, errlen, "commit: %s", conf_errno_text(crc));
+		rc = crc;
+	}
+	return rc;
+}
+
 int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 {
 	if (b == NULL)
 		return 0;
-	int rc = conf_add_gateway_ports(b, err, errlen);
-	if (rc == 0 && (rc = hnv_policy_commit(hnv_dp_policy(b->dp))) < 0)
-		hnv_seterr(err, errlen, "commit: %s", conf_errno_text(rc));
+	int rc = hnv_conf_batch_publish(b, err, errlen);
 	free(b->rdomains.a);
 	free(b->gws.a);
 	free(b->cas.a);
@@ -418,6 +432,7 @@ int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 	free(b->proutes.a);
 	free(b->pools.a);
 	free(b->autos.a);
+	free(b->gwports.a);
 	free(b);
 	return rc;
 }

@@ -29,13 +29,30 @@ int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n,
 		   size_t errlen);
 
 /* hnv_conf_apply one command at a time, for callers that do not hold the
- * whole array: begin, apply each (same checks and messages), end. end
- * commits the policy (also after a failed apply) and frees the batch.
- * begin returns 0 or -ENOMEM; apply and end return like hnv_conf_apply. */
+ * whole array: begin, apply each (same checks and messages), end.
+ *
+ * A batch remembers what the datapath does not hold (routing domain names,
+ * provider routes, gateways, gateway CAs, tunnels, pools, the lookup
+ * records made for ports), so a batch may also stay open for the life of a
+ * datapath context and take its changes one at a time, publishing after
+ * each (hnvgwd); it knows only what was applied through it, so such a batch
+ * is begun on the empty context it fills. publish makes what was applied visible and keeps the batch
+ * open: it brings the gateway ports in line with the gateway CAs (one per
+ * VSID holding CAs, with all of them, see hnv_gateway_port; a port whose
+ * CAs changed is replaced) and commits the policy's route changes
+ * (hnv_policy_commit), the latter also when a gateway port fails. A
+ * gateway port whose VSID loses a CA (gateway ca-del, gateway del) is
+ * removed at once, so that the VSID can go in the same change; publish
+ * adds it back with the VSID's other CAs. end publishes (also after a
+ * failed apply) and frees the batch.
+ *
+ * begin returns 0, -EINVAL (no dp or out) or -ENOMEM; apply, publish and
+ * end return like hnv_conf_apply (publish: the first failure). */
 struct hnv_conf_batch;
 int hnv_conf_batch_begin(struct hnv_dp *dp, struct hnv_conf_batch **out);
 int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cmd, char *err,
 			 size_t errlen);
+int hnv_conf_batch_publish(struct hnv_conf_batch *b, char *err, size_t errlen);
 int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen);
 
 #endif

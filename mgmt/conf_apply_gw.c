@@ -114,6 +114,111 @@ int conf_apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	return 0;
 }
 
+/* ---- gateway ports ---- */
+
+void hnv_gateway_port(uint32_t vsid, char name[HNV_DEV_MAX + 1], struct hnv_mac *mac)
+{
+	snprintf(name, HNV_DEV_MAX + 1, "vsid%u", vsid);
+	const struct hnv_mac m = {
+		{0x02, 0x48, 0x4e, (uint8_t)(vsid >> 16), (uint8_t)(vsid >> 8), (uint8_t)vsid}};
+	*mac = m;
+}
+
+static bool gwport_of_vsid(const void *elem, const void *key)
+{
+	return ((const struct gwport_rec *)elem)->vsid == *(const uint32_t *)key;
+}
+
+/* The gateway port of vsid as the batch's gateway CAs want it; returns its
+ * number of CAs, 0 when the batch has none in vsid. */
+static unsigned gwport_want(const struct hnv_conf_batch *b, uint32_t vsid, struct hnv_port_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->vsid = vsid;
+	s->gateway = true;
+	hnv_gateway_port(vsid, s->name, &s->mac);
+	for (size_t j = 0; j < b->cas.n && s->n_cas < HNV_PORT_MAX_CAS; j++)
+		if (b->cas.a[j].vsid == vsid)
+			s->cas[s->n_cas++] = b->cas.a[j].ca;
+	return s->n_cas;
+}
+
+/* Removes the gateway port of vsid that the batch put in the datapath, if
+ * any: 0, or a negative errno with a message. */
+static int gwport_drop(struct hnv_conf_batch *b, const char *cmd, uint32_t vsid, char *err,
+		       size_t errlen)
+{
+	long i = CONF_FIND(b->gwports, gwport_of_vsid, &vsid);
+	if (i < 0)
+		return 0;
+	char name[HNV_DEV_MAX + 1];
+	struct hnv_mac mac;
+	hnv_gateway_port(vsid, name, &mac);
+	int rc = hnv_policy_port_del(hnv_dp_policy(b->dp), name);
+	if (rc < 0 && rc != -ENOENT) {
+		hnv_seterr(err, errlen, "%s: cannot remove the gateway port %s: %s", cmd, name,
+			   conf_errno_text(rc));
+		return rc;
+	}
+	CONF_DEL(b->gwports, i);
+	return 0;
+}
+
+/* Adds the gateway port of vsid and remembers it. */
+static int gwport_add(struct hnv_conf_batch *b, uint32_t vsid, char *err, size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
+	struct hnv_port_spec s;
+	gwport_want(b, vsid, &s);
+	int rc = hnv_policy_port_add(p, &s);
+	if (rc == -EEXIST) {
+		hnv_seterr(err, errlen,
+			   "gateway ca: the gateway port %s of VSID %u clashes with a port of the "
+			   "same name or MAC (port names vsidN are reserved for gateway ports)",
+			   s.name, vsid);
+		return rc;
+	}
+	if (rc < 0) {
+		hnv_seterr(err, errlen, "gateway ca: cannot add the gateway port %s: %s", s.name,
+			   conf_errno_text(rc));
+		return rc;
+	}
+	struct gwport_rec r = {.vsid = vsid, .n_cas = s.n_cas};
+	memcpy(r.cas, s.cas, sizeof(r.cas));
+	if (CONF_PUSH(b->gwports, &r) < 0) {
+		hnv_policy_port_del(p, s.name);
+		hnv_seterr(err, errlen, "gateway ca: gateway port %s: out of memory", s.name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen)
+{
+	/* first the ports whose CAs changed, or that the datapath lost */
+	for (size_t i = b->gwports.n; i-- > 0;) {
+		const struct gwport_rec *r = &b->gwports.a[i];
+		struct hnv_port_spec s;
+		unsigned n = gwport_want(b, r->vsid, &s);
+		if (n == r->n_cas && memcmp(s.cas, r->cas, n * sizeof(s.cas[0])) == 0 &&
+		    hnv_policy_port_id(hnv_dp_policy(b->dp), s.name) >= 0)
+			continue;
+		int rc = gwport_drop(b, "gateway ca", r->vsid, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	/* then one per VSID holding CAs, in the order of the VSIDs' first CA */
+	for (size_t i = 0; i < b->cas.n; i++) {
+		uint32_t vsid = b->cas.a[i].vsid;
+		if (CONF_FIND(b->gwports, gwport_of_vsid, &vsid) >= 0)
+			continue;
+		int rc = gwport_add(b, vsid, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- gateways ---- */
 
 static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gateway *g, char *err,
@@ -178,7 +283,15 @@ static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char
 			cmd, rdomain, b->s2s.a[ti].name);
 		return -EBUSY;
 	}
-	/* The gateway's CAs are part of it and go with it. */
+	/* The gateway's CAs are part of it and go with it, their ports now
+	 * (as for gateway ca-del). */
+	for (size_t i = 0; i < b->cas.n; i++) {
+		if (strcmp(b->cas.a[i].rdomain, rdomain) != 0)
+			continue;
+		int rc = gwport_drop(b, cmd, b->cas.a[i].vsid, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
 	for (long i; (i = CONF_FIND(b->cas, ca_uses_rdomain, rdomain)) >= 0;)
 		CONF_DEL(b->cas, i);
 	CONF_DEL(b->gws, gi);
@@ -197,7 +310,7 @@ int conf_apply_gateway(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, c
 	return apply_gateway_del(b, c->u.gateway.rdomain, err, errlen);
 }
 
-/* ---- gateway CAs and their ports ---- */
+/* ---- gateway CAs ---- */
 
 static bool same_family(const struct hnv_ip *a, const struct hnv_ip *b)
 {
@@ -232,8 +345,12 @@ int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c
 				cmd, g->rdomain, a, g->vsid);
 			return -ENOENT;
 		}
-		CONF_DEL(b->cas, i);
-		return 0;
+		/* the port goes now, so that the VSID may go too; publish adds
+		 * it back with the VSID's other CAs */
+		int rc = gwport_drop(b, cmd, g->vsid, err, errlen);
+		if (rc == 0)
+			CONF_DEL(b->cas, i);
+		return rc;
 	}
 	if (CONF_FIND(b->gws, gw_uses_rdomain, g->rdomain) < 0) {
 		hnv_seterr(
@@ -266,48 +383,6 @@ int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c
 	if (CONF_PUSH(b->cas, g) < 0) {
 		hnv_seterr(err, errlen, "%s: CA %s: out of memory", cmd, a);
 		return -ENOMEM;
-	}
-	return 0;
-}
-
-void hnv_gateway_port(uint32_t vsid, char name[HNV_DEV_MAX + 1], struct hnv_mac *mac)
-{
-	snprintf(name, HNV_DEV_MAX + 1, "vsid%u", vsid);
-	const struct hnv_mac m = {
-		{0x02, 0x48, 0x4e, (uint8_t)(vsid >> 16), (uint8_t)(vsid >> 8), (uint8_t)vsid}};
-	*mac = m;
-}
-
-/* One gateway port per VSID holding gateway CAs, with all of them. */
-int conf_add_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < b->cas.n; i++) {
-		const struct hnv_conf_gateway_ca *g = &b->cas.a[i];
-		bool first = true;
-		for (size_t j = 0; j < i && first; j++)
-			first = b->cas.a[j].vsid != g->vsid;
-		if (!first)
-			continue;
-		struct hnv_port_spec s = {.vsid = g->vsid, .gateway = true};
-		hnv_gateway_port(g->vsid, s.name, &s.mac);
-		for (size_t j = i; j < b->cas.n && s.n_cas < HNV_PORT_MAX_CAS; j++)
-			if (b->cas.a[j].vsid == g->vsid)
-				s.cas[s.n_cas++] = b->cas.a[j].ca;
-		int rc = hnv_policy_port_add(hnv_dp_policy(b->dp), &s);
-		if (rc == -EEXIST) {
-			hnv_seterr(
-				err, errlen,
-				"gateway ca: the gateway port %s of VSID %u clashes with a port of "
-				"the same name or MAC (port names vsidN are reserved for gateway "
-				"ports)",
-				s.name, g->vsid);
-			return rc;
-		}
-		if (rc < 0) {
-			hnv_seterr(err, errlen, "gateway ca: cannot add the gateway port %s: %s",
-				   s.name, conf_errno_text(rc));
-			return rc;
-		}
 	}
 	return 0;
 }

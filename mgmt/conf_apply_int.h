@@ -82,6 +82,13 @@ struct auto_rec {
 	struct hnv_mac mac;
 };
 
+/* A gateway port the batch put in the datapath, with the CAs it has. */
+struct gwport_rec {
+	uint32_t vsid;
+	unsigned n_cas;
+	struct hnv_ip cas[HNV_CONF_CAS_MAX];
+};
+
 struct hnv_conf_batch {
 	struct hnv_dp *dp;
 	CONF_ARRAY(struct rd_rec) rdomains;
@@ -91,6 +98,7 @@ struct hnv_conf_batch {
 	CONF_ARRAY(struct hnv_conf_proute) proutes; /* key fields only */
 	CONF_ARRAY(struct hnv_conf_pool) pools;
 	CONF_ARRAY(struct auto_rec) autos; /* port records not replaced */
+	CONF_ARRAY(struct gwport_rec) gwports;
 };
 
 /* ---- shared checks and messages (conf_apply.c) ---- */
@@ -141,7 +149,10 @@ int conf_rdomain_gw_busy(const struct hnv_conf_batch *b, const char *cmd, const 
 /* -EBUSY with a message when a gateway CA of the batch is in VSID vsid. */
 int conf_vsid_gw_busy(const struct hnv_conf_batch *b, const char *cmd, uint32_t vsid, char *err,
 		      size_t errlen);
-/* Adds one gateway port per VSID holding gateway CAs, with all of them. */
-int conf_add_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
+/* Brings the datapath's gateway ports in line with the batch's gateway
+ * CAs: one per VSID holding CAs, with all of them (hnv_gateway_port). A port
+ * whose CAs changed, or that the datapath lost, is replaced. 0, or a
+ * negative errno with a message. */
+int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
 
 #endif
