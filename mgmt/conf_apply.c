@@ -371,6 +371,10 @@ static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 	case HNV_CONF_S2S_ADD:
 	case HNV_CONF_S2S_DEL:
 		return conf_apply_s2s(b, c, err, errlen);
+	case HNV_CONF_PORT_MOVE:
+		/* a request to the shared policy, never configuration */
+		hnv_seterr(err, errlen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
+		return -EOPNOTSUPP;
 	}
 	hnv_seterr(err, errlen, "unknown command kind %d", (int)c->kind);
 	return -EINVAL;

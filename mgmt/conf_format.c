@@ -259,6 +259,16 @@ static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 	return 0;
 }
 
+static int format_port_move(struct out *o, const struct hnv_conf_port_move *m)
+{
+	if (!CONF_TERMINATED(m->name) || !CONF_TERMINATED(m->host))
+		return -EINVAL;
+	out_add(o, "port move");
+	out_val(o, NULL, m->name);
+	out_val(o, "--to", m->host);
+	return 0;
+}
+
 static int format_route(struct out *o, const struct hnv_conf_cmd *cmd)
 {
 	const struct hnv_conf_route *s = &cmd->u.route;
@@ -389,6 +399,8 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_PORT_ADD:
 	case HNV_CONF_PORT_DEL:
 		return format_port(o, cmd);
+	case HNV_CONF_PORT_MOVE:
+		return format_port_move(o, &cmd->u.port_move);
 	case HNV_CONF_LOOKUP_ADD:
 	case HNV_CONF_LOOKUP_SET:
 	case HNV_CONF_LOOKUP_DEL:

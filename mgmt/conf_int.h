@@ -120,6 +120,7 @@ enum conf_opt {
 	OPT_RANGE,
 	OPT_DNS,
 	OPT_LEASE,
+	OPT_TO,
 	OPT__COUNT
 };
 
@@ -166,6 +167,10 @@ int conf_get_name(struct conf_pctx *c, const char *what, const char *v, char *ou
 /* An interface (or VRF) name as Linux accepts it, restricted to name
  * characters. */
 int conf_get_dev(struct conf_pctx *c, const char *what, const char *v, char out[HNV_DEV_MAX + 1]);
+/* A host name of a shared policy: 1..HNV_CONF_HOST_MAX of [A-Za-z0-9_.-],
+ * not . or .. (what hnv_sync_host_valid accepts). */
+int conf_get_host(struct conf_pctx *c, const char *what, const char *v,
+		  char out[HNV_CONF_HOST_MAX + 1]);
 /* Free text of at most size - 1 bytes. */
 int conf_get_text(struct conf_pctx *c, const char *what, const char *v, char *out, size_t size);
 /* A decimal number min..max. */

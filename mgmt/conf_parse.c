@@ -69,6 +69,7 @@ static const struct {
 	[OPT_RANGE] = {"--range", false, 1},
 	[OPT_DNS] = {"--dns", false, 1},
 	[OPT_LEASE] = {"--lease", false, 1},
+	[OPT_TO] = {"--to", false, 1},
 };
 
 _Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
@@ -176,6 +177,13 @@ static int build_port_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 static int build_port_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	return conf_get_name(c, "port name", c->pos, cmd->u.port.name);
+}
+
+static int build_port_move(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_port_move *m = &cmd->u.port_move;
+	int rc = conf_get_name(c, "port name", c->pos, m->name);
+	return rc ? rc : conf_get_host(c, "host name", conf_opt1(c, OPT_TO), m->host);
 }
 
 static int build_pool_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
@@ -525,6 +533,7 @@ static const struct cmd_def cmd_defs[] = {
 	{"port", "add", HNV_CONF_PORT_ADD, "NAME", B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC),
 	 B(OPT_VSID), B(OPT_CA), build_port_add},
 	{"port", "del", HNV_CONF_PORT_DEL, "NAME", 0, 0, 0, build_port_del},
+	{"port", "move", HNV_CONF_PORT_MOVE, "NAME", B(OPT_TO), B(OPT_TO), 0, build_port_move},
 	{"lookup", "add", HNV_CONF_LOOKUP_ADD, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},
 	{"lookup", "set", HNV_CONF_LOOKUP_SET, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},
 	{"lookup", "del", HNV_CONF_LOOKUP_DEL, NULL, LOOKUP_KEY, LOOKUP_KEY, 0, build_lookup_del},

@@ -93,6 +93,19 @@ int conf_get_dev(struct conf_pctx *c, const char *what, const char *v, char out[
 	return 0;
 }
 
+int conf_get_host(struct conf_pctx *c, const char *what, const char *v,
+		  char out[HNV_CONF_HOST_MAX + 1])
+{
+	size_t len = strlen(v);
+	if (len == 0 || len > HNV_CONF_HOST_MAX ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len ||
+	    strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+		return conf_bad(c, what, v,
+				"must be 1-63 characters of A-Z a-z 0-9 _ . -, not . or ..");
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
 int conf_get_text(struct conf_pctx *c, const char *what, const char *v, char *out, size_t size)
 {
 	size_t len = strlen(v);

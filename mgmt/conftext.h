@@ -21,6 +21,7 @@
  *   pool del NAME
  *   port add NAME --vsid N [--ca IP ...] [--mac MAC]
  *   port del NAME
+ *   port move NAME --to HOST
  *   lookup add --vsid N --ca IP --pa IP --mac MAC [--rule encap|nat|none]
  *          [--type static|dynamic|l2only|gateway-wildcard] [--vm-name TEXT]
  *          [--customer-id GUID] [--context TEXT] [--use-vm-mac]
@@ -65,6 +66,12 @@
  *           rule encap, type static, VM name = port name), made and
  *           removed with the port; an explicit "lookup add" for the same
  *           VSID and CA replaces it. A host without a PA makes none.
+ *   port move: hands port NAME to host HOST of a shared policy (hnvgwd
+ *           --etcd carries it out, mgmt/daemon/sync.c). HOST: 1-63
+ *           characters of A-Z a-z 0-9 _ . -, not . or .., as hnvgwd's
+ *           --host-name. It is no configuration: nothing stores it, and
+ *           the applier and hnvgwd's model refuse it with
+ *           HNV_CONF_PORT_MOVE_REFUSED.
  *
  * Provider routes (proute), UseExternalRouter, the gateway attachment and
  * S2S tunnels are stored and validated here; later issues apply them to the
@@ -138,6 +145,7 @@ enum hnv_conf_kind {
 	HNV_CONF_S2S_DEL,
 	HNV_CONF_POOL_ADD,
 	HNV_CONF_POOL_DEL,
+	HNV_CONF_PORT_MOVE,
 };
 
 /* Limits of the config text. The datapath has the same ones (datapath/
@@ -187,6 +195,15 @@ struct hnv_conf_port {
 	struct hnv_mac mac; /* all-zero: not given */
 	unsigned n_cas;
 	struct hnv_ip cas[HNV_CONF_CAS_MAX];
+};
+
+/* port move NAME --to HOST. HNV_CONF_HOST_MAX is HNV_SYNC_HOST_MAX
+ * (mgmt/daemon/sync.h), the longest host name of a shared policy. */
+#define HNV_CONF_HOST_MAX 63
+#define HNV_CONF_PORT_MOVE_REFUSED "port move needs shared policy (hnvgwd --etcd)"
+struct hnv_conf_port_move {
+	char name[HNV_NAME_MAX + 1];
+	char host[HNV_CONF_HOST_MAX + 1];
 };
 
 struct hnv_conf_global {
@@ -327,6 +344,7 @@ struct hnv_conf_cmd {
 		struct hnv_conf_gateway_ca gateway_ca; /* ca and ca-del */
 		struct hnv_conf_s2s s2s;               /* del: name */
 		struct hnv_conf_pool pool;             /* del: name */
+		struct hnv_conf_port_move port_move;
 	} u;
 };
 

@@ -1,8 +1,8 @@
 /* test_conf_batch.c: a conf batch kept open over a datapath context
  * (mgmt/conf_apply.h), as hnvgwd keeps one for its whole life: changes
  * applied one at a time and made visible by hnv_conf_batch_publish, the
- * gateway ports kept in line with the gateway CAs, and the commands a
- * datapath cannot apply refused.
+ * gateway ports kept in line with the gateway CAs; and "port move", which
+ * the applier and hnvgwd's model (mgmt/model.c) refuse alike.
  *
  * The main thread is registered with liburcu-qsbr for the whole run (route
  * lookups are read-side functions).
@@ -23,6 +23,7 @@
 
 #include "../../datapath/policy_read.h"
 #include "../../mgmt/conf_apply.h"
+#include "../../mgmt/model.h"
 
 struct fixture {
 	struct hnv_dp *dp;
@@ -227,6 +228,36 @@ static void test_publish_clash_commits_routes(void **state)
 	assert_int_equal(gateway_port_cas(f, 5001), 1);
 }
 
+/* port move is a request to the shared policy (hnvgwd --etcd): neither the
+ * applier nor the model takes it, and both say why. */
+static void test_port_move_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	blue(f);
+	apply_ok(f, "port add blue1 --vsid 5001 --ca 10.0.0.5 --mac 060600000005");
+	assert_int_equal(apply(f, "port move blue1 --to h2", err, sizeof(err)), -EOPNOTSUPP);
+	assert_string_equal(err, "port move needs shared policy (hnvgwd --etcd)");
+	assert_string_equal(err, HNV_CONF_PORT_MOVE_REFUSED);
+	assert_true(hnv_policy_port_id(f->p, "blue1") >= 0); /* nothing moved */
+
+	static const char text[] = "rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"
+				   "# a comment\n"
+				   "port move blue1 --to h2\n";
+	struct hnv_conf_cmd *cmds;
+	size_t n;
+	assert_int_equal(hnv_conf_parse_text(text, strlen(text), &cmds, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(hnv_conf_apply(f->dp, cmds, n, err, sizeof(err)), -EOPNOTSUPP);
+	assert_string_equal(err, "line 3: port move needs shared policy (hnvgwd --etcd)");
+	hnv_conf_cmds_free(cmds, n);
+
+	struct hnv_model *m = NULL;
+	assert_int_equal(hnv_model_load(text, strlen(text), &m, err, sizeof(err)), -EOPNOTSUPP);
+	assert_null(m);
+	assert_string_equal(err, "line 3: port move needs shared policy (hnvgwd --etcd)");
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -249,6 +280,7 @@ int main(void)
 		T(test_publish_routes),
 		T(test_publish_gateway_ports),
 		T(test_publish_clash_commits_routes),
+		T(test_port_move_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
