@@ -1,9 +1,9 @@
 /* conf_apply_int.h: the applier's batch and what its three files share;
  * private to mgmt/conf_apply*.c.
  *
- *   conf_apply.c     the batch (begin, apply, end) and its dispatch; routing
- *                    domains, VM subnets, provider addresses, customer
- *                    routes and global settings;
+ *   conf_apply.c     the batch (begin, apply, publish, end) and its dispatch;
+ *                    routing domains, VM subnets, provider addresses,
+ *                    customer routes and global settings;
  *   conf_apply_vm.c  ports with the lookup records made for them, explicit
  *                    lookup records and IP pools;
  *   conf_apply_gw.c  the gateway role: provider routes, gateways, gateway
@@ -24,9 +24,11 @@
 #include "../lib/vec.h"
 
 /* ---- what a batch knows beyond the datapath ----
- * The routing domains it added, and the objects that live only in the
- * configuration (provider routes, gateways, gateway CAs, tunnels). Small
- * arrays searched linearly: there are at most a few per routing domain. */
+ * The routing domains it added, the objects that live only in the
+ * configuration (provider routes, gateways, gateway CAs, tunnels), the
+ * pools, the lookup records it made for ports and the gateway ports it
+ * added. Arrays searched linearly: most hold a few entries per routing
+ * domain. */
 
 /* A growable array of T (HNV_GROW, lib/vec.h); zero-initialized is empty. */
 #define CONF_ARRAY(T)                                                                              \

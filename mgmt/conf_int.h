@@ -189,9 +189,6 @@ const char *conf_type_name(enum hnv_rec_type t);
 int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 
-/* True when msg shows secret or 8 consecutive characters of it. */
-bool conf_shows_secret(const char *msg, const char *secret);
-
 /* Replaces the message in err by one naming no value when it shows (part
  * of) secret: the user put the PSK where another value belongs. */
 void conf_scrub(char *err, size_t errlen, const char *cmd, const char *secret);
