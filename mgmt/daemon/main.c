@@ -38,6 +38,7 @@
 #include "../../datapath/io/fwd.h"
 #include "../../gateway/gw.h"
 #include "../api.h"
+#include "gwstate.h"
 #include "server.h"
 #include "sync.h"
 
@@ -184,7 +185,7 @@ static char *absolute(const char *p)
 
 static void gw_changed(void *arg, const struct hnv_model *m)
 {
-	hnv_gw_apply(arg, m);
+	hnv_gwstate_apply(arg, m);
 }
 
 static json_object *gw_status(void *arg)
