@@ -84,8 +84,8 @@ void gw_learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
 	snprintf(l->vrf, sizeof(l->vrf), "%s", vrf);
 	l->prefix = r->prefix;
 	l->type = r->type;
-	l->distance = (r->message & 0x02) ? r->distance : 0;
-	l->metric = (r->message & 0x04) ? r->metric : 0;
+	l->distance = (r->message & HNV_ZAPI_MSG_DISTANCE) ? r->distance : 0;
+	l->metric = (r->message & HNV_ZAPI_MSG_METRIC) ? r->metric : 0;
 	l->n_nh = r->n_nh < LEARNED_NH_MAX ? r->n_nh : LEARNED_NH_MAX;
 	memcpy(l->nh, r->nh, l->n_nh * sizeof(l->nh[0]));
 }
