@@ -585,7 +585,7 @@ static void apply_nat(struct hnv_gw *g, struct desired *d)
 	nat_bufs_free(bufs, d->n_gw);
 }
 
-static void nat_row(const char *tenant, const struct hnv_nat_ct *ct, void *arg)
+static void nat_row(const char *tenant, const struct hnv_ct *ct, void *arg)
 {
 	json_object *r = json_object_new_object();
 	char s[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ts[INET6_ADDRSTRLEN];
