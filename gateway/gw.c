@@ -479,12 +479,11 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 		json_object_object_add(r, "vrf", json_object_new_string(t->vrf));
 		json_object_object_add(r, "table", json_object_new_int64(t->c.table));
 		json_object_object_add(r, "zone", json_object_new_int(t->zone));
-		char ports[GW_PORTS_MAX * 14 + 1] = "";
-		size_t off = 0;
-		for (unsigned k = 0; k < t->n_ports && off < sizeof(ports); k++)
-			off += (size_t)snprintf(ports + off, sizeof(ports) - off, "%s%s",
-						k ? "," : "", t->ports[k].name);
-		json_object_object_add(r, "ports", json_object_new_string(ports));
+		struct hnv_buf ports = {0};
+		for (unsigned k = 0; k < t->n_ports; k++)
+			hnv_buf_printf(&ports, "%s%s", k ? "," : "", t->ports[k].name);
+		json_object_object_add(r, "ports", json_object_new_string(ports.p ? ports.p : ""));
+		hnv_buf_free(&ports, false);
 		json_object_object_add(r, "corp", json_object_new_string(t->c.corp_dev));
 		json_object_object_add(r, "state",
 				       json_object_new_string(t->err[0] ? t->err : "ok"));

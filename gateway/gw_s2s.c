@@ -4,6 +4,8 @@
 #include "gw_int.h"
 
 #include "../lib/addr.h"
+#include "../lib/err.h"
+#include "../lib/vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -113,12 +115,12 @@ static int ensure_xfrm(struct hnv_gw *g, struct desired *d, struct tunnel *tu, c
 		       size_t errlen)
 {
 	if (tu->tenant < 0) {
-		snprintf(err, errlen, "routing domain %s has no gateway", tu->c.rdomain);
+		hnv_seterr(err, errlen, "routing domain %s has no gateway", tu->c.rdomain);
 		return -ENOENT;
 	}
 	struct tenant *t = &d->gw[tu->tenant];
 	if (t->err[0] || !t->vrf_ifindex) {
-		snprintf(err, errlen, "the gateway of %s is not ready", t->c.rdomain);
+		hnv_seterr(err, errlen, "the gateway of %s is not ready", t->c.rdomain);
 		return -EAGAIN;
 	}
 	const struct hnv_rtnl_link *l = gw_link_by_name(g, tu->xfrm);
@@ -327,8 +329,7 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 		json_object_object_add(r, "peer", json_object_new_string(peer));
 		json_object_object_add(r, "interface", json_object_new_string(tu->xfrm));
 		json_object_object_add(r, "if_id", json_object_new_int64(tu->if_id));
-		char nm[2 * HNV_S2S_NETMAP_MAX * 48 + 16] = "";
-		size_t off = 0;
+		struct hnv_buf nm = {0};
 		for (unsigned k = 0; k < tu->c.n_local_netmap + tu->c.n_remote_netmap; k++) {
 			bool rem = k >= tu->c.n_local_netmap;
 			const struct hnv_s2s_map *m =
@@ -338,12 +339,11 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 			hnv_fmt_prefix(&m->real, a, sizeof(a));
 			hnv_fmt_prefix(&m->mapped, b, sizeof(b));
 			/* local: ours as the site sees it; remote: the site's as we see it */
-			off += (size_t)snprintf(nm + off, sizeof(nm) - off, "%s%s %s=%s",
-						off ? ", " : "", rem ? "remote" : "local", a, b);
-			if (off >= sizeof(nm))
-				break;
+			hnv_buf_printf(&nm, "%s%s %s=%s", k ? ", " : "", rem ? "remote" : "local",
+				       a, b);
 		}
-		json_object_object_add(r, "netmap", json_object_new_string(nm[0] ? nm : "-"));
+		json_object_object_add(r, "netmap", json_object_new_string(nm.len ? nm.p : "-"));
+		hnv_buf_free(&nm, false);
 		json_object_object_add(r, "state",
 				       json_object_new_string(rc == 0 ? st.ike_state
 							      : rc == -ENOTCONN
@@ -370,13 +370,13 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 int hnv_gw_s2s_ctl(struct hnv_gw *g, const char *name, bool up, char *err, size_t errlen)
 {
 	if (!g->s2s) {
-		snprintf(err, errlen, "no S2S tunnels are configured");
+		hnv_seterr(err, errlen, "no S2S tunnels are configured");
 		return -ENOENT;
 	}
 	int rc = up ? hnv_s2s_up(g->s2s, name) : hnv_s2s_down(g->s2s, name);
 	if (rc == -ENOENT)
-		snprintf(err, errlen, "no S2S tunnel %s", name);
+		hnv_seterr(err, errlen, "no S2S tunnel %s", name);
 	else if (rc < 0)
-		snprintf(err, errlen, "s2s %s %s: %s", up ? "up" : "down", name, strerror(-rc));
+		hnv_seterr(err, errlen, "s2s %s %s: %s", up ? "up" : "down", name, strerror(-rc));
 	return rc;
 }

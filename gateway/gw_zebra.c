@@ -279,12 +279,12 @@ json_object *hnv_gw_show_learned(struct hnv_gw *g)
 		for (unsigned k = 0; g->d && k < g->d->n_gw; k++)
 			if (strcmp(g->d->gw[k].vrf, l->vrf) == 0)
 				rd = g->d->gw[k].c.rdomain;
-		char p[INET6_ADDRSTRLEN + 8], nh[LEARNED_NH_MAX * 100] = "", one[96];
+		char p[INET6_ADDRSTRLEN + 8], one[96];
+		struct hnv_buf nh = {0};
 		hnv_fmt_prefix(&l->prefix, p, sizeof(p));
 		for (unsigned k = 0; k < l->n_nh; k++) {
 			fmt_nh(&l->nh[k], one, sizeof(one));
-			size_t used = strlen(nh);
-			snprintf(nh + used, sizeof(nh) - used, "%s%s", k ? ", " : "", one);
+			hnv_buf_printf(&nh, "%s%s", k ? ", " : "", one);
 		}
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "rdomain", json_object_new_string(rd));
@@ -293,7 +293,8 @@ json_object *hnv_gw_show_learned(struct hnv_gw *g)
 		json_object_object_add(
 			r, "protocol",
 			json_object_new_string(l->type == HNV_ZAPI_ROUTE_BGP ? "bgp" : "static"));
-		json_object_object_add(r, "nexthop", json_object_new_string(l->n_nh ? nh : "-"));
+		json_object_object_add(r, "nexthop", json_object_new_string(nh.len ? nh.p : "-"));
+		hnv_buf_free(&nh, false);
 		json_object_object_add(r, "distance", json_object_new_int(l->distance));
 		json_object_object_add(r, "metric", json_object_new_int64(l->metric));
 		json_object_array_add(rows, r);

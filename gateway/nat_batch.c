@@ -4,6 +4,7 @@
 #include "nat_int.h"
 
 #include "../lib/err.h"
+#include "../lib/vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -160,28 +161,14 @@ static char *batch_room(struct nat_batch *b)
 {
 	if (b->oom)
 		return NULL;
-	if (b->cap - b->len < MSG_RESERVE) {
-		size_t cap = b->cap ? b->cap * 2 : 4 * MSG_RESERVE;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = true;
-			return NULL;
-		}
-		memset(p + b->len, 0, cap - b->len);
-		b->p = p;
-		b->cap = cap;
+	size_t cap = b->cap;
+	if (HNV_GROW(b->p, b->cap, b->len + MSG_RESERVE) ||
+	    HNV_GROW(b->what, b->cap_what, b->seq - b->seq0 + 1)) {
+		b->oom = true;
+		return NULL;
 	}
-	size_t idx = b->seq - b->seq0;
-	if (idx >= b->cap_what) {
-		size_t cap = b->cap_what ? b->cap_what * 2 : 64;
-		void *w = realloc(b->what, cap * sizeof(*b->what));
-		if (w == NULL) {
-			b->oom = true;
-			return NULL;
-		}
-		b->what = w;
-		b->cap_what = cap;
-	}
+	if (b->cap != cap) /* messages are built into zeroed room */
+		memset(b->p + b->len, 0, b->cap - b->len);
 	return b->p + b->len;
 }
 
