@@ -4,9 +4,10 @@
 #include "../conftext.h"
 #include "../etcd.h"
 #include "../model.h"
-#include "server.h"
+#include "core.h"
 #include "../../lib/err.h"
 #include "../../lib/clock.h"
+#include "../../lib/log.h"
 
 #include <errno.h>
 #include <poll.h>
