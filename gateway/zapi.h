@@ -1,6 +1,6 @@
 /* zapi.h: hnvgwd's client of FRR zebra's API (ZAPI version 6), written
  * from the wire description in shared/reference/zapi-vici.md part A; it
- * never links libfrr.
+ * never links libfrr. The wire format itself is gateway/zapi_codec.h.
  *
  * What it does:
  *  - keeps a DESIRED-STATE table of routes per VRF (by VRF name) and makes
@@ -57,7 +57,7 @@
  * (rate-limited) and skipped by its length; unknown commands are skipped.
  *
  * Errors: functions return 0 or a negative errno. Logging goes to
- * opts.log, or to hnv_log (mgmt/server.h) when it is NULL; repeats are
+ * opts.log, or to hnv_log (lib/log.h) when it is NULL; repeats are
  * rate-limited.
  */
 #ifndef HNV_ZAPI_H
