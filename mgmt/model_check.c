@@ -751,48 +751,124 @@ static void check_gateway_ports(struct ck *ck)
 
 /* ---- the datapath's global limits ---- */
 
-/* The first of the transaction's records or ports a replay applies (where
- * a full table refuses the transaction): its message. */
-static void blame_full(struct ck *ck, const char *what)
+/* Distinct keys seen (strings, customer IDs), pointing into entries. */
+struct kset {
+	struct kslot {
+		const void *key;
+		size_t len;
+	} * s;
+	size_t mask, n;
+};
+
+/* 1 when key is new, 0 when seen, -ENOMEM. */
+static int kset_add(struct kset *k, const void *key, size_t len)
 {
-	const struct hnv_model_txn *t = ck->t;
-	const struct ent *e = t->app[G_PORT].head;
-	char msg[MSG_MAX];
-	for (size_t i = 0; e == NULL && i < t->n_touched; i++) {
-		const struct ent *r = t->touched[i]->shadow;
-		if (r != DELETED && r->g == G_LOOKUP)
-			e = r;
+	if ((k->n + 1) * 2 > (k->s ? k->mask + 1 : 0)) {
+		size_t ns = k->s ? (k->mask + 1) * 2 : 1024;
+		struct kslot *n = calloc(ns, sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; k->s && i <= k->mask; i++) {
+			if (k->s[i].key == NULL)
+				continue;
+			size_t j = mdl_key_hash(k->s[i].key, k->s[i].len) & (ns - 1);
+			while (n[j].key != NULL)
+				j = (j + 1) & (ns - 1);
+			n[j] = k->s[i];
+		}
+		free(k->s);
+		k->s = n;
+		k->mask = ns - 1;
 	}
-	if (e == NULL)
-		e = t->app[G_LOOKUP].head;
-	if (e == NULL) {
-		struct lit it; /* the first PA gave every port records */
-		mdl_lit_group(&it, &ck->v, G_PORT);
-		e = mdl_lit_next(&it);
-	}
-	if (e == NULL)
-		return;
-	if (e->g == G_PORT) {
-		const MEMBER_T(port) *p = OBJ(e, port);
-		char a[INET6_ADDRSTRLEN];
-		hnv_fmt_ip(&p->cas[0], a, sizeof(a));
-		hnv_seterr(msg, sizeof(msg), "port add: port \"%s\": lookup record of CA %s: %s",
-			   p->name, a, what);
-	} else {
-		char a[INET6_ADDRSTRLEN], rec[96];
-		lookup_name(OBJ(e, lookup), a, rec, sizeof(rec));
-		hnv_seterr(msg, sizeof(msg), "lookup add: record %s: %s", rec, what);
-	}
-	blame(ck, e, -ENOSPC, msg);
+	size_t i = mdl_key_hash(key, len) & k->mask;
+	for (; k->s[i].key != NULL; i = (i + 1) & k->mask)
+		if (k->s[i].len == len && memcmp(k->s[i].key, key, len) == 0)
+			return 0;
+	k->s[i].key = key;
+	k->s[i].len = len;
+	k->n++;
+	return 1;
 }
 
+/* What a replay interns and allocates, in replay order: each port's
+ * records (when there is a PA) with its name, then each lookup record
+ * (a new one unless it replaces a port's) with its customer ID, VM name
+ * and context. Refuses the entry at which a table runs full. */
+struct fill {
+	struct kset str, cust;
+	size_t records;
+	bool oom;
+};
+
+/* Whether interning s (kind 's') or a customer ID overflows. */
+static bool fill_full(struct fill *f, bool customer, const void *key, size_t len)
+{
+	if (len == 0)
+		return false;
+	int rc = kset_add(customer ? &f->cust : &f->str, key, len);
+	f->oom |= rc < 0;
+	return rc > 0 && (customer ? f->cust.n > LIMIT_CUSTOMERS : f->str.n > LIMIT_STRINGS);
+}
+
+static bool fill_port(struct ck *ck, struct fill *f, const struct ent *e)
+{
+	const MEMBER_T(port) *p = OBJ(e, port);
+	for (unsigned i = 0; i < p->n_cas && !f->oom; i++) {
+		bool full = ++f->records > LIMIT_RECORDS ||
+			    fill_full(f, false, p->name, strnlen(p->name, sizeof(p->name)));
+		if (!full)
+			continue;
+		char a[INET6_ADDRSTRLEN], msg[MSG_MAX];
+		hnv_fmt_ip(&p->cas[i], a, sizeof(a));
+		hnv_seterr(msg, sizeof(msg),
+			   "port add: port \"%s\": lookup record of CA %s: table full", p->name, a);
+		blame(ck, e, -ENOSPC, msg);
+		return true;
+	}
+	return false;
+}
+
+static bool fill_lookup(struct ck *ck, struct fill *f, const struct ent *e)
+{
+	const MEMBER_T(lookup) *l = OBJ(e, lookup);
+	struct keyb k;
+	mdl_key_ca(l->vsid, &l->ca, &k);
+	bool replaces = ck->has_pa && mdl_view_holders(&ck->v, &k, G_PORT) > 0;
+	bool full = (!replaces && ++f->records > LIMIT_RECORDS) ||
+		    (l->has_customer_id && fill_full(f, true, l->customer_id.b, 16)) ||
+		    fill_full(f, false, l->vm_name, strnlen(l->vm_name, sizeof(l->vm_name))) ||
+		    fill_full(f, false, l->context, strnlen(l->context, sizeof(l->context)));
+	if (!full)
+		return false;
+	char a[INET6_ADDRSTRLEN], rec[96], msg[MSG_MAX];
+	lookup_name(l, a, rec, sizeof(rec));
+	hnv_seterr(msg, sizeof(msg), "lookup add: record %s: table full", rec);
+	blame(ck, e, -ENOSPC, msg);
+	return true;
+}
+
+/* The counts tell whether a table runs full (cheap); where it does, a walk
+ * in replay order finds the entry (only for a transaction that fails). */
 static void check_limits(struct ck *ck)
 {
 	const struct counts *c = &ck->t->cnt;
 	size_t records = mdl_view_count(&ck->v, G_LOOKUP) + (ck->has_pa ? c->uncovered : 0);
 	size_t strings = ck->has_pa ? c->str_all : c->str_lookup;
-	if (records > LIMIT_RECORDS || strings > LIMIT_STRINGS || c->cust > LIMIT_CUSTOMERS)
-		blame_full(ck, "table full");
+	if (records <= LIMIT_RECORDS && strings <= LIMIT_STRINGS && c->cust <= LIMIT_CUSTOMERS)
+		return;
+	struct fill f;
+	memset(&f, 0, sizeof(f));
+	struct lit it;
+	const struct ent *e;
+	bool done = false;
+	for (mdl_lit_group(&it, &ck->v, G_PORT); ck->has_pa && !done && (e = mdl_lit_next(&it));)
+		done = fill_port(ck, &f, e);
+	for (mdl_lit_group(&it, &ck->v, G_LOOKUP); !done && !f.oom && (e = mdl_lit_next(&it));)
+		done = fill_lookup(ck, &f, e);
+	if (f.oom)
+		ck_blame(ck, 0, 0, 0, 0, -ENOMEM, "out of memory");
+	free(f.str.s);
+	free(f.cust.s);
 }
 
 int mdl_check(struct hnv_model_txn *t, char *err, size_t errlen)
