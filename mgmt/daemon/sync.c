@@ -153,7 +153,7 @@ static int pa_cb(const struct hnv_conf_cmd *c, void *arg)
 bool sync_my_pa(const struct hnv_sync *s, struct hnv_ip *pa)
 {
 	struct pa_find f = {0};
-	hnv_model_foreach(hnv_core_model(s->core), pa_cb, &f);
+	hnv_model_foreach_kind(hnv_core_model(s->core), HNV_CONF_PA_ADD, pa_cb, &f);
 	*pa = f.pa;
 	return f.found;
 }

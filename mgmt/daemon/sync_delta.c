@@ -42,7 +42,7 @@ void sync_applied_clear(struct hnv_hmap *applied)
 struct reader {
 	struct hnv_hmap *applied;
 	const char *host;
-	struct hnv_hmap vsid_rd; /* "V" -> R of the model's vsubnets (they come first) */
+	struct hnv_hmap vsid_rd; /* "V" -> R of the model's vsubnets (read first) */
 	size_t orphans;
 	int rc;
 };
@@ -82,8 +82,6 @@ static const char *object_rd(struct reader *r, const struct hnv_conf_cmd *c)
 static int read_cb(const struct hnv_conf_cmd *c, void *arg)
 {
 	struct reader *r = arg;
-	if (sync_kt_of_kind(c->kind) == SYNC_K_OTHER)
-		return 0;
 	char k[SYNC_KEY_MAX];
 	if (c->kind == HNV_CONF_VSUBNET_ADD) {
 		snprintf(k, sizeof(k), "%u", c->u.vsubnet.vsid);
@@ -111,7 +109,9 @@ int sync_applied_read(struct hnv_hmap *applied, const struct hnv_model *m, const
 {
 	struct reader r = {.applied = applied, .host = host};
 	sync_applied_clear(applied);
-	hnv_model_foreach(m, read_cb, &r);
+	/* in rank order: vsubnets before what names their VSID */
+	for (int t = 0; t < SYNC_K_LINES && !r.rc; t++)
+		hnv_model_foreach_kind(m, sync_kt_add_kind((enum sync_kt)t), read_cb, &r);
 	hnv_hmap_clear(&r.vsid_rd, free);
 	if (r.rc)
 		sync_applied_clear(applied);

@@ -67,6 +67,8 @@ enum sync_kt sync_key_parse(const char *key, struct sync_key *k);
 /* The key type of a command kind (add, del or set of a shared object);
  * SYNC_K_OTHER for local-only kinds. */
 enum sync_kt sync_kt_of_kind(enum hnv_conf_kind kind);
+/* The add kind of the objects a config key type (below SYNC_K_LINES) holds. */
+enum hnv_conf_kind sync_kt_add_kind(enum sync_kt t);
 /* A name usable as one key component: non-empty, no '/', not . or .. */
 bool sync_name_ok(const char *n);
 /* The key of a shared object (add, del or set command) of routing domain

@@ -43,6 +43,11 @@ enum sync_kt sync_kt_of_kind(enum hnv_conf_kind kind)
 	return SYNC_K_OTHER;
 }
 
+enum hnv_conf_kind sync_kt_add_kind(enum sync_kt t)
+{
+	return types[t].add;
+}
+
 static bool has_host(enum sync_kt t)
 {
 	return t == SYNC_K_PORT || t == SYNC_K_GW || t == SYNC_K_GWCA;
