@@ -346,11 +346,11 @@ static int found_cb(const struct hnv_conf_cmd *c, void *arg)
 }
 
 /* Fills found with the view's objects for the port and lookup adds among
- * cmds (one pass over the view). 0 or -ENOMEM. */
+ * cmds (one pass over the view's ports and records). 0 or -ENOMEM. */
 static int found_fill(struct hnv_hmap *found, const struct hnv_conf_cmd *cmds, const bool *is_cmd,
 		      size_t n, const struct hnv_model *view)
 {
-	bool any = false;
+	bool ports = false, records = false;
 	for (size_t i = 0; i < n; i++) {
 		char name[HNV_NAME_MAX + 80];
 		if (!is_cmd[i] || !wants_found(&cmds[i]))
@@ -358,11 +358,14 @@ static int found_fill(struct hnv_hmap *found, const struct hnv_conf_cmd *cmds, c
 		found_name(&cmds[i], name, sizeof(name));
 		if (!hnv_hmap_find(found, name) && hnv_hmap_put(found, name, NULL, NULL))
 			return -ENOMEM;
-		any = true;
+		ports |= cmds[i].kind == HNV_CONF_PORT_ADD;
+		records |= cmds[i].kind != HNV_CONF_PORT_ADD;
 	}
 	struct found_ctx f = {.found = found};
-	if (any)
-		hnv_model_foreach(view, found_cb, &f);
+	if (ports)
+		hnv_model_foreach_kind(view, HNV_CONF_PORT_ADD, found_cb, &f);
+	if (records && !f.rc)
+		hnv_model_foreach_kind(view, HNV_CONF_LOOKUP_ADD, found_cb, &f);
 	return f.rc;
 }
 
