@@ -302,9 +302,11 @@ static void apply(struct hnv_sync *s)
 			"etcd revision %lld applied as revision %u (%zu shared objects, %zu "
 			"commands)",
 			(long long)s->mirror_rev, rev, s->applied.n, n);
+	} else {
+		/* not retried until the shared policy changes again; then
+		 * compared with the running model as it is */
+		s->applied_valid = false;
 	}
-	/* a refused change is not retried until the shared policy changes
-	 * again */
 	s->seen_rev = hnv_core_revision(s->core);
 out:
 	if (rc == -ENOMEM)
