@@ -15,6 +15,8 @@
 #   6. all members stopped: hosts keep their state; restarted: they
 #      resynchronise with no lost or duplicated records
 #   7. a local config rollback is overridden by the shared policy
+#   8. values edited by hand in etcd: a changed vsubnet, a line of the
+#      wrong kind (refused until fixed)
 set -u
 source "$(dirname "$0")/lib.sh"
 
@@ -253,6 +255,30 @@ old=$(cli h3 --json show revisions | python3 -c 'import json,sys; print(min(r["r
 cli h3 config rollback "$old" >/dev/null || fail "rollback on h3"
 wait_for 10 synced_all || fail "h3 stayed rolled back: $(diff <(lookups h3) <(etcd_lookups red) | head -5)"
 pass "config rollback on h3 to revision $old: the shared policy was put back from etcd"
+
+# ---- 8. values edited by hand in etcd
+# a vsubnet's line changed: every host of red replaces it and adds again
+# what depends on it, with the same ports and records
+before=$(snapshot_all)
+ectl put "${PREFIX}rd/red/vsubnet/5001" \
+	"vsubnet add 5001 --rdomain red --prefix 10.1.0.0/16 --prefix 10.9.0.0/16" >/dev/null ||
+	fail "etcdctl put of a vsubnet"
+widened() { local h; for h in h1 h2 h3; do cli $h show config | grep -q -- '--prefix 10.1.0.0/16 --prefix 10.9.0.0/16' || return 1; done; }
+wait_for 10 widened || fail "a vsubnet changed in etcd did not reach every host of red"
+[[ $(snapshot_all) == "$before" ]] || fail "ports or records changed with their vsubnet"
+synced_all || fail "hosts differ from etcd after the vsubnet changed"
+# a line of another kind under a key is refused, named, and nothing of it
+# applied; fixed, it is applied
+key="${PREFIX}rd/red/route/10.40.0.0/16@10.1.1.100"
+ectl put "$key" "pa add 192.0.2.99/24 --dev eth0" >/dev/null || fail "etcdctl put of a bad value"
+refused() { grep -q "refused, keeping the running one: etcd key $key: not a \"route\" line" "$T/h3.log"; }
+wait_for 5 refused || fail "h3 did not refuse a pa line under a route key"
+cli h3 show pa | grep -q 192.0.2.99 && fail "a pa line from etcd was applied"
+ectl put "$key" "route add --rdomain red --vsid 5001 --prefix 10.40.0.0/16 --nexthop 10.1.1.100" >/dev/null ||
+	fail "etcdctl put of the fixed value"
+routed() { cli h3 show config | grep -q -- '--prefix 10.40.0.0/16'; }
+wait_for 5 routed || fail "the fixed route did not reach h3"
+pass "values edited in etcd: a changed vsubnet replaced with its dependents on every host, a pa line under a route key refused until fixed"
 
 for h in h1 h2 h3; do host_stop $h; done
 grep -h "ERROR\|runtime error" "$T"/h*.log && fail "sanitizer reports"
