@@ -958,6 +958,7 @@ static int recover_other(struct hnv_store *s, const struct hnv_journal_hdr *h, c
 	if (missing) {
 		/* hnvgw.conf is gone: the journal's last revision, written
 		 * whole (read from the journal file: jstale) */
+		text_free(conf, clen);
 		s->rev = last;
 		rc = catalog_read(s, &c);
 		if (rc == 0)
@@ -972,8 +973,8 @@ static int recover_other(struct hnv_store *s, const struct hnv_journal_hdr *h, c
 	unsigned next = (top > last ? top : last) + 1;
 	if (last > h->base_rev)
 		hnv_log(HNV_LOG_WARNING,
-			"%s/" CONF_NAME " was edited by hand: it becomes revision %u; revisions "
-			"%u-%u of the journal are not in it",
+			"%s/" CONF_NAME " was edited by hand: it becomes revision %u; the "
+			"journal's revisions %u to %u are not in it",
 			s->dir, next, h->base_rev + 1, last);
 	s->rev = last;
 	if (next >= UINT_MAX) {
@@ -1155,8 +1156,8 @@ int hnv_store_load(struct hnv_store *s, char **text, size_t *len, unsigned *rev)
 		rc = hnv_lines_text(&s->cur, NULL, 0, &t, &n);
 	} else if (rc == 0 && s->jexists && !s->jstale && s->jend > s->jbase) {
 		hnv_log(HNV_LOG_WARNING,
-			"%s/" CONF_NAME " was changed by hand while revisions %u-%u were in "
-			"the journal only: the edited file does not hold them",
+			"%s/" CONF_NAME " was changed by hand while revisions %u to %u were "
+			"in the journal only: the edited file does not hold them",
 			s->dir, s->jbase + 1, s->jend);
 	} else if (rc == -ENOENT && s->rev == 0) {
 		t = text_dup("", 0);
