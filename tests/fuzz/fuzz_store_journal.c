@@ -37,24 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
 static const char BASE[] = "a\nb\na\nc\nroute add --rdomain blue --prefix 10.0.0.0/8\n\nlast";
 #define BASE_REV 1
 
-static char root[64]; /* a directory on tmpfs when there is one */
-
-static void remove_root(void)
-{
-	rmdir(root);
-}
+static const char *tmp_parent; /* tmpfs when there is one */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	snprintf(root, sizeof(root), "/dev/shm/fuzz-store-XXXXXX");
-	if (mkdtemp(root) == NULL) {
-		snprintf(root, sizeof(root), "/tmp/fuzz-store-XXXXXX");
-		if (mkdtemp(root) == NULL)
-			abort();
-	}
-	atexit(remove_root);
+	tmp_parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	return 0;
 }
 
@@ -304,10 +293,15 @@ static void check_loaded(struct hnv_store *s, const char *want, size_t wlen, uns
 	free(t);
 }
 
+/* In a directory of its own, removed afterwards (libFuzzer ends with
+ * _Exit: no atexit cleanup). */
 static void check_store(const unsigned char *j, size_t jl, bool header_ok, const char *want,
 			size_t wlen, unsigned want_rev)
 {
-	char dir[128], rdir[160];
+	char root[64], dir[128], rdir[160];
+	snprintf(root, sizeof(root), "%s/fuzz-store-XXXXXX", tmp_parent);
+	if (mkdtemp(root) == NULL)
+		abort();
 	snprintf(dir, sizeof(dir), "%s/state", root);
 	snprintf(rdir, sizeof(rdir), "%s/revisions", dir);
 	if (mkdir(dir, 0700) != 0 || mkdir(rdir, 0700) != 0)
@@ -332,7 +326,7 @@ static void check_store(const unsigned char *j, size_t jl, bool header_ok, const
 	} else {
 		hnv_store_close(s);
 	}
-	rm_tree(dir);
+	rm_tree(root);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
