@@ -7,9 +7,9 @@
  *   revisions/NNNNNN.conf           revisions kept whole (at least 6 digits)
  *   revisions/SSSSSS-EEEEEE.journal an earlier journal, kept for history
  *   .tmp-*                          a write in progress (both directories)
- * Whole files are written to a mkstemp file in the target's directory,
- * made 0600, written completely, fsync'ed and renamed over the target; the
- * directory is fsync'ed after the rename. The journal is the one file
+ * Whole files are replaced atomically (hnv_write_atomic: a temp file made
+ * 0600, written, fsync'ed and renamed over the target, the directory
+ * fsync'ed; temp files are named .tmp-* and removed at open). The journal is the one file
  * written in place: a record is appended and fsync'ed, and a record that
  * does not check is where the journal ends.
  *
@@ -37,6 +37,7 @@
 #include "store.h"
 
 #include "../lib/err.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "../lib/vec.h"
 #include "store_journal.h"
@@ -159,50 +160,6 @@ static int read_at(int dfd, const char *name, char **text, size_t *len, struct s
 	if (stp != NULL)
 		*stp = st;
 	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n, off_t off)
-{
-	while (n > 0) {
-		ssize_t w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-		if (off >= 0)
-			off += w;
-	}
-	return 0;
-}
-
-/* Replaces dpath/name (dfd is dpath) atomically with text: temp file,
- * fchmod 0600, write, fsync, rename, fsync of the directory. */
-static int write_atomic(int dfd, const char *dpath, const char *name, const char *text, size_t len)
-{
-	char tmp[PATH_MAX];
-	int k = snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "%s-XXXXXX", dpath, name);
-	if (k < 0 || (size_t)k >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	const char *base = tmp + strlen(dpath) + 1;
-	int rc = fchmod(fd, 0600) < 0 ? -errno : 0;
-	if (rc == 0)
-		rc = write_all(fd, text, len, -1);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && renameat(dfd, base, dfd, name) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlinkat(dfd, base, 0);
-		return rc;
-	}
-	return fsync(dfd) < 0 ? -errno : 0;
 }
 
 /* Removes leftovers of writes a crash interrupted. */
@@ -634,12 +591,13 @@ static int journal_create(struct hnv_store *s)
 	rev_name(s->rev, name, sizeof(name));
 	int rc = 0;
 	if (s->rev > 0 && faccessat(s->rfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = write_atomic(s->rfd, s->revdir, name, s->cur.base, s->cur.base_len);
+		rc = hnv_write_atomic(s->revdir, name, s->cur.base, s->cur.base_len, 0600,
+				      TMP_PREFIX);
 	unsigned char hdr[HNV_JOURNAL_HDR_LEN];
 	struct hnv_journal_hdr h = {s->rev, s->cur.base_len, s->snap_hash};
 	hnv_journal_hdr_encode(&h, hdr);
 	if (rc == 0)
-		rc = write_atomic(s->dfd, s->dir, JOURNAL_NAME, (const char *)hdr, sizeof(hdr));
+		rc = hnv_write_atomic(s->dir, JOURNAL_NAME, hdr, sizeof(hdr), 0600, TMP_PREFIX);
 	if (rc < 0)
 		return rc;
 	int fd = openat(s->dfd, JOURNAL_NAME, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -657,7 +615,11 @@ static int journal_create(struct hnv_store *s)
  * back to where it ended. */
 static int journal_append(struct hnv_store *s, const char *rec, size_t len)
 {
-	int rc = write_all(s->jfd, rec, len, (off_t)s->jlen);
+	/* at the end of the last good record: over what a failed append may
+	 * have left */
+	int rc = lseek(s->jfd, (off_t)s->jlen, SEEK_SET) < 0 ? -errno : 0;
+	if (rc == 0)
+		rc = hnv_write_all(s->jfd, rec, len);
 	if (rc == 0 && fdatasync(s->jfd) < 0)
 		rc = -errno;
 	if (rc < 0 && ftruncate(s->jfd, (off_t)s->jlen) == 0)
@@ -682,12 +644,12 @@ static int commit_whole(struct hnv_store *s, unsigned rev, char *text, size_t le
 		return rc;
 	char name[32];
 	rev_name(rev, name, sizeof(name));
-	rc = write_atomic(s->rfd, s->revdir, name, text, len);
+	rc = hnv_write_atomic(s->revdir, name, text, len, 0600, TMP_PREFIX);
 	if (rc < 0) {
 		hnv_lines_free(&nl);
 		return rc;
 	}
-	rc = write_atomic(s->dfd, s->dir, CONF_NAME, text, len);
+	rc = hnv_write_atomic(s->dir, CONF_NAME, text, len, 0600, TMP_PREFIX);
 	if (rc < 0) {
 		if (rev != s->rev) {
 			unlinkat(s->rfd, name, 0);
@@ -794,7 +756,7 @@ static int reconcile(struct hnv_store *s, char *conf, size_t clen, bool missing)
 		goto out;
 	}
 	if (missing) {
-		rc = write_atomic(s->dfd, s->dir, CONF_NAME, newest, nlen);
+		rc = hnv_write_atomic(s->dir, CONF_NAME, newest, nlen, 0600, TMP_PREFIX);
 		if (rc == 0) {
 			s->rev = top;
 			rc = adopt(s, newest, nlen);
@@ -891,7 +853,8 @@ static int recover_replay(struct hnv_store *s, const struct hnv_journal_hdr *h, 
 	char name[32];
 	rev_name(h->base_rev, name, sizeof(name));
 	if (rc == 0 && h->base_rev > 0 && faccessat(s->rfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = write_atomic(s->rfd, s->revdir, name, s->cur.base, s->cur.base_len);
+		rc = hnv_write_atomic(s->revdir, name, s->cur.base, s->cur.base_len, 0600,
+				      TMP_PREFIX);
 	return rc;
 }
 
@@ -945,7 +908,8 @@ static int recover_other(struct hnv_store *s, const struct hnv_journal_hdr *h, c
 		/* a whole commit (or compaction) of top completed hnvgw.conf but
 		 * did not retire the journal; or hnvgw.conf is gone and top is
 		 * the newest revision */
-		if (missing && (rc = write_atomic(s->dfd, s->dir, CONF_NAME, t, tl)) < 0) {
+		if (missing &&
+		    (rc = hnv_write_atomic(s->dir, CONF_NAME, t, tl, 0600, TMP_PREFIX)) < 0) {
 			text_free(t, tl);
 			return rc;
 		}
