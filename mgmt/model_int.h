@@ -118,6 +118,7 @@ struct ent {
 	struct ent *shadow;
 	struct ent *replaces; /* a transaction's entry: the base entry it replaces */
 	uint64_t seq;         /* place in its group: lower replays first */
+	uint32_t id;          /* in its model's entry table (0: none yet) */
 	unsigned origin;      /* a transaction's entry: its line (0: none) */
 	uint8_t g;
 	bool txn; /* belongs to the open transaction, not (yet) to the model */
@@ -144,10 +145,11 @@ struct glist {
 	size_t n;
 };
 
-/* Entries by key: open addressing of entry pointers whose low 3 bits say
- * which of the entry's keys the slot is for. */
+/* Entries by key: open addressing; a slot holds the key's hash (high 32
+ * bits), the entry's id and which of its keys it is (3 bits), so probing and
+ * growing look at an entry only when the hashes match. 0: empty. */
 struct eindex {
-	uintptr_t *slot;
+	uint64_t *slot;
 	size_t mask, used;
 };
 
@@ -195,6 +197,12 @@ struct counts {
 };
 
 struct hnv_model {
+	/* the entries by id, the model's and its transaction's */
+	struct ent **ents;
+	size_t cap_ents;
+	uint32_t next_id; /* ids below it were given out */
+	uint32_t *free_ids;
+	size_t n_free, cap_free;
 	struct glist g[G__COUNT];
 	uint64_t next_seq[G__COUNT];
 	struct eindex ix;
@@ -223,6 +231,9 @@ struct hnv_model_txn {
 	struct ent **touched;  /* base entries deleted or replaced */
 	size_t n_touched, cap_touched;
 	size_t base_keys; /* keys commit inserts into the base index */
+	/* the model was empty at begin: commit takes the overlay's index,
+	 * lists, buckets and counts as the model's (load) */
+	bool adopt;
 	/* hnv_model_txn_changes */
 	struct hnv_model_change *ch;
 	struct hnv_conf_cmd *chcmd;
@@ -285,6 +296,9 @@ struct hnv_model *mdl_model_copy(const struct hnv_model *m);
 int mdl_txn_delete(struct hnv_model_txn *t, struct ent *e);
 int mdl_txn_replace(struct hnv_model_txn *t, struct ent *o, struct ent *n);
 int mdl_txn_append(struct hnv_model_txn *t, struct ent *n);
+
+/* Room in the overlay's index for keys more keys (a load's lines). */
+int mdl_txn_reserve(struct hnv_model_txn *t, size_t keys);
 
 /* Moves the overlay into the model, or drops it; the overlay is empty
  * afterwards. */
