@@ -554,6 +554,26 @@ static bool vsid_ok(uint32_t vsid)
 	return vsid >= HNV_VSID_MIN && vsid <= HNV_VSID_MAX;
 }
 
+/* A prefix of a valid length and a next hop of its family. */
+static bool route_ok(const struct hnv_prefix *p, const struct hnv_ip *nexthop)
+{
+	bool v4 = hnv_ip_is_v4(&p->addr);
+	return p->len <= (v4 ? 32 : 128) && v4 == hnv_ip_is_v4(nexthop);
+}
+
+/* A port's CAs: specified, none twice. */
+static bool port_cas_ok(const MEMBER_T(port) * p)
+{
+	for (unsigned i = 0; i < p->n_cas; i++) {
+		if (hnv_ip_is_unspec(&p->cas[i]))
+			return false;
+		for (unsigned k = 0; k < i; k++)
+			if (hnv_ip_eq(&p->cas[k], &p->cas[i]))
+				return false;
+	}
+	return true;
+}
+
 #define T(f) mdl_terminated((f), sizeof(f))
 
 /* What the parser guarantees of a command, for commands from elsewhere:
@@ -574,7 +594,7 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		return T(u->pa.dev);
 	case HNV_CONF_PORT_ADD:
 		return T(u->port.name) && u->port.name[0] && u->port.n_cas <= HNV_PORT_MAX_CAS &&
-		       vsid_ok(u->port.vsid);
+		       vsid_ok(u->port.vsid) && port_cas_ok(&u->port);
 	case HNV_CONF_PORT_DEL:
 		return T(u->port.name);
 	case HNV_CONF_LOOKUP_ADD:
@@ -587,11 +607,14 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		       type && wild == hnv_ip_is_unspec(&u->lookup.ca);
 	}
 	case HNV_CONF_ROUTE_ADD:
-		return T(u->route.rdomain) && vsid_ok(u->route.vsid);
+		return T(u->route.rdomain) && vsid_ok(u->route.vsid) &&
+		       route_ok(&u->route.prefix, &u->route.nexthop);
 	case HNV_CONF_ROUTE_DEL:
-		return T(u->route.rdomain);
+		return T(u->route.rdomain) && route_ok(&u->route.prefix, &u->route.nexthop);
 	case HNV_CONF_PROUTE_ADD:
-		return T(u->proute.dev);
+		return T(u->proute.dev) && route_ok(&u->proute.prefix, &u->proute.nexthop);
+	case HNV_CONF_PROUTE_DEL:
+		return route_ok(&u->proute.prefix, &u->proute.nexthop);
 	case HNV_CONF_GATEWAY_ADD:
 	case HNV_CONF_GATEWAY_DEL:
 		return T(u->gateway.rdomain) && T(u->gateway.vrf) && T(u->gateway.corp_dev);

@@ -1041,8 +1041,11 @@ static int cnt_clone(struct ptab *dst, const struct ptab *src)
 		if (n == NULL)
 			return -ENOMEM;
 		memcpy(n, c, sizeof(*n) + c->len);
-		dst->s[i] = src->s[i];
-		dst->s[i].p = n;
+		size_t j = c->h & dst->mask;
+		while (dst->s[j].p != NULL)
+			j = (j + 1) & dst->mask;
+		dst->s[j].h = c->h;
+		dst->s[j].p = n;
 		dst->used++;
 	}
 	return 0;
@@ -1056,17 +1059,17 @@ struct hnv_model *mdl_model_copy(const struct hnv_model *src)
 	struct hnv_model *m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
-	size_t ids = src->next_id;
-	m->ix.slot = malloc((src->ix.mask + 1) * sizeof(*m->ix.slot));
+	size_t ids = src->next_id, slots = src->ix.slot ? src->ix.mask + 1 : 0;
 	m->ents = calloc(ids + 1, sizeof(*m->ents));
 	m->free_ids = malloc((ids + 1) * sizeof(*m->free_ids));
-	if (m->ix.slot == NULL || m->ents == NULL || m->free_ids == NULL ||
+	if (m->ents == NULL || m->free_ids == NULL || ix_reserve(&m->ix, slots / 2) < 0 ||
 	    ptab_reserve(&m->buckets, src->buckets.used) < 0 ||
 	    cnt_clone(&m->cnt.set, &src->cnt.set) < 0)
 		goto fail;
-	memcpy(m->ix.slot, src->ix.slot, (src->ix.mask + 1) * sizeof(*m->ix.slot));
-	m->ix.mask = src->ix.mask;
-	m->ix.used = src->ix.used;
+	if (slots > 0) { /* ix_reserve made it the same size */
+		memcpy(m->ix.slot, src->ix.slot, slots * sizeof(*m->ix.slot));
+		m->ix.used = src->ix.used;
+	}
 	m->cap_ents = m->cap_free = ids + 1;
 	m->next_id = src->next_id;
 	struct ptab set = m->cnt.set;

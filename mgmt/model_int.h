@@ -1,10 +1,12 @@
-/* model_int.h: what the model's files share (model.c: entries, indexes,
- * transactions; model_check.c: the checks a transaction's result must pass;
- * model_show.c: rows and text). Only the model and its tests include it.
+/* model_int.h: what the model's files share (model.c: the line stage and
+ * the API; model_index.c: entries, indexes, views, the overlay;
+ * model_check.c: the checks a transaction's result must pass; model_show.c:
+ * rows). Only the model and its tests include it.
  *
  * An entry is one configured object: the "add" command that makes it (for
- * global: the merged "global set"), stored as just the bytes of its
- * hnv_conf_cmd union member. A model keeps its entries
+ * global: the merged "global set"), stored as the bytes of its hnv_conf_cmd
+ * union member (a lookup record's up to its context's NUL), with an id in
+ * its model's entry table. A model keeps its entries
  *   - in one list per group, in replay order (the groups in enum order,
  *     each in the order its entries were added; a "set" keeps the place);
  *   - in one hash index under every key an entry has: its identity (the
@@ -130,7 +132,8 @@ extern struct ent mdl_deleted;
 #define DELETED (&mdl_deleted)
 
 /* A new entry holding member o of group g (the transaction's line origin),
- * or NULL; free with mdl_ent_free (it clears a tunnel's PSK). */
+ * or NULL; free with mdl_ent_free (it clears a tunnel's PSK) unless a
+ * model or transaction took it. */
 struct ent *mdl_ent_new(const void *o, enum group g, unsigned origin);
 void mdl_ent_free(struct ent *e);
 enum hnv_conf_kind mdl_group_kind(enum group g); /* the kind its entries store */
