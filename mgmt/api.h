@@ -68,4 +68,93 @@
 #define HNV_API_MAX_LINE (1024 * 1024)
 #define HNV_API_DEFAULT_SOCK "/run/hnvgw/hnvgw.sock"
 
+#include "../lib/hnv_types.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- requests (the codec, mgmt/api.c; no daemon state) ---- */
+
+enum hnv_op {
+	HNV_OP_EXEC,
+	HNV_OP_COMMIT_CONFIRM,
+	HNV_OP_SHOW,
+	HNV_OP_DIFF,
+	HNV_OP_ROLLBACK,
+	HNV_OP_NEXTHOP,
+	HNV_OP_TRACE,
+	HNV_OP_S2S, /* {"name": tunnel, "action": "up"|"down"} */
+};
+
+#define HNV_EXEC_MAX_LINES 100000 /* lines of one transaction */
+#define HNV_CONFIRM_MAX 86400     /* seconds */
+#define HNV_SHOW_WHAT_MAX 31      /* bytes of a "what" */
+
+struct hnv_request {
+	enum hnv_op op;
+	union {
+		struct {
+			char **lines; /* n pointers into buf; may hold PSKs */
+			size_t n;
+			char *buf;
+			size_t buflen;
+			unsigned confirm; /* seconds; 0: no confirm */
+		} exec;
+		struct {
+			char what[HNV_SHOW_WHAT_MAX + 1]; /* [a-z0-9-]+, not yet checked
+							   * against the model's list */
+			bool secrets;
+		} show;
+		struct {
+			unsigned from, to;
+		} diff;
+		struct {
+			unsigned rev;
+		} rollback;
+		struct {
+			uint32_t vsid; /* within HNV_VSID_MIN..HNV_VSID_MAX */
+			bool has_src;
+			struct hnv_ip src, dst;
+		} nexthop;
+		struct {
+			unsigned count; /* start a session: 1..64; 0: read one */
+			uint64_t session;
+			bool has_port;
+			char port[HNV_NAME_MAX + 1]; /* a port name or "uplink" */
+		} trace;
+		struct {
+			char name[HNV_NAME_MAX + 1];
+			bool up;
+		} s2s;
+	} u;
+};
+
+/* Parses and validates one request line (len bytes, without its '\n'; need
+ * not be NUL-terminated). Returns 0 and fills *req (release it with
+ * hnv_request_clear), or -EINVAL with a message in err; *req needs no
+ * clearing then. Strict: the object must carry "v": HNV_API_VERSION, a known
+ * "op", exactly the fields of that op with their JSON types, and nothing
+ * after the object. */
+int hnv_request_parse(const char *line, size_t len, struct hnv_request *req, char *err,
+		      size_t errlen);
+/* Frees what the request owns, zeroing exec lines first (PSKs). */
+void hnv_request_clear(struct hnv_request *req);
+const char *hnv_op_name(enum hnv_op op);
+/* True for the ops that change the configuration (root only). */
+bool hnv_op_changes(enum hnv_op op);
+
+/* Replies: {"v", "ok": true, "result": result} (takes result) and
+ * {"v", "ok": false, "error": msg}. New objects, the caller's. */
+json_object *hnv_reply_ok(json_object *result);
+json_object *hnv_reply_error(const char *msg);
+
+/* Replaces in msg (msglen bytes, NUL-terminated) every occurrence of a
+ * secret of the exec lines with <secret>: the PSK of each line that parses
+ * as "s2s add" (mgmt/conftext.h). The parser's own messages never show a
+ * PSK; this keeps the PSK of a valid line out of messages made later (the
+ * model's checks, the exec hook). */
+void hnv_scrub_secrets(char *msg, size_t msglen, const char *const *lines, size_t n);
+
 #endif

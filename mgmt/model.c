@@ -11,6 +11,8 @@
  */
 #include "model_int.h"
 
+#include "conf_apply.h"
+
 #include "../lib/err.h"
 #include "../lib/vec.h"
 
@@ -466,6 +468,10 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 	const struct view v = txn_view(t);
 	enum group g;
 	enum op op;
+	if (c->kind == HNV_CONF_PORT_MOVE) { /* a request to etcd (sync.c), not an object */
+		hnv_seterr(msg, msglen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
+		return -EOPNOTSUPP;
+	}
 	if (classify(c->kind, &g, &op) < 0) {
 		hnv_seterr(msg, msglen, "unknown command kind %d", (int)c->kind);
 		return -EINVAL;

@@ -37,8 +37,10 @@
  */
 #include "../../datapath/io/fwd.h"
 #include "../../gateway/gw.h"
+#include "../../lib/log.h"
 #include "../api.h"
-#include "server.h"
+#include "control.h"
+#include "gwstate.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -184,7 +186,7 @@ static char *absolute(const char *p)
 
 static void gw_changed(void *arg, const struct hnv_model *m)
 {
-	hnv_gw_apply(arg, m);
+	hnv_gwstate_apply(arg, m);
 }
 
 static json_object *gw_status(void *arg)
@@ -217,14 +219,47 @@ static int gw_s2s_ctl(void *arg, const char *name, bool up, char *err, size_t er
 	return hnv_gw_s2s_ctl(arg, name, up, err, errlen);
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+struct args {
+	const char *state_dir, *sock, *uplink, *backend, *zserv, *vici;
+	const char *etcd, *host_name, *etcd_prefix;
+	bool foreground;
+	enum hnv_log_level level;
+};
+
+/* What getopt cannot check: no operands, and the --etcd options together. */
+static int check_args(int argc, char **argv, const struct args *a)
 {
-	const char *state_arg = DEFAULT_STATE_DIR, *sock_arg = HNV_API_DEFAULT_SOCK;
-	const char *uplink = NULL, *backend = NULL, *zserv = HNV_GW_ZSERV_DEFAULT,
-		   *vici = HNV_GW_VICI_DEFAULT;
-	const char *etcd = NULL, *host_name = NULL, *etcd_prefix = NULL;
-	bool foreground = false;
-	enum hnv_log_level level = HNV_LOG_INFO;
+	if (optind != argc) {
+		fprintf(stderr, "hnvgwd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if ((a->host_name || a->etcd_prefix) && !a->etcd) {
+		fprintf(stderr, "hnvgwd: --host-name and --etcd-prefix need --etcd\n");
+		usage(stderr);
+		return 2;
+	}
+	if (a->etcd && (!a->host_name || hnv_sync_host_valid(a->host_name))) {
+		fprintf(stderr,
+			"hnvgwd: --etcd needs --host-name NAME (letters, digits, '_', '.', "
+			"'-'; got \"%s\")\n",
+			a->host_name ? a->host_name : "");
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* Parses the command line into *a. Returns -1 to go on, else the exit
+ * status (0 after --help, 2 for a usage error, already reported). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	*a = (struct args){.state_dir = DEFAULT_STATE_DIR,
+			   .sock = HNV_API_DEFAULT_SOCK,
+			   .zserv = HNV_GW_ZSERV_DEFAULT,
+			   .vici = HNV_GW_VICI_DEFAULT,
+			   .level = HNV_LOG_INFO};
 	static const struct option opts[] = {
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
@@ -244,22 +279,22 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
-			state_arg = optarg;
+			a->state_dir = optarg;
 			break;
 		case 'S':
-			sock_arg = optarg;
+			a->sock = optarg;
 			break;
 		case 'f':
-			foreground = true;
+			a->foreground = true;
 			break;
 		case 'u':
-			uplink = optarg;
+			a->uplink = optarg;
 			break;
 		case 'z':
-			zserv = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			a->zserv = strcmp(optarg, "none") == 0 ? NULL : optarg;
 			break;
 		case 'V':
-			vici = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			a->vici = strcmp(optarg, "none") == 0 ? NULL : optarg;
 			break;
 		case 'U':
 			if (strcmp(optarg, "raw") && strcmp(optarg, "packet")) {
@@ -269,23 +304,23 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
-			backend = optarg;
+			a->backend = optarg;
 			break;
 		case 'l':
-			if (hnv_log_level_parse(optarg, &level)) {
+			if (hnv_log_level_parse(optarg, &a->level)) {
 				fprintf(stderr, "hnvgwd: unknown log level \"%s\"\n", optarg);
 				usage(stderr);
 				return 2;
 			}
 			break;
 		case 'E':
-			etcd = optarg;
+			a->etcd = optarg;
 			break;
 		case 'H':
-			host_name = optarg;
+			a->host_name = optarg;
 			break;
 		case 'P':
-			etcd_prefix = optarg;
+			a->etcd_prefix = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -295,41 +330,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "hnvgwd: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	if ((host_name || etcd_prefix) && !etcd) {
-		fprintf(stderr, "hnvgwd: --host-name and --etcd-prefix need --etcd\n");
-		usage(stderr);
-		return 2;
-	}
-	if (etcd && (!host_name || hnv_sync_host_valid(host_name))) {
-		fprintf(stderr, "hnvgwd: --etcd needs --host-name NAME (letters, digits, '_', '.', "
-				"'-'; got \"%s\")\n",
-			host_name ? host_name : "");
-		usage(stderr);
-		return 2;
-	}
-	hnv_log_init(level, stderr_is_journal());
+	return check_args(argc, argv, a);
+}
 
-	char *state_dir = absolute(state_arg), *sock = absolute(sock_arg);
-	if (!state_dir || !sock) {
-		fprintf(stderr, "hnvgwd: out of memory\n");
-		return 1;
-	}
-
-	/* Signals are blocked except inside ppoll (see hnv_server_run). */
-	sigset_t block, waitmask;
+/* Blocks the signals hnvgwd handles, installs their handlers and fills
+ * *waitmask with the mask ppoll waits with (see hnv_server_run). */
+static void setup_signals(sigset_t *waitmask)
+{
+	sigset_t block;
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGHUP);
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -337,80 +353,128 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	int ready_fd = foreground ? -1 : daemonize();
+/* The running daemon's parts; NULL until started. */
+struct daemon {
+	char *state_dir, *sock; /* absolute */
+	struct hnv_core *core;
+	struct hnv_server *srv;
+	struct hnv_fwd *fwd;
+	struct hnv_gw *gw;
+	struct hnv_sync *sync;
+};
+
+/* The gateway role: the model's gateways applied to the kernel now
+ * (reconciliation) and after every change. It needs the forwarding
+ * thread, which owns the gateway ports. */
+static int start_gateway(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	struct hnv_gw_opts go = {.zserv = a->zserv, .vici = a->vici};
+	if (hnv_gw_new(&go, &d->gw, err, errlen))
+		return -1;
+	hnv_core_add_status(d->core, "gateway", gw_status, d->gw);
+	hnv_core_add_status(d->core, "nat", gw_nat, d->gw);
+	hnv_core_add_status(d->core, "gateway-routes", gw_routes, d->gw);
+	hnv_core_add_status(d->core, "learned-routes", gw_learned, d->gw);
+	hnv_core_add_status(d->core, "s2s-status", gw_s2s, d->gw);
+	hnv_core_set_s2s_ctl(d->core, gw_s2s_ctl, d->gw);
+	hnv_core_set_observer(d->core, gw_changed, d->gw);
+	return 0;
+}
+
+/* Shared policy (mgmt/sync.h): the watch runs in its own thread, its
+ * results are applied on this one. */
+static int start_sync(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	struct hnv_sync_opts so = {.urls = a->etcd, .host = a->host_name, .prefix = a->etcd_prefix};
+	struct hnv_source src = {.name = "etcd",
+				 .fd = hnv_sync_fd,
+				 .timeout_ms = hnv_sync_timeout_ms,
+				 .run = hnv_sync_run};
+	if (hnv_sync_new(d->core, &so, &d->sync, err, errlen))
+		return -1;
+	src.arg = d->sync;
+	if (hnv_server_add_source(d->srv, &src)) {
+		snprintf(err, errlen, "too many event sources");
+		return -1;
+	}
+	hnv_log(HNV_LOG_NOTICE, "shared policy: etcd %s, host %s", a->etcd, a->host_name);
+	return 0;
+}
+
+/* Start-up in the order of the comment at the top of this file. 0, or -1
+ * with a message in err. */
+static int start(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	if (hnv_core_open(d->state_dir, &d->core, err, errlen))
+		return -1;
+	if (a->uplink && (hnv_fwd_new(a->uplink, a->backend, &d->fwd, err, errlen) ||
+			  hnv_core_attach_fwd(d->core, d->fwd, err, errlen)))
+		return -1;
+	if (d->fwd) {
+		hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s (%s backend)",
+			a->uplink, a->backend ? a->backend : HNV_FWD_DEFAULT_BACKEND);
+		if (start_gateway(a, d, err, errlen))
+			return -1;
+	}
+	if (hnv_server_open(d->sock, d->core, &d->srv, err, errlen))
+		return -1;
+	if (d->gw) {
+		struct hnv_source gsrc[HNV_GW_SOURCES];
+		size_t ng = hnv_gw_sources(d->gw, gsrc);
+		for (size_t i = 0; i < ng; i++)
+			if (hnv_server_add_source(d->srv, &gsrc[i])) {
+				snprintf(err, errlen, "too many event sources");
+				return -1;
+			}
+	}
+	if (a->etcd && start_sync(a, d, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* Frees what start made, in the reverse order. */
+static void stop(struct daemon *d)
+{
+	char err[1024];
+	hnv_server_close(d->srv);
+	hnv_sync_free(d->sync);
+	if (d->core)
+		hnv_core_attach_fwd(d->core, NULL, err, sizeof(err));
+	if (d->core)
+		hnv_core_set_observer(d->core, NULL, NULL);
+	hnv_gw_free(d->gw);
+	hnv_fwd_free(d->fwd); /* before the core frees the datapath it forwards on */
+	hnv_core_close(d->core);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	hnv_log_init(a.level, stderr_is_journal());
+
+	struct daemon d = {.state_dir = absolute(a.state_dir), .sock = absolute(a.sock)};
+	if (!d.state_dir || !d.sock) {
+		fprintf(stderr, "hnvgwd: out of memory\n");
+		return 1;
+	}
+	sigset_t waitmask;
+	setup_signals(&waitmask);
+	int ready_fd = a.foreground ? -1 : daemonize();
 
 	urcu_qsbr_register_thread();
 	int status = 1;
 	char err[1024];
-	struct hnv_core *core = NULL;
-	struct hnv_server *srv = NULL;
-	struct hnv_fwd *fwd = NULL;
-	struct hnv_gw *gw = NULL;
-	struct hnv_sync *sync = NULL;
-	if (hnv_core_open(state_dir, &core, err, sizeof(err))) {
+	if (start(&a, &d, err, sizeof(err))) {
 		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
 		goto out;
-	}
-	if (uplink && (hnv_fwd_new(uplink, backend, &fwd, err, sizeof(err)) ||
-		       hnv_core_attach_fwd(core, fwd, err, sizeof(err)))) {
-		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
-		goto out;
-	}
-	if (fwd)
-		hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s (%s backend)", uplink,
-			backend ? backend : HNV_FWD_DEFAULT_BACKEND);
-	/* The gateway role: the model's gateways applied to the kernel now
-	 * (reconciliation) and after every change. It needs the forwarding
-	 * thread, which owns the gateway ports. */
-	if (fwd) {
-		struct hnv_gw_opts go = {.zserv = zserv, .vici = vici};
-		if (hnv_gw_new(&go, &gw, err, sizeof(err))) {
-			hnv_log(HNV_LOG_ERR, "not starting: %s", err);
-			goto out;
-		}
-		hnv_core_add_status(core, "gateway", gw_status, gw);
-		hnv_core_add_status(core, "nat", gw_nat, gw);
-		hnv_core_add_status(core, "gateway-routes", gw_routes, gw);
-		hnv_core_add_status(core, "learned-routes", gw_learned, gw);
-		hnv_core_add_status(core, "s2s-status", gw_s2s, gw);
-		hnv_core_set_s2s_ctl(core, gw_s2s_ctl, gw);
-		hnv_core_set_observer(core, gw_changed, gw);
-	}
-	if (hnv_server_open(sock, core, &srv, err, sizeof(err))) {
-		hnv_log(HNV_LOG_ERR, "not starting: %s", err);
-		goto out;
-	}
-	if (gw) {
-		struct hnv_source gsrc[HNV_GW_SOURCES];
-		size_t ng = hnv_gw_sources(gw, gsrc);
-		for (size_t i = 0; i < ng; i++)
-			if (hnv_server_add_source(srv, &gsrc[i])) {
-				hnv_log(HNV_LOG_ERR, "not starting: too many event sources");
-				goto out;
-			}
-	}
-	/* Shared policy (mgmt/sync.h): the watch runs in its own thread, its
-	 * results are applied on this one. */
-	if (etcd) {
-		struct hnv_sync_opts so = {.urls = etcd, .host = host_name, .prefix = etcd_prefix};
-		struct hnv_source src = {.name = "etcd",
-					 .fd = hnv_sync_fd,
-					 .timeout_ms = hnv_sync_timeout_ms,
-					 .run = hnv_sync_run};
-		if (hnv_sync_new(core, &so, &sync, err, sizeof(err))) {
-			hnv_log(HNV_LOG_ERR, "not starting: %s", err);
-			goto out;
-		}
-		src.arg = sync;
-		if (hnv_server_add_source(srv, &src)) {
-			hnv_log(HNV_LOG_ERR, "not starting: too many event sources");
-			goto out;
-		}
-		hnv_log(HNV_LOG_NOTICE, "shared policy: etcd %s, host %s", etcd, host_name);
 	}
 	hnv_log(HNV_LOG_NOTICE, "started: revision %u from %s, listening on %s",
-		hnv_core_revision(core), state_dir, sock);
+		hnv_core_revision(d.core), d.state_dir, d.sock);
 	int nrc = sd_notify_send("READY=1\nSTATUS=serving");
 	if (nrc)
 		hnv_log(HNV_LOG_WARNING, "cannot notify systemd at %s: %s", getenv("NOTIFY_SOCKET"),
@@ -418,23 +482,15 @@ int main(int argc, char **argv)
 	report_ready(ready_fd, true);
 	ready_fd = -1;
 
-	if (hnv_server_run(srv, &waitmask, &stop_flag, &reload_flag) == 0)
+	if (hnv_server_run(d.srv, &waitmask, &stop_flag, &reload_flag) == 0)
 		status = 0;
 	sd_notify_send("STOPPING=1");
-	hnv_log(HNV_LOG_NOTICE, "stopping at revision %u", hnv_core_revision(core));
+	hnv_log(HNV_LOG_NOTICE, "stopping at revision %u", hnv_core_revision(d.core));
 out:
 	report_ready(ready_fd, false);
-	hnv_server_close(srv);
-	hnv_sync_free(sync);
-	if (core)
-		hnv_core_attach_fwd(core, NULL, err, sizeof(err));
-	if (core)
-		hnv_core_set_observer(core, NULL, NULL);
-	hnv_gw_free(gw);
-	hnv_fwd_free(fwd); /* before the core frees the datapath it forwards on */
-	hnv_core_close(core);
+	stop(&d);
 	urcu_qsbr_unregister_thread();
-	free(state_dir);
-	free(sock);
+	free(d.state_dir);
+	free(d.sock);
 	return status;
 }

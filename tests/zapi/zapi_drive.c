@@ -30,7 +30,6 @@
 
 #include "../../gateway/zapi.h"
 #include "../../mgmt/conftext.h"
-#include "../../mgmt/daemon/server.h"
 
 static long mono_ms(void)
 {

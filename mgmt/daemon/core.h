@@ -1,23 +1,11 @@
-/* server.h: hnvgwd's control plane: request parsing, the core operations
- * on the running configuration, and the control socket.
+/* core.h: hnvgwd's running configuration and the operations on it.
  *
- * Three layers, each usable without the next:
- *
- *  1. hnv_request_parse: a pure function from one request line (mgmt/api.h)
- *     to a typed, completely validated struct hnv_request, or an error
- *     naming the bad field and value. No daemon state; fuzzed by
- *     tests/fuzz/fuzz_api.c.
- *
- *  2. struct hnv_core: the running configuration (model, datapath, store,
- *     pending commit-confirm) and the operations on it. The socket API, the
- *     commit-confirm timer and SIGHUP reload all go through these functions;
- *     there is no second path that changes the configuration. Every change
- *     is validated completely, persisted as a new revision, and only then
- *     swapped in and acknowledged (STYLE.md practice 8).
- *
- *  3. struct hnv_server: the listening Unix socket and its non-blocking
- *     clients, polled by one thread. It authorizes every request with the
- *     peer's credentials (SO_PEERCRED) and dispatches it to the core.
+ * struct hnv_core holds the model, its datapath, the store and a pending
+ * commit-confirm. The socket API (control.h), the commit-confirm timer,
+ * SIGHUP reload and shared policy (sync.h) all go through these functions;
+ * there is no second path that changes the configuration. Every change is
+ * validated completely, persisted as a new revision, and only then swapped
+ * in and acknowledged (STYLE.md practice 8).
  *
  * Threads: everything here runs on the one control thread of hnvgwd, which
  * must be registered with liburcu-qsbr (the datapath it owns requires it).
@@ -25,95 +13,16 @@
  * Errors: functions return 0 or a negative errno; messages for users name
  * the bad value. Messages never contain S2S PSKs.
  */
-#ifndef HNV_SERVER_H
-#define HNV_SERVER_H
+#ifndef HNV_CORE_H
+#define HNV_CORE_H
 
 #include "../../lib/hnv_types.h"
-#include "../../lib/log.h"
-#include "../../lib/source.h"
+#include "../api.h"
 
 #include <json-c/json.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-/* ---- requests ---- */
-
-enum hnv_op {
-	HNV_OP_EXEC,
-	HNV_OP_COMMIT_CONFIRM,
-	HNV_OP_SHOW,
-	HNV_OP_DIFF,
-	HNV_OP_ROLLBACK,
-	HNV_OP_NEXTHOP,
-	HNV_OP_TRACE,
-	HNV_OP_S2S, /* {"name": tunnel, "action": "up"|"down"} */
-};
-
-#define HNV_EXEC_MAX_LINES 100000 /* lines of one transaction */
-#define HNV_CONFIRM_MAX 86400     /* seconds */
-#define HNV_SHOW_WHAT_MAX 31      /* bytes of a "what" */
-
-struct hnv_request {
-	enum hnv_op op;
-	union {
-		struct {
-			char **lines; /* n pointers into buf; may hold PSKs */
-			size_t n;
-			char *buf;
-			size_t buflen;
-			unsigned confirm; /* seconds; 0: no confirm */
-		} exec;
-		struct {
-			char what[HNV_SHOW_WHAT_MAX + 1]; /* [a-z0-9-]+, not yet checked
-							   * against the model's list */
-			bool secrets;
-		} show;
-		struct {
-			unsigned from, to;
-		} diff;
-		struct {
-			unsigned rev;
-		} rollback;
-		struct {
-			uint32_t vsid; /* within HNV_VSID_MIN..HNV_VSID_MAX */
-			bool has_src;
-			struct hnv_ip src, dst;
-		} nexthop;
-		struct {
-			unsigned count; /* start a session: 1..64; 0: read one */
-			uint64_t session;
-			bool has_port;
-			char port[HNV_NAME_MAX + 1]; /* a port name or "uplink" */
-		} trace;
-		struct {
-			char name[HNV_NAME_MAX + 1];
-			bool up;
-		} s2s;
-	} u;
-};
-
-/* Parses and validates one request line (len bytes, without its '\n'; need
- * not be NUL-terminated). Returns 0 and fills *req (release it with
- * hnv_request_clear), or -EINVAL with a message in err; *req needs no
- * clearing then. Strict: the object must carry "v": HNV_API_VERSION, a known
- * "op", exactly the fields of that op with their JSON types, and nothing
- * after the object. */
-int hnv_request_parse(const char *line, size_t len, struct hnv_request *req, char *err,
-		      size_t errlen);
-/* Frees what the request owns, zeroing exec lines first (PSKs). */
-void hnv_request_clear(struct hnv_request *req);
-const char *hnv_op_name(enum hnv_op op);
-/* True for the ops that change the configuration (root only). */
-bool hnv_op_changes(enum hnv_op op);
-
-/* Values of secret options (PSKs) in a config-text line: fills up to max
- * pointers into a copy the caller provides (the line is tokenized in place:
- * pass a writable copy). Returns how many were found. Used to keep secrets
- * out of logs and error messages. */
-size_t hnv_line_secrets(char *line, const char **vals, size_t max);
-
-/* ---- core ---- */
+#include <stdint.h>
 
 struct hnv_core;
 struct hnv_fwd;
@@ -170,8 +79,6 @@ struct hnv_peer {
  * Returns the reply object ({"v", "ok", "result"|"error"}). */
 json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 			     const struct hnv_peer *peer);
-/* The reply for a request that could not be parsed or was refused early. */
-json_object *hnv_reply_error(const char *msg);
 
 /* Called on the control thread after every configuration change that was
  * installed (and once by hnv_core_set_observer itself, for the running
@@ -198,42 +105,13 @@ const struct hnv_model *hnv_core_model(const struct hnv_core *c);
 /* With hnvgwd --etcd (mgmt/sync.h), exec goes through the hook first: it
  * returns 1 to let the core run the lines locally as usual, else 0 with
  * *result or a negative errno with err. NULL unhooks. */
-typedef int (*hnv_core_exec_hook)(void *arg, const char *const *lines, size_t n,
-				  unsigned confirm, json_object **result, char *err,
-				  size_t errlen);
+typedef int (*hnv_core_exec_hook)(void *arg, const char *const *lines, size_t n, unsigned confirm,
+				  json_object **result, char *err, size_t errlen);
 void hnv_core_set_exec_hook(struct hnv_core *c, hnv_core_exec_hook fn, void *arg);
 /* Validates next completely, persists it as a new revision and swaps it in
  * (what every change does); takes ownership of next. 0 and *rev, or a
  * negative errno with err; on failure nothing changed. */
 int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
 		     size_t errlen);
-
-/* ---- control socket ---- */
-
-#define HNV_SERVER_MAX_CLIENTS 256
-#define HNV_SERVER_OUT_MAX (4 * 1024 * 1024) /* bytes of unsent replies per client */
-#define HNV_GROUP "hnvgw"
-
-struct hnv_server;
-
-/* Creates the listening socket at path: creates its directory (0755) if
- * missing, refuses when another daemon answers there, removes a stale
- * socket, binds with mode 0660 and group hnvgw when that group exists. */
-int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server **out, char *err,
-		    size_t errlen);
-/* Closes every client and the socket, and unlinks it. */
-void hnv_server_close(struct hnv_server *s);
-
-/* The event loop: serves clients and the commit-confirm timer until *stop
- * is set. Signals are blocked outside ppoll and delivered with waitmask
- * inside it, so a flag set by a handler is never missed. *reload (SIGHUP)
- * runs hnv_core_reload. The thread is QSBR-offline while it waits. */
-int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_atomic_t *stop,
-		   volatile sig_atomic_t *reload);
-
-/* Another event source of the control thread (lib/source.h). */
-#define HNV_SERVER_MAX_SOURCES 8
-/* 0, or -ENOSPC. The source is copied; its arg must outlive the server. */
-int hnv_server_add_source(struct hnv_server *s, const struct hnv_source *src);
 
 #endif

@@ -1,0 +1,843 @@
+/* core.c: hnvgwd's running configuration: transactions, persistence,
+ * commit-confirm, and the operations of the API (see core.h). */
+#include "core.h"
+
+#include "../../datapath/dp.h"
+#include "../../datapath/io/fwd.h"
+#include "../../lib/clock.h"
+#include "../../lib/err.h"
+#include "../../lib/log.h"
+#include "../model.h"
+#include "../store.h"
+#include "nexthop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu/urcu-qsbr.h>
+
+#define CONFIRM_FILE "commit-confirm"
+#define CONFIRM_RETRY_MS 10000
+
+struct hnv_core {
+	char *dir;
+	struct hnv_store *store;
+	struct hnv_model *model;
+	struct hnv_dp *dp;   /* published with rcu_assign_pointer for workers */
+	struct hnv_fwd *fwd; /* host edge forwarding, or NULL (hnvgwd without --uplink) */
+	hnv_core_observer observer;
+	void *observer_arg;
+	hnv_core_s2s_fn s2s_ctl;
+	void *s2s_arg;
+	hnv_core_exec_hook exec_hook; /* hnvgwd --etcd */
+	void *exec_hook_arg;
+	struct {
+		const char *what;
+		hnv_core_status_fn fn;
+		void *arg;
+	} status[HNV_CORE_MAX_STATUS];
+	size_t n_status;
+	unsigned rev;
+	uint64_t counters_base[HNV_R__COUNT]; /* of datapaths already replaced */
+	struct {
+		bool armed;
+		unsigned rev;     /* the revision waiting for confirmation */
+		unsigned back;    /* restored unless confirmed; 0: empty config */
+		unsigned seconds; /* as asked */
+		long deadline_ms; /* CLOCK_MONOTONIC */
+	} confirm;
+};
+
+unsigned hnv_core_revision(const struct hnv_core *c)
+{
+	return c->rev;
+}
+
+/* Writes DIR/name atomically: temp file, fsync, rename, fsync DIR. */
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp) ||
+	    (size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= sizeof(dst))
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	for (size_t off = 0; off < len && !rc;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno != EINTR)
+			rc = -errno;
+		else if (w > 0)
+			off += (size_t)w;
+	}
+	if (!rc && fsync(fd))
+		rc = -errno;
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, dst))
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	rc = fsync(dfd) ? -errno : 0;
+	close(dfd);
+	return rc;
+}
+
+/* The commit-confirm state survives a restart: DIR/commit-confirm holds the
+ * revision waiting, the one to restore and the wall-clock deadline. */
+static int confirm_save(struct hnv_core *c, long remaining_ms)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "rev %u\nback %u\ndeadline %lld\n", c->confirm.rev,
+			 c->confirm.back, (long long)time(NULL) + (remaining_ms + 999) / 1000);
+	return write_atomic(c->dir, CONFIRM_FILE, buf, (size_t)n);
+}
+
+static void confirm_disarm(struct hnv_core *c)
+{
+	if (!c->confirm.armed)
+		return;
+	c->confirm.armed = false;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", c->dir, CONFIRM_FILE);
+	if (unlink(path) && errno != ENOENT) {
+		hnv_log(HNV_LOG_WARNING, "cannot remove %s: %s", path, strerror(errno));
+		return;
+	}
+	int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+static void confirm_load(struct hnv_core *c)
+{
+	char path[PATH_MAX], buf[256];
+	snprintf(path, sizeof(path), "%s/%s", c->dir, CONFIRM_FILE);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	unsigned rev, back;
+	long long deadline;
+	c->confirm.armed = true; /* so that disarm removes the file */
+	if (sscanf(buf, "rev %u\nback %u\ndeadline %lld", &rev, &back, &deadline) != 3) {
+		hnv_log(HNV_LOG_WARNING, "%s: unreadable commit-confirm state, discarded", path);
+		confirm_disarm(c);
+		return;
+	}
+	if (rev != c->rev) {
+		hnv_log(HNV_LOG_NOTICE,
+			"%s: revision %u no longer current (now %u): commit-confirm state "
+			"discarded",
+			path, rev, c->rev);
+		confirm_disarm(c);
+		return;
+	}
+	long long left = deadline - (long long)time(NULL);
+	if (left < 0)
+		left = 0;
+	c->confirm.rev = rev;
+	c->confirm.back = back;
+	c->confirm.seconds = (unsigned)left;
+	c->confirm.deadline_ms = hnv_mono_ms() + (long)left * 1000;
+	hnv_log(HNV_LOG_WARNING,
+		"revision %u is still waiting for commit confirm: back to revision %u in %lld s "
+		"unless confirmed",
+		rev, back, left);
+}
+
+/* Makes dp the running datapath and frees the old one after a grace period,
+ * keeping its counters. */
+static void swap_dp(struct hnv_core *c, struct hnv_dp *dp)
+{
+	struct hnv_dp *old = c->dp;
+	rcu_assign_pointer(c->dp, dp);
+	/* the forwarding thread moves to dp; its worker on old is freed
+	 * before old's counters are read below */
+	if (c->fwd)
+		hnv_fwd_publish(c->fwd);
+	if (!old)
+		return;
+	urcu_qsbr_synchronize_rcu();
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(old, cnt);
+	for (unsigned i = 0; i < HNV_R__COUNT; i++)
+		c->counters_base[i] += cnt[i];
+	hnv_dp_free(old);
+}
+
+/* Validates next completely (a datapath is built from it), persists it as
+ * a new revision, then swaps it in. Takes ownership of next. On failure
+ * nothing changed. */
+static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
+		   size_t errlen)
+{
+	struct hnv_dp *dp;
+	int rc = hnv_model_build_dp(next, &dp, err, errlen);
+	if (rc) {
+		hnv_model_free(next);
+		return rc;
+	}
+	/* ports whose TAP cannot be created refuse the change before it is
+	 * persisted */
+	if (c->fwd && (rc = hnv_fwd_prepare(c->fwd, dp, err, errlen))) {
+		hnv_dp_free(dp);
+		hnv_model_free(next);
+		return rc;
+	}
+	char *text = hnv_model_text(next, true);
+	if (!text) {
+		if (c->fwd)
+			hnv_fwd_abort(c->fwd);
+		hnv_dp_free(dp);
+		hnv_model_free(next);
+		hnv_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t len = strlen(text);
+	rc = hnv_store_commit(c->store, text, len, rev);
+	explicit_bzero(text, len);
+	free(text);
+	if (rc) {
+		if (c->fwd)
+			hnv_fwd_abort(c->fwd);
+		hnv_dp_free(dp);
+		hnv_model_free(next);
+		hnv_seterr(err, errlen,
+			   "cannot persist the configuration in %s: %s; nothing was changed",
+			   c->dir, strerror(-rc));
+		hnv_log(HNV_LOG_ERR, "%s", err);
+		return rc;
+	}
+	swap_dp(c, dp);
+	hnv_model_free(c->model);
+	c->model = next;
+	c->rev = *rev;
+	if (c->observer)
+		c->observer(c->observer_arg, c->model);
+	return 0;
+}
+
+void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg)
+{
+	c->observer = fn;
+	c->observer_arg = arg;
+	if (fn)
+		fn(arg, c->model);
+}
+
+void hnv_core_set_s2s_ctl(struct hnv_core *c, hnv_core_s2s_fn fn, void *arg)
+{
+	c->s2s_ctl = fn;
+	c->s2s_arg = arg;
+}
+
+int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn fn, void *arg)
+{
+	if (c->n_status == HNV_CORE_MAX_STATUS)
+		return -ENOSPC;
+	c->status[c->n_status].what = what;
+	c->status[c->n_status].fn = fn;
+	c->status[c->n_status++].arg = arg;
+	return 0;
+}
+
+const struct hnv_model *hnv_core_model(const struct hnv_core *c)
+{
+	return c->model;
+}
+
+void hnv_core_set_exec_hook(struct hnv_core *c, hnv_core_exec_hook fn, void *arg)
+{
+	c->exec_hook = fn;
+	c->exec_hook_arg = arg;
+}
+
+int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
+		     size_t errlen)
+{
+	return install(c, next, rev, err, errlen);
+}
+
+/* Text of revision rev (0: the empty config). */
+static int revision_text(struct hnv_core *c, unsigned rev, char **text, size_t *len, char *err,
+			 size_t errlen)
+{
+	if (rev == 0) {
+		*text = calloc(1, 1);
+		*len = 0;
+		return *text ? 0 : -ENOMEM;
+	}
+	int rc = hnv_store_revision(c->store, rev, text, len);
+	if (rc == -ENOENT)
+		hnv_seterr(err, errlen, "revision %u is not kept (see show revisions)", rev);
+	else if (rc)
+		hnv_seterr(err, errlen, "cannot read revision %u: %s", rev, strerror(-rc));
+	return rc;
+}
+
+/* Loads revision rev and installs it as a new revision. */
+static int restore(struct hnv_core *c, unsigned rev, unsigned *newrev, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int rc = revision_text(c, rev, &text, &len, err, errlen);
+	if (rc)
+		return rc;
+	struct hnv_model *m;
+	char e[512];
+	rc = hnv_model_load(text, len, &m, e, sizeof(e));
+	explicit_bzero(text, len);
+	free(text);
+	if (rc) {
+		hnv_seterr(err, errlen, "revision %u: %s", rev, e);
+		return rc;
+	}
+	return install(c, m, newrev, err, errlen);
+}
+
+int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_t errlen)
+{
+	struct hnv_core *c = calloc(1, sizeof(*c));
+	if (!c || !(c->dir = strdup(state_dir))) {
+		free(c);
+		hnv_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc;
+	char e[512];
+	char *text = NULL;
+	size_t len = 0;
+	/* the store creates the directory and locks it against a second
+	 * daemon */
+	if ((rc = hnv_store_open(state_dir, &c->store, e, sizeof(e)))) {
+		hnv_seterr(err, errlen, "%s", e);
+		goto fail;
+	}
+	if ((rc = hnv_store_load(c->store, &text, &len, &c->rev))) {
+		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", state_dir, strerror(-rc));
+		goto fail;
+	}
+	rc = hnv_model_load(text, len, &c->model, e, sizeof(e));
+	explicit_bzero(text, len);
+	free(text);
+	if (rc) {
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
+		goto fail;
+	}
+	struct hnv_dp *dp;
+	if ((rc = hnv_model_build_dp(c->model, &dp, e, sizeof(e)))) {
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
+		goto fail;
+	}
+	swap_dp(c, dp);
+	confirm_load(c);
+	*out = c;
+	return 0;
+fail:
+	hnv_core_close(c);
+	return rc;
+}
+
+void hnv_core_close(struct hnv_core *c)
+{
+	if (!c)
+		return;
+	if (c->dp) {
+		urcu_qsbr_synchronize_rcu();
+		hnv_dp_free(c->dp);
+	}
+	hnv_model_free(c->model);
+	hnv_store_close(c->store);
+	free(c->dir);
+	free(c);
+}
+
+int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen)
+{
+	c->fwd = NULL;
+	if (!f)
+		return 0;
+	int rc = hnv_fwd_prepare(f, c->dp, err, errlen);
+	if (rc)
+		return rc;
+	hnv_fwd_publish(f);
+	c->fwd = f;
+	return 0;
+}
+
+static json_object *rev_result(unsigned rev)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "rev", json_object_new_int64(rev));
+	return o;
+}
+
+int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
+		  json_object **result, char *err, size_t errlen)
+{
+	if (n == 0) {
+		hnv_seterr(err, errlen, "empty transaction");
+		return -EINVAL;
+	}
+	if (c->exec_hook) {
+		int hrc = c->exec_hook(c->exec_hook_arg, lines, n, confirm, result, err, errlen);
+		if (hrc != 1) {
+			if (hrc)
+				hnv_scrub_secrets(err, errlen, lines, n);
+			return hrc;
+		}
+	}
+	struct hnv_model *next;
+	unsigned prev = c->rev, rev;
+	int rc = hnv_model_transact(c->model, lines, n, &next, err, errlen);
+	if (rc == 0)
+		rc = install(c, next, &rev, err, errlen);
+	if (rc) {
+		hnv_scrub_secrets(err, errlen, lines, n);
+		return rc;
+	}
+	*result = rev_result(rev);
+	if (confirm) {
+		if (!c->confirm.armed)
+			c->confirm.back = prev;
+		c->confirm.armed = true;
+		c->confirm.rev = rev;
+		c->confirm.seconds = confirm;
+		c->confirm.deadline_ms = hnv_mono_ms() + (long)confirm * 1000;
+		int src = confirm_save(c, (long)confirm * 1000);
+		if (src)
+			hnv_log(HNV_LOG_WARNING,
+				"commit confirm of revision %u not persisted (%s): a restart "
+				"before the deadline keeps the change",
+				rev, strerror(-src));
+		hnv_log(HNV_LOG_NOTICE,
+			"revision %u waits for commit confirm: back to revision %u in %u s "
+			"unless confirmed",
+			rev, c->confirm.back, confirm);
+		json_object_object_add(*result, "confirm", json_object_new_int64(confirm));
+		json_object_object_add(*result, "rollback_to",
+				       json_object_new_int64(c->confirm.back));
+	} else if (c->confirm.armed) {
+		hnv_log(HNV_LOG_NOTICE, "revision %u confirmed by the commit of revision %u",
+			c->confirm.rev, rev);
+		confirm_disarm(c);
+	}
+	return 0;
+}
+
+int hnv_core_confirm(struct hnv_core *c, json_object **result, char *err, size_t errlen)
+{
+	if (!c->confirm.armed) {
+		hnv_seterr(err, errlen, "no commit is waiting for confirmation");
+		return -ENOENT;
+	}
+	hnv_log(HNV_LOG_NOTICE, "revision %u confirmed", c->confirm.rev);
+	*result = rev_result(c->confirm.rev);
+	confirm_disarm(c);
+	return 0;
+}
+
+int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, char *err,
+		      size_t errlen)
+{
+	unsigned newrev;
+	int rc = restore(c, rev, &newrev, err, errlen);
+	if (rc)
+		return rc;
+	if (c->confirm.armed) {
+		hnv_log(HNV_LOG_NOTICE, "commit confirm of revision %u ended by rollback",
+			c->confirm.rev);
+		confirm_disarm(c);
+	}
+	*result = rev_result(newrev);
+	json_object_object_add(*result, "restored", json_object_new_int64(rev));
+	return 0;
+}
+
+/* Per-port I/O counters, in the rows of show counters: "PORT.COUNTER". */
+static void port_counter_row(const char *port, const char *counter, uint64_t value, bool is_error,
+			     void *arg)
+{
+	char name[HNV_NAME_MAX + 32];
+	snprintf(name, sizeof(name), "%s.%s", port, counter);
+	json_object *r = json_object_new_object();
+	json_object_object_add(r, "counter", json_object_new_string(name));
+	json_object_object_add(r, "value", json_object_new_uint64(value));
+	json_object_object_add(r, "drop", json_object_new_boolean(is_error));
+	json_object_object_add(r, "description",
+			       json_object_new_string("I/O counter of a host-edge port"));
+	json_object_array_add((json_object *)arg, r);
+}
+
+static json_object *counter_rows(struct hnv_core *c)
+{
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	json_object *rows = json_object_new_array();
+	for (unsigned i = 0; i < HNV_R__COUNT; i++) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "counter", json_object_new_string(hnv_reason_name(i)));
+		json_object_object_add(r, "value",
+				       json_object_new_uint64(cnt[i] + c->counters_base[i]));
+		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
+		json_object_object_add(r, "description",
+				       json_object_new_string(hnv_reason_text(i)));
+		json_object_array_add(rows, r);
+	}
+	if (c->fwd)
+		hnv_fwd_stats(c->fwd, port_counter_row, rows);
+	return rows;
+}
+
+int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_object **result,
+		  char *err, size_t errlen)
+{
+	if (strcmp(what, "counters") == 0) {
+		*result = counter_rows(c);
+		return 0;
+	}
+	for (size_t i = 0; i < c->n_status; i++)
+		if (strcmp(what, c->status[i].what) == 0) {
+			*result = c->status[i].fn(c->status[i].arg);
+			if (*result == NULL) {
+				hnv_seterr(err, errlen, "show %s: out of memory", what);
+				return -ENOMEM;
+			}
+			return 0;
+		}
+	if (strcmp(what, "config") == 0) {
+		char *text = hnv_model_text(c->model, secrets);
+		if (!text) {
+			hnv_seterr(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		*result = json_object_new_string(text);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		return 0;
+	}
+	if (strcmp(what, "revisions") == 0) {
+		unsigned *revs;
+		size_t n;
+		int rc = hnv_store_revisions(c->store, &revs, &n);
+		if (rc) {
+			hnv_seterr(err, errlen, "cannot list revisions: %s", strerror(-rc));
+			return rc;
+		}
+		json_object *rows = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			json_object *r = json_object_new_object();
+			json_object_object_add(r, "rev", json_object_new_int64(revs[i]));
+			json_object_object_add(r, "current",
+					       json_object_new_boolean(revs[i] == c->rev));
+			json_object_array_add(rows, r);
+		}
+		free(revs);
+		*result = rows;
+		return 0;
+	}
+	int rc = hnv_model_show(c->model, what, secrets, result);
+	if (rc == -EINVAL)
+		hnv_seterr(err, errlen, "unknown show target \"%s\"", what);
+	else if (rc)
+		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
+	return rc;
+}
+
+int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result, char *err,
+		  size_t errlen)
+{
+	char *text;
+	size_t len;
+	unsigned revs[2] = {from, to};
+	for (int i = 0; i < 2; i++) {
+		int rc = revision_text(c, revs[i], &text, &len, err, errlen);
+		if (rc)
+			return rc;
+		explicit_bzero(text, len);
+		free(text);
+	}
+	char *out;
+	int rc = hnv_store_diff(c->store, from, to, &out);
+	if (rc) {
+		hnv_seterr(err, errlen, "diff of revisions %u and %u: %s", from, to, strerror(-rc));
+		return rc;
+	}
+	*result = json_object_new_string(out);
+	free(out);
+	return 0;
+}
+
+/* One record in the format of hnvgw-dp replay --trace. */
+static json_object *trace_row(unsigned idx, const struct hnv_fwd_trace_rec *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "packet", json_object_new_int((int)idx));
+	json_object_object_add(o, "ingress", json_object_new_string(r->ingress));
+	json_object *st = json_object_new_array();
+	for (unsigned i = 0; i < r->trace.n && i < HNV_TRACE_STEPS; i++) {
+		json_object *x = json_object_new_object();
+		json_object_object_add(
+			x, "stage", json_object_new_string(hnv_stage_name(r->trace.step[i].stage)));
+		json_object_object_add(x, "decision",
+				       json_object_new_string(r->trace.step[i].text));
+		json_object_array_add(st, x);
+	}
+	json_object_object_add(o, "stages", st);
+	bool drop = hnv_reason_is_drop(r->reason);
+	json_object_object_add(o, "verdict", json_object_new_string(drop ? "drop" : "forward"));
+	if (!drop)
+		json_object_object_add(o, "egress", json_object_new_string(r->egress));
+	json_object_object_add(o, "vsid", json_object_new_int64(r->vsid));
+	json_object_object_add(o, "counter", json_object_new_string(hnv_reason_name(r->reason)));
+	return o;
+}
+
+int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_t session,
+		   json_object **result, char *err, size_t errlen)
+{
+	if (!c->fwd) {
+		hnv_seterr(err, errlen,
+			   "trace needs a host edge: this hnvgwd runs without --uplink");
+		return -EOPNOTSUPP;
+	}
+	json_object *o;
+	if (count) {
+		uint64_t id;
+		int rc = hnv_fwd_trace_start(c->fwd, count, port, &id, err, errlen);
+		if (rc)
+			return rc;
+		o = json_object_new_object();
+		json_object_object_add(o, "session", json_object_new_int64((int64_t)id));
+		json_object_object_add(o, "count", json_object_new_int((int)count));
+		*result = o;
+		return 0;
+	}
+	const struct hnv_fwd_trace_rec *recs;
+	unsigned n;
+	if (hnv_fwd_trace_read(c->fwd, session, &recs, &n)) {
+		hnv_seterr(err, errlen,
+			   "trace session %llu is not the current one (another trace "
+			   "started since)",
+			   (unsigned long long)session);
+		return -ESTALE;
+	}
+	json_object *rows = json_object_new_array();
+	for (unsigned i = 0; i < n; i++)
+		json_object_array_add(rows, trace_row(i, &recs[i]));
+	o = json_object_new_object();
+	json_object_object_add(o, "session", json_object_new_int64((int64_t)session));
+	json_object_object_add(o, "records", rows);
+	*result = o;
+	return 0;
+}
+
+int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
+		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen)
+{
+	return hnv_nexthop(c->model, vsid, src, dst, result, err, errlen);
+}
+
+int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
+{
+	char *text, *cur;
+	size_t len;
+	unsigned rev;
+	int rc = hnv_store_load(c->store, &text, &len, &rev);
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
+		return rc;
+	}
+	cur = hnv_model_text(c->model, true);
+	bool same = cur && strlen(cur) == len && memcmp(cur, text, len) == 0;
+	if (cur) {
+		explicit_bzero(cur, strlen(cur));
+		free(cur);
+	}
+	if (same) {
+		explicit_bzero(text, len);
+		free(text);
+		hnv_log(HNV_LOG_INFO, "reload: %s/hnvgw.conf unchanged", c->dir);
+		return 0;
+	}
+	struct hnv_model *m;
+	char e[512];
+	rc = hnv_model_load(text, len, &m, e, sizeof(e));
+	explicit_bzero(text, len);
+	free(text);
+	if (rc) {
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; running configuration kept", c->dir, e);
+		return rc;
+	}
+	if ((rc = install(c, m, &rev, err, errlen)))
+		return rc;
+	confirm_disarm(c);
+	hnv_log(HNV_LOG_NOTICE, "reload: %s/hnvgw.conf applied as revision %u", c->dir, rev);
+	return 0;
+}
+
+int hnv_core_timeout_ms(const struct hnv_core *c)
+{
+	if (!c->confirm.armed)
+		return -1;
+	long left = c->confirm.deadline_ms - hnv_mono_ms();
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+void hnv_core_tick(struct hnv_core *c)
+{
+	if (!c->confirm.armed || hnv_core_timeout_ms(c) > 0)
+		return;
+	char err[512];
+	unsigned newrev, waiting = c->confirm.rev, back = c->confirm.back;
+	int rc = restore(c, back, &newrev, err, sizeof(err));
+	if (rc) {
+		hnv_log(HNV_LOG_ERR,
+			"commit confirm of revision %u timed out but rolling back to revision "
+			"%u failed: %s; retrying in %d s",
+			waiting, back, err, CONFIRM_RETRY_MS / 1000);
+		c->confirm.deadline_ms = hnv_mono_ms() + CONFIRM_RETRY_MS;
+		return;
+	}
+	hnv_log(HNV_LOG_WARNING,
+		"revision %u was not confirmed within %u s: rolled back to revision %u "
+		"(now revision %u)",
+		waiting, c->confirm.seconds, back, newrev);
+	confirm_disarm(c);
+}
+
+/* True when a transaction holds s2s lines: logged without values. */
+static bool has_s2s(const char *const *lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *s = lines[i];
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncmp(s, "s2s", 3) == 0 && (s[3] == '\0' || s[3] == ' ' || s[3] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+static struct hnv_ratelimit rl_refused, rl_denied;
+
+static void log_change(const struct hnv_request *req, const struct hnv_peer *peer, int rc,
+		       const char *err, const json_object *res)
+{
+	const char *op = hnv_op_name(req->op);
+	if (rc) {
+		hnv_log_rl(&rl_refused, HNV_LOG_NOTICE, "%s by uid %u pid %d refused: %s", op,
+			   peer->uid, peer->pid, err);
+		return;
+	}
+	json_object *r;
+	long long rev = json_object_object_get_ex(res, "rev", &r) ? json_object_get_int64(r) : 0;
+	if (req->op != HNV_OP_EXEC) {
+		hnv_log(HNV_LOG_NOTICE, "%s by uid %u pid %d: revision %lld", op, peer->uid,
+			peer->pid, rev);
+		return;
+	}
+	const char *const *lines = (const char *const *)req->u.exec.lines;
+	size_t n = req->u.exec.n;
+	bool secret = has_s2s(lines, n);
+	hnv_log(HNV_LOG_NOTICE, "exec by uid %u pid %d: %zu line%s%s: committed revision %lld",
+		peer->uid, peer->pid, n, n == 1 ? "" : "s",
+		secret ? " (s2s: values not logged)" : "", rev);
+	if (!secret)
+		for (size_t i = 0; i < n; i++)
+			hnv_log(HNV_LOG_DEBUG, "  %s", lines[i]);
+}
+
+json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
+			     const struct hnv_peer *peer)
+{
+	char err[1024] = "";
+	json_object *res = NULL;
+	int rc;
+	if (hnv_op_changes(req->op) && !peer->root) {
+		hnv_seterr(err, sizeof(err),
+			   "permission denied: \"%s\" changes the configuration and needs root; "
+			   "uid %u may only use show, diff and nexthop",
+			   hnv_op_name(req->op), peer->uid);
+		hnv_log_rl(&rl_denied, HNV_LOG_NOTICE, "%s by uid %u pid %d: permission denied",
+			   hnv_op_name(req->op), peer->uid, peer->pid);
+		return hnv_reply_error(err);
+	}
+	switch (req->op) {
+	case HNV_OP_EXEC:
+		rc = hnv_core_exec(c, (const char *const *)req->u.exec.lines, req->u.exec.n,
+				   req->u.exec.confirm, &res, err, sizeof(err));
+		break;
+	case HNV_OP_COMMIT_CONFIRM:
+		rc = hnv_core_confirm(c, &res, err, sizeof(err));
+		break;
+	case HNV_OP_ROLLBACK:
+		rc = hnv_core_rollback(c, req->u.rollback.rev, &res, err, sizeof(err));
+		break;
+	case HNV_OP_SHOW:
+		rc = hnv_core_show(c, req->u.show.what, req->u.show.secrets && peer->root, &res,
+				   err, sizeof(err));
+		break;
+	case HNV_OP_DIFF:
+		rc = hnv_core_diff(c, req->u.diff.from, req->u.diff.to, &res, err, sizeof(err));
+		break;
+	case HNV_OP_NEXTHOP:
+		rc = hnv_core_nexthop(c, req->u.nexthop.vsid,
+				      req->u.nexthop.has_src ? &req->u.nexthop.src : NULL,
+				      &req->u.nexthop.dst, &res, err, sizeof(err));
+		break;
+	case HNV_OP_S2S:
+		if (!c->s2s_ctl) {
+			rc = -ENOTSUP;
+			hnv_seterr(
+				err, sizeof(err),
+				"s2s %s: this hnvgwd has no gateway role (start it with --uplink)",
+				req->u.s2s.up ? "up" : "down");
+			break;
+		}
+		rc = c->s2s_ctl(c->s2s_arg, req->u.s2s.name, req->u.s2s.up, err, sizeof(err));
+		if (rc == 0)
+			res = json_object_new_object();
+		break;
+	case HNV_OP_TRACE:
+		if (!peer->root) {
+			rc = -EPERM;
+			hnv_seterr(err, sizeof(err),
+				   "permission denied: trace shows live traffic and needs root");
+			break;
+		}
+		rc = hnv_core_trace(c, req->u.trace.count,
+				    req->u.trace.has_port ? req->u.trace.port : NULL,
+				    req->u.trace.session, &res, err, sizeof(err));
+		break;
+	default:
+		rc = -EINVAL;
+		hnv_seterr(err, sizeof(err), "unknown op");
+	}
+	if (!err[0])
+		hnv_seterr(err, sizeof(err), "%s failed: %s", hnv_op_name(req->op), strerror(-rc));
+	if (hnv_op_changes(req->op))
+		log_change(req, peer, rc, err, res);
+	else
+		hnv_log(HNV_LOG_DEBUG, "%s by uid %u pid %d: %s", hnv_op_name(req->op), peer->uid,
+			peer->pid, rc ? err : "ok");
+	if (rc)
+		return hnv_reply_error(err);
+	return hnv_reply_ok(res);
+}
