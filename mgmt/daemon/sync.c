@@ -1,10 +1,12 @@
 /* sync.c: policy shared through etcd (sync.h): lifecycle, the control
  * loop's event source, the exec hook, the mirror of the prefix, and
  * applying the shared policy: the changes sync_delta.c computes are
- * handed to the core as one revision (push). After a revision made
- * without etcd (local lines, rollback, reload), applied is read again from
- * the running model, so the shared objects it changed are put back as
- * etcd has them.
+ * handed to the core as one revision (push). An apply compares the keys
+ * changed since the last one (pending), or every key after a snapshot, a
+ * change of this host's routing domains (counted per domain in own as the
+ * mirror changes), a refusal, or a revision made without etcd (local
+ * lines, rollback, reload: then applied is read again from the running
+ * model, so the shared objects it changed are put back as etcd has them).
  */
 #include "sync_int.h"
 
@@ -43,6 +45,28 @@ static void oom(void)
 	hnv_log(HNV_LOG_ERR, "etcd sync: out of memory");
 }
 
+/* Counts a key of the mirror added (d = 1) or removed (-1) in own when it
+ * is one of this host's ports or gateway attachments. */
+static void own_count(struct hnv_sync *s, const char *key, int d)
+{
+	struct sync_key k;
+	enum sync_kt t = sync_key_parse(key, &k);
+	if ((t != SYNC_K_PORT && t != SYNC_K_GW) || strcmp(k.host, s->host) != 0)
+		return;
+	uintptr_t n = (uintptr_t)hnv_hmap_get(&s->own, k.rd) + (uintptr_t)(intptr_t)d;
+	if (n == 0)
+		hnv_hmap_del(&s->own, k.rd, NULL);
+	else if (hnv_hmap_put(&s->own, k.rd, (void *)n, NULL))
+		s->own_valid = false;
+}
+
+/* Notes that key changed in the mirror, for the next apply. */
+static void touch(struct hnv_sync *s, const char *key)
+{
+	if (!s->full && hnv_hmap_put(&s->pending, key, NULL, NULL))
+		s->full = true;
+}
+
 /* Puts v (moved out of the caller's struct, which is left empty) at key. */
 static void mirror_put(struct hnv_sync *s, const char *key, struct sync_val *v)
 {
@@ -51,24 +75,37 @@ static void mirror_put(struct hnv_sync *s, const char *key, struct sync_val *v)
 	if (!nv || hnv_hmap_put(&s->mirror, key, nv, &old)) {
 		free(nv);
 		sync_val_clear(v);
+		s->full = true; /* the mirror lacks a change: compare all */
 		oom();
 		return;
 	}
 	*nv = *v;
 	memset(v, 0, sizeof(*v));
+	if (!old)
+		own_count(s, key, 1);
 	sync_val_free(old);
+	touch(s, key);
+}
+
+static void mirror_del(struct hnv_sync *s, const char *key)
+{
+	void *old;
+	if (!hnv_hmap_del(&s->mirror, key, &old))
+		return;
+	own_count(s, key, -1);
+	sync_val_free(old);
+	touch(s, key);
 }
 
 void sync_mirror_set(struct hnv_sync *s, const char *key, char *value, int64_t mod_rev)
 {
-	void *old;
 	struct sync_val v;
 	if (!value) {
-		if (hnv_hmap_del(&s->mirror, key, &old))
-			sync_val_free(old);
+		mirror_del(s, key);
 		return;
 	}
 	if (sync_val_set(&v, key, value, mod_rev)) {
+		s->full = true;
 		oom();
 		return;
 	}
@@ -79,20 +116,23 @@ static void mirror_apply(struct hnv_sync *s, struct sync_msg *m)
 {
 	if (m->snapshot) {
 		hnv_hmap_clear(&s->mirror, sync_val_free);
+		hnv_hmap_clear(&s->own, NULL);
+		hnv_hmap_clear(&s->pending, NULL);
+		s->own_valid = true;
+		s->full = true;
 		s->mirror_rev = 0;
 		s->synced = true;
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		struct sync_item *it = &m->it[i];
 		const struct sync_val *cur = hnv_hmap_get(&s->mirror, it->key);
-		void *old;
 		/* our own writes are already in, with their revision */
 		if (cur && cur->mod_rev >= it->v.mod_rev)
 			continue;
 		if (it->v.value)
 			mirror_put(s, it->key, &it->v);
-		else if (hnv_hmap_del(&s->mirror, it->key, &old))
-			sync_val_free(old);
+		else
+			mirror_del(s, it->key);
 	}
 	if (m->rev > s->mirror_rev)
 		s->mirror_rev = m->rev;
@@ -116,14 +156,19 @@ static void catch_up(struct hnv_sync *s, int64_t rev, long ms)
 	drain(s);
 }
 
-int sync_interests(const struct hnv_sync *s, struct hnv_hmap *set)
+int sync_interests(struct hnv_sync *s, struct hnv_hmap *set)
 {
-	HNV_HMAP_FOREACH(n, &s->mirror)
+	if (!s->own_valid) {
+		hnv_hmap_clear(&s->own, NULL);
+		s->own_valid = true;
+		HNV_HMAP_FOREACH(n, &s->mirror)
+		own_count(s, n->key, 1);
+		if (!s->own_valid)
+			return -ENOMEM;
+	}
+	HNV_HMAP_FOREACH(n, &s->own)
 	{
-		struct sync_key k;
-		enum sync_kt t = sync_key_parse(n->key, &k);
-		if ((t == SYNC_K_PORT || t == SYNC_K_GW) && strcmp(k.host, s->host) == 0 &&
-		    hnv_hmap_put(set, k.rd, NULL, NULL))
+		if (hnv_hmap_put(set, n->key, NULL, NULL))
 			return -ENOMEM;
 	}
 	return 0;
@@ -201,22 +246,27 @@ static int applied_refresh(struct hnv_sync *s)
 	int rc = sync_applied_read(&s->applied, hnv_core_model(s->core), s->host);
 	s->applied_valid = rc == 0;
 	s->seen_rev = rev;
+	s->full = true;
 	return rc;
 }
 
-/* The changes for the routing domains rds: 0 and *cmds (malloc'd, NULL
- * when there is none) with *n and *d, or a negative errno with err. */
-static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, struct sync_delta *d,
-		   struct hnv_conf_cmd **cmds, size_t *n, char *err, size_t errlen)
+/* The changes for the routing domains rds (pending: of the keys changed
+ * since the last apply, unless everything is to be compared): 0 and
+ * *cmds (malloc'd, NULL when there is none) with *n and *d, or a negative
+ * errno with err. */
+static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
+		   struct sync_delta *d, struct hnv_conf_cmd **cmds, size_t *n, char *err,
+		   size_t errlen)
 {
-	struct sync_delta_in in = {.mirror = &s->mirror,
-				   .applied = &s->applied,
-				   .rds = rds,
-				   .host = s->host,
-				   .prefix = s->prefix};
 	*cmds = NULL;
 	*n = 0;
 	int rc = applied_refresh(s);
+	struct sync_delta_in in = {.mirror = &s->mirror,
+				   .applied = &s->applied,
+				   .rds = rds,
+				   .keys = pending && !s->full ? &s->pending : NULL,
+				   .host = s->host,
+				   .prefix = s->prefix};
 	if (!rc)
 		rc = sync_delta_compute(&in, d, err, errlen);
 	if (!rc && d->n)
@@ -268,7 +318,7 @@ int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model *
 	struct hnv_conf_cmd *cmds;
 	size_t n;
 	*view = NULL;
-	int rc = changes(s, rds, &d, &cmds, &n, err, errlen);
+	int rc = changes(s, rds, false, &d, &cmds, &n, err, errlen);
 	if (!rc && n)
 		rc = transact_cmds(s, cmds, n, view, err, errlen);
 	free(cmds);
@@ -276,8 +326,22 @@ int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model *
 	return rc;
 }
 
+static bool same_set(const struct hnv_hmap *a, const struct hnv_hmap *b)
+{
+	if (a->n != b->n)
+		return false;
+	HNV_HMAP_FOREACH(n, a)
+	{
+		if (!hnv_hmap_find(b, n->key))
+			return false;
+	}
+	return true;
+}
+
 /* Brings the running model to the shared policy of this host's routing
- * domains when it differs. */
+ * domains where it differs: the keys changed since the last apply, or all
+ * of them after a snapshot, a new set of routing domains, a re-read of
+ * applied or a failure. */
 static void apply(struct hnv_sync *s)
 {
 	s->dirty = false;
@@ -291,24 +355,27 @@ static void apply(struct hnv_sync *s)
 	unsigned rev;
 	char err[1024] = "";
 	int rc = sync_interests(s, &rds);
+	if (!rc && !same_set(&rds, &s->rds))
+		s->full = true;
 	if (!rc)
-		rc = changes(s, &rds, &d, &cmds, &n, err, sizeof(err));
-	if (rc || n == 0)
-		goto out;
-	if (!(rc = push(s, cmds, n, &rev, err, sizeof(err)))) {
+		rc = changes(s, &rds, true, &d, &cmds, &n, err, sizeof(err));
+	if (!rc && n && !(rc = push(s, cmds, n, &rev, err, sizeof(err)))) {
 		if (!sync_delta_commit(&s->applied, &d))
 			s->applied_valid = false;
 		hnv_log(HNV_LOG_INFO,
 			"etcd revision %lld applied as revision %u (%zu shared objects, %zu "
 			"commands)",
 			(long long)s->mirror_rev, rev, s->applied.n, n);
-	} else {
+	} else if (rc && n) {
 		/* not retried until the shared policy changes again; then
 		 * compared with the running model as it is */
 		s->applied_valid = false;
 	}
 	s->seen_rev = hnv_core_revision(s->core);
-out:
+	s->full = rc != 0;
+	hnv_hmap_clear(&s->pending, NULL);
+	hnv_hmap_clear(&s->rds, NULL);
+	s->rds = rds;
 	if (rc == -ENOMEM)
 		oom();
 	else if (rc)
@@ -318,7 +385,6 @@ out:
 			   (long long)s->mirror_rev, err);
 	free(cmds);
 	sync_delta_free(&d);
-	hnv_hmap_clear(&rds, NULL);
 }
 
 /* ---- source ---- */
@@ -524,6 +590,9 @@ void hnv_sync_free(struct hnv_sync *s)
 	sync_watch_stop(s->watch);
 	hnv_hmap_clear(&s->mirror, sync_val_free);
 	sync_applied_clear(&s->applied);
+	hnv_hmap_clear(&s->pending, NULL);
+	hnv_hmap_clear(&s->own, NULL);
+	hnv_hmap_clear(&s->rds, NULL);
 	hnv_etcd_free(s->wr);
 	free(s);
 }

@@ -126,12 +126,12 @@ void sync_delta_free(struct sync_delta *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static int delta_add(struct sync_delta *d, const char *key, struct sync_cmd *old,
-		     struct sync_cmd *new, bool rebuild)
+static int delta_add(struct sync_delta *d, const char *key, struct sync_cmd *from,
+		     struct sync_cmd *to, bool rebuild)
 {
 	if (HNV_GROW(d->v, d->cap, d->n + 1))
 		return -ENOMEM;
-	d->v[d->n++] = (struct sync_change){.key = key, .old = old, .new = new, .rebuild = rebuild};
+	d->v[d->n++] = (struct sync_change){.key = key, .from = from, .to = to, .rebuild = rebuild};
 	return 0;
 }
 
@@ -161,7 +161,7 @@ static int delta_rebuild(const struct sync_delta_in *in, struct sync_delta *d)
 	int rc = 0;
 	for (size_t i = 0; i < d->n && !rc; i++) {
 		const struct sync_change *c = &d->v[i];
-		int r = c->old && c->new ? key_rank(c->key, &k) : -1;
+		int r = c->from && c->to ? key_rank(c->key, &k) : -1;
 		if (r < 0 || r > SYNC_K_GW)
 			continue;
 		uintptr_t cur = (uintptr_t)hnv_hmap_get(&redo, k.rd);
@@ -191,50 +191,78 @@ out:
 	return rc;
 }
 
+/* A key of the mirror: its object when the host applies it and applied
+ * differs. */
+static int mirror_key(const struct sync_delta_in *in, struct sync_delta *d,
+		      const struct hnv_hmap_node *n, char *err, size_t errlen)
+{
+	const struct sync_val *v = n->val;
+	struct sync_key k;
+	if (!wanted(in, n->key, &k))
+		return 0;
+	if (v->bad) {
+		hnv_seterr(err, errlen, "etcd key %s%s: %s", in->prefix, n->key, v->bad);
+		return -EINVAL;
+	}
+	if (!v->cmd) {
+		hnv_log_rl(&rl_value, HNV_LOG_WARNING,
+			   "etcd key %s%s: value is not one config line, ignored", in->prefix,
+			   n->key);
+		return 0;
+	}
+	struct sync_cmd *a = hnv_hmap_get(in->applied, n->key);
+	return a && sync_cmd_eq(a, v->cmd) ? 0 : delta_add(d, n->key, a, v->cmd, false);
+}
+
+/* A key of applied: deleted when the host no longer applies it (else
+ * mirror_key compares it). */
+static int applied_key(const struct sync_delta_in *in, struct sync_delta *d,
+		       const struct hnv_hmap_node *n)
+{
+	const struct sync_val *v = hnv_hmap_get(in->mirror, n->key);
+	struct sync_key k;
+	if (v && v->cmd && wanted(in, n->key, &k))
+		return 0;
+	return delta_add(d, n->key, n->val, NULL, false);
+}
+
 int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, char *err,
 		       size_t errlen)
 {
 	int rc = 0;
+	if (in->keys) {
+		HNV_HMAP_FOREACH(n, in->keys)
+		{
+			const struct hnv_hmap_node *m = hnv_hmap_find(in->mirror, n->key);
+			const struct hnv_hmap_node *a = hnv_hmap_find(in->applied, n->key);
+			if (m && (rc = mirror_key(in, d, m, err, errlen)))
+				return rc;
+			if (a && (rc = applied_key(in, d, a)))
+				return rc;
+		}
+		return delta_rebuild(in, d);
+	}
 	HNV_HMAP_FOREACH(n, in->mirror)
 	{
-		const struct sync_val *v = n->val;
-		struct sync_key k;
-		if (rc || !wanted(in, n->key, &k))
-			continue;
-		if (v->bad) {
-			hnv_seterr(err, errlen, "etcd key %s%s: %s", in->prefix, n->key, v->bad);
-			return -EINVAL;
-		}
-		if (!v->cmd) {
-			hnv_log_rl(&rl_value, HNV_LOG_WARNING,
-				   "etcd key %s%s: value is not one config line, ignored",
-				   in->prefix, n->key);
-			continue;
-		}
-		struct sync_cmd *a = hnv_hmap_get(in->applied, n->key);
-		if (!a || !sync_cmd_eq(a, v->cmd))
-			rc = delta_add(d, n->key, a, v->cmd, false);
+		if ((rc = mirror_key(in, d, n, err, errlen)))
+			return rc;
 	}
 	HNV_HMAP_FOREACH(n, in->applied)
 	{
-		const struct sync_val *v = hnv_hmap_get(in->mirror, n->key);
-		struct sync_key k;
-		if (rc || (v && v->cmd && wanted(in, n->key, &k)))
-			continue; /* compared above */
-		rc = delta_add(d, n->key, n->val, NULL, false);
+		if ((rc = applied_key(in, d, n)))
+			return rc;
 	}
-	return rc ? rc : delta_rebuild(in, d);
+	return delta_rebuild(in, d);
 }
 
 /* A lookup record that keeps its identity (VSID, CA, MAC) is set in place. */
-static bool is_set(const struct sync_change *c, const struct hnv_conf_cmd *old,
-		   const struct hnv_conf_cmd *new)
+static bool is_set(const struct sync_change *c, const struct hnv_conf_cmd *from,
+		   const struct hnv_conf_cmd *to)
 {
-	return old && new && !c->rebuild &&
-	       old->kind == HNV_CONF_LOOKUP_ADD &&new->kind == HNV_CONF_LOOKUP_ADD &&
-	       old->u.lookup.vsid ==
-		       new->u.lookup.vsid &&hnv_ip_eq(&old->u.lookup.ca, &new->u.lookup.ca) &&
-	       hnv_mac_eq(&old->u.lookup.mac, &new->u.lookup.mac);
+	return from && to && !c->rebuild && from->kind == HNV_CONF_LOOKUP_ADD &&
+	       to->kind == HNV_CONF_LOOKUP_ADD && from->u.lookup.vsid == to->u.lookup.vsid &&
+	       hnv_ip_eq(&from->u.lookup.ca, &to->u.lookup.ca) &&
+	       hnv_mac_eq(&from->u.lookup.mac, &to->u.lookup.mac);
 }
 
 static int rank(const struct sync_cmd *sc)
@@ -244,30 +272,30 @@ static int rank(const struct sync_cmd *sc)
 
 int sync_delta_cmds(const struct sync_delta *d, struct hnv_conf_cmd **out, size_t *n)
 {
-	struct hnv_conf_cmd *v = calloc(2 * d->n + 1, sizeof(*v)), old, new;
+	struct hnv_conf_cmd *v = calloc(2 * d->n + 1, sizeof(*v)), from, to;
 	size_t k = 0;
 	if (!v)
 		return -ENOMEM;
 	for (int r = SYNC_K_LINES - 1; r >= 0; r--)
 		for (size_t i = 0; i < d->n; i++) {
 			const struct sync_change *c = &d->v[i];
-			if (!c->old || rank(c->old) != r)
+			if (!c->from || rank(c->from) != r)
 				continue;
-			sync_cmd_get(c->old, &old);
-			if (c->new)
-				sync_cmd_get(c->new, &new);
-			if (!is_set(c, &old, c->new ? &new : NULL))
-				sync_cmd_del_of(&old, &v[k++]);
+			sync_cmd_get(c->from, &from);
+			if (c->to)
+				sync_cmd_get(c->to, &to);
+			if (!is_set(c, &from, c->to ? &to : NULL))
+				sync_cmd_del_of(&from, &v[k++]);
 		}
 	for (int r = 0; r < SYNC_K_LINES; r++)
 		for (size_t i = 0; i < d->n; i++) {
 			const struct sync_change *c = &d->v[i];
-			if (!c->new || rank(c->new) != r)
+			if (!c->to || rank(c->to) != r)
 				continue;
-			sync_cmd_get(c->new, &v[k]);
-			if (c->old)
-				sync_cmd_get(c->old, &old);
-			if (is_set(c, c->old ? &old : NULL, &v[k]))
+			sync_cmd_get(c->to, &v[k]);
+			if (c->from)
+				sync_cmd_get(c->from, &from);
+			if (is_set(c, c->from ? &from : NULL, &v[k]))
 				v[k].kind = HNV_CONF_LOOKUP_SET;
 			k++;
 		}
@@ -283,14 +311,14 @@ bool sync_delta_commit(struct hnv_hmap *applied, const struct sync_delta *d)
 		const struct sync_change *c = &d->v[i];
 		void *old = NULL;
 		/* the model's gateway del takes the gateway's CAs with it */
-		if (c->old && !c->new && c->old->kind == HNV_CONF_GATEWAY_ADD)
+		if (c->from && !c->to && c->from->kind == HNV_CONF_GATEWAY_ADD)
 			exact = false;
-		if (c->new && c->new != c->old) {
-			if (hnv_hmap_put(applied, c->key, sync_cmd_ref(c->new), &old)) {
-				sync_cmd_unref(c->new);
+		if (c->to && c->to != c->from) {
+			if (hnv_hmap_put(applied, c->key, sync_cmd_ref(c->to), &old)) {
+				sync_cmd_unref(c->to);
 				exact = false;
 			}
-		} else if (!c->new) {
+		} else if (!c->to) {
 			hnv_hmap_del(applied, c->key, &old);
 		}
 		sync_cmd_unref(old);

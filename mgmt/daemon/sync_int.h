@@ -176,11 +176,11 @@ void sync_watch_wait(struct sync_watch *w, int64_t rev, long ms);
 int sync_applied_read(struct hnv_hmap *applied, const struct hnv_model *m, const char *host);
 void sync_applied_clear(struct hnv_hmap *applied);
 
-/* A key whose object differs between applied (old) and the mirror (new);
+/* A key whose object differs between applied (from) and the mirror (to);
  * NULL: none. The pointers are the tables': valid until they change. */
 struct sync_change {
 	const char *key;
-	struct sync_cmd *old, *new;
+	struct sync_cmd *from, *to;
 	bool rebuild; /* replaced (del, add) with an object it depends on */
 };
 
@@ -195,9 +195,12 @@ struct sync_delta_in {
 	const struct hnv_hmap *mirror;  /* key -> struct sync_val */
 	const struct hnv_hmap *applied; /* key -> struct sync_cmd */
 	const struct hnv_hmap *rds;     /* the routing domains applied (a set) */
+	const struct hnv_hmap *keys;    /* compare these keys only (a set); NULL: all */
 	const char *host, *prefix;
 };
-/* The changes that make applied what the mirror holds for in->rds.
+/* The changes that make applied what the mirror holds for in->rds (for
+ * in->keys: what changed of those keys, when nothing else changed since
+ * applied held the mirror's objects for the same rds).
  * 0, -EINVAL with err naming a key whose value is refused, or -ENOMEM. */
 int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, char *err,
 		       size_t errlen);
@@ -225,6 +228,11 @@ struct hnv_sync {
 	bool synced;            /* a snapshot arrived */
 	bool dirty;             /* mirror changed since the last apply */
 	long last_apply_ms;
+	struct hnv_hmap pending; /* keys changed since the last apply (a set) */
+	bool full;               /* compare every key at the next apply */
+	struct hnv_hmap own;     /* R -> count of this host's port and gw keys */
+	bool own_valid;          /* else counted again */
+	struct hnv_hmap rds;     /* the routing domains of the last apply (a set) */
 
 	/* the shared objects of the running model, by key */
 	struct hnv_hmap applied; /* key -> struct sync_cmd */
@@ -240,7 +248,7 @@ struct hnv_sync {
 void sync_mirror_set(struct hnv_sync *s, const char *key, char *value, int64_t mod_rev);
 /* The routing domains this host applies (where it has a port or a gateway
  * attachment), added to set. 0 or -ENOMEM. */
-int sync_interests(const struct hnv_sync *s, struct hnv_hmap *set);
+int sync_interests(struct hnv_sync *s, struct hnv_hmap *set);
 /* The first IPv4 PA of the running model (else the first IPv6 one). */
 bool sync_my_pa(const struct hnv_sync *s, struct hnv_ip *pa);
 /* The running model with the shared objects of the routing domains in rds

@@ -187,7 +187,8 @@ static void test_cmd(void **state)
 #define REC2 "lookup add --vsid 5001 --ca 10.1.1.101 --pa 192.0.2.12 --mac 02:00:00:00:00:02"
 
 struct fix {
-	const char *host; /* NULL: h1 */
+	const char *host;            /* NULL: h1 */
+	const struct hnv_hmap *keys; /* NULL: all */
 	struct hnv_hmap mirror, applied, rds;
 	struct sync_delta d;
 	struct hnv_conf_cmd *cmds;
@@ -210,12 +211,14 @@ static void mset(struct fix *f, const char *key, const char *value)
 	sync_val_free(old);
 }
 
-/* Computes the changes for host h1 into f->cmds; returns the rc. */
+/* Computes the changes for host h1 (of the keys in f->keys when set)
+ * into f->cmds; returns the rc. */
 static int diff(struct fix *f)
 {
 	struct sync_delta_in in = {.mirror = &f->mirror,
 				   .applied = &f->applied,
 				   .rds = &f->rds,
+				   .keys = f->keys,
 				   .host = f->host ? f->host : "h1",
 				   .prefix = "/hnvgw/"};
 	sync_delta_free(&f->d);
@@ -342,6 +345,39 @@ static void test_delta_change(void **state)
 	fix_free(&f);
 }
 
+/* Comparing only the keys that changed gives what comparing all does. */
+static void test_delta_keys(void **state)
+{
+	(void)state;
+	struct fix f = {0};
+	struct hnv_hmap keys = {0};
+	fill_red(&f);
+	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
+	assert_int_equal(diff(&f), 0);
+	commit(&f);
+	static const char *const touched[] = {"rd/red/lookup/5001/10.1.1.101", "rd/red/port/h1/vm1",
+					      "rd/red/port/h1/vm5", "rd/red/lookup/5001/10.1.1.105",
+					      "rd/red/alloc/5001/x"};
+	mset(&f, touched[0],
+	     "lookup add --vsid 5001 --ca 10.1.1.101 --pa 192.0.2.13 --mac 02:00:00:00:00:02");
+	mset(&f, touched[1], NULL);
+	mset(&f, touched[2], "port add vm5 --vsid 5001 --ca 10.1.1.105 --mac 02:00:00:00:00:05");
+	mset(&f, touched[3],
+	     "lookup add --vsid 5001 --ca 10.1.1.105 --pa 192.0.2.11 --mac 02:00:00:00:00:05");
+	for (size_t i = 0; i < sizeof(touched) / sizeof(touched[0]); i++)
+		assert_int_equal(hnv_hmap_put(&keys, touched[i], NULL, NULL), 0);
+	assert_int_equal(diff(&f), 0);
+	char all[8192];
+	snprintf(all, sizeof(all), "%s", lines(&f));
+	assert_int_equal(f.n, 4);
+	f.keys = &keys;
+	assert_int_equal(diff(&f), 0);
+	assert_string_equal(lines(&f), all);
+	commit(&f);
+	hnv_hmap_clear(&keys, NULL);
+	fix_free(&f);
+}
+
 /* A changed vsubnet cannot be deleted under its port and records: the
  * routing domain's objects are deleted and added again around it. */
 static void test_delta_rebuild(void **state)
@@ -422,10 +458,11 @@ int main(void)
 {
 	urcu_qsbr_register_thread();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_parse),    cmocka_unit_test(test_key_of),
-		cmocka_unit_test(test_cmd),          cmocka_unit_test(test_delta_add),
-		cmocka_unit_test(test_delta_change), cmocka_unit_test(test_delta_rebuild),
-		cmocka_unit_test(test_delta_bad),    cmocka_unit_test(test_applied_read),
+		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_key_of),
+		cmocka_unit_test(test_cmd),           cmocka_unit_test(test_delta_add),
+		cmocka_unit_test(test_delta_change),  cmocka_unit_test(test_delta_keys),
+		cmocka_unit_test(test_delta_rebuild), cmocka_unit_test(test_delta_bad),
+		cmocka_unit_test(test_applied_read),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	urcu_qsbr_unregister_thread();
