@@ -7,8 +7,10 @@
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../conftext.h"
 #include "../model.h"
 #include "../store.h"
+#include "apply.h"
 #include "nexthop.h"
 
 #include <errno.h>
@@ -28,8 +30,9 @@ struct hnv_core {
 	char *dir;
 	struct hnv_store *store;
 	struct hnv_model *model;
-	struct hnv_dp *dp;   /* published with rcu_assign_pointer for workers */
-	struct hnv_fwd *fwd; /* host edge forwarding, or NULL (hnvgwd without --uplink) */
+	struct hnv_dp *dp;       /* the running datapath, for the daemon's life */
+	struct hnv_apply *apply; /* its one config batch: changes go through it */
+	struct hnv_fwd *fwd;     /* host edge forwarding, or NULL (hnvgwd without --uplink) */
 	hnv_core_observer observer;
 	void *observer_arg;
 	hnv_core_s2s_fn s2s_ctl;
@@ -43,7 +46,6 @@ struct hnv_core {
 	} status[HNV_CORE_MAX_STATUS];
 	size_t n_status;
 	unsigned rev;
-	uint64_t counters_base[HNV_R__COUNT]; /* of datapaths already replaced */
 	struct {
 		bool armed;
 		unsigned rev;     /* the revision waiting for confirmation */
@@ -161,76 +163,78 @@ static void confirm_load(struct hnv_core *c)
 		rev, back, left);
 }
 
-/* Makes dp the running datapath and frees the old one after a grace period,
- * keeping its counters. */
-static void swap_dp(struct hnv_core *c, struct hnv_dp *dp)
-{
-	struct hnv_dp *old = c->dp;
-	rcu_assign_pointer(c->dp, dp);
-	/* the forwarding thread moves to dp; its worker on old is freed
-	 * before old's counters are read below */
-	if (c->fwd)
-		hnv_fwd_publish(c->fwd);
-	if (!old)
-		return;
-	urcu_qsbr_synchronize_rcu();
-	uint64_t cnt[HNV_R__COUNT];
-	hnv_dp_counters(old, cnt);
-	for (unsigned i = 0; i < HNV_R__COUNT; i++)
-		c->counters_base[i] += cnt[i];
-	hnv_dp_free(old);
-}
+/* ---- changes ---- */
 
-/* Validates next completely (a datapath is built from it), persists it as
- * a new revision, then swaps it in. Takes ownership of next. On failure
- * nothing changed. */
-static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
-		   size_t errlen)
+/* Persists next, the model a transaction makes, as a new revision. */
+static int persist(struct hnv_core *c, const struct hnv_model *next, unsigned *rev)
 {
-	struct hnv_dp *dp;
-	int rc = hnv_model_build_dp(next, &dp, err, errlen);
-	if (rc) {
-		hnv_model_free(next);
-		return rc;
-	}
-	/* ports whose TAP cannot be created refuse the change before it is
-	 * persisted */
-	if (c->fwd && (rc = hnv_fwd_prepare(c->fwd, dp, err, errlen))) {
-		hnv_dp_free(dp);
-		hnv_model_free(next);
-		return rc;
-	}
 	char *text = hnv_model_text(next, true);
-	if (!text) {
-		if (c->fwd)
-			hnv_fwd_abort(c->fwd);
-		hnv_dp_free(dp);
-		hnv_model_free(next);
-		hnv_seterr(err, errlen, "out of memory");
+	if (!text)
 		return -ENOMEM;
-	}
 	size_t len = strlen(text);
-	rc = hnv_store_commit(c->store, text, len, rev);
+	int rc = hnv_store_commit(c->store, text, len, rev);
 	explicit_bzero(text, len);
 	free(text);
-	if (rc) {
-		if (c->fwd)
-			hnv_fwd_abort(c->fwd);
-		hnv_dp_free(dp);
-		hnv_model_free(next);
+	return rc;
+}
+
+struct run {
+	struct hnv_apply *a;
+	char *err;
+	size_t errlen;
+};
+
+static int run_one(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
+{
+	struct run *r = arg;
+	return hnv_apply_change(r->a, old, new, r->err, r->errlen);
+}
+
+/* Applies the changes d from the running model to next to the running
+ * datapath, persists next as a new revision and makes it the running model
+ * (takes next). On failure nothing changed: the operations applied are
+ * undone and next is freed. */
+static int install_diff(struct hnv_core *c, const struct hnv_apply_diff *d, struct hnv_model *next,
+			unsigned *rev, char *err, size_t errlen)
+{
+	struct run r = {c->apply, err, errlen};
+	hnv_apply_begin(c->apply);
+	int rc = hnv_apply_diff_foreach(d, run_one, &r);
+	if (rc == 0)
+		rc = hnv_apply_publish(c->apply, err, errlen);
+	if (rc == 0 && (rc = persist(c, next, rev))) {
 		hnv_seterr(err, errlen,
 			   "cannot persist the configuration in %s: %s; nothing was changed",
 			   c->dir, strerror(-rc));
 		hnv_log(HNV_LOG_ERR, "%s", err);
+	}
+	if (rc) {
+		hnv_apply_undo(c->apply);
+		hnv_model_free(next);
 		return rc;
 	}
-	swap_dp(c, dp);
 	hnv_model_free(c->model);
 	c->model = next;
 	c->rev = *rev;
-	if (c->observer)
+	if (c->observer && hnv_apply_gateway_touched(c->apply))
 		c->observer(c->observer_arg, c->model);
 	return 0;
+}
+
+/* install_diff of the changes from the running model to next. */
+static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
+		   size_t errlen)
+{
+	struct hnv_apply_diff *d;
+	int rc = hnv_apply_diff(c->model, next, &d);
+	if (rc) {
+		hnv_model_free(next);
+		hnv_seterr(err, errlen, "out of memory");
+		return rc;
+	}
+	rc = install_diff(c, d, next, rev, err, errlen);
+	hnv_apply_diff_free(d);
+	return rc;
 }
 
 void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg)
@@ -272,6 +276,42 @@ int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, 
 		     size_t errlen)
 {
 	return install(c, next, rev, err, errlen);
+}
+
+int hnv_core_exec_cmds(struct hnv_core *c, const struct hnv_conf_cmd *cmds, size_t n, unsigned *rev,
+		       char *err, size_t errlen)
+{
+	if (n == 0) {
+		hnv_seterr(err, errlen, "empty transaction");
+		return -EINVAL;
+	}
+	/* the model takes lines: the commands' canonical ones */
+	char **lines = calloc(n, sizeof(*lines));
+	int rc = lines ? 0 : -ENOMEM;
+	size_t i = 0;
+	for (; i < n && rc == 0; i++) {
+		char buf[4096];
+		rc = hnv_conf_format(&cmds[i], true, buf, sizeof(buf));
+		if (rc == 0 && !(lines[i] = strdup(buf)))
+			rc = -ENOMEM;
+		explicit_bzero(buf, sizeof(buf));
+	}
+	struct hnv_model *next;
+	if (rc == -ENOMEM)
+		hnv_seterr(err, errlen, "out of memory");
+	else if (rc)
+		hnv_seterr(err, errlen, "command %zu of %zu (kind %d) has no config-text line", i,
+			   n, (int)cmds[i - 1].kind);
+	else if ((rc = hnv_model_transact(c->model, (const char *const *)lines, n, &next, err,
+					  errlen)) == 0)
+		rc = install(c, next, rev, err, errlen);
+	for (size_t i = 0; lines && i < n; i++)
+		if (lines[i]) {
+			explicit_bzero(lines[i], strlen(lines[i]));
+			free(lines[i]);
+		}
+	free(lines);
+	return rc;
 }
 
 /* Text of revision rev (0: the empty config). */
@@ -340,12 +380,15 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
-	struct hnv_dp *dp;
-	if ((rc = hnv_model_build_dp(c->model, &dp, e, sizeof(e)))) {
+	if (!(c->dp = hnv_dp_new()) || (rc = hnv_apply_new(c->dp, &c->apply))) {
+		rc = -ENOMEM;
+		hnv_seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((rc = hnv_apply_load(c->apply, c->model, e, sizeof(e)))) {
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
-	swap_dp(c, dp);
 	confirm_load(c);
 	*out = c;
 	return 0;
@@ -358,6 +401,7 @@ void hnv_core_close(struct hnv_core *c)
 {
 	if (!c)
 		return;
+	hnv_apply_free(c->apply);
 	if (c->dp) {
 		urcu_qsbr_synchronize_rcu();
 		hnv_dp_free(c->dp);
@@ -370,13 +414,10 @@ void hnv_core_close(struct hnv_core *c)
 
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen)
 {
-	c->fwd = NULL;
-	if (!f)
-		return 0;
-	int rc = hnv_fwd_prepare(f, c->dp, err, errlen);
+	int rc = f ? hnv_fwd_attach(f, c->dp, err, errlen) : 0;
 	if (rc)
 		return rc;
-	hnv_fwd_publish(f);
+	hnv_apply_set_fwd(c->apply, f);
 	c->fwd = f;
 	return 0;
 }
@@ -493,8 +534,7 @@ static json_object *counter_rows(struct hnv_core *c)
 	for (unsigned i = 0; i < HNV_R__COUNT; i++) {
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "counter", json_object_new_string(hnv_reason_name(i)));
-		json_object_object_add(r, "value",
-				       json_object_new_uint64(cnt[i] + c->counters_base[i]));
+		json_object_object_add(r, "value", json_object_new_uint64(cnt[i]));
 		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
 		json_object_object_add(r, "description",
 				       json_object_new_string(hnv_reason_text(i)));
@@ -656,25 +696,13 @@ int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src
 
 int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 {
-	char *text, *cur;
+	char *text;
 	size_t len;
 	unsigned rev;
 	int rc = hnv_store_load(c->store, &text, &len, &rev);
 	if (rc) {
 		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
 		return rc;
-	}
-	cur = hnv_model_text(c->model, true);
-	bool same = cur && strlen(cur) == len && memcmp(cur, text, len) == 0;
-	if (cur) {
-		explicit_bzero(cur, strlen(cur));
-		free(cur);
-	}
-	if (same) {
-		explicit_bzero(text, len);
-		free(text);
-		hnv_log(HNV_LOG_INFO, "reload: %s/hnvgw.conf unchanged", c->dir);
-		return 0;
 	}
 	struct hnv_model *m;
 	char e[512];
@@ -685,7 +713,21 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; running configuration kept", c->dir, e);
 		return rc;
 	}
-	if ((rc = install(c, m, &rev, err, errlen)))
+	struct hnv_apply_diff *d;
+	if ((rc = hnv_apply_diff(c->model, m, &d))) {
+		hnv_model_free(m);
+		hnv_seterr(err, errlen, "out of memory");
+		return rc;
+	}
+	if (hnv_apply_diff_count(d) == 0) {
+		hnv_apply_diff_free(d);
+		hnv_model_free(m);
+		hnv_log(HNV_LOG_INFO, "reload: %s/hnvgw.conf unchanged", c->dir);
+		return 0;
+	}
+	rc = install_diff(c, d, m, &rev, err, errlen);
+	hnv_apply_diff_free(d);
+	if (rc)
 		return rc;
 	confirm_disarm(c);
 	hnv_log(HNV_LOG_NOTICE, "reload: %s/hnvgw.conf applied as revision %u", c->dir, rev);
