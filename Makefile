@@ -40,7 +40,7 @@ EXTRA_TESTS :=
 EXTRA_BENCH :=
 -include $(sort $(wildcard tests/*/rules.mk))
 
-.PHONY: all deps test unit integration-test replay-test netns-test fuzz fuzz-smoke bench demo demo-offline install \
+.PHONY: all deps test layering-check unit integration-test replay-test netns-test fuzz fuzz-smoke bench demo demo-offline install \
 	clean
 
 all: $(B)/hnvgw-dp $(B)/hnvgwd $(B)/hnvgw
@@ -105,7 +105,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(HDRS)
 test: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) $(TESTS) $(FUZZERS) $(BA)/hnvgwd $(BA)/hnvgw \
 	  $(BA)/hnvgw-dp
-	@$(MAKE) --no-print-directory unit integration-test replay-test netns-test $(EXTRA_TESTS) fuzz-smoke lab
+	@$(MAKE) --no-print-directory layering-check unit integration-test replay-test netns-test $(EXTRA_TESTS) fuzz-smoke lab
+
+# Dependencies point down only (tests/layering/check.sh).
+layering-check:
+	@bash tests/layering/check.sh --self-test
+	@bash tests/layering/check.sh
 
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done

@@ -95,8 +95,8 @@ bool hnv_reason_is_drop(enum hnv_reason r)
 }
 
 static const char *const stage_names[HNV_ST__COUNT] = {
-	"parse", "decap", "antispoof", "classify", "arp", "nd",
-	"route", "lookup", "mtu", "encap", "deliver", "verdict",
+	"parse", "decap",  "antispoof", "classify", "arp",     "nd",
+	"route", "lookup", "mtu",       "encap",    "deliver", "verdict",
 };
 
 const char *hnv_stage_name(enum hnv_stage s)
@@ -237,7 +237,8 @@ static uint32_t neigh_hash(const struct hnv_ip *pa)
 
 static const struct hnv_mac *neigh_lookup(const struct neigh_table *t, const struct hnv_ip *pa)
 {
-	for (uint32_t i = neigh_hash(pa) & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+	for (uint32_t i = neigh_hash(pa) & t->mask, n = 0; n <= t->mask;
+	     i = (i + 1) & t->mask, n++) {
 		if (!t->e[i].used)
 			return NULL;
 		if (hnv_ip_eq(&t->e[i].pa, pa))
@@ -392,7 +393,8 @@ static void ipstr(const struct hnv_ip *a, char *buf, size_t len)
 static inline void verdict(struct hnv_dp_worker *w, struct hnv_pkt *p, enum hnv_reason r)
 {
 	p->reason = (uint16_t)r;
-	atomic_store_explicit(&w->cnt[r], atomic_load_explicit(&w->cnt[r], memory_order_relaxed) + 1,
+	atomic_store_explicit(&w->cnt[r],
+			      atomic_load_explicit(&w->cnt[r], memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	if (reason_drop[r])
 		TRACE(p, HNV_ST_VERDICT, "dropped: %s", reason_texts[r]);
@@ -431,8 +433,8 @@ static bool port_owns(const struct hnv_port *pt, const struct hnv_ip *a)
 /* Facts about the inner frame gathered once by classify(). */
 struct inner {
 	struct hnv_eth eth;
-	uint8_t *l3;      /* start of the IP header (or ARP) */
-	size_t l3_len;    /* bytes of L3 packet (IP total length) */
+	uint8_t *l3;   /* start of the IP header (or ARP) */
+	size_t l3_len; /* bytes of L3 packet (IP total length) */
 	bool v4, v6;
 	struct hnv_ipv4 ip4;
 	struct hnv_ipv6 ip6;
@@ -567,7 +569,8 @@ static bool reply_echo(struct hnv_pkt *p, struct inner *in, const struct hnv_mac
 		size_t ihl = in->ip4.ihl_bytes;
 		uint8_t *icmp = in->l3 + ihl;
 		size_t ilen = in->l3_len - ihl;
-		if (hnv_ipv4_is_fragment(&in->ip4) || in->ip4.proto != 1 || ilen < 8 || icmp[0] != 8)
+		if (hnv_ipv4_is_fragment(&in->ip4) || in->ip4.proto != 1 || ilen < 8 ||
+		    icmp[0] != 8)
 			return false;
 		hnv_eth_write(f, &vm, gw_mac, HNV_ET_IPV4);
 		memcpy(in->l3 + 12, in->dst.b + 12, 4);
@@ -615,8 +618,8 @@ static bool reply_too_big(struct hnv_pkt *p, struct inner *in, const struct hnv_
 		icmp[2] = icmp[3] = icmp[4] = icmp[5] = 0;
 		wr16(icmp + 6, (uint16_t)mtu);
 		wr16(icmp + 2, hnv_csum_fold(hnv_csum_add(0, icmp, 8 + quote)));
-		hnv_ipv4_write(f + HNV_ETH_HLEN, gw, &vm_ip, 1, 0xc0, (uint16_t)(8 + quote), 64, false,
-			       0);
+		hnv_ipv4_write(f + HNV_ETH_HLEN, gw, &vm_ip, 1, 0xc0, (uint16_t)(8 + quote), 64,
+			       false, 0);
 		p->len = (uint32_t)(HNV_ETH_HLEN + 28 + quote);
 	} else {
 		size_t quote = in->l3_len < 1280 - 48 ? in->l3_len : 1280 - 48;
@@ -674,7 +677,8 @@ static void output(struct hnv_dp_worker *w, struct hnv_pkt *p, struct inner *in,
 	}
 	if ((in->v4 || in->v6) && in->l3_len > room) {
 		if (in->v4 && !(in->ip4.frag & IPV4_DF)) {
-			TRACE(p, HNV_ST_MTU, "%zu bytes > inner MTU %u without DF", in->l3_len, room);
+			TRACE(p, HNV_ST_MTU, "%zu bytes > inner MTU %u without DF", in->l3_len,
+			      room);
 			verdict(w, p, HNV_R_drop_mtu);
 			return;
 		}
@@ -833,8 +837,8 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 		verdict(w, p, HNV_R_nd_advert);
 		return true;
 	}
-	const struct hnv_rec *r = hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &c.target),
-						       pt->vsid, &c.target);
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &c.target), pt->vsid, &c.target);
 	if (!r) {
 		TRACE(p, HNV_ST_ND, "NS %s: no lookup record in VSID %u", tgt, pt->vsid);
 		verdict(w, p, HNV_R_drop_arp_unknown);
@@ -880,8 +884,8 @@ static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hn
 		/* the distributed gateway of another subnet of this domain */
 		if (reply_echo(p, in, &w->set->gw_mac)) {
 			p->out_port = p->in_port;
-			TRACE(p, HNV_ST_ROUTE, "echo request to gateway %s of VSID %u answered", dst,
-			      hit.vsid);
+			TRACE(p, HNV_ST_ROUTE, "echo request to gateway %s of VSID %u answered",
+			      dst, hit.vsid);
 			verdict(w, p, HNV_R_echo_reply);
 		} else {
 			verdict(w, p, HNV_R_drop_gateway_addr);
@@ -1025,63 +1029,75 @@ static bool ecn_decap(struct inner *in, uint8_t outer_ecn)
 	return true;
 }
 
+/* The outer header of a frame from the uplink, once checked. */
+struct outer {
+	struct hnv_eth eth;
+	struct hnv_ip src, dst;
+	uint8_t ecn;
+	const uint8_t *ip; /* the outer IP header */
+	size_t iplen;      /* its total length */
+	size_t l4off;      /* offset of the GRE header from ip */
+};
+
+/* Outer Ethernet and IPv4/IPv6 checks: not a fragment, protocol GRE.
+ * Returns HNV_R__COUNT when o is filled, else the drop reason. */
+static enum hnv_reason rx_outer(const struct hnv_pkt *p, struct outer *o)
+{
+	if (hnv_eth_parse(p->data, p->len, &o->eth))
+		return HNV_R_drop_runt;
+	o->ip = p->data + o->eth.hlen;
+	o->iplen = p->len - o->eth.hlen;
+	bool fragment;
+	uint8_t proto;
+	if (o->eth.type == HNV_ET_IPV4) {
+		struct hnv_ipv4 h;
+		if (hnv_ipv4_parse(o->ip, o->iplen, &h))
+			return HNV_R_drop_bad_ip;
+		if (!(p->flags & HNV_PKT_F_L3_CSUM_OK) && !hnv_ipv4_csum_ok(o->ip, h.ihl_bytes))
+			return HNV_R_drop_bad_csum;
+		fragment = hnv_ipv4_is_fragment(&h);
+		proto = h.proto;
+		o->src = h.src;
+		o->dst = h.dst;
+		o->ecn = h.tos & 3;
+		o->l4off = h.ihl_bytes;
+		o->iplen = h.total_len;
+	} else if (o->eth.type == HNV_ET_IPV6) {
+		struct hnv_ipv6 h;
+		/* mapped PAs would alias IPv4 ones */
+		if (hnv_ipv6_parse(o->ip, o->iplen, &h) || hnv_ip_is_v4(&h.src) ||
+		    hnv_ip_is_v4(&h.dst))
+			return HNV_R_drop_bad_ip;
+		fragment = h.fragment;
+		proto = h.proto;
+		o->src = h.src;
+		o->dst = h.dst;
+		o->ecn = h.tclass & 3;
+		o->l4off = h.l4_off;
+		o->iplen = 40 + (size_t)h.payload_len;
+	} else {
+		return HNV_R_drop_not_gre;
+	}
+	if (fragment)
+		return HNV_R_drop_ip_fragment;
+	if (proto != HNV_IPPROTO_GRE)
+		return HNV_R_drop_not_gre;
+	return HNV_R__COUNT;
+}
+
 static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 {
-	struct hnv_eth oe;
-	if (hnv_eth_parse(p->data, p->len, &oe)) {
-		verdict(w, p, HNV_R_drop_runt);
+	struct outer o;
+	enum hnv_reason why = rx_outer(p, &o);
+	if (why != HNV_R__COUNT) {
+		verdict(w, p, why);
 		return;
 	}
-	const uint8_t *ip = p->data + oe.hlen;
-	size_t iplen = p->len - oe.hlen, l4off;
-	struct hnv_ip outer_src, outer_dst;
-	uint8_t outer_ecn;
-	if (oe.type == HNV_ET_IPV4) {
-		struct hnv_ipv4 h;
-		if (hnv_ipv4_parse(ip, iplen, &h)) {
-			verdict(w, p, HNV_R_drop_bad_ip);
-			return;
-		}
-		if (!(p->flags & HNV_PKT_F_L3_CSUM_OK) && !hnv_ipv4_csum_ok(ip, h.ihl_bytes)) {
-			verdict(w, p, HNV_R_drop_bad_csum);
-			return;
-		}
-		if (hnv_ipv4_is_fragment(&h)) {
-			verdict(w, p, HNV_R_drop_ip_fragment);
-			return;
-		}
-		if (h.proto != HNV_IPPROTO_GRE) {
-			verdict(w, p, HNV_R_drop_not_gre);
-			return;
-		}
-		outer_src = h.src;
-		outer_dst = h.dst;
-		outer_ecn = h.tos & 3;
-		l4off = h.ihl_bytes;
-		iplen = h.total_len;
-	} else if (oe.type == HNV_ET_IPV6) {
-		struct hnv_ipv6 h;
-		if (hnv_ipv6_parse(ip, iplen, &h) || hnv_ip_is_v4(&h.src) || hnv_ip_is_v4(&h.dst)) {
-			verdict(w, p, HNV_R_drop_bad_ip); /* mapped PAs would alias IPv4 ones */
-			return;
-		}
-		if (h.fragment) {
-			verdict(w, p, HNV_R_drop_ip_fragment);
-			return;
-		}
-		if (h.proto != HNV_IPPROTO_GRE) {
-			verdict(w, p, HNV_R_drop_not_gre);
-			return;
-		}
-		outer_src = h.src;
-		outer_dst = h.dst;
-		outer_ecn = h.tclass & 3;
-		l4off = h.l4_off;
-		iplen = 40 + (size_t)h.payload_len;
-	} else {
-		verdict(w, p, HNV_R_drop_not_gre);
-		return;
-	}
+	const uint8_t *ip = o.ip;
+	size_t iplen = o.iplen, l4off = o.l4off;
+	struct hnv_ip outer_src = o.src, outer_dst = o.dst;
+	uint8_t outer_ecn = o.ecn;
+	struct hnv_eth oe = o.eth;
 	if (!hnv_policy_is_local_pa(w->pol, &outer_dst)) {
 		IPS(d, &outer_dst);
 		TRACE(p, HNV_ST_PARSE, "outer destination %s is not a local PA", d);
@@ -1093,9 +1109,10 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	if (rc) {
 		TRACE(p, HNV_ST_DECAP, "GRE header rejected (first word 0x%04x)",
 		      iplen - l4off >= 2 ? rd16(ip + l4off) : 0);
-		verdict(w, p, rc == -EMSGSIZE ? HNV_R_drop_runt
-				: rc == -EPROTO ? HNV_R_drop_gre_proto
-						: HNV_R_drop_gre_flags);
+		verdict(w, p,
+			rc == -EMSGSIZE ? HNV_R_drop_runt
+			: rc == -EPROTO ? HNV_R_drop_gre_proto
+					: HNV_R_drop_gre_flags);
 		return;
 	}
 	p->vsid = g.vsid;
@@ -1165,8 +1182,8 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	if (!r || !hnv_ip_eq(&r->pa, &outer_src) || (!routed && !hnv_mac_eq(&r->mac, &src_mac))) {
 		IPS(s, &src_ca);
 		IPS(o, &outer_src);
-		TRACE(p, HNV_ST_ANTISPOOF, "source %s from PA %s matches no lookup record in VSID %u",
-		      s, o, src_vsid);
+		TRACE(p, HNV_ST_ANTISPOOF,
+		      "source %s from PA %s matches no lookup record in VSID %u", s, o, src_vsid);
 		verdict(w, p, HNV_R_drop_spoof);
 		return;
 	}
@@ -1200,7 +1217,12 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 
 #define PF_GROUP 8
 
-enum pf_kind { PF_NONE, PF_RX, PF_TX, PF_TX_ROUTED };
+enum pf_kind {
+	PF_NONE,
+	PF_RX,
+	PF_TX,
+	PF_TX_ROUTED
+};
 
 struct pf {
 	uint8_t kind;
@@ -1219,9 +1241,11 @@ static bool peek_rx(const struct hnv_pkt *p, struct pf *s)
 		return false;
 	size_t ihl = (size_t)(f[14] & 15) * 4;
 	size_t inner = 14 + ihl + NVGRE_HLEN;
-	if (ihl < 20 || len < inner + 14 + 20 || rd16(f + inner + 12) != HNV_ET_IPV4)
+	struct hnv_nvgre g;
+	if (ihl < 20 || len < inner + 14 + 20 || rd16(f + inner + 12) != HNV_ET_IPV4 ||
+	    hnv_nvgre_parse(f + 14 + ihl, len - 14 - ihl, &g))
 		return false;
-	s->vsid = rd32(f + 14 + ihl + 4) >> 8;
+	s->vsid = g.vsid;
 	hnv_ip_from_v4(&s->ca, f + inner + 14 + 12);
 	memcpy(s->dmac.b, f + inner, 6);
 	return true;
@@ -1302,7 +1326,8 @@ static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsig
 			s->kind = PF_NONE;
 			continue;
 		}
-		const struct hnv_ip *target = hnv_ip_is_unspec(&hit.nexthop) ? &s->ca : &hit.nexthop;
+		const struct hnv_ip *target =
+			hnv_ip_is_unspec(&hit.nexthop) ? &s->ca : &hit.nexthop;
 		s->h = hnv_hash_ca(hit.vsid, target);
 		hnv_policy_prefetch_ca(pol, s->h);
 	}

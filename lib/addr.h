@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 bool hnv_is_digit(char c);
-int hnv_hex_val(char c); /* 0..15, or -1 */
+int hnv_hex_val(char c);       /* 0..15, or -1 */
 bool hnv_is_name_char(char c); /* A-Z a-z 0-9 _ . - */
 char hnv_ascii_lower(char c);
 bool hnv_ascii_caseeq(const char *a, const char *b);
@@ -28,7 +28,7 @@ int hnv_parse_mac(const char *s, struct hnv_mac *mac); /* 12 hex digits, - or : 
 int hnv_parse_guid(const char *s, struct hnv_guid *g); /* braces optional, any case */
 int hnv_parse_ip(const char *s, struct hnv_ip *ip);
 int hnv_parse_prefix(const char *s, struct hnv_prefix *p); /* host bits must be 0 */
-int hnv_parse_vsid(const char *s, uint32_t *vsid);        /* 4096..16777214 */
+int hnv_parse_vsid(const char *s, uint32_t *vsid);         /* 4096..16777214 */
 
 int hnv_parse_mac_why(const char *s, struct hnv_mac *mac, const char **why);
 int hnv_parse_guid_why(const char *s, struct hnv_guid *g, const char **why);

@@ -45,7 +45,7 @@ enum hnv_rec_type {
 
 #define HNV_VSID_MIN 4096u
 #define HNV_VSID_MAX 16777214u
-#define HNV_NAME_MAX 63 /* rdomain, port and VM names, without the NUL */
+#define HNV_NAME_MAX 63  /* rdomain, port and VM names, without the NUL */
 #define HNV_TEXT_MAX 255 /* Context */
 
 static inline bool hnv_ip_is_v4(const struct hnv_ip *a)

@@ -41,9 +41,9 @@
 #include "io.h"
 #include "nlneigh.h"
 
+#include "../../lib/clock.h"
 #include "../policy_read.h"
 #include "../proto.h"
-#include "../../lib/clock.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -99,6 +99,7 @@ struct pk {
 	struct virtio_net_hdr vh[PK_BATCH];
 	struct mmsghdr msgs[PK_BATCH];
 	struct iovec iov[PK_BATCH][2];
+	size_t bytes[PK_BATCH]; /* counted per message sent */
 	uint8_t nlbuf[16384];
 };
 
@@ -432,39 +433,6 @@ static void pk_close(struct hnv_io_port *port)
 
 /* ---- rx / tx (forwarding thread) ---- */
 
-/* Completes a partial checksum: the 16-bit field at start+offset holds the
- * pseudo-header sum; the result covers f[start..len). */
-static int finish_csum(uint8_t *f, size_t len, size_t start, size_t offset)
-{
-	if (start >= len || offset > len - start || len - start - offset < 2)
-		return -EINVAL;
-	uint32_t sum = 0;
-	size_t i = start;
-	for (; i + 1 < len; i += 2)
-		sum += (uint32_t)f[i] << 8 | f[i + 1];
-	if (i < len)
-		sum += (uint32_t)f[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16_t c = (uint16_t)~sum;
-	if (c == 0 && offset == 6) /* UDP: 0 would mean "no checksum" */
-		c = 0xffff;
-	f[start + offset] = (uint8_t)(c >> 8);
-	f[start + offset + 1] = (uint8_t)c;
-	return 0;
-}
-
-static void pkt_reset(struct hnv_pkt *p, uint16_t in_port)
-{
-	p->data = p->buf + HNV_PKT_HEADROOM;
-	p->in_port = in_port;
-	p->out_port = 0;
-	p->reason = 0;
-	p->flags = 0;
-	p->vsid = 0;
-	p->trace = NULL;
-}
-
 static int pk_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
 {
 	struct pk *u = (struct pk *)port;
@@ -490,7 +458,7 @@ static int pk_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, ui
 		len -= bad ? 0 : VNET_HLEN;
 		uint8_t *f = p->buf + HNV_PKT_HEADROOM;
 		if (!bad && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-			bad = finish_csum(f, len, h->csum_start, h->csum_offset) != 0;
+			bad = hnv_io_finish_csum(f, len, h->csum_start, h->csum_offset) != 0;
 		if (bad) {
 			hnv_io_count(&port->st.rx_errors, 1);
 			continue;
@@ -499,7 +467,7 @@ static int pk_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, ui
 			pkts[i] = pkts[k];
 			pkts[k] = p;
 		}
-		pkt_reset(p, in_port);
+		hnv_io_pkt_reset(p, in_port);
 		p->len = (uint32_t)len;
 		hnv_io_count(&port->st.rx_bytes, len);
 		k++;
@@ -540,29 +508,12 @@ static int pk_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 			u->iov[m][0] = (struct iovec){(void *)&zero, VNET_HLEN};
 			u->iov[m][1] = (struct iovec){p->data, p->len};
 			u->msgs[m].msg_hdr = (struct msghdr){.msg_iov = u->iov[m], .msg_iovlen = 2};
+			u->bytes[m] = p->len;
 			m++;
 		}
 		pkts += take;
 		n -= take;
-		unsigned off = 0;
-		while (off < m) {
-			int s = sendmmsg(u->pfd, u->msgs + off, m - off, MSG_DONTWAIT);
-			if (s <= 0) {
-				if (s < 0 && errno == EINTR)
-					continue;
-				/* the first message failed (full queue, interface
-				 * down): count it and go on with the rest */
-				hnv_io_count(&port->st.tx_errors, 1);
-				off++;
-				continue;
-			}
-			for (int i = 0; i < s; i++)
-				hnv_io_count(&port->st.tx_bytes,
-					     u->iov[off + (unsigned)i][1].iov_len);
-			hnv_io_count(&port->st.tx_packets, (uint64_t)s);
-			sent_total += (unsigned)s;
-			off += (unsigned)s;
-		}
+		sent_total += hnv_io_send_batch(port, u->pfd, u->msgs, m, u->bytes);
 	}
 	return (int)sent_total;
 }

@@ -56,6 +56,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct hnv_io_port;
 
@@ -99,6 +100,29 @@ extern const struct hnv_io_ops hnv_io_tap_persist_ops; /* see tap.c */
  * policy (IPv4 PAs only unless v6), so the engine encapsulates toward them.
  * 0 or a negative errno. */
 int hnv_io_placeholder_neigh(struct hnv_dp *dp, const struct hnv_mac *mac, bool v6);
+
+/* ---- shared by the backends (common.c) ---- */
+
+/* A received packet's fresh state: data at the headroom, no port, reason,
+ * flags, VSID or trace yet. */
+void hnv_io_pkt_reset(struct hnv_pkt *p, uint16_t in_port);
+
+/* Completes a partial checksum a virtio-net header asked for
+ * (VIRTIO_NET_HDR_F_NEEDS_CSUM): the 16-bit field at start+offset holds the
+ * pseudo-header sum; the result covers f[start..len). 0, or -EINVAL when
+ * the offsets do not fit in len. */
+int hnv_io_finish_csum(uint8_t *f, size_t len, size_t start, size_t offset);
+
+/* Sends msgs[0..m) on fd with sendmmsg, counting tx packets, and
+ * bytes[i] bytes for each message sent. A message the kernel refuses
+ * (full queue, no route, EMSGSIZE, interface down) is counted as a tx
+ * error and skipped; the rest still go. Returns how many were sent. */
+unsigned hnv_io_send_batch(struct hnv_io_port *port, int fd, struct mmsghdr *msgs, unsigned m,
+			   const size_t *bytes);
+
+/* The close of a backend whose instance is one malloc'd struct starting
+ * with its hnv_io_port and holding one descriptor. */
+void hnv_io_close_simple(struct hnv_io_port *port);
 
 static inline void hnv_io_count(_Atomic uint64_t *c, uint64_t n)
 {

@@ -99,32 +99,10 @@ static int tap_open(const char *name, const struct hnv_mac *mac, struct hnv_io_p
 	return tap_open_common(name, mac, false, out, err, errlen);
 }
 
-static int tap_open_persist(const char *name, const struct hnv_mac *mac,
-			    struct hnv_io_port **out, char *err, size_t errlen)
+static int tap_open_persist(const char *name, const struct hnv_mac *mac, struct hnv_io_port **out,
+			    char *err, size_t errlen)
 {
 	return tap_open_common(name, mac, true, out, err, errlen);
-}
-
-/* Completes a partial checksum: the field at start+offset holds the
- * pseudo-header sum; the result covers frame[start..len). */
-static int complete_csum(uint8_t *f, size_t len, unsigned start, unsigned offset)
-{
-	if ((size_t)start + offset + 2 > len || start >= len)
-		return -EINVAL;
-	uint32_t sum = 0;
-	size_t i = start;
-	for (; i + 1 < len; i += 2)
-		sum += (uint32_t)f[i] << 8 | f[i + 1];
-	if (i < len)
-		sum += (uint32_t)f[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16_t c = (uint16_t)~sum;
-	if (c == 0 && offset == 6) /* UDP: 0 means "no checksum" */
-		c = 0xffff;
-	f[start + offset] = (uint8_t)(c >> 8);
-	f[start + offset + 1] = (uint8_t)c;
-	return 0;
 }
 
 static int tap_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
@@ -147,20 +125,14 @@ static int tap_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, u
 			continue;
 		}
 		memcpy(&h, at, sizeof(h));
-		p->data = p->buf + HNV_PKT_HEADROOM;
+		hnv_io_pkt_reset(p, in_port);
 		p->len = (uint32_t)((size_t)r - VNET_HLEN);
 		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
 		    ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-		     complete_csum(p->data, p->len, h.csum_start, h.csum_offset))) {
+		     hnv_io_finish_csum(p->data, p->len, h.csum_start, h.csum_offset))) {
 			hnv_io_count(&port->st.rx_errors, 1);
 			continue;
 		}
-		p->in_port = in_port;
-		p->out_port = 0;
-		p->reason = 0;
-		p->flags = 0;
-		p->vsid = 0;
-		p->trace = NULL;
 		hnv_io_count(&port->st.rx_bytes, p->len);
 		k++;
 	}
@@ -189,21 +161,13 @@ static int tap_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 	return (int)sent;
 }
 
-static void tap_close(struct hnv_io_port *port)
-{
-	if (!port)
-		return;
-	close(port->fd);
-	free(port);
-}
-
 const struct hnv_io_ops hnv_io_tap_ops = {
 	.type = "tap",
 	.open = tap_open,
 	.prepare = NULL,
 	.rx = tap_rx,
 	.tx = tap_tx,
-	.close = tap_close,
+	.close = hnv_io_close_simple,
 };
 
 const struct hnv_io_ops hnv_io_tap_persist_ops = {
@@ -212,5 +176,5 @@ const struct hnv_io_ops hnv_io_tap_persist_ops = {
 	.prepare = NULL,
 	.rx = tap_rx,
 	.tx = tap_tx,
-	.close = tap_close,
+	.close = hnv_io_close_simple,
 };

@@ -49,6 +49,7 @@ struct uplink {
 	unsigned mtu;
 	struct mmsghdr msgs[UPLINK_BATCH];
 	struct iovec iov[UPLINK_BATCH];
+	size_t bytes[UPLINK_BATCH]; /* counted per message sent */
 	struct sockaddr_in dst[UPLINK_BATCH];
 };
 
@@ -169,17 +170,6 @@ static int uplink_prepare(struct hnv_io_port *port, struct hnv_dp *dp, char *err
 	return rc;
 }
 
-static void pkt_reset(struct hnv_pkt *p, uint16_t in_port)
-{
-	p->data = p->buf + HNV_PKT_HEADROOM;
-	p->in_port = in_port;
-	p->out_port = 0;
-	p->reason = 0;
-	p->flags = 0;
-	p->vsid = 0;
-	p->trace = NULL;
-}
-
 static int uplink_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
 {
 	struct uplink *u = (struct uplink *)port;
@@ -205,7 +195,7 @@ static int uplink_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n
 			pkts[k] = p;
 			pkts[i] = t;
 		}
-		pkt_reset(p, in_port);
+		hnv_io_pkt_reset(p, in_port);
 		p->len = ETH_HLEN + u->msgs[i].msg_len;
 		hnv_eth_write(p->data, &u->mac, &(struct hnv_mac){{0}}, HNV_ET_IPV4);
 		p->flags = HNV_PKT_F_L3_CSUM_OK;
@@ -237,38 +227,14 @@ static int uplink_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n
 							     .msg_namelen = sizeof(u->dst[m]),
 							     .msg_iov = &u->iov[m],
 							     .msg_iovlen = 1};
+			u->bytes[m] = u->iov[m].iov_len;
 			m++;
 		}
 		pkts += take;
 		n -= take;
-		unsigned off = 0;
-		while (off < m) {
-			int s = sendmmsg(port->fd, u->msgs + off, m - off, MSG_DONTWAIT);
-			if (s <= 0) {
-				if (s < 0 && errno == EINTR)
-					continue;
-				/* the first message failed (EMSGSIZE, no route, full
-				 * queue): count it and go on with the rest */
-				hnv_io_count(&port->st.tx_errors, 1);
-				off++;
-				continue;
-			}
-			for (int i = 0; i < s; i++)
-				hnv_io_count(&port->st.tx_bytes, u->iov[off + (unsigned)i].iov_len);
-			hnv_io_count(&port->st.tx_packets, (uint64_t)s);
-			sent_total += (unsigned)s;
-			off += (unsigned)s;
-		}
+		sent_total += hnv_io_send_batch(port, port->fd, u->msgs, m, u->bytes);
 	}
 	return (int)sent_total;
-}
-
-static void uplink_close(struct hnv_io_port *port)
-{
-	if (!port)
-		return;
-	close(port->fd);
-	free(port);
 }
 
 const struct hnv_io_ops hnv_io_uplink_raw_ops = {
@@ -277,5 +243,5 @@ const struct hnv_io_ops hnv_io_uplink_raw_ops = {
 	.prepare = uplink_prepare,
 	.rx = uplink_rx,
 	.tx = uplink_tx,
-	.close = uplink_close,
+	.close = hnv_io_close_simple,
 };

@@ -20,9 +20,10 @@
  * replayed).
  */
 #define _LGPL_SOURCE
-#include "../conftext.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/io/pcap.h"
+#include "../../lib/vec.h"
+#include "../conftext.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -61,27 +62,19 @@ static char *read_file(const char *path, size_t *len)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (n < cap) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-		char *nb = realloc(buf, cap * 2);
-		if (!nb)
-			free(buf);
-		buf = nb;
-		cap *= 2;
-	}
+	struct hnv_buf b = {0};
+	char chunk[65536];
+	size_t r;
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		hnv_buf_append(&b, chunk, r);
+	bool bad = ferror(f);
 	fclose(f);
-	*len = n;
-	return buf;
+	*len = b.len;
+	if (bad) {
+		hnv_buf_free(&b, false);
+		return NULL;
+	}
+	return hnv_buf_take(&b);
 }
 
 static int frame_cmp(const void *a, const void *b)
@@ -109,8 +102,9 @@ static void print_trace(struct hnv_dp *dp, unsigned idx, const struct input *in,
 	json_object *st = json_object_new_array();
 	for (unsigned i = 0; i < p->trace->n; i++) {
 		json_object *s = json_object_new_object();
-		json_object_object_add(s, "stage",
-				       json_object_new_string(hnv_stage_name(p->trace->step[i].stage)));
+		json_object_object_add(
+			s, "stage",
+			json_object_new_string(hnv_stage_name(p->trace->step[i].stage)));
 		json_object_object_add(s, "decision",
 				       json_object_new_string(p->trace->step[i].text));
 		json_object_array_add(st, s);
@@ -127,18 +121,68 @@ static void print_trace(struct hnv_dp *dp, unsigned idx, const struct input *in,
 	json_object_put(o);
 }
 
-static int replay(int argc, char **argv)
-{
-	const char *config = NULL, *outdir = NULL;
+/* What the command line asked for. */
+struct opts {
+	const char *config, *outdir;
 	struct input inputs[MAX_INPUTS];
-	unsigned n_inputs = 0;
-	bool trace = false, verify = false;
-	struct hnv_mac uplink_mac = {{0x02, 0x50, 0x00, 0x00, 0x00, 0x01}};
+	unsigned n_inputs;
+	bool trace, verify;
+	struct hnv_mac uplink_mac;
 	struct {
 		struct hnv_ip pa;
 		struct hnv_mac mac;
 	} neigh[64];
-	unsigned n_neigh = 0;
+	unsigned n_neigh;
+};
+
+/* One replay run: the datapath and what flows through it. */
+struct run {
+	struct hnv_dp *dp;
+	struct hnv_dp_worker *w;
+	struct hnv_pcap_writer *writers[HNV_PORTS_MAX];
+	struct frame *frames;
+	size_t n_frames, cap_frames;
+};
+
+static int opt_in(struct opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) > HNV_NAME_MAX) {
+		fprintf(stderr, "hnvgw-dp: --in wants PORT=FILE.pcap, got \"%s\"\n", arg);
+		return 2;
+	}
+	if (o->n_inputs == MAX_INPUTS) {
+		fprintf(stderr, "hnvgw-dp: at most %d --in\n", MAX_INPUTS);
+		return 2;
+	}
+	struct input *in = &o->inputs[o->n_inputs++];
+	memcpy(in->port, arg, (size_t)(eq - arg));
+	in->port[eq - arg] = 0;
+	in->path = eq + 1;
+	return 0;
+}
+
+static int opt_neigh(struct opts *o, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (o->n_neigh == 64 || !eq) {
+		fprintf(stderr, "hnvgw-dp: --neigh wants PA=MAC, got \"%s\"\n", arg);
+		return 2;
+	}
+	*eq = 0;
+	if (hnv_parse_ip(arg, &o->neigh[o->n_neigh].pa) ||
+	    hnv_parse_mac(eq + 1, &o->neigh[o->n_neigh].mac)) {
+		*eq = '=';
+		fprintf(stderr, "hnvgw-dp: invalid --neigh \"%s\"\n", arg);
+		return 2;
+	}
+	o->n_neigh++;
+	return 0;
+}
+
+/* 0 to go on, else the exit status (-1: --help was answered, exit 0). */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"in", required_argument, NULL, 'i'},
@@ -150,253 +194,259 @@ static int replay(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *eq;
+	o->uplink_mac = (struct hnv_mac){{0x02, 0x50, 0x00, 0x00, 0x00, 0x01}};
+	int c, rc = 0;
+	while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			o->config = optarg;
 			break;
 		case 'o':
-			outdir = optarg;
+			o->outdir = optarg;
 			break;
 		case 't':
-			trace = true;
+			o->trace = true;
 			break;
 		case 'v':
-			verify = true;
+			o->verify = true;
 			break;
 		case 'i':
-			eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || !eq[1] || (size_t)(eq - optarg) > HNV_NAME_MAX) {
-				fprintf(stderr, "hnvgw-dp: --in wants PORT=FILE.pcap, got \"%s\"\n",
-					optarg);
-				return 2;
-			}
-			if (n_inputs == MAX_INPUTS) {
-				fprintf(stderr, "hnvgw-dp: at most %d --in\n", MAX_INPUTS);
-				return 2;
-			}
-			memcpy(inputs[n_inputs].port, optarg, (size_t)(eq - optarg));
-			inputs[n_inputs].port[eq - optarg] = 0;
-			inputs[n_inputs].path = eq + 1;
-			n_inputs++;
+			rc = opt_in(o, optarg);
 			break;
 		case 'n':
-			eq = strchr(optarg, '=');
-			if (n_neigh == 64 || !eq) {
-				fprintf(stderr, "hnvgw-dp: --neigh wants PA=MAC, got \"%s\"\n", optarg);
-				return 2;
-			}
-			*eq = 0;
-			if (hnv_parse_ip(optarg, &neigh[n_neigh].pa) ||
-			    hnv_parse_mac(eq + 1, &neigh[n_neigh].mac)) {
-				*eq = '=';
-				fprintf(stderr, "hnvgw-dp: invalid --neigh \"%s\"\n", optarg);
-				return 2;
-			}
-			n_neigh++;
+			rc = opt_neigh(o, optarg);
 			break;
 		case 'u':
-			if (hnv_parse_mac(optarg, &uplink_mac)) {
+			if (hnv_parse_mac(optarg, &o->uplink_mac)) {
 				fprintf(stderr, "hnvgw-dp: invalid --uplink-mac \"%s\"\n", optarg);
-				return 2;
+				rc = 2;
 			}
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			return -1;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!config || !outdir || !n_inputs || optind != argc) {
+	if (rc == 0 && (!o->config || !o->outdir || !o->n_inputs || optind != argc)) {
 		usage(stderr);
-		return 2;
+		rc = 2;
 	}
+	return rc;
+}
 
+/* The config applied to a new datapath, and the inputs' port ids. */
+static int setup(struct opts *o, struct run *r)
+{
 	size_t clen;
-	char *text = read_file(config, &clen);
+	char *text = read_file(o->config, &clen);
 	if (!text) {
-		fprintf(stderr, "hnvgw-dp: cannot read config %s: %s\n", config, strerror(errno));
-		return 2;
+		fprintf(stderr, "hnvgw-dp: cannot read config %s: %s\n", o->config,
+			strerror(errno));
+		return -1;
 	}
 	char err[512];
-	struct hnv_conf_cmd *cmds;
+	struct hnv_conf_cmd *cmds = NULL;
 	size_t n_cmds;
 	int rc = hnv_conf_parse_text(text, clen, &cmds, &n_cmds, err, sizeof(err));
 	free(text);
+	if (!rc && !(r->dp = hnv_dp_new()))
+		rc = -ENOMEM;
+	if (!rc && !(r->w = hnv_dp_worker_new(r->dp)))
+		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		snprintf(err, sizeof(err), "out of memory");
+	if (!rc)
+		rc = hnv_conf_apply(r->dp, cmds, n_cmds, err, sizeof(err));
+	hnv_conf_cmds_free(cmds, cmds ? n_cmds : 0);
 	if (rc) {
-		fprintf(stderr, "hnvgw-dp: %s: %s\n", config, err);
-		return 2;
+		fprintf(stderr, "hnvgw-dp: %s: %s\n", o->config, err);
+		return -1;
 	}
+	struct hnv_policy *pol = hnv_dp_policy(r->dp);
+	hnv_dp_set_uplink(r->dp, &o->uplink_mac, 0);
+	for (unsigned i = 0; i < o->n_neigh; i++)
+		hnv_dp_neigh_set(r->dp, &o->neigh[i].pa, &o->neigh[i].mac);
+	for (unsigned i = 0; i < o->n_inputs; i++) {
+		struct input *in = &o->inputs[i];
+		in->port_id = strcmp(in->port, "uplink") == 0 ? HNV_PORT_UPLINK
+							      : hnv_policy_port_id(pol, in->port);
+		if (in->port_id < 0) {
+			fprintf(stderr, "hnvgw-dp: --in %s: no port \"%s\" in %s\n", in->path,
+				in->port, o->config);
+			return -1;
+		}
+	}
+	return 0;
+}
 
-	urcu_qsbr_register_thread();
-	int status = 2;
-	struct hnv_dp *dp = hnv_dp_new();
-	struct hnv_dp_worker *w = dp ? hnv_dp_worker_new(dp) : NULL;
-	struct hnv_pcap_writer *writers[HNV_PORTS_MAX] = {0};
-	struct frame *frames = NULL;
-	size_t n_frames = 0, cap_frames = 0;
-	struct hnv_pkt *pkts = NULL;
-	struct hnv_trace *traces = NULL;
-	if (!w) {
-		fprintf(stderr, "hnvgw-dp: out of memory\n");
-		goto out;
+/* Appends the frames of input i to r->frames. */
+static int read_input(const struct opts *o, unsigned i, struct run *r)
+{
+	struct hnv_pcap_reader *rd;
+	char err[512];
+	if (hnv_pcap_open_read(o->inputs[i].path, &rd, err, sizeof(err))) {
+		fprintf(stderr, "hnvgw-dp: %s: %s\n", o->inputs[i].path, err);
+		return -1;
 	}
-	rc = hnv_conf_apply(dp, cmds, n_cmds, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "hnvgw-dp: %s: %s\n", config, err);
-		goto out;
+	const uint8_t *data;
+	uint32_t caplen, origlen;
+	uint64_t ts;
+	unsigned seq = 0;
+	int rc;
+	while ((rc = hnv_pcap_next(rd, &data, &caplen, &origlen, &ts)) == 1) {
+		if (HNV_GROW(r->frames, r->cap_frames, r->n_frames + 1))
+			break;
+		struct frame *f = &r->frames[r->n_frames];
+		f->data = malloc(caplen ? caplen : 1);
+		if (!f->data)
+			break;
+		memcpy(f->data, data, caplen);
+		f->len = caplen;
+		f->ts_ns = ts;
+		f->input = i;
+		f->seq = seq++;
+		r->n_frames++;
 	}
-	struct hnv_policy *pol = hnv_dp_policy(dp);
-	hnv_dp_set_uplink(dp, &uplink_mac, 0);
-	for (unsigned i = 0; i < n_neigh; i++)
-		hnv_dp_neigh_set(dp, &neigh[i].pa, &neigh[i].mac);
-	for (unsigned i = 0; i < n_inputs; i++) {
-		if (strcmp(inputs[i].port, "uplink") == 0) {
-			inputs[i].port_id = HNV_PORT_UPLINK;
-			continue;
-		}
-		inputs[i].port_id = hnv_policy_port_id(pol, inputs[i].port);
-		if (inputs[i].port_id < 0) {
-			fprintf(stderr, "hnvgw-dp: --in %s: no port \"%s\" in %s\n", inputs[i].path,
-				inputs[i].port, config);
-			goto out;
-		}
-	}
+	if (rc == 1)
+		fprintf(stderr, "hnvgw-dp: %s: out of memory\n", o->inputs[i].path);
+	else if (rc < 0)
+		fprintf(stderr, "hnvgw-dp: %s: %s\n", o->inputs[i].path, hnv_pcap_reader_error(rd));
+	hnv_pcap_close_reader(rd);
+	return rc == 0 ? 0 : -1;
+}
 
-	/* read every input */
-	status = 1;
-	for (unsigned i = 0; i < n_inputs; i++) {
-		struct hnv_pcap_reader *r;
-		if (hnv_pcap_open_read(inputs[i].path, &r, err, sizeof(err))) {
-			fprintf(stderr, "hnvgw-dp: %s: %s\n", inputs[i].path, err);
-			goto out;
-		}
-		const uint8_t *data;
-		uint32_t caplen, origlen;
-		uint64_t ts;
-		unsigned seq = 0;
-		while ((rc = hnv_pcap_next(r, &data, &caplen, &origlen, &ts)) == 1) {
-			if (n_frames == cap_frames) {
-				size_t cap = cap_frames ? cap_frames * 2 : 256;
-				struct frame *nf = realloc(frames, cap * sizeof(*nf));
-				if (!nf) {
-					hnv_pcap_close_reader(r);
-					goto out;
-				}
-				frames = nf;
-				cap_frames = cap;
-			}
-			struct frame *f = &frames[n_frames];
-			f->data = malloc(caplen ? caplen : 1);
-			if (!f->data) {
-				hnv_pcap_close_reader(r);
-				goto out;
-			}
-			memcpy(f->data, data, caplen);
-			f->len = caplen;
-			f->ts_ns = ts;
-			f->input = i;
-			f->seq = seq++;
-			n_frames++;
-		}
-		if (rc < 0) {
-			fprintf(stderr, "hnvgw-dp: %s: %s\n", inputs[i].path,
-				hnv_pcap_reader_error(r));
-			hnv_pcap_close_reader(r);
-			goto out;
-		}
-		hnv_pcap_close_reader(r);
+/* One writer per configured port, DIR/<port>.pcap. */
+static int open_writers(const struct opts *o, struct run *r)
+{
+	if (mkdir(o->outdir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "hnvgw-dp: cannot create %s: %s\n", o->outdir, strerror(errno));
+		return -1;
 	}
-	qsort(frames, n_frames, sizeof(*frames), frame_cmp);
-
-	if (mkdir(outdir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "hnvgw-dp: cannot create %s: %s\n", outdir, strerror(errno));
-		goto out;
-	}
+	struct hnv_policy *pol = hnv_dp_policy(r->dp);
 	for (unsigned id = 0; id < HNV_PORTS_MAX; id++) {
 		const char *name = hnv_policy_port_name(pol, id);
 		if (!name)
 			continue;
 		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s.pcap", outdir, name);
-		if (hnv_pcap_open_write(path, &writers[id])) {
+		snprintf(path, sizeof(path), "%s/%s.pcap", o->outdir, name);
+		if (hnv_pcap_open_write(path, &r->writers[id])) {
 			fprintf(stderr, "hnvgw-dp: cannot write %s: %s\n", path, strerror(errno));
-			goto out;
+			return -1;
 		}
 	}
+	return 0;
+}
 
-	pkts = calloc(HNV_BATCH_MAX, sizeof(*pkts));
-	traces = calloc(HNV_BATCH_MAX, sizeof(*traces));
-	if (!pkts || !traces)
-		goto out;
+/* Runs the frames through the engine in batches, writes what leaves. */
+static int forward(const struct opts *o, struct run *r)
+{
+	struct hnv_pkt *pkts = calloc(HNV_BATCH_MAX, sizeof(*pkts));
+	struct hnv_trace *traces = calloc(HNV_BATCH_MAX, sizeof(*traces));
+	int rc = pkts && traces ? 0 : -1;
 	struct hnv_pkt *batch[HNV_BATCH_MAX];
-	for (size_t base = 0; base < n_frames; base += HNV_BATCH_MAX) {
+	for (size_t base = 0; rc == 0 && base < r->n_frames; base += HNV_BATCH_MAX) {
 		unsigned n = 0;
-		for (size_t k = base; k < n_frames && n < HNV_BATCH_MAX; k++, n++) {
-			struct frame *f = &frames[k];
+		for (size_t k = base; k < r->n_frames && n < HNV_BATCH_MAX; k++, n++) {
+			struct frame *f = &r->frames[k];
 			struct hnv_pkt *p = &pkts[n];
-			if (hnv_pkt_load(p, f->data, f->len, (uint16_t)inputs[f->input].port_id)) {
+			if (hnv_pkt_load(p, f->data, f->len,
+					 (uint16_t)o->inputs[f->input].port_id)) {
 				fprintf(stderr, "hnvgw-dp: frame of %u bytes is too large\n",
 					f->len);
-				goto out;
+				rc = -1;
+				break;
 			}
-			if (!verify)
+			if (!o->verify)
 				p->flags |= HNV_PKT_F_L3_CSUM_OK;
-			p->trace = trace ? &traces[n] : NULL;
+			p->trace = o->trace ? &traces[n] : NULL;
 			batch[n] = p;
 		}
-		hnv_dp_process(w, batch, n);
-		for (unsigned k = 0; k < n; k++) {
+		if (rc)
+			break;
+		hnv_dp_process(r->w, batch, n);
+		for (unsigned k = 0; k < n && rc == 0; k++) {
 			struct hnv_pkt *p = batch[k];
-			const struct frame *f = &frames[base + k];
-			if (trace)
-				print_trace(dp, (unsigned)(base + k), &inputs[f->input], p);
-			if (hnv_reason_is_drop(p->reason) || !writers[p->out_port])
+			const struct frame *f = &r->frames[base + k];
+			if (o->trace)
+				print_trace(r->dp, (unsigned)(base + k), &o->inputs[f->input], p);
+			if (hnv_reason_is_drop(p->reason) || !r->writers[p->out_port])
 				continue;
-			if (hnv_pcap_write(writers[p->out_port], p->data, p->len, f->ts_ns)) {
+			if (hnv_pcap_write(r->writers[p->out_port], p->data, p->len, f->ts_ns)) {
 				fprintf(stderr, "hnvgw-dp: write failed: %s\n", strerror(errno));
-				goto out;
+				rc = -1;
 			}
 		}
-		hnv_dp_worker_quiescent(w);
+		hnv_dp_worker_quiescent(r->w);
 	}
-	for (unsigned id = 0; id < HNV_PORTS_MAX; id++)
-		if (writers[id]) {
-			rc = hnv_pcap_close_writer(writers[id]);
-			writers[id] = NULL;
-			if (rc) {
-				fprintf(stderr, "hnvgw-dp: closing output failed: %s\n",
-					strerror(-rc));
-				goto out;
-			}
-		}
-
-	uint64_t cnt[HNV_R__COUNT];
-	hnv_dp_counters(dp, cnt);
-	FILE *sum = trace ? stderr : stdout;
-	fprintf(sum, "%zu packets\n", n_frames);
-	for (unsigned r = 0; r < HNV_R__COUNT; r++)
-		if (cnt[r])
-			fprintf(sum, "  %-24s %llu\n", hnv_reason_name(r), (unsigned long long)cnt[r]);
-	status = 0;
-out:
-	for (unsigned id = 0; id < HNV_PORTS_MAX; id++)
-		if (writers[id])
-			hnv_pcap_close_writer(writers[id]);
-	for (size_t i = 0; i < n_frames; i++)
-		free(frames[i].data);
-	free(frames);
 	free(pkts);
 	free(traces);
-	free(cmds);
-	hnv_dp_worker_free(w);
+	return rc;
+}
+
+static int close_writers(struct run *r)
+{
+	int bad = 0;
+	for (unsigned id = 0; id < HNV_PORTS_MAX; id++)
+		if (r->writers[id]) {
+			int rc = hnv_pcap_close_writer(r->writers[id]);
+			r->writers[id] = NULL;
+			if (rc && !bad) {
+				fprintf(stderr, "hnvgw-dp: closing output failed: %s\n",
+					strerror(-rc));
+				bad = -1;
+			}
+		}
+	return bad;
+}
+
+static void summary(const struct opts *o, const struct run *r)
+{
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(r->dp, cnt);
+	FILE *sum = o->trace ? stderr : stdout;
+	fprintf(sum, "%zu packets\n", r->n_frames);
+	for (unsigned i = 0; i < HNV_R__COUNT; i++)
+		if (cnt[i])
+			fprintf(sum, "  %-24s %llu\n", hnv_reason_name(i),
+				(unsigned long long)cnt[i]);
+}
+
+/* Exit status: 0 done, 1 a capture or output failed, 2 usage or config. */
+static int replay(int argc, char **argv)
+{
+	struct opts o = {0};
+	int rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	urcu_qsbr_register_thread();
+	struct run r = {0};
+	int status = 2;
+	if (setup(&o, &r) == 0) {
+		status = 1;
+		rc = 0;
+		for (unsigned i = 0; i < o.n_inputs && rc == 0; i++)
+			rc = read_input(&o, i, &r);
+		if (rc == 0) {
+			qsort(r.frames, r.n_frames, sizeof(*r.frames), frame_cmp);
+			rc = open_writers(&o, &r);
+		}
+		if (rc == 0)
+			rc = forward(&o, &r);
+		if (close_writers(&r) == 0 && rc == 0) {
+			summary(&o, &r);
+			status = 0;
+		}
+	}
+	for (size_t i = 0; i < r.n_frames; i++)
+		free(r.frames[i].data);
+	free(r.frames);
+	hnv_dp_worker_free(r.w);
 	/* the policy frees memory only after a grace period: go offline first */
 	urcu_qsbr_thread_offline();
-	hnv_dp_free(dp);
+	hnv_dp_free(r.dp);
 	urcu_qsbr_unregister_thread();
 	return status;
 }

@@ -1,0 +1,42 @@
+/* client.h: the hnvgw CLI's side of the control socket (mgmt/api.h): one
+ * JSON request per line, one JSON reply per line, on a connection to
+ * hnvgwd's unix socket.
+ */
+#ifndef HNV_CLI_CLIENT_H
+#define HNV_CLI_CLIENT_H
+
+#include "ps.h"
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+struct hnv_cli_conn {
+	int fd;
+	char *buf; /* replies read but not yet taken; wiped when taken */
+	size_t len, cap;
+};
+
+/* Connects c to the socket at path. 0, or -ENAMETOOLONG (path does not
+ * fit a socket address) or the -errno of socket()/connect(); c is then
+ * closed already (hnv_cli_close does nothing more). */
+int hnv_cli_connect(struct hnv_cli_conn *c, const char *path);
+/* Closes the connection and wipes and frees what it buffered. */
+void hnv_cli_close(struct hnv_cli_conn *c);
+
+/* A request {"op": op} to add fields to; the caller owns it. */
+json_object *hnv_cli_req(const char *op);
+/* An "exec" request committing the n lines as one transaction. */
+json_object *hnv_cli_exec_req(const char *const *lines, size_t n);
+
+/* Sends req (consumed: put in every case) and reads its reply. Returns 0
+ * with the result (caller owns it; NULL when absent), 1 when the daemon
+ * refused (its message in err), -1 when the connection failed (message in
+ * err). */
+int hnv_cli_call(struct hnv_cli_conn *c, json_object *req, json_object **result, char *err,
+		 size_t errlen);
+
+/* Fills io's ctx, exec, show and nexthop with calls over c, which must
+ * stay open while io is used; out and err are the caller's. */
+void hnv_cli_ps_io(struct hnv_cli_conn *c, struct hnv_ps_io *io);
+
+#endif
