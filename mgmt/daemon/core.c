@@ -46,6 +46,7 @@ struct hnv_core {
 	} status[HNV_CORE_MAX_STATUS];
 	size_t n_status;
 	unsigned rev;
+	uint64_t probed[HNV_R__COUNT]; /* nexthop's packets, not shown in counters */
 	struct {
 		bool armed;
 		unsigned rev;     /* the revision waiting for confirmation */
@@ -534,7 +535,7 @@ static json_object *counter_rows(struct hnv_core *c)
 	for (unsigned i = 0; i < HNV_R__COUNT; i++) {
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "counter", json_object_new_string(hnv_reason_name(i)));
-		json_object_object_add(r, "value", json_object_new_uint64(cnt[i]));
+		json_object_object_add(r, "value", json_object_new_uint64(cnt[i] - c->probed[i]));
 		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
 		json_object_object_add(r, "description",
 				       json_object_new_string(hnv_reason_text(i)));
@@ -691,7 +692,7 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
 		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen)
 {
-	return hnv_nexthop(c->model, vsid, src, dst, result, err, errlen);
+	return hnv_nexthop(c->dp, c->fwd == NULL, vsid, src, dst, result, c->probed, err, errlen);
 }
 
 int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
