@@ -59,7 +59,7 @@ struct tunnel {
 };
 
 struct vsub {
-	struct hnv_vsubnet_spec s;
+	struct hnv_conf_vsubnet s;
 };
 
 /* What one model asks for. */

@@ -2,9 +2,12 @@
  *
  * hnvgw's configuration is a replayable list of hnvgw command lines without
  * the leading "hnvgw". This module parses one line (or a whole file) into a
- * typed command and applies commands to a datapath context. Parsing checks
+ * typed command and formats a command back into its canonical line;
+ * conf_apply.h applies commands to a datapath context. Parsing checks
  * syntax and ranges of single values; hnv_conf_apply checks references and
- * duplicates through the policy tables.
+ * duplicates through the policy tables. The command types are the config
+ * text's own (this header includes lib/ headers only); the applier converts
+ * them to the datapath's.
  *
  * Grammar (one command per line; '#' starts a comment; blank lines ignored;
  * values may be "double quoted"):
@@ -18,6 +21,7 @@
  *   pool del NAME
  *   port add NAME --vsid N [--ca IP ...] [--mac MAC]
  *   port del NAME
+ *   port move NAME --to HOST
  *   lookup add --vsid N --ca IP --pa IP --mac MAC [--rule encap|nat|none]
  *          [--type static|dynamic|l2only|gateway-wildcard] [--vm-name TEXT]
  *          [--customer-id GUID] [--context TEXT] [--use-vm-mac]
@@ -51,7 +55,7 @@
  *           not holding the prefix's network, default gateway (lowest
  *           usable), DHCP server identifier (second-lowest usable, e.g.
  *           10.10.0.2 in 10.10.0.0/16) or broadcast address; no overlap
- *           with another pool of the VSID; at most HNV_DHCP_POOLS_MAX per
+ *           with another pool of the VSID; at most HNV_CONF_POOLS_MAX per
  *           VSID. --dns: 1-4 IPv4 unicast addresses, comma separated.
  *           --lease 60-31536000 s, default 86400. Pool names are unique.
  *   port:   the config text always carries --ca and --mac; hnvgwd's model
@@ -62,6 +66,12 @@
  *           rule encap, type static, VM name = port name), made and
  *           removed with the port; an explicit "lookup add" for the same
  *           VSID and CA replaces it. A host without a PA makes none.
+ *   port move: hands port NAME to host HOST of a shared policy (hnvgwd
+ *           --etcd carries it out, mgmt/daemon/sync.c). HOST: 1-63
+ *           characters of A-Z a-z 0-9 _ . -, not . or .., as hnvgwd's
+ *           --host-name. It is no configuration: nothing stores it, and
+ *           the applier and hnvgwd's model refuse it with
+ *           HNV_CONF_PORT_MOVE_REFUSED.
  *
  * Provider routes (proute), UseExternalRouter, the gateway attachment and
  * S2S tunnels are stored and validated here; later issues apply them to the
@@ -103,9 +113,12 @@
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
 
-#include "../datapath/dp.h"
 #include "../lib/addr.h"
-#include "../datapath/policy.h"
+#include "../lib/hnv_types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum hnv_conf_kind {
 	HNV_CONF_RDOMAIN_ADD,
@@ -132,6 +145,65 @@ enum hnv_conf_kind {
 	HNV_CONF_S2S_DEL,
 	HNV_CONF_POOL_ADD,
 	HNV_CONF_POOL_DEL,
+	HNV_CONF_PORT_MOVE,
+};
+
+/* Limits of the config text. The datapath has the same ones (datapath/
+ * policy.h; conf_apply.c checks at compile time that they agree). */
+#define HNV_CONF_PREFIXES_MAX 4 /* prefixes of a VM subnet */
+#define HNV_CONF_CAS_MAX 4      /* CAs of a port */
+#define HNV_CONF_DNS_MAX 4      /* DNS servers of a pool */
+#define HNV_CONF_POOLS_MAX 8    /* pools of a VM subnet */
+
+/* A VM subnet of a routing domain. */
+struct hnv_conf_vsubnet {
+	uint32_t vsid;
+	char rdomain[HNV_NAME_MAX + 1];
+	unsigned n_prefixes;
+	struct hnv_prefix prefixes[HNV_CONF_PREFIXES_MAX];
+};
+
+/* A lookup record: (vsid, ca, mac) names it. */
+struct hnv_conf_lookup {
+	uint32_t vsid;
+	struct hnv_ip ca; /* unspecified for GatewayWildcard and L2Only */
+	struct hnv_ip pa;
+	struct hnv_mac mac;
+	enum hnv_rule rule;
+	enum hnv_rec_type type;
+	bool use_vm_mac;
+	bool has_customer_id;
+	struct hnv_guid customer_id;
+	char vm_name[HNV_NAME_MAX + 1];
+	char context[HNV_TEXT_MAX + 1];
+};
+
+/* A customer route of a routing domain: (rdomain, prefix, nexthop) names
+ * it. */
+struct hnv_conf_route {
+	char rdomain[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_prefix prefix;
+	struct hnv_ip nexthop; /* unspecified = on-link */
+	uint32_t metric;
+};
+
+/* A VM's port. */
+struct hnv_conf_port {
+	char name[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_mac mac; /* all-zero: not given */
+	unsigned n_cas;
+	struct hnv_ip cas[HNV_CONF_CAS_MAX];
+};
+
+/* port move NAME --to HOST. HNV_CONF_HOST_MAX is HNV_SYNC_HOST_MAX
+ * (mgmt/daemon/sync.h), the longest host name of a shared policy. */
+#define HNV_CONF_HOST_MAX 63
+#define HNV_CONF_PORT_MOVE_REFUSED "port move needs shared policy (hnvgwd --etcd)"
+struct hnv_conf_port_move {
+	char name[HNV_NAME_MAX + 1];
+	char host[HNV_CONF_HOST_MAX + 1];
 };
 
 struct hnv_conf_global {
@@ -146,14 +218,14 @@ struct hnv_conf_global {
 
 struct hnv_conf_proute {
 	struct hnv_prefix prefix;
-	struct hnv_ip nexthop; /* unspecified: on-link */
-	char dev[HNV_DEV_MAX + 1];  /* add only */
-	uint32_t metric;       /* add only */
+	struct hnv_ip nexthop;     /* unspecified: on-link */
+	char dev[HNV_DEV_MAX + 1]; /* add only */
+	uint32_t metric;           /* add only */
 };
 
 struct hnv_conf_gateway {
 	char rdomain[HNV_NAME_MAX + 1];
-	char vrf[HNV_DEV_MAX + 1];      /* add only, like every field below */
+	char vrf[HNV_DEV_MAX + 1]; /* add only, like every field below */
 	uint32_t table;
 	char corp_dev[HNV_DEV_MAX + 1]; /* "" when not given */
 	bool has_nat_external;
@@ -162,7 +234,7 @@ struct hnv_conf_gateway {
 	struct hnv_prefix corp_addr; /* with its host bits */
 	bool has_corp_nexthop;       /* default route of the VRF via the corp side */
 	struct hnv_ip corp_nexthop;
-	uint32_t bgp_asn;            /* 0: no BGP; else with the peer below */
+	uint32_t bgp_asn; /* 0: no BGP; else with the peer below */
 	struct hnv_ip bgp_peer;
 	uint32_t bgp_peer_asn;
 };
@@ -235,11 +307,19 @@ struct hnv_conf_s2s {
 #define HNV_POOL_LEASE_MAX 31536000
 #define HNV_POOL_SIZE_MAX 65536
 
-/* An IP pool of a VSID: range.first..range.last with its DHCP options. */
+/* The addresses of a pool, first..last (IPv4), with its DHCP options. */
+struct hnv_conf_range {
+	struct hnv_ip first, last;
+	unsigned n_dns;
+	struct hnv_ip dns[HNV_CONF_DNS_MAX];
+	uint32_t lease; /* seconds */
+};
+
+/* An IP pool of a VSID. */
 struct hnv_conf_pool {
 	char name[HNV_NAME_MAX + 1];
 	uint32_t vsid; /* add only, like range */
-	struct hnv_dhcp_pool range;
+	struct hnv_conf_range range;
 };
 
 struct hnv_conf_cmd {
@@ -250,20 +330,21 @@ struct hnv_conf_cmd {
 			char name[HNV_NAME_MAX + 1];
 			struct hnv_guid rdid;
 		} rdomain;
-		struct hnv_vsubnet_spec vsubnet; /* del: only vsid */
+		struct hnv_conf_vsubnet vsubnet; /* del: only vsid */
 		struct {
 			struct hnv_prefix addr; /* del: len unused */
 			char dev[16];
 		} pa;
-		struct hnv_port_spec port;      /* del: only name */
-		struct hnv_lookup_spec lookup;  /* del: vsid, ca, mac */
-		struct hnv_route_spec route;    /* del: rdomain, prefix, nexthop */
+		struct hnv_conf_port port;     /* del: only name */
+		struct hnv_conf_lookup lookup; /* del: vsid, ca, mac */
+		struct hnv_conf_route route;   /* del: rdomain, prefix, nexthop */
 		struct hnv_conf_global global;
 		struct hnv_conf_proute proute;         /* del: prefix, nexthop */
 		struct hnv_conf_gateway gateway;       /* del: rdomain */
 		struct hnv_conf_gateway_ca gateway_ca; /* ca and ca-del */
 		struct hnv_conf_s2s s2s;               /* del: name */
 		struct hnv_conf_pool pool;             /* del: name */
+		struct hnv_conf_port_move port_move;
 	} u;
 };
 
@@ -290,36 +371,10 @@ void hnv_conf_cmds_free(struct hnv_conf_cmd *cmds, size_t n);
  * command no parser produces (unknown kind, unterminated string). */
 int hnv_conf_format(const struct hnv_conf_cmd *cmd, bool show_secrets, char *buf, size_t len);
 
-/* Applies commands in order to dp, then commits the policy. Stops at the
- * first failure, returning its negative errno with "line N: ..." in err;
- * changes already made stay (callers wanting all-or-nothing apply to a fresh
- * context and swap).
- *
- * Provider routes, gateways and S2S tunnels touch no datapath state; their
- * checks that need other objects see VSIDs in dp, but routing domains,
- * gateways and tunnels only as added by the same call (or batch, below):
- * apply a whole configuration at once (hnv_model does). The same holds for
- * pools (checks of later pools and ports) and for the lookup records made
- * for ports: a later "port del" or explicit "lookup add" removes or replaces
- * only the records its own call or batch made.
- * The calling thread must be the context's control thread (dp.h). */
-int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n, char *err,
-		   size_t errlen);
-
-/* hnv_conf_apply one command at a time, for callers that do not hold the
- * whole array: begin, apply each (same checks and messages), end. end
- * commits the policy (also after a failed apply) and frees the batch.
- * begin returns 0 or -ENOMEM; apply and end return like hnv_conf_apply. */
-struct hnv_conf_batch;
-int hnv_conf_batch_begin(struct hnv_dp *dp, struct hnv_conf_batch **out);
-int hnv_conf_batch_apply(struct hnv_conf_batch *b, const struct hnv_conf_cmd *cmd, char *err,
-			 size_t errlen);
-int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen);
-
 /* The gateway role's port of a VSID holding gateway CAs: a TAP named
- * vsid<VSID>, MAC 02:48:4e + the VSID's 24 bits. hnv_conf_batch_end adds it
- * to the datapath (one per VSID, with every gateway CA of the VSID); hosts
- * point their gateway lookup records at this MAC. */
+ * vsid<VSID>, MAC 02:48:4e + the VSID's 24 bits. The applier adds it to the
+ * datapath (conf_apply.h: one per VSID, with every gateway CA of the VSID);
+ * hosts point their gateway lookup records at this MAC. */
 void hnv_gateway_port(uint32_t vsid, char name[HNV_DEV_MAX + 1], struct hnv_mac *mac);
 
 #endif

@@ -11,7 +11,7 @@
  * names) finds them.
  *
  * Validation is the datapath's own: a transaction's result is replayed into
- * a scratch datapath context through hnv_conf_batch_* (mgmt/conftext.h),
+ * a scratch datapath context through hnv_conf_batch_* (mgmt/conf_apply.h),
  * which checks references, duplicates and CA placement, and the gateway and
  * S2S rules. The model itself checks identities ("already exists", "not
  * found") and dependents before a delete.
@@ -20,7 +20,7 @@
  */
 #include "model.h"
 
-#include "conftext.h"
+#include "conf_apply.h"
 #include "../lib/err.h"
 
 #include <arpa/inet.h>
@@ -574,12 +574,12 @@ static void find_deps(const struct hnv_model *m, const struct ent *e, struct dep
 	if (e->g == G_RDOMAIN) {
 		const char *name = c.u.rdomain.name;
 		for (size_t i = 0; i < m->g[G_VSUBNET].n; i++) {
-			const struct hnv_vsubnet_spec *v = ent_obj(m->g[G_VSUBNET].e[i]);
+			const struct hnv_conf_vsubnet *v = ent_obj(m->g[G_VSUBNET].e[i]);
 			if (strcmp(v->rdomain, name) == 0)
 				deps_add(d, m->g[G_VSUBNET].e[i]);
 		}
 		for (size_t i = 0; i < m->g[G_ROUTE].n; i++) {
-			const struct hnv_route_spec *r = ent_obj(m->g[G_ROUTE].e[i]);
+			const struct hnv_conf_route *r = ent_obj(m->g[G_ROUTE].e[i]);
 			if (strcmp(r->rdomain, name) == 0)
 				deps_add(d, m->g[G_ROUTE].e[i]);
 		}
@@ -593,7 +593,7 @@ static void find_deps(const struct hnv_model *m, const struct ent *e, struct dep
 		/* the ports holding an address of the pool */
 		const struct hnv_conf_pool *pl = &c.u.pool;
 		for (size_t i = 0; i < m->g[G_PORT].n; i++) {
-			const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+			const struct hnv_conf_port *p = ent_obj(m->g[G_PORT].e[i]);
 			for (unsigned k = 0; p->vsid == pl->vsid && k < p->n_cas; k++)
 				if (hnv_ip_is_v4(&p->cas[k]) &&
 				    ip4_in(&p->cas[k], &pl->range.first, &pl->range.last)) {
@@ -615,17 +615,17 @@ static void find_deps(const struct hnv_model *m, const struct ent *e, struct dep
 				deps_add(d, m->g[G_GATEWAY_CA].e[i]);
 		}
 		for (size_t i = 0; i < m->g[G_PORT].n; i++) {
-			const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+			const struct hnv_conf_port *p = ent_obj(m->g[G_PORT].e[i]);
 			if (p->vsid == vsid)
 				deps_add(d, m->g[G_PORT].e[i]);
 		}
 		for (size_t i = 0; i < m->g[G_LOOKUP].n; i++) {
-			const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[i]);
+			const struct hnv_conf_lookup *l = ent_obj(m->g[G_LOOKUP].e[i]);
 			if (l->vsid == vsid)
 				deps_add(d, m->g[G_LOOKUP].e[i]);
 		}
 		for (size_t i = 0; i < m->g[G_ROUTE].n; i++) {
-			const struct hnv_route_spec *r = ent_obj(m->g[G_ROUTE].e[i]);
+			const struct hnv_conf_route *r = ent_obj(m->g[G_ROUTE].e[i]);
 			if (r->vsid == vsid)
 				deps_add(d, m->g[G_ROUTE].e[i]);
 		}
@@ -683,13 +683,13 @@ static int used_cas(const struct hnv_model *m, uint32_t vsid, uint32_t **out, si
 	if (a == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->g[G_PORT].n; i++) {
-		const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+		const struct hnv_conf_port *p = ent_obj(m->g[G_PORT].e[i]);
 		for (unsigned j = 0; p->vsid == vsid && j < p->n_cas; j++)
 			if (hnv_ip_is_v4(&p->cas[j]))
 				a[k++] = ip4_u32(&p->cas[j]);
 	}
 	for (size_t i = 0; i < m->g[G_LOOKUP].n; i++) {
-		const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[i]);
+		const struct hnv_conf_lookup *l = ent_obj(m->g[G_LOOKUP].e[i]);
 		if (l->vsid == vsid && hnv_ip_is_v4(&l->ca))
 			a[k++] = ip4_u32(&l->ca);
 	}
@@ -707,12 +707,12 @@ static int used_cas(const struct hnv_model *m, uint32_t vsid, uint32_t **out, si
 static bool mac_used(const struct hnv_model *m, uint32_t vsid, const struct hnv_mac *mac)
 {
 	for (size_t i = 0; i < m->g[G_PORT].n; i++) {
-		const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+		const struct hnv_conf_port *p = ent_obj(m->g[G_PORT].e[i]);
 		if (p->vsid == vsid && hnv_mac_eq(&p->mac, mac))
 			return true;
 	}
 	for (size_t i = 0; i < m->g[G_LOOKUP].n; i++) {
-		const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[i]);
+		const struct hnv_conf_lookup *l = ent_obj(m->g[G_LOOKUP].e[i]);
 		if (l->vsid == vsid && hnv_mac_eq(&l->mac, mac))
 			return true;
 	}
@@ -731,15 +731,15 @@ static int port_fill(const struct hnv_model *m, const struct hnv_conf_cmd *c,
 		     struct hnv_conf_cmd *out, char *msg, size_t msglen)
 {
 	static const struct hnv_mac zero;
-	const struct hnv_port_spec *in = &c->u.port;
+	const struct hnv_conf_port *in = &c->u.port;
 	bool need_ca = in->n_cas == 0, need_mac = hnv_mac_eq(&in->mac, &zero);
 	*out = *c;
 	if (!need_ca && !need_mac)
 		return 0;
-	struct hnv_port_spec *s = &out->u.port;
-	const struct hnv_vsubnet_spec *vs = NULL;
+	struct hnv_conf_port *s = &out->u.port;
+	const struct hnv_conf_vsubnet *vs = NULL;
 	for (size_t i = 0; i < m->g[G_VSUBNET].n && vs == NULL; i++) {
-		const struct hnv_vsubnet_spec *v = ent_obj(m->g[G_VSUBNET].e[i]);
+		const struct hnv_conf_vsubnet *v = ent_obj(m->g[G_VSUBNET].e[i]);
 		if (v->vsid == s->vsid)
 			vs = v;
 	}
@@ -837,6 +837,10 @@ static int model_change(struct hnv_model *m, const struct hnv_conf_cmd *c, unsig
 {
 	enum group g;
 	enum op op;
+	if (c->kind == HNV_CONF_PORT_MOVE) { /* a request to etcd (sync.c), not an object */
+		hnv_seterr(msg, msglen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
+		return -EOPNOTSUPP;
+	}
 	if (classify(c->kind, &g, &op) < 0) {
 		hnv_seterr(msg, msglen, "unknown command kind %d", (int)c->kind);
 		return -EINVAL;
@@ -1283,7 +1287,7 @@ static const char *type_text(enum hnv_rec_type t)
 	return "Static";
 }
 
-static int row_lookup(json_object *r, const struct hnv_lookup_spec *s)
+static int row_lookup(json_object *r, const struct hnv_conf_lookup *s)
 {
 	char mac[13];
 	snprintf(mac, sizeof(mac), "%02X%02X%02X%02X%02X%02X", s->mac.b[0], s->mac.b[1],
@@ -1304,7 +1308,7 @@ static int row_lookup(json_object *r, const struct hnv_lookup_spec *s)
 	return rc;
 }
 
-static int row_route(const struct hnv_model *m, json_object *r, const struct hnv_route_spec *s)
+static int row_route(const struct hnv_model *m, json_object *r, const struct hnv_conf_route *s)
 {
 	struct hnv_conf_cmd c;
 	memset(&c, 0, sizeof(c));
@@ -1419,7 +1423,7 @@ static int row_pool(const struct hnv_model *m, json_object *r, const struct hnv_
 	snprintf(t + o, sizeof(t) - o, "-%s", b);
 	unsigned in_use = 0;
 	for (size_t i = 0; i < m->g[G_PORT].n; i++) {
-		const struct hnv_port_spec *s = ent_obj(m->g[G_PORT].e[i]);
+		const struct hnv_conf_port *s = ent_obj(m->g[G_PORT].e[i]);
 		for (unsigned k = 0; s->vsid == p->vsid && k < s->n_cas; k++)
 			if (hnv_ip_is_v4(&s->cas[k]) &&
 			    ip4_in(&s->cas[k], &p->range.first, &p->range.last))
@@ -1530,7 +1534,7 @@ static int port_record_rows(const struct hnv_model *m, json_object *arr)
 		return 0;
 	int rc = 0;
 	for (size_t i = 0; i < m->g[G_PORT].n && rc == 0; i++) {
-		const struct hnv_port_spec *p = ent_obj(m->g[G_PORT].e[i]);
+		const struct hnv_conf_port *p = ent_obj(m->g[G_PORT].e[i]);
 		for (unsigned k = 0; k < p->n_cas && k < HNV_PORT_MAX_CAS && rc == 0; k++) {
 			struct hnv_conf_cmd c;
 			memset(&c, 0, sizeof(c));
@@ -1539,12 +1543,12 @@ static int port_record_rows(const struct hnv_model *m, json_object *arr)
 			c.u.lookup.ca = p->cas[k];
 			bool explicit = false;
 			for (size_t j = 0; j < m->g[G_LOOKUP].n && !explicit; j++) {
-				const struct hnv_lookup_spec *l = ent_obj(m->g[G_LOOKUP].e[j]);
+				const struct hnv_conf_lookup *l = ent_obj(m->g[G_LOOKUP].e[j]);
 				explicit = l->vsid == p->vsid && hnv_ip_eq(&l->ca, &p->cas[k]);
 			}
 			if (explicit)
 				continue;
-			struct hnv_lookup_spec *s = &c.u.lookup;
+			struct hnv_conf_lookup *s = &c.u.lookup;
 			s->pa = *pa;
 			s->mac = p->mac;
 			s->rule = HNV_RULE_ENCAP;

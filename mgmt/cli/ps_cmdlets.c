@@ -296,14 +296,14 @@ static bool rdomain_for(struct run *r, const struct cmd *c, const struct hnv_gui
 /* Prefixes for a virtual subnet created implicitly by statement idx: its
  * own, then those of later on-link New-NetVirtualizationCustomerRoute
  * statements of the same RDID and VSID (so a dual-stack subnet gets both
- * families), distinct and not overlapping, at most HNV_VSUBNET_MAX_PREFIXES. */
+ * families), distinct and not overlapping, at most HNV_CONF_PREFIXES_MAX. */
 static unsigned subnet_prefixes(const struct run *r, size_t idx,
-				struct hnv_prefix out[HNV_VSUBNET_MAX_PREFIXES])
+				struct hnv_prefix out[HNV_CONF_PREFIXES_MAX])
 {
 	const struct cmd *c = &r->st[idx].c[0];
 	unsigned n = 0;
 	out[n++] = c->a[P_DEST_PREFIX].v[0].v.pfx;
-	for (size_t i = idx + 1; i < r->nst && n < HNV_VSUBNET_MAX_PREFIXES; i++) {
+	for (size_t i = idx + 1; i < r->nst && n < HNV_CONF_PREFIXES_MAX; i++) {
 		const struct cmd *o = &r->st[i].c[0];
 		if (o->def->verb != VB_NEW || o->def->noun != N_CROUTE || ps_whatif(o) ||
 		    o->a[P_VSID].v[0].v.u != c->a[P_VSID].v[0].v.u ||
@@ -420,7 +420,7 @@ void ps_new_croute(struct run *r, size_t idx)
 		ps_lines_push(&l, &s);
 	}
 	if (!known) {
-		struct hnv_prefix pf[HNV_VSUBNET_MAX_PREFIXES];
+		struct hnv_prefix pf[HNV_CONF_PREFIXES_MAX];
 		unsigned np = subnet_prefixes(r, idx, pf);
 		hnv_buf_printf(&s, "vsubnet add %u --rdomain ", vsid);
 		ps_buf_val(&s, rd.name);

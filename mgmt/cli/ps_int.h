@@ -18,7 +18,7 @@
 
 #include "ps.h"
 
-#include "../../datapath/policy.h" /* HNV_VSUBNET_MAX_PREFIXES */
+#include "../conftext.h" /* HNV_CONF_PREFIXES_MAX */
 #include "../../lib/addr.h"
 #include "../../lib/hnv_types.h"
 #include "../../lib/vec.h"

@@ -1073,7 +1073,7 @@ static int find_cb(const struct hnv_conf_cmd *c, void *arg)
 	return 0;
 }
 
-static void lookup_key(const char *rd, const struct hnv_lookup_spec *l, char *k, size_t len)
+static void lookup_key(const char *rd, const struct hnv_conf_lookup *l, char *k, size_t len)
 {
 	char a[64];
 	if (hnv_ip_is_unspec(&l->ca)) {
@@ -1086,7 +1086,7 @@ static void lookup_key(const char *rd, const struct hnv_lookup_spec *l, char *k,
 }
 
 /* The lookup record of a port's CA, pointing at pa. */
-static int port_lookup_line(const struct hnv_port_spec *p, unsigned i, const struct hnv_ip *pa,
+static int port_lookup_line(const struct hnv_conf_port *p, unsigned i, const struct hnv_ip *pa,
 			    char *line, size_t len)
 {
 	struct hnv_conf_cmd c;
@@ -1115,7 +1115,7 @@ static int plan_port_put(struct plan *p, const char *rd, const char *host,
 		return rc;
 	snprintf(v, sizeof(v), "%s/%s", host, port->u.port.name);
 	for (unsigned i = 0; i < port->u.port.n_cas; i++) {
-		struct hnv_lookup_spec l = {.vsid = port->u.port.vsid, .ca = port->u.port.cas[i]};
+		struct hnv_conf_lookup l = {.vsid = port->u.port.vsid, .ca = port->u.port.cas[i]};
 		char a[64];
 		hnv_fmt_ip(&l.ca, a, sizeof(a));
 		snprintf(k, sizeof(k), "rd/%s/alloc/%u/%s", rd, l.vsid, a);
@@ -1145,7 +1145,7 @@ static int plan_port_del(struct hnv_sync *s, struct plan *p, const char *key)
 	if (hnv_conf_parse_line(e->value, &c, msg, sizeof(msg)) != 1 || c.kind != HNV_CONF_PORT_ADD)
 		return 0;
 	for (unsigned i = 0; i < c.u.port.n_cas; i++) {
-		struct hnv_lookup_spec l = {.vsid = c.u.port.vsid, .ca = c.u.port.cas[i]};
+		struct hnv_conf_lookup l = {.vsid = c.u.port.vsid, .ca = c.u.port.cas[i]};
 		char a[64];
 		hnv_fmt_ip(&l.ca, a, sizeof(a));
 		snprintf(k, sizeof(k), "rd/%s/alloc/%u/%s", rd, l.vsid, a);

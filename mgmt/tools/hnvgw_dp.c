@@ -23,7 +23,7 @@
 #include "../../datapath/dp.h"
 #include "../../datapath/io/pcap.h"
 #include "../../lib/vec.h"
-#include "../conftext.h"
+#include "../conf_apply.h"
 
 #include <errno.h>
 #include <getopt.h>

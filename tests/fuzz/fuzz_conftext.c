@@ -1,4 +1,4 @@
-/* fuzz_conftext.c: libFuzzer harness for the config text (mgmt/conftext.c).
+/* fuzz_conftext.c: libFuzzer harness for the config text (mgmt/conf_*.c).
  *
  * 1. The value parsers on the input as one string: whatever they accept must
  *    format and parse back to the same value.
@@ -19,7 +19,7 @@
 
 #include <urcu/urcu-qsbr.h>
 
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 #include "../../mgmt/model.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -85,8 +85,7 @@ static void check_cmd(const struct hnv_conf_cmd *c)
 			abort();
 		break;
 	case HNV_CONF_VSUBNET_ADD:
-		if (c->u.vsubnet.n_prefixes == 0 ||
-		    c->u.vsubnet.n_prefixes > HNV_VSUBNET_MAX_PREFIXES)
+		if (c->u.vsubnet.n_prefixes == 0 || c->u.vsubnet.n_prefixes > HNV_CONF_PREFIXES_MAX)
 			abort();
 		break;
 	case HNV_CONF_PA_ADD:
@@ -95,7 +94,7 @@ static void check_cmd(const struct hnv_conf_cmd *c)
 		break;
 	case HNV_CONF_PORT_ADD:
 		/* no CA is fine: hnvgwd's model takes one from the VSID's pool */
-		if (c->u.port.n_cas > HNV_PORT_MAX_CAS)
+		if (c->u.port.n_cas > HNV_CONF_CAS_MAX)
 			abort();
 		break;
 	case HNV_CONF_LOOKUP_ADD:
@@ -132,7 +131,8 @@ static void check_cmd(const struct hnv_conf_cmd *c)
 		if (t->auth == HNV_S2S_AUTH_PSK ? strlen(t->psk) < HNV_S2S_PSK_MIN
 						: t->auth != HNV_S2S_AUTH_CERT || t->psk[0])
 			abort();
-		if (t->n_local_netmap > HNV_S2S_NETMAP_MAX || t->n_remote_netmap > HNV_S2S_NETMAP_MAX)
+		if (t->n_local_netmap > HNV_S2S_NETMAP_MAX ||
+		    t->n_remote_netmap > HNV_S2S_NETMAP_MAX)
 			abort();
 		for (unsigned i = 0; i < t->n_local_netmap + t->n_remote_netmap; i++) {
 			const struct hnv_s2s_netmap *m =

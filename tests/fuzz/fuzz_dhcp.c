@@ -30,7 +30,7 @@
 #include "../../datapath/dhcp.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/policy_read.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 #include "../unit/pktgen.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

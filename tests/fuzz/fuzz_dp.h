@@ -16,7 +16,7 @@
 #include "../../datapath/dp.h"
 #include "../../datapath/policy_read.h"
 #include "../../datapath/proto.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 #include "../unit/pktgen.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

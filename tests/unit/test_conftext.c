@@ -15,7 +15,7 @@
 #include <errno.h>
 
 #include "../../datapath/policy_read.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 
 #define DEMO_CONF "tests/data/bluered-host1.conf"
 
@@ -345,6 +345,57 @@ static void test_cmd_port(void **state)
 	assert_string_equal(c.u.port.name, "blue1");
 }
 
+/* port move: parsed and formatted, host names as hnvgwd's --host-name
+ * (mgmt/daemon/sync.c, hnv_sync_host_valid). */
+static void test_cmd_port_move(void **state)
+{
+	(void)state;
+	struct hnv_conf_cmd c, back;
+	char line[256];
+	parse_ok("port move blue1 --to host-2.example_A", &c);
+	assert_int_equal(c.kind, HNV_CONF_PORT_MOVE);
+	assert_string_equal(c.u.port_move.name, "blue1");
+	assert_string_equal(c.u.port_move.host, "host-2.example_A");
+	assert_int_equal(hnv_conf_format(&c, false, line, sizeof(line)), 0);
+	assert_string_equal(line, "port move blue1 --to host-2.example_A");
+	parse_ok(line, &back);
+	assert_memory_equal(&back, &c, sizeof(c));
+	parse_ok("  port   move \"blue1\" --to \"h2\"  # comment", &c);
+	assert_int_equal(hnv_conf_format(&c, false, line, sizeof(line)), 0);
+	assert_string_equal(line, "port move blue1 --to h2");
+
+	char host[80];
+	memset(host, 'h', 63);
+	host[63] = '\0';
+	snprintf(line, sizeof(line), "port move blue1 --to %s", host);
+	parse_ok(line, &c);
+	assert_string_equal(c.u.port_move.host, host);
+	snprintf(line, sizeof(line), "port move blue1 --to %sh", host);
+	parse_err(line, "port move: invalid host name \"hhhh");
+	parse_err(line, "must be 1-63 characters of A-Z a-z 0-9 _ . -, not . or ..");
+
+	parse_err("port move blue1 --to h/2",
+		  "port move: invalid host name \"h/2\": must be 1-63 characters of A-Z a-z 0-9 "
+		  "_ . -, not . or ..");
+	parse_err("port move blue1 --to .", "port move: invalid host name \".\"");
+	parse_err("port move blue1 --to ..", "port move: invalid host name \"..\"");
+	parse_err("port move blue1 --to \"\"", "port move: invalid host name \"\"");
+	parse_err("port move blue1 --to \"h 2\"", "port move: invalid host name \"h 2\"");
+	parse_err("port move bl/ue1 --to h2", "port move: invalid port name \"bl/ue1\"");
+	parse_err("port move blue1", "port move: missing --to");
+	parse_err("port move blue1 --to", "port move: missing value for --to");
+	parse_err("port move --to h2", "port move: missing NAME");
+	parse_err("port move blue1 --to h2 --to h3", "port move: --to given more than once");
+	parse_err("port move blue1 --to h2 --vsid 5001",
+		  "unknown option \"--vsid\" for \"port move\"");
+	parse_err("port frob", "unknown command \"port frob\" (verbs: add, del, move)");
+
+	/* a hand-built command with an unterminated host does not format */
+	parse_ok("port move blue1 --to h2", &c);
+	memset(c.u.port_move.host, 'h', sizeof(c.u.port_move.host));
+	assert_int_equal(hnv_conf_format(&c, false, line, sizeof(line)), -EINVAL);
+}
+
 static void test_cmd_lookup(void **state)
 {
 	(void)state;
@@ -354,7 +405,7 @@ static void test_cmd_lookup(void **state)
 		"--rule nat --type dynamic --vm-name Blue1 --customer-id "
 		"11111111-2222-3333-4444-000000005001 --context \"moved from host 3\" --use-vm-mac",
 		&c);
-	const struct hnv_lookup_spec *s = &c.u.lookup;
+	const struct hnv_conf_lookup *s = &c.u.lookup;
 	assert_int_equal(c.kind, HNV_CONF_LOOKUP_ADD);
 	assert_int_equal(s->vsid, 5001);
 	assert_ip(&s->ca, "10.0.0.5");
@@ -1698,9 +1749,10 @@ static void test_format_round_trip(void **state)
 		{"pool del aaa", "pool del aaa"},
 		/* without --ca and --mac (hnvgwd's model fills them in) */
 		{"port add test01 --vsid 5001", "port add test01 --vsid 5001"},
+		{"port move \"test01\" --to h2", "port move test01 --to h2"},
 	};
 	char buf[4200], err[512];
-	bool kinds[HNV_CONF_POOL_DEL + 1] = {false};
+	bool kinds[HNV_CONF_PORT_MOVE + 1] = {false};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct hnv_conf_cmd a, b;
 		if (t[i].canon == NULL) {
@@ -1719,7 +1771,7 @@ static void test_format_round_trip(void **state)
 		if (memcmp(&a, &b, sizeof(a)) != 0)
 			fail_msg("\"%s\" does not parse back to the same command", buf);
 	}
-	for (int k = 0; k <= HNV_CONF_POOL_DEL; k++)
+	for (int k = 0; k <= HNV_CONF_PORT_MOVE; k++)
 		if (!kinds[k])
 			fail_msg("command kind %d has no round-trip case", k);
 
@@ -2077,6 +2129,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_vsubnet),
 		cmocka_unit_test(test_cmd_pa),
 		cmocka_unit_test(test_cmd_port),
+		cmocka_unit_test(test_cmd_port_move),
 		cmocka_unit_test(test_cmd_lookup),
 		cmocka_unit_test(test_cmd_lookup_set_del),
 		cmocka_unit_test(test_cmd_route),

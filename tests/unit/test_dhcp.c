@@ -19,7 +19,7 @@
 #include "../../datapath/dhcp.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/policy_read.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 #include "pktgen.h"
 
 static const char CONF[] =

@@ -29,7 +29,7 @@
 #include "../../datapath/io/pcap.h"
 #include "../../datapath/policy_read.h"
 #include "../../datapath/proto.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 #include "pktgen.h"
 
 static const char BLUERED[] =

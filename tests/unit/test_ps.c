@@ -19,7 +19,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "../../datapath/policy_read.h"
-#include "../../mgmt/conftext.h"
+#include "../../mgmt/conf_apply.h"
 #include "../../mgmt/cli/ps.h"
 
 #define DEMO_PS "tests/data/bluered.ps1"
@@ -130,7 +130,7 @@ static const char *type_name(enum hnv_rec_type t)
 	}
 }
 
-static json_object *lookup_row(const struct hnv_lookup_spec *s)
+static json_object *lookup_row(const struct hnv_conf_lookup *s)
 {
 	char ca[64], pa[64], mac[13], cid[40] = "";
 	hnv_fmt_ip(&s->ca, ca, sizeof(ca));
@@ -1440,7 +1440,7 @@ static char **canon(const struct hnv_conf_cmd *cmds, size_t n, size_t *out_n)
 			snprintf(t, sizeof(t), "pa %s", a);
 			break;
 		case HNV_CONF_LOOKUP_ADD: {
-			const struct hnv_lookup_spec *s = &c->u.lookup;
+			const struct hnv_conf_lookup *s = &c->u.lookup;
 			hnv_fmt_ip(&s->ca, a, sizeof(a));
 			hnv_fmt_ip(&s->pa, b, sizeof(b));
 			hnv_fmt_mac(&s->mac, m, sizeof(m));

@@ -1,0 +1,160 @@
+/* conf_apply_int.h: the applier's batch and what its three files share;
+ * private to mgmt/conf_apply*.c.
+ *
+ *   conf_apply.c     the batch (begin, apply, publish, end) and its dispatch;
+ *                    routing domains, VM subnets, provider addresses,
+ *                    customer routes and global settings;
+ *   conf_apply_vm.c  ports with the lookup records made for them, explicit
+ *                    lookup records and IP pools;
+ *   conf_apply_gw.c  the gateway role: provider routes, gateways, gateway
+ *                    CAs with the gateway ports, S2S tunnels.
+ *
+ * Each apply_* function checks what needs the current tables (references,
+ * duplicates, CA inside VSID) and returns 0 or a negative errno with a
+ * message without "line N: " in err.
+ */
+#ifndef HNV_CONF_APPLY_INT_H
+#define HNV_CONF_APPLY_INT_H
+
+#include "conf_int.h"
+
+#include "conf_apply.h"
+
+#include "../datapath/policy.h"
+#include "../lib/vec.h"
+
+/* ---- what a batch knows beyond the datapath ----
+ * The routing domains it added, the objects that live only in the
+ * configuration (provider routes, gateways, gateway CAs, tunnels), the
+ * pools, the lookup records it made for ports and the gateway ports it
+ * added. Arrays searched linearly: most hold a few entries per routing
+ * domain. */
+
+/* A growable array of T (HNV_GROW, lib/vec.h); zero-initialized is empty. */
+#define CONF_ARRAY(T)                                                                              \
+	struct {                                                                                   \
+		T *a;                                                                              \
+		size_t n, cap;                                                                     \
+	}
+
+/* Appends a copy of *item to array v (a CONF_ARRAY): 0 or -ENOMEM. */
+#define CONF_PUSH(v, item)                                                                         \
+	(HNV_GROW((v).a, (v).cap, (v).n + 1) ? -ENOMEM : ((v).a[(v).n++] = *(item), 0))
+
+/* Index of the first element e of v with match(e, key), or -1. */
+#define CONF_FIND(v, match, key) conf_array_find((v).a, (v).n, sizeof(*(v).a), (match), (key))
+
+/* Removes element i of v, keeping the order of the others. */
+#define CONF_DEL(v, i) conf_array_del((v).a, &(v).n, sizeof(*(v).a), (size_t)(i))
+
+long conf_array_find(const void *a, size_t n, size_t size,
+		     bool (*match)(const void *elem, const void *key), const void *key);
+void conf_array_del(void *a, size_t *n, size_t size, size_t i);
+
+/* match for records that start with their name (key: the name). */
+bool conf_name_is(const void *elem, const void *key);
+
+struct rd_rec {
+	char name[HNV_NAME_MAX + 1];
+};
+
+struct gw_rec {
+	char rdomain[HNV_NAME_MAX + 1];
+	char vrf[HNV_DEV_MAX + 1];
+	uint32_t table;
+};
+
+/* A tunnel without its secrets: what other tunnels are checked against. */
+struct s2s_rec {
+	char name[HNV_NAME_MAX + 1];
+	char rdomain[HNV_NAME_MAX + 1];
+	struct hnv_ip peer;
+	bool has_local_addr;
+	struct hnv_ip local_addr;
+	char local_id[HNV_S2S_ID_MAX + 1];
+	char remote_id[HNV_S2S_ID_MAX + 1];
+};
+
+/* A lookup record made for a port's CA (conftext.h), until the port goes
+ * or an explicit "lookup add" of the same VSID and CA replaces it. */
+struct auto_rec {
+	char port[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_ip ca;
+	struct hnv_mac mac;
+};
+
+/* A gateway port the batch put in the datapath, with the CAs it has. */
+struct gwport_rec {
+	uint32_t vsid;
+	unsigned n_cas;
+	struct hnv_ip cas[HNV_CONF_CAS_MAX];
+};
+
+struct hnv_conf_batch {
+	struct hnv_dp *dp;
+	CONF_ARRAY(struct rd_rec) rdomains;
+	CONF_ARRAY(struct gw_rec) gws;
+	CONF_ARRAY(struct hnv_conf_gateway_ca) cas;
+	CONF_ARRAY(struct s2s_rec) s2s;
+	CONF_ARRAY(struct hnv_conf_proute) proutes; /* key fields only */
+	CONF_ARRAY(struct hnv_conf_pool) pools;
+	CONF_ARRAY(struct auto_rec) autos; /* port records not replaced */
+	CONF_ARRAY(struct gwport_rec) gwports;
+};
+
+/* ---- shared checks and messages (conf_apply.c) ---- */
+
+/* "invalid value", "already exists", ... for a policy table's errno. */
+const char *conf_errno_text(int rc);
+/* The default gateway of a prefix: its lowest usable address. */
+void conf_gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw);
+/* "<cmd>: VSID N is not configured (...)": returns -ENOENT. */
+int conf_vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen);
+/* A CA must lie inside one of the VSID's prefixes and not be the default
+ * gateway of that prefix (HNV reserves it on every host): 0 or -EINVAL. */
+int conf_check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const struct hnv_ip *ca,
+		  char *err, size_t errlen);
+/* Appends the VSID's prefixes, ", " separated, to list. */
+void conf_prefix_list(const struct hnv_vsubnet_spec *vs, struct hnv_buf *list);
+/* Whether the batch added routing domain name (and did not delete it). */
+bool conf_rdomain_known(const struct hnv_conf_batch *b, const char *name);
+/* "<cmd>: routing domain "NAME" not found": returns -ENOENT. */
+int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen);
+
+/* ---- VMs' objects (conf_apply_vm.c) ---- */
+
+int conf_apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		    size_t errlen);
+int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		      size_t errlen);
+int conf_apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		    size_t errlen);
+/* -EBUSY with a message when a pool of the batch is in VSID vsid, else 0. */
+int conf_vsid_pool_busy(const struct hnv_conf_batch *b, const char *cmd, uint32_t vsid, char *err,
+			size_t errlen);
+
+/* ---- the gateway role (conf_apply_gw.c) ---- */
+
+int conf_apply_proute(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		      size_t errlen);
+int conf_apply_gateway(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		       size_t errlen);
+int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+			  size_t errlen);
+int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		   size_t errlen);
+/* -EBUSY with a message when the batch's gateway or tunnels use routing
+ * domain name, else 0. */
+int conf_rdomain_gw_busy(const struct hnv_conf_batch *b, const char *cmd, const char *name,
+			 char *err, size_t errlen);
+/* -EBUSY with a message when a gateway CA of the batch is in VSID vsid. */
+int conf_vsid_gw_busy(const struct hnv_conf_batch *b, const char *cmd, uint32_t vsid, char *err,
+		      size_t errlen);
+/* Brings the datapath's gateway ports in line with the batch's gateway
+ * CAs: one per VSID holding CAs, with all of them (hnv_gateway_port). A port
+ * whose CAs changed, or that the datapath lost, is replaced. 0, or a
+ * negative errno with a message. */
+int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,503 @@
+/* conf_apply_vm.c: the applier for VMs' objects (conf_apply_int.h): ports
+ * with the lookup records made for them, explicit lookup records, and IP
+ * pools published to the datapath's DHCP.
+ */
+#include "conf_apply_int.h"
+
+#include "../datapath/dhcp.h"
+#include "../datapath/policy.h"
+#include "../lib/err.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+
+/* The datapath's specs of the commands' objects. */
+
+static void port_spec(const struct hnv_conf_port *c, struct hnv_port_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, c->name, sizeof(s->name));
+	s->vsid = c->vsid;
+	s->mac = c->mac;
+	s->n_cas = c->n_cas;
+	memcpy(s->cas, c->cas, sizeof(s->cas));
+}
+
+static void lookup_spec(const struct hnv_conf_lookup *c, struct hnv_lookup_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->vsid = c->vsid;
+	s->ca = c->ca;
+	s->pa = c->pa;
+	s->mac = c->mac;
+	s->rule = c->rule;
+	s->type = c->type;
+	s->use_vm_mac = c->use_vm_mac;
+	s->has_customer_id = c->has_customer_id;
+	s->customer_id = c->customer_id;
+	memcpy(s->vm_name, c->vm_name, sizeof(s->vm_name));
+	memcpy(s->context, c->context, sizeof(s->context));
+}
+
+static void dhcp_pool(const struct hnv_conf_range *c, struct hnv_dhcp_pool *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->first = c->first;
+	s->last = c->last;
+	s->n_dns = c->n_dns;
+	memcpy(s->dns, c->dns, sizeof(s->dns));
+	s->lease = c->lease;
+}
+
+static bool pool_of_vsid(const void *elem, const void *key)
+{
+	return ((const struct hnv_conf_pool *)elem)->vsid == *(const uint32_t *)key;
+}
+
+static bool auto_of_port(const void *elem, const void *key)
+{
+	return strcmp(((const struct auto_rec *)elem)->port, key) == 0;
+}
+
+struct vsid_ca {
+	uint32_t vsid;
+	const struct hnv_ip *ca;
+};
+
+static bool auto_is(const void *elem, const void *key)
+{
+	const struct auto_rec *a = elem;
+	const struct vsid_ca *k = key;
+	return a->vsid == k->vsid && hnv_ip_eq(&a->ca, k->ca);
+}
+
+/* The lookup records of a new port's CAs (conftext.h, "port"). */
+static int port_records(struct hnv_conf_batch *b, const struct hnv_conf_port *s, char *err,
+			size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
+	const struct hnv_ip *pa = hnv_policy_local_pa(p, true);
+	if (pa == NULL)
+		pa = hnv_policy_local_pa(p, false);
+	if (pa == NULL)
+		return 0;
+	for (unsigned i = 0; i < s->n_cas; i++) {
+		struct hnv_lookup_spec r;
+		memset(&r, 0, sizeof(r));
+		r.vsid = s->vsid;
+		r.ca = s->cas[i];
+		r.pa = *pa;
+		r.mac = s->mac;
+		r.rule = HNV_RULE_ENCAP;
+		r.type = HNV_TYPE_STATIC;
+		memcpy(r.vm_name, s->name, sizeof(r.vm_name));
+		int rc = hnv_policy_lookup_add(p, &r);
+		struct vsid_ca key = {s->vsid, &s->cas[i]};
+		long other = rc == -EEXIST ? CONF_FIND(b->autos, auto_is, &key) : -1;
+		if (other >= 0) {
+			char t[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
+			hnv_seterr(err, errlen,
+				   "port add: CA %s of port \"%s\" is already the address of port "
+				   "\"%s\" in VSID %u",
+				   t, s->name, b->autos.a[other].port, s->vsid);
+			return -EEXIST;
+		}
+		if (rc == -EEXIST)
+			continue; /* an explicit record of this CA stays */
+		struct auto_rec a;
+		memset(&a, 0, sizeof(a));
+		memcpy(a.port, s->name, sizeof(a.port));
+		a.vsid = s->vsid;
+		a.ca = s->cas[i];
+		a.mac = s->mac;
+		if (rc == 0 && CONF_PUSH(b->autos, &a) < 0)
+			rc = -ENOMEM;
+		if (rc < 0) {
+			char t[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&s->cas[i], t, sizeof(t));
+			hnv_seterr(err, errlen, "port add: port \"%s\": lookup record of CA %s: %s",
+				   s->name, t, conf_errno_text(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Refuses a CA that is the DHCP server identifier of a VSID with a pool. */
+static int check_server_id(struct hnv_conf_batch *b, const char *cmd,
+			   const struct hnv_vsubnet_spec *vs, const struct hnv_ip *ca, char *err,
+			   size_t errlen)
+{
+	long pi = CONF_FIND(b->pools, pool_of_vsid, &vs->vsid);
+	if (pi < 0 || !hnv_ip_is_v4(ca))
+		return 0;
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
+		struct hnv_ip sid;
+		if (!hnv_prefix_contains(&vs->prefixes[i], ca))
+			continue;
+		hnv_dhcp_server_id(&vs->prefixes[i], &sid);
+		if (hnv_ip_eq(&sid, ca)) {
+			char a[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(ca, a, sizeof(a));
+			hnv_seterr(err, errlen,
+				   "%s: CA %s is reserved as the DHCP server identifier of VSID %u "
+				   "(it has pool \"%s\")",
+				   cmd, a, vs->vsid, b->pools.a[pi].name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* port del: the port and the records made for it (one an explicit
+ * lookup del took is gone). */
+static int port_del(struct hnv_conf_batch *b, const struct hnv_conf_port *s, char *err,
+		    size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
+	const char *cmd = "port del";
+	int rc = hnv_policy_port_del(p, s->name);
+	if (rc == -ENOENT)
+		hnv_seterr(err, errlen, "%s: port \"%s\" not found", cmd, s->name);
+	else if (rc < 0)
+		hnv_seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, conf_errno_text(rc));
+	if (rc < 0)
+		return rc;
+	for (long i; (i = CONF_FIND(b->autos, auto_of_port, s->name)) >= 0;) {
+		const struct auto_rec *a = &b->autos.a[i];
+		rc = hnv_policy_lookup_del(p, a->vsid, &a->ca, &a->mac);
+		if (rc < 0 && rc != -ENOENT) {
+			hnv_seterr(err, errlen, "%s: port \"%s\": its lookup record: %s", cmd,
+				   s->name, conf_errno_text(rc));
+			return rc;
+		}
+		CONF_DEL(b->autos, i);
+	}
+	return 0;
+}
+
+static int port_add(struct hnv_conf_batch *b, const struct hnv_conf_port *s, char *err,
+		    size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
+	const char *cmd = "port add";
+	static const struct hnv_mac zero_mac;
+	if (s->n_cas > HNV_CONF_CAS_MAX) {
+		hnv_seterr(err, errlen, "%s: port \"%s\" needs 1-%d CAs", cmd, s->name,
+			   HNV_CONF_CAS_MAX);
+		return -EINVAL;
+	}
+	struct hnv_vsubnet_spec vs;
+	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
+		return conf_vsid_missing(cmd, s->vsid, err, errlen);
+	if (s->n_cas == 0 || hnv_mac_eq(&s->mac, &zero_mac)) {
+		hnv_seterr(err, errlen,
+			   "%s: port \"%s\" needs --ca and --mac here (hnvgwd fills them in from "
+			   "the pool of VSID %u)",
+			   cmd, s->name, s->vsid);
+		return -EINVAL;
+	}
+	int rc;
+	for (unsigned i = 0; i < s->n_cas; i++) {
+		rc = conf_check_ca(cmd, &vs, &s->cas[i], err, errlen);
+		if (rc == 0)
+			rc = check_server_id(b, cmd, &vs, &s->cas[i], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	struct hnv_port_spec spec;
+	port_spec(s, &spec);
+	rc = hnv_policy_port_add(p, &spec);
+	if (rc >= 0)
+		return port_records(b, s, err, errlen);
+	if (rc == -EEXIST) {
+		char m[18];
+		hnv_fmt_mac(&s->mac, m, sizeof(m));
+		hnv_seterr(err, errlen,
+			   "%s: port \"%s\" already exists, or MAC %s is already a port of VSID %u",
+			   cmd, s->name, m, s->vsid);
+	} else if (rc == -ENOENT) {
+		return conf_vsid_missing(cmd, s->vsid, err, errlen);
+	} else {
+		hnv_seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, conf_errno_text(rc));
+	}
+	return rc;
+}
+
+int conf_apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		    size_t errlen)
+{
+	const struct hnv_conf_port *s = &c->u.port;
+	bool add = c->kind == HNV_CONF_PORT_ADD;
+	if (!CONF_TERMINATED(s->name)) {
+		hnv_seterr(err, errlen, "%s: name is not terminated",
+			   add ? "port add" : "port del");
+		return -EINVAL;
+	}
+	return add ? port_add(b, s, err, errlen) : port_del(b, s, err, errlen);
+}
+
+/* A record in messages: its CA in a, MAC in m, "VSID N CA a MAC m" in rec.
+ * Formatted only for a message: a config applies many records. */
+static void lookup_name(const struct hnv_conf_lookup *s, char a[INET6_ADDRSTRLEN], char m[18],
+			char *rec, size_t reclen)
+{
+	hnv_fmt_ip(&s->ca, a, INET6_ADDRSTRLEN);
+	hnv_fmt_mac(&s->mac, m, 18);
+	snprintf(rec, reclen, "VSID %u CA %s MAC %s", s->vsid, a, m);
+}
+
+int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		      size_t errlen)
+{
+	struct hnv_policy *p = hnv_dp_policy(b->dp);
+	const struct hnv_conf_lookup *s = &c->u.lookup;
+	const char *cmd = c->kind == HNV_CONF_LOOKUP_ADD   ? "lookup add"
+			  : c->kind == HNV_CONF_LOOKUP_SET ? "lookup set"
+							   : "lookup del";
+	char a[INET6_ADDRSTRLEN], m[18], rec[96];
+	int rc;
+	if (c->kind == HNV_CONF_LOOKUP_DEL) {
+		rc = hnv_policy_lookup_del(p, s->vsid, &s->ca, &s->mac);
+		if (rc < 0)
+			lookup_name(s, a, m, rec, sizeof(rec));
+		if (rc == -ENOENT)
+			hnv_seterr(err, errlen, "%s: no record %s", cmd, rec);
+		else if (rc < 0)
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
+		return rc < 0 ? rc : 0;
+	}
+	if (!CONF_TERMINATED(s->vm_name) || !CONF_TERMINATED(s->context)) {
+		hnv_seterr(err, errlen, "%s: VM name or context is not terminated", cmd);
+		return -EINVAL;
+	}
+	struct hnv_vsubnet_spec vs;
+	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
+		return conf_vsid_missing(cmd, s->vsid, err, errlen);
+	if (!hnv_ip_is_unspec(&s->ca)) {
+		rc = conf_check_ca(cmd, &vs, &s->ca, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	struct hnv_lookup_spec spec;
+	lookup_spec(s, &spec);
+	if (c->kind == HNV_CONF_LOOKUP_ADD) {
+		rc = hnv_policy_lookup_add(p, &spec);
+		struct vsid_ca key = {s->vsid, &s->ca};
+		long ai = rc == -EEXIST ? CONF_FIND(b->autos, auto_is, &key) : -1;
+		if (ai >= 0) {
+			/* an explicit record replaces the one made for a port */
+			const struct auto_rec *x = &b->autos.a[ai];
+			rc = hnv_policy_lookup_del(p, x->vsid, &x->ca, &x->mac);
+			CONF_DEL(b->autos, ai);
+			if (rc == 0)
+				rc = hnv_policy_lookup_add(p, &spec);
+		}
+		if (rc < 0)
+			lookup_name(s, a, m, rec, sizeof(rec));
+		if (rc == -EEXIST)
+			hnv_seterr(err, errlen,
+				   "%s: record %s already exists, or another record of VSID %u has "
+				   "CA %s%s",
+				   cmd, rec, s->vsid, a,
+				   hnv_ip_is_unspec(&s->ca) ? " (one gateway-wildcard per family)"
+							    : "");
+		else if (rc == -ENOENT)
+			return conf_vsid_missing(cmd, s->vsid, err, errlen);
+		else if (rc < 0)
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
+	} else {
+		rc = hnv_policy_lookup_set(p, &spec);
+		if (rc < 0)
+			lookup_name(s, a, m, rec, sizeof(rec));
+		if (rc == -ENOENT)
+			hnv_seterr(err, errlen, "%s: no record %s", cmd, rec);
+		else if (rc < 0)
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)
+{
+	struct hnv_dhcp_cfg cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	for (size_t i = 0; i < b->pools.n; i++) {
+		const struct hnv_conf_pool *o = &b->pools.a[i];
+		if (o->vsid == vsid && cfg.n_pools < HNV_DHCP_POOLS_MAX)
+			dhcp_pool(&o->range, &cfg.pools[cfg.n_pools++]);
+	}
+	return hnv_policy_vsubnet_dhcp_set(hnv_dp_policy(b->dp), vsid, &cfg);
+}
+
+static bool in_range(uint32_t x, uint32_t first, uint32_t last)
+{
+	return x >= first && x <= last;
+}
+
+/* The prefix of vs that holds r, which must not hold the prefix's network,
+ * default gateway, DHCP server identifier or broadcast address. 0 or
+ * -EINVAL; f and l are r's addresses for messages. */
+static int pool_in_vsubnet(const struct hnv_conf_pool *s, const struct hnv_vsubnet_spec *vs,
+			   const char *f, const char *l, char *err, size_t errlen)
+{
+	const char *cmd = "pool add";
+	const struct hnv_conf_range *r = &s->range;
+	const struct hnv_prefix *px = NULL;
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++)
+		if (hnv_prefix_contains(&vs->prefixes[i], &r->first) &&
+		    hnv_prefix_contains(&vs->prefixes[i], &r->last))
+			px = &vs->prefixes[i];
+	if (px == NULL) {
+		struct hnv_buf list = {0};
+		conf_prefix_list(vs, &list);
+		hnv_seterr(
+			err, errlen,
+			"%s: range %s-%s of pool \"%s\" is not inside one prefix of VSID %u (%s)",
+			cmd, f, l, s->name, s->vsid, list.p ? list.p : "");
+		hnv_buf_free(&list, false);
+		return -EINVAL;
+	}
+	char pl[64];
+	hnv_fmt_prefix(px, pl, sizeof(pl));
+	struct hnv_ip gw, sid;
+	conf_gateway_of(px, &gw);
+	hnv_dhcp_server_id(px, &sid);
+	uint32_t net = conf_ip4_u32(&px->addr);
+	uint32_t bcast = net | (px->len >= 32 ? 0 : UINT32_MAX >> px->len);
+	const struct {
+		uint32_t a;
+		const char *what;
+	} reserved[] = {
+		{net, "network address"},
+		{conf_ip4_u32(&gw), "default gateway"},
+		{conf_ip4_u32(&sid), "DHCP server identifier"},
+		{bcast, "broadcast address"},
+	};
+	uint32_t lo = conf_ip4_u32(&r->first), hi = conf_ip4_u32(&r->last);
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (in_range(reserved[i].a, lo, hi)) {
+			uint8_t v4[4] = {(uint8_t)(reserved[i].a >> 24),
+					 (uint8_t)(reserved[i].a >> 16),
+					 (uint8_t)(reserved[i].a >> 8), (uint8_t)reserved[i].a};
+			struct hnv_ip x;
+			char xa[INET6_ADDRSTRLEN];
+			hnv_ip_from_v4(&x, v4);
+			hnv_fmt_ip(&x, xa, sizeof(xa));
+			hnv_seterr(
+				err, errlen,
+				"%s: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)",
+				cmd, f, l, s->name, xa, reserved[i].what, s->vsid, pl);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* s overlaps no other pool of its VSID, which has room for one more. 0,
+ * -EEXIST or -ENOSPC. */
+static int pool_fits(const struct hnv_conf_batch *b, const struct hnv_conf_pool *s, const char *f,
+		     const char *l, char *err, size_t errlen)
+{
+	const char *cmd = "pool add";
+	uint32_t lo = conf_ip4_u32(&s->range.first), hi = conf_ip4_u32(&s->range.last);
+	unsigned n = 0;
+	for (size_t i = 0; i < b->pools.n; i++) {
+		const struct hnv_conf_pool *o = &b->pools.a[i];
+		if (o->vsid != s->vsid)
+			continue;
+		n++;
+		uint32_t olo = conf_ip4_u32(&o->range.first), ohi = conf_ip4_u32(&o->range.last);
+		if (hi < olo || lo > ohi)
+			continue;
+		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&o->range.first, of, sizeof(of));
+		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
+		hnv_seterr(err, errlen,
+			   "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
+			   cmd, f, l, s->name, o->name, of, ol, s->vsid);
+		return -EEXIST;
+	}
+	if (n >= HNV_CONF_POOLS_MAX) {
+		hnv_seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd,
+			   s->name, s->vsid, HNV_CONF_POOLS_MAX);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static int pool_add(struct hnv_conf_batch *b, const struct hnv_conf_pool *s, char *err,
+		    size_t errlen)
+{
+	const char *cmd = "pool add";
+	if (CONF_FIND(b->pools, conf_name_is, s->name) >= 0) {
+		hnv_seterr(err, errlen, "%s: pool \"%s\" already exists", cmd, s->name);
+		return -EEXIST;
+	}
+	const struct hnv_conf_range *r = &s->range;
+	if (!hnv_ip_is_v4(&r->first) || !hnv_ip_is_v4(&r->last) || r->n_dns > HNV_CONF_DNS_MAX) {
+		hnv_seterr(err, errlen, "%s: pool \"%s\": invalid range or DNS servers", cmd,
+			   s->name);
+		return -EINVAL;
+	}
+	char f[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&r->first, f, sizeof(f));
+	hnv_fmt_ip(&r->last, l, sizeof(l));
+	struct hnv_vsubnet_spec vs;
+	if (hnv_policy_vsubnet_get(hnv_dp_policy(b->dp), s->vsid, &vs) < 0) {
+		hnv_seterr(err, errlen,
+			   "%s: pool \"%s\": VSID %u is not configured: a pool needs a VM subnet "
+			   "(vsubnet add %u --rdomain NAME --prefix P first)",
+			   cmd, s->name, s->vsid, s->vsid);
+		return -ENOENT;
+	}
+	int rc = pool_in_vsubnet(s, &vs, f, l, err, errlen);
+	if (rc == 0)
+		rc = pool_fits(b, s, f, l, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (CONF_PUSH(b->pools, s) < 0) {
+		hnv_seterr(err, errlen, "%s: pool \"%s\": out of memory", cmd, s->name);
+		return -ENOMEM;
+	}
+	rc = pools_publish(b, s->vsid);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, conf_errno_text(rc));
+	return rc;
+}
+
+int conf_apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		    size_t errlen)
+{
+	const struct hnv_conf_pool *s = &c->u.pool;
+	const char *cmd = c->kind == HNV_CONF_POOL_ADD ? "pool add" : "pool del";
+	if (!CONF_TERMINATED(s->name)) {
+		hnv_seterr(err, errlen, "%s: name is not terminated", cmd);
+		return -EINVAL;
+	}
+	if (c->kind == HNV_CONF_POOL_ADD)
+		return pool_add(b, s, err, errlen);
+	long pi = CONF_FIND(b->pools, conf_name_is, s->name);
+	if (pi < 0) {
+		hnv_seterr(err, errlen, "%s: pool \"%s\" not found", cmd, s->name);
+		return -ENOENT;
+	}
+	uint32_t vsid = b->pools.a[pi].vsid;
+	CONF_DEL(b->pools, pi);
+	int rc = pools_publish(b, vsid);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "%s: pool \"%s\": %s", cmd, s->name, conf_errno_text(rc));
+	return rc;
+}
+
+int conf_vsid_pool_busy(const struct hnv_conf_batch *b, const char *cmd, uint32_t vsid, char *err,
+			size_t errlen)
+{
+	long pl = CONF_FIND(b->pools, pool_of_vsid, &vsid);
+	if (pl < 0)
+		return 0;
+	hnv_seterr(err, errlen, "%s: VSID %u is in use by pool \"%s\" (pool del first)", cmd, vsid,
+		   b->pools.a[pl].name);
+	return -EBUSY;
+}
