@@ -13,6 +13,7 @@
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../lib/vec.h"
+#include "../conf_apply.h"
 #include "../model.h"
 
 #include <errno.h>
@@ -69,6 +70,8 @@ static size_t member_size(enum hnv_conf_kind k)
 	case HNV_CONF_POOL_ADD:
 	case HNV_CONF_POOL_DEL:
 		return sizeof(c->u.pool);
+	case HNV_CONF_PORT_MOVE:
+		return sizeof(c->u.port_move);
 	}
 	return sizeof(c->u);
 }
@@ -215,16 +218,6 @@ static bool touches_gateway(const struct hnv_conf_cmd *c)
 	}
 }
 
-/* Until hnv_conf_batch_publish (contract 1) lands: the route changes of
- * the open batch, made visible. */
-static int batch_publish(struct hnv_apply *a, char *err, size_t errlen)
-{
-	int rc = hnv_policy_commit(hnv_dp_policy(a->dp));
-	if (rc)
-		hnv_seterr(err, errlen, "commit: %s", strerror(-rc));
-	return rc;
-}
-
 /* The settings as target has them, the defaults where it (or NULL) has
  * none: the datapath holds exactly the model's settings afterwards. */
 static int apply_global(struct hnv_apply *a, const struct hnv_conf_cmd *target, char *err,
@@ -282,7 +275,7 @@ static const struct hnv_port *port_owning(const struct hnv_policy *pol, uint32_t
  * can make the record again. 0, or -ENOMEM. */
 static int note_replaced_port(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *port)
 {
-	const struct hnv_lookup_spec *s = &c->u.lookup;
+	const struct hnv_conf_lookup *s = &c->u.lookup;
 	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
 	*port = NONE;
 	if (hnv_ip_is_unspec(&s->ca) ||
@@ -297,8 +290,8 @@ static int note_replaced_port(struct hnv_apply *a, const struct hnv_conf_cmd *c,
 	memcpy(p.u.port.name, pt->name, sizeof(p.u.port.name));
 	p.u.port.vsid = pt->vsid;
 	p.u.port.mac = pt->mac;
-	p.u.port.n_cas = pt->n_cas;
-	memcpy(p.u.port.cas, pt->cas, sizeof(p.u.port.cas));
+	for (unsigned i = 0; i < pt->n_cas && i < HNV_CONF_CAS_MAX; i++)
+		p.u.port.cas[p.u.port.n_cas++] = pt->cas[i];
 	return cmdbuf_put(&a->arena, &p, port);
 }
 
@@ -462,7 +455,7 @@ int hnv_apply_change(struct hnv_apply *a, const struct hnv_conf_cmd *old,
 
 int hnv_apply_publish(struct hnv_apply *a, char *err, size_t errlen)
 {
-	int rc = batch_publish(a, err, errlen);
+	int rc = hnv_conf_batch_publish(a->batch, err, errlen);
 	if (rc == 0 && a->fwd)
 		rc = hnv_fwd_publish(a->fwd, err, errlen);
 	return rc;
@@ -830,7 +823,7 @@ static int force_dependents(struct differ *x)
  * come back: the port is added again after it (conftext.h, "port"). */
 static bool port_lost_record(const struct differ *x, const struct hnv_conf_cmd *c)
 {
-	for (unsigned i = 0; i < c->u.port.n_cas && i < HNV_PORT_MAX_CAS; i++) {
+	for (unsigned i = 0; i < c->u.port.n_cas && i < HNV_CONF_CAS_MAX; i++) {
 		uint64_t v = vca_of(c->u.port.vsid, &c->u.port.cas[i]);
 		for (size_t k = 0; k < x->ngv; k++)
 			if (x->gone_vca[k] == v)

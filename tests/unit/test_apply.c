@@ -306,9 +306,19 @@ static void check_like_fresh(struct fix *f, const char *what)
 	fix_open(&fresh, copy);
 	char *got = dump(f->dp, f->m, NULL), *want = dump(fresh.dp, f->m, NULL);
 	assert_same_text(got, want, what);
-	free(got);
 	free(want);
 	fix_close(&fresh);
+	/* and like the model's own replay (hnv_model_build_dp) */
+	struct hnv_dp *dp;
+	char err[512] = "";
+	if (hnv_model_build_dp(f->m, &dp, err, sizeof(err)))
+		fail_msg("build_dp: %s", err);
+	want = dump(dp, f->m, NULL);
+	assert_same_text(got, want, what);
+	free(got);
+	free(want);
+	urcu_qsbr_synchronize_rcu();
+	hnv_dp_free(dp);
 }
 
 /* Applies lines as a transaction and checks the result like a fresh load;
