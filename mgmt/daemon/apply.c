@@ -166,6 +166,10 @@ struct hnv_apply {
 	struct undo *log;
 	size_t n_log, cap_log;
 	bool gateway_touched;
+	/* the provider address the ports' lookup records were made with
+	 * (conftext.h, "port"): the first IPv4 one, else the first IPv6 one */
+	bool has_pa;
+	struct hnv_ip pa;
 };
 
 /* The "del" that names the object of an add command. */
@@ -270,6 +274,18 @@ static const struct hnv_port *port_owning(const struct hnv_policy *pol, uint32_t
 	return NULL;
 }
 
+/* The "port add" of a port of the datapath. */
+static void port_cmd_of(const struct hnv_port *pt, struct hnv_conf_cmd *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = HNV_CONF_PORT_ADD;
+	memcpy(p->u.port.name, pt->name, sizeof(p->u.port.name));
+	p->u.port.vsid = pt->vsid;
+	p->u.port.mac = pt->mac;
+	for (unsigned i = 0; i < pt->n_cas && i < HNV_CONF_CAS_MAX; i++)
+		p->u.port.cas[p->u.port.n_cas++] = pt->cas[i];
+}
+
 /* An explicit "lookup add" of a port's CA replaces the record made for the
  * port (conftext.h): remembers the port (as its "port add") so that undo
  * can make the record again. 0, or -ENOMEM. */
@@ -285,13 +301,7 @@ static int note_replaced_port(struct hnv_apply *a, const struct hnv_conf_cmd *c,
 	if (!pt)
 		return 0;
 	struct hnv_conf_cmd p;
-	memset(&p, 0, sizeof(p));
-	p.kind = HNV_CONF_PORT_ADD;
-	memcpy(p.u.port.name, pt->name, sizeof(p.u.port.name));
-	p.u.port.vsid = pt->vsid;
-	p.u.port.mac = pt->mac;
-	for (unsigned i = 0; i < pt->n_cas && i < HNV_CONF_CAS_MAX; i++)
-		p.u.port.cas[p.u.port.n_cas++] = pt->cas[i];
+	port_cmd_of(pt, &p);
 	return cmdbuf_put(&a->arena, &p, port);
 }
 
@@ -346,6 +356,84 @@ static bool set_in_place(const struct hnv_conf_cmd *old, const struct hnv_conf_c
 	       (old->kind == HNV_CONF_LOOKUP_ADD || old->kind == HNV_CONF_GLOBAL_SET);
 }
 
+/* Makes the records of a port again, as "port add" made them: the port
+ * goes and comes back (its TAP stays open: fwd.h). */
+static int restore_port(struct hnv_apply *a, const struct hnv_conf_cmd *p, char *err, size_t errlen)
+{
+	int rc = apply_del(a, p, err, errlen);
+	return rc ? rc : apply_add(a, p, NULL, err, errlen);
+}
+
+/* A deleted lookup record of a port's CA lets the port's own record come
+ * back, as a replay of the configuration would make it. */
+static int lookup_gone(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
+{
+	const struct hnv_conf_lookup *s = &c->u.lookup;
+	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
+	if (hnv_ip_is_unspec(&s->ca) ||
+	    hnv_policy_rec_by_ca(pol, hnv_hash_ca(s->vsid, &s->ca), s->vsid, &s->ca))
+		return 0;
+	const struct hnv_port *pt = port_owning(pol, s->vsid, &s->ca);
+	if (!pt)
+		return 0;
+	struct hnv_conf_cmd p;
+	port_cmd_of(pt, &p);
+	return restore_port(a, &p, err, errlen);
+}
+
+/* The provider address ports' records take now (see struct hnv_apply). */
+static bool records_pa(const struct hnv_apply *a, struct hnv_ip *out)
+{
+	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
+	const struct hnv_ip *pa = hnv_policy_local_pa(pol, true);
+	if (!pa)
+		pa = hnv_policy_local_pa(pol, false);
+	if (pa)
+		*out = *pa;
+	return pa != NULL;
+}
+
+static void records_pa_take(struct hnv_apply *a)
+{
+	a->has_pa = records_pa(a, &a->pa);
+}
+
+/* When that address changed, every port's records are made again with the
+ * new one (or go: no address). */
+static int records_pa_follow(struct hnv_apply *a, char *err, size_t errlen)
+{
+	struct hnv_ip now;
+	bool has = records_pa(a, &now);
+	if (has == a->has_pa && (!has || hnv_ip_eq(&now, &a->pa)))
+		return 0;
+	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
+	char(*names)[HNV_NAME_MAX + 1] = calloc(HNV_PORTS_MAX, sizeof(*names));
+	if (!names) {
+		hnv_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (unsigned id = 1; id < HNV_PORTS_MAX; id++) {
+		const struct hnv_port *pt = hnv_policy_port(pol, id);
+		if (pt && !pt->gateway)
+			memcpy(names[n++], pt->name, sizeof(names[0]));
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int id = hnv_policy_port_id(pol, names[i]);
+		const struct hnv_port *pt = id > 0 ? hnv_policy_port(pol, (unsigned)id) : NULL;
+		struct hnv_conf_cmd p;
+		if (!pt)
+			continue;
+		port_cmd_of(pt, &p);
+		rc = restore_port(a, &p, err, errlen);
+	}
+	free(names);
+	if (rc == 0)
+		records_pa_take(a);
+	return rc;
+}
+
 /* ---- the transaction ---- */
 
 int hnv_apply_new(struct hnv_dp *dp, struct hnv_apply **out)
@@ -397,6 +485,7 @@ int hnv_apply_load(struct hnv_apply *a, const struct hnv_model *m, char *err, si
 {
 	struct load l = {a, err, errlen};
 	int rc = hnv_model_foreach(m, load_one, &l);
+	records_pa_take(a); /* the ports were added after the addresses */
 	if (rc == 0)
 		rc = hnv_apply_publish(a, err, errlen);
 	return rc;
@@ -407,6 +496,7 @@ void hnv_apply_begin(struct hnv_apply *a)
 	cmdbuf_cut(&a->arena, 0);
 	a->n_log = 0;
 	a->gateway_touched = false;
+	records_pa_take(a);
 }
 
 int hnv_apply_change(struct hnv_apply *a, const struct hnv_conf_cmd *old,
@@ -435,6 +525,13 @@ int hnv_apply_change(struct hnv_apply *a, const struct hnv_conf_cmd *old,
 	} else {
 		rc = old ? apply_del(a, old, err, errlen) : 0;
 		u.old_gone = old && rc == 0;
+		if (rc == 0 && old && !new && old->kind == HNV_CONF_LOOKUP_ADD &&
+		    (rc = lookup_gone(a, old, err, errlen))) {
+			char e[256];
+			if (apply_add(a, old, NULL, e, sizeof(e)))
+				hnv_log(HNV_LOG_ERR, "cannot restore a lookup record: %s", e);
+			u.old_gone = false;
+		}
 		if (rc == 0 && new)
 			rc = apply_add(a, new, &u.port, err, errlen);
 		u.new_in = new &&rc == 0;
@@ -455,18 +552,12 @@ int hnv_apply_change(struct hnv_apply *a, const struct hnv_conf_cmd *old,
 
 int hnv_apply_publish(struct hnv_apply *a, char *err, size_t errlen)
 {
-	int rc = hnv_conf_batch_publish(a->batch, err, errlen);
+	int rc = records_pa_follow(a, err, errlen);
+	if (rc == 0)
+		rc = hnv_conf_batch_publish(a->batch, err, errlen);
 	if (rc == 0 && a->fwd)
 		rc = hnv_fwd_publish(a->fwd, err, errlen);
 	return rc;
-}
-
-/* Makes the records of a port again, as "port add" made them: the port
- * goes and comes back (its TAP stays open: fwd.h). */
-static int restore_port(struct hnv_apply *a, const struct hnv_conf_cmd *p, char *err, size_t errlen)
-{
-	int rc = apply_del(a, p, err, errlen);
-	return rc ? rc : apply_add(a, p, NULL, err, errlen);
 }
 
 /* The inverse of one logged change. */
@@ -512,6 +603,7 @@ int hnv_apply_undo(struct hnv_apply *a)
 			first = first ? first : rc;
 		}
 	}
+	/* publish makes the ports' records follow the provider address back */
 	int rc = hnv_apply_publish(a, err, sizeof(err));
 	if (rc) {
 		hnv_log(HNV_LOG_ERR, "publishing an undone change: %s", err);
@@ -544,7 +636,6 @@ enum dstate {
 struct dent {
 	uint64_t key, sum[2];
 	uint64_t dep[2]; /* identity hashes of what it depends on; 0: none */
-	uint64_t vca;    /* a lookup record: hash of its (VSID, CA) */
 	size_t cmd;      /* offset in the diff's buffer, once needed */
 	uint8_t kind;
 	uint8_t state;
@@ -573,12 +664,9 @@ struct differ {
 	size_t mask;
 	struct tent *t;
 	size_t nt, capt;
-	uint64_t *gone_vca; /* (VSID, CA) of lookup records gone */
-	size_t ngv, capgv;
 	bool all; /* identity hashes clashed: replace everything */
 	bool clash;
-	bool pa_added; /* to has a provider address from has not */
-	size_t i;      /* the entry of from the second reading is at */
+	size_t i; /* the entry of from the second reading is at */
 	int rc;
 };
 
@@ -664,11 +752,6 @@ static uint64_t key_of(const struct hnv_conf_cmd *c)
 	return key_done(h);
 }
 
-static uint64_t vca_of(uint32_t vsid, const struct hnv_ip *ca)
-{
-	return key_done(fnv(fnv(FNV0, &vsid, sizeof(vsid)), ca, sizeof(*ca)));
-}
-
 /* Content: two independent 64-bit hashes of the kind and the member. */
 static void sum_of(const struct hnv_conf_cmd *c, uint64_t sum[2])
 {
@@ -705,8 +788,6 @@ static void dent_deps(const struct hnv_conf_cmd *c, struct dent *e)
 	case HNV_CONF_LOOKUP_ADD:
 		e->dep[0] =
 			key_vsid(c->kind == HNV_CONF_PORT_ADD ? c->u.port.vsid : c->u.lookup.vsid);
-		if (c->kind == HNV_CONF_LOOKUP_ADD)
-			e->vca = vca_of(c->u.lookup.vsid, &c->u.lookup.ca);
 		break;
 	case HNV_CONF_ROUTE_ADD:
 		e->dep[0] = key_name(HNV_CONF_RDOMAIN_ADD, c->u.route.rdomain);
@@ -775,7 +856,6 @@ static int read_to(const struct hnv_conf_cmd *c, void *arg)
 	long i = x->all ? -1 : dent_find(x, key_of(c));
 	t->from = i < 0 ? NONE : (size_t)i;
 	t->new = NONE;
-	x->pa_added = x->pa_added || (i < 0 && c->kind == HNV_CONF_PA_ADD);
 	if (i >= 0) {
 		struct dent *e = &x->e[i];
 		uint64_t sum[2];
@@ -791,45 +871,21 @@ static int read_to(const struct hnv_conf_cmd *c, void *arg)
 }
 
 /* Entries whose dependencies changed are replaced by themselves; from's
- * order puts every dependency first, so one pass sees the final state. */
-static int force_dependents(struct differ *x)
+ * order puts every dependency first, so one pass sees the final state.
+ * (What the applier derives, the ports' own lookup records, follows by
+ * itself: see lookup_gone and records_pa_follow.) */
+static void force_dependents(struct differ *x)
 {
-	bool pa_changed = x->pa_added;
 	for (size_t k = 0; k < x->n; k++) {
 		struct dent *e = &x->e[k];
 		if (!e->seen)
 			e->state = D_GONE;
-		if (x->all)
-			continue;
-		pa_changed = pa_changed || (e->kind == HNV_CONF_PA_ADD && e->state != D_SAME);
-		for (int j = 0; j < 2 && e->state == D_SAME; j++) {
+		for (int j = 0; j < 2 && e->state == D_SAME && !x->all; j++) {
 			long d = e->dep[j] ? dent_find(x, e->dep[j]) : -1;
 			if (d >= 0 && x->e[d].state != D_SAME)
 				e->state = D_FORCED;
 		}
-		/* the records a port makes use the first provider address */
-		if (e->state == D_SAME && e->kind == HNV_CONF_PORT_ADD && pa_changed)
-			e->state = D_FORCED;
-		if (e->kind == HNV_CONF_LOOKUP_ADD && e->state == D_GONE) {
-			if (HNV_GROW(x->gone_vca, x->capgv, x->ngv + 1))
-				return -ENOMEM;
-			x->gone_vca[x->ngv++] = e->vca;
-		}
 	}
-	return 0;
-}
-
-/* An explicit record of a port's CA that goes lets the port's own record
- * come back: the port is added again after it (conftext.h, "port"). */
-static bool port_lost_record(const struct differ *x, const struct hnv_conf_cmd *c)
-{
-	for (unsigned i = 0; i < c->u.port.n_cas && i < HNV_CONF_CAS_MAX; i++) {
-		uint64_t v = vca_of(c->u.port.vsid, &c->u.port.cas[i]);
-		for (size_t k = 0; k < x->ngv; k++)
-			if (x->gone_vca[k] == v)
-				return true;
-	}
-	return false;
 }
 
 /* Second reading of from: the commands of the entries that change. */
@@ -837,8 +893,6 @@ static int collect_from(const struct hnv_conf_cmd *c, void *arg)
 {
 	struct differ *x = arg;
 	struct dent *e = &x->e[x->i++];
-	if (e->state == D_SAME && c->kind == HNV_CONF_PORT_ADD && x->ngv && port_lost_record(x, c))
-		e->state = D_FORCED;
 	return e->state == D_SAME ? 0 : cmdbuf_put(&x->d->buf, c, &e->cmd);
 }
 
@@ -880,7 +934,6 @@ static void differ_free(struct differ *x)
 	free(x->e);
 	free(x->slot);
 	free(x->t);
-	free(x->gone_vca);
 }
 
 /* Back to the start, for a second run that replaces everything. */
@@ -902,7 +955,8 @@ static int diff_run(struct differ *x, const struct hnv_model *from, const struct
 		return rc;
 	if (x->clash)
 		return 0;
-	if ((rc = force_dependents(x)) || (rc = hnv_model_foreach(from, collect_from, x)))
+	force_dependents(x);
+	if ((rc = hnv_model_foreach(from, collect_from, x)))
 		return rc;
 	return assemble(x);
 }

@@ -15,9 +15,13 @@
  *   replacement  "lookup set" for a lookup record, "global set" for the
  *                settings (fields new leaves out go back to the defaults),
  *                else the "del" of old, then new.
- * The host edge's ports follow (datapath/io/fwd.h): a port's TAP is opened
- * before the datapath gets the port, and closed by the publish after the
- * datapath lost it.
+ * What the applier derives follows as a replay of the configuration would
+ * make it: the lookup record of a port's CA comes back when an explicit
+ * record that replaced it is deleted, and when the provider address the
+ * ports' records take (the first IPv4 one, else the first IPv6 one)
+ * changes, publish makes every port's records again. The host edge's ports
+ * follow (datapath/io/fwd.h): a port's TAP is opened before the datapath
+ * gets the port, and closed by the publish after the datapath lost it.
  *
  * A transaction is hnv_apply_begin, the changes in the order of contract 2
  * (deletions in reverse dependency order, then replacements and additions
@@ -80,9 +84,8 @@ bool hnv_apply_gateway_touched(const struct hnv_apply *a);
 /* ---- the changes between two whole models ---- */
 
 /* The changes that turn model from into model to, in apply order. An entry
- * that depends on a deleted or replaced one (a port on its VSID or on the
- * provider addresses, a route in its routing domain, a port whose CA an
- * explicit lookup record held) is deleted and added again around it. from
+ * that depends on a deleted or replaced one (a port on its VSID, a route in
+ * its routing domain, ...) is deleted and added again around it. from
  * is read twice, to once; memory: the changed commands, plus about 100
  * bytes per entry of the two models while it runs. 0, or -ENOMEM. */
 struct hnv_apply_diff;

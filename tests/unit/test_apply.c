@@ -409,6 +409,9 @@ static void test_replacements(void **state)
 		 "--remote-id site1.example --psk " PSK " --remote-prefix 192.168.50.0/24 --dpd 9"},
 		/* an explicit record of a port's CA, and without it again */
 		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.77 --mac 060600000005"},
+		/* the address the ports' records take */
+		{"pa del 192.168.4.11", "pa add 192.168.7.11/24 --dev eth0"},
+		{"pa del 192.168.4.11"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(sets); i++) {
 		size_t n = sets[i][1] ? 2 : 1;
@@ -505,6 +508,24 @@ static void test_undo(void **state)
 	after = dump(f.dp, f.m, NULL);
 	assert_same_text(after, before, "undone explicit record of a port's CA");
 	free(after);
+	/* undone after its publish (the store refused it): the ports' records
+	 * follow the provider address back */
+	const char *moved[] = {"pa del 192.168.4.11", "pa add 192.168.7.11/24 --dev eth0",
+			       "lookup del --vsid 5001 --ca 10.0.0.7 --mac 060600000007"};
+	next = transact(f.m, moved, ARRAY_LEN(moved));
+	assert_int_equal(hnv_apply_diff(f.m, next, &d), 0);
+	hnv_apply_begin(f.a);
+	assert_int_equal(hnv_apply_diff_foreach(d, run_one, &r), 0);
+	assert_int_equal(hnv_apply_publish(f.a, r.err, sizeof(r.err)), 0);
+	mid = dump(f.dp, f.m, NULL);
+	assert_non_null(strstr(mid, "192.168.7.11 06:06:00:00:00:05"));
+	free(mid);
+	assert_int_equal(hnv_apply_undo(f.a), 0);
+	after = dump(f.dp, f.m, NULL);
+	assert_same_text(after, before, "undone after publish");
+	free(after);
+	hnv_apply_diff_free(d);
+	hnv_model_free(next);
 	/* a replacement whose add fails leaves the old entry */
 	struct hnv_conf_cmd old, bad;
 	assert_int_equal(hnv_conf_parse_line("port add blue1 --vsid 5001 --ca 10.0.0.5 --mac "
