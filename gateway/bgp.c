@@ -1,22 +1,21 @@
 /* bgp.c: the per-tenant bgpd fragment and its application through vtysh. */
 #include "bgp.h"
+#include "../lib/addr.h"
 #include "../lib/err.h"
+#include "../lib/vec.h"
+#include "run.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ZAPI_ROUTE_OPENFABRIC 26 /* HNV_ZAPI_ROUTE_OPENFABRIC */
@@ -27,48 +26,7 @@ unsigned hnv_bgp_redist_for_zapi_type(int type)
 	return type == ZAPI_ROUTE_OPENFABRIC ? HNV_BGP_REDIST_OPENFABRIC : 0;
 }
 
-/* ---- a growing text buffer that counts its lines ---- */
-
-struct text {
-	char *s;
-	size_t len, cap;
-	size_t lines; /* complete lines so far */
-	bool oom;
-};
-
-static void text_add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_add(struct text *t, const char *fmt, ...)
-{
-	if (t->oom)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		size_t room = t->cap - t->len;
-		int n = vsnprintf(t->s ? t->s + t->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			for (size_t i = t->len; i < t->len + (size_t)n; i++)
-				t->lines += t->s[i] == '\n';
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		while (cap < t->len + (size_t)n + 1)
-			cap *= 2;
-		char *s = realloc(t->s, cap);
-		if (s == NULL) {
-			t->oom = true;
-			return;
-		}
-		t->s = s;
-		t->cap = cap;
-	}
-}
+/* ---- a script: text whose lines are labelled with their tenant ---- */
 
 /* Which tenant (label) the lines from `first` (1-based) on belong to, so a
  * vtysh error "line N: ..." can name it. */
@@ -78,23 +36,24 @@ struct label {
 };
 
 struct script {
-	struct text t;
+	struct hnv_buf t;
 	struct label *labels;
-	size_t n_labels;
+	size_t n_labels, cap_labels;
+	size_t lines, counted; /* complete lines in the first counted bytes of t */
 };
 
 static void script_label(struct script *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void script_label(struct script *s, const char *fmt, ...)
 {
-	struct label *l = realloc(s->labels, (s->n_labels + 1) * sizeof(*l));
-	if (l == NULL) {
+	if (HNV_GROW(s->labels, s->cap_labels, s->n_labels + 1)) {
 		s->t.oom = true;
 		return;
 	}
-	s->labels = l;
-	l += s->n_labels++;
-	l->first = s->t.lines + 1;
+	for (; s->counted < s->t.len; s->counted++)
+		s->lines += s->t.p[s->counted] == '\n';
+	struct label *l = &s->labels[s->n_labels++];
+	l->first = s->lines + 1;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(l->name, sizeof(l->name), fmt, ap);
@@ -111,31 +70,15 @@ static const char *script_owner(const struct script *s, size_t line)
 
 static void script_free(struct script *s)
 {
-	free(s->t.s);
+	hnv_buf_free(&s->t, false);
 	free(s->labels);
 }
 
 /* ---- validation and rendering ---- */
 
-static void ip_str(const struct hnv_ip *a, char *buf, size_t len)
-{
-	if (hnv_ip_is_v4(a))
-		inet_ntop(AF_INET, a->b + 12, buf, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, a->b, buf, (socklen_t)len);
-}
-
 static bool prefix_ok(const struct hnv_prefix *p)
 {
-	bool v4 = hnv_ip_is_v4(&p->addr);
-	unsigned max = v4 ? 32 : 128;
-	if (p->len > max)
-		return false;
-	const uint8_t *b = v4 ? p->addr.b + 12 : p->addr.b;
-	for (unsigned bit = p->len; bit < max; bit++)
-		if (b[bit / 8] & (0x80 >> (bit % 8)))
-			return false;
-	return true;
+	return p->len <= (hnv_ip_is_v4(&p->addr) ? 32 : 128) && !hnv_prefix_host_bits_set(p);
 }
 
 static bool name_ok(const char *s)
@@ -159,9 +102,9 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 		const struct hnv_bgp_tenant *x = &t[i];
 		if (x->vrf == NULL || !name_ok(x->vrf)) {
 			hnv_seterr(err, errlen,
-			       "bgp: tenant %zu: bad routing domain name \"%s\" (1 to %d of "
-			       "A-Z a-z 0-9 - _ .)",
-			       i, x->vrf ? x->vrf : "", HNV_BGP_NAME_MAX);
+				   "bgp: tenant %zu: bad routing domain name \"%s\" (1 to %d of "
+				   "A-Z a-z 0-9 - _ .)",
+				   i, x->vrf ? x->vrf : "", HNV_BGP_NAME_MAX);
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -175,46 +118,47 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 		}
 		if (x->router_id &&
 		    (!hnv_ip_is_v4(x->router_id) || hnv_ip_is_unspec(x->router_id))) {
-			ip_str(x->router_id, a, sizeof(a));
-			hnv_seterr(err, errlen, "bgp: tenant %s: router-id %s is not an IPv4 address",
-			       x->vrf, a);
+			hnv_fmt_ip(x->router_id, a, sizeof(a));
+			hnv_seterr(err, errlen,
+				   "bgp: tenant %s: router-id %s is not an IPv4 address", x->vrf,
+				   a);
 			return -EINVAL;
 		}
 		if (x->redist & ~(HNV_BGP_REDIST_KERNEL | HNV_BGP_REDIST_CONNECTED |
 				  HNV_BGP_REDIST_STATIC | HNV_BGP_REDIST_OPENFABRIC)) {
 			hnv_seterr(err, errlen, "bgp: tenant %s: unknown redistribute flags 0x%x",
-			       x->vrf, x->redist);
+				   x->vrf, x->redist);
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < x->n_neighbors; j++) {
 			const struct hnv_bgp_neighbor *nb = &x->neighbors[j];
-			ip_str(&nb->addr, a, sizeof(a));
+			hnv_fmt_ip(&nb->addr, a, sizeof(a));
 			if (hnv_ip_is_unspec(&nb->addr)) {
 				hnv_seterr(err, errlen, "bgp: tenant %s: neighbor %s is not valid",
-				       x->vrf, a);
+					   x->vrf, a);
 				return -EINVAL;
 			}
 			if (nb->remote_as == 0) {
 				hnv_seterr(err, errlen,
-				       "bgp: tenant %s: neighbor %s: remote AS 0 is not valid",
-				       x->vrf, a);
+					   "bgp: tenant %s: neighbor %s: remote AS 0 is not valid",
+					   x->vrf, a);
 				return -EINVAL;
 			}
 			for (size_t k = 0; k < j; k++)
 				if (hnv_ip_eq(&x->neighbors[k].addr, &nb->addr)) {
 					hnv_seterr(err, errlen,
-					       "bgp: tenant %s: neighbor %s listed twice", x->vrf,
-					       a);
+						   "bgp: tenant %s: neighbor %s listed twice",
+						   x->vrf, a);
 					return -EINVAL;
 				}
 		}
 		for (size_t j = 0; j < x->n_networks; j++) {
 			if (!prefix_ok(&x->networks[j])) {
-				ip_str(&x->networks[j].addr, a, sizeof(a));
+				hnv_fmt_ip(&x->networks[j].addr, a, sizeof(a));
 				hnv_seterr(err, errlen,
-				       "bgp: tenant %s: network %s/%u is not a prefix (length "
-				       "or host bits)",
-				       x->vrf, a, x->networks[j].len);
+					   "bgp: tenant %s: network %s/%u is not a prefix (length "
+					   "or host bits)",
+					   x->vrf, a, x->networks[j].len);
 				return -EINVAL;
 			}
 		}
@@ -233,7 +177,7 @@ static const struct {
 	{HNV_BGP_REDIST_OPENFABRIC, "openfabric"},
 };
 
-static void render_af(struct text *o, const struct hnv_bgp_tenant *x, bool v4)
+static void render_af(struct hnv_buf *o, const struct hnv_bgp_tenant *x, bool v4)
 {
 	char a[INET6_ADDRSTRLEN];
 	bool any = false;
@@ -243,56 +187,56 @@ static void render_af(struct text *o, const struct hnv_bgp_tenant *x, bool v4)
 		any |= hnv_ip_is_v4(&x->networks[j].addr) == v4;
 	if (!any && !(v4 && x->redist))
 		return;
-	text_add(o, " !\n address-family %s unicast\n", v4 ? "ipv4" : "ipv6");
+	hnv_buf_printf(o, " !\n address-family %s unicast\n", v4 ? "ipv4" : "ipv6");
 	for (size_t j = 0; j < x->n_networks; j++) {
 		if (hnv_ip_is_v4(&x->networks[j].addr) != v4)
 			continue;
-		ip_str(&x->networks[j].addr, a, sizeof(a));
-		text_add(o, "  network %s/%u\n", a, x->networks[j].len);
+		hnv_fmt_ip(&x->networks[j].addr, a, sizeof(a));
+		hnv_buf_printf(o, "  network %s/%u\n", a, x->networks[j].len);
 	}
 	for (size_t j = 0; j < sizeof(redist_names) / sizeof(redist_names[0]); j++)
 		if (x->redist & redist_names[j].flag)
-			text_add(o, "  redistribute %s\n", redist_names[j].name);
+			hnv_buf_printf(o, "  redistribute %s\n", redist_names[j].name);
 	for (size_t j = 0; j < x->n_neighbors; j++) {
 		if (hnv_ip_is_v4(&x->neighbors[j].addr) != v4)
 			continue;
-		ip_str(&x->neighbors[j].addr, a, sizeof(a));
-		text_add(o, "  neighbor %s activate\n", a);
+		hnv_fmt_ip(&x->neighbors[j].addr, a, sizeof(a));
+		hnv_buf_printf(o, "  neighbor %s activate\n", a);
 	}
-	text_add(o, " exit-address-family\n");
+	hnv_buf_printf(o, " exit-address-family\n");
 }
 
 static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 {
-	struct text *o = &s->t;
+	struct hnv_buf *o = &s->t;
 	char a[INET6_ADDRSTRLEN];
 	script_label(s, "tenant %s (router bgp %u vrf " HNV_BGP_VRF_PREFIX "%s)", x->vrf,
 		     x->local_as, x->vrf);
-	text_add(o, "router bgp %u vrf " HNV_BGP_VRF_PREFIX "%s\n", x->local_as, x->vrf);
+	hnv_buf_printf(o, "router bgp %u vrf " HNV_BGP_VRF_PREFIX "%s\n", x->local_as, x->vrf);
 	if (x->router_id) {
-		ip_str(x->router_id, a, sizeof(a));
-		text_add(o, " bgp router-id %s\n", a);
+		hnv_fmt_ip(x->router_id, a, sizeof(a));
+		hnv_buf_printf(o, " bgp router-id %s\n", a);
 	}
 	/* graceful restart: zebra and the peer keep the routes while either
 	 * bgpd restarts, so forwarding does not stop */
 	if (x->graceful_restart)
-		text_add(o, " bgp graceful-restart\n");
-	text_add(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
+		hnv_buf_printf(o, " bgp graceful-restart\n");
+	hnv_buf_printf(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
 	for (size_t j = 0; j < x->n_neighbors; j++) {
-		ip_str(&x->neighbors[j].addr, a, sizeof(a));
-		text_add(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);
+		hnv_fmt_ip(&x->neighbors[j].addr, a, sizeof(a));
+		hnv_buf_printf(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);
 		/* a site's router is reached through an S2S tunnel, not on a
 		 * connected prefix: eBGP would otherwise never start. The
 		 * session keeps TTL 1 (the tunnel is one hop). */
-		text_add(o, " neighbor %s disable-connected-check\n", a);
+		hnv_buf_printf(o, " neighbor %s disable-connected-check\n", a);
 		/* retry a refused or unreachable peer after 10 s, not
 		 * bgpd's 120 s: the site's router may answer only once its
 		 * tunnel is up */
-		text_add(o, " neighbor %s timers connect %d\n", a, HNV_BGP_CONNECT_RETRY);
+		hnv_buf_printf(o, " neighbor %s timers connect %d\n", a, HNV_BGP_CONNECT_RETRY);
 	}
 	render_af(o, x, true);
 	render_af(o, x, false);
-	text_add(o, "exit\n!\n");
+	hnv_buf_printf(o, "exit\n!\n");
 }
 
 static int render(const struct hnv_bgp_tenant *t, size_t n, struct script *s, char *err,
@@ -301,8 +245,8 @@ static int render(const struct hnv_bgp_tenant *t, size_t n, struct script *s, ch
 	int rc = validate(t, n, err, errlen);
 	if (rc < 0)
 		return rc;
-	text_add(&s->t, "! %zu tenant%s: generated by hnvgwd, rewritten on every change\n!\n", n,
-		 n == 1 ? "" : "s");
+	hnv_buf_printf(&s->t, "! %zu tenant%s: generated by hnvgwd, rewritten on every change\n!\n",
+		       n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++)
 		render_tenant(s, &t[i]);
 	if (s->t.oom) {
@@ -321,7 +265,7 @@ int hnv_bgp_render(const struct hnv_bgp_tenant *t, size_t n, char **out, char *e
 		return rc;
 	}
 	free(s.labels);
-	*out = s.t.s;
+	*out = hnv_buf_take(&s.t);
 	return 0;
 }
 
@@ -398,72 +342,19 @@ static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, char **o
 	for (size_t i = 0; args[i] && k < 15; i++)
 		argv[k++] = args[i];
 	argv[k] = NULL;
-	*out = NULL;
-
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		return -e;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul < 0 || dup2(nul, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-			_exit(127);
-		/* vtysh gets none of hnvgwd's sockets and files */
-		close_range(3, ~0u, 0);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
-	struct text t = {0};
-	text_add(&t, "%s", "");
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	int rc = 0;
-	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left =
-			HNV_BGP_VTYSH_TIMEOUT * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
-							 (now.tv_nsec - start.tv_nsec) / 1000000);
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0) {
-			kill(pid, SIGKILL);
-			rc = pr == 0 ? -ETIMEDOUT : -errno;
-			break;
-		}
-		char buf[4096];
-		ssize_t n = read(p[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (t.len + (size_t)n < OUT_MAX)
-			text_add(&t, "%.*s", (int)n, buf);
-	}
-	close(p[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (rc == 0 && t.oom)
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	if (rc == 127 && WIFEXITED(st))
+	const struct hnv_run r = {
+		.path = argv[0],
+		.argv = argv,
+		.with_stderr = true,
+		.timeout_ms = HNV_BGP_VTYSH_TIMEOUT * 1000,
+		.max_out = OUT_MAX,
+	};
+	int rc = hnv_run(&r, out);
+	if (rc == 127) { /* a wrapper that could not execute vtysh */
+		free(*out);
+		*out = NULL;
 		rc = -ENOENT;
-	if (rc < 0) {
-		free(t.s);
-		return rc;
 	}
-	*out = t.s;
 	return rc;
 }
 
@@ -494,13 +385,13 @@ struct block {
 	uint32_t as;
 	char vrf[64];
 	char **lines; /* "CONTEXT\x1fLINE": CONTEXT is "" or the address family */
-	size_t n;
+	size_t n, cap;
 	bool keep;
 };
 
 struct blocks {
 	struct block *b;
-	size_t n;
+	size_t n, cap;
 	bool oom;
 };
 
@@ -513,16 +404,14 @@ static void blocks_free(struct blocks *bs)
 	}
 	free(bs->b);
 	bs->b = NULL;
-	bs->n = 0;
+	bs->n = bs->cap = 0;
 }
 
 static void block_line(struct blocks *bs, struct block *b, const char *ctx, const char *l, size_t n)
 {
 	char *s = NULL;
-	char **v = realloc(b->lines, (b->n + 1) * sizeof(*v));
-	if (v)
-		b->lines = v;
-	if (v == NULL || asprintf(&s, "%s\x1f%.*s", ctx, (int)n, l) < 0) {
+	if (HNV_GROW(b->lines, b->cap, b->n + 1) ||
+	    asprintf(&s, "%s\x1f%.*s", ctx, (int)n, l) < 0) {
 		bs->oom = true;
 		return;
 	}
@@ -552,10 +441,8 @@ static int parse_blocks(const char *text, struct blocks *bs)
 			char vrf[64] = "", rest[2];
 			int k = sscanf(line, "router bgp %lu vrf %63s %1s", &as, vrf, rest);
 			if (k >= 1 && k <= 2 && as > 0 && as <= UINT32_MAX) {
-				struct block *v = realloc(bs->b, (bs->n + 1) * sizeof(*v));
-				if (v == NULL)
+				if (HNV_GROW(bs->b, bs->cap, bs->n + 1))
 					return -ENOMEM;
-				bs->b = v;
 				cur = &bs->b[bs->n++];
 				memset(cur, 0, sizeof(*cur));
 				cur->as = (uint32_t)as;
@@ -603,10 +490,10 @@ static bool line_neighbor(const char *line, char *buf, size_t len)
 }
 
 /* The command that undoes line: "no LINE", or LINE without its "no ". */
-static void add_negation(struct text *o, const char *indent, const char *line)
+static void add_negation(struct hnv_buf *o, const char *indent, const char *line)
 {
 	bool neg = strncmp(line, "no ", 3) == 0;
-	text_add(o, "%s %s%s\n", indent, neg ? "" : "no ", neg ? line + 3 : line);
+	hnv_buf_printf(o, "%s %s%s\n", indent, neg ? "" : "no ", neg ? line + 3 : line);
 }
 
 /* A line about a neighbor that the wanted block w drops entirely (its
@@ -630,14 +517,14 @@ static bool neighbor_gone(const struct block *r, const struct block *w, const ch
 static void negate_block(struct script *s, const struct block *r, const struct block *w,
 			 const char *tenant)
 {
-	struct text *o = &s->t;
+	struct hnv_buf *o = &s->t;
 	bool any = false;
 	for (size_t i = 0; i < r->n && !any; i++)
 		any = !has_line(w, r->lines[i]);
 	if (!any)
 		return;
 	script_label(s, "tenant %s (router bgp %u vrf %s)", tenant, r->as, r->vrf);
-	text_add(o, "router bgp %u vrf %s\n", r->as, r->vrf);
+	hnv_buf_printf(o, "router bgp %u vrf %s\n", r->as, r->vrf);
 	char open_ctx[64] = "";
 	for (size_t i = 0; i < r->n; i++) {
 		const char *ctx = r->lines[i], *line = strchr(ctx, '\x1f') + 1;
@@ -648,14 +535,14 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 			continue;
 		if (strlen(open_ctx) != clen || strncmp(open_ctx, ctx, clen) != 0) {
 			if (open_ctx[0])
-				text_add(o, " exit-address-family\n");
+				hnv_buf_printf(o, " exit-address-family\n");
 			snprintf(open_ctx, sizeof(open_ctx), "%.*s", (int)clen, ctx);
-			text_add(o, " address-family %s\n", open_ctx);
+			hnv_buf_printf(o, " address-family %s\n", open_ctx);
 		}
 		add_negation(o, " ", line);
 	}
 	if (open_ctx[0])
-		text_add(o, " exit-address-family\n");
+		hnv_buf_printf(o, " exit-address-family\n");
 	for (size_t i = 0; i < r->n; i++) {
 		const char *line = r->lines[i] + 1;
 		if (r->lines[i][0] != '\x1f' || has_line(w, r->lines[i]))
@@ -665,7 +552,7 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 			continue;
 		add_negation(o, "", line);
 	}
-	text_add(o, "exit\n");
+	hnv_buf_printf(o, "exit\n");
 }
 
 /* True when every line of every wanted block is in the running instance
@@ -693,7 +580,7 @@ static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct
 	int rc = vtysh(o, args, &out);
 	if (rc < 0) {
 		hnv_seterr(err, errlen, "bgp: cannot run %s -f %s: %s",
-		       o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH, file, strerror(-rc));
+			   o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH, file, strerror(-rc));
 		return rc;
 	}
 	char msg[512];
@@ -712,9 +599,11 @@ static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct
 	if (rc == 0 && !at_line)
 		return 0;
 	if (at_line)
-		hnv_seterr(err, errlen, "bgp: %s: %s: vtysh: \"%s\"", script_owner(s, line), what, msg);
+		hnv_seterr(err, errlen, "bgp: %s: %s: vtysh: \"%s\"", script_owner(s, line), what,
+			   msg);
 	else
-		hnv_seterr(err, errlen, "bgp: %s: vtysh exited with status %d: \"%s\"", what, rc, msg);
+		hnv_seterr(err, errlen, "bgp: %s: vtysh exited with status %d: \"%s\"", what, rc,
+			   msg);
 	return -EIO;
 }
 
@@ -728,7 +617,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	int rc = render(t, n, &frag, err, errlen);
 	if (rc < 0)
 		goto out;
-	if ((rc = parse_blocks(frag.t.s, &want)) < 0)
+	if ((rc = parse_blocks(frag.t.p, &want)) < 0)
 		goto oom;
 
 	const char *show[] = {"-d", "bgpd", "-c", "show running-config", NULL};
@@ -737,7 +626,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 		char msg[512];
 		vtysh_msg(rcfg, msg, sizeof(msg));
 		hnv_seterr(err, errlen, "bgp: cannot read bgpd's running configuration: %s",
-		       rc < 0 ? strerror(-rc) : msg);
+			   rc < 0 ? strerror(-rc) : msg);
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
 	}
@@ -745,7 +634,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 		goto oom;
 
 	/* Instances of ours that go, then lines that go. */
-	text_add(&undo.t, "! removals: generated by hnvgwd\n");
+	hnv_buf_printf(&undo.t, "! removals: generated by hnvgwd\n");
 	const size_t plen = strlen(HNV_BGP_VRF_PREFIX);
 	for (size_t i = 0; i < run.n; i++) {
 		const struct block *r = &run.b[i];
@@ -755,7 +644,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 		if (w && w->as == r->as)
 			continue;
 		script_label(&undo, "instance router bgp %u vrf %s", r->as, r->vrf);
-		text_add(&undo.t, "no router bgp %u vrf %s\n", r->as, r->vrf);
+		hnv_buf_printf(&undo.t, "no router bgp %u vrf %s\n", r->as, r->vrf);
 	}
 	for (size_t i = 0; i < run.n; i++) {
 		const struct block *r = &run.b[i];
@@ -768,14 +657,14 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	if (undo.t.oom || frag.t.oom)
 		goto oom;
 
-	if ((rc = hnv_bgp_write(path, frag.t.s, err, errlen)) < 0)
+	if ((rc = hnv_bgp_write(path, frag.t.p, err, errlen)) < 0)
 		goto out;
 	if (undo.n_labels) {
 		if (asprintf(&undo_path, "%s.remove", path) < 0) {
 			undo_path = NULL;
 			goto oom;
 		}
-		if ((rc = hnv_bgp_write(undo_path, undo.t.s, err, errlen)) < 0)
+		if ((rc = hnv_bgp_write(undo_path, undo.t.p, err, errlen)) < 0)
 			goto out;
 		if ((rc = run_file(o, undo_path, &undo, "removing", err, errlen)) < 0)
 			goto out;

@@ -3,7 +3,7 @@
  *
  * Per gateway (one per routing domain): a VRF "rd-<vrf>" with the
  * configured table; the routing domain's gateway ports (TAPs "vsid<N>"
- * opened by the forwarding thread, see hnv_gateway_port) enslaved to it,
+ * opened by the forwarding thread, see struct hnv_gw_ca) enslaved to it,
  * up, carrying the gateway's CAs with their VSID prefix lengths; the corp
  * device enslaved to it with --corp-addr; a conntrack zone and SNAT
  * (gateway/nat.h); the routes hnvgwd owns in zebra (gateway/zapi.h): the
@@ -12,7 +12,9 @@
  * instance in the VRF (gateway/bgp.h). Per S2S tunnel: an XFRM interface
  * "xf-<if_id>" in the tenant's VRF and a charon connection (vpn/s2s.h).
  *
- * hnv_gw_apply makes all of that match a model. It is the whole
+ * hnv_gw_apply makes all of that match a desired state (struct
+ * hnv_gw_desired; mgmt/daemon/gwstate.h builds it from the config model).
+ * It is the whole
  * reconciliation: the same call runs at start (objects left by an earlier
  * run are adopted, stale ones deleted) and after every change (objects of
  * unchanged tenants are left alone, so they keep forwarding). It removes
@@ -32,13 +34,16 @@
 #ifndef HNV_GW_H
 #define HNV_GW_H
 
+#include "../datapath/policy.h"
+#include "../lib/hnv_types.h"
 #include "../lib/source.h"
+#include "../vpn/s2s.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct hnv_model;
 struct hnv_gw;
 
 #define HNV_GW_ZSERV_DEFAULT "/run/frr/zserv.api"
@@ -62,9 +67,72 @@ void hnv_gw_free(struct hnv_gw *g);
 #define HNV_GW_SOURCES 3
 size_t hnv_gw_sources(struct hnv_gw *g, struct hnv_source out[HNV_GW_SOURCES]);
 
-/* Makes everything match m (see above). Returns the number of tenants
- * with errors. */
-int hnv_gw_apply(struct hnv_gw *g, const struct hnv_model *m);
+/* ---- the desired state ---- */
+
+#define HNV_GW_VRF_NAME_MAX 12 /* the VRF device is rd-<name> */
+#define HNV_GW_IFNAME_MAX 15   /* IFNAMSIZ - 1 */
+/* Routing tables (and fwmarks) the gateway gives tunnels with a remote
+ * netmap: HNV_NETMAP_TABLE_MIN | if_id; no gateway may use them (the
+ * config text refuses them: mgmt/conftext.h, which defines them alike). */
+#define HNV_NETMAP_TABLE_MIN 0x48000000u
+#define HNV_NETMAP_TABLE_MAX 0x480fffffu
+
+/* A tenant's gateway, one per routing domain (the config text's "gateway
+ * add", with the same fields). */
+struct hnv_gw_tenant {
+	char rdomain[HNV_NAME_MAX + 1];
+	char vrf[HNV_GW_VRF_NAME_MAX + 1]; /* 1-12 characters */
+	uint32_t table;
+	char corp_dev[HNV_GW_IFNAME_MAX + 1]; /* "" when none */
+	bool has_nat_external;
+	struct hnv_ip nat_external;
+	bool has_corp_addr;          /* the gateway's address on the corp device */
+	struct hnv_prefix corp_addr; /* with its host bits */
+	bool has_corp_nexthop;       /* default route of the VRF via the corp side */
+	struct hnv_ip corp_nexthop;
+	uint32_t bgp_asn; /* 0: no BGP; else with the peer below */
+	struct hnv_ip bgp_peer;
+	uint32_t bgp_peer_asn;
+};
+
+/* A gateway customer address: the tenant's address in one VSID of its
+ * routing domain, on that VSID's gateway port (the TAP the forwarding
+ * thread opened with that name and MAC). */
+struct hnv_gw_ca {
+	char rdomain[HNV_NAME_MAX + 1];
+	uint32_t vsid;
+	struct hnv_ip ca;
+	char port[HNV_GW_IFNAME_MAX + 1];
+	struct hnv_mac port_mac;
+};
+
+/* The prefixes of a VSID that holds gateway CAs: the CAs' prefix lengths,
+ * the routes through its port, the tenant's NAT and traffic selectors. */
+struct hnv_gw_vsubnet {
+	uint32_t vsid;
+	unsigned n_prefixes;
+	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
+};
+
+/* Everything hnv_gw_apply makes the system match. The caller owns the
+ * arrays; hnv_gw_apply copies what it keeps (tunnels hold PSKs: the
+ * caller clears its arrays, the gateway its copies). Names are unique:
+ * rdomain and vrf among tenants, (rdomain, vsid, ca) among CAs, vsid among
+ * vsubnets, name among tunnels. */
+struct hnv_gw_desired {
+	const struct hnv_gw_tenant *tenants;
+	size_t n_tenants;
+	const struct hnv_gw_ca *cas;
+	size_t n_cas;
+	const struct hnv_gw_vsubnet *vsubnets;
+	size_t n_vsubnets;
+	const struct hnv_s2s_conf *tunnels;
+	size_t n_tunnels;
+};
+
+/* Makes everything match d (see above). Returns the number of tenants
+ * with errors, or -ENOMEM (nothing changed). */
+int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *d);
 
 /* Rows for `show gateway`: rdomain, vrf, table, zone, ports, corp, state
  * ("ok" or the error). */

@@ -1,5 +1,5 @@
 /* nat.h: per-tenant NAT and conntrack zones in nftables (libnftnl), and the
- * current translations from conntrack (ctnetlink over libmnl).
+ * current translations of the tenants' zones (gateway/conntrack.h).
  *
  * hnvgw owns exactly one nftables table, "table inet hnvgw" (HNV_NAT_TABLE);
  * nothing else in the ruleset is read or changed. Its content is a pure
@@ -65,6 +65,7 @@
 #define HNV_NAT_H
 
 #include "../lib/hnv_types.h"
+#include "conntrack.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,10 +76,10 @@
 
 /* One NETMAP of a tenant (see above). */
 struct hnv_nat_netmap {
-	const char *ifname; /* the tunnel interface; one of the tenant's ifs */
-	bool remote;        /* the site's prefix (true) or the tenant's (false) */
-	uint32_t mark;      /* remote: nonzero fwmark; local: 0 */
-	uint32_t site_mark; /* remote: nonzero, != mark; local: 0 */
+	const char *ifname;             /* the tunnel interface; one of the tenant's ifs */
+	bool remote;                    /* the site's prefix (true) or the tenant's (false) */
+	uint32_t mark;                  /* remote: nonzero fwmark; local: 0 */
+	uint32_t site_mark;             /* remote: nonzero, != mark; local: 0 */
 	struct hnv_prefix real, mapped; /* IPv4, the same length */
 };
 
@@ -135,40 +136,9 @@ int hnv_nat_apply(struct hnv_nat *h, const struct hnv_nat_tenant *t, size_t n, b
 /* Removes table inet hnvgw; no error when it does not exist. */
 int hnv_nat_flush(struct hnv_nat *h, char *err, size_t errlen);
 
-/* One conntrack entry. Ports are host order; for ICMP/ICMPv6 sport and
- * tsport hold the echo id and dport is 0. */
-struct hnv_nat_ct {
-	uint16_t zone;
-	uint8_t family;         /* AF_INET or AF_INET6 */
-	uint8_t proto;          /* IPPROTO_* */
-	struct hnv_ip src, dst; /* original direction */
-	uint16_t sport, dport;
-	struct hnv_ip tsrc; /* source after translation (reply dst) */
-	uint16_t tsport;
-	bool snat;          /* tsrc:tsport differ from src:sport */
-	struct hnv_ip tdst; /* destination after translation (reply src) */
-	bool dnat;          /* tdst differs from dst */
-	uint8_t icmp_type, icmp_code;
-	uint32_t status;  /* IPS_* bits */
-	uint32_t timeout; /* seconds left */
-	char state[16];   /* TCP state, or ASSURED/REPLIED/UNREPLIED */
-};
-
-/* Parses one ctnetlink IPCTNL_MSG_CT_NEW message (the netlink header
- * included; len bytes available, which may exceed nlmsg_len). Every
- * attribute, nested ones too, is length-checked: -EINVAL for a malformed
- * message (including a missing tuple), -ENOENT for a well-formed message of
- * another type. */
-int hnv_nat_parse_ct(const void *msg, size_t len, struct hnv_nat_ct *out);
-
-/* "udp 10.10.0.5:40000 -> 203.0.113.100:5353 as 198.51.100.1:40000
- * zone 1 UNREPLIED 29s"; a translated destination adds "to ADDR" after the
- * translated source ("... as 172.31.0.5:40000 to 10.10.0.1 zone 1 ..."). */
-void hnv_nat_ct_format(const struct hnv_nat_ct *ct, char *buf, size_t len);
-
 /* Calls cb for each conntrack entry whose zone belongs to one of the
  * tenants (tenant is that tenant's name). */
-typedef void (*hnv_nat_list_cb)(const char *tenant, const struct hnv_nat_ct *ct, void *arg);
+typedef void (*hnv_nat_list_cb)(const char *tenant, const struct hnv_ct *ct, void *arg);
 int hnv_nat_list(struct hnv_nat *h, const struct hnv_nat_tenant *t, size_t n, hnv_nat_list_cb cb,
 		 void *arg, char *err, size_t errlen);
 

@@ -1,36 +1,27 @@
-/* rtnl.c: rtnetlink requests and dumps for the gateway role (libmnl). */
+/* rtnl.c: rtnetlink requests and dumps for the gateway role (libmnl,
+ * over lib/nl.h). */
 #include "rtnl.h"
+
 #include "../lib/err.h"
+#include "../lib/nl.h"
+#include "../lib/vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
-#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 struct hnv_rtnl {
-	struct mnl_socket *nl;
-	unsigned portid;
-	uint32_t seq;
-	char *buf; /* RTNL_BUF_SIZE */
+	struct hnv_nl nl; /* requests are built in nl.buf */
 };
-
-/* Replies are read into 32 KiB: the kernel then fills each part of a dump
- * up to that size (it sizes them by the largest read so far; a page with
- * MNL_SOCKET_BUFFER_SIZE). A dump of 600 addresses takes 2 parts, not 13,
- * and a change to the table marks it interrupted only when it falls
- * between two parts, so a busy table rarely interrupts one. */
-#define RTNL_BUF_SIZE 32768
 
 /* What a kernel error means for the object, beyond strerror. */
 static const char *hint(int e, const char *kind)
@@ -43,23 +34,16 @@ static const char *hint(int e, const char *kind)
 int hnv_rtnl_open(struct hnv_rtnl **out, char *err, size_t errlen)
 {
 	struct hnv_rtnl *r = calloc(1, sizeof(*r));
-	if (r == NULL || (r->buf = malloc(RTNL_BUF_SIZE)) == NULL) {
-		free(r);
+	if (r == NULL) {
 		hnv_seterr(err, errlen, "rtnetlink: out of memory");
 		return -ENOMEM;
 	}
-	r->nl = mnl_socket_open(NETLINK_ROUTE);
-	if (r->nl == NULL || mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-		if (r->nl)
-			mnl_socket_close(r->nl);
-		free(r->buf);
+	int rc = hnv_nl_open(&r->nl, NETLINK_ROUTE);
+	if (rc < 0) {
 		free(r);
-		hnv_seterr(err, errlen, "cannot open rtnetlink socket: %s", strerror(e));
-		return -e;
+		hnv_seterr(err, errlen, "cannot open rtnetlink socket: %s", strerror(-rc));
+		return rc;
 	}
-	r->portid = mnl_socket_get_portid(r->nl);
-	r->seq = (uint32_t)time(NULL);
 	*out = r;
 	return 0;
 }
@@ -68,54 +52,8 @@ void hnv_rtnl_close(struct hnv_rtnl *r)
 {
 	if (r == NULL)
 		return;
-	mnl_socket_close(r->nl);
-	free(r->buf);
+	hnv_nl_close(&r->nl);
 	free(r);
-}
-
-/* Reads and drops the rest of dump seq (its NLMSG_DONE or error), the
- * first n bytes of r->buf included, so that the next request on the
- * socket reads its own replies. */
-static void drain(struct hnv_rtnl *r, uint32_t seq, ssize_t n)
-{
-	for (;;) {
-		int left = (int)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)r->buf;
-		     mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left))
-			if (h->nlmsg_seq == seq &&
-			    (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
-				return;
-		n = mnl_socket_recvfrom(r->nl, r->buf, RTNL_BUF_SIZE);
-		if (n <= 0)
-			return;
-	}
-}
-
-/* Sends the request in r->buf and runs cb over the replies until the ACK
- * or the end of the dump. 0 or a negative errno; -EINTR for a dump the
- * kernel marked interrupted (the table changed while it was read: what
- * cb saw may be incomplete), drained. */
-static int transact(struct hnv_rtnl *r, struct nlmsghdr *nlh, mnl_cb_t cb, void *arg)
-{
-	nlh->nlmsg_seq = ++r->seq;
-	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	uint32_t seq = nlh->nlmsg_seq;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, RTNL_BUF_SIZE);
-		if (n < 0)
-			return -errno;
-		errno = 0;
-		int rc = mnl_cb_run(r->buf, (size_t)n, seq, r->portid, cb, arg);
-		if (rc < 0 && errno == EINTR) {
-			drain(r, seq, n);
-			return -EINTR;
-		}
-		if (rc < 0)
-			return errno ? -errno : -EIO;
-		if (rc == MNL_CB_STOP)
-			return 0;
-	}
 }
 
 /* What a dump callback gathers: parsed entries, handed to the caller only
@@ -127,14 +65,8 @@ struct items {
 
 static int items_push(struct items *it, const void *x)
 {
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? 2 * it->cap : 16;
-		unsigned char *v = realloc(it->v, cap * it->size);
-		if (v == NULL)
-			return -ENOMEM;
-		it->v = v;
-		it->cap = cap;
-	}
+	if (hnv_grow_array(&it->v, &it->cap, it->n + 1, it->size))
+		return -ENOMEM;
 	memcpy(it->v + it->n++ * it->size, x, it->size);
 	return 0;
 }
@@ -150,14 +82,14 @@ static int dump(struct hnv_rtnl *r, struct nlmsghdr *(*req)(struct hnv_rtnl *), 
 	int rc = -EINTR;
 	for (int i = 0; i < DUMP_TRIES && rc == -EINTR; i++) {
 		walk->n = 0;
-		rc = transact(r, req(r), cb, walk);
+		rc = hnv_nl_talk(&r->nl, req(r), cb, walk);
 	}
 	return rc;
 }
 
 static struct nlmsghdr *link_req(struct hnv_rtnl *r, uint16_t type, uint16_t flags, int ifindex)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
@@ -168,75 +100,32 @@ static struct nlmsghdr *link_req(struct hnv_rtnl *r, uint16_t type, uint16_t fla
 
 /* ---- link dump parsing (untrusted) ---- */
 
-struct attrs {
-	const struct nlattr *a[IFLA_MAX + 1];
-	unsigned max;
-	size_t seen; /* bytes of the attributes walked, padding included */
-};
-
-static int collect(const struct nlattr *attr, void *data)
+/* The attributes after a message's fixed header of hdr bytes. */
+static int msg_attrs(const struct nlmsghdr *nlh, size_t hdr, struct hnv_nl_attr *tb, unsigned max)
 {
-	struct attrs *t = data;
-	unsigned type = mnl_attr_get_type(attr);
-	t->seen += MNL_ALIGN(attr->nla_len);
-	if (type <= t->max)
-		t->a[type] = attr;
-	return MNL_CB_OK;
+	size_t off = MNL_NLMSG_HDRLEN + MNL_ALIGN(hdr);
+	return hnv_nl_index(hnv_nl_cursor((const uint8_t *)nlh + off, nlh->nlmsg_len - off), tb,
+			    max);
 }
 
-/* Copies a string attribute into buf (truncating, always terminated). */
-static bool attr_str(const struct nlattr *a, char *buf, size_t len)
+/* An optional u32 attribute into *v: 0 (absent or read), -EINVAL. */
+static int opt_u32(const struct hnv_nl_attr *a, uint32_t *v)
 {
-	size_t n = mnl_attr_get_payload_len(a);
-	const char *s = mnl_attr_get_payload(a);
-	size_t k = strnlen(s, n);
-	if (k >= len)
-		return false;
-	memcpy(buf, s, k);
-	buf[k] = 0;
-	return true;
+	return a->data ? hnv_nl_u32(a, v) : 0;
 }
 
-static bool attr_u32(const struct nlattr *a, uint32_t *v)
+static int parse_info_data(const struct hnv_nl_attr *data, struct hnv_rtnl_link *l)
 {
-	if (mnl_attr_get_payload_len(a) < 4)
-		return false;
-	memcpy(v, mnl_attr_get_payload(a), 4);
-	return true;
-}
-
-/* libmnl's walk stops at the first attribute that overruns what is left and
- * still reports success: attributes that do not fill their container up to
- * the padding make the message malformed. */
-static bool whole(const struct attrs *t, size_t len)
-{
-	return t->seen >= len;
-}
-
-static int parse_info_data(const struct nlattr *data, struct hnv_rtnl_link *l)
-{
-	struct attrs t = {.max = IFLA_MAX};
-	if (mnl_attr_parse_nested(data, collect, &t) < 0 ||
-	    !whole(&t, mnl_attr_get_payload_len(data)))
+	struct hnv_nl_attr t[IFLA_MAX + 1];
+	if (hnv_nl_index(hnv_nl_nested(data), t, IFLA_MAX) < 0)
 		return -EINVAL;
-	uint32_t v;
-	if (strcmp(l->kind, "vrf") == 0 && t.a[IFLA_VRF_TABLE]) {
-		if (!attr_u32(t.a[IFLA_VRF_TABLE], &v))
-			return -EINVAL;
-		l->vrf_table = v;
-	}
-	if (strcmp(l->kind, "xfrm") == 0) {
-		if (t.a[IFLA_XFRM_IF_ID]) {
-			if (!attr_u32(t.a[IFLA_XFRM_IF_ID], &v))
-				return -EINVAL;
-			l->xfrm_if_id = v;
-		}
-		if (t.a[IFLA_XFRM_LINK]) {
-			if (!attr_u32(t.a[IFLA_XFRM_LINK], &v))
-				return -EINVAL;
-			l->xfrm_link = (int)v;
-		}
-	}
+	uint32_t link = 0;
+	if (strcmp(l->kind, "vrf") == 0 && opt_u32(&t[IFLA_VRF_TABLE], &l->vrf_table) < 0)
+		return -EINVAL;
+	if (strcmp(l->kind, "xfrm") == 0 && (opt_u32(&t[IFLA_XFRM_IF_ID], &l->xfrm_if_id) < 0 ||
+					     opt_u32(&t[IFLA_XFRM_LINK], &link) < 0))
+		return -EINVAL;
+	l->xfrm_link = (int)link;
 	return 0;
 }
 
@@ -244,7 +133,6 @@ int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
 {
 	memset(l, 0, sizeof(*l));
 	const struct nlmsghdr *nlh = msg;
-	/* libmnl walks attributes up to the ALIGNED end of the message */
 	if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
 	    MNL_ALIGN((size_t)nlh->nlmsg_len) > len || nlh->nlmsg_type != RTM_NEWLINK ||
 	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifinfomsg)))
@@ -252,36 +140,28 @@ int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	l->ifindex = ifi->ifi_index;
 	l->up = (ifi->ifi_flags & IFF_UP) != 0;
-	struct attrs t = {.max = IFLA_MAX};
-	if (mnl_attr_parse(nlh, sizeof(*ifi), collect, &t) < 0 ||
-	    !whole(&t, nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*ifi))))
+	struct hnv_nl_attr t[IFLA_MAX + 1];
+	if (msg_attrs(nlh, sizeof(*ifi), t, IFLA_MAX) < 0)
 		return -EINVAL;
-	if (t.a[IFLA_IFNAME] == NULL || !attr_str(t.a[IFLA_IFNAME], l->name, sizeof(l->name)))
+	if (t[IFLA_IFNAME].data == NULL || hnv_nl_str(&t[IFLA_IFNAME], l->name, sizeof(l->name)))
 		return -EINVAL;
-	uint32_t v;
-	if (t.a[IFLA_MASTER]) {
-		if (!attr_u32(t.a[IFLA_MASTER], &v))
-			return -EINVAL;
-		l->master = (int)v;
-	}
-	if (t.a[IFLA_MTU]) {
-		if (!attr_u32(t.a[IFLA_MTU], &v))
-			return -EINVAL;
-		l->mtu = v;
-	}
-	if (t.a[IFLA_ADDRESS] && mnl_attr_get_payload_len(t.a[IFLA_ADDRESS]) == 6) {
-		memcpy(l->mac.b, mnl_attr_get_payload(t.a[IFLA_ADDRESS]), 6);
+	uint32_t master = 0;
+	if (opt_u32(&t[IFLA_MASTER], &master) < 0 || opt_u32(&t[IFLA_MTU], &l->mtu) < 0)
+		return -EINVAL;
+	l->master = (int)master;
+	if (t[IFLA_ADDRESS].len == 6) {
+		memcpy(l->mac.b, t[IFLA_ADDRESS].data, 6);
 		l->has_mac = true;
 	}
-	if (t.a[IFLA_LINKINFO]) {
-		struct attrs li = {.max = IFLA_INFO_MAX};
-		if (mnl_attr_parse_nested(t.a[IFLA_LINKINFO], collect, &li) < 0 ||
-		    !whole(&li, mnl_attr_get_payload_len(t.a[IFLA_LINKINFO])))
+	if (t[IFLA_LINKINFO].data) {
+		struct hnv_nl_attr li[IFLA_INFO_MAX + 1];
+		if (hnv_nl_index(hnv_nl_nested(&t[IFLA_LINKINFO]), li, IFLA_INFO_MAX) < 0)
 			return -EINVAL;
-		if (li.a[IFLA_INFO_KIND] &&
-		    !attr_str(li.a[IFLA_INFO_KIND], l->kind, sizeof(l->kind)))
+		if (li[IFLA_INFO_KIND].data &&
+		    hnv_nl_str(&li[IFLA_INFO_KIND], l->kind, sizeof(l->kind)))
 			return -EINVAL;
-		if (li.a[IFLA_INFO_DATA] && l->kind[0] && parse_info_data(li.a[IFLA_INFO_DATA], l))
+		if (li[IFLA_INFO_DATA].data && l->kind[0] &&
+		    parse_info_data(&li[IFLA_INFO_DATA], l))
 			return -EINVAL;
 	}
 	return 0;
@@ -361,7 +241,7 @@ static int add_typed(struct hnv_rtnl *r, const char *name, const char *kind,
 	data(nlh, arg);
 	mnl_attr_nest_end(nlh, d);
 	mnl_attr_nest_end(nlh, li);
-	return transact(r, nlh, NULL, NULL);
+	return hnv_nl_talk(&r->nl, nlh, NULL, NULL);
 }
 
 static void vrf_data(struct nlmsghdr *nlh, const void *arg)
@@ -374,7 +254,7 @@ int hnv_rtnl_add_vrf(struct hnv_rtnl *r, const char *name, uint32_t table, char 
 	int rc = add_typed(r, name, "vrf", vrf_data, &table);
 	if (rc < 0)
 		hnv_seterr(err, errlen, "cannot create VRF %s (table %u): %s%s", name, table,
-		       strerror(-rc), hint(-rc, ": this kernel has no VRF support"));
+			   strerror(-rc), hint(-rc, ": this kernel has no VRF support"));
 	return rc;
 }
 
@@ -397,14 +277,15 @@ int hnv_rtnl_add_xfrm(struct hnv_rtnl *r, const char *name, uint32_t if_id, int 
 	struct xfrm_args x = {if_id, dev};
 	int rc = add_typed(r, name, "xfrm", xfrm_data, &x);
 	if (rc < 0)
-		hnv_seterr(err, errlen, "cannot create XFRM interface %s (if_id %u): %s%s", name, if_id,
-		       strerror(-rc), hint(-rc, ": this kernel has no XFRM interface support"));
+		hnv_seterr(err, errlen, "cannot create XFRM interface %s (if_id %u): %s%s", name,
+			   if_id, strerror(-rc),
+			   hint(-rc, ": this kernel has no XFRM interface support"));
 	return rc;
 }
 
 int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *err, size_t errlen)
 {
-	int rc = transact(r, link_req(r, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL);
+	int rc = hnv_nl_talk(&r->nl, link_req(r, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL);
 	if (rc < 0)
 		hnv_seterr(err, errlen, "cannot delete interface %s: %s", name, strerror(-rc));
 	return rc;
@@ -423,7 +304,7 @@ int hnv_rtnl_set_link(struct hnv_rtnl *r, int ifindex, const char *name, int mas
 		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	if (mac)
 		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac->b);
-	int rc = transact(r, nlh, NULL, NULL);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
 	if (rc < 0) {
 		const char *part[3] = {master >= 0 ? "master" : NULL, up >= 0 ? "state" : NULL,
 				       mac ? "MAC" : NULL};
@@ -445,7 +326,7 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 		  const struct hnv_ip *a, unsigned plen, char *err, size_t errlen)
 {
 	bool v4 = hnv_ip_is_v4(a);
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
 	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
@@ -459,14 +340,14 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 	mnl_attr_put(nlh, IFA_ADDRESS, n, b);
 	if (!v4 && add)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-	int rc = transact(r, nlh, NULL, NULL);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
 	if (rc == -EEXIST && add)
 		return 0;
 	if (rc < 0) {
 		char s[INET6_ADDRSTRLEN];
 		inet_ntop(v4 ? AF_INET : AF_INET6, b, s, sizeof(s));
-		hnv_seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete", s,
-		       plen, add ? "to" : "from", name, strerror(-rc));
+		hnv_seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete",
+			   s, plen, add ? "to" : "from", name, strerror(-rc));
 	}
 	return rc;
 }
@@ -485,18 +366,15 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	if ((int)ifa->ifa_index != w->ifindex)
 		return MNL_CB_OK;
-	struct attrs t = {.max = IFA_MAX};
-	if (mnl_attr_parse(nlh, sizeof(*ifa), collect, &t) < 0)
+	struct hnv_nl_attr t[IFA_MAX + 1];
+	if (msg_attrs(nlh, sizeof(*ifa), t, IFA_MAX) < 0)
 		return MNL_CB_OK;
-	const struct nlattr *at = t.a[IFA_LOCAL] ? t.a[IFA_LOCAL] : t.a[IFA_ADDRESS];
-	if (at == NULL)
-		return MNL_CB_OK;
+	const struct hnv_nl_attr *at = t[IFA_LOCAL].data ? &t[IFA_LOCAL] : &t[IFA_ADDRESS];
 	struct hnv_rtnl_addr a = {.plen = ifa->ifa_prefixlen};
-	size_t n = mnl_attr_get_payload_len(at);
-	if (ifa->ifa_family == AF_INET && n == 4 && a.plen <= 32) {
-		hnv_ip_from_v4(&a.addr, mnl_attr_get_payload(at));
-	} else if (ifa->ifa_family == AF_INET6 && n == 16 && a.plen <= 128) {
-		memcpy(a.addr.b, mnl_attr_get_payload(at), 16);
+	if (ifa->ifa_family == AF_INET && at->len == 4 && a.plen <= 32) {
+		hnv_ip_from_v4(&a.addr, at->data);
+	} else if (ifa->ifa_family == AF_INET6 && at->len == 16 && a.plen <= 128) {
+		memcpy(a.addr.b, at->data, 16);
 		if (a.addr.b[0] == 0xfe && (a.addr.b[1] & 0xc0) == 0x80)
 			return MNL_CB_OK;
 	} else {
@@ -507,7 +385,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 
 static struct nlmsghdr *addrs_req(struct hnv_rtnl *r)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
@@ -543,14 +421,11 @@ int hnv_rtnl_parse_rule(const void *msg, size_t len, struct hnv_rtnl_rule *out)
 	out->family = frh->family;
 	out->action = frh->action;
 	out->table = frh->table;
-	struct attrs t = {.max = FRA_MAX};
-	if (mnl_attr_parse(nlh, sizeof(*frh), collect, &t) < 0 ||
-	    !whole(&t, nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*frh))))
-		return -EINVAL;
-	if ((t.a[FRA_PRIORITY] && !attr_u32(t.a[FRA_PRIORITY], &out->prio)) ||
-	    (t.a[FRA_FWMARK] && !attr_u32(t.a[FRA_FWMARK], &out->fwmark)) ||
-	    (t.a[FRA_FWMASK] && !attr_u32(t.a[FRA_FWMASK], &out->fwmask)) ||
-	    (t.a[FRA_TABLE] && !attr_u32(t.a[FRA_TABLE], &out->table)))
+	struct hnv_nl_attr t[FRA_MAX + 1];
+	if (msg_attrs(nlh, sizeof(*frh), t, FRA_MAX) < 0 ||
+	    opt_u32(&t[FRA_PRIORITY], &out->prio) < 0 ||
+	    opt_u32(&t[FRA_FWMARK], &out->fwmark) < 0 ||
+	    opt_u32(&t[FRA_FWMASK], &out->fwmask) < 0 || opt_u32(&t[FRA_TABLE], &out->table) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -572,7 +447,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 
 static struct nlmsghdr *rules_req(struct hnv_rtnl *r)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
 	nlh->nlmsg_type = RTM_GETRULE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
@@ -597,7 +472,7 @@ int hnv_rtnl_rules(struct hnv_rtnl *r, hnv_rtnl_rule_cb cb, void *arg, char *err
 int hnv_rtnl_rule(struct hnv_rtnl *r, bool add, uint32_t prio, uint32_t mark, uint32_t table,
 		  char *err, size_t errlen)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
 	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
@@ -608,20 +483,20 @@ int hnv_rtnl_rule(struct hnv_rtnl *r, bool add, uint32_t prio, uint32_t mark, ui
 	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
 	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffffu);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
-	int rc = transact(r, nlh, NULL, NULL);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
 	if ((rc == -EEXIST && add) || (rc == -ENOENT && !add))
 		return 0;
 	if (rc < 0)
 		hnv_seterr(err, errlen,
-		       "cannot %s routing rule \"priority %u fwmark 0x%x lookup %u\": %s",
-		       add ? "add" : "delete", prio, mark, table, strerror(-rc));
+			   "cannot %s routing rule \"priority %u fwmark 0x%x lookup %u\": %s",
+			   add ? "add" : "delete", prio, mark, table, strerror(-rc));
 	return rc;
 }
 
 int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifindex,
 			 const char *name, char *err, size_t errlen)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
@@ -633,11 +508,11 @@ int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifind
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	if (ifindex > 0)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
-	int rc = transact(r, nlh, NULL, NULL);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
 	if (!add && (rc == -ESRCH || rc == -ENOENT))
 		return 0;
 	if (rc < 0)
 		hnv_seterr(err, errlen, "cannot %s route \"default dev %s table %u\": %s",
-		       add ? "add" : "delete", name, table, strerror(-rc));
+			   add ? "add" : "delete", name, table, strerror(-rc));
 	return rc;
 }

@@ -1,59 +1,24 @@
-/* zapi.c: FRR zebra API client (see zapi.h for the contract and
- * shared/reference/zapi-vici.md part A for the wire format). */
+/* zapi.c: FRR zebra API client (see zapi.h for the contract; the wire
+ * format is zapi_codec.c). */
 #include "zapi.h"
 
-#include "../lib/log.h"
+#include "../lib/addr.h"
 #include "../lib/clock.h"
+#include "../lib/log.h"
+#include "../lib/vec.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define ZEBRA_HEADER_MARKER 254
-#define ZSERV_VERSION 6
-
-#define ZFLAG_ALLOW_RECURSION 0x01
-#define ZFLAG_EVPN_ROUTE 0x20
-
-#define ZMSG_NEXTHOP 0x01
-#define ZMSG_DISTANCE 0x02
-#define ZMSG_METRIC 0x04
-#define ZMSG_TAG 0x08
-#define ZMSG_MTU 0x10
-#define ZMSG_SRCPFX 0x20
-#define ZMSG_BACKUP_NEXTHOPS 0x40
-#define ZMSG_NHG 0x80
-#define ZMSG_TABLEID 0x100
-#define ZMSG_SRTE 0x200
-#define ZMSG_OPAQUE 0x400
-
-#define ZNH_FLAG_LABEL 0x02
-#define ZNH_FLAG_WEIGHT 0x04
-#define ZNH_FLAG_HAS_BACKUP 0x08
-#define ZNH_FLAG_SEG6 0x10
-#define ZNH_FLAG_SEG6LOCAL 0x20
-
-#define ZCAP_GR 1
-#define ZCAP_UPDATE_COMPLETE 2
-
-#define NOTE_FAIL_INSTALL 0
-#define NOTE_BETTER_ADMIN_WON 1
-#define NOTE_INSTALLED 2
-#define NOTE_REMOVED 3
-
-#define AF_ZINET 2   /* Linux AF_INET, as zebra writes it */
-#define AF_ZINET6 10 /* Linux AF_INET6 */
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
@@ -63,636 +28,6 @@
 #define OUT_MAX (64u << 20) /* queued bytes before the session is dropped */
 #define IN_CAP (2 * HNV_ZAPI_MAX_MSG)
 #define MAX_REDIST 64
-
-/* ==== release tables ==== */
-
-struct hnv_zapi_release {
-	const char *const *versions; /* "major.minor" this table serves */
-	uint16_t num[HNV_ZC__COUNT];
-	uint8_t route_max; /* ZEBRA_ROUTE_MAX */
-};
-
-/* FRR 8.2 .. 9.0: lib/zclient.h zebra_message_types_t counted from 0
- * (IMPORT_ROUTE_* removed in 8.2; 8.5 only appends TC_*; 9.1 removes
- * INTERFACE_VRF_UPDATE and shifts every command >= 36). */
-static const char *const v82_90[] = {"8.2", "8.3", "8.4", "8.5", "9.0", NULL};
-static const struct hnv_zapi_release releases[] = {
-	{
-		.versions = v82_90,
-		.num =
-			{
-				[HNV_ZC_INTERFACE_ADD] = 0,
-				[HNV_ZC_INTERFACE_DELETE] = 1,
-				[HNV_ZC_INTERFACE_ADDRESS_ADD] = 2,
-				[HNV_ZC_INTERFACE_ADDRESS_DELETE] = 3,
-				[HNV_ZC_INTERFACE_UP] = 4,
-				[HNV_ZC_INTERFACE_DOWN] = 5,
-				[HNV_ZC_ROUTE_ADD] = 8,
-				[HNV_ZC_ROUTE_DELETE] = 9,
-				[HNV_ZC_ROUTE_NOTIFY_OWNER] = 10,
-				[HNV_ZC_REDISTRIBUTE_ADD] = 11,
-				[HNV_ZC_REDISTRIBUTE_DELETE] = 12,
-				[HNV_ZC_ROUTER_ID_ADD] = 15,
-				[HNV_ZC_HELLO] = 18,
-				[HNV_ZC_CAPABILITIES] = 19,
-				[HNV_ZC_REDISTRIBUTE_ROUTE_ADD] = 30,
-				[HNV_ZC_REDISTRIBUTE_ROUTE_DEL] = 31,
-				[HNV_ZC_VRF_ADD] = 33,
-				[HNV_ZC_VRF_DELETE] = 34,
-				[HNV_ZC_ERROR] = 118,
-				[HNV_ZC_CLIENT_CAPABILITIES] = 119,
-			},
-		.route_max = 31,
-	},
-};
-
-const char *hnv_zapi_releases_supported(void)
-{
-	return "8.2, 8.3, 8.4, 8.5, 9.0";
-}
-
-const struct hnv_zapi_release *hnv_zapi_release_find(const char *version)
-{
-	if (!version)
-		return NULL;
-	/* "major.minor" then the end or a non-digit ("8.4.4", "9.0-dev") */
-	size_t i = 0;
-	while (version[i] >= '0' && version[i] <= '9')
-		i++;
-	if (i == 0 || i > 3 || version[i] != '.')
-		return NULL;
-	size_t j = i + 1;
-	while (version[j] >= '0' && version[j] <= '9')
-		j++;
-	if (j == i + 1 || j - i - 1 > 3)
-		return NULL;
-	char mm[8];
-	memcpy(mm, version, j);
-	mm[j] = '\0';
-	for (size_t r = 0; r < sizeof(releases) / sizeof(releases[0]); r++)
-		for (const char *const *v = releases[r].versions; *v; v++)
-			if (strcmp(*v, mm) == 0)
-				return &releases[r];
-	return NULL;
-}
-
-int hnv_zapi_version_parse(const char *text, char *out, size_t outlen)
-{
-	/* first line: "<prog> version <ver>" */
-	const char *eol = strchr(text, '\n');
-	size_t linelen = eol ? (size_t)(eol - text) : strlen(text);
-	const char *key = " version ";
-	const char *p = memmem(text, linelen, key, strlen(key));
-	if (!p)
-		return -EINVAL;
-	p += strlen(key);
-	size_t n = 0;
-	while (p + n < text + linelen &&
-	       ((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'z') ||
-		(p[n] >= 'A' && p[n] <= 'Z') || p[n] == '.' || p[n] == '-' || p[n] == '~' ||
-		p[n] == '+' || p[n] == '_'))
-		n++;
-	if (n == 0 || n >= outlen)
-		return -EINVAL;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
-}
-
-uint16_t hnv_zapi_cmd_num(const struct hnv_zapi_release *rel, enum hnv_zapi_cmd c)
-{
-	return c < HNV_ZC__COUNT ? rel->num[c] : 0xffff;
-}
-
-enum hnv_zapi_cmd hnv_zapi_cmd_from_num(const struct hnv_zapi_release *rel, uint16_t num)
-{
-	for (unsigned c = 0; c < HNV_ZC__COUNT; c++)
-		if (rel->num[c] == num)
-			return (enum hnv_zapi_cmd)c;
-	return HNV_ZC_UNKNOWN;
-}
-
-/* ==== writer and reader ==== */
-
-struct wbuf {
-	uint8_t *p;
-	size_t cap, len;
-	bool err;
-};
-
-static void put(struct wbuf *w, const void *d, size_t n)
-{
-	if (w->err || w->cap - w->len < n) {
-		w->err = true;
-		return;
-	}
-	memcpy(w->p + w->len, d, n);
-	w->len += n;
-}
-
-static void put8(struct wbuf *w, uint8_t v)
-{
-	put(w, &v, 1);
-}
-
-static void put16(struct wbuf *w, uint16_t v)
-{
-	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-	put(w, b, 2);
-}
-
-static void put32(struct wbuf *w, uint32_t v)
-{
-	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-	put(w, b, 4);
-}
-
-static void put_hdr(struct wbuf *w, uint16_t cmd, uint32_t vrf_id)
-{
-	put16(w, 0); /* length, set by finish() */
-	put8(w, ZEBRA_HEADER_MARKER);
-	put8(w, ZSERV_VERSION);
-	put32(w, vrf_id);
-	put16(w, cmd);
-}
-
-static int finish(struct wbuf *w)
-{
-	if (w->err || w->len > HNV_ZAPI_MAX_MSG)
-		return -ENOSPC;
-	w->p[0] = (uint8_t)(w->len >> 8);
-	w->p[1] = (uint8_t)w->len;
-	return (int)w->len;
-}
-
-struct rbuf {
-	const uint8_t *p;
-	size_t len, off;
-	bool err;
-};
-
-static bool get(struct rbuf *r, void *d, size_t n)
-{
-	if (r->err || r->len - r->off < n) {
-		r->err = true;
-		if (d)
-			memset(d, 0, n);
-		return false;
-	}
-	if (d)
-		memcpy(d, r->p + r->off, n);
-	r->off += n;
-	return true;
-}
-
-static uint8_t get8(struct rbuf *r)
-{
-	uint8_t v;
-	get(r, &v, 1);
-	return v;
-}
-
-static uint16_t get16(struct rbuf *r)
-{
-	uint8_t b[2];
-	get(r, b, 2);
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t get32(struct rbuf *r)
-{
-	uint8_t b[4];
-	get(r, b, 4);
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-/* A raw host-order u32 (stream_put of a C enum or struct field). */
-static uint32_t get32_host(struct rbuf *r)
-{
-	uint32_t v;
-	get(r, &v, 4);
-	return v;
-}
-
-int hnv_zapi_hdr_decode(const uint8_t *buf, size_t len, struct hnv_zapi_hdr *h)
-{
-	if (len < HNV_ZAPI_HDR_LEN)
-		return -EAGAIN;
-	struct rbuf r = {.p = buf, .len = len};
-	h->len = get16(&r);
-	uint8_t marker = get8(&r), version = get8(&r);
-	h->vrf_id = get32(&r);
-	h->cmd = get16(&r);
-	if (h->len < HNV_ZAPI_HDR_LEN || h->len > HNV_ZAPI_MAX_MSG ||
-	    marker != ZEBRA_HEADER_MARKER || version != ZSERV_VERSION)
-		return -EPROTO;
-	return 0;
-}
-
-/* ==== prefixes ==== */
-
-static bool family_bits(uint8_t family, unsigned *bits)
-{
-	if (family == AF_ZINET)
-		*bits = 32;
-	else if (family == AF_ZINET6)
-		*bits = 128;
-	else
-		return false;
-	return true;
-}
-
-/* Builds p from family, prefix length and the first (len+7)/8 bytes (or
- * the whole address) in a[]; clears host bits. */
-static void prefix_make(struct hnv_prefix *p, uint8_t family, uint8_t len, const uint8_t *a)
-{
-	memset(p, 0, sizeof(*p));
-	if (family == AF_ZINET)
-		hnv_ip_from_v4(&p->addr, a);
-	else
-		memcpy(p->addr.b, a, 16);
-	p->len = len;
-	unsigned bits = hnv_prefix_bits128(p);
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned lo = i * 8;
-		if (lo >= bits)
-			p->addr.b[i] = 0;
-		else if (bits - lo < 8)
-			p->addr.b[i] &= (uint8_t)(0xff << (8 - (bits - lo)));
-	}
-	if (family == AF_ZINET) { /* keep the mapped prefix intact */
-		p->addr.b[10] = 0xff;
-		p->addr.b[11] = 0xff;
-	}
-}
-
-static bool prefix_valid(const struct hnv_prefix *p)
-{
-	unsigned max = hnv_ip_is_v4(&p->addr) ? 32 : 128;
-	if (p->len > max)
-		return false;
-	struct hnv_prefix q;
-	prefix_make(&q, hnv_ip_is_v4(&p->addr) ? AF_ZINET : AF_ZINET6, p->len,
-		    hnv_ip_is_v4(&p->addr) ? p->addr.b + 12 : p->addr.b);
-	return memcmp(&q.addr, &p->addr, 16) == 0;
-}
-
-static void put_prefix(struct wbuf *w, const struct hnv_prefix *p)
-{
-	bool v4 = hnv_ip_is_v4(&p->addr);
-	put8(w, v4 ? AF_ZINET : AF_ZINET6);
-	put8(w, p->len);
-	put(w, v4 ? p->addr.b + 12 : p->addr.b, (p->len + 7u) / 8);
-}
-
-/* ==== encoders ==== */
-
-int hnv_zapi_enc_hello(const struct hnv_zapi_release *rel, uint8_t *buf, size_t cap, uint8_t proto,
-		       bool notify)
-{
-	struct wbuf w = {.p = buf, .cap = cap};
-	put_hdr(&w, rel->num[HNV_ZC_HELLO], 0);
-	put8(&w, proto);
-	put16(&w, 0); /* instance */
-	put32(&w, 0); /* session_id */
-	put8(&w, notify ? 1 : 0);
-	put8(&w, 0); /* synchronous */
-	return finish(&w);
-}
-
-int hnv_zapi_enc_client_cap(const struct hnv_zapi_release *rel, uint8_t *buf, size_t cap,
-			    uint32_t capability, uint32_t a, uint32_t b, uint32_t vrf_id)
-{
-	struct wbuf w = {.p = buf, .cap = cap};
-	put_hdr(&w, rel->num[HNV_ZC_CLIENT_CAPABILITIES], 0);
-	put32(&w, capability);
-	switch (capability) { /* enum zserv_client_capabilities */
-	case 1:               /* GR_CAPABILITIES */
-	case 5:               /* RIB_STALE_TIME */
-		put32(&w, a);
-		put32(&w, vrf_id);
-		break;
-	case 2: /* ROUTE_UPDATE_COMPLETE */
-	case 3: /* ROUTE_UPDATE_PENDING */
-		put32(&w, a);
-		put32(&w, b);
-		put32(&w, vrf_id);
-		break;
-	case 4: /* GR_DISABLE */
-		break;
-	default:
-		return -EINVAL;
-	}
-	return finish(&w);
-}
-
-static int put_nh(struct wbuf *w, const struct hnv_zapi_nh *nh, uint32_t vrf_id, bool v4)
-{
-	put32(w, vrf_id);
-	put8(w, nh->type);
-	put8(w, 0); /* flags */
-	switch (nh->type) {
-	case HNV_ZAPI_NH_BLACKHOLE:
-		if (nh->bh_type > HNV_ZAPI_BH_ADMINPROHIB)
-			return -EINVAL;
-		put8(w, nh->bh_type);
-		break;
-	case HNV_ZAPI_NH_IPV4:
-	case HNV_ZAPI_NH_IPV4_IFINDEX:
-		if (!v4 || !hnv_ip_is_v4(&nh->gw))
-			return -EINVAL;
-		put(w, nh->gw.b + 12, 4);
-		put32(w, nh->ifindex);
-		break;
-	case HNV_ZAPI_NH_IFINDEX:
-		put32(w, nh->ifindex);
-		break;
-	case HNV_ZAPI_NH_IPV6:
-	case HNV_ZAPI_NH_IPV6_IFINDEX:
-		if (v4 || hnv_ip_is_v4(&nh->gw))
-			return -EINVAL;
-		put(w, nh->gw.b, 16);
-		put32(w, nh->ifindex);
-		break;
-	default:
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int hnv_zapi_enc_route(const struct hnv_zapi_release *rel, uint8_t *buf, size_t cap, bool add,
-		       uint32_t vrf_id, const struct hnv_zapi_route *r)
-{
-	const uint32_t known =
-		ZMSG_NEXTHOP | ZMSG_DISTANCE | ZMSG_METRIC | ZMSG_TAG | ZMSG_MTU | ZMSG_TABLEID;
-	if ((r->message & ~known) || r->type >= rel->route_max || !prefix_valid(&r->prefix) ||
-	    (r->safi != 1 && r->safi != 2))
-		return -EINVAL;
-	if ((r->message & ZMSG_NEXTHOP) && (r->n_nh == 0 || r->n_nh > HNV_ZAPI_NH_MAX))
-		return -EINVAL;
-	bool v4 = hnv_ip_is_v4(&r->prefix.addr);
-	struct wbuf w = {.p = buf, .cap = cap};
-	put_hdr(&w, rel->num[add ? HNV_ZC_ROUTE_ADD : HNV_ZC_ROUTE_DELETE], vrf_id);
-	put8(&w, r->type);
-	put16(&w, r->instance);
-	put32(&w, r->flags);
-	put32(&w, r->message);
-	put8(&w, r->safi);
-	put_prefix(&w, &r->prefix);
-	if (r->message & ZMSG_NEXTHOP) {
-		put16(&w, (uint16_t)r->n_nh);
-		for (unsigned i = 0; i < r->n_nh; i++) {
-			int rc = put_nh(&w, &r->nh[i], vrf_id, v4);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	if (r->message & ZMSG_DISTANCE)
-		put8(&w, r->distance);
-	if (r->message & ZMSG_METRIC)
-		put32(&w, r->metric);
-	if (r->message & ZMSG_TAG)
-		put32(&w, r->tag);
-	if (r->message & ZMSG_MTU)
-		put32(&w, r->mtu);
-	if (r->message & ZMSG_TABLEID)
-		put32(&w, r->table_id);
-	return finish(&w);
-}
-
-int hnv_zapi_enc_redistribute(const struct hnv_zapi_release *rel, uint8_t *buf, size_t cap,
-			      bool add, uint32_t vrf_id, uint8_t afi, uint8_t type)
-{
-	if ((afi != 1 && afi != 2) || type >= rel->route_max)
-		return -EINVAL;
-	struct wbuf w = {.p = buf, .cap = cap};
-	put_hdr(&w, rel->num[add ? HNV_ZC_REDISTRIBUTE_ADD : HNV_ZC_REDISTRIBUTE_DELETE], vrf_id);
-	put8(&w, afi);
-	put8(&w, type);
-	put16(&w, 0); /* instance */
-	return finish(&w);
-}
-
-int hnv_zapi_enc_interface_add(const struct hnv_zapi_release *rel, uint8_t *buf, size_t cap)
-{
-	struct wbuf w = {.p = buf, .cap = cap};
-	put_hdr(&w, rel->num[HNV_ZC_INTERFACE_ADD], 0);
-	return finish(&w);
-}
-
-int hnv_zapi_enc_router_id_add(const struct hnv_zapi_release *rel, uint8_t *buf, size_t cap,
-			       uint16_t afi)
-{
-	struct wbuf w = {.p = buf, .cap = cap};
-	put_hdr(&w, rel->num[HNV_ZC_ROUTER_ID_ADD], 0);
-	put16(&w, afi);
-	return finish(&w);
-}
-
-/* ==== decoders ==== */
-
-static int get_nh(struct rbuf *r, struct hnv_zapi_nh *nh, uint32_t rflags, uint32_t rmsg)
-{
-	memset(nh, 0, sizeof(*nh));
-	nh->vrf_id = get32(r);
-	nh->type = get8(r);
-	nh->flags = get8(r);
-	uint8_t a[16];
-	switch (nh->type) {
-	case HNV_ZAPI_NH_BLACKHOLE:
-		nh->bh_type = get8(r);
-		break;
-	case HNV_ZAPI_NH_IPV4:
-	case HNV_ZAPI_NH_IPV4_IFINDEX:
-		get(r, a, 4);
-		hnv_ip_from_v4(&nh->gw, a);
-		nh->ifindex = get32(r);
-		break;
-	case HNV_ZAPI_NH_IFINDEX:
-		nh->ifindex = get32(r);
-		break;
-	case HNV_ZAPI_NH_IPV6:
-	case HNV_ZAPI_NH_IPV6_IFINDEX:
-		get(r, nh->gw.b, 16);
-		nh->ifindex = get32(r);
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (nh->flags & ZNH_FLAG_LABEL) {
-		uint8_t n = get8(r);
-		if (n == 0 || n > 16) /* MPLS_MAX_LABELS */
-			return -EINVAL;
-		get(r, NULL, 4u * n);
-	}
-	if (nh->flags & ZNH_FLAG_WEIGHT)
-		nh->weight = get32(r);
-	if (rflags & ZFLAG_EVPN_ROUTE)
-		get(r, NULL, 6); /* router MAC */
-	if (rmsg & ZMSG_SRTE)
-		get32(r); /* color */
-	if (nh->flags & ZNH_FLAG_HAS_BACKUP) {
-		uint8_t n = get8(r);
-		get(r, NULL, n);
-	}
-	if (nh->flags & ZNH_FLAG_SEG6LOCAL)
-		return -EINVAL; /* raw struct seg6local_context: size not pinned */
-	if (nh->flags & ZNH_FLAG_SEG6)
-		get(r, NULL, 16);
-	return r->err ? -EINVAL : 0;
-}
-
-int hnv_zapi_dec_route(const uint8_t *body, size_t len, struct hnv_zapi_route *rt)
-{
-	struct rbuf r = {.p = body, .len = len};
-	memset(rt, 0, sizeof(*rt));
-	rt->type = get8(&r);
-	rt->instance = get16(&r);
-	rt->flags = get32(&r);
-	rt->message = get32(&r);
-	rt->safi = get8(&r);
-	uint8_t family = get8(&r), plen = get8(&r);
-	unsigned bits;
-	if (r.err || !family_bits(family, &bits) || plen > bits)
-		return -EINVAL;
-	uint8_t a[16] = {0};
-	if (!get(&r, a, (plen + 7u) / 8))
-		return -EINVAL;
-	prefix_make(&rt->prefix, family, plen, a);
-	if (rt->message & ZMSG_SRCPFX) {
-		uint8_t sl = get8(&r);
-		if (sl > 128)
-			return -EINVAL;
-		get(&r, NULL, (sl + 7u) / 8);
-	}
-	if (rt->message & ZMSG_NHG)
-		get32(&r);
-	if (rt->message & ZMSG_NEXTHOP) {
-		uint16_t n = get16(&r);
-		rt->n_nh_total = n;
-		for (unsigned i = 0; i < n && !r.err; i++) {
-			struct hnv_zapi_nh nh;
-			if (get_nh(&r, &nh, rt->flags, rt->message) < 0)
-				return -EINVAL;
-			if (rt->n_nh < HNV_ZAPI_NH_MAX)
-				rt->nh[rt->n_nh++] = nh;
-		}
-	}
-	if (rt->message & ZMSG_BACKUP_NEXTHOPS) {
-		uint16_t n = get16(&r);
-		for (unsigned i = 0; i < n && !r.err; i++) {
-			struct hnv_zapi_nh nh;
-			if (get_nh(&r, &nh, rt->flags, rt->message) < 0)
-				return -EINVAL;
-		}
-	}
-	if (rt->message & ZMSG_DISTANCE)
-		rt->distance = get8(&r);
-	if (rt->message & ZMSG_METRIC)
-		rt->metric = get32(&r);
-	if (rt->message & ZMSG_TAG)
-		rt->tag = get32(&r);
-	if (rt->message & ZMSG_MTU)
-		rt->mtu = get32(&r);
-	if (rt->message & ZMSG_TABLEID)
-		rt->table_id = get32(&r);
-	if (rt->message & ZMSG_OPAQUE) {
-		uint16_t ol = get16(&r);
-		if (ol > 1024)
-			return -EINVAL;
-		get(&r, NULL, ol);
-	}
-	if (r.err || r.off != len)
-		return -EINVAL;
-	return 0;
-}
-
-/* A NUL-terminated name in a fixed field of n bytes. */
-static bool get_name(struct rbuf *r, char *out, size_t n)
-{
-	if (!get(r, out, n))
-		return false;
-	if (memchr(out, '\0', n) == NULL)
-		return false;
-	for (size_t i = 0; out[i]; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			return false;
-	return true;
-}
-
-int hnv_zapi_dec_vrf_add(const uint8_t *body, size_t len, struct hnv_zapi_vrf_info *v)
-{
-	struct rbuf r = {.p = body, .len = len};
-	memset(v, 0, sizeof(*v));
-	v->table_id = get32_host(&r);
-	if (!get_name(&r, v->netns, HNV_ZAPI_VRF_NAMSIZ) ||
-	    !get_name(&r, v->name, HNV_ZAPI_VRF_NAMSIZ) || r.off != len || v->name[0] == '\0')
-		return -EINVAL;
-	return 0;
-}
-
-int hnv_zapi_dec_notify(const uint8_t *body, size_t len, struct hnv_zapi_notify *n)
-{
-	struct rbuf r = {.p = body, .len = len};
-	memset(n, 0, sizeof(*n));
-	n->note = get32_host(&r);
-	uint8_t family = get8(&r), plen = get8(&r);
-	unsigned bits;
-	if (r.err || !family_bits(family, &bits) || plen > bits)
-		return -EINVAL;
-	uint8_t a[16];
-	get(&r, a, bits / 8);
-	n->table_id = get32(&r);
-	n->afi = get8(&r);
-	n->safi = get8(&r);
-	if (r.err || r.off != len || n->note > 4)
-		return -EINVAL;
-	prefix_make(&n->prefix, family, plen, a);
-	return 0;
-}
-
-int hnv_zapi_dec_interface(const uint8_t *body, size_t len, struct hnv_zapi_if *i)
-{
-	struct rbuf r = {.p = body, .len = len};
-	memset(i, 0, sizeof(*i));
-	if (!get_name(&r, i->name, HNV_ZAPI_IF_NAMSIZ))
-		return -EINVAL;
-	i->ifindex = get32(&r);
-	i->status = get8(&r);
-	uint32_t hi = get32(&r), lo = get32(&r);
-	i->flags = (uint64_t)hi << 32 | lo;
-	get8(&r);  /* ptm_enable */
-	get8(&r);  /* ptm_status */
-	get32(&r); /* metric */
-	get32(&r); /* speed */
-	i->mtu = get32(&r);
-	get32(&r); /* mtu6 */
-	get32(&r); /* bandwidth */
-	get32(&r); /* link_ifindex */
-	get32(&r); /* ll_type */
-	uint32_t hwlen = get32(&r);
-	if (hwlen > 20) /* INTERFACE_HWADDR_MAX */
-		return -EINVAL;
-	get(&r, NULL, hwlen);
-	uint8_t has_lp = get8(&r);
-	/* link parameters (TE) are not used: with the flag set, the rest of
-	 * the message is theirs; without it the message ends here */
-	if (r.err || i->name[0] == '\0' || has_lp > 1 || (has_lp == 0 && r.off != len))
-		return -EINVAL;
-	return 0;
-}
-
-int hnv_zapi_dec_capabilities(const uint8_t *body, size_t len, struct hnv_zapi_caps *c)
-{
-	struct rbuf r = {.p = body, .len = len};
-	c->vrf_backend = get32(&r);
-	c->mpls = get8(&r);
-	c->multipath_num = get32(&r);
-	c->mlag_role = get8(&r);
-	return r.err || r.off != len ? -EINVAL : 0;
-}
-
-/* ==== the client ==== */
 
 struct zroute {
 	struct zroute *next;
@@ -743,9 +78,9 @@ struct hnv_zapi {
 	unsigned queued; /* routes in state SENT */
 
 	struct zvrf *vrfs;
-	size_t nvrfs;
+	size_t nvrfs, cap_vrfs;
 	struct zif *ifs;
-	size_t nifs;
+	size_t nifs, cap_ifs;
 	struct {
 		uint8_t afi, type;
 	} redist[MAX_REDIST];
@@ -789,21 +124,6 @@ zlog_rl(struct hnv_zapi *z, struct hnv_ratelimit *rl, int lvl, const char *fmt, 
 	va_start(ap, fmt);
 	vzlog(z, lvl, fmt, ap);
 	va_end(ap);
-}
-
-static void fmt_prefix(const struct hnv_prefix *p, char *buf, size_t n)
-{
-	char a[64];
-	if (hnv_ip_is_v4(&p->addr))
-		snprintf(a, sizeof(a), "%u.%u.%u.%u", p->addr.b[12], p->addr.b[13], p->addr.b[14],
-			 p->addr.b[15]);
-	else
-		snprintf(a, sizeof(a), "%x:%x:%x:%x:%x:%x:%x:%x", p->addr.b[0] << 8 | p->addr.b[1],
-			 p->addr.b[2] << 8 | p->addr.b[3], p->addr.b[4] << 8 | p->addr.b[5],
-			 p->addr.b[6] << 8 | p->addr.b[7], p->addr.b[8] << 8 | p->addr.b[9],
-			 p->addr.b[10] << 8 | p->addr.b[11], p->addr.b[12] << 8 | p->addr.b[13],
-			 p->addr.b[14] << 8 | p->addr.b[15]);
-	snprintf(buf, n, "%.59s/%u", a, p->len);
 }
 
 const char *hnv_zapi_route_state_name(enum hnv_zapi_route_state s)
@@ -862,17 +182,9 @@ static void queue_msg(struct hnv_zapi *z, const uint8_t *msg, int len)
 		session_close(z, "output queue overflow (zebra does not read)");
 		return;
 	}
-	if (z->out_cap - z->out_len < (size_t)len) {
-		size_t nc = z->out_cap ? z->out_cap : 65536;
-		while (nc - z->out_len < (size_t)len)
-			nc *= 2;
-		uint8_t *p = realloc(z->out, nc);
-		if (!p) {
-			session_close(z, "out of memory for the output queue");
-			return;
-		}
-		z->out = p;
-		z->out_cap = nc;
+	if (HNV_GROW(z->out, z->out_cap, z->out_len + (size_t)len)) {
+		session_close(z, "out of memory for the output queue");
+		return;
 	}
 	memcpy(z->out + z->out_len, msg, (size_t)len);
 	z->out_len += (size_t)len;
@@ -957,10 +269,10 @@ static void send_route(struct hnv_zapi *z, struct zroute *r, bool add, uint32_t 
 		.prefix = r->p,
 	};
 	if (add) {
-		m.message = ZMSG_NEXTHOP | ZMSG_DISTANCE | ZMSG_METRIC;
+		m.message = HNV_ZAPI_MSG_NEXTHOP | HNV_ZAPI_MSG_DISTANCE | HNV_ZAPI_MSG_METRIC;
 		/* a bare gateway may be reached through another route */
 		if (r->nh.type == HNV_ZAPI_NH_IPV4 || r->nh.type == HNV_ZAPI_NH_IPV6)
-			m.flags = ZFLAG_ALLOW_RECURSION;
+			m.flags = HNV_ZAPI_FLAG_ALLOW_RECURSION;
 		m.n_nh = 1;
 		m.nh[0] = r->nh;
 		m.distance = r->distance;
@@ -991,8 +303,8 @@ static void maybe_complete(struct hnv_zapi *z)
 	for (size_t i = 0; i < z->nvrfs; i++) {
 		if (z->vrfs[i].complete_sent)
 			continue;
-		send_cap(z, ZCAP_UPDATE_COMPLETE, 1, 1, z->vrfs[i].id);
-		send_cap(z, ZCAP_UPDATE_COMPLETE, 2, 1, z->vrfs[i].id);
+		send_cap(z, HNV_ZAPI_CAP_UPDATE_COMPLETE, 1, 1, z->vrfs[i].id);
+		send_cap(z, HNV_ZAPI_CAP_UPDATE_COMPLETE, 2, 1, z->vrfs[i].id);
 		z->vrfs[i].complete_sent = true;
 	}
 }
@@ -1023,54 +335,26 @@ static void session_close(struct hnv_zapi *z, const char *why)
 	z->queued = 0;
 }
 
-/* Runs prog --version (as argv[0] "zebra"), at most VERSION_TIMEOUT_MS. */
+/* Runs prog --version (as argv[0] "zebra"), at most VERSION_TIMEOUT_MS,
+ * and takes the version from its output. */
 static int run_version(const char *prog, char *out, size_t outlen)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = {(char *)"zebra", (char *)"--version", NULL};
-	char *envp[] = {(char *)"LC_ALL=C", NULL};
-	pid_t pid;
-	int rc = posix_spawn(&pid, prog, &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
-		close(p[0]);
-		return -rc;
-	}
-	char buf[1024];
-	size_t len = 0;
-	long deadline = hnv_mono_ms() + VERSION_TIMEOUT_MS;
-	for (;;) {
-		long left = deadline - hnv_mono_ms();
-		if (left <= 0)
-			break;
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int n = poll(&pfd, 1, (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		ssize_t r = read(p[0], buf + len, sizeof(buf) - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len == sizeof(buf) - 1)
-			break;
-	}
-	close(p[0]);
-	buf[len] = '\0';
-	kill(pid, SIGKILL); /* normally exited already */
-	waitpid(pid, NULL, 0);
-	return hnv_zapi_version_parse(buf, out, outlen);
+	static const char *const argv[] = {"zebra", "--version", NULL};
+	static const char *const envp[] = {"LC_ALL=C", NULL};
+	const struct hnv_run r = {
+		.path = prog,
+		.argv = argv,
+		.envp = envp,
+		.timeout_ms = VERSION_TIMEOUT_MS,
+		.max_out = 1023,
+	};
+	char *text;
+	int rc = hnv_run(&r, &text);
+	if (rc < 0)
+		return rc;
+	rc = hnv_zapi_version_parse(text, out, outlen);
+	free(text);
+	return rc;
 }
 
 /* The release of the zebra at the other end of fd. */
@@ -1174,12 +458,10 @@ static void on_vrf_add(struct hnv_zapi *z, uint32_t vrf_id, const struct hnv_zap
 	}
 	v = vrf_by_name(z, vi->name);
 	if (!v) {
-		struct zvrf *nv = realloc(z->vrfs, (z->nvrfs + 1) * sizeof(*nv));
-		if (!nv) {
+		if (HNV_GROW(z->vrfs, z->cap_vrfs, z->nvrfs + 1)) {
 			session_close(z, "out of memory for VRFs");
 			return;
 		}
-		z->vrfs = nv;
 		v = &z->vrfs[z->nvrfs++];
 		memset(v, 0, sizeof(*v));
 		snprintf(v->name, sizeof(v->name), "%s", vi->name);
@@ -1188,7 +470,7 @@ static void on_vrf_add(struct hnv_zapi *z, uint32_t vrf_id, const struct hnv_zap
 	v->table = vi->table_id;
 	v->complete_sent = false;
 	if (z->gr_stale)
-		send_cap(z, ZCAP_GR, z->gr_stale, 0, vrf_id);
+		send_cap(z, HNV_ZAPI_CAP_GR, z->gr_stale, 0, vrf_id);
 	uint8_t buf[64];
 	for (size_t i = 0; i < z->nredist; i++)
 		queue_msg(z, buf,
@@ -1221,25 +503,25 @@ static void on_notify(struct hnv_zapi *z, uint32_t vrf_id, const struct hnv_zapi
 	struct zroute *r = *route_slot(z, v->name, &n->prefix);
 	char pb[64];
 	switch (n->note) {
-	case NOTE_INSTALLED:
+	case HNV_ZAPI_NOTE_INSTALLED:
 		z->st.notify_installed++;
 		if (r)
 			set_state(z, r, HNV_ZAPI_RS_INSTALLED);
 		break;
-	case NOTE_FAIL_INSTALL:
+	case HNV_ZAPI_NOTE_FAIL_INSTALL:
 		z->st.notify_failed++;
 		if (r) {
 			set_state(z, r, HNV_ZAPI_RS_FAILED);
-			fmt_prefix(&r->p, pb, sizeof(pb));
+			hnv_fmt_prefix(&r->p, pb, sizeof(pb));
 			zlog_rl(z, &z->rl_route, HNV_LOG_WARNING,
 				"zebra failed to install %s in VRF %s", pb, v->name);
 		}
 		break;
-	case NOTE_BETTER_ADMIN_WON:
+	case HNV_ZAPI_NOTE_BETTER_ADMIN_WON:
 		if (r)
 			set_state(z, r, HNV_ZAPI_RS_BETTER_ADMIN_WON);
 		break;
-	case NOTE_REMOVED:
+	case HNV_ZAPI_NOTE_REMOVED:
 		z->st.notify_removed++;
 		/* the answer to a delete; a route desired again is being re-sent */
 		if (r && r->state != HNV_ZAPI_RS_SENT)
@@ -1262,10 +544,8 @@ static void on_interface(struct hnv_zapi *z, enum hnv_zapi_cmd c, uint32_t vrf_i
 		return;
 	}
 	if (k == z->nifs) {
-		struct zif *ni = realloc(z->ifs, (z->nifs + 1) * sizeof(*ni));
-		if (!ni)
+		if (HNV_GROW(z->ifs, z->cap_ifs, z->nifs + 1))
 			return;
-		z->ifs = ni;
 		z->nifs++;
 	}
 	z->ifs[k].i = *i;
@@ -1351,8 +631,11 @@ static void dispatch(struct hnv_zapi *z, const struct hnv_zapi_hdr *h, const uin
 		break;
 	}
 	case HNV_ZC_ERROR: {
-		struct rbuf r = {.p = body, .len = blen};
-		uint32_t e = get32_host(&r);
+		uint32_t e;
+		if (hnv_zapi_dec_error(body, blen, &e) < 0) {
+			bad_msg(z, "ERROR", blen);
+			break;
+		}
 		z->st.zebra_errors++;
 		zlog_rl(z, &z->rl_err, HNV_LOG_WARNING,
 			"zebra reported error %u (%s) for a message in VRF %u", e,
@@ -1561,14 +844,14 @@ int hnv_zapi_route_set(struct hnv_zapi *z, const char *vrf, const struct hnv_pre
 		zlog(z, HNV_LOG_ERR, "route: bad VRF name \"%.40s\"", vrf ? vrf : "");
 		return -EINVAL;
 	}
-	if (!prefix_valid(p)) {
+	if (!hnv_zapi_prefix_valid(p)) {
 		zlog(z, HNV_LOG_ERR, "route in VRF %s: prefix length %u or host bits invalid", vrf,
 		     p->len);
 		return -EINVAL;
 	}
 	bool v4 = hnv_ip_is_v4(&p->addr);
 	if (!nh_valid(nh, v4) || distance == 0) {
-		fmt_prefix(p, pb, sizeof(pb));
+		hnv_fmt_prefix(p, pb, sizeof(pb));
 		zlog(z, HNV_LOG_ERR,
 		     "route %s in VRF %s: invalid nexthop (type %u, ifindex %u) or distance %u", pb,
 		     vrf, nh->type, nh->ifindex, distance);

@@ -2,24 +2,18 @@
 #include "s2s.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../lib/log.h"
 
-#define CONN_NAME_MAX (HNV_S2S_PREFIX_MAX + HNV_NAME_MAX)
-#define CRED_FILE_MAX (64 * 1024) /* a PEM certificate or key */
-
 /* What the manager knows of one wanted tunnel. conf holds the PSK. */
 struct tun {
-	struct hnv_conf_s2s conf;
-	char conn[CONN_NAME_MAX + 1];
+	struct hnv_s2s_conf conf;
+	char conn[HNV_S2S_CONN_NAME_MAX + 1];
 	uint32_t if_id;
 	bool has_local_addr, trap;
 	struct hnv_ip local_addr;
@@ -68,231 +62,6 @@ static void tun_clear(struct tun *t)
 {
 	free(t->sent);
 	explicit_bzero(t, sizeof(*t));
-}
-
-/* ---- message builders ---- */
-
-static void add_prefix_item(struct hnv_vici_buf *b, const struct hnv_prefix *p)
-{
-	char s[64];
-	hnv_fmt_prefix(p, s, sizeof(s));
-	hnv_vici_list_item_str(b, s);
-}
-
-/* A comma-joined proposal string as list items. */
-static void add_proposals(struct hnv_vici_buf *b, const char *key, const char *joined,
-			  const char *def)
-{
-	char tmp[HNV_S2S_PROPOSALS_LEN + 1];
-	snprintf(tmp, sizeof(tmp), "%s", joined[0] ? joined : def);
-	hnv_vici_list_start(b, key);
-	char *save = NULL;
-	for (char *p = strtok_r(tmp, ",", &save); p; p = strtok_r(NULL, ",", &save))
-		hnv_vici_list_item_str(b, p);
-	hnv_vici_list_end(b);
-}
-
-static int cred_path(const char *cred_dir, const char *sub, const char *file, char *out, size_t len)
-{
-	int n = file[0] == '/' ? snprintf(out, len, "%s", file)
-			       : snprintf(out, len, "%s/%s/%s", cred_dir, sub, file);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-/* Reads a whole credential file (at most CRED_FILE_MAX) into a malloc'd
- * buffer the caller clears and frees. */
-static int read_file(const char *path, uint8_t **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    st.st_size > CRED_FILE_MAX) {
-		close(fd);
-		return -EINVAL;
-	}
-	uint8_t *d = malloc((size_t)st.st_size);
-	if (!d) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, d + got, (size_t)st.st_size - got);
-		if (r <= 0) {
-			explicit_bzero(d, (size_t)st.st_size);
-			free(d);
-			close(fd);
-			return r < 0 ? -errno : -EIO;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	*out = d;
-	*len = got;
-	return 0;
-}
-
-/* A credential file by name in dir/sub (or absolute path), malloc'd. */
-static int read_cred(const char *dir, const char *sub, const char *file, uint8_t **out, size_t *len)
-{
-	char path[512];
-	int rc = cred_path(dir, sub, file, path, sizeof(path));
-	return rc ? rc : read_file(path, out, len);
-}
-
-static int conn_name(const char *prefix, const char *name, char *out, size_t len)
-{
-	int n = snprintf(out, len, "%s%s", prefix ? prefix : HNV_S2S_PREFIX_DEFAULT, name);
-	return n < 0 || (size_t)n >= len ? -EINVAL : 0;
-}
-
-int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const char *cred_dir,
-		       struct hnv_vici_buf *b, char *err, size_t errlen)
-{
-	const struct hnv_conf_s2s *c = sp->conf;
-	char conn[CONN_NAME_MAX + 1], ip[64];
-	hnv_vici_buf_init(b, HNV_VICI_CMD_REQUEST, "load-conn");
-	if (conn_name(prefix, c->name, conn, sizeof(conn)) || !c->name[0]) {
-		snprintf(err, errlen, "tunnel name \"%s\" does not fit a connection name", c->name);
-		return -EINVAL;
-	}
-	if (c->n_remote == 0 || c->n_remote > HNV_S2S_REMOTE_MAX ||
-	    sp->n_local_ts > HNV_S2S_LOCAL_TS_MAX) {
-		snprintf(err, errlen, "tunnel %s: %u remote and %u local prefixes", c->name,
-			 c->n_remote, sp->n_local_ts);
-		return -EINVAL;
-	}
-	if (c->auth != HNV_S2S_AUTH_PSK && c->auth != HNV_S2S_AUTH_CERT) {
-		snprintf(err, errlen, "tunnel %s: unknown authentication %d", c->name, c->auth);
-		return -EINVAL;
-	}
-	uint8_t *cert = NULL, *ca = NULL;
-	size_t cert_len = 0, ca_len = 0;
-	if (c->auth == HNV_S2S_AUTH_CERT) {
-		const char *dir = cred_dir ? cred_dir : "/etc/swanctl";
-		int rc = read_cred(dir, "x509", c->cert, &cert, &cert_len);
-		if (rc) {
-			snprintf(err, errlen, "tunnel %s: certificate %s: %s", c->name, c->cert,
-				 strerror(-rc));
-			return rc;
-		}
-		if (c->ca_cert[0] && (rc = read_cred(dir, "x509ca", c->ca_cert, &ca, &ca_len))) {
-			snprintf(err, errlen, "tunnel %s: CA certificate %s: %s", c->name,
-				 c->ca_cert, strerror(-rc));
-			free(cert);
-			return rc;
-		}
-	}
-
-	hnv_vici_section_start(b, conn);
-	hnv_vici_kv_str(b, "version", "2");
-	const struct hnv_ip *local = sp->has_local_addr  ? &sp->local_addr
-				     : c->has_local_addr ? &c->local_addr
-							 : NULL;
-	if (local) {
-		hnv_fmt_ip(local, ip, sizeof(ip));
-		hnv_vici_list_start(b, "local_addrs");
-		hnv_vici_list_item_str(b, ip);
-		hnv_vici_list_end(b);
-	}
-	hnv_fmt_ip(&c->peer, ip, sizeof(ip));
-	hnv_vici_list_start(b, "remote_addrs");
-	hnv_vici_list_item_str(b, ip);
-	hnv_vici_list_end(b);
-	add_proposals(b, "proposals", c->ike, HNV_S2S_IKE_DEFAULT);
-	if (c->dpd)
-		hnv_vici_kv_fmt(b, "dpd_delay", "%us", c->dpd);
-	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_IKE);
-	hnv_vici_kv_str(b, "keyingtries", "0");
-	hnv_vici_kv_str(b, "unique", "replace");
-	hnv_vici_kv_str(b, "mobike", "no");
-	if (sp->if_id) {
-		hnv_vici_kv_fmt(b, "if_id_in", "%u", sp->if_id);
-		hnv_vici_kv_fmt(b, "if_id_out", "%u", sp->if_id);
-	}
-	const char *auth = c->auth == HNV_S2S_AUTH_PSK ? "psk" : "pubkey";
-	hnv_vici_section_start(b, "local");
-	hnv_vici_kv_str(b, "auth", auth);
-	hnv_vici_kv_str(b, "id", c->local_id);
-	if (cert) {
-		hnv_vici_list_start(b, "certs");
-		hnv_vici_list_item(b, cert, cert_len);
-		hnv_vici_list_end(b);
-	}
-	hnv_vici_section_end(b);
-	hnv_vici_section_start(b, "remote");
-	hnv_vici_kv_str(b, "auth", auth);
-	hnv_vici_kv_str(b, "id", c->remote_id);
-	if (ca) { /* charon trusts it for this connection and requires it */
-		hnv_vici_list_start(b, "cacerts");
-		hnv_vici_list_item(b, ca, ca_len);
-		hnv_vici_list_end(b);
-	}
-	hnv_vici_section_end(b);
-
-	hnv_vici_section_start(b, "children");
-	hnv_vici_section_start(b, conn);
-	hnv_vici_list_start(b, "local_ts");
-	if (sp->n_local_ts) {
-		for (unsigned i = 0; i < sp->n_local_ts; i++)
-			add_prefix_item(b, &sp->local_ts[i]);
-	} else {
-		bool v4 = false, v6 = false;
-		for (unsigned i = 0; i < c->n_remote; i++) {
-			if (hnv_ip_is_v4(&c->remote[i].addr))
-				v4 = true;
-			else
-				v6 = true;
-		}
-		if (v4)
-			hnv_vici_list_item_str(b, "0.0.0.0/0");
-		if (v6)
-			hnv_vici_list_item_str(b, "::/0");
-	}
-	hnv_vici_list_end(b);
-	hnv_vici_list_start(b, "remote_ts");
-	for (unsigned i = 0; i < c->n_remote; i++)
-		add_prefix_item(b, &c->remote[i]);
-	hnv_vici_list_end(b);
-	add_proposals(b, "esp_proposals", c->esp, HNV_S2S_ESP_DEFAULT);
-	hnv_vici_kv_str(b, "mode", "tunnel");
-	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_CHILD);
-	const char *act = sp->admin_down ? "none" : sp->trap ? "trap" : "start";
-	hnv_vici_kv_str(b, "start_action", act);
-	hnv_vici_kv_str(b, "dpd_action", sp->admin_down ? "clear" : "restart");
-	hnv_vici_kv_str(b, "close_action", act);
-	if (sp->if_id) {
-		hnv_vici_kv_fmt(b, "if_id_in", "%u", sp->if_id);
-		hnv_vici_kv_fmt(b, "if_id_out", "%u", sp->if_id);
-	}
-	hnv_vici_section_end(b);
-	hnv_vici_section_end(b);
-	hnv_vici_section_end(b);
-	free(cert); /* public */
-	free(ca);
-	int rc = hnv_vici_buf_finish(b);
-	if (rc)
-		snprintf(err, errlen, "tunnel %s: load-conn message: %s", c->name, strerror(-rc));
-	return rc;
-}
-
-int hnv_s2s_build_shared(const struct hnv_conf_s2s *c, const char *prefix, struct hnv_vici_buf *b)
-{
-	char conn[CONN_NAME_MAX + 1];
-	hnv_vici_buf_init(b, HNV_VICI_CMD_REQUEST, "load-shared");
-	if (c->auth != HNV_S2S_AUTH_PSK || !c->psk[0] ||
-	    conn_name(prefix, c->name, conn, sizeof(conn)))
-		return -EINVAL;
-	hnv_vici_kv_str(b, "id", conn);
-	hnv_vici_kv_str(b, "type", "IKE");
-	hnv_vici_kv(b, "data", c->psk, strnlen(c->psk, sizeof(c->psk)));
-	hnv_vici_list_start(b, "owners");
-	hnv_vici_list_item_str(b, c->local_id);
-	hnv_vici_list_item_str(b, c->remote_id);
-	hnv_vici_list_end(b);
-	return hnv_vici_buf_finish(b);
 }
 
 /* ---- connection handling ---- */
@@ -434,24 +203,14 @@ static int unload(struct hnv_s2s *s, const char *conn)
 
 static int load_key(struct hnv_s2s *s, const struct tun *t)
 {
-	uint8_t *key;
-	size_t len;
-	int rc = read_cred(s->cred_dir, "private", t->conf.key, &key, &len);
-	if (rc) {
-		logf_(s, HNV_LOG_ERR, "s2s %s: key %s: %s", t->conf.name, t->conf.key,
-		      strerror(-rc));
-		return rc;
-	}
 	struct hnv_vici_buf b;
-	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "load-key");
-	hnv_vici_kv_str(&b, "type", "any");
-	hnv_vici_kv(&b, "data", key, len);
-	explicit_bzero(key, len);
-	free(key);
-	rc = hnv_vici_buf_finish(&b);
-	if (!rc)
+	char err[512];
+	int rc = hnv_s2s_build_key(&t->conf, s->cred_dir, &b, err, sizeof(err));
+	if (rc)
+		logf_(s, HNV_LOG_ERR, "s2s %s: %s", t->conf.name, err);
+	else
 		rc = cmd_ok(s, &b, "load-key for", t->conn, false);
-	hnv_vici_buf_free(&b);
+	hnv_vici_buf_free(&b); /* clears the key */
 	return rc;
 }
 
@@ -474,7 +233,7 @@ static void spec_of(const struct tun *t, struct hnv_s2s_spec *sp)
 static int load(struct hnv_s2s *s, struct tun *t, const struct hnv_vici_buf *conn_msg)
 {
 	int rc;
-	if (t->conf.auth == HNV_S2S_AUTH_PSK) {
+	if (t->conf.auth == HNV_S2S_AUTHN_PSK) {
 		struct hnv_vici_buf b;
 		rc = hnv_s2s_build_shared(&t->conf, s->prefix, &b);
 		if (!rc)
@@ -590,13 +349,13 @@ static int reconcile(struct hnv_s2s *s)
 		return rc;
 	for (size_t i = 0; i < n && s->cmd; i++) {
 		struct tun *t = find_conn(s, names[i]);
-		if (!t || t->conf.auth != HNV_S2S_AUTH_PSK)
+		if (!t || t->conf.auth != HNV_S2S_AUTHN_PSK)
 			simple_cmd(s, "unload-shared", "id", names[i], false);
 	}
 	/* A PSK charon lost (swanctl --load-creds unloads secrets it has no
 	 * file for) is loaded again with its connection. */
 	for (size_t i = 0; i < s->n_tuns; i++) {
-		bool have = s->tuns[i].conf.auth != HNV_S2S_AUTH_PSK;
+		bool have = s->tuns[i].conf.auth != HNV_S2S_AUTHN_PSK;
 		for (size_t j = 0; j < n && !have; j++)
 			have = strcmp(names[j], s->tuns[i].conn) == 0;
 		if (!have) {
@@ -642,7 +401,7 @@ int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
 			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != pl)
 		return -EINVAL;
 	const char *path = o->vici_path ? o->vici_path : HNV_VICI_DEFAULT_SOCKET;
-	const char *cred = o->cred_dir ? o->cred_dir : "/etc/swanctl";
+	const char *cred = o->cred_dir ? o->cred_dir : HNV_S2S_CRED_DIR_DEFAULT;
 	struct hnv_s2s *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -679,7 +438,7 @@ static int tun_from_spec(struct hnv_s2s *s, const struct hnv_s2s_spec *sp, struc
 {
 	memset(t, 0, sizeof(*t));
 	if (!sp->conf || sp->n_local_ts > HNV_S2S_LOCAL_TS_MAX ||
-	    conn_name(s->prefix, sp->conf->name, t->conn, sizeof(t->conn)))
+	    hnv_s2s_conn_name(s->prefix, sp->conf->name, t->conn, sizeof(t->conn)))
 		return -EINVAL;
 	t->conf = *sp->conf;
 	t->if_id = sp->if_id;

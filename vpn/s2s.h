@@ -31,8 +31,12 @@
 #ifndef HNV_S2S_H
 #define HNV_S2S_H
 
-#include "../mgmt/conftext.h"
+#include "../lib/hnv_types.h"
 #include "vici.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define HNV_S2S_PREFIX_DEFAULT "hnvgw-"
 #define HNV_S2S_PREFIX_MAX 15
@@ -42,10 +46,68 @@
 #define HNV_S2S_REKEY_IKE "4h"
 #define HNV_S2S_REKEY_CHILD "1h"
 
+/* ---- the tunnel as configured ----
+ * The limits and defaults of the config text's "s2s add" (mgmt/conftext.h
+ * checks every value against them; a file that includes both headers
+ * fails to compile if the two definitions ever differ). */
+#define HNV_S2S_ID_MAX 255
+#define HNV_S2S_PSK_MIN 20
+#define HNV_S2S_PSK_MAX 255
+#define HNV_S2S_PATH_MAX 127
+#define HNV_S2S_PROPOSALS_MAX 8
+#define HNV_S2S_PROPOSALS_LEN 255 /* all proposals of one kind, joined by ',' */
+#define HNV_S2S_REMOTE_MAX 16
+#define HNV_S2S_DPD_DEFAULT 30
+#define HNV_S2S_DPD_MAX 3600
+#define HNV_S2S_NETMAP_MAX 4
+#define HNV_S2S_IKE_DEFAULT "aes256gcm16-prfsha384-ecp384"
+#define HNV_S2S_ESP_DEFAULT "aes256gcm16-ecp384"
+
+enum hnv_s2s_authn {
+	HNV_S2S_AUTHN_PSK = 1,
+	HNV_S2S_AUTHN_CERT = 2,
+};
+
+/* One NETMAP of a tunnel: real shown as mapped (IPv4, the same length). */
+struct hnv_s2s_map {
+	struct hnv_prefix real, mapped;
+};
+
+/* An S2S tunnel, with the fields and meaning of the config text's "s2s
+ * add" (mgmt/conftext.h). psk is a secret: whoever copies a struct holding
+ * it clears the copy with explicit_bzero. */
+struct hnv_s2s_conf {
+	char name[HNV_NAME_MAX + 1];
+	char rdomain[HNV_NAME_MAX + 1];
+	struct hnv_ip peer;
+	bool has_local_addr;
+	struct hnv_ip local_addr; /* same family as peer */
+	char local_id[HNV_S2S_ID_MAX + 1];
+	char remote_id[HNV_S2S_ID_MAX + 1];
+	enum hnv_s2s_authn auth;
+	char psk[HNV_S2S_PSK_MAX + 1];   /* PSK auth only, else "" */
+	char cert[HNV_S2S_PATH_MAX + 1]; /* certificate auth only, else "" */
+	char key[HNV_S2S_PATH_MAX + 1];
+	/* certificate auth: the CA the peer's certificate must chain to
+	 * (x509ca/ or an absolute path); "": any CA charon already trusts */
+	char ca_cert[HNV_S2S_PATH_MAX + 1];
+	/* Lower-case proposals joined by ',' (swanctl's list form); "": the
+	 * defaults above. */
+	char ike[HNV_S2S_PROPOSALS_LEN + 1];
+	char esp[HNV_S2S_PROPOSALS_LEN + 1];
+	unsigned n_remote;
+	struct hnv_prefix remote[HNV_S2S_REMOTE_MAX];
+	uint32_t dpd; /* seconds, 0: off */
+	/* NETMAP before the tunnel: local[] translate the tenant's prefixes
+	 * for the site, remote[] the site's for the tenant. */
+	unsigned n_local_netmap, n_remote_netmap;
+	struct hnv_s2s_map local_netmap[HNV_S2S_NETMAP_MAX], remote_netmap[HNV_S2S_NETMAP_MAX];
+};
+
 /* One tunnel as the gateway wants it. conf is the configured tunnel; the
  * rest comes from the gateway role. */
 struct hnv_s2s_spec {
-	const struct hnv_conf_s2s *conf;
+	const struct hnv_s2s_conf *conf;
 	uint32_t if_id;      /* XFRM interface id; 0: none (kernel-libipsec) */
 	bool has_local_addr; /* overrides conf->local_addr; neither: %any */
 	struct hnv_ip local_addr;
@@ -131,6 +193,13 @@ int hnv_s2s_status_format(const char *name, const struct hnv_s2s_status *st, cha
 
 /* ---- message builders (public for tests and diagnostics) ---- */
 
+#define HNV_S2S_CRED_DIR_DEFAULT "/etc/swanctl"
+#define HNV_S2S_CONN_NAME_MAX (HNV_S2S_PREFIX_MAX + HNV_NAME_MAX)
+
+/* The connection (and child, and secret id) name of tunnel name: prefix
+ * (NULL: the default) + name. 0, or -EINVAL when it exceeds len - 1. */
+int hnv_s2s_conn_name(const char *prefix, const char *name, char *out, size_t len);
+
 /* The load-conn request for sp, finished. prefix and cred_dir as in opts
  * (NULL: defaults). Returns 0, -EINVAL with err naming the bad value, or
  * -errno reading the certificate. */
@@ -138,6 +207,13 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 		       struct hnv_vici_buf *b, char *err, size_t errlen);
 /* The load-shared request for a PSK tunnel (the buffer holds the PSK:
  * hnv_vici_buf_free clears it). -EINVAL for a tunnel without a PSK. */
-int hnv_s2s_build_shared(const struct hnv_conf_s2s *c, const char *prefix, struct hnv_vici_buf *b);
+int hnv_s2s_build_shared(const struct hnv_s2s_conf *c, const char *prefix, struct hnv_vici_buf *b);
+
+/* The load-key request for a certificate tunnel's private key c->key
+ * (relative names under cred_dir/private/; cred_dir NULL: the default).
+ * The buffer holds the key: hnv_vici_buf_free clears it. 0, or -errno
+ * with err naming the file. */
+int hnv_s2s_build_key(const struct hnv_s2s_conf *c, const char *cred_dir, struct hnv_vici_buf *b,
+		      char *err, size_t errlen);
 
 #endif

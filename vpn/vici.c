@@ -1,6 +1,8 @@
 /* vici.c: VICI framing, builder, decoder and connections (see vici.h). */
 #include "vici.h"
 #include "../lib/clock.h"
+#include "../lib/err.h"
+#include "../lib/vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -647,18 +649,12 @@ static int send_buf(struct hnv_vici_conn *c, const struct hnv_vici_buf *b, long 
  * nothing was available), -EPIPE at EOF or on an error, -ENOMEM. */
 static int read_some(struct hnv_vici_conn *c)
 {
-	if (c->rcap - c->rlen < 65536) {
-		size_t cap = c->rcap ? c->rcap * 2 : 131072;
-		if (cap > 4 + HNV_VICI_MSG_MAX + 65536)
-			cap = 4 + HNV_VICI_MSG_MAX + 65536;
-		if (cap > c->rcap) {
-			uint8_t *d = realloc(c->rbuf, cap);
-			if (!d)
-				return -ENOMEM;
-			c->rbuf = d;
-			c->rcap = cap;
-		}
-	}
+	/* room for 64 KiB more, or for the largest packet and 64 KiB */
+	size_t need = c->rlen + 65536;
+	if (need > 4 + HNV_VICI_MSG_MAX + 65536)
+		need = 4 + HNV_VICI_MSG_MAX + 65536;
+	if (HNV_GROW(c->rbuf, c->rcap, need))
+		return -ENOMEM;
 	ssize_t r = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
 	if (r == 0) {
 		c->eof = true;
@@ -795,8 +791,7 @@ int hnv_vici_cmd_ok(struct hnv_vici_conn *c, const struct hnv_vici_buf *req, cha
 	const struct hnv_vici_node *r = hnv_vici_msg_root(m);
 	if (!hnv_vici_yes(r, "success")) {
 		const char *e = hnv_vici_str(r, "errmsg");
-		if (errlen)
-			snprintf(err, errlen, "%s", e ? e : "failed without a message");
+		hnv_seterr(err, errlen, "%s", e ? e : "failed without a message");
 		rc = -EIO;
 	}
 	hnv_vici_msg_free(m);

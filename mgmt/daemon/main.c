@@ -40,6 +40,7 @@
 #include "../../lib/log.h"
 #include "../api.h"
 #include "control.h"
+#include "gwstate.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -185,7 +186,7 @@ static char *absolute(const char *p)
 
 static void gw_changed(void *arg, const struct hnv_model *m)
 {
-	hnv_gw_apply(arg, m);
+	hnv_gwstate_apply(arg, m);
 }
 
 static json_object *gw_status(void *arg)

@@ -1,5 +1,5 @@
 /* fuzz_ctnl.c: libFuzzer harness for the ctnetlink parser
- * (hnv_nat_parse_ct in gateway/nat.c), which reads conntrack dump replies
+ * (hnv_ct_parse in gateway/conntrack.c), which reads conntrack dump replies
  * from the kernel as untrusted input.
  *
  * 1. The input as it is: one message, then as a receive buffer holding a
@@ -24,14 +24,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../gateway/nat.h"
+#include "../../gateway/conntrack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len);
 
 static void check(const void *msg, size_t len)
 {
-	struct hnv_nat_ct ct;
-	int rc = hnv_nat_parse_ct(msg, len, &ct);
+	struct hnv_ct ct;
+	int rc = hnv_ct_parse(msg, len, &ct);
 	if (rc == -EINVAL || rc == -ENOENT)
 		return;
 	if (rc != 0)
@@ -43,7 +43,7 @@ static void check(const void *msg, size_t len)
 	if (ct.family == AF_INET && (!hnv_ip_is_v4(&ct.src) || !hnv_ip_is_v4(&ct.tsrc)))
 		abort();
 	char line[256];
-	hnv_nat_ct_format(&ct, line, sizeof(line));
+	hnv_ct_format(&ct, line, sizeof(line));
 	if (memchr(line, '\0', sizeof(line)) == NULL)
 		abort();
 }

@@ -1,5 +1,5 @@
-/* fuzz_zapi.c: libFuzzer harness for the zebra API client's decoders
- * (gateway/zapi.c), fed as zebra's byte stream.
+/* fuzz_zapi.c: libFuzzer harness for the zebra API client (gateway/zapi.c)
+ * and its decoders (gateway/zapi_codec.c), fed as zebra's byte stream.
  *
  * 1. The input is the stream zebra sends on a session of a client that
  *    holds desired routes in two VRFs, has redistribution on and GR

@@ -119,11 +119,11 @@ static int parse_tenant(const char *arg, struct spec *s, struct hnv_nat_tenant *
 	return 0;
 }
 
-static void print_entry(const char *tenant, const struct hnv_nat_ct *ct, void *arg)
+static void print_entry(const char *tenant, const struct hnv_ct *ct, void *arg)
 {
 	(void)arg;
 	char line[256];
-	hnv_nat_ct_format(ct, line, sizeof(line));
+	hnv_ct_format(ct, line, sizeof(line));
 	printf("%s %s\n", tenant, line);
 }
 

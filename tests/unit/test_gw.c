@@ -1,8 +1,9 @@
 /* test_gw.c: the gateway role's datapath and config pieces: gateway ports
  * (one per VSID holding gateway CAs, named and addressed by VSID) carry
  * traffic of addresses behind the gateway, ordinary VM ports still may not;
- * the gateway options round-trip through the config text; and the model
- * hands the gateway manager its commands. */
+ * the gateway options round-trip through the config text; the model
+ * hands the gateway manager its commands; and mgmt/daemon/gwstate.c turns
+ * them into the gateway's desired state. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "../../datapath/policy_read.h"
 #include "../../gateway/rtnl.h"
 #include "../../mgmt/conftext.h"
+#include "../../mgmt/daemon/gwstate.h"
 #include "../../mgmt/model.h"
 #include "pktgen.h"
 
@@ -220,6 +222,83 @@ static void test_model_foreach(void **state)
 	hnv_model_free(m);
 }
 
+/* GW_CONF plus a second VSID without a gateway CA and a tunnel. */
+static const char GWSTATE_CONF[] =
+	"pa add 192.168.4.1/24 --dev up0\n"
+	"rdomain add contoso --rdid 11111111-0000-0000-0000-000000005001\n"
+	"vsubnet add 5001 --rdomain contoso --prefix 10.10.0.0/16 --prefix fd00:10::/64\n"
+	"vsubnet add 5002 --rdomain contoso --prefix 10.20.0.0/16\n"
+	"gateway add --rdomain contoso --vrf contoso --table 101 --corp-dev cc0 "
+	"--corp-addr 172.31.1.1/30 --corp-nexthop 172.31.1.2 --nat-external 198.51.100.7 "
+	"--bgp-asn 65000 --bgp-peer 172.31.1.2 --bgp-peer-asn 65001\n"
+	"gateway ca --rdomain contoso --vsid 5001 --ca 10.10.0.2\n"
+	"s2s add hq --rdomain contoso --peer 203.0.113.1 --local-id gw --remote-id hq "
+	"--psk correct-horse-battery-staple-42 --remote-prefix 192.168.0.0/16 "
+	"--local-netmap 10.10.0.0/16=10.99.0.0/16\n";
+
+static void test_gwstate(void **state)
+{
+	(void)state;
+	struct hnv_model *m;
+	char err[512];
+	if (hnv_model_load(GWSTATE_CONF, strlen(GWSTATE_CONF), &m, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	struct hnv_gwstate s;
+	assert_int_equal(hnv_gwstate_build(m, &s), 0);
+	struct hnv_gw_desired d;
+	hnv_gwstate_desired(&s, &d);
+
+	assert_int_equal(d.n_tenants, 1);
+	const struct hnv_gw_tenant *t = &d.tenants[0];
+	assert_string_equal(t->rdomain, "contoso");
+	assert_string_equal(t->vrf, "contoso");
+	assert_int_equal(t->table, 101);
+	assert_string_equal(t->corp_dev, "cc0");
+	assert_true(t->has_corp_addr && t->corp_addr.len == 30);
+	struct hnv_ip nh;
+	assert_int_equal(hnv_parse_ip("172.31.1.2", &nh), 0);
+	assert_true(t->has_corp_nexthop && hnv_ip_eq(&t->corp_nexthop, &nh));
+	assert_true(t->has_nat_external);
+	assert_int_equal(t->bgp_asn, 65000);
+	assert_int_equal(t->bgp_peer_asn, 65001);
+
+	assert_int_equal(d.n_cas, 1);
+	assert_string_equal(d.cas[0].rdomain, "contoso");
+	assert_int_equal(d.cas[0].vsid, 5001);
+	char name[HNV_DEV_MAX + 1];
+	struct hnv_mac mac;
+	hnv_gateway_port(5001, name, &mac);
+	assert_string_equal(d.cas[0].port, name);
+	assert_memory_equal(d.cas[0].port_mac.b, mac.b, 6);
+	struct hnv_ip ca;
+	assert_int_equal(hnv_parse_ip("10.10.0.2", &ca), 0);
+	assert_true(hnv_ip_eq(&d.cas[0].ca, &ca));
+
+	/* only the VSID that holds a gateway CA, with all its prefixes */
+	assert_int_equal(d.n_vsubnets, 1);
+	assert_int_equal(d.vsubnets[0].vsid, 5001);
+	assert_int_equal(d.vsubnets[0].n_prefixes, 2);
+
+	assert_int_equal(d.n_tunnels, 1);
+	const struct hnv_s2s_conf *tu = &d.tunnels[0];
+	assert_string_equal(tu->name, "hq");
+	assert_string_equal(tu->rdomain, "contoso");
+	assert_int_equal(tu->auth, HNV_S2S_AUTHN_PSK);
+	assert_string_equal(tu->psk, "correct-horse-battery-staple-42");
+	assert_string_equal(tu->local_id, "gw");
+	assert_string_equal(tu->remote_id, "hq");
+	assert_int_equal(tu->n_remote, 1);
+	assert_int_equal(tu->remote[0].len, 16);
+	assert_int_equal(tu->n_local_netmap, 1);
+	assert_int_equal(tu->local_netmap[0].mapped.len, 16);
+	assert_int_equal(tu->dpd, HNV_S2S_DPD_DEFAULT);
+
+	hnv_gwstate_free(&s);
+	assert_null(s.tunnels);
+	assert_int_equal(s.n_tenants, 0);
+	hnv_model_free(m);
+}
+
 /* A hand-built RTM_NEWLINK for a VRF: name, master, linkinfo{vrf, table}. */
 static size_t vrf_msg(uint8_t *b, uint32_t table)
 {
@@ -291,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_reserved_port_name),
 		cmocka_unit_test(test_options_round_trip),
 		cmocka_unit_test(test_model_foreach),
+		cmocka_unit_test(test_gwstate),
 		cmocka_unit_test(test_rtnl_parse_vrf),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,17 +20,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../../mgmt/conftext.h"
+#include "../../mgmt/daemon/gwstate.h"
 #include "../../vpn/s2s.h"
 #include "vici_rec.h"
 
 #define PSK "correct-horse-battery-staple-42"
 
-static void parse_tunnel(const char *line, struct hnv_conf_cmd *c)
+/* The tunnel of an "s2s add" line, as the gateway hands it to vpn/. */
+static void parse_tunnel(const char *line, struct hnv_s2s_conf *out)
 {
 	char err[256] = "";
-	if (hnv_conf_parse_line(line, c, err, sizeof(err)) != 1)
+	struct hnv_conf_cmd c;
+	if (hnv_conf_parse_line(line, &c, err, sizeof(err)) != 1)
 		fail_msg("%s: %s", line, err);
-	assert_int_equal(c->kind, HNV_CONF_S2S_ADD);
+	assert_int_equal(c.kind, HNV_CONF_S2S_ADD);
+	hnv_gwstate_s2s(&c.u.s2s, out);
+	explicit_bzero(&c, sizeof(c));
 }
 
 static struct hnv_vici_msg *decode_buf(const struct hnv_vici_buf *b)
@@ -67,12 +73,12 @@ static const struct hnv_vici_node *section(const struct hnv_vici_node *s, const 
 static void test_psk_conn(void **state)
 {
 	(void)state;
-	struct hnv_conf_cmd c;
+	struct hnv_s2s_conf c;
 	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-addr 198.51.100.2 "
 		     "--local-id gw-a.example --remote-id 203.0.113.1 --psk " PSK
 		     " --remote-prefix 192.168.0.0/16 --remote-prefix 172.16.0.0/12 --dpd 10",
 		     &c);
-	struct hnv_s2s_spec sp = {.conf = &c.u.s2s, .if_id = 101};
+	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 101};
 	struct hnv_vici_buf b;
 	char err[256];
 	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, NULL, &b, err, sizeof(err)), 0);
@@ -118,11 +124,10 @@ static void test_psk_conn(void **state)
 		     "--dpd 0",
 		     &c);
 	const struct hnv_prefix lts[2] = {
-		{.addr = c.u.s2s.remote[0].addr, .len = 64},
-		{.addr = c.u.s2s.remote[0].addr, .len = 56},
+		{.addr = c.remote[0].addr, .len = 64},
+		{.addr = c.remote[0].addr, .len = 56},
 	};
-	sp = (struct hnv_s2s_spec){
-		.conf = &c.u.s2s, .n_local_ts = 2, .local_ts = lts, .trap = true};
+	sp = (struct hnv_s2s_spec){.conf = &c, .n_local_ts = 2, .local_ts = lts, .trap = true};
 	assert_int_equal(hnv_s2s_build_conn(&sp, "t-", NULL, &b, err, sizeof(err)), 0);
 	m = decode_buf(&b);
 	conn = section(hnv_vici_msg_root(m), "t-fab");
@@ -156,12 +161,12 @@ static void test_psk_conn(void **state)
 static void test_shared(void **state)
 {
 	(void)state;
-	struct hnv_conf_cmd c;
+	struct hnv_s2s_conf c;
 	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
 		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
 		     &c);
 	struct hnv_vici_buf b;
-	assert_int_equal(hnv_s2s_build_shared(&c.u.s2s, NULL, &b), 0);
+	assert_int_equal(hnv_s2s_build_shared(&c, NULL, &b), 0);
 	struct hnv_vici_msg *m = decode_buf(&b);
 	const struct hnv_vici_node *r = hnv_vici_msg_root(m);
 	assert_string_equal(hnv_vici_msg_name(m), "load-shared");
@@ -191,12 +196,12 @@ static void test_cert_conn(void **state)
 	fputs(pem, f);
 	fclose(f);
 
-	struct hnv_conf_cmd c;
+	struct hnv_s2s_conf c;
 	parse_tunnel("s2s add corp --rdomain blue --peer 203.0.113.9 --local-id \"CN=gw\" "
 		     "--remote-id \"CN=site\" --cert gw.pem --key gw.key "
 		     "--esp-proposal aes128gcm16-ecp256 --remote-prefix 10.9.0.0/16",
 		     &c);
-	struct hnv_s2s_spec sp = {.conf = &c.u.s2s, .if_id = 7};
+	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 7};
 	struct hnv_vici_buf b;
 	char err[256];
 	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, dir, &b, err, sizeof(err)), 0);
@@ -214,7 +219,7 @@ static void test_cert_conn(void **state)
 	hnv_vici_msg_free(m);
 	hnv_vici_buf_free(&b);
 	/* no load-shared for a certificate tunnel */
-	assert_int_equal(hnv_s2s_build_shared(&c.u.s2s, NULL, &b), -EINVAL);
+	assert_int_equal(hnv_s2s_build_shared(&c, NULL, &b), -EINVAL);
 	hnv_vici_buf_free(&b);
 
 	/* --ca-cert: the CA's PEM (from x509ca/) in the remote's cacerts */
@@ -226,7 +231,7 @@ static void test_cert_conn(void **state)
 	assert_non_null(f = fopen(ca_path, "w"));
 	fputs(ca_pem, f);
 	fclose(f);
-	snprintf(c.u.s2s.ca_cert, sizeof(c.u.s2s.ca_cert), "ca.pem");
+	snprintf(c.ca_cert, sizeof(c.ca_cert), "ca.pem");
 	assert_int_equal(hnv_s2s_build_conn(&sp, NULL, dir, &b, err, sizeof(err)), 0);
 	m = decode_buf(&b);
 	conn = section(hnv_vici_msg_root(m), "hnvgw-corp");
@@ -420,11 +425,11 @@ static void test_manager_fake(void **state)
 	assert_int_equal(listen(f->lfd, 4), 0);
 	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
 
-	struct hnv_conf_cmd c;
+	struct hnv_s2s_conf c;
 	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
 		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
 		     &c);
-	struct hnv_s2s_spec sp = {.conf = &c.u.s2s, .if_id = 101};
+	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 101};
 	struct hnv_s2s_opts o = {.vici_path = f->path, .log = capture, .timeout_ms = 5000};
 	struct hnv_s2s *s;
 	logbuf[0] = 0;
@@ -461,14 +466,33 @@ static void test_manager_fake(void **state)
 	 * left alone, then our secret and connection loaded; the second sync
 	 * only asks (get-conns, get-shared); status; up, down, up */
 	const char *want[] = {
-		"get-conns",  "terminate",   "unload-conn", "unload-shared", "get-shared",
-		"load-shared", "load-conn",  "get-conns",   "get-shared",    "list-sas",
+		"get-conns",
+		"terminate",
+		"unload-conn",
+		"unload-shared",
+		"get-shared",
+		"load-shared",
+		"load-conn",
+		"get-conns",
+		"get-shared",
+		"list-sas",
 		/* up */
-		"get-conns", "get-shared", "list-sas",
+		"get-conns",
+		"get-shared",
+		"list-sas",
 		/* down */
-		"get-conns", "get-shared", "load-shared", "load-conn", "list-sas", "terminate",
+		"get-conns",
+		"get-shared",
+		"load-shared",
+		"load-conn",
+		"list-sas",
+		"terminate",
 		/* up */
-		"get-conns", "get-shared", "load-shared", "load-conn", "list-sas",
+		"get-conns",
+		"get-shared",
+		"load-shared",
+		"load-conn",
+		"list-sas",
 	};
 	unsigned nw = sizeof(want) / sizeof(want[0]);
 	for (unsigned i = 0; i < f->n && i < nw; i++)

@@ -1,4 +1,5 @@
-/* test_zapi.c: the zebra API client (gateway/zapi.c).
+/* test_zapi.c: the zebra API client (gateway/zapi.c) and its wire codec
+ * (gateway/zapi_codec.c).
  *
  * 1. Encoders against bytes derived by hand from the layouts in
  *    shared/reference/zapi-vici.md part A (A2 header, A4 hello, A5 route

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../../mgmt/conftext.h"
+#include "../../mgmt/daemon/gwstate.h"
 #include "../../vpn/s2s.h"
 
 static volatile sig_atomic_t stop, resync;
@@ -52,7 +53,7 @@ static void log_line(void *arg, int level, const char *msg)
 }
 
 static int load_specs(const char *path, struct hnv_conf_cmd **cmds, size_t *ncmds,
-		      struct hnv_s2s_spec **specs, size_t *n)
+		      struct hnv_s2s_conf **confs, struct hnv_s2s_spec **specs, size_t *n)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -67,11 +68,15 @@ static int load_specs(const char *path, struct hnv_conf_cmd **cmds, size_t *ncmd
 		fprintf(stderr, "%s: %s\n", path, err);
 		return -1;
 	}
+	*confs = calloc(*ncmds + 1, sizeof(**confs));
 	*specs = calloc(*ncmds + 1, sizeof(**specs));
 	*n = 0;
 	for (size_t i = 0; i < *ncmds; i++)
-		if ((*cmds)[i].kind == HNV_CONF_S2S_ADD)
-			(*specs)[(*n)++] = (struct hnv_s2s_spec){.conf = &(*cmds)[i].u.s2s};
+		if ((*cmds)[i].kind == HNV_CONF_S2S_ADD) {
+			hnv_gwstate_s2s(&(*cmds)[i].u.s2s, &(*confs)[*n]);
+			(*specs)[*n] = (struct hnv_s2s_spec){.conf = &(*confs)[*n]};
+			(*n)++;
+		}
 	return 0;
 }
 
@@ -129,9 +134,10 @@ int main(int argc, char **argv)
 		return cmd_count(sock, arg);
 
 	struct hnv_conf_cmd *cmds = NULL;
+	struct hnv_s2s_conf *confs = NULL;
 	struct hnv_s2s_spec *specs = NULL;
 	size_t ncmds = 0, n = 0;
-	if (load_specs(argv[2], &cmds, &ncmds, &specs, &n))
+	if (load_specs(argv[2], &cmds, &ncmds, &confs, &specs, &n))
 		return 1;
 	/* VICI_CRED_DIR: where certificate tunnels' files are (x509/,
 	 * private/, x509ca/), instead of /etc/swanctl */
@@ -215,6 +221,8 @@ int main(int argc, char **argv)
 	}
 	hnv_s2s_destroy(s);
 	hnv_conf_cmds_free(cmds, ncmds);
+	explicit_bzero(confs, n * sizeof(*confs)); /* PSKs */
+	free(confs);
 	free(specs);
 	return ret;
 }

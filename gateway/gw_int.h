@@ -1,0 +1,142 @@
+/* gw_int.h: the gateway manager's own state, shared by its three files
+ * and no one else:
+ *   gw.c        the handle, the desired state, the kernel (VRFs, gateway
+ *               ports, corp devices), NAT and conntrack zones, bgpd
+ *   gw_zebra.c  the routes hnvgwd holds in zebra and the ones it learns
+ *   gw_s2s.c    S2S tunnels: XFRM interfaces, NETMAP steering, charon
+ * Everything here runs on the control thread (gw.h).
+ */
+#ifndef HNV_GW_INT_H
+#define HNV_GW_INT_H
+
+#include "../lib/log.h"
+#include "../vpn/s2s.h"
+#include "bgp.h"
+#include "gw.h"
+#include "nat.h"
+#include "rtnl.h"
+#include "zapi.h"
+
+#define GW_MAX 256
+#define GW_PORTS_MAX 64 /* gateway ports per tenant */
+#define GW_CAS_MAX (GW_MAX * 4)
+#define VS_MAX 4096
+#define S2S_MAX 256
+#define ERR_LEN 256
+#define TS_MAX (GW_PORTS_MAX * HNV_VSUBNET_MAX_PREFIXES)
+
+struct gw_port {
+	char name[16];
+	struct hnv_mac mac; /* the datapath delivers to it with this MAC */
+	uint32_t vsid;
+	unsigned n;
+	struct hnv_ip ca[HNV_PORT_MAX_CAS];
+	unsigned plen[HNV_PORT_MAX_CAS];
+};
+
+struct tenant {
+	struct hnv_gw_tenant c;
+	char vrf[16]; /* rd-<vrf> */
+	int vrf_ifindex;
+	int corp_ifindex;
+	uint16_t zone;
+	unsigned n_ports;
+	struct gw_port ports[GW_PORTS_MAX];
+	char err[ERR_LEN]; /* "" when applied */
+	bool kernel_err;   /* err is a failed kernel change: retried */
+};
+
+/* An S2S tunnel: its config (holds the PSK: cleared when freed), the XFRM
+ * interface xf-<if_id> in its tenant's VRF. */
+struct tunnel {
+	struct hnv_s2s_conf c;
+	uint32_t if_id;
+	char xfrm[16];
+	int ifindex;
+	int tenant; /* index in gw[], -1: its routing domain has no gateway */
+};
+
+/* What one hnv_gw_apply asks for, with what applying it found out. */
+struct desired {
+	unsigned n_gw;
+	struct tenant gw[GW_MAX];
+	unsigned n_vs;
+	struct hnv_gw_vsubnet vs[VS_MAX];
+	unsigned n_cas;
+	struct hnv_gw_ca cas[GW_CAS_MAX];
+	unsigned n_s2s;
+	struct tunnel s2s[S2S_MAX];
+};
+
+/* A route another daemon (bgpd, static) holds in zebra, as zebra
+ * redistributes it: the corporate and site prefixes the tenants learn. */
+#define LEARNED_MAX 8192 /* kept (looked up by a linear scan per update) */
+#define LEARNED_NH_MAX 4 /* nexthops shown per route */
+struct learned {
+	char vrf[HNV_ZAPI_VRF_NAMSIZ];
+	struct hnv_prefix prefix;
+	uint8_t type, distance;
+	uint32_t metric;
+	unsigned n_nh;
+	struct hnv_zapi_nh nh[LEARNED_NH_MAX];
+};
+
+struct hnv_gw {
+	struct hnv_rtnl *nl;
+	struct hnv_nat *nat;
+	struct hnv_zapi *zapi;
+	int zapi_timeout;
+	bool zapi_active; /* since the first gateway: hosts never talk to zebra */
+	struct hnv_bgp_opts bgp_opts;
+	const char *bgp_pidfile;
+	char *bgp_text;     /* the fragment last applied */
+	long bgpd_pid;      /* bgpd when it was applied: a new bgpd needs it again */
+	bool bgp_pending;   /* apply failed: retry on the timer */
+	unsigned bgp_polls; /* of the bgpd pid file, every 0.5 s */
+	bool retry;         /* a tenant's kernel changes failed: retry on the timer */
+	struct hnv_ratelimit bgp_rl;
+	const char *vici;    /* charon's VICI socket; NULL: no tunnels */
+	struct hnv_s2s *s2s; /* created with the first tunnel */
+	struct desired *d;   /* of the last apply, for show and the watchers */
+	struct hnv_rtnl_link *links;
+	size_t n_links, cap_links;
+	struct learned *learned; /* routes zebra redistributes to hnvgwd */
+	size_t n_learned, cap_learned;
+	uint64_t zapi_connects; /* sessions seen: a new one streams them again */
+};
+
+/* gw.c */
+/* The link of that name in the last dump (g->links), or NULL. */
+const struct hnv_rtnl_link *gw_link_by_name(const struct hnv_gw *g, const char *name);
+const struct hnv_gw_vsubnet *gw_find_vs(const struct desired *d, uint32_t vsid);
+/* The prefixes of t's gateway VSIDs (what it serves), into out[TS_MAX]. */
+size_t gw_tenant_prefixes(const struct desired *d, const struct tenant *t, struct hnv_prefix *out);
+
+/* gw_zebra.c */
+int gw_zapi_src_fd(void *arg, short *events);
+int gw_zapi_src_timeout(void *arg);
+void gw_zapi_src_run(void *arg, short revents);
+/* hnv_zapi_opts.redist_cb: keeps what the tenants learn for show. */
+void gw_learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
+		   const struct hnv_zapi_route *r);
+/* Makes zebra hold the routes of d: the tenants' VSID prefixes through
+ * their ports, default routes through the corp side, the tunnels' remote
+ * prefixes through their XFRM interfaces. */
+void gw_apply_routes(struct hnv_gw *g, const struct desired *d);
+
+/* gw_s2s.c */
+int gw_s2s_src_fd(void *arg, short *events);
+int gw_s2s_src_timeout(void *arg);
+void gw_s2s_src_run(void *arg, short revents);
+/* Gives each tunnel its if_id, XFRM interface name and tenant. */
+void gw_assign_if_ids(struct desired *d);
+/* XFRM interfaces, NETMAP steering rules and charon's connections. */
+void gw_apply_s2s(struct hnv_gw *g, struct desired *d);
+/* p (a remote prefix) lies inside the real side of a remote netmap: the
+ * tenant reaches it only through the mapped prefix. */
+bool gw_remote_mapped(const struct hnv_s2s_conf *c, const struct hnv_prefix *p);
+/* The tunnel's netmaps as nat.h wants them, appended to out (room for
+ * 2 * HNV_S2S_NETMAP_MAX); how many. */
+size_t gw_tunnel_netmaps(const struct tunnel *tu, struct hnv_nat_netmap *out);
+
+#endif

@@ -1,0 +1,252 @@
+/* gwstate.c: the config model's gateway part as gateway/gw.h's desired
+ * state (see gwstate.h). */
+#include "gwstate.h"
+
+#include "../../lib/log.h"
+#include "../../lib/vec.h"
+#include "../conftext.h"
+#include "../model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The config text and the gateway name their limits alike; a field that
+ * changes size on one side breaks the build here, not a tenant. */
+_Static_assert(sizeof(((struct hnv_gw_tenant *)0)->rdomain) ==
+		       sizeof(((struct hnv_conf_gateway *)0)->rdomain),
+	       "rdomain");
+_Static_assert(sizeof(((struct hnv_gw_tenant *)0)->corp_dev) ==
+		       sizeof(((struct hnv_conf_gateway *)0)->corp_dev),
+	       "corp_dev");
+_Static_assert(HNV_GW_VRF_NAME_MAX == HNV_VRF_NAME_MAX, "VRF name length");
+_Static_assert(sizeof(((struct hnv_gw_ca *)0)->port) == HNV_DEV_MAX + 1, "gateway port name");
+_Static_assert(sizeof(((struct hnv_gw_ca *)0)->rdomain) ==
+		       sizeof(((struct hnv_conf_gateway_ca *)0)->rdomain),
+	       "gateway CA rdomain");
+_Static_assert(sizeof(((struct hnv_gw_vsubnet *)0)->prefixes) ==
+		       sizeof(((struct hnv_conf_cmd *)0)->u.vsubnet.prefixes),
+	       "vsubnet prefixes");
+/* The tunnel: every field below is copied by name; one added to either
+ * struct and not to the other changes its size. */
+_Static_assert(sizeof(struct hnv_s2s_conf) == sizeof(struct hnv_conf_s2s), "s2s fields");
+
+/* Copies the string src (an array of srclen bytes) into dst (dstlen
+ * bytes), cut to fit; always terminated. */
+static void copy_str(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t n = strnlen(src, srclen < dstlen - 1 ? srclen : dstlen - 1);
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+#define COPY_STR(dst, src) copy_str((dst), sizeof(dst), (src), sizeof(src))
+
+/* An array field of the same size on both sides. */
+#define COPY_ARRAY(out, c, f)                                                                      \
+	do {                                                                                       \
+		_Static_assert(sizeof((out)->f) == sizeof((c)->f), #f);                            \
+		memcpy((out)->f, (c)->f, sizeof((out)->f));                                        \
+	} while (0)
+
+static unsigned at_most(unsigned n, unsigned max)
+{
+	return n < max ? n : max;
+}
+
+void hnv_gwstate_s2s(const struct hnv_conf_s2s *c, struct hnv_s2s_conf *out)
+{
+	memset(out, 0, sizeof(*out));
+	COPY_ARRAY(out, c, name);
+	COPY_ARRAY(out, c, rdomain);
+	out->peer = c->peer;
+	out->has_local_addr = c->has_local_addr;
+	out->local_addr = c->local_addr;
+	COPY_ARRAY(out, c, local_id);
+	COPY_ARRAY(out, c, remote_id);
+	out->auth = c->auth == HNV_S2S_AUTH_CERT ? HNV_S2S_AUTHN_CERT : HNV_S2S_AUTHN_PSK;
+	COPY_ARRAY(out, c, psk);
+	COPY_ARRAY(out, c, cert);
+	COPY_ARRAY(out, c, key);
+	COPY_ARRAY(out, c, ca_cert);
+	COPY_ARRAY(out, c, ike);
+	COPY_ARRAY(out, c, esp);
+	out->n_remote = at_most(c->n_remote, HNV_S2S_REMOTE_MAX);
+	COPY_ARRAY(out, c, remote);
+	out->dpd = c->dpd;
+	out->n_local_netmap = at_most(c->n_local_netmap, HNV_S2S_NETMAP_MAX);
+	out->n_remote_netmap = at_most(c->n_remote_netmap, HNV_S2S_NETMAP_MAX);
+	for (unsigned i = 0; i < HNV_S2S_NETMAP_MAX; i++) {
+		out->local_netmap[i].real = c->local_netmap[i].real;
+		out->local_netmap[i].mapped = c->local_netmap[i].mapped;
+		out->remote_netmap[i].real = c->remote_netmap[i].real;
+		out->remote_netmap[i].mapped = c->remote_netmap[i].mapped;
+	}
+}
+
+static int add_tenant(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate *s = arg;
+	const struct hnv_conf_gateway *c = &cmd->u.gateway;
+	if (HNV_GROW(s->tenants, s->cap_tenants, s->n_tenants + 1))
+		return -ENOMEM;
+	struct hnv_gw_tenant *t = &s->tenants[s->n_tenants++];
+	memset(t, 0, sizeof(*t));
+	COPY_STR(t->rdomain, c->rdomain);
+	COPY_STR(t->vrf, c->vrf);
+	t->table = c->table;
+	COPY_STR(t->corp_dev, c->corp_dev);
+	t->has_nat_external = c->has_nat_external;
+	t->nat_external = c->nat_external;
+	t->has_corp_addr = c->has_corp_addr;
+	t->corp_addr = c->corp_addr;
+	t->has_corp_nexthop = c->has_corp_nexthop;
+	t->corp_nexthop = c->corp_nexthop;
+	t->bgp_asn = c->bgp_asn;
+	t->bgp_peer = c->bgp_peer;
+	t->bgp_peer_asn = c->bgp_peer_asn;
+	return 0;
+}
+
+static int add_ca(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate *s = arg;
+	const struct hnv_conf_gateway_ca *c = &cmd->u.gateway_ca;
+	if (HNV_GROW(s->cas, s->cap_cas, s->n_cas + 1))
+		return -ENOMEM;
+	struct hnv_gw_ca *ca = &s->cas[s->n_cas++];
+	memset(ca, 0, sizeof(*ca));
+	COPY_STR(ca->rdomain, c->rdomain);
+	ca->vsid = c->vsid;
+	ca->ca = c->ca;
+	hnv_gateway_port(c->vsid, ca->port, &ca->port_mac);
+	return 0;
+}
+
+static int add_vsubnet(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate *s = arg;
+	if (HNV_GROW(s->vsubnets, s->cap_vsubnets, s->n_vsubnets + 1))
+		return -ENOMEM;
+	struct hnv_gw_vsubnet *v = &s->vsubnets[s->n_vsubnets++];
+	memset(v, 0, sizeof(*v));
+	v->vsid = cmd->u.vsubnet.vsid;
+	v->n_prefixes = at_most(cmd->u.vsubnet.n_prefixes, HNV_VSUBNET_MAX_PREFIXES);
+	memcpy(v->prefixes, cmd->u.vsubnet.prefixes, sizeof(v->prefixes));
+	return 0;
+}
+
+static int add_tunnel(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate *s = arg;
+	if (s->n_tunnels == s->cap_tunnels) {
+		/* grown by hand: the old array holds PSKs and is cleared */
+		size_t cap = s->cap_tunnels ? 2 * s->cap_tunnels : 8;
+		struct hnv_s2s_conf *t = calloc(cap, sizeof(*t));
+		if (t == NULL)
+			return -ENOMEM;
+		if (s->n_tunnels) {
+			memcpy(t, s->tunnels, s->n_tunnels * sizeof(*t));
+			explicit_bzero(s->tunnels, s->n_tunnels * sizeof(*t));
+		}
+		free(s->tunnels);
+		s->tunnels = t;
+		s->cap_tunnels = cap;
+	}
+	hnv_gwstate_s2s(&cmd->u.s2s, &s->tunnels[s->n_tunnels++]);
+	return 0;
+}
+
+/* The groups of the model the gateway reads, each with its callback. */
+static const struct {
+	enum hnv_conf_kind kind;
+	hnv_model_cb cb;
+} groups[] = {
+	{HNV_CONF_VSUBNET_ADD, add_vsubnet},
+	{HNV_CONF_GATEWAY_ADD, add_tenant},
+	{HNV_CONF_GATEWAY_CA, add_ca},
+	{HNV_CONF_S2S_ADD, add_tunnel},
+};
+
+/* One pass over the whole model, each command of a group to its callback. */
+static int by_kind(const struct hnv_conf_cmd *c, void *arg)
+{
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (groups[i].kind == c->kind)
+			return groups[i].cb(c, arg);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Keeps the vsubnets that hold a gateway CA (in model order). */
+static int keep_gateway_vsubnets(struct hnv_gwstate *s)
+{
+	uint32_t *vsids = malloc((s->n_cas + 1) * sizeof(*vsids));
+	if (vsids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_cas; i++)
+		vsids[i] = s->cas[i].vsid;
+	qsort(vsids, s->n_cas, sizeof(*vsids), cmp_u32);
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_vsubnets; i++)
+		if (bsearch(&s->vsubnets[i].vsid, vsids, s->n_cas, sizeof(*vsids), cmp_u32))
+			s->vsubnets[n++] = s->vsubnets[i];
+	s->n_vsubnets = n;
+	free(vsids);
+	return 0;
+}
+
+int hnv_gwstate_build(const struct hnv_model *m, struct hnv_gwstate *s)
+{
+	memset(s, 0, sizeof(*s));
+	/* integrator: with hnv_model_foreach_kind (contract 2), call it per groups[] entry instead */
+	int rc = hnv_model_foreach(m, by_kind, s);
+	if (rc == 0)
+		rc = keep_gateway_vsubnets(s);
+	if (rc < 0)
+		hnv_gwstate_free(s);
+	return rc;
+}
+
+void hnv_gwstate_desired(const struct hnv_gwstate *s, struct hnv_gw_desired *d)
+{
+	*d = (struct hnv_gw_desired){
+		.tenants = s->tenants,
+		.n_tenants = s->n_tenants,
+		.cas = s->cas,
+		.n_cas = s->n_cas,
+		.vsubnets = s->vsubnets,
+		.n_vsubnets = s->n_vsubnets,
+		.tunnels = s->tunnels,
+		.n_tunnels = s->n_tunnels,
+	};
+}
+
+void hnv_gwstate_free(struct hnv_gwstate *s)
+{
+	if (s->tunnels)
+		explicit_bzero(s->tunnels, s->cap_tunnels * sizeof(*s->tunnels));
+	free(s->tenants);
+	free(s->cas);
+	free(s->vsubnets);
+	free(s->tunnels);
+	memset(s, 0, sizeof(*s));
+}
+
+int hnv_gwstate_apply(struct hnv_gw *g, const struct hnv_model *m)
+{
+	struct hnv_gwstate s;
+	if (hnv_gwstate_build(m, &s) < 0) {
+		hnv_log(HNV_LOG_ERR, "gateway: out of memory; kernel state not updated");
+		return -ENOMEM;
+	}
+	struct hnv_gw_desired d;
+	hnv_gwstate_desired(&s, &d);
+	int rc = hnv_gw_apply(g, &d);
+	hnv_gwstate_free(&s);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/* gwstate.h: the gateway role's desired state (gateway/gw.h) built from
+ * the config model: its gateways, its gateway CAs with their gateway
+ * ports, the prefixes of the VSIDs that hold those CAs, and its S2S
+ * tunnels. The model's types stay in mgmt/; gateway/ and vpn/ get their
+ * own, converted here field by field.
+ *
+ * hnvgwd's control thread calls hnv_gwstate_apply whenever the gateway
+ * part of the model may have changed.
+ */
+#ifndef HNV_GWSTATE_H
+#define HNV_GWSTATE_H
+
+#include "../../gateway/gw.h"
+
+#include <stddef.h>
+
+struct hnv_model;
+struct hnv_conf_s2s;
+
+/* The desired state of one model, in malloc'd arrays. Zero-initialized is
+ * empty. tunnels hold PSKs: hnv_gwstate_free clears them. */
+struct hnv_gwstate {
+	struct hnv_gw_tenant *tenants;
+	size_t n_tenants, cap_tenants;
+	struct hnv_gw_ca *cas;
+	size_t n_cas, cap_cas;
+	struct hnv_gw_vsubnet *vsubnets; /* only the VSIDs of gateway CAs */
+	size_t n_vsubnets, cap_vsubnets;
+	struct hnv_s2s_conf *tunnels;
+	size_t n_tunnels, cap_tunnels;
+};
+
+/* Fills s (empty on entry) from m. 0, or -ENOMEM with s freed. */
+int hnv_gwstate_build(const struct hnv_model *m, struct hnv_gwstate *s);
+/* The view of s that hnv_gw_apply takes (pointers into s). */
+void hnv_gwstate_desired(const struct hnv_gwstate *s, struct hnv_gw_desired *d);
+/* Frees the arrays after clearing the tunnels; s is empty afterwards. */
+void hnv_gwstate_free(struct hnv_gwstate *s);
+
+/* Builds m's desired state, hands it to hnv_gw_apply and frees it.
+ * hnv_gw_apply's result (tenants with errors), or -ENOMEM (logged). */
+int hnv_gwstate_apply(struct hnv_gw *g, const struct hnv_model *m);
+
+/* The configured tunnel c in vpn/s2s.h's type (out holds c's PSK). */
+void hnv_gwstate_s2s(const struct hnv_conf_s2s *c, struct hnv_s2s_conf *out);
+
+#endif
