@@ -1,7 +1,9 @@
 /* bgp.c: the per-tenant bgpd fragment and its application through vtysh. */
 #include "bgp.h"
+
 #include "../lib/addr.h"
 #include "../lib/err.h"
+#include "../lib/file.h"
 #include "../lib/vec.h"
 #include "run.h"
 
@@ -273,54 +275,16 @@ int hnv_bgp_render(const struct hnv_bgp_tenant *t, size_t n, char **out, char *e
 
 int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
 {
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 8);
-	char *dir = strdup(path);
-	if (tmp == NULL || dir == NULL) {
-		free(tmp);
-		free(dir);
+	char *dir = strdup(path), *base = strdup(path);
+	int rc = dir && base ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = hnv_write_atomic(dirname(dir), basename(base), text, strlen(text), 0644, ".");
+	if (rc == -ENOMEM)
 		hnv_seterr(err, errlen, "bgp: out of memory");
-		return -ENOMEM;
-	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".XXXXXX", 8);
-	int rc = 0;
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = -errno;
-		hnv_seterr(err, errlen, "bgp: cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
+	else if (rc < 0)
 		hnv_seterr(err, errlen, "bgp: cannot write %s: %s", path, strerror(-rc));
-		unlink(tmp);
-		goto out;
-	}
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-out:
-	free(tmp);
 	free(dir);
+	free(base);
 	return rc;
 }
 

@@ -1,6 +1,8 @@
 /* nlneigh.c: rtnetlink requests and the reply parser (see nlneigh.h). */
 #include "nlneigh.h"
 
+#include "../../lib/nl.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
@@ -8,8 +10,6 @@
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#define ALIGN4(x) (((x) + 3u) & ~(size_t)3u)
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -39,71 +39,58 @@ static int get_addr(int fam, const uint8_t *p, size_t len, struct hnv_ip *out)
 	return -EBADMSG;
 }
 
-/* Walks the rtattrs in p[0..len), calling one of the two decoders below. */
+/* Decodes the attributes of a route reply in p[0..len). */
 static int parse_route_attrs(int fam, const uint8_t *p, size_t len, struct hnv_nl_event *e)
 {
-	while (len >= 4) {
-		size_t alen = rd16(p), type = rd16(p + 2) & NLA_TYPE_MASK;
-		if (alen < 4 || alen > len)
-			return -EBADMSG;
-		const uint8_t *v = p + 4;
-		size_t vlen = alen - 4;
-		switch (type) {
+	struct hnv_nl_cursor c = hnv_nl_cursor(p, len);
+	struct hnv_nl_attr a;
+	int rc;
+	while ((rc = hnv_nl_next(&c, &a)) == 1) {
+		switch (a.type) {
 		case RTA_DST:
-			if (get_addr(fam, v, vlen, &e->addr))
+			if (get_addr(fam, a.data, a.len, &e->addr))
 				return -EBADMSG;
 			break;
 		case RTA_GATEWAY:
-			if (get_addr(fam, v, vlen, &e->gateway))
+			if (get_addr(fam, a.data, a.len, &e->gateway))
 				return -EBADMSG;
 			e->has_gateway = true;
 			break;
 		case RTA_VIA: /* struct rtvia: a gateway of another family */
-			if (vlen < 2 || get_addr(rd16(v), v + 2, vlen - 2, &e->gateway))
+			if (a.len < 2 || get_addr(rd16(a.data), a.data + 2, a.len - 2, &e->gateway))
 				return -EBADMSG;
 			e->has_gateway = true;
 			break;
 		case RTA_OIF:
-			if (vlen != 4)
+			if (a.len != 4)
 				return -EBADMSG;
-			e->ifindex = (int)rd32(v);
+			e->ifindex = (int)rd32(a.data);
 			break;
 		default:
 			break;
 		}
-		size_t step = ALIGN4(alen);
-		if (step >= len)
-			return 0;
-		p += step;
-		len -= step;
 	}
-	return 0;
+	return rc < 0 ? -EBADMSG : 0;
 }
 
+/* Decodes the attributes of a neighbour reply: NDA_DST is required. */
 static int parse_neigh_attrs(int fam, const uint8_t *p, size_t len, struct hnv_nl_event *e)
 {
 	bool has_dst = false;
-	while (len >= 4) {
-		size_t alen = rd16(p), type = rd16(p + 2) & NLA_TYPE_MASK;
-		if (alen < 4 || alen > len)
-			return -EBADMSG;
-		const uint8_t *v = p + 4;
-		size_t vlen = alen - 4;
-		if (type == NDA_DST) {
-			if (get_addr(fam, v, vlen, &e->addr))
+	struct hnv_nl_cursor c = hnv_nl_cursor(p, len);
+	struct hnv_nl_attr a;
+	int rc;
+	while ((rc = hnv_nl_next(&c, &a)) == 1) {
+		if (a.type == NDA_DST) {
+			if (get_addr(fam, a.data, a.len, &e->addr))
 				return -EBADMSG;
 			has_dst = true;
-		} else if (type == NDA_LLADDR && vlen == 6) {
-			memcpy(e->lladdr.b, v, 6);
+		} else if (a.type == NDA_LLADDR && a.len == 6) {
+			memcpy(e->lladdr.b, a.data, 6);
 			e->has_lladdr = true;
 		}
-		size_t step = ALIGN4(alen);
-		if (step >= len)
-			break;
-		p += step;
-		len -= step;
 	}
-	return has_dst ? 0 : -EBADMSG;
+	return rc == 0 && has_dst ? 0 : -EBADMSG;
 }
 
 int hnv_nl_parse(const void *buf, size_t len, struct hnv_nl_event *ev, size_t max, size_t *n)

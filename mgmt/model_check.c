@@ -1,0 +1,904 @@
+/* model_check.c: the checks a transaction's result must pass (model_int.h).
+ *
+ * A replay of the result into a fresh datapath (hnv_conf_batch_*, what
+ * validation used to be) applies every entry in replay order and stops at
+ * the first refusal. The checks here reach the same verdict, with the same
+ * message, from the model's own indexes, and look only at
+ *   - the entries the transaction added or replaced;
+ *   - the base entries a change concerns: the other lookup records of a
+ *     (VSID, CA) a replaced record now holds; every port when the first PA
+ *     appears (ports then get lookup records); the ports of a VSID that gets
+ *     its first pool (its DHCP server identifier becomes reserved);
+ *   - the gateway ports hnv_conf_batch_end adds, when gateway CAs or ports
+ *     were added;
+ *   - the datapath's global limits: records, interned strings, customer IDs.
+ * A check of an entry sees only what a replay applies before it (earlier
+ * groups, earlier places in its group); of all refusals, the one a replay
+ * meets first is reported. The messages are conftext.c's and the policy
+ * tables' (datapath/policy.c) as the applier words them.
+ *
+ * Commands are well-formed (the parser, or cmd_sane in model.c): strings
+ * terminated, counts in range, VSIDs valid, record types fitting their CA.
+ * What a line refers to at the time of the line (identities, dependents)
+ * model.c checked already.
+ *
+ * Threads: one control thread (model.h).
+ */
+#include "model_int.h"
+
+#include "../datapath/dhcp.h"
+#include "../lib/err.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_MAX 600
+
+/* The check pass: the view, and the first refusal found so far. */
+struct ck {
+	struct view v;
+	struct hnv_model_txn *t;
+	bool has_pa; /* ports make lookup records */
+	char msg[MSG_MAX];
+	bool found;
+	int stage; /* 0: applying entries; 1: hnv_conf_batch_end */
+	uint8_t g;
+	uint64_t seq;
+	int rc;
+	unsigned line; /* 0: the message has no line */
+};
+
+/* Whether a refusal at (stage, g, seq) comes before the one found. */
+static bool ck_earlier(const struct ck *ck, int stage, uint8_t g, uint64_t seq)
+{
+	if (!ck->found || stage != ck->stage)
+		return !ck->found || stage < ck->stage;
+	return g != ck->g ? g < ck->g : seq < ck->seq;
+}
+
+static bool ck_skip(const struct ck *ck, const struct ent *e)
+{
+	return !ck_earlier(ck, 0, e->g, e->seq);
+}
+
+static void ck_blame(struct ck *ck, int stage, uint8_t g, uint64_t seq, unsigned line, int rc,
+		     const char *msg)
+{
+	if (!ck_earlier(ck, stage, g, seq))
+		return;
+	ck->found = true;
+	ck->stage = stage;
+	ck->g = g;
+	ck->seq = seq;
+	ck->line = line;
+	ck->rc = rc;
+	snprintf(ck->msg, sizeof(ck->msg), "%s", msg);
+}
+
+/* Refusal rc with message msg of entry e. */
+static void blame(struct ck *ck, const struct ent *e, int rc, const char *msg)
+{
+	ck_blame(ck, 0, e->g, e->seq, e->txn ? e->origin : 0, rc, msg);
+}
+
+/* ---- what the applier checks with ---- */
+
+static const MEMBER_T(vsubnet) * vsubnet_of(const struct ck *ck, uint32_t vsid)
+{
+	MEMBER_T(vsubnet) key;
+	memset(&key, 0, sizeof(key));
+	key.vsid = vsid;
+	struct keyb k;
+	mdl_key_identity(&key, G_VSUBNET, &k);
+	const struct ent *e = mdl_view_find(&ck->v, &k);
+	return e ? OBJ(e, vsubnet) : NULL;
+}
+
+static bool rdomain_known(const struct ck *ck, const char *name)
+{
+	MEMBER_T(rdomain) key;
+	memset(&key, 0, sizeof(key));
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	struct keyb k;
+	mdl_key_identity(&key, G_RDOMAIN, &k);
+	return mdl_view_find(&ck->v, &k) != NULL;
+}
+
+static bool has_gateway(const struct ck *ck, const char *rdomain)
+{
+	MEMBER_T(gateway) key;
+	memset(&key, 0, sizeof(key));
+	snprintf(key.rdomain, sizeof(key.rdomain), "%s", rdomain);
+	struct keyb k;
+	mdl_key_identity(&key, G_GATEWAY, &k);
+	return mdl_view_find(&ck->v, &k) != NULL;
+}
+
+/* The first pool of vsid in replay order, or NULL. */
+static const MEMBER_T(pool) * first_pool(const struct ck *ck, uint32_t vsid)
+{
+	struct keyb bk;
+	struct lit it;
+	mdl_bkey_vsid(vsid, &bk);
+	mdl_lit_bucket(&it, &ck->v, &bk, G_POOL);
+	const struct ent *e = mdl_lit_next(&it);
+	return e ? OBJ(e, pool) : NULL;
+}
+
+/* The entry of group g under key k placed before e (seq below `before`)
+ * that a replay applies first, or NULL. */
+static const struct ent *first_holder(const struct ck *ck, const struct keyb *k, enum group g,
+				      uint64_t before)
+{
+	struct mit it;
+	const struct ent *x, *best = NULL;
+	for (mdl_mit_init(&it, &ck->v, k); (x = mdl_mit_next(&it)) != NULL;)
+		if (x->g == g && x->seq < before && (best == NULL || x->seq < best->seq))
+			best = x;
+	return best;
+}
+
+/* The default gateway of a prefix: its lowest usable address. */
+static void gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw)
+{
+	*gw = p->addr;
+	for (int i = 15; i >= 0; i--)
+		if (++gw->b[i] != 0)
+			break;
+}
+
+static int vsid_missing(const char *cmd, uint32_t vsid, char *msg)
+{
+	hnv_seterr(msg, MSG_MAX, "%s: VSID %u is not configured (vsubnet add %u first)", cmd, vsid,
+		   vsid);
+	return -ENOENT;
+}
+
+static void prefix_list(const MEMBER_T(vsubnet) * vs, char *list, size_t size)
+{
+	char pl[64];
+	size_t o = 0;
+	list[0] = '\0';
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
+		hnv_fmt_prefix(&vs->prefixes[i], pl, sizeof(pl));
+		int k = snprintf(list + o, size - o, "%s%s", i ? ", " : "", pl);
+		if (k < 0 || (size_t)k >= size - o)
+			break;
+		o += (size_t)k;
+	}
+}
+
+/* A CA must lie inside one of the VSID's prefixes and not be the default
+ * gateway of that prefix (HNV reserves it on every host). */
+static int check_ca(const char *cmd, const MEMBER_T(vsubnet) * vs, const struct hnv_ip *ca,
+		    char *msg)
+{
+	char a[INET6_ADDRSTRLEN], pl[64];
+	hnv_fmt_ip(ca, a, sizeof(a));
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
+		const struct hnv_prefix *p = &vs->prefixes[i];
+		if (!hnv_prefix_contains(p, ca))
+			continue;
+		struct hnv_ip gw;
+		gateway_of(p, &gw);
+		if (!hnv_ip_eq(&gw, ca))
+			return 0;
+		hnv_fmt_prefix(p, pl, sizeof(pl));
+		hnv_seterr(msg, MSG_MAX, "%s: CA %s is the default gateway of VSID %u (%s)", cmd, a,
+			   vs->vsid, pl);
+		return -EINVAL;
+	}
+	char list[HNV_VSUBNET_MAX_PREFIXES * 52];
+	prefix_list(vs, list, sizeof(list));
+	hnv_seterr(msg, MSG_MAX, "%s: CA %s is outside the prefixes of VSID %u (%s)", cmd, a,
+		   vs->vsid, list);
+	return -EINVAL;
+}
+
+/* A CA may not be the DHCP server identifier of a VSID with a pool. */
+static int check_server_id(const struct ck *ck, const MEMBER_T(vsubnet) * vs,
+			   const struct hnv_ip *ca, char *msg)
+{
+	const MEMBER_T(pool) *pool = first_pool(ck, vs->vsid);
+	if (pool == NULL || !hnv_ip_is_v4(ca))
+		return 0;
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
+		struct hnv_ip sid;
+		if (!hnv_prefix_contains(&vs->prefixes[i], ca))
+			continue;
+		hnv_dhcp_server_id(&vs->prefixes[i], &sid);
+		if (hnv_ip_eq(&sid, ca)) {
+			char a[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(ca, a, sizeof(a));
+			hnv_seterr(msg, MSG_MAX,
+				   "port add: CA %s is reserved as the DHCP server identifier of "
+				   "VSID %u (it has pool \"%s\")",
+				   a, vs->vsid, pool->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* True when msg shows secret or 8 consecutive characters of it (the
+ * applier's rule for messages about a tunnel with a PSK). */
+static bool shows_secret(const char *msg, const char *secret)
+{
+	size_t n = strlen(secret), w = n < 8 ? n : 8;
+	if (w < 4)
+		return false; /* too short to tell from ordinary words */
+	for (size_t i = 0; i + w <= n; i++)
+		if (memmem(msg, strlen(msg), secret + i, w) != NULL)
+			return true;
+	return false;
+}
+
+/* ---- the groups ---- */
+
+/* place: the entry's index in its group in the view (limits), or SIZE_MAX
+ * for a base entry, which was within them. */
+
+static int check_pa(const struct ent *e, size_t place, char *msg)
+{
+	if (place == SIZE_MAX || place < LIMIT_PAS)
+		return 0;
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&OBJ(e, pa)->addr.addr, a, sizeof(a));
+	hnv_seterr(msg, MSG_MAX, "pa add: provider address %s: table full", a);
+	return -ENOSPC;
+}
+
+static int check_rdomain(const struct ck *ck, const struct ent *e, size_t place, char *msg)
+{
+	const MEMBER_T(rdomain) *r = OBJ(e, rdomain);
+	char g[40];
+	struct keyb k;
+	hnv_fmt_guid(&r->rdid, g, sizeof(g));
+	mdl_key_rdid(&r->rdid, &k);
+	if (first_holder(ck, &k, G_RDOMAIN, e->seq) != NULL) {
+		hnv_seterr(msg, MSG_MAX,
+			   "rdomain add: rdomain \"%s\" already exists, or RDID %s belongs to "
+			   "another rdomain",
+			   r->name, g);
+		return -EEXIST;
+	}
+	if (place != SIZE_MAX && place >= LIMIT_RDOMAINS) {
+		hnv_seterr(msg, MSG_MAX, "rdomain add: rdomain \"%s\" %s: table full", r->name, g);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static int check_vsubnet(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(vsubnet) *s = OBJ(e, vsubnet);
+	if (rdomain_known(ck, s->rdomain))
+		return 0;
+	hnv_seterr(msg, MSG_MAX, "vsubnet add: routing domain \"%s\" not found", s->rdomain);
+	return -ENOENT;
+}
+
+/* The pool's range against its prefix's reserved addresses. */
+static int pool_reserved(const MEMBER_T(pool) * s, const struct hnv_prefix *px, const char *f,
+			 const char *l, char *msg)
+{
+	char pl[64];
+	hnv_fmt_prefix(px, pl, sizeof(pl));
+	struct hnv_ip gw, sid;
+	gateway_of(px, &gw);
+	hnv_dhcp_server_id(px, &sid);
+	uint32_t lo = mdl_ip4_u32(&s->range.first), hi = mdl_ip4_u32(&s->range.last);
+	uint32_t net = mdl_ip4_u32(&px->addr);
+	uint32_t bcast = net | (px->len >= 32 ? 0 : UINT32_MAX >> px->len);
+	const struct {
+		uint32_t a;
+		const char *what;
+	} reserved[] = {
+		{net, "network address"},
+		{mdl_ip4_u32(&gw), "default gateway"},
+		{mdl_ip4_u32(&sid), "DHCP server identifier"},
+		{bcast, "broadcast address"},
+	};
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		uint32_t a = reserved[i].a;
+		if (a < lo || a > hi)
+			continue;
+		uint8_t v4[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8),
+				 (uint8_t)a};
+		struct hnv_ip x;
+		char xa[INET6_ADDRSTRLEN];
+		hnv_ip_from_v4(&x, v4);
+		hnv_fmt_ip(&x, xa, sizeof(xa));
+		hnv_seterr(msg, MSG_MAX,
+			   "pool add: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)",
+			   f, l, s->name, xa, reserved[i].what, s->vsid, pl);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(pool) *s = OBJ(e, pool);
+	char f[INET6_ADDRSTRLEN], l[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&s->range.first, f, sizeof(f));
+	hnv_fmt_ip(&s->range.last, l, sizeof(l));
+	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
+	if (vs == NULL) {
+		hnv_seterr(msg, MSG_MAX,
+			   "pool add: pool \"%s\": VSID %u is not configured: a pool needs a VM "
+			   "subnet (vsubnet add %u --rdomain NAME --prefix P first)",
+			   s->name, s->vsid, s->vsid);
+		return -ENOENT;
+	}
+	const struct hnv_prefix *px = NULL;
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++)
+		if (hnv_prefix_contains(&vs->prefixes[i], &s->range.first) &&
+		    hnv_prefix_contains(&vs->prefixes[i], &s->range.last))
+			px = &vs->prefixes[i];
+	if (px == NULL) {
+		char list[HNV_VSUBNET_MAX_PREFIXES * 52];
+		prefix_list(vs, list, sizeof(list));
+		hnv_seterr(msg, MSG_MAX,
+			   "pool add: range %s-%s of pool \"%s\" is not inside one prefix of VSID "
+			   "%u (%s)",
+			   f, l, s->name, s->vsid, list);
+		return -EINVAL;
+	}
+	int rc = pool_reserved(s, px, f, l, msg);
+	if (rc < 0)
+		return rc;
+	/* the pools of the VSID a replay added before this one */
+	uint32_t lo = mdl_ip4_u32(&s->range.first), hi = mdl_ip4_u32(&s->range.last);
+	unsigned n = 0;
+	struct keyb bk;
+	struct lit it;
+	const struct ent *x;
+	mdl_bkey_vsid(s->vsid, &bk);
+	for (mdl_lit_bucket(&it, &ck->v, &bk, G_POOL);
+	     (x = mdl_lit_next(&it)) && x->seq < e->seq;) {
+		const MEMBER_T(pool) *o = OBJ(x, pool);
+		n++;
+		if (hi < mdl_ip4_u32(&o->range.first) || lo > mdl_ip4_u32(&o->range.last))
+			continue;
+		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&o->range.first, of, sizeof(of));
+		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
+		hnv_seterr(msg, MSG_MAX,
+			   "pool add: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of "
+			   "VSID %u",
+			   f, l, s->name, o->name, of, ol, s->vsid);
+		return -EEXIST;
+	}
+	if (n >= HNV_DHCP_POOLS_MAX) {
+		hnv_seterr(msg, MSG_MAX, "pool add: pool \"%s\": VSID %u already has %d pools",
+			   s->name, s->vsid, HNV_DHCP_POOLS_MAX);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(gateway) *g = OBJ(e, gateway);
+	if (!rdomain_known(ck, g->rdomain)) {
+		hnv_seterr(msg, MSG_MAX, "gateway add: routing domain \"%s\" not found",
+			   g->rdomain);
+		return -ENOENT;
+	}
+	/* the first gateway before this one with its VRF or its table */
+	struct keyb kv, kt;
+	mdl_key_vrf(g->vrf, &kv);
+	mdl_key_table(g->table, &kt);
+	const struct ent *v = first_holder(ck, &kv, G_GATEWAY, e->seq);
+	const struct ent *t = first_holder(ck, &kt, G_GATEWAY, e->seq);
+	if (v != NULL && (t == NULL || v->seq <= t->seq)) {
+		hnv_seterr(msg, MSG_MAX,
+			   "gateway add: VRF %s already exists (gateway of routing domain \"%s\")",
+			   g->vrf, OBJ(v, gateway)->rdomain);
+		return -EEXIST;
+	}
+	if (t != NULL) {
+		hnv_seterr(msg, MSG_MAX,
+			   "gateway add: table %u already exists (VRF %s of routing domain "
+			   "\"%s\")",
+			   g->table, OBJ(t, gateway)->vrf, OBJ(t, gateway)->rdomain);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int check_gateway_ca(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(gateway_ca) *g = OBJ(e, gateway_ca);
+	if (!has_gateway(ck, g->rdomain)) {
+		hnv_seterr(msg, MSG_MAX,
+			   "gateway ca: routing domain \"%s\" has no gateway (gateway add "
+			   "--rdomain %s first)",
+			   g->rdomain, g->rdomain);
+		return -ENOENT;
+	}
+	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, g->vsid);
+	if (vs == NULL)
+		return vsid_missing("gateway ca", g->vsid, msg);
+	if (strcmp(vs->rdomain, g->rdomain) != 0) {
+		hnv_seterr(msg, MSG_MAX,
+			   "gateway ca: VSID %u belongs to routing domain \"%s\", not \"%s\"",
+			   g->vsid, vs->rdomain, g->rdomain);
+		return -EXDEV;
+	}
+	return check_ca("gateway ca", vs, &g->ca, msg);
+}
+
+/* The lookup records a port makes (conftext.h, "port"), when there is a
+ * PA: one per CA; a CA an earlier port has is refused, naming the first
+ * port that has it (its record's owner). */
+static int port_records(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(port) *s = OBJ(e, port);
+	for (unsigned i = 0; ck->has_pa && i < s->n_cas; i++) {
+		struct keyb k;
+		mdl_key_ca(s->vsid, &s->cas[i], &k);
+		const struct ent *o = first_holder(ck, &k, G_PORT, e->seq);
+		if (o == NULL)
+			continue;
+		char t[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(&s->cas[i], t, sizeof(t));
+		hnv_seterr(msg, MSG_MAX,
+			   "port add: CA %s of port \"%s\" is already the address of port \"%s\" "
+			   "in VSID %u",
+			   t, s->name, OBJ(o, port)->name, s->vsid);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+static int check_port(const struct ck *ck, const struct ent *e, size_t place, char *msg)
+{
+	const MEMBER_T(port) *s = OBJ(e, port);
+	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
+	if (vs == NULL)
+		return vsid_missing("port add", s->vsid, msg);
+	for (unsigned i = 0; i < s->n_cas; i++) {
+		int rc = check_ca("port add", vs, &s->cas[i], msg);
+		if (rc == 0)
+			rc = check_server_id(ck, vs, &s->cas[i], msg);
+		if (rc < 0)
+			return rc;
+	}
+	struct keyb k;
+	mdl_key_mac(s->vsid, &s->mac, &k);
+	if (first_holder(ck, &k, G_PORT, e->seq) != NULL) {
+		char m[18];
+		hnv_fmt_mac(&s->mac, m, sizeof(m));
+		hnv_seterr(msg, MSG_MAX,
+			   "port add: port \"%s\" already exists, or MAC %s is already a port of "
+			   "VSID %u",
+			   s->name, m, s->vsid);
+		return -EEXIST;
+	}
+	if (place != SIZE_MAX && place >= LIMIT_PORTS) {
+		hnv_seterr(msg, MSG_MAX, "port add: port \"%s\": table full", s->name);
+		return -ENOSPC;
+	}
+	return port_records(ck, e, msg);
+}
+
+/* "VSID N CA a MAC m" */
+static void lookup_name(const MEMBER_T(lookup) * s, char a[INET6_ADDRSTRLEN], char *rec,
+			size_t reclen)
+{
+	char m[18];
+	hnv_fmt_ip(&s->ca, a, INET6_ADDRSTRLEN);
+	hnv_fmt_mac(&s->mac, m, sizeof(m));
+	snprintf(rec, reclen, "VSID %u CA %s MAC %s", s->vsid, a, m);
+}
+
+/* A record's (VSID, CA) is unique among explicit records; a port's record
+ * of the same CA is replaced, never refused. */
+static int check_lookup(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(lookup) *s = OBJ(e, lookup);
+	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
+	if (vs == NULL)
+		return vsid_missing("lookup add", s->vsid, msg);
+	if (!hnv_ip_is_unspec(&s->ca)) {
+		int rc = check_ca("lookup add", vs, &s->ca, msg);
+		if (rc < 0)
+			return rc;
+	}
+	struct keyb k;
+	mdl_key_ca(s->vsid, &s->ca, &k);
+	if (!mdl_rec_has_ca(e) || first_holder(ck, &k, G_LOOKUP, e->seq) == NULL)
+		return 0;
+	char a[INET6_ADDRSTRLEN], rec[96];
+	lookup_name(s, a, rec, sizeof(rec));
+	hnv_seterr(msg, MSG_MAX,
+		   "lookup add: record %s already exists, or another record of VSID %u has CA "
+		   "%s%s",
+		   rec, s->vsid, a,
+		   hnv_ip_is_unspec(&s->ca) ? " (one gateway-wildcard per family)" : "");
+	return -EEXIST;
+}
+
+static int check_route(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(route) *s = OBJ(e, route);
+	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
+	if (vs == NULL)
+		return vsid_missing("route add", s->vsid, msg);
+	if (!rdomain_known(ck, s->rdomain)) {
+		hnv_seterr(msg, MSG_MAX, "route add: routing domain \"%s\" not found", s->rdomain);
+		return -ENOENT;
+	}
+	if (strcmp(vs->rdomain, s->rdomain) != 0) {
+		hnv_seterr(msg, MSG_MAX,
+			   "route add: VSID %u belongs to routing domain \"%s\", not \"%s\"",
+			   s->vsid, vs->rdomain, s->rdomain);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(s2s) *s = OBJ(e, s2s);
+	if (!rdomain_known(ck, s->rdomain)) {
+		hnv_seterr(msg, MSG_MAX, "s2s add: routing domain \"%s\" not found", s->rdomain);
+		return -ENOENT;
+	}
+	if (!has_gateway(ck, s->rdomain)) {
+		hnv_seterr(msg, MSG_MAX,
+			   "s2s add: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway "
+			   "add --rdomain %s first)",
+			   s->name, s->rdomain, s->rdomain);
+		return -ENOENT;
+	}
+	/* charon tells tunnels to one peer apart by their identities */
+	struct keyb k;
+	mdl_key_s2sid(s, &k);
+	const struct ent *o = first_holder(ck, &k, G_S2S, e->seq);
+	if (o == NULL)
+		return 0;
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&s->peer, a, sizeof(a));
+	hnv_seterr(msg, MSG_MAX,
+		   "s2s add: tunnel \"%s\" has the peer %s and the identities of tunnel \"%s\" "
+		   "(local-id \"%s\", remote-id \"%s\"); give one of them another --local-id or "
+		   "--remote-id",
+		   s->name, a, OBJ(o, s2s)->name, s->local_id, s->remote_id);
+	if (s->auth == HNV_S2S_AUTH_PSK && shows_secret(msg, s->psk))
+		hnv_seterr(msg, MSG_MAX, "s2s add: invalid value (not shown: it contains the PSK)");
+	return -EEXIST;
+}
+
+/* Checks entry e, at place (or SIZE_MAX) in its group. */
+static void check_ent(struct ck *ck, const struct ent *e, size_t place)
+{
+	char msg[MSG_MAX];
+	int rc = 0;
+	if (ck_skip(ck, e))
+		return;
+	switch (e->g) {
+	case G_PA:
+		rc = check_pa(e, place, msg);
+		break;
+	case G_RDOMAIN:
+		rc = check_rdomain(ck, e, place, msg);
+		break;
+	case G_VSUBNET:
+		rc = check_vsubnet(ck, e, msg);
+		break;
+	case G_POOL:
+		rc = check_pool(ck, e, msg);
+		break;
+	case G_GATEWAY:
+		rc = check_gateway(ck, e, msg);
+		break;
+	case G_GATEWAY_CA:
+		rc = check_gateway_ca(ck, e, msg);
+		break;
+	case G_PORT:
+		rc = check_port(ck, e, place, msg);
+		break;
+	case G_LOOKUP:
+		rc = check_lookup(ck, e, msg);
+		break;
+	case G_ROUTE:
+		rc = check_route(ck, e, msg);
+		break;
+	case G_S2S:
+		rc = check_s2s(ck, e, msg);
+		break;
+	default:
+		break; /* provider routes, settings: nothing beyond the line */
+	}
+	if (rc < 0)
+		blame(ck, e, rc, msg);
+}
+
+/* ---- base entries a change concerns ---- */
+
+static void check_ports_of(struct ck *ck, const struct keyb *bk)
+{
+	struct lit it;
+	const struct ent *e;
+	if (bk != NULL)
+		mdl_lit_bucket(&it, &ck->v, bk, G_PORT);
+	else
+		mdl_lit_group(&it, &ck->v, G_PORT);
+	while ((e = mdl_lit_next(&it)) != NULL)
+		if (!e->txn)
+			check_ent(ck, e, SIZE_MAX);
+}
+
+static void check_concerned(struct ck *ck)
+{
+	const struct hnv_model_txn *t = ck->t;
+	const struct hnv_model *m = t->m;
+	/* the first PA: every port makes records now */
+	if (ck->has_pa && m->g[G_PA].n == 0)
+		check_ports_of(ck, NULL);
+	/* a VSID's first pool reserves its DHCP server identifiers */
+	for (const struct ent *p = t->app[G_POOL].head; p != NULL; p = p->l[SLOT_GROUP].next) {
+		struct keyb bk;
+		mdl_bkey_vsid(OBJ(p, pool)->vsid, &bk);
+		const struct view base = {m, NULL};
+		if (mdl_view_bucket_count(&base, &bk, G_POOL) == 0)
+			check_ports_of(ck, &bk);
+	}
+	/* a replaced record that holds its (VSID, CA) now: the other holders */
+	for (size_t i = 0; i < t->n_touched; i++) {
+		const struct ent *r = t->touched[i]->shadow;
+		if (r == DELETED || r->g != G_LOOKUP || !mdl_rec_has_ca(r))
+			continue;
+		struct keyb k;
+		struct mit it;
+		const struct ent *x;
+		mdl_key_ca(OBJ(r, lookup)->vsid, &OBJ(r, lookup)->ca, &k);
+		for (mdl_mit_init(&it, &ck->v, &k); (x = mdl_mit_next(&it)) != NULL;)
+			if (x->g == G_LOOKUP && !x->txn)
+				check_ent(ck, x, SIZE_MAX);
+	}
+}
+
+/* ---- hnv_conf_batch_end: gateway ports ---- */
+
+/* Whether a port's name is the gateway port name of a VSID with gateway
+ * CAs, or its MAC the gateway port MAC of its VSID with gateway CAs. */
+static bool port_near_gateway(const struct ck *ck, const MEMBER_T(port) * p)
+{
+	char name[HNV_DEV_MAX + 1];
+	struct hnv_mac mac;
+	struct keyb bk;
+	if (strncmp(p->name, "vsid", 4) == 0 && p->name[4] >= '0' && p->name[4] <= '9') {
+		unsigned long n = strtoul(p->name + 4, NULL, 10);
+		hnv_gateway_port((uint32_t)n, name, &mac);
+		mdl_bkey_vsid((uint32_t)n, &bk);
+		if (n <= UINT32_MAX && strcmp(name, p->name) == 0 &&
+		    mdl_view_bucket_count(&ck->v, &bk, G_GATEWAY_CA) > 0)
+			return true;
+	}
+	hnv_gateway_port(p->vsid, name, &mac);
+	mdl_bkey_vsid(p->vsid, &bk);
+	return hnv_mac_eq(&mac, &p->mac) && mdl_view_bucket_count(&ck->v, &bk, G_GATEWAY_CA) > 0;
+}
+
+/* One gateway port per VSID holding gateway CAs, added after every entry
+ * in the order of the VSIDs' first gateway CAs. */
+static void check_gateway_ports(struct ck *ck)
+{
+	const struct hnv_model_txn *t = ck->t;
+	size_t ports = mdl_view_count(&ck->v, G_PORT);
+	if (t->cnt.gw_vsids == 0)
+		return;
+	bool concern = t->app[G_GATEWAY_CA].n > 0 || ports + t->cnt.gw_vsids > LIMIT_PORTS;
+	for (const struct ent *p = t->app[G_PORT].head; p != NULL && !concern;
+	     p = p->l[SLOT_GROUP].next)
+		concern = port_near_gateway(ck, OBJ(p, port));
+	if (!concern)
+		return;
+	size_t n = 0, cap = 16;
+	while (cap < 2 * t->cnt.gw_vsids)
+		cap *= 2;
+	uint32_t *seen = calloc(cap, sizeof(*seen)); /* VSIDs are never 0 */
+	if (seen == NULL) {
+		ck_blame(ck, 1, 0, 0, 0, -ENOMEM, "gateway ca: out of memory");
+		return;
+	}
+	struct lit it;
+	const struct ent *e;
+	for (mdl_lit_group(&it, &ck->v, G_GATEWAY_CA); (e = mdl_lit_next(&it)) != NULL;) {
+		uint32_t vsid = OBJ(e, gateway_ca)->vsid;
+		size_t i = (vsid * 2654435761u) & (cap - 1);
+		while (seen[i] != 0 && seen[i] != vsid)
+			i = (i + 1) & (cap - 1);
+		if (seen[i] == vsid)
+			continue;
+		seen[i] = vsid;
+		MEMBER_T(port) gp;
+		memset(&gp, 0, sizeof(gp));
+		hnv_gateway_port(vsid, gp.name, &gp.mac);
+		gp.vsid = vsid;
+		struct keyb kn, km;
+		mdl_key_identity(&gp, G_PORT, &kn);
+		mdl_key_mac(vsid, &gp.mac, &km);
+		char msg[MSG_MAX];
+		if (mdl_view_find(&ck->v, &kn) != NULL || mdl_view_holders(&ck->v, &km, G_PORT)) {
+			hnv_seterr(
+				msg, sizeof(msg),
+				"gateway ca: the gateway port %s of VSID %u clashes with a port of "
+				"the same name or MAC (port names vsidN are reserved for gateway "
+				"ports)",
+				gp.name, vsid);
+			ck_blame(ck, 1, 0, e->seq, 0, -EEXIST, msg);
+			break;
+		}
+		if (ports + n >= LIMIT_PORTS) {
+			hnv_seterr(msg, sizeof(msg),
+				   "gateway ca: cannot add the gateway port %s: table full",
+				   gp.name);
+			ck_blame(ck, 1, 0, e->seq, 0, -ENOSPC, msg);
+			break;
+		}
+		n++;
+	}
+	free(seen);
+}
+
+/* ---- the datapath's global limits ---- */
+
+/* Distinct keys seen (strings, customer IDs), pointing into entries. */
+struct kset {
+	struct kslot {
+		const void *key;
+		size_t len;
+	} * s;
+	size_t mask, n;
+};
+
+/* 1 when key is new, 0 when seen, -ENOMEM. */
+static int kset_add(struct kset *k, const void *key, size_t len)
+{
+	if ((k->n + 1) * 2 > (k->s ? k->mask + 1 : 0)) {
+		size_t ns = k->s ? (k->mask + 1) * 2 : 1024;
+		struct kslot *n = calloc(ns, sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		for (size_t i = 0; k->s && i <= k->mask; i++) {
+			if (k->s[i].key == NULL)
+				continue;
+			size_t j = mdl_key_hash(k->s[i].key, k->s[i].len) & (ns - 1);
+			while (n[j].key != NULL)
+				j = (j + 1) & (ns - 1);
+			n[j] = k->s[i];
+		}
+		free(k->s);
+		k->s = n;
+		k->mask = ns - 1;
+	}
+	size_t i = mdl_key_hash(key, len) & k->mask;
+	for (; k->s[i].key != NULL; i = (i + 1) & k->mask)
+		if (k->s[i].len == len && memcmp(k->s[i].key, key, len) == 0)
+			return 0;
+	k->s[i].key = key;
+	k->s[i].len = len;
+	k->n++;
+	return 1;
+}
+
+/* What a replay interns and allocates, in replay order: each port's
+ * records (when there is a PA) with its name, then each lookup record
+ * (a new one unless it replaces a port's) with its customer ID, VM name
+ * and context. Refuses the entry at which a table runs full. */
+struct fill {
+	struct kset str, cust;
+	size_t records;
+	bool oom;
+};
+
+/* Whether interning s (kind 's') or a customer ID overflows. */
+static bool fill_full(struct fill *f, bool customer, const void *key, size_t len)
+{
+	if (len == 0)
+		return false;
+	int rc = kset_add(customer ? &f->cust : &f->str, key, len);
+	f->oom |= rc < 0;
+	return rc > 0 && (customer ? f->cust.n > LIMIT_CUSTOMERS : f->str.n > LIMIT_STRINGS);
+}
+
+static bool fill_port(struct ck *ck, struct fill *f, const struct ent *e)
+{
+	const MEMBER_T(port) *p = OBJ(e, port);
+	for (unsigned i = 0; i < p->n_cas && !f->oom; i++) {
+		bool full = ++f->records > LIMIT_RECORDS ||
+			    fill_full(f, false, p->name, strnlen(p->name, sizeof(p->name)));
+		if (!full)
+			continue;
+		char a[INET6_ADDRSTRLEN], msg[MSG_MAX];
+		hnv_fmt_ip(&p->cas[i], a, sizeof(a));
+		hnv_seterr(msg, sizeof(msg),
+			   "port add: port \"%s\": lookup record of CA %s: table full", p->name, a);
+		blame(ck, e, -ENOSPC, msg);
+		return true;
+	}
+	return false;
+}
+
+static bool fill_lookup(struct ck *ck, struct fill *f, const struct ent *e)
+{
+	const MEMBER_T(lookup) *l = OBJ(e, lookup);
+	struct keyb k;
+	mdl_key_ca(l->vsid, &l->ca, &k);
+	bool replaces = ck->has_pa && mdl_view_holders(&ck->v, &k, G_PORT) > 0;
+	bool full = (!replaces && ++f->records > LIMIT_RECORDS) ||
+		    (l->has_customer_id && fill_full(f, true, l->customer_id.b, 16)) ||
+		    fill_full(f, false, l->vm_name, strnlen(l->vm_name, sizeof(l->vm_name))) ||
+		    fill_full(f, false, l->context, strnlen(l->context, sizeof(l->context)));
+	if (!full)
+		return false;
+	char a[INET6_ADDRSTRLEN], rec[96], msg[MSG_MAX];
+	lookup_name(l, a, rec, sizeof(rec));
+	hnv_seterr(msg, sizeof(msg), "lookup add: record %s: table full", rec);
+	blame(ck, e, -ENOSPC, msg);
+	return true;
+}
+
+/* The counts tell whether a table runs full (cheap); where it does, a walk
+ * in replay order finds the entry (only for a transaction that fails). */
+static void check_limits(struct ck *ck)
+{
+	const struct counts *c = &ck->t->cnt;
+	size_t records = mdl_view_count(&ck->v, G_LOOKUP) + (ck->has_pa ? c->uncovered : 0);
+	size_t strings = ck->has_pa ? c->str_all : c->str_lookup;
+	if (records <= LIMIT_RECORDS && strings <= LIMIT_STRINGS && c->cust <= LIMIT_CUSTOMERS)
+		return;
+	struct fill f;
+	memset(&f, 0, sizeof(f));
+	struct lit it;
+	const struct ent *e;
+	bool done = false;
+	for (mdl_lit_group(&it, &ck->v, G_PORT); ck->has_pa && !done && (e = mdl_lit_next(&it));)
+		done = fill_port(ck, &f, e);
+	for (mdl_lit_group(&it, &ck->v, G_LOOKUP); !done && !f.oom && (e = mdl_lit_next(&it));)
+		done = fill_lookup(ck, &f, e);
+	if (f.oom)
+		ck_blame(ck, 0, 0, 0, 0, -ENOMEM, "out of memory");
+	free(f.str.s);
+	free(f.cust.s);
+}
+
+int mdl_check(struct hnv_model_txn *t, char *err, size_t errlen)
+{
+	struct ck *ck = calloc(1, sizeof(*ck));
+	if (ck == NULL) {
+		hnv_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ck->t = t;
+	ck->v = (struct view){t->m, t};
+	ck->has_pa = mdl_view_count(&ck->v, G_PA) > 0;
+	check_limits(ck);
+	for (int g = 0; g < G__COUNT; g++) {
+		size_t place = t->m->g[g].n - t->ndel[g];
+		for (const struct ent *e = t->app[g].head; e != NULL; e = e->l[SLOT_GROUP].next)
+			check_ent(ck, e, place++);
+	}
+	for (size_t i = 0; i < t->n_touched; i++)
+		if (t->touched[i]->shadow != DELETED)
+			check_ent(ck, t->touched[i]->shadow, SIZE_MAX);
+	check_concerned(ck);
+	check_gateway_ports(ck);
+	int rc = 0;
+	if (ck->found && ck->line)
+		hnv_seterr(err, errlen, "line %u: %s", ck->line, ck->msg);
+	else if (ck->found)
+		hnv_seterr(err, errlen, "%s", ck->msg);
+	if (ck->found)
+		rc = ck->rc;
+	free(ck);
+	return rc;
+}

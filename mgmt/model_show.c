@@ -1,0 +1,473 @@
+/* model_show.c: rows for "show WHAT" from a model (model.h, mgmt/api.h).
+ *
+ * Rows come from the model as it is (a view without transaction): a
+ * transaction open on it is not seen.
+ *
+ * Threads: one control thread (model.h).
+ */
+#include "model_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Adds member k (taking the reference to v, which may be NULL from a failed
+ * allocation). */
+static int add_obj(json_object *o, const char *k, json_object *v)
+{
+	if (v == NULL || json_object_object_add(o, k, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_str(json_object *o, const char *k, const char *v)
+{
+	return add_obj(o, k, json_object_new_string(v));
+}
+
+static int add_int(json_object *o, const char *k, int64_t v)
+{
+	return add_obj(o, k, json_object_new_int64(v));
+}
+
+static int add_bool(json_object *o, const char *k, bool v)
+{
+	return add_obj(o, k, json_object_new_boolean(v));
+}
+
+static int add_ip(json_object *o, const char *k, const struct hnv_ip *ip)
+{
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(ip, a, sizeof(a));
+	return add_str(o, k, a);
+}
+
+static int add_guid(json_object *o, const char *k, const struct hnv_guid *g)
+{
+	char t[40];
+	hnv_fmt_guid(g, t, sizeof(t));
+	return add_str(o, k, t);
+}
+
+static int add_mac(json_object *o, const char *k, const struct hnv_mac *m)
+{
+	char t[18];
+	hnv_fmt_mac(m, t, sizeof(t));
+	return add_str(o, k, t);
+}
+
+/* An array value; *arr receives it (owned by o). */
+static int add_arr(json_object *o, const char *k, json_object **arr)
+{
+	*arr = json_object_new_array();
+	if (*arr == NULL || json_object_object_add(o, k, *arr) < 0) {
+		json_object_put(*arr);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int arr_str(json_object *a, const char *v)
+{
+	json_object *s = json_object_new_string(v);
+	if (s == NULL || json_object_array_add(a, s) < 0) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int arr_prefix(json_object *a, const struct hnv_prefix *p)
+{
+	char t[64];
+	hnv_fmt_prefix(p, t, sizeof(t));
+	return arr_str(a, t);
+}
+
+/* "10.10.0.0/16=172.31.0.0/16" */
+static int arr_netmap(json_object *a, const struct hnv_prefix *real,
+		      const struct hnv_prefix *mapped)
+{
+	char r[64], v[64], t[130];
+	hnv_fmt_prefix(real, r, sizeof(r));
+	hnv_fmt_prefix(mapped, v, sizeof(v));
+	snprintf(t, sizeof(t), "%s=%s", r, v);
+	return arr_str(a, t);
+}
+
+/* "aes256gcm16-prfsha384-ecp384,aes256-sha256-modp2048" as an array. */
+static int arr_list(json_object *a, const char *list)
+{
+	char one[HNV_S2S_PROPOSALS_LEN + 1];
+	int rc = 0;
+	for (const char *p = list; *p && rc == 0;) {
+		size_t n = strcspn(p, ",");
+		memcpy(one, p, n);
+		one[n] = '\0';
+		rc = arr_str(a, one);
+		p += n + (p[n] == ',');
+	}
+	return rc;
+}
+
+static const char *rule_text(enum hnv_rule r)
+{
+	return r == HNV_RULE_NAT    ? "TranslationMethodNat"
+	       : r == HNV_RULE_NONE ? "TranslationMethodNone"
+				    : "TranslationMethodEncap";
+}
+
+static const char *type_text(enum hnv_rec_type t)
+{
+	switch (t) {
+	case HNV_TYPE_DYNAMIC:
+		return "Dynamic";
+	case HNV_TYPE_GATEWAY_WILDCARD:
+		return "GatewayWildcard";
+	case HNV_TYPE_L2ONLY:
+		return "L2Only";
+	case HNV_TYPE_STATIC:
+		break;
+	}
+	return "Static";
+}
+
+static int row_lookup(json_object *r, const MEMBER_T(lookup) * s)
+{
+	char mac[13];
+	snprintf(mac, sizeof(mac), "%02X%02X%02X%02X%02X%02X", s->mac.b[0], s->mac.b[1],
+		 s->mac.b[2], s->mac.b[3], s->mac.b[4], s->mac.b[5]);
+	char cid[40] = "";
+	if (s->has_customer_id)
+		hnv_fmt_guid(&s->customer_id, cid, sizeof(cid));
+	int rc = add_ip(r, "CustomerAddress", &s->ca);
+	rc = rc ? rc : add_int(r, "VirtualSubnetID", s->vsid);
+	rc = rc ? rc : add_str(r, "MACAddress", mac);
+	rc = rc ? rc : add_ip(r, "ProviderAddress", &s->pa);
+	rc = rc ? rc : add_str(r, "CustomerID", cid);
+	rc = rc ? rc : add_str(r, "Context", s->context);
+	rc = rc ? rc : add_str(r, "Rule", rule_text(s->rule));
+	rc = rc ? rc : add_str(r, "VMName", s->vm_name);
+	rc = rc ? rc : add_bool(r, "UseVmMACAddress", s->use_vm_mac);
+	rc = rc ? rc : add_str(r, "Type", type_text(s->type));
+	return rc;
+}
+
+static int row_route(const struct hnv_model *m, json_object *r, const MEMBER_T(route) * s)
+{
+	const struct view v = {m, NULL};
+	MEMBER_T(rdomain) key;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.name, s->rdomain, sizeof(key.name));
+	struct keyb k;
+	mdl_key_identity(&key, G_RDOMAIN, &k);
+	const struct ent *rd = mdl_view_find(&v, &k);
+	char rdid[40] = "";
+	if (rd != NULL)
+		hnv_fmt_guid(&OBJ(rd, rdomain)->rdid, rdid, sizeof(rdid));
+	char p[64];
+	hnv_fmt_prefix(&s->prefix, p, sizeof(p));
+	int rc = add_str(r, "RoutingDomainID", rdid);
+	rc = rc ? rc : add_int(r, "VirtualSubnetID", s->vsid);
+	rc = rc ? rc : add_str(r, "DestinationPrefix", p);
+	rc = rc ? rc : add_ip(r, "NextHop", &s->nexthop);
+	rc = rc ? rc : add_int(r, "Metric", s->metric);
+	rc = rc ? rc : add_str(r, "rdomain", s->rdomain);
+	return rc;
+}
+
+static int row_gateway(const struct hnv_model *m, json_object *r, const MEMBER_T(gateway) * g)
+{
+	json_object *cas;
+	int rc = add_str(r, "rdomain", g->rdomain);
+	rc = rc ? rc : add_str(r, "vrf", g->vrf);
+	rc = rc ? rc : add_int(r, "table", g->table);
+	rc = rc ? rc : add_str(r, "corp_dev", g->corp_dev);
+	if (rc == 0 && g->has_nat_external)
+		rc = add_ip(r, "nat_external", &g->nat_external);
+	else if (rc == 0)
+		rc = add_str(r, "nat_external", "");
+	rc = rc ? rc : add_arr(r, "cas", &cas);
+	const struct view v = {m, NULL};
+	struct keyb bk;
+	struct lit it;
+	const struct ent *e;
+	mdl_bkey_rd(g->rdomain, &bk);
+	for (mdl_lit_bucket(&it, &v, &bk, G_GATEWAY_CA); rc == 0 && (e = mdl_lit_next(&it));) {
+		const MEMBER_T(gateway_ca) *ca = OBJ(e, gateway_ca);
+		json_object *o = json_object_new_object();
+		if (o == NULL || json_object_array_add(cas, o) < 0) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+		rc = add_int(o, "vsid", ca->vsid);
+		rc = rc ? rc : add_ip(o, "ca", &ca->ca);
+	}
+	return rc;
+}
+
+static int row_s2s(json_object *r, const MEMBER_T(s2s) * s, bool show_secrets)
+{
+	json_object *a;
+	int rc = add_str(r, "name", s->name);
+	rc = rc ? rc : add_str(r, "rdomain", s->rdomain);
+	rc = rc ? rc : add_ip(r, "peer", &s->peer);
+	if (rc == 0 && s->has_local_addr)
+		rc = add_ip(r, "local_addr", &s->local_addr);
+	else if (rc == 0)
+		rc = add_str(r, "local_addr", "");
+	rc = rc ? rc : add_str(r, "local_id", s->local_id);
+	rc = rc ? rc : add_str(r, "remote_id", s->remote_id);
+	rc = rc ? rc : add_str(r, "auth", s->auth == HNV_S2S_AUTH_PSK ? "psk" : "cert");
+	if (rc == 0 && s->auth == HNV_S2S_AUTH_PSK && show_secrets)
+		rc = add_str(r, "psk", s->psk);
+	rc = rc ? rc : add_str(r, "cert", s->cert);
+	rc = rc ? rc : add_str(r, "key", s->key);
+	rc = rc ? rc : add_str(r, "ca_cert", s->ca_cert);
+	rc = rc ? rc : add_arr(r, "ike_proposals", &a);
+	rc = rc ? rc : arr_list(a, s->ike);
+	rc = rc ? rc : add_arr(r, "esp_proposals", &a);
+	rc = rc ? rc : arr_list(a, s->esp);
+	rc = rc ? rc : add_arr(r, "remote_prefixes", &a);
+	for (unsigned i = 0; i < s->n_remote && rc == 0; i++)
+		rc = arr_prefix(a, &s->remote[i]);
+	rc = rc ? rc : add_int(r, "dpd", s->dpd);
+	rc = rc ? rc : add_arr(r, "local_netmap", &a);
+	for (unsigned i = 0; i < s->n_local_netmap && rc == 0; i++)
+		rc = arr_netmap(a, &s->local_netmap[i].real, &s->local_netmap[i].mapped);
+	rc = rc ? rc : add_arr(r, "remote_netmap", &a);
+	for (unsigned i = 0; i < s->n_remote_netmap && rc == 0; i++)
+		rc = arr_netmap(a, &s->remote_netmap[i].real, &s->remote_netmap[i].mapped);
+	return rc;
+}
+
+/* The effective settings: the configured ones over the datapath defaults
+ * (dp.h: gateway MAC 02:15:5d:00:00:01, FlowID on, uplink MTU 1500). */
+static int row_global(json_object *r, const MEMBER_T(global) * set)
+{
+	MEMBER_T(global)
+	g = {
+		.gateway_mac = {{0x02, 0x15, 0x5d, 0x00, 0x00, 0x01}},
+		.flowid = true,
+		.uplink_mtu = 1500,
+		.use_external_router = false,
+	};
+	if (set != NULL)
+		mdl_merge_global(&g, set);
+	int rc = add_bool(r, "use_external_router", g.use_external_router);
+	rc = rc ? rc : add_mac(r, "gateway_mac", &g.gateway_mac);
+	rc = rc ? rc : add_bool(r, "flowid", g.flowid);
+	rc = rc ? rc : add_int(r, "uplink_mtu", g.uplink_mtu);
+	return rc;
+}
+
+static int row_pool(const struct hnv_model *m, json_object *r, const MEMBER_T(pool) * p)
+{
+	json_object *a;
+	char t[2 * INET6_ADDRSTRLEN + 2], b[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&p->range.first, t, sizeof(t));
+	hnv_fmt_ip(&p->range.last, b, sizeof(b));
+	size_t o = strlen(t);
+	snprintf(t + o, sizeof(t) - o, "-%s", b);
+	unsigned in_use = 0;
+	const struct view v = {m, NULL};
+	struct keyb bk;
+	struct lit it;
+	const struct ent *e;
+	mdl_bkey_vsid(p->vsid, &bk);
+	for (mdl_lit_bucket(&it, &v, &bk, G_PORT); (e = mdl_lit_next(&it)) != NULL;) {
+		const MEMBER_T(port) *s = OBJ(e, port);
+		for (unsigned k = 0; k < s->n_cas && k < HNV_PORT_MAX_CAS; k++)
+			if (hnv_ip_is_v4(&s->cas[k]) &&
+			    mdl_ip4_in(&s->cas[k], &p->range.first, &p->range.last))
+				in_use++;
+	}
+	int rc = add_str(r, "name", p->name);
+	rc = rc ? rc : add_int(r, "vsid", p->vsid);
+	rc = rc ? rc : add_str(r, "range", t);
+	rc = rc ? rc
+		: add_int(r, "size",
+			  (int64_t)mdl_ip4_u32(&p->range.last) - mdl_ip4_u32(&p->range.first) + 1);
+	rc = rc ? rc : add_int(r, "in_use", in_use);
+	rc = rc ? rc : add_arr(r, "dns", &a);
+	for (unsigned i = 0; i < p->range.n_dns && rc == 0; i++) {
+		hnv_fmt_ip(&p->range.dns[i], b, sizeof(b));
+		rc = arr_str(a, b);
+	}
+	rc = rc ? rc : add_int(r, "lease", p->range.lease);
+	return rc;
+}
+
+/* One row for entry e of group g. */
+static int make_row(const struct hnv_model *m, enum group g, const struct ent *e, bool show_secrets,
+		    json_object *r)
+{
+	struct hnv_conf_cmd c;
+	json_object *a;
+	int rc;
+	mdl_ent_cmd(e, &c);
+	switch (g) {
+	case G_RDOMAIN:
+		rc = add_str(r, "name", c.u.rdomain.name);
+		rc = rc ? rc : add_guid(r, "rdid", &c.u.rdomain.rdid);
+		break;
+	case G_VSUBNET:
+		rc = add_int(r, "vsid", c.u.vsubnet.vsid);
+		rc = rc ? rc : add_str(r, "rdomain", c.u.vsubnet.rdomain);
+		rc = rc ? rc : add_arr(r, "prefixes", &a);
+		for (unsigned i = 0; i < c.u.vsubnet.n_prefixes && rc == 0; i++)
+			rc = arr_prefix(a, &c.u.vsubnet.prefixes[i]);
+		break;
+	case G_LOOKUP:
+		rc = row_lookup(r, &c.u.lookup);
+		break;
+	case G_ROUTE:
+		rc = row_route(m, r, &c.u.route);
+		break;
+	case G_PORT:
+		rc = add_str(r, "name", c.u.port.name);
+		rc = rc ? rc : add_int(r, "vsid", c.u.port.vsid);
+		rc = rc ? rc : add_mac(r, "mac", &c.u.port.mac);
+		rc = rc ? rc : add_arr(r, "cas", &a);
+		for (unsigned i = 0; i < c.u.port.n_cas && rc == 0; i++) {
+			char t[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&c.u.port.cas[i], t, sizeof(t));
+			rc = arr_str(a, t);
+		}
+		break;
+	case G_PA:
+		rc = add_ip(r, "ProviderAddress", &c.u.pa.addr.addr);
+		rc = rc ? rc : add_int(r, "PrefixLength", c.u.pa.addr.len);
+		rc = rc ? rc : add_str(r, "InterfaceName", c.u.pa.dev);
+		break;
+	case G_PROUTE: {
+		char p[64];
+		hnv_fmt_prefix(&c.u.proute.prefix, p, sizeof(p));
+		rc = add_str(r, "prefix", p);
+		rc = rc ? rc : add_ip(r, "nexthop", &c.u.proute.nexthop);
+		rc = rc ? rc : add_str(r, "dev", c.u.proute.dev);
+		rc = rc ? rc : add_int(r, "metric", c.u.proute.metric);
+		break;
+	}
+	case G_GATEWAY:
+		rc = row_gateway(m, r, &c.u.gateway);
+		break;
+	case G_POOL:
+		rc = row_pool(m, r, &c.u.pool);
+		break;
+	case G_S2S:
+		rc = row_s2s(r, &c.u.s2s, show_secrets);
+		break;
+	case G_GLOBAL:
+		rc = row_global(r, &c.u.global);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	explicit_bzero(&c, sizeof(c));
+	return rc;
+}
+
+/* The records the datapath makes for ports (conftext.h, "port"): each CA
+ * of a port without an explicit record of its VSID and CA, pointing at the
+ * first IPv4 PA, else the first IPv6 PA; none without a PA. */
+static int port_record_rows(const struct hnv_model *m, json_object *arr)
+{
+	const struct hnv_ip *pa = NULL;
+	for (int pass = 0; pass < 2 && pa == NULL; pass++)
+		for (const struct ent *e = m->g[G_PA].head; e != NULL && pa == NULL;
+		     e = e->l[SLOT_GROUP].next)
+			if (hnv_ip_is_v4(&OBJ(e, pa)->addr.addr) == (pass == 0))
+				pa = &OBJ(e, pa)->addr.addr;
+	if (pa == NULL)
+		return 0;
+	const struct view v = {m, NULL};
+	int rc = 0;
+	for (const struct ent *e = m->g[G_PORT].head; e != NULL && rc == 0;
+	     e = e->l[SLOT_GROUP].next) {
+		const MEMBER_T(port) *p = OBJ(e, port);
+		for (unsigned k = 0; k < p->n_cas && k < HNV_PORT_MAX_CAS && rc == 0; k++) {
+			struct keyb ck;
+			mdl_key_ca(p->vsid, &p->cas[k], &ck);
+			if (mdl_view_holders(&v, &ck, G_LOOKUP) > 0)
+				continue; /* an explicit record */
+			struct hnv_conf_cmd c;
+			memset(&c, 0, sizeof(c));
+			MEMBER_T(lookup) *s = &c.u.lookup;
+			s->vsid = p->vsid;
+			s->ca = p->cas[k];
+			s->pa = *pa;
+			s->mac = p->mac;
+			s->rule = HNV_RULE_ENCAP;
+			s->type = HNV_TYPE_STATIC;
+			memcpy(s->vm_name, p->name, sizeof(s->vm_name));
+			json_object *r = json_object_new_object();
+			if (r == NULL || json_object_array_add(arr, r) < 0) {
+				json_object_put(r);
+				return -ENOMEM;
+			}
+			rc = row_lookup(r, s);
+		}
+	}
+	return rc;
+}
+
+int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
+		   json_object **rows)
+{
+	static const struct {
+		const char *what;
+		enum group g;
+	} views[] = {
+		{"rdomains", G_RDOMAIN}, {"vsubnets", G_VSUBNET}, {"lookup", G_LOOKUP},
+		{"routes", G_ROUTE},     {"ports", G_PORT},       {"pa", G_PA},
+		{"proutes", G_PROUTE},   {"gateways", G_GATEWAY}, {"s2s", G_S2S},
+		{"global", G_GLOBAL},    {"pools", G_POOL},
+	};
+	if (rows == NULL)
+		return -EINVAL;
+	*rows = NULL;
+	if (m == NULL || what == NULL)
+		return -EINVAL;
+	size_t v = 0, nv = sizeof(views) / sizeof(views[0]);
+	while (v < nv && strcmp(views[v].what, what) != 0)
+		v++;
+	if (v == nv)
+		return -EINVAL; /* counters, config, revisions: the daemon's */
+	enum group g = views[v].g;
+	json_object *arr = json_object_new_array();
+	if (arr == NULL)
+		return -ENOMEM;
+	int rc = 0;
+	if (g == G_GLOBAL && m->g[G_GLOBAL].n == 0) {
+		/* nothing set: the defaults */
+		json_object *r = json_object_new_object();
+		if (r == NULL || json_object_array_add(arr, r) < 0) {
+			json_object_put(r);
+			rc = -ENOMEM;
+		} else {
+			rc = row_global(r, NULL);
+		}
+	}
+	for (const struct ent *e = m->g[g].head; e != NULL && rc == 0; e = e->l[SLOT_GROUP].next) {
+		json_object *r = json_object_new_object();
+		if (r == NULL || json_object_array_add(arr, r) < 0) {
+			json_object_put(r);
+			rc = -ENOMEM;
+			break;
+		}
+		rc = make_row(m, g, e, show_secrets, r);
+	}
+	if (g == G_LOOKUP && rc == 0)
+		rc = port_record_rows(m, arr);
+	if (rc < 0) {
+		json_object_put(arr);
+		return rc;
+	}
+	*rows = arr;
+	return 0;
+}
