@@ -7,6 +7,7 @@
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../../lib/vec.h"
 #include "../conftext.h"
 #include "../model.h"
 #include "../store.h"
@@ -166,14 +167,104 @@ static void confirm_load(struct hnv_core *c)
 
 /* ---- changes ---- */
 
-/* Persists next, the model a transaction makes, as a new revision. */
-static int persist(struct hnv_core *c, const struct hnv_model *next, unsigned *rev)
+#define LINE_FMT_MAX 8192 /* a formatted config line; every valid one is shorter */
+
+/* A transaction as the store takes it (contract 3): the line of each
+ * deleted or replaced entry, the line of each added or replacing one
+ * (canonical, PSKs in clear). */
+struct delta {
+	char **del, **add;
+	size_t ndel, nadd, capd, capa;
+};
+
+static int delta_line(char ***v, size_t *n, size_t *cap, const struct hnv_conf_cmd *c)
 {
-	char *text = hnv_model_text(next, true);
-	if (!text)
+	char buf[LINE_FMT_MAX];
+	int rc = hnv_conf_format(c, true, buf, sizeof(buf));
+	if (rc == 0 && HNV_GROW(*v, *cap, *n + 1))
+		rc = -ENOMEM;
+	if (rc == 0 && !((*v)[*n] = strdup(buf)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		(*n)++;
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int delta_change(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
+{
+	struct delta *d = arg;
+	int rc = old ? delta_line(&d->del, &d->ndel, &d->capd, old) : 0;
+	return rc || !new ? rc : delta_line(&d->add, &d->nadd, &d->capa, new);
+}
+
+static void lines_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		explicit_bzero(v[i], strlen(v[i]));
+		free(v[i]);
+	}
+	free(v);
+}
+
+static void delta_free(struct delta *d)
+{
+	lines_free(d->del, d->ndel);
+	lines_free(d->add, d->nadd);
+	*d = (struct delta){0};
+}
+
+/* text (NUL-terminated) without the first line equal to each del line and
+ * with the add lines appended: the text hnv_store_commit_delta makes, for a
+ * text that holds every del line. malloc'd, or NULL (-ENOMEM, -ENOENT). */
+static char *text_with_delta(const char *text, const struct delta *d, int *rc)
+{
+	bool *gone = calloc(d->ndel ? d->ndel : 1, sizeof(*gone));
+	struct hnv_buf out = {0};
+	*rc = gone ? 0 : -ENOMEM;
+	for (const char *l = text; *rc == 0 && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		bool drop = false;
+		for (size_t i = 0; i < d->ndel && !drop; i++)
+			if (!gone[i] && strlen(d->del[i]) == len && memcmp(d->del[i], l, len) == 0)
+				drop = gone[i] = true;
+		if (!drop) {
+			hnv_buf_append(&out, l, len);
+			hnv_buf_puts(&out, "\n");
+		}
+		l += len + (nl != NULL);
+	}
+	for (size_t i = 0; *rc == 0 && i < d->ndel; i++)
+		if (!gone[i])
+			*rc = -ENOENT;
+	for (size_t i = 0; *rc == 0 && i < d->nadd; i++) {
+		hnv_buf_puts(&out, d->add[i]);
+		hnv_buf_puts(&out, "\n");
+	}
+	free(gone);
+	char *t = *rc == 0 ? hnv_buf_take(&out) : NULL;
+	if (*rc == 0 && !t)
+		*rc = -ENOMEM;
+	hnv_buf_free(&out, true);
+	return t;
+}
+
+/* Persists a transaction on the running model as a new revision: the
+ * running model's text with the delta applied, whole. */
+static int persist(struct hnv_core *c, const struct delta *d, unsigned *rev)
+{
+	int rc;
+	char *cur = hnv_model_text(c->model, true);
+	if (!cur)
 		return -ENOMEM;
+	char *text = text_with_delta(cur, d, &rc);
+	explicit_bzero(cur, strlen(cur));
+	free(cur);
+	if (!text)
+		return rc;
 	size_t len = strlen(text);
-	int rc = hnv_store_commit(c->store, text, len, rev);
+	rc = hnv_store_commit(c->store, text, len, rev);
 	explicit_bzero(text, len);
 	free(text);
 	return rc;
@@ -191,34 +282,106 @@ static int run_one(void *arg, const struct hnv_conf_cmd *old, const struct hnv_c
 	return hnv_apply_change(r->a, old, new, r->err, r->errlen);
 }
 
-/* Applies the changes d from the running model to next to the running
- * datapath, persists next as a new revision and makes it the running model
- * (takes next). On failure nothing changed: the operations applied are
- * undone and next is freed. */
-static int install_diff(struct hnv_core *c, const struct hnv_apply_diff *d, struct hnv_model *next,
-			unsigned *rev, char *err, size_t errlen)
+/* The changes of one transaction, however they were made: each calls cb
+ * with every change of src in apply order until cb fails. */
+typedef int (*changes_each)(const void *src, hnv_apply_diff_cb cb, void *arg);
+
+static int diff_each(const void *src, hnv_apply_diff_cb cb, void *arg)
+{
+	return hnv_apply_diff_foreach(src, cb, arg);
+}
+
+struct txn_changes {
+	const struct hnv_model_change *ch;
+	size_t n;
+};
+
+static int txn_each(const void *src, hnv_apply_diff_cb cb, void *arg)
+{
+	const struct txn_changes *t = src;
+	int rc = 0;
+	for (size_t i = 0; i < t->n && rc == 0; i++)
+		rc = cb(arg, t->ch[i].old, t->ch[i].new);
+	return rc;
+}
+
+/* Applies the changes to the running datapath, publishes them and persists
+ * them as a new revision; the running model is still the one they start
+ * from. On failure nothing changed: what was applied is undone. */
+static int apply_persist(struct hnv_core *c, changes_each each, const void *src, unsigned *rev,
+			 char *err, size_t errlen)
 {
 	struct run r = {c->apply, err, errlen};
+	struct delta lines = {0};
 	hnv_apply_begin(c->apply);
-	int rc = hnv_apply_diff_foreach(d, run_one, &r);
+	int rc = each(src, run_one, &r);
 	if (rc == 0)
 		rc = hnv_apply_publish(c->apply, err, errlen);
-	if (rc == 0 && (rc = persist(c, next, rev))) {
+	if (rc == 0 && (rc = each(src, delta_change, &lines)))
+		hnv_seterr(err, errlen, "out of memory");
+	else if (rc == 0 && (rc = persist(c, &lines, rev))) {
 		hnv_seterr(err, errlen,
 			   "cannot persist the configuration in %s: %s; nothing was changed",
 			   c->dir, strerror(-rc));
 		hnv_log(HNV_LOG_ERR, "%s", err);
 	}
-	if (rc) {
+	delta_free(&lines);
+	if (rc)
 		hnv_apply_undo(c->apply);
+	return rc;
+}
+
+/* After the running model became the result of a change persisted as rev:
+ * the gateway role hears of it when the change touched what it reads. */
+static void installed(struct hnv_core *c, unsigned rev)
+{
+	c->rev = rev;
+	if (c->observer && hnv_apply_gateway_touched(c->apply))
+		c->observer(c->observer_arg, c->model);
+}
+
+/* Applies the changes d from the running model to next, persists next as a
+ * new revision and makes it the running model (takes next). On failure
+ * nothing changed and next is freed. */
+static int install_diff(struct hnv_core *c, const struct hnv_apply_diff *d, struct hnv_model *next,
+			unsigned *rev, char *err, size_t errlen)
+{
+	int rc = apply_persist(c, diff_each, d, rev, err, errlen);
+	if (rc) {
 		hnv_model_free(next);
 		return rc;
 	}
 	hnv_model_free(c->model);
 	c->model = next;
-	c->rev = *rev;
-	if (c->observer && hnv_apply_gateway_touched(c->apply))
-		c->observer(c->observer_arg, c->model);
+	installed(c, *rev);
+	return 0;
+}
+
+/* One transaction on the running model, in place (lines, or cmds when
+ * lines is NULL): checked on the model, its changes applied to the running
+ * datapath and persisted, then committed. On failure nothing changed. */
+static int run_txn(struct hnv_core *c, const char *const *lines, const struct hnv_conf_cmd *cmds,
+		   size_t n, unsigned *rev, char *err, size_t errlen)
+{
+	struct hnv_model_txn *t;
+	int rc = hnv_model_txn_begin(c->model, &t);
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot begin a transaction: %s", strerror(-rc));
+		return rc;
+	}
+	rc = lines ? hnv_model_txn_lines(t, lines, n, err, errlen)
+		   : hnv_model_txn_cmds(t, cmds, n, err, errlen);
+	struct txn_changes tc;
+	if (rc == 0 && (rc = hnv_model_txn_changes(t, &tc.ch, &tc.n)))
+		hnv_seterr(err, errlen, "out of memory");
+	if (rc == 0)
+		rc = apply_persist(c, txn_each, &tc, rev, err, errlen);
+	if (rc) {
+		hnv_model_txn_abort(t);
+		return rc;
+	}
+	hnv_model_txn_commit(t);
+	installed(c, *rev);
 	return 0;
 }
 
@@ -286,33 +449,7 @@ int hnv_core_exec_cmds(struct hnv_core *c, const struct hnv_conf_cmd *cmds, size
 		hnv_seterr(err, errlen, "empty transaction");
 		return -EINVAL;
 	}
-	/* the model takes lines: the commands' canonical ones */
-	char **lines = calloc(n, sizeof(*lines));
-	int rc = lines ? 0 : -ENOMEM;
-	size_t i = 0;
-	for (; i < n && rc == 0; i++) {
-		char buf[4096];
-		rc = hnv_conf_format(&cmds[i], true, buf, sizeof(buf));
-		if (rc == 0 && !(lines[i] = strdup(buf)))
-			rc = -ENOMEM;
-		explicit_bzero(buf, sizeof(buf));
-	}
-	struct hnv_model *next;
-	if (rc == -ENOMEM)
-		hnv_seterr(err, errlen, "out of memory");
-	else if (rc)
-		hnv_seterr(err, errlen, "command %zu of %zu (kind %d) has no config-text line", i,
-			   n, (int)cmds[i - 1].kind);
-	else if ((rc = hnv_model_transact(c->model, (const char *const *)lines, n, &next, err,
-					  errlen)) == 0)
-		rc = install(c, next, rev, err, errlen);
-	for (size_t i = 0; lines && i < n; i++)
-		if (lines[i]) {
-			explicit_bzero(lines[i], strlen(lines[i]));
-			free(lines[i]);
-		}
-	free(lines);
-	return rc;
+	return run_txn(c, NULL, cmds, n, rev, err, errlen);
 }
 
 /* Text of revision rev (0: the empty config). */
@@ -445,11 +582,8 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 			return hrc;
 		}
 	}
-	struct hnv_model *next;
 	unsigned prev = c->rev, rev;
-	int rc = hnv_model_transact(c->model, lines, n, &next, err, errlen);
-	if (rc == 0)
-		rc = install(c, next, &rev, err, errlen);
+	int rc = run_txn(c, lines, NULL, n, &rev, err, errlen);
 	if (rc) {
 		hnv_scrub_secrets(err, errlen, lines, n);
 		return rc;

@@ -591,6 +591,65 @@ static void test_counters_kept(void **state)
 	fix_close(&f);
 }
 
+/* The model's own change lists (hnv_model_txn_*), as the daemon applies
+ * them: each transaction leaves the datapath like a fresh load. */
+static void txn_apply(struct fix *f, const char *const *lines, size_t n)
+{
+	struct hnv_model_txn *t;
+	const struct hnv_model_change *ch;
+	size_t nch;
+	char err[512] = "";
+	assert_int_equal(hnv_model_txn_begin(f->m, &t), 0);
+	if (hnv_model_txn_lines(t, lines, n, err, sizeof(err)))
+		fail_msg("txn: %s: %s", lines[0], err);
+	assert_int_equal(hnv_model_txn_changes(t, &ch, &nch), 0);
+	hnv_apply_begin(f->a);
+	for (size_t i = 0; i < nch; i++)
+		if (hnv_apply_change(f->a, ch[i].old, ch[i].new, err, sizeof(err)))
+			fail_msg("apply (%s): %s", lines[0], err);
+	if (hnv_apply_publish(f->a, err, sizeof(err)))
+		fail_msg("publish: %s", err);
+	hnv_model_txn_commit(t);
+	check_like_fresh(f, lines[0]);
+}
+
+static void test_model_txn(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_open(&f, load(base));
+	static const char *const txns[][6] = {
+		{"lookup add --vsid 5001 --ca 10.0.0.8 --pa 192.168.4.33 --mac 060600000008"},
+		{"lookup set --vsid 5001 --ca 10.0.0.8 --pa 192.168.4.34 --mac 060600000008"},
+		{"lookup del --vsid 5001 --ca 10.0.0.8 --mac 060600000008"},
+		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.77 --mac 060600000005"},
+		{"lookup del --vsid 5001 --ca 10.0.0.5 --mac 060600000005"},
+		{"port add blue7 --vsid 5001"},
+		{"port del blue7", "port add blue7 --vsid 5002 --ca 10.0.1.7 --mac 060600000107"},
+		{"pa add 192.168.3.11/24 --dev eth0", "pa del 192.168.4.11"},
+		{"lookup del --vsid 5002 --ca 10.0.1.9 --mac 060600000109",
+		 "route del --rdomain blue --prefix 10.0.1.0/24 --nexthop 0.0.0.0",
+		 "route del --rdomain blue --prefix 172.16.0.0/16 --nexthop 10.0.1.9",
+		 "port del blue7", "vsubnet del 5002",
+		 "vsubnet add 5002 --rdomain blue --prefix 10.0.2.0/24"},
+		{"s2s del site1", "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2",
+		 "gateway del --rdomain blue"},
+		{"gateway add --rdomain blue --vrf vrf-b2 --table 1003",
+		 "gateway ca --rdomain blue --vsid 5002 --ca 10.0.2.2"},
+		{"global set --gateway-mac 02:00:00:00:00:42 --flowid on"},
+		{"pool del bluepool", "pool add p2 --vsid 5001 --range 10.0.0.60-10.0.0.70"},
+		{"proute add --prefix 10.8.0.0/16 --nexthop 192.168.3.1 --dev eth0",
+		 "rdomain add green --rdid {11111111-2222-3333-4444-000000007001}"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(txns); i++) {
+		size_t n = 0;
+		while (n < 6 && txns[i][n])
+			n++;
+		txn_apply(&f, txns[i], n);
+	}
+	fix_close(&f);
+}
+
 /* The diff's order: what depends on a replaced entry goes before it and
  * comes back after it. */
 static int list_one(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
@@ -659,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_undo),
 		cmocka_unit_test(test_counters_kept),
 		cmocka_unit_test(test_diff_order),
+		cmocka_unit_test(test_model_txn),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	urcu_qsbr_unregister_thread();
