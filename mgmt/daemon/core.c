@@ -250,11 +250,16 @@ static char *text_with_delta(const char *text, const struct delta *d, int *rc)
 	return t;
 }
 
-/* Persists a transaction on the running model as a new revision: the
- * running model's text with the delta applied, whole. */
+/* Persists a transaction on the running model as a new revision: as a
+ * delta, or, when the stored text does not hold a deleted line as the
+ * model writes it (an edited file, -ENOENT), as the running model's text
+ * with the delta applied, whole. */
 static int persist(struct hnv_core *c, const struct delta *d, unsigned *rev)
 {
-	int rc;
+	int rc = hnv_store_commit_delta(c->store, (const char *const *)d->del, d->ndel,
+					(const char *const *)d->add, d->nadd, rev);
+	if (rc != -ENOENT)
+		return rc;
 	char *cur = hnv_model_text(c->model, true);
 	if (!cur)
 		return -ENOMEM;
