@@ -2,7 +2,7 @@
  * datapath.
  *
  * hnvgwd keeps one datapath for its whole life. A struct hnv_apply holds
- * the one config batch over it (mgmt/conftext.h hnv_conf_batch_*), begun
+ * the one config batch over it (mgmt/conf_apply.h hnv_conf_batch_*), begun
  * when the datapath is created and ended when it is freed, so the batch
  * knows every routing domain, gateway, tunnel and pool of the running
  * configuration and each change is checked and applied against it alone.
@@ -32,8 +32,9 @@
  * earlier changes stay until undo). Customer routes become visible to the
  * forwarding threads at publish; every other operation when it is applied.
  *
- * The commands handed to hnv_apply_change are the caller's and must stay
- * valid and unchanged until the next hnv_apply_begin (undo reads them).
+ * hnv_apply_change keeps what undo needs (the members of the commands, in
+ * an arena cleared at the next begin): the caller's commands may go once
+ * it returns.
  *
  * Threads: the control thread (registered with liburcu-qsbr, online).
  * Errors: 0 or a negative errno with a message naming the bad value, never

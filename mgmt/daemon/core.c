@@ -214,35 +214,81 @@ static void delta_free(struct delta *d)
 	*d = (struct delta){0};
 }
 
+static uint64_t line_hash(const char *l, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)l[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The del lines by hash: slot[i] is index + 1 in d->del, 0 empty. */
+struct del_index {
+	size_t *slot, mask;
+	bool *gone;
+};
+
+static int del_index_new(const struct delta *d, struct del_index *x)
+{
+	size_t size = 16;
+	while (size < 2 * d->ndel)
+		size *= 2;
+	x->mask = size - 1;
+	x->slot = calloc(size, sizeof(*x->slot));
+	x->gone = calloc(d->ndel + 1, sizeof(*x->gone));
+	if (!x->slot || !x->gone)
+		return -ENOMEM;
+	for (size_t k = 0; k < d->ndel; k++) {
+		size_t i = line_hash(d->del[k], strlen(d->del[k])) & x->mask;
+		while (x->slot[i])
+			i = (i + 1) & x->mask;
+		x->slot[i] = k + 1;
+	}
+	return 0;
+}
+
+/* Takes the del line equal to l (len bytes) that comes first, if any. */
+static bool del_take(const struct delta *d, struct del_index *x, const char *l, size_t len)
+{
+	size_t best = 0;
+	for (size_t i = line_hash(l, len) & x->mask; x->slot[i]; i = (i + 1) & x->mask) {
+		size_t k = x->slot[i] - 1;
+		if (!x->gone[k] && (!best || k < best - 1) && strlen(d->del[k]) == len &&
+		    memcmp(d->del[k], l, len) == 0)
+			best = k + 1;
+	}
+	if (best)
+		x->gone[best - 1] = true;
+	return best != 0;
+}
+
 /* text (NUL-terminated) without the first line equal to each del line and
  * with the add lines appended: the text hnv_store_commit_delta makes, for a
- * text that holds every del line. malloc'd, or NULL (-ENOMEM, -ENOENT). */
+ * text that holds every del line. malloc'd, or NULL (-ENOMEM, -ENOENT).
+ * Linear in the text and the delta. */
 static char *text_with_delta(const char *text, const struct delta *d, int *rc)
 {
-	bool *gone = calloc(d->ndel ? d->ndel : 1, sizeof(*gone));
+	struct del_index x = {0};
 	struct hnv_buf out = {0};
-	*rc = gone ? 0 : -ENOMEM;
+	*rc = del_index_new(d, &x);
 	for (const char *l = text; *rc == 0 && *l;) {
 		const char *nl = strchr(l, '\n');
 		size_t len = nl ? (size_t)(nl - l) : strlen(l);
-		bool drop = false;
-		for (size_t i = 0; i < d->ndel && !drop; i++)
-			if (!gone[i] && strlen(d->del[i]) == len && memcmp(d->del[i], l, len) == 0)
-				drop = gone[i] = true;
-		if (!drop) {
+		if (!del_take(d, &x, l, len)) {
 			hnv_buf_append(&out, l, len);
 			hnv_buf_puts(&out, "\n");
 		}
 		l += len + (nl != NULL);
 	}
 	for (size_t i = 0; *rc == 0 && i < d->ndel; i++)
-		if (!gone[i])
+		if (!x.gone[i])
 			*rc = -ENOENT;
 	for (size_t i = 0; *rc == 0 && i < d->nadd; i++) {
 		hnv_buf_puts(&out, d->add[i]);
 		hnv_buf_puts(&out, "\n");
 	}
-	free(gone);
+	free(x.slot);
+	free(x.gone);
 	char *t = *rc == 0 ? hnv_buf_take(&out) : NULL;
 	if (*rc == 0 && !t)
 		*rc = -ENOMEM;
