@@ -67,6 +67,7 @@ struct hnv_fwd {
 	unsigned n_tap;
 	struct pa_set pas;
 	bool uplink_stale;
+	bool ports_dirty; /* a TAP was opened since the last publish */
 	int evfd;
 	atomic_bool stop;
 	bool started;
@@ -271,6 +272,7 @@ int hnv_fwd_port_add(struct hnv_fwd *f, const char *name, const struct hnv_mac *
 	if (rc)
 		return rc;
 	f->tap[f->n_tap++] = io;
+	f->ports_dirty = true;
 	return 0;
 }
 
@@ -291,14 +293,14 @@ static void taps_close_unused(struct hnv_fwd *f, const struct fwd_view *v)
 	f->n_tap = k;
 }
 
-/* The view of the datapath's current ports, opening a TAP for a port that
- * has none yet. NULL with err on failure. */
-static struct fwd_view *view_build(struct hnv_fwd *f, char *err, size_t errlen)
+/* The view of the datapath's current ports in *out, opening a TAP for a
+ * port that has none yet. 0, or a negative errno with err. */
+static int view_build(struct hnv_fwd *f, struct fwd_view **out, char *err, size_t errlen)
 {
 	struct fwd_view *v = calloc(1, sizeof(*v));
 	if (!v) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
 	v->dp = f->dp;
 	v->worker = f->worker;
@@ -310,15 +312,18 @@ static struct fwd_view *view_build(struct hnv_fwd *f, char *err, size_t errlen)
 		if (!pt)
 			continue;
 		struct hnv_io_port *io = tap_find(f, pt->name);
-		if (!io && hnv_fwd_port_add(f, pt->name, &pt->mac, pt->gateway, err, errlen)) {
+		int rc;
+		if (!io &&
+		    (rc = hnv_fwd_port_add(f, pt->name, &pt->mac, pt->gateway, err, errlen))) {
 			free(v);
-			return NULL;
+			return rc;
 		}
 		io = io ? io : tap_find(f, pt->name);
 		v->list[v->n++] = (struct fwd_entry){(uint16_t)id, io};
 		v->by_id[id] = io;
 	}
-	return v;
+	*out = v;
+	return 0;
 }
 
 static bool view_same(const struct fwd_view *a, const struct fwd_view *b)
@@ -429,8 +434,8 @@ int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	struct fwd_view *v = view_build(f, err, errlen);
-	if (!v)
+	struct fwd_view *v;
+	if ((rc = view_build(f, &v, err, errlen)))
 		goto fail;
 	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
 		free(v);
@@ -448,7 +453,7 @@ fail:
 	return rc;
 }
 
-int hnv_fwd_publish(struct hnv_fwd *f, char *err, size_t errlen)
+int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen)
 {
 	if (!f->dp)
 		return 0;
@@ -457,9 +462,12 @@ int hnv_fwd_publish(struct hnv_fwd *f, char *err, size_t errlen)
 	    (rc = f->uplink->ops->prepare(f->uplink, f->dp, err, errlen)))
 		return rc;
 	f->uplink_stale = false;
-	struct fwd_view *v = view_build(f, err, errlen);
-	if (!v)
-		return -ENOMEM;
+	if (!ports && !f->ports_dirty)
+		return 0;
+	struct fwd_view *v;
+	if ((rc = view_build(f, &v, err, errlen)))
+		return rc;
+	f->ports_dirty = false;
 	if (view_same(v, f->view)) {
 		free(v);
 		/* TAPs opened for ports an undone change did not keep */

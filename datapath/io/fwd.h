@@ -69,11 +69,14 @@ void hnv_fwd_remote_pa(struct hnv_fwd *f, const struct hnv_ip *pa);
 /* The datapath's settings changed (global set): the next publish lets the
  * uplink fill its own values (MAC, MTU) in again. */
 void hnv_fwd_uplink_stale(struct hnv_fwd *f);
-/* Publishes what changed since the last publish (see above). A port of the
- * datapath without a TAP yet gets one here. 0, or a negative errno with err
- * (a TAP that cannot be created, an uplink refill that failed); the view
- * then keeps the ports it had. */
-int hnv_fwd_publish(struct hnv_fwd *f, char *err, size_t errlen);
+/* Publishes what changed since the last publish (see above). ports: the
+ * datapath's ports may have changed (a port added or deleted, a gateway
+ * port made or dropped); without it, and without a TAP opened since, the
+ * view is kept as it is. A port of the datapath without a TAP yet gets
+ * one here. 0, or a negative errno with err (a TAP that cannot be
+ * created, an uplink refill that failed); the view then keeps the ports
+ * it had. */
+int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen);
 
 /* Per-port counters: cb is called once per (port, counter). The port of the
  * uplink is named "uplink". */

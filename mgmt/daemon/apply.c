@@ -166,6 +166,7 @@ struct hnv_apply {
 	struct undo *log;
 	size_t n_log, cap_log;
 	bool gateway_touched;
+	bool ports_touched; /* the datapath's ports may have changed since publish */
 	/* the provider address the ports' lookup records were made with
 	 * (conftext.h, "port"): the first IPv4 one, else the first IPv6 one */
 	bool has_pa;
@@ -244,8 +245,18 @@ static int apply_global(struct hnv_apply *a, const struct hnv_conf_cmd *target, 
 	return rc;
 }
 
+/* Kinds whose add or del may change the datapath's ports: a port, and the
+ * gateway ports that gateway CAs make (a gateway del takes its CAs). */
+static void note_ports(struct hnv_apply *a, const struct hnv_conf_cmd *c)
+{
+	if (c->kind == HNV_CONF_PORT_ADD || c->kind == HNV_CONF_GATEWAY_CA ||
+	    c->kind == HNV_CONF_GATEWAY_ADD)
+		a->ports_touched = true;
+}
+
 static int apply_del(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
+	note_ports(a, c);
 	if (c->kind == HNV_CONF_GLOBAL_SET)
 		return apply_global(a, NULL, err, errlen);
 	struct hnv_conf_cmd d;
@@ -312,6 +323,7 @@ static int apply_add(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *
 		     size_t errlen)
 {
 	int rc;
+	note_ports(a, c);
 	if (c->kind == HNV_CONF_GLOBAL_SET)
 		return apply_global(a, c, err, errlen);
 	if (a->fwd && c->kind == HNV_CONF_PORT_ADD &&
@@ -556,7 +568,9 @@ int hnv_apply_publish(struct hnv_apply *a, char *err, size_t errlen)
 	if (rc == 0)
 		rc = hnv_conf_batch_publish(a->batch, err, errlen);
 	if (rc == 0 && a->fwd)
-		rc = hnv_fwd_publish(a->fwd, err, errlen);
+		rc = hnv_fwd_publish(a->fwd, a->ports_touched, err, errlen);
+	if (rc == 0)
+		a->ports_touched = false;
 	return rc;
 }
 
