@@ -409,17 +409,25 @@ static int port_fill(const struct view *v, const struct hnv_conf_cmd *c, struct 
 
 /* ---- the line stage ---- */
 
-/* Deletes old and what goes with it (a gateway's CAs), after the check
- * that nothing else needs it. */
-static int change_del(struct hnv_model_txn *t, const char *cmd, const char *what, struct ent *old,
-		      char *msg, size_t msglen)
+/* The object c names, for a message (formatted only for one). */
+static const char *what_of(const struct hnv_conf_cmd *c, enum group g, char *buf, size_t len)
 {
+	mdl_describe(&c->u, g, buf, len);
+	return buf;
+}
+
+/* Deletes old (named by c) and what goes with it (a gateway's CAs), after
+ * the check that nothing else needs it. */
+static int change_del(struct hnv_model_txn *t, const char *cmd, const struct hnv_conf_cmd *c,
+		      enum group g, struct ent *old, char *msg, size_t msglen)
+{
+	char what[200];
 	const struct view v = txn_view(t);
 	struct deps d;
 	find_deps(&v, old, &d);
 	if (d.n > 0) {
-		hnv_seterr(msg, msglen, "%s: %s is in use by %s (delete %s first)", cmd, what,
-			   d.text, d.n > 1 ? "them" : "it");
+		hnv_seterr(msg, msglen, "%s: %s is in use by %s (delete %s first)", cmd,
+			   what_of(c, g, what, sizeof(what)), d.text, d.n > 1 ? "them" : "it");
 		return -EBUSY;
 	}
 	if (old->g == G_GATEWAY) {
@@ -447,7 +455,7 @@ static int change_del(struct hnv_model_txn *t, const char *cmd, const char *what
 	if (mdl_txn_delete(t, old) == 0)
 		return 0;
 oom:
-	hnv_seterr(msg, msglen, "%s: %s: out of memory", cmd, what);
+	hnv_seterr(msg, msglen, "%s: %s: out of memory", cmd, what_of(c, g, what, sizeof(what)));
 	return -ENOMEM;
 }
 
@@ -477,7 +485,6 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 			return frc;
 		c = &filled;
 	}
-	mdl_describe(&c->u, g, what, sizeof(what));
 	struct keyb k;
 	mdl_key_identity(&c->u, g, &k);
 	struct ent *old = (struct ent *)mdl_view_find(&v, &k), *e;
@@ -494,7 +501,8 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 		return -EEXIST;
 	}
 	if (op == OP_ADD && old != NULL) {
-		hnv_seterr(msg, msglen, "%s: %s already exists", cmd, what);
+		hnv_seterr(msg, msglen, "%s: %s already exists", cmd,
+			   what_of(c, g, what, sizeof(what)));
 		return -EEXIST;
 	}
 	if (op == OP_DEL || (op == OP_SET && g != G_GLOBAL)) {
@@ -503,12 +511,13 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 		if (match && g == G_GATEWAY_CA)
 			match = hnv_ip_eq(&OBJ(old, gateway_ca)->ca, &c->u.gateway_ca.ca);
 		if (!match) {
-			hnv_seterr(msg, msglen, "%s: %s not found", cmd, what);
+			hnv_seterr(msg, msglen, "%s: %s not found", cmd,
+				   what_of(c, g, what, sizeof(what)));
 			return -ENOENT;
 		}
 	}
 	if (op == OP_DEL)
-		return change_del(t, cmd, what, old, msg, msglen);
+		return change_del(t, cmd, c, g, old, msg, msglen);
 
 	if (op == OP_SET && g == G_GLOBAL) {
 		MEMBER_T(global) merged;
@@ -525,7 +534,8 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 			       : mdl_txn_append(t, e);
 	if (rc < 0) {
 		mdl_ent_free(e);
-		hnv_seterr(msg, msglen, "%s: %s: out of memory", cmd, what);
+		hnv_seterr(msg, msglen, "%s: %s: out of memory", cmd,
+			   what_of(c, g, what, sizeof(what)));
 	}
 	return rc;
 }
@@ -550,6 +560,26 @@ static bool vsid_ok(uint32_t vsid)
 	return vsid >= HNV_VSID_MIN && vsid <= HNV_VSID_MAX;
 }
 
+/* A prefix of a valid length and a next hop of its family. */
+static bool route_ok(const struct hnv_prefix *p, const struct hnv_ip *nexthop)
+{
+	bool v4 = hnv_ip_is_v4(&p->addr);
+	return p->len <= (v4 ? 32 : 128) && v4 == hnv_ip_is_v4(nexthop);
+}
+
+/* A port's CAs: specified, none twice. */
+static bool port_cas_ok(const MEMBER_T(port) * p)
+{
+	for (unsigned i = 0; i < p->n_cas; i++) {
+		if (hnv_ip_is_unspec(&p->cas[i]))
+			return false;
+		for (unsigned k = 0; k < i; k++)
+			if (hnv_ip_eq(&p->cas[k], &p->cas[i]))
+				return false;
+	}
+	return true;
+}
+
 #define T(f) mdl_terminated((f), sizeof(f))
 
 /* What the parser guarantees of a command, for commands from elsewhere:
@@ -570,7 +600,7 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		return T(u->pa.dev);
 	case HNV_CONF_PORT_ADD:
 		return T(u->port.name) && u->port.name[0] && u->port.n_cas <= HNV_PORT_MAX_CAS &&
-		       vsid_ok(u->port.vsid);
+		       vsid_ok(u->port.vsid) && port_cas_ok(&u->port);
 	case HNV_CONF_PORT_DEL:
 		return T(u->port.name);
 	case HNV_CONF_LOOKUP_ADD:
@@ -583,11 +613,14 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		       type && wild == hnv_ip_is_unspec(&u->lookup.ca);
 	}
 	case HNV_CONF_ROUTE_ADD:
-		return T(u->route.rdomain) && vsid_ok(u->route.vsid);
+		return T(u->route.rdomain) && vsid_ok(u->route.vsid) &&
+		       route_ok(&u->route.prefix, &u->route.nexthop);
 	case HNV_CONF_ROUTE_DEL:
-		return T(u->route.rdomain);
+		return T(u->route.rdomain) && route_ok(&u->route.prefix, &u->route.nexthop);
 	case HNV_CONF_PROUTE_ADD:
-		return T(u->proute.dev);
+		return T(u->proute.dev) && route_ok(&u->proute.prefix, &u->proute.nexthop);
+	case HNV_CONF_PROUTE_DEL:
+		return route_ok(&u->proute.prefix, &u->proute.nexthop);
 	case HNV_CONF_GATEWAY_ADD:
 	case HNV_CONF_GATEWAY_DEL:
 		return T(u->gateway.rdomain) && T(u->gateway.vrf) && T(u->gateway.corp_dev);
@@ -648,6 +681,9 @@ int hnv_model_txn_begin(struct hnv_model *m, struct hnv_model_txn **out)
 	if (t == NULL)
 		return -ENOMEM;
 	t->m = m;
+	t->adopt = true;
+	for (int g = 0; g < G__COUNT; g++)
+		t->adopt &= m->g[g].n == 0;
 	t->cnt = m->cnt;
 	memset(&t->cnt.set, 0, sizeof(t->cnt.set)); /* the overlay's: deltas */
 	m->txn = t;
@@ -964,9 +1000,16 @@ int hnv_model_load(const char *text, size_t len, struct hnv_model **out, char *e
 	}
 	/* one line at a time into buf: the parser takes C strings */
 	char buf[LINE_MAX_FMT], e[sizeof(t->ferr)] = "";
-	size_t off = 0;
+	size_t off = 0, lines = 1;
 	unsigned line = 0;
-	int rc = 0;
+	for (const char *p = text, *end = text + len; p < end; lines++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		p = nl ? nl + 1 : end;
+	}
+	/* the index of a load grows once: about 3 keys a line (a record's) */
+	int rc = mdl_txn_reserve(t, 3 * lines);
+	if (rc < 0)
+		snprintf(e, sizeof(e), "out of memory");
 	while (off < len && rc == 0) {
 		const char *ls = text + off, *nl = memchr(ls, '\n', len - off);
 		size_t ll = nl ? (size_t)(nl - ls) : len - off;

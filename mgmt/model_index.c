@@ -14,6 +14,7 @@
 #include "../lib/vec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,14 +186,20 @@ void mdl_bkey_rd(const char *rdomain, struct keyb *k)
 
 uint64_t mdl_key_hash(const uint8_t *b, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a finalizer for the low bits */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
+	/* eight bytes at a time, each word multiplied in, then a finalizer */
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	w = 0;
+	memcpy(&w, b + i, n - i);
+	h = (h ^ w) * 0x94d049bb133111ebull;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	return h ^ (h >> 32);
 }
 
 static bool key_eq(const struct keyb *a, const struct keyb *b)
@@ -312,15 +319,34 @@ static int dep_slot(enum group g, uint8_t bkind)
 	return bkind == B_RD && (g == G_ROUTE || g == G_GATEWAY_CA) ? SLOT_DEP1 : SLOT_DEP0;
 }
 
+/* A lookup record's context is its member's last field, and mostly empty:
+ * an entry stores the member up to the context's NUL (most of a record's
+ * bytes otherwise). Only the tail padding may follow the context. */
+#define CTX_OFF offsetof(MEMBER_T(lookup), context)
+#define CTX_SIZE sizeof(((MEMBER_T(lookup) *)0)->context)
+_Static_assert(MEMBER_SIZE(lookup) - (CTX_OFF + CTX_SIZE) < _Alignof(MEMBER_T(lookup)),
+	       "a lookup record's context is its last field");
+
+/* The bytes of member o (of group g) an entry stores. */
+static size_t obj_size(const void *o, enum group g)
+{
+	if (g != G_LOOKUP)
+		return groups[g].size;
+	return CTX_OFF + strnlen(M(o, lookup)->context, CTX_SIZE - 1) + 1;
+}
+
 /* A new entry holding member o of group g. */
 struct ent *mdl_ent_new(const void *o, enum group g, unsigned origin)
 {
-	struct ent *e = calloc(1, sizeof(*e) + groups[g].size);
+	size_t n = obj_size(o, g);
+	struct ent *e = calloc(1, sizeof(*e) + n);
 	if (e == NULL)
 		return NULL;
 	e->g = (uint8_t)g;
 	e->origin = origin;
-	memcpy(e->obj, o, groups[g].size);
+	memcpy(e->obj, o, n);
+	if (g == G_LOOKUP)
+		e->obj[n - 1] = '\0'; /* the context's end, even of a context that had none */
 	return e;
 }
 
@@ -335,23 +361,60 @@ void mdl_ent_free(struct ent *e)
 
 void mdl_ent_cmd(const struct ent *e, struct hnv_conf_cmd *c)
 {
+	size_t n = obj_size(e->obj, (enum group)e->g);
 	c->kind = groups[e->g].add;
 	c->line = 0;
-	memcpy(&c->u, e->obj, groups[e->g].size);
+	memcpy(&c->u, e->obj, n);
+	memset((unsigned char *)&c->u + n, 0, groups[e->g].size - n);
+}
+
+/* ---- entry ids ---- */
+
+/* Gives e an id in m's entry table (if it has none). */
+static int ent_id(struct hnv_model *m, struct ent *e)
+{
+	if (e->id != 0)
+		return 0;
+	uint32_t id;
+	if (m->n_free > 0) {
+		id = m->free_ids[--m->n_free];
+	} else {
+		id = m->next_id ? m->next_id : 1;
+		/* room to give every id back without allocating */
+		if (id >= (1u << 29) - 1 || HNV_GROW(m->ents, m->cap_ents, (size_t)id + 1) < 0 ||
+		    HNV_GROW(m->free_ids, m->cap_free, (size_t)id) < 0)
+			return -ENOMEM;
+		m->next_id = id + 1;
+	}
+	m->ents[id] = e;
+	e->id = id;
+	return 0;
+}
+
+/* Frees e, giving its id back. */
+static void ent_drop(struct hnv_model *m, struct ent *e)
+{
+	if (e->id != 0) {
+		m->ents[e->id] = NULL;
+		m->free_ids[m->n_free++] = e->id;
+	}
+	mdl_ent_free(e);
 }
 
 /* ---- hash tables ---- */
 
-static uint64_t slot_hash(uintptr_t v)
+#define SLOT_HASH(s) ((uint32_t)((s) >> 32))
+#define SLOT_ID(s) ((uint32_t)(s) >> 3)
+#define SLOT_KEY(s) ((unsigned)((s)&7))
+
+static uint64_t slot_make(uint64_t h, const struct ent *e, unsigned key)
 {
-	struct keyb k;
-	ent_key((const struct ent *)(v & ~(uintptr_t)7), (unsigned)(v & 7), &k);
-	return mdl_key_hash(k.b, k.n);
+	return (h >> 32) << 32 | (uint64_t)e->id << 3 | key;
 }
 
-static void ix_put(struct eindex *x, uintptr_t v, uint64_t h)
+static void ix_put(struct eindex *x, uint64_t v)
 {
-	size_t i = h & x->mask;
+	size_t i = SLOT_HASH(v) & x->mask;
 	while (x->slot[i] != 0)
 		i = (i + 1) & x->mask;
 	x->slot[i] = v;
@@ -367,37 +430,38 @@ static int ix_reserve(struct eindex *x, size_t need)
 	size_t ns = size ? size : 64;
 	while (need > ns / 2)
 		ns *= 2;
-	uintptr_t *s = calloc(ns, sizeof(*s));
+	uint64_t *s = calloc(ns, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
 	struct eindex n = {s, ns - 1, 0};
 	for (size_t i = 0; i < size; i++)
 		if (x->slot[i])
-			ix_put(&n, x->slot[i], slot_hash(x->slot[i]));
+			ix_put(&n, x->slot[i]);
 	free(x->slot);
 	*x = n;
 	return 0;
 }
 
-/* Indexes e under each of its keys (room reserved). */
-static void ix_add(struct eindex *x, struct ent *e)
+/* Indexes e (with an id) under each of its keys (room reserved). */
+static void ix_add(struct eindex *x, const struct ent *e)
 {
 	struct keyb k;
 	unsigned n = ent_key(e, 0, &k);
 	for (unsigned i = 0; i < n; i++) {
-		ent_key(e, i, &k);
-		ix_put(x, (uintptr_t)e | i, mdl_key_hash(k.b, k.n));
+		if (i > 0)
+			ent_key(e, i, &k);
+		ix_put(x, slot_make(mdl_key_hash(k.b, k.n), e, i));
 	}
 }
 
-static void ix_del(struct eindex *x, struct ent *e)
+static void ix_del(struct eindex *x, const struct ent *e)
 {
 	struct keyb k;
 	unsigned n = ent_key(e, 0, &k);
 	for (unsigned t = 0; t < n; t++) {
-		uintptr_t v = (uintptr_t)e | t;
 		ent_key(e, t, &k);
-		size_t i = mdl_key_hash(k.b, k.n) & x->mask;
+		uint64_t v = slot_make(mdl_key_hash(k.b, k.n), e, t);
+		size_t i = SLOT_HASH(v) & x->mask;
 		while (x->slot[i] != v)
 			i = (i + 1) & x->mask;
 		/* backward-shift deletion keeps every probe chain unbroken */
@@ -406,7 +470,7 @@ static void ix_del(struct eindex *x, struct ent *e)
 			j = (j + 1) & x->mask;
 			if (x->slot[j] == 0)
 				break;
-			size_t home = slot_hash(x->slot[j]) & x->mask;
+			size_t home = SLOT_HASH(x->slot[j]) & x->mask;
 			bool between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
 			if (between)
 				continue;
@@ -620,15 +684,17 @@ const struct ent *mdl_mit_next(struct mit *it)
 		if (x->slot == NULL)
 			continue;
 		if (!it->started) {
-			it->pos = it->h & x->mask;
+			it->pos = (uint32_t)(it->h >> 32) & x->mask;
 			it->started = true;
 		}
 		while (x->slot[it->pos] != 0) {
-			uintptr_t s = x->slot[it->pos];
+			uint64_t s = x->slot[it->pos];
 			it->pos = (it->pos + 1) & x->mask;
-			const struct ent *e = (const struct ent *)(s & ~(uintptr_t)7);
+			if (SLOT_HASH(s) != (uint32_t)(it->h >> 32))
+				continue;
+			const struct ent *e = it->v->m->ents[SLOT_ID(s)];
 			struct keyb k;
-			ent_key(e, (unsigned)(s & 7), &k);
+			ent_key(e, SLOT_KEY(s), &k);
 			if (!key_eq(&k, it->k))
 				continue;
 			if (it->phase == 1 && it->v->t != NULL && e->shadow != NULL)
@@ -872,9 +938,11 @@ static void base_gc(struct hnv_model *m, struct hnv_model_txn *t)
 
 /* What e needs to join m: its buckets, counted nodes, and index room for
  * its keys besides `extra` others. */
-static int base_prepare(struct hnv_model *m, const struct ent *e, size_t extra)
+static int base_prepare(struct hnv_model *m, struct ent *e, size_t extra)
 {
 	struct keyb k[2];
+	if (ent_id(m, e) < 0)
+		return -ENOMEM;
 	unsigned n = ent_deps(e->obj, (enum group)e->g, k);
 	for (unsigned i = 0; i < n; i++)
 		if (bucket_make(&m->buckets, &k[i]) < 0)
@@ -940,34 +1008,92 @@ void hnv_model_free(struct hnv_model *m)
 			n = e->l[SLOT_GROUP].next;
 			mdl_ent_free(e);
 		}
+	free(m->ents);
+	free(m->free_ids);
 	free(m->ix.slot);
 	ptab_free(&m->buckets);
 	ptab_free(&m->cnt.set);
 	free(m);
 }
 
-/* A copy of src: new entries, indexes and counts. */
+static int buckets_make(struct ptab *t, const struct ent *e)
+{
+	struct keyb k[2];
+	unsigned n = ent_deps(e->obj, (enum group)e->g, k);
+	for (unsigned i = 0; i < n; i++)
+		if (bucket_make(t, &k[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* A copy of src's counted nodes into dst (empty). */
+static int cnt_clone(struct ptab *dst, const struct ptab *src)
+{
+	if (src->s == NULL)
+		return 0;
+	if (ptab_reserve(dst, src->used) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i <= src->mask; i++) {
+		const struct cnode *c = src->s[i].p;
+		if (c == NULL)
+			continue;
+		struct cnode *n = malloc(sizeof(*n) + c->len);
+		if (n == NULL)
+			return -ENOMEM;
+		memcpy(n, c, sizeof(*n) + c->len);
+		size_t j = c->h & dst->mask;
+		while (dst->s[j].p != NULL)
+			j = (j + 1) & dst->mask;
+		dst->s[j].h = c->h;
+		dst->s[j].p = n;
+		dst->used++;
+	}
+	return 0;
+}
+
+/* A copy of src: its entries under the same ids, so the index is copied
+ * as it is; lists and buckets are linked anew. A transaction open on src
+ * is not copied. */
 struct hnv_model *mdl_model_copy(const struct hnv_model *src)
 {
-	struct hnv_model *m = hnv_model_new();
+	struct hnv_model *m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
-	if (ix_reserve(&m->ix, src->ix.used) < 0 ||
+	size_t ids = src->next_id, slots = src->ix.slot ? src->ix.mask + 1 : 0;
+	m->ents = calloc(ids + 1, sizeof(*m->ents));
+	m->free_ids = malloc((ids + 1) * sizeof(*m->free_ids));
+	if (m->ents == NULL || m->free_ids == NULL || ix_reserve(&m->ix, slots / 2) < 0 ||
 	    ptab_reserve(&m->buckets, src->buckets.used) < 0 ||
-	    ptab_reserve(&m->cnt.set, src->cnt.set.used) < 0)
+	    cnt_clone(&m->cnt.set, &src->cnt.set) < 0)
 		goto fail;
+	if (slots > 0) { /* ix_reserve made it the same size */
+		memcpy(m->ix.slot, src->ix.slot, slots * sizeof(*m->ix.slot));
+		m->ix.used = src->ix.used;
+	}
+	m->cap_ents = m->cap_free = ids + 1;
+	m->next_id = src->next_id;
+	struct ptab set = m->cnt.set;
+	m->cnt = src->cnt;
+	m->cnt.set = set;
 	for (int g = 0; g < G__COUNT; g++) {
 		m->next_seq[g] = src->next_seq[g];
 		for (const struct ent *s = src->g[g].head; s != NULL; s = s->l[SLOT_GROUP].next) {
 			struct ent *e = mdl_ent_new(s->obj, (enum group)g, 0);
-			if (e == NULL || base_prepare(m, e, 0) < 0) {
+			if (e == NULL || buckets_make(&m->buckets, e) < 0) {
 				mdl_ent_free(e);
 				goto fail;
 			}
 			e->seq = s->seq;
-			base_link(m, e);
+			e->id = s->id;
+			m->ents[e->id] = e;
+			gl_append(&m->g[g], e, SLOT_GROUP);
+			deps_each(&m->buckets, e, dep_append);
 		}
 	}
+	/* ids of src's open transaction, if any, are free here */
+	for (uint32_t id = 1; id < m->next_id; id++)
+		if (m->ents[id] == NULL)
+			m->free_ids[m->n_free++] = id;
 	return m;
 fail:
 	hnv_model_free(m);
@@ -981,23 +1107,25 @@ static struct view txn_view(const struct hnv_model_txn *t)
 	return (struct view){t->m, t};
 }
 
-static int buckets_make(struct ptab *t, const struct ent *e)
+/* What e needs to join t's overlay and, at commit, the model. */
+static int ov_prepare(struct hnv_model_txn *t, struct ent *e)
 {
-	struct keyb k[2];
-	unsigned n = ent_deps(e->obj, (enum group)e->g, k);
-	for (unsigned i = 0; i < n; i++)
-		if (bucket_make(t, &k[i]) < 0)
-			return -ENOMEM;
+	if (ent_id(t->m, e) < 0 || buckets_make(&t->buckets, e) < 0 ||
+	    cnt_prepare(&t->cnt.set, e) < 0 || ix_reserve(&t->ix, t->ix.used + ent_nkeys(e)) < 0 ||
+	    (!t->adopt && base_prepare(t->m, e, t->base_keys) < 0)) {
+		if (e->id != 0) { /* not in the overlay: the id goes back */
+			t->m->ents[e->id] = NULL;
+			t->m->free_ids[t->m->n_free++] = e->id;
+			e->id = 0;
+		}
+		return -ENOMEM;
+	}
 	return 0;
 }
 
-/* What e needs to join t's overlay and, at commit, the model. */
-static int ov_prepare(struct hnv_model_txn *t, const struct ent *e)
+int mdl_txn_reserve(struct hnv_model_txn *t, size_t keys)
 {
-	if (buckets_make(&t->buckets, e) < 0 || cnt_prepare(&t->cnt.set, e) < 0 ||
-	    ix_reserve(&t->ix, t->ix.used + ent_nkeys(e)) < 0)
-		return -ENOMEM;
-	return base_prepare(t->m, e, t->base_keys);
+	return ix_reserve(&t->ix, t->ix.used + keys);
 }
 
 /* What hiding base entry b needs. */
@@ -1062,7 +1190,7 @@ int mdl_txn_delete(struct hnv_model_txn *t, struct ent *e)
 		deps_each(&t->buckets, e, dep_remove);
 	}
 	ov_unindex(t, e);
-	mdl_ent_free(e);
+	ent_drop(t->m, e);
 	return 0;
 }
 
@@ -1071,7 +1199,7 @@ int mdl_txn_delete(struct hnv_model_txn *t, struct ent *e)
 int mdl_txn_replace(struct hnv_model_txn *t, struct ent *o, struct ent *n)
 {
 	const struct view v = txn_view(t);
-	if (ov_prepare(t, n) < 0 || (!o->txn && ov_prepare_hide(t, o) < 0))
+	if ((!o->txn && ov_prepare_hide(t, o) < 0) || ov_prepare(t, n) < 0)
 		return -ENOMEM;
 	n->txn = true;
 	n->seq = o->seq;
@@ -1085,12 +1213,12 @@ int mdl_txn_replace(struct hnv_model_txn *t, struct ent *o, struct ent *n)
 		ov_unindex(t, o); /* o->replaces stays hidden behind o meanwhile */
 		o->replaces->shadow = n;
 		n->replaces = o->replaces;
-		mdl_ent_free(o);
+		ent_drop(t->m, o);
 	} else {
 		gl_replace(&t->app[o->g], o, n, SLOT_GROUP);
 		dep_replace_ov(t, o, n);
 		ov_unindex(t, o);
-		mdl_ent_free(o);
+		ent_drop(t->m, o);
 	}
 	ov_index(t, n);
 	return 0;
@@ -1126,9 +1254,60 @@ static void overlay_free(struct hnv_model_txn *t)
 	t->base_keys = 0;
 }
 
+/* Drops the nodes of t that hold nothing (bucket: no entries; counted
+ * node: zero counts). A slot refilled by the deletion is looked at again. */
+static void ptab_prune(struct ptab *t, bool bucket)
+{
+	for (size_t i = 0; t->s && i <= t->mask;) {
+		const struct bucket *b = t->s[i].p;
+		const struct cnode *c = t->s[i].p;
+		bool empty = b != NULL;
+		for (int g = 0; empty && bucket && g < G__COUNT; g++)
+			empty = b->l[g].n == 0;
+		if (empty && !bucket)
+			empty = c->n[0] == 0 && c->n[1] == 0;
+		if (!empty) {
+			i++;
+			continue;
+		}
+		void *p = t->s[i].p;
+		ptab_del(t, t->s[i].h, p);
+		free(p);
+	}
+}
+
+/* The model was empty: the overlay becomes the model. */
+static void overlay_adopt(struct hnv_model_txn *t)
+{
+	struct hnv_model *m = t->m;
+	for (int g = 0; g < G__COUNT; g++) {
+		for (struct ent *e = t->app[g].head; e != NULL; e = e->l[SLOT_GROUP].next)
+			e->txn = false;
+		m->g[g] = t->app[g];
+		m->next_seq[g] = t->nseq[g];
+		memset(&t->app[g], 0, sizeof(t->app[g]));
+	}
+	free(m->ix.slot);
+	m->ix = t->ix;
+	memset(&t->ix, 0, sizeof(t->ix));
+	ptab_prune(&t->buckets, true);
+	ptab_free(&m->buckets);
+	m->buckets = t->buckets;
+	memset(&t->buckets, 0, sizeof(t->buckets));
+	ptab_prune(&t->cnt.set, false);
+	ptab_free(&m->cnt.set);
+	m->cnt = t->cnt;
+	memset(&t->cnt.set, 0, sizeof(t->cnt.set));
+}
+
 void mdl_overlay_commit(struct hnv_model_txn *t)
 {
 	struct hnv_model *m = t->m;
+	if (t->adopt) {
+		overlay_adopt(t);
+		overlay_free(t);
+		return;
+	}
 	for (size_t i = 0; i < t->n_touched; i++) {
 		struct ent *b = t->touched[i], *r = b->shadow;
 		b->shadow = NULL;
@@ -1139,7 +1318,7 @@ void mdl_overlay_commit(struct hnv_model_txn *t)
 			r->txn = false;
 			base_swap(m, b, r);
 		}
-		mdl_ent_free(b);
+		ent_drop(m, b);
 	}
 	for (int g = 0; g < G__COUNT; g++) {
 		for (struct ent *e = t->app[g].head, *n; e != NULL; e = n) {
@@ -1158,13 +1337,13 @@ void mdl_overlay_drop(struct hnv_model_txn *t)
 	for (size_t i = 0; i < t->n_touched; i++) {
 		struct ent *b = t->touched[i];
 		if (b->shadow != DELETED)
-			mdl_ent_free(b->shadow);
+			ent_drop(t->m, b->shadow);
 		b->shadow = NULL;
 	}
 	for (int g = 0; g < G__COUNT; g++)
 		for (struct ent *e = t->app[g].head, *n; e != NULL; e = n) {
 			n = e->l[SLOT_GROUP].next;
-			mdl_ent_free(e);
+			ent_drop(t->m, e);
 		}
 	base_gc(t->m, t);
 	overlay_free(t);

@@ -1,10 +1,12 @@
-/* model_int.h: what the model's files share (model.c: entries, indexes,
- * transactions; model_check.c: the checks a transaction's result must pass;
- * model_show.c: rows and text). Only the model and its tests include it.
+/* model_int.h: what the model's files share (model.c: the line stage and
+ * the API; model_index.c: entries, indexes, views, the overlay;
+ * model_check.c: the checks a transaction's result must pass; model_show.c:
+ * rows). Only the model and its tests include it.
  *
  * An entry is one configured object: the "add" command that makes it (for
- * global: the merged "global set"), stored as just the bytes of its
- * hnv_conf_cmd union member. A model keeps its entries
+ * global: the merged "global set"), stored as the bytes of its hnv_conf_cmd
+ * union member (a lookup record's up to its context's NUL), with an id in
+ * its model's entry table. A model keeps its entries
  *   - in one list per group, in replay order (the groups in enum order,
  *     each in the order its entries were added; a "set" keeps the place);
  *   - in one hash index under every key an entry has: its identity (the
@@ -118,6 +120,7 @@ struct ent {
 	struct ent *shadow;
 	struct ent *replaces; /* a transaction's entry: the base entry it replaces */
 	uint64_t seq;         /* place in its group: lower replays first */
+	uint32_t id;          /* in its model's entry table (0: none yet) */
 	unsigned origin;      /* a transaction's entry: its line (0: none) */
 	uint8_t g;
 	bool txn; /* belongs to the open transaction, not (yet) to the model */
@@ -129,7 +132,8 @@ extern struct ent mdl_deleted;
 #define DELETED (&mdl_deleted)
 
 /* A new entry holding member o of group g (the transaction's line origin),
- * or NULL; free with mdl_ent_free (it clears a tunnel's PSK). */
+ * or NULL; free with mdl_ent_free (it clears a tunnel's PSK) unless a
+ * model or transaction took it. */
 struct ent *mdl_ent_new(const void *o, enum group g, unsigned origin);
 void mdl_ent_free(struct ent *e);
 enum hnv_conf_kind mdl_group_kind(enum group g); /* the kind its entries store */
@@ -144,10 +148,11 @@ struct glist {
 	size_t n;
 };
 
-/* Entries by key: open addressing of entry pointers whose low 3 bits say
- * which of the entry's keys the slot is for. */
+/* Entries by key: open addressing; a slot holds the key's hash (high 32
+ * bits), the entry's id and which of its keys it is (3 bits), so probing and
+ * growing look at an entry only when the hashes match. 0: empty. */
 struct eindex {
-	uintptr_t *slot;
+	uint64_t *slot;
 	size_t mask, used;
 };
 
@@ -195,6 +200,12 @@ struct counts {
 };
 
 struct hnv_model {
+	/* the entries by id, the model's and its transaction's */
+	struct ent **ents;
+	size_t cap_ents;
+	uint32_t next_id; /* ids below it were given out */
+	uint32_t *free_ids;
+	size_t n_free, cap_free;
 	struct glist g[G__COUNT];
 	uint64_t next_seq[G__COUNT];
 	struct eindex ix;
@@ -223,6 +234,9 @@ struct hnv_model_txn {
 	struct ent **touched;  /* base entries deleted or replaced */
 	size_t n_touched, cap_touched;
 	size_t base_keys; /* keys commit inserts into the base index */
+	/* the model was empty at begin: commit takes the overlay's index,
+	 * lists, buckets and counts as the model's (load) */
+	bool adopt;
 	/* hnv_model_txn_changes */
 	struct hnv_model_change *ch;
 	struct hnv_conf_cmd *chcmd;
@@ -285,6 +299,9 @@ struct hnv_model *mdl_model_copy(const struct hnv_model *m);
 int mdl_txn_delete(struct hnv_model_txn *t, struct ent *e);
 int mdl_txn_replace(struct hnv_model_txn *t, struct ent *o, struct ent *n);
 int mdl_txn_append(struct hnv_model_txn *t, struct ent *n);
+
+/* Room in the overlay's index for keys more keys (a load's lines). */
+int mdl_txn_reserve(struct hnv_model_txn *t, size_t keys);
 
 /* Moves the overlay into the model, or drops it; the overlay is empty
  * afterwards. */

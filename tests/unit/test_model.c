@@ -489,7 +489,8 @@ static void test_show_rows(void **state)
 		"\"local_addr\":\"\",\"local_id\":\"gw.example\",\"remote_id\":\"site1.example\","
 		"\"auth\":\"psk\",";
 	static const char s2s_tail[] =
-		"\"cert\":\"\",\"key\":\"\",\"ca_cert\":\"\",\"ike_proposals\":[\"aes256gcm16-prfsha384-ecp384\"],"
+		"\"cert\":\"\",\"key\":\"\",\"ca_cert\":\"\",\"ike_proposals\":[\"aes256gcm16-"
+		"prfsha384-ecp384\"],"
 		"\"esp_proposals\":[\"aes256gcm16-ecp384\"],\"remote_prefixes\":[\"192.168.50.0/"
 		"24\"],"
 		"\"dpd\":30,\"local_netmap\":[],\"remote_netmap\":[]}]";
@@ -624,8 +625,8 @@ static void test_build_dp(void **state)
 	assert_int_equal(hnv_model_build_dp(NULL, &dp, err, sizeof(err)), -EINVAL);
 }
 
-/* Models share entries: freeing one leaves the other intact, and many
- * transactions in a row keep working (index growth, deletes). */
+/* A copy is independent: freeing one model leaves the other intact, and
+ * many transactions in a row keep working (index growth, deletes). */
 static void test_many_changes(void **state)
 {
 	(void)state;
@@ -708,10 +709,11 @@ static void test_pool_allocation(void **state)
 		      "subnet to attach to (vsubnet add 5001 --rdomain NAME --prefix P first)");
 	struct hnv_model *m = transact_ok(empty, seed, ARRAY_LEN(seed) - 2);
 	hnv_model_free(empty);
-	transact_err1(m, "port add test01 --vsid 5001", -ENOENT,
-		      "port add: port \"test01\": VM subnet VSID 5001 (10.10.0.0/16) has no IP pool "
-		      "to take an address from (pool add NAME --vsid 5001 --range FIRST-LAST first, "
-		      "or give --ca)");
+	transact_err1(
+		m, "port add test01 --vsid 5001", -ENOENT,
+		"port add: port \"test01\": VM subnet VSID 5001 (10.10.0.0/16) has no IP pool "
+		"to take an address from (pool add NAME --vsid 5001 --range FIRST-LAST first, "
+		"or give --ca)");
 	m = step(m, seed[5]);
 	m = step(m, seed[6]);
 
@@ -743,8 +745,10 @@ static void test_pool_allocation(void **state)
 	m = step(m, "port add vm6 --vsid 6001 --ca 10.10.1.110");
 	free(t);
 	t = hnv_model_text(m, false);
-	assert_non_null(strstr(t, "port add vm5 --vsid 6001 --ca 10.10.1.101 --mac 0a:66:0a:0a:01:6e"));
-	assert_non_null(strstr(t, "port add vm6 --vsid 6001 --ca 10.10.1.110 --mac 0a:67:0a:0a:01:6e"));
+	assert_non_null(
+		strstr(t, "port add vm5 --vsid 6001 --ca 10.10.1.101 --mac 0a:66:0a:0a:01:6e"));
+	assert_non_null(
+		strstr(t, "port add vm6 --vsid 6001 --ca 10.10.1.110 --mac 0a:67:0a:0a:01:6e"));
 
 	/* pool del names the ports holding its addresses */
 	transact_err1(m, "pool del aaa", -EBUSY,

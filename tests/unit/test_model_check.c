@@ -642,6 +642,36 @@ static void test_txn_api(void **state)
 	assert_non_null(ch[0].new);
 	hnv_model_txn_abort(t);
 	check_invariants(m);
+	/* commands from elsewhere: malformed ones are refused */
+	struct hnv_conf_cmd c;
+	memset(&c, 0, sizeof(c));
+	c.kind = HNV_CONF_RDOMAIN_ADD;
+	c.line = 7;
+	memset(c.u.rdomain.name, 'a', sizeof(c.u.rdomain.name));
+	assert_int_equal(hnv_model_txn_begin(m, &t), 0);
+	assert_int_equal(hnv_model_txn_cmds(t, &c, 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "line 7: rdomain add: a value is not terminated or out of range");
+	hnv_model_txn_abort(t);
+	memset(&c, 0, sizeof(c));
+	c.kind = HNV_CONF_PORT_ADD;
+	snprintf(c.u.port.name, sizeof(c.u.port.name), "p9");
+	c.u.port.vsid = 5001;
+	c.u.port.n_cas = 2; /* both unspecified */
+	assert_int_equal(hnv_model_txn_begin(m, &t), 0);
+	assert_int_equal(hnv_model_txn_cmds(t, &c, 1, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "port add: a value is not terminated or out of range");
+	hnv_model_txn_abort(t);
+	/* a transaction of comments on an empty model, then a copy of it */
+	struct hnv_model *e = hnv_model_new(), *copy = NULL;
+	const char *comment = "# nothing";
+	assert_int_equal(hnv_model_txn_begin(e, &t), 0);
+	assert_int_equal(hnv_model_txn_lines(t, &comment, 1, err, sizeof(err)), 0);
+	hnv_model_txn_commit(t);
+	const char *rd = "rdomain add r1 --rdid {00000000-0000-0000-0000-000000000001}";
+	assert_int_equal(hnv_model_transact(e, &rd, 1, &copy, err, sizeof(err)), 0);
+	check_invariants(copy);
+	hnv_model_free(copy);
+	hnv_model_free(e);
 	/* foreach_kind: one group */
 	assert_int_equal(hnv_model_foreach_kind(m, HNV_CONF_LOOKUP_DEL, NULL, NULL), -EINVAL);
 	hnv_model_txn_abort(NULL);
@@ -689,11 +719,16 @@ static long status_kib(const char *field)
 	return v;
 }
 
-static double now_us(void)
+static double clock_us(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static double now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 /* The records of tests/bench/apply.sh: one VSID, n records. */
@@ -755,12 +790,12 @@ static void test_one_change_cost(void **state)
 	unsigned n = env ? (unsigned)atoi(env) : 100000;
 	char *text = bench_text(n);
 	long rss0 = status_kib("VmRSS:");
-	double t0 = now_us();
+	double t0 = now_us(), c0 = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	struct hnv_model *m = load_ok(text);
-	double t1 = now_us();
+	double t1 = now_us(), c1 = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	long rss1 = status_kib("VmRSS:");
-	printf("BENCH model-load records=%u load_s=%.3f model_mib=%.1f\n", n, (t1 - t0) / 1e6,
-	       (double)(rss1 - rss0) / 1024);
+	printf("BENCH model-load records=%u load_s=%.3f load_cpu_s=%.3f model_mib=%.1f\n", n,
+	       (t1 - t0) / 1e6, (c1 - c0) / 1e6, (double)(rss1 - rss0) / 1024);
 	free(text);
 	for (int i = 0; i < 3; i++) {
 		char add[256], del[256];
