@@ -1,6 +1,8 @@
 /* fib.c: customer-route tables compiled to disjoint intervals; see fib.h. */
 #include "fib.h"
 
+#include "../lib/vec.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -15,9 +17,9 @@ struct u128 {
 struct hnv_fib {
 	uint32_t n; /* intervals */
 	bool v4;
-	const uint32_t *start4;     /* v4: n interval starts */
-	const struct u128 *start6;  /* v6: n interval starts */
-	const uint32_t *res;        /* n: index into hits, or NO_ROUTE */
+	const uint32_t *start4;    /* v4: n interval starts */
+	const struct u128 *start6; /* v6: n interval starts */
+	const uint32_t *res;       /* n: index into hits, or NO_ROUTE */
 	const struct hnv_route_hit *hits;
 	/* the arrays follow in the same allocation */
 };
@@ -87,7 +89,8 @@ static int sorted_cmp(const void *a, const void *b)
 }
 
 struct builder {
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap_starts, cap_res; /* the two arrays grow one after the other */
 	struct u128 *starts;
 	uint32_t *res;
 };
@@ -96,18 +99,8 @@ static int emit(struct builder *b, struct u128 from, uint32_t res)
 {
 	if (b->n && b->res[b->n - 1] == res)
 		return 0; /* same result as the previous interval: extend it */
-	if (b->n == b->cap) {
-		uint32_t cap = b->cap ? b->cap * 2 : 16;
-		struct u128 *s = realloc(b->starts, cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		b->starts = s;
-		uint32_t *r = realloc(b->res, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		b->res = r;
-		b->cap = cap;
-	}
+	if (HNV_GROW(b->starts, b->cap_starts, b->n + 1) || HNV_GROW(b->res, b->cap_res, b->n + 1))
+		return -ENOMEM;
 	b->starts[b->n] = from;
 	b->res[b->n++] = res;
 	return 0;
@@ -183,7 +176,8 @@ int hnv_fib_build(const struct hnv_fib_route *routes, size_t n, bool v4, struct 
 	if (!rc) {
 		size_t keysz = v4 ? sizeof(uint32_t) : sizeof(struct u128);
 		size_t hdr = (sizeof(*f) + 15) & ~(size_t)15;
-		size_t sz = hdr + b.n * keysz + b.n * sizeof(uint32_t) + u * sizeof(struct hnv_route_hit);
+		size_t sz = hdr + b.n * keysz + b.n * sizeof(uint32_t) +
+			    u * sizeof(struct hnv_route_hit);
 		f = aligned_alloc(64, (sz + 63) & ~(size_t)63);
 		if (!f)
 			rc = -ENOMEM;

@@ -20,8 +20,9 @@
  */
 #define _LGPL_SOURCE
 #include "policy.h"
-#include "policy_read.h"
+#include "../lib/vec.h"
 #include "fib.h"
+#include "policy_read.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -95,8 +96,9 @@ struct pa_set {
 struct strtab {
 	char **str;
 	uint32_t *refs;
-	uint32_t n, cap;
-	uint32_t *hs; /* open addressing: string index + 1 */
+	uint32_t n;
+	size_t cap_str, cap_refs; /* str and refs grow one after the other */
+	uint32_t *hs;             /* open addressing: string index + 1 */
 	uint32_t hmask;
 };
 
@@ -119,7 +121,8 @@ struct hnv_policy {
 	/* control thread only */
 	struct strtab strings; /* VMName and Context */
 	struct hnv_guid *customers;
-	uint32_t n_customers, cap_customers;
+	uint32_t n_customers;
+	size_t cap_customers;
 	size_t n_routes;
 	uint32_t *retired;
 	size_t n_retired, cap_retired;
@@ -206,14 +209,8 @@ static int rec_alloc(struct hnv_policy *p, uint32_t *out)
 
 static int retire_rec(struct hnv_policy *p, uint32_t i)
 {
-	if (p->n_retired == p->cap_retired) {
-		size_t cap = p->cap_retired ? p->cap_retired * 2 : 256;
-		uint32_t *r = realloc(p->retired, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		p->retired = r;
-		p->cap_retired = cap;
-	}
+	if (HNV_GROW(p->retired, p->cap_retired, p->n_retired + 1))
+		return -ENOMEM;
 	p->retired[p->n_retired++] = i;
 	return 0;
 }
@@ -282,18 +279,8 @@ static int str_intern(struct strtab *t, const char *s, uint32_t *out)
 		return -ENOSPC;
 	if ((t->n + 1) * 2 > t->hmask + 1 && str_hash_grow(t))
 		return -ENOMEM;
-	if (t->n == t->cap) {
-		uint32_t cap = t->cap ? t->cap * 2 : 64;
-		char **ns = realloc(t->str, cap * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		t->str = ns;
-		uint32_t *nr = realloc(t->refs, cap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		t->refs = nr;
-		t->cap = cap;
-	}
+	if (HNV_GROW(t->str, t->cap_str, t->n + 1) || HNV_GROW(t->refs, t->cap_refs, t->n + 1))
+		return -ENOMEM;
 	char *copy = strdup(s);
 	if (!copy)
 		return -ENOMEM;
@@ -329,14 +316,8 @@ static int customer_intern(struct hnv_policy *p, const struct hnv_guid *g, uint1
 		}
 	if (p->n_customers == 65535)
 		return -ENOSPC;
-	if (p->n_customers == p->cap_customers) {
-		uint32_t cap = p->cap_customers ? p->cap_customers * 2 : 16;
-		struct hnv_guid *n = realloc(p->customers, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		p->customers = n;
-		p->cap_customers = cap;
-	}
+	if (HNV_GROW(p->customers, p->cap_customers, p->n_customers + 1))
+		return -ENOMEM;
 	p->customers[p->n_customers++] = *g;
 	*out = (uint16_t)p->n_customers;
 	return 0;
@@ -839,7 +820,8 @@ static bool vsid_in_use(const struct hnv_policy *p, uint32_t vsid)
 	}
 	for (uint32_t c = 0; c < p->n_chunks; c++)
 		for (uint32_t k = 0; k < CHUNK_RECS; k++)
-			if ((p->chunks[c][k].flags & HNV_REC_F_USED) && p->chunks[c][k].vsid == vsid)
+			if ((p->chunks[c][k].flags & HNV_REC_F_USED) &&
+			    p->chunks[c][k].vsid == vsid)
 				return true;
 	return false;
 }
@@ -860,8 +842,7 @@ int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid)
 	return 0;
 }
 
-int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid,
-				const struct hnv_dhcp_cfg *cfg)
+int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid, const struct hnv_dhcp_cfg *cfg)
 {
 	struct hnv_vsubnet *v = (struct hnv_vsubnet *)hnv_policy_vsubnet(p, vsid);
 	if (!v)
@@ -1159,14 +1140,8 @@ int hnv_policy_route_add(struct hnv_policy *p, const struct hnv_route_spec *s)
 	for (size_t i = 0; i < rd->n_routes; i++)
 		if (route_key_eq(&rd->routes[i], &s->prefix, &s->nexthop))
 			return -EEXIST;
-	if (rd->n_routes == rd->cap_routes) {
-		size_t cap = rd->cap_routes ? rd->cap_routes * 2 : 8;
-		struct hnv_fib_route *n = realloc(rd->routes, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		rd->routes = n;
-		rd->cap_routes = cap;
-	}
+	if (HNV_GROW(rd->routes, rd->cap_routes, rd->n_routes + 1))
+		return -ENOMEM;
 	struct hnv_fib_route *r = &rd->routes[rd->n_routes++];
 	r->prefix = s->prefix;
 	r->nexthop = s->nexthop;

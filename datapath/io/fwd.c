@@ -46,14 +46,28 @@ struct fwd_trace {
 	struct hnv_fwd_trace_rec rec[];
 };
 
+/* Remote PAs the uplink has filled its state in for (hnv_fwd_remote_pa):
+ * open addressing, grown at half load. */
+struct pa_set {
+	struct hnv_ip *slot;
+	bool *used;
+	size_t mask, n;
+};
+
 struct hnv_fwd {
 	struct fwd_trace *trace; /* RCU; NULL: no session */
 	uint64_t trace_ids;
 	struct hnv_io_port *uplink;
-	struct fwd_view *view; /* RCU */
-	struct fwd_view *pending;
-	struct hnv_io_port *created[HNV_PORTS_MAX]; /* opened for pending */
-	unsigned n_created;
+	struct fwd_view *view;        /* RCU */
+	struct hnv_dp *dp;            /* attached, the caller's */
+	struct hnv_dp_worker *worker; /* the forwarding thread's, on dp */
+	/* every open TAP: the view's and those opened for ports the datapath
+	 * is getting; closed at publish once no port of the datapath has it */
+	struct hnv_io_port *tap[HNV_PORTS_MAX];
+	unsigned n_tap;
+	struct pa_set pas;
+	bool uplink_stale;
+	bool ports_dirty; /* a TAP was opened since the last publish */
 	int evfd;
 	atomic_bool stop;
 	bool started;
@@ -226,11 +240,11 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, c
 	return 0;
 }
 
-static struct hnv_io_port *view_find(const struct fwd_view *v, const char *name)
+static struct hnv_io_port *tap_find(const struct hnv_fwd *f, const char *name)
 {
-	for (unsigned i = 1; v && i < v->n; i++)
-		if (strcmp(v->list[i].io->name, name) == 0)
-			return v->list[i].io;
+	for (unsigned i = 0; i < f->n_tap; i++)
+		if (strcmp(f->tap[i]->name, name) == 0)
+			return f->tap[i];
 	return NULL;
 }
 
@@ -242,75 +256,226 @@ static bool view_has(const struct fwd_view *v, const struct hnv_io_port *io)
 	return false;
 }
 
-void hnv_fwd_abort(struct hnv_fwd *f)
+int hnv_fwd_port_add(struct hnv_fwd *f, const char *name, const struct hnv_mac *mac, bool gateway,
+		     char *err, size_t errlen)
 {
-	if (!f->pending)
-		return;
-	for (unsigned i = 0; i < f->n_created; i++)
-		f->created[i]->ops->close(f->created[i]);
-	f->n_created = 0;
-	hnv_dp_worker_free(f->pending->worker);
-	free(f->pending);
-	f->pending = NULL;
+	if (tap_find(f, name))
+		return 0;
+	if (f->n_tap == HNV_PORTS_MAX) {
+		snprintf(err, errlen, "port %s: too many TAP devices open (%d)", name,
+			 HNV_PORTS_MAX);
+		return -ENOSPC;
+	}
+	struct hnv_io_port *io;
+	int rc = (gateway ? &hnv_io_tap_persist_ops : &hnv_io_tap_ops)
+			 ->open(name, mac, &io, err, errlen);
+	if (rc)
+		return rc;
+	f->tap[f->n_tap++] = io;
+	f->ports_dirty = true;
+	return 0;
 }
 
-int hnv_fwd_prepare(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen)
+/* Closes the TAPs that neither the view v nor a port still to come has:
+ * those of ports the datapath no longer holds. Only after a grace period
+ * since v replaced any view that had them. */
+static void taps_close_unused(struct hnv_fwd *f, const struct fwd_view *v)
 {
-	hnv_fwd_abort(f);
+	const struct hnv_policy *pol = hnv_dp_policy(f->dp);
+	unsigned k = 0;
+	for (unsigned i = 0; i < f->n_tap; i++) {
+		struct hnv_io_port *io = f->tap[i];
+		if (view_has(v, io) || hnv_policy_port_id(pol, io->name) >= 0)
+			f->tap[k++] = io;
+		else
+			io->ops->close(io);
+	}
+	f->n_tap = k;
+}
+
+/* The view of the datapath's current ports in *out, opening a TAP for a
+ * port that has none yet. 0, or a negative errno with err. */
+static int view_build(struct hnv_fwd *f, struct fwd_view **out, char *err, size_t errlen)
+{
 	struct fwd_view *v = calloc(1, sizeof(*v));
-	if (!v || !(v->worker = hnv_dp_worker_new(dp))) {
-		free(v);
+	if (!v) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	v->dp = dp;
-	f->pending = v;
+	v->dp = f->dp;
+	v->worker = f->worker;
 	v->list[v->n++] = (struct fwd_entry){HNV_PORT_UPLINK, f->uplink};
 	v->by_id[HNV_PORT_UPLINK] = f->uplink;
-	const struct hnv_policy *pol = hnv_dp_policy(dp);
-	int rc;
+	const struct hnv_policy *pol = hnv_dp_policy(f->dp);
 	for (unsigned id = 1; id < HNV_PORTS_MAX; id++) {
 		const struct hnv_port *pt = hnv_policy_port(pol, id);
 		if (!pt)
 			continue;
-		struct hnv_io_port *io = view_find(f->view, pt->name);
-		if (!io) {
-			rc = (pt->gateway ? &hnv_io_tap_persist_ops : &hnv_io_tap_ops)
-				     ->open(pt->name, &pt->mac, &io, err, errlen);
-			if (rc) {
-				hnv_fwd_abort(f);
-				return rc;
-			}
-			f->created[f->n_created++] = io;
+		struct hnv_io_port *io = tap_find(f, pt->name);
+		int rc;
+		if (!io &&
+		    (rc = hnv_fwd_port_add(f, pt->name, &pt->mac, pt->gateway, err, errlen))) {
+			free(v);
+			return rc;
 		}
+		io = io ? io : tap_find(f, pt->name);
 		v->list[v->n++] = (struct fwd_entry){(uint16_t)id, io};
 		v->by_id[id] = io;
 	}
-	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
-		hnv_fwd_abort(f);
-		return rc;
-	}
+	*out = v;
 	return 0;
 }
 
-void hnv_fwd_publish(struct hnv_fwd *f)
+static bool view_same(const struct fwd_view *a, const struct fwd_view *b)
 {
-	struct fwd_view *old = f->view, *v = f->pending;
-	if (!v)
+	if (!a || !b || a->n != b->n)
+		return false;
+	for (unsigned i = 0; i < a->n; i++)
+		if (a->list[i].id != b->list[i].id || a->list[i].io != b->list[i].io)
+			return false;
+	return true;
+}
+
+/* ---- remote PAs ---- */
+
+static size_t pa_hash(const struct hnv_ip *pa)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (unsigned i = 0; i < 16; i++)
+		h = (h ^ pa->b[i]) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
+/* 1 when pa was added, 0 when known, -ENOMEM. */
+static int pa_set_add(struct pa_set *s, const struct hnv_ip *pa)
+{
+	if ((s->n + 1) * 2 > (s->slot ? s->mask + 1 : 0)) {
+		size_t nmask = s->slot ? 2 * s->mask + 1 : 15;
+		struct hnv_ip *ns = calloc(nmask + 1, sizeof(*ns));
+		bool *nu = calloc(nmask + 1, sizeof(*nu));
+		if (!ns || !nu) {
+			free(ns);
+			free(nu);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; s->slot && i <= s->mask; i++) {
+			if (!s->used[i])
+				continue;
+			size_t j = pa_hash(&s->slot[i]) & nmask;
+			while (nu[j])
+				j = (j + 1) & nmask;
+			ns[j] = s->slot[i];
+			nu[j] = true;
+		}
+		free(s->slot);
+		free(s->used);
+		s->slot = ns;
+		s->used = nu;
+		s->mask = nmask;
+	}
+	size_t i = pa_hash(pa) & s->mask;
+	for (; s->used[i]; i = (i + 1) & s->mask)
+		if (hnv_ip_eq(&s->slot[i], pa))
+			return 0;
+	s->slot[i] = *pa;
+	s->used[i] = true;
+	s->n++;
+	return 1;
+}
+
+static int pa_seen(const struct hnv_rec *r, void *arg)
+{
+	struct pa_set *s = arg;
+	return pa_set_add(s, &r->pa) < 0;
+}
+
+void hnv_fwd_remote_pa(struct hnv_fwd *f, const struct hnv_ip *pa)
+{
+	if (!f->dp || hnv_ip_is_unspec(pa) || hnv_policy_is_local_pa(hnv_dp_policy(f->dp), pa))
 		return;
+	/* out of memory: refill anyway, the uplink covers every PA */
+	if (pa_set_add(&f->pas, pa) != 0)
+		f->uplink_stale = true;
+}
+
+void hnv_fwd_uplink_stale(struct hnv_fwd *f)
+{
+	f->uplink_stale = true;
+}
+
+/* ---- attach and publish ---- */
+
+/* Makes v the forwarding thread's view; after a grace period frees the
+ * view it replaces and closes the TAPs no port uses any more. */
+static void view_publish(struct hnv_fwd *f, struct fwd_view *v)
+{
+	struct fwd_view *old = f->view;
 	rcu_assign_pointer(f->view, v);
-	f->pending = NULL;
-	f->n_created = 0;
 	uint64_t one = 1;
 	(void)!write(f->evfd, &one, sizeof(one));
 	urcu_qsbr_synchronize_rcu();
-	if (!old)
-		return;
-	for (unsigned i = 1; i < old->n; i++)
-		if (!view_has(v, old->list[i].io))
-			old->list[i].io->ops->close(old->list[i].io);
-	hnv_dp_worker_free(old->worker);
 	free(old);
+	taps_close_unused(f, v);
+}
+
+int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen)
+{
+	if (f->dp) {
+		snprintf(err, errlen, "the forwarding thread has a datapath already");
+		return -EBUSY;
+	}
+	int rc = -ENOMEM;
+	f->dp = dp;
+	if (!(f->worker = hnv_dp_worker_new(dp))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (hnv_policy_rec_foreach(hnv_dp_policy(dp), pa_seen, &f->pas)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	struct fwd_view *v;
+	if ((rc = view_build(f, &v, err, errlen)))
+		goto fail;
+	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
+		free(v);
+		goto fail;
+	}
+	view_publish(f, v);
+	return 0;
+fail:
+	hnv_dp_worker_free(f->worker);
+	f->worker = NULL;
+	f->dp = NULL;
+	for (unsigned i = 0; i < f->n_tap; i++)
+		f->tap[i]->ops->close(f->tap[i]);
+	f->n_tap = 0;
+	return rc;
+}
+
+int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen)
+{
+	if (!f->dp)
+		return 0;
+	int rc;
+	if (f->uplink_stale && f->uplink->ops->prepare &&
+	    (rc = f->uplink->ops->prepare(f->uplink, f->dp, err, errlen)))
+		return rc;
+	f->uplink_stale = false;
+	if (!ports && !f->ports_dirty)
+		return 0;
+	struct fwd_view *v;
+	if ((rc = view_build(f, &v, err, errlen)))
+		return rc;
+	f->ports_dirty = false;
+	if (view_same(v, f->view)) {
+		free(v);
+		/* TAPs opened for ports an undone change did not keep */
+		taps_close_unused(f, f->view);
+		return 0;
+	}
+	view_publish(f, v);
+	return 0;
 }
 
 int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uint64_t *id,
@@ -367,7 +532,6 @@ void hnv_fwd_free(struct hnv_fwd *f)
 {
 	if (!f)
 		return;
-	hnv_fwd_abort(f);
 	if (f->started) {
 		atomic_store(&f->stop, true);
 		uint64_t one = 1;
@@ -378,16 +542,15 @@ void hnv_fwd_free(struct hnv_fwd *f)
 		pthread_join(f->thread, NULL);
 		urcu_qsbr_thread_online();
 	}
-	struct fwd_view *v = f->view;
-	if (v) {
-		for (unsigned i = 1; i < v->n; i++)
-			v->list[i].io->ops->close(v->list[i].io);
-		hnv_dp_worker_free(v->worker);
-		free(v);
-	}
+	free(f->view);
+	for (unsigned i = 0; i < f->n_tap; i++)
+		f->tap[i]->ops->close(f->tap[i]);
+	hnv_dp_worker_free(f->worker);
 	f->uplink->ops->close(f->uplink);
 	close(f->evfd);
 	free(f->trace); /* the thread has ended */
+	free(f->pas.slot);
+	free(f->pas.used);
 	free(f);
 }
 

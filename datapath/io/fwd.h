@@ -11,18 +11,24 @@
  * waits in poll(), so it never delays a grace period for long and never
  * waits on the control plane.
  *
- * A configuration change is two-phase, so that a change that cannot be
- * applied (a TAP that cannot be created) is refused before it is persisted:
- *   hnv_fwd_prepare(f, new_dp)   opens TAPs for new ports, fills the uplink's
- *                                state into new_dp (not yet published);
- *   hnv_fwd_publish(f)           the thread switches to new_dp; after a
- *                                grace period the old view's worker is freed
- *                                (its counters fold into the old dp, which the
- *                                caller may then read and free) and TAPs of
- *                                removed ports are closed;
- *   hnv_fwd_abort(f)             or: drops the prepared view.
- * The caller keeps owning every dp; a dp must stay alive until the publish
- * that replaces it has returned.
+ * The view's datapath is attached once (hnv_fwd_attach) and then changed in
+ * place by the control thread; the forwarding thread keeps one worker on it
+ * for its whole life, so counters run on across changes. Ports follow the
+ * datapath's port table, one operation at a time:
+ *   hnv_fwd_port_add(f, name, ...)  before the datapath gets the port: opens
+ *                                   its TAP (a change whose TAP cannot be
+ *                                   created is refused before anything else);
+ *   hnv_fwd_publish(f, ...)         after a change: the forwarding thread
+ *                                   switches to a view of the datapath's
+ *                                   current ports (only when they changed),
+ *                                   and after a grace period the TAPs of
+ *                                   ports the datapath no longer has are
+ *                                   closed; the uplink refills its state
+ *                                   into the datapath when a record named a
+ *                                   new remote PA or the settings changed
+ *                                   (hnv_fwd_remote_pa, hnv_fwd_uplink_stale).
+ * A port deleted and added again between two publishes keeps its TAP (the
+ * device a VM uses survives an undone change).
  */
 #ifndef HNV_FWD_H
 #define HNV_FWD_H
@@ -38,18 +44,39 @@ struct hnv_fwd;
 /* Opens the uplink on interface uplink with backend "raw" (raw IPv4 socket
  * for protocol 47, uplink.c), "packet" (AF_PACKET, afpacket.c; IPv4 and IPv6
  * PAs) or NULL (HNV_FWD_DEFAULT_BACKEND), and starts the forwarding thread
- * with no datapath yet. 0 or a negative errno with a message in err. */
+ * with no datapath yet (see hnv_fwd_attach). 0 or a negative errno with a message in err. */
 int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, char *err,
 		size_t errlen);
 /* The uplink backend used without --uplink-backend; see io.h for why. */
 #define HNV_FWD_DEFAULT_BACKEND "raw"
-/* Stops the thread, frees the current view's worker and closes every port.
- * The datapaths stay the caller's. */
+/* Stops the thread, frees its worker (its counters fold into the attached
+ * datapath, which stays the caller's) and closes every port. */
 void hnv_fwd_free(struct hnv_fwd *f);
 
-int hnv_fwd_prepare(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen);
-void hnv_fwd_publish(struct hnv_fwd *f);
-void hnv_fwd_abort(struct hnv_fwd *f);
+/* Attaches dp (the caller's; it must outlive f, or the next attach):
+ * opens a TAP for each of its ports, lets the uplink fill its state into dp
+ * and publishes the view. 0, or a negative errno with a message in err
+ * (then nothing is published and the TAPs opened are closed). Once only. */
+int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen);
+
+/* name's TAP for a port the datapath is about to get (a persistent one for
+ * a gateway port); already open: kept. 0 or a negative errno with err. */
+int hnv_fwd_port_add(struct hnv_fwd *f, const char *name, const struct hnv_mac *mac, bool gateway,
+		     char *err, size_t errlen);
+/* A lookup record of the datapath names pa: a remote PA the uplink has not
+ * seen yet makes the next publish refill the uplink's state (next hops). */
+void hnv_fwd_remote_pa(struct hnv_fwd *f, const struct hnv_ip *pa);
+/* The datapath's settings changed (global set): the next publish lets the
+ * uplink fill its own values (MAC, MTU) in again. */
+void hnv_fwd_uplink_stale(struct hnv_fwd *f);
+/* Publishes what changed since the last publish (see above). ports: the
+ * datapath's ports may have changed (a port added or deleted, a gateway
+ * port made or dropped); without it, and without a TAP opened since, the
+ * view is kept as it is. A port of the datapath without a TAP yet gets
+ * one here. 0, or a negative errno with err (a TAP that cannot be
+ * created, an uplink refill that failed); the view then keeps the ports
+ * it had. */
+int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen);
 
 /* Per-port counters: cb is called once per (port, counter). The port of the
  * uplink is named "uplink". */

@@ -26,6 +26,7 @@
  */
 #include "io.h"
 
+#include "../../lib/vec.h"
 #include "../policy_read.h"
 #include "../proto.h"
 
@@ -134,15 +135,9 @@ static int fill_pa(const struct hnv_rec *r, void *arg)
 	for (size_t i = 0; i < f->n_seen; i++)
 		if (hnv_ip_eq(&f->seen[i], &r->pa))
 			return 0;
-	if (f->n_seen == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 16;
-		struct hnv_ip *s = realloc(f->seen, cap * sizeof(*s));
-		if (!s) {
-			f->rc = -ENOMEM;
-			return 0;
-		}
-		f->seen = s;
-		f->cap = cap;
+	if (HNV_GROW(f->seen, f->cap, f->n_seen + 1)) {
+		f->rc = -ENOMEM;
+		return 0;
 	}
 	f->seen[f->n_seen++] = r->pa;
 	int rc = hnv_dp_neigh_set(f->dp, &r->pa, f->mac);

@@ -7,8 +7,11 @@
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/log.h"
+#include "../../lib/vec.h"
+#include "../conftext.h"
 #include "../model.h"
 #include "../store.h"
+#include "apply.h"
 #include "nexthop.h"
 
 #include <errno.h>
@@ -28,8 +31,9 @@ struct hnv_core {
 	char *dir;
 	struct hnv_store *store;
 	struct hnv_model *model;
-	struct hnv_dp *dp;   /* published with rcu_assign_pointer for workers */
-	struct hnv_fwd *fwd; /* host edge forwarding, or NULL (hnvgwd without --uplink) */
+	struct hnv_dp *dp;       /* the running datapath, for the daemon's life */
+	struct hnv_apply *apply; /* its one config batch: changes go through it */
+	struct hnv_fwd *fwd;     /* host edge forwarding, or NULL (hnvgwd without --uplink) */
 	hnv_core_observer observer;
 	void *observer_arg;
 	hnv_core_s2s_fn s2s_ctl;
@@ -43,7 +47,7 @@ struct hnv_core {
 	} status[HNV_CORE_MAX_STATUS];
 	size_t n_status;
 	unsigned rev;
-	uint64_t counters_base[HNV_R__COUNT]; /* of datapaths already replaced */
+	uint64_t probed[HNV_R__COUNT]; /* nexthop's packets, not shown in counters */
 	struct {
 		bool armed;
 		unsigned rev;     /* the revision waiting for confirmation */
@@ -161,76 +165,291 @@ static void confirm_load(struct hnv_core *c)
 		rev, back, left);
 }
 
-/* Makes dp the running datapath and frees the old one after a grace period,
- * keeping its counters. */
-static void swap_dp(struct hnv_core *c, struct hnv_dp *dp)
+/* ---- changes ---- */
+
+#define LINE_FMT_MAX 8192 /* a formatted config line; every valid one is shorter */
+
+/* A transaction as the store takes it (contract 3): the line of each
+ * deleted or replaced entry, the line of each added or replacing one
+ * (canonical, PSKs in clear). */
+struct delta {
+	char **del, **add;
+	size_t ndel, nadd, capd, capa;
+};
+
+static int delta_line(char ***v, size_t *n, size_t *cap, const struct hnv_conf_cmd *c)
 {
-	struct hnv_dp *old = c->dp;
-	rcu_assign_pointer(c->dp, dp);
-	/* the forwarding thread moves to dp; its worker on old is freed
-	 * before old's counters are read below */
-	if (c->fwd)
-		hnv_fwd_publish(c->fwd);
-	if (!old)
-		return;
-	urcu_qsbr_synchronize_rcu();
-	uint64_t cnt[HNV_R__COUNT];
-	hnv_dp_counters(old, cnt);
-	for (unsigned i = 0; i < HNV_R__COUNT; i++)
-		c->counters_base[i] += cnt[i];
-	hnv_dp_free(old);
+	char buf[LINE_FMT_MAX];
+	int rc = hnv_conf_format(c, true, buf, sizeof(buf));
+	if (rc == 0 && HNV_GROW(*v, *cap, *n + 1))
+		rc = -ENOMEM;
+	if (rc == 0 && !((*v)[*n] = strdup(buf)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		(*n)++;
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }
 
-/* Validates next completely (a datapath is built from it), persists it as
- * a new revision, then swaps it in. Takes ownership of next. On failure
- * nothing changed. */
-static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
-		   size_t errlen)
+static int delta_change(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
 {
-	struct hnv_dp *dp;
-	int rc = hnv_model_build_dp(next, &dp, err, errlen);
-	if (rc) {
-		hnv_model_free(next);
-		return rc;
+	struct delta *d = arg;
+	int rc = old ? delta_line(&d->del, &d->ndel, &d->capd, old) : 0;
+	return rc || !new ? rc : delta_line(&d->add, &d->nadd, &d->capa, new);
+}
+
+static void lines_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		explicit_bzero(v[i], strlen(v[i]));
+		free(v[i]);
 	}
-	/* ports whose TAP cannot be created refuse the change before it is
-	 * persisted */
-	if (c->fwd && (rc = hnv_fwd_prepare(c->fwd, dp, err, errlen))) {
-		hnv_dp_free(dp);
-		hnv_model_free(next);
-		return rc;
-	}
-	char *text = hnv_model_text(next, true);
-	if (!text) {
-		if (c->fwd)
-			hnv_fwd_abort(c->fwd);
-		hnv_dp_free(dp);
-		hnv_model_free(next);
-		hnv_seterr(err, errlen, "out of memory");
+	free(v);
+}
+
+static void delta_free(struct delta *d)
+{
+	lines_free(d->del, d->ndel);
+	lines_free(d->add, d->nadd);
+	*d = (struct delta){0};
+}
+
+static uint64_t line_hash(const char *l, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)l[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The del lines by hash: slot[i] is index + 1 in d->del, 0 empty. */
+struct del_index {
+	size_t *slot, mask;
+	bool *gone;
+};
+
+static int del_index_new(const struct delta *d, struct del_index *x)
+{
+	size_t size = 16;
+	while (size < 2 * d->ndel)
+		size *= 2;
+	x->mask = size - 1;
+	x->slot = calloc(size, sizeof(*x->slot));
+	x->gone = calloc(d->ndel + 1, sizeof(*x->gone));
+	if (!x->slot || !x->gone)
 		return -ENOMEM;
+	for (size_t k = 0; k < d->ndel; k++) {
+		size_t i = line_hash(d->del[k], strlen(d->del[k])) & x->mask;
+		while (x->slot[i])
+			i = (i + 1) & x->mask;
+		x->slot[i] = k + 1;
 	}
+	return 0;
+}
+
+/* Takes the del line equal to l (len bytes) that comes first, if any. */
+static bool del_take(const struct delta *d, struct del_index *x, const char *l, size_t len)
+{
+	size_t best = 0;
+	for (size_t i = line_hash(l, len) & x->mask; x->slot[i]; i = (i + 1) & x->mask) {
+		size_t k = x->slot[i] - 1;
+		if (!x->gone[k] && (!best || k < best - 1) && strlen(d->del[k]) == len &&
+		    memcmp(d->del[k], l, len) == 0)
+			best = k + 1;
+	}
+	if (best)
+		x->gone[best - 1] = true;
+	return best != 0;
+}
+
+/* text (NUL-terminated) without the first line equal to each del line and
+ * with the add lines appended: the text hnv_store_commit_delta makes, for a
+ * text that holds every del line. malloc'd, or NULL (-ENOMEM, -ENOENT).
+ * Linear in the text and the delta. */
+static char *text_with_delta(const char *text, const struct delta *d, int *rc)
+{
+	struct del_index x = {0};
+	struct hnv_buf out = {0};
+	*rc = del_index_new(d, &x);
+	for (const char *l = text; *rc == 0 && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (!del_take(d, &x, l, len)) {
+			hnv_buf_append(&out, l, len);
+			hnv_buf_puts(&out, "\n");
+		}
+		l += len + (nl != NULL);
+	}
+	for (size_t i = 0; *rc == 0 && i < d->ndel; i++)
+		if (!x.gone[i])
+			*rc = -ENOENT;
+	for (size_t i = 0; *rc == 0 && i < d->nadd; i++) {
+		hnv_buf_puts(&out, d->add[i]);
+		hnv_buf_puts(&out, "\n");
+	}
+	free(x.slot);
+	free(x.gone);
+	char *t = *rc == 0 ? hnv_buf_take(&out) : NULL;
+	if (*rc == 0 && !t)
+		*rc = -ENOMEM;
+	hnv_buf_free(&out, true);
+	return t;
+}
+
+/* Persists a transaction on the running model as a new revision: as a
+ * delta, or, when the stored text does not hold a deleted line as the
+ * model writes it (an edited file, -ENOENT), as the running model's text
+ * with the delta applied, whole. */
+static int persist(struct hnv_core *c, const struct delta *d, unsigned *rev)
+{
+	int rc = hnv_store_commit_delta(c->store, (const char *const *)d->del, d->ndel,
+					(const char *const *)d->add, d->nadd, rev);
+	if (rc != -ENOENT)
+		return rc;
+	char *cur = hnv_model_text(c->model, true);
+	if (!cur)
+		return -ENOMEM;
+	char *text = text_with_delta(cur, d, &rc);
+	explicit_bzero(cur, strlen(cur));
+	free(cur);
+	if (!text)
+		return rc;
 	size_t len = strlen(text);
 	rc = hnv_store_commit(c->store, text, len, rev);
 	explicit_bzero(text, len);
 	free(text);
-	if (rc) {
-		if (c->fwd)
-			hnv_fwd_abort(c->fwd);
-		hnv_dp_free(dp);
-		hnv_model_free(next);
+	return rc;
+}
+
+struct run {
+	struct hnv_apply *a;
+	char *err;
+	size_t errlen;
+};
+
+static int run_one(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
+{
+	struct run *r = arg;
+	return hnv_apply_change(r->a, old, new, r->err, r->errlen);
+}
+
+/* The changes of one transaction, however they were made: each calls cb
+ * with every change of src in apply order until cb fails. */
+typedef int (*changes_each)(const void *src, hnv_apply_diff_cb cb, void *arg);
+
+static int diff_each(const void *src, hnv_apply_diff_cb cb, void *arg)
+{
+	return hnv_apply_diff_foreach(src, cb, arg);
+}
+
+struct txn_changes {
+	const struct hnv_model_change *ch;
+	size_t n;
+};
+
+static int txn_each(const void *src, hnv_apply_diff_cb cb, void *arg)
+{
+	const struct txn_changes *t = src;
+	int rc = 0;
+	for (size_t i = 0; i < t->n && rc == 0; i++)
+		rc = cb(arg, t->ch[i].old, t->ch[i].new);
+	return rc;
+}
+
+/* Applies the changes to the running datapath, publishes them and persists
+ * them as a new revision; the running model is still the one they start
+ * from. On failure nothing changed: what was applied is undone. */
+static int apply_persist(struct hnv_core *c, changes_each each, const void *src, unsigned *rev,
+			 char *err, size_t errlen)
+{
+	struct run r = {c->apply, err, errlen};
+	struct delta lines = {0};
+	hnv_apply_begin(c->apply);
+	int rc = each(src, run_one, &r);
+	if (rc == 0)
+		rc = hnv_apply_publish(c->apply, err, errlen);
+	if (rc == 0 && (rc = each(src, delta_change, &lines)))
+		hnv_seterr(err, errlen, "out of memory");
+	else if (rc == 0 && (rc = persist(c, &lines, rev))) {
 		hnv_seterr(err, errlen,
 			   "cannot persist the configuration in %s: %s; nothing was changed",
 			   c->dir, strerror(-rc));
 		hnv_log(HNV_LOG_ERR, "%s", err);
+	}
+	delta_free(&lines);
+	if (rc)
+		hnv_apply_undo(c->apply);
+	return rc;
+}
+
+/* After the running model became the result of a change persisted as rev:
+ * the gateway role hears of it when the change touched what it reads. */
+static void installed(struct hnv_core *c, unsigned rev)
+{
+	c->rev = rev;
+	if (c->observer && hnv_apply_gateway_touched(c->apply))
+		c->observer(c->observer_arg, c->model);
+}
+
+/* Applies the changes d from the running model to next, persists next as a
+ * new revision and makes it the running model (takes next). On failure
+ * nothing changed and next is freed. */
+static int install_diff(struct hnv_core *c, const struct hnv_apply_diff *d, struct hnv_model *next,
+			unsigned *rev, char *err, size_t errlen)
+{
+	int rc = apply_persist(c, diff_each, d, rev, err, errlen);
+	if (rc) {
+		hnv_model_free(next);
 		return rc;
 	}
-	swap_dp(c, dp);
 	hnv_model_free(c->model);
 	c->model = next;
-	c->rev = *rev;
-	if (c->observer)
-		c->observer(c->observer_arg, c->model);
+	installed(c, *rev);
 	return 0;
+}
+
+/* One transaction on the running model, in place (lines, or cmds when
+ * lines is NULL): checked on the model, its changes applied to the running
+ * datapath and persisted, then committed. On failure nothing changed. */
+static int run_txn(struct hnv_core *c, const char *const *lines, const struct hnv_conf_cmd *cmds,
+		   size_t n, unsigned *rev, char *err, size_t errlen)
+{
+	struct hnv_model_txn *t;
+	int rc = hnv_model_txn_begin(c->model, &t);
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot begin a transaction: %s", strerror(-rc));
+		return rc;
+	}
+	rc = lines ? hnv_model_txn_lines(t, lines, n, err, errlen)
+		   : hnv_model_txn_cmds(t, cmds, n, err, errlen);
+	struct txn_changes tc;
+	if (rc == 0 && (rc = hnv_model_txn_changes(t, &tc.ch, &tc.n)))
+		hnv_seterr(err, errlen, "out of memory");
+	if (rc == 0)
+		rc = apply_persist(c, txn_each, &tc, rev, err, errlen);
+	if (rc) {
+		hnv_model_txn_abort(t);
+		return rc;
+	}
+	hnv_model_txn_commit(t);
+	installed(c, *rev);
+	return 0;
+}
+
+/* install_diff of the changes from the running model to next. */
+static int install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
+		   size_t errlen)
+{
+	struct hnv_apply_diff *d;
+	int rc = hnv_apply_diff(c->model, next, &d);
+	if (rc) {
+		hnv_model_free(next);
+		hnv_seterr(err, errlen, "out of memory");
+		return rc;
+	}
+	rc = install_diff(c, d, next, rev, err, errlen);
+	hnv_apply_diff_free(d);
+	return rc;
 }
 
 void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg)
@@ -272,6 +491,16 @@ int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, 
 		     size_t errlen)
 {
 	return install(c, next, rev, err, errlen);
+}
+
+int hnv_core_exec_cmds(struct hnv_core *c, const struct hnv_conf_cmd *cmds, size_t n, unsigned *rev,
+		       char *err, size_t errlen)
+{
+	if (n == 0) {
+		hnv_seterr(err, errlen, "empty transaction");
+		return -EINVAL;
+	}
+	return run_txn(c, NULL, cmds, n, rev, err, errlen);
 }
 
 /* Text of revision rev (0: the empty config). */
@@ -340,12 +569,15 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
-	struct hnv_dp *dp;
-	if ((rc = hnv_model_build_dp(c->model, &dp, e, sizeof(e)))) {
+	if (!(c->dp = hnv_dp_new()) || (rc = hnv_apply_new(c->dp, &c->apply))) {
+		rc = -ENOMEM;
+		hnv_seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((rc = hnv_apply_load(c->apply, c->model, e, sizeof(e)))) {
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
-	swap_dp(c, dp);
 	confirm_load(c);
 	*out = c;
 	return 0;
@@ -358,6 +590,7 @@ void hnv_core_close(struct hnv_core *c)
 {
 	if (!c)
 		return;
+	hnv_apply_free(c->apply);
 	if (c->dp) {
 		urcu_qsbr_synchronize_rcu();
 		hnv_dp_free(c->dp);
@@ -370,13 +603,10 @@ void hnv_core_close(struct hnv_core *c)
 
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen)
 {
-	c->fwd = NULL;
-	if (!f)
-		return 0;
-	int rc = hnv_fwd_prepare(f, c->dp, err, errlen);
+	int rc = f ? hnv_fwd_attach(f, c->dp, err, errlen) : 0;
 	if (rc)
 		return rc;
-	hnv_fwd_publish(f);
+	hnv_apply_set_fwd(c->apply, f);
 	c->fwd = f;
 	return 0;
 }
@@ -403,11 +633,8 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 			return hrc;
 		}
 	}
-	struct hnv_model *next;
 	unsigned prev = c->rev, rev;
-	int rc = hnv_model_transact(c->model, lines, n, &next, err, errlen);
-	if (rc == 0)
-		rc = install(c, next, &rev, err, errlen);
+	int rc = run_txn(c, lines, NULL, n, &rev, err, errlen);
 	if (rc) {
 		hnv_scrub_secrets(err, errlen, lines, n);
 		return rc;
@@ -493,8 +720,7 @@ static json_object *counter_rows(struct hnv_core *c)
 	for (unsigned i = 0; i < HNV_R__COUNT; i++) {
 		json_object *r = json_object_new_object();
 		json_object_object_add(r, "counter", json_object_new_string(hnv_reason_name(i)));
-		json_object_object_add(r, "value",
-				       json_object_new_uint64(cnt[i] + c->counters_base[i]));
+		json_object_object_add(r, "value", json_object_new_uint64(cnt[i] - c->probed[i]));
 		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
 		json_object_object_add(r, "description",
 				       json_object_new_string(hnv_reason_text(i)));
@@ -651,30 +877,18 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
 		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen)
 {
-	return hnv_nexthop(c->model, vsid, src, dst, result, err, errlen);
+	return hnv_nexthop(c->dp, c->fwd == NULL, vsid, src, dst, result, c->probed, err, errlen);
 }
 
 int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 {
-	char *text, *cur;
+	char *text;
 	size_t len;
 	unsigned rev;
 	int rc = hnv_store_load(c->store, &text, &len, &rev);
 	if (rc) {
 		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
 		return rc;
-	}
-	cur = hnv_model_text(c->model, true);
-	bool same = cur && strlen(cur) == len && memcmp(cur, text, len) == 0;
-	if (cur) {
-		explicit_bzero(cur, strlen(cur));
-		free(cur);
-	}
-	if (same) {
-		explicit_bzero(text, len);
-		free(text);
-		hnv_log(HNV_LOG_INFO, "reload: %s/hnvgw.conf unchanged", c->dir);
-		return 0;
 	}
 	struct hnv_model *m;
 	char e[512];
@@ -685,7 +899,21 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; running configuration kept", c->dir, e);
 		return rc;
 	}
-	if ((rc = install(c, m, &rev, err, errlen)))
+	struct hnv_apply_diff *d;
+	if ((rc = hnv_apply_diff(c->model, m, &d))) {
+		hnv_model_free(m);
+		hnv_seterr(err, errlen, "out of memory");
+		return rc;
+	}
+	if (hnv_apply_diff_count(d) == 0) {
+		hnv_apply_diff_free(d);
+		hnv_model_free(m);
+		hnv_log(HNV_LOG_INFO, "reload: %s/hnvgw.conf unchanged", c->dir);
+		return 0;
+	}
+	rc = install_diff(c, d, m, &rev, err, errlen);
+	hnv_apply_diff_free(d);
+	if (rc)
 		return rc;
 	confirm_disarm(c);
 	hnv_log(HNV_LOG_NOTICE, "reload: %s/hnvgw.conf applied as revision %u", c->dir, rev);

@@ -4,8 +4,10 @@
  * commit-confirm. The socket API (control.h), the commit-confirm timer,
  * SIGHUP reload and shared policy (sync.h) all go through these functions;
  * there is no second path that changes the configuration. Every change is
- * validated completely, persisted as a new revision, and only then swapped
- * in and acknowledged (STYLE.md practice 8).
+ * validated completely on the model, applied to the one running datapath as
+ * operations (apply.h; all undone when one fails), persisted as a new
+ * revision, and only then acknowledged (STYLE.md practice 8). The datapath
+ * is never replaced, so its counters run on across changes.
  *
  * Threads: everything here runs on the one control thread of hnvgwd, which
  * must be registered with liburcu-qsbr (the datapath it owns requires it).
@@ -27,8 +29,9 @@
 struct hnv_core;
 struct hnv_fwd;
 
-/* Makes the core prepare and publish every new datapath through the
- * forwarding thread f (datapath/io/fwd.h); NULL detaches (call before
+/* Attaches the forwarding thread f (datapath/io/fwd.h) to the running
+ * datapath: it forwards on it from now on, and every change opens and
+ * closes f's TAPs as ports come and go. NULL detaches (call before
  * hnv_fwd_free). 0 or a negative errno with a message in err. */
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen);
 
@@ -108,10 +111,19 @@ const struct hnv_model *hnv_core_model(const struct hnv_core *c);
 typedef int (*hnv_core_exec_hook)(void *arg, const char *const *lines, size_t n, unsigned confirm,
 				  json_object **result, char *err, size_t errlen);
 void hnv_core_set_exec_hook(struct hnv_core *c, hnv_core_exec_hook fn, void *arg);
-/* Validates next completely, persists it as a new revision and swaps it in
- * (what every change does); takes ownership of next. 0 and *rev, or a
- * negative errno with err; on failure nothing changed. */
+/* Applies the changes from the running model to next to the running
+ * datapath, persists next as a new revision and makes it the running model;
+ * takes ownership of next. 0 and *rev, or a negative errno with err; on
+ * failure nothing changed. */
 int hnv_core_install(struct hnv_core *c, struct hnv_model *next, unsigned *rev, char *err,
 		     size_t errlen);
+/* One transaction of commands (mgmt/conftext.h), as exec runs lines, for
+ * shared policy (mgmt/daemon/sync.h): checked on the model, applied to the
+ * running datapath, persisted as a new revision. No exec hook, no
+ * commit-confirm. 0 and *rev, or a negative errno with err (never a PSK);
+ * on failure nothing changed. */
+struct hnv_conf_cmd;
+int hnv_core_exec_cmds(struct hnv_core *c, const struct hnv_conf_cmd *cmds, size_t n, unsigned *rev,
+		       char *err, size_t errlen);
 
 #endif

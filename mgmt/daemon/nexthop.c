@@ -3,7 +3,7 @@
 
 #include "../../datapath/policy_read.h"
 #include "../../datapath/proto.h"
-#include "../conftext.h"
+#include "../../lib/addr.h"
 #include "../../lib/err.h"
 
 #include <errno.h>
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <urcu/urcu-qsbr.h>
 
 #define PROBE_PORT "probe"
 #define PROBE_PAYLOAD 32
@@ -76,46 +75,6 @@ static bool default_source(const struct hnv_policy *pol, uint32_t vsid, bool v4,
 	hnv_policy_rec_foreach(pol, first_rec_cb, &f);
 	*out = f.ca;
 	return f.found;
-}
-
-/* Remote PAs of every record, deduplicated, for the placeholder neighbours. */
-struct pa_set {
-	const struct hnv_policy *pol;
-	struct hnv_ip *pa;
-	size_t n, cap;
-	int err;
-};
-
-static int pa_cb(const struct hnv_rec *r, void *arg)
-{
-	struct pa_set *s = arg;
-	if (hnv_ip_is_unspec(&r->pa) || hnv_policy_is_local_pa(s->pol, &r->pa))
-		return 0;
-	for (size_t i = 0; i < s->n; i++)
-		if (hnv_ip_eq(&s->pa[i], &r->pa))
-			return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 16;
-		struct hnv_ip *n = realloc(s->pa, cap * sizeof(*n));
-		if (!n) {
-			s->err = -ENOMEM;
-			return 1;
-		}
-		s->pa = n;
-		s->cap = cap;
-	}
-	s->pa[s->n++] = r->pa;
-	return 0;
-}
-
-static int set_placeholder_neighbours(struct hnv_dp *dp)
-{
-	struct pa_set s = {.pol = hnv_dp_policy(dp)};
-	hnv_policy_rec_foreach(s.pol, pa_cb, &s);
-	for (size_t i = 0; i < s.n && !s.err; i++)
-		s.err = hnv_dp_neigh_set(dp, &s.pa[i], &placeholder_neigh);
-	free(s.pa);
-	return s.err;
 }
 
 /* Writes an ICMP(v6) echo request frame into f (at least 128 bytes) and
@@ -220,116 +179,142 @@ static json_object *describe(struct hnv_dp *dp, const struct hnv_pkt *p, const s
 	return o;
 }
 
-int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *src,
-		const struct hnv_ip *dst, json_object **result, char *err, size_t errlen)
+/* The PA of the record a packet from src_vsid to dst leaves toward: the
+ * destination's own record, else the record of the route's next hop (or
+ * the wildcard), as the datapath chooses them. NULL: none. */
+static const struct hnv_ip *pa_toward(const struct hnv_policy *pol, uint32_t src_vsid,
+				      const struct hnv_ip *dst)
+{
+	struct hnv_ip nh;
+	const struct hnv_rec *r = chosen_record(pol, src_vsid, dst, HNV_R_tx_encap, &nh);
+	if (!r)
+		r = chosen_record(pol, src_vsid, dst, HNV_R_tx_routed_encap, &nh);
+	return r && !hnv_ip_is_unspec(&r->pa) ? &r->pa : NULL;
+}
+
+/* The ingress port for a frame from s in vsid: a local port owning the CA,
+ * else a synthetic one with the MAC of s's record (*added: its name, to be
+ * removed). 0 with *port_id and *smac, or a negative errno with err. */
+static int ingress(struct hnv_policy *pol, uint32_t vsid, const struct hnv_ip *s, unsigned *port_id,
+		   struct hnv_mac *smac, char added[HNV_NAME_MAX + 1], char *err, size_t errlen)
 {
 	char buf[64];
-	struct hnv_dp *dp;
-	int rc = hnv_model_build_dp(m, &dp, err, errlen);
-	if (rc)
-		return rc;
-	struct hnv_policy *pol = hnv_dp_policy(dp);
-	struct hnv_pkt *p = NULL;
-	struct hnv_dp_worker *w = NULL;
-	struct hnv_ip s;
-	bool v4 = hnv_ip_is_v4(dst);
+	added[0] = '\0';
+	const struct hnv_port *pt = port_owning(pol, vsid, s);
+	if (pt) {
+		*port_id = pt->id;
+		*smac = pt->mac;
+		return 0;
+	}
+	const struct hnv_rec *r = hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, s), vsid, s);
+	if (!r) {
+		hnv_fmt_ip(s, buf, sizeof(buf));
+		hnv_seterr(err, errlen,
+			   "source %s is neither a port CA nor a lookup record CA in VSID %u", buf,
+			   vsid);
+		return -ENOENT;
+	}
+	struct hnv_port_spec ps = {.vsid = vsid, .mac = r->mac, .n_cas = 1};
+	ps.cas[0] = *s;
+	/* a free name: "probe", else "probe2", "probe3", ... */
+	snprintf(ps.name, sizeof(ps.name), "%s", PROBE_PORT);
+	for (unsigned k = 2; hnv_policy_port_id(pol, ps.name) >= 0 && k < HNV_PORTS_MAX; k++)
+		snprintf(ps.name, sizeof(ps.name), "%s%u", PROBE_PORT, k);
+	int id = hnv_policy_port_add(pol, &ps);
+	if (id >= 0)
+		memcpy(added, ps.name, sizeof(ps.name));
+	if (id == -EEXIST) {
+		/* A local port already has this MAC (it does not own the
+		 * CA): the frame enters there and the datapath judges. */
+		pt = hnv_policy_port_by_mac(pol, vsid, &ps.mac);
+		id = pt ? pt->id : -EEXIST;
+	}
+	if (id < 0) {
+		hnv_seterr(err, errlen, "cannot attach a probe port in VSID %u: %s", vsid,
+			   strerror(-id));
+		return id;
+	}
+	*port_id = (unsigned)id;
+	*smac = ps.mac;
+	return 0;
+}
 
+/* The probe's source CA: src, else the VSID's default source. */
+static int source(const struct hnv_policy *pol, uint32_t vsid, const struct hnv_ip *src,
+		  const struct hnv_ip *dst, struct hnv_ip *s, char *err, size_t errlen)
+{
+	bool v4 = hnv_ip_is_v4(dst);
+	char buf[64], d[64];
 	if (!hnv_policy_vsubnet(pol, vsid)) {
 		hnv_seterr(err, errlen, "VSID %u is not configured", vsid);
-		rc = -ENOENT;
-		goto out;
+		return -ENOENT;
+	}
+	if (src && hnv_ip_is_v4(src) != v4) {
+		hnv_fmt_ip(src, buf, sizeof(buf));
+		hnv_fmt_ip(dst, d, sizeof(d));
+		hnv_seterr(err, errlen, "source %s (%s) and destination %s (%s) differ in family",
+			   buf, family(src), d, family(dst));
+		return -EINVAL;
 	}
 	if (src) {
-		if (hnv_ip_is_v4(src) != v4) {
-			char d[64];
-			hnv_fmt_ip(src, buf, sizeof(buf));
-			hnv_fmt_ip(dst, d, sizeof(d));
-			hnv_seterr(err, errlen,
-			       "source %s (%s) and destination %s (%s) differ in family", buf,
-			       family(src), d, family(dst));
-			rc = -EINVAL;
-			goto out;
-		}
-		s = *src;
-	} else if (!default_source(pol, vsid, v4, &s)) {
-		hnv_seterr(err, errlen,
-		       "VSID %u has no port or lookup record with an %s CA to send from", vsid,
-		       family(dst));
-		rc = -ENOENT;
-		goto out;
+		*s = *src;
+		return 0;
 	}
+	if (!default_source(pol, vsid, v4, s)) {
+		hnv_seterr(err, errlen,
+			   "VSID %u has no port or lookup record with an %s CA to send from", vsid,
+			   family(dst));
+		return -ENOENT;
+	}
+	return 0;
+}
 
-	/* The ingress port: a local port owning the CA, or a synthetic one. */
+int hnv_nexthop(struct hnv_dp *dp, bool stand_in, uint32_t vsid, const struct hnv_ip *src,
+		const struct hnv_ip *dst, json_object **result, uint64_t counted[HNV_R__COUNT],
+		char *err, size_t errlen)
+{
+	struct hnv_policy *pol = hnv_dp_policy(dp);
+	struct hnv_ip s;
 	unsigned port_id;
 	struct hnv_mac smac;
-	const struct hnv_port *pt = port_owning(pol, vsid, &s);
-	if (pt) {
-		port_id = pt->id;
-		smac = pt->mac;
-	} else {
-		const struct hnv_rec *r =
-			hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &s), vsid, &s);
-		if (!r) {
-			hnv_fmt_ip(&s, buf, sizeof(buf));
-			hnv_seterr(err, errlen,
-			       "source %s is neither a port CA nor a lookup record CA in VSID %u",
-			       buf, vsid);
-			rc = -ENOENT;
-			goto out;
-		}
-		struct hnv_port_spec ps = {.vsid = vsid, .mac = r->mac, .n_cas = 1};
-		ps.cas[0] = s;
-		/* a free name: "probe", else "probe2", "probe3", ... */
-		snprintf(ps.name, sizeof(ps.name), "%s", PROBE_PORT);
-		for (unsigned k = 2; hnv_policy_port_id(pol, ps.name) >= 0 && k < HNV_PORTS_MAX;
-		     k++)
-			snprintf(ps.name, sizeof(ps.name), "%s%u", PROBE_PORT, k);
-		int id = hnv_policy_port_add(pol, &ps);
-		if (id == -EEXIST) {
-			/* A local port already has this MAC (it does not own the
-			 * CA): the frame enters there and the datapath judges. */
-			pt = hnv_policy_port_by_mac(pol, vsid, &ps.mac);
-			id = pt ? pt->id : -EEXIST;
-		}
-		if (id < 0) {
-			hnv_seterr(err, errlen, "cannot attach a probe port in VSID %u: %s", vsid,
-			       strerror(-id));
-			rc = id;
-			goto out;
-		}
-		port_id = (unsigned)id;
-		smac = ps.mac;
-	}
+	char added[HNV_NAME_MAX + 1];
+	int rc = source(pol, vsid, src, dst, &s, err, errlen);
+	if (rc || (rc = ingress(pol, vsid, &s, &port_id, &smac, added, err, errlen)))
+		return rc;
 
 	const struct hnv_rec *dr = hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, dst), vsid, dst);
 	struct hnv_mac dmac = dr ? dr->mac : *hnv_dp_gateway_mac(dp);
-	rc = set_placeholder_neighbours(dp);
-	if (rc) {
-		hnv_seterr(err, errlen, "cannot prepare the probe: %s", strerror(-rc));
-		goto out;
-	}
-
 	uint8_t frame[128];
 	size_t flen = build_echo(frame, &dmac, &smac, &s, dst);
 	struct hnv_trace tr;
-	memset(&tr, 0, sizeof(tr));
-	p = malloc(sizeof(*p));
-	w = hnv_dp_worker_new(dp);
+	struct hnv_pkt *p = calloc(1, sizeof(*p));
+	struct hnv_dp_worker *w = hnv_dp_worker_new(dp);
 	if (!p || !w) {
 		hnv_seterr(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
-	hnv_pkt_load(p, frame, flen, (uint16_t)port_id);
-	p->trace = &tr;
-	hnv_dp_process(w, &p, 1);
+	for (int pass = 0; pass < 2; pass++) {
+		memset(&tr, 0, sizeof(tr));
+		hnv_pkt_load(p, frame, flen, (uint16_t)port_id);
+		p->trace = &tr;
+		hnv_dp_process(w, &p, 1);
+		counted[p->reason]++;
+		const struct hnv_ip *pa;
+		if (p->reason != HNV_R_drop_neigh_miss || !stand_in || pass ||
+		    !(pa = pa_toward(pol, vsid, dst)))
+			break;
+		if ((rc = hnv_dp_neigh_set(dp, pa, &placeholder_neigh))) {
+			hnv_seterr(err, errlen, "cannot prepare the probe: %s", strerror(-rc));
+			goto out;
+		}
+	}
 	*result = describe(dp, p, &tr, vsid, &s, &smac, dst);
 	rc = 0;
 out:
 	hnv_dp_worker_free(w);
 	free(p);
-	/* nothing read from the scratch tables is used past this point */
-	urcu_qsbr_quiescent_state();
-	hnv_dp_free(dp);
+	if (added[0])
+		hnv_policy_port_del(pol, added);
 	return rc;
 }

@@ -5,16 +5,21 @@
  * trace run: it builds an ICMP echo request from a VM in a VSID to a
  * destination and passes it through hnv_dp_process with tracing on.
  *
- * The probe never touches the running datapath (its tables and counters
- * stay as they are): it runs on a scratch context built from the model
- * (hnv_model_build_dp) on a private worker, with two additions that stand in
- * for what the I/O layer supplies at run time:
+ * The probe asks the running datapath, on a private worker, so its answer
+ * is what forwarding would do right now (no datapath is built for it). It
+ * leaves the policy tables as they were; two stand-ins take the place of
+ * what the I/O layer supplies at run time:
  *   - the source: when a local port of the VSID owns the source CA the frame
  *     enters through that port; otherwise a synthetic port "probe" is added
  *     with the source CA and the MAC of the source's lookup record, as if
- *     the VM were attached here;
- *   - next-hop MACs: every remote PA gets a placeholder neighbour entry, so
- *     an encapsulation decision is reported instead of drop_neigh_miss.
+ *     the VM were attached here, and removed after the probe;
+ *   - next-hop MACs: without an uplink (hnvgwd without --uplink, stand_in
+ *     set) a remote PA the decision needs and the datapath has no next hop
+ *     for gets a placeholder entry (it stays: nothing forwards on such a
+ *     datapath), so an encapsulation decision is reported instead of
+ *     drop_neigh_miss. With an uplink the uplink's own next hops decide.
+ * The probe's packets count in the worker's counters like any other: the
+ * caller gets them in counted[] to keep them out of what it shows.
  *
  * Frame: Ethernet + IPv4 or IPv6 + ICMP(v6) echo, 32 bytes of payload.
  * Source MAC: the port's (or record's) MAC. Destination MAC: the MAC of the
@@ -24,7 +29,7 @@
 #ifndef HNV_NEXTHOP_H
 #define HNV_NEXTHOP_H
 
-#include "../model.h"
+#include "../../datapath/dp.h"
 
 #include <json-c/json.h>
 
@@ -33,9 +38,11 @@
  * "counter", "stages": [{"stage", "decision"}], "vsid" (the VSID after
  * forwarding), "src", "src_mac", "dst", and when forwarded "egress" ("uplink"
  * or a port name) and "next_hop_ca", "pa", "mac" (the chosen lookup record).
- * Errors (-EINVAL, -ENOENT, -ENOMEM) name the bad value in err. The calling
- * thread must be registered with liburcu-qsbr. */
-int hnv_nexthop(const struct hnv_model *m, uint32_t vsid, const struct hnv_ip *src,
-		const struct hnv_ip *dst, json_object **result, char *err, size_t errlen);
+ * counted[reason] is incremented once per probe packet the datapath
+ * counted. Errors (-EINVAL, -ENOENT, -ENOMEM) name the bad value in err.
+ * The control thread of dp (dp.h), registered with liburcu-qsbr. */
+int hnv_nexthop(struct hnv_dp *dp, bool stand_in, uint32_t vsid, const struct hnv_ip *src,
+		const struct hnv_ip *dst, json_object **result, uint64_t counted[HNV_R__COUNT],
+		char *err, size_t errlen);
 
 #endif
