@@ -1,7 +1,7 @@
 /* sync.c: policy shared through etcd (sync.h): lifecycle, the control
  * loop's event source, the exec hook, the mirror of the prefix, and
  * applying the shared policy: the changes sync_delta.c computes are
- * handed to the core as one revision (push). An apply compares the keys
+ * handed to the core as commands, one revision (hnv_core_exec_cmds). An apply compares the keys
  * changed since the last one (pending), or every key after a snapshot, a
  * change of this host's routing domains (counted per domain in own as the
  * mirror changes), a refusal, or a revision made without etcd (local
@@ -276,8 +276,8 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 	return rc;
 }
 
-/* cmds applied to a copy of the running model: 0 and *out, or a negative
- * errno with err. */
+/* cmds applied to a copy of the running model (the view a write is
+ * validated on): 0 and *out, or a negative errno with err. */
 static int transact_cmds(struct hnv_sync *s, const struct hnv_conf_cmd *cmds, size_t n,
 			 struct hnv_model **out, char *err, size_t errlen)
 {
@@ -299,16 +299,6 @@ static int transact_cmds(struct hnv_sync *s, const struct hnv_conf_cmd *cmds, si
 		free(lines[i]);
 	free(lines);
 	return rc;
-}
-
-/* Makes the changes (commands in apply order) one new revision of the
- * core. 0 and *rev, or a negative errno with err: nothing changed. */
-static int push(struct hnv_sync *s, const struct hnv_conf_cmd *cmds, size_t n, unsigned *rev,
-		char *err, size_t errlen)
-{
-	struct hnv_model *next;
-	int rc = transact_cmds(s, cmds, n, &next, err, errlen);
-	return rc ? rc : hnv_core_install(s->core, next, rev, err, errlen);
 }
 
 int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view, char *err,
@@ -359,7 +349,9 @@ static void apply(struct hnv_sync *s)
 		s->full = true;
 	if (!rc)
 		rc = changes(s, &rds, true, &d, &cmds, &n, err, sizeof(err));
-	if (!rc && n && !(rc = push(s, cmds, n, &rev, err, sizeof(err)))) {
+	/* one revision: checked on the core's model, applied to the running
+	 * datapath, persisted; on failure nothing changed */
+	if (!rc && n && !(rc = hnv_core_exec_cmds(s->core, cmds, n, &rev, err, sizeof(err)))) {
 		if (!sync_delta_commit(&s->applied, &d))
 			s->applied_valid = false;
 		hnv_log(HNV_LOG_INFO,
