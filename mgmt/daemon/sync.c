@@ -1,12 +1,14 @@
 /* sync.c: policy shared through etcd (sync.h): lifecycle, the control
  * loop's event source, the exec hook, the mirror of the prefix, and
  * applying the shared policy: the changes sync_delta.c computes are
- * handed to the core as commands, one revision (hnv_core_exec_cmds). An apply compares the keys
- * changed since the last one (pending), or every key after a snapshot, a
- * change of this host's routing domains (counted per domain in own as the
- * mirror changes), a refusal, or a revision made without etcd (local
- * lines, rollback, reload: then applied is read again from the running
- * model, so the shared objects it changed are put back as etcd has them).
+ * handed to the core as commands, one revision (hnv_core_exec_cmds).
+ *
+ * An apply compares the keys changed since the last one (pending), or
+ * every key after a snapshot, a change of this host's routing domains
+ * (counted per domain in own as the mirror changes), a refusal, or a
+ * revision made without etcd (local lines, rollback, reload: then applied
+ * is read again from the running model, so the shared objects it changed
+ * are put back as etcd has them).
  */
 #include "sync_int.h"
 
@@ -276,41 +278,27 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 	return rc;
 }
 
-/* cmds applied to a copy of the running model (the view a write is
- * validated on): 0 and *out, or a negative errno with err. */
-static int transact_cmds(struct hnv_sync *s, const struct hnv_conf_cmd *cmds, size_t n,
-			 struct hnv_model **out, char *err, size_t errlen)
-{
-	char **lines = calloc(n + 1, sizeof(*lines));
-	int rc = lines ? 0 : -ENOMEM;
-	for (size_t i = 0; i < n && !rc; i++) {
-		char line[SYNC_LINE_MAX];
-		if (!(rc = hnv_conf_format(&cmds[i], false, line, sizeof(line))) &&
-		    !(lines[i] = strdup(line)))
-			rc = -ENOMEM;
-	}
-	if (!rc)
-		rc = hnv_model_transact(hnv_core_model(s->core), (const char *const *)lines, n, out,
-					err, errlen);
-	else
-		hnv_seterr(err, errlen, "cannot write the shared changes as lines (%s)",
-			   strerror(-rc));
-	for (size_t i = 0; lines && i < n; i++)
-		free(lines[i]);
-	free(lines);
-	return rc;
-}
-
-int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view, char *err,
-	      size_t errlen)
+int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view,
+	      struct hnv_model_txn **t, char *err, size_t errlen)
 {
 	struct sync_delta d = {0};
 	struct hnv_conf_cmd *cmds;
 	size_t n;
 	*view = NULL;
+	*t = NULL;
 	int rc = changes(s, rds, false, &d, &cmds, &n, err, errlen);
+	if (!rc)
+		rc = hnv_model_transact(hnv_core_model(s->core), NULL, 0, view, err, errlen);
+	if (!rc && (rc = hnv_model_txn_begin(*view, t)))
+		hnv_seterr(err, errlen, "out of memory");
 	if (!rc && n)
-		rc = transact_cmds(s, cmds, n, view, err, errlen);
+		rc = hnv_model_txn_cmds(*t, cmds, n, err, errlen);
+	if (rc) {
+		hnv_model_txn_abort(*t);
+		hnv_model_free(*view);
+		*t = NULL;
+		*view = NULL;
+	}
 	free(cmds);
 	sync_delta_free(&d);
 	return rc;

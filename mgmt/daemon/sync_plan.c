@@ -345,12 +345,11 @@ static int found_cb(const struct hnv_conf_cmd *c, void *arg)
 	return 0;
 }
 
-/* Fills found with the view's objects for the port and lookup adds among
- * cmds (one pass over the view's ports and records). 0 or -ENOMEM. */
+/* Fills found with the objects the validation made for the port and lookup
+ * adds among cmds: the transaction's new objects. 0 or -ENOMEM. */
 static int found_fill(struct hnv_hmap *found, const struct hnv_conf_cmd *cmds, const bool *is_cmd,
-		      size_t n, const struct hnv_model *view)
+		      size_t n, struct hnv_model_txn *t)
 {
-	bool ports = false, records = false;
 	for (size_t i = 0; i < n; i++) {
 		char name[HNV_NAME_MAX + 80];
 		if (!is_cmd[i] || !wants_found(&cmds[i]))
@@ -358,15 +357,15 @@ static int found_fill(struct hnv_hmap *found, const struct hnv_conf_cmd *cmds, c
 		found_name(&cmds[i], name, sizeof(name));
 		if (!hnv_hmap_find(found, name) && hnv_hmap_put(found, name, NULL, NULL))
 			return -ENOMEM;
-		ports |= cmds[i].kind == HNV_CONF_PORT_ADD;
-		records |= cmds[i].kind != HNV_CONF_PORT_ADD;
 	}
+	const struct hnv_model_change *ch;
+	size_t nch;
 	struct found_ctx f = {.found = found};
-	if (ports)
-		hnv_model_foreach_kind(view, HNV_CONF_PORT_ADD, found_cb, &f);
-	if (records && !f.rc)
-		hnv_model_foreach_kind(view, HNV_CONF_LOOKUP_ADD, found_cb, &f);
-	return f.rc;
+	int rc = found->n ? hnv_model_txn_changes(t, &ch, &nch) : 0;
+	for (size_t i = 0; found->n && !rc && !f.rc && i < nch; i++)
+		if (ch[i].new)
+			found_cb(ch[i].new, &f);
+	return rc ? rc : f.rc;
 }
 
 /* ---- commands into keys ---- */
@@ -727,27 +726,31 @@ static int plan_parse(struct planner *pl, const char *const *lines, size_t n,
 	return 0;
 }
 
-/* The lines applied to the view: this host's routing domains and the
- * touched ones, as the mirror has them. 0 and *after, or a negative
- * errno with err. */
-static int plan_validate(struct planner *pl, char *const *lines, size_t n, struct hnv_model **after,
-			 char *err, size_t errlen)
+/* The lines applied to the view (this host's routing domains and the
+ * touched ones, as the mirror has them), and the objects they made into
+ * pl->found. 0, or a negative errno with err. */
+static int plan_validate(struct planner *pl, char *const *lines, size_t n,
+			 const struct hnv_conf_cmd *cmds, const bool *is_cmd, char *err,
+			 size_t errlen)
 {
 	struct hnv_hmap set = {0};
 	struct hnv_model *view = NULL;
+	struct hnv_model_txn *t = NULL;
 	int rc = sync_interests(pl->s, &set);
-	HNV_HMAP_FOREACH(t, &pl->x.touched)
+	HNV_HMAP_FOREACH(r, &pl->x.touched)
 	{
 		if (!rc)
-			rc = hnv_hmap_put(&set, t->key, NULL, NULL);
+			rc = hnv_hmap_put(&set, r->key, NULL, NULL);
 	}
 	char verr[512];
-	if (!rc && (rc = sync_view(pl->s, &set, &view, verr, sizeof(verr))))
+	if (!rc && (rc = sync_view(pl->s, &set, &view, &t, verr, sizeof(verr))))
 		hnv_seterr(err, errlen, "the shared policy in etcd does not validate here: %s",
 			   verr);
 	if (!rc)
-		rc = hnv_model_transact(view ? view : hnv_core_model(pl->s->core),
-					(const char *const *)lines, n, after, err, errlen);
+		rc = hnv_model_txn_lines(t, (const char *const *)lines, n, err, errlen);
+	if (!rc && (rc = found_fill(&pl->found, cmds, is_cmd, n, t)))
+		hnv_seterr(err, errlen, "out of memory");
+	hnv_model_txn_abort(t);
 	hnv_model_free(view);
 	hnv_hmap_clear(&set, NULL);
 	return rc;
@@ -761,13 +764,11 @@ int sync_plan_lines(struct hnv_sync *s, const char *const *lines, size_t n, stru
 	char(*rds)[HNV_NAME_MAX + 1] = calloc(n, sizeof(*rds));
 	bool *is_cmd = calloc(n, sizeof(*is_cmd));
 	char **rewritten = calloc(n, sizeof(*rewritten));
-	struct hnv_model *after = NULL;
 	int rc = -ENOMEM;
 	if (!cmds || !rds || !is_cmd || !rewritten || index_build(s, &pl.x))
 		goto out;
 	if ((rc = plan_parse(&pl, lines, n, cmds, is_cmd, rds, rewritten, err, errlen)) ||
-	    (rc = plan_validate(&pl, rewritten, n, &after, err, errlen)) ||
-	    (rc = found_fill(&pl.found, cmds, is_cmd, n, after)))
+	    (rc = plan_validate(&pl, rewritten, n, cmds, is_cmd, err, errlen)))
 		goto out;
 	for (size_t i = 0; i < n && !rc; i++)
 		if (is_cmd[i])
@@ -783,7 +784,6 @@ out:
 	free(rds);
 	free(is_cmd);
 	lines_free(rewritten, n);
-	hnv_model_free(after);
 	hnv_hmap_clear(&pl.taken, NULL);
 	hnv_hmap_clear(&pl.found, found_unref);
 	index_free(&pl.x);
