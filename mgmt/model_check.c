@@ -14,7 +14,7 @@
  *   - the datapath's global limits: records, interned strings, customer IDs.
  * A check of an entry sees only what a replay applies before it (earlier
  * groups, earlier places in its group); of all refusals, the one a replay
- * meets first is reported. The messages are conftext.c's and the policy
+ * meets first is reported. The messages are the applier's (conf_apply*.c) and the policy
  * tables' (datapath/policy.c) as the applier words them.
  *
  * Commands are well-formed (the parser, or cmd_sane in model.c): strings

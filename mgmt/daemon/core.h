@@ -105,7 +105,7 @@ int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn
 /* The running model (owned by the core; valid until the next change). */
 const struct hnv_model *hnv_core_model(const struct hnv_core *c);
 
-/* With hnvgwd --etcd (mgmt/sync.h), exec goes through the hook first: it
+/* With hnvgwd --etcd (mgmt/daemon/sync.h), exec goes through the hook first: it
  * returns 1 to let the core run the lines locally as usual, else 0 with
  * *result or a negative errno with err. NULL unhooks. */
 typedef int (*hnv_core_exec_hook)(void *arg, const char *const *lines, size_t n, unsigned confirm,

@@ -22,7 +22,7 @@
  * routes and gateway attachments are shared with other hosts through etcd
  * (members tried in turn) under PREFIX (default /hnvgw/); this host,
  * named --host-name, applies the routing domains it has ports or gateway
- * attachments in (mgmt/sync.h). Without --etcd everything is local.
+ * attachments in (mgmt/daemon/sync.h). Without --etcd everything is local.
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
  * directory and load the current config into a model (a bad stored file is
@@ -383,7 +383,7 @@ static int start_gateway(const struct args *a, struct daemon *d, char *err, size
 	return 0;
 }
 
-/* Shared policy (mgmt/sync.h): the watch runs in its own thread, its
+/* Shared policy (mgmt/daemon/sync.h): the watch runs in its own thread, its
  * results are applied on this one. */
 static int start_sync(const struct args *a, struct daemon *d, char *err, size_t errlen)
 {

@@ -420,14 +420,15 @@ void hnv_sync_run(void *arg, short revents)
 /* ---- writing ---- */
 
 /* Commits a plan, retrying while other hosts win races. */
-static int write_lines(struct hnv_sync *s, const char *const *lines, size_t n, bool move,
-		       json_object **result, char *err, size_t errlen)
+static int write_lines(struct hnv_sync *s, const char *const *lines, size_t n,
+		       const struct hnv_conf_port_move *move, json_object **result, char *err,
+		       size_t errlen)
 {
 	for (unsigned attempt = 0; attempt < HNV_SYNC_RETRIES; attempt++) {
 		drain(s);
 		struct sync_plan p = {0};
 		err[0] = '\0';
-		int rc = move ? sync_plan_move(s, lines[0], &p, err, errlen)
+		int rc = move ? sync_plan_move(s, move, &p, err, errlen)
 			      : sync_plan_lines(s, lines, n, &p, err, errlen);
 		if (rc) {
 			sync_plan_free(&p);
@@ -478,20 +479,20 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 	struct hnv_sync *s = arg;
 	size_t n_local = 0, n_shared = 0;
 	bool move = false;
+	struct hnv_conf_port_move mv;
 	for (size_t i = 0; i < n; i++) {
-		const char *l = lines[i] + strspn(lines[i], " \t");
-		if (strncmp(l, "port", 4) == 0 &&
-		    strncmp(l + 4 + strspn(l + 4, " \t"), "move", 4) == 0) {
-			move = true;
-			continue;
-		}
 		struct hnv_conf_cmd c;
 		char msg[512];
 		int prc = hnv_conf_parse_line(lines[i], &c, msg, sizeof(msg));
-		bool loc = prc == 1 && local_kind(c.kind);
-		explicit_bzero(&c, sizeof(c));
 		if (prc < 0)
 			return 1; /* the core reports it with its line number */
+		if (prc == 1 && c.kind == HNV_CONF_PORT_MOVE) {
+			move = true;
+			mv = c.u.port_move;
+			continue;
+		}
+		bool loc = prc == 1 && local_kind(c.kind);
+		explicit_bzero(&c, sizeof(c));
 		if (prc == 1)
 			loc ? n_local++ : n_shared++;
 	}
@@ -523,7 +524,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			   hnv_etcd_current(s->wr));
 		return -EHOSTUNREACH;
 	}
-	return write_lines(s, lines, n, move, result, err, errlen);
+	return write_lines(s, lines, n, move ? &mv : NULL, result, err, errlen);
 }
 
 /* ---- lifecycle ---- */

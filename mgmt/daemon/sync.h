@@ -104,7 +104,7 @@ int hnv_sync_new(struct hnv_core *core, const struct hnv_sync_opts *o, struct hn
 /* Stops the thread, unhooks the core. NULL is fine. */
 void hnv_sync_free(struct hnv_sync *s);
 
-/* The control loop's event source (struct hnv_source of server.h). */
+/* The control loop's event source (struct hnv_source of lib/source.h). */
 int hnv_sync_fd(void *arg, short *events);
 int hnv_sync_timeout_ms(void *arg);
 void hnv_sync_run(void *arg, short revents);

@@ -276,8 +276,8 @@ void sync_plan_free(struct sync_plan *p);
 int sync_plan_lines(struct hnv_sync *s, const char *const *lines, size_t n, struct sync_plan *p,
 		    char *err, size_t errlen);
 /* port move NAME --to HOST */
-int sync_plan_move(struct hnv_sync *s, const char *line, struct sync_plan *p, char *err,
-		   size_t errlen);
+int sync_plan_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
+		   char *err, size_t errlen);
 /* A committed plan into the mirror, at revision rev. */
 void sync_plan_done(struct hnv_sync *s, const struct sync_plan *p, int64_t rev);
 

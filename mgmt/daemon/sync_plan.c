@@ -793,51 +793,6 @@ out:
 /* ---- port move ---- */
 
 /* port move NAME --to HOST */
-static int parse_move(const char *line, char *name, char *to, char *err, size_t errlen)
-{
-	char w[4][128];
-	int got = 0, used = 0;
-	const char *p = line;
-	while (got < 4) {
-		p += strspn(p, " \t");
-		if (!*p)
-			break;
-		size_t l = strcspn(p, " \t");
-		if (l >= sizeof(w[0])) {
-			hnv_seterr(err, errlen, "port move: word too long");
-			return -EINVAL;
-		}
-		memcpy(w[got], p, l);
-		w[got][l] = '\0';
-		got++;
-		p += l;
-	}
-	p += strspn(p, " \t");
-	(void)used;
-	/* w: port move NAME --to HOST (5 words); re-read the tail */
-	if (got < 4 || strcmp(w[0], "port") || strcmp(w[1], "move") || strcmp(w[3], "--to")) {
-		hnv_seterr(err, errlen, "usage: port move NAME --to HOST");
-		return -EINVAL;
-	}
-	size_t l = strcspn(p, " \t");
-	if (l == 0 || l > HNV_SYNC_HOST_MAX || p[l + strspn(p + l, " \t")] != '\0') {
-		hnv_seterr(err, errlen, "usage: port move NAME --to HOST");
-		return -EINVAL;
-	}
-	memcpy(to, p, l);
-	to[l] = '\0';
-	if (strlen(w[2]) > HNV_NAME_MAX) {
-		hnv_seterr(err, errlen, "port move: port name too long");
-		return -EINVAL;
-	}
-	memcpy(name, w[2], strlen(w[2]) + 1);
-	if (hnv_sync_host_valid(to)) {
-		hnv_seterr(err, errlen, "port move: bad host name \"%s\"", to);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* The key of port name: this host's, else the only one of that name.
  * 0, -ENOENT or -EINVAL with err. */
 static int move_source(struct hnv_sync *s, const char *name, const char **key, char *err,
@@ -870,13 +825,16 @@ static int move_source(struct hnv_sync *s, const char *name, const char **key, c
 	return 0;
 }
 
-int sync_plan_move(struct hnv_sync *s, const char *line, struct sync_plan *p, char *err,
-		   size_t errlen)
+_Static_assert(HNV_CONF_HOST_MAX == HNV_SYNC_HOST_MAX,
+	       "port move host names are shared-policy host names");
+
+int sync_plan_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
+		   char *err, size_t errlen)
 {
-	char name[HNV_NAME_MAX + 1], to[HNV_SYNC_HOST_MAX + 1];
+	const char *name = mv->name, *to = mv->host;
 	const char *key;
-	int rc = parse_move(line, name, to, err, errlen);
-	if (rc || (rc = move_source(s, name, &key, err, errlen)))
+	int rc = move_source(s, name, &key, err, errlen);
+	if (rc)
 		return rc;
 	struct sync_key k;
 	char pk[SYNC_KEY_MAX];

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench_etcd.sh: how long 10,000 ports take to propagate to 3 hosts through
-# a 3-member etcd cluster (mgmt/sync.h). Prints the figures, asserts none.
+# a 3-member etcd cluster (mgmt/daemon/sync.h). Prints the figures, asserts none.
 #
 # One routing domain with one port on each of the 3 observed hosts (so all
 # three apply it); then 10 more hosts (a host has at most 1023 ports) add

@@ -1,4 +1,4 @@
-# tests/etcd: policy shared through etcd (mgmt/sync.h), Debian etcd-server.
+# tests/etcd: policy shared through etcd (mgmt/daemon/sync.h), Debian etcd-server.
 #   test_etcd.sh     a 3-member cluster on loopback and 3 hnvgwd hosts in the
 #                    root namespace (control plane only: no --uplink)
 #   test_traffic.sh  the same with real packets: 3 host edges (--uplink) in

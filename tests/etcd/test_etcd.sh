@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_etcd.sh: three hnvgwd hosts share policy through a 3-member etcd
-# cluster (mgmt/sync.h). Control plane only: the hosts run without
+# cluster (mgmt/daemon/sync.h). Control plane only: the hosts run without
 # --uplink in the root namespace; what each applies is read back with
 # show and compared with what etcd holds.
 #

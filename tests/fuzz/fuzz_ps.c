@@ -1,4 +1,4 @@
-/* fuzz_ps.c: libFuzzer harness for the NetWNV front end (mgmt/ps.c).
+/* fuzz_ps.c: libFuzzer harness for the NetWNV front end (mgmt/cli/ps*.c).
  *
  * hnv_ps_run runs the input as a script against a fake io: show serves a
  * fixed set of rows of every kind (so Get, Set, Remove and pipelines reach

@@ -1,4 +1,4 @@
-/* test_ps.c: the NetWNV (PowerShell) front end, mgmt/ps.c.
+/* test_ps.c: the NetWNV (PowerShell) front end, mgmt/cli/ps*.c.
  *
  * The fake io is a small stateful stand-in for hnvgwd: exec records each
  * transaction, checks that every line parses with the real config-text
