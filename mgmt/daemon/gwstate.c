@@ -167,15 +167,6 @@ static const struct {
 	{HNV_CONF_S2S_ADD, add_tunnel},
 };
 
-/* One pass over the whole model, each command of a group to its callback. */
-static int by_kind(const struct hnv_conf_cmd *c, void *arg)
-{
-	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (groups[i].kind == c->kind)
-			return groups[i].cb(c, arg);
-	return 0;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -203,8 +194,11 @@ static int keep_gateway_vsubnets(struct hnv_gwstate *s)
 int hnv_gwstate_build(const struct hnv_model *m, struct hnv_gwstate *s)
 {
 	memset(s, 0, sizeof(*s));
-	/* integrator: with hnv_model_foreach_kind (contract 2), call it per groups[] entry instead */
-	int rc = hnv_model_foreach(m, by_kind, s);
+	/* only the groups the gateway reads: its cost does not grow with the
+	 * lookup records */
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]) && rc == 0; i++)
+		rc = hnv_model_foreach_kind(m, groups[i].kind, groups[i].cb, s);
 	if (rc == 0)
 		rc = keep_gateway_vsubnets(s);
 	if (rc < 0)
