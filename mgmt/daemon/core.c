@@ -481,6 +481,11 @@ const struct hnv_model *hnv_core_model(const struct hnv_core *c)
 	return c->model;
 }
 
+struct hnv_model *hnv_core_model_for_check(struct hnv_core *c)
+{
+	return c->model;
+}
+
 void hnv_core_set_exec_hook(struct hnv_core *c, hnv_core_exec_hook fn, void *arg)
 {
 	c->exec_hook = fn;

@@ -104,6 +104,11 @@ int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn
 
 /* The running model (owned by the core; valid until the next change). */
 const struct hnv_model *hnv_core_model(const struct hnv_core *c);
+/* The running model, for a check made as a transaction on it that the
+ * caller aborts before it returns to the control loop (model.h: readers see
+ * the model unchanged meanwhile, and no copy is made). A transaction on it
+ * is never committed by anyone but the core. */
+struct hnv_model *hnv_core_model_for_check(struct hnv_core *c);
 
 /* With hnvgwd --etcd (mgmt/daemon/sync.h), exec goes through the hook first: it
  * returns 1 to let the core run the lines locally as usual, else 0 with

@@ -278,26 +278,22 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 	return rc;
 }
 
-int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view,
-	      struct hnv_model_txn **t, char *err, size_t errlen)
+int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model_txn **t, char *err,
+	      size_t errlen)
 {
 	struct sync_delta d = {0};
 	struct hnv_conf_cmd *cmds;
 	size_t n;
-	*view = NULL;
 	*t = NULL;
 	int rc = changes(s, rds, false, &d, &cmds, &n, err, errlen);
-	if (!rc)
-		rc = hnv_model_transact(hnv_core_model(s->core), NULL, 0, view, err, errlen);
-	if (!rc && (rc = hnv_model_txn_begin(*view, t)))
-		hnv_seterr(err, errlen, "out of memory");
+	if (!rc && (rc = hnv_model_txn_begin(hnv_core_model_for_check(s->core), t)))
+		hnv_seterr(err, errlen, "cannot check against the running configuration: %s",
+			   strerror(-rc));
 	if (!rc && n)
 		rc = hnv_model_txn_cmds(*t, cmds, n, err, errlen);
 	if (rc) {
 		hnv_model_txn_abort(*t);
-		hnv_model_free(*view);
 		*t = NULL;
-		*view = NULL;
 	}
 	free(cmds);
 	sync_delta_free(&d);

@@ -251,13 +251,14 @@ void sync_mirror_set(struct hnv_sync *s, const char *key, char *value, int64_t m
 int sync_interests(struct hnv_sync *s, struct hnv_hmap *set);
 /* The first IPv4 PA of the running model (else the first IPv6 one). */
 bool sync_my_pa(const struct hnv_sync *s, struct hnv_ip *pa);
-/* The view a write is validated on: a copy of the running model (*view,
- * to free after *t) with a transaction open on it (*t, to abort) that
- * holds the shared objects of the routing domains rds as the mirror has
- * them. 0, or a negative errno with err (nothing to free). */
+/* The view a write is validated on: a transaction open on the running
+ * model itself (hnv_core_model_for_check; no copy), to abort before
+ * returning to the loop, that holds the shared objects of the routing
+ * domains rds as the mirror has them. 0, or a negative errno with err
+ * (nothing open). */
 struct hnv_model_txn;
-int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model **view,
-	      struct hnv_model_txn **t, char *err, size_t errlen);
+int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model_txn **t, char *err,
+	      size_t errlen);
 
 /* ---- planning a write (sync_plan.c) ---- */
 

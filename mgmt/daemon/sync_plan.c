@@ -734,7 +734,6 @@ static int plan_validate(struct planner *pl, char *const *lines, size_t n,
 			 size_t errlen)
 {
 	struct hnv_hmap set = {0};
-	struct hnv_model *view = NULL;
 	struct hnv_model_txn *t = NULL;
 	int rc = sync_interests(pl->s, &set);
 	HNV_HMAP_FOREACH(r, &pl->x.touched)
@@ -743,7 +742,7 @@ static int plan_validate(struct planner *pl, char *const *lines, size_t n,
 			rc = hnv_hmap_put(&set, r->key, NULL, NULL);
 	}
 	char verr[512];
-	if (!rc && (rc = sync_view(pl->s, &set, &view, &t, verr, sizeof(verr))))
+	if (!rc && (rc = sync_view(pl->s, &set, &t, verr, sizeof(verr))))
 		hnv_seterr(err, errlen, "the shared policy in etcd does not validate here: %s",
 			   verr);
 	if (!rc)
@@ -751,7 +750,6 @@ static int plan_validate(struct planner *pl, char *const *lines, size_t n,
 	if (!rc && (rc = found_fill(&pl->found, cmds, is_cmd, n, t)))
 		hnv_seterr(err, errlen, "out of memory");
 	hnv_model_txn_abort(t);
-	hnv_model_free(view);
 	hnv_hmap_clear(&set, NULL);
 	return rc;
 }
