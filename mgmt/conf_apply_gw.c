@@ -367,7 +367,7 @@ int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c
 			   cmd, g->vsid, vs.rdomain, g->rdomain);
 		return -EXDEV;
 	}
-	int rc = conf_check_ca(cmd, &vs, &g->ca, err, errlen);
+	int rc = conf_check_ca(cmd, vs.vsid, vs.prefixes, vs.n_prefixes, &g->ca, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (i < b->cas.n) {
