@@ -26,8 +26,6 @@
  */
 #include "model_int.h"
 
-#include "conf_check.h"
-
 #include "../datapath/dhcp.h"
 #include "../lib/err.h"
 
@@ -215,7 +213,7 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 	if (rc < 0)
 		return rc;
 	/* the pools of the VSID a replay added before this one */
-	uint32_t lo = mdl_ip4_u32(&s->range.first), hi = mdl_ip4_u32(&s->range.last);
+	uint32_t lo = conf_ip4_u32(&s->range.first), hi = conf_ip4_u32(&s->range.last);
 	unsigned n = 0;
 	struct keyb bk;
 	struct lit it;
@@ -225,7 +223,7 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 	     (x = mdl_lit_next(&it)) && x->seq < e->seq;) {
 		const MEMBER_T(pool) *o = OBJ(x, pool);
 		n++;
-		if (hi < mdl_ip4_u32(&o->range.first) || lo > mdl_ip4_u32(&o->range.last))
+		if (hi < conf_ip4_u32(&o->range.first) || lo > conf_ip4_u32(&o->range.last))
 			continue;
 		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
 		hnv_fmt_ip(&o->range.first, of, sizeof(of));
