@@ -322,31 +322,17 @@ static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)
 static int pool_fits(const struct hnv_conf_batch *b, const struct hnv_conf_pool *s, const char *f,
 		     const char *l, char *err, size_t errlen)
 {
-	const char *cmd = "pool add";
-	uint32_t lo = conf_ip4_u32(&s->range.first), hi = conf_ip4_u32(&s->range.last);
 	unsigned n = 0;
 	for (size_t i = 0; i < b->pools.n; i++) {
 		const struct hnv_conf_pool *o = &b->pools.a[i];
 		if (o->vsid != s->vsid)
 			continue;
 		n++;
-		uint32_t olo = conf_ip4_u32(&o->range.first), ohi = conf_ip4_u32(&o->range.last);
-		if (hi < olo || lo > ohi)
-			continue;
-		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
-		hnv_fmt_ip(&o->range.first, of, sizeof(of));
-		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
-		hnv_seterr(err, errlen,
-			   "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
-			   cmd, f, l, s->name, o->name, of, ol, s->vsid);
-		return -EEXIST;
+		int rc = conf_check_pool_overlap(s, o, f, l, err, errlen);
+		if (rc)
+			return rc;
 	}
-	if (n >= HNV_CONF_POOLS_MAX) {
-		hnv_seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd,
-			   s->name, s->vsid, HNV_CONF_POOLS_MAX);
-		return -ENOSPC;
-	}
-	return 0;
+	return conf_check_pool_room(s, n, err, errlen);
 }
 
 static int pool_add(struct hnv_conf_batch *b, const struct hnv_conf_pool *s, char *err,

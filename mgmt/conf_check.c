@@ -146,6 +146,30 @@ int conf_check_pool_place(const struct hnv_conf_pool *s, const struct hnv_prefix
 	return 0;
 }
 
+int conf_check_pool_overlap(const struct hnv_conf_pool *s, const struct hnv_conf_pool *o,
+			    const char *f, const char *l, char *err, size_t errlen)
+{
+	uint32_t lo = conf_ip4_u32(&s->range.first), hi = conf_ip4_u32(&s->range.last);
+	if (hi < conf_ip4_u32(&o->range.first) || lo > conf_ip4_u32(&o->range.last))
+		return 0;
+	char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&o->range.first, of, sizeof(of));
+	hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
+	hnv_seterr(err, errlen,
+		   "pool add: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
+		   f, l, s->name, o->name, of, ol, s->vsid);
+	return -EEXIST;
+}
+
+int conf_check_pool_room(const struct hnv_conf_pool *s, unsigned n, char *err, size_t errlen)
+{
+	if (n < HNV_CONF_POOLS_MAX)
+		return 0;
+	hnv_seterr(err, errlen, "pool add: pool \"%s\": VSID %u already has %d pools", s->name,
+		   s->vsid, HNV_CONF_POOLS_MAX);
+	return -ENOSPC;
+}
+
 bool conf_shows_secret(const char *msg, const char *secret)
 {
 	size_t n = strlen(secret), w = n < 8 ? n : 8;

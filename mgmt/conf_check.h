@@ -46,6 +46,13 @@ int conf_check_server_id(const char *cmd, uint32_t vsid, const struct hnv_prefix
  * addresses as text. 0 or -EINVAL. */
 int conf_check_pool_place(const struct hnv_conf_pool *s, const struct hnv_prefix *px, unsigned n,
 			  const char *f, const char *l, char *err, size_t errlen);
+/* "pool add": pool s (range f-l as text) overlaps no range of o, another
+ * pool of its VSID: 0 or -EEXIST. */
+int conf_check_pool_overlap(const struct hnv_conf_pool *s, const struct hnv_conf_pool *o,
+			    const char *f, const char *l, char *err, size_t errlen);
+/* "pool add": the VSID of s, holding n other pools, has room for s: 0 or
+ * -ENOSPC. */
+int conf_check_pool_room(const struct hnv_conf_pool *s, unsigned n, char *err, size_t errlen);
 /* True when msg shows secret or 8 consecutive characters of it. */
 bool conf_shows_secret(const char *msg, const char *secret);
 /* A message that would show (part of) the PSK secret is replaced by

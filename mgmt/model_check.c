@@ -26,7 +26,6 @@
  */
 #include "model_int.h"
 
-#include "../datapath/dhcp.h"
 #include "../lib/err.h"
 
 #include <arpa/inet.h>
@@ -213,7 +212,6 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 	if (rc < 0)
 		return rc;
 	/* the pools of the VSID a replay added before this one */
-	uint32_t lo = conf_ip4_u32(&s->range.first), hi = conf_ip4_u32(&s->range.last);
 	unsigned n = 0;
 	struct keyb bk;
 	struct lit it;
@@ -221,25 +219,11 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 	mdl_bkey_vsid(s->vsid, &bk);
 	for (mdl_lit_bucket(&it, &ck->v, &bk, G_POOL);
 	     (x = mdl_lit_next(&it)) && x->seq < e->seq;) {
-		const MEMBER_T(pool) *o = OBJ(x, pool);
 		n++;
-		if (hi < conf_ip4_u32(&o->range.first) || lo > conf_ip4_u32(&o->range.last))
-			continue;
-		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
-		hnv_fmt_ip(&o->range.first, of, sizeof(of));
-		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
-		hnv_seterr(msg, MSG_MAX,
-			   "pool add: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of "
-			   "VSID %u",
-			   f, l, s->name, o->name, of, ol, s->vsid);
-		return -EEXIST;
+		if ((rc = conf_check_pool_overlap(s, OBJ(x, pool), f, l, msg, MSG_MAX)))
+			return rc;
 	}
-	if (n >= HNV_DHCP_POOLS_MAX) {
-		hnv_seterr(msg, MSG_MAX, "pool add: pool \"%s\": VSID %u already has %d pools",
-			   s->name, s->vsid, HNV_DHCP_POOLS_MAX);
-		return -ENOSPC;
-	}
-	return 0;
+	return conf_check_pool_room(s, n, msg, MSG_MAX);
 }
 
 static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
