@@ -72,12 +72,6 @@ bool conf_rdomain_known(const struct hnv_conf_batch *b, const char *name)
 	return CONF_FIND(b->rdomains, conf_name_is, name) >= 0;
 }
 
-int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen)
-{
-	hnv_seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, name);
-	return -ENOENT;
-}
-
 /* ---- routing domains, VM subnets, provider addresses ---- */
 
 /* The datapath's spec of a VM subnet (which checks n_prefixes). */

@@ -434,16 +434,7 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 		if (hnv_ip_eq(&o->peer, &s->peer) && same_local &&
 		    strcmp(o->local_id, s->local_id) == 0 &&
 		    strcmp(o->remote_id, s->remote_id) == 0) {
-			char a[INET6_ADDRSTRLEN];
-			hnv_fmt_ip(&s->peer, a, sizeof(a));
-			hnv_seterr(err, errlen,
-				   "%s: tunnel \"%s\" has the peer %s and the identities of tunnel "
-				   "\"%s\" (local-id \"%s\", remote-id \"%s\"); give one of them "
-				   "another --local-id or --remote-id",
-				   cmd, s->name, a, o->name, s->local_id, s->remote_id);
-			if (s->auth == HNV_S2S_AUTH_PSK && CONF_TERMINATED(s->psk))
-				conf_scrub(err, errlen, cmd, s->psk);
-			return -EEXIST;
+			return conf_s2s_ids_taken(s, o->name, err, errlen);
 		}
 	}
 	struct s2s_rec r;

@@ -110,8 +110,6 @@ struct hnv_conf_batch {
 const char *conf_errno_text(int rc);
 /* Whether the batch added routing domain name (and did not delete it). */
 bool conf_rdomain_known(const struct hnv_conf_batch *b, const char *name);
-/* "<cmd>: routing domain "NAME" not found": returns -ENOENT. */
-int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen);
 
 /* ---- VMs' objects (conf_apply_vm.c) ---- */
 

@@ -28,6 +28,26 @@ int conf_vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen)
 	return -ENOENT;
 }
 
+int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen)
+{
+	hnv_seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, name);
+	return -ENOENT;
+}
+
+int conf_s2s_ids_taken(const struct hnv_conf_s2s *s, const char *other, char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&s->peer, a, sizeof(a));
+	hnv_seterr(err, errlen,
+		   "s2s add: tunnel \"%s\" has the peer %s and the identities of tunnel \"%s\" "
+		   "(local-id \"%s\", remote-id \"%s\"); give one of them another --local-id or "
+		   "--remote-id",
+		   s->name, a, other, s->local_id, s->remote_id);
+	if (s->auth == HNV_S2S_AUTH_PSK && memchr(s->psk, '\0', sizeof(s->psk)) != NULL)
+		conf_scrub(err, errlen, "s2s add", s->psk);
+	return -EEXIST;
+}
+
 void conf_prefix_list(const struct hnv_prefix *px, unsigned n, struct hnv_buf *list)
 {
 	n = clamp(n);

@@ -29,6 +29,12 @@ static inline uint32_t conf_ip4_u32(const struct hnv_ip *a)
 void conf_gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw);
 /* "<cmd>: VSID N is not configured (...)": returns -ENOENT. */
 int conf_vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen);
+/* "<cmd>: routing domain "NAME" not found": returns -ENOENT. */
+int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen);
+/* "s2s add": tunnel s has the peer, local address and identities of tunnel
+ * other, which charon could not tell apart: returns -EEXIST, with a message
+ * that shows no part of s's PSK. */
+int conf_s2s_ids_taken(const struct hnv_conf_s2s *s, const char *other, char *err, size_t errlen);
 /* Appends the prefixes, ", " separated, to list. */
 void conf_prefix_list(const struct hnv_prefix *px, unsigned n, struct hnv_buf *list);
 /* A CA must lie inside one of the VSID's prefixes and not be the default

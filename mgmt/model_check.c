@@ -190,8 +190,7 @@ static int check_vsubnet(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(vsubnet) *s = OBJ(e, vsubnet);
 	if (rdomain_known(ck, s->rdomain))
 		return 0;
-	hnv_seterr(msg, MSG_MAX, "vsubnet add: routing domain \"%s\" not found", s->rdomain);
-	return -ENOENT;
+	return conf_rdomain_missing("vsubnet add", s->rdomain, msg, MSG_MAX);
 }
 
 static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
@@ -229,11 +228,8 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(gateway) *g = OBJ(e, gateway);
-	if (!rdomain_known(ck, g->rdomain)) {
-		hnv_seterr(msg, MSG_MAX, "gateway add: routing domain \"%s\" not found",
-			   g->rdomain);
-		return -ENOENT;
-	}
+	if (!rdomain_known(ck, g->rdomain))
+		return conf_rdomain_missing("gateway add", g->rdomain, msg, MSG_MAX);
 	/* the first gateway before this one with its VRF or its table */
 	struct keyb kv, kt;
 	mdl_key_vrf(g->vrf, &kv);
@@ -378,10 +374,8 @@ static int check_route(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
 	if (vs == NULL)
 		return conf_vsid_missing("route add", s->vsid, msg, MSG_MAX);
-	if (!rdomain_known(ck, s->rdomain)) {
-		hnv_seterr(msg, MSG_MAX, "route add: routing domain \"%s\" not found", s->rdomain);
-		return -ENOENT;
-	}
+	if (!rdomain_known(ck, s->rdomain))
+		return conf_rdomain_missing("route add", s->rdomain, msg, MSG_MAX);
 	if (strcmp(vs->rdomain, s->rdomain) != 0) {
 		hnv_seterr(msg, MSG_MAX,
 			   "route add: VSID %u belongs to routing domain \"%s\", not \"%s\"",
@@ -394,10 +388,8 @@ static int check_route(const struct ck *ck, const struct ent *e, char *msg)
 static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(s2s) *s = OBJ(e, s2s);
-	if (!rdomain_known(ck, s->rdomain)) {
-		hnv_seterr(msg, MSG_MAX, "s2s add: routing domain \"%s\" not found", s->rdomain);
-		return -ENOENT;
-	}
+	if (!rdomain_known(ck, s->rdomain))
+		return conf_rdomain_missing("s2s add", s->rdomain, msg, MSG_MAX);
 	if (!has_gateway(ck, s->rdomain)) {
 		hnv_seterr(msg, MSG_MAX,
 			   "s2s add: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway "
@@ -411,16 +403,7 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 	const struct ent *o = first_holder(ck, &k, G_S2S, e->seq);
 	if (o == NULL)
 		return 0;
-	char a[INET6_ADDRSTRLEN];
-	hnv_fmt_ip(&s->peer, a, sizeof(a));
-	hnv_seterr(msg, MSG_MAX,
-		   "s2s add: tunnel \"%s\" has the peer %s and the identities of tunnel \"%s\" "
-		   "(local-id \"%s\", remote-id \"%s\"); give one of them another --local-id or "
-		   "--remote-id",
-		   s->name, a, OBJ(o, s2s)->name, s->local_id, s->remote_id);
-	if (s->auth == HNV_S2S_AUTH_PSK)
-		conf_scrub(msg, MSG_MAX, "s2s add", s->psk);
-	return -EEXIST;
+	return conf_s2s_ids_taken(s, OBJ(o, s2s)->name, msg, MSG_MAX);
 }
 
 /* Checks entry e, at place (or SIZE_MAX) in its group. */
