@@ -34,6 +34,38 @@ int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t er
 	return -ENOENT;
 }
 
+int conf_gateway_missing(const char *cmd, const char *tunnel, const char *rdomain, char *err,
+			 size_t errlen)
+{
+	if (tunnel != NULL)
+		hnv_seterr(err, errlen,
+			   "%s: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway add "
+			   "--rdomain %s first)",
+			   cmd, tunnel, rdomain, rdomain);
+	else
+		hnv_seterr(
+			err, errlen,
+			"%s: routing domain \"%s\" has no gateway (gateway add --rdomain %s first)",
+			cmd, rdomain, rdomain);
+	return -ENOENT;
+}
+
+int conf_vrf_taken(const char *vrf, const char *rdomain, char *err, size_t errlen)
+{
+	hnv_seterr(err, errlen,
+		   "gateway add: VRF %s already exists (gateway of routing domain \"%s\")", vrf,
+		   rdomain);
+	return -EEXIST;
+}
+
+int conf_table_taken(uint32_t table, const char *vrf, const char *rdomain, char *err, size_t errlen)
+{
+	hnv_seterr(err, errlen,
+		   "gateway add: table %u already exists (VRF %s of routing domain \"%s\")", table,
+		   vrf, rdomain);
+	return -EEXIST;
+}
+
 int conf_s2s_ids_taken(const struct hnv_conf_s2s *s, const char *other, char *err, size_t errlen)
 {
 	char a[INET6_ADDRSTRLEN];

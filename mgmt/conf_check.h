@@ -31,6 +31,18 @@ void conf_gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw);
 int conf_vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen);
 /* "<cmd>: routing domain "NAME" not found": returns -ENOENT. */
 int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen);
+/* "<cmd>: [tunnel "T": ]routing domain "NAME" has no gateway (gateway add
+ * --rdomain NAME first)", the tunnel part when tunnel is not NULL: returns
+ * -ENOENT. */
+int conf_gateway_missing(const char *cmd, const char *tunnel, const char *rdomain, char *err,
+			 size_t errlen);
+/* "gateway add": VRF vrf is the VRF of the gateway of routing domain
+ * rdomain: returns -EEXIST. */
+int conf_vrf_taken(const char *vrf, const char *rdomain, char *err, size_t errlen);
+/* "gateway add": table is the table of VRF vrf of routing domain rdomain:
+ * returns -EEXIST. */
+int conf_table_taken(uint32_t table, const char *vrf, const char *rdomain, char *err,
+		     size_t errlen);
 /* "s2s add": tunnel s has the peer, local address and identities of tunnel
  * other, which charon could not tell apart: returns -EEXIST, with a message
  * that shows no part of s's PSK. */

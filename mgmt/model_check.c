@@ -236,32 +236,19 @@ static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
 	mdl_key_table(g->table, &kt);
 	const struct ent *v = first_holder(ck, &kv, G_GATEWAY, e->seq);
 	const struct ent *t = first_holder(ck, &kt, G_GATEWAY, e->seq);
-	if (v != NULL && (t == NULL || v->seq <= t->seq)) {
-		hnv_seterr(msg, MSG_MAX,
-			   "gateway add: VRF %s already exists (gateway of routing domain \"%s\")",
-			   g->vrf, OBJ(v, gateway)->rdomain);
-		return -EEXIST;
-	}
-	if (t != NULL) {
-		hnv_seterr(msg, MSG_MAX,
-			   "gateway add: table %u already exists (VRF %s of routing domain "
-			   "\"%s\")",
-			   g->table, OBJ(t, gateway)->vrf, OBJ(t, gateway)->rdomain);
-		return -EEXIST;
-	}
+	if (v != NULL && (t == NULL || v->seq <= t->seq))
+		return conf_vrf_taken(g->vrf, OBJ(v, gateway)->rdomain, msg, MSG_MAX);
+	if (t != NULL)
+		return conf_table_taken(g->table, OBJ(t, gateway)->vrf, OBJ(t, gateway)->rdomain,
+					msg, MSG_MAX);
 	return 0;
 }
 
 static int check_gateway_ca(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(gateway_ca) *g = OBJ(e, gateway_ca);
-	if (!has_gateway(ck, g->rdomain)) {
-		hnv_seterr(msg, MSG_MAX,
-			   "gateway ca: routing domain \"%s\" has no gateway (gateway add "
-			   "--rdomain %s first)",
-			   g->rdomain, g->rdomain);
-		return -ENOENT;
-	}
+	if (!has_gateway(ck, g->rdomain))
+		return conf_gateway_missing("gateway ca", NULL, g->rdomain, msg, MSG_MAX);
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, g->vsid);
 	if (vs == NULL)
 		return conf_vsid_missing("gateway ca", g->vsid, msg, MSG_MAX);
@@ -390,13 +377,8 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(s2s) *s = OBJ(e, s2s);
 	if (!rdomain_known(ck, s->rdomain))
 		return conf_rdomain_missing("s2s add", s->rdomain, msg, MSG_MAX);
-	if (!has_gateway(ck, s->rdomain)) {
-		hnv_seterr(msg, MSG_MAX,
-			   "s2s add: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway "
-			   "add --rdomain %s first)",
-			   s->name, s->rdomain, s->rdomain);
-		return -ENOENT;
-	}
+	if (!has_gateway(ck, s->rdomain))
+		return conf_gateway_missing("s2s add", s->name, s->rdomain, msg, MSG_MAX);
 	/* charon tells tunnels to one peer apart by their identities */
 	struct keyb k;
 	mdl_key_s2sid(s, &k);
