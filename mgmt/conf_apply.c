@@ -47,57 +47,6 @@ const char *conf_errno_text(int rc)
 	}
 }
 
-void conf_gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw)
-{
-	*gw = p->addr;
-	for (int i = 15; i >= 0; i--)
-		if (++gw->b[i] != 0)
-			break;
-}
-
-int conf_vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen)
-{
-	hnv_seterr(err, errlen, "%s: VSID %u is not configured (vsubnet add %u first)", cmd, vsid,
-		   vsid);
-	return -ENOENT;
-}
-
-void conf_prefix_list(const struct hnv_vsubnet_spec *vs, struct hnv_buf *list)
-{
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
-		char pl[64];
-		hnv_fmt_prefix(&vs->prefixes[i], pl, sizeof(pl));
-		hnv_buf_printf(list, "%s%s", i ? ", " : "", pl);
-	}
-}
-
-int conf_check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const struct hnv_ip *ca,
-		  char *err, size_t errlen)
-{
-	char a[INET6_ADDRSTRLEN], pl[64];
-	hnv_fmt_ip(ca, a, sizeof(a));
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
-		const struct hnv_prefix *p = &vs->prefixes[i];
-		if (!hnv_prefix_contains(p, ca))
-			continue;
-		struct hnv_ip gw;
-		conf_gateway_of(p, &gw);
-		if (hnv_ip_eq(&gw, ca)) {
-			hnv_fmt_prefix(p, pl, sizeof(pl));
-			hnv_seterr(err, errlen, "%s: CA %s is the default gateway of VSID %u (%s)",
-				   cmd, a, vs->vsid, pl);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	struct hnv_buf list = {0};
-	conf_prefix_list(vs, &list);
-	hnv_seterr(err, errlen, "%s: CA %s is outside the prefixes of VSID %u (%s)", cmd, a,
-		   vs->vsid, list.p ? list.p : "");
-	hnv_buf_free(&list, false);
-	return -EINVAL;
-}
-
 long conf_array_find(const void *a, size_t n, size_t size,
 		     bool (*match)(const void *elem, const void *key), const void *key)
 {
@@ -121,12 +70,6 @@ bool conf_name_is(const void *elem, const void *key)
 bool conf_rdomain_known(const struct hnv_conf_batch *b, const char *name)
 {
 	return CONF_FIND(b->rdomains, conf_name_is, name) >= 0;
-}
-
-int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen)
-{
-	hnv_seterr(err, errlen, "%s: routing domain \"%s\" not found", cmd, name);
-	return -ENOENT;
 }
 
 /* ---- routing domains, VM subnets, provider addresses ---- */

@@ -240,18 +240,10 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 				   g->rdomain, o->vrf);
 			return -EEXIST;
 		}
-		if (strcmp(o->vrf, g->vrf) == 0) {
-			hnv_seterr(err, errlen,
-				   "%s: VRF %s already exists (gateway of routing domain \"%s\")",
-				   cmd, g->vrf, o->rdomain);
-			return -EEXIST;
-		}
-		if (o->table == g->table) {
-			hnv_seterr(err, errlen,
-				   "%s: table %u already exists (VRF %s of routing domain \"%s\")",
-				   cmd, g->table, o->vrf, o->rdomain);
-			return -EEXIST;
-		}
+		if (strcmp(o->vrf, g->vrf) == 0)
+			return conf_vrf_taken(g->vrf, o->rdomain, err, errlen);
+		if (o->table == g->table)
+			return conf_table_taken(g->table, o->vrf, o->rdomain, err, errlen);
 	}
 	struct gw_rec r;
 	memset(&r, 0, sizeof(r));
@@ -352,13 +344,8 @@ int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c
 			CONF_DEL(b->cas, i);
 		return rc;
 	}
-	if (CONF_FIND(b->gws, gw_uses_rdomain, g->rdomain) < 0) {
-		hnv_seterr(
-			err, errlen,
-			"%s: routing domain \"%s\" has no gateway (gateway add --rdomain %s first)",
-			cmd, g->rdomain, g->rdomain);
-		return -ENOENT;
-	}
+	if (CONF_FIND(b->gws, gw_uses_rdomain, g->rdomain) < 0)
+		return conf_gateway_missing(cmd, NULL, g->rdomain, err, errlen);
 	struct hnv_vsubnet_spec vs;
 	if (hnv_policy_vsubnet_get(hnv_dp_policy(b->dp), g->vsid, &vs) < 0)
 		return conf_vsid_missing(cmd, g->vsid, err, errlen);
@@ -367,7 +354,7 @@ int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c
 			   cmd, g->vsid, vs.rdomain, g->rdomain);
 		return -EXDEV;
 	}
-	int rc = conf_check_ca(cmd, &vs, &g->ca, err, errlen);
+	int rc = conf_check_ca(cmd, vs.vsid, vs.prefixes, vs.n_prefixes, &g->ca, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (i < b->cas.n) {
@@ -419,13 +406,8 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 	}
 	if (!conf_rdomain_known(b, s->rdomain))
 		return conf_rdomain_missing(cmd, s->rdomain, err, errlen);
-	if (CONF_FIND(b->gws, gw_uses_rdomain, s->rdomain) < 0) {
-		hnv_seterr(err, errlen,
-			   "%s: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway add "
-			   "--rdomain %s first)",
-			   cmd, s->name, s->rdomain, s->rdomain);
-		return -ENOENT;
-	}
+	if (CONF_FIND(b->gws, gw_uses_rdomain, s->rdomain) < 0)
+		return conf_gateway_missing(cmd, s->name, s->rdomain, err, errlen);
 	/* charon tells tunnels to one peer apart by their identities. */
 	for (size_t i = 0; i < b->s2s.n; i++) {
 		const struct s2s_rec *o = &b->s2s.a[i];
@@ -434,16 +416,7 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 		if (hnv_ip_eq(&o->peer, &s->peer) && same_local &&
 		    strcmp(o->local_id, s->local_id) == 0 &&
 		    strcmp(o->remote_id, s->remote_id) == 0) {
-			char a[INET6_ADDRSTRLEN];
-			hnv_fmt_ip(&s->peer, a, sizeof(a));
-			hnv_seterr(err, errlen,
-				   "%s: tunnel \"%s\" has the peer %s and the identities of tunnel "
-				   "\"%s\" (local-id \"%s\", remote-id \"%s\"); give one of them "
-				   "another --local-id or --remote-id",
-				   cmd, s->name, a, o->name, s->local_id, s->remote_id);
-			if (s->auth == HNV_S2S_AUTH_PSK && CONF_TERMINATED(s->psk))
-				conf_scrub(err, errlen, cmd, s->psk);
-			return -EEXIST;
+			return conf_s2s_ids_taken(s, o->name, err, errlen);
 		}
 	}
 	struct s2s_rec r;

@@ -103,24 +103,13 @@ struct hnv_conf_batch {
 	CONF_ARRAY(struct gwport_rec) gwports;
 };
 
-/* ---- shared checks and messages (conf_apply.c) ---- */
+/* ---- shared checks and messages (conf_apply.c; those the model shares
+ * too are in conf_check.h) ---- */
 
 /* "invalid value", "already exists", ... for a policy table's errno. */
 const char *conf_errno_text(int rc);
-/* The default gateway of a prefix: its lowest usable address. */
-void conf_gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw);
-/* "<cmd>: VSID N is not configured (...)": returns -ENOENT. */
-int conf_vsid_missing(const char *cmd, uint32_t vsid, char *err, size_t errlen);
-/* A CA must lie inside one of the VSID's prefixes and not be the default
- * gateway of that prefix (HNV reserves it on every host): 0 or -EINVAL. */
-int conf_check_ca(const char *cmd, const struct hnv_vsubnet_spec *vs, const struct hnv_ip *ca,
-		  char *err, size_t errlen);
-/* Appends the VSID's prefixes, ", " separated, to list. */
-void conf_prefix_list(const struct hnv_vsubnet_spec *vs, struct hnv_buf *list);
 /* Whether the batch added routing domain name (and did not delete it). */
 bool conf_rdomain_known(const struct hnv_conf_batch *b, const char *name);
-/* "<cmd>: routing domain "NAME" not found": returns -ENOENT. */
-int conf_rdomain_missing(const char *cmd, const char *name, char *err, size_t errlen);
 
 /* ---- VMs' objects (conf_apply_vm.c) ---- */
 

@@ -131,24 +131,8 @@ static int check_server_id(struct hnv_conf_batch *b, const char *cmd,
 			   size_t errlen)
 {
 	long pi = CONF_FIND(b->pools, pool_of_vsid, &vs->vsid);
-	if (pi < 0 || !hnv_ip_is_v4(ca))
-		return 0;
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
-		struct hnv_ip sid;
-		if (!hnv_prefix_contains(&vs->prefixes[i], ca))
-			continue;
-		hnv_dhcp_server_id(&vs->prefixes[i], &sid);
-		if (hnv_ip_eq(&sid, ca)) {
-			char a[INET6_ADDRSTRLEN];
-			hnv_fmt_ip(ca, a, sizeof(a));
-			hnv_seterr(err, errlen,
-				   "%s: CA %s is reserved as the DHCP server identifier of VSID %u "
-				   "(it has pool \"%s\")",
-				   cmd, a, vs->vsid, b->pools.a[pi].name);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return conf_check_server_id(cmd, vs->vsid, vs->prefixes, vs->n_prefixes,
+				    pi < 0 ? NULL : b->pools.a[pi].name, ca, err, errlen);
 }
 
 /* port del: the port and the records made for it (one an explicit
@@ -201,7 +185,8 @@ static int port_add(struct hnv_conf_batch *b, const struct hnv_conf_port *s, cha
 	}
 	int rc;
 	for (unsigned i = 0; i < s->n_cas; i++) {
-		rc = conf_check_ca(cmd, &vs, &s->cas[i], err, errlen);
+		rc = conf_check_ca(cmd, vs.vsid, vs.prefixes, vs.n_prefixes, &s->cas[i], err,
+				   errlen);
 		if (rc == 0)
 			rc = check_server_id(b, cmd, &vs, &s->cas[i], err, errlen);
 		if (rc < 0)
@@ -277,7 +262,7 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
 		return conf_vsid_missing(cmd, s->vsid, err, errlen);
 	if (!hnv_ip_is_unspec(&s->ca)) {
-		rc = conf_check_ca(cmd, &vs, &s->ca, err, errlen);
+		rc = conf_check_ca(cmd, vs.vsid, vs.prefixes, vs.n_prefixes, &s->ca, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -332,99 +317,22 @@ static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)
 	return hnv_policy_vsubnet_dhcp_set(hnv_dp_policy(b->dp), vsid, &cfg);
 }
 
-static bool in_range(uint32_t x, uint32_t first, uint32_t last)
-{
-	return x >= first && x <= last;
-}
-
-/* The prefix of vs that holds r, which must not hold the prefix's network,
- * default gateway, DHCP server identifier or broadcast address. 0 or
- * -EINVAL; f and l are r's addresses for messages. */
-static int pool_in_vsubnet(const struct hnv_conf_pool *s, const struct hnv_vsubnet_spec *vs,
-			   const char *f, const char *l, char *err, size_t errlen)
-{
-	const char *cmd = "pool add";
-	const struct hnv_conf_range *r = &s->range;
-	const struct hnv_prefix *px = NULL;
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++)
-		if (hnv_prefix_contains(&vs->prefixes[i], &r->first) &&
-		    hnv_prefix_contains(&vs->prefixes[i], &r->last))
-			px = &vs->prefixes[i];
-	if (px == NULL) {
-		struct hnv_buf list = {0};
-		conf_prefix_list(vs, &list);
-		hnv_seterr(
-			err, errlen,
-			"%s: range %s-%s of pool \"%s\" is not inside one prefix of VSID %u (%s)",
-			cmd, f, l, s->name, s->vsid, list.p ? list.p : "");
-		hnv_buf_free(&list, false);
-		return -EINVAL;
-	}
-	char pl[64];
-	hnv_fmt_prefix(px, pl, sizeof(pl));
-	struct hnv_ip gw, sid;
-	conf_gateway_of(px, &gw);
-	hnv_dhcp_server_id(px, &sid);
-	uint32_t net = conf_ip4_u32(&px->addr);
-	uint32_t bcast = net | (px->len >= 32 ? 0 : UINT32_MAX >> px->len);
-	const struct {
-		uint32_t a;
-		const char *what;
-	} reserved[] = {
-		{net, "network address"},
-		{conf_ip4_u32(&gw), "default gateway"},
-		{conf_ip4_u32(&sid), "DHCP server identifier"},
-		{bcast, "broadcast address"},
-	};
-	uint32_t lo = conf_ip4_u32(&r->first), hi = conf_ip4_u32(&r->last);
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (in_range(reserved[i].a, lo, hi)) {
-			uint8_t v4[4] = {(uint8_t)(reserved[i].a >> 24),
-					 (uint8_t)(reserved[i].a >> 16),
-					 (uint8_t)(reserved[i].a >> 8), (uint8_t)reserved[i].a};
-			struct hnv_ip x;
-			char xa[INET6_ADDRSTRLEN];
-			hnv_ip_from_v4(&x, v4);
-			hnv_fmt_ip(&x, xa, sizeof(xa));
-			hnv_seterr(
-				err, errlen,
-				"%s: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)",
-				cmd, f, l, s->name, xa, reserved[i].what, s->vsid, pl);
-			return -EINVAL;
-		}
-	return 0;
-}
-
 /* s overlaps no other pool of its VSID, which has room for one more. 0,
  * -EEXIST or -ENOSPC. */
 static int pool_fits(const struct hnv_conf_batch *b, const struct hnv_conf_pool *s, const char *f,
 		     const char *l, char *err, size_t errlen)
 {
-	const char *cmd = "pool add";
-	uint32_t lo = conf_ip4_u32(&s->range.first), hi = conf_ip4_u32(&s->range.last);
 	unsigned n = 0;
 	for (size_t i = 0; i < b->pools.n; i++) {
 		const struct hnv_conf_pool *o = &b->pools.a[i];
 		if (o->vsid != s->vsid)
 			continue;
 		n++;
-		uint32_t olo = conf_ip4_u32(&o->range.first), ohi = conf_ip4_u32(&o->range.last);
-		if (hi < olo || lo > ohi)
-			continue;
-		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
-		hnv_fmt_ip(&o->range.first, of, sizeof(of));
-		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
-		hnv_seterr(err, errlen,
-			   "%s: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of VSID %u",
-			   cmd, f, l, s->name, o->name, of, ol, s->vsid);
-		return -EEXIST;
+		int rc = conf_check_pool_overlap(s, o, f, l, err, errlen);
+		if (rc)
+			return rc;
 	}
-	if (n >= HNV_CONF_POOLS_MAX) {
-		hnv_seterr(err, errlen, "%s: pool \"%s\": VSID %u already has %d pools", cmd,
-			   s->name, s->vsid, HNV_CONF_POOLS_MAX);
-		return -ENOSPC;
-	}
-	return 0;
+	return conf_check_pool_room(s, n, err, errlen);
 }
 
 static int pool_add(struct hnv_conf_batch *b, const struct hnv_conf_pool *s, char *err,
@@ -452,7 +360,7 @@ static int pool_add(struct hnv_conf_batch *b, const struct hnv_conf_pool *s, cha
 			   cmd, s->name, s->vsid, s->vsid);
 		return -ENOENT;
 	}
-	int rc = pool_in_vsubnet(s, &vs, f, l, err, errlen);
+	int rc = conf_check_pool_place(s, vs.prefixes, vs.n_prefixes, f, l, err, errlen);
 	if (rc == 0)
 		rc = pool_fits(b, s, f, l, err, errlen);
 	if (rc < 0)

@@ -19,6 +19,7 @@
 #ifndef HNV_CONF_INT_H
 #define HNV_CONF_INT_H
 
+#include "conf_check.h"
 #include "conftext.h"
 
 #include <stdbool.h>
@@ -43,13 +44,6 @@ static inline bool conf_terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 #define CONF_TERMINATED(field) conf_terminated((field), sizeof(field))
-
-/* An IPv4 address (IPv4-mapped hnv_ip) as a host-order number. */
-static inline uint32_t conf_ip4_u32(const struct hnv_ip *a)
-{
-	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
-	       a->b[15];
-}
 
 /* ---- the tokenizer (conf_lex.c) ---- */
 
@@ -188,9 +182,5 @@ const char *conf_type_name(enum hnv_rec_type t);
  * cmd->u.s2s from c; 0 or -EINVAL. No message shows (part of) the PSK. */
 int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
-
-/* Replaces the message in err by one naming no value when it shows (part
- * of) secret: the user put the PSK where another value belongs. */
-void conf_scrub(char *err, size_t errlen, const char *cmd, const char *secret);
 
 #endif

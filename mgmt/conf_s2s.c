@@ -14,18 +14,6 @@
 #include <errno.h>
 #include <stdio.h>
 
-/* True when msg shows secret or 8 consecutive characters of it. */
-static bool shows_secret(const char *msg, const char *secret)
-{
-	size_t n = strlen(secret), w = n < 8 ? n : 8;
-	if (w < 4)
-		return false; /* too short to tell from ordinary words */
-	for (size_t i = 0; i + w <= n; i++)
-		if (memmem(msg, strlen(msg), secret + i, w) != NULL)
-			return true;
-	return false;
-}
-
 static bool printable_ascii(char ch)
 {
 	return ch >= 0x20 && ch <= 0x7e;
@@ -382,8 +370,8 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 		s->auth = HNV_S2S_AUTH_PSK;
 		rc = get_psk(c, conf_opt1(c, OPT_PSK), s->psk);
 		/* identities are shown to every reader; the PSK is not */
-		if (rc == 0 &&
-		    (shows_secret(s->local_id, s->psk) || shows_secret(s->remote_id, s->psk))) {
+		if (rc == 0 && (conf_shows_secret(s->local_id, s->psk) ||
+				conf_shows_secret(s->remote_id, s->psk))) {
 			hnv_seterr(c->err, c->errlen, "%s: the PSK must not appear in an identity",
 				   c->cmd);
 			return -EINVAL;
@@ -463,12 +451,4 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	return conf_get_name(c, "tunnel name", c->pos, cmd->u.s2s.name);
-}
-
-/* A message that would show (part of) the PSK, because the user put it
- * where another value belongs, is replaced by one naming no value. */
-void conf_scrub(char *err, size_t errlen, const char *cmd, const char *secret)
-{
-	if (err != NULL && errlen > 0 && shows_secret(err, secret))
-		hnv_seterr(err, errlen, "%s: invalid value (not shown: it contains the PSK)", cmd);
 }

@@ -169,16 +169,10 @@ void mdl_describe(const void *o, enum group g, char *buf, size_t len)
 	snprintf(buf, len, "global settings");
 }
 
-uint32_t mdl_ip4_u32(const struct hnv_ip *a)
-{
-	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
-	       a->b[15];
-}
-
 bool mdl_ip4_in(const struct hnv_ip *a, const struct hnv_ip *first, const struct hnv_ip *last)
 {
-	uint32_t x = mdl_ip4_u32(a);
-	return x >= mdl_ip4_u32(first) && x <= mdl_ip4_u32(last);
+	uint32_t x = conf_ip4_u32(a);
+	return x >= conf_ip4_u32(first) && x <= conf_ip4_u32(last);
 }
 
 bool mdl_terminated(const char *s, size_t size)
@@ -317,7 +311,7 @@ static int port_fill_ca(const struct view *v, MEMBER_T(port) * s, const struct h
 	for (mdl_lit_bucket(&it, v, &bk, G_POOL); (e = mdl_lit_next(&it)) != NULL;) {
 		const MEMBER_T(pool) *p = OBJ(e, pool);
 		n_pools++;
-		uint32_t lo = mdl_ip4_u32(&p->range.first), hi = mdl_ip4_u32(&p->range.last);
+		uint32_t lo = conf_ip4_u32(&p->range.first), hi = conf_ip4_u32(&p->range.last);
 		size += (uint64_t)hi - lo + 1;
 		for (uint64_t x = lo; x <= hi; x++) {
 			uint8_t v4[4] = {(uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8),

@@ -26,7 +26,6 @@
  */
 #include "model_int.h"
 
-#include "../datapath/dhcp.h"
 #include "../lib/err.h"
 
 #include <arpa/inet.h>
@@ -141,99 +140,13 @@ static const struct ent *first_holder(const struct ck *ck, const struct keyb *k,
 	return best;
 }
 
-/* The default gateway of a prefix: its lowest usable address. */
-static void gateway_of(const struct hnv_prefix *p, struct hnv_ip *gw)
-{
-	*gw = p->addr;
-	for (int i = 15; i >= 0; i--)
-		if (++gw->b[i] != 0)
-			break;
-}
-
-static int vsid_missing(const char *cmd, uint32_t vsid, char *msg)
-{
-	hnv_seterr(msg, MSG_MAX, "%s: VSID %u is not configured (vsubnet add %u first)", cmd, vsid,
-		   vsid);
-	return -ENOENT;
-}
-
-static void prefix_list(const MEMBER_T(vsubnet) * vs, char *list, size_t size)
-{
-	char pl[64];
-	size_t o = 0;
-	list[0] = '\0';
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
-		hnv_fmt_prefix(&vs->prefixes[i], pl, sizeof(pl));
-		int k = snprintf(list + o, size - o, "%s%s", i ? ", " : "", pl);
-		if (k < 0 || (size_t)k >= size - o)
-			break;
-		o += (size_t)k;
-	}
-}
-
-/* A CA must lie inside one of the VSID's prefixes and not be the default
- * gateway of that prefix (HNV reserves it on every host). */
-static int check_ca(const char *cmd, const MEMBER_T(vsubnet) * vs, const struct hnv_ip *ca,
-		    char *msg)
-{
-	char a[INET6_ADDRSTRLEN], pl[64];
-	hnv_fmt_ip(ca, a, sizeof(a));
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
-		const struct hnv_prefix *p = &vs->prefixes[i];
-		if (!hnv_prefix_contains(p, ca))
-			continue;
-		struct hnv_ip gw;
-		gateway_of(p, &gw);
-		if (!hnv_ip_eq(&gw, ca))
-			return 0;
-		hnv_fmt_prefix(p, pl, sizeof(pl));
-		hnv_seterr(msg, MSG_MAX, "%s: CA %s is the default gateway of VSID %u (%s)", cmd, a,
-			   vs->vsid, pl);
-		return -EINVAL;
-	}
-	char list[HNV_VSUBNET_MAX_PREFIXES * 52];
-	prefix_list(vs, list, sizeof(list));
-	hnv_seterr(msg, MSG_MAX, "%s: CA %s is outside the prefixes of VSID %u (%s)", cmd, a,
-		   vs->vsid, list);
-	return -EINVAL;
-}
-
 /* A CA may not be the DHCP server identifier of a VSID with a pool. */
 static int check_server_id(const struct ck *ck, const MEMBER_T(vsubnet) * vs,
 			   const struct hnv_ip *ca, char *msg)
 {
 	const MEMBER_T(pool) *pool = first_pool(ck, vs->vsid);
-	if (pool == NULL || !hnv_ip_is_v4(ca))
-		return 0;
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++) {
-		struct hnv_ip sid;
-		if (!hnv_prefix_contains(&vs->prefixes[i], ca))
-			continue;
-		hnv_dhcp_server_id(&vs->prefixes[i], &sid);
-		if (hnv_ip_eq(&sid, ca)) {
-			char a[INET6_ADDRSTRLEN];
-			hnv_fmt_ip(ca, a, sizeof(a));
-			hnv_seterr(msg, MSG_MAX,
-				   "port add: CA %s is reserved as the DHCP server identifier of "
-				   "VSID %u (it has pool \"%s\")",
-				   a, vs->vsid, pool->name);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* True when msg shows secret or 8 consecutive characters of it (the
- * applier's rule for messages about a tunnel with a PSK). */
-static bool shows_secret(const char *msg, const char *secret)
-{
-	size_t n = strlen(secret), w = n < 8 ? n : 8;
-	if (w < 4)
-		return false; /* too short to tell from ordinary words */
-	for (size_t i = 0; i + w <= n; i++)
-		if (memmem(msg, strlen(msg), secret + i, w) != NULL)
-			return true;
-	return false;
+	return conf_check_server_id("port add", vs->vsid, vs->prefixes, vs->n_prefixes,
+				    pool ? pool->name : NULL, ca, msg, MSG_MAX);
 }
 
 /* ---- the groups ---- */
@@ -277,47 +190,7 @@ static int check_vsubnet(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(vsubnet) *s = OBJ(e, vsubnet);
 	if (rdomain_known(ck, s->rdomain))
 		return 0;
-	hnv_seterr(msg, MSG_MAX, "vsubnet add: routing domain \"%s\" not found", s->rdomain);
-	return -ENOENT;
-}
-
-/* The pool's range against its prefix's reserved addresses. */
-static int pool_reserved(const MEMBER_T(pool) * s, const struct hnv_prefix *px, const char *f,
-			 const char *l, char *msg)
-{
-	char pl[64];
-	hnv_fmt_prefix(px, pl, sizeof(pl));
-	struct hnv_ip gw, sid;
-	gateway_of(px, &gw);
-	hnv_dhcp_server_id(px, &sid);
-	uint32_t lo = mdl_ip4_u32(&s->range.first), hi = mdl_ip4_u32(&s->range.last);
-	uint32_t net = mdl_ip4_u32(&px->addr);
-	uint32_t bcast = net | (px->len >= 32 ? 0 : UINT32_MAX >> px->len);
-	const struct {
-		uint32_t a;
-		const char *what;
-	} reserved[] = {
-		{net, "network address"},
-		{mdl_ip4_u32(&gw), "default gateway"},
-		{mdl_ip4_u32(&sid), "DHCP server identifier"},
-		{bcast, "broadcast address"},
-	};
-	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		uint32_t a = reserved[i].a;
-		if (a < lo || a > hi)
-			continue;
-		uint8_t v4[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8),
-				 (uint8_t)a};
-		struct hnv_ip x;
-		char xa[INET6_ADDRSTRLEN];
-		hnv_ip_from_v4(&x, v4);
-		hnv_fmt_ip(&x, xa, sizeof(xa));
-		hnv_seterr(msg, MSG_MAX,
-			   "pool add: range %s-%s of pool \"%s\" holds %s, the %s of VSID %u (%s)",
-			   f, l, s->name, xa, reserved[i].what, s->vsid, pl);
-		return -EINVAL;
-	}
-	return 0;
+	return conf_rdomain_missing("vsubnet add", s->rdomain, msg, MSG_MAX);
 }
 
 static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
@@ -334,25 +207,10 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 			   s->name, s->vsid, s->vsid);
 		return -ENOENT;
 	}
-	const struct hnv_prefix *px = NULL;
-	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_VSUBNET_MAX_PREFIXES; i++)
-		if (hnv_prefix_contains(&vs->prefixes[i], &s->range.first) &&
-		    hnv_prefix_contains(&vs->prefixes[i], &s->range.last))
-			px = &vs->prefixes[i];
-	if (px == NULL) {
-		char list[HNV_VSUBNET_MAX_PREFIXES * 52];
-		prefix_list(vs, list, sizeof(list));
-		hnv_seterr(msg, MSG_MAX,
-			   "pool add: range %s-%s of pool \"%s\" is not inside one prefix of VSID "
-			   "%u (%s)",
-			   f, l, s->name, s->vsid, list);
-		return -EINVAL;
-	}
-	int rc = pool_reserved(s, px, f, l, msg);
+	int rc = conf_check_pool_place(s, vs->prefixes, vs->n_prefixes, f, l, msg, MSG_MAX);
 	if (rc < 0)
 		return rc;
 	/* the pools of the VSID a replay added before this one */
-	uint32_t lo = mdl_ip4_u32(&s->range.first), hi = mdl_ip4_u32(&s->range.last);
 	unsigned n = 0;
 	struct keyb bk;
 	struct lit it;
@@ -360,77 +218,48 @@ static int check_pool(const struct ck *ck, const struct ent *e, char *msg)
 	mdl_bkey_vsid(s->vsid, &bk);
 	for (mdl_lit_bucket(&it, &ck->v, &bk, G_POOL);
 	     (x = mdl_lit_next(&it)) && x->seq < e->seq;) {
-		const MEMBER_T(pool) *o = OBJ(x, pool);
 		n++;
-		if (hi < mdl_ip4_u32(&o->range.first) || lo > mdl_ip4_u32(&o->range.last))
-			continue;
-		char of[INET6_ADDRSTRLEN], ol[INET6_ADDRSTRLEN];
-		hnv_fmt_ip(&o->range.first, of, sizeof(of));
-		hnv_fmt_ip(&o->range.last, ol, sizeof(ol));
-		hnv_seterr(msg, MSG_MAX,
-			   "pool add: range %s-%s of pool \"%s\" overlaps pool \"%s\" (%s-%s) of "
-			   "VSID %u",
-			   f, l, s->name, o->name, of, ol, s->vsid);
-		return -EEXIST;
+		if ((rc = conf_check_pool_overlap(s, OBJ(x, pool), f, l, msg, MSG_MAX)))
+			return rc;
 	}
-	if (n >= HNV_DHCP_POOLS_MAX) {
-		hnv_seterr(msg, MSG_MAX, "pool add: pool \"%s\": VSID %u already has %d pools",
-			   s->name, s->vsid, HNV_DHCP_POOLS_MAX);
-		return -ENOSPC;
-	}
-	return 0;
+	return conf_check_pool_room(s, n, msg, MSG_MAX);
 }
 
 static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(gateway) *g = OBJ(e, gateway);
-	if (!rdomain_known(ck, g->rdomain)) {
-		hnv_seterr(msg, MSG_MAX, "gateway add: routing domain \"%s\" not found",
-			   g->rdomain);
-		return -ENOENT;
-	}
+	if (!rdomain_known(ck, g->rdomain))
+		return conf_rdomain_missing("gateway add", g->rdomain, msg, MSG_MAX);
 	/* the first gateway before this one with its VRF or its table */
 	struct keyb kv, kt;
 	mdl_key_vrf(g->vrf, &kv);
 	mdl_key_table(g->table, &kt);
 	const struct ent *v = first_holder(ck, &kv, G_GATEWAY, e->seq);
 	const struct ent *t = first_holder(ck, &kt, G_GATEWAY, e->seq);
-	if (v != NULL && (t == NULL || v->seq <= t->seq)) {
-		hnv_seterr(msg, MSG_MAX,
-			   "gateway add: VRF %s already exists (gateway of routing domain \"%s\")",
-			   g->vrf, OBJ(v, gateway)->rdomain);
-		return -EEXIST;
-	}
-	if (t != NULL) {
-		hnv_seterr(msg, MSG_MAX,
-			   "gateway add: table %u already exists (VRF %s of routing domain "
-			   "\"%s\")",
-			   g->table, OBJ(t, gateway)->vrf, OBJ(t, gateway)->rdomain);
-		return -EEXIST;
-	}
+	if (v != NULL && (t == NULL || v->seq <= t->seq))
+		return conf_vrf_taken(g->vrf, OBJ(v, gateway)->rdomain, msg, MSG_MAX);
+	if (t != NULL)
+		return conf_table_taken(g->table, OBJ(t, gateway)->vrf, OBJ(t, gateway)->rdomain,
+					msg, MSG_MAX);
 	return 0;
 }
 
 static int check_gateway_ca(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(gateway_ca) *g = OBJ(e, gateway_ca);
-	if (!has_gateway(ck, g->rdomain)) {
-		hnv_seterr(msg, MSG_MAX,
-			   "gateway ca: routing domain \"%s\" has no gateway (gateway add "
-			   "--rdomain %s first)",
-			   g->rdomain, g->rdomain);
-		return -ENOENT;
-	}
+	if (!has_gateway(ck, g->rdomain))
+		return conf_gateway_missing("gateway ca", NULL, g->rdomain, msg, MSG_MAX);
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, g->vsid);
 	if (vs == NULL)
-		return vsid_missing("gateway ca", g->vsid, msg);
+		return conf_vsid_missing("gateway ca", g->vsid, msg, MSG_MAX);
 	if (strcmp(vs->rdomain, g->rdomain) != 0) {
 		hnv_seterr(msg, MSG_MAX,
 			   "gateway ca: VSID %u belongs to routing domain \"%s\", not \"%s\"",
 			   g->vsid, vs->rdomain, g->rdomain);
 		return -EXDEV;
 	}
-	return check_ca("gateway ca", vs, &g->ca, msg);
+	return conf_check_ca("gateway ca", vs->vsid, vs->prefixes, vs->n_prefixes, &g->ca, msg,
+			     MSG_MAX);
 }
 
 /* The lookup records a port makes (conftext.h, "port"), when there is a
@@ -461,9 +290,10 @@ static int check_port(const struct ck *ck, const struct ent *e, size_t place, ch
 	const MEMBER_T(port) *s = OBJ(e, port);
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
 	if (vs == NULL)
-		return vsid_missing("port add", s->vsid, msg);
+		return conf_vsid_missing("port add", s->vsid, msg, MSG_MAX);
 	for (unsigned i = 0; i < s->n_cas; i++) {
-		int rc = check_ca("port add", vs, &s->cas[i], msg);
+		int rc = conf_check_ca("port add", vs->vsid, vs->prefixes, vs->n_prefixes,
+				       &s->cas[i], msg, MSG_MAX);
 		if (rc == 0)
 			rc = check_server_id(ck, vs, &s->cas[i], msg);
 		if (rc < 0)
@@ -504,9 +334,10 @@ static int check_lookup(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(lookup) *s = OBJ(e, lookup);
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
 	if (vs == NULL)
-		return vsid_missing("lookup add", s->vsid, msg);
+		return conf_vsid_missing("lookup add", s->vsid, msg, MSG_MAX);
 	if (!hnv_ip_is_unspec(&s->ca)) {
-		int rc = check_ca("lookup add", vs, &s->ca, msg);
+		int rc = conf_check_ca("lookup add", vs->vsid, vs->prefixes, vs->n_prefixes, &s->ca,
+				       msg, MSG_MAX);
 		if (rc < 0)
 			return rc;
 	}
@@ -529,11 +360,9 @@ static int check_route(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(route) *s = OBJ(e, route);
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
 	if (vs == NULL)
-		return vsid_missing("route add", s->vsid, msg);
-	if (!rdomain_known(ck, s->rdomain)) {
-		hnv_seterr(msg, MSG_MAX, "route add: routing domain \"%s\" not found", s->rdomain);
-		return -ENOENT;
-	}
+		return conf_vsid_missing("route add", s->vsid, msg, MSG_MAX);
+	if (!rdomain_known(ck, s->rdomain))
+		return conf_rdomain_missing("route add", s->rdomain, msg, MSG_MAX);
 	if (strcmp(vs->rdomain, s->rdomain) != 0) {
 		hnv_seterr(msg, MSG_MAX,
 			   "route add: VSID %u belongs to routing domain \"%s\", not \"%s\"",
@@ -546,33 +375,17 @@ static int check_route(const struct ck *ck, const struct ent *e, char *msg)
 static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(s2s) *s = OBJ(e, s2s);
-	if (!rdomain_known(ck, s->rdomain)) {
-		hnv_seterr(msg, MSG_MAX, "s2s add: routing domain \"%s\" not found", s->rdomain);
-		return -ENOENT;
-	}
-	if (!has_gateway(ck, s->rdomain)) {
-		hnv_seterr(msg, MSG_MAX,
-			   "s2s add: tunnel \"%s\": routing domain \"%s\" has no gateway (gateway "
-			   "add --rdomain %s first)",
-			   s->name, s->rdomain, s->rdomain);
-		return -ENOENT;
-	}
+	if (!rdomain_known(ck, s->rdomain))
+		return conf_rdomain_missing("s2s add", s->rdomain, msg, MSG_MAX);
+	if (!has_gateway(ck, s->rdomain))
+		return conf_gateway_missing("s2s add", s->name, s->rdomain, msg, MSG_MAX);
 	/* charon tells tunnels to one peer apart by their identities */
 	struct keyb k;
 	mdl_key_s2sid(s, &k);
 	const struct ent *o = first_holder(ck, &k, G_S2S, e->seq);
 	if (o == NULL)
 		return 0;
-	char a[INET6_ADDRSTRLEN];
-	hnv_fmt_ip(&s->peer, a, sizeof(a));
-	hnv_seterr(msg, MSG_MAX,
-		   "s2s add: tunnel \"%s\" has the peer %s and the identities of tunnel \"%s\" "
-		   "(local-id \"%s\", remote-id \"%s\"); give one of them another --local-id or "
-		   "--remote-id",
-		   s->name, a, OBJ(o, s2s)->name, s->local_id, s->remote_id);
-	if (s->auth == HNV_S2S_AUTH_PSK && shows_secret(msg, s->psk))
-		hnv_seterr(msg, MSG_MAX, "s2s add: invalid value (not shown: it contains the PSK)");
-	return -EEXIST;
+	return conf_s2s_ids_taken(s, OBJ(o, s2s)->name, msg, MSG_MAX);
 }
 
 /* Checks entry e, at place (or SIZE_MAX) in its group. */

@@ -26,6 +26,7 @@
 #ifndef HNV_MODEL_INT_H
 #define HNV_MODEL_INT_H
 
+#include "conf_check.h"
 #include "conftext.h"
 #include "model.h"
 
@@ -314,7 +315,6 @@ const char *mdl_cmd_name(enum hnv_conf_kind k);
 /* The object a command of group g names, e.g. `rdomain "blue"`. */
 void mdl_describe(const void *obj, enum group g, char *buf, size_t len);
 void mdl_merge_global(struct hnv_conf_global *g, const struct hnv_conf_global *s);
-uint32_t mdl_ip4_u32(const struct hnv_ip *a);
 bool mdl_ip4_in(const struct hnv_ip *a, const struct hnv_ip *first, const struct hnv_ip *last);
 bool mdl_terminated(const char *s, size_t size);
 

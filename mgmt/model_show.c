@@ -290,7 +290,8 @@ static int row_pool(const struct hnv_model *m, json_object *r, const MEMBER_T(po
 	rc = rc ? rc : add_str(r, "range", t);
 	rc = rc ? rc
 		: add_int(r, "size",
-			  (int64_t)mdl_ip4_u32(&p->range.last) - mdl_ip4_u32(&p->range.first) + 1);
+			  (int64_t)conf_ip4_u32(&p->range.last) - conf_ip4_u32(&p->range.first) +
+				  1);
 	rc = rc ? rc : add_int(r, "in_use", in_use);
 	rc = rc ? rc : add_arr(r, "dns", &a);
 	for (unsigned i = 0; i < p->range.n_dns && rc == 0; i++) {

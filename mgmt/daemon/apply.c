@@ -29,51 +29,56 @@
 
 /* ---- commands in compact form ---- */
 
+#define SIZE_OF(m) sizeof(((struct hnv_conf_cmd *)0)->u.m)
+
+/* What this file needs to know of each kind: the bytes of the union member
+ * a command of the kind uses; for an add, the kind of the "del" that names
+ * its object (every other kind names itself); whether it concerns the
+ * gateway (hnv_apply_gateway_touched). */
+static const struct kind_info {
+	size_t size;
+	enum hnv_conf_kind del;
+	bool gateway;
+} kinds[] = {
+	[HNV_CONF_RDOMAIN_ADD] = {SIZE_OF(rdomain), HNV_CONF_RDOMAIN_DEL, false},
+	[HNV_CONF_RDOMAIN_DEL] = {SIZE_OF(rdomain), HNV_CONF_RDOMAIN_DEL, false},
+	[HNV_CONF_VSUBNET_ADD] = {SIZE_OF(vsubnet), HNV_CONF_VSUBNET_DEL, true},
+	[HNV_CONF_VSUBNET_DEL] = {SIZE_OF(vsubnet), HNV_CONF_VSUBNET_DEL, true},
+	[HNV_CONF_PA_ADD] = {SIZE_OF(pa), HNV_CONF_PA_DEL, true},
+	[HNV_CONF_PA_DEL] = {SIZE_OF(pa), HNV_CONF_PA_DEL, true},
+	[HNV_CONF_PORT_ADD] = {SIZE_OF(port), HNV_CONF_PORT_DEL, false},
+	[HNV_CONF_PORT_DEL] = {SIZE_OF(port), HNV_CONF_PORT_DEL, false},
+	[HNV_CONF_LOOKUP_ADD] = {SIZE_OF(lookup), HNV_CONF_LOOKUP_DEL, false},
+	[HNV_CONF_LOOKUP_SET] = {SIZE_OF(lookup), HNV_CONF_LOOKUP_SET, false},
+	[HNV_CONF_LOOKUP_DEL] = {SIZE_OF(lookup), HNV_CONF_LOOKUP_DEL, false},
+	[HNV_CONF_ROUTE_ADD] = {SIZE_OF(route), HNV_CONF_ROUTE_DEL, false},
+	[HNV_CONF_ROUTE_DEL] = {SIZE_OF(route), HNV_CONF_ROUTE_DEL, false},
+	[HNV_CONF_GLOBAL_SET] = {SIZE_OF(global), HNV_CONF_GLOBAL_SET, true},
+	[HNV_CONF_PROUTE_ADD] = {SIZE_OF(proute), HNV_CONF_PROUTE_DEL, false},
+	[HNV_CONF_PROUTE_DEL] = {SIZE_OF(proute), HNV_CONF_PROUTE_DEL, false},
+	[HNV_CONF_GATEWAY_ADD] = {SIZE_OF(gateway), HNV_CONF_GATEWAY_DEL, true},
+	[HNV_CONF_GATEWAY_DEL] = {SIZE_OF(gateway), HNV_CONF_GATEWAY_DEL, true},
+	[HNV_CONF_GATEWAY_CA] = {SIZE_OF(gateway_ca), HNV_CONF_GATEWAY_CA_DEL, true},
+	[HNV_CONF_GATEWAY_CA_DEL] = {SIZE_OF(gateway_ca), HNV_CONF_GATEWAY_CA_DEL, true},
+	[HNV_CONF_S2S_ADD] = {SIZE_OF(s2s), HNV_CONF_S2S_DEL, true},
+	[HNV_CONF_S2S_DEL] = {SIZE_OF(s2s), HNV_CONF_S2S_DEL, true},
+	[HNV_CONF_POOL_ADD] = {SIZE_OF(pool), HNV_CONF_POOL_DEL, false},
+	[HNV_CONF_POOL_DEL] = {SIZE_OF(pool), HNV_CONF_POOL_DEL, false},
+	[HNV_CONF_PORT_MOVE] = {SIZE_OF(port_move), HNV_CONF_PORT_MOVE, false},
+};
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_PORT_MOVE + 1, "a row for each kind");
+
+/* The row of kind k, or NULL for a value outside the enum. */
+static const struct kind_info *kind_info(enum hnv_conf_kind k)
+{
+	return (unsigned)k < sizeof(kinds) / sizeof(kinds[0]) ? &kinds[k] : NULL;
+}
+
 /* Bytes of the union member a command of kind k uses. */
 static size_t member_size(enum hnv_conf_kind k)
 {
-	const struct hnv_conf_cmd *c = NULL;
-	switch (k) {
-	case HNV_CONF_RDOMAIN_ADD:
-	case HNV_CONF_RDOMAIN_DEL:
-		return sizeof(c->u.rdomain);
-	case HNV_CONF_VSUBNET_ADD:
-	case HNV_CONF_VSUBNET_DEL:
-		return sizeof(c->u.vsubnet);
-	case HNV_CONF_PA_ADD:
-	case HNV_CONF_PA_DEL:
-		return sizeof(c->u.pa);
-	case HNV_CONF_PORT_ADD:
-	case HNV_CONF_PORT_DEL:
-		return sizeof(c->u.port);
-	case HNV_CONF_LOOKUP_ADD:
-	case HNV_CONF_LOOKUP_SET:
-	case HNV_CONF_LOOKUP_DEL:
-		return sizeof(c->u.lookup);
-	case HNV_CONF_ROUTE_ADD:
-	case HNV_CONF_ROUTE_DEL:
-		return sizeof(c->u.route);
-	case HNV_CONF_GLOBAL_SET:
-		return sizeof(c->u.global);
-	case HNV_CONF_PROUTE_ADD:
-	case HNV_CONF_PROUTE_DEL:
-		return sizeof(c->u.proute);
-	case HNV_CONF_GATEWAY_ADD:
-	case HNV_CONF_GATEWAY_DEL:
-		return sizeof(c->u.gateway);
-	case HNV_CONF_GATEWAY_CA:
-	case HNV_CONF_GATEWAY_CA_DEL:
-		return sizeof(c->u.gateway_ca);
-	case HNV_CONF_S2S_ADD:
-	case HNV_CONF_S2S_DEL:
-		return sizeof(c->u.s2s);
-	case HNV_CONF_POOL_ADD:
-	case HNV_CONF_POOL_DEL:
-		return sizeof(c->u.pool);
-	case HNV_CONF_PORT_MOVE:
-		return sizeof(c->u.port_move);
-	}
-	return sizeof(c->u);
+	const struct kind_info *ki = kind_info(k);
+	return ki ? ki->size : sizeof(((struct hnv_conf_cmd *)0)->u);
 }
 
 /* Commands one after the other: a head, then the member, 8-byte aligned.
@@ -176,51 +181,21 @@ struct hnv_apply {
 /* The "del" that names the object of an add command. */
 static int del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
 {
-	static const struct {
-		enum hnv_conf_kind add, del;
-	} t[] = {
-		{HNV_CONF_RDOMAIN_ADD, HNV_CONF_RDOMAIN_DEL},
-		{HNV_CONF_VSUBNET_ADD, HNV_CONF_VSUBNET_DEL},
-		{HNV_CONF_PA_ADD, HNV_CONF_PA_DEL},
-		{HNV_CONF_PORT_ADD, HNV_CONF_PORT_DEL},
-		{HNV_CONF_LOOKUP_ADD, HNV_CONF_LOOKUP_DEL},
-		{HNV_CONF_ROUTE_ADD, HNV_CONF_ROUTE_DEL},
-		{HNV_CONF_PROUTE_ADD, HNV_CONF_PROUTE_DEL},
-		{HNV_CONF_GATEWAY_ADD, HNV_CONF_GATEWAY_DEL},
-		{HNV_CONF_GATEWAY_CA, HNV_CONF_GATEWAY_CA_DEL},
-		{HNV_CONF_S2S_ADD, HNV_CONF_S2S_DEL},
-		{HNV_CONF_POOL_ADD, HNV_CONF_POOL_DEL},
-	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i].add == add->kind) {
-			memset(del, 0, sizeof(*del));
-			del->kind = t[i].del;
-			memcpy(&del->u, &add->u, member_size(add->kind));
-			if (del->kind == HNV_CONF_S2S_DEL) /* the del names the tunnel only */
-				explicit_bzero(del->u.s2s.psk, sizeof(del->u.s2s.psk));
-			return 0;
-		}
-	return -EINVAL;
+	const struct kind_info *ki = kind_info(add->kind);
+	if (!ki || ki->del == add->kind)
+		return -EINVAL;
+	memset(del, 0, sizeof(*del));
+	del->kind = ki->del;
+	memcpy(&del->u, &add->u, ki->size);
+	if (del->kind == HNV_CONF_S2S_DEL) /* the del names the tunnel only */
+		explicit_bzero(del->u.s2s.psk, sizeof(del->u.s2s.psk));
+	return 0;
 }
 
 static bool touches_gateway(const struct hnv_conf_cmd *c)
 {
-	switch (c->kind) {
-	case HNV_CONF_GATEWAY_ADD:
-	case HNV_CONF_GATEWAY_DEL:
-	case HNV_CONF_GATEWAY_CA:
-	case HNV_CONF_GATEWAY_CA_DEL:
-	case HNV_CONF_S2S_ADD:
-	case HNV_CONF_S2S_DEL:
-	case HNV_CONF_GLOBAL_SET:
-	case HNV_CONF_PA_ADD:
-	case HNV_CONF_PA_DEL:
-	case HNV_CONF_VSUBNET_ADD:
-	case HNV_CONF_VSUBNET_DEL:
-		return true;
-	default:
-		return false;
-	}
+	const struct kind_info *ki = kind_info(c->kind);
+	return ki && ki->gateway;
 }
 
 /* The settings as target has them, the defaults where it (or NULL) has
@@ -297,23 +272,32 @@ static void port_cmd_of(const struct hnv_port *pt, struct hnv_conf_cmd *p)
 		p->u.port.cas[p->u.port.n_cas++] = pt->cas[i];
 }
 
+/* True, with the "port add" of the port of the datapath that owns the CA
+ * of lookup command c in *p, when that port exists and the datapath holds
+ * a lookup record of the CA (held) or holds none (!held). */
+static bool owner_port(const struct hnv_apply *a, const struct hnv_conf_cmd *c, bool held,
+		       struct hnv_conf_cmd *p)
+{
+	const struct hnv_conf_lookup *s = &c->u.lookup;
+	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
+	if (hnv_ip_is_unspec(&s->ca) || (hnv_policy_rec_by_ca(pol, hnv_hash_ca(s->vsid, &s->ca),
+							      s->vsid, &s->ca) != NULL) != held)
+		return false;
+	const struct hnv_port *pt = port_owning(pol, s->vsid, &s->ca);
+	if (!pt)
+		return false;
+	port_cmd_of(pt, p);
+	return true;
+}
+
 /* An explicit "lookup add" of a port's CA replaces the record made for the
  * port (conftext.h): remembers the port (as its "port add") so that undo
  * can make the record again. 0, or -ENOMEM. */
 static int note_replaced_port(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *port)
 {
-	const struct hnv_conf_lookup *s = &c->u.lookup;
-	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
-	*port = NONE;
-	if (hnv_ip_is_unspec(&s->ca) ||
-	    !hnv_policy_rec_by_ca(pol, hnv_hash_ca(s->vsid, &s->ca), s->vsid, &s->ca))
-		return 0;
-	const struct hnv_port *pt = port_owning(pol, s->vsid, &s->ca);
-	if (!pt)
-		return 0;
 	struct hnv_conf_cmd p;
-	port_cmd_of(pt, &p);
-	return cmdbuf_put(&a->arena, &p, port);
+	*port = NONE;
+	return owner_port(a, c, true, &p) ? cmdbuf_put(&a->arena, &p, port) : 0;
 }
 
 /* Adds c; the host edge's TAP of a port (or of the gateway port a gateway
@@ -368,6 +352,23 @@ static bool set_in_place(const struct hnv_conf_cmd *old, const struct hnv_conf_c
 	       (old->kind == HNV_CONF_LOOKUP_ADD || old->kind == HNV_CONF_GLOBAL_SET);
 }
 
+/* Makes c's values hold, in place (set_in_place): the settings, or the
+ * values of a lookup record. */
+static int apply_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
+{
+	return c->kind == HNV_CONF_GLOBAL_SET ? apply_global(a, c, err, errlen)
+					      : apply_lookup_set(a, c, err, errlen);
+}
+
+/* Adds c again after a refused change took it away; a failure is logged
+ * ("cannot restore <what>: ..."), the caller's error stays the refusal. */
+static void add_back(struct hnv_apply *a, const struct hnv_conf_cmd *c, const char *what)
+{
+	char e[256];
+	if (apply_add(a, c, NULL, e, sizeof(e)))
+		hnv_log(HNV_LOG_ERR, "cannot restore %s: %s", what, e);
+}
+
 /* Makes the records of a port again, as "port add" made them: the port
  * goes and comes back (its TAP stays open: fwd.h). */
 static int restore_port(struct hnv_apply *a, const struct hnv_conf_cmd *p, char *err, size_t errlen)
@@ -380,17 +381,8 @@ static int restore_port(struct hnv_apply *a, const struct hnv_conf_cmd *p, char 
  * back, as a replay of the configuration would make it. */
 static int lookup_gone(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
-	const struct hnv_conf_lookup *s = &c->u.lookup;
-	const struct hnv_policy *pol = hnv_dp_policy(a->dp);
-	if (hnv_ip_is_unspec(&s->ca) ||
-	    hnv_policy_rec_by_ca(pol, hnv_hash_ca(s->vsid, &s->ca), s->vsid, &s->ca))
-		return 0;
-	const struct hnv_port *pt = port_owning(pol, s->vsid, &s->ca);
-	if (!pt)
-		return 0;
 	struct hnv_conf_cmd p;
-	port_cmd_of(pt, &p);
-	return restore_port(a, &p, err, errlen);
+	return owner_port(a, c, false, &p) ? restore_port(a, &p, err, errlen) : 0;
 }
 
 /* The provider address ports' records take now (see struct hnv_apply). */
@@ -531,28 +523,21 @@ int hnv_apply_change(struct hnv_apply *a, const struct hnv_conf_cmd *old,
 		a->gateway_touched || (old && touches_gateway(old)) || (new &&touches_gateway(new));
 	int rc;
 	if (set_in_place(old, new)) {
-		rc = new->kind == HNV_CONF_GLOBAL_SET ? apply_global(a, new, err, errlen)
-						      : apply_lookup_set(a, new, err, errlen);
+		rc = apply_set(a, new, err, errlen);
 		u.new_in = rc == 0;
 	} else {
 		rc = old ? apply_del(a, old, err, errlen) : 0;
 		u.old_gone = old && rc == 0;
 		if (rc == 0 && old && !new && old->kind == HNV_CONF_LOOKUP_ADD &&
 		    (rc = lookup_gone(a, old, err, errlen))) {
-			char e[256];
-			if (apply_add(a, old, NULL, e, sizeof(e)))
-				hnv_log(HNV_LOG_ERR, "cannot restore a lookup record: %s", e);
+			add_back(a, old, "a lookup record");
 			u.old_gone = false;
 		}
 		if (rc == 0 && new)
 			rc = apply_add(a, new, &u.port, err, errlen);
 		u.new_in = new &&rc == 0;
-		if (rc && u.old_gone) {
-			char e[256];
-			if (apply_add(a, old, NULL, e, sizeof(e)))
-				hnv_log(HNV_LOG_ERR,
-					"cannot restore what a failed change replaced: %s", e);
-		}
+		if (rc && u.old_gone)
+			add_back(a, old, "what a failed change replaced");
 	}
 	if (rc) {
 		cmdbuf_cut(&a->arena, mark);
@@ -585,8 +570,7 @@ static int undo_one(struct hnv_apply *a, const struct undo *u, char *err, size_t
 		cmdbuf_get(&a->arena, u->new, &new);
 	int rc = 0;
 	if (has_old && has_new && set_in_place(&old, &new)) {
-		rc = old.kind == HNV_CONF_GLOBAL_SET ? apply_global(a, &old, err, errlen)
-						     : apply_lookup_set(a, &old, err, errlen);
+		rc = apply_set(a, &old, err, errlen);
 	} else {
 		if (u->new_in)
 			rc = apply_del(a, &new, err, errlen);

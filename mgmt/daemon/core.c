@@ -525,6 +525,35 @@ static int revision_text(struct hnv_core *c, unsigned rev, char **text, size_t *
 	return rc;
 }
 
+/* The model of text (len bytes, from the store): 0 with *m, or the
+ * model's error with its message in e. text, which may hold PSKs, is wiped
+ * and freed either way. */
+static int model_of_text(char *text, size_t len, struct hnv_model **m, char *e, size_t elen)
+{
+	int rc = hnv_model_load(text, len, m, e, elen);
+	explicit_bzero(text, len);
+	free(text);
+	return rc;
+}
+
+/* The model of the stored configuration, dir/hnvgw.conf: 0 with *m and its
+ * revision in *rev, or a negative errno with "cannot read DIR/hnvgw.conf:
+ * ..." or "DIR/hnvgw.conf: <the model's message><tail>" in err. */
+static int model_of_store(struct hnv_store *s, const char *dir, const char *tail,
+			  struct hnv_model **m, unsigned *rev, char *err, size_t errlen)
+{
+	char *text, e[512];
+	size_t len;
+	int rc = hnv_store_load(s, &text, &len, rev);
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", dir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = model_of_text(text, len, m, e, sizeof(e))))
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s%s", dir, e, tail);
+	return rc;
+}
+
 /* Loads revision rev and installs it as a new revision. */
 static int restore(struct hnv_core *c, unsigned rev, unsigned *newrev, char *err, size_t errlen)
 {
@@ -535,10 +564,7 @@ static int restore(struct hnv_core *c, unsigned rev, unsigned *newrev, char *err
 		return rc;
 	struct hnv_model *m;
 	char e[512];
-	rc = hnv_model_load(text, len, &m, e, sizeof(e));
-	explicit_bzero(text, len);
-	free(text);
-	if (rc) {
+	if ((rc = model_of_text(text, len, &m, e, sizeof(e)))) {
 		hnv_seterr(err, errlen, "revision %u: %s", rev, e);
 		return rc;
 	}
@@ -555,25 +581,14 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 	}
 	int rc;
 	char e[512];
-	char *text = NULL;
-	size_t len = 0;
 	/* the store creates the directory and locks it against a second
 	 * daemon */
 	if ((rc = hnv_store_open(state_dir, &c->store, e, sizeof(e)))) {
 		hnv_seterr(err, errlen, "%s", e);
 		goto fail;
 	}
-	if ((rc = hnv_store_load(c->store, &text, &len, &c->rev))) {
-		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", state_dir, strerror(-rc));
+	if ((rc = model_of_store(c->store, state_dir, "", &c->model, &c->rev, err, errlen)))
 		goto fail;
-	}
-	rc = hnv_model_load(text, len, &c->model, e, sizeof(e));
-	explicit_bzero(text, len);
-	free(text);
-	if (rc) {
-		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
-		goto fail;
-	}
 	if (!(c->dp = hnv_dp_new()) || (rc = hnv_apply_new(c->dp, &c->apply))) {
 		rc = -ENOMEM;
 		hnv_seterr(err, errlen, "out of memory");
@@ -887,23 +902,12 @@ int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src
 
 int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 {
-	char *text;
-	size_t len;
 	unsigned rev;
-	int rc = hnv_store_load(c->store, &text, &len, &rev);
-	if (rc) {
-		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
-		return rc;
-	}
 	struct hnv_model *m;
-	char e[512];
-	rc = hnv_model_load(text, len, &m, e, sizeof(e));
-	explicit_bzero(text, len);
-	free(text);
-	if (rc) {
-		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; running configuration kept", c->dir, e);
+	int rc = model_of_store(c->store, c->dir, "; running configuration kept", &m, &rev, err,
+				errlen);
+	if (rc)
 		return rc;
-	}
 	struct hnv_apply_diff *d;
 	if ((rc = hnv_apply_diff(c->model, m, &d))) {
 		hnv_model_free(m);
