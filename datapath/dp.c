@@ -748,6 +748,15 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 		verdict(w, p, HNV_R_drop_spoof);
 		return;
 	}
+	/* the sender's address too: a VM may not claim another VM's address,
+	 * not even toward a VM on this host (local delivery has no receive-side
+	 * check); 0.0.0.0 is an ARP probe (RFC 5227) */
+	if (!pt->gateway && !hnv_ip_is_unspec(&a.spa) && !port_owns(pt, &a.spa)) {
+		IPS(spa, &a.spa);
+		TRACE(p, HNV_ST_ARP, "sender address %s is not a CA of port %s", spa, pt->name);
+		verdict(w, p, HNV_R_drop_spoof);
+		return;
+	}
 	if (!mac_is_group(&in->eth.dst) && a.op == 1 && hnv_mac_eq(&in->eth.dst, &w->set->gw_mac) &&
 	    (is_gateway_addr(vs, &a.tpa) || hnv_dhcp_is_server_addr(vs, &a.tpa))) {
 		/* a unicast probe of the gateway (Linux ARP in PROBE state): the
@@ -799,6 +808,11 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 }
 
 /* Returns true when the frame was a neighbour solicitation it handled. */
+static bool is_link_local6(const struct hnv_ip *a)
+{
+	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
+}
+
 static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,
 		  const struct hnv_vsubnet *vs, struct inner *in)
 {
@@ -809,6 +823,15 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	    ((c.type == ND_NEIGHBOR_SOLICIT || c.type == ND_NEIGHBOR_ADVERT) &&
 	     hnv_ip_is_v4(&c.target))) {
 		verdict(w, p, HNV_R_drop_bad_ip);
+		return true;
+	}
+	/* an advertisement speaks for its target: only the port's own
+	 * addresses (and link-local ones, which never leave the VSID's L2) */
+	if (c.type == ND_NEIGHBOR_ADVERT && !pt->gateway && !port_owns(pt, &c.target) &&
+	    !is_link_local6(&c.target)) {
+		IPS(tgt, &c.target);
+		TRACE(p, HNV_ST_ND, "NA for %s, not a CA of port %s", tgt, pt->name);
+		verdict(w, p, HNV_R_drop_spoof);
 		return true;
 	}
 	if (c.type == ND_ROUTER_SOLICIT && mac_is_group(&in->eth.dst)) {
@@ -852,11 +875,6 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	reply_na(p, in, &c.target, &r->mac, false);
 	verdict(w, p, HNV_R_nd_advert);
 	return true;
-}
-
-static bool is_link_local6(const struct hnv_ip *a)
-{
-	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
 }
 
 static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,

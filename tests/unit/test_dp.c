@@ -696,6 +696,41 @@ static void test_spoof_from_vm(void **state)
 	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
 }
 
+/* Issue 17 finding 8: ARP and NA may not claim another VM's address,
+ * neither toward a remote VM nor toward one on the same host. */
+static void test_spoof_arp_na_sender(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[256];
+	struct hnv_mac bc = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, z = {{0}};
+	struct hnv_mac me = pg_mac(BLUE1), blue4 = pg_mac(BLUE4);
+	struct hnv_ip blue4_ip = pg_ip("10.0.0.6"), blue2_ip = pg_ip("10.0.0.7");
+	struct hnv_ip mine = pg_ip("10.0.0.5");
+	/* a gratuitous-looking reply to blue4 (same host) claiming blue2's address */
+	size_t len = pg_arp(f, &blue4, 2, &me, &blue2_ip, &blue4, &blue4_ip);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	/* a request that claims blue4's address */
+	len = pg_arp(f, &bc, 1, &me, &blue4_ip, &z, &blue2_ip);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	/* with its own address the same reply is delivered to blue4 */
+	len = pg_arp(f, &blue4, 2, &me, &mine, &blue4, &blue4_ip);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_local);
+	/* an NA for blue2's IPv6 address, sent to blue2 */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::7", "fd00:5001::7", BLUE2, 255, false);
+	f[14 + 40] = 136; /* the solicitation made an advertisement */
+	struct hnv_ip s6 = pg_ip("fd00:5001::5"), d6 = pg_ip("fd00:5001::7");
+	pg_put16(f + 14 + 40 + 2, 0);
+	pg_put16(f + 14 + 40 + 2, pg_csum6(&s6, &d6, 58, f + 14 + 40, len - 14 - 40));
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	/* the NA for its own address goes out */
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::5", "fd00:5001::7", BLUE2, 255, false);
+	f[14 + 40] = 136;
+	pg_put16(f + 14 + 40 + 2, 0);
+	pg_put16(f + 14 + 40 + 2, pg_csum6(&s6, &d6, 58, f + 14 + 40, len - 14 - 40));
+	assert_reason(run(c, f, len, c->blue1), HNV_R_tx_encap);
+}
+
 /* ---- receive ---- */
 
 struct rx {
@@ -1823,6 +1858,7 @@ int main(void)
 		T(test_no_route_no_record),
 		T(test_isolation),
 		T(test_spoof_from_vm),
+		T(test_spoof_arp_na_sender),
 		T(test_rx_deliver),
 		T(test_rx_red),
 		T(test_rx_spoof),
