@@ -6,6 +6,7 @@
 #include "../../datapath/io/fwd.h"
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
+#include "../../lib/file.h"
 #include "../../lib/log.h"
 #include "../../lib/vec.h"
 #include "../conftext.h"
@@ -62,42 +63,6 @@ unsigned hnv_core_revision(const struct hnv_core *c)
 	return c->rev;
 }
 
-/* Writes DIR/name atomically: temp file, fsync, rename, fsync DIR. */
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len)
-{
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= sizeof(tmp) ||
-	    (size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= sizeof(dst))
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	for (size_t off = 0; off < len && !rc;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno != EINTR)
-			rc = -errno;
-		else if (w > 0)
-			off += (size_t)w;
-	}
-	if (!rc && fsync(fd))
-		rc = -errno;
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, dst))
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	rc = fsync(dfd) ? -errno : 0;
-	close(dfd);
-	return rc;
-}
-
 /* The commit-confirm state survives a restart: DIR/commit-confirm holds the
  * revision waiting, the one to restore and the wall-clock deadline. */
 static int confirm_save(struct hnv_core *c, long remaining_ms)
@@ -105,7 +70,9 @@ static int confirm_save(struct hnv_core *c, long remaining_ms)
 	char buf[128];
 	int n = snprintf(buf, sizeof(buf), "rev %u\nback %u\ndeadline %lld\n", c->confirm.rev,
 			 c->confirm.back, (long long)time(NULL) + (remaining_ms + 999) / 1000);
-	return write_atomic(c->dir, CONFIRM_FILE, buf, (size_t)n);
+	/* ".tmp-": the store's temporary prefix, so hnv_store_open removes a
+	 * leftover of a crash here too */
+	return hnv_write_atomic(c->dir, CONFIRM_FILE, buf, (size_t)n, 0600, ".tmp-");
 }
 
 static void confirm_disarm(struct hnv_core *c)
