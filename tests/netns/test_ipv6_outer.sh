@@ -80,6 +80,11 @@ nsx b1 ping -c 3 -i 0.2 -w 10 10.0.0.7 >"$T/ping.out" || fail "Blue1 -> Blue2: $
 nsx b2 ping -c 3 -i 0.2 -w 10 10.0.0.5 >/dev/null || fail "Blue2 -> Blue1"
 pass "Blue1 <-> Blue2 ping over NVGRE with IPv6 outer headers"
 
+# tcpdump may still hold frames the kernel handed it (received by filter,
+# not yet written): stop it only once the return direction is in the file,
+# or after 5 s (the check below then says what is missing)
+returned() { tshark -r "$T/provider.pcap" -Y 'gre and ipv6.src == fd00:4::22' 2>/dev/null | grep -q .; }
+wait_for 5 returned || true
 kill -INT "${BGPIDS[0]}"
 wait "${BGPIDS[0]}" || true
 tshark -r "$T/provider.pcap" -Y 'gre' -T fields -E occurrence=f -e ipv6.src -e ipv6.dst -e gre.proto -e gre.key \
