@@ -169,7 +169,7 @@ cap_start()
 {
 	local ns=$1 ifn=$2 file=$3
 	shift 3
-	ip netns exec "$P-$ns" tcpdump -i "$ifn" -U -n -s 400 -w "$file" "$@" 2>"$file.log" &
+	ip netns exec "$P-$ns" tcpdump --immediate-mode -i "$ifn" -U -n -s 400 -w "$file" "$@" 2>"$file.log" &
 	CAPPIDS[$file]=$!
 	BGPIDS+=($!)
 	wait_for 10 grep -q "listening on" "$file.log" || fail "tcpdump on $ns/$ifn did not start"

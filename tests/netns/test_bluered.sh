@@ -24,7 +24,7 @@ lab_setup
 pass "lab up: 2 hosts, 4 VMs, configured with hnvgw ps + port add"
 
 # ---- capture the provider segment during pings, isolation and MTU ----
-ip netns exec "$P-pn" tcpdump -i br0 -U -n -s 200 -w "$T/provider.pcap" 2>"$T/tcpdump.log" &
+ip netns exec "$P-pn" tcpdump --immediate-mode -i br0 -U -n -s 200 -w "$T/provider.pcap" 2>"$T/tcpdump.log" &
 BGPIDS+=($!)
 wait_for 10 grep -q "listening on" "$T/tcpdump.log" || fail "tcpdump did not start"
 
@@ -105,7 +105,7 @@ New-NetVirtualizationLookupRecord -CustomerAddress "10.0.1.5" -VirtualSubnetID 5
 PS
 for h in h1 h2; do cli "$h" ps "$T/vsid5002.ps1" >/dev/null || fail "VSID 5002 on $h"; done
 add_vm h2 b3 blue3 5002 10.0.1.5 060600010005
-ip netns exec "$P-pn" tcpdump -i br0 -U -n -s 200 -w "$T/routed.pcap" 2>"$T/tcpdump2.log" &
+ip netns exec "$P-pn" tcpdump --immediate-mode -i br0 -U -n -s 200 -w "$T/routed.pcap" 2>"$T/tcpdump2.log" &
 BGPIDS+=($!)
 wait_for 10 grep -q "listening on" "$T/tcpdump2.log" || fail "tcpdump did not start"
 nsx b1 ping -c 3 -i 0.2 -w 10 10.0.1.5 >"$T/ping-routed.out" || fail "Blue1 -> Blue3 (VSID 5002): $(<"$T/ping-routed.out")"

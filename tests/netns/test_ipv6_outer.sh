@@ -72,7 +72,7 @@ add_vm h1 b1 blue1 5001 10.0.0.5 060600000005
 add_vm h2 b2 blue2 5001 10.0.0.7 060600000007
 pass "lab up: 2 hosts with IPv6 PAs (AF_PACKET uplink), Blue1 and Blue2"
 
-ip netns exec "$P-pn" tcpdump -i br0 -U -n -s 200 -w "$T/provider.pcap" 2>"$T/tcpdump.log" &
+ip netns exec "$P-pn" tcpdump --immediate-mode -i br0 -U -n -s 200 -w "$T/provider.pcap" 2>"$T/tcpdump.log" &
 BGPIDS+=($!)
 wait_for 10 grep -q "listening on" "$T/tcpdump.log" || fail "tcpdump did not start"
 

@@ -148,7 +148,7 @@ start_host h1 192.168.4.11
 start_host h2 192.168.4.22
 
 # everything on the provider segment, checked for DHCP at the end
-ip netns exec "$P-pn" tcpdump -i br0 -U -n -w "$T/provider.pcap" 2>"$T/tcpdump.log" &
+ip netns exec "$P-pn" tcpdump --immediate-mode -i br0 -U -n -w "$T/provider.pcap" 2>"$T/tcpdump.log" &
 BGPIDS+=($!)
 wait_for 10 grep -q "listening on" "$T/tcpdump.log" || fail "tcpdump did not start"
 
