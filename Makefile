@@ -7,7 +7,7 @@ CC      ?= cc
 CLANG   ?= clang
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread
 CFLAGS  ?= -O2
-LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lmnl -lnftnl -lcurl -lpthread
+LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lmnl -lnftnl -lcurl -lbpf -lelf -lz -lpthread
 SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 PREFIX  ?= /usr
@@ -19,8 +19,11 @@ BA = $(B)/asan
 
 # Programs: the file that holds main() for each.
 PROG_SRCS = mgmt/daemon/main.c mgmt/cli/main.c mgmt/tools/hnvgw_dp.c
-SRC_DIRS  = lib datapath datapath/io gateway vpn mgmt mgmt/daemon mgmt/cli mgmt/tools
-LIB_SRCS  = $(filter-out $(PROG_SRCS),$(wildcard $(SRC_DIRS:%=%/*.c)))
+SRC_DIRS  = lib datapath datapath/io datapath/bpf gateway vpn mgmt mgmt/daemon mgmt/cli mgmt/tools
+# The fast path's programs (clang -target bpf), compiled into a libbpf
+# skeleton that datapath/bpf/fp.c includes.
+BPF_SRCS  = $(wildcard datapath/bpf/*.bpf.c)
+LIB_SRCS  = $(filter-out $(PROG_SRCS) $(BPF_SRCS),$(wildcard $(SRC_DIRS:%=%/*.c)))
 HDRS      = $(wildcard $(SRC_DIRS:%=%/*.h) tests/unit/*.h tests/fuzz/*.h)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
@@ -47,6 +50,21 @@ all: $(B)/hnvgw-dp $(B)/hnvgwd $(B)/hnvgw
 
 deps:
 	@./tests/deps.sh
+
+BPF_CFLAGS = -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(shell $(CC) -dumpmachine) \
+	-Wall -Wextra -Werror
+BPF_SKELS = $(BPF_SRCS:datapath/bpf/%.bpf.c=$(B)/gen/%.skel.h)
+CFLAGS_COMMON += -I$(B)/gen
+
+$(B)/gen/%.bpf.o: datapath/bpf/%.bpf.c $(wildcard datapath/bpf/*.h) datapath/reasons.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/gen/%.skel.h: $(B)/gen/%.bpf.o
+	bpftool gen skeleton $< name $* >$@.tmp && mv $@.tmp $@
+
+# Every object may include a skeleton (only datapath/bpf does).
+HDRS += $(BPF_SKELS)
 
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

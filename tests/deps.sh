@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-	build-essential clang libclang-rt-14-dev pkg-config
+	build-essential clang libclang-rt-14-dev pkg-config libbpf-dev bpftool
 	liburcu-dev libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev
 	libcurl4-openssl-dev
 	tshark python3-scapy iproute2 tcpdump iputils-ping iperf3

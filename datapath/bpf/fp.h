@@ -1,0 +1,100 @@
+/* fp.h: the kernel fast path (tc eBPF), userspace side: loads the
+ * programs of fp.bpf.c (libbpf skeleton), attaches them to devices, keeps
+ * their maps (fp_maps.h) equal to a datapath's policy and settings by
+ * deltas, sums their per-CPU counters and reads what they punt.
+ *
+ * Programs and where they attach (clsact, direct action):
+ *   uplink ingress      NVGRE receive: checks, anti-spoofing, decapsulation,
+ *                       delivery to the port's device; anything else that is
+ *                       not NVGRE to a local PA is left to the host;
+ *   port ingress        frames a VM sends on a device someone else created
+ *                       (qemu/libvirt TAP, veth): source checks, bridging,
+ *                       routing in the routing domain, encapsulation;
+ *   gateway egress      frames the kernel routes out of a gateway port
+ *                       (vsid<N>, a TAP hnvgwd holds, in the tenant's VRF):
+ *                       as port ingress without source checks; what it does
+ *                       not handle goes on to the TAP (TC_ACT_OK).
+ * What the programs do not handle (ARP, ND, DHCP, broadcast, ICMP errors to
+ * generate, anything unusual) is punted: copied into a perf buffer with
+ * its ingress port and dropped in the kernel; hnvgwd runs it through the C
+ * engine (hnv_fp_punt_read), which answers it as it always did.
+ *
+ * Threads: everything but hnv_fp_punt_read, hnv_fp_counters and
+ * hnv_fp_last is the control thread's (the one that writes the policy).
+ * hnv_fp_punt_read belongs to the one forwarding thread.
+ * Errors: 0 or a negative errno, with a message in err where there is one.
+ */
+#ifndef HNV_FP_H
+#define HNV_FP_H
+
+#include "../dp.h"
+#include "fp_maps.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hnv_fp;
+
+/* Loads the programs and creates the maps (nothing attached yet). Fails
+ * with a message saying why eBPF cannot be used here (no BPF syscall,
+ * verifier rejection, missing BTF, not permitted). */
+int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen);
+/* Detaches every program it attached and frees the maps. NULL is fine. */
+void hnv_fp_free(struct hnv_fp *fp);
+
+/* Binds the fast path to dp: fills the maps from dp's current policy and
+ * settings, then mirrors every later policy write and setting into them
+ * (datapath/policy.h hnv_policy_set_mirror) and adds the fast path's
+ * counters to hnv_dp_counters(dp). Once only; dp must outlive fp. */
+int hnv_fp_bind(struct hnv_fp *fp, struct hnv_dp *dp, char *err, size_t errlen);
+
+/* The provider uplink: the receive program on its ingress, and the device
+ * encapsulated frames are redirected to. */
+int hnv_fp_attach_uplink(struct hnv_fp *fp, const char *ifname, char *err, size_t errlen);
+
+/* How a port's device is served. */
+enum hnv_fp_port_kind {
+	HNV_FP_PORT_DEV,     /* a device someone else created: port ingress program,
+				delivery by redirect to its egress */
+	HNV_FP_PORT_TAP,     /* a TAP hnvgwd holds: frames to it are punted */
+	HNV_FP_PORT_GATEWAY, /* a gateway port TAP in a VRF: egress program,
+				delivery by redirect into its ingress */
+};
+/* Serves port_id (a port of the bound datapath) on device ifname. The
+ * port's entry appears in the maps once both the policy has the port and
+ * it is attached; it goes when either goes. */
+int hnv_fp_attach_port(struct hnv_fp *fp, unsigned port_id, const char *ifname,
+		       enum hnv_fp_port_kind kind, char *err, size_t errlen);
+/* Stops serving port_id: its program is detached from the device and its
+ * entries leave the maps. -ENOENT if it was not attached. */
+int hnv_fp_detach_port(struct hnv_fp *fp, unsigned port_id);
+
+/* The punt channel: a descriptor that polls readable when punted frames
+ * wait, and the reader. hnv_fp_punt_read fills up to n packets (data, len,
+ * in_port set as the I/O backends do) and returns how many, or a negative
+ * errno. Trace events are kept for hnv_fp_trace_read. */
+int hnv_fp_punt_fd(const struct hnv_fp *fp);
+int hnv_fp_punt_read(struct hnv_fp *fp, struct hnv_pkt **pkts, unsigned n);
+
+/* The fast path's counters, indexed by enum hnv_reason, added to out. */
+void hnv_fp_counters(const struct hnv_fp *fp, uint64_t out[HNV_R__COUNT]);
+/* Its own events (punted, lost, passed): FP_C_* - HNV_R__COUNT. */
+void hnv_fp_events(const struct hnv_fp *fp, uint64_t out[FP_C__COUNT - HNV_R__COUNT]);
+
+/* Runs frame (len bytes) through a program once with BPF_PROG_TEST_RUN, as
+ * if it arrived on device ifindex: prog is 0 uplink ingress, 1 port
+ * ingress, 2 gateway egress. out gets the frame as the program left it
+ * (*outlen: its length; cap bytes at most) and v the decision. For the
+ * differential tests and the cost benchmark (repeat > 1: the mean time per
+ * run in *ns_per_run). */
+enum hnv_fp_prog {
+	HNV_FP_PROG_UPLINK = 0,
+	HNV_FP_PROG_PORT = 1,
+	HNV_FP_PROG_GATEWAY = 2,
+};
+int hnv_fp_test_run(struct hnv_fp *fp, enum hnv_fp_prog prog, int ifindex, const void *frame,
+		    size_t len, void *out, size_t cap, size_t *outlen, struct fp_verdict *v,
+		    unsigned repeat, double *ns_per_run);
+
+#endif
