@@ -63,6 +63,9 @@ $(B)/gen/%.bpf.o: datapath/bpf/%.bpf.c $(wildcard datapath/bpf/*.h) datapath/rea
 $(B)/gen/%.skel.h: $(B)/gen/%.bpf.o
 	bpftool gen skeleton $< name $* >$@.tmp && mv $@.tmp $@
 
+# Kept: bpftool regenerates the skeleton only when the object changes.
+.SECONDARY: $(BPF_SRCS:datapath/bpf/%.bpf.c=$(B)/gen/%.bpf.o)
+
 # Every object may include a skeleton (only datapath/bpf does).
 HDRS += $(BPF_SKELS)
 
