@@ -85,7 +85,9 @@ static int sorted_cmp(const void *a, const void *b)
 		return x->r->prefix.len < y->r->prefix.len ? -1 : 1; /* enclosing first */
 	if (x->r->metric != y->r->metric)
 		return x->r->metric < y->r->metric ? -1 : 1;
-	return 0;
+	/* equal metrics: the route listed first (qsort is not stable, and the
+	 * choice must be the one hnv_policy_route_exact reports) */
+	return x->r < y->r ? -1 : x->r > y->r;
 }
 
 struct builder {
