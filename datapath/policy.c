@@ -1296,6 +1296,17 @@ bool hnv_policy_route_exact(const struct hnv_policy *p, uint16_t rd_idx,
 	return true;
 }
 
+bool hnv_policy_route_committed(const struct hnv_policy *p, uint16_t rd_idx,
+				const struct hnv_prefix *pfx, struct hnv_route_hit *hit)
+{
+	if (rd_idx >= MAX_RDOMAINS)
+		return false;
+	struct hnv_policy *w = (struct hnv_policy *)p;
+	const struct hnv_fib *f = hnv_ip_is_v4(&pfx->addr) ? rcu_dereference(w->fib4[rd_idx])
+							   : rcu_dereference(w->fib6[rd_idx]);
+	return hnv_fib_exact(f, pfx, hit);
+}
+
 int hnv_policy_route_foreach(const struct hnv_policy *p, hnv_route_cb cb, void *arg)
 {
 	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {

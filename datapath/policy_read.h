@@ -138,6 +138,9 @@ int hnv_policy_pa_foreach(const struct hnv_policy *p, hnv_pa_cb cb, void *arg);
  * configured first). False when there is none. Control thread only. */
 bool hnv_policy_route_exact(const struct hnv_policy *p, uint16_t rd_idx,
 			    const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
+/* The same among the committed routes (what readers use now). */
+bool hnv_policy_route_committed(const struct hnv_policy *p, uint16_t rd_idx,
+				const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
 void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
 			 struct hnv_lookup_spec *out);
 
