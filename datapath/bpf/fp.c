@@ -495,12 +495,6 @@ static const char *load_hint(int rc)
 	return "loading failed";
 }
 
-static int map_fd(struct fp *skel, struct bpf_map *m)
-{
-	(void)skel;
-	return bpf_map__fd(m);
-}
-
 int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -525,15 +519,15 @@ int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen)
 		return rc;
 	}
 	struct fp *s = fp->skel;
-	fp->fd_cfg = map_fd(s, s->maps.fp_cfg);
-	fp->fd_pas = map_fd(s, s->maps.fp_pas);
-	fp->fd_vsids = map_fd(s, s->maps.fp_vsids);
-	fp->fd_recs = map_fd(s, s->maps.fp_recs);
-	fp->fd_routes = map_fd(s, s->maps.fp_routes);
-	fp->fd_ports = map_fd(s, s->maps.fp_ports);
-	fp->fd_port_macs = map_fd(s, s->maps.fp_port_macs);
-	fp->fd_counters = map_fd(s, s->maps.fp_counters);
-	fp->fd_last = map_fd(s, s->maps.fp_last);
+	fp->fd_cfg = bpf_map__fd(s->maps.fp_cfg);
+	fp->fd_pas = bpf_map__fd(s->maps.fp_pas);
+	fp->fd_vsids = bpf_map__fd(s->maps.fp_vsids);
+	fp->fd_recs = bpf_map__fd(s->maps.fp_recs);
+	fp->fd_routes = bpf_map__fd(s->maps.fp_routes);
+	fp->fd_ports = bpf_map__fd(s->maps.fp_ports);
+	fp->fd_port_macs = bpf_map__fd(s->maps.fp_port_macs);
+	fp->fd_counters = bpf_map__fd(s->maps.fp_counters);
+	fp->fd_last = bpf_map__fd(s->maps.fp_last);
 	fp->ncpus = libbpf_num_possible_cpus();
 	if (fp->ncpus <= 0) {
 		rc = fp->ncpus < 0 ? fp->ncpus : -EINVAL;
