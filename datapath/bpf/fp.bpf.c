@@ -136,9 +136,12 @@ static __always_inline void decide(struct fp_ctx *c, __u8 action, __u32 reason)
 /* dp.c's verdict() for a drop: counted under reason. */
 #define DROP(c, r) decide((c), FP_ACT_DROP, HNV_R_##r)
 
+/* Also when applying a redirect decision failed: no output then. */
 static __always_inline void punt(struct fp_ctx *c)
 {
 	decide(c, FP_ACT_PUNT, HNV_R__COUNT);
+	c->v.out_ifindex = 0;
+	c->v.ingress = 0;
 }
 
 static __always_inline void pass(struct fp_ctx *c)
@@ -185,12 +188,13 @@ static __always_inline void trace(struct fp_ctx *c)
 }
 
 /* The end of every program: counts the decision, records it in fp_last,
- * punts, traces. redirect_ret: what the redirect helper returned. */
+ * punts, traces (cfg.trace). redirect_ret: what the redirect helper
+ * returned. */
 static __always_inline int conclude(struct fp_ctx *c, int redirect_ret)
 {
 	int ret;
 	if (c->lost) {
-		decide(c, FP_ACT_PUNT, HNV_R__COUNT);
+		punt(c);
 		count(FP_C_PUNT_LOST);
 		ret = TC_ACT_SHOT;
 	} else if (c->v.action == FP_ACT_PASS) {
@@ -215,7 +219,8 @@ static __always_inline int conclude(struct fp_ctx *c, int redirect_ret)
 	struct fp_verdict *last = bpf_map_lookup_elem(&fp_last, &k);
 	if (last)
 		*last = c->v;
-	if (c->cfg->trace == 1)
+	/* host traffic the uplink program passes is not traced */
+	if (c->cfg->trace == 1 && !(c->v.action == FP_ACT_PASS && !c->gw_egress))
 		trace(c);
 	return ret;
 }
