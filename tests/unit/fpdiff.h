@@ -54,7 +54,7 @@ enum fpd_result {
 	FPD_DIFFERENT,
 };
 
-static int fpd_sh(const char *cmd)
+static inline int fpd_sh(const char *cmd)
 {
 	int rc = system(cmd);
 	return rc == 0 ? 0 : -1;
@@ -63,7 +63,7 @@ static int fpd_sh(const char *cmd)
 /* Builds both tiers from conf: a new network namespace, a veth for the
  * uplink and one per port, the C engine with next hops for remote_pas
  * (NULL-terminated), the fast path bound to it. NULL with why on failure. */
-static struct fpd *fpd_new(const char *conf, const char *const *remote_pas, char *why,
+static inline struct fpd *fpd_new(const char *conf, const char *const *remote_pas, char *why,
 			   size_t whylen)
 {
 	if (unshare(CLONE_NEWNET) != 0) {
@@ -133,7 +133,7 @@ fail:
 	return NULL;
 }
 
-static void fpd_free(struct fpd *x)
+static inline void fpd_free(struct fpd *x)
 {
 	if (!x)
 		return;
@@ -146,7 +146,7 @@ static void fpd_free(struct fpd *x)
 }
 
 /* The egress of a fast-path redirect as a C engine port id; -1: none. */
-static int fpd_port_of_ifindex(const struct fpd *x, uint32_t ifindex)
+static inline int fpd_port_of_ifindex(const struct fpd *x, uint32_t ifindex)
 {
 	if ((int)ifindex == x->uplink_ifindex)
 		return HNV_PORT_UPLINK;
@@ -161,7 +161,7 @@ static int fpd_port_of_ifindex(const struct fpd *x, uint32_t ifindex)
  * fills it after the program) and the outer IPv4 ID with the header
  * checksum over it (the C engine counts IDs, the program writes 0; both
  * set DF). */
-static void fpd_mask(uint8_t *f, size_t len, int out_port)
+static inline void fpd_mask(uint8_t *f, size_t len, int out_port)
 {
 	if (out_port != HNV_PORT_UPLINK || len < 14)
 		return;
@@ -173,7 +173,7 @@ static void fpd_mask(uint8_t *f, size_t len, int out_port)
 /* True when the C engine's verdict is one the fast path may leave to the
  * host: frames that are not NVGRE for a local PA, and outer headers too
  * broken to be anybody's. */
-static bool fpd_host_reason(uint16_t r)
+static inline bool fpd_host_reason(uint16_t r)
 {
 	return r == HNV_R_drop_not_gre || r == HNV_R_drop_not_local_pa || r == HNV_R_drop_runt ||
 	       r == HNV_R_drop_bad_ip || r == HNV_R_drop_bad_csum || r == HNV_R_drop_ip_fragment;
@@ -181,7 +181,7 @@ static bool fpd_host_reason(uint16_t r)
 
 /* Runs frame from in_port (HNV_PORT_UPLINK or a port id) through both
  * tiers; on FPD_DIFFERENT, why says how. */
-static enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, size_t len, int in_port,
+static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, size_t len, int in_port,
 				   char *why, size_t whylen)
 {
 	why[0] = 0;
