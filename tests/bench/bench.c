@@ -10,14 +10,28 @@
  * Prints Mpps and ns per packet for NVGRE receive, VM transmit (bridged,
  * encap) and cross-VSID routing (route, encap), plus bytes per record and
  * the time to load the records. Numbers only; nothing is asserted here.
+ *
+ * Then the same policy and the same three kinds of frame through the kernel
+ * fast path's tc programs (datapath/bpf), run by BPF_PROG_TEST_RUN with
+ * repeat: the maps are filled by the policy mirror, the uplink and every
+ * port get a veth in a network namespace of the bench's own. Prints the
+ * time to fill the maps and ns per packet of each program (the kernel's
+ * mean over the repeats, which includes building the test skb). Needs root;
+ * without it, or where eBPF cannot load, says why and skips the section.
  */
 #define _LGPL_SOURCE
+#include "../../datapath/bpf/fp.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/proto.h"
 
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
 /* routing domains: 1000 for the goal's policy; a 4-domain run shows the
@@ -272,6 +286,98 @@ static void run(const char *name, struct hnv_dp_worker *w, struct hnv_pkt *pkts,
 	       (unsigned long long)n);
 }
 
+/* ns per packet of prog over the first n templates, each run repeat times;
+ * counts the verdicts that were not expect. */
+static void fp_run(const char *name, struct hnv_fp *fp, enum hnv_fp_prog prog,
+		   const int *ifindex_of_port, const struct tmpl *tm, unsigned n, unsigned repeat,
+		   enum hnv_reason expect)
+{
+	static uint8_t out[HNV_PKT_BUFSIZE];
+	double sum = 0;
+	unsigned bad = 0, ran = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct fp_verdict v;
+		size_t outlen;
+		double ns;
+		int rc = hnv_fp_test_run(fp, prog, ifindex_of_port[tm[i].port], tm[i].frame, tm[i].len,
+					 out, sizeof(out), &outlen, &v, repeat, &ns);
+		if (rc) {
+			fprintf(stderr, "bench: BPF_PROG_TEST_RUN: %s\n", strerror(-rc));
+			return;
+		}
+		bad += v.reason != expect;
+		sum += ns;
+		ran++;
+	}
+	printf("%-34s %7.1f ns/pkt  (%u frames x %u runs; %u not %s)\n", name, sum / ran, ran,
+	       repeat, bad, hnv_reason_name(expect));
+}
+
+/* The fast path over dp's policy (see the head of this file). */
+static void bench_fp(struct hnv_dp *dp, const struct tmpl *rx, const struct tmpl *tx,
+		     const struct tmpl *rt)
+{
+	char err[512];
+	if (geteuid() != 0) {
+		printf("fast path: skipped (needs root)\n");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork", -1);
+	if (pid > 0) { /* the namespace and devices go with the child */
+		int st;
+		waitpid(pid, &st, 0);
+		return;
+	}
+	if (unshare(CLONE_NEWNET) != 0) {
+		printf("fast path: skipped (unshare: %s)\n", strerror(errno));
+		_exit(0);
+	}
+	FILE *ip = popen("ip -batch -", "w");
+	if (!ip)
+		die("ip -batch", -1);
+	fprintf(ip, "link add fpup0 type veth peer name fpup1\nlink set fpup0 up\n");
+	for (unsigned rd = 0; rd < N_RD; rd++)
+		fprintf(ip, "link add fpv%u type veth peer name fpw%u\nlink set fpv%u up\n", rd, rd,
+			rd);
+	if (pclose(ip) != 0)
+		die("creating the veth devices", -1);
+	struct hnv_fp *fp;
+	if (hnv_fp_open(&fp, err, sizeof(err))) {
+		printf("fast path: skipped (%s)\n", err);
+		_exit(0);
+	}
+	double t0 = now();
+	if (hnv_fp_bind(fp, dp, err, sizeof(err)) ||
+	    hnv_fp_attach_uplink(fp, "fpup0", err, sizeof(err))) {
+		printf("fast path: %s\n", err);
+		_exit(1);
+	}
+	double fill = now() - t0;
+	static int ifx[HNV_PORTS_MAX];
+	ifx[HNV_PORT_UPLINK] = (int)if_nametoindex("fpup0");
+	for (unsigned rd = 0; rd < N_RD; rd++) {
+		char dev[IF_NAMESIZE];
+		snprintf(dev, sizeof(dev), "fpv%u", rd);
+		ifx[rd + 1] = (int)if_nametoindex(dev);
+		if (hnv_fp_attach_port(fp, rd + 1, dev, HNV_FP_PORT_DEV, err, sizeof(err))) {
+			printf("fast path: %s\n", err);
+			_exit(1);
+		}
+	}
+	printf("fast path: maps filled from the policy in %.2f s; tc programs, "
+	       "BPF_PROG_TEST_RUN:\n", fill);
+	fp_run("  NVGRE receive (decap,policy,deliver)", fp, HNV_FP_PROG_UPLINK, ifx, rx, 1000, 1000,
+	       HNV_R_rx_decap_delivered);
+	fp_run("  VM transmit (policy,encap)", fp, HNV_FP_PROG_PORT, ifx, tx, 1000, 1000,
+	       HNV_R_tx_encap);
+	fp_run("  cross-VSID routing (route,encap)", fp, HNV_FP_PROG_PORT, ifx, rt, 1000, 1000,
+	       HNV_R_tx_routed_encap);
+	hnv_fp_free(fp);
+	_exit(0);
+}
+
 static void bench(unsigned n_rd, double seconds)
 {
 	N_RD = n_rd;
@@ -306,6 +412,7 @@ static void bench(unsigned n_rd, double seconds)
 	run("NVGRE receive (decap,policy,deliver)", w, pkts, rx, HNV_R_rx_decap_delivered, seconds);
 	run("VM transmit (policy,encap)", w, pkts, tx, HNV_R_tx_encap, seconds);
 	run("cross-VSID routing (route,encap)", w, pkts, rt, HNV_R_tx_routed_encap, seconds);
+	bench_fp(dp, rx, tx, rt);
 	hnv_dp_worker_free(w);
 	urcu_qsbr_thread_offline();
 	hnv_dp_free(dp);

@@ -58,7 +58,7 @@ static const char CONF[] =
 
 /* Registers the calling thread with liburcu, builds the datapath from CONF
  * with uplink MTU mtu and next hops for the remote PAs, and returns it. */
-static struct hnv_dp *fuzz_dp_build(unsigned mtu)
+static inline struct hnv_dp *fuzz_dp_build(unsigned mtu)
 {
 	urcu_qsbr_register_thread(); /* the thread libFuzzer runs inputs on */
 	struct hnv_dp *d = hnv_dp_new();
