@@ -70,6 +70,13 @@ static inline struct fpd *fpd_new(const char *conf, const char *const *remote_pa
 		snprintf(why, whylen, "unshare(CLONE_NEWNET): %s (needs root)", strerror(errno));
 		return NULL;
 	}
+	/* no IPv6 autoconfiguration: the veths' own router solicitations
+	 * would reach the programs and move the counters under comparison */
+	if (fpd_sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+		   "net.ipv6.conf.default.disable_ipv6=1")) {
+		snprintf(why, whylen, "cannot disable IPv6 in the test namespace");
+		return NULL;
+	}
 	struct fpd *x = calloc(1, sizeof(*x));
 	if (!x) {
 		snprintf(why, whylen, "out of memory");
