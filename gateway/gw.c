@@ -43,6 +43,7 @@ int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size
 	if (rc == 0 && o->zserv) {
 		struct hnv_zapi_opts zo = {
 			.path = o->zserv,
+			.frr_version = o->frr_version,
 			.gr_stale_time = HNV_GW_GR_STALE,
 			.redist_cb = gw_learned_cb,
 			.arg = g,
@@ -360,7 +361,7 @@ static void set_forwarding(void)
 	static const char *const files[] = {"/proc/sys/net/ipv4/ip_forward",
 					    "/proc/sys/net/ipv6/conf/all/forwarding"};
 	for (size_t i = 0; i < 2; i++) {
-		FILE *f = fopen(files[i], "r+");
+		FILE *f = fopen(files[i], "r+e");
 		if (!f)
 			continue;
 		if (fgetc(f) != '1') {
@@ -636,7 +637,7 @@ json_object *hnv_gw_show_nat(const struct hnv_gw *g)
 
 static long read_pid(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	long pid = 0;
 	if (f) {
 		if (fscanf(f, "%ld", &pid) != 1)

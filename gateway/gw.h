@@ -57,6 +57,8 @@ struct hnv_gw_opts {
 	const char *bgp_fragment;  /* NULL: HNV_BGP_DEFAULT_PATH */
 	const char *frr_pathspace; /* vtysh -N; NULL: the default FRR */
 	const char *bgpd_pidfile;  /* NULL: HNV_GW_BGPD_PIDFILE */
+	const char *frr_version;   /* zebra's FRR release ("8.4.4"); NULL: the
+				    * installed frr package's (gateway/zapi.h) */
 };
 
 int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size_t errlen);

@@ -1,5 +1,5 @@
-/* run.h: runs a helper program for the gateway role (vtysh, zebra
- * --version) from the control thread and captures its output.
+/* run.h: runs a helper program for the gateway role (vtysh) from the
+ * control thread and captures its output.
  *
  * The program gets no shell, stdin from /dev/null and none of hnvgwd's
  * other descriptors (sockets, the store); it is started with posix_spawn,

@@ -6,7 +6,6 @@
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/vec.h"
-#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +23,6 @@
 #define BACKOFF_MAX_MS 1000
 #define REFUSED_RETRY_MS 30000
 #define SYNC_FALLBACK_MS 10000
-#define VERSION_TIMEOUT_MS 2000
 #define OUT_MAX (64u << 20) /* queued bytes before the session is dropped */
 #define IN_CAP (2 * HNV_ZAPI_MAX_MSG)
 #define MAX_REDIST 64
@@ -51,7 +49,7 @@ struct zif {
 };
 
 struct hnv_zapi {
-	char *path, *zebra_bin, *frr_version;
+	char *path, *dpkg_status, *frr_version;
 	uint8_t route_type;
 	uint32_t gr_stale;
 	hnv_zapi_redist_cb redist_cb;
@@ -64,6 +62,7 @@ struct hnv_zapi {
 	char release[32];
 	char refused_release[32]; /* last release logged as refused */
 	int last_conn_err;        /* last connect errno logged */
+	int dpkg_err;             /* last error reading dpkg_status logged */
 	long next_try_ms;
 	unsigned backoff_ms;
 	long sync_deadline_ms; /* GR update-complete fallback; 0: none */
@@ -335,45 +334,84 @@ static void session_close(struct hnv_zapi *z, const char *why)
 	z->queued = 0;
 }
 
-/* Runs prog --version (as argv[0] "zebra"), at most VERSION_TIMEOUT_MS,
- * and takes the version from its output. */
-static int run_version(const char *prog, char *out, size_t outlen)
+/* The upstream part of a Debian version into out: the epoch ("1:") and
+ * the Debian revision (from the last '-') cut off, "8.4.4" of
+ * "8.4.4-1.1~deb12u2". 0, or -EINVAL (empty, too long, odd characters). */
+static int upstream_version(const char *v, char *out, size_t outlen)
 {
-	static const char *const argv[] = {"zebra", "--version", NULL};
-	static const char *const envp[] = {"LC_ALL=C", NULL};
-	const struct hnv_run r = {
-		.path = prog,
-		.argv = argv,
-		.envp = envp,
-		.timeout_ms = VERSION_TIMEOUT_MS,
-		.max_out = 1023,
-	};
-	char *text;
-	int rc = hnv_run(&r, &text);
-	if (rc < 0)
-		return rc;
-	rc = hnv_zapi_version_parse(text, out, outlen);
-	free(text);
+	const char *colon = strchr(v, ':');
+	if (colon)
+		v = colon + 1;
+	const char *dash = strrchr(v, '-');
+	size_t n = dash ? (size_t)(dash - v) : strlen(v);
+	if (n == 0 || n >= outlen)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= 'A' && v[i] <= 'Z') || strchr(".+~_-", v[i])))
+			return -EINVAL;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* The version of the installed package "frr", read from dpkg's status
+ * database at path (paragraphs of "Field: value" lines, one per package):
+ * the paragraph with "Package: frr" whose Status ends in "installed".
+ * Nothing is executed. 0, -ENOENT (not installed), -EINVAL or -errno. */
+static int dpkg_frr_version(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	char *line = NULL, ver[64] = "";
+	size_t cap = 0;
+	bool frr = false, installed = false, eof = false;
+	int rc = -ENOENT;
+	while (!eof) {
+		ssize_t n = getline(&line, &cap, f);
+		eof = n < 0;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n <= 0) { /* the end of a paragraph */
+			if (frr && installed && ver[0]) {
+				rc = upstream_version(ver, out, outlen);
+				break;
+			}
+			frr = installed = false;
+			ver[0] = '\0';
+		} else if (strncmp(line, "Package: ", 9) == 0) {
+			frr = strcmp(line + 9, "frr") == 0;
+		} else if (strncmp(line, "Status: ", 8) == 0) {
+			installed = n >= 18 && strcmp(line + n - 10, " installed") == 0;
+		} else if (strncmp(line, "Version: ", 9) == 0) {
+			snprintf(ver, sizeof(ver), "%s", line + 9);
+		}
+	}
+	free(line);
+	fclose(f);
 	return rc;
 }
 
-/* The release of the zebra at the other end of fd. */
-static int detect_release(struct hnv_zapi *z, int fd, char *out, size_t outlen)
+/* The FRR release zebra speaks, learned without running any program:
+ * opts.frr_version, else the installed frr package's version. Never from
+ * the process at the other end of the socket: its binary is whatever the
+ * socket's owner (user frr, or anyone who took the path) chose, and hnvgwd
+ * is root (issue 17 finding 2). */
+static int detect_release(struct hnv_zapi *z, char *out, size_t outlen)
 {
 	if (z->frr_version) {
 		snprintf(out, outlen, "%s", z->frr_version);
 		return 0;
 	}
-	struct ucred uc;
-	socklen_t l = sizeof(uc);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &l) == 0 && uc.pid > 0 &&
-	    uc.pid != getpid()) {
-		char exe[64];
-		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)uc.pid);
-		if (run_version(exe, out, outlen) == 0)
-			return 0;
-	}
-	return run_version(z->zebra_bin, out, outlen);
+	int rc = dpkg_frr_version(z->dpkg_status, out, outlen);
+	if (rc < 0 && rc != z->dpkg_err)
+		zlog(z, HNV_LOG_ERR,
+		     "cannot learn the FRR release from %s: %s (an FRR that is not "
+		     "Debian's frr package needs hnvgwd --frr-version)",
+		     z->dpkg_status, rc == -ENOENT ? "package frr is not installed" : strerror(-rc));
+	z->dpkg_err = rc < 0 ? rc : 0;
+	return rc;
 }
 
 static void session_start(struct hnv_zapi *z)
@@ -395,7 +433,7 @@ int hnv_zapi_attach_fd(struct hnv_zapi *z, int fd)
 {
 	session_close(z, "replaced");
 	char ver[32];
-	int rc = detect_release(z, fd, ver, sizeof(ver));
+	int rc = detect_release(z, ver, sizeof(ver));
 	const struct hnv_zapi_release *rel = rc == 0 ? hnv_zapi_release_find(ver) : NULL;
 	if (!rel) {
 		if (rc != 0)
@@ -709,11 +747,11 @@ struct hnv_zapi *hnv_zapi_new(const struct hnv_zapi_opts *o)
 	if (!z)
 		return NULL;
 	z->path = strdup(path);
-	z->zebra_bin = strdup(o->zebra_bin ? o->zebra_bin : HNV_ZAPI_DEFAULT_ZEBRA);
+	z->dpkg_status = strdup(o->dpkg_status ? o->dpkg_status : HNV_ZAPI_DEFAULT_DPKG_STATUS);
 	z->frr_version = o->frr_version ? strdup(o->frr_version) : NULL;
 	z->nb = 256;
 	z->tab = calloc(z->nb, sizeof(*z->tab));
-	if (!z->path || !z->zebra_bin || (o->frr_version && !z->frr_version) || !z->tab) {
+	if (!z->path || !z->dpkg_status || (o->frr_version && !z->frr_version) || !z->tab) {
 		hnv_zapi_free(z);
 		errno = ENOMEM;
 		return NULL;
@@ -746,7 +784,7 @@ void hnv_zapi_free(struct hnv_zapi *z)
 	free(z->ifs);
 	free(z->out);
 	free(z->path);
-	free(z->zebra_bin);
+	free(z->dpkg_status);
 	free(z->frr_version);
 	free(z);
 }

@@ -34,21 +34,24 @@
  * while the version byte stays 6, so the client keeps one command table
  * per known release and talks only to a zebra whose release it knows
  * (8.2, 8.3, 8.4, 8.5, 9.0 share one numbering; 8.4 is tested against the
- * real daemon). The release is that of the RUNNING zebra: after connecting,
- * the client takes zebra's pid from the socket (SO_PEERCRED) and runs
- * `/proc/PID/exe --version` (a few ms; it is the binary that is running
- * even if the package was upgraded since, which dpkg or `vtysh show
- * version` would not tell), falling back to opts.zebra_bin --version. An
- * unknown release is refused with one log line naming it and the supported
- * ones; nothing is sent, and the check is repeated every 30 s.
- * opts.frr_version skips the detection (tests, or an operator who knows).
+ * real daemon). The release is learned without running any program
+ * (issue 17 finding 2): opts.frr_version when given (tests, or an operator
+ * whose FRR is not Debian's package), else the upstream part of the
+ * installed `frr` package's version in dpkg's status database
+ * (opts.dpkg_status, "8.4.4" of "8.4.4-1.1~deb12u2"). It is read at every
+ * connect, and an upgrade of the package restarts zebra, which reconnects
+ * the client. Nothing found through the peer is ever executed: hnvgwd is
+ * root, and the process at the other end of the socket (SO_PEERCRED) may
+ * run any binary its owner, user frr, chose. An unknown or unreadable
+ * release is refused with one log line naming it and the supported ones;
+ * nothing is sent, and the check is repeated every 30 s.
  *
  * Threads and I/O: one thread (hnvgwd's control thread). The socket is
  * non-blocking; the caller polls hnv_zapi_fd() for hnv_zapi_poll_events()
  * and calls hnv_zapi_handle_io(), and calls hnv_zapi_tick() when the
  * timeout it returned runs out (reconnect with backoff 100 ms doubling to 1 s, GR
- * update-complete fallback). Nothing blocks except the version detection
- * after a connect (bounded to 2 s).
+ * update-complete fallback). Nothing blocks but the connect of a unix
+ * socket and the read of dpkg's status file after it.
  *
  * Untrusted input: every byte from zebra is parsed with explicit length
  * checks. A corrupt header (length < 10 or > 16384, marker or version
@@ -70,7 +73,7 @@
 #include <stdint.h>
 
 #define HNV_ZAPI_DEFAULT_PATH "/run/frr/zserv.api"
-#define HNV_ZAPI_DEFAULT_ZEBRA "/usr/lib/frr/zebra"
+#define HNV_ZAPI_DEFAULT_DPKG_STATUS "/var/lib/dpkg/status"
 #define HNV_ZAPI_DEFAULT_DISTANCE 150
 
 /* State of a desired route. */
@@ -107,8 +110,8 @@ struct hnv_zapi_opts {
 	uint8_t route_type;      /* 0: OPENFABRIC; else OPENFABRIC or SHARP */
 	uint32_t gr_stale_time;  /* seconds zebra keeps our routes after we
 				  * disconnect; 0: no graceful restart */
-	const char *frr_version; /* NULL: detect (see above), e.g. "8.4.4" */
-	const char *zebra_bin;   /* NULL: HNV_ZAPI_DEFAULT_ZEBRA */
+	const char *frr_version; /* NULL: the frr package's (above), e.g. "8.4.4" */
+	const char *dpkg_status; /* NULL: HNV_ZAPI_DEFAULT_DPKG_STATUS */
 	hnv_zapi_redist_cb redist_cb;
 	hnv_zapi_log_cb log; /* NULL: hnv_log */
 	void *arg;           /* for both callbacks */

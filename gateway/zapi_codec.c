@@ -91,29 +91,6 @@ const struct hnv_zapi_release *hnv_zapi_release_find(const char *version)
 	return NULL;
 }
 
-int hnv_zapi_version_parse(const char *text, char *out, size_t outlen)
-{
-	/* first line: "<prog> version <ver>" */
-	const char *eol = strchr(text, '\n');
-	size_t linelen = eol ? (size_t)(eol - text) : strlen(text);
-	const char *key = " version ";
-	const char *p = memmem(text, linelen, key, strlen(key));
-	if (!p)
-		return -EINVAL;
-	p += strlen(key);
-	size_t n = 0;
-	while (p + n < text + linelen &&
-	       ((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'z') ||
-		(p[n] >= 'A' && p[n] <= 'Z') || p[n] == '.' || p[n] == '-' || p[n] == '~' ||
-		p[n] == '+' || p[n] == '_'))
-		n++;
-	if (n == 0 || n >= outlen)
-		return -EINVAL;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
-}
-
 uint16_t hnv_zapi_cmd_num(const struct hnv_zapi_release *rel, enum hnv_zapi_cmd c)
 {
 	return c < HNV_ZC__COUNT ? rel->num[c] : 0xffff;

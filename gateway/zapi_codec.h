@@ -106,9 +106,6 @@ struct hnv_zapi_release; /* one command table */
 const struct hnv_zapi_release *hnv_zapi_release_find(const char *version);
 /* "8.2, 8.3, 8.4, 8.5, 9.0" */
 const char *hnv_zapi_releases_supported(void);
-/* Extracts the version from `zebra --version` output ("zebra version
- * 8.4.4\n..."): 0, or -EINVAL when text has no such line. */
-int hnv_zapi_version_parse(const char *text, char *out, size_t outlen);
 
 /* Logical commands, mapped to numbers by the release table. */
 enum hnv_zapi_cmd {

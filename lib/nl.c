@@ -15,7 +15,7 @@ int hnv_nl_open(struct hnv_nl *nl, int bus)
 	nl->buf = malloc(HNV_NL_BUF_SIZE);
 	if (nl->buf == NULL)
 		return -ENOMEM;
-	nl->sock = mnl_socket_open(bus);
+	nl->sock = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (nl->sock == NULL || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
 		int e = errno;
 		hnv_nl_close(nl);

@@ -32,8 +32,8 @@ struct hnv_nl {
 	char *buf;
 };
 
-/* Opens a socket of bus (NETLINK_ROUTE, NETLINK_NETFILTER, ...). 0 or a
- * negative errno; nl is zeroed on failure. */
+/* Opens a close-on-exec socket of bus (NETLINK_ROUTE, NETLINK_NETFILTER,
+ * ...). 0 or a negative errno; nl is zeroed on failure. */
 int hnv_nl_open(struct hnv_nl *nl, int bus);
 /* Closes it; a zeroed nl is fine. */
 void hnv_nl_close(struct hnv_nl *nl);

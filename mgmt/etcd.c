@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* ---- base64 ---- */
 
@@ -598,8 +599,18 @@ static size_t rbuf_write(char *data, size_t sz, size_t nm, void *arg)
 	return r->b.oom ? 0 : len;
 }
 
+/* libcurl's sockets are not close-on-exec by default: hnvgwd's are all
+ * (issue 17 finding 2), so curl opens its connections through this. */
+static curl_socket_t open_cloexec(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)arg;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static void curl_common(CURL *c, const char *url, const char *body, struct curl_slist *hdr)
 {
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);

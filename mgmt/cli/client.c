@@ -6,6 +6,7 @@
 #include "../api.h"
 
 #include <errno.h>
+#include <json-c/printbuf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -113,21 +114,70 @@ static char *read_line(struct hnv_cli_conn *c, int send_errno, char *err, size_t
 	return nl;
 }
 
+/* Clears every string in o (o is about to be freed): json-c frees its
+ * strings without clearing them, and a request may hold a PSK. */
+static void wipe_strings(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		explicit_bzero((char *)json_object_get_string(o), (size_t)json_object_get_string_len(o));
+		break;
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			wipe_strings(json_object_array_get_idx(o, i));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			wipe_strings(v);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* The reply line s parsed; the parser's buffer, which held the last
+ * string it read (a secret of show config --show-secrets perhaps), is
+ * cleared before it is freed. */
+static json_object *parse_reply(const char *s)
+{
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	json_object *o = json_tokener_parse_ex(tok, s, -1);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	/* json-c 0.16 has no call for it: the field of its public struct */
+	if (tok->pb && tok->pb->buf && tok->pb->size > 0)
+		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
+	json_tokener_free(tok);
+	return o;
+}
+
 int hnv_cli_call(struct hnv_cli_conn *c, json_object *req, json_object **result, char *err,
 		 size_t errlen)
 {
 	*result = NULL;
 	json_object_object_add(req, "v", json_object_new_int(HNV_API_VERSION));
-	int send_errno = send_line(
-		c->fd, json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	const char *line = json_object_to_json_string_ext(
+		req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int send_errno = send_line(c->fd, line);
+	explicit_bzero((char *)line, strlen(line)); /* json-c's copy of the request */
+	wipe_strings(req);
 	json_object_put(req);
 	char *nl = read_line(c, send_errno, err, errlen);
-	if (nl == NULL)
+	if (nl == NULL) {
+		c->lost = true;
 		return -1;
+	}
 	size_t linelen = (size_t)(nl - c->buf), rest = c->len - linelen - 1;
 	*nl = '\0';
-	json_object *reply = json_tokener_parse(c->buf);
+	json_object *reply = parse_reply(c->buf);
 	memmove(c->buf, nl + 1, rest);
 	explicit_bzero(c->buf + rest, linelen + 1); /* replies may hold secrets */
 	c->len = rest;
@@ -139,6 +189,7 @@ int hnv_cli_call(struct hnv_cli_conn *c, json_object *req, json_object **result,
 	    !json_object_object_get_ex(reply, "ok", &ok)) {
 		hnv_seterr(err, errlen, "unintelligible reply from hnvgwd (protocol version %d)",
 			   HNV_API_VERSION);
+		c->lost = true;
 		rc = -1;
 	} else if (!json_object_get_boolean(ok)) {
 		hnv_seterr(err, errlen, "%s",

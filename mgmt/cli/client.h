@@ -8,12 +8,14 @@
 #include "ps.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct hnv_cli_conn {
 	int fd;
 	char *buf; /* replies read but not yet taken; wiped when taken */
 	size_t len, cap;
+	bool lost; /* a call got no intelligible reply (hnv_cli_call -1) */
 };
 
 /* Connects c to the socket at path. 0, or -ENAMETOOLONG (path does not
@@ -28,10 +30,11 @@ json_object *hnv_cli_req(const char *op);
 /* An "exec" request committing the n lines as one transaction. */
 json_object *hnv_cli_exec_req(const char *const *lines, size_t n);
 
-/* Sends req (consumed: put in every case) and reads its reply. Returns 0
- * with the result (caller owns it; NULL when absent), 1 when the daemon
- * refused (its message in err), -1 when the connection failed (message in
- * err). */
+/* Sends req (consumed: its strings cleared and put, in every case) and
+ * reads its reply. Returns 0 with the result (caller owns it; NULL when
+ * absent), 1 when the daemon refused (its message in err, raw: escape it
+ * for a terminal), -1 when the connection failed or the reply was
+ * unintelligible (message in err; c->lost set). */
 int hnv_cli_call(struct hnv_cli_conn *c, json_object *req, json_object **result, char *err,
 		 size_t errlen);
 

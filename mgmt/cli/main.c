@@ -10,8 +10,16 @@
  * printed by output.c; "ps" runs the NetWNV front end (ps.h) over the
  * connection.
  *
- * Exit status: 0 success; 1 the daemon refused (its message on stderr) or
- * could not be reached; 2 usage error.
+ * Exit status: 0 success; 1 the daemon refused (its message on stderr; the
+ * socket's mode refusing the user counts too) or the command failed (a
+ * file it cannot read, a trace that timed out); 2
+ * usage error; 3 hnvgwd cannot be reached (no connection, or no
+ * intelligible reply) (issue 17 finding 12).
+ *
+ * Secrets (issue 17 finding 9): a PSK may come from a file or stdin
+ * (--psk-file FILE, --psk -) rather than argv, which every local user can
+ * read; buffers that held one are cleared; the process is not dumpable.
+ * Strings from hnvgwd are printed escaped (output.h; finding 11).
  */
 #include "../../lib/clock.h"
 #include "../../lib/vec.h"
@@ -27,10 +35,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+#define PSK_FILE_MAX 4096 /* bytes of a --psk-file (a PSK is at most 255) */
 #define FILE_MAX (64u << 20) /* bytes of a commit or ps file */
 
 /* First words that make a command a config-text line (mgmt/conftext.h). */
@@ -49,6 +60,9 @@ static void usage(FILE *f)
 		"\n"
 		"Configuration (one transaction each; grammar in hnvgw(8)):\n"
 		"  rdomain|vsubnet|pa|pool|port|lookup|route|proute|global|gateway|s2s ...\n"
+		"  s2s add|set NAME ... --psk-file FILE|--psk -\n"
+		"                                         the PSK from a file or stdin, not\n"
+		"                                         argv (which every user can read)\n"
 		"  commit -f FILE|- [--confirm SECONDS]   apply a file as one transaction\n"
 		"  commit confirm                         keep a --confirm commit\n"
 		"  config diff N M                        diff of revisions N and M\n"
@@ -66,7 +80,8 @@ static void usage(FILE *f)
 		"  ps [FILE|-]                            run NetWNV PowerShell cmdlets\n"
 		"\n"
 		"Options: --socket PATH (default " HNV_API_DEFAULT_SOCK "), --json (raw results)\n"
-		"Exit status: 0 ok, 1 refused by hnvgwd or hnvgwd unreachable, 2 usage error.\n");
+		"Exit status: 0 ok, 1 refused by hnvgwd (or failed: unreadable file, trace\n"
+		"timeout), 2 usage error, 3 hnvgwd cannot be reached.\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -87,19 +102,26 @@ static int usage_error(const char *fmt, ...)
 static int conn_open(struct hnv_cli_conn *c)
 {
 	int rc = hnv_cli_connect(c, sock_path);
-	if (rc == -ENAMETOOLONG) {
-		fprintf(stderr, "hnvgw: socket path %s is too long\n", sock_path);
-		return EXIT_REFUSED;
-	}
+	if (rc == -ENAMETOOLONG)
+		return usage_error("socket path %s is too long", sock_path);
 	if (rc < 0) {
 		fprintf(stderr, "hnvgw: cannot connect to hnvgwd at %s: %s%s\n", sock_path,
 			strerror(-rc),
 			rc == -ENOENT || rc == -ECONNREFUSED ? " (is hnvgwd running?)"
 			: rc == -EACCES                      ? " (root or group hnvgw needed)"
 							     : "");
-		return EXIT_REFUSED;
+		/* the socket's mode refuses this user as hnvgwd would */
+		return rc == -EACCES ? EXIT_REFUSED : EXIT_UNREACHABLE;
 	}
 	return 0;
+}
+
+/* err, hnvgwd's message or about the connection, on stderr, escaped. */
+static void print_err(const char *err)
+{
+	fputs("hnvgw: ", stderr);
+	hnv_cli_fputs_safe(err, false, stderr);
+	fputc('\n', stderr);
 }
 
 /* One request on a fresh connection; prints a refusal. Returns 0 with the
@@ -117,8 +139,8 @@ static int request(json_object *req, json_object **result)
 	rc = hnv_cli_call(&c, req, result, err, sizeof(err));
 	hnv_cli_close(&c);
 	if (rc) {
-		fprintf(stderr, "hnvgw: %s\n", err);
-		return EXIT_REFUSED;
+		print_err(err);
+		return rc < 0 ? EXIT_UNREACHABLE : EXIT_REFUSED;
 	}
 	return 0;
 }
@@ -192,17 +214,6 @@ static int exec_lines(const char *const *lines, size_t n, unsigned confirm, bool
 	return rc;
 }
 
-static int cmd_config_line(int argc, char **argv)
-{
-	char *line = join_words(argv, argc);
-	if (!line)
-		return EXIT_REFUSED;
-	int rc = exec_lines((const char *const *)&line, 1, 0, true);
-	explicit_bzero(line, strlen(line));
-	free(line);
-	return rc;
-}
-
 /* Reads a whole file ("-": stdin) into a NUL-terminated buffer. */
 static char *read_all(const char *path, size_t *len)
 {
@@ -245,6 +256,73 @@ static char *read_all(const char *path, size_t *len)
 	b[n] = '\0';
 	*len = n;
 	return b;
+}
+
+/* Clears and frees a secret (NULL: nothing). */
+static void free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* --psk-file FILE and --psk - among the n words w of an s2s line: the PSK
+ * is read from FILE or stdin (one line, its newline dropped) and put in w
+ * as "--psk SECRET", so it is never in argv, which every local user can
+ * read in /proc (issue 17 finding 9). *secret: the PSK read (malloc'd; the
+ * caller frees it with free_secret once w is used), NULL when none was.
+ * Returns 0 or the exit status. */
+static int take_psk(char **w, int n, char **secret)
+{
+	*secret = NULL;
+	for (int i = 0; i < n; i++) {
+		bool file = strcmp(w[i], "--psk-file") == 0;
+		if (!file && !(strcmp(w[i], "--psk") == 0 && i + 1 < n && strcmp(w[i + 1], "-") == 0))
+			continue;
+		if (i + 1 >= n)
+			return usage_error("--psk-file needs a FILE");
+		if (*secret) {
+			free_secret(*secret);
+			*secret = NULL;
+			return usage_error("the PSK is given twice");
+		}
+		const char *from = file ? w[i + 1] : "-";
+		size_t len;
+		char *text = read_all(from, &len);
+		if (!text)
+			return EXIT_REFUSED;
+		if (len && text[len - 1] == '\n')
+			text[--len] = '\0';
+		if (len && text[len - 1] == '\r')
+			text[--len] = '\0';
+		if (strlen(text) != len || strchr(text, '\n') || len > PSK_FILE_MAX) {
+			free_secret(text);
+			fprintf(stderr, "hnvgw: the PSK in %s must be one line of text\n",
+				file ? from : "standard input");
+			return EXIT_REFUSED;
+		}
+		w[i] = "--psk";
+		w[++i] = text;
+		*secret = text;
+	}
+	return 0;
+}
+
+static int cmd_config_line(int argc, char **argv)
+{
+	char *secret = NULL;
+	int rc = strcmp(argv[0], "s2s") == 0 ? take_psk(argv, argc, &secret) : 0;
+	if (rc)
+		return rc;
+	char *line = join_words(argv, argc);
+	free_secret(secret);
+	if (!line)
+		return EXIT_REFUSED;
+	rc = exec_lines((const char *const *)&line, 1, 0, true);
+	explicit_bzero(line, strlen(line));
+	free(line);
+	return rc;
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -467,10 +545,7 @@ static int cmd_trace(int argc, char **argv)
 		    json_object_is_type(recs, json_type_array)) {
 			have = json_object_array_length(recs);
 			for (; printed < have; printed++)
-				printf("%s\n", json_object_to_json_string_ext(
-						       json_object_array_get_idx(recs, printed),
-						       JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+				hnv_cli_print_json_line(json_object_array_get_idx(recs, printed));
 			fflush(stdout);
 		}
 		json_object_put(res);
@@ -505,7 +580,7 @@ static int cmd_nexthop(int argc, char **argv)
 	int rc = request(req, &res);
 	if (rc)
 		return rc;
-	if (json_out) {
+	if (json_out || !json_object_is_type(res, json_type_object)) {
 		hnv_cli_print_json(res);
 	} else {
 		json_object *stages = NULL;
@@ -515,7 +590,11 @@ static int cmd_nexthop(int argc, char **argv)
 				stages = val;
 				continue;
 			}
-			printf("%-12s %s\n", k, json_object_get_string(val));
+			char *ek = hnv_cli_escape(k, false);
+			printf("%-12s ", ek ? ek : "?");
+			free(ek);
+			hnv_cli_fputs_safe(json_object_get_string(val), false, stdout);
+			putchar('\n');
 		}
 		if (stages && json_object_array_length(stages)) {
 			printf("stages:\n");
@@ -541,6 +620,8 @@ static int cmd_ps(int argc, char **argv)
 		struct hnv_ps_io io = {.out = stdout, .err = stderr};
 		hnv_cli_ps_io(&c, &io);
 		rc = hnv_ps_run(script, len, &io);
+		if (c.lost) /* a cmdlet's request got no answer */
+			rc = EXIT_UNREACHABLE;
 		hnv_cli_close(&c);
 	}
 	explicit_bzero(script, len);
@@ -565,8 +646,13 @@ static int cmd_s2s(int argc, char **argv)
 		return usage_error("s2s %s needs a tunnel name", argv[1]);
 	if (strcmp(argv[1], "set") == 0) {
 		/* "s2s del NAME" + "s2s add NAME ..." as one transaction */
+		char *secret;
+		int rc = take_psk(argv + 3, argc - 3, &secret);
+		if (rc)
+			return rc;
 		char *dw[] = {"s2s", "del", argv[2]};
 		char *del = join_words(dw, 3), *opts = join_words(argv + 2, argc - 2);
+		free_secret(secret);
 		size_t len = opts ? strlen(opts) + 9 : 0;
 		char *add = opts ? malloc(len) : NULL;
 		if (add)
@@ -577,14 +663,15 @@ static int cmd_s2s(int argc, char **argv)
 		if (!del || !add) {
 			free(del);
 			free(add);
-			return usage_error("out of memory");
+			fprintf(stderr, "hnvgw: out of memory\n");
+			return EXIT_REFUSED;
 		}
 		const char *lines[] = {del, add};
 		json_object *req = hnv_cli_exec_req(lines, 2), *res;
 		explicit_bzero(add, strlen(add));
 		free(add);
 		free(del);
-		int rc = request(req, &res);
+		rc = request(req, &res);
 		if (rc == 0)
 			json_object_put(res);
 		return rc;
@@ -602,6 +689,9 @@ static int cmd_s2s(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* no core dump, no ptrace by the user's other processes: the CLI
+	 * may hold a PSK (issue 17 finding 9) */
+	prctl(PR_SET_DUMPABLE, 0);
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {

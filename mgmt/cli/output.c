@@ -4,16 +4,102 @@
 #include "../../lib/vec.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The length of the valid UTF-8 sequence at p (1-4), with its code point
+ * in *cp; 0 when p does not start one (overlong forms, surrogates and code
+ * points above U+10FFFF are invalid). */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+	size_t n;
+	uint32_t c = p[0], min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, c &= 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, c &= 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* a NUL ends here too */
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+char *hnv_cli_escape(const char *s, bool text)
+{
+	struct hnv_buf b = {0};
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		uint32_t cp;
+		size_t n = utf8_seq(p, &cp);
+		bool kept = text && (cp == '\n' || cp == '\t');
+		if (n == 0 || ((cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) && !kept)) {
+			for (size_t i = 0; i < (n ? n : 1); i++)
+				hnv_buf_printf(&b, "\\x%02x", p[i]);
+			p += n ? n : 1;
+		} else {
+			hnv_buf_append(&b, (const char *)p, n);
+			p += n;
+		}
+	}
+	return hnv_buf_take(&b);
+}
+
+void hnv_cli_fputs_safe(const char *s, bool text, FILE *f)
+{
+	char *e = hnv_cli_escape(s, text);
+	fputs(e ? e : "?", f);
+	if (e)
+		explicit_bzero(e, strlen(e)); /* show config --show-secrets */
+	free(e);
+}
+
+/* json-c's text of a JSON value with DEL and C1 controls (which it leaves
+ * raw) as \u00NN: the same value, nothing a terminal acts on. The C0
+ * controls json-c escapes itself; other bytes stay. */
+static void put_json_safe(const char *j)
+{
+	const unsigned char *p = (const unsigned char *)j;
+	while (*p) {
+		uint32_t cp;
+		size_t n = utf8_seq(p, &cp);
+		if (n && cp >= 0x7f && cp <= 0x9f)
+			printf("\\u%04x", (unsigned)cp);
+		else
+			fwrite(p, 1, n ? n : 1, stdout);
+		p += n ? n : 1;
+	}
+}
 
 void hnv_cli_print_json(json_object *o)
 {
-	printf("%s\n", o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								     JSON_C_TO_STRING_SPACED |
-								     JSON_C_TO_STRING_NOSLASHESCAPE)
-			 : "null");
+	put_json_safe(o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_SPACED |
+								 JSON_C_TO_STRING_NOSLASHESCAPE)
+			: "null");
+	putchar('\n');
+}
+
+void hnv_cli_print_json_line(json_object *o)
+{
+	put_json_safe(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+	putchar('\n');
 }
 
 /* A cell: strings as they are, lists joined with ',', null and "" as '-'.
@@ -23,8 +109,9 @@ static char *cell(json_object *v)
 	switch (json_object_get_type(v)) {
 	case json_type_null:
 		return strdup("-");
-	case json_type_string:
-		return strdup(json_object_get_string_len(v) ? json_object_get_string(v) : "-");
+	case json_type_string: /* a cell is one line: '\n' and '\t' escaped too */
+		return json_object_get_string_len(v) ? hnv_cli_escape(json_object_get_string(v), false)
+						     : strdup("-");
 	case json_type_array: {
 		struct hnv_buf b = {0};
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
@@ -39,7 +126,8 @@ static char *cell(json_object *v)
 		return hnv_buf_take(&b);
 	}
 	default:
-		return strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		return hnv_cli_escape(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+				      false);
 	}
 }
 
@@ -93,8 +181,16 @@ void hnv_cli_print_table(json_object *rows)
 				width[c] = l;
 		}
 	}
-	for (size_t c = 0; c < ncol; c++)
-		print_cell(cols[c], c, ncol, width);
+	char *head[MAX_COLS];
+	for (size_t c = 0; c < ncol; c++) {
+		head[c] = hnv_cli_escape(cols[c], false);
+		if (head[c] && strlen(head[c]) > width[c])
+			width[c] = strlen(head[c]);
+	}
+	for (size_t c = 0; c < ncol; c++) {
+		print_cell(head[c] ? head[c] : "?", c, ncol, width);
+		free(head[c]);
+	}
 	for (size_t r = 0; r < n; r++)
 		for (size_t c = 0; c < ncol; c++)
 			print_cell(cells[r * ncol + c] ? cells[r * ncol + c] : "?", c, ncol, width);
@@ -107,7 +203,10 @@ void hnv_cli_print_text(json_object *o)
 {
 	const char *s = json_object_get_string(o);
 	size_t n = s ? strlen(s) : 0;
-	fputs(s ? s : "", stdout);
+	if (isatty(STDOUT_FILENO))
+		hnv_cli_fputs_safe(s ? s : "", true, stdout);
+	else
+		fputs(s ? s : "", stdout);
 	if (n && s[n - 1] != '\n')
 		putchar('\n');
 }

@@ -4,6 +4,8 @@
  * Format-List output. */
 #include "ps_int.h"
 
+#include "output.h"
+
 #include <net/if.h>
 #include <string.h>
 
@@ -253,7 +255,9 @@ void ps_print_object(FILE *out, const struct ps_class *cl, json_object *row)
 		const char *v =
 			ps_prop_display(ps_pdefs[p->id].type, prop_raw(row, p, raw, sizeof(raw)),
 					disp, sizeof(disp));
-		fprintf(out, "%-*s : %s\n", (int)w, ps_pdefs[p->id].name, v);
+		fprintf(out, "%-*s : ", (int)w, ps_pdefs[p->id].name);
+		hnv_cli_fputs_safe(v, false, out); /* names, contexts: hnvgwd's strings */
+		fputc('\n', out);
 	}
 }
 

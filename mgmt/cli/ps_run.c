@@ -14,6 +14,8 @@
  */
 #include "ps_int.h"
 
+#include "output.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,9 @@ void ps_fail(struct run *r, const struct cmd *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m, sizeof(m), fmt, ap);
 	va_end(ap);
-	fprintf(r->io->err, "%s : %s\nAt line:%u char:%u\n", c->def->name, m, c->line, c->col);
+	fprintf(r->io->err, "%s : ", c->def->name);
+	hnv_cli_fputs_safe(m, false, r->io->err); /* may quote hnvgwd's message */
+	fprintf(r->io->err, "\nAt line:%u char:%u\n", c->line, c->col);
 }
 
 bool ps_bad_row(struct run *r, const struct cmd *c, const char *what, const char *field)

@@ -15,6 +15,10 @@
   ctl.py notify NAME TIMEOUT   bind the abstract datagram socket @NAME (as
                                systemd's $NOTIFY_SOCKET) and print the first
                                datagram received within TIMEOUT seconds.
+  ctl.py fake SOCK MODE        a broken hnvgwd at SOCK until killed: each
+                               client's first request line gets no reply
+                               (MODE mute: the connection is closed) or a
+                               line that is not the protocol (MODE garbage).
 """
 import json
 import socket
@@ -118,6 +122,22 @@ def cmd_notify(name, timeout):
     return 0
 
 
+def cmd_fake(path, mode):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(16)
+    while True:
+        c, _ = srv.accept()
+        c.settimeout(5)
+        try:
+            read_line(c)
+            if mode == "garbage":
+                c.sendall(b"not the protocol\n")
+        except OSError:
+            pass
+        c.close()
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 3 and a[0] == "raw":
@@ -128,6 +148,8 @@ def main():
         return cmd_slow(a[1], float(a[2]))
     if len(a) == 3 and a[0] == "notify":
         return cmd_notify(a[1], float(a[2]))
+    if len(a) == 3 and a[0] == "fake" and a[2] in ("mute", "garbage"):
+        return cmd_fake(a[1], a[2])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -43,9 +43,9 @@ run_status 2 cli show
 run_status 2 cli nexthop --vsid blue --dst 10.0.0.7
 run_status 2 cli commit --confirm 5
 run_status 2 cli config rollback x
-run_status 1 "$T/bin/hnvgw" --socket "$T/nonexistent.sock" show lookup
+run_status 3 "$T/bin/hnvgw" --socket "$T/nonexistent.sock" show lookup
 contains "$ERR" "cannot connect" "unreachable daemon"
-pass "usage errors exit 2, an unreachable daemon exits 1 with a message"
+pass "usage errors exit 2, an unreachable daemon exits 3 with a message (more in test_cli.sh)"
 
 # ---- the Blue/Red demo as one transaction ----
 run_status 0 cli commit -f "$ROOT/tests/data/bluered-host1.conf"

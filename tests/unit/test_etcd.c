@@ -1,7 +1,8 @@
 /* test_etcd.c: the etcd gateway client's codecs (mgmt/etcd.c): base64,
  * prefix ends, range and txn replies, and the watch stream split at every
  * byte boundary, with replies recorded from etcd 3.4's JSON gateway and
- * malformed variants of them.
+ * malformed variants of them. The connection is close-on-exec (issue 17
+ * finding 2).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../mgmt/etcd.h"
 
@@ -311,6 +319,64 @@ static void test_unreachable(void **state)
 	hnv_etcd_free(e);
 }
 
+/* The connection to etcd is close-on-exec (issue 17 finding 2: every
+ * descriptor hnvgwd opens is; libcurl's own sockets are not by default).
+ * A one-shot server thread finds the client's end of the connection it
+ * accepted among this process's descriptors and checks its flag. */
+struct one_shot {
+	int listener;
+	int client_flags; /* FD_CLOEXEC of the client's socket; -1 not found */
+};
+
+static void *serve_one(void *arg)
+{
+	struct one_shot *o = arg;
+	struct sockaddr_in peer;
+	socklen_t pl = sizeof(peer);
+	int fd = accept(o->listener, (struct sockaddr *)&peer, &pl);
+	if (fd < 0)
+		return NULL;
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *e; d && (e = readdir(d));) {
+		int c = atoi(e->d_name);
+		struct sockaddr_in local;
+		socklen_t ll = sizeof(local);
+		if (e->d_name[0] != '.' && c != fd &&
+		    getsockname(c, (struct sockaddr *)&local, &ll) == 0 &&
+		    local.sin_family == AF_INET && local.sin_port == peer.sin_port)
+			o->client_flags = fcntl(c, F_GETFD);
+	}
+	if (d)
+		closedir(d);
+	close(fd); /* no reply: the client gives up */
+	return NULL;
+}
+
+static void test_socket_cloexec(void **state)
+{
+	(void)state;
+	struct one_shot o = {.client_flags = -1};
+	o.listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	assert_int_equal(bind(o.listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(o.listener, 1), 0);
+	assert_int_equal(getsockname(o.listener, (struct sockaddr *)&sa, &sl), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, serve_one, &o), 0);
+	char url[64], err[512];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(sa.sin_port));
+	struct hnv_etcd *e;
+	assert_int_equal(hnv_etcd_new(url, 2000, &e, err, sizeof(err)), 0);
+	int64_t rev;
+	assert_true(hnv_etcd_put(e, "/k", "v", &rev, err, sizeof(err)) < 0);
+	hnv_etcd_free(e);
+	pthread_join(t, NULL);
+	close(o.listener);
+	assert_true(o.client_flags >= 0);
+	assert_true(o.client_flags & FD_CLOEXEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,7 +384,7 @@ int main(void)
 		cmocka_unit_test(test_range),        cmocka_unit_test(test_txn),
 		cmocka_unit_test(test_watch_stream), cmocka_unit_test(test_watch_bad),
 		cmocka_unit_test(test_watch_stop),   cmocka_unit_test(test_urls),
-		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_unreachable), cmocka_unit_test(test_socket_cloexec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * IFLA_LINKINFO; malformed messages (short or overrunning attributes at
  * every nesting level, missing or unterminated name, bad header) are
  * refused; every truncation and every bit flip of a good message is either
- * refused or parsed within its bounds (ASan). */
+ * refused or parsed within its bounds (ASan). The netlink handles of the
+ * gateway (rtnetlink, nfnetlink) are close-on-exec (issue 17 finding 2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,13 @@
 
 #include <cmocka.h>
 
+#include "../../gateway/nat.h"
 #include "../../gateway/rtnl.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -319,6 +326,61 @@ static void test_mutations(void **state)
 	assert_true(refused > 0);
 }
 
+/* Every descriptor the gateway's netlink handles hold is close-on-exec
+ * (issue 17 finding 2): hnvgwd runs helpers as root, and a child that
+ * inherited the rtnetlink or nfnetlink socket could change the host's
+ * links, routes and firewall. Checked on every descriptor that appears
+ * while hnv_rtnl_open and hnv_nat_open run. */
+static bool fd_open_before[1024];
+
+static void mark_open_fds(bool *open_now)
+{
+	memset(open_now, 0, 1024 * sizeof(bool));
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] != '.' && fd != dirfd(d) && fd < 1024)
+			open_now[fd] = true;
+	}
+	closedir(d);
+}
+
+static int new_fds_without_cloexec(void)
+{
+	bool now[1024];
+	mark_open_fds(now);
+	int bad = 0, seen = 0;
+	for (int fd = 0; fd < 1024; fd++) {
+		if (!now[fd] || fd_open_before[fd])
+			continue;
+		seen++;
+		int fl = fcntl(fd, F_GETFD);
+		if (fl < 0 || !(fl & FD_CLOEXEC)) {
+			fprintf(stderr, "descriptor %d is not close-on-exec\n", fd);
+			bad++;
+		}
+	}
+	assert_true(seen > 0);
+	return bad;
+}
+
+static void test_descriptors_cloexec(void **state)
+{
+	(void)state;
+	char err[256];
+	mark_open_fds(fd_open_before);
+	struct hnv_rtnl *r;
+	assert_int_equal(hnv_rtnl_open(&r, err, sizeof(err)), 0);
+	assert_int_equal(new_fds_without_cloexec(), 0);
+	hnv_rtnl_close(r);
+	mark_open_fds(fd_open_before);
+	struct hnv_nat *n;
+	assert_int_equal(hnv_nat_open(&n, err, sizeof(err)), 0);
+	assert_int_equal(new_fds_without_cloexec(), 0);
+	hnv_nat_close(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_overrunning_attributes),
 		cmocka_unit_test(test_bad_name_and_header),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_descriptors_cloexec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,11 +10,16 @@
  *    hand-built ones (ROUTE_NOTIFY_OWNER); every truncation and a trailing
  *    byte are rejected, bit flips never crash.
  * 3. The release check: a fake FRR version string is refused with one log
- *    line naming it and the supported releases; nothing is sent.
+ *    line naming it and the supported releases; nothing is sent. Without
+ *    a configured release, the installed frr package's version is read
+ *    from a dpkg status file.
  * 4. A session against a fake zebra on a socketpair: hello, VRF tracking,
  *    routes held until their VRF appears, notifications, GR completion,
  *    redistribution callback, re-send after reconnect, deletes, corrupt
  *    stream handling.
+ * 5. The release is learned without running anything found through the
+ *    peer (issue 17 finding 2): a "zebra" that is this test binary in
+ *    another process is connected, and its binary must not run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +35,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../gateway/zapi.h"
@@ -514,15 +521,6 @@ static void test_release_table(void **state)
 	assert_int_equal(hnv_zapi_cmd_num(r, HNV_ZC_VRF_ADD), 33);
 	assert_int_equal(hnv_zapi_cmd_from_num(r, 10), HNV_ZC_ROUTE_NOTIFY_OWNER);
 	assert_int_equal(hnv_zapi_cmd_from_num(r, 36), HNV_ZC_UNKNOWN);
-	char v[32];
-	assert_int_equal(hnv_zapi_version_parse("zebra version 8.4.4\nCopyright 1996-2005 "
-						"Kunihiro Ishiguro, et al.\n",
-						v, sizeof(v)),
-			 0);
-	assert_string_equal(v, "8.4.4");
-	assert_int_equal(hnv_zapi_version_parse("Copyright\nzebra version 8.4.4\n", v, sizeof(v)),
-			 -EINVAL);
-	assert_int_equal(hnv_zapi_version_parse("zebra version \n", v, sizeof(v)), -EINVAL);
 }
 
 static void test_release_refused(void **state)
@@ -846,8 +844,179 @@ static void test_session(void **state)
 	free(f);
 }
 
-int main(void)
+/* Writes text as a dpkg status file in dir; its path in out. */
+static void write_status(const char *dir, const char *text, char *out, size_t len)
 {
+	snprintf(out, len, "%s/status", dir);
+	FILE *f = fopen(out, "we");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The release a client without opts.frr_version finds in the status file
+ * text: attaches a socketpair and returns the release it connected with or
+ * refused ("unknown" when none was found), in out. */
+static int release_from_status(const char *text, char *out, size_t len)
+{
+	char dir[] = "/tmp/test_zapi.XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	write_status(dir, text, path, sizeof(path));
+	struct logcap lc = {0};
+	void *arg[1] = {&lc};
+	struct hnv_zapi_opts o = {
+		.path = "/nonexistent/zserv.api", .dpkg_status = path, .log = log_cb, .arg = arg};
+	struct hnv_zapi *z = hnv_zapi_new(&o);
+	assert_non_null(z);
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	int rc = hnv_zapi_attach_fd(z, sp[0]);
+	close(sp[1]);
+	struct hnv_zapi_stats st;
+	hnv_zapi_get_stats(z, &st);
+	snprintf(out, len, "%s", st.frr_release);
+	hnv_zapi_free(z);
+	unlink(path);
+	rmdir(dir);
+	return rc;
+}
+
+/* The release comes from the installed frr package's version in dpkg's
+ * status database (issue 17 finding 2: nothing is run to learn it). */
+static void test_release_from_dpkg(void **state)
+{
+	(void)state;
+	char v[32];
+	assert_int_equal(release_from_status("Package: frr-pythontools\n"
+					     "Status: install ok installed\n"
+					     "Version: 7.5.1-1\n"
+					     "\n"
+					     "Package: frr\n"
+					     "Status: install ok installed\n"
+					     "Priority: optional\n"
+					     "Version: 8.4.4-1.1~deb12u2\n"
+					     "Description: FRRouting suite\n"
+					     " continued line\n",
+					     v, sizeof(v)),
+			 0);
+	assert_string_equal(v, "8.4.4");
+	assert_int_equal(release_from_status("Package: frr\nVersion: 1:9.0.1-2\n"
+					     "Status: install ok installed\n\n",
+					     v, sizeof(v)),
+			 0);
+	assert_string_equal(v, "9.0.1");
+	assert_int_equal(release_from_status("Package: frr\nStatus: install ok installed\n"
+					     "Version: 10.0.1-0.1\n",
+					     v, sizeof(v)),
+			 -EPROTONOSUPPORT);
+	assert_string_equal(v, "10.0.1");
+	/* removed with its configuration kept: not installed */
+	assert_int_equal(release_from_status("Package: frr\nStatus: deinstall ok config-files\n"
+					     "Version: 8.4.4-1.1~deb12u2\n\n",
+					     v, sizeof(v)),
+			 -EPROTONOSUPPORT);
+	assert_string_equal(v, "unknown");
+	assert_int_equal(release_from_status("Package: frrx\nStatus: install ok installed\n"
+					     "Version: 8.4.4-1\n\n",
+					     v, sizeof(v)),
+			 -EPROTONOSUPPORT);
+	assert_string_equal(v, "unknown");
+	assert_int_equal(release_from_status("Package: frr\nStatus: install ok installed\n"
+					     "Version: 8.4.4$(id)-1\n\n",
+					     v, sizeof(v)),
+			 -EPROTONOSUPPORT);
+	assert_string_equal(v, "unknown");
+}
+
+/* ==== 5. the peer's binary is never run (issue 17 finding 2) ==== */
+
+/* The marker a run of this test binary as "zebra --version" leaves for the
+ * test process (its parent). */
+static void peer_marker(pid_t parent, char *out, size_t len)
+{
+	snprintf(out, len, "/tmp/test_zapi-peer-ran.%d", (int)parent);
+}
+
+/* A "zebra" that is in fact this test binary, in another process: its end
+ * of the ZAPI socket carries its pid (SO_PEERCRED), and /proc/PID/exe is
+ * this program. hnvgwd runs as root and the socket's owner may be any
+ * process of user frr: executing the binary behind the peer's pid hands
+ * root to whoever owns the socket. The client must learn the release
+ * without running anything it found through the peer. */
+static void test_peer_binary_never_run(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_zapi.XXXXXX", path[64], marker[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/zserv.api", dir);
+	peer_marker(getpid(), marker, sizeof(marker));
+	unlink(marker);
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	int go[2];
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* the peer: connect, then wait for the end of the test */
+		close(go[1]);
+		int c = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(1);
+		char b;
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(go[0]);
+	int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(fd >= 0);
+	struct logcap lc = {0};
+	void *arg[1] = {&lc};
+	char status[64];
+	write_status(dir, "Package: frr\nStatus: install ok installed\nVersion: 8.4.4-1\n",
+		     status, sizeof(status));
+	struct hnv_zapi_opts o = {
+		.path = path,
+		.dpkg_status = status,
+		.log = log_cb,
+		.arg = arg,
+	};
+	struct hnv_zapi *z = hnv_zapi_new(&o);
+	assert_non_null(z);
+	assert_int_equal(hnv_zapi_attach_fd(z, fd), 0);
+	struct hnv_zapi_stats st;
+	hnv_zapi_get_stats(z, &st);
+	assert_int_equal(st.conn, HNV_ZAPI_CONNECTED);
+	assert_string_equal(st.frr_release, "8.4.4");
+	hnv_zapi_free(z);
+	unlink(status);
+	close(go[1]);
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	close(l);
+	unlink(path);
+	rmdir(dir);
+	bool ran = access(marker, F_OK) == 0;
+	unlink(marker);
+	assert_false(ran);
+}
+
+int main(int argc, char **argv)
+{
+	/* run as "zebra --version" by a client under test: leave the marker
+	 * test_peer_binary_never_run looks for, and answer like zebra */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		char marker[64];
+		peer_marker(getppid(), marker, sizeof(marker));
+		int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		printf("zebra version 8.4.4\n");
+		return 0;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enc_hello),
 		cmocka_unit_test(test_enc_caps),
@@ -863,7 +1032,9 @@ int main(void)
 		cmocka_unit_test(test_hdr),
 		cmocka_unit_test(test_release_table),
 		cmocka_unit_test(test_release_refused),
+		cmocka_unit_test(test_release_from_dpkg),
 		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_peer_binary_never_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
