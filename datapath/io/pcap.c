@@ -192,7 +192,7 @@ int hnv_pcap_open_read(const char *path, struct hnv_pcap_reader **out, char *err
 			snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	r->f = fopen(path, "rb");
+	r->f = fopen(path, "rbe");
 	if (r->f == NULL) {
 		int e = errno;
 		return open_finish(r, fail(r, -e, "%s", strerror(e)), out, err, errlen);
@@ -333,7 +333,7 @@ int hnv_pcap_open_write(const char *path, struct hnv_pcap_writer **out)
 	struct hnv_pcap_writer *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;
-	w->f = fopen(path, "wb");
+	w->f = fopen(path, "wbe");
 	if (w->f == NULL) {
 		int ret = -errno;
 		free(w);

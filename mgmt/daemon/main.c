@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -451,6 +452,9 @@ static void stop(struct daemon *d)
 
 int main(int argc, char **argv)
 {
+	/* no core dump, no ptrace by other users of a process holding PSKs
+	 * (issue 17 finding 9) */
+	prctl(PR_SET_DUMPABLE, 0);
 	struct args a;
 	int rc = parse_args(argc, argv, &a);
 	if (rc >= 0)

@@ -59,7 +59,7 @@ static void usage(FILE *f)
 
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(path, "rbe");
 	if (!f)
 		return NULL;
 	struct hnv_buf b = {0};
