@@ -588,9 +588,28 @@ void hnv_core_close(struct hnv_core *c)
 	free(c);
 }
 
+/* Tells the host edge the device of each --dev port of the running model
+ * before it attaches (the datapath does not know devices). */
+static int note_dev(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	if (cmd->kind != HNV_CONF_PORT_ADD || !cmd->u.port.dev[0])
+		return 0;
+	char err[256];
+	int rc = hnv_fwd_port_add(arg, cmd->u.port.name, &cmd->u.port.mac, false, cmd->u.port.dev,
+				  err, sizeof(err));
+	if (rc)
+		hnv_log(HNV_LOG_ERR, "%s", err);
+	return rc;
+}
+
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen)
 {
-	int rc = f ? hnv_fwd_attach(f, c->dp, err, errlen) : 0;
+	int rc = f ? hnv_model_foreach_kind(c->model, HNV_CONF_PORT_ADD, note_dev, f) : 0;
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot note the ports' devices: %s", strerror(-rc));
+		return rc;
+	}
+	rc = f ? hnv_fwd_attach(f, c->dp, err, errlen) : 0;
 	if (rc)
 		return rc;
 	hnv_apply_set_fwd(c->apply, f);
@@ -699,15 +718,25 @@ static void port_counter_row(const char *port, const char *counter, uint64_t val
 	json_object_array_add((json_object *)arg, r);
 }
 
+/* The datapath's counters, both tiers summed in value; with the kernel
+ * fast path also each tier's share: fast_path (its tc programs) and
+ * engine (the C engine: frames of the slow path and of hnvgwd's TAPs). */
 static json_object *counter_rows(struct hnv_core *c)
 {
-	uint64_t cnt[HNV_R__COUNT];
+	uint64_t cnt[HNV_R__COUNT], fp[HNV_R__COUNT];
 	hnv_dp_counters(c->dp, cnt);
+	bool tiers = c->fwd && hnv_fwd_fp_counters(c->fwd, fp);
 	json_object *rows = json_object_new_array();
 	for (unsigned i = 0; i < HNV_R__COUNT; i++) {
 		json_object *r = json_object_new_object();
+		uint64_t v = cnt[i] - c->probed[i];
 		json_object_object_add(r, "counter", json_object_new_string(hnv_reason_name(i)));
-		json_object_object_add(r, "value", json_object_new_uint64(cnt[i] - c->probed[i]));
+		json_object_object_add(r, "value", json_object_new_uint64(v));
+		if (tiers) {
+			json_object_object_add(r, "fast_path", json_object_new_uint64(fp[i]));
+			json_object_object_add(r, "engine",
+					       json_object_new_uint64(v >= fp[i] ? v - fp[i] : 0));
+		}
 		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
 		json_object_object_add(r, "description",
 				       json_object_new_string(hnv_reason_text(i)));
