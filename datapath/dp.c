@@ -39,27 +39,24 @@ struct neigh_table {
 struct hnv_dp_worker {
 	struct hnv_dp *dp;
 	struct hnv_policy *pol;
-	const struct settings *set; /* for the batch being processed */
+	const struct hnv_dp_settings *set; /* for the batch being processed */
 	struct hnv_dp_worker *next;
 	uint16_t ip_id;
 	_Atomic uint64_t cnt[HNV_R__COUNT];
 };
 
-/* Settings workers read per packet; replaced whole under RCU. */
-struct settings {
-	struct hnv_mac gw_mac;
-	struct hnv_mac uplink_mac;
-	unsigned uplink_mtu;
-	bool flowid;
-};
-
 struct hnv_dp {
 	struct hnv_policy *policy;
-	struct settings *set;      /* RCU */
+	struct hnv_dp_settings *set; /* RCU; workers read it per packet; replaced whole */
 	struct neigh_table *neigh; /* RCU */
 	pthread_mutex_t lock;      /* workers list and retired counters */
 	struct hnv_dp_worker *workers;
 	uint64_t retired[HNV_R__COUNT];
+	/* control thread only */
+	hnv_dp_settings_fn settings_fn;
+	void *settings_arg;
+	hnv_dp_counters_fn counters_fn;
+	void *counters_arg;
 };
 
 static const char *const reason_names[] = {
@@ -135,7 +132,7 @@ struct hnv_dp *hnv_dp_new(void)
 		return NULL;
 	}
 	dp->neigh->mask = 15;
-	static const struct settings defaults = {
+	static const struct hnv_dp_settings defaults = {
 		.gw_mac = {{0x02, 0x15, 0x5d, 0x00, 0x00, 0x01}},
 		.uplink_mtu = 1500,
 		.flowid = true,
@@ -169,13 +166,15 @@ struct hnv_policy *hnv_dp_policy(struct hnv_dp *dp)
 }
 
 /* Publishes a modified copy of the settings (control thread only). */
-static void settings_update(struct hnv_dp *dp, void (*fn)(struct settings *, const void *),
+static void settings_update(struct hnv_dp *dp, void (*fn)(struct hnv_dp_settings *, const void *),
 			    const void *arg)
 {
-	struct settings *n = malloc(sizeof(*n)), *o = dp->set;
+	struct hnv_dp_settings *n = malloc(sizeof(*n)), *o = dp->set;
 	if (!n) {
 		/* out of memory: update in place; a worker may see one mixed packet */
 		fn(o, arg);
+		if (dp->settings_fn)
+			dp->settings_fn(dp->settings_arg, o);
 		return;
 	}
 	*n = *o;
@@ -183,9 +182,28 @@ static void settings_update(struct hnv_dp *dp, void (*fn)(struct settings *, con
 	rcu_assign_pointer(dp->set, n);
 	urcu_qsbr_synchronize_rcu();
 	free(o);
+	if (dp->settings_fn)
+		dp->settings_fn(dp->settings_arg, n);
 }
 
-static void set_gw(struct settings *s, const void *arg)
+void hnv_dp_settings(const struct hnv_dp *dp, struct hnv_dp_settings *out)
+{
+	*out = *dp->set;
+}
+
+void hnv_dp_on_settings(struct hnv_dp *dp, hnv_dp_settings_fn fn, void *arg)
+{
+	dp->settings_fn = fn;
+	dp->settings_arg = arg;
+}
+
+void hnv_dp_set_counter_source(struct hnv_dp *dp, hnv_dp_counters_fn fn, void *arg)
+{
+	dp->counters_fn = fn;
+	dp->counters_arg = arg;
+}
+
+static void set_gw(struct hnv_dp_settings *s, const void *arg)
 {
 	s->gw_mac = *(const struct hnv_mac *)arg;
 }
@@ -195,7 +213,7 @@ struct uplink_arg {
 	unsigned mtu;
 };
 
-static void set_uplink(struct settings *s, const void *arg)
+static void set_uplink(struct hnv_dp_settings *s, const void *arg)
 {
 	const struct uplink_arg *u = arg;
 	if (u->mac)
@@ -204,7 +222,7 @@ static void set_uplink(struct settings *s, const void *arg)
 		s->uplink_mtu = u->mtu;
 }
 
-static void set_flowid(struct settings *s, const void *arg)
+static void set_flowid(struct hnv_dp_settings *s, const void *arg)
 {
 	s->flowid = *(const bool *)arg;
 }
@@ -343,6 +361,8 @@ void hnv_dp_counters(struct hnv_dp *dp, uint64_t out[HNV_R__COUNT])
 		for (unsigned i = 0; i < HNV_R__COUNT; i++)
 			out[i] += atomic_load_explicit(&w->cnt[i], memory_order_relaxed);
 	pthread_mutex_unlock(&dp->lock);
+	if (dp->counters_fn)
+		dp->counters_fn(dp->counters_arg, out);
 }
 
 void hnv_dp_worker_quiescent(struct hnv_dp_worker *w)

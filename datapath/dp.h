@@ -93,6 +93,18 @@ const struct hnv_mac *hnv_dp_gateway_mac(const struct hnv_dp *dp);
 void hnv_dp_set_uplink(struct hnv_dp *dp, const struct hnv_mac *mac, unsigned mtu);
 /* FlowID: an 8-bit hash of the inner 5-tuple (on, the default) or 0. */
 void hnv_dp_set_flowid(struct hnv_dp *dp, bool on);
+/* The settings above, as the engine uses them. */
+struct hnv_dp_settings {
+	struct hnv_mac gw_mac;
+	struct hnv_mac uplink_mac;
+	unsigned uplink_mtu;
+	bool flowid;
+};
+void hnv_dp_settings(const struct hnv_dp *dp, struct hnv_dp_settings *out);
+/* Called (control thread) after every hnv_dp_set_* with the new settings;
+ * one listener (the kernel fast path); NULL removes it. */
+typedef void (*hnv_dp_settings_fn)(void *arg, const struct hnv_dp_settings *s);
+void hnv_dp_on_settings(struct hnv_dp *dp, hnv_dp_settings_fn fn, void *arg);
 /* Next-hop MAC for a provider address, supplied by the I/O layer. */
 int hnv_dp_neigh_set(struct hnv_dp *dp, const struct hnv_ip *pa, const struct hnv_mac *mac);
 int hnv_dp_neigh_del(struct hnv_dp *dp, const struct hnv_ip *pa);
@@ -108,7 +120,12 @@ void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n);
 /* Reports a quiescent state so retired table memory can be reclaimed. */
 void hnv_dp_worker_quiescent(struct hnv_dp_worker *w);
 
-/* Counters summed over every worker (including freed ones). */
+/* Counters summed over every worker (including freed ones) and the
+ * counter source, if one is set. */
 void hnv_dp_counters(struct hnv_dp *dp, uint64_t out[HNV_R__COUNT]);
+/* A second tier's counters (the kernel fast path): fn adds its counts to
+ * out. One source; NULL removes it. Control thread. */
+typedef void (*hnv_dp_counters_fn)(void *arg, uint64_t out[HNV_R__COUNT]);
+void hnv_dp_set_counter_source(struct hnv_dp *dp, hnv_dp_counters_fn fn, void *arg);
 
 #endif

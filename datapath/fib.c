@@ -16,6 +16,7 @@ struct u128 {
 
 struct hnv_fib {
 	uint32_t n; /* intervals */
+	uint32_t n_hits;
 	bool v4;
 	const uint32_t *start4;    /* v4: n interval starts */
 	const struct u128 *start6; /* v6: n interval starts */
@@ -85,7 +86,9 @@ static int sorted_cmp(const void *a, const void *b)
 		return x->r->prefix.len < y->r->prefix.len ? -1 : 1; /* enclosing first */
 	if (x->r->metric != y->r->metric)
 		return x->r->metric < y->r->metric ? -1 : 1;
-	return 0;
+	/* equal metrics: the route listed first (qsort is not stable, and the
+	 * choice must be the one hnv_policy_route_exact reports) */
+	return x->r < y->r ? -1 : x->r > y->r;
 }
 
 struct builder {
@@ -210,6 +213,7 @@ int hnv_fib_build(const struct hnv_fib_route *routes, size_t n, bool v4, struct 
 			hits[i].prefix = sr[i].r->prefix;
 		}
 		f->hits = hits;
+		f->n_hits = (uint32_t)u;
 		*out = f;
 	}
 	free(b.starts);
@@ -249,6 +253,29 @@ bool hnv_fib_lookup(const struct hnv_fib *f, const struct hnv_ip *dst, struct hn
 	if (r == NO_ROUTE)
 		return false;
 	*hit = f->hits[r];
+	return true;
+}
+
+bool hnv_fib_exact(const struct hnv_fib *f, const struct hnv_prefix *pfx, struct hnv_route_hit *hit)
+{
+	if (!f)
+		return false;
+	/* hits are in build order: by start address, then by length */
+	struct u128 k = ip_key(&pfx->addr);
+	uint32_t lo = 0, hi = f->n_hits;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct hnv_prefix *m = &f->hits[mid].prefix;
+		struct u128 mk = ip_key(&m->addr);
+		if (u128_lt(mk, k) || (!u128_lt(k, mk) && m->len < pfx->len))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == f->n_hits || f->hits[lo].prefix.len != pfx->len ||
+	    !hnv_ip_eq(&f->hits[lo].prefix.addr, &pfx->addr))
+		return false;
+	*hit = f->hits[lo];
 	return true;
 }
 

@@ -27,6 +27,9 @@ int hnv_fib_build(const struct hnv_fib_route *routes, size_t n, bool v4, struct 
 void hnv_fib_free(struct hnv_fib *f);
 /* f may be NULL (no routes). dst must have the FIB's family. */
 bool hnv_fib_lookup(const struct hnv_fib *f, const struct hnv_ip *dst, struct hnv_route_hit *hit);
+/* The route of exactly prefix pfx (of the FIB's family) in f, as built
+ * (lowest metric). False when f has none or f is NULL. */
+bool hnv_fib_exact(const struct hnv_fib *f, const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
 /* Prefetches the lines a lookup will search first. */
 void hnv_fib_prefetch(const struct hnv_fib *f);
 

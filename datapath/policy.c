@@ -17,6 +17,9 @@
  * Customer routes are compiled per routing domain into sorted arrays of
  * disjoint address intervals (binary search; LPM and the metric tie-break are
  * resolved at build time) when hnv_policy_commit() runs.
+ * A mirror (policy.h) hears of every change between its preparation (every
+ * allocation done, nothing published) and its publication; when the mirror
+ * refuses, the prepared change is freed and nothing is published.
  */
 #define _LGPL_SOURCE
 #include "policy.h"
@@ -126,7 +129,13 @@ struct hnv_policy {
 	size_t n_routes;
 	uint32_t *retired;
 	size_t n_retired, cap_retired;
+	struct hnv_policy_mirror mirror;
 };
+
+/* Reports a change to the mirror: its callback's result, 0 without one. */
+#define MIRROR(p, fn, ...)                                                                  \
+	((p)->mirror.ops && (p)->mirror.ops->fn ? (p)->mirror.ops->fn((p)->mirror.arg, __VA_ARGS__) \
+						: 0)
 
 /* ---- large zeroed allocations ----
  * The record pool and the indexes are read at random by every packet; with
@@ -599,13 +608,27 @@ bool hnv_policy_is_local_pa(const struct hnv_policy *p, const struct hnv_ip *ip)
 	return false;
 }
 
-const struct hnv_ip *hnv_policy_local_pa(const struct hnv_policy *p, bool v4)
+static const struct hnv_ip *pa_first(const struct pa_set *s, bool v4)
 {
-	const struct pa_set *s = rcu_dereference(((struct hnv_policy *)p)->pas);
 	for (unsigned i = 0; i < s->n; i++)
 		if (hnv_ip_is_v4(&s->pa[i].addr) == v4)
 			return &s->pa[i].addr;
 	return NULL;
+}
+
+const struct hnv_ip *hnv_policy_local_pa(const struct hnv_policy *p, bool v4)
+{
+	return pa_first(rcu_dereference(((struct hnv_policy *)p)->pas), v4);
+}
+
+int hnv_policy_pa_foreach(const struct hnv_policy *p, hnv_pa_cb cb, void *arg)
+{
+	for (unsigned i = 0; i < p->pas->n; i++) {
+		int rc = cb(&p->pas->pa[i], arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -737,26 +760,23 @@ static void gateway_of(const struct hnv_prefix *pfx, struct hnv_ip *gw)
 			break;
 }
 
-static int vs_rebuild(struct hnv_policy *p, uint32_t want, const struct hnv_vsubnet *add,
-		      uint32_t del_vsid)
+/* Builds the vsubnet table holding want entries: the current ones but
+ * del_vsid, plus add (if not NULL). */
+static struct vs_table *vs_build(const struct hnv_policy *p, uint32_t want,
+				 const struct hnv_vsubnet *add, uint32_t del_vsid)
 {
-	struct vs_table *o = p->vsubnets;
+	const struct vs_table *o = p->vsubnets;
 	uint32_t size = o->mask + 1;
 	while (want * 2 > size)
 		size *= 2;
 	struct vs_table *n = calloc(1, sizeof(*n) + (size_t)size * sizeof(void *));
 	if (!n)
-		return -ENOMEM;
+		return NULL;
 	n->mask = size - 1;
-	struct hnv_vsubnet *victim = NULL;
 	for (uint32_t i = 0; i <= o->mask; i++) {
 		struct hnv_vsubnet *v = o->slot[i];
-		if (!v)
+		if (!v || v->vsid == del_vsid)
 			continue;
-		if (v->vsid == del_vsid) {
-			victim = v;
-			continue;
-		}
 		uint32_t j = vs_hash(v->vsid) & n->mask;
 		while (n->slot[j])
 			j = (j + 1) & n->mask;
@@ -768,13 +788,20 @@ static int vs_rebuild(struct hnv_policy *p, uint32_t want, const struct hnv_vsub
 			j = (j + 1) & n->mask;
 		n->slot[j] = (struct hnv_vsubnet *)add;
 	}
+	return n;
+}
+
+/* Publishes a vsubnet table; the old one and victim (a deleted vsubnet,
+ * or NULL) are freed once readers left them. */
+static void vs_publish(struct hnv_policy *p, struct vs_table *n, struct hnv_vsubnet *victim)
+{
+	struct vs_table *o = p->vsubnets;
 	rcu_assign_pointer(p->vsubnets, n);
 	urcu_qsbr_synchronize_rcu();
 	free(o);
 	if (victim)
 		free(victim->dhcp);
 	free(victim);
-	return 0;
 }
 
 int hnv_policy_vsubnet_add(struct hnv_policy *p, const struct hnv_vsubnet_spec *s)
@@ -797,11 +824,14 @@ int hnv_policy_vsubnet_add(struct hnv_policy *p, const struct hnv_vsubnet_spec *
 		v->prefixes[i] = s->prefixes[i];
 		gateway_of(&s->prefixes[i], &v->gateway[i]);
 	}
-	int rc = vs_rebuild(p, (uint32_t)p->n_vsubnets + 1, v, 0);
+	struct vs_table *n = vs_build(p, (uint32_t)p->n_vsubnets + 1, v, 0);
+	int rc = n ? MIRROR(p, vsubnet_set, v) : -ENOMEM;
 	if (rc) {
+		free(n);
 		free(v);
 		return rc;
 	}
+	vs_publish(p, n, NULL);
 	p->n_vsubnets++;
 	p->rdomains[rdi]->refs++;
 	return 0;
@@ -834,9 +864,13 @@ int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid)
 	if (vsid_in_use(p, vsid))
 		return -EBUSY;
 	uint16_t rdi = v->rd_idx;
-	int rc = vs_rebuild(p, (uint32_t)p->n_vsubnets, NULL, vsid);
-	if (rc)
+	struct vs_table *n = vs_build(p, (uint32_t)p->n_vsubnets, NULL, vsid);
+	int rc = n ? MIRROR(p, vsubnet_del, v) : -ENOMEM;
+	if (rc) {
+		free(n);
 		return rc;
+	}
+	vs_publish(p, n, (struct hnv_vsubnet *)v);
 	p->n_vsubnets--;
 	p->rdomains[rdi]->refs--;
 	return 0;
@@ -856,10 +890,32 @@ int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid, const struc
 			return -ENOMEM;
 		*n = *cfg;
 	}
+	if ((n != NULL) != (o != NULL)) {
+		/* whether the vsubnet has DHCP changes: the mirror sees it */
+		struct hnv_vsubnet next = *v;
+		next.dhcp = n;
+		int rc = MIRROR(p, vsubnet_set, &next);
+		if (rc) {
+			free(n);
+			return rc;
+		}
+	}
 	rcu_assign_pointer(v->dhcp, n);
 	if (o) {
 		urcu_qsbr_synchronize_rcu();
 		free(o);
+	}
+	return 0;
+}
+
+int hnv_policy_vsubnet_foreach(const struct hnv_policy *p, hnv_vsubnet_cb cb, void *arg)
+{
+	for (uint32_t i = 0; i <= p->vsubnets->mask; i++) {
+		if (!p->vsubnets->slot[i])
+			continue;
+		int rc = cb(p->vsubnets->slot[i], arg);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -883,6 +939,25 @@ int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid, struct hnv
 static bool rec_has_ca(const struct hnv_lookup_spec *s)
 {
 	return !hnv_ip_is_unspec(&s->ca) || s->type == HNV_TYPE_GATEWAY_WILDCARD;
+}
+
+/* The record is in the CA index (and so in the mirror): it has a CA or is
+ * a GatewayWildcard record. */
+static bool rec_keyed_by_ca(const struct hnv_rec *r)
+{
+	return !hnv_ip_is_unspec(&r->ca) || r->type == HNV_TYPE_GATEWAY_WILDCARD;
+}
+
+static void rec_release_strings(struct hnv_policy *p, const struct hnv_rec *r);
+
+/* Returns an allocated, unpublished record to the free list. */
+static void rec_unalloc(struct hnv_policy *p, uint32_t ri)
+{
+	struct hnv_rec *r = rec_at(p, ri);
+	rec_release_strings(p, r);
+	memset(r, 0, sizeof(*r));
+	r->next = p->free_head;
+	p->free_head = ri + 1;
 }
 
 /* Index of the record heading the (vsid, mac) chain, or TOMB; the MAC
@@ -967,11 +1042,10 @@ int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 		return rc;
 	struct hnv_rec *r = rec_at(p, ri);
 	rc = rec_fill(p, r, s);
+	if (!rc && rec_has_ca(s))
+		rc = MIRROR(p, rec_set, r);
 	if (rc) {
-		rec_release_strings(p, r);
-		memset(r, 0, sizeof(*r));
-		r->next = p->free_head;
-		p->free_head = ri + 1;
+		rec_unalloc(p, ri);
 		return rc;
 	}
 	long pos;
@@ -991,20 +1065,24 @@ int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 }
 
 /* Replaces or removes record oi (identity vsid/ca/mac) in both indexes.
- * ni is the replacement's index, or TOMB to remove. */
+ * ni is the replacement's index, or TOMB to remove. A replacement may enter
+ * or leave the CA index (L2Only <-> GatewayWildcard); the caller reserved
+ * room for an entry. */
 static void rec_unlink(struct hnv_policy *p, uint32_t oi, uint32_t ni)
 {
 	struct hnv_rec *o = rec_at(p, oi);
-	bool has_ca = !hnv_ip_is_unspec(&o->ca) || o->type == HNV_TYPE_GATEWAY_WILDCARD;
-	if (has_ca) {
-		uint64_t h = hnv_hash_ca(o->vsid, &o->ca);
+	bool new_ca = ni != TOMB && rec_keyed_by_ca(rec_at(p, ni));
+	uint64_t h = hnv_hash_ca(o->vsid, &o->ca);
+	if (rec_keyed_by_ca(o)) {
 		long pos = idx_find_val(p->ca_idx, h, oi);
 		if (pos >= 0) {
-			if (ni != TOMB)
+			if (new_ca)
 				uatomic_set(&p->ca_idx->slots[pos], slot_make(h, ni));
 			else
 				idx_remove_at(p->ca_idx, pos);
 		}
+	} else if (new_ca) {
+		idx_insert(p->ca_idx, h, ni);
 	}
 	long pos;
 	uint64_t hm = hnv_hash_mac(o->vsid, &o->mac);
@@ -1043,19 +1121,34 @@ int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 	uint32_t oi;
 	if (!rec_find_exact(p, s->vsid, &s->ca, &s->mac, &oi))
 		return -ENOENT;
+	bool old_ca = rec_keyed_by_ca(rec_at(p, oi)), new_ca = rec_has_ca(s);
+	int rc = 0;
+	if (new_ca && !old_ca) {
+		/* an L2Only record becomes its family's GatewayWildcard record */
+		if (hnv_policy_rec_by_ca(p, hnv_hash_ca(s->vsid, &s->ca), s->vsid, &s->ca))
+			return -EEXIST;
+		rc = idx_reserve(p, &p->ca_idx, rec_hash_ca);
+	}
 	uint32_t ni;
-	int rc = rec_alloc(p, &ni);
+	if (!rc)
+		rc = rec_alloc(p, &ni);
 	if (rc)
 		return rc;
 	struct hnv_rec *r = rec_at(p, ni);
 	rc = rec_fill(p, r, s);
-	if (!rc)
+	bool retired = false;
+	if (!rc) {
 		rc = retire_rec(p, oi);
+		retired = !rc;
+	}
+	if (!rc && new_ca)
+		rc = MIRROR(p, rec_set, r);
+	else if (!rc && old_ca)
+		rc = MIRROR(p, rec_del, rec_at(p, oi));
 	if (rc) {
-		rec_release_strings(p, r);
-		memset(r, 0, sizeof(*r));
-		r->next = p->free_head;
-		p->free_head = ni + 1;
+		if (retired)
+			p->n_retired--;
+		rec_unalloc(p, ni);
 		return rc;
 	}
 	cmm_smp_wmb();
@@ -1072,6 +1165,11 @@ int hnv_policy_lookup_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_
 	if (!rec_find_exact(p, vsid, ca, mac, &oi))
 		return -ENOENT;
 	int rc = retire_rec(p, oi);
+	if (!rc && rec_keyed_by_ca(rec_at(p, oi))) {
+		rc = MIRROR(p, rec_del, rec_at(p, oi));
+		if (rc)
+			p->n_retired--;
+	}
 	if (rc)
 		return rc;
 	rec_unlink(p, oi, TOMB);
@@ -1142,6 +1240,9 @@ int hnv_policy_route_add(struct hnv_policy *p, const struct hnv_route_spec *s)
 			return -EEXIST;
 	if (HNV_GROW(rd->routes, rd->cap_routes, rd->n_routes + 1))
 		return -ENOMEM;
+	int rc = MIRROR(p, route_touch, (uint16_t)rdi, &s->prefix);
+	if (rc)
+		return rc;
 	struct hnv_fib_route *r = &rd->routes[rd->n_routes++];
 	r->prefix = s->prefix;
 	r->nexthop = s->nexthop;
@@ -1161,7 +1262,13 @@ int hnv_policy_route_del(struct hnv_policy *p, const char *rdomain, const struct
 	struct rdomain *rd = p->rdomains[rdi];
 	for (size_t i = 0; i < rd->n_routes; i++)
 		if (route_key_eq(&rd->routes[i], pfx, nexthop)) {
-			rd->routes[i] = rd->routes[--rd->n_routes];
+			int rc = MIRROR(p, route_touch, (uint16_t)rdi, pfx);
+			if (rc)
+				return rc;
+			/* keep the order routes were added in: it breaks metric ties */
+			memmove(&rd->routes[i], &rd->routes[i + 1],
+				(rd->n_routes - i - 1) * sizeof(rd->routes[0]));
+			rd->n_routes--;
 			rd->dirty = true;
 			p->n_routes--;
 			return 0;
@@ -1169,40 +1276,102 @@ int hnv_policy_route_del(struct hnv_policy *p, const char *rdomain, const struct
 	return -ENOENT;
 }
 
+bool hnv_policy_route_exact(const struct hnv_policy *p, uint16_t rd_idx,
+			    const struct hnv_prefix *pfx, struct hnv_route_hit *hit)
+{
+	const struct rdomain *rd = rd_idx < MAX_RDOMAINS ? p->rdomains[rd_idx] : NULL;
+	const struct hnv_fib_route *best = NULL;
+	for (size_t i = 0; rd && i < rd->n_routes; i++) {
+		const struct hnv_fib_route *r = &rd->routes[i];
+		if (r->prefix.len == pfx->len && hnv_ip_eq(&r->prefix.addr, &pfx->addr) &&
+		    (!best || r->metric < best->metric))
+			best = r;
+	}
+	if (!best)
+		return false;
+	hit->vsid = best->vsid;
+	hit->metric = best->metric;
+	hit->nexthop = best->nexthop;
+	hit->prefix = best->prefix;
+	return true;
+}
+
+bool hnv_policy_route_committed(const struct hnv_policy *p, uint16_t rd_idx,
+				const struct hnv_prefix *pfx, struct hnv_route_hit *hit)
+{
+	if (rd_idx >= MAX_RDOMAINS)
+		return false;
+	struct hnv_policy *w = (struct hnv_policy *)p;
+	const struct hnv_fib *f = hnv_ip_is_v4(&pfx->addr) ? rcu_dereference(w->fib4[rd_idx])
+							   : rcu_dereference(w->fib6[rd_idx]);
+	return hnv_fib_exact(f, pfx, hit);
+}
+
+int hnv_policy_route_foreach(const struct hnv_policy *p, hnv_route_cb cb, void *arg)
+{
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++) {
+		const struct rdomain *rd = p->rdomains[i];
+		for (size_t k = 0; rd && k < rd->n_routes; k++) {
+			int rc = cb((uint16_t)i, &rd->routes[k].prefix, arg);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+bool hnv_policy_uncommitted(const struct hnv_policy *p)
+{
+	for (unsigned i = 0; i < MAX_RDOMAINS; i++)
+		if (p->rdomains[i] && p->rdomains[i]->dirty)
+			return true;
+	return false;
+}
+
 int hnv_policy_commit(struct hnv_policy *p)
 {
-	/* build every changed FIB first, publish them, then free the old ones
-	 * after one grace period */
-	struct hnv_fib **old = NULL;
-	size_t n_old = 0;
+	/* build every changed FIB, let the mirror publish the same changes,
+	 * then publish the FIBs and free the old ones after one grace period.
+	 * On a failure nothing is published and the changes stay staged. */
+	struct built {
+		unsigned rd;
+		struct hnv_fib *f4, *f6; /* the new FIBs; once published, the old */
+	} *b = NULL;
+	size_t n = 0, cap = 0;
 	int rc = 0;
 	for (unsigned i = 0; i < MAX_RDOMAINS && !rc; i++) {
 		struct rdomain *rd = p->rdomains[i];
 		if (!rd || !rd->dirty)
 			continue;
-		struct hnv_fib *f4, *f6 = NULL;
-		rc = hnv_fib_build(rd->routes, rd->n_routes, true, &f4);
-		if (!rc)
-			rc = hnv_fib_build(rd->routes, rd->n_routes, false, &f6);
-		struct hnv_fib **no = rc ? NULL : realloc(old, (n_old + 2) * sizeof(*old));
-		if (!no) {
-			hnv_fib_free(f4);
-			hnv_fib_free(f6);
-			rc = rc ? rc : -ENOMEM;
+		if (HNV_GROW(b, cap, n + 1)) {
+			rc = -ENOMEM;
 			break;
 		}
-		old = no;
-		old[n_old++] = p->fib4[i];
-		old[n_old++] = p->fib6[i];
-		rcu_assign_pointer(p->fib4[i], f4);
-		rcu_assign_pointer(p->fib6[i], f6);
-		rd->dirty = false;
+		struct built *e = &b[n++];
+		e->rd = i;
+		e->f6 = NULL;
+		rc = hnv_fib_build(rd->routes, rd->n_routes, true, &e->f4);
+		if (!rc)
+			rc = hnv_fib_build(rd->routes, rd->n_routes, false, &e->f6);
 	}
-	if (n_old)
+	if (!rc && p->mirror.ops && p->mirror.ops->route_publish)
+		rc = p->mirror.ops->route_publish(p->mirror.arg);
+	for (size_t k = 0; k < n && !rc; k++) {
+		struct built *e = &b[k];
+		struct hnv_fib *o4 = p->fib4[e->rd], *o6 = p->fib6[e->rd];
+		rcu_assign_pointer(p->fib4[e->rd], e->f4);
+		rcu_assign_pointer(p->fib6[e->rd], e->f6);
+		e->f4 = o4;
+		e->f6 = o6;
+		p->rdomains[e->rd]->dirty = false;
+	}
+	if (n && !rc)
 		urcu_qsbr_synchronize_rcu();
-	for (size_t i = 0; i < n_old; i++)
-		hnv_fib_free(old[i]);
-	free(old);
+	for (size_t k = 0; k < n; k++) {
+		hnv_fib_free(b[k].f4);
+		hnv_fib_free(b[k].f6);
+	}
+	free(b);
 	reclaim(p);
 	return rc;
 }
@@ -1222,6 +1391,11 @@ int hnv_policy_pa_add(struct hnv_policy *p, const struct hnv_prefix *pa)
 		return -ENOMEM;
 	*n = *o;
 	n->pa[n->n++] = *pa;
+	int rc = MIRROR(p, pa_set, &pa->addr, true, pa_first(n, true), pa_first(n, false));
+	if (rc) {
+		free(n);
+		return rc;
+	}
 	rcu_assign_pointer(p->pas, n);
 	urcu_qsbr_synchronize_rcu();
 	free((void *)o);
@@ -1242,6 +1416,11 @@ int hnv_policy_pa_del(struct hnv_policy *p, const struct hnv_ip *pa)
 		free(n);
 		return -ENOENT;
 	}
+	int rc = MIRROR(p, pa_set, pa, false, pa_first(n, true), pa_first(n, false));
+	if (rc) {
+		free(n);
+		return rc;
+	}
 	rcu_assign_pointer(p->pas, n);
 	urcu_qsbr_synchronize_rcu();
 	free((void *)o);
@@ -1250,20 +1429,23 @@ int hnv_policy_pa_del(struct hnv_policy *p, const struct hnv_ip *pa)
 
 /* ---- ports ---- */
 
-static int port_idx_rebuild(struct hnv_policy *p)
+/* Builds the MAC index of the ports as they will be once port id is pt
+ * (NULL: deleted). */
+static struct port_index *port_idx_build(const struct hnv_policy *p, unsigned id,
+					 const struct hnv_port *with)
 {
 	unsigned n_ports = 0;
 	for (unsigned i = 1; i < HNV_PORTS_MAX; i++)
-		n_ports += p->ports[i] != NULL;
+		n_ports += (i == id ? with : p->ports[i]) != NULL;
 	uint32_t size = 64;
 	while (n_ports * 2 > size)
 		size *= 2;
 	struct port_index *n = calloc(1, sizeof(*n) + (size_t)size * sizeof(uint16_t));
 	if (!n)
-		return -ENOMEM;
+		return NULL;
 	n->mask = size - 1;
 	for (unsigned i = 1; i < HNV_PORTS_MAX; i++) {
-		const struct hnv_port *pt = p->ports[i];
+		const struct hnv_port *pt = i == id ? with : p->ports[i];
 		if (!pt)
 			continue;
 		uint32_t j = (uint32_t)hnv_hash_mac(pt->vsid, &pt->mac) & n->mask;
@@ -1271,11 +1453,16 @@ static int port_idx_rebuild(struct hnv_policy *p)
 			j = (j + 1) & n->mask;
 		n->slot[j] = (uint16_t)i;
 	}
+	return n;
+}
+
+/* Publishes a MAC index; the old one is freed once readers left it. */
+static void port_idx_publish(struct hnv_policy *p, struct port_index *n)
+{
 	struct port_index *o = p->port_idx;
 	rcu_assign_pointer(p->port_idx, n);
 	urcu_qsbr_synchronize_rcu();
 	free(o);
-	return 0;
 }
 
 int hnv_policy_port_add(struct hnv_policy *p, const struct hnv_port_spec *s)
@@ -1309,14 +1496,15 @@ int hnv_policy_port_add(struct hnv_policy *p, const struct hnv_port_spec *s)
 		pt->cas[i] = s->cas[i];
 	strcpy(pt->name, s->name);
 	pt->gateway = s->gateway;
-	rcu_assign_pointer(p->ports[slot], pt);
-	int rc = port_idx_rebuild(p);
+	struct port_index *idx = port_idx_build(p, slot, pt);
+	int rc = idx ? MIRROR(p, port_set, pt) : -ENOMEM;
 	if (rc) {
-		rcu_assign_pointer(p->ports[slot], NULL);
-		urcu_qsbr_synchronize_rcu();
+		free(idx);
 		free(pt);
 		return rc;
 	}
+	rcu_assign_pointer(p->ports[slot], pt);
+	port_idx_publish(p, idx);
 	return (int)slot;
 }
 
@@ -1343,14 +1531,36 @@ int hnv_policy_port_del(struct hnv_policy *p, const char *name)
 	if (id < 0)
 		return id;
 	struct hnv_port *pt = p->ports[id];
-	rcu_assign_pointer(p->ports[id], NULL);
-	int rc = port_idx_rebuild(p); /* waits for readers */
+	struct port_index *idx = port_idx_build(p, (unsigned)id, NULL);
+	int rc = idx ? MIRROR(p, port_del, pt) : -ENOMEM;
 	if (rc) {
-		rcu_assign_pointer(p->ports[id], pt);
+		free(idx);
 		return rc;
 	}
+	rcu_assign_pointer(p->ports[id], NULL);
+	port_idx_publish(p, idx); /* waits for readers */
 	free(pt);
 	return 0;
+}
+
+int hnv_policy_port_foreach(const struct hnv_policy *p, hnv_port_cb cb, void *arg)
+{
+	for (unsigned i = 1; i < HNV_PORTS_MAX; i++) {
+		if (!p->ports[i])
+			continue;
+		int rc = cb(p->ports[i], arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void hnv_policy_set_mirror(struct hnv_policy *p, const struct hnv_policy_mirror *m)
+{
+	if (m)
+		p->mirror = *m;
+	else
+		memset(&p->mirror, 0, sizeof(p->mirror));
 }
 
 void hnv_policy_stats(const struct hnv_policy *p, struct hnv_policy_stats *st)

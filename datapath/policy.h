@@ -129,6 +129,47 @@ const char *hnv_policy_port_name(const struct hnv_policy *p, unsigned port_id);
 /* Publishes route changes made since the last commit. */
 int hnv_policy_commit(struct hnv_policy *p);
 
+/* A mirror: a second copy of the tables (the kernel fast path's maps,
+ * datapath/bpf/fp.c) kept equal to the policy by deltas. Every successful
+ * write reports what it changed, after the change is prepared and before it
+ * is published; a callback returns 0 or a negative errno, and on an error
+ * the write publishes nothing and returns that error, so the policy and the
+ * mirror never disagree. A callback must itself change all or nothing.
+ * The objects passed are the new state (set) or the state being removed
+ * (del); they are valid for the call only. Route changes are staged like
+ * the policy's own: route_touch names each (routing domain, prefix) a write
+ * changed; route_publish runs inside hnv_policy_commit, where
+ * hnv_policy_route_exact gives the route each touched prefix now chooses. */
+struct hnv_rec;
+struct hnv_vsubnet;
+struct hnv_port;
+struct hnv_policy_mirror_ops {
+	/* added, or its rd_idx, gateways or has-DHCP (dhcp != NULL) changed */
+	int (*vsubnet_set)(void *arg, const struct hnv_vsubnet *v);
+	int (*vsubnet_del)(void *arg, const struct hnv_vsubnet *v);
+	/* records with a CA and GatewayWildcard records only (L2Only
+	 * records have no CA and are not reported); set: added or replaced */
+	int (*rec_set)(void *arg, const struct hnv_rec *r);
+	int (*rec_del)(void *arg, const struct hnv_rec *r);
+	int (*route_touch)(void *arg, uint16_t rd_idx, const struct hnv_prefix *pfx);
+	int (*route_publish)(void *arg);
+	/* pa was added (added) or deleted; pa4/pa6 are the first local PA of
+	 * each family afterwards (hnv_policy_local_pa), NULL when none */
+	int (*pa_set)(void *arg, const struct hnv_ip *pa, bool added, const struct hnv_ip *pa4,
+		      const struct hnv_ip *pa6);
+	int (*port_set)(void *arg, const struct hnv_port *pt);
+	int (*port_del)(void *arg, const struct hnv_port *pt);
+};
+struct hnv_policy_mirror {
+	const struct hnv_policy_mirror_ops *ops;
+	void *arg;
+};
+/* Installs a copy of m (NULL: none). The mirror must hold the current
+ * policy already (fill it with the iteration helpers of policy_read.h). */
+void hnv_policy_set_mirror(struct hnv_policy *p, const struct hnv_policy_mirror *m);
+/* True when route changes wait for hnv_policy_commit. */
+bool hnv_policy_uncommitted(const struct hnv_policy *p);
+
 /* Counts for show and bench. */
 struct hnv_policy_stats {
 	size_t n_records;

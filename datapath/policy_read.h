@@ -117,9 +117,30 @@ bool hnv_policy_is_local_pa(const struct hnv_policy *p, const struct hnv_ip *ip)
 /* The first local PA of ip's family, or NULL. */
 const struct hnv_ip *hnv_policy_local_pa(const struct hnv_policy *p, bool v4);
 
-/* Control-thread helpers for show: iteration and the interned fields. */
+/* Control-thread helpers for show and the mirror: iteration (stops at
+ * and returns the first non-zero cb result) and the interned fields. */
 typedef int (*hnv_rec_cb)(const struct hnv_rec *r, void *arg);
 int hnv_policy_rec_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg);
+typedef int (*hnv_vsubnet_cb)(const struct hnv_vsubnet *v, void *arg);
+int hnv_policy_vsubnet_foreach(const struct hnv_policy *p, hnv_vsubnet_cb cb, void *arg);
+typedef int (*hnv_port_cb)(const struct hnv_port *pt, void *arg);
+int hnv_policy_port_foreach(const struct hnv_policy *p, hnv_port_cb cb, void *arg);
+/* Every configured route (staged ones included) with its routing domain. */
+typedef int (*hnv_route_cb)(uint16_t rd_idx, const struct hnv_prefix *pfx, void *arg);
+int hnv_policy_route_foreach(const struct hnv_policy *p, hnv_route_cb cb, void *arg);
+/* The local provider addresses, in the order added. */
+typedef int (*hnv_pa_cb)(const struct hnv_prefix *pa, void *arg);
+int hnv_policy_pa_foreach(const struct hnv_policy *p, hnv_pa_cb cb, void *arg);
+/* The route of exactly prefix pfx in routing domain rd_idx among the
+ * configured routes (staged ones included): the one
+ * hnv_policy_route_lookup returns for addresses pfx covers most
+ * specifically once committed (lowest metric; of equal metrics the one
+ * configured first). False when there is none. Control thread only. */
+bool hnv_policy_route_exact(const struct hnv_policy *p, uint16_t rd_idx,
+			    const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
+/* The same among the committed routes (what readers use now). */
+bool hnv_policy_route_committed(const struct hnv_policy *p, uint16_t rd_idx,
+				const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
 void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
 			 struct hnv_lookup_spec *out);
 

@@ -19,8 +19,9 @@
  * its ingress port and dropped in the kernel; hnvgwd runs it through the C
  * engine (hnv_fp_punt_read), which answers it as it always did.
  *
- * Threads: everything but hnv_fp_punt_read, hnv_fp_counters and
- * hnv_fp_last is the control thread's (the one that writes the policy).
+ * Threads: everything but hnv_fp_punt_read, hnv_fp_counters,
+ * hnv_fp_events, hnv_fp_punt_stats and hnv_fp_trace_take is the control
+ * thread's (the one that writes the policy, registered with liburcu-qsbr).
  * hnv_fp_punt_read belongs to the one forwarding thread.
  * Errors: 0 or a negative errno, with a message in err where there is one.
  */
@@ -46,7 +47,9 @@ void hnv_fp_free(struct hnv_fp *fp);
 /* Binds the fast path to dp: fills the maps from dp's current policy and
  * settings, then mirrors every later policy write and setting into them
  * (datapath/policy.h hnv_policy_set_mirror) and adds the fast path's
- * counters to hnv_dp_counters(dp). Once only; dp must outlive fp. */
+ * counters to hnv_dp_counters(dp). Once only; dp must outlive fp. The
+ * policy must have no uncommitted route changes (-EBUSY). On a failure fp
+ * is left unbound with its maps partly filled: free it. */
 int hnv_fp_bind(struct hnv_fp *fp, struct hnv_dp *dp, char *err, size_t errlen);
 
 /* The provider uplink: the receive program on its ingress, and the device
@@ -73,9 +76,33 @@ int hnv_fp_detach_port(struct hnv_fp *fp, unsigned port_id);
 /* The punt channel: a descriptor that polls readable when punted frames
  * wait, and the reader. hnv_fp_punt_read fills up to n packets (data, len,
  * in_port set as the I/O backends do) and returns how many, or a negative
- * errno. Trace events are kept for hnv_fp_trace_read. */
+ * errno; what is left waits for the next call. Trace events are kept for
+ * hnv_fp_trace_take. A record is checked against the ring and its own
+ * lengths before use; a malformed one is counted and skipped, a frame
+ * larger than a struct hnv_pkt holds is counted and dropped. */
 int hnv_fp_punt_fd(const struct hnv_fp *fp);
 int hnv_fp_punt_read(struct hnv_fp *fp, struct hnv_pkt **pkts, unsigned n);
+struct hnv_fp_punt_stats {
+	uint64_t frames;    /* handed to the caller */
+	uint64_t traces;    /* trace events kept */
+	uint64_t lost;      /* records the kernel could not write (ring full) */
+	uint64_t too_big;   /* frames that do not fit a struct hnv_pkt */
+	uint64_t malformed; /* records whose lengths or kind did not check out */
+};
+void hnv_fp_punt_stats(const struct hnv_fp *fp, struct hnv_fp_punt_stats *out);
+
+/* Tracing: on, every decision of the programs is also sent as an event
+ * (fp_cfg.trace); hnv_fp_trace_take moves up to n of the latest events
+ * (a ring of HNV_FP_TRACE_RING; older ones are overwritten), oldest first,
+ * into out and returns how many. */
+#define HNV_FP_TRACE_RING 256
+struct hnv_fp_trace {
+	uint16_t in_port; /* the C engine's port id; 0: the uplink */
+	uint32_t ifindex; /* the device the packet was seen on */
+	struct fp_verdict v;
+};
+int hnv_fp_trace_set(struct hnv_fp *fp, bool on);
+unsigned hnv_fp_trace_take(struct hnv_fp *fp, struct hnv_fp_trace *out, unsigned n);
 
 /* The fast path's counters, indexed by enum hnv_reason, added to out. */
 void hnv_fp_counters(const struct hnv_fp *fp, uint64_t out[HNV_R__COUNT]);
@@ -87,7 +114,10 @@ void hnv_fp_events(const struct hnv_fp *fp, uint64_t out[FP_C__COUNT - HNV_R__CO
  * ingress, 2 gateway egress. out gets the frame as the program left it
  * (*outlen: its length; cap bytes at most) and v the decision. For the
  * differential tests and the cost benchmark (repeat > 1: the mean time per
- * run in *ns_per_run). */
+ * run in *ns_per_run). A program that records no decision in fp_last
+ * gets one from its return code: TC_ACT_OK pass, TC_ACT_SHOT drop (reason
+ * HNV_R__COUNT), TC_ACT_REDIRECT redirect (out_ifindex 0); any other code
+ * is -EPROTO. -ENOSPC when the frame it left is longer than cap. */
 enum hnv_fp_prog {
 	HNV_FP_PROG_UPLINK = 0,
 	HNV_FP_PROG_PORT = 1,
@@ -96,5 +126,11 @@ enum hnv_fp_prog {
 int hnv_fp_test_run(struct hnv_fp *fp, enum hnv_fp_prog prog, int ifindex, const void *frame,
 		    size_t len, void *out, size_t cap, size_t *outlen, struct fp_verdict *v,
 		    unsigned repeat, double *ns_per_run);
+
+/* For tests and show: the descriptor of map name ("fp_recs", ...) or a
+ * negative errno; map writes done since open (each update or delete of an
+ * entry, successful or not, counts one). */
+int hnv_fp_map_fd(const struct hnv_fp *fp, const char *map_name);
+uint64_t hnv_fp_map_ops(const struct hnv_fp *fp);
 
 #endif
