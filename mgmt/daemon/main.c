@@ -392,7 +392,7 @@ struct daemon {
 	/* for show status: the --datapath asked for, the tier that forwards
 	 * and why */
 	const char *requested, *tier;
-	char why[512];
+	char why[1024];
 	const char *uplink, *backend;
 };
 
@@ -415,7 +415,7 @@ static json_object *status_rows(void *arg)
  * NULL: auto fell back, d->why says why), or -1 with err (kernel). */
 static int open_fast_path(const struct args *a, struct daemon *d, char *err, size_t errlen)
 {
-	char e[400];
+	char e[900];
 	d->fp = NULL;
 	if (strcmp(a->datapath, "userspace") == 0) {
 		snprintf(d->why, sizeof(d->why), "--datapath userspace: no eBPF loaded");
