@@ -93,6 +93,9 @@ struct hnv_fwd {
 	bool uplink_stale;
 	bool ports_dirty; /* a port's I/O was opened since the last publish */
 	bool missing;     /* a --dev port's device is missing: retried at publish */
+	/* the fast path's records of the trace session (control thread) */
+	struct hnv_fwd_trace_rec fptrace[HNV_FWD_TRACE_MAX];
+	unsigned n_fptrace;
 	int evfd;
 	atomic_bool stop;
 	bool started;
@@ -718,6 +721,13 @@ int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uin
 	t->id = ++f->trace_ids;
 	t->count = count;
 	t->port = pid;
+	if (f->fp) {
+		struct hnv_fp_trace drop[16];
+		hnv_fp_trace_set(f->fp, true);
+		while (hnv_fp_trace_take(f->fp, drop, 16) == 16) /* an older session's */
+			;
+		f->n_fptrace = 0;
+	}
 	struct fwd_trace *old = f->trace;
 	rcu_assign_pointer(f->trace, t);
 	if (old) {
@@ -736,6 +746,63 @@ int hnv_fwd_trace_read(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trac
 		return -ESTALE;
 	*count = atomic_load_explicit(&t->filled, memory_order_acquire);
 	*recs = t->rec;
+	return 0;
+}
+
+/* The port name of the device ifindex in view v ("uplink", or "" when
+ * none). */
+static void name_of_ifindex(const struct hnv_fwd *f, const struct fwd_view *v, unsigned ifindex,
+			    char *out, size_t len)
+{
+	char dev[IF_NAMESIZE];
+	out[0] = '\0';
+	if (!ifindex || !if_indextoname(ifindex, dev))
+		return;
+	if (strcmp(dev, f->uplink->name) == 0) {
+		snprintf(out, len, "uplink");
+		return;
+	}
+	for (unsigned i = 1; v && i < v->n; i++)
+		if (strcmp(port_dev(v->list[i].port), dev) == 0) {
+			snprintf(out, len, "%s", v->list[i].port->name);
+			return;
+		}
+	snprintf(out, len, "%s", dev);
+}
+
+int hnv_fwd_trace_read_fp(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
+			  unsigned *count)
+{
+	const struct fwd_trace *t = f->trace;
+	if (!t || t->id != id)
+		return -ESTALE;
+	const struct fwd_view *v = f->view;
+	struct hnv_fp_trace ev[16];
+	unsigned got;
+	while (f->fp && f->n_fptrace < t->count && (got = hnv_fp_trace_take(f->fp, ev, 16)) > 0) {
+		for (unsigned i = 0; i < got && f->n_fptrace < t->count; i++) {
+			if (t->port >= 0 && ev[i].in_port != (unsigned)t->port)
+				continue;
+			struct hnv_fwd_trace_rec *r = &f->fptrace[f->n_fptrace++];
+			memset(r, 0, sizeof(*r));
+			r->fast_path = true;
+			r->fp_action = ev[i].v.action;
+			r->reason = (uint16_t)(ev[i].v.reason < HNV_R__COUNT ? ev[i].v.reason
+									     : HNV_R__COUNT);
+			r->vsid = ev[i].v.vsid;
+			snprintf(r->ingress, sizeof(r->ingress), "%s",
+				 v && ev[i].in_port < HNV_PORTS_MAX && v->name_by_id[ev[i].in_port]
+					 ? v->name_by_id[ev[i].in_port]
+					 : "?");
+			if (r->fp_action == FP_ACT_REDIRECT)
+				name_of_ifindex(f, v, ev[i].v.out_ifindex, r->egress,
+						sizeof(r->egress));
+		}
+	}
+	if (f->fp && f->n_fptrace >= t->count)
+		hnv_fp_trace_set(f->fp, false);
+	*recs = f->fptrace;
+	*count = f->n_fptrace;
 	return 0;
 }
 

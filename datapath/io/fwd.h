@@ -138,13 +138,23 @@ struct hnv_fp *hnv_fwd_fp(struct hnv_fwd *f);
 struct hnv_fwd_trace_rec {
 	char ingress[HNV_NAME_MAX + 1];
 	char egress[HNV_NAME_MAX + 1]; /* "" when dropped */
-	uint16_t reason;               /* enum hnv_reason */
+	uint16_t reason;               /* enum hnv_reason; HNV_R__COUNT: none (fast path) */
 	uint32_t vsid;
-	struct hnv_trace trace;
+	struct hnv_trace trace; /* the engine's stages; none from the fast path */
+	bool fast_path;         /* a decision of the fast path's programs */
+	uint8_t fp_action;      /* enum fp_action (fast path) */
 };
 int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uint64_t *id,
 			char *err, size_t errlen);
 int hnv_fwd_trace_read(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
 		       unsigned *count);
+/* With the fast path, a session also records the next count decisions of
+ * its programs on the port (every port's: NULL) in a list of their own:
+ * hnv_fwd_trace_read_fp collects what they sent since the last call and
+ * returns them all like hnv_fwd_trace_read (0 records without a fast
+ * path; -ESTALE). Control thread. A punted frame appears in both lists:
+ * the fast path's punt, then the engine's decision. */
+int hnv_fwd_trace_read_fp(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
+			  unsigned *count);
 
 #endif

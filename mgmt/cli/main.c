@@ -426,9 +426,27 @@ static bool take_options(int argc, char **argv, const char *const *names, const 
 	return true;
 }
 
+/* Prints the records of array key of a trace result from *printed on, one
+ * JSON line each; returns how many it holds. */
+static size_t print_new(json_object *res, const char *key, size_t *printed)
+{
+	json_object *recs;
+	if (!json_object_object_get_ex(res, key, &recs) ||
+	    !json_object_is_type(recs, json_type_array))
+		return 0;
+	size_t have = json_object_array_length(recs);
+	for (; *printed < have; (*printed)++)
+		printf("%s\n", json_object_to_json_string_ext(
+				       json_object_array_get_idx(recs, *printed),
+				       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+	return have;
+}
+
 /* trace: starts a session, then polls it every 100 ms and prints each new
- * record as one JSON line (the format of hnvgw-dp replay --trace) until N
- * records came or --timeout seconds (default 10) passed (exit 1). */
+ * record as one JSON line (the format of hnvgw-dp replay --trace; "tier":
+ * "engine" or "fast path") until N records of one tier came or --timeout
+ * seconds (default 10) passed (exit 1). */
 static int cmd_trace(int argc, char **argv)
 {
 	static const char *const names[] = {"--count", "--port", "--timeout"};
@@ -454,27 +472,18 @@ static int cmd_trace(int argc, char **argv)
 	int64_t session =
 		json_object_object_get_ex(res, "session", &sid) ? json_object_get_int64(sid) : 0;
 	json_object_put(res);
-	size_t printed = 0;
+	size_t printed = 0, printed_fp = 0;
 	int64_t start = hnv_mono_ms();
 	for (;;) {
 		req = hnv_cli_req("trace");
 		json_object_object_add(req, "session", json_object_new_int64(session));
 		if ((rc = request(req, &res)))
 			return rc;
-		json_object *recs;
-		size_t have = 0;
-		if (json_object_object_get_ex(res, "records", &recs) &&
-		    json_object_is_type(recs, json_type_array)) {
-			have = json_object_array_length(recs);
-			for (; printed < have; printed++)
-				printf("%s\n", json_object_to_json_string_ext(
-						       json_object_array_get_idx(recs, printed),
-						       JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
-			fflush(stdout);
-		}
+		size_t have = print_new(res, "records", &printed);
+		/* with the kernel fast path: its programs' decisions */
+		size_t have_fp = print_new(res, "fast_path", &printed_fp);
 		json_object_put(res);
-		if (have >= n)
+		if (have >= n || have_fp >= n)
 			return 0;
 		if (hnv_mono_ms() - start >= (int64_t)tmo * 1000) {
 			fprintf(stderr, "hnvgw: trace: %zu of %lu packets traced in %lu s\n", have,

@@ -826,11 +826,36 @@ int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **
 	return 0;
 }
 
+/* A decision of the fast path's programs: tier "fast path", its action
+ * (pass: left to the host or the TAP; punt: handed to the engine, whose own
+ * record follows; drop; redirect: forwarded to egress), reason, VSID. */
+static json_object *trace_row_fp(unsigned idx, const struct hnv_fwd_trace_rec *r)
+{
+	static const char *const act[] = {"pass", "punt", "drop", "forward"};
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "packet", json_object_new_int((int)idx));
+	json_object_object_add(o, "tier", json_object_new_string("fast path"));
+	json_object_object_add(o, "ingress", json_object_new_string(r->ingress));
+	json_object_object_add(
+		o, "verdict",
+		json_object_new_string(r->fp_action < 4 ? act[r->fp_action] : "unknown"));
+	if (r->egress[0])
+		json_object_object_add(o, "egress", json_object_new_string(r->egress));
+	json_object_object_add(o, "vsid", json_object_new_int64(r->vsid));
+	if (r->reason < HNV_R__COUNT)
+		json_object_object_add(o, "counter",
+				       json_object_new_string(hnv_reason_name(r->reason)));
+	return o;
+}
+
 /* One record in the format of hnvgw-dp replay --trace. */
 static json_object *trace_row(unsigned idx, const struct hnv_fwd_trace_rec *r)
 {
+	if (r->fast_path)
+		return trace_row_fp(idx, r);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "packet", json_object_new_int((int)idx));
+	json_object_object_add(o, "tier", json_object_new_string("engine"));
 	json_object_object_add(o, "ingress", json_object_new_string(r->ingress));
 	json_object *st = json_object_new_array();
 	for (unsigned i = 0; i < r->trace.n && i < HNV_TRACE_STEPS; i++) {
@@ -884,6 +909,14 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 	for (unsigned i = 0; i < n; i++)
 		json_object_array_add(rows, trace_row(i, &recs[i]));
 	o = json_object_new_object();
+	/* the fast path's decisions, a list of their own (clients print each
+	 * list's new records by position) */
+	if (hnv_fwd_fp(c->fwd) && hnv_fwd_trace_read_fp(c->fwd, session, &recs, &n) == 0) {
+		json_object *fp = json_object_new_array();
+		for (unsigned i = 0; i < n; i++)
+			json_object_array_add(fp, trace_row(i, &recs[i]));
+		json_object_object_add(o, "fast_path", fp);
+	}
 	json_object_object_add(o, "session", json_object_new_int64((int64_t)session));
 	json_object_object_add(o, "records", rows);
 	*result = o;

@@ -130,6 +130,21 @@ if [[ $TIER == kernel ]]; then
 		((fpv >= 10)) || fail "$c by the fast path on h1: $fpv"
 		((env == 0)) || fail "$c by the engine on h1: $env (the engine saw frames the fast path should forward)"
 	done
+	# hnvgw trace shows the fast path's decisions
+	cli h1 trace --count 3 --port blue1 --timeout 20 >"$T/trace.json" 2>"$T/trace.err" &
+	tp=$!
+	sleep 0.3
+	nsx b1 ping -c 5 -i 0.2 -w 10 10.0.0.7 >/dev/null || fail "ping while tracing"
+	wait "$tp" || fail "trace: $(<"$T/trace.err")"
+	python3 - "$T/trace.json" <<'PY' || fail "trace records: $(cat "$T/trace.json")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+fp = [r for r in recs if r.get("tier") == "fast path"]
+assert len(fp) >= 3, recs
+assert all(r["ingress"] == "blue1" and r["vsid"] == 5001 for r in fp), fp
+assert any(r["verdict"] == "forward" and r.get("egress") == "uplink" and r.get("counter") == "tx_encap" for r in fp), fp
+PY
+	pass "hnvgw trace: fast path verdicts (blue1 -> uplink, tx_encap, VSID 5001)"
 	pass "tx_encap/rx_decap_delivered counted by the fast path ($(counter_col h1 tx_encap fast_path)/$(counter_col h1 rx_decap_delivered fast_path)), none by the engine"
 else
 	e=$(counter h1 tx_encap)
