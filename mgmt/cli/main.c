@@ -427,26 +427,32 @@ static bool take_options(int argc, char **argv, const char *const *names, const 
 }
 
 /* Prints the records of array key of a trace result from *printed on, one
- * JSON line each; returns how many it holds. */
+ * JSON line each; returns how many packets they finish: every record but a
+ * fast-path punt (the engine's record of that packet follows). */
 static size_t print_new(json_object *res, const char *key, size_t *printed)
 {
-	json_object *recs;
+	json_object *recs, *v;
 	if (!json_object_object_get_ex(res, key, &recs) ||
 	    !json_object_is_type(recs, json_type_array))
 		return 0;
-	size_t have = json_object_array_length(recs);
+	size_t have = json_object_array_length(recs), done = 0;
+	for (size_t i = 0; i < have; i++)
+		done += !json_object_object_get_ex(json_object_array_get_idx(recs, i), "verdict",
+						   &v) ||
+			strcmp(json_object_get_string(v), "punt") != 0;
 	for (; *printed < have; (*printed)++)
 		printf("%s\n", json_object_to_json_string_ext(
 				       json_object_array_get_idx(recs, *printed),
 				       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(stdout);
-	return have;
+	return done;
 }
 
 /* trace: starts a session, then polls it every 100 ms and prints each new
  * record as one JSON line (the format of hnvgw-dp replay --trace; "tier":
- * "engine" or "fast path") until N records of one tier came or --timeout
- * seconds (default 10) passed (exit 1). */
+ * "engine" or "fast path") until N packets were traced (a punted one has
+ * a record in each tier) or --timeout seconds (default 10) passed (exit
+ * 1). */
 static int cmd_trace(int argc, char **argv)
 {
 	static const char *const names[] = {"--count", "--port", "--timeout"};
@@ -481,9 +487,9 @@ static int cmd_trace(int argc, char **argv)
 			return rc;
 		size_t have = print_new(res, "records", &printed);
 		/* with the kernel fast path: its programs' decisions */
-		size_t have_fp = print_new(res, "fast_path", &printed_fp);
+		have += print_new(res, "fast_path", &printed_fp);
 		json_object_put(res);
-		if (have >= n || have_fp >= n)
+		if (have >= n)
 			return 0;
 		if (hnv_mono_ms() - start >= (int64_t)tmo * 1000) {
 			fprintf(stderr, "hnvgw: trace: %zu of %lu packets traced in %lu s\n", have,
