@@ -256,6 +256,10 @@ static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 		out_ip(o, "--ca", &s->cas[i]);
 	if (!hnv_mac_eq(&s->mac, &zero))
 		out_mac(o, "--mac", &s->mac);
+	if (!CONF_TERMINATED(s->dev))
+		return -EINVAL;
+	if (s->dev[0])
+		out_val(o, "--dev", s->dev);
 	return 0;
 }
 

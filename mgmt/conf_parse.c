@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* max: how often the option may appear in a command that lets it repeat
  * (cmd_def.multi); 1 for the others. */
@@ -170,6 +171,13 @@ static int build_port_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 			if (hnv_ip_eq(&s->cas[k], &s->cas[i]))
 				rc = conf_bad(c, "CA", v, "given twice");
 		s->n_cas = i + 1;
+	}
+	if (rc == 0 && c->n[OPT_DEV]) {
+		const char *v = conf_opt1(c, OPT_DEV);
+		rc = conf_get_dev(c, "device name", v, s->dev);
+		if (rc == 0 && strncmp(v, "vsid", 4) == 0 && v[4] >= '0' && v[4] <= '9')
+			rc = conf_bad(c, "device name", v,
+				      "names vsidN are the gateway role's ports");
 	}
 	return rc;
 }
@@ -530,8 +538,8 @@ static const struct cmd_def cmd_defs[] = {
 	{"vsubnet", "del", HNV_CONF_VSUBNET_DEL, "VSID", 0, 0, 0, build_vsubnet_del},
 	{"pa", "add", HNV_CONF_PA_ADD, "IP/LEN", B(OPT_DEV), B(OPT_DEV), 0, build_pa_add},
 	{"pa", "del", HNV_CONF_PA_DEL, "IP", 0, 0, 0, build_pa_del},
-	{"port", "add", HNV_CONF_PORT_ADD, "NAME", B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC),
-	 B(OPT_VSID), B(OPT_CA), build_port_add},
+	{"port", "add", HNV_CONF_PORT_ADD, "NAME",
+	 B(OPT_VSID) | B(OPT_CA) | B(OPT_MAC) | B(OPT_DEV), B(OPT_VSID), B(OPT_CA), build_port_add},
 	{"port", "del", HNV_CONF_PORT_DEL, "NAME", 0, 0, 0, build_port_del},
 	{"port", "move", HNV_CONF_PORT_MOVE, "NAME", B(OPT_TO), B(OPT_TO), 0, build_port_move},
 	{"lookup", "add", HNV_CONF_LOOKUP_ADD, NULL, LOOKUP_OPTS, LOOKUP_REQ, 0, build_lookup},

@@ -19,7 +19,7 @@
  *   pa del IP
  *   pool add NAME --vsid N --range A-B [--dns IP[,IP...]] [--lease SECONDS]
  *   pool del NAME
- *   port add NAME --vsid N [--ca IP ...] [--mac MAC]
+ *   port add NAME --vsid N [--ca IP ...] [--mac MAC] [--dev IF]
  *   port del NAME
  *   port move NAME --to HOST
  *   lookup add --vsid N --ca IP --pa IP --mac MAC [--rule encap|nat|none]
@@ -66,6 +66,15 @@
  *           rule encap, type static, VM name = port name), made and
  *           removed with the port; an explicit "lookup add" for the same
  *           VSID and CA replaces it. A host without a PA makes none.
+ *           --dev IF: the port is the existing device IF (a qemu/libvirt
+ *           TAP such as vnet3 that qemu holds, or the host end of a veth
+ *           into a container or namespace), which hnvgwd attaches to but
+ *           never creates, deletes or moves; without it hnvgwd creates a
+ *           TAP named NAME. IF is an interface name (1-15 characters, not
+ *           vsidN: those are the gateway role's ports); no two ports use
+ *           one device (a port without --dev uses the device NAME). A
+ *           device that does not exist refuses the change when hnvgwd
+ *           applies it on a host edge.
  *   port move: hands port NAME to host HOST of a shared policy (hnvgwd
  *           --etcd carries it out, mgmt/daemon/sync.c). HOST: 1-63
  *           characters of A-Z a-z 0-9 _ . -, not . or .., as hnvgwd's
@@ -188,6 +197,8 @@ struct hnv_conf_route {
 	uint32_t metric;
 };
 
+#define HNV_DEV_MAX 15 /* interface and VRF names, IFNAMSIZ - 1 */
+
 /* A VM's port. */
 struct hnv_conf_port {
 	char name[HNV_NAME_MAX + 1];
@@ -195,6 +206,7 @@ struct hnv_conf_port {
 	struct hnv_mac mac; /* all-zero: not given */
 	unsigned n_cas;
 	struct hnv_ip cas[HNV_CONF_CAS_MAX];
+	char dev[HNV_DEV_MAX + 1]; /* "": a TAP hnvgwd creates, named name */
 };
 
 /* port move NAME --to HOST. HNV_CONF_HOST_MAX is HNV_SYNC_HOST_MAX
@@ -213,8 +225,6 @@ struct hnv_conf_global {
 	unsigned uplink_mtu; /* 576..9000 */
 	bool has_use_external_router, use_external_router;
 };
-
-#define HNV_DEV_MAX 15 /* interface and VRF names, IFNAMSIZ - 1 */
 
 struct hnv_conf_proute {
 	struct hnv_prefix prefix;

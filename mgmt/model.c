@@ -593,8 +593,9 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 	case HNV_CONF_PA_ADD:
 		return T(u->pa.dev);
 	case HNV_CONF_PORT_ADD:
-		return T(u->port.name) && u->port.name[0] && u->port.n_cas <= HNV_PORT_MAX_CAS &&
-		       vsid_ok(u->port.vsid) && port_cas_ok(&u->port);
+		return T(u->port.name) && u->port.name[0] && T(u->port.dev) &&
+		       u->port.n_cas <= HNV_PORT_MAX_CAS && vsid_ok(u->port.vsid) &&
+		       port_cas_ok(&u->port);
 	case HNV_CONF_PORT_DEL:
 		return T(u->port.name);
 	case HNV_CONF_LOOKUP_ADD:

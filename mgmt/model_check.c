@@ -310,6 +310,17 @@ static int check_port(const struct ck *ck, const struct ent *e, size_t place, ch
 			   s->name, m, s->vsid);
 		return -EEXIST;
 	}
+	mdl_key_dev(s, &k);
+	const struct ent *o = first_holder(ck, &k, G_PORT, e->seq);
+	if (o != NULL) {
+		const MEMBER_T(port) *p = OBJ(o, port);
+		hnv_seterr(
+			msg, MSG_MAX,
+			"port add: port \"%s\": device %s is already the device of port \"%s\"%s",
+			s->name, s->dev[0] ? s->dev : s->name, p->name,
+			p->dev[0] ? "" : " (a TAP hnvgwd creates)");
+		return -EEXIST;
+	}
 	if (place != SIZE_MAX && place >= LIMIT_PORTS) {
 		hnv_seterr(msg, MSG_MAX, "port add: port \"%s\": table full", s->name);
 		return -ENOSPC;

@@ -152,6 +152,16 @@ void mdl_key_table(uint32_t table, struct keyb *k)
 	key_put(k, &table, 4);
 }
 
+void mdl_key_dev(const void *o, struct keyb *k)
+{
+	const MEMBER_T(port) *p = o;
+	key_kind(k, K_DEV);
+	if (p->dev[0])
+		key_str(k, p->dev, sizeof(p->dev));
+	else
+		key_str(k, p->name, sizeof(p->name));
+}
+
 void mdl_key_rdid(const struct hnv_guid *g, struct keyb *k)
 {
 	key_kind(k, K_RDID);
@@ -248,6 +258,9 @@ static unsigned ent_key(const struct ent *e, unsigned want, struct keyb *k)
 				mdl_key_ca(p->vsid, &p->cas[i], k);
 		if (want == n)
 			mdl_key_mac(p->vsid, &p->mac, k);
+		n++;
+		if (want == n)
+			mdl_key_dev(p, k);
 		n++;
 		break;
 	}

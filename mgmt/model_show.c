@@ -338,6 +338,9 @@ static int make_row(const struct hnv_model *m, enum group g, const struct ent *e
 			hnv_fmt_ip(&c.u.port.cas[i], t, sizeof(t));
 			rc = arr_str(a, t);
 		}
+		/* the device the port is: an existing one (--dev) or its TAP */
+		rc = rc ? rc : add_str(r, "dev", c.u.port.dev[0] ? c.u.port.dev : c.u.port.name);
+		rc = rc ? rc : add_str(r, "kind", c.u.port.dev[0] ? "dev" : "tap");
 		break;
 	case G_PA:
 		rc = add_ip(r, "ProviderAddress", &c.u.pa.addr.addr);

@@ -25,10 +25,13 @@
  *
  * Receive filter (classic BPF): frames addressed to this host (PACKET_HOST)
  * carrying IPv4 protocol 47 or IPv6 next header 47; everything else stays
- * with the kernel. The kernel still sees the NVGRE packets too; two raw IP
- * sockets for protocol 47 (IPv4 and IPv6, each with a drop-all filter) make
- * it deliver them there silently instead of answering with ICMP protocol
- * unreachable / parameter problem (this kernel has no GRE).
+ * with the kernel. With the fast path loaded (datapath/bpf/fp.h) the socket
+ * receives nothing (rx_stop): its tc program handles NVGRE on ingress and
+ * punts the rest to the engine. The kernel still sees the NVGRE packets
+ * too; two raw IP sockets for protocol 47 (IPv4 and IPv6, each with a
+ * drop-all filter) make it deliver them there silently instead of
+ * answering with ICMP protocol unreachable / parameter problem (this
+ * kernel has no GRE).
  *
  * Checksums: PACKET_VNET_HDR gives each received frame a virtio_net_hdr; a
  * frame whose checksum the sender left partial (CHECKSUM_PARTIAL, e.g. a
@@ -518,6 +521,26 @@ static int pk_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 	return (int)sent_total;
 }
 
+/* The fast path's uplink program runs after packet taps on ingress: this
+ * socket would see every NVGRE frame the program also handles. A drop-all
+ * filter (replacing the NVGRE one) leaves it for sending; frames queued
+ * before are discarded. The netlink socket goes on being read by rx. */
+static int pk_rx_stop(struct hnv_io_port *port, char *err, size_t errlen)
+{
+	struct pk *u = (struct pk *)port;
+	struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	if (attach_filter(u->pfd, drop, 1)) {
+		int rc = -errno;
+		snprintf(err, errlen, "uplink %s: SO_ATTACH_FILTER (receive nothing): %s",
+			 port->name, strerror(errno));
+		return rc;
+	}
+	uint8_t buf[64];
+	while (recv(u->pfd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+	return 0;
+}
+
 const struct hnv_io_ops hnv_io_uplink_packet_ops = {
 	.type = "uplink-packet",
 	.open = pk_open,
@@ -525,4 +548,5 @@ const struct hnv_io_ops hnv_io_uplink_packet_ops = {
 	.rx = pk_rx,
 	.tx = pk_tx,
 	.close = pk_close,
+	.rx_stop = pk_rx_stop,
 };

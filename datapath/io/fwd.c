@@ -2,11 +2,15 @@
 #define _LGPL_SOURCE
 #include "fwd.h"
 
+#include "../../lib/log.h"
+#include "../../lib/vec.h"
+#include "../bpf/fp.h"
 #include "../policy.h"
 #include "../policy_read.h"
 #include "io.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,9 +24,25 @@
 #define FWD_BATCH 64
 #define FWD_IDLE_MS 1000 /* poll timeout; the eventfd wakes it earlier */
 
+/* The I/O port of one VM port: the TAP hnvgwd made for it or a socket on
+ * its device (--dev). Several may share a name between two publishes (a
+ * port replaced by one on another device): the newest (gen) is the one the
+ * next view uses. Owned by the control thread; freed after a grace period
+ * once no view has it. */
+struct fwd_port {
+	char name[HNV_NAME_MAX + 1];
+	char dev[IF_NAMESIZE]; /* "": a TAP named name */
+	struct hnv_mac mac;
+	bool gateway;
+	uint64_t gen;
+	struct hnv_io_port *io; /* NULL: the device is missing (noted at start) */
+	int fp_id;              /* the port id the fast path serves it as; -1: none */
+};
+
 struct fwd_entry {
 	uint16_t id;
 	struct hnv_io_port *io;
+	struct fwd_port *port; /* NULL for the uplink */
 };
 
 /* What the forwarding thread reads. Immutable once published. */
@@ -32,6 +52,7 @@ struct fwd_view {
 	unsigned n;
 	struct fwd_entry list[HNV_PORTS_MAX]; /* list[0]: the uplink */
 	struct hnv_io_port *by_id[HNV_PORTS_MAX];
+	const char *name_by_id[HNV_PORTS_MAX]; /* port names, "uplink" */
 };
 
 /* A live trace session (fwd.h). Written by the forwarding thread only:
@@ -58,16 +79,23 @@ struct hnv_fwd {
 	struct fwd_trace *trace; /* RCU; NULL: no session */
 	uint64_t trace_ids;
 	struct hnv_io_port *uplink;
+	struct hnv_fp *fp;            /* the caller's; NULL: no fast path */
 	struct fwd_view *view;        /* RCU */
 	struct hnv_dp *dp;            /* attached, the caller's */
 	struct hnv_dp_worker *worker; /* the forwarding thread's, on dp */
-	/* every open TAP: the view's and those opened for ports the datapath
-	 * is getting; closed at publish once no port of the datapath has it */
-	struct hnv_io_port *tap[HNV_PORTS_MAX];
-	unsigned n_tap;
+	/* every VM port's I/O: the view's and those opened for ports the
+	 * datapath is getting; closed at publish once no port of the datapath
+	 * has it */
+	struct fwd_port **port;
+	size_t n_port, cap_port;
+	uint64_t gen;
 	struct pa_set pas;
 	bool uplink_stale;
-	bool ports_dirty; /* a TAP was opened since the last publish */
+	bool ports_dirty; /* a port's I/O was opened since the last publish */
+	bool missing;     /* a --dev port's device is missing: retried at publish */
+	/* the fast path's records of the trace session (control thread) */
+	struct hnv_fwd_trace_rec fptrace[HNV_FWD_TRACE_MAX];
+	unsigned n_fptrace;
 	int evfd;
 	atomic_bool stop;
 	bool started;
@@ -78,9 +106,7 @@ struct hnv_fwd {
 
 static const char *port_name(const struct fwd_view *v, unsigned id)
 {
-	if (id == HNV_PORT_UPLINK)
-		return "uplink";
-	return id < HNV_PORTS_MAX && v->by_id[id] ? v->by_id[id]->name : "?";
+	return id < HNV_PORTS_MAX && v->name_by_id[id] ? v->name_by_id[id] : "?";
 }
 
 /* Hands the session's next free records to matching packets of the batch;
@@ -127,7 +153,8 @@ static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pk
 	for (unsigned i = 0; i < n; i++) {
 		struct hnv_pkt *p = pkts[i];
 		if (hnv_reason_is_drop(p->reason)) {
-			struct hnv_io_port *in = v->by_id[p->in_port];
+			struct hnv_io_port *in =
+				p->in_port < HNV_PORTS_MAX ? v->by_id[p->in_port] : NULL;
 			if (in)
 				hnv_io_count(&in->st.rx_dropped, 1);
 			continue;
@@ -145,10 +172,41 @@ static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pk
 		v->by_id[HNV_PORT_UPLINK]->ops->tx(v->by_id[HNV_PORT_UPLINK], up, nu);
 }
 
+/* One batch of the frames the fast path punted: counted as received on
+ * their ingress port (rx_punt too), then forwarded as any port's. Returns
+ * how many. */
+static unsigned punt_drain(struct hnv_fwd *f, const struct fwd_view *v, struct hnv_pkt *pool,
+			   struct hnv_pkt **pkts)
+{
+	for (unsigned k = 0; k < FWD_BATCH; k++)
+		pkts[k] = &pool[k];
+	int got = hnv_fp_punt_read(f->fp, pkts, FWD_BATCH);
+	if (got <= 0)
+		return 0;
+	unsigned k = 0;
+	for (int i = 0; i < got; i++) {
+		struct hnv_pkt *p = pkts[i];
+		/* hnv_pkt_load leaves the trace pointer of the pool buffer's
+		 * last use: a stale one would write into a finished record */
+		p->trace = NULL;
+		struct hnv_io_port *in = p->in_port < HNV_PORTS_MAX ? v->by_id[p->in_port] : NULL;
+		if (!in) /* a port that left the view meanwhile */
+			continue;
+		hnv_io_count(&in->st.rx_punt, 1);
+		hnv_io_count(&in->st.rx_packets, 1);
+		hnv_io_count(&in->st.rx_bytes, p->len);
+		pkts[i] = pkts[k];
+		pkts[k++] = p;
+	}
+	if (k)
+		forward(v, rcu_dereference(f->trace), pkts, k);
+	return (unsigned)got;
+}
+
 static void *fwd_main(void *arg)
 {
 	struct hnv_fwd *f = arg;
-	static struct pollfd pfd[HNV_PORTS_MAX + 1]; /* one forwarding thread */
+	static struct pollfd pfd[HNV_PORTS_MAX + 2]; /* one forwarding thread */
 	struct hnv_pkt *pkts[FWD_BATCH];
 	struct hnv_pkt *pool = calloc(FWD_BATCH, sizeof(*pool));
 	if (!pool) {
@@ -169,6 +227,8 @@ static void *fwd_main(void *arg)
 				busy += (unsigned)got;
 			}
 		}
+		if (v && f->fp)
+			busy += punt_drain(f, v, pool, pkts);
 		urcu_qsbr_quiescent_state();
 		if (busy)
 			continue;
@@ -176,6 +236,8 @@ static void *fwd_main(void *arg)
 		v = rcu_dereference(f->view);
 		nfds_t np = 0;
 		pfd[np++] = (struct pollfd){.fd = f->evfd, .events = POLLIN};
+		if (v && f->fp)
+			pfd[np++] = (struct pollfd){.fd = hnv_fp_punt_fd(f->fp), .events = POLLIN};
 		for (unsigned i = 0; v && i < v->n; i++)
 			pfd[np++] = (struct pollfd){.fd = v->list[i].io->fd, .events = POLLIN};
 		urcu_qsbr_thread_offline();
@@ -195,8 +257,8 @@ static void *fwd_main(void *arg)
 
 /* ---- control ---- */
 
-int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, char *err,
-		size_t errlen)
+int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, struct hnv_fwd **out,
+		char *err, size_t errlen)
 {
 	const struct hnv_io_ops *ops;
 	if (!backend)
@@ -214,6 +276,7 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, c
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	f->fp = fp;
 	f->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (f->evfd < 0) {
 		int rc = -errno;
@@ -222,7 +285,11 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, c
 		return rc;
 	}
 	int rc = ops->open(uplink, NULL, &f->uplink, err, errlen);
+	if (rc == 0 && fp && f->uplink->ops->rx_stop)
+		rc = f->uplink->ops->rx_stop(f->uplink, err, errlen);
 	if (rc) {
+		if (f->uplink)
+			f->uplink->ops->close(f->uplink);
 		close(f->evfd);
 		free(f);
 		return rc;
@@ -240,61 +307,137 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, c
 	return 0;
 }
 
-static struct hnv_io_port *tap_find(const struct hnv_fwd *f, const char *name)
+/* The device a port's I/O uses. */
+static const char *port_dev(const struct fwd_port *p)
 {
-	for (unsigned i = 0; i < f->n_tap; i++)
-		if (strcmp(f->tap[i]->name, name) == 0)
-			return f->tap[i];
+	return p->dev[0] ? p->dev : p->name;
+}
+
+/* The newest I/O port of name: the one the next view uses; NULL: none. */
+static struct fwd_port *port_wanted(const struct hnv_fwd *f, const char *name)
+{
+	struct fwd_port *best = NULL;
+	for (size_t i = 0; i < f->n_port; i++)
+		if (strcmp(f->port[i]->name, name) == 0 && (!best || f->port[i]->gen > best->gen))
+			best = f->port[i];
+	return best;
+}
+
+static struct fwd_port *port_exact(const struct hnv_fwd *f, const char *name, const char *dev,
+				   bool gateway)
+{
+	for (size_t i = 0; i < f->n_port; i++) {
+		struct fwd_port *p = f->port[i];
+		if (strcmp(p->name, name) == 0 && strcmp(p->dev, dev) == 0 && p->gateway == gateway)
+			return p;
+	}
 	return NULL;
 }
 
-static bool view_has(const struct fwd_view *v, const struct hnv_io_port *io)
+static bool view_has(const struct fwd_view *v, const struct fwd_port *p)
 {
-	for (unsigned i = 0; v && i < v->n; i++)
-		if (v->list[i].io == io)
+	for (unsigned i = 1; v && i < v->n; i++)
+		if (v->list[i].port == p)
 			return true;
 	return false;
 }
 
-int hnv_fwd_port_add(struct hnv_fwd *f, const char *name, const struct hnv_mac *mac, bool gateway,
-		     char *err, size_t errlen)
+/* Opens p's I/O: its TAP, or a socket on its device (send only when the
+ * fast path serves the device's ingress). */
+static int port_open(const struct hnv_fwd *f, struct fwd_port *p, char *err, size_t errlen)
 {
-	if (tap_find(f, name))
-		return 0;
-	if (f->n_tap == HNV_PORTS_MAX) {
-		snprintf(err, errlen, "port %s: too many TAP devices open (%d)", name,
-			 HNV_PORTS_MAX);
-		return -ENOSPC;
-	}
-	struct hnv_io_port *io;
-	int rc = (gateway ? &hnv_io_tap_persist_ops : &hnv_io_tap_ops)
-			 ->open(name, mac, &io, err, errlen);
+	const struct hnv_io_ops *ops = p->dev[0]
+					       ? (f->fp ? &hnv_io_dev_txonly_ops : &hnv_io_dev_ops)
+				       : p->gateway ? &hnv_io_tap_persist_ops
+						    : &hnv_io_tap_ops;
+	char e[256];
+	int rc = ops->open(port_dev(p), &p->mac, &p->io, e, sizeof(e));
 	if (rc)
+		snprintf(err, errlen, "port %s: %s", p->name, e);
+	return rc;
+}
+
+int hnv_fwd_port_add(struct hnv_fwd *f, const char *name, const struct hnv_mac *mac, bool gateway,
+		     const char *dev, char *err, size_t errlen)
+{
+	dev = dev ? dev : "";
+	struct fwd_port *p = port_exact(f, name, dev, gateway);
+	if (p) {
+		int rc = !p->io && f->dp ? port_open(f, p, err, errlen) : 0;
+		if (rc)
+			return rc;
+		p->gen = ++f->gen;
+		f->ports_dirty = true;
+		return 0;
+	}
+	if (strlen(name) > HNV_NAME_MAX || strlen(dev) >= IF_NAMESIZE) {
+		snprintf(err, errlen, "port %s: name or device too long", name);
+		return -EINVAL;
+	}
+	if (dev[0] && strcmp(dev, f->uplink->name) == 0) {
+		snprintf(err, errlen, "port %s: device %s is the uplink", name, dev);
+		return -EINVAL;
+	}
+	if (HNV_GROW(f->port, f->cap_port, f->n_port + 1) || !(p = calloc(1, sizeof(*p)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->dev, sizeof(p->dev), "%s", dev);
+	p->mac = *mac;
+	p->gateway = gateway;
+	p->fp_id = -1;
+	/* before attach: noted only, opened by attach */
+	int rc = f->dp ? port_open(f, p, err, errlen) : 0;
+	if (rc) {
+		free(p);
 		return rc;
-	f->tap[f->n_tap++] = io;
+	}
+	p->gen = ++f->gen;
+	f->port[f->n_port++] = p;
 	f->ports_dirty = true;
 	return 0;
 }
 
-/* Closes the TAPs that neither the view v nor a port still to come has:
- * those of ports the datapath no longer holds. Only after a grace period
- * since v replaced any view that had them. */
-static void taps_close_unused(struct hnv_fwd *f, const struct fwd_view *v)
+const char *hnv_fwd_port_dev(const struct hnv_fwd *f, const char *name)
+{
+	const struct fwd_port *p = port_wanted(f, name);
+	return p && p->dev[0] ? p->dev : NULL;
+}
+
+static void port_close(struct hnv_fwd *f, struct fwd_port *p)
+{
+	if (p->fp_id >= 0)
+		hnv_fp_detach_port(f->fp, (unsigned)p->fp_id);
+	if (p->io)
+		p->io->ops->close(p->io);
+	free(p);
+}
+
+/* Closes the I/O ports that neither the view v nor a port still to come
+ * has: those of ports the datapath no longer holds, and the older ones of
+ * a name whose port moved to another device. Only after a grace period
+ * since v replaced any view that had them. A --dev device is only
+ * detached: its socket closed, the fast path's program removed. */
+static void ports_close_unused(struct hnv_fwd *f, const struct fwd_view *v)
 {
 	const struct hnv_policy *pol = hnv_dp_policy(f->dp);
-	unsigned k = 0;
-	for (unsigned i = 0; i < f->n_tap; i++) {
-		struct hnv_io_port *io = f->tap[i];
-		if (view_has(v, io) || hnv_policy_port_id(pol, io->name) >= 0)
-			f->tap[k++] = io;
+	size_t k = 0;
+	for (size_t i = 0; i < f->n_port; i++) {
+		struct fwd_port *p = f->port[i];
+		if (view_has(v, p) ||
+		    (hnv_policy_port_id(pol, p->name) >= 0 && port_wanted(f, p->name) == p))
+			f->port[k++] = p;
 		else
-			io->ops->close(io);
+			port_close(f, p);
 	}
-	f->n_tap = k;
+	f->n_port = k;
 }
 
 /* The view of the datapath's current ports in *out, opening a TAP for a
- * port that has none yet. 0, or a negative errno with err. */
+ * port that has no I/O yet. A --dev port whose device is still missing
+ * (noted before attach) is left out of the view, and f->missing set. 0, or
+ * a negative errno with err. */
 static int view_build(struct hnv_fwd *f, struct fwd_view **out, char *err, size_t errlen)
 {
 	struct fwd_view *v = calloc(1, sizeof(*v));
@@ -304,23 +447,31 @@ static int view_build(struct hnv_fwd *f, struct fwd_view **out, char *err, size_
 	}
 	v->dp = f->dp;
 	v->worker = f->worker;
-	v->list[v->n++] = (struct fwd_entry){HNV_PORT_UPLINK, f->uplink};
+	v->list[v->n++] = (struct fwd_entry){HNV_PORT_UPLINK, f->uplink, NULL};
 	v->by_id[HNV_PORT_UPLINK] = f->uplink;
+	v->name_by_id[HNV_PORT_UPLINK] = "uplink";
+	f->missing = false;
 	const struct hnv_policy *pol = hnv_dp_policy(f->dp);
 	for (unsigned id = 1; id < HNV_PORTS_MAX; id++) {
 		const struct hnv_port *pt = hnv_policy_port(pol, id);
 		if (!pt)
 			continue;
-		struct hnv_io_port *io = tap_find(f, pt->name);
-		int rc;
-		if (!io &&
-		    (rc = hnv_fwd_port_add(f, pt->name, &pt->mac, pt->gateway, err, errlen))) {
+		struct fwd_port *p = port_wanted(f, pt->name);
+		int rc = 0;
+		if (!p &&
+		    !(rc = hnv_fwd_port_add(f, pt->name, &pt->mac, pt->gateway, NULL, err, errlen)))
+			p = port_wanted(f, pt->name);
+		if (rc == 0 && !p->io && (rc = port_open(f, p, err, errlen)) && p->dev[0]) {
+			f->missing = true;
+			continue;
+		}
+		if (rc) {
 			free(v);
 			return rc;
 		}
-		io = io ? io : tap_find(f, pt->name);
-		v->list[v->n++] = (struct fwd_entry){(uint16_t)id, io};
-		v->by_id[id] = io;
+		v->list[v->n++] = (struct fwd_entry){(uint16_t)id, p->io, p};
+		v->by_id[id] = p->io;
+		v->name_by_id[id] = p->name;
 	}
 	*out = v;
 	return 0;
@@ -405,9 +556,47 @@ void hnv_fwd_uplink_stale(struct hnv_fwd *f)
 
 /* ---- attach and publish ---- */
 
+/* Makes the fast path serve exactly the ports of the published view v:
+ * ports that left it or changed id are detached first, then the new ones
+ * attached. 0, or a negative errno with err. */
+static int fp_sync(struct hnv_fwd *f, const struct fwd_view *v, char *err, size_t errlen)
+{
+	if (!f->fp)
+		return 0;
+	for (size_t i = 0; i < f->n_port; i++) {
+		struct fwd_port *p = f->port[i];
+		int want = -1;
+		for (unsigned k = 1; k < v->n; k++)
+			if (v->list[k].port == p)
+				want = v->list[k].id;
+		if (p->fp_id >= 0 && p->fp_id != want) {
+			hnv_fp_detach_port(f->fp, (unsigned)p->fp_id);
+			p->fp_id = -1;
+		}
+	}
+	for (unsigned k = 1; k < v->n; k++) {
+		struct fwd_port *p = v->list[k].port;
+		if (p->fp_id >= 0)
+			continue;
+		enum hnv_fp_port_kind kind = p->dev[0]    ? HNV_FP_PORT_DEV
+					     : p->gateway ? HNV_FP_PORT_GATEWAY
+							  : HNV_FP_PORT_TAP;
+		char e[256];
+		int rc = hnv_fp_attach_port(f->fp, v->list[k].id, port_dev(p), kind, e, sizeof(e));
+		if (rc) {
+			snprintf(err, errlen, "fast path: port %s (device %s): %s", p->name,
+				 port_dev(p), e);
+			return rc;
+		}
+		p->fp_id = v->list[k].id;
+	}
+	return 0;
+}
+
 /* Makes v the forwarding thread's view; after a grace period frees the
- * view it replaces and closes the TAPs no port uses any more. */
-static void view_publish(struct hnv_fwd *f, struct fwd_view *v)
+ * view it replaces, closes the I/O ports no port uses any more and lets
+ * the fast path follow. */
+static int view_publish(struct hnv_fwd *f, struct fwd_view *v, char *err, size_t errlen)
 {
 	struct fwd_view *old = f->view;
 	rcu_assign_pointer(f->view, v);
@@ -415,7 +604,20 @@ static void view_publish(struct hnv_fwd *f, struct fwd_view *v)
 	(void)!write(f->evfd, &one, sizeof(one));
 	urcu_qsbr_synchronize_rcu();
 	free(old);
-	taps_close_unused(f, v);
+	ports_close_unused(f, v);
+	return fp_sync(f, v, err, errlen);
+}
+
+/* Binds the fast path to dp and attaches it to the uplink. */
+static int fp_start(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen)
+{
+	char e[256];
+	int rc = hnv_fp_bind(f->fp, dp, e, sizeof(e));
+	if (rc == 0)
+		rc = hnv_fp_attach_uplink(f->fp, f->uplink->name, e, sizeof(e));
+	if (rc)
+		snprintf(err, errlen, "fast path: %s", e);
+	return rc;
 }
 
 int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen)
@@ -426,6 +628,7 @@ int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errle
 	}
 	int rc = -ENOMEM;
 	f->dp = dp;
+	struct fwd_view *v = NULL;
 	if (!(f->worker = hnv_dp_worker_new(dp))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -434,22 +637,38 @@ int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	struct fwd_view *v;
 	if ((rc = view_build(f, &v, err, errlen)))
 		goto fail;
-	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen))) {
-		free(v);
+	for (size_t i = 0; i < f->n_port; i++)
+		if (f->port[i]->dev[0] && !f->port[i]->io)
+			hnv_log(HNV_LOG_WARNING,
+				"port %s: device %s does not exist; the port is attached once it "
+				"does (at the next configuration change)",
+				f->port[i]->name, f->port[i]->dev);
+	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen)))
 		goto fail;
+	if (f->fp && (rc = fp_start(f, dp, err, errlen)))
+		goto fail;
+	if ((rc = view_publish(f, v, err, errlen))) {
+		v = NULL; /* published: the thread forwards on it; freed by hnv_fwd_free */
+		goto fail_published;
 	}
-	view_publish(f, v);
 	return 0;
 fail:
+	free(v);
+fail_published:
+	if (f->view) { /* stop forwarding on dp before giving it back */
+		struct fwd_view *old = f->view;
+		rcu_assign_pointer(f->view, NULL);
+		urcu_qsbr_synchronize_rcu();
+		free(old);
+	}
 	hnv_dp_worker_free(f->worker);
 	f->worker = NULL;
 	f->dp = NULL;
-	for (unsigned i = 0; i < f->n_tap; i++)
-		f->tap[i]->ops->close(f->tap[i]);
-	f->n_tap = 0;
+	for (size_t i = 0; i < f->n_port; i++)
+		port_close(f, f->port[i]);
+	f->n_port = 0;
 	return rc;
 }
 
@@ -462,7 +681,7 @@ int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen)
 	    (rc = f->uplink->ops->prepare(f->uplink, f->dp, err, errlen)))
 		return rc;
 	f->uplink_stale = false;
-	if (!ports && !f->ports_dirty)
+	if (!ports && !f->ports_dirty && !f->missing)
 		return 0;
 	struct fwd_view *v;
 	if ((rc = view_build(f, &v, err, errlen)))
@@ -470,14 +689,12 @@ int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen)
 	f->ports_dirty = false;
 	if (view_same(v, f->view)) {
 		free(v);
-		/* TAPs opened for ports an undone change did not keep */
-		taps_close_unused(f, f->view);
+		/* I/O opened for ports an undone change did not keep */
+		ports_close_unused(f, f->view);
 		return 0;
 	}
-	view_publish(f, v);
-	return 0;
+	return view_publish(f, v, err, errlen);
 }
-
 int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uint64_t *id,
 			char *err, size_t errlen)
 {
@@ -492,7 +709,7 @@ int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uin
 	} else if (port) {
 		const struct fwd_view *v = f->view;
 		for (unsigned i = 1; v && i < v->n && pid < 0; i++)
-			if (strcmp(v->list[i].io->name, port) == 0)
+			if (strcmp(v->list[i].port->name, port) == 0)
 				pid = v->list[i].id;
 		if (pid < 0) {
 			snprintf(err, errlen, "trace: no port \"%s\" on this host edge", port);
@@ -507,6 +724,13 @@ int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uin
 	t->id = ++f->trace_ids;
 	t->count = count;
 	t->port = pid;
+	if (f->fp) {
+		struct hnv_fp_trace drop[16];
+		hnv_fp_trace_set(f->fp, true);
+		while (hnv_fp_trace_take(f->fp, drop, 16) == 16) /* an older session's */
+			;
+		f->n_fptrace = 0;
+	}
 	struct fwd_trace *old = f->trace;
 	rcu_assign_pointer(f->trace, t);
 	if (old) {
@@ -528,6 +752,63 @@ int hnv_fwd_trace_read(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trac
 	return 0;
 }
 
+/* The port name of the device ifindex in view v ("uplink", or "" when
+ * none). */
+static void name_of_ifindex(const struct hnv_fwd *f, const struct fwd_view *v, unsigned ifindex,
+			    char *out, size_t len)
+{
+	char dev[IF_NAMESIZE];
+	out[0] = '\0';
+	if (!ifindex || !if_indextoname(ifindex, dev))
+		return;
+	if (strcmp(dev, f->uplink->name) == 0) {
+		snprintf(out, len, "uplink");
+		return;
+	}
+	for (unsigned i = 1; v && i < v->n; i++)
+		if (strcmp(port_dev(v->list[i].port), dev) == 0) {
+			snprintf(out, len, "%s", v->list[i].port->name);
+			return;
+		}
+	snprintf(out, len, "%s", dev);
+}
+
+int hnv_fwd_trace_read_fp(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
+			  unsigned *count)
+{
+	const struct fwd_trace *t = f->trace;
+	if (!t || t->id != id)
+		return -ESTALE;
+	const struct fwd_view *v = f->view;
+	struct hnv_fp_trace ev[16];
+	unsigned got;
+	while (f->fp && f->n_fptrace < t->count && (got = hnv_fp_trace_take(f->fp, ev, 16)) > 0) {
+		for (unsigned i = 0; i < got && f->n_fptrace < t->count; i++) {
+			if (t->port >= 0 && ev[i].in_port != (unsigned)t->port)
+				continue;
+			struct hnv_fwd_trace_rec *r = &f->fptrace[f->n_fptrace++];
+			memset(r, 0, sizeof(*r));
+			r->fast_path = true;
+			r->fp_action = ev[i].v.action;
+			r->reason = (uint16_t)(ev[i].v.reason < HNV_R__COUNT ? ev[i].v.reason
+									     : HNV_R__COUNT);
+			r->vsid = ev[i].v.vsid;
+			snprintf(r->ingress, sizeof(r->ingress), "%s",
+				 v && ev[i].in_port < HNV_PORTS_MAX && v->name_by_id[ev[i].in_port]
+					 ? v->name_by_id[ev[i].in_port]
+					 : "?");
+			if (r->fp_action == FP_ACT_REDIRECT)
+				name_of_ifindex(f, v, ev[i].v.out_ifindex, r->egress,
+						sizeof(r->egress));
+		}
+	}
+	if (f->fp && f->n_fptrace >= t->count)
+		hnv_fp_trace_set(f->fp, false);
+	*recs = f->fptrace;
+	*count = f->n_fptrace;
+	return 0;
+}
+
 void hnv_fwd_free(struct hnv_fwd *f)
 {
 	if (!f)
@@ -543,8 +824,9 @@ void hnv_fwd_free(struct hnv_fwd *f)
 		urcu_qsbr_thread_online();
 	}
 	free(f->view);
-	for (unsigned i = 0; i < f->n_tap; i++)
-		f->tap[i]->ops->close(f->tap[i]);
+	for (size_t i = 0; i < f->n_port; i++)
+		port_close(f, f->port[i]);
+	free(f->port);
 	hnv_dp_worker_free(f->worker);
 	f->uplink->ops->close(f->uplink);
 	close(f->evfd);
@@ -559,7 +841,7 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
 	const struct fwd_view *v = f->view; /* the control thread publishes it */
 	for (unsigned i = 0; v && i < v->n; i++) {
 		struct hnv_io_port *io = v->list[i].io;
-		const char *name = i == 0 ? "uplink" : io->name;
+		const char *name = i == 0 ? "uplink" : v->list[i].port->name;
 #define S(field, is_err)                                                                           \
 	cb(name, #field, atomic_load_explicit(&io->st.field, memory_order_relaxed), is_err, arg)
 		S(rx_packets, false);
@@ -571,6 +853,29 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
 		S(tx_errors, true);
 		if (io->ops == &hnv_io_uplink_packet_ops)
 			S(tx_no_neigh, true);
+		if (f->fp)
+			S(rx_punt, false);
 #undef S
 	}
+	if (f->fp) {
+		uint64_t ev[FP_C__COUNT - HNV_R__COUNT] = {0};
+		hnv_fp_events(f->fp, ev);
+		cb("fastpath", "punted", ev[FP_C_PUNT - HNV_R__COUNT], false, arg);
+		cb("fastpath", "punt_lost", ev[FP_C_PUNT_LOST - HNV_R__COUNT], true, arg);
+		cb("fastpath", "passed", ev[FP_C_PASS - HNV_R__COUNT], false, arg);
+	}
+}
+
+bool hnv_fwd_fp_counters(struct hnv_fwd *f, uint64_t out[HNV_R__COUNT])
+{
+	if (!f->fp)
+		return false;
+	memset(out, 0, HNV_R__COUNT * sizeof(out[0]));
+	hnv_fp_counters(f->fp, out);
+	return true;
+}
+
+struct hnv_fp *hnv_fwd_fp(struct hnv_fwd *f)
+{
+	return f->fp;
 }

@@ -1,5 +1,6 @@
 /* fwd.h: the host edge's forwarding thread and the set of I/O ports it
- * serves (the provider uplink and one TAP per VM port).
+ * serves (the provider uplink and, per VM port, the TAP hnvgwd creates or
+ * the device it was given with port add --dev).
  *
  * Ownership and threads: a struct hnv_fwd is created, changed and freed by
  * the one control thread of hnvgwd (registered with liburcu-qsbr, online).
@@ -29,24 +30,44 @@
  *                                   (hnv_fwd_remote_pa, hnv_fwd_uplink_stale).
  * A port deleted and added again between two publishes keeps its TAP (the
  * device a VM uses survives an undone change).
+ *
+ * Ports on existing devices (port add --dev IF, io.h dev.c): hnvgwd opens
+ * a packet socket on IF and never creates, deletes or moves IF; deleting
+ * the port only detaches. A device that does not exist refuses the change
+ * (hnv_fwd_port_add); one missing when hnvgwd starts (a VM not running yet)
+ * is logged, and the port is attached at a later publish once IF exists.
+ *
+ * The kernel fast path (datapath/bpf/fp.h), when f has one: hnv_fwd_attach
+ * binds it to the datapath and attaches its uplink program, and every
+ * publish attaches the view's ports to it (--dev devices: its port program,
+ * their packet socket then only sends; hnvgwd's TAPs: frames to them are
+ * punted; gateway ports: its egress program) and detaches the ports that
+ * left, after the grace period, as TAPs are closed. The forwarding thread
+ * also reads the punt channel and runs those frames through the engine
+ * like any port's. The uplink backend receives nothing then (io.h
+ * rx_stop).
  */
 #ifndef HNV_FWD_H
 #define HNV_FWD_H
 
 #include "../dp.h"
+#include "../reasons.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct hnv_fwd;
+struct hnv_fp;
 
 /* Opens the uplink on interface uplink with backend "raw" (raw IPv4 socket
  * for protocol 47, uplink.c), "packet" (AF_PACKET, afpacket.c; IPv4 and IPv6
  * PAs) or NULL (HNV_FWD_DEFAULT_BACKEND), and starts the forwarding thread
- * with no datapath yet (see hnv_fwd_attach). 0 or a negative errno with a message in err. */
-int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, char *err,
-		size_t errlen);
+ * with no datapath yet (see hnv_fwd_attach). fp: the kernel fast path
+ * (opened, not yet bound; the caller's, freed after f), or NULL: the C
+ * engine forwards everything. 0 or a negative errno with a message in err. */
+int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, struct hnv_fwd **out,
+		char *err, size_t errlen);
 /* The uplink backend used without --uplink-backend; see io.h for why. */
 #define HNV_FWD_DEFAULT_BACKEND "raw"
 /* Stops the thread, frees its worker (its counters fold into the attached
@@ -54,15 +75,25 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fwd **out, c
 void hnv_fwd_free(struct hnv_fwd *f);
 
 /* Attaches dp (the caller's; it must outlive f, or the next attach):
- * opens a TAP for each of its ports, lets the uplink fill its state into dp
- * and publishes the view. 0, or a negative errno with a message in err
- * (then nothing is published and the TAPs opened are closed). Once only. */
+ * opens a TAP for each of its ports (the device given to hnv_fwd_port_add
+ * before, for --dev ports), lets the uplink fill its state into dp and
+ * publishes the view; with a fast path, binds it to dp and attaches it to
+ * the uplink and the ports (an error then starts with "fast path: "). 0,
+ * or a negative errno with a message in err (then nothing is published and
+ * the TAPs opened are closed; a fast path may be bound: free it). Once
+ * only. */
 int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen);
 
-/* name's TAP for a port the datapath is about to get (a persistent one for
- * a gateway port); already open: kept. 0 or a negative errno with err. */
+/* The I/O port of a port the datapath is about to get: with dev NULL or
+ * "", name's TAP (a persistent one for a gateway port); else a socket on
+ * the existing device dev (-ENODEV, with a message naming it, when there
+ * is none; the uplink is refused). The same (name, dev) already open: kept.
+ * 0 or a negative errno with err. Before hnv_fwd_attach it only notes
+ * (name, dev): attach opens it, and a device missing then is logged. */
 int hnv_fwd_port_add(struct hnv_fwd *f, const char *name, const struct hnv_mac *mac, bool gateway,
-		     char *err, size_t errlen);
+		     const char *dev, char *err, size_t errlen);
+/* The device given for port name (--dev), or NULL: none (its TAP). */
+const char *hnv_fwd_port_dev(const struct hnv_fwd *f, const char *name);
 /* A lookup record of the datapath names pa: a remote PA the uplink has not
  * seen yet makes the next publish refill the uplink's state (next hops). */
 void hnv_fwd_remote_pa(struct hnv_fwd *f, const struct hnv_ip *pa);
@@ -79,10 +110,19 @@ void hnv_fwd_uplink_stale(struct hnv_fwd *f);
 int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen);
 
 /* Per-port counters: cb is called once per (port, counter). The port of the
- * uplink is named "uplink". */
+ * uplink is named "uplink". With the fast path, its own events come as
+ * port "fastpath": punted (frames handed to the engine), punt_lost
+ * (dropped: the punt channel was full) and passed (left to the host's
+ * stack, uplink). */
 typedef void (*hnv_fwd_stat_cb)(const char *port, const char *counter, uint64_t value,
 				bool is_error, void *arg);
 void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg);
+/* The fast path's share of the datapath's counters (out, by enum
+ * hnv_reason; hnv_dp_counters holds both tiers): false, out untouched,
+ * when f has no fast path. */
+bool hnv_fwd_fp_counters(struct hnv_fwd *f, uint64_t out[HNV_R__COUNT]);
+/* The fast path f forwards with, or NULL. */
+struct hnv_fp *hnv_fwd_fp(struct hnv_fwd *f);
 
 /* Live packet trace. The control thread starts a session for the next
  * count packets (1..HNV_FWD_TRACE_MAX) received on the port named port (a
@@ -98,13 +138,23 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg);
 struct hnv_fwd_trace_rec {
 	char ingress[HNV_NAME_MAX + 1];
 	char egress[HNV_NAME_MAX + 1]; /* "" when dropped */
-	uint16_t reason;               /* enum hnv_reason */
+	uint16_t reason;               /* enum hnv_reason; HNV_R__COUNT: none (fast path) */
 	uint32_t vsid;
-	struct hnv_trace trace;
+	struct hnv_trace trace; /* the engine's stages; none from the fast path */
+	bool fast_path;         /* a decision of the fast path's programs */
+	uint8_t fp_action;      /* enum fp_action (fast path) */
 };
 int hnv_fwd_trace_start(struct hnv_fwd *f, unsigned count, const char *port, uint64_t *id,
 			char *err, size_t errlen);
 int hnv_fwd_trace_read(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
 		       unsigned *count);
+/* With the fast path, a session also records the next count decisions of
+ * its programs on the port (every port's: NULL) in a list of their own:
+ * hnv_fwd_trace_read_fp collects what they sent since the last call and
+ * returns them all like hnv_fwd_trace_read (0 records without a fast
+ * path; -ESTALE). Control thread. A punted frame appears in both lists:
+ * the fast path's punt, then the engine's decision. */
+int hnv_fwd_trace_read_fp(struct hnv_fwd *f, uint64_t id, const struct hnv_fwd_trace_rec **recs,
+			  unsigned *count);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * A backend instance is a struct hnv_io_port: the provider uplink (raw IPv4
  * socket for protocol 47, uplink.c, or an AF_PACKET socket, afpacket.c) or
- * one VM port (a TAP device, tap.c).
+ * one VM port (a TAP device hnvgwd creates, tap.c, or a device someone else
+ * created, port add --dev, dev.c).
  * The forwarding thread (fwd.c) only talks to them through their ops.
  *
  * Two provider uplinks, chosen with hnvgwd --uplink-backend:
@@ -66,6 +67,9 @@ struct hnv_io_stats {
 	_Atomic uint64_t tx_packets, tx_bytes, tx_errors;
 	/* not sent: next-hop MAC not yet resolved (AF_PACKET uplink only) */
 	_Atomic uint64_t tx_no_neigh;
+	/* received through the fast path's punt channel (datapath/bpf/fp.h)
+	 * rather than by rx; also counted in rx_packets and rx_bytes */
+	_Atomic uint64_t rx_punt;
 };
 
 struct hnv_io_ops {
@@ -80,6 +84,14 @@ struct hnv_io_ops {
 	int (*rx)(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port);
 	int (*tx)(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n);
 	void (*close)(struct hnv_io_port *port);
+	/* Control thread, uplink only, before the forwarding thread starts:
+	 * from now on rx hands over no frame of the provider network, because
+	 * the fast path's tc program on the device serves them (and hands up
+	 * what it does not handle through its punt channel); tx goes on. NULL:
+	 * the backend sees nothing the tc program consumed anyway (the raw
+	 * IPv4 socket: tc runs before IP input). 0 or a negative errno with
+	 * err. */
+	int (*rx_stop)(struct hnv_io_port *port, char *err, size_t errlen);
 };
 
 /* The common head of every backend instance. */
@@ -94,6 +106,8 @@ extern const struct hnv_io_ops hnv_io_uplink_raw_ops;
 extern const struct hnv_io_ops hnv_io_uplink_packet_ops;
 extern const struct hnv_io_ops hnv_io_tap_ops;
 extern const struct hnv_io_ops hnv_io_tap_persist_ops; /* see tap.c */
+extern const struct hnv_io_ops hnv_io_dev_ops;         /* see dev.c */
+extern const struct hnv_io_ops hnv_io_dev_txonly_ops;  /* dev.c: sends only */
 
 /* For uplinks whose kernel side picks the real next hop: registers mac as
  * the next-hop MAC of every remote PA named by a lookup record of dp's

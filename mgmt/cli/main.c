@@ -72,8 +72,11 @@ static void usage(FILE *f)
 		"\n"
 		"Inspection:\n"
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
-		"       counters|config|revisions|global|gateway|nat|gateway-routes|\n"
+		"       counters|status|config|revisions|global|gateway|nat|gateway-routes|\n"
 		"       learned-routes [--show-secrets]\n"
+		"  port add NAME --vsid N [--ca IP ...] [--mac MAC] [--dev IF]\n"
+		"                                         a VM port: a TAP hnvgwd creates, or\n"
+		"                                         the existing device IF (vnetN, veth)\n"
 		"  nexthop --vsid N [--src IP] --dst IP   what the datapath would do\n"
 		"  trace --count N [--port NAME|uplink] [--timeout S]\n"
 		"                                         trace the next N live packets\n"
@@ -504,9 +507,31 @@ static bool take_options(int argc, char **argv, const char *const *names, const 
 	return true;
 }
 
+/* Prints the records of array key of a trace result from *printed on, one
+ * JSON line each; returns how many packets they finish: every record but a
+ * fast-path punt (the engine's record of that packet follows). */
+static size_t print_new(json_object *res, const char *key, size_t *printed)
+{
+	json_object *recs, *v;
+	if (!json_object_object_get_ex(res, key, &recs) ||
+	    !json_object_is_type(recs, json_type_array))
+		return 0;
+	size_t have = json_object_array_length(recs), done = 0;
+	for (size_t i = 0; i < have; i++)
+		done += !json_object_object_get_ex(json_object_array_get_idx(recs, i), "verdict",
+						   &v) ||
+			strcmp(json_object_get_string(v), "punt") != 0;
+	for (; *printed < have; (*printed)++)
+		hnv_cli_print_json_line(json_object_array_get_idx(recs, *printed));
+	fflush(stdout);
+	return done;
+}
+
 /* trace: starts a session, then polls it every 100 ms and prints each new
- * record as one JSON line (the format of hnvgw-dp replay --trace) until N
- * records came or --timeout seconds (default 10) passed (exit 1). */
+ * record as one JSON line (the format of hnvgw-dp replay --trace; "tier":
+ * "engine" or "fast path") until N packets were traced (a punted one has
+ * a record in each tier) or --timeout seconds (default 10) passed (exit
+ * 1). */
 static int cmd_trace(int argc, char **argv)
 {
 	static const char *const names[] = {"--count", "--port", "--timeout"};
@@ -532,22 +557,16 @@ static int cmd_trace(int argc, char **argv)
 	int64_t session =
 		json_object_object_get_ex(res, "session", &sid) ? json_object_get_int64(sid) : 0;
 	json_object_put(res);
-	size_t printed = 0;
+	size_t printed = 0, printed_fp = 0;
 	int64_t start = hnv_mono_ms();
 	for (;;) {
 		req = hnv_cli_req("trace");
 		json_object_object_add(req, "session", json_object_new_int64(session));
 		if ((rc = request(req, &res)))
 			return rc;
-		json_object *recs;
-		size_t have = 0;
-		if (json_object_object_get_ex(res, "records", &recs) &&
-		    json_object_is_type(recs, json_type_array)) {
-			have = json_object_array_length(recs);
-			for (; printed < have; printed++)
-				hnv_cli_print_json_line(json_object_array_get_idx(recs, printed));
-			fflush(stdout);
-		}
+		size_t have = print_new(res, "records", &printed);
+		/* with the kernel fast path: its programs' decisions */
+		have += print_new(res, "fast_path", &printed_fp);
 		json_object_put(res);
 		if (have >= n)
 			return 0;

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,12 +261,17 @@ static const struct hnv_port *port_owning(const struct hnv_policy *pol, uint32_t
 	return NULL;
 }
 
-/* The "port add" of a port of the datapath. */
-static void port_cmd_of(const struct hnv_port *pt, struct hnv_conf_cmd *p)
+/* The "port add" of a port of the datapath (its device, which the datapath
+ * does not know, from the host edge). */
+static void port_cmd_of(const struct hnv_apply *a, const struct hnv_port *pt,
+			struct hnv_conf_cmd *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->kind = HNV_CONF_PORT_ADD;
 	memcpy(p->u.port.name, pt->name, sizeof(p->u.port.name));
+	const char *dev = a->fwd ? hnv_fwd_port_dev(a->fwd, pt->name) : NULL;
+	if (dev)
+		snprintf(p->u.port.dev, sizeof(p->u.port.dev), "%s", dev);
 	p->u.port.vsid = pt->vsid;
 	p->u.port.mac = pt->mac;
 	for (unsigned i = 0; i < pt->n_cas && i < HNV_CONF_CAS_MAX; i++)
@@ -286,7 +292,7 @@ static bool owner_port(const struct hnv_apply *a, const struct hnv_conf_cmd *c, 
 	const struct hnv_port *pt = port_owning(pol, s->vsid, &s->ca);
 	if (!pt)
 		return false;
-	port_cmd_of(pt, p);
+	port_cmd_of(a, pt, p);
 	return true;
 }
 
@@ -311,13 +317,14 @@ static int apply_add(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *
 	if (c->kind == HNV_CONF_GLOBAL_SET)
 		return apply_global(a, c, err, errlen);
 	if (a->fwd && c->kind == HNV_CONF_PORT_ADD &&
-	    (rc = hnv_fwd_port_add(a->fwd, c->u.port.name, &c->u.port.mac, false, err, errlen)))
+	    (rc = hnv_fwd_port_add(a->fwd, c->u.port.name, &c->u.port.mac, false, c->u.port.dev,
+				   err, errlen)))
 		return rc;
 	if (a->fwd && c->kind == HNV_CONF_GATEWAY_CA) {
 		char name[HNV_DEV_MAX + 1];
 		struct hnv_mac mac;
 		hnv_gateway_port(c->u.gateway_ca.vsid, name, &mac);
-		if ((rc = hnv_fwd_port_add(a->fwd, name, &mac, true, err, errlen)))
+		if ((rc = hnv_fwd_port_add(a->fwd, name, &mac, true, NULL, err, errlen)))
 			return rc;
 	}
 	if (port && c->kind == HNV_CONF_LOOKUP_ADD && (rc = note_replaced_port(a, c, port))) {
@@ -429,7 +436,7 @@ static int records_pa_follow(struct hnv_apply *a, char *err, size_t errlen)
 		struct hnv_conf_cmd p;
 		if (!pt)
 			continue;
-		port_cmd_of(pt, &p);
+		port_cmd_of(a, pt, &p);
 		rc = restore_port(a, &p, err, errlen);
 	}
 	free(names);

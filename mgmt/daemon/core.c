@@ -588,9 +588,28 @@ void hnv_core_close(struct hnv_core *c)
 	free(c);
 }
 
+/* Tells the host edge the device of each --dev port of the running model
+ * before it attaches (the datapath does not know devices). */
+static int note_dev(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	if (cmd->kind != HNV_CONF_PORT_ADD || !cmd->u.port.dev[0])
+		return 0;
+	char err[256];
+	int rc = hnv_fwd_port_add(arg, cmd->u.port.name, &cmd->u.port.mac, false, cmd->u.port.dev,
+				  err, sizeof(err));
+	if (rc)
+		hnv_log(HNV_LOG_ERR, "%s", err);
+	return rc;
+}
+
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen)
 {
-	int rc = f ? hnv_fwd_attach(f, c->dp, err, errlen) : 0;
+	int rc = f ? hnv_model_foreach_kind(c->model, HNV_CONF_PORT_ADD, note_dev, f) : 0;
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot note the ports' devices: %s", strerror(-rc));
+		return rc;
+	}
+	rc = f ? hnv_fwd_attach(f, c->dp, err, errlen) : 0;
 	if (rc)
 		return rc;
 	hnv_apply_set_fwd(c->apply, f);
@@ -699,15 +718,25 @@ static void port_counter_row(const char *port, const char *counter, uint64_t val
 	json_object_array_add((json_object *)arg, r);
 }
 
+/* The datapath's counters, both tiers summed in value; with the kernel
+ * fast path also each tier's share: fast_path (its tc programs) and
+ * engine (the C engine: frames of the slow path and of hnvgwd's TAPs). */
 static json_object *counter_rows(struct hnv_core *c)
 {
-	uint64_t cnt[HNV_R__COUNT];
+	uint64_t cnt[HNV_R__COUNT], fp[HNV_R__COUNT];
 	hnv_dp_counters(c->dp, cnt);
+	bool tiers = c->fwd && hnv_fwd_fp_counters(c->fwd, fp);
 	json_object *rows = json_object_new_array();
 	for (unsigned i = 0; i < HNV_R__COUNT; i++) {
 		json_object *r = json_object_new_object();
+		uint64_t v = cnt[i] - c->probed[i];
 		json_object_object_add(r, "counter", json_object_new_string(hnv_reason_name(i)));
-		json_object_object_add(r, "value", json_object_new_uint64(cnt[i] - c->probed[i]));
+		json_object_object_add(r, "value", json_object_new_uint64(v));
+		if (tiers) {
+			json_object_object_add(r, "fast_path", json_object_new_uint64(fp[i]));
+			json_object_object_add(r, "engine",
+					       json_object_new_uint64(v >= fp[i] ? v - fp[i] : 0));
+		}
 		json_object_object_add(r, "drop", json_object_new_boolean(hnv_reason_is_drop(i)));
 		json_object_object_add(r, "description",
 				       json_object_new_string(hnv_reason_text(i)));
@@ -797,11 +826,36 @@ int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **
 	return 0;
 }
 
+/* A decision of the fast path's programs: tier "fast path", its action
+ * (pass: left to the host or the TAP; punt: handed to the engine, whose own
+ * record follows; drop; redirect: forwarded to egress), reason, VSID. */
+static json_object *trace_row_fp(unsigned idx, const struct hnv_fwd_trace_rec *r)
+{
+	static const char *const act[] = {"pass", "punt", "drop", "forward"};
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "packet", json_object_new_int((int)idx));
+	json_object_object_add(o, "tier", json_object_new_string("fast path"));
+	json_object_object_add(o, "ingress", json_object_new_string(r->ingress));
+	json_object_object_add(
+		o, "verdict",
+		json_object_new_string(r->fp_action < 4 ? act[r->fp_action] : "unknown"));
+	if (r->egress[0])
+		json_object_object_add(o, "egress", json_object_new_string(r->egress));
+	json_object_object_add(o, "vsid", json_object_new_int64(r->vsid));
+	if (r->reason < HNV_R__COUNT)
+		json_object_object_add(o, "counter",
+				       json_object_new_string(hnv_reason_name(r->reason)));
+	return o;
+}
+
 /* One record in the format of hnvgw-dp replay --trace. */
 static json_object *trace_row(unsigned idx, const struct hnv_fwd_trace_rec *r)
 {
+	if (r->fast_path)
+		return trace_row_fp(idx, r);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "packet", json_object_new_int((int)idx));
+	json_object_object_add(o, "tier", json_object_new_string("engine"));
 	json_object_object_add(o, "ingress", json_object_new_string(r->ingress));
 	json_object *st = json_object_new_array();
 	for (unsigned i = 0; i < r->trace.n && i < HNV_TRACE_STEPS; i++) {
@@ -855,6 +909,14 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 	for (unsigned i = 0; i < n; i++)
 		json_object_array_add(rows, trace_row(i, &recs[i]));
 	o = json_object_new_object();
+	/* the fast path's decisions, a list of their own (clients print each
+	 * list's new records by position) */
+	if (hnv_fwd_fp(c->fwd) && hnv_fwd_trace_read_fp(c->fwd, session, &recs, &n) == 0) {
+		json_object *fp = json_object_new_array();
+		for (unsigned i = 0; i < n; i++)
+			json_object_array_add(fp, trace_row(i, &recs[i]));
+		json_object_object_add(o, "fast_path", fp);
+	}
 	json_object_object_add(o, "session", json_object_new_int64((int64_t)session));
 	json_object_object_add(o, "records", rows);
 	*result = o;

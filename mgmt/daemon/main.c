@@ -2,7 +2,8 @@
  *
  *   hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]
  *          [--log-level err|warning|notice|info|debug] [--uplink IF]
- *          [--uplink-backend raw|packet] [--zebra PATH|none]
+ *          [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]
+ *          [--zebra PATH|none]
  *          [--etcd URL[,URL...] --host-name NAME [--etcd-prefix PREFIX]]
  *
  * --uplink IF makes hnvgwd an HNV host edge: NVGRE is sent and received on
@@ -13,6 +14,13 @@
  * socket, the kernel routes the outer packet; the default) or packet
  * (AF_PACKET, outer Ethernet built from the kernel's route and neighbour
  * tables; needed for IPv6 PAs).
+ * --datapath picks the forwarding tier (ARCHITECTURE "Two tiers"): kernel
+ * (the tc eBPF fast path, datapath/bpf/fp.h, forwards ordinary unicast in
+ * the kernel and punts the rest to the C engine; hnvgwd does not start
+ * when it cannot be loaded and attached), userspace (the C engine forwards
+ * everything; no eBPF is loaded) or auto (the default: kernel when it
+ * loads, else one log line saying why, and userspace). `show status` says
+ * which tier forwards and why.
  * --zebra PATH: zebra's API socket (default /run/frr/zserv.api), used once
  * the configuration has a gateway (the gateway role installs the routes it
  * owns per VRF there); none: never talk to zebra.
@@ -35,8 +43,10 @@
  * SIGKILL at any time loses nothing acknowledged: every change is persisted
  * atomically before its reply is sent.
  */
+#include "../../datapath/bpf/fp.h"
 #include "../../datapath/io/fwd.h"
 #include "../../gateway/gw.h"
+#include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../api.h"
 #include "control.h"
@@ -76,13 +86,14 @@ static void on_hup(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]\n"
-		   "              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
-		   "              [--uplink-backend raw|packet] [--zebra PATH|none]\n"
-		   "              [--vici PATH|none]\n"
-		   "              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]]\n"
-		   "defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
-		   " --log-level info\n");
+	fprintf(f,
+		"usage: hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]\n"
+		"              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
+		"              [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]\n"
+		"              [--zebra PATH|none] [--vici PATH|none]\n"
+		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]]\n"
+		"defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
+		" --log-level info --datapath auto\n");
 }
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, an
@@ -222,7 +233,7 @@ static int gw_s2s_ctl(void *arg, const char *name, bool up, char *err, size_t er
 
 /* The command line. */
 struct args {
-	const char *state_dir, *sock, *uplink, *backend, *zserv, *vici;
+	const char *state_dir, *sock, *uplink, *backend, *zserv, *vici, *datapath;
 	const char *etcd, *host_name, *etcd_prefix;
 	bool foreground;
 	enum hnv_log_level level;
@@ -260,6 +271,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			   .sock = HNV_API_DEFAULT_SOCK,
 			   .zserv = HNV_GW_ZSERV_DEFAULT,
 			   .vici = HNV_GW_VICI_DEFAULT,
+			   .datapath = "auto",
 			   .level = HNV_LOG_INFO};
 	static const struct option opts[] = {
 		{"state-dir", required_argument, NULL, 's'},
@@ -270,6 +282,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"zebra", required_argument, NULL, 'z'},
 		{"vici", required_argument, NULL, 'V'},
 		{"uplink-backend", required_argument, NULL, 'U'},
+		{"datapath", required_argument, NULL, 'D'},
 		{"etcd", required_argument, NULL, 'E'},
 		{"host-name", required_argument, NULL, 'H'},
 		{"etcd-prefix", required_argument, NULL, 'P'},
@@ -306,6 +319,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return 2;
 			}
 			a->backend = optarg;
+			break;
+		case 'D':
+			if (strcmp(optarg, "kernel") && strcmp(optarg, "userspace") &&
+			    strcmp(optarg, "auto")) {
+				fprintf(stderr,
+					"hnvgwd: unknown datapath \"%s\" (kernel, userspace or "
+					"auto)\n",
+					optarg);
+				usage(stderr);
+				return 2;
+			}
+			a->datapath = optarg;
 			break;
 		case 'l':
 			if (hnv_log_level_parse(optarg, &a->level)) {
@@ -362,9 +387,97 @@ struct daemon {
 	struct hnv_core *core;
 	struct hnv_server *srv;
 	struct hnv_fwd *fwd;
+	struct hnv_fp *fp; /* the kernel fast path, when it forwards */
 	struct hnv_gw *gw;
 	struct hnv_sync *sync;
+	/* for show status: the --datapath asked for, the tier that forwards
+	 * and why */
+	const char *requested, *tier;
+	char why[1024];
+	const char *uplink, *backend;
 };
+
+static json_object *status_rows(void *arg)
+{
+	const struct daemon *d = arg;
+	json_object *rows = json_object_new_array(), *r = json_object_new_object();
+	json_object_object_add(r, "datapath", json_object_new_string(d->tier));
+	json_object_object_add(r, "requested", json_object_new_string(d->requested));
+	json_object_object_add(r, "why", json_object_new_string(d->why));
+	if (d->uplink) {
+		json_object_object_add(r, "uplink", json_object_new_string(d->uplink));
+		json_object_object_add(r, "uplink_backend", json_object_new_string(d->backend));
+	}
+	json_object_array_add(rows, r);
+	return rows;
+}
+
+/* Opens the fast path unless --datapath userspace. 0 with d->fp set (or
+ * NULL: auto fell back, d->why says why), or -1 with err (kernel). */
+static int open_fast_path(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	char e[900];
+	d->fp = NULL;
+	if (strcmp(a->datapath, "userspace") == 0) {
+		snprintf(d->why, sizeof(d->why), "--datapath userspace: no eBPF loaded");
+		return 0;
+	}
+	if (hnv_fp_open(&d->fp, e, sizeof(e)) == 0)
+		return 0;
+	d->fp = NULL;
+	if (strcmp(a->datapath, "kernel") == 0) {
+		snprintf(err, errlen, "--datapath kernel: the fast path cannot be loaded: %s", e);
+		return -1;
+	}
+	hnv_seterr(d->why, sizeof(d->why), "fast path unavailable: %s", e);
+	hnv_log(HNV_LOG_WARNING,
+		"fast path unavailable: %s; forwarding in userspace (the C engine, "
+		"--datapath auto)",
+		e);
+	return 0;
+}
+
+/* The host edge: the fast path (--datapath), the forwarding thread on the
+ * uplink, attached to the running datapath. With auto, a fast path that
+ * loads but cannot attach (the error starts with "fast path: ") falls back
+ * to userspace as one that does not load. 0, or -1 with err. */
+static int start_forwarding(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	if (open_fast_path(a, d, err, errlen))
+		return -1;
+	for (;;) {
+		if (hnv_fwd_new(a->uplink, a->backend, d->fp, &d->fwd, err, errlen) == 0 &&
+		    hnv_core_attach_fwd(d->core, d->fwd, err, errlen) == 0)
+			break;
+		bool fp_failed = d->fp && strncmp(err, "fast path: ", 11) == 0;
+		if (!fp_failed || strcmp(a->datapath, "auto") != 0) {
+			if (fp_failed) {
+				char e[1024];
+				hnv_seterr(e, sizeof(e), "--datapath kernel: %s", err);
+				hnv_seterr(err, errlen, "%s", e);
+			}
+			return -1;
+		}
+		hnv_seterr(d->why, sizeof(d->why), "fast path unavailable: %s", err + 11);
+		hnv_log(HNV_LOG_WARNING,
+			"fast path unavailable: %s; forwarding in userspace (the C engine, "
+			"--datapath auto)",
+			err + 11);
+		hnv_fwd_free(d->fwd);
+		d->fwd = NULL;
+		hnv_fp_free(d->fp);
+		d->fp = NULL;
+	}
+	d->tier = d->fp ? "kernel" : "userspace";
+	if (d->fp)
+		snprintf(d->why, sizeof(d->why),
+			 "tc eBPF fast path on %s and the ports; the C engine serves what it "
+			 "punts and hnvgwd's TAPs",
+			 a->uplink);
+	hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s (%s backend), %s datapath: %s",
+		a->uplink, d->backend, d->tier, d->why);
+	return 0;
+}
 
 /* The gateway role: the model's gateways applied to the kernel now
  * (reconciliation) and after every change. It needs the forwarding
@@ -410,15 +523,16 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 {
 	if (hnv_core_open(d->state_dir, &d->core, err, errlen))
 		return -1;
-	if (a->uplink && (hnv_fwd_new(a->uplink, a->backend, &d->fwd, err, errlen) ||
-			  hnv_core_attach_fwd(d->core, d->fwd, err, errlen)))
+	d->requested = a->datapath;
+	d->tier = "none";
+	d->uplink = a->uplink;
+	d->backend = a->backend ? a->backend : HNV_FWD_DEFAULT_BACKEND;
+	snprintf(d->why, sizeof(d->why), "no --uplink: hnvgwd manages the configuration only");
+	hnv_core_add_status(d->core, "status", status_rows, d);
+	if (a->uplink && start_forwarding(a, d, err, errlen))
 		return -1;
-	if (d->fwd) {
-		hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s (%s backend)",
-			a->uplink, a->backend ? a->backend : HNV_FWD_DEFAULT_BACKEND);
-		if (start_gateway(a, d, err, errlen))
-			return -1;
-	}
+	if (d->fwd && start_gateway(a, d, err, errlen))
+		return -1;
 	if (hnv_server_open(d->sock, d->core, &d->srv, err, errlen))
 		return -1;
 	if (d->gw) {
@@ -447,6 +561,7 @@ static void stop(struct daemon *d)
 		hnv_core_set_observer(d->core, NULL, NULL);
 	hnv_gw_free(d->gw);
 	hnv_fwd_free(d->fwd); /* before the core frees the datapath it forwards on */
+	hnv_fp_free(d->fp);   /* after the thread that reads it, before the datapath */
 	hnv_core_close(d->core);
 }
 

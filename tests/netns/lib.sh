@@ -150,6 +150,27 @@ add_vm()
 	nsx "$vm" ip route replace default via "${ca%.*}.1"
 }
 
+# dev_vm HOST VM PORT VSID CA MAC: a VM namespace with eth0 (MAC) on a
+# veth whose host end v-PORT, in HOST, becomes port PORT with --dev (a
+# device hnvgwd did not create, as a container's or qemu's). With
+# DEV_VM_NO_OFFLOAD=1 eth0 sends no GSO super-frames (for the C engine,
+# which forwards frames: datapath/io/dev.c).
+dev_vm()
+{
+	local h=$1 vm=$2 port=$3 vsid=$4 ca=$5 mac=$6
+	mkns "$vm"
+	ip link add "v-$port" netns "$P-$h" type veth peer name eth0 netns "$P-$vm" address "$mac"
+	nsx "$h" ip link set "v-$port" up
+	nsx "$vm" ip addr add "$ca/24" dev eth0
+	nsx "$vm" ip link set eth0 up
+	nsx "$vm" ip route replace default via "${ca%.*}.1"
+	if [[ ${DEV_VM_NO_OFFLOAD:-} == 1 ]]; then
+		nsx "$vm" ethtool -K eth0 tso off gso off gro off >/dev/null 2>&1 || true
+	fi
+	cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" --mac "$mac" --dev "v-$port" >/dev/null ||
+		fail "port add $port --dev v-$port on $h"
+}
+
 # provider_attach NS IP: a namespace on the provider bridge with its own
 # address (for crafted frames: scapy, replays); prints nothing.
 provider_attach()

@@ -340,6 +340,9 @@ static void test_cmd_port(void **state)
 	assert_ip(&c.u.port.cas[0], "10.0.0.5");
 	assert_ip(&c.u.port.cas[1], "2001:db8:1::5");
 	assert_mac(&c.u.port.mac, 6, 6, 0, 0, 0, 5);
+	assert_string_equal(c.u.port.dev, "");
+	parse_ok("port add vm7 --vsid 5001 --dev vnet12", &c);
+	assert_string_equal(c.u.port.dev, "vnet12");
 	parse_ok("port del blue1", &c);
 	assert_int_equal(c.kind, HNV_CONF_PORT_DEL);
 	assert_string_equal(c.u.port.name, "blue1");
@@ -712,6 +715,14 @@ static void test_errors(void **state)
 		 "--ca 10.0.0.9 --mac 060600000005",
 		 "port add: too many --ca (at most 4)"},
 		{"port add blue1 --ca 10.0.0.5", "port add: missing --vsid"},
+		{"port add blue1 --vsid 5001 --dev a234567890123456",
+		 "invalid device name \"a234567890123456\": must be 1-15 characters"},
+		{"port add blue1 --vsid 5001 --dev ve/th0",
+		 "invalid device name \"ve/th0\": use only A-Z a-z 0-9 _ . -"},
+		{"port add blue1 --vsid 5001 --dev vsid5001",
+		 "invalid device name \"vsid5001\": names vsidN are the gateway role's ports"},
+		{"port add blue1 --vsid 5001 --dev veth0 --dev veth1",
+		 "port add: --dev given more than once"},
 		{"pool add p --vsid 5001", "pool add: missing --range"},
 		{"pool add p --vsid 5001 --range 10.10.1.130-10.10.1.100",
 		 "pool add: invalid range \"10.10.1.130-10.10.1.100\": the first address is above "
@@ -1645,6 +1656,8 @@ static void test_format_round_trip(void **state)
 		 "port add blue1 --vsid 5001 --ca 10.0.0.5 --ca 2001:db8:1::5 --mac "
 		 "06:06:00:00:00:05"},
 		{"port del blue1", "port del blue1"},
+		{"port add ct1 --dev veth-ct1 --vsid 5001 --ca 10.0.0.6 --mac 060600000006",
+		 "port add ct1 --vsid 5001 --ca 10.0.0.6 --mac 06:06:00:00:00:06 --dev veth-ct1"},
 		{"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005",
 		 "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 06:06:00:00:00:05 "
 		 "--rule encap --type static"},

@@ -191,6 +191,9 @@ static void test_all_or_nothing(void **state)
 		 "line 3: unknown option \"--bogus\" for \"vsubnet add\""},
 		{"port add blue9 --vsid 5001 --ca 10.0.0.1 --mac 060600000009", -EINVAL,
 		 "line 3: port add: CA 10.0.0.1 is the default gateway of VSID 5001"},
+		{"port add blue9 --vsid 5001 --ca 10.0.0.9 --mac 060600000009 --dev blue1", -EEXIST,
+		 "line 3: port add: port \"blue9\": device blue1 is already the device of port "
+		 "\"blue1\" (a TAP hnvgwd creates)"},
 		{"rdomain add blue --rdid {11111111-2222-3333-4444-00000000FFFF}", -EEXIST,
 		 "line 3: rdomain add: rdomain \"blue\" already exists"},
 		{"rdomain del green", -ENOENT, "line 3: rdomain del: rdomain \"green\" not found"},
@@ -467,9 +470,9 @@ static void test_show_rows(void **state)
 		    "\"InterfaceName\":\"eth0\"}]");
 	assert_rows(m, "ports", false,
 		    "[{\"name\":\"blue1\",\"vsid\":5001,\"mac\":\"06:06:00:00:00:05\","
-		    "\"cas\":[\"10.0.0.5\"]},"
+		    "\"cas\":[\"10.0.0.5\"],\"dev\":\"blue1\",\"kind\":\"tap\"},"
 		    "{\"name\":\"red1\",\"vsid\":6001,\"mac\":\"08:08:00:00:00:05\","
-		    "\"cas\":[\"10.0.0.5\"]}]");
+		    "\"cas\":[\"10.0.0.5\"],\"dev\":\"red1\",\"kind\":\"tap\"}]");
 	assert_rows(m, "routes", false,
 		    "[{\"RoutingDomainID\":\"{11111111-2222-3333-4444-000000005001}\","
 		    "\"VirtualSubnetID\":5001,\"DestinationPrefix\":\"10.0.0.0/24\","
