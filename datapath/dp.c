@@ -113,6 +113,7 @@ int hnv_pkt_load(struct hnv_pkt *p, const void *frame, size_t len, uint16_t in_p
 	p->reason = 0;
 	p->flags = 0;
 	p->vsid = 0;
+	p->trace = NULL;
 	return 0;
 }
 

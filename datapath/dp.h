@@ -73,7 +73,7 @@ struct hnv_pkt {
 /* The I/O layer verified the outer IPv4 header checksum (the kernel did). */
 #define HNV_PKT_F_L3_CSUM_OK 0x1
 
-/* Resets p to hold a copy of frame (len bytes), headroom reserved.
+/* Resets p to hold a copy of frame (len bytes), headroom reserved, no trace.
  * Returns 0, or -EMSGSIZE if it does not fit. */
 int hnv_pkt_load(struct hnv_pkt *p, const void *frame, size_t len, uint16_t in_port);
 

@@ -243,7 +243,8 @@ static int touched_cmp(const void *a, const void *b)
 static int m_route_publish(void *arg)
 {
 	struct hnv_fp *fp = arg;
-	qsort(fp->touched, fp->n_touched, sizeof(*fp->touched), touched_cmp);
+	if (fp->n_touched > 1)
+		qsort(fp->touched, fp->n_touched, sizeof(*fp->touched), touched_cmp);
 	size_t n = 0;
 	for (size_t i = 0; i < fp->n_touched; i++)
 		if (!n || touched_cmp(&fp->touched[n - 1], &fp->touched[i]) != 0)

@@ -186,9 +186,6 @@ static unsigned punt_drain(struct hnv_fwd *f, const struct fwd_view *v, struct h
 	unsigned k = 0;
 	for (int i = 0; i < got; i++) {
 		struct hnv_pkt *p = pkts[i];
-		/* hnv_pkt_load leaves the trace pointer of the pool buffer's
-		 * last use: a stale one would write into a finished record */
-		p->trace = NULL;
 		struct hnv_io_port *in = p->in_port < HNV_PORTS_MAX ? v->by_id[p->in_port] : NULL;
 		if (!in) /* a port that left the view meanwhile */
 			continue;
