@@ -129,18 +129,43 @@ stop_host()
 		fail "sanitizer report from hnvgwd on $h"
 }
 
-# add_vm HOST VM PORT VSID CA MAC [CA6]: port add on HOST, its TAP moved
-# into VM. With CA6 (an IPv6 CA in a /64) the port gets both CAs, IPv6 is
-# enabled on the VM's interface and CA6 is added without DAD (the host
-# never answers DAD probes: HNV addresses are unique by policy).
+# tier HOST: the forwarding tier hnvgwd on HOST uses (kernel or userspace).
+tier()
+{
+	cli "$1" --json show status | python3 -c 'import json,sys
+rows=json.load(sys.stdin)
+rows=rows.get("result",rows) if isinstance(rows,dict) else rows
+print(rows[0]["datapath"])'
+}
+
+# add_vm HOST VM PORT VSID CA MAC [CA6]: VM namespace VM on port PORT of
+# HOST. By default (VM_PORTS=dev) the VM's interface PORT is one end of a
+# veth whose other end, v-PORT in HOST, is the port's device (port add
+# --dev), as a container's or qemu's would be: the kernel fast path serves
+# it. When HOST forwards in userspace the VM sends no GSO super-frames (the
+# C engine forwards frames: datapath/io/dev.c). VM_PORTS=tap: hnvgwd
+# creates TAP PORT, which is moved into VM. With CA6 (an IPv6 CA in a /64)
+# the port gets both CAs, IPv6 is enabled on the VM's interface and CA6 is
+# added without DAD (the host never answers DAD probes: HNV addresses are
+# unique by policy).
 add_vm()
 {
 	local h=$1 vm=$2 port=$3 vsid=$4 ca=$5 mac=$6 ca6=${7:-}
 	[[ " ${NSES[*]} " == *" $vm "* ]] || mkns "$vm"
-	cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" ${ca6:+--ca "$ca6"} --mac "$mac" >/dev/null ||
-		fail "port add $port on $h"
-	wait_for 10 nsx "$h" ip link show "$port" || fail "no TAP $port on $h"
-	nsx "$h" ip link set "$port" netns "$P-$vm"
+	if [[ ${VM_PORTS:-dev} == dev ]]; then
+		ip link add "v-$port" netns "$P-$h" type veth peer name "$port" netns "$P-$vm" \
+			address "$(sed -E 's/(..)/\1:/g; s/:$//' <<<"$mac")"
+		nsx "$h" ip link set "v-$port" up
+		[[ $(tier "$h") == kernel ]] ||
+			nsx "$vm" ethtool -K "$port" tso off gso off gro off >/dev/null 2>&1 || true
+		cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" ${ca6:+--ca "$ca6"} --mac "$mac" \
+			--dev "v-$port" >/dev/null || fail "port add $port --dev v-$port on $h"
+	else
+		cli "$h" port add "$port" --vsid "$vsid" --ca "$ca" ${ca6:+--ca "$ca6"} --mac "$mac" \
+			>/dev/null || fail "port add $port on $h"
+		wait_for 10 nsx "$h" ip link show "$port" || fail "no TAP $port on $h"
+		nsx "$h" ip link set "$port" netns "$P-$vm"
+	fi
 	nsx "$vm" ip addr add "$ca/24" dev "$port"
 	if [[ -n $ca6 ]]; then
 		nsx "$vm" sysctl -qw "net.ipv6.conf.$port.disable_ipv6=0" "net.ipv6.conf.$port.accept_ra=0"
