@@ -70,13 +70,15 @@ guest_build()
 	GUEST_KVER=$kver
 }
 
-# guest_start NAME NS TAP MAC CMDLINE...: boots the guest in namespace $P-NS,
-# its NIC the TAP named TAP that qemu creates there, with MAC; the console
-# goes to $T/console-NAME.log. Returns once qemu runs (the TAP exists).
+# guest_start NAME NS TAP MAC DEVOPTS CMDLINE...: boots the guest in
+# namespace $P-NS, its NIC (virtio-net-pci with MAC and the extra
+# properties DEVOPTS, "" for none) the TAP named TAP that qemu creates there;
+# the console goes to $T/console-NAME.log. Returns once qemu runs (the TAP
+# exists).
 guest_start()
 {
-	local name=$1 ns=$2 tap=$3 mac=$4
-	shift 4
+	local name=$1 ns=$2 tap=$3 mac=$4 devopts=${5:+,$5}
+	shift 5
 	[[ -f $T/vmlinuz ]] || guest_build "$T"
 	# not through nsx: $! must be qemu itself (ip netns exec execs it)
 	ip netns exec "$P-$ns" qemu-system-x86_64 -accel tcg -machine q35 -m 256 -smp 1 \
@@ -84,12 +86,22 @@ guest_start()
 		-kernel "$T/vmlinuz" -initrd "$T/initramfs.gz" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 $*" \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
-		-device "virtio-net-pci,netdev=n0,mac=$mac" \
+		-device "virtio-net-pci,netdev=n0,mac=$mac$devopts" \
 		-serial "file:$T/console-$name.log" >"$T/qemu-$name.log" 2>&1 &
 	QPIDS[$name]=$!
 	BGPIDS+=($!)
 	wait_for 20 ip netns exec "$P-$ns" ip link show "$tap" ||
 		fail "qemu ($name) did not create TAP $tap in $ns: $(cat "$T/qemu-$name.log")"
+}
+
+# hnvgwd_with ARGS...: from here on start_host (tests/netns/lib.sh) runs
+# hnvgwd with ARGS added, through a wrapper that execs it (so the PID
+# lib.sh records is hnvgwd's)
+hnvgwd_with()
+{
+	printf '#!/bin/bash\nexec %q %s "$@"\n' "$HNVGWD" "$*" >"$T/hnvgwd-wrap"
+	chmod +x "$T/hnvgwd-wrap"
+	HNVGWD=$T/hnvgwd-wrap
 }
 
 # guest_running NAME: qemu has not exited
