@@ -6,11 +6,12 @@
 # serial console, then powers off. Every line for the test starts "HNVT ".
 #
 # Command line (hnv_*; read from /proc/cmdline):
-#   hnv_ip=A/LEN hnv_gw=IP hnv_mtu=N   eth0's address, default route, MTU
+#   hnv_ip=A/LEN hnv_gw=IP             eth0's address and default route (its
+#                                      MTU is the NIC's: qemu's host_mtu)
 #   hnv_peer=IP                        the VM on the other host
 #   hnv_sum=SHA256                     what the peer sends (ports 5002, 5004)
 # Steps and the lines they print (RESULT is "ok" or "fail"):
-#   HNVT ready MAC                     eth0 configured
+#   HNVT ready MAC mtu N               eth0 configured
 #   HNVT RESULT ping-out ...           guest -> peer, after up to 60 s for a
 #                                      first reply (the port may come late)
 #   HNVT sent SHA BYTES                guest -> peer:5003, guest connects
@@ -41,7 +42,6 @@ for w in $(cat /proc/cmdline); do
 	case $w in
 	hnv_ip=*) IP=${w#*=} ;;
 	hnv_gw=*) GW=${w#*=} ;;
-	hnv_mtu=*) MTU=${w#*=} ;;
 	hnv_peer=*) PEER=${w#*=} ;;
 	hnv_sum=*) SUM=${w#*=} ;;
 	esac
@@ -54,11 +54,10 @@ while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do
 done
 [ -e /sys/class/net/eth0 ] || { say "fail eth0: no such device (virtio_net not loaded?)"; finish; }
 ip link set lo up
-ip link set eth0 mtu "$MTU"
 ip addr add "$IP" dev eth0
 ip link set eth0 up
 ip route add default via "$GW"
-say "ready $(cat /sys/class/net/eth0/address)"
+say "ready $(cat /sys/class/net/eth0/address) mtu $(cat /sys/class/net/eth0/mtu)"
 
 # ---- ping guest -> peer -------------------------------------------------------
 i=0
