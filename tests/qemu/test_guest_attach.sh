@@ -33,7 +33,8 @@
 # (the tc fast path; the guest's virtio NIC keeps TSO, so the port sees GSO
 # super-frames) and --datapath userspace (the C engine, which cannot take a
 # super-frame whole: the NIC is given host_tso4/6=off, host_ufo=off, as
-# docs/attach-vms.md tells). HNVT_DATAPATH=kernel|userspace runs one.
+# docs/attach-vms.md tells). HNVT_DATAPATH=kernel|userspace runs one;
+# GUEST_NIC_OPTS replaces the NIC's extra properties.
 # Needs root; /dev/kvm is not used (TCG). Run by `make qemu-test`: about 15 s
 # per run here (the guest boots in under 10 s; up to 25 s on a busy machine).
 set -euo pipefail
@@ -77,6 +78,7 @@ mode=nvgre
 # the guest may send TSO super-frames only to a port the fast path serves
 devopts=host_mtu=1458,host_tso4=off,host_tso6=off,host_ufo=off
 [[ $HNVT_DATAPATH == kernel ]] && devopts=host_mtu=1458
+devopts=${GUEST_NIC_OPTS:-$devopts} # virtio-net-pci properties, to try others
 if [[ $mode == nvgre ]]; then
 	[[ -z $HNVT_DATAPATH ]] || hnvgwd_with --datapath "$HNVT_DATAPATH"
 	lab_hosts "$ROOT/tests/data/bluered.ps1"
@@ -150,7 +152,8 @@ line=$(guest_line g1 '(ok|fail) ping-out')
 [[ $line == "HNVT ok "* ]] || fail "guest -> $PEER_CA: want replies, guest saw: ${line#HNVT }"
 pass "guest -> Blue2 ping: ${line#HNVT ok ping-out }"
 
-guest_wait g1 60 'listening' || fail "the guest did not reach its TCP listener: $(guest_line g1 'fail|sent')"
+guest_wait g1 60 'listening' ||
+	fail "the guest did not reach its TCP listener in 60 s; its last line: $(grep -a '^HNVT' "$T/console-g1.log" | tail -1 | tr -d '\r')"
 nsx "$peer" ping -c 3 -i 0.2 -W 2 "$GUEST_CA" >"$T/ping-in.out" 2>&1 ||
 	fail "Blue2 -> guest ($GUEST_CA): want replies, got: $(tr '\n' ' ' <"$T/ping-in.out")"
 pass "Blue2 -> guest ping: $(grep 'packets transmitted' "$T/ping-in.out")"
