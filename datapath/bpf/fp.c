@@ -65,6 +65,7 @@ struct hnv_fp {
 	int fd_cfg, fd_pas, fd_vsids, fd_recs, fd_routes, fd_ports, fd_port_macs, fd_counters,
 		fd_last;
 	int ncpus;
+	int stats_fd; /* BPF_ENABLE_STATS while >= 0 (hnv_fp_stats_enable) */
 	uint64_t map_ops;
 	struct fp_cfg cfg; /* as written to fp_cfg */
 	struct hnv_dp *dp; /* bound datapath, or NULL */
@@ -502,6 +503,7 @@ int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen)
 	struct hnv_fp *fp = calloc(1, sizeof(*fp));
 	if (!fp)
 		return -ENOMEM;
+	fp->stats_fd = -1;
 	pthread_mutex_init(&fp->trace_lock, NULL);
 	load_log_len = 0;
 	load_log[0] = 0;
@@ -723,6 +725,7 @@ void hnv_fp_free(struct hnv_fp *fp)
 {
 	if (!fp)
 		return;
+	hnv_fp_stats_enable(fp, false);
 	if (fp->dp) {
 		hnv_policy_set_mirror(fp->pol, NULL);
 		hnv_dp_on_settings(fp->dp, NULL, NULL);
@@ -1076,4 +1079,52 @@ int hnv_fp_map_fd(const struct hnv_fp *fp, const char *map_name)
 uint64_t hnv_fp_map_ops(const struct hnv_fp *fp)
 {
 	return fp->map_ops;
+}
+
+/* ---- run-time statistics (benchmarks) ---- */
+
+static struct bpf_program *prog_of(const struct hnv_fp *fp, enum hnv_fp_prog prog)
+{
+	switch (prog) {
+	case HNV_FP_PROG_UPLINK:
+		return fp->skel->progs.fp_uplink_in;
+	case HNV_FP_PROG_PORT:
+		return fp->skel->progs.fp_port_in;
+	case HNV_FP_PROG_GATEWAY:
+		return fp->skel->progs.fp_gw_out;
+	}
+	return NULL;
+}
+
+int hnv_fp_stats_enable(struct hnv_fp *fp, bool on)
+{
+	if (!on) {
+		if (fp->stats_fd >= 0)
+			close(fp->stats_fd);
+		fp->stats_fd = -1;
+		return 0;
+	}
+	if (fp->stats_fd >= 0)
+		return 0;
+	int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (fd < 0)
+		return -errno;
+	fp->stats_fd = fd;
+	return 0;
+}
+
+int hnv_fp_prog_stats(const struct hnv_fp *fp, enum hnv_fp_prog prog, uint64_t *run_ns,
+		      uint64_t *runs)
+{
+	struct bpf_program *pr = prog_of(fp, prog);
+	if (!pr)
+		return -EINVAL;
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(pr), &info, &len) < 0)
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*runs = info.run_cnt;
+	return 0;
 }

@@ -133,4 +133,12 @@ int hnv_fp_test_run(struct hnv_fp *fp, enum hnv_fp_prog prog, int ifindex, const
 int hnv_fp_map_fd(const struct hnv_fp *fp, const char *map_name);
 uint64_t hnv_fp_map_ops(const struct hnv_fp *fp);
 
+/* Program run-time statistics (the kernel's, while hnv_fp_stats_enable is
+ * on: every run of a program adds its time, measured around the program
+ * alone): total ns and runs of prog so far. For the benchmarks: the cost
+ * per packet in the programs, without the test run's or the stack's. */
+int hnv_fp_stats_enable(struct hnv_fp *fp, bool on);
+int hnv_fp_prog_stats(const struct hnv_fp *fp, enum hnv_fp_prog prog, uint64_t *run_ns,
+		      uint64_t *runs);
+
 #endif
