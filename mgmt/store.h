@@ -90,8 +90,11 @@ int hnv_store_revision(struct hnv_store *s, unsigned rev, char **text, size_t *l
 int hnv_store_revisions(struct hnv_store *s, unsigned **revs, size_t *n);
 
 /* A unified diff (malloc'd) between two kept revisions, headed
- * "--- rev N" / "+++ rev M"; "" when they are equal. PSKs print as
- * <secret>; a line whose PSK changed still shows as changed. */
+ * "--- rev N" / "+++ rev M"; "" when they are equal. Every line shows as
+ * hnv_conf_mask_line (conftext.h) shows it, for any member of group
+ * hnvgw: PSKs print as <secret> however the line is spelled, comments
+ * that may hold a secret and lines that do not parse are replaced; a
+ * line whose PSK changed still shows as changed. */
 int hnv_store_diff(struct hnv_store *s, unsigned from, unsigned to, char **out);
 
 /* The same diff between two texts, with the given header labels. */

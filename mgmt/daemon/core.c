@@ -926,20 +926,9 @@ void hnv_core_tick(struct hnv_core *c)
 	confirm_disarm(c);
 }
 
-/* True when a transaction holds s2s lines: logged without values. */
-static bool has_s2s(const char *const *lines, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *s = lines[i];
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (strncmp(s, "s2s", 3) == 0 && (s[3] == '\0' || s[3] == ' ' || s[3] == '\t'))
-			return true;
-	}
-	return false;
-}
-
 static struct hnv_ratelimit rl_refused, rl_denied;
+
+#define LOG_LINES_MAX 100 /* lines of a transaction in the debug log */
 
 static void log_change(const struct hnv_request *req, const struct hnv_peer *peer, int rc,
 		       const char *err, const json_object *res)
@@ -959,13 +948,19 @@ static void log_change(const struct hnv_request *req, const struct hnv_peer *pee
 	}
 	const char *const *lines = (const char *const *)req->u.exec.lines;
 	size_t n = req->u.exec.n;
-	bool secret = has_s2s(lines, n);
-	hnv_log(HNV_LOG_NOTICE, "exec by uid %u pid %d: %zu line%s%s: committed revision %lld",
-		peer->uid, peer->pid, n, n == 1 ? "" : "s",
-		secret ? " (s2s: values not logged)" : "", rev);
-	if (!secret)
-		for (size_t i = 0; i < n; i++)
-			hnv_log(HNV_LOG_DEBUG, "  %s", lines[i]);
+	hnv_log(HNV_LOG_NOTICE, "exec by uid %u pid %d: %zu line%s: committed revision %lld",
+		peer->uid, peer->pid, n, n == 1 ? "" : "s", rev);
+	/* each line as hnv_conf_mask_line shows it: the parser, not a prefix
+	 * test, finds the PSK (issue 17 finding 3: a quoted "s2s" logged
+	 * it) */
+	char shown[HNV_CONF_MASKED_MAX];
+	for (size_t i = 0; i < n && i < LOG_LINES_MAX; i++) {
+		if (hnv_conf_mask_line(lines[i], strlen(lines[i]), shown, sizeof(shown)) < 0)
+			snprintf(shown, sizeof(shown), "%s", HNV_CONF_MASK_HIDDEN);
+		hnv_log(HNV_LOG_DEBUG, "  %s", shown);
+	}
+	if (n > LOG_LINES_MAX)
+		hnv_log(HNV_LOG_DEBUG, "  (and %zu more lines)", n - LOG_LINES_MAX);
 }
 
 json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,

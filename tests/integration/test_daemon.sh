@@ -194,6 +194,23 @@ run_status 0 cli show config
 contains "$OUT" '--dpd 7' "show config after a refused s2s set"
 pass "s2s: weak IKE/ESP proposals refused; PSK hidden in show, config, diff and errors; s2s set replaces a tunnel"
 
+# issue 17 finding 3: the debug log of a transaction whose command word is
+# quoted (or spaced) logged its PSK: "s2s" was found by prefix. The lines
+# are logged as the parser reads them, PSK masked.
+PSK2="it-psk2-$RANDOM$RANDOM-quoted-command-word"
+printf '%s\n' "\"s2s\" add t2 --rdomain blue --peer 198.51.100.8 --local-id gw2.example.net --remote-id site2.example.net --psk $PSK2 --remote-prefix 192.168.60.0/24" >"$T/quoted.conf"
+printf '%s\n' "s2s  add t3 --rdomain blue --peer 198.51.100.9 --local-id gw3.example.net --remote-id site3.example.net --psk \"$PSK2\" --remote-prefix 192.168.70.0/24" >"$T/spaced.conf"
+run_status 0 cli commit -f "$T/quoted.conf"
+run_status 0 cli commit -f "$T/spaced.conf"
+if grep -qF "$PSK2" "$LOG"; then fail "issue 17 finding 3: the PSK of a quoted \"s2s\" line is in the log"; fi
+grep -q "s2s add t2 .*--psk <secret>" "$LOG" || fail "the quoted s2s line was not logged masked"
+grep -q "s2s add t3 .*--psk <secret>" "$LOG" || fail "the spaced s2s line was not logged masked"
+run_status 0 as_user config diff 1 "$(cli --json show revisions | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["rev"])')"
+lacks "$OUT" "$PSK2" "a member's config diff"
+run_status 0 cli s2s del t2
+run_status 0 cli s2s del t3
+pass "issue 17 finding 3: \"s2s\" add and s2s  add logged and diffed with the PSK masked"
+
 # ---- a group member may show, not change; others are refused ----
 run_status 0 as_user show lookup
 contains "$OUT" "10.0.0.7" "member's show lookup"
@@ -410,6 +427,6 @@ stop_daemon main
 for f in "$T"/*.log; do
 	if grep -qF "$PSK" "$f"; then fail "the PSK appears in $f"; fi
 done
-grep -q "values not logged" "$LOG" || fail "the s2s transaction was not logged at all"
+grep -q "s2s add t1 .*--psk <secret>" "$LOG" || fail "the s2s transaction was not logged at all"
 pass "the PSK never appears in a log; hnvgwd exits 0 on SIGTERM with no sanitizer report"
 echo "test_daemon.sh: all passed"

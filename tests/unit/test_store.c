@@ -1281,14 +1281,17 @@ static void test_store_diff(void **state)
 {
 	struct tmp *t = *state;
 	struct hnv_store *s = open_ok(t->state);
-	commit_ok(s, "a\nb\n");
-	commit_ok(s, "a\nc\n");
+	/* config lines: the diff hides a line that does not parse */
+	commit_ok(s, "rdomain del a\nrdomain del b\n");
+	commit_ok(s, "rdomain del a\nrdomain del c\n");
 	char *d = NULL;
 	assert_int_equal(hnv_store_diff(s, 1, 2, &d), 0);
-	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
+	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n rdomain del a\n"
+			       "-rdomain del b\n+rdomain del c\n");
 	free(d);
 	assert_int_equal(hnv_store_diff(s, 2, 1, &d), 0);
-	assert_string_equal(d, "--- rev 2\n+++ rev 1\n@@ -1,2 +1,2 @@\n a\n-c\n+b\n");
+	assert_string_equal(d, "--- rev 2\n+++ rev 1\n@@ -1,2 +1,2 @@\n rdomain del a\n"
+			       "-rdomain del c\n+rdomain del b\n");
 	free(d);
 	assert_int_equal(hnv_store_diff(s, 2, 2, &d), 0);
 	assert_string_equal(d, "");
