@@ -54,6 +54,7 @@ struct conf_word {
 
 struct conf_words {
 	unsigned n;
+	size_t comment; /* where the line's comment ('#') starts, or its length */
 	struct conf_word w[CONF_WORDS_MAX];
 	char buf[CONF_LINE_MAX + 1]; /* unescaped words never outgrow the line */
 };

@@ -19,6 +19,7 @@ int conf_tokenize(const char *s, size_t len, struct conf_words *ws, char *err, s
 {
 	size_t i = 0, o = 0;
 	ws->n = 0;
+	ws->comment = len;
 	for (size_t k = 0; k < len; k++) {
 		unsigned char c = (unsigned char)s[k];
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
@@ -31,8 +32,10 @@ int conf_tokenize(const char *s, size_t len, struct conf_words *ws, char *err, s
 			i++;
 			continue;
 		}
-		if (s[i] == '#')
+		if (s[i] == '#') {
+			ws->comment = i;
 			break;
+		}
 		if (ws->n == CONF_WORDS_MAX) {
 			hnv_seterr(err, errlen, "too many words (at most %d)", CONF_WORDS_MAX);
 			return -EINVAL;

@@ -381,6 +381,27 @@ void hnv_conf_cmds_free(struct hnv_conf_cmd *cmds, size_t n);
  * command no parser produces (unknown kind, unterminated string). */
 int hnv_conf_format(const struct hnv_conf_cmd *cmd, bool show_secrets, char *buf, size_t len);
 
+/* A line of config text as anyone may see it (hnvgw config diff, the
+ * daemon's log): a PSK never shows, however the line is written. The
+ * line (len bytes, no newline; a final '\r' is dropped) is read by this
+ * module's own lexer and parser, never by prefix:
+ *  - a command is shown as written, except "s2s add" (whatever its
+ *    spelling: blanks, tabs, quoted words), which shows as its canonical
+ *    line with the PSK as <secret>;
+ *  - a line that does not parse is replaced by HNV_CONF_MASK_HIDDEN, since
+ *    nothing tells whether it holds a secret;
+ *  - a comment (from the '#' the lexer finds outside quotes) is shown
+ *    unless it may hold a secret: it names s2s, a PSK, a secret, a
+ *    password or a key (in any case); then a commented-out "s2s add" line
+ *    shows as "# " and its masked canonical line, anything else as
+ *    HNV_CONF_MASK_COMMENT.
+ * Writes the result, NUL-terminated, into buf (HNV_CONF_MASKED_MAX bytes
+ * always suffice). 0, or -ENOSPC (buf holds "" then). */
+#define HNV_CONF_MASKED_MAX 16384
+#define HNV_CONF_MASK_HIDDEN "# (line not shown: it does not parse and may hold a secret)"
+#define HNV_CONF_MASK_COMMENT "# (comment not shown: it may hold a secret)"
+int hnv_conf_mask_line(const char *line, size_t len, char *buf, size_t buflen);
+
 /* The gateway role's port of a VSID holding gateway CAs: a TAP named
  * vsid<VSID>, MAC 02:48:4e + the VSID's 24 bits. The applier adds it to the
  * datapath (conf_apply.h: one per VSID, with every gateway CA of the VSID);

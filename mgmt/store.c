@@ -29,8 +29,10 @@
  *    revision, so either way the text is E's.
  *  - delta commit N: the journal created if there is none (temp file and
  *    rename), one record appended and fsync'ed: it is there whole or not.
- * hnvgw.conf is the truth when it was edited by hand: its bytes are neither
- * the journal's base nor a newest revision, and it becomes a new revision.
+ * hnvgw.conf edited by hand (its bytes are neither the journal's base nor
+ * a newest revision) is no revision until the caller has validated it and
+ * commits it (store.h): open leaves it in place, the newest revision
+ * current.
  *
  * Texts hold PSKs: buffers this module frees are cleared first.
  */
@@ -699,13 +701,24 @@ static int adopt(struct hnv_store *s, char *text, size_t len)
 	return rc;
 }
 
+/* Takes text (malloc'd), the current revision's, as the current text while
+ * hnvgw.conf holds something else: a hand edit, which becomes a revision
+ * only when the caller has validated it (store.h). */
+static int adopt_edited(struct hnv_store *s, char *text, size_t len)
+{
+	int rc = adopt(s, text, len);
+	s->conf.known = false;
+	return rc;
+}
+
 /* Without a journal: makes hnvgw.conf (conf, clen; missing) and the newest
  * revision N agree after a crash or a hand edit:
  *   conf equals N                              -> current is N;
  *   conf equals N-1 (or is missing and N is 1) -> N's commit never
  *                                                  completed: N is removed;
  *   conf missing otherwise                     -> restored from N;
- *   conf differs from every case above         -> conf becomes N+1.
+ *   conf differs from every case above         -> an edit: current is N,
+ *                                                  hnvgw.conf stays as it is.
  * Takes conf over. */
 static int reconcile(struct hnv_store *s, char *conf, size_t clen, bool missing)
 {
@@ -721,11 +734,13 @@ static int reconcile(struct hnv_store *s, char *conf, size_t clen, bool missing)
 		goto out;
 	if (n == 0) {
 		s->rev = 0;
-		if (clen > 0)
-			rc = commit_whole(s, 1, conf, clen);
-		else
+		if (clen > 0) {
+			char *empty = text_dup("", 0);
+			rc = empty ? adopt_edited(s, empty, 0) : -ENOMEM;
+		} else {
 			rc = adopt(s, conf, 0);
-		conf = NULL;
+			conf = NULL;
+		}
 		goto out;
 	}
 	unsigned top = w[n - 1];
@@ -764,12 +779,9 @@ static int reconcile(struct hnv_store *s, char *conf, size_t clen, bool missing)
 		}
 		goto out;
 	}
-	if (top >= UINT_MAX - 1) {
-		rc = -EOVERFLOW;
-		goto out;
-	}
-	rc = commit_whole(s, top + 1, conf, clen);
-	conf = NULL;
+	s->rev = top;
+	rc = adopt_edited(s, newest, nlen);
+	newest = NULL;
 out:
 	text_free(conf, clen);
 	text_free(newest, nlen);
@@ -932,20 +944,24 @@ static int recover_other(struct hnv_store *s, const struct hnv_journal_hdr *h, c
 			rc = commit_whole(s, last, t, tl);
 		return rc;
 	}
-	/* edited by hand: the edit wins and becomes the next revision; the
-	 * journal's revisions stay as history */
-	unsigned next = (top > last ? top : last) + 1;
+	/* edited by hand: the current revision is the newest one, the edit
+	 * stays in hnvgw.conf for the caller to validate (store.h); the
+	 * journal becomes history before anything is appended */
+	text_free(conf, clen);
+	unsigned cur = top > last ? top : last;
 	if (last > h->base_rev)
 		hnv_log(HNV_LOG_WARNING,
-			"%s/" CONF_NAME " was edited by hand: it becomes revision %u; the "
-			"journal's revisions %u to %u are not in it",
-			s->dir, next, h->base_rev + 1, last);
-	s->rev = last;
-	if (next >= UINT_MAX) {
-		text_free(conf, clen);
-		return -EOVERFLOW;
-	}
-	return commit_whole(s, next, conf, clen);
+			"%s/" CONF_NAME " was edited by hand while revisions %u to %u were in "
+			"the journal only: the edited file does not hold them",
+			s->dir, h->base_rev + 1, last);
+	rc = catalog_read(s, &c);
+	if (rc == 0)
+		rc = text_of(s, &c, cur, &t, &tl);
+	catalog_free(&c);
+	if (rc < 0)
+		return rc;
+	s->rev = cur;
+	return adopt_edited(s, t, tl);
 }
 
 /* Brings the state directory to one consistent revision (see the top of
@@ -1134,6 +1150,16 @@ int hnv_store_load(struct hnv_store *s, char **text, size_t *len, unsigned *rev)
 	if (rev)
 		*rev = s->rev;
 	return 0;
+}
+
+int hnv_store_current(struct hnv_store *s, char **text, size_t *len, unsigned *rev)
+{
+	if (s == NULL || text == NULL || len == NULL)
+		return -EINVAL;
+	int rc = hnv_lines_text(&s->cur, NULL, 0, text, len);
+	if (rc == 0 && rev)
+		*rev = s->rev;
+	return rc;
 }
 
 int hnv_store_commit(struct hnv_store *s, const char *text, size_t len, unsigned *rev)

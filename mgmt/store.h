@@ -24,17 +24,22 @@
  * compacts too, so hnvgw.conf is current whenever hnvgwd is stopped.
  *
  * hnvgw.conf edited by hand. The store remembers the file it last wrote or
- * read (inode, size, times; after a change of those, its bytes).
- *  - While open: hnv_store_load returns the edited file (with the current
- *    revision number, as always), for the caller to validate and commit;
- *    any commit, whole or delta, overwrites an edit not yet committed.
+ * read (inode, size, times; after a change of those, its bytes). An edit
+ * is never a revision before the caller has validated it: hnv_store_load
+ * returns the edited file (with the current revision number, as always),
+ * hnv_store_current the current revision's text; the caller commits the
+ * edit (hnv_store_commit) once it is valid, or leaves it. Any commit,
+ * whole or delta, overwrites an edit not yet committed.
  *  - At open: a hnvgw.conf that is neither the journal's base nor the
- *    newest revision was edited after the store last wrote it: it wins and
- *    becomes the next revision. The journal's revisions stay in the
- *    history (hnvgw config diff shows them) but are not in the text.
- *    So with a journal (a large configuration, hnvgwd killed rather than
- *    stopped), hnvgw.conf lacks the journal's changes: edit it with
- *    hnvgwd stopped cleanly, or start hnvgwd once first.
+ *    newest revision was edited after the store last wrote it: it stays as
+ *    it is, the newest revision current (issue 17 finding 6: an edit that
+ *    hnvgwd refused was stored as a revision at the next start, which
+ *    then failed, and failed again at every restart). The journal's
+ *    revisions stay in the history (hnvgw config diff shows them) but are
+ *    not in the edited text. So with a journal (a large configuration,
+ *    hnvgwd killed rather than stopped), hnvgw.conf lacks the journal's
+ *    changes: edit it with hnvgwd stopped cleanly, or start hnvgwd once
+ *    first.
  *
  * Every write is atomic: whole files go to a temp file that is fsync'ed
  * and renamed (then the directory fsync'ed); a journal record is appended
@@ -65,6 +70,10 @@ void hnv_store_close(struct hnv_store *s);
  * an empty text and revision 0 when nothing was ever committed. */
 int hnv_store_load(struct hnv_store *s, char **text, size_t *len, unsigned *rev);
 
+/* The current revision's text (malloc'd) and number, whatever hnvgw.conf
+ * holds now (an edit not committed yet). */
+int hnv_store_current(struct hnv_store *s, char **text, size_t *len, unsigned *rev);
+
 /* Persists text as the current config and as a new revision; returns 0 and
  * the revision number, or a negative errno (nothing changed on failure;
  * -EFBIG beyond 256 MiB). */
@@ -90,8 +99,11 @@ int hnv_store_revision(struct hnv_store *s, unsigned rev, char **text, size_t *l
 int hnv_store_revisions(struct hnv_store *s, unsigned **revs, size_t *n);
 
 /* A unified diff (malloc'd) between two kept revisions, headed
- * "--- rev N" / "+++ rev M"; "" when they are equal. PSKs print as
- * <secret>; a line whose PSK changed still shows as changed. */
+ * "--- rev N" / "+++ rev M"; "" when they are equal. Every line shows as
+ * hnv_conf_mask_line (conftext.h) shows it, for any member of group
+ * hnvgw: PSKs print as <secret> however the line is spelled, comments
+ * that may hold a secret and lines that do not parse are replaced; a
+ * line whose PSK changed still shows as changed. */
 int hnv_store_diff(struct hnv_store *s, unsigned from, unsigned to, char **out);
 
 /* The same diff between two texts, with the given header labels. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,36 +217,17 @@ static int edit_script(const struct text_lines *a, const struct text_lines *b, s
 	return 0;
 }
 
-/* One diff line; an "s2s add" line is printed with its PSK masked. */
+/* One diff line, as anyone in group hnvgw may see it: through
+ * hnv_conf_mask_line, which reads the line with the config parser, so a
+ * PSK never shows however the line is written (issue 17 finding 3: a
+ * prefix test let "s2s  add", tabs, quoted words and comments through). */
 static void put_line(struct hnv_buf *d, char mark, const struct line *l)
 {
-	static const char s2s[] = "s2s add";
+	char shown[HNV_CONF_MASKED_MAX];
 	hnv_buf_append(d, &mark, 1);
-	size_t skip = 0;
-	while (skip < l->len && (l->p[skip] == ' ' || l->p[skip] == '\t'))
-		skip++;
-	bool secret =
-		l->len - skip >= sizeof(s2s) - 1 && memcmp(l->p + skip, s2s, sizeof(s2s) - 1) == 0;
-	if (!secret) {
-		hnv_buf_append(d, l->p, l->len);
-	} else {
-		/* stored lines were validated; one that no longer parses is
-		 * not printed at all rather than risk its PSK */
-		char buf[8192], out[8192];
-		struct hnv_conf_cmd c;
-		int rc = -EINVAL;
-		if (l->len < sizeof(buf)) {
-			memcpy(buf, l->p, l->len);
-			buf[l->len] = '\0';
-			rc = hnv_conf_parse_line(buf, &c, NULL, 0) == 1 ? 0 : -EINVAL;
-		}
-		if (rc == 0)
-			rc = hnv_conf_format(&c, false, out, sizeof(out));
-		const char *shown = rc == 0 ? out : "# s2s add line not shown";
-		hnv_buf_append(d, shown, strlen(shown));
-		explicit_bzero(buf, sizeof(buf));
-		explicit_bzero(&c, sizeof(c));
-	}
+	if (hnv_conf_mask_line(l->p, l->len, shown, sizeof(shown)) < 0)
+		snprintf(shown, sizeof(shown), "%s", HNV_CONF_MASK_HIDDEN);
+	hnv_buf_append(d, shown, strlen(shown));
 	hnv_buf_append(d, "\n", 1);
 	if (!l->nl)
 		hnv_buf_append(d, "\\ No newline at end of file\n", 28);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,12 +22,14 @@
 #include <urcu/urcu-qsbr.h>
 
 #define IN_INITIAL 4096
-#define LINES_PER_TURN 8 /* requests served per client per loop turn */
+#define BUF_KEEP 16384      /* a client's buffer larger than this is freed once empty */
+#define ACCEPTS_PER_TURN 64 /* connections taken from the backlog per loop turn */
 
 struct client {
 	int fd;
+	int pfd; /* its index in the loop turn's pollfds, -1: not polled */
 	struct hnv_peer peer;
-	bool allowed; /* root or a member of group hnvgw */
+	long progress_ms; /* CLOCK_MONOTONIC: connected, request served or reply sent */
 	char *in;
 	size_t in_len, in_cap, scanned; /* scanned: bytes known to hold no '\n' */
 	char *out;
@@ -196,9 +199,9 @@ static bool uid_in_group(uid_t uid, gid_t gid)
 	return false;
 }
 
-/* Appends one reply line. Drops the client when its unsent replies would
- * exceed HNV_SERVER_OUT_MAX: a client that does not read never holds up
- * the others or grows the daemon. */
+/* Appends one reply line. The caller served the request only while the
+ * client's unsent replies were within HNV_SERVER_OUT_MAX, so they stay
+ * within that plus one reply (at most HNV_API_MAX_LINE + 1 bytes). */
 static void client_reply(struct client *cl, json_object *reply)
 {
 	const char *s = json_object_to_json_string_ext(
@@ -215,14 +218,6 @@ static void client_reply(struct client *cl, json_object *reply)
 		n = strlen(s);
 	}
 	size_t pending = cl->out_len - cl->out_off;
-	if (pending + n + 1 > HNV_SERVER_OUT_MAX) {
-		hnv_log_rl(&rl_drop, HNV_LOG_WARNING,
-			   "client uid %u pid %d dropped: %zu bytes of replies unread",
-			   cl->peer.uid, cl->peer.pid, pending);
-		cl->dead = true;
-		json_object_put(big);
-		return;
-	}
 	if (cl->out_off && cl->out_len + n + 1 > cl->out_cap) {
 		memmove(cl->out, cl->out + cl->out_off, pending);
 		explicit_bzero(cl->out + pending, cl->out_len - pending);
@@ -230,9 +225,11 @@ static void client_reply(struct client *cl, json_object *reply)
 		cl->out_off = 0;
 	}
 	if (cl->out_len + n + 1 > cl->out_cap) {
-		size_t cap = cl->out_cap ? cl->out_cap : 4096;
-		while (cap < cl->out_len + n + 1)
-			cap *= 2;
+		/* a quarter to spare, not double: what a client's buffers hold
+		 * is what the bounds of control.h count */
+		size_t need = cl->out_len + n + 1, cap = need + need / 4;
+		if (cap < BUF_KEEP)
+			cap = BUF_KEEP;
 		char *o = malloc(cap);
 		if (!o) {
 			cl->dead = true;
@@ -267,8 +264,16 @@ static void client_flush(struct client *cl)
 		}
 		explicit_bzero(cl->out + cl->out_off, (size_t)w);
 		cl->out_off += (size_t)w;
+		cl->progress_ms = hnv_mono_ms();
 	}
 	cl->out_off = cl->out_len = 0;
+	/* a large buffer goes once it is sent: idle clients hold little */
+	if (cl->out_cap > BUF_KEEP) {
+		explicit_bzero(cl->out, cl->out_cap);
+		free(cl->out);
+		cl->out = NULL;
+		cl->out_cap = 0;
+	}
 	if (cl->closing)
 		cl->dead = true;
 }
@@ -286,15 +291,6 @@ static void serve_line(struct hnv_server *s, struct client *cl, const char *line
 	struct hnv_request req;
 	char err[512];
 	json_object *reply;
-	if (!cl->allowed) {
-		/* answered, not hung up on: the client reads why */
-		snprintf(err, sizeof(err),
-			 "permission denied: uid %u is neither root nor a member of group %s",
-			 cl->peer.uid, HNV_GROUP);
-		hnv_log_rl(&rl_accept, HNV_LOG_NOTICE, "client pid %d: %s", cl->peer.pid, err);
-		refuse(cl, err);
-		return;
-	}
 	if (hnv_request_parse(line, len, &req, err, sizeof(err))) {
 		hnv_log_rl(&rl_badreq, HNV_LOG_NOTICE, "bad request from uid %u pid %d: %s",
 			   cl->peer.uid, cl->peer.pid, err);
@@ -305,64 +301,74 @@ static void serve_line(struct hnv_server *s, struct client *cl, const char *line
 	}
 	client_reply(cl, reply);
 	json_object_put(reply);
+	cl->progress_ms = hnv_mono_ms();
 }
 
-/* Serves up to LINES_PER_TURN complete lines; true if more are waiting. */
+/* The longest request line of cl. */
+static size_t line_max(const struct client *cl)
+{
+	return cl->peer.root ? HNV_API_MAX_LINE : HNV_SERVER_USER_LINE;
+}
+
+static void refuse_long(struct client *cl)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "request longer than %zu bytes", line_max(cl));
+	hnv_log_rl(&rl_badreq, HNV_LOG_NOTICE, "uid %u pid %d: %s; connection closed", cl->peer.uid,
+		   cl->peer.pid, msg);
+	refuse(cl, msg);
+}
+
+/* Serves the client's next complete request, if any (one per loop turn:
+ * see control.h); true when more input waits to be looked at. */
 static bool client_serve(struct hnv_server *s, struct client *cl)
 {
-	unsigned served = 0;
-	while (!cl->closing && !cl->dead) {
-		char *nl = cl->in_len > cl->scanned
-				   ? memchr(cl->in + cl->scanned, '\n', cl->in_len - cl->scanned)
-				   : NULL;
-		if (!nl) {
-			cl->scanned = cl->in_len;
-			if (cl->in_len > HNV_API_MAX_LINE) {
-				char msg[96];
-				snprintf(msg, sizeof(msg), "request longer than %d bytes",
-					 HNV_API_MAX_LINE);
-				hnv_log_rl(&rl_badreq, HNV_LOG_NOTICE,
-					   "uid %u pid %d: %s; connection closed", cl->peer.uid,
-					   cl->peer.pid, msg);
-				refuse(cl, msg);
-			} else if (cl->eof && cl->in_len) {
-				/* a last request without its newline */
-				serve_line(s, cl, cl->in, cl->in_len);
-				explicit_bzero(cl->in, cl->in_len);
-				cl->in_len = cl->scanned = 0;
-			}
-			return false;
+	if (cl->closing || cl->dead)
+		return false;
+	char *nl = cl->in_len > cl->scanned
+			   ? memchr(cl->in + cl->scanned, '\n', cl->in_len - cl->scanned)
+			   : NULL;
+	if (!nl) {
+		cl->scanned = cl->in_len;
+		if (cl->in_len > line_max(cl)) {
+			refuse_long(cl);
+		} else if (cl->eof && cl->in_len) {
+			/* a last request without its newline */
+			serve_line(s, cl, cl->in, cl->in_len);
+			explicit_bzero(cl->in, cl->in_len);
+			cl->in_len = cl->scanned = 0;
 		}
-		if (served == LINES_PER_TURN)
-			return true;
-		size_t len = (size_t)(nl - cl->in);
-		if (len > HNV_API_MAX_LINE) {
-			char msg[96];
-			snprintf(msg, sizeof(msg), "request longer than %d bytes",
-				 HNV_API_MAX_LINE);
-			refuse(cl, msg);
-			return false;
-		}
-		serve_line(s, cl, cl->in, len);
-		served++;
-		size_t rest = cl->in_len - len - 1;
-		memmove(cl->in, nl + 1, rest);
-		explicit_bzero(cl->in + rest, len + 1);
-		cl->in_len = rest;
-		cl->scanned = 0;
+		return false;
 	}
-	return false;
+	size_t len = (size_t)(nl - cl->in);
+	if (len > line_max(cl)) {
+		refuse_long(cl);
+		return false;
+	}
+	serve_line(s, cl, cl->in, len);
+	size_t rest = cl->in_len - len - 1;
+	memmove(cl->in, nl + 1, rest);
+	explicit_bzero(cl->in + rest, len + 1);
+	cl->in_len = rest;
+	cl->scanned = 0;
+	if (rest == 0 && cl->in_cap > BUF_KEEP) {
+		explicit_bzero(cl->in, cl->in_cap);
+		free(cl->in);
+		cl->in = NULL;
+		cl->in_cap = 0;
+	}
+	return rest > 0;
 }
 
 static void client_read(struct client *cl)
 {
 	for (;;) {
 		if (cl->in_len == cl->in_cap) {
-			if (cl->in_cap > HNV_API_MAX_LINE)
-				return; /* full: client_serve refuses it */
+			if (cl->in_cap > line_max(cl))
+				return; /* full: client_serve serves or refuses it */
 			size_t cap = cl->in_cap ? 2 * cl->in_cap : IN_INITIAL;
-			if (cap > HNV_API_MAX_LINE + 1)
-				cap = HNV_API_MAX_LINE + 1;
+			if (cap > line_max(cl) + 1)
+				cap = line_max(cl) + 1;
 			char *n = malloc(cap);
 			if (!n) {
 				cl->dead = true;
@@ -392,9 +398,61 @@ static void client_read(struct client *cl)
 	}
 }
 
+/* Answers a connection that gets no slot, and closes it. The reply is
+ * queued before the close, so the client reads why even when its own send
+ * fails. */
+static void turn_away(int fd, const char *why)
+{
+	json_object *r = hnv_reply_error(why);
+	const char *line = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN);
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)!send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	json_object_put(r);
+	close(fd);
+}
+
+/* Why a connection from uc gets no slot, or NULL: authorization first, so
+ * a client that may not use the socket is never counted; then the limits
+ * of control.h. */
+static const char *slot_refusal(const struct hnv_server *s, const struct ucred *uc, char *buf,
+				size_t len)
+{
+	if (uc->uid == 0) {
+		if (s->n < HNV_SERVER_MAX_CLIENTS)
+			return NULL;
+		snprintf(buf, len, "too many clients (%d)", HNV_SERVER_MAX_CLIENTS);
+		return buf;
+	}
+	struct group *gr = getgrnam(HNV_GROUP);
+	if (!gr || (uc->gid != gr->gr_gid && !uid_in_group(uc->uid, gr->gr_gid))) {
+		snprintf(buf, len,
+			 "permission denied: uid %u is neither root nor a member of group %s",
+			 (unsigned)uc->uid, HNV_GROUP);
+		return buf;
+	}
+	size_t users = 0, same = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		users += !s->clients[i]->peer.root;
+		same += s->clients[i]->peer.uid == uc->uid;
+	}
+	if (same >= HNV_SERVER_MAX_PER_UID) {
+		snprintf(buf, len, "too many connections from uid %u (at most %d)",
+			 (unsigned)uc->uid, HNV_SERVER_MAX_PER_UID);
+		return buf;
+	}
+	if (users >= HNV_SERVER_MAX_CLIENTS - HNV_SERVER_ROOT_RESERVED) {
+		snprintf(buf, len, "too many clients (%d; the rest are kept for root)",
+			 HNV_SERVER_MAX_CLIENTS - HNV_SERVER_ROOT_RESERVED);
+		return buf;
+	}
+	return NULL;
+}
+
 static void server_accept(struct hnv_server *s)
 {
-	for (;;) {
+	for (int k = 0; k < ACCEPTS_PER_TURN; k++) {
 		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -408,14 +466,12 @@ static void server_accept(struct hnv_server *s)
 			close(fd);
 			continue;
 		}
-		if (s->n == HNV_SERVER_MAX_CLIENTS) {
-			static const char busy[] =
-				"{\"v\":1,\"ok\":false,\"error\":\"too many clients\"}\n";
-			(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			hnv_log_rl(&rl_accept, HNV_LOG_WARNING,
-				   "client uid %u pid %d refused: %d clients already",
-				   (unsigned)uc.uid, (int)uc.pid, HNV_SERVER_MAX_CLIENTS);
+		char why[160];
+		const char *no = slot_refusal(s, &uc, why, sizeof(why));
+		if (no) {
+			hnv_log_rl(&rl_accept, HNV_LOG_NOTICE, "client uid %u pid %d refused: %s",
+				   (unsigned)uc.uid, (int)uc.pid, no);
+			turn_away(fd, no);
 			continue;
 		}
 		struct client *cl = calloc(1, sizeof(*cl));
@@ -424,23 +480,104 @@ static void server_accept(struct hnv_server *s)
 			continue;
 		}
 		cl->fd = fd;
+		cl->pfd = -1;
 		cl->peer.uid = uc.uid;
 		cl->peer.pid = uc.pid;
 		cl->peer.root = uc.uid == 0;
+		cl->progress_ms = hnv_mono_ms();
 		s->clients[s->n++] = cl;
-		struct group *gr = cl->peer.root ? NULL : getgrnam(HNV_GROUP);
-		cl->allowed = cl->peer.root ||
-			      (gr && (uc.gid == gr->gr_gid || uid_in_group(uc.uid, gr->gr_gid)));
-		hnv_log(HNV_LOG_DEBUG, "client uid %u pid %d connected%s", (unsigned)uc.uid,
-			(int)uc.pid, cl->allowed ? "" : " (not authorized)");
+		hnv_log(HNV_LOG_DEBUG, "client uid %u pid %d connected", (unsigned)uc.uid,
+			(int)uc.pid);
 	}
+}
+
+static size_t unsent(const struct client *cl)
+{
+	return cl->out_len - cl->out_off;
+}
+
+/* Whether cl's next request may be read and served now (control.h):
+ * users_out is what all non-root clients have not been sent yet. */
+static bool may_serve(const struct client *cl, size_t users_out)
+{
+	return !cl->closing && !cl->dead && unsent(cl) <= HNV_SERVER_OUT_MAX &&
+	       (cl->peer.root || users_out <= HNV_SERVER_OUT_USERS);
+}
+
+static size_t users_unsent(const struct hnv_server *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->clients[i]->peer.root)
+			n += unsent(s->clients[i]);
+	return n;
+}
+
+/* One request of each client that may be served, root's clients first;
+ * true when some client has more input waiting. */
+static bool serve_turn(struct hnv_server *s)
+{
+	bool more = false;
+	size_t users_out = users_unsent(s);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->n; i++) {
+			struct client *cl = s->clients[i];
+			if (cl->peer.root != (pass == 0) || !may_serve(cl, users_out))
+				continue;
+			size_t before = unsent(cl);
+			if (client_serve(s, cl))
+				more = true;
+			if (!cl->peer.root)
+				users_out += unsent(cl) - before;
+		}
+	return more;
+}
+
+/* Drops clients that made no progress for HNV_SERVER_IDLE_MS; returns the
+ * milliseconds until the next one is due (-1: no client). */
+static int reap_idle(struct hnv_server *s, long now)
+{
+	long next = -1;
+	for (size_t i = 0; i < s->n; i++) {
+		struct client *cl = s->clients[i];
+		long due = cl->progress_ms + HNV_SERVER_IDLE_MS;
+		if (cl->dead)
+			continue;
+		if (now >= due) {
+			hnv_log_rl(&rl_drop, HNV_LOG_NOTICE,
+				   "client uid %u pid %d dropped: no progress for %d s (%zu bytes "
+				   "of replies unread)",
+				   cl->peer.uid, cl->peer.pid, HNV_SERVER_IDLE_MS / 1000,
+				   unsent(cl));
+			cl->dead = true;
+			continue;
+		}
+		if (next < 0 || due - now < next)
+			next = due - now;
+	}
+	return next > INT_MAX ? INT_MAX : (int)next;
+}
+
+static void reap_dead(struct hnv_server *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->clients[i]->dead) {
+			hnv_log(HNV_LOG_DEBUG, "client uid %u pid %d closed",
+				s->clients[i]->peer.uid, s->clients[i]->peer.pid);
+			client_free(s->clients[i]);
+		} else {
+			s->clients[k++] = s->clients[i];
+		}
+	}
+	s->n = k;
 }
 
 int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *reload)
 {
 	struct pollfd fds[HNV_SERVER_MAX_CLIENTS + 1 + HNV_SERVER_MAX_SOURCES];
-	bool backlog = false; /* some client has complete requests waiting */
+	bool backlog = false; /* some client has input waiting to be served */
 	while (!*stop) {
 		if (*reload) {
 			*reload = 0;
@@ -450,22 +587,33 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 		}
 		hnv_core_tick(s->core);
 
+		int tmo = backlog ? 0 : hnv_core_timeout_ms(s->core);
+		int idle = reap_idle(s, hnv_mono_ms());
+		reap_dead(s);
+		if (idle >= 0 && (tmo < 0 || idle < tmo))
+			tmo = idle;
 		fds[0] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+		size_t nfds = 1, users_out = users_unsent(s);
 		for (size_t i = 0; i < s->n; i++) {
 			struct client *cl = s->clients[i];
 			short ev = 0;
-			if (!cl->closing && !cl->eof)
+			/* a client over its reply bound is not read from: its
+			 * requests wait in the kernel */
+			if (!cl->eof && may_serve(cl, users_out))
 				ev |= POLLIN;
-			if (cl->out_off < cl->out_len)
+			if (unsent(cl))
 				ev |= POLLOUT;
-			fds[i + 1] = (struct pollfd){.fd = cl->fd, .events = ev};
+			cl->pfd = -1;
+			if (!ev || cl->dead)
+				continue;
+			cl->pfd = (int)nfds;
+			fds[nfds++] = (struct pollfd){.fd = cl->fd, .events = ev};
 		}
-		int tmo = backlog ? 0 : hnv_core_timeout_ms(s->core);
-		size_t nfds = s->n + 1;
+		size_t nsrc = nfds;
 		for (size_t i = 0; i < s->n_src; i++) {
 			short ev = 0;
 			int fd = s->src[i].fd(s->src[i].arg, &ev);
-			fds[nfds + i] = (struct pollfd){.fd = fd, .events = ev};
+			fds[nsrc + i] = (struct pollfd){.fd = fd, .events = ev};
 			/* deadlines are absolute: other events waking the loop
 			 * must not push a source's timer back */
 			int t = s->src[i].timeout_ms(s->src[i].arg);
@@ -485,7 +633,7 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 		if (tmo < 0)
 			tsp = NULL;
 		urcu_qsbr_thread_offline();
-		int n = ppoll(fds, nfds + s->n_src, tsp, waitmask);
+		int n = ppoll(fds, nsrc + s->n_src, tsp, waitmask);
 		urcu_qsbr_thread_online();
 		if (n < 0) {
 			if (errno == EINTR)
@@ -495,7 +643,7 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 		}
 		long now = hnv_mono_ms();
 		for (size_t i = 0; i < s->n_src; i++) {
-			short re = fds[nfds + i].fd >= 0 ? fds[nfds + i].revents : 0;
+			short re = fds[nsrc + i].fd >= 0 ? fds[nsrc + i].revents : 0;
 			bool due = s->src_due[i] >= 0 && now >= s->src_due[i];
 			if (re || due) {
 				if (due)
@@ -504,33 +652,23 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 			}
 		}
 
-		/* clients first: fds[] indexes match s->clients[] until accept */
-		backlog = false;
-		for (size_t i = 0; i + 1 < nfds; i++) {
+		if (fds[0].revents & POLLIN)
+			server_accept(s);
+		for (size_t i = 0; i < s->n; i++) {
 			struct client *cl = s->clients[i];
-			short re = fds[i + 1].revents;
+			short re = cl->pfd >= 0 ? fds[cl->pfd].revents : 0;
 			if (re & (POLLIN | POLLHUP | POLLERR))
 				client_read(cl);
-			if (!cl->dead && client_serve(s, cl))
-				backlog = true;
+		}
+		backlog = serve_turn(s);
+		for (size_t i = 0; i < s->n; i++) {
+			struct client *cl = s->clients[i];
 			if (!cl->dead && cl->eof && !cl->closing && cl->in_len == 0)
 				cl->closing = true;
 			if (!cl->dead)
 				client_flush(cl);
 		}
-		if (fds[0].revents & POLLIN)
-			server_accept(s);
-		size_t k = 0;
-		for (size_t i = 0; i < s->n; i++) {
-			if (s->clients[i]->dead) {
-				hnv_log(HNV_LOG_DEBUG, "client uid %u pid %d closed",
-					s->clients[i]->peer.uid, s->clients[i]->peer.pid);
-				client_free(s->clients[i]);
-			} else {
-				s->clients[k++] = s->clients[i];
-			}
-		}
-		s->n = k;
+		reap_dead(s);
 	}
 	return 0;
 }

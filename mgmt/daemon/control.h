@@ -17,8 +17,34 @@
 
 #include <signal.h>
 
+/* Clients (issue 17 finding 5: read-only clients could lock out root, grow
+ * the daemon without bound and delay root's answers by seconds):
+ *  - a client is authorized when it connects (SO_PEERCRED): one that is
+ *    neither root nor a member of group hnvgw is answered why and closed,
+ *    and never holds a slot;
+ *  - at most HNV_SERVER_MAX_CLIENTS at once, of which non-root clients may
+ *    hold all but HNV_SERVER_ROOT_RESERVED, and one non-root uid at most
+ *    HNV_SERVER_MAX_PER_UID: root always gets in;
+ *  - a client that makes no progress (no request served, no reply byte
+ *    taken) for HNV_SERVER_IDLE_MS is dropped;
+ *  - replies are buffered per client; a client's next request is read and
+ *    served only while its unsent replies stay within HNV_SERVER_OUT_MAX,
+ *    and a non-root one's only while all non-root clients' unsent replies
+ *    stay within HNV_SERVER_OUT_USERS; a non-root request is at most
+ *    HNV_SERVER_USER_LINE bytes (read-only requests are small). So the
+ *    buffers of non-root clients hold at most about 16 MiB of replies and
+ *    4 MiB of requests however many connect;
+ *  - each loop turn serves at most one request per client, root's clients
+ *    first: root's request waits for at most one request of each other
+ *    client, and the other event sources (zebra, charon, etcd) run every
+ *    turn. */
 #define HNV_SERVER_MAX_CLIENTS 256
-#define HNV_SERVER_OUT_MAX (4 * 1024 * 1024) /* bytes of unsent replies per client */
+#define HNV_SERVER_ROOT_RESERVED 32
+#define HNV_SERVER_MAX_PER_UID 16
+#define HNV_SERVER_IDLE_MS 30000
+#define HNV_SERVER_OUT_MAX (64 * 1024)          /* unsent replies before reading on */
+#define HNV_SERVER_OUT_USERS (16 * 1024 * 1024) /* of all non-root clients */
+#define HNV_SERVER_USER_LINE (16 * 1024)        /* a non-root request */
 #define HNV_GROUP "hnvgw"
 
 struct hnv_server;

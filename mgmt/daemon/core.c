@@ -48,6 +48,9 @@ struct hnv_core {
 	} status[HNV_CORE_MAX_STATUS];
 	size_t n_status;
 	unsigned rev;
+	/* why hnvgwd runs another configuration than hnvgw.conf holds (a
+	 * refused file), "" when it does not (hnv_core_warning) */
+	char warning[1024];
 	uint64_t probed[HNV_R__COUNT]; /* nexthop's packets, not shown in counters */
 	struct {
 		bool armed;
@@ -521,6 +524,132 @@ static int model_of_store(struct hnv_store *s, const char *dir, const char *tail
 	return rc;
 }
 
+static void wipe_free(char *t, size_t len)
+{
+	if (t) {
+		explicit_bzero(t, len);
+		free(t);
+	}
+}
+
+/* What an operator does about a refused hnvgw.conf (issue 17 finding 6). */
+#define RECOVER_HOW                                                                                \
+	"fix the file and send SIGHUP (systemctl reload hnvgwd), or write the running "            \
+	"configuration back into it with `hnvgw config rollback %u`"
+
+/* Runs the newest kept revision that loads, because hnvgw.conf (edited,
+ * or the current revision rev) did not (why). When that is not the
+ * store's current revision (the current one does not load: stored by an
+ * hnvgwd before issue 17 finding 6 was fixed), it is committed again as a
+ * new revision, after an edit in hnvgw.conf was copied to
+ * hnvgw.conf.rejected. Nothing loads: the empty configuration. */
+static int open_fallback(struct hnv_core *c, bool edited, const char *edit, size_t edit_len,
+			 unsigned rev, const char *why, char *err, size_t errlen)
+{
+	unsigned *revs = NULL, good = 0;
+	size_t n = 0;
+	char e[512];
+	int rc = hnv_store_revisions(c->store, &revs, &n);
+	if (rc) {
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; cannot list the revisions: %s", c->dir,
+			   why, strerror(-rc));
+		return rc;
+	}
+	for (size_t i = n; i-- > 0 && !c->model;) {
+		char *t;
+		size_t l;
+		if ((revs[i] == rev && !edited) || hnv_store_revision(c->store, revs[i], &t, &l))
+			continue;
+		if (model_of_text(t, l, &c->model, e, sizeof(e)) == 0)
+			good = revs[i];
+	}
+	free(revs);
+	if (!c->model && (rc = hnv_model_load("", 0, &c->model, e, sizeof(e)))) {
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; the empty configuration: %s", c->dir,
+			   why, e);
+		return rc;
+	}
+	c->rev = good;
+	if (good == rev) {
+		snprintf(c->warning, sizeof(c->warning),
+			 "%s/hnvgw.conf refused: %s; running revision %u, the last good "
+			 "configuration, instead; the file stays as it is: " RECOVER_HOW,
+			 c->dir, why, good, good);
+		hnv_log(HNV_LOG_ERR, "%s", c->warning);
+		return 0;
+	}
+	if (edited &&
+	    (rc = hnv_write_atomic(c->dir, "hnvgw.conf.rejected", edit, edit_len, 0600, ".tmp-"))) {
+		hnv_seterr(err, errlen,
+			   "cannot keep the refused %s/hnvgw.conf as hnvgw.conf.rejected: %s",
+			   c->dir, strerror(-rc));
+		return rc;
+	}
+	char *t = NULL;
+	size_t l = 0;
+	if (good && (rc = hnv_store_revision(c->store, good, &t, &l)) == 0)
+		rc = hnv_store_commit(c->store, t, l, &c->rev);
+	else if (!good)
+		rc = hnv_store_commit(c->store, "", 0, &c->rev);
+	wipe_free(t, l);
+	if (rc) {
+		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s; cannot restore revision %u: %s", c->dir,
+			   why, good, strerror(-rc));
+		return rc;
+	}
+	snprintf(c->warning, sizeof(c->warning),
+		 "%s/hnvgw.conf refused: %s; its revision %u does not load either: running "
+		 "revision %u, the newest that does, restored as revision %u%s",
+		 c->dir, why, rev, good, c->rev,
+		 edited ? "; the refused file is kept as hnvgw.conf.rejected" : "");
+	hnv_log(HNV_LOG_ERR, "%s", c->warning);
+	return 0;
+}
+
+/* The configuration hnvgwd starts with (issue 17 finding 6): hnvgw.conf
+ * when it loads, committed as a new revision first when it was edited by
+ * hand; when it does not, the last good revision (open_fallback), so that
+ * a file hnvgwd refused never keeps it from starting. 0, or a negative
+ * errno with err when the store cannot be read or written. */
+static int open_model(struct hnv_core *c, char *err, size_t errlen)
+{
+	char *text, *cur, e[512];
+	size_t len, clen;
+	unsigned rev;
+	int rc = hnv_store_load(c->store, &text, &len, &rev);
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot read %s/hnvgw.conf: %s", c->dir, strerror(-rc));
+		return rc;
+	}
+	if ((rc = hnv_store_current(c->store, &cur, &clen, NULL))) {
+		wipe_free(text, len);
+		hnv_seterr(err, errlen, "cannot read revision %u: %s", rev, strerror(-rc));
+		return rc;
+	}
+	bool edited = len != clen || memcmp(text, cur, len) != 0;
+	wipe_free(cur, clen);
+	rc = hnv_model_load(text, len, &c->model, e, sizeof(e));
+	if (rc == 0 && edited) {
+		unsigned nrev;
+		if ((rc = hnv_store_commit(c->store, text, len, &nrev))) {
+			hnv_seterr(err, errlen,
+				   "cannot store %s/hnvgw.conf, edited by hand, as a revision: %s",
+				   c->dir, strerror(-rc));
+			wipe_free(text, len);
+			return rc;
+		}
+		hnv_log(HNV_LOG_NOTICE, "%s/hnvgw.conf was edited by hand: it is revision %u",
+			c->dir, nrev);
+		rev = nrev;
+	}
+	if (rc == 0)
+		c->rev = rev;
+	else
+		rc = open_fallback(c, edited, text, len, rev, e, err, errlen);
+	wipe_free(text, len);
+	return rc;
+}
+
 /* Loads revision rev and installs it as a new revision. */
 static int restore(struct hnv_core *c, unsigned rev, unsigned *newrev, char *err, size_t errlen)
 {
@@ -554,7 +683,7 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 		hnv_seterr(err, errlen, "%s", e);
 		goto fail;
 	}
-	if ((rc = model_of_store(c->store, state_dir, "", &c->model, &c->rev, err, errlen)))
+	if ((rc = open_model(c, err, errlen)))
 		goto fail;
 	if (!(c->dp = hnv_dp_new()) || (rc = hnv_apply_new(c->dp, &c->apply))) {
 		rc = -ENOMEM;
@@ -933,10 +1062,18 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 {
 	unsigned rev;
 	struct hnv_model *m;
-	int rc = model_of_store(c->store, c->dir, "; running configuration kept", &m, &rev, err,
-				errlen);
-	if (rc)
+	char tail[256];
+	/* the file stays; the next start runs the running revision too
+	 * (open_model; issue 17 finding 6) */
+	snprintf(tail, sizeof(tail),
+		 "; running configuration (revision %u) kept, also at the next start; " RECOVER_HOW,
+		 c->rev, c->rev);
+	int rc = model_of_store(c->store, c->dir, tail, &m, &rev, err, errlen);
+	if (rc) {
+		snprintf(c->warning, sizeof(c->warning), "reload refused: %s", err);
 		return rc;
+	}
+	c->warning[0] = '\0';
 	struct hnv_apply_diff *d;
 	if ((rc = hnv_apply_diff(c->model, m, &d))) {
 		hnv_model_free(m);
@@ -956,6 +1093,11 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen)
 	confirm_disarm(c);
 	hnv_log(HNV_LOG_NOTICE, "reload: %s/hnvgw.conf applied as revision %u", c->dir, rev);
 	return 0;
+}
+
+const char *hnv_core_warning(const struct hnv_core *c)
+{
+	return c->warning[0] ? c->warning : NULL;
 }
 
 int hnv_core_timeout_ms(const struct hnv_core *c)
@@ -988,20 +1130,9 @@ void hnv_core_tick(struct hnv_core *c)
 	confirm_disarm(c);
 }
 
-/* True when a transaction holds s2s lines: logged without values. */
-static bool has_s2s(const char *const *lines, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *s = lines[i];
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (strncmp(s, "s2s", 3) == 0 && (s[3] == '\0' || s[3] == ' ' || s[3] == '\t'))
-			return true;
-	}
-	return false;
-}
-
 static struct hnv_ratelimit rl_refused, rl_denied;
+
+#define LOG_LINES_MAX 100 /* lines of a transaction in the debug log */
 
 static void log_change(const struct hnv_request *req, const struct hnv_peer *peer, int rc,
 		       const char *err, const json_object *res)
@@ -1021,13 +1152,19 @@ static void log_change(const struct hnv_request *req, const struct hnv_peer *pee
 	}
 	const char *const *lines = (const char *const *)req->u.exec.lines;
 	size_t n = req->u.exec.n;
-	bool secret = has_s2s(lines, n);
-	hnv_log(HNV_LOG_NOTICE, "exec by uid %u pid %d: %zu line%s%s: committed revision %lld",
-		peer->uid, peer->pid, n, n == 1 ? "" : "s",
-		secret ? " (s2s: values not logged)" : "", rev);
-	if (!secret)
-		for (size_t i = 0; i < n; i++)
-			hnv_log(HNV_LOG_DEBUG, "  %s", lines[i]);
+	hnv_log(HNV_LOG_NOTICE, "exec by uid %u pid %d: %zu line%s: committed revision %lld",
+		peer->uid, peer->pid, n, n == 1 ? "" : "s", rev);
+	/* each line as hnv_conf_mask_line shows it: the parser, not a prefix
+	 * test, finds the PSK (issue 17 finding 3: a quoted "s2s" logged
+	 * it) */
+	char shown[HNV_CONF_MASKED_MAX];
+	for (size_t i = 0; i < n && i < LOG_LINES_MAX; i++) {
+		if (hnv_conf_mask_line(lines[i], strlen(lines[i]), shown, sizeof(shown)) < 0)
+			snprintf(shown, sizeof(shown), "%s", HNV_CONF_MASK_HIDDEN);
+		hnv_log(HNV_LOG_DEBUG, "  %s", shown);
+	}
+	if (n > LOG_LINES_MAX)
+		hnv_log(HNV_LOG_DEBUG, "  (and %zu more lines)", n - LOG_LINES_MAX);
 }
 
 json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,

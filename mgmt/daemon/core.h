@@ -36,9 +36,13 @@ struct hnv_fwd;
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen);
 
 /* Opens the store in the state directory (which creates it 0700 and locks
- * it against a second hnvgwd), loads the current config and builds its datapath. A bad
- * stored file is refused with "DIR/hnvgw.conf: line N: ..." in err. A
- * commit-confirm left pending by a previous run is re-armed. */
+ * it against a second hnvgwd), loads the current config and builds its
+ * datapath. hnvgw.conf edited by hand becomes a new revision once it
+ * loads. One that does not load never stops the start (issue 17 finding
+ * 6): the last good revision runs instead, hnvgw.conf stays as it is, and
+ * the reason and the way out are logged as an error and kept for
+ * hnv_core_warning. Fails (with err) only when the store cannot be read or
+ * written. A commit-confirm left pending by a previous run is re-armed. */
 int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_t errlen);
 /* Frees everything; a pending confirm stays persisted for the next run. */
 void hnv_core_close(struct hnv_core *c);
@@ -62,8 +66,13 @@ int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_
 int hnv_core_nexthop(struct hnv_core *c, uint32_t vsid, const struct hnv_ip *src,
 		     const struct hnv_ip *dst, json_object **result, char *err, size_t errlen);
 /* SIGHUP: re-reads DIR/hnvgw.conf; a changed, valid file becomes a new
- * revision, a bad one is refused and the running config kept. */
+ * revision, a bad one is refused and the running config kept (err says
+ * why and how to recover); the file stays, and a start runs the running
+ * revision too. */
 int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen);
+/* Why hnvgwd runs another configuration than DIR/hnvgw.conf holds (it was
+ * refused at start or on reload), or NULL. */
+const char *hnv_core_warning(const struct hnv_core *c);
 
 /* Milliseconds until the pending commit-confirm expires (0: now), or -1. */
 int hnv_core_timeout_ms(const struct hnv_core *c);

@@ -33,8 +33,9 @@
  * attachments in (mgmt/daemon/sync.h). Without --etcd everything is local.
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
- * directory and load the current config into a model (a bad stored file is
- * refused with its name and line, the daemon does not start); build the
+ * directory and load the current config into a model (a bad hnvgw.conf is
+ * refused with its name and line, and the last good revision runs: see
+ * hnv_core_open); build the
  * datapath from it; create the control socket; tell systemd READY=1
  * (Type=notify). Without --foreground the daemon forks and the parent exits
  * once the child is ready (status 0) or has failed (status 1).
@@ -594,7 +595,11 @@ int main(int argc, char **argv)
 	}
 	hnv_log(HNV_LOG_NOTICE, "started: revision %u from %s, listening on %s",
 		hnv_core_revision(d.core), d.state_dir, d.sock);
-	int nrc = sd_notify_send("READY=1\nSTATUS=serving");
+	/* a refused hnvgw.conf shows in systemctl status (issue 17 finding 6) */
+	char ready[1200];
+	snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%s",
+		 hnv_core_warning(d.core) ? hnv_core_warning(d.core) : "serving");
+	int nrc = sd_notify_send(ready);
 	if (nrc)
 		hnv_log(HNV_LOG_WARNING, "cannot notify systemd at %s: %s", getenv("NOTIFY_SOCKET"),
 			strerror(-nrc));

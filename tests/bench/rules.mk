@@ -26,3 +26,13 @@ bench-apply: $(B)/hnvgwd $(B)/hnvgw
 	@HNVGWD=$(abspath $(B)/hnvgwd) HNVGW=$(abspath $(B)/hnvgw) bash tests/bench/apply.sh
 
 EXTRA_BENCH += bench-apply
+
+# bench-churn: packets lost while 100,000 lookup records are added and
+# deleted, and the flow's own record replaced, under 64-byte UDP traffic
+# between two host edges (tests/bench/churn.sh), per forwarding tier.
+.PHONY: bench-churn
+bench-churn: $(B)/hnvgwd $(B)/hnvgw $(B)/udpgen
+	@HNVGWD=$(abspath $(B)/hnvgwd) HNVGW=$(abspath $(B)/hnvgw) UDPGEN=$(abspath $(B)/udpgen) \
+	  bash tests/bench/churn.sh
+
+EXTRA_BENCH += bench-churn

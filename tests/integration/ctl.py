@@ -19,8 +19,20 @@
                                client's first request line gets no reply
                                (MODE mute: the connection is closed) or a
                                line that is not the protocol (MODE garbage).
+  ctl.py flood SOCK MODE UIDS CONNS SECONDS
+                               (as root) fork UIDS clients, uids 61000 up,
+                               each with primary group hnvgw (a member by
+                               its gid: no passwd entry needed), each opening
+                               CONNS connections. Prints "held H refused R
+                               maxuid M" once the daemon has answered or
+                               kept them (M: most held by one uid), then for
+                               SECONDS: MODE hold sends nothing, MODE
+                               pipeline sends "show config" requests and
+                               never reads a reply. Then prints "done".
 """
+import grp
 import json
+import os
 import socket
 import sys
 import time
@@ -138,6 +150,86 @@ def cmd_fake(path, mode):
         c.close()
 
 
+def flood_child(path, mode, uid, conns, seconds, gid, wfd):
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    socks = []
+    for _ in range(conns):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+        except OSError:
+            s.close()
+            continue
+        socks.append(s)
+    time.sleep(1.0)
+    held = []
+    for s in socks:
+        try:
+            peek = s.recv(4096, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            peek = None
+        except OSError:
+            peek = b""
+        if peek is None:
+            held.append(s)
+        else:
+            s.close()
+    os.write(wfd, b"%d %d\n" % (len(held), len(socks) - len(held)))
+    os.close(wfd)
+    req = b'{"v":1,"op":"show","what":"config"}\n' * 64
+    deadline = time.monotonic() + seconds
+    for s in held:
+        s.setblocking(False)
+    while time.monotonic() < deadline:
+        if mode == "pipeline":
+            for s in list(held):
+                try:
+                    s.send(req)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    held.remove(s)
+        time.sleep(0.02)
+    os._exit(0)
+
+
+def cmd_flood(path, mode, uids, conns, seconds):
+    gid = grp.getgrnam("hnvgw").gr_gid
+    kids = []
+    for i in range(uids):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            try:
+                flood_child(path, mode, 61000 + i, conns, seconds, gid, w)
+            finally:
+                os._exit(1)
+        os.close(w)
+        kids.append((pid, r))
+    held = refused = maxuid = 0
+    for pid, r in kids:
+        data = b""
+        while True:
+            chunk = os.read(r, 64)
+            if not chunk:
+                break
+            data += chunk
+        os.close(r)
+        if data:
+            h, f = (int(x) for x in data.split())
+            held += h
+            refused += f
+            maxuid = max(maxuid, h)
+    print("held %d refused %d maxuid %d" % (held, refused, maxuid), flush=True)
+    for pid, _ in kids:
+        os.waitpid(pid, 0)
+    print("done", flush=True)
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 3 and a[0] == "raw":
@@ -146,6 +238,8 @@ def main():
         return cmd_long(a[1], int(a[2]))
     if len(a) == 3 and a[0] == "slow":
         return cmd_slow(a[1], float(a[2]))
+    if len(a) == 6 and a[0] == "flood":
+        return cmd_flood(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
     if len(a) == 3 and a[0] == "notify":
         return cmd_notify(a[1], float(a[2]))
     if len(a) == 3 and a[0] == "fake" and a[2] in ("mute", "garbage"):

@@ -90,6 +90,19 @@ static void assert_current(struct hnv_store *s, const char *want, unsigned want_
 	free(text);
 }
 
+/* The current revision's text, whatever hnvgw.conf holds. */
+static void assert_revision_current(struct hnv_store *s, const char *want, unsigned want_rev)
+{
+	char *text;
+	size_t len;
+	unsigned rev = 99;
+	assert_int_equal(hnv_store_current(s, &text, &len, &rev), 0);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(text, want);
+	assert_int_equal(rev, want_rev);
+	free(text);
+}
+
 static unsigned commit_ok(struct hnv_store *s, const char *text)
 {
 	unsigned rev = 0;
@@ -274,11 +287,15 @@ static void test_crash_recovery(void **state)
 	assert_revs(s, 1, 2);
 	hnv_store_close(s);
 
-	/* edited by hand while stopped: becomes a new revision, 0600 */
+	/* edited by hand while stopped: load shows it, but it is no revision
+	 * until committed (by hnvgwd, once it is valid); then 0600 */
 	write_file(conf, "edited\n");
 	chmod(conf, 0644);
 	s = open_ok(t->state);
-	assert_current(s, "edited\n", 3);
+	assert_current(s, "edited\n", 2);
+	assert_revision_current(s, "two\n", 2);
+	assert_revs(s, 1, 2);
+	assert_int_equal(commit_ok(s, "edited\n"), 3);
 	assert_int_equal(mode_of(conf), 0600);
 	assert_revs(s, 1, 3);
 	hnv_store_close(s);
@@ -307,7 +324,8 @@ static void test_crash_first_commit(void **state)
 	hnv_store_close(s);
 }
 
-/* A config written before there were revisions becomes revision 1. */
+/* A config written before there were revisions is loaded as an edit of
+ * the empty revision 0, and becomes revision 1 when committed. */
 static void test_existing_conf(void **state)
 {
 	struct tmp *t = *state;
@@ -316,8 +334,50 @@ static void test_existing_conf(void **state)
 	snprintf(conf, sizeof(conf), "%s/hnvgw.conf", t->state);
 	write_file(conf, "pa add 192.168.4.11/24 --dev eth0\n");
 	struct hnv_store *s = open_ok(t->state);
-	assert_current(s, "pa add 192.168.4.11/24 --dev eth0\n", 1);
+	assert_current(s, "pa add 192.168.4.11/24 --dev eth0\n", 0);
+	assert_revision_current(s, "", 0);
+	assert_revs(s, 1, 0);
+	assert_int_equal(commit_ok(s, "pa add 192.168.4.11/24 --dev eth0\n"), 1);
 	assert_revs(s, 1, 1);
+	hnv_store_close(s);
+}
+
+static char *read_file(const char *path, size_t *len);
+
+/* issue 17 finding 6: a refused SIGHUP reload left a gateway that would
+ * not start: the next open stored the bad hnvgw.conf as a revision before
+ * hnvgwd validated it, hnvgwd refused that revision and exited, and every
+ * restart found it again. Open never makes a revision of an edit: it
+ * stays in hnvgw.conf, the newest revision current, across any number of
+ * opens, until the caller commits it. */
+static void test_edit_no_revision_before_validation(void **state)
+{
+	struct tmp *t = *state;
+	char conf[256];
+	snprintf(conf, sizeof(conf), "%s/hnvgw.conf", t->state);
+	struct hnv_store *s = open_ok(t->state);
+	commit_ok(s, "rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n");
+	hnv_store_close(s);
+	static const char bad[] = "rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n"
+				  "vsubnet add 5001 --rdomain nowhere --prefix 10.0.0.0/24\n";
+	write_file(conf, bad);
+	for (int round = 0; round < 3; round++) {
+		s = open_ok(t->state);
+		assert_revs(s, 1, 1);
+		assert_revision_current(s,
+					"rdomain add blue --rdid "
+					"{11111111-2222-3333-4444-000000005001}\n",
+					1);
+		assert_current(s, bad, 1);
+		hnv_store_close(s);
+		char *now = read_file(conf, NULL);
+		assert_string_equal(now, bad);
+		free(now);
+	}
+	/* a commit overwrites the edit, as documented */
+	s = open_ok(t->state);
+	assert_int_equal(commit_ok(s, "rdomain del blue\n"), 2);
+	assert_current(s, "rdomain del blue\n", 2);
 	hnv_store_close(s);
 }
 
@@ -1014,7 +1074,7 @@ static void test_delta_crash_steps(void **state)
 
 /* hnvgw.conf edited by hand: while open, load returns the edit and the
  * next commit overwrites it (as a whole commit does); while stopped (a
- * crash left a journal), the edit wins and becomes a new revision. */
+ * crash left a journal), open leaves it for the caller to commit. */
 static void test_delta_hand_edit(void **state)
 {
 	struct pair p;
@@ -1049,7 +1109,8 @@ static void test_delta_hand_edit(void **state)
 	assert_conf_file(p.dir, p.text);
 	assert_false(exists(j));
 	assert_same(p.s, p.w);
-	/* an edit of a crashed store's hnvgw.conf wins at open */
+	/* an edit of a crashed store's hnvgw.conf: load shows it, the
+	 * journal's last revision is current until the edit is committed */
 	pair_delta(&p, NULL, 0, add, 1);
 	assert_true(exists(j));
 	char img[256], f[512];
@@ -1058,6 +1119,12 @@ static void test_delta_hand_edit(void **state)
 	path_in(f, sizeof(f), img, "hnvgw.conf");
 	write_file(f, "pa add 192.168.4.11/24 --dev eth0\n");
 	struct hnv_store *s = open_ok(img);
+	assert_current(s, "pa add 192.168.4.11/24 --dev eth0\n", 7);
+	assert_revs(s, 1, 7);
+	assert_int_equal(hnv_store_current(s, &t, &len, &rev), 0);
+	assert_same_text("current", t, len, p.text);
+	free(t);
+	assert_int_equal(commit_ok(s, "pa add 192.168.4.11/24 --dev eth0\n"), 8);
 	assert_current(s, "pa add 192.168.4.11/24 --dev eth0\n", 8);
 	assert_int_equal(mode_of(f), 0600);
 	assert_revs(s, 1, 8);
@@ -1281,14 +1348,17 @@ static void test_store_diff(void **state)
 {
 	struct tmp *t = *state;
 	struct hnv_store *s = open_ok(t->state);
-	commit_ok(s, "a\nb\n");
-	commit_ok(s, "a\nc\n");
+	/* config lines: the diff hides a line that does not parse */
+	commit_ok(s, "rdomain del a\nrdomain del b\n");
+	commit_ok(s, "rdomain del a\nrdomain del c\n");
 	char *d = NULL;
 	assert_int_equal(hnv_store_diff(s, 1, 2, &d), 0);
-	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
+	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n rdomain del a\n"
+			       "-rdomain del b\n+rdomain del c\n");
 	free(d);
 	assert_int_equal(hnv_store_diff(s, 2, 1, &d), 0);
-	assert_string_equal(d, "--- rev 2\n+++ rev 1\n@@ -1,2 +1,2 @@\n a\n-c\n+b\n");
+	assert_string_equal(d, "--- rev 2\n+++ rev 1\n@@ -1,2 +1,2 @@\n rdomain del a\n"
+			       "-rdomain del c\n+rdomain del b\n");
 	free(d);
 	assert_int_equal(hnv_store_diff(s, 2, 2, &d), 0);
 	assert_string_equal(d, "");
@@ -1308,6 +1378,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_crash_first_commit, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_existing_conf, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_edit_no_revision_before_validation, setup_tmp,
+						teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_delta_small, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_delta_semantics, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_delta_no_newline, setup_tmp, teardown_tmp),

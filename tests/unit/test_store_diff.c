@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../../mgmt/conftext.h"
 #include "../../mgmt/store.h"
 
 #define PSK "Zq8-secret-Psk-4711-abcdef"
@@ -32,37 +33,76 @@ static void assert_diff(const char *a, const char *b, const char *want)
 	free(got);
 }
 
+/* The texts and diff of test_diff_known, with every line L made the
+ * config line "rdomain del L": the diff shows lines that parse as
+ * written (one that does not parse is hidden, see
+ * test_diff_masks_psk_by_parsing). Header, "@@" and "\\ No newline" lines stay. malloc'd. */
+static char *cfg(const char *t, bool diff)
+{
+	char *out = calloc(1, strlen(t) * 16 + 1);
+	size_t o = 0, n = 0;
+	for (const char *p = t; *p; n++) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		bool keep = diff && (n < 2 || p[0] == '@' || p[0] == '\\');
+		if (!keep) {
+			if (diff)
+				out[o++] = *p++, len--;
+			o += (size_t)sprintf(out + o, "rdomain del ");
+		}
+		memcpy(out + o, p, len);
+		o += len;
+		if (e)
+			out[o++] = '\n';
+		p += len + (e != NULL);
+	}
+	return out;
+}
+
+static void assert_diff_cfg(const char *a, const char *b, const char *want)
+{
+	char *ca = cfg(a, false), *cb = cfg(b, false), *cw = cfg(want, true);
+	assert_diff(ca, cb, cw);
+	free(ca);
+	free(cb);
+	free(cw);
+}
+
 /* Expected outputs are what GNU diff -u prints for the same files (with
  * its file headers replaced). */
 static void test_diff_known(void **state)
 {
 	(void)state;
 	static const char ten[] = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
-	assert_diff(ten, ten, "");
-	assert_diff("", "", "");
-	assert_diff(ten, "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n",
-		    "--- rev 1\n+++ rev 2\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
+	assert_diff_cfg(ten, ten, "");
+	assert_diff_cfg("", "", "");
+	assert_diff_cfg(
+		ten, "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n",
+		"--- rev 1\n+++ rev 2\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n");
 	/* changes 6 lines apart share a hunk; 7 apart do not */
-	assert_diff(ten, "one\n2\n3\n4\n5\n6\n7\nseven\n9\n10\n",
-		    "--- rev 1\n+++ rev 2\n@@ -1,10 +1,10 @@\n-1\n+one\n 2\n 3\n 4\n 5\n 6\n 7\n"
-		    "-8\n+seven\n 9\n 10\n");
-	assert_diff(ten, "one\n2\n3\n4\n5\n6\n7\n8\nnine\n10\n",
-		    "--- rev 1\n+++ rev 2\n@@ -1,4 +1,4 @@\n-1\n+one\n 2\n 3\n 4\n"
-		    "@@ -6,5 +6,5 @@\n 6\n 7\n 8\n-9\n+nine\n 10\n");
+	assert_diff_cfg(
+		ten, "one\n2\n3\n4\n5\n6\n7\nseven\n9\n10\n",
+		"--- rev 1\n+++ rev 2\n@@ -1,10 +1,10 @@\n-1\n+one\n 2\n 3\n 4\n 5\n 6\n 7\n"
+		"-8\n+seven\n 9\n 10\n");
+	assert_diff_cfg(ten, "one\n2\n3\n4\n5\n6\n7\n8\nnine\n10\n",
+			"--- rev 1\n+++ rev 2\n@@ -1,4 +1,4 @@\n-1\n+one\n 2\n 3\n 4\n"
+			"@@ -6,5 +6,5 @@\n 6\n 7\n 8\n-9\n+nine\n 10\n");
 	/* from and to nothing */
-	assert_diff("", "a\nb\n", "--- rev 1\n+++ rev 2\n@@ -0,0 +1,2 @@\n+a\n+b\n");
-	assert_diff("a\n", "", "--- rev 1\n+++ rev 2\n@@ -1 +0,0 @@\n-a\n");
+	assert_diff_cfg("", "a\nb\n", "--- rev 1\n+++ rev 2\n@@ -0,0 +1,2 @@\n+a\n+b\n");
+	assert_diff_cfg("a\n", "", "--- rev 1\n+++ rev 2\n@@ -1 +0,0 @@\n-a\n");
 	/* insertion and deletion at the ends, one-line ranges */
-	assert_diff("a\nb\n", "a\nb\nc\n", "--- rev 1\n+++ rev 2\n@@ -1,2 +1,3 @@\n a\n b\n+c\n");
-	assert_diff("x\na\nb\nc\nd\n", "a\nb\nc\nd\n",
-		    "--- rev 1\n+++ rev 2\n@@ -1,4 +1,3 @@\n-x\n a\n b\n c\n");
+	assert_diff_cfg("a\nb\n", "a\nb\nc\n",
+			"--- rev 1\n+++ rev 2\n@@ -1,2 +1,3 @@\n a\n b\n+c\n");
+	assert_diff_cfg("x\na\nb\nc\nd\n", "a\nb\nc\nd\n",
+			"--- rev 1\n+++ rev 2\n@@ -1,4 +1,3 @@\n-x\n a\n b\n c\n");
 	/* a change block prints its removed lines first */
-	assert_diff("a\nb\nc\nd\n", "a\nB\nC\nd\n",
-		    "--- rev 1\n+++ rev 2\n@@ -1,4 +1,4 @@\n a\n-b\n-c\n+B\n+C\n d\n");
+	assert_diff_cfg("a\nb\nc\nd\n", "a\nB\nC\nd\n",
+			"--- rev 1\n+++ rev 2\n@@ -1,4 +1,4 @@\n a\n-b\n-c\n+B\n+C\n d\n");
 	/* a missing final newline is a difference and is marked */
-	assert_diff("a\nb", "a\nb\n",
-		    "--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n"
-		    "+b\n");
+	assert_diff_cfg(
+		"a\nb", "a\nb\n",
+		"--- rev 1\n+++ rev 2\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n"
+		"+b\n");
 }
 
 static void test_diff_masks_psk(void **state)
@@ -95,10 +135,80 @@ static void test_diff_masks_psk(void **state)
 	assert_null(strstr(d, "another secret"));
 	free(d);
 	/* an s2s line that does not parse is not shown */
-	d = diff_text("x\n", "s2s add broken --psk " PSK "\n");
-	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -1 +1 @@\n-x\n+# s2s add line not "
-			       "shown\n");
+	d = diff_text("rdomain del x\n", "s2s add broken --psk " PSK "\n");
+	assert_string_equal(
+		d,
+		"--- rev 1\n+++ rev 2\n@@ -1 +1 @@\n-rdomain del x\n+" HNV_CONF_MASK_HIDDEN "\n");
 	free(d);
+}
+
+/* issue 17 finding 3: read-only users read PSKs through config diff. The
+ * diff masked only lines that began with the bytes "s2s add"; every
+ * other spelling the parser accepts, and comments, showed the PSK. Each
+ * line below is one a hand-edited hnvgw.conf (or a config drive) may
+ * hold; the diff must show none of their PSKs. */
+static void test_diff_masks_psk_by_parsing(void **state)
+{
+	(void)state;
+#define TUN                                                                                        \
+	" t1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "                 \
+	"site1.example --psk " PSK " --remote-prefix 192.168.50.0/24"
+	/* the canonical masked line of TUN */
+	static const char masked[] =
+		"s2s add t1 --rdomain blue --peer 203.0.113.9 --local-id gw.example --remote-id "
+		"site1.example --psk <secret> --ike-proposal aes256gcm16-prfsha384-ecp384 "
+		"--esp-proposal aes256gcm16-ecp384 --remote-prefix 192.168.50.0/24 --dpd 30";
+	static const struct {
+		const char *line, *want; /* want: the shown line, NULL: masked */
+	} cases[] = {
+		{"s2s  add" TUN, NULL},
+		{"s2s\tadd" TUN, NULL},
+		{"\t s2s \t add" TUN, NULL},
+		{"\"s2s\" add" TUN, NULL},
+		{"\"s2s\" \"add\"" TUN, NULL},
+		{"s2s add" TUN "\r", NULL},
+		{"s2s add" TUN " # replaced", NULL},
+		/* commented out: shown as a comment, masked */
+		{"# s2s add" TUN, "# "},
+		{"#s2s  add" TUN, "# "},
+		{"## \"s2s\" add" TUN, "# "},
+		/* comments that hold a secret otherwise */
+		{"# old: s2s add" TUN, HNV_CONF_MASK_COMMENT},
+		{"#   --psk " PSK, HNV_CONF_MASK_COMMENT},
+		{"rdomain del blue # psk was " PSK, "rdomain del blue " HNV_CONF_MASK_COMMENT},
+		{"rdomain del blue # PSK: " PSK, "rdomain del blue " HNV_CONF_MASK_COMMENT},
+		/* lines that do not parse show nothing of themselves */
+		{"s2s add" TUN " --psk", HNV_CONF_MASK_HIDDEN},
+		{"s2s add" TUN " \"unterminated", HNV_CONF_MASK_HIDDEN},
+		{"  \"" PSK "\"", HNV_CONF_MASK_HIDDEN},
+		{"s2s ad" TUN, HNV_CONF_MASK_HIDDEN},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char a[1024], want[2048];
+		snprintf(a, sizeof(a), "rdomain del a\n%s\n", cases[i].line);
+		char *d = diff_text("rdomain del a\n", a);
+		if (strstr(d, PSK) != NULL)
+			fail_msg("case %zu: the PSK shows in\n%s", i, d);
+		if (cases[i].want == NULL)
+			snprintf(want, sizeof(want), "%s%s", masked,
+				 strstr(cases[i].line, "# replaced") ? " # replaced" : "");
+		else if (strcmp(cases[i].want, "# ") == 0)
+			snprintf(want, sizeof(want), "# %s", masked);
+		else
+			snprintf(want, sizeof(want), "%s", cases[i].want);
+		char full[4096];
+		snprintf(full, sizeof(full),
+			 "--- rev 1\n+++ rev 2\n@@ -1 +1,2 @@\n rdomain del a\n+%s\n", want);
+		if (strcmp(d, full) != 0)
+			fail_msg("case %zu:\n---- got\n%s---- want\n%s----", i, d, full);
+		free(d);
+	}
+	/* an ordinary comment and a quoted value with '#' show as written */
+	char *d = diff_text("", "# the blue tenant\nrdomain del \"x\" # gone\n");
+	assert_string_equal(d, "--- rev 1\n+++ rev 2\n@@ -0,0 +1,2 @@\n+# the blue tenant\n"
+			       "+rdomain del \"x\" # gone\n");
+	free(d);
+#undef TUN
 }
 
 /* Applies a unified diff to a; returns the result (malloc'd). */
@@ -167,12 +277,13 @@ static size_t lcs(char *const *a, size_t na, char *const *b, size_t nb)
 static void test_diff_random(void **state)
 {
 	(void)state;
-	static char *const words[] = {"a", "b", "c", "d", "route add", "lookup add"};
+	static char *const words[] = {"rdomain del a", "rdomain del b",    "rdomain del c",
+				      "rdomain del d", "vsubnet del 5001", "pa del 10.0.0.1"};
 	srand(4711);
 	for (int round = 0; round < 3000; round++) {
 		char *wa[64], *wb[64];
 		size_t na = (size_t)(rand() % 40), nb = (size_t)(rand() % 40);
-		char a[1024] = "", b[1024] = "";
+		char a[2048] = "", b[2048] = "";
 		for (size_t i = 0; i < na; i++) {
 			wa[i] = words[rand() % 6];
 			strcat(a, wa[i]);
@@ -219,11 +330,13 @@ static void test_diff_large(void **state)
 {
 	(void)state;
 	size_t n = 100000;
-	char *a = malloc(n * 16), *b = malloc(n * 16);
+	char *a = malloc(n * 32), *b = malloc(n * 32);
 	size_t oa = 0, ob = 0;
 	for (size_t i = 0; i < n; i++) {
-		oa += (size_t)sprintf(a + oa, "line %zu\n", i);
-		ob += (size_t)sprintf(b + ob, i % 1000 == 0 ? "LINE %zu\n" : "line %zu\n", i);
+		oa += (size_t)sprintf(a + oa, "rdomain del line%zu\n", i);
+		ob += (size_t)sprintf(
+			b + ob, i % 1000 == 0 ? "rdomain del LINE%zu\n" : "rdomain del line%zu\n",
+			i);
 	}
 	char *d = diff_text(a, b);
 	size_t minus, plus, hunks;
@@ -231,8 +344,9 @@ static void test_diff_large(void **state)
 	assert_int_equal(minus, 100);
 	assert_int_equal(plus, 100);
 	assert_int_equal(hunks, 100);
-	assert_non_null(strstr(d, "@@ -49998,7 +49998,7 @@\n line 49997\n line 49998\n line "
-				  "49999\n-line 50000\n+LINE 50000\n line 50001\n"));
+	assert_non_null(strstr(d, "@@ -49998,7 +49998,7 @@\n rdomain del line49997\n rdomain del "
+				  "line49998\n rdomain del line49999\n-rdomain del line50000\n"
+				  "+rdomain del LINE50000\n rdomain del line50001\n"));
 	free(d);
 	free(a);
 	free(b);
@@ -243,13 +357,13 @@ static void test_diff_coarse(void **state)
 {
 	(void)state;
 	size_t n = 3000;
-	char *a = malloc(n * 16), *b = malloc(n * 16);
+	char *a = malloc(n * 32), *b = malloc(n * 32);
 	size_t oa = 0, ob = 0;
-	oa += (size_t)sprintf(a + oa, "same head\n");
-	ob += (size_t)sprintf(b + ob, "same head\n");
+	oa += (size_t)sprintf(a + oa, "rdomain del head\n");
+	ob += (size_t)sprintf(b + ob, "rdomain del head\n");
 	for (size_t i = 0; i < n; i++) {
-		oa += (size_t)sprintf(a + oa, "old %zu\n", i);
-		ob += (size_t)sprintf(b + ob, "new %zu\n", i);
+		oa += (size_t)sprintf(a + oa, "rdomain del old%zu\n", i);
+		ob += (size_t)sprintf(b + ob, "rdomain del new%zu\n", i);
 	}
 	char *d = diff_text(a, b);
 	size_t minus, plus, hunks;
@@ -257,8 +371,8 @@ static void test_diff_coarse(void **state)
 	assert_int_equal(minus, n);
 	assert_int_equal(plus, n);
 	assert_int_equal(hunks, 1);
-	assert_non_null(strstr(d, "@@ -1,3001 +1,3001 @@\n same head\n-old 0\n"));
-	assert_non_null(strstr(d, "-old 2999\n+new 0\n"));
+	assert_non_null(strstr(d, "@@ -1,3001 +1,3001 @@\n rdomain del head\n-rdomain del old0\n"));
+	assert_non_null(strstr(d, "-rdomain del old2999\n+rdomain del new0\n"));
 	free(d);
 	free(a);
 	free(b);
@@ -267,8 +381,11 @@ static void test_diff_coarse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_diff_known),  cmocka_unit_test(test_diff_masks_psk),
-		cmocka_unit_test(test_diff_random), cmocka_unit_test(test_diff_large),
+		cmocka_unit_test(test_diff_known),
+		cmocka_unit_test(test_diff_masks_psk),
+		cmocka_unit_test(test_diff_masks_psk_by_parsing),
+		cmocka_unit_test(test_diff_random),
+		cmocka_unit_test(test_diff_large),
 		cmocka_unit_test(test_diff_coarse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
