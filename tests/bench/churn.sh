@@ -6,13 +6,13 @@
 # veth ports with --dev, per forwarding tier (CHURN_TIERS, default "kernel
 # userspace"). Blue1 sends 64-byte UDP to Blue2 at $PPS for $SECS seconds
 # (udpgen, paced); Blue2 counts what arrives. Meanwhile, on both hosts:
-#   1. a commit of $N lookup records (a new routing domain, VSID 7001,
-#      remote PA 192.168.4.22): hnvgwd applies them as N operations, the
-#      fast path as N map entries;
+#   1. $N lookup records added (a new routing domain, VSID 7001, remote PA
+#      192.168.4.22) in commits of $CHUNK (a request is at most 1 MiB):
+#      hnvgwd applies them as N operations, the fast path as N map entries;
 #   2. $SETS replacements of the flow's own record on each host (lookup set
 #      of Blue2's record on h1 and Blue1's on h2, the context toggled): the
 #      record the traffic is forwarded by changes under it;
-#   3. a commit deleting the $N records again.
+#   3. the $N records deleted again, in commits of $CHUNK.
 # Prints one line per tier: sent, received, lost, and how long each commit
 # took. Numbers only; nothing is asserted (a setup error fails).
 set -euo pipefail
@@ -23,39 +23,49 @@ N=${CHURN_RECORDS:-100000}
 SECS=${SECS:-20}
 PPS=${PPS:-20000}
 SETS=${SETS:-50}
+CHUNK=${CHUNK:-8000}
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-# records FILE VERB: the N records of VSID 7001 as "lookup VERB" lines
+# records DIR VERB: the N records of VSID 7001 as "lookup VERB" lines, in
+# files DIR/VERB-NNN of CHUNK lines each (the routing domain and the VSID
+# in the first add file and the last del file)
 records()
 {
-	python3 - "$N" "$2" >"$1" <<'PY'
+	python3 - "$N" "$2" "$CHUNK" "$1" <<'PY'
 import sys
-n, verb = int(sys.argv[1]), sys.argv[2]
-out = []
-if verb == "add":
-    out.append("rdomain add churn --rdid {22222222-2222-3333-4444-000000007001}")
-    out.append("vsubnet add 7001 --rdomain churn --prefix 10.128.0.0/9")
+n, verb, chunk, d = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+lines = []
 for i in range(n):
-    ca = "10.%d.%d.%d" % (128 + (i >> 16), (i >> 8) & 255, 2 + (i & 127))
+    ca = "10.%d.%d.%d" % (128 + (i >> 15), (i >> 7) & 255, 2 + (i & 127))
     mac = "0a%010x" % i
     if verb == "add":
-        out.append("lookup add --vsid 7001 --ca %s --pa 192.168.4.22 --mac %s" % (ca, mac))
+        lines.append("lookup add --vsid 7001 --ca %s --pa 192.168.4.22 --mac %s" % (ca, mac))
     else:
-        out.append("lookup del --vsid 7001 --ca %s --mac %s" % (ca, mac))
-if verb == "del":
-    out.append("vsubnet del 7001")
-    out.append("rdomain del churn")
-print("\n".join(out))
+        lines.append("lookup del --vsid 7001 --ca %s --mac %s" % (ca, mac))
+files = [lines[i:i + chunk] for i in range(0, n, chunk)] or [[]]
+if verb == "add":
+    files[0][:0] = ["rdomain add churn --rdid {22222222-2222-3333-4444-000000007001}",
+                    "vsubnet add 7001 --rdomain churn --prefix 10.128.0.0/9"]
+else:
+    files[-1] += ["vsubnet del 7001", "rdomain del churn"]
+for k, f in enumerate(files):
+    with open("%s/%s-%03d" % (d, verb, k), "w") as out:
+        out.write("\n".join(f) + "\n")
 PY
 }
 
-# timed HOST ARGS...: runs hnvgw ARGS on HOST, prints the seconds it took
-timed()
+# commits HOST VERB: the record files of VERB committed on HOST, one
+# transaction each; prints the seconds it took in all
+commits()
 {
-	local h=$1 t0 t1
-	shift
+	local h=$1 t0 t1 f
 	t0=$(date +%s.%N)
-	cli "$h" "$@" >/dev/null || fail "hnvgw $* on $h"
+	for f in "$CONFS/$2"-*; do
+		cli "$h" commit -f "$f" >/dev/null 2>"$CONFS/err" || {
+			echo "FAIL: commit -f $f on $h: $(cat "$CONFS/err")" >&2
+			return 1
+		}
+	done
 	t1=$(date +%s.%N)
 	python3 -c "print('%.2f' % ($t1 - $t0))"
 }
@@ -92,13 +102,13 @@ run_tier()
 	local spid=$!
 	sleep 2
 	local a1 a2 d1 d2
-	a1=$(timed h1 commit -f "$CONFS/add.conf")
-	a2=$(timed h2 commit -f "$CONFS/add.conf")
+	a1=$(commits h1 add) || fail "adding the records on h1"
+	a2=$(commits h2 add) || fail "adding the records on h2"
 	sets h1 10.0.0.7 192.168.4.22 060600000007 &
 	sets h2 10.0.0.5 192.168.4.11 060600000005
 	wait $!
-	d1=$(timed h1 commit -f "$CONFS/del.conf")
-	d2=$(timed h2 commit -f "$CONFS/del.conf")
+	d1=$(commits h1 del) || fail "deleting the records on h1"
+	d2=$(commits h2 del) || fail "deleting the records on h2"
 	wait "$spid" || fail "udpgen send"
 	wait "$cpid" || fail "udpgen count"
 	sent=$(cat "$T/sent")
@@ -111,10 +121,10 @@ run_tier()
 
 CONFS=$(mktemp -d /tmp/hnvgw-churn.XXXXXX)
 trap 'rm -rf "$CONFS"' EXIT
-records "$CONFS/add.conf" add
-records "$CONFS/del.conf" del
+records "$CONFS" add
+records "$CONFS" del
 printf '%-10s %9s %9s %6s   %s\n' tier sent received lost \
-	"commit of $N records add h1/h2, del h1/h2 (s)"
+	"$N records added h1/h2, deleted h1/h2 (s)"
 for tier in ${CHURN_TIERS:-kernel userspace}; do
 	line=$(run_tier "$tier" | grep '^RESULT') || fail "$tier: no result"
 	read -r _ t s g l a1 a2 d1 d2 <<<"$line"
