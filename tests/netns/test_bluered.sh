@@ -41,18 +41,22 @@ pass "ARP answered by the local host ($arp replies on h1)"
 
 # ---- Blue never reaches Red ----
 before_drop=$(($(counter h1 drop_no_record) + $(counter h1 drop_spoof)))
-before_red=$(counter h2 red2.tx_packets)
+# what Red2's own interface received (either tier: the fast path has no
+# per-port counters of its own)
+red2_rx() { nsx r2 cat /sys/class/net/red2/statistics/rx_packets; }
+before_red=$(red2_rx)
 nsx b1 ip neigh replace 10.0.0.7 lladdr 08:08:00:00:00:07 dev blue1
 if nsx b1 ping -c 2 -i 0.2 -W 1 10.0.0.7 >/dev/null; then
 	fail "Blue1 reached something behind Red2's MAC"
 fi
 nsx b1 ip neigh del 10.0.0.7 dev blue1
 after_drop=$(($(counter h1 drop_no_record) + $(counter h1 drop_spoof)))
-after_red=$(counter h2 red2.tx_packets)
+after_red=$(red2_rx)
 ((after_drop >= before_drop + 2)) || fail "drops on h1: $before_drop -> $after_drop, want +2"
 ((after_red == before_red)) || fail "red2 port sent $((after_red - before_red)) frames to Red2"
+# the C engine also counts per port what it received and dropped
 dropped=$(counter h1 blue1.rx_dropped)
-((dropped >= 2)) || fail "blue1.rx_dropped is $dropped"
+[[ $(tier h1) == kernel ]] || ((dropped >= 2)) || fail "blue1.rx_dropped is $dropped"
 pass "Blue -> Red's MAC dropped on h1 (drop counters +$((after_drop - before_drop)), blue1.rx_dropped $dropped), Red2 got nothing"
 
 # ---- MTU: provider MTU 1500, so the VM's inner MTU is 1458 ----
@@ -159,10 +163,18 @@ done
 ((($(counter h1 uplink.tx_errors)) == 0)) || fail "uplink tx errors on h1"
 pass "show counters: per reason and per port"
 
-# ---- port del removes the TAP, the daemons stop cleanly ----
+# ---- port del removes hnvgwd's TAP (a --dev device stays: hnvgwd only
+# detaches from it), the daemons stop cleanly ----
 cli h1 port del red1 >/dev/null || fail "port del red1"
-wait_for 10 bash -c "! ip netns exec $P-r1 ip link show red1" || fail "TAP red1 still exists after port del"
-pass "port del removes the TAP device"
+cli h1 show ports | grep -q red1 && fail "red1 still a port after port del"
+if [[ ${VM_PORTS:-dev} == dev ]]; then
+	nsx h1 ip link show v-red1 >/dev/null || fail "port del removed red1's device v-red1"
+	pass "port del detaches red1 from its device v-red1, which stays"
+else
+	wait_for 10 bash -c "! ip netns exec $P-r1 ip link show red1" ||
+		fail "TAP red1 still exists after port del"
+	pass "port del removes the TAP device"
+fi
 stop_host h1
 stop_host h2
 pass "both hnvgwd exit 0 without sanitizer reports"
