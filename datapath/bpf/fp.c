@@ -16,6 +16,7 @@
 #include "../../lib/err.h"
 #include "../../lib/log.h"
 #include "../../lib/vec.h"
+#include "../io/io.h"
 #include "../policy_read.h"
 #include "fp.skel.h"
 
@@ -863,6 +864,15 @@ static void event(struct hnv_fp *fp, const uint8_t *raw, size_t rawlen, struct h
 			stat_add(&fp->st_too_big, 1);
 			return;
 		}
+		/* The copy has the skb's bytes but not its ip_summed: a frame
+		 * that was CHECKSUM_PARTIAL (a guest's or a local sender's,
+		 * never finished by a NIC on its way through veths and
+		 * bridges) would leave for a TAP or the uplink with its
+		 * checksum field still holding the pseudo-header sum, and be
+		 * dropped by its receiver. Such a frame is recognized by its
+		 * bytes and finished here (datapath/io/common.c says how);
+		 * every other frame is left exactly as received. */
+		hnv_io_csum_complete_partial(pkt->data, pkt->len);
 		(*got)++;
 		stat_add(&fp->st_frames, 1);
 		return;

@@ -1,5 +1,6 @@
 /* common.c: what the I/O backends share (io.h): packet reset, the
- * virtio-net partial checksum, the sendmmsg loop, the simple close. */
+ * virtio-net partial checksum and its recognition in punted frames, the
+ * sendmmsg loop, the simple close. */
 #include "io.h"
 
 #include <errno.h>
@@ -35,6 +36,155 @@ int hnv_io_finish_csum(uint8_t *f, size_t len, size_t start, size_t offset)
 	f[start + offset] = (uint8_t)(c >> 8);
 	f[start + offset + 1] = (uint8_t)c;
 	return 0;
+}
+
+/* ---- partial checksums of punted frames ----
+ *
+ * A frame that left a sender's kernel without its TCP/UDP checksum is
+ * CHECKSUM_PARTIAL there: the sum is left to whoever sends it out
+ * (csum_start/csum_offset say where), and the checksum field holds the
+ * folded pseudo-header sum, not complemented. The kernel writes it so:
+ * __tcp_v4_send_check sets th->check = ~tcp_v4_check(skb->len, saddr,
+ * daddr, 0), and tcp_v4_check is csum_tcpudp_magic, which complements
+ * csum_fold(csum_tcpudp_nofold(...)): the complement of a complement, the
+ * folded sum of addresses, protocol and L4 length (as 16-bit words with
+ * end-around carry; never 0, the protocol being nonzero). udp4_hwcsum
+ * (uh->check = ~csum_tcpudp_magic(src, dst, len, IPPROTO_UDP, 0)),
+ * __tcp_v6_send_check and udp6_hwcsum_outgoing (~csum_ipv6_magic) do the
+ * same for the other three. A virtio guest with checksum offload sends the same
+ * (VIRTIO_NET_HDR_F_NEEDS_CSUM: the host's virtio_net_hdr_to_skb turns
+ * csum_start/csum_offset into a CHECKSUM_PARTIAL skb; the field holds what
+ * the guest's stack wrote there, that pseudo-header sum).
+ *
+ * Between namespaces (veth, bridge, tc encapsulation and redirects) no
+ * device ever finishes the sum: the skb keeps the state, and whoever
+ * receives it as CHECKSUM_PARTIAL trusts it. The fast path's punt copy
+ * (bpf_perf_event_output of the skb) carries the bytes only; the state is
+ * lost, and a frame written from it into a TAP arrives with a checksum
+ * that does not verify: the receiving kernel drops it (tcpdump in the VM:
+ * "cksum 0x143a (incorrect -> ...)", 0x143a being the pseudo-header sum
+ * of 10.0.0.5 -> 10.0.0.7, TCP, length 40).
+ *
+ * Userspace cannot see ip_summed, so the frame itself has to tell: a TCP or
+ * UDP checksum that does not verify while its field equals exactly the
+ * folded pseudo-header sum is what a partial frame carries, and finishing
+ * it (hnv_io_finish_csum) writes what the sender's NIC would have. Any
+ * other checksum that does not verify is left bad, for the receiver to
+ * drop as it would have. A sender can make a frame look partial only by
+ * writing that sum itself, and could as well have written the right one:
+ * nothing is gained by it. Not touched: fragments (the sum covers the whole
+ * datagram), IPv4 UDP with checksum 0 (none), IPv6 with extension headers,
+ * anything malformed. Punted NVGRE packets (the fast path punts the outer
+ * packet when the C engine decapsulates) are looked into once: the inner
+ * frame is the partial one, the outer IP header is complete and NVGRE's GRE
+ * header has no checksum, so nothing outside the inner L4 changes. */
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint64_t sum16(uint64_t s, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	for (; i + 1 < n; i += 2)
+		s += (uint32_t)p[i] << 8 | p[i + 1];
+	if (i < n)
+		s += (uint32_t)p[i] << 8;
+	return s;
+}
+
+static uint16_t fold16(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static bool partial_eth(uint8_t *f, size_t len, size_t off, bool nvgre);
+
+/* The IP packet at f[off..len) of EtherType type. nvgre: an NVGRE packet
+ * may be looked into. */
+static bool partial_ip(uint8_t *f, size_t len, size_t off, uint16_t type, bool nvgre)
+{
+	size_t l4, end;
+	uint8_t proto;
+	uint64_t pseudo;
+	bool v4 = type == 0x0800;
+	if (off > len)
+		return false;
+	const uint8_t *ip = f + off;
+	if (v4) {
+		if (len - off < 20 || ip[0] >> 4 != 4)
+			return false;
+		size_t ihl = (size_t)(ip[0] & 0x0f) * 4, tot = rd16(ip + 2);
+		if (ihl < 20 || tot < ihl || tot > len - off)
+			return false;
+		if (rd16(ip + 6) & 0x3fff) /* MF or a fragment offset */
+			return false;
+		proto = ip[9];
+		l4 = off + ihl;
+		end = off + tot;
+		pseudo = sum16(0, ip + 12, 8);
+	} else if (type == 0x86dd) {
+		if (len - off < 40 || ip[0] >> 4 != 6)
+			return false;
+		size_t plen = rd16(ip + 4);
+		if (plen > len - off - 40)
+			return false;
+		proto = ip[6]; /* an extension header is not looked past */
+		l4 = off + 40;
+		end = l4 + plen;
+		pseudo = sum16(0, ip + 8, 32);
+	} else {
+		return false;
+	}
+	size_t l4len = end - l4, at;
+	if (proto == 47) {
+		/* NVGRE: key present, no checksum or sequence, TEB */
+		if (!nvgre || l4len < 8 || rd16(f + l4) != 0x2000 || rd16(f + l4 + 2) != 0x6558)
+			return false;
+		return partial_eth(f, end, l4 + 8, false);
+	} else if (proto == 6) {
+		if (l4len < 20)
+			return false;
+		at = 16;
+	} else if (proto == 17) {
+		if (l4len < 8 || rd16(f + l4 + 4) != l4len)
+			return false;
+		if (v4 && rd16(f + l4 + 6) == 0) /* no checksum */
+			return false;
+		at = 6;
+	} else {
+		return false;
+	}
+	pseudo += proto + l4len;
+	if (fold16(sum16(pseudo, f + l4, l4len)) == 0xffff)
+		return false; /* verifies */
+	if (rd16(f + l4 + at) != fold16(pseudo))
+		return false; /* plainly wrong: stays so */
+	return hnv_io_finish_csum(f, end, l4, at) == 0;
+}
+
+/* The Ethernet frame at f[off..len): up to two VLAN tags. */
+static bool partial_eth(uint8_t *f, size_t len, size_t off, bool nvgre)
+{
+	if (off > len || len - off < 14)
+		return false;
+	uint16_t type = rd16(f + off + 12);
+	off += 14;
+	for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88a8); tags++) {
+		if (len - off < 4)
+			return false;
+		type = rd16(f + off + 2);
+		off += 4;
+	}
+	return partial_ip(f, len, off, type, nvgre);
+}
+
+bool hnv_io_csum_complete_partial(uint8_t *f, size_t len)
+{
+	return partial_eth(f, len, 0, true);
 }
 
 unsigned hnv_io_send_batch(struct hnv_io_port *port, int fd, struct mmsghdr *msgs, unsigned m,

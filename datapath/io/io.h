@@ -127,6 +127,15 @@ void hnv_io_pkt_reset(struct hnv_pkt *p, uint16_t in_port);
  * the offsets do not fit in len. */
 int hnv_io_finish_csum(uint8_t *f, size_t len, size_t start, size_t offset);
 
+/* Completes the checksum of a frame that left its sender's kernel
+ * CHECKSUM_PARTIAL but reached us as bare bytes (the fast path's punt
+ * copy; comment in common.c): for an IPv4/IPv6 TCP or UDP frame (up to two
+ * VLAN tags; also the inner frame of an NVGRE packet), not a fragment, whose
+ * L4 checksum does not verify but whose checksum field holds exactly the
+ * folded pseudo-header sum, writes the full checksum. Anything else is left
+ * as it is. True when it wrote a checksum. */
+bool hnv_io_csum_complete_partial(uint8_t *f, size_t len);
+
 /* Sends msgs[0..m) on fd with sendmmsg, counting tx packets, and
  * bytes[i] bytes for each message sent. A message the kernel refuses
  * (full queue, no route, EMSGSIZE, interface down) is counted as a tx

@@ -8,8 +8,9 @@
 #          (-netdev tap,ifname=vnet0,script=no,downscript=no); the guest is
 #          Blue1 (10.0.0.5, 06:06:00:00:00:05, VSID 5001):
 #            hnvgw port add blue1 --vsid 5001 --mac ... --ca 10.0.0.5 --dev vnet0
-#   $P-h2  host B, PA 192.168.4.22, hnvgwd, its port blue2 (a TAP hnvgwd
-#          creates) moved into
+#   $P-h2  host B, PA 192.168.4.22, hnvgwd, its port blue2 (add_vm: a veth
+#          whose h2 end is the port's --dev, or with VM_PORTS=tap a TAP
+#          hnvgwd creates) in
 #   $P-b2  Blue2 (10.0.0.7)
 # Policy: tests/data/bluered.ps1 on both hosts (hnvgw ps).
 #
@@ -33,17 +34,25 @@
 # (the tc fast path; the guest's virtio NIC keeps TSO, so the port sees GSO
 # super-frames) and --datapath userspace (the C engine, which cannot take a
 # super-frame whole: the NIC is given host_tso4/6=off, host_ufo=off, as
-# docs/attach-vms.md tells). HNVT_DATAPATH=kernel|userspace runs one;
-# GUEST_NIC_OPTS replaces the NIC's extra properties.
+# docs/attach-vms.md tells). The kernel run is made twice: Blue2 on a veth
+# port (add_vm's default, port add --dev: the fast path delivers to it)
+# and on a TAP hnvgwd holds (VM_PORTS=tap: the fast path punts every frame
+# for it to hnvgwd; the guest's checksum-offloaded TCP reaches the punt
+# copy with only the pseudo-header sum in its checksum field, which the
+# punt reader must complete). HNVT_DATAPATH=kernel|userspace runs one (with
+# VM_PORTS=dev|tap, default dev); GUEST_NIC_OPTS replaces the NIC's extra
+# properties.
 # Needs root; /dev/kvm is not used (TCG). Run by `make qemu-test`: about 15 s
 # per run here (the guest boots in under 10 s; up to 25 s on a busy machine).
 set -euo pipefail
 if [[ -z ${HNVT_DATAPATH+set} && ${GUEST_ONLY:-0} != 1 ]]; then
 	help=$("${HNVGWD:-$(dirname "$0")/../../build/asan/hnvgwd}" --help 2>&1 || true)
 	if [[ $help == *--datapath* ]]; then
-		for dp in kernel userspace; do
-			echo "# hnvgwd --datapath $dp"
-			HNVT_DATAPATH=$dp bash "$0" || exit
+		runs="kernel:dev kernel:tap userspace:dev"
+		[[ -z ${VM_PORTS:-} ]] || runs="kernel:$VM_PORTS userspace:$VM_PORTS"
+		for run in $runs; do
+			echo "# hnvgwd --datapath ${run%:*}, Blue2 on a ${run#*:} port"
+			HNVT_DATAPATH=${run%:*} VM_PORTS=${run#*:} bash "$0" || exit
 		done
 		exit 0
 	fi
@@ -191,7 +200,7 @@ if [[ $mode == nvgre ]]; then
 	stop_host h1
 	stop_host h2
 	pass "both hnvgwd exited cleanly"
-	echo "qemu guest attach ($attach${HNVT_DATAPATH:+, --datapath $HNVT_DATAPATH}): all checks passed in $((SECONDS - T0)) s"
+	echo "qemu guest attach ($attach${HNVT_DATAPATH:+, --datapath $HNVT_DATAPATH}, Blue2 on a ${VM_PORTS:-dev} port): all checks passed in $((SECONDS - T0)) s"
 else
 	echo "qemu guest attach, guest side alone: all checks passed in $((SECONDS - T0)) s"
 fi

@@ -756,6 +756,130 @@ static void test_punt_read(void **state)
 	close(trace);
 }
 
+/* ---- the punt reader completes partial checksums ----
+ * A frame that was CHECKSUM_PARTIAL in the kernel reaches the reader with
+ * its TCP/UDP checksum field holding the folded pseudo-header sum
+ * (datapath/io/common.c); it must come out with the full checksum. A
+ * checksum that is plainly wrong, and IPv4 UDP without one, stay. */
+
+/* The folded, uncomplemented pseudo-header sum of the IP packet at ip, as
+ * the kernel's __tcp_v4_send_check or udp6_hwcsum_outgoing leaves it in
+ * the checksum field. */
+static uint16_t pseudo_sum(const uint8_t *ip)
+{
+	uint32_t s;
+	if (ip[0] >> 4 == 4) {
+		size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+		s = pg_sum(0, ip + 12, 8) + ip[9] + (uint32_t)(pg_get16(ip + 2) - ihl);
+	} else {
+		s = pg_sum(0, ip + 8, 32) + ip[6] + pg_get16(ip + 4);
+	}
+	return (uint16_t)~pg_fold(s);
+}
+
+/* Emits frame[0..len) as a punt record and reads it back into *out. */
+static void punt_roundtrip(struct env *e, const uint8_t *frame, size_t len, struct hnv_pkt *out)
+{
+	int prog = punt_prog(fd(e, "fp_punt"), FP_EV_PUNT, 7, (uint32_t)len, (uint32_t)len);
+	emit(prog, frame, len);
+	close(prog);
+	struct hnv_pkt *pkts[1] = {out};
+	assert_int_equal(hnv_fp_punt_read(e->fp, pkts, 1), 1);
+	assert_int_equal(out->len, len);
+	assert_int_equal(out->in_port, 7);
+}
+
+/* good: a correct frame whose L4 checksum is at l4 + at; the field is
+ * replaced by the pseudo-header sum, the frame punted, and what comes out
+ * must be good again, byte for byte. */
+static void check_completed(struct env *e, const uint8_t *good, size_t len, size_t ip, size_t l4,
+			    size_t at)
+{
+	static uint8_t f[2048];
+	static struct hnv_pkt pk;
+	memcpy(f, good, len);
+	pg_put16(f + l4 + at, pseudo_sum(f + ip));
+	assert_memory_not_equal(f, good, len);
+	punt_roundtrip(e, f, len, &pk);
+	assert_memory_equal(pk.data, good, len);
+}
+
+/* frame goes through the reader unchanged */
+static void check_untouched(struct env *e, const uint8_t *frame, size_t len)
+{
+	static struct hnv_pkt pk;
+	punt_roundtrip(e, frame, len, &pk);
+	assert_memory_equal(pk.data, frame, len);
+}
+
+static void test_punt_csum(void **state)
+{
+	struct env *e = *state;
+	static uint8_t good[2048], f[2048], inner[2048];
+	size_t len;
+
+	/* TCP/IPv4, as the guest's SYN in the qemu test */
+	struct pg_ip_pkt t4 =
+		pg_ip_defaults("060600000005", "060600000007", "10.0.0.5", "10.0.0.7", 6);
+	t4.payload_len = 101; /* odd: the last byte is summed padded */
+	len = pg_ip_frame(good, &t4);
+	check_completed(e, good, len, 14, 34, 16);
+
+	/* UDP/IPv6 */
+	struct pg_ip_pkt u6 =
+		pg_ip_defaults("060600000005", "060600000007", "fd00::5", "fd00::7", 17);
+	u6.payload_len = 300;
+	len = pg_ip_frame(good, &u6);
+	check_completed(e, good, len, 14, 54, 6);
+
+	/* TCP/IPv6 behind an 802.1Q tag */
+	struct pg_ip_pkt t6 =
+		pg_ip_defaults("060600000005", "060600000007", "fd00::5", "fd00::7", 6);
+	t6.vlan = 100;
+	len = pg_ip_frame(good, &t6);
+	check_completed(e, good, len, 18, 58, 16);
+
+	/* the bug's shape: the fast path punts the NVGRE packet for a TAP
+	 * port; the inner TCP/IPv4 segment is the partial one */
+	size_t ilen = pg_ip_frame(inner, &t4);
+	struct pg_gre g = pg_gre_defaults("192.168.4.11", "192.168.4.22", 5001);
+	len = pg_nvgre(good, &g, inner, ilen);
+	check_completed(e, good, len, 14 + 20 + 8 + 14, 14 + 20 + 8 + 14 + 20, 16);
+
+	/* plainly wrong checksums stay wrong */
+	len = pg_ip_frame(good, &t4);
+	memcpy(f, good, len);
+	f[34 + 16] ^= 0x5a;
+	check_untouched(e, f, len);
+	len = pg_ip_frame(good, &u6);
+	memcpy(f, good, len);
+	pg_put16(f + 54 + 6, (uint16_t)(pseudo_sum(f + 14) + 1));
+	check_untouched(e, f, len);
+
+	/* UDP/IPv4 with checksum 0: none, and stays none */
+	struct pg_ip_pkt u4 =
+		pg_ip_defaults("060600000005", "060600000007", "10.0.0.5", "10.0.0.7", 17);
+	len = pg_ip_frame(f, &u4);
+	pg_put16(f + 34 + 6, 0);
+	check_untouched(e, f, len);
+
+	/* a fragment's checksum covers the whole datagram: not touched, even
+	 * with the pseudo-header sum in its field */
+	len = pg_ip_frame(f, &t4);
+	pg_put16(f + 14 + 6, 0x2000); /* MF */
+	pg_put16(f + 14 + 10, 0);
+	pg_put16(f + 14 + 10, pg_fold(pg_sum(0, f + 14, 20)));
+	pg_put16(f + 34 + 16, pseudo_sum(f + 14));
+	check_untouched(e, f, len);
+
+	/* a correct frame, and one that is not IP, unchanged */
+	len = pg_ip_frame(f, &t4);
+	check_untouched(e, f, len);
+	for (unsigned i = 0; i < 64; i++)
+		f[i] = (uint8_t)(0xa0 + i);
+	check_untouched(e, f, 64);
+}
+
 /* ---- a refusing mirror (no kernel needed) ---- */
 
 struct fake {
@@ -950,6 +1074,7 @@ int main(void)
 		T(test_ports),
 		T(test_counters),
 		T(test_punt_read),
+		T(test_punt_csum),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	urcu_qsbr_unregister_thread();
