@@ -34,6 +34,7 @@ int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size
 		return -ENOMEM;
 	}
 	g->vici = o->vici;
+	g->uplink = o->uplink;
 	g->bgp_opts.path = o->bgp_fragment;
 	g->bgp_opts.pathspace = o->frr_pathspace;
 	g->bgp_pidfile = o->bgpd_pidfile ? o->bgpd_pidfile : HNV_GW_BGPD_PIDFILE;
@@ -289,6 +290,34 @@ static int port_mac(struct hnv_gw *g, const struct gw_port *p, char *err, size_t
 	return hnv_rtnl_set_link(g->nl, l->ifindex, p->name, -1, -1, &p->mac, err, errlen);
 }
 
+/* A tenant's corp device must not be the uplink, nor a device already in
+ * another VRF (another tenant's, or one hnvgw does not manage): enslaving
+ * it would hand that network to this tenant (issue 17 finding 4). */
+static int corp_dev_free(struct hnv_gw *g, const struct tenant *t, char *err, size_t errlen)
+{
+	const char *dev = t->c.corp_dev;
+	if (g->uplink && strcmp(dev, g->uplink) == 0) {
+		hnv_seterr(err, errlen, "corp device %s is the provider uplink", dev);
+		return -EBUSY;
+	}
+	const struct hnv_rtnl_link *l = gw_link_by_name(g, dev);
+	if (!l || l->master == 0 || l->master == t->vrf_ifindex)
+		return 0;
+	for (unsigned i = 0; g->d && i < g->d->n_gw; i++)
+		if (g->d->gw[i].vrf_ifindex == l->master) {
+			hnv_seterr(err, errlen,
+				   "corp device %s is in VRF %s of routing domain \"%s\"", dev,
+				   g->d->gw[i].vrf, g->d->gw[i].c.rdomain);
+			return -EBUSY;
+		}
+	const char *master = "another device";
+	for (size_t i = 0; i < g->n_links; i++)
+		if (g->links[i].ifindex == l->master)
+			master = g->links[i].name;
+	hnv_seterr(err, errlen, "corp device %s already has a master device (%s)", dev, master);
+	return -EBUSY;
+}
+
 static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t errlen)
 {
 	int rc = ensure_vrf(g, t, err, errlen);
@@ -306,7 +335,8 @@ static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t er
 	}
 	if (t->c.corp_dev[0]) {
 		int ifindex;
-		if ((rc = enslave(g, t, t->c.corp_dev, err, errlen, &ifindex)) < 0)
+		if ((rc = corp_dev_free(g, t, err, errlen)) < 0 ||
+		    (rc = enslave(g, t, t->c.corp_dev, err, errlen, &ifindex)) < 0)
 			return rc;
 		t->corp_ifindex = ifindex;
 		if (t->c.has_corp_addr) {

@@ -59,6 +59,8 @@ struct hnv_gw_opts {
 	const char *bgpd_pidfile;  /* NULL: HNV_GW_BGPD_PIDFILE */
 	const char *frr_version;   /* zebra's FRR release ("8.4.4"); NULL: the
 				    * installed frr package's (gateway/zapi.h) */
+	const char *uplink;        /* the provider uplink (hnvgwd --uplink): never
+				    * a tenant's corp device; NULL: none */
 };
 
 int hnv_gw_new(const struct hnv_gw_opts *o, struct hnv_gw **out, char *err, size_t errlen);

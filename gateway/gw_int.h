@@ -96,6 +96,7 @@ struct hnv_gw {
 	bool retry;         /* a tenant's kernel changes failed: retry on the timer */
 	struct hnv_ratelimit bgp_rl;
 	const char *vici;    /* charon's VICI socket; NULL: no tunnels */
+	const char *uplink;  /* hnv_gw_opts.uplink */
 	struct hnv_s2s *s2s; /* created with the first tunnel */
 	struct desired *d;   /* of the last apply, for show and the watchers */
 	struct hnv_rtnl_link *links;

@@ -367,6 +367,49 @@ int hnv_conf_batch_publish(struct hnv_conf_batch *b, char *err, size_t errlen)
 	return rc;
 }
 
+static bool dev_is(const void *elem, const void *key)
+{
+	return strcmp(((const struct dev_rec *)elem)->dev, key) == 0;
+}
+
+int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *who,
+		  const char *dev, char *err, size_t errlen)
+{
+	bool port = strcmp(cmd, "port add") == 0;
+	long i = CONF_FIND(b->devs, dev_is, dev);
+	if (i >= 0 && port) {
+		const struct dev_rec *o = &b->devs.a[i];
+		hnv_seterr(err, errlen,
+			   "port add: port \"%s\": device %s is already the device of port \"%s\"%s",
+			   who, dev, o->port, strcmp(o->dev, o->port) == 0 ? " (a TAP hnvgwd creates)" : "");
+		return -EEXIST;
+	}
+	for (size_t k = 0; k < b->gws.n; k++) {
+		const struct gw_rec *g = &b->gws.a[k];
+		if (strcmp(g->corp_dev, dev) != 0)
+			continue;
+		if (port)
+			hnv_seterr(err, errlen,
+				   "port add: port \"%s\": device %s is the corp device of routing "
+				   "domain \"%s\"",
+				   who, dev, g->rdomain);
+		else
+			hnv_seterr(err, errlen,
+				   "gateway add: routing domain \"%s\": corp device %s is already the "
+				   "corp device of routing domain \"%s\"",
+				   who, dev, g->rdomain);
+		return -EEXIST;
+	}
+	if (i >= 0) {
+		hnv_seterr(err, errlen,
+			   "gateway add: routing domain \"%s\": corp device %s is the device of port "
+			   "\"%s\"",
+			   who, dev, b->devs.a[i].port);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 {
 	if (b == NULL)
@@ -380,6 +423,7 @@ int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 	free(b->pools.a);
 	free(b->autos.a);
 	free(b->gwports.a);
+	free(b->devs.a);
 	free(b);
 	return rc;
 }

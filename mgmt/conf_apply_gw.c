@@ -245,11 +245,15 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 		if (o->table == g->table)
 			return conf_table_taken(g->table, o->vrf, o->rdomain, err, errlen);
 	}
+	int rc;
+	if (g->corp_dev[0] && (rc = conf_dev_free(b, cmd, g->rdomain, g->corp_dev, err, errlen)) < 0)
+		return rc;
 	struct gw_rec r;
 	memset(&r, 0, sizeof(r));
 	memcpy(r.rdomain, g->rdomain, sizeof(r.rdomain));
 	memcpy(r.vrf, g->vrf, sizeof(r.vrf));
 	r.table = g->table;
+	memcpy(r.corp_dev, g->corp_dev, sizeof(r.corp_dev));
 	if (CONF_PUSH(b->gws, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;

@@ -62,6 +62,13 @@ struct gw_rec {
 	char rdomain[HNV_NAME_MAX + 1];
 	char vrf[HNV_DEV_MAX + 1];
 	uint32_t table;
+	char corp_dev[HNV_DEV_MAX + 1]; /* "" none */
+};
+
+/* The device a port uses: its --dev, else its name (the TAP). */
+struct dev_rec {
+	char port[HNV_NAME_MAX + 1]; /* first: conf_name_is */
+	char dev[HNV_NAME_MAX + 1];
 };
 
 /* A tunnel without its secrets: what other tunnels are checked against. */
@@ -101,10 +108,17 @@ struct hnv_conf_batch {
 	CONF_ARRAY(struct hnv_conf_pool) pools;
 	CONF_ARRAY(struct auto_rec) autos; /* port records not replaced */
 	CONF_ARRAY(struct gwport_rec) gwports;
+	CONF_ARRAY(struct dev_rec) devs;
 };
 
 /* ---- shared checks and messages (conf_apply.c; those the model shares
  * too are in conf_check.h) ---- */
+
+/* A device is one port's or one tenant's corp network (issue 17 finding
+ * 4): 0, or -EEXIST with the model check's message (cmd "port add" for a
+ * port's device, "gateway add" for a corp device of routing domain who). */
+int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *who,
+		  const char *dev, char *err, size_t errlen);
 
 /* "invalid value", "already exists", ... for a policy table's errno. */
 const char *conf_errno_text(int rc);

@@ -149,6 +149,9 @@ static int port_del(struct hnv_conf_batch *b, const struct hnv_conf_port *s, cha
 		hnv_seterr(err, errlen, "%s: port \"%s\": %s", cmd, s->name, conf_errno_text(rc));
 	if (rc < 0)
 		return rc;
+	long di = CONF_FIND(b->devs, conf_name_is, s->name);
+	if (di >= 0)
+		CONF_DEL(b->devs, di);
 	for (long i; (i = CONF_FIND(b->autos, auto_of_port, s->name)) >= 0;) {
 		const struct auto_rec *a = &b->autos.a[i];
 		rc = hnv_policy_lookup_del(p, a->vsid, &a->ca, &a->mac);
@@ -192,11 +195,24 @@ static int port_add(struct hnv_conf_batch *b, const struct hnv_conf_port *s, cha
 		if (rc < 0)
 			return rc;
 	}
+	struct dev_rec d;
+	memset(&d, 0, sizeof(d));
+	memcpy(d.port, s->name, sizeof(d.port));
+	snprintf(d.dev, sizeof(d.dev), "%s", s->dev[0] ? s->dev : s->name);
 	struct hnv_port_spec spec;
 	port_spec(s, &spec);
 	rc = hnv_policy_port_add(p, &spec);
-	if (rc >= 0)
+	if (rc >= 0) {
+		if ((rc = conf_dev_free(b, cmd, s->name, d.dev, err, errlen)) < 0 ||
+		    (rc = CONF_PUSH(b->devs, &d)) < 0) {
+			if (rc == -ENOMEM)
+				hnv_seterr(err, errlen, "%s: port \"%s\": out of memory", cmd,
+					   s->name);
+			hnv_policy_port_del(p, s->name);
+			return rc;
+		}
 		return port_records(b, s, err, errlen);
+	}
 	if (rc == -EEXIST) {
 		char m[18];
 		hnv_fmt_mac(&s->mac, m, sizeof(m));

@@ -162,6 +162,11 @@ int conf_get_name(struct conf_pctx *c, const char *what, const char *v, char *ou
 /* An interface (or VRF) name as Linux accepts it, restricted to name
  * characters. */
 int conf_get_dev(struct conf_pctx *c, const char *what, const char *v, char out[HNV_DEV_MAX + 1]);
+/* Why name may not be a port's or a corp network's device: one hnvgw
+ * creates or owns (a gateway port vsidN, a VRF rd-*, an XFRM interface
+ * xf-*), the loopback, or "uplink" (the uplink's name in counters and
+ * traces; a TAP port is named after its port). NULL: it may. */
+const char *conf_reserved_dev(const char *name);
 /* A host name of a shared policy: 1..HNV_CONF_HOST_MAX of [A-Za-z0-9_.-],
  * not . or .. (what hnv_sync_host_valid accepts). */
 int conf_get_host(struct conf_pctx *c, const char *what, const char *v,

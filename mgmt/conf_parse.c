@@ -159,6 +159,9 @@ static int build_port_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_port *s = &cmd->u.port;
 	int rc = conf_get_name(c, "port name", c->pos, s->name);
+	const char *why;
+	if (rc == 0 && (why = conf_reserved_dev(s->name)) != NULL)
+		rc = conf_bad(c, "port name", s->name, why);
 	if (rc == 0)
 		rc = conf_get_vsid(c, conf_opt1(c, OPT_VSID), &s->vsid);
 	/* without --mac the MAC stays all-zero: hnvgwd's model makes one */
@@ -175,9 +178,8 @@ static int build_port_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc == 0 && c->n[OPT_DEV]) {
 		const char *v = conf_opt1(c, OPT_DEV);
 		rc = conf_get_dev(c, "device name", v, s->dev);
-		if (rc == 0 && strncmp(v, "vsid", 4) == 0 && v[4] >= '0' && v[4] <= '9')
-			rc = conf_bad(c, "device name", v,
-				      "names vsidN are the gateway role's ports");
+		if (rc == 0 && (why = conf_reserved_dev(v)) != NULL)
+			rc = conf_bad(c, "device name", v, why);
 	}
 	return rc;
 }
@@ -445,8 +447,12 @@ static int build_gateway_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 		return conf_bad(
 			c, "table", table,
 			"1207959552-1208999935 (0x48000000-0x480fffff) are hnvgw's NETMAP tables");
-	if (rc == 0 && c->n[OPT_CORP_DEV])
-		rc = conf_get_dev(c, "corp device name", conf_opt1(c, OPT_CORP_DEV), g->corp_dev);
+	if (rc == 0 && c->n[OPT_CORP_DEV]) {
+		const char *v = conf_opt1(c, OPT_CORP_DEV), *res;
+		rc = conf_get_dev(c, "corp device name", v, g->corp_dev);
+		if (rc == 0 && (res = conf_reserved_dev(v)) != NULL)
+			rc = conf_bad(c, "corp device name", v, res);
+	}
 	if (rc == 0 && c->n[OPT_NAT_EXTERNAL]) {
 		rc = conf_get_unicast(c, "NAT external address", conf_opt1(c, OPT_NAT_EXTERNAL),
 				      &g->nat_external);

@@ -93,6 +93,21 @@ int conf_get_dev(struct conf_pctx *c, const char *what, const char *v, char out[
 	return 0;
 }
 
+const char *conf_reserved_dev(const char *name)
+{
+	if (strcmp(name, "lo") == 0)
+		return "lo is the loopback device";
+	if (strcmp(name, "uplink") == 0)
+		return "\"uplink\" names the provider uplink in hnvgw's counters and traces";
+	if (strncmp(name, "vsid", 4) == 0 && name[4] >= '0' && name[4] <= '9')
+		return "names vsidN are the gateway role's ports";
+	if (strncmp(name, "rd-", 3) == 0)
+		return "names rd-* are the tenants' VRFs, which hnvgw creates";
+	if (strncmp(name, "xf-", 3) == 0)
+		return "names xf-* are the S2S tunnels' XFRM interfaces, which hnvgw creates";
+	return NULL;
+}
+
 int conf_get_host(struct conf_pctx *c, const char *what, const char *v,
 		  char out[HNV_CONF_HOST_MAX + 1])
 {

@@ -241,6 +241,20 @@ static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
 	if (t != NULL)
 		return conf_table_taken(g->table, OBJ(t, gateway)->vrf, OBJ(t, gateway)->rdomain,
 					msg, MSG_MAX);
+	if (!g->corp_dev[0])
+		return 0;
+	/* a corp network is one tenant's: its device joins that tenant's VRF
+	 * (issue 17 finding 4) */
+	struct keyb kd;
+	mdl_key_devname(g->corp_dev, &kd);
+	const struct ent *o = first_holder(ck, &kd, G_GATEWAY, e->seq);
+	if (o != NULL) {
+		hnv_seterr(msg, MSG_MAX,
+			   "gateway add: routing domain \"%s\": corp device %s is already the corp "
+			   "device of routing domain \"%s\"",
+			   g->rdomain, g->corp_dev, OBJ(o, gateway)->rdomain);
+		return -EEXIST;
+	}
 	return 0;
 }
 
@@ -319,6 +333,13 @@ static int check_port(const struct ck *ck, const struct ent *e, size_t place, ch
 			"port add: port \"%s\": device %s is already the device of port \"%s\"%s",
 			s->name, s->dev[0] ? s->dev : s->name, p->name,
 			p->dev[0] ? "" : " (a TAP hnvgwd creates)");
+		return -EEXIST;
+	}
+	if ((o = first_holder(ck, &k, G_GATEWAY, UINT64_MAX)) != NULL) {
+		hnv_seterr(msg, MSG_MAX,
+			   "port add: port \"%s\": device %s is the corp device of routing domain "
+			   "\"%s\"",
+			   s->name, s->dev[0] ? s->dev : s->name, OBJ(o, gateway)->rdomain);
 		return -EEXIST;
 	}
 	if (place != SIZE_MAX && place >= LIMIT_PORTS) {
@@ -400,6 +421,23 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 }
 
 /* Checks entry e, at place (or SIZE_MAX) in its group. */
+/* A port on a gateway's corp device: a replay applies gateways first, so
+ * the port's "port add" is refused (check_port words it). */
+static void check_corp_ports(struct ck *ck, const struct ent *e)
+{
+	const MEMBER_T(gateway) *g = OBJ(e, gateway);
+	if (!g->corp_dev[0])
+		return;
+	struct keyb kd;
+	mdl_key_devname(g->corp_dev, &kd);
+	struct mit it;
+	const struct ent *x;
+	char msg[MSG_MAX];
+	for (mdl_mit_init(&it, &ck->v, &kd); (x = mdl_mit_next(&it)) != NULL;)
+		if (x->g == G_PORT && !ck_skip(ck, x) && check_port(ck, x, SIZE_MAX, msg) < 0)
+			blame(ck, x, -EEXIST, msg);
+}
+
 static void check_ent(struct ck *ck, const struct ent *e, size_t place)
 {
 	char msg[MSG_MAX];
@@ -421,6 +459,8 @@ static void check_ent(struct ck *ck, const struct ent *e, size_t place)
 		break;
 	case G_GATEWAY:
 		rc = check_gateway(ck, e, msg);
+		if (rc == 0)
+			check_corp_ports(ck, e);
 		break;
 	case G_GATEWAY_CA:
 		rc = check_gateway_ca(ck, e, msg);

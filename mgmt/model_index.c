@@ -152,14 +152,16 @@ void mdl_key_table(uint32_t table, struct keyb *k)
 	key_put(k, &table, 4);
 }
 
+void mdl_key_devname(const char *name, struct keyb *k)
+{
+	key_kind(k, K_DEV);
+	key_str(k, name, HNV_NAME_MAX + 1);
+}
+
 void mdl_key_dev(const void *o, struct keyb *k)
 {
 	const MEMBER_T(port) *p = o;
-	key_kind(k, K_DEV);
-	if (p->dev[0])
-		key_str(k, p->dev, sizeof(p->dev));
-	else
-		key_str(k, p->name, sizeof(p->name));
+	mdl_key_devname(p->dev[0] ? p->dev : p->name, k);
 }
 
 void mdl_key_rdid(const struct hnv_guid *g, struct keyb *k)
@@ -245,6 +247,11 @@ static unsigned ent_key(const struct ent *e, unsigned want, struct keyb *k)
 		if (want == n)
 			mdl_key_table(OBJ(e, gateway)->table, k);
 		n++;
+		if (OBJ(e, gateway)->corp_dev[0]) {
+			if (want == n)
+				mdl_key_devname(OBJ(e, gateway)->corp_dev, k);
+			n++;
+		}
 		break;
 	case G_GATEWAY_CA:
 		if (want == n)

@@ -84,7 +84,8 @@ enum {
 	K_VRF = 35,  /* gateways */
 	K_TABLE = 36,
 	K_S2SID = 37, /* tunnels: peer, local address, identities */
-	K_DEV = 38,   /* ports: the device a port uses (--dev, else its name) */
+	K_DEV = 38,   /* ports: the device a port uses (--dev, else its name);
+		       * gateways: their corp device */
 	B_VSID = 48,  /* dependency buckets */
 	B_RD = 49,
 };
@@ -96,6 +97,8 @@ void mdl_key_vrf(const char *vrf, struct keyb *k);
 void mdl_key_table(uint32_t table, struct keyb *k);
 /* The device of port object o: its --dev, else its name (the TAP). */
 void mdl_key_dev(const void *port_obj, struct keyb *k);
+/* A device by its name (a port's, or a gateway's corp device). */
+void mdl_key_devname(const char *name, struct keyb *k);
 void mdl_key_rdid(const struct hnv_guid *g, struct keyb *k);
 void mdl_key_s2sid(const void *s2s_obj, struct keyb *k);
 void mdl_bkey_vsid(uint32_t vsid, struct keyb *k);

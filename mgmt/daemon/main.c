@@ -485,7 +485,7 @@ static int start_forwarding(const struct args *a, struct daemon *d, char *err, s
  * thread, which owns the gateway ports. */
 static int start_gateway(const struct args *a, struct daemon *d, char *err, size_t errlen)
 {
-	struct hnv_gw_opts go = {.zserv = a->zserv, .vici = a->vici};
+	struct hnv_gw_opts go = {.zserv = a->zserv, .vici = a->vici, .uplink = a->uplink};
 	if (hnv_gw_new(&go, &d->gw, err, errlen))
 		return -1;
 	hnv_core_add_status(d->core, "gateway", gw_status, d->gw);

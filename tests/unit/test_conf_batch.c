@@ -211,7 +211,9 @@ static void test_publish_clash_commits_routes(void **state)
 	char err[512] = "";
 	blue(f);
 	apply_ok(f, "gateway add --rdomain blue --vrf blue --table 1001");
-	apply_ok(f, "port add vsid5001 --vsid 5001 --ca 10.0.0.5 --mac 060600000005");
+	/* a VM port with the gateway port's MAC (its name, vsidN, the parser
+	 * refuses) */
+	apply_ok(f, "port add clash --vsid 5001 --ca 10.0.0.5 --mac 02484e001389");
 	apply_ok(f, "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2");
 	apply_ok(f,
 		 "route add --rdomain blue --vsid 5001 --prefix 10.30.0.0/16 --nexthop 10.0.0.9");
@@ -223,7 +225,7 @@ static void test_publish_clash_commits_routes(void **state)
 	assert_int_equal(route_to(f, 5001, "10.30.1.1", &hit), 16);
 
 	/* the clash gone, the next publish adds the port */
-	apply_ok(f, "port del vsid5001");
+	apply_ok(f, "port del clash");
 	publish_ok(f);
 	assert_int_equal(gateway_port_cas(f, 5001), 1);
 }

@@ -464,16 +464,43 @@ static void test_concerned_base_entries(void **state)
 	};
 	txn_both(m, gw, 2, 0, "");
 	txn1(m, "vsubnet add 5002 --rdomain r1 --prefix 10.0.1.0/24", 0, "");
-	txn1(m, "port add vsid5001 --vsid 5002 --ca 10.0.1.5 --mac 06:06:00:00:00:05", -EEXIST,
-	     "gateway ca: the gateway port vsid5001 of VSID 5001 clashes with a port of the same "
-	     "name or MAC (port names vsidN are reserved for gateway ports)");
+	txn1(m, "port add vsid5001 --vsid 5002 --ca 10.0.1.5 --mac 06:06:00:00:00:05", -EINVAL,
+	     "line 1: port add: invalid port name \"vsid5001\": names vsidN are the gateway "
+	     "role's ports");
 	txn1(m, "port add p9 --vsid 5001 --ca 10.0.0.7 --mac 02:48:4e:00:13:89", -EEXIST,
 	     "gateway ca: the gateway port vsid5001 of VSID 5001 clashes with a port of the same "
 	     "name or MAC (port names vsidN are reserved for gateway ports)");
-	txn1(m, "port add vsid5002 --vsid 5002 --ca 10.0.1.5 --mac 06:06:00:00:00:05", 0, "");
+	txn1(m, "port add p10 --vsid 5002 --ca 10.0.1.5 --mac 02:48:4e:00:13:8a", 0, "");
 	txn1(m, "gateway ca --rdomain r1 --vsid 5002 --ca 10.0.1.9", -EEXIST,
 	     "gateway ca: the gateway port vsid5002 of VSID 5002 clashes with a port of the same "
 	     "name or MAC (port names vsidN are reserved for gateway ports)");
+	check_invariants(m);
+	hnv_model_free(m);
+}
+
+/* A corp network is one tenant's, and no port's (issue 17 finding 4). */
+static void test_corp_dev_owner(void **state)
+{
+	(void)state;
+	struct hnv_model *m = load_ok(
+		"rdomain add r1 --rdid {00000000-0000-0000-0000-000000000001}\n"
+		"rdomain add r2 --rdid {00000000-0000-0000-0000-000000000002}\n"
+		"vsubnet add 5001 --rdomain r1 --prefix 10.0.0.0/24\n"
+		"port add p1 --vsid 5001 --ca 10.0.0.5 --mac 06:06:00:00:00:01 --dev veth7\n"
+		"port add p3 --vsid 5001 --ca 10.0.0.7 --mac 06:06:00:00:00:03\n"
+		"gateway add --rdomain r1 --vrf v1 --table 101 --corp-dev eth1\n");
+	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev eth1", -EEXIST,
+	     "line 1: gateway add: routing domain \"r2\": corp device eth1 is already the corp device "
+	     "of routing domain \"r1\"");
+	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev veth7", -EEXIST,
+	     "port add: port \"p1\": device veth7 is the corp device of routing domain \"r2\"");
+	/* a port without --dev uses the TAP of its name */
+	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev p3", -EEXIST,
+	     "port add: port \"p3\": device p3 is the corp device of routing domain \"r2\"");
+	txn1(m, "port add p2 --vsid 5001 --ca 10.0.0.6 --mac 06:06:00:00:00:02 --dev eth1",
+	     -EEXIST, "line 1: port add: port \"p2\": device eth1 is the corp device of routing domain "
+		      "\"r1\"");
+	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev eth2", 0, "");
 	check_invariants(m);
 	hnv_model_free(m);
 }
@@ -818,6 +845,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_against_replay),
 		cmocka_unit_test(test_concerned_base_entries),
+		cmocka_unit_test(test_corp_dev_owner),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_txn_api),
 		cmocka_unit_test(test_foreach_kind),
