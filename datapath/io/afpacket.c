@@ -67,9 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PK_BATCH 64
 #define ETH_HLEN 14
-#define VNET_HLEN ((unsigned)sizeof(struct virtio_net_hdr))
 #define NH_SLOTS 256 /* remote next hops (power of two); one PA per slot */
 #define NH_RETRY_MS 200
 #define NH_REFRESH_MS 15000
@@ -99,10 +97,7 @@ struct pk {
 	unsigned mtu;
 	uint32_t nlseq;
 	struct nexthop nh[NH_SLOTS];
-	struct virtio_net_hdr vh[PK_BATCH];
-	struct mmsghdr msgs[PK_BATCH];
-	struct iovec iov[PK_BATCH][2];
-	size_t bytes[PK_BATCH]; /* counted per message sent */
+	struct hnv_io_vnet b;
 	uint8_t nlbuf[16384];
 };
 
@@ -440,54 +435,17 @@ static int pk_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, ui
 {
 	struct pk *u = (struct pk *)port;
 	nl_drain(u);
-	if (n > PK_BATCH)
-		n = PK_BATCH;
-	for (unsigned i = 0; i < n; i++) {
-		u->iov[i][0] = (struct iovec){&u->vh[i], VNET_HLEN};
-		u->iov[i][1] = (struct iovec){pkts[i]->buf + HNV_PKT_HEADROOM,
-					      HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM};
-		u->msgs[i].msg_hdr = (struct msghdr){.msg_iov = u->iov[i], .msg_iovlen = 2};
-	}
-	int got = recvmmsg(u->pfd, u->msgs, n, MSG_DONTWAIT, NULL);
-	if (got < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
-	unsigned k = 0;
-	for (int i = 0; i < got; i++) {
-		struct hnv_pkt *p = pkts[i];
-		const struct virtio_net_hdr *h = &u->vh[i];
-		size_t len = u->msgs[i].msg_len;
-		bool bad = (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-			   len < VNET_HLEN + ETH_HLEN || h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
-		len -= bad ? 0 : VNET_HLEN;
-		uint8_t *f = p->buf + HNV_PKT_HEADROOM;
-		if (!bad && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-			bad = hnv_io_finish_csum(f, len, h->csum_start, h->csum_offset) != 0;
-		if (bad) {
-			hnv_io_count(&port->st.rx_errors, 1);
-			continue;
-		}
-		if (k != (unsigned)i) { /* keep the filled packets contiguous */
-			pkts[i] = pkts[k];
-			pkts[k] = p;
-		}
-		hnv_io_pkt_reset(p, in_port);
-		p->len = (uint32_t)len;
-		hnv_io_count(&port->st.rx_bytes, len);
-		k++;
-	}
-	hnv_io_count(&port->st.rx_packets, k);
-	return (int)k;
+	return hnv_io_vnet_rx(port, u->pfd, &u->b, pkts, n, in_port);
 }
 
 static int pk_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 {
 	struct pk *u = (struct pk *)port;
-	static const struct virtio_net_hdr zero;
 	unsigned sent_total = 0;
 	uint64_t now = 0;
 	nl_drain(u);
 	while (n) {
-		unsigned m = 0, take = n > PK_BATCH ? PK_BATCH : n;
+		unsigned m = 0, take = n > HNV_IO_VNET_BATCH ? HNV_IO_VNET_BATCH : n;
 		for (unsigned i = 0; i < take; i++) {
 			struct hnv_pkt *p = pkts[i];
 			struct hnv_ip pa;
@@ -508,15 +466,11 @@ static int pk_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 			}
 			memcpy(p->data, nh->b, 6);
 			memcpy(p->data + 6, u->mac.b, 6);
-			u->iov[m][0] = (struct iovec){(void *)&zero, VNET_HLEN};
-			u->iov[m][1] = (struct iovec){p->data, p->len};
-			u->msgs[m].msg_hdr = (struct msghdr){.msg_iov = u->iov[m], .msg_iovlen = 2};
-			u->bytes[m] = p->len;
-			m++;
+			hnv_io_vnet_put(&u->b, m++, p->data, p->len);
 		}
 		pkts += take;
 		n -= take;
-		sent_total += hnv_io_send_batch(port, u->pfd, u->msgs, m, u->bytes);
+		sent_total += hnv_io_send_batch(port, u->pfd, u->b.msgs, m, u->b.bytes);
 	}
 	return (int)sent_total;
 }

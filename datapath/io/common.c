@@ -217,3 +217,55 @@ void hnv_io_close_simple(struct hnv_io_port *port)
 	close(port->fd);
 	free(port);
 }
+
+int hnv_io_vnet_rx(struct hnv_io_port *port, int fd, struct hnv_io_vnet *b,
+		   struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
+{
+	const size_t vlen = sizeof(struct virtio_net_hdr);
+	if (n > HNV_IO_VNET_BATCH)
+		n = HNV_IO_VNET_BATCH;
+	for (unsigned i = 0; i < n; i++) {
+		b->iov[i][0] = (struct iovec){&b->vh[i], vlen};
+		b->iov[i][1] = (struct iovec){pkts[i]->buf + HNV_PKT_HEADROOM,
+					      HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM};
+		b->msgs[i].msg_hdr = (struct msghdr){.msg_iov = b->iov[i], .msg_iovlen = 2};
+	}
+	int got = recvmmsg(fd, b->msgs, n, MSG_DONTWAIT, NULL);
+	if (got < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	unsigned k = 0;
+	for (int i = 0; i < got; i++) {
+		struct hnv_pkt *p = pkts[i];
+		const struct virtio_net_hdr *h = &b->vh[i];
+		size_t len = b->msgs[i].msg_len;
+		bool bad = (b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len < vlen + 14 ||
+			   h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+		len -= bad ? 0 : vlen;
+		uint8_t *f = p->buf + HNV_PKT_HEADROOM;
+		if (!bad && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			bad = hnv_io_finish_csum(f, len, h->csum_start, h->csum_offset) != 0;
+		if (bad) {
+			hnv_io_count(&port->st.rx_errors, 1);
+			continue;
+		}
+		if (k != (unsigned)i) { /* keep the filled packets contiguous */
+			pkts[i] = pkts[k];
+			pkts[k] = p;
+		}
+		hnv_io_pkt_reset(p, in_port);
+		p->len = (uint32_t)len;
+		hnv_io_count(&port->st.rx_bytes, len);
+		k++;
+	}
+	hnv_io_count(&port->st.rx_packets, k);
+	return (int)k;
+}
+
+void hnv_io_vnet_put(struct hnv_io_vnet *b, unsigned i, uint8_t *frame, size_t len)
+{
+	static const struct virtio_net_hdr zero;
+	b->iov[i][0] = (struct iovec){(void *)&zero, sizeof(zero)};
+	b->iov[i][1] = (struct iovec){frame, len};
+	b->msgs[i].msg_hdr = (struct msghdr){.msg_iov = b->iov[i], .msg_iovlen = 2};
+	b->bytes[i] = len;
+}

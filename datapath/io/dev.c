@@ -46,17 +46,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define DEV_BATCH 64
-#define ETH_HLEN 14
-#define VNET_HLEN ((unsigned)sizeof(struct virtio_net_hdr))
 
 struct dev {
 	struct hnv_io_port io; /* first: the ops see a struct hnv_io_port */
 	int ifindex;
-	struct virtio_net_hdr vh[DEV_BATCH];
-	struct mmsghdr msgs[DEV_BATCH];
-	struct iovec iov[DEV_BATCH][2];
-	size_t bytes[DEV_BATCH];
+	struct hnv_io_vnet b;
 };
 
 static int dev_open_common(const char *name, bool rx, struct hnv_io_port **out, char *err,
@@ -135,43 +129,7 @@ static int dev_open_txonly(const char *name, const struct hnv_mac *mac, struct h
 static int dev_rx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
 {
 	struct dev *d = (struct dev *)port;
-	if (n > DEV_BATCH)
-		n = DEV_BATCH;
-	for (unsigned i = 0; i < n; i++) {
-		d->iov[i][0] = (struct iovec){&d->vh[i], VNET_HLEN};
-		d->iov[i][1] = (struct iovec){pkts[i]->buf + HNV_PKT_HEADROOM,
-					      HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM};
-		d->msgs[i].msg_hdr = (struct msghdr){.msg_iov = d->iov[i], .msg_iovlen = 2};
-	}
-	int got = recvmmsg(port->fd, d->msgs, n, MSG_DONTWAIT, NULL);
-	if (got < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
-	unsigned k = 0;
-	for (int i = 0; i < got; i++) {
-		struct hnv_pkt *p = pkts[i];
-		const struct virtio_net_hdr *h = &d->vh[i];
-		size_t len = d->msgs[i].msg_len;
-		bool bad = (d->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-			   len < VNET_HLEN + ETH_HLEN || h->gso_type != VIRTIO_NET_HDR_GSO_NONE;
-		len -= bad ? 0 : VNET_HLEN;
-		uint8_t *f = p->buf + HNV_PKT_HEADROOM;
-		if (!bad && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-			bad = hnv_io_finish_csum(f, len, h->csum_start, h->csum_offset) != 0;
-		if (bad) {
-			hnv_io_count(&port->st.rx_errors, 1);
-			continue;
-		}
-		if (k != (unsigned)i) { /* keep the filled packets contiguous */
-			pkts[i] = pkts[k];
-			pkts[k] = p;
-		}
-		hnv_io_pkt_reset(p, in_port);
-		p->len = (uint32_t)len;
-		hnv_io_count(&port->st.rx_bytes, len);
-		k++;
-	}
-	hnv_io_count(&port->st.rx_packets, k);
-	return (int)k;
+	return hnv_io_vnet_rx(port, port->fd, &d->b, pkts, n, in_port);
 }
 
 static int dev_rx_none(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n,
@@ -187,17 +145,12 @@ static int dev_rx_none(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned
 static int dev_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 {
 	struct dev *d = (struct dev *)port;
-	static const struct virtio_net_hdr zero;
 	unsigned sent = 0;
 	while (n) {
-		unsigned m = n > DEV_BATCH ? DEV_BATCH : n;
-		for (unsigned i = 0; i < m; i++) {
-			d->iov[i][0] = (struct iovec){(void *)&zero, VNET_HLEN};
-			d->iov[i][1] = (struct iovec){pkts[i]->data, pkts[i]->len};
-			d->msgs[i].msg_hdr = (struct msghdr){.msg_iov = d->iov[i], .msg_iovlen = 2};
-			d->bytes[i] = pkts[i]->len;
-		}
-		sent += hnv_io_send_batch(port, port->fd, d->msgs, m, d->bytes);
+		unsigned m = n > HNV_IO_VNET_BATCH ? HNV_IO_VNET_BATCH : n;
+		for (unsigned i = 0; i < m; i++)
+			hnv_io_vnet_put(&d->b, i, pkts[i]->data, pkts[i]->len);
+		sent += hnv_io_send_batch(port, port->fd, d->b.msgs, m, d->b.bytes);
 		pkts += m;
 		n -= m;
 	}

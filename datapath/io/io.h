@@ -56,8 +56,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/virtio_net.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 struct hnv_io_port;
 
@@ -140,6 +142,26 @@ bool hnv_io_csum_complete_partial(uint8_t *f, size_t len);
  * bytes[i] bytes for each message sent. A message the kernel refuses
  * (full queue, no route, EMSGSIZE, interface down) is counted as a tx
  * error and skipped; the rest still go. Returns how many were sent. */
+/* The message buffers of a packet socket with PACKET_VNET_HDR (the
+ * AF_PACKET uplink, --dev ports): each message is a virtio-net header and
+ * one frame. */
+#define HNV_IO_VNET_BATCH 64
+struct hnv_io_vnet {
+	struct virtio_net_hdr vh[HNV_IO_VNET_BATCH];
+	struct mmsghdr msgs[HNV_IO_VNET_BATCH];
+	struct iovec iov[HNV_IO_VNET_BATCH][2];
+	size_t bytes[HNV_IO_VNET_BATCH];
+};
+/* Receives up to n (at most HNV_IO_VNET_BATCH) frames on fd into pkts, as
+ * rx of io.h: a truncated frame, one shorter than Ethernet, a GSO
+ * super-frame or a partial checksum that cannot be completed is counted
+ * in rx_errors and skipped. */
+int hnv_io_vnet_rx(struct hnv_io_port *port, int fd, struct hnv_io_vnet *b,
+		   struct hnv_pkt **pkts, unsigned n, uint16_t in_port);
+/* Message i of b sends frame (len bytes) behind an all-zero virtio-net
+ * header (no offload). */
+void hnv_io_vnet_put(struct hnv_io_vnet *b, unsigned i, uint8_t *frame, size_t len);
+
 unsigned hnv_io_send_batch(struct hnv_io_port *port, int fd, struct mmsghdr *msgs, unsigned m,
 			   const size_t *bytes);
 

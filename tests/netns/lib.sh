@@ -98,7 +98,8 @@ mkns()
 
 # start_host H PA [MAC [HNVGWD-ARGS...]]: host namespace, uplink veth (with
 # MAC; "" for a random one) into the bridge, hnvgwd (with the extra
-# arguments).
+# arguments; UPLINK_BACKEND and DATAPATH, when set, are its --uplink-backend
+# and --datapath).
 start_host()
 {
 	local h=$1 pa=$2 mac=${3:-}
@@ -110,7 +111,8 @@ start_host()
 	nsx "$h" ip link set up0 up
 	# not through nsx: $! must be hnvgwd itself (ip netns exec execs it)
 	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
-		--uplink up0 ${UPLINK_BACKEND:+--uplink-backend "$UPLINK_BACKEND"} "$@" \
+		--uplink up0 ${UPLINK_BACKEND:+--uplink-backend "$UPLINK_BACKEND"} \
+		${DATAPATH:+--datapath "$DATAPATH"} "$@" \
 		--log-level debug >>"$T/hnvgwd-$h.log" 2>&1 &
 	DPIDS[$h]=$!
 	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
