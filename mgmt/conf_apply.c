@@ -372,16 +372,18 @@ static bool dev_is(const void *elem, const void *key)
 	return strcmp(((const struct dev_rec *)elem)->dev, key) == 0;
 }
 
-int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *who,
-		  const char *dev, char *err, size_t errlen)
+int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *who, const char *dev,
+		  char *err, size_t errlen)
 {
 	bool port = strcmp(cmd, "port add") == 0;
 	long i = CONF_FIND(b->devs, dev_is, dev);
 	if (i >= 0 && port) {
 		const struct dev_rec *o = &b->devs.a[i];
-		hnv_seterr(err, errlen,
-			   "port add: port \"%s\": device %s is already the device of port \"%s\"%s",
-			   who, dev, o->port, strcmp(o->dev, o->port) == 0 ? " (a TAP hnvgwd creates)" : "");
+		hnv_seterr(
+			err, errlen,
+			"port add: port \"%s\": device %s is already the device of port \"%s\"%s",
+			who, dev, o->port,
+			strcmp(o->dev, o->port) == 0 ? " (a TAP hnvgwd creates)" : "");
 		return -EEXIST;
 	}
 	for (size_t k = 0; k < b->gws.n; k++) {
@@ -394,17 +396,19 @@ int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *w
 				   "domain \"%s\"",
 				   who, dev, g->rdomain);
 		else
-			hnv_seterr(err, errlen,
-				   "gateway add: routing domain \"%s\": corp device %s is already the "
-				   "corp device of routing domain \"%s\"",
-				   who, dev, g->rdomain);
+			hnv_seterr(
+				err, errlen,
+				"gateway add: routing domain \"%s\": corp device %s is already the "
+				"corp device of routing domain \"%s\"",
+				who, dev, g->rdomain);
 		return -EEXIST;
 	}
 	if (i >= 0) {
-		hnv_seterr(err, errlen,
-			   "gateway add: routing domain \"%s\": corp device %s is the device of port "
-			   "\"%s\"",
-			   who, dev, b->devs.a[i].port);
+		hnv_seterr(
+			err, errlen,
+			"gateway add: routing domain \"%s\": corp device %s is the device of port "
+			"\"%s\"",
+			who, dev, b->devs.a[i].port);
 		return -EEXIST;
 	}
 	return 0;

@@ -246,7 +246,8 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 			return conf_table_taken(g->table, o->vrf, o->rdomain, err, errlen);
 	}
 	int rc;
-	if (g->corp_dev[0] && (rc = conf_dev_free(b, cmd, g->rdomain, g->corp_dev, err, errlen)) < 0)
+	if (g->corp_dev[0] &&
+	    (rc = conf_dev_free(b, cmd, g->rdomain, g->corp_dev, err, errlen)) < 0)
 		return rc;
 	struct gw_rec r;
 	memset(&r, 0, sizeof(r));

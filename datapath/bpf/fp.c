@@ -39,7 +39,7 @@
  * attach after a crash replaces the stale filter (BPF_TC_F_REPLACE). */
 #define FP_TC_HANDLE 0x4856 /* "HV" */
 #define FP_TC_PRIO 0x4856
-#define FP_PUNT_PAGES 64       /* per CPU: 256 KiB of punted frames */
+#define FP_PUNT_PAGES 64      /* per CPU: 256 KiB of punted frames */
 #define FP_SCRATCH (1u << 16) /* perf records are at most 64 KiB (u16 size) */
 
 /* One device we attached to (or, for a TAP port, only registered). */
@@ -398,7 +398,8 @@ static void on_settings(void *arg, const struct hnv_dp_settings *s)
 	cfg_settings(&c, s);
 	int rc = cfg_write(fp, &c);
 	if (rc)
-		hnv_log(HNV_LOG_ERR, "fast path: writing the settings into fp_cfg: %s", strerror(-rc));
+		hnv_log(HNV_LOG_ERR, "fast path: writing the settings into fp_cfg: %s",
+			strerror(-rc));
 }
 
 /* Sums every CPU's value of each fp_counters index into sums. */
@@ -481,7 +482,8 @@ static const char *load_hint(int rc)
 	switch (-rc) {
 	case EPERM:
 	case EACCES:
-		return "not permitted: eBPF needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (or root); "
+		return "not permitted: eBPF needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (or "
+		       "root); "
 		       "unprivileged eBPF is refused by kernel.unprivileged_bpf_disabled";
 	case ENOSYS:
 		return "this kernel has no bpf() system call (CONFIG_BPF_SYSCALL)";
@@ -1015,8 +1017,8 @@ int hnv_fp_test_run(struct hnv_fp *fp, enum hnv_fp_prog prog, int ifindex, const
 		    size_t len, void *out, size_t cap, size_t *outlen, struct fp_verdict *v,
 		    unsigned repeat, double *ns_per_run)
 {
-	struct bpf_program *pr = prog == HNV_FP_PROG_UPLINK	 ? fp->skel->progs.fp_uplink_in
-				 : prog == HNV_FP_PROG_PORT	 ? fp->skel->progs.fp_port_in
+	struct bpf_program *pr = prog == HNV_FP_PROG_UPLINK    ? fp->skel->progs.fp_uplink_in
+				 : prog == HNV_FP_PROG_PORT    ? fp->skel->progs.fp_port_in
 				 : prog == HNV_FP_PROG_GATEWAY ? fp->skel->progs.fp_gw_out
 							       : NULL;
 	if (!pr || len < 14 || len > UINT32_MAX || cap > UINT32_MAX || repeat > INT32_MAX)

@@ -218,8 +218,8 @@ void hnv_io_close_simple(struct hnv_io_port *port)
 	free(port);
 }
 
-int hnv_io_vnet_rx(struct hnv_io_port *port, int fd, struct hnv_io_vnet *b,
-		   struct hnv_pkt **pkts, unsigned n, uint16_t in_port)
+int hnv_io_vnet_rx(struct hnv_io_port *port, int fd, struct hnv_io_vnet *b, struct hnv_pkt **pkts,
+		   unsigned n, uint16_t in_port)
 {
 	const size_t vlen = sizeof(struct virtio_net_hdr);
 	if (n > HNV_IO_VNET_BATCH)

@@ -46,7 +46,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-
 struct dev {
 	struct hnv_io_port io; /* first: the ops see a struct hnv_io_port */
 	int ifindex;

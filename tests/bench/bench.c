@@ -139,8 +139,8 @@ static void load(struct hnv_dp *dp, double *load_s)
 			vs.prefixes[0].len = 16;
 			if ((rc = hnv_policy_vsubnet_add(p, &vs)))
 				die("vsubnet add", rc);
-			struct hnv_route_spec r = {.vsid = vs.vsid, .prefix = vs.prefixes[0],
-						   .metric = 255};
+			struct hnv_route_spec r = {
+				.vsid = vs.vsid, .prefix = vs.prefixes[0], .metric = 255};
 			strcpy(r.rdomain, name);
 			ip4(&r.nexthop, 0, 0, 0, 0);
 			if ((rc = hnv_policy_route_add(p, &r)))
@@ -148,13 +148,14 @@ static void load(struct hnv_dp *dp, double *load_s)
 		}
 		/* 96 more: random prefixes outside 10/8 via a record of VSID 1 */
 		for (unsigned i = 0; i < ROUTES_PER_RD - VS_PER_RD; i++) {
-			struct hnv_route_spec r = {.vsid = vsid_of(rd, 1), .metric = 10 + rnd() % 200};
+			struct hnv_route_spec r = {.vsid = vsid_of(rd, 1),
+						   .metric = 10 + rnd() % 200};
 			strcpy(r.rdomain, name);
 			unsigned len = 16 + rnd() % 13;
 			uint32_t a = (100u + rnd() % 100) << 24 | (rnd() & 0xffffff);
 			a &= ~0u << (32 - len);
-			ip4(&r.prefix.addr, (uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8),
-			    (uint8_t)a);
+			ip4(&r.prefix.addr, (uint8_t)(a >> 24), (uint8_t)(a >> 16),
+			    (uint8_t)(a >> 8), (uint8_t)a);
 			r.prefix.len = (uint8_t)len;
 			ca_of(&r.nexthop, 1, rnd() % REC_PER_VS);
 			rc = hnv_policy_route_add(p, &r);
@@ -399,8 +400,8 @@ static void bench_fp(struct hnv_dp *dp, const struct tmpl *rx, const struct tmpl
 	}
 	int st = hnv_fp_stats_enable(fp, true);
 	printf("fast path: maps filled from the policy in %.2f s; tc programs, "
-	       "BPF_PROG_TEST_RUN%s:\n", fill,
-	       st ? " (no run-time statistics: the kernel refused BPF_ENABLE_STATS)" : "");
+	       "BPF_PROG_TEST_RUN%s:\n",
+	       fill, st ? " (no run-time statistics: the kernel refused BPF_ENABLE_STATS)" : "");
 	static struct tmpl pass[1000];
 	for (unsigned i = 0; i < 1000; i++) {
 		pass[i] = rx[i];

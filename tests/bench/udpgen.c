@@ -151,7 +151,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "sink") == 0 && !parse_num(argv[2], 1, 65535, &port) &&
 	    !parse_num(argv[3], 1, 3600, &secs))
 		return do_sink(port, secs);
-	fprintf(stderr, "usage: udpgen send DST_IPV4 PORT SECONDS [PPS] | udpgen sink PORT SECONDS | "
-			"udpgen count PORT SECONDS\n");
+	fprintf(stderr,
+		"usage: udpgen send DST_IPV4 PORT SECONDS [PPS] | udpgen sink PORT SECONDS | "
+		"udpgen count PORT SECONDS\n");
 	return 2;
 }

@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	int port = ports[buf[0] % n_ports];
 	char why[256];
 	if (fpd_compare(x, buf + 1, len - 1, port, why, sizeof(why)) == FPD_DIFFERENT) {
-		fprintf(stderr, FUZZ_NAME ": tiers differ on a frame from port %d: %s\n", port, why);
+		fprintf(stderr, FUZZ_NAME ": tiers differ on a frame from port %d: %s\n", port,
+			why);
 		abort();
 	}
 	return 0;

@@ -64,7 +64,7 @@ static inline int fpd_sh(const char *cmd)
  * uplink and one per port, the C engine with next hops for remote_pas
  * (NULL-terminated), the fast path bound to it. NULL with why on failure. */
 static inline struct fpd *fpd_new(const char *conf, const char *const *remote_pas, char *why,
-			   size_t whylen)
+				  size_t whylen)
 {
 	if (unshare(CLONE_NEWNET) != 0) {
 		snprintf(why, whylen, "unshare(CLONE_NEWNET): %s (needs root)", strerror(errno));
@@ -101,7 +101,8 @@ static inline struct fpd *fpd_new(const char *conf, const char *const *remote_pa
 	x->w = hnv_dp_worker_new(x->dp);
 	if (!x->w || hnv_fp_open(&x->fp, why, whylen) || hnv_fp_bind(x->fp, x->dp, why, whylen))
 		goto fail;
-	if (fpd_sh("ip link add " FPD_UPLINK_DEV " type veth peer name fpdup1 && ip link set " FPD_UPLINK_DEV
+	if (fpd_sh("ip link add " FPD_UPLINK_DEV
+		   " type veth peer name fpdup1 && ip link set " FPD_UPLINK_DEV
 		   " up && ip link set fpdup1 up")) {
 		snprintf(why, whylen, "cannot create the uplink veth");
 		goto fail;
@@ -197,8 +198,8 @@ static inline bool fpd_short_l3(const uint8_t *f, size_t len)
 
 /* Runs frame from in_port (HNV_PORT_UPLINK or a port id) through both
  * tiers; on FPD_DIFFERENT, why says how. */
-static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, size_t len, int in_port,
-				   char *why, size_t whylen)
+static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, size_t len,
+					  int in_port, char *why, size_t whylen)
 {
 	why[0] = 0;
 	if (len < 14 || len > 9000) {
@@ -207,7 +208,9 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 	}
 	int ifindex = in_port == HNV_PORT_UPLINK ? x->uplink_ifindex : x->port_ifindex[in_port];
 	const struct hnv_port *pt =
-		in_port == HNV_PORT_UPLINK ? NULL : hnv_policy_port(hnv_dp_policy(x->dp), (unsigned)in_port);
+		in_port == HNV_PORT_UPLINK
+			? NULL
+			: hnv_policy_port(hnv_dp_policy(x->dp), (unsigned)in_port);
 	enum hnv_fp_prog prog = in_port == HNV_PORT_UPLINK ? HNV_FP_PROG_UPLINK
 				: pt && pt->gateway        ? HNV_FP_PROG_GATEWAY
 							   : HNV_FP_PROG_PORT;
@@ -258,7 +261,8 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 	}
 	if (v.reason != p->reason) {
 		snprintf(why, whylen, "fast path %s, C engine %s",
-			 v.reason < HNV_R__COUNT ? hnv_reason_name((enum hnv_reason)v.reason) : "none",
+			 v.reason < HNV_R__COUNT ? hnv_reason_name((enum hnv_reason)v.reason)
+						 : "none",
 			 cname);
 		return FPD_DIFFERENT;
 	}
@@ -267,7 +271,8 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 		if (after[r] - before[r] != want) {
 			snprintf(why, whylen, "counter %s moved by %llu, want %llu",
 				 hnv_reason_name((enum hnv_reason)r),
-				 (unsigned long long)(after[r] - before[r]), (unsigned long long)want);
+				 (unsigned long long)(after[r] - before[r]),
+				 (unsigned long long)want);
 			return FPD_DIFFERENT;
 		}
 	}
@@ -290,9 +295,10 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 	fpd_mask(p->data, p->len, out_port);
 	for (size_t i = 0; i < outlen; i++)
 		if (x->out[i] != p->data[i]) {
-			snprintf(why, whylen,
-				 "%s: output differs at byte %zu: fast path 0x%02x, C engine 0x%02x",
-				 cname, i, x->out[i], p->data[i]);
+			snprintf(
+				why, whylen,
+				"%s: output differs at byte %zu: fast path 0x%02x, C engine 0x%02x",
+				cname, i, x->out[i], p->data[i]);
 			return FPD_DIFFERENT;
 		}
 	x->same++;

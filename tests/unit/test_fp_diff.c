@@ -21,38 +21,17 @@
 #include <cmocka.h>
 
 #include "../../datapath/io/pcap.h"
+#include "bluered.h"
 #include "fpdiff.h"
 
-static const char BLUERED[] =
-	"pa add 192.168.4.11/24 --dev eth0\n"
-	"pa add fd00:4::11/64 --dev eth0\n"
-	"rdomain add blue --rdid {11111111-2222-3333-4444-000000005001}\n"
-	"rdomain add red --rdid {11111111-2222-3333-4444-000000006001}\n"
-	"vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix fd00:5001::/64\n"
-	"vsubnet add 5002 --rdomain blue --prefix 10.0.1.0/24\n"
-	"vsubnet add 6001 --rdomain red --prefix 10.0.0.0/24\n"
-	"port add blue1 --vsid 5001 --ca 10.0.0.5 --ca fd00:5001::5 --mac 060600000005\n"
-	"port add red1 --vsid 6001 --ca 10.0.0.5 --mac 080800000005\n"
-	"port add blue3 --vsid 5002 --ca 10.0.1.5 --mac 060600010005\n"
-	"port add blue4 --vsid 5001 --ca 10.0.0.6 --mac 060600000006\n"
-	"lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 060600000005\n"
-	"lookup add --vsid 5001 --ca fd00:5001::5 --pa 192.168.4.11 --mac 060600000005\n"
-	"lookup add --vsid 5001 --ca 10.0.0.6 --pa 192.168.4.11 --mac 060600000006\n"
-	"lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007\n"
-	"lookup add --vsid 5001 --ca fd00:5001::7 --pa 192.168.4.22 --mac 060600000007\n"
-	"lookup add --vsid 5001 --ca 10.0.0.9 --pa fd00:4::22 --mac 060600000009\n"
-	"lookup add --vsid 5001 --ca fd00:5001::9 --pa fd00:4::22 --mac 060600000009\n"
-	"lookup add --vsid 6001 --ca 10.0.0.5 --pa 192.168.4.11 --mac 080800000005\n"
-	"lookup add --vsid 6001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 080800000007\n"
-	"lookup add --vsid 5002 --ca 10.0.1.5 --pa 192.168.4.11 --mac 060600010005\n"
-	"lookup add --vsid 5002 --ca 10.0.1.9 --pa 192.168.4.22 --mac 060600010009\n"
+/* test_dp's policy, plus a record with rule NAT and two routes to one
+ * prefix through next hops of different metric */
+static const char BLUERED[] = BLUERED_CONF
 	"lookup add --vsid 5002 --ca 10.0.1.8 --pa 192.168.4.22 --mac 060600010008 --rule nat\n"
-	"route add --rdomain blue --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric 255\n"
-	"route add --rdomain blue --vsid 5002 --prefix 10.0.1.0/24 --nexthop 0.0.0.0 --metric 255\n"
-	"route add --rdomain blue --vsid 5001 --prefix fd00:5001::/64 --nexthop :: --metric 255\n"
-	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.9 --metric 10\n"
-	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.5 --metric 20\n"
-	"route add --rdomain red --vsid 6001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric 255\n";
+	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.9 --metric "
+	"10\n"
+	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.5 --metric "
+	"20\n";
 
 static const char *const REMOTE_PAS[] = {"192.168.4.22", "fd00:4::22", NULL};
 
@@ -76,7 +55,9 @@ struct fcase {
 	uint8_t f[2048];
 };
 
-enum { MAX_CASES = 64 };
+enum {
+	MAX_CASES = 64
+};
 static struct fcase cases[MAX_CASES];
 static unsigned n_cases;
 
@@ -169,14 +150,16 @@ static void build_cases(const struct fpd *x)
 	c->len = pg_ns(c->f, BLUE1, "fd00:5001::5", "fd00:5001::7", NULL, NULL, 255, true);
 	/* uplink receive */
 	struct pg_gre g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001);
-	add_rx("NVGRE delivered", true, g, pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
+	add_rx("NVGRE delivered", true, g,
+	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	add_rx("NVGRE with IPv6 inside", true, g,
 	       pg_ip_defaults(BLUE2, BLUE1, "fd00:5001::7", "fd00:5001::5", 6));
 	add_rx("NVGRE to a second local VM", true, g,
 	       pg_ip_defaults(BLUE2, BLUE4, "10.0.0.7", "10.0.0.6", 17));
 	add_rx("NVGRE from a spoofed CA", true, g,
 	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.8", "10.0.0.5", 17));
-	add_rx("NVGRE routed by the sender's host", true, pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001),
+	add_rx("NVGRE routed by the sender's host", true,
+	       pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001),
 	       pg_ip_defaults(GW_MAC, BLUE1, "10.0.1.9", "10.0.0.5", 17));
 	add_rx("NVGRE to a MAC with no port", true, g,
 	       pg_ip_defaults(BLUE2, "060600000099", "10.0.0.7", "10.0.0.5", 17));
@@ -195,20 +178,23 @@ static void build_cases(const struct fpd *x)
 	add_rx("reserved VSID", true, gr, pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	gr = g;
 	gr.flags = 0xa000; /* checksum present */
-	add_rx("GRE with C bit", true, gr, pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
+	add_rx("GRE with C bit", true, gr,
+	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	gr = g;
 	gr.proto = 0x0800;
 	add_rx("GRE carrying IPv4", true, gr,
 	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	gr = g;
 	gr.tos = 3; /* CE over Not-ECT */
-	add_rx("CE over Not-ECT", true, gr, pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
+	add_rx("CE over Not-ECT", true, gr,
+	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	s = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17);
 	s.tos = 2; /* ECT(0) inside, CE outside: CE inside */
 	add_rx("CE over ECT(0)", true, gr, s);
 	gr = g;
 	gr.frag = 0x2000;
-	add_rx("fragmented NVGRE", true, gr, pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
+	add_rx("fragmented NVGRE", true, gr,
+	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	gr = pg_gre_defaults("192.168.4.22", "192.168.4.99", 5001);
 	add_rx("NVGRE for another host", false, gr,
 	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
@@ -258,7 +244,9 @@ static void test_fast_cases(void **state)
 			fail_msg("%s: %s", c->name, why);
 		if (c->fast && r != FPD_SAME)
 			fail_msg("%s: the fast path %s it, want it decided in the kernel", c->name,
-				 r == FPD_PUNTED ? "punted" : r == FPD_PASSED ? "passed" : "skipped");
+				 r == FPD_PUNTED   ? "punted"
+				 : r == FPD_PASSED ? "passed"
+						   : "skipped");
 	}
 }
 

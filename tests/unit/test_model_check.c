@@ -490,16 +490,17 @@ static void test_corp_dev_owner(void **state)
 		"port add p3 --vsid 5001 --ca 10.0.0.7 --mac 06:06:00:00:00:03\n"
 		"gateway add --rdomain r1 --vrf v1 --table 101 --corp-dev eth1\n");
 	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev eth1", -EEXIST,
-	     "line 1: gateway add: routing domain \"r2\": corp device eth1 is already the corp device "
+	     "line 1: gateway add: routing domain \"r2\": corp device eth1 is already the corp "
+	     "device "
 	     "of routing domain \"r1\"");
 	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev veth7", -EEXIST,
 	     "port add: port \"p1\": device veth7 is the corp device of routing domain \"r2\"");
 	/* a port without --dev uses the TAP of its name */
 	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev p3", -EEXIST,
 	     "port add: port \"p3\": device p3 is the corp device of routing domain \"r2\"");
-	txn1(m, "port add p2 --vsid 5001 --ca 10.0.0.6 --mac 06:06:00:00:00:02 --dev eth1",
-	     -EEXIST, "line 1: port add: port \"p2\": device eth1 is the corp device of routing domain "
-		      "\"r1\"");
+	txn1(m, "port add p2 --vsid 5001 --ca 10.0.0.6 --mac 06:06:00:00:00:02 --dev eth1", -EEXIST,
+	     "line 1: port add: port \"p2\": device eth1 is the corp device of routing domain "
+	     "\"r1\"");
 	txn1(m, "gateway add --rdomain r2 --vrf v2 --table 102 --corp-dev eth2", 0, "");
 	check_invariants(m);
 	hnv_model_free(m);
