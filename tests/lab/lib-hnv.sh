@@ -285,7 +285,19 @@ tcp_check() {
 	ip netns exec "$s" timeout 70 iperf3 -s -1 -B "$ip" >"$out.server" 2>&1 &
 	local spid=$!
 	wait_ok 10 bash -c "ip netns exec '$s' ss -ltn | grep -q '$ip:5201'" >/dev/null
+	# TCP_CAP_DEVS: devices of this VM to watch meanwhile (the largest
+	# frame each one saw is printed: above its MTU, GSO super-frames)
+	local d cps=()
+	for d in ${TCP_CAP_DEVS:-}; do
+		timeout 70 tcpdump -nn -e -c 300 -i "$d" "tcp or ip proto 47" >"$out.cap-$d" 2>/dev/null &
+		cps+=($!)
+	done
+	((${#cps[@]})) && sleep 1
 	ip netns exec "$c" timeout 60 iperf3 -c "$ip" ${bind:+-B "$bind"} -n "$n" -f m >"$out" 2>&1
+	((${#cps[@]})) && kill "${cps[@]}" 2>/dev/null && wait "${cps[@]}" 2>/dev/null
+	for d in ${TCP_CAP_DEVS:-}; do
+		echo "       largest frame on $d: $(grep -oE 'length [0-9]+:' "$out.cap-$d" | tr -dc '0-9\n' | sort -n | tail -1) bytes (MTU $(cat "/sys/class/net/$d/mtu"))"
+	done
 	rate=$(awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) } END { print v }' "$out")
 	if [[ -n $rate ]]; then
 		ok "$desc: $n over one TCP stream ($rate Mbit/s)"

@@ -119,7 +119,7 @@ check_not "the internet host never sees a CA" grep -q '10\.10\.0\.' "$LAB_TMP/in
 check_grep "show nat lists Fabrikam's translation" 'fabrikam' gwcli show nat
 
 section "the fast path: TCP through the gateway"
-tcp_check "ct1 -> corp 172.16.1.1 (NVGRE, VRF, corp)" ct1 corp 172.16.1.1
+TCP_CAP_DEVS="up0 vsid5001 cc0" tcp_check "ct1 -> corp 172.16.1.1 (NVGRE, VRF, corp)" ct1 corp 172.16.1.1
 tcp_check "corp -> ct2 10.10.0.7 (corp, VRF, NVGRE)" corp ct2 10.10.0.7
 tcp_check "fb1 -> internet 203.0.113.100 (NVGRE, VRF, SNAT)" fb1 inet 203.0.113.100
 fast_path_check
