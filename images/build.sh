@@ -271,7 +271,8 @@ if fresh disk "$DISK_KEY" "$OUT/hnvgw.qcow2"; then
 	raw=$CACHE/disk.raw esp=$CACHE/esp.img
 	# The disk's initrd must carry the Hyper-V drivers (Generation 2 boots
 	# from hv_storvsc); images/mmdebstrap-hooks/setup.sh puts them there.
-	hv=$(chroot "$ROOT" lsinitramfs "/boot/initrd.img-$KVER" | grep -oE '/(hv_vmbus|hv_netvsc|hv_storvsc)\.ko$' | sort -u | wc -l)
+	# (6.12's modules are compressed: .ko.xz)
+	hv=$(chroot "$ROOT" lsinitramfs "/boot/initrd.img-$KVER" | grep -oE '/(hv_vmbus|hv_netvsc|hv_storvsc)\.ko(\.xz|\.zst|\.gz)?$' | sed 's/\.ko.*//' | sort -u | wc -l)
 	((hv == 3)) || die "the initrd lacks hv_vmbus/hv_netvsc/hv_storvsc"
 	log "disk: initrd has hv_vmbus, hv_storvsc, hv_netvsc"
 	rm -f "$raw" "$esp"

@@ -174,6 +174,11 @@ check_grep "show s2s-status counts bytes" '"bytes_in": [1-9]' gwcli --json show 
 check_not "the PSK is in no show output" grep -q "$PSK_CT" <(gwcli show config; gwcli show s2s; gwcli --json show s2s-status)
 sas() { swanctl --list-sas --uri "unix://$LAB_TMP/sc/charon.vici" 2>/dev/null | grep -c 'ESTABLISHED'; }
 
+section "the fast path: TCP through the gateway into the tunnel"
+tcp_check "ct1 -> Contoso's site 192.168.1.1 (NVGRE, VRF, XFRM)" ct1 sc 192.168.1.1
+tcp_check "Contoso's site -> ct2 (XFRM, VRF, NVGRE)" sc ct2 10.10.0.7 4M 192.168.1.1
+fast_path_check
+
 section "NETMAP: a Fabrikam branch whose LAN is Fabrikam's own 10.10.0.0/16"
 # site-branch (namespace so, 198.51.100.5) numbers its LAN 10.10.0.0/16
 # too, its host 10.10.0.5 like fb1. The tunnel maps Fabrikam to the branch
@@ -406,6 +411,9 @@ gwcli show nat | grep -E '^(RDOMAIN|rdomain)|172\.3[01]' | head -4
 echo "# datapath counters of the gateway (non-zero)"
 gwcli show counters | awk 'NR == 1 || $2 != 0 { print; if (++n == 12) exit }'
 echo "---- end of summary ----"
+
+section "still on the fast path after the restarts"
+fast_path_check
 
 section "a removed NETMAP tunnel leaves nothing behind"
 must gwcli s2s del fabrikam-branch

@@ -10,6 +10,9 @@
 #   4. nftables SNAT with conntrack zones: two tenants with the same address
 #      and the same UDP flow get two conntrack entries and two public sources
 #   5. zebra, bgpd (FRR) and charon (strongSwan) run as systemd services
+#   6. the verifier accepts hnvgw's fast path (its three tc programs) and
+#      they attach: hnvgwd --datapath kernel starts (it refuses to when they
+#      do not load) with a port on a veth (port add --dev)
 . "$(dirname "$0")/lib.sh"
 
 echo "kernel $(uname -r); $(nproc) CPUs"
@@ -196,6 +199,42 @@ if systemctl cat hnvgwd.service >/dev/null 2>&1; then
 else
 	echo "note: no hnvgwd.service in this image (not installed yet): not checked"
 fi
+
+# ---------------------------------------------------------------------------
+section "6. hnvgw's fast path loads on this kernel (hnvgwd --datapath kernel)"
+netns fpa fpb
+veth fpa up0 fpb up0
+must ip link add v-vm1 netns fpa type veth peer name vm1 netns fpb
+must ip -n fpa link set v-vm1 up
+ip netns exec fpa hnvgwd --foreground --datapath kernel --state-dir "$LAB_TMP/st-fp" \
+	--socket "$LAB_TMP/fp.sock" --uplink up0 --zebra none >"$LAB_TMP/hnvgwd-fp.log" 2>&1 &
+FP_PID=$!
+fpcli() { timeout 30 hnvgw --socket "$LAB_TMP/fp.sock" "$@"; }
+for ((i = 0; i < 100; i++)); do
+	fpcli show status >/dev/null 2>&1 && break
+	kill -0 $FP_PID 2>/dev/null || break
+	sleep 0.2
+done
+st=$(fpcli --json show status 2>&1)
+if grep -qE '"datapath": *"kernel"' <<<"$st"; then
+	ok "hnvgwd --datapath kernel started: the verifier accepted the uplink, port and gateway programs"
+else
+	nok "hnvgwd --datapath kernel started on this kernel"
+	{ echo "$st"; tail -n 40 "$LAB_TMP/hnvgwd-fp.log"; } | indent 45
+fi
+cat >"$LAB_TMP/fp.conf" <<-EOF
+	pa add 192.168.9.1/24 --dev up0
+	rdomain add blue --rdid 11111111-0000-0000-0000-000000000009
+	vsubnet add 9001 --rdomain blue --prefix 10.9.0.0/16
+EOF
+check "the policy commits" fpcli commit -f "$LAB_TMP/fp.conf"
+check "port add --dev v-vm1: the port program attaches" \
+	fpcli port add vm1 --vsid 9001 --ca 10.9.0.5 --mac 02:00:00:00:90:05 --dev v-vm1
+check_grep "tc: a bpf filter on up0's ingress" 'bpf' tc -n fpa filter show dev up0 ingress
+check_grep "tc: a bpf filter on v-vm1's ingress" 'bpf' tc -n fpa filter show dev v-vm1 ingress
+kill $FP_PID 2>/dev/null
+wait $FP_PID 2>/dev/null
+
 failed=$(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}')
 [[ -n $failed ]] && echo "note: failed units: $failed" && for u in $failed; do journalctl -b -u "$u" --no-pager | tail -5 | indent; done
 echo "modules: $(lsmod | awk 'NR>1{print $1}' | grep -E '^(vrf|ip_gre|gre|esp4|xfrm_interface|nf_conntrack|nf_nat|nf_tables)$' | sort | paste -sd' ')"

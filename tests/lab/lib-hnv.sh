@@ -159,13 +159,81 @@ provider_member() {
 	must ip -n "$1" addr add "$2/24" dev up0
 }
 
-# add_vm HOST VM VSID CA MAC: port VM on HOST, its TAP moved into netns VM.
+# add_vm HOST VM VSID CA MAC: VM namespace VM on port VM of HOST. By
+# default (VM_PORTS=dev) the VM's interface VM is one end of a veth whose
+# other end, v-VM in HOST, is the port's device (port add --dev), as a
+# container's or qemu's would be: HOST's kernel fast path serves it. When
+# HOST forwards in userspace the VM sends no GSO super-frames (the C engine
+# forwards frames). VM_PORTS=tap: hnvgwd creates TAP VM, which is moved
+# into netns VM.
 add_vm() {
-	must hcli "$1" port add "$2" --vsid "$3" --ca "$4" --mac "$5"
-	must ip -n "$1" link set "$2" netns "$2"
+	if [[ ${VM_PORTS:-dev} == dev ]]; then
+		must ip link add "v-$2" netns "$1" type veth peer name "$2" netns "$2" address "$5"
+		must ip -n "$1" link set "v-$2" up
+		[[ $(tier_of hcli "$1") == kernel ]] ||
+			ip netns exec "$2" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1
+		must hcli "$1" port add "$2" --vsid "$3" --ca "$4" --mac "$5" --dev "v-$2"
+	else
+		must hcli "$1" port add "$2" --vsid "$3" --ca "$4" --mac "$5"
+		must ip -n "$1" link set "$2" netns "$2"
+	fi
 	must ip -n "$2" addr add "$4/16" dev "$2"
 	must ip -n "$2" link set "$2" up
 	must ip -n "$2" route add default via 10.10.0.1
+}
+
+# json_field KEY: the value of "KEY" in each JSON object on stdin (one line
+# per object; the image has no python3).
+json_field() {
+	tr -d '\n' | sed 's/}/}\n/g' | sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+# tier_of CLI [HOST]: the tier that forwards (show status: kernel or
+# userspace) of the gateway (gwcli) or of a host edge (hcli HOST).
+tier_of() { "$@" --json show status 2>/dev/null | json_field datapath | head -1; }
+# counter_col CLI [HOST] -- COUNTER COLUMN: one column (value, fast_path,
+# engine) of one row of show counters.
+counter_col() {
+	local a=() c col
+	while [[ $1 != -- ]]; do a+=("$1"); shift; done
+	c=$2 col=$3
+	"${a[@]}" --json show counters 2>/dev/null | tr -d '\n' | sed 's/}/}\n/g' |
+		grep "\"counter\": *\"$c\"" | sed -n "s/.*\"$col\": *\([0-9]*\).*/\1/p" | head -1
+}
+# fast_path_check: the gateway and both host edges forward on the kernel
+# fast path (show status), and the fast path's own counters moved: on the
+# host edges it encapsulated the VMs' frames and delivered the gateway's
+# replies; on the gateway it decapsulated into the gateway ports (the
+# tenant VRFs) and encapsulated what the VRFs routed out of them.
+fast_path_check() {
+	local who t c v
+	for who in gateway h1 h2; do
+		local cli=(hcli "$who")
+		[[ $who == gateway ]] && cli=(gwcli)
+		t=$(tier_of "${cli[@]}")
+		if [[ $t == kernel ]]; then
+			ok "$who: show status: the kernel fast path forwards"
+		else
+			nok "$who: show status: the kernel fast path forwards (datapath '$t')"
+			"${cli[@]}" show status 2>&1 | indent
+		fi
+		v=$(counter_col "${cli[@]}" -- rx_decap_delivered fast_path)
+		if [[ -n $v && $v -gt 0 ]]; then
+			ok "$who: rx_decap_delivered counted by the fast path ($v; engine $(counter_col "${cli[@]}" -- rx_decap_delivered engine))"
+		else
+			nok "$who: rx_decap_delivered counted by the fast path (fast_path '$v')"
+			"${cli[@]}" show counters 2>&1 | awk 'NR == 1 || $2 != 0' | indent
+		fi
+		# same VSID or routed into another one
+		c=$(counter_col "${cli[@]}" -- tx_encap fast_path)
+		v=$(counter_col "${cli[@]}" -- tx_routed_encap fast_path)
+		v=$((${c:-0} + ${v:-0}))
+		if ((v > 0)); then
+			ok "$who: tx_encap + tx_routed_encap counted by the fast path ($v)"
+		else
+			nok "$who: tx_encap + tx_routed_encap counted by the fast path (0)"
+			"${cli[@]}" show counters 2>&1 | awk 'NR == 1 || $2 != 0' | indent
+		fi
+	done
 }
 
 # gateway_start CONF_LINES_FILE: hnvgwd.service with --uplink up0, then the
@@ -204,4 +272,39 @@ frr_start() {
 frr_stop() {
 	local d=$LAB_TMP/frr-$1
 	kill "$(cat "$d/bgpd.pid")" "$(cat "$d/zebra.pid")" 2>/dev/null
+}
+
+# tcp_check DESC CLIENT_NS SERVER_NS SERVER_IP [BYTES [CLIENT_IP]]: one TCP
+# stream of BYTES (4M) from CLIENT_NS (from CLIENT_IP if given) to an iperf3 server on SERVER_IP in SERVER_NS,
+# within 60 s. The VMs' veths send GSO super-frames: through the host
+# edge's encapsulation, the gateway's decapsulation into the VRF and on
+# (corp network, NAT, XFRM interface) a super-frame that the kernel
+# re-segments wrongly stalls the stream.
+tcp_check() {
+	local desc=$1 c=$2 s=$3 ip=$4 n=${5:-4M} bind=${6:-} out=$LAB_TMP/tcp-$2-$4.txt rate
+	ip netns exec "$s" timeout 70 iperf3 -s -1 -B "$ip" >"$out.server" 2>&1 &
+	local spid=$!
+	wait_ok 10 bash -c "ip netns exec '$s' ss -ltn | grep -q '$ip:5201'" >/dev/null
+	# TCP_CAP_DEVS: devices of this VM to watch meanwhile (the largest
+	# frame each one saw is printed: above its MTU, GSO super-frames)
+	local d cps=()
+	for d in ${TCP_CAP_DEVS:-}; do
+		timeout 70 tcpdump -nn -e -c 300 -i "$d" "tcp or ip proto 47" >"$out.cap-$d" 2>/dev/null &
+		cps+=($!)
+	done
+	((${#cps[@]})) && sleep 1
+	ip netns exec "$c" timeout 60 iperf3 -c "$ip" ${bind:+-B "$bind"} -n "$n" -f m >"$out" 2>&1
+	((${#cps[@]})) && kill "${cps[@]}" 2>/dev/null && wait "${cps[@]}" 2>/dev/null
+	for d in ${TCP_CAP_DEVS:-}; do
+		echo "       largest frame on $d: $(grep -oE 'length [0-9]+:' "$out.cap-$d" | tr -dc '0-9\n' | sort -n | tail -1) bytes (MTU $(cat "/sys/class/net/$d/mtu"))"
+	done
+	rate=$(awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) } END { print v }' "$out")
+	if [[ -n $rate ]]; then
+		ok "$desc: $n over one TCP stream ($rate Mbit/s)"
+	else
+		nok "$desc: $n over one TCP stream"
+		{ cat "$out"; echo "# server:"; cat "$out.server"; } | indent 30
+	fi
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
 }

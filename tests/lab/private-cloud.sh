@@ -118,6 +118,12 @@ check_grep "the internet host sees the external address 203.0.113.10" '203\.0\.1
 check_not "the internet host never sees a CA" grep -q '10\.10\.0\.' "$LAB_TMP/inet-eth0.txt"
 check_grep "show nat lists Fabrikam's translation" 'fabrikam' gwcli show nat
 
+section "the fast path: TCP through the gateway"
+TCP_CAP_DEVS="up0 vsid5001 cc0" tcp_check "ct1 -> corp 172.16.1.1 (NVGRE, VRF, corp)" ct1 corp 172.16.1.1
+tcp_check "corp -> ct2 10.10.0.7 (corp, VRF, NVGRE)" corp ct2 10.10.0.7
+tcp_check "fb1 -> internet 203.0.113.100 (NVGRE, VRF, SNAT)" fb1 inet 203.0.113.100
+fast_path_check
+
 section "isolation"
 check_not "Fabrikam cannot reach Contoso's corp network" ping1 fb1 172.16.1.1
 check_not "Contoso cannot reach the internet host" ping1 ct1 203.0.113.100
@@ -230,6 +236,9 @@ must systemctl restart hnvgwd
 check "hnvgwd restarted: vsid6001 has its own MAC again" \
 	wait_ok 10 bash -c "ip link show vsid6001 | grep -q 'ether 02:48:4e:00:17:71 '"
 check "... and fb1 reaches the internet through it" wait_ok 10 ping1 fb1 203.0.113.100
+
+section "still on the fast path after the restarts"
+fast_path_check
 
 if ((FAIL)); then
 	section "diagnostics"

@@ -183,6 +183,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	[[ -n $Y ]] && ok "round $r: bare strongSwan tunnel $Y Mbit/s" || nok "round $r: iperf3 through the bare strongSwan tunnel"
 	[[ -n $X && -n $Y ]] && XS+=("$X") YS+=("$Y")
 done
+section "the hnvgw path ran on the kernel fast path"
+fast_path_check
 echo "--- the hnvgw tunnel (gateway) and the bare one (bare-gw) after the runs:"
 gwcli s2s show | indent 5
 swanctl --list-sas --uri "unix://$LAB_TMP/bare-gw/charon.vici" 2>&1 | grep -E 'bytes|AES' | indent 5
