@@ -40,11 +40,11 @@ static const char *const op_names[] = {
 };
 
 /* The fields each op accepts besides "v" and "op"; NULL-terminated. */
-static const char *const op_fields[][4] = {
-	[HNV_OP_EXEC] = {"lines", "confirm", NULL},
+static const char *const op_fields[][8] = {
+	[HNV_OP_EXEC] = {"lines", "confirm", "more", NULL},
 	[HNV_OP_COMMIT_CONFIRM] = {NULL},
-	[HNV_OP_SHOW] = {"what", "secrets", NULL},
-	[HNV_OP_DIFF] = {"from", "to", NULL},
+	[HNV_OP_SHOW] = {"what", "secrets", "offset", "vsid", "ca", "pa", NULL},
+	[HNV_OP_DIFF] = {"from", "to", "offset", NULL},
 	[HNV_OP_ROLLBACK] = {"rev", NULL},
 	[HNV_OP_NEXTHOP] = {"vsid", "src", "dst", NULL},
 	[HNV_OP_TRACE] = {"count", "port", "session", NULL},
@@ -132,6 +132,20 @@ static int get_str(json_object *o, const char *key, bool required, const char **
 	return 0;
 }
 
+/* A boolean field; absent: *out unchanged. */
+static int get_bool(json_object *o, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		hnv_seterr(err, errlen, "\"%s\" must be true or false", key);
+		return -EINVAL;
+	}
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
 static int parse_ip_field(json_object *o, const char *key, bool required, bool *has,
 			  struct hnv_ip *ip, char *err, size_t errlen)
 {
@@ -191,6 +205,13 @@ static int parse_exec(json_object *o, struct hnv_request *req, char *err, size_t
 	int rc = get_uint(o, "confirm", 1, HNV_CONFIRM_MAX, false, &confirm, err, errlen);
 	if (rc && rc != -ENOENT)
 		return rc;
+	bool more = false;
+	if ((rc = get_bool(o, "more", &more, err, errlen)))
+		return rc;
+	if (more && confirm) {
+		hnv_seterr(err, errlen, "\"confirm\" belongs to the last chunk (without \"more\")");
+		return -EINVAL;
+	}
 	char **lines = calloc(n, sizeof(*lines));
 	char *buf = malloc(total);
 	if (!lines || !buf) {
@@ -213,6 +234,21 @@ static int parse_exec(json_object *o, struct hnv_request *req, char *err, size_t
 	req->u.exec.buf = buf;
 	req->u.exec.buflen = total;
 	req->u.exec.confirm = (unsigned)confirm;
+	req->u.exec.more = more;
+	return 0;
+}
+
+/* "offset": a page from row or line K (api.h); absent: no paging. */
+static int get_offset(json_object *o, bool *paged, uint64_t *offset, char *err, size_t errlen)
+{
+	int64_t k;
+	int rc = get_uint(o, "offset", 0, INT64_MAX, false, &k, err, errlen);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	*paged = true;
+	*offset = (uint64_t)k;
 	return 0;
 }
 
@@ -234,14 +270,20 @@ static int parse_show(json_object *o, struct hnv_request *req, char *err, size_t
 	}
 	memcpy(req->u.show.what, s, len);
 	req->u.show.what[len] = '\0';
-	json_object *sec;
-	if (json_object_object_get_ex(o, "secrets", &sec)) {
-		if (!json_object_is_type(sec, json_type_boolean)) {
-			hnv_seterr(err, errlen, "\"secrets\" must be true or false");
-			return -EINVAL;
-		}
-		req->u.show.secrets = json_object_get_boolean(sec);
-	}
+	if ((rc = get_bool(o, "secrets", &req->u.show.secrets, err, errlen)) ||
+	    (rc = get_offset(o, &req->u.show.paged, &req->u.show.offset, err, errlen)))
+		return rc;
+	int64_t vsid;
+	rc = get_uint(o, "vsid", HNV_VSID_MIN, HNV_VSID_MAX, false, &vsid, err, errlen);
+	if (rc && rc != -ENOENT)
+		return rc;
+	req->u.show.has_vsid = rc == 0;
+	req->u.show.vsid = rc == 0 ? (uint32_t)vsid : 0;
+	if ((rc = parse_ip_field(o, "ca", false, &req->u.show.has_ca, &req->u.show.ca, err,
+				 errlen)) ||
+	    (rc = parse_ip_field(o, "pa", false, &req->u.show.has_pa, &req->u.show.pa, err,
+				 errlen)))
+		return rc;
 	return 0;
 }
 
@@ -308,7 +350,7 @@ static int parse_op(json_object *o, struct hnv_request *req, char *err, size_t e
 			return rc;
 		req->u.diff.from = (unsigned)a;
 		req->u.diff.to = (unsigned)b;
-		return 0;
+		return get_offset(o, &req->u.diff.paged, &req->u.diff.offset, err, errlen);
 	case HNV_OP_ROLLBACK:
 		if ((rc = get_uint(o, "rev", 1, UINT_MAX, true, &a, err, errlen)))
 			return rc;

@@ -19,15 +19,38 @@
  *       nothing, persisted as a new revision, then acknowledged. With
  *       "confirm", it is rolled back unless "commit-confirm" follows within
  *       SECONDS.
+ *       A transaction larger than one line is sent in chunks on one
+ *       connection (issue 17 finding 7): each chunk but the last carries
+ *       "more": true (and no "confirm"); the daemon keeps its lines and
+ *       answers "result": {"pending": LINES SO FAR}; the last chunk (no
+ *       "more") runs all of them as one transaction, numbered as sent. At
+ *       most HNV_EXEC_MAX_LINES lines and HNV_TXN_MAX_BYTES bytes in all;
+ *       the lines kept are dropped when a chunk or the transaction is
+ *       refused or the connection closes.
  *   {"v":1,"op":"commit-confirm"}
- *   {"v":1,"op":"show","what":W,"secrets":false}
+ *   {"v":1,"op":"show","what":W,"secrets":false,"offset":K?,
+ *    "vsid":N?,"ca":"IP"?,"pa":"IP"?}
  *       W: rdomains | vsubnets | lookup | routes | ports | pa | gateways |
  *          s2s | counters | config | revisions | global.
  *       "result" is an array of objects (one per row) except for
  *       config (a string: the config text, which replayed rebuilds the same
  *       state; PSKs print as <secret> unless "secrets" is true and the
  *       client is root).
- *   {"v":1,"op":"diff","from":N,"to":M}      unified diff of two revisions
+ *       Filters (done by the daemon): "vsid" keeps the rows of that VSID
+ *       (lookup, ports, routes, vsubnets, pools), "ca" the rows with that
+ *       customer address (lookup, ports), "pa" those with that provider
+ *       address (lookup); another target refuses a filter.
+ *       Pages (issue 17 finding 7): with "offset", the reply holds the rows
+ *       (config: the lines) from number K on, as many as fit in
+ *       HNV_API_PAGE_BYTES (at least one): "result": {"rows":[...]} or
+ *       {"text":"..."}, "rev": the revision it was made from, and "next":
+ *       the offset of the following page, absent on the last. A client
+ *       starts at 0 and asks again while there is a "next", starting over
+ *       when "rev" changed. Without "offset", a reply longer than
+ *       HNV_API_MAX_LINE is refused.
+ *   {"v":1,"op":"diff","from":N,"to":M,"offset":K?}
+ *       unified diff of two revisions; "offset" pages it by lines as show
+ *       config does.
  *   {"v":1,"op":"rollback","rev":N}          applies revision N as a new one
  *   {"v":1,"op":"nexthop","vsid":N,"src":"IP"?,"dst":"IP"}
  *       What the datapath would do with a packet from a VM in VSID N (from
@@ -66,6 +89,8 @@
 
 #define HNV_API_VERSION 1
 #define HNV_API_MAX_LINE (1024 * 1024)
+#define HNV_API_PAGE_BYTES (256 * 1024)       /* a page of a paged reply, about */
+#define HNV_TXN_MAX_BYTES (64u * 1024 * 1024) /* lines of a chunked transaction */
 #define HNV_API_DEFAULT_SOCK "/run/hnvgw/hnvgw.sock"
 
 #include "../lib/hnv_types.h"
@@ -101,14 +126,22 @@ struct hnv_request {
 			char *buf;
 			size_t buflen;
 			unsigned confirm; /* seconds; 0: no confirm */
+			bool more;        /* a chunk: more lines follow */
 		} exec;
 		struct {
 			char what[HNV_SHOW_WHAT_MAX + 1]; /* [a-z0-9-]+, not yet checked
 							   * against the model's list */
 			bool secrets;
+			bool paged; /* "offset" given */
+			uint64_t offset;
+			bool has_vsid, has_ca, has_pa;
+			uint32_t vsid; /* within HNV_VSID_MIN..HNV_VSID_MAX */
+			struct hnv_ip ca, pa;
 		} show;
 		struct {
 			unsigned from, to;
+			bool paged;
+			uint64_t offset;
 		} diff;
 		struct {
 			unsigned rev;

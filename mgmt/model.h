@@ -135,5 +135,21 @@ int hnv_model_build_dp(const struct hnv_model *m, struct hnv_dp **out, char *err
  * -EINVAL for an unknown WHAT. Never contains secrets unless show_secrets. */
 int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
 		   json_object **rows);
+/* Which rows a show keeps (mgmt/api.h "show"): vsid for lookup, ports,
+ * routes, vsubnets and pools; ca for lookup and ports; pa for lookup. */
+struct hnv_show_filter {
+	bool has_vsid, has_ca, has_pa;
+	uint32_t vsid;
+	struct hnv_ip ca, pa;
+};
+/* One page of hnv_model_show (issue 17 finding 7): the rows that match f
+ * (NULL: all) from the offset-th of them on, while their JSON text stays
+ * within max_bytes (at least one row); *next: the offset of the following
+ * page, 0 when this is the last. -EINVAL for an unknown WHAT, -ENOTSUP for
+ * a filter WHAT does not take. Work and memory: one walk of WHAT's rows,
+ * JSON only for the page's. */
+int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_secrets,
+			const struct hnv_show_filter *f, size_t offset, size_t max_bytes,
+			json_object **rows, size_t *next);
 
 #endif

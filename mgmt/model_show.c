@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -376,10 +377,126 @@ static int make_row(const struct hnv_model *m, enum group g, const struct ent *e
 	return rc;
 }
 
+/* ---- pages (issue 17 finding 7) ---- */
+
+struct page {
+	const struct hnv_show_filter *f;
+	size_t skip; /* matching rows before the page */
+	size_t idx;  /* the index of the next matching row */
+	size_t max, used;
+	size_t next; /* where the following page starts; 0: none (yet) */
+	json_object *arr;
+};
+
+/* Whether the row at p->idx is built: false once the page is full (it
+ * ends the walk) or while rows before the page are counted off. */
+static bool page_wants(struct page *p)
+{
+	if (p->next)
+		return false;
+	if (p->idx < p->skip) {
+		p->idx++;
+		return false;
+	}
+	return true;
+}
+
+/* Takes row r, the one at p->idx: onto the page, or, when it would not
+ * fit on a page that has a row already, dropped with p->next set. */
+static int page_take(struct page *p, json_object *r)
+{
+	if (p->max == SIZE_MAX) { /* one page: nothing to measure */
+		if (json_object_array_add(p->arr, r) < 0) {
+			json_object_put(r);
+			return -ENOMEM;
+		}
+		p->idx++;
+		return 0;
+	}
+	const char *s = json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL) {
+		json_object_put(r);
+		return -ENOMEM;
+	}
+	size_t n = strlen(s) + 1; /* and its comma */
+	/* json-c keeps the text with r: a row may hold a PSK */
+	explicit_bzero((char *)s, n - 1);
+	if (p->used && p->used + n > p->max) {
+		json_object_put(r);
+		p->next = p->idx;
+		return 0;
+	}
+	if (json_object_array_add(p->arr, r) < 0) {
+		json_object_put(r);
+		return -ENOMEM;
+	}
+	p->used += n;
+	p->idx++;
+	return 0;
+}
+
+static bool ip_match(bool has, const struct hnv_ip *want, const struct hnv_ip *ip)
+{
+	return !has || hnv_ip_eq(want, ip);
+}
+
+/* Whether group g takes filter f. */
+static bool filter_fits(enum group g, const struct hnv_show_filter *f)
+{
+	if (f == NULL)
+		return true;
+	if (f->has_pa && g != G_LOOKUP)
+		return false;
+	if (f->has_ca && g != G_LOOKUP && g != G_PORT)
+		return false;
+	if (f->has_vsid && g != G_LOOKUP && g != G_PORT && g != G_ROUTE && g != G_VSUBNET &&
+	    g != G_POOL)
+		return false;
+	return true;
+}
+
+static bool lookup_match(const struct hnv_show_filter *f, const MEMBER_T(lookup) * s)
+{
+	return f == NULL ||
+	       ((!f->has_vsid || s->vsid == f->vsid) && ip_match(f->has_ca, &f->ca, &s->ca) &&
+		ip_match(f->has_pa, &f->pa, &s->pa));
+}
+
+/* Whether the command of an entry of group g matches f (filter_fits). */
+static bool cmd_match(enum group g, const struct hnv_conf_cmd *c, const struct hnv_show_filter *f)
+{
+	if (f == NULL)
+		return true;
+	switch (g) {
+	case G_LOOKUP:
+		return lookup_match(f, &c->u.lookup);
+	case G_PORT: {
+		if (f->has_vsid && c->u.port.vsid != f->vsid)
+			return false;
+		if (!f->has_ca)
+			return true;
+		for (unsigned i = 0; i < c->u.port.n_cas && i < HNV_PORT_MAX_CAS; i++)
+			if (hnv_ip_eq(&c->u.port.cas[i], &f->ca))
+				return true;
+		return false;
+	}
+	case G_ROUTE:
+		return !f->has_vsid || c->u.route.vsid == f->vsid;
+	case G_VSUBNET:
+		return !f->has_vsid || c->u.vsubnet.vsid == f->vsid;
+	case G_POOL:
+		return !f->has_vsid || c->u.pool.vsid == f->vsid;
+	default:
+		return true;
+	}
+}
+
 /* The records the datapath makes for ports (conftext.h, "port"): each CA
  * of a port without an explicit record of its VSID and CA, pointing at the
- * first IPv4 PA, else the first IPv6 PA; none without a PA. */
-static int port_record_rows(const struct hnv_model *m, json_object *arr)
+ * first IPv4 PA, else the first IPv6 PA; none without a PA. They follow
+ * the explicit records in show lookup. */
+static int port_record_rows(const struct hnv_model *m, struct page *pg)
 {
 	const struct hnv_ip *pa = NULL;
 	for (int pass = 0; pass < 2 && pa == NULL; pass++)
@@ -391,9 +508,11 @@ static int port_record_rows(const struct hnv_model *m, json_object *arr)
 		return 0;
 	const struct view v = {m, NULL};
 	int rc = 0;
-	for (const struct ent *e = m->g[G_PORT].head; e != NULL && rc == 0;
+	for (const struct ent *e = m->g[G_PORT].head; e != NULL && rc == 0 && !pg->next;
 	     e = e->l[SLOT_GROUP].next) {
 		const MEMBER_T(port) *p = OBJ(e, port);
+		if (pg->f && pg->f->has_vsid && p->vsid != pg->f->vsid)
+			continue;
 		for (unsigned k = 0; k < p->n_cas && k < HNV_PORT_MAX_CAS && rc == 0; k++) {
 			struct keyb ck;
 			mdl_key_ca(p->vsid, &p->cas[k], &ck);
@@ -409,19 +528,24 @@ static int port_record_rows(const struct hnv_model *m, json_object *arr)
 			s->rule = HNV_RULE_ENCAP;
 			s->type = HNV_TYPE_STATIC;
 			memcpy(s->vm_name, p->name, sizeof(s->vm_name));
+			if (!lookup_match(pg->f, s) || !page_wants(pg))
+				continue;
 			json_object *r = json_object_new_object();
-			if (r == NULL || json_object_array_add(arr, r) < 0) {
-				json_object_put(r);
+			if (r == NULL)
 				return -ENOMEM;
-			}
 			rc = row_lookup(r, s);
+			if (rc)
+				json_object_put(r);
+			else
+				rc = page_take(pg, r);
 		}
 	}
 	return rc;
 }
 
-int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
-		   json_object **rows)
+int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_secrets,
+			const struct hnv_show_filter *f, size_t offset, size_t max_bytes,
+			json_object **rows, size_t *next)
 {
 	static const struct {
 		const char *what;
@@ -435,6 +559,8 @@ int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secret
 	if (rows == NULL)
 		return -EINVAL;
 	*rows = NULL;
+	if (next != NULL)
+		*next = 0;
 	if (m == NULL || what == NULL)
 		return -EINVAL;
 	size_t v = 0, nv = sizeof(views) / sizeof(views[0]);
@@ -443,35 +569,54 @@ int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secret
 	if (v == nv)
 		return -EINVAL; /* counters, config, revisions: the daemon's */
 	enum group g = views[v].g;
-	json_object *arr = json_object_new_array();
-	if (arr == NULL)
+	if (!filter_fits(g, f))
+		return -ENOTSUP;
+	struct page pg = {.f = f, .skip = offset, .max = max_bytes};
+	if ((pg.arr = json_object_new_array()) == NULL)
 		return -ENOMEM;
 	int rc = 0;
-	if (g == G_GLOBAL && m->g[G_GLOBAL].n == 0) {
+	if (g == G_GLOBAL && m->g[G_GLOBAL].n == 0 && page_wants(&pg)) {
 		/* nothing set: the defaults */
 		json_object *r = json_object_new_object();
-		if (r == NULL || json_object_array_add(arr, r) < 0) {
+		rc = r == NULL ? -ENOMEM : row_global(r, NULL);
+		if (rc)
 			json_object_put(r);
-			rc = -ENOMEM;
-		} else {
-			rc = row_global(r, NULL);
-		}
+		else
+			rc = page_take(&pg, r);
 	}
-	for (const struct ent *e = m->g[g].head; e != NULL && rc == 0; e = e->l[SLOT_GROUP].next) {
-		json_object *r = json_object_new_object();
-		if (r == NULL || json_object_array_add(arr, r) < 0) {
-			json_object_put(r);
-			rc = -ENOMEM;
-			break;
+	for (const struct ent *e = m->g[g].head; e != NULL && rc == 0 && !pg.next;
+	     e = e->l[SLOT_GROUP].next) {
+		if (f != NULL) {
+			struct hnv_conf_cmd c;
+			mdl_ent_cmd(e, &c);
+			bool match = cmd_match(g, &c, f);
+			explicit_bzero(&c, sizeof(c));
+			if (!match)
+				continue;
 		}
-		rc = make_row(m, g, e, show_secrets, r);
+		if (!page_wants(&pg))
+			continue;
+		json_object *r = json_object_new_object();
+		rc = r == NULL ? -ENOMEM : make_row(m, g, e, show_secrets, r);
+		if (rc)
+			json_object_put(r);
+		else
+			rc = page_take(&pg, r);
 	}
 	if (g == G_LOOKUP && rc == 0)
-		rc = port_record_rows(m, arr);
+		rc = port_record_rows(m, &pg);
 	if (rc < 0) {
-		json_object_put(arr);
+		json_object_put(pg.arr);
 		return rc;
 	}
-	*rows = arr;
+	*rows = pg.arr;
+	if (next != NULL)
+		*next = pg.next;
 	return 0;
+}
+
+int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
+		   json_object **rows)
+{
+	return hnv_model_show_page(m, what, show_secrets, NULL, 0, SIZE_MAX, rows, NULL);
 }

@@ -205,6 +205,196 @@ int hnv_cli_call(struct hnv_cli_conn *c, json_object *req, json_object **result,
 	return rc;
 }
 
+/* ---- large transactions and replies (issue 17 finding 7) ---- */
+
+#define CHUNK_BYTES (HNV_API_MAX_LINE / 2) /* of lines, escaped, in one exec request */
+#define PAGE_RESTARTS 5                    /* pagings started over on a new revision */
+
+/* The bytes of s in a JSON string, at most (json-c escapes '"', '\' and
+ * control characters; "\u00XX" is the longest escape). */
+static size_t json_len(const char *s)
+{
+	size_t n = 2;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		n += ch == '"' || ch == '\\' ? 2 : ch < 0x20 || ch == 0x7f ? 6 : 1;
+	}
+	return n + 1; /* its comma */
+}
+
+int hnv_cli_exec(struct hnv_cli_conn *c, const char *const *lines, size_t n, unsigned confirm,
+		 json_object **result, char *err, size_t errlen)
+{
+	*result = NULL;
+	size_t i = 0;
+	for (;;) {
+		size_t bytes = 0, k = i;
+		while (k < n && (k == i || bytes + json_len(lines[k]) <= CHUNK_BYTES))
+			bytes += json_len(lines[k++]);
+		bool last = k == n;
+		json_object *req = hnv_cli_exec_req(lines + i, k - i);
+		if (!last)
+			json_object_object_add(req, "more", json_object_new_boolean(true));
+		else if (confirm)
+			json_object_object_add(req, "confirm", json_object_new_int64(confirm));
+		int rc = hnv_cli_call(c, req, result, err, errlen);
+		if (rc || last)
+			return rc;
+		json_object_put(*result);
+		*result = NULL;
+		i = k;
+	}
+}
+
+/* The members of a page result: rows or text, rev, next (-1: none). */
+static int page_parts(json_object *res, json_object **rows, const char **text, int64_t *rev,
+		      int64_t *next)
+{
+	json_object *v;
+	*rows = NULL;
+	*text = NULL;
+	if (!json_object_is_type(res, json_type_object) ||
+	    !json_object_object_get_ex(res, "rev", &v))
+		return -1;
+	*rev = json_object_get_int64(v);
+	*next = json_object_object_get_ex(res, "next", &v) ? json_object_get_int64(v) : -1;
+	if (json_object_object_get_ex(res, "rows", rows) &&
+	    json_object_is_type(*rows, json_type_array))
+		return 0;
+	*rows = NULL;
+	if (json_object_object_get_ex(res, "text", &v) && json_object_is_type(v, json_type_string)) {
+		*text = json_object_get_string(v);
+		return 0;
+	}
+	return -1;
+}
+
+static void wipe_result(json_object *o)
+{
+	if (o) {
+		wipe_strings(o);
+		json_object_put(o);
+	}
+}
+
+/* The pieces of text (json strings) as one json string; pieces wiped. */
+static json_object *join_text(json_object *pieces)
+{
+	size_t total = 0, n = json_object_array_length(pieces);
+	for (size_t i = 0; i < n; i++)
+		total += (size_t)json_object_get_string_len(json_object_array_get_idx(pieces, i));
+	/* one buffer of the final size: no copy of a secret is left behind by
+	 * a growing one */
+	char *s = malloc(total + 1);
+	json_object *o = NULL;
+	if (s) {
+		size_t off = 0;
+		for (size_t i = 0; i < n; i++) {
+			json_object *p = json_object_array_get_idx(pieces, i);
+			size_t l = (size_t)json_object_get_string_len(p);
+			memcpy(s + off, json_object_get_string(p), l);
+			off += l;
+		}
+		o = json_object_new_string_len(s, (int)total);
+		explicit_bzero(s, total);
+		free(s);
+	}
+	wipe_result(pieces);
+	return o;
+}
+
+int hnv_cli_paged(struct hnv_cli_conn *c, json_object *(*mk)(void *arg), void *arg,
+		  json_object **result, char *err, size_t errlen)
+{
+	*result = NULL;
+	for (int tries = 0; tries < PAGE_RESTARTS; tries++) {
+		json_object *all = json_object_new_array(); /* rows, or pieces of text */
+		bool is_text = false, restart = false;
+		int64_t rev0 = -1, offset = 0;
+		for (;;) {
+			json_object *req = mk(arg), *res, *rows;
+			json_object_object_add(req, "offset", json_object_new_int64(offset));
+			int rc = hnv_cli_call(c, req, &res, err, errlen);
+			const char *t;
+			int64_t rev, next;
+			if (rc == 0 && page_parts(res, &rows, &t, &rev, &next)) {
+				hnv_seterr(err, errlen, "unintelligible page from hnvgwd");
+				c->lost = true;
+				rc = -1;
+			}
+			if (rc) {
+				wipe_result(res);
+				wipe_result(all);
+				return rc;
+			}
+			if (rev0 >= 0 && rev != rev0) {
+				wipe_result(res);
+				restart = true;
+				break;
+			}
+			rev0 = rev;
+			is_text = rows == NULL;
+			json_object *from = rows;
+			if (is_text)
+				json_object_object_get_ex(res, "text", &from);
+			if (rows)
+				for (size_t i = 0; i < json_object_array_length(rows); i++)
+					json_object_array_add(
+						all, json_object_get(json_object_array_get_idx(rows, i)));
+			else
+				json_object_array_add(all, json_object_get(from));
+			json_object_put(res); /* what it holds lives on in all */
+			if (next <= offset)
+				break; /* the last page (or no progress) */
+			offset = next;
+		}
+		if (restart) {
+			wipe_result(all);
+			continue;
+		}
+		*result = is_text ? join_text(all) : all;
+		if (!*result) {
+			hnv_seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	hnv_seterr(err, errlen, "the configuration changed %d times while it was read; try again",
+		   PAGE_RESTARTS);
+	return 1;
+}
+
+struct show_args {
+	const char *what;
+	bool secrets;
+	json_object *filter;
+};
+
+static json_object *show_req(void *arg)
+{
+	const struct show_args *a = arg;
+	json_object *req = hnv_cli_req("show");
+	json_object_object_add(req, "what", json_object_new_string(a->what));
+	if (a->secrets)
+		json_object_object_add(req, "secrets", json_object_new_boolean(true));
+	if (a->filter) {
+		json_object_object_foreach(a->filter, k, v)
+		{
+			json_object *copy = NULL;
+			json_object_deep_copy(v, &copy, NULL);
+			json_object_object_add(req, k, copy);
+		}
+	}
+	return req;
+}
+
+int hnv_cli_show(struct hnv_cli_conn *c, const char *what, bool secrets, json_object *filter,
+		 json_object **result, char *err, size_t errlen)
+{
+	struct show_args a = {what, secrets, filter};
+	return hnv_cli_paged(c, show_req, &a, result, err, errlen);
+}
+
 /* ---- hnv_ps_io over a connection: each callback is one request ---- */
 
 static int ps_call(void *ctx, json_object *req, json_object **result, char *err, size_t errlen)
@@ -215,16 +405,14 @@ static int ps_call(void *ctx, json_object *req, json_object **result, char *err,
 static int ps_exec(void *ctx, const char *const *lines, size_t n, char *err, size_t errlen)
 {
 	json_object *res;
-	int rc = ps_call(ctx, hnv_cli_exec_req(lines, n), &res, err, errlen);
+	int rc = hnv_cli_exec(ctx, lines, n, 0, &res, err, errlen);
 	json_object_put(res);
-	return rc;
+	return rc ? -1 : 0;
 }
 
 static int ps_show(void *ctx, const char *what, json_object **rows, char *err, size_t errlen)
 {
-	json_object *req = hnv_cli_req("show");
-	json_object_object_add(req, "what", json_object_new_string(what));
-	return ps_call(ctx, req, rows, err, errlen);
+	return hnv_cli_show(ctx, what, false, NULL, rows, err, errlen) ? -1 : 0;
 }
 
 static int ps_nexthop(void *ctx, unsigned vsid, const char *src, const char *dst,

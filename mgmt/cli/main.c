@@ -28,6 +28,7 @@
 #include "output.h"
 #include "ps.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -74,6 +75,10 @@ static void usage(FILE *f)
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
 		"       counters|status|config|revisions|global|gateway|nat|gateway-routes|\n"
 		"       learned-routes [--show-secrets]\n"
+		"  show lookup [--vsid N] [--ca IP] [--pa IP]\n"
+		"                                         only the matching records (also\n"
+		"                                         --vsid for ports, routes, vsubnets,\n"
+		"                                         pools; --ca for ports)\n"
 		"  port add NAME --vsid N [--ca IP ...] [--mac MAC] [--dev IF]\n"
 		"                                         a VM port: a TAP hnvgwd creates, or\n"
 		"                                         the existing device IF (vnetN, veth)\n"
@@ -148,6 +153,25 @@ static int request(json_object *req, json_object **result)
 	return 0;
 }
 
+/* A paged request (client.h hnv_cli_paged) on a fresh connection, as
+ * request. */
+static int request_paged(json_object *(*mk)(void *arg), void *arg, json_object **result)
+{
+	struct hnv_cli_conn c;
+	*result = NULL;
+	int rc = conn_open(&c);
+	if (rc)
+		return rc;
+	char err[4096];
+	rc = hnv_cli_paged(&c, mk, arg, result, err, sizeof(err));
+	hnv_cli_close(&c);
+	if (rc) {
+		print_err(err);
+		return rc < 0 ? EXIT_UNREACHABLE : EXIT_REFUSED;
+	}
+	return 0;
+}
+
 /* ---- commands ---- */
 
 static bool is_noun(const char *w)
@@ -205,16 +229,26 @@ static void print_exec_result(json_object *res)
 		printf("committed revision %d\n", json_object_get_int(rev));
 }
 
+/* One transaction of the lines, in chunks when it is larger than a
+ * request line (issue 17 finding 7). */
 static int exec_lines(const char *const *lines, size_t n, unsigned confirm, bool quiet)
 {
-	json_object *req = hnv_cli_exec_req(lines, n), *res;
-	if (confirm)
-		json_object_object_add(req, "confirm", json_object_new_int64(confirm));
-	int rc = request(req, &res);
-	if (rc == 0 && (!quiet || json_out))
+	struct hnv_cli_conn c;
+	int rc = conn_open(&c);
+	if (rc)
+		return rc;
+	json_object *res;
+	char err[4096];
+	rc = hnv_cli_exec(&c, lines, n, confirm, &res, err, sizeof(err));
+	hnv_cli_close(&c);
+	if (rc) {
+		print_err(err);
+		return rc < 0 ? EXIT_UNREACHABLE : EXIT_REFUSED;
+	}
+	if (!quiet || json_out)
 		print_exec_result(res);
 	json_object_put(res);
-	return rc;
+	return 0;
 }
 
 /* Reads a whole file ("-": stdin) into a NUL-terminated buffer. */
@@ -416,27 +450,63 @@ static int cmd_commit(int argc, char **argv)
 	return rc;
 }
 
+/* show WHAT [--show-secrets] [--vsid N] [--ca IP] [--pa IP]: asked for in
+ * pages, filtered by hnvgwd (issue 17 finding 7). */
 static int cmd_show(int argc, char **argv)
 {
-	const char *what = NULL;
-	bool secrets = false;
+	struct {
+		const char *what;
+		bool secrets;
+		json_object *filter; /* "vsid", "ca", "pa", or NULL */
+	} o = {0};
+	const char *vsid = NULL, *ca = NULL, *pa = NULL;
 	for (int i = 1; i < argc; i++) {
+		const char **val = strcmp(argv[i], "--vsid") == 0 ? &vsid
+				   : strcmp(argv[i], "--ca") == 0 ? &ca
+				   : strcmp(argv[i], "--pa") == 0 ? &pa
+								  : NULL;
 		if (strcmp(argv[i], "--show-secrets") == 0)
-			secrets = true;
-		else if (!what && argv[i][0] != '-')
-			what = argv[i];
+			o.secrets = true;
+		else if (val && i + 1 < argc && !*val)
+			*val = argv[++i];
+		else if (!o.what && argv[i][0] != '-')
+			o.what = argv[i];
 		else
 			return usage_error("show: unexpected \"%s\"", argv[i]);
 	}
-	if (!what)
+	if (!o.what)
 		return usage_error("show needs what to show (rdomains, vsubnets, lookup, routes, "
 				   "ports, pa, proutes, gateways, s2s, counters, config, "
 				   "revisions, global)");
-	json_object *req = hnv_cli_req("show"), *res;
-	json_object_object_add(req, "what", json_object_new_string(what));
-	if (secrets)
-		json_object_object_add(req, "secrets", json_object_new_boolean(true));
-	int rc = request(req, &res);
+	unsigned long v;
+	unsigned char a[16];
+	if (vsid && parse_uint(vsid, UINT32_MAX, &v))
+		return usage_error("--vsid wants a number, not \"%s\"", vsid);
+	if (ca && inet_pton(AF_INET, ca, a) != 1 && inet_pton(AF_INET6, ca, a) != 1)
+		return usage_error("--ca wants an IPv4 or IPv6 address, not \"%s\"", ca);
+	if (pa && inet_pton(AF_INET, pa, a) != 1 && inet_pton(AF_INET6, pa, a) != 1)
+		return usage_error("--pa wants an IPv4 or IPv6 address, not \"%s\"", pa);
+	if (vsid || ca || pa) {
+		o.filter = json_object_new_object();
+		if (vsid)
+			json_object_object_add(o.filter, "vsid", json_object_new_int64((int64_t)v));
+		if (ca)
+			json_object_object_add(o.filter, "ca", json_object_new_string(ca));
+		if (pa)
+			json_object_object_add(o.filter, "pa", json_object_new_string(pa));
+	}
+	json_object *res = NULL;
+	struct hnv_cli_conn c;
+	int rc = conn_open(&c);
+	if (rc == 0) {
+		char err[4096];
+		rc = hnv_cli_show(&c, o.what, o.secrets, o.filter, &res, err, sizeof(err));
+		hnv_cli_close(&c);
+		if (rc)
+			print_err(err);
+		rc = rc < 0 ? EXIT_UNREACHABLE : rc ? EXIT_REFUSED : 0;
+	}
+	json_object_put(o.filter);
 	if (rc)
 		return rc;
 	if (json_out)
@@ -453,6 +523,19 @@ static int cmd_show(int argc, char **argv)
 	return 0;
 }
 
+struct diff_opts {
+	unsigned long from, to;
+};
+
+static json_object *diff_req(void *arg)
+{
+	const struct diff_opts *o = arg;
+	json_object *req = hnv_cli_req("diff");
+	json_object_object_add(req, "from", json_object_new_int64((int64_t)o->from));
+	json_object_object_add(req, "to", json_object_new_int64((int64_t)o->to));
+	return req;
+}
+
 static int cmd_config(int argc, char **argv)
 {
 	unsigned long a, b;
@@ -461,10 +544,8 @@ static int cmd_config(int argc, char **argv)
 		if (parse_uint(argv[2], UINT32_MAX, &a) || parse_uint(argv[3], UINT32_MAX, &b) ||
 		    !a || !b)
 			return usage_error("config diff wants two revision numbers");
-		req = hnv_cli_req("diff");
-		json_object_object_add(req, "from", json_object_new_int64((int64_t)a));
-		json_object_object_add(req, "to", json_object_new_int64((int64_t)b));
-		int rc = request(req, &res);
+		struct diff_opts d = {a, b};
+		int rc = request_paged(diff_req, &d, &res);
 		if (rc == 0)
 			json_out ? hnv_cli_print_json(res) : hnv_cli_print_text(res);
 		json_object_put(res);

@@ -34,6 +34,10 @@ struct client {
 	size_t in_len, in_cap, scanned; /* scanned: bytes known to hold no '\n' */
 	char *out;
 	size_t out_off, out_len, out_cap;
+	/* root's chunked transaction (api.h "exec" with "more"): its lines
+	 * so far, NUL-terminated one after the other */
+	char *txn;
+	size_t txn_len, txn_cap, txn_n;
 	bool eof;     /* the peer closed its side */
 	bool closing; /* read nothing more; close once out is sent */
 	bool dead;    /* close now */
@@ -143,9 +147,21 @@ int hnv_server_open(const char *path, struct hnv_core *core, struct hnv_server *
 	return 0;
 }
 
+/* Drops the lines of cl's chunked transaction (they may hold PSKs). */
+static void txn_drop(struct client *cl)
+{
+	if (cl->txn) {
+		explicit_bzero(cl->txn, cl->txn_cap);
+		free(cl->txn);
+	}
+	cl->txn = NULL;
+	cl->txn_len = cl->txn_cap = cl->txn_n = 0;
+}
+
 static void client_free(struct client *cl)
 {
 	close(cl->fd);
+	txn_drop(cl);
 	if (cl->in) {
 		explicit_bzero(cl->in, cl->in_cap);
 		free(cl->in);
@@ -209,10 +225,11 @@ static void client_reply(struct client *cl, json_object *reply)
 	size_t n = strlen(s);
 	json_object *big = NULL;
 	if (n > HNV_API_MAX_LINE) {
-		char msg[160];
+		char msg[200];
 		snprintf(msg, sizeof(msg),
-			 "reply of %zu bytes exceeds the protocol limit of %d bytes per line", n,
-			 HNV_API_MAX_LINE);
+			 "reply of %zu bytes exceeds the protocol limit of %d bytes per line: ask "
+			 "for it in pages (\"offset\", mgmt/api.h)",
+			 n, HNV_API_MAX_LINE);
 		big = hnv_reply_error(msg);
 		s = json_object_to_json_string_ext(big, JSON_C_TO_STRING_PLAIN);
 		n = strlen(s);
@@ -286,6 +303,85 @@ static void refuse(struct client *cl, const char *msg)
 	cl->closing = true;
 }
 
+/* Keeps the lines of an exec chunk in cl's transaction: 0, or -E2BIG
+ * (too many lines or bytes in all; message in err) or -ENOMEM. */
+static int txn_add(struct client *cl, const struct hnv_request *req, char *err, size_t errlen)
+{
+	if (cl->txn_n + req->u.exec.n > HNV_EXEC_MAX_LINES ||
+	    cl->txn_len + req->u.exec.buflen > HNV_TXN_MAX_BYTES) {
+		snprintf(err, errlen,
+			 "transaction too large: at most %d lines and %u bytes in all chunks",
+			 HNV_EXEC_MAX_LINES, HNV_TXN_MAX_BYTES);
+		return -E2BIG;
+	}
+	size_t need = cl->txn_len + req->u.exec.buflen;
+	if (need > cl->txn_cap) {
+		size_t cap = cl->txn_cap ? cl->txn_cap : 65536;
+		while (cap < need)
+			cap *= 2;
+		/* a new block each time: the old one is wiped, not left to
+		 * realloc (lines may hold PSKs) */
+		char *t = malloc(cap);
+		if (!t) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		if (cl->txn) {
+			memcpy(t, cl->txn, cl->txn_len);
+			explicit_bzero(cl->txn, cl->txn_cap);
+			free(cl->txn);
+		}
+		cl->txn = t;
+		cl->txn_cap = cap;
+	}
+	memcpy(cl->txn + cl->txn_len, req->u.exec.buf, req->u.exec.buflen);
+	cl->txn_len += req->u.exec.buflen;
+	cl->txn_n += req->u.exec.n;
+	return 0;
+}
+
+/* The reply to root's exec req on cl (api.h: chunks): a chunk is kept,
+ * the last one runs the transaction with the lines kept before it. */
+static json_object *serve_exec(struct hnv_server *s, struct client *cl,
+			       const struct hnv_request *req)
+{
+	char err[256];
+	if (req->u.exec.more || cl->txn_n) {
+		int rc = txn_add(cl, req, err, sizeof(err));
+		if (rc) {
+			txn_drop(cl);
+			hnv_log_rl(&rl_badreq, HNV_LOG_NOTICE, "exec by uid %u pid %d refused: %s",
+				   cl->peer.uid, cl->peer.pid, err);
+			return hnv_reply_error(err);
+		}
+	}
+	if (req->u.exec.more) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "pending", json_object_new_int64((int64_t)cl->txn_n));
+		return hnv_reply_ok(r);
+	}
+	if (!cl->txn_n)
+		return hnv_core_handle(s->core, req, &cl->peer);
+	struct hnv_request all = *req;
+	all.u.exec.lines = calloc(cl->txn_n, sizeof(*all.u.exec.lines));
+	if (!all.u.exec.lines) {
+		txn_drop(cl);
+		return hnv_reply_error("out of memory");
+	}
+	char *p = cl->txn;
+	for (size_t i = 0; i < cl->txn_n; i++) {
+		all.u.exec.lines[i] = p;
+		p += strlen(p) + 1;
+	}
+	all.u.exec.n = cl->txn_n;
+	all.u.exec.buf = cl->txn;
+	all.u.exec.buflen = cl->txn_len;
+	json_object *reply = hnv_core_handle(s->core, &all, &cl->peer);
+	free(all.u.exec.lines);
+	txn_drop(cl);
+	return reply;
+}
+
 static void serve_line(struct hnv_server *s, struct client *cl, const char *line, size_t len)
 {
 	struct hnv_request req;
@@ -296,7 +392,11 @@ static void serve_line(struct hnv_server *s, struct client *cl, const char *line
 			   cl->peer.uid, cl->peer.pid, err);
 		reply = hnv_reply_error(err);
 	} else {
-		reply = hnv_core_handle(s->core, &req, &cl->peer);
+		/* exec is root's (hnv_core_handle refuses anyone else) */
+		if (req.op == HNV_OP_EXEC && cl->peer.root)
+			reply = serve_exec(s, cl, &req);
+		else
+			reply = hnv_core_handle(s->core, &req, &cl->peer);
 		hnv_request_clear(&req);
 	}
 	client_reply(cl, reply);

@@ -37,7 +37,12 @@
  *  - each loop turn serves at most one request per client, root's clients
  *    first: root's request waits for at most one request of each other
  *    client, and the other event sources (zebra, charon, etcd) run every
- *    turn. */
+ *    turn.
+ * Large configurations (issue 17 finding 7) keep within these bounds: a
+ * show is asked for in pages of about HNV_API_PAGE_BYTES (api.h "offset"),
+ * one request each, and a transaction larger than a request line comes in
+ * chunks ("more") that root's client holds until the last one runs them
+ * (at most HNV_TXN_MAX_BYTES, dropped with the connection). */
 #define HNV_SERVER_MAX_CLIENTS 256
 #define HNV_SERVER_ROOT_RESERVED 32
 #define HNV_SERVER_MAX_PER_UID 16

@@ -876,34 +876,114 @@ static json_object *counter_rows(struct hnv_core *c)
 	return rows;
 }
 
-int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_object **result,
-		  char *err, size_t errlen)
+/* ---- pages of shows (issue 17 finding 7; api.h "offset") ---- */
+
+/* The bytes of s (len bytes) as a JSON string holds them. */
+static size_t json_len(const char *s, size_t len)
 {
-	if (strcmp(what, "counters") == 0) {
-		*result = counter_rows(c);
-		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		n += ch == '"' || ch == '\\' ? 2 : ch < 0x20 || ch == 0x7f ? 6 : 1;
 	}
-	for (size_t i = 0; i < c->n_status; i++)
-		if (strcmp(what, c->status[i].what) == 0) {
-			*result = c->status[i].fn(c->status[i].arg);
-			if (*result == NULL) {
-				hnv_seterr(err, errlen, "show %s: out of memory", what);
-				return -ENOMEM;
-			}
-			return 0;
+	return n;
+}
+
+/* The page of text from line offset on: as many whole lines as fit in
+ * HNV_API_PAGE_BYTES (at least one), as {"text"}; *next as in api.h. */
+static json_object *text_page(const char *text, uint64_t offset, uint64_t *next)
+{
+	const char *p = text;
+	for (uint64_t k = 0; k < offset && *p; k++) {
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	const char *end = p;
+	size_t used = 0;
+	uint64_t line = offset;
+	*next = 0;
+	while (*end) {
+		const char *nl = strchr(end, '\n');
+		size_t len = nl ? (size_t)(nl - end) + 1 : strlen(end);
+		size_t n = json_len(end, len);
+		if (used && used + n > HNV_API_PAGE_BYTES) {
+			*next = line;
+			break;
 		}
+		used += n;
+		end += len;
+		line++;
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "text", json_object_new_string_len(p, (int)(end - p)));
+	return o;
+}
+
+/* The rows of a small table (counters, revisions, status) from offset on,
+ * all of them on one page; takes rows. */
+static json_object *rows_page(json_object *rows, uint64_t offset)
+{
+	json_object *o = json_object_new_object(), *page = json_object_new_array();
+	size_t n = json_object_array_length(rows);
+	for (size_t i = offset < n ? (size_t)offset : n; i < n; i++)
+		json_object_array_add(page, json_object_get(json_object_array_get_idx(rows, i)));
+	json_object_put(rows);
+	json_object_object_add(o, "rows", page);
+	return o;
+}
+
+/* A page result: its "rev", and "next" unless it is the last. */
+static json_object *page_done(struct hnv_core *c, json_object *o, uint64_t next)
+{
+	json_object_object_add(o, "rev", json_object_new_int64(c->rev));
+	if (next)
+		json_object_object_add(o, "next", json_object_new_int64((int64_t)next));
+	return o;
+}
+
+#define TOO_LARGE                                                                                  \
+	"show %s is larger than the protocol's %d bytes per line: ask for it in pages "            \
+	"(\"offset\", mgmt/api.h), as hnvgw does"
+
+static json_object *wipe_text_result(char *text, bool paged, uint64_t offset, uint64_t *next)
+{
+	json_object *r = paged ? text_page(text, offset, next) : json_object_new_string(text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return r;
+}
+
+int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
+		  const struct hnv_show_filter *f, bool paged, uint64_t offset,
+		  json_object **result, char *err, size_t errlen)
+{
+	bool filtered = f && (f->has_vsid || f->has_ca || f->has_pa);
+	json_object *rows = NULL;
+	uint64_t next = 0;
 	if (strcmp(what, "config") == 0) {
+		if (filtered) {
+			hnv_seterr(err, errlen, "show config takes no filter (vsid, ca, pa)");
+			return -EINVAL;
+		}
 		char *text = hnv_model_text(c->model, secrets);
 		if (!text) {
 			hnv_seterr(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		*result = json_object_new_string(text);
-		explicit_bzero(text, strlen(text));
-		free(text);
+		if (!paged && json_len(text, strlen(text)) > HNV_API_MAX_LINE) {
+			explicit_bzero(text, strlen(text));
+			free(text);
+			hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
+			return -EFBIG;
+		}
+		*result = wipe_text_result(text, paged, offset, &next);
+		if (paged)
+			page_done(c, *result, next);
 		return 0;
 	}
-	if (strcmp(what, "revisions") == 0) {
+	if (strcmp(what, "counters") == 0) {
+		rows = counter_rows(c);
+	} else if (strcmp(what, "revisions") == 0) {
 		unsigned *revs;
 		size_t n;
 		int rc = hnv_store_revisions(c->store, &revs, &n);
@@ -911,7 +991,7 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 			hnv_seterr(err, errlen, "cannot list revisions: %s", strerror(-rc));
 			return rc;
 		}
-		json_object *rows = json_object_new_array();
+		rows = json_object_new_array();
 		for (size_t i = 0; i < n; i++) {
 			json_object *r = json_object_new_object();
 			json_object_object_add(r, "rev", json_object_new_int64(revs[i]));
@@ -920,19 +1000,59 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_objec
 			json_object_array_add(rows, r);
 		}
 		free(revs);
+	} else {
+		for (size_t i = 0; i < c->n_status && !rows; i++)
+			if (strcmp(what, c->status[i].what) == 0) {
+				rows = c->status[i].fn(c->status[i].arg);
+				if (rows == NULL) {
+					hnv_seterr(err, errlen, "show %s: out of memory", what);
+					return -ENOMEM;
+				}
+			}
+	}
+	if (rows) {
+		if (filtered) {
+			json_object_put(rows);
+			hnv_seterr(err, errlen, "show %s takes no filter (vsid, ca, pa)", what);
+			return -EINVAL;
+		}
+		*result = paged ? page_done(c, rows_page(rows, offset), 0) : rows;
+		return 0;
+	}
+	/* unpaged: one page of a line at most, so that no request makes the
+	 * daemon build more than that */
+	size_t nx = 0;
+	int rc = hnv_model_show_page(
+		c->model, what, secrets, filtered ? f : NULL, paged ? (size_t)offset : 0,
+		paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64, &rows, &nx);
+	if (rc == 0 && !paged && nx) {
+		json_object_put(rows);
+		hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
+		return -EFBIG;
+	}
+	if (rc == -EINVAL)
+		hnv_seterr(err, errlen, "unknown show target \"%s\"", what);
+	else if (rc == -ENOTSUP)
+		hnv_seterr(err, errlen,
+			   "show %s takes no such filter (vsid: lookup, ports, routes, vsubnets, "
+			   "pools; ca: lookup, ports; pa: lookup)",
+			   what);
+	else if (rc)
+		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
+	if (rc)
+		return rc;
+	if (!paged) {
 		*result = rows;
 		return 0;
 	}
-	int rc = hnv_model_show(c->model, what, secrets, result);
-	if (rc == -EINVAL)
-		hnv_seterr(err, errlen, "unknown show target \"%s\"", what);
-	else if (rc)
-		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
-	return rc;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "rows", rows);
+	*result = page_done(c, o, nx);
+	return 0;
 }
 
-int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result, char *err,
-		  size_t errlen)
+int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, bool paged, uint64_t offset,
+		  json_object **result, char *err, size_t errlen)
 {
 	char *text;
 	size_t len;
@@ -950,8 +1070,10 @@ int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **
 		hnv_seterr(err, errlen, "diff of revisions %u and %u: %s", from, to, strerror(-rc));
 		return rc;
 	}
-	*result = json_object_new_string(out);
-	free(out);
+	uint64_t next = 0;
+	*result = wipe_text_result(out, paged, offset, &next);
+	if (paged)
+		page_done(c, *result, next);
 	return 0;
 }
 
@@ -1194,11 +1316,18 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 		rc = hnv_core_rollback(c, req->u.rollback.rev, &res, err, sizeof(err));
 		break;
 	case HNV_OP_SHOW:
-		rc = hnv_core_show(c, req->u.show.what, req->u.show.secrets && peer->root, &res,
-				   err, sizeof(err));
+		rc = hnv_core_show(c, req->u.show.what, req->u.show.secrets && peer->root,
+				   &(struct hnv_show_filter){.has_vsid = req->u.show.has_vsid,
+							     .vsid = req->u.show.vsid,
+							     .has_ca = req->u.show.has_ca,
+							     .ca = req->u.show.ca,
+							     .has_pa = req->u.show.has_pa,
+							     .pa = req->u.show.pa},
+				   req->u.show.paged, req->u.show.offset, &res, err, sizeof(err));
 		break;
 	case HNV_OP_DIFF:
-		rc = hnv_core_diff(c, req->u.diff.from, req->u.diff.to, &res, err, sizeof(err));
+		rc = hnv_core_diff(c, req->u.diff.from, req->u.diff.to, req->u.diff.paged,
+				   req->u.diff.offset, &res, err, sizeof(err));
 		break;
 	case HNV_OP_NEXTHOP:
 		rc = hnv_core_nexthop(c, req->u.nexthop.vsid,

@@ -55,11 +55,15 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 int hnv_core_confirm(struct hnv_core *c, json_object **result, char *err, size_t errlen);
 int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, char *err,
 		      size_t errlen);
-/* secrets: PSKs in clear; the caller decides who may have them. */
-int hnv_core_show(struct hnv_core *c, const char *what, bool secrets, json_object **result,
-		  char *err, size_t errlen);
-int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, json_object **result, char *err,
-		  size_t errlen);
+/* secrets: PSKs in clear; the caller decides who may have them. f: the
+ * rows kept (mgmt/model.h; NULL or empty: all). paged: the page from
+ * offset on, as api.h "show" describes (issue 17 finding 7). */
+struct hnv_show_filter;
+int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
+		  const struct hnv_show_filter *f, bool paged, uint64_t offset,
+		  json_object **result, char *err, size_t errlen);
+int hnv_core_diff(struct hnv_core *c, unsigned from, unsigned to, bool paged, uint64_t offset,
+		  json_object **result, char *err, size_t errlen);
 /* Live trace on the host edge (root only; see api.h "trace"). */
 int hnv_core_trace(struct hnv_core *c, unsigned count, const char *port, uint64_t session,
 		   json_object **result, char *err, size_t errlen);
