@@ -499,6 +499,17 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 	return apply_desired(g, d);
 }
 
+void hnv_gw_errors(const struct hnv_gw *g, hnv_gw_error_fn fn, void *arg)
+{
+	const struct desired *d = g ? g->d : NULL;
+	for (unsigned i = 0; d && i < d->n_gw; i++)
+		if (d->gw[i].err[0])
+			fn(arg, "gateway", d->gw[i].c.rdomain, d->gw[i].c.rdomain, d->gw[i].err);
+	for (unsigned i = 0; d && i < d->n_s2s; i++)
+		if (d->s2s[i].err[0])
+			fn(arg, "s2s", d->s2s[i].c.name, d->s2s[i].c.rdomain, d->s2s[i].err);
+}
+
 json_object *hnv_gw_show(const struct hnv_gw *g)
 {
 	json_object *rows = json_object_new_array();

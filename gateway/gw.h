@@ -138,6 +138,16 @@ struct hnv_gw_desired {
  * with errors, or -ENOMEM (nothing changed). */
 int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *d);
 
+/* What the last hnv_gw_apply (or its retry) could not apply, for the reply
+ * to the commit that asked for it (issue 17 finding 13): fn is called with
+ * each tenant that has an error (kind "gateway", name and rdomain its
+ * routing domain) and each tunnel that has none of its XFRM interface
+ * (kind "s2s", its name and routing domain), with the error as `show
+ * gateway` and the log give it. */
+typedef void (*hnv_gw_error_fn)(void *arg, const char *kind, const char *name, const char *rdomain,
+				const char *error);
+void hnv_gw_errors(const struct hnv_gw *g, hnv_gw_error_fn fn, void *arg);
+
 /* Rows for `show gateway`: rdomain, vrf, table, zone, ports, corp, state
  * ("ok" or the error). */
 json_object *hnv_gw_show(const struct hnv_gw *g);

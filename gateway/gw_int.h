@@ -53,7 +53,8 @@ struct tunnel {
 	uint32_t if_id;
 	char xfrm[16];
 	int ifindex;
-	int tenant; /* index in gw[], -1: its routing domain has no gateway */
+	int tenant;        /* index in gw[], -1: its routing domain has no gateway */
+	char err[ERR_LEN]; /* why it has no XFRM interface, "" when it has one */
 };
 
 /* What one hnv_gw_apply asks for, with what applying it found out. */

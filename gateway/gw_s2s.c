@@ -233,8 +233,10 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 	char err[ERR_LEN];
 	for (unsigned i = 0; i < d->n_s2s; i++) {
 		struct tunnel *tu = &d->s2s[i];
+		tu->err[0] = 0;
 		if (ensure_xfrm(g, d, tu, err, sizeof(err)) < 0) {
 			tu->ifindex = 0;
+			memcpy(tu->err, err, sizeof(tu->err)); /* for hnv_gw_errors */
 			hnv_log(HNV_LOG_ERR, "s2s %s: %s", tu->c.name, err);
 		}
 	}

@@ -18,7 +18,10 @@
  *       validated against the whole resulting config, applied all or
  *       nothing, persisted as a new revision, then acknowledged. With
  *       "confirm", it is rolled back unless "commit-confirm" follows within
- *       SECONDS.
+ *       SECONDS. "result": {"rev":N, "applied":true} or, when the gateway
+ *       role could not apply all of it (stored all the same; issue 17
+ *       finding 13), {"rev":N, "applied":false, "not_applied":[{"object":
+ *       "gateway RDOMAIN"|"s2s NAME", "error":TEXT}]}; rollback alike.
  *       A transaction larger than one line is sent in chunks on one
  *       connection (issue 17 finding 7): each chunk but the last carries
  *       "more": true (and no "confirm"); the daemon keeps its lines and

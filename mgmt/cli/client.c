@@ -4,9 +4,11 @@
 #include "../../lib/err.h"
 #include "../../lib/vec.h"
 #include "../api.h"
+#include "output.h"
 
 #include <errno.h>
 #include <json-c/printbuf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -405,7 +407,16 @@ static int ps_call(void *ctx, json_object *req, json_object **result, char *err,
 static int ps_exec(void *ctx, const char *const *lines, size_t n, char *err, size_t errlen)
 {
 	json_object *res;
+	char *what;
 	int rc = hnv_cli_exec(ctx, lines, n, 0, &res, err, errlen);
+	if (rc == 0 && hnv_cli_not_applied(res, &what)) { /* issue 17 finding 13 */
+		snprintf(err, errlen, "committed revision %d, but not applied: %s",
+			 json_object_get_int(json_object_object_get(res, "rev")),
+			 what ? what : "?");
+		free(what);
+		json_object_put(res);
+		return 1;
+	}
 	json_object_put(res);
 	return rc ? -1 : 0;
 }

@@ -14,7 +14,9 @@
  * socket's mode refusing the user counts too) or the command failed (a
  * file it cannot read, a trace that timed out); 2
  * usage error; 3 hnvgwd cannot be reached (no connection, or no
- * intelligible reply) (issue 17 finding 12).
+ * intelligible reply) (issue 17 finding 12); 4 a change was committed
+ * (stored as a new revision) but hnvgwd could not apply all of it: what
+ * and why on stderr (issue 17 finding 13).
  *
  * Secrets (issue 17 finding 9): a PSK may come from a file or stdin
  * (--psk-file FILE, --psk -) rather than argv, which every local user can
@@ -42,6 +44,7 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
+#define EXIT_NOT_APPLIED 4
 #define PSK_FILE_MAX 4096 /* bytes of a --psk-file (a PSK is at most 255) */
 #define FILE_MAX (64u << 20) /* bytes of a commit or ps file */
 
@@ -89,7 +92,8 @@ static void usage(FILE *f)
 		"\n"
 		"Options: --socket PATH (default " HNV_API_DEFAULT_SOCK "), --json (raw results)\n"
 		"Exit status: 0 ok, 1 refused by hnvgwd (or failed: unreadable file, trace\n"
-		"timeout), 2 usage error, 3 hnvgwd cannot be reached.\n");
+		"timeout), 2 usage error, 3 hnvgwd cannot be reached, 4 committed (stored as\n"
+		"a new revision) but not applied (what and why on stderr; see show gateway).\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -210,23 +214,44 @@ static char *join_words(char **w, int n)
 	return s;
 }
 
-static void print_exec_result(json_object *res)
+/* The exit status of res, the result of a change (exec, rollback), with
+ * done saying what was done ("committed revision N"): printed on stdout
+ * unless quiet (--json: the result), and when hnvgwd could not apply all
+ * of it, "DONE, but not applied: OBJECT: ERROR; ..." on stderr and
+ * EXIT_NOT_APPLIED (issue 17 finding 13). */
+static int change_status(json_object *res, const char *done, bool quiet)
 {
-	if (json_out) {
+	char *what;
+	bool failed = hnv_cli_not_applied(res, &what);
+	if (json_out)
 		hnv_cli_print_json(res);
-		return;
-	}
+	else if (!quiet && !failed)
+		printf("%s\n", done);
+	if (!failed)
+		return 0;
+	fprintf(stderr, "hnvgw: %s, but not applied: ", done);
+	hnv_cli_fputs_safe(what ? what : "out of memory", false, stderr);
+	fputs("\nhnvgw: the change is stored; hnvgwd retries what the kernel refused "
+	      "('hnvgw show gateway' shows the state)\n",
+	      stderr);
+	free(what);
+	return EXIT_NOT_APPLIED;
+}
+
+static int exec_status(json_object *res, bool quiet)
+{
+	char done[160];
 	json_object *rev, *confirm, *back;
-	if (!json_object_object_get_ex(res, "rev", &rev))
-		return;
+	int r = json_object_object_get_ex(res, "rev", &rev) ? json_object_get_int(rev) : 0;
 	if (json_object_object_get_ex(res, "confirm", &confirm) &&
 	    json_object_object_get_ex(res, "rollback_to", &back))
-		printf("committed revision %d; back to revision %d in %d s unless "
-		       "'hnvgw commit confirm' follows\n",
-		       json_object_get_int(rev), json_object_get_int(back),
-		       json_object_get_int(confirm));
+		snprintf(done, sizeof(done),
+			 "committed revision %d; back to revision %d in %d s unless "
+			 "'hnvgw commit confirm' follows",
+			 r, json_object_get_int(back), json_object_get_int(confirm));
 	else
-		printf("committed revision %d\n", json_object_get_int(rev));
+		snprintf(done, sizeof(done), "committed revision %d", r);
+	return change_status(res, done, quiet);
 }
 
 /* One transaction of the lines, in chunks when it is larger than a
@@ -245,10 +270,9 @@ static int exec_lines(const char *const *lines, size_t n, unsigned confirm, bool
 		print_err(err);
 		return rc < 0 ? EXIT_UNREACHABLE : EXIT_REFUSED;
 	}
-	if (!quiet || json_out)
-		print_exec_result(res);
+	rc = exec_status(res, quiet);
 	json_object_put(res);
-	return 0;
+	return rc;
 }
 
 /* Reads a whole file ("-": stdin) into a NUL-terminated buffer. */
@@ -559,11 +583,10 @@ static int cmd_config(int argc, char **argv)
 		json_object_object_add(req, "rev", json_object_new_int64((int64_t)a));
 		int rc = request(req, &res);
 		if (rc == 0) {
-			if (json_out)
-				hnv_cli_print_json(res);
-			else
-				printf("revision %lu restored as revision %d\n", a,
-				       json_object_get_int(json_object_object_get(res, "rev")));
+			char done[96];
+			snprintf(done, sizeof(done), "revision %lu restored as revision %d", a,
+				 json_object_get_int(json_object_object_get(res, "rev")));
+			rc = change_status(res, done, false);
 		}
 		json_object_put(res);
 		return rc;
@@ -773,7 +796,8 @@ static int cmd_s2s(int argc, char **argv)
 		free(del);
 		rc = request(req, &res);
 		if (rc == 0)
-			json_object_put(res);
+			rc = exec_status(res, true);
+		json_object_put(res);
 		return rc;
 	}
 	if (argc != 3)

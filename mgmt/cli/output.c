@@ -210,3 +210,31 @@ void hnv_cli_print_text(json_object *o)
 	if (n && s[n - 1] != '\n')
 		putchar('\n');
 }
+
+bool hnv_cli_not_applied(json_object *res, char **what)
+{
+	json_object *applied, *rows;
+	*what = NULL;
+	if (!json_object_is_type(res, json_type_object) ||
+	    !json_object_object_get_ex(res, "applied", &applied) ||
+	    json_object_get_boolean(applied))
+		return false;
+	struct hnv_buf b = {0};
+	size_t n = json_object_object_get_ex(res, "not_applied", &rows) &&
+				   json_object_is_type(rows, json_type_array)
+			   ? json_object_array_length(rows)
+			   : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *row = json_object_array_get_idx(rows, i), *o = NULL, *e = NULL;
+		json_object_object_get_ex(row, "object", &o);
+		json_object_object_get_ex(row, "error", &e);
+		const char *os = o ? json_object_get_string(o) : NULL;
+		const char *es = e ? json_object_get_string(e) : NULL;
+		hnv_buf_printf(&b, "%s%s: %s", i ? "; " : "", os ? os : "?", es ? es : "?");
+	}
+	if (n == 0)
+		hnv_buf_puts(&b, "hnvgwd did not say what");
+	*what = hnv_buf_take(&b);
+	hnv_buf_free(&b, false);
+	return true;
+}

@@ -33,4 +33,10 @@ void hnv_cli_print_table(json_object *rows);
  * terminal (show config stays replayable), else escaped (text mode). */
 void hnv_cli_print_text(json_object *o);
 
+/* Whether res, the result of exec or rollback, says the change was not
+ * (fully) applied: "applied": false (issue 17 finding 13; a result without
+ * "applied" was). Then *what is what was not, "OBJECT: ERROR; ..." (raw:
+ * escape it for a terminal; malloc'd, NULL when out of memory). */
+bool hnv_cli_not_applied(json_object *res, char **what);
+
 #endif

@@ -19,8 +19,10 @@
 
 struct hnv_ps_io {
 	void *ctx;
-	/* Commits lines as one transaction. Returns 0, or -1 with a message
-	 * in err (the daemon's refusal). */
+	/* Commits lines as one transaction. Returns 0; 1 when it was
+	 * committed but hnvgwd could not apply all of it, with "committed
+	 * revision N, but not applied: ..." in err (issue 17 finding 13); or
+	 * -1 with a message in err (the daemon's refusal). */
 	int (*exec)(void *ctx, const char *const *lines, size_t n, char *err, size_t errlen);
 	/* The rows of "show WHAT" (api.h); the caller owns *rows (json_object_put). */
 	int (*show)(void *ctx, const char *what, json_object **rows, char *err, size_t errlen);
@@ -34,7 +36,10 @@ struct hnv_ps_io {
 /* Runs a script of len bytes. Returns 0 when every cmdlet succeeded, 1 when
  * a cmdlet failed at run time (execution continues with the next statement,
  * as PowerShell does for non-terminating errors), 2 on a syntax error (then
- * nothing runs; the message names the line and the token). */
+ * nothing runs; the message names the line and the token), 4 when every
+ * cmdlet succeeded but hnvgwd could not apply all of a commit (stored all
+ * the same; reported on err as a warning naming what and why: issue 17
+ * finding 13). */
 int hnv_ps_run(const char *script, size_t len, const struct hnv_ps_io *io);
 
 #endif

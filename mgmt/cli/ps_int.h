@@ -293,12 +293,14 @@ struct run {
 	const struct stmt *st;
 	size_t nst;
 	bool failed;
-	size_t *pending; /* statements waiting for their VSID (New-...LookupRecord) */
+	bool not_applied; /* a commit was stored but not (fully) applied */
+	size_t *pending;  /* statements waiting for their VSID (New-...LookupRecord) */
 	size_t npending;
 };
 
 /* Runs the statements of p in order through io. Returns 0 when each
- * succeeded, 1 when one failed (each failure reported on io->err), or -1
+ * succeeded, 1 when one failed (each failure reported on io->err), 4 when
+ * none failed but a commit was not (fully) applied, or -1
  * with "line 1: out of memory" in msg before anything ran. */
 int ps_run(const struct ps_prog *p, const struct hnv_ps_io *io, char *msg);
 

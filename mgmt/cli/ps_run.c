@@ -132,8 +132,16 @@ bool ps_commit(struct run *r, const struct cmd *c, struct lines *l)
 			fprintf(r->io->out, "What if: %s\n", l->v[i]);
 	} else if (l->n > 0) {
 		char err[MSG_MAX] = "";
-		if (r->io->exec(r->io->ctx, (const char *const *)l->v, l->n, err, sizeof(err)) !=
-		    0) {
+		int rc = r->io->exec(r->io->ctx, (const char *const *)l->v, l->n, err, sizeof(err));
+		if (rc == 1 && r->io->err) {
+			/* committed: the cmdlet succeeded, with a warning */
+			fputs("WARNING: ", r->io->err);
+			hnv_cli_fputs_safe(err[0] ? err : "committed, but not applied", false,
+					   r->io->err);
+			fputc('\n', r->io->err);
+		}
+		r->not_applied |= rc == 1;
+		if (rc != 0 && rc != 1) {
 			ps_fail(r, c, "%s", err[0] ? err : "the change was refused");
 			ok = false;
 		}
@@ -305,5 +313,5 @@ int ps_run(const struct ps_prog *p, const struct hnv_ps_io *io, char *msg)
 	for (size_t i = 0; i < r.npending; i++)
 		run_stmt(&r, r.pending[i], r.nst, false);
 	free(r.pending);
-	return r.failed ? 1 : 0;
+	return r.failed ? 1 : r.not_applied ? 4 : 0;
 }

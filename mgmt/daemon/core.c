@@ -37,6 +37,11 @@ struct hnv_core {
 	struct hnv_fwd *fwd;     /* host edge forwarding, or NULL (hnvgwd without --uplink) */
 	hnv_core_observer observer;
 	void *observer_arg;
+	struct hnv_core_reporter reporter; /* fn NULL: none */
+	/* what the observer could not apply of the last change (rows of the
+	 * reporter), until exec or rollback puts it in its result */
+	json_object *not_applied;
+	bool not_applied_unknown; /* the reporter ran out of memory: not "applied" */
 	hnv_core_s2s_fn s2s_ctl;
 	void *s2s_arg;
 	hnv_core_exec_hook exec_hook; /* hnvgwd --etcd */
@@ -292,7 +297,7 @@ static int persist(struct hnv_core *c, const struct delta *d, unsigned *rev)
 }
 
 struct run {
-	struct hnv_apply *a;
+	struct hnv_core *c;
 	char *err;
 	size_t errlen;
 };
@@ -300,7 +305,10 @@ struct run {
 static int run_one(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
 {
 	struct run *r = arg;
-	return hnv_apply_change(r->a, old, new, r->err, r->errlen);
+	int rc = hnv_apply_change(r->c->apply, old, new, r->err, r->errlen);
+	if (rc == 0 && r->c->reporter.note)
+		r->c->reporter.note(r->c->reporter.arg, old, new);
+	return rc;
 }
 
 /* The changes of one transaction, however they were made: each calls cb
@@ -332,9 +340,11 @@ static int txn_each(const void *src, hnv_apply_diff_cb cb, void *arg)
 static int apply_persist(struct hnv_core *c, changes_each each, const void *src, unsigned *rev,
 			 char *err, size_t errlen)
 {
-	struct run r = {c->apply, err, errlen};
+	struct run r = {c, err, errlen};
 	struct delta lines = {0};
 	hnv_apply_begin(c->apply);
+	if (c->reporter.begin)
+		c->reporter.begin(c->reporter.arg);
 	int rc = each(src, run_one, &r);
 	if (rc == 0)
 		rc = hnv_apply_publish(c->apply, err, errlen);
@@ -353,12 +363,25 @@ static int apply_persist(struct hnv_core *c, changes_each each, const void *src,
 }
 
 /* After the running model became the result of a change persisted as rev:
- * the gateway role hears of it when the change touched what it reads. */
+ * the gateway role hears of it when the change touched what it reads, and
+ * what of the change it could not apply is kept for the reply (issue 17
+ * finding 13). */
 static void installed(struct hnv_core *c, unsigned rev)
 {
 	c->rev = rev;
-	if (c->observer && hnv_apply_gateway_touched(c->apply))
-		c->observer(c->observer_arg, c->model);
+	json_object_put(c->not_applied);
+	c->not_applied = NULL;
+	c->not_applied_unknown = false;
+	if (!c->observer || !hnv_apply_gateway_touched(c->apply))
+		return;
+	c->observer(c->observer_arg, c->model);
+	c->not_applied_unknown =
+		c->reporter.rows && !(c->not_applied = c->reporter.rows(c->reporter.arg, c->model));
+	if (c->not_applied_unknown)
+		hnv_log(HNV_LOG_ERR,
+			"revision %u: out of memory collecting what the gateway "
+			"could not apply (see show gateway)",
+			rev);
 }
 
 /* Applies the changes d from the running model to next, persists next as a
@@ -428,6 +451,11 @@ void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg)
 	c->observer_arg = arg;
 	if (fn)
 		fn(arg, c->model);
+}
+
+void hnv_core_set_reporter(struct hnv_core *c, const struct hnv_core_reporter *r)
+{
+	c->reporter = r ? *r : (struct hnv_core_reporter){0};
 }
 
 void hnv_core_set_s2s_ctl(struct hnv_core *c, hnv_core_s2s_fn fn, void *arg)
@@ -713,6 +741,7 @@ void hnv_core_close(struct hnv_core *c)
 	}
 	hnv_model_free(c->model);
 	hnv_store_close(c->store);
+	json_object_put(c->not_applied);
 	free(c->dir);
 	free(c);
 }
@@ -753,6 +782,30 @@ static json_object *rev_result(unsigned rev)
 	return o;
 }
 
+/* The result of a change installed as rev: {"rev", "applied"} and, when
+ * the gateway role could not apply all of it, "not_applied" (issue 17
+ * finding 13; logged as a warning too). Not knowing (out of memory) is
+ * not "applied". */
+static json_object *change_result(struct hnv_core *c, unsigned rev)
+{
+	json_object *o = rev_result(rev), *na = c->not_applied;
+	c->not_applied = NULL;
+	size_t n = na ? json_object_array_length(na) : 0;
+	json_object_object_add(o, "applied",
+			       json_object_new_boolean(n == 0 && !c->not_applied_unknown));
+	c->not_applied_unknown = false;
+	if (n == 0) {
+		json_object_put(na);
+		return o;
+	}
+	hnv_log(HNV_LOG_WARNING,
+		"revision %u is stored but %zu object%s not applied (see show "
+		"gateway)",
+		rev, n, n == 1 ? " is" : "s are");
+	json_object_object_add(o, "not_applied", na);
+	return o;
+}
+
 int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
 		  json_object **result, char *err, size_t errlen)
 {
@@ -774,7 +827,7 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 		hnv_scrub_secrets(err, errlen, lines, n);
 		return rc;
 	}
-	*result = rev_result(rev);
+	*result = change_result(c, rev);
 	if (confirm) {
 		if (!c->confirm.armed)
 			c->confirm.back = prev;
@@ -827,7 +880,7 @@ int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, ch
 			c->confirm.rev);
 		confirm_disarm(c);
 	}
-	*result = rev_result(newrev);
+	*result = change_result(c, newrev);
 	json_object_object_add(*result, "restored", json_object_new_int64(rev));
 	return 0;
 }

@@ -49,7 +49,12 @@ void hnv_core_close(struct hnv_core *c);
 unsigned hnv_core_revision(const struct hnv_core *c);
 
 /* The operations. Each returns 0 and a result (the caller owns it) or a
- * negative errno with a message in err; on error nothing changed. */
+ * negative errno with a message in err; on error nothing changed. The
+ * result of exec and rollback, {"rev": N, ...}, also says whether the
+ * change was applied (issue 17 finding 13): "applied": true, or false with
+ * "not_applied": [{"object", "error"}], what of it the gateway role could
+ * not apply (hnv_core_set_reporter); revision N holds it all the same, and
+ * the gateway role retries what failed in the kernel. */
 int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
 		  json_object **result, char *err, size_t errlen);
 int hnv_core_confirm(struct hnv_core *c, json_object **result, char *err, size_t errlen);
@@ -104,6 +109,24 @@ json_object *hnv_core_handle(struct hnv_core *c, const struct hnv_request *req,
 struct hnv_model;
 typedef void (*hnv_core_observer)(void *arg, const struct hnv_model *m);
 void hnv_core_set_observer(struct hnv_core *c, hnv_core_observer fn, void *arg);
+/* What the observer could not apply, for the reply to the change (issue
+ * 17 finding 13). A change (exec, rollback; also reload and shared policy,
+ * which have no reply) calls begin, then note with each of its changes as
+ * it applies them (old NULL: an addition, new NULL: a deletion; the
+ * commands go when note returns); once it is persisted and the observer
+ * ran, rows returns the objects the changes named that the observer could
+ * not apply: a new json array of {"object": "KIND NAME", "error": TEXT}
+ * (empty when everything was applied), or NULL (out of memory). rows is
+ * called only when the observer was. */
+struct hnv_conf_cmd;
+struct hnv_core_reporter {
+	void (*begin)(void *arg);
+	void (*note)(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new);
+	json_object *(*rows)(void *arg, const struct hnv_model *m);
+	void *arg;
+};
+/* r (copied) or NULL (none). */
+void hnv_core_set_reporter(struct hnv_core *c, const struct hnv_core_reporter *r);
 /* A live status table for `show WHAT` (e.g. "gateway", "nat", "zebra"):
  * fn returns the rows (a new json array). Providers are consulted before
  * the model's tables. 0, or -ENOSPC. */

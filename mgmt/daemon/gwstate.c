@@ -7,7 +7,10 @@
 #include "../conftext.h"
 #include "../model.h"
 
+#include "core.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,4 +246,178 @@ int hnv_gwstate_apply(struct hnv_gw *g, const struct hnv_model *m)
 	int rc = hnv_gw_apply(g, &d);
 	hnv_gwstate_free(&s);
 	return rc;
+}
+
+/* ---- what a change could not apply (issue 17 finding 13) ---- */
+
+typedef char name_t[HNV_NAME_MAX + 1];
+
+/* The objects the changes since begin named: routing domains (their
+ * gateways), tunnels, VSIDs (the gateways with a CA in them). Appended as
+ * noted (a transaction may hold many changes), sorted when asked. */
+struct hnv_gwstate_report {
+	struct hnv_gw *g;
+	name_t *rdomains, *tunnels;
+	size_t n_rdomains, cap_rdomains, n_tunnels, cap_tunnels;
+	uint32_t *vsids;
+	size_t n_vsids, cap_vsids;
+	bool oom;
+};
+
+int hnv_gwstate_report_new(struct hnv_gw *g, struct hnv_gwstate_report **out)
+{
+	*out = calloc(1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	(*out)->g = g;
+	return 0;
+}
+
+void hnv_gwstate_report_free(struct hnv_gwstate_report *r)
+{
+	if (r == NULL)
+		return;
+	free(r->rdomains);
+	free(r->tunnels);
+	free(r->vsids);
+	free(r);
+}
+
+static void report_begin(void *arg)
+{
+	struct hnv_gwstate_report *r = arg;
+	r->n_rdomains = r->n_tunnels = r->n_vsids = 0;
+	r->oom = false;
+}
+
+/* name (an array of HNV_NAME_MAX + 1) onto v, unless it is the last one. */
+static void note_name(struct hnv_gwstate_report *r, name_t **v, size_t *n, size_t *cap,
+		      const char *name)
+{
+	if (*n && strncmp((*v)[*n - 1], name, sizeof(name_t)) == 0)
+		return;
+	if (HNV_GROW(*v, *cap, *n + 1)) {
+		r->oom = true;
+		return;
+	}
+	copy_str((*v)[(*n)++], sizeof(name_t), name, sizeof(name_t));
+}
+
+static void note_cmd(struct hnv_gwstate_report *r, const struct hnv_conf_cmd *c)
+{
+	switch (c->kind) {
+	case HNV_CONF_GATEWAY_ADD:
+		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains, c->u.gateway.rdomain);
+		break;
+	case HNV_CONF_GATEWAY_CA:
+		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains,
+			  c->u.gateway_ca.rdomain);
+		break;
+	case HNV_CONF_S2S_ADD:
+		note_name(r, &r->tunnels, &r->n_tunnels, &r->cap_tunnels, c->u.s2s.name);
+		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains, c->u.s2s.rdomain);
+		break;
+	case HNV_CONF_VSUBNET_ADD:
+		if (r->n_vsids && r->vsids[r->n_vsids - 1] == c->u.vsubnet.vsid)
+			break;
+		if (HNV_GROW(r->vsids, r->cap_vsids, r->n_vsids + 1))
+			r->oom = true;
+		else
+			r->vsids[r->n_vsids++] = c->u.vsubnet.vsid;
+		break;
+	default: /* names no object of the gateway role */
+		break;
+	}
+}
+
+static void report_note(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
+{
+	struct hnv_gwstate_report *r = arg;
+	if (old)
+		note_cmd(r, old);
+	if (new)
+		note_cmd(r, new);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strncmp(a, b, sizeof(name_t));
+}
+
+/* v sorted, without duplicates; the new count. */
+static size_t sort_unique(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, size, cmp);
+	char *p = v;
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (k - 1) * size, p + i * size) != 0)
+			memmove(p + k++ * size, p + i * size, size);
+	return k;
+}
+
+/* A gateway CA in a noted VSID: its routing domain's gateway is named. */
+static int note_ca_of_vsid(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate_report *r = arg;
+	if (bsearch(&cmd->u.gateway_ca.vsid, r->vsids, r->n_vsids, sizeof(*r->vsids), cmp_u32))
+		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains,
+			  cmd->u.gateway_ca.rdomain);
+	return 0;
+}
+
+struct report_rows {
+	const struct hnv_gwstate_report *r;
+	json_object *rows;
+};
+
+static void report_error(void *arg, const char *kind, const char *name, const char *rdomain,
+			 const char *error)
+{
+	struct report_rows *x = arg;
+	const struct hnv_gwstate_report *r = x->r;
+	bool named =
+		strcmp(kind, "s2s") == 0
+			? bsearch(name, r->tunnels, r->n_tunnels, sizeof(name_t), cmp_name)
+			: bsearch(rdomain, r->rdomains, r->n_rdomains, sizeof(name_t), cmp_name);
+	if (!named || !x->rows)
+		return;
+	char object[sizeof(name_t) + 16];
+	snprintf(object, sizeof(object), "%s %s", kind, name);
+	json_object *row = json_object_new_object();
+	if (row == NULL || json_object_object_add(row, "object", json_object_new_string(object)) ||
+	    json_object_object_add(row, "error", json_object_new_string(error)) ||
+	    json_object_array_add(x->rows, row)) {
+		json_object_put(row);
+		json_object_put(x->rows);
+		x->rows = NULL;
+	}
+}
+
+static json_object *report_rows(void *arg, const struct hnv_model *m)
+{
+	struct hnv_gwstate_report *r = arg;
+	r->n_vsids = sort_unique(r->vsids, r->n_vsids, sizeof(*r->vsids), cmp_u32);
+	if (r->n_vsids)
+		hnv_model_foreach_kind(m, HNV_CONF_GATEWAY_CA, note_ca_of_vsid, r);
+	if (r->oom)
+		return NULL;
+	r->n_rdomains = sort_unique(r->rdomains, r->n_rdomains, sizeof(name_t), cmp_name);
+	r->n_tunnels = sort_unique(r->tunnels, r->n_tunnels, sizeof(name_t), cmp_name);
+	struct report_rows x = {r, json_object_new_array()};
+	if (x.rows && (r->n_rdomains || r->n_tunnels))
+		hnv_gw_errors(r->g, report_error, &x);
+	return x.rows;
+}
+
+void hnv_gwstate_reporter(struct hnv_gwstate_report *r, struct hnv_core_reporter *out)
+{
+	*out = (struct hnv_core_reporter){
+		.begin = report_begin,
+		.note = report_note,
+		.rows = report_rows,
+		.arg = r,
+	};
 }

@@ -41,6 +41,23 @@ void hnv_gwstate_free(struct hnv_gwstate *s);
  * hnv_gw_apply's result (tenants with errors), or -ENOMEM (logged). */
 int hnv_gwstate_apply(struct hnv_gw *g, const struct hnv_model *m);
 
+/* What the gateway role could not apply of a change, for the reply to it
+ * (issue 17 finding 13): a reporter (core.h hnv_core_set_reporter) over
+ * g. A change names the gateway objects of its commands: "gateway ADD"
+ * and "gateway-ca" the gateway of their routing domain, "vsubnet add" the
+ * gateways with a CA in its VSID, "s2s add" its tunnel and the gateway of
+ * its routing domain (which the tunnel needs). After the change the rows
+ * are the errors hnv_gw_errors reports for those objects: {"object":
+ * "gateway RDOMAIN" | "s2s NAME", "error"}; an object in error that the
+ * change did not name (it failed before) is not among them. */
+struct hnv_gwstate_report;
+/* 0, or -ENOMEM. */
+int hnv_gwstate_report_new(struct hnv_gw *g, struct hnv_gwstate_report **out);
+void hnv_gwstate_report_free(struct hnv_gwstate_report *r);
+/* The reporter for hnv_core_set_reporter (valid while r is). */
+struct hnv_core_reporter;
+void hnv_gwstate_reporter(struct hnv_gwstate_report *r, struct hnv_core_reporter *out);
+
 /* The configured tunnel c in vpn/s2s.h's type (out holds c's PSK). */
 void hnv_gwstate_s2s(const struct hnv_conf_s2s *c, struct hnv_s2s_conf *out);
 

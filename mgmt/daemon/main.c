@@ -390,6 +390,7 @@ struct daemon {
 	struct hnv_fwd *fwd;
 	struct hnv_fp *fp; /* the kernel fast path, when it forwards */
 	struct hnv_gw *gw;
+	struct hnv_gwstate_report *gw_report; /* what a commit could not apply */
 	struct hnv_sync *sync;
 	/* for show status: the --datapath asked for, the tier that forwards
 	 * and why */
@@ -488,6 +489,13 @@ static int start_gateway(const struct args *a, struct daemon *d, char *err, size
 	struct hnv_gw_opts go = {.zserv = a->zserv, .vici = a->vici, .uplink = a->uplink};
 	if (hnv_gw_new(&go, &d->gw, err, errlen))
 		return -1;
+	if (hnv_gwstate_report_new(d->gw, &d->gw_report)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct hnv_core_reporter rep;
+	hnv_gwstate_reporter(d->gw_report, &rep);
+	hnv_core_set_reporter(d->core, &rep);
 	hnv_core_add_status(d->core, "gateway", gw_status, d->gw);
 	hnv_core_add_status(d->core, "nat", gw_nat, d->gw);
 	hnv_core_add_status(d->core, "gateway-routes", gw_routes, d->gw);
@@ -558,8 +566,11 @@ static void stop(struct daemon *d)
 	hnv_sync_free(d->sync);
 	if (d->core)
 		hnv_core_attach_fwd(d->core, NULL, err, sizeof(err));
-	if (d->core)
+	if (d->core) {
 		hnv_core_set_observer(d->core, NULL, NULL);
+		hnv_core_set_reporter(d->core, NULL);
+	}
+	hnv_gwstate_report_free(d->gw_report);
 	hnv_gw_free(d->gw);
 	hnv_fwd_free(d->fwd); /* before the core frees the datapath it forwards on */
 	hnv_fp_free(d->fp);   /* after the thread that reads it, before the datapath */

@@ -57,15 +57,17 @@ cli_in()
 
 cli() { cli_in main "$@"; }
 
-# start_daemon [I]: starts instance I in the foreground (in the background
-# of this shell) and waits until it answers.
+# start_daemon [I [ARGS...]]: starts instance I in the foreground (in the
+# background of this shell), with more hnvgwd options ARGS, and waits
+# until it answers. DAEMON_WRAP: a command that runs it (ip netns exec NS).
+DAEMON_WRAP=()
 start_daemon()
 {
 	local i=${1:-main}
 	mkdir -p "$(dirname "$(sock_of "$i")")"
 	chmod 0755 "$(dirname "$(sock_of "$i")")"
-	"$HNVGWD" --foreground --state-dir "$(state_of "$i")" --socket "$(sock_of "$i")" \
-		--log-level debug >>"$(log_of "$i")" 2>&1 &
+	"${DAEMON_WRAP[@]}" "$HNVGWD" --foreground --state-dir "$(state_of "$i")" \
+		--socket "$(sock_of "$i")" --log-level debug "${@:2}" >>"$(log_of "$i")" 2>&1 &
 	DPIDS[$i]=$!
 	local n
 	for ((n = 0; n < 200; n++)); do
@@ -186,6 +188,7 @@ cleanup()
 		wait "${DPIDS[$i]}" 2>/dev/null || true
 	done
 	[[ -n ${LOOP_PID:-} ]] && { kill "$LOOP_PID" 2>/dev/null || true; wait "$LOOP_PID" 2>/dev/null || true; }
+	[[ -n ${CLEAN_NETNS:-} ]] && { ip netns del "$CLEAN_NETNS" 2>/dev/null || true; }
 	if [[ -n $ADDED_MEMBER && -z $CREATED_USER ]]; then
 		gpasswd -d "$TUSER" hnvgw >/dev/null 2>&1 || true
 	fi

@@ -46,7 +46,8 @@ struct fake {
 	json_object *rows[W__COUNT];
 	char *tx[TX_MAX]; /* each exec: its lines joined by '\n' */
 	unsigned ntx;
-	const char *refuse; /* exec fails with this message */
+	const char *refuse;      /* exec fails with this message */
+	const char *not_applied; /* exec commits, but says this was not applied */
 	unsigned shows;
 	/* nexthop */
 	json_object *nh_result;
@@ -349,6 +350,11 @@ static int fake_exec(void *ctx, const char *const *lines, size_t n, char *err, s
 	}
 	for (size_t i = 0; i < n; i++)
 		apply_line(f, lines[i]);
+	if (f->not_applied) {
+		snprintf(err, errlen, "committed revision %u, but not applied: %s", f->ntx,
+			 f->not_applied);
+		return 1;
+	}
 	return 0;
 }
 
@@ -1119,6 +1125,42 @@ static void test_lookup_waits_for_route(void **state)
 			    "At line:1 char:1\n");
 }
 
+/* A commit hnvgwd stored but could not apply all of (issue 17 finding
+ * 13): the cmdlet succeeded (what waited for it runs), with a warning that
+ * says what was not applied; the script exits 4, or 1 when a cmdlet
+ * failed too. */
+static void test_not_applied(void **state)
+{
+	struct fake *f = *state;
+	f->not_applied = "gateway blue: cannot create VRF rd-blue (table 100): Operation not "
+			 "supported: this kernel has no VRF support\x1b[2J";
+	static const char script[] =
+		NEW_BLUE1 "\n"
+			  "New-NetVirtualizationCustomerRoute -RoutingDomainID "
+			  "{11111111-2222-3333-4444-000000005001} -VirtualSubnetID 5001 "
+			  "-DestinationPrefix 10.0.0.0/24 -NextHop 0.0.0.0\n";
+	assert_int_equal(run(f, script), 4);
+	assert_int_equal(f->ntx, 2); /* the record waited for the route, and ran */
+	assert_string_equal(f->err,
+			    "WARNING: committed revision 1, but not applied: gateway blue: cannot "
+			    "create VRF rd-blue (table 100): Operation not supported: this kernel "
+			    "has no VRF support\\x1b[2J\n"
+			    "WARNING: committed revision 2, but not applied: gateway blue: cannot "
+			    "create VRF rd-blue (table 100): Operation not supported: this kernel "
+			    "has no VRF support\\x1b[2J\n");
+	/* a cmdlet that fails as well: 1 */
+	assert_int_equal(run(f, "New-NetVirtualizationCustomerRoute -RoutingDomainID "
+				"{11111111-2222-3333-4444-000000005001} -VirtualSubnetID 5002 "
+				"-DestinationPrefix 10.0.2.0/24 -NextHop 0.0.0.0\n"
+				"New-NetVirtualizationLookupRecord -CustomerAddress 10.0.0.5 "
+				"-VirtualSubnetID 7001 -MACAddress 060600000005 -ProviderAddress "
+				"192.168.4.11 -Rule TranslationMethodEncap\n"),
+			 1);
+	assert_contains(f->err, "WARNING: committed revision 3, but not applied: gateway blue");
+	assert_contains(f->err, "New-NetVirtualizationLookupRecord : VirtualSubnetID 7001 does "
+				"not exist");
+}
+
 /* ---- customer routes ---- */
 
 #define NEW_ROUTE_BLUE                                                                             \
@@ -1679,6 +1721,7 @@ int main(void)
 		T(test_lookup_unknown_vsid),
 		T(test_runtime_error_continues),
 		T(test_lookup_waits_for_route),
+		T(test_not_applied),
 		T(test_new_route_existing),
 		T(test_new_route_implicit),
 		T(test_new_route_name_collision),
