@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- base64 ---- */
 
@@ -224,6 +227,25 @@ static json_object *parse_text(const char *text, size_t len, char *err, size_t e
 		json_object_put(o);
 		hnv_seterr(err, errlen, "etcd reply is not a JSON object");
 		return NULL;
+	}
+	return o;
+}
+
+/* The JSON object at the start of an error reply: etcd 3.4's gateway may
+ * append its gRPC trailer ("Grpc-Trailer-Content-Type: ...") to the body
+ * of an error, after the object. NULL when there is none. */
+static json_object *parse_error_text(const char *text, size_t len)
+{
+	if (len > 65536)
+		return NULL;
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+	json_tokener_free(tok);
+	if (o && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
 	}
 	return o;
 }
@@ -476,6 +498,32 @@ int hnv_etcd_stream_feed(struct hnv_etcd_stream *s, const char *buf, size_t len,
 	return 0;
 }
 
+int hnv_etcd_parse_auth(const char *text, size_t len, char **token, char *err, size_t errlen)
+{
+	*token = NULL;
+	json_object *o = parse_text(text, len, err, errlen), *t;
+	if (!o)
+		return -EPROTO;
+	int rc = error_object(o, err, errlen);
+	if (!rc)
+		rc = get_obj(o, "token", json_type_string, &t, err, errlen);
+	if (!rc) {
+		const char *v = t ? json_object_get_string(t) : "";
+		size_t l = t ? (size_t)json_object_get_string_len(t) : 0;
+		bool ok = l > 0 && l <= 1024;
+		for (size_t i = 0; ok && i < l; i++)
+			ok = v[i] > ' ' && v[i] < 127;
+		if (!ok) {
+			hnv_seterr(err, errlen, "etcd reply: no usable auth token");
+			rc = -EPROTO;
+		} else if (!(*token = strdup(v))) {
+			rc = -ENOMEM;
+		}
+	}
+	json_object_put(o);
+	return rc;
+}
+
 /* ---- client ---- */
 
 struct hnv_etcd {
@@ -483,6 +531,12 @@ struct hnv_etcd {
 	size_t n, cur;
 	unsigned timeout_ms;
 	CURL *curl;
+	/* hnv_etcd_set_sec */
+	char *cacert, *cert, *key, *user;
+	char password[HNV_ETCD_PASSWORD_MAX + 1];
+	char *token;         /* of user, once authenticated */
+	char auth_hdr[1100]; /* "Authorization: TOKEN" */
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -551,7 +605,131 @@ void hnv_etcd_free(struct hnv_etcd *e)
 		free(e->urls[i]);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
+	free(e->cacert);
+	free(e->cert);
+	free(e->key);
+	free(e->user);
+	if (e->token)
+		explicit_bzero(e->token, strlen(e->token));
+	free(e->token);
+	explicit_bzero(e->password, sizeof(e->password));
+	explicit_bzero(e->auth_hdr, sizeof(e->auth_hdr));
 	free(e);
+}
+
+int hnv_etcd_check_secret_file(const char *opt, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		hnv_seterr(err, errlen, "%s %s: %s", opt, path, strerror(e));
+		return -e;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		hnv_seterr(err, errlen, "%s %s: not a regular file", opt, path);
+		return -EINVAL;
+	}
+	if (st.st_mode & 077) {
+		hnv_seterr(err, errlen,
+			   "%s %s: mode %04o lets others read it; it holds a secret: chmod 600 it",
+			   opt, path, (unsigned)(st.st_mode & 07777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* A file that must be readable: 0 or a negative errno with a message. */
+static int check_readable(const char *opt, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		hnv_seterr(err, errlen, "%s %s: %s", opt, path, strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The first line of a password file into e->password. */
+static int read_password(struct hnv_etcd *e, const char *path, char *err, size_t errlen)
+{
+	int rc = hnv_etcd_check_secret_file("--etcd-password-file", path, err, errlen);
+	if (rc)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		hnv_seterr(err, errlen, "--etcd-password-file %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	char buf[HNV_ETCD_PASSWORD_MAX + 2];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	size_t l = 0;
+	while (l < n && buf[l] != '\n' && buf[l] != '\r')
+		l++;
+	if (l == 0 || l > HNV_ETCD_PASSWORD_MAX || memchr(buf, '\0', l)) {
+		explicit_bzero(buf, sizeof(buf));
+		hnv_seterr(err, errlen,
+			   "--etcd-password-file %s: want the password on its first "
+			   "line (1-%d bytes)",
+			   path, HNV_ETCD_PASSWORD_MAX);
+		return -EINVAL;
+	}
+	memcpy(e->password, buf, l);
+	e->password[l] = '\0';
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+	return src && !(*dst = strdup(src)) ? -ENOMEM : 0;
+}
+
+int hnv_etcd_set_sec(struct hnv_etcd *e, const struct hnv_etcd_sec *sec, char *err, size_t errlen)
+{
+	int rc;
+	if (!sec->cert != !sec->key) {
+		hnv_seterr(err, errlen, "--etcd-cert and --etcd-key go together");
+		return -EINVAL;
+	}
+	if (!sec->user != !sec->password_file) {
+		hnv_seterr(err, errlen, "--etcd-user and --etcd-password-file go together");
+		return -EINVAL;
+	}
+	if (sec->user && (!*sec->user || strlen(sec->user) > 128)) {
+		hnv_seterr(err, errlen, "--etcd-user: want 1-128 bytes");
+		return -EINVAL;
+	}
+	if ((sec->cacert && (rc = check_readable("--etcd-cacert", sec->cacert, err, errlen))) ||
+	    (sec->cert && (rc = check_readable("--etcd-cert", sec->cert, err, errlen))) ||
+	    (sec->key && (rc = hnv_etcd_check_secret_file("--etcd-key", sec->key, err, errlen))) ||
+	    (sec->password_file && (rc = read_password(e, sec->password_file, err, errlen))))
+		return rc;
+	if ((sec->cacert || sec->cert)) {
+		for (size_t i = 0; i < e->n; i++)
+			if (strncmp(e->urls[i], "https://", 8) != 0) {
+				hnv_seterr(
+					err, errlen,
+					"--etcd-cacert and --etcd-cert need https:// members, not "
+					"%s",
+					e->urls[i]);
+				return -EINVAL;
+			}
+	}
+	if (dup_opt(&e->cacert, sec->cacert) || dup_opt(&e->cert, sec->cert) ||
+	    dup_opt(&e->key, sec->key) || dup_opt(&e->user, sec->user))
+		return -ENOMEM;
+	return 0;
 }
 
 const char *hnv_etcd_current(const struct hnv_etcd *e)
@@ -608,8 +786,21 @@ static curl_socket_t open_cloexec(void *arg, curlsocktype purpose, struct curl_s
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-static void curl_common(CURL *c, const char *url, const char *body, struct curl_slist *hdr)
+static void curl_common(struct hnv_etcd *e, const char *url, const char *body,
+			struct curl_slist *hdr)
 {
+	CURL *c = e->curl;
+	curl_easy_reset(c);
+	e->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->errbuf);
+	if (e->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+	if (e->cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -621,12 +812,67 @@ static void curl_common(CURL *c, const char *url, const char *body, struct curl_
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 }
 
-/* POSTs body to path on the current member, then the others. 0 and the
- * reply body in *reply (malloc'd), or a negative errno with err. */
-static int post(struct hnv_etcd *e, const char *path, const char *body, char **reply, char *err,
-		size_t errlen)
+/* What libcurl said of a failed transfer: its error buffer (which names
+ * TLS failures: an unknown CA, a refused or missing client certificate),
+ * else its code's text; with a hint when a member that wants a client
+ * certificate got none. */
+static void curl_why(struct hnv_etcd *e, const char *url, CURLcode cc, struct hnv_buf *b)
 {
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	const char *m = e->errbuf[0] ? e->errbuf : curl_easy_strerror(cc);
+	hnv_buf_printf(b, "%s", m);
+	/* with TLS 1.3 a member that refuses the client (no certificate, or
+	 * one of a CA it does not trust) closes the connection after the
+	 * handshake: the client sees it closed */
+	bool tls_closed = strncmp(url, "https://", 8) == 0 &&
+			  (cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
+			   cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_GOT_NOTHING);
+	if (tls_closed && !e->cert)
+		hnv_buf_printf(b, "; etcd closed the TLS connection: with --client-cert-auth it "
+				  "wants a client certificate (--etcd-cert, --etcd-key)");
+	else if (tls_closed)
+		hnv_buf_printf(b, "; etcd closed the TLS connection: does it trust the CA of "
+				  "--etcd-cert?");
+}
+
+/* The headers of a request: JSON, and the token once authenticated. */
+static struct curl_slist *headers(struct hnv_etcd *e)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json"), *h2;
+	if (h && e->token) {
+		snprintf(e->auth_hdr, sizeof(e->auth_hdr), "Authorization: %s", e->token);
+		if (!(h2 = curl_slist_append(h, e->auth_hdr))) {
+			curl_slist_free_all(h);
+			return NULL;
+		}
+		h = h2;
+	}
+	return h;
+}
+
+static void free_headers(struct hnv_etcd *e, struct curl_slist *h)
+{
+	/* libcurl's copy of the token */
+	for (struct curl_slist *p = h; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+	explicit_bzero(e->auth_hdr, sizeof(e->auth_hdr));
+}
+
+static void drop_token(struct hnv_etcd *e)
+{
+	if (e->token)
+		explicit_bzero(e->token, strlen(e->token));
+	free(e->token);
+	e->token = NULL;
+}
+
+/* POSTs body to path on the current member, then the others. 0 and the
+ * reply body in *reply (malloc'd), -EACCES (HTTP 401: not authenticated),
+ * or a negative errno with err. */
+static int post_once(struct hnv_etcd *e, const char *path, const char *body, char **reply,
+		     char *err, size_t errlen)
+{
+	struct curl_slist *hdr = headers(e);
 	if (!hdr)
 		return -ENOMEM;
 	struct hnv_buf tried = {0};
@@ -637,8 +883,7 @@ static int post(struct hnv_etcd *e, const char *path, const char *body, char **r
 		snprintf(url, sizeof(url), "%s%s", e->urls[idx], path);
 		struct rbuf r = {0};
 		CURL *c = e->curl;
-		curl_easy_reset(c);
-		curl_common(c, url, body, hdr);
+		curl_common(e, url, body, hdr);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rbuf_write);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
@@ -650,38 +895,106 @@ static int post(struct hnv_etcd *e, const char *path, const char *body, char **r
 		if (cc == CURLE_OK && code == 200 && r.b.len && (*reply = hnv_buf_take(&r.b))) {
 			e->cur = idx;
 			hnv_buf_free(&tried, false);
-			curl_slist_free_all(hdr);
+			free_headers(e, hdr);
 			return 0;
 		}
 		if (cc == CURLE_OK && code >= 400 && code < 500) {
 			/* the request itself was refused: no other member will
 			 * take it */
 			char m[200] = "";
-			json_object *o = r.b.p ? parse_text(r.b.p, r.b.len, NULL, 0) : NULL;
-			if (o)
+			json_object *o = r.b.p ? parse_error_text(r.b.p, r.b.len) : NULL;
+			if (o) {
 				error_object(o, m, sizeof(m));
+			} else if (r.b.p) {
+				/* a plain text refusal of the gateway itself */
+				char t[160];
+				size_t k = 0;
+				for (size_t j = 0; j < r.b.len && k + 1 < sizeof(t); j++)
+					if (r.b.p[j] >= ' ' && r.b.p[j] < 127)
+						t[k++] = r.b.p[j];
+				t[k] = '\0';
+				if (k)
+					snprintf(m, sizeof(m), "etcd: %s", t);
+			}
 			json_object_put(o);
-			hnv_seterr(err, errlen, "%s: HTTP %ld%s%s", url, code, *m ? ": " : "", m);
+			const char *hint = "";
+			if (!e->user && (code == 401 || strstr(m, "user name is empty")))
+				hint = "; etcd has authentication enabled: --etcd-user, "
+				       "--etcd-password-file";
+			else if (strstr(m, "CommonName"))
+				hint = "; with authentication enabled etcd's JSON gateway refuses "
+				       "client certificates that carry a CommonName: give hnvgwd "
+				       "one without (e.g. subject O=hnvgw)";
+			hnv_seterr(err, errlen, "%s: HTTP %ld%s%s%s", url, code, *m ? ": " : "", m,
+				   hint);
 			hnv_buf_free(&r.b, false);
 			hnv_buf_free(&tried, false);
-			curl_slist_free_all(hdr);
-			return -EPROTO;
+			free_headers(e, hdr);
+			return code == 401 ? -EACCES : -EPROTO;
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			rc = -ETIMEDOUT;
 		hnv_buf_printf(&tried, "%s%s (", i ? ", " : "", e->urls[idx]);
 		if (r.overflow)
 			hnv_buf_printf(&tried, "reply over %u bytes)", HNV_ETCD_MAX_REPLY);
-		else if (cc != CURLE_OK)
-			hnv_buf_printf(&tried, "%s)", curl_easy_strerror(cc));
-		else
+		else if (cc != CURLE_OK) {
+			curl_why(e, url, cc, &tried);
+			hnv_buf_printf(&tried, ")");
+		} else
 			hnv_buf_printf(&tried, "HTTP %ld)", code);
 		hnv_buf_free(&r.b, false);
 	}
-	curl_slist_free_all(hdr);
+	free_headers(e, hdr);
 	hnv_seterr(err, errlen, "etcd unreachable: %s", tried.oom ? "(out of memory)" : tried.p);
 	hnv_buf_free(&tried, false);
 	return rc;
+}
+
+/* Gets a token for e->user. 0, or a negative errno with err (a wrong
+ * password: "authentication failed"). */
+static int authenticate(struct hnv_etcd *e, char *err, size_t errlen)
+{
+	drop_token(e);
+	json_object *o = json_object_new_object(), *pw = json_object_new_string(e->password);
+	if (!o || !pw || json_object_object_add(o, "name", json_object_new_string(e->user))) {
+		json_object_put(pw);
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "password", json_object_get(pw));
+	const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	char *reply = NULL, m[600] = "";
+	int rc = body ? post_once(e, "/v3/auth/authenticate", body, &reply, m, sizeof(m)) : -ENOMEM;
+	/* json-c's copies of the password */
+	if (body)
+		explicit_bzero((char *)body, strlen(body));
+	explicit_bzero((char *)json_object_get_string(pw), (size_t)json_object_get_string_len(pw));
+	json_object_put(pw);
+	json_object_put(o);
+	if (!rc) {
+		rc = hnv_etcd_parse_auth(reply, strlen(reply), &e->token, m, sizeof(m));
+		explicit_bzero(reply, strlen(reply));
+		free(reply);
+	}
+	if (rc)
+		hnv_seterr(err, errlen, "etcd user %s: cannot authenticate: %s", e->user, m);
+	return rc == -EACCES ? -EPROTO : rc;
+}
+
+/* post_once, authenticated first when a user is set, and again once when
+ * etcd no longer takes the token. */
+static int post(struct hnv_etcd *e, const char *path, const char *body, char **reply, char *err,
+		size_t errlen)
+{
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		if (e->user && !e->token && (rc = authenticate(e, err, errlen)))
+			return rc;
+		rc = post_once(e, path, body, reply, err, errlen);
+		if (rc != -EACCES || !e->user || attempt)
+			return rc;
+		drop_token(e);
+	}
 }
 
 static int add_b64(json_object *o, const char *k, const char *v, size_t len)
@@ -930,7 +1243,16 @@ int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, i
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	char *body = text ? strdup(text) : NULL;
 	json_object_put(o);
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	if (e->user) {
+		/* a fresh token for every watch: etcd's gateway answers nothing
+		 * at all to a watch with a token it no longer takes */
+		int arc = authenticate(e, err, errlen);
+		if (arc) {
+			free(body);
+			return arc;
+		}
+	}
+	struct curl_slist *hdr = headers(e);
 	struct watch_ctx w = {.cancel = cancel, .err = err, .errlen = errlen};
 	w.s = hnv_etcd_stream_new(cb, arg);
 	int rc = -ENOMEM;
@@ -942,8 +1264,7 @@ int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, i
 		char url[HNV_ETCD_URL_MAX + 64];
 		snprintf(url, sizeof(url), "%s/v3/watch", e->urls[idx]);
 		CURL *c = e->curl;
-		curl_easy_reset(c);
-		curl_common(c, url, body, hdr);
+		curl_common(e, url, body, hdr);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_write);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -968,14 +1289,31 @@ int hnv_etcd_watch(struct hnv_etcd *e, const char *key, const char *range_end, i
 			rc = -ECONNRESET;
 			break;
 		}
+		if (cc == CURLE_OK && code == 401) {
+			/* the token expired: a new one at the next call */
+			drop_token(e);
+			hnv_seterr(err, errlen, "watch on %s: HTTP 401 (not authenticated)",
+				   e->urls[idx]);
+			rc = -EACCES;
+			break;
+		}
+		struct hnv_buf why = {0};
+		if (cc == CURLE_OK)
+			if (code != 200)
+				hnv_buf_printf(&why, "HTTP %ld", code);
+			else
+				hnv_buf_printf(&why, "no reply");
+		else
+			curl_why(e, url, cc, &why);
 		hnv_seterr(err, errlen, "watch on %s: %s", e->urls[idx],
-			   cc == CURLE_OK ? "no reply" : curl_easy_strerror(cc));
+			   why.oom ? "out of memory" : why.p);
+		hnv_buf_free(&why, false);
 	}
 	if (*cancel && rc != -ECONNRESET)
 		rc = -ECANCELED;
 out:
 	hnv_etcd_stream_free(w.s);
-	curl_slist_free_all(hdr);
+	free_headers(e, hdr);
 	free(body);
 	return rc;
 }

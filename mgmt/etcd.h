@@ -13,6 +13,17 @@
  * Everything the gateway sends is untrusted: the parsers below check every
  * field's type and range and never assert (fuzzed by tests/fuzz/fuzz_etcd.c).
  *
+ * Security (hnv_etcd_set_sec). https:// members are verified against
+ * --etcd-cacert (else the system's CAs); a client certificate and key
+ * (--etcd-cert, --etcd-key) answer etcd's --client-cert-auth. With a user
+ * (--etcd-user, --etcd-password-file) the client authenticates at
+ * /v3/auth/authenticate before its first request and sends the token it
+ * gets in the Authorization header of every request and watch; a token
+ * etcd no longer takes (HTTP 401: expired, or etcd restarted) is replaced
+ * once per request. The key and password files must be readable by their
+ * owner only (mode 0600 or 0400); hnvgwd reads the password, never the
+ * key (libcurl does), and neither reaches a message or the log.
+ *
  * Threads: a client is used by one thread at a time; use two clients for a
  * watch thread and a writer.
  */
@@ -35,6 +46,23 @@ struct hnv_etcd;
 int hnv_etcd_new(const char *urls, unsigned timeout_ms, struct hnv_etcd **out, char *err,
 		 size_t errlen);
 void hnv_etcd_free(struct hnv_etcd *e);
+
+/* TLS and authentication; NULL fields are not used. */
+struct hnv_etcd_sec {
+	const char *cacert;        /* PEM CA bundle that signed the members' certificates */
+	const char *cert, *key;    /* client certificate and its key (PEM), together */
+	const char *user;          /* etcd user (etcd auth enabled) */
+	const char *password_file; /* its password: the file's first line */
+};
+#define HNV_ETCD_PASSWORD_MAX 255
+/* Checks the files (readable; the key and password files are regular
+ * files of mode 0600 or 0400, else refused naming the file and its mode),
+ * reads the password and sets them for every later request. 0, or
+ * -EINVAL/-EACCES/-ENOENT with a message naming the option. */
+int hnv_etcd_set_sec(struct hnv_etcd *e, const struct hnv_etcd_sec *sec, char *err, size_t errlen);
+/* Checks a file given for a secret: a regular file that only its owner
+ * may read or write. 0 or a negative errno with a message naming opt. */
+int hnv_etcd_check_secret_file(const char *opt, const char *path, char *err, size_t errlen);
 /* The member URL that answered last (for messages). */
 const char *hnv_etcd_current(const struct hnv_etcd *e);
 
@@ -138,6 +166,9 @@ int hnv_etcd_parse_range(const char *text, size_t len, struct hnv_etcd_kvs *out,
  * (true for put and delete), revision and deleted count (may be NULL). */
 int hnv_etcd_parse_txn(const char *text, size_t len, bool *succeeded, int64_t *rev,
 		       int64_t *deleted, char *err, size_t errlen);
+/* A reply of /v3/auth/authenticate: its token (malloc'd; printable ASCII,
+ * at most 1024 bytes, else -EPROTO). */
+int hnv_etcd_parse_auth(const char *text, size_t len, char **token, char *err, size_t errlen);
 
 /* Splits a watch stream (JSON objects one after the other, whitespace
  * between) into messages, across arbitrary chunk boundaries. */

@@ -11,7 +11,7 @@ PKGS=(
 	tshark python3-scapy iproute2 tcpdump iputils-ping iperf3
 	frr strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins
-	etcd-server etcd-client nftables conntrack openvswitch-switch
+	etcd-server etcd-client openssl nftables conntrack openvswitch-switch
 	isc-dhcp-client busybox netsniff-ng ethtool
 )
 

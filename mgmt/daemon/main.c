@@ -4,7 +4,9 @@
  *          [--log-level err|warning|notice|info|debug] [--uplink IF]
  *          [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]
  *          [--zebra PATH|none]
- *          [--etcd URL[,URL...] --host-name NAME [--etcd-prefix PREFIX]]
+ *          [--etcd URL[,URL...] --host-name NAME [--etcd-prefix PREFIX]
+ *           [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]
+ *           [--etcd-user NAME --etcd-password-file FILE]]
  *
  * --uplink IF makes hnvgwd an HNV host edge: NVGRE is sent and received on
  * interface IF (the provider network), every configured port gets a TAP
@@ -31,6 +33,13 @@
  * (members tried in turn) under PREFIX (default /hnvgw/); this host,
  * named --host-name, applies the routing domains it has ports or gateway
  * attachments in (mgmt/daemon/sync.h). Without --etcd everything is local.
+ * --etcd-cacert: the CA that signed the members' certificates (https://
+ * URLs; else the system's CAs). --etcd-cert, --etcd-key: a client
+ * certificate for etcd's --client-cert-auth; the key file must be mode
+ * 0600 (or 0400), else hnvgwd does not start. --etcd-user,
+ * --etcd-password-file: an etcd user (etcd auth enabled), its password the
+ * file's first line (mode 0600 too); hnvgwd authenticates and sends the
+ * token etcd gives with every request (mgmt/etcd.h).
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
  * directory and load the current config into a model (a bad hnvgw.conf is
@@ -92,7 +101,9 @@ static void usage(FILE *f)
 		"              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
 		"              [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]\n"
 		"              [--zebra PATH|none] [--vici PATH|none]\n"
-		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]]\n"
+		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]\n"
+		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
+		"               [--etcd-user NAME --etcd-password-file FILE]]\n"
 		"defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
 		" --log-level info --datapath auto\n");
 }
@@ -236,6 +247,7 @@ static int gw_s2s_ctl(void *arg, const char *name, bool up, char *err, size_t er
 struct args {
 	const char *state_dir, *sock, *uplink, *backend, *zserv, *vici, *datapath;
 	const char *etcd, *host_name, *etcd_prefix;
+	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 	bool foreground;
 	enum hnv_log_level level;
 };
@@ -248,8 +260,16 @@ static int check_args(int argc, char **argv, const struct args *a)
 		usage(stderr);
 		return 2;
 	}
-	if ((a->host_name || a->etcd_prefix) && !a->etcd) {
-		fprintf(stderr, "hnvgwd: --host-name and --etcd-prefix need --etcd\n");
+	if ((a->host_name || a->etcd_prefix || a->etcd_cacert || a->etcd_cert || a->etcd_key ||
+	     a->etcd_user || a->etcd_password_file) &&
+	    !a->etcd) {
+		fprintf(stderr, "hnvgwd: --host-name and the --etcd-* options need --etcd\n");
+		usage(stderr);
+		return 2;
+	}
+	if (!a->etcd_cert != !a->etcd_key || !a->etcd_user != !a->etcd_password_file) {
+		fprintf(stderr, "hnvgwd: --etcd-cert and --etcd-key go together, so do "
+				"--etcd-user and --etcd-password-file\n");
 		usage(stderr);
 		return 2;
 	}
@@ -287,6 +307,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"etcd", required_argument, NULL, 'E'},
 		{"host-name", required_argument, NULL, 'H'},
 		{"etcd-prefix", required_argument, NULL, 'P'},
+		{"etcd-cacert", required_argument, NULL, 'C'},
+		{"etcd-cert", required_argument, NULL, 'c'},
+		{"etcd-key", required_argument, NULL, 'k'},
+		{"etcd-user", required_argument, NULL, 'e'},
+		{"etcd-password-file", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -348,6 +373,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'P':
 			a->etcd_prefix = optarg;
+			break;
+		case 'C':
+			a->etcd_cacert = optarg;
+			break;
+		case 'c':
+			a->etcd_cert = optarg;
+			break;
+		case 'k':
+			a->etcd_key = optarg;
+			break;
+		case 'e':
+			a->etcd_user = optarg;
+			break;
+		case 'p':
+			a->etcd_password_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -510,7 +550,14 @@ static int start_gateway(const struct args *a, struct daemon *d, char *err, size
  * results are applied on this one. */
 static int start_sync(const struct args *a, struct daemon *d, char *err, size_t errlen)
 {
-	struct hnv_sync_opts so = {.urls = a->etcd, .host = a->host_name, .prefix = a->etcd_prefix};
+	struct hnv_sync_opts so = {.urls = a->etcd,
+				   .host = a->host_name,
+				   .prefix = a->etcd_prefix,
+				   .cacert = a->etcd_cacert,
+				   .cert = a->etcd_cert,
+				   .key = a->etcd_key,
+				   .user = a->etcd_user,
+				   .password_file = a->etcd_password_file};
 	struct hnv_source src = {.name = "etcd",
 				 .fd = hnv_sync_fd,
 				 .timeout_ms = hnv_sync_timeout_ms,
@@ -522,7 +569,9 @@ static int start_sync(const struct args *a, struct daemon *d, char *err, size_t 
 		snprintf(err, errlen, "too many event sources");
 		return -1;
 	}
-	hnv_log(HNV_LOG_NOTICE, "shared policy: etcd %s, host %s", a->etcd, a->host_name);
+	hnv_log(HNV_LOG_NOTICE, "shared policy: etcd %s, host %s%s%s%s%s", a->etcd, a->host_name,
+		a->etcd_cert ? ", client certificate " : "", a->etcd_cert ? a->etcd_cert : "",
+		a->etcd_user ? ", etcd user " : "", a->etcd_user ? a->etcd_user : "");
 	return 0;
 }
 

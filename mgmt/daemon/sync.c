@@ -62,9 +62,14 @@ static void own_count(struct hnv_sync *s, const char *key, int d)
 		s->own_valid = false;
 }
 
-/* Notes that key changed in the mirror, for the next apply. */
+/* Notes that key changed in the mirror, for the next apply. A vsubnet
+ * decides whether the lines naming its VSID are taken (sync_delta.c): its
+ * change compares every key. */
 static void touch(struct hnv_sync *s, const char *key)
 {
+	struct sync_key k;
+	if (sync_key_parse(key, &k) == SYNC_K_VSUBNET)
+		s->full = true;
 	if (!s->full && hnv_hmap_put(&s->pending, key, NULL, NULL))
 		s->full = true;
 }
@@ -270,7 +275,7 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 				   .host = s->host,
 				   .prefix = s->prefix};
 	if (!rc)
-		rc = sync_delta_compute(&in, d, err, errlen);
+		rc = sync_delta_compute(&in, d);
 	if (!rc && d->n)
 		rc = sync_delta_cmds(d, cmds, n);
 	if (rc == -ENOMEM)
@@ -312,6 +317,69 @@ static bool same_set(const struct hnv_hmap *a, const struct hnv_hmap *b)
 	return true;
 }
 
+/* Whether the running model holds a local-only object (pa, proute,
+ * global, s2s) with exactly line's canonical form. */
+struct same_local {
+	const char *line;
+	bool found;
+};
+
+static int same_local_cb(const struct hnv_conf_cmd *c, void *arg)
+{
+	struct same_local *f = arg;
+	char l[SYNC_LINE_MAX];
+	if (hnv_conf_format(c, true, l, sizeof(l)) == 0 && strcmp(l, f->line) == 0)
+		f->found = true;
+	explicit_bzero(l, sizeof(l));
+	return 0;
+}
+
+static bool local_kind(enum hnv_conf_kind k);
+
+static bool holds_local(struct hnv_sync *s, const char *value)
+{
+	struct hnv_conf_cmd c;
+	char msg[256], l[SYNC_LINE_MAX];
+	struct same_local f = {.line = l};
+	if (strchr(value, '\n') || hnv_conf_parse_line(value, &c, msg, sizeof(msg)) != 1 ||
+	    !local_kind(c.kind) || hnv_conf_format(&c, true, l, sizeof(l)) != 0) {
+		explicit_bzero(&c, sizeof(c));
+		return false;
+	}
+	hnv_model_foreach_kind(hnv_core_model(s->core), c.kind, same_local_cb, &f);
+	explicit_bzero(&c, sizeof(c));
+	explicit_bzero(l, sizeof(l));
+	return f.found;
+}
+
+/* Logs and counts each refused value once per key and revision (the
+ * mirror's value remembers it). Never the value itself: it may hold a
+ * PSK. */
+static void report_refused(struct hnv_sync *s, const struct sync_delta *d)
+{
+	for (size_t i = 0; i < d->n_refused; i++) {
+		const struct sync_refusal *r = &d->refused[i];
+		struct sync_val *v = hnv_hmap_get(&s->mirror, r->key);
+		if (!v || v->reported)
+			continue;
+		v->reported = true;
+		s->refused++;
+		snprintf(s->last_refused, sizeof(s->last_refused), "%s%s (etcd revision %lld): %s",
+			 s->prefix, r->key, (long long)v->mod_rev, r->why);
+		hnv_log(HNV_LOG_WARNING, "etcd value refused, not applied: key %s",
+			s->last_refused);
+		/* an hnvgwd before issue 17 finding 1 installed such values,
+		 * local ones included: say so when this host holds the same */
+		if (holds_local(s, v->value))
+			hnv_log(HNV_LOG_WARNING,
+				"etcd key %s%s: the running configuration holds the same local "
+				"line; an hnvgwd before this version installed refused values "
+				"from etcd as local configuration: check it (hnvgw show config) "
+				"and delete it if it is not this host's own",
+				s->prefix, r->key);
+	}
+}
+
 /* Brings the running model to the shared policy of this host's routing
  * domains where it differs: the keys changed since the last apply, or all
  * of them after a snapshot, a new set of routing domains, a re-read of
@@ -333,6 +401,7 @@ static void apply(struct hnv_sync *s)
 		s->full = true;
 	if (!rc)
 		rc = changes(s, &rds, true, &d, &cmds, &n, err, sizeof(err));
+	report_refused(s, &d);
 	/* one revision: checked on the core's model, applied to the running
 	 * datapath, persisted; on failure nothing changed */
 	if (!rc && n && !(rc = hnv_core_exec_cmds(s->core, cmds, n, &rev, err, sizeof(err)))) {
@@ -516,11 +585,38 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 	if (!s->synced)
 		catch_up(s, 1, HNV_SYNC_TIMEOUT_MS);
 	if (!s->synced) {
+		char why[512];
+		sync_watch_last_error(s->watch, why, sizeof(why));
 		hnv_seterr(err, errlen, "etcd not reached yet (%s): nothing was changed",
-			   hnv_etcd_current(s->wr));
+			   *why ? why : hnv_etcd_current(s->wr));
 		return -EHOSTUNREACH;
 	}
 	return write_lines(s, lines, n, move ? &mv : NULL, result, err, errlen);
+}
+
+/* ---- status ---- */
+
+/* hnvgw show etcd: one row. */
+static json_object *sync_status(void *arg)
+{
+	struct hnv_sync *s = arg;
+	json_object *rows = json_object_new_array(), *r = json_object_new_object();
+	char why[512];
+	sync_watch_last_error(s->watch, why, sizeof(why));
+	json_object_object_add(r, "host", json_object_new_string(s->host));
+	json_object_object_add(r, "prefix", json_object_new_string(s->prefix));
+	json_object_object_add(r, "members", json_object_new_string(s->urls));
+	json_object_object_add(r, "client_cert", json_object_new_boolean(s->tls_cert));
+	json_object_object_add(r, "auth", json_object_new_boolean(s->auth));
+	json_object_object_add(r, "synced", json_object_new_boolean(s->synced));
+	json_object_object_add(r, "etcd_revision", json_object_new_int64(s->mirror_rev));
+	json_object_object_add(r, "keys", json_object_new_int64((int64_t)s->mirror.n));
+	json_object_object_add(r, "shared_objects", json_object_new_int64((int64_t)s->applied.n));
+	json_object_object_add(r, "refused_values", json_object_new_int64((int64_t)s->refused));
+	json_object_object_add(r, "last_refused", json_object_new_string(s->last_refused));
+	json_object_object_add(r, "last_error", json_object_new_string(why));
+	json_object_array_add(rows, r);
+	return rows;
 }
 
 /* ---- lifecycle ---- */
@@ -546,14 +642,24 @@ int hnv_sync_new(struct hnv_core *core, const struct hnv_sync_opts *o, struct hn
 		return -ENOMEM;
 	snprintf(s->host, sizeof(s->host), "%s", o->host);
 	snprintf(s->prefix, sizeof(s->prefix), "%s", prefix);
+	snprintf(s->urls, sizeof(s->urls), "%s", o->urls);
+	s->tls_cert = o->cert != NULL;
+	s->auth = o->user != NULL;
 	s->core = core;
 	int rc;
+	struct hnv_etcd_sec sec = {.cacert = o->cacert,
+				   .cert = o->cert,
+				   .key = o->key,
+				   .user = o->user,
+				   .password_file = o->password_file};
 	if ((rc = hnv_etcd_new(o->urls, HNV_SYNC_TIMEOUT_MS, &s->wr, err, errlen)) ||
-	    (rc = sync_watch_start(o->urls, prefix, &s->watch, err, errlen))) {
+	    (rc = hnv_etcd_set_sec(s->wr, &sec, err, errlen)) ||
+	    (rc = sync_watch_start(o->urls, &sec, prefix, &s->watch, err, errlen))) {
 		hnv_sync_free(s);
 		return rc;
 	}
 	hnv_core_set_exec_hook(core, hnv_sync_exec, s);
+	hnv_core_add_status(core, "etcd", sync_status, s);
 	*out = s;
 	return 0;
 }

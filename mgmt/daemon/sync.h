@@ -19,6 +19,19 @@
  *                                uniqueness of VSIDs, RDIDs and pool names
  *                                across routing domains
  *
+ * Values are not trusted as commands (issue 17 finding 1). A config key's
+ * value must be exactly one line of the add command its key names, whose
+ * own key (sync_key_of, in the routing domain the line names, with the
+ * key's host) is that key; a pool, port, lookup, route or gateway ca line
+ * must name a VSID whose vsubnet is under the same rd/R/. Anything else is
+ * refused: logged once per key and revision, counted (hnvgw show etcd),
+ * and the key is treated as absent, so its value never becomes local or
+ * shared configuration and an object an older hnvgwd applied from it is
+ * deleted; the other keys of the routing domain apply as usual.
+ *
+ * Security: https:// members, a client certificate (etcd
+ * --client-cert-auth) and an etcd user with a password (mgmt/etcd.h).
+ *
  * What a host applies. A host is interested in the routing domains where
  * it has a port (rd/R/port/HOST/...) or a gateway attachment (rd/R/gw/HOST).
  * Its running model is its local-only objects (pa, proute, global, s2s,
@@ -95,6 +108,10 @@ struct hnv_sync_opts {
 	const char *urls;   /* --etcd: URL[,URL...] */
 	const char *host;   /* --host-name: [A-Za-z0-9_.-]{1,63} */
 	const char *prefix; /* NULL: HNV_SYNC_DEFAULT_PREFIX; must end in '/' */
+	/* TLS and etcd authentication (mgmt/etcd.h hnv_etcd_set_sec); NULL:
+	 * not used */
+	const char *cacert, *cert, *key;  /* --etcd-cacert, --etcd-cert, --etcd-key */
+	const char *user, *password_file; /* --etcd-user, --etcd-password-file */
 };
 
 /* Starts the watch thread and hooks the core's exec. Does not wait for

@@ -16,7 +16,6 @@
 #include "sync_int.h"
 
 #include "../../lib/err.h"
-#include "../../lib/log.h"
 #include "../../lib/vec.h"
 #include "../model.h"
 
@@ -24,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct hnv_ratelimit rl_value;
 
 /* ---- the applied state ---- */
 
@@ -123,6 +120,7 @@ int sync_applied_read(struct hnv_hmap *applied, const struct hnv_model *m, const
 void sync_delta_free(struct sync_delta *d)
 {
 	free(d->v);
+	free(d->refused);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -191,43 +189,69 @@ out:
 	return rc;
 }
 
-/* A key of the mirror: its object when the host applies it and applied
- * differs. */
-static int mirror_key(const struct sync_delta_in *in, struct sync_delta *d,
-		      const struct hnv_hmap_node *n, char *err, size_t errlen)
+/* The command of a key of the mirror (v at key), when the host applies
+ * it and its value is not refused; else NULL, with why set when refused. */
+static struct sync_cmd *usable(const struct sync_delta_in *in, const char *key,
+			       const struct sync_val *v, char *why, size_t whylen)
 {
-	const struct sync_val *v = n->val;
 	struct sync_key k;
-	if (!wanted(in, n->key, &k))
-		return 0;
+	uint32_t vsid;
+	*why = '\0';
+	if (!wanted(in, key, &k))
+		return NULL;
 	if (v->bad) {
-		hnv_seterr(err, errlen, "etcd key %s%s: %s", in->prefix, n->key, v->bad);
-		return -EINVAL;
+		snprintf(why, whylen, "%s", v->bad);
+		return NULL;
 	}
-	if (!v->cmd) {
-		hnv_log_rl(&rl_value, HNV_LOG_WARNING,
-			   "etcd key %s%s: value is not one config line, ignored", in->prefix,
-			   n->key);
-		return 0;
+	if (v->cmd && sync_cmd_vsid(v->cmd, &vsid)) {
+		/* pool, port, lookup, route and gateway ca lines: their VSID is
+		 * one of the key's routing domain */
+		char vk[SYNC_KEY_MAX];
+		snprintf(vk, sizeof(vk), "rd/%s/vsubnet/%u", k.rd, vsid);
+		const struct sync_val *vs = hnv_hmap_get(in->mirror, vk);
+		if (!vs || !vs->cmd) {
+			snprintf(why, whylen, "VSID %u is no vsubnet of routing domain \"%s\"",
+				 vsid, k.rd);
+			return NULL;
+		}
 	}
-	struct sync_cmd *a = hnv_hmap_get(in->applied, n->key);
-	return a && sync_cmd_eq(a, v->cmd) ? 0 : delta_add(d, n->key, a, v->cmd, false);
+	return v->cmd;
 }
 
-/* A key of applied: deleted when the host no longer applies it (else
- * mirror_key compares it). */
+/* A key of the mirror: its object when the host applies it and applied
+ * differs; a refused value is listed (applied_key deletes its object). */
+static int mirror_key(const struct sync_delta_in *in, struct sync_delta *d,
+		      const struct hnv_hmap_node *n)
+{
+	char why[sizeof(d->refused->why)];
+	struct sync_cmd *c = usable(in, n->key, n->val, why, sizeof(why));
+	if (!c && *why) {
+		if (HNV_GROW(d->refused, d->cap_refused, d->n_refused + 1))
+			return -ENOMEM;
+		struct sync_refusal *r = &d->refused[d->n_refused++];
+		r->key = n->key;
+		memcpy(r->why, why, sizeof(why));
+		return 0;
+	}
+	if (!c)
+		return 0;
+	struct sync_cmd *a = hnv_hmap_get(in->applied, n->key);
+	return a && sync_cmd_eq(a, c) ? 0 : delta_add(d, n->key, a, c, false);
+}
+
+/* A key of applied: deleted when the host no longer applies it or its
+ * value is refused (else mirror_key compares it). */
 static int applied_key(const struct sync_delta_in *in, struct sync_delta *d,
 		       const struct hnv_hmap_node *n)
 {
 	const struct sync_val *v = hnv_hmap_get(in->mirror, n->key);
-	struct sync_key k;
-	if (v && v->cmd && wanted(in, n->key, &k))
+	char why[8];
+	if (v && usable(in, n->key, v, why, sizeof(why)))
 		return 0;
 	return delta_add(d, n->key, n->val, NULL, false);
 }
 
-int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, char *err,
-		       size_t errlen)
+int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d)
 {
 	int rc = 0;
 	if (in->keys) {
@@ -235,7 +259,7 @@ int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, cha
 		{
 			const struct hnv_hmap_node *m = hnv_hmap_find(in->mirror, n->key);
 			const struct hnv_hmap_node *a = hnv_hmap_find(in->applied, n->key);
-			if (m && (rc = mirror_key(in, d, m, err, errlen)))
+			if (m && (rc = mirror_key(in, d, m)))
 				return rc;
 			if (a && (rc = applied_key(in, d, a)))
 				return rc;
@@ -244,7 +268,7 @@ int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, cha
 	}
 	HNV_HMAP_FOREACH(n, in->mirror)
 	{
-		if ((rc = mirror_key(in, d, n, err, errlen)))
+		if ((rc = mirror_key(in, d, n)))
 			return rc;
 	}
 	HNV_HMAP_FOREACH(n, in->applied)

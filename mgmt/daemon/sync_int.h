@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 struct hnv_etcd;
+struct hnv_etcd_sec;
 struct hnv_etcd_txn;
 struct hnv_model;
 
@@ -110,6 +111,15 @@ struct sync_cmd *sync_cmd_new(const struct hnv_conf_cmd *c);
 void sync_cmd_get(const struct sync_cmd *sc, struct hnv_conf_cmd *out);
 struct sync_cmd *sync_cmd_ref(struct sync_cmd *sc);
 void sync_cmd_unref(struct sync_cmd *sc); /* NULL is fine */
+/* Whether key (relative, parsed as k) is the command's own key: the one
+ * sync_key_of gives it in its own routing domain (rdomain, vsubnet, gw,
+ * gwca and route lines name theirs) and the key's host. 0, or -EINVAL
+ * with err saying whose key the line is. */
+int sync_cmd_check_key(const struct sync_cmd *sc, const char *key, const struct sync_key *k,
+		       char *err, size_t errlen);
+/* The VSID a pool, port, lookup, route or gateway ca line names (it must
+ * be a vsubnet of the key's routing domain); false for other kinds. */
+bool sync_cmd_vsid(const struct sync_cmd *sc, uint32_t *vsid);
 /* Whether a and b are the same object with the same options (the same
  * canonical line). */
 bool sync_cmd_eq(const struct sync_cmd *a, const struct sync_cmd *b);
@@ -127,9 +137,12 @@ struct sync_val {
 	int64_t mod_rev;
 	struct sync_cmd *cmd; /* a config key's parsed line, else NULL */
 	char *bad;            /* a config key whose value is refused: why */
+	bool reported;        /* its refusal was logged and counted */
 };
 /* Fills v for key (relative) and value: parses the config line of a
- * config key. Takes value (malloc'd). 0 or -ENOMEM (v empty, value freed). */
+ * config key; a value that is not exactly one line of the key's own
+ * command (sync_cmd_check_key) gets bad instead of cmd. Takes value
+ * (malloc'd). 0 or -ENOMEM (v empty, value freed). */
 int sync_val_set(struct sync_val *v, const char *key, char *value, int64_t mod_rev);
 void sync_val_clear(struct sync_val *v);
 void sync_val_free(void *v); /* a malloc'd struct sync_val; for hnv_hmap_clear */
@@ -155,8 +168,8 @@ struct sync_watch;
 /* Starts the thread: it reads the whole prefix, then watches it from the
  * next revision, reconnecting with backoff (sync.h). 0 or a negative
  * errno with err. */
-int sync_watch_start(const char *urls, const char *prefix, struct sync_watch **out, char *err,
-		     size_t errlen);
+int sync_watch_start(const char *urls, const struct hnv_etcd_sec *sec, const char *prefix,
+		     struct sync_watch **out, char *err, size_t errlen);
 /* Stops and joins the thread, frees what it had queued. NULL is fine. */
 void sync_watch_stop(struct sync_watch *w);
 /* Readable when messages are queued. */
@@ -164,6 +177,8 @@ int sync_watch_fd(const struct sync_watch *w);
 /* Every queued message (a list in delivery order; the caller frees each
  * with sync_msg_free), or NULL. */
 struct sync_msg *sync_watch_take(struct sync_watch *w);
+/* Why the thread last failed to reach etcd ("" once it did). */
+void sync_watch_last_error(struct sync_watch *w, char *buf, size_t len);
 /* Waits at most ms until revision rev (or later) has been queued. */
 void sync_watch_wait(struct sync_watch *w, int64_t rev, long ms);
 
@@ -184,9 +199,17 @@ struct sync_change {
 	bool rebuild; /* replaced (del, add) with an object it depends on */
 };
 
+/* A key the host applies whose value is refused: treated as absent. */
+struct sync_refusal {
+	const char *key; /* the mirror's */
+	char why[384];
+};
+
 struct sync_delta {
 	struct sync_change *v;
 	size_t n, cap;
+	struct sync_refusal *refused; /* of the keys compared */
+	size_t n_refused, cap_refused;
 };
 void sync_delta_free(struct sync_delta *d);
 
@@ -200,10 +223,11 @@ struct sync_delta_in {
 };
 /* The changes that make applied what the mirror holds for in->rds (for
  * in->keys: what changed of those keys, when nothing else changed since
- * applied held the mirror's objects for the same rds).
- * 0, -EINVAL with err naming a key whose value is refused, or -ENOMEM. */
-int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d, char *err,
-		       size_t errlen);
+ * applied held the mirror's objects for the same rds). A key whose value
+ * is refused (its bad, or a VSID that is no vsubnet of the key's routing
+ * domain in the mirror) is as if absent, and listed in d->refused: its
+ * object, if applied (by an older hnvgwd), is deleted. 0 or -ENOMEM. */
+int sync_delta_compute(const struct sync_delta_in *in, struct sync_delta *d);
 /* The changes as commands in apply order (dels, most dependent first;
  * then adds and lookup sets, dependencies first): 0 and *out (malloc'd)
  * with *n, or -ENOMEM. */
@@ -241,6 +265,13 @@ struct hnv_sync {
 
 	bool pa_check; /* publish hosts/HOST/pa when it differs */
 	long pa_retry_ms;
+
+	/* values refused (sync_delta_compute), counted once per key and
+	 * revision; hnvgw show etcd */
+	uint64_t refused;
+	char last_refused[SYNC_KEY_MAX + SYNC_PREFIX_MAX + 512];
+	char urls[1024];
+	bool tls_cert, auth;
 };
 
 /* Sets key in the mirror to value (malloc'd, taken; NULL deletes the key):

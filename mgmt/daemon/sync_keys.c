@@ -284,6 +284,84 @@ void sync_cmd_del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
 	}
 }
 
+/* The routing domain a command names itself, or NULL (pool, port and
+ * lookup name theirs through their VSID). */
+static const char *cmd_rd(const struct hnv_conf_cmd *c)
+{
+	switch (sync_kt_of_kind(c->kind)) {
+	case SYNC_K_RDOMAIN:
+		return c->u.rdomain.name;
+	case SYNC_K_VSUBNET:
+		return c->u.vsubnet.rdomain;
+	case SYNC_K_GW:
+		return c->u.gateway.rdomain;
+	case SYNC_K_GWCA:
+		return c->u.gateway_ca.rdomain;
+	case SYNC_K_ROUTE:
+		return c->u.route.rdomain;
+	default:
+		return NULL;
+	}
+}
+
+bool sync_cmd_vsid(const struct sync_cmd *sc, uint32_t *vsid)
+{
+	struct hnv_conf_cmd c;
+	switch (sync_kt_of_kind(sc->kind)) {
+	case SYNC_K_POOL:
+	case SYNC_K_PORT:
+	case SYNC_K_LOOKUP:
+	case SYNC_K_ROUTE:
+	case SYNC_K_GWCA:
+		break;
+	default:
+		return false;
+	}
+	sync_cmd_get(sc, &c);
+	switch (sync_kt_of_kind(sc->kind)) {
+	case SYNC_K_POOL:
+		*vsid = c.u.pool.vsid;
+		break;
+	case SYNC_K_PORT:
+		*vsid = c.u.port.vsid;
+		break;
+	case SYNC_K_LOOKUP:
+		*vsid = c.u.lookup.vsid;
+		break;
+	case SYNC_K_ROUTE:
+		*vsid = c.u.route.vsid;
+		break;
+	default:
+		*vsid = c.u.gateway_ca.vsid;
+		break;
+	}
+	explicit_bzero(&c, sizeof(c));
+	return true;
+}
+
+int sync_cmd_check_key(const struct sync_cmd *sc, const char *key, const struct sync_key *k,
+		       char *err, size_t errlen)
+{
+	struct hnv_conf_cmd c;
+	char own[SYNC_KEY_MAX], rd[HNV_NAME_MAX + 1] = "";
+	sync_cmd_get(sc, &c);
+	const char *crd = cmd_rd(&c);
+	if (crd)
+		snprintf(rd, sizeof(rd), "%s", crd);
+	int rc = sync_key_of(&c, crd ? rd : k->rd, k->host, own, sizeof(own));
+	explicit_bzero(&c, sizeof(c));
+	if (rc == 0 && strcmp(own, key) == 0)
+		return 0;
+	if (*rd && strcmp(rd, k->rd) != 0)
+		hnv_seterr(err, errlen,
+			   "a line of routing domain \"%.64s\" under routing domain \"%s\"", rd,
+			   k->rd);
+	else
+		hnv_seterr(err, errlen, "a line whose key is %.300s, not this one",
+			   rc == 0 ? own : "(none)");
+	return -EINVAL;
+}
+
 /* ---- values ---- */
 
 int sync_val_set(struct sync_val *v, const char *key, char *value, int64_t mod_rev)
@@ -296,6 +374,16 @@ int sync_val_set(struct sync_val *v, const char *key, char *value, int64_t mod_r
 		return 0;
 	char msg[512];
 	int rc = sync_cmd_parse(k.t, value, &v->cmd, msg, sizeof(msg));
+	/* the key is the command's own: its kind (above), routing domain,
+	 * host (the key's; port, gw and gwca keys) and identity */
+	if (rc == 1 && sync_cmd_check_key(v->cmd, key, &k, msg, sizeof(msg))) {
+		sync_cmd_unref(v->cmd);
+		v->cmd = NULL;
+		rc = -EINVAL;
+	}
+	if (rc == 0 && !(v->bad = strdup("not one config line (blank, a comment, or several "
+					 "lines)")))
+		rc = -ENOMEM;
 	if (rc == -EINVAL && !(v->bad = strdup(msg)))
 		rc = -ENOMEM;
 	if (rc == -ENOMEM) {

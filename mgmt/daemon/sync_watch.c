@@ -41,7 +41,8 @@ struct sync_watch {
 	struct sync_msg *head, **tail;
 	int64_t delivered_rev; /* highest revision queued */
 	volatile int stop;
-	int efd; /* readable while messages are queued */
+	int efd;            /* readable while messages are queued */
+	char last_err[512]; /* why etcd was last not reached; "" once it was */
 };
 
 static struct hnv_ratelimit rl_watch;
@@ -199,6 +200,20 @@ static bool nap(struct sync_watch *w, long ms)
 	return stop;
 }
 
+static void set_last_err(struct sync_watch *w, const char *err)
+{
+	pthread_mutex_lock(&w->mu);
+	snprintf(w->last_err, sizeof(w->last_err), "%s", err);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void sync_watch_last_error(struct sync_watch *w, char *buf, size_t len)
+{
+	pthread_mutex_lock(&w->mu);
+	snprintf(buf, len, "%s", w->last_err);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void *watch_main(void *arg)
 {
 	struct sync_watch *w = arg;
@@ -223,6 +238,7 @@ static void *watch_main(void *arg)
 					"%lld",
 					hnv_etcd_current(w->e), (long long)ws.next_rev);
 			down = false;
+			set_last_err(w, "");
 			long t0 = hnv_mono_ms();
 			rc = hnv_etcd_watch(w->e, w->prefix, w->prefix_end, ws.next_rev, on_watch,
 					    &ws, &w->stop, err, sizeof(err));
@@ -233,6 +249,7 @@ static void *watch_main(void *arg)
 		}
 		if (w->stop)
 			break;
+		set_last_err(w, err);
 		if (!down)
 			hnv_log(HNV_LOG_WARNING,
 				"etcd: %s; keeping the running policy, retrying from revision "
@@ -246,8 +263,8 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-int sync_watch_start(const char *urls, const char *prefix, struct sync_watch **out, char *err,
-		     size_t errlen)
+int sync_watch_start(const char *urls, const struct hnv_etcd_sec *sec, const char *prefix,
+		     struct sync_watch **out, char *err, size_t errlen)
 {
 	struct sync_watch *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -260,6 +277,8 @@ int sync_watch_start(const char *urls, const char *prefix, struct sync_watch **o
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	int rc = hnv_etcd_new(urls, HNV_SYNC_TIMEOUT_MS, &w->e, err, errlen);
+	if (!rc)
+		rc = hnv_etcd_set_sec(w->e, sec, err, errlen);
 	if (rc)
 		goto fail;
 	if ((w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {

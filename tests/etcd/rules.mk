@@ -4,6 +4,8 @@
 #   test_traffic.sh  the same with real packets: 3 host edges (--uplink) in
 #                    network namespaces, etcd in the provider namespace,
 #                    VMs addressed by DHCP (needs root)
+#   test_tls.sh      one member with TLS and --client-cert-auth, then etcd
+#                    users: certificates, key file mode, wrong password
 #
 # make etcd-test    propagation, pool allocation under concurrency,
 #                   migration (< 1 s), member loss, etcd loss and resync;

@@ -15,8 +15,9 @@
 #   6. all members stopped: hosts keep their state; restarted: they
 #      resynchronise with no lost or duplicated records
 #   7. a local config rollback is overridden by the shared policy
-#   8. values edited by hand in etcd: a changed vsubnet, a line of the
-#      wrong kind (refused until fixed)
+#   8. values edited by hand in etcd: a changed vsubnet; a line of the
+#      wrong kind or routing domain (refused, counted, logged once, never
+#      applied; the domain's other changes go on)
 set -u
 source "$(dirname "$0")/lib.sh"
 
@@ -267,18 +268,44 @@ widened() { local h; for h in h1 h2 h3; do cli $h show config | grep -q -- '--pr
 wait_for 10 widened || fail "a vsubnet changed in etcd did not reach every host of red"
 [[ $(snapshot_all) == "$before" ]] || fail "ports or records changed with their vsubnet"
 synced_all || fail "hosts differ from etcd after the vsubnet changed"
-# a line of another kind under a key is refused, named, and nothing of it
-# applied; fixed, it is applied
+# a value that is not its key's own line (another kind, another routing
+# domain) is refused, logged once per key and revision, counted, and never
+# applied, while the other changes of the domain go on (issue 17 finding 1)
 key="${PREFIX}rd/red/route/10.40.0.0/16@10.1.1.100"
+key2="${PREFIX}rd/red/route/10.42.0.0/16@10.1.1.100"
 ectl put "$key" "pa add 192.0.2.99/24 --dev eth0" >/dev/null || fail "etcdctl put of a bad value"
-refused() { grep -q "refused, keeping the running one: etcd key $key: not a \"route\" line" "$T/h3.log"; }
+ectl put "$key2" "route add --rdomain blue --vsid 6001 --prefix 10.42.0.0/16 --nexthop 10.1.1.100" >/dev/null ||
+	fail "etcdctl put of a route of blue under red"
+refused() { grep -q "etcd value refused, not applied: key $key (etcd revision [0-9]*): not a \"route\" line" "$T/h3.log"; }
 wait_for 5 refused || fail "h3 did not refuse a pa line under a route key"
+refused2() { grep -q "etcd value refused, not applied: key $key2 (etcd revision [0-9]*): a line of routing domain \"blue\" under routing domain \"red\"" "$T/h1.log"; }
+wait_for 5 refused2 || fail "h1 did not refuse a route of blue under red"
+ectl put "${PREFIX}rd/red/route/10.41.0.0/16@10.1.1.100" \
+	"route add --rdomain red --vsid 5001 --prefix 10.41.0.0/16 --nexthop 10.1.1.100" >/dev/null ||
+	fail "etcdctl put of a good route"
+routed41() { cli h3 show config | grep -q -- '--prefix 10.41.0.0/16'; }
+wait_for 5 routed41 || fail "a good change of red did not reach h3 beside a refused value"
 cli h3 show pa | grep -q 192.0.2.99 && fail "a pa line from etcd was applied"
+cli h1 show config | grep -q -- '--prefix 10.42.0.0/16' && fail "a route of blue from a red key was applied"
+cli h3 port add vm42 --vsid 5001 >/dev/null || fail "a write to red beside a refused value"
+[[ $(grep -c "refused, not applied: key $key " "$T/h3.log") == 1 ]] || fail "the refusal was not logged exactly once"
+nref=$(cli h3 --json show etcd | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["refused_values"])')
+((nref >= 1)) || fail "show etcd counts no refused value on h3"
+# h3's own PA line under a red key: refused, and h3 says its running
+# configuration holds the same local line (an older hnvgwd installed such
+# values as local configuration); its PA stays
+key3="${PREFIX}rd/red/route/10.43.0.0/16@10.1.1.100"
+ectl put "$key3" "pa add 192.0.2.13/24 --dev eth0" >/dev/null || fail "etcdctl put of h3's pa line"
+same() { grep -q "etcd key $key3: the running configuration holds the same local line" "$T/h3.log"; }
+wait_for 5 same || fail "h3 did not point out a local line equal to a refused value"
+cli h3 show pa | grep -q 192.0.2.13 || fail "h3 lost its own PA"
+ectl del "$key3" >/dev/null || fail "etcdctl del"
 ectl put "$key" "route add --rdomain red --vsid 5001 --prefix 10.40.0.0/16 --nexthop 10.1.1.100" >/dev/null ||
 	fail "etcdctl put of the fixed value"
 routed() { cli h3 show config | grep -q -- '--prefix 10.40.0.0/16'; }
 wait_for 5 routed || fail "the fixed route did not reach h3"
-pass "values edited in etcd: a changed vsubnet replaced with its dependents on every host, a pa line under a route key refused until fixed"
+ectl del "$key2" >/dev/null || fail "etcdctl del"
+pass "values edited in etcd: a changed vsubnet replaced with its dependents on every host; a pa line under a route key and a route of blue under red refused ($nref counted on h3, logged once), never applied, other changes going on; fixed, applied"
 
 for h in h1 h2 h3; do host_stop $h; done
 grep -h "ERROR\|runtime error" "$T"/h*.log && fail "sanitizer reports"

@@ -2,7 +2,7 @@
  * prefix ends, range and txn replies, and the watch stream split at every
  * byte boundary, with replies recorded from etcd 3.4's JSON gateway and
  * malformed variants of them. The connection is close-on-exec (issue 17
- * finding 2).
+ * finding 2). TLS and auth options and authenticate replies (finding 1).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../mgmt/etcd.h"
@@ -377,6 +378,93 @@ static void test_socket_cloexec(void **state)
 	assert_true(o.client_flags & FD_CLOEXEC);
 }
 
+/* TLS and auth options (issue 17 finding 1): a key or password file
+ * others may read is refused naming it and its mode; options go in pairs;
+ * certificates need https:// members; the password is its file's first
+ * line; an authenticate reply gives its token. */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void test_sec(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_etcd_sec.XXXXXX", key[64], crt[64], pw[64], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/k.pem", dir);
+	snprintf(crt, sizeof(crt), "%s/c.pem", dir);
+	snprintf(pw, sizeof(pw), "%s/pw", dir);
+	write_file(key, "-----BEGIN PRIVATE KEY-----\nKEYMATERIAL\n", 0644);
+	write_file(crt, "-----BEGIN CERTIFICATE-----\n", 0644);
+	write_file(pw, "s3cret pass\nsecond line\n", 0640);
+	struct hnv_etcd *e;
+	assert_int_equal(hnv_etcd_new("https://127.0.0.1:2379", 100, &e, err, sizeof(err)), 0);
+	struct hnv_etcd_sec sec = {.cacert = crt, .cert = crt, .key = key};
+	assert_int_equal(hnv_etcd_set_sec(e, &sec, err, sizeof(err)), -EACCES);
+	assert_non_null(strstr(err, "--etcd-key"));
+	assert_non_null(strstr(err, "mode 0644"));
+	assert_null(strstr(err, "KEYMATERIAL"));
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(hnv_etcd_set_sec(e, &sec, err, sizeof(err)), 0);
+	hnv_etcd_free(e);
+
+	/* pairs */
+	assert_int_equal(hnv_etcd_new("https://127.0.0.1:2379", 100, &e, err, sizeof(err)), 0);
+	struct hnv_etcd_sec half = {.cert = crt};
+	assert_int_equal(hnv_etcd_set_sec(e, &half, err, sizeof(err)), -EINVAL);
+	struct hnv_etcd_sec user = {.user = "hnv"};
+	assert_int_equal(hnv_etcd_set_sec(e, &user, err, sizeof(err)), -EINVAL);
+	/* the password file's mode, then its first line */
+	user.password_file = pw;
+	assert_int_equal(hnv_etcd_set_sec(e, &user, err, sizeof(err)), -EACCES);
+	assert_non_null(strstr(err, "--etcd-password-file"));
+	assert_null(strstr(err, "s3cret"));
+	assert_int_equal(chmod(pw, 0400), 0);
+	assert_int_equal(hnv_etcd_set_sec(e, &user, err, sizeof(err)), 0);
+	hnv_etcd_free(e);
+	write_file(pw, "\n", 0600);
+	assert_int_equal(hnv_etcd_new("https://127.0.0.1:2379", 100, &e, err, sizeof(err)), 0);
+	assert_int_equal(hnv_etcd_set_sec(e, &user, err, sizeof(err)), -EINVAL);
+	hnv_etcd_free(e);
+
+	/* certificates over http:// */
+	assert_int_equal(hnv_etcd_new("https://127.0.0.1:2379,http://127.0.0.1:2380", 100, &e, err,
+				      sizeof(err)),
+			 0);
+	assert_int_equal(hnv_etcd_set_sec(e, &sec, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "https://"));
+	hnv_etcd_free(e);
+	unlink(key);
+	unlink(crt);
+	unlink(pw);
+	rmdir(dir);
+
+	/* authenticate replies */
+	char *tok;
+	static const char ok[] = "{\"header\":{\"revision\":\"1\"},\"token\":\"lStlcchdpGIdwEhv.11\"}";
+	assert_int_equal(hnv_etcd_parse_auth(ok, strlen(ok), &tok, err, sizeof(err)), 0);
+	assert_string_equal(tok, "lStlcchdpGIdwEhv.11");
+	free(tok);
+	static const char *const bad[] = {
+		"{\"header\":{}}",
+		"{\"token\":\"a\\r\\nX-Injected: 1\"}",
+		"{\"token\":\"\"}",
+		"{\"error\":\"etcdserver: authentication failed, invalid user ID or password\","
+		"\"code\":3}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(hnv_etcd_parse_auth(bad[i], strlen(bad[i]), &tok, err, sizeof(err)),
+				     0);
+		assert_null(tok);
+	}
+	assert_non_null(strstr(err, "authentication failed"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_watch_stream), cmocka_unit_test(test_watch_bad),
 		cmocka_unit_test(test_watch_stop),   cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_unreachable), cmocka_unit_test(test_socket_cloexec),
+		cmocka_unit_test(test_sec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

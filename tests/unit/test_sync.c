@@ -226,7 +226,7 @@ static int diff(struct fix *f)
 	f->cmds = NULL;
 	f->n = 0;
 	f->err[0] = '\0';
-	int rc = sync_delta_compute(&in, &f->d, f->err, sizeof(f->err));
+	int rc = sync_delta_compute(&in, &f->d);
 	if (rc == 0)
 		assert_int_equal(sync_delta_cmds(&f->d, &f->cmds, &f->n), 0);
 	return rc;
@@ -401,23 +401,118 @@ static void test_delta_rebuild(void **state)
 	fix_free(&f);
 }
 
-/* A value that does not parse (or is another key's kind) refuses the
- * change, naming its key; a value of several lines is ignored. */
+/* issue 17 finding 1: a value that is not its key's own line (another
+ * kind, another routing domain, another object, a VSID of another routing
+ * domain, not one line) is refused: listed with why, as if absent (never
+ * applied), while the other changes go on. */
 static void test_delta_bad(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *value, *why;
+	} bad[] = {
+		{"rd/red/route/10.30.0.0/16@10.1.1.100", "pa add 192.0.2.1/24 --dev eth0",
+		 "not a \"route\" line"},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100",
+		 "s2s add t1 --rdomain red --peer 198.51.100.1 --local-id a --remote-id b --psk "
+		 "sekrit-0123456789abcdef --remote-prefix 10.50.0.0/16",
+		 "not a \"route\" line"},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100", "global set --uplink-mtu 1400",
+		 "not a \"route\" line"},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100",
+		 "proute add --prefix 0.0.0.0/0 --nexthop "
+		 "192.0.2.1 --dev eth0",
+		 "not a \"route\" line"},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100",
+		 "route add --rdomain blue --vsid 6001 --prefix 10.30.0.0/16 --nexthop 10.1.1.100",
+		 "a line of routing domain \"blue\" under routing domain \"red\""},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100",
+		 "route add --rdomain red --vsid 5001 --prefix 10.31.0.0/16 --nexthop 10.1.1.100",
+		 "whose key is rd/red/route/10.31.0.0/16@10.1.1.100"},
+		{"rd/red/gw/h1", "gateway add --rdomain blue --vrf blue --table 100",
+		 "a line of routing domain \"blue\""},
+		{"rd/red/gw/h1", "pa add 192.0.2.1/24 --dev eth0", "not a \"gw\" line"},
+		{"rd/red/port/h1/vm9",
+		 "port add vm8 --vsid 5001 --ca 10.1.1.109 --mac 02:00:00:00:00:09",
+		 "whose key is rd/red/port/h1/vm8"},
+		{"rd/red/lookup/5001/10.1.1.102",
+		 "lookup add --vsid 6001 --ca 10.1.1.102 --pa 192.0.2.12 --mac 02:00:00:00:00:03",
+		 "whose key is rd/red/lookup/6001/10.1.1.102"},
+		{"rd/red/lookup/6001/10.1.1.102",
+		 "lookup add --vsid 6001 --ca 10.1.1.102 --pa 192.0.2.12 --mac 02:00:00:00:00:03",
+		 "VSID 6001 is no vsubnet of routing domain \"red\""},
+		{"rd/red/pool/bluepool",
+		 "pool add bluepool --vsid 6001 --range 10.2.1.100-10.2.1.130",
+		 "VSID 6001 is no vsubnet of routing domain \"red\""},
+		{"rd/red/vsubnet/5002", "vsubnet add 5003 --rdomain red --prefix 10.5.0.0/16",
+		 "whose key is rd/red/vsubnet/5003"},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100",
+		 "route add --rdomain red --vsid 5001 --prefix 10.30.0.0/16 --nexthop 10.1.1.100\n"
+		 "pa add 192.0.2.1/24 --dev eth0",
+		 "not one config line"},
+		{"rd/red/route/10.30.0.0/16@10.1.1.100", "# route add", "not one config line"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fix f = {0};
+		fill_red(&f);
+		mset(&f, "rd/blue/vsubnet/6001",
+		     "vsubnet add 6001 --rdomain blue --prefix 10.2.0.0/16");
+		assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
+		assert_int_equal(hnv_hmap_put(&f.rds, "blue", NULL, NULL), 0);
+		assert_int_equal(diff(&f), 0);
+		assert_int_equal(f.d.n_refused, 0);
+		commit(&f);
+		/* the bad value, and a good change beside it */
+		mset(&f, bad[i].key, bad[i].value);
+		mset(&f, "rd/red/lookup/5001/10.1.1.101",
+		     "lookup add --vsid 5001 --ca 10.1.1.101 --pa 192.0.2.13 --mac "
+		     "02:00:00:00:00:02");
+		assert_int_equal(diff(&f), 0);
+		if (f.d.n_refused != 1 || strcmp(f.d.refused[0].key, bad[i].key) ||
+		    !strstr(f.d.refused[0].why, bad[i].why))
+			fail_msg("%s = \"%s\": refused %zu: %s", bad[i].key, bad[i].value,
+				 f.d.n_refused, f.d.n_refused ? f.d.refused[0].why : "");
+		assert_null(strstr(f.d.refused[0].why, "sekrit"));
+		assert_int_equal(f.n, 1);
+		assert_non_null(strstr(lines(&f), "lookup set --vsid 5001 --ca 10.1.1.101 --pa "
+						  "192.0.2.13 --mac 02:00:00:00:00:02"));
+		commit(&f);
+		fix_free(&f);
+	}
+}
+
+/* An object that an older hnvgwd applied from a value now refused is not
+ * kept: the next compare deletes it. */
+static void test_delta_bad_applied(void **state)
 {
 	(void)state;
 	struct fix f = {0};
 	fill_red(&f);
+	mset(&f, "rd/blue/vsubnet/6001", "vsubnet add 6001 --rdomain blue --prefix 10.2.0.0/16");
 	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
-	mset(&f, "rd/red/route/10.30.0.0/16@10.1.1.100", "pa add 192.0.2.1/24 --dev eth0");
-	assert_int_equal(diff(&f), -EINVAL);
-	assert_non_null(strstr(f.err, "/hnvgw/rd/red/route/10.30.0.0/16@10.1.1.100"));
-	mset(&f, "rd/red/route/10.30.0.0/16@10.1.1.100",
-	     "route add --rdomain red --vsid 5001 --prefix 10.30.0.0/16 --nexthop 10.1.1.100\n"
-	     "pa add 192.0.2.1/24 --dev eth0");
+	assert_int_equal(hnv_hmap_put(&f.rds, "blue", NULL, NULL), 0);
 	assert_int_equal(diff(&f), 0);
-	assert_int_equal(f.n, 5);
-	assert_null(strstr(lines(&f), "route"));
+	commit(&f);
+	/* a red route on blue's VSID, as applied before this check */
+	static const char route[] =
+		"route add --rdomain red --vsid 6001 --prefix 10.30.0.0/16 --nexthop 10.2.1.100";
+	struct hnv_conf_cmd c;
+	char err[256];
+	assert_int_equal(hnv_conf_parse_line(route, &c, err, sizeof(err)), 1);
+	struct sync_cmd *sc = sync_cmd_new(&c);
+	assert_non_null(sc);
+	assert_int_equal(hnv_hmap_put(&f.applied, "rd/red/route/10.30.0.0/16@10.2.1.100", sc, NULL),
+			 0);
+	mset(&f, "rd/red/route/10.30.0.0/16@10.2.1.100", route);
+	assert_int_equal(diff(&f), 0);
+	assert_int_equal(f.d.n_refused, 1);
+	assert_string_equal(lines(&f),
+			    "route del --rdomain red --prefix 10.30.0.0/16 --nexthop 10.2.1.100\n");
+	commit(&f);
+	/* and a full compare refuses it again without applying anything */
+	assert_int_equal(diff(&f), 0);
+	assert_int_equal(f.d.n_refused, 1);
+	assert_int_equal(f.n, 0);
 	fix_free(&f);
 }
 
@@ -458,10 +553,15 @@ int main(void)
 {
 	urcu_qsbr_register_thread();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_key_of),
-		cmocka_unit_test(test_cmd),           cmocka_unit_test(test_delta_add),
-		cmocka_unit_test(test_delta_change),  cmocka_unit_test(test_delta_keys),
-		cmocka_unit_test(test_delta_rebuild), cmocka_unit_test(test_delta_bad),
+		cmocka_unit_test(test_key_parse),
+		cmocka_unit_test(test_key_of),
+		cmocka_unit_test(test_cmd),
+		cmocka_unit_test(test_delta_add),
+		cmocka_unit_test(test_delta_change),
+		cmocka_unit_test(test_delta_keys),
+		cmocka_unit_test(test_delta_rebuild),
+		cmocka_unit_test(test_delta_bad),
+		cmocka_unit_test(test_delta_bad_applied),
 		cmocka_unit_test(test_applied_read),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
