@@ -114,6 +114,7 @@ struct {
 /* One packet in one program. */
 struct fp_ctx {
 	struct __sk_buff *skb;
+	struct fp_rd rd; /* how the decision reads the frame */
 	const struct fp_cfg *cfg;
 	struct fp_verdict v;
 	bool gw_egress; /* fp_gw_out: a punt goes on to the TAP (TC_ACT_OK) */
@@ -327,7 +328,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 {
 	struct __sk_buff *skb = c->skb;
 	__u8 eh[ETH_HLEN];
-	if (skb->vlan_present || bpf_skb_load_bytes(skb, 0, eh, ETH_HLEN)) {
+	if (skb->vlan_present || pkt_load(&c->rd, 0, eh, ETH_HLEN)) {
 		pass(c);
 		return false;
 	}
@@ -337,7 +338,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 	if (type == ET_IPV4) {
 		__u8 h[20];
 		struct fp_ip dst;
-		if (len < 20 || bpf_skb_load_bytes(skb, ETH_HLEN, h, 20) || h[0] >> 4 != 4 ||
+		if (len < 20 || pkt_load(&c->rd, ETH_HLEN, h, 20) || h[0] >> 4 != 4 ||
 		    h[9] != IPPROTO_GRE_) {
 			pass(c);
 			return false;
@@ -347,16 +348,16 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 			pass(c);
 			return false;
 		}
-		if (parse_ipv4(skb, ETH_HLEN, len, &o)) {
+		if (parse_ipv4(&c->rd, ETH_HLEN, len, &o)) {
 			DROP(c, drop_bad_ip);
 			return false;
 		}
-		if (!ipv4_csum_ok(skb, ETH_HLEN, o.l4_off)) {
+		if (!ipv4_csum_ok(&c->rd, ETH_HLEN, o.l4_off)) {
 			DROP(c, drop_bad_csum);
 			return false;
 		}
 	} else if (type == ET_IPV6) {
-		if (parse_ipv6(skb, ETH_HLEN, len, &o) || o.proto != IPPROTO_GRE_ ||
+		if (parse_ipv6(&c->rd, ETH_HLEN, len, &o) || o.proto != IPPROTO_GRE_ ||
 		    !is_local_pa(&o.dst)) {
 			pass(c);
 			return false;
@@ -387,7 +388,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 static __always_inline bool rx_nvgre(struct fp_ctx *c, struct rx_pkt *r)
 {
 	__u8 flow_id;
-	int rc = parse_nvgre(c->skb, ETH_HLEN + r->l4off, r->iplen - r->l4off, &r->vsid, &flow_id);
+	int rc = parse_nvgre(&c->rd, ETH_HLEN + r->l4off, r->iplen - r->l4off, &r->vsid, &flow_id);
 	if (rc) {
 		if (rc == -E_MSGSIZE)
 			DROP(c, drop_runt);
@@ -468,11 +469,11 @@ static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
 	/* classify() of the inner frame, which ends where the outer IP packet ends */
 	__u32 inner_off = ETH_HLEN + r->l4off + NVGRE_HLEN;
 	__u32 inner_len = r->iplen - r->l4off - NVGRE_HLEN;
-	if (parse_eth(c->skb, inner_off, inner_len, &r->eth, 2)) {
+	if (parse_eth(&c->rd, inner_off, inner_len, &r->eth, 2)) {
 		DROP(c, drop_runt);
 		return;
 	}
-	if (parse_ip(c->skb, r->eth.type, inner_off + r->eth.hlen, inner_len - r->eth.hlen,
+	if (parse_ip(&c->rd, r->eth.type, inner_off + r->eth.hlen, inner_len - r->eth.hlen,
 		     &r->in)) {
 		DROP(c, drop_bad_ip);
 		return;
@@ -582,9 +583,16 @@ int fp_uplink_in(struct __sk_buff *skb)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {.skb = skb, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
+	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
 	struct rx_pkt r = {};
 	rx_uplink(&c, &r);
+	if (c.rd.short_) {
+		/* a header past the linear data: decide again (struct fp_rd) */
+		c = (struct fp_ctx){.skb = skb, .rd = {.skb = skb, .slow = true}, .cfg = cfg,
+				    .v = {.reason = HNV_R__COUNT}};
+		r = (struct rx_pkt){};
+		rx_uplink(&c, &r);
+	}
 	int ret = TC_ACT_SHOT;
 	if (c.v.action == FP_ACT_REDIRECT)
 		ret = rx_deliver(&c, &r);
@@ -618,13 +626,13 @@ static __always_inline bool tx_is_slow(struct fp_ctx *c, struct tx_pkt *t)
 	if (in->v6) {
 		if (in->proto != 58 || in->fragment)
 			return false;
-		if (in->l3_len - in->l4_off < 4 || bpf_skb_load_bytes(c->skb, l4, b, 1))
+		if (in->l3_len - in->l4_off < 4 || pkt_load(&c->rd, l4, b, 1))
 			return true;
 		return b[0] == 133 || b[0] == 135 || b[0] == 136;
 	}
 	if (in->proto != 17 || in->l3_len < (__u32)in->l4_off + 8 || (in->frag & IPV4_OFFMASK))
 		return false;
-	if (bpf_skb_load_bytes(c->skb, l4, b, 4))
+	if (pkt_load(&c->rd, l4, b, 4))
 		return true;
 	__u16 sport = rd16(b), dport = rd16(b + 2);
 	return sport == 67 || sport == 68 || dport == 67 || dport == 68;
@@ -643,7 +651,7 @@ static __always_inline __u8 flow_id(struct fp_ctx *c, const struct tx_pkt *t)
 	__u8 proto = in->fragment ? 0 : in->proto;
 	__u8 p[4];
 	if ((proto == 6 || proto == 17 || proto == 132) && in->l3_len - in->l4_off >= 4 &&
-	    !bpf_skb_load_bytes(c->skb, t->eth.hlen + in->l4_off, p, 4))
+	    !pkt_load(&c->rd, t->eth.hlen + in->l4_off, p, 4))
 		h ^= (__u64)rd32(p) << 8 | proto;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 32;
@@ -661,7 +669,7 @@ static __always_inline __u32 gso_l3_len(struct fp_ctx *c, const struct tx_pkt *t
 	__u32 l4h;
 	if (in->proto == 6) {
 		__u8 b;
-		if (bpf_skb_load_bytes(c->skb, l4 + 12, &b, 1))
+		if (pkt_load(&c->rd, l4 + 12, &b, 1))
 			return 0;
 		l4h = (__u32)(b >> 4) * 4;
 	} else if (in->proto == 17) {
@@ -730,7 +738,7 @@ static __always_inline bool is_echo_request(struct fp_ctx *c, const struct tx_pk
 	const struct ip_info *in = &t->in;
 	__u8 type;
 	if (in->fragment || in->l3_len - in->l4_off < 8 ||
-	    bpf_skb_load_bytes(c->skb, t->eth.hlen + in->l4_off, &type, 1))
+	    pkt_load(&c->rd, t->eth.hlen + in->l4_off, &type, 1))
 		return false;
 	if (in->v4)
 		return in->proto == 1 && type == 8;
@@ -804,11 +812,11 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 	c->v.vsid = pt->vsid;
 	/* classify(); an offloaded tag counts as the first of two */
 	__u32 vlan = skb->vlan_present ? 1 : 0;
-	if (parse_eth(skb, 0, skb->len, &t->eth, 2 - vlan)) {
+	if (parse_eth(&c->rd, 0, skb->len, &t->eth, 2 - vlan)) {
 		DROP(c, drop_runt);
 		return;
 	}
-	if (parse_ip(skb, t->eth.type, t->eth.hlen, skb->len - t->eth.hlen, &t->in)) {
+	if (parse_ip(&c->rd, t->eth.type, t->eth.hlen, skb->len - t->eth.hlen, &t->in)) {
 		DROP(c, drop_bad_ip);
 		return;
 	}
@@ -967,10 +975,14 @@ static __always_inline int tx_prog(struct __sk_buff *skb, bool gw_egress)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {
-		.skb = skb, .cfg = cfg, .v = {.reason = HNV_R__COUNT}, .gw_egress = gw_egress};
+	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg,
+			   .v = {.reason = HNV_R__COUNT}, .gw_egress = gw_egress};
 	struct tx_pkt t = {};
 	tx_vm(&c, &t);
+	/* the Ethernet header, read in place, is always in the linear data
+	 * of a frame from an Ethernet device; if not, the C engine decides */
+	if (c.rd.short_)
+		punt(&c);
 	int ret = TC_ACT_SHOT;
 	if (c.v.action == FP_ACT_REDIRECT)
 		ret = tx_apply(&c, &t);
