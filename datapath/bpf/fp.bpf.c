@@ -226,6 +226,22 @@ static __always_inline int conclude(struct fp_ctx *c, int redirect_ret)
 	return ret;
 }
 
+/* bpf_skb_store_bytes(skb, off, from, n, 0) for a constant n: written in
+ * place when the bytes are in the linear data (pkt_load's twin, also only
+ * at constant offsets), which saves the helper call. */
+static __always_inline int pkt_store(struct __sk_buff *skb, __u32 off, const void *from,
+				     const __u32 n)
+{
+	if (__builtin_constant_p(off) && off <= FP_DIRECT_MAX) {
+		__u8 *p = (__u8 *)(long)skb->data + off;
+		if (p + n <= (__u8 *)(long)skb->data_end) {
+			__builtin_memcpy(p, from, n);
+			return 0;
+		}
+	}
+	return (int)bpf_skb_store_bytes(skb, off, from, n, 0);
+}
+
 /* ---- policy lookups (policy_read.h) ---- */
 
 /* hnv_policy_is_local_pa */
@@ -569,7 +585,7 @@ static __always_inline int rx_deliver(struct fp_ctx *c, struct rx_pkt *r)
 	__builtin_memcpy(eh, r->eth.dst, 6);
 	__builtin_memcpy(eh + 6, r->eth.src, 6);
 	wr16(eh + 12, r->eth.type);
-	if (bpf_skb_store_bytes(skb, 0, eh, ETH_HLEN, 0)) {
+	if (pkt_store(skb, 0, eh, ETH_HLEN)) {
 		c->lost = true;
 		return TC_ACT_SHOT;
 	}
@@ -862,10 +878,10 @@ static __always_inline int ttl_dec(struct __sk_buff *skb, const struct ip_info *
 		w[1] = in->proto;
 		wr16(w + 2, csum_update16(in->csum, (__u16)(in->ttl << 8 | in->proto),
 					  (__u16)(ttl << 8 | in->proto)));
-		return (int)bpf_skb_store_bytes(skb, l3 + 8, w, 4, 0);
+		return pkt_store(skb, l3 + 8, w, 4);
 	}
 	__u8 hl = in->ttl - 1;
-	return (int)bpf_skb_store_bytes(skb, l3 + 7, &hl, 1, 0);
+	return pkt_store(skb, l3 + 7, &hl, 1);
 }
 
 /* output's encapsulation headers, as dp.c writes them: outer Ethernet
@@ -940,7 +956,7 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	wr16(eh + 12, t->eth.type);
 	if (t->local) {
-		if (t->routed && (bpf_skb_store_bytes(skb, 0, eh, 12, 0) ||
+		if (t->routed && (pkt_store(skb, 0, eh, 12) ||
 				  ttl_dec(skb, &t->in, ETH_HLEN))) {
 			c->lost = true;
 			return TC_ACT_SHOT;
@@ -958,10 +974,10 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	__u8 h[76];
 	__u32 n = encap_headers(c, t, c->v.vsid, eh, h);
-	int rc = n == 56 ? (int)bpf_skb_store_bytes(skb, 0, h, 56, 0)
-			 : (int)bpf_skb_store_bytes(skb, 0, h, 76, 0);
-	if (!rc && t->routed)
-		rc = ttl_dec(skb, &t->in, olen + ETH_HLEN + NVGRE_HLEN + ETH_HLEN);
+	int rc = n == 56 ? pkt_store(skb, 0, h, 56) : pkt_store(skb, 0, h, 76);
+	if (!rc && t->routed) /* at a constant offset: written in place */
+		rc = t->outer4 ? ttl_dec(skb, &t->in, ETH_HLEN + 20 + NVGRE_HLEN + ETH_HLEN)
+			       : ttl_dec(skb, &t->in, ETH_HLEN + 40 + NVGRE_HLEN + ETH_HLEN);
 	if (rc) {
 		c->lost = true;
 		return TC_ACT_SHOT;
