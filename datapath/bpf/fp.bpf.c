@@ -400,11 +400,11 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 }
 
 /* rx_uplink's NVGRE step: header rules (hnv_nvgre_parse), VSID range, a
- * configured virtual subnet. Upstream: rx_outer. */
-static __always_inline bool rx_nvgre(struct fp_ctx *c, struct rx_pkt *r)
+ * configured virtual subnet. Upstream: rx_outer; l4off is r->l4off. */
+static __always_inline bool rx_nvgre(struct fp_ctx *c, struct rx_pkt *r, __u32 l4off)
 {
 	__u8 flow_id;
-	int rc = parse_nvgre(&c->rd, ETH_HLEN + r->l4off, r->iplen - r->l4off, &r->vsid, &flow_id);
+	int rc = parse_nvgre(&c->rd, ETH_HLEN + l4off, r->iplen - l4off, &r->vsid, &flow_id);
 	if (rc) {
 		if (rc == -E_MSGSIZE)
 			DROP(c, drop_runt);
@@ -476,21 +476,20 @@ static __always_inline bool rx_antispoof(struct fp_ctx *c, struct rx_pkt *r)
 	return true;
 }
 
-/* rx_uplink: decides about a frame from the uplink. A redirect decision
- * leaves r ready for rx_deliver. */
-static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
+/* rx_uplink after rx_outer: the NVGRE header and the inner frame, at
+ * l4off (r->l4off) after the outer IP header. */
+static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l4off)
 {
-	if (!rx_outer(c, r) || !rx_nvgre(c, r))
+	if (!rx_nvgre(c, r, l4off))
 		return;
 	/* classify() of the inner frame, which ends where the outer IP packet ends */
-	__u32 inner_off = ETH_HLEN + r->l4off + NVGRE_HLEN;
-	__u32 inner_len = r->iplen - r->l4off - NVGRE_HLEN;
+	__u32 inner_off = ETH_HLEN + l4off + NVGRE_HLEN;
+	__u32 inner_len = r->iplen - l4off - NVGRE_HLEN;
 	if (parse_eth(&c->rd, inner_off, inner_len, &r->eth, 2)) {
 		DROP(c, drop_runt);
 		return;
 	}
-	if (parse_ip(&c->rd, r->eth.type, inner_off + r->eth.hlen, inner_len - r->eth.hlen,
-		     &r->in)) {
+	if (parse_ip_after(&c->rd, &r->eth, inner_off, inner_len, &r->in)) {
 		DROP(c, drop_bad_ip);
 		return;
 	}
@@ -526,6 +525,23 @@ static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
 		return;
 	}
 	redirect_to(c, HNV_R_rx_decap_delivered, r->dst->ifindex, r->dst->flags & FP_PORT_INGRESS);
+}
+
+/* rx_uplink: decides about a frame from the uplink. A redirect decision
+ * leaves r ready for rx_deliver. */
+static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
+{
+	if (!rx_outer(c, r))
+		return;
+	/* an outer IPv4 header without options (the common case): the inner
+	 * headers are at constant offsets, read in place (pkt_load) */
+	if (r->l4off == 20) {
+		rx_inner(c, r, 20);
+		return;
+	}
+	__u32 l4off = r->l4off;
+	fp_opaque(l4off); /* a second copy: not merged with the one above */
+	rx_inner(c, r, l4off);
 }
 
 /* Applies a delivery: trims what follows the inner IP packet (outer and
@@ -832,7 +848,7 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 		DROP(c, drop_runt);
 		return;
 	}
-	if (parse_ip(&c->rd, t->eth.type, t->eth.hlen, skb->len - t->eth.hlen, &t->in)) {
+	if (parse_ip_after(&c->rd, &t->eth, 0, skb->len, &t->in)) {
 		DROP(c, drop_bad_ip);
 		return;
 	}

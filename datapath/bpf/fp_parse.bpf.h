@@ -394,6 +394,19 @@ static __always_inline int parse_ip(struct fp_rd *rd, __u16 ethertype, __u32 off
 	return 0;
 }
 
+/* parse_ip of the header after the Ethernet header e found at off: at a
+ * constant offset (read in place) when the frame has no tag in its data,
+ * the common case. */
+static __always_inline int parse_ip_after(struct fp_rd *rd, const struct eth_info *e, __u32 off,
+					  __u32 len, struct ip_info *ip)
+{
+	if (e->hlen == ETH_HLEN)
+		return parse_ip(rd, e->type, off + ETH_HLEN, len - ETH_HLEN, ip);
+	__u32 hlen = e->hlen;
+	fp_opaque(hlen); /* a second copy: not merged with the one above */
+	return parse_ip(rd, e->type, off + hlen, len - hlen, ip);
+}
+
 /* ---- NVGRE ---- */
 
 /* hnv_nvgre_parse: -E_MSGSIZE (runt), -E_INVAL (flags), -E_PROTO (not
