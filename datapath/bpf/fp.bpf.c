@@ -5,8 +5,10 @@
  * runs it through the C engine.
  *
  * Each program first decides, reading the frame only (copies of the
- * headers in aligned locals, through bpf_skb_load_bytes, so nonlinear and
- * GSO frames are read in place), then applies the decision: trim, tag pop,
+ * headers in aligned locals, through pkt_load: in place from the linear
+ * data where the header sits at a constant offset, else with
+ * bpf_skb_load_bytes, so nonlinear and GSO frames are read in place too;
+ * see struct fp_rd), then applies the decision: trim, tag pop,
  * decapsulation or encapsulation, header writes, redirect. A frame is
  * punted only while what it carries still means what the sender sent (a
  * trimmed pad, a popped tag or an RFC 6040 ECN merge change nothing the C
