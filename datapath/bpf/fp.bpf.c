@@ -5,8 +5,10 @@
  * runs it through the C engine.
  *
  * Each program first decides, reading the frame only (copies of the
- * headers in aligned locals, through bpf_skb_load_bytes, so nonlinear and
- * GSO frames are read in place), then applies the decision: trim, tag pop,
+ * headers in aligned locals, through pkt_load: in place from the linear
+ * data where the header sits at a constant offset, else with
+ * bpf_skb_load_bytes, so nonlinear and GSO frames are read in place too;
+ * see struct fp_rd), then applies the decision: trim, tag pop,
  * decapsulation or encapsulation, header writes, redirect. A frame is
  * punted only while what it carries still means what the sender sent (a
  * trimmed pad, a popped tag or an RFC 6040 ECN merge change nothing the C
@@ -114,6 +116,7 @@ struct {
 /* One packet in one program. */
 struct fp_ctx {
 	struct __sk_buff *skb;
+	struct fp_rd rd; /* how the decision reads the frame */
 	const struct fp_cfg *cfg;
 	struct fp_verdict v;
 	bool gw_egress; /* fp_gw_out: a punt goes on to the TAP (TC_ACT_OK) */
@@ -225,6 +228,22 @@ static __always_inline int conclude(struct fp_ctx *c, int redirect_ret)
 	return ret;
 }
 
+/* bpf_skb_store_bytes(skb, off, from, n, 0) for a constant n: written in
+ * place when the bytes are in the linear data (pkt_load's twin, also only
+ * at constant offsets), which saves the helper call. */
+static __always_inline int pkt_store(struct __sk_buff *skb, __u32 off, const void *from,
+				     const __u32 n)
+{
+	if (__builtin_constant_p(off) && off <= FP_DIRECT_MAX) {
+		__u8 *p = (__u8 *)(long)skb->data + off;
+		if (p + n <= (__u8 *)(long)skb->data_end) {
+			__builtin_memcpy(p, from, n);
+			return 0;
+		}
+	}
+	return (int)bpf_skb_store_bytes(skb, off, from, n, 0);
+}
+
 /* ---- policy lookups (policy_read.h) ---- */
 
 /* hnv_policy_is_local_pa */
@@ -327,7 +346,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 {
 	struct __sk_buff *skb = c->skb;
 	__u8 eh[ETH_HLEN];
-	if (skb->vlan_present || bpf_skb_load_bytes(skb, 0, eh, ETH_HLEN)) {
+	if (skb->vlan_present || pkt_load(&c->rd, 0, eh, ETH_HLEN)) {
 		pass(c);
 		return false;
 	}
@@ -337,7 +356,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 	if (type == ET_IPV4) {
 		__u8 h[20];
 		struct fp_ip dst;
-		if (len < 20 || bpf_skb_load_bytes(skb, ETH_HLEN, h, 20) || h[0] >> 4 != 4 ||
+		if (len < 20 || pkt_load(&c->rd, ETH_HLEN, h, 20) || h[0] >> 4 != 4 ||
 		    h[9] != IPPROTO_GRE_) {
 			pass(c);
 			return false;
@@ -347,16 +366,16 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 			pass(c);
 			return false;
 		}
-		if (parse_ipv4(skb, ETH_HLEN, len, &o)) {
+		if (parse_ipv4(&c->rd, ETH_HLEN, len, &o)) {
 			DROP(c, drop_bad_ip);
 			return false;
 		}
-		if (!ipv4_csum_ok(skb, ETH_HLEN, o.l4_off)) {
+		if (!ipv4_csum_ok(&c->rd, ETH_HLEN, o.l4_off)) {
 			DROP(c, drop_bad_csum);
 			return false;
 		}
 	} else if (type == ET_IPV6) {
-		if (parse_ipv6(skb, ETH_HLEN, len, &o) || o.proto != IPPROTO_GRE_ ||
+		if (parse_ipv6(&c->rd, ETH_HLEN, len, &o) || o.proto != IPPROTO_GRE_ ||
 		    !is_local_pa(&o.dst)) {
 			pass(c);
 			return false;
@@ -383,11 +402,11 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 }
 
 /* rx_uplink's NVGRE step: header rules (hnv_nvgre_parse), VSID range, a
- * configured virtual subnet. Upstream: rx_outer. */
-static __always_inline bool rx_nvgre(struct fp_ctx *c, struct rx_pkt *r)
+ * configured virtual subnet. Upstream: rx_outer; l4off is r->l4off. */
+static __always_inline bool rx_nvgre(struct fp_ctx *c, struct rx_pkt *r, __u32 l4off)
 {
 	__u8 flow_id;
-	int rc = parse_nvgre(c->skb, ETH_HLEN + r->l4off, r->iplen - r->l4off, &r->vsid, &flow_id);
+	int rc = parse_nvgre(&c->rd, ETH_HLEN + l4off, r->iplen - l4off, &r->vsid, &flow_id);
 	if (rc) {
 		if (rc == -E_MSGSIZE)
 			DROP(c, drop_runt);
@@ -459,21 +478,20 @@ static __always_inline bool rx_antispoof(struct fp_ctx *c, struct rx_pkt *r)
 	return true;
 }
 
-/* rx_uplink: decides about a frame from the uplink. A redirect decision
- * leaves r ready for rx_deliver. */
-static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
+/* rx_uplink after rx_outer: the NVGRE header and the inner frame, at
+ * l4off (r->l4off) after the outer IP header. */
+static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l4off)
 {
-	if (!rx_outer(c, r) || !rx_nvgre(c, r))
+	if (!rx_nvgre(c, r, l4off))
 		return;
 	/* classify() of the inner frame, which ends where the outer IP packet ends */
-	__u32 inner_off = ETH_HLEN + r->l4off + NVGRE_HLEN;
-	__u32 inner_len = r->iplen - r->l4off - NVGRE_HLEN;
-	if (parse_eth(c->skb, inner_off, inner_len, &r->eth, 2)) {
+	__u32 inner_off = ETH_HLEN + l4off + NVGRE_HLEN;
+	__u32 inner_len = r->iplen - l4off - NVGRE_HLEN;
+	if (parse_eth(&c->rd, inner_off, inner_len, &r->eth, 2)) {
 		DROP(c, drop_runt);
 		return;
 	}
-	if (parse_ip(c->skb, r->eth.type, inner_off + r->eth.hlen, inner_len - r->eth.hlen,
-		     &r->in)) {
+	if (parse_ip_after(&c->rd, &r->eth, inner_off, inner_len, &r->in)) {
 		DROP(c, drop_bad_ip);
 		return;
 	}
@@ -509,6 +527,23 @@ static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
 		return;
 	}
 	redirect_to(c, HNV_R_rx_decap_delivered, r->dst->ifindex, r->dst->flags & FP_PORT_INGRESS);
+}
+
+/* rx_uplink: decides about a frame from the uplink. A redirect decision
+ * leaves r ready for rx_deliver. */
+static __always_inline void rx_uplink(struct fp_ctx *c, struct rx_pkt *r)
+{
+	if (!rx_outer(c, r))
+		return;
+	/* an outer IPv4 header without options (the common case): the inner
+	 * headers are at constant offsets, read in place (pkt_load) */
+	if (r->l4off == 20) {
+		rx_inner(c, r, 20);
+		return;
+	}
+	__u32 l4off = r->l4off;
+	fp_opaque(l4off); /* a second copy: not merged with the one above */
+	rx_inner(c, r, l4off);
 }
 
 /* Applies a delivery: trims what follows the inner IP packet (outer and
@@ -568,7 +603,7 @@ static __always_inline int rx_deliver(struct fp_ctx *c, struct rx_pkt *r)
 	__builtin_memcpy(eh, r->eth.dst, 6);
 	__builtin_memcpy(eh + 6, r->eth.src, 6);
 	wr16(eh + 12, r->eth.type);
-	if (bpf_skb_store_bytes(skb, 0, eh, ETH_HLEN, 0)) {
+	if (pkt_store(skb, 0, eh, ETH_HLEN)) {
 		c->lost = true;
 		return TC_ACT_SHOT;
 	}
@@ -582,9 +617,16 @@ int fp_uplink_in(struct __sk_buff *skb)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {.skb = skb, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
+	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
 	struct rx_pkt r = {};
 	rx_uplink(&c, &r);
+	if (c.rd.short_) {
+		/* a header past the linear data: decide again (struct fp_rd) */
+		c = (struct fp_ctx){.skb = skb, .rd = {.skb = skb, .slow = true}, .cfg = cfg,
+				    .v = {.reason = HNV_R__COUNT}};
+		r = (struct rx_pkt){};
+		rx_uplink(&c, &r);
+	}
 	int ret = TC_ACT_SHOT;
 	if (c.v.action == FP_ACT_REDIRECT)
 		ret = rx_deliver(&c, &r);
@@ -618,13 +660,13 @@ static __always_inline bool tx_is_slow(struct fp_ctx *c, struct tx_pkt *t)
 	if (in->v6) {
 		if (in->proto != 58 || in->fragment)
 			return false;
-		if (in->l3_len - in->l4_off < 4 || bpf_skb_load_bytes(c->skb, l4, b, 1))
+		if (in->l3_len - in->l4_off < 4 || pkt_load(&c->rd, l4, b, 1))
 			return true;
 		return b[0] == 133 || b[0] == 135 || b[0] == 136;
 	}
 	if (in->proto != 17 || in->l3_len < (__u32)in->l4_off + 8 || (in->frag & IPV4_OFFMASK))
 		return false;
-	if (bpf_skb_load_bytes(c->skb, l4, b, 4))
+	if (pkt_load(&c->rd, l4, b, 4))
 		return true;
 	__u16 sport = rd16(b), dport = rd16(b + 2);
 	return sport == 67 || sport == 68 || dport == 67 || dport == 68;
@@ -643,7 +685,7 @@ static __always_inline __u8 flow_id(struct fp_ctx *c, const struct tx_pkt *t)
 	__u8 proto = in->fragment ? 0 : in->proto;
 	__u8 p[4];
 	if ((proto == 6 || proto == 17 || proto == 132) && in->l3_len - in->l4_off >= 4 &&
-	    !bpf_skb_load_bytes(c->skb, t->eth.hlen + in->l4_off, p, 4))
+	    !pkt_load(&c->rd, t->eth.hlen + in->l4_off, p, 4))
 		h ^= (__u64)rd32(p) << 8 | proto;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 32;
@@ -661,7 +703,7 @@ static __always_inline __u32 gso_l3_len(struct fp_ctx *c, const struct tx_pkt *t
 	__u32 l4h;
 	if (in->proto == 6) {
 		__u8 b;
-		if (bpf_skb_load_bytes(c->skb, l4 + 12, &b, 1))
+		if (pkt_load(&c->rd, l4 + 12, &b, 1))
 			return 0;
 		l4h = (__u32)(b >> 4) * 4;
 	} else if (in->proto == 17) {
@@ -730,7 +772,7 @@ static __always_inline bool is_echo_request(struct fp_ctx *c, const struct tx_pk
 	const struct ip_info *in = &t->in;
 	__u8 type;
 	if (in->fragment || in->l3_len - in->l4_off < 8 ||
-	    bpf_skb_load_bytes(c->skb, t->eth.hlen + in->l4_off, &type, 1))
+	    pkt_load(&c->rd, t->eth.hlen + in->l4_off, &type, 1))
 		return false;
 	if (in->v4)
 		return in->proto == 1 && type == 8;
@@ -804,11 +846,11 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 	c->v.vsid = pt->vsid;
 	/* classify(); an offloaded tag counts as the first of two */
 	__u32 vlan = skb->vlan_present ? 1 : 0;
-	if (parse_eth(skb, 0, skb->len, &t->eth, 2 - vlan)) {
+	if (parse_eth(&c->rd, 0, skb->len, &t->eth, 2 - vlan)) {
 		DROP(c, drop_runt);
 		return;
 	}
-	if (parse_ip(skb, t->eth.type, t->eth.hlen, skb->len - t->eth.hlen, &t->in)) {
+	if (parse_ip_after(&c->rd, &t->eth, 0, skb->len, &t->in)) {
 		DROP(c, drop_bad_ip);
 		return;
 	}
@@ -854,10 +896,10 @@ static __always_inline int ttl_dec(struct __sk_buff *skb, const struct ip_info *
 		w[1] = in->proto;
 		wr16(w + 2, csum_update16(in->csum, (__u16)(in->ttl << 8 | in->proto),
 					  (__u16)(ttl << 8 | in->proto)));
-		return (int)bpf_skb_store_bytes(skb, l3 + 8, w, 4, 0);
+		return pkt_store(skb, l3 + 8, w, 4);
 	}
 	__u8 hl = in->ttl - 1;
-	return (int)bpf_skb_store_bytes(skb, l3 + 7, &hl, 1, 0);
+	return pkt_store(skb, l3 + 7, &hl, 1);
 }
 
 /* output's encapsulation headers, as dp.c writes them: outer Ethernet
@@ -932,7 +974,7 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	wr16(eh + 12, t->eth.type);
 	if (t->local) {
-		if (t->routed && (bpf_skb_store_bytes(skb, 0, eh, 12, 0) ||
+		if (t->routed && (pkt_store(skb, 0, eh, 12) ||
 				  ttl_dec(skb, &t->in, ETH_HLEN))) {
 			c->lost = true;
 			return TC_ACT_SHOT;
@@ -950,10 +992,10 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	__u8 h[76];
 	__u32 n = encap_headers(c, t, c->v.vsid, eh, h);
-	int rc = n == 56 ? (int)bpf_skb_store_bytes(skb, 0, h, 56, 0)
-			 : (int)bpf_skb_store_bytes(skb, 0, h, 76, 0);
-	if (!rc && t->routed)
-		rc = ttl_dec(skb, &t->in, olen + ETH_HLEN + NVGRE_HLEN + ETH_HLEN);
+	int rc = n == 56 ? pkt_store(skb, 0, h, 56) : pkt_store(skb, 0, h, 76);
+	if (!rc && t->routed) /* at a constant offset: written in place */
+		rc = t->outer4 ? ttl_dec(skb, &t->in, ETH_HLEN + 20 + NVGRE_HLEN + ETH_HLEN)
+			       : ttl_dec(skb, &t->in, ETH_HLEN + 40 + NVGRE_HLEN + ETH_HLEN);
 	if (rc) {
 		c->lost = true;
 		return TC_ACT_SHOT;
@@ -967,10 +1009,14 @@ static __always_inline int tx_prog(struct __sk_buff *skb, bool gw_egress)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {
-		.skb = skb, .cfg = cfg, .v = {.reason = HNV_R__COUNT}, .gw_egress = gw_egress};
+	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg,
+			   .v = {.reason = HNV_R__COUNT}, .gw_egress = gw_egress};
 	struct tx_pkt t = {};
 	tx_vm(&c, &t);
+	/* the Ethernet header, read in place, is always in the linear data
+	 * of a frame from an Ethernet device; if not, the C engine decides */
+	if (c.rd.short_)
+		punt(&c);
 	int ret = TC_ACT_SHOT;
 	if (c.v.action == FP_ACT_REDIRECT)
 		ret = tx_apply(&c, &t);

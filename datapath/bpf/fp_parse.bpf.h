@@ -1,8 +1,9 @@
 /* fp_parse.bpf.h: wire parsing for the tc fast path (fp.bpf.c), the BPF
  * twins of datapath/proto.c's parsers.
  *
- * Each parser reads with bpf_skb_load_bytes into aligned locals, so a
- * nonlinear or GSO frame needs no pull; it takes the offset of its header
+ * Each parser reads with pkt_load into aligned locals (struct fp_rd: in
+ * place from the linear data, or with bpf_skb_load_bytes, so a nonlinear or
+ * GSO frame needs no pull); it takes the offset of its header
  * in the frame and the bytes the caller allows it (the len of the C
  * parser: what is left of the enclosing packet, never more than the frame
  * holds) and fails exactly where its C twin fails. Callers map the error
@@ -122,6 +123,53 @@ static __always_inline bool mac_is_group(const __u8 *m)
 	return m[0] & 1;
 }
 
+/* ---- reading the frame ---- */
+
+/* How a decision reads its frame. A program decides first reading the
+ * linear data in place (a few loads, no helper call: the common case); a
+ * header that lies past the linear data (but within the frame) sets short_
+ * and fails the read, and the program then makes the whole decision again
+ * with slow set, reading with bpf_skb_load_bytes, which sees the whole
+ * frame. slow is a constant in each copy of the decision, so either copy
+ * is straight-line code for the verifier. */
+struct fp_rd {
+	struct __sk_buff *skb;
+	bool slow;   /* read with bpf_skb_load_bytes */
+	bool short_; /* a read fell past the linear data: the decision is void */
+};
+
+/* Offsets the verifier lets us add to a packet pointer are bounded; the
+ * headers the fast path reads lie far below this. */
+#define FP_DIRECT_MAX 0x3fff
+
+/* The compiler must use this very register for what follows (and not
+ * recompute the value from its parts), so the bound the verifier learns
+ * from a check of it holds for the packet access after the check. */
+#define fp_opaque(x) asm volatile("" : "+r"(x))
+
+/* bpf_skb_load_bytes(skb, off, to, n) for a constant n (see struct fp_rd). */
+static __always_inline int pkt_load(struct fp_rd *rd, __u32 off, void *to, const __u32 n)
+{
+	struct __sk_buff *skb = rd->skb;
+	/* only at constant offsets: a packet pointer plus an offset read from
+	 * the frame makes the verifier track that offset exactly, which
+	 * multiplies its states (tenfold here) */
+	if (rd->slow || !__builtin_constant_p(off))
+		return (int)bpf_skb_load_bytes(skb, off, to, n);
+	const __u8 *data = (const __u8 *)(long)skb->data;
+	const __u8 *end = (const __u8 *)(long)skb->data_end;
+	if (off <= FP_DIRECT_MAX) {
+		const __u8 *p = data + off;
+		if (p + n <= end) {
+			__builtin_memcpy(to, p, n);
+			return 0;
+		}
+	}
+	if ((__u64)off + n <= skb->len)
+		rd->short_ = true;
+	return -1;
+}
+
 /* ---- Ethernet ---- */
 
 struct eth_info {
@@ -136,11 +184,11 @@ struct eth_info {
 /* hnv_eth_parse. max_tags: tags the data may hold (2, or 1 when the frame
  * also has an offloaded tag, which counts as the first). Fails with
  * -E_MSGSIZE when a header is cut short, -E_INVAL for too many tags. */
-static __always_inline int parse_eth(struct __sk_buff *skb, __u32 off, __u32 len,
+static __always_inline int parse_eth(struct fp_rd *rd, __u32 off, __u32 len,
 				     struct eth_info *e, __u32 max_tags)
 {
 	__u8 h[ETH_HLEN];
-	if (len < ETH_HLEN || bpf_skb_load_bytes(skb, off, h, ETH_HLEN))
+	if (len < ETH_HLEN || pkt_load(rd, off, h, ETH_HLEN))
 		return -E_MSGSIZE;
 	__builtin_memcpy(e->dst, h, 6);
 	__builtin_memcpy(e->src, h + 6, 6);
@@ -151,7 +199,7 @@ static __always_inline int parse_eth(struct __sk_buff *skb, __u32 off, __u32 len
 		if (t >= max_tags || (e->type != ET_VLAN && e->type != ET_QINQ))
 			break;
 		__u8 tag[4];
-		if (len < (__u32)e->hlen + 4 || bpf_skb_load_bytes(skb, off + e->hlen, tag, 4))
+		if (len < (__u32)e->hlen + 4 || pkt_load(rd, off + e->hlen, tag, 4))
 			return -E_MSGSIZE;
 		e->type = rd16(tag + 2);
 		e->hlen += 4;
@@ -180,11 +228,11 @@ struct ip_info {
 };
 
 /* hnv_ipv4_parse: version, IHL, total length within len. */
-static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off, __u32 len,
+static __always_inline int parse_ipv4(struct fp_rd *rd, __u32 off, __u32 len,
 				      struct ip_info *ip)
 {
 	__u8 h[20];
-	if (len < 20 || bpf_skb_load_bytes(skb, off, h, 20))
+	if (len < 20 || pkt_load(rd, off, h, 20))
 		return -E_MSGSIZE;
 	if (h[0] >> 4 != 4)
 		return -E_INVAL;
@@ -215,17 +263,48 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, __u32 off, __u32 le
 	return 0;
 }
 
-/* hnv_ipv4_csum_ok: the header of ihl bytes at off sums to 0xffff. */
-static __always_inline bool ipv4_csum_ok(struct __sk_buff *skb, __u32 off, __u32 ihl)
+/* hnv_ipv4_csum_ok: the header of ihl bytes at off sums to 0xffff. Summed
+ * in place when the header is in the linear data. */
+static __always_inline bool ipv4_csum_ok(struct fp_rd *rd, __u32 off, __u32 ihl)
 {
-	__u8 h[60] = {};
+	struct __sk_buff *skb = rd->skb;
 	__u32 n = ihl & 0x3c;
-	if (n < 20 || bpf_skb_load_bytes(skb, off, h, n))
-		return false;
 	__u32 s = 0;
+	if (n < 20)
+		return false;
+	if (rd->slow || !__builtin_constant_p(off))
+		goto copy;
+	const __u8 *p = (const __u8 *)(long)skb->data;
+	const __u8 *end = (const __u8 *)(long)skb->data_end;
+	if (off <= FP_DIRECT_MAX) {
+		p += off;
+		if (p + 20 > end)
+			goto short_;
+#pragma clang loop unroll(full)
+		for (int i = 0; i < 20; i += 2)
+			s += rd16(p + i);
+#pragma clang loop unroll(full)
+		for (int i = 20; i < 60; i += 2) {
+			if ((__u32)i < n) {
+				if (p + i + 2 > end)
+					goto short_;
+				s += rd16(p + i);
+			}
+		}
+		goto fold;
+	}
+short_:
+	rd->short_ = true; /* the header passed parse_ipv4: it is in the frame */
+	return false;
+copy:;
+	__u8 h[60] = {};
+	if (bpf_skb_load_bytes(skb, off, h, n))
+		return false;
+	s = 0;
 #pragma clang loop unroll(full)
 	for (int i = 0; i < 60; i += 2)
 		s += rd16(h + i); /* the zeroes past ihl add nothing */
+fold:
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return s == 0xffff;
@@ -234,11 +313,11 @@ static __always_inline bool ipv4_csum_ok(struct __sk_buff *skb, __u32 off, __u32
 /* hnv_ipv6_parse: payload length within len, then at most IPV6_MAX_EXT
  * extension headers (hop-by-hop, routing, fragment, destination options,
  * AH), each length checked. */
-static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off, __u32 len,
+static __always_inline int parse_ipv6(struct fp_rd *rd, __u32 off, __u32 len,
 				      struct ip_info *ip)
 {
 	__u8 h[40];
-	if (len < 40 || bpf_skb_load_bytes(skb, off, h, 40))
+	if (len < 40 || pkt_load(rd, off, h, 40))
 		return -E_MSGSIZE;
 	if (h[0] >> 4 != 6)
 		return -E_INVAL;
@@ -263,7 +342,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off, __u32 le
 		__u8 x[4];
 		__u32 elen;
 		if (next == 0 || next == 43 || next == 60 || next == 51) {
-			if (o + 2 > end || bpf_skb_load_bytes(skb, off + o, x, 2))
+			if (o + 2 > end || pkt_load(rd, off + o, x, 2))
 				return -E_MSGSIZE;
 			elen = next == 51 ? ((__u32)x[1] + 2) * 4 : ((__u32)x[1] + 1) * 8;
 		} else if (next == 44) {
@@ -279,7 +358,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off, __u32 le
 		if (o + elen > end)
 			return -E_MSGSIZE;
 		if (next == 44) {
-			if (bpf_skb_load_bytes(skb, off + o, x, 4))
+			if (pkt_load(rd, off + o, x, 4))
 				return -E_MSGSIZE;
 			next = x[0];
 			if (rd16(x + 2) & 0xfff8) {
@@ -299,14 +378,14 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off, __u32 le
 /* classify()'s IP step: the header after an Ethernet header of type
  * ethertype, len bytes of L3. Non-IP: 0 with neither v4 nor v6 set. IPv6
  * with IPv4-mapped addresses is rejected as dp.c's classify does. */
-static __always_inline int parse_ip(struct __sk_buff *skb, __u16 ethertype, __u32 off, __u32 len,
+static __always_inline int parse_ip(struct fp_rd *rd, __u16 ethertype, __u32 off, __u32 len,
 				    struct ip_info *ip)
 {
 	ip->v4 = ip->v6 = 0;
 	if (ethertype == ET_IPV4)
-		return parse_ipv4(skb, off, len, ip);
+		return parse_ipv4(rd, off, len, ip);
 	if (ethertype == ET_IPV6) {
-		int rc = parse_ipv6(skb, off, len, ip);
+		int rc = parse_ipv6(rd, off, len, ip);
 		if (rc)
 			return rc;
 		if (ip_is_v4(&ip->src) || ip_is_v4(&ip->dst))
@@ -315,15 +394,28 @@ static __always_inline int parse_ip(struct __sk_buff *skb, __u16 ethertype, __u3
 	return 0;
 }
 
+/* parse_ip of the header after the Ethernet header e found at off: at a
+ * constant offset (read in place) when the frame has no tag in its data,
+ * the common case. */
+static __always_inline int parse_ip_after(struct fp_rd *rd, const struct eth_info *e, __u32 off,
+					  __u32 len, struct ip_info *ip)
+{
+	if (e->hlen == ETH_HLEN)
+		return parse_ip(rd, e->type, off + ETH_HLEN, len - ETH_HLEN, ip);
+	__u32 hlen = e->hlen;
+	fp_opaque(hlen); /* a second copy: not merged with the one above */
+	return parse_ip(rd, e->type, off + hlen, len - hlen, ip);
+}
+
 /* ---- NVGRE ---- */
 
 /* hnv_nvgre_parse: -E_MSGSIZE (runt), -E_INVAL (flags), -E_PROTO (not
  * 0x6558). */
-static __always_inline int parse_nvgre(struct __sk_buff *skb, __u32 off, __u32 len, __u32 *vsid,
+static __always_inline int parse_nvgre(struct fp_rd *rd, __u32 off, __u32 len, __u32 *vsid,
 				       __u8 *flow_id)
 {
 	__u8 g[NVGRE_HLEN];
-	if (len < NVGRE_HLEN || bpf_skb_load_bytes(skb, off, g, NVGRE_HLEN))
+	if (len < NVGRE_HLEN || pkt_load(rd, off, g, NVGRE_HLEN))
 		return -E_MSGSIZE;
 	if ((rd16(g) & NVGRE_FLAGS_MASK) != NVGRE_FLAGS_VALUE)
 		return -E_INVAL;
