@@ -195,15 +195,23 @@ static __always_inline int parse_eth(struct fp_rd *rd, __u32 off, __u32 len,
 	e->type = rd16(h + 12);
 	e->hlen = ETH_HLEN;
 	e->tags = 0;
-	for (__u32 t = 0; t < 2; t++) {
-		if (t >= max_tags || (e->type != ET_VLAN && e->type != ET_QINQ))
-			break;
+	/* two tags at most, unrolled by hand (the programs have no loop: kernel
+	 * 6.1's verifier refuses some, see parse_ipv6; clang cannot unroll
+	 * this one itself); each tag at a constant offset from off */
+	if (max_tags > 0 && (e->type == ET_VLAN || e->type == ET_QINQ)) {
 		__u8 tag[4];
-		if (len < (__u32)e->hlen + 4 || pkt_load(rd, off + e->hlen, tag, 4))
+		if (len < ETH_HLEN + 4 || pkt_load(rd, off + ETH_HLEN, tag, 4))
 			return -E_MSGSIZE;
 		e->type = rd16(tag + 2);
-		e->hlen += 4;
-		e->tags++;
+		e->hlen = ETH_HLEN + 4;
+		e->tags = 1;
+		if (max_tags > 1 && (e->type == ET_VLAN || e->type == ET_QINQ)) {
+			if (len < ETH_HLEN + 8 || pkt_load(rd, off + ETH_HLEN + 4, tag, 4))
+				return -E_MSGSIZE;
+			e->type = rd16(tag + 2);
+			e->hlen = ETH_HLEN + 8;
+			e->tags = 2;
+		}
 	}
 	if (e->type == ET_VLAN || e->type == ET_QINQ)
 		return -E_INVAL;
@@ -338,6 +346,9 @@ static __always_inline int parse_ipv6(struct fp_rd *rd, __u32 off, __u32 len,
 	ip->fragment = 0;
 	__u32 end = 40 + payload, o = 40;
 	__u8 next = h[6];
+	/* unrolled: kernel 6.1 rejects the loop clang builds here (its latch
+	 * falls through into its head, a back-edge 6.1's check_cfg refuses) */
+#pragma clang loop unroll(full)
 	for (__u32 n = 0; n <= IPV6_MAX_EXT; n++) {
 		__u8 x[4];
 		__u32 elen;
