@@ -13,6 +13,12 @@
 #   6. the verifier accepts hnvgw's fast path (its three tc programs) and
 #      they attach: hnvgwd --datapath kernel starts (it refuses to when they
 #      do not load) with a port on a veth (port add --dev)
+#   7. hnvgwd.service is hardened (issue 17 finding 10): systemd-analyze
+#      security rates it lower than the unit before (kept below), its main
+#      process has only the bounding set's capabilities, and under it the
+#      fast path forwards (datapath kernel), a commit with a gateway (VRF,
+#      TAP gateway port, corp device, SNAT, forwarding sysctls) applies, and
+#      nothing hnvgwd does is refused (EPERM, EACCES, EROFS in its journal)
 . "$(dirname "$0")/lib.sh"
 
 echo "kernel $(uname -r); $(nproc) CPUs"
@@ -234,6 +240,121 @@ check_grep "tc: a bpf filter on up0's ingress" 'bpf' tc -n fpa filter show dev u
 check_grep "tc: a bpf filter on v-vm1's ingress" 'bpf' tc -n fpa filter show dev v-vm1 ingress
 kill $FP_PID 2>/dev/null
 wait $FP_PID 2>/dev/null
+
+# ---------------------------------------------------------------------------
+section "7. hnvgwd.service hardened (systemd-analyze security)"
+# The unit as it was before issue 17 finding 10 (root, every capability),
+# analysed under another name for the score to compare with.
+exposure() { # UNIT: the "Overall exposure level" number
+	systemd-analyze security --no-pager "$1" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+cat >/run/systemd/system/hnvgwd-old.service <<'EOF'
+[Unit]
+Description=hnvgwd before issue 17 finding 10 (analysed only)
+[Service]
+Type=notify
+NotifyAccess=main
+EnvironmentFile=-/etc/default/hnvgwd
+ExecStart=/usr/sbin/hnvgwd --foreground --state-dir /etc/hnvgw --socket /run/hnvgw/hnvgw.sock $HNVGWD_OPTS
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=2s
+TimeoutStopSec=15s
+RuntimeDirectory=hnvgw
+RuntimeDirectoryMode=0755
+ConfigurationDirectory=hnvgw
+ConfigurationDirectoryMode=0700
+UMask=0077
+ProtectSystem=full
+ReadWritePaths=/etc/hnvgw -/etc/frr
+ProtectHome=yes
+PrivateTmp=yes
+NoNewPrivileges=yes
+LimitNOFILE=4096
+LimitCORE=0
+EOF
+systemctl daemon-reload
+OLD_SCORE=$(exposure hnvgwd-old.service)
+rm -f /run/systemd/system/hnvgwd-old.service
+systemctl daemon-reload
+NEW_SCORE=$(exposure hnvgwd.service)
+echo "SCORE hnvgwd.service exposure: before ${OLD_SCORE:-?} after ${NEW_SCORE:-?} (systemd-analyze security, 0 best .. 10 worst)"
+systemd-analyze security --no-pager hnvgwd.service 2>&1 | grep -vE '^✓' | indent 80
+if [[ -n $OLD_SCORE && -n $NEW_SCORE ]] && awk -v o="$OLD_SCORE" -v n="$NEW_SCORE" 'BEGIN { exit !(n < o) }'; then
+	ok "the hardened unit is rated lower ($NEW_SCORE) than the old one ($OLD_SCORE)"
+else
+	nok "the hardened unit is rated lower (${NEW_SCORE:-none}) than the old one (${OLD_SCORE:-none})"
+fi
+
+# the service with an uplink of its own (gateway and host edge): root
+# namespace hup0 <-> hpeer in namespace hpa; corp device hcc0 <-> hcorp
+netns hpa hcorp
+must ip link add hup0 type veth peer name hpeer netns hpa
+must ip link add hcc0 type veth peer name eth0 netns hcorp
+must ip link add hv-vm1 type veth peer name eth0 netns hpa
+for d in hup0 hcc0 hv-vm1; do must ip link set $d up; done
+must ip -n hpa link set hpeer up
+must ip -n hcorp link set eth0 up
+must ip -n hcorp addr add 203.0.113.200/24 dev eth0
+# hnvgwd turns forwarding on for the gateway role (/proc/sys stays writable
+# for these two files only)
+must sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+echo 'HNVGWD_OPTS="--uplink hup0"' >/etc/default/hnvgwd
+JSTART=$(date '+%Y-%m-%d %H:%M:%S')
+must systemctl restart hnvgwd.service
+svcli() { timeout 30 hnvgw "$@"; }
+for ((i = 0; i < 100; i++)); do svcli show status >/dev/null 2>&1 && break; sleep 0.2; done
+check_grep "hnvgwd.service is active under the hardened unit" '^active$' systemctl is-active hnvgwd.service
+MPID=$(systemctl show -P MainPID hnvgwd.service)
+capeff=$(awk '/^CapEff/ { print $2 }' "/proc/$MPID/status")
+capbnd=$(awk '/^CapBnd/ { print $2 }' "/proc/$MPID/status")
+echo "    hnvgwd (pid $MPID): CapEff $capeff CapBnd $capbnd"
+# CHOWN 0, DAC_OVERRIDE 1, NET_ADMIN 12, NET_RAW 13, SYS_ADMIN 21 (Debian's
+# perf_event_paranoid=3: see the unit), PERFMON 38, BPF 39
+want=$(printf '%016x' $(((1 << 0) | (1 << 1) | (1 << 12) | (1 << 13) | (1 << 21) | (1 << 38) | (1 << 39))))
+echo "    kernel.perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)"
+check_grep "its capabilities: CHOWN DAC_OVERRIDE NET_ADMIN NET_RAW SYS_ADMIN PERFMON BPF only" "^$want $want\$" echo "$capeff $capbnd"
+check_grep "seccomp filter in force (Seccomp: 2)" '^Seccomp:[[:space:]]+2' cat "/proc/$MPID/status"
+check_grep "NoNewPrivs" '^NoNewPrivs:[[:space:]]+1' cat "/proc/$MPID/status"
+st=$(svcli --json show status 2>&1)
+echo "$st" | tr -d '\n' | indent 3
+check_grep "show status: the fast path forwards (datapath kernel)" '"datapath": *"kernel"' echo "$st"
+cat >"$LAB_TMP/svc.conf" <<-EOF
+	pa add 192.168.77.1/24 --dev hup0
+	rdomain add svc --rdid 11111111-0000-0000-0000-000000000077
+	vsubnet add 7701 --rdomain svc --prefix 10.77.0.0/16
+	gateway add --rdomain svc --vrf svc --table 177 --corp-dev hcc0 --corp-addr 203.0.113.10/24 --corp-nexthop 203.0.113.200 --nat-external 203.0.113.10
+	gateway ca --rdomain svc --vsid 7701 --ca 10.77.0.2
+EOF
+check "a commit with a gateway (VRF, gateway port, corp device, SNAT) applies" svcli commit -f "$LAB_TMP/svc.conf"
+check_grep "show gateway: the tenant is ok" 'svc.*ok' svcli show gateway
+check_grep "VRF rd-svc with table 177" 'vrf table 177' ip -d link show rd-svc
+check_grep "gateway port vsid7701 (a TAP, /dev/net/tun) in rd-svc" 'master rd-svc' ip link show vsid7701
+check_grep "corp device hcc0 in rd-svc" 'master rd-svc' ip link show hcc0
+check_grep "SNAT rules in nftables" 'snat' nft list ruleset
+check_grep "hnvgwd turned IPv4 forwarding on" '^1$' cat /proc/sys/net/ipv4/ip_forward
+check_grep "... and IPv6 forwarding" '^1$' cat /proc/sys/net/ipv6/conf/all/forwarding
+check "port add --dev hv-vm1: the port program attaches (AF_PACKET, tc bpf)" \
+	svcli port add svm1 --vsid 7701 --ca 10.77.0.5 --mac 02:00:00:00:77:05 --dev hv-vm1
+check_grep "tc: a bpf filter on hup0's ingress" 'bpf' tc filter show dev hup0 ingress
+check_grep "tc: a bpf filter on hv-vm1's ingress" 'bpf' tc filter show dev hv-vm1 ingress
+check "port add svm2 (a TAP VM port)" svcli port add svm2 --vsid 7701 --ca 10.77.0.6 --mac 02:00:00:00:77:06
+check "... its TAP exists" ip link show svm2
+# what the unit keeps from hnvgwd, seen from inside its mount namespace
+check_not "in the unit: /proc/sys is read-only (rp_filter)" \
+	nsenter -t "$MPID" -m sh -c 'echo 2 >/proc/sys/net/ipv4/conf/all/rp_filter'
+check "in the unit: /proc/sys/net/ipv4/ip_forward stays writable" \
+	nsenter -t "$MPID" -m sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
+check_not "in the unit: /usr is read-only" nsenter -t "$MPID" -m touch /usr/lib/hnvgw-lab-probe
+check "in the unit: /etc/frr is writable" nsenter -t "$MPID" -m sh -c 'touch /etc/frr/.probe && rm /etc/frr/.probe'
+jr=$(journalctl -b -u hnvgwd.service --since "$JSTART" --no-pager -o cat)
+check_not "hnvgwd's journal: nothing refused (EPERM, EACCES, EROFS)" \
+	grep -iE 'not permitted|permission denied|read-only file system|EPERM|EACCES|EROFS' <<<"$jr"
+echo "$jr" | indent 15
+svcli port del svm2 >/dev/null 2>&1
+svcli port del svm1 >/dev/null 2>&1
+ls -l /run/frr /etc/frr 2>&1 | indent 20
 
 failed=$(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}')
 [[ -n $failed ]] && echo "note: failed units: $failed" && for u in $failed; do journalctl -b -u "$u" --no-pager | tail -5 | indent; done
