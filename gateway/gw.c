@@ -301,26 +301,33 @@ static int corp_dev_free(struct hnv_gw *g, const struct tenant *t, char *err, si
 		return -EBUSY;
 	}
 	const struct hnv_rtnl_link *l = gw_link_by_name(g, dev);
-	if (!l || l->master == 0 || l->master == t->vrf_ifindex)
+	if (!l || l->master == 0)
 		return 0;
-	for (unsigned i = 0; g->d && i < g->d->n_gw; i++)
-		if (g->d->gw[i].vrf_ifindex == l->master) {
-			hnv_seterr(err, errlen,
-				   "corp device %s is in VRF %s of routing domain \"%s\"", dev,
-				   g->d->gw[i].vrf, g->d->gw[i].c.rdomain);
-			return -EBUSY;
-		}
-	const char *master = "another device";
+	/* its master, by name: this tenant's VRF may not be created yet in
+	 * this run (a restart finds the device already in it) */
+	const char *master = NULL;
 	for (size_t i = 0; i < g->n_links; i++)
 		if (g->links[i].ifindex == l->master)
 			master = g->links[i].name;
-	hnv_seterr(err, errlen, "corp device %s already has a master device (%s)", dev, master);
+	if (master && strcmp(master, t->vrf) == 0)
+		return 0;
+	for (unsigned i = 0; master && g->d && i < g->d->n_gw; i++)
+		if (strcmp(g->d->gw[i].vrf, master) == 0) {
+			hnv_seterr(err, errlen,
+				   "corp device %s is in VRF %s of routing domain \"%s\"", dev,
+				   master, g->d->gw[i].c.rdomain);
+			return -EBUSY;
+		}
+	hnv_seterr(err, errlen, "corp device %s already has a master device (%s)", dev,
+		   master ? master : "another device");
 	return -EBUSY;
 }
 
 static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t errlen)
 {
-	int rc = ensure_vrf(g, t, err, errlen);
+	int rc = t->c.corp_dev[0] ? corp_dev_free(g, t, err, errlen) : 0;
+	if (rc == 0)
+		rc = ensure_vrf(g, t, err, errlen);
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < t->n_ports; i++) {
@@ -335,8 +342,7 @@ static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t er
 	}
 	if (t->c.corp_dev[0]) {
 		int ifindex;
-		if ((rc = corp_dev_free(g, t, err, errlen)) < 0 ||
-		    (rc = enslave(g, t, t->c.corp_dev, err, errlen, &ifindex)) < 0)
+		if ((rc = enslave(g, t, t->c.corp_dev, err, errlen, &ifindex)) < 0)
 			return rc;
 		t->corp_ifindex = ifindex;
 		if (t->c.has_corp_addr) {

@@ -123,6 +123,12 @@ run_status 4 cli s2s set t1 --rdomain red --peer 198.51.100.8 --local-id gw.exam
 contains "$ERR" "s2s t1" "s2s set, its gateway not applied"
 pass "the reply names the gateways and tunnels of the commit that are not applied, and only those"
 
+# ---- issue 17 finding 4: the uplink is never a tenant's corp network ----
+run_status 4 cli gateway add --rdomain green --vrf green --table 102 --corp-dev up0
+contains "$ERR" "gateway green: corp device up0 is the provider uplink" "gateway add on the uplink"
+ip -n "$NS" -o link show up0 | grep -q master && fail "up0 was enslaved to a VRF"
+pass "a corp device that is the uplink is not applied (exit 4), the uplink stays as it is"
+
 # ---- config rollback is a commit too ----
 run_status 0 cli config rollback "$GOOD"
 contains "$OUT" "restored as revision" "rollback to a revision that applies"
