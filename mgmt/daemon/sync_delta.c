@@ -47,19 +47,12 @@ struct reader {
 /* The routing domain of a shared object of the model, or NULL. */
 static const char *object_rd(struct reader *r, const struct hnv_conf_cmd *c)
 {
+	const char *named = sync_named_rd(c);
+	if (named)
+		return named;
 	char v[16];
 	uint32_t vsid;
 	switch (sync_kt_of_kind(c->kind)) {
-	case SYNC_K_RDOMAIN:
-		return c->u.rdomain.name;
-	case SYNC_K_VSUBNET:
-		return c->u.vsubnet.rdomain;
-	case SYNC_K_GW:
-		return c->u.gateway.rdomain;
-	case SYNC_K_GWCA:
-		return c->u.gateway_ca.rdomain;
-	case SYNC_K_ROUTE:
-		return c->u.route.rdomain;
 	case SYNC_K_POOL:
 		vsid = c->u.pool.vsid;
 		break;

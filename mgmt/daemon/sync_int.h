@@ -120,6 +120,9 @@ int sync_cmd_check_key(const struct sync_cmd *sc, const char *key, const struct 
 /* The VSID a pool, port, lookup, route or gateway ca line names (it must
  * be a vsubnet of the key's routing domain); false for other kinds. */
 bool sync_cmd_vsid(const struct sync_cmd *sc, uint32_t *vsid);
+/* The routing domain command c names itself, or NULL (pool, port and
+ * lookup name theirs through their VSID). */
+const char *sync_named_rd(const struct hnv_conf_cmd *c);
 /* Whether a and b are the same object with the same options (the same
  * canonical line). */
 bool sync_cmd_eq(const struct sync_cmd *a, const struct sync_cmd *b);

@@ -284,9 +284,7 @@ void sync_cmd_del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
 	}
 }
 
-/* The routing domain a command names itself, or NULL (pool, port and
- * lookup name theirs through their VSID). */
-static const char *cmd_rd(const struct hnv_conf_cmd *c)
+const char *sync_named_rd(const struct hnv_conf_cmd *c)
 {
 	switch (sync_kt_of_kind(c->kind)) {
 	case SYNC_K_RDOMAIN:
@@ -345,7 +343,7 @@ int sync_cmd_check_key(const struct sync_cmd *sc, const char *key, const struct 
 	struct hnv_conf_cmd c;
 	char own[SYNC_KEY_MAX], rd[HNV_NAME_MAX + 1] = "";
 	sync_cmd_get(sc, &c);
-	const char *crd = cmd_rd(&c);
+	const char *crd = sync_named_rd(&c);
 	if (crd)
 		snprintf(rd, sizeof(rd), "%s", crd);
 	int rc = sync_key_of(&c, crd ? rd : k->rd, k->host, own, sizeof(own));
