@@ -635,19 +635,27 @@ static int ifindex_of(const char *ifname, char *err, size_t errlen)
 	return (int)ifi;
 }
 
+/* The ifindex of ifname when no program of fp serves it yet, else a
+ * negative errno with err. */
+static int free_ifindex(const struct hnv_fp *fp, const char *ifname, char *err, size_t errlen)
+{
+	int ifi = ifindex_of(ifname, err, errlen);
+	if (ifi >= 0 && ifindex_taken(fp, ifi)) {
+		hnv_seterr(err, errlen, "%s is served by the fast path already", ifname);
+		return -EBUSY;
+	}
+	return ifi;
+}
+
 int hnv_fp_attach_uplink(struct hnv_fp *fp, const char *ifname, char *err, size_t errlen)
 {
 	if (fp->uplink.used) {
 		hnv_seterr(err, errlen, "the fast path's uplink is attached already");
 		return -EEXIST;
 	}
-	int ifi = ifindex_of(ifname, err, errlen);
+	int ifi = free_ifindex(fp, ifname, err, errlen);
 	if (ifi < 0)
 		return ifi;
-	if (ifindex_taken(fp, ifi)) {
-		hnv_seterr(err, errlen, "%s is served by the fast path already", ifname);
-		return -EBUSY;
-	}
 	struct attach a = {.used = true, .ifindex = ifi, .point = BPF_TC_INGRESS};
 	int rc = tc_attach(&a, bpf_program__fd(fp->skel->progs.fp_uplink_in), err, errlen, ifname);
 	if (rc)
@@ -680,13 +688,9 @@ int hnv_fp_attach_port(struct hnv_fp *fp, unsigned port_id, const char *ifname,
 		hnv_seterr(err, errlen, "port %u is attached already", port_id);
 		return -EEXIST;
 	}
-	int ifi = ifindex_of(ifname, err, errlen);
+	int ifi = free_ifindex(fp, ifname, err, errlen);
 	if (ifi < 0)
 		return ifi;
-	if (ifindex_taken(fp, ifi)) {
-		hnv_seterr(err, errlen, "%s is served by the fast path already", ifname);
-		return -EBUSY;
-	}
 	struct attach *a = &fp->ports[port_id];
 	*a = (struct attach){.used = true, .ifindex = ifi, .kind = kind};
 	int rc = 0;
@@ -1013,14 +1017,24 @@ unsigned hnv_fp_trace_take(struct hnv_fp *fp, struct hnv_fp_trace *out, unsigned
 /* Per-CPU values are laid out 8-byte aligned. */
 #define LAST_STRIDE ((sizeof(struct fp_verdict) + 7) & ~(size_t)7)
 
+static struct bpf_program *prog_of(const struct hnv_fp *fp, enum hnv_fp_prog prog)
+{
+	switch (prog) {
+	case HNV_FP_PROG_UPLINK:
+		return fp->skel->progs.fp_uplink_in;
+	case HNV_FP_PROG_PORT:
+		return fp->skel->progs.fp_port_in;
+	case HNV_FP_PROG_GATEWAY:
+		return fp->skel->progs.fp_gw_out;
+	}
+	return NULL;
+}
+
 int hnv_fp_test_run(struct hnv_fp *fp, enum hnv_fp_prog prog, int ifindex, const void *frame,
 		    size_t len, void *out, size_t cap, size_t *outlen, struct fp_verdict *v,
 		    unsigned repeat, double *ns_per_run)
 {
-	struct bpf_program *pr = prog == HNV_FP_PROG_UPLINK    ? fp->skel->progs.fp_uplink_in
-				 : prog == HNV_FP_PROG_PORT    ? fp->skel->progs.fp_port_in
-				 : prog == HNV_FP_PROG_GATEWAY ? fp->skel->progs.fp_gw_out
-							       : NULL;
+	struct bpf_program *pr = prog_of(fp, prog);
 	if (!pr || len < 14 || len > UINT32_MAX || cap > UINT32_MAX || repeat > INT32_MAX)
 		return -EINVAL;
 	/* every CPU's fp_last to a pattern no decision has; the run's CPU is
@@ -1094,19 +1108,6 @@ uint64_t hnv_fp_map_ops(const struct hnv_fp *fp)
 }
 
 /* ---- run-time statistics (benchmarks) ---- */
-
-static struct bpf_program *prog_of(const struct hnv_fp *fp, enum hnv_fp_prog prog)
-{
-	switch (prog) {
-	case HNV_FP_PROG_UPLINK:
-		return fp->skel->progs.fp_uplink_in;
-	case HNV_FP_PROG_PORT:
-		return fp->skel->progs.fp_port_in;
-	case HNV_FP_PROG_GATEWAY:
-		return fp->skel->progs.fp_gw_out;
-	}
-	return NULL;
-}
 
 int hnv_fp_stats_enable(struct hnv_fp *fp, bool on)
 {

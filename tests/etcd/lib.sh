@@ -89,13 +89,15 @@ etcd_wait_healthy()
 
 sock_of() { echo "$T/$1.sock"; }
 
-# host_start NAME [URLS]: an hnvgwd sharing policy through etcd.
+# host_start NAME [URLS [OPTIONS...]]: an hnvgwd sharing policy through
+# etcd ("" for URLS: every member), with more hnvgwd options.
 host_start()
 {
 	local h=$1 urls=${2:-$ALL_URLS}
+	shift $(($# < 2 ? $# : 2))
 	"$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$(sock_of "$h")" \
 		--etcd "$urls" --host-name "$h" --etcd-prefix "$PREFIX" \
-		--log-level info >>"$T/$h.log" 2>&1 &
+		--log-level info "$@" >>"$T/$h.log" 2>&1 &
 	HPIDS[$h]=$!
 	local i
 	for ((i = 0; i < 100; i++)); do

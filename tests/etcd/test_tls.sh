@@ -63,22 +63,7 @@ wait_for 15 up || fail "etcd with TLS not healthy"
 pass "etcd on $URL with --client-cert-auth, certificates from a test CA"
 
 # host_tls NAME OPTIONS...: hnvgwd on the TLS member
-host_tls()
-{
-	local h=$1
-	shift
-	"$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$(sock_of "$h")" \
-		--etcd "$URL" --host-name "$h" --etcd-prefix "$PREFIX" --log-level info \
-		"$@" >>"$T/$h.log" 2>&1 &
-	HPIDS[$h]=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[[ -S $(sock_of "$h") ]] && return 0
-		kill -0 "${HPIDS[$h]}" 2>/dev/null || fail "hnvgwd $h exited"
-		sleep 0.1
-	done
-	fail "hnvgwd $h did not start"
-}
+host_tls() { host_start "$1" "$URL" "${@:2}"; }
 CERT=(--etcd-cacert "$C/ca.pem" --etcd-cert "$C/client.pem" --etcd-key "$C/client.key")
 ANON=(--etcd-cacert "$C/ca.pem" --etcd-cert "$C/anon.pem" --etcd-key "$C/anon.key")
 

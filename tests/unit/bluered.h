@@ -37,4 +37,16 @@
 	"route add --rdomain red --vsid 6001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0 --metric "     \
 	"255\n"
 
+/* The VMs' MACs (BLUE2, RED2, BLUE9, REMOTE5002: remote) and the
+ * distributed gateway's. */
+#define GW_MAC "02155d000001"
+#define BLUE1 "060600000005"
+#define BLUE2 "060600000007"
+#define BLUE4 "060600000006"
+#define BLUE9 "060600000009"
+#define RED1 "080800000005"
+#define RED2 "080800000007"
+#define BLUE3 "060600010005"
+#define REMOTE5002 "060600010009"
+
 #endif

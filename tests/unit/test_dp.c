@@ -35,18 +35,9 @@
 
 static const char BLUERED[] = BLUERED_CONF;
 
-#define GW_MAC "02155d000001"
 #define UPLINK_MAC "00155d000011"
 #define NEIGH_MAC "00155d000022"
 #define NEIGH6_MAC "00155d000122"
-#define BLUE1 "060600000005"
-#define BLUE2 "060600000007"
-#define BLUE4 "060600000006"
-#define BLUE9 "060600000009"
-#define RED1 "080800000005"
-#define RED2 "080800000007"
-#define BLUE3 "060600010005"
-#define REMOTE5002 "060600010009"
 
 struct ctx {
 	struct hnv_dp *dp;
@@ -174,8 +165,8 @@ static size_t blue1_udp(uint8_t *f, const char *dst_mac, const char *dst, uint8_
 
 /* Checks an NVGRE packet toward dst_pa (IPv4 or IPv6) carrying inner; returns
  * its FlowID. */
-static uint8_t check_encap(const struct hnv_pkt *p, const char *dst_pa, uint32_t vsid,
-			   uint8_t tos, const uint8_t *inner, size_t inner_len)
+static uint8_t check_encap(const struct hnv_pkt *p, const char *dst_pa, uint32_t vsid, uint8_t tos,
+			   const uint8_t *inner, size_t inner_len)
 {
 	assert_int_equal(p->out_port, HNV_PORT_UPLINK);
 	const uint8_t *f = p->data;
@@ -339,7 +330,8 @@ static void test_arp_unicast_forwarded(void **state)
 	for (int i = 0; i < 8; i++) {
 		char dip[16];
 		snprintf(dip, sizeof(dip), "10.0.0.%d", i % 2 ? 7 : 6);
-		size_t olen = blue1_udp(other, i % 2 ? BLUE2 : BLUE4, dip, 0, (uint16_t)(1000 + i), 40);
+		size_t olen =
+			blue1_udp(other, i % 2 ? BLUE2 : BLUE4, dip, 0, (uint16_t)(1000 + i), 40);
 		run(c, other, olen, c->blue1);
 		p = run(c, inner, len, c->blue1);
 		assert_reason(p, HNV_R_tx_encap);
@@ -376,16 +368,15 @@ static void test_encap_ipv4(void **state)
 	/* the same 5-tuple with another payload: the same FlowID */
 	len = blue1_udp(f, BLUE2, "10.0.0.7", 0xba, 5555, 300);
 	memcpy(inner, f, len);
-	assert_int_equal(check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0xba, inner,
-				     len),
-			 fid);
+	assert_int_equal(
+		check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0xba, inner, len), fid);
 	/* other flows spread over FlowIDs */
 	unsigned seen[256] = {0}, distinct = 0;
 	for (uint16_t sp = 1; sp <= 64; sp++) {
 		len = blue1_udp(f, BLUE2, "10.0.0.7", 0, sp, 20);
 		memcpy(inner, f, len);
-		uint8_t x = check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner,
-					len);
+		uint8_t x =
+			check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner, len);
 		distinct += seen[x]++ == 0;
 	}
 	assert_true(distinct >= 16);
@@ -399,9 +390,9 @@ static void test_encap_ipv4(void **state)
 	for (uint16_t sp = 1; sp <= 16; sp++) {
 		len = blue1_udp(f, BLUE2, "10.0.0.7", 0, sp, 20);
 		memcpy(inner, f, len);
-		assert_int_equal(check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0,
-					     inner, len),
-				 0);
+		assert_int_equal(
+			check_encap(run(c, f, len, c->blue1), "192.168.4.22", 5001, 0, inner, len),
+			0);
 	}
 }
 
@@ -590,8 +581,8 @@ static void test_no_route_no_record(void **state)
 static void check_isolated(struct ctx *c, int port, const char *mac, const char *ip,
 			   const uint32_t *ok_vsids, const int *ok_ports)
 {
-	static const char *macs[] = {BLUE2, BLUE4, RED1, RED2, BLUE3, REMOTE5002, BLUE9, GW_MAC,
-				     BLUE1};
+	static const char *macs[] = {BLUE2,      BLUE4, RED1,   RED2, BLUE3,
+				     REMOTE5002, BLUE9, GW_MAC, BLUE1};
 	uint8_t f[256];
 	for (int host = 0; host < 256; host++) {
 		for (int net = 0; net < 3; net++) {
@@ -892,8 +883,8 @@ static void test_rx_vsid(void **state)
 static void test_rx_gre_header(void **state)
 {
 	struct ctx *c = *state;
-	static const uint16_t bad[] = {0x0000, 0xa000, 0x3000, 0x2001, 0x6000, 0x2800, 0x2400,
-				       0xb000, 0x2004};
+	static const uint16_t bad[] = {0x0000, 0xa000, 0x3000, 0x2001, 0x6000,
+				       0x2800, 0x2400, 0xb000, 0x2004};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct rx r = rx_default();
 		r.g.flags = bad[i];
@@ -1034,8 +1025,7 @@ static void test_rx_truncated(void **state)
 
 /* ---- MTU ---- */
 
-static void check_frag_needed(const struct hnv_pkt *p, int port, const uint8_t *orig,
-			      unsigned mtu)
+static void check_frag_needed(const struct hnv_pkt *p, int port, const uint8_t *orig, unsigned mtu)
 {
 	assert_reason(p, HNV_R_icmp_frag_needed);
 	assert_int_equal(p->out_port, port);
@@ -1218,13 +1208,14 @@ static void test_ipv4_mapped_in_ipv6(void **state)
 	p = rx_run(c, &r);
 	assert_int_equal(pg_get16(c->pkt.buf + HNV_PKT_HEADROOM + 12), 0x86dd);
 	if (!hnv_reason_is_drop(p->reason))
-		fail_msg("IPv6 outer header to ::ffff:192.168.4.11: %s", hnv_reason_name(p->reason));
+		fail_msg("IPv6 outer header to ::ffff:192.168.4.11: %s",
+			 hnv_reason_name(p->reason));
 }
 
 /* ---- IPv6 neighbour discovery ---- */
 
-static void check_na(const struct hnv_pkt *p, int port, const char *asker_mac,
-		     const char *asker_ip, const char *target, const char *answer_mac, bool router)
+static void check_na(const struct hnv_pkt *p, int port, const char *asker_mac, const char *asker_ip,
+		     const char *target, const char *answer_mac, bool router)
 {
 	assert_reason(p, HNV_R_nd_advert);
 	assert_int_equal(p->out_port, port);
@@ -1483,8 +1474,8 @@ static void test_counters(void **state)
 	hnv_dp_counters(c->dp, got);
 	for (unsigned i = 0; i < HNV_R__COUNT; i++)
 		if (got[i] != want[i])
-			fail_msg("%s: %llu, want %llu", hnv_reason_name(i), (unsigned long long)got[i],
-				 (unsigned long long)want[i]);
+			fail_msg("%s: %llu, want %llu", hnv_reason_name(i),
+				 (unsigned long long)got[i], (unsigned long long)want[i]);
 	/* a worker that goes away leaves its counts behind */
 	hnv_dp_worker_free(c->w);
 	c->w = hnv_dp_worker_new(c->dp);
@@ -1559,7 +1550,8 @@ static size_t mixed_frame(uint8_t *f, int i, int *port, struct ctx *c)
 	default:
 		*port = c->blue3;
 		{
-			struct pg_ip_pkt s = pg_ip_defaults(BLUE3, GW_MAC, "10.0.1.5", "10.0.0.5", 6);
+			struct pg_ip_pkt s =
+				pg_ip_defaults(BLUE3, GW_MAC, "10.0.1.5", "10.0.0.5", 6);
 			return pg_ip_frame(f, &s);
 		}
 	}
@@ -1568,7 +1560,9 @@ static size_t mixed_frame(uint8_t *f, int i, int *port, struct ctx *c)
 static void test_batch(void **state)
 {
 	struct ctx *c = *state;
-	enum { N = 100 };
+	enum {
+		N = 100
+	};
 	struct result *want = calloc(N, sizeof(*want));
 	struct hnv_pkt **pk = calloc(HNV_BATCH_MAX + 1, sizeof(*pk));
 	assert_true(want && pk);

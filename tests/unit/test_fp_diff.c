@@ -35,16 +35,6 @@ static const char BLUERED[] = BLUERED_CONF
 
 static const char *const REMOTE_PAS[] = {"192.168.4.22", "fd00:4::22", NULL};
 
-#define GW_MAC "02155d000001"
-#define BLUE1 "060600000005"
-#define BLUE2 "060600000007"
-#define BLUE4 "060600000006"
-#define BLUE9 "060600000009"
-#define RED1 "080800000005"
-#define RED2 "080800000007"
-#define BLUE3 "060600010005"
-#define REMOTE5002 "060600010009"
-
 /* One case: a frame, where it comes from, and whether the fast path must
  * decide it itself (the common unicast cases) or may punt it. */
 struct fcase {

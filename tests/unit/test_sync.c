@@ -278,6 +278,16 @@ static void fill_red(struct fix *f)
 	mset(f, "guard/vsid/5001", "red");
 }
 
+/* Red filled, its routing domain watched, diffed and committed: the base
+ * of the change tests. */
+static void red_committed(struct fix *f)
+{
+	fill_red(f);
+	assert_int_equal(hnv_hmap_put(&f->rds, "red", NULL, NULL), 0);
+	assert_int_equal(diff(f), 0);
+	commit(f);
+}
+
 /* A new routing domain: its objects and this host's port, dependencies
  * first; nothing of other hosts' ports or domains not applied. */
 static void test_delta_add(void **state)
@@ -305,10 +315,7 @@ static void test_delta_change(void **state)
 {
 	(void)state;
 	struct fix f = {0};
-	fill_red(&f);
-	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
-	assert_int_equal(diff(&f), 0);
-	commit(&f);
+	red_committed(&f);
 
 	mset(&f, "rd/red/lookup/5001/10.1.1.101",
 	     "lookup add --vsid 5001 --ca 10.1.1.101 --pa 192.0.2.13 --mac 02:00:00:00:00:02");
@@ -351,10 +358,7 @@ static void test_delta_keys(void **state)
 	(void)state;
 	struct fix f = {0};
 	struct hnv_hmap keys = {0};
-	fill_red(&f);
-	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
-	assert_int_equal(diff(&f), 0);
-	commit(&f);
+	red_committed(&f);
 	static const char *const touched[] = {"rd/red/lookup/5001/10.1.1.101", "rd/red/port/h1/vm1",
 					      "rd/red/port/h1/vm5", "rd/red/lookup/5001/10.1.1.105",
 					      "rd/red/alloc/5001/x"};
@@ -384,10 +388,7 @@ static void test_delta_rebuild(void **state)
 {
 	(void)state;
 	struct fix f = {0};
-	fill_red(&f);
-	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
-	assert_int_equal(diff(&f), 0);
-	commit(&f);
+	red_committed(&f);
 	mset(&f, "rd/red/vsubnet/5001",
 	     "vsubnet add 5001 --rdomain red --prefix 10.1.0.0/16 --prefix 10.2.0.0/16");
 	assert_int_equal(diff(&f), 0);
