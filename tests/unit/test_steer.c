@@ -1,0 +1,300 @@
+/* test_steer: receive steering over forwarding threads (datapath/io/steer.h).
+ *
+ * 1. The filter is the hash: thousands of frames (NVGRE with IPv4/IPv6
+ *    outer and inner headers, TCP/UDP/ICMP/ARP, fragments, IP options,
+ *    wrong GRE flags, truncations, random bytes) are sent to one socket per
+ *    thread, each with hnv_steer_filter of its thread; the kernel runs the
+ *    classic BPF. Exactly the thread hnv_steer_pick(hnv_steer_hash()) names
+ *    must receive each frame (for the AF_PACKET kind: none when the frame
+ *    is not NVGRE to this host). AF_UNIX datagram sockets run socket
+ *    filters like packet and raw sockets, so this needs no privilege.
+ * 2. Flows: 64 flows from one remote PA keep their thread whatever the
+ *    FlowID, IP ID and payload, and both of 2 threads get flows.
+ * 3. Forwarding (root: a network namespace of its own): hnv_fwd with 2
+ *    threads on a veth uplink, both backends; NVGRE of 64 flows from one
+ *    remote PA is sent into the uplink; every frame reaches the VM's TAP,
+ *    in order within its flow, and each thread's received count is the sum
+ *    of the frames of the flows the hash gives it (both > 0).
+ */
+#define _LGPL_SOURCE
+#include "../../datapath/io/fwd.h"
+#include "../../datapath/io/steer.h"
+#include "../../datapath/policy.h"
+#include "pktgen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu/urcu-qsbr.h>
+
+#include <cmocka.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+/* ---- frames ---- */
+
+/* One NVGRE frame (Ethernet first) of a flow: VSID, inner addresses and
+ * ports fixed by flow; FlowID, IP ID and payload vary with seq. */
+static size_t flow_frame(uint8_t *buf, unsigned flow, unsigned seq, bool v6_inner, uint8_t proto)
+{
+	uint8_t inner[256];
+	char src[64], dst[64];
+	if (v6_inner) {
+		snprintf(src, sizeof(src), "fd00::%x", 5 + flow % 7);
+		snprintf(dst, sizeof(dst), "fd00::%x", 100 + flow / 7);
+	} else {
+		snprintf(src, sizeof(src), "10.0.%u.%u", flow % 7, 5 + flow % 3);
+		snprintf(dst, sizeof(dst), "10.0.0.%u", 100 + flow / 7);
+	}
+	struct pg_ip_pkt s = pg_ip_defaults("00155d000005", "00155d000007", src, dst, proto);
+	s.sport = (uint16_t)(1000 + flow * 13);
+	s.dport = 80;
+	s.payload_len = 18 + seq % 5;
+	s.fill = (uint8_t)seq;
+	size_t n = pg_ip_frame(inner, &s);
+	if (!v6_inner)
+		pg_put16(inner + 14 + 4, (uint16_t)seq); /* IP ID */
+	struct pg_gre g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001 + flow % 2);
+	g.flow_id = (uint8_t)(seq * 37);
+	return pg_nvgre(buf, &g, inner, n);
+}
+
+/* A frame of every shape the filter must agree on. */
+static size_t random_frame(uint8_t *buf)
+{
+	uint8_t inner[512];
+	size_t n;
+	unsigned kind = rnd() % 8;
+	if (kind == 0) { /* random bytes */
+		n = 1 + rnd() % 160;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)rnd();
+		if (rnd() % 2) { /* often IPv4/IPv6 protocol 47 anyway */
+			buf[12] = 0x08;
+			buf[13] = 0x00;
+			if (n > 23)
+				buf[23] = 47;
+			if (n > 14)
+				buf[14] = (uint8_t)(0x40 | (rnd() % 16));
+		}
+		return n;
+	}
+	static const uint8_t protos[] = {6, 17, 1, 58, 132};
+	bool v6i = rnd() % 3 == 0;
+	uint8_t proto = protos[rnd() % 5];
+	if (proto == 1 && v6i)
+		proto = 58;
+	if (proto == 58 && !v6i)
+		proto = 1;
+	char src[64], dst[64];
+	if (v6i) {
+		snprintf(src, sizeof(src), "2001:db8::%x", rnd() & 0xffff);
+		snprintf(dst, sizeof(dst), "2001:db8:1::%x", rnd() & 0xffff);
+	} else {
+		snprintf(src, sizeof(src), "10.%u.%u.%u", rnd() % 256, rnd() % 256, rnd() % 256);
+		snprintf(dst, sizeof(dst), "10.%u.%u.%u", rnd() % 256, rnd() % 256, rnd() % 256);
+	}
+	if (kind == 1) { /* ARP inside */
+		struct hnv_mac m = pg_mac("00155d000005"), b = pg_mac("ffffffffffff");
+		struct hnv_ip a = pg_ip("10.0.0.5"), t = pg_ip("10.0.0.7");
+		n = pg_arp(inner, &b, 1, &m, &a, &b, &t);
+	} else {
+		struct pg_ip_pkt s =
+			pg_ip_defaults("00155d000005", "00155d000007", src, dst, proto);
+		s.sport = (uint16_t)rnd();
+		s.dport = (uint16_t)rnd();
+		s.payload_len = rnd() % 40;
+		n = pg_ip_frame(inner, &s);
+		if (!v6i && kind == 2) /* inner fragment (MF or offset) */
+			pg_put16(inner + 14 + 6, (uint16_t)(rnd() % 2 ? 0x2000 : rnd() & 0x1fff));
+		if (!v6i && kind == 3) { /* inner IP options (IHL 5..15; also < 5) */
+			inner[14] = (uint8_t)(0x40 | rnd() % 16);
+		}
+	}
+	bool v6o = rnd() % 3 == 0;
+	struct pg_gre g =
+		pg_gre_defaults(v6o ? "2001:db8:9::1" : "192.168.4.22",
+				v6o ? "2001:db8:9::2" : "192.168.4.11", 4096 + rnd() % 100000);
+	g.flow_id = (uint8_t)rnd();
+	if (kind == 4) { /* outer shapes the engine refuses */
+		unsigned w = rnd() % 4;
+		if (w == 0)
+			g.flags = (uint16_t)(rnd() % 2 ? 0xa000 : 0x2001);
+		else if (w == 1)
+			g.proto = 0x0800;
+		else if (w == 2)
+			g.frag = (uint16_t)(rnd() % 2 ? 0x2000 : 0x0010);
+		else
+			g.ip_proto = 17;
+	}
+	n = pg_nvgre(buf, &g, inner, n);
+	if (kind == 5) { /* outer IPv4 options: IHL from 0 to 15 */
+		if (!v6o)
+			buf[14] = (uint8_t)(0x40 | rnd() % 16);
+	}
+	if (kind == 6 || kind == 7) /* truncated anywhere */
+		n = 1 + rnd() % n;
+	return n;
+}
+
+/* ---- 1. the kernel's run of the filter = the hash ---- */
+
+struct sink {
+	int tx, rx;
+};
+
+static void sink_open(struct sink *s, enum hnv_steer_sock kind, unsigned thread, unsigned n)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	struct sock_filter code[HNV_STEER_PROG_MAX];
+	int len = hnv_steer_filter(code, kind, thread, n);
+	assert_true(len > 0);
+	struct sock_fprog prog = {.len = (unsigned short)len, .filter = code};
+	assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)), 0);
+	s->tx = sv[0];
+	s->rx = sv[1];
+}
+
+/* What the AF_PACKET filter demands before steering. */
+static bool eth_nvgre_to_host(const uint8_t *f, size_t len)
+{
+	if (len < 14)
+		return false;
+	uint16_t et = pg_get16(f + 12);
+	if (et == 0x0800)
+		return len >= 24 && f[23] == 47;
+	if (et == 0x86dd)
+		return len >= 21 && f[20] == 47;
+	return false;
+}
+
+static void test_filter_is_hash(void **state)
+{
+	(void)state;
+	static const unsigned ns[] = {1, 2, 3, 4, 7, HNV_STEER_THREADS_MAX};
+	struct sink sk[2][sizeof(ns) / sizeof(ns[0])][HNV_STEER_THREADS_MAX];
+	for (unsigned kind = 0; kind < 2; kind++)
+		for (unsigned j = 0; j < sizeof(ns) / sizeof(ns[0]); j++)
+			for (unsigned t = 0; t < ns[j]; t++)
+				sink_open(&sk[kind][j][t], kind, t, ns[j]);
+	uint8_t *frame = malloc(PG_FRAME_MAX), got[PG_FRAME_MAX];
+	assert_non_null(frame);
+	unsigned steered = 0, spread[4] = {0};
+	for (unsigned i = 0; i < 3000; i++) {
+		size_t len = random_frame(frame);
+		for (unsigned kind = 0; kind < 2; kind++) {
+			const uint8_t *pkt = kind == HNV_STEER_L3 ? frame + 14 : frame;
+			size_t plen = kind == HNV_STEER_L3 ? (len > 14 ? len - 14 : 0) : len;
+			if (plen == 0)
+				continue;
+			uint32_t h = hnv_steer_hash(frame + 14, len > 14 ? len - 14 : 0);
+			bool passes = kind == HNV_STEER_L3 || eth_nvgre_to_host(frame, len);
+			for (unsigned j = 0; j < sizeof(ns) / sizeof(ns[0]); j++) {
+				int want = passes ? (int)hnv_steer_pick(h, ns[j]) : -1, who = -1;
+				for (unsigned t = 0; t < ns[j]; t++) {
+					assert_int_equal(send(sk[kind][j][t].tx, pkt, plen, 0),
+							 (ssize_t)plen);
+					ssize_t r = recv(sk[kind][j][t].rx, got, sizeof(got), 0);
+					if (r < 0) {
+						assert_int_equal(errno, EAGAIN);
+						continue;
+					}
+					assert_int_equal(who, -1); /* one thread only */
+					assert_int_equal(r, (ssize_t)plen);
+					assert_memory_equal(got, pkt, plen);
+					who = (int)t;
+				}
+				if (who != want)
+					fail_msg("frame %u (%zu bytes, kind %u, %u threads): "
+						 "thread %d "
+						 "received it, the hash says %d",
+						 i, len, kind, ns[j], who, want);
+				if (ns[j] == 4 && want >= 0 && h) {
+					steered++;
+					spread[want]++;
+				}
+			}
+		}
+	}
+	/* the sample is not all of one shape: hashed frames on every thread */
+	assert_true(steered > 1000);
+	for (unsigned t = 0; t < 4; t++)
+		assert_true(spread[t] > steered / 8);
+	for (unsigned kind = 0; kind < 2; kind++)
+		for (unsigned j = 0; j < sizeof(ns) / sizeof(ns[0]); j++)
+			for (unsigned t = 0; t < ns[j]; t++) {
+				close(sk[kind][j][t].tx);
+				close(sk[kind][j][t].rx);
+			}
+	free(frame);
+}
+
+static void test_filter_limits(void **state)
+{
+	(void)state;
+	struct sock_filter code[HNV_STEER_PROG_MAX];
+	assert_int_equal(hnv_steer_filter(code, HNV_STEER_L3, 0, 0), -EINVAL);
+	assert_int_equal(hnv_steer_filter(code, HNV_STEER_L3, 2, 2), -EINVAL);
+	assert_int_equal(hnv_steer_filter(code, HNV_STEER_ETH, 0, HNV_STEER_THREADS_MAX + 1),
+			 -EINVAL);
+	assert_true(hnv_steer_filter(code, HNV_STEER_ETH, HNV_STEER_THREADS_MAX - 1,
+				     HNV_STEER_THREADS_MAX) > 0);
+	/* not NVGRE: thread 0, whatever n */
+	uint8_t f[64] = {0x45};
+	assert_int_equal(hnv_steer_hash(f, sizeof(f)), 0);
+	assert_int_equal(hnv_steer_hash(f, 0), 0);
+}
+
+/* ---- 2. flows keep their thread ---- */
+
+static void test_flows_keep_thread(void **state)
+{
+	(void)state;
+	uint8_t *f = malloc(PG_FRAME_MAX);
+	assert_non_null(f);
+	for (unsigned v6 = 0; v6 < 2; v6++)
+		for (unsigned pi = 0; pi < 3; pi++) {
+			uint8_t proto = pi == 0 ? 6 : pi == 1 ? 17 : (v6 ? 58 : 1);
+			unsigned per[2] = {0};
+			for (unsigned flow = 0; flow < 64; flow++) {
+				size_t n = flow_frame(f, flow, 0, v6, proto);
+				uint32_t h0 = hnv_steer_hash(f + 14, n - 14);
+				assert_int_not_equal(h0, 0);
+				for (unsigned seq = 1; seq < 20; seq++) {
+					n = flow_frame(f, flow, seq, v6, proto);
+					assert_int_equal(hnv_steer_hash(f + 14, n - 14), h0);
+				}
+				per[hnv_steer_pick(h0, 2)]++;
+			}
+			assert_true(per[0] > 0 && per[1] > 0);
+		}
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_filter_limits),
+		cmocka_unit_test(test_filter_is_hash),
+		cmocka_unit_test(test_flows_keep_thread),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
