@@ -23,9 +23,10 @@
  * io.fd is an epoll descriptor holding the packet and the netlink socket,
  * so the forwarding thread's poll wakes for either.
  *
- * Receive filter (classic BPF): frames addressed to this host (PACKET_HOST)
- * carrying IPv4 protocol 47 or IPv6 next header 47; everything else stays
- * with the kernel. With the fast path loaded (datapath/bpf/fp.h) the socket
+ * Receive filter (classic BPF, built by steer.h): frames addressed to this
+ * host (PACKET_HOST) carrying IPv4 protocol 47 or IPv6 next header 47;
+ * everything else stays with the kernel. With several forwarding threads
+ * each thread's instance also takes only its share (pk_steer). With the fast path loaded (datapath/bpf/fp.h) the socket
  * receives nothing (rx_stop): its tc program handles NVGRE on ingress and
  * punts the rest to the engine. The kernel still sees the NVGRE packets
  * too; two raw IP sockets for protocol 47 (IPv4 and IPv6, each with a
@@ -43,6 +44,7 @@
  */
 #include "io.h"
 #include "nlneigh.h"
+#include "steer.h"
 
 #include "../../lib/clock.h"
 #include "../policy_read.h"
@@ -307,20 +309,10 @@ static int pk_open(const char *name, const struct hnv_mac *mac, struct hnv_io_po
 	const char *what;
 	int rc, one = 1, rcvbuf = 4 << 20, nlbuf = NL_RCVBUF;
 
-	/* frames to this host: IPv4 protocol 47 or IPv6 next header 47 */
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 8),
-		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 2),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN + 9),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_GRE, 3, 4),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 3),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN + 6),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_GRE, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
-	};
+	/* frames to this host: IPv4 protocol 47 or IPv6 next header 47 (the
+	 * filter of one thread of one: steer.h) */
+	struct sock_filter code[HNV_STEER_PROG_MAX];
+	int code_len = hnv_steer_filter(code, HNV_STEER_ETH, 0, 1);
 
 	what = "socket(AF_PACKET, SOCK_RAW)";
 	/* protocol 0 until the filter is in place: nothing is queued before */
@@ -339,7 +331,8 @@ static int pk_open(const char *name, const struct hnv_mac *mac, struct hnv_io_po
 		goto fail_errno;
 	u->mtu = (unsigned)ifr.ifr_mtu;
 	what = "SO_ATTACH_FILTER";
-	if (attach_filter(u->pfd, code, (unsigned short)(sizeof(code) / sizeof(code[0]))))
+	if (code_len < 0 ? (errno = -code_len)
+			 : attach_filter(u->pfd, code, (unsigned short)code_len))
 		goto fail_errno;
 	what = "PACKET_VNET_HDR";
 	if (setsockopt(u->pfd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)))
@@ -495,6 +488,22 @@ static int pk_rx_stop(struct hnv_io_port *port, char *err, size_t errlen)
 	return 0;
 }
 
+/* With several forwarding threads every packet socket of the uplink
+ * would get every frame: each instance's filter (the NVGRE-to-host checks
+ * above, then steering, steer.h) accepts its share only. Each instance has
+ * its own netlink socket and next-hop table (its thread's). */
+static int pk_steer(struct hnv_io_port *port, unsigned thread, unsigned n, char *err, size_t errlen)
+{
+	struct pk *u = (struct pk *)port;
+	struct sock_filter code[HNV_STEER_PROG_MAX];
+	int len = hnv_steer_filter(code, HNV_STEER_ETH, thread, n);
+	int rc = len < 0 ? len : hnv_io_set_filter(u->pfd, code, (unsigned)len);
+	if (rc)
+		snprintf(err, errlen, "uplink %s: steering filter of thread %u of %u: %s",
+			 port->name, thread, n, strerror(-rc));
+	return rc;
+}
+
 const struct hnv_io_ops hnv_io_uplink_packet_ops = {
 	.type = "uplink-packet",
 	.open = pk_open,
@@ -503,4 +512,5 @@ const struct hnv_io_ops hnv_io_uplink_packet_ops = {
 	.tx = pk_tx,
 	.close = pk_close,
 	.rx_stop = pk_rx_stop,
+	.steer = pk_steer,
 };

@@ -1,6 +1,6 @@
 /* common.c: what the I/O backends share (io.h): packet reset, the
  * virtio-net partial checksum and its recognition in punted frames, the
- * sendmmsg loop, the simple close. */
+ * sendmmsg loop, socket filters, the simple close. */
 #include "io.h"
 
 #include <errno.h>
@@ -208,6 +208,17 @@ unsigned hnv_io_send_batch(struct hnv_io_port *port, int fd, struct mmsghdr *msg
 		off += (unsigned)s;
 	}
 	return sent;
+}
+
+int hnv_io_set_filter(int fd, const struct sock_filter *code, unsigned len)
+{
+	struct sock_fprog prog = {.len = (unsigned short)len, .filter = (struct sock_filter *)code};
+	if (len > BPF_MAXINSNS || setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+		return len > BPF_MAXINSNS ? -E2BIG : -errno;
+	uint8_t buf[64];
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+	return 0;
 }
 
 void hnv_io_close_simple(struct hnv_io_port *port)

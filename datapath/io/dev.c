@@ -49,7 +49,7 @@
 struct dev {
 	struct hnv_io_port io; /* first: the ops see a struct hnv_io_port */
 	int ifindex;
-	struct hnv_io_vnet b;
+	struct hnv_io_vnet b; /* rx only (one thread) */
 };
 
 static int dev_open_common(const char *name, bool rx, struct hnv_io_port **out, char *err,
@@ -143,13 +143,15 @@ static int dev_rx_none(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned
 
 static int dev_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n)
 {
-	struct dev *d = (struct dev *)port;
+	/* the caller's buffers: several forwarding threads may send at once
+	 * (io.h); d->b is rx's */
+	struct hnv_io_vnet b;
 	unsigned sent = 0;
 	while (n) {
 		unsigned m = n > HNV_IO_VNET_BATCH ? HNV_IO_VNET_BATCH : n;
 		for (unsigned i = 0; i < m; i++)
-			hnv_io_vnet_put(&d->b, i, pkts[i]->data, pkts[i]->len);
-		sent += hnv_io_send_batch(port, port->fd, d->b.msgs, m, d->b.bytes);
+			hnv_io_vnet_put(&b, i, pkts[i]->data, pkts[i]->len);
+		sent += hnv_io_send_batch(port, port->fd, b.msgs, m, b.bytes);
 		pkts += m;
 		n -= m;
 	}

@@ -8,12 +8,14 @@
 #include "../policy.h"
 #include "../policy_read.h"
 #include "io.h"
+#include "steer.h"
 
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,24 +47,27 @@ struct fwd_entry {
 	struct fwd_port *port; /* NULL for the uplink */
 };
 
-/* What the forwarding thread reads. Immutable once published. */
+/* What the forwarding threads read. Immutable once published. The uplink
+ * entry (list[0], by_id[HNV_PORT_UPLINK]) is thread 0's instance, for names
+ * and counters: each thread receives and sends on its own (fwd_thread). */
 struct fwd_view {
 	struct hnv_dp *dp;
-	struct hnv_dp_worker *worker;
 	unsigned n;
 	struct fwd_entry list[HNV_PORTS_MAX]; /* list[0]: the uplink */
 	struct hnv_io_port *by_id[HNV_PORTS_MAX];
 	const char *name_by_id[HNV_PORTS_MAX]; /* port names, "uplink" */
 };
 
-/* A live trace session (fwd.h). Written by the forwarding thread only:
- * rec[filled..count) and then filled (release); the control thread reads
- * filled (acquire) and rec[0..filled). Freed by the control thread after a
- * grace period. */
+/* A live trace session (fwd.h). Written by one forwarding thread at a
+ * time, the one that set busy (a thread that finds it set forwards its
+ * batch untraced): rec[filled..count) and then filled (release); the
+ * control thread reads filled (acquire) and rec[0..filled). Freed by the
+ * control thread after a grace period. */
 struct fwd_trace {
 	uint64_t id;
 	unsigned count;
 	int port; /* port id, or -1: any */
+	atomic_flag busy;
 	_Atomic unsigned filled;
 	struct hnv_fwd_trace_rec rec[];
 };
@@ -75,14 +80,34 @@ struct pa_set {
 	size_t mask, n;
 };
 
+/* One forwarding thread. Its uplink instance (its own socket, which with
+ * several threads receives only the thread's share, steer.h) and its
+ * worker are its own: only this thread calls their rx/tx and processes on
+ * the worker. It receives from the uplink, from the VM ports whose id %
+ * n_thr is its index (so a port's frames keep their order) and, thread 0
+ * only, from the fast path's punt channel. Created and freed by the
+ * control thread. */
+struct fwd_thread {
+	struct hnv_fwd *f;
+	unsigned idx;
+	struct hnv_io_port *uplink;
+	struct hnv_dp_worker *worker; /* on f->dp: set by attach before any view */
+	int evfd;                     /* wakes it: a new view, stop */
+	bool started;
+	pthread_t thread;
+	_Atomic uint64_t rx_packets; /* frames it received (uplink, its ports, punts) */
+	struct pollfd pfd[HNV_PORTS_MAX + 2];
+};
+
 struct hnv_fwd {
 	struct fwd_trace *trace; /* RCU; NULL: no session */
 	uint64_t trace_ids;
-	struct hnv_io_port *uplink;
-	struct hnv_fp *fp;            /* the caller's; NULL: no fast path */
-	struct fwd_view *view;        /* RCU */
-	struct hnv_dp *dp;            /* attached, the caller's */
-	struct hnv_dp_worker *worker; /* the forwarding thread's, on dp */
+	struct hnv_io_port *uplink; /* thr[0].uplink: the uplink's name, prepare */
+	struct hnv_fp *fp;          /* the caller's; NULL: no fast path */
+	struct fwd_view *view;      /* RCU */
+	struct hnv_dp *dp;          /* attached, the caller's */
+	struct fwd_thread *thr;
+	unsigned n_thr;
 	/* every VM port's I/O: the view's and those opened for ports the
 	 * datapath is getting; closed at publish once no port of the datapath
 	 * has it */
@@ -96,10 +121,7 @@ struct hnv_fwd {
 	/* the fast path's records of the trace session (control thread) */
 	struct hnv_fwd_trace_rec fptrace[HNV_FWD_TRACE_MAX];
 	unsigned n_fptrace;
-	int evfd;
 	atomic_bool stop;
-	bool started;
-	pthread_t thread;
 };
 
 /* ---- forwarding thread ---- */
@@ -140,21 +162,30 @@ static void trace_finish(struct fwd_trace *t, const struct fwd_view *v, struct h
 	atomic_store_explicit(&t->filled, filled + k, memory_order_release);
 }
 
-static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pkt **pkts,
-		    unsigned n)
+/* The I/O port of port id for thread th: its own uplink instance, or the
+ * view's VM port (NULL: none). */
+static struct hnv_io_port *io_of(const struct fwd_thread *th, const struct fwd_view *v, unsigned id)
+{
+	return id == HNV_PORT_UPLINK ? th->uplink : id < HNV_PORTS_MAX ? v->by_id[id] : NULL;
+}
+
+static void forward(struct fwd_thread *th, const struct fwd_view *v, struct fwd_trace *t,
+		    struct hnv_pkt **pkts, unsigned n)
 {
 	struct hnv_pkt *up[FWD_BATCH];
 	unsigned nu = 0, idx[FWD_BATCH], k = 0;
-	if (t)
+	bool tracing = t && !atomic_flag_test_and_set_explicit(&t->busy, memory_order_acquire);
+	if (tracing)
 		k = trace_arm(t, pkts, n, idx);
-	hnv_dp_process(v->worker, pkts, n);
+	hnv_dp_process(th->worker, pkts, n);
 	if (k)
 		trace_finish(t, v, pkts, idx, k);
+	if (tracing)
+		atomic_flag_clear_explicit(&t->busy, memory_order_release);
 	for (unsigned i = 0; i < n; i++) {
 		struct hnv_pkt *p = pkts[i];
 		if (hnv_reason_is_drop(p->reason)) {
-			struct hnv_io_port *in =
-				p->in_port < HNV_PORTS_MAX ? v->by_id[p->in_port] : NULL;
+			struct hnv_io_port *in = io_of(th, v, p->in_port);
 			if (in)
 				hnv_io_count(&in->st.rx_dropped, 1);
 			continue;
@@ -163,21 +194,21 @@ static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pk
 			up[nu++] = p;
 			continue;
 		}
-		struct hnv_io_port *out =
-			p->out_port < HNV_PORTS_MAX ? v->by_id[p->out_port] : NULL;
+		struct hnv_io_port *out = io_of(th, v, p->out_port);
 		if (out)
 			out->ops->tx(out, &p, 1);
 	}
 	if (nu)
-		v->by_id[HNV_PORT_UPLINK]->ops->tx(v->by_id[HNV_PORT_UPLINK], up, nu);
+		th->uplink->ops->tx(th->uplink, up, nu);
 }
 
 /* One batch of the frames the fast path punted: counted as received on
  * their ingress port (rx_punt too), then forwarded as any port's. Returns
  * how many. */
-static unsigned punt_drain(struct hnv_fwd *f, const struct fwd_view *v, struct hnv_pkt *pool,
+static unsigned punt_drain(struct fwd_thread *th, const struct fwd_view *v, struct hnv_pkt *pool,
 			   struct hnv_pkt **pkts)
 {
+	struct hnv_fwd *f = th->f;
 	for (unsigned k = 0; k < FWD_BATCH; k++)
 		pkts[k] = &pool[k];
 	int got = hnv_fp_punt_read(f->fp, pkts, FWD_BATCH);
@@ -196,54 +227,71 @@ static unsigned punt_drain(struct hnv_fwd *f, const struct fwd_view *v, struct h
 		pkts[k++] = p;
 	}
 	if (k)
-		forward(v, rcu_dereference(f->trace), pkts, k);
+		forward(th, v, rcu_dereference(f->trace), pkts, k);
 	return (unsigned)got;
+}
+
+/* Whether thread th receives from entry i of v (the uplink: every thread,
+ * from its own instance). */
+static bool serves(const struct fwd_thread *th, const struct fwd_view *v, unsigned i)
+{
+	return i == 0 || v->list[i].id % th->f->n_thr == th->idx;
 }
 
 static void *fwd_main(void *arg)
 {
-	struct hnv_fwd *f = arg;
-	static struct pollfd pfd[HNV_PORTS_MAX + 2]; /* one forwarding thread */
+	struct fwd_thread *th = arg;
+	struct hnv_fwd *f = th->f;
 	struct hnv_pkt *pkts[FWD_BATCH];
 	struct hnv_pkt *pool = calloc(FWD_BATCH, sizeof(*pool));
 	if (!pool) {
-		fprintf(stderr, "hnvgwd: forwarding thread: out of memory\n");
+		fprintf(stderr, "hnvgwd: forwarding thread %u: out of memory\n", th->idx);
 		return NULL;
 	}
+	bool punts = f->fp && th->idx == 0;
 	urcu_qsbr_register_thread();
 	while (!atomic_load(&f->stop)) {
 		unsigned busy = 0;
 		const struct fwd_view *v = rcu_dereference(f->view);
 		for (unsigned i = 0; v && i < v->n; i++) {
-			struct hnv_io_port *io = v->list[i].io;
+			if (!serves(th, v, i))
+				continue;
+			struct hnv_io_port *io = io_of(th, v, v->list[i].id);
 			for (unsigned k = 0; k < FWD_BATCH; k++)
 				pkts[k] = &pool[k];
 			int got = io->ops->rx(io, pkts, FWD_BATCH, v->list[i].id);
 			if (got > 0) {
-				forward(v, rcu_dereference(f->trace), pkts, (unsigned)got);
+				hnv_io_count(&th->rx_packets, (uint64_t)got);
+				forward(th, v, rcu_dereference(f->trace), pkts, (unsigned)got);
 				busy += (unsigned)got;
 			}
 		}
-		if (v && f->fp)
-			busy += punt_drain(f, v, pool, pkts);
+		if (v && punts) {
+			unsigned got = punt_drain(th, v, pool, pkts);
+			hnv_io_count(&th->rx_packets, got);
+			busy += got;
+		}
 		urcu_qsbr_quiescent_state();
 		if (busy)
 			continue;
-		/* idle: wait for any port or a new view, holding nothing */
+		/* idle: wait for any of its ports or a new view, holding nothing */
 		v = rcu_dereference(f->view);
+		struct pollfd *pfd = th->pfd;
 		nfds_t np = 0;
-		pfd[np++] = (struct pollfd){.fd = f->evfd, .events = POLLIN};
-		if (v && f->fp)
+		pfd[np++] = (struct pollfd){.fd = th->evfd, .events = POLLIN};
+		if (v && punts)
 			pfd[np++] = (struct pollfd){.fd = hnv_fp_punt_fd(f->fp), .events = POLLIN};
 		for (unsigned i = 0; v && i < v->n; i++)
-			pfd[np++] = (struct pollfd){.fd = v->list[i].io->fd, .events = POLLIN};
+			if (serves(th, v, i))
+				pfd[np++] = (struct pollfd){.fd = io_of(th, v, v->list[i].id)->fd,
+							    .events = POLLIN};
 		urcu_qsbr_thread_offline();
 		/* fds of a view replaced meanwhile may be closed: poll then
 		 * reports POLLNVAL and the next turn reads the new view */
 		poll(pfd, np, FWD_IDLE_MS);
 		if (pfd[0].revents & POLLIN) {
 			uint64_t x;
-			(void)!read(f->evfd, &x, sizeof(x));
+			(void)!read(th->evfd, &x, sizeof(x));
 		}
 		urcu_qsbr_thread_online();
 	}
@@ -254,8 +302,57 @@ static void *fwd_main(void *arg)
 
 /* ---- control ---- */
 
-int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, struct hnv_fwd **out,
-		char *err, size_t errlen)
+/* Stops and joins the threads started, then frees their workers and closes
+ * their uplinks and eventfds. */
+static void threads_free(struct hnv_fwd *f)
+{
+	atomic_store(&f->stop, true);
+	uint64_t one = 1;
+	for (unsigned k = 0; k < f->n_thr; k++)
+		if (f->thr[k].started)
+			(void)!write(f->thr[k].evfd, &one, sizeof(one));
+	/* a thread may be online, waiting for nothing from us: join them
+	 * while this thread is offline so no grace period is pending */
+	urcu_qsbr_thread_offline();
+	for (unsigned k = 0; k < f->n_thr; k++)
+		if (f->thr[k].started)
+			pthread_join(f->thr[k].thread, NULL);
+	urcu_qsbr_thread_online();
+	for (unsigned k = 0; k < f->n_thr; k++) {
+		struct fwd_thread *th = &f->thr[k];
+		hnv_dp_worker_free(th->worker);
+		if (th->uplink)
+			th->uplink->ops->close(th->uplink);
+		if (th->evfd >= 0)
+			close(th->evfd);
+	}
+	free(f->thr);
+}
+
+/* Opens thread k's uplink instance (steered when there are several) and
+ * eventfd. */
+static int thread_open(struct hnv_fwd *f, const struct hnv_io_ops *ops, const char *uplink,
+		       unsigned k, char *err, size_t errlen)
+{
+	struct fwd_thread *th = &f->thr[k];
+	th->f = f;
+	th->idx = k;
+	th->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (th->evfd < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return rc;
+	}
+	int rc = ops->open(uplink, NULL, &th->uplink, err, errlen);
+	if (rc == 0 && f->n_thr > 1)
+		rc = th->uplink->ops->steer(th->uplink, k, f->n_thr, err, errlen);
+	if (rc == 0 && f->fp && th->uplink->ops->rx_stop)
+		rc = th->uplink->ops->rx_stop(th->uplink, err, errlen);
+	return rc;
+}
+
+int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, unsigned threads,
+		struct hnv_fwd **out, char *err, size_t errlen)
 {
 	const struct hnv_io_ops *ops;
 	if (!backend)
@@ -268,40 +365,48 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, stru
 		snprintf(err, errlen, "unknown uplink backend \"%s\" (raw or packet)", backend);
 		return -EINVAL;
 	}
+	if (threads < 1 || threads > HNV_FWD_THREADS_MAX) {
+		snprintf(err, errlen, "%u forwarding threads: 1 to %d are supported", threads,
+			 HNV_FWD_THREADS_MAX);
+		return -EINVAL;
+	}
+	if (threads > 1 && !ops->steer) {
+		snprintf(err, errlen, "uplink backend %s cannot steer to several threads", backend);
+		return -EINVAL;
+	}
 	struct hnv_fwd *f = calloc(1, sizeof(*f));
-	if (!f) {
+	if (!f || !(f->thr = calloc(threads, sizeof(*f->thr)))) {
+		free(f);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	f->fp = fp;
-	f->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (f->evfd < 0) {
-		int rc = -errno;
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+	f->n_thr = threads;
+	for (unsigned k = 0; k < threads; k++)
+		f->thr[k].evfd = -1;
+	int rc = 0;
+	for (unsigned k = 0; k < threads && rc == 0; k++)
+		rc = thread_open(f, ops, uplink, k, err, errlen);
+	f->uplink = f->thr[0].uplink;
+	for (unsigned k = 0; k < threads && rc == 0; k++) {
+		rc = -pthread_create(&f->thr[k].thread, NULL, fwd_main, &f->thr[k]);
+		if (rc)
+			snprintf(err, errlen, "cannot start forwarding thread %u: %s", k,
+				 strerror(-rc));
+		f->thr[k].started = rc == 0;
+	}
+	if (rc) {
+		threads_free(f);
 		free(f);
 		return rc;
 	}
-	int rc = ops->open(uplink, NULL, &f->uplink, err, errlen);
-	if (rc == 0 && fp && f->uplink->ops->rx_stop)
-		rc = f->uplink->ops->rx_stop(f->uplink, err, errlen);
-	if (rc) {
-		if (f->uplink)
-			f->uplink->ops->close(f->uplink);
-		close(f->evfd);
-		free(f);
-		return rc;
-	}
-	rc = pthread_create(&f->thread, NULL, fwd_main, f);
-	if (rc) {
-		snprintf(err, errlen, "cannot start the forwarding thread: %s", strerror(rc));
-		f->uplink->ops->close(f->uplink);
-		close(f->evfd);
-		free(f);
-		return -rc;
-	}
-	f->started = true;
 	*out = f;
 	return 0;
+}
+
+unsigned hnv_fwd_threads(const struct hnv_fwd *f)
+{
+	return f->n_thr;
 }
 
 /* The device a port's I/O uses. */
@@ -443,7 +548,6 @@ static int view_build(struct hnv_fwd *f, struct fwd_view **out, char *err, size_
 		return -ENOMEM;
 	}
 	v->dp = f->dp;
-	v->worker = f->worker;
 	v->list[v->n++] = (struct fwd_entry){HNV_PORT_UPLINK, f->uplink, NULL};
 	v->by_id[HNV_PORT_UPLINK] = f->uplink;
 	v->name_by_id[HNV_PORT_UPLINK] = "uplink";
@@ -598,7 +702,8 @@ static int view_publish(struct hnv_fwd *f, struct fwd_view *v, char *err, size_t
 	struct fwd_view *old = f->view;
 	rcu_assign_pointer(f->view, v);
 	uint64_t one = 1;
-	(void)!write(f->evfd, &one, sizeof(one));
+	for (unsigned k = 0; k < f->n_thr; k++)
+		(void)!write(f->thr[k].evfd, &one, sizeof(one));
 	urcu_qsbr_synchronize_rcu();
 	free(old);
 	ports_close_unused(f, v);
@@ -617,6 +722,20 @@ static int fp_start(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errl
 	return rc;
 }
 
+/* Lets every thread's uplink instance fill its state into f->dp (the
+ * AF_PACKET backend also starts resolving next hops in each instance's
+ * own table). */
+static int uplinks_prepare(struct hnv_fwd *f, char *err, size_t errlen)
+{
+	for (unsigned k = 0; k < f->n_thr; k++) {
+		struct hnv_io_port *u = f->thr[k].uplink;
+		int rc = u->ops->prepare ? u->ops->prepare(u, f->dp, err, errlen) : 0;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errlen)
 {
 	if (f->dp) {
@@ -626,10 +745,11 @@ int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errle
 	int rc = -ENOMEM;
 	f->dp = dp;
 	struct fwd_view *v = NULL;
-	if (!(f->worker = hnv_dp_worker_new(dp))) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	for (unsigned k = 0; k < f->n_thr; k++)
+		if (!(f->thr[k].worker = hnv_dp_worker_new(dp))) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 	if (hnv_policy_rec_foreach(hnv_dp_policy(dp), pa_seen, &f->pas)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -642,7 +762,7 @@ int hnv_fwd_attach(struct hnv_fwd *f, struct hnv_dp *dp, char *err, size_t errle
 				"port %s: device %s does not exist; the port is attached once it "
 				"does (at the next configuration change)",
 				f->port[i]->name, f->port[i]->dev);
-	if (f->uplink->ops->prepare && (rc = f->uplink->ops->prepare(f->uplink, dp, err, errlen)))
+	if ((rc = uplinks_prepare(f, err, errlen)))
 		goto fail;
 	if (f->fp && (rc = fp_start(f, dp, err, errlen)))
 		goto fail;
@@ -660,8 +780,10 @@ fail_published:
 		urcu_qsbr_synchronize_rcu();
 		free(old);
 	}
-	hnv_dp_worker_free(f->worker);
-	f->worker = NULL;
+	for (unsigned k = 0; k < f->n_thr; k++) {
+		hnv_dp_worker_free(f->thr[k].worker);
+		f->thr[k].worker = NULL;
+	}
 	f->dp = NULL;
 	for (size_t i = 0; i < f->n_port; i++)
 		port_close(f, f->port[i]);
@@ -674,8 +796,7 @@ int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen)
 	if (!f->dp)
 		return 0;
 	int rc;
-	if (f->uplink_stale && f->uplink->ops->prepare &&
-	    (rc = f->uplink->ops->prepare(f->uplink, f->dp, err, errlen)))
+	if (f->uplink_stale && (rc = uplinks_prepare(f, err, errlen)))
 		return rc;
 	f->uplink_stale = false;
 	if (!ports && !f->ports_dirty && !f->missing)
@@ -810,27 +931,31 @@ void hnv_fwd_free(struct hnv_fwd *f)
 {
 	if (!f)
 		return;
-	if (f->started) {
-		atomic_store(&f->stop, true);
-		uint64_t one = 1;
-		(void)!write(f->evfd, &one, sizeof(one));
-		/* the thread may be online, waiting for nothing from us: join it
-		 * while this thread is offline so no grace period is pending */
-		urcu_qsbr_thread_offline();
-		pthread_join(f->thread, NULL);
-		urcu_qsbr_thread_online();
-	}
+	threads_free(f); /* first: no thread uses anything below any more */
 	free(f->view);
 	for (size_t i = 0; i < f->n_port; i++)
 		port_close(f, f->port[i]);
 	free(f->port);
-	hnv_dp_worker_free(f->worker);
-	f->uplink->ops->close(f->uplink);
-	close(f->evfd);
-	free(f->trace); /* the thread has ended */
+	free(f->trace); /* the threads have ended */
 	free(f->pas.slot);
 	free(f->pas.used);
 	free(f);
+}
+
+/* Counter field of io, or for the uplink (entry 0) its sum over every
+ * thread's instance. */
+#define IO_SUM(f, i, io, field)                                                                    \
+	((i) == 0 ? uplink_sum(f, offsetof(struct hnv_io_stats, field))                            \
+		  : atomic_load_explicit(&(io)->st.field, memory_order_relaxed))
+
+static uint64_t uplink_sum(const struct hnv_fwd *f, size_t off)
+{
+	uint64_t sum = 0;
+	for (unsigned k = 0; k < f->n_thr; k++)
+		sum += atomic_load_explicit(
+			(_Atomic uint64_t *)((char *)&f->thr[k].uplink->st + off),
+			memory_order_relaxed);
+	return sum;
 }
 
 void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
@@ -839,8 +964,7 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
 	for (unsigned i = 0; v && i < v->n; i++) {
 		struct hnv_io_port *io = v->list[i].io;
 		const char *name = i == 0 ? "uplink" : v->list[i].port->name;
-#define S(field, is_err)                                                                           \
-	cb(name, #field, atomic_load_explicit(&io->st.field, memory_order_relaxed), is_err, arg)
+#define S(field, is_err) cb(name, #field, IO_SUM(f, i, io, field), is_err, arg)
 		S(rx_packets, false);
 		S(rx_bytes, false);
 		S(rx_errors, true);
@@ -853,6 +977,16 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
 		if (f->fp)
 			S(rx_punt, false);
 #undef S
+	}
+	for (unsigned k = 0; k < f->n_thr; k++) {
+		const struct fwd_thread *th = &f->thr[k];
+		char name[32];
+		snprintf(name, sizeof(name), "thread:%u", k);
+		cb(name, "rx_packets", atomic_load_explicit(&th->rx_packets, memory_order_relaxed),
+		   false, arg);
+		cb(name, "uplink_rx_packets",
+		   atomic_load_explicit(&th->uplink->st.rx_packets, memory_order_relaxed), false,
+		   arg);
 	}
 	if (f->fp) {
 		uint64_t ev[FP_C__COUNT - HNV_R__COUNT] = {0};

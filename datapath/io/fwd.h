@@ -1,20 +1,35 @@
-/* fwd.h: the host edge's forwarding thread and the set of I/O ports it
- * serves (the provider uplink and, per VM port, the TAP hnvgwd creates or
+/* fwd.h: the host edge's forwarding threads and the set of I/O ports they
+ * serve (the provider uplink and, per VM port, the TAP hnvgwd creates or
  * the device it was given with port add --dev).
  *
  * Ownership and threads: a struct hnv_fwd is created, changed and freed by
  * the one control thread of hnvgwd (registered with liburcu-qsbr, online).
- * The forwarding thread it starts reads only an RCU-published view:
+ * It starts 1..HNV_FWD_THREADS_MAX forwarding threads (hnvgwd
+ * --fwd-threads). Each owns, for its whole life:
+ *   - an uplink instance of its own (its socket; the AF_PACKET backend's
+ *     next-hop table): only it receives and sends on it. With several
+ *     threads each socket's filter takes the thread's share of received
+ *     NVGRE, by a hash of the VSID and the inner flow (steer.h): a remote
+ *     host's traffic spreads, a flow stays on one thread;
+ *   - a worker on the datapath (per-worker counters, summed by
+ *     hnv_dp_counters);
+ *   - the VM ports whose id % threads is its index: only it reads them,
+ *     so a port's frames stay in order. Any thread sends to any VM port
+ *     (io.h: tx is safe from several threads; counters are atomic adds).
+ * Thread 0 alone reads the fast path's punt channel. They all read only an
+ * RCU-published view:
  *
- *   view = { datapath, the worker used on it, port id -> I/O port }
+ *   view = { datapath, port id -> I/O port }
  *
- * It re-reads the view for every batch and goes QSBR-offline only while it
- * waits in poll(), so it never delays a grace period for long and never
- * waits on the control plane.
+ * Each re-reads the view for every batch and goes QSBR-offline only while
+ * it waits in poll(), so it never delays a grace period for long and never
+ * waits on the control plane or on another forwarding thread. The
+ * datapath's tables (policy, next hops, settings) are RCU-published by the
+ * control thread and only read by the workers.
  *
  * The view's datapath is attached once (hnv_fwd_attach) and then changed in
- * place by the control thread; the forwarding thread keeps one worker on it
- * for its whole life, so counters run on across changes. Ports follow the
+ * place by the control thread; each thread keeps its worker on it for its
+ * whole life, so counters run on across changes. Ports follow the
  * datapath's port table, one operation at a time:
  *   hnv_fwd_port_add(f, name, ...)  before the datapath gets the port: opens
  *                                   its TAP (a change whose TAP cannot be
@@ -44,8 +59,10 @@
  * punted; gateway ports: its egress program) and detaches the ports that
  * left, after the grace period, as TAPs are closed. The forwarding thread
  * also reads the punt channel and runs those frames through the engine
- * like any port's. The uplink backend receives nothing then (io.h
- * rx_stop).
+ * like any port's (thread 0 only). The uplink backend receives nothing
+ * then (io.h rx_stop; every thread's instance): the kernel's RSS/RPS
+ * spreads the fast path's work, and the other threads serve their VM ports
+ * and send.
  */
 #ifndef HNV_FWD_H
 #define HNV_FWD_H
@@ -62,16 +79,20 @@ struct hnv_fp;
 
 /* Opens the uplink on interface uplink with backend "raw" (raw IPv4 socket
  * for protocol 47, uplink.c), "packet" (AF_PACKET, afpacket.c; IPv4 and IPv6
- * PAs) or NULL (HNV_FWD_DEFAULT_BACKEND), and starts the forwarding thread
+ * PAs) or NULL (HNV_FWD_DEFAULT_BACKEND), and starts the forwarding threads
  * with no datapath yet (see hnv_fwd_attach). fp: the kernel fast path
  * (opened, not yet bound; the caller's, freed after f), or NULL: the C
  * engine forwards everything. 0 or a negative errno with a message in err. */
-int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, struct hnv_fwd **out,
-		char *err, size_t errlen);
+int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, unsigned threads,
+		struct hnv_fwd **out, char *err, size_t errlen);
+/* threads: how many forwarding threads (1..HNV_FWD_THREADS_MAX; see the
+ * head comment); hnvgwd --fwd-threads. */
+#define HNV_FWD_THREADS_MAX 16
+unsigned hnv_fwd_threads(const struct hnv_fwd *f);
 /* The uplink backend used without --uplink-backend; see io.h for why. */
 #define HNV_FWD_DEFAULT_BACKEND "raw"
-/* Stops the thread, frees its worker (its counters fold into the attached
- * datapath, which stays the caller's) and closes every port. */
+/* Stops the threads, frees their workers (their counters fold into the
+ * attached datapath, which stays the caller's) and closes every port. */
 void hnv_fwd_free(struct hnv_fwd *f);
 
 /* Attaches dp (the caller's; it must outlive f, or the next attach):
@@ -110,10 +131,13 @@ void hnv_fwd_uplink_stale(struct hnv_fwd *f);
 int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen);
 
 /* Per-port counters: cb is called once per (port, counter). The port of the
- * uplink is named "uplink". With the fast path, its own events come as
- * port "fastpath": punted (frames handed to the engine), punt_lost
- * (dropped: the punt channel was full) and passed (left to the host's
- * stack, uplink). */
+ * uplink is named "uplink" (summed over the threads' instances). With the
+ * fast path, its own events come as port "fastpath": punted (frames handed
+ * to the engine), punt_lost (dropped: the punt channel was full) and
+ * passed (left to the host's stack, uplink). Each forwarding thread K comes
+ * as port "thread:K" (':' is never in a port name): rx_packets (every
+ * frame it received: uplink, its VM ports, punts) and uplink_rx_packets
+ * (the NVGRE steered to it), so an operator sees the spread. */
 typedef void (*hnv_fwd_stat_cb)(const char *port, const char *counter, uint64_t value,
 				bool is_error, void *arg);
 void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg);
@@ -127,10 +151,13 @@ struct hnv_fp *hnv_fwd_fp(struct hnv_fwd *f);
 /* Live packet trace. The control thread starts a session for the next
  * count packets (1..HNV_FWD_TRACE_MAX) received on the port named port (a
  * VM port's name or "uplink"; NULL: any port); a new session replaces the
- * previous one. The forwarding thread fills the session's records in
- * order and publishes how many are complete with a release store: it
- * never waits for the control thread, and untraced packets cost one
- * pointer load per batch. hnv_fwd_trace_read returns the number of
+ * previous one. One forwarding thread at a time fills the session's
+ * records in order (a thread that finds another one filling forwards its
+ * batch untraced: with several threads the session records the next
+ * count packets of one thread's batches, not of all) and publishes how
+ * many are complete with a release store: no thread waits for another or
+ * for the control thread, and untraced packets cost one pointer load per
+ * batch. hnv_fwd_trace_read returns the number of
  * complete records of session id (*recs points at them, valid until the
  * next hnv_fwd_trace_start or hnv_fwd_free), or -ESTALE when id is not the
  * current session. */

@@ -45,18 +45,27 @@
  * returns how many it handed to the kernel; per-packet failures are counted
  * in tx_errors and not retried.
  *
- * Counters are written by the forwarding thread only and read by the
- * control thread (relaxed atomics).
+ * Threads (hnvgwd --fwd-threads, fwd.h): each forwarding thread has an
+ * uplink instance of its own (open, steer, prepare per instance) and is
+ * the only one to call its rx and tx. A VM port's rx is called by one
+ * thread (the port's, fwd.c); its tx by any of them, at once: tx keeps no
+ * state in the instance (per-call buffers), and the kernel takes each
+ * write or sendmmsg whole.
+ *
+ * Counters are added to by the forwarding threads (atomic adds: a VM
+ * port's tx counters have several writers) and read by the control thread
+ * (relaxed).
  */
 #ifndef HNV_IO_H
 #define HNV_IO_H
 
 #include "../dp.h"
 
+#include <linux/filter.h>
+#include <linux/virtio_net.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <linux/virtio_net.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -94,6 +103,14 @@ struct hnv_io_ops {
 	 * IPv4 socket: tc runs before IP input). 0 or a negative errno with
 	 * err. */
 	int (*rx_stop)(struct hnv_io_port *port, char *err, size_t errlen);
+	/* Control thread, uplink only, right after open, when hnvgwd runs
+	 * n > 1 forwarding threads: this instance (thread's own) receives
+	 * from now on only the NVGRE that steer.h gives thread, by a socket
+	 * filter; what was queued before is discarded. NULL: the backend
+	 * cannot be steered (then n must be 1). 0 or a negative errno with
+	 * err. */
+	int (*steer)(struct hnv_io_port *port, unsigned thread, unsigned n, char *err,
+		     size_t errlen);
 };
 
 /* The common head of every backend instance. */
@@ -156,8 +173,8 @@ struct hnv_io_vnet {
  * rx of io.h: a truncated frame, one shorter than Ethernet, a GSO
  * super-frame or a partial checksum that cannot be completed is counted
  * in rx_errors and skipped. */
-int hnv_io_vnet_rx(struct hnv_io_port *port, int fd, struct hnv_io_vnet *b,
-		   struct hnv_pkt **pkts, unsigned n, uint16_t in_port);
+int hnv_io_vnet_rx(struct hnv_io_port *port, int fd, struct hnv_io_vnet *b, struct hnv_pkt **pkts,
+		   unsigned n, uint16_t in_port);
 /* Message i of b sends frame (len bytes) behind an all-zero virtio-net
  * header (no offload). */
 void hnv_io_vnet_put(struct hnv_io_vnet *b, unsigned i, uint8_t *frame, size_t len);
@@ -171,8 +188,12 @@ void hnv_io_close_simple(struct hnv_io_port *port);
 
 static inline void hnv_io_count(_Atomic uint64_t *c, uint64_t n)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
+
+/* Attaches the classic BPF program code (len instructions) to fd as its
+ * socket filter, then discards what fd had queued before (received under
+ * the previous filter). 0 or a negative errno. */
+int hnv_io_set_filter(int fd, const struct sock_filter *code, unsigned len);
 
 #endif

@@ -25,6 +25,7 @@
  * by a lookup record, since the kernel chooses the real one.
  */
 #include "io.h"
+#include "steer.h"
 
 #include "../../lib/vec.h"
 #include "../policy_read.h"
@@ -232,6 +233,21 @@ static int uplink_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n
 	return (int)sent_total;
 }
 
+/* Every raw socket for protocol 47 gets its own copy of every NVGRE
+ * packet: with several forwarding threads each instance filters its share
+ * (steer.h; the socket sees the outer IPv4 header first). */
+static int uplink_steer(struct hnv_io_port *port, unsigned thread, unsigned n, char *err,
+			size_t errlen)
+{
+	struct sock_filter code[HNV_STEER_PROG_MAX];
+	int len = hnv_steer_filter(code, HNV_STEER_L3, thread, n);
+	int rc = len < 0 ? len : hnv_io_set_filter(port->fd, code, (unsigned)len);
+	if (rc)
+		snprintf(err, errlen, "uplink %s: steering filter of thread %u of %u: %s",
+			 port->name, thread, n, strerror(-rc));
+	return rc;
+}
+
 const struct hnv_io_ops hnv_io_uplink_raw_ops = {
 	.type = "uplink-raw",
 	.open = uplink_open,
@@ -239,4 +255,5 @@ const struct hnv_io_ops hnv_io_uplink_raw_ops = {
 	.rx = uplink_rx,
 	.tx = uplink_tx,
 	.close = hnv_io_close_simple,
+	.steer = uplink_steer,
 };

@@ -3,7 +3,7 @@
  *   hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]
  *          [--log-level err|warning|notice|info|debug] [--uplink IF]
  *          [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]
- *          [--zebra PATH|none]
+ *          [--fwd-threads N] [--zebra PATH|none]
  *          [--etcd URL[,URL...] --host-name NAME [--etcd-prefix PREFIX]
  *           [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]
  *           [--etcd-user NAME --etcd-password-file FILE]]
@@ -16,6 +16,18 @@
  * socket, the kernel routes the outer packet; the default) or packet
  * (AF_PACKET, outer Ethernet built from the kernel's route and neighbour
  * tables; needed for IPv6 PAs).
+ * --fwd-threads N (1 to 16, default 1; needs --uplink): N forwarding
+ * threads. Each has its own uplink socket, whose socket filter takes the
+ * thread's share of received NVGRE by a hash of the VSID and the inner
+ * flow (datapath/io/steer.h): one remote host's traffic spreads over the
+ * threads and every flow stays on one. VM ports are read by thread
+ * (port id % N); with the fast path only thread 0 reads its punts. `show
+ * counters` has thread:K.rx_packets and thread:K.uplink_rx_packets. Why 1
+ * by default: with the kernel fast path (the tier used when it loads) the
+ * threads carry only punts and hnvgwd's TAPs, and each further thread
+ * costs the kernel one more socket filter run per NVGRE packet (and, for
+ * the raw backend, a copy of each); set it for the userspace tier, at
+ * most one per CPU the host gives hnvgwd.
  * --datapath picks the forwarding tier (ARCHITECTURE "Two tiers"): kernel
  * (the tc eBPF fast path, datapath/bpf/fp.h, forwards ordinary unicast in
  * the kernel and punts the rest to the C engine; hnvgwd does not start
@@ -100,12 +112,12 @@ static void usage(FILE *f)
 		"usage: hnvgwd [--state-dir DIR] [--socket PATH] [--foreground]\n"
 		"              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
 		"              [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]\n"
-		"              [--zebra PATH|none] [--vici PATH|none]\n"
+		"              [--fwd-threads N] [--zebra PATH|none] [--vici PATH|none]\n"
 		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]\n"
 		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
 		"               [--etcd-user NAME --etcd-password-file FILE]]\n"
 		"defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
-		" --log-level info --datapath auto\n");
+		" --log-level info --datapath auto --fwd-threads 1\n");
 }
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, an
@@ -249,6 +261,7 @@ struct args {
 	const char *etcd, *host_name, *etcd_prefix;
 	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
 	bool foreground;
+	unsigned fwd_threads; /* 0: not given (1) */
 	enum hnv_log_level level;
 };
 
@@ -270,6 +283,12 @@ static int check_args(int argc, char **argv, const struct args *a)
 	if (!a->etcd_cert != !a->etcd_key || !a->etcd_user != !a->etcd_password_file) {
 		fprintf(stderr, "hnvgwd: --etcd-cert and --etcd-key go together, so do "
 				"--etcd-user and --etcd-password-file\n");
+		usage(stderr);
+		return 2;
+	}
+	if (a->fwd_threads && !a->uplink) {
+		fprintf(stderr, "hnvgwd: --fwd-threads needs --uplink (the threads forward "
+				"between the uplink and the ports)\n");
 		usage(stderr);
 		return 2;
 	}
@@ -304,6 +323,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"vici", required_argument, NULL, 'V'},
 		{"uplink-backend", required_argument, NULL, 'U'},
 		{"datapath", required_argument, NULL, 'D'},
+		{"fwd-threads", required_argument, NULL, 'T'},
 		{"etcd", required_argument, NULL, 'E'},
 		{"host-name", required_argument, NULL, 'H'},
 		{"etcd-prefix", required_argument, NULL, 'P'},
@@ -358,6 +378,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 			a->datapath = optarg;
 			break;
+		case 'T': {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || n < 1 ||
+			    n > HNV_FWD_THREADS_MAX) {
+				fprintf(stderr,
+					"hnvgwd: --fwd-threads \"%s\": a number from 1 to %d\n",
+					optarg, HNV_FWD_THREADS_MAX);
+				usage(stderr);
+				return 2;
+			}
+			a->fwd_threads = (unsigned)n;
+			break;
+		}
 		case 'l':
 			if (hnv_log_level_parse(optarg, &a->level)) {
 				fprintf(stderr, "hnvgwd: unknown log level \"%s\"\n", optarg);
@@ -488,7 +523,8 @@ static int start_forwarding(const struct args *a, struct daemon *d, char *err, s
 	if (open_fast_path(a, d, err, errlen))
 		return -1;
 	for (;;) {
-		if (hnv_fwd_new(a->uplink, a->backend, d->fp, &d->fwd, err, errlen) == 0 &&
+		if (hnv_fwd_new(a->uplink, a->backend, d->fp, a->fwd_threads ? a->fwd_threads : 1,
+				&d->fwd, err, errlen) == 0 &&
 		    hnv_core_attach_fwd(d->core, d->fwd, err, errlen) == 0)
 			break;
 		bool fp_failed = d->fp && strncmp(err, "fast path: ", 11) == 0;
@@ -516,8 +552,11 @@ static int start_forwarding(const struct args *a, struct daemon *d, char *err, s
 			 "tc eBPF fast path on %s and the ports; the C engine serves what it "
 			 "punts and hnvgwd's TAPs",
 			 a->uplink);
-	hnv_log(HNV_LOG_NOTICE, "host edge: forwarding on uplink %s (%s backend), %s datapath: %s",
-		a->uplink, d->backend, d->tier, d->why);
+	hnv_log(HNV_LOG_NOTICE,
+		"host edge: forwarding on uplink %s (%s backend), %s datapath: %s; %u forwarding "
+		"thread%s",
+		a->uplink, d->backend, d->tier, d->why, hnv_fwd_threads(d->fwd),
+		hnv_fwd_threads(d->fwd) > 1 ? "s" : "");
 	return 0;
 }
 

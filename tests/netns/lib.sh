@@ -98,8 +98,8 @@ mkns()
 
 # start_host H PA [MAC [HNVGWD-ARGS...]]: host namespace, uplink veth (with
 # MAC; "" for a random one) into the bridge, hnvgwd (with the extra
-# arguments; UPLINK_BACKEND and DATAPATH, when set, are its --uplink-backend
-# and --datapath).
+# arguments; UPLINK_BACKEND, DATAPATH and FWD_THREADS, when set, are its
+# --uplink-backend, --datapath and --fwd-threads).
 start_host()
 {
 	local h=$1 pa=$2 mac=${3:-}
@@ -112,11 +112,13 @@ start_host()
 	# not through nsx: $! must be hnvgwd itself (ip netns exec execs it)
 	ip netns exec "$P-$h" "$HNVGWD" --foreground --state-dir "$T/state-$h" --socket "$T/$h.sock" \
 		--uplink up0 ${UPLINK_BACKEND:+--uplink-backend "$UPLINK_BACKEND"} \
-		${DATAPATH:+--datapath "$DATAPATH"} "$@" \
+		${DATAPATH:+--datapath "$DATAPATH"} ${FWD_THREADS:+--fwd-threads "$FWD_THREADS"} "$@" \
 		--log-level debug >>"$T/hnvgwd-$h.log" 2>&1 &
 	DPIDS[$h]=$!
 	wait_for 20 cli "$h" show revisions || fail "hnvgwd on $h did not answer"
 	grep -q "forwarding on uplink up0" "$T/hnvgwd-$h.log" || fail "$h: no host edge"
+	[[ -z ${FWD_THREADS:-} ]] || grep -q "; $FWD_THREADS forwarding thread" "$T/hnvgwd-$h.log" ||
+		fail "$h: not $FWD_THREADS forwarding threads"
 }
 
 # stop_host H: SIGTERM; hnvgwd must exit 0 (ASan: no leak, no error).
