@@ -24,6 +24,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #define FWD_BATCH 64
+_Static_assert(HNV_FWD_THREADS_MAX <= HNV_STEER_THREADS_MAX, "steer.h builds the filters");
 #define FWD_IDLE_MS 1000 /* poll timeout; the eventfd wakes it earlier */
 
 /* The I/O port of one VM port: the TAP hnvgwd made for it or a socket on
@@ -52,6 +53,7 @@ struct fwd_entry {
  * and counters: each thread receives and sends on its own (fwd_thread). */
 struct fwd_view {
 	struct hnv_dp *dp;
+	struct hnv_dp_worker *worker[HNV_FWD_THREADS_MAX]; /* thread k's, on dp */
 	unsigned n;
 	struct fwd_entry list[HNV_PORTS_MAX]; /* list[0]: the uplink */
 	struct hnv_io_port *by_id[HNV_PORTS_MAX];
@@ -91,7 +93,7 @@ struct fwd_thread {
 	struct hnv_fwd *f;
 	unsigned idx;
 	struct hnv_io_port *uplink;
-	struct hnv_dp_worker *worker; /* on f->dp: set by attach before any view */
+	struct hnv_dp_worker *worker; /* on f->dp, made by attach; read through the view */
 	int evfd;                     /* wakes it: a new view, stop */
 	bool started;
 	pthread_t thread;
@@ -177,7 +179,7 @@ static void forward(struct fwd_thread *th, const struct fwd_view *v, struct fwd_
 	bool tracing = t && !atomic_flag_test_and_set_explicit(&t->busy, memory_order_acquire);
 	if (tracing)
 		k = trace_arm(t, pkts, n, idx);
-	hnv_dp_process(th->worker, pkts, n);
+	hnv_dp_process(v->worker[th->idx], pkts, n);
 	if (k)
 		trace_finish(t, v, pkts, idx, k);
 	if (tracing)
@@ -548,6 +550,8 @@ static int view_build(struct hnv_fwd *f, struct fwd_view **out, char *err, size_
 		return -ENOMEM;
 	}
 	v->dp = f->dp;
+	for (unsigned k = 0; k < f->n_thr; k++)
+		v->worker[k] = f->thr[k].worker;
 	v->list[v->n++] = (struct fwd_entry){HNV_PORT_UPLINK, f->uplink, NULL};
 	v->by_id[HNV_PORT_UPLINK] = f->uplink;
 	v->name_by_id[HNV_PORT_UPLINK] = "uplink";

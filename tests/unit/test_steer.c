@@ -17,6 +17,7 @@
  *    of the frames of the flows the hash gives it (both > 0).
  */
 #define _LGPL_SOURCE
+#include "../../datapath/dp.h"
 #include "../../datapath/io/fwd.h"
 #include "../../datapath/io/steer.h"
 #include "../../datapath/policy.h"
@@ -31,6 +32,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -289,12 +291,207 @@ static void test_flows_keep_thread(void **state)
 	free(f);
 }
 
+/* ---- 3. two forwarding threads on a veth uplink (root) ---- */
+
+#define FLOWS 64
+#define PER_FLOW 20
+
+static void sh(const char *cmd)
+{
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+/* Frame seq of flow: NVGRE 192.168.4.22 -> 192.168.4.11, VSID 5001, from
+ * remote VM 10.0.0.(10 + flow % 8), UDP source port 20000 + flow, to the
+ * local VM 10.0.0.5 port 9000; seq in the inner IP ID, FlowID varying. */
+static size_t fwd_frame(uint8_t *buf, const struct hnv_mac *up_mac, unsigned flow, unsigned seq)
+{
+	uint8_t inner[128];
+	char src[32], smac[16];
+	snprintf(src, sizeof(src), "10.0.0.%u", 10 + flow % 8);
+	snprintf(smac, sizeof(smac), "00155d0000%02x", 10 + flow % 8);
+	struct pg_ip_pkt s = pg_ip_defaults(smac, "00155d000005", src, "10.0.0.5", 17);
+	s.sport = (uint16_t)(20000 + flow);
+	s.dport = 9000;
+	s.payload_len = 18;
+	size_t n = pg_ip_frame(inner, &s);
+	pg_put16(inner + 14 + 4, (uint16_t)seq);
+	pg_put16(inner + 14 + 10, 0);
+	pg_put16(inner + 14 + 10, pg_fold(pg_sum(0, inner + 14, 20)));
+	struct pg_gre g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001);
+	g.dst_mac = *up_mac;
+	g.flow_id = (uint8_t)(seq * 37 + flow);
+	return pg_nvgre(buf, &g, inner, n);
+}
+
+static void policy_load(struct hnv_dp *dp)
+{
+	struct hnv_policy *p = hnv_dp_policy(dp);
+	struct hnv_prefix pa = {.addr = pg_ip("192.168.4.11"), .len = 24};
+	assert_int_equal(hnv_policy_pa_add(p, &pa), 0);
+	struct hnv_guid g = {{7}};
+	assert_int_equal(hnv_policy_rdomain_add(p, "blue", &g), 0);
+	struct hnv_vsubnet_spec vs = {.vsid = 5001, .n_prefixes = 1};
+	strcpy(vs.rdomain, "blue");
+	vs.prefixes[0] = (struct hnv_prefix){.addr = pg_ip("10.0.0.0"), .len = 24};
+	assert_int_equal(hnv_policy_vsubnet_add(p, &vs), 0);
+	for (unsigned i = 0; i <= 8; i++) {
+		struct hnv_lookup_spec r = {
+			.vsid = 5001, .rule = HNV_RULE_ENCAP, .type = HNV_TYPE_STATIC};
+		char ca[32], mac[16];
+		snprintf(ca, sizeof(ca), "10.0.0.%u", i == 8 ? 5 : 10 + i);
+		snprintf(mac, sizeof(mac), "00155d0000%02x", i == 8 ? 5 : 10 + i);
+		r.ca = pg_ip(ca);
+		r.mac = pg_mac(mac);
+		r.pa = pg_ip(i == 8 ? "192.168.4.11" : "192.168.4.22");
+		assert_int_equal(hnv_policy_lookup_add(p, &r), 0);
+	}
+	assert_int_equal(hnv_policy_commit(p), 0);
+	struct hnv_port_spec ps = {.vsid = 5001, .n_cas = 1, .mac = pg_mac("00155d000005")};
+	strcpy(ps.name, "vm1");
+	ps.cas[0] = pg_ip("10.0.0.5");
+	assert_true(hnv_policy_port_add(p, &ps) > 0);
+}
+
+struct thread_rx {
+	uint64_t uplink[2], total;
+};
+
+static void stat_cb(const char *port, const char *counter, uint64_t value, bool is_error, void *arg)
+{
+	(void)is_error;
+	struct thread_rx *t = arg;
+	for (unsigned k = 0; k < 2; k++) {
+		char name[16];
+		snprintf(name, sizeof(name), "thread:%u", k);
+		if (strcmp(port, name) == 0 && strcmp(counter, "uplink_rx_packets") == 0)
+			t->uplink[k] = value;
+	}
+	if (strcmp(port, "uplink") == 0 && strcmp(counter, "rx_packets") == 0)
+		t->total = value;
+}
+
+static void fwd_two_threads(const char *backend)
+{
+	char err[512];
+	struct hnv_fwd *f;
+	int rc = hnv_fwd_new("up0", backend, NULL, 2, &f, err, sizeof(err));
+	if (rc)
+		fail_msg("hnv_fwd_new(%s): %s", backend, err);
+	struct hnv_dp *dp = hnv_dp_new();
+	assert_non_null(dp);
+	policy_load(dp);
+	struct hnv_mac vm = pg_mac("00155d000005");
+	assert_int_equal(hnv_fwd_port_add(f, "vm1", &vm, false, NULL, err, sizeof(err)), 0);
+	if (hnv_fwd_attach(f, dp, err, sizeof(err)))
+		fail_msg("attach (%s): %s", backend, err);
+	sh("ip link set vm1 up");
+
+	/* what the VM receives: frames hnvgwd writes into its TAP */
+	int cap = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x0800));
+	assert_true(cap >= 0);
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+				  .sll_protocol = htons(0x0800),
+				  .sll_ifindex = (int)if_nametoindex("vm1")};
+	assert_int_equal(bind(cap, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	int big = 4 << 20;
+	(void)setsockopt(cap, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	/* the remote host: frames into the uplink from its peer */
+	int tx = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	assert_true(tx >= 0);
+	struct sockaddr_ll to = {
+		.sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("pe0"), .sll_halen = 6};
+	struct hnv_mac up_mac;
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "up0");
+	assert_int_equal(ioctl(tx, SIOCGIFHWADDR, &ifr), 0);
+	memcpy(up_mac.b, ifr.ifr_hwaddr.sa_data, 6);
+
+	struct thread_rx before = {.total = 0}, after = {.total = 0};
+	hnv_fwd_stats(f, stat_cb, &before);
+	unsigned want[2] = {0}, flow_thread[FLOWS];
+	uint8_t frame[256];
+	for (unsigned seq = 0; seq < PER_FLOW; seq++) {
+		for (unsigned flow = 0; flow < FLOWS; flow++) {
+			size_t n = fwd_frame(frame, &up_mac, flow, seq);
+			unsigned t = hnv_steer_pick(hnv_steer_hash(frame + 14, n - 14), 2);
+			if (seq == 0)
+				flow_thread[flow] = t;
+			assert_int_equal(t, flow_thread[flow]);
+			want[t]++;
+			assert_int_equal(
+				sendto(tx, frame, n, 0, (struct sockaddr *)&to, sizeof(to)),
+				(ssize_t)n);
+		}
+		usleep(2000); /* pacing: the veth and socket queues never overflow */
+	}
+	assert_true(want[0] > 0 && want[1] > 0);
+
+	/* every frame reaches the VM, each flow in order */
+	int last[FLOWS];
+	for (unsigned i = 0; i < FLOWS; i++)
+		last[i] = -1;
+	unsigned got = 0;
+	while (got < FLOWS * PER_FLOW) {
+		struct pollfd pfd = {.fd = cap, .events = POLLIN};
+		if (poll(&pfd, 1, 5000) <= 0)
+			break;
+		uint8_t b[2048];
+		ssize_t r = recv(cap, b, sizeof(b), 0);
+		if (r < 14 + 20 + 8 || b[14 + 9] != 17 || pg_get16(b + 14 + 20 + 2) != 9000)
+			continue;
+		unsigned flow = pg_get16(b + 14 + 20) - 20000u, seq = pg_get16(b + 14 + 4);
+		assert_true(flow < FLOWS);
+		if ((int)seq <= last[flow])
+			fail_msg("%s: flow %u: seq %u after %d", backend, flow, seq, last[flow]);
+		last[flow] = (int)seq;
+		got++;
+	}
+	if (got != FLOWS * PER_FLOW)
+		fail_msg("%s: the VM received %u of %u frames", backend, got, FLOWS * PER_FLOW);
+
+	/* each thread received exactly the frames of its flows */
+	hnv_fwd_stats(f, stat_cb, &after);
+	for (unsigned k = 0; k < 2; k++)
+		if (after.uplink[k] - before.uplink[k] != want[k])
+			fail_msg("%s: thread %u received %llu NVGRE packets, its flows had %u",
+				 backend, k,
+				 (unsigned long long)(after.uplink[k] - before.uplink[k]), want[k]);
+	assert_int_equal(after.total - before.total, FLOWS * PER_FLOW);
+	close(cap);
+	close(tx);
+	hnv_fwd_free(f);
+	urcu_qsbr_thread_offline();
+	hnv_dp_free(dp);
+	urcu_qsbr_thread_online();
+}
+
+static void test_forward_two_threads(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_forward_two_threads: needs root (a network namespace)\n");
+		skip();
+	}
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	sh("ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+	   "net.ipv6.conf.default.disable_ipv6=1 && "
+	   "ip link add up0 type veth peer name pe0 && "
+	   "ip addr add 192.168.4.11/24 dev up0 && ip link set up0 up && ip link set pe0 up");
+	urcu_qsbr_register_thread();
+	fwd_two_threads("raw");
+	fwd_two_threads("packet");
+	urcu_qsbr_unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filter_limits),
 		cmocka_unit_test(test_filter_is_hash),
 		cmocka_unit_test(test_flows_keep_thread),
+		cmocka_unit_test(test_forward_two_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
