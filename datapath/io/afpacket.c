@@ -10,7 +10,8 @@
  *      --RTM_NEWNEIGH NTF_USE--> the kernel resolves it (ARP / NS)
  *      --RTM_GETNEIGH + RTNLGRP_NEIGH notifications--> next-hop MAC
  *
- * The next-hop table belongs to the forwarding thread: tx looks a PA up;
+ * The next-hop table belongs to the forwarding thread of this instance
+ * (each thread has its own, fwd.h): tx looks a PA up;
  * a miss sends the route request (non-blocking) and drops the packet
  * (counted in tx_no_neigh); prepare() asks for the routes of every remote
  * PA of a new configuration ahead of traffic; replies and notifications are read by rx and tx
