@@ -36,8 +36,11 @@ struct neigh_table {
 	} e[];
 };
 
+/* One cache line or more of its own (hnv_dp_worker_new): each forwarding
+ * thread writes its worker's counters per packet, and workers allocated
+ * one after the other must not share a line between threads. */
 struct hnv_dp_worker {
-	struct hnv_dp *dp;
+	_Alignas(64) struct hnv_dp *dp;
 	struct hnv_policy *pol;
 	const struct hnv_dp_settings *set; /* for the batch being processed */
 	struct hnv_dp_worker *next;
@@ -324,9 +327,10 @@ int hnv_dp_neigh_del(struct hnv_dp *dp, const struct hnv_ip *pa)
 
 struct hnv_dp_worker *hnv_dp_worker_new(struct hnv_dp *dp)
 {
-	struct hnv_dp_worker *w = calloc(1, sizeof(*w));
+	struct hnv_dp_worker *w = aligned_alloc(_Alignof(struct hnv_dp_worker), sizeof(*w));
 	if (!w)
 		return NULL;
+	memset(w, 0, sizeof(*w));
 	w->dp = dp;
 	w->pol = dp->policy;
 	pthread_mutex_lock(&dp->lock);
