@@ -635,7 +635,7 @@ void ps_query(struct run *r, const struct stmt *st)
 		matched++;
 		/* Where-Object filters what the Get found, without an error when
 		 * nothing is left (as in PowerShell) */
-		if (!ps_where_matches(cl, r->conds + st->where, st->nwhere, row))
+		if (st->nwhere && !ps_where_matches(cl, r->conds + st->where, st->nwhere, row))
 			continue;
 		if (a->def->verb == VB_GET) {
 			if (json_object_array_add(shown, json_object_get(row)) != 0) {
