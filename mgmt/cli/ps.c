@@ -4,12 +4,14 @@
  * (their private interface is ps_int.h):
  *   lexer    script bytes -> tokens: quotes, escapes, line continuations and
  *            comments resolved; every token knows its line and column
- *            (ps_lex.c);
+ *            (ps_lex.c); then "$name = value" assignments are taken out
+ *            and later uses of $name replaced by the value (ps_vars.c);
  *   binder   tokens -> statements: cmdlet names resolved, parameters
  *            matched by unambiguous prefix, every value converted to its
  *            type (address, MAC, GUID, VSID, enum, ...), mandatory and
  *            single-value parameters checked (ps_bind.c over the vocabulary
- *            of ps_param.c). Any error in these two stages is a syntax
+ *            of ps_param.c); Where-Object, Select-Object and Format-* after
+ *            a Get-... resolved against the class's properties (ps_pipe.c). Any error in these two stages is a syntax
  *            error: hnv_ps_run returns 2 and nothing runs;
  *   runner   statements -> show/exec/nexthop calls through hnv_ps_io. Each
  *            statement (a pipeline included) is one exec, one transaction;
@@ -34,7 +36,8 @@ int hnv_ps_run(const char *script, size_t len, const struct hnv_ps_io *io)
 	struct ps_toks tk;
 	struct ps_prog prog = {0};
 	int ret = 2;
-	if (ps_lex(script, len, &tk, msg) == 0 && ps_bind(&tk, &prog, msg) == 0) {
+	if (ps_lex(script, len, &tk, msg) == 0 && ps_expand_vars(&tk, msg) == 0 &&
+	    ps_bind(&tk, &prog, msg) == 0) {
 		int rc = ps_run(&prog, io, msg);
 		if (rc >= 0)
 			ret = rc;

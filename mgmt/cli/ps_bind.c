@@ -7,26 +7,23 @@
 #include "ps_int.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct bind {
-	const struct tok *t;
-	size_t i, ntok;
-	struct ps_prog *p;
-	char *msg;
-};
-
-static const struct tok *cur(const struct bind *b)
+const struct tok *ps_cur(const struct bind *b)
 {
 	return &b->t[b->i < b->ntok ? b->i : b->ntok - 1];
 }
 
-static void advance(struct bind *b)
+void ps_advance(struct bind *b)
 {
 	if (b->i + 1 < b->ntok)
 		b->i++;
 }
+
+#define cur ps_cur
+#define advance ps_advance
 
 /* Converts one value token for parameter id; an error names the parameter
  * and the value. */
@@ -171,9 +168,13 @@ static int resolve_param(struct bind *b, const struct cmd *c, const struct tok *
 		*out = cand[0];
 		return 0;
 	}
-	if (n == 0)
-		return ps_syntax_err(b->msg, t->line, "%s: unknown parameter -%s", c->def->name,
-				     ps_show(t->s, sb));
+	if (n == 0) {
+		char list[MSG_MAX / 2];
+		ps_cmdlet_params_desc(c->def, list, sizeof(list));
+		return ps_syntax_err(b->msg, t->line,
+				     "%s: unknown parameter -%s (the parameters of %s:%s)",
+				     c->def->name, ps_show(t->s, sb), c->def->name, list);
+	}
 	char list[512] = "";
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -186,6 +187,36 @@ static int resolve_param(struct bind *b, const struct cmd *c, const struct tok *
 			     c->def->name, ps_show(t->s, sb), list);
 }
 
+/* A value without a parameter name: it binds the first positional
+ * parameter of c not bound yet (ps_param.c has the positions). */
+static int bind_positional(struct bind *b, struct cmd *c, const struct tok *t)
+{
+	char d[DESCBUF], list[MSG_MAX / 2];
+	for (size_t k = 0; k < c->def->npos; k++) {
+		enum pid id = c->def->pos[k];
+		if (c->a[id].n)
+			continue;
+		uint8_t fl = 0;
+		ps_cmdlet_param(c->def, id, &fl);
+		int rc = bind_list(b, c, id);
+		if (rc == 0 && c->a[id].n > 1 && !(fl & F_LIST))
+			rc = ps_syntax_err(b->msg, t->line,
+					   "%s: -%s takes one value, not a list of %u",
+					   c->def->name, ps_pdefs[id].name, c->a[id].n);
+		return rc;
+	}
+	ps_cmdlet_params_desc(c->def, list, sizeof(list));
+	if (c->def->npos == 0)
+		return ps_syntax_err(b->msg, t->line,
+				     "%s: unexpected argument %s: %s has no positional "
+				     "parameters, name it (its parameters:%s)",
+				     c->def->name, ps_tok_desc(t, d), c->def->name, list);
+	return ps_syntax_err(b->msg, t->line,
+			     "%s: unexpected argument %s: every positional parameter is bound "
+			     "already",
+			     c->def->name, ps_tok_desc(t, d));
+}
+
 static int bind_cmd(struct bind *b, struct cmd *c)
 {
 	const struct tok *t = cur(b);
@@ -195,6 +226,9 @@ static int bind_cmd(struct bind *b, struct cmd *c)
 		return ps_syntax_err(b->msg, t->line, "expected a cmdlet name, found %s",
 				     ps_tok_desc(t, d));
 	c->def = ps_cmdlet_find(t->s);
+	if (c->def == NULL && ps_is_stage(t->s))
+		return ps_syntax_err(b->msg, t->line, "%s needs input: write Get-... | %s",
+				     ps_show(t->s, sb), ps_show(t->s, sb));
 	if (c->def == NULL)
 		return ps_syntax_err(b->msg, t->line,
 				     "unknown cmdlet \"%s\" (hnvgw runs the 19 NetWNV cmdlets)",
@@ -208,12 +242,12 @@ static int bind_cmd(struct bind *b, struct cmd *c)
 		    t->kind == TK_EOF)
 			break;
 		if (t->kind != TK_PARAM) {
-			if (ps_is_value(t))
-				return ps_syntax_err(
-					b->msg, t->line,
-					"%s: unexpected argument %s (parameters must be "
-					"named, e.g. -CustomerAddress 10.0.0.5)",
-					c->def->name, ps_tok_desc(t, d));
+			if (ps_is_value(t)) {
+				int rc = bind_positional(b, c, t);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
 			return ps_syntax_err(b->msg, t->line, "%s: unexpected %s", c->def->name,
 					     ps_tok_desc(t, d));
 		}
@@ -258,48 +292,43 @@ static int bind_cmd(struct bind *b, struct cmd *c)
 	return 0;
 }
 
-static bool gettable(const struct cmdlet *c)
-{
-	return c->verb == VB_GET && c->noun != N_GLOBAL;
-}
-
 static int bind_stmt(struct bind *b, struct stmt *s)
 {
+	memset(s, 0, sizeof(*s));
 	int rc = bind_cmd(b, &s->c[0]);
 	if (rc < 0)
 		return rc;
 	s->n = 1;
-	if (s->c[0].def->verb == VB_FORMAT)
-		return ps_syntax_err(b->msg, s->c[0].line, "%s needs input: write Get-... | %s",
-				     s->c[0].def->name, s->c[0].def->name);
+	s->where = b->p->nconds;
 	const struct cmd *a = &s->c[0];
 	while (cur(b)->kind == TK_PIPE) {
-		unsigned pline = cur(b)->line;
 		advance(b);
 		while (cur(b)->kind == TK_NL)
 			advance(b);
-		if (s->n == 2 || a->def->verb == VB_FORMAT)
-			return ps_syntax_err(b->msg, pline,
-					     "only two-stage pipelines are supported: Get-... | "
-					     "Remove-..., Get-... | Set-... or ... | Format-List");
+		bool taken = false;
+		if ((rc = ps_bind_stage(b, s, &taken)) < 0)
+			return rc;
+		if (taken)
+			continue;
 		struct cmd *c = &s->c[1];
 		if ((rc = bind_cmd(b, c)) < 0)
 			return rc;
-		s->n = 2;
-		if (c->def->verb == VB_FORMAT) {
-			if (a->def->verb != VB_GET && a->def->verb != VB_SELECT)
-				return ps_syntax_err(b->msg, c->line,
-						     "%s has no output to pipe into %s",
-						     a->def->name, c->def->name);
-			continue;
-		}
-		if (!gettable(a->def) || (c->def->verb != VB_REMOVE && c->def->verb != VB_SET) ||
+		if (s->n == 2 || a->def->verb != VB_GET || a->def->noun == N_GLOBAL ||
+		    (c->def->verb != VB_REMOVE && c->def->verb != VB_SET) ||
 		    c->def->noun != a->def->noun)
 			return ps_syntax_err(
 				b->msg, c->line,
-				"cannot pipe %s into %s (supported: Get-NetVirtualizationX | "
-				"Remove-NetVirtualizationX or Set-NetVirtualizationX)",
-				a->def->name, c->def->name);
+				"cannot pipe %s into %s (supported: Get-NetVirtualizationX "
+				"[| Where-Object {...}] | Remove-NetVirtualizationX or "
+				"Set-NetVirtualizationX, and Get-... | Where-Object, "
+				"Select-Object, Format-Table, Format-List)",
+				s->n == 2 ? s->c[1].def->name : a->def->name, c->def->name);
+		if (s->view.kind != VIEW_DEFAULT || s->view.selected)
+			return ps_syntax_err(b->msg, c->line,
+					     "%s cannot follow Select-Object or Format-*: it takes "
+					     "the objects of %s (or of Where-Object)",
+					     c->def->name, a->def->name);
+		s->n = 2;
 		for (unsigned k = 0; k < P__COUNT; k++)
 			if (ps_given(c, (enum pid)k, F_FILTER))
 				return ps_syntax_err(b->msg, c->line,
@@ -307,6 +336,7 @@ static int bind_stmt(struct bind *b, struct stmt *s)
 						     "pipeline here (give it to %s)",
 						     c->def->name, ps_pdefs[k].name, a->def->name);
 	}
+	s->nwhere = b->p->nconds - s->where;
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct cmd *c = &s->c[i];
 		for (size_t k = 0; k < c->def->np; k++)
@@ -357,6 +387,12 @@ int ps_bind(const struct ps_toks *tk, struct ps_prog *out, char *msg)
 
 void ps_prog_free(struct ps_prog *p)
 {
+	for (size_t i = 0; i < p->nconds; i++)
+		if (p->conds[i].re) {
+			regfree(p->conds[i].re);
+			free(p->conds[i].re);
+		}
+	free(p->conds);
 	free(p->st);
 	free(p->vals);
 	*p = (struct ps_prog){0};

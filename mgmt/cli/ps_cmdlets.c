@@ -606,8 +606,9 @@ static const row_fn row_lines[] = {
 	[N_PROUTE] = proute_row,
 };
 
-void ps_query(struct run *r, const struct cmd *f, const struct cmd *a)
+void ps_query(struct run *r, const struct stmt *st)
 {
+	const struct cmd *f = &st->c[0], *a = &st->c[st->n - 1];
 	const struct ps_class *cl = ps_class_of(f->def->noun);
 	json_object *rows = ps_show_rows(r, f, cl->what);
 	if (rows == NULL)
@@ -622,21 +623,34 @@ void ps_query(struct run *r, const struct cmd *f, const struct cmd *a)
 		}
 	}
 	struct lines l = {0};
+	json_object *shown = a->def->verb == VB_GET ? json_object_new_array() : NULL;
 	size_t matched = 0, n = json_object_array_length(rows);
-	bool ok = true;
+	bool ok = a->def->verb != VB_GET || shown != NULL;
+	if (!ok)
+		ps_fail(r, f, "out of memory");
 	for (size_t i = 0; i < n && ok; i++) {
 		json_object *row = json_object_array_get_idx(rows, i);
 		if (!ps_row_matches(cl, f, row))
 			continue;
 		matched++;
-		if (a->def->verb == VB_GET)
-			ps_print_object(r->io->out, cl, row);
-		else if (a->def->verb == VB_REMOVE || ps_has_flag(a, F_SET))
+		/* Where-Object filters what the Get found, without an error when
+		 * nothing is left (as in PowerShell) */
+		if (st->nwhere && !ps_where_matches(cl, r->conds + st->where, st->nwhere, row))
+			continue;
+		if (a->def->verb == VB_GET) {
+			if (json_object_array_add(shown, json_object_get(row)) != 0) {
+				json_object_put(row);
+				ps_fail(r, f, "out of memory");
+				ok = false;
+			}
+		} else if (a->def->verb == VB_REMOVE || ps_has_flag(a, F_SET)) {
 			ok = row_lines[a->def->noun](r, a, row, &l);
+		}
 	}
+	if (ok && shown)
+		ps_print_rows(r->io->out, cl, &st->view, shown);
+	json_object_put(shown);
 	json_object_put(rows);
-	if (a->def->verb == VB_GET)
-		ps_print_end(r->io->out, matched);
 	if (!ok) {
 		ps_lines_free(&l);
 		return;

@@ -1,10 +1,9 @@
 /* ps_format.c: the NetWNV front end's object classes (ps_int.h): which
  * properties the objects of each noun have and where a show row holds
- * them, filtering rows by a cmdlet's parameters, and PowerShell's
- * Format-List output. */
+ * them, their text as PowerShell prints it, filtering rows by a cmdlet's
+ * parameters, and the output of Select-NetVirtualizationNextHop (the
+ * views of Get-... output are in ps_view.c). */
 #include "ps_int.h"
-
-#include "output.h"
 
 #include <net/if.h>
 #include <string.h>
@@ -65,6 +64,15 @@ static const struct ps_class classes[] = {
 const struct ps_class *ps_class_of(enum noun noun)
 {
 	return &classes[noun];
+}
+
+int ps_class_prop(const struct ps_class *cl, const char *name)
+{
+	for (size_t i = 0; i < cl->nprops; i++)
+		if (!(cl->props[i].flags & PR_HIDDEN) &&
+		    hnv_ascii_caseeq(ps_pdefs[cl->props[i].id].name, name))
+			return (int)i;
+	return -1;
 }
 
 void ps_fmt_mac12(const struct hnv_mac *m, char t[13])
@@ -128,9 +136,9 @@ const char *ps_prop_display(enum vtype ty, const char *raw, char *buf, size_t le
 	return raw;
 }
 
-/* PowerShell -like: * and ? wildcards, case-insensitive. Iterative with one
- * backtrack point, so linear in practice and never recursive. */
-static bool like(const char *s, const char *p)
+/* Iterative with one backtrack point, so linear in practice and never
+ * recursive. */
+bool ps_like(const char *s, const char *p)
 {
 	const char *star = NULL, *ss = NULL;
 	while (*s) {
@@ -150,6 +158,18 @@ static bool like(const char *s, const char *p)
 	while (*p == '*')
 		p++;
 	return *p == '\0';
+}
+
+const char *ps_prop_text(const struct prop *p, json_object *row, char *buf, size_t len)
+{
+	char raw[32];
+	const char *r = prop_raw(row, p, raw, sizeof(raw));
+	const char *v = ps_prop_display(ps_pdefs[p->id].type, r, buf, len);
+	if (v == raw) {
+		snprintf(buf, len, "%s", raw);
+		return buf;
+	}
+	return v;
 }
 
 /* Does the row text raw equal the filter value w of type ty? */
@@ -182,7 +202,7 @@ static bool value_match(enum vtype ty, const char *raw, const struct val *w)
 	case V_SWITCH:
 		return ps_bool_text(raw, &b) && b == w->v.b;
 	case V_STR:
-		return like(raw, w->text);
+		return ps_like(raw, w->text);
 	case V_ANY:
 		return true;
 	}
@@ -236,35 +256,6 @@ void ps_filters_desc(const struct cmd *f, char *buf, size_t len)
 			o += (size_t)n;
 		}
 	}
-}
-
-void ps_print_object(FILE *out, const struct ps_class *cl, json_object *row)
-{
-	size_t w = 0;
-	if (out == NULL)
-		return;
-	for (size_t i = 0; i < cl->nprops; i++)
-		if (!(cl->props[i].flags & PR_HIDDEN) && strlen(ps_pdefs[cl->props[i].id].name) > w)
-			w = strlen(ps_pdefs[cl->props[i].id].name);
-	fputc('\n', out);
-	for (size_t i = 0; i < cl->nprops; i++) {
-		const struct prop *p = &cl->props[i];
-		if (p->flags & PR_HIDDEN)
-			continue;
-		char raw[32], disp[64];
-		const char *v =
-			ps_prop_display(ps_pdefs[p->id].type, prop_raw(row, p, raw, sizeof(raw)),
-					disp, sizeof(disp));
-		fprintf(out, "%-*s : ", (int)w, ps_pdefs[p->id].name);
-		hnv_cli_fputs_safe(v, false, out); /* names, contexts: hnvgwd's strings */
-		fputc('\n', out);
-	}
-}
-
-void ps_print_end(FILE *out, size_t nobj)
-{
-	if (out != NULL && nobj > 0)
-		fputs("\n\n", out);
 }
 
 void ps_print_nexthop(FILE *out, const struct ps_nexthop *nh)

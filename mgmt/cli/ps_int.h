@@ -2,14 +2,20 @@
  * (the public one is ps.h; the overview is in ps.c).
  *
  *   ps_lex.c      script bytes -> tokens
+ *   ps_vars.c     tokens -> tokens: $name = value assignments taken out,
+ *                 every later $name replaced by its value's tokens
  *   ps_param.c    the vocabulary: parameters, their types, the cmdlets and
  *                 which parameters each takes, NetWNV's enums and numbers
  *   ps_bind.c     tokens -> statements of typed, checked values
+ *   ps_pipe.c     the PowerShell stages of a pipeline after Get-...:
+ *                 Where-Object, Select-Object, Format-Table, Format-List
  *   ps_run.c      statements -> calls of hnv_ps_io, one transaction each;
  *                 config lines, show rows, errors
  *   ps_format.c   object classes: properties of show rows, filters,
  *                 Format-List output
  *   ps_cmdlets.c  what each cmdlet does
+ *   ps_view.c     Where-Object conditions on rows; Format-Table/List of
+ *                 the chosen properties
  *
  * Nothing here is used outside mgmt/cli/ps*.c.
  */
@@ -18,10 +24,10 @@
 
 #include "ps.h"
 
-#include "../conftext.h" /* HNV_CONF_PREFIXES_MAX */
 #include "../../lib/addr.h"
 #include "../../lib/hnv_types.h"
 #include "../../lib/vec.h"
+#include "../conftext.h" /* HNV_CONF_PREFIXES_MAX */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -75,6 +81,11 @@ enum tk {
 	TK_PARAM,  /* -Name or -Name: (s is the name without '-' and ':') */
 	TK_TRUE,   /* $true */
 	TK_FALSE,  /* $false */
+	TK_VAR,    /* $name (s is the name); none is left after ps_expand_vars */
+	TK_MEMBER, /* $_.Name (s is the property name) */
+	TK_ASSIGN, /* = at the start of a token */
+	TK_LBRACE, /* { opening a script block (not a GUID) */
+	TK_RBRACE, /* } closing it */
 	TK_COMMA,
 	TK_PIPE,
 	TK_NL,   /* end of line */
@@ -108,6 +119,13 @@ void ps_toks_free(struct ps_toks *tk);
  * DESCBUF bytes; returns buf. */
 #define DESCBUF (SHOWBUF + 16)
 const char *ps_tok_desc(const struct tok *t, char buf[DESCBUF]);
+
+/* Takes the assignments "$name = value[, value...]" (a statement of its
+ * own) out of tk and replaces every later $name by the tokens of its value
+ * (names in any case). 0, or -EINVAL / -ENOMEM with "line N: ..." in msg:
+ * a variable used before it is set, an assignment of anything but values,
+ * a '=' elsewhere. (ps_vars.c) */
+int ps_expand_vars(struct ps_toks *tk, char *msg);
 
 static inline bool ps_is_value(const struct tok *t)
 {
@@ -188,8 +206,7 @@ enum verb {
 	VB_NEW,
 	VB_SET,
 	VB_REMOVE,
-	VB_SELECT,
-	VB_FORMAT
+	VB_SELECT
 };
 enum noun {
 	N_LOOKUP,
@@ -207,12 +224,16 @@ struct cmdlet {
 	enum noun noun;
 	const struct cparam *p;
 	size_t np;
+	const enum pid *pos; /* positional parameters, position 0 first */
+	size_t npos;
 };
 
 /* The cmdlet named name (any case), or NULL. */
 const struct cmdlet *ps_cmdlet_find(const char *name);
 /* The flags of parameter id in cmdlet c; false if c does not take it. */
 bool ps_cmdlet_param(const struct cmdlet *c, enum pid id, uint8_t *flags);
+/* " -A -B ..." : the parameters c takes, for messages (buf of len bytes). */
+void ps_cmdlet_params_desc(const struct cmdlet *c, char *buf, size_t len);
 
 /* A NetWNV enum value: its PowerShell name, its config-text name, its
  * number. */
@@ -259,9 +280,46 @@ struct cmd {
 	struct arg a[P__COUNT];
 };
 
+/* A Where-Object condition: $_.Prop -op value. */
+enum cop {
+	OP_EQ,
+	OP_NE,
+	OP_LIKE,
+	OP_NOTLIKE,
+	OP_MATCH,
+	OP_NOTMATCH
+};
+
+struct cond {
+	unsigned prop; /* index into the class's props */
+	enum cop op;
+	const char *text; /* the value as written */
+	uint32_t u;       /* -eq/-ne on a number or enum: the value */
+	bool b;           /* -eq/-ne on a Boolean: the value */
+	void *re;         /* -match/-notmatch: the compiled regex_t */
+};
+
+/* How Get-... output is shown: Select-Object chooses properties (and
+ * with 4 or fewer PowerShell shows a table), Format-Table / Format-List
+ * choose the layout and may name properties too. */
+#define PS_VIEW_MAX 16
+enum view_kind {
+	VIEW_DEFAULT,
+	VIEW_LIST,
+	VIEW_TABLE
+};
+struct view {
+	enum view_kind kind;
+	bool selected;            /* Select-Object chose idx */
+	unsigned n;               /* 0: every property the class prints */
+	uint8_t idx[PS_VIEW_MAX]; /* indexes into the class's props */
+};
+
 struct stmt {
-	unsigned n; /* 1, or 2 for a pipeline */
+	unsigned n; /* 1, or 2 for Get-... | Remove-... or Set-... */
 	struct cmd c[2];
+	size_t where, nwhere; /* its conditions: ps_prog conds[where, where + nwhere) */
+	struct view view;
 };
 
 /* The statements of a script. st[i] values point into vals, their texts
@@ -271,7 +329,27 @@ struct ps_prog {
 	size_t nst, capst;
 	struct val *vals;
 	size_t nvals, capvals;
+	struct cond *conds;
+	size_t nconds, capconds;
 };
+
+/* The binder's cursor over the tokens (ps_bind.c, ps_pipe.c). */
+struct bind {
+	const struct tok *t;
+	size_t i, ntok;
+	struct ps_prog *p;
+	char *msg;
+};
+const struct tok *ps_cur(const struct bind *b);
+void ps_advance(struct bind *b);
+
+/* Binds the stage after a '|' whose name is the word at the cursor when
+ * it is Where-Object (where, ?), Select-Object (select), Format-Table
+ * (ft) or Format-List (fl), into s; *taken says whether it was one.
+ * Checks the stage may follow what s has so far. (ps_pipe.c) */
+int ps_bind_stage(struct bind *b, struct stmt *s, bool *taken);
+/* Is name one of those stages (any case)? */
+bool ps_is_stage(const char *name);
 
 /* Binds the tokens tk (ending in TK_EOF) into statements: cmdlets
  * resolved, parameters matched, values converted, mandatory parameters
@@ -292,6 +370,7 @@ struct run {
 	const struct hnv_ps_io *io;
 	const struct stmt *st;
 	size_t nst;
+	const struct cond *conds;
 	bool failed;
 	bool not_applied; /* a commit was stored but not (fully) applied */
 	size_t *pending;  /* statements waiting for their VSID (New-...LookupRecord) */
@@ -374,6 +453,15 @@ struct ps_class {
 
 /* The class of noun (N_LOOKUP .. N_GLOBAL). */
 const struct ps_class *ps_class_of(enum noun noun);
+/* The index of the printed property named name (any case) in cl, or -1. */
+int ps_class_prop(const struct ps_class *cl, const char *name);
+
+/* Property p of row as PowerShell prints it (ps_prop_display), in buf
+ * (len >= 64) or pointing into the row. */
+const char *ps_prop_text(const struct prop *p, json_object *row, char *buf, size_t len);
+
+/* PowerShell -like: * and ? wildcards, case-insensitive. */
+bool ps_like(const char *s, const char *pattern);
 
 /* MACs as NetWNV writes them: 12 upper-case hex digits. */
 void ps_fmt_mac12(const struct hnv_mac *m, char t[13]);
@@ -389,11 +477,15 @@ bool ps_row_matches(const struct ps_class *cl, const struct cmd *f, json_object 
 /* "-CustomerAddress 10.0.0.5,10.0.0.7 -VirtualSubnetID 5001" */
 void ps_filters_desc(const struct cmd *f, char *buf, size_t len);
 
-/* Format-List: a blank line before each object, names padded to the
- * longest; ps_print_end writes the two blank lines after the last one.
- * Nothing when out is NULL. */
-void ps_print_object(FILE *out, const struct ps_class *cl, json_object *row);
-void ps_print_end(FILE *out, size_t nobj);
+/* ---- Where-Object and the views (ps_view.c) ---- */
+
+/* Does row satisfy each of the n conditions c? */
+bool ps_where_matches(const struct ps_class *cl, const struct cond *c, size_t n, json_object *row);
+/* Prints rows (an array) as v says: Format-List (a blank line before each
+ * object, names padded to the longest, two blank lines after the last) or
+ * Format-Table (header, dashes, one line per row, numbers right-aligned).
+ * Nothing when out is NULL or rows is empty. */
+void ps_print_rows(FILE *out, const struct ps_class *cl, const struct view *v, json_object *rows);
 
 /* The answer of Select-NetVirtualizationNextHop: texts as the "nexthop"
  * op returned them (NULL: absent), dst as the cmdlet was given it. */
@@ -416,9 +508,10 @@ void ps_new_lookup(struct run *r, size_t idx, size_t next, bool may_wait);
 void ps_new_croute(struct run *r, size_t idx);
 void ps_new_pa(struct run *r, const struct cmd *c);
 void ps_new_proute(struct run *r, const struct cmd *c);
-/* f selects the rows (the Get of a pipeline, or the cmdlet itself); a acts
- * on them: Get prints, Remove and Set commit one transaction. */
-void ps_query(struct run *r, const struct cmd *f, const struct cmd *a);
+/* Statement s: its first cmdlet selects the rows (with its filters and
+ * the Where-Object conditions), the last acts on them: Get prints (as the
+ * statement's view says), Remove and Set commit one transaction. */
+void ps_query(struct run *r, const struct stmt *s);
 void ps_set_global(struct run *r, const struct cmd *c);
 void ps_select_nexthop(struct run *r, const struct cmd *c);
 

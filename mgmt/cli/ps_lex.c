@@ -55,6 +55,12 @@ const char *ps_tok_desc(const struct tok *t, char buf[DESCBUF])
 	case TK_PARAM:
 		snprintf(buf, DESCBUF, "-%s", ps_show(t->s, sb));
 		break;
+	case TK_VAR:
+		snprintf(buf, DESCBUF, "$%s", ps_show(t->s, sb));
+		break;
+	case TK_MEMBER:
+		snprintf(buf, DESCBUF, "$_.%s", ps_show(t->s, sb));
+		break;
 	default:
 		snprintf(buf, DESCBUF, "%s", t->s);
 		break;
@@ -71,7 +77,8 @@ struct lex {
 	size_t bol;         /* offset of the current line's first byte */
 	struct ps_toks *tk; /* the result; its arena holds every word's text */
 	size_t alen, acap;
-	char *msg; /* MSG_MAX bytes: "line N: ..." on error */
+	unsigned depth; /* script blocks { } open */
+	char *msg;      /* MSG_MAX bytes: "line N: ..." on error */
 };
 
 static unsigned col_of(const struct lex *lx, size_t off)
@@ -167,13 +174,15 @@ static size_t quote_at(const struct lex *lx, size_t i, char *q)
 	return 0;
 }
 
-/* After a quoted string or $true: the next byte must end the token. */
+/* After a quoted string or $true: the next byte must end the token. Inside
+ * a script block, so does its closing brace. */
 static bool ends_token(const struct lex *lx, size_t i)
 {
 	if (i >= lx->len)
 		return true;
 	char c = lx->src[i];
-	return is_space(c) || c == '\n' || c == '\r' || c == ';' || c == '|' || c == ',';
+	return is_space(c) || c == '\n' || c == '\r' || c == ';' || c == '|' || c == ',' ||
+	       (c == '}' && lx->depth > 0);
 }
 
 static int after_token(struct lex *lx, const char *what, unsigned line)
@@ -282,32 +291,77 @@ static int lex_string(struct lex *lx, char q, size_t qlen)
 	return push_tok(lx, TK_STRING, line, col, s, false);
 }
 
+/* Copies n bytes at src into the arena as a NUL-terminated text; *out
+ * points at it. */
+static int put_text(struct lex *lx, const char *src, size_t n, const char **out)
+{
+	*out = lx->tk->arena + lx->alen;
+	int rc = 0;
+	for (size_t k = 0; k < n && rc == 0; k++)
+		rc = put(lx, src[k]);
+	return rc < 0 ? rc : put(lx, '\0');
+}
+
+static bool is_name_char(char c)
+{
+	return ps_is_alpha(c) || hnv_is_digit(c) || c == '_';
+}
+
+/* $true, $false, $name (TK_VAR) or $_.Name (TK_MEMBER). */
 static int lex_variable(struct lex *lx)
 {
 	unsigned line = lx->line, col = col_of(lx, lx->i);
 	size_t start = ++lx->i;
-	while (lx->i < lx->len && (ps_is_alpha(lx->src[lx->i]) || hnv_is_digit(lx->src[lx->i]) ||
-				   lx->src[lx->i] == '_'))
+	while (lx->i < lx->len && is_name_char(lx->src[lx->i]))
 		lx->i++;
 	size_t n = lx->i - start;
-	const char *v = lx->src + start;
+	const char *v = lx->src + start, *s;
+	int rc;
 	if (n == 4 && ps_caseprefix(v, "true")) {
-		int rc = after_token(lx, "$true", line);
+		rc = after_token(lx, "$true", line);
 		return rc < 0 ? rc : push_tok(lx, TK_TRUE, line, col, "$true", false);
 	}
 	if (n == 5 && ps_caseprefix(v, "false")) {
-		int rc = after_token(lx, "$false", line);
+		rc = after_token(lx, "$false", line);
 		return rc < 0 ? rc : push_tok(lx, TK_FALSE, line, col, "$false", false);
 	}
 	if (n == 0)
 		return ps_syntax_err(
 			lx->msg, line,
 			"variables and expressions are not supported (\"$\" at column %u)", col);
-	return ps_syntax_err(
-		lx->msg, line,
-		"variables are not supported: $%.*s (only $true and $false; write the value "
-		"itself)",
-		(int)(n > SHOW_MAX ? SHOW_MAX : n), v);
+	int shown = (int)(n > SHOW_MAX ? SHOW_MAX : n);
+	bool member =
+		lx->i + 1 < lx->len && lx->src[lx->i] == '.' && ps_is_alpha(lx->src[lx->i + 1]);
+	if (n == 1 && v[0] == '_') {
+		if (!member)
+			return ps_syntax_err(lx->msg, line,
+					     "$_ is only supported as $_.Property in a "
+					     "Where-Object script block (column %u)",
+					     col);
+		size_t ps = ++lx->i;
+		while (lx->i < lx->len && is_name_char(lx->src[lx->i]))
+			lx->i++;
+		if (lx->i < lx->len && (lx->src[lx->i] == '.' || lx->src[lx->i] == '('))
+			return ps_syntax_err(lx->msg, line,
+					     "only $_.Property is supported, not methods or "
+					     "nested properties (column %u)",
+					     col);
+		if ((rc = after_token(lx, "$_.Property", line)) < 0 ||
+		    (rc = put_text(lx, lx->src + ps, lx->i - ps, &s)) < 0)
+			return rc;
+		return push_tok(lx, TK_MEMBER, line, col, s, false);
+	}
+	if (member || (lx->i < lx->len && (lx->src[lx->i] == ':' || lx->src[lx->i] == '[')))
+		return ps_syntax_err(lx->msg, line,
+				     "$%.*s: only plain variables are supported ($name, set with "
+				     "$name = value), not properties, scopes or indexes",
+				     shown, v);
+	/* $x=1 is an assignment too */
+	if (!ends_token(lx, lx->i) && lx->src[lx->i] != '=')
+		return after_token(lx, "a variable", line);
+	if ((rc = put_text(lx, v, n, &s)) < 0)
+		return rc;
+	return push_tok(lx, TK_VAR, line, col, s, false);
 }
 
 /* -Name or -Name: ; dlen is the length of the dash at i. */
@@ -346,10 +400,16 @@ static int lex_word(struct lex *lx)
 	unsigned line = lx->line, col = col_of(lx, lx->i);
 	const char *s = lx->tk->arena + lx->alen;
 	int rc;
+	/* a GUID in braces keeps its closing brace, even in a script block */
+	bool guid = lx->i < lx->len && lx->src[lx->i] == '{';
 	while (lx->i < lx->len) {
 		char c = lx->src[lx->i], q;
 		if (is_space(c) || c == '\n' || c == '\r' || c == ';' || c == '|' || c == ',')
 			break;
+		if (c == '}' && lx->depth > 0 && !guid)
+			break;
+		if (c == '}')
+			guid = false;
 		if (c == '`') {
 			size_t k = lx->i + 1;
 			if (k >= lx->len)
@@ -458,6 +518,24 @@ static int lex_all(struct lex *lx)
 			rc = lex_string(lx, q, n);
 		} else if (c == '$') {
 			rc = lex_variable(lx);
+		} else if (c == '=') {
+			rc = push_tok(lx, TK_ASSIGN, lx->line, col, "'='", false);
+			lx->i++;
+		} else if (c == '{' && !(i + 1 < lx->len && hnv_hex_val(src[i + 1]) >= 0)) {
+			/* a script block; "{1111...}" is a GUID */
+			if (lx->depth >= 1)
+				rc = ps_syntax_err(lx->msg, lx->line,
+						   "nested script blocks are not supported "
+						   "(column %u)",
+						   col);
+			else
+				rc = push_tok(lx, TK_LBRACE, lx->line, col, "'{'", false);
+			lx->depth++;
+			lx->i++;
+		} else if (c == '}' && lx->depth > 0) {
+			rc = push_tok(lx, TK_RBRACE, lx->line, col, "'}'", false);
+			lx->depth--;
+			lx->i++;
 		} else if ((n = dash_at(lx, i)) != 0 && i + n < lx->len &&
 			   ps_is_alpha(src[i + n])) {
 			rc = lex_param(lx, n);

@@ -116,6 +116,18 @@ static const struct cparam nexthop_sel[] = {
 	{P_SRC_VSID, F_REQ},
 };
 
+/* Positional parameters, from Microsoft's NetWNV cmdlet reference
+ * (learn.microsoft.com/powershell/module/netwnv, Windows Server 2012 R2
+ * and 2016, and MicrosoftDocs/windows-powershell-docs
+ * docset/winserver2016-ps/NetWNV/<cmdlet>.md, "Position:"): only
+ * Select-NetVirtualizationNextHop has any,
+ *   [[-SourceCustomerAddress] <String>] [-DestinationCustomerAddress]
+ *   <String> [-SourceVirtualSubnetID] <UInt32>   (positions 0, 1, 2);
+ * every parameter of the 18 other cmdlets is "Position: Named". As in
+ * PowerShell, unnamed values fill the positions not bound by name, in
+ * order. */
+static const enum pid nexthop_pos[] = {P_SRC_CA, P_DST_CA, P_SRC_VSID};
+
 /* Every NetWNV cmdlet also takes these; they change nothing here (the
  * transport is the caller's, jobs run synchronously). */
 static const struct cparam common_all[] = {
@@ -130,28 +142,26 @@ static const struct cparam common_change[] = {{P_CONFIRM, 0}, {P_WHATIF, 0}};
 #define PARAMS(a) a, PS_COUNT(a)
 
 static const struct cmdlet cmdlets[] = {
-	{"New-NetVirtualizationLookupRecord", VB_NEW, N_LOOKUP, PARAMS(lookup_new)},
-	{"Get-NetVirtualizationLookupRecord", VB_GET, N_LOOKUP, PARAMS(lookup_get)},
-	{"Set-NetVirtualizationLookupRecord", VB_SET, N_LOOKUP, PARAMS(lookup_set)},
-	{"Remove-NetVirtualizationLookupRecord", VB_REMOVE, N_LOOKUP, PARAMS(lookup_get)},
-	{"New-NetVirtualizationCustomerRoute", VB_NEW, N_CROUTE, PARAMS(croute_new)},
-	{"Get-NetVirtualizationCustomerRoute", VB_GET, N_CROUTE, PARAMS(croute_get)},
-	{"Set-NetVirtualizationCustomerRoute", VB_SET, N_CROUTE, PARAMS(croute_set)},
-	{"Remove-NetVirtualizationCustomerRoute", VB_REMOVE, N_CROUTE, PARAMS(croute_get)},
-	{"New-NetVirtualizationProviderAddress", VB_NEW, N_PA, PARAMS(pa_new)},
-	{"Get-NetVirtualizationProviderAddress", VB_GET, N_PA, PARAMS(pa_get)},
-	{"Set-NetVirtualizationProviderAddress", VB_SET, N_PA, PARAMS(pa_set)},
-	{"Remove-NetVirtualizationProviderAddress", VB_REMOVE, N_PA, PARAMS(pa_get)},
-	{"New-NetVirtualizationProviderRoute", VB_NEW, N_PROUTE, PARAMS(proute_new)},
-	{"Get-NetVirtualizationProviderRoute", VB_GET, N_PROUTE, PARAMS(proute_get)},
-	{"Set-NetVirtualizationProviderRoute", VB_SET, N_PROUTE, PARAMS(proute_set)},
-	{"Remove-NetVirtualizationProviderRoute", VB_REMOVE, N_PROUTE, PARAMS(proute_get)},
-	{"Get-NetVirtualizationGlobal", VB_GET, N_GLOBAL, NULL, 0},
-	{"Set-NetVirtualizationGlobal", VB_SET, N_GLOBAL, PARAMS(global_set)},
-	{"Select-NetVirtualizationNextHop", VB_SELECT, N_NEXTHOP, PARAMS(nexthop_sel)},
-	/* only at the end of a pipeline; the output is Format-List already */
-	{"Format-List", VB_FORMAT, N_NONE, NULL, 0},
-	{"fl", VB_FORMAT, N_NONE, NULL, 0},
+	{"New-NetVirtualizationLookupRecord", VB_NEW, N_LOOKUP, PARAMS(lookup_new), NULL, 0},
+	{"Get-NetVirtualizationLookupRecord", VB_GET, N_LOOKUP, PARAMS(lookup_get), NULL, 0},
+	{"Set-NetVirtualizationLookupRecord", VB_SET, N_LOOKUP, PARAMS(lookup_set), NULL, 0},
+	{"Remove-NetVirtualizationLookupRecord", VB_REMOVE, N_LOOKUP, PARAMS(lookup_get), NULL, 0},
+	{"New-NetVirtualizationCustomerRoute", VB_NEW, N_CROUTE, PARAMS(croute_new), NULL, 0},
+	{"Get-NetVirtualizationCustomerRoute", VB_GET, N_CROUTE, PARAMS(croute_get), NULL, 0},
+	{"Set-NetVirtualizationCustomerRoute", VB_SET, N_CROUTE, PARAMS(croute_set), NULL, 0},
+	{"Remove-NetVirtualizationCustomerRoute", VB_REMOVE, N_CROUTE, PARAMS(croute_get), NULL, 0},
+	{"New-NetVirtualizationProviderAddress", VB_NEW, N_PA, PARAMS(pa_new), NULL, 0},
+	{"Get-NetVirtualizationProviderAddress", VB_GET, N_PA, PARAMS(pa_get), NULL, 0},
+	{"Set-NetVirtualizationProviderAddress", VB_SET, N_PA, PARAMS(pa_set), NULL, 0},
+	{"Remove-NetVirtualizationProviderAddress", VB_REMOVE, N_PA, PARAMS(pa_get), NULL, 0},
+	{"New-NetVirtualizationProviderRoute", VB_NEW, N_PROUTE, PARAMS(proute_new), NULL, 0},
+	{"Get-NetVirtualizationProviderRoute", VB_GET, N_PROUTE, PARAMS(proute_get), NULL, 0},
+	{"Set-NetVirtualizationProviderRoute", VB_SET, N_PROUTE, PARAMS(proute_set), NULL, 0},
+	{"Remove-NetVirtualizationProviderRoute", VB_REMOVE, N_PROUTE, PARAMS(proute_get), NULL, 0},
+	{"Get-NetVirtualizationGlobal", VB_GET, N_GLOBAL, NULL, 0, NULL, 0},
+	{"Set-NetVirtualizationGlobal", VB_SET, N_GLOBAL, PARAMS(global_set), NULL, 0},
+	{"Select-NetVirtualizationNextHop", VB_SELECT, N_NEXTHOP, PARAMS(nexthop_sel),
+	 PARAMS(nexthop_pos)},
 };
 
 const struct cmdlet *ps_cmdlet_find(const char *name)
@@ -182,11 +192,28 @@ bool ps_cmdlet_param(const struct cmdlet *c, enum pid id, uint8_t *flags)
 {
 	if (param_in(c->p, c->np, id, flags))
 		return true;
-	if (c->verb == VB_FORMAT)
-		return false;
 	if (param_in(common_all, PS_COUNT(common_all), id, flags))
 		return true;
 	return changes(c) && param_in(common_change, PS_COUNT(common_change), id, flags);
+}
+
+void ps_cmdlet_params_desc(const struct cmdlet *c, char *buf, size_t len)
+{
+	size_t o = 0;
+	uint8_t fl;
+	buf[0] = '\0';
+	/* its own parameters in the reference's order, then the common ones */
+	const struct cparam *sets[] = {c->p, common_all, common_change};
+	size_t ns[] = {c->np, PS_COUNT(common_all), PS_COUNT(common_change)};
+	for (size_t k = 0; k < PS_COUNT(sets); k++)
+		for (size_t i = 0; i < ns[k]; i++) {
+			if (!ps_cmdlet_param(c, sets[k][i].id, &fl))
+				continue;
+			int n = snprintf(buf + o, len - o, " -%s", ps_pdefs[sets[k][i].id].name);
+			if (n < 0 || (size_t)n >= len - o)
+				return;
+			o += (size_t)n;
+		}
 }
 
 bool ps_given(const struct cmd *c, enum pid id, uint8_t flag)

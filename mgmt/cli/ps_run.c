@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- errors ---- */
 
@@ -243,25 +244,18 @@ static bool run_stmt(struct run *r, size_t idx, size_t next, bool may_wait)
 			ps_new_proute(r, c);
 		break;
 	case VB_GET:
-		if (s->n == 2 && s->c[1].def->verb != VB_FORMAT)
-			ps_query(r, c, &s->c[1]);
-		else
-			ps_query(r, c, c);
+	case VB_REMOVE:
+		ps_query(r, s);
 		break;
 	case VB_SET:
 		if (c->def->noun == N_GLOBAL)
 			ps_set_global(r, c);
 		else
-			ps_query(r, c, c);
-		break;
-	case VB_REMOVE:
-		ps_query(r, c, c);
+			ps_query(r, s);
 		break;
 	case VB_SELECT:
 		ps_select_nexthop(r, c);
 		break;
-	case VB_FORMAT:
-		break; /* the binder never puts it first */
 	}
 	bool ok = !r->failed;
 	r->failed = was || r->failed;
@@ -295,9 +289,96 @@ static void run_waiting(struct run *r, uint32_t vsid, size_t next)
 	free(todo);
 }
 
+/* ---- -CimSession ---- */
+
+/* The first label of a host name: "h1" of "h1.example.com". */
+static size_t label_len(const char *s)
+{
+	size_t n = strcspn(s, ".");
+	return n ? n : strlen(s);
+}
+
+/* Do host names a and b name the same host: equal (any case), or one is
+ * the other's first label ("h1" and "h1.example.com")? */
+static bool same_host(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL || a[0] == '\0' || b[0] == '\0')
+		return false;
+	if (hnv_ascii_caseeq(a, b))
+		return true;
+	bool adot = strchr(a, '.') != NULL, bdot = strchr(b, '.') != NULL;
+	if (adot == bdot)
+		return false;
+	size_t n = adot ? label_len(a) : label_len(b);
+	const char *full = adot ? a : b, *shrt = adot ? b : a;
+	if (strlen(shrt) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (hnv_ascii_lower(full[i]) != hnv_ascii_lower(shrt[i]))
+			return false;
+	return true;
+}
+
+/* -CimSession names the computer a cmdlet acts on; hnvgw acts only on the
+ * hnvgwd it is connected to. So every -CimSession of the script must name
+ * this host: localhost, ".", 127.0.0.1, ::1, this machine's host name, or
+ * the host name hnvgwd reports in show status ("host": its --host-name,
+ * else the machine's). Anything else would silently change the local
+ * daemon instead of the named host (Get-... -CimSession h2 | Remove-...
+ * deleting local records): the script is refused before anything runs.
+ * Returns false after reporting it. */
+static bool cim_sessions_local(struct run *r)
+{
+	char self[256] = "", hb[32];
+	json_object *status = NULL;
+	const char *daemon_host = NULL;
+	bool asked = false, ok = true;
+	if (gethostname(self, sizeof(self) - 1) != 0)
+		self[0] = '\0';
+	for (size_t i = 0; i < r->nst && ok; i++) {
+		for (unsigned k = 0; k < r->st[i].n && ok; k++) {
+			const struct cmd *c = &r->st[i].c[k];
+			const struct arg *a = &c->a[P_CIM_SESSION];
+			for (unsigned j = 0; j < a->n && ok; j++) {
+				const char *v = a->v[j].text;
+				if (hnv_ascii_caseeq(v, "localhost") || strcmp(v, ".") == 0 ||
+				    strcmp(v, "127.0.0.1") == 0 || strcmp(v, "::1") == 0 ||
+				    same_host(v, self))
+					continue;
+				if (!asked) {
+					bool was = r->failed;
+					asked = true;
+					status = ps_show_rows(r, c, "status");
+					r->failed = was; /* the refusal below says it */
+					if (status && json_object_array_length(status) > 0)
+						daemon_host = ps_row_text(
+							json_object_array_get_idx(status, 0),
+							"host", hb, sizeof(hb));
+				}
+				if (same_host(v, daemon_host))
+					continue;
+				char sb[SHOWBUF], hs[SHOWBUF];
+				ps_fail(r, c,
+					"-CimSession \"%s\" names another computer, but hnvgw acts "
+					"only on the local hnvgwd (host \"%s\"; localhost and "
+					"\".\" "
+					"name it too). Nothing was run. To manage %s, run hnvgw "
+					"ps on it, or reach its hnvgwd with hnvgw --socket PATH",
+					ps_show(v, sb),
+					ps_show(daemon_host ? daemon_host : self, hs), sb);
+				ok = false;
+			}
+		}
+	}
+	json_object_put(status);
+	return ok;
+}
+
 int ps_run(const struct ps_prog *p, const struct hnv_ps_io *io, char *msg)
 {
-	struct run r = {.io = io, .st = p->st, .nst = p->nst};
+	struct run r = {.io = io, .st = p->st, .nst = p->nst, .conds = p->conds};
+	if (!cim_sessions_local(&r))
+		return 1;
 	r.pending = malloc((p->nst ? p->nst : 1) * sizeof(*r.pending));
 	if (r.pending == NULL) {
 		snprintf(msg, MSG_MAX, "line 1: out of memory");

@@ -472,6 +472,9 @@ struct daemon {
 	const char *requested, *tier;
 	char why[1024];
 	const char *uplink, *backend;
+	/* the host this hnvgwd manages: --host-name, else the machine's
+	 * (hnvgw ps checks -CimSession against it) */
+	char host[256];
 };
 
 static json_object *status_rows(void *arg)
@@ -481,6 +484,7 @@ static json_object *status_rows(void *arg)
 	json_object_object_add(r, "datapath", json_object_new_string(d->tier));
 	json_object_object_add(r, "requested", json_object_new_string(d->requested));
 	json_object_object_add(r, "why", json_object_new_string(d->why));
+	json_object_object_add(r, "host", json_object_new_string(d->host));
 	if (d->uplink) {
 		json_object_object_add(r, "uplink", json_object_new_string(d->uplink));
 		json_object_object_add(r, "uplink_backend", json_object_new_string(d->backend));
@@ -622,6 +626,10 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 		return -1;
 	d->requested = a->datapath;
 	d->tier = "none";
+	if (a->host_name)
+		snprintf(d->host, sizeof(d->host), "%s", a->host_name);
+	else if (gethostname(d->host, sizeof(d->host) - 1) != 0)
+		d->host[0] = '\0';
 	d->uplink = a->uplink;
 	d->backend = a->backend ? a->backend : HNV_FWD_DEFAULT_BACKEND;
 	snprintf(d->why, sizeof(d->why), "no --uplink: hnvgwd manages the configuration only");

@@ -14,13 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "../../datapath/policy_read.h"
-#include "../../mgmt/conf_apply.h"
 #include "../../mgmt/cli/ps.h"
+#include "../../mgmt/conf_apply.h"
 
 #define DEMO_PS "tests/data/bluered.ps1"
 #define DEMO_CONF "tests/data/bluered-host1.conf"
@@ -35,10 +36,11 @@ enum what {
 	W_PA,
 	W_PROUTES,
 	W_GLOBAL,
+	W_STATUS,
 	W__COUNT
 };
 static const char *const what_names[W__COUNT] = {"rdomains", "vsubnets", "lookup", "routes",
-						 "pa",       "proutes",  "global"};
+						 "pa",       "proutes",  "global", "status"};
 
 #define TX_MAX 64
 
@@ -733,7 +735,7 @@ static void test_common_parameters(void **state)
 {
 	struct fake *f = *state;
 	preload_bluered(f);
-	run_ok(f, NEW_BLUE1 " -CimSession Host1,Host2 -ThrottleLimit 4 -AsJob -Confirm:$false");
+	run_ok(f, NEW_BLUE1 " -CimSession localhost,. -ThrottleLimit 4 -AsJob -Confirm:$false");
 	assert_one_tx(f, ADD_BLUE1);
 }
 
@@ -776,11 +778,12 @@ static void test_syntax_errors(void **state)
 		 "invalid -RoutingDomainID value \"{1234}\""},
 		{"Get-NetVirtualizationCustomerRoute -DestinationPrefix 10.0.0.1/24",
 		 "invalid -DestinationPrefix value \"10.0.0.1/24\""},
-		{"Get-NetVirtualizationLookupRecord -VMName $vm",
-		 "variables are not supported: $vm"},
+		{"Get-NetVirtualizationLookupRecord -VMName $vm", "variable $vm is not set"},
 		{"Get-NetVirtualizationLookupRecord -VMName \"$vm\"", "variables and expressions"},
 		{"Get-NetVirtualizationLookupRecord -VMName (Get-VM)", "unsupported character '('"},
-		{"Get-NetVirtualizationLookupRecord 10.0.0.5", "unexpected argument \"10.0.0.5\""},
+		{"Get-NetVirtualizationLookupRecord 10.0.0.5",
+		 "unexpected argument \"10.0.0.5\": Get-NetVirtualizationLookupRecord has no "
+		 "positional parameters"},
 		{"Get-NetVirtualizationLookupRecord -VMName", "missing value for -VMName"},
 		{"Get-NetVirtualizationLookupRecord -VMName -Context x",
 		 "missing value for -VMName"},
@@ -808,7 +811,7 @@ static void test_syntax_errors(void **state)
 		 "x",
 		 "-VMName selects objects, which come from the pipeline"},
 		{"Get-NetVirtualizationLookupRecord | Format-List | Format-List",
-		 "only two-stage pipelines"},
+		 "Format-List cannot follow Format-Table or Format-List"},
 		{"New-NetVirtualizationProviderAddress -ProviderAddress 1.2.3.4 -InterfaceIndex 1 "
 		 "-PrefixLength 24 | Format-List",
 		 "has no output"},
@@ -876,6 +879,379 @@ static void test_empty_script(void **state)
 	/* a NUL byte in the middle is a syntax error, not the end of the script */
 	assert_int_equal(run_len(f, "Get-NetVirtualizationGlobal\0x", 29), 2);
 	assert_contains(f->err, "control character 0x00");
+}
+
+/* ---- -CimSession, positions, parameter lists ---- */
+
+static void test_cim_session(void **state)
+{
+	struct fake *f = *state;
+	preload_records(f);
+	load(f, W_STATUS, "[{\"datapath\":\"userspace\",\"host\":\"hv-host1\"}]");
+	/* another host: refused before anything runs, records untouched */
+	int rc = run(f, "Get-NetVirtualizationLookupRecord -CimSession hv-host2 | "
+			"Remove-NetVirtualizationLookupRecord");
+	assert_int_equal(rc, 1);
+	assert_int_equal(f->ntx, 0);
+	assert_contains(f->err, "-CimSession \"hv-host2\" names another computer, but hnvgw acts "
+				"only on the local hnvgwd (host \"hv-host1\"");
+	assert_contains(f->err, "run hnvgw ps on it, or reach its hnvgwd with hnvgw --socket");
+	assert_int_equal(json_object_array_length(f->rows[W_LOOKUP]), 3);
+	/* a later statement naming another host stops the earlier ones too */
+	rc = run(f, "Remove-NetVirtualizationLookupRecord -VMName Red1\n"
+		    "Get-NetVirtualizationGlobal -CimSession 192.0.2.9");
+	assert_int_equal(rc, 1);
+	assert_int_equal(f->ntx, 0);
+	assert_contains(f->err, "\"192.0.2.9\" names another computer");
+	/* the daemon's host name (any case, with or without a domain),
+	 * localhost, "." and this machine's name act here */
+	char self[256] = "", s[512];
+	assert_int_equal(gethostname(self, sizeof(self) - 1), 0);
+	snprintf(s, sizeof(s),
+		 "Get-NetVirtualizationLookupRecord -CimSession HV-HOST1.example.com -VMName "
+		 "Red1 | Remove-NetVirtualizationLookupRecord -CimSession hv-host1\n"
+		 "Get-NetVirtualizationGlobal -CimSession localhost,.,'%s'",
+		 self);
+	run_ok(f, s);
+	assert_one_tx(f, "lookup del --vsid 6001 --ca 10.0.0.5 --mac 080800000005");
+	/* a daemon that does not say its name: only the local names pass */
+	load(f, W_STATUS, "[{\"datapath\":\"userspace\"}]");
+	assert_int_equal(run(f, "Get-NetVirtualizationGlobal -CimSession hv-host1"), 1);
+	assert_contains(f->err, "names another computer");
+	run_ok(f, "Get-NetVirtualizationGlobal -CimSession LocalHost");
+}
+
+static void test_positional(void **state)
+{
+	struct fake *f = *state;
+	f->nh_result =
+		parse_json("{\"verdict\":\"forward\",\"next_hop_ca\":\"10.0.0.7\","
+			   "\"mac\":\"06:06:00:00:00:07\",\"src_mac\":\"06:06:00:00:00:05\"}");
+	/* [-SourceCustomerAddress] [-DestinationCustomerAddress]
+	 * [-SourceVirtualSubnetID], positions 0, 1, 2 */
+	run_ok(f, "Select-NetVirtualizationNextHop 10.0.0.5 10.0.0.7 5001");
+	assert_true(f->nh_called);
+	assert_string_equal(f->nh_src, "10.0.0.5");
+	assert_string_equal(f->nh_dst, "10.0.0.7");
+	assert_int_equal(f->nh_vsid, 5001);
+	assert_contains(f->out, "NextHopMACAddress          : 060600000007");
+	/* named parameters take their place; the others fill in order */
+	run_ok(f, "Select-NetVirtualizationNextHop -SourceVirtualSubnetID 6001 10.0.0.7 10.0.0.5");
+	assert_string_equal(f->nh_src, "10.0.0.7");
+	assert_string_equal(f->nh_dst, "10.0.0.5");
+	assert_int_equal(f->nh_vsid, 6001);
+	run_ok(f, "Select-NetVirtualizationNextHop -SourceCustomerAddress 10.0.0.5 10.0.0.7 5001");
+	assert_string_equal(f->nh_dst, "10.0.0.7");
+	assert_int_equal(f->nh_vsid, 5001);
+	syntax_err(f, "Select-NetVirtualizationNextHop 10.0.0.5 10.0.0.7 5001 x",
+		   "unexpected argument \"x\": every positional parameter is bound already");
+	syntax_err(f, "Select-NetVirtualizationNextHop 10.0.0.5 10.0.0.7 abc",
+		   "invalid -SourceVirtualSubnetID value \"abc\"");
+	/* as in PowerShell, one value binds position 0 */
+	syntax_err(f, "Select-NetVirtualizationNextHop 10.0.0.7 -SourceVirtualSubnetID 5001",
+		   "missing mandatory parameter -DestinationCustomerAddress");
+	syntax_err(f, "New-NetVirtualizationCustomerRoute {11111111-2222-3333-4444-000000005001}",
+		   "New-NetVirtualizationCustomerRoute has no positional parameters, name it (its "
+		   "parameters: -RoutingDomainID -VirtualSubnetID -DestinationPrefix -NextHop "
+		   "-Metric -CimSession -ThrottleLimit -AsJob -Confirm -WhatIf)");
+}
+
+static void test_unknown_parameter_lists_real_ones(void **state)
+{
+	struct fake *f = *state;
+	syntax_err(f, "Get-NetVirtualizationGlobal -Foo 1",
+		   "Get-NetVirtualizationGlobal: unknown parameter -Foo (the parameters of "
+		   "Get-NetVirtualizationGlobal: -CimSession -ThrottleLimit -AsJob)");
+	syntax_err(f, "Set-NetVirtualizationLookupRecord -Type Static",
+		   "unknown parameter -Type (the parameters of Set-NetVirtualizationLookupRecord: "
+		   "-CustomerAddress -VirtualSubnetID -MACAddress -ProviderAddress -CustomerID "
+		   "-Context -Rule -VMName -UseVmMACAddress -CimSession -ThrottleLimit -AsJob "
+		   "-Confirm -WhatIf)");
+	syntax_err(f, "Set-NetVirtualizationGlobal -UseExternalRouter $true -Metric 5",
+		   "(the parameters of Set-NetVirtualizationGlobal: -UseExternalRouter "
+		   "-CimSession -ThrottleLimit -AsJob -Confirm -WhatIf)");
+}
+
+/* ---- Where-Object, Select-Object, Format-Table, variables ---- */
+
+/* The VMName lines of f->out, joined by ',' (Format-List output). */
+static const char *vm_names(struct fake *f, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const char *p = f->out; (p = strstr(p, "VMName          : ")) != NULL;) {
+		p += strlen("VMName          : ");
+		size_t n = strcspn(p, "\n"), o = strlen(buf);
+		snprintf(buf + o, len - o, "%s%.*s", o ? "," : "", (int)n, p);
+	}
+	return buf;
+}
+
+static void test_where_object(void **state)
+{
+	struct fake *f = *state;
+	char b[256];
+	preload_records(f);
+	static const struct {
+		const char *script, *want;
+	} cases[] = {
+		{"Get-NetVirtualizationLookupRecord | Where-Object { $_.VMName -eq 'blue1' }",
+		 "Blue1"},
+		{"Get-NetVirtualizationLookupRecord | ? {$_.virtualsubnetid -eq 6001}", "Red1"},
+		{"Get-NetVirtualizationLookupRecord | where {$_.VirtualSubnetID -ne 06001}",
+		 "Blue1,Blue2"},
+		{"Get-NetVirtualizationLookupRecord | where VMName -like 'b*'", "Blue1,Blue2"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -notlike '*1' }", "Blue2"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -match '^(red|blue)2$' }",
+		 "Blue2"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.CustomerAddress -notmatch '\\.5$' }",
+		 "Blue2"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.CustomerAddress -eq '10.0.0.5' -and\n"
+		 "  $_.CustomerID -eq '{11111111-2222-3333-4444-000000006001}' }",
+		 "Red1"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.Rule -eq 36 } | ? { $_.Type -eq "
+		 "'static' }",
+		 "Blue1,Blue2,Red1"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.Rule -ne 'TranslationMethodEncap' }",
+		 ""},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.UseVmMACAddress -eq $false -and "
+		 "$_.MACAddress -like '0606*7'}",
+		 "Blue2"},
+		{"Get-NetVirtualizationLookupRecord -VirtualSubnetID 5001 | ? -FilterScript { "
+		 "$_.Context -eq 'hnv demo' }",
+		 "Blue1"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_ok(f, cases[i].script);
+		if (strcmp(vm_names(f, b, sizeof(b)), cases[i].want) != 0)
+			fail_msg("%s\ngave \"%s\", want \"%s\"", cases[i].script, b, cases[i].want);
+	}
+	/* nothing left after Where-Object is no error; nothing is printed */
+	run_ok(f, "Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'Green1' }");
+	assert_string_equal(f->out, "");
+	/* Get-...'s own filter still fails when it finds nothing */
+	assert_int_equal(run(f, "Get-NetVirtualizationLookupRecord -VMName x | ? { $_.VMName "
+				"-eq 'x' }"),
+			 1);
+	assert_contains(f->err, "No matching");
+	assert_int_equal(f->ntx, 0);
+}
+
+static void test_where_remove(void **state)
+{
+	struct fake *f = *state;
+	char b[256];
+	preload_records(f);
+	/* only what Where-Object lets through is removed */
+	run_ok(f, "Get-NetVirtualizationLookupRecord -VirtualSubnetID 5001 |\n"
+		  "  Where-Object { $_.VMName -like '*2' } | Remove-NetVirtualizationLookupRecord");
+	assert_one_tx(f, "lookup del --vsid 5001 --ca 10.0.0.7 --mac 060600000007");
+	run_ok(f, "Get-NetVirtualizationLookupRecord");
+	assert_string_equal(vm_names(f, b, sizeof(b)), "Blue1,Red1");
+	/* nothing matches: nothing is committed */
+	fake_clear_tx(f);
+	run_ok(f, "Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'none' } | "
+		  "Remove-NetVirtualizationLookupRecord");
+	assert_int_equal(f->ntx, 0);
+	/* Set too */
+	run_ok(f, "Get-NetVirtualizationLookupRecord | ? { $_.VirtualSubnetID -eq 6001 } | "
+		  "Set-NetVirtualizationLookupRecord -ProviderAddress 192.168.4.33");
+	assert_one_tx(f, "lookup set --vsid 6001 --ca 10.0.0.5 --pa 192.168.4.33 --mac "
+			 "080800000005 --rule encap --type static --vm-name Red1 --customer-id "
+			 "{11111111-2222-3333-4444-000000006001}");
+	/* routes: only the metric of the matching one changes */
+	fake_clear_tx(f);
+	load(f, W_ROUTES,
+	     "[{\"RoutingDomainID\":\"{11111111-2222-3333-4444-000000005001}\","
+	     "\"VirtualSubnetID\":5001,\"DestinationPrefix\":\"10.0.0.0/24\",\"NextHop\":"
+	     "\"0.0.0.0\",\"Metric\":255,\"rdomain\":\"blue\"},"
+	     "{\"RoutingDomainID\":\"{11111111-2222-3333-4444-000000005001}\","
+	     "\"VirtualSubnetID\":5001,\"DestinationPrefix\":\"10.1.0.0/16\",\"NextHop\":"
+	     "\"10.0.0.1\",\"Metric\":10,\"rdomain\":\"blue\"}]");
+	run_ok(f, "Get-NetVirtualizationCustomerRoute | ? { $_.NextHop -ne '0.0.0.0' } | "
+		  "Remove-NetVirtualizationCustomerRoute");
+	assert_one_tx(f, "route del --rdomain blue --prefix 10.1.0.0/16 --nexthop 10.0.0.1");
+}
+
+static void test_select_and_format(void **state)
+{
+	struct fake *f = *state;
+	preload_records(f);
+	/* four or fewer properties: a table, numbers right-aligned */
+	run_ok(f, "Get-NetVirtualizationLookupRecord | Select-Object VMName,VirtualSubnetID");
+	assert_string_equal(f->out, "\n"
+				    "VMName VirtualSubnetID\n"
+				    "------ ---------------\n"
+				    "Blue1             5001\n"
+				    "Blue2             5001\n"
+				    "Red1              6001\n"
+				    "\n\n");
+	/* -Property, any case, wildcards; the class's order */
+	run_ok(f, "Get-NetVirtualizationLookupRecord -VMName Red1 | select -Property "
+		  "*omerAddress,mac*,Provider*,vmname");
+	assert_string_equal(f->out, "\n"
+				    "CustomerAddress MACAddress   ProviderAddress VMName\n"
+				    "--------------- ----------   --------------- ------\n"
+				    "10.0.0.5        080800000005 192.168.4.11    Red1\n"
+				    "\n\n");
+	/* five or more: a list */
+	run_ok(f, "Get-NetVirtualizationLookupRecord -VMName Red1 | Select-Object "
+		  "VMName,Rule,Type,Context,CustomerID");
+	assert_string_equal(f->out, "\n"
+				    "VMName     : Red1\n"
+				    "Rule       : TranslationMethodEncap\n"
+				    "Type       : Static\n"
+				    "Context    : \n"
+				    "CustomerID : {11111111-2222-3333-4444-000000006001}\n"
+				    "\n\n");
+	/* Format-List / fl with properties; Format-Table / ft */
+	run_ok(f, "Get-NetVirtualizationLookupRecord -VMName Blue2 | fl VMName,ProviderAddress");
+	assert_string_equal(f->out,
+			    "\nVMName          : Blue2\nProviderAddress : 192.168.4.22\n\n\n");
+	run_ok(f, "Get-NetVirtualizationLookupRecord | ? {$_.VirtualSubnetID -eq 5001} | "
+		  "Select-Object VMName,CustomerAddress,Rule | Format-Table -AutoSize VMName,Rule");
+	assert_string_equal(f->out, "\n"
+				    "VMName Rule\n"
+				    "------ ----\n"
+				    "Blue1  TranslationMethodEncap\n"
+				    "Blue2  TranslationMethodEncap\n"
+				    "\n\n");
+	run_ok(f, "Get-NetVirtualizationGlobal | ft");
+	assert_string_equal(f->out, "\nUseExternalRouter\n-----------------\nFalse\n\n\n");
+	run_ok(f, "Get-NetVirtualizationLookupRecord -VMName Red1 | Format-Table");
+	assert_contains(f->out, "CustomerAddress VirtualSubnetID MACAddress   ProviderAddress");
+	assert_contains(f->out, "10.0.0.5                   6001 080800000005 192.168.4.11");
+	/* Select-NetVirtualizationNextHop | Format-List still works */
+	f->nh_result = parse_json("{\"verdict\":\"forward\",\"next_hop_ca\":\"10.0.0.7\"}");
+	run_ok(f, "Select-NetVirtualizationNextHop 10.0.0.5 10.0.0.7 5001 | fl");
+	assert_contains(f->out, "NextHopAddress             : 10.0.0.7");
+}
+
+static void test_variables(void **state)
+{
+	struct fake *f = *state;
+	char b[256];
+	preload_bluered(f);
+	run_ok(f, "$vsid = 5001\n"
+		  "$PA=\"192.168.4.11\"; $rule = 'TranslationMethodNat'\n"
+		  "$useMac = $true\n"
+		  "New-NetVirtualizationLookupRecord -CustomerAddress 10.0.0.5 -VirtualSubnetID "
+		  "$VSID -MACAddress 060600000005 -ProviderAddress $pa -Rule $rule "
+		  "-UseVmMACAddress $useMac -VMName Blue1\n"
+		  "$vsid = 5001, 6001   # reassigned: a list\n"
+		  "$names = 'Blue1',\n   'Red1'\n"
+		  "$both = $names, 'Blue2'; $not = 'Red1'\n"
+		  "Get-NetVirtualizationLookupRecord -VirtualSubnetID $vsid -VMName $both | "
+		  "Where-Object { $_.VMName -ne $not }");
+	assert_one_tx(f, "lookup add --vsid 5001 --ca 10.0.0.5 --pa 192.168.4.11 --mac "
+			 "060600000005 --rule nat --vm-name Blue1 --use-vm-mac");
+	assert_string_equal(vm_names(f, b, sizeof(b)), "Blue1");
+	assert_int_equal(run(f, "$n = 'Blue1'\nGet-NetVirtualizationLookupRecord | ? { "
+				"$_.VMName -eq $n } | ft VMName"),
+			 0);
+	assert_string_equal(f->out, "\nVMName\n------\nBlue1\n\n\n");
+	/* a list where one value is wanted is the usual error */
+	syntax_err(f, "$c = '10.0.0.5', '10.0.0.7'\n" NEW_BLUE1 " -VMName $c",
+		   "line 2: New-NetVirtualizationLookupRecord: -VMName takes one value, not a list "
+		   "of 2");
+}
+
+static void test_pipeline_errors(void **state)
+{
+	struct fake *f = *state;
+	static const struct {
+		const char *script, *want;
+	} cases[] = {
+		{"Get-NetVirtualizationLookupRecord | ? { $_.Foo -eq 1 }",
+		 "line 1: Where-Object: MSFT_NetVirtualizationLookupRecordSettingData objects "
+		 "have no property \"Foo\" (they have: CustomerAddress, VirtualSubnetID, "
+		 "MACAddress, ProviderAddress, CustomerID, Context, Rule, VMName, "
+		 "UseVmMACAddress, Type)"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.Unusable -eq $false }",
+		 "have no property \"Unusable\""},
+		{"Get-NetVirtualizationLookupRecord | Select-Object VMName,Bar",
+		 "Select-Object: MSFT_NetVirtualizationLookupRecordSettingData objects have no "
+		 "property \"Bar\""},
+		{"Get-NetVirtualizationCustomerRoute | ft Metric,VMName",
+		 "Format-Table: MSFT_NetVirtualizationCustomerRouteSettingData objects have no "
+		 "property \"VMName\" (they have: RoutingDomainID, VirtualSubnetID, "
+		 "DestinationPrefix, NextHop, Metric)"},
+		{"Get-NetVirtualizationLookupRecord | select VMName | ft Rule",
+		 "Format-Table: property \"Rule\" was not chosen by Select-Object"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VirtualSubnetID -gt 5000 }",
+		 "operator -gt is not supported (supported, case-insensitive: -eq -ne -like "
+		 "-notlike -match -notmatch)"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -ceq 'Blue1' }",
+		 "operator -ceq is not supported"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'a' -or $_.VMName -eq 'b' "
+		 "}",
+		 "-or is not supported between conditions (only -and"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'a'",
+		 "the script block is not closed"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName }",
+		 "expected an operator after VMName"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq }",
+		 "missing value after -eq"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'a','b' }",
+		 "-eq takes one value, not a list"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName.Length -eq 5 }",
+		 "only $_.Property is supported"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_ -eq 5 }", "$_ is only supported as"},
+		{"Get-NetVirtualizationLookupRecord | ? { { $_.VMName -eq 5 } }",
+		 "nested script blocks are not supported"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VirtualSubnetID -eq abc }",
+		 "VirtualSubnetID is a number; \"abc\" is not"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.Rule -eq Encap }",
+		 "\"Encap\" is not a Rule value"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.UseVmMACAddress -eq no }",
+		 "UseVmMACAddress is a Boolean: compare it with $true or $false"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -like '[br]*' }",
+		 "character ranges [...] are not supported"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -match '\\d+' }",
+		 "\\d is a .NET regex escape"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -match '(' }",
+		 "-match pattern \"(\":"},
+		{"Get-NetVirtualizationLookupRecord | ? VMName", "expected $_.Property"},
+		{"Get-NetVirtualizationLookupRecord | Select-Object -First 1",
+		 "Select-Object: -First is not supported (supported: -Property)"},
+		{"Get-NetVirtualizationLookupRecord | ft -Wrap",
+		 "Format-Table: -Wrap is not supported (supported: -Property, -AutoSize)"},
+		{"Get-NetVirtualizationLookupRecord | fl -AutoSize",
+		 "Format-List: -AutoSize is not"},
+		{"Get-NetVirtualizationLookupRecord | ft VMName VMName", "given more than once"},
+		{"Get-NetVirtualizationLookupRecord | select VMName | select Rule",
+		 "only one Select-Object"},
+		{"Get-NetVirtualizationLookupRecord | select VMName | ? { $_.VMName -eq 'a' }",
+		 "Where-Object must come before Select-Object"},
+		{"Get-NetVirtualizationLookupRecord | ft | ? { $_.VMName -eq 'a' }",
+		 "Where-Object cannot follow Format-Table"},
+		{"Get-NetVirtualizationLookupRecord | select VMName | "
+		 "Remove-NetVirtualizationLookupRecord",
+		 "Remove-NetVirtualizationLookupRecord cannot follow Select-Object"},
+		{"Get-NetVirtualizationLookupRecord | Remove-NetVirtualizationLookupRecord | ft",
+		 "Format-Table cannot follow Remove-NetVirtualizationLookupRecord: it has no "
+		 "output"},
+		{"Remove-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'a' }",
+		 "Remove-NetVirtualizationLookupRecord has no output to pipe into Where-Object"},
+		{"Select-NetVirtualizationNextHop 10.0.0.5 10.0.0.7 5001 | ft",
+		 "the output of Select-NetVirtualizationNextHop can only be piped into "
+		 "Format-List"},
+		{"Where-Object { $_.VMName -eq 'a' }", "Where-Object needs input"},
+		{"ft", "ft needs input"},
+		{"Get-NetVirtualizationLookupRecord -VMName $nope", "variable $nope is not set"},
+		{"$x = Get-NetVirtualizationLookupRecord",
+		 "$x = Get-NetVirtualizationLookupRecord: only values can be assigned; quote text"},
+		{"$x = 10.0.0.5", "quote text ('10.0.0.5')"},
+		{"$x = Blue1, 'Blue2'", "$x = Blue1: only values"},
+		{"$x = 1 | ft", "unexpected '|' after the value"},
+		{"$x.VMName = 1", "only plain variables are supported"},
+		{"$env:COMPUTERNAME", "only plain variables are supported"},
+		{"Get-NetVirtualizationLookupRecord -VMName = 1", "'=' at column"},
+		{"Get-NetVirtualizationLookupRecord | ? { $_.VMName -eq 'a' } x",
+		 "Where-Object: unexpected \"x\""},
+	};
+	preload_records(f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		syntax_err(f, cases[i].script, cases[i].want);
 }
 
 /* ---- lookup records ---- */
@@ -1713,6 +2089,14 @@ int main(void)
 		T(test_whatif),
 		T(test_syntax_errors),
 		T(test_empty_script),
+		T(test_cim_session),
+		T(test_positional),
+		T(test_unknown_parameter_lists_real_ones),
+		T(test_where_object),
+		T(test_where_remove),
+		T(test_select_and_format),
+		T(test_variables),
+		T(test_pipeline_errors),
 		T(test_get_lookup_format_list),
 		T(test_get_lookup_filters),
 		T(test_remove_lookup),
