@@ -51,8 +51,8 @@ struct hnv_dp_worker {
 struct hnv_dp {
 	struct hnv_policy *policy;
 	struct hnv_dp_settings *set; /* RCU; workers read it per packet; replaced whole */
-	struct neigh_table *neigh; /* RCU */
-	pthread_mutex_t lock;      /* workers list and retired counters */
+	struct neigh_table *neigh;   /* RCU */
+	pthread_mutex_t lock;        /* workers list and retired counters */
 	struct hnv_dp_worker *workers;
 	uint64_t retired[HNV_R__COUNT];
 	/* control thread only */
@@ -674,7 +674,8 @@ static void output(struct hnv_dp_worker *w, struct hnv_pkt *p, struct inner *in,
 	struct hnv_dp *dp = w->dp;
 	p->vsid = vsid;
 	if (rec->rule != HNV_RULE_ENCAP) {
-		TRACE(p, HNV_ST_LOOKUP, "record rule %u is not Encap", rec->rule);
+		TRACE(p, HNV_ST_LOOKUP, "record rule %s (%u) is not TranslationMethodEncap",
+		      hnv_rule_name(rec->rule), rec->rule);
 		verdict(w, p, HNV_R_drop_rule);
 		return;
 	}

@@ -35,6 +35,15 @@ enum hnv_rule {
 	HNV_RULE_NONE = 37,
 };
 
+/* A rule's NetWNV name, as users write and read it. */
+static inline const char *hnv_rule_name(enum hnv_rule r)
+{
+	return r == HNV_RULE_NAT     ? "TranslationMethodNat"
+	       : r == HNV_RULE_NONE  ? "TranslationMethodNone"
+	       : r == HNV_RULE_ENCAP ? "TranslationMethodEncap"
+				     : "unknown";
+}
+
 /* NetWNV lookup record Type values. */
 enum hnv_rec_type {
 	HNV_TYPE_STATIC = 35,

@@ -114,13 +114,6 @@ static int arr_list(json_object *a, const char *list)
 	return rc;
 }
 
-static const char *rule_text(enum hnv_rule r)
-{
-	return r == HNV_RULE_NAT    ? "TranslationMethodNat"
-	       : r == HNV_RULE_NONE ? "TranslationMethodNone"
-				    : "TranslationMethodEncap";
-}
-
 static const char *type_text(enum hnv_rec_type t)
 {
 	switch (t) {
@@ -150,7 +143,7 @@ static int row_lookup(json_object *r, const MEMBER_T(lookup) * s)
 	rc = rc ? rc : add_ip(r, "ProviderAddress", &s->pa);
 	rc = rc ? rc : add_str(r, "CustomerID", cid);
 	rc = rc ? rc : add_str(r, "Context", s->context);
-	rc = rc ? rc : add_str(r, "Rule", rule_text(s->rule));
+	rc = rc ? rc : add_str(r, "Rule", hnv_rule_name(s->rule));
 	rc = rc ? rc : add_str(r, "VMName", s->vm_name);
 	rc = rc ? rc : add_bool(r, "UseVmMACAddress", s->use_vm_mac);
 	rc = rc ? rc : add_str(r, "Type", type_text(s->type));

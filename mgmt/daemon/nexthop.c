@@ -143,37 +143,6 @@ static const struct hnv_rec *chosen_record(const struct hnv_policy *pol, uint32_
 	return rec ? rec : hnv_policy_wildcard(pol, hit.vsid, nh);
 }
 
-/* The NetWNV name of a lookup record's rule, as users write it. */
-static const char *rule_name(unsigned rule)
-{
-	switch (rule) {
-	case HNV_RULE_NAT:
-		return "TranslationMethodNat";
-	case HNV_RULE_ENCAP:
-		return "TranslationMethodEncap";
-	case HNV_RULE_NONE:
-		return "TranslationMethodNone";
-	default:
-		return NULL;
-	}
-}
-
-/* A trace step's text as users read it. The datapath's trace (dp.c) names
- * a record's rule by its number ("record rule 35 is not Encap"); users
- * know the rules by name, so the name is written with the number. */
-static void step_text(const char *in, char *out, size_t len)
-{
-	unsigned rule;
-	int end = 0;
-	const char *name;
-	if (sscanf(in, "record rule %u is not Encap%n", &rule, &end) == 1 && end > 0 &&
-	    in[end] == '\0' && (name = rule_name(rule)) != NULL) {
-		snprintf(out, len, "record rule %s (%u) is not TranslationMethodEncap", name, rule);
-		return;
-	}
-	snprintf(out, len, "%s", in);
-}
-
 static json_object *describe(struct hnv_dp *dp, const struct hnv_pkt *p, const struct hnv_trace *tr,
 			     uint32_t src_vsid, const struct hnv_ip *src,
 			     const struct hnv_mac *smac, const struct hnv_ip *dst)
@@ -187,9 +156,7 @@ static json_object *describe(struct hnv_dp *dp, const struct hnv_pkt *p, const s
 	for (unsigned i = 0; i < tr->n && i < HNV_TRACE_STEPS; i++) {
 		json_object *s = json_object_new_object();
 		add_str(s, "stage", hnv_stage_name(tr->step[i].stage));
-		char text[sizeof(tr->step[i].text) + 64];
-		step_text(tr->step[i].text, text, sizeof(text));
-		add_str(s, "decision", text);
+		add_str(s, "decision", tr->step[i].text);
 		json_object_array_add(st, s);
 	}
 	json_object_object_add(o, "stages", st);
