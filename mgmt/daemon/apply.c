@@ -15,6 +15,7 @@
 #include "../../lib/vec.h"
 #include "../conf_apply.h"
 #include "../model.h"
+#include "proutes.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -167,6 +168,7 @@ struct hnv_apply {
 	struct hnv_dp *dp;
 	struct hnv_conf_batch *batch;
 	struct hnv_fwd *fwd;
+	struct hnv_proutes *proutes; /* NULL: provider routes stay in the config */
 	struct hnv_mac default_gw_mac;
 	struct cmdbuf arena; /* the commands the undo log names */
 	struct undo *log;
@@ -230,6 +232,25 @@ static void note_ports(struct hnv_apply *a, const struct hnv_conf_cmd *c)
 		a->ports_touched = true;
 }
 
+/* The kernel route of "proute add" c added or deleted, when the host edge
+ * installs provider routes (proutes.h); other commands: 0. */
+static int proute_kernel(struct hnv_apply *a, const struct hnv_conf_cmd *c, bool add, char *err,
+			 size_t errlen)
+{
+	if (a->proutes == NULL || c->kind != HNV_CONF_PROUTE_ADD)
+		return 0;
+	char e[512];
+	int rc = add ? hnv_proutes_add(a->proutes, &c->u.proute, e, sizeof(e))
+		     : hnv_proutes_del(a->proutes, &c->u.proute, e, sizeof(e));
+	if (rc && err)
+		hnv_seterr(err, errlen, "%s", e);
+	else if (rc)
+		hnv_log(HNV_LOG_ERR, "restoring a provider route: %s", e);
+	else if (a->fwd) /* the uplink asks the kernel for its PAs' next hops again */
+		hnv_fwd_uplink_stale(a->fwd);
+	return rc;
+}
+
 static int apply_del(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
 	note_ports(a, c);
@@ -239,8 +260,9 @@ static int apply_del(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *er
 	int rc = del_of(c, &d);
 	if (rc)
 		hnv_seterr(err, errlen, "cannot delete a command of kind %d", (int)c->kind);
-	else
-		rc = hnv_conf_batch_apply(a->batch, &d, err, errlen);
+	else if ((rc = proute_kernel(a, c, false, err, errlen)) == 0 &&
+		 (rc = hnv_conf_batch_apply(a->batch, &d, err, errlen)))
+		proute_kernel(a, c, true, NULL, 0);
 	explicit_bzero(&d, sizeof(d));
 	return rc;
 }
@@ -333,6 +355,13 @@ static int apply_add(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *
 	}
 	if ((rc = hnv_conf_batch_apply(a->batch, c, err, errlen)))
 		return rc;
+	if ((rc = proute_kernel(a, c, true, err, errlen))) {
+		struct hnv_conf_cmd d;
+		char e[256];
+		if (del_of(c, &d) == 0 && hnv_conf_batch_apply(a->batch, &d, e, sizeof(e)))
+			hnv_log(HNV_LOG_ERR, "undoing a refused provider route: %s", e);
+		return rc;
+	}
 	if (a->fwd && c->kind == HNV_CONF_LOOKUP_ADD)
 		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
 	return 0;
@@ -478,6 +507,11 @@ void hnv_apply_free(struct hnv_apply *a)
 void hnv_apply_set_fwd(struct hnv_apply *a, struct hnv_fwd *f)
 {
 	a->fwd = f;
+}
+
+void hnv_apply_set_proutes(struct hnv_apply *a, struct hnv_proutes *p)
+{
+	a->proutes = p;
 }
 
 struct load {

@@ -60,6 +60,11 @@ int hnv_apply_new(struct hnv_dp *dp, struct hnv_apply **out);
 void hnv_apply_free(struct hnv_apply *a);
 /* The host edge whose TAPs follow the datapath's ports; NULL: none. */
 void hnv_apply_set_fwd(struct hnv_apply *a, struct hnv_fwd *f);
+/* The host edge's provider routes (proutes.h): from now on "proute add"
+ * and its deletion add and delete the kernel route in the change (a route
+ * the kernel refuses fails the change); NULL: none. */
+struct hnv_proutes;
+void hnv_apply_set_proutes(struct hnv_apply *a, struct hnv_proutes *p);
 
 /* Applies every command of m as an addition and publishes: the initial
  * load of a new datapath (nothing to undo: on failure the caller frees the

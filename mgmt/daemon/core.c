@@ -1,6 +1,7 @@
 /* core.c: hnvgwd's running configuration: transactions, persistence,
  * commit-confirm, and the operations of the API (see core.h). */
 #include "core.h"
+#include "proutes.h"
 
 #include "../../datapath/dp.h"
 #include "../../datapath/io/fwd.h"
@@ -773,6 +774,19 @@ int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t
 	hnv_apply_set_fwd(c->apply, f);
 	c->fwd = f;
 	return 0;
+}
+
+void hnv_core_attach_proutes(struct hnv_core *c, struct hnv_proutes *p)
+{
+	if (p) {
+		int n = hnv_proutes_reconcile(p, c->model);
+		if (n > 0)
+			hnv_log(HNV_LOG_WARNING,
+				"%d provider route(s) of the configuration could not be installed "
+				"(see above)",
+				n);
+	}
+	hnv_apply_set_proutes(c->apply, p);
 }
 
 static json_object *rev_result(unsigned rev)

@@ -61,6 +61,7 @@
 #include "../api.h"
 #include "control.h"
 #include "gwstate.h"
+#include "proutes.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -430,6 +431,7 @@ struct daemon {
 	struct hnv_fwd *fwd;
 	struct hnv_fp *fp; /* the kernel fast path, when it forwards */
 	struct hnv_gw *gw;
+	struct hnv_proutes *proutes;          /* the host edge's provider routes */
 	struct hnv_gwstate_report *gw_report; /* what a commit could not apply */
 	struct hnv_sync *sync;
 	/* for show status: the --datapath asked for, the tier that forwards
@@ -591,6 +593,11 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 		return -1;
 	if (d->fwd && start_gateway(a, d, err, errlen))
 		return -1;
+	if (d->fwd) {
+		if (hnv_proutes_new(&d->proutes, err, errlen))
+			return -1;
+		hnv_core_attach_proutes(d->core, d->proutes);
+	}
 	if (hnv_server_open(d->sock, d->core, &d->srv, err, errlen))
 		return -1;
 	if (d->gw) {
@@ -615,6 +622,9 @@ static void stop(struct daemon *d)
 	hnv_sync_free(d->sync);
 	if (d->core)
 		hnv_core_attach_fwd(d->core, NULL, err, sizeof(err));
+	if (d->core)
+		hnv_core_attach_proutes(d->core, NULL);
+	hnv_proutes_free(d->proutes);
 	if (d->core) {
 		hnv_core_set_observer(d->core, NULL, NULL);
 		hnv_core_set_reporter(d->core, NULL);
