@@ -260,6 +260,15 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 			   g->uplink_mtu);
 		return -EINVAL;
 	}
+	if (g->has_use_external_router && g->use_external_router) {
+		hnv_seterr(err, errlen,
+			   "global set: --use-external-router on (UseExternalRouter $true) is "
+			   "not supported: hnvgw always routes between the virtual subnets of a "
+			   "routing domain itself (the distributed router, with customer routes "
+			   "for what lies beyond); sending that traffic to an external router "
+			   "instead is not implemented (docs/netwnv-settings.md)");
+		return -EOPNOTSUPP;
+	}
 	if (g->has_gateway_mac)
 		hnv_dp_set_gateway_mac(dp, &g->gateway_mac);
 	if (g->has_flowid)
@@ -267,7 +276,7 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 	/* The uplink MAC belongs to the I/O layer: NULL keeps it (dp.h). */
 	if (g->has_uplink_mtu)
 		hnv_dp_set_uplink(dp, NULL, g->uplink_mtu);
-	/* UseExternalRouter is no datapath setting: nothing to do here. */
+	/* UseExternalRouter off is what the datapath does: nothing to set. */
 	return 0;
 }
 

@@ -274,6 +274,8 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		hnv_seterr(err, errlen, "%s: VM name or context is not terminated", cmd);
 		return -EINVAL;
 	}
+	if ((rc = conf_rule_supported(cmd, s, err, errlen)) < 0)
+		return rc;
 	struct hnv_vsubnet_spec vs;
 	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
 		return conf_vsid_missing(cmd, s->vsid, err, errlen);
@@ -319,6 +321,30 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
 	}
 	return rc < 0 ? rc : 0;
+}
+
+int conf_rule_supported(const char *cmd, const struct hnv_conf_lookup *s, char *err, size_t errlen)
+{
+	if (s->rule == HNV_RULE_ENCAP)
+		return 0;
+	char a[INET6_ADDRSTRLEN], m[18], rec[96];
+	lookup_name(s, a, m, rec, sizeof(rec));
+	if (s->rule == HNV_RULE_NAT)
+		hnv_seterr(err, errlen,
+			   "%s: record %s: rule nat (TranslationMethodNat, IP rewrite) is not "
+			   "supported: hnvgw forwards customer packets only in NVGRE "
+			   "(TranslationMethodEncap); IP rewrite needs a provider address of its "
+			   "own for every VM, answered and routed on the provider network, which "
+			   "hnvgw does not provide (docs/netwnv-settings.md)",
+			   cmd, rec);
+	else
+		hnv_seterr(err, errlen,
+			   "%s: record %s: rule none (TranslationMethodNone) is not supported: "
+			   "Microsoft documents no forwarding behaviour for it, so hnvgw cannot "
+			   "forward such a record as Hyper-V does; use --rule encap "
+			   "(docs/netwnv-settings.md)",
+			   cmd, rec);
+	return -EOPNOTSUPP;
 }
 
 static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)

@@ -104,8 +104,15 @@ int conf_check_ca(const char *cmd, uint32_t vsid, const struct hnv_prefix *px, u
 		conf_gateway_of(p, &gw);
 		if (hnv_ip_eq(&gw, ca)) {
 			hnv_fmt_prefix(p, pl, sizeof(pl));
-			hnv_seterr(err, errlen, "%s: CA %s is the default gateway of VSID %u (%s)",
-				   cmd, a, vsid, pl);
+			hnv_seterr(err, errlen,
+				   "%s: CA %s is the default gateway of VSID %u (%s)%s", cmd, a,
+				   vsid, pl,
+				   strncmp(cmd, "lookup", 6) == 0
+					   ? ": hnvgw's distributed router owns it, with the "
+					     "gateway MAC of the global settings; a lookup record "
+					     "for it (Windows Server 2012's demo maps it to PA "
+					     "169.254.254.254) is not accepted, leave it out"
+					   : "");
 			return -EINVAL;
 		}
 		return 0;

@@ -1203,6 +1203,51 @@ static void test_apply_ca_checks(void **state)
 	assert_int_equal(st.n_records, 4);
 }
 
+/* Settings hnvgw cannot give their effect are refused when applied, with
+ * what is not supported and why (docs/netwnv-settings.md), and change
+ * nothing: TranslationMethodNat and None, UseExternalRouter $true. */
+static void test_apply_refused_settings(void **state)
+{
+	struct applied *a = *state;
+	apply_ok(a->dp,
+		 "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+		 "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24\n"
+		 "lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007\n");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.8 --pa 192.168.4.22 --mac 060600000008 "
+		  "--rule nat --use-vm-mac\n",
+		  -EOPNOTSUPP,
+		  "lookup add: record VSID 5001 CA 10.0.0.8 MAC 06:06:00:00:00:08: rule nat "
+		  "(TranslationMethodNat, IP rewrite) is not supported: hnvgw forwards customer "
+		  "packets only in NVGRE");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.22 --mac 060600000009 "
+		  "--rule none\n",
+		  -EOPNOTSUPP,
+		  "lookup add: record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:09: rule none "
+		  "(TranslationMethodNone) is not supported: Microsoft documents no forwarding "
+		  "behaviour for it");
+	apply_err(a->dp,
+		  "lookup set --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007 "
+		  "--rule nat\n",
+		  -EOPNOTSUPP,
+		  "lookup set: record VSID 5001 CA 10.0.0.7 MAC 06:06:00:00:00:07: rule nat");
+	apply_err(a->dp, "global set --use-external-router on\n", -EOPNOTSUPP,
+		  "global set: --use-external-router on (UseExternalRouter $true) is not "
+		  "supported: hnvgw always routes between the virtual subnets of a routing "
+		  "domain itself");
+	apply_ok(a->dp, "global set --use-external-router off\n");
+	/* nothing was added or changed by the refusals */
+	struct hnv_policy_stats st;
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_records, 1);
+	struct hnv_ip ca = ip_of("10.0.0.7");
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(hnv_dp_policy(a->dp), hnv_hash_ca(5001, &ca), 5001, &ca);
+	assert_non_null(r);
+	assert_int_equal(r->rule, HNV_RULE_ENCAP);
+}
+
 static void test_apply_line_by_line(void **state)
 {
 	struct applied *a = *state;
@@ -1910,7 +1955,7 @@ static void test_apply_gateway_s2s(void **state)
 			 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0\n"
 			 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.2 --dev eth0\n"
 			 "proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.2\n"
-			 "global set --use-external-router on\n" S2S_BASE "--psk " PSK "\n"
+			 "global set --use-external-router off\n" S2S_BASE "--psk " PSK "\n"
 			 "s2s add site2 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
 			 "--remote-id site2.example --remote-prefix 192.168.51.0/24 --psk " PSK "\n"
 			 "s2s del site2\n"
@@ -2177,6 +2222,7 @@ int main(void)
 		cmocka_unit_test(test_demo_config_parses),
 		cmocka_unit_test_setup_teardown(test_apply_demo, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_references, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_refused_settings, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_ca_checks, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_line_by_line, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_partial, setup_dp, teardown_dp),

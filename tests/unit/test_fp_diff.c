@@ -27,7 +27,6 @@
 /* test_dp's policy, plus a record with rule NAT and two routes to one
  * prefix through next hops of different metric */
 static const char BLUERED[] = BLUERED_CONF
-	"lookup add --vsid 5002 --ca 10.0.1.8 --pa 192.168.4.22 --mac 060600010008 --rule nat\n"
 	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.9 --metric "
 	"10\n"
 	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.5 --metric "
@@ -110,8 +109,6 @@ static void build_cases(const struct fpd *x)
 	add_ip("routed with TTL 1", blue1, true, s);
 	add_ip("routed with no route", blue1, true,
 	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "192.0.2.1", 17));
-	add_ip("routed to a record with rule NAT", blue1, true,
-	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.8", 17));
 	add_ip("no record for the destination", blue1, true,
 	       pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.77", 17));
 	add_ip("spoofed source CA", blue1, true,
