@@ -104,15 +104,8 @@ int conf_check_ca(const char *cmd, uint32_t vsid, const struct hnv_prefix *px, u
 		conf_gateway_of(p, &gw);
 		if (hnv_ip_eq(&gw, ca)) {
 			hnv_fmt_prefix(p, pl, sizeof(pl));
-			hnv_seterr(err, errlen,
-				   "%s: CA %s is the default gateway of VSID %u (%s)%s", cmd, a,
-				   vsid, pl,
-				   strncmp(cmd, "lookup", 6) == 0
-					   ? ": hnvgw's distributed router owns it, with the "
-					     "gateway MAC of the global settings; a lookup record "
-					     "for it (Windows Server 2012's demo maps it to PA "
-					     "169.254.254.254) is not accepted, leave it out"
-					   : "");
+			hnv_seterr(err, errlen, "%s: CA %s is the default gateway of VSID %u (%s)",
+				   cmd, a, vsid, pl);
 			return -EINVAL;
 		}
 		return 0;
@@ -122,6 +115,38 @@ int conf_check_ca(const char *cmd, uint32_t vsid, const struct hnv_prefix *px, u
 	hnv_seterr(err, errlen, "%s: CA %s is outside the prefixes of VSID %u (%s)", cmd, a, vsid,
 		   list.p ? list.p : "");
 	hnv_buf_free(&list, false);
+	return -EINVAL;
+}
+
+bool conf_is_gateway_rec(const struct hnv_conf_lookup *s, const struct hnv_prefix *px, unsigned n)
+{
+	n = clamp(n);
+	for (unsigned i = 0; i < n; i++) {
+		struct hnv_ip gw;
+		conf_gateway_of(&px[i], &gw);
+		if (hnv_prefix_contains(&px[i], &s->ca) && hnv_ip_eq(&gw, &s->ca))
+			return true;
+	}
+	return false;
+}
+
+int conf_check_gw_rec(const char *cmd, const struct hnv_conf_lookup *s, char *err, size_t errlen)
+{
+	struct hnv_ip want;
+	hnv_ip_from_v4(&want, (const uint8_t[]){169, 254, 254, 254});
+	if (hnv_ip_eq(&s->pa, &want))
+		return 0;
+	char a[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN], m[18];
+	hnv_fmt_ip(&s->ca, a, sizeof(a));
+	hnv_fmt_ip(&s->pa, pa, sizeof(pa));
+	hnv_fmt_mac(&s->mac, m, sizeof(m));
+	hnv_seterr(err, errlen,
+		   "%s: record VSID %u CA %s MAC %s: CA %s is the default gateway of VSID %u: a "
+		   "lookup record for it must have PA 169.254.254.254, not %s. Such a record "
+		   "(Windows Server 2012's default-gateway record) only sets the MAC the "
+		   "distributed router answers with; the router is on every host and the "
+		   "gateway's traffic is never sent to a provider address",
+		   cmd, s->vsid, a, m, a, s->vsid, pa);
 	return -EINVAL;
 }
 

@@ -328,6 +328,16 @@ static int note_replaced_port(struct hnv_apply *a, const struct hnv_conf_cmd *c,
 	return owner_port(a, c, true, &p) ? cmdbuf_put(&a->arena, &p, port) : 0;
 }
 
+/* The uplink resolves the PA of lookup record c (hnv_fwd_remote_pa), but
+ * for a default-gateway record: its PA (169.254.254.254) is no host's. */
+static void remote_pa(struct hnv_apply *a, const struct hnv_conf_cmd *c)
+{
+	struct hnv_mac m;
+	if (a->fwd &&
+	    hnv_policy_gw_rec_get(hnv_dp_policy(a->dp), c->u.lookup.vsid, &c->u.lookup.ca, &m) != 0)
+		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
+}
+
 /* Adds c; the host edge's TAP of a port (or of the gateway port a gateway
  * CA brings) first. port: NULL, or where to note a port whose lookup
  * record c replaces (see note_replaced_port). */
@@ -362,8 +372,8 @@ static int apply_add(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *
 			hnv_log(HNV_LOG_ERR, "undoing a refused provider route: %s", e);
 		return rc;
 	}
-	if (a->fwd && c->kind == HNV_CONF_LOOKUP_ADD)
-		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
+	if (c->kind == HNV_CONF_LOOKUP_ADD)
+		remote_pa(a, c);
 	return 0;
 }
 
@@ -376,8 +386,8 @@ static int apply_lookup_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, c
 	s.kind = HNV_CONF_LOOKUP_SET;
 	s.u.lookup = c->u.lookup;
 	int rc = hnv_conf_batch_apply(a->batch, &s, err, errlen);
-	if (rc == 0 && a->fwd)
-		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
+	if (rc == 0)
+		remote_pa(a, c);
 	return rc;
 }
 

@@ -110,6 +110,10 @@ L='lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007 --r
 bad_config rule-nat "rule nat (TranslationMethodNat, IP rewrite) is not supported" "$L" "${L/--rule encap/--rule nat}"
 bad_config rule-none "rule none (TranslationMethodNone) is not supported" "$L" "${L/--rule encap/--rule none}"
 bad_config external-router "UseExternalRouter \$true) is not supported" "" "global set --use-external-router on"
+# a default-gateway record (CA 10.0.0.1) with the PA of a host, not the
+# demo's 169.254.254.254
+bad_config gw-record-pa "must have PA 169.254.254.254, not 192.168.4.22" "" \
+	"lookup add --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.22 --mac 101010101101"
 
 # command-line mistakes are refused the same way
 expect_refused missing-config "no-such\.conf" -- --config "$SCRATCH/no-such.conf" --in blue1="$IN"
