@@ -179,7 +179,46 @@ struct hnv_apply {
 	 * (conftext.h, "port"): the first IPv4 one, else the first IPv6 one */
 	bool has_pa;
 	struct hnv_ip pa;
+	/* What the stored configuration holds but the datapath refuses
+	 * (hnv_conf_supported; an older hnvgw accepted it), left out at load:
+	 * lookup records (by VSID, CA, MAC), still in the model, so deleting
+	 * or correcting one works; UseExternalRouter $true is applied as
+	 * $false. n_left_out counts both; left_out_first is the first reason. */
+	struct hnv_conf_lookup *skipped;
+	size_t n_skipped, cap_skipped, n_left_out;
+	char left_out_first[512];
 };
+
+/* The index of the left-out record with s's (VSID, CA, MAC), or -1. */
+static long skipped_find(const struct hnv_apply *a, const struct hnv_conf_lookup *s)
+{
+	for (size_t i = 0; i < a->n_skipped; i++) {
+		const struct hnv_conf_lookup *k = &a->skipped[i];
+		if (k->vsid == s->vsid && hnv_ip_eq(&k->ca, &s->ca) && hnv_mac_eq(&k->mac, &s->mac))
+			return (long)i;
+	}
+	return -1;
+}
+
+static int skipped_add(struct hnv_apply *a, const struct hnv_conf_lookup *s)
+{
+	if (skipped_find(a, s) >= 0)
+		return 0;
+	if (HNV_GROW(a->skipped, a->cap_skipped, a->n_skipped + 1))
+		return -ENOMEM;
+	a->skipped[a->n_skipped++] = *s;
+	return 0;
+}
+
+/* Forgets the left-out record of s's key: true when there was one. */
+static bool skipped_take(struct hnv_apply *a, const struct hnv_conf_lookup *s)
+{
+	long i = skipped_find(a, s);
+	if (i < 0)
+		return false;
+	a->skipped[i] = a->skipped[--a->n_skipped];
+	return true;
+}
 
 /* The "del" that names the object of an add command. */
 static int del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
@@ -253,6 +292,8 @@ static int proute_kernel(struct hnv_apply *a, const struct hnv_conf_cmd *c, bool
 
 static int apply_del(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
+	if (c->kind == HNV_CONF_LOOKUP_ADD && skipped_take(a, &c->u.lookup))
+		return 0; /* left out at load: the datapath never had it */
 	note_ports(a, c);
 	if (c->kind == HNV_CONF_GLOBAL_SET)
 		return apply_global(a, NULL, err, errlen);
@@ -402,8 +443,15 @@ static bool set_in_place(const struct hnv_conf_cmd *old, const struct hnv_conf_c
  * values of a lookup record. */
 static int apply_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
-	return c->kind == HNV_CONF_GLOBAL_SET ? apply_global(a, c, err, errlen)
-					      : apply_lookup_set(a, c, err, errlen);
+	if (c->kind == HNV_CONF_GLOBAL_SET)
+		return apply_global(a, c, err, errlen);
+	if (skipped_find(a, &c->u.lookup) < 0)
+		return apply_lookup_set(a, c, err, errlen);
+	/* a record left out at load, corrected: added now */
+	int rc = apply_add(a, c, NULL, err, errlen);
+	if (rc == 0)
+		skipped_take(a, &c->u.lookup);
+	return rc;
 }
 
 /* Adds c again after a refused change took it away; a failure is logged
@@ -411,6 +459,11 @@ static int apply_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *er
 static void add_back(struct hnv_apply *a, const struct hnv_conf_cmd *c, const char *what)
 {
 	char e[256];
+	if (c->kind == HNV_CONF_LOOKUP_ADD && hnv_conf_supported(c, e, sizeof(e)) < 0) {
+		if (skipped_add(a, &c->u.lookup)) /* it was left out: it stays so */
+			hnv_log(HNV_LOG_ERR, "cannot restore %s: out of memory", what);
+		return;
+	}
 	if (apply_add(a, c, NULL, e, sizeof(e)))
 		hnv_log(HNV_LOG_ERR, "cannot restore %s: %s", what, e);
 }
@@ -511,6 +564,7 @@ void hnv_apply_free(struct hnv_apply *a)
 		hnv_log(HNV_LOG_WARNING, "closing the datapath's batch: %s", err);
 	cmdbuf_free(&a->arena);
 	free(a->log);
+	free(a->skipped);
 	free(a);
 }
 
@@ -530,10 +584,34 @@ struct load {
 	size_t errlen;
 };
 
+/* Applies one stored command; what the datapath refuses (an older hnvgw
+ * accepted it) is left out, logged and counted, never a reason not to
+ * apply the rest. */
 static int load_one(const struct hnv_conf_cmd *c, void *arg)
 {
 	struct load *l = arg;
-	return apply_add(l->a, c, NULL, l->err, l->errlen);
+	struct hnv_apply *a = l->a;
+	char why[512];
+	if (hnv_conf_supported(c, why, sizeof(why)) == 0)
+		return apply_add(a, c, NULL, l->err, l->errlen);
+	hnv_log(HNV_LOG_ERR, "stored configuration: not applied: %s", why);
+	if (a->n_left_out++ == 0)
+		snprintf(a->left_out_first, sizeof(a->left_out_first), "%s", why);
+	if (c->kind != HNV_CONF_GLOBAL_SET) {
+		int rc = skipped_add(a, &c->u.lookup);
+		if (rc)
+			hnv_seterr(l->err, l->errlen, "out of memory");
+		return rc;
+	}
+	struct hnv_conf_cmd g = *c;
+	g.u.global.use_external_router = false;
+	return apply_add(a, &g, NULL, l->err, l->errlen);
+}
+
+size_t hnv_apply_left_out(const struct hnv_apply *a, const char **first)
+{
+	*first = a->left_out_first;
+	return a->n_left_out;
 }
 
 int hnv_apply_load(struct hnv_apply *a, const struct hnv_model *m, char *err, size_t errlen)

@@ -70,6 +70,13 @@ void hnv_apply_set_proutes(struct hnv_apply *a, struct hnv_proutes *p);
  * load of a new datapath (nothing to undo: on failure the caller frees the
  * datapath). 0, or a negative errno with err. */
 int hnv_apply_load(struct hnv_apply *a, const struct hnv_model *m, char *err, size_t errlen);
+/* How many commands of the configuration hnv_apply_load applied it left
+ * out, because the datapath refuses them (hnv_conf_supported: lookup
+ * records with rule nat or none, left out; UseExternalRouter $true,
+ * applied as $false), each logged; *first: the reason of the first. They
+ * stay in the model: a change that deletes or corrects such a record
+ * works. */
+size_t hnv_apply_left_out(const struct hnv_apply *a, const char **first);
 
 /* Starts a transaction: forgets how to undo the previous one. */
 void hnv_apply_begin(struct hnv_apply *a);

@@ -723,6 +723,16 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
+	const char *first;
+	size_t left = hnv_apply_left_out(c->apply, &first);
+	if (left && !c->warning[0]) {
+		snprintf(c->warning, sizeof(c->warning),
+			 "revision %u: %zu setting%s of the stored configuration not applied, "
+			 "refused since this version (still stored: delete or change %s): %s%s",
+			 c->rev, left, left == 1 ? "" : "s", left == 1 ? "it" : "them", first,
+			 left == 1 ? "" : "; the others are in the log");
+		hnv_log(HNV_LOG_ERR, "%s", c->warning);
+	}
 	confirm_load(c);
 	*out = c;
 	return 0;

@@ -448,6 +448,9 @@ static json_object *status_rows(void *arg)
 	json_object_object_add(r, "datapath", json_object_new_string(d->tier));
 	json_object_object_add(r, "requested", json_object_new_string(d->requested));
 	json_object_object_add(r, "why", json_object_new_string(d->why));
+	/* what the configuration hnvgwd started with could not give */
+	const char *w = hnv_core_warning(d->core);
+	json_object_object_add(r, "config_warning", json_object_new_string(w ? w : ""));
 	if (d->uplink) {
 		json_object_object_add(r, "uplink", json_object_new_string(d->uplink));
 		json_object_object_add(r, "uplink_backend", json_object_new_string(d->backend));
