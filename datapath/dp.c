@@ -439,6 +439,15 @@ static bool is_gateway_addr(const struct hnv_vsubnet *vs, const struct hnv_ip *a
 	return false;
 }
 
+/* The MAC of vs's distributed router: the one its default-gateway lookup
+ * record names (policy.h hnv_policy_gw_rec_add), else the global one. vs
+ * NULL (a route to a VSID not configured): the global one. */
+static inline const struct hnv_mac *gw_mac_of(const struct hnv_dp_worker *w,
+					      const struct hnv_vsubnet *vs)
+{
+	return vs && vs->gw_recs ? &vs->gw_mac : &w->set->gw_mac;
+}
+
 static const struct hnv_ip *gateway_of_family(const struct hnv_vsubnet *vs, bool v4)
 {
 	for (unsigned i = 0; i < vs->n_prefixes; i++)
@@ -708,7 +717,7 @@ static void output(struct hnv_dp_worker *w, struct hnv_pkt *p, struct inner *in,
 			verdict(w, p, HNV_R_drop_mtu);
 			return;
 		}
-		if (!reply_too_big(p, in, src_vs, vm_mac, &w->set->gw_mac, room)) {
+		if (!reply_too_big(p, in, src_vs, vm_mac, gw_mac_of(w, src_vs), room)) {
 			verdict(w, p, HNV_R_drop_mtu);
 			return;
 		}
@@ -783,12 +792,13 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 		verdict(w, p, HNV_R_drop_spoof);
 		return;
 	}
-	if (!mac_is_group(&in->eth.dst) && a.op == 1 && hnv_mac_eq(&in->eth.dst, &w->set->gw_mac) &&
+	const struct hnv_mac *gw_mac = gw_mac_of(w, vs);
+	if (!mac_is_group(&in->eth.dst) && a.op == 1 && hnv_mac_eq(&in->eth.dst, gw_mac) &&
 	    (is_gateway_addr(vs, &a.tpa) || hnv_dhcp_is_server_addr(vs, &a.tpa))) {
 		/* a unicast probe of the gateway (Linux ARP in PROBE state): the
 		 * host is the gateway, so it answers, or the VM drops its route */
 		TRACE(p, HNV_ST_ARP, "unicast who-has of the default gateway: answered");
-		reply_arp(p, &a, &w->set->gw_mac);
+		reply_arp(p, &a, gw_mac);
 		verdict(w, p, HNV_R_arp_reply);
 		return;
 	}
@@ -812,7 +822,7 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 	if (is_gateway_addr(vs, &a.tpa) || hnv_dhcp_is_server_addr(vs, &a.tpa)) {
 		TRACE(p, HNV_ST_ARP, "who-has %s: default gateway, answered with the virtual MAC",
 		      tgt);
-		reply_arp(p, &a, &w->set->gw_mac);
+		reply_arp(p, &a, gw_mac);
 		verdict(w, p, HNV_R_arp_reply);
 		return;
 	}
@@ -882,7 +892,7 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	IPS(tgt, &c.target);
 	if (is_gateway_addr(vs, &c.target)) {
 		TRACE(p, HNV_ST_ND, "NS %s: default gateway, advertised with the virtual MAC", tgt);
-		reply_na(p, in, &c.target, &w->set->gw_mac, true);
+		reply_na(p, in, &c.target, gw_mac_of(w, vs), true);
 		verdict(w, p, HNV_R_nd_advert);
 		return true;
 	}
@@ -908,7 +918,7 @@ static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hn
 {
 	IPS(dst, &in->dst);
 	if (is_gateway_addr(vs, &in->dst)) {
-		if (reply_echo(p, in, &w->set->gw_mac)) {
+		if (reply_echo(p, in, gw_mac_of(w, vs))) {
 			p->out_port = p->in_port;
 			TRACE(p, HNV_ST_ROUTE, "echo request to gateway %s answered", dst);
 			verdict(w, p, HNV_R_echo_reply);
@@ -926,7 +936,7 @@ static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hn
 	const struct hnv_vsubnet *dvs = hnv_policy_vsubnet(w->pol, hit.vsid);
 	if (dvs && is_gateway_addr(dvs, &in->dst)) {
 		/* the distributed gateway of another subnet of this domain */
-		if (reply_echo(p, in, &w->set->gw_mac)) {
+		if (reply_echo(p, in, gw_mac_of(w, vs))) {
 			p->out_port = p->in_port;
 			TRACE(p, HNV_ST_ROUTE, "echo request to gateway %s of VSID %u answered",
 			      dst, hit.vsid);
@@ -951,7 +961,8 @@ static void tx_route(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hn
 		verdict(w, p, HNV_R_drop_ttl);
 		return;
 	}
-	hnv_eth_write(p->data, &r->mac, &w->set->gw_mac, in->eth.type);
+	/* from the router of the destination's VSID */
+	hnv_eth_write(p->data, &r->mac, gw_mac_of(w, dvs), in->eth.type);
 	TRACE(p, HNV_ST_ROUTE, "%s via customer route, VSID %u -> %u", dst, pt->vsid, hit.vsid);
 	output(w, p, in, r, hit.vsid, true, vs, &pt->mac);
 }
@@ -1003,7 +1014,7 @@ static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
 		/* DHCP is answered here and never leaves the host (dhcp.h) */
 		size_t cap = HNV_PKT_BUFSIZE - (size_t)(p->data - p->buf);
 		enum hnv_reason d = hnv_dhcp_serve(p->data, cap, &p->len, in.l3_len, pt, vs,
-						   &w->set->gw_mac, w->set->uplink_mtu);
+						   gw_mac_of(w, vs), w->set->uplink_mtu);
 		if (d != HNV_R__COUNT) {
 			TRACE(p, HNV_ST_CLASSIFY, "DHCP: %s", reason_texts[d]);
 			if (d == HNV_R_dhcp_reply)
@@ -1022,7 +1033,7 @@ static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
 		verdict(w, p, HNV_R_drop_broadcast);
 		return;
 	}
-	if (hnv_mac_eq(&in.eth.dst, &w->set->gw_mac)) {
+	if (hnv_mac_eq(&in.eth.dst, gw_mac_of(w, vs))) {
 		tx_route(w, p, pt, vs, &in);
 		return;
 	}
@@ -1207,10 +1218,11 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	}
 	uint32_t src_vsid = g.vsid;
 	struct hnv_mac src_mac = in.eth.src;
-	bool routed = hnv_mac_eq(&in.eth.src, &w->set->gw_mac);
+	bool routed = hnv_mac_eq(&in.eth.src, gw_mac_of(w, vs));
 	if (routed) {
-		/* routed by the sender's host: the source lives in another VSID
-		 * of this routing domain; its record is found through the route */
+		/* routed by the sender's host (from the router MAC of this
+		 * VSID): the source lives in another VSID of this routing
+		 * domain; its record is found through the route */
 		struct hnv_route_hit hit;
 		if (!hnv_policy_route_lookup(w->pol, vs->rd_idx, &src_ca, &hit)) {
 			verdict(w, p, HNV_R_drop_spoof);
@@ -1332,6 +1344,9 @@ static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsig
 		s->vsid = pt->vsid;
 		hnv_ip_from_v4(&s->ca, p->data + 14 + 16);
 		hnv_policy_prefetch_vsubnet(pol, s->vsid, false);
+		/* the global gateway MAC only: a VSID's own (gw_mac_of) would
+		 * need its vsubnet, not loaded yet; such frames are prefetched
+		 * as bridged, which costs a wasted prefetch, never a decision */
 		if (memcmp(p->data, w->set->gw_mac.b, 6) == 0) {
 			s->kind = PF_TX_ROUTED;
 		} else {

@@ -861,7 +861,7 @@ int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid)
 	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
 	if (!v)
 		return -ENOENT;
-	if (vsid_in_use(p, vsid))
+	if (v->gw_recs || vsid_in_use(p, vsid))
 		return -EBUSY;
 	uint16_t rdi = v->rd_idx;
 	struct vs_table *n = vs_build(p, (uint32_t)p->n_vsubnets, NULL, vsid);
@@ -905,6 +905,78 @@ int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid, const struc
 		urcu_qsbr_synchronize_rcu();
 		free(o);
 	}
+	return 0;
+}
+
+/* The index of ca among vs's gateway addresses, or -1. */
+static int gw_index(const struct hnv_vsubnet *vs, const struct hnv_ip *ca)
+{
+	for (unsigned i = 0; i < vs->n_prefixes; i++)
+		if (hnv_ip_eq(&vs->gateway[i], ca))
+			return (int)i;
+	return -1;
+}
+
+/* Replaces vsubnet o by a copy with gw_recs and gw_mac as given: readers
+ * see the old or the new one whole. The copy shares o's DHCP pointer. */
+static int vs_gw_publish(struct hnv_policy *p, const struct hnv_vsubnet *o, uint8_t gw_recs,
+			 const struct hnv_mac *gw_mac)
+{
+	struct hnv_vsubnet *v = malloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*v = *o;
+	v->gw_recs = gw_recs;
+	v->gw_mac = gw_recs ? *gw_mac : (struct hnv_mac){{0}};
+	struct vs_table *n = vs_build(p, (uint32_t)p->n_vsubnets, v, o->vsid);
+	int rc = n ? MIRROR(p, vsubnet_set, v) : -ENOMEM;
+	if (rc) {
+		free(n);
+		free(v);
+		return rc;
+	}
+	struct vs_table *ot = p->vsubnets;
+	rcu_assign_pointer(p->vsubnets, n);
+	urcu_qsbr_synchronize_rcu();
+	free(ot);
+	free((struct hnv_vsubnet *)o); /* not its DHCP: the copy holds it */
+	return 0;
+}
+
+int hnv_policy_gw_rec_add(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  const struct hnv_mac *mac)
+{
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
+	if (!v)
+		return -ENOENT;
+	int i = gw_index(v, ca);
+	static const struct hnv_mac zero;
+	if (i < 0 || (mac->b[0] & 1) || hnv_mac_eq(mac, &zero) ||
+	    (v->gw_recs && !hnv_mac_eq(mac, &v->gw_mac)))
+		return -EINVAL;
+	if (v->gw_recs & (1u << i))
+		return -EEXIST;
+	return vs_gw_publish(p, v, (uint8_t)(v->gw_recs | 1u << i), mac);
+}
+
+int hnv_policy_gw_rec_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  const struct hnv_mac *mac)
+{
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
+	int i = v ? gw_index(v, ca) : -1;
+	if (i < 0 || !(v->gw_recs & (1u << i)) || !hnv_mac_eq(mac, &v->gw_mac))
+		return -ENOENT;
+	return vs_gw_publish(p, v, (uint8_t)(v->gw_recs & ~(1u << i)), &v->gw_mac);
+}
+
+int hnv_policy_gw_rec_get(const struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  struct hnv_mac *mac)
+{
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
+	int i = v ? gw_index(v, ca) : -1;
+	if (i < 0 || !(v->gw_recs & (1u << i)))
+		return -ENOENT;
+	*mac = v->gw_mac;
 	return 0;
 }
 

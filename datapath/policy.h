@@ -112,6 +112,23 @@ int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 int hnv_policy_lookup_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
 			  const struct hnv_mac *mac);
 
+/* The default-gateway lookup record of Windows Server 2012's demo (CA =
+ * the lowest address of one of vsid's prefixes, PA 169.254.254.254): it
+ * names no VM but the MAC of the VSID's distributed router. It is kept on
+ * the vsubnet, not among the records (nothing is ever sent to its PA):
+ * while vsid has one, its MAC replaces the global gateway MAC for that
+ * VSID. The gateway records of one VSID (one per address family) share one
+ * MAC. add: 0, -ENOENT (no vsid), -EINVAL (ca is no gateway address of
+ * vsid, mac is a group or zero MAC, or differs from the MAC of vsid's
+ * other gateway record), -EEXIST (ca has one), -ENOMEM. del: 0 or -ENOENT
+ * (no such record). get: 0 with its MAC, or -ENOENT. */
+int hnv_policy_gw_rec_add(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  const struct hnv_mac *mac);
+int hnv_policy_gw_rec_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  const struct hnv_mac *mac);
+int hnv_policy_gw_rec_get(const struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			  struct hnv_mac *mac);
+
 int hnv_policy_route_add(struct hnv_policy *p, const struct hnv_route_spec *s);
 int hnv_policy_route_del(struct hnv_policy *p, const char *rdomain, const struct hnv_prefix *pfx,
 			 const struct hnv_ip *nexthop);
@@ -144,7 +161,8 @@ struct hnv_rec;
 struct hnv_vsubnet;
 struct hnv_port;
 struct hnv_policy_mirror_ops {
-	/* added, or its rd_idx, gateways or has-DHCP (dhcp != NULL) changed */
+	/* added, or its rd_idx, gateways, has-DHCP (dhcp != NULL) or gateway
+	 * MAC (gw_recs, gw_mac) changed */
 	int (*vsubnet_set)(void *arg, const struct hnv_vsubnet *v);
 	int (*vsubnet_del)(void *arg, const struct hnv_vsubnet *v);
 	/* records with a CA and GatewayWildcard records only (L2Only

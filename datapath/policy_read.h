@@ -37,6 +37,12 @@ struct hnv_vsubnet {
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
 	struct hnv_dhcp_cfg *dhcp; /* RCU; NULL: no pool, DHCP not answered */
+	/* Default-gateway lookup records (hnv_policy_gw_rec_add): bit i set
+	 * when gateway[i] has one. With any bit set, gw_mac is this VSID's
+	 * router MAC (all its gateway records have it); with none, the
+	 * datapath's global gateway MAC applies (hnv_dp_settings.gw_mac). */
+	uint8_t gw_recs;
+	struct hnv_mac gw_mac;
 };
 
 struct hnv_port {

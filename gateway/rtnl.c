@@ -2,6 +2,7 @@
  * over lib/nl.h). */
 #include "rtnl.h"
 
+#include "../lib/addr.h"
 #include "../lib/err.h"
 #include "../lib/nl.h"
 #include "../lib/vec.h"
@@ -514,5 +515,149 @@ int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifind
 	if (rc < 0)
 		hnv_seterr(err, errlen, "cannot %s route \"default dev %s table %u\": %s",
 			   add ? "add" : "delete", name, table, strerror(-rc));
+	return rc;
+}
+
+/* ---- provider routes ---- */
+
+/* An address attribute of family fam into *ip: 0, or -EINVAL when its
+ * length is not the family's (or an IPv6 one is IPv4-mapped). */
+static int attr_ip(const struct hnv_nl_attr *a, uint8_t fam, struct hnv_ip *ip)
+{
+	if (fam == AF_INET && a->len == 4) {
+		hnv_ip_from_v4(ip, a->data);
+		return 0;
+	}
+	if (fam == AF_INET6 && a->len == 16) {
+		memcpy(ip->b, a->data, 16);
+		/* IPv4-mapped: hnvgw holds IPv4 addresses so; never a route of its */
+		return hnv_ip_is_v4(ip) ? -EINVAL : 0;
+	}
+	return -EINVAL;
+}
+
+int hnv_rtnl_parse_route(const void *msg, size_t len, struct hnv_rtnl_route *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct nlmsghdr *nlh = msg;
+	if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) ||
+	    MNL_ALIGN((size_t)nlh->nlmsg_len) > len || nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct rtmsg)))
+		return -EINVAL;
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	unsigned max = rtm->rtm_family == AF_INET ? 32 : rtm->rtm_family == AF_INET6 ? 128 : 0;
+	if (max == 0 || rtm->rtm_dst_len > max)
+		return -EINVAL;
+	out->family = rtm->rtm_family;
+	out->protocol = rtm->rtm_protocol;
+	out->table = rtm->rtm_table;
+	out->dst.len = rtm->rtm_dst_len;
+	if (rtm->rtm_family == AF_INET)
+		hnv_ip_from_v4(&out->dst.addr, (const uint8_t[4]){0, 0, 0, 0});
+	struct hnv_nl_attr t[RTA_MAX + 1];
+	uint32_t oif = 0;
+	if (msg_attrs(nlh, sizeof(*rtm), t, RTA_MAX) < 0 ||
+	    opt_u32(&t[RTA_TABLE], &out->table) < 0 || opt_u32(&t[RTA_OIF], &oif) < 0 ||
+	    opt_u32(&t[RTA_PRIORITY], &out->metric) < 0 || oif > INT32_MAX)
+		return -EINVAL;
+	out->oif = (int)oif;
+	if (t[RTA_DST].data && attr_ip(&t[RTA_DST], rtm->rtm_family, &out->dst.addr) < 0)
+		return -EINVAL;
+	if (t[RTA_GATEWAY].data) {
+		if (attr_ip(&t[RTA_GATEWAY], rtm->rtm_family, &out->gateway) < 0)
+			return -EINVAL;
+		out->has_gateway = true;
+	}
+	return 0;
+}
+
+struct route_walk {
+	struct items it; /* first: see dump() */
+};
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_walk *w = data;
+	struct hnv_rtnl_route rt;
+	/* from the kernel through our socket: nlmsg_len was checked by libmnl
+	 * against what was received */
+	if (hnv_rtnl_parse_route(nlh, MNL_ALIGN((size_t)nlh->nlmsg_len), &rt) < 0)
+		return MNL_CB_OK;
+	return items_push(&w->it, &rt) ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static struct nlmsghdr *routes_req(struct hnv_rtnl *r)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+	return nlh;
+}
+
+int hnv_rtnl_proutes(struct hnv_rtnl *r, hnv_rtnl_route_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct route_walk w = {.it = {.size = sizeof(struct hnv_rtnl_route)}};
+	int rc = dump(r, routes_req, route_cb, &w.it);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "cannot list routes: %s", strerror(-rc));
+	const struct hnv_rtnl_route *rt = (const struct hnv_rtnl_route *)w.it.v;
+	for (size_t i = 0; rc == 0 && i < w.it.n; i++)
+		if (rt[i].protocol == HNV_RTNL_PROTO && rt[i].table == RT_TABLE_MAIN)
+			cb(&rt[i], arg);
+	free(w.it.v);
+	return rc;
+}
+
+static void put_ip(struct nlmsghdr *nlh, uint16_t type, const struct hnv_ip *ip)
+{
+	if (hnv_ip_is_v4(ip))
+		mnl_attr_put(nlh, type, 4, ip->b + 12);
+	else
+		mnl_attr_put(nlh, type, 16, ip->b);
+}
+
+int hnv_rtnl_proute(struct hnv_rtnl *r, bool add, const struct hnv_prefix *dst,
+		    const struct hnv_ip *gw, int ifindex, const char *dev, uint32_t metric,
+		    char *err, size_t errlen)
+{
+	bool v4 = hnv_ip_is_v4(&dst->addr);
+	bool via = gw != NULL && !hnv_ip_is_unspec(gw);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = v4 ? AF_INET : AF_INET6;
+	rtm->rtm_dst_len = dst->len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = HNV_RTNL_PROTO;
+	rtm->rtm_scope = add ? (via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK) : RT_SCOPE_NOWHERE;
+	rtm->rtm_type = RTN_UNICAST;
+	put_ip(nlh, RTA_DST, &dst->addr);
+	if (via)
+		put_ip(nlh, RTA_GATEWAY, gw);
+	if (ifindex > 0)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	if (!add && (rc == -ESRCH || rc == -ENOENT))
+		return 0;
+	if (rc < 0) {
+		char p[64], g[INET6_ADDRSTRLEN] = "";
+		hnv_fmt_prefix(dst, p, sizeof(p));
+		if (via)
+			hnv_fmt_ip(gw, g, sizeof(g));
+		const char *why = !add ? ""
+				  : rc == -ENETUNREACH
+					  ? ": the next hop is not on a subnet of that "
+					    "device (no address or route there)"
+				  : rc == -EEXIST ? ": the kernel's main table has a route to that "
+						    "prefix with that metric already"
+						  : "";
+		hnv_seterr(err, errlen, "cannot %s route \"%s%s%s dev %s metric %u\": %s%s",
+			   add ? "add" : "delete", p, via ? " via " : "", g, dev, metric,
+			   strerror(-rc), why);
+	}
 	return rc;
 }

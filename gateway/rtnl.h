@@ -109,4 +109,38 @@ int hnv_rtnl_rule(struct hnv_rtnl *r, bool add, uint32_t prio, uint32_t mark, ui
 int hnv_rtnl_default_dev(struct hnv_rtnl *r, bool add, uint32_t table, int ifindex,
 			 const char *name, char *err, size_t errlen);
 
+/* ---- provider routes (the config's "proute"; mgmt/daemon/proutes.h) ----
+ * Routes in the main table toward provider addresses, marked with
+ * protocol HNV_RTNL_PROTO so that hnvgwd finds (and deletes) only its own.
+ * "ip route" shows them as "proto 104". */
+#define HNV_RTNL_PROTO 104
+
+struct hnv_rtnl_route {
+	uint8_t family; /* AF_INET, AF_INET6 */
+	uint8_t protocol;
+	uint32_t table;
+	struct hnv_prefix dst; /* host bits as the kernel has them */
+	bool has_gateway;
+	struct hnv_ip gateway;
+	int oif; /* 0: absent */
+	uint32_t metric;
+};
+
+/* Parses one RTM_NEWROUTE message (untrusted, every length checked; fuzzed
+ * by tests/fuzz/fuzz_rtnl.c). 0, or -EINVAL. */
+int hnv_rtnl_parse_route(const void *msg, size_t len, struct hnv_rtnl_route *out);
+
+typedef void (*hnv_rtnl_route_cb)(const struct hnv_rtnl_route *r, void *arg);
+/* hnvgwd's routes (protocol HNV_RTNL_PROTO) of the main table, both
+ * families. */
+int hnv_rtnl_proutes(struct hnv_rtnl *r, hnv_rtnl_route_cb cb, void *arg, char *err, size_t errlen);
+/* Adds or deletes the main-table route "dst [via gw] dev ifindex metric
+ * metric proto HNV_RTNL_PROTO"; gw NULL or unspecified: on-link; dev names
+ * ifindex in messages. Adding fails with -EEXIST when the kernel has a route
+ * of that prefix and metric already; deleting a missing route is not an
+ * error. */
+int hnv_rtnl_proute(struct hnv_rtnl *r, bool add, const struct hnv_prefix *dst,
+		    const struct hnv_ip *gw, int ifindex, const char *dev, uint32_t metric,
+		    char *err, size_t errlen);
+
 #endif

@@ -252,6 +252,25 @@ static int apply_route(struct hnv_policy *p, const struct hnv_conf_cmd *c, char 
 	return rc < 0 ? rc : 0;
 }
 
+int hnv_conf_supported(const struct hnv_conf_cmd *c, char *err, size_t errlen)
+{
+	if (c->kind == HNV_CONF_LOOKUP_ADD || c->kind == HNV_CONF_LOOKUP_SET)
+		return conf_rule_supported(c->kind == HNV_CONF_LOOKUP_ADD ? "lookup add"
+									  : "lookup set",
+					   &c->u.lookup, err, errlen);
+	const struct hnv_conf_global *g = &c->u.global;
+	if (c->kind != HNV_CONF_GLOBAL_SET || !g->has_use_external_router ||
+	    !g->use_external_router)
+		return 0;
+	hnv_seterr(err, errlen,
+		   "global set: --use-external-router on (UseExternalRouter $true) is "
+		   "not supported: hnvgw always routes between the virtual subnets of a "
+		   "routing domain itself (the distributed router, with customer routes "
+		   "for what lies beyond); sending that traffic to an external router "
+		   "instead is not implemented (docs/netwnv-settings.md)");
+	return -EOPNOTSUPP;
+}
+
 static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
 	const struct hnv_conf_global *g = &c->u.global;
@@ -260,6 +279,9 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 			   g->uplink_mtu);
 		return -EINVAL;
 	}
+	int rc = hnv_conf_supported(c, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (g->has_gateway_mac)
 		hnv_dp_set_gateway_mac(dp, &g->gateway_mac);
 	if (g->has_flowid)
@@ -267,7 +289,7 @@ static int apply_global(struct hnv_dp *dp, const struct hnv_conf_cmd *c, char *e
 	/* The uplink MAC belongs to the I/O layer: NULL keeps it (dp.h). */
 	if (g->has_uplink_mtu)
 		hnv_dp_set_uplink(dp, NULL, g->uplink_mtu);
-	/* UseExternalRouter is no datapath setting: nothing to do here. */
+	/* UseExternalRouter off is what the datapath does: nothing to set. */
 	return 0;
 }
 

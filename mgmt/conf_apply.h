@@ -28,6 +28,14 @@
 int hnv_conf_apply(struct hnv_dp *dp, const struct hnv_conf_cmd *cmds, size_t n, char *err,
 		   size_t errlen);
 
+/* 0 when the datapath can give command c its effect, else -EOPNOTSUPP
+ * with the reason: lookup records with rule nat or none, "global set
+ * --use-external-router on" (docs/netwnv-settings.md). Applying such a
+ * command fails the same way; hnvgwd also asks before applying a stored
+ * configuration or an etcd value an older hnvgw accepted, to leave them
+ * out and report them instead. */
+int hnv_conf_supported(const struct hnv_conf_cmd *c, char *err, size_t errlen);
+
 /* hnv_conf_apply one command at a time, for callers that do not hold the
  * whole array: begin, apply each (same checks and messages), end.
  *

@@ -117,8 +117,8 @@ struct hnv_conf_batch {
 /* A device is one port's or one tenant's corp network (issue 17 finding
  * 4): 0, or -EEXIST with the model check's message (cmd "port add" for a
  * port's device, "gateway add" for a corp device of routing domain who). */
-int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *who,
-		  const char *dev, char *err, size_t errlen);
+int conf_dev_free(const struct hnv_conf_batch *b, const char *cmd, const char *who, const char *dev,
+		  char *err, size_t errlen);
 
 /* "invalid value", "already exists", ... for a policy table's errno. */
 const char *conf_errno_text(int rc);
@@ -131,6 +131,10 @@ int conf_apply_port(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char
 		    size_t errlen);
 int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		      size_t errlen);
+/* 0 when the datapath forwards records of s's rule (encap), else
+ * -EOPNOTSUPP with the reason (TranslationMethodNat and None are refused:
+ * docs/netwnv-settings.md). */
+int conf_rule_supported(const char *cmd, const struct hnv_conf_lookup *s, char *err, size_t errlen);
 int conf_apply_pool(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		    size_t errlen);
 /* -EBUSY with a message when a pool of the batch is in VSID vsid, else 0. */

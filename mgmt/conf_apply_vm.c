@@ -250,6 +250,59 @@ static void lookup_name(const struct hnv_conf_lookup *s, char a[INET6_ADDRSTRLEN
 	snprintf(rec, reclen, "VSID %u CA %s MAC %s", s->vsid, a, m);
 }
 
+/* The default-gateway record s of VSID vs (conf_is_gateway_rec): it sets
+ * or clears the VSID's router MAC (policy.h hnv_policy_gw_rec_add); "set"
+ * changes nothing the datapath holds (PA checked, names are the model's). */
+static int gw_rec_apply(struct hnv_policy *p, const struct hnv_vsubnet_spec *vs,
+			enum hnv_conf_kind kind, const char *cmd, const struct hnv_conf_lookup *s,
+			char *err, size_t errlen)
+{
+	char a[INET6_ADDRSTRLEN], m[18], rec[96];
+	struct hnv_mac have;
+	int rc;
+	lookup_name(s, a, m, rec, sizeof(rec));
+	if (kind == HNV_CONF_LOOKUP_DEL) {
+		rc = hnv_policy_gw_rec_del(p, s->vsid, &s->ca, &s->mac);
+		if (rc == -ENOENT)
+			hnv_seterr(err, errlen, "%s: no record %s", cmd, rec);
+		else if (rc < 0)
+			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
+		return rc < 0 ? rc : 0;
+	}
+	if ((rc = conf_check_gw_rec(cmd, s, err, errlen)) < 0)
+		return rc;
+	if (kind == HNV_CONF_LOOKUP_SET) {
+		rc = hnv_policy_gw_rec_get(p, s->vsid, &s->ca, &have);
+		if (rc == 0 && !hnv_mac_eq(&have, &s->mac))
+			rc = -ENOENT;
+		if (rc < 0)
+			hnv_seterr(err, errlen, "%s: no record %s", cmd, rec);
+		return rc < 0 ? rc : 0;
+	}
+	rc = hnv_policy_gw_rec_add(p, s->vsid, &s->ca, &s->mac);
+	if (rc == -EEXIST) {
+		hnv_seterr(err, errlen,
+			   "%s: record %s already exists, or another record of VSID %u has CA %s",
+			   cmd, rec, s->vsid, a);
+	} else if (rc == -EINVAL) {
+		/* the MAC of the VSID's other gateway record */
+		char o[18] = "?";
+		for (unsigned i = 0; i < vs->n_prefixes; i++) {
+			struct hnv_ip gw;
+			conf_gateway_of(&vs->prefixes[i], &gw);
+			if (hnv_policy_gw_rec_get(p, s->vsid, &gw, &have) == 0)
+				hnv_fmt_mac(&have, o, sizeof(o));
+		}
+		hnv_seterr(err, errlen,
+			   "%s: record %s: VSID %u has a default-gateway record with MAC %s "
+			   "already; its records (one per address family) name one router MAC",
+			   cmd, rec, s->vsid, o);
+	} else if (rc < 0) {
+		hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		      size_t errlen)
 {
@@ -260,6 +313,11 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 							   : "lookup del";
 	char a[INET6_ADDRSTRLEN], m[18], rec[96];
 	int rc;
+	struct hnv_vsubnet_spec vs;
+	bool has_vs = hnv_policy_vsubnet_get(p, s->vsid, &vs) == 0;
+	if (c->kind == HNV_CONF_LOOKUP_DEL && has_vs && !hnv_ip_is_unspec(&s->ca) &&
+	    conf_is_gateway_rec(s, vs.prefixes, vs.n_prefixes))
+		return gw_rec_apply(p, &vs, c->kind, cmd, s, err, errlen);
 	if (c->kind == HNV_CONF_LOOKUP_DEL) {
 		rc = hnv_policy_lookup_del(p, s->vsid, &s->ca, &s->mac);
 		if (rc < 0)
@@ -274,9 +332,12 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 		hnv_seterr(err, errlen, "%s: VM name or context is not terminated", cmd);
 		return -EINVAL;
 	}
-	struct hnv_vsubnet_spec vs;
-	if (hnv_policy_vsubnet_get(p, s->vsid, &vs) < 0)
+	if ((rc = conf_rule_supported(cmd, s, err, errlen)) < 0)
+		return rc;
+	if (!has_vs)
 		return conf_vsid_missing(cmd, s->vsid, err, errlen);
+	if (!hnv_ip_is_unspec(&s->ca) && conf_is_gateway_rec(s, vs.prefixes, vs.n_prefixes))
+		return gw_rec_apply(p, &vs, c->kind, cmd, s, err, errlen);
 	if (!hnv_ip_is_unspec(&s->ca)) {
 		rc = conf_check_ca(cmd, vs.vsid, vs.prefixes, vs.n_prefixes, &s->ca, err, errlen);
 		if (rc < 0)
@@ -319,6 +380,30 @@ int conf_apply_lookup(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, ch
 			hnv_seterr(err, errlen, "%s: record %s: %s", cmd, rec, conf_errno_text(rc));
 	}
 	return rc < 0 ? rc : 0;
+}
+
+int conf_rule_supported(const char *cmd, const struct hnv_conf_lookup *s, char *err, size_t errlen)
+{
+	if (s->rule == HNV_RULE_ENCAP)
+		return 0;
+	char a[INET6_ADDRSTRLEN], m[18], rec[96];
+	lookup_name(s, a, m, rec, sizeof(rec));
+	if (s->rule == HNV_RULE_NAT)
+		hnv_seterr(err, errlen,
+			   "%s: record %s: rule nat (TranslationMethodNat, IP rewrite) is not "
+			   "supported: hnvgw forwards customer packets only in NVGRE "
+			   "(TranslationMethodEncap); IP rewrite needs a provider address of its "
+			   "own for every VM, answered and routed on the provider network, which "
+			   "hnvgw does not provide (docs/netwnv-settings.md)",
+			   cmd, rec);
+	else
+		hnv_seterr(err, errlen,
+			   "%s: record %s: rule none (TranslationMethodNone) is not supported: "
+			   "Microsoft documents no forwarding behaviour for it, so hnvgw cannot "
+			   "forward such a record as Hyper-V does; use --rule encap "
+			   "(docs/netwnv-settings.md)",
+			   cmd, rec);
+	return -EOPNOTSUPP;
 }
 
 static int pools_publish(struct hnv_conf_batch *b, uint32_t vsid)

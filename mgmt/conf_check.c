@@ -118,6 +118,38 @@ int conf_check_ca(const char *cmd, uint32_t vsid, const struct hnv_prefix *px, u
 	return -EINVAL;
 }
 
+bool conf_is_gateway_rec(const struct hnv_conf_lookup *s, const struct hnv_prefix *px, unsigned n)
+{
+	n = clamp(n);
+	for (unsigned i = 0; i < n; i++) {
+		struct hnv_ip gw;
+		conf_gateway_of(&px[i], &gw);
+		if (hnv_prefix_contains(&px[i], &s->ca) && hnv_ip_eq(&gw, &s->ca))
+			return true;
+	}
+	return false;
+}
+
+int conf_check_gw_rec(const char *cmd, const struct hnv_conf_lookup *s, char *err, size_t errlen)
+{
+	struct hnv_ip want;
+	hnv_ip_from_v4(&want, (const uint8_t[]){169, 254, 254, 254});
+	if (hnv_ip_eq(&s->pa, &want))
+		return 0;
+	char a[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN], m[18];
+	hnv_fmt_ip(&s->ca, a, sizeof(a));
+	hnv_fmt_ip(&s->pa, pa, sizeof(pa));
+	hnv_fmt_mac(&s->mac, m, sizeof(m));
+	hnv_seterr(err, errlen,
+		   "%s: record VSID %u CA %s MAC %s: CA %s is the default gateway of VSID %u: a "
+		   "lookup record for it must have PA 169.254.254.254, not %s. Such a record "
+		   "(Windows Server 2012's default-gateway record) only sets the MAC the "
+		   "distributed router answers with; the router is on every host and the "
+		   "gateway's traffic is never sent to a provider address",
+		   cmd, s->vsid, a, m, a, s->vsid, pa);
+	return -EINVAL;
+}
+
 int conf_check_server_id(const char *cmd, uint32_t vsid, const struct hnv_prefix *px, unsigned n,
 			 const char *pool, const struct hnv_ip *ca, char *err, size_t errlen)
 {

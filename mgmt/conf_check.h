@@ -53,6 +53,15 @@ void conf_prefix_list(const struct hnv_prefix *px, unsigned n, struct hnv_buf *l
  * gateway of that prefix (HNV reserves it on every host): 0 or -EINVAL. */
 int conf_check_ca(const char *cmd, uint32_t vsid, const struct hnv_prefix *px, unsigned n,
 		  const struct hnv_ip *ca, char *err, size_t errlen);
+/* A lookup record whose CA is a default-gateway address of its VSID
+ * (prefixes px) is the default-gateway record of Windows Server 2012's
+ * demo: it sets the VSID's router MAC (datapath/policy.h
+ * hnv_policy_gw_rec_add) and is no record of a VM. */
+bool conf_is_gateway_rec(const struct hnv_conf_lookup *s, const struct hnv_prefix *px, unsigned n);
+/* Such a record must have PA 169.254.254.254 (the demo's; nothing is sent
+ * to it; its MAC, a VM MAC, was checked by the parser): 0 or -EINVAL with
+ * the reason. */
+int conf_check_gw_rec(const char *cmd, const struct hnv_conf_lookup *s, char *err, size_t errlen);
 /* A CA may not be the DHCP server identifier of a VSID with a pool: pool
  * names the VSID's pool the message cites, or is NULL (no pool: 0).
  * 0 or -EINVAL. */

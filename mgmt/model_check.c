@@ -367,7 +367,11 @@ static int check_lookup(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, s->vsid);
 	if (vs == NULL)
 		return conf_vsid_missing("lookup add", s->vsid, msg, MSG_MAX);
-	if (!hnv_ip_is_unspec(&s->ca)) {
+	if (!hnv_ip_is_unspec(&s->ca) && conf_is_gateway_rec(s, vs->prefixes, vs->n_prefixes)) {
+		int rc = conf_check_gw_rec("lookup add", s, msg, MSG_MAX);
+		if (rc < 0)
+			return rc;
+	} else if (!hnv_ip_is_unspec(&s->ca)) {
 		int rc = conf_check_ca("lookup add", vs->vsid, vs->prefixes, vs->n_prefixes, &s->ca,
 				       msg, MSG_MAX);
 		if (rc < 0)

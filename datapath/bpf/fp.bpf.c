@@ -289,6 +289,13 @@ static __always_inline bool route_lookup(__u32 rd, const struct fp_ip *dst, stru
 	return true;
 }
 
+/* gw_mac_of: the MAC of vs's distributed router, its own (a default-gateway
+ * lookup record) or the global one; vs NULL: the global one. */
+static __always_inline const __u8 *gw_mac_of(const struct fp_ctx *c, const struct fp_vsid *vs)
+{
+	return vs && (vs->flags & FP_VSID_GW_MAC) ? vs->gw_mac : c->cfg->gw_mac;
+}
+
 /* is_gateway_addr: a is one of vs's default-gateway addresses. */
 static __always_inline bool is_gateway_addr(const struct fp_vsid *vs, const struct fp_ip *a)
 {
@@ -458,7 +465,7 @@ static __always_inline bool rx_antispoof(struct fp_ctx *c, struct rx_pkt *r)
 {
 	struct fp_ip src_ca = r->in.src;
 	__u32 src_vsid = r->vsid;
-	bool routed = mac_eq(r->eth.src, c->cfg->gw_mac);
+	bool routed = mac_eq(r->eth.src, gw_mac_of(c, r->vs));
 	if (routed) {
 		struct fp_route hit;
 		if (!route_lookup(r->vs->rd, &src_ca, &hit)) {
@@ -643,6 +650,7 @@ struct tx_pkt {
 	__u32 tags; /* 802.1Q tags to pop: in the data and offloaded */
 	/* the decision */
 	struct fp_rec rec; /* the destination's record */
+	__u8 src_mac[6];   /* routed: the source MAC (the destination VSID's router) */
 	__u8 routed;
 	__u8 local;   /* deliver to a local port (else encapsulate) */
 	__u8 outer4;
@@ -818,6 +826,8 @@ static __always_inline void tx_route(struct fp_ctx *c, struct tx_pkt *t)
 		return;
 	}
 	t->routed = 1;
+	/* from the router of the destination's VSID */
+	__builtin_memcpy(t->src_mac, gw_mac_of(c, dvs), 6);
 	output(c, t, hit.vsid);
 }
 
@@ -873,7 +883,7 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 		DROP(c, drop_broadcast);
 		return;
 	}
-	if (mac_eq(t->eth.dst, c->cfg->gw_mac)) {
+	if (mac_eq(t->eth.dst, gw_mac_of(c, t->vs))) {
 		tx_route(c, t);
 		return;
 	}
@@ -967,7 +977,7 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 	__u8 eh[ETH_HLEN];
 	if (t->routed) {
 		__builtin_memcpy(eh, t->rec.mac, 6);
-		__builtin_memcpy(eh + 6, c->cfg->gw_mac, 6);
+		__builtin_memcpy(eh + 6, t->src_mac, 6);
 	} else {
 		__builtin_memcpy(eh, t->eth.dst, 6);
 		__builtin_memcpy(eh + 6, t->eth.src, 6);

@@ -168,6 +168,10 @@ static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
 	v.rd = vs->rd_idx;
 	v.n_gw = vs->n_prefixes;
 	v.flags = vs->dhcp ? FP_VSID_DHCP : 0;
+	if (vs->gw_recs) {
+		v.flags |= FP_VSID_GW_MAC;
+		memcpy(v.gw_mac, vs->gw_mac.b, 6);
+	}
 	for (unsigned i = 0; i < vs->n_prefixes && i < FP_VSID_GWS; i++)
 		memcpy(v.gw[i].b, vs->gateway[i].b, 16);
 	__u32 k = vs->vsid;

@@ -55,11 +55,15 @@ struct fp_cfg {
 
 /* A virtual subnet. */
 #define FP_VSID_DHCP 0x1 /* has a DHCP pool (DHCP is punted either way) */
+/* gw_mac is this VSID's router MAC (its default-gateway lookup record);
+ * without the flag fp_cfg.gw_mac applies */
+#define FP_VSID_GW_MAC 0x2
 struct fp_vsid {
 	__u32 rd;      /* routing domain index (the policy's rd_idx) */
 	__u8 n_gw;     /* gateway addresses in gw[] */
 	__u8 flags;    /* FP_VSID_* */
-	__u8 pad[2];
+	__u8 gw_mac[6]; /* with FP_VSID_GW_MAC (struct hnv_vsubnet.gw_mac) */
+	__u8 pad[4];
 	struct fp_ip gw[FP_VSID_GWS]; /* the lowest address of each prefix */
 };
 

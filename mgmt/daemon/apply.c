@@ -15,6 +15,7 @@
 #include "../../lib/vec.h"
 #include "../conf_apply.h"
 #include "../model.h"
+#include "proutes.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -167,6 +168,7 @@ struct hnv_apply {
 	struct hnv_dp *dp;
 	struct hnv_conf_batch *batch;
 	struct hnv_fwd *fwd;
+	struct hnv_proutes *proutes; /* NULL: provider routes stay in the config */
 	struct hnv_mac default_gw_mac;
 	struct cmdbuf arena; /* the commands the undo log names */
 	struct undo *log;
@@ -177,7 +179,46 @@ struct hnv_apply {
 	 * (conftext.h, "port"): the first IPv4 one, else the first IPv6 one */
 	bool has_pa;
 	struct hnv_ip pa;
+	/* What the stored configuration holds but the datapath refuses
+	 * (hnv_conf_supported; an older hnvgw accepted it), left out at load:
+	 * lookup records (by VSID, CA, MAC), still in the model, so deleting
+	 * or correcting one works; UseExternalRouter $true is applied as
+	 * $false. n_left_out counts both; left_out_first is the first reason. */
+	struct hnv_conf_lookup *skipped;
+	size_t n_skipped, cap_skipped, n_left_out;
+	char left_out_first[512];
 };
+
+/* The index of the left-out record with s's (VSID, CA, MAC), or -1. */
+static long skipped_find(const struct hnv_apply *a, const struct hnv_conf_lookup *s)
+{
+	for (size_t i = 0; i < a->n_skipped; i++) {
+		const struct hnv_conf_lookup *k = &a->skipped[i];
+		if (k->vsid == s->vsid && hnv_ip_eq(&k->ca, &s->ca) && hnv_mac_eq(&k->mac, &s->mac))
+			return (long)i;
+	}
+	return -1;
+}
+
+static int skipped_add(struct hnv_apply *a, const struct hnv_conf_lookup *s)
+{
+	if (skipped_find(a, s) >= 0)
+		return 0;
+	if (HNV_GROW(a->skipped, a->cap_skipped, a->n_skipped + 1))
+		return -ENOMEM;
+	a->skipped[a->n_skipped++] = *s;
+	return 0;
+}
+
+/* Forgets the left-out record of s's key: true when there was one. */
+static bool skipped_take(struct hnv_apply *a, const struct hnv_conf_lookup *s)
+{
+	long i = skipped_find(a, s);
+	if (i < 0)
+		return false;
+	a->skipped[i] = a->skipped[--a->n_skipped];
+	return true;
+}
 
 /* The "del" that names the object of an add command. */
 static int del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
@@ -230,8 +271,29 @@ static void note_ports(struct hnv_apply *a, const struct hnv_conf_cmd *c)
 		a->ports_touched = true;
 }
 
+/* The kernel route of "proute add" c added or deleted, when the host edge
+ * installs provider routes (proutes.h); other commands: 0. */
+static int proute_kernel(struct hnv_apply *a, const struct hnv_conf_cmd *c, bool add, char *err,
+			 size_t errlen)
+{
+	if (a->proutes == NULL || c->kind != HNV_CONF_PROUTE_ADD)
+		return 0;
+	char e[512];
+	int rc = add ? hnv_proutes_add(a->proutes, &c->u.proute, e, sizeof(e))
+		     : hnv_proutes_del(a->proutes, &c->u.proute, e, sizeof(e));
+	if (rc && err)
+		hnv_seterr(err, errlen, "%s", e);
+	else if (rc)
+		hnv_log(HNV_LOG_ERR, "restoring a provider route: %s", e);
+	else if (a->fwd) /* the uplink asks the kernel for its PAs' next hops again */
+		hnv_fwd_uplink_stale(a->fwd);
+	return rc;
+}
+
 static int apply_del(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
+	if (c->kind == HNV_CONF_LOOKUP_ADD && skipped_take(a, &c->u.lookup))
+		return 0; /* left out at load: the datapath never had it */
 	note_ports(a, c);
 	if (c->kind == HNV_CONF_GLOBAL_SET)
 		return apply_global(a, NULL, err, errlen);
@@ -239,8 +301,9 @@ static int apply_del(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *er
 	int rc = del_of(c, &d);
 	if (rc)
 		hnv_seterr(err, errlen, "cannot delete a command of kind %d", (int)c->kind);
-	else
-		rc = hnv_conf_batch_apply(a->batch, &d, err, errlen);
+	else if ((rc = proute_kernel(a, c, false, err, errlen)) == 0 &&
+		 (rc = hnv_conf_batch_apply(a->batch, &d, err, errlen)))
+		proute_kernel(a, c, true, NULL, 0);
 	explicit_bzero(&d, sizeof(d));
 	return rc;
 }
@@ -306,6 +369,16 @@ static int note_replaced_port(struct hnv_apply *a, const struct hnv_conf_cmd *c,
 	return owner_port(a, c, true, &p) ? cmdbuf_put(&a->arena, &p, port) : 0;
 }
 
+/* The uplink resolves the PA of lookup record c (hnv_fwd_remote_pa), but
+ * for a default-gateway record: its PA (169.254.254.254) is no host's. */
+static void remote_pa(struct hnv_apply *a, const struct hnv_conf_cmd *c)
+{
+	struct hnv_mac m;
+	if (a->fwd &&
+	    hnv_policy_gw_rec_get(hnv_dp_policy(a->dp), c->u.lookup.vsid, &c->u.lookup.ca, &m) != 0)
+		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
+}
+
 /* Adds c; the host edge's TAP of a port (or of the gateway port a gateway
  * CA brings) first. port: NULL, or where to note a port whose lookup
  * record c replaces (see note_replaced_port). */
@@ -333,8 +406,15 @@ static int apply_add(struct hnv_apply *a, const struct hnv_conf_cmd *c, size_t *
 	}
 	if ((rc = hnv_conf_batch_apply(a->batch, c, err, errlen)))
 		return rc;
-	if (a->fwd && c->kind == HNV_CONF_LOOKUP_ADD)
-		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
+	if ((rc = proute_kernel(a, c, true, err, errlen))) {
+		struct hnv_conf_cmd d;
+		char e[256];
+		if (del_of(c, &d) == 0 && hnv_conf_batch_apply(a->batch, &d, e, sizeof(e)))
+			hnv_log(HNV_LOG_ERR, "undoing a refused provider route: %s", e);
+		return rc;
+	}
+	if (c->kind == HNV_CONF_LOOKUP_ADD)
+		remote_pa(a, c);
 	return 0;
 }
 
@@ -347,8 +427,8 @@ static int apply_lookup_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, c
 	s.kind = HNV_CONF_LOOKUP_SET;
 	s.u.lookup = c->u.lookup;
 	int rc = hnv_conf_batch_apply(a->batch, &s, err, errlen);
-	if (rc == 0 && a->fwd)
-		hnv_fwd_remote_pa(a->fwd, &c->u.lookup.pa);
+	if (rc == 0)
+		remote_pa(a, c);
 	return rc;
 }
 
@@ -363,8 +443,15 @@ static bool set_in_place(const struct hnv_conf_cmd *old, const struct hnv_conf_c
  * values of a lookup record. */
 static int apply_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *err, size_t errlen)
 {
-	return c->kind == HNV_CONF_GLOBAL_SET ? apply_global(a, c, err, errlen)
-					      : apply_lookup_set(a, c, err, errlen);
+	if (c->kind == HNV_CONF_GLOBAL_SET)
+		return apply_global(a, c, err, errlen);
+	if (skipped_find(a, &c->u.lookup) < 0)
+		return apply_lookup_set(a, c, err, errlen);
+	/* a record left out at load, corrected: added now */
+	int rc = apply_add(a, c, NULL, err, errlen);
+	if (rc == 0)
+		skipped_take(a, &c->u.lookup);
+	return rc;
 }
 
 /* Adds c again after a refused change took it away; a failure is logged
@@ -372,6 +459,11 @@ static int apply_set(struct hnv_apply *a, const struct hnv_conf_cmd *c, char *er
 static void add_back(struct hnv_apply *a, const struct hnv_conf_cmd *c, const char *what)
 {
 	char e[256];
+	if (c->kind == HNV_CONF_LOOKUP_ADD && hnv_conf_supported(c, e, sizeof(e)) < 0) {
+		if (skipped_add(a, &c->u.lookup)) /* it was left out: it stays so */
+			hnv_log(HNV_LOG_ERR, "cannot restore %s: out of memory", what);
+		return;
+	}
 	if (apply_add(a, c, NULL, e, sizeof(e)))
 		hnv_log(HNV_LOG_ERR, "cannot restore %s: %s", what, e);
 }
@@ -472,6 +564,7 @@ void hnv_apply_free(struct hnv_apply *a)
 		hnv_log(HNV_LOG_WARNING, "closing the datapath's batch: %s", err);
 	cmdbuf_free(&a->arena);
 	free(a->log);
+	free(a->skipped);
 	free(a);
 }
 
@@ -480,16 +573,45 @@ void hnv_apply_set_fwd(struct hnv_apply *a, struct hnv_fwd *f)
 	a->fwd = f;
 }
 
+void hnv_apply_set_proutes(struct hnv_apply *a, struct hnv_proutes *p)
+{
+	a->proutes = p;
+}
+
 struct load {
 	struct hnv_apply *a;
 	char *err;
 	size_t errlen;
 };
 
+/* Applies one stored command; what the datapath refuses (an older hnvgw
+ * accepted it) is left out, logged and counted, never a reason not to
+ * apply the rest. */
 static int load_one(const struct hnv_conf_cmd *c, void *arg)
 {
 	struct load *l = arg;
-	return apply_add(l->a, c, NULL, l->err, l->errlen);
+	struct hnv_apply *a = l->a;
+	char why[512];
+	if (hnv_conf_supported(c, why, sizeof(why)) == 0)
+		return apply_add(a, c, NULL, l->err, l->errlen);
+	hnv_log(HNV_LOG_ERR, "stored configuration: not applied: %s", why);
+	if (a->n_left_out++ == 0)
+		snprintf(a->left_out_first, sizeof(a->left_out_first), "%s", why);
+	if (c->kind != HNV_CONF_GLOBAL_SET) {
+		int rc = skipped_add(a, &c->u.lookup);
+		if (rc)
+			hnv_seterr(l->err, l->errlen, "out of memory");
+		return rc;
+	}
+	struct hnv_conf_cmd g = *c;
+	g.u.global.use_external_router = false;
+	return apply_add(a, &g, NULL, l->err, l->errlen);
+}
+
+size_t hnv_apply_left_out(const struct hnv_apply *a, const char **first)
+{
+	*first = a->left_out_first;
+	return a->n_left_out;
 }
 
 int hnv_apply_load(struct hnv_apply *a, const struct hnv_model *m, char *err, size_t errlen)

@@ -60,11 +60,23 @@ int hnv_apply_new(struct hnv_dp *dp, struct hnv_apply **out);
 void hnv_apply_free(struct hnv_apply *a);
 /* The host edge whose TAPs follow the datapath's ports; NULL: none. */
 void hnv_apply_set_fwd(struct hnv_apply *a, struct hnv_fwd *f);
+/* The host edge's provider routes (proutes.h): from now on "proute add"
+ * and its deletion add and delete the kernel route in the change (a route
+ * the kernel refuses fails the change); NULL: none. */
+struct hnv_proutes;
+void hnv_apply_set_proutes(struct hnv_apply *a, struct hnv_proutes *p);
 
 /* Applies every command of m as an addition and publishes: the initial
  * load of a new datapath (nothing to undo: on failure the caller frees the
  * datapath). 0, or a negative errno with err. */
 int hnv_apply_load(struct hnv_apply *a, const struct hnv_model *m, char *err, size_t errlen);
+/* How many commands of the configuration hnv_apply_load applied it left
+ * out, because the datapath refuses them (hnv_conf_supported: lookup
+ * records with rule nat or none, left out; UseExternalRouter $true,
+ * applied as $false), each logged; *first: the reason of the first. They
+ * stay in the model: a change that deletes or corrects such a record
+ * works. */
+size_t hnv_apply_left_out(const struct hnv_apply *a, const char **first);
 
 /* Starts a transaction: forgets how to undo the previous one. */
 void hnv_apply_begin(struct hnv_apply *a);

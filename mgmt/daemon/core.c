@@ -1,6 +1,7 @@
 /* core.c: hnvgwd's running configuration: transactions, persistence,
  * commit-confirm, and the operations of the API (see core.h). */
 #include "core.h"
+#include "proutes.h"
 
 #include "../../datapath/dp.h"
 #include "../../datapath/io/fwd.h"
@@ -722,6 +723,16 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 		hnv_seterr(err, errlen, "%s/hnvgw.conf: %s", state_dir, e);
 		goto fail;
 	}
+	const char *first;
+	size_t left = hnv_apply_left_out(c->apply, &first);
+	if (left && !c->warning[0]) {
+		snprintf(c->warning, sizeof(c->warning),
+			 "revision %u: %zu setting%s of the stored configuration not applied, "
+			 "refused since this version (still stored: delete or change %s): %s%s",
+			 c->rev, left, left == 1 ? "" : "s", left == 1 ? "it" : "them", first,
+			 left == 1 ? "" : "; the others are in the log");
+		hnv_log(HNV_LOG_ERR, "%s", c->warning);
+	}
 	confirm_load(c);
 	*out = c;
 	return 0;
@@ -773,6 +784,19 @@ int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t
 	hnv_apply_set_fwd(c->apply, f);
 	c->fwd = f;
 	return 0;
+}
+
+void hnv_core_attach_proutes(struct hnv_core *c, struct hnv_proutes *p)
+{
+	if (p) {
+		int n = hnv_proutes_reconcile(p, c->model);
+		if (n > 0)
+			hnv_log(HNV_LOG_WARNING,
+				"%d provider route(s) of the configuration could not be installed "
+				"(see above)",
+				n);
+	}
+	hnv_apply_set_proutes(c->apply, p);
 }
 
 static json_object *rev_result(unsigned rev)

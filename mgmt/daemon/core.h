@@ -34,6 +34,11 @@ struct hnv_fwd;
  * closes f's TAPs as ports come and go. NULL detaches (call before
  * hnv_fwd_free). 0 or a negative errno with a message in err. */
 int hnv_core_attach_fwd(struct hnv_core *c, struct hnv_fwd *f, char *err, size_t errlen);
+/* Installs the running model's provider routes in the kernel through p
+ * (mgmt/daemon/proutes.h: reconciliation) and from now on every change's;
+ * NULL detaches (call before hnv_proutes_free). */
+struct hnv_proutes;
+void hnv_core_attach_proutes(struct hnv_core *c, struct hnv_proutes *p);
 
 /* Opens the store in the state directory (which creates it 0700 and locks
  * it against a second hnvgwd), loads the current config and builds its

@@ -73,6 +73,7 @@
 #include "../api.h"
 #include "control.h"
 #include "gwstate.h"
+#include "proutes.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -465,6 +466,7 @@ struct daemon {
 	struct hnv_fwd *fwd;
 	struct hnv_fp *fp; /* the kernel fast path, when it forwards */
 	struct hnv_gw *gw;
+	struct hnv_proutes *proutes;          /* the host edge's provider routes */
 	struct hnv_gwstate_report *gw_report; /* what a commit could not apply */
 	struct hnv_sync *sync;
 	/* for show status: the --datapath asked for, the tier that forwards
@@ -485,6 +487,9 @@ static json_object *status_rows(void *arg)
 	json_object_object_add(r, "requested", json_object_new_string(d->requested));
 	json_object_object_add(r, "why", json_object_new_string(d->why));
 	json_object_object_add(r, "host", json_object_new_string(d->host));
+	/* what the configuration hnvgwd started with could not give */
+	const char *w = hnv_core_warning(d->core);
+	json_object_object_add(r, "config_warning", json_object_new_string(w ? w : ""));
 	if (d->uplink) {
 		json_object_object_add(r, "uplink", json_object_new_string(d->uplink));
 		json_object_object_add(r, "uplink_backend", json_object_new_string(d->backend));
@@ -638,6 +643,11 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 		return -1;
 	if (d->fwd && start_gateway(a, d, err, errlen))
 		return -1;
+	if (d->fwd) {
+		if (hnv_proutes_new(&d->proutes, err, errlen))
+			return -1;
+		hnv_core_attach_proutes(d->core, d->proutes);
+	}
 	if (hnv_server_open(d->sock, d->core, &d->srv, err, errlen))
 		return -1;
 	if (d->gw) {
@@ -662,6 +672,9 @@ static void stop(struct daemon *d)
 	hnv_sync_free(d->sync);
 	if (d->core)
 		hnv_core_attach_fwd(d->core, NULL, err, sizeof(err));
+	if (d->core)
+		hnv_core_attach_proutes(d->core, NULL);
+	hnv_proutes_free(d->proutes);
 	if (d->core) {
 		hnv_core_set_observer(d->core, NULL, NULL);
 		hnv_core_set_reporter(d->core, NULL);

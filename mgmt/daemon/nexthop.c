@@ -283,7 +283,13 @@ int hnv_nexthop(struct hnv_dp *dp, bool stand_in, uint32_t vsid, const struct hn
 		return rc;
 
 	const struct hnv_rec *dr = hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, dst), vsid, dst);
-	struct hnv_mac dmac = dr ? dr->mac : *hnv_dp_gateway_mac(dp);
+	/* off-link: to the VSID's router MAC (its default-gateway record's) */
+	const struct hnv_vsubnet *vs = hnv_policy_vsubnet(pol, vsid);
+	struct hnv_mac dmac = *hnv_dp_gateway_mac(dp);
+	if (dr)
+		dmac = dr->mac;
+	else if (vs && vs->gw_recs)
+		dmac = vs->gw_mac;
 	uint8_t frame[128];
 	size_t flen = build_echo(frame, &dmac, &smac, &s, dst);
 	struct hnv_trace tr;

@@ -17,6 +17,7 @@
 
 #include "../../lib/err.h"
 #include "../../lib/vec.h"
+#include "../conf_apply.h"
 #include "../model.h"
 
 #include <errno.h>
@@ -207,6 +208,17 @@ static struct sync_cmd *usable(const struct sync_delta_in *in, const char *key,
 				 vsid, k.rd);
 			return NULL;
 		}
+	}
+	if (v->cmd && v->cmd->kind == HNV_CONF_LOOKUP_ADD) {
+		/* a record the datapath refuses (rule nat or none, which an
+		 * older hnvgw accepted): refused like a bad value, so the
+		 * domain's other changes still apply */
+		struct hnv_conf_cmd c;
+		memset(&c, 0, sizeof(c));
+		c.kind = v->cmd->kind;
+		memcpy(&c.u, v->cmd->u, v->cmd->size < sizeof(c.u) ? v->cmd->size : sizeof(c.u));
+		if (hnv_conf_supported(&c, why, whylen) < 0)
+			return NULL;
 	}
 	return v->cmd;
 }

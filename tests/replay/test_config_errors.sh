@@ -105,6 +105,15 @@ bad_config ca-is-gateway 10.0.0.1 \
 bad_config unknown-rdomain green "" \
 	"route add --rdomain green --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0"
 bad_config bad-mtu 100 "" "global set --uplink-mtu 100"
+# settings hnvgw cannot give their Hyper-V effect (docs/netwnv-settings.md)
+L='lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007 --rule encap --type static --vm-name Blue2 --customer-id {11111111-2222-3333-4444-000000005001}'
+bad_config rule-nat "rule nat (TranslationMethodNat, IP rewrite) is not supported" "$L" "${L/--rule encap/--rule nat}"
+bad_config rule-none "rule none (TranslationMethodNone) is not supported" "$L" "${L/--rule encap/--rule none}"
+bad_config external-router "UseExternalRouter \$true) is not supported" "" "global set --use-external-router on"
+# a default-gateway record (CA 10.0.0.1) with the PA of a host, not the
+# demo's 169.254.254.254
+bad_config gw-record-pa "must have PA 169.254.254.254, not 192.168.4.22" "" \
+	"lookup add --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.22 --mac 101010101101"
 
 # command-line mistakes are refused the same way
 expect_refused missing-config "no-such\.conf" -- --config "$SCRATCH/no-such.conf" --in blue1="$IN"

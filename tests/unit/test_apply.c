@@ -344,8 +344,8 @@ static void test_add_del_each_kind(void **state)
 		{"pa add 2001:db8::11/64 --dev eth0"},
 		{"port add blue3 --vsid 5002 --ca 10.0.1.3 --mac 060600000103"},
 		{"lookup add --vsid 5001 --ca 10.0.0.8 --pa 192.168.4.33 --mac 060600000008 "
-		 "--rule nat --type dynamic --context ctx --customer-id "
-		 "{11111111-2222-3333-4444-000000005001} --use-vm-mac"},
+		 "--rule encap --type dynamic --context ctx --customer-id "
+		 "{11111111-2222-3333-4444-000000005001}"},
 		{"lookup add --vsid 5001 --ca 0.0.0.0 --pa 192.168.4.1 --mac 060600000001 --type "
 		 "gateway-wildcard"},
 		{"route add --rdomain red --vsid 6001 --prefix 192.168.0.0/16 --nexthop 10.0.0.7 "
@@ -399,7 +399,7 @@ static void test_replacements(void **state)
 		/* in place: lookup set, the settings */
 		{"lookup set --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.99 --mac 060600000007 "
 		 "--vm-name Moved"},
-		{"global set --flowid on --use-external-router on"},
+		{"global set --flowid on --use-external-router off"},
 		/* del, then add */
 		{"port del blue1", "port add blue1 --vsid 5001 --ca 10.0.0.6 --mac 060600000006"},
 		{"pool del bluepool",

@@ -1177,7 +1177,10 @@ static void test_apply_ca_checks(void **state)
 		"port add: CA 2001:db8:1::1 is the default gateway of VSID 5001 (2001:db8:1::/64)");
 	apply_err(a->dp,
 		  "lookup add --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.11 --mac 060600000005\n",
-		  -EINVAL, "lookup add: CA 10.0.0.1 is the default gateway of VSID 5001");
+		  -EINVAL,
+		  "lookup add: record VSID 5001 CA 10.0.0.1 MAC 06:06:00:00:00:05: CA 10.0.0.1 "
+		  "is the default gateway of VSID 5001: a lookup record for it must have PA "
+		  "169.254.254.254, not 192.168.4.11");
 	apply_err(a->dp,
 		  "lookup add --vsid 5001 --ca 10.2.0.5 --pa 192.168.4.11 --mac 060600000005\n",
 		  -EINVAL, "lookup add: CA 10.2.0.5 is outside the prefixes of VSID 5001");
@@ -1201,6 +1204,103 @@ static void test_apply_ca_checks(void **state)
 		 "gateway-wildcard\n");
 	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
 	assert_int_equal(st.n_records, 4);
+}
+
+/* Settings hnvgw cannot give their effect are refused when applied, with
+ * what is not supported and why (docs/netwnv-settings.md), and change
+ * nothing: TranslationMethodNat and None, UseExternalRouter $true. */
+static void test_apply_refused_settings(void **state)
+{
+	struct applied *a = *state;
+	apply_ok(a->dp,
+		 "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+		 "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24\n"
+		 "lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007\n");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.8 --pa 192.168.4.22 --mac 060600000008 "
+		  "--rule nat --use-vm-mac\n",
+		  -EOPNOTSUPP,
+		  "lookup add: record VSID 5001 CA 10.0.0.8 MAC 06:06:00:00:00:08: rule nat "
+		  "(TranslationMethodNat, IP rewrite) is not supported: hnvgw forwards customer "
+		  "packets only in NVGRE");
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.9 --pa 192.168.4.22 --mac 060600000009 "
+		  "--rule none\n",
+		  -EOPNOTSUPP,
+		  "lookup add: record VSID 5001 CA 10.0.0.9 MAC 06:06:00:00:00:09: rule none "
+		  "(TranslationMethodNone) is not supported: Microsoft documents no forwarding "
+		  "behaviour for it");
+	apply_err(a->dp,
+		  "lookup set --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007 "
+		  "--rule nat\n",
+		  -EOPNOTSUPP,
+		  "lookup set: record VSID 5001 CA 10.0.0.7 MAC 06:06:00:00:00:07: rule nat");
+	apply_err(a->dp, "global set --use-external-router on\n", -EOPNOTSUPP,
+		  "global set: --use-external-router on (UseExternalRouter $true) is not "
+		  "supported: hnvgw always routes between the virtual subnets of a routing "
+		  "domain itself");
+	apply_ok(a->dp, "global set --use-external-router off\n");
+	/* nothing was added or changed by the refusals */
+	struct hnv_policy_stats st;
+	hnv_policy_stats(hnv_dp_policy(a->dp), &st);
+	assert_int_equal(st.n_records, 1);
+	struct hnv_ip ca = ip_of("10.0.0.7");
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(hnv_dp_policy(a->dp), hnv_hash_ca(5001, &ca), 5001, &ca);
+	assert_non_null(r);
+	assert_int_equal(r->rule, HNV_RULE_ENCAP);
+}
+
+/* The default-gateway records of Windows Server 2012's demo set their
+ * VSID's router MAC (one per VSID: the IPv4 and IPv6 records agree), are no
+ * records of the policy, and go with "lookup del"; a VSID with one cannot
+ * be deleted. */
+static void test_apply_gateway_records(void **state)
+{
+	struct applied *a = *state;
+	struct hnv_policy *p = hnv_dp_policy(a->dp);
+	apply_ok(a->dp,
+		 "rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"
+		 "vsubnet add 5001 --rdomain blue --prefix 10.0.0.0/24 --prefix 2001:db8:1::/64\n"
+		 "vsubnet add 5002 --rdomain blue --prefix 10.0.1.0/24\n"
+		 "lookup add --vsid 5001 --ca 10.0.0.1 --pa 169.254.254.254 --mac 101010101101 "
+		 "--rule encap --vm-name BlueS1-DG\n"
+		 "lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac 101010101001\n");
+	struct hnv_policy_stats st;
+	hnv_policy_stats(p, &st);
+	assert_int_equal(st.n_records, 0);
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, 5001);
+	assert_non_null(v);
+	assert_int_equal(v->gw_recs, 1);
+	assert_memory_equal(v->gw_mac.b, "\x10\x10\x10\x10\x11\x01", 6);
+	assert_memory_equal(hnv_policy_vsubnet(p, 5002)->gw_mac.b, "\x10\x10\x10\x10\x10\x01", 6);
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 2001:db8:1::1 --pa 169.254.254.254 --mac "
+		  "101010101102\n",
+		  -EINVAL,
+		  "lookup add: record VSID 5001 CA 2001:db8:1::1 MAC 10:10:10:10:11:02: VSID 5001 "
+		  "has a default-gateway record with MAC 10:10:10:10:11:01 already");
+	apply_ok(a->dp, "lookup add --vsid 5001 --ca 2001:db8:1::1 --pa 169.254.254.254 --mac "
+			"101010101101\n");
+	assert_int_equal(hnv_policy_vsubnet(p, 5001)->gw_recs, 3);
+	apply_err(a->dp,
+		  "lookup add --vsid 5001 --ca 10.0.0.1 --pa 169.254.254.254 --mac 101010101101\n",
+		  -EEXIST,
+		  "lookup add: record VSID 5001 CA 10.0.0.1 MAC 10:10:10:10:11:01 already");
+	apply_err(a->dp,
+		  "lookup set --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.22 --mac 101010101101\n",
+		  -EINVAL, "must have PA 169.254.254.254, not 192.168.4.22");
+	apply_ok(a->dp, "lookup set --vsid 5001 --ca 10.0.0.1 --pa 169.254.254.254 --mac "
+			"101010101101 --context demo\n");
+	apply_err(a->dp, "vsubnet del 5002\n", -EBUSY, "vsubnet del");
+	apply_err(a->dp, "lookup del --vsid 5001 --ca 10.0.0.1 --mac 101010101102\n", -ENOENT,
+		  "lookup del: no record VSID 5001 CA 10.0.0.1 MAC 10:10:10:10:11:02");
+	apply_ok(a->dp, "lookup del --vsid 5001 --ca 10.0.0.1 --mac 101010101101\n");
+	assert_int_equal(hnv_policy_vsubnet(p, 5001)->gw_recs, 2);
+	apply_ok(a->dp, "lookup del --vsid 5001 --ca 2001:db8:1::1 --mac 101010101101\n");
+	assert_int_equal(hnv_policy_vsubnet(p, 5001)->gw_recs, 0);
+	apply_ok(a->dp, "lookup del --vsid 5002 --ca 10.0.1.1 --mac 101010101001\n"
+			"vsubnet del 5002\n");
 }
 
 static void test_apply_line_by_line(void **state)
@@ -1910,7 +2010,7 @@ static void test_apply_gateway_s2s(void **state)
 			 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.1 --dev eth0\n"
 			 "proute add --prefix 0.0.0.0/0 --nexthop 192.168.4.2 --dev eth0\n"
 			 "proute del --prefix 0.0.0.0/0 --nexthop 192.168.4.2\n"
-			 "global set --use-external-router on\n" S2S_BASE "--psk " PSK "\n"
+			 "global set --use-external-router off\n" S2S_BASE "--psk " PSK "\n"
 			 "s2s add site2 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
 			 "--remote-id site2.example --remote-prefix 192.168.51.0/24 --psk " PSK "\n"
 			 "s2s del site2\n"
@@ -2177,6 +2277,8 @@ int main(void)
 		cmocka_unit_test(test_demo_config_parses),
 		cmocka_unit_test_setup_teardown(test_apply_demo, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_references, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_refused_settings, setup_dp, teardown_dp),
+		cmocka_unit_test_setup_teardown(test_apply_gateway_records, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_ca_checks, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_line_by_line, setup_dp, teardown_dp),
 		cmocka_unit_test_setup_teardown(test_apply_partial, setup_dp, teardown_dp),

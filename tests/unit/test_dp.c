@@ -1300,6 +1300,116 @@ static void test_nd_not_answered(void **state)
  * (ARP in Linux's PROBE state, ND neighbour unreachability detection):
  * the gateway must answer those too, or the VM loses its default route
  * every few minutes. */
+/* ---- default-gateway lookup records (Windows Server 2012's demo) ---- */
+
+#define DG5001 "101010101101"
+#define DG5002 "101010101001"
+#define GW_RECORDS                                                                                 \
+	"lookup add --vsid 5001 --ca 10.0.0.1 --pa 169.254.254.254 --mac " DG5001 "\n"             \
+	"lookup add --vsid 5001 --ca fd00:5001::1 --pa 169.254.254.254 --mac " DG5001 "\n"         \
+	"lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac " DG5002 "\n"
+
+static const char BLUERED_GW_RECORDS[] = BLUERED_CONF GW_RECORDS;
+
+static int setup_gw_records(void **state)
+{
+	*state = ctx_new(BLUERED_GW_RECORDS);
+	return 0;
+}
+
+static void apply_text(struct ctx *c, const char *text)
+{
+	struct hnv_conf_cmd *cmds;
+	size_t n;
+	char err[256];
+	if (hnv_conf_parse_text(text, strlen(text), &cmds, &n, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	if (hnv_conf_apply(c->dp, cmds, n, err, sizeof(err)))
+		fail_msg("config: %s", err);
+	free(cmds);
+}
+
+/* A VSID with a default-gateway record has that record's MAC as its
+ * router MAC: ARP and ND answers, the MAC frames are routed from, the
+ * source of frames routed into it; others keep the global MAC. */
+static void test_gw_record(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[2048], want[2048];
+	size_t len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.1");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", DG5001, "10.0.0.1");
+	len = arp_req(f, BLUE3, "10.0.1.5", "10.0.1.1");
+	check_arp_reply(run(c, f, len, c->blue3), c->blue3, BLUE3, "10.0.1.5", DG5002, "10.0.1.1");
+	len = arp_req(f, RED1, "10.0.0.5", "10.0.0.1");
+	check_arp_reply(run(c, f, len, c->red1), c->red1, RED1, "10.0.0.5", GW_MAC, "10.0.0.1");
+	len = pg_ns(f, BLUE1, "fd00:5001::5", "fd00:5001::1", NULL, NULL, 255, true);
+	check_na(run(c, f, len, c->blue1), c->blue1, BLUE1, "fd00:5001::5", "fd00:5001::1", DG5001,
+		 true);
+
+	/* routed to 10.0.1.9 (remote, VSID 5002): from VSID 5002's router */
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, DG5001, "10.0.0.5", "10.0.1.9", 6);
+	len = pg_ip_frame(f, &s);
+	struct pg_ip_pkt w = s;
+	w.dst_mac = pg_mac(REMOTE5002);
+	w.src_mac = pg_mac(DG5002);
+	w.ttl = 63;
+	size_t wlen = pg_ip_frame(want, &w);
+	struct hnv_pkt *p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_routed_encap);
+	check_encap(p, "192.168.4.22", 5002, 0, want, wlen);
+	/* the global MAC routes nothing in VSID 5001 now */
+	s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.9", 6);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_no_record);
+	/* local: blue1 -> blue3 and back, each from the other VSID's router */
+	s = pg_ip_defaults(BLUE1, DG5001, "10.0.0.5", "10.0.1.5", 17);
+	len = pg_ip_frame(f, &s);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_routed_local);
+	assert_int_equal(p->out_port, c->blue3);
+	assert_mac_at(p->data, BLUE3);
+	assert_mac_at(p->data + 6, DG5002);
+	s = pg_ip_defaults(BLUE3, DG5002, "10.0.1.5", "10.0.0.5", 17);
+	len = pg_ip_frame(f, &s);
+	p = run(c, f, len, c->blue3);
+	assert_reason(p, HNV_R_tx_routed_local);
+	assert_int_equal(p->out_port, c->blue1);
+	assert_mac_at(p->data + 6, DG5001);
+	/* Red (no record) still routes through the global MAC */
+	s = pg_ip_defaults(RED1, GW_MAC, "10.0.0.5", "10.0.0.7", 17);
+	len = pg_ip_frame(f, &s);
+	p = run(c, f, len, c->red1);
+	assert_reason(p, HNV_R_tx_routed_encap);
+	assert_mac_at(p->data + 42 + 6, GW_MAC);
+
+	/* received: routed by the sender's host into VSID 5001 from its router */
+	struct rx r = rx_default();
+	uint8_t inner[2048];
+	size_t ilen;
+	r.in = pg_ip_defaults(DG5001, BLUE1, "10.0.1.9", "10.0.0.5", 17);
+	len = rx_build(f, &r, inner, &ilen);
+	check_delivered(run(c, f, len, HNV_PORT_UPLINK), c->blue1, inner, ilen);
+	r.in = pg_ip_defaults(GW_MAC, BLUE1, "10.0.1.9", "10.0.0.5", 17);
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+
+	/* removing VSID 5001's records gives it the global MAC back (the
+	 * IPv6 record keeps the MAC until it goes too) */
+	apply_text(c, "lookup del --vsid 5001 --ca 10.0.0.1 --mac " DG5001 "\n");
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.1");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", DG5001, "10.0.0.1");
+	apply_text(c, "lookup del --vsid 5001 --ca fd00:5001::1 --mac " DG5001 "\n");
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.1");
+	check_arp_reply(run(c, f, len, c->blue1), c->blue1, BLUE1, "10.0.0.5", GW_MAC, "10.0.0.1");
+	s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.5", 17);
+	len = pg_ip_frame(f, &s);
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_tx_routed_local);
+	assert_mac_at(p->data + 6, DG5002);
+	s = pg_ip_defaults(BLUE1, DG5001, "10.0.0.5", "10.0.1.5", 17);
+	len = pg_ip_frame(f, &s);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_no_record);
+}
+
 static void test_gateway_unicast_probe(void **state)
 {
 	struct ctx *c = *state;
@@ -1832,6 +1942,7 @@ int main(void)
 		T(test_rx_red),
 		T(test_rx_spoof),
 		T(test_rx_routed),
+		cmocka_unit_test_setup_teardown(test_gw_record, setup_gw_records, teardown),
 		T(test_rx_vsid),
 		T(test_rx_gre_header),
 		T(test_rx_checksum),

@@ -24,14 +24,17 @@
 #include "bluered.h"
 #include "fpdiff.h"
 
-/* test_dp's policy, plus a record with rule NAT and two routes to one
- * prefix through next hops of different metric */
+/* test_dp's policy, plus two routes to one prefix through next hops of
+ * different metric, and a default-gateway record (Windows Server 2012's
+ * demo) that gives VSID 5002 a router MAC of its own, DG5002 (5001 and
+ * 6001 keep the global GW_MAC) */
+#define DG5002 "101010101001"
 static const char BLUERED[] = BLUERED_CONF
-	"lookup add --vsid 5002 --ca 10.0.1.8 --pa 192.168.4.22 --mac 060600010008 --rule nat\n"
 	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.9 --metric "
 	"10\n"
 	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.5 --metric "
-	"20\n";
+	"20\n"
+	"lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac " DG5002 "\n";
 
 static const char *const REMOTE_PAS[] = {"192.168.4.22", "fd00:4::22", NULL};
 
@@ -102,7 +105,13 @@ static void build_cases(const struct fpd *x)
 	add_ip("routed to a remote VM in another VSID", blue1, true,
 	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.9", 17));
 	add_ip("routed to a local VM in another VSID", blue3, true,
+	       pg_ip_defaults(BLUE3, DG5002, "10.0.1.5", "10.0.0.5", 6));
+	add_ip("routed from VSID 5002 to a remote VM", blue3, true,
+	       pg_ip_defaults(BLUE3, DG5002, "10.0.1.5", "10.0.0.7", 17));
+	add_ip("to the global gateway MAC in a VSID with its own", blue3, true,
 	       pg_ip_defaults(BLUE3, GW_MAC, "10.0.1.5", "10.0.0.5", 6));
+	add_ip("routed to a local VM into a VSID with its own router MAC", blue1, true,
+	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.5", 6));
 	add_ip("routed through a next hop (lower metric wins)", blue1, true,
 	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "172.16.3.4", 17));
 	s = pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.9", 17);
@@ -110,8 +119,6 @@ static void build_cases(const struct fpd *x)
 	add_ip("routed with TTL 1", blue1, true, s);
 	add_ip("routed with no route", blue1, true,
 	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "192.0.2.1", 17));
-	add_ip("routed to a record with rule NAT", blue1, true,
-	       pg_ip_defaults(BLUE1, GW_MAC, "10.0.0.5", "10.0.1.8", 17));
 	add_ip("no record for the destination", blue1, true,
 	       pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.77", 17));
 	add_ip("spoofed source CA", blue1, true,
@@ -151,6 +158,12 @@ static void build_cases(const struct fpd *x)
 	add_rx("NVGRE routed by the sender's host", true,
 	       pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001),
 	       pg_ip_defaults(GW_MAC, BLUE1, "10.0.1.9", "10.0.0.5", 17));
+	add_rx("NVGRE routed by the sender's host, VSID with its own router MAC", true,
+	       pg_gre_defaults("192.168.4.22", "192.168.4.11", 5002),
+	       pg_ip_defaults(DG5002, BLUE3, "10.0.0.7", "10.0.1.5", 17));
+	add_rx("NVGRE from the global gateway MAC into a VSID with its own", true,
+	       pg_gre_defaults("192.168.4.22", "192.168.4.11", 5002),
+	       pg_ip_defaults(GW_MAC, BLUE3, "10.0.0.7", "10.0.1.5", 17));
 	add_rx("NVGRE to a MAC with no port", true, g,
 	       pg_ip_defaults(BLUE2, "060600000099", "10.0.0.7", "10.0.0.5", 17));
 	struct pg_gre g6 = pg_gre_defaults("fd00:4::22", "fd00:4::11", 5001);

@@ -615,7 +615,14 @@ static void test_build_dp(void **state)
 {
 	struct hnv_model *m = *state;
 	struct hnv_dp *dp = NULL;
-	char err[256];
+	char err[512];
+	/* the demo asks for UseExternalRouter, which hnvgw refuses */
+	assert_int_equal(hnv_model_build_dp(m, &dp, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "global set: --use-external-router on (UseExternalRouter "
+				    "$true) is not supported"));
+	assert_null(dp);
+	const char *off = "global set --use-external-router off";
+	m = transact_ok(m, &off, 1);
 	assert_int_equal(hnv_model_build_dp(m, &dp, err, sizeof(err)), 0);
 	struct hnv_policy_stats st;
 	hnv_policy_stats(hnv_dp_policy(dp), &st);
@@ -625,6 +632,7 @@ static void test_build_dp(void **state)
 	assert_int_equal(st.n_routes, 2);
 	assert_int_equal(hnv_policy_port_id(hnv_dp_policy(dp), "blue1") > 0, 1);
 	hnv_dp_free(dp);
+	hnv_model_free(m);
 	assert_int_equal(hnv_model_build_dp(NULL, &dp, err, sizeof(err)), -EINVAL);
 }
 

@@ -452,6 +452,11 @@ static void test_delta_bad(void **state)
 		 "pa add 192.0.2.1/24 --dev eth0",
 		 "not one config line"},
 		{"rd/red/route/10.30.0.0/16@10.1.1.100", "# route add", "not one config line"},
+		/* accepted by an older hnvgw, refused by the datapath now */
+		{"rd/red/lookup/5001/10.1.1.102",
+		 "lookup add --vsid 5001 --ca 10.1.1.102 --pa 192.0.2.12 --mac 02:00:00:00:00:03 "
+		 "--rule nat",
+		 "rule nat (TranslationMethodNat, IP rewrite) is not supported"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct fix f = {0};
