@@ -83,11 +83,11 @@ run_status 2 cli ps - <<<'Get-NetVirtualizationLookupRecord | ft Foo'
 contains "$ERR" 'have no property "Foo"' "an unknown property"
 pass "Select-Object table, positional Select-NetVirtualizationNextHop, unknown property refused"
 
-# ---- nexthop names a record's rule ----
-run_status 0 cli ps - <<<'New-NetVirtualizationLookupRecord -CustomerAddress 10.0.0.9 -VirtualSubnetID 5001 -MACAddress 060600000009 -ProviderAddress 192.168.4.22 -Rule TranslationMethodNat'
-run_status 0 cli nexthop --vsid 5001 --src 10.0.0.5 --dst 10.0.0.9
-contains "$OUT" "drop_rule" "nexthop to a Nat record"
-contains "$OUT" "record rule TranslationMethodNat (35) is not TranslationMethodEncap" "nexthop names the rule"
-pass "nexthop explains a Nat record's drop by the rule's name"
+# ---- a Nat record is refused, by the rule's name ----
+run_status 1 cli ps - <<<'New-NetVirtualizationLookupRecord -CustomerAddress 10.0.0.9 -VirtualSubnetID 5001 -MACAddress 060600000009 -ProviderAddress 192.168.4.22 -Rule TranslationMethodNat'
+contains "$ERR" "rule nat (TranslationMethodNat, IP rewrite) is not supported" "a Nat record is refused"
+run_status 0 cli show lookup
+[[ $OUT != *10.0.0.9* ]] || fail "a refused Nat record was stored: $OUT"
+pass "a TranslationMethodNat record is refused by name, nothing stored"
 
 stop_daemon main

@@ -573,7 +573,15 @@ static void test_no_route_no_record(void **state)
 	r.rule = HNV_RULE_NAT;
 	r.type = HNV_TYPE_STATIC;
 	assert_int_equal(hnv_policy_lookup_set(c->pol, &r), 0);
+	c->tracing = true;
 	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_rule);
+	/* the trace (hnvgw trace, nexthop) names the rule as users know it */
+	bool named = false;
+	for (unsigned i = 0; i < c->trace.n && i < HNV_TRACE_STEPS; i++)
+		named |= strstr(c->trace.step[i].text, "record rule TranslationMethodNat (35) is not "
+							  "TranslationMethodEncap") != NULL;
+	assert_true(named);
+	c->tracing = false;
 }
 
 /* Blue never reaches Red: whatever blue1 sends, nothing leaves in a red
