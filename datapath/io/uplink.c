@@ -236,7 +236,7 @@ static int uplink_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n
 /* Every raw socket for protocol 47 gets its own copy of every NVGRE
  * packet: with several forwarding threads each instance filters its share
  * (steer.h; the socket sees the outer IPv4 header first). Raw sockets have
- * no fanout: the kernel copies each packet to every thread's socket and
+ * no fanout: the kernel clones each packet for every thread's socket and
  * runs every thread's filter on it. */
 static int uplink_steer(struct hnv_io_port *const *ports, unsigned n, char *err, size_t errlen)
 {
