@@ -27,7 +27,8 @@
  * Receive filter (classic BPF, built by steer.h): frames addressed to this
  * host (PACKET_HOST) carrying IPv4 protocol 47 or IPv6 next header 47;
  * everything else stays with the kernel. With several forwarding threads
- * each thread's instance also takes only its share (pk_steer). With the fast path loaded (datapath/bpf/fp.h) the socket
+ * the threads' sockets form one PACKET_FANOUT group whose program picks
+ * each frame's thread (pk_steer). With the fast path loaded (datapath/bpf/fp.h) the socket
  * receives nothing (rx_stop): its tc program handles NVGRE on ingress and
  * punts the rest to the engine. The kernel still sees the NVGRE packets
  * too; two raw IP sockets for protocol 47 (IPv4 and IPv6, each with a
@@ -71,6 +72,9 @@
 #include <unistd.h>
 
 #define ETH_HLEN 14
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000 /* Linux 6.9; older headers lack it */
+#endif
 #define NH_SLOTS 256 /* remote next hops (power of two); one PA per slot */
 #define NH_RETRY_MS 200
 #define NH_REFRESH_MS 15000
@@ -489,19 +493,97 @@ static int pk_rx_stop(struct hnv_io_port *port, char *err, size_t errlen)
 	return 0;
 }
 
-/* With several forwarding threads every packet socket of the uplink
- * would get every frame: each instance's filter (the NVGRE-to-host checks
- * above, then steering, steer.h) accepts its share only. Each instance has
- * its own netlink socket and next-hop table (its thread's). */
-static int pk_steer(struct hnv_io_port *port, unsigned thread, unsigned n, char *err, size_t errlen)
+/* Joins u's socket to fanout group id of type PACKET_FANOUT_CBPF with
+ * flags (PACKET_FANOUT_FLAG_UNIQUEID and id 0: a new group, whose id the
+ * kernel picks among those unused in this network namespace). Returns the
+ * group's id, or a negative errno. */
+static int fanout_join(struct pk *u, unsigned id, unsigned flags)
 {
-	struct pk *u = (struct pk *)port;
+	int arg = (int)(id | (PACKET_FANOUT_CBPF | flags) << 16);
+	if (setsockopt(u->pfd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)))
+		return -errno;
+	socklen_t len = sizeof(arg);
+	if (getsockopt(u->pfd, SOL_PACKET, PACKET_FANOUT, &arg, &len))
+		return -errno;
+	return arg & 0xffff;
+}
+
+/* With several forwarding threads, the threads' packet sockets join one
+ * PACKET_FANOUT group: the kernel runs the group's program (steer.h
+ * hnv_steer_fanout) once per received frame and hands the frame to the one
+ * member it names, thread k's socket being member k (members are numbered
+ * in the order they join). Each socket keeps its filter of the
+ * NVGRE-to-host checks (pk_open), which the kernel runs on what the
+ * program hands it: what is not NVGRE to this host is refused there, on
+ * thread 0 (the program sends it there); NVGRE the engine refuses (outer
+ * fragment, other GRE flags, truncated) passes on thread 0 and is counted
+ * there by reason, as with one thread.
+ *
+ * The group id: PACKET_FANOUT_FLAG_UNIQUEID lets the kernel pick one not
+ * used in this network namespace (groups are found by id within a
+ * namespace), so hnvgwd instances in one namespace or in several never
+ * meet. The group holds this uplink's sockets only and ends when they are
+ * closed.
+ *
+ * Order: the kernel numbers the program's answer modulo the members
+ * present, so while members join a flow's frames would go to another
+ * thread than once the group is complete. So every socket receives
+ * nothing (a drop-all filter) until the group is complete and has its
+ * program; then each gets its NVGRE filter back. Frames arriving during
+ * these few system calls (at start, before any forwarding thread runs)
+ * are not received by hnvgwd, as before it opened the uplink; none is
+ * received by two threads or by a thread other than the hash's, so no
+ * flow is reordered. PACKET_FANOUT_FLAG_IGNORE_OUTGOING keeps the frames
+ * this host sends out of the group (as PACKET_IGNORE_OUTGOING did for
+ * each socket); a kernel without it (before 6.9) runs the program on them
+ * too, and the member's filter refuses them. */
+static int pk_steer(struct hnv_io_port *const *ports, unsigned n, char *err, size_t errlen)
+{
+	struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
 	struct sock_filter code[HNV_STEER_PROG_MAX];
-	int len = hnv_steer_filter(code, HNV_STEER_ETH, thread, n);
-	int rc = len < 0 ? len : hnv_io_set_filter(u->pfd, code, (unsigned)len);
+	const char *what = "SO_ATTACH_FILTER (receive nothing)";
+	int rc = 0;
+	unsigned k = 0, flags = PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+	for (k = 0; k < n && rc == 0; k++)
+		rc = hnv_io_set_filter(((struct pk *)ports[k])->pfd, drop, 1);
 	if (rc)
-		snprintf(err, errlen, "uplink %s: steering filter of thread %u of %u: %s",
-			 port->name, thread, n, strerror(-rc));
+		goto fail;
+	what = "PACKET_FANOUT (a new group)";
+	k = 0;
+	rc = fanout_join((struct pk *)ports[0], 0, flags | PACKET_FANOUT_FLAG_UNIQUEID);
+	if (rc == -EINVAL) {
+		flags = 0;
+		rc = fanout_join((struct pk *)ports[0], 0, PACKET_FANOUT_FLAG_UNIQUEID);
+	}
+	if (rc < 0)
+		goto fail;
+	unsigned id = (unsigned)rc;
+	what = "PACKET_FANOUT (join)";
+	for (k = 1; k < n; k++)
+		if ((rc = fanout_join((struct pk *)ports[k], id, flags)) < 0)
+			goto fail;
+	what = "PACKET_FANOUT_DATA (the steering program)";
+	k = 0;
+	int len = hnv_steer_fanout(code, n);
+	struct sock_fprog prog = {.len = (unsigned short)(len > 0 ? len : 0), .filter = code};
+	if (len < 0)
+		rc = len;
+	else if (setsockopt(((struct pk *)ports[0])->pfd, SOL_PACKET, PACKET_FANOUT_DATA, &prog,
+			    sizeof(prog)))
+		rc = -errno;
+	if (rc < 0)
+		goto fail;
+	what = "SO_ATTACH_FILTER (NVGRE to this host)";
+	len = hnv_steer_filter(code, HNV_STEER_ETH, 0, 1);
+	rc = len < 0 ? len : 0;
+	for (k = 0; k < n && rc == 0; k++)
+		rc = hnv_io_set_filter(((struct pk *)ports[k])->pfd, code, (unsigned)len);
+	if (rc == 0)
+		return 0;
+	k--;
+fail:
+	snprintf(err, errlen, "uplink %s: steering to %u threads, socket of thread %u: %s: %s",
+		 ports[0]->name, n, k, what, strerror(-rc));
 	return rc;
 }
 

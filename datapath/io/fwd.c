@@ -331,8 +331,7 @@ static void threads_free(struct hnv_fwd *f)
 	free(f->thr);
 }
 
-/* Opens thread k's uplink instance (steered when there are several) and
- * eventfd. */
+/* Opens thread k's uplink instance and eventfd. */
 static int thread_open(struct hnv_fwd *f, const struct hnv_io_ops *ops, const char *uplink,
 		       unsigned k, char *err, size_t errlen)
 {
@@ -346,8 +345,6 @@ static int thread_open(struct hnv_fwd *f, const struct hnv_io_ops *ops, const ch
 		return rc;
 	}
 	int rc = ops->open(uplink, NULL, &th->uplink, err, errlen);
-	if (rc == 0 && f->n_thr > 1)
-		rc = th->uplink->ops->steer(th->uplink, k, f->n_thr, err, errlen);
 	if (rc == 0 && f->fp && th->uplink->ops->rx_stop)
 		rc = th->uplink->ops->rx_stop(th->uplink, err, errlen);
 	return rc;
@@ -390,6 +387,14 @@ int hnv_fwd_new(const char *uplink, const char *backend, struct hnv_fp *fp, unsi
 	for (unsigned k = 0; k < threads && rc == 0; k++)
 		rc = thread_open(f, ops, uplink, k, err, errlen);
 	f->uplink = f->thr[0].uplink;
+	/* the instances are steered as a set, before any thread reads one;
+	 * those that rx_stop stopped receive nothing and need none */
+	if (rc == 0 && threads > 1 && !(fp && ops->rx_stop)) {
+		struct hnv_io_port *up[HNV_FWD_THREADS_MAX];
+		for (unsigned k = 0; k < threads; k++)
+			up[k] = f->thr[k].uplink;
+		rc = ops->steer(up, threads, err, errlen);
+	}
 	for (unsigned k = 0; k < threads && rc == 0; k++) {
 		rc = -pthread_create(&f->thr[k].thread, NULL, fwd_main, &f->thr[k]);
 		if (rc)

@@ -8,9 +8,10 @@
  * --fwd-threads). Each owns, for its whole life:
  *   - an uplink instance of its own (its socket; the AF_PACKET backend's
  *     next-hop table): only it receives and sends on it. With several
- *     threads each socket's filter takes the thread's share of received
- *     NVGRE, by a hash of the VSID and the inner flow (steer.h): a remote
- *     host's traffic spreads, a flow stays on one thread;
+ *     threads each socket receives the thread's share of received NVGRE,
+ *     by a hash of the VSID and the inner flow (steer.h; a fanout group
+ *     of the AF_PACKET sockets, a filter per raw socket): a remote host's
+ *     traffic spreads, a flow stays on one thread;
  *   - a worker on the datapath (per-worker counters, summed by
  *     hnv_dp_counters);
  *   - the VM ports whose id % threads is its index: only it reads them,

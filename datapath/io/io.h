@@ -103,14 +103,14 @@ struct hnv_io_ops {
 	 * IPv4 socket: tc runs before IP input). 0 or a negative errno with
 	 * err. */
 	int (*rx_stop)(struct hnv_io_port *port, char *err, size_t errlen);
-	/* Control thread, uplink only, right after open, when hnvgwd runs
-	 * n > 1 forwarding threads: this instance (thread's own) receives
-	 * from now on only the NVGRE that steer.h gives thread, by a socket
-	 * filter; what was queued before is discarded. NULL: the backend
-	 * cannot be steered (then n must be 1). 0 or a negative errno with
-	 * err. */
-	int (*steer)(struct hnv_io_port *port, unsigned thread, unsigned n, char *err,
-		     size_t errlen);
+	/* Control thread, uplink only, when hnvgwd runs n > 1 forwarding
+	 * threads, once every thread's instance is open (ports[k] is thread
+	 * k's, all of this backend) and before any thread starts: from now on
+	 * instance k receives only the NVGRE that steer.h gives thread k (a
+	 * socket filter per instance, or one fanout group of them); what was
+	 * queued before is discarded. NULL: the backend cannot be steered
+	 * (then n must be 1). 0 or a negative errno with err. */
+	int (*steer)(struct hnv_io_port *const *ports, unsigned n, char *err, size_t errlen);
 };
 
 /* The common head of every backend instance. */

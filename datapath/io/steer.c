@@ -1,4 +1,5 @@
-/* steer.c: the steering hash and its classic BPF filter (steer.h).
+/* steer.c: the steering hash and its classic BPF programs (steer.h): the
+ * per-socket filter and the fanout program.
  *
  * The hash: h = SEED; h = mix(h, VSID); then per inner word w (IPv4:
  * source, destination, ports; IPv6: source and destination as four words
@@ -7,9 +8,10 @@
  * xor, multiply, shift), and fin spreads every input bit into the low
  * bits that h % n reads. Words are read big-endian, as BPF_LD loads them.
  *
- * The filter walks the same steps in the same order, with the same length
- * checks before each load: a classic BPF load past the end would end the
- * program with 0 and drop the packet on every thread.
+ * The programs walk the same steps in the same order (emit_hash), with
+ * the same length checks before each load: a classic BPF load past the end
+ * would end the program with 0 (a filter: dropped on every thread; the
+ * fanout program: thread 0, whatever the hash says).
  * Registers: X holds the offset of the GRE header (M[O]) while words are
  * loaded; the running hash lives in M[H]; M[IHL] the inner IPv4 header
  * length.
@@ -202,8 +204,9 @@ static void emit_ports_proto(struct prog *p, enum lbl t, enum lbl f)
 	jmp(p, BPF_JEQ | BPF_K, IPPROTO_UDP, t, f);
 }
 
-/* The steering of hnv_steer_hash for an outer IP header at offset b. */
-static void emit_steer(struct prog *p, uint32_t b, unsigned thread, unsigned n)
+/* The steps of hnv_steer_hash for an outer IP header at offset b: ends at
+ * L_TAIL (placed by the caller) with A = the hash (0 from L_H0). */
+static void emit_hash(struct prog *p, uint32_t b)
 {
 	op(p, BPF_LD | BPF_W | BPF_LEN, 0);
 	jmp(p, BPF_JGE | BPF_K, b + 20, L_NONE, L_H0);
@@ -298,9 +301,38 @@ static void emit_steer(struct prog *p, uint32_t b, unsigned thread, unsigned n)
 	go(p, L_TAIL);
 	label(p, L_H0);
 	op(p, BPF_LD | BPF_IMM, 0);
-	label(p, L_TAIL);
-	op(p, BPF_ALU | BPF_MOD | BPF_K, n);
-	jmp(p, BPF_JEQ | BPF_K, thread, L_ACCEPT, L_DROP);
+}
+
+/* Resolves the labels of p into code; its length, or -E2BIG. */
+static int resolve(struct prog *p)
+{
+	struct sock_filter *code = p->c;
+	if (p->overflow)
+		return -E2BIG;
+	for (unsigned i = 0; i < p->n; i++) {
+		int t = p->ja[i]             ? p->at[code[i].k]
+			: p->jt[i] != L_NONE ? p->at[p->jt[i]]
+					     : (int)i + 1;
+		int f = p->jf[i] != L_NONE ? p->at[p->jf[i]] : (int)i + 1;
+		if (p->ja[i]) {
+			code[i].k = (uint32_t)(t - (int)i - 1);
+			continue;
+		}
+		if (BPF_CLASS(code[i].code) != BPF_JMP)
+			continue;
+		if (t <= (int)i || f <= (int)i || t - (int)i - 1 > 255 || f - (int)i - 1 > 255)
+			return -E2BIG; /* a label not placed or too far: a bug here */
+		code[i].jt = (uint8_t)(t - (int)i - 1);
+		code[i].jf = (uint8_t)(f - (int)i - 1);
+	}
+	return (int)p->n;
+}
+
+static void prog_init(struct prog *p, struct sock_filter *code)
+{
+	*p = (struct prog){.c = code};
+	for (unsigned l = 0; l < L__COUNT; l++)
+		p->at[l] = -1;
 }
 
 int hnv_steer_filter(struct sock_filter *code, enum hnv_steer_sock sock, unsigned thread,
@@ -308,9 +340,8 @@ int hnv_steer_filter(struct sock_filter *code, enum hnv_steer_sock sock, unsigne
 {
 	if (n < 1 || n > HNV_STEER_THREADS_MAX || thread >= n)
 		return -EINVAL;
-	struct prog p = {.c = code};
-	for (unsigned l = 0; l < L__COUNT; l++)
-		p.at[l] = -1;
+	struct prog p;
+	prog_init(&p, code);
 	if (sock == HNV_STEER_ETH) {
 		/* to this host; IPv4 protocol 47 or IPv6 next header 47 */
 		op(&p, BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE));
@@ -325,27 +356,36 @@ int hnv_steer_filter(struct sock_filter *code, enum hnv_steer_sock sock, unsigne
 		jmp(&p, BPF_JEQ | BPF_K, IPPROTO_GRE, L_STEER, L_DROP);
 	}
 	label(&p, L_STEER);
-	if (n > 1)
-		emit_steer(&p, sock == HNV_STEER_ETH ? ETH_LEN : 0, thread, n);
+	if (n > 1) {
+		emit_hash(&p, sock == HNV_STEER_ETH ? ETH_LEN : 0);
+		label(&p, L_TAIL);
+		op(&p, BPF_ALU | BPF_MOD | BPF_K, n);
+		jmp(&p, BPF_JEQ | BPF_K, thread, L_ACCEPT, L_DROP);
+	}
 	label(&p, L_ACCEPT);
 	op(&p, BPF_RET | BPF_K, 0xffffffffu);
 	label(&p, L_DROP);
 	op(&p, BPF_RET | BPF_K, 0);
-	if (p.overflow)
-		return -E2BIG;
-	for (unsigned i = 0; i < p.n; i++) {
-		int t = p.ja[i] ? p.at[code[i].k] : p.jt[i] != L_NONE ? p.at[p.jt[i]] : (int)i + 1;
-		int f = p.jf[i] != L_NONE ? p.at[p.jf[i]] : (int)i + 1;
-		if (p.ja[i]) {
-			code[i].k = (uint32_t)(t - (int)i - 1);
-			continue;
-		}
-		if (BPF_CLASS(code[i].code) != BPF_JMP)
-			continue;
-		if (t <= (int)i || f <= (int)i || t - (int)i - 1 > 255 || f - (int)i - 1 > 255)
-			return -E2BIG; /* a label not placed or too far: a bug here */
-		code[i].jt = (uint8_t)(t - (int)i - 1);
-		code[i].jf = (uint8_t)(f - (int)i - 1);
-	}
-	return (int)p.n;
+	return resolve(&p);
+}
+
+int hnv_steer_fanout(struct sock_filter *code, unsigned n)
+{
+	if (n < 1 || n > HNV_STEER_THREADS_MAX)
+		return -EINVAL;
+	struct prog p;
+	prog_init(&p, code);
+	/* received (not sent) by this host, an IPv4 or IPv6 packet; the rest
+	 * goes to 0, whose socket filter refuses it */
+	op(&p, BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE));
+	jmp(&p, BPF_JEQ | BPF_K, PACKET_HOST, L_NONE, L_H0);
+	op(&p, BPF_LD | BPF_H | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL));
+	jmp(&p, BPF_JEQ | BPF_K, ETH_P_IP, L_STEER, L_NONE);
+	jmp(&p, BPF_JEQ | BPF_K, ETH_P_IPV6, L_STEER, L_H0);
+	label(&p, L_STEER);
+	emit_hash(&p, 0);
+	label(&p, L_TAIL);
+	op(&p, BPF_ALU | BPF_MOD | BPF_K, n);
+	op(&p, BPF_RET | BPF_A, 0);
+	return resolve(&p);
 }

@@ -1,9 +1,17 @@
 /* steer.h: receive steering of NVGRE over several forwarding threads.
  *
- * Each forwarding thread (fwd.h) has its own uplink socket. Every one of
- * them would see every NVGRE packet, so each gets a classic BPF socket
- * filter that accepts only the packets whose steering hash picks its
- * thread: hnv_steer_pick(hnv_steer_hash(outer IP packet), n). The hash
+ * Each forwarding thread (fwd.h) has its own uplink socket, and receives
+ * the packets whose steering hash picks its thread:
+ * hnv_steer_pick(hnv_steer_hash(outer IP packet), n). Two ways to get
+ * there, both classic BPF compiled from the hash's steps:
+ *   - a socket filter per thread (hnv_steer_filter) that accepts only its
+ *     thread's packets: the kernel runs n filters per packet (raw IPv4
+ *     sockets, which have no fanout);
+ *   - one PACKET_FANOUT_CBPF program for the group of the threads'
+ *     AF_PACKET sockets (hnv_steer_fanout) that returns the thread: the
+ *     kernel runs it once per packet and hands the packet to that socket
+ *     only.
+ * The hash
  * covers the VSID of the GRE key (not the FlowID: Hyper-V may change it
  * within a flow) and the inner flow: inner IPv4/IPv6 source and
  * destination and, for TCP and UDP that is not an IPv4 fragment, the two
@@ -14,9 +22,10 @@
  * engine counts them by reason; an inner frame that is not IPv4/IPv6
  * (ARP) or is truncated is steered by its VSID alone.
  *
- * hnv_steer_hash is the definition; hnv_steer_filter compiles exactly its
- * steps to classic BPF (tests/unit/test_steer.c runs both on the same
- * frames through the kernel and demands the same thread). The hash reads
+ * hnv_steer_hash is the definition; hnv_steer_filter and hnv_steer_fanout
+ * compile exactly its steps to classic BPF (tests/unit/test_steer.c runs
+ * them and the hash on the same frames through the kernel and demands the
+ * same thread). The hash reads
  * untrusted bytes: every read is checked against len.
  */
 #ifndef HNV_STEER_H
@@ -58,5 +67,19 @@ enum hnv_steer_sock {
  * HNV_STEER_L3: everything). */
 int hnv_steer_filter(struct sock_filter *code, enum hnv_steer_sock sock, unsigned thread,
 		     unsigned n);
+
+/* Writes into code (HNV_STEER_PROG_MAX entries) the PACKET_FANOUT_CBPF
+ * program of a fanout group of n (1..HNV_STEER_THREADS_MAX) AF_PACKET
+ * sockets, thread k's socket being member k (the kernel hands a packet to
+ * member "return value % members"): it returns hnv_steer_pick(hash, n).
+ * The kernel runs it on a received frame before any member's socket
+ * filter, with the outer IP header at offset 0 (the device has pulled the
+ * Ethernet header). A frame that is not received for this host
+ * (SKF_AD_PKTTYPE) or not IPv4/IPv6 (SKF_AD_PROTOCOL) goes to 0; it
+ * decides nothing else: each member's socket filter
+ * (hnv_steer_filter(HNV_STEER_ETH, 0, 1)) still refuses what is not
+ * NVGRE to this host. Returns the length, or -EINVAL for n out of
+ * range. */
+int hnv_steer_fanout(struct sock_filter *code, unsigned n);
 
 #endif

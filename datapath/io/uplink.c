@@ -235,17 +235,22 @@ static int uplink_tx(struct hnv_io_port *port, struct hnv_pkt **pkts, unsigned n
 
 /* Every raw socket for protocol 47 gets its own copy of every NVGRE
  * packet: with several forwarding threads each instance filters its share
- * (steer.h; the socket sees the outer IPv4 header first). */
-static int uplink_steer(struct hnv_io_port *port, unsigned thread, unsigned n, char *err,
-			size_t errlen)
+ * (steer.h; the socket sees the outer IPv4 header first). Raw sockets have
+ * no fanout: the kernel clones each packet for every thread's socket and
+ * runs every thread's filter on it. */
+static int uplink_steer(struct hnv_io_port *const *ports, unsigned n, char *err, size_t errlen)
 {
-	struct sock_filter code[HNV_STEER_PROG_MAX];
-	int len = hnv_steer_filter(code, HNV_STEER_L3, thread, n);
-	int rc = len < 0 ? len : hnv_io_set_filter(port->fd, code, (unsigned)len);
-	if (rc)
-		snprintf(err, errlen, "uplink %s: steering filter of thread %u of %u: %s",
-			 port->name, thread, n, strerror(-rc));
-	return rc;
+	for (unsigned k = 0; k < n; k++) {
+		struct sock_filter code[HNV_STEER_PROG_MAX];
+		int len = hnv_steer_filter(code, HNV_STEER_L3, k, n);
+		int rc = len < 0 ? len : hnv_io_set_filter(ports[k]->fd, code, (unsigned)len);
+		if (rc) {
+			snprintf(err, errlen, "uplink %s: steering filter of thread %u of %u: %s",
+				 ports[k]->name, k, n, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
 }
 
 const struct hnv_io_ops hnv_io_uplink_raw_ops = {

@@ -40,8 +40,10 @@ EXTRA_BENCH += bench-churn
 # bench-steer: NVGRE receive from one remote host (one outer source and
 # destination PA, ~65k inner flows) on 1 and 2 forwarding threads
 # (hnvgwd --fwd-threads): the engine plus the steering hash in process,
-# Mpps and the ratio (tests/bench/steer.c says what is and is not
-# measured). BENCH_STEER_SECONDS per run (default 3), 4 runs.
+# Mpps and the ratios of 2 threads to 1 for per-socket filters (raw
+# backend) and for the fanout group (packet backend) (tests/bench/steer.c
+# says what is and is not measured). BENCH_STEER_SECONDS per run
+# (default 3), 6 runs.
 BENCH_STEER_SECONDS ?= 3
 $(B)/bench_steer: tests/bench/steer.c $(B)/libhnvgw.a $(HDRS)
 	$(CC) $(CFLAGS_COMMON) -O2 $< $(B)/libhnvgw.a $(LIBS) -o $@

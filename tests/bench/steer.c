@@ -12,23 +12,33 @@
  * copied into the packet buffer before processing, as recvmmsg would,
  * and forwarded in batches of 64 (the forwarding thread's).
  *
- * With N threads each thread walks every frame and keeps its own share,
- * as each thread's socket filter does in the kernel: thread t computes
- * hnv_steer_hash of every frame and processes those with hnv_steer_pick
- * == t on its own worker. With 1 thread there is no filter (hnvgwd
- * attaches none) and no hash. Not measured: the kernel's side (the copy
- * of each packet to every raw socket, its filter runs in the kernel's
- * BPF JIT rather than in C, recvmmsg/sendmmsg and TAP writes).
+ * Two models of the steering, with 2 threads (with 1 thread there is
+ * nothing to steer, and no hash):
+ *   - per-socket filters (the raw backend, and what the packet backend
+ *     did before its fanout group): each thread's socket runs its own
+ *     filter on every packet, so each thread walks every frame, computes
+ *     hnv_steer_hash of it and processes those with hnv_steer_pick == t
+ *     on its own worker: 2 hashes per frame;
+ *   - fanout (the packet backend: one PACKET_FANOUT group, steer.h
+ *     hnv_steer_fanout): the kernel runs the hash once per packet and
+ *     hands it to one socket, so each thread walks only the frames the
+ *     hash gives it and computes the hash once for each of them (that
+ *     one run, charged to the thread that gets the frame): 1 hash per
+ *     frame.
+ * Not measured: the kernel's side (the copy of each packet to every raw
+ * socket, the programs' runs in the kernel's BPF JIT rather than in C,
+ * recvmmsg/sendmmsg and TAP writes).
  *
  * Prints, per run, Mpps delivered over all threads (every frame must be
  * delivered to a VM port: counted, and shown as a percentage) and the
- * ratio of 2 threads to 1; runs alternate 1, 2, 1, 2 so a change in the
- * machine's load hits both. On a machine others use too, the wall-clock
+ * ratios of 2 threads to 1 for both models; runs alternate 1, 2 filters,
+ * 2 fanout, 1, ... so a change in the machine's load hits all. On a
+ * machine others use too, the wall-clock
  * ratio follows their load; so each run also prints how much CPU each
  * thread got and the Mpps per own CPU (each thread's packets over its own
  * CPU time, summed over the threads): what the threads would do with a
- * CPU each, including what they cost each other (the hash every thread
- * computes for every frame, shared caches and memory). Numbers only;
+ * CPU each, including what they cost each other (the hashes, shared
+ * caches and memory). Numbers only;
  * nothing is asserted.
  */
 #define _LGPL_SOURCE
@@ -181,11 +191,20 @@ static struct hnv_dp *dp;
 static struct tmpl *tm;
 static atomic_bool go, stop;
 
+enum model {
+	M_FILTERS, /* a socket filter per thread: every thread hashes every frame */
+	M_FANOUT,  /* one fanout program: each frame hashed once, by its thread */
+};
+
+/* fanout: the templates of thread t of 2 (mine[t][0..n_mine[t])) */
+static unsigned *mine[2], n_mine[2];
+
 /* one cache line each: the counters a thread adds to per batch are not
  * the other's */
 struct thr {
 	_Alignas(64) pthread_t t;
 	unsigned idx, n;
+	enum model model;
 	uint64_t done, delivered;
 	double cpu; /* seconds of CPU the thread got while measured */
 };
@@ -212,11 +231,21 @@ static void *thread_main(void *arg)
 	unsigned next = 0, nb = 0;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		for (unsigned rep = 0; rep < 4096; rep++) {
-			const struct tmpl *t = &tm[next++ & (N_TEMPLATES - 1)];
-			/* the socket filter of this thread (none with one thread) */
-			if (th->n > 1 && hnv_steer_pick(hnv_steer_hash(t->frame + 14, t->len - 14u),
-							th->n) != th->idx)
-				continue;
+			const struct tmpl *t;
+			if (th->n > 1 && th->model == M_FANOUT) {
+				/* the kernel's one run of the program, for this frame */
+				t = &tm[mine[th->idx][next++ % n_mine[th->idx]]];
+				if (hnv_steer_pick(hnv_steer_hash(t->frame + 14, t->len - 14u),
+						   th->n) != th->idx)
+					die("fanout pick", -1);
+			} else {
+				t = &tm[next++ & (N_TEMPLATES - 1)];
+				/* the socket filter of this thread (none with one thread) */
+				if (th->n > 1 &&
+				    hnv_steer_pick(hnv_steer_hash(t->frame + 14, t->len - 14u),
+						   th->n) != th->idx)
+					continue;
+			}
 			struct hnv_pkt *p = &pkts[nb];
 			p->data = p->buf + HNV_PKT_HEADROOM;
 			memcpy(p->data, t->frame, t->len);
@@ -246,13 +275,13 @@ static void *thread_main(void *arg)
  * thread had a CPU of its own all the time (each thread's packets over its
  * own CPU time, summed): on a shared machine the wall figure measures the
  * other users' load as much as the threads. */
-static double run(unsigned n, double seconds, double *cap)
+static double run(unsigned n, enum model model, double seconds, double *cap)
 {
 	struct thr th[2];
 	atomic_store(&go, false);
 	atomic_store(&stop, false);
 	for (unsigned k = 0; k < n; k++) {
-		th[k] = (struct thr){.idx = k, .n = n};
+		th[k] = (struct thr){.idx = k, .n = n, .model = model};
 		if (pthread_create(&th[k].t, NULL, thread_main, &th[k]))
 			die("pthread_create", -1);
 	}
@@ -270,7 +299,11 @@ static double run(unsigned n, double seconds, double *cap)
 		*cap += th[k].cpu > 0 ? (double)th[k].delivered / th[k].cpu / 1e6 : 0;
 	}
 	double dt = now() - t0, mpps = (double)delivered / dt / 1e6;
-	printf("  %u thread%s: %6.2f Mpps  (", n, n > 1 ? "s" : " ", mpps);
+	printf("  %u thread%s%s: %6.2f Mpps  (", n, n > 1 ? "s" : " ",
+	       n == 1              ? "         "
+	       : model == M_FANOUT ? ", fanout "
+				   : ", filters",
+	       mpps);
 	for (unsigned k = 0; k < n; k++)
 		printf("%sthread %u %.2f", k ? ", " : "", k, (double)th[k].done / dt / 1e6);
 	printf("; delivered %.1f%% of %llu)\n", 100.0 * (double)delivered / (double)done,
@@ -306,34 +339,49 @@ int main(int argc, char **argv)
 	       "~65k UDP flows), engine + steering in process, batches of %d, %.0f s a run; "
 	       "%ld CPUs online, load average %.2f\n",
 	       N_VS * REMOTE_PER_VS, BATCH, seconds, sysconf(_SC_NPROCESSORS_ONLN), load[0]);
-	/* the filter's share: one hash of every frame, per thread */
-	unsigned on0 = 0;
-	for (unsigned i = 0; i < N_TEMPLATES; i++)
-		on0 += hnv_steer_pick(hnv_steer_hash(tm[i].frame + 14, tm[i].len - 14u), 2) == 0;
+	/* the fanout program's share: each thread's templates */
+	for (unsigned t = 0; t < 2; t++)
+		if (!(mine[t] = calloc(N_TEMPLATES, sizeof(unsigned))))
+			die("alloc", -1);
+	for (unsigned i = 0; i < N_TEMPLATES; i++) {
+		unsigned t = hnv_steer_pick(hnv_steer_hash(tm[i].frame + 14, tm[i].len - 14u), 2);
+		mine[t][n_mine[t]++] = i;
+	}
+	if (!n_mine[0] || !n_mine[1])
+		die("templates on one thread", -1);
+	unsigned on0 = n_mine[0];
 	volatile uint32_t sink = 0;
 	double h0 = cpu_now(); /* CPU time: the other users' load does not count */
 	for (unsigned r = 0; r < 64; r++)
 		for (unsigned i = 0; i < N_TEMPLATES; i++)
 			sink += hnv_steer_hash(tm[i].frame + 14, tm[i].len - 14u);
 	double hash_ns = (cpu_now() - h0) * 1e9 / (64.0 * N_TEMPLATES);
-	printf("  steering hash: %.1f ns per frame (with n threads each hashes every frame); "
-	       "frames on thread 0 of 2: %.1f%%\n",
+	printf("  steering hash: %.1f ns per frame (filters: each of n threads hashes every "
+	       "frame; fanout: one hash per frame); frames on thread 0 of 2: %.1f%%\n",
 	       hash_ns, 100.0 * on0 / N_TEMPLATES);
-	double one = 0, two = 0, cap1 = 0, cap2 = 0, c;
+	double one = 0, filt = 0, fan = 0, cap1 = 0, cap_filt = 0, cap_fan = 0, c;
 	urcu_qsbr_thread_offline(); /* the threads' grace periods never wait for us */
 	for (int r = 0; r < 2; r++) {
-		one += run(1, seconds, &c);
+		one += run(1, M_FILTERS, seconds, &c);
 		cap1 += c;
-		two += run(2, seconds, &c);
-		cap2 += c;
+		filt += run(2, M_FILTERS, seconds, &c);
+		cap_filt += c;
+		fan += run(2, M_FANOUT, seconds, &c);
+		cap_fan += c;
 	}
-	printf("  mean: 1 thread %.2f Mpps, 2 threads %.2f Mpps, ratio %.2fx (wall clock)\n",
-	       one / 2, two / 2, one > 0 ? two / one : 0);
-	printf("  per own CPU: 1 thread %.2f Mpps, 2 threads %.2f Mpps, ratio %.2fx\n", cap1 / 2,
-	       cap2 / 2, cap1 > 0 ? cap2 / cap1 : 0);
+	printf("  mean: 1 thread %.2f Mpps; 2 threads: filters %.2f Mpps (%.2fx), fanout %.2f "
+	       "Mpps (%.2fx) (wall clock)\n",
+	       one / 2, filt / 2, one > 0 ? filt / one : 0, fan / 2, one > 0 ? fan / one : 0);
+	printf("  per own CPU: 1 thread %.2f Mpps; 2 threads: filters %.2f Mpps, ratio %.2fx "
+	       "(per-socket filters, each thread hashes every frame: raw backend); fanout %.2f "
+	       "Mpps, ratio %.2fx (one hash per frame: packet backend's fanout group)\n",
+	       cap1 / 2, cap_filt / 2, cap1 > 0 ? cap_filt / cap1 : 0, cap_fan / 2,
+	       cap1 > 0 ? cap_fan / cap1 : 0);
 	hnv_dp_free(dp);
 	urcu_qsbr_thread_online();
 	urcu_qsbr_unregister_thread();
 	free(tm);
+	free(mine[0]);
+	free(mine[1]);
 	return 0;
 }

@@ -10,7 +10,15 @@
  *    filters like packet and raw sockets, so this needs no privilege.
  * 2. Flows: 64 flows from one remote PA keep their thread whatever the
  *    FlowID, IP ID and payload, and both of 2 threads get flows.
- * 3. Forwarding (root: a network namespace of its own): hnv_fwd with 2
+ * 3. The fanout group through the kernel (root: a network namespace of its
+ *    own): 1..4 instances of the AF_PACKET uplink on a veth, steered as
+ *    hnvgwd steers them (one PACKET_FANOUT group, hnv_steer_fanout), while
+ *    a second group of 2 on another veth in the same namespace (a second
+ *    hnvgwd) runs too; frames of every shape are sent into both veths.
+ *    Each frame that is NVGRE to this host reaches exactly the instance
+ *    hnv_steer_pick(hnv_steer_hash()) names, once, bytes unchanged; every
+ *    other frame reaches none.
+ * 4. Forwarding (root: a network namespace of its own): hnv_fwd with 2
  *    threads on a veth uplink, both backends; NVGRE of 64 flows from one
  *    remote PA is sent into the uplink; every frame reaches the VM's TAP,
  *    in order within its flow, and each thread's received count is the sum
@@ -19,6 +27,7 @@
 #define _LGPL_SOURCE
 #include "../../datapath/dp.h"
 #include "../../datapath/io/fwd.h"
+#include "../../datapath/io/io.h"
 #include "../../datapath/io/steer.h"
 #include "../../datapath/policy.h"
 #include "pktgen.h"
@@ -291,16 +300,174 @@ static void test_flows_keep_thread(void **state)
 	free(f);
 }
 
-/* ---- 3. two forwarding threads on a veth uplink (root) ---- */
-
-#define FLOWS 64
-#define PER_FLOW 20
+/* ---- 3. the fanout group through the kernel (root) ---- */
 
 static void sh(const char *cmd)
 {
 	if (system(cmd) != 0)
 		fail_msg("command failed: %s", cmd);
 }
+
+#define FANOUT_FRAMES 1500
+#define RX_BATCH 8
+
+struct group {
+	const char *dev, *peer;
+	unsigned n;
+	struct hnv_io_port *up[4];
+	int tx; /* a packet socket on the peer: frames into dev */
+	struct hnv_mac mac;
+};
+
+static void group_open(struct group *g, unsigned n)
+{
+	char err[256];
+	g->n = n;
+	for (unsigned k = 0; k < n; k++)
+		if (hnv_io_uplink_packet_ops.open(g->dev, NULL, &g->up[k], err, sizeof(err)))
+			fail_msg("open %s: %s", g->dev, err);
+	if (n > 1 && hnv_io_uplink_packet_ops.steer(g->up, n, err, sizeof(err)))
+		fail_msg("steer %s to %u: %s", g->dev, n, err);
+	g->tx = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	assert_true(g->tx >= 0);
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, g->dev);
+	assert_int_equal(ioctl(g->tx, SIOCGIFHWADDR, &ifr), 0);
+	memcpy(g->mac.b, ifr.ifr_hwaddr.sa_data, 6);
+}
+
+static void group_close(struct group *g)
+{
+	for (unsigned k = 0; k < g->n; k++)
+		hnv_io_uplink_packet_ops.close(g->up[k]);
+	close(g->tx);
+}
+
+static void group_send(const struct group *g, const uint8_t *f, size_t len)
+{
+	struct sockaddr_ll to = {.sll_family = AF_PACKET,
+				 .sll_ifindex = (int)if_nametoindex(g->peer),
+				 .sll_halen = 6};
+	assert_int_equal(sendto(g->tx, f, len, 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)len);
+}
+
+/* Reads what every instance of g received; each frame must be f (len
+ * bytes). Returns the instance that received it (-1: none), failing when
+ * several did, or one did twice. When want >= 0, waits for instance want
+ * first (the veth hands frames on in a softirq). */
+static int group_recv(const struct group *g, const uint8_t *f, size_t len, int want,
+		      struct hnv_pkt **pkts, unsigned frame)
+{
+	if (want >= 0) {
+		struct pollfd pfd = {.fd = g->up[want]->fd, .events = POLLIN};
+		(void)poll(&pfd, 1, 2000);
+	}
+	int who = -1;
+	for (unsigned k = 0; k < g->n; k++) {
+		int r;
+		/* the epoll fd also wakes for neighbour notifications: read on
+		 * while frames come */
+		while ((r = hnv_io_uplink_packet_ops.rx(g->up[k], pkts, RX_BATCH, 0)) > 0) {
+			for (int i = 0; i < r; i++) {
+				if (pkts[i]->len != len || memcmp(pkts[i]->data, f, len) != 0)
+					fail_msg("%s, %u threads, frame %u: thread %u received "
+						 "another frame (%u bytes)",
+						 g->dev, g->n, frame, k, pkts[i]->len);
+				if (who != -1)
+					fail_msg("%s, %u threads, frame %u: received by thread "
+						 "%d and by thread %u",
+						 g->dev, g->n, frame, who, k);
+				who = (int)k;
+			}
+		}
+		assert_true(r == 0);
+	}
+	return who;
+}
+
+static void test_fanout_kernel(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_fanout_kernel: needs root (a network namespace)\n");
+		skip();
+	}
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	sh("ip link set lo up && sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+	   "net.ipv6.conf.default.disable_ipv6=1 && "
+	   "ip link add fo0 type veth peer name fp0 && ip link add fo1 type veth peer name fp1 && "
+	   "for d in fo0 fp0 fo1 fp1; do ip link set $d up || exit 1; done");
+	struct hnv_pkt *pkts[RX_BATCH];
+	for (unsigned i = 0; i < RX_BATCH; i++)
+		assert_non_null(pkts[i] = calloc(1, sizeof(struct hnv_pkt)));
+	uint8_t *frame = malloc(PG_FRAME_MAX);
+	assert_non_null(frame);
+	const struct hnv_mac other = pg_mac("020000000099");
+	for (unsigned n = 1; n <= 4; n++) {
+		/* the second group is opened first: its id is taken when the
+		 * first is made */
+		struct group g2 = {.dev = "fo1", .peer = "fp1"}, g = {.dev = "fo0", .peer = "fp0"};
+		group_open(&g2, 2);
+		group_open(&g, n);
+		unsigned got[4] = {0}, none = 0;
+		for (unsigned i = 0; i < FANOUT_FRAMES; i++) {
+			size_t len;
+			while ((len = random_frame(frame)) < 14)
+				;
+			uint16_t et = pg_get16(frame + 12);
+			if (et == 0x8100 || et == 0x88a8 || et == 0x9100) /* the kernel untags */
+				pg_put16(frame + 12, 0x0801);
+			/* to this host, or (1 in 7) to another */
+			memcpy(frame, i % 7 == 3 ? other.b : g.mac.b, 6);
+			uint32_t h = hnv_steer_hash(frame + 14, len - 14);
+			bool host = i % 7 != 3 && eth_nvgre_to_host(frame, len);
+			int want = host ? (int)hnv_steer_pick(h, n) : -1;
+			group_send(&g, frame, len);
+			int who = group_recv(&g, frame, len, want, pkts, i);
+			if (who != want)
+				fail_msg(
+					"fo0, %u threads, frame %u (%zu bytes): thread %d received "
+					"it, the hash says %d",
+					n, i, len, who, want);
+			if (want >= 0)
+				got[want]++;
+			else
+				none++;
+			/* the other group, on its own device: its own steering */
+			memcpy(frame, i % 7 == 3 ? other.b : g2.mac.b, 6);
+			want = host ? (int)hnv_steer_pick(h, 2) : -1;
+			group_send(&g2, frame, len);
+			who = group_recv(&g2, frame, len, want, pkts, i);
+			if (who != want)
+				fail_msg(
+					"fo1, 2 threads, frame %u: thread %d received it, the hash "
+					"says %d",
+					i, who, want);
+		}
+		/* nothing arrives late; every thread got frames */
+		usleep(50000);
+		assert_int_equal(group_recv(&g, frame, 0, -1, pkts, FANOUT_FRAMES), -1);
+		assert_int_equal(group_recv(&g2, frame, 0, -1, pkts, FANOUT_FRAMES), -1);
+		printf("fanout, %u thread%s:", n, n > 1 ? "s" : "");
+		for (unsigned k = 0; k < n; k++) {
+			printf(" %u", got[k]);
+			assert_true(got[k] > FANOUT_FRAMES / (8 * n));
+		}
+		printf(" frames, %u to none\n", none);
+		assert_true(none > FANOUT_FRAMES / 8);
+		group_close(&g);
+		group_close(&g2);
+	}
+	free(frame);
+	for (unsigned i = 0; i < RX_BATCH; i++)
+		free(pkts[i]);
+}
+
+/* ---- 4. two forwarding threads on a veth uplink (root) ---- */
+
+#define FLOWS 64
+#define PER_FLOW 20
 
 /* Frame seq of flow: NVGRE 192.168.4.22 -> 192.168.4.11, VSID 5001, from
  * remote VM 10.0.0.(10 + flow % 8), UDP source port 20000 + flow, to the
@@ -488,9 +655,8 @@ static void test_forward_two_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_filter_limits),
-		cmocka_unit_test(test_filter_is_hash),
-		cmocka_unit_test(test_flows_keep_thread),
+		cmocka_unit_test(test_filter_limits),       cmocka_unit_test(test_filter_is_hash),
+		cmocka_unit_test(test_flows_keep_thread),   cmocka_unit_test(test_fanout_kernel),
 		cmocka_unit_test(test_forward_two_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
