@@ -17,16 +17,18 @@
  * (AF_PACKET, outer Ethernet built from the kernel's route and neighbour
  * tables; needed for IPv6 PAs).
  * --fwd-threads N (1 to 16, default 1; needs --uplink): N forwarding
- * threads. Each has its own uplink socket, whose socket filter takes the
- * thread's share of received NVGRE by a hash of the VSID and the inner
- * flow (datapath/io/steer.h): one remote host's traffic spreads over the
- * threads and every flow stays on one. VM ports are read by thread
+ * threads. Each has its own uplink socket and gets its share of received
+ * NVGRE by a hash of the VSID and the inner flow (datapath/io/steer.h):
+ * with the packet backend the sockets form one PACKET_FANOUT_CBPF group
+ * (the kernel runs the hash once per frame), with the raw backend each
+ * socket's filter keeps its share. One remote host's traffic spreads over
+ * the threads and every flow stays on one. VM ports are read by thread
  * (port id % N); with the fast path only thread 0 reads its punts. `show
  * counters` has thread:K.rx_packets and thread:K.uplink_rx_packets. Why 1
  * by default: with the kernel fast path (the tier used when it loads) the
  * threads carry only punts and hnvgwd's TAPs, and each further thread
- * costs the kernel one more socket filter run per NVGRE packet (and, for
- * the raw backend, a copy of each); set it for the userspace tier, at
+ * costs the raw backend one more socket filter run and copy per NVGRE
+ * packet; set it for the userspace tier, at
  * most one per CPU the host gives hnvgwd.
  * --datapath picks the forwarding tier (ARCHITECTURE "Two tiers"): kernel
  * (the tc eBPF fast path, datapath/bpf/fp.h, forwards ordinary unicast in
