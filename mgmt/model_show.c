@@ -296,6 +296,35 @@ static int row_pool(const struct hnv_model *m, json_object *r, const MEMBER_T(po
 	return rc;
 }
 
+/* The MAC of VSID vs's default-gateway record (conf_is_gateway_rec: a
+ * lookup record whose CA is the lowest address of one of its prefixes),
+ * the router MAC the datapath uses in that VSID, as text in mac; "" when
+ * it has none (the global gateway MAC). The model check keeps one such
+ * record per (VSID, CA) and the applier one MAC per VSID, so the first
+ * prefix's record names it. */
+static void gateway_mac_of(const struct hnv_model *m, const MEMBER_T(vsubnet) * vs, char *mac,
+			   size_t len)
+{
+	const struct view v = {m, NULL};
+	mac[0] = '\0';
+	for (unsigned i = 0; i < vs->n_prefixes && i < HNV_CONF_PREFIXES_MAX; i++) {
+		struct hnv_ip gw;
+		conf_gateway_of(&vs->prefixes[i], &gw);
+		struct keyb k;
+		mdl_key_ca(vs->vsid, &gw, &k);
+		struct mit it;
+		const struct ent *x;
+		for (mdl_mit_init(&it, &v, &k); (x = mdl_mit_next(&it)) != NULL;) {
+			if (x->g != G_LOOKUP || OBJ(x, lookup)->vsid != vs->vsid ||
+			    !hnv_ip_eq(&OBJ(x, lookup)->ca, &gw) ||
+			    !conf_is_gateway_rec(OBJ(x, lookup), vs->prefixes, vs->n_prefixes))
+				continue;
+			hnv_fmt_mac(&OBJ(x, lookup)->mac, mac, len);
+			return;
+		}
+	}
+}
+
 /* One row for entry e of group g. */
 static int make_row(const struct hnv_model *m, enum group g, const struct ent *e, bool show_secrets,
 		    json_object *r)
@@ -315,6 +344,11 @@ static int make_row(const struct hnv_model *m, enum group g, const struct ent *e
 		rc = rc ? rc : add_arr(r, "prefixes", &a);
 		for (unsigned i = 0; i < c.u.vsubnet.n_prefixes && rc == 0; i++)
 			rc = arr_prefix(a, &c.u.vsubnet.prefixes[i]);
+		if (rc == 0) {
+			char mac[18];
+			gateway_mac_of(m, &c.u.vsubnet, mac, sizeof(mac));
+			rc = add_str(r, "gateway_mac", mac);
+		}
 		break;
 	case G_LOOKUP:
 		rc = row_lookup(r, &c.u.lookup);

@@ -463,8 +463,10 @@ static void test_show_rows(void **state)
 		    "[{\"name\":\"blue\",\"rdid\":\"{11111111-2222-3333-4444-000000005001}\"},"
 		    "{\"name\":\"red\",\"rdid\":\"{11111111-2222-3333-4444-000000006001}\"}]");
 	assert_rows(m, "vsubnets", false,
-		    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/24\"]},"
-		    "{\"vsid\":6001,\"rdomain\":\"red\",\"prefixes\":[\"10.0.0.0/24\"]}]");
+		    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/24\"],"
+		    "\"gateway_mac\":\"\"},"
+		    "{\"vsid\":6001,\"rdomain\":\"red\",\"prefixes\":[\"10.0.0.0/24\"],"
+		    "\"gateway_mac\":\"\"}]");
 	assert_rows(m, "pa", false,
 		    "[{\"ProviderAddress\":\"192.168.4.11\",\"PrefixLength\":24,"
 		    "\"InterfaceName\":\"eth0\"}]");
@@ -563,6 +565,68 @@ static void test_show_lookup(void **state)
 		"\"MACAddress\":\"00155D000002\",\"ProviderAddress\":\"192.168.4.1\","
 		"\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
 		"\"VMName\":\"\",\"UseVmMACAddress\":false,\"Type\":\"L2Only\"}]");
+	hnv_model_free(n);
+}
+
+/* The default-gateway records of Windows Server 2012's demo (CA = the
+ * subnet's lowest address, PA 169.254.254.254): show vsubnets names each
+ * VSID's router MAC (empty: the global gateway MAC), also for an IPv6-only
+ * subnet and with --vsid; show lookup lists the record as configured;
+ * lookup del empties the column again. */
+static void test_show_gateway_mac(void **state)
+{
+	struct hnv_model *m = *state;
+	const char *more[] = {
+		"vsubnet add 5002 --rdomain blue --prefix 10.0.1.0/24",
+		"vsubnet add 5003 --rdomain blue --prefix fd00:5003::/64",
+		"lookup add --vsid 5001 --ca 10.0.0.1 --pa 169.254.254.254 --mac 101010101101 "
+		"--vm-name BlueS1-DG",
+		"lookup add --vsid 5003 --ca fd00:5003::1 --pa 169.254.254.254 --mac 101010101003",
+	};
+	struct hnv_model *n = transact_ok(m, more, ARRAY_LEN(more));
+	assert_rows(n, "vsubnets", false,
+		    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/24\"],"
+		    "\"gateway_mac\":\"10:10:10:10:11:01\"},"
+		    "{\"vsid\":6001,\"rdomain\":\"red\",\"prefixes\":[\"10.0.0.0/24\"],"
+		    "\"gateway_mac\":\"\"},"
+		    "{\"vsid\":5002,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.1.0/24\"],"
+		    "\"gateway_mac\":\"\"},"
+		    "{\"vsid\":5003,\"rdomain\":\"blue\",\"prefixes\":[\"fd00:5003::/64\"],"
+		    "\"gateway_mac\":\"10:10:10:10:10:03\"}]");
+
+	struct hnv_show_filter f = {.has_vsid = true, .vsid = 5001};
+	json_object *rows = NULL;
+	assert_int_equal(hnv_model_show_page(n, "vsubnets", false, &f, 0, SIZE_MAX, &rows, NULL),
+			 0);
+	assert_string_equal(json_object_to_json_string_ext(
+				    rows, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+			    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/"
+			    "24\"],\"gateway_mac\":\"10:10:10:10:11:01\"}]");
+	json_object_put(rows);
+
+	f = (struct hnv_show_filter){.has_ca = true};
+	assert_int_equal(hnv_parse_ip("10.0.0.1", &f.ca), 0);
+	assert_int_equal(hnv_model_show_page(n, "lookup", false, &f, 0, SIZE_MAX, &rows, NULL), 0);
+	assert_string_equal(
+		json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE),
+		"[{\"CustomerAddress\":\"10.0.0.1\",\"VirtualSubnetID\":5001,"
+		"\"MACAddress\":\"101010101101\",\"ProviderAddress\":\"169.254.254.254\","
+		"\"CustomerID\":\"\",\"Context\":\"\",\"Rule\":\"TranslationMethodEncap\","
+		"\"VMName\":\"BlueS1-DG\",\"UseVmMACAddress\":false,\"Type\":\"Static\"}]");
+	json_object_put(rows);
+
+	const char *del = "lookup del --vsid 5001 --ca 10.0.0.1 --mac 101010101101";
+	struct hnv_model *o = transact_ok(n, &del, 1);
+	f = (struct hnv_show_filter){.has_vsid = true, .vsid = 5001};
+	assert_int_equal(hnv_model_show_page(o, "vsubnets", false, &f, 0, SIZE_MAX, &rows, NULL),
+			 0);
+	assert_string_equal(json_object_to_json_string_ext(
+				    rows, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+			    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/"
+			    "24\"],\"gateway_mac\":\"\"}]");
+	json_object_put(rows);
+	hnv_model_free(o);
 	hnv_model_free(n);
 }
 
@@ -808,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test_setup_teardown(test_show_rows, setup_demo, teardown_model),
 		cmocka_unit_test_setup_teardown(test_show_lookup, setup_demo, teardown_model),
+		cmocka_unit_test_setup_teardown(test_show_gateway_mac, setup_demo, teardown_model),
 		cmocka_unit_test(test_global_defaults),
 		cmocka_unit_test_setup_teardown(test_secrets_masked, setup_demo, teardown_model),
 		cmocka_unit_test_setup_teardown(test_build_dp, setup_demo, teardown_model),
