@@ -120,6 +120,13 @@ void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n);
 /* Reports a quiescent state so retired table memory can be reclaimed. */
 void hnv_dp_worker_quiescent(struct hnv_dp_worker *w);
 
+/* MS-NVGREE REDIRECTs the workers accepted wait for the control thread:
+ * the descriptor polls readable when some wait; hnv_dp_redirects_apply
+ * (control thread) overrides each record's PA (hnv_policy_lookup_redirect,
+ * which the fast path mirrors) and returns how many it applied. */
+int hnv_dp_redirect_fd(const struct hnv_dp *dp);
+int hnv_dp_redirects_apply(struct hnv_dp *dp);
+
 /* Counters summed over every worker (including freed ones) and the
  * counter source, if one is set. */
 void hnv_dp_counters(struct hnv_dp *dp, uint64_t out[HNV_R__COUNT]);

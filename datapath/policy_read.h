@@ -29,6 +29,7 @@ struct hnv_rec {
 };
 #define HNV_REC_F_USED 0x1
 #define HNV_REC_F_USE_VM_MAC 0x2
+#define HNV_REC_F_REDIRECTED 0x4 /* PA overridden by a REDIRECT (hnv_policy_lookup_redirect) */
 
 struct hnv_vsubnet {
 	uint32_t vsid;
@@ -36,7 +37,7 @@ struct hnv_vsubnet {
 	uint8_t n_prefixes;
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
-	struct hnv_dhcp_cfg *dhcp; /* RCU; NULL: no pool, DHCP not answered */
+	struct hnv_dhcp_cfg *dhcp;                       /* RCU; NULL: no pool, DHCP not answered */
 };
 
 struct hnv_port {

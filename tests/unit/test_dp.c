@@ -26,6 +26,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "../../datapath/dp.h"
+#include "../../datapath/nvgre_ext.h"
 #include "../../datapath/io/pcap.h"
 #include "../../datapath/policy_read.h"
 #include "../../datapath/proto.h"
@@ -1634,6 +1635,15 @@ static void check_flipped(struct ctx *c, const struct hnv_pkt *p, int in_port)
 	check_sane(p);
 	if (hnv_reason_is_drop(p->reason))
 		return;
+	if (p->out_port == HNV_PORT_UPLINK && in_port == HNV_PORT_UPLINK) {
+		/* back to the uplink only as an MS-NVGREE message to the sender */
+		assert_true(p->reason == HNV_R_nvx_unreach_sent ||
+			    p->reason == HNV_R_nvx_redirect_sent);
+		size_t gre = pg_get16(p->data + 12) == 0x0800 ? 34 : 54;
+		struct hnv_nvx m;
+		assert_int_equal(hnv_nvx_parse(p->data + gre + 8, p->len - gre - 8, &m), 0);
+		return;
+	}
 	if (p->out_port == HNV_PORT_UPLINK) {
 		assert_int_not_equal(in_port, HNV_PORT_UPLINK);
 		struct hnv_nvgre g;
