@@ -474,6 +474,11 @@ int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn
 	return 0;
 }
 
+struct hnv_dp *hnv_core_dp(struct hnv_core *c)
+{
+	return c->dp;
+}
+
 const struct hnv_model *hnv_core_model(const struct hnv_core *c)
 {
 	return c->model;

@@ -66,6 +66,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -575,6 +576,26 @@ static int start_sync(const struct args *a, struct daemon *d, char *err, size_t 
 	return 0;
 }
 
+/* MS-NVGREE REDIRECTs the forwarding thread accepted: applied to the
+ * datapath's records on this (the control) thread. */
+static int redirect_fd(void *arg, short *events)
+{
+	*events = POLLIN;
+	return hnv_dp_redirect_fd(arg);
+}
+
+static int redirect_timeout(void *arg)
+{
+	(void)arg;
+	return -1;
+}
+
+static void redirect_run(void *arg, short revents)
+{
+	(void)revents;
+	hnv_dp_redirects_apply(arg);
+}
+
 /* Start-up in the order of the comment at the top of this file. 0, or -1
  * with a message in err. */
 static int start(const struct args *a, struct daemon *d, char *err, size_t errlen)
@@ -604,6 +625,18 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 	}
 	if (a->etcd && start_sync(a, d, err, errlen))
 		return -1;
+	struct hnv_dp *dp = hnv_core_dp(d->core);
+	if (dp && hnv_dp_redirect_fd(dp) >= 0) {
+		struct hnv_source rs = {.name = "nvgre-redirect",
+					.fd = redirect_fd,
+					.timeout_ms = redirect_timeout,
+					.run = redirect_run,
+					.arg = dp};
+		if (hnv_server_add_source(d->srv, &rs)) {
+			snprintf(err, errlen, "too many event sources");
+			return -1;
+		}
+	}
 	return 0;
 }
 
