@@ -1381,7 +1381,7 @@ int hnv_dp_redirect_fd(const struct hnv_dp *dp)
 	return dp->nvx_efd;
 }
 
-int hnv_dp_redirects_apply(struct hnv_dp *dp)
+int hnv_dp_redirects_apply(struct hnv_dp *dp, hnv_dp_redirect_fn fn, void *arg)
 {
 	struct nvx_pending q[NVX_PENDING_MAX];
 	if (dp->nvx_efd >= 0) {
@@ -1403,6 +1403,8 @@ int hnv_dp_redirects_apply(struct hnv_dp *dp)
 		ipstr(&q[i].new_pa, np, sizeof(np));
 		if (rc == 0) {
 			applied++;
+			if (fn)
+				fn(arg, &q[i].new_pa);
 			hnv_log(HNV_LOG_NOTICE, "REDIRECT: %s in VSID %u now sent to PA %s", ca,
 				q[i].vsid, np);
 		} else if (rc != -ESTALE) {

@@ -125,7 +125,10 @@ void hnv_dp_worker_quiescent(struct hnv_dp_worker *w);
  * (control thread) overrides each record's PA (hnv_policy_lookup_redirect,
  * which the fast path mirrors) and returns how many it applied. */
 int hnv_dp_redirect_fd(const struct hnv_dp *dp);
-int hnv_dp_redirects_apply(struct hnv_dp *dp);
+/* fn (may be NULL) is called with the new PA of each override applied, so
+ * the I/O layer can learn the next hop of a PA it has not seen. */
+typedef void (*hnv_dp_redirect_fn)(void *arg, const struct hnv_ip *new_pa);
+int hnv_dp_redirects_apply(struct hnv_dp *dp, hnv_dp_redirect_fn fn, void *arg);
 
 /* Counters summed over every worker (including freed ones) and the
  * counter source, if one is set. */

@@ -1955,10 +1955,10 @@ static void test_nvx_redirect_received(void **state)
 	memcpy(b, f, len);
 	b[42 + 14 + 20 + 4] ^= 0x40;
 	assert_reason(run(c, b, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_bad);
-	assert_int_equal(hnv_dp_redirects_apply(c->dp), 0);
+	assert_int_equal(hnv_dp_redirects_apply(c->dp, NULL, NULL), 0);
 	/* blue2 moved from .22 to .33: the old host tells Host1 */
 	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_nvx_redirect_rcvd);
-	assert_int_equal(hnv_dp_redirects_apply(c->dp), 1);
+	assert_int_equal(hnv_dp_redirects_apply(c->dp, NULL, NULL), 1);
 	struct hnv_ip ca = pg_ip("10.0.0.7");
 	const struct hnv_rec *rec = hnv_policy_rec_by_ca(c->pol, hnv_hash_ca(5001, &ca), 5001, &ca);
 	assert_non_null(rec);
