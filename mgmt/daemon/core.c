@@ -1134,8 +1134,16 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
 	if (rc)
 		return rc;
-	if (strcmp(what, "lookup") == 0)
+	if (strcmp(what, "lookup") == 0) {
 		annotate_redirects(c, rows);
+		/* the two fields may carry an unpaged reply past the line */
+		if (!paged && strlen(json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)) >
+				      HNV_API_MAX_LINE - 64) {
+			json_object_put(rows);
+			hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
+			return -EFBIG;
+		}
+	}
 	if (!paged) {
 		*result = rows;
 		return 0;
