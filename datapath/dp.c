@@ -1567,6 +1567,7 @@ struct pf {
 	struct hnv_ip ca;
 	struct hnv_mac dmac;
 	uint64_t h;
+	uint64_t h_dst; /* rx: the destination CA's record (nvx_check_dst) */
 };
 
 /* Uplink: VSID from the GRE key, inner source CA and destination MAC. */
@@ -1585,6 +1586,9 @@ static bool peek_rx(const struct hnv_pkt *p, struct pf *s)
 	s->vsid = g.vsid;
 	hnv_ip_from_v4(&s->ca, f + inner + 14 + 12);
 	memcpy(s->dmac.b, f + inner, 6);
+	struct hnv_ip dst;
+	hnv_ip_from_v4(&dst, f + inner + 14 + 16);
+	s->h_dst = hnv_hash_ca(g.vsid, &dst);
 	return true;
 }
 
@@ -1602,6 +1606,7 @@ static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsig
 			s->kind = PF_RX;
 			s->h = hnv_hash_ca(s->vsid, &s->ca);
 			hnv_policy_prefetch_ca(pol, s->h);
+			hnv_policy_prefetch_ca(pol, s->h_dst);
 			hnv_policy_prefetch_vsubnet(pol, s->vsid, false);
 			hnv_policy_prefetch_port(pol, s->vsid, &s->dmac, false);
 		}
@@ -1610,6 +1615,7 @@ static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsig
 		struct pf *s = &st[i];
 		if (s->kind == PF_RX) {
 			hnv_policy_prefetch_rec(pol, s->h);
+			hnv_policy_prefetch_rec(pol, s->h_dst);
 			hnv_policy_prefetch_vsubnet(pol, s->vsid, true);
 			hnv_policy_prefetch_port(pol, s->vsid, &s->dmac, true);
 			continue;
