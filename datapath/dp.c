@@ -85,8 +85,8 @@ struct hnv_dp {
 	int nvx_efd; /* eventfd: readable while REDIRECTs wait */
 	struct hnv_policy *policy;
 	struct hnv_dp_settings *set; /* RCU; workers read it per packet; replaced whole */
-	struct neigh_table *neigh;   /* RCU */
-	pthread_mutex_t lock;        /* workers list and retired counters */
+	struct neigh_table *neigh; /* RCU */
+	pthread_mutex_t lock;      /* workers list and retired counters */
 	struct hnv_dp_worker *workers;
 	uint64_t retired[HNV_R__COUNT];
 	/* control thread only */

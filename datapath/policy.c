@@ -136,10 +136,9 @@ struct hnv_policy {
 };
 
 /* Reports a change to the mirror: its callback's result, 0 without one. */
-#define MIRROR(p, fn, ...)                                                                         \
-	((p)->mirror.ops && (p)->mirror.ops->fn                                                    \
-		 ? (p)->mirror.ops->fn((p)->mirror.arg, __VA_ARGS__)                               \
-		 : 0)
+#define MIRROR(p, fn, ...)                                                                  \
+	((p)->mirror.ops && (p)->mirror.ops->fn ? (p)->mirror.ops->fn((p)->mirror.arg, __VA_ARGS__) \
+						: 0)
 
 /* ---- large zeroed allocations ----
  * The record pool and the indexes are read at random by every packet; with

@@ -98,7 +98,8 @@ int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid);
 int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid,
 				const struct hnv_dhcp_cfg *cfg);
 /* Copies the vsubnet as configured; 0 or -ENOENT. */
-int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid, struct hnv_vsubnet_spec *out);
+int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid,
+			   struct hnv_vsubnet_spec *out);
 
 /* Adds a record. A record's identity is (vsid, ca, mac). Records with a CA
  * are found by (vsid, ca), which is unique; every record is found by

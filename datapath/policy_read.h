@@ -37,7 +37,7 @@ struct hnv_vsubnet {
 	uint8_t n_prefixes;
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
-	struct hnv_dhcp_cfg *dhcp;                       /* RCU; NULL: no pool, DHCP not answered */
+	struct hnv_dhcp_cfg *dhcp; /* RCU; NULL: no pool, DHCP not answered */
 };
 
 struct hnv_port {

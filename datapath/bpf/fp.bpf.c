@@ -21,10 +21,10 @@
 #include "fp_maps.h"
 #include "fp_parse.bpf.h"
 
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -152,7 +152,8 @@ static __always_inline void pass(struct fp_ctx *c)
 	decide(c, FP_ACT_PASS, HNV_R__COUNT);
 }
 
-static __always_inline void redirect_to(struct fp_ctx *c, __u32 reason, __u32 ifindex, bool ingress)
+static __always_inline void redirect_to(struct fp_ctx *c, __u32 reason, __u32 ifindex,
+					bool ingress)
 {
 	decide(c, FP_ACT_REDIRECT, reason);
 	c->v.out_ifindex = ifindex;
@@ -324,8 +325,8 @@ static __always_inline bool is_link_local6(const struct fp_ip *a)
 struct rx_pkt {
 	struct fp_ip outer_src;
 	struct fp_ip outer_dst; /* the local PA the frame came to */
-	__u32 iplen;            /* outer IP total length */
-	__u32 l4off;            /* GRE header offset from the outer IP header */
+	__u32 iplen;   /* outer IP total length */
+	__u32 l4off;   /* GRE header offset from the outer IP header */
 	__u8 outer_ecn;
 	__u8 outer4;
 	__u8 ecn_rewrite; /* ecn_decap changed the inner TOS to new_tos */
@@ -631,15 +632,12 @@ int fp_uplink_in(struct __sk_buff *skb)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {
-		.skb = skb, .rd = {.skb = skb}, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
+	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
 	struct rx_pkt r = {};
 	rx_uplink(&c, &r);
 	if (c.rd.short_) {
 		/* a header past the linear data: decide again (struct fp_rd) */
-		c = (struct fp_ctx){.skb = skb,
-				    .rd = {.skb = skb, .slow = true},
-				    .cfg = cfg,
+		c = (struct fp_ctx){.skb = skb, .rd = {.skb = skb, .slow = true}, .cfg = cfg,
 				    .v = {.reason = HNV_R__COUNT}};
 		r = (struct rx_pkt){};
 		rx_uplink(&c, &r);
@@ -661,7 +659,7 @@ struct tx_pkt {
 	/* the decision */
 	struct fp_rec rec; /* the destination's record */
 	__u8 routed;
-	__u8 local; /* deliver to a local port (else encapsulate) */
+	__u8 local;   /* deliver to a local port (else encapsulate) */
 	__u8 outer4;
 	__u8 flow_id;
 };
@@ -991,7 +989,8 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	wr16(eh + 12, t->eth.type);
 	if (t->local) {
-		if (t->routed && (pkt_store(skb, 0, eh, 12) || ttl_dec(skb, &t->in, ETH_HLEN))) {
+		if (t->routed && (pkt_store(skb, 0, eh, 12) ||
+				  ttl_dec(skb, &t->in, ETH_HLEN))) {
 			c->lost = true;
 			return TC_ACT_SHOT;
 		}
@@ -1025,11 +1024,8 @@ static __always_inline int tx_prog(struct __sk_buff *skb, bool gw_egress)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {.skb = skb,
-			   .rd = {.skb = skb},
-			   .cfg = cfg,
-			   .v = {.reason = HNV_R__COUNT},
-			   .gw_egress = gw_egress};
+	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg,
+			   .v = {.reason = HNV_R__COUNT}, .gw_egress = gw_egress};
 	struct tx_pkt t = {};
 	tx_vm(&c, &t);
 	/* the Ethernet header, read in place, is always in the linear data
