@@ -13,7 +13,10 @@
 #define _LGPL_SOURCE
 #include "dp.h"
 
+#include "../lib/clock.h"
+#include "../lib/log.h"
 #include "dhcp.h"
+#include "nvgre_ext.h"
 #include "policy_read.h"
 #include "proto.h"
 
@@ -24,6 +27,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
 struct neigh_table {
@@ -36,11 +42,32 @@ struct neigh_table {
 	} e[];
 };
 
+/* Per-worker state of the MS-NVGREE messages (each worker limits on its
+ * own: with N workers (hnvgwd --fwd-threads N) a sender may get up to N
+ * times the rate). */
+#define NVX_REDIRECT_SLOTS 256
+#define NVX_LOG_PEERS 16
+struct nvx_state {
+	struct nvx_sent { /* last REDIRECT per (sender PA, VSID, CA), hashed */
+		struct hnv_ip sender, ca;
+		uint32_t vsid;
+		int64_t at_ms;
+	} redirect[NVX_REDIRECT_SLOTS];
+	double tokens; /* UNREACHABLE token bucket */
+	int64_t tokens_ms;
+	struct nvx_peer { /* last UNREACHABLE log line per peer */
+		struct hnv_ip pa;
+		int64_t at_ms;
+	} logged[NVX_LOG_PEERS];
+	unsigned log_next;
+};
+
 /* One cache line or more of its own (hnv_dp_worker_new): each forwarding
  * thread writes its worker's counters per packet, and workers allocated
  * one after the other must not share a line between threads. */
 struct hnv_dp_worker {
-	_Alignas(64) struct hnv_dp *dp;
+	_Alignas(64) struct nvx_state nvx;
+	struct hnv_dp *dp;
 	struct hnv_policy *pol;
 	const struct hnv_dp_settings *set; /* for the batch being processed */
 	struct hnv_dp_worker *next;
@@ -48,7 +75,18 @@ struct hnv_dp_worker {
 	_Atomic uint64_t cnt[HNV_R__COUNT];
 };
 
+/* A REDIRECT a worker accepted, waiting for the control thread. */
+#define NVX_PENDING_MAX 64
+struct nvx_pending {
+	uint32_t vsid;
+	struct hnv_ip ca, from_pa, new_pa;
+};
+
 struct hnv_dp {
+	pthread_mutex_t nvx_lock; /* pending[] */
+	unsigned n_pending;
+	struct nvx_pending pending[NVX_PENDING_MAX];
+	int nvx_efd; /* eventfd: readable while REDIRECTs wait */
 	struct hnv_policy *policy;
 	struct hnv_dp_settings *set; /* RCU; workers read it per packet; replaced whole */
 	struct neigh_table *neigh;   /* RCU */
@@ -150,6 +188,8 @@ struct hnv_dp *hnv_dp_new(void)
 	}
 	*dp->set = defaults;
 	pthread_mutex_init(&dp->lock, NULL);
+	pthread_mutex_init(&dp->nvx_lock, NULL);
+	dp->nvx_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return dp;
 }
 
@@ -161,6 +201,9 @@ void hnv_dp_free(struct hnv_dp *dp)
 	free(dp->neigh);
 	free(dp->set);
 	pthread_mutex_destroy(&dp->lock);
+	pthread_mutex_destroy(&dp->nvx_lock);
+	if (dp->nvx_efd >= 0)
+		close(dp->nvx_efd);
 	free(dp);
 }
 
@@ -1140,6 +1183,256 @@ static enum hnv_reason rx_outer(const struct hnv_pkt *p, struct outer *o)
 	return HNV_R__COUNT;
 }
 
+/* ---- MS-NVGREE REDIRECT and UNREACHABLE (nvgre_ext.h, docs/nvgre-ext.md) ----
+ * Sent: a frame that passed anti-spoofing whose destination CA has no
+ * record here gets UNREACHABLE (token bucket); one whose record now names
+ * another PA (the VM moved away and the orchestrator updated this host)
+ * gets REDIRECT with that PA (once per NVX_REDIRECT_INTERVAL_MS per sender
+ * PA, VSID and CA). Either way the frame itself is consumed: the packet's
+ * buffer becomes the message, sent back out of the uplink to the sender's
+ * PA. The frame is not relayed to the new PA: this host's policy no longer
+ * has the VM, the sender retransmits once redirected.
+ * Received: recognised by inner IP destination == outer destination (this
+ * host's PA), before anti-spoofing; checked (nvgre_ext.c, and inner source
+ * == outer source); a REDIRECT is accepted only from the PA the record of
+ * (VSID, CA) points at now, and queued for the control thread
+ * (hnv_dp_redirects_apply), which overrides the record's PA. */
+#define NVX_REDIRECT_INTERVAL_MS 1000
+#define NVX_UNREACH_RATE 5.0 /* per second */
+#define NVX_UNREACH_BURST 5.0
+#define NVX_LOG_INTERVAL_MS 60000
+
+/* True when a REDIRECT to sender about (vsid, ca) may go now; notes it. */
+static bool nvx_redirect_allowed(struct nvx_state *st, const struct hnv_ip *sender, uint32_t vsid,
+				 const struct hnv_ip *ca, int64_t now)
+{
+	uint64_t h = hnv_hash_ca(vsid, ca) ^ hnv_hash_ca(0, sender);
+	struct nvx_sent *e = &st->redirect[h % NVX_REDIRECT_SLOTS];
+	if (e->at_ms && e->vsid == vsid && hnv_ip_eq(&e->ca, ca) && hnv_ip_eq(&e->sender, sender) &&
+	    now - e->at_ms < NVX_REDIRECT_INTERVAL_MS)
+		return false;
+	e->sender = *sender;
+	e->ca = *ca;
+	e->vsid = vsid;
+	e->at_ms = now ? now : 1;
+	return true;
+}
+
+static bool nvx_unreach_allowed(struct nvx_state *st, int64_t now)
+{
+	st->tokens += (double)(now - st->tokens_ms) * NVX_UNREACH_RATE / 1000.0;
+	if (st->tokens > NVX_UNREACH_BURST || st->tokens_ms == 0)
+		st->tokens = NVX_UNREACH_BURST;
+	st->tokens_ms = now;
+	if (st->tokens < 1.0)
+		return false;
+	st->tokens -= 1.0;
+	return true;
+}
+
+/* Replaces p by message m (kind, new_pa set) about the customer packet
+ * in->l3, NVGRE-encapsulated in VSID vsid from the PA the frame came to
+ * (o->dst) back to its sender (o->src). False when it cannot be encoded. */
+static bool nvx_send(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct outer *o,
+		     const struct inner *in, uint32_t vsid, struct hnv_nvx *m)
+{
+	uint8_t msg[HNV_NVX_MAX_LEN];
+	m->dst_mac = o->eth.src;
+	m->src_mac = w->set->uplink_mac;
+	m->from_pa = o->dst;
+	m->to_pa = o->src;
+	int n = hnv_nvx_write(msg, sizeof(msg), m, in->l3, in->l3_len);
+	if (n < 0)
+		return false;
+	bool outer4 = hnv_ip_is_v4(&o->src);
+	size_t hl = outer4 ? NVGRE_OVERHEAD4 : NVGRE_OVERHEAD6;
+	uint8_t *f = p->buf + HNV_PKT_HEADROOM;
+	memcpy(f + hl, msg, (size_t)n);
+	hnv_eth_write(f, &o->eth.src, &w->set->uplink_mac, outer4 ? HNV_ET_IPV4 : HNV_ET_IPV6);
+	if (outer4)
+		hnv_ipv4_write(f + HNV_ETH_HLEN, &o->dst, &o->src, HNV_IPPROTO_GRE, 0xc0,
+			       (uint16_t)(NVGRE_HLEN + (size_t)n), 64, true, w->ip_id++);
+	else
+		hnv_ipv6_write(f + HNV_ETH_HLEN, &o->dst, &o->src, HNV_IPPROTO_GRE, 0xc0, 0,
+			       (uint16_t)(NVGRE_HLEN + (size_t)n), 64);
+	hnv_nvgre_write(f + hl - NVGRE_HLEN, vsid, 0);
+	p->data = f;
+	p->len = (uint32_t)(hl + (size_t)n);
+	p->out_port = HNV_PORT_UPLINK;
+	return true;
+}
+
+/* The destination CA of a frame that passed anti-spoofing. Returns true
+ * when the frame was consumed (a message sent, suppressed, or dropped). */
+static bool nvx_check_dst(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct outer *o,
+			  const struct inner *in, uint32_t vsid)
+{
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(vsid, &in->dst), vsid, &in->dst);
+	bool exact = r != NULL;
+	if (!r)
+		r = hnv_policy_wildcard(w->pol, vsid, &in->dst);
+	if (r && hnv_policy_is_local_pa(w->pol, &r->pa))
+		return false;
+	IPS(ca, &in->dst);
+	IPS(snd, &o->src);
+	struct hnv_nvx m = {.kind = HNV_NVX_UNREACHABLE};
+	if (r && !exact) {
+		TRACE(p, HNV_ST_LOOKUP, "%s only matches a GatewayWildcard record of another PA",
+		      ca);
+		verdict(w, p, HNV_R_drop_no_record);
+		return true;
+	}
+	int64_t now = hnv_mono_coarse_ms();
+	if (r) {
+		m.kind = HNV_NVX_REDIRECT;
+		m.new_pa = r->pa;
+		if (!nvx_redirect_allowed(&w->nvx, &o->src, vsid, &in->dst, now)) {
+			TRACE(p, HNV_ST_LOOKUP, "%s moved: REDIRECT to %s sent recently", ca, snd);
+			verdict(w, p, HNV_R_drop_redirect_limited);
+			return true;
+		}
+	} else if (!nvx_unreach_allowed(&w->nvx, now)) {
+		TRACE(p, HNV_ST_LOOKUP, "no record for %s in VSID %u: UNREACHABLE rate limited", ca,
+		      vsid);
+		verdict(w, p, HNV_R_drop_unreach_limited);
+		return true;
+	}
+	if (!nvx_send(w, p, o, in, vsid, &m)) {
+		TRACE(p, HNV_ST_LOOKUP, "%s: message cannot be encoded (address families)", ca);
+		verdict(w, p, HNV_R_drop_nvx_bad);
+		return true;
+	}
+	if (m.kind == HNV_NVX_REDIRECT) {
+		IPS(np, &m.new_pa);
+		TRACE(p, HNV_ST_LOOKUP, "%s in VSID %u now at PA %s: REDIRECT sent to %s", ca, vsid,
+		      np, snd);
+		verdict(w, p, HNV_R_nvx_redirect_sent);
+	} else {
+		TRACE(p, HNV_ST_LOOKUP, "no record for %s in VSID %u: UNREACHABLE sent to %s", ca,
+		      vsid, snd);
+		verdict(w, p, HNV_R_nvx_unreach_sent);
+	}
+	return true;
+}
+
+static void nvx_log_unreach(struct nvx_state *st, const struct hnv_ip *peer,
+			    const struct hnv_nvx *m, uint32_t vsid, int64_t now)
+{
+	unsigned i;
+	for (i = 0; i < NVX_LOG_PEERS; i++)
+		if (st->logged[i].at_ms && hnv_ip_eq(&st->logged[i].pa, peer))
+			break;
+	if (i < NVX_LOG_PEERS && now - st->logged[i].at_ms < NVX_LOG_INTERVAL_MS)
+		return;
+	if (i == NVX_LOG_PEERS)
+		i = st->log_next++ % NVX_LOG_PEERS;
+	st->logged[i].pa = *peer;
+	st->logged[i].at_ms = now ? now : 1;
+	char a[48], c[48];
+	ipstr(peer, a, sizeof(a));
+	ipstr(&m->ca, c, sizeof(c));
+	hnv_log(HNV_LOG_NOTICE,
+		"NVGRE UNREACHABLE from PA %s: no policy there for %s in VSID %u "
+		"(at most one line per peer per %d s; see show counters)",
+		a, c, vsid, NVX_LOG_INTERVAL_MS / 1000);
+}
+
+/* A frame whose inner IP destination is the outer destination (this
+ * host's PA): an extension message or nothing. Consumes it. */
+static void nvx_receive(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct outer *o,
+			uint32_t vsid)
+{
+	struct hnv_nvx m;
+	if (hnv_nvx_parse(p->data, p->len, &m) || !hnv_ip_eq(&m.from_pa, &o->src) ||
+	    !hnv_ip_eq(&m.to_pa, &o->dst)) {
+		TRACE(p, HNV_ST_DECAP, "addressed to this PA but not a valid REDIRECT/UNREACHABLE");
+		verdict(w, p, HNV_R_drop_nvx_bad);
+		return;
+	}
+	IPS(ca, &m.ca);
+	IPS(from, &o->src);
+	if (m.kind == HNV_NVX_UNREACHABLE) {
+		TRACE(p, HNV_ST_DECAP, "UNREACHABLE from %s for %s in VSID %u", from, ca, vsid);
+		nvx_log_unreach(&w->nvx, &o->src, &m, vsid, hnv_mono_coarse_ms());
+		verdict(w, p, HNV_R_nvx_unreach_rcvd);
+		return;
+	}
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(vsid, &m.ca), vsid, &m.ca);
+	if (!r || !hnv_ip_eq(&r->pa, &o->src) || hnv_ip_eq(&m.new_pa, &o->src) ||
+	    hnv_policy_is_local_pa(w->pol, &m.new_pa)) {
+		TRACE(p, HNV_ST_DECAP,
+		      "REDIRECT from %s for %s in VSID %u: no record pointing at that PA", from, ca,
+		      vsid);
+		verdict(w, p, HNV_R_drop_nvx_untrusted);
+		return;
+	}
+	struct hnv_dp *dp = w->dp;
+	pthread_mutex_lock(&dp->nvx_lock);
+	bool queued = false;
+	unsigned i;
+	for (i = 0; i < dp->n_pending; i++)
+		if (dp->pending[i].vsid == vsid && hnv_ip_eq(&dp->pending[i].ca, &m.ca))
+			break;
+	if (i < NVX_PENDING_MAX) {
+		dp->pending[i] = (struct nvx_pending){vsid, m.ca, o->src, m.new_pa};
+		if (i == dp->n_pending)
+			dp->n_pending++;
+		queued = true;
+	}
+	pthread_mutex_unlock(&dp->nvx_lock);
+	if (queued && dp->nvx_efd >= 0) {
+		uint64_t one = 1;
+		ssize_t wr = write(dp->nvx_efd, &one, sizeof(one));
+		(void)wr; /* a full counter is still readable */
+	}
+	IPS(np, &m.new_pa);
+	TRACE(p, HNV_ST_DECAP, "REDIRECT from %s: %s in VSID %u now at PA %s%s", from, ca, vsid, np,
+	      queued ? "" : " (queue full: not applied)");
+	verdict(w, p, queued ? HNV_R_nvx_redirect_rcvd : HNV_R_drop_nvx_untrusted);
+}
+
+int hnv_dp_redirect_fd(const struct hnv_dp *dp)
+{
+	return dp->nvx_efd;
+}
+
+int hnv_dp_redirects_apply(struct hnv_dp *dp, hnv_dp_redirect_fn fn, void *arg)
+{
+	struct nvx_pending q[NVX_PENDING_MAX];
+	if (dp->nvx_efd >= 0) {
+		uint64_t v;
+		ssize_t rd = read(dp->nvx_efd, &v, sizeof(v));
+		(void)rd; /* EAGAIN: nothing signalled, the queue is read anyway */
+	}
+	pthread_mutex_lock(&dp->nvx_lock);
+	unsigned n = dp->n_pending;
+	memcpy(q, dp->pending, n * sizeof(q[0]));
+	dp->n_pending = 0;
+	pthread_mutex_unlock(&dp->nvx_lock);
+	int applied = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int rc = hnv_policy_lookup_redirect(dp->policy, q[i].vsid, &q[i].ca, &q[i].from_pa,
+						    &q[i].new_pa, (int64_t)time(NULL));
+		char ca[48], np[48];
+		ipstr(&q[i].ca, ca, sizeof(ca));
+		ipstr(&q[i].new_pa, np, sizeof(np));
+		if (rc == 0) {
+			applied++;
+			if (fn)
+				fn(arg, &q[i].new_pa);
+			hnv_log(HNV_LOG_NOTICE, "REDIRECT: %s in VSID %u now sent to PA %s", ca,
+				q[i].vsid, np);
+		} else if (rc != -ESTALE) {
+			hnv_log(HNV_LOG_WARNING,
+				"REDIRECT for %s in VSID %u to PA %s not applied: %s", ca,
+				q[i].vsid, np, strerror(-rc));
+		}
+	}
+	return applied;
+}
+
 static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 {
 	struct outer o;
@@ -1200,6 +1493,10 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 		verdict(w, p, HNV_R_drop_ecn);
 		return;
 	}
+	if ((in.v4 || in.v6) && hnv_ip_eq(&in.dst, &outer_dst)) {
+		nvx_receive(w, p, &o, g.vsid);
+		return;
+	}
 	/* anti-spoofing: VSID, source CA, source MAC and outer source PA */
 	const struct hnv_rec *r;
 	struct hnv_ip src_ca;
@@ -1248,6 +1545,8 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 		verdict(w, p, HNV_R_drop_broadcast);
 		return;
 	}
+	if ((in.v4 || in.v6) && nvx_check_dst(w, p, &o, &in, g.vsid))
+		return;
 	const struct hnv_port *dst = hnv_policy_port_by_mac(w->pol, g.vsid, &in.eth.dst);
 	if (!dst) {
 		TRACE(p, HNV_ST_DELIVER, "no local port with the destination MAC in VSID %u",
@@ -1286,6 +1585,7 @@ struct pf {
 	struct hnv_ip ca;
 	struct hnv_mac dmac;
 	uint64_t h;
+	uint64_t h_dst; /* rx: the destination CA's record (nvx_check_dst) */
 };
 
 /* Uplink: VSID from the GRE key, inner source CA and destination MAC. */
@@ -1304,6 +1604,9 @@ static bool peek_rx(const struct hnv_pkt *p, struct pf *s)
 	s->vsid = g.vsid;
 	hnv_ip_from_v4(&s->ca, f + inner + 14 + 12);
 	memcpy(s->dmac.b, f + inner, 6);
+	struct hnv_ip dst;
+	hnv_ip_from_v4(&dst, f + inner + 14 + 16);
+	s->h_dst = hnv_hash_ca(g.vsid, &dst);
 	return true;
 }
 
@@ -1321,6 +1624,7 @@ static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsig
 			s->kind = PF_RX;
 			s->h = hnv_hash_ca(s->vsid, &s->ca);
 			hnv_policy_prefetch_ca(pol, s->h);
+			hnv_policy_prefetch_ca(pol, s->h_dst);
 			hnv_policy_prefetch_vsubnet(pol, s->vsid, false);
 			hnv_policy_prefetch_port(pol, s->vsid, &s->dmac, false);
 		}
@@ -1329,6 +1633,7 @@ static void prefetch_batch(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsig
 		struct pf *s = &st[i];
 		if (s->kind == PF_RX) {
 			hnv_policy_prefetch_rec(pol, s->h);
+			hnv_policy_prefetch_rec(pol, s->h_dst);
 			hnv_policy_prefetch_vsubnet(pol, s->vsid, true);
 			hnv_policy_prefetch_port(pol, s->vsid, &s->dmac, true);
 			continue;

@@ -120,6 +120,16 @@ void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n);
 /* Reports a quiescent state so retired table memory can be reclaimed. */
 void hnv_dp_worker_quiescent(struct hnv_dp_worker *w);
 
+/* MS-NVGREE REDIRECTs the workers accepted wait for the control thread:
+ * the descriptor polls readable when some wait; hnv_dp_redirects_apply
+ * (control thread) overrides each record's PA (hnv_policy_lookup_redirect,
+ * which the fast path mirrors) and returns how many it applied. */
+int hnv_dp_redirect_fd(const struct hnv_dp *dp);
+/* fn (may be NULL) is called with the new PA of each override applied, so
+ * the I/O layer can learn the next hop of a PA it has not seen. */
+typedef void (*hnv_dp_redirect_fn)(void *arg, const struct hnv_ip *new_pa);
+int hnv_dp_redirects_apply(struct hnv_dp *dp, hnv_dp_redirect_fn fn, void *arg);
+
 /* Counters summed over every worker (including freed ones) and the
  * counter source, if one is set. */
 void hnv_dp_counters(struct hnv_dp *dp, uint64_t out[HNV_R__COUNT]);

@@ -105,7 +105,10 @@ struct strtab {
 	uint32_t hmask;
 };
 
+struct redirect_tab;
+
 struct hnv_policy {
+	struct redirect_tab *redirects; /* REDIRECT overrides (control thread) */
 	struct hnv_rec *chunks[MAX_CHUNKS];
 	uint32_t n_chunks;
 	uint32_t free_head; /* record index + 1, 0 = none */
@@ -656,6 +659,7 @@ void hnv_policy_free(struct hnv_policy *p)
 {
 	if (!p)
 		return;
+	free(p->redirects);
 	for (uint32_t i = 0; i < p->n_chunks; i++)
 		big_free(p->chunks[i], CHUNK_BYTES);
 	idx_free(p->ca_idx);
@@ -1644,4 +1648,100 @@ void hnv_policy_stats(const struct hnv_policy *p, struct hnv_policy_stats *st)
 	st->record_bytes = (size_t)p->n_chunks * big_size(CHUNK_BYTES) +
 			   big_size(idx_bytes(p->ca_idx->mask + 1)) +
 			   big_size(idx_bytes(p->mac_idx->mask + 1)) + sizeof(p->chunks);
+}
+
+/* ---- REDIRECT overrides (MS-NVGREE, datapath/nvgre_ext.h) ----
+ * An override replaces the PA of a record with a CA by the one a REDIRECT
+ * named, as a replacement of the record (so readers and the mirror see an
+ * ordinary record change) marked HNV_REC_F_REDIRECTED. The PA configured
+ * before the first override and the time are kept in a small table of the
+ * control thread; an entry counts only while its record carries the flag,
+ * so any later write of the record (a config change) clears the override. */
+#define REDIRECTS_MAX 4096
+struct redirect_tab {
+	unsigned n;
+	struct redirect_ent {
+		uint32_t vsid;
+		struct hnv_ip ca, cfg_pa;
+		int64_t since;
+	} e[REDIRECTS_MAX];
+};
+
+static struct redirect_ent *redirect_find(struct hnv_policy *p, uint32_t vsid,
+					  const struct hnv_ip *ca)
+{
+	if (!p->redirects)
+		return NULL;
+	for (unsigned i = 0; i < p->redirects->n; i++) {
+		struct redirect_ent *e = &p->redirects->e[i];
+		if (e->vsid == vsid && hnv_ip_eq(&e->ca, ca))
+			return e;
+	}
+	return NULL;
+}
+
+/* A slot for (vsid, ca): its own, a stale one (record no longer
+ * redirected) or a new one; NULL when full. */
+static struct redirect_ent *redirect_slot(struct hnv_policy *p, uint32_t vsid,
+					  const struct hnv_ip *ca)
+{
+	struct redirect_ent *e = redirect_find(p, vsid, ca);
+	if (e)
+		return e;
+	if (!p->redirects && !(p->redirects = calloc(1, sizeof(*p->redirects))))
+		return NULL;
+	struct redirect_tab *t = p->redirects;
+	for (unsigned i = 0; i < t->n; i++) {
+		const struct hnv_rec *r = hnv_policy_rec_by_ca(
+			p, hnv_hash_ca(t->e[i].vsid, &t->e[i].ca), t->e[i].vsid, &t->e[i].ca);
+		if (!r || !(r->flags & HNV_REC_F_REDIRECTED))
+			return &t->e[i];
+	}
+	return t->n < REDIRECTS_MAX ? &t->e[t->n++] : NULL;
+}
+
+int hnv_policy_lookup_redirect(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			       const struct hnv_ip *from_pa, const struct hnv_ip *new_pa,
+			       int64_t since)
+{
+	const struct hnv_rec *cur = hnv_policy_rec_by_ca(p, hnv_hash_ca(vsid, ca), vsid, ca);
+	if (!cur || hnv_ip_is_unspec(&cur->ca) || !hnv_ip_eq(&cur->pa, from_pa))
+		return -ESTALE;
+	if (hnv_ip_eq(new_pa, from_pa) || hnv_policy_is_local_pa(p, new_pa))
+		return -EINVAL;
+	struct hnv_ip cfg_pa = cur->pa;
+	struct redirect_ent *old = redirect_find(p, vsid, ca);
+	if (old && (cur->flags & HNV_REC_F_REDIRECTED))
+		cfg_pa = old->cfg_pa;
+	struct redirect_ent *e = redirect_slot(p, vsid, ca);
+	if (!e)
+		return -ENOSPC;
+	struct hnv_lookup_spec s;
+	hnv_policy_rec_spec(p, cur, &s);
+	s.pa = *new_pa;
+	int rc = hnv_policy_lookup_set(p, &s);
+	if (rc)
+		return rc;
+	struct hnv_rec *r =
+		(struct hnv_rec *)hnv_policy_rec_by_ca(p, hnv_hash_ca(vsid, ca), vsid, ca);
+	if (r)
+		r->flags |= HNV_REC_F_REDIRECTED; /* one byte: readers see it or not */
+	e->vsid = vsid;
+	e->ca = *ca;
+	e->cfg_pa = cfg_pa;
+	e->since = since;
+	return 0;
+}
+
+bool hnv_policy_redirect_get(const struct hnv_policy *p, const struct hnv_rec *r,
+			     struct hnv_ip *cfg_pa, int64_t *since)
+{
+	if (!(r->flags & HNV_REC_F_REDIRECTED))
+		return false;
+	const struct redirect_ent *e = redirect_find((struct hnv_policy *)p, r->vsid, &r->ca);
+	if (!e)
+		return false;
+	*cfg_pa = e->cfg_pa;
+	*since = e->since;
+	return true;
 }

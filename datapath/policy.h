@@ -188,6 +188,22 @@ void hnv_policy_set_mirror(struct hnv_policy *p, const struct hnv_policy_mirror 
 /* True when route changes wait for hnv_policy_commit. */
 bool hnv_policy_uncommitted(const struct hnv_policy *p);
 
+/* REDIRECT override (MS-NVGREE, datapath/nvgre_ext.h): the record of
+ * (vsid, ca), which must have a CA and point at from_pa, is replaced by one
+ * pointing at new_pa and marked redirected since `since` (seconds, Unix
+ * time); the mirror sees a record change. The configured record (store,
+ * model) is not touched; any later write of the record through
+ * hnv_policy_lookup_set/del/add clears the override. -ESTALE: no such
+ * record or it no longer points at from_pa; -EINVAL: new_pa is from_pa or
+ * a local PA; -ENOSPC: too many overrides; else as lookup_set. */
+int hnv_policy_lookup_redirect(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+			       const struct hnv_ip *from_pa, const struct hnv_ip *new_pa,
+			       int64_t since);
+/* For show: true when record r is redirected; the PA it had before the
+ * override (the configured one) and since when. Control thread. */
+bool hnv_policy_redirect_get(const struct hnv_policy *p, const struct hnv_rec *r,
+			     struct hnv_ip *cfg_pa, int64_t *since);
+
 /* Counts for show and bench. */
 struct hnv_policy_stats {
 	size_t n_records;

@@ -29,6 +29,7 @@ struct hnv_rec {
 };
 #define HNV_REC_F_USED 0x1
 #define HNV_REC_F_USE_VM_MAC 0x2
+#define HNV_REC_F_REDIRECTED 0x4 /* PA overridden by a REDIRECT (hnv_policy_lookup_redirect) */
 
 struct hnv_vsubnet {
 	uint32_t vsid;

@@ -52,7 +52,15 @@
 	X(drop_dhcp_bad, 1, "malformed DHCP message from a VM")                                    \
 	X(drop_dhcp_no_pool, 1, "DHCP from a VM in a VSID without pool, or port without IPv4 CA")  \
 	X(drop_dhcp_no_reply, 1, "DHCP needing no answer (RELEASE, DECLINE, other server's)")      \
-	X(drop_dhcp_server, 1, "DHCP server/relay traffic from a VM: never forwarded")
+	X(drop_dhcp_server, 1, "DHCP server/relay traffic from a VM: never forwarded")             \
+	X(nvx_redirect_sent, 0, "NVGRE for a CA that moved: REDIRECT with its new PA sent back")   \
+	X(nvx_unreach_sent, 0, "NVGRE for a CA without a record: UNREACHABLE sent back")           \
+	X(drop_redirect_limited, 1, "CA moved: REDIRECT to this sender sent less than 1 s ago")    \
+	X(drop_unreach_limited, 1, "no record for the CA: UNREACHABLE suppressed (rate limit)")    \
+	X(nvx_redirect_rcvd, 1, "REDIRECT accepted: the record's PA is overridden (consumed)")     \
+	X(nvx_unreach_rcvd, 1, "UNREACHABLE received from a peer (consumed, logged per peer)")     \
+	X(drop_nvx_bad, 1, "to this PA but not a valid REDIRECT/UNREACHABLE, or not encodable")    \
+	X(drop_nvx_untrusted, 1, "REDIRECT not from the PA the record of its CA points at")
 
 enum hnv_reason {
 #define HNV_REASON_ENUM(n, d, t) HNV_R_##n,

@@ -331,6 +331,7 @@ static __always_inline bool is_link_local6(const struct fp_ip *a)
 
 struct rx_pkt {
 	struct fp_ip outer_src;
+	struct fp_ip outer_dst; /* the local PA the frame came to */
 	__u32 iplen;   /* outer IP total length */
 	__u32 l4off;   /* GRE header offset from the outer IP header */
 	__u8 outer_ecn;
@@ -401,6 +402,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 		return false;
 	}
 	r->outer_src = o.src;
+	r->outer_dst = o.dst;
 	r->outer_ecn = o.tos & 3;
 	r->outer4 = o.v4;
 	r->l4off = o.l4_off;
@@ -518,10 +520,23 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 			DROP(c, drop_non_ip);
 		return;
 	}
+	/* MS-NVGREE REDIRECT / UNREACHABLE to this PA (nvx_receive): the C
+	 * engine's, before anti-spoofing */
+	if (ip_eq(&r->in.dst, &r->outer_dst)) {
+		punt(c);
+		return;
+	}
 	if (!rx_antispoof(c, r))
 		return;
 	if (mac_is_group(r->eth.dst)) {
 		DROP(c, drop_broadcast);
+		return;
+	}
+	/* nvx_check_dst: a destination CA without a record (UNREACHABLE) or
+	 * whose record names another PA (REDIRECT) is the C engine's */
+	struct fp_rec drec;
+	if (!rec_or_wildcard(r->vsid, &r->in.dst, &drec) || !is_local_pa(&drec.pa)) {
+		punt(c);
 		return;
 	}
 	r->dst = port_by_mac(r->vsid, r->eth.dst);

@@ -5,6 +5,8 @@
 
 #include "../../datapath/dp.h"
 #include "../../datapath/io/fwd.h"
+#include "../../datapath/policy_read.h"
+#include "../../lib/addr.h"
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/file.h"
@@ -473,6 +475,11 @@ int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn
 	c->status[c->n_status].fn = fn;
 	c->status[c->n_status++].arg = arg;
 	return 0;
+}
+
+struct hnv_dp *hnv_core_dp(struct hnv_core *c)
+{
+	return c->dp;
 }
 
 const struct hnv_model *hnv_core_model(const struct hnv_core *c)
@@ -1022,6 +1029,39 @@ static json_object *page_done(struct hnv_core *c, json_object *o, uint64_t next)
 	"show %s is larger than the protocol's %d bytes per line: ask for it in pages "            \
 	"(\"offset\", mgmt/api.h), as hnvgw does"
 
+/* show lookup: each row says whether the datapath sends its CA elsewhere
+ * than configured because of an MS-NVGREE REDIRECT (RedirectedTo: the PA
+ * used now, RedirectedSince: UTC), "" when not. The configured record is
+ * ProviderAddress as before. */
+static void annotate_redirects(struct hnv_core *c, json_object *rows)
+{
+	size_t n = json_object_array_length(rows);
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(rows, i), *ca_o, *vsid_o;
+		char to[64] = "", since[32] = "";
+		struct hnv_ip ca;
+		if (c->dp && json_object_object_get_ex(r, "CustomerAddress", &ca_o) &&
+		    json_object_object_get_ex(r, "VirtualSubnetID", &vsid_o) &&
+		    hnv_parse_ip(json_object_get_string(ca_o), &ca) == 0) {
+			uint32_t vsid = (uint32_t)json_object_get_int64(vsid_o);
+			const struct hnv_policy *pol = hnv_dp_policy(c->dp);
+			const struct hnv_rec *rec =
+				hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &ca), vsid, &ca);
+			struct hnv_ip cfg;
+			int64_t at;
+			if (rec && hnv_policy_redirect_get(pol, rec, &cfg, &at)) {
+				hnv_fmt_ip(&rec->pa, to, sizeof(to));
+				time_t t = (time_t)at;
+				struct tm tm;
+				if (gmtime_r(&t, &tm))
+					strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			}
+		}
+		json_object_object_add(r, "RedirectedTo", json_object_new_string(to));
+		json_object_object_add(r, "RedirectedSince", json_object_new_string(since));
+	}
+}
+
 static json_object *wipe_text_result(char *text, bool paged, uint64_t offset, uint64_t *next)
 {
 	json_object *r = paged ? text_page(text, offset, next) : json_object_new_string(text);
@@ -1118,6 +1158,16 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
 	if (rc)
 		return rc;
+	if (strcmp(what, "lookup") == 0) {
+		annotate_redirects(c, rows);
+		/* the two fields may carry an unpaged reply past the line */
+		if (!paged && strlen(json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)) >
+				      HNV_API_MAX_LINE - 64) {
+			json_object_put(rows);
+			hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
+			return -EFBIG;
+		}
+	}
 	if (!paged) {
 		*result = rows;
 		return 0;

@@ -145,6 +145,8 @@ int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn
 
 /* The running model (owned by the core; valid until the next change). */
 const struct hnv_model *hnv_core_model(const struct hnv_core *c);
+/* The running datapath (control thread), e.g. for its REDIRECT queue. */
+struct hnv_dp *hnv_core_dp(struct hnv_core *c);
 /* The running model, for a check made as a transaction on it that the
  * caller aborts before it returns to the control loop (model.h: readers see
  * the model unchanged meanwhile, and no copy is made). A transaction on it

@@ -81,6 +81,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -625,6 +626,39 @@ static int start_sync(const struct args *a, struct daemon *d, char *err, size_t 
 	return 0;
 }
 
+/* MS-NVGREE REDIRECTs the forwarding thread accepted: applied to the
+ * datapath's records on this (the control) thread. */
+static int redirect_fd(void *arg, short *events)
+{
+	const struct daemon *d = arg;
+	*events = POLLIN;
+	return hnv_dp_redirect_fd(hnv_core_dp(d->core));
+}
+
+static int redirect_timeout(void *arg)
+{
+	(void)arg;
+	return -1;
+}
+
+/* A PA a REDIRECT named: the uplink learns its next hop at the publish. */
+static void redirect_pa(void *arg, const struct hnv_ip *pa)
+{
+	struct daemon *d = arg;
+	if (d->fwd)
+		hnv_fwd_remote_pa(d->fwd, pa);
+}
+
+static void redirect_run(void *arg, short revents)
+{
+	struct daemon *d = arg;
+	char err[512];
+	(void)revents;
+	if (hnv_dp_redirects_apply(hnv_core_dp(d->core), redirect_pa, d) > 0 && d->fwd &&
+	    hnv_fwd_publish(d->fwd, false, err, sizeof(err)))
+		hnv_log(HNV_LOG_WARNING, "after a REDIRECT: %s", err);
+}
+
 /* Start-up in the order of the comment at the top of this file. 0, or -1
  * with a message in err. */
 static int start(const struct args *a, struct daemon *d, char *err, size_t errlen)
@@ -663,6 +697,18 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 	}
 	if (a->etcd && start_sync(a, d, err, errlen))
 		return -1;
+	struct hnv_dp *dp = hnv_core_dp(d->core);
+	if (dp && hnv_dp_redirect_fd(dp) >= 0) {
+		struct hnv_source rs = {.name = "nvgre-redirect",
+					.fd = redirect_fd,
+					.timeout_ms = redirect_timeout,
+					.run = redirect_run,
+					.arg = d};
+		if (hnv_server_add_source(d->srv, &rs)) {
+			snprintf(err, errlen, "too many event sources");
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -11,14 +11,19 @@
  *     packets processed;
  *   - the uplink only ever delivers to a configured port, in the frame's
  *     VSID, a frame addressed to that port's MAC, without an 802.1Q tag,
- *     lying inside the received bytes;
+ *     lying inside the received bytes; or sends an MS-NVGREE REDIRECT /
+ *     UNREACHABLE back out of the uplink to the frame's outer source, from
+ *     the PA it came to, that decodes (datapath/nvgre_ext.h);
  *   - the two copies agree unless the unverified one failed its checksum
- *     (neither tracing nor the flag may change a decision otherwise);
+ *     (neither tracing nor the flag may change a decision otherwise), or
+ *     the second one's message was rate limited after the first's;
  *   - trace records are NUL-terminated and within bounds.
  * Seeds (tests/fuzz/seeds/fuzz_uplink/) are valid NVGRE frames.
  */
 #define FUZZ_NAME "fuzz_uplink"
 #include "fuzz_dp.h"
+
+#include "../../datapath/nvgre_ext.h"
 
 static struct hnv_dp *dp;
 static struct hnv_dp_worker *worker;
@@ -56,6 +61,23 @@ static void check_pkt(const struct hnv_pkt *p, size_t in_len)
 	CHECK(p->reason < HNV_R__COUNT);
 	if (hnv_reason_is_drop(p->reason))
 		return;
+	if (p->reason == HNV_R_nvx_redirect_sent || p->reason == HNV_R_nvx_unreach_sent) {
+		/* a message back to the sender: NVGRE from the PA the frame came
+		 * to, to its outer source */
+		CHECK(p->out_port == HNV_PORT_UPLINK);
+		CHECK(p->data >= p->buf && p->data + p->len <= p->buf + sizeof(p->buf));
+		struct hnv_eth e;
+		CHECK(hnv_eth_parse(p->data, p->len, &e) == 0 && !e.tagged);
+		size_t ip = e.hlen, gre = ip + (e.type == HNV_ET_IPV4 ? 20 : 40);
+		CHECK(p->len > gre + NVGRE_HLEN);
+		struct hnv_nvx m;
+		CHECK(hnv_nvx_parse(p->data + gre + NVGRE_HLEN, p->len - gre - NVGRE_HLEN, &m) ==
+		      0);
+		CHECK((m.kind == HNV_NVX_REDIRECT) == (p->reason == HNV_R_nvx_redirect_sent));
+		CHECK(hnv_policy_is_local_pa(pol, &m.from_pa));
+		CHECK(!hnv_policy_is_local_pa(pol, &m.to_pa));
+		return;
+	}
 	/* the uplink only delivers decapsulated frames to local ports */
 	CHECK(p->reason == HNV_R_rx_decap_delivered);
 	const uint8_t *start = p->buf + HNV_PKT_HEADROOM;
@@ -88,7 +110,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	for (int i = 0; i < 2; i++)
 		check_pkt(pkts[i], len);
 	const struct hnv_pkt *a = pkts[0], *b = pkts[1];
-	if (b->reason != HNV_R_drop_bad_csum) {
+	bool limited =
+		(a->reason == HNV_R_nvx_redirect_sent &&
+		 b->reason == HNV_R_drop_redirect_limited) ||
+		((a->reason == HNV_R_nvx_unreach_sent || a->reason == HNV_R_drop_unreach_limited) &&
+		 (b->reason == HNV_R_nvx_unreach_sent ||
+		  b->reason == HNV_R_drop_unreach_limited)) ||
+		(a->reason == HNV_R_drop_redirect_limited &&
+		 b->reason == HNV_R_drop_redirect_limited);
+	if (b->reason != HNV_R_drop_bad_csum && !limited) {
 		CHECK(a->reason == b->reason);
 		CHECK(a->vsid == b->vsid);
 		if (!hnv_reason_is_drop(a->reason)) {

@@ -26,11 +26,13 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "../../datapath/dp.h"
+#include "../../datapath/nvgre_ext.h"
 #include "../../datapath/io/pcap.h"
 #include "../../datapath/policy_read.h"
 #include "../../datapath/proto.h"
 #include "../../mgmt/conf_apply.h"
 #include "bluered.h"
+#include "nvxgen.h"
 #include "pktgen.h"
 
 static const char BLUERED[] = BLUERED_CONF;
@@ -1752,6 +1754,15 @@ static void check_flipped(struct ctx *c, const struct hnv_pkt *p, int in_port)
 	check_sane(p);
 	if (hnv_reason_is_drop(p->reason))
 		return;
+	if (p->out_port == HNV_PORT_UPLINK && in_port == HNV_PORT_UPLINK) {
+		/* back to the uplink only as an MS-NVGREE message to the sender */
+		assert_true(p->reason == HNV_R_nvx_unreach_sent ||
+			    p->reason == HNV_R_nvx_redirect_sent);
+		size_t gre = pg_get16(p->data + 12) == 0x0800 ? 34 : 54;
+		struct hnv_nvx m;
+		assert_int_equal(hnv_nvx_parse(p->data + gre + 8, p->len - gre - 8, &m), 0);
+		return;
+	}
 	if (p->out_port == HNV_PORT_UPLINK) {
 		assert_int_not_equal(in_port, HNV_PORT_UPLINK);
 		struct hnv_nvgre g;
@@ -1926,6 +1937,197 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* ---- MS-NVGREE REDIRECT and UNREACHABLE (docs/nvgre-ext.md) ---- */
+
+/* Moves a VM's record to another PA, as the orchestrator does on Host1
+ * after a live migration away from it. */
+static void move_record(struct ctx *c, const char *ca, const char *mac, const char *pa)
+{
+	struct hnv_lookup_spec r;
+	memset(&r, 0, sizeof(r));
+	r.vsid = 5001;
+	r.ca = pg_ip(ca);
+	r.pa = pg_ip(pa);
+	r.mac = pg_mac(mac);
+	r.rule = HNV_RULE_ENCAP;
+	r.type = HNV_TYPE_STATIC;
+	assert_int_equal(hnv_policy_lookup_set(c->pol, &r), 0);
+}
+
+/* p is a message to the sender 192.168.4.22 in VSID 5001; returns it. */
+static struct hnv_nvx check_nvx_out(const struct hnv_pkt *p)
+{
+	assert_int_equal(p->out_port, HNV_PORT_UPLINK);
+	const uint8_t *f = p->data, *ip = f + 14;
+	assert_mac_at(f, "00155d000022"); /* back to the previous hop */
+	assert_mac_at(f + 6, UPLINK_MAC);
+	assert_int_equal(pg_get16(f + 12), 0x0800);
+	assert_true(pg_ip4_csum_ok(ip));
+	assert_int_equal(ip[9], 47);
+	assert_ip4_at(ip + 12, "192.168.4.11");
+	assert_ip4_at(ip + 16, "192.168.4.22");
+	assert_int_equal(pg_get16(ip + 2), p->len - 14);
+	assert_int_equal(pg_get16(f + 34), 0x2000);
+	assert_int_equal(pg_get16(f + 36), 0x6558);
+	assert_int_equal(pg_get32(f + 38) >> 8, 5001);
+	struct hnv_nvx m;
+	assert_int_equal(hnv_nvx_parse(f + 42, p->len - 42, &m), 0);
+	struct hnv_ip a = pg_ip("192.168.4.11"), b = pg_ip("192.168.4.22");
+	assert_true(hnv_ip_eq(&m.from_pa, &a));
+	assert_true(hnv_ip_eq(&m.to_pa, &b));
+	return m;
+}
+
+static void test_nvx_redirect_sent(void **state)
+{
+	struct ctx *c = *state;
+	move_record(c, "10.0.0.5", BLUE1, "192.168.4.33");
+	struct rx r = rx_default(); /* blue2 at .22 -> blue1, which left */
+	struct hnv_pkt *p = rx_run(c, &r);
+	assert_reason(p, HNV_R_nvx_redirect_sent);
+	struct hnv_nvx m = check_nvx_out(p);
+	assert_int_equal(m.kind, HNV_NVX_REDIRECT);
+	struct hnv_ip e = pg_ip("192.168.4.33");
+	assert_true(hnv_ip_eq(&m.new_pa, &e));
+	e = pg_ip("10.0.0.5");
+	assert_true(hnv_ip_eq(&m.ca, &e));
+	e = pg_ip("10.0.0.7");
+	assert_true(hnv_ip_eq(&m.src_ca, &e));
+	/* the next frame of that flow within a second: not again */
+	assert_reason(rx_run(c, &r), HNV_R_drop_redirect_limited);
+	/* another CA that moved: its own REDIRECT */
+	move_record(c, "10.0.0.6", BLUE4, "192.168.4.33");
+	r.in = pg_ip_defaults(BLUE2, BLUE4, "10.0.0.7", "10.0.0.6", 17);
+	assert_reason(rx_run(c, &r), HNV_R_nvx_redirect_sent);
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	assert_int_equal(cnt[HNV_R_nvx_redirect_sent], 2);
+	assert_int_equal(cnt[HNV_R_drop_redirect_limited], 1);
+}
+
+static void test_nvx_unreach_sent(void **state)
+{
+	struct ctx *c = *state;
+	struct rx r = rx_default();
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.99", 17); /* no record */
+	struct hnv_pkt *p = rx_run(c, &r);
+	assert_reason(p, HNV_R_nvx_unreach_sent);
+	struct hnv_nvx m = check_nvx_out(p);
+	assert_int_equal(m.kind, HNV_NVX_UNREACHABLE);
+	struct hnv_ip e = pg_ip("10.0.0.99");
+	assert_true(hnv_ip_eq(&m.ca, &e));
+	/* a burst: the token bucket (5, 5/s) suppresses the rest */
+	unsigned sent = 1, limited = 0;
+	for (int i = 0; i < 20; i++) {
+		p = rx_run(c, &r);
+		if (p->reason == HNV_R_nvx_unreach_sent)
+			sent++;
+		else if (p->reason == HNV_R_drop_unreach_limited)
+			limited++;
+		else
+			fail_msg("verdict %s", hnv_reason_name(p->reason));
+	}
+	assert_in_range(sent, 5, 7);
+	assert_int_equal(sent + limited, 21);
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	assert_int_equal(cnt[HNV_R_drop_unreach_limited], limited);
+	/* a spoofed source gets nothing back */
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.8", "10.0.0.99", 17);
+	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+}
+
+/* An NVGRE-wrapped message from PA from to Host1 about customer packet
+ * 10.0.0.5 -> ca. */
+static size_t nvx_in(uint8_t *f, bool redirect, const char *from, const char *ca,
+		     const char *new_pa)
+{
+	uint8_t q[128], inner[256];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", ca, 17);
+	pg_ip_frame(q, &s);
+	size_t il = pg_nvx4(inner, redirect, UPLINK_MAC, "00155d000022", from, "192.168.4.11",
+			    new_pa, q + 14);
+	struct pg_gre g = pg_gre_defaults(from, "192.168.4.11", 5001);
+	g.flow_id = 0;
+	return pg_nvgre(f, &g, inner, il);
+}
+
+static void test_nvx_redirect_received(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[512], b[2048];
+	struct hnv_ip old = pg_ip("192.168.4.22"), np = pg_ip("192.168.4.33");
+	struct hnv_mac nm = pg_mac("00155d000033");
+	assert_int_equal(hnv_dp_neigh_set(c->dp, &np, &nm), 0);
+	/* not from the PA the record of 10.0.0.7 points at (.22): refused */
+	size_t len = nvx_in(f, true, "192.168.4.33", "10.0.0.7", "192.168.4.44");
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_untrusted);
+	/* about a CA without a record: refused */
+	len = nvx_in(f, true, "192.168.4.22", "10.0.0.99", "192.168.4.33");
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_untrusted);
+	/* naming this host's own PA: refused */
+	len = nvx_in(f, true, "192.168.4.22", "10.0.0.7", "192.168.4.11");
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_untrusted);
+	/* corrupted (ICMP checksum): malformed */
+	len = nvx_in(f, true, "192.168.4.22", "10.0.0.7", "192.168.4.33");
+	memcpy(b, f, len);
+	b[42 + 14 + 20 + 4] ^= 0x40;
+	assert_reason(run(c, b, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_bad);
+	assert_int_equal(hnv_dp_redirects_apply(c->dp, NULL, NULL), 0);
+	/* blue2 moved from .22 to .33: the old host tells Host1 */
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_nvx_redirect_rcvd);
+	assert_int_equal(hnv_dp_redirects_apply(c->dp, NULL, NULL), 1);
+	struct hnv_ip ca = pg_ip("10.0.0.7");
+	const struct hnv_rec *rec = hnv_policy_rec_by_ca(c->pol, hnv_hash_ca(5001, &ca), 5001, &ca);
+	assert_non_null(rec);
+	assert_true(hnv_ip_eq(&rec->pa, &np));
+	struct hnv_ip cfg;
+	int64_t since;
+	assert_true(hnv_policy_redirect_get(c->pol, rec, &cfg, &since));
+	assert_true(hnv_ip_eq(&cfg, &old));
+	assert_true(since > 0);
+	/* blue1's traffic to blue2 now goes to .33 */
+	uint8_t inner[256];
+	size_t ilen = blue1_udp(inner, BLUE2, "10.0.0.7", 0, 1, 16);
+	struct hnv_pkt *p = run(c, inner, ilen, c->blue1);
+	assert_reason(p, HNV_R_tx_encap);
+	assert_ip4_at(p->data + 14 + 16, "192.168.4.33");
+	/* a REDIRECT again from .22 (no longer the record's PA): refused */
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_untrusted);
+	/* a config change of the record clears the override */
+	move_record(c, "10.0.0.7", BLUE2, "192.168.4.22");
+	rec = hnv_policy_rec_by_ca(c->pol, hnv_hash_ca(5001, &ca), 5001, &ca);
+	assert_false(hnv_policy_redirect_get(c->pol, rec, &cfg, &since));
+	p = run(c, inner, ilen, c->blue1);
+	assert_ip4_at(p->data + 14 + 16, "192.168.4.22");
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	assert_int_equal(cnt[HNV_R_nvx_redirect_rcvd], 1);
+	assert_int_equal(cnt[HNV_R_drop_nvx_untrusted], 4);
+	assert_int_equal(cnt[HNV_R_drop_nvx_bad], 1);
+}
+
+static void test_nvx_unreach_received(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[512];
+	size_t len = nvx_in(f, false, "192.168.4.22", "10.0.0.7", NULL);
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_nvx_unreach_rcvd);
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_nvx_unreach_rcvd);
+	/* inner source not the outer source: malformed */
+	uint8_t q[128], inner[256];
+	struct pg_ip_pkt s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 17);
+	pg_ip_frame(q, &s);
+	size_t il = pg_nvx4(inner, false, UPLINK_MAC, "00155d000022", "192.168.4.23",
+			    "192.168.4.11", NULL, q + 14);
+	struct pg_gre g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 5001);
+	len = pg_nvgre(f, &g, inner, il);
+	assert_reason(run(c, f, len, HNV_PORT_UPLINK), HNV_R_drop_nvx_bad);
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	assert_int_equal(cnt[HNV_R_nvx_unreach_rcvd], 2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1947,6 +2149,10 @@ int main(void)
 		T(test_spoof_from_vm),
 		T(test_spoof_arp_na_sender),
 		T(test_rx_deliver),
+		T(test_nvx_redirect_sent),
+		T(test_nvx_unreach_sent),
+		T(test_nvx_redirect_received),
+		T(test_nvx_unreach_received),
 		T(test_rx_red),
 		T(test_rx_spoof),
 		T(test_rx_routed),

@@ -23,6 +23,7 @@
 #include "../../datapath/io/pcap.h"
 #include "bluered.h"
 #include "fpdiff.h"
+#include "nvxgen.h"
 
 /* test_dp's policy, plus two routes to one prefix through next hops of
  * different metric, and a default-gateway record (Windows Server 2012's
@@ -34,7 +35,9 @@ static const char BLUERED[] = BLUERED_CONF
 	"10\n"
 	"route add --rdomain blue --vsid 5002 --prefix 172.16.0.0/16 --nexthop 10.0.1.5 --metric "
 	"20\n"
-	"lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac " DG5002 "\n";
+	"lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac " DG5002 "\n"
+	/* a VM that lived here and moved to .33 (MS-NVGREE REDIRECT) */
+	"lookup add --vsid 5001 --ca 10.0.0.44 --pa 192.168.4.33 --mac 060600000044\n";
 
 static const char *const REMOTE_PAS[] = {"192.168.4.22", "fd00:4::22", NULL};
 
@@ -201,6 +204,21 @@ static void build_cases(const struct fpd *x)
 	gr = pg_gre_defaults("192.168.4.22", "192.168.4.99", 5001);
 	add_rx("NVGRE for another host", false, gr,
 	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
+	/* MS-NVGREE (docs/nvgre-ext.md): the C engine's */
+	add_rx("NVGRE for a CA without a record (UNREACHABLE)", false, g,
+	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.99", 17));
+	add_rx("NVGRE for a CA that moved away (REDIRECT)", false, g,
+	       pg_ip_defaults(BLUE2, "060600000044", "10.0.0.7", "10.0.0.44", 17));
+	for (int redirect = 0; redirect < 2; redirect++) {
+		uint8_t q[128], inner[256];
+		s = pg_ip_defaults(BLUE1, BLUE2, "10.0.0.5", "10.0.0.7", 17);
+		pg_ip_frame(q, &s);
+		size_t il = pg_nvx4(inner, redirect, FPD_UPLINK_MAC, FPD_NEIGH_MAC, "192.168.4.22",
+				    "192.168.4.11", "192.168.4.33", q + 14);
+		c = add_case(redirect ? "REDIRECT from the record's PA" : "UNREACHABLE from a peer",
+			     HNV_PORT_UPLINK, false);
+		c->len = pg_nvgre(c->f, &g, inner, il);
+	}
 	c = add_case("outer checksum wrong", HNV_PORT_UPLINK, true);
 	{
 		uint8_t tmp[2048];

@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../datapath/nvgre_ext.h"
 #include "../../datapath/proto.h"
+#include "nvxgen.h"
 #include "pktgen.h"
 
 /* An exactly sized copy of len bytes, so ASan sees any overread. */
@@ -927,6 +929,197 @@ static void test_flip_ns(void **state)
 	flip_and_truncate(n, nlen);
 }
 
+/* ---- MS-NVGREE REDIRECT / UNREACHABLE (datapath/nvgre_ext.c) ---- */
+
+/* The customer packet a message quotes: TCP 10.0.0.5 -> 10.0.0.7. */
+static size_t nvx_quote(uint8_t *f)
+{
+	struct pg_ip_pkt s =
+		pg_ip_defaults("060600000005", "060600000007", "10.0.0.5", "10.0.0.7", 6);
+	return pg_ip_frame(f, &s);
+}
+
+static int nvx_parse_exact(const uint8_t *f, size_t len, struct hnv_nvx *m)
+{
+	uint8_t *d = dup_exact(f, len);
+	int rc = hnv_nvx_parse(d, len, m);
+	free(d);
+	return rc;
+}
+
+static void test_nvx_parse_redirect4(void **state)
+{
+	(void)state;
+	uint8_t q[128], f[256];
+	nvx_quote(q);
+	size_t len = pg_nvx4(f, true, "00155d000022", "00155d000011", "192.168.4.11",
+			     "192.168.4.33", "192.168.4.22", q + 14);
+	assert_int_equal(len, 14 + 20 + 8 + 28);
+	struct hnv_nvx m;
+	assert_int_equal(nvx_parse_exact(f, len, &m), 0);
+	assert_int_equal(m.kind, HNV_NVX_REDIRECT);
+	struct hnv_ip e;
+	e = pg_ip("192.168.4.22");
+	assert_true(hnv_ip_eq(&m.new_pa, &e));
+	e = pg_ip("192.168.4.11");
+	assert_true(hnv_ip_eq(&m.from_pa, &e));
+	e = pg_ip("192.168.4.33");
+	assert_true(hnv_ip_eq(&m.to_pa, &e));
+	e = pg_ip("10.0.0.7");
+	assert_true(hnv_ip_eq(&m.ca, &e));
+	e = pg_ip("10.0.0.5");
+	assert_true(hnv_ip_eq(&m.src_ca, &e));
+	struct hnv_mac mac = pg_mac("00155d000022");
+	assert_true(hnv_mac_eq(&m.dst_mac, &mac));
+}
+
+static void test_nvx_parse_unreachable4(void **state)
+{
+	(void)state;
+	uint8_t q[128], f[256];
+	nvx_quote(q);
+	size_t len = pg_nvx4(f, false, "00155d000022", "00155d000011", "192.168.4.11",
+			     "192.168.4.33", NULL, q + 14);
+	struct hnv_nvx m;
+	assert_int_equal(nvx_parse_exact(f, len, &m), 0);
+	assert_int_equal(m.kind, HNV_NVX_UNREACHABLE);
+	struct hnv_ip e = pg_ip("10.0.0.7");
+	assert_true(hnv_ip_eq(&m.ca, &e));
+	assert_true(hnv_ip_is_unspec(&m.new_pa));
+}
+
+/* The encoder writes exactly the bytes of the independent builder. */
+static void test_nvx_write4_matches(void **state)
+{
+	(void)state;
+	uint8_t q[128], want[256], got[HNV_NVX_MAX_LEN];
+	size_t qlen = nvx_quote(q) - 14;
+	for (int redirect = 0; redirect < 2; redirect++) {
+		size_t wl = pg_nvx4(want, redirect, "00155d000022", "00155d000011", "192.168.4.11",
+				    "192.168.4.33", "192.168.4.22", q + 14);
+		struct hnv_nvx m = {.kind = redirect ? HNV_NVX_REDIRECT : HNV_NVX_UNREACHABLE};
+		m.dst_mac = pg_mac("00155d000022");
+		m.src_mac = pg_mac("00155d000011");
+		m.from_pa = pg_ip("192.168.4.11");
+		m.to_pa = pg_ip("192.168.4.33");
+		m.new_pa = pg_ip("192.168.4.22");
+		int n = hnv_nvx_write(got, sizeof(got), &m, q + 14, qlen);
+		assert_int_equal(n, (int)wl);
+		assert_memory_equal(got, want, wl);
+		assert_int_equal(hnv_nvx_write(got, wl - 1, &m, q + 14, qlen), -ENOSPC);
+	}
+}
+
+/* IPv6 PAs: both messages round-trip, the quote an IPv4 or IPv6 packet. */
+static void test_nvx_roundtrip6(void **state)
+{
+	(void)state;
+	uint8_t q4[128], q6[128], f[HNV_NVX_MAX_LEN];
+	size_t q4len = nvx_quote(q4) - 14;
+	struct pg_ip_pkt s =
+		pg_ip_defaults("060600000005", "060600000007", "fd00::5", "fd00::7", 17);
+	size_t q6len = pg_ip_frame(q6, &s) - 14;
+	for (int k = 0; k < 4; k++) {
+		bool redirect = k & 1;
+		const uint8_t *q = k & 2 ? q6 + 14 : q4 + 14;
+		size_t ql = k & 2 ? q6len : q4len;
+		struct hnv_nvx m = {.kind = redirect ? HNV_NVX_REDIRECT : HNV_NVX_UNREACHABLE};
+		m.dst_mac = pg_mac("00155d000022");
+		m.src_mac = pg_mac("00155d000011");
+		m.from_pa = pg_ip("fd00:4::11");
+		m.to_pa = pg_ip("fd00:4::33");
+		m.new_pa = pg_ip("fd00:4::22");
+		int n = hnv_nvx_write(f, sizeof(f), &m, q, ql);
+		assert_true(n > 0);
+		/* the ICMPv6 checksum, by pktgen's own code */
+		struct hnv_ip a = pg_ip("fd00:4::11"), b = pg_ip("fd00:4::33");
+		assert_int_equal(pg_csum6(&a, &b, 58, f + 54, (size_t)n - 54), 0);
+		struct hnv_nvx r;
+		assert_int_equal(nvx_parse_exact(f, (size_t)n, &r), 0);
+		assert_int_equal(r.kind, m.kind);
+		assert_true(hnv_ip_eq(&r.from_pa, &m.from_pa));
+		assert_true(hnv_ip_eq(&r.to_pa, &m.to_pa));
+		struct hnv_ip ca = pg_ip(k & 2 ? "fd00::7" : "10.0.0.7");
+		assert_true(hnv_ip_eq(&r.ca, &ca));
+		if (redirect)
+			assert_true(hnv_ip_eq(&r.new_pa, &m.new_pa));
+	}
+}
+
+static void test_nvx_rejects(void **state)
+{
+	(void)state;
+	uint8_t q[128], f[256];
+	size_t qlen = nvx_quote(q) - 14;
+	size_t len = pg_nvx4(f, true, "00155d000022", "00155d000011", "192.168.4.11",
+			     "192.168.4.33", "192.168.4.22", q + 14);
+	struct hnv_nvx m;
+	/* an ordinary customer packet (TCP, ICMP echo) is not a message */
+	assert_int_equal(nvx_parse_exact(q, qlen + 14, &m), -EPROTO);
+	struct pg_ip_pkt e =
+		pg_ip_defaults("060600000005", "060600000007", "10.0.0.5", "10.0.0.7", 1);
+	uint8_t ping[128];
+	assert_int_equal(nvx_parse_exact(ping, pg_ip_frame(ping, &e), &m), -EPROTO);
+	/* ICMP checksum wrong */
+	uint8_t b[256];
+	memcpy(b, f, len);
+	b[14 + 20 + 2] ^= 1;
+	assert_int_equal(nvx_parse_exact(b, len, &m), -EINVAL);
+	/* new PA unusable (0.0.0.0, multicast) */
+	uint8_t z[256];
+	len = pg_nvx4(z, true, "00155d000022", "00155d000011", "192.168.4.11", "192.168.4.33",
+		      "0.0.0.0", q + 14);
+	assert_int_equal(nvx_parse_exact(z, len, &m), -EINVAL);
+	len = pg_nvx4(z, true, "00155d000022", "00155d000011", "192.168.4.11", "192.168.4.33",
+		      "239.1.1.1", q + 14);
+	assert_int_equal(nvx_parse_exact(z, len, &m), -EINVAL);
+	/* a quote that is not an IP header */
+	len = pg_nvx4(z, false, "00155d000022", "00155d000011", "192.168.4.11", "192.168.4.33",
+		      NULL, q + 14);
+	z[14 + 28] = 0x75; /* version 7; the checksum fixed up */
+	z[14 + 22] = z[14 + 23] = 0;
+	pg_put16(z + 14 + 22, pg_fold(pg_sum(0, z + 14 + 20, len - 34)));
+	assert_int_equal(nvx_parse_exact(z, len, &m), -EINVAL);
+	/* truncated anywhere: never a success, never a read past len */
+	len = pg_nvx4(f, true, "00155d000022", "00155d000011", "192.168.4.11", "192.168.4.33",
+		      "192.168.4.22", q + 14);
+	for (size_t l = 0; l < len; l++)
+		assert_int_not_equal(nvx_parse_exact(f, l, &m), 0);
+	/* an IPv6 new PA cannot go into an IPv4 redirect */
+	struct hnv_nvx w = {.kind = HNV_NVX_REDIRECT};
+	w.from_pa = pg_ip("192.168.4.11");
+	w.to_pa = pg_ip("192.168.4.33");
+	w.new_pa = pg_ip("fd00::1");
+	assert_int_equal(hnv_nvx_write(b, sizeof(b), &w, q + 14, qlen), -EINVAL);
+	/* mixed families of the two PAs */
+	w.new_pa = pg_ip("192.168.4.22");
+	w.to_pa = pg_ip("fd00::33");
+	assert_int_equal(hnv_nvx_write(b, sizeof(b), &w, q + 14, qlen), -EINVAL);
+}
+
+/* Every single-bit flip of a REDIRECT: the parser stays inside the frame
+ * and, when it accepts the result, reports fields read from it. */
+static void test_nvx_flip(void **state)
+{
+	(void)state;
+	uint8_t q[128], f[256];
+	nvx_quote(q);
+	size_t len = pg_nvx4(f, true, "00155d000022", "00155d000011", "192.168.4.11",
+			     "192.168.4.33", "192.168.4.22", q + 14);
+	unsigned accepted = 0;
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		f[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		struct hnv_nvx m;
+		if (nvx_parse_exact(f, len, &m) == 0)
+			accepted++;
+		f[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* only flips in the MACs (96 bits) and the IP header's TTL/ID/TOS-like
+	 * fields with a compensated checksum can pass; the ICMP checksum covers
+	 * the new PA and the quote */
+	assert_true(accepted < 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -956,6 +1149,12 @@ int main(void)
 		cmocka_unit_test(test_flip_nvgre),
 		cmocka_unit_test(test_flip_arp),
 		cmocka_unit_test(test_flip_ns),
+		cmocka_unit_test(test_nvx_parse_redirect4),
+		cmocka_unit_test(test_nvx_parse_unreachable4),
+		cmocka_unit_test(test_nvx_write4_matches),
+		cmocka_unit_test(test_nvx_roundtrip6),
+		cmocka_unit_test(test_nvx_rejects),
+		cmocka_unit_test(test_nvx_flip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
