@@ -10,7 +10,7 @@
 
 #include "policy.h"
 
-/* A lookup record as the datapath sees it: 60 bytes. Strings (VMName,
+/* A lookup record as the datapath sees it: 64 bytes. Strings (VMName,
  * Context) and the CustomerID live in interned side tables that only the
  * control thread reads. */
 struct hnv_rec {
@@ -26,9 +26,24 @@ struct hnv_rec {
 	uint32_t vm_name_idx;  /* 0: none */
 	uint32_t context_idx;  /* 0: none */
 	uint32_t next;         /* control thread only: chain of (vsid, mac) / free list */
+	/* learned records (HNV_REC_F_LEARNED): the second traffic last
+	 * confirmed it, on the engine's clock. Forwarding threads store it
+	 * (uatomic_set, the only field they write); the control thread ages
+	 * records by it (hnv_policy_learn_expire). 0 for other records. */
+	uint32_t seen;
 };
 #define HNV_REC_F_USED 0x1
 #define HNV_REC_F_USE_VM_MAC 0x2
+#define HNV_REC_F_LEARNED 0x4 /* Type Dynamic, learned from traffic (hnv_policy_learn) */
+
+/* The L2Only records of a virtual subnet, as copies: whose MACs may use
+ * addresses they were not configured with (learning), and the PAs a
+ * broadcast in the subnet is replicated to (flooding). Immutable once
+ * published; replaced whole. */
+struct hnv_l2set {
+	unsigned n;
+	struct hnv_rec rec[];
+};
 
 struct hnv_vsubnet {
 	uint32_t vsid;
@@ -36,7 +51,8 @@ struct hnv_vsubnet {
 	uint8_t n_prefixes;
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
-	struct hnv_dhcp_cfg *dhcp; /* RCU; NULL: no pool, DHCP not answered */
+	struct hnv_dhcp_cfg *dhcp;                       /* RCU; NULL: no pool, DHCP not answered */
+	struct hnv_l2set *l2; /* RCU; NULL: no L2Only records (no learning, no flooding) */
 };
 
 struct hnv_port {
@@ -100,6 +116,10 @@ const struct hnv_vsubnet *hnv_policy_vsubnet(const struct hnv_policy *p, uint32_
 const struct hnv_port *hnv_policy_port(const struct hnv_policy *p, unsigned id);
 const struct hnv_port *hnv_policy_port_by_mac(const struct hnv_policy *p, uint32_t vsid,
 					      const struct hnv_mac *mac);
+/* True when ca may be learned in vs (hnv_policy_learn's -EINVAL test). */
+bool hnv_policy_learnable(const struct hnv_vsubnet *vs, const struct hnv_ip *ca);
+/* The L2Only record of (vs, mac), or NULL. */
+const struct hnv_rec *hnv_policy_l2only(const struct hnv_vsubnet *vs, const struct hnv_mac *mac);
 /* Longest-prefix match in routing domain rd_idx; lowest metric among equal
  * prefixes. Returns false when no route covers dst. */
 bool hnv_policy_route_lookup(const struct hnv_policy *p, uint16_t rd_idx, const struct hnv_ip *dst,

@@ -167,7 +167,7 @@ static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
 	memset(&v, 0, sizeof(v));
 	v.rd = vs->rd_idx;
 	v.n_gw = vs->n_prefixes;
-	v.flags = vs->dhcp ? FP_VSID_DHCP : 0;
+	v.flags = (vs->dhcp ? FP_VSID_DHCP : 0) | (vs->l2 ? FP_VSID_L2ONLY : 0);
 	for (unsigned i = 0; i < vs->n_prefixes && i < FP_VSID_GWS; i++)
 		memcpy(v.gw[i].b, vs->gateway[i].b, 16);
 	__u32 k = vs->vsid;

@@ -55,6 +55,9 @@ struct fp_cfg {
 
 /* A virtual subnet. */
 #define FP_VSID_DHCP 0x1 /* has a DHCP pool (DHCP is punted either way) */
+/* has L2Only records: sources to learn, broadcasts to replicate and frames
+ * to an L2Only MAC are punted */
+#define FP_VSID_L2ONLY 0x2
 struct fp_vsid {
 	__u32 rd;      /* routing domain index (the policy's rd_idx) */
 	__u8 n_gw;     /* gateway addresses in gw[] */
