@@ -1343,6 +1343,16 @@ static void forget_mac(struct hnv_policy *p, uint32_t vsid, const struct hnv_mac
 	}
 }
 
+int hnv_policy_learned_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg)
+{
+	for (size_t k = 0; k < p->n_learned; k++) {
+		int rc = cb(rec_at(p, p->learned[k]), arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 size_t hnv_policy_n_learned(const struct hnv_policy *p, uint32_t vsid, size_t *in_vsid)
 {
 	size_t n = 0;

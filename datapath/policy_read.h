@@ -163,5 +163,7 @@ bool hnv_policy_route_committed(const struct hnv_policy *p, uint16_t rd_idx,
 				const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
 void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
 			 struct hnv_lookup_spec *out);
+/* The learned records (HNV_REC_F_LEARNED) only, in no particular order. */
+int hnv_policy_learned_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg);
 
 #endif

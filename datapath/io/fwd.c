@@ -106,6 +106,8 @@ struct hnv_fwd {
 
 static const char *port_name(const struct fwd_view *v, unsigned id)
 {
+	if (id == HNV_PORT_FLOOD)
+		return "flood";
 	return id < HNV_PORTS_MAX && v->name_by_id[id] ? v->name_by_id[id] : "?";
 }
 
@@ -140,6 +142,42 @@ static void trace_finish(struct fwd_trace *t, const struct fwd_view *v, struct h
 	atomic_store_explicit(&t->filled, filled + k, memory_order_release);
 }
 
+/* Sends one packet the engine decided: to the uplink batch up (*nu) or
+ * out of its port. */
+static void send_one(const struct fwd_view *v, struct hnv_pkt *p, struct hnv_pkt **up, unsigned *nu)
+{
+	if (hnv_reason_is_drop(p->reason))
+		return;
+	if (p->out_port == HNV_PORT_UPLINK) {
+		up[(*nu)++] = p;
+		return;
+	}
+	struct hnv_io_port *out = p->out_port < HNV_PORTS_MAX ? v->by_id[p->out_port] : NULL;
+	if (out)
+		out->ops->tx(out, &p, 1);
+}
+
+#define FLOOD_BATCH 16
+/* The copies of a flooded frame (dp.h hnv_dp_flood), sent a batch at a
+ * time. One forwarding thread: the pool is its own. */
+static void flood_out(const struct fwd_view *v, const struct hnv_pkt *p)
+{
+	static struct hnv_pkt *pool;
+	if (!pool && !(pool = calloc(FLOOD_BATCH, sizeof(*pool))))
+		return;
+	struct hnv_pkt *copies[FLOOD_BATCH], *up[FLOOD_BATCH];
+	for (unsigned i = 0; i < FLOOD_BATCH; i++)
+		copies[i] = &pool[i];
+	unsigned cursor = 0, k;
+	while ((k = hnv_dp_flood(v->worker, p, &cursor, copies, FLOOD_BATCH)) > 0) {
+		unsigned nu = 0;
+		for (unsigned i = 0; i < k; i++)
+			send_one(v, copies[i], up, &nu);
+		if (nu)
+			v->by_id[HNV_PORT_UPLINK]->ops->tx(v->by_id[HNV_PORT_UPLINK], up, nu);
+	}
+}
+
 static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pkt **pkts,
 		    unsigned n)
 {
@@ -159,14 +197,11 @@ static void forward(const struct fwd_view *v, struct fwd_trace *t, struct hnv_pk
 				hnv_io_count(&in->st.rx_dropped, 1);
 			continue;
 		}
-		if (p->out_port == HNV_PORT_UPLINK) {
-			up[nu++] = p;
+		if (p->out_port == HNV_PORT_FLOOD) {
+			flood_out(v, p);
 			continue;
 		}
-		struct hnv_io_port *out =
-			p->out_port < HNV_PORTS_MAX ? v->by_id[p->out_port] : NULL;
-		if (out)
-			out->ops->tx(out, &p, 1);
+		send_one(v, p, up, &nu);
 	}
 	if (nu)
 		v->by_id[HNV_PORT_UPLINK]->ops->tx(v->by_id[HNV_PORT_UPLINK], up, nu);

@@ -4,6 +4,7 @@
 
 #include "../../datapath/dp.h"
 #include "../../datapath/io/fwd.h"
+#include "../../datapath/policy_read.h"
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
 #include "../../lib/file.h"
@@ -15,6 +16,7 @@
 #include "apply.h"
 #include "nexthop.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -64,7 +66,10 @@ struct hnv_core {
 		unsigned seconds; /* as asked */
 		long deadline_ms; /* CLOCK_MONOTONIC */
 	} confirm;
+	long learn_next_ms; /* next hnv_dp_learn_run (CLOCK_MONOTONIC) */
 };
+
+#define LEARN_PERIOD_MS 1000 /* learned addresses apply and age once a second */
 
 unsigned hnv_core_revision(const struct hnv_core *c)
 {
@@ -926,7 +931,91 @@ static json_object *counter_rows(struct hnv_core *c)
 	}
 	if (c->fwd)
 		hnv_fwd_stats(c->fwd, port_counter_row, rows);
+	/* dynamic IP address learning (docs/dynamic-learning.md) */
+	struct hnv_dp_learn_stats ls;
+	hnv_dp_learn_stats(c->dp, &ls);
+	const struct {
+		const char *name;
+		uint64_t v;
+		bool err;
+		const char *text;
+	} lrows[] = {
+		{"learn.learned", ls.learned, false, "addresses learned (Type Dynamic records)"},
+		{"learn.moved", ls.moved, false, "learned addresses that moved to another MAC/PA"},
+		{"learn.expired", ls.expired, false, "learned addresses aged out"},
+		{"learn.refused", ls.refused, true,
+		 "not learned: a configured record holds the address"},
+		{"learn.full", ls.full, true, "not learned: the learned-record limit was reached"},
+		{"learn.lost", ls.lost, true, "not learned: the learning queue was full"},
+	};
+	for (size_t i = 0; i < sizeof(lrows) / sizeof(lrows[0]); i++) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "counter", json_object_new_string(lrows[i].name));
+		json_object_object_add(r, "value", json_object_new_uint64(lrows[i].v));
+		json_object_object_add(r, "drop", json_object_new_boolean(lrows[i].err));
+		json_object_object_add(r, "description", json_object_new_string(lrows[i].text));
+		json_object_array_add(rows, r);
+	}
 	return rows;
+}
+
+/* show lookup: the records the datapath learned, after the configured
+ * ones, as Type Dynamic (datapath state, not config: they are in no
+ * revision and do not survive a restart). */
+struct learned_show {
+	const struct hnv_policy *pol;
+	const struct hnv_show_filter *f;
+	json_object *rows;
+};
+
+static int learned_row(const struct hnv_rec *r, void *arg)
+{
+	struct learned_show *ls = arg;
+	const struct hnv_show_filter *f = ls->f;
+	if (f &&
+	    ((f->has_vsid && f->vsid != r->vsid) || (f->has_ca && !hnv_ip_eq(&f->ca, &r->ca)) ||
+	     (f->has_pa && !hnv_ip_eq(&f->pa, &r->pa))))
+		return 0;
+	struct hnv_lookup_spec s;
+	hnv_policy_rec_spec(ls->pol, r, &s);
+	char ca[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN], mac[13], cid[40] = "";
+	hnv_fmt_ip(&s.ca, ca, sizeof(ca));
+	hnv_fmt_ip(&s.pa, pa, sizeof(pa));
+	snprintf(mac, sizeof(mac), "%02X%02X%02X%02X%02X%02X", s.mac.b[0], s.mac.b[1], s.mac.b[2],
+		 s.mac.b[3], s.mac.b[4], s.mac.b[5]);
+	if (s.has_customer_id)
+		hnv_fmt_guid(&s.customer_id, cid, sizeof(cid));
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "CustomerAddress", json_object_new_string(ca));
+	json_object_object_add(o, "VirtualSubnetID", json_object_new_int64(s.vsid));
+	json_object_object_add(o, "MACAddress", json_object_new_string(mac));
+	json_object_object_add(o, "ProviderAddress", json_object_new_string(pa));
+	json_object_object_add(o, "CustomerID", json_object_new_string(cid));
+	json_object_object_add(o, "Context", json_object_new_string(s.context));
+	json_object_object_add(o, "Rule", json_object_new_string("TranslationMethodEncap"));
+	json_object_object_add(o, "VMName", json_object_new_string(s.vm_name));
+	json_object_object_add(o, "UseVmMACAddress", json_object_new_boolean(false));
+	json_object_object_add(o, "Type", json_object_new_string("Dynamic"));
+	json_object_array_add(ls->rows, o);
+	return 0;
+}
+
+/* Applies what the forwarding threads learned and ages learned records,
+ * once a LEARN_PERIOD_MS. */
+static void learn_tick(struct hnv_core *c)
+{
+	long now = hnv_mono_ms();
+	if (!c->dp || now < c->learn_next_ms)
+		return;
+	c->learn_next_ms = now + LEARN_PERIOD_MS;
+	int n = hnv_dp_learn_run(c->dp);
+	if (n > 0)
+		hnv_log(HNV_LOG_DEBUG, "learning: %d learned records added, moved or aged out", n);
+}
+
+int hnv_core_set_learn_timeout(struct hnv_core *c, unsigned seconds)
+{
+	return hnv_dp_set_learn_timeout(c->dp, seconds);
 }
 
 /* ---- pages of shows (issue 17 finding 7; api.h "offset") ---- */
@@ -1094,6 +1183,10 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
 	if (rc)
 		return rc;
+	if (strcmp(what, "lookup") == 0 && nx == 0)
+		hnv_policy_learned_foreach(
+			hnv_dp_policy(c->dp), learned_row,
+			&(struct learned_show){hnv_dp_policy(c->dp), filtered ? f : NULL, rows});
 	if (!paged) {
 		*result = rows;
 		return 0;
@@ -1275,7 +1368,7 @@ const char *hnv_core_warning(const struct hnv_core *c)
 	return c->warning[0] ? c->warning : NULL;
 }
 
-int hnv_core_timeout_ms(const struct hnv_core *c)
+static int confirm_timeout_ms(const struct hnv_core *c)
 {
 	if (!c->confirm.armed)
 		return -1;
@@ -1283,9 +1376,18 @@ int hnv_core_timeout_ms(const struct hnv_core *c)
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
+int hnv_core_timeout_ms(const struct hnv_core *c)
+{
+	int t = confirm_timeout_ms(c);
+	long left = c->learn_next_ms - hnv_mono_ms();
+	int l = left <= 0 ? 0 : left > LEARN_PERIOD_MS ? LEARN_PERIOD_MS : (int)left;
+	return t < 0 || l < t ? l : t;
+}
+
 void hnv_core_tick(struct hnv_core *c)
 {
-	if (!c->confirm.armed || hnv_core_timeout_ms(c) > 0)
+	learn_tick(c);
+	if (!c->confirm.armed || confirm_timeout_ms(c) > 0)
 		return;
 	char err[512];
 	unsigned newrev, waiting = c->confirm.rev, back = c->confirm.back;
