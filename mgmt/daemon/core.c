@@ -961,12 +961,23 @@ static json_object *counter_rows(struct hnv_core *c)
 
 /* show lookup: the records the datapath learned, after the configured
  * ones, as Type Dynamic (datapath state, not config: they are in no
- * revision and do not survive a restart). */
+ * revision and do not survive a restart). Pages (api.h "offset") of
+ * learned rows have offsets from LEARNED_OFFSET on: the index among the
+ * learned rows that match the filter. */
+#define LEARNED_OFFSET (1ull << 40)
 struct learned_show {
 	const struct hnv_policy *pol;
 	const struct hnv_show_filter *f;
 	json_object *rows;
+	size_t skip, index;  /* matching rows to skip; matching rows seen */
+	size_t used, budget; /* bytes of JSON in rows, at most */
+	bool more;           /* stopped at index - 1 for lack of room */
 };
+
+static size_t json_len_of(json_object *o)
+{
+	return strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
 
 static int learned_row(const struct hnv_rec *r, void *arg)
 {
@@ -975,6 +986,8 @@ static int learned_row(const struct hnv_rec *r, void *arg)
 	if (f &&
 	    ((f->has_vsid && f->vsid != r->vsid) || (f->has_ca && !hnv_ip_eq(&f->ca, &r->ca)) ||
 	     (f->has_pa && !hnv_ip_eq(&f->pa, &r->pa))))
+		return 0;
+	if (ls->index++ < ls->skip)
 		return 0;
 	struct hnv_lookup_spec s;
 	hnv_policy_rec_spec(ls->pol, r, &s);
@@ -996,6 +1009,13 @@ static int learned_row(const struct hnv_rec *r, void *arg)
 	json_object_object_add(o, "VMName", json_object_new_string(s.vm_name));
 	json_object_object_add(o, "UseVmMACAddress", json_object_new_boolean(false));
 	json_object_object_add(o, "Type", json_object_new_string("Dynamic"));
+	size_t n = json_len_of(o) + 1;
+	if (ls->used && ls->used + n > ls->budget) {
+		json_object_put(o);
+		ls->more = true;
+		return 1;
+	}
+	ls->used += n;
 	json_object_array_add(ls->rows, o);
 	return 0;
 }
@@ -1164,9 +1184,17 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 	/* unpaged: one page of a line at most, so that no request makes the
 	 * daemon build more than that */
 	size_t nx = 0;
-	int rc = hnv_model_show_page(
-		c->model, what, secrets, filtered ? f : NULL, paged ? (size_t)offset : 0,
-		paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64, &rows, &nx);
+	bool lookup = strcmp(what, "lookup") == 0, learned_only = false;
+	int rc;
+	if (lookup && paged && offset >= LEARNED_OFFSET) {
+		learned_only = true; /* the configured rows were on earlier pages */
+		rows = json_object_new_array();
+		rc = rows ? 0 : -ENOMEM;
+	} else {
+		rc = hnv_model_show_page(
+			c->model, what, secrets, filtered ? f : NULL, paged ? (size_t)offset : 0,
+			paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64, &rows, &nx);
+	}
 	if (rc == 0 && !paged && nx) {
 		json_object_put(rows);
 		hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
@@ -1183,10 +1211,24 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
 	if (rc)
 		return rc;
-	if (strcmp(what, "lookup") == 0 && nx == 0)
-		hnv_policy_learned_foreach(
-			hnv_dp_policy(c->dp), learned_row,
-			&(struct learned_show){hnv_dp_policy(c->dp), filtered ? f : NULL, rows});
+	if (lookup && nx == 0) {
+		struct learned_show ls = {
+			.pol = hnv_dp_policy(c->dp),
+			.f = filtered ? f : NULL,
+			.rows = rows,
+			.skip = learned_only ? (size_t)(offset - LEARNED_OFFSET) : 0,
+			.used = learned_only ? 0 : json_len_of(rows),
+			.budget = paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64,
+		};
+		hnv_policy_learned_foreach(ls.pol, learned_row, &ls);
+		if (ls.more && !paged) {
+			json_object_put(rows);
+			hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
+			return -EFBIG;
+		}
+		if (ls.more)
+			nx = (size_t)(LEARNED_OFFSET + ls.index - 1);
+	}
 	if (!paged) {
 		*result = rows;
 		return 0;
