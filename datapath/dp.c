@@ -1123,6 +1123,13 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	const struct hnv_rec *r =
 		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &c.target), pt->vsid, &c.target);
 	if (!r && l2 && !gw_probe) {
+		/* it leaves the host: its source passes the checks of any frame */
+		if (!pt->gateway && !port_owns(pt, &in->src) && !is_link_local6(&in->src) &&
+		    !l2_source(w, vs, &in->src, &pt->mac, NULL)) {
+			TRACE(p, HNV_ST_ND, "NS from %s: not an address of port %s", tgt, pt->name);
+			verdict(w, p, HNV_R_drop_spoof);
+			return true;
+		}
 		flood(w, p, false);
 		return true;
 	}

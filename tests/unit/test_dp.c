@@ -1789,7 +1789,7 @@ static void test_replay_capture(void **state)
 #define L2_CONF                                                                                    \
 	BLUERED_CONF                                                                               \
 	"rdomain add green --rdid {11111111-2222-3333-4444-000000007001}\n"                        \
-	"vsubnet add 7001 --rdomain green --prefix 10.7.0.0/16\n"                                  \
+	"vsubnet add 7001 --rdomain green --prefix 10.7.0.0/16 --prefix fd00:7001::/64\n"          \
 	"port add g1 --vsid 7001 --ca 10.7.0.11 --mac 0a0a0000000b\n"                              \
 	"port add g2 --vsid 7001 --ca 10.7.0.12 --mac 0a0a0000000c\n"                              \
 	"lookup add --vsid 7001 --ca 10.7.0.11 --pa 192.168.4.11 --mac 0a0a0000000b\n"             \
@@ -2206,6 +2206,37 @@ static void test_learn_bounds(void **state)
 	assert_int_equal(hnv_policy_n_learned(c->pol, 7001, NULL), 0);
 }
 
+/* Neighbour discovery in a VSID with L2Only records: what no record
+ * answers is flooded, its source checked and learned like any frame's. */
+static void test_flood_nd(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	static struct hnv_pkt out[8];
+	uint8_t f[256];
+	size_t len = pg_ns(f, G1, "fd00:7001::5", "fd00:7001::99", NULL, NULL, 255, true);
+	struct hnv_pkt *p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_flood);
+	assert_int_equal(flood_all(c, p, out, 8), 3); /* g2, .22, .33 */
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1); /* g1's new source */
+	const struct hnv_rec *r = rec_of(c, 7001, "fd00:7001::5");
+	assert_non_null(r);
+	assert_true(r->flags & HNV_REC_F_LEARNED);
+	/* now answered from the learned record */
+	len = pg_ns(f, G2, "fe80::c", "fd00:7001::5", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, l->g2), HNV_R_nd_advert);
+	/* g2 has no L2Only record: its NS from a foreign source stays here */
+	len = pg_ns(f, G2, "fd00:7001::6", "fd00:7001::99", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, l->g2), HNV_R_drop_spoof);
+	/* duplicate address detection reaches the other VMs of the subnet */
+	len = pg_ns(f, G1, "::", "fd00:7001::98", NULL, NULL, 255, false);
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_flood);
+	/* and stays unanswered where there are no L2Only records */
+	len = pg_ns(f, BLUE1, "::", "fd00:5001::98", NULL, NULL, 255, false);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_nd_dad);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+}
+
 #define T2(f) cmocka_unit_test_setup_teardown(f, l2_setup, l2_teardown)
 
 static void test_pkt_load(void **state)
@@ -2282,6 +2313,7 @@ int main(void)
 		T2(test_learn_move),
 		T2(test_flood),
 		T2(test_learn_bounds),
+		T2(test_flood_nd),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
