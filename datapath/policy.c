@@ -1424,7 +1424,8 @@ unsigned hnv_policy_learn_expire(struct hnv_policy *p, uint32_t now, uint32_t ti
 	unsigned n = 0;
 	for (size_t k = p->n_learned; k-- > 0;) {
 		uint32_t seen = uatomic_read(&rec_at(p, p->learned[k])->seen);
-		if (now - seen > timeout && !unlearn_at(p, k))
+		/* signed: a worker's clock read after ours may be a second ahead */
+		if ((int32_t)(now - seen) > (int32_t)timeout && !unlearn_at(p, k))
 			n++;
 	}
 	return n;

@@ -1314,6 +1314,36 @@ static void test_learned(void **state)
 	hnv_policy_set_mirror(p, NULL);
 }
 
+/* HNV_LEARN_MAX in all: 8 VSIDs of HNV_LEARN_MAX_PER_VSID each fill it. */
+static void test_learned_total(void **state)
+{
+	struct hnv_policy *p = *state;
+	assert_int_equal(HNV_LEARN_MAX, 8 * HNV_LEARN_MAX_PER_VSID);
+	char a[64];
+	for (unsigned v = 0; v < 9; v++) {
+		snprintf(a, sizeof(a), "10.%u.0.0", 100 + v);
+		assert_int_equal(add_vs(p, 7000 + v, "blue", a, 16, NULL, 0), 0);
+		struct hnv_lookup_spec l = l2only(7000 + v, "192.168.4.22", "00155d0000aa");
+		assert_int_equal(hnv_policy_lookup_add(p, &l), 0);
+	}
+	for (unsigned v = 0; v < 8; v++)
+		for (unsigned i = 0; i < HNV_LEARN_MAX_PER_VSID; i++) {
+			snprintf(a, sizeof(a), "10.%u.%u.%u", 100 + v, 1 + i / 200, 1 + i % 200);
+			assert_int_equal(learn(p, 7000 + v, a, "00155d0000aa", "192.168.4.22", 1),
+					 HNV_LEARN_NEW);
+		}
+	assert_int_equal(hnv_policy_n_learned(p, 7008, NULL), HNV_LEARN_MAX);
+	assert_int_equal(learn(p, 7008, "10.108.0.5", "00155d0000aa", "192.168.4.22", 1),
+			 -ENOSPC);
+	/* one ages out: there is room again */
+	assert_int_equal(learn(p, 7000, "10.100.1.1", "00155d0000aa", "192.168.4.22", 100),
+			 HNV_LEARN_FRESH);
+	assert_int_equal(hnv_policy_learn_expire(p, 50, 10), HNV_LEARN_MAX - 1);
+	assert_int_equal(learn(p, 7008, "10.108.0.5", "00155d0000aa", "192.168.4.22", 50),
+			 HNV_LEARN_NEW);
+	assert_int_equal(hnv_policy_n_learned(p, 0, NULL), 2);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1352,6 +1382,7 @@ int main(void)
 		T(test_port),
 		T(test_concurrent_readers),
 		T(test_learned),
+		T(test_learned_total),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
