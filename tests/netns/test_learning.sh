@@ -15,6 +15,9 @@
 #     with a gratuitous ARP; both hosts' learned records follow (Blue3's
 #     MAC, PA 192.168.4.11) and Blue1 and Blue2 reach it there;
 #   - learned records are not config: show config does not list them;
+#   - bounds: three /16 VSIDs on host 2 learn 512 addresses each (8 more
+#     are counted as learn.full); show lookup, read in pages, lists each of
+#     the 1536 learned rows (more than a page) once;
 #   - both hnvgwd exit cleanly.
 # Needs root. Run by `make netns-test`.
 set -euo pipefail
@@ -115,6 +118,68 @@ nsx b2 ping -c 3 -i 0.2 -w 10 "$FIP" >/dev/null || fail "Blue2 -> $FIP on Blue3 
 b3rx=$(nsx b3 cat /sys/class/net/blue3/statistics/rx_packets)
 ((b3rx >= 6)) || fail "Blue3 received only $b3rx frames"
 pass "failover: $FIP moved to Blue3 (gratuitous ARP flooded); both hosts follow, Blue1 and Blue2 reach it"
+
+# ---- bounds and many learned rows: three /16 VSIDs with a VM each on h2 ----
+cli h2 rdomain add green --rdid "{11111111-2222-3333-4444-000000007001}" >/dev/null ||
+	fail "rdomain green on h2"
+for v in 1 2 3; do
+	cli h2 vsubnet add 700$v --rdomain green --prefix 10.7$v.0.0/16 >/dev/null ||
+		fail "vsubnet 700$v on h2"
+	add_vm h2 g$v green$v 700$v 10.7$v.0.11 0a0a0000000$v
+	cli h2 lookup add --vsid 700$v --ca 0.0.0.0 --pa 192.168.4.22 --mac 0a0a0000000$v \
+		--type l2only >/dev/null || fail "g$v's L2Only record on h2"
+done
+# burst NS IF MAC NET FIRST COUNT: COUNT UDP broadcasts from NET.x.y, at
+# most 200 a second (the learning queue holds 256 and is applied each second)
+burst()
+{
+	nsx "$1" python3 - "$2" "$3" "$4" "$5" "$6" <<'EOF'
+import socket, struct, sys, time
+ifn, mac, net = sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3]
+first, count = int(sys.argv[4]), int(sys.argv[5])
+def csum(b):
+    s = sum(struct.unpack("!10H", b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifn, 0))
+for i in range(first, first + count):
+    src = socket.inet_aton("%s.%d.%d" % (net, 1 + i // 250, 1 + i % 250))
+    udp = struct.pack("!HHHH", 4000, 4000, 8, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0, src, b"\xff" * 4)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s.send(b"\xff" * 6 + mac + b"\x08\x00" + ip + udp + bytes(18))
+    if (i - first) % 200 == 199:
+        time.sleep(1.1)
+time.sleep(1.1)
+EOF
+}
+before=$(counter h2 learn.learned)
+full=$(counter h2 learn.full)
+burst g1 green1 0a0a00000001 10.71 0 520
+burst g2 green2 0a0a00000002 10.72 0 512
+burst g3 green3 0a0a00000003 10.73 0 512
+wait_for 10 counter_ge h2 learn.learned $((before + 1536)) ||
+	fail "h2 learned $(($(counter h2 learn.learned) - before)) of 1536 (lost $(counter h2 learn.lost))"
+(($(counter h2 learn.full) >= full + 8)) || fail "the 8 addresses over the VSID bound were not counted"
+(($(counter h2 learn.learned) == before + 1536)) || fail "learned more than the bound allows"
+# more than a page (HNV_API_PAGE_BYTES) of learned rows: the CLI reads
+# them in pages, the learned ones after the configured ones
+cli h2 --json show lookup >"$T/lookup-h2.json" || fail "show lookup on h2"
+python3 - "$T/lookup-h2.json" <<'EOF' || fail "show lookup on h2 does not list each learned row once"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+rows = rows.get("result", rows) if isinstance(rows, dict) else rows
+dyn = [r for r in rows if r["Type"] == "Dynamic" and r["VirtualSubnetID"] in (7001, 7002, 7003)]
+cas = set(r["CustomerAddress"] for r in dyn)
+assert len(dyn) == 1536 and len(cas) == 1536, (len(dyn), len(cas))
+assert len(json.dumps(dyn, separators=(",", ":"))) > 256 * 1024, "not more than a page"
+EOF
+n=$(cli h2 --json show lookup --vsid 7002 | python3 -c 'import json,sys
+rows=json.load(sys.stdin)
+rows=rows.get("result",rows) if isinstance(rows,dict) else rows
+print(sum(r["Type"]=="Dynamic" for r in rows))')
+((n == 512)) || fail "show lookup --vsid 7002: $n learned rows"
+pass "bounds: 512 learned per VSID (8 more counted as learn.full); 1536 learned rows (more than a page) listed once each"
 
 stop_host h1
 stop_host h2
