@@ -1199,12 +1199,15 @@ int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 	rec_unlink(p, oi, ni);
 	rec_release_strings(p, rec_at(p, oi));
 	reclaim(p);
-	if (old_l2)
+	if (old_l2) {
 		forget_mac(p, s->vsid, &s->mac); /* its PA or type changed */
+		reclaim(p);
+	}
 	return 0;
 }
 
-/* Removes record oi from the indexes, the mirror and the L2Only set. */
+/* Removes record oi from the indexes, the mirror and the L2Only set; its
+ * slot is freed at the next reclaim(). */
 static int rec_remove(struct hnv_policy *p, uint32_t oi)
 {
 	struct hnv_rec *o = rec_at(p, oi);
@@ -1227,7 +1230,6 @@ static int rec_remove(struct hnv_policy *p, uint32_t oi)
 	rec_unlink(p, oi, TOMB);
 	rec_release_strings(p, o);
 	p->n_records--;
-	reclaim(p);
 	return 0;
 }
 
@@ -1241,6 +1243,7 @@ int hnv_policy_lookup_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_
 	int rc = rec_remove(p, oi);
 	if (!rc && l2)
 		forget_mac(p, vsid, mac);
+	reclaim(p); /* one grace period for all of them */
 	return rc;
 }
 
@@ -1372,7 +1375,9 @@ int hnv_policy_unlearn(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip 
 	if (!rec_find_exact(p, vsid, ca, &r->mac, &ri))
 		return -ENOENT;
 	long li = learned_pos(p, ri);
-	return li < 0 ? -ENOENT : unlearn_at(p, (size_t)li);
+	int rc = li < 0 ? -ENOENT : unlearn_at(p, (size_t)li);
+	reclaim(p);
+	return rc;
 }
 
 int hnv_policy_learn(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
@@ -1428,6 +1433,7 @@ unsigned hnv_policy_learn_expire(struct hnv_policy *p, uint32_t now, uint32_t ti
 		if ((int32_t)(now - seen) > (int32_t)timeout && !unlearn_at(p, k))
 			n++;
 	}
+	reclaim(p); /* one grace period for all of them */
 	return n;
 }
 
