@@ -72,6 +72,7 @@ struct hnv_dp_worker {
 	const struct hnv_dp_settings *set; /* for the batch being processed */
 	struct hnv_dp_worker *next;
 	uint16_t ip_id;
+	uint32_t now; /* the engine's clock for the batch (seconds) */
 	_Atomic uint64_t cnt[HNV_R__COUNT];
 };
 
@@ -81,6 +82,13 @@ struct nvx_pending {
 	uint32_t vsid;
 	struct hnv_ip ca, from_pa, new_pa;
 };
+/* An address a forwarding thread saw that the policy should learn. */
+struct learn_ev {
+	uint32_t vsid;
+	struct hnv_ip ca, pa;
+	struct hnv_mac mac;
+};
+#define LEARN_QUEUE 256
 
 struct hnv_dp {
 	pthread_mutex_t nvx_lock; /* pending[] */
@@ -98,6 +106,15 @@ struct hnv_dp {
 	void *settings_arg;
 	hnv_dp_counters_fn counters_fn;
 	void *counters_arg;
+	/* learning: the queue (workers append under learn_lock), the clock */
+	pthread_mutex_t learn_lock;
+	struct learn_ev learn_q[LEARN_QUEUE];
+	unsigned learn_n;
+	uint64_t learn_lost;              /* under learn_lock */
+	struct hnv_dp_learn_stats lstats; /* control thread */
+	_Atomic unsigned learn_timeout;
+	hnv_dp_clock_fn clock_fn;
+	void *clock_arg;
 };
 
 static const char *const reason_names[] = {
@@ -190,6 +207,8 @@ struct hnv_dp *hnv_dp_new(void)
 	pthread_mutex_init(&dp->lock, NULL);
 	pthread_mutex_init(&dp->nvx_lock, NULL);
 	dp->nvx_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&dp->learn_lock, NULL);
+	dp->learn_timeout = HNV_LEARN_TIMEOUT_DEFAULT;
 	return dp;
 }
 
@@ -204,6 +223,7 @@ void hnv_dp_free(struct hnv_dp *dp)
 	pthread_mutex_destroy(&dp->nvx_lock);
 	if (dp->nvx_efd >= 0)
 		close(dp->nvx_efd);
+	pthread_mutex_destroy(&dp->learn_lock);
 	free(dp);
 }
 
@@ -505,6 +525,11 @@ static bool port_owns(const struct hnv_port *pt, const struct hnv_ip *a)
 		if (hnv_ip_eq(&pt->cas[i], a))
 			return true;
 	return false;
+}
+
+static bool is_link_local6(const struct hnv_ip *a)
+{
+	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
 }
 
 /* Facts about the inner frame gathered once by classify(). */
@@ -811,6 +836,205 @@ static void output(struct hnv_dp_worker *w, struct hnv_pkt *p, struct inner *in,
 	verdict(w, p, routed ? HNV_R_tx_routed_encap : HNV_R_tx_encap);
 }
 
+/* ---- dynamic learning and flooding (docs/dynamic-learning.md) ---- */
+
+/* True when vs has L2Only records: its VMs may use addresses they were
+ * not configured with, and its broadcasts are replicated. */
+static inline bool vs_l2(const struct hnv_vsubnet *vs)
+{
+	return rcu_dereference(((struct hnv_vsubnet *)vs)->l2) != NULL;
+}
+
+static void learn_note(struct hnv_dp *dp, uint32_t vsid, const struct hnv_ip *ca,
+		       const struct hnv_mac *mac, const struct hnv_ip *pa)
+{
+	pthread_mutex_lock(&dp->learn_lock);
+	for (unsigned i = 0; i < dp->learn_n; i++) {
+		const struct learn_ev *e = &dp->learn_q[i];
+		if (e->vsid == vsid && hnv_ip_eq(&e->ca, ca) && hnv_mac_eq(&e->mac, mac) &&
+		    hnv_ip_eq(&e->pa, pa)) {
+			pthread_mutex_unlock(&dp->learn_lock);
+			return;
+		}
+	}
+	if (dp->learn_n < LEARN_QUEUE)
+		dp->learn_q[dp->learn_n++] =
+			(struct learn_ev){.vsid = vsid, .ca = *ca, .pa = *pa, .mac = *mac};
+	else
+		dp->learn_lost++;
+	pthread_mutex_unlock(&dp->learn_lock);
+}
+
+/* A learned record was used: it lives on. */
+static inline void learn_touch(struct hnv_dp_worker *w, const struct hnv_rec *r)
+{
+	if ((r->flags & HNV_REC_F_LEARNED) && uatomic_read(&r->seen) != w->now)
+		uatomic_set((uint32_t *)&r->seen, w->now);
+}
+
+/* The source address src of a frame from MAC mac, sent from PA pa (NULL:
+ * from a local VM port, so any local PA), matched neither a port CA nor a
+ * lookup record. In a VSID with L2Only records it still passes when
+ * (vsid, mac) has an L2Only record with that PA and no configured record
+ * holds src for another MAC or PA; then src is learned (or its learned
+ * record refreshed). Unspecified (DHCP, ARP probes) and IPv6 link-local
+ * sources pass without being learned. */
+static bool l2_source(struct hnv_dp_worker *w, const struct hnv_vsubnet *vs,
+		      const struct hnv_ip *src, const struct hnv_mac *mac, const struct hnv_ip *pa)
+{
+	if (!vs_l2(vs))
+		return false;
+	const struct hnv_rec *l2 = hnv_policy_l2only(vs, mac);
+	if (!l2 || (pa ? !hnv_ip_eq(&l2->pa, pa) : !hnv_policy_is_local_pa(w->pol, &l2->pa)))
+		return false;
+	if (hnv_ip_is_unspec(src) || (!hnv_ip_is_v4(src) && is_link_local6(src)))
+		return true;
+	if (!hnv_policy_learnable(vs, src))
+		return false;
+	const struct hnv_rec *r =
+		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(vs->vsid, src), vs->vsid, src);
+	bool same = r && hnv_mac_eq(&r->mac, mac) && hnv_ip_eq(&r->pa, &l2->pa);
+	if (r && !(r->flags & HNV_REC_F_LEARNED))
+		return same; /* configuration wins */
+	if (same)
+		learn_touch(w, r);
+	else
+		learn_note(w->dp, vs->vsid, src, mac, &l2->pa);
+	return true;
+}
+
+/* p is replicated by hnv_dp_flood. */
+static void flood(struct hnv_dp_worker *w, struct hnv_pkt *p, bool rx)
+{
+	TRACE(p, HNV_ST_DELIVER, "broadcast/multicast in VSID %u with L2Only records: replicated",
+	      p->vsid);
+	p->out_port = HNV_PORT_FLOOD;
+	verdict(w, p, rx ? HNV_R_rx_flood : HNV_R_tx_flood);
+}
+
+/* Copies p into q for one flood target. */
+static bool flood_copy(struct hnv_pkt *q, const struct hnv_pkt *p)
+{
+	if (hnv_pkt_load(q, p->data, p->len, p->in_port))
+		return false;
+	q->vsid = p->vsid;
+	return true;
+}
+
+unsigned hnv_dp_flood(struct hnv_dp_worker *w, const struct hnv_pkt *p, unsigned *cursor,
+		      struct hnv_pkt **out, unsigned max)
+{
+	if (p->out_port != HNV_PORT_FLOOD || hnv_reason_is_drop(p->reason))
+		return 0;
+	w->set = rcu_dereference(w->dp->set);
+	const struct hnv_vsubnet *vs = hnv_policy_vsubnet(w->pol, p->vsid);
+	if (!vs)
+		return 0;
+	bool rx = p->in_port == HNV_PORT_UPLINK;
+	const struct hnv_port *src = rx ? NULL : hnv_policy_port(w->pol, p->in_port);
+	const struct hnv_l2set *l2 = rcu_dereference(((struct hnv_vsubnet *)vs)->l2);
+	/* cursor: local port ids below HNV_PORTS_MAX, then the L2Only
+	 * records (only for a VM's frame: what came from a PA never goes
+	 * back out to the provider network) */
+	unsigned end = HNV_PORTS_MAX + (src && l2 ? l2->n : 0), n = 0;
+	for (; *cursor < end && n < max; (*cursor)++) {
+		unsigned c = *cursor;
+		struct hnv_pkt *q = out[n];
+		if (c < HNV_PORTS_MAX) {
+			const struct hnv_port *pt = c ? hnv_policy_port(w->pol, c) : NULL;
+			if (!pt || pt->vsid != p->vsid || c == p->in_port || !flood_copy(q, p))
+				continue;
+			q->out_port = pt->id;
+			verdict(w, q, rx ? HNV_R_rx_decap_delivered : HNV_R_tx_local);
+			n++;
+			continue;
+		}
+		unsigned i = c - HNV_PORTS_MAX;
+		const struct hnv_rec *t = &l2->rec[i];
+		if (hnv_policy_is_local_pa(w->pol, &t->pa))
+			continue;
+		bool seen = false;
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = hnv_ip_eq(&l2->rec[j].pa, &t->pa);
+		if (seen || !flood_copy(q, p))
+			continue;
+		struct inner in;
+		enum hnv_reason bad = classify(q->data, &q->len, &in);
+		if (bad != HNV_R__COUNT)
+			verdict(w, q, bad);
+		else
+			output(w, q, &in, t, p->vsid, false, vs, &src->mac);
+		n++;
+	}
+	return n;
+}
+
+void hnv_dp_learn_stats(struct hnv_dp *dp, struct hnv_dp_learn_stats *out)
+{
+	*out = dp->lstats;
+	pthread_mutex_lock(&dp->learn_lock);
+	out->lost = dp->learn_lost;
+	pthread_mutex_unlock(&dp->learn_lock);
+}
+
+static uint32_t clock_mono(void *arg)
+{
+	(void)arg;
+	return (uint32_t)(hnv_mono_coarse_ms() / 1000) + 1; /* 0: never seen */
+}
+
+static uint32_t dp_now(const struct hnv_dp *dp)
+{
+	return dp->clock_fn ? dp->clock_fn(dp->clock_arg) : clock_mono(NULL);
+}
+
+void hnv_dp_set_clock(struct hnv_dp *dp, hnv_dp_clock_fn fn, void *arg)
+{
+	dp->clock_fn = fn;
+	dp->clock_arg = arg;
+}
+
+int hnv_dp_set_learn_timeout(struct hnv_dp *dp, unsigned seconds)
+{
+	if (seconds < 1 || seconds > 86400)
+		return -EINVAL;
+	atomic_store(&dp->learn_timeout, seconds);
+	return 0;
+}
+
+unsigned hnv_dp_learn_timeout(const struct hnv_dp *dp)
+{
+	return atomic_load(&((struct hnv_dp *)dp)->learn_timeout);
+}
+
+int hnv_dp_learn_run(struct hnv_dp *dp)
+{
+	struct learn_ev q[LEARN_QUEUE];
+	pthread_mutex_lock(&dp->learn_lock);
+	unsigned n = dp->learn_n;
+	memcpy(q, dp->learn_q, n * sizeof(q[0]));
+	dp->learn_n = 0;
+	pthread_mutex_unlock(&dp->learn_lock);
+	uint32_t now = dp_now(dp);
+	int changed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int rc =
+			hnv_policy_learn(dp->policy, q[i].vsid, &q[i].ca, &q[i].mac, &q[i].pa, now);
+		if (rc == HNV_LEARN_NEW)
+			dp->lstats.learned++;
+		else if (rc == HNV_LEARN_MOVED)
+			dp->lstats.moved++;
+		else if (rc == -ENOSPC)
+			dp->lstats.full++;
+		else if (rc < 0)
+			dp->lstats.refused++;
+		changed += rc == HNV_LEARN_NEW || rc == HNV_LEARN_MOVED;
+	}
+	unsigned gone = hnv_policy_learn_expire(dp->policy, now, hnv_dp_learn_timeout(dp));
+	dp->lstats.expired += gone;
+	return changed + (int)gone;
+}
+
 /* ---- VM transmit ---- */
 
 static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,
@@ -829,7 +1053,8 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 	/* the sender's address too: a VM may not claim another VM's address,
 	 * not even toward a VM on this host (local delivery has no receive-side
 	 * check); 0.0.0.0 is an ARP probe (RFC 5227) */
-	if (!pt->gateway && !hnv_ip_is_unspec(&a.spa) && !port_owns(pt, &a.spa)) {
+	if (!pt->gateway && !hnv_ip_is_unspec(&a.spa) && !port_owns(pt, &a.spa) &&
+	    !l2_source(w, vs, &a.spa, &pt->mac, NULL)) {
 		IPS(spa, &a.spa);
 		TRACE(p, HNV_ST_ARP, "sender address %s is not a CA of port %s", spa, pt->name);
 		verdict(w, p, HNV_R_drop_spoof);
@@ -857,8 +1082,13 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 		output(w, p, in, r, pt->vsid, false, vs, &pt->mac);
 		return;
 	}
-	if (a.op != 1) {
-		verdict(w, p, HNV_R_drop_broadcast);
+	bool l2 = vs_l2(vs);
+	if (a.op != 1 || (l2 && hnv_ip_eq(&a.spa, &a.tpa))) {
+		/* broadcast replies and gratuitous ARP: announcements */
+		if (l2)
+			flood(w, p, false);
+		else
+			verdict(w, p, HNV_R_drop_broadcast);
 		return;
 	}
 	IPS(tgt, &a.tpa);
@@ -871,6 +1101,10 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 	}
 	const struct hnv_rec *r =
 		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &a.tpa), pt->vsid, &a.tpa);
+	if (!r && l2) {
+		flood(w, p, false);
+		return;
+	}
 	if (!r) {
 		TRACE(p, HNV_ST_ARP, "who-has %s: no lookup record in VSID %u", tgt, pt->vsid);
 		verdict(w, p, HNV_R_drop_arp_unknown);
@@ -887,11 +1121,6 @@ static void tx_arp(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_
 }
 
 /* Returns true when the frame was a neighbour solicitation it handled. */
-static bool is_link_local6(const struct hnv_ip *a)
-{
-	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
-}
-
 static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_port *pt,
 		  const struct hnv_vsubnet *vs, struct inner *in)
 {
@@ -907,14 +1136,18 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	/* an advertisement speaks for its target: only the port's own
 	 * addresses (and link-local ones, which never leave the VSID's L2) */
 	if (c.type == ND_NEIGHBOR_ADVERT && !pt->gateway && !port_owns(pt, &c.target) &&
-	    !is_link_local6(&c.target)) {
+	    !is_link_local6(&c.target) && !l2_source(w, vs, &c.target, &pt->mac, NULL)) {
 		IPS(tgt, &c.target);
 		TRACE(p, HNV_ST_ND, "NA for %s, not a CA of port %s", tgt, pt->name);
 		verdict(w, p, HNV_R_drop_spoof);
 		return true;
 	}
+	bool l2 = vs_l2(vs);
 	if (c.type == ND_ROUTER_SOLICIT && mac_is_group(&in->eth.dst)) {
-		verdict(w, p, HNV_R_drop_broadcast);
+		if (l2)
+			flood(w, p, false);
+		else
+			verdict(w, p, HNV_R_drop_broadcast);
 		return true;
 	}
 	/* unicast NS (reachability) is forwarded to its VM; the gateway has no
@@ -928,6 +1161,10 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 		return true;
 	}
 	if (hnv_ip_is_unspec(&in->src)) {
+		if (l2 && !gw_probe) {
+			flood(w, p, false); /* the other VMs of the subnet defend their addresses */
+			return true;
+		}
 		TRACE(p, HNV_ST_ND, "duplicate address detection: not answered");
 		verdict(w, p, HNV_R_drop_nd_dad);
 		return true;
@@ -941,6 +1178,17 @@ static bool tx_nd(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct hnv_p
 	}
 	const struct hnv_rec *r =
 		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &c.target), pt->vsid, &c.target);
+	if (!r && l2 && !gw_probe) {
+		/* it leaves the host: its source passes the checks of any frame */
+		if (!pt->gateway && !port_owns(pt, &in->src) && !is_link_local6(&in->src) &&
+		    !l2_source(w, vs, &in->src, &pt->mac, NULL)) {
+			TRACE(p, HNV_ST_ND, "NS from %s: not an address of port %s", tgt, pt->name);
+			verdict(w, p, HNV_R_drop_spoof);
+			return true;
+		}
+		flood(w, p, false);
+		return true;
+	}
 	if (!r) {
 		TRACE(p, HNV_ST_ND, "NS %s: no lookup record in VSID %u", tgt, pt->vsid);
 		verdict(w, p, HNV_R_drop_arp_unknown);
@@ -1053,8 +1301,10 @@ static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	}
 	if (in.v6 && tx_nd(w, p, pt, vs, &in))
 		return;
-	if (in.v4) {
-		/* DHCP is answered here and never leaves the host (dhcp.h) */
+	if (in.v4 && !(vs_l2(vs) && !rcu_dereference(((struct hnv_vsubnet *)vs)->dhcp))) {
+		/* DHCP is answered here and never leaves the host (dhcp.h);
+		 * in a VSID with L2Only records and no pool, a DHCP server of
+		 * the tenant's own answers, so it is a frame like any other */
 		size_t cap = HNV_PKT_BUFSIZE - (size_t)(p->data - p->buf);
 		enum hnv_reason d = hnv_dhcp_serve(p->data, cap, &p->len, in.l3_len, pt, vs,
 						   gw_mac_of(w, vs), w->set->uplink_mtu);
@@ -1066,14 +1316,18 @@ static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
 			return;
 		}
 	}
-	if (!pt->gateway && !port_owns(pt, &in.src) && !(in.v6 && is_link_local6(&in.src))) {
+	if (!pt->gateway && !port_owns(pt, &in.src) && !(in.v6 && is_link_local6(&in.src)) &&
+	    !l2_source(w, vs, &in.src, &pt->mac, NULL)) {
 		IPS(src, &in.src);
 		TRACE(p, HNV_ST_CLASSIFY, "source %s is not a CA of port %s", src, pt->name);
 		verdict(w, p, HNV_R_drop_spoof);
 		return;
 	}
 	if (mac_is_group(&in.eth.dst)) {
-		verdict(w, p, HNV_R_drop_broadcast);
+		if (vs_l2(vs))
+			flood(w, p, false);
+		else
+			verdict(w, p, HNV_R_drop_broadcast);
 		return;
 	}
 	if (hnv_mac_eq(&in.eth.dst, gw_mac_of(w, vs))) {
@@ -1083,6 +1337,15 @@ static void tx_vm(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	/* bridged inside the VSID: by destination IP, MAC confirmed */
 	const struct hnv_rec *r =
 		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(pt->vsid, &in.dst), pt->vsid, &in.dst);
+	if ((!r || !hnv_mac_eq(&r->mac, &in.eth.dst)) && vs_l2(vs)) {
+		/* L2Only: a VM's MAC is reachable whatever address it uses */
+		const struct hnv_rec *m = hnv_policy_l2only(vs, &in.eth.dst);
+		if (m) {
+			TRACE(p, HNV_ST_LOOKUP, "VSID %u: to the MAC's L2Only record", pt->vsid);
+			output(w, p, &in, m, pt->vsid, false, vs, &pt->mac);
+			return;
+		}
+	}
 	if (!r || !hnv_mac_eq(&r->mac, &in.eth.dst)) {
 		IPS(dst, &in.dst);
 		TRACE(p, HNV_ST_LOOKUP, "no lookup record for %s with that MAC in VSID %u", dst,
@@ -1532,7 +1795,12 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	r = hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(src_vsid, &src_ca), src_vsid, &src_ca);
 	if (!r)
 		r = hnv_policy_wildcard(w->pol, src_vsid, &src_ca);
-	if (!r || !hnv_ip_eq(&r->pa, &outer_src) || (!routed && !hnv_mac_eq(&r->mac, &src_mac))) {
+	bool ok = r && hnv_ip_eq(&r->pa, &outer_src) && (routed || hnv_mac_eq(&r->mac, &src_mac));
+	if (ok)
+		learn_touch(w, r);
+	else if (!routed && l2_source(w, vs, &src_ca, &src_mac, &outer_src))
+		ok = true; /* an L2Only VM's address: learned */
+	if (!ok) {
 		IPS(s, &src_ca);
 		IPS(o, &outer_src);
 		TRACE(p, HNV_ST_ANTISPOOF,
@@ -1542,10 +1810,18 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 	}
 	TRACE(p, HNV_ST_ANTISPOOF, "source matches its lookup record");
 	if (mac_is_group(&in.eth.dst)) {
-		verdict(w, p, HNV_R_drop_broadcast);
+		if (vs_l2(vs))
+			flood(w, p, true);
+		else
+			verdict(w, p, HNV_R_drop_broadcast);
 		return;
 	}
-	if ((in.v4 || in.v6) && nvx_check_dst(w, p, &o, &in, g.vsid))
+	/* MS-NVGREE: a CA that moved away or has no record. In a VSID with
+	 * L2Only records a VM may use addresses it has no record for (it is
+	 * being learned): a frame to a local port's MAC is delivered. */
+	if ((in.v4 || in.v6) &&
+	    !(vs_l2(vs) && hnv_policy_port_by_mac(w->pol, g.vsid, &in.eth.dst)) &&
+	    nvx_check_dst(w, p, &o, &in, g.vsid))
 		return;
 	const struct hnv_port *dst = hnv_policy_port_by_mac(w->pol, g.vsid, &in.eth.dst);
 	if (!dst) {
@@ -1713,6 +1989,7 @@ static void process_one(struct hnv_dp_worker *w, struct hnv_pkt *p)
 void hnv_dp_process(struct hnv_dp_worker *w, struct hnv_pkt **pkts, unsigned n)
 {
 	w->set = rcu_dereference(w->dp->set);
+	w->now = dp_now(w->dp);
 	if (n > HNV_BATCH_MAX)
 		n = HNV_BATCH_MAX;
 	/* groups small enough that what they prefetch is still in L1/L2 when

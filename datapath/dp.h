@@ -105,6 +105,44 @@ void hnv_dp_settings(const struct hnv_dp *dp, struct hnv_dp_settings *out);
  * one listener (the kernel fast path); NULL removes it. */
 typedef void (*hnv_dp_settings_fn)(void *arg, const struct hnv_dp_settings *s);
 void hnv_dp_on_settings(struct hnv_dp *dp, hnv_dp_settings_fn fn, void *arg);
+/* Dynamic IP address learning (docs/dynamic-learning.md): forwarding
+ * threads queue what they learn; the control thread applies the queue to
+ * the policy (hnv_policy_learn) and ages learned records out, in
+ * hnv_dp_learn_run, which it calls at least once a second. Returns how
+ * many records it added, moved or removed. */
+#define HNV_LEARN_TIMEOUT_DEFAULT 300 /* seconds without traffic */
+int hnv_dp_learn_run(struct hnv_dp *dp);
+/* Seconds a learned record lives without traffic (1..86400). */
+int hnv_dp_set_learn_timeout(struct hnv_dp *dp, unsigned seconds);
+unsigned hnv_dp_learn_timeout(const struct hnv_dp *dp);
+/* Learning events, for show and tests. */
+struct hnv_dp_learn_stats {
+	uint64_t learned; /* records added */
+	uint64_t moved;   /* a learned address now names another MAC/PA */
+	uint64_t refused; /* a configured record holds the address, or not learnable */
+	uint64_t full;    /* HNV_LEARN_MAX / HNV_LEARN_MAX_PER_VSID reached */
+	uint64_t expired; /* aged out */
+	uint64_t lost;    /* the queue was full */
+};
+void hnv_dp_learn_stats(struct hnv_dp *dp, struct hnv_dp_learn_stats *out);
+/* The engine's clock in seconds (default CLOCK_MONOTONIC); tests set
+ * their own. Control thread, before any packet. */
+typedef uint32_t (*hnv_dp_clock_fn)(void *arg);
+void hnv_dp_set_clock(struct hnv_dp *dp, hnv_dp_clock_fn fn, void *arg);
+
+/* Flooding: a broadcast or multicast frame in a VSID with L2Only records
+ * gets reason tx_flood (from a VM) or rx_flood (from the uplink) and
+ * out_port HNV_PORT_FLOOD; it is not sent itself. The I/O layer asks for
+ * its copies with hnv_dp_flood, right after hnv_dp_process and on the
+ * same worker: each call fills up to max packets of out (starting with
+ * *cursor = 0, advanced by the call) and returns how many; 0 when done.
+ * Each copy has its own reason (tx_encap to each distinct remote PA of the
+ * VSID's L2Only records, tx_local / rx_decap_delivered to each other local
+ * port of the VSID, or a drop) and out_port. */
+#define HNV_PORT_FLOOD 0xffffu
+unsigned hnv_dp_flood(struct hnv_dp_worker *w, const struct hnv_pkt *p, unsigned *cursor,
+		      struct hnv_pkt **out, unsigned max);
+
 /* Next-hop MAC for a provider address, supplied by the I/O layer. */
 int hnv_dp_neigh_set(struct hnv_dp *dp, const struct hnv_ip *pa, const struct hnv_mac *mac);
 int hnv_dp_neigh_del(struct hnv_dp *dp, const struct hnv_ip *pa);

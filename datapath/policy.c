@@ -133,6 +133,8 @@ struct hnv_policy {
 	uint32_t *retired;
 	size_t n_retired, cap_retired;
 	struct hnv_policy_mirror mirror;
+	uint32_t *learned; /* indexes of the learned records, unordered */
+	size_t n_learned, cap_learned;
 };
 
 /* Reports a change to the mirror: its callback's result, 0 without one. */
@@ -666,8 +668,10 @@ void hnv_policy_free(struct hnv_policy *p)
 	idx_free(p->mac_idx);
 	if (p->vsubnets)
 		for (uint32_t i = 0; i <= p->vsubnets->mask; i++) {
-			if (p->vsubnets->slot[i])
+			if (p->vsubnets->slot[i]) {
 				free(p->vsubnets->slot[i]->dhcp);
+				free(p->vsubnets->slot[i]->l2);
+			}
 			free(p->vsubnets->slot[i]);
 		}
 	free(p->vsubnets);
@@ -691,6 +695,7 @@ void hnv_policy_free(struct hnv_policy *p)
 	free(p->strings.hs);
 	free(p->customers);
 	free(p->retired);
+	free(p->learned);
 	free(p);
 }
 
@@ -803,8 +808,10 @@ static void vs_publish(struct hnv_policy *p, struct vs_table *n, struct hnv_vsub
 	rcu_assign_pointer(p->vsubnets, n);
 	urcu_qsbr_synchronize_rcu();
 	free(o);
-	if (victim)
+	if (victim) {
 		free(victim->dhcp);
+		free(victim->l2);
+	}
 	free(victim);
 }
 
@@ -1096,16 +1103,39 @@ static bool spec_valid(const struct hnv_lookup_spec *s)
 	return s->type == HNV_TYPE_STATIC || s->type == HNV_TYPE_DYNAMIC || wild;
 }
 
-int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
+static int l2set_update(struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *del,
+			const struct hnv_rec *add);
+static void forget_mac(struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *mac);
+
+/* The position of record ri in the learned list, or -1. */
+static long learned_pos(const struct hnv_policy *p, uint32_t ri)
+{
+	for (size_t k = 0; k < p->n_learned; k++)
+		if (p->learned[k] == ri)
+			return (long)k;
+	return -1;
+}
+
+/* hnv_policy_lookup_add with extra record flags (HNV_REC_F_LEARNED); the
+ * new record's index in *out. */
+static int lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s, uint8_t flags,
+		      uint32_t *out)
 {
 	if (!spec_valid(s))
 		return -EINVAL;
-	if (!hnv_policy_vsubnet(p, s->vsid))
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, s->vsid);
+	if (!v)
 		return -ENOENT;
+	uint64_t hca = hnv_hash_ca(s->vsid, &s->ca);
+	if (!flags && rec_has_ca(s)) {
+		/* configuration wins over what was learned */
+		const struct hnv_rec *cur = hnv_policy_rec_by_ca(p, hca, s->vsid, &s->ca);
+		if (cur && (cur->flags & HNV_REC_F_LEARNED))
+			(void)hnv_policy_unlearn(p, s->vsid, &s->ca);
+	}
 	uint32_t dummy;
 	if (rec_find_exact(p, s->vsid, &s->ca, &s->mac, &dummy))
 		return -EEXIST;
-	uint64_t hca = hnv_hash_ca(s->vsid, &s->ca);
 	if (rec_has_ca(s) && hnv_policy_rec_by_ca(p, hca, s->vsid, &s->ca))
 		return -EEXIST;
 	int rc = idx_reserve(p, &p->ca_idx, rec_hash_ca);
@@ -1118,8 +1148,11 @@ int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 		return rc;
 	struct hnv_rec *r = rec_at(p, ri);
 	rc = rec_fill(p, r, s);
+	r->flags |= flags;
 	if (!rc && rec_has_ca(s))
 		rc = MIRROR(p, rec_set, r);
+	if (!rc && s->type == HNV_TYPE_L2ONLY)
+		rc = l2set_update(p, s->vsid, NULL, r);
 	if (rc) {
 		rec_unalloc(p, ri);
 		return rc;
@@ -1137,7 +1170,14 @@ int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 		idx_insert(p->mac_idx, hnv_hash_mac(s->vsid, &s->mac), ri);
 	}
 	p->n_records++;
+	*out = ri;
 	return 0;
+}
+
+int hnv_policy_lookup_add(struct hnv_policy *p, const struct hnv_lookup_spec *s)
+{
+	uint32_t ri;
+	return lookup_add(p, s, 0, &ri);
 }
 
 /* Replaces or removes record oi (identity vsid/ca/mac) in both indexes.
@@ -1195,9 +1235,11 @@ int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 	if (!spec_valid(s))
 		return -EINVAL;
 	uint32_t oi;
-	if (!rec_find_exact(p, s->vsid, &s->ca, &s->mac, &oi))
+	if (!rec_find_exact(p, s->vsid, &s->ca, &s->mac, &oi) ||
+	    (rec_at(p, oi)->flags & HNV_REC_F_LEARNED))
 		return -ENOENT;
 	bool old_ca = rec_keyed_by_ca(rec_at(p, oi)), new_ca = rec_has_ca(s);
+	bool old_l2 = rec_at(p, oi)->type == HNV_TYPE_L2ONLY, new_l2 = s->type == HNV_TYPE_L2ONLY;
 	int rc = 0;
 	if (new_ca && !old_ca) {
 		/* an L2Only record becomes its family's GatewayWildcard record */
@@ -1221,6 +1263,8 @@ int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 		rc = MIRROR(p, rec_set, r);
 	else if (!rc && old_ca)
 		rc = MIRROR(p, rec_del, rec_at(p, oi));
+	if (!rc && (old_l2 || new_l2))
+		rc = l2set_update(p, s->vsid, old_l2 ? &s->mac : NULL, new_l2 ? r : NULL);
 	if (rc) {
 		if (retired)
 			p->n_retired--;
@@ -1231,6 +1275,37 @@ int hnv_policy_lookup_set(struct hnv_policy *p, const struct hnv_lookup_spec *s)
 	rec_unlink(p, oi, ni);
 	rec_release_strings(p, rec_at(p, oi));
 	reclaim(p);
+	if (old_l2) {
+		forget_mac(p, s->vsid, &s->mac); /* its PA or type changed */
+		reclaim(p);
+	}
+	return 0;
+}
+
+/* Removes record oi from the indexes, the mirror and the L2Only set; its
+ * slot is freed at the next reclaim(). */
+static int rec_remove(struct hnv_policy *p, uint32_t oi)
+{
+	struct hnv_rec *o = rec_at(p, oi);
+	int rc = retire_rec(p, oi);
+	if (!rc && rec_keyed_by_ca(o)) {
+		rc = MIRROR(p, rec_del, o);
+		if (rc)
+			p->n_retired--;
+	}
+	if (!rc && o->type == HNV_TYPE_L2ONLY) {
+		rc = l2set_update(p, o->vsid, &o->mac, NULL);
+		if (rc) {
+			p->n_retired--;
+			if (rec_keyed_by_ca(o))
+				(void)MIRROR(p, rec_set, o);
+		}
+	}
+	if (rc)
+		return rc;
+	rec_unlink(p, oi, TOMB);
+	rec_release_strings(p, o);
+	p->n_records--;
 	return 0;
 }
 
@@ -1238,21 +1313,204 @@ int hnv_policy_lookup_del(struct hnv_policy *p, uint32_t vsid, const struct hnv_
 			  const struct hnv_mac *mac)
 {
 	uint32_t oi;
-	if (!rec_find_exact(p, vsid, ca, mac, &oi))
+	if (!rec_find_exact(p, vsid, ca, mac, &oi) || (rec_at(p, oi)->flags & HNV_REC_F_LEARNED))
 		return -ENOENT;
-	int rc = retire_rec(p, oi);
-	if (!rc && rec_keyed_by_ca(rec_at(p, oi))) {
-		rc = MIRROR(p, rec_del, rec_at(p, oi));
-		if (rc)
-			p->n_retired--;
+	bool l2 = rec_at(p, oi)->type == HNV_TYPE_L2ONLY;
+	int rc = rec_remove(p, oi);
+	if (!rc && l2)
+		forget_mac(p, vsid, mac);
+	reclaim(p); /* one grace period for all of them */
+	return rc;
+}
+
+/* ---- learned records ---- */
+
+const struct hnv_rec *hnv_policy_l2only(const struct hnv_vsubnet *vs, const struct hnv_mac *mac)
+{
+	const struct hnv_l2set *l2 = rcu_dereference(((struct hnv_vsubnet *)vs)->l2);
+	for (unsigned i = 0; l2 && i < l2->n; i++)
+		if (hnv_mac_eq(&l2->rec[i].mac, mac))
+			return &l2->rec[i];
+	return NULL;
+}
+
+/* Publishes vsid's L2Only set without the entry of MAC del (NULL: none)
+ * and with a copy of add (NULL: none). The mirror sees the vsubnet when it
+ * gains its first or loses its last L2Only record. */
+static int l2set_update(struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *del,
+			const struct hnv_rec *add)
+{
+	struct hnv_vsubnet *v = (struct hnv_vsubnet *)hnv_policy_vsubnet(p, vsid);
+	if (!v)
+		return -ENOENT;
+	struct hnv_l2set *o = v->l2, *n = NULL;
+	unsigned have = o ? o->n : 0, want = have + (add ? 1 : 0);
+	if (want > HNV_L2ONLY_MAX_PER_VSID)
+		return -ENOSPC;
+	if (want) {
+		n = calloc(1, sizeof(*n) + want * sizeof(n->rec[0]));
+		if (!n)
+			return -ENOMEM;
+		for (unsigned i = 0; i < have; i++)
+			if (!del || !hnv_mac_eq(&o->rec[i].mac, del))
+				n->rec[n->n++] = o->rec[i];
+		if (add)
+			n->rec[n->n++] = *add;
+		if (!n->n) {
+			free(n);
+			n = NULL;
+		}
 	}
+	if ((n != NULL) != (o != NULL)) {
+		struct hnv_vsubnet next = *v;
+		next.l2 = n;
+		int rc = MIRROR(p, vsubnet_set, &next);
+		if (rc) {
+			free(n);
+			return rc;
+		}
+	}
+	rcu_assign_pointer(v->l2, n);
+	if (o) {
+		urcu_qsbr_synchronize_rcu();
+		free(o);
+	}
+	return 0;
+}
+
+/* The address can be learned in v: inside one of its prefixes, not its
+ * gateway, not the IPv4 broadcast of the prefix, not multicast. */
+bool hnv_policy_learnable(const struct hnv_vsubnet *v, const struct hnv_ip *ca)
+{
+	if (hnv_ip_is_unspec(ca))
+		return false;
+	if (hnv_ip_is_v4(ca) ? ca->b[12] >= 224 : ca->b[0] == 0xff)
+		return false;
+	for (unsigned i = 0; i < v->n_prefixes; i++) {
+		const struct hnv_prefix *pf = &v->prefixes[i];
+		if (!hnv_prefix_contains(pf, ca) || hnv_ip_eq(&v->gateway[i], ca))
+			continue;
+		if (hnv_ip_is_v4(ca) && pf->len < 31) {
+			uint32_t a = (uint32_t)ca->b[12] << 24 | (uint32_t)ca->b[13] << 16 |
+				     (uint32_t)ca->b[14] << 8 | ca->b[15];
+			uint32_t host = pf->len ? ~0u >> pf->len : ~0u;
+			if ((a & host) == host)
+				return false; /* the subnet's broadcast address */
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Removes the learned record at position li of the learned list. */
+static int unlearn_at(struct hnv_policy *p, size_t li)
+{
+	int rc = rec_remove(p, p->learned[li]);
 	if (rc)
 		return rc;
-	rec_unlink(p, oi, TOMB);
-	rec_release_strings(p, rec_at(p, oi));
-	p->n_records--;
-	reclaim(p);
+	p->learned[li] = p->learned[--p->n_learned];
 	return 0;
+}
+
+/* Forgets what MAC (vsid, mac) learned: its L2Only record left or changed. */
+static void forget_mac(struct hnv_policy *p, uint32_t vsid, const struct hnv_mac *mac)
+{
+	for (size_t k = p->n_learned; k-- > 0;) {
+		const struct hnv_rec *r = rec_at(p, p->learned[k]);
+		if (r->vsid == vsid && hnv_mac_eq(&r->mac, mac))
+			(void)unlearn_at(p, k);
+	}
+}
+
+int hnv_policy_learned_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg)
+{
+	for (size_t k = 0; k < p->n_learned; k++) {
+		int rc = cb(rec_at(p, p->learned[k]), arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+size_t hnv_policy_n_learned(const struct hnv_policy *p, uint32_t vsid, size_t *in_vsid)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < p->n_learned; k++)
+		n += rec_at(p, p->learned[k])->vsid == vsid;
+	if (in_vsid)
+		*in_vsid = n;
+	return p->n_learned;
+}
+
+int hnv_policy_unlearn(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca)
+{
+	const struct hnv_rec *r = hnv_policy_rec_by_ca(p, hnv_hash_ca(vsid, ca), vsid, ca);
+	if (!r || !(r->flags & HNV_REC_F_LEARNED))
+		return -ENOENT;
+	uint32_t ri;
+	if (!rec_find_exact(p, vsid, ca, &r->mac, &ri))
+		return -ENOENT;
+	long li = learned_pos(p, ri);
+	int rc = li < 0 ? -ENOENT : unlearn_at(p, (size_t)li);
+	reclaim(p);
+	return rc;
+}
+
+int hnv_policy_learn(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+		     const struct hnv_mac *mac, const struct hnv_ip *pa, uint32_t now)
+{
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, vsid);
+	if (!v)
+		return -ENOENT;
+	if (!hnv_policy_learnable(v, ca))
+		return -EINVAL;
+	const struct hnv_rec *l2 = hnv_policy_l2only(v, mac);
+	if (!l2 || !hnv_ip_eq(&l2->pa, pa))
+		return -EPERM;
+	struct hnv_rec *cur =
+		(struct hnv_rec *)hnv_policy_rec_by_ca(p, hnv_hash_ca(vsid, ca), vsid, ca);
+	if (cur && !(cur->flags & HNV_REC_F_LEARNED))
+		return -EEXIST;
+	if (cur && hnv_mac_eq(&cur->mac, mac) && hnv_ip_eq(&cur->pa, pa)) {
+		uatomic_set(&cur->seen, now);
+		return HNV_LEARN_FRESH;
+	}
+	size_t in_vsid;
+	if (!cur && (hnv_policy_n_learned(p, vsid, &in_vsid) >= HNV_LEARN_MAX ||
+		     in_vsid >= HNV_LEARN_MAX_PER_VSID))
+		return -ENOSPC;
+	if (HNV_GROW(p->learned, p->cap_learned, p->n_learned + 1))
+		return -ENOMEM;
+	struct hnv_lookup_spec s;
+	hnv_policy_rec_spec(p, l2, &s); /* VMName, Context, CustomerID of the VM */
+	s.ca = *ca;
+	s.type = HNV_TYPE_DYNAMIC;
+	s.rule = HNV_RULE_ENCAP;
+	s.use_vm_mac = false;
+	int rc = 0;
+	if (cur)
+		rc = hnv_policy_unlearn(p, vsid, ca);
+	uint32_t ri;
+	if (!rc)
+		rc = lookup_add(p, &s, HNV_REC_F_LEARNED, &ri);
+	if (rc)
+		return rc;
+	uatomic_set(&rec_at(p, ri)->seen, now);
+	p->learned[p->n_learned++] = ri;
+	return cur ? HNV_LEARN_MOVED : HNV_LEARN_NEW;
+}
+
+unsigned hnv_policy_learn_expire(struct hnv_policy *p, uint32_t now, uint32_t timeout)
+{
+	unsigned n = 0;
+	for (size_t k = p->n_learned; k-- > 0;) {
+		uint32_t seen = uatomic_read(&rec_at(p, p->learned[k])->seen);
+		/* signed: a worker's clock read after ours may be a second ahead */
+		if ((int32_t)(now - seen) > (int32_t)timeout && !unlearn_at(p, k))
+			n++;
+	}
+	reclaim(p); /* one grace period for all of them */
+	return n;
 }
 
 int hnv_policy_rec_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg)

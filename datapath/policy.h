@@ -98,8 +98,7 @@ int hnv_policy_vsubnet_del(struct hnv_policy *p, uint32_t vsid);
 int hnv_policy_vsubnet_dhcp_set(struct hnv_policy *p, uint32_t vsid,
 				const struct hnv_dhcp_cfg *cfg);
 /* Copies the vsubnet as configured; 0 or -ENOENT. */
-int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid,
-			   struct hnv_vsubnet_spec *out);
+int hnv_policy_vsubnet_get(const struct hnv_policy *p, uint32_t vsid, struct hnv_vsubnet_spec *out);
 
 /* Adds a record. A record's identity is (vsid, ca, mac). Records with a CA
  * are found by (vsid, ca), which is unique; every record is found by
@@ -203,6 +202,43 @@ int hnv_policy_lookup_redirect(struct hnv_policy *p, uint32_t vsid, const struct
  * override (the configured one) and since when. Control thread. */
 bool hnv_policy_redirect_get(const struct hnv_policy *p, const struct hnv_rec *r,
 			     struct hnv_ip *cfg_pa, int64_t *since);
+/* Dynamic IP address learning (docs/dynamic-learning.md). A learned
+ * record is a Type Dynamic, Rule Encap record (vsid, ca) -> (mac, pa),
+ * flagged HNV_REC_F_LEARNED: datapath state, never config. It is found,
+ * mirrored and forwarded like any record with a CA.
+ *
+ * hnv_policy_learn learns ca for the VM whose (vsid, mac) has an L2Only
+ * record with PA pa. ca must lie in one of the VSID's prefixes and be
+ * neither its gateway, nor its IPv4 broadcast, nor multicast. Returns
+ *   HNV_LEARN_NEW      a record was added
+ *   HNV_LEARN_MOVED    the learned record of ca named another MAC/PA and
+ *                      now names this one (a floating address failed over)
+ *   HNV_LEARN_FRESH    the learned record was already this one: its
+ *                      seen time is refreshed
+ * or -ENOENT (no vsid), -EINVAL (ca not learnable there), -EPERM (no L2Only
+ * record (vsid, mac) with PA pa), -EEXIST (a configured record holds ca:
+ * configuration always wins), -ENOSPC (HNV_LEARN_MAX records in all, or
+ * HNV_LEARN_MAX_PER_VSID in the VSID), -ENOMEM or a mirror's error.
+ * A configured record added for a learned CA replaces the learned one;
+ * deleting or changing an L2Only record forgets what its MAC learned. */
+#define HNV_LEARN_MAX 4096
+#define HNV_LEARN_MAX_PER_VSID 512
+#define HNV_L2ONLY_MAX_PER_VSID 1024 /* L2Only records of one VSID (-ENOSPC) */
+enum {
+	HNV_LEARN_NEW = 0,
+	HNV_LEARN_MOVED = 1,
+	HNV_LEARN_FRESH = 2
+};
+int hnv_policy_learn(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca,
+		     const struct hnv_mac *mac, const struct hnv_ip *pa, uint32_t now);
+/* Forgets the learned record of (vsid, ca): 0, or -ENOENT when there is no
+ * learned one (a configured record is never removed here). */
+int hnv_policy_unlearn(struct hnv_policy *p, uint32_t vsid, const struct hnv_ip *ca);
+/* Forgets learned records not seen for more than timeout seconds before
+ * now; returns how many. */
+unsigned hnv_policy_learn_expire(struct hnv_policy *p, uint32_t now, uint32_t timeout);
+/* Learned records now, in all and in vsid. */
+size_t hnv_policy_n_learned(const struct hnv_policy *p, uint32_t vsid, size_t *in_vsid);
 
 /* Counts for show and bench. */
 struct hnv_policy_stats {

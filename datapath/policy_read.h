@@ -10,7 +10,7 @@
 
 #include "policy.h"
 
-/* A lookup record as the datapath sees it: 60 bytes. Strings (VMName,
+/* A lookup record as the datapath sees it: 64 bytes. Strings (VMName,
  * Context) and the CustomerID live in interned side tables that only the
  * control thread reads. */
 struct hnv_rec {
@@ -26,10 +26,25 @@ struct hnv_rec {
 	uint32_t vm_name_idx;  /* 0: none */
 	uint32_t context_idx;  /* 0: none */
 	uint32_t next;         /* control thread only: chain of (vsid, mac) / free list */
+	/* learned records (HNV_REC_F_LEARNED): the second traffic last
+	 * confirmed it, on the engine's clock. Forwarding threads store it
+	 * (uatomic_set, the only field they write); the control thread ages
+	 * records by it (hnv_policy_learn_expire). 0 for other records. */
+	uint32_t seen;
 };
 #define HNV_REC_F_USED 0x1
 #define HNV_REC_F_USE_VM_MAC 0x2
 #define HNV_REC_F_REDIRECTED 0x4 /* PA overridden by a REDIRECT (hnv_policy_lookup_redirect) */
+#define HNV_REC_F_LEARNED 0x8 /* Type Dynamic, learned from traffic (hnv_policy_learn) */
+
+/* The L2Only records of a virtual subnet, as copies: whose MACs may use
+ * addresses they were not configured with (learning), and the PAs a
+ * broadcast in the subnet is replicated to (flooding). Immutable once
+ * published; replaced whole. */
+struct hnv_l2set {
+	unsigned n;
+	struct hnv_rec rec[];
+};
 
 struct hnv_vsubnet {
 	uint32_t vsid;
@@ -38,6 +53,7 @@ struct hnv_vsubnet {
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 	struct hnv_ip gateway[HNV_VSUBNET_MAX_PREFIXES]; /* lowest address of each prefix */
 	struct hnv_dhcp_cfg *dhcp; /* RCU; NULL: no pool, DHCP not answered */
+	struct hnv_l2set *l2; /* RCU; NULL: no L2Only records (no learning, no flooding) */
 	/* Default-gateway lookup records (hnv_policy_gw_rec_add): bit i set
 	 * when gateway[i] has one. With any bit set, gw_mac is this VSID's
 	 * router MAC (all its gateway records have it); with none, the
@@ -107,6 +123,10 @@ const struct hnv_vsubnet *hnv_policy_vsubnet(const struct hnv_policy *p, uint32_
 const struct hnv_port *hnv_policy_port(const struct hnv_policy *p, unsigned id);
 const struct hnv_port *hnv_policy_port_by_mac(const struct hnv_policy *p, uint32_t vsid,
 					      const struct hnv_mac *mac);
+/* True when ca may be learned in vs (hnv_policy_learn's -EINVAL test). */
+bool hnv_policy_learnable(const struct hnv_vsubnet *vs, const struct hnv_ip *ca);
+/* The L2Only record of (vs, mac), or NULL. */
+const struct hnv_rec *hnv_policy_l2only(const struct hnv_vsubnet *vs, const struct hnv_mac *mac);
 /* Longest-prefix match in routing domain rd_idx; lowest metric among equal
  * prefixes. Returns false when no route covers dst. */
 bool hnv_policy_route_lookup(const struct hnv_policy *p, uint16_t rd_idx, const struct hnv_ip *dst,
@@ -150,5 +170,7 @@ bool hnv_policy_route_committed(const struct hnv_policy *p, uint16_t rd_idx,
 				const struct hnv_prefix *pfx, struct hnv_route_hit *hit);
 void hnv_policy_rec_spec(const struct hnv_policy *p, const struct hnv_rec *r,
 			 struct hnv_lookup_spec *out);
+/* The learned records (HNV_REC_F_LEARNED) only, in no particular order. */
+int hnv_policy_learned_foreach(const struct hnv_policy *p, hnv_rec_cb cb, void *arg);
 
 #endif

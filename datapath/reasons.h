@@ -47,8 +47,8 @@
 	X(drop_neigh_miss, 1, "no next-hop MAC for the destination PA")                            \
 	X(drop_mtu, 1, "oversize IPv4 without DF: NVGRE is never fragmented")                      \
 	X(drop_gateway_addr, 1, "traffic to the default gateway itself (not ICMP echo)")           \
-	X(drop_ecn, 1, "outer CE over a Not-ECT inner packet (RFC 6040)")                           \
-	X(dhcp_reply, 0, "DHCP from a VM answered by the host (OFFER, ACK or NAK)")               \
+	X(drop_ecn, 1, "outer CE over a Not-ECT inner packet (RFC 6040)")                          \
+	X(dhcp_reply, 0, "DHCP from a VM answered by the host (OFFER, ACK or NAK)")                \
 	X(drop_dhcp_bad, 1, "malformed DHCP message from a VM")                                    \
 	X(drop_dhcp_no_pool, 1, "DHCP from a VM in a VSID without pool, or port without IPv4 CA")  \
 	X(drop_dhcp_no_reply, 1, "DHCP needing no answer (RELEASE, DECLINE, other server's)")      \
@@ -60,7 +60,9 @@
 	X(nvx_redirect_rcvd, 1, "REDIRECT accepted: the record's PA is overridden (consumed)")     \
 	X(nvx_unreach_rcvd, 1, "UNREACHABLE received from a peer (consumed, logged per peer)")     \
 	X(drop_nvx_bad, 1, "to this PA but not a valid REDIRECT/UNREACHABLE, or not encodable")    \
-	X(drop_nvx_untrusted, 1, "REDIRECT not from the PA the record of its CA points at")
+	X(drop_nvx_untrusted, 1, "REDIRECT not from the PA the record of its CA points at")        \
+	X(tx_flood, 0, "VM broadcast/multicast replicated in a VSID with L2Only records")          \
+	X(rx_flood, 0, "NVGRE broadcast/multicast replicated to the VSID's local ports")
 
 enum hnv_reason {
 #define HNV_REASON_ENUM(n, d, t) HNV_R_##n,

@@ -481,7 +481,11 @@ static __always_inline bool rx_antispoof(struct fp_ctx *c, struct rx_pkt *r)
 	struct fp_rec rec;
 	if (!rec_or_wildcard(src_vsid, &src_ca, &rec) || !ip_eq(&rec.pa, &r->outer_src) ||
 	    (!routed && !mac_eq(rec.mac, r->eth.src))) {
-		DROP(c, drop_spoof);
+		/* an L2Only VM's address the C engine may learn */
+		if (!routed && (r->vs->flags & FP_VSID_L2ONLY))
+			punt(c);
+		else
+			DROP(c, drop_spoof);
 		return false;
 	}
 	return true;
@@ -529,7 +533,10 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 	if (!rx_antispoof(c, r))
 		return;
 	if (mac_is_group(r->eth.dst)) {
-		DROP(c, drop_broadcast);
+		if (r->vs->flags & FP_VSID_L2ONLY)
+			punt(c); /* replicated to the local ports by the C engine */
+		else
+			DROP(c, drop_broadcast);
 		return;
 	}
 	/* nvx_check_dst: a destination CA without a record (UNREACHABLE) or
@@ -889,13 +896,20 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 		punt(c);
 		return;
 	}
+	bool l2 = t->vs->flags & FP_VSID_L2ONLY;
 	if (!(pt->flags & FP_PORT_GATEWAY) && !port_owns(pt, &t->in.src) &&
 	    !(t->in.v6 && is_link_local6(&t->in.src))) {
-		DROP(c, drop_spoof);
+		if (l2)
+			punt(c); /* learned or to learn: the C engine's */
+		else
+			DROP(c, drop_spoof);
 		return;
 	}
 	if (mac_is_group(t->eth.dst)) {
-		DROP(c, drop_broadcast);
+		if (l2)
+			punt(c); /* flooded by the C engine */
+		else
+			DROP(c, drop_broadcast);
 		return;
 	}
 	if (mac_eq(t->eth.dst, gw_mac_of(c, t->vs))) {
@@ -904,7 +918,10 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	/* bridged inside the VSID: by destination IP, MAC confirmed */
 	if (!rec_by_ca(pt->vsid, &t->in.dst, &t->rec) || !mac_eq(t->rec.mac, t->eth.dst)) {
-		DROP(c, drop_no_record);
+		if (l2)
+			punt(c); /* perhaps to an L2Only MAC: not in the maps */
+		else
+			DROP(c, drop_no_record);
 		return;
 	}
 	output(c, t, pt->vsid);

@@ -167,7 +167,7 @@ static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
 	memset(&v, 0, sizeof(v));
 	v.rd = vs->rd_idx;
 	v.n_gw = vs->n_prefixes;
-	v.flags = vs->dhcp ? FP_VSID_DHCP : 0;
+	v.flags = (vs->dhcp ? FP_VSID_DHCP : 0) | (vs->l2 ? FP_VSID_L2ONLY : 0);
 	if (vs->gw_recs) {
 		v.flags |= FP_VSID_GW_MAC;
 		memcpy(v.gw_mac, vs->gw_mac.b, 6);

@@ -58,6 +58,9 @@ struct fp_cfg {
 /* gw_mac is this VSID's router MAC (its default-gateway lookup record);
  * without the flag fp_cfg.gw_mac applies */
 #define FP_VSID_GW_MAC 0x2
+/* has L2Only records: sources to learn, broadcasts to replicate and frames
+ * to an L2Only MAC are punted */
+#define FP_VSID_L2ONLY 0x4
 struct fp_vsid {
 	__u32 rd;      /* routing domain index (the policy's rd_idx) */
 	__u8 n_gw;     /* gateway addresses in gw[] */

@@ -89,6 +89,8 @@ struct pa_set {
  * n_thr is its index (so a port's frames keep their order) and, thread 0
  * only, from the fast path's punt channel. Created and freed by the
  * control thread. */
+#define FLOOD_BATCH 16
+
 struct fwd_thread {
 	struct hnv_fwd *f;
 	unsigned idx;
@@ -99,6 +101,7 @@ struct fwd_thread {
 	pthread_t thread;
 	_Atomic uint64_t rx_packets; /* frames it received (uplink, its ports, punts) */
 	struct pollfd pfd[HNV_PORTS_MAX + 2];
+	struct hnv_pkt *flood_pool; /* FLOOD_BATCH copies (flood_out); NULL until needed */
 };
 
 struct hnv_fwd {
@@ -130,6 +133,8 @@ struct hnv_fwd {
 
 static const char *port_name(const struct fwd_view *v, unsigned id)
 {
+	if (id == HNV_PORT_FLOOD)
+		return "flood";
 	return id < HNV_PORTS_MAX && v->name_by_id[id] ? v->name_by_id[id] : "?";
 }
 
@@ -171,6 +176,41 @@ static struct hnv_io_port *io_of(const struct fwd_thread *th, const struct fwd_v
 	return id == HNV_PORT_UPLINK ? th->uplink : id < HNV_PORTS_MAX ? v->by_id[id] : NULL;
 }
 
+/* Sends one packet the engine decided: to the uplink batch up (*nu) or
+ * out of its port. */
+static void send_one(struct fwd_thread *th, const struct fwd_view *v, struct hnv_pkt *p,
+		     struct hnv_pkt **up, unsigned *nu)
+{
+	if (hnv_reason_is_drop(p->reason))
+		return;
+	if (p->out_port == HNV_PORT_UPLINK) {
+		up[(*nu)++] = p;
+		return;
+	}
+	struct hnv_io_port *out = io_of(th, v, p->out_port);
+	if (out)
+		out->ops->tx(out, &p, 1);
+}
+
+/* The copies of a flooded frame (dp.h hnv_dp_flood), sent a batch at a
+ * time from the thread's own pool, on its worker and uplink instance. */
+static void flood_out(struct fwd_thread *th, const struct fwd_view *v, const struct hnv_pkt *p)
+{
+	if (!th->flood_pool && !(th->flood_pool = calloc(FLOOD_BATCH, sizeof(*th->flood_pool))))
+		return;
+	struct hnv_pkt *copies[FLOOD_BATCH], *up[FLOOD_BATCH];
+	for (unsigned i = 0; i < FLOOD_BATCH; i++)
+		copies[i] = &th->flood_pool[i];
+	unsigned cursor = 0, k;
+	while ((k = hnv_dp_flood(v->worker[th->idx], p, &cursor, copies, FLOOD_BATCH)) > 0) {
+		unsigned nu = 0;
+		for (unsigned i = 0; i < k; i++)
+			send_one(th, v, copies[i], up, &nu);
+		if (nu)
+			th->uplink->ops->tx(th->uplink, up, nu);
+	}
+}
+
 static void forward(struct fwd_thread *th, const struct fwd_view *v, struct fwd_trace *t,
 		    struct hnv_pkt **pkts, unsigned n)
 {
@@ -192,13 +232,11 @@ static void forward(struct fwd_thread *th, const struct fwd_view *v, struct fwd_
 				hnv_io_count(&in->st.rx_dropped, 1);
 			continue;
 		}
-		if (p->out_port == HNV_PORT_UPLINK) {
-			up[nu++] = p;
+		if (p->out_port == HNV_PORT_FLOOD) {
+			flood_out(th, v, p);
 			continue;
 		}
-		struct hnv_io_port *out = io_of(th, v, p->out_port);
-		if (out)
-			out->ops->tx(out, &p, 1);
+		send_one(th, v, p, up, &nu);
 	}
 	if (nu)
 		th->uplink->ops->tx(th->uplink, up, nu);
@@ -323,6 +361,7 @@ static void threads_free(struct hnv_fwd *f)
 	for (unsigned k = 0; k < f->n_thr; k++) {
 		struct fwd_thread *th = &f->thr[k];
 		hnv_dp_worker_free(th->worker);
+		free(th->flood_pool);
 		if (th->uplink)
 			th->uplink->ops->close(th->uplink);
 		if (th->evfd >= 0)

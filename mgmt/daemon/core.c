@@ -18,6 +18,7 @@
 #include "apply.h"
 #include "nexthop.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -67,7 +68,10 @@ struct hnv_core {
 		unsigned seconds; /* as asked */
 		long deadline_ms; /* CLOCK_MONOTONIC */
 	} confirm;
+	long learn_next_ms; /* next hnv_dp_learn_run (CLOCK_MONOTONIC) */
 };
+
+#define LEARN_PERIOD_MS 1000 /* learned addresses apply and age once a second */
 
 unsigned hnv_core_revision(const struct hnv_core *c)
 {
@@ -957,7 +961,111 @@ static json_object *counter_rows(struct hnv_core *c)
 	}
 	if (c->fwd)
 		hnv_fwd_stats(c->fwd, port_counter_row, rows);
+	/* dynamic IP address learning (docs/dynamic-learning.md) */
+	struct hnv_dp_learn_stats ls;
+	hnv_dp_learn_stats(c->dp, &ls);
+	const struct {
+		const char *name;
+		uint64_t v;
+		bool err;
+		const char *text;
+	} lrows[] = {
+		{"learn.learned", ls.learned, false, "addresses learned (Type Dynamic records)"},
+		{"learn.moved", ls.moved, false, "learned addresses that moved to another MAC/PA"},
+		{"learn.expired", ls.expired, false, "learned addresses aged out"},
+		{"learn.refused", ls.refused, true,
+		 "not learned: a configured record holds the address"},
+		{"learn.full", ls.full, true, "not learned: the learned-record limit was reached"},
+		{"learn.lost", ls.lost, true, "not learned: the learning queue was full"},
+	};
+	for (size_t i = 0; i < sizeof(lrows) / sizeof(lrows[0]); i++) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "counter", json_object_new_string(lrows[i].name));
+		json_object_object_add(r, "value", json_object_new_uint64(lrows[i].v));
+		json_object_object_add(r, "drop", json_object_new_boolean(lrows[i].err));
+		json_object_object_add(r, "description", json_object_new_string(lrows[i].text));
+		json_object_array_add(rows, r);
+	}
 	return rows;
+}
+
+/* show lookup: the records the datapath learned, after the configured
+ * ones, as Type Dynamic (datapath state, not config: they are in no
+ * revision and do not survive a restart). Pages (api.h "offset") of
+ * learned rows have offsets from LEARNED_OFFSET on: the index among the
+ * learned rows that match the filter. */
+#define LEARNED_OFFSET (1ull << 40)
+struct learned_show {
+	const struct hnv_policy *pol;
+	const struct hnv_show_filter *f;
+	json_object *rows;
+	size_t skip, index;  /* matching rows to skip; matching rows seen */
+	size_t used, budget; /* bytes of JSON in rows, at most */
+	bool more;           /* stopped at index - 1 for lack of room */
+};
+
+static size_t json_len_of(json_object *o)
+{
+	return strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+}
+
+static int learned_row(const struct hnv_rec *r, void *arg)
+{
+	struct learned_show *ls = arg;
+	const struct hnv_show_filter *f = ls->f;
+	if (f &&
+	    ((f->has_vsid && f->vsid != r->vsid) || (f->has_ca && !hnv_ip_eq(&f->ca, &r->ca)) ||
+	     (f->has_pa && !hnv_ip_eq(&f->pa, &r->pa))))
+		return 0;
+	if (ls->index++ < ls->skip)
+		return 0;
+	struct hnv_lookup_spec s;
+	hnv_policy_rec_spec(ls->pol, r, &s);
+	char ca[INET6_ADDRSTRLEN], pa[INET6_ADDRSTRLEN], mac[13], cid[40] = "";
+	hnv_fmt_ip(&s.ca, ca, sizeof(ca));
+	hnv_fmt_ip(&s.pa, pa, sizeof(pa));
+	snprintf(mac, sizeof(mac), "%02X%02X%02X%02X%02X%02X", s.mac.b[0], s.mac.b[1], s.mac.b[2],
+		 s.mac.b[3], s.mac.b[4], s.mac.b[5]);
+	if (s.has_customer_id)
+		hnv_fmt_guid(&s.customer_id, cid, sizeof(cid));
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "CustomerAddress", json_object_new_string(ca));
+	json_object_object_add(o, "VirtualSubnetID", json_object_new_int64(s.vsid));
+	json_object_object_add(o, "MACAddress", json_object_new_string(mac));
+	json_object_object_add(o, "ProviderAddress", json_object_new_string(pa));
+	json_object_object_add(o, "CustomerID", json_object_new_string(cid));
+	json_object_object_add(o, "Context", json_object_new_string(s.context));
+	json_object_object_add(o, "Rule", json_object_new_string("TranslationMethodEncap"));
+	json_object_object_add(o, "VMName", json_object_new_string(s.vm_name));
+	json_object_object_add(o, "UseVmMACAddress", json_object_new_boolean(false));
+	json_object_object_add(o, "Type", json_object_new_string("Dynamic"));
+	size_t n = json_len_of(o) + 1;
+	if (ls->used && ls->used + n > ls->budget) {
+		json_object_put(o);
+		ls->more = true;
+		return 1;
+	}
+	ls->used += n;
+	json_object_array_add(ls->rows, o);
+	return 0;
+}
+
+/* Applies what the forwarding threads learned and ages learned records,
+ * once a LEARN_PERIOD_MS. */
+static void learn_tick(struct hnv_core *c)
+{
+	long now = hnv_mono_ms();
+	if (!c->dp || now < c->learn_next_ms)
+		return;
+	c->learn_next_ms = now + LEARN_PERIOD_MS;
+	int n = hnv_dp_learn_run(c->dp);
+	if (n > 0)
+		hnv_log(HNV_LOG_DEBUG, "learning: %d learned records added, moved or aged out", n);
+}
+
+int hnv_core_set_learn_timeout(struct hnv_core *c, unsigned seconds)
+{
+	return hnv_dp_set_learn_timeout(c->dp, seconds);
 }
 
 /* ---- pages of shows (issue 17 finding 7; api.h "offset") ---- */
@@ -1139,9 +1247,17 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 	/* unpaged: one page of a line at most, so that no request makes the
 	 * daemon build more than that */
 	size_t nx = 0;
-	int rc = hnv_model_show_page(
-		c->model, what, secrets, filtered ? f : NULL, paged ? (size_t)offset : 0,
-		paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64, &rows, &nx);
+	bool lookup = strcmp(what, "lookup") == 0, learned_only = false;
+	int rc;
+	if (lookup && paged && offset >= LEARNED_OFFSET) {
+		learned_only = true; /* the configured rows were on earlier pages */
+		rows = json_object_new_array();
+		rc = rows ? 0 : -ENOMEM;
+	} else {
+		rc = hnv_model_show_page(
+			c->model, what, secrets, filtered ? f : NULL, paged ? (size_t)offset : 0,
+			paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64, &rows, &nx);
+	}
 	if (rc == 0 && !paged && nx) {
 		json_object_put(rows);
 		hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
@@ -1158,11 +1274,27 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		hnv_seterr(err, errlen, "show %s: %s", what, strerror(-rc));
 	if (rc)
 		return rc;
-	if (strcmp(what, "lookup") == 0) {
+	if (lookup) {
+		bool more = false;
+		if (nx == 0) {
+			struct learned_show ls = {
+				.pol = hnv_dp_policy(c->dp),
+				.f = filtered ? f : NULL,
+				.rows = rows,
+				.skip = learned_only ? (size_t)(offset - LEARNED_OFFSET) : 0,
+				.used = learned_only ? 0 : json_len_of(rows),
+				.budget = paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64,
+			};
+			hnv_policy_learned_foreach(ls.pol, learned_row, &ls);
+			more = ls.more;
+			if (ls.more)
+				nx = (size_t)(LEARNED_OFFSET + ls.index - 1);
+		}
+		/* configured and learned rows alike (a REDIRECT may override
+		 * either); the two fields and the learned rows may carry an
+		 * unpaged reply past the line */
 		annotate_redirects(c, rows);
-		/* the two fields may carry an unpaged reply past the line */
-		if (!paged && strlen(json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)) >
-				      HNV_API_MAX_LINE - 64) {
+		if (!paged && (more || json_len_of(rows) > HNV_API_MAX_LINE - 64)) {
 			json_object_put(rows);
 			hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);
 			return -EFBIG;
@@ -1349,7 +1481,7 @@ const char *hnv_core_warning(const struct hnv_core *c)
 	return c->warning[0] ? c->warning : NULL;
 }
 
-int hnv_core_timeout_ms(const struct hnv_core *c)
+static int confirm_timeout_ms(const struct hnv_core *c)
 {
 	if (!c->confirm.armed)
 		return -1;
@@ -1357,9 +1489,18 @@ int hnv_core_timeout_ms(const struct hnv_core *c)
 	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
+int hnv_core_timeout_ms(const struct hnv_core *c)
+{
+	int t = confirm_timeout_ms(c);
+	long left = c->learn_next_ms - hnv_mono_ms();
+	int l = left <= 0 ? 0 : left > LEARN_PERIOD_MS ? LEARN_PERIOD_MS : (int)left;
+	return t < 0 || l < t ? l : t;
+}
+
 void hnv_core_tick(struct hnv_core *c)
 {
-	if (!c->confirm.armed || hnv_core_timeout_ms(c) > 0)
+	learn_tick(c);
+	if (!c->confirm.armed || confirm_timeout_ms(c) > 0)
 		return;
 	char err[512];
 	unsigned newrev, waiting = c->confirm.rev, back = c->confirm.back;

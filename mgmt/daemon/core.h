@@ -88,10 +88,16 @@ int hnv_core_reload(struct hnv_core *c, char *err, size_t errlen);
  * refused at start or on reload), or NULL. */
 const char *hnv_core_warning(const struct hnv_core *c);
 
-/* Milliseconds until the pending commit-confirm expires (0: now), or -1. */
+/* Milliseconds until hnv_core_tick has work: the pending commit-confirm
+ * expires or the datapath's learned addresses are due (at most 1 s). */
 int hnv_core_timeout_ms(const struct hnv_core *c);
-/* Rolls back an expired commit-confirm (as a new revision) and logs it. */
+/* Rolls back an expired commit-confirm (as a new revision) and logs it;
+ * once a second applies and ages the datapath's learned addresses
+ * (hnv_dp_learn_run, docs/dynamic-learning.md). */
 void hnv_core_tick(struct hnv_core *c);
+/* hnvgwd --learn-timeout: seconds a learned address lives without traffic
+ * (1..86400); 0 or -EINVAL. */
+int hnv_core_set_learn_timeout(struct hnv_core *c, unsigned seconds);
 
 /* Who sent a request (from SO_PEERCRED). */
 struct hnv_peer {

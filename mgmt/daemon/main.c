@@ -117,11 +117,12 @@ static void usage(FILE *f)
 		"              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
 		"              [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]\n"
 		"              [--fwd-threads N] [--zebra PATH|none] [--vici PATH|none]\n"
+		"              [--learn-timeout SECONDS]\n"
 		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]\n"
 		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
 		"               [--etcd-user NAME --etcd-password-file FILE]]\n"
 		"defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
-		" --log-level info --datapath auto --fwd-threads 1\n");
+		" --log-level info --datapath auto --fwd-threads 1 --learn-timeout 300\n");
 }
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, an
@@ -267,6 +268,7 @@ struct args {
 	bool foreground;
 	unsigned fwd_threads; /* 0: not given (1) */
 	enum hnv_log_level level;
+	unsigned learn_timeout; /* 0: the default (HNV_LEARN_TIMEOUT_DEFAULT) */
 };
 
 /* What getopt cannot check: no operands, and the --etcd options together. */
@@ -336,6 +338,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"etcd-key", required_argument, NULL, 'k'},
 		{"etcd-user", required_argument, NULL, 'e'},
 		{"etcd-password-file", required_argument, NULL, 'p'},
+		{"learn-timeout", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -428,6 +431,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'p':
 			a->etcd_password_file = optarg;
 			break;
+		case 'L': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || v < 1 || v > 86400) {
+				fprintf(stderr,
+					"hnvgwd: --learn-timeout \"%s\": seconds from 1 to 86400\n",
+					optarg);
+				usage(stderr);
+				return 2;
+			}
+			a->learn_timeout = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -665,6 +681,8 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 {
 	if (hnv_core_open(d->state_dir, &d->core, err, errlen))
 		return -1;
+	if (a->learn_timeout)
+		(void)hnv_core_set_learn_timeout(d->core, a->learn_timeout);
 	d->requested = a->datapath;
 	d->tier = "none";
 	if (a->host_name)

@@ -340,6 +340,32 @@ static int open_writers(const struct opts *o, struct run *r)
 	return 0;
 }
 
+/* Writes the copies of a flooded frame (dp.h hnv_dp_flood) to the
+ * captures of their egress ports. */
+static int write_flood(struct run *r, const struct hnv_pkt *p, uint64_t ts_ns)
+{
+	enum {
+		N = 8
+	};
+	static struct hnv_pkt pool[N];
+	struct hnv_pkt *copies[N];
+	for (unsigned i = 0; i < N; i++)
+		copies[i] = &pool[i];
+	unsigned cursor = 0, k;
+	while ((k = hnv_dp_flood(r->w, p, &cursor, copies, N)) > 0)
+		for (unsigned i = 0; i < k; i++) {
+			const struct hnv_pkt *q = copies[i];
+			if (hnv_reason_is_drop(q->reason) || q->out_port >= HNV_PORTS_MAX ||
+			    !r->writers[q->out_port])
+				continue;
+			if (hnv_pcap_write(r->writers[q->out_port], q->data, q->len, ts_ns)) {
+				fprintf(stderr, "hnvgw-dp: write failed: %s\n", strerror(errno));
+				return -1;
+			}
+		}
+	return 0;
+}
+
 /* Runs the frames through the engine in batches, writes what leaves. */
 static int forward(const struct opts *o, struct run *r)
 {
@@ -372,7 +398,12 @@ static int forward(const struct opts *o, struct run *r)
 			const struct frame *f = &r->frames[base + k];
 			if (o->trace)
 				print_trace(r->dp, (unsigned)(base + k), &o->inputs[f->input], p);
-			if (hnv_reason_is_drop(p->reason) || !r->writers[p->out_port])
+			if (p->out_port == HNV_PORT_FLOOD && !hnv_reason_is_drop(p->reason)) {
+				rc = write_flood(r, p, f->ts_ns);
+				continue;
+			}
+			if (hnv_reason_is_drop(p->reason) || p->out_port >= HNV_PORTS_MAX ||
+			    !r->writers[p->out_port])
 				continue;
 			if (hnv_pcap_write(r->writers[p->out_port], p->data, p->len, f->ts_ns)) {
 				fprintf(stderr, "hnvgw-dp: write failed: %s\n", strerror(errno));

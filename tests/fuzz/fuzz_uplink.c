@@ -17,7 +17,11 @@
  *   - the two copies agree unless the unverified one failed its checksum
  *     (neither tracing nor the flag may change a decision otherwise), or
  *     the second one's message was rate limited after the first's;
- *   - trace records are NUL-terminated and within bounds.
+ *   - trace records are NUL-terminated and within bounds;
+ *   - a broadcast/multicast frame is only replicated (rx_flood) in the
+ *     L2Only VSID 7001, and its copies go unchanged to local ports of
+ *     that VSID only, never back to the uplink;
+ *   - every learned record is one fuzz_dp.h's fuzz_learn accepts.
  * Seeds (tests/fuzz/seeds/fuzz_uplink/) are valid NVGRE frames.
  */
 #define FUZZ_NAME "fuzz_uplink"
@@ -61,6 +65,10 @@ static void check_pkt(const struct hnv_pkt *p, size_t in_len)
 	CHECK(p->reason < HNV_R__COUNT);
 	if (hnv_reason_is_drop(p->reason))
 		return;
+	if (p->reason == HNV_R_rx_flood) {
+		CHECK(p->out_port == HNV_PORT_FLOOD && p->vsid == 7001 && (p->data[0] & 1));
+		return;
+	}
 	if (p->reason == HNV_R_nvx_redirect_sent || p->reason == HNV_R_nvx_unreach_sent) {
 		/* a message back to the sender: NVGRE from the PA the frame came
 		 * to, to its outer source */
@@ -92,6 +100,25 @@ static void check_pkt(const struct hnv_pkt *p, size_t in_len)
 	CHECK(type != 0x8100 && type != 0x88a8);
 }
 
+/* The copies of a flooded frame; returns how many. */
+static unsigned check_flood(const struct hnv_pkt *p)
+{
+	static struct hnv_pkt copy[2];
+	struct hnv_pkt *out[2] = {&copy[0], &copy[1]};
+	unsigned cursor = 0, k, n = 0;
+	while ((k = hnv_dp_flood(worker, p, &cursor, out, 2)) > 0) {
+		for (unsigned i = 0; i < k; i++) {
+			const struct hnv_pkt *q = out[i];
+			CHECK(q->reason == HNV_R_rx_decap_delivered);
+			const struct hnv_port *pt = hnv_policy_port(pol, q->out_port);
+			CHECK(pt != NULL && pt->vsid == p->vsid);
+			CHECK(q->len == p->len && memcmp(q->data, p->data, p->len) == 0);
+		}
+		n += k;
+	}
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 {
 	if (len > HNV_PKT_BUFSIZE - HNV_PKT_HEADROOM) {
@@ -105,10 +132,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	}
 	hnv_dp_process(worker, pkts, 2);
 	processed += 2;
-	hnv_dp_worker_quiescent(worker);
 	check_trace(&trace);
 	for (int i = 0; i < 2; i++)
 		check_pkt(pkts[i], len);
+	processed += check_flood(pkts[0]);
+	hnv_dp_worker_quiescent(worker);
+	fuzz_learn(dp);
 	const struct hnv_pkt *a = pkts[0], *b = pkts[1];
 	bool limited =
 		(a->reason == HNV_R_nvx_redirect_sent &&

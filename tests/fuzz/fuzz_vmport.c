@@ -4,7 +4,8 @@
  *
  * A Blue/Red datapath is built once (as in fuzz_uplink.c). The first input
  * byte picks the ingress port (bits 0-1: blue1, red1, blue3 or an unknown
- * port) and the uplink MTU (bit 2: 1500 or 9000); the rest is one frame
+ * port; bit 3 set: g1 of the L2Only VSID 7001 instead) and the uplink MTU
+ * (bit 2: 1500 or 9000); the rest is one frame
  * from that port. The frame is processed twice in one batch, traced and
  * untraced. Afterwards (abort() on a violation):
  *   - every verdict is a known reason; the counters add up to the packets
@@ -16,7 +17,10 @@
  *     gateway's MAC;
  *   - a frame for a local port is addressed to that port's MAC and stays in
  *     the routing domain; replies (ARP, NA, ICMP errors, echo replies) go
- *     back to the ingress port with valid checksums and bounded lengths.
+ *     back to the ingress port with valid checksums and bounded lengths;
+ *   - only VSID 7001 floods (tx_flood); its copies go to the other local
+ *     ports of 7001 unchanged, or to its L2Only PAs as valid NVGRE;
+ *   - every learned record is one fuzz_dp.h's fuzz_learn accepts.
  * Seeds (tests/fuzz/seeds/fuzz_vmport/) are the control byte and a valid
  * frame: ARP, NS, IPv4/IPv6 to local, remote and routed destinations.
  */
@@ -29,7 +33,7 @@ static struct hnv_policy *pol;
 static struct hnv_pkt *pkts[2];
 static struct hnv_trace trace;
 static uint64_t processed;
-static int ports[4];
+static int ports[4], g1;
 static unsigned cur_mtu;
 static struct hnv_mac gw_mac;
 
@@ -45,7 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ports[1] = hnv_policy_port_id(pol, "red1");
 	ports[2] = hnv_policy_port_id(pol, "blue3");
 	ports[3] = 999;
-	CHECK(ports[0] > 0 && ports[1] > 0 && ports[2] > 0);
+	g1 = hnv_policy_port_id(pol, "g1");
+	CHECK(ports[0] > 0 && ports[1] > 0 && ports[2] > 0 && g1 > 0);
 	worker = hnv_dp_worker_new(dp);
 	CHECK(worker);
 	for (int i = 0; i < 2; i++) {
@@ -57,7 +62,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static uint32_t rdomain_of(uint32_t vsid)
 {
-	return vsid == 6001 ? 6001 : vsid == 5001 || vsid == 5002 ? 5001 : 0;
+	return vsid == 6001 || vsid == 7001 ? vsid : vsid == 5001 || vsid == 5002 ? 5001 : 0;
 }
 
 static void check_trace(const struct hnv_trace *t)
@@ -69,7 +74,7 @@ static void check_trace(const struct hnv_trace *t)
 	}
 }
 
-static void check_encap(const struct hnv_pkt *p, const struct hnv_port *in)
+static void check_encap(const struct hnv_pkt *p, const struct hnv_port *in, bool flood)
 {
 	CHECK(p->reason == HNV_R_tx_encap || p->reason == HNV_R_tx_routed_encap);
 	const uint8_t *f = p->data;
@@ -102,7 +107,7 @@ static void check_encap(const struct hnv_pkt *p, const struct hnv_port *in)
 	const uint8_t *inner = f + hl;
 	uint16_t itype = pg_get16(inner + 12);
 	CHECK(itype != HNV_ET_VLAN && itype != HNV_ET_QINQ);
-	CHECK((inner[0] & 1) == 0);
+	CHECK((inner[0] & 1) == flood);
 	CHECK(memcmp(inner + 6, in->mac.b, 6) == 0 || memcmp(inner + 6, gw_mac.b, 6) == 0);
 	if (p->reason == HNV_R_tx_encap)
 		CHECK(g.vsid == in->vsid && memcmp(inner + 6, in->mac.b, 6) == 0);
@@ -171,7 +176,11 @@ static void check_pkt(const struct hnv_pkt *p)
 	const struct hnv_port *in = hnv_policy_port(pol, p->in_port);
 	CHECK(in != NULL);
 	if (p->out_port == HNV_PORT_UPLINK) {
-		check_encap(p, in);
+		check_encap(p, in, false);
+		return;
+	}
+	if (p->reason == HNV_R_tx_flood) {
+		CHECK(p->out_port == HNV_PORT_FLOOD && in->vsid == 7001 && (p->data[0] & 1));
 		return;
 	}
 	const struct hnv_port *out = hnv_policy_port(pol, p->out_port);
@@ -184,6 +193,33 @@ static void check_pkt(const struct hnv_pkt *p)
 		CHECK(p->reason == HNV_R_tx_local || p->reason == HNV_R_tx_routed_local);
 	if (p->reason == HNV_R_tx_local)
 		CHECK(out->vsid == in->vsid);
+}
+
+/* The copies of a flooded frame; returns how many. */
+static unsigned check_flood(const struct hnv_pkt *p)
+{
+	static struct hnv_pkt copy[2];
+	struct hnv_pkt *out[2] = {&copy[0], &copy[1]};
+	const struct hnv_port *in = hnv_policy_port(pol, p->in_port);
+	unsigned cursor = 0, k, n = 0;
+	while ((k = hnv_dp_flood(worker, p, &cursor, out, 2)) > 0) {
+		for (unsigned i = 0; i < k; i++) {
+			const struct hnv_pkt *q = out[i];
+			CHECK(q->reason < HNV_R__COUNT);
+			if (hnv_reason_is_drop(q->reason))
+				continue;
+			if (q->out_port == HNV_PORT_UPLINK) {
+				check_encap(q, in, true);
+				continue;
+			}
+			CHECK(q->reason == HNV_R_tx_local && q->out_port != p->in_port);
+			const struct hnv_port *pt = hnv_policy_port(pol, q->out_port);
+			CHECK(pt != NULL && pt->vsid == in->vsid);
+			CHECK(q->len == p->len && memcmp(q->data, p->data, p->len) == 0);
+		}
+		n += k;
+	}
+	return n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
@@ -200,17 +236,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 		hnv_dp_set_uplink(dp, NULL, mtu);
 		cur_mtu = mtu;
 	}
-	uint16_t port = (uint16_t)ports[ctl & 3];
+	uint16_t port = (uint16_t)(ctl & 8 ? g1 : ports[ctl & 3]);
 	for (int i = 0; i < 2; i++) {
 		CHECK(hnv_pkt_load(pkts[i], frame, flen, port) == 0);
 		pkts[i]->trace = i == 0 ? &trace : NULL;
 	}
 	hnv_dp_process(worker, pkts, 2);
 	processed += 2;
-	hnv_dp_worker_quiescent(worker);
 	check_trace(&trace);
 	for (int i = 0; i < 2; i++)
 		check_pkt(pkts[i]);
+	processed += check_flood(pkts[0]);
+	hnv_dp_worker_quiescent(worker);
+	fuzz_learn(dp);
 	const struct hnv_pkt *a = pkts[0], *b = pkts[1];
 	CHECK(a->reason == b->reason && a->vsid == b->vsid);
 	if (!hnv_reason_is_drop(a->reason)) {

@@ -1910,6 +1910,464 @@ static void test_replay_capture(void **state)
 	free(out);
 }
 
+/* ---- dynamic learning and flooding (L2Only records) ---- */
+
+/* VSID 7001: g1 and g2 local (g1 with an L2Only record), r1 (static
+ * 10.7.0.21 and L2Only) and r3 (L2Only) behind 192.168.4.22, r2 (L2Only)
+ * behind 192.168.4.33, and a static 10.7.0.50 of another VM. */
+#define L2_CONF                                                                                    \
+	BLUERED_CONF                                                                               \
+	"rdomain add green --rdid {11111111-2222-3333-4444-000000007001}\n"                        \
+	"vsubnet add 7001 --rdomain green --prefix 10.7.0.0/16 --prefix fd00:7001::/64\n"          \
+	"port add g1 --vsid 7001 --ca 10.7.0.11 --mac 0a0a0000000b\n"                              \
+	"port add g2 --vsid 7001 --ca 10.7.0.12 --mac 0a0a0000000c\n"                              \
+	"lookup add --vsid 7001 --ca 10.7.0.11 --pa 192.168.4.11 --mac 0a0a0000000b\n"             \
+	"lookup add --vsid 7001 --ca 0.0.0.0 --pa 192.168.4.11 --mac 0a0a0000000b --type l2only\n" \
+	"lookup add --vsid 7001 --ca 10.7.0.12 --pa 192.168.4.11 --mac 0a0a0000000c\n"             \
+	"lookup add --vsid 7001 --ca 0.0.0.0 --pa 192.168.4.22 --mac 0a0a00000015 --type l2only\n" \
+	"lookup add --vsid 7001 --ca 10.7.0.21 --pa 192.168.4.22 --mac 0a0a00000015\n"             \
+	"lookup add --vsid 7001 --ca 0.0.0.0 --pa 192.168.4.22 --mac 0a0a00000017 --type l2only\n" \
+	"lookup add --vsid 7001 --ca 0.0.0.0 --pa 192.168.4.33 --mac 0a0a00000016 --type l2only\n" \
+	"lookup add --vsid 7001 --ca 10.7.0.50 --pa 192.168.4.22 --mac 0a0a00000032\n"             \
+	"route add --rdomain green --vsid 7001 --prefix 10.7.0.0/16 --nexthop 0.0.0.0 --metric "   \
+	"255\n"
+#define G1 "0a0a0000000b"
+#define G2 "0a0a0000000c"
+#define R1 "0a0a00000015"
+#define R2 "0a0a00000016"
+#define R3 "0a0a00000017"
+#define NEIGH33_MAC "00155d000033"
+
+static uint32_t l2_clock = 1000;
+static uint32_t l2_now(void *arg)
+{
+	(void)arg;
+	return l2_clock;
+}
+
+struct l2ctx {
+	struct ctx *c;
+	int g1, g2;
+};
+
+static int l2_setup(void **state)
+{
+	struct l2ctx *l = calloc(1, sizeof(*l));
+	assert_non_null(l);
+	l->c = ctx_new(L2_CONF);
+	l2_clock = 1000;
+	hnv_dp_set_clock(l->c->dp, l2_now, NULL);
+	struct hnv_ip pa = pg_ip("192.168.4.33");
+	struct hnv_mac m = pg_mac(NEIGH33_MAC);
+	assert_int_equal(hnv_dp_neigh_set(l->c->dp, &pa, &m), 0);
+	l->g1 = hnv_policy_port_id(l->c->pol, "g1");
+	l->g2 = hnv_policy_port_id(l->c->pol, "g2");
+	assert_true(l->g1 > 0 && l->g2 > 0);
+	*state = l;
+	return 0;
+}
+
+static int l2_teardown(void **state)
+{
+	struct l2ctx *l = *state;
+	ctx_free(l->c);
+	free(l);
+	return 0;
+}
+
+static const struct hnv_rec *rec_of(struct ctx *c, uint32_t vsid, const char *ca)
+{
+	struct hnv_ip a = pg_ip(ca);
+	return hnv_policy_rec_by_ca(c->pol, hnv_hash_ca(vsid, &a), vsid, &a);
+}
+
+/* A UDP frame from (src_mac, src) to (dst_mac, dst). */
+static size_t udp(uint8_t *f, const char *src_mac, const char *src, const char *dst_mac,
+		  const char *dst)
+{
+	struct pg_ip_pkt s = pg_ip_defaults(src_mac, dst_mac, src, dst, 17);
+	return pg_ip_frame(f, &s);
+}
+
+/* NVGRE from pa in vsid carrying a UDP frame. */
+static struct hnv_pkt *rx_udp(struct ctx *c, const char *pa, uint32_t vsid, const char *src_mac,
+			      const char *src, const char *dst_mac, const char *dst)
+{
+	struct rx r;
+	r.g = pg_gre_defaults(pa, "192.168.4.11", vsid);
+	r.in = pg_ip_defaults(src_mac, dst_mac, src, dst, 17);
+	return rx_run(c, &r);
+}
+
+static void assert_learned(struct ctx *c, const char *ca, const char *mac, const char *pa)
+{
+	const struct hnv_rec *r = rec_of(c, 7001, ca);
+	if (!r)
+		fail_msg("%s not learned", ca);
+	assert_true(r->flags & HNV_REC_F_LEARNED);
+	assert_int_equal(r->type, HNV_TYPE_DYNAMIC);
+	assert_int_equal(r->rule, HNV_RULE_ENCAP);
+	struct hnv_mac m = pg_mac(mac);
+	struct hnv_ip a = pg_ip(pa);
+	assert_memory_equal(r->mac.b, m.b, 6);
+	assert_true(hnv_ip_eq(&r->pa, &a));
+}
+
+static void test_learn_local(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	uint8_t f[256];
+	/* g1 uses 10.7.0.99, which it was not configured with: forwarded */
+	size_t len = udp(f, G1, "10.7.0.99", R1, "10.7.0.21");
+	uint8_t inner[256];
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_encap);
+	check_encap(p, "192.168.4.22", 7001, 0, inner, len);
+	assert_null(rec_of(c, 7001, "10.7.0.99"));
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	assert_learned(c, "10.7.0.99", G1, "192.168.4.11");
+	struct hnv_dp_learn_stats st;
+	hnv_dp_learn_stats(c->dp, &st);
+	assert_int_equal(st.learned, 1);
+	/* answered and forwarded like a static record */
+	len = arp_req(f, G2, "10.7.0.12", "10.7.0.99");
+	check_arp_reply(run(c, f, len, l->g2), l->g2, G2, "10.7.0.12", G1, "10.7.0.99");
+	len = udp(f, G2, "10.7.0.12", G1, "10.7.0.99");
+	p = run(c, f, len, l->g2);
+	assert_reason(p, HNV_R_tx_local);
+	assert_int_equal(p->out_port, l->g1);
+	p = rx_udp(c, "192.168.4.22", 7001, R1, "10.7.0.21", G1, "10.7.0.99");
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(p->out_port, l->g1);
+	/* the same traffic again learns nothing new */
+	len = udp(f, G1, "10.7.0.99", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_encap);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+	/* refreshed by traffic, it lives on; idle for the timeout, it goes */
+	assert_int_equal(hnv_dp_learn_timeout(c->dp), HNV_LEARN_TIMEOUT_DEFAULT);
+	l2_clock += 200;
+	len = udp(f, G1, "10.7.0.99", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_encap);
+	l2_clock += 200;
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+	assert_non_null(rec_of(c, 7001, "10.7.0.99"));
+	l2_clock += HNV_LEARN_TIMEOUT_DEFAULT + 1;
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	assert_null(rec_of(c, 7001, "10.7.0.99"));
+	hnv_dp_learn_stats(c->dp, &st);
+	assert_int_equal(st.expired, 1);
+	/* once gone, its ARP is flooded instead of answered */
+	len = arp_req(f, G2, "10.7.0.12", "10.7.0.99");
+	assert_reason(run(c, f, len, l->g2), HNV_R_tx_flood);
+	/* the timeout is a setting */
+	assert_int_equal(hnv_dp_set_learn_timeout(c->dp, 0), -EINVAL);
+	assert_int_equal(hnv_dp_set_learn_timeout(c->dp, 30), 0);
+	len = udp(f, G1, "10.7.0.98", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_encap);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	l2_clock += 31;
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	assert_null(rec_of(c, 7001, "10.7.0.98"));
+}
+
+static void test_learn_remote(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	uint8_t f[256];
+	/* r1 (L2Only at .22) speaks from 10.7.0.88: delivered and learned */
+	struct hnv_pkt *p = rx_udp(c, "192.168.4.22", 7001, R1, "10.7.0.88", G1, "10.7.0.11");
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(p->out_port, l->g1);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	assert_learned(c, "10.7.0.88", R1, "192.168.4.22");
+	size_t len = udp(f, G1, "10.7.0.11", R1, "10.7.0.88");
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_encap);
+	len = arp_req(f, G1, "10.7.0.11", "10.7.0.88");
+	check_arp_reply(run(c, f, len, l->g1), l->g1, G1, "10.7.0.11", R1, "10.7.0.88");
+	/* r1's MAC from a PA its L2Only record does not name */
+	p = rx_udp(c, "192.168.4.33", 7001, R1, "10.7.0.89", G1, "10.7.0.11");
+	assert_reason(p, HNV_R_drop_spoof);
+	/* another VSID (5001 has no L2Only records) learns nothing */
+	p = rx_udp(c, "192.168.4.22", 5001, R1, "10.0.0.88", BLUE1, "10.0.0.5");
+	assert_reason(p, HNV_R_drop_spoof);
+	len = udp(f, BLUE1, "10.0.0.88", BLUE2, "10.0.0.7");
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_spoof);
+	/* an address outside the VSID's prefix, or its gateway */
+	len = udp(f, G1, "10.0.0.7", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_drop_spoof);
+	len = udp(f, G1, "10.7.0.1", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_drop_spoof);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+	assert_null(rec_of(c, 5001, "10.0.0.88"));
+	assert_null(rec_of(c, 7001, "10.7.0.89"));
+	/* a Static record is never overridden: not by r3, not by g1 */
+	p = rx_udp(c, "192.168.4.22", 7001, R3, "10.7.0.50", G1, "10.7.0.11");
+	assert_reason(p, HNV_R_drop_spoof);
+	len = udp(f, G1, "10.7.0.12", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_drop_spoof);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+	struct hnv_ip ca = pg_ip("10.7.0.50"), pa = pg_ip("192.168.4.22");
+	struct hnv_mac r3 = pg_mac(R3);
+	assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &r3, &pa, l2_clock), -EEXIST);
+	assert_int_equal(rec_of(c, 7001, "10.7.0.50")->type, HNV_TYPE_STATIC);
+	/* configuration wins over what was learned */
+	struct hnv_lookup_spec s = {.vsid = 7001,
+				    .ca = pg_ip("10.7.0.88"),
+				    .pa = pg_ip("192.168.4.33"),
+				    .mac = pg_mac(R2),
+				    .rule = HNV_RULE_ENCAP,
+				    .type = HNV_TYPE_STATIC};
+	assert_int_equal(hnv_policy_lookup_add(c->pol, &s), 0);
+	assert_false(rec_of(c, 7001, "10.7.0.88")->flags & HNV_REC_F_LEARNED);
+	p = rx_udp(c, "192.168.4.22", 7001, R1, "10.7.0.88", G1, "10.7.0.11");
+	assert_reason(p, HNV_R_drop_spoof);
+	/* deleting an L2Only record forgets what its MAC learned */
+	p = rx_udp(c, "192.168.4.22", 7001, R1, "10.7.0.87", G1, "10.7.0.11");
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	struct hnv_ip any = pg_ip("0.0.0.0");
+	struct hnv_mac r1 = pg_mac(R1);
+	assert_int_equal(hnv_policy_lookup_del(c->pol, 7001, &any, &r1), 0);
+	assert_null(rec_of(c, 7001, "10.7.0.87"));
+	/* a learned record is not config: lookup del does not find it */
+	p = rx_udp(c, "192.168.4.22", 7001, R3, "10.7.0.86", G1, "10.7.0.11");
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	ca = pg_ip("10.7.0.86");
+	assert_int_equal(hnv_policy_lookup_del(c->pol, 7001, &ca, &r3), -ENOENT);
+	assert_non_null(rec_of(c, 7001, "10.7.0.86"));
+}
+
+/* Runs hnv_dp_flood to the end; copies in out[]. */
+static unsigned flood_all(struct ctx *c, const struct hnv_pkt *p, struct hnv_pkt *out, unsigned max)
+{
+	struct hnv_pkt *v[16];
+	unsigned cursor = 0, n = 0;
+	for (;;) {
+		assert_true(n + 2 <= max);
+		for (unsigned i = 0; i < 2; i++)
+			v[i] = &out[n + i];
+		/* two at a time: the cursor must carry on where it stopped */
+		unsigned k = hnv_dp_flood(c->w, p, &cursor, v, 2);
+		if (!k)
+			return n;
+		for (unsigned i = 0; i < k; i++)
+			check_sane(&out[n + i]);
+		n += k;
+	}
+}
+
+static void test_learn_move(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	static struct hnv_pkt out[8];
+	uint8_t f[256];
+	size_t len = udp(f, G1, "10.7.0.99", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_encap);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	/* failover: r1 on the other host takes 10.7.0.99 and announces it */
+	struct hnv_mac r1 = pg_mac(R1), bc = pg_mac("ffffffffffff"), zero = pg_mac("000000000000");
+	struct hnv_ip fip = pg_ip("10.7.0.99");
+	uint8_t garp[64];
+	size_t glen = pg_arp(garp, &bc, 1, &r1, &fip, &zero, &fip);
+	struct pg_gre g = pg_gre_defaults("192.168.4.22", "192.168.4.11", 7001);
+	len = pg_nvgre(f, &g, garp, glen);
+	struct hnv_pkt *p = run(c, f, len, HNV_PORT_UPLINK);
+	assert_reason(p, HNV_R_rx_flood);
+	assert_int_equal(p->out_port, HNV_PORT_FLOOD);
+	/* the announcement reaches both local VMs of the VSID, unchanged */
+	unsigned n = flood_all(c, p, out, 8);
+	assert_int_equal(n, 2);
+	bool to_g1 = false, to_g2 = false;
+	for (unsigned i = 0; i < n; i++) {
+		assert_reason(&out[i], HNV_R_rx_decap_delivered);
+		assert_int_equal(out[i].len, glen);
+		assert_memory_equal(out[i].data, garp, glen);
+		to_g1 |= out[i].out_port == l->g1;
+		to_g2 |= out[i].out_port == l->g2;
+	}
+	assert_true(to_g1 && to_g2);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	assert_learned(c, "10.7.0.99", R1, "192.168.4.22");
+	struct hnv_dp_learn_stats st;
+	hnv_dp_learn_stats(c->dp, &st);
+	assert_int_equal(st.moved, 1);
+	/* traffic follows */
+	len = udp(f, G2, "10.7.0.12", R1, "10.7.0.99");
+	p = run(c, f, len, l->g2);
+	assert_reason(p, HNV_R_tx_encap);
+	len = arp_req(f, G2, "10.7.0.12", "10.7.0.99");
+	check_arp_reply(run(c, f, len, l->g2), l->g2, G2, "10.7.0.12", R1, "10.7.0.99");
+	/* and back to g1 when g1 announces it again */
+	len = pg_arp(f, &bc, 1, &(struct hnv_mac){{0x0a, 0x0a, 0, 0, 0, 0x0b}}, &fip, &zero, &fip);
+	p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_flood);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1);
+	assert_learned(c, "10.7.0.99", G1, "192.168.4.11");
+}
+
+static void test_flood(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	static struct hnv_pkt out[8];
+	uint8_t f[512];
+	/* who-has an address without a record: to g2 and once to each
+	 * remote PA of the VSID's L2Only records (.22 for r1 and r3, .33) */
+	size_t len = arp_req(f, G1, "10.7.0.11", "10.7.0.200");
+	uint8_t inner[256];
+	memcpy(inner, f, len);
+	struct hnv_pkt *p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_flood);
+	unsigned n = flood_all(c, p, out, 8);
+	assert_int_equal(n, 3);
+	unsigned local = 0, to22 = 0, to33 = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (out[i].reason == HNV_R_tx_local) {
+			assert_int_equal(out[i].out_port, l->g2);
+			assert_memory_equal(out[i].data, inner, len);
+			local++;
+			continue;
+		}
+		assert_reason(&out[i], HNV_R_tx_encap);
+		const uint8_t *dst = out[i].data + 14 + 16;
+		struct hnv_ip a22 = pg_ip("192.168.4.22");
+		if (memcmp(dst, a22.b + 12, 4) == 0) {
+			check_encap(&out[i], "192.168.4.22", 7001, 0, inner, len);
+			to22++;
+		} else {
+			assert_mac_at(out[i].data, NEIGH33_MAC);
+			assert_ip4_at(dst, "192.168.4.33");
+			to33++;
+		}
+	}
+	assert_int_equal(local, 1);
+	assert_int_equal(to22, 1);
+	assert_int_equal(to33, 1);
+	/* a known address is still answered, not flooded */
+	len = arp_req(f, G1, "10.7.0.11", "10.7.0.21");
+	check_arp_reply(run(c, f, len, l->g1), l->g1, G1, "10.7.0.11", R1, "10.7.0.21");
+	/* a DHCP discover: no pool here, the tenant's own server answers */
+	struct pg_ip_pkt d = pg_ip_defaults(G1, "ffffffffffff", "0.0.0.0", "255.255.255.255", 17);
+	d.sport = 68;
+	d.dport = 67;
+	d.payload_len = 240;
+	len = pg_ip_frame(f, &d);
+	p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_flood);
+	assert_int_equal(flood_all(c, p, out, 8), 3);
+	/* a unicast reply to the client's MAC goes by the L2Only record */
+	len = udp(f, R2, "10.7.0.40", G1, "10.7.0.150");
+	struct rx r;
+	r.g = pg_gre_defaults("192.168.4.33", "192.168.4.11", 7001);
+	r.in = pg_ip_defaults(R2, G1, "10.7.0.40", "10.7.0.150", 17);
+	p = rx_run(c, &r);
+	assert_reason(p, HNV_R_rx_decap_delivered);
+	len = udp(f, G1, "10.7.0.150", R2, "10.7.0.40");
+	p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_encap);
+	assert_ip4_at(p->data + 14 + 16, "192.168.4.33");
+	/* received broadcast: to the local ports only, never back out */
+	p = rx_udp(c, "192.168.4.22", 7001, R1, "10.7.0.21", "ffffffffffff", "10.7.255.255");
+	assert_reason(p, HNV_R_rx_flood);
+	n = flood_all(c, p, out, 8);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++)
+		assert_reason(&out[i], HNV_R_rx_decap_delivered);
+	/* a VSID without L2Only records keeps answering only from records */
+	len = arp_req(f, BLUE1, "10.0.0.5", "10.0.0.200");
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_arp_unknown);
+	len = udp(f, BLUE1, "10.0.0.5", "ffffffffffff", "10.0.0.255");
+	p = run(c, f, len, c->blue1);
+	assert_reason(p, HNV_R_drop_broadcast);
+	assert_int_equal(hnv_dp_flood(c->w, p, &(unsigned){0}, (struct hnv_pkt *[]){&out[0]}, 1),
+			 0);
+	p = rx_udp(c, "192.168.4.22", 5001, BLUE2, "10.0.0.7", "ffffffffffff", "10.0.0.255");
+	assert_reason(p, HNV_R_drop_broadcast);
+	uint64_t cnt[HNV_R__COUNT];
+	hnv_dp_counters(c->dp, cnt);
+	assert_int_equal(cnt[HNV_R_tx_flood], 2);
+	assert_int_equal(cnt[HNV_R_rx_flood], 1);
+}
+
+static void test_learn_bounds(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	struct hnv_mac g1 = pg_mac(G1);
+	struct hnv_ip pa = pg_ip("192.168.4.11"), wrong = pg_ip("192.168.4.22");
+	char ip[32];
+	for (unsigned i = 0; i < HNV_LEARN_MAX_PER_VSID; i++) {
+		snprintf(ip, sizeof(ip), "10.7.%u.%u", 1 + i / 200, 1 + i % 200);
+		struct hnv_ip ca = pg_ip(ip);
+		assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &g1, &pa, l2_clock),
+				 HNV_LEARN_NEW);
+	}
+	size_t in;
+	assert_int_equal(hnv_policy_n_learned(c->pol, 7001, &in), HNV_LEARN_MAX_PER_VSID);
+	assert_int_equal(in, HNV_LEARN_MAX_PER_VSID);
+	struct hnv_ip ca = pg_ip("10.7.200.1");
+	assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &g1, &pa, l2_clock), -ENOSPC);
+	/* an existing one still refreshes and moves */
+	ca = pg_ip("10.7.1.1");
+	assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &g1, &pa, l2_clock), HNV_LEARN_FRESH);
+	assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &g1, &wrong, l2_clock), -EPERM);
+	/* from traffic: forwarded, counted as full */
+	uint8_t f[256];
+	size_t len = udp(f, G1, "10.7.200.2", R1, "10.7.0.21");
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_encap);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+	struct hnv_dp_learn_stats st;
+	hnv_dp_learn_stats(c->dp, &st);
+	assert_int_equal(st.full, 1);
+	/* the broadcast address of the prefix and multicast are never learned */
+	ca = pg_ip("10.7.255.255");
+	assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &g1, &pa, l2_clock), -EINVAL);
+	ca = pg_ip("224.0.0.5");
+	assert_int_equal(hnv_policy_learn(c->pol, 7001, &ca, &g1, &pa, l2_clock), -EINVAL);
+	/* all age out together */
+	l2_clock += HNV_LEARN_TIMEOUT_DEFAULT + 1;
+	assert_int_equal(hnv_dp_learn_run(c->dp), HNV_LEARN_MAX_PER_VSID);
+	assert_int_equal(hnv_policy_n_learned(c->pol, 7001, NULL), 0);
+}
+
+/* Neighbour discovery in a VSID with L2Only records: what no record
+ * answers is flooded, its source checked and learned like any frame's. */
+static void test_flood_nd(void **state)
+{
+	struct l2ctx *l = *state;
+	struct ctx *c = l->c;
+	static struct hnv_pkt out[8];
+	uint8_t f[256];
+	size_t len = pg_ns(f, G1, "fd00:7001::5", "fd00:7001::99", NULL, NULL, 255, true);
+	struct hnv_pkt *p = run(c, f, len, l->g1);
+	assert_reason(p, HNV_R_tx_flood);
+	assert_int_equal(flood_all(c, p, out, 8), 3); /* g2, .22, .33 */
+	assert_int_equal(hnv_dp_learn_run(c->dp), 1); /* g1's new source */
+	const struct hnv_rec *r = rec_of(c, 7001, "fd00:7001::5");
+	assert_non_null(r);
+	assert_true(r->flags & HNV_REC_F_LEARNED);
+	/* now answered from the learned record */
+	len = pg_ns(f, G2, "fe80::c", "fd00:7001::5", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, l->g2), HNV_R_nd_advert);
+	/* g2 has no L2Only record: its NS from a foreign source stays here */
+	len = pg_ns(f, G2, "fd00:7001::6", "fd00:7001::99", NULL, NULL, 255, true);
+	assert_reason(run(c, f, len, l->g2), HNV_R_drop_spoof);
+	/* duplicate address detection reaches the other VMs of the subnet */
+	len = pg_ns(f, G1, "::", "fd00:7001::98", NULL, NULL, 255, false);
+	assert_reason(run(c, f, len, l->g1), HNV_R_tx_flood);
+	/* and stays unanswered where there are no L2Only records */
+	len = pg_ns(f, BLUE1, "::", "fd00:5001::98", NULL, NULL, 255, false);
+	assert_reason(run(c, f, len, c->blue1), HNV_R_drop_nd_dad);
+	assert_int_equal(hnv_dp_learn_run(c->dp), 0);
+}
+
+#define T2(f) cmocka_unit_test_setup_teardown(f, l2_setup, l2_teardown)
+
 static void test_pkt_load(void **state)
 {
 	struct ctx *c = *state;
@@ -2175,6 +2633,12 @@ int main(void)
 		T(test_flip),
 		cmocka_unit_test(test_replay_capture),
 		T(test_pkt_load),
+		T2(test_learn_local),
+		T2(test_learn_remote),
+		T2(test_learn_move),
+		T2(test_flood),
+		T2(test_learn_bounds),
+		T2(test_flood_nd),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -267,6 +267,7 @@ static void test_bind_fills(void **state)
 	memset(&ve, 0, sizeof(ve));
 	ve.rd = 0;
 	ve.n_gw = 1;
+	ve.flags = FP_VSID_L2ONLY; /* it has an L2Only record */
 	struct hnv_ip g = pg_ip("10.0.0.1");
 	memcpy(ve.gw[0].b, g.b, 16);
 	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &v), 0);
@@ -334,7 +335,12 @@ static void test_deltas(void **state)
 	struct hnv_lookup_spec l2 = rec(6001, "::", "2001:db8::3", "00155d000006");
 	l2.type = HNV_TYPE_L2ONLY;
 	assert_int_equal(hnv_policy_lookup_add(e->p, &l2), 0);
-	assert_int_equal(hnv_fp_map_ops(e->fp), ops);
+	/* not a record of the maps; the VSID now has L2Only records */
+	assert_int_equal(hnv_fp_map_ops(e->fp), ops + 1);
+	assert_int_not_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &(struct fp_rec_key){0}, &rv),
+			     0);
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &v), 0);
+	assert_int_equal(v.flags, FP_VSID_DHCP | FP_VSID_L2ONLY);
 	/* the L2Only record becomes the IPv6 GatewayWildcard: now it is mirrored */
 	struct hnv_lookup_spec wc = l2;
 	wc.type = HNV_TYPE_GATEWAY_WILDCARD;
@@ -345,6 +351,8 @@ static void test_deltas(void **state)
 	assert_memory_equal(&rv, &re, sizeof(rv));
 	struct hnv_ip like = pg_ip("fd00::77");
 	assert_non_null(hnv_policy_wildcard(e->p, 6001, &like));
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &v), 0);
+	assert_int_equal(v.flags, FP_VSID_DHCP);
 	/* and back: it leaves the map and the policy's CA index */
 	assert_int_equal(hnv_policy_lookup_set(e->p, &l2), 0);
 	assert_int_not_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &wk, &rv), 0);

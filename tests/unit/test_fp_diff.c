@@ -37,7 +37,19 @@ static const char BLUERED[] = BLUERED_CONF
 	"20\n"
 	"lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac " DG5002 "\n"
 	/* a VM that lived here and moved to .33 (MS-NVGREE REDIRECT) */
-	"lookup add --vsid 5001 --ca 10.0.0.44 --pa 192.168.4.33 --mac 060600000044\n";
+	"lookup add --vsid 5001 --ca 10.0.0.44 --pa 192.168.4.33 --mac 060600000044\n"
+	/* a VSID with L2Only records (dynamic learning, flooding) */
+	"rdomain add green --rdid {11111111-2222-3333-4444-000000007001}\n"
+	"vsubnet add 7001 --rdomain green --prefix 10.7.0.0/24\n"
+	"port add g1 --vsid 7001 --ca 10.7.0.11 --mac 0a0a0000000b\n"
+	"lookup add --vsid 7001 --ca 10.7.0.11 --pa 192.168.4.11 --mac 0a0a0000000b\n"
+	"lookup add --vsid 7001 --ca 0.0.0.0 --pa 192.168.4.11 --mac 0a0a0000000b --type l2only\n"
+	"lookup add --vsid 7001 --ca 0.0.0.0 --pa 192.168.4.22 --mac 0a0a00000015 --type l2only\n"
+	"lookup add --vsid 7001 --ca 10.7.0.21 --pa 192.168.4.22 --mac 0a0a00000015\n"
+	"route add --rdomain green --vsid 7001 --prefix 10.7.0.0/24 --nexthop 0.0.0.0 --metric "
+	"255\n";
+#define G1 "0a0a0000000b"
+#define R1 "0a0a00000015"
 
 static const char *const REMOTE_PAS[] = {"192.168.4.22", "fd00:4::22", NULL};
 
@@ -219,6 +231,29 @@ static void build_cases(const struct fpd *x)
 			     HNV_PORT_UPLINK, false);
 		c->len = pg_nvgre(c->f, &g, inner, il);
 	}
+	/* VSID 7001 has L2Only records: what is learned (10.7.0.77, in setup)
+	 * is in the maps and forwarded by the fast path; what needs learning
+	 * or flooding is the C engine's */
+	int g1 = hnv_policy_port_id(pol, "g1");
+	add_ip("L2Only VSID: to a static record", g1, true,
+	       pg_ip_defaults(G1, R1, "10.7.0.11", "10.7.0.21", 17));
+	add_ip("L2Only VSID: to a learned address", g1, true,
+	       pg_ip_defaults(G1, R1, "10.7.0.11", "10.7.0.77", 17));
+	add_ip("L2Only VSID: from an address to learn", g1, false,
+	       pg_ip_defaults(G1, R1, "10.7.0.99", "10.7.0.21", 17));
+	add_ip("L2Only VSID: broadcast flooded", g1, false,
+	       pg_ip_defaults(G1, "ffffffffffff", "10.7.0.11", "10.7.0.255", 17));
+	add_ip("L2Only VSID: to an L2Only MAC without a record", g1, false,
+	       pg_ip_defaults(G1, R1, "10.7.0.11", "10.7.0.150", 17));
+	struct pg_gre g7 = pg_gre_defaults("192.168.4.22", "192.168.4.11", 7001);
+	add_rx("L2Only VSID: from a learned address", true, g7,
+	       pg_ip_defaults(R1, G1, "10.7.0.77", "10.7.0.11", 17));
+	add_rx("L2Only VSID: from an address to learn", false, g7,
+	       pg_ip_defaults(R1, G1, "10.7.0.88", "10.7.0.11", 17));
+	add_rx("L2Only VSID: broadcast to the local ports", false, g7,
+	       pg_ip_defaults(R1, "ffffffffffff", "10.7.0.21", "10.7.0.255", 17));
+	add_rx("L2Only VSID: a static address from another MAC", false, g7,
+	       pg_ip_defaults("0a0a00000099", G1, "10.7.0.21", "10.7.0.11", 17));
 	c = add_case("outer checksum wrong", HNV_PORT_UPLINK, true);
 	{
 		uint8_t tmp[2048];
@@ -239,6 +274,13 @@ static int setup(void **state)
 	struct fpd *x = fpd_new(BLUERED, REMOTE_PAS, why, sizeof(why));
 	if (!x) {
 		print_message("test_fp_diff: %s\n", why);
+		return -1;
+	}
+	/* a learned address of r1: mirrored into the maps like any record */
+	struct hnv_ip ca = pg_ip("10.7.0.77"), pa = pg_ip("192.168.4.22");
+	struct hnv_mac r1 = pg_mac(R1);
+	if (hnv_policy_learn(hnv_dp_policy(x->dp), 7001, &ca, &r1, &pa, 1) != HNV_LEARN_NEW) {
+		print_message("test_fp_diff: cannot learn 10.7.0.77\n");
 		return -1;
 	}
 	build_cases(x);

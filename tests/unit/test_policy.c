@@ -1184,6 +1184,166 @@ static void test_concurrent_readers(void **state)
 	assert_int_equal(atomic_load(&c.torn), 0);
 }
 
+/* ---- learned records (hnv_policy_learn) ---- */
+
+struct mcount {
+	unsigned rec_set, rec_del, vs_set;
+	bool vs_l2; /* the last vsubnet_set had L2Only records */
+};
+
+static int m_rec_set(void *arg, const struct hnv_rec *r)
+{
+	(void)r;
+	((struct mcount *)arg)->rec_set++;
+	return 0;
+}
+
+static int m_rec_del(void *arg, const struct hnv_rec *r)
+{
+	(void)r;
+	((struct mcount *)arg)->rec_del++;
+	return 0;
+}
+
+static int m_vs_set(void *arg, const struct hnv_vsubnet *v)
+{
+	struct mcount *m = arg;
+	m->vs_set++;
+	m->vs_l2 = v->l2 != NULL;
+	return 0;
+}
+
+static struct hnv_lookup_spec l2only(uint32_t vsid, const char *pa, const char *mac)
+{
+	struct hnv_lookup_spec s = rec(vsid, "0.0.0.0", pa, mac);
+	s.type = HNV_TYPE_L2ONLY;
+	return s;
+}
+
+static int learn(struct hnv_policy *p, uint32_t vsid, const char *ca, const char *mac,
+		 const char *pa, uint32_t now)
+{
+	struct hnv_ip c = pg_ip(ca), a = pg_ip(pa);
+	struct hnv_mac m = pg_mac(mac);
+	return hnv_policy_learn(p, vsid, &c, &m, &a, now);
+}
+
+static void test_learned(void **state)
+{
+	struct hnv_policy *p = *state;
+	struct mcount mc = {0};
+	static const struct hnv_policy_mirror_ops ops = {
+		.rec_set = m_rec_set, .rec_del = m_rec_del, .vsubnet_set = m_vs_set};
+	hnv_policy_set_mirror(p, &(struct hnv_policy_mirror){&ops, &mc});
+	const struct hnv_vsubnet *v = hnv_policy_vsubnet(p, 5001);
+	assert_null(v->l2);
+	/* the first L2Only record of a VSID is a vsubnet change for the mirror */
+	struct hnv_lookup_spec a = l2only(5001, "192.168.4.22", "00155d0000aa");
+	assert_int_equal(hnv_policy_lookup_add(p, &a), 0);
+	assert_int_equal(mc.vs_set, 1);
+	assert_true(mc.vs_l2);
+	assert_int_equal(mc.rec_set, 0); /* no CA: not a record of the mirror */
+	struct hnv_lookup_spec b = l2only(5001, "192.168.4.33", "00155d0000bb");
+	assert_int_equal(hnv_policy_lookup_add(p, &b), 0);
+	assert_int_equal(mc.vs_set, 1);
+	assert_int_equal(v->l2->n, 2);
+	struct hnv_mac ma = pg_mac("00155d0000aa");
+	assert_true(hnv_policy_l2only(v, &ma) != NULL);
+
+	/* learned: a Dynamic record, mirrored, found by CA and MAC */
+	assert_int_equal(learn(p, 5001, "10.0.0.50", "00155d0000aa", "192.168.4.22", 10),
+			 HNV_LEARN_NEW);
+	assert_int_equal(mc.rec_set, 1);
+	const struct hnv_rec *r = by_ca(p, 5001, "10.0.0.50");
+	assert_true(rec_is(r, "10.0.0.50", "192.168.4.22", "00155d0000aa"));
+	assert_int_equal(r->type, HNV_TYPE_DYNAMIC);
+	assert_true(r->flags & HNV_REC_F_LEARNED);
+	assert_int_equal(r->seen, 10);
+	assert_int_equal(learn(p, 5001, "10.0.0.50", "00155d0000aa", "192.168.4.22", 20),
+			 HNV_LEARN_FRESH);
+	assert_int_equal(by_ca(p, 5001, "10.0.0.50")->seen, 20);
+	assert_int_equal(mc.rec_set, 1);
+	/* wrong PA, no L2Only record, other VSID, outside the prefix, gateway */
+	assert_int_equal(learn(p, 5001, "10.0.0.51", "00155d0000aa", "192.168.4.33", 20), -EPERM);
+	assert_int_equal(learn(p, 5001, "10.0.0.51", "00155d0000cc", "192.168.4.22", 20), -EPERM);
+	assert_int_equal(learn(p, 5002, "10.0.1.51", "00155d0000aa", "192.168.4.22", 20), -EPERM);
+	assert_int_equal(learn(p, 5001, "10.0.1.51", "00155d0000aa", "192.168.4.22", 20), -EINVAL);
+	assert_int_equal(learn(p, 5001, "10.0.0.1", "00155d0000aa", "192.168.4.22", 20), -EINVAL);
+	assert_int_equal(learn(p, 5001, "10.0.0.255", "00155d0000aa", "192.168.4.22", 20), -EINVAL);
+	assert_int_equal(learn(p, 5001, "fd00:5001::51", "00155d0000aa", "192.168.4.22", 20),
+			 HNV_LEARN_NEW);
+	/* a static record is never taken over */
+	assert_int_equal(add_rec(p, 5001, "10.0.0.60", "192.168.4.40", "00155d000060"), 0);
+	assert_int_equal(learn(p, 5001, "10.0.0.60", "00155d0000aa", "192.168.4.22", 20), -EEXIST);
+	/* moved to the other MAC and PA */
+	unsigned del = mc.rec_del;
+	assert_int_equal(learn(p, 5001, "10.0.0.50", "00155d0000bb", "192.168.4.33", 30),
+			 HNV_LEARN_MOVED);
+	assert_true(
+		rec_is(by_ca(p, 5001, "10.0.0.50"), "10.0.0.50", "192.168.4.33", "00155d0000bb"));
+	assert_int_equal(mc.rec_del, del + 1);
+	size_t in;
+	assert_int_equal(hnv_policy_n_learned(p, 5001, &in), 2);
+	assert_int_equal(in, 2);
+	/* config does not see learned records: set/del say there is none */
+	struct hnv_lookup_spec ls = rec(5001, "10.0.0.50", "192.168.4.33", "00155d0000bb");
+	ls.type = HNV_TYPE_DYNAMIC;
+	assert_int_equal(hnv_policy_lookup_set(p, &ls), -ENOENT);
+	assert_int_equal(del_rec(p, 5001, "10.0.0.50", "00155d0000bb"), -ENOENT);
+	/* ... but adding one replaces the learned record: configuration wins */
+	assert_int_equal(hnv_policy_lookup_add(p, &ls), 0);
+	r = by_ca(p, 5001, "10.0.0.50");
+	assert_false(r->flags & HNV_REC_F_LEARNED);
+	assert_int_equal(r->type, HNV_TYPE_DYNAMIC);
+	assert_int_equal(hnv_policy_n_learned(p, 5001, NULL), 1);
+	/* a configured Dynamic record never ages */
+	assert_int_equal(hnv_policy_learn_expire(p, 1000, 300), 1); /* fd00:5001::51 */
+	assert_non_null(by_ca(p, 5001, "10.0.0.50"));
+	assert_null(by_ca(p, 5001, "fd00:5001::51"));
+	/* deleting an L2Only record forgets what its MAC learned */
+	assert_int_equal(learn(p, 5001, "10.0.0.70", "00155d0000aa", "192.168.4.22", 1000),
+			 HNV_LEARN_NEW);
+	assert_int_equal(hnv_policy_lookup_del(p, 5001, &a.ca, &a.mac), 0);
+	assert_null(by_ca(p, 5001, "10.0.0.70"));
+	assert_int_equal(hnv_policy_n_learned(p, 5001, NULL), 0);
+	/* the last L2Only record gone: the VSID has none, the mirror sees it */
+	assert_int_equal(hnv_policy_lookup_del(p, 5001, &b.ca, &b.mac), 0);
+	assert_null(v->l2);
+	assert_false(mc.vs_l2);
+	assert_int_equal(hnv_policy_unlearn(p, 5001, &ls.ca), -ENOENT); /* configured */
+	hnv_policy_set_mirror(p, NULL);
+}
+
+/* HNV_LEARN_MAX in all: 8 VSIDs of HNV_LEARN_MAX_PER_VSID each fill it. */
+static void test_learned_total(void **state)
+{
+	struct hnv_policy *p = *state;
+	assert_int_equal(HNV_LEARN_MAX, 8 * HNV_LEARN_MAX_PER_VSID);
+	char a[64];
+	for (unsigned v = 0; v < 9; v++) {
+		snprintf(a, sizeof(a), "10.%u.0.0", 100 + v);
+		assert_int_equal(add_vs(p, 7000 + v, "blue", a, 16, NULL, 0), 0);
+		struct hnv_lookup_spec l = l2only(7000 + v, "192.168.4.22", "00155d0000aa");
+		assert_int_equal(hnv_policy_lookup_add(p, &l), 0);
+	}
+	for (unsigned v = 0; v < 8; v++)
+		for (unsigned i = 0; i < HNV_LEARN_MAX_PER_VSID; i++) {
+			snprintf(a, sizeof(a), "10.%u.%u.%u", 100 + v, 1 + i / 200, 1 + i % 200);
+			assert_int_equal(learn(p, 7000 + v, a, "00155d0000aa", "192.168.4.22", 1),
+					 HNV_LEARN_NEW);
+		}
+	assert_int_equal(hnv_policy_n_learned(p, 7008, NULL), HNV_LEARN_MAX);
+	assert_int_equal(learn(p, 7008, "10.108.0.5", "00155d0000aa", "192.168.4.22", 1),
+			 -ENOSPC);
+	/* one ages out: there is room again */
+	assert_int_equal(learn(p, 7000, "10.100.1.1", "00155d0000aa", "192.168.4.22", 100),
+			 HNV_LEARN_FRESH);
+	assert_int_equal(hnv_policy_learn_expire(p, 50, 10), HNV_LEARN_MAX - 1);
+	assert_int_equal(learn(p, 7008, "10.108.0.5", "00155d0000aa", "192.168.4.22", 50),
+			 HNV_LEARN_NEW);
+	assert_int_equal(hnv_policy_n_learned(p, 0, NULL), 2);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1221,6 +1381,8 @@ int main(void)
 		T(test_pa),
 		T(test_port),
 		T(test_concurrent_readers),
+		T(test_learned),
+		T(test_learned_total),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
