@@ -14,6 +14,12 @@
 #   expect_eq WHAT ACTUAL WANT   fail unless ACTUAL == WANT (string compare)
 #   mkscratch                    create a temp dir in $SCRATCH, removed on exit
 #   mkpcap OUT.pcap KIND ARGS... craft input frames (tests/replay/mkpcap.py)
+#   add OUT.pcap KIND ARGS...    mkpcap, appending after the first frame
+#   replay_run NAME CONFIG ARGS...
+#                                hnvgw-dp replay of CONFIG with ARGS (--in,
+#                                --neigh, ...): outputs in $SCRATCH/NAME/,
+#                                trace in NAME.trace; fails unless it exits 0
+#   outcomes NAME                "ingress counter egress vsid" per packet
 #   tshark_fields [--outer|--inner] PCAP FIELD...
 #                                one line per frame, FIELDs tab-separated
 #   tshark_count PCAP [FILTER]   number of frames (matching a display filter)
@@ -92,6 +98,39 @@ mkscratch()
 mkpcap()
 {
 	"$PYTHON" "$REPO/tests/replay/mkpcap.py" "$@"
+}
+
+add()
+{
+	local out=$1
+	shift
+	if [[ -s $out ]]; then
+		mkpcap "$out" "$@" --append
+	else
+		mkpcap "$out" "$@"
+	fi
+}
+
+replay_run()
+{
+	local name=$1 conf=$2 rc=0
+	shift 2
+	"$HNVGW_DP" replay --config "$conf" --out "$SCRATCH/$name" --trace "$@" \
+		>"$SCRATCH/$name.trace" 2>"$SCRATCH/$name.err" || rc=$?
+	if ((rc != 0)); then
+		cat "$SCRATCH/$name.err" >&2
+		fail "replay $name: hnvgw-dp exited $rc, want 0"
+	fi
+}
+
+outcomes()
+{
+	"$PYTHON" -c '
+import json, sys
+for line in sys.stdin:
+    o = json.loads(line)
+    print(o["ingress"], o["counter"], o.get("egress", "-"), o["vsid"])
+' <"$SCRATCH/$1.trace"
 }
 
 # Runs tshark and passes on its stderr except the warning it always prints

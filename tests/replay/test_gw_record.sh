@@ -27,39 +27,6 @@ CONF=$SCRATCH/demo.conf
 	echo 'lookup add --vsid 5002 --ca 10.0.1.1 --pa 169.254.254.254 --mac 101010101001 --rule encap --vm-name Blue-GWDG'
 } >"$CONF"
 
-replay()
-{
-	local name=$1 conf=$2 rc=0
-	shift 2
-	"$HNVGW_DP" replay --config "$conf" --out "$SCRATCH/$name" --trace \
-		--neigh 192.168.4.33="$NEXTHOP_MAC" "$@" >"$SCRATCH/$name.trace" 2>"$SCRATCH/$name.err" || rc=$?
-	if ((rc != 0)); then
-		cat "$SCRATCH/$name.err" >&2
-		fail "replay $name: hnvgw-dp exited $rc, want 0"
-	fi
-}
-
-outcomes()
-{
-	"$PYTHON" -c '
-import json, sys
-for line in sys.stdin:
-    o = json.loads(line)
-    print(o["ingress"], o["counter"], o.get("egress", "-"), o["vsid"])
-' <"$SCRATCH/$1.trace"
-}
-
-add()
-{
-	local out=$1
-	shift
-	if [[ -s $out ]]; then
-		mkpcap "$out" "$@" --append
-	else
-		mkpcap "$out" "$@"
-	fi
-}
-
 BI=$SCRATCH/blue1-in.pcap
 add "$BI" vm-arp $B1 10.0.0.5 10.0.0.1
 add "$BI" vm-icmp $B1 $DG1 10.0.0.5 10.0.1.9
@@ -71,7 +38,7 @@ UI=$SCRATCH/uplink-in.pcap
 add "$UI" nvgre 192.168.4.33 192.168.4.11 5001 9 $DG1 $B1 10.0.1.9 10.0.0.5 --ttl 63
 add "$UI" nvgre 192.168.4.33 192.168.4.11 5001 9 $GW $B1 10.0.1.9 10.0.0.5 --ttl 63
 
-replay run "$CONF" --in blue1="$BI" --in red1="$RI" --in uplink="$UI"
+replay_run run "$CONF" --neigh 192.168.4.33="$NEXTHOP_MAC" --in blue1="$BI" --in red1="$RI" --in uplink="$UI"
 O=$SCRATCH/run
 expect_eq "per-packet outcome (ingress counter egress vsid)" "$(outcomes run)" \
 	"blue1 arp_reply blue1 5001
@@ -105,7 +72,7 @@ DI=$SCRATCH/del-in.pcap
 add "$DI" vm-arp $B1 10.0.0.5 10.0.0.1
 add "$DI" vm-icmp $B1 $GW 10.0.0.5 10.0.1.9
 add "$DI" vm-icmp $B1 $DG1 10.0.0.5 10.0.1.9
-replay del "$SCRATCH/del.conf" --in blue1="$DI"
+replay_run del "$SCRATCH/del.conf" --neigh 192.168.4.33="$NEXTHOP_MAC" --in blue1="$DI"
 expect_eq "after lookup del (ingress counter egress vsid)" "$(outcomes del)" \
 	"blue1 arp_reply blue1 5001
 blue1 tx_routed_encap uplink 5002

@@ -15,18 +15,6 @@ B1=06:06:00:00:00:05 B2=06:06:00:00:00:07
 R1=08:08:00:00:00:05 R2=08:08:00:00:00:07
 GW=02:15:5d:00:00:01
 
-# add OUT.pcap KIND ARGS...: mkpcap, appending after the first frame.
-add()
-{
-	local out=$1
-	shift
-	if [[ -s $out ]]; then
-		mkpcap "$out" "$@" --append
-	else
-		mkpcap "$out" "$@"
-	fi
-}
-
 # Blue1: ARP for Blue2, a ping to Blue2, a frame to Red2's MAC, ARP for an
 # address without a record, a broadcast ping.
 BI=$SCRATCH/in-blue1.pcap

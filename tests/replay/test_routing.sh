@@ -16,42 +16,6 @@ GW=02:15:5d:00:00:01          # the default virtual gateway MAC (datapath/dp.h)
 B1=06:06:00:00:00:05 B3=06:06:00:01:00:05 B9=06:06:00:01:00:09
 R1=08:08:00:00:00:05
 
-# replay NAME CONFIG --in ... : outputs in $SCRATCH/NAME/, trace in NAME.trace.
-replay()
-{
-	local name=$1 conf=$2 rc=0
-	shift 2
-	"$HNVGW_DP" replay --config "$conf" --out "$SCRATCH/$name" --trace \
-		--neigh 192.168.4.33="$NEXTHOP_MAC" "$@" >"$SCRATCH/$name.trace" 2>"$SCRATCH/$name.err" || rc=$?
-	if ((rc != 0)); then
-		cat "$SCRATCH/$name.err" >&2
-		fail "replay $name: hnvgw-dp exited $rc, want 0"
-	fi
-}
-
-# outcomes NAME: "ingress counter egress vsid" per packet.
-outcomes()
-{
-	"$PYTHON" -c '
-import json, sys
-for line in sys.stdin:
-    o = json.loads(line)
-    print(o["ingress"], o["counter"], o.get("egress", "-"), o["vsid"])
-' <"$SCRATCH/$1.trace"
-}
-
-# add OUT.pcap KIND ARGS...: mkpcap, appending after the first frame.
-add()
-{
-	local out=$1
-	shift
-	if [[ -s $out ]]; then
-		mkpcap "$out" "$@" --append
-	else
-		mkpcap "$out" "$@"
-	fi
-}
-
 # Blue1: ping Blue9 (TTL 64 and 10), ping Blue3 (local, other VSID), ARP for
 # the gateway, ping the gateway, ping Blue9 with TTL 1 (expires).
 BI=$SCRATCH/blue1-in.pcap
@@ -71,7 +35,7 @@ UI=$SCRATCH/uplink-in.pcap
 add "$UI" nvgre 192.168.4.33 192.168.4.11 5001 9 $GW $B1 10.0.1.9 10.0.0.5 --ttl 63
 add "$UI" nvgre 192.168.4.22 192.168.4.11 5001 9 $GW $B1 10.0.1.9 10.0.0.5 --ttl 63
 
-replay run "$CONF" --in blue1="$BI" --in red1="$RI" --in uplink="$UI"
+replay_run run "$CONF" --neigh 192.168.4.33="$NEXTHOP_MAC" --in blue1="$BI" --in red1="$RI" --in uplink="$UI"
 O=$SCRATCH/run
 # Replay order is by timestamp, then --in order: mkpcap starts every call at
 # the same timestamp, so the second ping of --count 2 (1 ms later) comes last.
@@ -131,7 +95,7 @@ expect_eq "frames on red1" "$(tshark_count "$O/red1.pcap")" 0
 add "$SCRATCH/gwmac-in.pcap" vm-arp $B1 10.0.0.5 10.0.0.1
 add "$SCRATCH/gwmac-in.pcap" vm-icmp $B1 00:15:5d:ff:00:01 10.0.0.5 10.0.1.9
 add "$SCRATCH/gwmac-in.pcap" vm-icmp $B1 $GW 10.0.0.5 10.0.1.9
-replay gwmac "$SCRATCH/gwmac.conf" --in blue1="$SCRATCH/gwmac-in.pcap"
+replay_run gwmac "$SCRATCH/gwmac.conf" --neigh 192.168.4.33="$NEXTHOP_MAC" --in blue1="$SCRATCH/gwmac-in.pcap"
 expect_eq "ARP reply with the configured gateway MAC" \
 	"$(tshark_fields "$SCRATCH/gwmac/blue1.pcap" arp.src.hw_mac)" 00:15:5d:ff:00:01
 expect_eq "routed frame's inner source with the configured gateway MAC" \

@@ -16,14 +16,9 @@ CONF=$REPO/tests/data/testdata-host2.conf
 # $SCRATCH/NAME/, trace in NAME.trace, counters in NAME.err.
 replay()
 {
-	local name=$1 conf=$2 rc=0
+	local name=$1 conf=$2
 	shift 2
-	"$HNVGW_DP" replay --config "$conf" --in uplink="$CAP" --out "$SCRATCH/$name" --trace "$@" \
-		>"$SCRATCH/$name.trace" 2>"$SCRATCH/$name.err" || rc=$?
-	if ((rc != 0)); then
-		cat "$SCRATCH/$name.err" >&2
-		fail "replay $name: hnvgw-dp exited $rc, want 0"
-	fi
+	replay_run "$name" "$conf" --in uplink="$CAP" "$@"
 }
 
 # verdict NAME: "verdict egress counter vsid" of the one packet of a trace.
