@@ -24,7 +24,7 @@ SRC_DIRS  = lib datapath datapath/io datapath/bpf gateway vpn mgmt mgmt/daemon m
 # skeleton that datapath/bpf/fp.c includes.
 BPF_SRCS  = $(wildcard datapath/bpf/*.bpf.c)
 LIB_SRCS  = $(filter-out $(PROG_SRCS) $(BPF_SRCS),$(wildcard $(SRC_DIRS:%=%/*.c)))
-HDRS      = $(wildcard $(SRC_DIRS:%=%/*.h) tests/unit/*.h tests/fuzz/*.h)
+HDRS      = $(wildcard $(SRC_DIRS:%=%/*.h) tests/unit/*.h tests/fuzz/*.h tests/bench/*.h)
 TEST_SRCS = $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 

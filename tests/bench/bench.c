@@ -20,9 +20,11 @@
  * without it, or where eBPF cannot load, says why and skips the section.
  */
 #define _LGPL_SOURCE
+#define BENCH_NAME "bench"
 #include "../../datapath/bpf/fp.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/proto.h"
+#include "benchutil.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -43,22 +45,6 @@ static unsigned N_RD = 1000;
 #define ROUTES_PER_RD 100
 #define N_TEMPLATES 65536
 #define FRAME_MAX 128
-
-static uint64_t rng = 88172645463325252ull;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void ip4(struct hnv_ip *a, uint8_t x, uint8_t y, uint8_t z, uint8_t w)
 {
@@ -98,12 +84,6 @@ static struct hnv_ip local_pa;
 static unsigned remote_of(unsigned rd, unsigned k, unsigned i)
 {
 	return (rd * 7919 + k * 104729 + i * 31) % N_REMOTE;
-}
-
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "bench: %s failed: %d\n", what, rc);
-	exit(1);
 }
 
 static void load(struct hnv_dp *dp, double *load_s)

@@ -42,9 +42,11 @@
  * nothing is asserted.
  */
 #define _LGPL_SOURCE
+#define BENCH_NAME "bench-steer"
 #include "../../datapath/io/steer.h"
 #include "../../datapath/dp.h"
 #include "../../datapath/proto.h"
+#include "benchutil.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -60,28 +62,6 @@
 #define N_TEMPLATES 65536
 #define BATCH 64
 #define FRAME_MAX 128
-
-static uint64_t rng = 88172645463325252ull;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "bench-steer: %s failed: %d\n", what, rc);
-	exit(1);
-}
 
 static void ip4(struct hnv_ip *a, uint8_t x, uint8_t y, uint8_t z, uint8_t w)
 {
