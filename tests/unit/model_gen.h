@@ -43,7 +43,12 @@ static const char *const gen_range[] = {"10.0.0.100-10.0.0.101", "10.0.0.101-10.
 					"10.0.1.10-10.0.1.12",   "10.1.0.10-10.1.0.20",
 					"10.0.0.200-10.0.0.255"};
 static const char *const gen_type[] = {"static", "dynamic", "gateway-wildcard", "l2only"};
-static const char *const gen_rule[] = {"encap", "nat", "none"};
+/* Only encap: rules nat and none are stored by the model (an older hnvgw
+ * accepted them, and a stored configuration must load) but refused by the
+ * datapath at commit (conf_apply.h hnv_conf_supported), so the model and
+ * the replay would differ on them by design; test_conftext
+ * test_apply_refused_settings and test_refused_stored.sh cover them. */
+static const char *const gen_rule[] = {"encap"};
 static const char *const gen_text[] = {"", "vmA", "vmB", "p1"};
 static const char *const gen_rnh[] = {"0.0.0.0", "10.0.0.9", "::"};
 static const char *const gen_rpfx[] = {"10.0.0.0/24", "10.9.0.0/16", "fd00::/64", "0.0.0.0/0"};
