@@ -147,9 +147,13 @@ struct hnv_show_filter {
  * within max_bytes (at least one row); *next: the offset of the following
  * page, 0 when this is the last. -EINVAL for an unknown WHAT, -ENOTSUP for
  * a filter WHAT does not take. Work and memory: one walk of WHAT's rows,
- * JSON only for the page's. */
+ * JSON only for the page's. row_fn (NULL: none) may add fields to each
+ * row of the page (what the daemon knows beyond the model, e.g. a lookup
+ * record's REDIRECT override) before the row is measured, so the page
+ * stays within max_bytes with them. */
+typedef void (*hnv_show_row_fn)(void *arg, json_object *row);
 int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_secrets,
 			const struct hnv_show_filter *f, size_t offset, size_t max_bytes,
-			json_object **rows, size_t *next);
+			hnv_show_row_fn row_fn, void *row_arg, json_object **rows, size_t *next);
 
 #endif

@@ -413,6 +413,8 @@ struct page {
 	size_t max, used;
 	size_t next; /* where the following page starts; 0: none (yet) */
 	json_object *arr;
+	hnv_show_row_fn row_fn; /* NULL, or adds fields to each row before it is measured */
+	void *row_arg;
 };
 
 /* Whether the row at p->idx is built: false once the page is full (it
@@ -432,6 +434,8 @@ static bool page_wants(struct page *p)
  * fit on a page that has a row already, dropped with p->next set. */
 static int page_take(struct page *p, json_object *r)
 {
+	if (p->row_fn)
+		p->row_fn(p->row_arg, r);
 	if (p->max == SIZE_MAX) { /* one page: nothing to measure */
 		if (json_object_array_add(p->arr, r) < 0) {
 			json_object_put(r);
@@ -572,7 +576,7 @@ static int port_record_rows(const struct hnv_model *m, struct page *pg)
 
 int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_secrets,
 			const struct hnv_show_filter *f, size_t offset, size_t max_bytes,
-			json_object **rows, size_t *next)
+			hnv_show_row_fn row_fn, void *row_arg, json_object **rows, size_t *next)
 {
 	static const struct {
 		const char *what;
@@ -598,7 +602,8 @@ int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_s
 	enum group g = views[v].g;
 	if (!filter_fits(g, f))
 		return -ENOTSUP;
-	struct page pg = {.f = f, .skip = offset, .max = max_bytes};
+	struct page pg = {
+		.f = f, .skip = offset, .max = max_bytes, .row_fn = row_fn, .row_arg = row_arg};
 	if ((pg.arr = json_object_new_array()) == NULL)
 		return -ENOMEM;
 	int rc = 0;
@@ -645,5 +650,6 @@ int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_s
 int hnv_model_show(const struct hnv_model *m, const char *what, bool show_secrets,
 		   json_object **rows)
 {
-	return hnv_model_show_page(m, what, show_secrets, NULL, 0, SIZE_MAX, rows, NULL);
+	return hnv_model_show_page(m, what, show_secrets, NULL, 0, SIZE_MAX, NULL, NULL, rows,
+				   NULL);
 }

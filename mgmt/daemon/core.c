@@ -995,7 +995,10 @@ static json_object *counter_rows(struct hnv_core *c)
  * learned rows have offsets from LEARNED_OFFSET on: the index among the
  * learned rows that match the filter. */
 #define LEARNED_OFFSET (1ull << 40)
+static void annotate_redirect(void *arg, json_object *r);
+
 struct learned_show {
+	struct hnv_dp *dp; /* the rows' RedirectedTo/Since (annotate_redirect) */
 	const struct hnv_policy *pol;
 	const struct hnv_show_filter *f;
 	json_object *rows;
@@ -1039,6 +1042,7 @@ static int learned_row(const struct hnv_rec *r, void *arg)
 	json_object_object_add(o, "VMName", json_object_new_string(s.vm_name));
 	json_object_object_add(o, "UseVmMACAddress", json_object_new_boolean(false));
 	json_object_object_add(o, "Type", json_object_new_string("Dynamic"));
+	annotate_redirect(ls->dp, o);
 	size_t n = json_len_of(o) + 1;
 	if (ls->used && ls->used + n > ls->budget) {
 		json_object_put(o);
@@ -1140,34 +1144,33 @@ static json_object *page_done(struct hnv_core *c, json_object *o, uint64_t next)
 /* show lookup: each row says whether the datapath sends its CA elsewhere
  * than configured because of an MS-NVGREE REDIRECT (RedirectedTo: the PA
  * used now, RedirectedSince: UTC), "" when not. The configured record is
- * ProviderAddress as before. */
-static void annotate_redirects(struct hnv_core *c, json_object *rows)
+ * ProviderAddress as before. A row hook (model.h hnv_show_row_fn): the
+ * page is measured with the two fields. arg: the datapath (NULL: none). */
+static void annotate_redirect(void *arg, json_object *r)
 {
-	size_t n = json_object_array_length(rows);
-	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i), *ca_o, *vsid_o;
-		char to[64] = "", since[32] = "";
-		struct hnv_ip ca;
-		if (c->dp && json_object_object_get_ex(r, "CustomerAddress", &ca_o) &&
-		    json_object_object_get_ex(r, "VirtualSubnetID", &vsid_o) &&
-		    hnv_parse_ip(json_object_get_string(ca_o), &ca) == 0) {
-			uint32_t vsid = (uint32_t)json_object_get_int64(vsid_o);
-			const struct hnv_policy *pol = hnv_dp_policy(c->dp);
-			const struct hnv_rec *rec =
-				hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &ca), vsid, &ca);
-			struct hnv_ip cfg;
-			int64_t at;
-			if (rec && hnv_policy_redirect_get(pol, rec, &cfg, &at)) {
-				hnv_fmt_ip(&rec->pa, to, sizeof(to));
-				time_t t = (time_t)at;
-				struct tm tm;
-				if (gmtime_r(&t, &tm))
-					strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			}
+	struct hnv_dp *dp = arg;
+	json_object *ca_o, *vsid_o;
+	char to[64] = "", since[32] = "";
+	struct hnv_ip ca;
+	if (dp && json_object_object_get_ex(r, "CustomerAddress", &ca_o) &&
+	    json_object_object_get_ex(r, "VirtualSubnetID", &vsid_o) &&
+	    hnv_parse_ip(json_object_get_string(ca_o), &ca) == 0) {
+		uint32_t vsid = (uint32_t)json_object_get_int64(vsid_o);
+		const struct hnv_policy *pol = hnv_dp_policy(dp);
+		const struct hnv_rec *rec =
+			hnv_policy_rec_by_ca(pol, hnv_hash_ca(vsid, &ca), vsid, &ca);
+		struct hnv_ip cfg;
+		int64_t at;
+		if (rec && hnv_policy_redirect_get(pol, rec, &cfg, &at)) {
+			hnv_fmt_ip(&rec->pa, to, sizeof(to));
+			time_t t = (time_t)at;
+			struct tm tm;
+			if (gmtime_r(&t, &tm))
+				strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		}
-		json_object_object_add(r, "RedirectedTo", json_object_new_string(to));
-		json_object_object_add(r, "RedirectedSince", json_object_new_string(since));
 	}
+	json_object_object_add(r, "RedirectedTo", json_object_new_string(to));
+	json_object_object_add(r, "RedirectedSince", json_object_new_string(since));
 }
 
 static json_object *wipe_text_result(char *text, bool paged, uint64_t offset, uint64_t *next)
@@ -1254,9 +1257,10 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		rows = json_object_new_array();
 		rc = rows ? 0 : -ENOMEM;
 	} else {
-		rc = hnv_model_show_page(
-			c->model, what, secrets, filtered ? f : NULL, paged ? (size_t)offset : 0,
-			paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64, &rows, &nx);
+		rc = hnv_model_show_page(c->model, what, secrets, filtered ? f : NULL,
+					 paged ? (size_t)offset : 0,
+					 paged ? HNV_API_PAGE_BYTES : HNV_API_MAX_LINE - 64,
+					 lookup ? annotate_redirect : NULL, c->dp, &rows, &nx);
 	}
 	if (rc == 0 && !paged && nx) {
 		json_object_put(rows);
@@ -1278,6 +1282,7 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 		bool more = false;
 		if (nx == 0) {
 			struct learned_show ls = {
+				.dp = c->dp,
 				.pol = hnv_dp_policy(c->dp),
 				.f = filtered ? f : NULL,
 				.rows = rows,
@@ -1290,10 +1295,7 @@ int hnv_core_show(struct hnv_core *c, const char *what, bool secrets,
 			if (ls.more)
 				nx = (size_t)(LEARNED_OFFSET + ls.index - 1);
 		}
-		/* configured and learned rows alike (a REDIRECT may override
-		 * either); the two fields and the learned rows may carry an
-		 * unpaged reply past the line */
-		annotate_redirects(c, rows);
+		/* the learned rows may carry an unpaged reply past the line */
 		if (!paged && (more || json_len_of(rows) > HNV_API_MAX_LINE - 64)) {
 			json_object_put(rows);
 			hnv_seterr(err, errlen, TOO_LARGE, what, HNV_API_MAX_LINE);

@@ -596,8 +596,9 @@ static void test_show_gateway_mac(void **state)
 
 	struct hnv_show_filter f = {.has_vsid = true, .vsid = 5001};
 	json_object *rows = NULL;
-	assert_int_equal(hnv_model_show_page(n, "vsubnets", false, &f, 0, SIZE_MAX, &rows, NULL),
-			 0);
+	assert_int_equal(
+		hnv_model_show_page(n, "vsubnets", false, &f, 0, SIZE_MAX, NULL, NULL, &rows, NULL),
+		0);
 	assert_string_equal(json_object_to_json_string_ext(
 				    rows, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 			    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/"
@@ -606,7 +607,9 @@ static void test_show_gateway_mac(void **state)
 
 	f = (struct hnv_show_filter){.has_ca = true};
 	assert_int_equal(hnv_parse_ip("10.0.0.1", &f.ca), 0);
-	assert_int_equal(hnv_model_show_page(n, "lookup", false, &f, 0, SIZE_MAX, &rows, NULL), 0);
+	assert_int_equal(
+		hnv_model_show_page(n, "lookup", false, &f, 0, SIZE_MAX, NULL, NULL, &rows, NULL),
+		0);
 	assert_string_equal(
 		json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE),
@@ -619,8 +622,9 @@ static void test_show_gateway_mac(void **state)
 	const char *del = "lookup del --vsid 5001 --ca 10.0.0.1 --mac 101010101101";
 	struct hnv_model *o = transact_ok(n, &del, 1);
 	f = (struct hnv_show_filter){.has_vsid = true, .vsid = 5001};
-	assert_int_equal(hnv_model_show_page(o, "vsubnets", false, &f, 0, SIZE_MAX, &rows, NULL),
-			 0);
+	assert_int_equal(
+		hnv_model_show_page(o, "vsubnets", false, &f, 0, SIZE_MAX, NULL, NULL, &rows, NULL),
+		0);
 	assert_string_equal(json_object_to_json_string_ext(
 				    rows, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 			    "[{\"vsid\":5001,\"rdomain\":\"blue\",\"prefixes\":[\"10.0.0.0/"
