@@ -1533,6 +1533,12 @@ static bool nvx_check_dst(struct hnv_dp_worker *w, struct hnv_pkt *p, const stru
 	const struct hnv_rec *r =
 		hnv_policy_rec_by_ca(w->pol, hnv_hash_ca(vsid, &in->dst), vsid, &in->dst);
 	bool exact = r != NULL;
+	/* Without a record of its own, a frame to a local port's MAC is that
+	 * port's whatever its IP destination: a gateway port or a VM a
+	 * customer route names as next hop forwards it on, and in a VSID with
+	 * L2Only records a VM may use addresses it has no record for yet. */
+	if (!exact && hnv_policy_port_by_mac(w->pol, vsid, &in->eth.dst))
+		return false;
 	if (!r)
 		r = hnv_policy_wildcard(w->pol, vsid, &in->dst);
 	if (r && hnv_policy_is_local_pa(w->pol, &r->pa))
@@ -1816,12 +1822,7 @@ static void rx_uplink(struct hnv_dp_worker *w, struct hnv_pkt *p)
 			verdict(w, p, HNV_R_drop_broadcast);
 		return;
 	}
-	/* MS-NVGREE: a CA that moved away or has no record. In a VSID with
-	 * L2Only records a VM may use addresses it has no record for (it is
-	 * being learned): a frame to a local port's MAC is delivered. */
-	if ((in.v4 || in.v6) &&
-	    !(vs_l2(vs) && hnv_policy_port_by_mac(w->pol, g.vsid, &in.eth.dst)) &&
-	    nvx_check_dst(w, p, &o, &in, g.vsid))
+	if ((in.v4 || in.v6) && nvx_check_dst(w, p, &o, &in, g.vsid))
 		return;
 	const struct hnv_port *dst = hnv_policy_port_by_mac(w->pol, g.vsid, &in.eth.dst);
 	if (!dst) {

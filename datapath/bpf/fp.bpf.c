@@ -539,14 +539,17 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 			DROP(c, drop_broadcast);
 		return;
 	}
-	/* nvx_check_dst: a destination CA without a record (UNREACHABLE) or
-	 * whose record names another PA (REDIRECT) is the C engine's */
+	/* nvx_check_dst: a destination CA whose record names another PA
+	 * (REDIRECT), or without a record and not for a local port's MAC
+	 * (UNREACHABLE), is the C engine's; without a record, a frame to a
+	 * local port's MAC is that port's (a gateway port, a next hop VM) */
+	r->dst = port_by_mac(r->vsid, r->eth.dst);
 	struct fp_rec drec;
-	if (!rec_or_wildcard(r->vsid, &r->in.dst, &drec) || !is_local_pa(&drec.pa)) {
+	bool has_rec = rec_or_wildcard(r->vsid, &r->in.dst, &drec);
+	if ((has_rec && !is_local_pa(&drec.pa)) || (!has_rec && !r->dst)) {
 		punt(c);
 		return;
 	}
-	r->dst = port_by_mac(r->vsid, r->eth.dst);
 	if (!r->dst) {
 		DROP(c, drop_no_local_port);
 		return;

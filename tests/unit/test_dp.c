@@ -2467,7 +2467,8 @@ static void test_nvx_unreach_sent(void **state)
 {
 	struct ctx *c = *state;
 	struct rx r = rx_default();
-	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.99", 17); /* no record */
+	/* to a CA without a record and a MAC no local port has */
+	r.in = pg_ip_defaults(BLUE2, "060600000099", "10.0.0.7", "10.0.0.99", 17);
 	struct hnv_pkt *p = rx_run(c, &r);
 	assert_reason(p, HNV_R_nvx_unreach_sent);
 	struct hnv_nvx m = check_nvx_out(p);
@@ -2493,6 +2494,13 @@ static void test_nvx_unreach_sent(void **state)
 	/* a spoofed source gets nothing back */
 	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.8", "10.0.0.99", 17);
 	assert_reason(rx_run(c, &r), HNV_R_drop_spoof);
+	/* to a local port's MAC the frame is the port's whatever its IP
+	 * destination (a VM a customer route names as next hop, a gateway
+	 * port): delivered, no message */
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "172.16.9.9", 17);
+	assert_reason(rx_run(c, &r), HNV_R_rx_decap_delivered);
+	r.in = pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.99", 17);
+	assert_reason(rx_run(c, &r), HNV_R_rx_decap_delivered);
 }
 
 /* An NVGRE-wrapped message from PA from to Host1 about customer packet

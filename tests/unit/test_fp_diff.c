@@ -218,7 +218,11 @@ static void build_cases(const struct fpd *x)
 	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.5", 17));
 	/* MS-NVGREE (docs/nvgre-ext.md): the C engine's */
 	add_rx("NVGRE for a CA without a record (UNREACHABLE)", false, g,
-	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "10.0.0.99", 17));
+	       pg_ip_defaults(BLUE2, "060600000099", "10.0.0.7", "10.0.0.99", 17));
+	/* to a local port's MAC: the port's whatever the IP destination (a
+	 * next hop VM, a gateway port): decided by the fast path itself */
+	add_rx("NVGRE to a local port's MAC for a CA beyond it", true, g,
+	       pg_ip_defaults(BLUE2, BLUE1, "10.0.0.7", "172.16.9.9", 17));
 	add_rx("NVGRE for a CA that moved away (REDIRECT)", false, g,
 	       pg_ip_defaults(BLUE2, "060600000044", "10.0.0.7", "10.0.0.44", 17));
 	for (int redirect = 0; redirect < 2; redirect++) {
