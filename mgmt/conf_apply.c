@@ -267,7 +267,7 @@ int hnv_conf_supported(const struct hnv_conf_cmd *c, char *err, size_t errlen)
 		   "not supported: hnvgw always routes between the virtual subnets of a "
 		   "routing domain itself (the distributed router, with customer routes "
 		   "for what lies beyond); sending that traffic to an external router "
-		   "instead is not implemented (docs/netwnv-settings.md)");
+		   "is a mode hnvgw does not offer (docs/netwnv-settings.md)");
 	return -EOPNOTSUPP;
 }
 
