@@ -36,6 +36,7 @@ struct hnv_metrics {
 	char *doc;          /* that document (malloc'd), NULL: gather failed */
 	size_t doc_len;
 	bool closing;
+	struct hnv_ratelimit log_rl; /* libmicrohttpd's messages (HTTP thread) */
 };
 
 /* ---- the listen address ---- */
@@ -262,16 +263,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return rc;
 }
 
-/* libmicrohttpd's own messages (a connection it refused, ...). */
+/* libmicrohttpd's own messages (a connection it refused, a malformed
+ * request, ...), rate-limited: any client that reaches the port can cause
+ * them. Only the HTTP thread logs through rl. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	struct hnv_metrics *m = cls;
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	hnv_log(HNV_LOG_INFO, "metrics: %s", msg);
+	hnv_log_rl(&m->log_rl, HNV_LOG_INFO, "metrics: %s", msg);
 }
 
 /* The listening socket, made here so that a taken address is reported
@@ -332,9 +335,9 @@ int hnv_metrics_new(const char *addr, hnv_metrics_gather_fn gather, void *arg,
 	}
 	m->mhd = MHD_start_daemon(
 		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
-		(MHD_socket)lfd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)CONN_TIMEOUT, MHD_OPTION_END);
 	if (!m->mhd) {
 		close(lfd);
 		rc = -EIO;
