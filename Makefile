@@ -7,7 +7,7 @@ CC      ?= cc
 CLANG   ?= clang
 CFLAGS_COMMON = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -pthread
 CFLAGS  ?= -O2
-LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lmnl -lnftnl -lcurl -lbpf -lelf -lz -lpthread
+LIBS    = -lurcu-qsbr -lurcu-common -ljson-c -lmnl -lnftnl -lcurl -lbpf -lelf -lz -lmicrohttpd -lpthread
 SAN     = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 PREFIX  ?= /usr

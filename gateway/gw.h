@@ -164,5 +164,12 @@ json_object *hnv_gw_show_learned(struct hnv_gw *g);
 json_object *hnv_gw_show_s2s(const struct hnv_gw *g);
 /* `s2s up|down NAME`: initiate or terminate the tunnel's SAs. */
 int hnv_gw_s2s_ctl(struct hnv_gw *g, const char *name, bool up, char *err, size_t errlen);
+/* Each tenant's BGP session (one row per gateway with --bgp-asn) as bgpd
+ * reports it (gateway/bgpstate.h; one vtysh run, at most 2 s): rdomain,
+ * vrf, peer, peer_asn, state (bgpd's, e.g. "Established", or why bgpd
+ * could not be asked), established, msg_rcvd, msg_sent, pfx_rcvd,
+ * uptime_ms, connections_established, connections_dropped. A new array,
+ * or NULL (out of memory). */
+json_object *hnv_gw_show_bgp(const struct hnv_gw *g);
 
 #endif

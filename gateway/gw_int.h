@@ -1,9 +1,10 @@
-/* gw_int.h: the gateway manager's own state, shared by its three files
+/* gw_int.h: the gateway manager's own state, shared by its files
  * and no one else:
  *   gw.c        the handle, the desired state, the kernel (VRFs, gateway
  *               ports, corp devices), NAT and conntrack zones, bgpd
  *   gw_zebra.c  the routes hnvgwd holds in zebra and the ones it learns
  *   gw_s2s.c    S2S tunnels: XFRM interfaces, NETMAP steering, charon
+ *   gw_bgpstate.c  the tenants' BGP sessions as bgpd reports them
  * Everything here runs on the control thread (gw.h).
  */
 #ifndef HNV_GW_INT_H

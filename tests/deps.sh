@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential clang libclang-rt-14-dev pkg-config libbpf-dev bpftool
 	liburcu-dev libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev libmicrohttpd-dev prometheus
 	tshark python3-scapy iproute2 tcpdump iputils-ping iperf3
 	frr strongswan-charon strongswan-swanctl libcharon-extra-plugins
 	libstrongswan-standard-plugins

@@ -7,6 +7,7 @@
  *          [--etcd URL[,URL...] --host-name NAME [--etcd-prefix PREFIX]
  *           [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]
  *           [--etcd-user NAME --etcd-password-file FILE]]
+ *          [--metrics ADDR:PORT]
  *
  * --uplink IF makes hnvgwd an HNV host edge: NVGRE is sent and received on
  * interface IF (the provider network), every configured port gets a TAP
@@ -54,6 +55,11 @@
  * --etcd-password-file: an etcd user (etcd auth enabled), its password the
  * file's first line (mode 0600 too); hnvgwd authenticates and sends the
  * token etcd gives with every request (mgmt/etcd.h).
+ * --metrics ADDR:PORT (IPv4 "A.B.C.D:PORT" or "[IPV6]:PORT"; off by
+ * default): a Prometheus endpoint, GET /metrics, served by libmicrohttpd in
+ * its own thread; the document is built on the control thread
+ * (mgmt/daemon/metrics.h). A bad value or an address that cannot be
+ * listened on stops the start.
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
  * directory and load the current config into a model (a bad hnvgw.conf is
@@ -75,6 +81,8 @@
 #include "../api.h"
 #include "control.h"
 #include "gwstate.h"
+#include "metrics.h"
+#include "metrics_gather.h"
 #include "proutes.h"
 #include "sync.h"
 
@@ -91,6 +99,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
@@ -121,6 +130,7 @@ static void usage(FILE *f)
 		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]\n"
 		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
 		"               [--etcd-user NAME --etcd-password-file FILE]]\n"
+		"              [--metrics ADDR:PORT]\n"
 		"defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
 		" --log-level info --datapath auto --fwd-threads 1 --learn-timeout 300\n");
 }
@@ -265,6 +275,7 @@ struct args {
 	const char *state_dir, *sock, *uplink, *backend, *zserv, *vici, *datapath;
 	const char *etcd, *host_name, *etcd_prefix;
 	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user, *etcd_password_file;
+	const char *metrics; /* --metrics ADDR:PORT, or NULL */
 	bool foreground;
 	unsigned fwd_threads; /* 0: not given (1) */
 	enum hnv_log_level level;
@@ -339,6 +350,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"etcd-user", required_argument, NULL, 'e'},
 		{"etcd-password-file", required_argument, NULL, 'p'},
 		{"learn-timeout", required_argument, NULL, 'L'},
+		{"metrics", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -444,6 +456,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->learn_timeout = (unsigned)v;
 			break;
 		}
+		case 'M': {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char e[512];
+			if (hnv_metrics_parse_addr(optarg, strlen(optarg), &ss, &sl, e,
+						   sizeof(e))) {
+				fprintf(stderr, "hnvgwd: %s\n", e);
+				usage(stderr);
+				return 2;
+			}
+			a->metrics = optarg;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -488,6 +513,8 @@ struct daemon {
 	struct hnv_proutes *proutes;          /* the host edge's provider routes */
 	struct hnv_gwstate_report *gw_report; /* what a commit could not apply */
 	struct hnv_sync *sync;
+	struct hnv_metrics *metrics; /* --metrics */
+	struct hnv_metrics_ctx metrics_ctx;
 	/* for show status: the --datapath asked for, the tier that forwards
 	 * and why */
 	const char *requested, *tier;
@@ -675,6 +702,33 @@ static void redirect_run(void *arg, short revents)
 		hnv_log(HNV_LOG_WARNING, "after a REDIRECT: %s", err);
 }
 
+/* The Prometheus endpoint (--metrics), its documents built on this
+ * thread. */
+static int start_metrics(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	d->metrics_ctx = (struct hnv_metrics_ctx){
+		.core = d->core,
+		.gw = d->gw,
+		.etcd = d->sync != NULL,
+		.tier = d->tier,
+		.requested = d->requested,
+		.start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9,
+	};
+	if (hnv_metrics_new(a->metrics, hnv_metrics_gather, &d->metrics_ctx, &d->metrics, err,
+			    errlen))
+		return -1;
+	struct hnv_source src;
+	hnv_metrics_source(d->metrics, &src);
+	if (hnv_server_add_source(d->srv, &src)) {
+		snprintf(err, errlen, "too many event sources");
+		return -1;
+	}
+	hnv_log(HNV_LOG_NOTICE, "metrics: Prometheus endpoint on http://%s/metrics", a->metrics);
+	return 0;
+}
+
 /* Start-up in the order of the comment at the top of this file. 0, or -1
  * with a message in err. */
 static int start(const struct args *a, struct daemon *d, char *err, size_t errlen)
@@ -727,6 +781,8 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 			return -1;
 		}
 	}
+	if (a->metrics && start_metrics(a, d, err, errlen))
+		return -1;
 	return 0;
 }
 
@@ -734,6 +790,7 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 static void stop(struct daemon *d)
 {
 	char err[1024];
+	hnv_metrics_free(d->metrics); /* its thread first: it waits for this one */
 	hnv_server_close(d->srv);
 	hnv_sync_free(d->sync);
 	if (d->core)

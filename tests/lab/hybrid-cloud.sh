@@ -442,4 +442,42 @@ if ping1 fb1 192.168.1.1 >/dev/null 2>&1; then ok "fb1 still reaches Fabrikam's 
 		journalctl -u hnvgwd --no-pager -n 8
 	} 2>&1 | indent 200
 fi
+section "Prometheus metrics (hnvgwd --metrics)"
+# hnvgwd restarted with the endpoint: the tunnels and bgpd's session stay
+echo 'HNVGWD_OPTS="--uplink up0 --metrics 127.0.0.1:9417"' >/etc/default/hnvgwd
+must systemctl restart hnvgwd
+wait_ok 20 gwcli show revisions >/dev/null
+http_get() { printf 'GET %s HTTP/1.0\r\nHost: lab\r\n\r\n' "$1" | nc -w 20 127.0.0.1 9417 | tr -d '\r'; }
+SCRAPE=$LAB_TMP/metrics.txt
+scrape() { http_get /metrics >"$SCRAPE"; }
+# value NAME{LABELS}: its value in the last scrape
+value() { awk -v m="$1" 'index($0, m " ") == 1 { print $NF }' "$SCRAPE"; }
+# m_pos NAME{LABELS}...: each is in the last scrape and > 0
+m_pos() {
+	local v
+	for m in "$@"; do
+		v=$(value "$m")
+		[ -n "$v" ] && [ "${v%%.*}" -gt 0 ] || { echo "$m: '$v'"; return 1; }
+	done
+}
+m_up() { scrape && [ "$(value "$1")" = 1 ]; }
+check_grep "the endpoint answers with the 0.0.4 text format" '^Content-Type: text/plain; version=0.0.4' http_get /metrics
+ping1 ct1 192.168.1.1 >/dev/null
+ping1 fb1 192.168.1.1 >/dev/null
+for t in contoso fabrikam; do
+	l="{tunnel=\"$t-hq\",rdomain=\"$t\"}"
+	check "metrics: tunnel $t-hq ESTABLISHED" wait_ok 30 m_up "hnvgw_s2s_established$l"
+	check "metrics: tunnel $t-hq counted bytes both ways" \
+		m_pos "hnvgw_s2s_in_bytes_total$l" "hnvgw_s2s_out_bytes_total$l"
+done
+l='{rdomain="contoso",peer="192.168.1.1"}'
+check "metrics: Contoso's BGP session Established" wait_ok 60 m_up "hnvgw_bgp_established$l"
+check "metrics: its BGP messages counted both ways" \
+	m_pos "hnvgw_bgp_messages_received_total$l" "hnvgw_bgp_messages_sent_total$l"
+t0=$EPOCHREALTIME
+scrape
+t=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+echo "# one scrape: $(wc -c <"$SCRAPE") bytes, $(grep -vc '^#' "$SCRAPE") lines of samples, $t s"
+grep -E '^HTTP|^hnvgw_(s2s_(established|in_bytes_total)\{tunnel="contoso|bgp_)' "$SCRAPE" | indent 20
+vtysh -c 'show bgp vrf rd-contoso summary json' | grep -E '"(msgRcvd|msgSent|state)"' | indent 4
 finish
