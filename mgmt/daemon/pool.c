@@ -22,6 +22,7 @@
 
 #define KEY_MAX 512
 #define RETRY_MS 250 /* a failed grant or keepalive is tried again after this */
+#define VIEW_MS 500  /* the member view is read this often */
 
 enum member_state {
 	ST_JOINING, /* no lease yet */
@@ -30,15 +31,23 @@ enum member_state {
 };
 static const char *const state_names[] = {"joining", "member", "fenced"};
 
+/* A member as etcd has it. */
+struct member_view {
+	char host[HNV_SYNC_HOST_MAX + 1];
+	char pa[64]; /* hosts/HOST/pa, "" when there is none */
+	int64_t lease;
+	int64_t left; /* seconds the lease has left; -1: gone */
+};
+
 struct hnv_pool {
 	char name[HNV_SYNC_HOST_MAX + 1], host[HNV_SYNC_HOST_MAX + 1];
 	char member_key[KEY_MAX], members[KEY_MAX], members_end[KEY_MAX], hosts[KEY_MAX];
 	unsigned ttl;
-	struct hnv_core *core;
 	struct hnv_etcd *ka; /* the keepalive thread's */
-	struct hnv_etcd *rd; /* the control thread's (show, revoke at exit) */
-	pthread_t th;
-	bool started;
+	struct hnv_etcd *vw; /* the view thread's */
+	struct hnv_etcd *rd; /* the control thread's: revoke at exit */
+	pthread_t th, vth;
+	bool started, vstarted;
 	int efd; /* the thread wakes the control thread */
 
 	pthread_mutex_t mu; /* guards what follows, up to the control thread's part */
@@ -49,6 +58,10 @@ struct hnv_pool {
 	int64_t ok_ms;      /* when its reply came */
 	uint64_t joins;
 	char last_error[256];
+	struct member_view *view; /* the view thread's last reading */
+	size_t nview;
+	int64_t view_ms; /* when (mono), 0: never */
+	char view_err[256];
 
 	/* control thread */
 	enum member_state state;
@@ -133,9 +146,9 @@ static void *keepalive_thread(void *arg)
 		if (id == 0) {
 			join(p);
 			pthread_mutex_lock(&p->mu);
-			bool joined = p->lease != 0;
+			int64_t after = p->lease ? p->ok_send_ms + p->granted * 1000 / 3 : 0;
 			pthread_mutex_unlock(&p->mu);
-			next = hnv_mono_ms() + (joined ? p->ttl * 1000 / 3 : RETRY_MS);
+			next = after ? after : hnv_mono_ms() + RETRY_MS;
 			continue;
 		}
 		int64_t send = hnv_mono_ms(), ttl;
@@ -250,10 +263,85 @@ void hnv_pool_run(void *arg, short revents)
 	update(p);
 }
 
-bool hnv_pool_serving(struct hnv_pool *p)
+/* ---- the members as etcd has them (the view thread) ---- */
+
+/* The value of hosts/HOST/pa, or "" */
+static void host_pa(struct hnv_pool *p, const char *host, char *pa, size_t len)
 {
-	update(p);
-	return p->state == ST_MEMBER;
+	char key[KEY_MAX], err[512];
+	struct hnv_etcd_kvs k;
+	pa[0] = '\0';
+	snprintf(key, sizeof(key), "%.300s%.63s/pa", p->hosts, host);
+	if (hnv_etcd_range(p->vw, key, NULL, 0, &k, err, sizeof(err)))
+		return;
+	if (k.n == 1 && k.v[0].vlen < len && strlen(k.v[0].value) == k.v[0].vlen)
+		snprintf(pa, len, "%s", k.v[0].value);
+	hnv_etcd_kvs_free(&k);
+}
+
+/* Reads the member keys into a new view. 0 or a negative errno with err. */
+static int read_view(struct hnv_pool *p, struct member_view **out, size_t *n, char *err,
+		     size_t errlen)
+{
+	struct hnv_etcd_kvs k;
+	*out = NULL;
+	*n = 0;
+	int rc = hnv_etcd_range(p->vw, p->members, p->members_end, 0, &k, err, errlen);
+	if (rc)
+		return rc;
+	struct member_view *v = k.n ? calloc(k.n, sizeof(*v)) : NULL;
+	if (k.n && !v) {
+		hnv_etcd_kvs_free(&k);
+		return -ENOMEM;
+	}
+	size_t pl = strlen(p->members);
+	for (size_t i = 0; i < k.n; i++) {
+		const struct hnv_etcd_kv *kv = &k.v[i];
+		const char *host = kv->key + pl;
+		/* a name after member/ that is not a host name is not shown */
+		if (kv->keylen <= pl || strlen(kv->key) != kv->keylen || hnv_sync_host_valid(host))
+			continue;
+		struct member_view *m = &v[(*n)++];
+		snprintf(m->host, sizeof(m->host), "%s", host);
+		m->lease = kv->lease;
+		m->left = -1;
+		char e[512];
+		/* a key bound to no lease, or to one etcd no longer has, is not a
+		 * live member (etcd deletes a lease's keys when it expires) */
+		if (kv->lease > 0 && hnv_etcd_lease_ttl(p->vw, kv->lease, &m->left, e, sizeof(e)))
+			m->left = -1;
+		host_pa(p, host, m->pa, sizeof(m->pa));
+	}
+	hnv_etcd_kvs_free(&k);
+	*out = v;
+	return 0;
+}
+
+/* Refreshes the view every VIEW_MS, so that show never waits for etcd on
+ * the control thread. */
+static void *view_thread(void *arg)
+{
+	struct hnv_pool *p = arg;
+	char err[768];
+	int64_t next = 0;
+	while (!wait_until(p, next)) {
+		struct member_view *v;
+		size_t n;
+		int rc = read_view(p, &v, &n, err, sizeof(err));
+		pthread_mutex_lock(&p->mu);
+		if (rc == 0) {
+			free(p->view);
+			p->view = v;
+			p->nview = n;
+			p->view_ms = hnv_mono_ms();
+			p->view_err[0] = '\0';
+		} else {
+			snprintf(p->view_err, sizeof(p->view_err), "%.250s", err);
+		}
+		pthread_mutex_unlock(&p->mu);
+		next = hnv_mono_ms() + VIEW_MS;
+	}
+	return NULL;
 }
 
 /* ---- show gateway-pool ---- */
@@ -263,101 +351,50 @@ static void add_str(json_object *r, const char *k, const char *v)
 	json_object_object_add(r, k, json_object_new_string(v));
 }
 
-/* The value of hosts/HOST/pa, or "" */
-static void host_pa(struct hnv_pool *p, const char *host, char *pa, size_t len)
+static void add_int(json_object *r, const char *k, int64_t v)
 {
-	char key[KEY_MAX], err[512];
-	struct hnv_etcd_kvs k;
-	pa[0] = '\0';
-	snprintf(key, sizeof(key), "%.300s%.63s/pa", p->hosts, host);
-	if (hnv_etcd_range(p->rd, key, NULL, 0, &k, err, sizeof(err)))
-		return;
-	if (k.n == 1 && k.v[0].vlen < len && strlen(k.v[0].value) == k.v[0].vlen)
-		snprintf(pa, len, "%s", k.v[0].value);
-	hnv_etcd_kvs_free(&k);
+	json_object_object_add(r, k, json_object_new_int64(v));
 }
 
-/* The row of one member key; NULL when the key is not a member key (the
- * name after member/ is not a host name): such keys are not shown. */
-static json_object *member_row(struct hnv_pool *p, const struct hnv_etcd_kv *kv)
-{
-	size_t pl = strlen(p->members);
-	const char *host = kv->key + pl;
-	if (kv->keylen <= pl || strlen(kv->key) != kv->keylen || hnv_sync_host_valid(host))
-		return NULL;
-	json_object *r = json_object_new_object();
-	bool self = strcmp(host, p->host) == 0;
-	char pa[64], err[512];
-	int64_t left = -1;
-	host_pa(p, host, pa, sizeof(pa));
-	add_str(r, "member", host);
-	add_str(r, "self", self ? "yes" : "no");
-	if (kv->lease > 0 && hnv_etcd_lease_ttl(p->rd, kv->lease, &left, err, sizeof(err)))
-		left = -1;
-	/* a key bound to no lease or to a lease etcd no longer has is not a
-	 * live member (etcd deletes a lease's keys when it expires) */
-	add_str(r, "state", self ? state_names[p->state] : left >= 0 ? "alive" : "not-alive");
-	add_str(r, "pa", pa);
-	json_object_object_add(r, "lease_ttl_left", json_object_new_int64(left));
-	json_object_object_add(r, "lease", json_object_new_int64(kv->lease));
-	return r;
-}
-
-/* The local member's row when etcd has no key of it (joining, fenced). */
-static json_object *self_row(struct hnv_pool *p)
-{
-	json_object *r = json_object_new_object();
-	add_str(r, "member", p->host);
-	add_str(r, "self", "yes");
-	add_str(r, "state", state_names[p->state]);
-	add_str(r, "pa", "");
-	json_object_object_add(r, "lease_ttl_left", json_object_new_int64(-1));
-	json_object_object_add(r, "lease", json_object_new_int64(0));
-	return r;
-}
-
+/* One row per member of the last view, the local member's own if it is not
+ * among them (joining, fenced); the local member's row adds its own view. */
 static json_object *pool_status(void *arg)
 {
 	struct hnv_pool *p = arg;
 	update(p);
 	json_object *rows = json_object_new_array();
-	struct hnv_etcd_kvs k = {0};
-	char err[768] = "";
 	bool self_seen = false;
-	if (hnv_etcd_range(p->rd, p->members, p->members_end, 0, &k, err, sizeof(err)) == 0) {
-		for (size_t i = 0; i < k.n; i++) {
-			json_object *r = member_row(p, &k.v[i]);
-			if (!r)
-				continue;
-			self_seen |= strcmp(k.v[i].key + strlen(p->members), p->host) == 0;
-			json_object_array_add(rows, r);
-		}
-		hnv_etcd_kvs_free(&k);
-	}
-	if (!self_seen)
-		json_object_array_add(rows, self_row(p));
-	/* the local member's own view on every row, for one-line checks */
 	pthread_mutex_lock(&p->mu);
-	int64_t lease = p->lease, ok_ago = p->lease ? hnv_mono_ms() - p->ok_ms : -1;
+	int64_t now = hnv_mono_ms(), lease = p->lease, ok_ago = p->lease ? now - p->ok_ms : -1;
+	int64_t view_ago = p->view_ms ? now - p->view_ms : -1;
 	char last[256];
-	snprintf(last, sizeof(last), "%.255s", *err ? err : p->last_error);
-	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		json_object *self;
-		json_object_object_get_ex(r, "self", &self);
-		bool me = strcmp(json_object_get_string(self), "yes") == 0;
+	snprintf(last, sizeof(last), "%.255s", *p->last_error ? p->last_error : p->view_err);
+	for (size_t i = 0; i <= p->nview; i++) {
+		const struct member_view *m = i < p->nview ? &p->view[i] : NULL;
+		if (!m && self_seen)
+			break;
+		bool me = !m || strcmp(m->host, p->host) == 0;
+		self_seen |= me;
+		json_object *r = json_object_new_object();
+		add_str(r, "member", m ? m->host : p->host);
+		add_str(r, "self", me ? "yes" : "no");
+		add_str(r, "state",
+			me             ? state_names[p->state]
+			: m->left >= 0 ? "alive"
+				       : "not-alive");
+		add_str(r, "pa", m ? m->pa : "");
+		add_int(r, "lease_ttl_left", m ? m->left : -1);
+		/* its own row: the lease it keeps alive */
+		add_int(r, "lease", me ? lease : m->lease);
 		add_str(r, "pool", p->name);
-		if (me) /* its own view: the lease it keeps alive */
-			json_object_object_add(r, "lease", json_object_new_int64(lease));
-		json_object_object_add(r, "keepalive_ms_ago",
-				       json_object_new_int64(me ? ok_ago : -1));
-		json_object_object_add(r, "fences",
-				       json_object_new_int64(me ? (int64_t)p->fences : 0));
-		json_object_object_add(r, "state_since_ms",
-				       json_object_new_int64(me ? p->changed_wall_ms : 0));
+		add_int(r, "keepalive_ms_ago", me ? ok_ago : -1);
+		add_int(r, "fences", me ? (int64_t)p->fences : 0);
+		add_int(r, "state_since_ms", me ? p->changed_wall_ms : 0);
+		add_int(r, "view_ms_ago", view_ago);
 		add_str(r, "last_error", me ? last : "");
+		json_object_array_add(rows, r);
 	}
+	pthread_mutex_unlock(&p->mu);
 	return rows;
 }
 
@@ -420,13 +457,13 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	hnv_etcd_prefix_end(p->members, p->members_end, sizeof(p->members_end));
 	snprintf(p->hosts, sizeof(p->hosts), "%.256shosts/", prefix);
 	p->ttl = ttl;
-	p->core = core;
 	p->state = ST_JOINING;
 	p->changed_wall_ms = wall_ms();
 	int rc;
 	/* a keepalive must fail in time for the next one: each request to one
 	 * member is bounded by TTL/3 */
 	if ((rc = new_client(o, ttl * 1000 / 3, &p->ka, err, errlen)) ||
+	    (rc = new_client(o, 1000, &p->vw, err, errlen)) ||
 	    (rc = new_client(o, 1000, &p->rd, err, errlen))) {
 		hnv_pool_free(p);
 		return rc;
@@ -444,6 +481,12 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 		return -rc;
 	}
 	p->started = true;
+	if ((rc = pthread_create(&p->vth, NULL, view_thread, p))) {
+		hnv_seterr(err, errlen, "gateway pool thread: %s", strerror(rc));
+		hnv_pool_free(p);
+		return -rc;
+	}
+	p->vstarted = true;
 	hnv_core_add_status(core, "gateway-pool", pool_status, p);
 	*out = p;
 	return 0;
@@ -456,10 +499,12 @@ void hnv_pool_free(struct hnv_pool *p)
 	if (p->started) {
 		pthread_mutex_lock(&p->mu);
 		p->stop = true;
-		pthread_cond_signal(&p->cv);
+		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->th, NULL);
 	}
+	if (p->vstarted)
+		pthread_join(p->vth, NULL);
 	if (p->lease && p->rd) {
 		char err[512];
 		/* leave at once rather than after the TTL */
@@ -470,7 +515,9 @@ void hnv_pool_free(struct hnv_pool *p)
 	if (p->efd >= 0)
 		close(p->efd);
 	hnv_etcd_free(p->ka);
+	hnv_etcd_free(p->vw);
 	hnv_etcd_free(p->rd);
+	free(p->view);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);

@@ -19,6 +19,11 @@
  * it held. The control thread checks this deadline (hnv_pool_timeout_ms),
  * logs the transition, and serves nothing while fenced.
  *
+ * `hnvgw show gateway-pool` shows the members as a second thread, with an
+ * etcd client of its own, reads them every 500 ms (member keys, their
+ * leases' time to live, their hosts/HOST/pa), so that the control thread
+ * never waits for etcd here: its fencing deadline must not be late.
+ *
  * Threads: hnv_pool_new, hnv_pool_free and the source functions run on
  * the control thread; the shared state is under a mutex.
  */
@@ -60,8 +65,5 @@ void hnv_pool_free(struct hnv_pool *p);
 int hnv_pool_fd(void *arg, short *events);
 int hnv_pool_timeout_ms(void *arg);
 void hnv_pool_run(void *arg, short revents);
-
-/* True while the member holds a lease it may count on (not fenced). */
-bool hnv_pool_serving(struct hnv_pool *p);
 
 #endif

@@ -5,11 +5,13 @@
 #      create-once transactions bound to a lease, revoke
 #   2. membership: start errors; three gateways g1-g3 join pool gwp (TTL 3)
 #      and `show gateway-pool` lists them alive with their PA; g2 killed
-#      with -9 leaves the list within TTL + 1 s (printed); g3, reaching etcd
-#      through a TCP proxy, is partitioned by stopping the proxy: it reports
-#      itself fenced BEFORE etcd expires its member key (timestamps
-#      printed), and rejoins with a new lease when the proxy is back; a
-#      member stopped with SIGTERM leaves at once (lease revoked)
+#      with -9 leaves the list when its lease expires (time printed); g3,
+#      reaching etcd through a TCP proxy, is partitioned twice: the proxy
+#      killed (connections refused) and the proxy frozen with SIGSTOP
+#      (requests hang until they time out); each time it reports itself
+#      fenced BEFORE etcd expires its member key (times printed) and
+#      rejoins with a new lease when the proxy is back; a member stopped
+#      with SIGTERM leaves at once (lease revoked)
 set -u
 . "$(dirname "$0")/lib.sh"
 LEASE_CHECK=${LEASE_CHECK:-$ROOT/build/asan/lease_check}
@@ -115,33 +117,44 @@ wait_for 10 members_are g1 "g1 g3" || fail "g2 still listed: $(pool_members g1)"
 echo "# g2 killed with -9: gone from g1's show gateway-pool after $(($(now_ms) - t0)) ms (TTL 3000 ms)"
 pass "a member killed with -9 leaves the pool when its lease expires"
 
-# partition g3 from etcd while it stays up
-lease3=$(pool_field g3 g3 lease)
-t0=$(now_ms)
-proxy_stop
-fenced_at=
-gone_at=
-end=$((SECONDS + 15))
-while ((SECONDS < end)) && [[ -z $fenced_at || -z $gone_at ]]; do
-	if [[ -z $fenced_at && $(pool_field g3 g3 state) == fenced ]]; then fenced_at=$(now_ms); fi
-	if [[ -z $gone_at ]] && ! has_member_key g3; then gone_at=$(now_ms); fi
-	sleep 0.05
-done
-[[ -n $fenced_at ]] || fail "g3 did not report itself fenced"
-[[ -n $gone_at ]] || fail "g3's member key did not expire"
-since=$(pool_field g3 g3 state_since_ms)
-echo "# g3 partitioned: fenced (its own clock) after $((since - t0)) ms, seen fenced after $((fenced_at - t0)) ms; its member key expired in etcd after $((gone_at - t0)) ms"
-((since < gone_at)) || fail "g3 fenced at $since, after its key expired at $gone_at"
-grep -q "gateway pool $POOL: g3 is fenced" "$T/g3.log" || fail "no fenced line in g3's log"
-[[ $(pool_field g3 g3 fences) == 1 ]] || fail "g3's fences: $(pool_field g3 g3 fences)"
-pass "a member partitioned from etcd reports itself fenced before etcd expires its lease"
+# partition g3 from etcd while it stays up: kill (refused) or freeze
+# (SIGSTOP: requests hang) the proxy it reaches etcd through
+partition()
+{
+	local how=$1 lease fences fenced_at gone_at since end
+	lease=$(pool_field g3 g3 lease)
+	fences=$(pool_field g3 g3 fences)
+	t0=$(now_ms)
+	if [[ $how == kill ]]; then proxy_stop; else kill -STOP "$PROXY_PID"; fi
+	fenced_at=
+	gone_at=
+	end=$((SECONDS + 15))
+	while ((SECONDS < end)) && [[ -z $fenced_at || -z $gone_at ]]; do
+		if [[ -z $fenced_at && $(pool_field g3 g3 state) == fenced ]]; then fenced_at=$(now_ms); fi
+		if [[ -z $gone_at ]] && ! has_member_key g3; then gone_at=$(now_ms); fi
+		sleep 0.05
+	done
+	[[ -n $fenced_at ]] || fail "$how: g3 did not report itself fenced"
+	[[ -n $gone_at ]] || fail "$how: g3's member key did not expire"
+	since=$(pool_field g3 g3 state_since_ms)
+	echo "# g3 partitioned ($how proxy): fenced by its own clock after $((since - t0)) ms (seen after $((fenced_at - t0)) ms); its member key expired in etcd after $((gone_at - t0)) ms"
+	((since < gone_at)) || fail "$how: g3 fenced at $since, after its key expired at $gone_at"
+	[[ $(pool_field g3 g3 fences) == $((fences + 1)) ]] || fail "$how: g3's fences: $(pool_field g3 g3 fences)"
+	[[ $(pool_field g3 g3 state) == fenced ]] || fail "$how: g3 is $(pool_field g3 g3 state) while cut off"
+	pass "$how: a member partitioned from etcd reports itself fenced before etcd expires its lease"
 
-proxy_start
-wait_for 10 field_is g3 g3 state member || fail "g3 did not rejoin: $(pool_field g3 g3 state) $(pool_field g3 g3 last_error)"
-wait_for 5 members_are g1 "g1 g3" || fail "g1 sees: $(pool_members g1)"
-lease3b=$(pool_field g3 g3 lease)
-[[ $lease3b != "$lease3" && $lease3b != 0 ]] || fail "g3 rejoined with lease $lease3b (was $lease3)"
-pass "back in reach of etcd, g3 rejoins with a new lease"
+	if [[ $how == kill ]]; then proxy_start; else kill -CONT "$PROXY_PID"; fi
+	wait_for 10 field_is g3 g3 state member ||
+		fail "$how: g3 did not rejoin: $(pool_field g3 g3 state) $(pool_field g3 g3 last_error)"
+	wait_for 5 members_are g1 "g1 g3" || fail "g1 sees: $(pool_members g1)"
+	local lease2
+	lease2=$(pool_field g3 g3 lease)
+	[[ $lease2 != "$lease" && $lease2 != 0 ]] || fail "$how: g3 rejoined with lease $lease2 (was $lease)"
+	pass "$how: back in reach of etcd, g3 rejoins with a new lease"
+}
+partition kill
+partition freeze
+grep -q "gateway pool $POOL: g3 is fenced" "$T/g3.log" || fail "no fenced line in g3's log"
 
 t0=$(now_ms)
 host_stop g3
