@@ -90,6 +90,8 @@ proxy_start()
 	wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROXY_PORT" || fail "proxy did not start"
 }
 proxy_stop() { kill -9 "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; unset "EPIDS[proxy]"; }
+# a frozen proxy would not end on lib.sh's SIGTERM: thaw it first
+trap 'kill -CONT "$PROXY_PID" 2>/dev/null; cleanup' EXIT
 proxy_start
 
 host_start g1 "" --gateway-pool $POOL --pool-ttl 3
