@@ -159,7 +159,8 @@ static int parse_kv(json_object *o, struct hnv_etcd_kv *kv, char *err, size_t er
 	if ((rc = get_bytes(o, "key", &kv->key, &kv->keylen, err, errlen)) ||
 	    (rc = get_bytes(o, "value", &kv->value, &kv->vlen, err, errlen)) ||
 	    (rc = get_i64(o, "create_revision", &kv->create_rev, err, errlen)) ||
-	    (rc = get_i64(o, "mod_revision", &kv->mod_rev, err, errlen))) {
+	    (rc = get_i64(o, "mod_revision", &kv->mod_rev, err, errlen)) ||
+	    (rc = get_i64(o, "lease", &kv->lease, err, errlen))) {
 		free(kv->key);
 		free(kv->value);
 		memset(kv, 0, sizeof(*kv));
@@ -313,6 +314,78 @@ int hnv_etcd_parse_txn(const char *text, size_t len, bool *succeeded, int64_t *r
 		*succeeded = s ? json_object_get_boolean(s) : false;
 		if (deleted)
 			*deleted = d;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/* A TTL: like get_i64 but "-1" (timetolive of a lease etcd does not
+ * know) is allowed. */
+static int get_ttl(json_object *o, int64_t *out, char *err, size_t errlen)
+{
+	json_object *v;
+	if (json_object_object_get_ex(o, "TTL", &v) && v &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), "-1") == 0) {
+		*out = -1;
+		return 0;
+	}
+	return get_i64(o, "TTL", out, err, errlen);
+}
+
+int hnv_etcd_parse_lease(const char *text, size_t len, enum hnv_etcd_lease_op op, int64_t want_id,
+			 int64_t *id, int64_t *ttl, char *err, size_t errlen)
+{
+	json_object *o = parse_text(text, len, err, errlen), *body;
+	if (!o)
+		return -EPROTO;
+	int64_t lid = 0, lttl = 0, rev;
+	int rc = error_object(o, err, errlen);
+	body = o;
+	if (!rc && op == HNV_ETCD_LEASE_KEEPALIVE) {
+		/* a reply of a stream: {"result": {...}} */
+		rc = get_obj(o, "result", json_type_object, &body, err, errlen);
+		if (!rc && !body) {
+			hnv_seterr(err, errlen, "etcd reply: keepalive without \"result\"");
+			rc = -EPROTO;
+		}
+		if (!rc)
+			rc = error_object(body, err, errlen);
+	}
+	if (!rc)
+		rc = header_rev(body, &rev, err, errlen);
+	if (!rc && op != HNV_ETCD_LEASE_REVOKE) {
+		if (!(rc = get_i64(body, "ID", &lid, err, errlen)))
+			rc = get_ttl(body, &lttl, err, errlen);
+		if (!rc && lid == 0) {
+			hnv_seterr(err, errlen, "etcd reply: lease without ID");
+			rc = -EPROTO;
+		} else if (!rc && want_id > 0 && lid != want_id) {
+			hnv_seterr(err, errlen, "etcd reply: lease %lld, not the %lld asked for",
+				   (long long)lid, (long long)want_id);
+			rc = -EPROTO;
+		} else if (!rc && lttl > HNV_ETCD_TTL_MAX) {
+			hnv_seterr(err, errlen, "etcd reply: lease TTL %lld out of range",
+				   (long long)lttl);
+			rc = -EPROTO;
+		} else if (!rc && op == HNV_ETCD_LEASE_GRANT && lttl <= 0) {
+			hnv_seterr(err, errlen, "etcd reply: lease granted with TTL %lld",
+				   (long long)lttl);
+			rc = -EPROTO;
+		} else if (!rc && (op == HNV_ETCD_LEASE_KEEPALIVE ? lttl == 0 : lttl < 0) &&
+			   op != HNV_ETCD_LEASE_GRANT) {
+			hnv_seterr(err, errlen, "etcd: lease %lld not found", (long long)lid);
+			rc = -ENOENT;
+		} else if (!rc && op == HNV_ETCD_LEASE_KEEPALIVE && lttl < 0) {
+			hnv_seterr(err, errlen, "etcd reply: keepalive TTL %lld", (long long)lttl);
+			rc = -EPROTO;
+		}
+	}
+	if (!rc) {
+		if (id)
+			*id = lid;
+		if (ttl)
+			*ttl = lttl;
 	}
 	json_object_put(o);
 	return rc;
@@ -930,7 +1003,8 @@ static int post_once(struct hnv_etcd *e, const char *path, const char *body, cha
 			hnv_buf_free(&r.b, false);
 			hnv_buf_free(&tried, false);
 			free_headers(e, hdr);
-			return code == 401 ? -EACCES : -EPROTO;
+			/* 404 is gRPC's NotFound: a lease etcd does not know */
+			return code == 401 ? -EACCES : code == 404 ? -ENOENT : -EPROTO;
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			rc = -ETIMEDOUT;
@@ -1074,6 +1148,98 @@ int hnv_etcd_put(struct hnv_etcd *e, const char *key, const char *value, int64_t
 	return rc;
 }
 
+static json_object *put_req(const char *key, const char *value, int64_t lease)
+{
+	json_object *o = json_object_new_object();
+	if (!o || add_b64(o, "key", key, strlen(key)) ||
+	    add_b64(o, "value", value, strlen(value)) ||
+	    (lease > 0 && add_i64(o, "lease", lease))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int hnv_etcd_put_lease(struct hnv_etcd *e, const char *key, const char *value, int64_t lease,
+		       int64_t *rev, char *err, size_t errlen)
+{
+	if (lease <= 0) {
+		hnv_seterr(err, errlen, "lease %lld: not a lease", (long long)lease);
+		return -EINVAL;
+	}
+	json_object *o = put_req(key, value, lease);
+	if (!o)
+		return -ENOMEM;
+	char *reply;
+	int64_t r;
+	int rc = post_obj(e, "/v3/kv/put", o, &reply, err, errlen);
+	if (rc)
+		return rc;
+	bool ok;
+	rc = hnv_etcd_parse_txn(reply, strlen(reply), &ok, &r, NULL, err, errlen);
+	free(reply);
+	if (!rc && rev)
+		*rev = r;
+	return rc;
+}
+
+/* POSTs a lease request {ID: id} or {TTL: ttl} to path and parses the
+ * reply as op. */
+static int lease_call(struct hnv_etcd *e, const char *path, enum hnv_etcd_lease_op op, int64_t id,
+		      int64_t ttl, int64_t *out_id, int64_t *out_ttl, char *err, size_t errlen)
+{
+	json_object *o = json_object_new_object();
+	if (!o || (id > 0 && add_i64(o, "ID", id)) || (ttl > 0 && add_i64(o, "TTL", ttl))) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	char *reply;
+	int rc = post_obj(e, path, o, &reply, err, errlen);
+	if (rc == -ENOENT)
+		hnv_seterr(err, errlen, "etcd: lease %lld not found", (long long)id);
+	if (rc)
+		return rc;
+	rc = hnv_etcd_parse_lease(reply, strlen(reply), op, id, out_id, out_ttl, err, errlen);
+	free(reply);
+	return rc;
+}
+
+int hnv_etcd_lease_grant(struct hnv_etcd *e, int64_t ttl, int64_t *id, int64_t *granted, char *err,
+			 size_t errlen)
+{
+	if (ttl < 1 || ttl > HNV_ETCD_TTL_MAX) {
+		hnv_seterr(err, errlen, "lease TTL %lld: want 1-%d seconds", (long long)ttl,
+			   HNV_ETCD_TTL_MAX);
+		return -EINVAL;
+	}
+	return lease_call(e, "/v3/lease/grant", HNV_ETCD_LEASE_GRANT, 0, ttl, id, granted, err,
+			  errlen);
+}
+
+int hnv_etcd_lease_keepalive(struct hnv_etcd *e, int64_t id, int64_t *ttl, char *err, size_t errlen)
+{
+	if (id <= 0)
+		return -EINVAL;
+	return lease_call(e, "/v3/lease/keepalive", HNV_ETCD_LEASE_KEEPALIVE, id, 0, NULL, ttl, err,
+			  errlen);
+}
+
+int hnv_etcd_lease_ttl(struct hnv_etcd *e, int64_t id, int64_t *ttl, char *err, size_t errlen)
+{
+	if (id <= 0)
+		return -EINVAL;
+	return lease_call(e, "/v3/lease/timetolive", HNV_ETCD_LEASE_TTL, id, 0, NULL, ttl, err,
+			  errlen);
+}
+
+int hnv_etcd_lease_revoke(struct hnv_etcd *e, int64_t id, char *err, size_t errlen)
+{
+	if (id <= 0)
+		return -EINVAL;
+	return lease_call(e, "/v3/lease/revoke", HNV_ETCD_LEASE_REVOKE, id, 0, NULL, NULL, err,
+			  errlen);
+}
+
 int hnv_etcd_delete(struct hnv_etcd *e, const char *key, const char *range_end, int64_t *rev,
 		    int64_t *deleted, char *err, size_t errlen)
 {
@@ -1166,6 +1332,14 @@ int hnv_etcd_txn_put(struct hnv_etcd_txn *t, const char *key, const char *value)
 		return -ENOMEM;
 	}
 	return txn_op(t, "request_put", o);
+}
+
+int hnv_etcd_txn_put_lease(struct hnv_etcd_txn *t, const char *key, const char *value,
+			   int64_t lease)
+{
+	if (lease <= 0)
+		return -EINVAL;
+	return txn_op(t, "request_put", put_req(key, value, lease));
 }
 
 int hnv_etcd_txn_del(struct hnv_etcd_txn *t, const char *key, const char *range_end)

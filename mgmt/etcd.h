@@ -1,8 +1,9 @@
 /* etcd.h: a small etcd v3 client over etcd's JSON gateway (libcurl, json-c).
  *
  * Requests are POSTs of JSON to URL/v3/kv/range, /v3/kv/put,
- * /v3/kv/deleterange, /v3/kv/txn and /v3/watch (etcd 3.4+). Keys and values
- * are bytes, base64 in the JSON; 64-bit numbers arrive as JSON strings.
+ * /v3/kv/deleterange, /v3/kv/txn, /v3/watch and the /v3/lease/ calls
+ * (etcd 3.4+). Keys and values are bytes, base64 in the JSON; 64-bit
+ * numbers arrive as JSON strings.
  *
  * A client holds one or more member URLs. A request goes to the member
  * that answered last; when it cannot be reached, times out or answers 5xx
@@ -72,6 +73,7 @@ struct hnv_etcd_kv {
 	char *key, *value;
 	size_t keylen, vlen;
 	int64_t create_rev, mod_rev;
+	int64_t lease; /* the lease the key is bound to, 0: none */
 };
 
 struct hnv_etcd_kvs {
@@ -127,6 +129,41 @@ size_t hnv_etcd_txn_ops(const struct hnv_etcd_txn *t);
 int hnv_etcd_txn_commit(struct hnv_etcd *e, const struct hnv_etcd_txn *t, bool *succeeded,
 			int64_t *rev, char *err, size_t errlen);
 
+/* A put bound to lease (hnv_etcd_lease_grant): the key is deleted when
+ * the lease expires or is revoked. */
+int hnv_etcd_txn_put_lease(struct hnv_etcd_txn *t, const char *key, const char *value,
+			   int64_t lease);
+
+/* ---- leases ----
+ *
+ * Paths of etcd 3.4's gateway: /v3/lease/grant, /v3/lease/keepalive (a
+ * stream in gRPC: each call here sends one request and reads one reply),
+ * /v3/lease/timetolive, /v3/lease/revoke. A lease unknown to etcd
+ * (expired, revoked) is -ENOENT, whether etcd says so with HTTP 404
+ * (revoke, a put bound to it) or with a TTL of 0 (keepalive) or -1
+ * (timetolive). Lease IDs are > 0. */
+
+/* A lease of ttl seconds (1..HNV_ETCD_TTL_MAX): 0 with *id and *granted
+ * (the TTL etcd granted: it may raise a small one to its minimum), or a
+ * negative errno with err. */
+#define HNV_ETCD_TTL_MAX 86400
+int hnv_etcd_lease_grant(struct hnv_etcd *e, int64_t ttl, int64_t *id, int64_t *granted, char *err,
+			 size_t errlen);
+/* One keepalive: 0 and *ttl (the TTL etcd restarted the lease with), or
+ * -ENOENT (the lease is gone), or a negative errno with err (etcd not
+ * reached: the lease may still be alive). */
+int hnv_etcd_lease_keepalive(struct hnv_etcd *e, int64_t id, int64_t *ttl, char *err,
+			     size_t errlen);
+/* Seconds the lease has left: 0 and *ttl, -ENOENT, or a negative errno. */
+int hnv_etcd_lease_ttl(struct hnv_etcd *e, int64_t id, int64_t *ttl, char *err, size_t errlen);
+/* Revokes the lease: its keys are deleted at once. 0, -ENOENT, or a
+ * negative errno. */
+int hnv_etcd_lease_revoke(struct hnv_etcd *e, int64_t id, char *err, size_t errlen);
+/* Puts key bound to lease. 0 and *rev (may be NULL), -ENOENT (no such
+ * lease), or a negative errno. */
+int hnv_etcd_put_lease(struct hnv_etcd *e, const char *key, const char *value, int64_t lease,
+		       int64_t *rev, char *err, size_t errlen);
+
 /* ---- watch ---- */
 
 struct hnv_etcd_event {
@@ -166,6 +203,18 @@ int hnv_etcd_parse_range(const char *text, size_t len, struct hnv_etcd_kvs *out,
  * (true for put and delete), revision and deleted count (may be NULL). */
 int hnv_etcd_parse_txn(const char *text, size_t len, bool *succeeded, int64_t *rev,
 		       int64_t *deleted, char *err, size_t errlen);
+/* A reply of a lease call: grant ({ID, TTL}: both > 0), keepalive
+ * ({"result": {ID, TTL}}: TTL 0 is -ENOENT), timetolive ({ID, TTL}: TTL
+ * -1 is -ENOENT) or revoke (a header). *id and *ttl (may be NULL) get
+ * what the reply holds; want_id > 0: the reply must name that lease. */
+enum hnv_etcd_lease_op {
+	HNV_ETCD_LEASE_GRANT,
+	HNV_ETCD_LEASE_KEEPALIVE,
+	HNV_ETCD_LEASE_TTL,
+	HNV_ETCD_LEASE_REVOKE
+};
+int hnv_etcd_parse_lease(const char *text, size_t len, enum hnv_etcd_lease_op op, int64_t want_id,
+			 int64_t *id, int64_t *ttl, char *err, size_t errlen);
 /* A reply of /v3/auth/authenticate: its token (malloc'd; printable ASCII,
  * at most 1024 bytes, else -EPROTO). */
 int hnv_etcd_parse_auth(const char *text, size_t len, char **token, char *err, size_t errlen);

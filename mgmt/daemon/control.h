@@ -70,7 +70,7 @@ int hnv_server_run(struct hnv_server *s, const sigset_t *waitmask, volatile sig_
 		   volatile sig_atomic_t *reload);
 
 /* Another event source of the control thread (lib/source.h). */
-#define HNV_SERVER_MAX_SOURCES 8
+#define HNV_SERVER_MAX_SOURCES 16
 /* 0, or -ENOSPC. The source is copied; its arg must outlive the server. */
 int hnv_server_add_source(struct hnv_server *s, const struct hnv_source *src);
 

@@ -60,6 +60,11 @@
  * its own thread; the document is built on the control thread
  * (mgmt/daemon/metrics.h). A bad value or an address that cannot be
  * listened on stops the start.
+ * --gateway-pool NAME: this gateway is a member of the pool NAME (needs
+ * --etcd and --host-name): it holds an etcd lease of --pool-ttl seconds
+ * (default 3) and the key pool/NAME/member/HOST bound to it, and considers
+ * itself fenced when no keepalive has succeeded for long enough that etcd
+ * may have expired the lease (mgmt/daemon/pool.h, docs/gateway-pool.md).
  *
  * Start-up, in this order: register with liburcu-qsbr; open the state
  * directory and load the current config into a model (a bad hnvgw.conf is
@@ -83,6 +88,7 @@
 #include "gwstate.h"
 #include "metrics.h"
 #include "metrics_gather.h"
+#include "pool.h"
 #include "proutes.h"
 #include "sync.h"
 
@@ -129,7 +135,8 @@ static void usage(FILE *f)
 		"              [--learn-timeout SECONDS]\n"
 		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]\n"
 		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
-		"               [--etcd-user NAME --etcd-password-file FILE]]\n"
+		"               [--etcd-user NAME --etcd-password-file FILE]\n"
+		"               [--gateway-pool NAME [--pool-ttl SECONDS]]]\n"
 		"              [--metrics ADDR:PORT]\n"
 		"defaults: --state-dir " DEFAULT_STATE_DIR " --socket " HNV_API_DEFAULT_SOCK
 		" --log-level info --datapath auto --fwd-threads 1 --learn-timeout 300\n");
@@ -280,6 +287,8 @@ struct args {
 	unsigned fwd_threads; /* 0: not given (1) */
 	enum hnv_log_level level;
 	unsigned learn_timeout; /* 0: the default (HNV_LEARN_TIMEOUT_DEFAULT) */
+	const char *gateway_pool;
+	unsigned pool_ttl; /* 0: not given (HNV_POOL_DEFAULT_TTL) */
 };
 
 /* What getopt cannot check: no operands, and the --etcd options together. */
@@ -300,6 +309,20 @@ static int check_args(int argc, char **argv, const struct args *a)
 	if (!a->etcd_cert != !a->etcd_key || !a->etcd_user != !a->etcd_password_file) {
 		fprintf(stderr, "hnvgwd: --etcd-cert and --etcd-key go together, so do "
 				"--etcd-user and --etcd-password-file\n");
+		usage(stderr);
+		return 2;
+	}
+	if ((a->gateway_pool || a->pool_ttl) && (!a->etcd || !a->gateway_pool)) {
+		fprintf(stderr, "hnvgwd: --gateway-pool needs --etcd and --host-name (the pool is "
+				"coordinated through etcd), --pool-ttl needs --gateway-pool\n");
+		usage(stderr);
+		return 2;
+	}
+	if (a->gateway_pool && hnv_sync_host_valid(a->gateway_pool)) {
+		fprintf(stderr,
+			"hnvgwd: --gateway-pool \"%s\": want 1-%d letters, digits, '_', '.' or "
+			"'-'\n",
+			a->gateway_pool, HNV_SYNC_HOST_MAX);
 		usage(stderr);
 		return 2;
 	}
@@ -351,6 +374,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"etcd-password-file", required_argument, NULL, 'p'},
 		{"learn-timeout", required_argument, NULL, 'L'},
 		{"metrics", required_argument, NULL, 'M'},
+		{"gateway-pool", required_argument, NULL, 'G'},
+		{"pool-ttl", required_argument, NULL, 'Y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -469,6 +494,23 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->metrics = optarg;
 			break;
 		}
+		case 'G':
+			a->gateway_pool = optarg;
+			break;
+		case 'Y': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || v < HNV_POOL_MIN_TTL ||
+			    v > HNV_POOL_MAX_TTL) {
+				fprintf(stderr,
+					"hnvgwd: --pool-ttl \"%s\": seconds from %d to %d\n",
+					optarg, HNV_POOL_MIN_TTL, HNV_POOL_MAX_TTL);
+				usage(stderr);
+				return 2;
+			}
+			a->pool_ttl = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -515,6 +557,7 @@ struct daemon {
 	struct hnv_sync *sync;
 	struct hnv_metrics *metrics; /* --metrics */
 	struct hnv_metrics_ctx metrics_ctx;
+	struct hnv_pool *pool;
 	/* for show status: the --datapath asked for, the tier that forwards
 	 * and why */
 	const char *requested, *tier;
@@ -669,6 +712,36 @@ static int start_sync(const struct args *a, struct daemon *d, char *err, size_t 
 	return 0;
 }
 
+/* Gateway pool membership (mgmt/daemon/pool.h): a keepalive thread; the
+ * fencing deadline is watched on this one. */
+static int start_pool(const struct args *a, struct daemon *d, char *err, size_t errlen)
+{
+	struct hnv_pool_opts po = {.name = a->gateway_pool,
+				   .ttl = a->pool_ttl,
+				   .urls = a->etcd,
+				   .host = a->host_name,
+				   .prefix = a->etcd_prefix,
+				   .cacert = a->etcd_cacert,
+				   .cert = a->etcd_cert,
+				   .key = a->etcd_key,
+				   .user = a->etcd_user,
+				   .password_file = a->etcd_password_file};
+	if (hnv_pool_new(d->core, &po, &d->pool, err, errlen))
+		return -1;
+	struct hnv_source src = {.name = "gateway-pool",
+				 .fd = hnv_pool_fd,
+				 .timeout_ms = hnv_pool_timeout_ms,
+				 .run = hnv_pool_run,
+				 .arg = d->pool};
+	if (hnv_server_add_source(d->srv, &src)) {
+		snprintf(err, errlen, "too many event sources");
+		return -1;
+	}
+	hnv_log(HNV_LOG_NOTICE, "gateway pool %s: member %s, lease TTL %u s", a->gateway_pool,
+		a->host_name, a->pool_ttl ? a->pool_ttl : HNV_POOL_DEFAULT_TTL);
+	return 0;
+}
+
 /* MS-NVGREE REDIRECTs the forwarding thread accepted: applied to the
  * datapath's records on this (the control) thread. */
 static int redirect_fd(void *arg, short *events)
@@ -769,6 +842,8 @@ static int start(const struct args *a, struct daemon *d, char *err, size_t errle
 	}
 	if (a->etcd && start_sync(a, d, err, errlen))
 		return -1;
+	if (a->gateway_pool && start_pool(a, d, err, errlen))
+		return -1;
 	struct hnv_dp *dp = hnv_core_dp(d->core);
 	if (dp && hnv_dp_redirect_fd(dp) >= 0) {
 		struct hnv_source rs = {.name = "nvgre-redirect",
@@ -792,6 +867,7 @@ static void stop(struct daemon *d)
 	char err[1024];
 	hnv_metrics_free(d->metrics); /* its thread first: it waits for this one */
 	hnv_server_close(d->srv);
+	hnv_pool_free(d->pool);
 	hnv_sync_free(d->sync);
 	if (d->core)
 		hnv_core_attach_fwd(d->core, NULL, err, sizeof(err));

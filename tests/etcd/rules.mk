@@ -6,6 +6,8 @@
 #                    VMs addressed by DHCP (needs root)
 #   test_tls.sh      one member with TLS and --client-cert-auth, then etcd
 #                    users: certificates, key file mode, wrong password
+#   test_pool.sh     gateway pools (docs/gateway-pool.md): etcd leases
+#                    (lease_check.c), pool membership, lease loss and fencing
 #
 # make etcd-test    propagation, pool allocation under concurrency,
 #                   migration (< 1 s), member loss, etcd loss and resync;
@@ -16,9 +18,12 @@
 # make bench-etcd   time for 10,000 ports to propagate to 3 hosts
 
 .PHONY: etcd-test bench-etcd
-etcd-test: $(BA)/hnvgwd $(BA)/hnvgw
+etcd-test: $(BA)/hnvgwd $(BA)/hnvgw $(BA)/lease_check
 	@set -e; for t in tests/etcd/test_*.sh; do echo "== $$t"; \
-	  HNVGWD=$(BA)/hnvgwd HNVGW=$(BA)/hnvgw bash $$t; done
+	  HNVGWD=$(BA)/hnvgwd HNVGW=$(BA)/hnvgw LEASE_CHECK=$(BA)/lease_check bash $$t; done
+
+$(BA)/lease_check: tests/etcd/lease_check.c $(BA)/libhnvgw.a $(HDRS)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SAN) $< $(BA)/libhnvgw.a $(LIBS) -o $@
 
 bench-etcd: $(B)/hnvgwd $(B)/hnvgw
 	@echo "== tests/etcd/bench_etcd.sh"; HNVGWD=$(B)/hnvgwd HNVGW=$(B)/hnvgw bash tests/etcd/bench_etcd.sh

@@ -1,5 +1,5 @@
 /* fuzz_etcd.c: libFuzzer harness for what etcd's JSON gateway sends
- * (mgmt/etcd.c): range and txn replies, and the watch stream.
+ * (mgmt/etcd.c): range, txn and lease replies, and the watch stream.
  *
  * The first byte picks the chunk size the watch stream is fed in (1-256
  * bytes, so messages split at arbitrary points); the rest is given whole to
@@ -13,7 +13,10 @@
  *   5. each key-value of a range, taken as the sync mirror takes it
  *      (mgmt/daemon/sync_keys.c): a config key gets its command of its
  *      own kind, or a reason, or neither (ignored), never both; other
- *      keys get neither.
+ *      keys get neither;
+ *   6. a lease reply parsed as each call's (grant, keepalive, timetolive,
+ *      revoke) fills ID and TTL only on success, with an ID > 0 and a TTL
+ *      in 1..HNV_ETCD_TTL_MAX (timetolive: from 0; a revoke has neither).
  * ASan/UBSan catch the rest.
  */
 #include <errno.h>
@@ -89,6 +92,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	rc = hnv_etcd_parse_txn(text, len, &ok, &rev, &del, err, sizeof(err));
 	if (rc > 0 || (rc < 0 && err[0] == '\0') || (rc == 0 && (rev < 0 || del < 0)))
 		abort();
+
+	for (int op = HNV_ETCD_LEASE_GRANT; op <= HNV_ETCD_LEASE_REVOKE; op++) {
+		int64_t id = -7, ttl = -7;
+		err[0] = '\0';
+		rc = hnv_etcd_parse_lease(text, len, (enum hnv_etcd_lease_op)op, 0, &id, &ttl, err,
+					  sizeof(err));
+		if (rc > 0 || (rc < 0 && (err[0] == '\0' || id != -7 || ttl != -7)))
+			abort();
+		if (rc == 0 && op != HNV_ETCD_LEASE_REVOKE &&
+		    (id <= 0 || ttl < (op == HNV_ETCD_LEASE_TTL ? 0 : 1) || ttl > HNV_ETCD_TTL_MAX))
+			abort();
+	}
 
 	struct hnv_etcd_stream *s = hnv_etcd_stream_new(on_msg, NULL);
 	if (!s)

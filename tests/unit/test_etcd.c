@@ -3,6 +3,8 @@
  * byte boundary, with replies recorded from etcd 3.4's JSON gateway and
  * malformed variants of them. The connection is close-on-exec (issue 17
  * finding 2). TLS and auth options and authenticate replies (finding 1).
+ * Lease replies (grant, keepalive, timetolive, revoke) as etcd 3.4.23's
+ * gateway sent them, and broken ones.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
 #include <arpa/inet.h>
+#include <cmocka.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -446,7 +448,8 @@ static void test_sec(void **state)
 
 	/* authenticate replies */
 	char *tok;
-	static const char ok[] = "{\"header\":{\"revision\":\"1\"},\"token\":\"lStlcchdpGIdwEhv.11\"}";
+	static const char ok[] =
+		"{\"header\":{\"revision\":\"1\"},\"token\":\"lStlcchdpGIdwEhv.11\"}";
 	assert_int_equal(hnv_etcd_parse_auth(ok, strlen(ok), &tok, err, sizeof(err)), 0);
 	assert_string_equal(tok, "lStlcchdpGIdwEhv.11");
 	free(tok);
@@ -458,11 +461,98 @@ static void test_sec(void **state)
 		"\"code\":3}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_not_equal(hnv_etcd_parse_auth(bad[i], strlen(bad[i]), &tok, err, sizeof(err)),
-				     0);
+		assert_int_not_equal(
+			hnv_etcd_parse_auth(bad[i], strlen(bad[i]), &tok, err, sizeof(err)), 0);
 		assert_null(tok);
 	}
 	assert_non_null(strstr(err, "authentication failed"));
+}
+
+#define HDR "\"header\":{\"cluster_id\":\"7801232528081817440\",\"revision\":\"3\"}"
+
+static void test_lease(void **state)
+{
+	(void)state;
+	char err[256];
+	int64_t id = -5, ttl = -5;
+	const char *grant = "{" HDR ",\"ID\":\"5007618283295552773\",\"TTL\":\"3\"}";
+	assert_int_equal(hnv_etcd_parse_lease(grant, strlen(grant), HNV_ETCD_LEASE_GRANT, 0, &id,
+					      &ttl, err, sizeof(err)),
+			 0);
+	assert_true(id == 5007618283295552773LL);
+	assert_int_equal(ttl, 3);
+	const char *ka = "{\"result\":{" HDR ",\"ID\":\"42\",\"TTL\":\"3\"}}";
+	assert_int_equal(hnv_etcd_parse_lease(ka, strlen(ka), HNV_ETCD_LEASE_KEEPALIVE, 42, &id,
+					      &ttl, err, sizeof(err)),
+			 0);
+	assert_int_equal(id, 42);
+	assert_int_equal(ttl, 3);
+	/* another lease than asked for */
+	assert_int_equal(hnv_etcd_parse_lease(ka, strlen(ka), HNV_ETCD_LEASE_KEEPALIVE, 43, &id,
+					      &ttl, err, sizeof(err)),
+			 -EPROTO);
+	/* an expired lease's keepalive: no TTL */
+	const char *gone = "{\"result\":{" HDR ",\"ID\":\"42\"}}";
+	assert_int_equal(hnv_etcd_parse_lease(gone, strlen(gone), HNV_ETCD_LEASE_KEEPALIVE, 42, &id,
+					      &ttl, err, sizeof(err)),
+			 -ENOENT);
+	const char *left = "{" HDR ",\"ID\":\"42\",\"TTL\":\"2\",\"grantedTTL\":\"3\"}";
+	assert_int_equal(hnv_etcd_parse_lease(left, strlen(left), HNV_ETCD_LEASE_TTL, 42, &id, &ttl,
+					      err, sizeof(err)),
+			 0);
+	assert_int_equal(ttl, 2);
+	const char *unknown = "{" HDR ",\"ID\":\"123\",\"TTL\":\"-1\"}";
+	assert_int_equal(hnv_etcd_parse_lease(unknown, strlen(unknown), HNV_ETCD_LEASE_TTL, 123,
+					      &id, &ttl, err, sizeof(err)),
+			 -ENOENT);
+	const char *rev = "{" HDR "}";
+	assert_int_equal(hnv_etcd_parse_lease(rev, strlen(rev), HNV_ETCD_LEASE_REVOKE, 42, NULL,
+					      NULL, err, sizeof(err)),
+			 0);
+	/* broken replies: each refused with a message, nothing filled in */
+	static const char *const bad[][2] = {
+		{"g", "{" HDR ",\"ID\":\"5\",\"TTL\":\"0\"}"},
+		{"g", "{" HDR ",\"ID\":\"5\",\"TTL\":\"-1\"}"},
+		{"g", "{" HDR ",\"TTL\":\"3\"}"},
+		{"g", "{" HDR ",\"ID\":\"-5\",\"TTL\":\"3\"}"},
+		{"g", "{" HDR ",\"ID\":\"5\",\"TTL\":\"99999999\"}"},
+		{"g", "{" HDR ",\"ID\":5.5,\"TTL\":\"3\"}"},
+		{"g", "{\"ID\":\"5\",\"TTL\":\"3\"}"},
+		{"g", "{\"error\":\"etcdserver: too many requests\",\"code\":8}"},
+		{"k", "{" HDR ",\"ID\":\"5\",\"TTL\":\"3\"}"},
+		{"k", "{\"result\":[]}"},
+		{"k", "{\"result\":{" HDR ",\"ID\":\"5\",\"TTL\":\"-1\"}}"},
+		{"k", "{\"error\":{\"grpc_code\":14,\"message\":\"unavailable\"}}"},
+		{"t", "{" HDR ",\"ID\":\"5\",\"TTL\":\"-2\"}"},
+		{"t", "{" HDR ",\"ID\":\"5\",\"TTL\":\"--1\"}"},
+		{"r", "[]"},
+		{"r", "{\"header\":7}"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum hnv_etcd_lease_op op = bad[i][0][0] == 'g'   ? HNV_ETCD_LEASE_GRANT
+					    : bad[i][0][0] == 'k' ? HNV_ETCD_LEASE_KEEPALIVE
+					    : bad[i][0][0] == 't' ? HNV_ETCD_LEASE_TTL
+								  : HNV_ETCD_LEASE_REVOKE;
+		id = ttl = 77;
+		err[0] = '\0';
+		int rc = hnv_etcd_parse_lease(bad[i][1], strlen(bad[i][1]), op, 0, &id, &ttl, err,
+					      sizeof(err));
+		if (rc != -EPROTO)
+			fail_msg("%s: %d", bad[i][1], rc);
+		assert_true(err[0] != '\0');
+		assert_int_equal(id, 77);
+		assert_int_equal(ttl, 77);
+	}
+	/* a range reply's key bound to a lease names it */
+	const char *r =
+		"{" HDR ",\"kvs\":[{\"key\":\"YQ==\",\"value\":\"Yg==\",\"create_revision\":"
+		"\"2\",\"mod_revision\":\"2\",\"version\":\"1\",\"lease\":\"42\"}],"
+		"\"count\":\"1\"}";
+	struct hnv_etcd_kvs k;
+	assert_int_equal(hnv_etcd_parse_range(r, strlen(r), &k, err, sizeof(err)), 0);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(k.v[0].lease, 42);
+	hnv_etcd_kvs_free(&k);
 }
 
 int main(void)
@@ -472,8 +562,8 @@ int main(void)
 		cmocka_unit_test(test_range),        cmocka_unit_test(test_txn),
 		cmocka_unit_test(test_watch_stream), cmocka_unit_test(test_watch_bad),
 		cmocka_unit_test(test_watch_stop),   cmocka_unit_test(test_urls),
-		cmocka_unit_test(test_unreachable), cmocka_unit_test(test_socket_cloexec),
-		cmocka_unit_test(test_sec),
+		cmocka_unit_test(test_unreachable),  cmocka_unit_test(test_socket_cloexec),
+		cmocka_unit_test(test_sec),          cmocka_unit_test(test_lease),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
