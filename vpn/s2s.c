@@ -265,6 +265,11 @@ static int load(struct hnv_s2s *s, struct tun *t, const struct hnv_vici_buf *con
 		t->sent_len = conn_msg->len;
 	}
 	logf_(s, HNV_LOG_NOTICE, "s2s: loaded %s", t->conn);
+	if (t->conf.legacy_crypto)
+		logf_(s, HNV_LOG_WARNING,
+		      "s2s %s: legacy crypto allowed: charon also accepts DH group 2 (MODP1024), "
+		      "SHA-1 and 3DES for this tunnel (IKE %s; ESP %s)",
+		      t->conf.name, HNV_S2S_IKE_LEGACY, HNV_S2S_ESP_LEGACY);
 	return 0;
 }
 
@@ -543,7 +548,8 @@ static int initiate(struct hnv_s2s *s, struct tun *t);
 /* Charon gives a tunnel up in some cases: an IKE_SA_INIT answered with an
  * error (the site's config not loaded yet), a peer's DELETE racing a
  * reload of the connection. A tunnel that should be up (start_action
- * start, not taken down by hnv_s2s_down) and has had no IKE SA in any
+ * start, not taken down by hnv_s2s_down, not responder-only) and has had
+ * no IKE SA in any
  * state for two audits in a row is initiated again. A connecting SA
  * counts, so this never adds a second IKE SA. */
 static int kick_idle(struct hnv_s2s *s)
@@ -566,7 +572,8 @@ static int kick_idle(struct hnv_s2s *s)
 	}
 	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
 		struct tun *t = &s->tuns[i];
-		if (t->audit_sas || t->trap || t->admin_down || !t->sent) {
+		if (t->audit_sas || t->trap || t->admin_down || !t->sent ||
+		    hnv_s2s_responder(&t->conf)) {
 			t->idle_audits = 0;
 			continue;
 		}
@@ -671,7 +678,10 @@ int hnv_s2s_up(struct hnv_s2s *s, const char *name)
 	if (rc)
 		return rc;
 	/* charon initiates a connection reloaded with start_action start
-	 * itself; a second initiate would make a second IKE SA */
+	 * itself; a second initiate would make a second IKE SA. A
+	 * responder-only tunnel waits for its site. */
+	if (hnv_s2s_responder(&t->conf))
+		return 0;
 	int n = count_sas(s, t);
 	if (n < 0)
 		return n;
