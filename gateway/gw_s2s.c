@@ -368,6 +368,12 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 				       json_object_new_int64((int64_t)st.packets_out));
 		json_object_object_add(r, "rekeys",
 				       json_object_new_int64(st.ike_rekeys + st.child_rekeys));
+		/* why it is not up, when charon said so (hnv_s2s_reason) */
+		json_object_object_add(
+			r, "reason",
+			json_object_new_string(st.reason[0] && strcmp(st.ike_state, "ESTABLISHED")
+						       ? st.reason
+						       : "-"));
 		json_object_array_add(rows, r);
 	}
 	return rows;

@@ -203,7 +203,17 @@ struct hnv_s2s_status {
 	uint64_t bytes_in, bytes_out, packets_in, packets_out; /* all CHILD SAs */
 	unsigned ike_rekeys, child_rekeys;                     /* seen in events by this manager */
 	unsigned ups, downs;                                   /* IKE up/down events seen */
+	/* Why the tunnel last failed to come up, as charon's log told this
+	 * manager (hnv_s2s_reason); "" when it did not, or since the IKE SA
+	 * came up. */
+	char reason[96];
 };
+
+/* The reason (one of a fixed set of sentences, never charon's text) a
+ * charon log line for a tunnel's IKE SA gives for a failed negotiation, or
+ * NULL: NO_PROPOSAL_CHOSEN, no acceptable proposal, AUTHENTICATION_FAILED,
+ * TS_UNACCEPTABLE, retransmissions given up. */
+const char *hnv_s2s_reason(const char *msg);
 
 /* Status of tunnel name from list-sas plus the event counters. 0,
  * -ENOENT (not configured), -ENOTCONN, or a VICI error. */

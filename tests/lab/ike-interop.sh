@@ -155,6 +155,8 @@ EOF
 gateway_start "$LAB_TMP/tenants.conf"
 check "ws never reaches ESTABLISHED with the default proposals (15 s)" never_up 15 ws
 row ws | indent
+check_grep "show s2s says why (charon's log: the site's NO_PROPOSAL_CHOSEN)" \
+	'^ws .*the site accepted none of our proposals \(NO_PROPOSAL_CHOSEN\)' gwcli s2s show
 check_grep "the gateway's charon says why: the site chose no proposal" 'NO_PROPOSAL_CHOSEN' \
 	journalctl -u strongswan --no-pager -n 300
 check_not "the site's own initiation (legacy proposals) is refused too" \
@@ -175,6 +177,7 @@ check_grep "the commit reply warns (on stderr)" 'warning: s2s ws: --allow-legacy
 	cat "$LAB_TMP/set.err"
 if s=$(wait_ok 60 up ws); then ok "ws established (${s} s)"; else nok "ws established"; trace sw; fi
 check_grep "show s2s marks it legacy-crypto" '^ws .*legacy-crypto' gwcli s2s show
+check_not "... and no reason once it is up" bash -c "hnvgw s2s show | grep '^ws ' | grep -q NO_PROPOSAL_CHOSEN"
 check_grep "the site's IKE SA is SHA-1/MODP_1024" 'HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024' site_sas sw
 check_grep "its CHILD SA is AES-CBC/SHA-1" 'AES_CBC-256/HMAC_SHA1_96' site_sas sw
 check_grep "hnvgwd logged the legacy tunnel at load" 's2s ws: legacy crypto allowed' \

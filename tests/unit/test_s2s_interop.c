@@ -437,6 +437,33 @@ static void test_vici_modes(void **state)
 	loaded_free(&l);
 }
 
+/* The reason show s2s gives: charon's level-1 log lines, mapped to fixed
+ * sentences (never charon's text). */
+static void test_reason(void **state)
+{
+	(void)state;
+	assert_string_equal(hnv_s2s_reason("received NO_PROPOSAL_CHOSEN notify error"),
+			    "the site accepted none of our proposals (NO_PROPOSAL_CHOSEN)");
+	assert_string_equal(hnv_s2s_reason("received AUTHENTICATION_FAILED notify error"),
+			    "authentication failed (AUTHENTICATION_FAILED)");
+	assert_string_equal(hnv_s2s_reason("giving up after 5 retransmits"),
+			    "the site does not answer (retransmissions given up)");
+	assert_string_equal(hnv_s2s_reason("received TS_UNACCEPTABLE notify, no CHILD_SA built"),
+			    "the site refused the traffic selectors (TS_UNACCEPTABLE)");
+	assert_null(hnv_s2s_reason("IKE_SA hnvgw-t1[3] established between ..."));
+	assert_null(hnv_s2s_reason(NULL));
+	struct hnv_s2s_status st = {.ike_state = "CONNECTING"};
+	char line[512];
+	snprintf(st.reason, sizeof(st.reason), "%s",
+		 hnv_s2s_reason("received NO_PROPOSAL_CHOSEN notify error"));
+	assert_int_equal(hnv_s2s_status_format("t1", &st, line, sizeof(line)), 0);
+	assert_non_null(strstr(line, " reason the site accepted none of our proposals"));
+	/* an established tunnel shows no old reason */
+	snprintf(st.ike_state, sizeof(st.ike_state), "ESTABLISHED");
+	assert_int_equal(hnv_s2s_status_format("t1", &st, line, sizeof(line)), 0);
+	assert_null(strstr(line, "reason"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_tell_apart_apply),
 		cmocka_unit_test(test_tell_apart_model),
 		cmocka_unit_test(test_vici_modes),
+		cmocka_unit_test(test_reason),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,9 @@ manager "s2s add ws --rdomain blue --peer 192.0.2.2 --local-addr 192.0.2.1 --rem
 never_up 8 ws || fail "a legacy-only site got an IKE SA without --allow-legacy-crypto: $(status ws)"
 grep -q "received NO_PROPOSAL_CHOSEN notify" "$T/gw/charon.log" ||
 	fail "the gateway's charon did not log the site's NO_PROPOSAL_CHOSEN"
+# the manager learned why from charon's log events (show s2s's reason)
+grep -q "s2s ws: not established: the site accepted none of our proposals (NO_PROPOSAL_CHOSEN)" \
+	"$T/manager.log" || fail "the manager did not learn the reason from charon"
 # and the site initiating: the gateway refuses its proposals
 : >"$T/gw/charon.log"
 swanctl --initiate --child site --timeout 5 --uri "unix://$SITESOCK" >>"$T/swanctl.log" 2>&1 &&
