@@ -107,6 +107,7 @@ const char *hnv_s2s_reason(const char *msg)
 		{"AUTHENTICATION_FAILED", "authentication failed (AUTHENTICATION_FAILED)"},
 		{"TS_UNACCEPTABLE", "the site refused the traffic selectors (TS_UNACCEPTABLE)"},
 		{"giving up after", "the site does not answer (retransmissions given up)"},
+		{"unable to resolve", "the peer's name does not resolve"},
 	};
 	for (size_t i = 0; msg && i < sizeof(r) / sizeof(r[0]); i++)
 		if (strstr(msg, r[i].says))

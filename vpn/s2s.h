@@ -212,7 +212,8 @@ struct hnv_s2s_status {
 /* The reason (one of a fixed set of sentences, never charon's text) a
  * charon log line for a tunnel's IKE SA gives for a failed negotiation, or
  * NULL: NO_PROPOSAL_CHOSEN, no acceptable proposal, AUTHENTICATION_FAILED,
- * TS_UNACCEPTABLE, retransmissions given up. */
+ * TS_UNACCEPTABLE, retransmissions given up, a peer name that does not
+ * resolve. */
 const char *hnv_s2s_reason(const char *msg);
 
 /* Status of tunnel name from list-sas plus the event counters. 0,

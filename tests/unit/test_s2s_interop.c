@@ -450,6 +450,8 @@ static void test_reason(void **state)
 			    "the site does not answer (retransmissions given up)");
 	assert_string_equal(hnv_s2s_reason("received TS_UNACCEPTABLE notify, no CHILD_SA built"),
 			    "the site refused the traffic selectors (TS_UNACCEPTABLE)");
+	assert_string_equal(hnv_s2s_reason("unable to resolve nowhere.test, initiate aborted"),
+			    "the peer's name does not resolve");
 	assert_null(hnv_s2s_reason("IKE_SA hnvgw-t1[3] established between ..."));
 	assert_null(hnv_s2s_reason(NULL));
 	struct hnv_s2s_status st = {.ike_state = "CONNECTING"};

@@ -26,7 +26,8 @@
 #     claiming site-a (whose tunnel is strong) is refused even though
 #     tunnel b allows legacy crypto
 #  4. --peer site.test (a name in the gateway's /etc/hosts): charon
-#     resolves it, initiates, traffic
+#     resolves it, initiates, traffic; a name that does not resolve gets
+#     the reason "the peer's name does not resolve"
 set -u
 DRIVE=${VICI_DRIVE:?VICI_DRIVE=path to vici_drive}
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
@@ -290,6 +291,13 @@ wait_for 10 ping_ok || fail "no traffic through the tunnel to site.test"
 swanctl --list-conns --uri "unix://$GWSOCK" 2>/dev/null | grep -q "site.test" ||
 	fail "charon does not list site.test as the remote address"
 echo "ok: --peer site.test (gateway /etc/hosts): up, traffic: $(status fq)"
+# a name that does not resolve: never up, and the manager knows why
+manager "s2s add fq --rdomain blue --peer site.test --remote-id site.example $TUN" \
+	"s2s add nx --rdomain red --peer nowhere.invalid --remote-id site.example --local-addr 192.0.2.1 --local-id gw2.example --psk \"$PSK\" --remote-prefix 192.168.0.0/16"
+wait_for 20 grep -q "s2s nx: not established: the peer's name does not resolve" "$T/manager.log" ||
+	fail "no reason for a peer name that does not resolve"
+up nx && fail "a tunnel to nowhere.invalid is up"
+echo "ok: --peer nowhere.invalid: not established, the manager knows why"
 stop_manager
 "$DRIVE" "$GWSOCK" /dev/null sync >/dev/null 2>&1 || fail "empty sync"
 echo "PASS: test_ike_interop.sh"
