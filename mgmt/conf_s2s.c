@@ -377,7 +377,8 @@ static const char *host_why(const char *v)
 			break;
 		l += n + 1;
 	}
-	return digits ? "not an address, and a host name's last label is not all digits" : NULL;
+	return digits ? "neither an address nor a host name (whose last label is not all digits)"
+		      : NULL;
 }
 
 /* --peer: "any", an address, or a host name for charon to resolve. */

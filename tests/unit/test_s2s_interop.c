@@ -86,8 +86,8 @@ static void test_peer_parse(void **state)
 	parse_err(BASE("203.0.113.256"), "invalid peer \"203.0.113.256\"");
 	parse_err(BASE("10.1"), "invalid peer \"10.1\"");
 	parse_err(BASE("host.123"),
-		  "invalid peer \"host.123\": not an address, and a host name's last label is "
-		  "not all digits");
+		  "invalid peer \"host.123\": neither an address nor a host name (whose last "
+		  "label is not all digits)");
 	parse_err(BASE("host..example"), "invalid peer \"host..example\": empty label");
 	parse_err(BASE(".example"), "empty label");
 	parse_err(BASE("host.example."), "a host name without the trailing dot");
