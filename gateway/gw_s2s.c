@@ -324,8 +324,8 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 		memset(&st, 0, sizeof(st));
 		int rc = g->s2s ? hnv_s2s_status(g->s2s, tu->c.name, &st) : -ENOTCONN;
 		json_object *r = json_object_new_object();
-		char peer[INET6_ADDRSTRLEN];
-		hnv_fmt_ip(&tu->c.peer, peer, sizeof(peer));
+		char peer[HNV_S2S_HOST_MAX + 1];
+		hnv_s2s_peer_str(&tu->c, peer, sizeof(peer));
 		json_object_object_add(r, "name", json_object_new_string(tu->c.name));
 		json_object_object_add(r, "rdomain", json_object_new_string(tu->c.rdomain));
 		json_object_object_add(r, "peer", json_object_new_string(peer));
@@ -345,6 +345,10 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 				       a, b);
 		}
 		json_object_object_add(r, "netmap", json_object_new_string(nm.len ? nm.p : "-"));
+		/* marked loudly: the tunnel accepts MODP1024, SHA-1 and 3DES */
+		json_object_object_add(
+			r, "crypto",
+			json_object_new_string(tu->c.legacy_crypto ? "legacy-crypto" : "strong"));
 		hnv_buf_free(&nm, false);
 		json_object_object_add(r, "state",
 				       json_object_new_string(rc == 0 ? st.ike_state
@@ -364,6 +368,12 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 				       json_object_new_int64((int64_t)st.packets_out));
 		json_object_object_add(r, "rekeys",
 				       json_object_new_int64(st.ike_rekeys + st.child_rekeys));
+		/* why it is not up, when charon said so (hnv_s2s_reason) */
+		json_object_object_add(
+			r, "reason",
+			json_object_new_string(st.reason[0] && strcmp(st.ike_state, "ESTABLISHED")
+						       ? st.reason
+						       : "-"));
 		json_object_array_add(rows, r);
 	}
 	return rows;

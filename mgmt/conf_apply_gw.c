@@ -400,7 +400,7 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 		return 0;
 	}
 	if (!CONF_TERMINATED(s->rdomain) || !CONF_TERMINATED(s->local_id) ||
-	    !CONF_TERMINATED(s->remote_id)) {
+	    !CONF_TERMINATED(s->remote_id) || !CONF_TERMINATED(s->peer_host)) {
 		hnv_seterr(err, errlen, "%s: tunnel \"%s\": a value is not terminated", cmd,
 			   s->name);
 		return -EINVAL;
@@ -418,8 +418,11 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 		const struct s2s_rec *o = &b->s2s.a[i];
 		bool same_local = o->has_local_addr == s->has_local_addr &&
 				  (!s->has_local_addr || hnv_ip_eq(&o->local_addr, &s->local_addr));
-		if (hnv_ip_eq(&o->peer, &s->peer) && same_local &&
-		    strcmp(o->local_id, s->local_id) == 0 &&
+		bool same_peer = o->peer_any == s->peer_any && hnv_ip_eq(&o->peer, &s->peer) &&
+				 strcmp(o->peer_host, s->peer_host) == 0;
+		/* an "any" tunnel is picked by the site's identity alone */
+		if (same_peer && same_local &&
+		    (s->peer_any || strcmp(o->local_id, s->local_id) == 0) &&
 		    strcmp(o->remote_id, s->remote_id) == 0) {
 			return conf_s2s_ids_taken(s, o->name, err, errlen);
 		}
@@ -433,6 +436,8 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 	r.local_addr = s->local_addr;
 	memcpy(r.local_id, s->local_id, sizeof(r.local_id));
 	memcpy(r.remote_id, s->remote_id, sizeof(r.remote_id));
+	r.peer_any = s->peer_any;
+	memcpy(r.peer_host, s->peer_host, sizeof(r.peer_host));
 	if (CONF_PUSH(b->s2s, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: tunnel \"%s\": out of memory", cmd, s->name);
 		return -ENOMEM;

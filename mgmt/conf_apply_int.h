@@ -80,6 +80,8 @@ struct s2s_rec {
 	struct hnv_ip local_addr;
 	char local_id[HNV_S2S_ID_MAX + 1];
 	char remote_id[HNV_S2S_ID_MAX + 1];
+	bool peer_any;
+	char peer_host[HNV_S2S_HOST_MAX + 1];
 };
 
 /* A lookup record made for a port's CA (conftext.h), until the port goes

@@ -70,11 +70,19 @@ int conf_s2s_ids_taken(const struct hnv_conf_s2s *s, const char *other, char *er
 {
 	char a[INET6_ADDRSTRLEN];
 	hnv_fmt_ip(&s->peer, a, sizeof(a));
-	hnv_seterr(err, errlen,
-		   "s2s add: tunnel \"%s\" has the peer %s and the identities of tunnel \"%s\" "
-		   "(local-id \"%s\", remote-id \"%s\"); give one of them another --local-id or "
-		   "--remote-id",
-		   s->name, a, other, s->local_id, s->remote_id);
+	if (s->peer_any)
+		hnv_seterr(err, errlen,
+			   "s2s add: tunnels \"%s\" and \"%s\" both have --peer any and the "
+			   "remote-id \"%s\"; charon picks an \"any\" tunnel by the site's "
+			   "identity alone: give one of them another --remote-id",
+			   s->name, other, s->remote_id);
+	else
+		hnv_seterr(err, errlen,
+			   "s2s add: tunnel \"%s\" has the peer %s and the identities of tunnel "
+			   "\"%s\" (local-id \"%s\", remote-id \"%s\"); give one of them another "
+			   "--local-id or --remote-id",
+			   s->name, s->peer_host[0] ? s->peer_host : a, other, s->local_id,
+			   s->remote_id);
 	if (s->auth == HNV_S2S_AUTH_PSK && memchr(s->psk, '\0', sizeof(s->psk)) != NULL)
 		conf_scrub(err, errlen, "s2s add", s->psk);
 	return -EEXIST;

@@ -159,13 +159,18 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	    !CONF_TERMINATED(s->remote_id) || !CONF_TERMINATED(s->psk) ||
 	    !CONF_TERMINATED(s->cert) || !CONF_TERMINATED(s->key) || !CONF_TERMINATED(s->ca_cert) ||
 	    !CONF_TERMINATED(s->ike) || !CONF_TERMINATED(s->esp) ||
-	    s->n_remote > HNV_S2S_REMOTE_MAX || s->n_local_netmap > HNV_S2S_NETMAP_MAX ||
-	    s->n_remote_netmap > HNV_S2S_NETMAP_MAX)
+	    !CONF_TERMINATED(s->peer_host) || s->n_remote > HNV_S2S_REMOTE_MAX ||
+	    s->n_local_netmap > HNV_S2S_NETMAP_MAX || s->n_remote_netmap > HNV_S2S_NETMAP_MAX)
 		return -EINVAL;
 	out_add(o, "s2s add");
 	out_val(o, NULL, s->name);
 	out_val(o, "--rdomain", s->rdomain);
-	out_ip(o, "--peer", &s->peer);
+	if (s->peer_any)
+		out_add(o, " --peer any");
+	else if (s->peer_host[0])
+		out_val(o, "--peer", s->peer_host);
+	else
+		out_ip(o, "--peer", &s->peer);
 	if (s->has_local_addr)
 		out_ip(o, "--local-addr", &s->local_addr);
 	out_val(o, "--local-id", s->local_id);
@@ -187,6 +192,8 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	out_add(o, " --dpd %u", s->dpd);
 	out_netmaps(o, "--local-netmap", s->local_netmap, s->n_local_netmap);
 	out_netmaps(o, "--remote-netmap", s->remote_netmap, s->n_remote_netmap);
+	if (s->legacy_crypto)
+		out_add(o, " --allow-legacy-crypto");
 	return 0;
 }
 

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #define CONF_LINE_MAX 4096 /* bytes of one line, without its "\r\n" */
-#define CONF_WORDS_MAX 96  /* the longest valid command (s2s add) has 83 words */
+#define CONF_WORDS_MAX 96  /* the longest valid command (s2s add) has 84 words */
 #define CONF_MSG_MAX 512   /* one message before the "line N: " prefix */
 
 /* A value shown in a message: at most 64 bytes of it, then "..." if cut.
@@ -116,6 +116,7 @@ enum conf_opt {
 	OPT_DNS,
 	OPT_LEASE,
 	OPT_TO,
+	OPT_ALLOW_LEGACY,
 	OPT__COUNT
 };
 

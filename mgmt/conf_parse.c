@@ -71,6 +71,7 @@ static const struct {
 	[OPT_DNS] = {"--dns", false, 1},
 	[OPT_LEASE] = {"--lease", false, 1},
 	[OPT_TO] = {"--to", false, 1},
+	[OPT_ALLOW_LEGACY] = {"--allow-legacy-crypto", true, 1},
 };
 
 _Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
@@ -524,7 +525,7 @@ static int build_gateway_ca(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
 	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_CA_CERT) | B(OPT_IKE_PROPOSAL) |            \
 	 B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_DPD) | B(OPT_LOCAL_NETMAP) |           \
-	 B(OPT_REMOTE_NETMAP))
+	 B(OPT_REMOTE_NETMAP) | B(OPT_ALLOW_LEGACY))
 #define S2S_REQ                                                                                    \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
 

@@ -1,6 +1,7 @@
-/* conf_s2s.c: the options of "s2s add" (conf_int.h): identities, the PSK,
- * certificate paths, IKE and ESP proposals with the weak-crypto refusals,
- * remote prefixes and NETMAP prefixes.
+/* conf_s2s.c: the options of "s2s add" (conf_int.h): the peer, identities,
+ * the PSK, certificate paths, IKE and ESP proposals with the weak-crypto
+ * refusals, remote prefixes and NETMAP prefixes; the commit warning of
+ * --allow-legacy-crypto (hnv_conf_warning).
  *
  * The PSK: every word of an "s2s add" line may be (part of) it, so the
  * parser's messages for the line name positions, never words; the PSK's own
@@ -231,7 +232,8 @@ static int get_proposal(struct conf_pctx *c, bool ike, const char *v, char *list
 			if (strcmp(tok, weak_algs[i].name) == 0) {
 				hnv_seterr(c->err, c->errlen,
 					   "%s: weak algorithm \"%s\" in %s " SHOWF
-					   ": %s is refused",
+					   ": %s is refused (--allow-legacy-crypto adds the "
+					   "Windows Server 2012 R2 defaults to a tunnel)",
 					   c->cmd, tok, kind, SHOWA(v), weak_algs[i].why);
 				return -EINVAL;
 			}
@@ -340,6 +342,64 @@ static int get_netmaps(struct conf_pctx *c, bool remote, struct hnv_s2s_netmap *
 	return 0;
 }
 
+static bool is_alnum(char ch)
+{
+	return hnv_is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* Why v is not a DNS host name charon can resolve (RFC 1123 labels: 1-63
+ * letters, digits and inner hyphens; at most 253 characters; the last
+ * label not all digits, which would be a mistyped address), or NULL. */
+static const char *host_why(const char *v)
+{
+	size_t len = strlen(v);
+	if (len > HNV_S2S_HOST_MAX)
+		return "a host name has at most 253 characters";
+	if (v[len - 1] == '.')
+		return "a host name without the trailing dot";
+	bool digits = true;
+	for (const char *l = v;;) {
+		size_t n = strcspn(l, ".");
+		if (n == 0)
+			return "empty label (two dots, or a leading dot)";
+		if (n > 63)
+			return "a label of a host name has at most 63 characters";
+		if (l[0] == '-' || l[n - 1] == '-')
+			return "a label may not start or end with '-'";
+		digits = true;
+		for (size_t i = 0; i < n; i++) {
+			if (!is_alnum(l[i]) && l[i] != '-')
+				return "an address, a host name (letters, digits, '-' and '.') or "
+				       "any";
+			digits &= hnv_is_digit(l[i]);
+		}
+		if (l[n] == '\0')
+			break;
+		l += n + 1;
+	}
+	return digits ? "neither an address nor a host name (whose last label is not all digits)"
+		      : NULL;
+}
+
+/* --peer: "any", an address, or a host name for charon to resolve. */
+static int get_peer(struct conf_pctx *c, const char *v, struct hnv_conf_s2s *s)
+{
+	if (strcmp(v, "any") == 0) {
+		s->peer_any = true;
+		return 0;
+	}
+	if (v[0] == '\0')
+		return conf_bad(c, "peer", v, "empty");
+	/* something with ':' or only digits and dots is meant as an address */
+	if (strchr(v, ':') != NULL || strspn(v, "0123456789.") == strlen(v))
+		return conf_get_unicast(c, "peer", v, &s->peer);
+	const char *why = host_why(v);
+	if (why)
+		return conf_bad(c, "peer", v, why);
+	memcpy(s->peer_host, v, strlen(v) + 1);
+	return 0;
+}
+
 int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_s2s *s = &cmd->u.s2s;
@@ -347,12 +407,13 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	if (rc == 0)
 		rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), s->rdomain);
 	if (rc == 0)
-		rc = conf_get_unicast(c, "peer", conf_opt1(c, OPT_PEER), &s->peer);
+		rc = get_peer(c, conf_opt1(c, OPT_PEER), s);
 	if (rc == 0 && c->n[OPT_LOCAL_ADDR]) {
 		const char *la = conf_opt1(c, OPT_LOCAL_ADDR);
 		rc = conf_get_unicast(c, "local address", la, &s->local_addr);
 		s->has_local_addr = true;
-		if (rc == 0 && hnv_ip_is_v4(&s->local_addr) != hnv_ip_is_v4(&s->peer))
+		if (rc == 0 && !s->peer_any && !s->peer_host[0] &&
+		    hnv_ip_is_v4(&s->local_addr) != hnv_ip_is_v4(&s->peer))
 			return conf_bad(c, "local address", la, "not of the peer's address family");
 	}
 	if (rc == 0)
@@ -361,6 +422,13 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 		rc = get_ident(c, "remote ID", conf_opt1(c, OPT_REMOTE_ID), s->remote_id);
 	if (rc < 0)
 		return rc;
+	/* charon picks an "any" tunnel by the identity the site sends alone */
+	if (s->peer_any && (s->remote_id[0] == '%' || strchr(s->remote_id, '*') != NULL))
+		return conf_bad(c, "remote ID", s->remote_id,
+				"--peer any needs a --remote-id naming one site (no %any, no "
+				"wildcard '*'): it is what tells this tunnel's site from any "
+				"other");
+	s->legacy_crypto = c->n[OPT_ALLOW_LEGACY] > 0;
 	if (c->n[OPT_PSK] && (c->n[OPT_CERT] || c->n[OPT_KEY] || c->n[OPT_CA_CERT])) {
 		hnv_seterr(c->err, c->errlen, "%s: give --psk or --cert with --key%s, not both",
 			   c->cmd, c->n[OPT_CA_CERT] ? " (and --ca-cert)" : "");
@@ -373,6 +441,11 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 		if (rc == 0 && (conf_shows_secret(s->local_id, s->psk) ||
 				conf_shows_secret(s->remote_id, s->psk))) {
 			hnv_seterr(c->err, c->errlen, "%s: the PSK must not appear in an identity",
+				   c->cmd);
+			return -EINVAL;
+		}
+		if (rc == 0 && conf_shows_secret(s->peer_host, s->psk)) {
+			hnv_seterr(c->err, c->errlen, "%s: the PSK must not appear in the peer",
 				   c->cmd);
 			return -EINVAL;
 		}
@@ -451,4 +524,19 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	return conf_get_name(c, "tunnel name", c->pos, cmd->u.s2s.name);
+}
+
+bool hnv_conf_warning(const struct hnv_conf_cmd *cmd, char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	if (cmd->kind != HNV_CONF_S2S_ADD || !cmd->u.s2s.legacy_crypto ||
+	    !CONF_TERMINATED(cmd->u.s2s.name))
+		return false;
+	snprintf(buf, len,
+		 "s2s %s: --allow-legacy-crypto: this tunnel also accepts DH group 2 "
+		 "(MODP1024), SHA-1 and 3DES (%s; ESP %s); use it only until the site "
+		 "supports the default proposals",
+		 cmd->u.s2s.name, HNV_S2S_IKE_LEGACY, HNV_S2S_ESP_LEGACY);
+	return true;
 }

@@ -39,8 +39,8 @@
  *   gateway ca --rdomain NAME --vsid N --ca IP
  *   gateway ca-del --rdomain NAME --vsid N --ca IP
  *   gateway del --rdomain NAME
- *   s2s add NAME --rdomain NAME --peer IP [--local-addr IP]
- *          --local-id ID --remote-id ID
+ *   s2s add NAME --rdomain NAME --peer IP|HOST|any [--local-addr IP]
+ *          --local-id ID --remote-id ID [--allow-legacy-crypto]
  *          (--psk SECRET | --cert FILE --key FILE [--ca-cert FILE])
  *          [--ike-proposal P ...] [--esp-proposal P ...]
  *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
@@ -118,6 +118,17 @@
  *           the same length; no two REAL or MAPPED prefixes of a tunnel
  *           overlap, and a remote MAPPED prefix overlaps no remote prefix.
  *           At most HNV_S2S_NETMAP_MAX of each kind.
+ *           Peer: an address; a DNS name (HOST: 1-253 characters, labels of
+ *           1-63 letters, digits and inner hyphens joined by dots, the last
+ *           not all digits), resolved by charon whenever it initiates or
+ *           matches; or "any": a site with a dynamic address the gateway
+ *           only answers (never initiates). An "any" tunnel's --remote-id is
+ *           what picks it (not %any, no wildcard '*'), unique among the
+ *           "any" tunnels of one local address.
+ *           --allow-legacy-crypto: charon accepts, after the tunnel's own
+ *           proposals, HNV_S2S_IKE_LEGACY and HNV_S2S_ESP_LEGACY (the
+ *           defaults of Windows Server 2012 R2 and older peers); the commit
+ *           reply warns (hnv_conf_warning).
  */
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
@@ -278,6 +289,12 @@ enum hnv_s2s_auth {
 #define HNV_NETMAP_TABLE_MAX 0x480fffffu
 #define HNV_S2S_IKE_DEFAULT "aes256gcm16-prfsha384-ecp384"
 #define HNV_S2S_ESP_DEFAULT "aes256gcm16-ecp384"
+#define HNV_S2S_HOST_MAX 253 /* a --peer DNS name */
+/* What --allow-legacy-crypto adds after a tunnel's proposals: the IKEv2
+ * and ESP defaults of Windows Server 2012 R2 (3DES or AES-CBC with SHA-1,
+ * DH group 2, ESP without PFS), docs/gateway.md. */
+#define HNV_S2S_IKE_LEGACY "aes256-sha1-modp1024,aes128-sha1-modp1024,3des-sha1-modp1024"
+#define HNV_S2S_ESP_LEGACY "aes256-sha1,aes128-sha1,3des-sha1"
 
 /* An S2S tunnel. psk is a secret: whoever copies a command holding it
  * clears the copy with explicit_bzero (hnv_conf_cmds_free does). */
@@ -310,6 +327,11 @@ struct hnv_conf_s2s {
 	struct hnv_s2s_netmap {
 		struct hnv_prefix real, mapped;
 	} local_netmap[HNV_S2S_NETMAP_MAX], remote_netmap[HNV_S2S_NETMAP_MAX];
+	/* --peer any: peer is unspecified and peer_host ""; --peer HOST:
+	 * peer is unspecified and peer_host the DNS name */
+	bool peer_any;
+	char peer_host[HNV_S2S_HOST_MAX + 1];
+	bool legacy_crypto; /* --allow-legacy-crypto */
 };
 
 #define HNV_POOL_LEASE_DEFAULT 86400
@@ -371,6 +393,11 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 /* Frees an array from hnv_conf_parse_text after clearing it (it may hold
  * PSKs). NULL is fine. */
 void hnv_conf_cmds_free(struct hnv_conf_cmd *cmds, size_t n);
+
+/* The warning a committed command deserves (an "s2s add" with
+ * --allow-legacy-crypto), NUL-terminated in buf; never shows a secret.
+ * Returns true when there is one. */
+bool hnv_conf_warning(const struct hnv_conf_cmd *cmd, char *buf, size_t len);
 
 /* Writes the canonical line of cmd (no newline) into buf: options in the
  * order of the grammar above, values quoted when they need it, defaults

@@ -625,7 +625,7 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 	case HNV_CONF_S2S_ADD:
 		return T(u->s2s.name) && T(u->s2s.rdomain) && T(u->s2s.local_id) &&
 		       T(u->s2s.remote_id) && T(u->s2s.psk) && T(u->s2s.cert) && T(u->s2s.key) &&
-		       T(u->s2s.ca_cert) && T(u->s2s.ike) && T(u->s2s.esp) &&
+		       T(u->s2s.ca_cert) && T(u->s2s.ike) && T(u->s2s.esp) && T(u->s2s.peer_host) &&
 		       u->s2s.n_remote <= HNV_S2S_REMOTE_MAX &&
 		       u->s2s.n_local_netmap <= HNV_S2S_NETMAP_MAX &&
 		       u->s2s.n_remote_netmap <= HNV_S2S_NETMAP_MAX;

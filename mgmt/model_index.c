@@ -170,17 +170,24 @@ void mdl_key_rdid(const struct hnv_guid *g, struct keyb *k)
 	key_put(k, g->b, 16);
 }
 
-/* What tells tunnels to one peer apart: local address and identities. */
+/* What tells tunnels to one peer apart: local address and identities.
+ * The "any" tunnels of one local address are told apart by the remote ID
+ * alone: charon picks one for a site by the identity the site sends. */
 void mdl_key_s2sid(const void *o, struct keyb *k)
 {
 	const MEMBER_T(s2s) *s = o;
-	uint8_t has = s->has_local_addr;
+	uint8_t has = s->has_local_addr, mode = s->peer_any ? 2 : s->peer_host[0] ? 1 : 0;
 	key_kind(k, K_S2SID);
 	key_put(k, s->peer.b, 16);
 	key_put(k, &has, 1);
 	if (has)
 		key_put(k, s->local_addr.b, 16);
-	key_str(k, s->local_id, sizeof(s->local_id));
+	if (mode) {
+		key_put(k, &mode, 1);
+		key_str(k, s->peer_host, sizeof(s->peer_host));
+	}
+	if (mode != 2)
+		key_str(k, s->local_id, sizeof(s->local_id));
 	key_str(k, s->remote_id, sizeof(s->remote_id));
 }
 

@@ -208,7 +208,12 @@ static int row_s2s(json_object *r, const MEMBER_T(s2s) * s, bool show_secrets)
 	json_object *a;
 	int rc = add_str(r, "name", s->name);
 	rc = rc ? rc : add_str(r, "rdomain", s->rdomain);
-	rc = rc ? rc : add_ip(r, "peer", &s->peer);
+	if (s->peer_any)
+		rc = rc ? rc : add_str(r, "peer", "any");
+	else if (s->peer_host[0])
+		rc = rc ? rc : add_str(r, "peer", s->peer_host);
+	else
+		rc = rc ? rc : add_ip(r, "peer", &s->peer);
 	if (rc == 0 && s->has_local_addr)
 		rc = add_ip(r, "local_addr", &s->local_addr);
 	else if (rc == 0)
@@ -235,6 +240,7 @@ static int row_s2s(json_object *r, const MEMBER_T(s2s) * s, bool show_secrets)
 	rc = rc ? rc : add_arr(r, "remote_netmap", &a);
 	for (unsigned i = 0; i < s->n_remote_netmap && rc == 0; i++)
 		rc = arr_netmap(a, &s->remote_netmap[i].real, &s->remote_netmap[i].mapped);
+	rc = rc ? rc : add_bool(r, "legacy_crypto", s->legacy_crypto);
 	return rc;
 }
 

@@ -26,6 +26,7 @@ struct tun {
 	unsigned audit_sas;   /* IKE SAs (any state) in the last audit */
 	unsigned idle_audits; /* audits in a row that found none */
 	unsigned kicks;       /* initiations by the audit */
+	char reason[96];      /* hnv_s2s_reason of the last failure, "" after up */
 };
 
 struct hnv_s2s {
@@ -95,12 +96,49 @@ static struct tun *find_name(struct hnv_s2s *s, const char *name)
 	return NULL;
 }
 
+const char *hnv_s2s_reason(const char *msg)
+{
+	static const struct {
+		const char *says, *reason;
+	} r[] = {
+		{"NO_PROPOSAL_CHOSEN",
+		 "the site accepted none of our proposals (NO_PROPOSAL_CHOSEN)"},
+		{"no acceptable proposal found", "none of the site's proposals is allowed here"},
+		{"AUTHENTICATION_FAILED", "authentication failed (AUTHENTICATION_FAILED)"},
+		{"TS_UNACCEPTABLE", "the site refused the traffic selectors (TS_UNACCEPTABLE)"},
+		{"giving up after", "the site does not answer (retransmissions given up)"},
+		{"unable to resolve", "the peer's name does not resolve"},
+	};
+	for (size_t i = 0; msg && i < sizeof(r) / sizeof(r[0]); i++)
+		if (strstr(msg, r[i].says))
+			return r[i].reason;
+	return NULL;
+}
+
+/* A "log" event (charon's log at level 0-1): a line naming one of our
+ * IKE SAs that says why a negotiation failed becomes the tunnel's reason
+ * (logged once per change). charon's own text is not kept. */
+static void on_log(struct hnv_s2s *s, const struct hnv_vici_node *root)
+{
+	const char *name = hnv_vici_str(root, "ikesa-name");
+	struct tun *t = name ? find_conn(s, name) : NULL;
+	const char *why = t ? hnv_s2s_reason(hnv_vici_str(root, "msg")) : NULL;
+	if (!why || strcmp(t->reason, why) == 0)
+		return;
+	snprintf(t->reason, sizeof(t->reason), "%s", why);
+	logf_(s, HNV_LOG_WARNING, "s2s %s: not established: %s", t->conf.name, why);
+}
+
 /* Events: ike-updown, child-updown, ike-rekey, child-rekey. Each holds one
- * section per IKE SA, named after its connection. */
+ * section per IKE SA, named after its connection. And log. */
 static void on_event(void *arg, const char *event, const struct hnv_vici_msg *m)
 {
 	struct hnv_s2s *s = arg;
 	const struct hnv_vici_node *root = hnv_vici_msg_root(m);
+	if (strcmp(event, "log") == 0) {
+		on_log(s, root);
+		return;
+	}
 	bool up = hnv_vici_yes(root, "up");
 	for (const struct hnv_vici_node *n = root->child; n; n = n->next) {
 		if (n->kind != HNV_VICI_N_SECTION)
@@ -110,10 +148,12 @@ static void on_event(void *arg, const char *event, const struct hnv_vici_msg *m)
 			continue;
 		const char *state = hnv_vici_str(n, "state");
 		if (strcmp(event, "ike-updown") == 0) {
-			if (up)
+			if (up) {
 				t->ups++;
-			else
+				t->reason[0] = '\0';
+			} else {
 				t->downs++;
+			}
 			logf_(s, HNV_LOG_NOTICE, "s2s %s: IKE SA %s (%s)", t->conf.name,
 			      up ? "up" : "down", state ? state : "?");
 		} else if (strcmp(event, "child-updown") == 0) {
@@ -129,7 +169,8 @@ static void on_event(void *arg, const char *event, const struct hnv_vici_msg *m)
 	}
 }
 
-static const char *const events[] = {"ike-updown", "child-updown", "ike-rekey", "child-rekey"};
+static const char *const events[] = {"ike-updown", "child-updown", "ike-rekey", "child-rekey",
+				     "log"};
 
 static int try_connect(struct hnv_s2s *s)
 {
@@ -265,6 +306,11 @@ static int load(struct hnv_s2s *s, struct tun *t, const struct hnv_vici_buf *con
 		t->sent_len = conn_msg->len;
 	}
 	logf_(s, HNV_LOG_NOTICE, "s2s: loaded %s", t->conn);
+	if (t->conf.legacy_crypto)
+		logf_(s, HNV_LOG_WARNING,
+		      "s2s %s: legacy crypto allowed: charon also accepts DH group 2 (MODP1024), "
+		      "SHA-1 and 3DES for this tunnel (IKE %s; ESP %s)",
+		      t->conf.name, HNV_S2S_IKE_LEGACY, HNV_S2S_ESP_LEGACY);
 	return 0;
 }
 
@@ -485,6 +531,7 @@ int hnv_s2s_sync(struct hnv_s2s *s, const struct hnv_s2s_spec *specs, size_t n)
 			tuns[i].downs = old->downs;
 			tuns[i].admin_down = old->admin_down;
 			tuns[i].kicks = old->kicks;
+			memcpy(tuns[i].reason, old->reason, sizeof(tuns[i].reason));
 		}
 	}
 	for (size_t i = 0; i < s->n_tuns; i++)
@@ -543,7 +590,8 @@ static int initiate(struct hnv_s2s *s, struct tun *t);
 /* Charon gives a tunnel up in some cases: an IKE_SA_INIT answered with an
  * error (the site's config not loaded yet), a peer's DELETE racing a
  * reload of the connection. A tunnel that should be up (start_action
- * start, not taken down by hnv_s2s_down) and has had no IKE SA in any
+ * start, not taken down by hnv_s2s_down, not responder-only) and has had
+ * no IKE SA in any
  * state for two audits in a row is initiated again. A connecting SA
  * counts, so this never adds a second IKE SA. */
 static int kick_idle(struct hnv_s2s *s)
@@ -566,7 +614,8 @@ static int kick_idle(struct hnv_s2s *s)
 	}
 	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
 		struct tun *t = &s->tuns[i];
-		if (t->audit_sas || t->trap || t->admin_down || !t->sent) {
+		if (t->audit_sas || t->trap || t->admin_down || !t->sent ||
+		    hnv_s2s_responder(&t->conf)) {
 			t->idle_audits = 0;
 			continue;
 		}
@@ -656,6 +705,7 @@ static int set_admin(struct hnv_s2s *s, struct tun *t, bool down)
 {
 	t->admin_down = down;
 	t->idle_audits = 0;
+	t->reason[0] = '\0';
 	if (!s->cmd)
 		return -ENOTCONN;
 	int rc = reconcile(s);
@@ -671,7 +721,10 @@ int hnv_s2s_up(struct hnv_s2s *s, const char *name)
 	if (rc)
 		return rc;
 	/* charon initiates a connection reloaded with start_action start
-	 * itself; a second initiate would make a second IKE SA */
+	 * itself; a second initiate would make a second IKE SA. A
+	 * responder-only tunnel waits for its site. */
+	if (hnv_s2s_responder(&t->conf))
+		return 0;
 	int n = count_sas(s, t);
 	if (n < 0)
 		return n;
@@ -765,6 +818,7 @@ int hnv_s2s_status(struct hnv_s2s *s, const char *name, struct hnv_s2s_status *s
 	st->child_rekeys = t->child_rekeys;
 	st->ups = t->ups;
 	st->downs = t->downs;
+	memcpy(st->reason, t->reason, sizeof(st->reason));
 	snprintf(st->ike_state, sizeof(st->ike_state), "DOWN");
 	if (!s->cmd)
 		return -ENOTCONN;
@@ -801,5 +855,7 @@ int hnv_s2s_status_format(const char *name, const struct hnv_s2s_status *st, cha
 			 (unsigned long long)st->bytes_in, (unsigned long long)st->packets_in,
 			 (unsigned long long)st->bytes_out, (unsigned long long)st->packets_out,
 			 st->ike_rekeys, st->child_rekeys);
+	if (n >= 0 && (size_t)n < len && st->reason[0] && strcmp(st->ike_state, "ESTABLISHED"))
+		n += snprintf(buf + n, len - (size_t)n, " reason %s", st->reason);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }

@@ -62,6 +62,11 @@
 #define HNV_S2S_NETMAP_MAX 4
 #define HNV_S2S_IKE_DEFAULT "aes256gcm16-prfsha384-ecp384"
 #define HNV_S2S_ESP_DEFAULT "aes256gcm16-ecp384"
+#define HNV_S2S_HOST_MAX 253
+/* Appended to a tunnel's proposals with legacy_crypto: the IKEv2 and ESP
+ * defaults of Windows Server 2012 R2 (docs/gateway.md). */
+#define HNV_S2S_IKE_LEGACY "aes256-sha1-modp1024,aes128-sha1-modp1024,3des-sha1-modp1024"
+#define HNV_S2S_ESP_LEGACY "aes256-sha1,aes128-sha1,3des-sha1"
 
 enum hnv_s2s_authn {
 	HNV_S2S_AUTHN_PSK = 1,
@@ -102,7 +107,21 @@ struct hnv_s2s_conf {
 	 * for the site, remote[] the site's for the tenant. */
 	unsigned n_local_netmap, n_remote_netmap;
 	struct hnv_s2s_map local_netmap[HNV_S2S_NETMAP_MAX], remote_netmap[HNV_S2S_NETMAP_MAX];
+	/* The peer: peer (an address), peer_host (a DNS name charon resolves;
+	 * peer unspecified) or peer_any (remote_addrs %any: a responder-only
+	 * tunnel, found by its remote_id; never initiated, see
+	 * hnv_s2s_responder). */
+	bool peer_any;
+	char peer_host[HNV_S2S_HOST_MAX + 1];
+	/* the legacy proposals above are accepted after ike and esp */
+	bool legacy_crypto;
 };
+
+/* True for a tunnel charon only answers: --peer any. */
+static inline bool hnv_s2s_responder(const struct hnv_s2s_conf *c)
+{
+	return c->peer_any;
+}
 
 /* One tunnel as the gateway wants it. conf is the configured tunnel; the
  * rest comes from the gateway role. */
@@ -165,7 +184,8 @@ bool hnv_s2s_connected(const struct hnv_s2s *s);
 unsigned hnv_s2s_connects(const struct hnv_s2s *s);
 
 /* up: loads the tunnel's connection with its start action again and
- * initiates it unless charon already did (never a second IKE SA); down:
+ * initiates it unless charon already did (never a second IKE SA; a
+ * responder-only tunnel is only loaded: it waits for its site); down:
  * loads it with start_action none (see hnv_s2s_spec.admin_down) and
  * terminates its IKE SA. Neither waits for the exchange. A tunnel taken
  * down stays down across charon restarts and re-syncs until up (or until
@@ -183,11 +203,24 @@ struct hnv_s2s_status {
 	uint64_t bytes_in, bytes_out, packets_in, packets_out; /* all CHILD SAs */
 	unsigned ike_rekeys, child_rekeys;                     /* seen in events by this manager */
 	unsigned ups, downs;                                   /* IKE up/down events seen */
+	/* Why the tunnel last failed to come up, as charon's log told this
+	 * manager (hnv_s2s_reason); "" when it did not, or since the IKE SA
+	 * came up. */
+	char reason[96];
 };
+
+/* The reason (one of a fixed set of sentences, never charon's text) a
+ * charon log line for a tunnel's IKE SA gives for a failed negotiation, or
+ * NULL: NO_PROPOSAL_CHOSEN, no acceptable proposal, AUTHENTICATION_FAILED,
+ * TS_UNACCEPTABLE, retransmissions given up, a peer name that does not
+ * resolve. */
+const char *hnv_s2s_reason(const char *msg);
 
 /* Status of tunnel name from list-sas plus the event counters. 0,
  * -ENOENT (not configured), -ENOTCONN, or a VICI error. */
 int hnv_s2s_status(struct hnv_s2s *s, const char *name, struct hnv_s2s_status *st);
+/* The peer as configured: "any", the DNS name or the address. */
+void hnv_s2s_peer_str(const struct hnv_s2s_conf *c, char *buf, size_t len);
 /* One line for `show`: "name state ... bytes ..." (never a secret). */
 int hnv_s2s_status_format(const char *name, const struct hnv_s2s_status *st, char *buf, size_t len);
 

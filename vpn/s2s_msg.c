@@ -23,17 +23,39 @@ static void add_prefix_item(struct hnv_vici_buf *b, const struct hnv_prefix *p)
 	hnv_vici_list_item_str(b, s);
 }
 
-/* A comma-joined proposal string as list items. */
-static void add_proposals(struct hnv_vici_buf *b, const char *key, const char *joined,
-			  const char *def)
+/* The items of a comma-joined proposal string. */
+static void add_items(struct hnv_vici_buf *b, const char *joined)
 {
 	char tmp[HNV_S2S_PROPOSALS_LEN + 1];
-	snprintf(tmp, sizeof(tmp), "%s", joined[0] ? joined : def);
-	hnv_vici_list_start(b, key);
+	snprintf(tmp, sizeof(tmp), "%s", joined);
 	char *save = NULL;
 	for (char *p = strtok_r(tmp, ",", &save); p; p = strtok_r(NULL, ",", &save))
 		hnv_vici_list_item_str(b, p);
+}
+
+/* The tunnel's proposals (def when it has none) and, for a tunnel with
+ * legacy crypto, the legacy ones after them: charon as initiator offers
+ * them in this order, as responder it takes the first of the peer's
+ * proposals any of them matches. */
+static void add_proposals(struct hnv_vici_buf *b, const char *key, const char *joined,
+			  const char *def, const char *legacy)
+{
+	hnv_vici_list_start(b, key);
+	add_items(b, joined[0] ? joined : def);
+	if (legacy)
+		add_items(b, legacy);
 	hnv_vici_list_end(b);
+}
+
+void hnv_s2s_peer_str(const struct hnv_s2s_conf *c, char *buf, size_t len)
+{
+	if (c->peer_any)
+		snprintf(buf, len, "any");
+	else if (c->peer_host[0])
+		snprintf(buf, len, "%.*s", (int)strnlen(c->peer_host, sizeof(c->peer_host)),
+			 c->peer_host);
+	else
+		hnv_fmt_ip(&c->peer, buf, len);
 }
 
 static int cred_path(const char *cred_dir, const char *sub, const char *file, char *out, size_t len)
@@ -142,11 +164,19 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 		hnv_vici_list_item_str(b, ip);
 		hnv_vici_list_end(b);
 	}
-	hnv_fmt_ip(&c->peer, ip, sizeof(ip));
+	/* --peer any: any address (the site is found by its identity);
+	 * a DNS name: charon resolves it when it initiates and matches */
+	char peer[HNV_S2S_HOST_MAX + 1];
+	if (c->peer_any)
+		snprintf(peer, sizeof(peer), "%%any");
+	else
+		hnv_s2s_peer_str(c, peer, sizeof(peer));
 	hnv_vici_list_start(b, "remote_addrs");
-	hnv_vici_list_item_str(b, ip);
+	hnv_vici_list_item_str(b, peer);
 	hnv_vici_list_end(b);
-	add_proposals(b, "proposals", c->ike, HNV_S2S_IKE_DEFAULT);
+	const bool legacy = c->legacy_crypto;
+	add_proposals(b, "proposals", c->ike, HNV_S2S_IKE_DEFAULT,
+		      legacy ? HNV_S2S_IKE_LEGACY : NULL);
 	if (c->dpd)
 		hnv_vici_kv_fmt(b, "dpd_delay", "%us", c->dpd);
 	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_IKE);
@@ -201,12 +231,18 @@ int hnv_s2s_build_conn(const struct hnv_s2s_spec *sp, const char *prefix, const 
 	for (unsigned i = 0; i < c->n_remote; i++)
 		add_prefix_item(b, &c->remote[i]);
 	hnv_vici_list_end(b);
-	add_proposals(b, "esp_proposals", c->esp, HNV_S2S_ESP_DEFAULT);
+	add_proposals(b, "esp_proposals", c->esp, HNV_S2S_ESP_DEFAULT,
+		      legacy ? HNV_S2S_ESP_LEGACY : NULL);
 	hnv_vici_kv_str(b, "mode", "tunnel");
 	hnv_vici_kv_str(b, "rekey_time", HNV_S2S_REKEY_CHILD);
-	const char *act = sp->admin_down ? "none" : sp->trap ? "trap" : "start";
+	/* A responder-only tunnel has no address to initiate to (and a trap
+	 * needs one to send the acquire to): charon waits for the site, and
+	 * a site that is gone (DPD, DELETE) is only cleared; it comes back
+	 * by initiating again. */
+	bool passive = sp->admin_down || hnv_s2s_responder(c);
+	const char *act = passive ? "none" : sp->trap ? "trap" : "start";
 	hnv_vici_kv_str(b, "start_action", act);
-	hnv_vici_kv_str(b, "dpd_action", sp->admin_down ? "clear" : "restart");
+	hnv_vici_kv_str(b, "dpd_action", passive ? "clear" : "restart");
 	hnv_vici_kv_str(b, "close_action", act);
 	if (sp->if_id) {
 		hnv_vici_kv_fmt(b, "if_id_in", "%u", sp->if_id);

@@ -45,7 +45,7 @@
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
 #define EXIT_NOT_APPLIED 4
-#define PSK_FILE_MAX 4096 /* bytes of a --psk-file (a PSK is at most 255) */
+#define PSK_FILE_MAX 4096    /* bytes of a --psk-file (a PSK is at most 255) */
 #define FILE_MAX (64u << 20) /* bytes of a commit or ps file */
 
 /* First words that make a command a config-text line (mgmt/conftext.h). */
@@ -223,10 +223,23 @@ static int change_status(json_object *res, const char *done, bool quiet)
 {
 	char *what;
 	bool failed = hnv_cli_not_applied(res, &what);
+	json_object *warnings;
 	if (json_out)
 		hnv_cli_print_json(res);
 	else if (!quiet && !failed)
 		printf("%s\n", done);
+	/* committed all the same: the exit status stays what it is */
+	if (!json_out && json_object_object_get_ex(res, "warnings", &warnings) &&
+	    json_object_is_type(warnings, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(warnings); i++) {
+			const char *w =
+				json_object_get_string(json_object_array_get_idx(warnings, i));
+			if (!w)
+				continue;
+			fputs("hnvgw: warning: ", stderr);
+			hnv_cli_fputs_safe(w, false, stderr);
+			fputc('\n', stderr);
+		}
 	if (!failed)
 		return 0;
 	fprintf(stderr, "hnvgw: %s, but not applied: ", done);
@@ -339,7 +352,8 @@ static int take_psk(char **w, int n, char **secret)
 	*secret = NULL;
 	for (int i = 0; i < n; i++) {
 		bool file = strcmp(w[i], "--psk-file") == 0;
-		if (!file && !(strcmp(w[i], "--psk") == 0 && i + 1 < n && strcmp(w[i + 1], "-") == 0))
+		if (!file &&
+		    !(strcmp(w[i], "--psk") == 0 && i + 1 < n && strcmp(w[i + 1], "-") == 0))
 			continue;
 		if (i + 1 >= n)
 			return usage_error("--psk-file needs a FILE");

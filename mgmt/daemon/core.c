@@ -841,6 +841,28 @@ static json_object *change_result(struct hnv_core *c, unsigned rev)
 	return o;
 }
 
+/* "warnings": what the committed lines deserve a warning for
+ * (hnv_conf_warning: an S2S tunnel with legacy crypto). The commit stands;
+ * the CLI prints them and exits 0. */
+static void add_warnings(json_object *result, const char *const *lines, size_t n)
+{
+	json_object *w = NULL;
+	for (size_t i = 0; result && i < n; i++) {
+		struct hnv_conf_cmd cmd;
+		char perr[64], msg[512];
+		bool warn = hnv_conf_parse_line(lines[i], &cmd, perr, sizeof(perr)) == 1 &&
+			    hnv_conf_warning(&cmd, msg, sizeof(msg));
+		explicit_bzero(&cmd, sizeof(cmd)); /* a PSK */
+		if (!warn)
+			continue;
+		if (!w) {
+			w = json_object_new_array();
+			json_object_object_add(result, "warnings", w);
+		}
+		json_object_array_add(w, json_object_new_string(msg));
+	}
+}
+
 int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
 		  json_object **result, char *err, size_t errlen)
 {
@@ -853,6 +875,8 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 		if (hrc != 1) {
 			if (hrc)
 				hnv_scrub_secrets(err, errlen, lines, n);
+			else
+				add_warnings(*result, lines, n);
 			return hrc;
 		}
 	}
@@ -863,6 +887,7 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 		return rc;
 	}
 	*result = change_result(c, rev);
+	add_warnings(*result, lines, n);
 	if (confirm) {
 		if (!c->confirm.armed)
 			c->confirm.back = prev;

@@ -84,6 +84,9 @@ void hnv_gwstate_s2s(const struct hnv_conf_s2s *c, struct hnv_s2s_conf *out)
 		out->remote_netmap[i].real = c->remote_netmap[i].real;
 		out->remote_netmap[i].mapped = c->remote_netmap[i].mapped;
 	}
+	out->peer_any = c->peer_any;
+	COPY_ARRAY(out, c, peer_host);
+	out->legacy_crypto = c->legacy_crypto;
 }
 
 static int add_tenant(const struct hnv_conf_cmd *cmd, void *arg)

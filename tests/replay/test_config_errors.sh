@@ -114,6 +114,13 @@ bad_config external-router "UseExternalRouter \$true) is not supported" "" "glob
 # demo's 169.254.254.254
 bad_config gw-record-pa "must have PA 169.254.254.254, not 192.168.4.22" "" \
 	"lookup add --vsid 5001 --ca 10.0.0.1 --pa 192.168.4.22 --mac 101010101101"
+# S2S peers (issue 19 item 4): a malformed host name; --peer any with a
+# remote ID that would accept any site
+S='--local-id gw.example --psk 0123456789abcdefghijk --remote-prefix 192.168.0.0/16'
+bad_config s2s-bad-host 'invalid peer "host..example": empty label' "" \
+	"s2s add t1 --rdomain blue --peer host..example --remote-id site $S"
+bad_config s2s-any-wildcard '--peer any needs a --remote-id naming one site' "" \
+	"s2s add t1 --rdomain blue --peer any --remote-id %any $S"
 
 # command-line mistakes are refused the same way
 expect_refused missing-config "no-such\.conf" -- --config "$SCRATCH/no-such.conf" --in blue1="$IN"

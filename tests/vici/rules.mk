@@ -8,3 +8,11 @@ vici-test: $(BA)/vici_drive
 	@echo "== tests/vici/test_charon.sh"; VICI_DRIVE=$(BA)/vici_drive bash tests/vici/test_charon.sh
 
 EXTRA_TESTS += vici-test
+
+# IKE interop (issue 19 item 4): a WS2012R2-like site with and without
+# --allow-legacy-crypto, --peer any told apart by remote ID, --peer HOST.
+.PHONY: vici-ike-test
+vici-ike-test: $(BA)/vici_drive
+	@echo "== tests/vici/test_ike_interop.sh"; VICI_DRIVE=$(BA)/vici_drive bash tests/vici/test_ike_interop.sh
+
+EXTRA_TESTS += vici-ike-test
