@@ -109,6 +109,7 @@ struct hnv_conf_batch {
 	CONF_ARRAY(struct auto_rec) autos; /* port records not replaced */
 	CONF_ARRAY(struct gwport_rec) gwports;
 	CONF_ARRAY(struct dev_rec) devs;
+	CONF_ARRAY(struct hnv_conf_conn) conns; /* gre and l3 */
 };
 
 /* ---- shared checks and messages (conf_apply.c; those the model shares
@@ -163,5 +164,13 @@ int conf_vsid_gw_busy(const struct hnv_conf_batch *b, const char *cmd, uint32_t 
  * whose CAs changed, or that the datapath lost, is replaced. 0, or a
  * negative errno with a message. */
 int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
+
+/* ---- GRE and L3 connections (conf_apply_conn.c) ---- */
+
+int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		    size_t errlen);
+/* The name of a connection of the batch in routing domain rdomain, or
+ * NULL. */
+const char *conf_conn_of_rdomain(const struct hnv_conf_batch *b, const char *rdomain);
 
 #endif

@@ -26,6 +26,8 @@
  */
 #include "model_int.h"
 
+#include "conf_conn.h"
+
 #include "../lib/err.h"
 
 #include <arpa/inet.h>
@@ -424,6 +426,22 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 	return conf_s2s_ids_taken(s, OBJ(o, s2s)->name, msg, MSG_MAX);
 }
 
+/* gre add, l3 add: a gateway to attach to; no other connection with its
+ * GRE key or VLAN on the same parent (conf_conn.h). */
+static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(conn) *s = OBJ(e, conn);
+	const char *cmd = hnv_conf_conn_cmd(s);
+	if (!rdomain_known(ck, s->rdomain))
+		return conf_rdomain_missing(cmd, s->rdomain, msg, MSG_MAX);
+	if (!has_gateway(ck, s->rdomain))
+		return conf_gateway_missing(cmd, s->name, s->rdomain, msg, MSG_MAX);
+	struct keyb k;
+	mdl_key_conn(s, &k);
+	const struct ent *o = first_holder(ck, &k, (enum group)e->g, e->seq);
+	return o == NULL ? 0 : hnv_conf_conn_clash(s, OBJ(o, conn)->name, msg, MSG_MAX);
+}
+
 /* Checks entry e, at place (or SIZE_MAX) in its group. */
 /* A port on a gateway's corp device: a replay applies gateways first, so
  * the port's "port add" is refused (check_port words it). */
@@ -480,6 +498,10 @@ static void check_ent(struct ck *ck, const struct ent *e, size_t place)
 		break;
 	case G_S2S:
 		rc = check_s2s(ck, e, msg);
+		break;
+	case G_GRE:
+	case G_L3:
+		rc = check_conn(ck, e, msg);
 		break;
 	default:
 		break; /* provider routes, settings: nothing beyond the line */
