@@ -24,10 +24,11 @@ static long conn_find(const struct hnv_conf_batch *b, enum hnv_conn_type type, c
 	return -1;
 }
 
-const char *conf_conn_of_rdomain(const struct hnv_conf_batch *b, const char *rdomain)
+const struct hnv_conf_conn *conf_conn_of_rdomain(const struct hnv_conf_batch *b,
+						 const char *rdomain)
 {
 	long i = CONF_FIND(b->conns, conn_uses_rdomain, rdomain);
-	return i < 0 ? NULL : b->conns.a[i].name;
+	return i < 0 ? NULL : &b->conns.a[i];
 }
 
 int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
@@ -38,9 +39,8 @@ int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char
 	bool add = c->kind == HNV_CONF_GRE_ADD || c->kind == HNV_CONF_L3_ADD;
 	enum hnv_conn_type type = gre ? HNV_CONN_GRE : HNV_CONN_L3;
 	const char *cmd = gre ? (add ? "gre add" : "gre del") : (add ? "l3 add" : "l3 del");
-	if (!CONF_TERMINATED(s->name) || !CONF_TERMINATED(s->rdomain) ||
-	    !CONF_TERMINATED(s->dev) || s->n_remote > HNV_CONN_REMOTE_MAX ||
-	    (add && s->type != type)) {
+	if (!CONF_TERMINATED(s->name) || !CONF_TERMINATED(s->rdomain) || !CONF_TERMINATED(s->dev) ||
+	    s->n_remote > HNV_CONN_REMOTE_MAX || (add && s->type != type)) {
 		hnv_seterr(err, errlen, "%s: a value is not terminated or out of range", cmd);
 		return -EINVAL;
 	}

@@ -280,12 +280,14 @@ static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char
 			cmd, rdomain, b->s2s.a[ti].name);
 		return -EBUSY;
 	}
-	const char *conn = conf_conn_of_rdomain(b, rdomain);
+	const struct hnv_conf_conn *conn = conf_conn_of_rdomain(b, rdomain);
 	if (conn != NULL) {
-		hnv_seterr(err, errlen,
-			   "%s: the gateway of routing domain \"%s\" is in use by connection "
-			   "\"%s\" (gre del or l3 del first)",
-			   cmd, rdomain, conn);
+		hnv_seterr(
+			err, errlen,
+			"%s: the gateway of routing domain \"%s\" is in use by %s \"%s\" (%s del "
+			"first)",
+			cmd, rdomain, conn->type == HNV_CONN_GRE ? "gre" : "l3", conn->name,
+			conn->type == HNV_CONN_GRE ? "gre" : "l3");
 		return -EBUSY;
 	}
 	/* The gateway's CAs are part of it and go with it, their ports now

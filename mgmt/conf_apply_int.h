@@ -169,8 +169,8 @@ int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
 
 int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		    size_t errlen);
-/* The name of a connection of the batch in routing domain rdomain, or
- * NULL. */
-const char *conf_conn_of_rdomain(const struct hnv_conf_batch *b, const char *rdomain);
+/* A connection of the batch in routing domain rdomain, or NULL. */
+const struct hnv_conf_conn *conf_conn_of_rdomain(const struct hnv_conf_batch *b,
+						 const char *rdomain);
 
 #endif

@@ -185,8 +185,7 @@ const char *hnv_conf_conn_cmd(const struct hnv_conf_conn *c)
 	return c->type == HNV_CONN_GRE ? "gre add" : "l3 add";
 }
 
-int hnv_conf_conn_clash(const struct hnv_conf_conn *c, const char *other, char *err,
-			size_t errlen)
+int hnv_conf_conn_clash(const struct hnv_conf_conn *c, const char *other, char *err, size_t errlen)
 {
 	if (c->type == HNV_CONN_GRE) {
 		char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], k[24] = "no key";

@@ -17,8 +17,7 @@
 size_t hnv_conf_conn_clash_key(const struct hnv_conf_conn *c, unsigned char *key);
 
 /* The message refusing c because other (named) holds its key: -EEXIST. */
-int hnv_conf_conn_clash(const struct hnv_conf_conn *c, const char *other, char *err,
-			size_t errlen);
+int hnv_conf_conn_clash(const struct hnv_conf_conn *c, const char *other, char *err, size_t errlen);
 
 /* "gre add" or "l3 add" for c's type. */
 const char *hnv_conf_conn_cmd(const struct hnv_conf_conn *c);

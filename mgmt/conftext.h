@@ -127,7 +127,7 @@
  *   gre, l3: connections of a routing domain's gateway (gateway add
  *           first), mgmt/conf_conn.c and docs/gateway.md. NAME: 1-12
  *           characters (the device is gr-NAME or l3-NAME); names are unique
- *           among gre and l3 connections together. --addr: the gateway's
+ *           per type (a gre and an l3 connection may share one). --addr: the gateway's
  *           address on the connection with its prefix length (host bits
  *           set, not the network or broadcast address of an IPv4 prefix
  *           shorter than /31). gre: --local and --remote are the tunnel's
@@ -345,7 +345,7 @@ struct hnv_conf_s2s {
 #define HNV_CONN_NAME_MAX 12 /* the device is gr-<name> or l3-<name> */
 #define HNV_CONN_REMOTE_MAX 16
 #define HNV_CONN_RATE_MIN 8        /* kbit/s */
-#define HNV_CONN_RATE_MAX 40000000 /* kbit/s: 40 Gbit/s */
+#define HNV_CONN_RATE_MAX 32000000 /* kbit/s: 32 Gbit/s (tc_ratespec is 32-bit bytes/s) */
 enum hnv_conn_type {
 	HNV_CONN_GRE = 1,
 	HNV_CONN_L3 = 2,
