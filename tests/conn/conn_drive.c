@@ -39,17 +39,16 @@ int main(int argc, char **argv)
 	if ((strcmp(cmd, "rate-out") == 0 || strcmp(cmd, "rate-in") == 0) && argc == 4) {
 		int ifi = ifindex_of(r, argv[2], err, sizeof(err));
 		uint32_t kbit = (uint32_t)strtoul(argv[3], NULL, 10);
-		rc = ifi < 0 ? ifi
-		     : cmd[5] == 'o'
-			     ? hnv_rtnl_rate_out(r, ifi, argv[2], kbit, err, sizeof(err))
-			     : hnv_rtnl_rate_in(r, ifi, argv[2], kbit, err, sizeof(err));
+		rc = ifi < 0         ? ifi
+		     : cmd[5] == 'o' ? hnv_rtnl_rate_out(r, ifi, argv[2], kbit, err, sizeof(err))
+				     : hnv_rtnl_rate_in(r, ifi, argv[2], kbit, err, sizeof(err));
 	} else if (strcmp(cmd, "shaping") == 0 && argc == 3) {
 		int ifi = ifindex_of(r, argv[2], err, sizeof(err));
 		struct hnv_rtnl_shaping s;
 		rc = ifi < 0 ? ifi : hnv_rtnl_shaping_get(r, ifi, &s, err, sizeof(err));
 		if (rc == 0)
-			printf("tbf=%llu root=%d ingress=%d\n", (unsigned long long)s.tbf_bytes_per_s,
-			       s.has_root, s.has_ingress);
+			printf("tbf=%llu root=%d ingress=%d\n",
+			       (unsigned long long)s.tbf_bytes_per_s, s.has_root, s.has_ingress);
 	} else if (strcmp(cmd, "gre") == 0 && (argc == 5 || argc == 6)) {
 		struct hnv_ip l, m;
 		if (hnv_parse_ip(argv[3], &l) < 0 || hnv_parse_ip(argv[4], &m) < 0) {
@@ -74,8 +73,8 @@ int main(int argc, char **argv)
 			inet_ntop(AF_INET, &l.gre_remote, b, sizeof(b));
 			if (l.gre_has_key)
 				snprintf(k, sizeof(k), "%u", l.gre_key);
-			printf("kind=%s link=%d vlan=%u gre=%s>%s key=%s\n", l.kind[0] ? l.kind : "-",
-			       l.link, l.vlan_id, a, b, k);
+			printf("kind=%s link=%d vlan=%u gre=%s>%s key=%s\n",
+			       l.kind[0] ? l.kind : "-", l.link, l.vlan_id, a, b, k);
 		}
 	} else {
 		fprintf(stderr, "usage: see tests/conn/conn_drive.c\n");
