@@ -59,10 +59,11 @@ int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char
 	}
 	if (!conf_rdomain_known(b, s->rdomain))
 		return conf_rdomain_missing(cmd, s->rdomain, err, errlen);
-	bool has_gw = false;
-	for (size_t k = 0; k < b->gws.n && !has_gw; k++)
-		has_gw = strcmp(b->gws.a[k].rdomain, s->rdomain) == 0;
-	if (!has_gw)
+	const struct gw_rec *gw = NULL;
+	for (size_t k = 0; k < b->gws.n && !gw; k++)
+		if (strcmp(b->gws.a[k].rdomain, s->rdomain) == 0)
+			gw = &b->gws.a[k];
+	if (!gw)
 		return conf_gateway_missing(cmd, s->name, s->rdomain, err, errlen);
 	unsigned char key[HNV_CONN_CLASH_KEY_MAX], other[HNV_CONN_CLASH_KEY_MAX];
 	size_t n = hnv_conf_conn_clash_key(s, key);
@@ -70,6 +71,17 @@ int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char
 		if (hnv_conf_conn_clash_key(&b->conns.a[k], other) == n &&
 		    memcmp(key, other, n) == 0)
 			return hnv_conf_conn_clash(s, b->conns.a[k].name, err, errlen);
+	bool v4 = hnv_ip_is_v4(&s->nexthop);
+	const char *dflt = NULL;
+	for (size_t k = 0; k < b->conns.n && hnv_conf_conn_is_default(s); k++)
+		if (hnv_conf_conn_is_default(&b->conns.a[k]) &&
+		    strcmp(b->conns.a[k].rdomain, s->rdomain) == 0 &&
+		    hnv_ip_is_v4(&b->conns.a[k].nexthop) == v4)
+			dflt = b->conns.a[k].name;
+	int rc = hnv_conf_conn_default_taken(s, gw->corp_nexthop && gw->corp_nexthop_v4 == v4, dflt,
+					     err, errlen);
+	if (rc < 0)
+		return rc;
 	if (CONF_PUSH(b->conns, s) < 0) {
 		hnv_seterr(err, errlen, "%s: connection \"%s\": out of memory", cmd, s->name);
 		return -ENOMEM;

@@ -255,6 +255,8 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	memcpy(r.vrf, g->vrf, sizeof(r.vrf));
 	r.table = g->table;
 	memcpy(r.corp_dev, g->corp_dev, sizeof(r.corp_dev));
+	r.corp_nexthop = g->has_corp_nexthop;
+	r.corp_nexthop_v4 = hnv_ip_is_v4(&g->corp_nexthop);
 	if (CONF_PUSH(b->gws, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;

@@ -63,6 +63,7 @@ struct gw_rec {
 	char vrf[HNV_DEV_MAX + 1];
 	uint32_t table;
 	char corp_dev[HNV_DEV_MAX + 1]; /* "" none */
+	bool corp_nexthop, corp_nexthop_v4; /* its --corp-nexthop and its family */
 };
 
 /* The device a port uses: its --dev, else its name (the TAP). */

@@ -180,6 +180,31 @@ size_t hnv_conf_conn_clash_key(const struct hnv_conf_conn *c, unsigned char *key
 	return n;
 }
 
+bool hnv_conf_conn_is_default(const struct hnv_conf_conn *c)
+{
+	return c->type == HNV_CONN_L3 && c->n_remote == 0;
+}
+
+int hnv_conf_conn_default_taken(const struct hnv_conf_conn *c, bool corp_nexthop_same,
+				const char *other, char *err, size_t errlen)
+{
+	if (!hnv_conf_conn_is_default(c) || (!corp_nexthop_same && other == NULL))
+		return 0;
+	const char *fam = hnv_ip_is_v4(&c->nexthop) ? "IPv4" : "IPv6";
+	if (corp_nexthop_same)
+		hnv_seterr(err, errlen,
+			   "l3 add: connection \"%s\" would carry the %s default route of routing "
+			   "domain \"%s\", which is its gateway's --corp-nexthop (give "
+			   "--remote-prefix)",
+			   c->name, fam, c->rdomain);
+	else
+		hnv_seterr(err, errlen,
+			   "l3 add: connection \"%s\" would carry the %s default route of routing "
+			   "domain \"%s\", which connection \"%s\" carries (give --remote-prefix)",
+			   c->name, fam, c->rdomain, other);
+	return -EEXIST;
+}
+
 const char *hnv_conf_conn_cmd(const struct hnv_conf_conn *c)
 {
 	return c->type == HNV_CONN_GRE ? "gre add" : "l3 add";

@@ -19,6 +19,15 @@ size_t hnv_conf_conn_clash_key(const struct hnv_conf_conn *c, unsigned char *key
 /* The message refusing c because other (named) holds its key: -EEXIST. */
 int hnv_conf_conn_clash(const struct hnv_conf_conn *c, const char *other, char *err, size_t errlen);
 
+/* An L3 connection without remote prefixes carries its VRF's default
+ * route of the next hop's family: refused (-EEXIST with the message) when
+ * the gateway's --corp-nexthop of that family (corp_nexthop_same) or
+ * another such connection (other, named; NULL: none) has it already. */
+int hnv_conf_conn_default_taken(const struct hnv_conf_conn *c, bool corp_nexthop_same,
+				const char *other, char *err, size_t errlen);
+/* True for an L3 connection that carries the default route. */
+bool hnv_conf_conn_is_default(const struct hnv_conf_conn *c);
+
 /* "gre add" or "l3 add" for c's type. */
 const char *hnv_conf_conn_cmd(const struct hnv_conf_conn *c);
 

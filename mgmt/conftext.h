@@ -137,7 +137,8 @@
  *           --dev (not a device hnvgw owns), --vlan 1-4094, unique per
  *           --dev; --nexthop inside --addr's prefix; without
  *           --remote-prefix the connection carries the VRF's default
- *           route of --nexthop's family. --remote-prefix: up to
+ *           route of --nexthop's family (refused when the gateway's
+ *           --corp-nexthop or another connection of the tenant has it). --remote-prefix: up to
  *           HNV_CONN_REMOTE_MAX, no two overlapping. --rate-out (what the
  *           tenant sends into the connection) and --rate-in (what it
  *           receives from it): kbit/s, HNV_CONN_RATE_MIN-HNV_CONN_RATE_MAX,

@@ -439,7 +439,29 @@ static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
 	struct keyb k;
 	mdl_key_conn(s, &k);
 	const struct ent *o = first_holder(ck, &k, (enum group)e->g, e->seq);
-	return o == NULL ? 0 : hnv_conf_conn_clash(s, OBJ(o, conn)->name, msg, MSG_MAX);
+	if (o != NULL)
+		return hnv_conf_conn_clash(s, OBJ(o, conn)->name, msg, MSG_MAX);
+	if (!hnv_conf_conn_is_default(s))
+		return 0;
+	/* one default route per VRF and family */
+	MEMBER_T(gateway) gk;
+	memset(&gk, 0, sizeof(gk));
+	snprintf(gk.rdomain, sizeof(gk.rdomain), "%s", s->rdomain);
+	mdl_key_identity(&gk, G_GATEWAY, &k);
+	const struct ent *g = mdl_view_find(&ck->v, &k);
+	bool v4 = hnv_ip_is_v4(&s->nexthop);
+	bool corp = g != NULL && OBJ(g, gateway)->has_corp_nexthop &&
+		    hnv_ip_is_v4(&OBJ(g, gateway)->corp_nexthop) == v4;
+	const char *other = NULL;
+	struct keyb bk;
+	struct lit it;
+	const struct ent *x;
+	mdl_bkey_rd(s->rdomain, &bk);
+	for (mdl_lit_bucket(&it, &ck->v, &bk, G_L3); (x = mdl_lit_next(&it)) != NULL;)
+		if (x->seq < e->seq && hnv_conf_conn_is_default(OBJ(x, conn)) &&
+		    hnv_ip_is_v4(&OBJ(x, conn)->nexthop) == v4)
+			other = OBJ(x, conn)->name;
+	return hnv_conf_conn_default_taken(s, corp, other, msg, MSG_MAX);
 }
 
 /* Checks entry e, at place (or SIZE_MAX) in its group. */

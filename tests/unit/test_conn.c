@@ -211,7 +211,7 @@ static void check_both(const char *extra, const char *want)
 	" --addr 172.30.0.1/30 --remote-prefix 192.168.0.0/16\n"
 #define L3(n, rd, dev, vlan)                                                                       \
 	"l3 add " n " --rdomain " rd " --dev " dev " --vlan " vlan                                 \
-	" --addr 172.31.0.1/24 --nexthop 172.31.0.2\n"
+	" --addr 172.31.0.1/24 --nexthop 172.31.0.2 --remote-prefix 10.99.0.0/16\n"
 
 static void test_commit_checks(void **state)
 {
@@ -248,6 +248,29 @@ static void test_commit_checks(void **state)
 	check_both(L3("x", "blue", "eth2", "100") "gateway del --rdomain blue\n",
 		   "is in use by l3 \"x\"");
 	check_both("gre del nope\n", "not found");
+	/* one default route per VRF and family */
+	check_both("l3 add x --rdomain blue --dev eth2 --vlan 5 --addr 172.31.0.1/24 --nexthop "
+		   "172.31.0.2\n"
+		   "l3 add y --rdomain blue --dev eth2 --vlan 6 --addr 172.31.1.1/24 --nexthop "
+		   "172.31.1.2\n",
+		   "l3 add: connection \"y\" would carry the IPv4 default route of routing domain "
+		   "\"blue\", which connection \"x\" carries");
+	check_both("gateway del --rdomain blue\n"
+		   "gateway add --rdomain blue --vrf blue --table 101 --corp-dev eth9 --corp-addr "
+		   "172.29.0.1/24 --corp-nexthop 172.29.0.2\n"
+		   "l3 add x --rdomain blue --dev eth2 --vlan 5 --addr 172.31.0.1/24 --nexthop "
+		   "172.31.0.2\n",
+		   "which is its gateway's --corp-nexthop");
+	/* with remote prefixes, or in another tenant or family: fine */
+	check_both("l3 add x --rdomain blue --dev eth2 --vlan 5 --addr 172.31.0.1/24 --nexthop "
+		   "172.31.0.2\n"
+		   "l3 add y --rdomain red --dev eth2 --vlan 6 --addr 172.31.1.1/24 --nexthop "
+		   "172.31.1.2\n"
+		   "l3 add z --rdomain blue --dev eth2 --vlan 7 --addr 2001:db8:7::1/64 --nexthop "
+		   "2001:db8:7::2\n"
+		   "l3 add w --rdomain blue --dev eth2 --vlan 8 --addr 172.31.2.1/24 --nexthop "
+		   "172.31.2.2 --remote-prefix 10.99.0.0/16\n",
+		   NULL);
 	/* delete, then the same key again */
 	check_both(GRE("a", "blue", "198.51.100.2",
 		       " --key 5") "gre del a\n" GRE("b", "red", "198.51.100.2", " --key 5"),
