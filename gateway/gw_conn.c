@@ -178,6 +178,8 @@ static int apply_conn(struct hnv_gw *g, struct desired *d, struct conn *cn, char
 		return -EAGAIN;
 	}
 	int rc = ensure_device(g, t, cn, err, errlen);
+	if (rc < 0)
+		cn->ifindex = 0;
 	unsigned plen = cn->c.addr.len;
 	if (rc == 0)
 		rc = gw_sync_addrs(g, cn->ifindex, cn->dev, &cn->c.addr.addr, &plen, 1, err,
@@ -206,6 +208,7 @@ void gw_apply_conns(struct hnv_gw *g, struct desired *d)
 	for (unsigned i = 0; i < d->n_conns; i++) {
 		struct conn *cn = &d->conns[i];
 		cn->err[0] = 0;
+		cn->ifindex = 0;
 		if (apply_conn(g, d, cn, err, sizeof(err)) < 0) {
 			memcpy(cn->err, err, sizeof(cn->err));
 			hnv_log(HNV_LOG_ERR, "%s %s: %s",

@@ -204,8 +204,8 @@ void gw_apply_routes(struct hnv_gw *g, const struct desired *d)
 	 * L3 next hop (an L3 connection without any: the default route) */
 	for (unsigned i = 0; i < d->n_conns; i++) {
 		const struct conn *cn = &d->conns[i];
-		if (!cn->ifindex || cn->tenant < 0 || cn->err[0])
-			continue;
+		if (!cn->ifindex || cn->tenant < 0)
+			continue; /* no device in the VRF (a failed rate limit keeps it) */
 		bool v4 = hnv_ip_is_v4(&cn->c.nexthop);
 		struct hnv_zapi_nh nh = {.type = HNV_ZAPI_NH_IFINDEX,
 					 .ifindex = (uint32_t)cn->ifindex};

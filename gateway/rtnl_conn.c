@@ -224,6 +224,11 @@ int hnv_rtnl_shaping_get(struct hnv_rtnl *r, int ifindex, struct hnv_rtnl_shapin
 
 /* ---- rate limits ---- */
 
+/* Bucket sizes. tbf queues what exceeds its bucket: 20 ms suffice. A
+ * policer drops it, and TCP takes every drop as congestion: its bucket
+ * holds 100 ms (a round trip of a slow path) so one TCP stream gets close
+ * to the rate. */
+#define TBF_BUCKET_MS 20
 /* The kernel's scheduler clock: a tick is 64 ns (PSCHED_SHIFT 6). */
 #define PSCHED_NS_PER_TICK 64u
 /* The largest packet a limit meets whole: GSO and GRO super-packets. */
@@ -242,12 +247,12 @@ static uint32_t xmit_ticks(uint32_t rate, uint64_t bytes)
 	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-/* A bucket that holds 20 ms of the rate, and at least one super-packet
- * (a policer drops a packet larger than its bucket every time; tbf splits
- * a GSO packet larger than its bucket). */
-static uint32_t burst_bytes(uint32_t rate)
+/* A bucket that holds ms milliseconds of the rate, and at least one
+ * super-packet (a policer drops a packet larger than its bucket every
+ * time; tbf splits a GSO packet larger than its bucket). */
+static uint32_t burst_bytes(uint32_t rate, unsigned ms)
 {
-	uint64_t b = (uint64_t)rate / 50u;
+	uint64_t b = (uint64_t)rate * ms / 1000u;
 	return b < SUPER_PACKET ? SUPER_PACKET : (uint32_t)(b > (1u << 30) ? 1u << 30 : b);
 }
 
@@ -276,7 +281,7 @@ int hnv_rtnl_rate_out(struct hnv_rtnl *r, int ifindex, const char *name, uint32_
 				   name, strerror(-rc));
 		return rc;
 	}
-	uint32_t rate = bytes_per_s(kbit), burst = burst_bytes(rate);
+	uint32_t rate = bytes_per_s(kbit), burst = burst_bytes(rate, TBF_BUCKET_MS);
 	struct nlmsghdr *nlh = tc_req(r, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK,
 				      ifindex, TC_H_ROOT, TC_H_MAKE(1u << 16, 0), 0);
 	mnl_attr_put_strz(nlh, TCA_KIND, "tbf");
@@ -298,22 +303,31 @@ int hnv_rtnl_rate_out(struct hnv_rtnl *r, int ifindex, const char *name, uint32_
 }
 
 #define INGRESS_HANDLE TC_H_MAKE(TC_H_INGRESS, 0) /* ffff: */
+#define POLICE_BUCKET_MS 100
 #define POLICE_PRIO 1
 #define POLICE_HANDLE 1
 
-/* The matchall filter with the police action on the ingress qdisc. */
+/* The matchall filter with the police action on the ingress qdisc. A
+ * matchall filter cannot be changed (the kernel answers EEXIST): the old
+ * one goes first, so the device is unpoliced for one netlink round trip. */
 static int police_filter(struct hnv_rtnl *r, int ifindex, uint32_t rate)
 {
-	struct nlmsghdr *nlh = tc_req(r, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK,
-				      ifindex, INGRESS_HANDLE, POLICE_HANDLE,
-				      TC_H_MAKE(POLICE_PRIO << 16, htons(ETH_P_ALL)));
+	uint32_t info = TC_H_MAKE(POLICE_PRIO << 16, htons(ETH_P_ALL));
+	int rc = hnv_nl_talk(
+		&r->nl,
+		tc_req(r, RTM_DELTFILTER, NLM_F_ACK, ifindex, INGRESS_HANDLE, POLICE_HANDLE, info),
+		NULL, NULL);
+	if (rc < 0 && rc != -ENOENT && rc != -EINVAL)
+		return rc;
+	struct nlmsghdr *nlh = tc_req(r, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK,
+				      ifindex, INGRESS_HANDLE, POLICE_HANDLE, info);
 	mnl_attr_put_strz(nlh, TCA_KIND, "matchall");
 	struct nlattr *o = mnl_attr_nest_start(nlh, TCA_OPTIONS);
 	struct nlattr *acts = mnl_attr_nest_start(nlh, TCA_MATCHALL_ACT);
 	struct nlattr *a = mnl_attr_nest_start(nlh, 1);
 	mnl_attr_put_strz(nlh, TCA_ACT_KIND, "police");
 	struct nlattr *ao = mnl_attr_nest_start(nlh, TCA_ACT_OPTIONS);
-	uint32_t burst = burst_bytes(rate);
+	uint32_t burst = burst_bytes(rate, POLICE_BUCKET_MS);
 	struct tc_police p = {
 		.action = TC_ACT_SHOT, /* what exceeds the rate */
 		.burst = xmit_ticks(rate, burst),

@@ -71,7 +71,7 @@ check_grep "show gateway: contoso's connections" 'contoso .*gr-ct-gre,l3-ct-vlan
 check_grep "gr-ct-gre: tbf at ${RATE}kbit" "qdisc tbf 1: root .*rate 20Mbit" tc qdisc show dev gr-ct-gre
 check_grep "gr-ct-gre: ingress police at ${RATE}kbit" 'police .*rate 20Mbit' tc filter show dev gr-ct-gre ingress
 check_grep "rd-contoso routes 192.168.50.0/24 into gr-ct-gre" '192\.168\.50\.0/24 .*dev gr-ct-gre' ip route show vrf rd-contoso
-check_grep "rd-fabrikam routes 10.60.0.0/16 via the VLAN" '10\.60\.0\.0/16 via 172\.31\.100\.254 dev l3-fb-vlan' ip route show vrf rd-fabrikam
+check_grep "rd-fabrikam routes 10.60.0.0/16 via the VLAN" '10\.60\.0\.0/16 .*via 172\.31\.100\.254 dev l3-fb-vlan' ip route show vrf rd-fabrikam
 check_grep "show config: the GRE line round-trips" "^$GRE_LINE --rate-out $RATE --rate-in $RATE\$" gwcli show config
 
 section "reachability through each connection"
@@ -103,7 +103,7 @@ section "rate limits: iperf3 through gr-ct-gre (${RATE} kbit/s each way)"
 # iperf_rate CLIENT SERVER_NS SERVER_IP [-R]: Mbit/s the receiver measured
 # over 10 s (one TCP stream)
 iperf_rate() {
-	local out=$LAB_TMP/iperf-$1-$4.txt
+	local out=$LAB_TMP/iperf-$1-${4:-fwd}.txt
 	ip netns exec "$2" timeout 40 iperf3 -s -1 -B "$3" >"$out.server" 2>&1 &
 	local spid=$!
 	wait_ok 10 bash -c "ip netns exec '$2' ss -ltn | grep -q '$3:5201'" >/dev/null
