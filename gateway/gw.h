@@ -19,7 +19,8 @@
  * run are adopted, stale ones deleted) and after every change (objects of
  * unchanged tenants are left alone, so they keep forwarding). It removes
  * only what hnvgwd owns: links named rd-* of kind vrf, xf-* of kind xfrm,
- * vsid<N> TAPs, its nftables table, its zebra route type, bgpd instances in
+ * gr-* of kind gre and l3-* of kind vlan (GRE and L3 connections,
+ * gateway/gw_conn.c), vsid<N> TAPs, its nftables table, its zebra route type, bgpd instances in
  * rd-* VRFs and charon connections named hnvgw-*.
  *
  * Errors do not undo the configuration change (it is committed before the
