@@ -1,7 +1,8 @@
 # tests/conn/rules.mk: the rate limits and links of GRE and L3 connections
 # (gateway/rtnl_conn.c) against the kernel in a network namespace. Here
 # (no GRE, VLAN, cls_matchall or act_police in this kernel) it checks tbf
-# and the refusals; the image lab's connections scenario runs the rest.
+# and the refusals; the image lab's connections scenario checks GRE, VLAN
+# and the police action through hnvgwd.
 #
 # make conn-test: tests/conn/test_conn_tc.sh through tests/conn/conn_drive.c;
 # needs root.

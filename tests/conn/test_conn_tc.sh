@@ -6,8 +6,9 @@
 # qdisc on the same device (same ifindex, the rate changed); 0 removes it;
 # a device without a limit reads as none. Where the kernel lacks a piece
 # (this machine: GRE, 802.1Q, cls_matchall/act_police) the refusal names
-# it; where it has them (the image lab), the objects are created and read
-# back. Needs root. CONN_DRIVE names the driver.
+# it; on a kernel that has them the objects are created and read back
+# (the image lab's connections scenario checks them through hnvgwd and
+# tc instead). Needs root. CONN_DRIVE names the driver.
 set -euo pipefail
 
 DRIVE=${CONN_DRIVE:-build/asan/conn_drive}
