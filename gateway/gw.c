@@ -205,9 +205,8 @@ static void addr_add(const struct hnv_rtnl_addr *a, void *arg)
 		s->a[s->n++] = *a;
 }
 
-/* Makes the addresses of ifindex exactly want[] (with plen[]). */
-static int sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
-		      const unsigned *plen, unsigned n, char *err, size_t errlen)
+int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
+		  const unsigned *plen, unsigned n, char *err, size_t errlen)
 {
 	struct addr_set have = {.n = 0};
 	int rc = hnv_rtnl_addrs(g->nl, ifindex, addr_add, &have, err, errlen);
@@ -337,7 +336,8 @@ static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t er
 			return rc;
 		if ((rc = port_mac(g, p, err, errlen)) < 0)
 			return rc;
-		if ((rc = sync_addrs(g, ifindex, p->name, p->ca, p->plen, p->n, err, errlen)) < 0)
+		if ((rc = gw_sync_addrs(g, ifindex, p->name, p->ca, p->plen, p->n, err, errlen)) <
+		    0)
 			return rc;
 	}
 	if (t->c.corp_dev[0]) {
@@ -347,8 +347,8 @@ static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t er
 		t->corp_ifindex = ifindex;
 		if (t->c.has_corp_addr) {
 			unsigned plen = t->c.corp_addr.len;
-			if ((rc = sync_addrs(g, ifindex, t->c.corp_dev, &t->c.corp_addr.addr, &plen,
-					     1, err, errlen)) < 0)
+			if ((rc = gw_sync_addrs(g, ifindex, t->c.corp_dev, &t->c.corp_addr.addr,
+						&plen, 1, err, errlen)) < 0)
 				return rc;
 		}
 	}
@@ -440,6 +440,8 @@ static int apply_desired(struct hnv_gw *g, struct desired *d)
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
 	gw_assign_if_ids(d);
 	gw_apply_s2s(g, d);
+	gw_assign_conns(d);
+	gw_apply_conns(g, d);
 	apply_nat(g, d);
 	gw_apply_routes(g, d);
 	apply_bgp(g, d, false);
@@ -492,14 +494,18 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 	d->n_s2s = at_most(in->n_tunnels, S2S_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_s2s; i++)
 		d->s2s[i].c = in->tunnels[i];
+	d->n_conns = at_most(in->n_conns, CONN_MAX, &overflow);
+	for (unsigned i = 0; i < d->n_conns; i++)
+		d->conns[i].c = in->conns[i];
 	if (overflow && d->n_gw)
 		hnv_log(HNV_LOG_ERR,
-			"gateway: more than %d gateways, %d VSIDs or %d tunnels; the rest is not "
-			"applied",
-			GW_MAX, VS_MAX, S2S_MAX);
+			"gateway: more than %d gateways, %d VSIDs, %d tunnels or %d connections; "
+			"the rest is not applied",
+			GW_MAX, VS_MAX, S2S_MAX, CONN_MAX);
 	build_ports(d);
 	if (d->n_gw)
 		set_forwarding();
+	gw_carry_conns(d, g->d);
 	free_desired(g->d);
 	g->d = d;
 	return apply_desired(g, d);
@@ -514,6 +520,10 @@ void hnv_gw_errors(const struct hnv_gw *g, hnv_gw_error_fn fn, void *arg)
 	for (unsigned i = 0; d && i < d->n_s2s; i++)
 		if (d->s2s[i].err[0])
 			fn(arg, "s2s", d->s2s[i].c.name, d->s2s[i].c.rdomain, d->s2s[i].err);
+	for (unsigned i = 0; d && i < d->n_conns; i++)
+		if (d->conns[i].err[0])
+			fn(arg, d->conns[i].c.type == HNV_GW_CONN_GRE ? "gre" : "l3",
+			   d->conns[i].c.name, d->conns[i].c.rdomain, d->conns[i].err);
 }
 
 json_object *hnv_gw_show(const struct hnv_gw *g)
@@ -533,6 +543,14 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 		json_object_object_add(r, "ports", json_object_new_string(ports.p ? ports.p : ""));
 		hnv_buf_free(&ports, false);
 		json_object_object_add(r, "corp", json_object_new_string(t->c.corp_dev));
+		struct hnv_buf conns = {0};
+		for (unsigned k = 0; k < d->n_conns; k++)
+			if (d->conns[k].tenant == (int)i)
+				hnv_buf_printf(&conns, "%s%s", conns.len ? "," : "",
+					       d->conns[k].dev);
+		json_object_object_add(r, "connections",
+				       json_object_new_string(conns.len ? conns.p : "-"));
+		hnv_buf_free(&conns, false);
 		json_object_object_add(r, "state",
 				       json_object_new_string(t->err[0] ? t->err : "ok"));
 		json_object_array_add(rows, r);
@@ -545,7 +563,7 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 /* Storage for one tenant's hnv_nat_tenant pointers (netmaps: malloc'd,
  * nat_bufs_free). */
 struct nat_bufs {
-	const char *ifs[GW_PORTS_MAX + 2 + S2S_MAX];
+	const char *ifs[GW_PORTS_MAX + 2 + S2S_MAX + CONN_MAX];
 	struct hnv_prefix prefixes[TS_MAX];
 	struct hnv_nat_netmap *netmaps;
 };
@@ -579,6 +597,9 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 		n->has_ext_addr = true;
 		n->ext_addr = t->c.nat_external;
 	}
+	for (unsigned i = 0; i < d->n_conns; i++)
+		if (d->conns[i].tenant >= 0 && &d->gw[d->conns[i].tenant] == t)
+			b->ifs[n->n_ifs++] = d->conns[i].dev;
 	size_t n_nm = 0;
 	for (unsigned i = 0; i < d->n_s2s; i++)
 		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t) {

@@ -19,7 +19,8 @@
  * run are adopted, stale ones deleted) and after every change (objects of
  * unchanged tenants are left alone, so they keep forwarding). It removes
  * only what hnvgwd owns: links named rd-* of kind vrf, xf-* of kind xfrm,
- * vsid<N> TAPs, its nftables table, its zebra route type, bgpd instances in
+ * gr-* of kind gre and l3-* of kind vlan (GRE and L3 connections,
+ * gateway/gw_conn.c), vsid<N> TAPs, its nftables table, its zebra route type, bgpd instances in
  * rd-* VRFs and charon connections named hnvgw-*.
  *
  * Errors do not undo the configuration change (it is committed before the
@@ -118,6 +119,33 @@ struct hnv_gw_vsubnet {
 	struct hnv_prefix prefixes[HNV_VSUBNET_MAX_PREFIXES];
 };
 
+/* A GRE or L3 connection of a tenant's gateway (the config text's "gre
+ * add" and "l3 add", with the same fields): a device in the tenant's VRF,
+ * gr-<name> (an ip_gre tunnel whose outer packets use the default VRF) or
+ * l3-<name> (VLAN vlan of dev), with the gateway's address addr, the
+ * remote prefixes routed into it through zebra (an L3 connection without
+ * any: the VRF's default route via its next hop), and its rate limits. */
+enum hnv_gw_conn_type {
+	HNV_GW_CONN_GRE = 1,
+	HNV_GW_CONN_L3 = 2,
+};
+#define HNV_GW_CONN_REMOTE_MAX 16
+struct hnv_gw_conn {
+	char name[HNV_NAME_MAX + 1]; /* 1-12 characters */
+	enum hnv_gw_conn_type type;
+	char rdomain[HNV_NAME_MAX + 1];
+	struct hnv_prefix addr; /* with its host bits */
+	unsigned n_remote;
+	struct hnv_prefix remote[HNV_GW_CONN_REMOTE_MAX];
+	uint32_t rate_out, rate_in;       /* kbit/s, 0: unlimited */
+	struct hnv_ip local, remote_addr; /* gre: IPv4 outer addresses */
+	bool has_key;
+	uint32_t key;
+	char dev[HNV_GW_IFNAME_MAX + 1]; /* l3: the parent device */
+	uint32_t vlan;
+	struct hnv_ip nexthop;
+};
+
 /* Everything hnv_gw_apply makes the system match. The caller owns the
  * arrays; hnv_gw_apply copies what it keeps (tunnels hold PSKs: the
  * caller clears its arrays, the gateway its copies). Names are unique:
@@ -132,6 +160,8 @@ struct hnv_gw_desired {
 	size_t n_vsubnets;
 	const struct hnv_s2s_conf *tunnels;
 	size_t n_tunnels;
+	const struct hnv_gw_conn *conns; /* names unique per type */
+	size_t n_conns;
 };
 
 /* Makes everything match d (see above). Returns the number of tenants
@@ -141,9 +171,10 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *d);
 /* What the last hnv_gw_apply (or its retry) could not apply, for the reply
  * to the commit that asked for it (issue 17 finding 13): fn is called with
  * each tenant that has an error (kind "gateway", name and rdomain its
- * routing domain) and each tunnel that has none of its XFRM interface
- * (kind "s2s", its name and routing domain), with the error as `show
- * gateway` and the log give it. */
+ * routing domain), each tunnel that has none of its XFRM interface
+ * (kind "s2s", its name and routing domain) and each connection with an
+ * error (kind "gre" or "l3"), with the error as `show gateway` and the
+ * log give it. */
 typedef void (*hnv_gw_error_fn)(void *arg, const char *kind, const char *name, const char *rdomain,
 				const char *error);
 void hnv_gw_errors(const struct hnv_gw *g, hnv_gw_error_fn fn, void *arg);
@@ -160,6 +191,10 @@ json_object *hnv_gw_show_routes(const struct hnv_gw *g);
  * its sites), with the tenant whose VRF holds them. Sorted by VRF and
  * prefix. */
 json_object *hnv_gw_show_learned(struct hnv_gw *g);
+/* `show connections`: each GRE and L3 connection: its device, VRF,
+ * underlay, address, routes, configured rates and the limits the kernel
+ * has, state ("ok" or the error). */
+json_object *hnv_gw_show_conns(const struct hnv_gw *g);
 /* `show s2s-status`: each tunnel's charon state and counters. */
 json_object *hnv_gw_show_s2s(const struct hnv_gw *g);
 /* `s2s up|down NAME`: initiate or terminate the tunnel's SAs. */

@@ -5,6 +5,7 @@
  *   gw_zebra.c  the routes hnvgwd holds in zebra and the ones it learns
  *   gw_s2s.c    S2S tunnels: XFRM interfaces, NETMAP steering, charon
  *   gw_bgpstate.c  the tenants' BGP sessions as bgpd reports them
+ *   gw_conn.c   GRE and L3 connections: their devices and rate limits
  * Everything here runs on the control thread (gw.h).
  */
 #ifndef HNV_GW_INT_H
@@ -58,6 +59,21 @@ struct tunnel {
 	char err[ERR_LEN]; /* why it has no XFRM interface, "" when it has one */
 };
 
+/* A GRE or L3 connection: its device gr-<name> / l3-<name> in its
+ * tenant's VRF. */
+#define CONN_MAX 256
+struct conn {
+	struct hnv_gw_conn c;
+	char dev[16];
+	int ifindex;       /* 0: no device in the VRF */
+	int tenant;        /* index in gw[], -1: its routing domain has no gateway */
+	char err[ERR_LEN]; /* "" when applied */
+	/* the ingress limit this hnvgwd put on the device ifindex (the
+	 * police action is not read back from the kernel) */
+	uint32_t applied_in;
+	int applied_in_ifindex;
+};
+
 /* What one hnv_gw_apply asks for, with what applying it found out. */
 struct desired {
 	unsigned n_gw;
@@ -68,6 +84,8 @@ struct desired {
 	struct hnv_gw_ca cas[GW_CAS_MAX];
 	unsigned n_s2s;
 	struct tunnel s2s[S2S_MAX];
+	unsigned n_conns;
+	struct conn conns[CONN_MAX];
 };
 
 /* A route another daemon (bgpd, static) holds in zebra, as zebra
@@ -141,5 +159,19 @@ bool gw_remote_mapped(const struct hnv_s2s_conf *c, const struct hnv_prefix *p);
 /* The tunnel's netmaps as nat.h wants them, appended to out (room for
  * 2 * HNV_S2S_NETMAP_MAX); how many. */
 size_t gw_tunnel_netmaps(const struct tunnel *tu, struct hnv_nat_netmap *out);
+
+/* Makes the addresses of ifindex exactly want[] (with plen[]). */
+int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
+		  const unsigned *plen, unsigned n, char *err, size_t errlen);
+
+/* gw_conn.c */
+/* What old (the last apply's state, or NULL) applied to the connections
+ * d names too. */
+void gw_carry_conns(struct desired *d, const struct desired *old);
+/* Gives each connection its device name and tenant. */
+void gw_assign_conns(struct desired *d);
+/* The devices in the VRFs, their addresses and rate limits; deletes
+ * gr-* GRE and l3-* VLAN devices no connection wants. */
+void gw_apply_conns(struct hnv_gw *g, struct desired *d);
 
 #endif

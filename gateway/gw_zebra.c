@@ -200,6 +200,30 @@ void gw_apply_routes(struct hnv_gw *g, const struct desired *d)
 		for (unsigned k = 0; k < tu->c.n_remote_netmap; k++)
 			want(&w, d->gw[tu->tenant].vrf, &tu->c.remote_netmap[k].mapped, &nh);
 	}
+	/* GRE and L3 connections: remote prefixes into the tunnel, or via the
+	 * L3 next hop (an L3 connection without any: the default route) */
+	for (unsigned i = 0; i < d->n_conns; i++) {
+		const struct conn *cn = &d->conns[i];
+		if (!cn->ifindex || cn->tenant < 0)
+			continue; /* no device in the VRF (a failed rate limit keeps it) */
+		bool v4 = hnv_ip_is_v4(&cn->c.nexthop);
+		struct hnv_zapi_nh nh = {.type = HNV_ZAPI_NH_IFINDEX,
+					 .ifindex = (uint32_t)cn->ifindex};
+		if (cn->c.type == HNV_GW_CONN_L3) {
+			nh.type = v4 ? HNV_ZAPI_NH_IPV4_IFINDEX : HNV_ZAPI_NH_IPV6_IFINDEX;
+			nh.gw = cn->c.nexthop;
+		}
+		for (unsigned k = 0; k < cn->c.n_remote; k++)
+			want(&w, d->gw[cn->tenant].vrf, &cn->c.remote[k], &nh);
+		if (cn->c.type == HNV_GW_CONN_L3 && cn->c.n_remote == 0) {
+			struct hnv_prefix def = {.len = 0};
+			if (v4) {
+				def.addr.b[10] = 0xff;
+				def.addr.b[11] = 0xff;
+			}
+			want(&w, d->gw[cn->tenant].vrf, &def, &nh);
+		}
+	}
 	struct stale s = {&w, {NULL, 0, 0}};
 	hnv_zapi_route_foreach(g->zapi, find_stale, &s);
 	for (size_t i = 0; i < s.gone.n; i++)

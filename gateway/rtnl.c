@@ -1,6 +1,7 @@
 /* rtnl.c: rtnetlink requests and dumps for the gateway role (libmnl,
  * over lib/nl.h). */
 #include "rtnl.h"
+#include "rtnl_int.h"
 
 #include "../lib/addr.h"
 #include "../lib/err.h"
@@ -19,10 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-struct hnv_rtnl {
-	struct hnv_nl nl; /* requests are built in nl.buf */
-};
 
 /* What a kernel error means for the object, beyond strerror. */
 static const char *hint(int e, const char *kind)
@@ -127,7 +124,7 @@ static int parse_info_data(const struct hnv_nl_attr *data, struct hnv_rtnl_link 
 					     opt_u32(&t[IFLA_XFRM_LINK], &link) < 0))
 		return -EINVAL;
 	l->xfrm_link = (int)link;
-	return 0;
+	return hnv_rtnl_parse_conn_info(t, l);
 }
 
 int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
@@ -146,10 +143,12 @@ int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
 		return -EINVAL;
 	if (t[IFLA_IFNAME].data == NULL || hnv_nl_str(&t[IFLA_IFNAME], l->name, sizeof(l->name)))
 		return -EINVAL;
-	uint32_t master = 0;
-	if (opt_u32(&t[IFLA_MASTER], &master) < 0 || opt_u32(&t[IFLA_MTU], &l->mtu) < 0)
+	uint32_t master = 0, link = 0;
+	if (opt_u32(&t[IFLA_MASTER], &master) < 0 || opt_u32(&t[IFLA_MTU], &l->mtu) < 0 ||
+	    opt_u32(&t[IFLA_LINK], &link) < 0)
 		return -EINVAL;
 	l->master = (int)master;
+	l->link = (int)link;
 	if (t[IFLA_ADDRESS].len == 6) {
 		memcpy(l->mac.b, t[IFLA_ADDRESS].data, 6);
 		l->has_mac = true;

@@ -40,6 +40,12 @@ struct hnv_rtnl_link {
 	uint32_t vrf_table;  /* kind "vrf" */
 	uint32_t xfrm_if_id; /* kind "xfrm" */
 	int xfrm_link;
+	int link; /* IFLA_LINK: a VLAN's parent; 0: none */
+	/* kind "gre": outer addresses (IPv4, network order), the key */
+	uint32_t gre_local, gre_remote;
+	bool gre_has_key;
+	uint32_t gre_key;
+	uint16_t vlan_id; /* kind "vlan" */
 };
 
 /* Parses one RTM_NEWLINK message (the netlink header included, len bytes).
@@ -58,6 +64,54 @@ int hnv_rtnl_add_vrf(struct hnv_rtnl *r, const char *name, uint32_t table, char 
 int hnv_rtnl_add_xfrm(struct hnv_rtnl *r, const char *name, uint32_t if_id, int dev, char *err,
 		      size_t errlen);
 int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *err, size_t errlen);
+
+/* ---- GRE and L3 connections (rtnl_conn.c) ----
+ * The devices hnvgwd names gr-<name> (kind gre) and l3-<name> (kind
+ * vlan). */
+#define HNV_RTNL_GRE_PREFIX "gr-"
+#define HNV_RTNL_L3_PREFIX "l3-"
+
+/* The GRE and VLAN attributes of IFLA_INFO_DATA (indexed in t, IFLA_MAX + 1
+ * entries; l->kind says which) into l: 0, or -EINVAL for a malformed one.
+ * For hnv_rtnl_parse_link. */
+struct hnv_nl_attr;
+int hnv_rtnl_parse_conn_info(const struct hnv_nl_attr *t, struct hnv_rtnl_link *l);
+
+/* An ip_gre tunnel (kind gre) from local to remote (IPv4), with key when
+ * has_key, TTL 64, path MTU discovery on, no underlay device: its outer
+ * packets are routed in the default VRF (the main table). */
+int hnv_rtnl_add_gre(struct hnv_rtnl *r, const char *name, const struct hnv_ip *local,
+		     const struct hnv_ip *remote, bool has_key, uint32_t key, char *err,
+		     size_t errlen);
+/* An 802.1Q sub-interface with VLAN id vlan of the device parent
+ * (ifindex; parent_name for messages). */
+int hnv_rtnl_add_vlan(struct hnv_rtnl *r, const char *name, int parent, const char *parent_name,
+		      uint16_t vlan, char *err, size_t errlen);
+
+/* The rate limits on a device, as a qdisc dump shows them: egress, the
+ * root qdisc (tbf's rate, 0 for another kind or none); ingress, whether
+ * the ingress qdisc is there. */
+struct hnv_rtnl_shaping {
+	uint64_t tbf_bytes_per_s; /* 0: no tbf root qdisc */
+	bool has_root;            /* some root qdisc other than the default */
+	bool has_ingress;
+};
+/* Parses one RTM_NEWQDISC message (untrusted, every length checked;
+ * fuzzed by tests/fuzz/fuzz_rtnl_tc.c) into s when it is one of ifindex's
+ * (0: any device): 1 when it was, 0 when it was another device's, -EINVAL
+ * for a malformed one. */
+int hnv_rtnl_parse_qdisc(const void *msg, size_t len, int ifindex, struct hnv_rtnl_shaping *s);
+int hnv_rtnl_shaping_get(struct hnv_rtnl *r, int ifindex, struct hnv_rtnl_shaping *s, char *err,
+			 size_t errlen);
+/* Egress limit: a tbf root qdisc of kbit kbit/s (replacing the root qdisc
+ * in place), or with kbit 0 no root qdisc (the device's default). */
+int hnv_rtnl_rate_out(struct hnv_rtnl *r, int ifindex, const char *name, uint32_t kbit, char *err,
+		      size_t errlen);
+/* Ingress limit: the ingress qdisc with one matchall filter whose police
+ * action drops what exceeds kbit kbit/s (replaced in place), or with kbit 0
+ * no ingress qdisc. */
+int hnv_rtnl_rate_in(struct hnv_rtnl *r, int ifindex, const char *name, uint32_t kbit, char *err,
+		     size_t errlen);
 
 /* Changes a link: master (-1 keep, 0 none, else the master's ifindex), up
  * (-1 keep, 0 down, 1 up), mac (NULL keep). name is for messages. */

@@ -255,6 +255,8 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	memcpy(r.vrf, g->vrf, sizeof(r.vrf));
 	r.table = g->table;
 	memcpy(r.corp_dev, g->corp_dev, sizeof(r.corp_dev));
+	r.corp_nexthop = g->has_corp_nexthop;
+	r.corp_nexthop_v4 = hnv_ip_is_v4(&g->corp_nexthop);
 	if (CONF_PUSH(b->gws, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;
@@ -278,6 +280,16 @@ static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char
 			"%s: the gateway of routing domain \"%s\" is in use by s2s \"%s\" (s2s del "
 			"first)",
 			cmd, rdomain, b->s2s.a[ti].name);
+		return -EBUSY;
+	}
+	const struct hnv_conf_conn *conn = conf_conn_of_rdomain(b, rdomain);
+	if (conn != NULL) {
+		hnv_seterr(
+			err, errlen,
+			"%s: the gateway of routing domain \"%s\" is in use by %s \"%s\" (%s del "
+			"first)",
+			cmd, rdomain, conn->type == HNV_CONN_GRE ? "gre" : "l3", conn->name,
+			conn->type == HNV_CONN_GRE ? "gre" : "l3");
 		return -EBUSY;
 	}
 	/* The gateway's CAs are part of it and go with it, their ports now

@@ -63,6 +63,7 @@ struct gw_rec {
 	char vrf[HNV_DEV_MAX + 1];
 	uint32_t table;
 	char corp_dev[HNV_DEV_MAX + 1]; /* "" none */
+	bool corp_nexthop, corp_nexthop_v4; /* its --corp-nexthop and its family */
 };
 
 /* The device a port uses: its --dev, else its name (the TAP). */
@@ -111,6 +112,7 @@ struct hnv_conf_batch {
 	CONF_ARRAY(struct auto_rec) autos; /* port records not replaced */
 	CONF_ARRAY(struct gwport_rec) gwports;
 	CONF_ARRAY(struct dev_rec) devs;
+	CONF_ARRAY(struct hnv_conf_conn) conns; /* gre and l3 */
 };
 
 /* ---- shared checks and messages (conf_apply.c; those the model shares
@@ -165,5 +167,13 @@ int conf_vsid_gw_busy(const struct hnv_conf_batch *b, const char *cmd, uint32_t 
  * whose CAs changed, or that the datapath lost, is replaced. 0, or a
  * negative errno with a message. */
 int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
+
+/* ---- GRE and L3 connections (conf_apply_conn.c) ---- */
+
+int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+		    size_t errlen);
+/* A connection of the batch in routing domain rdomain, or NULL. */
+const struct hnv_conf_conn *conf_conn_of_rdomain(const struct hnv_conf_batch *b,
+						 const char *rdomain);
 
 #endif

@@ -395,6 +395,48 @@ static int format_pool(struct out *o, const struct hnv_conf_cmd *cmd)
 	return 0;
 }
 
+/* gre add/del and l3 add/del. */
+static int format_conn(struct out *o, const struct hnv_conf_cmd *cmd)
+{
+	const struct hnv_conf_conn *s = &cmd->u.conn;
+	bool gre = cmd->kind == HNV_CONF_GRE_ADD || cmd->kind == HNV_CONF_GRE_DEL;
+	if (!CONF_TERMINATED(s->name))
+		return -EINVAL;
+	out_add(o, "%s", gre ? "gre" : "l3");
+	if (cmd->kind == HNV_CONF_GRE_DEL || cmd->kind == HNV_CONF_L3_DEL) {
+		out_add(o, " del");
+		out_val(o, NULL, s->name);
+		return 0;
+	}
+	if (!CONF_TERMINATED(s->rdomain) || !CONF_TERMINATED(s->dev) ||
+	    s->n_remote > HNV_CONN_REMOTE_MAX)
+		return -EINVAL;
+	out_add(o, " add");
+	out_val(o, NULL, s->name);
+	out_val(o, "--rdomain", s->rdomain);
+	if (gre) {
+		out_ip(o, "--local", &s->local);
+		out_ip(o, "--remote", &s->remote_addr);
+		if (s->has_key)
+			out_add(o, " --key %u", s->key);
+	} else {
+		out_val(o, "--dev", s->dev);
+		out_add(o, " --vlan %u", s->vlan);
+	}
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&s->addr.addr, a, sizeof(a));
+	out_add(o, " --addr %s/%u", a, s->addr.len);
+	if (!gre)
+		out_ip(o, "--nexthop", &s->nexthop);
+	for (unsigned i = 0; i < s->n_remote; i++)
+		out_prefix(o, "--remote-prefix", &s->remote[i]);
+	if (s->rate_out)
+		out_add(o, " --rate-out %u", s->rate_out);
+	if (s->rate_in)
+		out_add(o, " --rate-in %u", s->rate_in);
+	return 0;
+}
+
 static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_secrets)
 {
 	switch (cmd->kind) {
@@ -443,6 +485,11 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_POOL_ADD:
 	case HNV_CONF_POOL_DEL:
 		return format_pool(o, cmd);
+	case HNV_CONF_GRE_ADD:
+	case HNV_CONF_GRE_DEL:
+	case HNV_CONF_L3_ADD:
+	case HNV_CONF_L3_DEL:
+		return format_conn(o, cmd);
 	}
 	return -EINVAL;
 }

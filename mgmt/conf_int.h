@@ -117,6 +117,12 @@ enum conf_opt {
 	OPT_LEASE,
 	OPT_TO,
 	OPT_ALLOW_LEGACY,
+	OPT_LOCAL,
+	OPT_REMOTE,
+	OPT_ADDR,
+	OPT_VLAN,
+	OPT_RATE_OUT,
+	OPT_RATE_IN,
 	OPT__COUNT
 };
 
@@ -189,5 +195,13 @@ const char *conf_type_name(enum hnv_rec_type t);
  * cmd->u.s2s from c; 0 or -EINVAL. No message shows (part of) the PSK. */
 int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+
+/* ---- GRE and L3 connections (conf_conn.c) ---- */
+
+/* The builders of "gre add", "l3 add" and their "del" for the command
+ * table: fill cmd->u.conn from c; 0 or -EINVAL. */
+int conf_build_gre_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+int conf_build_l3_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+int conf_build_conn_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 
 #endif

@@ -72,11 +72,17 @@ static const struct {
 	[OPT_LEASE] = {"--lease", false, 1},
 	[OPT_TO] = {"--to", false, 1},
 	[OPT_ALLOW_LEGACY] = {"--allow-legacy-crypto", true, 1},
+	[OPT_LOCAL] = {"--local", false, 1},
+	[OPT_REMOTE] = {"--remote", false, 1},
+	[OPT_ADDR] = {"--addr", false, 1},
+	[OPT_VLAN] = {"--vlan", false, 1},
+	[OPT_RATE_OUT] = {"--rate-out", false, 1},
+	[OPT_RATE_IN] = {"--rate-in", false, 1},
 };
 
 _Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
 		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX &&
-		       HNV_S2S_NETMAP_MAX <= VALS_MAX,
+		       HNV_S2S_NETMAP_MAX <= VALS_MAX && HNV_CONN_REMOTE_MAX <= VALS_MAX,
 	       "VALS_MAX must hold every repeatable option");
 
 struct cmd_def {
@@ -580,6 +586,18 @@ static const struct cmd_def cmd_defs[] = {
 	 B(OPT_VSID) | B(OPT_RANGE) | B(OPT_DNS) | B(OPT_LEASE), B(OPT_VSID) | B(OPT_RANGE), 0,
 	 build_pool_add},
 	{"pool", "del", HNV_CONF_POOL_DEL, "NAME", 0, 0, 0, build_pool_del},
+	{"gre", "add", HNV_CONF_GRE_ADD, "NAME",
+	 B(OPT_RDOMAIN) | B(OPT_LOCAL) | B(OPT_REMOTE) | B(OPT_KEY) | B(OPT_ADDR) |
+		 B(OPT_REMOTE_PREFIX) | B(OPT_RATE_OUT) | B(OPT_RATE_IN),
+	 B(OPT_RDOMAIN) | B(OPT_LOCAL) | B(OPT_REMOTE) | B(OPT_ADDR), B(OPT_REMOTE_PREFIX),
+	 conf_build_gre_add},
+	{"gre", "del", HNV_CONF_GRE_DEL, "NAME", 0, 0, 0, conf_build_conn_del},
+	{"l3", "add", HNV_CONF_L3_ADD, "NAME",
+	 B(OPT_RDOMAIN) | B(OPT_DEV) | B(OPT_VLAN) | B(OPT_ADDR) | B(OPT_NEXTHOP) |
+		 B(OPT_REMOTE_PREFIX) | B(OPT_RATE_OUT) | B(OPT_RATE_IN),
+	 B(OPT_RDOMAIN) | B(OPT_DEV) | B(OPT_VLAN) | B(OPT_ADDR) | B(OPT_NEXTHOP),
+	 B(OPT_REMOTE_PREFIX), conf_build_l3_add},
+	{"l3", "del", HNV_CONF_L3_DEL, "NAME", 0, 0, 0, conf_build_conn_del},
 };
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
 

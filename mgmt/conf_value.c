@@ -105,6 +105,9 @@ const char *conf_reserved_dev(const char *name)
 		return "names rd-* are the tenants' VRFs, which hnvgw creates";
 	if (strncmp(name, "xf-", 3) == 0)
 		return "names xf-* are the S2S tunnels' XFRM interfaces, which hnvgw creates";
+	if (strncmp(name, "gr-", 3) == 0 || strncmp(name, "l3-", 3) == 0)
+		return "names gr-* and l3-* are the GRE and L3 connections' devices, which hnvgw "
+		       "creates";
 	return NULL;
 }
 

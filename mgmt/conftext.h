@@ -46,6 +46,12 @@
  *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
  *          [--local-netmap REAL=MAPPED ...] [--remote-netmap REAL=MAPPED ...]
  *   s2s del NAME
+ *   gre add NAME --rdomain NAME --local IP --remote IP [--key N] --addr IP/LEN
+ *          [--remote-prefix P ...] [--rate-out KBIT] [--rate-in KBIT]
+ *   gre del NAME
+ *   l3 add NAME --rdomain NAME --dev IF --vlan N --addr IP/LEN --nexthop IP
+ *          [--remote-prefix P ...] [--rate-out KBIT] [--rate-in KBIT]
+ *   l3 del NAME
  *
  * MACs: 060600000005, 06-06-00-00-00-05 or 06:06:00:00:00:05.
  * GUIDs: with or without braces, any case.
@@ -129,6 +135,25 @@
  *           proposals, HNV_S2S_IKE_LEGACY and HNV_S2S_ESP_LEGACY (the
  *           defaults of Windows Server 2012 R2 and older peers); the commit
  *           reply warns (hnv_conf_warning).
+ *   gre, l3: connections of a routing domain's gateway (gateway add
+ *           first), mgmt/conf_conn.c and docs/gateway.md. NAME: 1-12
+ *           characters (the device is gr-NAME or l3-NAME); names are unique
+ *           per type (a gre and an l3 connection may share one). --addr: the gateway's
+ *           address on the connection with its prefix length (host bits
+ *           set, not the network or broadcast address of an IPv4 prefix
+ *           shorter than /31). gre: --local and --remote are the tunnel's
+ *           outer IPv4 addresses on the provider side (default VRF), --key
+ *           0-4294967295; two tunnels with the same local and remote
+ *           addresses need different keys. l3: an 802.1Q sub-interface of
+ *           --dev (not a device hnvgw owns), --vlan 1-4094, unique per
+ *           --dev; --nexthop inside --addr's prefix; without
+ *           --remote-prefix the connection carries the VRF's default
+ *           route of --nexthop's family (refused when the gateway's
+ *           --corp-nexthop or another connection of the tenant has it). --remote-prefix: up to
+ *           HNV_CONN_REMOTE_MAX, no two overlapping. --rate-out (what the
+ *           tenant sends into the connection) and --rate-in (what it
+ *           receives from it): kbit/s, HNV_CONN_RATE_MIN-HNV_CONN_RATE_MAX,
+ *           absent: unlimited.
  */
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
@@ -166,6 +191,10 @@ enum hnv_conf_kind {
 	HNV_CONF_POOL_ADD,
 	HNV_CONF_POOL_DEL,
 	HNV_CONF_PORT_MOVE,
+	HNV_CONF_GRE_ADD,
+	HNV_CONF_GRE_DEL,
+	HNV_CONF_L3_ADD,
+	HNV_CONF_L3_DEL,
 };
 
 /* Limits of the config text. The datapath has the same ones (datapath/
@@ -334,6 +363,34 @@ struct hnv_conf_s2s {
 	bool legacy_crypto; /* --allow-legacy-crypto */
 };
 
+/* A GRE tunnel or an L3 (VLAN) connection of a tenant's gateway: the
+ * commands gre add and l3 add. */
+#define HNV_CONN_NAME_MAX 12 /* the device is gr-<name> or l3-<name> */
+#define HNV_CONN_REMOTE_MAX 16
+#define HNV_CONN_RATE_MIN 8        /* kbit/s */
+#define HNV_CONN_RATE_MAX 32000000 /* kbit/s: 32 Gbit/s (tc_ratespec is 32-bit bytes/s) */
+enum hnv_conn_type {
+	HNV_CONN_GRE = 1,
+	HNV_CONN_L3 = 2,
+};
+struct hnv_conf_conn {
+	char name[HNV_NAME_MAX + 1];
+	enum hnv_conn_type type;        /* add: from the kind */
+	char rdomain[HNV_NAME_MAX + 1]; /* add only, like every field below */
+	struct hnv_prefix addr;         /* the gateway's address, with its host bits */
+	unsigned n_remote;
+	struct hnv_prefix remote[HNV_CONN_REMOTE_MAX];
+	uint32_t rate_out, rate_in; /* kbit/s, 0: unlimited */
+	/* gre */
+	struct hnv_ip local, remote_addr; /* IPv4, the outer addresses */
+	bool has_key;
+	uint32_t key;
+	/* l3 */
+	char dev[HNV_DEV_MAX + 1];
+	uint32_t vlan;
+	struct hnv_ip nexthop;
+};
+
 #define HNV_POOL_LEASE_DEFAULT 86400
 #define HNV_POOL_LEASE_MIN 60
 #define HNV_POOL_LEASE_MAX 31536000
@@ -377,6 +434,7 @@ struct hnv_conf_cmd {
 		struct hnv_conf_s2s s2s;               /* del: name */
 		struct hnv_conf_pool pool;             /* del: name */
 		struct hnv_conf_port_move port_move;
+		struct hnv_conf_conn conn; /* gre and l3; del: only name */
 	} u;
 };
 

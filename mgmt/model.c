@@ -71,6 +71,10 @@ static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
 		{HNV_CONF_S2S_DEL, G_S2S, OP_DEL},
 		{HNV_CONF_POOL_ADD, G_POOL, OP_ADD},
 		{HNV_CONF_POOL_DEL, G_POOL, OP_DEL},
+		{HNV_CONF_GRE_ADD, G_GRE, OP_ADD},
+		{HNV_CONF_GRE_DEL, G_GRE, OP_DEL},
+		{HNV_CONF_L3_ADD, G_L3, OP_ADD},
+		{HNV_CONF_L3_DEL, G_L3, OP_DEL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].kind == k) {
@@ -110,6 +114,10 @@ const char *mdl_cmd_name(enum hnv_conf_kind k)
 		[HNV_CONF_S2S_DEL] = "s2s del",
 		[HNV_CONF_POOL_ADD] = "pool add",
 		[HNV_CONF_POOL_DEL] = "pool del",
+		[HNV_CONF_GRE_ADD] = "gre add",
+		[HNV_CONF_GRE_DEL] = "gre del",
+		[HNV_CONF_L3_ADD] = "l3 add",
+		[HNV_CONF_L3_DEL] = "l3 del",
 	};
 	if ((size_t)k < sizeof(names) / sizeof(names[0]) && names[k])
 		return names[k];
@@ -161,6 +169,12 @@ void mdl_describe(const void *o, enum group g, char *buf, size_t len)
 		return;
 	case G_S2S:
 		snprintf(buf, len, "s2s \"%s\"", M(o, s2s)->name);
+		return;
+	case G_GRE:
+		snprintf(buf, len, "gre \"%s\"", M(o, conn)->name);
+		return;
+	case G_L3:
+		snprintf(buf, len, "l3 \"%s\"", M(o, conn)->name);
 		return;
 	case G_GLOBAL:
 	case G__COUNT:
@@ -244,6 +258,8 @@ static void find_deps(const struct view *v, const struct ent *e, struct deps *d)
 		deps_group(v, d, &bk, G_ROUTE);
 		deps_group(v, d, &bk, G_GATEWAY);
 		deps_group(v, d, &bk, G_S2S);
+		deps_group(v, d, &bk, G_GRE);
+		deps_group(v, d, &bk, G_L3);
 	} else if (e->g == G_POOL) {
 		/* the ports holding an address of the pool */
 		const MEMBER_T(pool) *pl = OBJ(e, pool);
@@ -272,6 +288,8 @@ static void find_deps(const struct view *v, const struct ent *e, struct deps *d)
 	} else if (e->g == G_GATEWAY) {
 		mdl_bkey_rd(OBJ(e, gateway)->rdomain, &bk);
 		deps_group(v, d, &bk, G_S2S);
+		deps_group(v, d, &bk, G_GRE);
+		deps_group(v, d, &bk, G_L3);
 	}
 	if (d->n > DEPS_SHOWN)
 		snprintf(d->text + d->off, sizeof(d->text) - d->off, " and %u more",
@@ -637,6 +655,14 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		       vsid_ok(u->pool.vsid);
 	case HNV_CONF_POOL_DEL:
 		return T(u->pool.name);
+	case HNV_CONF_GRE_ADD:
+	case HNV_CONF_L3_ADD:
+		return T(u->conn.name) && T(u->conn.rdomain) && T(u->conn.dev) &&
+		       u->conn.n_remote <= HNV_CONN_REMOTE_MAX &&
+		       u->conn.type == (c->kind == HNV_CONF_GRE_ADD ? HNV_CONN_GRE : HNV_CONN_L3);
+	case HNV_CONF_GRE_DEL:
+	case HNV_CONF_L3_DEL:
+		return T(u->conn.name);
 	case HNV_CONF_GLOBAL_SET:
 		return !u->global.has_uplink_mtu ||
 		       (u->global.uplink_mtu >= 576 && u->global.uplink_mtu <= 9000);

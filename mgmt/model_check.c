@@ -26,6 +26,8 @@
  */
 #include "model_int.h"
 
+#include "conf_conn.h"
+
 #include "../lib/err.h"
 
 #include <arpa/inet.h>
@@ -424,6 +426,44 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 	return conf_s2s_ids_taken(s, OBJ(o, s2s)->name, msg, MSG_MAX);
 }
 
+/* gre add, l3 add: a gateway to attach to; no other connection with its
+ * GRE key or VLAN on the same parent (conf_conn.h). */
+static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(conn) *s = OBJ(e, conn);
+	const char *cmd = hnv_conf_conn_cmd(s);
+	if (!rdomain_known(ck, s->rdomain))
+		return conf_rdomain_missing(cmd, s->rdomain, msg, MSG_MAX);
+	if (!has_gateway(ck, s->rdomain))
+		return conf_gateway_missing(cmd, s->name, s->rdomain, msg, MSG_MAX);
+	struct keyb k;
+	mdl_key_conn(s, &k);
+	const struct ent *o = first_holder(ck, &k, (enum group)e->g, e->seq);
+	if (o != NULL)
+		return hnv_conf_conn_clash(s, OBJ(o, conn)->name, msg, MSG_MAX);
+	if (!hnv_conf_conn_is_default(s))
+		return 0;
+	/* one default route per VRF and family */
+	MEMBER_T(gateway) gk;
+	memset(&gk, 0, sizeof(gk));
+	snprintf(gk.rdomain, sizeof(gk.rdomain), "%s", s->rdomain);
+	mdl_key_identity(&gk, G_GATEWAY, &k);
+	const struct ent *g = mdl_view_find(&ck->v, &k);
+	bool v4 = hnv_ip_is_v4(&s->nexthop);
+	bool corp = g != NULL && OBJ(g, gateway)->has_corp_nexthop &&
+		    hnv_ip_is_v4(&OBJ(g, gateway)->corp_nexthop) == v4;
+	const char *other = NULL;
+	struct keyb bk;
+	struct lit it;
+	const struct ent *x;
+	mdl_bkey_rd(s->rdomain, &bk);
+	for (mdl_lit_bucket(&it, &ck->v, &bk, G_L3); (x = mdl_lit_next(&it)) != NULL;)
+		if (x->seq < e->seq && hnv_conf_conn_is_default(OBJ(x, conn)) &&
+		    hnv_ip_is_v4(&OBJ(x, conn)->nexthop) == v4)
+			other = OBJ(x, conn)->name;
+	return hnv_conf_conn_default_taken(s, corp, other, msg, MSG_MAX);
+}
+
 /* Checks entry e, at place (or SIZE_MAX) in its group. */
 /* A port on a gateway's corp device: a replay applies gateways first, so
  * the port's "port add" is refused (check_port words it). */
@@ -480,6 +520,10 @@ static void check_ent(struct ck *ck, const struct ent *e, size_t place)
 		break;
 	case G_S2S:
 		rc = check_s2s(ck, e, msg);
+		break;
+	case G_GRE:
+	case G_L3:
+		rc = check_conn(ck, e, msg);
 		break;
 	default:
 		break; /* provider routes, settings: nothing beyond the line */

@@ -10,6 +10,8 @@
  */
 #include "model_int.h"
 
+#include "conf_conn.h"
+
 #include "../lib/err.h"
 #include "../lib/vec.h"
 
@@ -42,6 +44,8 @@ static const struct {
 	[G_ROUTE] = {HNV_CONF_ROUTE_ADD, MEMBER_SIZE(route)},
 	[G_S2S] = {HNV_CONF_S2S_ADD, MEMBER_SIZE(s2s)},
 	[G_GLOBAL] = {HNV_CONF_GLOBAL_SET, MEMBER_SIZE(global)},
+	[G_GRE] = {HNV_CONF_GRE_ADD, MEMBER_SIZE(conn)},
+	[G_L3] = {HNV_CONF_L3_ADD, MEMBER_SIZE(conn)},
 };
 
 /* ---- keys ---- */
@@ -120,6 +124,10 @@ void mdl_key_identity(const void *o, enum group g, struct keyb *k)
 	case G_S2S:
 		key_str(k, M(o, s2s)->name, sizeof(M(o, s2s)->name));
 		break;
+	case G_GRE:
+	case G_L3:
+		key_str(k, M(o, conn)->name, sizeof(M(o, conn)->name));
+		break;
 	case G_GLOBAL:
 	case G__COUNT:
 		break;
@@ -168,6 +176,15 @@ void mdl_key_rdid(const struct hnv_guid *g, struct keyb *k)
 {
 	key_kind(k, K_RDID);
 	key_put(k, g->b, 16);
+}
+
+/* What two GRE or L3 connections may not share (hnv_conf_conn_clash_key). */
+void mdl_key_conn(const void *o, struct keyb *k)
+{
+	unsigned char b[HNV_CONN_CLASH_KEY_MAX];
+	size_t n = hnv_conf_conn_clash_key(o, b);
+	key_kind(k, K_CONN);
+	key_put(k, b, n);
 }
 
 /* What tells tunnels to one peer apart: local address and identities.
@@ -293,6 +310,12 @@ static unsigned ent_key(const struct ent *e, unsigned want, struct keyb *k)
 			mdl_key_s2sid(e->obj, k);
 		n++;
 		break;
+	case G_GRE:
+	case G_L3:
+		if (want == n)
+			mdl_key_conn(e->obj, k);
+		n++;
+		break;
 	default:
 		break;
 	}
@@ -334,6 +357,10 @@ static unsigned ent_deps(const void *o, enum group g, struct keyb k[2])
 		return 2;
 	case G_S2S:
 		mdl_bkey_rd(M(o, s2s)->rdomain, &k[0]);
+		return 1;
+	case G_GRE:
+	case G_L3:
+		mdl_bkey_rd(M(o, conn)->rdomain, &k[0]);
 		return 1;
 	default:
 		return 0;

@@ -45,6 +45,8 @@ enum group {
 	G_ROUTE,
 	G_S2S,
 	G_GLOBAL,
+	G_GRE, /* gre add: a GRE connection of a gateway */
+	G_L3,  /* l3 add: a VLAN connection of a gateway */
 	G__COUNT
 };
 
@@ -86,6 +88,7 @@ enum {
 	K_S2SID = 37, /* tunnels: peer, local address, identities */
 	K_DEV = 38,   /* ports: the device a port uses (--dev, else its name);
 		       * gateways: their corp device */
+	K_CONN = 39,  /* GRE and L3 connections: local, remote, key / dev, VLAN */
 	B_VSID = 48,  /* dependency buckets */
 	B_RD = 49,
 };
@@ -101,6 +104,8 @@ void mdl_key_dev(const void *port_obj, struct keyb *k);
 void mdl_key_devname(const char *name, struct keyb *k);
 void mdl_key_rdid(const struct hnv_guid *g, struct keyb *k);
 void mdl_key_s2sid(const void *s2s_obj, struct keyb *k);
+/* The key no two connections share (conf_conn.h). */
+void mdl_key_conn(const void *conn_obj, struct keyb *k);
 void mdl_bkey_vsid(uint32_t vsid, struct keyb *k);
 void mdl_bkey_rd(const char *rdomain, struct keyb *k);
 uint64_t mdl_key_hash(const uint8_t *b, size_t n);

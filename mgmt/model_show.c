@@ -331,6 +331,33 @@ static void gateway_mac_of(const struct hnv_model *m, const MEMBER_T(vsubnet) * 
 	}
 }
 
+static int row_conn(json_object *r, const MEMBER_T(conn) * s)
+{
+	json_object *a;
+	char t[64];
+	int rc = add_str(r, "name", s->name);
+	rc = rc ? rc : add_str(r, "rdomain", s->rdomain);
+	if (rc == 0 && s->type == HNV_CONN_GRE) {
+		rc = add_ip(r, "local", &s->local);
+		rc = rc ? rc : add_ip(r, "remote", &s->remote_addr);
+		rc = rc ? rc : add_int(r, "key", s->has_key ? (int64_t)s->key : -1);
+	} else if (rc == 0) {
+		rc = add_str(r, "dev", s->dev);
+		rc = rc ? rc : add_int(r, "vlan", s->vlan);
+		rc = rc ? rc : add_ip(r, "nexthop", &s->nexthop);
+	}
+	hnv_fmt_ip(&s->addr.addr, t, sizeof(t));
+	size_t n = strlen(t);
+	snprintf(t + n, sizeof(t) - n, "/%u", s->addr.len);
+	rc = rc ? rc : add_str(r, "addr", t);
+	rc = rc ? rc : add_arr(r, "remote_prefixes", &a);
+	for (unsigned i = 0; i < s->n_remote && rc == 0; i++)
+		rc = arr_prefix(a, &s->remote[i]);
+	rc = rc ? rc : add_int(r, "rate_out_kbit", s->rate_out);
+	rc = rc ? rc : add_int(r, "rate_in_kbit", s->rate_in);
+	return rc;
+}
+
 /* One row for entry e of group g. */
 static int make_row(const struct hnv_model *m, enum group g, const struct ent *e, bool show_secrets,
 		    json_object *r)
@@ -401,6 +428,10 @@ static int make_row(const struct hnv_model *m, enum group g, const struct ent *e
 		break;
 	case G_GLOBAL:
 		rc = row_global(r, &c.u.global);
+		break;
+	case G_GRE:
+	case G_L3:
+		rc = row_conn(r, &c.u.conn);
 		break;
 	default:
 		rc = -EINVAL;
@@ -591,7 +622,8 @@ int hnv_model_show_page(const struct hnv_model *m, const char *what, bool show_s
 		{"rdomains", G_RDOMAIN}, {"vsubnets", G_VSUBNET}, {"lookup", G_LOOKUP},
 		{"routes", G_ROUTE},     {"ports", G_PORT},       {"pa", G_PA},
 		{"proutes", G_PROUTE},   {"gateways", G_GATEWAY}, {"s2s", G_S2S},
-		{"global", G_GLOBAL},    {"pools", G_POOL},
+		{"global", G_GLOBAL},    {"pools", G_POOL},       {"gre", G_GRE},
+		{"l3", G_L3},
 	};
 	if (rows == NULL)
 		return -EINVAL;

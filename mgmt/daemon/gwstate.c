@@ -33,6 +33,9 @@ _Static_assert(sizeof(((struct hnv_gw_vsubnet *)0)->prefixes) ==
 /* The tunnel: every field below is copied by name; one added to either
  * struct and not to the other changes its size. */
 _Static_assert(sizeof(struct hnv_s2s_conf) == sizeof(struct hnv_conf_s2s), "s2s fields");
+_Static_assert(sizeof(struct hnv_gw_conn) == sizeof(struct hnv_conf_conn), "connection fields");
+_Static_assert(HNV_GW_CONN_GRE == (int)HNV_CONN_GRE && HNV_GW_CONN_L3 == (int)HNV_CONN_L3,
+	       "connection types");
 
 /* Copies the string src (an array of srclen bytes) into dst (dstlen
  * bytes), cut to fit; always terminated. */
@@ -162,15 +165,40 @@ static int add_tunnel(const struct hnv_conf_cmd *cmd, void *arg)
 	return 0;
 }
 
+static int add_conn(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate *s = arg;
+	const struct hnv_conf_conn *c = &cmd->u.conn;
+	if (HNV_GROW(s->conns, s->cap_conns, s->n_conns + 1))
+		return -ENOMEM;
+	struct hnv_gw_conn *o = &s->conns[s->n_conns++];
+	memset(o, 0, sizeof(*o));
+	COPY_ARRAY(o, c, name);
+	o->type = c->type == HNV_CONN_GRE ? HNV_GW_CONN_GRE : HNV_GW_CONN_L3;
+	COPY_ARRAY(o, c, rdomain);
+	o->addr = c->addr;
+	o->n_remote = at_most(c->n_remote, HNV_GW_CONN_REMOTE_MAX);
+	COPY_ARRAY(o, c, remote);
+	o->rate_out = c->rate_out;
+	o->rate_in = c->rate_in;
+	o->local = c->local;
+	o->remote_addr = c->remote_addr;
+	o->has_key = c->has_key;
+	o->key = c->key;
+	COPY_ARRAY(o, c, dev);
+	o->vlan = c->vlan;
+	o->nexthop = c->nexthop;
+	return 0;
+}
+
 /* The groups of the model the gateway reads, each with its callback. */
 static const struct {
 	enum hnv_conf_kind kind;
 	hnv_model_cb cb;
 } groups[] = {
-	{HNV_CONF_VSUBNET_ADD, add_vsubnet},
-	{HNV_CONF_GATEWAY_ADD, add_tenant},
-	{HNV_CONF_GATEWAY_CA, add_ca},
-	{HNV_CONF_S2S_ADD, add_tunnel},
+	{HNV_CONF_VSUBNET_ADD, add_vsubnet}, {HNV_CONF_GATEWAY_ADD, add_tenant},
+	{HNV_CONF_GATEWAY_CA, add_ca},       {HNV_CONF_S2S_ADD, add_tunnel},
+	{HNV_CONF_GRE_ADD, add_conn},        {HNV_CONF_L3_ADD, add_conn},
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -223,6 +251,8 @@ void hnv_gwstate_desired(const struct hnv_gwstate *s, struct hnv_gw_desired *d)
 		.n_vsubnets = s->n_vsubnets,
 		.tunnels = s->tunnels,
 		.n_tunnels = s->n_tunnels,
+		.conns = s->conns,
+		.n_conns = s->n_conns,
 	};
 }
 
@@ -234,6 +264,7 @@ void hnv_gwstate_free(struct hnv_gwstate *s)
 	free(s->cas);
 	free(s->vsubnets);
 	free(s->tunnels);
+	free(s->conns);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -260,8 +291,8 @@ typedef char name_t[HNV_NAME_MAX + 1];
  * noted (a transaction may hold many changes), sorted when asked. */
 struct hnv_gwstate_report {
 	struct hnv_gw *g;
-	name_t *rdomains, *tunnels;
-	size_t n_rdomains, cap_rdomains, n_tunnels, cap_tunnels;
+	name_t *rdomains, *tunnels, *conns; /* conns: "gre NAME", "l3 NAME" */
+	size_t n_rdomains, cap_rdomains, n_tunnels, cap_tunnels, n_conns, cap_conns;
 	uint32_t *vsids;
 	size_t n_vsids, cap_vsids;
 	bool oom;
@@ -282,6 +313,7 @@ void hnv_gwstate_report_free(struct hnv_gwstate_report *r)
 		return;
 	free(r->rdomains);
 	free(r->tunnels);
+	free(r->conns);
 	free(r->vsids);
 	free(r);
 }
@@ -289,7 +321,7 @@ void hnv_gwstate_report_free(struct hnv_gwstate_report *r)
 static void report_begin(void *arg)
 {
 	struct hnv_gwstate_report *r = arg;
-	r->n_rdomains = r->n_tunnels = r->n_vsids = 0;
+	r->n_rdomains = r->n_tunnels = r->n_conns = r->n_vsids = 0;
 	r->oom = false;
 }
 
@@ -320,6 +352,15 @@ static void note_cmd(struct hnv_gwstate_report *r, const struct hnv_conf_cmd *c)
 		note_name(r, &r->tunnels, &r->n_tunnels, &r->cap_tunnels, c->u.s2s.name);
 		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains, c->u.s2s.rdomain);
 		break;
+	case HNV_CONF_GRE_ADD:
+	case HNV_CONF_L3_ADD: {
+		char n[sizeof(name_t)];
+		snprintf(n, sizeof(n), "%s %.*s", c->kind == HNV_CONF_GRE_ADD ? "gre" : "l3",
+			 HNV_CONN_NAME_MAX, c->u.conn.name);
+		note_name(r, &r->conns, &r->n_conns, &r->cap_conns, n);
+		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains, c->u.conn.rdomain);
+		break;
+	}
 	case HNV_CONF_VSUBNET_ADD:
 		if (r->n_vsids && r->vsids[r->n_vsids - 1] == c->u.vsubnet.vsid)
 			break;
@@ -381,10 +422,14 @@ static void report_error(void *arg, const char *kind, const char *name, const ch
 {
 	struct report_rows *x = arg;
 	const struct hnv_gwstate_report *r = x->r;
+	bool conn = strcmp(kind, "gre") == 0 || strcmp(kind, "l3") == 0;
+	char cname[sizeof(name_t)];
+	snprintf(cname, sizeof(cname), "%s %.*s", kind, HNV_CONN_NAME_MAX, name);
 	bool named =
 		strcmp(kind, "s2s") == 0
 			? bsearch(name, r->tunnels, r->n_tunnels, sizeof(name_t), cmp_name)
-			: bsearch(rdomain, r->rdomains, r->n_rdomains, sizeof(name_t), cmp_name);
+		: conn ? bsearch(cname, r->conns, r->n_conns, sizeof(name_t), cmp_name)
+		       : bsearch(rdomain, r->rdomains, r->n_rdomains, sizeof(name_t), cmp_name);
 	if (!named || !x->rows)
 		return;
 	char object[sizeof(name_t) + 16];
@@ -409,8 +454,9 @@ static json_object *report_rows(void *arg, const struct hnv_model *m)
 		return NULL;
 	r->n_rdomains = sort_unique(r->rdomains, r->n_rdomains, sizeof(name_t), cmp_name);
 	r->n_tunnels = sort_unique(r->tunnels, r->n_tunnels, sizeof(name_t), cmp_name);
+	r->n_conns = sort_unique(r->conns, r->n_conns, sizeof(name_t), cmp_name);
 	struct report_rows x = {r, json_object_new_array()};
-	if (x.rows && (r->n_rdomains || r->n_tunnels))
+	if (x.rows && (r->n_rdomains || r->n_tunnels || r->n_conns))
 		hnv_gw_errors(r->g, report_error, &x);
 	return x.rows;
 }

@@ -28,6 +28,8 @@ struct hnv_gwstate {
 	size_t n_vsubnets, cap_vsubnets;
 	struct hnv_s2s_conf *tunnels;
 	size_t n_tunnels, cap_tunnels;
+	struct hnv_gw_conn *conns; /* gre and l3 */
+	size_t n_conns, cap_conns;
 };
 
 /* Fills s (empty on entry) from m. 0, or -ENOMEM with s freed. */
@@ -46,9 +48,10 @@ int hnv_gwstate_apply(struct hnv_gw *g, const struct hnv_model *m);
  * g. A change names the gateway objects of its commands: "gateway ADD"
  * and "gateway-ca" the gateway of their routing domain, "vsubnet add" the
  * gateways with a CA in its VSID, "s2s add" its tunnel and the gateway of
- * its routing domain (which the tunnel needs). After the change the rows
+ * its routing domain (which the tunnel needs), "gre add" and "l3 add" their
+ * connection and its gateway. After the change the rows
  * are the errors hnv_gw_errors reports for those objects: {"object":
- * "gateway RDOMAIN" | "s2s NAME", "error"}; an object in error that the
+ * "gateway RDOMAIN" | "s2s NAME" | "gre NAME" | "l3 NAME", "error"}; an object in error that the
  * change did not name (it failed before) is not among them. */
 struct hnv_gwstate_report;
 /* 0, or -ENOMEM. */

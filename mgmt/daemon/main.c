@@ -267,6 +267,11 @@ static json_object *gw_learned(void *arg)
 	return hnv_gw_show_learned(arg);
 }
 
+static json_object *gw_conns(void *arg)
+{
+	return hnv_gw_show_conns(arg);
+}
+
 static json_object *gw_s2s(void *arg)
 {
 	return hnv_gw_show_s2s(arg);
@@ -678,6 +683,7 @@ static int start_gateway(const struct args *a, struct daemon *d, char *err, size
 	hnv_core_add_status(d->core, "gateway-routes", gw_routes, d->gw);
 	hnv_core_add_status(d->core, "learned-routes", gw_learned, d->gw);
 	hnv_core_add_status(d->core, "s2s-status", gw_s2s, d->gw);
+	hnv_core_add_status(d->core, "connections", gw_conns, d->gw);
 	hnv_core_set_s2s_ctl(d->core, gw_s2s_ctl, d->gw);
 	hnv_core_set_observer(d->core, gw_changed, d->gw);
 	return 0;

@@ -1,0 +1,169 @@
+#!/bin/bash
+# Lab scenario `connections` (issue 19 items 1 and 2): GRE and L3 (VLAN)
+# connections of the tenants' gateways, with rate limits.
+#
+#   the HNV topology of lib-hnv.sh (Contoso and Fabrikam, both 10.10.0.0/16)
+#   Contoso -> VRF rd-contoso
+#     gre ct-gre: gr-ct-gre 198.51.100.1 -> 198.51.100.2 key 1001 (outer
+#       packets in the default VRF, out of ext-g), inner 172.30.0.1/30,
+#       to a stock Linux GRE endpoint in namespace gre (172.30.0.2, site
+#       192.168.50.1); 20 Mbit/s each way
+#     l3 ct-vlan: VLAN 100 of ext1 (l3-ct-vlan) 172.31.100.1/24, router
+#       ra 172.31.100.254 with 10.70.0.1
+#   Fabrikam -> VRF rd-fabrikam
+#     l3 fb-vlan: VLAN 100 of ext0 (l3-fb-vlan) 172.31.100.1/24 (the same
+#       VLAN ID and addresses as Contoso's, on another parent), router rb
+#       172.31.100.254 with 10.60.0.1
+. "$(dirname "$0")/lib.sh"
+
+. "$(dirname "$0")/lib-hnv.sh"
+
+RATE=20000 # kbit/s, each way on ct-gre
+
+section "topology"
+hnv_topology gre ra rb
+must ip link add ext-g type veth peer name eth0 netns gre
+must ip link set ext-g up
+must ip addr add 198.51.100.1/24 dev ext-g
+must ip -n gre link set eth0 up
+must ip -n gre addr add 198.51.100.2/24 dev eth0
+# the partner's router: a stock Linux GRE tunnel, its site on lo
+must ip -n gre link add gre1 type gre local 198.51.100.2 remote 198.51.100.1 key 1001
+must ip -n gre addr add 172.30.0.2/30 dev gre1
+must ip -n gre link set gre1 up
+must ip -n gre addr add 192.168.50.1/24 dev lo
+must ip -n gre route add 10.10.0.0/16 dev gre1
+# VLAN 100 on two parents, one router each, with the same addresses
+for p in "ext0 rb 10.60.0.1/16" "ext1 ra 10.70.0.1/16"; do
+	set -- $p
+	must ip link add "$1" type veth peer name eth0 netns "$2"
+	must ip link set "$1" up
+	must ip -n "$2" link set eth0 up
+	must ip -n "$2" link add link eth0 name eth0.100 type vlan id 100
+	must ip -n "$2" link set eth0.100 up
+	must ip -n "$2" addr add 172.31.100.254/24 dev eth0.100
+	must ip -n "$2" addr add "$3" dev lo
+	must ip -n "$2" route add 10.10.0.0/16 via 172.31.100.1
+done
+
+section "gateway (this VM): tenants with GRE and L3 connections"
+GRE_LINE="gre add ct-gre --rdomain contoso --local 198.51.100.1 --remote 198.51.100.2 --key 1001 --addr 172.30.0.1/30 --remote-prefix 192.168.50.0/24"
+cat >"$LAB_TMP/tenants.conf" <<EOF
+gateway add --rdomain contoso --vrf contoso --table 101
+gateway ca --rdomain contoso --vsid 5001 --ca 10.10.0.2
+gateway add --rdomain fabrikam --vrf fabrikam --table 102
+gateway ca --rdomain fabrikam --vsid 6001 --ca 10.10.0.2
+$GRE_LINE --rate-out $RATE --rate-in $RATE
+l3 add ct-vlan --rdomain contoso --dev ext1 --vlan 100 --addr 172.31.100.1/24 --nexthop 172.31.100.254 --remote-prefix 10.70.0.0/16
+l3 add fb-vlan --rdomain fabrikam --dev ext0 --vlan 100 --addr 172.31.100.1/24 --nexthop 172.31.100.254 --remote-prefix 10.60.0.0/16
+EOF
+gateway_start "$LAB_TMP/tenants.conf"
+gwcli show connections | indent
+check_grep "gr-ct-gre: GRE 198.51.100.1 -> 198.51.100.2 key 1001" \
+	'gre remote 198\.51\.100\.2 local 198\.51\.100\.1 .*ikey 0\.0\.3\.233 okey 0\.0\.3\.233' ip -d link show gr-ct-gre
+check_grep "gr-ct-gre in rd-contoso" 'master rd-contoso' ip link show gr-ct-gre
+check_grep "l3-ct-vlan: VLAN 100 of ext1 in rd-contoso" 'l3-ct-vlan@ext1: .*master rd-contoso' ip -d link show l3-ct-vlan
+check_grep "l3-fb-vlan: VLAN 100 of ext0 in rd-fabrikam" 'l3-fb-vlan@ext0: .*master rd-fabrikam' ip -d link show l3-fb-vlan
+check_grep "l3-fb-vlan: 802.1Q id 100" 'vlan protocol 802\.1Q id 100' ip -d link show l3-fb-vlan
+check_grep "show connections: fb-vlan ok" 'fb-vlan .* ok *$' gwcli show connections
+check_not "show connections: no connection in error" bash -c "hnvgw show connections | tail -n +2 | grep -vE ' ok *\$'"
+check_grep "show gateway: contoso's connections" 'contoso .*gr-ct-gre,l3-ct-vlan' gwcli show gateway
+check_grep "gr-ct-gre: tbf at ${RATE}kbit" "qdisc tbf 1: root .*rate 20Mbit" tc qdisc show dev gr-ct-gre
+check_grep "gr-ct-gre: ingress police at ${RATE}kbit" 'police .*rate 20Mbit' tc filter show dev gr-ct-gre ingress
+check_grep "rd-contoso routes 192.168.50.0/24 into gr-ct-gre" '192\.168\.50\.0/24 .*dev gr-ct-gre' ip route show vrf rd-contoso
+check_grep "rd-fabrikam routes 10.60.0.0/16 via the VLAN" '10\.60\.0\.0/16 .*via 172\.31\.100\.254 dev l3-fb-vlan' ip route show vrf rd-fabrikam
+check_grep "show config: the GRE line round-trips" "^$GRE_LINE --rate-out $RATE --rate-in $RATE\$" gwcli show config
+
+section "reachability through each connection"
+check "ct1 -> 192.168.50.1 (Contoso's partner site, over GRE)" ping1 ct1 192.168.50.1
+check "ct1 -> 172.30.0.2 (the GRE endpoint's inner address)" ping1 ct1 172.30.0.2
+check "ct2 -> 10.70.0.1 (Contoso's VLAN 100 router on ext1)" ping1 ct2 10.70.0.1
+check "fb1 -> 10.60.0.1 (Fabrikam's VLAN 100 router on ext0)" ping1 fb1 10.60.0.1
+check "ra -> ct1 10.10.0.5 (back through the VLAN)" ping1 ra 10.10.0.5
+check "rb -> fb1 10.10.0.5 (the same address, the other tenant)" ping1 rb 10.10.0.5
+
+section "isolation"
+path ct1 10.60.0.1 "Contoso to Fabrikam's VLAN router" blocked
+path fb1 192.168.50.1 "Fabrikam to Contoso's GRE site" blocked
+path fb1 172.30.0.2 "Fabrikam to Contoso's GRE endpoint" blocked
+path fb1 10.70.0.1 "Fabrikam to Contoso's VLAN router" blocked
+check_not "ct1 -/-> 10.60.0.1 (Fabrikam's)" ping1 ct1 10.60.0.1
+check_not "fb1 -/-> 192.168.50.1 (Contoso's GRE site)" ping1 fb1 192.168.50.1
+check_not "fb1 -/-> 10.70.0.1 (Contoso's VLAN router)" ping1 fb1 10.70.0.1
+check_not "rb -/-> 172.30.0.1 (Contoso's tunnel address)" ping1 rb 172.30.0.1
+# the same VLAN on ext0 and ext1 stays two networks: rb's pings to its own
+# next hop reach Fabrikam's sub-interface only
+capture ra eth0 'vlan and icmp'
+ip netns exec rb ping -c 3 -i 0.2 -W 1 172.31.100.1 >/dev/null 2>&1
+capture_stop
+check "rb -> 172.31.100.1 (Fabrikam's VLAN address)" ping1 rb 172.31.100.1
+check_not "ra's VLAN 100 saw none of rb's pings" grep -q 'ICMP echo' "$LAB_TMP/ra-eth0.txt"
+
+section "rate limits: iperf3 through gr-ct-gre (${RATE} kbit/s each way)"
+# iperf_rate CLIENT SERVER_NS SERVER_IP [-R]: Mbit/s the receiver measured
+# over 10 s (one TCP stream)
+iperf_rate() {
+	local out=$LAB_TMP/iperf-$1-${4:-fwd}.txt
+	ip netns exec "$2" timeout 40 iperf3 -s -1 -B "$3" >"$out.server" 2>&1 &
+	local spid=$!
+	wait_ok 10 bash -c "ip netns exec '$2' ss -ltn | grep -q '$3:5201'" >/dev/null
+	ip netns exec "$1" timeout 30 iperf3 -c "$3" -t 10 -f m ${4:+"$4"} >"$out" 2>&1
+	wait "$spid" 2>/dev/null
+	awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) } END { print v }' "$out"
+}
+# band DESC MBIT: within 85-105% of the limit (TCG is slow and TCP backs
+# off at each drop; above the limit is the failure that matters)
+band() {
+	local lo hi
+	lo=$(awk -v r=$RATE 'BEGIN { printf "%.2f", r * 0.85 / 1000 }')
+	hi=$(awk -v r=$RATE 'BEGIN { printf "%.2f", r * 1.05 / 1000 }')
+	echo "MEASURED $1: ${2:-none} Mbit/s (limit $((RATE / 1000)) Mbit/s, band $lo-$hi)"
+	if [[ -n $2 ]] && awk -v v="$2" -v a="$lo" -v b="$hi" 'BEGIN { exit !(v >= a && v <= b) }'; then
+		ok "$1: $2 Mbit/s within $lo-$hi"
+	else
+		nok "$1: ${2:-no result} Mbit/s not within $lo-$hi"
+		cat "$LAB_TMP"/iperf-*.txt 2>/dev/null | tail -20 | indent
+		tc -s qdisc show dev gr-ct-gre | indent
+		tc -s filter show dev gr-ct-gre ingress | indent
+	fi
+}
+band "out (ct1 -> GRE site, tbf)" "$(iperf_rate ct1 gre 192.168.50.1)"
+band "in (GRE site -> ct1, police)" "$(iperf_rate ct1 gre 192.168.50.1 -R)"
+
+section "changing a rate: the qdisc changes, the device stays"
+ifi=$(cat /sys/class/net/gr-ct-gre/ifindex)
+printf 'gre del ct-gre\n%s --rate-out 10000 --rate-in 30000\n' "$GRE_LINE" >"$LAB_TMP/rate.conf"
+check "commit: ct-gre with 10000/30000 kbit/s" gwcli commit -f "$LAB_TMP/rate.conf"
+check_grep "gr-ct-gre: tbf at 10Mbit" "qdisc tbf 1: root .*rate 10Mbit" tc qdisc show dev gr-ct-gre
+check_grep "gr-ct-gre: police at 30Mbit" 'police .*rate 30Mbit' tc filter show dev gr-ct-gre ingress
+check_grep "gr-ct-gre: the same device (ifindex $ifi)" "^$ifi\$" cat /sys/class/net/gr-ct-gre/ifindex
+check "ct1 -> 192.168.50.1 after the change" ping1 ct1 192.168.50.1
+printf 'gre del ct-gre\n%s\n' "$GRE_LINE" >"$LAB_TMP/norate.conf"
+check "commit: ct-gre unlimited" gwcli commit -f "$LAB_TMP/norate.conf"
+check_not "gr-ct-gre: no tbf" bash -c "tc qdisc show dev gr-ct-gre | grep -q tbf"
+check_not "gr-ct-gre: no ingress qdisc" bash -c "tc qdisc show dev gr-ct-gre | grep -q ingress"
+# what the path carries without limits, for comparison (not asserted)
+echo "MEASURED unlimited out: $(iperf_rate ct1 gre 192.168.50.1) Mbit/s"
+echo "MEASURED unlimited in: $(iperf_rate ct1 gre 192.168.50.1 -R) Mbit/s"
+
+section "reconciliation"
+# a changed device is put back; an unconfigured one of ours goes; the
+# parent and a foreign VLAN stay
+must ip link add link ext0 name l3-stale type vlan id 999
+must ip link add link ext0 name foreign.7 type vlan id 7
+must systemctl restart hnvgwd
+wait_ok 20 gwcli show revisions >/dev/null || nok "hnvgwd answers after the restart"
+gone() { ! ip link show l3-stale >/dev/null 2>&1; }
+if t=$(wait_ok 20 gone); then ok "l3-stale (ours, unconfigured) deleted after the restart (${t} s)"; else nok "l3-stale deleted"; fi
+check "foreign.7 (not ours) kept" ip link show foreign.7
+check "ext0 (a parent) kept" ip link show ext0
+check "ct1 -> 192.168.50.1 after the restart" ping1 ct1 192.168.50.1
+check "fb1 -> 10.60.0.1 after the restart" ping1 fb1 10.60.0.1
+printf 'gre del ct-gre\nl3 del ct-vlan\nl3 del fb-vlan\n' >"$LAB_TMP/del.conf"
+check "gre del, l3 del" gwcli commit -f "$LAB_TMP/del.conf"
+check_not "gr-ct-gre gone" ip link show gr-ct-gre
+check_not "l3-fb-vlan gone" ip link show l3-fb-vlan
+check_not "ct1 -/-> 192.168.50.1 without the tunnel" ping1 ct1 192.168.50.1
+ip link del foreign.7 2>/dev/null
+
+finish
