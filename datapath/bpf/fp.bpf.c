@@ -99,6 +99,13 @@ struct {
 } fp_counters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FP_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct fp_port_stats);
+} fp_port_stats SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
@@ -121,6 +128,9 @@ struct fp_ctx {
 	struct fp_verdict v;
 	bool gw_egress; /* fp_gw_out: a punt goes on to the TAP (TC_ACT_OK) */
 	bool lost;      /* applying the decision failed after a write: dropped */
+	bool rx_known;  /* v.in_port is the port the frame came from (fp_port_stats) */
+	__u16 tx_port;  /* a redirect's port id (0: the uplink) */
+	__u32 rx_len;   /* the frame's length on arrival */
 };
 
 static __always_inline void count(__u32 idx)
@@ -128,6 +138,23 @@ static __always_inline void count(__u32 idx)
 	__u64 *n = bpf_map_lookup_elem(&fp_counters, &idx);
 	if (n)
 		*n += 1;
+}
+
+/* One fp_port_stats update: the frame (bytes long) the port sent (rx,
+ * dropped or not) or was sent (tx). */
+static __always_inline void port_count(__u32 id, bool rx, __u32 bytes, bool dropped)
+{
+	struct fp_port_stats *s = bpf_map_lookup_elem(&fp_port_stats, &id);
+	if (!s)
+		return;
+	if (rx) {
+		s->rx_packets += 1;
+		s->rx_bytes += bytes;
+		s->rx_dropped += dropped;
+	} else {
+		s->tx_packets += 1;
+		s->tx_bytes += bytes;
+	}
 }
 
 static __always_inline void decide(struct fp_ctx *c, __u8 action, __u32 reason)
@@ -152,12 +179,14 @@ static __always_inline void pass(struct fp_ctx *c)
 	decide(c, FP_ACT_PASS, HNV_R__COUNT);
 }
 
-static __always_inline void redirect_to(struct fp_ctx *c, __u32 reason, __u32 ifindex,
+/* port: the egress's port id (0: the uplink), for fp_port_stats */
+static __always_inline void redirect_to(struct fp_ctx *c, __u32 reason, __u32 ifindex, __u16 port,
 					bool ingress)
 {
 	decide(c, FP_ACT_REDIRECT, reason);
 	c->v.out_ifindex = ifindex;
 	c->v.ingress = ingress;
+	c->tx_port = port;
 }
 
 /* Copies the frame into fp_punt for hnvgwd. True when handed over. */
@@ -190,34 +219,47 @@ static __always_inline void trace(struct fp_ctx *c)
 	bpf_perf_event_output(c->skb, &fp_punt, BPF_F_CURRENT_CPU, &h, sizeof(h));
 }
 
-/* The end of every program: counts the decision, records it in fp_last,
- * punts, traces (cfg.trace). redirect_ret: what the redirect helper
- * returned. */
+/* The end of every program: counts the decision (and the ports' I/O in
+ * fp_port_stats: one update for the port the frame came from, one more
+ * for the port a redirect sends it to), records it in fp_last, punts,
+ * traces (cfg.trace). redirect_ret: what the redirect helper returned. */
 static __always_inline int conclude(struct fp_ctx *c, int redirect_ret)
 {
 	int ret;
+	bool rx_drop = false; /* the frame came from v.in_port and is dropped here */
 	if (c->lost) {
 		punt(c);
 		count(FP_C_PUNT_LOST);
+		rx_drop = true;
 		ret = TC_ACT_SHOT;
 	} else if (c->v.action == FP_ACT_PASS) {
 		count(FP_C_PASS);
 		ret = TC_ACT_OK;
 	} else if (c->v.action == FP_ACT_DROP) {
 		count(c->v.reason);
+		rx_drop = true;
 		ret = TC_ACT_SHOT;
 	} else if (c->v.action == FP_ACT_REDIRECT) {
 		count(c->v.reason);
+		if (c->rx_known)
+			port_count(c->v.in_port, true, c->rx_len, false);
+		port_count(c->tx_port, false, c->skb->len, false);
 		ret = redirect_ret;
 	} else if (c->gw_egress) {
 		/* the TAP behind this egress is the slow path */
 		c->v.action = FP_ACT_PASS;
 		count(FP_C_PUNT);
 		ret = TC_ACT_OK;
+	} else if (punt_output(c)) {
+		count(FP_C_PUNT); /* the engine counts it on its port when it reads it */
+		ret = TC_ACT_SHOT;
 	} else {
-		count(punt_output(c) ? FP_C_PUNT : FP_C_PUNT_LOST);
+		count(FP_C_PUNT_LOST);
+		rx_drop = true;
 		ret = TC_ACT_SHOT;
 	}
+	if (rx_drop && c->rx_known)
+		port_count(c->v.in_port, true, c->rx_len, true);
 	__u32 k = 0;
 	struct fp_verdict *last = bpf_map_lookup_elem(&fp_last, &k);
 	if (last)
@@ -558,7 +600,8 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 		punt(c);
 		return;
 	}
-	redirect_to(c, HNV_R_rx_decap_delivered, r->dst->ifindex, r->dst->flags & FP_PORT_INGRESS);
+	redirect_to(c, HNV_R_rx_decap_delivered, r->dst->ifindex, r->dst->id,
+		    r->dst->flags & FP_PORT_INGRESS);
 }
 
 /* rx_uplink: decides about a frame from the uplink. A redirect decision
@@ -649,13 +692,23 @@ int fp_uplink_in(struct __sk_buff *skb)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg, .v = {.reason = HNV_R__COUNT}};
+	/* the uplink is port 0 of fp_port_stats */
+	struct fp_ctx c = {.skb = skb,
+			   .rd = {.skb = skb},
+			   .cfg = cfg,
+			   .v = {.reason = HNV_R__COUNT},
+			   .rx_known = true,
+			   .rx_len = skb->len};
 	struct rx_pkt r = {};
 	rx_uplink(&c, &r);
 	if (c.rd.short_) {
 		/* a header past the linear data: decide again (struct fp_rd) */
-		c = (struct fp_ctx){.skb = skb, .rd = {.skb = skb, .slow = true}, .cfg = cfg,
-				    .v = {.reason = HNV_R__COUNT}};
+		c = (struct fp_ctx){.skb = skb,
+				    .rd = {.skb = skb, .slow = true},
+				    .cfg = cfg,
+				    .v = {.reason = HNV_R__COUNT},
+				    .rx_known = true,
+				    .rx_len = skb->len};
 		r = (struct rx_pkt){};
 		rx_uplink(&c, &r);
 	}
@@ -771,7 +824,7 @@ static __always_inline void output(struct fp_ctx *c, struct tx_pkt *t, __u32 vsi
 		}
 		t->local = 1;
 		redirect_to(c, t->routed ? HNV_R_tx_routed_local : HNV_R_tx_local, dst->ifindex,
-			    dst->flags & FP_PORT_INGRESS);
+			    dst->id, dst->flags & FP_PORT_INGRESS);
 		return;
 	}
 	t->outer4 = ip_is_v4(&t->rec.pa);
@@ -795,7 +848,7 @@ static __always_inline void output(struct fp_ctx *c, struct tx_pkt *t, __u32 vsi
 		return;
 	}
 	t->flow_id = cfg->flowid ? flow_id(c, t) : 0;
-	redirect_to(c, t->routed ? HNV_R_tx_routed_encap : HNV_R_tx_encap, cfg->uplink_ifindex,
+	redirect_to(c, t->routed ? HNV_R_tx_routed_encap : HNV_R_tx_encap, cfg->uplink_ifindex, 0,
 		    false);
 }
 
@@ -873,6 +926,7 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 	}
 	const struct fp_port *pt = t->pt;
 	c->v.in_port = pt->id;
+	c->rx_known = true;
 	t->vs = bpf_map_lookup_elem(&fp_vsids, &pt->vsid);
 	if (!t->vs) {
 		DROP(c, drop_vsid_unknown);
@@ -1054,8 +1108,12 @@ static __always_inline int tx_prog(struct __sk_buff *skb, bool gw_egress)
 	const struct fp_cfg *cfg = bpf_map_lookup_elem(&fp_cfg, &k);
 	if (!cfg)
 		return TC_ACT_OK;
-	struct fp_ctx c = {.skb = skb, .rd = {.skb = skb}, .cfg = cfg,
-			   .v = {.reason = HNV_R__COUNT}, .gw_egress = gw_egress};
+	struct fp_ctx c = {.skb = skb,
+			   .rd = {.skb = skb},
+			   .cfg = cfg,
+			   .v = {.reason = HNV_R__COUNT},
+			   .gw_egress = gw_egress,
+			   .rx_len = skb->len};
 	struct tx_pkt t = {};
 	tx_vm(&c, &t);
 	/* the Ethernet header, read in place, is always in the linear data

@@ -64,7 +64,7 @@ struct touched {
 struct hnv_fp {
 	struct fp *skel;
 	int fd_cfg, fd_pas, fd_vsids, fd_recs, fd_routes, fd_ports, fd_port_macs, fd_counters,
-		fd_last;
+		fd_last, fd_port_stats;
 	int ncpus;
 	int stats_fd; /* BPF_ENABLE_STATS while >= 0 (hnv_fp_stats_enable) */
 	uint64_t map_ops;
@@ -306,9 +306,29 @@ static __u8 port_flags(const struct attach *a, const struct hnv_port *pt)
 	return f;
 }
 
-/* Writes port pt's two entries (by ifindex, by (vsid, MAC)); all or none. */
+/* Zeroes port id's fp_port_stats slot on every CPU: a port entering the
+ * maps (new, re-added, re-attached) starts from 0, not from what an
+ * earlier port with its id counted. */
+static int port_stats_clear(struct hnv_fp *fp, __u32 id)
+{
+	struct fp_port_stats *z = calloc((size_t)fp->ncpus, sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	int rc = map_put(fp, fp->fd_port_stats, &id, z);
+	free(z);
+	return rc;
+}
+
+/* Writes port pt's two entries (by ifindex, by (vsid, MAC)); all or none.
+ * A port that was not in the maps gets its fp_port_stats slot cleared
+ * first. */
 static int port_put(struct hnv_fp *fp, struct attach *a, const struct hnv_port *pt)
 {
+	if (!a->in_maps) {
+		int rc = port_stats_clear(fp, pt->id);
+		if (rc)
+			return rc;
+	}
 	struct fp_port v;
 	memset(&v, 0, sizeof(v));
 	v.id = pt->id;
@@ -438,6 +458,27 @@ void hnv_fp_events(const struct hnv_fp *fp, uint64_t out[FP_C__COUNT - HNV_R__CO
 		out[i - HNV_R__COUNT] = sums[i];
 }
 
+int hnv_fp_port_stats(const struct hnv_fp *fp, unsigned id, struct fp_port_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (id >= FP_MAX_PORTS)
+		return -EINVAL;
+	struct fp_port_stats *v = calloc((size_t)fp->ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	__u32 k = id;
+	int rc = bpf_map_lookup_elem(fp->fd_port_stats, &k, v) == 0 ? 0 : -errno;
+	for (int c = 0; !rc && c < fp->ncpus; c++) {
+		out->rx_packets += v[c].rx_packets;
+		out->rx_bytes += v[c].rx_bytes;
+		out->rx_dropped += v[c].rx_dropped;
+		out->tx_packets += v[c].tx_packets;
+		out->tx_bytes += v[c].tx_bytes;
+	}
+	free(v);
+	return rc;
+}
+
 static void counter_source(void *arg, uint64_t out[HNV_R__COUNT])
 {
 	hnv_fp_counters(arg, out);
@@ -538,6 +579,7 @@ int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen)
 	fp->fd_port_macs = bpf_map__fd(s->maps.fp_port_macs);
 	fp->fd_counters = bpf_map__fd(s->maps.fp_counters);
 	fp->fd_last = bpf_map__fd(s->maps.fp_last);
+	fp->fd_port_stats = bpf_map__fd(s->maps.fp_port_stats);
 	fp->ncpus = libbpf_num_possible_cpus();
 	if (fp->ncpus <= 0) {
 		rc = fp->ncpus < 0 ? fp->ncpus : -EINVAL;

@@ -20,8 +20,9 @@
  * engine (hnv_fp_punt_read), which answers it as it always did.
  *
  * Threads: everything but hnv_fp_punt_read, hnv_fp_counters,
- * hnv_fp_events, hnv_fp_punt_stats and hnv_fp_trace_take is the control
- * thread's (the one that writes the policy, registered with liburcu-qsbr).
+ * hnv_fp_events, hnv_fp_port_stats, hnv_fp_punt_stats and
+ * hnv_fp_trace_take is the control thread's (the one that writes the
+ * policy, registered with liburcu-qsbr).
  * hnv_fp_punt_read belongs to the one forwarding thread.
  * Errors: 0 or a negative errno, with a message in err where there is one.
  */
@@ -108,6 +109,15 @@ unsigned hnv_fp_trace_take(struct hnv_fp *fp, struct hnv_fp_trace *out, unsigned
 void hnv_fp_counters(const struct hnv_fp *fp, uint64_t out[HNV_R__COUNT]);
 /* Its own events (punted, lost, passed): FP_C_* - HNV_R__COUNT. */
 void hnv_fp_events(const struct hnv_fp *fp, uint64_t out[FP_C__COUNT - HNV_R__COUNT]);
+/* The I/O the fast path did on port id (HNV_PORT_UPLINK or a port id),
+ * summed over the CPUs into out (zeroed first): what the port sent (rx;
+ * rx_dropped: of those, dropped by the programs) and what was redirected
+ * to it (tx), counted as the engine's I/O layer counts its own frames
+ * (fp_maps.h struct fp_port_stats). Frames the programs punt are not in
+ * it: the engine counts them when it reads them. A port's slot restarts
+ * from 0 when the port enters the maps. 0, -EINVAL for an id out of
+ * range, or a negative errno. */
+int hnv_fp_port_stats(const struct hnv_fp *fp, unsigned id, struct fp_port_stats *out);
 
 /* Runs frame (len bytes) through a program once with BPF_PROG_TEST_RUN, as
  * if it arrived on device ifindex: prog is 0 uplink ingress, 1 port

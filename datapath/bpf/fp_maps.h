@@ -17,6 +17,7 @@
  *   fp_ports      HASH                __u32 ifindex -> struct fp_port
  *   fp_port_macs  HASH                struct fp_portmac_key -> struct fp_port_ref
  *   fp_counters   PERCPU_ARRAY        index -> __u64 (enum hnv_reason, then FP_C_*)
+ *   fp_port_stats PERCPU_ARRAY        port id -> struct fp_port_stats (0: the uplink)
  *   fp_punt       PERF_EVENT_ARRAY    frames for the slow path, trace events
  *   fp_last       PERCPU_ARRAY[1]     0 -> struct fp_verdict (last packet's
  *                                     decision, for BPF_PROG_TEST_RUN)
@@ -132,6 +133,23 @@ enum fp_counter {
 	FP_C_PUNT_LOST,           /* could not be handed over (perf buffer full): dropped */
 	FP_C_PASS,                /* not HNV: left to the host's stack (uplink only) */
 	FP_C__COUNT
+};
+
+/* Per-port I/O the fast path did, by the C engine's port id (0: the
+ * uplink), counted as the engine's I/O layer counts it (datapath/io/fwd.c),
+ * so hnvgwd adds the two: rx is what the port sent (VM ports: frames the
+ * port ingress or gateway egress program took; the uplink: NVGRE the
+ * uplink program took), with its length on arrival; rx_dropped those of
+ * them the program dropped; tx what was redirected to the port, with its
+ * length as redirected. Frames a program punts or leaves to the host are
+ * not counted here: the engine counts the punts it reads. fp.c clears a
+ * port's slot when the port enters the maps. */
+struct fp_port_stats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 rx_dropped;
+	__u64 tx_packets;
+	__u64 tx_bytes;
 };
 
 /* What a program decided about the last packet it saw on this CPU. */

@@ -1006,24 +1006,35 @@ static uint64_t uplink_sum(const struct hnv_fwd *f, size_t off)
 	return sum;
 }
 
-void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
+void hnv_fwd_stats_tiers(struct hnv_fwd *f, hnv_fwd_tier_stat_cb cb, void *arg)
 {
 	const struct fwd_view *v = f->view; /* the control thread publishes it */
+	bool tiers = f->fp != NULL;
 	for (unsigned i = 0; v && i < v->n; i++) {
 		struct hnv_io_port *io = v->list[i].io;
 		const char *name = i == 0 ? "uplink" : v->list[i].port->name;
-#define S(field, is_err) cb(name, #field, IO_SUM(f, i, io, field), is_err, arg)
-		S(rx_packets, false);
-		S(rx_bytes, false);
-		S(rx_errors, true);
-		S(rx_dropped, true);
-		S(tx_packets, false);
-		S(tx_bytes, false);
-		S(tx_errors, true);
+		/* the fast path's share (fp_maps.h struct fp_port_stats): its
+		 * I/O on the port, counted as the engine counts its own */
+		struct fp_port_stats ps;
+		memset(&ps, 0, sizeof(ps));
+		if (tiers)
+			hnv_fp_port_stats(f->fp, v->list[i].id, &ps);
+#define S(field, fp_share, is_err)                                                                 \
+	do {                                                                                       \
+		uint64_t e_ = IO_SUM(f, i, io, field);                                             \
+		cb(name, #field, e_ + (fp_share), (fp_share), tiers, is_err, arg);                 \
+	} while (0)
+		S(rx_packets, ps.rx_packets, false);
+		S(rx_bytes, ps.rx_bytes, false);
+		S(rx_errors, 0, true);
+		S(rx_dropped, ps.rx_dropped, true);
+		S(tx_packets, ps.tx_packets, false);
+		S(tx_bytes, ps.tx_bytes, false);
+		S(tx_errors, 0, true);
 		if (io->ops == &hnv_io_uplink_packet_ops)
-			S(tx_no_neigh, true);
+			S(tx_no_neigh, 0, true);
 		if (f->fp)
-			S(rx_punt, false);
+			S(rx_punt, 0, false);
 #undef S
 	}
 	for (unsigned k = 0; k < f->n_thr; k++) {
@@ -1031,18 +1042,37 @@ void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
 		char name[32];
 		snprintf(name, sizeof(name), "thread:%u", k);
 		cb(name, "rx_packets", atomic_load_explicit(&th->rx_packets, memory_order_relaxed),
-		   false, arg);
+		   0, false, false, arg);
 		cb(name, "uplink_rx_packets",
-		   atomic_load_explicit(&th->uplink->st.rx_packets, memory_order_relaxed), false,
-		   arg);
+		   atomic_load_explicit(&th->uplink->st.rx_packets, memory_order_relaxed), 0, false,
+		   false, arg);
 	}
 	if (f->fp) {
 		uint64_t ev[FP_C__COUNT - HNV_R__COUNT] = {0};
 		hnv_fp_events(f->fp, ev);
-		cb("fastpath", "punted", ev[FP_C_PUNT - HNV_R__COUNT], false, arg);
-		cb("fastpath", "punt_lost", ev[FP_C_PUNT_LOST - HNV_R__COUNT], true, arg);
-		cb("fastpath", "passed", ev[FP_C_PASS - HNV_R__COUNT], false, arg);
+		cb("fastpath", "punted", ev[FP_C_PUNT - HNV_R__COUNT], 0, false, false, arg);
+		cb("fastpath", "punt_lost", ev[FP_C_PUNT_LOST - HNV_R__COUNT], 0, false, true, arg);
+		cb("fastpath", "passed", ev[FP_C_PASS - HNV_R__COUNT], 0, false, false, arg);
 	}
+}
+
+struct sum_arg {
+	hnv_fwd_stat_cb cb;
+	void *arg;
+};
+
+static void sum_cb(const char *port, const char *counter, uint64_t value, uint64_t fast_path,
+		   bool tiers, bool is_error, void *arg)
+{
+	(void)fast_path, (void)tiers;
+	struct sum_arg *a = arg;
+	a->cb(port, counter, value, is_error, a->arg);
+}
+
+void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg)
+{
+	struct sum_arg a = {cb, arg};
+	hnv_fwd_stats_tiers(f, sum_cb, &a);
 }
 
 bool hnv_fwd_fp_counters(struct hnv_fwd *f, uint64_t out[HNV_R__COUNT])

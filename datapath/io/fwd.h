@@ -142,6 +142,16 @@ int hnv_fwd_publish(struct hnv_fwd *f, bool ports, char *err, size_t errlen);
 typedef void (*hnv_fwd_stat_cb)(const char *port, const char *counter, uint64_t value,
 				bool is_error, void *arg);
 void hnv_fwd_stats(struct hnv_fwd *f, hnv_fwd_stat_cb cb, void *arg);
+/* The same rows with each tier's share: with the fast path (tiers true)
+ * a port's rx_packets, rx_bytes, rx_dropped, tx_packets and tx_bytes add
+ * what its programs did on the port (fp.h hnv_fp_port_stats: a VM's
+ * ordinary unicast never reaches the engine) to the engine's own I/O;
+ * value is the sum, fast_path the programs' part (0 for the counters only
+ * the engine has); without it (or for thread and fastpath rows) tiers is
+ * false and fast_path 0. hnv_fwd_stats gives the sums alone. */
+typedef void (*hnv_fwd_tier_stat_cb)(const char *port, const char *counter, uint64_t value,
+				     uint64_t fast_path, bool tiers, bool is_error, void *arg);
+void hnv_fwd_stats_tiers(struct hnv_fwd *f, hnv_fwd_tier_stat_cb cb, void *arg);
 /* The fast path's share of the datapath's counters (out, by enum
  * hnv_reason; hnv_dp_counters holds both tiers): false, out untouched,
  * when f has no fast path. */

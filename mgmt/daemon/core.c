@@ -945,15 +945,24 @@ int hnv_core_rollback(struct hnv_core *c, unsigned rev, json_object **result, ch
 	return 0;
 }
 
-/* Per-port I/O counters, in the rows of show counters: "PORT.COUNTER". */
-static void port_counter_row(const char *port, const char *counter, uint64_t value, bool is_error,
-			     void *arg)
+/* Per-port I/O counters, in the rows of show counters: "PORT.COUNTER";
+ * with the fast path a port's row also has each tier's share, as the
+ * reason rows: fast_path (its tc programs) and engine (the C engine's
+ * I/O: punts, ARP/ND/DHCP, hnvgwd's TAPs). */
+static void port_counter_row(const char *port, const char *counter, uint64_t value,
+			     uint64_t fast_path, bool tiers, bool is_error, void *arg)
 {
 	char name[HNV_NAME_MAX + 32];
 	snprintf(name, sizeof(name), "%s.%s", port, counter);
 	json_object *r = json_object_new_object();
 	json_object_object_add(r, "counter", json_object_new_string(name));
 	json_object_object_add(r, "value", json_object_new_uint64(value));
+	if (tiers) {
+		json_object_object_add(r, "fast_path", json_object_new_uint64(fast_path));
+		json_object_object_add(
+			r, "engine",
+			json_object_new_uint64(value >= fast_path ? value - fast_path : 0));
+	}
 	json_object_object_add(r, "drop", json_object_new_boolean(is_error));
 	json_object_object_add(r, "description",
 			       json_object_new_string("I/O counter of a host-edge port"));
@@ -985,7 +994,7 @@ static json_object *counter_rows(struct hnv_core *c)
 		json_object_array_add(rows, r);
 	}
 	if (c->fwd)
-		hnv_fwd_stats(c->fwd, port_counter_row, rows);
+		hnv_fwd_stats_tiers(c->fwd, port_counter_row, rows);
 	/* dynamic IP address learning (docs/dynamic-learning.md) */
 	struct hnv_dp_learn_stats ls;
 	hnv_dp_learn_stats(c->dp, &ls);

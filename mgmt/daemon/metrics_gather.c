@@ -233,7 +233,10 @@ static void owned_counters(struct hnv_buf *b, json_object *rows)
 		if (kind == OWNER_PORT)
 			for (size_t h = 0; h < sizeof(port_help) / sizeof(port_help[0]); h++)
 				if (strcmp(counter, port_help[h].counter) == 0)
-					snprintf(help, sizeof(help), "%s", port_help[h].help);
+					snprintf(help, sizeof(help),
+						 "%s, by the tier that counted them: fast_path (tc "
+						 "eBPF) or engine (the C engine)",
+						 port_help[h].help);
 		if (kind == OWNER_THREAD)
 			snprintf(help, sizeof(help), "%s",
 				 strcmp(counter, "rx_packets") == 0
@@ -253,8 +256,14 @@ static void owned_counters(struct hnv_buf *b, json_object *rows)
 				continue;
 			done[j] = 1;
 			uint64_t v = row_u64(r2, "value");
-			if (k2 == OWNER_PORT)
-				hnv_prom_u64(b, fam, L("port", o2), v);
+			if (k2 == OWNER_PORT && row_has(r2, "fast_path")) {
+				/* as the reasons: each tier's share */
+				hnv_prom_u64(b, fam, L("port", o2, "tier", "fast_path"),
+					     row_u64(r2, "fast_path"));
+				hnv_prom_u64(b, fam, L("port", o2, "tier", "engine"),
+					     row_u64(r2, "engine"));
+			} else if (k2 == OWNER_PORT)
+				hnv_prom_u64(b, fam, L("port", o2, "tier", "engine"), v);
 			else if (k2 == OWNER_THREAD)
 				hnv_prom_u64(b, fam, L("thread", o2), v);
 			else

@@ -233,6 +233,36 @@ fast_path_check() {
 			nok "$who: tx_encap + tx_routed_encap counted by the fast path (0)"
 			"${cli[@]}" show counters 2>&1 | awk 'NR == 1 || $2 != 0' | indent
 		fi
+		port_counters_check "${cli[@]}" -- "$who"
+	done
+}
+
+# port_counters_check CLI [HOST] -- WHO: the fast path's share of the
+# per-port counters moved: the uplink's rx/tx, and rx/tx of the ports
+# (the gateway: its vsid<N> gateway ports in the VRFs; a host edge: its
+# VMs' ports), whose frames never pass through hnvgwd on this tier.
+port_counters_check() {
+	local a=() who rows c v
+	while [[ $1 != -- ]]; do a+=("$1"); shift; done
+	who=$2
+	rows=$("${a[@]}" --json show counters 2>/dev/null | tr -d '\n' | sed 's/}/}\n/g')
+	for c in rx_packets tx_packets; do
+		v=$(grep "\"counter\": *\"uplink\.$c\"" <<<"$rows" |
+			sed -n 's/.*"fast_path": *\([0-9]*\).*/\1/p' | head -1)
+		if [[ -n $v && $v -gt 0 ]]; then
+			ok "$who: uplink.$c counted by the fast path ($v)"
+		else
+			nok "$who: uplink.$c counted by the fast path (fast_path '$v')"
+		fi
+		# the ports' rows: NAME.COUNTER, not uplink, thread:K or fastpath
+		v=$(grep "\"counter\": *\"[^\":]*\.$c\"" <<<"$rows" | grep -v '"uplink\.' |
+			sed -n 's/.*"fast_path": *\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		if ((v > 0)); then
+			ok "$who: the ports' $c counted by the fast path ($v)"
+		else
+			nok "$who: the ports' $c counted by the fast path (0)"
+			grep "\.$c\"" <<<"$rows" | indent
+		fi
 	done
 }
 

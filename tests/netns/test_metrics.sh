@@ -12,6 +12,10 @@
 #     packets/bytes), the uplink's tx and rx counters and tx_encap of tier
 #     engine, and on host 2 tx_encap (the replies) of the tier it forwards
 #     with (fast_path for the kernel tier), each by at least the pings sent;
+#   - on host 2 (the kernel tier, where the pings never pass hnvgwd)
+#     Blue2's port rx/tx packets and bytes move by at least the pings in
+#     show counters and in the scrape, and the fast_path share (column,
+#     tier label) does; host 1's port samples have tier="engine" only;
 #   - three frames with an unknown VSID from an attacker on the provider
 #     segment raise hnvgw_datapath_drops_total{reason="drop_vsid_unknown"}
 #     (both tiers summed) by exactly 3, the value `show counters` has;
@@ -102,8 +106,21 @@ grep -q "^hnvgw_datapath_info{tier=\"$TIER2\",requested=\"auto\"} 1$" "$T/h2-m0"
 	fail "host 2: hnvgw_datapath_info does not name the $TIER2 tier"
 pass "scrape: 200, text/plain; version=0.0.4, promtool check metrics finds nothing"
 
+# port_row HOST PORT.COUNTER: "value fast_path" of the row of show counters
+# ("-" for a column the row does not have)
+port_row()
+{
+	cli "$1" --json show counters | python3 -c 'import json,sys
+rows=json.load(sys.stdin)
+rows=rows.get("result",rows) if isinstance(rows,dict) else rows
+r=next(r for r in rows if r["counter"]==sys.argv[1])
+print(r["value"], r.get("fast_path","-"))' "$2"
+}
+
 # ---- traffic: Blue1 -> Blue2 ----
 N=5
+read -r b2rx0 b2rxfp0 < <(port_row h2 blue2.rx_packets)
+read -r b2tx0 b2txfp0 < <(port_row h2 blue2.tx_packets)
 nsx b1 ping -c "$N" -i 0.2 -W 2 10.0.0.7 >"$T/ping.out" || fail "Blue1 cannot ping Blue2: $(tail -2 "$T/ping.out")"
 scrape "$T/m1" >/dev/null || fail "second scrape"
 check "$T/m1"
@@ -118,6 +135,36 @@ t2=engine
 [[ $TIER2 == kernel ]] && t2=fast_path
 enc2=$(grew "$T/h2-m0" "$T/h2-m1" hnvgw_datapath_events_total "reason=\"tx_encap\",tier=\"$t2\"" "$N")
 pass "after $N pings: host 1 blue1 rx_packets +$rx, uplink tx +$up rx +$dec, tx_encap (engine) +$enc; host 2 tx_encap ($t2) +$enc2"
+
+# host 2's VM port: with the kernel tier its echo requests (delivered by
+# the uplink program) and replies (taken by the port program) never pass
+# hnvgwd, yet its port counters move by the pings, in show counters and in
+# the scrape, and the fast path's share says who counted them
+read -r b2rx1 b2rxfp1 < <(port_row h2 blue2.rx_packets)
+read -r b2tx1 b2txfp1 < <(port_row h2 blue2.tx_packets)
+((b2rx1 - b2rx0 >= N)) || fail "host 2 show counters: blue2.rx_packets $b2rx0 -> $b2rx1, want +$N"
+((b2tx1 - b2tx0 >= N)) || fail "host 2 show counters: blue2.tx_packets $b2tx0 -> $b2tx1, want +$N"
+p2rx=$(grew "$T/h2-m0" "$T/h2-m1" hnvgw_port_rx_packets_total 'port="blue2"' "$N")
+p2tx=$(grew "$T/h2-m0" "$T/h2-m1" hnvgw_port_tx_packets_total 'port="blue2"' "$N")
+grew "$T/h2-m0" "$T/h2-m1" hnvgw_port_rx_bytes_total 'port="blue2"' $((N * 98)) >/dev/null
+grew "$T/h2-m0" "$T/h2-m1" hnvgw_port_tx_bytes_total 'port="blue2"' $((N * 98)) >/dev/null
+if [[ $TIER2 == kernel ]]; then
+	[[ $b2rxfp1 != - && $b2txfp1 != - ]] || fail "host 2 show counters: blue2 rows without a fast_path column"
+	((b2rxfp1 - b2rxfp0 >= N && b2txfp1 - b2txfp0 >= N)) ||
+		fail "host 2 show counters: blue2 fast_path rx $b2rxfp0 -> $b2rxfp1, tx $b2txfp0 -> $b2txfp1, want +$N each"
+	grew "$T/h2-m0" "$T/h2-m1" hnvgw_port_rx_packets_total 'port="blue2",tier="fast_path"' "$N" >/dev/null
+	grew "$T/h2-m0" "$T/h2-m1" hnvgw_port_tx_packets_total 'port="blue2",tier="fast_path"' "$N" >/dev/null
+	grep -q '^hnvgw_port_rx_packets_total{port="blue2",tier="engine"} ' "$T/h2-m1" ||
+		fail "host 2: no tier=\"engine\" sample for blue2"
+else
+	grep -q '^hnvgw_port_rx_packets_total{port="blue2",tier="fast_path"}' "$T/h2-m1" &&
+		fail "host 2 ($TIER2 tier): a fast_path sample for blue2"
+fi
+# host 1 forwards in userspace: one tier, engine
+grep -q '^hnvgw_port_rx_packets_total{port="blue1",tier="engine"} ' "$T/m1" ||
+	fail "host 1: blue1's rx_packets not labelled tier=\"engine\""
+grep -q 'tier="fast_path"' "$T/m1" && fail "host 1 (userspace) has fast_path samples"
+pass "host 2 ($TIER2 tier) blue2: show counters rx +$((b2rx1 - b2rx0)) tx +$((b2tx1 - b2tx0)) (fast_path rx +$((b2rxfp1 - b2rxfp0)) tx +$((b2txfp1 - b2txfp0))), scrape rx +$p2rx tx +$p2tx"
 
 # ---- a hostile frame: an unknown VSID ----
 H1MAC=$(nsx h1 cat /sys/class/net/up0/address)

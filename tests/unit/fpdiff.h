@@ -2,7 +2,10 @@
  * frame goes through the C engine (hnv_dp_process) and through the fast
  * path's tc program (BPF_PROG_TEST_RUN, maps filled from the same policy by
  * the mirror), and the two must agree: same verdict, same egress, same
- * output bytes, same counter. A frame the fast path punts is the C engine's
+ * output bytes, same counter, and the same per-port I/O counts (the fast
+ * path's fp_port_stats must move as hnvgwd's I/O layer, datapath/io/fwd.c,
+ * counts the engine's frames: rx and rx_bytes on the ingress port, also
+ * rx_dropped for a drop, tx and tx_bytes on the egress port). A frame the fast path punts is the C engine's
  * alone (that is what punting means); a frame it leaves to the host must be
  * one the C engine does not take either.
  *
@@ -196,6 +199,61 @@ static inline bool fpd_short_l3(const uint8_t *f, size_t len)
 	return (type == 0x0800 && len < 14 + 20) || (type == 0x86dd && len < 14 + 40);
 }
 
+/* The fast path's per-port counts of the uplink (slot 0) and every port. */
+struct fpd_ports {
+	struct fp_port_stats s[HNV_PORTS_MAX];
+};
+
+static inline int fpd_ports_read(const struct fpd *x, struct fpd_ports *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned id = 0; id < HNV_PORTS_MAX; id++) {
+		if (id != HNV_PORT_UPLINK && !x->port_ifindex[id])
+			continue;
+		int rc = hnv_fp_port_stats(x->fp, id, &out->s[id]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The per-port counts moved from a to b exactly as the engine's I/O
+ * layer counts a frame of len bytes from in_port that it drops (drop),
+ * sends out_len bytes out of out_port (>= 0), or never reads (punted or
+ * left to the host: in_port -1). False with why otherwise. */
+static inline bool fpd_ports_moved(const struct fpd *x, const struct fpd_ports *a,
+				   const struct fpd_ports *b, int in_port, size_t len, bool drop,
+				   int out_port, size_t out_len, char *why, size_t whylen)
+{
+	for (unsigned id = 0; id < HNV_PORTS_MAX; id++) {
+		if (id != HNV_PORT_UPLINK && !x->port_ifindex[id])
+			continue;
+		const struct fp_port_stats *s0 = &a->s[id], *s1 = &b->s[id];
+		bool in = in_port >= 0 && (unsigned)in_port == id;
+		bool out = out_port >= 0 && (unsigned)out_port == id;
+		const struct {
+			const char *name;
+			uint64_t got, want;
+		} d[] = {
+			{"rx_packets", s1->rx_packets - s0->rx_packets, in ? 1 : 0},
+			{"rx_bytes", s1->rx_bytes - s0->rx_bytes, in ? len : 0},
+			{"rx_dropped", s1->rx_dropped - s0->rx_dropped, in && drop ? 1 : 0},
+			{"tx_packets", s1->tx_packets - s0->tx_packets, out ? 1 : 0},
+			{"tx_bytes", s1->tx_bytes - s0->tx_bytes, out ? out_len : 0},
+		};
+		for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+			if (d[i].got != d[i].want) {
+				snprintf(why, whylen,
+					 "port %u's fast path %s moved by %llu, the engine's I/O "
+					 "would count %llu",
+					 id, d[i].name, (unsigned long long)d[i].got,
+					 (unsigned long long)d[i].want);
+				return false;
+			}
+	}
+	return true;
+}
+
 /* Runs frame from in_port (HNV_PORT_UPLINK or a port id) through both
  * tiers; on FPD_DIFFERENT, why says how. */
 static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, size_t len,
@@ -216,6 +274,13 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 							   : HNV_FP_PROG_PORT;
 	uint64_t before[HNV_R__COUNT] = {0}, after[HNV_R__COUNT] = {0};
 	hnv_fp_counters(x->fp, before);
+	uint64_t ev0[FP_C__COUNT - HNV_R__COUNT], ev1[FP_C__COUNT - HNV_R__COUNT];
+	hnv_fp_events(x->fp, ev0);
+	static struct fpd_ports pbefore, pafter; /* 40 KiB each: not on the stack */
+	if (fpd_ports_read(x, &pbefore)) {
+		snprintf(why, whylen, "cannot read fp_port_stats");
+		return FPD_DIFFERENT;
+	}
 	struct fp_verdict v;
 	size_t outlen = 0;
 	int rc = hnv_fp_test_run(x->fp, prog, ifindex, frame, len, x->out, sizeof(x->out), &outlen,
@@ -229,6 +294,20 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 		return FPD_DIFFERENT;
 	}
 	hnv_fp_counters(x->fp, after);
+	hnv_fp_events(x->fp, ev1);
+	if (fpd_ports_read(x, &pafter)) {
+		snprintf(why, whylen, "cannot read fp_port_stats");
+		return FPD_DIFFERENT;
+	}
+	/* a punt or a pass: the fast path counts no port I/O (the engine
+	 * counts a punt when it reads it); a punt it could not hand over
+	 * (the ring is full: nobody reads it here) was received on the port
+	 * and dropped, and counts so */
+	bool lost = ev1[FP_C_PUNT_LOST - HNV_R__COUNT] != ev0[FP_C_PUNT_LOST - HNV_R__COUNT];
+	if ((v.action == FP_ACT_PUNT || v.action == FP_ACT_PASS) &&
+	    !fpd_ports_moved(x, &pbefore, &pafter, lost ? in_port : -1, len, lost, -1, 0, why,
+			     whylen))
+		return FPD_DIFFERENT;
 	struct hnv_pkt *p = &x->pkt;
 	if (hnv_pkt_load(p, frame, len, (uint16_t)in_port)) {
 		x->skipped++;
@@ -277,6 +356,8 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 		}
 	}
 	if (v.action == FP_ACT_DROP) {
+		if (!fpd_ports_moved(x, &pbefore, &pafter, in_port, len, true, -1, 0, why, whylen))
+			return FPD_DIFFERENT;
 		x->same++;
 		return FPD_SAME;
 	}
@@ -291,6 +372,9 @@ static inline enum fpd_result fpd_compare(struct fpd *x, const uint8_t *frame, s
 			 p->len);
 		return FPD_DIFFERENT;
 	}
+	if (!fpd_ports_moved(x, &pbefore, &pafter, in_port, len, false, p->out_port, p->len, why,
+			     whylen))
+		return FPD_DIFFERENT;
 	fpd_mask(x->out, outlen, out_port);
 	fpd_mask(p->data, p->len, out_port);
 	for (size_t i = 0; i < outlen; i++)

@@ -661,6 +661,99 @@ static void test_counters(void **state)
 	assert_int_equal(ev[FP_C_PASS - HNV_R__COUNT], 0);
 }
 
+/* ---- per-port I/O (fp_port_stats) ---- */
+
+static struct fp_port_stats port_stats(struct env *e, unsigned id)
+{
+	struct fp_port_stats st;
+	assert_int_equal(hnv_fp_port_stats(e->fp, id, &st), 0);
+	return st;
+}
+
+/* One frame the port's program drops (not IPv4 inside: drop_bad_ip). */
+static void drop_one(struct env *e, int ifindex, size_t len)
+{
+	uint8_t frame[128], out[256];
+	memset(frame, 0, sizeof(frame));
+	frame[12] = 0x08; /* IPv4, version 0 */
+	size_t outlen;
+	struct fp_verdict vd;
+	assert_int_equal(hnv_fp_test_run(e->fp, HNV_FP_PROG_PORT, ifindex, frame, len, out,
+					 sizeof(out), &outlen, &vd, 1, NULL),
+			 0);
+	assert_int_equal(vd.action, FP_ACT_DROP);
+}
+
+/* Counts land in the port's slot and are summed over the CPUs; a port
+ * that leaves the maps and comes back (the policy deletes and re-adds it,
+ * or it is detached and attached again) starts from 0. */
+static void test_port_stats(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(sh("ip link add fps0 type veth peer name fps1 && ip link set fps0 up"), 0);
+	int ifi = (int)if_nametoindex("fps0");
+	add_rd(e->p, "blue", 1);
+	assert_int_equal(add_vs(e->p, 5001, "blue", "10.0.0.0", 24), 0);
+	struct hnv_port_spec ps = port("vm1", 5001, "00155d000011", "10.0.0.11");
+	int id = hnv_policy_port_add(e->p, &ps);
+	assert_true(id > 0);
+	char err[256] = "";
+	fp_bind(e);
+	assert_int_equal(
+		hnv_fp_attach_port(e->fp, (unsigned)id, "fps0", HNV_FP_PORT_DEV, err, sizeof(err)),
+		0);
+	struct fp_port_stats st = port_stats(e, (unsigned)id);
+	assert_int_equal(st.rx_packets + st.tx_packets + st.rx_dropped, 0);
+	drop_one(e, ifi, 60);
+	drop_one(e, ifi, 70);
+	st = port_stats(e, (unsigned)id);
+	assert_int_equal(st.rx_packets, 2);
+	assert_int_equal(st.rx_bytes, 130);
+	assert_int_equal(st.rx_dropped, 2);
+	assert_int_equal(st.tx_packets, 0);
+	assert_int_equal(st.tx_bytes, 0);
+	/* the uplink's slot and other ports' are untouched */
+	assert_int_equal(port_stats(e, HNV_PORT_UPLINK).rx_packets, 0);
+	assert_int_equal(port_stats(e, (unsigned)id + 1).rx_packets, 0);
+
+	/* every CPU's value is summed */
+	int ncpus = libbpf_num_possible_cpus();
+	struct fp_port_stats *per = calloc((size_t)ncpus, sizeof(*per));
+	for (int c = 0; c < ncpus; c++)
+		per[c].tx_packets = (uint64_t)c + 1;
+	__u32 k = (__u32)id;
+	assert_int_equal(bpf_map_update_elem(fd(e, "fp_port_stats"), &k, per, BPF_ANY), 0);
+	free(per);
+	assert_int_equal(port_stats(e, (unsigned)id).tx_packets,
+			 (uint64_t)ncpus * (uint64_t)(ncpus + 1) / 2);
+
+	/* the policy deletes the port and adds one with its id: from 0 */
+	drop_one(e, ifi, 60);
+	assert_int_equal(hnv_policy_port_del(e->p, "vm1"), 0);
+	struct hnv_port_spec ps2 = port("vm2", 5001, "00155d000012", "10.0.0.12");
+	int id2 = hnv_policy_port_add(e->p, &ps2);
+	assert_int_equal(id2, id);
+	st = port_stats(e, (unsigned)id);
+	assert_int_equal(st.rx_packets + st.rx_bytes + st.rx_dropped + st.tx_packets + st.tx_bytes,
+			 0);
+	drop_one(e, ifi, 60);
+	assert_int_equal(port_stats(e, (unsigned)id).rx_packets, 1);
+
+	/* detached and attached again: from 0 */
+	assert_int_equal(hnv_fp_detach_port(e->fp, (unsigned)id), 0);
+	assert_int_equal(port_stats(e, (unsigned)id).rx_packets, 1); /* kept until it comes back */
+	assert_int_equal(
+		hnv_fp_attach_port(e->fp, (unsigned)id, "fps0", HNV_FP_PORT_DEV, err, sizeof(err)),
+		0);
+	assert_int_equal(port_stats(e, (unsigned)id).rx_packets, 0);
+	drop_one(e, ifi, 60);
+	assert_int_equal(port_stats(e, (unsigned)id).rx_packets, 1);
+
+	struct fp_port_stats bad;
+	assert_int_equal(hnv_fp_port_stats(e->fp, FP_MAX_PORTS, &bad), -EINVAL);
+	sh("ip link del fps0");
+}
+
 /* ---- the punt reader, fed by a small program that writes records the
  * way the fast path does: bpf_perf_event_output(skb, fp_punt,
  * BPF_F_CURRENT_CPU | frame bytes << 32, &hdr, sizeof(hdr)) ---- */
@@ -1081,6 +1174,7 @@ int main(void)
 		T(test_replace_1000),
 		T(test_ports),
 		T(test_counters),
+		T(test_port_stats),
 		T(test_punt_read),
 		T(test_punt_csum),
 	};
