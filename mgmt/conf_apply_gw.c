@@ -255,6 +255,8 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	memcpy(r.vrf, g->vrf, sizeof(r.vrf));
 	r.table = g->table;
 	memcpy(r.corp_dev, g->corp_dev, sizeof(r.corp_dev));
+	r.bgp_asn = g->bgp_asn;
+	r.bgp_peer = g->bgp_peer;
 	if (CONF_PUSH(b->gws, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;
@@ -280,6 +282,9 @@ static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char
 			cmd, rdomain, b->s2s.a[ti].name);
 		return -EBUSY;
 	}
+	int brc = conf_rdomain_bgp_busy(b, cmd, rdomain, err, errlen);
+	if (brc < 0)
+		return brc;
 	/* The gateway's CAs are part of it and go with it, their ports now
 	 * (as for gateway ca-del). */
 	for (size_t i = 0; i < b->cas.n; i++) {

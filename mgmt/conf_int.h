@@ -116,6 +116,11 @@ enum conf_opt {
 	OPT_DNS,
 	OPT_LEASE,
 	OPT_TO,
+	OPT_ADDR,
+	OPT_ASN,
+	OPT_SOURCE,
+	OPT_PREFIX_IN,
+	OPT_PREFIX_OUT,
 	OPT__COUNT
 };
 
@@ -188,5 +193,12 @@ const char *conf_type_name(enum hnv_rec_type t);
  * cmd->u.s2s from c; 0 or -EINVAL. No message shows (part of) the PSK. */
 int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+
+/* ---- BGP peers (conf_bgp.c) ---- */
+
+int conf_build_bgp_peer_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+int conf_build_bgp_peer_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+/* " --prefix-in P,ge=N,le=N": one filter entry as the parser reads it. */
+int conf_fmt_bgp_match(const struct hnv_conf_bgp_match *m, char *buf, size_t len);
 
 #endif

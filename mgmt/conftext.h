@@ -35,7 +35,7 @@
  *   proute del --prefix P --nexthop IP
  *   gateway add --rdomain NAME --vrf NAME --table N [--corp-dev IF]
  *          [--corp-addr IP/LEN] [--corp-nexthop IP] [--nat-external IP]
- *          [--bgp-asn N --bgp-peer IP --bgp-peer-asn N]
+ *          [--bgp-asn N [--bgp-peer IP --bgp-peer-asn N]]
  *   gateway ca --rdomain NAME --vsid N --ca IP
  *   gateway ca-del --rdomain NAME --vsid N --ca IP
  *   gateway del --rdomain NAME
@@ -46,6 +46,9 @@
  *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
  *          [--local-netmap REAL=MAPPED ...] [--remote-netmap REAL=MAPPED ...]
  *   s2s del NAME
+ *   bgp-peer add NAME --rdomain NAME --addr IP --asn N [--source IP]
+ *          [--prefix-in P[,ge=N][,le=N] ...] [--prefix-out P[,ge=N][,le=N] ...]
+ *   bgp-peer del NAME
  *
  * MACs: 060600000005, 06-06-00-00-00-05 or 06:06:00:00:00:05.
  * GUIDs: with or without braces, any case.
@@ -118,6 +121,22 @@
  *           the same length; no two REAL or MAPPED prefixes of a tunnel
  *           overlap, and a remote MAPPED prefix overlaps no remote prefix.
  *           At most HNV_S2S_NETMAP_MAX of each kind.
+ *   gateway --bgp-asn: the tenant's local AS; with --bgp-peer and
+ *           --bgp-peer-asn one neighbor without filters (every route both
+ *           ways). --bgp-peer needs --bgp-asn and --bgp-peer-asn.
+ *   bgp-peer: a BGP neighbor of a routing domain's gateway (which needs
+ *           --bgp-asn), in its VRF: on the corp side, behind an S2S
+ *           tunnel or any connection whose addresses are in the VRF.
+ *           Names are unique among peers; an address is one peer's (or
+ *           the gateway's --bgp-peer) per routing domain. --source: the
+ *           session's source address (bgpd's update-source). Filters,
+ *           at most HNV_BGP_PEER_PREFIXES_MAX per direction, each a prefix
+ *           of the peer's address family, the route's length that of P or,
+ *           with ge/le, len(P) < ge <= le <= 32 or 128: --prefix-in lists
+ *           what the tenant accepts from the peer, and nothing else (no
+ *           --prefix-in: it learns nothing); --prefix-out what it
+ *           announces, by default the tenant's own prefixes (the VSID
+ *           prefixes of its gateway CAs).
  */
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
@@ -155,6 +174,8 @@ enum hnv_conf_kind {
 	HNV_CONF_POOL_ADD,
 	HNV_CONF_POOL_DEL,
 	HNV_CONF_PORT_MOVE,
+	HNV_CONF_BGP_PEER_ADD,
+	HNV_CONF_BGP_PEER_DEL,
 };
 
 /* Limits of the config text. The datapath has the same ones (datapath/
@@ -244,8 +265,8 @@ struct hnv_conf_gateway {
 	struct hnv_prefix corp_addr; /* with its host bits */
 	bool has_corp_nexthop;       /* default route of the VRF via the corp side */
 	struct hnv_ip corp_nexthop;
-	uint32_t bgp_asn; /* 0: no BGP; else with the peer below */
-	struct hnv_ip bgp_peer;
+	uint32_t bgp_asn;       /* 0: no BGP */
+	struct hnv_ip bgp_peer; /* unspecified: none (bgp-peer objects may add some) */
 	uint32_t bgp_peer_asn;
 };
 
@@ -312,6 +333,24 @@ struct hnv_conf_s2s {
 	} local_netmap[HNV_S2S_NETMAP_MAX], remote_netmap[HNV_S2S_NETMAP_MAX];
 };
 
+/* A BGP neighbor of a gateway with its filters (bgp-peer add). */
+#define HNV_BGP_PEER_PREFIXES_MAX 16
+struct hnv_conf_bgp_match {
+	struct hnv_prefix prefix;
+	uint8_t ge, le; /* 0: not given */
+};
+struct hnv_conf_bgp_peer {
+	char name[HNV_NAME_MAX + 1];
+	char rdomain[HNV_NAME_MAX + 1]; /* add only, like every field below */
+	struct hnv_ip addr;
+	uint32_t asn;
+	bool has_source;
+	struct hnv_ip source; /* same family as addr */
+	unsigned n_in, n_out; /* n_out 0: the tenant's own prefixes */
+	struct hnv_conf_bgp_match in[HNV_BGP_PEER_PREFIXES_MAX];
+	struct hnv_conf_bgp_match out[HNV_BGP_PEER_PREFIXES_MAX];
+};
+
 #define HNV_POOL_LEASE_DEFAULT 86400
 #define HNV_POOL_LEASE_MIN 60
 #define HNV_POOL_LEASE_MAX 31536000
@@ -355,6 +394,7 @@ struct hnv_conf_cmd {
 		struct hnv_conf_s2s s2s;               /* del: name */
 		struct hnv_conf_pool pool;             /* del: name */
 		struct hnv_conf_port_move port_move;
+		struct hnv_conf_bgp_peer bgp_peer; /* del: only name */
 	} u;
 };
 

@@ -71,6 +71,8 @@ static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
 		{HNV_CONF_S2S_DEL, G_S2S, OP_DEL},
 		{HNV_CONF_POOL_ADD, G_POOL, OP_ADD},
 		{HNV_CONF_POOL_DEL, G_POOL, OP_DEL},
+		{HNV_CONF_BGP_PEER_ADD, G_BGP_PEER, OP_ADD},
+		{HNV_CONF_BGP_PEER_DEL, G_BGP_PEER, OP_DEL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].kind == k) {
@@ -110,6 +112,8 @@ const char *mdl_cmd_name(enum hnv_conf_kind k)
 		[HNV_CONF_S2S_DEL] = "s2s del",
 		[HNV_CONF_POOL_ADD] = "pool add",
 		[HNV_CONF_POOL_DEL] = "pool del",
+		[HNV_CONF_BGP_PEER_ADD] = "bgp-peer add",
+		[HNV_CONF_BGP_PEER_DEL] = "bgp-peer del",
 	};
 	if ((size_t)k < sizeof(names) / sizeof(names[0]) && names[k])
 		return names[k];
@@ -161,6 +165,9 @@ void mdl_describe(const void *o, enum group g, char *buf, size_t len)
 		return;
 	case G_S2S:
 		snprintf(buf, len, "s2s \"%s\"", M(o, s2s)->name);
+		return;
+	case G_BGP_PEER:
+		snprintf(buf, len, "bgp-peer \"%s\"", M(o, bgp_peer)->name);
 		return;
 	case G_GLOBAL:
 	case G__COUNT:
@@ -244,6 +251,7 @@ static void find_deps(const struct view *v, const struct ent *e, struct deps *d)
 		deps_group(v, d, &bk, G_ROUTE);
 		deps_group(v, d, &bk, G_GATEWAY);
 		deps_group(v, d, &bk, G_S2S);
+		deps_group(v, d, &bk, G_BGP_PEER);
 	} else if (e->g == G_POOL) {
 		/* the ports holding an address of the pool */
 		const MEMBER_T(pool) *pl = OBJ(e, pool);
@@ -272,6 +280,7 @@ static void find_deps(const struct view *v, const struct ent *e, struct deps *d)
 	} else if (e->g == G_GATEWAY) {
 		mdl_bkey_rd(OBJ(e, gateway)->rdomain, &bk);
 		deps_group(v, d, &bk, G_S2S);
+		deps_group(v, d, &bk, G_BGP_PEER);
 	}
 	if (d->n > DEPS_SHOWN)
 		snprintf(d->text + d->off, sizeof(d->text) - d->off, " and %u more",
@@ -637,6 +646,12 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		       vsid_ok(u->pool.vsid);
 	case HNV_CONF_POOL_DEL:
 		return T(u->pool.name);
+	case HNV_CONF_BGP_PEER_ADD:
+		return T(u->bgp_peer.name) && T(u->bgp_peer.rdomain) &&
+		       u->bgp_peer.n_in <= HNV_BGP_PEER_PREFIXES_MAX &&
+		       u->bgp_peer.n_out <= HNV_BGP_PEER_PREFIXES_MAX;
+	case HNV_CONF_BGP_PEER_DEL:
+		return T(u->bgp_peer.name);
 	case HNV_CONF_GLOBAL_SET:
 		return !u->global.has_uplink_mtu ||
 		       (u->global.uplink_mtu >= 576 && u->global.uplink_mtu <= 9000);

@@ -42,6 +42,7 @@ static const struct {
 	[G_ROUTE] = {HNV_CONF_ROUTE_ADD, MEMBER_SIZE(route)},
 	[G_S2S] = {HNV_CONF_S2S_ADD, MEMBER_SIZE(s2s)},
 	[G_GLOBAL] = {HNV_CONF_GLOBAL_SET, MEMBER_SIZE(global)},
+	[G_BGP_PEER] = {HNV_CONF_BGP_PEER_ADD, MEMBER_SIZE(bgp_peer)},
 };
 
 /* ---- keys ---- */
@@ -119,6 +120,9 @@ void mdl_key_identity(const void *o, enum group g, struct keyb *k)
 		break;
 	case G_S2S:
 		key_str(k, M(o, s2s)->name, sizeof(M(o, s2s)->name));
+		break;
+	case G_BGP_PEER:
+		key_str(k, M(o, bgp_peer)->name, sizeof(M(o, bgp_peer)->name));
 		break;
 	case G_GLOBAL:
 	case G__COUNT:
@@ -327,6 +331,9 @@ static unsigned ent_deps(const void *o, enum group g, struct keyb k[2])
 		return 2;
 	case G_S2S:
 		mdl_bkey_rd(M(o, s2s)->rdomain, &k[0]);
+		return 1;
+	case G_BGP_PEER:
+		mdl_bkey_rd(M(o, bgp_peer)->rdomain, &k[0]);
 		return 1;
 	default:
 		return 0;

@@ -45,6 +45,7 @@ enum group {
 	G_ROUTE,
 	G_S2S,
 	G_GLOBAL,
+	G_BGP_PEER, /* after every gateway it names */
 	G__COUNT
 };
 

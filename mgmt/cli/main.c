@@ -45,13 +45,13 @@
 #define EXIT_USAGE 2
 #define EXIT_UNREACHABLE 3
 #define EXIT_NOT_APPLIED 4
-#define PSK_FILE_MAX 4096 /* bytes of a --psk-file (a PSK is at most 255) */
+#define PSK_FILE_MAX 4096    /* bytes of a --psk-file (a PSK is at most 255) */
 #define FILE_MAX (64u << 20) /* bytes of a commit or ps file */
 
 /* First words that make a command a config-text line (mgmt/conftext.h). */
 static const char *const nouns[] = {
 	"rdomain", "vsubnet", "pa",      "port", "lookup", "route",
-	"global",  "proute",  "gateway", "s2s",  "pool",
+	"global",  "proute",  "gateway", "s2s",  "pool",   "bgp-peer",
 };
 
 static const char *sock_path = HNV_API_DEFAULT_SOCK;
@@ -63,7 +63,8 @@ static void usage(FILE *f)
 		"usage: hnvgw [--socket PATH] [--json] COMMAND...\n"
 		"\n"
 		"Configuration (one transaction each; grammar in hnvgw(8)):\n"
-		"  rdomain|vsubnet|pa|pool|port|lookup|route|proute|global|gateway|s2s ...\n"
+		"  rdomain|vsubnet|pa|pool|port|lookup|route|proute|global|gateway|s2s|\n"
+		"  bgp-peer ...\n"
 		"  s2s add|set NAME ... --psk-file FILE|--psk -\n"
 		"                                         the PSK from a file or stdin, not\n"
 		"                                         argv (which every user can read)\n"
@@ -77,7 +78,7 @@ static void usage(FILE *f)
 		"Inspection:\n"
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
 		"       counters|status|config|revisions|global|gateway|nat|gateway-routes|\n"
-		"       learned-routes [--show-secrets]\n"
+		"       learned-routes|bgp-peers [--show-secrets]\n"
 		"  show lookup [--vsid N] [--ca IP] [--pa IP]\n"
 		"                                         only the matching records (also\n"
 		"                                         --vsid for ports, routes, vsubnets,\n"
@@ -223,6 +224,17 @@ static int change_status(json_object *res, const char *done, bool quiet)
 {
 	char *what;
 	bool failed = hnv_cli_not_applied(res, &what);
+	json_object *warnings;
+	if (!json_out && json_object_is_type(res, json_type_object) &&
+	    json_object_object_get_ex(res, "warnings", &warnings) &&
+	    json_object_is_type(warnings, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(warnings); i++) {
+			const char *w =
+				json_object_get_string(json_object_array_get_idx(warnings, i));
+			fputs("hnvgw: warning: ", stderr);
+			hnv_cli_fputs_safe(w ? w : "?", false, stderr);
+			fputc('\n', stderr);
+		}
 	if (json_out)
 		hnv_cli_print_json(res);
 	else if (!quiet && !failed)
@@ -339,7 +351,8 @@ static int take_psk(char **w, int n, char **secret)
 	*secret = NULL;
 	for (int i = 0; i < n; i++) {
 		bool file = strcmp(w[i], "--psk-file") == 0;
-		if (!file && !(strcmp(w[i], "--psk") == 0 && i + 1 < n && strcmp(w[i + 1], "-") == 0))
+		if (!file &&
+		    !(strcmp(w[i], "--psk") == 0 && i + 1 < n && strcmp(w[i + 1], "-") == 0))
 			continue;
 		if (i + 1 >= n)
 			return usage_error("--psk-file needs a FILE");

@@ -67,8 +67,11 @@ static const struct kind_info {
 	[HNV_CONF_POOL_ADD] = {SIZE_OF(pool), HNV_CONF_POOL_DEL, false},
 	[HNV_CONF_POOL_DEL] = {SIZE_OF(pool), HNV_CONF_POOL_DEL, false},
 	[HNV_CONF_PORT_MOVE] = {SIZE_OF(port_move), HNV_CONF_PORT_MOVE, false},
+	[HNV_CONF_BGP_PEER_ADD] = {SIZE_OF(bgp_peer), HNV_CONF_BGP_PEER_DEL, true},
+	[HNV_CONF_BGP_PEER_DEL] = {SIZE_OF(bgp_peer), HNV_CONF_BGP_PEER_DEL, true},
 };
-_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_PORT_MOVE + 1, "a row for each kind");
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_BGP_PEER_DEL + 1,
+	       "a row for each kind");
 
 /* The row of kind k, or NULL for a value outside the enum. */
 static const struct kind_info *kind_info(enum hnv_conf_kind k)
@@ -873,6 +876,8 @@ static uint64_t key_of(const struct hnv_conf_cmd *c)
 		break;
 	case HNV_CONF_S2S_ADD:
 		return key_name(c->kind, c->u.s2s.name);
+	case HNV_CONF_BGP_PEER_ADD:
+		return key_name(c->kind, c->u.bgp_peer.name);
 	default: /* the settings: one entry */
 		break;
 	}
@@ -922,6 +927,9 @@ static void dent_deps(const struct hnv_conf_cmd *c, struct dent *e)
 		break;
 	case HNV_CONF_S2S_ADD:
 		e->dep[0] = key_name(HNV_CONF_GATEWAY_ADD, c->u.s2s.rdomain);
+		break;
+	case HNV_CONF_BGP_PEER_ADD:
+		e->dep[0] = key_name(HNV_CONF_GATEWAY_ADD, c->u.bgp_peer.rdomain);
 		break;
 	default:
 		break;

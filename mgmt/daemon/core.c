@@ -46,6 +46,9 @@ struct hnv_core {
 	 * reporter), until exec or rollback puts it in its result */
 	json_object *not_applied;
 	bool not_applied_unknown; /* the reporter ran out of memory: not "applied" */
+	/* what the last change added that works but may surprise (a BGP peer
+	 * that learns nothing), until exec or rollback puts it in its result */
+	json_object *warnings;
 	hnv_core_s2s_fn s2s_ctl;
 	void *s2s_arg;
 	hnv_core_exec_hook exec_hook; /* hnvgwd --etcd */
@@ -309,12 +312,31 @@ struct run {
 	size_t errlen;
 };
 
+/* A warning for the result of the change: a BGP peer without --prefix-in
+ * accepts no route from its neighbor (by design, docs/gateway.md). */
+static void warn_change(struct hnv_core *c, const struct hnv_conf_cmd *new)
+{
+	if (new == NULL || new->kind != HNV_CONF_BGP_PEER_ADD || new->u.bgp_peer.n_in != 0)
+		return;
+	char msg[HNV_NAME_MAX * 2 + 160];
+	snprintf(msg, sizeof(msg),
+		 "bgp-peer \"%.63s\" (rdomain \"%.63s\") has no --prefix-in: it will learn no "
+		 "route from its neighbor",
+		 new->u.bgp_peer.name, new->u.bgp_peer.rdomain);
+	if (c->warnings == NULL)
+		c->warnings = json_object_new_array();
+	if (c->warnings)
+		json_object_array_add(c->warnings, json_object_new_string(msg));
+}
+
 static int run_one(void *arg, const struct hnv_conf_cmd *old, const struct hnv_conf_cmd *new)
 {
 	struct run *r = arg;
 	int rc = hnv_apply_change(r->c->apply, old, new, r->err, r->errlen);
 	if (rc == 0 && r->c->reporter.note)
 		r->c->reporter.note(r->c->reporter.arg, old, new);
+	if (rc == 0)
+		warn_change(r->c, new);
 	return rc;
 }
 
@@ -349,6 +371,8 @@ static int apply_persist(struct hnv_core *c, changes_each each, const void *src,
 {
 	struct run r = {c, err, errlen};
 	struct delta lines = {0};
+	json_object_put(c->warnings);
+	c->warnings = NULL;
 	hnv_apply_begin(c->apply);
 	if (c->reporter.begin)
 		c->reporter.begin(c->reporter.arg);
@@ -764,6 +788,7 @@ void hnv_core_close(struct hnv_core *c)
 	hnv_model_free(c->model);
 	hnv_store_close(c->store);
 	json_object_put(c->not_applied);
+	json_object_put(c->warnings);
 	free(c->dir);
 	free(c);
 }
@@ -825,6 +850,10 @@ static json_object *change_result(struct hnv_core *c, unsigned rev)
 {
 	json_object *o = rev_result(rev), *na = c->not_applied;
 	c->not_applied = NULL;
+	if (c->warnings) {
+		json_object_object_add(o, "warnings", c->warnings);
+		c->warnings = NULL;
+	}
 	size_t n = na ? json_object_array_length(na) : 0;
 	json_object_object_add(o, "applied",
 			       json_object_new_boolean(n == 0 && !c->not_applied_unknown));

@@ -146,7 +146,7 @@ typedef json_object *(*hnv_core_status_fn)(void *arg);
  * SAs; 0 or a negative errno with a message in err. */
 typedef int (*hnv_core_s2s_fn)(void *arg, const char *name, bool up, char *err, size_t errlen);
 void hnv_core_set_s2s_ctl(struct hnv_core *c, hnv_core_s2s_fn fn, void *arg);
-#define HNV_CORE_MAX_STATUS 8
+#define HNV_CORE_MAX_STATUS 16
 int hnv_core_add_status(struct hnv_core *c, const char *what, hnv_core_status_fn fn, void *arg);
 
 /* The running model (owned by the core; valid until the next change). */

@@ -28,6 +28,8 @@ struct hnv_gwstate {
 	size_t n_vsubnets, cap_vsubnets;
 	struct hnv_s2s_conf *tunnels;
 	size_t n_tunnels, cap_tunnels;
+	struct hnv_gw_bgp_peer *bgp_peers;
+	size_t n_bgp_peers, cap_bgp_peers;
 };
 
 /* Fills s (empty on entry) from m. 0, or -ENOMEM with s freed. */
