@@ -61,7 +61,7 @@ static int split(char *s, struct hnv_ip *a, unsigned long *num)
 static int parse_match(char *v, struct hnv_bgp_match *m)
 {
 	unsigned long num;
-	char *colon = strchr(v, ':');
+	char *slash = strrchr(v, '/'), *colon = slash ? strchr(slash, ':') : NULL;
 	memset(m, 0, sizeof(*m));
 	if (colon) {
 		*colon = 0;

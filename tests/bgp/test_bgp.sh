@@ -266,28 +266,46 @@ ip -n "$R2" addr add 192.0.2.6/30 dev rr$S
 ip -n "$R2" link set rr$S up
 ip -n "$R2" addr add 10.99.0.1/16 dev lo
 ip -n "$R2" addr add 10.66.0.1/16 dev lo
+# and an IPv6 session on the same link: 2001:db8:99::/48 listed, :66:: not
+ip -n "$RDC" addr add 2001:db8:2::1/64 dev gr$S nodad
+ip -n "$R2" addr add 2001:db8:2::2/64 dev rr$S nodad
+ip -n "$R2" addr add 2001:db8:99::1/48 dev lo
+ip -n "$R2" addr add 2001:db8:66::1/48 dev lo
 mkdir -p "$D/r2"
 chown frr:frr "$D/r2"
 ip netns exec "$R2" env ZARGS= bash -c "daemons $PR2 $D/r2"
 vt "$PR2" -c 'configure terminal' -c 'router bgp 65002' -c 'no bgp ebgp-requires-policy' \
-	-c 'neighbor 192.0.2.5 remote-as 65000' -c 'address-family ipv4 unicast' \
+	-c 'neighbor 192.0.2.5 remote-as 65000' -c 'neighbor 2001:db8:2::1 remote-as 65000' \
+	-c 'address-family ipv4 unicast' -c 'redistribute connected' -c 'exit-address-family' \
+	-c 'address-family ipv6 unicast' -c 'neighbor 2001:db8:2::1 activate' \
 	-c 'redistribute connected' >/dev/null
 
 CORP_P="peer=corp@192.0.2.2/65001,in=172.16.0.0/16"
-R2_P="peer=r2@192.0.2.6/65002,in=10.99.0.0/16,src=192.0.2.5"
+R2_P4="peer=r2@192.0.2.6/65002,in=10.99.0.0/16,src=192.0.2.5"
+R2V6_P="peer=r2v6@2001:db8:2::2/65002,in=2001:db8:99::/48"
+R2_P="$R2_P4,$R2V6_P"
 C2="vrf=contoso,as=65000,rid=192.0.2.1,net=10.10.1.0/24"
 if apply "$C2,$CORP_P,$R2_P" "$FABRIKAM"; then ok "apply: Contoso with peers corp and r2"; else bad "apply: Contoso with peers corp and r2"; fi
 wait_for "contoso peer corp established" established "$PGW" "vrf rd-contoso" 192.0.2.2
 wait_for "contoso peer r2 established" established "$PGW" "vrf rd-contoso" 192.0.2.6
+wait_for "contoso peer r2v6 (IPv6) established" established "$PGW" "vrf rd-contoso" 2001:db8:2::2
+kroute6() { ip -n "$RDC" -6 route show "$1" | grep -q .; }
+wait_for "rd-contoso kernel has r2v6's listed 2001:db8:99::/48" kroute6 2001:db8:99::/48
+if vt "$PGW" -d bgpd -c 'show running-config' |
+	grep -qx 'ipv6 prefix-list hnvgw:contoso:r2v6:in seq 5 permit 2001:db8:99::/48'; then
+	ok "bgpd runs r2v6's ipv6 prefix-list as rendered"
+else
+	bad "ipv6 prefix-list: $(vt "$PGW" -d bgpd -c 'show running-config' | grep prefix-list)"
+fi
 # kernel: the rd-contoso netns is the VRF; zebra installs bgpd's routes there
 kroute() { ip -n "$RDC" route show "$1" | grep -q .; }
 wait_for "rd-contoso kernel has r2's 10.99.0.0/16 (in its list)" kroute 10.99.0.0/16
 wait_for "rd-contoso kernel has corp's 172.16.0.0/16 (in its list)" kroute 172.16.0.0/16
 sleep 2
-if kroute 10.66.0.0/16 || has_route_pfx "$PGW" 10.66.0.0/16 vrf rd-contoso; then
+if kroute 10.66.0.0/16 || has_route_pfx "$PGW" 10.66.0.0/16 vrf rd-contoso || kroute6 2001:db8:66::/48; then
 	bad "r2's 10.66.0.0/16 (outside its list) reached rd-contoso"
 else
-	ok "r2's 10.66.0.0/16 (outside its list) is not in rd-contoso (bgpd or kernel)"
+	ok "r2's 10.66.0.0/16 and 2001:db8:66::/48 (outside its lists) are not in rd-contoso"
 fi
 # what each peer receives from the gateway: Contoso's own prefix only
 # (not Fabrikam's, not what the other peer announced)
@@ -317,6 +335,7 @@ if grep -qx 'rd-fabrikam 198.51.100.2 Established .*' <<<"$SHOW"; then ok "show:
 est() { peer "$1" "$2" "$3" connectionsEstablished; }
 corp0=$(est "$PGW" "vrf rd-contoso" 192.0.2.2)
 r20=$(est "$PGW" "vrf rd-contoso" 192.0.2.6)
+r2v60=$(est "$PGW" "vrf rd-contoso" 2001:db8:2::2)
 fab0=$(est "$PGW" "vrf rd-fabrikam" 198.51.100.2)
 kept() { # DESC PATHSPACE VRF-ARGS ADDR COUNT
 	if [ "$(peer "$2" "$3" "$4" bgpState)" = Established ] && [ "$(est "$2" "$3" "$4")" = "$5" ]; then
@@ -327,7 +346,7 @@ kept() { # DESC PATHSPACE VRF-ARGS ADDR COUNT
 }
 
 # a list entry added (r2 in) and an out list for corp: no reset
-R2_P2="$R2_P,in=10.66.0.0/16"
+R2_P2="$R2_P4,in=10.66.0.0/16,$R2V6_P"
 CORP_P2="$CORP_P,out=10.10.1.0/24,out=10.99.0.0/16"
 if apply "$C2,$CORP_P2,$R2_P2" "$FABRIKAM"; then ok "apply: list entries added"; else bad "apply: list entries added"; fi
 wait_for "rd-contoso kernel has 10.66.0.0/16 once listed" kroute 10.66.0.0/16
@@ -335,6 +354,7 @@ corp_has() { [ "$(sent_to "$PCORP" 192.0.2.1)" = "10.10.1.0/24 10.99.0.0/16" ]; 
 wait_for "corp gets 10.99.0.0/16 once in its out list" corp_has
 kept "entries added" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
 kept "entries added" "$PGW" "vrf rd-contoso" 192.0.2.6 "$r20"
+kept "entries added" "$PGW" "vrf rd-contoso" 2001:db8:2::2 "$r2v60"
 kept "entries added" "$PGW" "vrf rd-fabrikam" 198.51.100.2 "$fab0"
 
 # r2 removed: corp and Fabrikam stay, r2's filters go
