@@ -21,8 +21,12 @@
  * The gateway image starts bgpd with `-f FRAGMENT`: a bgpd that watchfrr
  * restarts comes up with the tenants' instances before hnvgwd notices it,
  * and step 3 is then skipped.
+ * Named neighbors' filters are prefix-lists and route-maps (below), written
+ * before the instances in the fragment; step 2 also removes those of ours
+ * (HNV_BGP_POLICY_PREFIX) that are not wanted, after the neighbor lines
+ * that used them, and step 3 counts them among the lines in force.
  * Instances whose VRF does not start with "rd-" (the default instance,
- * other VRFs) are never touched.
+ * other VRFs) and other prefix-lists and route-maps are never touched.
  *
  * Route types: bgpd 8.4 can `redistribute` kernel, connected, static and
  * openfabric routes, not sharp ones. A tenant's own prefixes are therefore
