@@ -97,6 +97,84 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+static bool peer_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > HNV_BGP_PEER_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* A filter entry: a prefix of the neighbor's family, ge/le as FRR takes
+ * them (len < ge <= le <= the family's length). */
+static bool match_ok(const struct hnv_bgp_match *m, bool v4)
+{
+	unsigned max = v4 ? 32 : 128;
+	if (hnv_ip_is_v4(&m->prefix.addr) != v4 || !prefix_ok(&m->prefix))
+		return false;
+	if (m->ge && (m->ge <= m->prefix.len || m->ge > max))
+		return false;
+	if (m->le && (m->le <= m->prefix.len || m->le > max || (m->ge && m->le < m->ge)))
+		return false;
+	return true;
+}
+
+static int validate_filters(const struct hnv_bgp_tenant *x, const struct hnv_bgp_neighbor *nb,
+			    const char *a, char *err, size_t errlen)
+{
+	if (nb->name == NULL) {
+		if (nb->n_in || nb->n_out || nb->out_own) {
+			hnv_seterr(err, errlen, "bgp: tenant %s: neighbor %s: filters need a name",
+				   x->vrf, a);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!peer_name_ok(nb->name)) {
+		hnv_seterr(err, errlen,
+			   "bgp: tenant %s: neighbor %s: bad name \"%s\" (1 to %d of A-Z a-z "
+			   "0-9 - _ .)",
+			   x->vrf, a, nb->name, HNV_BGP_PEER_NAME_MAX);
+		return -EINVAL;
+	}
+	if (nb->n_in > HNV_BGP_MATCH_MAX || nb->n_out > HNV_BGP_MATCH_MAX ||
+	    (nb->out_own && nb->n_out)) {
+		hnv_seterr(err, errlen,
+			   "bgp: tenant %s: neighbor %s: more than %d filter entries, or own "
+			   "networks and a list out",
+			   x->vrf, nb->name, HNV_BGP_MATCH_MAX);
+		return -EINVAL;
+	}
+	bool v4 = hnv_ip_is_v4(&nb->addr);
+	for (size_t i = 0; i < nb->n_in + nb->n_out; i++) {
+		const struct hnv_bgp_match *m = i < nb->n_in ? &nb->in[i] : &nb->out[i - nb->n_in];
+		if (!match_ok(m, v4)) {
+			char p[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(&m->prefix.addr, p, sizeof(p));
+			hnv_seterr(err, errlen,
+				   "bgp: tenant %s: neighbor %s: filter %s/%u ge %u le %u is not "
+				   "valid for an %s neighbor",
+				   x->vrf, nb->name, p, m->prefix.len, m->ge, m->le,
+				   v4 ? "IPv4" : "IPv6");
+			return -EINVAL;
+		}
+	}
+	if (nb->source && (hnv_ip_is_v4(nb->source) != v4 || hnv_ip_is_unspec(nb->source))) {
+		hnv_seterr(err, errlen,
+			   "bgp: tenant %s: neighbor %s: update source is not an address of its "
+			   "family",
+			   x->vrf, nb->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t errlen)
 {
 	char a[INET6_ADDRSTRLEN];
@@ -146,6 +224,17 @@ static int validate(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t 
 					   x->vrf, a);
 				return -EINVAL;
 			}
+			int rc = validate_filters(x, nb, a, err, errlen);
+			if (rc < 0)
+				return rc;
+			for (size_t k = 0; k < j; k++)
+				if (nb->name && x->neighbors[k].name &&
+				    strcmp(nb->name, x->neighbors[k].name) == 0) {
+					hnv_seterr(err, errlen,
+						   "bgp: tenant %s: neighbor name %s given twice",
+						   x->vrf, nb->name);
+					return -EINVAL;
+				}
 			for (size_t k = 0; k < j; k++)
 				if (hnv_ip_eq(&x->neighbors[k].addr, &nb->addr)) {
 					hnv_seterr(err, errlen,
@@ -202,8 +291,20 @@ static void render_af(struct hnv_buf *o, const struct hnv_bgp_tenant *x, bool v4
 	for (size_t j = 0; j < x->n_neighbors; j++) {
 		if (hnv_ip_is_v4(&x->neighbors[j].addr) != v4)
 			continue;
-		hnv_fmt_ip(&x->neighbors[j].addr, a, sizeof(a));
+		const struct hnv_bgp_neighbor *nb = &x->neighbors[j];
+		hnv_fmt_ip(&nb->addr, a, sizeof(a));
 		hnv_buf_printf(o, "  neighbor %s activate\n", a);
+		if (nb->name == NULL)
+			continue;
+		/* the Adj-RIB-In: what the neighbor sent before the in
+		 * filter, for show (received) and for changing the filter
+		 * without asking the neighbor again */
+		hnv_buf_printf(o, "  neighbor %s soft-reconfiguration inbound\n", a);
+		hnv_buf_printf(o, "  neighbor %s route-map " HNV_BGP_POLICY_PREFIX "%s:%s:in in\n",
+			       a, x->vrf, nb->name);
+		hnv_buf_printf(o,
+			       "  neighbor %s route-map " HNV_BGP_POLICY_PREFIX "%s:%s:out out\n",
+			       a, x->vrf, nb->name);
 	}
 	hnv_buf_printf(o, " exit-address-family\n");
 }
@@ -235,10 +336,72 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 		 * bgpd's 120 s: the site's router may answer only once its
 		 * tunnel is up */
 		hnv_buf_printf(o, " neighbor %s timers connect %d\n", a, HNV_BGP_CONNECT_RETRY);
+		if (x->neighbors[j].source) {
+			char src[INET6_ADDRSTRLEN];
+			hnv_fmt_ip(x->neighbors[j].source, src, sizeof(src));
+			hnv_buf_printf(o, " neighbor %s update-source %s\n", a, src);
+		}
 	}
 	render_af(o, x, true);
 	render_af(o, x, false);
 	hnv_buf_printf(o, "exit\n!\n");
+}
+
+/* One direction of a named neighbor: its prefix-list (when it has
+ * entries) and its route-map, in the form bgpd prints them. */
+static void render_policy(struct hnv_buf *o, const struct hnv_bgp_tenant *x,
+			  const struct hnv_bgp_neighbor *nb, const char *dir,
+			  const struct hnv_bgp_match *m, size_t n, bool own)
+{
+	bool v4 = hnv_ip_is_v4(&nb->addr);
+	const char *fam = v4 ? "ip" : "ipv6";
+	char a[INET6_ADDRSTRLEN];
+	unsigned seq = 0;
+	size_t total = own ? x->n_networks : n;
+	for (size_t i = 0; i < total; i++) {
+		struct hnv_bgp_match own_m = {0};
+		const struct hnv_bgp_match *e = &m[i];
+		if (own) {
+			own_m.prefix = x->networks[i];
+			e = &own_m;
+			if (hnv_ip_is_v4(&e->prefix.addr) != v4)
+				continue;
+		}
+		seq += 5;
+		hnv_fmt_ip(&e->prefix.addr, a, sizeof(a));
+		hnv_buf_printf(
+			o, "%s prefix-list " HNV_BGP_POLICY_PREFIX "%s:%s:%s seq %u permit %s/%u",
+			fam, x->vrf, nb->name, dir, seq, a, e->prefix.len);
+		if (e->ge)
+			hnv_buf_printf(o, " ge %u", e->ge);
+		if (e->le)
+			hnv_buf_printf(o, " le %u", e->le);
+		hnv_buf_printf(o, "\n");
+	}
+	/* no entry: a deny-all route-map (a match on a prefix-list that does
+	 * not exist would be bgpd's choice) */
+	if (seq == 0)
+		hnv_buf_printf(o, "!\nroute-map " HNV_BGP_POLICY_PREFIX "%s:%s:%s deny 10\nexit\n",
+			       x->vrf, nb->name, dir);
+	else
+		hnv_buf_printf(o,
+			       "!\nroute-map " HNV_BGP_POLICY_PREFIX
+			       "%s:%s:%s permit 10\n match %s "
+			       "address prefix-list " HNV_BGP_POLICY_PREFIX "%s:%s:%s\nexit\n",
+			       x->vrf, nb->name, dir, fam, x->vrf, nb->name, dir);
+	hnv_buf_printf(o, "!\n");
+}
+
+static void render_policies(struct script *s, const struct hnv_bgp_tenant *x)
+{
+	for (size_t j = 0; j < x->n_neighbors; j++) {
+		const struct hnv_bgp_neighbor *nb = &x->neighbors[j];
+		if (nb->name == NULL)
+			continue;
+		script_label(s, "tenant %s neighbor %s (filters)", x->vrf, nb->name);
+		render_policy(&s->t, x, nb, "in", nb->in, nb->n_in, false);
+		render_policy(&s->t, x, nb, "out", nb->out, nb->n_out, nb->out_own);
+	}
 }
 
 static int render(const struct hnv_bgp_tenant *t, size_t n, struct script *s, char *err,
@@ -249,6 +412,9 @@ static int render(const struct hnv_bgp_tenant *t, size_t n, struct script *s, ch
 		return rc;
 	hnv_buf_printf(&s->t, "! %zu tenant%s: generated by hnvgwd, rewritten on every change\n!\n",
 		       n, n == 1 ? "" : "s");
+	/* the filters first: a neighbor's route-maps exist when it is added */
+	for (size_t i = 0; i < n; i++)
+		render_policies(s, &t[i]);
 	for (size_t i = 0; i < n; i++)
 		render_tenant(s, &t[i]);
 	if (s->t.oom) {
@@ -345,9 +511,20 @@ static void vtysh_msg(const char *out, char *buf, size_t len)
 
 /* ---- the running configuration, and the fragment, as blocks ---- */
 
+/* A block of the running configuration or the fragment: a `router bgp`
+ * instance (kind BLK_BGP, key its VRF), a route-map entry of ours
+ * (BLK_RMAP, key "NAME permit|deny SEQ") or our prefix-list lines, all in
+ * one block (BLK_PLIST, key "", lines without context). */
+enum {
+	BLK_BGP,
+	BLK_RMAP,
+	BLK_PLIST
+};
+
 struct block {
+	int kind;
 	uint32_t as;
-	char vrf[64];
+	char vrf[192];
 	char **lines; /* "CONTEXT\x1fLINE": CONTEXT is "" or the address family */
 	size_t n, cap;
 	bool keep;
@@ -385,9 +562,26 @@ static void block_line(struct blocks *bs, struct block *b, const char *ctx, cons
 /* Collects the `router bgp` blocks of text (bgpd's running configuration
  * or our fragment). Lines are taken without indentation; "!" and the
  * address-family brackets become the context of the lines between them. */
+static struct block *new_block(struct blocks *bs, int kind, const char *key, size_t klen)
+{
+	if (HNV_GROW(bs->b, bs->cap, bs->n + 1))
+		return NULL;
+	struct block *b = &bs->b[bs->n++];
+	memset(b, 0, sizeof(*b));
+	b->kind = kind;
+	snprintf(b->vrf, sizeof(b->vrf), "%.*s", (int)klen, key);
+	return b;
+}
+
+static bool starts(const char *l, size_t n, const char *pfx)
+{
+	size_t k = strlen(pfx);
+	return n > k && strncmp(l, pfx, k) == 0;
+}
+
 static int parse_blocks(const char *text, struct blocks *bs)
 {
-	struct block *cur = NULL;
+	struct block *cur = NULL, *plist = NULL;
 	char ctx[64] = "";
 	const char *p = text;
 	while (*p) {
@@ -405,14 +599,22 @@ static int parse_blocks(const char *text, struct blocks *bs)
 			char vrf[64] = "", rest[2];
 			int k = sscanf(line, "router bgp %lu vrf %63s %1s", &as, vrf, rest);
 			if (k >= 1 && k <= 2 && as > 0 && as <= UINT32_MAX) {
-				if (HNV_GROW(bs->b, bs->cap, bs->n + 1))
+				if ((cur = new_block(bs, BLK_BGP, vrf, strlen(vrf))) == NULL)
 					return -ENOMEM;
-				cur = &bs->b[bs->n++];
-				memset(cur, 0, sizeof(*cur));
 				cur->as = (uint32_t)as;
-				snprintf(cur->vrf, sizeof(cur->vrf), "%s", vrf);
 				ctx[0] = 0;
 			}
+		} else if (cur == NULL && l == p &&
+			   starts(l, n, "route-map " HNV_BGP_POLICY_PREFIX)) {
+			if ((cur = new_block(bs, BLK_RMAP, l + 10, n - 10)) == NULL)
+				return -ENOMEM;
+			ctx[0] = 0;
+		} else if (cur == NULL && l == p &&
+			   (starts(l, n, "ip prefix-list " HNV_BGP_POLICY_PREFIX) ||
+			    starts(l, n, "ipv6 prefix-list " HNV_BGP_POLICY_PREFIX))) {
+			if (plist == NULL && (plist = new_block(bs, BLK_PLIST, "", 0)) == NULL)
+				return -ENOMEM;
+			block_line(bs, plist, "", l, n);
 		} else if (cur && l == p && n == 4 && strncmp(l, "exit", 4) == 0) {
 			cur = NULL;
 		} else if (cur && n > 15 && strncmp(l, "address-family ", 15) == 0) {
@@ -427,10 +629,10 @@ static int parse_blocks(const char *text, struct blocks *bs)
 	return bs->oom ? -ENOMEM : 0;
 }
 
-static const struct block *find_block(const struct blocks *bs, const char *vrf)
+static const struct block *find_block(const struct blocks *bs, int kind, const char *key)
 {
 	for (size_t i = 0; i < bs->n; i++)
-		if (strcmp(bs->b[i].vrf, vrf) == 0)
+		if (bs->b[i].kind == kind && strcmp(bs->b[i].vrf, key) == 0)
 			return &bs->b[i];
 	return NULL;
 }
@@ -519,12 +721,52 @@ static void negate_block(struct script *s, const struct block *r, const struct b
 	hnv_buf_printf(o, "exit\n");
 }
 
+/* Removal commands for our route-map entries and prefix-list lines that
+ * the fragment no longer has (names HNV_BGP_POLICY_PREFIX: only ours were
+ * collected). A route-map entry whose header stays loses only its lines. */
+static void negate_policies(struct script *s, const struct blocks *run, const struct blocks *want)
+{
+	struct hnv_buf *o = &s->t;
+	for (size_t i = 0; i < run->n; i++) {
+		const struct block *r = &run->b[i];
+		if (r->kind != BLK_RMAP)
+			continue;
+		const struct block *w = find_block(want, BLK_RMAP, r->vrf);
+		if (w == NULL) {
+			script_label(s, "route-map %s", r->vrf);
+			hnv_buf_printf(o, "no route-map %s\n", r->vrf);
+			continue;
+		}
+		bool any = false;
+		for (size_t j = 0; j < r->n; j++) {
+			if (has_line(w, r->lines[j]))
+				continue;
+			if (!any) {
+				script_label(s, "route-map %s", r->vrf);
+				hnv_buf_printf(o, "route-map %s\n", r->vrf);
+				any = true;
+			}
+			add_negation(o, "", strchr(r->lines[j], '\x1f') + 1);
+		}
+		if (any)
+			hnv_buf_printf(o, "exit\n");
+	}
+	const struct block *r = find_block(run, BLK_PLIST, "");
+	const struct block *w = find_block(want, BLK_PLIST, "");
+	for (size_t j = 0; r && j < r->n; j++) {
+		if (has_line(w, r->lines[j]))
+			continue;
+		script_label(s, "prefix-list line %s", r->lines[j] + 1);
+		add_negation(o, "", r->lines[j] + 1);
+	}
+}
+
 /* True when every line of every wanted block is in the running instance
  * of the same VRF and ASN. */
 static bool all_in_force(const struct blocks *want, const struct blocks *run)
 {
 	for (size_t i = 0; i < want->n; i++) {
-		const struct block *w = &want->b[i], *r = find_block(run, w->vrf);
+		const struct block *w = &want->b[i], *r = find_block(run, w->kind, w->vrf);
 		if (r == NULL || r->as != w->as)
 			return false;
 		for (size_t j = 0; j < w->n; j++)
@@ -602,9 +844,9 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	const size_t plen = strlen(HNV_BGP_VRF_PREFIX);
 	for (size_t i = 0; i < run.n; i++) {
 		const struct block *r = &run.b[i];
-		if (strncmp(r->vrf, HNV_BGP_VRF_PREFIX, plen) != 0)
+		if (r->kind != BLK_BGP || strncmp(r->vrf, HNV_BGP_VRF_PREFIX, plen) != 0)
 			continue;
-		const struct block *w = find_block(&want, r->vrf);
+		const struct block *w = find_block(&want, BLK_BGP, r->vrf);
 		if (w && w->as == r->as)
 			continue;
 		script_label(&undo, "instance router bgp %u vrf %s", r->as, r->vrf);
@@ -612,12 +854,14 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	}
 	for (size_t i = 0; i < run.n; i++) {
 		const struct block *r = &run.b[i];
-		if (strncmp(r->vrf, HNV_BGP_VRF_PREFIX, plen) != 0)
+		if (r->kind != BLK_BGP || strncmp(r->vrf, HNV_BGP_VRF_PREFIX, plen) != 0)
 			continue;
-		const struct block *w = find_block(&want, r->vrf);
+		const struct block *w = find_block(&want, BLK_BGP, r->vrf);
 		if (w && w->as == r->as)
 			negate_block(&undo, r, w, r->vrf + plen);
 	}
+	/* then filters: after the neighbors that used them */
+	negate_policies(&undo, &run, &want);
 	if (undo.t.oom || frag.t.oom)
 		goto oom;
 

@@ -21,8 +21,12 @@
  * The gateway image starts bgpd with `-f FRAGMENT`: a bgpd that watchfrr
  * restarts comes up with the tenants' instances before hnvgwd notices it,
  * and step 3 is then skipped.
+ * Named neighbors' filters are prefix-lists and route-maps (below), written
+ * before the instances in the fragment; step 2 also removes those of ours
+ * (HNV_BGP_POLICY_PREFIX) that are not wanted, after the neighbor lines
+ * that used them, and step 3 counts them among the lines in force.
  * Instances whose VRF does not start with "rd-" (the default instance,
- * other VRFs) are never touched.
+ * other VRFs) and other prefix-lists and route-maps are never touched.
  *
  * Route types: bgpd 8.4 can `redistribute` kernel, connected, static and
  * openfabric routes, not sharp ones. A tenant's own prefixes are therefore
@@ -61,9 +65,38 @@
 #define HNV_BGP_REDIST_STATIC (1u << 2)
 #define HNV_BGP_REDIST_OPENFABRIC (1u << 3)
 
+/* One entry of a neighbor's filter: routes whose prefix lies inside
+ * prefix and whose length is prefix.len, or ge..le when given (0: not
+ * given; prefix.len < ge <= le <= 32 or 128). Same family as the neighbor. */
+struct hnv_bgp_match {
+	struct hnv_prefix prefix;
+	uint8_t ge, le;
+};
+
+/* Filters of named neighbors (`bgp-peer add`) are bgpd prefix-lists and
+ * route-maps named HNV_BGP_POLICY_PREFIX "<vrf>:<name>:in|out": the
+ * separator is a character no name may hold, so no two tenants or
+ * neighbors ever share one, and every prefix-list and route-map whose name
+ * starts with HNV_BGP_POLICY_PREFIX is hnvgwd's (removed when not wanted). */
+#define HNV_BGP_POLICY_PREFIX "hnvgw:"
+#define HNV_BGP_MATCH_MAX 16 /* entries per direction */
+#define HNV_BGP_PEER_NAME_MAX 63
+
 struct hnv_bgp_neighbor {
 	struct hnv_ip addr;
 	uint32_t remote_as; /* 1..4294967295 */
+	/* NULL: no filters, every route both ways (gateway add --bgp-peer).
+	 * A name (1..HNV_BGP_PEER_NAME_MAX of A-Z a-z 0-9 - _ .): a route-map
+	 * in and out; in accepts what in[] matches and nothing else (none:
+	 * nothing); out announces what out[] matches, or with out_own the
+	 * tenant's networks exactly (none: nothing). */
+	const char *name;
+	const struct hnv_bgp_match *in;
+	size_t n_in;
+	const struct hnv_bgp_match *out;
+	size_t n_out;
+	bool out_own;
+	const struct hnv_ip *source; /* `update-source`; NULL: bgpd chooses */
 };
 
 /* One tenant. Arrays are the caller's; nothing is kept after a call. */
@@ -106,5 +139,33 @@ int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen);
  * retries. */
 int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, size_t n, char *err,
 		  size_t errlen);
+
+/* ---- state, for show (gateway/bgp_show.c) ---- */
+
+/* One neighbor of a tenant instance as bgpd reports it. Counts are -1
+ * when bgpd did not say (a session that never came up). */
+struct hnv_bgp_peer_state {
+	char vrf[64];        /* "rd-<vrf>" */
+	char addr[64];       /* as bgpd prints it */
+	char state[32];      /* bgpd's bgpState: Idle, Connect, Active, ..., Established */
+	long long uptime_ms; /* in the state, -1: unknown */
+	long long received;  /* prefixes the neighbor sent (before the in filter) */
+	long long accepted;  /* of those, accepted by the in filter */
+	long long announced; /* prefixes sent to it (after the out filter) */
+};
+
+typedef void (*hnv_bgp_peer_fn)(void *arg, const struct hnv_bgp_peer_state *s);
+
+/* Parses the output of `show bgp vrf all neighbors json` (len bytes,
+ * untrusted: bgpd's): calls fn for each neighbor of a VRF named rd-*.
+ * Returns the number of neighbors, or -EINVAL (not that JSON). */
+int hnv_bgp_parse_neighbors(const char *text, size_t len, hnv_bgp_peer_fn fn, void *arg);
+
+/* Runs vtysh for the neighbors of every rd-* instance and calls fn for
+ * each (hnv_bgp_parse_neighbors). The received count comes from bgpd's
+ * Adj-RIB-In (`soft-reconfiguration inbound`, set on filtered neighbors).
+ * Returns the count, or a negative errno with err set. */
+int hnv_bgp_neighbors(const struct hnv_bgp_opts *o, hnv_bgp_peer_fn fn, void *arg, char *err,
+		      size_t errlen);
 
 #endif

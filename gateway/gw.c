@@ -21,8 +21,10 @@ static void bgp_src_run(void *arg, short revents);
 
 static void free_desired(struct desired *d)
 {
-	if (d)
+	if (d) {
 		explicit_bzero(d->s2s, sizeof(d->s2s)); /* PSKs */
+		free(d->peers);
+	}
 	free(d);
 }
 
@@ -497,6 +499,16 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 	d->n_conns = at_most(in->n_conns, CONN_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_conns; i++)
 		d->conns[i].c = in->conns[i];
+	if (in->n_bgp_peers) {
+		d->peers = calloc(in->n_bgp_peers, sizeof(*d->peers));
+		if (d->peers == NULL) {
+			hnv_log(HNV_LOG_ERR, "gateway: out of memory; kernel state not updated");
+			free_desired(d);
+			return -ENOMEM;
+		}
+		memcpy(d->peers, in->bgp_peers, in->n_bgp_peers * sizeof(*d->peers));
+		d->n_peers = (unsigned)in->n_bgp_peers;
+	}
 	if (overflow && d->n_gw)
 		hnv_log(HNV_LOG_ERR,
 			"gateway: more than %d gateways, %d VSIDs, %d tunnels or %d connections; "
@@ -716,12 +728,13 @@ static long read_pid(const char *path)
 }
 
 struct bgp_bufs {
-	struct hnv_bgp_neighbor nb;
+	struct hnv_bgp_neighbor *nb; /* malloc'd: the --bgp-peer and the named peers */
 	struct hnv_prefix nets[TS_MAX];
 };
 
-/* The BGP tenants of d; their arrays point into d and bb. */
-static size_t bgp_tenants(const struct desired *d, struct hnv_bgp_tenant *bt, struct bgp_bufs *bb)
+/* The BGP tenants of d; their arrays point into d and bb (bb[i].nb
+ * malloc'd, freed by the caller). -ENOMEM, or how many. */
+static long bgp_tenants(const struct desired *d, struct hnv_bgp_tenant *bt, struct bgp_bufs *bb)
 {
 	size_t n = 0;
 	for (unsigned i = 0; i < d->n_gw; i++) {
@@ -731,13 +744,34 @@ static size_t bgp_tenants(const struct desired *d, struct hnv_bgp_tenant *bt, st
 		struct hnv_bgp_tenant *b = &bt[n];
 		struct bgp_bufs *u = &bb[n++];
 		memset(b, 0, sizeof(*b));
-		u->nb.addr = t->c.bgp_peer;
-		u->nb.remote_as = t->c.bgp_peer_asn;
+		u->nb = calloc(d->n_peers + 1, sizeof(*u->nb));
+		if (u->nb == NULL)
+			return -ENOMEM;
+		size_t k = 0;
+		if (!hnv_ip_is_unspec(&t->c.bgp_peer)) {
+			u->nb[k].addr = t->c.bgp_peer;
+			u->nb[k++].remote_as = t->c.bgp_peer_asn;
+		}
+		for (unsigned j = 0; j < d->n_peers; j++) {
+			const struct hnv_gw_bgp_peer *p = &d->peers[j];
+			if (strcmp(p->rdomain, t->c.rdomain) != 0)
+				continue;
+			struct hnv_bgp_neighbor *nb = &u->nb[k++];
+			nb->addr = p->addr;
+			nb->remote_as = p->asn;
+			nb->name = p->name;
+			nb->in = p->in;
+			nb->n_in = p->n_in;
+			nb->out = p->out;
+			nb->n_out = p->n_out;
+			nb->out_own = p->n_out == 0;
+			nb->source = p->has_source ? &p->source : NULL;
+		}
 		b->vrf = t->c.vrf;
 		b->local_as = t->c.bgp_asn;
 		b->graceful_restart = true;
-		b->neighbors = &u->nb;
-		b->n_neighbors = 1;
+		b->neighbors = u->nb;
+		b->n_neighbors = k;
 		b->networks = u->nets;
 		b->n_networks = gw_tenant_prefixes(d, t, u->nets);
 	}
@@ -754,7 +788,12 @@ static void apply_bgp(struct hnv_gw *g, struct desired *d, bool force)
 	char err[512], *text = NULL;
 	if (!bt || !bb)
 		goto out;
-	size_t n = bgp_tenants(d, bt, bb);
+	long nt = bgp_tenants(d, bt, bb);
+	if (nt < 0) {
+		hnv_log(HNV_LOG_ERR, "gateway: BGP: out of memory");
+		goto out;
+	}
+	size_t n = (size_t)nt;
 	if (!g->bgp_text && n == 0) /* never configured any: leave bgpd alone */
 		goto out;
 	if (hnv_bgp_render(bt, n, &text, err, sizeof(err)) < 0) {
@@ -786,6 +825,8 @@ static void apply_bgp(struct hnv_gw *g, struct desired *d, bool force)
 out:
 	free(text);
 	free(bt);
+	for (unsigned i = 0; bb && i < d->n_gw + 1; i++)
+		free(bb[i].nb);
 	free(bb);
 }
 

@@ -39,6 +39,7 @@
 #include "../lib/hnv_types.h"
 #include "../lib/source.h"
 #include "../vpn/s2s.h"
+#include "bgp.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -95,9 +96,22 @@ struct hnv_gw_tenant {
 	struct hnv_prefix corp_addr; /* with its host bits */
 	bool has_corp_nexthop;       /* default route of the VRF via the corp side */
 	struct hnv_ip corp_nexthop;
-	uint32_t bgp_asn; /* 0: no BGP; else with the peer below */
-	struct hnv_ip bgp_peer;
+	uint32_t bgp_asn;       /* 0: no BGP */
+	struct hnv_ip bgp_peer; /* unspecified: none; else a neighbor without filters */
 	uint32_t bgp_peer_asn;
+};
+
+/* A named BGP neighbor of a tenant with its filters (the config text's
+ * "bgp-peer add"): its routing domain's gateway has a bgp_asn. */
+struct hnv_gw_bgp_peer {
+	char rdomain[HNV_NAME_MAX + 1];
+	char name[HNV_BGP_PEER_NAME_MAX + 1];
+	struct hnv_ip addr;
+	uint32_t asn;
+	bool has_source;
+	struct hnv_ip source;
+	unsigned n_in, n_out; /* n_out 0: the tenant's own prefixes */
+	struct hnv_bgp_match in[HNV_BGP_MATCH_MAX], out[HNV_BGP_MATCH_MAX];
 };
 
 /* A gateway customer address: the tenant's address in one VSID of its
@@ -162,6 +176,8 @@ struct hnv_gw_desired {
 	size_t n_tunnels;
 	const struct hnv_gw_conn *conns; /* names unique per type */
 	size_t n_conns;
+	const struct hnv_gw_bgp_peer *bgp_peers;
+	size_t n_bgp_peers;
 };
 
 /* Makes everything match d (see above). Returns the number of tenants
@@ -195,6 +211,11 @@ json_object *hnv_gw_show_learned(struct hnv_gw *g);
  * underlay, address, routes, configured rates and the limits the kernel
  * has, state ("ok" or the error). */
 json_object *hnv_gw_show_conns(const struct hnv_gw *g);
+
+/* `show bgp-peers`: every BGP neighbor of the tenants (named peers and
+ * the gateways' --bgp-peer) with its filters and its state as bgpd
+ * reports it (vtysh): state, prefixes received, accepted, announced. */
+json_object *hnv_gw_show_bgp_peers(const struct hnv_gw *g);
 /* `show s2s-status`: each tunnel's charon state and counters. */
 json_object *hnv_gw_show_s2s(const struct hnv_gw *g);
 /* `s2s up|down NAME`: initiate or terminate the tunnel's SAs. */

@@ -1,5 +1,5 @@
-/* gw_int.h: the gateway manager's own state, shared by its files
- * and no one else:
+/* gw_int.h: the gateway manager's own state, shared by its files and no
+ * one else (gw_bgp.c: show bgp-peers):
  *   gw.c        the handle, the desired state, the kernel (VRFs, gateway
  *               ports, corp devices), NAT and conntrack zones, bgpd
  *   gw_zebra.c  the routes hnvgwd holds in zebra and the ones it learns
@@ -86,6 +86,8 @@ struct desired {
 	struct tunnel s2s[S2S_MAX];
 	unsigned n_conns;
 	struct conn conns[CONN_MAX];
+	unsigned n_peers;
+	struct hnv_gw_bgp_peer *peers; /* malloc'd */
 };
 
 /* A route another daemon (bgpd, static) holds in zebra, as zebra

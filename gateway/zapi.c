@@ -409,7 +409,8 @@ static int detect_release(struct hnv_zapi *z, char *out, size_t outlen)
 		zlog(z, HNV_LOG_ERR,
 		     "cannot learn the FRR release from %s: %s (an FRR that is not "
 		     "Debian's frr package needs hnvgwd --frr-version)",
-		     z->dpkg_status, rc == -ENOENT ? "package frr is not installed" : strerror(-rc));
+		     z->dpkg_status,
+		     rc == -ENOENT ? "package frr is not installed" : strerror(-rc));
 	z->dpkg_err = rc < 0 ? rc : 0;
 	return rc;
 }

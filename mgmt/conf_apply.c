@@ -341,6 +341,9 @@ static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 	case HNV_CONF_L3_ADD:
 	case HNV_CONF_L3_DEL:
 		return conf_apply_conn(b, c, err, errlen);
+	case HNV_CONF_BGP_PEER_ADD:
+	case HNV_CONF_BGP_PEER_DEL:
+		return conf_apply_bgp_peer(b, c, err, errlen);
 	case HNV_CONF_PORT_MOVE:
 		/* a request to the shared policy, never configuration */
 		hnv_seterr(err, errlen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
@@ -451,6 +454,7 @@ int hnv_conf_batch_end(struct hnv_conf_batch *b, char *err, size_t errlen)
 	free(b->cas.a);
 	free(b->s2s.a);
 	free(b->conns.a);
+	free(b->bgp_peers.a);
 	free(b->proutes.a);
 	free(b->pools.a);
 	free(b->autos.a);

@@ -257,6 +257,8 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	memcpy(r.corp_dev, g->corp_dev, sizeof(r.corp_dev));
 	r.corp_nexthop = g->has_corp_nexthop;
 	r.corp_nexthop_v4 = hnv_ip_is_v4(&g->corp_nexthop);
+	r.bgp_asn = g->bgp_asn;
+	r.bgp_peer = g->bgp_peer;
 	if (CONF_PUSH(b->gws, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;
@@ -292,6 +294,9 @@ static int apply_gateway_del(struct hnv_conf_batch *b, const char *rdomain, char
 			conn->type == HNV_CONN_GRE ? "gre" : "l3");
 		return -EBUSY;
 	}
+	int brc = conf_rdomain_bgp_busy(b, cmd, rdomain, err, errlen);
+	if (brc < 0)
+		return brc;
 	/* The gateway's CAs are part of it and go with it, their ports now
 	 * (as for gateway ca-del). */
 	for (size_t i = 0; i < b->cas.n; i++) {

@@ -64,6 +64,8 @@ struct gw_rec {
 	uint32_t table;
 	char corp_dev[HNV_DEV_MAX + 1]; /* "" none */
 	bool corp_nexthop, corp_nexthop_v4; /* its --corp-nexthop and its family */
+	uint32_t bgp_asn;               /* 0: no BGP */
+	struct hnv_ip bgp_peer;         /* unspecified: none */
 };
 
 /* The device a port uses: its --dev, else its name (the TAP). */
@@ -113,6 +115,7 @@ struct hnv_conf_batch {
 	CONF_ARRAY(struct gwport_rec) gwports;
 	CONF_ARRAY(struct dev_rec) devs;
 	CONF_ARRAY(struct hnv_conf_conn) conns; /* gre and l3 */
+	CONF_ARRAY(struct hnv_conf_bgp_peer) bgp_peers;
 };
 
 /* ---- shared checks and messages (conf_apply.c; those the model shares
@@ -155,6 +158,13 @@ int conf_apply_gateway_ca(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c
 			  size_t errlen);
 int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		   size_t errlen);
+/* bgp-peer add and del (conf_apply_bgp.c). */
+int conf_apply_bgp_peer(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
+			size_t errlen);
+/* -EBUSY with a message when a BGP peer of the batch is in routing domain
+ * rdomain (cmd "gateway del"), else 0. */
+int conf_rdomain_bgp_busy(const struct hnv_conf_batch *b, const char *cmd, const char *rdomain,
+			  char *err, size_t errlen);
 /* -EBUSY with a message when the batch's gateway or tunnels use routing
  * domain name, else 0. */
 int conf_rdomain_gw_busy(const struct hnv_conf_batch *b, const char *cmd, const char *name,

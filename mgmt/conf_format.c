@@ -356,8 +356,10 @@ static int format_gateway(struct out *o, const struct hnv_conf_cmd *cmd)
 		out_ip(o, "--corp-nexthop", &g->corp_nexthop);
 	if (g->bgp_asn) {
 		out_add(o, " --bgp-asn %u", g->bgp_asn);
-		out_ip(o, "--bgp-peer", &g->bgp_peer);
-		out_add(o, " --bgp-peer-asn %u", g->bgp_peer_asn);
+		if (!hnv_ip_is_unspec(&g->bgp_peer)) {
+			out_ip(o, "--bgp-peer", &g->bgp_peer);
+			out_add(o, " --bgp-peer-asn %u", g->bgp_peer_asn);
+		}
 	}
 	return 0;
 }
@@ -437,6 +439,33 @@ static int format_conn(struct out *o, const struct hnv_conf_cmd *cmd)
 	return 0;
 }
 
+static int format_bgp_peer(struct out *o, const struct hnv_conf_cmd *cmd)
+{
+	const struct hnv_conf_bgp_peer *p = &cmd->u.bgp_peer;
+	if (!CONF_TERMINATED(p->name))
+		return -EINVAL;
+	out_add(o, "bgp-peer %s", cmd->kind == HNV_CONF_BGP_PEER_ADD ? "add" : "del");
+	out_val(o, NULL, p->name);
+	if (cmd->kind == HNV_CONF_BGP_PEER_DEL)
+		return 0;
+	if (!CONF_TERMINATED(p->rdomain) || p->n_in > HNV_BGP_PEER_PREFIXES_MAX ||
+	    p->n_out > HNV_BGP_PEER_PREFIXES_MAX)
+		return -EINVAL;
+	out_val(o, "--rdomain", p->rdomain);
+	out_ip(o, "--addr", &p->addr);
+	out_add(o, " --asn %u", p->asn);
+	if (p->has_source)
+		out_ip(o, "--source", &p->source);
+	char m[96];
+	for (unsigned i = 0; i < p->n_in + p->n_out; i++) {
+		bool in = i < p->n_in;
+		if (conf_fmt_bgp_match(in ? &p->in[i] : &p->out[i - p->n_in], m, sizeof(m)) < 0)
+			return -EINVAL;
+		out_add(o, " %s %s", in ? "--prefix-in" : "--prefix-out", m);
+	}
+	return 0;
+}
+
 static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_secrets)
 {
 	switch (cmd->kind) {
@@ -490,6 +519,9 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_L3_ADD:
 	case HNV_CONF_L3_DEL:
 		return format_conn(o, cmd);
+	case HNV_CONF_BGP_PEER_ADD:
+	case HNV_CONF_BGP_PEER_DEL:
+		return format_bgp_peer(o, cmd);
 	}
 	return -EINVAL;
 }

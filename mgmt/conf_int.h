@@ -123,6 +123,10 @@ enum conf_opt {
 	OPT_VLAN,
 	OPT_RATE_OUT,
 	OPT_RATE_IN,
+	OPT_ASN,
+	OPT_SOURCE,
+	OPT_PREFIX_IN,
+	OPT_PREFIX_OUT,
 	OPT__COUNT
 };
 
@@ -203,5 +207,15 @@ int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_gre_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_l3_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 int conf_build_conn_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+
+/* ---- BGP peers (conf_bgp.c) ---- */
+
+int conf_build_bgp_peer_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+int conf_build_bgp_peer_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+/* hnv_conf_warning of a "bgp-peer add": one without --prefix-in learns no
+ * route (by design, docs/gateway.md). */
+bool conf_bgp_peer_warning(const struct hnv_conf_bgp_peer *p, char *buf, size_t len);
+/* " --prefix-in P,ge=N,le=N": one filter entry as the parser reads it. */
+int conf_fmt_bgp_match(const struct hnv_conf_bgp_match *m, char *buf, size_t len);
 
 #endif

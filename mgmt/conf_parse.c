@@ -78,11 +78,16 @@ static const struct {
 	[OPT_VLAN] = {"--vlan", false, 1},
 	[OPT_RATE_OUT] = {"--rate-out", false, 1},
 	[OPT_RATE_IN] = {"--rate-in", false, 1},
+	[OPT_ASN] = {"--asn", false, 1},
+	[OPT_SOURCE] = {"--source", false, 1},
+	[OPT_PREFIX_IN] = {"--prefix-in", false, HNV_BGP_PEER_PREFIXES_MAX},
+	[OPT_PREFIX_OUT] = {"--prefix-out", false, HNV_BGP_PEER_PREFIXES_MAX},
 };
 
 _Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
 		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX &&
-		       HNV_S2S_NETMAP_MAX <= VALS_MAX && HNV_CONN_REMOTE_MAX <= VALS_MAX,
+		       HNV_S2S_NETMAP_MAX <= VALS_MAX && HNV_CONN_REMOTE_MAX <= VALS_MAX &&
+			       HNV_BGP_PEER_PREFIXES_MAX <= VALS_MAX,
 	       "VALS_MAX must hold every repeatable option");
 
 struct cmd_def {
@@ -486,16 +491,17 @@ static int build_gateway_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 				      &g->corp_nexthop);
 		g->has_corp_nexthop = rc == 0;
 	}
-	unsigned nbgp = !!c->n[OPT_BGP_ASN] + !!c->n[OPT_BGP_PEER] + !!c->n[OPT_BGP_PEER_ASN];
-	if (rc == 0 && nbgp != 0 && nbgp != 3)
+	/* --bgp-asn alone: the tenant's AS for its bgp-peer objects; with
+	 * --bgp-peer and --bgp-peer-asn: one unfiltered neighbor as well */
+	unsigned npeer = !!c->n[OPT_BGP_PEER] + !!c->n[OPT_BGP_PEER_ASN];
+	if (rc == 0 && (npeer == 1 || (npeer == 2 && !c->n[OPT_BGP_ASN])))
 		return conf_bad(c, "BGP",
-				conf_opt1(c, c->n[OPT_BGP_ASN]    ? OPT_BGP_ASN
-					     : c->n[OPT_BGP_PEER] ? OPT_BGP_PEER
-								  : OPT_BGP_PEER_ASN),
-				"give --bgp-asn, --bgp-peer and --bgp-peer-asn together");
-	if (rc == 0 && nbgp == 3) {
+				conf_opt1(c, c->n[OPT_BGP_PEER] ? OPT_BGP_PEER : OPT_BGP_PEER_ASN),
+				"give --bgp-peer and --bgp-peer-asn together, with --bgp-asn");
+	if (rc == 0 && c->n[OPT_BGP_ASN])
 		rc = conf_get_uint(c, "BGP AS number", conf_opt1(c, OPT_BGP_ASN), 1, UINT32_MAX,
 				   &g->bgp_asn);
+	if (rc == 0 && npeer == 2) {
 		if (rc == 0)
 			rc = conf_get_unicast(c, "BGP peer", conf_opt1(c, OPT_BGP_PEER),
 					      &g->bgp_peer);
@@ -598,6 +604,12 @@ static const struct cmd_def cmd_defs[] = {
 	 B(OPT_RDOMAIN) | B(OPT_DEV) | B(OPT_VLAN) | B(OPT_ADDR) | B(OPT_NEXTHOP),
 	 B(OPT_REMOTE_PREFIX), conf_build_l3_add},
 	{"l3", "del", HNV_CONF_L3_DEL, "NAME", 0, 0, 0, conf_build_conn_del},
+	{"bgp-peer", "add", HNV_CONF_BGP_PEER_ADD, "NAME",
+	 B(OPT_RDOMAIN) | B(OPT_ADDR) | B(OPT_ASN) | B(OPT_SOURCE) | B(OPT_PREFIX_IN) |
+		 B(OPT_PREFIX_OUT),
+	 B(OPT_RDOMAIN) | B(OPT_ADDR) | B(OPT_ASN), B(OPT_PREFIX_IN) | B(OPT_PREFIX_OUT),
+	 conf_build_bgp_peer_add},
+	{"bgp-peer", "del", HNV_CONF_BGP_PEER_DEL, "NAME", 0, 0, 0, conf_build_bgp_peer_del},
 };
 #define N_CMDS (sizeof(cmd_defs) / sizeof(cmd_defs[0]))
 

@@ -530,6 +530,8 @@ bool hnv_conf_warning(const struct hnv_conf_cmd *cmd, char *buf, size_t len)
 {
 	if (len)
 		buf[0] = '\0';
+	if (cmd->kind == HNV_CONF_BGP_PEER_ADD)
+		return conf_bgp_peer_warning(&cmd->u.bgp_peer, buf, len);
 	if (cmd->kind != HNV_CONF_S2S_ADD || !cmd->u.s2s.legacy_crypto ||
 	    !CONF_TERMINATED(cmd->u.s2s.name))
 		return false;

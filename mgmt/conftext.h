@@ -35,7 +35,7 @@
  *   proute del --prefix P --nexthop IP
  *   gateway add --rdomain NAME --vrf NAME --table N [--corp-dev IF]
  *          [--corp-addr IP/LEN] [--corp-nexthop IP] [--nat-external IP]
- *          [--bgp-asn N --bgp-peer IP --bgp-peer-asn N]
+ *          [--bgp-asn N [--bgp-peer IP --bgp-peer-asn N]]
  *   gateway ca --rdomain NAME --vsid N --ca IP
  *   gateway ca-del --rdomain NAME --vsid N --ca IP
  *   gateway del --rdomain NAME
@@ -52,6 +52,9 @@
  *   l3 add NAME --rdomain NAME --dev IF --vlan N --addr IP/LEN --nexthop IP
  *          [--remote-prefix P ...] [--rate-out KBIT] [--rate-in KBIT]
  *   l3 del NAME
+ *   bgp-peer add NAME --rdomain NAME --addr IP --asn N [--source IP]
+ *          [--prefix-in P[,ge=N][,le=N] ...] [--prefix-out P[,ge=N][,le=N] ...]
+ *   bgp-peer del NAME
  *
  * MACs: 060600000005, 06-06-00-00-00-05 or 06:06:00:00:00:05.
  * GUIDs: with or without braces, any case.
@@ -154,6 +157,22 @@
  *           tenant sends into the connection) and --rate-in (what it
  *           receives from it): kbit/s, HNV_CONN_RATE_MIN-HNV_CONN_RATE_MAX,
  *           absent: unlimited.
+ *   gateway --bgp-asn: the tenant's local AS; with --bgp-peer and
+ *           --bgp-peer-asn one neighbor without filters (every route both
+ *           ways). --bgp-peer needs --bgp-asn and --bgp-peer-asn.
+ *   bgp-peer: a BGP neighbor of a routing domain's gateway (which needs
+ *           --bgp-asn), in its VRF: on the corp side, behind an S2S
+ *           tunnel or any connection whose addresses are in the VRF.
+ *           Names are unique among peers; an address is one peer's (or
+ *           the gateway's --bgp-peer) per routing domain. --source: the
+ *           session's source address (bgpd's update-source). Filters,
+ *           at most HNV_BGP_PEER_PREFIXES_MAX per direction, each a prefix
+ *           of the peer's address family, the route's length that of P or,
+ *           with ge/le, len(P) < ge <= le <= 32 or 128: --prefix-in lists
+ *           what the tenant accepts from the peer, and nothing else (no
+ *           --prefix-in: it learns nothing); --prefix-out what it
+ *           announces, by default the tenant's own prefixes (the VSID
+ *           prefixes of its gateway CAs).
  */
 #ifndef HNV_CONFTEXT_H
 #define HNV_CONFTEXT_H
@@ -195,6 +214,8 @@ enum hnv_conf_kind {
 	HNV_CONF_GRE_DEL,
 	HNV_CONF_L3_ADD,
 	HNV_CONF_L3_DEL,
+	HNV_CONF_BGP_PEER_ADD,
+	HNV_CONF_BGP_PEER_DEL,
 };
 
 /* Limits of the config text. The datapath has the same ones (datapath/
@@ -284,8 +305,8 @@ struct hnv_conf_gateway {
 	struct hnv_prefix corp_addr; /* with its host bits */
 	bool has_corp_nexthop;       /* default route of the VRF via the corp side */
 	struct hnv_ip corp_nexthop;
-	uint32_t bgp_asn; /* 0: no BGP; else with the peer below */
-	struct hnv_ip bgp_peer;
+	uint32_t bgp_asn;       /* 0: no BGP */
+	struct hnv_ip bgp_peer; /* unspecified: none (bgp-peer objects may add some) */
 	uint32_t bgp_peer_asn;
 };
 
@@ -391,6 +412,24 @@ struct hnv_conf_conn {
 	struct hnv_ip nexthop;
 };
 
+/* A BGP neighbor of a gateway with its filters (bgp-peer add). */
+#define HNV_BGP_PEER_PREFIXES_MAX 16
+struct hnv_conf_bgp_match {
+	struct hnv_prefix prefix;
+	uint8_t ge, le; /* 0: not given */
+};
+struct hnv_conf_bgp_peer {
+	char name[HNV_NAME_MAX + 1];
+	char rdomain[HNV_NAME_MAX + 1]; /* add only, like every field below */
+	struct hnv_ip addr;
+	uint32_t asn;
+	bool has_source;
+	struct hnv_ip source; /* same family as addr */
+	unsigned n_in, n_out; /* n_out 0: the tenant's own prefixes */
+	struct hnv_conf_bgp_match in[HNV_BGP_PEER_PREFIXES_MAX];
+	struct hnv_conf_bgp_match out[HNV_BGP_PEER_PREFIXES_MAX];
+};
+
 #define HNV_POOL_LEASE_DEFAULT 86400
 #define HNV_POOL_LEASE_MIN 60
 #define HNV_POOL_LEASE_MAX 31536000
@@ -435,6 +474,7 @@ struct hnv_conf_cmd {
 		struct hnv_conf_pool pool;             /* del: name */
 		struct hnv_conf_port_move port_move;
 		struct hnv_conf_conn conn; /* gre and l3; del: only name */
+		struct hnv_conf_bgp_peer bgp_peer; /* del: only name */
 	} u;
 };
 
@@ -453,7 +493,8 @@ int hnv_conf_parse_text(const char *text, size_t len, struct hnv_conf_cmd **cmds
 void hnv_conf_cmds_free(struct hnv_conf_cmd *cmds, size_t n);
 
 /* The warning a committed command deserves (an "s2s add" with
- * --allow-legacy-crypto), NUL-terminated in buf; never shows a secret.
+ * --allow-legacy-crypto, a "bgp-peer add" without --prefix-in: it learns
+ * nothing), NUL-terminated in buf; never shows a secret.
  * Returns true when there is one. */
 bool hnv_conf_warning(const struct hnv_conf_cmd *cmd, char *buf, size_t len);
 

@@ -75,6 +75,8 @@ static int classify(enum hnv_conf_kind k, enum group *g, enum op *op)
 		{HNV_CONF_GRE_DEL, G_GRE, OP_DEL},
 		{HNV_CONF_L3_ADD, G_L3, OP_ADD},
 		{HNV_CONF_L3_DEL, G_L3, OP_DEL},
+		{HNV_CONF_BGP_PEER_ADD, G_BGP_PEER, OP_ADD},
+		{HNV_CONF_BGP_PEER_DEL, G_BGP_PEER, OP_DEL},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].kind == k) {
@@ -118,6 +120,8 @@ const char *mdl_cmd_name(enum hnv_conf_kind k)
 		[HNV_CONF_GRE_DEL] = "gre del",
 		[HNV_CONF_L3_ADD] = "l3 add",
 		[HNV_CONF_L3_DEL] = "l3 del",
+		[HNV_CONF_BGP_PEER_ADD] = "bgp-peer add",
+		[HNV_CONF_BGP_PEER_DEL] = "bgp-peer del",
 	};
 	if ((size_t)k < sizeof(names) / sizeof(names[0]) && names[k])
 		return names[k];
@@ -175,6 +179,9 @@ void mdl_describe(const void *o, enum group g, char *buf, size_t len)
 		return;
 	case G_L3:
 		snprintf(buf, len, "l3 \"%s\"", M(o, conn)->name);
+		return;
+	case G_BGP_PEER:
+		snprintf(buf, len, "bgp-peer \"%s\"", M(o, bgp_peer)->name);
 		return;
 	case G_GLOBAL:
 	case G__COUNT:
@@ -260,6 +267,7 @@ static void find_deps(const struct view *v, const struct ent *e, struct deps *d)
 		deps_group(v, d, &bk, G_S2S);
 		deps_group(v, d, &bk, G_GRE);
 		deps_group(v, d, &bk, G_L3);
+		deps_group(v, d, &bk, G_BGP_PEER);
 	} else if (e->g == G_POOL) {
 		/* the ports holding an address of the pool */
 		const MEMBER_T(pool) *pl = OBJ(e, pool);
@@ -290,6 +298,7 @@ static void find_deps(const struct view *v, const struct ent *e, struct deps *d)
 		deps_group(v, d, &bk, G_S2S);
 		deps_group(v, d, &bk, G_GRE);
 		deps_group(v, d, &bk, G_L3);
+		deps_group(v, d, &bk, G_BGP_PEER);
 	}
 	if (d->n > DEPS_SHOWN)
 		snprintf(d->text + d->off, sizeof(d->text) - d->off, " and %u more",
@@ -663,6 +672,12 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 	case HNV_CONF_GRE_DEL:
 	case HNV_CONF_L3_DEL:
 		return T(u->conn.name);
+	case HNV_CONF_BGP_PEER_ADD:
+		return T(u->bgp_peer.name) && T(u->bgp_peer.rdomain) &&
+		       u->bgp_peer.n_in <= HNV_BGP_PEER_PREFIXES_MAX &&
+		       u->bgp_peer.n_out <= HNV_BGP_PEER_PREFIXES_MAX;
+	case HNV_CONF_BGP_PEER_DEL:
+		return T(u->bgp_peer.name);
 	case HNV_CONF_GLOBAL_SET:
 		return !u->global.has_uplink_mtu ||
 		       (u->global.uplink_mtu >= 576 && u->global.uplink_mtu <= 9000);

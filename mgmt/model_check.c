@@ -464,6 +464,53 @@ static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
 	return hnv_conf_conn_default_taken(s, corp, other, msg, MSG_MAX);
 }
 
+/* A BGP peer: its routing domain's gateway speaks BGP, and no other peer
+ * of the routing domain (nor the gateway's --bgp-peer) has its address. */
+static int check_bgp_peer(const struct ck *ck, const struct ent *e, char *msg)
+{
+	const MEMBER_T(bgp_peer) *p = OBJ(e, bgp_peer);
+	char a[INET6_ADDRSTRLEN];
+	hnv_fmt_ip(&p->addr, a, sizeof(a));
+	if (!rdomain_known(ck, p->rdomain))
+		return conf_rdomain_missing("bgp-peer add", p->rdomain, msg, MSG_MAX);
+	MEMBER_T(gateway) key;
+	memset(&key, 0, sizeof(key));
+	snprintf(key.rdomain, sizeof(key.rdomain), "%s", p->rdomain);
+	struct keyb k;
+	mdl_key_identity(&key, G_GATEWAY, &k);
+	const struct ent *gw = mdl_view_find(&ck->v, &k);
+	if (gw == NULL)
+		return conf_gateway_missing("bgp-peer add", NULL, p->rdomain, msg, MSG_MAX);
+	const MEMBER_T(gateway) *g = OBJ(gw, gateway);
+	if (g->bgp_asn == 0) {
+		hnv_seterr(msg, MSG_MAX,
+			   "bgp-peer add: peer \"%s\": the gateway of routing domain \"%s\" has no "
+			   "--bgp-asn (its local AS)",
+			   p->name, p->rdomain);
+		return -EINVAL;
+	}
+	if (hnv_ip_eq(&g->bgp_peer, &p->addr)) {
+		hnv_seterr(msg, MSG_MAX,
+			   "bgp-peer add: peer \"%s\": %s is already the --bgp-peer of the gateway "
+			   "of routing domain \"%s\"",
+			   p->name, a, p->rdomain);
+		return -EEXIST;
+	}
+	struct keyb bk;
+	struct lit it;
+	const struct ent *x;
+	mdl_bkey_rd(p->rdomain, &bk);
+	for (mdl_lit_bucket(&it, &ck->v, &bk, G_BGP_PEER); (x = mdl_lit_next(&it)) != NULL;)
+		if (x != e && x->seq < e->seq && hnv_ip_eq(&OBJ(x, bgp_peer)->addr, &p->addr)) {
+			hnv_seterr(msg, MSG_MAX,
+				   "bgp-peer add: peer \"%s\": %s is already peer \"%s\" of "
+				   "routing domain \"%s\"",
+				   p->name, a, OBJ(x, bgp_peer)->name, p->rdomain);
+			return -EEXIST;
+		}
+	return 0;
+}
+
 /* Checks entry e, at place (or SIZE_MAX) in its group. */
 /* A port on a gateway's corp device: a replay applies gateways first, so
  * the port's "port add" is refused (check_port words it). */
@@ -524,6 +571,9 @@ static void check_ent(struct ck *ck, const struct ent *e, size_t place)
 	case G_GRE:
 	case G_L3:
 		rc = check_conn(ck, e, msg);
+		break;
+	case G_BGP_PEER:
+		rc = check_bgp_peer(ck, e, msg);
 		break;
 	default:
 		break; /* provider routes, settings: nothing beyond the line */

@@ -46,6 +46,7 @@ static const struct {
 	[G_GLOBAL] = {HNV_CONF_GLOBAL_SET, MEMBER_SIZE(global)},
 	[G_GRE] = {HNV_CONF_GRE_ADD, MEMBER_SIZE(conn)},
 	[G_L3] = {HNV_CONF_L3_ADD, MEMBER_SIZE(conn)},
+	[G_BGP_PEER] = {HNV_CONF_BGP_PEER_ADD, MEMBER_SIZE(bgp_peer)},
 };
 
 /* ---- keys ---- */
@@ -127,6 +128,9 @@ void mdl_key_identity(const void *o, enum group g, struct keyb *k)
 	case G_GRE:
 	case G_L3:
 		key_str(k, M(o, conn)->name, sizeof(M(o, conn)->name));
+		break;
+	case G_BGP_PEER:
+		key_str(k, M(o, bgp_peer)->name, sizeof(M(o, bgp_peer)->name));
 		break;
 	case G_GLOBAL:
 	case G__COUNT:
@@ -361,6 +365,9 @@ static unsigned ent_deps(const void *o, enum group g, struct keyb k[2])
 	case G_GRE:
 	case G_L3:
 		mdl_bkey_rd(M(o, conn)->rdomain, &k[0]);
+		return 1;
+	case G_BGP_PEER:
+		mdl_bkey_rd(M(o, bgp_peer)->rdomain, &k[0]);
 		return 1;
 	default:
 		return 0;

@@ -47,6 +47,7 @@ enum group {
 	G_GLOBAL,
 	G_GRE, /* gre add: a GRE connection of a gateway */
 	G_L3,  /* l3 add: a VLAN connection of a gateway */
+	G_BGP_PEER, /* after every gateway it names */
 	G__COUNT
 };
 

@@ -50,8 +50,8 @@
 
 /* First words that make a command a config-text line (mgmt/conftext.h). */
 static const char *const nouns[] = {
-	"rdomain", "vsubnet", "pa",  "port", "lookup", "route", "global",
-	"proute",  "gateway", "s2s", "pool", "gre",    "l3",
+	"rdomain", "vsubnet", "pa",   "port", "lookup", "route",    "global",
+	"proute",  "gateway", "s2s",  "pool", "gre",    "l3",       "bgp-peer",
 };
 
 static const char *sock_path = HNV_API_DEFAULT_SOCK;
@@ -63,7 +63,8 @@ static void usage(FILE *f)
 		"usage: hnvgw [--socket PATH] [--json] COMMAND...\n"
 		"\n"
 		"Configuration (one transaction each; grammar in hnvgw(8)):\n"
-		"  rdomain|vsubnet|pa|pool|port|lookup|route|proute|global|gateway|s2s|gre|l3 ...\n"
+		"  rdomain|vsubnet|pa|pool|port|lookup|route|proute|global|gateway|s2s|gre|l3|\n"
+		"  bgp-peer ...\n"
 		"  s2s add|set NAME ... --psk-file FILE|--psk -\n"
 		"                                         the PSK from a file or stdin, not\n"
 		"                                         argv (which every user can read)\n"
@@ -77,7 +78,8 @@ static void usage(FILE *f)
 		"Inspection:\n"
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
 		"       gre|l3|counters|status|config|revisions|global|gateway|nat|\n"
-		"       gateway-routes|learned-routes|connections|gateway-pool [--show-secrets]\n"
+		"       gateway-routes|learned-routes|connections|gateway-pool|bgp-peers\n"
+		"       [--show-secrets]\n"
 		"  show lookup [--vsid N] [--ca IP] [--pa IP]\n"
 		"                                         only the matching records (also\n"
 		"                                         --vsid for ports, routes, vsubnets,\n"

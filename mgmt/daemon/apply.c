@@ -71,8 +71,11 @@ static const struct kind_info {
 	[HNV_CONF_GRE_DEL] = {SIZE_OF(conn), HNV_CONF_GRE_DEL, true},
 	[HNV_CONF_L3_ADD] = {SIZE_OF(conn), HNV_CONF_L3_DEL, true},
 	[HNV_CONF_L3_DEL] = {SIZE_OF(conn), HNV_CONF_L3_DEL, true},
+	[HNV_CONF_BGP_PEER_ADD] = {SIZE_OF(bgp_peer), HNV_CONF_BGP_PEER_DEL, true},
+	[HNV_CONF_BGP_PEER_DEL] = {SIZE_OF(bgp_peer), HNV_CONF_BGP_PEER_DEL, true},
 };
-_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_L3_DEL + 1, "a row for each kind");
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_BGP_PEER_DEL + 1,
+	       "a row for each kind");
 
 /* The row of kind k, or NULL for a value outside the enum. */
 static const struct kind_info *kind_info(enum hnv_conf_kind k)
@@ -880,6 +883,8 @@ static uint64_t key_of(const struct hnv_conf_cmd *c)
 	case HNV_CONF_GRE_ADD:
 	case HNV_CONF_L3_ADD:
 		return key_name(c->kind, c->u.conn.name);
+	case HNV_CONF_BGP_PEER_ADD:
+		return key_name(c->kind, c->u.bgp_peer.name);
 	default: /* the settings: one entry */
 		break;
 	}
@@ -933,6 +938,9 @@ static void dent_deps(const struct hnv_conf_cmd *c, struct dent *e)
 	case HNV_CONF_GRE_ADD:
 	case HNV_CONF_L3_ADD:
 		e->dep[0] = key_name(HNV_CONF_GATEWAY_ADD, c->u.conn.rdomain);
+		break;
+	case HNV_CONF_BGP_PEER_ADD:
+		e->dep[0] = key_name(HNV_CONF_GATEWAY_ADD, c->u.bgp_peer.rdomain);
 		break;
 	default:
 		break;

@@ -842,7 +842,8 @@ static json_object *change_result(struct hnv_core *c, unsigned rev)
 }
 
 /* "warnings": what the committed lines deserve a warning for
- * (hnv_conf_warning: an S2S tunnel with legacy crypto). The commit stands;
+ * (hnv_conf_warning: an S2S tunnel with legacy crypto, a BGP peer without
+ * --prefix-in). The commit stands;
  * the CLI prints them and exits 0. */
 static void add_warnings(json_object *result, const char *const *lines, size_t n)
 {

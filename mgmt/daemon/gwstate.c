@@ -191,14 +191,49 @@ static int add_conn(const struct hnv_conf_cmd *cmd, void *arg)
 	return 0;
 }
 
+_Static_assert(HNV_BGP_PEER_PREFIXES_MAX == HNV_BGP_MATCH_MAX &&
+		       HNV_NAME_MAX == HNV_BGP_PEER_NAME_MAX,
+	       "a bgp-peer's filters and name fit the gateway's");
+
+static void copy_matches(struct hnv_bgp_match *out, const struct hnv_conf_bgp_match *in, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		out[i].prefix = in[i].prefix;
+		out[i].ge = in[i].ge;
+		out[i].le = in[i].le;
+	}
+}
+
+static int add_bgp_peer(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct hnv_gwstate *s = arg;
+	const struct hnv_conf_bgp_peer *c = &cmd->u.bgp_peer;
+	if (HNV_GROW(s->bgp_peers, s->cap_bgp_peers, s->n_bgp_peers + 1))
+		return -ENOMEM;
+	struct hnv_gw_bgp_peer *p = &s->bgp_peers[s->n_bgp_peers++];
+	memset(p, 0, sizeof(*p));
+	COPY_STR(p->rdomain, c->rdomain);
+	COPY_STR(p->name, c->name);
+	p->addr = c->addr;
+	p->asn = c->asn;
+	p->has_source = c->has_source;
+	p->source = c->source;
+	p->n_in = at_most(c->n_in, HNV_BGP_MATCH_MAX);
+	p->n_out = at_most(c->n_out, HNV_BGP_MATCH_MAX);
+	copy_matches(p->in, c->in, p->n_in);
+	copy_matches(p->out, c->out, p->n_out);
+	return 0;
+}
+
 /* The groups of the model the gateway reads, each with its callback. */
 static const struct {
 	enum hnv_conf_kind kind;
 	hnv_model_cb cb;
 } groups[] = {
-	{HNV_CONF_VSUBNET_ADD, add_vsubnet}, {HNV_CONF_GATEWAY_ADD, add_tenant},
-	{HNV_CONF_GATEWAY_CA, add_ca},       {HNV_CONF_S2S_ADD, add_tunnel},
-	{HNV_CONF_GRE_ADD, add_conn},        {HNV_CONF_L3_ADD, add_conn},
+	{HNV_CONF_VSUBNET_ADD, add_vsubnet},   {HNV_CONF_GATEWAY_ADD, add_tenant},
+	{HNV_CONF_GATEWAY_CA, add_ca},         {HNV_CONF_S2S_ADD, add_tunnel},
+	{HNV_CONF_GRE_ADD, add_conn},          {HNV_CONF_L3_ADD, add_conn},
+	{HNV_CONF_BGP_PEER_ADD, add_bgp_peer},
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -253,6 +288,8 @@ void hnv_gwstate_desired(const struct hnv_gwstate *s, struct hnv_gw_desired *d)
 		.n_tunnels = s->n_tunnels,
 		.conns = s->conns,
 		.n_conns = s->n_conns,
+		.bgp_peers = s->bgp_peers,
+		.n_bgp_peers = s->n_bgp_peers,
 	};
 }
 
@@ -265,6 +302,7 @@ void hnv_gwstate_free(struct hnv_gwstate *s)
 	free(s->vsubnets);
 	free(s->tunnels);
 	free(s->conns);
+	free(s->bgp_peers);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -361,6 +399,9 @@ static void note_cmd(struct hnv_gwstate_report *r, const struct hnv_conf_cmd *c)
 		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains, c->u.conn.rdomain);
 		break;
 	}
+	case HNV_CONF_BGP_PEER_ADD: /* applied with its tenant's BGP instance */
+		note_name(r, &r->rdomains, &r->n_rdomains, &r->cap_rdomains, c->u.bgp_peer.rdomain);
+		break;
 	case HNV_CONF_VSUBNET_ADD:
 		if (r->n_vsids && r->vsids[r->n_vsids - 1] == c->u.vsubnet.vsid)
 			break;

@@ -30,6 +30,8 @@ struct hnv_gwstate {
 	size_t n_tunnels, cap_tunnels;
 	struct hnv_gw_conn *conns; /* gre and l3 */
 	size_t n_conns, cap_conns;
+	struct hnv_gw_bgp_peer *bgp_peers;
+	size_t n_bgp_peers, cap_bgp_peers;
 };
 
 /* Fills s (empty on entry) from m. 0, or -ENOMEM with s freed. */

@@ -272,6 +272,11 @@ static json_object *gw_conns(void *arg)
 	return hnv_gw_show_conns(arg);
 }
 
+static json_object *gw_bgp_peers(void *arg)
+{
+	return hnv_gw_show_bgp_peers(arg);
+}
+
 static json_object *gw_s2s(void *arg)
 {
 	return hnv_gw_show_s2s(arg);
@@ -684,6 +689,7 @@ static int start_gateway(const struct args *a, struct daemon *d, char *err, size
 	hnv_core_add_status(d->core, "learned-routes", gw_learned, d->gw);
 	hnv_core_add_status(d->core, "s2s-status", gw_s2s, d->gw);
 	hnv_core_add_status(d->core, "connections", gw_conns, d->gw);
+	hnv_core_add_status(d->core, "bgp-peers", gw_bgp_peers, d->gw);
 	hnv_core_set_s2s_ctl(d->core, gw_s2s_ctl, d->gw);
 	hnv_core_set_observer(d->core, gw_changed, d->gw);
 	return 0;

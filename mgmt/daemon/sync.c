@@ -536,7 +536,8 @@ static bool local_kind(enum hnv_conf_kind k)
 	return k == HNV_CONF_PA_ADD || k == HNV_CONF_PA_DEL || k == HNV_CONF_PROUTE_ADD ||
 	       k == HNV_CONF_PROUTE_DEL || k == HNV_CONF_GLOBAL_SET || k == HNV_CONF_S2S_ADD ||
 	       k == HNV_CONF_S2S_DEL || k == HNV_CONF_GRE_ADD || k == HNV_CONF_GRE_DEL ||
-	       k == HNV_CONF_L3_ADD || k == HNV_CONF_L3_DEL;
+	       k == HNV_CONF_L3_ADD || k == HNV_CONF_L3_DEL || k == HNV_CONF_BGP_PEER_ADD ||
+	       k == HNV_CONF_BGP_PEER_DEL;
 }
 
 int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confirm,

@@ -19,13 +19,17 @@
 # sides: still Established, established once, never dropped);
 # dropping Fabrikam removes its instance only; a line dropped from Contoso
 # is negated without a reset; an ASN change re-creates the instance.
+# Named peers (bgp-peer): a second router r2 for Contoso; what each peer
+# learns is limited to its in list (kernel routes of the VRF netns), each
+# peer gets only the tenant's prefixes (or its out list), and adding or
+# removing a list entry or a peer resets no other session.
 # Needs root. BGP_DRIVE names the driver (default build/asan/bgp_drive).
 set -euo pipefail
 
 DRIVE=$(realpath "${BGP_DRIVE:-build/asan/bgp_drive}")
 S=$$
-GW=hnvbgp-gw-$S RDC=hnvbgp-rdc-$S RDF=hnvbgp-rdf-$S CORP=hnvbgp-corp-$S
-PGW=hnvbgpgw$S PCORP=hnvbgpcorp$S
+GW=hnvbgp-gw-$S RDC=hnvbgp-rdc-$S RDF=hnvbgp-rdf-$S CORP=hnvbgp-corp-$S R2=hnvbgp-r2-$S
+PGW=hnvbgpgw$S PCORP=hnvbgpcorp$S PR2=hnvbgpr2$S
 D=$(mktemp -d /tmp/test_bgp.XXXXXX)
 chmod 0755 "$D" # the daemons run as frr
 FRAG=$D/hnvgw-bgp.conf
@@ -43,8 +47,8 @@ cleanup() {
 		[ "$alive" = 0 ] && break
 		sleep 0.1
 	done
-	rm -rf "/run/frr/$PGW" "/run/frr/$PCORP"
-	for n in "$GW" "$RDC" "$RDF" "$CORP"; do ip netns del "$n" 2>/dev/null || true; done
+	rm -rf "/run/frr/$PGW" "/run/frr/$PCORP" "/run/frr/$PR2"
+	for n in "$GW" "$RDC" "$RDF" "$CORP" "$R2"; do ip netns del "$n" 2>/dev/null || true; done
 	if [ "$fails" -ne 0 ] || [ -n "${KEEP:-}" ]; then echo "logs kept in $D"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
@@ -82,6 +86,11 @@ routes() {
 		python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin).get("routes", {})))'
 }
 has_route() { routes "$@" | grep -x "$PFX" >/dev/null; }
+has_route_pfx() { # PATHSPACE PREFIX [vrf NAME]
+	local ns=$1 p=$2
+	shift 2
+	routes "$ns" "$@" | grep -x "$p" >/dev/null
+}
 # peer PATHSPACE VRF-ARGS ADDR FIELD: one field of `show bgp ... neighbors ADDR json`
 peer() {
 	vt "$1" -c "show bgp $2 neighbors $3 json" |
@@ -242,9 +251,141 @@ else
 	bad "running: $(vt "$PGW" -d bgpd -c 'show running-config')"
 fi
 
+# ---- named peers with filters (bgp-peer add) ----
+# Contoso gets two filtered peers: corp (accepts only 172.16.0.0/16) and
+# r2 (AS 65002, announces 10.99.0.0/16, which its in list allows, and
+# 10.66.0.0/16, which it does not). Fabrikam keeps its unfiltered one.
+ip netns add "$R2"
+ip -n "$R2" link set lo up
+ip link add gr$S type veth peer name rr$S
+ip link set gr$S netns "$RDC"
+ip link set rr$S netns "$R2"
+ip -n "$RDC" addr add 192.0.2.5/30 dev gr$S
+ip -n "$RDC" link set gr$S up
+ip -n "$R2" addr add 192.0.2.6/30 dev rr$S
+ip -n "$R2" link set rr$S up
+ip -n "$R2" addr add 10.99.0.1/16 dev lo
+ip -n "$R2" addr add 10.66.0.1/16 dev lo
+# and an IPv6 session on the same link: 2001:db8:99::/48 listed, :66:: not
+ip -n "$RDC" addr add 2001:db8:2::1/64 dev gr$S nodad
+ip -n "$R2" addr add 2001:db8:2::2/64 dev rr$S nodad
+ip -n "$R2" addr add 2001:db8:99::1/48 dev lo
+ip -n "$R2" addr add 2001:db8:66::1/48 dev lo
+mkdir -p "$D/r2"
+chown frr:frr "$D/r2"
+ip netns exec "$R2" env ZARGS= bash -c "daemons $PR2 $D/r2"
+vt "$PR2" -c 'configure terminal' -c 'router bgp 65002' -c 'no bgp ebgp-requires-policy' \
+	-c 'neighbor 192.0.2.5 remote-as 65000' -c 'neighbor 2001:db8:2::1 remote-as 65000' \
+	-c 'address-family ipv4 unicast' -c 'redistribute connected' -c 'exit-address-family' \
+	-c 'address-family ipv6 unicast' -c 'neighbor 2001:db8:2::1 activate' \
+	-c 'redistribute connected' >/dev/null
+
+CORP_P="peer=corp@192.0.2.2/65001,in=172.16.0.0/16"
+R2_P4="peer=r2@192.0.2.6/65002,in=10.99.0.0/16,src=192.0.2.5"
+R2V6_P="peer=r2v6@2001:db8:2::2/65002,in=2001:db8:99::/48"
+R2_P="$R2_P4,$R2V6_P"
+C2="vrf=contoso,as=65000,rid=192.0.2.1,net=10.10.1.0/24"
+if apply "$C2,$CORP_P,$R2_P" "$FABRIKAM"; then ok "apply: Contoso with peers corp and r2"; else bad "apply: Contoso with peers corp and r2"; fi
+wait_for "contoso peer corp established" established "$PGW" "vrf rd-contoso" 192.0.2.2
+wait_for "contoso peer r2 established" established "$PGW" "vrf rd-contoso" 192.0.2.6
+wait_for "contoso peer r2v6 (IPv6) established" established "$PGW" "vrf rd-contoso" 2001:db8:2::2
+kroute6() { ip -n "$RDC" -6 route show "$1" | grep -q .; }
+wait_for "rd-contoso kernel has r2v6's listed 2001:db8:99::/48" kroute6 2001:db8:99::/48
+if vt "$PGW" -d bgpd -c 'show running-config' |
+	grep -qx 'ipv6 prefix-list hnvgw:contoso:r2v6:in seq 5 permit 2001:db8:99::/48'; then
+	ok "bgpd runs r2v6's ipv6 prefix-list as rendered"
+else
+	bad "ipv6 prefix-list: $(vt "$PGW" -d bgpd -c 'show running-config' | grep prefix-list)"
+fi
+# kernel: the rd-contoso netns is the VRF; zebra installs bgpd's routes there
+kroute() { ip -n "$RDC" route show "$1" | grep -q .; }
+wait_for "rd-contoso kernel has r2's 10.99.0.0/16 (in its list)" kroute 10.99.0.0/16
+wait_for "rd-contoso kernel has corp's 172.16.0.0/16 (in its list)" kroute 172.16.0.0/16
+sleep 2
+if kroute 10.66.0.0/16 || has_route_pfx "$PGW" 10.66.0.0/16 vrf rd-contoso || kroute6 2001:db8:66::/48; then
+	bad "r2's 10.66.0.0/16 (outside its list) reached rd-contoso"
+else
+	ok "r2's 10.66.0.0/16 and 2001:db8:66::/48 (outside its lists) are not in rd-contoso"
+fi
+# what each peer receives from the gateway: Contoso's own prefix only
+# (not Fabrikam's, not what the other peer announced)
+sent_to() { # PATHSPACE ADDR: the prefixes the router has from ADDR
+	vt "$1" -c "show bgp ipv4 unicast neighbors $2 routes json" |
+		python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin).get("routes", {}))))'
+}
+only_own() { [ "$(sent_to "$1" "$2")" = "10.10.1.0/24" ]; }
+wait_for "corp gets only 10.10.1.0/24 from Contoso" only_own "$PCORP" 192.0.2.1
+wait_for "r2 gets only 10.10.1.0/24 from Contoso" only_own "$PR2" 192.0.2.5
+if vt "$PGW" -d bgpd -c 'show running-config' | grep -qx ' neighbor 192.0.2.6 update-source 192.0.2.5'; then
+	ok "r2 has update-source 192.0.2.5"
+else
+	bad "no update-source: $(vt "$PGW" -d bgpd -c 'show running-config')"
+fi
+# r2 sends its three connected prefixes (and our own back, which the AS
+# path refuses): received counts bgpd's Adj-RIB-In
+SHOW=$("$DRIVE" -N "$PGW" -s)
+if grep -Eqx 'rd-contoso 192.0.2.6 Established received [3-9] accepted 1 announced 1' <<<"$SHOW"; then
+	ok "show: r2 received 3 or more, accepted 1, announced 1"
+else
+	bad "show: $SHOW"
+fi
+if grep -qx 'rd-fabrikam 198.51.100.2 Established .*' <<<"$SHOW"; then ok "show: Fabrikam's peer"; else bad "show: $SHOW"; fi
+
+# counts of establishments, to see that nothing resets
+est() { peer "$1" "$2" "$3" connectionsEstablished; }
+corp0=$(est "$PGW" "vrf rd-contoso" 192.0.2.2)
+r20=$(est "$PGW" "vrf rd-contoso" 192.0.2.6)
+r2v60=$(est "$PGW" "vrf rd-contoso" 2001:db8:2::2)
+fab0=$(est "$PGW" "vrf rd-fabrikam" 198.51.100.2)
+kept() { # DESC PATHSPACE VRF-ARGS ADDR COUNT
+	if [ "$(peer "$2" "$3" "$4" bgpState)" = Established ] && [ "$(est "$2" "$3" "$4")" = "$5" ]; then
+		ok "$1: session $4 kept"
+	else
+		bad "$1: session $4: $(peer "$2" "$3" "$4" bgpState), established $(est "$2" "$3" "$4") times, was $5"
+	fi
+}
+
+# a list entry added (r2 in) and an out list for corp: no reset
+R2_P2="$R2_P4,in=10.66.0.0/16,$R2V6_P"
+CORP_P2="$CORP_P,out=10.10.1.0/24,out=10.99.0.0/16"
+if apply "$C2,$CORP_P2,$R2_P2" "$FABRIKAM"; then ok "apply: list entries added"; else bad "apply: list entries added"; fi
+wait_for "rd-contoso kernel has 10.66.0.0/16 once listed" kroute 10.66.0.0/16
+corp_has() { [ "$(sent_to "$PCORP" 192.0.2.1)" = "10.10.1.0/24 10.99.0.0/16" ]; }
+wait_for "corp gets 10.99.0.0/16 once in its out list" corp_has
+kept "entries added" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
+kept "entries added" "$PGW" "vrf rd-contoso" 192.0.2.6 "$r20"
+kept "entries added" "$PGW" "vrf rd-contoso" 2001:db8:2::2 "$r2v60"
+kept "entries added" "$PGW" "vrf rd-fabrikam" 198.51.100.2 "$fab0"
+
+# r2 removed: corp and Fabrikam stay, r2's filters go
+if apply "$C2,$CORP_P2" "$FABRIKAM"; then ok "apply: peer r2 removed"; else bad "apply: peer r2 removed"; fi
+nokroute() { ! kroute "$1"; }
+wait_for "r2's routes leave rd-contoso" nokroute 10.99.0.0/16
+if vt "$PGW" -d bgpd -c 'show running-config' | grep -q 'hnvgw:contoso:r2'; then
+	bad "r2's prefix-lists or route-maps are left"
+else
+	ok "r2's prefix-lists and route-maps removed"
+fi
+kept "r2 removed" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
+kept "r2 removed" "$PGW" "vrf rd-fabrikam" 198.51.100.2 "$fab0"
+
+# r2 back without an in list: it learns nothing; corp is not reset
+if apply "$C2,$CORP_P2,peer=r2@192.0.2.6/65002" "$FABRIKAM"; then ok "apply: r2 back, no in list"; else bad "apply: r2 back, no in list"; fi
+wait_for "r2 established again" established "$PGW" "vrf rd-contoso" 192.0.2.6
+r2_nothing() { "$DRIVE" -N "$PGW" -s | grep -Eqx 'rd-contoso 192.0.2.6 Established received [3-9] accepted 0 announced 1'; }
+wait_for "r2 without an in list: received 3 or more, accepted 0" r2_nothing
+if kroute 10.99.0.0/16 || kroute 10.66.0.0/16; then bad "rd-contoso learned from r2 without a list"; else ok "rd-contoso learned nothing from r2"; fi
+kept "r2 added" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
+kept "r2 added" "$PGW" "vrf rd-fabrikam" 198.51.100.2 "$fab0"
+
 # ---- nothing wanted ----
 if apply; then ok "apply: no tenants"; else bad "apply: no tenants"; fi
 if [ "$(instances | tr '\n' ' ')" = "default " ]; then ok "instances: default only"; else bad "instances: $(instances | tr '\n' ' ')"; fi
+if vt "$PGW" -d bgpd -c 'show running-config' | grep -q 'hnvgw:'; then
+	bad "filters left: $(vt "$PGW" -d bgpd -c 'show running-config')"
+else
+	ok "no hnvgw: prefix-list or route-map left"
+fi
 
 if [ "$fails" -ne 0 ]; then
 	echo "test_bgp.sh: $fails failure(s)"

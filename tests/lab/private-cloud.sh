@@ -240,6 +240,54 @@ check "... and fb1 reaches the internet through it" wait_ok 10 ping1 fb1 203.0.1
 section "still on the fast path after the restarts"
 fast_path_check
 
+# bgp-peer: a second router for Contoso (issue 19 item 3), on a link of
+# its own in rd-contoso (set up by hand here, as any connection whose
+# addresses are in the VRF). It announces 172.20.0.0/16, which its
+# --prefix-in lists, and 172.21.0.0/16, which it does not.
+section "bgp-peer: a second, filtered router for Contoso"
+corp_established() {
+	ip netns exec corp vtysh -N corp -c 'show bgp neighbors 172.31.1.1 json' 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["172.31.1.1"]["connectionsEstablished"])'
+}
+CORP_EST=$(corp_established)
+must ip netns add corp2
+must ip -n corp2 link set lo up
+must ip link add cc1 type veth peer name eth0 netns corp2
+must ip link set cc1 master rd-contoso
+must ip addr add 172.31.2.1/30 dev cc1
+must ip link set cc1 up
+must ip -n corp2 link set eth0 up
+must ip -n corp2 addr add 172.31.2.2/30 dev eth0
+must ip -n corp2 addr add 172.20.0.1/16 dev lo
+must ip -n corp2 addr add 172.21.0.1/16 dev lo
+frr_start corp2 <<EOF
+router bgp 65002
+ no bgp ebgp-requires-policy
+ neighbor 172.31.2.1 remote-as 65000
+ address-family ipv4 unicast
+  network 172.20.0.0/16
+  network 172.21.0.0/16
+ exit-address-family
+EOF
+check "bgp-peer add corp2 (--prefix-in 172.20.0.0/16) commits" \
+	gwcli bgp-peer add corp2 --rdomain contoso --addr 172.31.2.2 --asn 65002 --prefix-in 172.20.0.0/16
+check_grep "show config keeps it" '^bgp-peer add corp2 --rdomain contoso --addr 172.31.2.2 --asn 65002 --prefix-in 172.20.0.0/16$' gwcli show config
+corp2_in() { ip route show vrf rd-contoso 172.20.0.0/16 | grep -q 172.31.2.2; }
+if t=$(wait_ok 60 corp2_in); then ok "rd-contoso learned corp2's listed 172.20.0.0/16 (${t} s)"; else
+	nok "rd-contoso learned corp2's 172.20.0.0/16"
+	vtysh -c 'show bgp vrf rd-contoso summary' 2>&1 | indent
+fi
+check_not "rd-contoso has not corp2's unlisted 172.21.0.0/16" bash -c "ip route show vrf rd-contoso 172.21.0.0/16 | grep -q ."
+check "corp2 gets Contoso's 10.10.0.0/16" wait_ok 30 bash -c "ip netns exec corp2 ip route show 10.10.0.0/16 | grep -q 172.31.2.1"
+check_not "corp2 does not get corp's 172.16.0.0/16 (learned from the other peer)" bash -c "ip netns exec corp2 ip route show 172.16.0.0/16 | grep -q ."
+check "ct1 reaches corp2's 172.20.0.1 through the gateway" wait_ok 20 ping1 ct1 172.20.0.1
+check_grep "show bgp-peers: corp2 Established, 1 accepted" 'contoso +corp2 +172\.31\.2\.2 +65002 +172\.20\.0\.0/16 +own prefixes +Established +[0-9]+ +1 ' gwcli show bgp-peers
+check "corp's session (the gateway's --bgp-peer) was not reset" test "$(corp_established)" = "$CORP_EST"
+check "bgp-peer del corp2 commits" gwcli bgp-peer del corp2
+check "rd-contoso loses 172.20.0.0/16" wait_ok 30 bash -c "! ip route show vrf rd-contoso 172.20.0.0/16 | grep -q ."
+check "corp's session still not reset" test "$(corp_established)" = "$CORP_EST"
+frr_stop corp2
+
 if ((FAIL)); then
 	section "diagnostics"
 	for v in rd-contoso rd-fabrikam; do echo "# ip route show vrf $v"; ip route show vrf $v; done

@@ -105,6 +105,12 @@ bad_config ca-is-gateway 10.0.0.1 \
 bad_config unknown-rdomain green "" \
 	"route add --rdomain green --vsid 5001 --prefix 10.0.0.0/24 --nexthop 0.0.0.0"
 bad_config bad-mtu 100 "" "global set --uplink-mtu 100"
+# BGP peers: a filter of the other family; a peer of a routing domain
+# without a gateway
+bad_config bgp-peer-family 2001:db8::/32 "" \
+	"bgp-peer add corp --rdomain blue --addr 172.31.1.2 --asn 65001 --prefix-in 2001:db8::/32"
+bad_config bgp-peer-no-gateway '"blue" has no gateway' "" \
+	"bgp-peer add corp --rdomain blue --addr 172.31.1.2 --asn 65001 --prefix-in 172.16.0.0/16"
 # settings hnvgw cannot give their Hyper-V effect (docs/netwnv-settings.md)
 L='lookup add --vsid 5001 --ca 10.0.0.7 --pa 192.168.4.22 --mac 060600000007 --rule encap --type static --vm-name Blue2 --customer-id {11111111-2222-3333-4444-000000005001}'
 bad_config rule-nat "rule nat (TranslationMethodNat, IP rewrite) is not supported" "$L" "${L/--rule encap/--rule nat}"

@@ -48,7 +48,7 @@ static int setup(void **state)
 {
 	(void)state;
 	rid = ip("192.0.2.1");
-	nb_contoso[0] = (struct hnv_bgp_neighbor){ip("192.0.2.2"), 65001};
+	nb_contoso[0] = (struct hnv_bgp_neighbor){.addr = ip("192.0.2.2"), .remote_as = 65001};
 	net_contoso[0] = pfx("10.10.0.0", 16);
 	tenants[0] = (struct hnv_bgp_tenant){
 		.vrf = "contoso",
@@ -60,8 +60,10 @@ static int setup(void **state)
 		.n_networks = 1,
 		.redist = HNV_BGP_REDIST_CONNECTED | HNV_BGP_REDIST_OPENFABRIC,
 	};
-	nb_fabrikam[0] = (struct hnv_bgp_neighbor){ip("198.51.100.2"), 4200000001u};
-	nb_fabrikam[1] = (struct hnv_bgp_neighbor){ip("2001:db8::2"), 4200000001u};
+	nb_fabrikam[0] =
+		(struct hnv_bgp_neighbor){.addr = ip("198.51.100.2"), .remote_as = 4200000001u};
+	nb_fabrikam[1] =
+		(struct hnv_bgp_neighbor){.addr = ip("2001:db8::2"), .remote_as = 4200000001u};
 	net_fabrikam[0] = pfx("10.10.0.0", 16);
 	net_fabrikam[1] = pfx("2001:db8:10::", 48);
 	tenants[1] = (struct hnv_bgp_tenant){
@@ -193,7 +195,8 @@ static void test_render_invalid(void **state)
 	t.router_id = &v6;
 	expect_invalid(&t, 1, "router-id 2001:db8::1 is not an IPv4 address");
 
-	struct hnv_bgp_neighbor nb[2] = {{ip("192.0.2.2"), 0}, {ip("192.0.2.2"), 1}};
+	struct hnv_bgp_neighbor nb[2] = {{.addr = ip("192.0.2.2"), .remote_as = 0},
+					 {.addr = ip("192.0.2.2"), .remote_as = 1}};
 	t = tenants[0];
 	t.neighbors = nb;
 	expect_invalid(&t, 1, "neighbor 192.0.2.2: remote AS 0");
@@ -217,6 +220,61 @@ static void test_render_invalid(void **state)
 
 	struct hnv_bgp_tenant two[2] = {tenants[0], tenants[0]};
 	expect_invalid(two, 2, "tenant contoso: listed twice");
+}
+
+/* Named neighbors: their filters come first, as prefix-lists and
+ * route-maps named hnvgw:<vrf>:<name>:in|out; an in list without entries
+ * denies everything, no out list announces the tenant's networks of the
+ * neighbor's family; filters of the other family are refused. */
+static void test_render_filters(void **state)
+{
+	(void)state;
+	struct hnv_bgp_match in[2] = {{.prefix = pfx("172.16.0.0", 16)},
+				      {.prefix = pfx("10.64.0.0", 10), .le = 24}};
+	struct hnv_ip src = ip("192.0.2.1");
+	struct hnv_bgp_neighbor nb[2] = {
+		{.addr = ip("192.0.2.2"),
+		 .remote_as = 65001,
+		 .name = "corp",
+		 .in = in,
+		 .n_in = 2,
+		 .out_own = true,
+		 .source = &src},
+		{.addr = ip("192.0.2.6"), .remote_as = 65002, .name = "r2", .out_own = true},
+	};
+	struct hnv_bgp_tenant t = tenants[0];
+	t.neighbors = nb;
+	t.n_neighbors = 2;
+	t.redist = 0;
+	char *out = NULL, err[256] = "";
+	assert_int_equal(hnv_bgp_render(&t, 1, &out, err, sizeof(err)), 0);
+	static const char *const want[] = {
+		"ip prefix-list hnvgw:contoso:corp:in seq 5 permit 172.16.0.0/16\n",
+		"ip prefix-list hnvgw:contoso:corp:in seq 10 permit 10.64.0.0/10 le 24\n",
+		"route-map hnvgw:contoso:corp:in permit 10\n match ip address prefix-list "
+		"hnvgw:contoso:corp:in\nexit\n",
+		"ip prefix-list hnvgw:contoso:corp:out seq 5 permit 10.10.0.0/16\n",
+		"route-map hnvgw:contoso:r2:in deny 10\nexit\n",
+		" neighbor 192.0.2.2 update-source 192.0.2.1\n",
+		"  neighbor 192.0.2.2 soft-reconfiguration inbound\n"
+		"  neighbor 192.0.2.2 route-map hnvgw:contoso:corp:in in\n"
+		"  neighbor 192.0.2.2 route-map hnvgw:contoso:corp:out out\n",
+		"  neighbor 192.0.2.6 route-map hnvgw:contoso:r2:in in\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(out, want[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", want[i], out);
+	/* the filters precede the instance that uses them */
+	assert_true(strstr(out, "route-map hnvgw:contoso:r2:out") < strstr(out, "router bgp"));
+	free(out);
+
+	struct hnv_bgp_match v6 = {.prefix = pfx("2001:db8::", 32)};
+	nb[1].in = &v6;
+	nb[1].n_in = 1;
+	expect_invalid(&t, 1, "filter 2001:db8::/32 ge 0 le 0 is not valid for an IPv4 neighbor");
+	nb[1].n_in = 0;
+	nb[1].name = "a:b";
+	expect_invalid(&t, 1, "bad name \"a:b\"");
 }
 
 static void test_redist_for_zapi_type(void **state)
@@ -508,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup(test_render_two, setup),
 		cmocka_unit_test_setup(test_render_bare, setup),
 		cmocka_unit_test_setup(test_render_invalid, setup),
+		cmocka_unit_test_setup(test_render_filters, setup),
 		cmocka_unit_test(test_redist_for_zapi_type),
 		cmocka_unit_test(test_write_error),
 		cmocka_unit_test_setup_teardown(test_apply_unchanged, setup_fake, teardown_fake),

@@ -180,7 +180,9 @@ static void test_options_round_trip(void **state)
 
 	static const char *const bad[][2] = {
 		{"gateway add --rdomain c --vrf abcdefghijklm --table 101", "at most 12"},
-		{"gateway add --rdomain c --vrf c --table 101 --bgp-asn 65000", "together"},
+		/* --bgp-asn alone is the AS of the tenant's bgp-peer objects */
+		{"gateway add --rdomain c --vrf c --table 101 --bgp-peer 10.0.0.1 --bgp-peer-asn 1",
+		 "together, with --bgp-asn"},
 		{"gateway add --rdomain c --vrf c --table 101 --corp-addr 10.0.0.1/24", "corp-dev"},
 		{"gateway add --rdomain c --vrf c --table 101 --corp-dev x --bgp-asn 0 "
 		 "--bgp-peer 10.0.0.1 --bgp-peer-asn 1",
