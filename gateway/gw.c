@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,14 @@ static void bgp_src_run(void *arg, short revents);
 
 static void free_desired(struct desired *d)
 {
-	if (d)
-		explicit_bzero(d->s2s, sizeof(d->s2s)); /* PSKs */
+	if (!d)
+		return;
+	if (d->s2s)
+		explicit_bzero(d->s2s, d->n_s2s * sizeof(d->s2s[0])); /* PSKs */
+	free(d->gw);
+	free(d->vs);
+	free(d->cas);
+	free(d->s2s);
 	free(d);
 }
 
@@ -459,22 +466,35 @@ static void retry_tenants(struct hnv_gw *g)
 		hnv_log(HNV_LOG_NOTICE, "gateway: retry applied every tenant");
 }
 
-/* count, or max when count exceeds it (and then *overflow is set). */
-static unsigned at_most(size_t count, size_t max, bool *overflow)
+/* Each of d's arrays with room for its count; 0 or -ENOMEM. */
+static int alloc_desired(struct desired *d)
 {
-	*overflow |= count > max;
-	return (unsigned)(count < max ? count : max);
+	d->gw = calloc(d->n_gw ? d->n_gw : 1, sizeof(*d->gw));
+	d->vs = calloc(d->n_vs ? d->n_vs : 1, sizeof(*d->vs));
+	d->cas = calloc(d->n_cas ? d->n_cas : 1, sizeof(*d->cas));
+	d->s2s = calloc(d->n_s2s ? d->n_s2s : 1, sizeof(*d->s2s));
+	return d->gw && d->vs && d->cas && d->s2s ? 0 : -ENOMEM;
 }
 
 int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 {
+	if (in->n_tenants > UINT_MAX / 2 || in->n_vsubnets > UINT_MAX / 2 ||
+	    in->n_cas > UINT_MAX / 2 || in->n_tunnels > UINT_MAX / 2) {
+		hnv_log(HNV_LOG_ERR, "gateway: desired state too large; kernel state not updated");
+		return -E2BIG;
+	}
 	struct desired *d = calloc(1, sizeof(*d));
-	if (d == NULL) {
+	if (d != NULL) {
+		d->n_gw = (unsigned)in->n_tenants;
+		d->n_vs = (unsigned)in->n_vsubnets;
+		d->n_cas = (unsigned)in->n_cas;
+		d->n_s2s = (unsigned)in->n_tunnels;
+	}
+	if (d == NULL || alloc_desired(d) < 0) {
+		free_desired(d);
 		hnv_log(HNV_LOG_ERR, "gateway: out of memory; kernel state not updated");
 		return -ENOMEM;
 	}
-	bool overflow = false;
-	d->n_gw = at_most(in->n_tenants, GW_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_gw; i++) {
 		struct tenant *t = &d->gw[i];
 		t->c = in->tenants[i];
@@ -483,20 +503,12 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 		memcpy(t->vrf + 3, t->c.vrf, n);
 		t->vrf[3 + n] = 0;
 	}
-	d->n_vs = at_most(in->n_vsubnets, VS_MAX, &overflow);
 	if (d->n_vs)
 		memcpy(d->vs, in->vsubnets, d->n_vs * sizeof(d->vs[0]));
-	d->n_cas = at_most(in->n_cas, GW_CAS_MAX, &overflow);
 	if (d->n_cas)
 		memcpy(d->cas, in->cas, d->n_cas * sizeof(d->cas[0]));
-	d->n_s2s = at_most(in->n_tunnels, S2S_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_s2s; i++)
 		d->s2s[i].c = in->tunnels[i];
-	if (overflow && d->n_gw)
-		hnv_log(HNV_LOG_ERR,
-			"gateway: more than %d gateways, %d VSIDs or %d tunnels; the rest is not "
-			"applied",
-			GW_MAX, VS_MAX, S2S_MAX);
 	build_ports(d);
 	if (d->n_gw)
 		set_forwarding();
@@ -545,7 +557,7 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 /* Storage for one tenant's hnv_nat_tenant pointers (netmaps: malloc'd,
  * nat_bufs_free). */
 struct nat_bufs {
-	const char *ifs[GW_PORTS_MAX + 2 + S2S_MAX];
+	const char *ifs[GW_PORTS_MAX + 2 + GW_TENANT_TUNNELS_MAX];
 	struct hnv_prefix prefixes[TS_MAX];
 	struct hnv_nat_netmap *netmaps;
 };
@@ -581,7 +593,8 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 	}
 	size_t n_nm = 0;
 	for (unsigned i = 0; i < d->n_s2s; i++)
-		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t) {
+		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t &&
+		    n->n_ifs < sizeof(b->ifs) / sizeof(b->ifs[0])) {
 			b->ifs[n->n_ifs++] = d->s2s[i].xfrm;
 			n_nm += d->s2s[i].c.n_local_netmap + d->s2s[i].c.n_remote_netmap;
 		}
@@ -597,11 +610,20 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 static void apply_nat(struct hnv_gw *g, struct desired *d)
 {
 	char err[ERR_LEN];
-	uint32_t tables[GW_MAX];
-	uint16_t zones[GW_MAX];
+	uint32_t *tables = calloc(d->n_gw + 1, sizeof(*tables));
+	uint16_t *zones = calloc(d->n_gw + 1, sizeof(*zones));
+	if (!tables || !zones) {
+		free(tables);
+		free(zones);
+		hnv_log(HNV_LOG_ERR, "gateway: conntrack zones: out of memory");
+		return;
+	}
 	for (unsigned i = 0; i < d->n_gw; i++)
 		tables[i] = d->gw[i].c.table;
-	if (hnv_nat_zones(tables, d->n_gw, zones, err, sizeof(err)) < 0) {
+	int zrc = hnv_nat_zones(tables, d->n_gw, zones, err, sizeof(err));
+	free(tables);
+	if (zrc < 0) {
+		free(zones);
 		hnv_log(HNV_LOG_ERR, "gateway: conntrack zones: %s", err);
 		return;
 	}
@@ -610,6 +632,7 @@ static void apply_nat(struct hnv_gw *g, struct desired *d)
 	if (!nt || !bufs) {
 		free(nt);
 		free(bufs);
+		free(zones);
 		hnv_log(HNV_LOG_ERR, "gateway: NAT: out of memory");
 		return;
 	}
@@ -617,6 +640,7 @@ static void apply_nat(struct hnv_gw *g, struct desired *d)
 		d->gw[i].zone = zones[i];
 		nat_tenant(d, &d->gw[i], &bufs[i], &nt[i]);
 	}
+	free(zones);
 	bool changed = false;
 	if (hnv_nat_apply(g->nat, nt, d->n_gw, &changed, err, sizeof(err)) < 0) {
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);

@@ -17,11 +17,12 @@
 #include "rtnl.h"
 #include "zapi.h"
 
-#define GW_MAX 256
-#define GW_PORTS_MAX 64 /* gateway ports per tenant */
-#define GW_CAS_MAX (GW_MAX * 4)
-#define VS_MAX 4096
-#define S2S_MAX 256
+/* Tenants, VSIDs, gateway CAs and tunnels have no fixed maximum here: a
+ * desired state is allocated to the size of what the model holds (the
+ * model, mgmt/model.h, is what bounds them). */
+#define GW_PORTS_MAX 64           /* gateway ports per tenant */
+#define GW_TENANT_TUNNELS_MAX 256 /* tunnels per tenant in its NAT zone */
+#define NETMAP_RULES_MAX 4096     /* NETMAP routing rules seen in one dump */
 #define ERR_LEN 256
 #define TS_MAX (GW_PORTS_MAX * HNV_VSUBNET_MAX_PREFIXES)
 
@@ -57,16 +58,17 @@ struct tunnel {
 	char err[ERR_LEN]; /* why it has no XFRM interface, "" when it has one */
 };
 
-/* What one hnv_gw_apply asks for, with what applying it found out. */
+/* What one hnv_gw_apply asks for, with what applying it found out. The
+ * arrays are malloc'd with exactly n_* entries (free_desired). */
 struct desired {
 	unsigned n_gw;
-	struct tenant gw[GW_MAX];
+	struct tenant *gw;
 	unsigned n_vs;
-	struct hnv_gw_vsubnet vs[VS_MAX];
+	struct hnv_gw_vsubnet *vs;
 	unsigned n_cas;
-	struct hnv_gw_ca cas[GW_CAS_MAX];
+	struct hnv_gw_ca *cas;
 	unsigned n_s2s;
-	struct tunnel s2s[S2S_MAX];
+	struct tunnel *s2s;
 };
 
 /* A route another daemon (bgpd, static) holds in zebra, as zebra
