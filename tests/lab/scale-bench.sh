@@ -117,9 +117,11 @@ leftovers() {
 	[[ -n $x ]] && echo "gateway ports: $(wc -l <<<"$x") ($(head -3 <<<"$x" | tr '\n' ' '))"
 	x=$(ip -br link 2>/dev/null | awk '{ sub(/@.*/, "", $1) } $1 ~ /^xf-/ { print $1 }')
 	[[ -n $x ]] && echo "XFRM interfaces: $(wc -l <<<"$x") ($(head -3 <<<"$x" | tr '\n' ' '))"
-	x=$(ip xfrm state 2>/dev/null | grep -c '^src')
+	# the tunnels' states and policies carry their if_id (charon's own
+	# policies, e.g. for its sockets, have none)
+	x=$(ip xfrm state 2>/dev/null | grep -c 'if_id 0x[1-9a-f]')
 	((x)) && echo "XFRM states: $x"
-	x=$(ip xfrm policy 2>/dev/null | grep -c '^src')
+	x=$(ip xfrm policy 2>/dev/null | grep -c 'if_id 0x[1-9a-f]')
 	((x)) && echo "XFRM policies: $x"
 	x=$(ip -br link show type vlan 2>/dev/null | awk '$0 ~ /cv[0-9]/ && $0 ~ /master/' | head -3)
 	[[ -n $x ]] && echo "corp VLANs still enslaved: $x"
@@ -290,12 +292,15 @@ out=$(timeout 3600 hnvgw commit -f "$LAB_TMP/tenants.conf" 2>&1)
 rc=$?
 t_commit=$(since "$t0")
 echo "       hnvgw commit -f: exit $rc after $t_commit s: $(head -c 300 <<<"$out")"
-if ((rc != 0)); then
+# 4: stored, but the reply names what hnvgwd could not apply (yet): it
+# retries, so the measurement goes on; anything else ends it
+if ((rc != 0 && rc != 4)); then
 	nok "the commit of $N tenants (exit $rc)"
 	journalctl -u hnvgwd --no-pager -n 20 | indent 20
 	finish
 fi
-ok "committed $N tenants in $t_commit s"
+((rc == 0)) && ok "committed $N tenants in $t_commit s" ||
+	nok "committed $N tenants in $t_commit s, but not applied at once (exit 4)"
 
 t_sa="" t_bgp="" last=-100
 deadline=$((SECONDS + UP_LIMIT))
@@ -326,8 +331,13 @@ else
 	} 2>&1 | indent 40
 fi
 echo "--- hnvgwd's journal during the load ($(journalctl -u hnvgwd --no-pager -q --since "@${t0%.*}" | wc -l) lines; the first and last):"
-journalctl -u hnvgwd -o short-monotonic --no-pager -q --since "@${t0%.*}" | head -12 | cut -c1-200 | indent 12
-journalctl -u hnvgwd -o short-monotonic --no-pager -q --since "@${t0%.*}" | tail -12 | cut -c1-200 | indent 12
+# milestones: the first and last of each kind of message, in order
+journalctl -u hnvgwd -o short-monotonic --no-pager -q --since "@${t0%.*}" |
+	awk '{ k = $0; sub(/^[^]]*\] [^:]*: /, "", k); gsub(/[0-9]+/, "N", k); k = substr(k, 1, 40)
+		if (!(k in first)) { first[k] = $0; order[++n] = k } last[k] = $0; cnt[k]++ }
+		END { for (i = 1; i <= n; i++) { k = order[i]; print first[k]
+			if (cnt[k] > 1) print last[k] "   (" cnt[k] " lines like it)" } }' |
+	cut -c1-220 | indent 60
 echo "--- a few tenants:"
 gwcli show gateway 2>&1 | head -4 | indent
 gwcli s2s show 2>&1 | head -4 | indent
