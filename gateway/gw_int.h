@@ -104,6 +104,8 @@ struct hnv_gw {
 	struct desired *d;   /* of the last apply, for show and the watchers */
 	struct hnv_rtnl_link *links;
 	size_t n_links, cap_links;
+	struct hnv_rtnl_addr *addrs; /* every interface's, dumped once per apply */
+	size_t n_addrs, cap_addrs;
 	struct learned *learned; /* routes zebra redistributes to hnvgwd */
 	size_t n_learned, cap_learned;
 	uint64_t zapi_connects; /* sessions seen: a new one streams them again */
