@@ -50,7 +50,6 @@ a4() {
 	local v=$((4 * $1 + $2))
 	echo "100.64.$((v / 256)).$((v % 256))"
 }
-psk() { echo "Sc4le${1}Xq9mP2wL7vB5nR8tY3"; }
 now() { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -213,34 +212,18 @@ charon {
 }
 swanctl { socket = unix://$LAB_TMP/site/charon.vici }
 EOF
-{
-	echo "connections {"
-	for n in $(seq 1 "$N"); do
-		cat <<-EOF
-			  t$n {
-			    version = 2
-			    local_addrs = 198.51.100.2
-			    remote_addrs = 198.51.100.1
-			    proposals = aes256gcm16-prfsha384-ecp384
-			    local { auth = psk
-			      id = site-t$n }
-			    remote { auth = psk
-			      id = gw-t$n }
-			    children { t$n {
-			        local_ts = 192.168.0.0/16
-			        remote_ts = 10.10.0.0/16
-			        esp_proposals = aes256gcm16-ecp384
-			        policies = no } }
-			  }
-		EOF
-	done
-	echo "}"
-	echo "secrets {"
-	for n in $(seq 1 "$N"); do
-		printf '  ike-t%d { id-a = site-t%d\n    id-b = gw-t%d\n    secret = "%s" }\n' "$n" "$n" "$n" "$(psk "$n")"
-	done
-	echo "}"
-} >"$LAB_TMP/site/swanctl.conf"
+# one awk, not N heredocs: bash's heredocs (a temporary file each) took
+# minutes for 1,000 tenants under TCG
+awk -v n="$N" 'BEGIN {
+	print "connections {"
+	for (i = 1; i <= n; i++)
+		printf "  t%d {\n    version = 2\n    local_addrs = 198.51.100.2\n    remote_addrs = 198.51.100.1\n    proposals = aes256gcm16-prfsha384-ecp384\n    local { auth = psk\n      id = site-t%d }\n    remote { auth = psk\n      id = gw-t%d }\n    children { t%d {\n        local_ts = 192.168.0.0/16\n        remote_ts = 10.10.0.0/16\n        esp_proposals = aes256gcm16-ecp384\n        policies = no } }\n  }\n", i, i, i, i
+	print "}"
+	print "secrets {"
+	for (i = 1; i <= n; i++)
+		printf "  ike-t%d { id-a = site-t%d\n    id-b = gw-t%d\n    secret = \"Sc4le%dXq9mP2wL7vB5nR8tY3\" }\n", i, i, i, i
+	print "}"
+}' >"$LAB_TMP/site/swanctl.conf"
 ip netns exec site sh -c "mount --bind '$LAB_TMP/site/run' /run && STRONGSWAN_CONF='$LAB_TMP/site/strongswan.conf' exec /usr/lib/ipsec/charon" \
 	>"$LAB_TMP/site/charon.log" 2>&1 &
 HNV_PIDS+=($!)
@@ -256,31 +239,22 @@ wait_ok 30 gwcli show revisions >/dev/null || nok "hnvgwd.service answers"
 echo "pa add 192.168.4.1/24 --dev up0" >"$LAB_TMP/base.conf"
 must gwcli commit -f "$LAB_TMP/base.conf"
 
-# the tenants, as an operator would load them: one file, one commit
-for n in $(seq 1 "$N"); do
-	v=$((10000 + n))
-	cat <<-EOF
-		rdomain add t$n --rdid 33333333-0000-0000-0000-$(printf %012d "$n")
-		vsubnet add $v --rdomain t$n --prefix 10.10.0.0/16
-		route add --rdomain t$n --vsid $v --prefix 10.10.0.0/16 --nexthop 0.0.0.0
-		lookup add --vsid $v --ca 10.10.0.5 --pa 192.168.4.11 --mac 02:00:$(printf '%02x:%02x' $((n / 256)) $((n % 256))):00:05 --vm-name vm$n
-		gateway add --rdomain t$n --vrf t$n --table $((1000 + n)) --corp-dev cv$n --corp-addr $(a4 "$n" 1)/30 --bgp-asn 65000 --bgp-peer $(a4 "$n" 2) --bgp-peer-asn 65001
-		gateway ca --rdomain t$n --vsid $v --ca 10.10.0.2
-		s2s add t$n-site --rdomain t$n --peer 198.51.100.2 --local-addr 198.51.100.1 --local-id gw-t$n --remote-id site-t$n --psk $(psk "$n") --remote-prefix 192.168.0.0/16
-	EOF
-done >"$LAB_TMP/tenants.conf"
-# and their removal, again one commit
-for n in $(seq 1 "$N"); do
-	v=$((10000 + n))
-	cat <<-EOF
-		s2s del t$n-site
-		gateway del --rdomain t$n
-		lookup del --vsid $v --ca 10.10.0.5 --mac 02:00:$(printf '%02x:%02x' $((n / 256)) $((n % 256))):00:05
-		route del --rdomain t$n --prefix 10.10.0.0/16 --nexthop 0.0.0.0
-		vsubnet del $v
-		rdomain del t$n
-	EOF
-done >"$LAB_TMP/remove.conf"
+# the tenants, as an operator would load them: one file, one commit; and
+# their removal, again one commit (the a4 and psk of above, in awk)
+awk -v n="$N" -v rm="$LAB_TMP/remove.conf" 'function a4(i, k,  v) { v = 4 * i + k; return sprintf("100.64.%d.%d", int(v / 256), v % 256) }
+	BEGIN { for (i = 1; i <= n; i++) {
+		v = 10000 + i; mac = sprintf("02:00:%02x:%02x:00:05", int(i / 256), i % 256)
+		printf "rdomain add t%d --rdid 33333333-0000-0000-0000-%012d\n", i, i
+		printf "vsubnet add %d --rdomain t%d --prefix 10.10.0.0/16\n", v, i
+		printf "route add --rdomain t%d --vsid %d --prefix 10.10.0.0/16 --nexthop 0.0.0.0\n", i, v
+		printf "lookup add --vsid %d --ca 10.10.0.5 --pa 192.168.4.11 --mac %s --vm-name vm%d\n", v, mac, i
+		printf "gateway add --rdomain t%d --vrf t%d --table %d --corp-dev cv%d --corp-addr %s/30 --bgp-asn 65000 --bgp-peer %s --bgp-peer-asn 65001\n", i, i, 1000 + i, i, a4(i, 1), a4(i, 2)
+		printf "gateway ca --rdomain t%d --vsid %d --ca 10.10.0.2\n", i, v
+		printf "s2s add t%d-site --rdomain t%d --peer 198.51.100.2 --local-addr 198.51.100.1 --local-id gw-t%d --remote-id site-t%d --psk Sc4le%dXq9mP2wL7vB5nR8tY3 --remote-prefix 192.168.0.0/16\n", i, i, i, i, i
+		printf "s2s del t%d-site\ngateway del --rdomain t%d\n", i, i >rm
+		printf "lookup del --vsid %d --ca 10.10.0.5 --mac %s\n", v, mac >rm
+		printf "route del --rdomain t%d --prefix 10.10.0.0/16 --nexthop 0.0.0.0\nvsubnet del %d\nrdomain del t%d\n", i, v, i >rm
+	} }' >"$LAB_TMP/tenants.conf"
 echo "       tenants.conf: $(wc -l <"$LAB_TMP/tenants.conf") lines, $(wc -c <"$LAB_TMP/tenants.conf") bytes"
 
 sleep 2
