@@ -240,7 +240,7 @@ echo "pa add 192.168.4.1/24 --dev up0" >"$LAB_TMP/base.conf"
 must gwcli commit -f "$LAB_TMP/base.conf"
 
 # the tenants, as an operator would load them: one file, one commit; and
-# their removal, again one commit (the a4 and psk of above, in awk)
+# their removal, again one commit (a4 of above, in awk)
 awk -v n="$N" -v rm="$LAB_TMP/remove.conf" 'function a4(i, k,  v) { v = 4 * i + k; return sprintf("100.64.%d.%d", int(v / 256), v % 256) }
 	BEGIN { for (i = 1; i <= n; i++) {
 		v = 10000 + i; mac = sprintf("02:00:%02x:%02x:00:05", int(i / 256), i % 256)
