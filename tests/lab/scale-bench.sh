@@ -317,6 +317,12 @@ gwcli show gateway 2>&1 | head -4 | indent
 gwcli s2s show 2>&1 | head -4 | indent
 vtysh -c "show bgp vrf rd-t$N summary" 2>&1 | grep -A2 '^Neighbor' | indent
 ip route show vrf "rd-t$N" 2>&1 | indent
+# open files against each daemon's limit: bgpd needs about three per
+# tenant (a listening socket per VRF and address family, the session)
+fds() { [[ -n $1 && -d /proc/$1/fd ]] && echo "$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l)/$(awk '/^Max open files/ { print $4 }' "/proc/$1/limits")"; }
+echo "--- open files/limit: hnvgwd $(fds "$(pid_of_unit hnvgwd)"), zebra $(fds "$(pidfile /run/frr/zebra.pid)"), bgpd $(fds "$(pidfile /run/frr/bgpd.pid)"), charon $(fds "$(pid_of_unit strongswan)")"
+grep -h -m3 -iE 'too many open files|EMFILE' /var/log/frr/*.log 2>/dev/null | indent 3
+journalctl -u frr --no-pager -q 2>/dev/null | grep -m3 -iE 'too many open files|EMFILE' | indent 3
 echo "--- gateway after the load: $(ip -br link show type vrf | grep -c '^rd-') VRFs, $(ip -br link | grep -c '^vsid') gateway ports, $(ip -br link | grep -c '^xf-') XFRM interfaces, $(ip xfrm state | grep -c '^src') XFRM states, open files of hnvgwd: $(ls /proc/"$(pid_of_unit hnvgwd)"/fd 2>/dev/null | wc -l)"
 
 section "remove: all $N tenants, one commit"
