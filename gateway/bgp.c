@@ -459,9 +459,11 @@ int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
 /* Runs vtysh with args (NULL-terminated) after "-N pathspace"; its stdout
  * and stderr together in *out (malloc'd, NUL-terminated). Returns vtysh's
  * exit status (0..255), or a negative errno when it could not run or
- * timed out. */
-static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, char **out)
+ * timed out: after HNV_BGP_VTYSH_TIMEOUT seconds plus HNV_BGP_VTYSH_LINE_MS
+ * for each of the `lines` lines it handles (the fragment's). */
+static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, size_t lines, char **out)
 {
+	size_t extra = lines < 1000000 ? lines * HNV_BGP_VTYSH_LINE_MS : 100000000;
 	const char *argv[16];
 	size_t k = 0;
 	argv[k++] = o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH;
@@ -476,7 +478,7 @@ static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, char **o
 		.path = argv[0],
 		.argv = argv,
 		.with_stderr = true,
-		.timeout_ms = HNV_BGP_VTYSH_TIMEOUT * 1000,
+		.timeout_ms = HNV_BGP_VTYSH_TIMEOUT * 1000 + (int)extra,
 		.max_out = OUT_MAX,
 	};
 	int rc = hnv_run(&r, out);
@@ -776,6 +778,15 @@ static bool all_in_force(const struct blocks *want, const struct blocks *run)
 	return true;
 }
 
+/* The number of lines of s. */
+static size_t script_lines(const struct script *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->t.len; i++)
+		n += s->t.p[i] == '\n';
+	return n;
+}
+
 /* Runs `vtysh -f file`; on failure err names the owner of the line vtysh
  * complains about and quotes it. */
 static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct script *s,
@@ -783,7 +794,7 @@ static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct
 {
 	char *out;
 	const char *args[] = {"-f", file, NULL};
-	int rc = vtysh(o, args, &out);
+	int rc = vtysh(o, args, script_lines(s), &out);
 	if (rc < 0) {
 		hnv_seterr(err, errlen, "bgp: cannot run %s -f %s: %s",
 			   o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH, file, strerror(-rc));
@@ -827,7 +838,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 		goto oom;
 
 	const char *show[] = {"-d", "bgpd", "-c", "show running-config", NULL};
-	rc = vtysh(o, show, &rcfg);
+	rc = vtysh(o, show, script_lines(&frag), &rcfg);
 	if (rc != 0) {
 		char msg[512];
 		vtysh_msg(rcfg, msg, sizeof(msg));

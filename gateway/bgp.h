@@ -39,8 +39,11 @@
  *
  * Errors: 0 or a negative errno; err names the tenant and the bad value,
  * or quotes vtysh. Runs vtysh synchronously (bounded by
- * HNV_BGP_VTYSH_TIMEOUT seconds per call): call it from the control thread
- * on configuration changes and after bgpd restarts.
+ * HNV_BGP_VTYSH_TIMEOUT seconds per call plus HNV_BGP_VTYSH_LINE_MS per
+ * line of the fragment: vtysh -f sends bgpd one line at a time, and a
+ * fragment of 100 tenants took more than 30 s under qemu TCG): call it
+ * from the control thread on configuration changes and after bgpd
+ * restarts.
  */
 #ifndef HNV_BGP_H
 #define HNV_BGP_H
@@ -54,6 +57,7 @@
 #define HNV_BGP_DEFAULT_PATH "/etc/frr/hnvgw-bgp.conf"
 #define HNV_BGP_DEFAULT_VTYSH "/usr/bin/vtysh"
 #define HNV_BGP_VTYSH_TIMEOUT 30
+#define HNV_BGP_VTYSH_LINE_MS 100
 #define HNV_BGP_NAME_MAX 12 /* "rd-" + name fits a 15-character interface name */
 
 /* Route types redistributed into BGP (both address families). */

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,16 @@ static void bgp_src_run(void *arg, short revents);
 
 static void free_desired(struct desired *d)
 {
-	if (d) {
-		explicit_bzero(d->s2s, sizeof(d->s2s)); /* PSKs */
-		free(d->peers);
-	}
+	if (!d)
+		return;
+	if (d->s2s)
+		explicit_bzero(d->s2s, d->n_s2s * sizeof(d->s2s[0])); /* PSKs */
+	free(d->gw);
+	free(d->vs);
+	free(d->cas);
+	free(d->s2s);
+	free(d->conns);
+	free(d->peers);
 	free(d);
 }
 
@@ -85,6 +92,7 @@ void hnv_gw_free(struct hnv_gw *g)
 	free(g->bgp_text);
 	free_desired(g->d);
 	free(g->links);
+	free(g->addrs);
 	free(g->learned);
 	free(g);
 }
@@ -200,20 +208,33 @@ struct addr_set {
 	unsigned n;
 };
 
-static void addr_add(const struct hnv_rtnl_addr *a, void *arg)
+static void addr_keep(const struct hnv_rtnl_addr *a, void *arg)
 {
-	struct addr_set *s = arg;
-	if (s->n < 16)
-		s->a[s->n++] = *a;
+	struct hnv_gw *g = arg;
+	if (HNV_GROW(g->addrs, g->cap_addrs, g->n_addrs + 1) == 0)
+		g->addrs[g->n_addrs++] = *a;
 }
 
+/* Every interface's addresses into g->addrs: one dump per apply, not one
+ * per interface (with 1,000 tenants that was 2,000 dumps of up to ~4,000
+ * addresses each). */
+static int load_addrs(struct hnv_gw *g, char *err, size_t errlen)
+{
+	g->n_addrs = 0;
+	return hnv_rtnl_addrs(g->nl, 0, addr_keep, g, err, errlen);
+}
+
+/* Makes the addresses of ifindex exactly want[] (with plen[]); what it has
+ * is taken from g->addrs (load_addrs before this apply's changes: each
+ * interface is synced once per apply). */
 int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
 		  const unsigned *plen, unsigned n, char *err, size_t errlen)
 {
 	struct addr_set have = {.n = 0};
-	int rc = hnv_rtnl_addrs(g->nl, ifindex, addr_add, &have, err, errlen);
-	if (rc < 0)
-		return rc;
+	int rc;
+	for (size_t i = 0; i < g->n_addrs; i++)
+		if (g->addrs[i].ifindex == ifindex && have.n < 16)
+			have.a[have.n++] = g->addrs[i];
 	for (unsigned i = 0; i < have.n; i++) {
 		bool keep = false;
 		for (unsigned k = 0; k < n && !keep; k++)
@@ -418,7 +439,7 @@ static int apply_desired(struct hnv_gw *g, struct desired *d)
 	char err[ERR_LEN];
 	int bad = 0;
 	g->retry = false;
-	if (load_links(g, err, sizeof(err)) < 0) {
+	if (load_links(g, err, sizeof(err)) < 0 || load_addrs(g, err, sizeof(err)) < 0) {
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
 		g->retry = d->n_gw > 0;
 		return (int)d->n_gw;
@@ -463,22 +484,40 @@ static void retry_tenants(struct hnv_gw *g)
 		hnv_log(HNV_LOG_NOTICE, "gateway: retry applied every tenant");
 }
 
-/* count, or max when count exceeds it (and then *overflow is set). */
-static unsigned at_most(size_t count, size_t max, bool *overflow)
+/* Each of d's arrays with room for its count; 0 or -ENOMEM. */
+static int alloc_desired(struct desired *d)
 {
-	*overflow |= count > max;
-	return (unsigned)(count < max ? count : max);
+	d->gw = calloc(d->n_gw ? d->n_gw : 1, sizeof(*d->gw));
+	d->vs = calloc(d->n_vs ? d->n_vs : 1, sizeof(*d->vs));
+	d->cas = calloc(d->n_cas ? d->n_cas : 1, sizeof(*d->cas));
+	d->s2s = calloc(d->n_s2s ? d->n_s2s : 1, sizeof(*d->s2s));
+	d->conns = calloc(d->n_conns ? d->n_conns : 1, sizeof(*d->conns));
+	d->peers = calloc(d->n_peers ? d->n_peers : 1, sizeof(*d->peers));
+	return d->gw && d->vs && d->cas && d->s2s && d->conns && d->peers ? 0 : -ENOMEM;
 }
 
 int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 {
+	if (in->n_tenants > UINT_MAX / 2 || in->n_vsubnets > UINT_MAX / 2 ||
+	    in->n_cas > UINT_MAX / 2 || in->n_tunnels > UINT_MAX / 2 ||
+	    in->n_conns > UINT_MAX / 2 || in->n_bgp_peers > UINT_MAX / 2) {
+		hnv_log(HNV_LOG_ERR, "gateway: desired state too large; kernel state not updated");
+		return -E2BIG;
+	}
 	struct desired *d = calloc(1, sizeof(*d));
-	if (d == NULL) {
+	if (d != NULL) {
+		d->n_gw = (unsigned)in->n_tenants;
+		d->n_vs = (unsigned)in->n_vsubnets;
+		d->n_cas = (unsigned)in->n_cas;
+		d->n_s2s = (unsigned)in->n_tunnels;
+		d->n_conns = (unsigned)in->n_conns;
+		d->n_peers = (unsigned)in->n_bgp_peers;
+	}
+	if (d == NULL || alloc_desired(d) < 0) {
+		free_desired(d);
 		hnv_log(HNV_LOG_ERR, "gateway: out of memory; kernel state not updated");
 		return -ENOMEM;
 	}
-	bool overflow = false;
-	d->n_gw = at_most(in->n_tenants, GW_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_gw; i++) {
 		struct tenant *t = &d->gw[i];
 		t->c = in->tenants[i];
@@ -487,33 +526,16 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *in)
 		memcpy(t->vrf + 3, t->c.vrf, n);
 		t->vrf[3 + n] = 0;
 	}
-	d->n_vs = at_most(in->n_vsubnets, VS_MAX, &overflow);
 	if (d->n_vs)
 		memcpy(d->vs, in->vsubnets, d->n_vs * sizeof(d->vs[0]));
-	d->n_cas = at_most(in->n_cas, GW_CAS_MAX, &overflow);
 	if (d->n_cas)
 		memcpy(d->cas, in->cas, d->n_cas * sizeof(d->cas[0]));
-	d->n_s2s = at_most(in->n_tunnels, S2S_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_s2s; i++)
 		d->s2s[i].c = in->tunnels[i];
-	d->n_conns = at_most(in->n_conns, CONN_MAX, &overflow);
 	for (unsigned i = 0; i < d->n_conns; i++)
 		d->conns[i].c = in->conns[i];
-	if (in->n_bgp_peers) {
-		d->peers = calloc(in->n_bgp_peers, sizeof(*d->peers));
-		if (d->peers == NULL) {
-			hnv_log(HNV_LOG_ERR, "gateway: out of memory; kernel state not updated");
-			free_desired(d);
-			return -ENOMEM;
-		}
-		memcpy(d->peers, in->bgp_peers, in->n_bgp_peers * sizeof(*d->peers));
-		d->n_peers = (unsigned)in->n_bgp_peers;
-	}
-	if (overflow && d->n_gw)
-		hnv_log(HNV_LOG_ERR,
-			"gateway: more than %d gateways, %d VSIDs, %d tunnels or %d connections; "
-			"the rest is not applied",
-			GW_MAX, VS_MAX, S2S_MAX, CONN_MAX);
+	if (d->n_peers)
+		memcpy(d->peers, in->bgp_peers, d->n_peers * sizeof(d->peers[0]));
 	build_ports(d);
 	if (d->n_gw)
 		set_forwarding();
@@ -575,7 +597,7 @@ json_object *hnv_gw_show(const struct hnv_gw *g)
 /* Storage for one tenant's hnv_nat_tenant pointers (netmaps: malloc'd,
  * nat_bufs_free). */
 struct nat_bufs {
-	const char *ifs[GW_PORTS_MAX + 2 + S2S_MAX + CONN_MAX];
+	const char *ifs[GW_PORTS_MAX + 2 + GW_TENANT_TUNNELS_MAX + GW_TENANT_CONNS_MAX];
 	struct hnv_prefix prefixes[TS_MAX];
 	struct hnv_nat_netmap *netmaps;
 };
@@ -610,11 +632,13 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 		n->ext_addr = t->c.nat_external;
 	}
 	for (unsigned i = 0; i < d->n_conns; i++)
-		if (d->conns[i].tenant >= 0 && &d->gw[d->conns[i].tenant] == t)
+		if (d->conns[i].tenant >= 0 && &d->gw[d->conns[i].tenant] == t &&
+		    n->n_ifs < sizeof(b->ifs) / sizeof(b->ifs[0]))
 			b->ifs[n->n_ifs++] = d->conns[i].dev;
 	size_t n_nm = 0;
 	for (unsigned i = 0; i < d->n_s2s; i++)
-		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t) {
+		if (d->s2s[i].tenant >= 0 && &d->gw[d->s2s[i].tenant] == t &&
+		    n->n_ifs < sizeof(b->ifs) / sizeof(b->ifs[0])) {
 			b->ifs[n->n_ifs++] = d->s2s[i].xfrm;
 			n_nm += d->s2s[i].c.n_local_netmap + d->s2s[i].c.n_remote_netmap;
 		}
@@ -630,11 +654,20 @@ static void nat_tenant(const struct desired *d, const struct tenant *t, struct n
 static void apply_nat(struct hnv_gw *g, struct desired *d)
 {
 	char err[ERR_LEN];
-	uint32_t tables[GW_MAX];
-	uint16_t zones[GW_MAX];
+	uint32_t *tables = calloc(d->n_gw + 1, sizeof(*tables));
+	uint16_t *zones = calloc(d->n_gw + 1, sizeof(*zones));
+	if (!tables || !zones) {
+		free(tables);
+		free(zones);
+		hnv_log(HNV_LOG_ERR, "gateway: conntrack zones: out of memory");
+		return;
+	}
 	for (unsigned i = 0; i < d->n_gw; i++)
 		tables[i] = d->gw[i].c.table;
-	if (hnv_nat_zones(tables, d->n_gw, zones, err, sizeof(err)) < 0) {
+	int zrc = hnv_nat_zones(tables, d->n_gw, zones, err, sizeof(err));
+	free(tables);
+	if (zrc < 0) {
+		free(zones);
 		hnv_log(HNV_LOG_ERR, "gateway: conntrack zones: %s", err);
 		return;
 	}
@@ -643,6 +676,7 @@ static void apply_nat(struct hnv_gw *g, struct desired *d)
 	if (!nt || !bufs) {
 		free(nt);
 		free(bufs);
+		free(zones);
 		hnv_log(HNV_LOG_ERR, "gateway: NAT: out of memory");
 		return;
 	}
@@ -650,6 +684,7 @@ static void apply_nat(struct hnv_gw *g, struct desired *d)
 		d->gw[i].zone = zones[i];
 		nat_tenant(d, &d->gw[i], &bufs[i], &nt[i]);
 	}
+	free(zones);
 	bool changed = false;
 	if (hnv_nat_apply(g->nat, nt, d->n_gw, &changed, err, sizeof(err)) < 0) {
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);

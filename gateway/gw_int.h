@@ -19,11 +19,13 @@
 #include "rtnl.h"
 #include "zapi.h"
 
-#define GW_MAX 256
-#define GW_PORTS_MAX 64 /* gateway ports per tenant */
-#define GW_CAS_MAX (GW_MAX * 4)
-#define VS_MAX 4096
-#define S2S_MAX 256
+/* Tenants, VSIDs, gateway CAs and tunnels have no fixed maximum here: a
+ * desired state is allocated to the size of what the model holds (the
+ * model, mgmt/model.h, is what bounds them). */
+#define GW_PORTS_MAX 64           /* gateway ports per tenant */
+#define GW_TENANT_TUNNELS_MAX 256 /* tunnels per tenant in its NAT zone */
+#define GW_TENANT_CONNS_MAX 256   /* GRE and L3 connections per tenant in it */
+#define NETMAP_RULES_MAX 4096     /* NETMAP routing rules seen in one dump */
 #define ERR_LEN 256
 #define TS_MAX (GW_PORTS_MAX * HNV_VSUBNET_MAX_PREFIXES)
 
@@ -61,7 +63,6 @@ struct tunnel {
 
 /* A GRE or L3 connection: its device gr-<name> / l3-<name> in its
  * tenant's VRF. */
-#define CONN_MAX 256
 struct conn {
 	struct hnv_gw_conn c;
 	char dev[16];
@@ -74,20 +75,21 @@ struct conn {
 	int applied_in_ifindex;
 };
 
-/* What one hnv_gw_apply asks for, with what applying it found out. */
+/* What one hnv_gw_apply asks for, with what applying it found out. The
+ * arrays are malloc'd with exactly n_* entries (free_desired). */
 struct desired {
 	unsigned n_gw;
-	struct tenant gw[GW_MAX];
+	struct tenant *gw;
 	unsigned n_vs;
-	struct hnv_gw_vsubnet vs[VS_MAX];
+	struct hnv_gw_vsubnet *vs;
 	unsigned n_cas;
-	struct hnv_gw_ca cas[GW_CAS_MAX];
+	struct hnv_gw_ca *cas;
 	unsigned n_s2s;
-	struct tunnel s2s[S2S_MAX];
+	struct tunnel *s2s;
 	unsigned n_conns;
-	struct conn conns[CONN_MAX];
+	struct conn *conns;
 	unsigned n_peers;
-	struct hnv_gw_bgp_peer *peers; /* malloc'd */
+	struct hnv_gw_bgp_peer *peers;
 };
 
 /* A route another daemon (bgpd, static) holds in zebra, as zebra
@@ -123,6 +125,8 @@ struct hnv_gw {
 	struct desired *d;   /* of the last apply, for show and the watchers */
 	struct hnv_rtnl_link *links;
 	size_t n_links, cap_links;
+	struct hnv_rtnl_addr *addrs; /* every interface's, dumped once per apply */
+	size_t n_addrs, cap_addrs;
 	struct learned *learned; /* routes zebra redistributes to hnvgwd */
 	size_t n_learned, cap_learned;
 	uint64_t zapi_connects; /* sessions seen: a new one streams them again */

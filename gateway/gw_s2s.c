@@ -157,7 +157,7 @@ static bool wanted_xfrm(const struct desired *d, const char *name)
 
 /* The rules at HNV_RTNL_NETMAP_PRIO a dump found. */
 struct rule_list {
-	struct hnv_rtnl_rule r[S2S_MAX + 16];
+	struct hnv_rtnl_rule r[NETMAP_RULES_MAX];
 	size_t n;
 	bool overflow;
 };

@@ -364,13 +364,13 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct ifaddrmsg)))
 		return MNL_CB_OK;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	if ((int)ifa->ifa_index != w->ifindex)
+	if (w->ifindex != 0 && (int)ifa->ifa_index != w->ifindex)
 		return MNL_CB_OK;
 	struct hnv_nl_attr t[IFA_MAX + 1];
 	if (msg_attrs(nlh, sizeof(*ifa), t, IFA_MAX) < 0)
 		return MNL_CB_OK;
 	const struct hnv_nl_attr *at = t[IFA_LOCAL].data ? &t[IFA_LOCAL] : &t[IFA_ADDRESS];
-	struct hnv_rtnl_addr a = {.plen = ifa->ifa_prefixlen};
+	struct hnv_rtnl_addr a = {.plen = ifa->ifa_prefixlen, .ifindex = (int)ifa->ifa_index};
 	if (ifa->ifa_family == AF_INET && at->len == 4 && a.plen <= 32) {
 		hnv_ip_from_v4(&a.addr, at->data);
 	} else if (ifa->ifa_family == AF_INET6 && at->len == 16 && a.plen <= 128) {

@@ -127,9 +127,12 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 struct hnv_rtnl_addr {
 	struct hnv_ip addr;
 	unsigned plen;
+	int ifindex; /* the interface that has it */
 };
 typedef void (*hnv_rtnl_addr_cb)(const struct hnv_rtnl_addr *a, void *arg);
-/* The addresses of ifindex (link-local IPv6 addresses left out). */
+/* The addresses of ifindex, or of every interface when ifindex is 0
+ * (link-local IPv6 addresses left out). One dump of all addresses either
+ * way: a caller with many interfaces asks once with 0. */
 int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
 		   size_t errlen);
 

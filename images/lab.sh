@@ -16,6 +16,8 @@
 #   LAB_MEM=2048 LAB_SMP=2  guest size
 #   LAB_VERBOSE=1           kernel and systemd messages on the console too
 #   LAB_LOG_DIR=build/images/lab   where each boot's full console log goes
+#   LAB_PASS_ENV="VAR ..."  these variables of this environment are exported
+#                           to the scenario too (e.g. SCALE_TENANTS)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
@@ -101,6 +103,12 @@ install -m 0644 images/lab/hnvgw-lab.service "$o/etc/systemd/system/"
 install -m 0755 images/lab/lab-run "$o/usr/lib/hnvgw-image/"
 ln -s ../hnvgw-lab.service "$o/etc/systemd/system/multi-user.target.wants/hnvgw-lab.service"
 ln -s /dev/null "$o/etc/systemd/system/serial-getty@ttyS0.service"
+# LAB_PASS_ENV: /lab/env, sourced by lab-run (names checked, values quoted)
+: >"$o/lab/env"
+for v in ${LAB_PASS_ENV:-}; do
+	[[ $v =~ ^[A-Z][A-Z0-9_]*$ ]] || { log "LAB_PASS_ENV: bad name '$v'"; exit 2; }
+	[[ -n ${!v+set} ]] && printf 'export %s=%q\n' "$v" "${!v}" >>"$o/lab/env"
+done
 (cd "$o" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$WORK/overlay.cpio"
 cat "$WORK/overlay.cpio" "$IMG/initramfs.img" >"$WORK/initrd"
 

@@ -97,6 +97,12 @@ static int parse_prefix(const char *s, struct hnv_ip *a, unsigned *plen)
 	return inet_pton(AF_INET6, buf, a->b) == 1 ? 0 : -1;
 }
 
+static void print_addr_ifx(const struct hnv_rtnl_addr *a, void *arg)
+{
+	printf("%d ", a->ifindex);
+	print_addr(a, arg);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: see tests/rtnl/rtnl_drive.c\n");
@@ -139,6 +145,9 @@ int main(int argc, char **argv)
 		rc = hnv_rtnl_link_get(r, argv[2], &l, err, sizeof(err));
 		if (rc == 0)
 			rc = hnv_rtnl_addrs(r, l.ifindex, print_addr, NULL, err, sizeof(err));
+	} else if (strcmp(cmd, "addrs-all") == 0 && argc == 2) {
+		/* every interface's: "ifindex address/len" */
+		rc = hnv_rtnl_addrs(r, 0, print_addr_ifx, NULL, err, sizeof(err));
 	} else if (strcmp(cmd, "addrs-count") == 0 && argc == 4) {
 		rc = hnv_rtnl_link_get(r, argv[2], &l, err, sizeof(err));
 		int n = atoi(argv[3]), ok = 0, failed = 0;

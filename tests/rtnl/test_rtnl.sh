@@ -71,6 +71,12 @@ if [ "$(grep -c '^10\.10\.0\.1/24$' <<<"$addrs")" = 1 ]; then ok "addrs: added t
 if [ "$(wc -l <<<"$addrs")" = 3 ]; then ok "addrs: exactly three"; else bad "addrs: $addrs"; fi
 has "kernel agrees: v6 without DAD" "$(ip -n "$NS" -6 addr show dev v0)" 'inet6 2001:db8:10::1/64 scope global nodad'
 has "addrs of another link are not listed" "$(d addrs tp0; echo end)" '^end$'
+# ifindex 0: every interface's, each with its ifindex (one dump for all)
+v0idx=$(ip -n "$NS" -o link show v0 | cut -d: -f1)
+all=$(d addrs-all)
+has "addrs-all: v0's v4 with v0's ifindex" "$all" "^$v0idx 10\\.10\\.0\\.1/24\$"
+has "addrs-all: v0's v6 with v0's ifindex" "$all" "^$v0idx 2001:db8:10::1/64\$"
+hasnt "addrs-all: no link-local" "$all" ' fe80:'
 check "addr del v4" d addr del v0 10.10.0.1/24
 check "addr del v6" d addr del v0 2001:db8:10::1/64
 addrs=$(d addrs v0)
