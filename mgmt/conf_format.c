@@ -323,17 +323,21 @@ static int format_proute(struct out *o, const struct hnv_conf_cmd *cmd)
 static int format_gateway(struct out *o, const struct hnv_conf_cmd *cmd)
 {
 	const struct hnv_conf_gateway *g = &cmd->u.gateway;
-	if (!CONF_TERMINATED(g->rdomain))
+	if (!CONF_TERMINATED(g->rdomain) || !CONF_TERMINATED(g->pool))
 		return -EINVAL;
 	if (cmd->kind == HNV_CONF_GATEWAY_DEL) {
 		out_add(o, "gateway del");
 		out_val(o, "--rdomain", g->rdomain);
+		if (g->pool[0])
+			out_val(o, "--pool", g->pool);
 		return 0;
 	}
 	if (!CONF_TERMINATED(g->vrf) || !CONF_TERMINATED(g->corp_dev))
 		return -EINVAL;
 	out_add(o, "gateway add");
 	out_val(o, "--rdomain", g->rdomain);
+	if (g->pool[0])
+		out_val(o, "--pool", g->pool);
 	out_val(o, "--vrf", g->vrf);
 	out_add(o, " --table %u", g->table);
 	if (g->corp_dev[0])
@@ -358,10 +362,12 @@ static int format_gateway(struct out *o, const struct hnv_conf_cmd *cmd)
 static int format_gateway_ca(struct out *o, const struct hnv_conf_cmd *cmd)
 {
 	const struct hnv_conf_gateway_ca *g = &cmd->u.gateway_ca;
-	if (!CONF_TERMINATED(g->rdomain))
+	if (!CONF_TERMINATED(g->rdomain) || !CONF_TERMINATED(g->pool))
 		return -EINVAL;
 	out_add(o, "gateway %s", cmd->kind == HNV_CONF_GATEWAY_CA ? "ca" : "ca-del");
 	out_val(o, "--rdomain", g->rdomain);
+	if (g->pool[0])
+		out_val(o, "--pool", g->pool);
 	out_add(o, " --vsid %u", g->vsid);
 	out_ip(o, "--ca", &g->ca);
 	return 0;

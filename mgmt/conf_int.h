@@ -116,6 +116,7 @@ enum conf_opt {
 	OPT_DNS,
 	OPT_LEASE,
 	OPT_TO,
+	OPT_POOL,
 	OPT__COUNT
 };
 

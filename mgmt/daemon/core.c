@@ -841,6 +841,31 @@ static json_object *change_result(struct hnv_core *c, unsigned rev)
 	return o;
 }
 
+/* Without shared policy (no exec hook) a gateway line with --pool is
+ * refused: a pool exists only through etcd, and no member would serve it.
+ * 0, or -EOPNOTSUPP with err naming the line; other lines are left to the
+ * transaction's own checks. */
+static int pool_refused(const char *const *lines, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct hnv_conf_cmd cmd;
+		char msg[256];
+		if (hnv_conf_parse_line(lines[i], &cmd, msg, sizeof(msg)) != 1)
+			continue;
+		bool pool = false;
+		if (cmd.kind == HNV_CONF_GATEWAY_ADD || cmd.kind == HNV_CONF_GATEWAY_DEL)
+			pool = cmd.u.gateway.pool[0] != '\0';
+		else if (cmd.kind == HNV_CONF_GATEWAY_CA || cmd.kind == HNV_CONF_GATEWAY_CA_DEL)
+			pool = cmd.u.gateway_ca.pool[0] != '\0';
+		explicit_bzero(&cmd, sizeof(cmd));
+		if (pool) {
+			hnv_seterr(err, errlen, "line %zu: %s", i + 1, HNV_CONF_POOL_REFUSED);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
 		  json_object **result, char *err, size_t errlen)
 {
@@ -855,6 +880,11 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 				hnv_scrub_secrets(err, errlen, lines, n);
 			return hrc;
 		}
+	}
+	if (!c->exec_hook) {
+		int prc = pool_refused(lines, n, err, errlen);
+		if (prc)
+			return prc;
 	}
 	unsigned prev = c->rev, rev;
 	int rc = run_txn(c, lines, NULL, n, &rev, err, errlen);

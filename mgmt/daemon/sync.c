@@ -261,7 +261,7 @@ static int applied_refresh(struct hnv_sync *s)
  * since the last apply, unless everything is to be compared): 0 and
  * *cmds (malloc'd, NULL when there is none) with *n and *d, or a negative
  * errno with err. */
-static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
+static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending, bool any_pool,
 		   struct sync_delta *d, struct hnv_conf_cmd **cmds, size_t *n, char *err,
 		   size_t errlen)
 {
@@ -273,7 +273,8 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 				   .rds = rds,
 				   .keys = pending && !s->full ? &s->pending : NULL,
 				   .host = s->host,
-				   .prefix = s->prefix};
+				   .prefix = s->prefix,
+				   .any_pool = any_pool};
 	if (!rc)
 		rc = sync_delta_compute(&in, d);
 	if (!rc && d->n)
@@ -290,7 +291,9 @@ int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model_t
 	struct hnv_conf_cmd *cmds;
 	size_t n;
 	*t = NULL;
-	int rc = changes(s, rds, false, &d, &cmds, &n, err, errlen);
+	/* every pool's gateway of the routing domains: a line of a pool's
+	 * tenant validates on any host, not only on its active member */
+	int rc = changes(s, rds, false, true, &d, &cmds, &n, err, errlen);
 	if (!rc && (rc = hnv_model_txn_begin(hnv_core_model_for_check(s->core), t)))
 		hnv_seterr(err, errlen, "cannot check against the running configuration: %s",
 			   strerror(-rc));
@@ -400,7 +403,7 @@ static void apply(struct hnv_sync *s)
 	if (!rc && !same_set(&rds, &s->rds))
 		s->full = true;
 	if (!rc)
-		rc = changes(s, &rds, true, &d, &cmds, &n, err, sizeof(err));
+		rc = changes(s, &rds, true, false, &d, &cmds, &n, err, sizeof(err));
 	report_refused(s, &d);
 	/* one revision: checked on the core's model, applied to the running
 	 * datapath, persisted; on failure nothing changed */

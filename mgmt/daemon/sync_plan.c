@@ -619,18 +619,31 @@ static int plan_lookup(struct planner *pl, const struct hnv_conf_cmd *c, const c
 	return put_cmd(pl->p, k, &rec);
 }
 
-/* gateway add/del, gateway ca/ca-del (this host's) */
+/* gateway add/del, gateway ca/ca-del (this host's, or with --pool the
+ * pool's: its gw key comes with the index key pool/NAME/tenant/R) */
 static int plan_gateway(struct planner *pl, const struct hnv_conf_cmd *c, const char *rd,
 			const char *k)
 {
-	if (c->kind == HNV_CONF_GATEWAY_ADD || c->kind == HNV_CONF_GATEWAY_CA)
+	if (c->kind == HNV_CONF_GATEWAY_CA)
 		return put_cmd(pl->p, k, c);
 	if (c->kind == HNV_CONF_GATEWAY_CA_DEL)
 		return op_del(pl->p, k);
+	char tk[SYNC_KEY_MAX];
+	const char *pool = c->u.gateway.pool;
+	int rc = *pool ? sync_pool_tenant_key(pool, rd, tk, sizeof(tk)) : 0;
+	if (rc)
+		return rc;
+	if (c->kind == HNV_CONF_GATEWAY_ADD) {
+		if (*pool && (rc = op_set(pl->p, tk, rd)))
+			return rc;
+		return put_cmd(pl->p, k, c);
+	}
+	if (*pool && (rc = op_del(pl->p, tk)))
+		return rc;
 	char pfx[SYNC_KEY_MAX];
-	snprintf(pfx, sizeof(pfx), "rd/%s/gwca/%s/", rd, pl->s->host);
+	snprintf(pfx, sizeof(pfx), "rd/%s/gwca/%s%s/", rd, *pool ? "@" : "",
+		 *pool ? pool : pl->s->host);
 	size_t pl_ = strlen(pfx);
-	int rc = 0;
 	HNV_HMAP_FOREACH(n, &pl->s->mirror)
 	{
 		if (strncmp(n->key, pfx, pl_) == 0 && (rc = op_del(pl->p, n->key)))
