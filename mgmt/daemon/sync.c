@@ -178,6 +178,12 @@ int sync_interests(struct hnv_sync *s, struct hnv_hmap *set)
 		if (hnv_hmap_put(set, n->key, NULL, NULL))
 			return -ENOMEM;
 	}
+	/* and the tenants it holds as a member of a gateway pool */
+	HNV_HMAP_FOREACH(n, &s->held)
+	{
+		if (hnv_hmap_put(set, n->key, NULL, NULL))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -274,6 +280,8 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 				   .keys = pending && !s->full ? &s->pending : NULL,
 				   .host = s->host,
 				   .prefix = s->prefix,
+				   .pool = s->pool[0] ? s->pool : NULL,
+				   .held = &s->held,
 				   .any_pool = any_pool};
 	if (!rc)
 		rc = sync_delta_compute(&in, d);
@@ -485,6 +493,26 @@ void hnv_sync_run(void *arg, short revents)
 		publish_pa(s);
 }
 
+int hnv_sync_pool_held(struct hnv_sync *s, const char *pool, const char *const *rds, size_t n)
+{
+	struct hnv_hmap next = {0};
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = hnv_hmap_put(&next, rds[i], NULL, NULL);
+	if (rc)
+		hnv_hmap_clear(&next, NULL);
+	if (strcmp(s->pool, pool) == 0 && same_set(&next, &s->held)) {
+		hnv_hmap_clear(&next, NULL);
+		return rc;
+	}
+	snprintf(s->pool, sizeof(s->pool), "%s", pool);
+	hnv_hmap_clear(&s->held, NULL);
+	s->held = next;
+	s->full = true;
+	apply(s);
+	return rc;
+}
+
 /* ---- writing ---- */
 
 /* Commits a plan, retrying while other hosts win races. */
@@ -679,6 +707,7 @@ void hnv_sync_free(struct hnv_sync *s)
 	hnv_hmap_clear(&s->pending, NULL);
 	hnv_hmap_clear(&s->own, NULL);
 	hnv_hmap_clear(&s->rds, NULL);
+	hnv_hmap_clear(&s->held, NULL);
 	hnv_etcd_free(s->wr);
 	free(s);
 }

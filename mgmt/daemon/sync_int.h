@@ -288,6 +288,10 @@ struct hnv_sync {
 	char last_refused[SYNC_KEY_MAX + SYNC_PREFIX_MAX + 512];
 	char urls[1024];
 	bool tls_cert, auth;
+
+	/* gateway pool: the routing domains this member holds (a set) */
+	char pool[HNV_SYNC_HOST_MAX + 1];
+	struct hnv_hmap held;
 };
 
 /* Sets key in the mirror to value (malloc'd, taken; NULL deletes the key):

@@ -5,6 +5,11 @@
 #      with it, written under rd/R/gw/@POOL and rd/R/gwca/@POOL/V/CA with
 #      the index key pool/POOL/tenant/R; a `gateway ca --pool` validates on
 #      any host; a del must name the pool
+#   2. election: 4 tenants over 3 members (g1-g3, TTL 3): every tenant has
+#      exactly one active key, bound to its holder's lease; the counts are
+#      2/1/1; each member's `show gateways` lists exactly the tenants it
+#      holds (`show gateway-pool-tenants` agrees); the lookup record of a
+#      gateway CA points at its holder's PA
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -65,4 +70,77 @@ for k in rd/red/gw/@$POOL rd/red/gwca/@$POOL/5001/10.1.0.5 pool/$POOL/tenant/red
 done
 pass "gateway ca-del / del --pool remove the pool's keys, the CA's and the index key with the gateway"
 
-echo "PASS: test_pool_tenants.sh"
+
+# ---- 2. election, serving, record move
+host_start g3 "" --gateway-pool $POOL --pool-ttl 3
+for i in 1 2 3; do cli g$i pa add 192.0.2.1$i/24 --dev eth0 >/dev/null || fail "pa add on g$i"; done
+TENANTS="red blue green yellow"
+i=0
+for r in $TENANTS; do
+	i=$((i + 1))
+	v=$((5000 + i))
+	cli g1 rdomain add $r --rdid "{11111111-2222-3333-4444-00000000000$i}" >/dev/null 2>&1 || [[ $r == red ]] || fail "rdomain add $r"
+	cli g1 vsubnet add $v --rdomain $r --prefix 10.$i.0.0/16 >/dev/null 2>&1 || [[ $r == red ]] || fail "vsubnet add $v"
+	cli g1 gateway add --rdomain $r --pool $POOL --vrf $r --table $((200 + i)) >/dev/null || fail "gateway add $r"
+	cli g1 gateway ca --rdomain $r --pool $POOL --vsid $v --ca 10.$i.0.5 >/dev/null || fail "gateway ca $r"
+	cli g1 lookup add --vsid $v --ca 10.$i.0.5 --pa 192.0.2.99 --mac 02:00:00:00:0$i:05 >/dev/null || fail "lookup add $r"
+done
+
+# holder R: the active key's value ("" when none)
+holder() { eget pool/$POOL/active/$1; }
+# served H: the pool tenants H's running config has, sorted
+served()
+{
+	cli "$1" --json show gateways | python3 -c '
+import json, sys
+print(" ".join(sorted(r.get("rdomain", r.get("RoutingDomain", "?")) for r in json.load(sys.stdin))))'
+}
+all_owned() { local r; for r in $TENANTS; do [[ -n $(holder $r) ]] || return 1; done; }
+# check_one_holder: one active key per tenant, bound to its holder's lease,
+# and each member's gateways are exactly what it holds
+check_one_holder()
+{
+	local r h want m
+	for m in "$@"; do
+		want=""
+		for r in $TENANTS; do [[ $(holder $r) == "$m" ]] && want="$want $r"; done
+		want=$(echo $want | tr ' ' '\n' | sort | xargs)
+		[[ $(served "$m") == "$want" ]] || return 1
+	done
+	return 0
+}
+wait_for 20 all_owned || fail "tenants not all owned: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
+wait_for 10 check_one_holder g1 g2 g3 || fail "served sets: g1 [$(served g1)] g2 [$(served g2)] g3 [$(served g3)]; holders: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
+counts=$(for r in $TENANTS; do holder $r; done | sort | uniq -c | awk '{print $1}' | sort -n | xargs)
+[[ $counts == "1 1 2" ]] || fail "placement counts: $counts ($(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done))"
+cli g1 show gateway-pool-tenants
+echo "# placement: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
+pass "4 tenants over 3 members: one active key each, counts $counts, each member serves exactly what it holds"
+for h in g1 g2 g3; do echo "# $h serves: $(served $h)"; done
+[[ -n $(served g1)$(served g2)$(served g3) ]] || fail "no member serves anything"
+
+# key_lease KEY: the lease a key is bound to (decimal), "" when none
+key_lease()
+{
+	ectl get "$PREFIX$1" -w json | python3 -c '
+import json, sys
+kvs = json.load(sys.stdin).get("kvs", [])
+print(kvs[0].get("lease", 0) if kvs else "")'
+}
+for r in $TENANTS; do
+	h=$(holder $r)
+	[[ $(key_lease pool/$POOL/active/$r) == "$(key_lease pool/$POOL/member/$h)" ]] ||
+		fail "active/$r is not bound to $h's lease"
+done
+# pa_of_member H: 192.0.2.1N
+pa_of() { echo "192.0.2.1${1#g}"; }
+# record_pa R: the PA of R's gateway CA record in etcd
+record_pa()
+{
+	local i=0 r
+	for r in $TENANTS; do i=$((i + 1)); [[ $r == "$1" ]] && break; done
+	eget rd/$1/lookup/$((5000 + i))/10.$i.0.5 | sed -n 's/.*--pa \([^ ]*\).*/\1/p'
+}
+records_follow() { local r; for r in $TENANTS; do [[ $(record_pa $r) == "$(pa_of "$(holder $r)")" ]] || return 1; done; }
+wait_for 10 records_follow || fail "records: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
+pass "each tenant's active key is bound to its holder's lease; its gateway CA's lookup record moved to the holder's PA"
