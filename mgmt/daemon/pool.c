@@ -354,6 +354,8 @@ static json_object *pool_status(void *arg)
 		add_int(r, "state_since_ms", me ? p->changed_wall_ms : 0);
 		add_int(r, "view_ms_ago", view_ago);
 		add_str(r, "last_error", me ? last : "");
+		add_int(r, "tenants_served", me ? (int64_t)p->nserved : -1);
+		add_int(r, "served_since_ms", me ? p->served_changed_wall_ms : 0);
 		json_object_array_add(rows, r);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -80,7 +80,9 @@ struct hnv_pool {
 	char prefix[KEY_MAX];
 
 	/* control thread */
-	struct hnv_sync *sync; /* NULL: tenants are not served (no --etcd sync) */
+	struct hnv_sync *sync;          /* NULL: tenants are not served (no --etcd sync) */
+	size_t nserved;                 /* tenants handed to the sync */
+	int64_t served_changed_wall_ms; /* when that set last changed, applied (Unix ms) */
 	enum member_state state;
 	int64_t seen_lease; /* the lease the control thread last saw as held */
 	uint64_t fences;

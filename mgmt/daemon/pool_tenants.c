@@ -311,10 +311,17 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		pthread_mutex_lock(&p->mu);
 		p->claims++;
 		pthread_mutex_unlock(&p->mu);
+		struct pool_tstate *cst = hnv_hmap_get(&p->tstate, un[i]);
+		if (cst) {
+			/* since: the claim, not the next reading */
+			snprintf(cst->holder, sizeof(cst->holder), "%s", p->host);
+			cst->since_wall_ms = wall_now();
+			cst->unowned_since = 0;
+		}
 		for (size_t r = 0; r < nrows; r++)
 			if (strcmp(rows[r].rd, un[i]) == 0) {
 				snprintf(rows[r].holder, sizeof(rows[r].holder), "%s", p->host);
-				rows[r].since_wall_ms = wall_now();
+				rows[r].since_wall_ms = cst ? cst->since_wall_ms : wall_now();
 				rows[r].create_rev = rev;
 			}
 		held_rev[nheld] = rev;
@@ -379,8 +386,18 @@ void hnv_pool_tenants_serve(struct hnv_pool *p)
 	for (size_t i = 0; v && i < n; i++)
 		oom |= !v[i];
 	/* out of memory: serve none rather than a set it cannot tell */
-	if (hnv_sync_pool_held(p->sync, p->name, oom ? NULL : (const char *const *)v, oom ? 0 : n))
+	int rc = hnv_sync_pool_held(p->sync, p->name, oom ? NULL : (const char *const *)v,
+				    oom ? 0 : n);
+	if (rc < 0 || oom)
 		hnv_log(HNV_LOG_ERR, "gateway pool %s: out of memory: serving no tenant", p->name);
+	if (rc != 0) {
+		size_t was = p->nserved;
+		p->nserved = rc < 0 || oom ? 0 : n;
+		p->served_changed_wall_ms = wall_now();
+		hnv_log(HNV_LOG_NOTICE, "gateway pool %s: %s serves %zu tenant%s (was %zu)%s",
+			p->name, p->host, p->nserved, p->nserved == 1 ? "" : "s", was,
+			serve ? "" : ": not a member under the lease it held them with");
+	}
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);

@@ -510,7 +510,7 @@ int hnv_sync_pool_held(struct hnv_sync *s, const char *pool, const char *const *
 	s->held = next;
 	s->full = true;
 	apply(s);
-	return rc;
+	return rc ? rc : 1;
 }
 
 /* ---- writing ---- */

@@ -140,8 +140,9 @@ int hnv_sync_host_valid(const char *host);
  * rd/R/gwca/@pool/... keys are applied as this host's own gateway lines,
  * and those of a routing domain it no longer holds are deleted (its
  * gateway torn down). Applied at once when the set changes, not
- * debounced. Control thread. 0, or -ENOMEM (the set is then empty: a
- * member that cannot tell what it holds serves none). */
+ * debounced. Control thread. 1 when the set changed (and was applied), 0
+ * when it is the same, or -ENOMEM (the set is then empty: a member that
+ * cannot tell what it holds serves none). */
 int hnv_sync_pool_held(struct hnv_sync *s, const char *pool, const char *const *rds, size_t n);
 
 #endif

@@ -10,6 +10,14 @@
 #      2/1/1; each member's `show gateways` lists exactly the tenants it
 #      holds (`show gateway-pool-tenants` agrees); the lookup record of a
 #      gateway CA points at its holder's PA
+#   3. failures (times printed): kill -9 of a member holding tenants: the
+#      survivors take them, records and a host edge's lookup record follow;
+#      g3 partitioned from etcd (its proxy killed): it fences itself and
+#      tears its tenants down BEFORE the other member claims the first of
+#      them; back in reach it holds nothing after 2 TTL (no preemption)
+#      until a tenant is unowned (a new tenant goes to it); stopped, its
+#      tenant moves at once; restarted, it leaves the pool's gateways out
+#      of its stored configuration and serves nothing
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -72,7 +80,39 @@ pass "gateway ca-del / del --pool remove the pool's keys, the CA's and the index
 
 
 # ---- 2. election, serving, record move
-host_start g3 "" --gateway-pool $POOL --pool-ttl 3
+# g3 reaches etcd through a TCP proxy the test can stop (as test_pool.sh)
+PROXY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$T/proxy.py" <<'PY'
+import socket, sys, threading
+lport, dport = int(sys.argv[1]), int(sys.argv[2])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", lport)); ls.listen(64)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d: break
+            b.sendall(d)
+    except OSError: pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+while True:
+    c, _ = ls.accept()
+    u = socket.create_connection(("127.0.0.1", dport))
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+PY
+proxy_start()
+{
+	python3 "$T/proxy.py" "$PROXY_PORT" "$BASEPORT" &
+	PROXY_PID=$!
+	EPIDS[proxy]=$PROXY_PID
+	wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROXY_PORT" || fail "proxy did not start"
+}
+proxy_stop() { kill -9 "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; unset "EPIDS[proxy]"; }
+proxy_start
+host_start g3 "http://127.0.0.1:$PROXY_PORT" --gateway-pool $POOL --pool-ttl 3
 for i in 1 2 3; do cli g$i pa add 192.0.2.1$i/24 --dev eth0 >/dev/null || fail "pa add on g$i"; done
 TENANTS="red blue green yellow"
 i=0
@@ -144,3 +184,109 @@ record_pa()
 records_follow() { local r; for r in $TENANTS; do [[ $(record_pa $r) == "$(pa_of "$(holder $r)")" ]] || return 1; done; }
 wait_for 10 records_follow || fail "records: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
 pass "each tenant's active key is bound to its holder's lease; its gateway CA's lookup record moved to the holder's PA"
+
+# ---- 3. failures
+# a host edge with a port in red follows red's gateway CA record
+host_start h1 ""
+cli h1 pa add 192.0.2.21/24 --dev eth0 >/dev/null || fail "pa add on h1"
+cli h1 port add vm1 --vsid 5001 --ca 10.1.1.10 --mac 02:00:00:01:01:10 >/dev/null || fail "port add on h1"
+h1_gw_pa() { lookups h1 | awk '$1 == 5001 && $2 == "10.1.0.5" {print $3}'; }
+h1_follows() { [[ $(h1_gw_pa) == "$(pa_of "$(holder red)")" ]]; }
+wait_for 10 h1_follows || fail "h1's record of red's gateway CA: $(h1_gw_pa), red is on $(holder red)"
+pass "host edge h1: its lookup record of red's gateway CA 10.1.0.5 is $(h1_gw_pa), red's holder $(holder red)'s PA"
+
+# pool_field H MEMBER FIELD / tenant_field H TENANT FIELD (show gateway-pool[-tenants])
+pool_field()
+{
+	cli "$1" --json show gateway-pool | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["member"] == sys.argv[1]:
+        print(r[sys.argv[2]])' "$2" "$3"
+}
+tenant_field()
+{
+	cli "$1" --json show gateway-pool-tenants | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["tenant"] == sys.argv[1]:
+        print(r[sys.argv[2]])' "$2" "$3"
+}
+held_by() { local r out=""; for r in $TENANTS; do [[ $(holder $r) == "$1" ]] && out="$out $r"; done; echo $out; }
+none_held_by() { local r; for r in $1; do h=$(holder $r); [[ -n $h && $h != "$2" ]] || return 1; done; }
+
+# kill -9 red's holder (g3 stays for the partition below)
+victim=$(holder red)
+[[ $victim == g3 ]] && victim=$(holder blue)
+[[ $victim == g3 ]] && fail "g3 holds red and blue: cannot pick a victim"
+lost=$(held_by $victim)
+survivors=$(echo g1 g2 g3 | tr ' ' '\n' | grep -v "^$victim$" | xargs)
+t0=$(now_ms)
+kill -9 "${HPIDS[$victim]}"
+wait "${HPIDS[$victim]}" 2>/dev/null
+unset "HPIDS[$victim]"
+wait_for 20 none_held_by "$lost" $victim || fail "$victim's tenants ($lost) not taken: $(for r in $lost; do echo -n "$r=$(holder $r) "; done)"
+t1=$(now_ms)
+TENANTS_LEFT=$TENANTS
+# shellcheck disable=SC2086
+wait_for 10 check_one_holder $survivors || fail "after kill: g-served sets: $(for m in $survivors; do echo -n "$m [$(served $m)] "; done)"
+wait_for 10 records_follow || fail "records after kill: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
+wait_for 10 h1_follows || fail "h1's record after kill: $(h1_gw_pa), red on $(holder red)"
+t2=$(now_ms)
+echo "# $victim killed with -9 holding [$lost]: all taken by survivors after $((t1 - t0)) ms (TTL 3000 ms), records moved and h1 follows after $((t2 - t0)) ms; placement now: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
+pass "kill -9 of a member holding tenants: survivors take them ($((t1 - t0)) ms), one holder each, records and the host edge follow"
+
+# partition g3 from etcd (the proxy killed) while it stays up
+g3_had=$(held_by g3)
+[[ -n $g3_had ]] || fail "g3 holds no tenant before the partition: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
+other=$(echo $survivors | tr ' ' '\n' | grep -v '^g3$')
+t0=$(now_ms)
+proxy_stop
+fenced_empty() { [[ $(pool_field g3 g3 state) == fenced && -z $(served g3) ]]; }
+wait_for 15 fenced_empty || fail "g3 not fenced/emptied: $(pool_field g3 g3 state) [$(served g3)]"
+t_empty=$(now_ms)
+wait_for 20 none_held_by "$g3_had" g3 || fail "g3's tenants not taken by $other: $(for r in $g3_had; do echo -n "$r=$(holder $r) "; done)"
+t_taken=$(now_ms)
+fenced_at=$(pool_field g3 g3 state_since_ms)
+torn_at=$(pool_field g3 g3 served_since_ms)
+first_claim=
+for r in $g3_had; do
+	c=$(tenant_field "$(holder $r)" $r since_ms)
+	[[ -z $first_claim || $c -lt $first_claim ]] && first_claim=$c
+done
+echo "# g3 partitioned holding [$g3_had]: fenced after $((fenced_at - t0)) ms, its tenants torn down after $((torn_at - t0)) ms (seen empty after $((t_empty - t0)) ms); first claim by $other after $((first_claim - t0)) ms (all taken, seen after $((t_taken - t0)) ms)"
+((torn_at >= fenced_at && torn_at < first_claim)) || fail "g3 tore down at $torn_at, fenced at $fenced_at, first claim at $first_claim"
+[[ $(pool_field g3 g3 tenants_served) == 0 ]] || fail "g3 still serves $(pool_field g3 g3 tenants_served)"
+wait_for 10 check_one_holder "$other" || fail "$other serves [$(served $other)]"
+pass "partition: g3 fenced itself and tore its tenants down $((first_claim - torn_at)) ms before $other claimed the first of them"
+
+# back in reach: g3 rejoins with a new lease and holds nothing (no preemption)
+proxy_start
+wait_for 15 bash -c "[[ \$($HNVGW --socket $(sock_of g3) --json show gateway-pool | grep -c '\"state\": *\"member\"') -ge 1 ]]" ||
+	fail "g3 did not rejoin: $(pool_field g3 g3 state)"
+sleep 7
+[[ -z $(held_by g3) && -z $(served g3) ]] || fail "g3 took tenants back: [$(held_by g3)] serves [$(served g3)]"
+pass "g3 back in reach of etcd: a member again, holds and serves nothing after 2 TTL (no preemption)"
+# until a tenant is unowned: a new one goes to it (fewest active tenants)
+cli g3 rdomain add violet --rdid "{11111111-2222-3333-4444-000000000009}" >/dev/null || fail "rdomain add violet"
+cli g3 vsubnet add 5009 --rdomain violet --prefix 10.9.0.0/16 >/dev/null || fail "vsubnet add 5009"
+cli g3 gateway add --rdomain violet --pool $POOL --vrf violet --table 209 >/dev/null || fail "gateway add violet"
+TENANTS="$TENANTS violet"
+wait_for 10 bash -c "[[ \$(etcdctl --endpoints $ALL_URLS get --print-value-only ${PREFIX}pool/$POOL/active/violet) == g3 ]]" ||
+	fail "violet went to $(holder violet), not the idle g3"
+wait_for 10 check_one_holder g3 "$other" || fail "served: g3 [$(served g3)] $other [$(served $other)]"
+pass "a new tenant goes to the returned member, which has the fewest"
+
+# restart: a member stopped and started again serves nothing it held
+host_stop g3
+wait_for 10 bash -c "[[ -n \$(etcdctl --endpoints $ALL_URLS get --print-value-only ${PREFIX}pool/$POOL/active/violet) && \$(etcdctl --endpoints $ALL_URLS get --print-value-only ${PREFIX}pool/$POOL/active/violet) != g3 ]]" ||
+	fail "violet not taken after g3 stopped: $(holder violet)"
+host_start g3 "http://127.0.0.1:$PROXY_PORT" --gateway-pool $POOL --pool-ttl 3
+[[ -z $(served g3) ]] || fail "g3 restarted serving [$(served g3)]"
+grep -q "bound to a gateway pool left out until this member holds it again" "$T/g3.log" ||
+	fail "g3 did not leave violet out at start"
+sleep 4
+[[ -z $(served g3) && -z $(held_by g3) ]] || fail "g3 took [$(held_by g3)] after its restart"
+pass "g3 stopped holding violet: violet moved at once (lease revoked); restarted, g3 left violet out of its configuration and serves nothing"
+
+echo "PASS: test_pool_tenants.sh"
