@@ -77,7 +77,7 @@ static void usage(FILE *f)
 		"Inspection:\n"
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"
 		"       counters|status|config|revisions|global|gateway|nat|gateway-routes|\n"
-		"       learned-routes|gateway-pool [--show-secrets]\n"
+		"       learned-routes|gateway-pool|gateway-pool-tenants [--show-secrets]\n"
 		"  show lookup [--vsid N] [--ca IP] [--pa IP]\n"
 		"                                         only the matching records (also\n"
 		"                                         --vsid for ports, routes, vsubnets,\n"
