@@ -263,11 +263,11 @@ static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 	return 0;
 }
 
-static int format_port_move(struct out *o, const struct hnv_conf_port_move *m)
+static int format_port_move(struct out *o, const struct hnv_conf_port_move *m, const char *what)
 {
 	if (!CONF_TERMINATED(m->name) || !CONF_TERMINATED(m->host))
 		return -EINVAL;
-	out_add(o, "port move");
+	out_add(o, "%s move", what);
 	out_val(o, NULL, m->name);
 	out_val(o, "--to", m->host);
 	return 0;
@@ -410,7 +410,9 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_PORT_DEL:
 		return format_port(o, cmd);
 	case HNV_CONF_PORT_MOVE:
-		return format_port_move(o, &cmd->u.port_move);
+		return format_port_move(o, &cmd->u.port_move, "port");
+	case HNV_CONF_GATEWAY_MOVE:
+		return format_port_move(o, &cmd->u.port_move, "gateway");
 	case HNV_CONF_LOOKUP_ADD:
 	case HNV_CONF_LOOKUP_SET:
 	case HNV_CONF_LOOKUP_DEL:

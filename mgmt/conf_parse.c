@@ -197,6 +197,13 @@ static int build_port_move(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	return rc ? rc : conf_get_host(c, "host name", conf_opt1(c, OPT_TO), m->host);
 }
 
+static int build_gateway_move(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_port_move *m = &cmd->u.port_move;
+	int rc = conf_get_name(c, "rdomain name", c->pos, m->name);
+	return rc ? rc : conf_get_host(c, "host name", conf_opt1(c, OPT_TO), m->host);
+}
+
 static int build_pool_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_pool *s = &cmd->u.pool;
@@ -578,6 +585,8 @@ static const struct cmd_def cmd_defs[] = {
 	{"gateway", "del", HNV_CONF_GATEWAY_DEL, NULL, B(OPT_RDOMAIN) | B(OPT_POOL), B(OPT_RDOMAIN),
 	 0, build_gateway_del},
 	{"gateway", "ca", HNV_CONF_GATEWAY_CA, NULL, GWCA_OPTS, GWCA_KEY, 0, build_gateway_ca},
+	{"gateway", "move", HNV_CONF_GATEWAY_MOVE, "RDOMAIN", B(OPT_TO), B(OPT_TO), 0,
+	 build_gateway_move},
 	{"gateway", "ca-del", HNV_CONF_GATEWAY_CA_DEL, NULL, GWCA_OPTS, GWCA_KEY, 0,
 	 build_gateway_ca},
 	{"s2s", "add", HNV_CONF_S2S_ADD, "NAME", S2S_OPTS, S2S_REQ,

@@ -39,6 +39,7 @@
  *   gateway ca --rdomain NAME [--pool NAME] --vsid N --ca IP
  *   gateway ca-del --rdomain NAME [--pool NAME] --vsid N --ca IP
  *   gateway del --rdomain NAME [--pool NAME]
+ *   gateway move RDOMAIN --to HOST
  *   s2s add NAME --rdomain NAME --peer IP [--local-addr IP]
  *          --local-id ID --remote-id ID
  *          (--psk SECRET | --cert FILE --key FILE [--ca-cert FILE])
@@ -75,6 +76,11 @@
  *           one device (a port without --dev uses the device NAME). A
  *           device that does not exist refuses the change when hnvgwd
  *           applies it on a host edge.
+ *   gateway move: hands the tenant RDOMAIN of a gateway pool to the pool's
+ *           member HOST (a planned move: the holder tears it down and
+ *           releases it, then HOST claims it; docs/gateway-pool.md). Like
+ *           port move it is no configuration: refused without --etcd
+ *           (HNV_CONF_GATEWAY_MOVE_REFUSED).
  *   port move: hands port NAME to host HOST of a shared policy (hnvgwd
  *           --etcd carries it out, mgmt/daemon/sync.c). HOST: 1-63
  *           characters of A-Z a-z 0-9 _ . -, not . or .., as hnvgwd's
@@ -161,6 +167,7 @@ enum hnv_conf_kind {
 	HNV_CONF_POOL_ADD,
 	HNV_CONF_POOL_DEL,
 	HNV_CONF_PORT_MOVE,
+	HNV_CONF_GATEWAY_MOVE, /* u.port_move: name is the routing domain */
 };
 
 /* Limits of the config text. The datapath has the same ones (datapath/
@@ -220,6 +227,8 @@ struct hnv_conf_port {
 #define HNV_CONF_HOST_MAX 63
 #define HNV_CONF_POOL_REFUSED                                                                      \
 	"--pool needs shared policy (hnvgwd --etcd): a gateway pool exists only through etcd"
+#define HNV_CONF_GATEWAY_MOVE_REFUSED                                                              \
+	"gateway move needs shared policy (hnvgwd --etcd): it moves a gateway pool's tenant"
 #define HNV_CONF_PORT_MOVE_REFUSED "port move needs shared policy (hnvgwd --etcd)"
 struct hnv_conf_port_move {
 	char name[HNV_NAME_MAX + 1];

@@ -466,6 +466,10 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 		hnv_seterr(msg, msglen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
 		return -EOPNOTSUPP;
 	}
+	if (c->kind == HNV_CONF_GATEWAY_MOVE) { /* as port move */
+		hnv_seterr(msg, msglen, "%s", HNV_CONF_GATEWAY_MOVE_REFUSED);
+		return -EOPNOTSUPP;
+	}
 	if (classify(c->kind, &g, &op) < 0) {
 		hnv_seterr(msg, msglen, "unknown command kind %d", (int)c->kind);
 		return -EINVAL;

@@ -73,6 +73,8 @@ static void usage(FILE *f)
 		"  config rollback N                      apply revision N as a new one\n"
 		"  port move NAME --to HOST               move a VM's port to another host\n"
 		"                                         (hnvgwd --etcd only)\n"
+		"  gateway move RDOMAIN --to HOST         move a gateway pool's tenant to\n"
+		"                                         member HOST (hnvgwd --etcd only)\n"
 		"\n"
 		"Inspection:\n"
 		"  show rdomains|vsubnets|pools|lookup|routes|ports|pa|proutes|gateways|s2s|\n"

@@ -67,8 +67,10 @@ static const struct kind_info {
 	[HNV_CONF_POOL_ADD] = {SIZE_OF(pool), HNV_CONF_POOL_DEL, false},
 	[HNV_CONF_POOL_DEL] = {SIZE_OF(pool), HNV_CONF_POOL_DEL, false},
 	[HNV_CONF_PORT_MOVE] = {SIZE_OF(port_move), HNV_CONF_PORT_MOVE, false},
+	[HNV_CONF_GATEWAY_MOVE] = {SIZE_OF(port_move), HNV_CONF_GATEWAY_MOVE, false},
 };
-_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_PORT_MOVE + 1, "a row for each kind");
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_GATEWAY_MOVE + 1,
+	       "a row for each kind");
 
 /* The row of kind k, or NULL for a value outside the enum. */
 static const struct kind_info *kind_info(enum hnv_conf_kind k)

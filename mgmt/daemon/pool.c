@@ -425,6 +425,8 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	hnv_etcd_prefix_end(p->tenants, p->tenants_end, sizeof(p->tenants_end));
 	snprintf(p->actives, sizeof(p->actives), "%.256spool/%.63s/active/", prefix, o->name);
 	hnv_etcd_prefix_end(p->actives, p->actives_end, sizeof(p->actives_end));
+	snprintf(p->movereq, sizeof(p->movereq), "%.256spool/%.63s/moveto/", prefix, o->name);
+	hnv_etcd_prefix_end(p->movereq, p->movereq_end, sizeof(p->movereq_end));
 	p->sync = o->sync;
 	p->ttl = ttl;
 	p->state = ST_JOINING;

@@ -73,10 +73,13 @@ struct hnv_pool {
 	size_t nheld;
 	int64_t held_lease;
 	uint64_t claims, moves; /* claims won, lookup records moved */
+	char **served_names;    /* what the control thread last had applied */
+	size_t nserved_names;
 
 	/* tenants: the view thread's own */
 	struct hnv_hmap tstate; /* R -> struct pool_tstate */
 	char tenants[KEY_MAX], tenants_end[KEY_MAX], actives[KEY_MAX], actives_end[KEY_MAX];
+	char movereq[KEY_MAX], movereq_end[KEY_MAX]; /* pool/NAME/moveto/ (gateway move) */
 	char prefix[KEY_MAX];
 
 	/* control thread */

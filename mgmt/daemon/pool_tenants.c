@@ -107,8 +107,8 @@ static int claim(struct hnv_pool *p, const char *rd, int64_t lease, int64_t *rev
 	return rc ? rc : ok ? 0 : -EEXIST;
 }
 
-/* Deletes this member's active key of a tenant no longer in the pool. */
-static void release(struct hnv_pool *p, const struct hnv_etcd_kv *kv)
+/* Deletes this member's active key kv (why: for the log). */
+static void release(struct hnv_pool *p, const struct hnv_etcd_kv *kv, const char *why)
 {
 	char err[768];
 	struct hnv_etcd_txn *t = hnv_etcd_txn_new();
@@ -117,8 +117,8 @@ static void release(struct hnv_pool *p, const struct hnv_etcd_kv *kv)
 	if (t && !hnv_etcd_txn_cmp(t, kv->key, NULL, HNV_ETCD_MOD, HNV_ETCD_EQUAL, kv->mod_rev) &&
 	    !hnv_etcd_txn_del(t, kv->key, NULL) &&
 	    !hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err)) && ok)
-		hnv_log(HNV_LOG_NOTICE, "gateway pool %s: %s released %s (no longer a tenant)",
-			p->name, p->host, kv->key);
+		hnv_log(HNV_LOG_NOTICE, "gateway pool %s: %s released %s (%s)", p->name, p->host,
+			kv->key, why);
 	hnv_etcd_txn_free(t);
 }
 
@@ -182,6 +182,34 @@ static void move_records(struct hnv_pool *p, const char *rd, int64_t claim_rev,
 	hnv_etcd_kvs_free(&cas);
 }
 
+/* Whether the control thread still has tenant rd applied. */
+static bool still_served(struct hnv_pool *p, const char *rd)
+{
+	bool in = false;
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->nserved_names && !in; i++)
+		in = strcmp(p->served_names[i], rd) == 0;
+	pthread_mutex_unlock(&p->mu);
+	return in;
+}
+
+static bool in_list(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The member a gateway move sends tenant rd to ("" when none or not live). */
+static void move_target(const struct hnv_etcd_kvs *mk, const char *pfx, const char *rd,
+			const char *const *live, size_t nlive, char out[HNV_SYNC_HOST_MAX + 1])
+{
+	holder_of(active_of(mk, pfx, rd), out);
+	if (*out && !in_list(live, nlive, out))
+		out[0] = '\0';
+}
+
 static int rd_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -190,11 +218,13 @@ static int rd_cmp(const void *a, const void *b)
 void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, size_t nview)
 {
 	char err[768];
-	struct hnv_etcd_kvs tk = {0}, ak = {0};
+	struct hnv_etcd_kvs tk = {0}, ak = {0}, mk = {0};
 	if (hnv_etcd_range(p->vw, p->tenants, p->tenants_end, 0, &tk, err, sizeof(err)))
 		return;
-	if (hnv_etcd_range(p->vw, p->actives, p->actives_end, tk.revision, &ak, err, sizeof(err))) {
+	if (hnv_etcd_range(p->vw, p->actives, p->actives_end, tk.revision, &ak, err, sizeof(err)) ||
+	    hnv_etcd_range(p->vw, p->movereq, p->movereq_end, tk.revision, &mk, err, sizeof(err))) {
 		hnv_etcd_kvs_free(&tk);
+		hnv_etcd_kvs_free(&ak);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -266,10 +296,23 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		snprintf(r->holder, sizeof(r->holder), "%s", st->holder);
 		r->since_wall_ms = st->since_wall_ms;
 		r->create_rev = a ? a->create_rev : 0;
+		char to[HNV_SYNC_HOST_MAX + 1];
+		move_target(&mk, p->movereq, rd, mem, nm, to);
 		if (a && lease && a->lease == lease && strcmp(h, p->host) == 0) {
+			if (*to && strcmp(to, p->host) != 0) {
+				/* gateway move away: no longer served; released once
+				 * the control thread has torn it down */
+				if (live && !still_served(p, rd))
+					release(p, a, "gateway move");
+				continue;
+			}
 			held_rev[nheld] = a->create_rev;
 			held[nheld++] = strdup(rd);
 		}
+		/* the move done: its target deletes the request */
+		const struct hnv_etcd_kv *m = active_of(&mk, p->movereq, rd);
+		if (a && m && *to && strcmp(to, h) == 0 && strcmp(to, p->host) == 0 && live)
+			release(p, m, "gateway move done");
 	}
 	/* forget tenants gone */
 	for (bool again = true; again;) {
@@ -291,7 +334,7 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		char h[HNV_SYNC_HOST_MAX + 1];
 		holder_of(&ak.v[i], h);
 		if (rd && strcmp(h, p->host) == 0 && !hnv_hmap_find(&p->tstate, rd))
-			release(p, &ak.v[i]);
+			release(p, &ak.v[i], "no longer a tenant");
 	}
 	/* election */
 	qsort(un, nun, sizeof(*un), rd_cmp);
@@ -300,6 +343,10 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		const struct pool_tstate *st = hnv_hmap_get(&p->tstate, un[i]);
 		bool mine = plan[i] >= 0 && strcmp(mem[plan[i]], p->host) == 0;
 		bool late = st && now - st->unowned_since >= (int64_t)p->ttl * 1000;
+		char to[HNV_SYNC_HOST_MAX + 1];
+		move_target(&mk, p->movereq, un[i], mem, nm, to);
+		if (*to) /* a gateway move: its live target only */
+			mine = late = strcmp(to, p->host) == 0;
 		int64_t rev;
 		if (!(mine || late) || claim(p, un[i], lease, &rev) != 0)
 			continue;
@@ -369,6 +416,7 @@ out:
 	free(mem);
 	hnv_etcd_kvs_free(&tk);
 	hnv_etcd_kvs_free(&ak);
+	hnv_etcd_kvs_free(&mk);
 }
 
 void hnv_pool_tenants_serve(struct hnv_pool *p)
@@ -391,6 +439,29 @@ void hnv_pool_tenants_serve(struct hnv_pool *p)
 	if (rc < 0 || oom)
 		hnv_log(HNV_LOG_ERR, "gateway pool %s: out of memory: serving no tenant", p->name);
 	if (rc != 0) {
+		/* the view thread releases a moved tenant once it is not here */
+		size_t nn = rc < 0 || oom ? 0 : n;
+		char **names = nn ? calloc(nn, sizeof(*names)) : NULL;
+		for (size_t i = 0; names && i < nn; i++) {
+			names[i] = v[i];
+			v[i] = NULL;
+		}
+		pthread_mutex_lock(&p->mu);
+		char **old = p->served_names;
+		size_t nold = p->nserved_names;
+		if (names || !nn) {
+			p->served_names = names;
+			p->nserved_names = nn;
+		} else {
+			/* no memory for the list: keep the old one, a superset
+			 * of what is served (nothing is released on its word) */
+			old = NULL;
+			nold = 0;
+		}
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = 0; i < nold; i++)
+			free(old[i]);
+		free(old);
 		size_t was = p->nserved;
 		p->nserved = rc < 0 || oom ? 0 : n;
 		p->served_changed_wall_ms = wall_now();
@@ -441,4 +512,7 @@ void hnv_pool_tenants_free(struct hnv_pool *p)
 		free(p->held[i]);
 	free(p->held);
 	free(p->trows);
+	for (size_t i = 0; i < p->nserved_names; i++)
+		free(p->served_names[i]);
+	free(p->served_names);
 }

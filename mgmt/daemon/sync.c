@@ -517,15 +517,16 @@ int hnv_sync_pool_held(struct hnv_sync *s, const char *pool, const char *const *
 
 /* Commits a plan, retrying while other hosts win races. */
 static int write_lines(struct hnv_sync *s, const char *const *lines, size_t n,
-		       const struct hnv_conf_port_move *move, json_object **result, char *err,
-		       size_t errlen)
+		       const struct hnv_conf_port_move *move, bool gw_move, json_object **result,
+		       char *err, size_t errlen)
 {
 	for (unsigned attempt = 0; attempt < HNV_SYNC_RETRIES; attempt++) {
 		drain(s);
 		struct sync_plan p = {0};
 		err[0] = '\0';
-		int rc = move ? sync_plan_move(s, move, &p, err, errlen)
-			      : sync_plan_lines(s, lines, n, &p, err, errlen);
+		int rc = move && gw_move ? sync_plan_gw_move(s, move, &p, err, errlen)
+			 : move          ? sync_plan_move(s, move, &p, err, errlen)
+					 : sync_plan_lines(s, lines, n, &p, err, errlen);
 		if (rc) {
 			sync_plan_free(&p);
 			return rc;
@@ -574,7 +575,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 {
 	struct hnv_sync *s = arg;
 	size_t n_local = 0, n_shared = 0;
-	bool move = false;
+	bool move = false, gw_move = false;
 	struct hnv_conf_port_move mv;
 	for (size_t i = 0; i < n; i++) {
 		struct hnv_conf_cmd c;
@@ -582,8 +583,9 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 		int prc = hnv_conf_parse_line(lines[i], &c, msg, sizeof(msg));
 		if (prc < 0)
 			return 1; /* the core reports it with its line number */
-		if (prc == 1 && c.kind == HNV_CONF_PORT_MOVE) {
+		if (prc == 1 && (c.kind == HNV_CONF_PORT_MOVE || c.kind == HNV_CONF_GATEWAY_MOVE)) {
 			move = true;
+			gw_move = c.kind == HNV_CONF_GATEWAY_MOVE;
 			mv = c.u.port_move;
 			continue;
 		}
@@ -593,7 +595,8 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			loc ? n_local++ : n_shared++;
 	}
 	if (move && n != 1) {
-		hnv_seterr(err, errlen, "port move must be alone in its transaction");
+		hnv_seterr(err, errlen, "%s move must be alone in its transaction",
+			   gw_move ? "gateway" : "port");
 		return -EINVAL;
 	}
 	if (!move && n_shared == 0) {
@@ -622,7 +625,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			   *why ? why : hnv_etcd_current(s->wr));
 		return -EHOSTUNREACH;
 	}
-	return write_lines(s, lines, n, move ? &mv : NULL, result, err, errlen);
+	return write_lines(s, lines, n, move ? &mv : NULL, gw_move, result, err, errlen);
 }
 
 /* ---- status ---- */

@@ -330,6 +330,12 @@ int sync_plan_lines(struct hnv_sync *s, const char *const *lines, size_t n, stru
 /* port move NAME --to HOST */
 int sync_plan_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
 		   char *err, size_t errlen);
+/* gateway move R --to HOST (mv->name is R): puts pool/P/moveto/R = HOST
+ * for the pool P whose tenant R is, when HOST is a member of P (its member
+ * key, as the mirror has it, is compared) and does not hold R yet; the
+ * members do the move (pool_tenants.c). */
+int sync_plan_gw_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
+		      char *err, size_t errlen);
 /* A committed plan into the mirror, at revision rev. */
 void sync_plan_done(struct hnv_sync *s, const struct sync_plan *p, int64_t rev);
 

@@ -18,6 +18,9 @@
 #      until a tenant is unowned (a new tenant goes to it); stopped, its
 #      tenant moves at once; restarted, it leaves the pool's gateways out
 #      of its stored configuration and serves nothing
+#   4. gateway move R --to G: refused for a non-tenant, a non-member, its
+#      holder; the holder tears R down and releases it BEFORE G claims it
+#      (times printed); the request key goes, records follow
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -40,8 +43,10 @@ out=$(cli solo gateway ca --rdomain red --pool $POOL --vsid 5001 --ca 10.1.0.5 2
 	fail "gateway ca --pool without --etcd accepted"
 [[ $out == *"--pool needs shared policy"* ]] || fail "gateway ca --pool without --etcd: $out"
 [[ $(cli solo show config) != *"--pool"* ]] || fail "a --pool line was stored without --etcd"
+out=$(cli solo gateway move red --to g1 2>&1) && fail "gateway move without --etcd accepted"
+[[ $out == *"gateway move needs shared policy (hnvgwd --etcd)"* ]] || fail "gateway move without --etcd: $out"
 host_stop solo
-pass "gateway add/ca --pool without --etcd: exit 1, \"--pool needs shared policy\", nothing stored"
+pass "gateway add/ca --pool and gateway move without --etcd: exit 1, \"... needs shared policy\", nothing stored"
 
 for n in 1 2 3; do etcd_start "$n"; done
 etcd_wait_healthy
@@ -181,7 +186,8 @@ record_pa()
 	for r in $TENANTS; do i=$((i + 1)); [[ $r == "$1" ]] && break; done
 	eget rd/$1/lookup/$((5000 + i))/10.$i.0.5 | sed -n 's/.*--pa \([^ ]*\).*/\1/p'
 }
-records_follow() { local r; for r in $TENANTS; do [[ $(record_pa $r) == "$(pa_of "$(holder $r)")" ]] || return 1; done; }
+# (the tenants with a gateway CA and its record: the first four)
+records_follow() { local r; for r in red blue green yellow; do [[ $(record_pa $r) == "$(pa_of "$(holder $r)")" ]] || return 1; done; }
 wait_for 10 records_follow || fail "records: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
 pass "each tenant's active key is bound to its holder's lease; its gateway CA's lookup record moved to the holder's PA"
 
@@ -288,5 +294,31 @@ grep -q "bound to a gateway pool left out until this member holds it again" "$T/
 sleep 4
 [[ -z $(served g3) && -z $(held_by g3) ]] || fail "g3 took [$(held_by g3)] after its restart"
 pass "g3 stopped holding violet: violet moved at once (lease revoked); restarted, g3 left violet out of its configuration and serves nothing"
+
+
+# ---- 4. gateway move (planned): the holder tears down and releases, then
+# the target claims: never served by both
+mv_r=$(held_by "$other" | awk '{print $1}')
+[[ -n $mv_r ]] || fail "$other holds nothing to move"
+out=$(cli g3 gateway move nosuch --to g3 2>&1) && fail "gateway move of a non-tenant accepted"
+[[ $out == *"is no gateway pool's tenant"* ]] || fail "gateway move nosuch: $out"
+out=$(cli g3 gateway move "$mv_r" --to g9 2>&1) && fail "gateway move to a non-member accepted"
+[[ $out == *"g9 is no live member of gateway pool $POOL"* ]] || fail "gateway move --to g9: $out"
+out=$(cli g3 gateway move "$mv_r" --to "$other" 2>&1) && fail "gateway move to its holder accepted"
+[[ $out == *"already active on $other"* ]] || fail "gateway move to its holder: $out"
+t0=$(now_ms)
+cli g3 gateway move "$mv_r" --to g3 >/dev/null || fail "gateway move $mv_r --to g3: $(cli g3 gateway move "$mv_r" --to g3 2>&1)"
+moved() { [[ $(holder "$mv_r") == g3 && " $(served g3) " == *" $mv_r "* && " $(served "$other") " != *" $mv_r "* ]]; }
+wait_for 15 moved || fail "$mv_r not moved: holder $(holder "$mv_r"), g3 [$(served g3)], $other [$(served "$other")]"
+t1=$(now_ms)
+torn_at=$(pool_field "$other" "$other" served_since_ms)
+claim_at=$(tenant_field g3 "$mv_r" since_ms)
+echo "# gateway move $mv_r $other -> g3: $other tore it down after $((torn_at - t0)) ms, g3 claimed it after $((claim_at - t0)) ms (seen moved after $((t1 - t0)) ms)"
+((torn_at < claim_at)) || fail "$other tore $mv_r down at $torn_at, g3 claimed it at $claim_at"
+wait_for 10 bash -c "[[ -z \$(etcdctl --endpoints $ALL_URLS get --print-value-only ${PREFIX}pool/$POOL/moveto/$mv_r) ]]" ||
+	fail "the move request of $mv_r stays"
+wait_for 10 records_follow || fail "records after the move: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
+wait_for 10 check_one_holder g3 "$other" || fail "served after the move: g3 [$(served g3)] $other [$(served "$other")]"
+pass "gateway move $mv_r --to g3: torn down on $other $((claim_at - torn_at)) ms before g3 claimed it; request removed, records follow"
 
 echo "PASS: test_pool_tenants.sh"
