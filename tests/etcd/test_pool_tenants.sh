@@ -9,7 +9,8 @@
 #      exactly one active key, bound to its holder's lease; the counts are
 #      2/1/1; each member's `show gateways` lists exactly the tenants it
 #      holds (`show gateway-pool-tenants` agrees); the lookup record of a
-#      gateway CA points at its holder's PA
+#      gateway CA points at its holder's PA; a gateway add with a pool
+#      tenant's table is refused on a member that does not hold it
 #   3. failures (times printed): kill -9 of a member holding tenants: the
 #      survivors take them, records and a host edge's lookup record follow;
 #      g3 partitioned from etcd (its proxy killed): it fences itself and
@@ -159,6 +160,14 @@ wait_for 10 check_one_holder g1 g2 g3 || fail "served sets: g1 [$(served g1)] g2
 counts=$(for r in $TENANTS; do holder $r; done | sort | uniq -c | awk '{print $1}' | sort -n | xargs)
 [[ $counts == "1 1 2" ]] || fail "placement counts: $counts ($(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done))"
 cli g1 show gateway-pool-tenants
+# a gateway add is checked against every pool tenant's gateway, held here or not
+nh=$(for m in g1 g2 g3; do [[ $(holder red) != "$m" ]] && echo $m && break; done)
+cli "$nh" rdomain add clash --rdid "{11111111-2222-3333-4444-000000000008}" >/dev/null || fail "rdomain add clash"
+out=$(cli "$nh" gateway add --rdomain clash --pool $POOL --vrf clash --table 201 2>&1) &&
+	fail "a pool gateway with red's table accepted on $nh"
+[[ $out == *"table 201 already exists (VRF red of routing domain \"red\")"* ]] || fail "table clash on $nh: $out"
+cli "$nh" rdomain del clash >/dev/null || fail "rdomain del clash"
+pass "on $nh, which does not hold red, a pool gateway with red's table is refused naming red"
 echo "# placement: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
 pass "4 tenants over 3 members: one active key each, counts $counts, each member serves exactly what it holds"
 for h in g1 g2 g3; do echo "# $h serves: $(served $h)"; done
