@@ -348,6 +348,9 @@ static int apply_one(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, cha
 		/* a request to the shared policy, never configuration */
 		hnv_seterr(err, errlen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
 		return -EOPNOTSUPP;
+	case HNV_CONF_GATEWAY_MOVE:
+		hnv_seterr(err, errlen, "%s", HNV_CONF_GATEWAY_MOVE_REFUSED);
+		return -EOPNOTSUPP;
 	}
 	hnv_seterr(err, errlen, "unknown command kind %d", (int)c->kind);
 	return -EINVAL;

@@ -270,11 +270,11 @@ static int format_port(struct out *o, const struct hnv_conf_cmd *cmd)
 	return 0;
 }
 
-static int format_port_move(struct out *o, const struct hnv_conf_port_move *m)
+static int format_port_move(struct out *o, const struct hnv_conf_port_move *m, const char *what)
 {
 	if (!CONF_TERMINATED(m->name) || !CONF_TERMINATED(m->host))
 		return -EINVAL;
-	out_add(o, "port move");
+	out_add(o, "%s move", what);
 	out_val(o, NULL, m->name);
 	out_val(o, "--to", m->host);
 	return 0;
@@ -330,17 +330,21 @@ static int format_proute(struct out *o, const struct hnv_conf_cmd *cmd)
 static int format_gateway(struct out *o, const struct hnv_conf_cmd *cmd)
 {
 	const struct hnv_conf_gateway *g = &cmd->u.gateway;
-	if (!CONF_TERMINATED(g->rdomain))
+	if (!CONF_TERMINATED(g->rdomain) || !CONF_TERMINATED(g->pool))
 		return -EINVAL;
 	if (cmd->kind == HNV_CONF_GATEWAY_DEL) {
 		out_add(o, "gateway del");
 		out_val(o, "--rdomain", g->rdomain);
+		if (g->pool[0])
+			out_val(o, "--pool", g->pool);
 		return 0;
 	}
 	if (!CONF_TERMINATED(g->vrf) || !CONF_TERMINATED(g->corp_dev))
 		return -EINVAL;
 	out_add(o, "gateway add");
 	out_val(o, "--rdomain", g->rdomain);
+	if (g->pool[0])
+		out_val(o, "--pool", g->pool);
 	out_val(o, "--vrf", g->vrf);
 	out_add(o, " --table %u", g->table);
 	if (g->corp_dev[0])
@@ -367,10 +371,12 @@ static int format_gateway(struct out *o, const struct hnv_conf_cmd *cmd)
 static int format_gateway_ca(struct out *o, const struct hnv_conf_cmd *cmd)
 {
 	const struct hnv_conf_gateway_ca *g = &cmd->u.gateway_ca;
-	if (!CONF_TERMINATED(g->rdomain))
+	if (!CONF_TERMINATED(g->rdomain) || !CONF_TERMINATED(g->pool))
 		return -EINVAL;
 	out_add(o, "gateway %s", cmd->kind == HNV_CONF_GATEWAY_CA ? "ca" : "ca-del");
 	out_val(o, "--rdomain", g->rdomain);
+	if (g->pool[0])
+		out_val(o, "--pool", g->pool);
 	out_add(o, " --vsid %u", g->vsid);
 	out_ip(o, "--ca", &g->ca);
 	return 0;
@@ -482,7 +488,9 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_PORT_DEL:
 		return format_port(o, cmd);
 	case HNV_CONF_PORT_MOVE:
-		return format_port_move(o, &cmd->u.port_move);
+		return format_port_move(o, &cmd->u.port_move, "port");
+	case HNV_CONF_GATEWAY_MOVE:
+		return format_port_move(o, &cmd->u.port_move, "gateway");
 	case HNV_CONF_LOOKUP_ADD:
 	case HNV_CONF_LOOKUP_SET:
 	case HNV_CONF_LOOKUP_DEL:

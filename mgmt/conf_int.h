@@ -127,6 +127,7 @@ enum conf_opt {
 	OPT_SOURCE,
 	OPT_PREFIX_IN,
 	OPT_PREFIX_OUT,
+	OPT_POOL,
 	OPT__COUNT
 };
 

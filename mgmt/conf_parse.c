@@ -82,6 +82,7 @@ static const struct {
 	[OPT_SOURCE] = {"--source", false, 1},
 	[OPT_PREFIX_IN] = {"--prefix-in", false, HNV_BGP_PEER_PREFIXES_MAX},
 	[OPT_PREFIX_OUT] = {"--prefix-out", false, HNV_BGP_PEER_PREFIXES_MAX},
+	[OPT_POOL] = {"--pool", false, 1},
 };
 
 _Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
@@ -205,6 +206,13 @@ static int build_port_move(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_port_move *m = &cmd->u.port_move;
 	int rc = conf_get_name(c, "port name", c->pos, m->name);
+	return rc ? rc : conf_get_host(c, "host name", conf_opt1(c, OPT_TO), m->host);
+}
+
+static int build_gateway_move(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
+{
+	struct hnv_conf_port_move *m = &cmd->u.port_move;
+	int rc = conf_get_name(c, "rdomain name", c->pos, m->name);
 	return rc ? rc : conf_get_host(c, "host name", conf_opt1(c, OPT_TO), m->host);
 }
 
@@ -437,6 +445,8 @@ static int build_gateway_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	struct hnv_conf_gateway *g = &cmd->u.gateway;
 	const char *table = conf_opt1(c, OPT_TABLE);
 	int rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), g->rdomain);
+	if (rc == 0 && c->n[OPT_POOL])
+		rc = conf_get_host(c, "pool name", conf_opt1(c, OPT_POOL), g->pool);
 	if (rc == 0)
 		rc = conf_get_dev(c, "VRF name", conf_opt1(c, OPT_VRF), g->vrf);
 	if (rc == 0 && strlen(g->vrf) > HNV_VRF_NAME_MAX)
@@ -514,7 +524,11 @@ static int build_gateway_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 
 static int build_gateway_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	return conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), cmd->u.gateway.rdomain);
+	struct hnv_conf_gateway *g = &cmd->u.gateway;
+	int rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), g->rdomain);
+	if (rc == 0 && c->n[OPT_POOL])
+		rc = conf_get_host(c, "pool name", conf_opt1(c, OPT_POOL), g->pool);
+	return rc;
 }
 
 /* gateway ca and gateway ca-del: the same three values. */
@@ -522,6 +536,8 @@ static int build_gateway_ca(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
 	struct hnv_conf_gateway_ca *g = &cmd->u.gateway_ca;
 	int rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), g->rdomain);
+	if (rc == 0 && c->n[OPT_POOL])
+		rc = conf_get_host(c, "pool name", conf_opt1(c, OPT_POOL), g->pool);
 	if (rc == 0)
 		rc = conf_get_vsid(c, conf_opt1(c, OPT_VSID), &g->vsid);
 	if (rc == 0)
@@ -533,6 +549,7 @@ static int build_gateway_ca(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 
 #define PROUTE_KEY (B(OPT_PREFIX) | B(OPT_NEXTHOP))
 #define GWCA_KEY (B(OPT_RDOMAIN) | B(OPT_VSID) | B(OPT_CA))
+#define GWCA_OPTS (GWCA_KEY | B(OPT_POOL))
 #define S2S_OPTS                                                                                   \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
 	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_CA_CERT) | B(OPT_IKE_PROPOSAL) |            \
@@ -576,12 +593,14 @@ static const struct cmd_def cmd_defs[] = {
 	{"gateway", "add", HNV_CONF_GATEWAY_ADD, NULL,
 	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE) | B(OPT_CORP_DEV) | B(OPT_NAT_EXTERNAL) |
 		 B(OPT_CORP_ADDR) | B(OPT_CORP_NEXTHOP) | B(OPT_BGP_ASN) | B(OPT_BGP_PEER) |
-		 B(OPT_BGP_PEER_ASN),
+		 B(OPT_BGP_PEER_ASN) | B(OPT_POOL),
 	 B(OPT_RDOMAIN) | B(OPT_VRF) | B(OPT_TABLE), 0, build_gateway_add},
-	{"gateway", "del", HNV_CONF_GATEWAY_DEL, NULL, B(OPT_RDOMAIN), B(OPT_RDOMAIN), 0,
-	 build_gateway_del},
-	{"gateway", "ca", HNV_CONF_GATEWAY_CA, NULL, GWCA_KEY, GWCA_KEY, 0, build_gateway_ca},
-	{"gateway", "ca-del", HNV_CONF_GATEWAY_CA_DEL, NULL, GWCA_KEY, GWCA_KEY, 0,
+	{"gateway", "del", HNV_CONF_GATEWAY_DEL, NULL, B(OPT_RDOMAIN) | B(OPT_POOL), B(OPT_RDOMAIN),
+	 0, build_gateway_del},
+	{"gateway", "ca", HNV_CONF_GATEWAY_CA, NULL, GWCA_OPTS, GWCA_KEY, 0, build_gateway_ca},
+	{"gateway", "move", HNV_CONF_GATEWAY_MOVE, "RDOMAIN", B(OPT_TO), B(OPT_TO), 0,
+	 build_gateway_move},
+	{"gateway", "ca-del", HNV_CONF_GATEWAY_CA_DEL, NULL, GWCA_OPTS, GWCA_KEY, 0,
 	 build_gateway_ca},
 	{"s2s", "add", HNV_CONF_S2S_ADD, "NAME", S2S_OPTS, S2S_REQ,
 	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_LOCAL_NETMAP) |

@@ -33,12 +33,13 @@
  *          [--use-external-router on|off]
  *   proute add --prefix P --nexthop IP --dev IF [--metric N]
  *   proute del --prefix P --nexthop IP
- *   gateway add --rdomain NAME --vrf NAME --table N [--corp-dev IF]
+ *   gateway add --rdomain NAME [--pool NAME] --vrf NAME --table N [--corp-dev IF]
  *          [--corp-addr IP/LEN] [--corp-nexthop IP] [--nat-external IP]
  *          [--bgp-asn N [--bgp-peer IP --bgp-peer-asn N]]
- *   gateway ca --rdomain NAME --vsid N --ca IP
- *   gateway ca-del --rdomain NAME --vsid N --ca IP
- *   gateway del --rdomain NAME
+ *   gateway ca --rdomain NAME [--pool NAME] --vsid N --ca IP
+ *   gateway ca-del --rdomain NAME [--pool NAME] --vsid N --ca IP
+ *   gateway del --rdomain NAME [--pool NAME]
+ *   gateway move RDOMAIN --to HOST
  *   s2s add NAME --rdomain NAME --peer IP|HOST|any [--local-addr IP]
  *          --local-id ID --remote-id ID [--allow-legacy-crypto]
  *          (--psk SECRET | --cert FILE --key FILE [--ca-cert FILE])
@@ -84,6 +85,11 @@
  *           one device (a port without --dev uses the device NAME). A
  *           device that does not exist refuses the change when hnvgwd
  *           applies it on a host edge.
+ *   gateway move: hands the tenant RDOMAIN of a gateway pool to the pool's
+ *           member HOST (a planned move: the holder tears it down and
+ *           releases it, then HOST claims it; docs/gateway-pool.md). Like
+ *           port move it is no configuration: refused without --etcd
+ *           (HNV_CONF_GATEWAY_MOVE_REFUSED).
  *   port move: hands port NAME to host HOST of a shared policy (hnvgwd
  *           --etcd carries it out, mgmt/daemon/sync.c). HOST: 1-63
  *           characters of A-Z a-z 0-9 _ . -, not . or .., as hnvgwd's
@@ -102,6 +108,12 @@
  *           hnvgw's NETMAP tables 0x48000000-0x480fffff) unique among
  *           gateways.
  *           gateway del removes the gateway's CAs with it.
+ *           --pool NAME (a gateway pool, letters, digits, _ . -, 1-63, as
+ *           hnvgwd --gateway-pool): the pool's active member serves the
+ *           tenant instead of the host the line is given to; only with
+ *           shared policy (hnvgwd --etcd: HNV_CONF_POOL_REFUSED otherwise).
+ *           A gateway's CAs, and the del of the gateway or of a CA, name
+ *           the gateway's pool (or none when it is host-bound).
  *   gateway ca: the gateway's customer address in one VSID of its routing
  *           domain: inside that VSID's prefixes and not its default gateway;
  *           at most one per VSID and address family.
@@ -216,6 +228,7 @@ enum hnv_conf_kind {
 	HNV_CONF_L3_DEL,
 	HNV_CONF_BGP_PEER_ADD,
 	HNV_CONF_BGP_PEER_DEL,
+	HNV_CONF_GATEWAY_MOVE, /* u.port_move: name is the routing domain */
 };
 
 /* Limits of the config text. The datapath has the same ones (datapath/
@@ -273,6 +286,10 @@ struct hnv_conf_port {
 /* port move NAME --to HOST. HNV_CONF_HOST_MAX is HNV_SYNC_HOST_MAX
  * (mgmt/daemon/sync.h), the longest host name of a shared policy. */
 #define HNV_CONF_HOST_MAX 63
+#define HNV_CONF_POOL_REFUSED                                                                      \
+	"--pool needs shared policy (hnvgwd --etcd): a gateway pool exists only through etcd"
+#define HNV_CONF_GATEWAY_MOVE_REFUSED                                                              \
+	"gateway move needs shared policy (hnvgwd --etcd): it moves a gateway pool's tenant"
 #define HNV_CONF_PORT_MOVE_REFUSED "port move needs shared policy (hnvgwd --etcd)"
 struct hnv_conf_port_move {
 	char name[HNV_NAME_MAX + 1];
@@ -308,6 +325,9 @@ struct hnv_conf_gateway {
 	uint32_t bgp_asn;       /* 0: no BGP */
 	struct hnv_ip bgp_peer; /* unspecified: none (bgp-peer objects may add some) */
 	uint32_t bgp_peer_asn;
+	/* --pool: "" host-bound; else the gateway pool whose active member
+	 * serves the tenant (hnvgwd --etcd, docs/gateway-pool.md). add and del */
+	char pool[HNV_CONF_HOST_MAX + 1];
 };
 
 #define HNV_VRF_NAME_MAX 12 /* the VRF device is rd-<name> */
@@ -316,6 +336,7 @@ struct hnv_conf_gateway_ca {
 	char rdomain[HNV_NAME_MAX + 1];
 	uint32_t vsid;
 	struct hnv_ip ca;
+	char pool[HNV_CONF_HOST_MAX + 1]; /* as its gateway's */
 };
 
 enum hnv_s2s_auth {

@@ -493,6 +493,10 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 		hnv_seterr(msg, msglen, "%s", HNV_CONF_PORT_MOVE_REFUSED);
 		return -EOPNOTSUPP;
 	}
+	if (c->kind == HNV_CONF_GATEWAY_MOVE) { /* as port move */
+		hnv_seterr(msg, msglen, "%s", HNV_CONF_GATEWAY_MOVE_REFUSED);
+		return -EOPNOTSUPP;
+	}
 	if (classify(c->kind, &g, &op) < 0) {
 		hnv_seterr(msg, msglen, "unknown command kind %d", (int)c->kind);
 		return -EINVAL;
@@ -531,6 +535,20 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 		/* a gateway CA is found by VSID and family; del names the CA */
 		if (match && g == G_GATEWAY_CA)
 			match = hnv_ip_eq(&OBJ(old, gateway_ca)->ca, &c->u.gateway_ca.ca);
+		/* a del names the pool of what it deletes (its key in etcd) */
+		const char *op_pool = g == G_GATEWAY      ? c->u.gateway.pool
+				      : g == G_GATEWAY_CA ? c->u.gateway_ca.pool
+							  : NULL;
+		const char *old_pool = !match || !op_pool ? NULL
+				       : g == G_GATEWAY   ? OBJ(old, gateway)->pool
+							  : OBJ(old, gateway_ca)->pool;
+		if (old_pool && strcmp(old_pool, op_pool) != 0) {
+			hnv_seterr(msg, msglen, "%s: %s is %s%s%s, give %s%s", cmd,
+				   what_of(c, g, what, sizeof(what)), *old_pool ? "in pool \"" : "",
+				   *old_pool ? old_pool : "bound to a host", *old_pool ? "\"" : "",
+				   *old_pool ? "--pool " : "no --pool", old_pool);
+			return -EINVAL;
+		}
 		if (!match) {
 			hnv_seterr(msg, msglen, "%s: %s not found", cmd,
 				   what_of(c, g, what, sizeof(what)));
@@ -645,10 +663,12 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		return route_ok(&u->proute.prefix, &u->proute.nexthop);
 	case HNV_CONF_GATEWAY_ADD:
 	case HNV_CONF_GATEWAY_DEL:
-		return T(u->gateway.rdomain) && T(u->gateway.vrf) && T(u->gateway.corp_dev);
+		return T(u->gateway.rdomain) && T(u->gateway.vrf) && T(u->gateway.corp_dev) &&
+		       T(u->gateway.pool);
 	case HNV_CONF_GATEWAY_CA:
 	case HNV_CONF_GATEWAY_CA_DEL:
-		return T(u->gateway_ca.rdomain) && vsid_ok(u->gateway_ca.vsid);
+		return T(u->gateway_ca.rdomain) && vsid_ok(u->gateway_ca.vsid) &&
+		       T(u->gateway_ca.pool);
 	case HNV_CONF_S2S_ADD:
 		return T(u->s2s.name) && T(u->s2s.rdomain) && T(u->s2s.local_id) &&
 		       T(u->s2s.remote_id) && T(u->s2s.psk) && T(u->s2s.cert) && T(u->s2s.key) &&

@@ -108,14 +108,14 @@ static bool rdomain_known(const struct ck *ck, const char *name)
 	return mdl_view_find(&ck->v, &k) != NULL;
 }
 
-static bool has_gateway(const struct ck *ck, const char *rdomain)
+static const struct ent *gateway_of(const struct ck *ck, const char *rdomain)
 {
 	MEMBER_T(gateway) key;
 	memset(&key, 0, sizeof(key));
 	snprintf(key.rdomain, sizeof(key.rdomain), "%s", rdomain);
 	struct keyb k;
 	mdl_key_identity(&key, G_GATEWAY, &k);
-	return mdl_view_find(&ck->v, &k) != NULL;
+	return mdl_view_find(&ck->v, &k);
 }
 
 /* The first pool of vsid in replay order, or NULL. */
@@ -263,8 +263,24 @@ static int check_gateway(const struct ck *ck, const struct ent *e, char *msg)
 static int check_gateway_ca(const struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(gateway_ca) *g = OBJ(e, gateway_ca);
-	if (!has_gateway(ck, g->rdomain))
+	const struct ent *gw = gateway_of(ck, g->rdomain);
+	if (gw == NULL)
 		return conf_gateway_missing("gateway ca", NULL, g->rdomain, msg, MSG_MAX);
+	/* the CA follows its gateway: the same pool, or none for both */
+	const char *gp = OBJ(gw, gateway)->pool;
+	if (strcmp(gp, g->pool) != 0) {
+		if (*gp)
+			hnv_seterr(msg, MSG_MAX,
+				   "gateway ca: the gateway of routing domain \"%s\" is in pool "
+				   "\"%s\": give --pool %s",
+				   g->rdomain, gp, gp);
+		else
+			hnv_seterr(msg, MSG_MAX,
+				   "gateway ca: the gateway of routing domain \"%s\" is bound to a "
+				   "host, not to pool \"%s\"",
+				   g->rdomain, g->pool);
+		return -EINVAL;
+	}
 	const MEMBER_T(vsubnet) *vs = vsubnet_of(ck, g->vsid);
 	if (vs == NULL)
 		return conf_vsid_missing("gateway ca", g->vsid, msg, MSG_MAX);
@@ -415,7 +431,7 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(s2s) *s = OBJ(e, s2s);
 	if (!rdomain_known(ck, s->rdomain))
 		return conf_rdomain_missing("s2s add", s->rdomain, msg, MSG_MAX);
-	if (!has_gateway(ck, s->rdomain))
+	if (!gateway_of(ck, s->rdomain))
 		return conf_gateway_missing("s2s add", s->name, s->rdomain, msg, MSG_MAX);
 	/* charon tells tunnels to one peer apart by their identities */
 	struct keyb k;
@@ -434,7 +450,7 @@ static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
 	const char *cmd = hnv_conf_conn_cmd(s);
 	if (!rdomain_known(ck, s->rdomain))
 		return conf_rdomain_missing(cmd, s->rdomain, msg, MSG_MAX);
-	if (!has_gateway(ck, s->rdomain))
+	if (!gateway_of(ck, s->rdomain))
 		return conf_gateway_missing(cmd, s->name, s->rdomain, msg, MSG_MAX);
 	struct keyb k;
 	mdl_key_conn(s, &k);

@@ -73,8 +73,9 @@ static const struct kind_info {
 	[HNV_CONF_L3_DEL] = {SIZE_OF(conn), HNV_CONF_L3_DEL, true},
 	[HNV_CONF_BGP_PEER_ADD] = {SIZE_OF(bgp_peer), HNV_CONF_BGP_PEER_DEL, true},
 	[HNV_CONF_BGP_PEER_DEL] = {SIZE_OF(bgp_peer), HNV_CONF_BGP_PEER_DEL, true},
+	[HNV_CONF_GATEWAY_MOVE] = {SIZE_OF(port_move), HNV_CONF_GATEWAY_MOVE, false},
 };
-_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_BGP_PEER_DEL + 1,
+_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == HNV_CONF_GATEWAY_MOVE + 1,
 	       "a row for each kind");
 
 /* The row of kind k, or NULL for a value outside the enum. */

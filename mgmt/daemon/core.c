@@ -707,6 +707,78 @@ static int restore(struct hnv_core *c, unsigned rev, unsigned *newrev, char *err
 	return install(c, m, newrev, err, errlen);
 }
 
+/* The gateways of pools in the model (dels for them). */
+struct pool_gws {
+	struct hnv_conf_cmd *del;
+	size_t n, cap;
+	int rc;
+};
+
+static int pool_gw_cb(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct pool_gws *g = arg;
+	if (!cmd->u.gateway.pool[0])
+		return 0;
+	if (HNV_GROW(g->del, g->cap, g->n + 1))
+		return g->rc = -ENOMEM;
+	struct hnv_conf_cmd *d = &g->del[g->n++];
+	memset(d, 0, sizeof(*d));
+	d->kind = HNV_CONF_GATEWAY_DEL;
+	memcpy(d->u.gateway.rdomain, cmd->u.gateway.rdomain, sizeof(d->u.gateway.rdomain));
+	memcpy(d->u.gateway.pool, cmd->u.gateway.pool, sizeof(d->u.gateway.pool));
+	return 0;
+}
+
+/* A gateway pool's tenant is served only while this member holds it
+ * (docs/gateway-pool.md), and at start it holds none: the stored
+ * configuration's pool gateways (and their CAs) are left out before
+ * anything is applied, as a new revision, so that a member that restarts
+ * (or cannot reach etcd) never serves a tenant another member may hold.
+ * The sync gives them back when the member holds them again; etcd keeps
+ * them meanwhile. 0, or a negative errno with err. */
+static int leave_out_pool_gateways(struct hnv_core *c, char *err, size_t errlen)
+{
+	struct pool_gws g = {0};
+	hnv_model_foreach_kind(c->model, HNV_CONF_GATEWAY_ADD, pool_gw_cb, &g);
+	int rc = g.rc;
+	if (rc || g.n == 0)
+		goto out;
+	struct hnv_model_txn *t;
+	char e[512];
+	if ((rc = hnv_model_txn_begin(c->model, &t)))
+		goto out;
+	if ((rc = hnv_model_txn_cmds(t, g.del, g.n, e, sizeof(e)))) {
+		hnv_model_txn_abort(t);
+		hnv_seterr(err, errlen, "cannot leave out the gateway pools' tenants: %s", e);
+		goto out;
+	}
+	hnv_model_txn_commit(t);
+	char *text = hnv_model_text(c->model, true);
+	if (!text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	size_t len = strlen(text);
+	unsigned rev;
+	rc = hnv_store_commit(c->store, text, len, &rev);
+	wipe_free(text, len);
+	if (rc) {
+		hnv_seterr(err, errlen, "cannot store revision without the pools' tenants: %s",
+			   strerror(-rc));
+		goto out;
+	}
+	hnv_log(HNV_LOG_NOTICE,
+		"revision %u: the %zu gateway%s of revision %u bound to a gateway pool left "
+		"out until this member holds %s again",
+		rev, g.n, g.n == 1 ? "" : "s", c->rev, g.n == 1 ? "it" : "them");
+	c->rev = rev;
+out:
+	if (rc == -ENOMEM)
+		hnv_seterr(err, errlen, "out of memory");
+	free(g.del);
+	return rc;
+}
+
 int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_t errlen)
 {
 	struct hnv_core *c = calloc(1, sizeof(*c));
@@ -723,7 +795,7 @@ int hnv_core_open(const char *state_dir, struct hnv_core **out, char *err, size_
 		hnv_seterr(err, errlen, "%s", e);
 		goto fail;
 	}
-	if ((rc = open_model(c, err, errlen)))
+	if ((rc = open_model(c, err, errlen)) || (rc = leave_out_pool_gateways(c, err, errlen)))
 		goto fail;
 	if (!(c->dp = hnv_dp_new()) || (rc = hnv_apply_new(c->dp, &c->apply))) {
 		rc = -ENOMEM;
@@ -864,6 +936,31 @@ static void add_warnings(json_object *result, const char *const *lines, size_t n
 	}
 }
 
+/* Without shared policy (no exec hook) a gateway line with --pool is
+ * refused: a pool exists only through etcd, and no member would serve it.
+ * 0, or -EOPNOTSUPP with err naming the line; other lines are left to the
+ * transaction's own checks. */
+static int pool_refused(const char *const *lines, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct hnv_conf_cmd cmd;
+		char msg[256];
+		if (hnv_conf_parse_line(lines[i], &cmd, msg, sizeof(msg)) != 1)
+			continue;
+		bool pool = false;
+		if (cmd.kind == HNV_CONF_GATEWAY_ADD || cmd.kind == HNV_CONF_GATEWAY_DEL)
+			pool = cmd.u.gateway.pool[0] != '\0';
+		else if (cmd.kind == HNV_CONF_GATEWAY_CA || cmd.kind == HNV_CONF_GATEWAY_CA_DEL)
+			pool = cmd.u.gateway_ca.pool[0] != '\0';
+		explicit_bzero(&cmd, sizeof(cmd));
+		if (pool) {
+			hnv_seterr(err, errlen, "line %zu: %s", i + 1, HNV_CONF_POOL_REFUSED);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsigned confirm,
 		  json_object **result, char *err, size_t errlen)
 {
@@ -880,6 +977,11 @@ int hnv_core_exec(struct hnv_core *c, const char *const *lines, size_t n, unsign
 				add_warnings(*result, lines, n);
 			return hrc;
 		}
+	}
+	if (!c->exec_hook) {
+		int prc = pool_refused(lines, n, err, errlen);
+		if (prc)
+			return prc;
 	}
 	unsigned prev = c->rev, rev;
 	int rc = run_txn(c, lines, NULL, n, &rev, err, errlen);

@@ -1,5 +1,6 @@
 /* pool.c: gateway pool membership through etcd (pool.h). */
 #include "pool.h"
+#include "pool_int.h"
 
 #include "../../lib/clock.h"
 #include "../../lib/err.h"
@@ -20,55 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KEY_MAX 512
-#define RETRY_MS 250 /* a failed grant or keepalive is tried again after this */
-#define VIEW_MS 500  /* the member view is read this often */
-
-enum member_state {
-	ST_JOINING, /* no lease yet */
-	ST_MEMBER,  /* a lease, kept alive in time */
-	ST_FENCED   /* the lease may be gone: serve nothing */
-};
 static const char *const state_names[] = {"joining", "member", "fenced"};
-
-/* A member as etcd has it. */
-struct member_view {
-	char host[HNV_SYNC_HOST_MAX + 1];
-	char pa[64]; /* hosts/HOST/pa, "" when there is none */
-	int64_t lease;
-	int64_t left; /* seconds the lease has left; -1: gone */
-};
-
-struct hnv_pool {
-	char name[HNV_SYNC_HOST_MAX + 1], host[HNV_SYNC_HOST_MAX + 1];
-	char member_key[KEY_MAX], members[KEY_MAX], members_end[KEY_MAX], hosts[KEY_MAX];
-	unsigned ttl;
-	struct hnv_etcd *ka; /* the keepalive thread's */
-	struct hnv_etcd *vw; /* the view thread's */
-	struct hnv_etcd *rd; /* the control thread's: revoke at exit */
-	pthread_t th, vth;
-	bool started, vstarted;
-	int efd; /* the thread wakes the control thread */
-
-	pthread_mutex_t mu; /* guards what follows, up to the control thread's part */
-	pthread_cond_t cv;
-	bool stop;
-	int64_t lease, granted;
-	int64_t ok_send_ms; /* send time of the last successful keepalive or grant */
-	int64_t ok_ms;      /* when its reply came */
-	uint64_t joins;
-	char last_error[256];
-	struct member_view *view; /* the view thread's last reading */
-	size_t nview;
-	int64_t view_ms; /* when (mono), 0: never */
-	char view_err[256];
-
-	/* control thread */
-	enum member_state state;
-	int64_t seen_lease; /* the lease the control thread last saw as held */
-	uint64_t fences;
-	int64_t changed_wall_ms; /* when state last changed (Unix ms) */
-};
 
 static int64_t wall_ms(void)
 {
@@ -77,7 +30,7 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void wake_control(struct hnv_pool *p)
+void hnv_pool_wake(struct hnv_pool *p)
 {
 	uint64_t one = 1;
 	if (write(p->efd, &one, sizeof(one)) < 0) {
@@ -131,7 +84,7 @@ static void join(struct hnv_pool *p)
 	p->joins++;
 	p->last_error[0] = '\0';
 	pthread_mutex_unlock(&p->mu);
-	wake_control(p);
+	hnv_pool_wake(p);
 }
 
 static void *keepalive_thread(void *arg)
@@ -168,7 +121,7 @@ static void *keepalive_thread(void *arg)
 			snprintf(p->last_error, sizeof(p->last_error), "lease %" PRId64 " expired",
 				 id);
 			pthread_mutex_unlock(&p->mu);
-			wake_control(p);
+			hnv_pool_wake(p);
 			next = 0;
 		} else {
 			set_error(p, "keepalive", err);
@@ -235,6 +188,13 @@ static void update(struct hnv_pool *p)
 	}
 }
 
+/* update, then the tenants served follow the state */
+static void update_serve(struct hnv_pool *p)
+{
+	update(p);
+	hnv_pool_tenants_serve(p);
+}
+
 int hnv_pool_fd(void *arg, short *events)
 {
 	struct hnv_pool *p = arg;
@@ -260,7 +220,7 @@ void hnv_pool_run(void *arg, short revents)
 			/* EAGAIN: nothing pending */
 		}
 	}
-	update(p);
+	update_serve(p);
 }
 
 /* ---- the members as etcd has them (the view thread) ---- */
@@ -328,6 +288,8 @@ static void *view_thread(void *arg)
 		struct member_view *v;
 		size_t n;
 		int rc = read_view(p, &v, &n, err, sizeof(err));
+		if (rc == 0)
+			hnv_pool_tenants_tick(p, v, n);
 		pthread_mutex_lock(&p->mu);
 		if (rc == 0) {
 			free(p->view);
@@ -361,7 +323,7 @@ static void add_int(json_object *r, const char *k, int64_t v)
 static json_object *pool_status(void *arg)
 {
 	struct hnv_pool *p = arg;
-	update(p);
+	update_serve(p);
 	json_object *rows = json_object_new_array();
 	bool self_seen = false;
 	pthread_mutex_lock(&p->mu);
@@ -392,6 +354,8 @@ static json_object *pool_status(void *arg)
 		add_int(r, "state_since_ms", me ? p->changed_wall_ms : 0);
 		add_int(r, "view_ms_ago", view_ago);
 		add_str(r, "last_error", me ? last : "");
+		add_int(r, "tenants_served", me ? (int64_t)p->nserved : -1);
+		add_int(r, "served_since_ms", me ? p->served_changed_wall_ms : 0);
 		json_object_array_add(rows, r);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -456,6 +420,14 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	snprintf(p->member_key, sizeof(p->member_key), "%.380s%.63s", p->members, o->host);
 	hnv_etcd_prefix_end(p->members, p->members_end, sizeof(p->members_end));
 	snprintf(p->hosts, sizeof(p->hosts), "%.256shosts/", prefix);
+	snprintf(p->prefix, sizeof(p->prefix), "%.256s", prefix);
+	snprintf(p->tenants, sizeof(p->tenants), "%.256spool/%.63s/tenant/", prefix, o->name);
+	hnv_etcd_prefix_end(p->tenants, p->tenants_end, sizeof(p->tenants_end));
+	snprintf(p->actives, sizeof(p->actives), "%.256spool/%.63s/active/", prefix, o->name);
+	hnv_etcd_prefix_end(p->actives, p->actives_end, sizeof(p->actives_end));
+	snprintf(p->movereq, sizeof(p->movereq), "%.256spool/%.63s/moveto/", prefix, o->name);
+	hnv_etcd_prefix_end(p->movereq, p->movereq_end, sizeof(p->movereq_end));
+	p->sync = o->sync;
 	p->ttl = ttl;
 	p->state = ST_JOINING;
 	p->changed_wall_ms = wall_ms();
@@ -488,6 +460,7 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	}
 	p->vstarted = true;
 	hnv_core_add_status(core, "gateway-pool", pool_status, p);
+	hnv_core_add_status(core, "gateway-pool-tenants", hnv_pool_tenants_status, p);
 	*out = p;
 	return 0;
 }
@@ -518,6 +491,7 @@ void hnv_pool_free(struct hnv_pool *p)
 	hnv_etcd_free(p->vw);
 	hnv_etcd_free(p->rd);
 	free(p->view);
+	hnv_pool_tenants_free(p);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p);

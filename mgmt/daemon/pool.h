@@ -19,6 +19,13 @@
  * it held. The control thread checks this deadline (hnv_pool_timeout_ms),
  * logs the transition, and serves nothing while fenced.
  *
+ * Tenants (pool_tenants.c): the view thread also elects the pool's
+ * tenants (gateway add --pool NAME) and claims those this member should
+ * hold; the control thread hands the ones it holds to the sync, which
+ * applies their gateway lines as this host's, and hands it none while
+ * fenced, which tears them down. `hnvgw show gateway-pool-tenants` lists
+ * them with their active member.
+ *
  * `hnvgw show gateway-pool` shows the members as a second thread, with an
  * etcd client of its own, reads them every 500 ms (member keys, their
  * leases' time to live, their hosts/HOST/pa), so that the control thread
@@ -41,6 +48,7 @@
 
 struct hnv_core;
 struct hnv_pool;
+struct hnv_sync;
 
 struct hnv_pool_opts {
 	const char *name;   /* --gateway-pool: [A-Za-z0-9_.-]{1,63} */
@@ -50,6 +58,9 @@ struct hnv_pool_opts {
 	const char *prefix; /* --etcd-prefix; NULL: the default */
 	/* as in struct hnv_sync_opts; NULL: not used */
 	const char *cacert, *cert, *key, *user, *password_file;
+	/* the shared policy (hnvgwd --etcd) that applies the tenants this
+	 * member holds; NULL: it serves none */
+	struct hnv_sync *sync;
 };
 
 /* Starts the membership thread and registers `show gateway-pool`. Does

@@ -178,6 +178,12 @@ int sync_interests(struct hnv_sync *s, struct hnv_hmap *set)
 		if (hnv_hmap_put(set, n->key, NULL, NULL))
 			return -ENOMEM;
 	}
+	/* and the tenants it holds as a member of a gateway pool */
+	HNV_HMAP_FOREACH(n, &s->held)
+	{
+		if (hnv_hmap_put(set, n->key, NULL, NULL))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -261,7 +267,7 @@ static int applied_refresh(struct hnv_sync *s)
  * since the last apply, unless everything is to be compared): 0 and
  * *cmds (malloc'd, NULL when there is none) with *n and *d, or a negative
  * errno with err. */
-static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
+static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending, bool any_pool,
 		   struct sync_delta *d, struct hnv_conf_cmd **cmds, size_t *n, char *err,
 		   size_t errlen)
 {
@@ -273,7 +279,10 @@ static int changes(struct hnv_sync *s, const struct hnv_hmap *rds, bool pending,
 				   .rds = rds,
 				   .keys = pending && !s->full ? &s->pending : NULL,
 				   .host = s->host,
-				   .prefix = s->prefix};
+				   .prefix = s->prefix,
+				   .pool = s->pool[0] ? s->pool : NULL,
+				   .held = &s->held,
+				   .any_pool = any_pool};
 	if (!rc)
 		rc = sync_delta_compute(&in, d);
 	if (!rc && d->n)
@@ -290,7 +299,9 @@ int sync_view(struct hnv_sync *s, const struct hnv_hmap *rds, struct hnv_model_t
 	struct hnv_conf_cmd *cmds;
 	size_t n;
 	*t = NULL;
-	int rc = changes(s, rds, false, &d, &cmds, &n, err, errlen);
+	/* every pool's gateway of the routing domains: a line of a pool's
+	 * tenant validates on any host, not only on its active member */
+	int rc = changes(s, rds, false, true, &d, &cmds, &n, err, errlen);
 	if (!rc && (rc = hnv_model_txn_begin(hnv_core_model_for_check(s->core), t)))
 		hnv_seterr(err, errlen, "cannot check against the running configuration: %s",
 			   strerror(-rc));
@@ -400,7 +411,7 @@ static void apply(struct hnv_sync *s)
 	if (!rc && !same_set(&rds, &s->rds))
 		s->full = true;
 	if (!rc)
-		rc = changes(s, &rds, true, &d, &cmds, &n, err, sizeof(err));
+		rc = changes(s, &rds, true, false, &d, &cmds, &n, err, sizeof(err));
 	report_refused(s, &d);
 	/* one revision: checked on the core's model, applied to the running
 	 * datapath, persisted; on failure nothing changed */
@@ -482,19 +493,40 @@ void hnv_sync_run(void *arg, short revents)
 		publish_pa(s);
 }
 
+int hnv_sync_pool_held(struct hnv_sync *s, const char *pool, const char *const *rds, size_t n)
+{
+	struct hnv_hmap next = {0};
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = hnv_hmap_put(&next, rds[i], NULL, NULL);
+	if (rc)
+		hnv_hmap_clear(&next, NULL);
+	if (strcmp(s->pool, pool) == 0 && same_set(&next, &s->held)) {
+		hnv_hmap_clear(&next, NULL);
+		return rc;
+	}
+	snprintf(s->pool, sizeof(s->pool), "%s", pool);
+	hnv_hmap_clear(&s->held, NULL);
+	s->held = next;
+	s->full = true;
+	apply(s);
+	return rc ? rc : 1;
+}
+
 /* ---- writing ---- */
 
 /* Commits a plan, retrying while other hosts win races. */
 static int write_lines(struct hnv_sync *s, const char *const *lines, size_t n,
-		       const struct hnv_conf_port_move *move, json_object **result, char *err,
-		       size_t errlen)
+		       const struct hnv_conf_port_move *move, bool gw_move, json_object **result,
+		       char *err, size_t errlen)
 {
 	for (unsigned attempt = 0; attempt < HNV_SYNC_RETRIES; attempt++) {
 		drain(s);
 		struct sync_plan p = {0};
 		err[0] = '\0';
-		int rc = move ? sync_plan_move(s, move, &p, err, errlen)
-			      : sync_plan_lines(s, lines, n, &p, err, errlen);
+		int rc = move && gw_move ? sync_plan_gw_move(s, move, &p, err, errlen)
+			 : move          ? sync_plan_move(s, move, &p, err, errlen)
+					 : sync_plan_lines(s, lines, n, &p, err, errlen);
 		if (rc) {
 			sync_plan_free(&p);
 			return rc;
@@ -545,7 +577,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 {
 	struct hnv_sync *s = arg;
 	size_t n_local = 0, n_shared = 0;
-	bool move = false;
+	bool move = false, gw_move = false;
 	struct hnv_conf_port_move mv;
 	for (size_t i = 0; i < n; i++) {
 		struct hnv_conf_cmd c;
@@ -553,8 +585,9 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 		int prc = hnv_conf_parse_line(lines[i], &c, msg, sizeof(msg));
 		if (prc < 0)
 			return 1; /* the core reports it with its line number */
-		if (prc == 1 && c.kind == HNV_CONF_PORT_MOVE) {
+		if (prc == 1 && (c.kind == HNV_CONF_PORT_MOVE || c.kind == HNV_CONF_GATEWAY_MOVE)) {
 			move = true;
+			gw_move = c.kind == HNV_CONF_GATEWAY_MOVE;
 			mv = c.u.port_move;
 			continue;
 		}
@@ -564,7 +597,8 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			loc ? n_local++ : n_shared++;
 	}
 	if (move && n != 1) {
-		hnv_seterr(err, errlen, "port move must be alone in its transaction");
+		hnv_seterr(err, errlen, "%s move must be alone in its transaction",
+			   gw_move ? "gateway" : "port");
 		return -EINVAL;
 	}
 	if (!move && n_shared == 0) {
@@ -593,7 +627,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			   *why ? why : hnv_etcd_current(s->wr));
 		return -EHOSTUNREACH;
 	}
-	return write_lines(s, lines, n, move ? &mv : NULL, result, err, errlen);
+	return write_lines(s, lines, n, move ? &mv : NULL, gw_move, result, err, errlen);
 }
 
 /* ---- status ---- */
@@ -678,6 +712,7 @@ void hnv_sync_free(struct hnv_sync *s)
 	hnv_hmap_clear(&s->pending, NULL);
 	hnv_hmap_clear(&s->own, NULL);
 	hnv_hmap_clear(&s->rds, NULL);
+	hnv_hmap_clear(&s->held, NULL);
 	hnv_etcd_free(s->wr);
 	free(s);
 }

@@ -135,4 +135,14 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 /* Key of a host name check: 0 or -EINVAL. */
 int hnv_sync_host_valid(const char *host);
 
+/* A member of gateway pool `pool` (mgmt/daemon/pool.h) holds the routing
+ * domains rds (n of them; none when it is fenced): their rd/R/gw/@pool and
+ * rd/R/gwca/@pool/... keys are applied as this host's own gateway lines,
+ * and those of a routing domain it no longer holds are deleted (its
+ * gateway torn down). Applied at once when the set changes, not
+ * debounced. Control thread. 1 when the set changed (and was applied), 0
+ * when it is the same, or -ENOMEM (the set is then empty: a member that
+ * cannot tell what it holds serves none). */
+int hnv_sync_pool_held(struct hnv_sync *s, const char *pool, const char *const *rds, size_t n);
+
 #endif

@@ -133,6 +133,11 @@ static bool wanted(const struct sync_delta_in *in, const char *key, struct sync_
 	if (sync_key_parse(key, k) >= SYNC_K_LINES || !hnv_hmap_find(in->rds, k->rd))
 		return false;
 	bool own = k->t == SYNC_K_PORT || k->t == SYNC_K_GW || k->t == SYNC_K_GWCA;
+	if (own && k->host[0] == '@')
+		return k->t != SYNC_K_PORT &&
+		       (in->any_pool ||
+			(in->pool && in->held && strcmp(k->host + 1, in->pool) == 0 &&
+			 hnv_hmap_find(in->held, k->rd)));
 	return !own || strcmp(k->host, in->host) == 0;
 }
 

@@ -58,8 +58,10 @@ enum sync_kt {
 struct sync_key {
 	enum sync_kt t;
 	char rd[HNV_NAME_MAX + 1];
-	char host[HNV_SYNC_HOST_MAX + 1]; /* port, gw and gwca keys; else "" */
-	const char *rest;                 /* into the key: after TYPE/ (and HOST/) */
+	/* port, gw and gwca keys; else "". "@NAME" for the gw and gwca keys
+	 * of gateway pool NAME (a host name never starts with '@') */
+	char host[HNV_SYNC_HOST_MAX + 2];
+	const char *rest; /* into the key: after TYPE/ (and HOST/) */
 };
 
 /* Splits a relative key "rd/R/TYPE/REST". Returns k->t; SYNC_K_OTHER
@@ -73,8 +75,10 @@ enum hnv_conf_kind sync_kt_add_kind(enum sync_kt t);
 /* A name usable as one key component: non-empty, no '/', not . or .. */
 bool sync_name_ok(const char *n);
 /* The key of a shared object (add, del or set command) of routing domain
- * rd; host for port, gw and gwca keys. 0, -EINVAL for a local-only kind,
- * -ENAMETOOLONG when it does not fit len. */
+ * rd; host for port, gw and gwca keys, except for a gw or gwca line with
+ * --pool NAME, whose key names "@NAME" instead. 0, -EINVAL for a
+ * local-only kind or a host-bound gw or gwca line given a host that starts
+ * with '@' (the key of a pool), -ENAMETOOLONG when it does not fit len. */
 int sync_key_of(const struct hnv_conf_cmd *c, const char *rd, const char *host, char *k,
 		size_t len);
 /* rd/R/lookup/V/CA, or rd/R/lookup/V/mac-MAC for a record without CA;
@@ -82,6 +86,9 @@ int sync_key_of(const struct hnv_conf_cmd *c, const char *rd, const char *host, 
 int sync_lookup_key(const char *rd, uint32_t vsid, const struct hnv_ip *ca,
 		    const struct hnv_mac *mac, char *k, size_t len);
 int sync_alloc_key(const char *rd, uint32_t vsid, const struct hnv_ip *ip, char *k, size_t len);
+/* pool/NAME/tenant/R: the index key of a routing domain whose gateway is
+ * in pool NAME, written with its gw key. 0 or -ENAMETOOLONG. */
+int sync_pool_tenant_key(const char *pool, const char *rd, char *k, size_t len);
 
 /* ---- parsed commands (sync_keys.c) ---- */
 
@@ -223,6 +230,12 @@ struct sync_delta_in {
 	const struct hnv_hmap *rds;     /* the routing domains applied (a set) */
 	const struct hnv_hmap *keys;    /* compare these keys only (a set); NULL: all */
 	const char *host, *prefix;
+	/* the gw and gwca keys of pools ("@NAME" hosts): those of pool for
+	 * the routing domains in held (a set; this member holds them), or
+	 * with any_pool every pool's (a validation view, sync_view) */
+	const char *pool;
+	const struct hnv_hmap *held;
+	bool any_pool;
 };
 /* The changes that make applied what the mirror holds for in->rds (for
  * in->keys: what changed of those keys, when nothing else changed since
@@ -275,6 +288,10 @@ struct hnv_sync {
 	char last_refused[SYNC_KEY_MAX + SYNC_PREFIX_MAX + 512];
 	char urls[1024];
 	bool tls_cert, auth;
+
+	/* gateway pool: the routing domains this member holds (a set) */
+	char pool[HNV_SYNC_HOST_MAX + 1];
+	struct hnv_hmap held;
 };
 
 /* Sets key in the mirror to value (malloc'd, taken; NULL deletes the key):
@@ -313,6 +330,12 @@ int sync_plan_lines(struct hnv_sync *s, const char *const *lines, size_t n, stru
 /* port move NAME --to HOST */
 int sync_plan_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
 		   char *err, size_t errlen);
+/* gateway move R --to HOST (mv->name is R): puts pool/P/moveto/R = HOST
+ * for the pool P whose tenant R is, when HOST is a member of P (its member
+ * key, as the mirror has it, is compared) and does not hold R yet; the
+ * members do the move (pool_tenants.c). */
+int sync_plan_gw_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
+		      char *err, size_t errlen);
 /* A committed plan into the mirror, at revision rev. */
 void sync_plan_done(struct hnv_sync *s, const struct sync_plan *p, int64_t rev);
 

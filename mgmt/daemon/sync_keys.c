@@ -81,7 +81,9 @@ enum sync_kt sync_key_parse(const char *key, struct sync_key *k)
 	k->host[0] = '\0';
 	if (has_host(type)) {
 		size_t hl = strcspn(k->rest, "/");
-		if (hl == 0 || hl > HNV_SYNC_HOST_MAX)
+		/* "@NAME": a pool's gw and gwca keys (NAME as long as a host's) */
+		size_t max = HNV_SYNC_HOST_MAX + (k->rest[0] == '@' && type != SYNC_K_PORT);
+		if (hl == 0 || hl > max)
 			return SYNC_K_OTHER;
 		memcpy(k->host, k->rest, hl);
 		k->host[hl] = '\0';
@@ -119,10 +121,27 @@ int sync_alloc_key(const char *rd, uint32_t vsid, const struct hnv_ip *ip, char 
 	return fits(snprintf(k, len, "rd/%s/alloc/%u/%s", rd, vsid, a), len);
 }
 
+int sync_pool_tenant_key(const char *pool, const char *rd, char *k, size_t len)
+{
+	return fits(snprintf(k, len, "pool/%s/tenant/%s", pool, rd), len);
+}
+
+/* The host component of a gw or gwca key: "@NAME" for a line of pool
+ * NAME, else host, which must not look like a pool's. */
+static int gw_host(const char *pool, const char *host, char out[HNV_SYNC_HOST_MAX + 2])
+{
+	if (*pool)
+		return fits(snprintf(out, HNV_SYNC_HOST_MAX + 2, "@%s", pool),
+			    HNV_SYNC_HOST_MAX + 2);
+	if (*host == '@')
+		return -EINVAL;
+	return fits(snprintf(out, HNV_SYNC_HOST_MAX + 2, "%s", host), HNV_SYNC_HOST_MAX + 2);
+}
+
 int sync_key_of(const struct hnv_conf_cmd *c, const char *rd, const char *host, char *k, size_t len)
 {
-	char a[64], b[64];
-	int w;
+	char a[64], b[64], h[HNV_SYNC_HOST_MAX + 2];
+	int w, rc;
 	switch (sync_kt_of_kind(c->kind)) {
 	case SYNC_K_RDOMAIN:
 		w = snprintf(k, len, "rd/%s/rdomain", rd);
@@ -134,11 +153,15 @@ int sync_key_of(const struct hnv_conf_cmd *c, const char *rd, const char *host, 
 		w = snprintf(k, len, "rd/%s/pool/%s", rd, c->u.pool.name);
 		break;
 	case SYNC_K_GW:
-		w = snprintf(k, len, "rd/%s/gw/%s", rd, host);
+		if ((rc = gw_host(c->u.gateway.pool, host, h)))
+			return rc;
+		w = snprintf(k, len, "rd/%s/gw/%s", rd, h);
 		break;
 	case SYNC_K_GWCA:
+		if ((rc = gw_host(c->u.gateway_ca.pool, host, h)))
+			return rc;
 		hnv_fmt_ip(&c->u.gateway_ca.ca, a, sizeof(a));
-		w = snprintf(k, len, "rd/%s/gwca/%s/%u/%s", rd, host, c->u.gateway_ca.vsid, a);
+		w = snprintf(k, len, "rd/%s/gwca/%s/%u/%s", rd, h, c->u.gateway_ca.vsid, a);
 		break;
 	case SYNC_K_PORT:
 		w = snprintf(k, len, "rd/%s/port/%s/%s", rd, host, c->u.port.name);
@@ -261,6 +284,7 @@ void sync_cmd_del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
 	case SYNC_K_GW:
 		memcpy(del->u.gateway.rdomain, add->u.gateway.rdomain,
 		       sizeof(del->u.gateway.rdomain));
+		memcpy(del->u.gateway.pool, add->u.gateway.pool, sizeof(del->u.gateway.pool));
 		break;
 	case SYNC_K_GWCA:
 		del->u.gateway_ca = add->u.gateway_ca;
@@ -350,7 +374,10 @@ int sync_cmd_check_key(const struct sync_cmd *sc, const char *key, const struct 
 	explicit_bzero(&c, sizeof(c));
 	if (rc == 0 && strcmp(own, key) == 0)
 		return 0;
-	if (*rd && strcmp(rd, k->rd) != 0)
+	if (rc == -EINVAL && k->host[0] == '@')
+		hnv_seterr(err, errlen, "a line without --pool under the key of pool \"%s\"",
+			   k->host + 1);
+	else if (*rd && strcmp(rd, k->rd) != 0)
 		hnv_seterr(err, errlen,
 			   "a line of routing domain \"%.64s\" under routing domain \"%s\"", rd,
 			   k->rd);

@@ -619,18 +619,31 @@ static int plan_lookup(struct planner *pl, const struct hnv_conf_cmd *c, const c
 	return put_cmd(pl->p, k, &rec);
 }
 
-/* gateway add/del, gateway ca/ca-del (this host's) */
+/* gateway add/del, gateway ca/ca-del (this host's, or with --pool the
+ * pool's: its gw key comes with the index key pool/NAME/tenant/R) */
 static int plan_gateway(struct planner *pl, const struct hnv_conf_cmd *c, const char *rd,
 			const char *k)
 {
-	if (c->kind == HNV_CONF_GATEWAY_ADD || c->kind == HNV_CONF_GATEWAY_CA)
+	if (c->kind == HNV_CONF_GATEWAY_CA)
 		return put_cmd(pl->p, k, c);
 	if (c->kind == HNV_CONF_GATEWAY_CA_DEL)
 		return op_del(pl->p, k);
+	char tk[SYNC_KEY_MAX];
+	const char *pool = c->u.gateway.pool;
+	int rc = *pool ? sync_pool_tenant_key(pool, rd, tk, sizeof(tk)) : 0;
+	if (rc)
+		return rc;
+	if (c->kind == HNV_CONF_GATEWAY_ADD) {
+		if (*pool && (rc = op_set(pl->p, tk, rd)))
+			return rc;
+		return put_cmd(pl->p, k, c);
+	}
+	if (*pool && (rc = op_del(pl->p, tk)))
+		return rc;
 	char pfx[SYNC_KEY_MAX];
-	snprintf(pfx, sizeof(pfx), "rd/%s/gwca/%s/", rd, pl->s->host);
+	snprintf(pfx, sizeof(pfx), "rd/%s/gwca/%s%s/", rd, *pool ? "@" : "",
+		 *pool ? pool : pl->s->host);
 	size_t pl_ = strlen(pfx);
-	int rc = 0;
 	HNV_HMAP_FOREACH(n, &pl->s->mirror)
 	{
 		if (strncmp(n->key, pfx, pl_) == 0 && (rc = op_del(pl->p, n->key)))
@@ -869,5 +882,62 @@ int sync_plan_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, stru
 	if (!(rc = hnv_hmap_put(&touched, k.rd, NULL, NULL)))
 		rc = plan_txn(s, p, &touched, &structural);
 	hnv_hmap_clear(&touched, NULL);
+	return rc;
+}
+
+/* ---- gateway move ---- */
+
+int sync_plan_gw_move(struct hnv_sync *s, const struct hnv_conf_port_move *mv, struct sync_plan *p,
+		      char *err, size_t errlen)
+{
+	const char *rd = mv->name, *to = mv->host;
+	char pool[HNV_SYNC_HOST_MAX + 1] = "", k[SYNC_KEY_MAX];
+	int found = 0;
+	HNV_HMAP_FOREACH(n, &s->mirror)
+	{
+		const char *t = strncmp(n->key, "pool/", 5) == 0 ? n->key + 5 : NULL;
+		const char *sl = t ? strchr(t, '/') : NULL;
+		if (!sl || (size_t)(sl - t) > HNV_SYNC_HOST_MAX ||
+		    strncmp(sl, "/tenant/", 8) != 0 || strcmp(sl + 8, rd) != 0)
+			continue;
+		snprintf(pool, sizeof(pool), "%.*s", (int)(sl - t), t);
+		found++;
+	}
+	if (found != 1) {
+		hnv_seterr(
+			err, errlen,
+			found ? "gateway move: routing domain \"%s\" is the tenant of several "
+				"gateway pools"
+			      : "gateway move: routing domain \"%s\" is no gateway pool's tenant "
+				"(gateway add --pool)",
+			rd);
+		return found ? -EINVAL : -ENOENT;
+	}
+	snprintf(k, sizeof(k), "pool/%s/member/%s", pool, to);
+	if (!hnv_hmap_find(&s->mirror, k)) {
+		hnv_seterr(err, errlen, "gateway move: %s is no live member of gateway pool %s", to,
+			   pool);
+		return -ENOENT;
+	}
+	char mk[SYNC_KEY_MAX], tk[SYNC_KEY_MAX];
+	snprintf(mk, sizeof(mk), "%s", k);
+	snprintf(k, sizeof(k), "pool/%s/active/%s", pool, rd);
+	const struct sync_val *a = hnv_hmap_get(&s->mirror, k);
+	if (a && strcmp(a->value, to) == 0) {
+		hnv_seterr(err, errlen, "gateway move: tenant %s is already active on %s", rd, to);
+		return -EEXIST;
+	}
+	snprintf(tk, sizeof(tk), "pool/%s/tenant/%s", pool, rd);
+	snprintf(k, sizeof(k), "pool/%s/moveto/%s", pool, rd);
+	struct hnv_hmap touched = {0}, structural = {0};
+	/* the member and the tenant as the mirror has them (compares go
+	 * with the txn plan_txn makes) */
+	int rc = op_set(p, k, to);
+	if (!rc)
+		rc = plan_txn(s, p, &touched, &structural);
+	if (!rc)
+		rc = cmp_key(s, p, mk);
+	if (!rc)
+		rc = cmp_key(s, p, tk);
 	return rc;
 }

@@ -8,6 +8,8 @@
 #                    users: certificates, key file mode, wrong password
 #   test_pool.sh     gateway pools (docs/gateway-pool.md): etcd leases
 #                    (lease_check.c), pool membership, lease loss and fencing
+#   test_pool_tenants.sh  pool tenants: --pool config and keys, election,
+#                    record move, kill -9 takeover, teardown when fenced
 #
 # make etcd-test    propagation, pool allocation under concurrency,
 #                   migration (< 1 s), member loss, etcd loss and resync;

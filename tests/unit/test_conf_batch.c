@@ -242,6 +242,9 @@ static void test_port_move_refused(void **state)
 	assert_string_equal(err, "port move needs shared policy (hnvgwd --etcd)");
 	assert_string_equal(err, HNV_CONF_PORT_MOVE_REFUSED);
 	assert_true(hnv_policy_port_id(f->p, "blue1") >= 0); /* nothing moved */
+	/* gateway move and a --pool line alike: they exist only through etcd */
+	assert_int_equal(apply(f, "gateway move blue --to h2", err, sizeof(err)), -EOPNOTSUPP);
+	assert_string_equal(err, HNV_CONF_GATEWAY_MOVE_REFUSED);
 
 	static const char text[] = "rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"
 				   "# a comment\n"

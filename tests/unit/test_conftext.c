@@ -1483,7 +1483,39 @@ static void test_cmd_gateway(void **state)
 	parse_err("gateway ca --rdomain b --vsid 12 --ca 10.0.0.2", "invalid VSID \"12\"");
 	parse_err("gateway ca --rdomain b --vsid 5001 --ca ff02::1",
 		  "invalid CA \"ff02::1\": multicast address");
-	parse_err("gateway frob", "unknown command \"gateway frob\" (verbs: add, del, ca, ca-del)");
+	parse_err("gateway frob",
+		  "unknown command \"gateway frob\" (verbs: add, del, ca, move, ca-del)");
+	parse_ok("gateway move red --to g2", &c);
+	assert_int_equal(c.kind, HNV_CONF_GATEWAY_MOVE);
+	assert_string_equal(c.u.port_move.name, "red");
+	assert_string_equal(c.u.port_move.host, "g2");
+	parse_err("gateway move red", "gateway move: missing --to");
+	parse_err("gateway move red --to @g", "invalid host name \"@g\"");
+
+	/* --pool: a gateway pool's tenant (hnvgwd --etcd) */
+	parse_ok("gateway add --rdomain red --pool edge-1 --vrf r --table 7", &c);
+	assert_string_equal(c.u.gateway.pool, "edge-1");
+	parse_ok("gateway add --rdomain red --vrf r --table 7", &c);
+	assert_string_equal(c.u.gateway.pool, "");
+	parse_ok("gateway del --rdomain red --pool edge", &c);
+	assert_string_equal(c.u.gateway.pool, "edge");
+	parse_ok("gateway ca --rdomain red --pool edge --vsid 5001 --ca 10.0.0.2", &c);
+	assert_string_equal(c.u.gateway_ca.pool, "edge");
+	parse_ok("gateway ca-del --pool edge --rdomain red --vsid 5001 --ca 10.0.0.2", &c);
+	assert_int_equal(c.kind, HNV_CONF_GATEWAY_CA_DEL);
+	assert_string_equal(c.u.gateway_ca.pool, "edge");
+	parse_err("gateway add --rdomain b --pool @x --vrf v --table 5",
+		  "invalid pool name \"@x\": must be 1-63 characters of A-Z a-z 0-9 _ . -");
+	parse_err("gateway ca --rdomain b --pool a/b --vsid 5001 --ca 10.0.0.2",
+		  "invalid pool name \"a/b\"");
+	parse_err("gateway ca --rdomain b --pool .. --vsid 5001 --ca 10.0.0.2",
+		  "invalid pool name \"..\"");
+	parse_err("gateway add --rdomain b --pool "
+		  "p234567890123456789012345678901234567890123456789012345678901234 --vrf v "
+		  "--table 5",
+		  "invalid pool name");
+	parse_err("gateway add --rdomain b --pool p --pool q --vrf v --table 5", "--pool");
+	parse_err("port add vm1 --vsid 5001 --pool edge", "--pool");
 }
 
 static void assert_prefix(const struct hnv_prefix *p, const char *want)
@@ -1828,6 +1860,17 @@ static void test_format_round_trip(void **state)
 		{"gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2",
 		 "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2"},
 		{"gateway del --rdomain blue", "gateway del --rdomain blue"},
+		{"gateway add --table 1001 --pool edge --vrf vrf-blue --rdomain blue --corp-dev "
+		 "eth2",
+		 "gateway add --rdomain blue --pool edge --vrf vrf-blue --table 1001 --corp-dev "
+		 "eth2"},
+		{"gateway ca --vsid 5001 --ca 10.0.0.2 --rdomain blue --pool edge",
+		 "gateway ca --rdomain blue --pool edge --vsid 5001 --ca 10.0.0.2"},
+		{"gateway ca-del --rdomain blue --pool edge --vsid 5001 --ca 10.0.0.2",
+		 "gateway ca-del --rdomain blue --pool edge --vsid 5001 --ca 10.0.0.2"},
+		{"gateway del --pool edge --rdomain blue",
+		 "gateway del --rdomain blue --pool edge"},
+		{"gateway move blue --to g-2", "gateway move blue --to g-2"},
 		{S2S_BASE "--psk " PSK,
 		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
 		 "--remote-id "
@@ -1887,7 +1930,7 @@ static void test_format_round_trip(void **state)
 		{"port move \"test01\" --to h2", "port move test01 --to h2"},
 	};
 	char buf[4200], err[512];
-	bool kinds[HNV_CONF_PORT_MOVE + 1] = {false};
+	bool kinds[HNV_CONF_GATEWAY_MOVE + 1] = {false};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct hnv_conf_cmd a, b;
 		if (t[i].canon == NULL) {
@@ -1906,7 +1949,7 @@ static void test_format_round_trip(void **state)
 		if (memcmp(&a, &b, sizeof(a)) != 0)
 			fail_msg("\"%s\" does not parse back to the same command", buf);
 	}
-	for (int k = 0; k <= HNV_CONF_PORT_MOVE; k++)
+	for (int k = 0; k <= HNV_CONF_GATEWAY_MOVE; k++)
 		if (!kinds[k])
 			fail_msg("command kind %d has no round-trip case", k);
 

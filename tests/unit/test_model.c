@@ -283,6 +283,40 @@ static void test_del_referenced(void **state)
 		"CA 10.0.0.2 in VSID 5001 (one per address family; gateway ca-del first)");
 	transact_err1(m, "gateway ca --rdomain blue --vsid 5001 --ca 10.0.0.2", -EEXIST,
 		      "already has CA 10.0.0.2 in VSID 5001");
+	/* a del and a CA name the gateway's pool: none for a host-bound one */
+	transact_err1(m, "gateway del --rdomain blue --pool edge", -EINVAL,
+		      "gateway del: the gateway of rdomain \"blue\" is bound to a host, give no "
+		      "--pool");
+	transact_err1(m, "gateway ca-del --rdomain blue --pool edge --vsid 5001 --ca 10.0.0.2",
+		      -EINVAL, "is bound to a host, give no --pool");
+	transact_err1(m, "gateway ca --rdomain blue --pool edge --vsid 6001 --ca 10.0.0.3", -EINVAL,
+		      "gateway ca: the gateway of routing domain \"blue\" is bound to a host, not "
+		      "to pool \"edge\"");
+	{
+		const char *pooled[] = {
+			"s2s del site1",
+			"gateway del --rdomain blue",
+			"gateway add --rdomain blue --pool edge --vrf blue --table 10",
+			"gateway ca --rdomain blue --pool edge --vsid 5001 --ca 10.0.0.2",
+		};
+		struct hnv_model *p = transact_ok(m, pooled, ARRAY_LEN(pooled));
+		transact_err1(p, "gateway del --rdomain blue", -EINVAL,
+			      "gateway del: the gateway of rdomain \"blue\" is in pool \"edge\", "
+			      "give --pool edge");
+		transact_err1(p, "gateway del --rdomain blue --pool edge2", -EINVAL,
+			      "is in pool \"edge\", give --pool edge");
+		transact_err1(p, "gateway ca --rdomain blue --vsid 6001 --ca 10.0.0.3", -EINVAL,
+			      "gateway ca: the gateway of routing domain \"blue\" is in pool "
+			      "\"edge\": give --pool edge");
+		transact_err1(p, "gateway ca-del --rdomain blue --vsid 5001 --ca 10.0.0.2", -EINVAL,
+			      "in pool \"edge\", give --pool edge");
+		const char *gone[] = {"gateway ca-del --rdomain blue --pool edge --vsid 5001 --ca "
+				      "10.0.0.2",
+				      "gateway del --rdomain blue --pool edge"};
+		struct hnv_model *q = transact_ok(p, gone, ARRAY_LEN(gone));
+		hnv_model_free(q);
+		hnv_model_free(p);
+	}
 
 	/* in dependency order, everything goes */
 	const char *order[] = {

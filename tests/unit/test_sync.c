@@ -79,6 +79,20 @@ static void test_key_of(void **state)
 		{"gateway add --rdomain red --vrf red --table 201", "red", "rd/red/gw/h1"},
 		{"gateway ca --rdomain red --vsid 5001 --ca 10.1.0.5", "red",
 		 "rd/red/gwca/h1/5001/10.1.0.5"},
+		/* a pool's: "@NAME" in place of the host, whoever writes it */
+		{"gateway add --rdomain red --pool edge --vrf red --table 201", "red",
+		 "rd/red/gw/@edge"},
+		{"gateway del --rdomain red --pool edge", "red", "rd/red/gw/@edge"},
+		{"gateway ca --rdomain red --pool edge --vsid 5001 --ca 10.1.0.5", "red",
+		 "rd/red/gwca/@edge/5001/10.1.0.5"},
+		{"gateway ca-del --rdomain red --pool edge --vsid 5001 --ca 10.1.0.5", "red",
+		 "rd/red/gwca/@edge/5001/10.1.0.5"},
+		{"gateway add --rdomain red --pool "
+		 "p23456789012345678901234567890123456789012345678901234567890123 --vrf red "
+		 "--table "
+		 "201",
+		 "red",
+		 "rd/red/gw/@p23456789012345678901234567890123456789012345678901234567890123"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct hnv_conf_cmd c;
@@ -99,6 +113,23 @@ static void test_key_of(void **state)
 	struct hnv_conf_cmd rd;
 	assert_int_equal(hnv_conf_parse_line("rdomain del red", &rd, err, sizeof(err)), 1);
 	assert_int_equal(sync_key_of(&rd, "red", "h1", k, sizeof(k)), -ENAMETOOLONG);
+	/* a host-bound gateway line has no key under a pool's name */
+	struct hnv_conf_cmd gw;
+	char gk[SYNC_KEY_MAX];
+	assert_int_equal(hnv_conf_parse_line("gateway add --rdomain red --vrf red --table 201", &gw,
+					     err, sizeof(err)),
+			 1);
+	assert_int_equal(sync_key_of(&gw, "red", "@edge", gk, sizeof(gk)), -EINVAL);
+	assert_int_equal(sync_pool_tenant_key("edge", "red", gk, sizeof(gk)), 0);
+	assert_string_equal(gk, "pool/edge/tenant/red");
+	/* "@" + 64 characters is no key */
+	struct sync_key pk;
+	assert_int_equal(
+		sync_key_parse("rd/red/gw/"
+			       "@p234567890123456789012345678901234567890123456789012345678901234",
+			       &pk),
+		SYNC_K_OTHER);
+	assert_int_equal(sync_key_parse("rd/red/port/@edge/vm1", &pk), SYNC_K_PORT);
 }
 
 static void test_cmd(void **state)
@@ -189,6 +220,9 @@ static void test_cmd(void **state)
 struct fix {
 	const char *host;            /* NULL: h1 */
 	const struct hnv_hmap *keys; /* NULL: all */
+	const char *pool;            /* the member's pool, or NULL */
+	struct hnv_hmap held;        /* the routing domains it holds */
+	bool any_pool;               /* a validation view */
 	struct hnv_hmap mirror, applied, rds;
 	struct sync_delta d;
 	struct hnv_conf_cmd *cmds;
@@ -220,7 +254,10 @@ static int diff(struct fix *f)
 				   .rds = &f->rds,
 				   .keys = f->keys,
 				   .host = f->host ? f->host : "h1",
-				   .prefix = "/hnvgw/"};
+				   .prefix = "/hnvgw/",
+				   .pool = f->pool,
+				   .held = &f->held,
+				   .any_pool = f->any_pool};
 	sync_delta_free(&f->d);
 	free(f->cmds);
 	f->cmds = NULL;
@@ -258,6 +295,7 @@ static void fix_free(struct fix *f)
 	hnv_hmap_clear(&f->mirror, sync_val_free);
 	sync_applied_clear(&f->applied);
 	hnv_hmap_clear(&f->rds, NULL);
+	hnv_hmap_clear(&f->held, NULL);
 	sync_delta_free(&f->d);
 	free(f->cmds);
 }
@@ -433,6 +471,19 @@ static void test_delta_bad(void **state)
 		{"rd/red/gw/h1", "gateway add --rdomain blue --vrf blue --table 100",
 		 "a line of routing domain \"blue\""},
 		{"rd/red/gw/h1", "pa add 192.0.2.1/24 --dev eth0", "not a \"gw\" line"},
+		/* a pool's line only under its @NAME key, a host's never there */
+		{"rd/red/gw/h1", "gateway add --rdomain red --pool edge --vrf red --table 201",
+		 "whose key is rd/red/gw/@edge"},
+		{"rd/red/gw/@edge", "gateway add --rdomain red --vrf red --table 201",
+		 "a line without --pool under the key of pool \"edge\""},
+		{"rd/red/gw/@edge2", "gateway add --rdomain red --pool edge --vrf red --table 201",
+		 "whose key is rd/red/gw/@edge"},
+		{"rd/red/gwca/@edge/5001/10.1.0.5",
+		 "gateway ca --rdomain red --vsid 5001 --ca 10.1.0.5",
+		 "a line without --pool under the key of pool \"edge\""},
+		{"rd/red/gwca/h1/5001/10.1.0.5",
+		 "gateway ca --rdomain red --pool edge --vsid 5001 --ca 10.1.0.5",
+		 "whose key is rd/red/gwca/@edge/5001/10.1.0.5"},
 		{"rd/red/port/h1/vm9",
 		 "port add vm8 --vsid 5001 --ca 10.1.1.109 --mac 02:00:00:00:00:09",
 		 "whose key is rd/red/port/h1/vm8"},
@@ -459,7 +510,7 @@ static void test_delta_bad(void **state)
 		 "rule nat (TranslationMethodNat, IP rewrite) is not supported"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct fix f = {0};
+		struct fix f = {.any_pool = true};
 		fill_red(&f);
 		mset(&f, "rd/blue/vsubnet/6001",
 		     "vsubnet add 6001 --rdomain blue --prefix 10.2.0.0/16");
@@ -489,6 +540,50 @@ static void test_delta_bad(void **state)
 
 /* An object that an older hnvgwd applied from a value now refused is not
  * kept: the next compare deletes it. */
+#define POOL_GW "gateway add --rdomain red --pool edge --vrf red --table 201"
+#define POOL_CA "gateway ca --rdomain red --pool edge --vsid 5001 --ca 10.1.0.5"
+
+/* A pool's gateway lines apply on the member of that pool holding the
+ * routing domain, and leave when it stops holding it; nowhere else. */
+static void test_delta_pool(void **state)
+{
+	(void)state;
+	struct fix f = {0};
+	fill_red(&f);
+	mset(&f, "rd/red/gw/@edge", POOL_GW);
+	mset(&f, "rd/red/gwca/@edge/5001/10.1.0.5", POOL_CA);
+	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
+	assert_int_equal(diff(&f), 0);
+	assert_null(strstr(lines(&f), "gateway"));
+	commit(&f);
+	/* a member of another pool holding red */
+	f.pool = "other";
+	assert_int_equal(hnv_hmap_put(&f.held, "red", NULL, NULL), 0);
+	assert_int_equal(diff(&f), 0);
+	assert_int_equal(f.n, 0);
+	/* the member of edge holding red */
+	f.pool = "edge";
+	assert_int_equal(diff(&f), 0);
+	assert_string_equal(lines(&f), POOL_GW "\n" POOL_CA "\n");
+	commit(&f);
+	/* it no longer holds red: the gateway goes (taking its CA) */
+	hnv_hmap_del(&f.held, "red", NULL);
+	assert_int_equal(diff(&f), 0);
+	assert_string_equal(lines(&f), "gateway ca-del --rdomain red --pool edge --vsid 5001 --ca "
+				       "10.1.0.5\n"
+				       "gateway del --rdomain red --pool edge\n");
+	sync_delta_commit(&f.applied, &f.d);
+	fix_free(&f);
+	/* a validation view takes every pool's */
+	struct fix v = {.any_pool = true};
+	fill_red(&v);
+	mset(&v, "rd/red/gw/@edge", POOL_GW);
+	assert_int_equal(hnv_hmap_put(&v.rds, "red", NULL, NULL), 0);
+	assert_int_equal(diff(&v), 0);
+	assert_non_null(strstr(lines(&v), POOL_GW "\n"));
+	fix_free(&v);
+}
+
 static void test_delta_bad_applied(void **state)
 {
 	(void)state;
@@ -559,15 +654,11 @@ int main(void)
 {
 	urcu_qsbr_register_thread();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_parse),
-		cmocka_unit_test(test_key_of),
-		cmocka_unit_test(test_cmd),
-		cmocka_unit_test(test_delta_add),
-		cmocka_unit_test(test_delta_change),
-		cmocka_unit_test(test_delta_keys),
-		cmocka_unit_test(test_delta_rebuild),
-		cmocka_unit_test(test_delta_bad),
-		cmocka_unit_test(test_delta_bad_applied),
+		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_key_of),
+		cmocka_unit_test(test_cmd),           cmocka_unit_test(test_delta_add),
+		cmocka_unit_test(test_delta_change),  cmocka_unit_test(test_delta_keys),
+		cmocka_unit_test(test_delta_rebuild), cmocka_unit_test(test_delta_bad),
+		cmocka_unit_test(test_delta_pool),    cmocka_unit_test(test_delta_bad_applied),
 		cmocka_unit_test(test_applied_read),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

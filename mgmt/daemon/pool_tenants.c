@@ -1,0 +1,518 @@
+/* pool_tenants.c: a gateway pool's tenants (docs/gateway-pool.md):
+ * election on the view thread, serving on the control thread.
+ *
+ * Keys under the shared-policy prefix:
+ *   pool/NAME/tenant/R   "R"     written with rd/R/gw/@NAME (sync_plan.c)
+ *   pool/NAME/active/R   "HOST"  bound to HOST's lease, created only with
+ *                                a create_revision == 0 compare
+ *
+ * Every VIEW_MS the view thread reads both ranges at one revision. An
+ * unowned tenant goes to the member pool_elect.c places it on, at once;
+ * any other live member claims it when it has stayed unowned for one TTL
+ * (a member with a wrong view cannot leave a tenant unserved). A member
+ * claims only while its own clock says its lease is alive (not fenced).
+ * The tenants whose active key is this member's and bound to its current
+ * lease are the ones it holds; the control thread hands them to the sync
+ * (hnv_sync_pool_held) only while the member is not fenced and under that
+ * same lease, so a fenced member serves none: the sync deletes their
+ * gateways at once, before etcd can expire the lease.
+ *
+ * Record move: for each held tenant, the lookup record of each of its
+ * gateway CAs (rd/R/lookup/V/CA for rd/R/gwca/@NAME/V/CA) is rewritten to
+ * this member's PA (hosts/HOST/pa) in a transaction that also compares the
+ * active key's create_revision with this member's claim, so that a member
+ * that lost the tenant meanwhile never moves them back.
+ */
+#include "pool_int.h"
+
+#include "../../lib/addr.h"
+#include "../../lib/clock.h"
+#include "../../lib/log.h"
+#include "../conftext.h"
+#include "../etcd.h"
+#include "pool_elect.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* What the view thread remembers of a tenant between readings. */
+struct pool_tstate {
+	char holder[HNV_SYNC_HOST_MAX + 1];
+	int64_t since_wall_ms;
+	int64_t unowned_since; /* mono ms; 0: owned */
+	bool seen;             /* in the last reading */
+};
+
+static int64_t wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The routing domain a key names after prefix pfx, or NULL when it is not
+ * one (empty, too long, a '/' in it). */
+static const char *rd_of(const struct hnv_etcd_kv *kv, const char *pfx)
+{
+	size_t pl = strlen(pfx);
+	if (kv->keylen <= pl || strlen(kv->key) != kv->keylen || kv->keylen - pl > HNV_NAME_MAX)
+		return NULL;
+	const char *rd = kv->key + pl;
+	return strchr(rd, '/') || !strcmp(rd, ".") || !strcmp(rd, "..") ? NULL : rd;
+}
+
+static const struct hnv_etcd_kv *active_of(const struct hnv_etcd_kvs *ak, const char *pfx,
+					   const char *rd)
+{
+	for (size_t i = 0; i < ak->n; i++) {
+		const char *r = rd_of(&ak->v[i], pfx);
+		if (r && strcmp(r, rd) == 0)
+			return &ak->v[i];
+	}
+	return NULL;
+}
+
+/* The holder an active key names, or "" when its value is not a host. */
+static void holder_of(const struct hnv_etcd_kv *kv, char out[HNV_SYNC_HOST_MAX + 1])
+{
+	out[0] = '\0';
+	if (kv && kv->vlen <= HNV_SYNC_HOST_MAX && strlen(kv->value) == kv->vlen &&
+	    hnv_sync_host_valid(kv->value) == 0)
+		memcpy(out, kv->value, kv->vlen + 1);
+}
+
+/* Claims tenant rd under lease: 0 and *rev (the active key's
+ * create_revision) when won, -EEXIST when another member was first, or a
+ * negative errno. */
+static int claim(struct hnv_pool *p, const char *rd, int64_t lease, int64_t *rev)
+{
+	char key[KEY_MAX * 2], err[768];
+	snprintf(key, sizeof(key), "%s%s", p->actives, rd);
+	struct hnv_etcd_txn *t = hnv_etcd_txn_new();
+	if (!t)
+		return -ENOMEM;
+	bool ok = false;
+	int rc = hnv_etcd_txn_cmp(t, key, NULL, HNV_ETCD_CREATE, HNV_ETCD_EQUAL, 0);
+	if (!rc)
+		rc = hnv_etcd_txn_put_lease(t, key, p->host, lease);
+	if (!rc)
+		rc = hnv_etcd_txn_commit(p->vw, t, &ok, rev, err, sizeof(err));
+	hnv_etcd_txn_free(t);
+	if (rc)
+		hnv_log(HNV_LOG_WARNING, "gateway pool %s: claim of %s: %s", p->name, rd, err);
+	return rc ? rc : ok ? 0 : -EEXIST;
+}
+
+/* Deletes this member's active key kv (why: for the log). */
+static void release(struct hnv_pool *p, const struct hnv_etcd_kv *kv, const char *why)
+{
+	char err[768];
+	struct hnv_etcd_txn *t = hnv_etcd_txn_new();
+	bool ok;
+	int64_t rev;
+	if (t && !hnv_etcd_txn_cmp(t, kv->key, NULL, HNV_ETCD_MOD, HNV_ETCD_EQUAL, kv->mod_rev) &&
+	    !hnv_etcd_txn_del(t, kv->key, NULL) &&
+	    !hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err)) && ok)
+		hnv_log(HNV_LOG_NOTICE, "gateway pool %s: %s released %s (%s)", p->name, p->host,
+			kv->key, why);
+	hnv_etcd_txn_free(t);
+}
+
+/* Moves the lookup records of rd's gateway CAs to pa (see the top). */
+static void move_records(struct hnv_pool *p, const char *rd, int64_t claim_rev,
+			 const struct hnv_ip *pa)
+{
+	char pfx[KEY_MAX * 2], end[KEY_MAX * 2], akey[KEY_MAX * 2], err[768];
+	snprintf(pfx, sizeof(pfx), "%srd/%s/gwca/@%s/", p->prefix, rd, p->name);
+	hnv_etcd_prefix_end(pfx, end, sizeof(end));
+	snprintf(akey, sizeof(akey), "%s%s", p->actives, rd);
+	struct hnv_etcd_kvs cas;
+	if (hnv_etcd_range(p->vw, pfx, end, 0, &cas, err, sizeof(err)))
+		return;
+	size_t pl = strlen(pfx);
+	for (size_t i = 0; i < cas.n; i++) {
+		const struct hnv_etcd_kv *ca = &cas.v[i];
+		if (ca->keylen <= pl || strlen(ca->key) != ca->keylen)
+			continue;
+		char lkey[KEY_MAX * 2];
+		/* the CA key's "V/CA" is the lookup key's too */
+		if (snprintf(lkey, sizeof(lkey), "%srd/%s/lookup/%s", p->prefix, rd,
+			     ca->key + pl) >= (int)sizeof(lkey))
+			continue;
+		struct hnv_etcd_kvs lk;
+		if (hnv_etcd_range(p->vw, lkey, NULL, 0, &lk, err, sizeof(err)))
+			continue;
+		struct hnv_conf_cmd c;
+		char msg[256], line[2048];
+		if (lk.n == 1 && strlen(lk.v[0].value) == lk.v[0].vlen &&
+		    !strchr(lk.v[0].value, '\n') &&
+		    hnv_conf_parse_line(lk.v[0].value, &c, msg, sizeof(msg)) == 1 &&
+		    c.kind == HNV_CONF_LOOKUP_ADD && !hnv_ip_eq(&c.u.lookup.pa, pa)) {
+			char from[64], to[64];
+			hnv_fmt_ip(&c.u.lookup.pa, from, sizeof(from));
+			hnv_fmt_ip(pa, to, sizeof(to));
+			c.u.lookup.pa = *pa;
+			struct hnv_etcd_txn *t = NULL;
+			bool ok = false;
+			int64_t rev;
+			if (hnv_conf_format(&c, false, line, sizeof(line)) == 0 &&
+			    (t = hnv_etcd_txn_new()) &&
+			    !hnv_etcd_txn_cmp(t, lkey, NULL, HNV_ETCD_MOD, HNV_ETCD_EQUAL,
+					      lk.v[0].mod_rev) &&
+			    !hnv_etcd_txn_cmp(t, akey, NULL, HNV_ETCD_CREATE, HNV_ETCD_EQUAL,
+					      claim_rev) &&
+			    !hnv_etcd_txn_put(t, lkey, line) &&
+			    !hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err)) && ok) {
+				pthread_mutex_lock(&p->mu);
+				p->moves++;
+				pthread_mutex_unlock(&p->mu);
+				hnv_log(HNV_LOG_NOTICE,
+					"gateway pool %s: %s moved the lookup record %s of tenant "
+					"%s's gateway CA from PA %s to its PA %s",
+					p->name, p->host, lkey + strlen(p->prefix), rd, from, to);
+			}
+			hnv_etcd_txn_free(t);
+		}
+		hnv_etcd_kvs_free(&lk);
+	}
+	hnv_etcd_kvs_free(&cas);
+}
+
+/* Whether the control thread still has tenant rd applied. */
+static bool still_served(struct hnv_pool *p, const char *rd)
+{
+	bool in = false;
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->nserved_names && !in; i++)
+		in = strcmp(p->served_names[i], rd) == 0;
+	pthread_mutex_unlock(&p->mu);
+	return in;
+}
+
+static bool in_list(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The member a gateway move sends tenant rd to ("" when none or not live). */
+static void move_target(const struct hnv_etcd_kvs *mk, const char *pfx, const char *rd,
+			const char *const *live, size_t nlive, char out[HNV_SYNC_HOST_MAX + 1])
+{
+	holder_of(active_of(mk, pfx, rd), out);
+	if (*out && !in_list(live, nlive, out))
+		out[0] = '\0';
+}
+
+static int rd_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, size_t nview)
+{
+	char err[768];
+	struct hnv_etcd_kvs tk = {0}, ak = {0}, mk = {0};
+	if (hnv_etcd_range(p->vw, p->tenants, p->tenants_end, 0, &tk, err, sizeof(err)))
+		return;
+	if (hnv_etcd_range(p->vw, p->actives, p->actives_end, tk.revision, &ak, err, sizeof(err)) ||
+	    hnv_etcd_range(p->vw, p->movereq, p->movereq_end, tk.revision, &mk, err, sizeof(err))) {
+		hnv_etcd_kvs_free(&tk);
+		hnv_etcd_kvs_free(&ak);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	int64_t now = hnv_mono_ms(), lease = p->lease;
+	/* as the control thread's fencing deadline (pool.c deadline()) */
+	bool live = lease && now < p->ok_send_ms + p->granted * 1000 - HNV_POOL_FENCE_MARGIN_MS;
+	pthread_mutex_unlock(&p->mu);
+
+	/* live members and their loads; this member only while live */
+	const char **mem = calloc(nview + 1, sizeof(*mem));
+	size_t *load = calloc(nview + 1, sizeof(*load)), nm = 0;
+	const char **un = calloc(tk.n + 1, sizeof(*un));
+	int *plan = calloc(tk.n + 1, sizeof(*plan));
+	struct pool_tenant_row *rows = calloc(tk.n + 1, sizeof(*rows));
+	char **held = calloc(tk.n + 1, sizeof(*held));
+	int64_t *held_rev = calloc(tk.n + 1, sizeof(*held_rev));
+	size_t nun = 0, nrows = 0, nheld = 0;
+	struct hnv_ip mypa;
+	bool has_pa = false;
+	if (!mem || !load || !un || !plan || !rows || !held || !held_rev)
+		goto out;
+	for (size_t i = 0; i < nview; i++) {
+		bool me = strcmp(view[i].host, p->host) == 0;
+		if (me && view[i].pa[0] && hnv_parse_ip(view[i].pa, &mypa) == 0)
+			has_pa = true;
+		if (me ? live : view[i].left >= 0)
+			mem[nm++] = view[i].host;
+	}
+	for (size_t i = 0; i < ak.n; i++) {
+		char h[HNV_SYNC_HOST_MAX + 1];
+		holder_of(&ak.v[i], h);
+		for (size_t m = 0; m < nm; m++)
+			if (strcmp(mem[m], h) == 0)
+				load[m]++;
+	}
+	HNV_HMAP_FOREACH(n, &p->tstate)
+	{
+		((struct pool_tstate *)n->val)->seen = false;
+	}
+	for (size_t i = 0; i < tk.n; i++) {
+		const char *rd = rd_of(&tk.v[i], p->tenants);
+		if (!rd)
+			continue;
+		struct pool_tstate *st = hnv_hmap_get(&p->tstate, rd);
+		if (!st) {
+			if (!(st = calloc(1, sizeof(*st))) ||
+			    hnv_hmap_put(&p->tstate, rd, st, NULL)) {
+				free(st);
+				continue;
+			}
+		}
+		st->seen = true;
+		const struct hnv_etcd_kv *a = active_of(&ak, p->actives, rd);
+		char h[HNV_SYNC_HOST_MAX + 1];
+		holder_of(a, h);
+		if (strcmp(h, st->holder) != 0) {
+			snprintf(st->holder, sizeof(st->holder), "%s", h);
+			st->since_wall_ms = wall_now();
+		}
+		if (a) {
+			st->unowned_since = 0;
+		} else {
+			if (!st->unowned_since)
+				st->unowned_since = now;
+			un[nun++] = rd;
+		}
+		struct pool_tenant_row *r = &rows[nrows++];
+		snprintf(r->rd, sizeof(r->rd), "%s", rd);
+		snprintf(r->holder, sizeof(r->holder), "%s", st->holder);
+		r->since_wall_ms = st->since_wall_ms;
+		r->create_rev = a ? a->create_rev : 0;
+		char to[HNV_SYNC_HOST_MAX + 1];
+		move_target(&mk, p->movereq, rd, mem, nm, to);
+		if (a && lease && a->lease == lease && strcmp(h, p->host) == 0) {
+			if (*to && strcmp(to, p->host) != 0) {
+				/* gateway move away: no longer served; released once
+				 * the control thread has torn it down */
+				if (live && !still_served(p, rd))
+					release(p, a, "gateway move");
+				continue;
+			}
+			held_rev[nheld] = a->create_rev;
+			held[nheld++] = strdup(rd);
+		}
+		/* the move done: its target deletes the request */
+		const struct hnv_etcd_kv *m = active_of(&mk, p->movereq, rd);
+		if (a && m && *to && strcmp(to, h) == 0 && strcmp(to, p->host) == 0 && live)
+			release(p, m, "gateway move done");
+	}
+	/* forget tenants gone */
+	for (bool again = true; again;) {
+		again = false;
+		HNV_HMAP_FOREACH(n, &p->tstate)
+		{
+			if (((struct pool_tstate *)n->val)->seen)
+				continue;
+			void *v;
+			hnv_hmap_del(&p->tstate, n->key, &v);
+			free(v);
+			again = true;
+			break;
+		}
+	}
+	/* this member's active keys of tenants no longer in the pool */
+	for (size_t i = 0; live && i < ak.n; i++) {
+		const char *rd = rd_of(&ak.v[i], p->actives);
+		char h[HNV_SYNC_HOST_MAX + 1];
+		holder_of(&ak.v[i], h);
+		if (rd && strcmp(h, p->host) == 0 && !hnv_hmap_find(&p->tstate, rd))
+			release(p, &ak.v[i], "no longer a tenant");
+	}
+	/* election */
+	qsort(un, nun, sizeof(*un), rd_cmp);
+	hnv_pool_plan(un, nun, mem, load, nm, plan);
+	for (size_t i = 0; live && i < nun; i++) {
+		const struct pool_tstate *st = hnv_hmap_get(&p->tstate, un[i]);
+		bool mine = plan[i] >= 0 && strcmp(mem[plan[i]], p->host) == 0;
+		bool late = st && now - st->unowned_since >= (int64_t)p->ttl * 1000;
+		char to[HNV_SYNC_HOST_MAX + 1];
+		move_target(&mk, p->movereq, un[i], mem, nm, to);
+		if (*to) /* a gateway move: its live target only */
+			mine = late = strcmp(to, p->host) == 0;
+		int64_t rev;
+		if (!(mine || late) || claim(p, un[i], lease, &rev) != 0)
+			continue;
+		hnv_log(HNV_LOG_NOTICE,
+			"gateway pool %s: %s claimed tenant %s (%s; lease %" PRId64
+			", create_revision %" PRId64 ")",
+			p->name, p->host, un[i], mine ? "placed here" : "unowned for a TTL", lease,
+			rev);
+		pthread_mutex_lock(&p->mu);
+		p->claims++;
+		pthread_mutex_unlock(&p->mu);
+		struct pool_tstate *cst = hnv_hmap_get(&p->tstate, un[i]);
+		if (cst) {
+			/* since: the claim, not the next reading */
+			snprintf(cst->holder, sizeof(cst->holder), "%s", p->host);
+			cst->since_wall_ms = wall_now();
+			cst->unowned_since = 0;
+		}
+		for (size_t r = 0; r < nrows; r++)
+			if (strcmp(rows[r].rd, un[i]) == 0) {
+				snprintf(rows[r].holder, sizeof(rows[r].holder), "%s", p->host);
+				rows[r].since_wall_ms = cst ? cst->since_wall_ms : wall_now();
+				rows[r].create_rev = rev;
+			}
+		held_rev[nheld] = rev;
+		held[nheld++] = strdup(un[i]);
+	}
+	for (size_t i = 0; live && has_pa && i < nheld; i++)
+		if (held[i])
+			move_records(p, held[i], held_rev[i], &mypa);
+	/* publish */
+	size_t k = 0;
+	for (size_t i = 0; i < nheld; i++)
+		if (held[i])
+			held[k++] = held[i];
+	pthread_mutex_lock(&p->mu);
+	struct pool_tenant_row *old_rows = p->trows;
+	char **old_held = p->held;
+	size_t old_n = p->nheld;
+	bool changed = k != p->nheld || lease != p->held_lease;
+	for (size_t i = 0; !changed && i < k; i++)
+		changed = strcmp(held[i], p->held[i]) != 0;
+	p->trows = rows;
+	p->ntrows = nrows;
+	p->held = held;
+	p->nheld = k;
+	p->held_lease = lease;
+	pthread_mutex_unlock(&p->mu);
+	rows = NULL;
+	held = NULL;
+	free(old_rows);
+	for (size_t i = 0; i < old_n; i++)
+		free(old_held[i]);
+	free(old_held);
+	if (changed)
+		hnv_pool_wake(p);
+out:
+	if (held)
+		for (size_t i = 0; i < nheld; i++)
+			free(held[i]);
+	free(held);
+	free(held_rev);
+	free(rows);
+	free(plan);
+	free(un);
+	free(load);
+	free(mem);
+	hnv_etcd_kvs_free(&tk);
+	hnv_etcd_kvs_free(&ak);
+	hnv_etcd_kvs_free(&mk);
+}
+
+void hnv_pool_tenants_serve(struct hnv_pool *p)
+{
+	if (!p->sync)
+		return;
+	pthread_mutex_lock(&p->mu);
+	bool serve = p->state == ST_MEMBER && p->held_lease && p->held_lease == p->seen_lease;
+	size_t n = serve ? p->nheld : 0;
+	char **v = n ? calloc(n, sizeof(*v)) : NULL;
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = strdup(p->held[i]);
+	pthread_mutex_unlock(&p->mu);
+	bool oom = n && !v;
+	for (size_t i = 0; v && i < n; i++)
+		oom |= !v[i];
+	/* out of memory: serve none rather than a set it cannot tell */
+	int rc = hnv_sync_pool_held(p->sync, p->name, oom ? NULL : (const char *const *)v,
+				    oom ? 0 : n);
+	if (rc < 0 || oom)
+		hnv_log(HNV_LOG_ERR, "gateway pool %s: out of memory: serving no tenant", p->name);
+	if (rc != 0) {
+		/* the view thread releases a moved tenant once it is not here */
+		size_t nn = rc < 0 || oom ? 0 : n;
+		char **names = nn ? calloc(nn, sizeof(*names)) : NULL;
+		for (size_t i = 0; names && i < nn; i++) {
+			names[i] = v[i];
+			v[i] = NULL;
+		}
+		pthread_mutex_lock(&p->mu);
+		char **old = p->served_names;
+		size_t nold = p->nserved_names;
+		if (names || !nn) {
+			p->served_names = names;
+			p->nserved_names = nn;
+		} else {
+			/* no memory for the list: keep the old one, a superset
+			 * of what is served (nothing is released on its word) */
+			old = NULL;
+			nold = 0;
+		}
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = 0; i < nold; i++)
+			free(old[i]);
+		free(old);
+		size_t was = p->nserved;
+		p->nserved = rc < 0 || oom ? 0 : n;
+		p->served_changed_wall_ms = wall_now();
+		hnv_log(HNV_LOG_NOTICE, "gateway pool %s: %s serves %zu tenant%s (was %zu)%s",
+			p->name, p->host, p->nserved, p->nserved == 1 ? "" : "s", was,
+			serve ? "" : ": not a member under the lease it held them with");
+	}
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+json_object *hnv_pool_tenants_status(void *arg)
+{
+	struct hnv_pool *p = arg;
+	json_object *rows = json_object_new_array();
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->ntrows; i++) {
+		const struct pool_tenant_row *t = &p->trows[i];
+		bool mine = false;
+		for (size_t h = 0; h < p->nheld; h++)
+			mine |= strcmp(p->held[h], t->rd) == 0;
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "tenant", json_object_new_string(t->rd));
+		json_object_object_add(r, "active",
+				       json_object_new_string(t->holder[0] ? t->holder : "-"));
+		json_object_object_add(r, "since_ms", json_object_new_int64(t->since_wall_ms));
+		json_object_object_add(r, "create_revision", json_object_new_int64(t->create_rev));
+		json_object_object_add(
+			r, "served_here",
+			json_object_new_string(mine && p->state == ST_MEMBER ? "yes" : "no"));
+		json_object_object_add(r, "pool", json_object_new_string(p->name));
+		json_object_array_add(rows, r);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rows;
+}
+
+static void free_tstate(void *v)
+{
+	free(v);
+}
+
+void hnv_pool_tenants_free(struct hnv_pool *p)
+{
+	hnv_hmap_clear(&p->tstate, free_tstate);
+	for (size_t i = 0; i < p->nheld; i++)
+		free(p->held[i]);
+	free(p->held);
+	free(p->trows);
+	for (size_t i = 0; i < p->nserved_names; i++)
+		free(p->served_names[i]);
+	free(p->served_names);
+}
