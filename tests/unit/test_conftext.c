@@ -1871,6 +1871,21 @@ static void test_format_round_trip(void **state)
 		{"gateway del --pool edge --rdomain blue",
 		 "gateway del --rdomain blue --pool edge"},
 		{"gateway move blue --to g-2", "gateway move blue --to g-2"},
+		/* the kinds main added before GATEWAY_MOVE (their own tests: test_conn.c,
+		 * test_conf_bgp.c) */
+		{"gre add hq --rdomain blue --local 198.51.100.1 --remote 198.51.100.2 --addr "
+		 "172.30.0.1/30",
+		 "gre add hq --rdomain blue --local 198.51.100.1 --remote 198.51.100.2 --addr "
+		 "172.30.0.1/30"},
+		{"gre del hq", "gre del hq"},
+		{"l3 add corp --rdomain red --dev eth2 --vlan 100 --addr 172.31.5.1/24 --nexthop "
+		 "172.31.5.254",
+		 "l3 add corp --rdomain red --dev eth2 --vlan 100 --addr 172.31.5.1/24 --nexthop "
+		 "172.31.5.254"},
+		{"l3 del corp", "l3 del corp"},
+		{"bgp-peer add corp --rdomain blue --addr 172.31.1.6 --asn 65002",
+		 "bgp-peer add corp --rdomain blue --addr 172.31.1.6 --asn 65002"},
+		{"bgp-peer del corp", "bgp-peer del corp"},
 		{S2S_BASE "--psk " PSK,
 		 "s2s add site1 --rdomain blue --peer 203.0.113.9 --local-id gw.example "
 		 "--remote-id "
