@@ -754,6 +754,20 @@ static int plan_validate(struct planner *pl, char *const *lines, size_t n,
 		if (!rc)
 			rc = hnv_hmap_put(&set, r->key, NULL, NULL);
 	}
+	/* a gateway add: with every gateway pool's tenant, since one member
+	 * may come to hold them all (VRF names, tables and corp devices are
+	 * unique among the gateways it applies) */
+	bool gw_add = false;
+	for (size_t i = 0; i < n; i++)
+		gw_add |= is_cmd[i] && cmds[i].kind == HNV_CONF_GATEWAY_ADD;
+	HNV_HMAP_FOREACH(m, &pl->s->mirror)
+	{
+		const char *t = strncmp(m->key, "pool/", 5) == 0 ? m->key + 5 : NULL;
+		const char *sl = t ? strchr(t, '/') : NULL;
+		if (!rc && gw_add && sl && strncmp(sl, "/tenant/", 8) == 0 &&
+		    sync_name_ok(sl + 8) && strlen(sl + 8) <= HNV_NAME_MAX)
+			rc = hnv_hmap_put(&set, sl + 8, NULL, NULL);
+	}
 	char verr[512];
 	if (!rc && (rc = sync_view(pl->s, &set, &t, verr, sizeof(verr))))
 		hnv_seterr(err, errlen, "the shared policy in etcd does not validate here: %s",

@@ -9,10 +9,12 @@
 #      exactly one active key, bound to its holder's lease; the counts are
 #      2/1/1; each member's `show gateways` lists exactly the tenants it
 #      holds (`show gateway-pool-tenants` agrees); the lookup record of a
-#      gateway CA points at its holder's PA
+#      gateway CA points at its holder's PA; a gateway add with a pool
+#      tenant's table is refused on a member that does not hold it
 #   3. failures (times printed): kill -9 of a member holding tenants: the
 #      survivors take them, records and a host edge's lookup record follow;
-#      g3 partitioned from etcd (its proxy killed): it fences itself and
+#      g3 partitioned from etcd (its proxy killed; at the end of part 4
+#      frozen with SIGSTOP so that requests hang): each time it fences itself and
 #      tears its tenants down BEFORE the other member claims the first of
 #      them; back in reach it holds nothing after 2 TTL (no preemption)
 #      until a tenant is unowned (a new tenant goes to it); stopped, its
@@ -116,6 +118,8 @@ proxy_start()
 	wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROXY_PORT" || fail "proxy did not start"
 }
 proxy_stop() { kill -9 "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; unset "EPIDS[proxy]"; }
+# a frozen proxy would not end on lib.sh's SIGTERM: thaw it first
+trap 'kill -CONT "$PROXY_PID" 2>/dev/null; cleanup' EXIT
 proxy_start
 host_start g3 "http://127.0.0.1:$PROXY_PORT" --gateway-pool $POOL --pool-ttl 3
 for i in 1 2 3; do cli g$i pa add 192.0.2.1$i/24 --dev eth0 >/dev/null || fail "pa add on g$i"; done
@@ -159,6 +163,14 @@ wait_for 10 check_one_holder g1 g2 g3 || fail "served sets: g1 [$(served g1)] g2
 counts=$(for r in $TENANTS; do holder $r; done | sort | uniq -c | awk '{print $1}' | sort -n | xargs)
 [[ $counts == "1 1 2" ]] || fail "placement counts: $counts ($(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done))"
 cli g1 show gateway-pool-tenants
+# a gateway add is checked against every pool tenant's gateway, held here or not
+nh=$(for m in g1 g2 g3; do [[ $(holder red) != "$m" ]] && echo $m && break; done)
+cli "$nh" rdomain add clash --rdid "{11111111-2222-3333-4444-000000000008}" >/dev/null || fail "rdomain add clash"
+out=$(cli "$nh" gateway add --rdomain clash --pool $POOL --vrf clash --table 201 2>&1) &&
+	fail "a pool gateway with red's table accepted on $nh"
+[[ $out == *"table 201 already exists (VRF red of routing domain \"red\")"* ]] || fail "table clash on $nh: $out"
+cli "$nh" rdomain del clash >/dev/null || fail "rdomain del clash"
+pass "on $nh, which does not hold red, a pool gateway with red's table is refused naming red"
 echo "# placement: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
 pass "4 tenants over 3 members: one active key each, counts $counts, each member serves exactly what it holds"
 for h in g1 g2 g3; do echo "# $h serves: $(served $h)"; done
@@ -242,34 +254,40 @@ t2=$(now_ms)
 echo "# $victim killed with -9 holding [$lost]: all taken by survivors after $((t1 - t0)) ms (TTL 3000 ms), records moved and h1 follows after $((t2 - t0)) ms; placement now: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
 pass "kill -9 of a member holding tenants: survivors take them ($((t1 - t0)) ms), one holder each, records and the host edge follow"
 
-# partition g3 from etcd (the proxy killed) while it stays up
-g3_had=$(held_by g3)
-[[ -n $g3_had ]] || fail "g3 holds no tenant before the partition: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
-other=$(echo $survivors | tr ' ' '\n' | grep -v '^g3$')
-t0=$(now_ms)
-proxy_stop
+# partition HOW: g3, holding tenants, cut off from etcd while it stays up:
+# its proxy killed (connections refused) or frozen (requests hang)
+partition()
+{
+	local how=$1 g3_had t0 t_empty t_taken fenced_at torn_at first_claim c r
+	g3_had=$(held_by g3)
+	[[ -n $g3_had ]] || fail "$how: g3 holds no tenant before the partition: $(for r in $TENANTS; do echo -n "$r=$(holder $r) "; done)"
+	t0=$(now_ms)
+	if [[ $how == kill ]]; then proxy_stop; else kill -STOP "$PROXY_PID"; fi
+	wait_for 15 fenced_empty || fail "$how: g3 not fenced/emptied: $(pool_field g3 g3 state) [$(served g3)]"
+	t_empty=$(now_ms)
+	wait_for 20 none_held_by "$g3_had" g3 || fail "$how: g3's tenants not taken by $other: $(for r in $g3_had; do echo -n "$r=$(holder $r) "; done)"
+	t_taken=$(now_ms)
+	fenced_at=$(pool_field g3 g3 state_since_ms)
+	torn_at=$(pool_field g3 g3 served_since_ms)
+	first_claim=
+	for r in $g3_had; do
+		c=$(tenant_field "$(holder $r)" $r since_ms)
+		[[ -z $first_claim || $c -lt $first_claim ]] && first_claim=$c
+	done
+	echo "# g3 partitioned ($how proxy) holding [$g3_had]: fenced after $((fenced_at - t0)) ms, its tenants torn down after $((torn_at - t0)) ms (seen empty after $((t_empty - t0)) ms); first claim by $other after $((first_claim - t0)) ms (all taken, seen after $((t_taken - t0)) ms)"
+	((torn_at >= fenced_at && torn_at < first_claim)) || fail "$how: g3 tore down at $torn_at, fenced at $fenced_at, first claim at $first_claim"
+	[[ $(pool_field g3 g3 tenants_served) == 0 ]] || fail "$how: g3 still serves $(pool_field g3 g3 tenants_served)"
+	wait_for 10 check_one_holder "$other" || fail "$how: $other serves [$(served $other)]"
+	pass "partition ($how proxy): g3 fenced itself and tore its tenants down $((first_claim - torn_at)) ms before $other claimed the first of them"
+	if [[ $how == kill ]]; then proxy_start; else kill -CONT "$PROXY_PID"; fi
+	wait_for 15 bash -c "[[ \$($HNVGW --socket $(sock_of g3) --json show gateway-pool | grep -c '\"state\": *\"member\"') -ge 1 ]]" ||
+		fail "$how: g3 did not rejoin: $(pool_field g3 g3 state)"
+}
 fenced_empty() { [[ $(pool_field g3 g3 state) == fenced && -z $(served g3) ]]; }
-wait_for 15 fenced_empty || fail "g3 not fenced/emptied: $(pool_field g3 g3 state) [$(served g3)]"
-t_empty=$(now_ms)
-wait_for 20 none_held_by "$g3_had" g3 || fail "g3's tenants not taken by $other: $(for r in $g3_had; do echo -n "$r=$(holder $r) "; done)"
-t_taken=$(now_ms)
-fenced_at=$(pool_field g3 g3 state_since_ms)
-torn_at=$(pool_field g3 g3 served_since_ms)
-first_claim=
-for r in $g3_had; do
-	c=$(tenant_field "$(holder $r)" $r since_ms)
-	[[ -z $first_claim || $c -lt $first_claim ]] && first_claim=$c
-done
-echo "# g3 partitioned holding [$g3_had]: fenced after $((fenced_at - t0)) ms, its tenants torn down after $((torn_at - t0)) ms (seen empty after $((t_empty - t0)) ms); first claim by $other after $((first_claim - t0)) ms (all taken, seen after $((t_taken - t0)) ms)"
-((torn_at >= fenced_at && torn_at < first_claim)) || fail "g3 tore down at $torn_at, fenced at $fenced_at, first claim at $first_claim"
-[[ $(pool_field g3 g3 tenants_served) == 0 ]] || fail "g3 still serves $(pool_field g3 g3 tenants_served)"
-wait_for 10 check_one_holder "$other" || fail "$other serves [$(served $other)]"
-pass "partition: g3 fenced itself and tore its tenants down $((first_claim - torn_at)) ms before $other claimed the first of them"
+other=$(echo $survivors | tr ' ' '\n' | grep -v '^g3$')
+partition kill
 
-# back in reach: g3 rejoins with a new lease and holds nothing (no preemption)
-proxy_start
-wait_for 15 bash -c "[[ \$($HNVGW --socket $(sock_of g3) --json show gateway-pool | grep -c '\"state\": *\"member\"') -ge 1 ]]" ||
-	fail "g3 did not rejoin: $(pool_field g3 g3 state)"
+# back in reach: g3 rejoined with a new lease and holds nothing (no preemption)
 sleep 7
 [[ -z $(held_by g3) && -z $(served g3) ]] || fail "g3 took tenants back: [$(held_by g3)] serves [$(served g3)]"
 pass "g3 back in reach of etcd: a member again, holds and serves nothing after 2 TTL (no preemption)"
@@ -320,5 +338,8 @@ wait_for 10 bash -c "[[ -z \$(etcdctl --endpoints $ALL_URLS get --print-value-on
 wait_for 10 records_follow || fail "records after the move: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
 wait_for 10 check_one_holder g3 "$other" || fail "served after the move: g3 [$(served g3)] $other [$(served "$other")]"
 pass "gateway move $mv_r --to g3: torn down on $other $((claim_at - torn_at)) ms before g3 claimed it; request removed, records follow"
+
+# g3, now holding what it was moved, cut off again: the proxy frozen
+partition freeze
 
 echo "PASS: test_pool_tenants.sh"
