@@ -115,7 +115,7 @@ for h in h1 h2; do
 	HNV_PIDS+=($!)
 done
 for h in h1 h2; do
-	wait_ok 20 hcli "$h" show revisions >/dev/null || {
+	wait_ok 60 hcli "$h" show revisions >/dev/null || {
 		nok "hnvgwd on $h"
 		indent <"$LAB_TMP/hnvgwd-$h.log"
 		finish
@@ -179,7 +179,7 @@ member_start() {
 		--etcd "$ETCD" --host-name "$m" --gateway-pool edge --pool-ttl "$TTL" \
 		>>"$LAB_TMP/hnvgwd-$m.log" 2>&1 &
 	echo $! >"$d/hnvgwd.pid"
-	wait_ok 20 mcli "$m" show revisions >/dev/null || {
+	wait_ok 60 mcli "$m" show revisions >/dev/null || {
 		nok "hnvgwd of $m answers"
 		tail -20 "$LAB_TMP/hnvgwd-$m.log" | indent
 		return 1
