@@ -43,6 +43,14 @@
  * owns per VRF there); none: never talk to zebra.
  * --vici PATH: charon's VICI socket (default /var/run/charon.vici), used
  * once the configuration has an S2S tunnel; none: never talk to charon.
+ * --frr-pathspace NAME: the FRR instance of this hnvgwd is FRR's pathspace
+ * NAME (zebra/bgpd -N NAME): vtysh is run with -N NAME and the BGP fragment
+ * is /etc/frr/NAME/hnvgw-bgp.conf (the directory is created), bgpd's pid is
+ * read from /run/frr/NAME/bgpd.pid (its restarts are watched), so that two
+ * gateway instances (network namespaces of one machine, each with its own
+ * zebra, bgpd and --zebra /run/frr/NAME/zserv.api) do not share FRR.
+ * --bgp-fragment PATH: the BGP fragment hnvgwd writes and loads with vtysh
+ * (default /etc/frr/hnvgw-bgp.conf, or the pathspace's as above).
  * --etcd: routing domains, subnets, pools, ports, lookup records, customer
  * routes and gateway attachments are shared with other hosts through etcd
  * (members tried in turn) under PREFIX (default /hnvgw/); this host,
@@ -132,6 +140,7 @@ static void usage(FILE *f)
 		"              [--log-level err|warning|notice|info|debug] [--uplink IF]\n"
 		"              [--uplink-backend raw|packet] [--datapath kernel|userspace|auto]\n"
 		"              [--fwd-threads N] [--zebra PATH|none] [--vici PATH|none]\n"
+		"              [--frr-pathspace NAME] [--bgp-fragment PATH]\n"
 		"              [--learn-timeout SECONDS]\n"
 		"              [--etcd URL[,URL...] --host-name NAME [--etcd-prefix P]\n"
 		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
@@ -298,7 +307,9 @@ struct args {
 	enum hnv_log_level level;
 	unsigned learn_timeout; /* 0: the default (HNV_LEARN_TIMEOUT_DEFAULT) */
 	const char *gateway_pool;
-	unsigned pool_ttl; /* 0: not given (HNV_POOL_DEFAULT_TTL) */
+	unsigned pool_ttl;         /* 0: not given (HNV_POOL_DEFAULT_TTL) */
+	const char *frr_pathspace; /* --frr-pathspace, or NULL: FRR's default */
+	const char *bgp_fragment;  /* --bgp-fragment, or NULL: see frr_fragment */
 };
 
 /* What getopt cannot check: no operands, and the --etcd options together. */
@@ -353,6 +364,22 @@ static int check_args(int argc, char **argv, const struct args *a)
 	return -1;
 }
 
+#define FRR_PATHSPACE_MAX 32
+
+/* An FRR pathspace name hnvgwd accepts: it becomes a path component below
+ * /etc/frr and /run/frr, so no '/', no dot names. */
+static bool frr_pathspace_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > FRR_PATHSPACE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
 /* Parses the command line into *a. Returns -1 to go on, else the exit
  * status (0 after --help, 2 for a usage error, already reported). */
 static int parse_args(int argc, char **argv, struct args *a)
@@ -386,6 +413,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"metrics", required_argument, NULL, 'M'},
 		{"gateway-pool", required_argument, NULL, 'G'},
 		{"pool-ttl", required_argument, NULL, 'Y'},
+		{"frr-pathspace", required_argument, NULL, 'N'},
+		{"bgp-fragment", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -521,6 +550,31 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->pool_ttl = (unsigned)v;
 			break;
 		}
+		case 'N':
+			if (!frr_pathspace_valid(optarg)) {
+				fprintf(stderr,
+					"hnvgwd: --frr-pathspace \"%s\": want 1-%d letters, "
+					"digits, "
+					"'_' or '-' (FRR's -N NAME, a directory below /etc/frr and "
+					"/run/frr)\n",
+					optarg, FRR_PATHSPACE_MAX);
+				usage(stderr);
+				return 2;
+			}
+			a->frr_pathspace = optarg;
+			break;
+		case 'B':
+			if (optarg[0] != '/' || optarg[strlen(optarg) - 1] == '/') {
+				fprintf(stderr,
+					"hnvgwd: --bgp-fragment \"%s\": want the absolute path of "
+					"a "
+					"file\n",
+					optarg);
+				usage(stderr);
+				return 2;
+			}
+			a->bgp_fragment = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -673,7 +727,29 @@ static int start_forwarding(const struct args *a, struct daemon *d, char *err, s
  * thread, which owns the gateway ports. */
 static int start_gateway(const struct args *a, struct daemon *d, char *err, size_t errlen)
 {
-	struct hnv_gw_opts go = {.zserv = a->zserv, .vici = a->vici, .uplink = a->uplink};
+	struct hnv_gw_opts go = {.zserv = a->zserv,
+				 .vici = a->vici,
+				 .uplink = a->uplink,
+				 .frr_pathspace = a->frr_pathspace,
+				 .bgp_fragment = a->bgp_fragment};
+	/* static: hnv_gw_new keeps the pointer */
+	static char frag[sizeof("/etc/frr/") + FRR_PATHSPACE_MAX + sizeof("/hnvgw-bgp.conf")];
+	if (a->frr_pathspace && !a->bgp_fragment) {
+		/* the pathspace's own directory, as FRR names it for its files */
+		snprintf(frag, sizeof(frag), "/etc/frr/%s", a->frr_pathspace);
+		if (mkdir(frag, 0755) && errno != EEXIST) {
+			snprintf(err, errlen, "--frr-pathspace %s: cannot create %s: %s",
+				 a->frr_pathspace, frag, strerror(errno));
+			return -1;
+		}
+		snprintf(frag, sizeof(frag), "/etc/frr/%s/hnvgw-bgp.conf", a->frr_pathspace);
+		go.bgp_fragment = frag;
+	}
+	static char pidfile[sizeof("/run/frr/") + FRR_PATHSPACE_MAX + sizeof("/bgpd.pid")];
+	if (a->frr_pathspace) { /* where bgpd -N NAME writes its pid (restart watch) */
+		snprintf(pidfile, sizeof(pidfile), "/run/frr/%s/bgpd.pid", a->frr_pathspace);
+		go.bgpd_pidfile = pidfile;
+	}
 	if (hnv_gw_new(&go, &d->gw, err, errlen))
 		return -1;
 	if (hnv_gwstate_report_new(d->gw, &d->gw_report)) {

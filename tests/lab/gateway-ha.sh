@@ -1,0 +1,451 @@
+#!/bin/bash
+# lab-default: no
+# Lab scenario `gateway-ha` (issue 18): a gateway pool of two members,
+# gwA and gwB, network namespaces of this VM, each with its own hnvgwd
+# (--gateway-pool edge), zebra and bgpd (FRR pathspace gwA/gwB,
+# hnvgwd --frr-pathspace) and charon (own strongswan.conf and /run);
+# etcd (one member) in namespace ed; the host edges h1, h2 share the
+# policy through etcd too, so the gateway CAs' lookup records follow the
+# member that holds the tenant.
+#
+#   provider segment 192.168.4.0/24 (bridge in pn): h1 .11, h2 .22,
+#     etcd .50, gwA .101, gwB .102
+#   Contoso (VSID 5001): corp router (namespace corp, AS 65001, bridge br0
+#     172.31.1.2/24, 172.16.0.0/16 on lo) peers with the floating corp
+#     address 172.31.1.1 (gateway add --corp-addr: whichever member holds
+#     Contoso has it on its cc0; both cc0 have one MAC, as a VRRP virtual
+#     MAC would, so the corp router's ARP entry stays right)
+#   Fabrikam (VSID 6001): SNAT to 203.0.113.10 on fc0 towards "internet"
+#     (namespace inet, 203.0.113.100, bridge), and an S2S tunnel to its
+#     site (namespace site, 198.51.100.2, 192.168.1.1 on lo) over wan0
+#     (gwA 198.51.100.11, gwB .12; the gateway initiates, the site accepts
+#     any address)
+#
+# Steps: both tenants on gwA (gateway move); kill -9 gwA's hnvgwd, bgpd,
+# zebra, charon and take its links down (the VM dies); gwB takes over;
+# the longest gap of a 0.2 s ping ct1->corp, fb1->internet, fb1->site
+# is printed as BENCH lines. gwA comes back: it takes nothing back.
+# gwB (now holding both) is cut from etcd by nftables while it stays up:
+# it fences itself and tears its tenants down, gwA takes them; measured
+# again. At every step: no tenant's VRF in both namespaces (also sampled
+# every 0.5 s during each failover), and the pool's config unchanged.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-hnv.sh"
+
+ETCD=http://192.168.4.50:2379
+PSK_FB="Hd5xJ8cQ2wE7rT4uY9iO3pA6"
+TTL=3
+GW_PIDS=() # per member: hnvgwd and charon pids in $LAB_TMP/pids-M
+eval "$(declare -f finish | sed '1s/^finish/ha_finish/')"
+finish() {
+	local m
+	for m in gwA gwB; do member_kill "$m" 2>/dev/null; done
+	[[ -n ${ETCD_PID:-} ]] && kill "$ETCD_PID" 2>/dev/null
+	[[ -n ${SAMPLER:-} ]] && kill "$SAMPLER" 2>/dev/null
+	ha_finish
+}
+
+mcli() {
+	local m=$1
+	shift
+	timeout 30 hnvgw --socket "$LAB_TMP/$m.sock" "$@"
+}
+
+# ---- topology ----------------------------------------------------------
+section "topology"
+netns pn h1 h2 ct1 fb1 ct2 fb2 ed gwA gwB corp inet site
+must ip -n pn link add br0 type bridge
+must ip -n pn link set br0 up
+provider_member h1 192.168.4.11
+provider_member h2 192.168.4.22
+provider_member ed 192.168.4.50
+provider_member gwA 192.168.4.101
+provider_member gwB 192.168.4.102
+# corp, internet and site: a bridge each, the members' devices its ports
+for n in corp inet site; do
+	must ip -n "$n" link add br0 type bridge
+	must ip -n "$n" link set br0 up
+done
+must ip -n corp addr add 172.31.1.2/24 dev br0
+must ip -n corp addr add 172.16.1.1/16 dev lo
+must ip -n inet addr add 203.0.113.100/24 dev br0
+must ip -n site addr add 198.51.100.2/24 dev br0
+must ip -n site addr add 192.168.1.1/16 dev lo
+i=0
+for m in gwA gwB; do
+	i=$((i + 1))
+	# one MAC per side for both members (the floating address's)
+	must ip link add "$m-cc" netns "$m" address 02:00:00:00:cc:01 type veth peer name "$m" netns corp
+	must ip link add "$m-fc" netns "$m" address 02:00:00:00:fc:01 type veth peer name "$m" netns inet
+	must ip link add "$m-wan" netns "$m" type veth peer name "$m" netns site
+	must ip -n "$m" link set "$m-cc" name cc0
+	must ip -n "$m" link set "$m-fc" name fc0
+	must ip -n "$m" link set "$m-wan" name wan0
+	for n in corp inet site; do must ip -n "$n" link set "$m" master br0 up; done
+	for d in cc0 fc0 wan0; do
+		ip netns exec "$m" sysctl -qw "net.ipv6.conf.$d.disable_ipv6=1"
+		must ip -n "$m" link set "$d" up
+	done
+	must ip -n "$m" addr add "198.51.100.1$i/24" dev wan0
+	ip netns exec "$m" sysctl -qw net.ipv4.ip_forward=1
+done
+must ip netns exec corp sysctl -qw net.ipv4.ip_forward=1
+
+# ---- etcd ---------------------------------------------------------------
+section "etcd in namespace ed"
+mkdir -p "$LAB_TMP/etcd"
+ip netns exec ed etcd --name ed --data-dir "$LAB_TMP/etcd/data" \
+	--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
+	--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+	--initial-cluster ed=http://127.0.0.1:2380 >"$LAB_TMP/etcd/log" 2>&1 &
+ETCD_PID=$!
+etcd_up() { ip netns exec h1 bash -c "exec 3<>/dev/tcp/192.168.4.50/2379"; }
+if t=$(wait_ok 30 etcd_up); then ok "etcd listens on $ETCD (${t} s)"; else
+	nok "etcd listens on $ETCD"
+	indent <"$LAB_TMP/etcd/log"
+	finish
+fi
+
+# ---- host edges ---------------------------------------------------------
+section "host edges h1, h2 (hnvgwd --uplink up0 --etcd)"
+for h in h1 h2; do
+	ip netns exec "$h" hnvgwd --foreground --state-dir "$LAB_TMP/st-$h" \
+		--socket "$LAB_TMP/$h.sock" --uplink up0 --zebra none --vici none \
+		--etcd "$ETCD" --host-name "$h" >"$LAB_TMP/hnvgwd-$h.log" 2>&1 &
+	HNV_PIDS+=($!)
+done
+for h in h1 h2; do
+	wait_ok 60 hcli "$h" show revisions >/dev/null || {
+		nok "hnvgwd on $h"
+		indent <"$LAB_TMP/hnvgwd-$h.log"
+		finish
+	}
+done
+must hcli h1 pa add 192.168.4.11/24 --dev up0
+must hcli h2 pa add 192.168.4.22/24 --dev up0
+# the shared policy, once (etcd carries it to every host); the gateway CA
+# records start at gwA's PA and follow the member that holds the tenant
+{
+	common_policy
+	host_policy | grep -v gateway-wildcard | sed 's/--pa 192\.168\.4\.1 /--pa 192.168.4.101 /'
+} >"$LAB_TMP/shared.conf"
+must hcli h1 commit -f "$LAB_TMP/shared.conf"
+add_vm h1 ct1 5001 10.10.0.5 02:00:00:00:50:05
+add_vm h1 fb1 6001 10.10.0.5 02:00:00:00:60:05
+add_vm h2 ct2 5001 10.10.0.7 02:00:00:00:50:07
+add_vm h2 fb2 6001 10.10.0.7 02:00:00:00:60:07
+if t=$(wait_ok 30 ping1 ct1 10.10.0.7); then ok "ct1 -> ct2 through the shared policy (${t} s)"; else nok "ct1 -> ct2"; fi
+
+# ---- gateway members ----------------------------------------------------
+# member_start M PA: zebra and bgpd (-N M), charon (own strongswan.conf,
+# /run bound to its own directory), hnvgwd --gateway-pool edge.
+member_start() {
+	local m=$1 pa=$2 d=$LAB_TMP/$1
+	mkdir -p "$d/run" "/run/frr/$m" /var/log/frr
+	chmod 755 "$LAB_TMP"
+	chown frr:frr "/run/frr/$m" /var/log/frr
+	rm -f "/run/frr/$m/"*.pid "$d/charon.vici"
+	ip netns exec "$m" /usr/lib/frr/zebra -d -N "$m" -f /dev/null --log "file:$d/zebra.log" >/dev/null 2>&1
+	ip netns exec "$m" /usr/lib/frr/bgpd -d -N "$m" -f /dev/null --log "file:$d/bgpd.log" >/dev/null 2>&1
+	wait_ok 20 test -S "/run/frr/$m/zserv.api" >/dev/null || nok "zebra of $m started"
+	wait_ok 20 test -S "/run/frr/$m/bgpd.vty" >/dev/null || nok "bgpd of $m started"
+	cat >"$d/strongswan.conf" <<-EOF
+		charon {
+		  retransmit_timeout = 1.0
+		  retransmit_base = 1.4
+		  retransmit_tries = 3
+		  install_routes = no
+		  routing_table = 0
+		  load_modular = yes
+		  filelog {
+		    m { path = $d/charon-file.log
+		      append = yes
+		      default = 1
+		      ike = 2 }
+		  }
+		  plugins {
+		    include /etc/strongswan.d/charon/*.conf
+		    vici { socket = unix://$d/charon.vici }
+		    stroke { load = no }
+		  }
+		}
+	EOF
+	ip netns exec "$m" unshare -m sh -c "mount --bind '$d/run' /run && STRONGSWAN_CONF='$d/strongswan.conf' exec /usr/lib/ipsec/charon" \
+		>>"$d/charon.log" 2>&1 &
+	echo $! >"$d/charon.pid"
+	wait_ok 20 test -S "$d/charon.vici" >/dev/null || nok "charon of $m started"
+	ip netns exec "$m" hnvgwd --foreground --state-dir "$LAB_TMP/st-$m" --socket "$LAB_TMP/$m.sock" \
+		--uplink up0 --zebra "/run/frr/$m/zserv.api" --frr-pathspace "$m" --vici "$d/charon.vici" \
+		--etcd "$ETCD" --host-name "$m" --gateway-pool edge --pool-ttl "$TTL" \
+		>>"$LAB_TMP/hnvgwd-$m.log" 2>&1 &
+	echo $! >"$d/hnvgwd.pid"
+	wait_ok 60 mcli "$m" show revisions >/dev/null || {
+		nok "hnvgwd of $m answers"
+		tail -20 "$LAB_TMP/hnvgwd-$m.log" | indent
+		return 1
+	}
+	mcli "$m" pa add "$pa/24" --dev up0 >/dev/null 2>&1 || true # kept across restarts
+}
+# member_kill M: kill -9 of M's hnvgwd, bgpd, zebra and charon.
+member_kill() {
+	local m=$1 d=$LAB_TMP/$1 p
+	for p in "$d/hnvgwd.pid" "$d/charon.pid" "/run/frr/$m/bgpd.pid" "/run/frr/$m/zebra.pid"; do
+		[[ -f $p ]] && kill -9 "$(cat "$p")" 2>/dev/null
+	done
+	# (ip netns exec, unshare and sh exec'd charon: $! was charon itself)
+	return 0
+}
+# links M up|down: all of M's links (the member's VM powered off/on).
+links() {
+	local d
+	for d in up0 cc0 fc0 wan0; do ip -n "$1" link set "$d" "$2"; done
+}
+# vrfs M: the tenant VRFs in M's namespace (rd-*), one per line
+vrfs() { ip -n "$1" -br link show type vrf 2>/dev/null | awk '$1 ~ /^rd-/ { print $1 }' | sort; }
+# holder R: the member whose namespace has R's VRF ("gwA gwB" when both)
+holder() {
+	local m h=()
+	for m in gwA gwB; do vrfs "$m" | grep -qx "rd-$1" && h+=("$m"); done
+	echo "${h[*]:--}"
+}
+# never_twice DESC: no tenant's VRF in both namespaces, and each member's
+# show gateway-pool-tenants agrees on who serves it.
+never_twice() {
+	local r h bad=0
+	for r in contoso fabrikam; do
+		h=$(holder "$r")
+		[[ $h == *" "* ]] && bad=1
+	done
+	if ((bad == 0)); then ok "$1: no tenant's VRF in both members (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"; else
+		nok "$1: a tenant's VRF in both members (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"
+	fi
+}
+# config_kept DESC: the pool's lines in show config (h1) as at the start.
+config_kept() {
+	hcli h1 show config | grep -E '^(gateway|s2s) ' | sed 's/--psk [^ ]*/--psk X/' >"$LAB_TMP/cfg-now"
+	if cmp -s "$LAB_TMP/cfg-now" "$LAB_TMP/cfg-0"; then ok "$1: the pool's gateway and s2s lines unchanged"; else
+		nok "$1: the pool's config changed"
+		diff "$LAB_TMP/cfg-0" "$LAB_TMP/cfg-now" | indent
+	fi
+}
+# sampler_start / sampler_stop DESC: every 0.5 s meanwhile, whether a
+# tenant's VRF was in both namespaces at once.
+sampler_start() {
+	(while :; do
+		for r in contoso fabrikam; do
+			h=$(holder "$r")
+			[[ $h == *" "* ]] && echo "$EPOCHREALTIME $r $h"
+		done
+		sleep 0.5
+	done) >"$LAB_TMP/twice.txt" 2>/dev/null &
+	SAMPLER=$!
+}
+sampler_stop() {
+	kill "$SAMPLER" 2>/dev/null
+	wait "$SAMPLER" 2>/dev/null
+	SAMPLER=
+	if [[ ! -s $LAB_TMP/twice.txt ]]; then ok "$1: no tenant's VRF in both members in any 0.5 s sample"; else
+		nok "$1: a tenant's VRF in both members: $(head -3 "$LAB_TMP/twice.txt")"
+	fi
+}
+
+section "gateway members gwA, gwB (own FRR pathspace, charon, hnvgwd --gateway-pool edge)"
+member_start gwA 192.168.4.101 || finish
+member_start gwB 192.168.4.102 || finish
+pool_members() { [[ $(mcli gwA show gateway-pool | grep -cE '^gw[AB] +[a-z]+ +(member|alive) ') == 2 ]]; }
+if t=$(wait_ok 30 pool_members); then ok "both members in show gateway-pool (${t} s)"; else
+	nok "both members in show gateway-pool"
+	mcli gwA show gateway-pool 2>&1 | indent
+fi
+check_grep "hnvgwd --frr-pathspace gwA: its fragment in /etc/frr/gwA" . ls -d /etc/frr/gwA
+
+section "corp router (AS 65001), internet, S2S site"
+frr_start corp <<EOF
+router bgp 65001
+ bgp router-id 172.31.1.2
+ no bgp ebgp-requires-policy
+ neighbor 172.31.1.1 remote-as 65000
+ neighbor 172.31.1.1 timers 1 3
+ neighbor 172.31.1.1 timers connect 1
+ address-family ipv4 unicast
+  network 172.16.0.0/16
+ exit-address-family
+EOF
+mkdir -p "$LAB_TMP/st" "$LAB_TMP/site/run"
+cat >"$LAB_TMP/site/strongswan.conf" <<EOF
+charon {
+  load_modular = yes
+  install_virtual_ip = no
+  plugins {
+    include /etc/strongswan.d/charon/*.conf
+    vici { socket = unix://$LAB_TMP/site/charon.vici }
+    stroke { load = no }
+  }
+}
+EOF
+cat >"$LAB_TMP/site/swanctl.conf" <<EOF
+connections {
+  fabrikam {
+    version = 2
+    local_addrs = 198.51.100.2
+    proposals = aes256gcm16-prfsha384-ecp384
+    dpd_delay = 2s
+    local { auth = psk
+      id = site-fabrikam }
+    remote { auth = psk
+      id = gw-fabrikam }
+    children {
+      fabrikam {
+        local_ts = 192.168.0.0/16
+        remote_ts = 10.10.0.0/16
+        esp_proposals = aes256gcm16-ecp384
+        dpd_action = clear
+      }
+    }
+  }
+}
+secrets {
+  ike-fabrikam { id-a = site-fabrikam
+    id-b = gw-fabrikam
+    secret = "$PSK_FB" }
+}
+EOF
+ip netns exec site unshare -m sh -c "mount --bind '$LAB_TMP/site/run' /run && STRONGSWAN_CONF='$LAB_TMP/site/strongswan.conf' exec /usr/lib/ipsec/charon" \
+	>"$LAB_TMP/site/charon.log" 2>&1 &
+HNV_PIDS+=($!)
+wait_ok 20 test -S "$LAB_TMP/site/charon.vici" >/dev/null || nok "charon of the site started"
+must swanctl --load-all --file "$LAB_TMP/site/swanctl.conf" --uri "unix://$LAB_TMP/site/charon.vici"
+# the site routes the tenant's prefix into its tunnel by policy; replies
+# to the member's outer address go out br0
+ip -n site route add 10.10.0.0/16 dev br0 2>/dev/null
+
+# ---- tenants bound to the pool -----------------------------------------
+section "tenants bound to pool edge"
+cat >"$LAB_TMP/tenants.conf" <<EOF
+gateway add --rdomain contoso --pool edge --vrf contoso --table 101 --corp-dev cc0 --corp-addr 172.31.1.1/24 --bgp-asn 65000 --bgp-peer 172.31.1.2 --bgp-peer-asn 65001
+gateway ca --rdomain contoso --pool edge --vsid 5001 --ca 10.10.0.2
+gateway add --rdomain fabrikam --pool edge --vrf fabrikam --table 102 --corp-dev fc0 --corp-addr 203.0.113.10/24 --corp-nexthop 203.0.113.100 --nat-external 203.0.113.10
+gateway ca --rdomain fabrikam --pool edge --vsid 6001 --ca 10.10.0.2
+EOF
+must hcli h1 commit -f "$LAB_TMP/tenants.conf"
+hcli h1 show config | grep -E '^(gateway|s2s) ' | sed 's/--psk [^ ]*/--psk X/' >"$LAB_TMP/cfg-0"
+# an S2S tunnel is local configuration (not shared through etcd: hnvgw
+# refuses it in a transaction with shared objects), so each member gets
+# the tenant's tunnel itself
+echo "s2s add fabsite --rdomain fabrikam --peer 198.51.100.2 --local-id gw-fabrikam --remote-id site-fabrikam --psk $PSK_FB --remote-prefix 192.168.0.0/16 --dpd 2" >"$LAB_TMP/s2s.conf"
+placed() { [[ $(holder contoso) != - && $(holder fabrikam) != - ]]; }
+if t=$(wait_ok 60 placed); then ok "both tenants placed (${t} s): contoso on $(holder contoso), fabrikam on $(holder fabrikam)"; else
+	nok "both tenants placed (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"
+	mcli gwA show gateway-pool-tenants 2>&1 | indent
+	for m in gwA gwB; do echo "# $m"; mcli "$m" show gateway 2>&1; tail -15 "$LAB_TMP/hnvgwd-$m.log"; done | indent 60
+fi
+# both tenants on gwA, so that one failure moves all three paths
+for r in contoso fabrikam; do
+	[[ $(holder "$r") == gwA ]] || mcli gwB gateway move "$r" --to gwA >/dev/null 2>&1 ||
+		mcli gwA gateway move "$r" --to gwA 2>&1 | indent
+done
+on_a() { [[ $(holder contoso) == gwA && $(holder fabrikam) == gwA ]]; }
+if t=$(wait_ok 60 on_a); then ok "gateway move: both tenants on gwA (${t} s)"; else
+	nok "gateway move: both tenants on gwA (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"
+	mcli gwA show gateway-pool-tenants 2>&1 | indent
+fi
+never_twice "placed"
+for m in gwA gwB; do
+	out=$(mcli "$m" commit -f "$LAB_TMP/s2s.conf" 2>&1)
+	rc=$?
+	if ((rc == 0)); then ok "s2s add on $m (fabrikam held by $(holder fabrikam))"; else
+		nok "s2s add on $m (fabrikam held by $(holder fabrikam)): exit $rc"
+		echo "$out" | indent
+	fi
+done
+
+corp_bgp() { ip netns exec corp ip route show 10.10.0.0/16 | grep -q 172.31.1.1; }
+if t=$(wait_ok 60 corp_bgp); then ok "corp router learned 10.10.0.0/16 from 172.31.1.1 (${t} s)"; else
+	nok "corp router learned 10.10.0.0/16 by BGP"
+	ip netns exec corp vtysh -N corp -c 'show bgp summary' 2>&1 | indent
+	ip netns exec gwA vtysh -N gwA -c 'show bgp vrf all summary' 2>&1 | indent
+fi
+if t=$(wait_ok 60 ping1 ct1 172.16.1.1); then ok "ct1 -> corp 172.16.1.1 (${t} s)"; else nok "ct1 -> corp 172.16.1.1"; fi
+if t=$(wait_ok 60 ping1 fb1 203.0.113.100); then ok "fb1 -> internet 203.0.113.100, SNAT (${t} s)"; else nok "fb1 -> internet"; fi
+if t=$(wait_ok 60 ping1 fb1 192.168.1.1); then ok "fb1 -> site 192.168.1.1 through the tunnel (${t} s)"; else
+	nok "fb1 -> site 192.168.1.1"
+	mcli gwA show s2s-status 2>&1 | indent
+	swanctl --list-sas --uri "unix://$LAB_TMP/site/charon.vici" 2>&1 | indent
+fi
+config_kept "placed"
+
+# failover PHASE: the three outages of the disruption the caller starts
+# after outage_mark, waited for until each path replies again.
+PATHS="corp:ct1:172.16.1.1 internet:fb1:203.0.113.100 site:fb1:192.168.1.1"
+outages_start() {
+	local p
+	for p in $PATHS; do IFS=: read -r n vm dst <<<"$p"; outage_start "$n" "$vm" "$dst"; done
+	sleep 2
+}
+outages_stop() {
+	local phase=$1 p gap
+	for p in $PATHS; do
+		IFS=: read -r n vm dst <<<"$p"
+		ip netns exec "$vm" ping -c 1 -W 1 "$dst" >/dev/null 2>&1 ||
+			wait_ok 60 ping1 "$vm" "$dst" >/dev/null
+		sleep 1
+		gap=$(outage_stop "$n")
+		echo "BENCH gateway-ha $phase outage_${n}_s $gap"
+		if [[ $gap != never ]]; then ok "$phase: $vm -> $n ($dst) replies again after ${gap} s without"; else
+			nok "$phase: $vm -> $n ($dst) replies again"
+		fi
+	done
+}
+
+# ---- failure 1: gwA dies -------------------------------------------------
+section "gwA dies: kill -9 of its daemons, its links down"
+outages_start
+sampler_start
+outage_mark
+member_kill gwA
+links gwA down
+on_b() { [[ $(holder contoso) == *gwB* && $(holder fabrikam) == *gwB* ]]; }
+if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)"; else
+	nok "gwB holds both tenants (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"
+	mcli gwB show gateway-pool-tenants 2>&1 | indent
+fi
+outages_stop kill
+# gwA's namespace keeps what its dead hnvgwd built (the kernel lives on
+# here, unlike a dead VM): its links are down, it serves nothing
+sampler_stop "kill -9"
+config_kept "after the kill"
+
+section "gwA comes back: it takes nothing back"
+member_start gwA 192.168.4.101 || finish
+links gwA up
+sleep $((3 * TTL))
+check_grep "gwB still holds contoso" '^gwB$' holder contoso
+check_grep "gwB still holds fabrikam" '^gwB$' holder fabrikam
+served_by_a() { mcli gwA show gateway-pool-tenants | awk '$5 == "yes"' | grep -q .; }
+check_not "gwA serves no tenant (show gateway-pool-tenants: served_here)" served_by_a
+never_twice "gwA back"
+config_kept "gwA back"
+
+# ---- failure 2: gwB partitioned from etcd ---------------------------------
+section "gwB cut from etcd (nftables drop of port 2379 in its namespace)"
+outages_start
+sampler_start
+outage_mark
+must ip netns exec gwB nft -f - <<EOF
+table inet labpart {
+  chain o { type filter hook output priority 0; tcp dport 2379 drop; }
+  chain i { type filter hook input priority 0; tcp sport 2379 drop; }
+}
+EOF
+on_a_only() { [[ $(holder contoso) == gwA && $(holder fabrikam) == gwA ]]; }
+if t=$(wait_ok 60 on_a_only); then ok "gwA holds both tenants, gwB tore them down (${t} s after the cut)"; else
+	nok "gwA holds both tenants (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"
+	tail -20 "$LAB_TMP/hnvgwd-gwB.log" | indent
+fi
+outages_stop partition
+sampler_stop "partition"
+check_grep "gwB fenced itself (show gateway-pool)" 'fenced|joining' mcli gwB show gateway-pool
+ip netns exec gwB nft delete table inet labpart
+config_kept "after the partition"
+
+finish
