@@ -98,9 +98,10 @@ static int l3_parent(struct hnv_gw *g, const struct conn *cn, int *parent, char 
 	return hnv_rtnl_set_link(g->nl, p->ifindex, cn->c.dev, -1, 1, NULL, err, errlen);
 }
 
-/* The device of cn exists as configured, in its VRF, up. */
-static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *cn, char *err,
-			 size_t errlen)
+/* The device of cn exists as configured, in its VRF, up; *created when
+ * this call made it. */
+static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *cn, bool *created,
+			 char *err, size_t errlen)
 {
 	bool gre = cn->c.type == HNV_GW_CONN_GRE;
 	int parent = 0, rc;
@@ -123,6 +124,7 @@ static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *
 		if (rc < 0 || (rc = hnv_rtnl_link_get(g->nl, cn->dev, &got, err, errlen)) < 0)
 			return rc;
 		l = &got;
+		*created = true;
 		hnv_log(HNV_LOG_INFO, "%s %s: created %s in %s", gre ? "gre" : "l3", cn->c.name,
 			cn->dev, t->vrf);
 	}
@@ -179,11 +181,20 @@ static int apply_conn(struct hnv_gw *g, struct desired *d, struct conn *cn, char
 		hnv_seterr(err, errlen, "the gateway of %s is not ready", t->c.rdomain);
 		return -EAGAIN;
 	}
-	int rc = ensure_device(g, t, cn, err, errlen);
+	bool created = false;
+	int rc = ensure_device(g, t, cn, &created, err, errlen);
 	if (rc < 0)
 		cn->ifindex = 0;
 	unsigned plen = cn->c.addr.len;
-	if (rc == 0)
+	/* A device made just now gets its address at the next pass (the
+	 * retry timer, 2 s): FRR 8.4's zebra reads addresses and links on
+	 * different netlink sockets and drops an address of a link it has
+	 * not seen yet (FRRouting/frr#13288), so it never knew the
+	 * connection's subnet, and bgpd never connected to a peer on it
+	 * ("Waiting for NHT"; the connections lab, BGP over GRE). */
+	if (rc == 0 && created)
+		g->retry = true;
+	else if (rc == 0)
 		rc = gw_sync_addrs(g, cn->ifindex, cn->dev, &cn->c.addr.addr, &plen, 1, err,
 				   errlen);
 	if (rc == 0)
