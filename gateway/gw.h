@@ -187,8 +187,8 @@ int hnv_gw_apply(struct hnv_gw *g, const struct hnv_gw_desired *d);
 /* What the last hnv_gw_apply (or its retry) could not apply, for the reply
  * to the commit that asked for it (issue 17 finding 13): fn is called with
  * each tenant that has an error (kind "gateway", name and rdomain its
- * routing domain), each tunnel that has none of its XFRM interface
- * (kind "s2s", its name and routing domain) and each connection with an
+ * routing domain), each tunnel that has no XFRM interface or not its
+ * rate limits (kind "s2s", its name and routing domain) and each connection with an
  * error (kind "gre" or "l3"), with the error as `show gateway` and the
  * log give it. */
 typedef void (*hnv_gw_error_fn)(void *arg, const char *kind, const char *name, const char *rdomain,

@@ -47,6 +47,12 @@ void gw_carry_conns(struct desired *d, const struct desired *old)
 				d->conns[i].applied_in = old->conns[k].applied_in;
 				d->conns[i].applied_in_ifindex = old->conns[k].applied_in_ifindex;
 			}
+	for (unsigned i = 0; old && i < d->n_s2s; i++)
+		for (unsigned k = 0; k < old->n_s2s; k++)
+			if (strcmp(old->s2s[k].c.name, d->s2s[i].c.name) == 0) {
+				d->s2s[i].applied_in = old->s2s[k].applied_in;
+				d->s2s[i].applied_in_ifindex = old->s2s[k].applied_in_ifindex;
+			}
 }
 
 static uint32_t ip4_raw(const struct hnv_ip *a)
@@ -92,9 +98,10 @@ static int l3_parent(struct hnv_gw *g, const struct conn *cn, int *parent, char 
 	return hnv_rtnl_set_link(g->nl, p->ifindex, cn->c.dev, -1, 1, NULL, err, errlen);
 }
 
-/* The device of cn exists as configured, in its VRF, up. */
-static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *cn, char *err,
-			 size_t errlen)
+/* The device of cn exists as configured, in its VRF, up; *created when
+ * this call made it. */
+static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *cn, bool *created,
+			 char *err, size_t errlen)
 {
 	bool gre = cn->c.type == HNV_GW_CONN_GRE;
 	int parent = 0, rc;
@@ -117,6 +124,7 @@ static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *
 		if (rc < 0 || (rc = hnv_rtnl_link_get(g->nl, cn->dev, &got, err, errlen)) < 0)
 			return rc;
 		l = &got;
+		*created = true;
 		hnv_log(HNV_LOG_INFO, "%s %s: created %s in %s", gre ? "gre" : "l3", cn->c.name,
 			cn->dev, t->vrf);
 	}
@@ -128,39 +136,35 @@ static int ensure_device(struct hnv_gw *g, const struct tenant *t, struct conn *
 				 errlen);
 }
 
-/* The rate limits of cn on its device: changed in place (the device and
- * its routes stay). Egress is compared with the tbf the kernel has;
- * ingress with what this hnvgwd last applied to this device (the police
- * action is not read back), and set again after an hnvgwd restart. */
-static int apply_rates(struct hnv_gw *g, struct conn *cn, char *err, size_t errlen)
+int gw_apply_rates(struct hnv_gw *g, int ifindex, const char *dev, uint32_t rate_out,
+		   uint32_t rate_in, uint32_t *applied_in, int *applied_ifindex, char *err,
+		   size_t errlen)
 {
 	struct hnv_rtnl_shaping s;
-	int rc = hnv_rtnl_shaping_get(g->nl, cn->ifindex, &s, err, errlen);
+	int rc = hnv_rtnl_shaping_get(g->nl, ifindex, &s, err, errlen);
 	if (rc < 0)
 		return rc;
-	uint64_t want_out = (uint64_t)cn->c.rate_out * 1000u / 8u;
-	if (cn->c.rate_out ? s.tbf_bytes_per_s != want_out : s.has_root) {
-		if ((rc = hnv_rtnl_rate_out(g->nl, cn->ifindex, cn->dev, cn->c.rate_out, err,
-					    errlen)) < 0)
+	uint64_t want_out = (uint64_t)rate_out * 1000u / 8u;
+	if (rate_out ? s.tbf_bytes_per_s != want_out : s.has_root) {
+		if ((rc = hnv_rtnl_rate_out(g->nl, ifindex, dev, rate_out, err, errlen)) < 0)
 			return rc;
-		hnv_log(HNV_LOG_INFO, "%s: rate out %s%u kbit/s", cn->dev,
-			cn->c.rate_out ? "" : "unlimited, was ",
-			cn->c.rate_out ? cn->c.rate_out : (unsigned)(s.tbf_bytes_per_s * 8 / 1000));
+		hnv_log(HNV_LOG_INFO, "%s: rate out %s%u kbit/s", dev,
+			rate_out ? "" : "unlimited, was ",
+			rate_out ? rate_out : (unsigned)(s.tbf_bytes_per_s * 8 / 1000));
 	}
-	bool in_ok = cn->c.rate_in ? s.has_ingress && cn->applied_in == cn->c.rate_in &&
-					     cn->applied_in_ifindex == cn->ifindex
-				   : !s.has_ingress;
+	bool in_ok =
+		rate_in ? s.has_ingress && *applied_in == rate_in && *applied_ifindex == ifindex
+			: !s.has_ingress;
 	if (!in_ok) {
-		cn->applied_in = 0;
-		if ((rc = hnv_rtnl_rate_in(g->nl, cn->ifindex, cn->dev, cn->c.rate_in, err,
-					   errlen)) < 0)
+		*applied_in = 0;
+		if ((rc = hnv_rtnl_rate_in(g->nl, ifindex, dev, rate_in, err, errlen)) < 0)
 			return rc;
-		cn->applied_in = cn->c.rate_in;
-		cn->applied_in_ifindex = cn->ifindex;
-		if (cn->c.rate_in)
-			hnv_log(HNV_LOG_INFO, "%s: rate in %u kbit/s", cn->dev, cn->c.rate_in);
+		*applied_in = rate_in;
+		*applied_ifindex = ifindex;
+		if (rate_in)
+			hnv_log(HNV_LOG_INFO, "%s: rate in %u kbit/s", dev, rate_in);
 		else
-			hnv_log(HNV_LOG_INFO, "%s: rate in unlimited", cn->dev);
+			hnv_log(HNV_LOG_INFO, "%s: rate in unlimited", dev);
 	}
 	return 0;
 }
@@ -177,15 +181,25 @@ static int apply_conn(struct hnv_gw *g, struct desired *d, struct conn *cn, char
 		hnv_seterr(err, errlen, "the gateway of %s is not ready", t->c.rdomain);
 		return -EAGAIN;
 	}
-	int rc = ensure_device(g, t, cn, err, errlen);
+	bool created = false;
+	int rc = ensure_device(g, t, cn, &created, err, errlen);
 	if (rc < 0)
 		cn->ifindex = 0;
 	unsigned plen = cn->c.addr.len;
-	if (rc == 0)
+	/* A device made just now gets its address at the next pass (the
+	 * retry timer, 2 s): FRR 8.4's zebra reads addresses and links on
+	 * different netlink sockets and drops an address of a link it has
+	 * not seen yet (FRRouting/frr#13288), so it never knew the
+	 * connection's subnet, and bgpd never connected to a peer on it
+	 * ("Waiting for NHT"; the connections lab, BGP over GRE). */
+	if (rc == 0 && created)
+		g->retry = true;
+	else if (rc == 0)
 		rc = gw_sync_addrs(g, cn->ifindex, cn->dev, &cn->c.addr.addr, &plen, 1, err,
 				   errlen);
 	if (rc == 0)
-		rc = apply_rates(g, cn, err, errlen);
+		rc = gw_apply_rates(g, cn->ifindex, cn->dev, cn->c.rate_out, cn->c.rate_in,
+				    &cn->applied_in, &cn->applied_in_ifindex, err, errlen);
 	return rc;
 }
 
@@ -231,7 +245,7 @@ void gw_apply_conns(struct hnv_gw *g, struct desired *d)
 	}
 }
 
-static void rate_text(uint32_t kbit, char *buf, size_t len)
+void gw_rate_text(uint32_t kbit, char *buf, size_t len)
 {
 	if (kbit == 0)
 		snprintf(buf, len, "unlimited");
@@ -281,9 +295,9 @@ json_object *hnv_gw_show_conns(const struct hnv_gw *g)
 		json_object_object_add(r, "routes",
 				       json_object_new_string(routes.len ? routes.p : "-"));
 		hnv_buf_free(&routes, false);
-		rate_text(cn->c.rate_out, t, sizeof(t));
+		gw_rate_text(cn->c.rate_out, t, sizeof(t));
 		json_object_object_add(r, "rate_out", json_object_new_string(t));
-		rate_text(cn->c.rate_in, t, sizeof(t));
+		gw_rate_text(cn->c.rate_in, t, sizeof(t));
 		json_object_object_add(r, "rate_in", json_object_new_string(t));
 		json_object_object_add(r, "state",
 				       json_object_new_string(cn->err[0] ? cn->err : "ok"));

@@ -58,7 +58,11 @@ struct tunnel {
 	char xfrm[16];
 	int ifindex;
 	int tenant;        /* index in gw[], -1: its routing domain has no gateway */
-	char err[ERR_LEN]; /* why it has no XFRM interface, "" when it has one */
+	char err[ERR_LEN]; /* why it has no XFRM interface or its rate limits, "" when
+			    * both are applied */
+	/* the ingress limit this hnvgwd put on ifindex (see struct conn) */
+	uint32_t applied_in;
+	int applied_in_ifindex;
 };
 
 /* A GRE or L3 connection: its device gr-<name> / l3-<name> in its
@@ -172,12 +176,23 @@ int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct 
 
 /* gw_conn.c */
 /* What old (the last apply's state, or NULL) applied to the connections
- * d names too. */
+ * and tunnels d names too (their ingress limits). */
 void gw_carry_conns(struct desired *d, const struct desired *old);
 /* Gives each connection its device name and tenant. */
 void gw_assign_conns(struct desired *d);
 /* The devices in the VRFs, their addresses and rate limits; deletes
  * gr-* GRE and l3-* VLAN devices no connection wants. */
 void gw_apply_conns(struct hnv_gw *g, struct desired *d);
+/* The rate limits (kbit/s, 0: none) of device dev (ifindex): changed in
+ * place, the device and its routes stay; used for connections and for
+ * the tunnels' XFRM interfaces. Egress is compared with the tbf the
+ * kernel has; ingress with *applied_in and *applied_ifindex, what this
+ * hnvgwd last put on a device (the police action is not read back), which
+ * it updates. 0 or -errno with the message in err. */
+int gw_apply_rates(struct hnv_gw *g, int ifindex, const char *dev, uint32_t rate_out,
+		   uint32_t rate_in, uint32_t *applied_in, int *applied_ifindex, char *err,
+		   size_t errlen);
+/* "unlimited" or "N kbit/s", for show. */
+void gw_rate_text(uint32_t kbit, char *buf, size_t len);
 
 #endif

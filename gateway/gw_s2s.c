@@ -238,6 +238,15 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 			tu->ifindex = 0;
 			memcpy(tu->err, err, sizeof(tu->err)); /* for hnv_gw_errors */
 			hnv_log(HNV_LOG_ERR, "s2s %s: %s", tu->c.name, err);
+		} else if (gw_apply_rates(g, tu->ifindex, tu->xfrm, tu->c.rate_out, tu->c.rate_in,
+					  &tu->applied_in, &tu->applied_in_ifindex, err,
+					  sizeof(err)) < 0) {
+			/* the tunnel is loaded all the same; the commit and show
+			 * say that its limits are not in force, and the timer
+			 * tries again */
+			memcpy(tu->err, err, sizeof(tu->err));
+			hnv_log(HNV_LOG_ERR, "s2s %s: %s", tu->c.name, err);
+			g->retry = true;
 		}
 	}
 	for (size_t i = 0; i < g->n_links; i++) {
@@ -350,6 +359,11 @@ json_object *hnv_gw_show_s2s(const struct hnv_gw *g)
 			r, "crypto",
 			json_object_new_string(tu->c.legacy_crypto ? "legacy-crypto" : "strong"));
 		hnv_buf_free(&nm, false);
+		char rt[32];
+		gw_rate_text(tu->c.rate_out, rt, sizeof(rt));
+		json_object_object_add(r, "rate_out", json_object_new_string(rt));
+		gw_rate_text(tu->c.rate_in, rt, sizeof(rt));
+		json_object_object_add(r, "rate_in", json_object_new_string(rt));
 		json_object_object_add(r, "state",
 				       json_object_new_string(rc == 0 ? st.ike_state
 							      : rc == -ENOTCONN

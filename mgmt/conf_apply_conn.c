@@ -1,7 +1,9 @@
 /* conf_apply_conn.c: GRE and L3 connections in the applier's batch (see
  * conf_apply_int.h): they touch no datapath state; the batch checks what
  * the model checks (mgmt/model_check.c): the routing domain has a gateway,
- * no two connections share a GRE key or a VLAN on one parent. */
+ * no two connections share a GRE key or a VLAN on one parent, no two
+ * tunnels or connections of a routing domain route overlapping prefixes
+ * (conf_rroute.h). */
 #include "conf_apply_int.h"
 #include "conf_check.h"
 #include "conf_conn.h"
@@ -29,6 +31,35 @@ const struct hnv_conf_conn *conf_conn_of_rdomain(const struct hnv_conf_batch *b,
 {
 	long i = CONF_FIND(b->conns, conn_uses_rdomain, rdomain);
 	return i < 0 ? NULL : &b->conns.a[i];
+}
+
+int conf_rroutes_taken(const struct hnv_conf_batch *b, const struct hnv_conf_robj *a,
+		       const struct hnv_conf_rroutes *ra, const char *rdomain, char *err,
+		       size_t errlen)
+{
+	for (size_t k = 0; k < b->s2s.n; k++) {
+		const struct s2s_rec *o = &b->s2s.a[k];
+		struct hnv_conf_robj ob = {"s2s", o->name};
+		int rc = strcmp(o->rdomain, rdomain) == 0
+				 ? hnv_conf_rroutes_clash(a, ra, &ob, &o->routes, rdomain, err,
+							  errlen)
+				 : 0;
+		if (rc < 0)
+			return rc;
+	}
+	for (int type = HNV_CONN_GRE; type <= HNV_CONN_L3; type++)
+		for (size_t k = 0; k < b->conns.n; k++) {
+			const struct hnv_conf_conn *o = &b->conns.a[k];
+			if ((int)o->type != type || strcmp(o->rdomain, rdomain) != 0)
+				continue;
+			struct hnv_conf_robj ob = {type == HNV_CONN_GRE ? "gre" : "l3", o->name};
+			struct hnv_conf_rroutes rb;
+			hnv_conf_conn_rroutes(o, &rb);
+			int rc = hnv_conf_rroutes_clash(a, ra, &ob, &rb, rdomain, err, errlen);
+			if (rc < 0)
+				return rc;
+		}
+	return 0;
 }
 
 int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
@@ -81,6 +112,11 @@ int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char
 	int rc = hnv_conf_conn_default_taken(s, gw->corp_nexthop && gw->corp_nexthop_v4 == v4, dflt,
 					     err, errlen);
 	if (rc < 0)
+		return rc;
+	struct hnv_conf_robj ra = {gre ? "gre" : "l3", s->name};
+	struct hnv_conf_rroutes routes;
+	hnv_conf_conn_rroutes(s, &routes);
+	if ((rc = conf_rroutes_taken(b, &ra, &routes, s->rdomain, err, errlen)) < 0)
 		return rc;
 	if (CONF_PUSH(b->conns, s) < 0) {
 		hnv_seterr(err, errlen, "%s: connection \"%s\": out of memory", cmd, s->name);

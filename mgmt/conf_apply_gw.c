@@ -455,6 +455,12 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 	memcpy(r.remote_id, s->remote_id, sizeof(r.remote_id));
 	r.peer_any = s->peer_any;
 	memcpy(r.peer_host, s->peer_host, sizeof(r.peer_host));
+	/* one VRF routes a prefix through one tunnel or connection */
+	hnv_conf_s2s_rroutes(s, &r.routes);
+	struct hnv_conf_robj ra = {"s2s", s->name};
+	int rc = conf_rroutes_taken(b, &ra, &r.routes, s->rdomain, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (CONF_PUSH(b->s2s, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: tunnel \"%s\": out of memory", cmd, s->name);
 		return -ENOMEM;

@@ -19,6 +19,7 @@
 #include "conf_int.h"
 
 #include "conf_apply.h"
+#include "conf_rroute.h"
 
 #include "../datapath/policy.h"
 #include "../lib/vec.h"
@@ -85,6 +86,7 @@ struct s2s_rec {
 	char remote_id[HNV_S2S_ID_MAX + 1];
 	bool peer_any;
 	char peer_host[HNV_S2S_HOST_MAX + 1];
+	struct hnv_conf_rroutes routes; /* what it routes (conf_rroute.h) */
 };
 
 /* A lookup record made for a port's CA (conftext.h), until the port goes
@@ -180,6 +182,14 @@ int conf_sync_gateway_ports(struct hnv_conf_batch *b, char *err, size_t errlen);
 
 /* ---- GRE and L3 connections (conf_apply_conn.c) ---- */
 
+/* 0, or -EEXIST with conf_rroute.h's message when object a (routes ra,
+ * routing domain rdomain) routes a prefix overlapping one of a tunnel's
+ * or connection's of its routing domain in b (conf_apply_conn.c). The
+ * first such object in the model's replay order: tunnels, then GRE,
+ * then L3 connections, each in the order they were added. */
+int conf_rroutes_taken(const struct hnv_conf_batch *b, const struct hnv_conf_robj *a,
+		       const struct hnv_conf_rroutes *ra, const char *rdomain, char *err,
+		       size_t errlen);
 int conf_apply_conn(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char *err,
 		    size_t errlen);
 /* A connection of the batch in routing domain rdomain, or NULL. */

@@ -42,16 +42,15 @@ static int get_addr(struct conf_pctx *c, struct hnv_prefix *out)
 	return 0;
 }
 
-/* --rate-out and --rate-in: kbit/s, 0 when absent (unlimited). */
-static int get_rates(struct conf_pctx *c, struct hnv_conf_conn *s)
+int conf_get_rates(struct conf_pctx *c, uint32_t *out, uint32_t *in)
 {
 	int rc = 0;
 	if (c->n[OPT_RATE_OUT])
 		rc = conf_get_uint(c, "rate out (kbit/s)", conf_opt1(c, OPT_RATE_OUT),
-				   HNV_CONN_RATE_MIN, HNV_CONN_RATE_MAX, &s->rate_out);
+				   HNV_CONN_RATE_MIN, HNV_CONN_RATE_MAX, out);
 	if (rc == 0 && c->n[OPT_RATE_IN])
 		rc = conf_get_uint(c, "rate in (kbit/s)", conf_opt1(c, OPT_RATE_IN),
-				   HNV_CONN_RATE_MIN, HNV_CONN_RATE_MAX, &s->rate_in);
+				   HNV_CONN_RATE_MIN, HNV_CONN_RATE_MAX, in);
 	return rc;
 }
 
@@ -88,7 +87,7 @@ static int build_common(struct conf_pctx *c, struct hnv_conf_conn *s)
 	if (rc == 0)
 		rc = get_remote(c, s);
 	if (rc == 0)
-		rc = get_rates(c, s);
+		rc = conf_get_rates(c, &s->rate_out, &s->rate_in);
 	return rc;
 }
 

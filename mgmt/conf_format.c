@@ -194,6 +194,10 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	out_netmaps(o, "--remote-netmap", s->remote_netmap, s->n_remote_netmap);
 	if (s->legacy_crypto)
 		out_add(o, " --allow-legacy-crypto");
+	if (s->rate_out)
+		out_add(o, " --rate-out %u", s->rate_out);
+	if (s->rate_in)
+		out_add(o, " --rate-in %u", s->rate_in);
 	return 0;
 }
 

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #define CONF_LINE_MAX 4096 /* bytes of one line, without its "\r\n" */
-#define CONF_WORDS_MAX 96  /* the longest valid command (s2s add) has 84 words */
+#define CONF_WORDS_MAX 96  /* the longest valid command (s2s add) has 88 words */
 #define CONF_MSG_MAX 512   /* one message before the "line N: " prefix */
 
 /* A value shown in a message: at most 64 bytes of it, then "..." if cut.
@@ -199,6 +199,9 @@ const char *conf_type_name(enum hnv_rec_type t);
 /* The builders of "s2s add" and "s2s del" for the command table: fill
  * cmd->u.s2s from c; 0 or -EINVAL. No message shows (part of) the PSK. */
 int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
+/* --rate-out and --rate-in of gre, l3 and s2s add (conf_conn.c): kbit/s,
+ * HNV_CONN_RATE_MIN-HNV_CONN_RATE_MAX; left 0 (unlimited) when absent. */
+int conf_get_rates(struct conf_pctx *c, uint32_t *out, uint32_t *in);
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd);
 
 /* ---- GRE and L3 connections (conf_conn.c) ---- */

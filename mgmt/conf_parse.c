@@ -554,7 +554,7 @@ static int build_gateway_ca(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
 	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_CA_CERT) | B(OPT_IKE_PROPOSAL) |            \
 	 B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_DPD) | B(OPT_LOCAL_NETMAP) |           \
-	 B(OPT_REMOTE_NETMAP) | B(OPT_ALLOW_LEGACY))
+	 B(OPT_REMOTE_NETMAP) | B(OPT_ALLOW_LEGACY) | B(OPT_RATE_OUT) | B(OPT_RATE_IN))
 #define S2S_REQ                                                                                    \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
 

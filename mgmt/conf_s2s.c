@@ -429,6 +429,8 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 				"wildcard '*'): it is what tells this tunnel's site from any "
 				"other");
 	s->legacy_crypto = c->n[OPT_ALLOW_LEGACY] > 0;
+	if ((rc = conf_get_rates(c, &s->rate_out, &s->rate_in)) < 0)
+		return rc;
 	if (c->n[OPT_PSK] && (c->n[OPT_CERT] || c->n[OPT_KEY] || c->n[OPT_CA_CERT])) {
 		hnv_seterr(c->err, c->errlen, "%s: give --psk or --cert with --key%s, not both",
 			   c->cmd, c->n[OPT_CA_CERT] ? " (and --ca-cert)" : "");

@@ -403,6 +403,10 @@ struct hnv_conf_s2s {
 	bool peer_any;
 	char peer_host[HNV_S2S_HOST_MAX + 1];
 	bool legacy_crypto; /* --allow-legacy-crypto */
+	/* --rate-out, --rate-in: kbit/s on the tunnel's XFRM interface,
+	 * HNV_CONN_RATE_MIN-HNV_CONN_RATE_MAX like a connection's; 0:
+	 * unlimited */
+	uint32_t rate_out, rate_in;
 };
 
 /* A GRE tunnel or an L3 (VLAN) connection of a tenant's gateway: the

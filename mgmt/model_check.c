@@ -27,6 +27,7 @@
 #include "model_int.h"
 
 #include "conf_conn.h"
+#include "conf_rroute.h"
 
 #include "../lib/err.h"
 
@@ -426,7 +427,69 @@ static int check_route(const struct ck *ck, const struct ent *e, char *msg)
 	return 0;
 }
 
-static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
+/* ---- routes of tunnels and connections (conf_rroute.h) ---- */
+
+static void rroutes_of(const struct ent *e, struct hnv_conf_robj *o, struct hnv_conf_rroutes *r)
+{
+	if (e->g == G_S2S) {
+		*o = (struct hnv_conf_robj){"s2s", OBJ(e, s2s)->name};
+		hnv_conf_s2s_rroutes(OBJ(e, s2s), r);
+	} else {
+		*o = (struct hnv_conf_robj){e->g == G_GRE ? "gre" : "l3", OBJ(e, conn)->name};
+		hnv_conf_conn_rroutes(OBJ(e, conn), r);
+	}
+}
+
+static const char *rdomain_of(const struct ent *e)
+{
+	return e->g == G_S2S ? OBJ(e, s2s)->rdomain : OBJ(e, conn)->rdomain;
+}
+
+/* x replays before e. */
+static bool replays_before(const struct ent *x, const struct ent *e)
+{
+	return x->g != e->g ? x->g < e->g : x->seq < e->seq;
+}
+
+static void check_ent(struct ck *ck, const struct ent *e, size_t place);
+
+/* Tunnel or connection e routes no prefix that overlaps one of another's
+ * of its routing domain that replays before it (the first of those, in
+ * replay order, that does: the batch's words). A new e also concerns the
+ * stored ones that replay after it: those are checked again (and blamed). */
+static int check_rroutes(struct ck *ck, const struct ent *e, char *msg)
+{
+	static const enum group groups[] = {G_S2S, G_GRE, G_L3};
+	struct hnv_conf_robj oe, ox;
+	struct hnv_conf_rroutes re, rx;
+	const char *rd = rdomain_of(e);
+	const struct ent *x, *best = NULL;
+	struct keyb bk;
+	struct lit it;
+	rroutes_of(e, &oe, &re);
+	mdl_bkey_rd(rd, &bk);
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		for (mdl_lit_bucket(&it, &ck->v, &bk, groups[i]);
+		     (x = mdl_lit_next(&it)) != NULL;) {
+			if (x == e || strcmp(rdomain_of(x), rd) != 0)
+				continue;
+			rroutes_of(x, &ox, &rx);
+			if (hnv_conf_rroutes_clash(&oe, &re, &ox, &rx, rd, msg, MSG_MAX) == 0)
+				continue; /* overlapping is symmetric */
+			if (replays_before(x, e)) {
+				if (best == NULL || replays_before(x, best))
+					best = x;
+			} else if (e->txn && !x->txn) {
+				check_ent(ck, x, SIZE_MAX);
+			}
+		}
+	if (best == NULL)
+		return 0;
+	rroutes_of(best, &ox, &rx);
+	return hnv_conf_rroutes_clash(&oe, &re, &ox, &rx, rd, msg, MSG_MAX);
+}
+
+static int check_s2s(struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(s2s) *s = OBJ(e, s2s);
 	if (!rdomain_known(ck, s->rdomain))
@@ -437,14 +500,14 @@ static int check_s2s(const struct ck *ck, const struct ent *e, char *msg)
 	struct keyb k;
 	mdl_key_s2sid(s, &k);
 	const struct ent *o = first_holder(ck, &k, G_S2S, e->seq);
-	if (o == NULL)
-		return 0;
-	return conf_s2s_ids_taken(s, OBJ(o, s2s)->name, msg, MSG_MAX);
+	if (o != NULL)
+		return conf_s2s_ids_taken(s, OBJ(o, s2s)->name, msg, MSG_MAX);
+	return check_rroutes(ck, e, msg);
 }
 
 /* gre add, l3 add: a gateway to attach to; no other connection with its
  * GRE key or VLAN on the same parent (conf_conn.h). */
-static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
+static int check_conn(struct ck *ck, const struct ent *e, char *msg)
 {
 	const MEMBER_T(conn) *s = OBJ(e, conn);
 	const char *cmd = hnv_conf_conn_cmd(s);
@@ -458,7 +521,7 @@ static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
 	if (o != NULL)
 		return hnv_conf_conn_clash(s, OBJ(o, conn)->name, msg, MSG_MAX);
 	if (!hnv_conf_conn_is_default(s))
-		return 0;
+		return check_rroutes(ck, e, msg);
 	/* one default route per VRF and family */
 	MEMBER_T(gateway) gk;
 	memset(&gk, 0, sizeof(gk));
@@ -477,7 +540,8 @@ static int check_conn(const struct ck *ck, const struct ent *e, char *msg)
 		if (x->seq < e->seq && hnv_conf_conn_is_default(OBJ(x, conn)) &&
 		    hnv_ip_is_v4(&OBJ(x, conn)->nexthop) == v4)
 			other = OBJ(x, conn)->name;
-	return hnv_conf_conn_default_taken(s, corp, other, msg, MSG_MAX);
+	int rc = hnv_conf_conn_default_taken(s, corp, other, msg, MSG_MAX);
+	return rc < 0 ? rc : check_rroutes(ck, e, msg);
 }
 
 /* A BGP peer: its routing domain's gateway speaks BGP, and no other peer

@@ -241,6 +241,8 @@ static int row_s2s(json_object *r, const MEMBER_T(s2s) * s, bool show_secrets)
 	for (unsigned i = 0; i < s->n_remote_netmap && rc == 0; i++)
 		rc = arr_netmap(a, &s->remote_netmap[i].real, &s->remote_netmap[i].mapped);
 	rc = rc ? rc : add_bool(r, "legacy_crypto", s->legacy_crypto);
+	rc = rc ? rc : add_int(r, "rate_out_kbit", s->rate_out);
+	rc = rc ? rc : add_int(r, "rate_in_kbit", s->rate_in);
 	return rc;
 }
 

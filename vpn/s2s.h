@@ -115,6 +115,10 @@ struct hnv_s2s_conf {
 	char peer_host[HNV_S2S_HOST_MAX + 1];
 	/* the legacy proposals above are accepted after ike and esp */
 	bool legacy_crypto;
+	/* kbit/s, 0: unlimited: the gateway's tc limits on the tunnel's XFRM
+	 * interface (gateway/gw_s2s.c); not part of charon's connection, so
+	 * a change never reloads it */
+	uint32_t rate_out, rate_in;
 };
 
 /* True for a tunnel charon only answers: --peer any. */

@@ -15,7 +15,8 @@
 #            site-dyn); LAN 192.168.0.0/16; Contoso has an "any" tunnel
 #            too ("dyn-ct", remote ID site-dyn-ct) that it must not get
 #     sq .4  known as site-fqdn.lab (this VM's /etc/hosts): Contoso's
-#            tunnel "fq"; LAN 172.21.0.0/16 (172.21.0.1 on lo)
+#            tunnel "fq"; LAN 172.21.0.0/16 (172.21.0.1 on lo); fq then
+#            gets rate limits (--rate-out/--rate-in, iperf3 through them)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-hnv.sh"
 
@@ -229,6 +230,36 @@ if t=$(wait_ok 20 ping1 ct1 172.21.0.1); then ok "ct1 -> 172.21.0.1 through fq (
 fi
 fast_path_check
 gwcli s2s show | indent
+
+section "rate limits on an S2S tunnel: fq's XFRM interface, iperf3 through it"
+S2S_RATE=5000 # kbit/s, each way
+FQ="s2s set fq --rdomain contoso --peer site-fqdn.lab --local-addr 198.51.100.1 --local-id gw-fq --remote-id site-fq --psk $PSK_FQ --remote-prefix 172.21.0.0/16"
+xf=$(gwcli --json show s2s-status | tr -d '\n' | sed 's/}/}\n/g' | grep '"name": "fq"' |
+	grep -o '"interface": "[^"]*"' | cut -d'"' -f4)
+ifi=$(cat "/sys/class/net/$xf/ifindex" 2>/dev/null)
+# the IKE SA's unique id (hnvgw-fq: #N): a rekey or a reload makes another
+sa_id() { swanctl --list-sas --ike hnvgw-fq 2>/dev/null | sed -n 's/^hnvgw-fq: #\([0-9]*\),.*/\1/p' | head -1; }
+sa0=$(sa_id)
+echo "fq: interface $xf (ifindex $ifi), IKE SA #$sa0"
+check "fq has its XFRM interface ($xf) and an IKE SA (#$sa0)" test -n "$ifi" -a -n "$sa0"
+echo "MEASURED fq unlimited out: $(iperf_rate ct1 sq 172.21.0.1) Mbit/s"
+echo "MEASURED fq unlimited in: $(iperf_rate ct1 sq 172.21.0.1 -R) Mbit/s"
+check "s2s set fq ... --rate-out $S2S_RATE --rate-in $S2S_RATE" \
+	gwcli $FQ --rate-out $S2S_RATE --rate-in $S2S_RATE
+check_grep "$xf: tbf at 5Mbit" "qdisc tbf 1: root .*rate 5Mbit" tc qdisc show dev "$xf"
+check_grep "$xf: ingress police at 5Mbit" 'police .*rate 5Mbit' tc filter show dev "$xf" ingress
+check_grep "$xf: the same interface (ifindex $ifi)" "^$ifi\$" cat "/sys/class/net/$xf/ifindex"
+check_grep "the same IKE SA (#$sa0): no rekey, no reload" "^$sa0\$" sa_id
+check_grep "s2s show: fq's limits" "^fq .* $S2S_RATE kbit/s +$S2S_RATE kbit/s " gwcli s2s show
+check_grep "show config round-trips them" "^s2s add fq .* --rate-out $S2S_RATE --rate-in $S2S_RATE\$" gwcli show config
+check_not "... and shows no PSK" bash -c "hnvgw show config | grep -q '$PSK_FQ'"
+rate_band "fq out (ct1 -> sq, tbf on $xf)" "$(iperf_rate ct1 sq 172.21.0.1)" $S2S_RATE "$xf"
+rate_band "fq in (sq -> ct1, police on $xf)" "$(iperf_rate ct1 sq 172.21.0.1 -R)" $S2S_RATE "$xf"
+check "s2s set fq without limits" gwcli $FQ
+check_not "$xf: no tbf" bash -c "tc qdisc show dev $xf | grep -q tbf"
+check_not "$xf: no ingress qdisc" bash -c "tc qdisc show dev $xf | grep -q ingress"
+check_grep "still the same IKE SA (#$sa0)" "^$sa0\$" sa_id
+check "ct1 -> 172.21.0.1 through fq" ping1 ct1 172.21.0.1
 
 section "a removed any tunnel leaves nothing behind"
 ifdyn=$(gwcli --json show s2s-status | tr -d '\n' | sed 's/}/}\n/g' | grep '"name": "dyn"' |

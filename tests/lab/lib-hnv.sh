@@ -338,3 +338,32 @@ tcp_check() {
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 }
+
+# iperf_rate CLIENT SERVER_NS SERVER_IP [-R]: Mbit/s the receiver measured
+# over 10 s (one TCP stream)
+iperf_rate() {
+	local out=$LAB_TMP/iperf-$1-$3-${4:-fwd}.txt
+	ip netns exec "$2" timeout 40 iperf3 -s -1 -B "$3" >"$out.server" 2>&1 &
+	local spid=$!
+	wait_ok 10 bash -c "ip netns exec '$2' ss -ltn | grep -q '$3:5201'" >/dev/null
+	ip netns exec "$1" timeout 30 iperf3 -c "$3" -t 10 -f m ${4:+"$4"} >"$out" 2>&1
+	wait "$spid" 2>/dev/null
+	awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) } END { print v }' "$out"
+}
+# rate_band DESC MBIT KBIT DEV: MBIT (iperf_rate's) within 85-105% of the
+# limit KBIT of device DEV (TCG is slow and TCP backs off at each drop;
+# above the limit is the failure that matters); prints the figure
+rate_band() {
+	local lo hi
+	lo=$(awk -v r="$3" 'BEGIN { printf "%.2f", r * 0.85 / 1000 }')
+	hi=$(awk -v r="$3" 'BEGIN { printf "%.2f", r * 1.05 / 1000 }')
+	echo "MEASURED $1: ${2:-none} Mbit/s (limit $(($3 / 1000)) Mbit/s, band $lo-$hi)"
+	if [[ -n $2 ]] && awk -v v="$2" -v a="$lo" -v b="$hi" 'BEGIN { exit !(v >= a && v <= b) }'; then
+		ok "$1: $2 Mbit/s within $lo-$hi"
+	else
+		nok "$1: ${2:-no result} Mbit/s not within $lo-$hi"
+		cat "$LAB_TMP"/iperf-*.txt 2>/dev/null | tail -20 | indent
+		tc -s qdisc show dev "$4" | indent
+		tc -s filter show dev "$4" ingress | indent
+	fi
+}

@@ -128,6 +128,25 @@ bad_config s2s-bad-host 'invalid peer "host..example": empty label' "" \
 bad_config s2s-any-wildcard '--peer any needs a --remote-id naming one site' "" \
 	"s2s add t1 --rdomain blue --peer any --remote-id %any $S"
 
+# overlapping remote prefixes of one routing domain's tunnels and
+# connections (zebra would keep one route): the second object's line is
+# refused naming both objects and both prefixes; the same prefixes in
+# another routing domain (another VRF) are fine
+GW='gateway add --rdomain blue --vrf blue --table 101
+gateway add --rdomain red --vrf red --table 102'
+T1="s2s add t1 --rdomain blue --peer 192.0.2.2 --remote-id site $S"
+G1='gre add g1 --rdomain blue --local 198.51.100.1 --remote 198.51.100.7 --addr 172.30.0.1/30 --remote-prefix 192.168.50.0/24'
+printf '%s\n%s\n%s\n' "$GW" "$T1" "${G1/--rdomain blue/--rdomain red}" | cat "$BASE" - >"$SCRATCH/overlap-ok.conf"
+rc=0
+"$HNVGW_DP" replay --config "$SCRATCH/overlap-ok.conf" --in blue1="$IN" --out "$SCRATCH/overlap-ok" \
+	>/dev/null 2>"$SCRATCH/overlap-ok.stderr" || rc=$?
+expect_eq "exit status with 192.168.0.0/16 in blue and 192.168.50.0/24 in red ($(cat "$SCRATCH/overlap-ok.stderr"))" "$rc" 0
+printf '%s\n%s\n%s\n' "$GW" "$T1" "$G1" | cat "$BASE" - >"$SCRATCH/overlap.conf"
+line=$(grep -n '^gre add g1' "$SCRATCH/overlap.conf" | cut -d: -f1)
+expect_refused overlap-s2s-gre "overlap\.conf" "line $line: gre add: gre \"g1\" routes 192\.168\.50\.0/24, which overlaps 192\.168\.0\.0/16 of s2s \"t1\" in routing domain \"blue\"" -- \
+	--config "$SCRATCH/overlap.conf" --in blue1="$IN"
+grep -q 0123456789abcdefghijk "$SCRATCH/overlap-s2s-gre.stderr" && fail "overlap-s2s-gre: the PSK is in the error"
+
 # command-line mistakes are refused the same way
 expect_refused missing-config "no-such\.conf" -- --config "$SCRATCH/no-such.conf" --in blue1="$IN"
 expect_refused unknown-port "blue9" -- --config "$BASE" --in blue9="$IN"

@@ -532,7 +532,8 @@ static void test_show_rows(void **state)
 		"prfsha384-ecp384\"],"
 		"\"esp_proposals\":[\"aes256gcm16-ecp384\"],\"remote_prefixes\":[\"192.168.50.0/"
 		"24\"],"
-		"\"dpd\":30,\"local_netmap\":[],\"remote_netmap\":[],\"legacy_crypto\":false}]";
+		"\"dpd\":30,\"local_netmap\":[],\"remote_netmap\":[],\"legacy_crypto\":false,"
+		"\"rate_out_kbit\":0,\"rate_in_kbit\":0}]";
 	char want[1024];
 	snprintf(want, sizeof(want), "%s%s", s2s_head, s2s_tail);
 	assert_rows(m, "s2s", false, want);
