@@ -13,8 +13,9 @@
 #   Contoso (VSID 5001): corp router (namespace corp, AS 65001, bridge br0
 #     172.31.1.2/24, 172.16.0.0/16 on lo) peers with the floating corp
 #     address 172.31.1.1 (gateway add --corp-addr: whichever member holds
-#     Contoso has it on its cc0; both cc0 have one MAC, as a VRRP virtual
-#     MAC would, so the corp router's ARP entry stays right)
+#     Contoso has it on its cc0, each cc0 with its own MAC; the member
+#     that takes the address announces it with a gratuitous ARP, and the
+#     one that loses the tenant removes it)
 #   Fabrikam (VSID 6001): SNAT to 203.0.113.10 on fc0 towards "internet"
 #     (namespace inet, 203.0.113.100, bridge), and an S2S tunnel to its
 #     site (namespace site, 198.51.100.2, 192.168.1.1 on lo) over wan0
@@ -23,8 +24,11 @@
 #
 # Steps: both tenants on gwA (gateway move); kill -9 gwA's hnvgwd, bgpd,
 # zebra, charon and take its links down (the VM dies); gwB takes over;
-# the longest gap of a 0.2 s ping ct1->corp, fb1->internet, fb1->site
-# is printed as BENCH lines. gwA comes back: it takes nothing back.
+# the longest gap of a 0.2 s ping ct1->corp, fb1->internet is printed as
+# BENCH lines, and the corp router's ARP entry for 172.31.1.1 must carry
+# gwB's MAC (announced). fb1->site (S2S) only works before the failover:
+# a pool tenant's tunnels are local config and do not follow it (printed
+# as a NOTE, not measured). gwA comes back: it takes nothing back.
 # gwB (now holding both) is cut from etcd by nftables while it stays up:
 # it fences itself and tears its tenants down, gwA takes them; measured
 # again. At every step: no tenant's VRF in both namespaces (also sampled
@@ -74,9 +78,10 @@ must ip -n site addr add 192.168.1.1/16 dev lo
 i=0
 for m in gwA gwB; do
 	i=$((i + 1))
-	# one MAC per side for both members (the floating address's)
-	must ip link add "$m-cc" netns "$m" address 02:00:00:00:cc:01 type veth peer name "$m" netns corp
-	must ip link add "$m-fc" netns "$m" address 02:00:00:00:fc:01 type veth peer name "$m" netns inet
+	# each member's devices have their own MAC (02:00:00:00:cc:0a for gwA's
+	# cc0, ...:0b for gwB's): the floating addresses move by announcement
+	must ip link add "$m-cc" netns "$m" address "02:00:00:00:cc:$(printf %02x $((9 + i)))" type veth peer name "$m" netns corp
+	must ip link add "$m-fc" netns "$m" address "02:00:00:00:fc:$(printf %02x $((9 + i)))" type veth peer name "$m" netns inet
 	must ip link add "$m-wan" netns "$m" type veth peer name "$m" netns site
 	must ip -n "$m" link set "$m-cc" name cc0
 	must ip -n "$m" link set "$m-fc" name fc0
@@ -249,6 +254,40 @@ sampler_stop() {
 	fi
 }
 
+# diag: what the paths depend on, printed when one fails
+diag() {
+	{
+		echo "# h1 lookup records of the gateway CA 10.10.0.2"
+		hcli h1 show lookup 2>&1 | grep -E '10\.10\.0\.2\b'
+		echo "# corp: neighbours, route to the tenant"
+		ip -n corp neigh show dev br0
+		ip -n corp route get 10.10.0.5
+		local m
+		for m in gwA gwB; do
+			echo "# $m: addresses, links, VRF routes"
+			ip -n "$m" -br addr
+			ip -n "$m" -br link
+			for v in $(vrfs "$m"); do ip -n "$m" route show vrf "$v"; done
+			mcli "$m" show pa
+			mcli "$m" show lookup | grep -E '10\.10\.0\.(2|5)\b'
+			mcli "$m" show counters | grep -vE ' 0$' | head -30
+			tail -8 "$LAB_TMP/hnvgwd-$m.log"
+		done
+	} 2>&1 | indent 80
+}
+# corp_arp_of M: the corp router's ARP entry for 172.31.1.1 has M's cc0
+# MAC, and M's hnvgwd logged the announcement
+corp_arp_of() {
+	local m=$1 mac got
+	mac=$(ip -n "$m" -br link show cc0 | awk '{ print $3 }')
+	got=$(ip -n corp neigh show 172.31.1.1 dev br0 | awk '{ print $3 }')
+	if [[ $got == "$mac" ]]; then ok "$2: the corp router's ARP entry for 172.31.1.1 is $m's cc0 ($mac)"; else
+		nok "$2: the corp router's ARP entry for 172.31.1.1 is ${got:-none}, $m's cc0 is $mac"
+	fi
+	check_grep "$2: $m announced 172.31.1.1 (gratuitous ARP)" 'announced 172\.31\.1\.1 on cc0' \
+		cat "$LAB_TMP/hnvgwd-$m.log"
+}
+
 section "gateway members gwA, gwB (own FRR pathspace, charon, hnvgwd --gateway-pool edge)"
 member_start gwA 192.168.4.101 || finish
 member_start gwB 192.168.4.102 || finish
@@ -350,14 +389,16 @@ if t=$(wait_ok 60 on_a); then ok "gateway move: both tenants on gwA (${t} s)"; e
 	mcli gwA show gateway-pool-tenants 2>&1 | indent
 fi
 never_twice "placed"
-for m in gwA gwB; do
-	out=$(mcli "$m" commit -f "$LAB_TMP/s2s.conf" 2>&1)
-	rc=$?
-	if ((rc == 0)); then ok "s2s add on $m (fabrikam held by $(holder fabrikam))"; else
-		nok "s2s add on $m (fabrikam held by $(holder fabrikam)): exit $rc"
-		echo "$out" | indent
-	fi
-done
+# the holder (gwA) gets the tunnel; a member not holding the tenant
+# refuses it, and hnvgw does not yet load a pool tenant's tunnels on the
+# member that takes it over: S2S failover is not measured (see below)
+out=$(mcli gwA commit -f "$LAB_TMP/s2s.conf" 2>&1)
+rc=$?
+if ((rc == 0)); then ok "s2s add on gwA (fabrikam held by $(holder fabrikam))"; else
+	nok "s2s add on gwA (fabrikam held by $(holder fabrikam)): exit $rc"
+	echo "$out" | indent
+fi
+check_not "s2s add on gwB (not holding fabrikam) is refused" mcli gwB commit -f "$LAB_TMP/s2s.conf"
 
 corp_bgp() { ip netns exec corp ip route show 10.10.0.0/16 | grep -q 172.31.1.1; }
 if t=$(wait_ok 60 corp_bgp); then ok "corp router learned 10.10.0.0/16 from 172.31.1.1 (${t} s)"; else
@@ -365,8 +406,14 @@ if t=$(wait_ok 60 corp_bgp); then ok "corp router learned 10.10.0.0/16 from 172.
 	ip netns exec corp vtysh -N corp -c 'show bgp summary' 2>&1 | indent
 	ip netns exec gwA vtysh -N gwA -c 'show bgp vrf all summary' 2>&1 | indent
 fi
-if t=$(wait_ok 60 ping1 ct1 172.16.1.1); then ok "ct1 -> corp 172.16.1.1 (${t} s)"; else nok "ct1 -> corp 172.16.1.1"; fi
-if t=$(wait_ok 60 ping1 fb1 203.0.113.100); then ok "fb1 -> internet 203.0.113.100, SNAT (${t} s)"; else nok "fb1 -> internet"; fi
+if t=$(wait_ok 60 ping1 ct1 172.16.1.1); then ok "ct1 -> corp 172.16.1.1 (${t} s)"; else
+	nok "ct1 -> corp 172.16.1.1"
+	diag
+fi
+if t=$(wait_ok 60 ping1 fb1 203.0.113.100); then ok "fb1 -> internet 203.0.113.100, SNAT (${t} s)"; else
+	nok "fb1 -> internet"
+	ip netns exec inet ip neigh | indent
+fi
 if t=$(wait_ok 60 ping1 fb1 192.168.1.1); then ok "fb1 -> site 192.168.1.1 through the tunnel (${t} s)"; else
 	nok "fb1 -> site 192.168.1.1"
 	mcli gwA show s2s-status 2>&1 | indent
@@ -376,7 +423,11 @@ config_kept "placed"
 
 # failover PHASE: the three outages of the disruption the caller starts
 # after outage_mark, waited for until each path replies again.
-PATHS="corp:ct1:172.16.1.1 internet:fb1:203.0.113.100 site:fb1:192.168.1.1"
+# (not site:fb1:192.168.1.1: a pool tenant's S2S tunnels do not follow it)
+PATHS="corp:ct1:172.16.1.1 internet:fb1:203.0.113.100"
+s2s_not_followed() {
+	echo "NOTE - $1: S2S failover is not implemented (a pool tenant's tunnels are local config of the member that held it); fb1 -> site not measured"
+}
 outages_start() {
 	local p
 	for p in $PATHS; do IFS=: read -r n vm dst <<<"$p"; outage_start "$n" "$vm" "$dst"; done
@@ -393,6 +444,7 @@ outages_stop() {
 		echo "BENCH gateway-ha $phase outage_${n}_s $gap"
 		if [[ $gap != never ]]; then ok "$phase: $vm -> $n ($dst) replies again after ${gap} s without"; else
 			nok "$phase: $vm -> $n ($dst) replies again"
+			diag
 		fi
 	done
 }
@@ -410,6 +462,8 @@ if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)
 	mcli gwB show gateway-pool-tenants 2>&1 | indent
 fi
 outages_stop kill
+s2s_not_followed kill
+corp_arp_of gwB "kill -9"
 # gwA's namespace keeps what its dead hnvgwd built (the kernel lives on
 # here, unlike a dead VM): its links are down, it serves nothing
 sampler_stop "kill -9"
@@ -443,6 +497,8 @@ if t=$(wait_ok 60 on_a_only); then ok "gwA holds both tenants, gwB tore them dow
 	tail -20 "$LAB_TMP/hnvgwd-gwB.log" | indent
 fi
 outages_stop partition
+s2s_not_followed partition
+corp_arp_of gwA "partition"
 sampler_stop "partition"
 check_grep "gwB fenced itself (show gateway-pool)" 'fenced|joining' mcli gwB show gateway-pool
 ip netns exec gwB nft delete table inet labpart
