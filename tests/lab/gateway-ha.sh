@@ -129,10 +129,12 @@ done
 must hcli h1 pa add 192.168.4.11/24 --dev up0
 must hcli h2 pa add 192.168.4.22/24 --dev up0
 # the shared policy, once (etcd carries it to every host); the gateway CA
-# records start at gwA's PA and follow the member that holds the tenant
+# records (and the gateway-wildcard records of their MACs, which let the
+# host edges accept the gateway's routed packets) start at gwA's PA and
+# follow the member that holds the tenant
 {
 	common_policy
-	host_policy | grep -v gateway-wildcard | sed 's/--pa 192\.168\.4\.1 /--pa 192.168.4.101 /'
+	host_policy | sed 's/--pa 192\.168\.4\.1 /--pa 192.168.4.101 /'
 } >"$LAB_TMP/shared.conf"
 must hcli h1 commit -f "$LAB_TMP/shared.conf"
 add_vm h1 ct1 5001 10.10.0.5 02:00:00:00:50:05
@@ -270,10 +272,10 @@ diag() {
 			for v in $(vrfs "$m"); do ip -n "$m" route show vrf "$v"; done
 			mcli "$m" show pa
 			mcli "$m" show lookup | grep -E '10\.10\.0\.(2|5)\b'
-			mcli "$m" show counters | grep -vE ' 0$' | head -30
+			mcli "$m" show counters | awk 'NR > 1 && $2 != 0 { print $1, $2 }'
 			tail -8 "$LAB_TMP/hnvgwd-$m.log"
 		done
-	} 2>&1 | indent 80
+	} 2>&1 | indent 400
 }
 # corp_arp_of M: the corp router's ARP entry for 172.31.1.1 has M's cc0
 # MAC, and M's hnvgwd logged the announcement
