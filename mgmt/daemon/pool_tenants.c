@@ -18,10 +18,11 @@
  * gateways at once, before etcd can expire the lease.
  *
  * Record move: for each held tenant, the lookup record of each of its
- * gateway CAs (rd/R/lookup/V/CA for rd/R/gwca/@NAME/V/CA) is rewritten to
- * this member's PA (hosts/HOST/pa) in a transaction that also compares the
- * active key's create_revision with this member's claim, so that a member
- * that lost the tenant meanwhile never moves them back.
+ * gateway CAs (rd/R/lookup/V/CA for rd/R/gwca/@NAME/V/CA), and the
+ * gateway-wildcard record of its VSID and MAC (rd/R/lookup/V/mac-MAC), is
+ * rewritten to this member's PA (hosts/HOST/pa) in a transaction that
+ * also compares the active key's create_revision with this member's claim,
+ * so that a member that lost the tenant meanwhile never moves them back.
  */
 #include "pool_int.h"
 
