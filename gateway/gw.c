@@ -1,6 +1,7 @@
 /* gw.c: the gateway role applied to the kernel, nftables, zebra, bgpd and
  * charon (see gw.h): the handle, the desired state, the kernel objects of
  * the tenants, NAT and bgpd; zebra in gw_zebra.c, tunnels in gw_s2s.c. */
+#include "garp.h"
 #include "gw_int.h"
 
 #include "../lib/addr.h"
@@ -345,6 +346,33 @@ static int corp_dev_free(struct hnv_gw *g, const struct tenant *t, char *err, si
 	return -EBUSY;
 }
 
+/* Whether ifindex had addr when this apply began (g->addrs). */
+static bool has_addr(const struct hnv_gw *g, int ifindex, const struct hnv_ip *addr)
+{
+	for (size_t i = 0; i < g->n_addrs; i++)
+		if (g->addrs[i].ifindex == ifindex && hnv_ip_eq(&g->addrs[i].addr, addr))
+			return true;
+	return false;
+}
+
+/* The corp address was just added (this member took the tenant over, or
+ * it is new): neighbours that cached another member's MAC for it learn
+ * ours now (gateway/garp.h). A failure is logged; the neighbours then
+ * learn it when their entry goes stale. */
+static void announce_corp_addr(const struct tenant *t, int ifindex)
+{
+	char err[ERR_LEN];
+	char a[INET6_ADDRSTRLEN];
+	int n = hnv_garp_announce(t->c.corp_dev, ifindex, &t->c.corp_addr.addr, err, sizeof(err));
+	hnv_fmt_ip(&t->c.corp_addr.addr, a, sizeof(a));
+	if (n < 0)
+		hnv_log(HNV_LOG_WARNING, "gateway %s: %s", t->c.rdomain, err);
+	else if (n > 0)
+		hnv_log(HNV_LOG_INFO, "gateway %s: announced %s on %s (%s)", t->c.rdomain, a,
+			t->c.corp_dev,
+			hnv_ip_is_v4(&t->c.corp_addr.addr) ? "gratuitous ARP" : "unsolicited NA");
+}
+
 static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t errlen)
 {
 	int rc = t->c.corp_dev[0] ? corp_dev_free(g, t, err, errlen) : 0;
@@ -370,9 +398,12 @@ static int apply_tenant(struct hnv_gw *g, struct tenant *t, char *err, size_t er
 		t->corp_ifindex = ifindex;
 		if (t->c.has_corp_addr) {
 			unsigned plen = t->c.corp_addr.len;
+			bool had = has_addr(g, ifindex, &t->c.corp_addr.addr);
 			if ((rc = gw_sync_addrs(g, ifindex, t->c.corp_dev, &t->c.corp_addr.addr,
 						&plen, 1, err, errlen)) < 0)
 				return rc;
+			if (!had)
+				announce_corp_addr(t, ifindex);
 		}
 	}
 	return 0;
@@ -395,6 +426,35 @@ static bool wanted_port(const struct desired *d, const char *name)
 	return false;
 }
 
+static bool wanted_dev(const struct desired *d, const char *name)
+{
+	for (unsigned i = 0; i < d->n_gw; i++)
+		if (strcmp(d->gw[i].c.corp_dev, name) == 0)
+			return true;
+	for (unsigned i = 0; i < d->n_conns; i++)
+		if (strcmp(d->conns[i].dev, name) == 0)
+			return true;
+	return false;
+}
+
+/* The addresses hnvgw gave the devices of a VRF it is about to delete (a
+ * corp device: its addresses are exactly the tenant's, gw_sync_addrs), so
+ * that a member that no longer holds a tenant stops answering ARP for its
+ * floating corp address. A device this apply gave to another tenant is
+ * left alone. */
+static void release_slaves(struct hnv_gw *g, const struct desired *d, int vrf_ifindex)
+{
+	char err[ERR_LEN];
+	for (size_t i = 0; i < g->n_links; i++) {
+		const struct hnv_rtnl_link *l = &g->links[i];
+		if (l->master != vrf_ifindex || is_gateway_port_name(l->name) ||
+		    wanted_dev(d, l->name))
+			continue;
+		if (gw_sync_addrs(g, l->ifindex, l->name, NULL, NULL, 0, err, sizeof(err)) < 0)
+			hnv_log(HNV_LOG_ERR, "gateway: %s", err);
+	}
+}
+
 /* Deletes owned VRFs and gateway ports the model no longer has. */
 static void remove_stale(struct hnv_gw *g, const struct desired *d)
 {
@@ -405,6 +465,8 @@ static void remove_stale(struct hnv_gw *g, const struct desired *d)
 			   strncmp(l->name, HNV_RTNL_VRF_PREFIX, strlen(HNV_RTNL_VRF_PREFIX)) == 0;
 		bool port = strcmp(l->kind, "tun") == 0 && is_gateway_port_name(l->name);
 		if ((vrf && !wanted_vrf(d, l->name)) || (port && !wanted_port(d, l->name))) {
+			if (vrf)
+				release_slaves(g, d, l->ifindex);
 			if (hnv_rtnl_del_link(g->nl, l->ifindex, l->name, err, sizeof(err)) < 0)
 				hnv_log(HNV_LOG_ERR, "gateway: %s", err);
 			else

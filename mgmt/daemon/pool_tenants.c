@@ -18,10 +18,11 @@
  * gateways at once, before etcd can expire the lease.
  *
  * Record move: for each held tenant, the lookup record of each of its
- * gateway CAs (rd/R/lookup/V/CA for rd/R/gwca/@NAME/V/CA) is rewritten to
- * this member's PA (hosts/HOST/pa) in a transaction that also compares the
- * active key's create_revision with this member's claim, so that a member
- * that lost the tenant meanwhile never moves them back.
+ * gateway CAs (rd/R/lookup/V/CA for rd/R/gwca/@NAME/V/CA), and the
+ * gateway-wildcard record of its VSID and MAC (rd/R/lookup/V/mac-MAC), is
+ * rewritten to this member's PA (hosts/HOST/pa) in a transaction that
+ * also compares the active key's create_revision with this member's claim,
+ * so that a member that lost the tenant meanwhile never moves them back.
  */
 #include "pool_int.h"
 
@@ -31,6 +32,7 @@
 #include "../conftext.h"
 #include "../etcd.h"
 #include "pool_elect.h"
+#include "sync_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -122,36 +124,24 @@ static void release(struct hnv_pool *p, const struct hnv_etcd_kv *kv, const char
 	hnv_etcd_txn_free(t);
 }
 
-/* Moves the lookup records of rd's gateway CAs to pa (see the top). */
-static void move_records(struct hnv_pool *p, const char *rd, int64_t claim_rev,
-			 const struct hnv_ip *pa)
+/* Rewrites the lookup record at lkey (with the etcd prefix) to pa, under
+ * the claim (see the top). rec: the record as stored (kind 0 when lkey
+ * holds no single lookup line). */
+static void move_record(struct hnv_pool *p, const char *rd, const char *lkey, const char *akey,
+			int64_t claim_rev, const struct hnv_ip *pa, struct hnv_conf_cmd *rec)
 {
-	char pfx[KEY_MAX * 2], end[KEY_MAX * 2], akey[KEY_MAX * 2], err[768];
-	snprintf(pfx, sizeof(pfx), "%srd/%s/gwca/@%s/", p->prefix, rd, p->name);
-	hnv_etcd_prefix_end(pfx, end, sizeof(end));
-	snprintf(akey, sizeof(akey), "%s%s", p->actives, rd);
-	struct hnv_etcd_kvs cas;
-	if (hnv_etcd_range(p->vw, pfx, end, 0, &cas, err, sizeof(err)))
+	char err[768];
+	struct hnv_etcd_kvs lk;
+	memset(rec, 0, sizeof(*rec));
+	if (hnv_etcd_range(p->vw, lkey, NULL, 0, &lk, err, sizeof(err)))
 		return;
-	size_t pl = strlen(pfx);
-	for (size_t i = 0; i < cas.n; i++) {
-		const struct hnv_etcd_kv *ca = &cas.v[i];
-		if (ca->keylen <= pl || strlen(ca->key) != ca->keylen)
-			continue;
-		char lkey[KEY_MAX * 2];
-		/* the CA key's "V/CA" is the lookup key's too */
-		if (snprintf(lkey, sizeof(lkey), "%srd/%s/lookup/%s", p->prefix, rd,
-			     ca->key + pl) >= (int)sizeof(lkey))
-			continue;
-		struct hnv_etcd_kvs lk;
-		if (hnv_etcd_range(p->vw, lkey, NULL, 0, &lk, err, sizeof(err)))
-			continue;
-		struct hnv_conf_cmd c;
-		char msg[256], line[2048];
-		if (lk.n == 1 && strlen(lk.v[0].value) == lk.v[0].vlen &&
-		    !strchr(lk.v[0].value, '\n') &&
-		    hnv_conf_parse_line(lk.v[0].value, &c, msg, sizeof(msg)) == 1 &&
-		    c.kind == HNV_CONF_LOOKUP_ADD && !hnv_ip_eq(&c.u.lookup.pa, pa)) {
+	struct hnv_conf_cmd c;
+	char msg[256], line[2048];
+	if (lk.n == 1 && strlen(lk.v[0].value) == lk.v[0].vlen && !strchr(lk.v[0].value, '\n') &&
+	    hnv_conf_parse_line(lk.v[0].value, &c, msg, sizeof(msg)) == 1 &&
+	    c.kind == HNV_CONF_LOOKUP_ADD) {
+		*rec = c;
+		if (!hnv_ip_eq(&c.u.lookup.pa, pa)) {
 			char from[64], to[64];
 			hnv_fmt_ip(&c.u.lookup.pa, from, sizeof(from));
 			hnv_fmt_ip(pa, to, sizeof(to));
@@ -177,7 +167,56 @@ static void move_records(struct hnv_pool *p, const char *rd, int64_t claim_rev,
 			}
 			hnv_etcd_txn_free(t);
 		}
-		hnv_etcd_kvs_free(&lk);
+	}
+	hnv_etcd_kvs_free(&lk);
+}
+
+/* Moves the lookup records of rd's gateway CAs to pa (see the top), and
+ * with each the VSID's gateway-wildcard record of the same MAC (the
+ * record a host edge accepts the gateway's routed packets by: their
+ * source is not the gateway CA). */
+static void move_records(struct hnv_pool *p, const char *rd, int64_t claim_rev,
+			 const struct hnv_ip *pa)
+{
+	char pfx[KEY_MAX * 2], end[KEY_MAX * 2], akey[KEY_MAX * 2], err[768];
+	snprintf(pfx, sizeof(pfx), "%srd/%s/gwca/@%s/", p->prefix, rd, p->name);
+	hnv_etcd_prefix_end(pfx, end, sizeof(end));
+	snprintf(akey, sizeof(akey), "%s%s", p->actives, rd);
+	struct hnv_etcd_kvs cas;
+	if (hnv_etcd_range(p->vw, pfx, end, 0, &cas, err, sizeof(err)))
+		return;
+	size_t pl = strlen(pfx);
+	for (size_t i = 0; i < cas.n; i++) {
+		const struct hnv_etcd_kv *ca = &cas.v[i];
+		if (ca->keylen <= pl || strlen(ca->key) != ca->keylen)
+			continue;
+		char lkey[KEY_MAX * 2], wkey[KEY_MAX * 2], wrel[KEY_MAX];
+		/* the CA key's "V/CA" is the lookup key's too */
+		if (snprintf(lkey, sizeof(lkey), "%srd/%s/lookup/%s", p->prefix, rd,
+			     ca->key + pl) >= (int)sizeof(lkey))
+			continue;
+		struct hnv_conf_cmd rec, wrec;
+		move_record(p, rd, lkey, akey, claim_rev, pa, &rec);
+		struct hnv_ip unspec = {0};
+		if (rec.kind != HNV_CONF_LOOKUP_ADD ||
+		    sync_lookup_key(rd, rec.u.lookup.vsid, &unspec, &rec.u.lookup.mac, wrel,
+				    sizeof(wrel)) < 0 ||
+		    snprintf(wkey, sizeof(wkey), "%s%s", p->prefix, wrel) >= (int)sizeof(wkey))
+			continue;
+		/* (move_record reads it first: only a wildcard record moves) */
+		struct hnv_etcd_kvs wk;
+		if (hnv_etcd_range(p->vw, wkey, NULL, 0, &wk, err, sizeof(err)))
+			continue;
+		bool wild = false;
+		char msg[256];
+		if (wk.n == 1 && strlen(wk.v[0].value) == wk.v[0].vlen &&
+		    !strchr(wk.v[0].value, '\n') &&
+		    hnv_conf_parse_line(wk.v[0].value, &wrec, msg, sizeof(msg)) == 1)
+			wild = wrec.kind == HNV_CONF_LOOKUP_ADD &&
+			       wrec.u.lookup.type == HNV_TYPE_GATEWAY_WILDCARD;
+		hnv_etcd_kvs_free(&wk);
+		if (wild)
+			move_record(p, rd, wkey, akey, claim_rev, pa, &wrec);
 	}
 	hnv_etcd_kvs_free(&cas);
 }

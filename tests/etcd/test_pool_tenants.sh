@@ -133,6 +133,8 @@ for r in $TENANTS; do
 	cli g1 gateway add --rdomain $r --pool $POOL --vrf $r --table $((200 + i)) >/dev/null || fail "gateway add $r"
 	cli g1 gateway ca --rdomain $r --pool $POOL --vsid $v --ca 10.$i.0.5 >/dev/null || fail "gateway ca $r"
 	cli g1 lookup add --vsid $v --ca 10.$i.0.5 --pa 192.0.2.99 --mac 02:00:00:00:0$i:05 >/dev/null || fail "lookup add $r"
+	cli g1 lookup add --vsid $v --ca 0.0.0.0 --pa 192.0.2.99 --mac 02:00:00:00:0$i:05 --type gateway-wildcard >/dev/null ||
+		fail "lookup add $r gateway-wildcard"
 done
 
 # holder R: the active key's value ("" when none)
@@ -198,10 +200,22 @@ record_pa()
 	for r in $TENANTS; do i=$((i + 1)); [[ $r == "$1" ]] && break; done
 	eget rd/$1/lookup/$((5000 + i))/10.$i.0.5 | sed -n 's/.*--pa \([^ ]*\).*/\1/p'
 }
-# (the tenants with a gateway CA and its record: the first four)
-records_follow() { local r; for r in red blue green yellow; do [[ $(record_pa $r) == "$(pa_of "$(holder $r)")" ]] || return 1; done; }
-wait_for 10 records_follow || fail "records: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r)/$(holder $r) "; done)"
-pass "each tenant's active key is bound to its holder's lease; its gateway CA's lookup record moved to the holder's PA"
+# wild_pa R: the PA of R's gateway-wildcard record (the gateway CA's MAC)
+wild_pa()
+{
+	local i=0 r
+	for r in $TENANTS; do i=$((i + 1)); [[ $r == "$1" ]] && break; done
+	eget rd/$1/lookup/$((5000 + i))/mac-02:00:00:00:0$i:05 | sed -n 's/.*--pa \([^ ]*\).*/\1/p'
+}
+# (the tenants with a gateway CA and its records: the first four)
+records_follow() {
+	local r
+	for r in red blue green yellow; do
+		[[ $(record_pa $r) == "$(pa_of "$(holder $r)")" && $(wild_pa $r) == "$(pa_of "$(holder $r)")" ]] || return 1
+	done
+}
+wait_for 10 records_follow || fail "records: $(for r in $TENANTS; do echo -n "$r=$(record_pa $r),$(wild_pa $r)/$(holder $r) "; done)"
+pass "each tenant's active key is bound to its holder's lease; its gateway CA's lookup record and gateway-wildcard record moved to the holder's PA"
 
 # ---- 3. failures
 # a host edge with a port in red follows red's gateway CA record

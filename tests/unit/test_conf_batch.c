@@ -263,6 +263,28 @@ static void test_port_move_refused(void **state)
 	assert_string_equal(err, "line 3: port move needs shared policy (hnvgwd --etcd)");
 }
 
+/* An S2S tunnel of a pool tenant is refused (it would not follow a
+ * failover: S2S is local configuration of one member); the same tunnel on
+ * a host-bound gateway is accepted. */
+static void test_s2s_of_pool_tenant_refused(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	static const char s2s[] = "s2s add site1 --rdomain blue --peer 192.0.2.1 --local-id a "
+				  "--remote-id b --remote-prefix 10.9.0.0/16 --psk "
+				  "Hd5xJ8cQ2wE7rT4uY9iO3pA6";
+	blue(f);
+	apply_ok(f, "gateway add --rdomain blue --pool edge --vrf blue --table 7");
+	assert_int_equal(apply(f, s2s, err, sizeof(err)), -ENOTSUP);
+	assert_string_equal(err, "s2s add: tunnel \"site1\": the gateway of routing domain "
+				 "\"blue\" is bound to a gateway pool; S2S tunnels of a pool "
+				 "tenant are not supported (they would not follow a failover)");
+	assert_null(strstr(err, "Hd5xJ8")); /* the PSK is not in the message */
+	apply_ok(f, "gateway del --rdomain blue --pool edge");
+	apply_ok(f, "gateway add --rdomain blue --vrf blue --table 7");
+	apply_ok(f, s2s);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -286,6 +308,7 @@ int main(void)
 		T(test_publish_gateway_ports),
 		T(test_publish_clash_commits_routes),
 		T(test_port_move_refused),
+		T(test_s2s_of_pool_tenant_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
