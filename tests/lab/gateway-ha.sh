@@ -24,7 +24,7 @@
 # zebra, charon and take its links down (the VM dies); gwB takes over;
 # the longest gap of a 0.2 s ping ct1->corp, fb1->internet is printed as
 # BENCH lines, and the corp router's ARP entry for 172.31.1.1 must carry
-# gwB's MAC (announced). S2S failover is not measured (a NOTE says so).
+# gwB's MAC (announced). A pool tenant has no S2S tunnel (refused above).
 # gwA comes back: it takes nothing back.
 # gwB (now holding both) is cut from etcd by nftables while it stays up:
 # it fences itself and tears its tenants down, gwA takes them; measured
@@ -376,9 +376,6 @@ config_kept "placed"
 # after outage_mark, waited for until each path replies again.
 # (no site path: S2S of a pool tenant is refused at commit)
 PATHS="corp:ct1:172.16.1.1 internet:fb1:203.0.113.100"
-s2s_not_followed() {
-	echo "NOTE - $1: S2S failover is not implemented (hnvgw refuses an S2S tunnel for a pool tenant); fb1 -> site not measured"
-}
 outages_start() {
 	local p m
 	for p in $PATHS; do IFS=: read -r n vm dst <<<"$p"; outage_start "$n" "$vm" "$dst"; done
@@ -414,7 +411,6 @@ if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)
 	mcli gwB show gateway-pool-tenants 2>&1 | indent
 fi
 outages_stop kill
-s2s_not_followed kill
 corp_arp_of gwB "kill -9"
 # gwA's namespace keeps what its dead hnvgwd built (the kernel lives on
 # here, unlike a dead VM): its links are down, it serves nothing
@@ -449,7 +445,6 @@ if t=$(wait_ok 60 on_a_only); then ok "gwA holds both tenants, gwB tore them dow
 	tail -20 "$LAB_TMP/hnvgwd-gwB.log" | indent
 fi
 outages_stop partition
-s2s_not_followed partition
 corp_arp_of gwA "partition"
 sampler_stop "partition"
 check_grep "gwB fenced itself (show gateway-pool)" 'fenced|joining' mcli gwB show gateway-pool
