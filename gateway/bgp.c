@@ -83,10 +83,11 @@ static bool prefix_ok(const struct hnv_prefix *p)
 	return p->len <= (hnv_ip_is_v4(&p->addr) ? 32 : 128) && !hnv_prefix_host_bits_set(p);
 }
 
-static bool name_ok(const char *s)
+/* A name bgpd takes as it is: 1-max letters, digits, '-', '_', '.'. */
+static bool chars_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > HNV_BGP_NAME_MAX)
+	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -97,18 +98,14 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+static bool name_ok(const char *s)
+{
+	return chars_ok(s, HNV_BGP_NAME_MAX);
+}
+
 static bool peer_name_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > HNV_BGP_PEER_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.'))
-			return false;
-	}
-	return true;
+	return chars_ok(s, HNV_BGP_PEER_NAME_MAX);
 }
 
 /* A filter entry: a prefix of the neighbor's family, ge/le as FRR takes
@@ -486,6 +483,32 @@ static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, size_t l
 		free(*out);
 		*out = NULL;
 		rc = -ENOENT;
+	}
+	return rc;
+}
+
+int hnv_bgp_vtysh_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_ms,
+		       size_t max_out, char **out)
+{
+	const char *argv[8];
+	size_t k = 0;
+	argv[k++] = o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH;
+	if (o->pathspace) {
+		argv[k++] = "-N";
+		argv[k++] = o->pathspace;
+	}
+	argv[k++] = "-d";
+	argv[k++] = "bgpd";
+	argv[k++] = "-c";
+	argv[k++] = cmd;
+	argv[k] = NULL;
+	const struct hnv_run r = {
+		.path = argv[0], .argv = argv, .timeout_ms = timeout_ms, .max_out = max_out};
+	*out = NULL;
+	int rc = hnv_run(&r, out);
+	if (rc > 0) {
+		free(*out);
+		*out = NULL;
 	}
 	return rc;
 }

@@ -146,6 +146,12 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 
 /* ---- state, for show (gateway/bgp_show.c) ---- */
 
+/* Runs `vtysh [-N pathspace] -d bgpd -c cmd` (a show: stdout only, at most
+ * max_out bytes, timeout_ms). Returns 0 with *out (malloc'd), vtysh's
+ * nonzero exit status (*out NULL), or a negative errno. */
+int hnv_bgp_vtysh_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_ms,
+		       size_t max_out, char **out);
+
 /* One neighbor of a tenant instance as bgpd reports it. Counts are -1
  * when bgpd did not say (a session that never came up). */
 struct hnv_bgp_peer_state {

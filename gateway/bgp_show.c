@@ -109,36 +109,11 @@ int hnv_bgp_parse_neighbors(const char *text, size_t len, hnv_bgp_peer_fn fn, vo
 static int vtysh_show(const struct hnv_bgp_opts *o, const char *cmd, char **out, char *err,
 		      size_t errlen)
 {
-	const char *argv[8];
-	size_t k = 0;
-	argv[k++] = o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH;
-	if (o->pathspace) {
-		argv[k++] = "-N";
-		argv[k++] = o->pathspace;
-	}
-	argv[k++] = "-d";
-	argv[k++] = "bgpd";
-	argv[k++] = "-c";
-	argv[k++] = cmd;
-	argv[k] = NULL;
-	const struct hnv_run r = {
-		.path = argv[0],
-		.argv = argv,
-		.with_stderr = false,
-		.timeout_ms = HNV_BGP_VTYSH_TIMEOUT * 1000,
-		.max_out = SHOW_OUT_MAX,
-	};
-	int rc = hnv_run(&r, out);
-	if (rc != 0) {
+	int rc = hnv_bgp_vtysh_show(o, cmd, HNV_BGP_VTYSH_TIMEOUT * 1000, SHOW_OUT_MAX, out);
+	if (rc != 0)
 		hnv_seterr(err, errlen, "bgp: %s: %s", cmd,
 			   rc < 0 ? strerror(-rc) : "vtysh failed (is bgpd running?)");
-		if (rc > 0) {
-			free(*out);
-			*out = NULL;
-		}
-		return rc < 0 ? rc : -EIO;
-	}
-	return 0;
+	return rc > 0 ? -EIO : rc;
 }
 
 /* Prefixes in the Adj-RIB-In of one neighbor: `show bgp vrf V ipv4|ipv6

@@ -45,32 +45,13 @@ static void on_session(void *arg, const struct hnv_bgp_session *s)
  * with why (vtysh missing, timed out, bgpd not running). */
 static int query(const struct hnv_gw *g, char **out, char *why, size_t whylen)
 {
-	const char *argv[8];
-	size_t k = 0;
-	argv[k++] = g->bgp_opts.vtysh ? g->bgp_opts.vtysh : HNV_BGP_DEFAULT_VTYSH;
-	if (g->bgp_opts.pathspace) {
-		argv[k++] = "-N";
-		argv[k++] = g->bgp_opts.pathspace;
-	}
-	argv[k++] = "-c";
-	argv[k++] = "show bgp vrf all summary json";
-	argv[k] = NULL;
-	const struct hnv_run r = {.path = argv[0],
-				  .argv = argv,
-				  .timeout_ms = BGPSTATE_TIMEOUT_MS,
-				  .max_out = BGPSTATE_OUT_MAX};
-	int rc = hnv_run(&r, out);
-	if (rc < 0) {
+	int rc = hnv_bgp_vtysh_show(&g->bgp_opts, "show bgp vrf all summary json",
+				    BGPSTATE_TIMEOUT_MS, BGPSTATE_OUT_MAX, out);
+	if (rc < 0)
 		hnv_seterr(why, whylen, "vtysh: %s", strerror(-rc));
-		return rc;
-	}
-	if (rc != 0) {
-		free(*out);
-		*out = NULL;
+	else if (rc > 0)
 		hnv_seterr(why, whylen, "vtysh exited with status %d", rc);
-		return -EIO;
-	}
-	return 0;
+	return rc > 0 ? -EIO : rc;
 }
 
 json_object *hnv_gw_show_bgp(const struct hnv_gw *g)
