@@ -57,24 +57,7 @@ int conf_get_rates(struct conf_pctx *c, uint32_t *out, uint32_t *in)
 /* --remote-prefix: no two overlap. */
 static int get_remote(struct conf_pctx *c, struct hnv_conf_conn *s)
 {
-	for (unsigned i = 0; i < c->n[OPT_REMOTE_PREFIX]; i++) {
-		const char *v = c->val[OPT_REMOTE_PREFIX][i];
-		struct hnv_prefix *p = &s->remote[i];
-		int rc = conf_get_prefix(c, "remote prefix", v, p);
-		if (rc < 0)
-			return rc;
-		for (unsigned k = 0; k < i; k++)
-			if (hnv_prefix_contains(&s->remote[k], &p->addr) ||
-			    hnv_prefix_contains(p, &s->remote[k].addr)) {
-				hnv_seterr(c->err, c->errlen,
-					   "%s: remote prefix " SHOWF
-					   " overlaps remote prefix " SHOWF,
-					   c->cmd, SHOWA(v), SHOWA(c->val[OPT_REMOTE_PREFIX][k]));
-				return -EINVAL;
-			}
-		s->n_remote = i + 1;
-	}
-	return 0;
+	return conf_get_remote_prefixes(c, s->remote, &s->n_remote);
 }
 
 static int build_common(struct conf_pctx *c, struct hnv_conf_conn *s)

@@ -166,6 +166,9 @@ int conf_get_unicast(struct conf_pctx *c, const char *what, const char *v, struc
 int conf_get_ip4(struct conf_pctx *c, const char *what, const char *v, struct hnv_ip *out);
 /* A prefix without host bits. */
 int conf_get_prefix(struct conf_pctx *c, const char *what, const char *v, struct hnv_prefix *out);
+/* The --remote-prefix values into out[] (room for the parser's count) and
+ * their number into *n; two that overlap are refused naming both. */
+int conf_get_remote_prefixes(struct conf_pctx *c, struct hnv_prefix *out, unsigned *n);
 /* A station MAC: unicast and not all-zero. */
 int conf_get_mac(struct conf_pctx *c, const char *what, const char *v, struct hnv_mac *out);
 int conf_get_guid(struct conf_pctx *c, const char *what, const char *v, struct hnv_guid *out);

@@ -475,23 +475,9 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 		snprintf(s->ike, sizeof(s->ike), "%s", HNV_S2S_IKE_DEFAULT);
 	if (!s->esp[0])
 		snprintf(s->esp, sizeof(s->esp), "%s", HNV_S2S_ESP_DEFAULT);
-	for (unsigned i = 0; i < c->n[OPT_REMOTE_PREFIX]; i++) {
-		const char *v = c->val[OPT_REMOTE_PREFIX][i];
-		struct hnv_prefix *p = &s->remote[i];
-		rc = conf_get_prefix(c, "remote prefix", v, p);
-		if (rc < 0)
-			return rc;
-		for (unsigned k = 0; k < i; k++)
-			if (hnv_prefix_contains(&s->remote[k], &p->addr) ||
-			    hnv_prefix_contains(p, &s->remote[k].addr)) {
-				hnv_seterr(c->err, c->errlen,
-					   "%s: remote prefix " SHOWF
-					   " overlaps remote prefix " SHOWF,
-					   c->cmd, SHOWA(v), SHOWA(c->val[OPT_REMOTE_PREFIX][k]));
-				return -EINVAL;
-			}
-		s->n_remote = i + 1;
-	}
+	rc = conf_get_remote_prefixes(c, s->remote, &s->n_remote);
+	if (rc < 0)
+		return rc;
 	s->dpd = HNV_S2S_DPD_DEFAULT;
 	if (c->n[OPT_DPD])
 		rc = conf_get_uint(c, "DPD delay", conf_opt1(c, OPT_DPD), 0, HNV_S2S_DPD_MAX,

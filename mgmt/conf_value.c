@@ -42,6 +42,28 @@ int conf_get_prefix(struct conf_pctx *c, const char *what, const char *v, struct
 	return 0;
 }
 
+int conf_get_remote_prefixes(struct conf_pctx *c, struct hnv_prefix *out, unsigned *n)
+{
+	for (unsigned i = 0; i < c->n[OPT_REMOTE_PREFIX]; i++) {
+		const char *v = c->val[OPT_REMOTE_PREFIX][i];
+		struct hnv_prefix *p = &out[i];
+		int rc = conf_get_prefix(c, "remote prefix", v, p);
+		if (rc < 0)
+			return rc;
+		for (unsigned k = 0; k < i; k++)
+			if (hnv_prefix_contains(&out[k], &p->addr) ||
+			    hnv_prefix_contains(p, &out[k].addr)) {
+				hnv_seterr(c->err, c->errlen,
+					   "%s: remote prefix " SHOWF
+					   " overlaps remote prefix " SHOWF,
+					   c->cmd, SHOWA(v), SHOWA(c->val[OPT_REMOTE_PREFIX][k]));
+				return -EINVAL;
+			}
+		*n = i + 1;
+	}
+	return 0;
+}
+
 /* A station MAC: unicast and not all-zero. */
 int conf_get_mac(struct conf_pctx *c, const char *what, const char *v, struct hnv_mac *out)
 {
