@@ -99,8 +99,9 @@ host_start g2 "" --gateway-pool $POOL --pool-ttl 3
 host_start g3 "http://127.0.0.1:$PROXY_PORT" --gateway-pool $POOL --pool-ttl 3
 for i in 1 2 3; do cli g$i pa add 192.0.2.1$i/24 --dev eth0 >/dev/null || fail "pa add on g$i"; done
 wait_for 10 members_are g1 "g1 g2 g3" || fail "g1 sees members: $(pool_members g1)"
+# each member learns the others from its own watch: give each the same time
 for h in g2 g3; do
-	[[ $(pool_members $h) == "g1 g2 g3" ]] || fail "$h sees members: $(pool_members $h)"
+	wait_for 10 members_are $h "g1 g2 g3" || fail "$h sees members: $(pool_members $h)"
 done
 wait_for 10 field_is g1 g3 pa 192.0.2.13 || fail "g3's PA in g1's show: $(pool_field g1 g3 pa)"
 left=$(pool_field g1 g2 lease_ttl_left)
