@@ -58,40 +58,8 @@ start_err "--pool-ttl \"1\"" --etcd "$ALL_URLS" --host-name g9 --gateway-pool $P
 start_err "--gateway-pool \"a/b\"" --etcd "$ALL_URLS" --host-name g9 --gateway-pool a/b
 pass "--gateway-pool without --etcd/--host-name, --pool-ttl alone or out of range, a bad pool name: exit 2 naming the option"
 
-# g3 reaches etcd through a TCP proxy that the test can stop
-# (its port: the first free one the kernel gives, kept for the restart)
-PROXY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T/proxy.py" <<'PY'
-import socket, sys, threading
-lport, dport = int(sys.argv[1]), int(sys.argv[2])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", lport)); ls.listen(64)
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d: break
-            b.sendall(d)
-    except OSError: pass
-    for s in (a, b):
-        try: s.shutdown(socket.SHUT_RDWR)
-        except OSError: pass
-while True:
-    c, _ = ls.accept()
-    u = socket.create_connection(("127.0.0.1", dport))
-    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-PY
-proxy_start()
-{
-	python3 "$T/proxy.py" "$PROXY_PORT" "$BASEPORT" &
-	PROXY_PID=$!
-	EPIDS[proxy]=$PROXY_PID
-	wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROXY_PORT" || fail "proxy did not start"
-}
-proxy_stop() { kill -9 "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; unset "EPIDS[proxy]"; }
-# a frozen proxy would not end on lib.sh's SIGTERM: thaw it first
-trap 'kill -CONT "$PROXY_PID" 2>/dev/null; cleanup' EXIT
+# g3 reaches etcd through a TCP proxy the test can stop (proxy.sh)
+. "$HERE/proxy.sh"
 proxy_start
 
 host_start g1 "" --gateway-pool $POOL --pool-ttl 3
