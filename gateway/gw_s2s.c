@@ -264,7 +264,9 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 	if (!g->vici || (!d->n_s2s && !g->s2s))
 		return;
 	if (!g->s2s) {
-		struct hnv_s2s_opts o = {.vici_path = g->vici, .log = s2s_log};
+		/* watch: events for the counters and charon's log for the
+		 * reason column of show s2s */
+		struct hnv_s2s_opts o = {.vici_path = g->vici, .log = s2s_log, .watch = true};
 		int rc = hnv_s2s_create(&o, &g->s2s);
 		if (rc < 0) {
 			hnv_log(HNV_LOG_ERR, "s2s: cannot start the charon client: %s",

@@ -36,7 +36,8 @@ struct hnv_s2s {
 	int timeout_ms;
 	hnv_s2s_log_fn log;
 	void *log_arg;
-	struct hnv_vici_conn *cmd, *ev;
+	bool watch;                     /* opts.watch: hold ev */
+	struct hnv_vici_conn *cmd, *ev; /* ev: NULL without watch */
 	long long last_try, last_audit;
 	unsigned connects, reloads;
 	struct tun *tuns;
@@ -130,7 +131,8 @@ static void on_log(struct hnv_s2s *s, const struct hnv_vici_node *root)
 }
 
 /* Events: ike-updown, child-updown, ike-rekey, child-rekey. Each holds one
- * section per IKE SA, named after its connection. And log. */
+ * section per IKE SA, named after its connection. And log (registered
+ * last, so that it is unregistered first: see hnv_vici_close). */
 static void on_event(void *arg, const char *event, const struct hnv_vici_msg *m)
 {
 	struct hnv_s2s *s = arg;
@@ -175,7 +177,7 @@ static const char *const events[] = {"ike-updown", "child-updown", "ike-rekey", 
 static int try_connect(struct hnv_s2s *s)
 {
 	int rc = hnv_vici_connect(s->path, s->timeout_ms, &s->cmd);
-	if (!rc)
+	if (!rc && s->watch)
 		rc = hnv_vici_events_open(s->path, events, sizeof(events) / sizeof(events[0]),
 					  on_event, s, s->timeout_ms, &s->ev);
 	if (rc) {
@@ -461,6 +463,7 @@ int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
 	s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
 	s->log = o->log;
 	s->log_arg = o->log_arg;
+	s->watch = o->watch;
 	if (try_connect(s))
 		logf_(s, HNV_LOG_WARNING, "s2s: charon not reachable at %s; retrying", s->path);
 	s->last_try = time(NULL);
@@ -551,7 +554,7 @@ int hnv_s2s_fd(const struct hnv_s2s *s)
 
 bool hnv_s2s_connected(const struct hnv_s2s *s)
 {
-	return s->cmd && s->ev;
+	return s->cmd && (s->ev || !s->watch);
 }
 
 unsigned hnv_s2s_connects(const struct hnv_s2s *s)

@@ -8,9 +8,10 @@
  * connection and secret whose name starts with the prefix and nothing else.
  *
  * Lifecycle:
- *   hnv_s2s_create        connects the command and event sockets (a charon
- *                         that is not there yet is not an error: tick
- *                         retries)
+ *   hnv_s2s_create        connects the command socket and, for a watching
+ *                         manager (hnv_s2s_opts.watch), the event socket
+ *                         (a charon that is not there yet is not an error:
+ *                         tick retries)
  *   hnv_s2s_sync          the whole desired list: loads what is missing or
  *                         changed, unloads what charon has under the prefix
  *                         but is no longer wanted; unchanged tunnels are not
@@ -22,7 +23,8 @@
  *                         (event socket EOF, command socket error) it
  *                         reconnects and loads every tunnel again
  *   hnv_s2s_destroy       leaves charon's tunnels up (hnvgwd restarts do
- *                         not tear tunnels down)
+ *                         not tear tunnels down); unregisters the events
+ *                         before closing (vici.h, hnv_vici_close)
  *
  * Secrets: the manager keeps a copy of each tunnel's PSK to reload charon
  * after a restart; copies and every VICI buffer that held one are cleared
@@ -159,6 +161,14 @@ struct hnv_s2s_opts {
 	int timeout_ms;     /* per VICI command; 0: 10000 */
 	hnv_s2s_log_fn log; /* NULL: hnv_log */
 	void *log_arg;
+	/* A long-lived manager (hnvgwd): also holds the event connection
+	 * (IKE/CHILD up/down and rekeys for the counters, charon's log for
+	 * the status reason), whose fd the caller polls. false: a manager for
+	 * a few commands of a process that exits (sync, status, up, down)
+	 * registers for no event at all, so that charon never has events
+	 * for it after it is gone; its status has no reason and no
+	 * up/down/rekey counts. */
+	bool watch;
 };
 
 struct hnv_s2s;
@@ -174,7 +184,8 @@ void hnv_s2s_destroy(struct hnv_s2s *s);
  * message logged); the other tunnels are still processed. */
 int hnv_s2s_sync(struct hnv_s2s *s, const struct hnv_s2s_spec *specs, size_t n);
 
-/* The event socket to poll for input, -1 while disconnected. */
+/* The event socket to poll for input, -1 while disconnected or without
+ * opts.watch. */
 int hnv_s2s_fd(const struct hnv_s2s *s);
 /* Handles what the event socket has. 0, or -ENOTCONN when charon went away
  * (tick reconnects). */
@@ -183,6 +194,8 @@ int hnv_s2s_dispatch(struct hnv_s2s *s);
  * every tunnel again. Returns 0 when connected afterwards, else
  * -ENOTCONN. */
 int hnv_s2s_tick(struct hnv_s2s *s);
+/* The command connection is up, and the event connection with
+ * opts.watch. */
 bool hnv_s2s_connected(const struct hnv_s2s *s);
 /* Times the manager connected to charon (1 after create with a charon). */
 unsigned hnv_s2s_connects(const struct hnv_s2s *s);

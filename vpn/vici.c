@@ -544,7 +544,10 @@ struct hnv_vici_conn {
 	int timeout_ms;
 	hnv_vici_event_fn fn; /* event connection: the registered events */
 	void *arg;
+	char **events; /* event connection: the names charon confirmed */
+	size_t n_events;
 	bool eof;
+	bool broken; /* out of step (timeout, partial send, bad packet) */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 };
@@ -597,10 +600,32 @@ int hnv_vici_connect(const char *path, int timeout_ms, struct hnv_vici_conn **ou
 	return sock_open(path, timeout_ms, out);
 }
 
+static int event_reg(struct hnv_vici_conn *c, enum hnv_vici_op op, const char *name,
+		     long long deadline);
+
+/* How long closing an event connection waits for charon's confirmations
+ * of the unregistrations, in all. */
+#define UNREGISTER_MS 2000
+
 void hnv_vici_close(struct hnv_vici_conn *c)
 {
 	if (!c)
 		return;
+	/* Unregister before closing. charon 5.9.8 drops a closed client from
+	 * its event lists only later, in an asynchronous job that waits for
+	 * every event being raised; until then each event for that client
+	 * makes it log "vici connection N unknown" at level 1, and a "log"
+	 * event is raised for every such line: a dead "log" subscriber feeds
+	 * itself (vici_socket.c send_, vici_dispatcher.c disconnect,
+	 * vici_logger.c). The last registered (the chattiest) goes first. */
+	long long deadline =
+		hnv_mono_ms() + (c->timeout_ms < UNREGISTER_MS ? c->timeout_ms : UNREGISTER_MS);
+	for (size_t i = c->n_events; i-- > 0 && !c->broken && !c->eof;)
+		if (event_reg(c, HNV_VICI_EVENT_UNREGISTER, c->events[i], deadline))
+			break;
+	for (size_t i = 0; i < c->n_events; i++)
+		free(c->events[i]);
+	free(c->events);
 	close(c->fd);
 	if (c->rbuf) {
 		explicit_bzero(c->rbuf, c->rcap);
@@ -642,7 +667,10 @@ static int send_buf(struct hnv_vici_conn *c, const struct hnv_vici_buf *b, long 
 		return b->err;
 	if (b->len < 5 || b->depth || b->in_list)
 		return -EINVAL;
-	return send_all(c, b->data, b->len, deadline);
+	int rc = send_all(c, b->data, b->len, deadline);
+	if (rc)
+		c->broken = true; /* a packet may be half sent */
+	return rc;
 }
 
 /* Reads what the socket has (one read): the number of bytes read (0 when
@@ -685,8 +713,8 @@ static int take_packet(struct hnv_vici_conn *c, struct hnv_vici_msg **m)
 /* Waits for the next packet that is not an EVENT. Events on the way go to
  * fn when their name is stream (a command connection's streamed event), or
  * to the connection's own callback (event connection). */
-static int await(struct hnv_vici_conn *c, const char *stream, hnv_vici_event_fn fn, void *arg,
-		 long long deadline, struct hnv_vici_msg **out)
+static int await_(struct hnv_vici_conn *c, const char *stream, hnv_vici_event_fn fn, void *arg,
+		  long long deadline, struct hnv_vici_msg **out)
 {
 	for (;;) {
 		struct hnv_vici_msg *m;
@@ -712,6 +740,16 @@ static int await(struct hnv_vici_conn *c, const char *stream, hnv_vici_event_fn 
 			c->fn(c->arg, m->name, m);
 		hnv_vici_msg_free(m);
 	}
+}
+
+/* await_, and an error leaves the connection out of step. */
+static int await(struct hnv_vici_conn *c, const char *stream, hnv_vici_event_fn fn, void *arg,
+		 long long deadline, struct hnv_vici_msg **out)
+{
+	int rc = await_(c, stream, fn, arg, deadline, out);
+	if (rc)
+		c->broken = true;
+	return rc;
 }
 
 static int event_reg(struct hnv_vici_conn *c, enum hnv_vici_op op, const char *name,
@@ -807,12 +845,21 @@ int hnv_vici_events_open(const char *path, const char *const *names, size_t n, h
 		return rc;
 	c->fn = fn;
 	c->arg = arg;
-	for (size_t i = 0; i < n; i++) {
-		rc = event_reg(c, HNV_VICI_EVENT_REGISTER, names[i], hnv_mono_ms() + c->timeout_ms);
-		if (rc) {
-			hnv_vici_close(c);
-			return rc;
-		}
+	if (n && !(c->events = calloc(n, sizeof(*c->events))))
+		rc = -ENOMEM;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *name = strdup(names[i]);
+		rc = name ? event_reg(c, HNV_VICI_EVENT_REGISTER, name,
+				      hnv_mono_ms() + c->timeout_ms)
+			  : -ENOMEM;
+		if (!rc)
+			c->events[c->n_events++] = name;
+		else
+			free(name);
+	}
+	if (rc) {
+		hnv_vici_close(c); /* unregisters what charon confirmed */
+		return rc;
 	}
 	*out = c;
 	return 0;
@@ -823,13 +870,17 @@ int hnv_vici_events_dispatch(struct hnv_vici_conn *c)
 	/* Bounded: a busy charon must not keep the control thread here. */
 	for (int round = 0; round < 64; round++) {
 		int rc = c->eof ? -EPIPE : read_some(c);
-		if (rc < 0 && rc != -EPIPE)
+		if (rc < 0 && rc != -EPIPE) {
+			c->broken = true;
 			return rc;
+		}
 		for (;;) {
 			struct hnv_vici_msg *m;
 			int t = take_packet(c, &m);
-			if (t < 0)
+			if (t < 0) {
+				c->broken = true;
 				return t;
+			}
 			if (t == 0)
 				break;
 			if (m->op == HNV_VICI_EVENT && c->fn)

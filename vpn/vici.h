@@ -154,6 +154,14 @@ typedef void (*hnv_vici_event_fn)(void *arg, const char *event, const struct hnv
 /* Command connection to the unix socket path. 0, or a negative errno from
  * socket/connect. timeout_ms bounds each later command. */
 int hnv_vici_connect(const char *path, int timeout_ms, struct hnv_vici_conn **out);
+/* Closes c (NULL is fine). An event connection still in step first
+ * unregisters its events, waiting at most 2 s (less when its timeout is
+ * shorter) for charon's confirmations and handing events that arrive
+ * meanwhile to its callback: charon keeps a closed subscriber for a while
+ * and logs, at level 1, every event it cannot deliver to it, which for a
+ * "log" subscriber is a loop. A connection out of step (after a timeout,
+ * a failed send, a packet that does not decode) or closed by charon is
+ * closed at once. */
 void hnv_vici_close(struct hnv_vici_conn *c);
 int hnv_vici_fd(const struct hnv_vici_conn *c);
 

@@ -266,6 +266,8 @@ struct fake {
 	pthread_mutex_t mu;
 	char cmds[64][32]; /* command names in order */
 	unsigned n;
+	char regs[64][32]; /* "+name" registered, "-name" unregistered, in order */
+	unsigned n_regs;
 	bool psk_outside_shared;                   /* the PSK seen in any other request */
 	bool old_conn, old_key, our_conn, our_key; /* what "charon" holds */
 };
@@ -298,6 +300,11 @@ static void serve(struct fake *f, int fd)
 		pthread_mutex_lock(&f->mu);
 		if (hnv_vici_msg_op(m) == HNV_VICI_CMD_REQUEST && f->n < 64)
 			snprintf(f->cmds[f->n++], sizeof(f->cmds[0]), "%s", name);
+		if ((hnv_vici_msg_op(m) == HNV_VICI_EVENT_REGISTER ||
+		     hnv_vici_msg_op(m) == HNV_VICI_EVENT_UNREGISTER) &&
+		    f->n_regs < 64)
+			snprintf(f->regs[f->n_regs++], sizeof(f->regs[0]), "%c%s",
+				 hnv_vici_msg_op(m) == HNV_VICI_EVENT_REGISTER ? '+' : '-', name);
 		if (strcmp(name, "load-shared") && memmem(pkt, n, PSK, strlen(PSK)))
 			f->psk_outside_shared = true;
 		const char *arg = hnv_vici_str(hnv_vici_msg_root(m), "name");
@@ -410,6 +417,42 @@ static void capture(void *arg, int level, const char *msg)
 	snprintf(logbuf + strlen(logbuf), sizeof(logbuf) - strlen(logbuf), "%s\n", msg);
 }
 
+/* Every event registered with the fake was unregistered before its
+ * connection closed (hnv_s2s_destroy has returned, so its confirmations
+ * came); with_log: "log" was registered, and unregistered first. */
+static void check_unregistered(struct fake *f, bool with_log)
+{
+	bool log_seen = false;
+	for (unsigned i = 0; i < f->n_regs; i++) {
+		if (f->regs[i][0] != '+')
+			continue;
+		log_seen = log_seen || strcmp(f->regs[i] + 1, "log") == 0;
+		unsigned plus = 0, minus = 0;
+		for (unsigned j = 0; j < f->n_regs; j++)
+			if (strcmp(f->regs[j] + 1, f->regs[i] + 1) == 0) {
+				plus += f->regs[j][0] == '+';
+				minus += f->regs[j][0] == '-';
+			}
+		if (plus != minus)
+			fail_msg("%s registered %u times, unregistered %u times", f->regs[i] + 1,
+				 plus, minus);
+	}
+	assert_true(log_seen == with_log);
+	if (with_log) {
+		unsigned first_minus = 0;
+		while (first_minus < f->n_regs && f->regs[first_minus][0] != '-')
+			first_minus++;
+		/* the status commands' list-sa streams come and go on the
+		 * command connection; the event connection's first unregistration
+		 * is the last one's names backwards, log first */
+		for (unsigned i = first_minus; i < f->n_regs; i++)
+			if (strcmp(f->regs[i], "-list-sa") && strcmp(f->regs[i], "+list-sa")) {
+				assert_string_equal(f->regs[i], "-log");
+				break;
+			}
+	}
+}
+
 static void test_manager_fake(void **state)
 {
 	(void)state;
@@ -430,11 +473,13 @@ static void test_manager_fake(void **state)
 		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
 		     &c);
 	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 101};
-	struct hnv_s2s_opts o = {.vici_path = f->path, .log = capture, .timeout_ms = 5000};
+	struct hnv_s2s_opts o = {
+		.vici_path = f->path, .log = capture, .timeout_ms = 5000, .watch = true};
 	struct hnv_s2s *s;
 	logbuf[0] = 0;
 	assert_int_equal(hnv_s2s_create(&o, &s), 0);
 	assert_true(hnv_s2s_connected(s));
+	assert_true(hnv_s2s_fd(s) >= 0);
 	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
 	/* the same list again: nothing is loaded a second time */
 	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
@@ -500,11 +545,30 @@ static void test_manager_fake(void **state)
 			fail_msg("command %u: %s, want %s", i, f->cmds[i], want[i]);
 	assert_int_equal(f->n, nw);
 	assert_false(f->psk_outside_shared);
-	pthread_mutex_unlock(&f->mu);
 	assert_null(strstr(logbuf, PSK));
 	assert_non_null(strstr(logbuf, "loaded hnvgw-contoso"));
 	assert_non_null(strstr(logbuf, "unloaded hnvgw-old"));
 	assert_null(strstr(logbuf, "theirs"));
+	check_unregistered(f, true);
+
+	/* a one-shot manager (vici_drive status, a tool that exits): no event
+	 * connection, no registration but the list-sa stream of its status,
+	 * which it unregisters */
+	f->n_regs = 0;
+	pthread_mutex_unlock(&f->mu);
+	o.watch = false;
+	assert_int_equal(hnv_s2s_create(&o, &s), 0);
+	assert_true(hnv_s2s_connected(s));
+	assert_int_equal(hnv_s2s_fd(s), -1);
+	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	assert_int_equal(hnv_s2s_status(s, "contoso", &st), 0);
+	assert_string_equal(st.ike_state, "ESTABLISHED");
+	hnv_s2s_destroy(s);
+	pthread_mutex_lock(&f->mu);
+	check_unregistered(f, false);
+	assert_int_equal(f->n_regs, 2);
+	assert_string_equal(f->regs[0], "+list-sa");
+	pthread_mutex_unlock(&f->mu);
 
 	shutdown(f->lfd, SHUT_RDWR);
 	pthread_join(f->th, NULL);

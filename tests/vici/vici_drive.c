@@ -15,7 +15,9 @@
  *   vici_drive SOCK - count-ike [C] IKE SAs charon lists (of connection C)
  *
  * CONF is hnvgw config text; its "s2s add" lines are the tunnels (no
- * if_id: kernel-libipsec has none). Log lines go to stdout.
+ * if_id: kernel-libipsec has none). Log lines go to stdout. Only run holds
+ * an event connection (hnv_s2s_opts.watch, as hnvgwd); the one-shot
+ * operations register for no event.
  */
 #include <errno.h>
 #include <poll.h>
@@ -144,7 +146,8 @@ int main(int argc, char **argv)
 	struct hnv_s2s_opts o = {.vici_path = sock,
 				 .log = log_line,
 				 .timeout_ms = 5000,
-				 .cred_dir = getenv("VICI_CRED_DIR")};
+				 .cred_dir = getenv("VICI_CRED_DIR"),
+				 .watch = strcmp(op, "run") == 0};
 	struct hnv_s2s *s;
 	if (hnv_s2s_create(&o, &s)) {
 		fprintf(stderr, "hnv_s2s_create failed\n");
