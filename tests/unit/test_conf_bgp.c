@@ -18,6 +18,7 @@
 #include "../../mgmt/conf_apply.h"
 #include "../../mgmt/conftext.h"
 #include "../../mgmt/model.h"
+#include "conf_line.h"
 
 #define BASE                                                                                       \
 	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                           \
@@ -27,23 +28,6 @@
 	"gateway add --rdomain blue --vrf blue --table 1001 --corp-dev eth2 --bgp-asn 65000 "      \
 	"--bgp-peer 172.31.1.2 --bgp-peer-asn 65001\n"                                             \
 	"gateway add --rdomain red --vrf red --table 1002\n"
-
-static void parse_ok(const char *line, struct hnv_conf_cmd *c)
-{
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, c, err, sizeof(err));
-	if (rc != 1)
-		fail_msg("\"%s\": rc %d, error \"%s\"", line, rc, err);
-}
-
-static void parse_err(const char *line, const char *want)
-{
-	struct hnv_conf_cmd c;
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, &c, err, sizeof(err));
-	if (rc != -EINVAL || strstr(err, want) == NULL)
-		fail_msg("\"%s\": rc %d, error \"%s\", want \"%s\"", line, rc, err, want);
-}
 
 static void test_parse(void **state)
 {

@@ -16,6 +16,7 @@
 
 #include "../../datapath/policy_read.h"
 #include "../../mgmt/conf_apply.h"
+#include "conf_line.h"
 
 #define DEMO_CONF "tests/data/bluered-host1.conf"
 
@@ -51,24 +52,6 @@ static void assert_mac(const struct hnv_mac *m, uint8_t a, uint8_t b, uint8_t c,
 {
 	const uint8_t want[6] = {a, b, c, d, e, f};
 	assert_memory_equal(m->b, want, 6);
-}
-
-static void parse_ok(const char *line, struct hnv_conf_cmd *c)
-{
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, c, err, sizeof(err));
-	if (rc != 1)
-		fail_msg("\"%s\": rc %d, error \"%s\"", line, rc, err);
-}
-
-/* The line fails to parse with a message containing want. */
-static void parse_err(const char *line, const char *want)
-{
-	struct hnv_conf_cmd c;
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, &c, err, sizeof(err));
-	if (rc != -EINVAL || strstr(err, want) == NULL)
-		fail_msg("\"%.200s\": rc %d, error \"%s\", want \"%s\"", line, rc, err, want);
 }
 
 static char *read_file(const char *path, size_t *len)

@@ -25,28 +25,11 @@
 #include "../../vpn/s2s.h"
 
 #define PSK "Zq8-secret-Psk-4711-abcdef"
+#define CONF_LINE_SECRET PSK /* in no refusal */
+#include "conf_line.h"
 #define BASE(peer)                                                                                 \
 	"s2s add t1 --rdomain blue --peer " peer " --local-id gw.example "                         \
 	"--remote-id site1.example --remote-prefix 192.168.50.0/24 --psk " PSK
-
-static void parse_ok(const char *line, struct hnv_conf_cmd *c)
-{
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, c, err, sizeof(err));
-	if (rc != 1)
-		fail_msg("\"%s\": rc %d, error \"%s\"", line, rc, err);
-}
-
-static void parse_err(const char *line, const char *want)
-{
-	struct hnv_conf_cmd c;
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, &c, err, sizeof(err));
-	if (rc != -EINVAL || strstr(err, want) == NULL)
-		fail_msg("\"%.200s\": rc %d, error \"%s\", want \"%s\"", line, rc, err, want);
-	if (strstr(err, PSK) != NULL)
-		fail_msg("the PSK is in \"%s\"", err);
-}
 
 /* line parses, formats to want (with secrets), and want parses back to
  * the same command. */
