@@ -8,9 +8,9 @@
 #           names the site site.test
 #   $P-site uplink 192.0.2.2/24, site LAN 192.168.0.1/24
 #
-# kernel-libipsec (userspace ESP over UDP 4500) as in test_charon.sh: this
-# kernel has no ESP; the XFRM interfaces are checked in the image lab
-# (tests/lab/ike-interop.sh).
+# (tests/vici/lib.sh). kernel-libipsec (userspace ESP over UDP 4500) as in
+# test_charon.sh: this kernel has no ESP; the XFRM interfaces are checked
+# in the image lab (tests/lab/ike-interop.sh).
 #
 # Asserts:
 #  1. a site configured like a Windows Server 2012 R2 default peer (IKEv2,
@@ -29,125 +29,19 @@
 #     resolves it, initiates, traffic; a name that does not resolve gets
 #     the reason "the peer's name does not resolve"
 set -u
-DRIVE=${VICI_DRIVE:?VICI_DRIVE=path to vici_drive}
-export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 P=ike$$
-T=$(mktemp -d /tmp/hnvgw-ike.XXXXXX)
-GW=$P-gw
-SITE=$P-site
-declare -A CHARON=()
-RUNPID=
-
-fail()
-{
-	echo "FAIL: $*" >&2
-	for f in "$T"/*.log "$T"/*/charon.log; do
-		[[ -f $f ]] || continue
-		echo "--- last lines of $f" >&2
-		tail -n 30 "$f" >&2
-	done
-	exit 1
-}
-
-stop_manager()
-{
-	[[ -n $RUNPID ]] || return 0
-	kill "$RUNPID" 2>/dev/null
-	wait "$RUNPID"
-	local rc=$?
-	RUNPID=
-	((rc == 0)) || fail "manager exited with $rc (sanitizer report in $T/manager.log?)"
-}
-
-cleanup()
-{
-	[[ -n $RUNPID ]] && kill "$RUNPID" 2>/dev/null && wait "$RUNPID" 2>/dev/null
-	for side in "${!CHARON[@]}"; do
-		kill "${CHARON[$side]}" 2>/dev/null && wait "${CHARON[$side]}" 2>/dev/null
-	done
-	ip netns del "$GW" 2>/dev/null
-	ip netns del "$SITE" 2>/dev/null
-	rm -rf "$T"
-}
-[[ -n ${KEEP:-} ]] || trap cleanup EXIT
-
-wait_for()
-{
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < end)) || return 1
-		sleep 0.2
-	done
-}
-
-for c in ping swanctl /usr/lib/ipsec/charon; do
-	command -v "$c" >/dev/null || fail "$c missing (make deps)"
-done
-
-ip netns add "$GW" && ip netns add "$SITE" || fail "netns"
-ip link add "$P-a" netns "$GW" type veth peer name "$P-b" netns "$SITE" || fail "veth"
-ip -n "$GW" link set "$P-a" name up0
-ip -n "$SITE" link set "$P-b" name up0
-for ns in "$GW" "$SITE"; do
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set up0 up
-	ip -n "$ns" link add lan0 type veth peer name lan1
-	ip -n "$ns" link set lan0 up
-	ip -n "$ns" link set lan1 up
-done
-ip -n "$GW" addr add 192.0.2.1/24 dev up0
-ip -n "$SITE" addr add 192.0.2.2/24 dev up0
-ip -n "$GW" addr add 10.10.0.1/24 dev lan0
-ip -n "$SITE" addr add 192.168.0.1/24 dev lan0
+. "$HERE/lib.sh"
 
 # the gateway's /etc/hosts (bind-mounted in its charon's mount namespace)
 printf '127.0.0.1 localhost\n192.0.2.2 site.test\n' >"$T/hosts"
 
 PSK="ike-interop-psk-$$-0123456789abcdef"
-for side in gw site; do
-	mkdir -p "$T/$side/run"
-	cat >"$T/$side/strongswan.conf" <<-EOF
-		charon {
-		  load_modular = yes
-		  retransmit_timeout = 1.0
-		  retransmit_base = 1.4
-		  retransmit_tries = 2
-		  filelog {
-		    log { path = $T/$side/charon.log
-		      default = 1
-		      ike = 2
-		      cfg = 2 }
-		  }
-		  plugins {
-		    include /etc/strongswan.d/charon/*.conf
-		    kernel-libipsec { load = yes }
-		    bypass-lan { load = no }
-		    vici { socket = unix://$T/$side/charon.vici }
-		    stroke { load = no }
-		  }
-		}
-		swanctl { socket = unix://$T/$side/charon.vici }
-	EOF
-done
-GWSOCK=$T/gw/charon.vici
-SITESOCK=$T/site/charon.vici
-
-start_charon() # side ns
-{
-	local hosts=""
-	[[ $1 == gw ]] && hosts="mount --bind '$T/hosts' /etc/hosts &&"
-	rm -f "$T/$1/charon.vici"
-	ip netns exec "$2" sh -c "mount --bind '$T/$1/run' /run && $hosts \
-		STRONGSWAN_CONF='$T/$1/strongswan.conf' exec /usr/lib/ipsec/charon" \
-		>>"$T/$1.log" 2>&1 &
-	CHARON[$1]=$!
-	wait_for 10 test -S "$T/$1/charon.vici" || fail "charon ($1) did not start"
-}
+# both sides give an unanswered exchange up in seconds
+charon_conf gw "$FAST_RETRANSMIT"
+charon_conf site "$FAST_RETRANSMIT"
 start_charon site "$SITE"
-start_charon gw "$GW"
+start_charon gw "$GW" "$T/hosts"
 
 # site CONN-NAME ID IKE ESP START: the site's swanctl.conf with one
 # connection to the gateway, loaded (replacing whatever it had); its SAs
