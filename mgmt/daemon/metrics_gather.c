@@ -330,33 +330,36 @@ static void row_families(struct hnv_buf *b, json_object *rows, const struct row_
 
 static void s2s(struct hnv_buf *b, json_object *rows)
 {
+	/* 0/1 gauges: 1 when the row's field is the value; the info family
+	 * (no field) is always 1, its labels tell the states */
+	static const struct {
+		const char *name, *help, *field, *is;
+	} flag[] = {
+		{"hnvgw_s2s_established", "1: the tunnel's IKE SA is ESTABLISHED in charon",
+		 "state", "ESTABLISHED"},
+		{"hnvgw_s2s_child_installed", "1: the tunnel's CHILD SA is INSTALLED in the kernel",
+		 "child", "INSTALLED"},
+		{"hnvgw_s2s_info",
+		 "1, labelled with the tunnel's peer, XFRM interface, IKE and CHILD SA states as "
+		 "charon reports them (hnvgw show s2s-status)",
+		 NULL, NULL},
+	};
 	size_t n = json_object_array_length(rows);
-	hnv_prom_family(b, "hnvgw_s2s_established", "gauge",
-			"1: the tunnel's IKE SA is ESTABLISHED in charon");
-	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		hnv_prom_u64(b, "hnvgw_s2s_established",
-			     L("tunnel", row_str(r, "name"), "rdomain", row_str(r, "rdomain")),
-			     strcmp(row_str(r, "state"), "ESTABLISHED") == 0);
-	}
-	hnv_prom_family(b, "hnvgw_s2s_child_installed", "gauge",
-			"1: the tunnel's CHILD SA is INSTALLED in the kernel");
-	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		hnv_prom_u64(b, "hnvgw_s2s_child_installed",
-			     L("tunnel", row_str(r, "name"), "rdomain", row_str(r, "rdomain")),
-			     strcmp(row_str(r, "child"), "INSTALLED") == 0);
-	}
-	hnv_prom_family(b, "hnvgw_s2s_info", "gauge",
-			"1, labelled with the tunnel's peer, XFRM interface, IKE and CHILD SA "
-			"states as charon reports them (hnvgw show s2s-status)");
-	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		hnv_prom_u64(b, "hnvgw_s2s_info",
-			     L("tunnel", row_str(r, "name"), "rdomain", row_str(r, "rdomain"),
-			       "peer", row_str(r, "peer"), "interface", row_str(r, "interface"),
-			       "state", row_str(r, "state"), "child", row_str(r, "child")),
-			     1);
+	for (size_t k = 0; k < sizeof(flag) / sizeof(flag[0]); k++) {
+		hnv_prom_family(b, flag[k].name, "gauge", flag[k].help);
+		for (size_t i = 0; i < n; i++) {
+			json_object *r = json_object_array_get_idx(rows, i);
+			const char *t = row_str(r, "name"), *rd = row_str(r, "rdomain");
+			hnv_prom_u64(b, flag[k].name,
+				     flag[k].field
+					     ? L("tunnel", t, "rdomain", rd)
+					     : L("tunnel", t, "rdomain", rd, "peer",
+						 row_str(r, "peer"), "interface",
+						 row_str(r, "interface"), "state",
+						 row_str(r, "state"), "child", row_str(r, "child")),
+				     !flag[k].field ||
+					     strcmp(row_str(r, flag[k].field), flag[k].is) == 0);
+		}
 	}
 	static const struct row_metric m[] = {
 		{"hnvgw_s2s_ike_sas", "gauge", "IKE SAs charon holds for the tunnel", "ike_sas"},
