@@ -544,6 +544,13 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 				       : g == G_GATEWAY   ? OBJ(old, gateway)->pool
 				       : g == G_S2S       ? OBJ(old, s2s)->pool
 							  : OBJ(old, gateway_ca)->pool;
+		if (old_pool && strcmp(old_pool, op_pool) != 0) {
+			hnv_seterr(msg, msglen, "%s: %s is %s%s%s, give %s%s", cmd,
+				   what_of(c, g, what, sizeof(what)), *old_pool ? "in pool \"" : "",
+				   *old_pool ? old_pool : "bound to a host", *old_pool ? "\"" : "",
+				   *old_pool ? "--pool " : "no --pool", old_pool);
+			return -EINVAL;
+		}
 		/* and a pool's tunnel its routing domain (the key too) */
 		if (old_pool && g == G_S2S && *old_pool &&
 		    strcmp(OBJ(old, s2s)->rdomain, c->u.s2s.rdomain) != 0) {
@@ -551,13 +558,6 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 				   "%s: %s is of routing domain \"%s\", give --rdomain %s", cmd,
 				   what_of(c, g, what, sizeof(what)), OBJ(old, s2s)->rdomain,
 				   OBJ(old, s2s)->rdomain);
-			return -EINVAL;
-		}
-		if (old_pool && strcmp(old_pool, op_pool) != 0) {
-			hnv_seterr(msg, msglen, "%s: %s is %s%s%s, give %s%s", cmd,
-				   what_of(c, g, what, sizeof(what)), *old_pool ? "in pool \"" : "",
-				   *old_pool ? old_pool : "bound to a host", *old_pool ? "\"" : "",
-				   *old_pool ? "--pool " : "no --pool", old_pool);
 			return -EINVAL;
 		}
 		if (!match) {
