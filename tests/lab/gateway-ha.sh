@@ -487,6 +487,21 @@ outages_stop() {
 	done
 }
 
+# timeline: what each member's hnvgwd and the site's charon logged since
+# the mark (the failover's control events, second resolution), for reading
+# the outages above
+timeline() {
+	local since m
+	since=$(date -d "@$(cut -d. -f1 "$LAB_TMP/outage.mark")" +%Y-%m-%dT%H:%M:%S)
+	echo "       timeline since $since:"
+	for m in gwA gwB; do
+		awk -v s="$since" '$1 >= s' "$LAB_TMP/hnvgwd-$m.log" |
+			grep -vE 'etcd reachable again|watch on|exec by uid' | sed "s/^/$m /" | head -40
+	done | indent 80
+	grep -E 'establishing|established|deleting IKE_SA|INITIAL_CONTACT|destroying IKE_SA' "$LAB_TMP/site/charon-file.log" |
+		awk -v s="$(date -d "$since" '+%b %e %H:%M:%S')" '1' | tail -12 | sed 's/^/site /' | indent 12
+}
+
 # ---- failure 1: gwA dies -------------------------------------------------
 section "gwA dies: kill -9 of its daemons, its links down"
 outages_start
@@ -500,6 +515,7 @@ if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)
 	mcli gwB show gateway-pool-tenants 2>&1 | indent
 fi
 outages_stop kill
+timeline
 corp_arp_of gwB "kill -9"
 s2s_on_holder_only gwB "kill -9"
 # gwA's namespace keeps what its dead hnvgwd built (the kernel lives on
@@ -536,6 +552,7 @@ if t=$(wait_ok 60 on_a_only); then ok "gwA holds both tenants, gwB tore them dow
 	tail -20 "$LAB_TMP/hnvgwd-gwB.log" | indent
 fi
 outages_stop partition
+timeline
 corp_arp_of gwA "partition"
 s2s_on_holder_only gwA "partition"
 sampler_stop "partition"
