@@ -496,8 +496,8 @@ timeline() {
 	echo "       timeline since $since:"
 	for m in gwA gwB; do
 		awk -v s="$since" '$1 >= s' "$LAB_TMP/hnvgwd-$m.log" |
-			grep -vE 'etcd reachable again|watch on|exec by uid' | sed "s/^/$m /" | head -40
-	done | indent 80
+			grep -vE 'etcd reachable again|watch on|exec by uid|zapi:|libbpf' | sed "s/^/$m /" | head -40
+	done | indent 120
 	grep -E 'establishing|established|deleting IKE_SA|INITIAL_CONTACT|destroying IKE_SA' "$LAB_TMP/site/charon-file.log" |
 		awk -v s="$(date -d "$since" '+%b %e %H:%M:%S')" '1' | tail -12 | sed 's/^/site /' | indent 12
 }
