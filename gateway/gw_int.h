@@ -63,6 +63,9 @@ struct tunnel {
 	/* the ingress limit this hnvgwd put on ifindex (see struct conn) */
 	uint32_t applied_in;
 	int applied_in_ifindex;
+	/* a pool's tunnel: the interface its floating local address is on
+	 * (gw_s2s_addr.c); 0: none */
+	int addr_ifindex;
 };
 
 /* A GRE or L3 connection: its device gr-<name> / l3-<name> in its
@@ -154,6 +157,12 @@ void gw_learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
  * their ports, default routes through the corp side, the tunnels' remote
  * prefixes through their XFRM interfaces. */
 void gw_apply_routes(struct hnv_gw *g, const struct desired *d);
+
+/* gw_s2s_addr.c: a pool tunnel's floating local address added (and
+ * announced) where its peer is routed, before charon gets the tunnels;
+ * hnvgwd's marked addresses no tunnel wants removed, after. */
+void gw_s2s_addrs_add(struct hnv_gw *g, struct desired *d);
+void gw_s2s_addrs_prune(struct hnv_gw *g, const struct desired *d);
 
 /* gw_s2s.c */
 int gw_s2s_src_fd(void *arg, short *events);

@@ -261,8 +261,11 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 		}
 	}
 	apply_netmap_steering(g, d);
-	if (!g->vici || (!d->n_s2s && !g->s2s))
+	gw_s2s_addrs_add(g, d);
+	if (!g->vici || (!d->n_s2s && !g->s2s)) {
+		gw_s2s_addrs_prune(g, d);
 		return;
+	}
 	if (!g->s2s) {
 		/* watch: events for the counters and charon's log for the
 		 * reason column of show s2s */
@@ -271,6 +274,7 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 		if (rc < 0) {
 			hnv_log(HNV_LOG_ERR, "s2s: cannot start the charon client: %s",
 				strerror(-rc));
+			gw_s2s_addrs_prune(g, d);
 			return;
 		}
 	}
@@ -279,6 +283,7 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 	if (!sp || !ts) {
 		free(sp);
 		free(ts);
+		gw_s2s_addrs_prune(g, d);
 		return;
 	}
 	size_t n = 0;
@@ -299,6 +304,8 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 		hnv_log(HNV_LOG_ERR, "s2s: charon did not take every tunnel (%s)", strerror(-rc));
 	free(sp);
 	free(ts);
+	/* after charon unloaded the tunnels that went (and their SAs) */
+	gw_s2s_addrs_prune(g, d);
 }
 
 int gw_s2s_src_fd(void *arg, short *events)

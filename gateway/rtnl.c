@@ -352,6 +352,72 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 	return rc;
 }
 
+int hnv_rtnl_float_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
+			const struct hnv_ip *a, char *err, size_t errlen)
+{
+	bool v4 = hnv_ip_is_v4(a);
+	unsigned plen = v4 ? 32 : 128;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
+	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = v4 ? AF_INET : AF_INET6;
+	ifa->ifa_prefixlen = (uint8_t)plen;
+	ifa->ifa_index = (uint32_t)ifindex;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	const uint8_t *b = v4 ? a->b + 12 : a->b;
+	size_t n = v4 ? 4 : 16;
+	mnl_attr_put(nlh, IFA_LOCAL, n, b);
+	mnl_attr_put(nlh, IFA_ADDRESS, n, b);
+	if (add) {
+		mnl_attr_put_u8(nlh, IFA_PROTO, HNV_RTNL_PROTO);
+		if (!v4)
+			mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	}
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	if ((rc == -EEXIST && add) || (rc == -EADDRNOTAVAIL && !add))
+		return 0;
+	if (rc < 0) {
+		char s[INET6_ADDRSTRLEN];
+		inet_ntop(v4 ? AF_INET : AF_INET6, b, s, sizeof(s));
+		hnv_seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete",
+			   s, plen, add ? "to" : "from", name, strerror(-rc));
+		return rc;
+	}
+	return 1;
+}
+
+static int route_oif_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct hnv_rtnl_route rt;
+	if (hnv_rtnl_parse_route(nlh, MNL_ALIGN((size_t)nlh->nlmsg_len), &rt) == 0 && rt.oif > 0)
+		*(int *)data = rt.oif;
+	return MNL_CB_OK;
+}
+
+int hnv_rtnl_route_oif(struct hnv_rtnl *r, const struct hnv_ip *dst, int *oif, char *err,
+		       size_t errlen)
+{
+	bool v4 = hnv_ip_is_v4(dst);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK; /* the ack ends the reply */
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = v4 ? AF_INET : AF_INET6;
+	rtm->rtm_dst_len = v4 ? 32 : 128;
+	mnl_attr_put(nlh, RTA_DST, v4 ? 4 : 16, v4 ? dst->b + 12 : dst->b);
+	*oif = 0;
+	int rc = hnv_nl_talk(&r->nl, nlh, route_oif_cb, oif);
+	if (rc == 0 && *oif == 0)
+		rc = -ENETUNREACH;
+	if (rc < 0) {
+		char s[INET6_ADDRSTRLEN];
+		hnv_fmt_ip(dst, s, sizeof(s));
+		hnv_seterr(err, errlen, "no route to %s: %s", s, strerror(-rc));
+	}
+	return rc;
+}
+
 struct addr_walk {
 	struct items it; /* first: see dump() */
 	int ifindex;
@@ -371,6 +437,8 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	const struct hnv_nl_attr *at = t[IFA_LOCAL].data ? &t[IFA_LOCAL] : &t[IFA_ADDRESS];
 	struct hnv_rtnl_addr a = {.plen = ifa->ifa_prefixlen, .ifindex = (int)ifa->ifa_index};
+	if (t[IFA_PROTO].data && t[IFA_PROTO].len == 1)
+		a.proto = *(const uint8_t *)t[IFA_PROTO].data;
 	if (ifa->ifa_family == AF_INET && at->len == 4 && a.plen <= 32) {
 		hnv_ip_from_v4(&a.addr, at->data);
 	} else if (ifa->ifa_family == AF_INET6 && at->len == 16 && a.plen <= 128) {

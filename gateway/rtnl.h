@@ -127,7 +127,8 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 struct hnv_rtnl_addr {
 	struct hnv_ip addr;
 	unsigned plen;
-	int ifindex; /* the interface that has it */
+	int ifindex;   /* the interface that has it */
+	uint8_t proto; /* IFA_PROTO; HNV_RTNL_PROTO: hnvgwd's floating address */
 };
 typedef void (*hnv_rtnl_addr_cb)(const struct hnv_rtnl_addr *a, void *arg);
 /* The addresses of ifindex, or of every interface when ifindex is 0
@@ -135,6 +136,18 @@ typedef void (*hnv_rtnl_addr_cb)(const struct hnv_rtnl_addr *a, void *arg);
  * way: a caller with many interfaces asks once with 0. */
 int hnv_rtnl_addrs(struct hnv_rtnl *r, int ifindex, hnv_rtnl_addr_cb cb, void *arg, char *err,
 		   size_t errlen);
+
+/* Adds (add) or deletes a floating address of hnvgwd (a pool tenant's S2S
+ * local address) on ifindex: a host address (/32, /128) marked with
+ * IFA_PROTO HNV_RTNL_PROTO, so that hnvgwd finds and removes only its own
+ * ("ip addr" shows "proto 104"). 1 when it was added, 0 when it was there
+ * already (or, deleting, was not), or a negative errno with err. */
+int hnv_rtnl_float_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
+			const struct hnv_ip *a, char *err, size_t errlen);
+/* The interface the main routing decides for dst (RTM_GETROUTE): 0 with
+ * *oif, or a negative errno with err (-ENETUNREACH: no route). */
+int hnv_rtnl_route_oif(struct hnv_rtnl *r, const struct hnv_ip *dst, int *oif, char *err,
+		       size_t errlen);
 
 /* ---- policy routing: NETMAP steering (gateway/nat.h) ----
  * A tunnel with a remote netmap gets one IPv4 rule "fwmark M lookup M" at

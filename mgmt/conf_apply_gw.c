@@ -260,6 +260,7 @@ static int apply_gateway_add(struct hnv_conf_batch *b, const struct hnv_conf_gat
 	r.bgp_asn = g->bgp_asn;
 	r.bgp_peer = g->bgp_peer;
 	r.pool = g->pool[0] != 0;
+	memcpy(r.pool_name, g->pool, sizeof(r.pool_name));
 	if (CONF_PUSH(b->gws, &r) < 0) {
 		hnv_seterr(err, errlen, "%s: gateway of \"%s\": out of memory", cmd, g->rdomain);
 		return -ENOMEM;
@@ -432,16 +433,9 @@ int conf_apply_s2s(struct hnv_conf_batch *b, const struct hnv_conf_cmd *c, char 
 	long gi = CONF_FIND(b->gws, gw_uses_rdomain, s->rdomain);
 	if (gi < 0)
 		return conf_gateway_missing(cmd, s->name, s->rdomain, err, errlen);
-	if (b->gws.a[gi].pool) {
-		/* S2S is local configuration of one member: it would not follow
-		 * the tenant to the member that takes it over */
-		hnv_seterr(err, errlen,
-			   "%s: tunnel \"%s\": the gateway of routing domain \"%s\" is bound to a "
-			   "gateway pool; S2S tunnels of a pool tenant are not supported (they "
-			   "would not follow a failover)",
-			   cmd, s->name, s->rdomain);
-		return -ENOTSUP;
-	}
+	int prc = conf_s2s_pool_check(s, b->gws.a[gi].pool_name, err, errlen);
+	if (prc < 0)
+		return prc;
 	/* charon tells tunnels to one peer apart by their identities. */
 	for (size_t i = 0; i < b->s2s.n; i++) {
 		const struct s2s_rec *o = &b->s2s.a[i];

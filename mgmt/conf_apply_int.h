@@ -63,11 +63,12 @@ struct gw_rec {
 	char rdomain[HNV_NAME_MAX + 1];
 	char vrf[HNV_DEV_MAX + 1];
 	uint32_t table;
-	char corp_dev[HNV_DEV_MAX + 1];     /* "" none */
-	bool corp_nexthop, corp_nexthop_v4; /* its --corp-nexthop and its family */
-	uint32_t bgp_asn;                   /* 0: no BGP */
-	struct hnv_ip bgp_peer;             /* unspecified: none */
-	bool pool;                          /* bound to a gateway pool (--pool) */
+	char corp_dev[HNV_DEV_MAX + 1];        /* "" none */
+	bool corp_nexthop, corp_nexthop_v4;    /* its --corp-nexthop and its family */
+	uint32_t bgp_asn;                      /* 0: no BGP */
+	struct hnv_ip bgp_peer;                /* unspecified: none */
+	bool pool;                             /* bound to a gateway pool (--pool) */
+	char pool_name[HNV_CONF_HOST_MAX + 1]; /* that pool, else "" */
 };
 
 /* The device a port uses: its --dev, else its name (the TAP). */

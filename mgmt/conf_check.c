@@ -66,6 +66,24 @@ int conf_table_taken(uint32_t table, const char *vrf, const char *rdomain, char 
 	return -EEXIST;
 }
 
+int conf_s2s_pool_check(const struct hnv_conf_s2s *s, const char *gw_pool, char *err, size_t errlen)
+{
+	if (strcmp(s->pool, gw_pool) == 0)
+		return 0;
+	if (*gw_pool)
+		hnv_seterr(err, errlen,
+			   "s2s add: tunnel \"%s\": the gateway of routing domain \"%s\" is in "
+			   "pool \"%s\": give --pool %s (a tunnel of this host alone would not "
+			   "follow the tenant to another member)",
+			   s->name, s->rdomain, gw_pool, gw_pool);
+	else
+		hnv_seterr(err, errlen,
+			   "s2s add: tunnel \"%s\": the gateway of routing domain \"%s\" is bound "
+			   "to a host, not to pool \"%s\"",
+			   s->name, s->rdomain, s->pool);
+	return -EINVAL;
+}
+
 int conf_s2s_ids_taken(const struct hnv_conf_s2s *s, const char *other, char *err, size_t errlen)
 {
 	char a[INET6_ADDRSTRLEN];

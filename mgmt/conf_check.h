@@ -47,6 +47,11 @@ int conf_table_taken(uint32_t table, const char *vrf, const char *rdomain, char 
  * other, which charon could not tell apart: returns -EEXIST, with a message
  * that shows no part of s's PSK. */
 int conf_s2s_ids_taken(const struct hnv_conf_s2s *s, const char *other, char *err, size_t errlen);
+/* "s2s add": tunnel s follows its gateway, whose pool is gw_pool ("" for a
+ * host-bound one): the same pool, or none for both (a host's tunnel on a
+ * pool tenant would not follow a failover). 0 or -EINVAL. */
+int conf_s2s_pool_check(const struct hnv_conf_s2s *s, const char *gw_pool, char *err,
+			size_t errlen);
 /* Appends the prefixes, ", " separated, to list. */
 void conf_prefix_list(const struct hnv_prefix *px, unsigned n, struct hnv_buf *list);
 /* A CA must lie inside one of the VSID's prefixes and not be the default

@@ -159,8 +159,9 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 	    !CONF_TERMINATED(s->remote_id) || !CONF_TERMINATED(s->psk) ||
 	    !CONF_TERMINATED(s->cert) || !CONF_TERMINATED(s->key) || !CONF_TERMINATED(s->ca_cert) ||
 	    !CONF_TERMINATED(s->ike) || !CONF_TERMINATED(s->esp) ||
-	    !CONF_TERMINATED(s->peer_host) || s->n_remote > HNV_S2S_REMOTE_MAX ||
-	    s->n_local_netmap > HNV_S2S_NETMAP_MAX || s->n_remote_netmap > HNV_S2S_NETMAP_MAX)
+	    !CONF_TERMINATED(s->peer_host) || !CONF_TERMINATED(s->pool) ||
+	    s->n_remote > HNV_S2S_REMOTE_MAX || s->n_local_netmap > HNV_S2S_NETMAP_MAX ||
+	    s->n_remote_netmap > HNV_S2S_NETMAP_MAX)
 		return -EINVAL;
 	out_add(o, "s2s add");
 	out_val(o, NULL, s->name);
@@ -198,6 +199,8 @@ static int format_s2s(struct out *o, const struct hnv_conf_s2s *s, bool show_sec
 		out_add(o, " --rate-out %u", s->rate_out);
 	if (s->rate_in)
 		out_add(o, " --rate-in %u", s->rate_in);
+	if (s->pool[0])
+		out_val(o, "--pool", s->pool);
 	return 0;
 }
 
@@ -520,8 +523,14 @@ static int format_cmd(struct out *o, const struct hnv_conf_cmd *cmd, bool show_s
 	case HNV_CONF_S2S_DEL:
 		if (!CONF_TERMINATED(cmd->u.s2s.name))
 			return -EINVAL;
+		if (!CONF_TERMINATED(cmd->u.s2s.rdomain) || !CONF_TERMINATED(cmd->u.s2s.pool))
+			return -EINVAL;
 		out_add(o, "s2s del");
 		out_val(o, NULL, cmd->u.s2s.name);
+		if (cmd->u.s2s.pool[0]) {
+			out_val(o, "--rdomain", cmd->u.s2s.rdomain);
+			out_val(o, "--pool", cmd->u.s2s.pool);
+		}
 		return 0;
 	case HNV_CONF_POOL_ADD:
 	case HNV_CONF_POOL_DEL:

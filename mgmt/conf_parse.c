@@ -88,7 +88,7 @@ static const struct {
 _Static_assert(HNV_CONF_PREFIXES_MAX <= VALS_MAX && HNV_CONF_CAS_MAX <= VALS_MAX &&
 		       HNV_S2S_PROPOSALS_MAX <= VALS_MAX && HNV_S2S_REMOTE_MAX <= VALS_MAX &&
 		       HNV_S2S_NETMAP_MAX <= VALS_MAX && HNV_CONN_REMOTE_MAX <= VALS_MAX &&
-			       HNV_BGP_PEER_PREFIXES_MAX <= VALS_MAX,
+		       HNV_BGP_PEER_PREFIXES_MAX <= VALS_MAX,
 	       "VALS_MAX must hold every repeatable option");
 
 struct cmd_def {
@@ -554,7 +554,8 @@ static int build_gateway_ca(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ADDR) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) |   \
 	 B(OPT_PSK) | B(OPT_CERT) | B(OPT_KEY) | B(OPT_CA_CERT) | B(OPT_IKE_PROPOSAL) |            \
 	 B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_DPD) | B(OPT_LOCAL_NETMAP) |           \
-	 B(OPT_REMOTE_NETMAP) | B(OPT_ALLOW_LEGACY) | B(OPT_RATE_OUT) | B(OPT_RATE_IN))
+	 B(OPT_REMOTE_NETMAP) | B(OPT_ALLOW_LEGACY) | B(OPT_RATE_OUT) | B(OPT_RATE_IN) |           \
+	 B(OPT_POOL))
 #define S2S_REQ                                                                                    \
 	(B(OPT_RDOMAIN) | B(OPT_PEER) | B(OPT_LOCAL_ID) | B(OPT_REMOTE_ID) | B(OPT_REMOTE_PREFIX))
 
@@ -606,7 +607,8 @@ static const struct cmd_def cmd_defs[] = {
 	 B(OPT_IKE_PROPOSAL) | B(OPT_ESP_PROPOSAL) | B(OPT_REMOTE_PREFIX) | B(OPT_LOCAL_NETMAP) |
 		 B(OPT_REMOTE_NETMAP),
 	 conf_build_s2s_add},
-	{"s2s", "del", HNV_CONF_S2S_DEL, "NAME", 0, 0, 0, conf_build_s2s_del},
+	{"s2s", "del", HNV_CONF_S2S_DEL, "NAME", B(OPT_RDOMAIN) | B(OPT_POOL), 0, 0,
+	 conf_build_s2s_del},
 	{"pool", "add", HNV_CONF_POOL_ADD, "NAME",
 	 B(OPT_VSID) | B(OPT_RANGE) | B(OPT_DNS) | B(OPT_LEASE), B(OPT_VSID) | B(OPT_RANGE), 0,
 	 build_pool_add},

@@ -406,8 +406,22 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 	int rc = conf_get_name(c, "tunnel name", c->pos, s->name);
 	if (rc == 0)
 		rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), s->rdomain);
+	if (rc == 0 && c->n[OPT_POOL])
+		rc = conf_get_host(c, "pool name", conf_opt1(c, OPT_POOL), s->pool);
 	if (rc == 0)
 		rc = get_peer(c, conf_opt1(c, OPT_PEER), s);
+	/* the member that holds a pool tenant adds the floating local
+	 * address where the peer is routed, and initiates to the peer */
+	if (rc == 0 && s->pool[0] && (s->peer_any || s->peer_host[0]))
+		return conf_bad(c, "peer", conf_opt1(c, OPT_PEER),
+				"a tunnel of a gateway pool needs the peer's address (the "
+				"member that holds the tenant initiates to it and adds "
+				"--local-addr where it is routed)");
+	if (rc == 0 && s->pool[0] && !c->n[OPT_LOCAL_ADDR])
+		return conf_bad(c, "pool", s->pool,
+				"a tunnel of a gateway pool needs --local-addr (the floating "
+				"address the member that holds the tenant adds, so the site "
+				"keeps its configuration across a failover)");
 	if (rc == 0 && c->n[OPT_LOCAL_ADDR]) {
 		const char *la = conf_opt1(c, OPT_LOCAL_ADDR);
 		rc = conf_get_unicast(c, "local address", la, &s->local_addr);
@@ -511,7 +525,19 @@ int conf_build_s2s_add(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 
 int conf_build_s2s_del(struct conf_pctx *c, struct hnv_conf_cmd *cmd)
 {
-	return conf_get_name(c, "tunnel name", c->pos, cmd->u.s2s.name);
+	struct hnv_conf_s2s *s = &cmd->u.s2s;
+	int rc = conf_get_name(c, "tunnel name", c->pos, s->name);
+	/* a pool's tunnel is found in etcd by its routing domain and pool */
+	if (rc == 0 && c->n[OPT_POOL] != c->n[OPT_RDOMAIN])
+		return conf_bad(c, c->n[OPT_POOL] ? "pool" : "rdomain",
+				conf_opt1(c, c->n[OPT_POOL] ? OPT_POOL : OPT_RDOMAIN),
+				"s2s del takes --rdomain and --pool together (a gateway "
+				"pool's tunnel), or neither");
+	if (rc == 0 && c->n[OPT_RDOMAIN])
+		rc = conf_get_name(c, "rdomain name", conf_opt1(c, OPT_RDOMAIN), s->rdomain);
+	if (rc == 0 && c->n[OPT_POOL])
+		rc = conf_get_host(c, "pool name", conf_opt1(c, OPT_POOL), s->pool);
+	return rc;
 }
 
 bool hnv_conf_warning(const struct hnv_conf_cmd *cmd, char *buf, size_t len)

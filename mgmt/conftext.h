@@ -46,7 +46,8 @@
  *          [--ike-proposal P ...] [--esp-proposal P ...]
  *          --remote-prefix P [--remote-prefix P ...] [--dpd SECONDS]
  *          [--local-netmap REAL=MAPPED ...] [--remote-netmap REAL=MAPPED ...]
- *   s2s del NAME
+ *          [--pool NAME]
+ *   s2s del NAME [--rdomain NAME --pool NAME]
  *   gre add NAME --rdomain NAME --local IP --remote IP [--key N] --addr IP/LEN
  *          [--remote-prefix P ...] [--rate-out KBIT] [--rate-in KBIT]
  *   gre del NAME
@@ -132,6 +133,11 @@
  *           aes256gcm16-prfsha384-ecp384, ESP aes256gcm16-ecp384. DPD delay
  *           0-3600 s (0: off), default 30. Tunnels with the same peer need
  *           different (local-id, remote-id) pairs.
+ *           --pool NAME: the tunnel of a pool tenant; NAME is its gateway's
+ *           pool (a host-bound tunnel on a pool gateway is refused, and the
+ *           reverse); needs --peer IP and --local-addr (the floating
+ *           address the holder adds); s2s del of it names the same
+ *           --rdomain and --pool. Only with shared policy.
  *           NETMAP (1:1 prefix translation before the tunnel, IPv4): a
  *           --local-netmap shows the tenant's prefix REAL to the site as
  *           MAPPED; a --remote-netmap shows the site's prefix REAL (inside a
@@ -407,6 +413,11 @@ struct hnv_conf_s2s {
 	 * HNV_CONN_RATE_MIN-HNV_CONN_RATE_MAX like a connection's; 0:
 	 * unlimited */
 	uint32_t rate_out, rate_in;
+	/* --pool NAME: the tunnel of a gateway pool's tenant (its gateway's
+	 * pool), shared through etcd and served by the member that holds the
+	 * tenant, which adds local_addr (required) where the peer (an
+	 * address) is routed; "": local configuration of this host */
+	char pool[HNV_CONF_HOST_MAX + 1];
 };
 
 /* A GRE tunnel or an L3 (VLAN) connection of a tenant's gateway: the
@@ -498,7 +509,7 @@ struct hnv_conf_cmd {
 		struct hnv_conf_s2s s2s;               /* del: name */
 		struct hnv_conf_pool pool;             /* del: name */
 		struct hnv_conf_port_move port_move;
-		struct hnv_conf_conn conn; /* gre and l3; del: only name */
+		struct hnv_conf_conn conn;         /* gre and l3; del: only name */
 		struct hnv_conf_bgp_peer bgp_peer; /* del: only name */
 	} u;
 };

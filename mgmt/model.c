@@ -538,15 +538,26 @@ static int model_change(struct hnv_model_txn *t, const struct hnv_conf_cmd *c, u
 		/* a del names the pool of what it deletes (its key in etcd) */
 		const char *op_pool = g == G_GATEWAY      ? c->u.gateway.pool
 				      : g == G_GATEWAY_CA ? c->u.gateway_ca.pool
+				      : g == G_S2S        ? c->u.s2s.pool
 							  : NULL;
 		const char *old_pool = !match || !op_pool ? NULL
 				       : g == G_GATEWAY   ? OBJ(old, gateway)->pool
+				       : g == G_S2S       ? OBJ(old, s2s)->pool
 							  : OBJ(old, gateway_ca)->pool;
 		if (old_pool && strcmp(old_pool, op_pool) != 0) {
 			hnv_seterr(msg, msglen, "%s: %s is %s%s%s, give %s%s", cmd,
 				   what_of(c, g, what, sizeof(what)), *old_pool ? "in pool \"" : "",
 				   *old_pool ? old_pool : "bound to a host", *old_pool ? "\"" : "",
 				   *old_pool ? "--pool " : "no --pool", old_pool);
+			return -EINVAL;
+		}
+		/* and a pool's tunnel its routing domain (the key too) */
+		if (old_pool && g == G_S2S && *old_pool &&
+		    strcmp(OBJ(old, s2s)->rdomain, c->u.s2s.rdomain) != 0) {
+			hnv_seterr(msg, msglen,
+				   "%s: %s is of routing domain \"%s\", give --rdomain %s", cmd,
+				   what_of(c, g, what, sizeof(what)), OBJ(old, s2s)->rdomain,
+				   OBJ(old, s2s)->rdomain);
 			return -EINVAL;
 		}
 		if (!match) {
@@ -673,11 +684,11 @@ static bool cmd_sane(const struct hnv_conf_cmd *c)
 		return T(u->s2s.name) && T(u->s2s.rdomain) && T(u->s2s.local_id) &&
 		       T(u->s2s.remote_id) && T(u->s2s.psk) && T(u->s2s.cert) && T(u->s2s.key) &&
 		       T(u->s2s.ca_cert) && T(u->s2s.ike) && T(u->s2s.esp) && T(u->s2s.peer_host) &&
-		       u->s2s.n_remote <= HNV_S2S_REMOTE_MAX &&
+		       T(u->s2s.pool) && u->s2s.n_remote <= HNV_S2S_REMOTE_MAX &&
 		       u->s2s.n_local_netmap <= HNV_S2S_NETMAP_MAX &&
 		       u->s2s.n_remote_netmap <= HNV_S2S_NETMAP_MAX;
 	case HNV_CONF_S2S_DEL:
-		return T(u->s2s.name);
+		return T(u->s2s.name) && T(u->s2s.rdomain) && T(u->s2s.pool);
 	case HNV_CONF_POOL_ADD:
 		return T(u->pool.name) && u->pool.range.n_dns <= HNV_DHCP_DNS_MAX &&
 		       hnv_ip_is_v4(&u->pool.range.first) && hnv_ip_is_v4(&u->pool.range.last) &&

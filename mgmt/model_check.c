@@ -494,8 +494,12 @@ static int check_s2s(struct ck *ck, const struct ent *e, char *msg)
 	const MEMBER_T(s2s) *s = OBJ(e, s2s);
 	if (!rdomain_known(ck, s->rdomain))
 		return conf_rdomain_missing("s2s add", s->rdomain, msg, MSG_MAX);
-	if (!gateway_of(ck, s->rdomain))
+	const struct ent *gw = gateway_of(ck, s->rdomain);
+	if (!gw)
 		return conf_gateway_missing("s2s add", s->name, s->rdomain, msg, MSG_MAX);
+	int rc = conf_s2s_pool_check(s, OBJ(gw, gateway)->pool, msg, MSG_MAX);
+	if (rc < 0)
+		return rc;
 	/* charon tells tunnels to one peer apart by their identities */
 	struct keyb k;
 	mdl_key_s2sid(s, &k);

@@ -121,6 +121,11 @@ struct hnv_s2s_conf {
 	 * interface (gateway/gw_s2s.c); not part of charon's connection, so
 	 * a change never reloads it */
 	uint32_t rate_out, rate_in;
+	/* a gateway pool's tunnel (hnvgw's config): the gateway adds
+	 * local_addr to the device that routes to peer while it holds the
+	 * tenant, and removes it with the tunnel (gateway/gw_s2s_addr.c);
+	 * "": the local address is the administrator's */
+	char pool[64];
 };
 
 /* True for a tunnel charon only answers: --peer any. */

@@ -714,6 +714,23 @@ struct pool_gws {
 	int rc;
 };
 
+/* A pool tenant's tunnel: its del goes before its gateway's. */
+static int pool_s2s_cb(const struct hnv_conf_cmd *cmd, void *arg)
+{
+	struct pool_gws *g = arg;
+	if (!cmd->u.s2s.pool[0])
+		return 0;
+	if (HNV_GROW(g->del, g->cap, g->n + 1))
+		return g->rc = -ENOMEM;
+	struct hnv_conf_cmd *d = &g->del[g->n++];
+	memset(d, 0, sizeof(*d));
+	d->kind = HNV_CONF_S2S_DEL;
+	memcpy(d->u.s2s.name, cmd->u.s2s.name, sizeof(d->u.s2s.name));
+	memcpy(d->u.s2s.rdomain, cmd->u.s2s.rdomain, sizeof(d->u.s2s.rdomain));
+	memcpy(d->u.s2s.pool, cmd->u.s2s.pool, sizeof(d->u.s2s.pool));
+	return 0;
+}
+
 static int pool_gw_cb(const struct hnv_conf_cmd *cmd, void *arg)
 {
 	struct pool_gws *g = arg;
@@ -739,7 +756,10 @@ static int pool_gw_cb(const struct hnv_conf_cmd *cmd, void *arg)
 static int leave_out_pool_gateways(struct hnv_core *c, char *err, size_t errlen)
 {
 	struct pool_gws g = {0};
-	hnv_model_foreach_kind(c->model, HNV_CONF_GATEWAY_ADD, pool_gw_cb, &g);
+	hnv_model_foreach_kind(c->model, HNV_CONF_S2S_ADD, pool_s2s_cb, &g);
+	size_t n_s2s = g.n;
+	if (!g.rc)
+		hnv_model_foreach_kind(c->model, HNV_CONF_GATEWAY_ADD, pool_gw_cb, &g);
 	int rc = g.rc;
 	if (rc || g.n == 0)
 		goto out;
@@ -767,10 +787,12 @@ static int leave_out_pool_gateways(struct hnv_core *c, char *err, size_t errlen)
 			   strerror(-rc));
 		goto out;
 	}
+	size_t n_gw = g.n - n_s2s;
 	hnv_log(HNV_LOG_NOTICE,
-		"revision %u: the %zu gateway%s of revision %u bound to a gateway pool left "
-		"out until this member holds %s again",
-		rev, g.n, g.n == 1 ? "" : "s", c->rev, g.n == 1 ? "it" : "them");
+		"revision %u: the %zu gateway%s (and %zu S2S tunnel%s) of revision %u bound to a "
+		"gateway pool left out until this member holds %s again",
+		rev, n_gw, n_gw == 1 ? "" : "s", n_s2s, n_s2s == 1 ? "" : "s", c->rev,
+		n_gw == 1 ? "it" : "them");
 	c->rev = rev;
 out:
 	if (rc == -ENOMEM)
@@ -952,6 +974,8 @@ static int pool_refused(const char *const *lines, size_t n, char *err, size_t er
 			pool = cmd.u.gateway.pool[0] != '\0';
 		else if (cmd.kind == HNV_CONF_GATEWAY_CA || cmd.kind == HNV_CONF_GATEWAY_CA_DEL)
 			pool = cmd.u.gateway_ca.pool[0] != '\0';
+		else if (cmd.kind == HNV_CONF_S2S_ADD || cmd.kind == HNV_CONF_S2S_DEL)
+			pool = cmd.u.s2s.pool[0] != '\0';
 		explicit_bzero(&cmd, sizeof(cmd));
 		if (pool) {
 			hnv_seterr(err, errlen, "line %zu: %s", i + 1, HNV_CONF_POOL_REFUSED);

@@ -92,6 +92,7 @@ void hnv_gwstate_s2s(const struct hnv_conf_s2s *c, struct hnv_s2s_conf *out)
 	out->legacy_crypto = c->legacy_crypto;
 	out->rate_out = c->rate_out;
 	out->rate_in = c->rate_in;
+	COPY_ARRAY(out, c, pool);
 }
 
 static int add_tenant(const struct hnv_conf_cmd *cmd, void *arg)

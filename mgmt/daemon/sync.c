@@ -345,7 +345,7 @@ static int same_local_cb(const struct hnv_conf_cmd *c, void *arg)
 	return 0;
 }
 
-static bool local_kind(enum hnv_conf_kind k);
+static bool local_cmd(const struct hnv_conf_cmd *c);
 
 static bool holds_local(struct hnv_sync *s, const char *value)
 {
@@ -353,7 +353,7 @@ static bool holds_local(struct hnv_sync *s, const char *value)
 	char msg[256], l[SYNC_LINE_MAX];
 	struct same_local f = {.line = l};
 	if (strchr(value, '\n') || hnv_conf_parse_line(value, &c, msg, sizeof(msg)) != 1 ||
-	    !local_kind(c.kind) || hnv_conf_format(&c, true, l, sizeof(l)) != 0) {
+	    !local_cmd(&c) || hnv_conf_format(&c, true, l, sizeof(l)) != 0) {
 		explicit_bzero(&c, sizeof(c));
 		return false;
 	}
@@ -572,6 +572,15 @@ static bool local_kind(enum hnv_conf_kind k)
 	       k == HNV_CONF_BGP_PEER_DEL;
 }
 
+/* A line of this host alone; an s2s line with --pool is the pool's
+ * tenant's, shared through etcd. */
+static bool local_cmd(const struct hnv_conf_cmd *c)
+{
+	if ((c->kind == HNV_CONF_S2S_ADD || c->kind == HNV_CONF_S2S_DEL) && c->u.s2s.pool[0])
+		return false;
+	return local_kind(c->kind);
+}
+
 int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confirm,
 		  json_object **result, char *err, size_t errlen)
 {
@@ -591,7 +600,7 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 			mv = c.u.port_move;
 			continue;
 		}
-		bool loc = prc == 1 && local_kind(c.kind);
+		bool loc = prc == 1 && local_cmd(&c);
 		explicit_bzero(&c, sizeof(c));
 		if (prc == 1)
 			loc ? n_local++ : n_shared++;
@@ -608,7 +617,8 @@ int hnv_sync_exec(void *arg, const char *const *lines, size_t n, unsigned confir
 	}
 	if (n_local) {
 		hnv_seterr(err, errlen,
-			   "a transaction may not mix local objects (pa, proute, global, s2s, gre, l3) with "
+			   "a transaction may not mix local objects (pa, proute, global, s2s, gre, "
+			   "l3) with "
 			   "objects shared through etcd");
 		return -EINVAL;
 	}

@@ -79,6 +79,9 @@ static int read_cb(const struct hnv_conf_cmd *c, void *arg)
 		if ((r->rc = sync_map_put_str(&r->vsid_rd, k, c->u.vsubnet.rdomain)))
 			return r->rc;
 	}
+	/* a host's own tunnel is local configuration, never a key */
+	if (c->kind == HNV_CONF_S2S_ADD && !c->u.s2s.pool[0])
+		return 0;
 	const char *rd = object_rd(r, c);
 	struct sync_cmd *sc = sync_cmd_new(c);
 	if (!sc)
@@ -132,7 +135,8 @@ static bool wanted(const struct sync_delta_in *in, const char *key, struct sync_
 {
 	if (sync_key_parse(key, k) >= SYNC_K_LINES || !hnv_hmap_find(in->rds, k->rd))
 		return false;
-	bool own = k->t == SYNC_K_PORT || k->t == SYNC_K_GW || k->t == SYNC_K_GWCA;
+	bool own = k->t == SYNC_K_PORT || k->t == SYNC_K_GW || k->t == SYNC_K_GWCA ||
+		   k->t == SYNC_K_S2S;
 	if (own && k->host[0] == '@')
 		return k->t != SYNC_K_PORT &&
 		       (in->any_pool ||

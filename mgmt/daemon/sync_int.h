@@ -50,6 +50,7 @@ enum sync_kt {
 	SYNC_K_PORT,
 	SYNC_K_LOOKUP,
 	SYNC_K_ROUTE,
+	SYNC_K_S2S,   /* rd/R/s2s/@POOL/NAME: a pool tenant's tunnel (with its PSK) */
 	SYNC_K_ALLOC, /* "HOST/PORT": an address is taken; not a config line */
 	SYNC_K_OTHER, /* hosts/..., guard/..., anything else */
 };
@@ -58,8 +59,9 @@ enum sync_kt {
 struct sync_key {
 	enum sync_kt t;
 	char rd[HNV_NAME_MAX + 1];
-	/* port, gw and gwca keys; else "". "@NAME" for the gw and gwca keys
-	 * of gateway pool NAME (a host name never starts with '@') */
+	/* port, gw and gwca keys; else "". "@NAME" for the gw, gwca and s2s
+	 * keys of gateway pool NAME (a host name never starts with '@'; an
+	 * s2s key has only this form: a host's tunnel is local) */
 	char host[HNV_SYNC_HOST_MAX + 2];
 	const char *rest; /* into the key: after TYPE/ (and HOST/) */
 };

@@ -31,6 +31,7 @@ static const struct {
 	[SYNC_K_PORT] = {"port", HNV_CONF_PORT_ADD, HNV_CONF_PORT_DEL, MEMBER_SIZE(port)},
 	[SYNC_K_LOOKUP] = {"lookup", HNV_CONF_LOOKUP_ADD, HNV_CONF_LOOKUP_DEL, MEMBER_SIZE(lookup)},
 	[SYNC_K_ROUTE] = {"route", HNV_CONF_ROUTE_ADD, HNV_CONF_ROUTE_DEL, MEMBER_SIZE(route)},
+	[SYNC_K_S2S] = {"s2s", HNV_CONF_S2S_ADD, HNV_CONF_S2S_DEL, MEMBER_SIZE(s2s)},
 };
 
 enum sync_kt sync_kt_of_kind(enum hnv_conf_kind kind)
@@ -50,7 +51,7 @@ enum hnv_conf_kind sync_kt_add_kind(enum sync_kt t)
 
 static bool has_host(enum sync_kt t)
 {
-	return t == SYNC_K_PORT || t == SYNC_K_GW || t == SYNC_K_GWCA;
+	return t == SYNC_K_PORT || t == SYNC_K_GW || t == SYNC_K_GWCA || t == SYNC_K_S2S;
 }
 
 static enum sync_kt type_named(const char *t, size_t tl)
@@ -83,7 +84,7 @@ enum sync_kt sync_key_parse(const char *key, struct sync_key *k)
 		size_t hl = strcspn(k->rest, "/");
 		/* "@NAME": a pool's gw and gwca keys (NAME as long as a host's) */
 		size_t max = HNV_SYNC_HOST_MAX + (k->rest[0] == '@' && type != SYNC_K_PORT);
-		if (hl == 0 || hl > max)
+		if (hl == 0 || hl > max || (type == SYNC_K_S2S && k->rest[0] != '@'))
 			return SYNC_K_OTHER;
 		memcpy(k->host, k->rest, hl);
 		k->host[hl] = '\0';
@@ -169,6 +170,12 @@ int sync_key_of(const struct hnv_conf_cmd *c, const char *rd, const char *host, 
 	case SYNC_K_LOOKUP:
 		return sync_lookup_key(rd, c->u.lookup.vsid, &c->u.lookup.ca, &c->u.lookup.mac, k,
 				       len);
+	case SYNC_K_S2S:
+		/* only a pool's tunnel is shared */
+		if (!c->u.s2s.pool[0])
+			return -EINVAL;
+		w = snprintf(k, len, "rd/%s/s2s/@%s/%s", rd, c->u.s2s.pool, c->u.s2s.name);
+		break;
 	case SYNC_K_ROUTE:
 		hnv_fmt_prefix(&c->u.route.prefix, a, sizeof(a));
 		hnv_fmt_ip(&c->u.route.nexthop, b, sizeof(b));
@@ -226,8 +233,10 @@ struct sync_cmd *sync_cmd_ref(struct sync_cmd *sc)
 
 void sync_cmd_unref(struct sync_cmd *sc)
 {
-	if (sc && --sc->refs == 0)
+	if (sc && --sc->refs == 0) {
+		explicit_bzero(sc->u, sc->size); /* a tunnel's PSK */
 		free(sc);
+	}
 }
 
 int sync_cmd_parse(enum sync_kt t, const char *value, struct sync_cmd **out, char *err,
@@ -302,6 +311,11 @@ void sync_cmd_del_of(const struct hnv_conf_cmd *add, struct hnv_conf_cmd *del)
 		del->u.route.prefix = add->u.route.prefix;
 		del->u.route.nexthop = add->u.route.nexthop;
 		break;
+	case SYNC_K_S2S: /* not the secret */
+		memcpy(del->u.s2s.name, add->u.s2s.name, sizeof(del->u.s2s.name));
+		memcpy(del->u.s2s.rdomain, add->u.s2s.rdomain, sizeof(del->u.s2s.rdomain));
+		memcpy(del->u.s2s.pool, add->u.s2s.pool, sizeof(del->u.s2s.pool));
+		break;
 	default:
 		del->u = add->u;
 		break;
@@ -321,6 +335,8 @@ const char *sync_named_rd(const struct hnv_conf_cmd *c)
 		return c->u.gateway_ca.rdomain;
 	case SYNC_K_ROUTE:
 		return c->u.route.rdomain;
+	case SYNC_K_S2S:
+		return c->u.s2s.rdomain;
 	default:
 		return NULL;
 	}
@@ -420,6 +436,8 @@ int sync_val_set(struct sync_val *v, const char *key, char *value, int64_t mod_r
 
 void sync_val_clear(struct sync_val *v)
 {
+	if (v->value) /* a pool tunnel's line holds its PSK */
+		explicit_bzero(v->value, strlen(v->value));
 	free(v->value);
 	sync_cmd_unref(v->cmd);
 	free(v->bad);

@@ -25,9 +25,17 @@
 
 /* ---- the plan: operations and compares ---- */
 
+static void wipe_free(void *v)
+{
+	if (v)
+		explicit_bzero(v, strlen(v));
+	free(v);
+}
+
 void sync_plan_free(struct sync_plan *p)
 {
-	hnv_hmap_clear(&p->ops, free);
+	/* a value may be a tunnel's line with its PSK */
+	hnv_hmap_clear(&p->ops, wipe_free);
 	for (size_t i = 0; i < p->n_order; i++)
 		free(p->order[i]);
 	free(p->order);
@@ -221,6 +229,10 @@ static int cmd_rd(struct index *x, const struct hnv_conf_cmd *c, char rd[HNV_NAM
 	case HNV_CONF_GATEWAY_CA:
 	case HNV_CONF_GATEWAY_CA_DEL:
 		r = c->u.gateway_ca.rdomain;
+		break;
+	case HNV_CONF_S2S_ADD:
+	case HNV_CONF_S2S_DEL:
+		r = c->u.s2s.rdomain;
 		break;
 	default:
 		break;
@@ -652,6 +664,22 @@ static int plan_gateway(struct planner *pl, const struct hnv_conf_cmd *c, const 
 	return op_del(pl->p, k);
 }
 
+/* s2s add/del --pool: the tunnel's line with its secret (the PSK), which
+ * the member that holds the tenant gives its charon. Whoever may read the
+ * prefix in etcd may read it (docs/gateway-pool.md); the line is wiped
+ * here and never logged. */
+static int plan_s2s(struct planner *pl, const struct hnv_conf_cmd *c, const char *k)
+{
+	if (c->kind == HNV_CONF_S2S_DEL)
+		return op_del(pl->p, k);
+	char line[SYNC_LINE_MAX];
+	int rc = hnv_conf_format(c, true, line, sizeof(line));
+	if (rc == 0)
+		rc = op_set(pl->p, k, line);
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
 /* The etcd operations of one validated command of routing domain rd. */
 static int plan_cmd(struct planner *pl, const struct hnv_conf_cmd *c, const char *rd, char *err,
 		    size_t errlen)
@@ -683,6 +711,8 @@ static int plan_cmd(struct planner *pl, const struct hnv_conf_cmd *c, const char
 		return plan_lookup(pl, c, k, err, errlen);
 	case SYNC_K_ROUTE:
 		return c->kind == HNV_CONF_ROUTE_DEL ? op_del(pl->p, k) : put_cmd(pl->p, k, c);
+	case SYNC_K_S2S:
+		return plan_s2s(pl, c, k);
 	default:
 		return plan_gateway(pl, c, rd, k);
 	}

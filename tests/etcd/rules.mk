@@ -10,6 +10,9 @@
 #                    (lease_check.c), pool membership, lease loss and fencing
 #   test_pool_tenants.sh  pool tenants: --pool config and keys, election,
 #                    record move, kill -9 takeover, teardown when fenced
+#   test_pool_s2s.sh pool tenants' S2S tunnels (s2s add --pool): the key
+#                    with the PSK, refusals, the tunnel only on the holder
+#                    across gateway move, partition, kill -9 and restart
 #
 # make etcd-test    propagation, pool allocation under concurrency,
 #                   migration (< 1 s), member loss, etcd loss and resync;

@@ -16,16 +16,22 @@
 #     that takes the address announces it with a gratuitous ARP, and the
 #     one that loses the tenant removes it)
 #   Fabrikam (VSID 6001): SNAT to 203.0.113.10 on fc0 towards "internet"
-#     (namespace inet, 203.0.113.100, bridge); an S2S tunnel to its site
-#     is refused at commit (S2S of a pool tenant is not supported: it is
-#     local config of one member and would not follow a failover)
+#     (namespace inet, 203.0.113.100, bridge), and an S2S tunnel (s2s add
+#     --pool edge, shared through etcd with its PSK) to its site: a stock
+#     charon in namespace site (198.51.100.2 on the site bridge, the site's
+#     LAN 192.168.0.0/16), which knows the gateway only as 198.51.100.1,
+#     the tunnel's floating --local-addr: whichever member holds Fabrikam
+#     adds it to its wan0 (announced by gratuitous ARP) and initiates
 #
 # Steps: both tenants on gwA (gateway move); kill -9 gwA's hnvgwd, bgpd,
 # zebra, charon and take its links down (the VM dies); gwB takes over;
-# the longest gap of a 0.2 s ping ct1->corp, fb1->internet is printed as
-# BENCH lines, and the corp router's ARP entry for 172.31.1.1 must carry
-# gwB's MAC (announced). A pool tenant has no S2S tunnel (refused above).
-# gwA comes back: it takes nothing back.
+# the longest gap of a 0.2 s ping ct1->corp, fb1->internet, fb1->site is
+# printed as BENCH lines, and the corp router's ARP entry for 172.31.1.1
+# must carry gwB's MAC (announced); the site holds exactly one IKE SA of
+# the tunnel, and only the holder's charon has the tunnel loaded and only
+# its wan0 the address 198.51.100.1.
+# gwA comes back: it takes nothing back (and removes the floating address
+# its dead hnvgwd left).
 # gwB (now holding both) is cut from etcd by nftables while it stays up:
 # it fences itself and tears its tenants down, gwA takes them; measured
 # again. At every step: no tenant's VRF in both namespaces (also sampled
@@ -43,6 +49,7 @@ finish() {
 	for m in gwA gwB; do member_kill "$m" 2>/dev/null; done
 	[[ -n ${ETCD_PID:-} ]] && kill "$ETCD_PID" 2>/dev/null
 	[[ -n ${SAMPLER:-} ]] && kill "$SAMPLER" 2>/dev/null
+	[[ -n ${SITE_PID:-} ]] && kill "$SITE_PID" 2>/dev/null
 	ha_finish
 }
 
@@ -139,6 +146,85 @@ add_vm h1 fb1 6001 10.10.0.5 02:00:00:00:60:05
 add_vm h2 ct2 5001 10.10.0.7 02:00:00:00:50:07
 add_vm h2 fb2 6001 10.10.0.7 02:00:00:00:60:07
 if t=$(wait_ok 30 ping1 ct1 10.10.0.7); then ok "ct1 -> ct2 through the shared policy (${t} s)"; else nok "ct1 -> ct2"; fi
+
+# ---- Fabrikam's site: stock charon, swanctl.conf only ----------------------
+section "Fabrikam's site (stock strongSwan in namespace site)"
+mkdir -p "$LAB_TMP/site/run"
+cat >"$LAB_TMP/site/strongswan.conf" <<EOF
+charon {
+  load_modular = yes
+  install_virtual_ip = no
+  filelog {
+    site { path = $LAB_TMP/site/charon-file.log
+      append = yes
+      default = 1
+      ike = 2 }
+  }
+  plugins {
+    include /etc/strongswan.d/charon/*.conf
+    vici { socket = unix://$LAB_TMP/site/charon.vici }
+    stroke { load = no }
+  }
+}
+EOF
+# the site knows one gateway address, the tunnel's floating 198.51.100.1
+cat >"$LAB_TMP/site/swanctl.conf" <<EOF
+connections {
+  gw-fab {
+    version = 2
+    local_addrs = 198.51.100.2
+    remote_addrs = 198.51.100.1
+    proposals = aes256gcm16-prfsha384-ecp384
+    dpd_delay = 2s
+    local { auth = psk
+      id = site-fabrikam }
+    remote { auth = psk
+      id = gw-fabrikam }
+    children {
+      gw-fab {
+        local_ts = 192.168.0.0/16
+        remote_ts = 10.10.0.0/16
+        esp_proposals = aes256gcm16-ecp384
+        dpd_action = clear
+      }
+    }
+  }
+}
+secrets {
+  ike-fab { id-a = site-fabrikam
+    id-b = gw-fabrikam
+    secret = "$PSK_FB" }
+}
+EOF
+ip netns exec site unshare -m sh -c "mount --bind '$LAB_TMP/site/run' /run && STRONGSWAN_CONF='$LAB_TMP/site/strongswan.conf' exec /usr/lib/ipsec/charon" \
+	>"$LAB_TMP/site/charon.log" 2>&1 &
+SITE_PID=$!
+wait_ok 20 test -S "$LAB_TMP/site/charon.vici" >/dev/null || nok "charon of the site started"
+must swanctl --load-all --file "$LAB_TMP/site/swanctl.conf" --uri "unix://$LAB_TMP/site/charon.vici"
+# site_ike_sas: the IKE SAs of the tunnel at the site (any state)
+site_ike_sas() { swanctl --list-sas --uri "unix://$LAB_TMP/site/charon.vici" 2>/dev/null | grep -c '^gw-fab: #'; }
+# loaded M: M's charon has the tunnel's connection
+loaded() { swanctl --list-conns --uri "unix://$LAB_TMP/$1/charon.vici" 2>/dev/null | grep -q '^hnvgw-fabsite:'; }
+# floating M: M's wan0 has the tunnel's local address
+floating() { ip -n "$1" -br addr show dev wan0 | grep -q ' 198\.51\.100\.1/32'; }
+# s2s_on_holder_only M DESC: the tunnel (charon) and its address on M only,
+# and the site holds one IKE SA of it
+s2s_on_holder_only() {
+	local m=$1 o=gwA
+	[[ $m == gwA ]] && o=gwB
+	if loaded "$m" && floating "$m"; then ok "$2: $m's charon has hnvgw-fabsite, its wan0 198.51.100.1"; else
+		nok "$2: $m: charon $(loaded "$m" && echo has || echo lacks) hnvgw-fabsite, wan0 $(floating "$m" && echo has || echo lacks) 198.51.100.1"
+	fi
+	if alive "$o"; then
+		check_not "$2: $o's charon has no hnvgw-fabsite" loaded "$o"
+		check_not "$2: $o's wan0 has no 198.51.100.1" floating "$o"
+	fi
+	one_sa() { [[ $(site_ike_sas) == 1 ]]; }
+	if t=$(wait_ok 20 one_sa); then ok "$2: the site holds exactly one IKE SA of the tunnel (swanctl --list-sas; ${t} s)"; else
+		nok "$2: the site holds $(site_ike_sas) IKE SAs of the tunnel"
+		swanctl --list-sas --uri "unix://$LAB_TMP/site/charon.vici" 2>&1 | indent
+	fi
+}
 
 # ---- gateway members ----------------------------------------------------
 # member_start M PA: zebra and bgpd (-N M), charon (own strongswan.conf,
@@ -328,11 +414,11 @@ gateway add --rdomain fabrikam --pool edge --vrf fabrikam --table 102 --corp-dev
 gateway ca --rdomain fabrikam --pool edge --vsid 6001 --ca 10.10.0.2
 EOF
 must hcli h1 commit -f "$LAB_TMP/tenants.conf"
+# Fabrikam's tunnel, bound to the pool like its gateway: shared through
+# etcd (with its PSK), served by whichever member holds Fabrikam
+echo "s2s add fabsite --rdomain fabrikam --peer 198.51.100.2 --local-addr 198.51.100.1 --local-id gw-fabrikam --remote-id site-fabrikam --psk $PSK_FB --remote-prefix 192.168.0.0/16 --dpd 2 --pool edge" >"$LAB_TMP/s2s.conf"
+must hcli h1 commit -f "$LAB_TMP/s2s.conf"
 hcli h1 show config | grep -E '^(gateway|s2s) ' | sed 's/--psk [^ ]*/--psk X/' >"$LAB_TMP/cfg-0"
-# an S2S tunnel is local configuration (not shared through etcd: hnvgw
-# refuses it in a transaction with shared objects), so each member gets
-# the tenant's tunnel itself
-echo "s2s add fabsite --rdomain fabrikam --peer 198.51.100.2 --local-id gw-fabrikam --remote-id site-fabrikam --psk $PSK_FB --remote-prefix 192.168.0.0/16 --dpd 2" >"$LAB_TMP/s2s.conf"
 placed() { [[ $(holder contoso) != - && $(holder fabrikam) != - ]]; }
 if t=$(wait_ok 60 placed); then ok "both tenants placed (${t} s): contoso on $(holder contoso), fabrikam on $(holder fabrikam)"; else
 	nok "both tenants placed (contoso: $(holder contoso), fabrikam: $(holder fabrikam))"
@@ -350,11 +436,8 @@ if t=$(wait_ok 60 on_a); then ok "gateway move: both tenants on gwA (${t} s)"; e
 	mcli gwA show gateway-pool-tenants 2>&1 | indent
 fi
 never_twice "placed"
-# an S2S tunnel of a pool tenant is refused at commit: S2S is local
-# configuration of one member and would not follow a failover
-check_grep "s2s add for pool tenant fabrikam refused (not supported)" \
-	'bound to a gateway pool; S2S tunnels of a pool tenant are not supported' \
-	bash -c "! timeout 30 hnvgw --socket '$LAB_TMP/gwA.sock' commit -f '$LAB_TMP/s2s.conf' 2>&1"
+check_grep "gwA's running config has the pool's tunnel (PSK masked)" \
+	'^s2s add fabsite --rdomain fabrikam .*--psk <secret> .*--pool edge$' mcli gwA show config
 
 corp_bgp() { ip netns exec corp ip route show 10.10.0.0/16 | grep -q 172.31.1.1; }
 if t=$(wait_ok 60 corp_bgp); then ok "corp router learned 10.10.0.0/16 from 172.31.1.1 (${t} s)"; else
@@ -370,12 +453,18 @@ if t=$(wait_ok 60 ping1 fb1 203.0.113.100); then ok "fb1 -> internet 203.0.113.1
 	nok "fb1 -> internet"
 	ip netns exec inet ip neigh | indent
 fi
+if t=$(wait_ok 60 ping1 fb1 192.168.1.1); then ok "fb1 -> Fabrikam's site 192.168.1.1 through the tunnel gwA initiated (${t} s)"; else
+	nok "fb1 -> Fabrikam's site 192.168.1.1"
+	mcli gwA show s2s 2>&1 | indent
+	swanctl --list-sas --uri "unix://$LAB_TMP/site/charon.vici" 2>&1 | indent
+	tail -20 "$LAB_TMP/site/charon-file.log" | indent
+fi
+s2s_on_holder_only gwA "placed"
 config_kept "placed"
 
 # failover PHASE: the three outages of the disruption the caller starts
 # after outage_mark, waited for until each path replies again.
-# (no site path: S2S of a pool tenant is refused at commit)
-PATHS="corp:ct1:172.16.1.1 internet:fb1:203.0.113.100"
+PATHS="corp:ct1:172.16.1.1 internet:fb1:203.0.113.100 site:fb1:192.168.1.1"
 outages_start() {
 	local p m
 	for p in $PATHS; do IFS=: read -r n vm dst <<<"$p"; outage_start "$n" "$vm" "$dst"; done
@@ -398,6 +487,21 @@ outages_stop() {
 	done
 }
 
+# timeline: what each member's hnvgwd and the site's charon logged since
+# the mark (the failover's control events, second resolution), for reading
+# the outages above
+timeline() {
+	local since m
+	since=$(date -d "@$(cut -d. -f1 "$LAB_TMP/outage.mark")" +%Y-%m-%dT%H:%M:%S)
+	echo "       timeline since $since:"
+	for m in gwA gwB; do
+		awk -v s="$since" '$1 >= s' "$LAB_TMP/hnvgwd-$m.log" |
+			grep -vE 'etcd reachable again|watch on|exec by uid|zapi:|libbpf' | sed "s/^/$m /" | head -40
+	done | indent 120
+	grep -E 'establishing|established|deleting IKE_SA|INITIAL_CONTACT|destroying IKE_SA' "$LAB_TMP/site/charon-file.log" |
+		awk -v s="$(date -d "$since" '+%b %e %H:%M:%S')" '1' | tail -12 | sed 's/^/site /' | indent 12
+}
+
 # ---- failure 1: gwA dies -------------------------------------------------
 section "gwA dies: kill -9 of its daemons, its links down"
 outages_start
@@ -411,7 +515,9 @@ if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)
 	mcli gwB show gateway-pool-tenants 2>&1 | indent
 fi
 outages_stop kill
+timeline
 corp_arp_of gwB "kill -9"
+s2s_on_holder_only gwB "kill -9"
 # gwA's namespace keeps what its dead hnvgwd built (the kernel lives on
 # here, unlike a dead VM): its links are down, it serves nothing
 sampler_stop "kill -9"
@@ -425,6 +531,7 @@ check_grep "gwB still holds contoso" '^gwB$' holder contoso
 check_grep "gwB still holds fabrikam" '^gwB$' holder fabrikam
 served_by_a() { mcli gwA show gateway-pool-tenants | awk '$5 == "yes"' | grep -q .; }
 check_not "gwA serves no tenant (show gateway-pool-tenants: served_here)" served_by_a
+check_not "gwA removed the floating 198.51.100.1 its killed hnvgwd left on wan0" floating gwA
 never_twice "gwA back"
 config_kept "gwA back"
 
@@ -445,7 +552,9 @@ if t=$(wait_ok 60 on_a_only); then ok "gwA holds both tenants, gwB tore them dow
 	tail -20 "$LAB_TMP/hnvgwd-gwB.log" | indent
 fi
 outages_stop partition
+timeline
 corp_arp_of gwA "partition"
+s2s_on_holder_only gwA "partition"
 sampler_stop "partition"
 check_grep "gwB fenced itself (show gateway-pool)" 'fenced|joining' mcli gwB show gateway-pool
 ip netns exec gwB nft delete table inet labpart

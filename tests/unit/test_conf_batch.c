@@ -263,26 +263,43 @@ static void test_port_move_refused(void **state)
 	assert_string_equal(err, "line 3: port move needs shared policy (hnvgwd --etcd)");
 }
 
-/* An S2S tunnel of a pool tenant is refused (it would not follow a
- * failover: S2S is local configuration of one member); the same tunnel on
- * a host-bound gateway is accepted. */
-static void test_s2s_of_pool_tenant_refused(void **state)
+/* An S2S tunnel follows its gateway: a pool tenant's tunnel names the
+ * pool (--pool, and needs --local-addr, the floating address); a tunnel of
+ * this host alone on a pool tenant is refused (it would not follow a
+ * failover), as is a pool tunnel on a host-bound gateway; no message shows
+ * the PSK. */
+static void test_s2s_of_pool_tenant(void **state)
 {
 	struct fixture *f = *state;
 	char err[512] = "";
-	static const char s2s[] = "s2s add site1 --rdomain blue --peer 192.0.2.1 --local-id a "
-				  "--remote-id b --remote-prefix 10.9.0.0/16 --psk "
-				  "Hd5xJ8cQ2wE7rT4uY9iO3pA6";
+	static const char host[] = "s2s add site1 --rdomain blue --peer 192.0.2.1 --local-id a "
+				   "--remote-id b --remote-prefix 10.9.0.0/16 --psk "
+				   "Hd5xJ8cQ2wE7rT4uY9iO3pA6";
+	static const char pooled[] = "s2s add site1 --rdomain blue --peer 192.0.2.1 --local-addr "
+				     "192.0.2.9 --local-id a --remote-id b --remote-prefix "
+				     "10.9.0.0/16 --psk Hd5xJ8cQ2wE7rT4uY9iO3pA6 --pool edge";
+	static const char other[] = "s2s add site1 --rdomain blue --peer 192.0.2.1 --local-addr "
+				    "192.0.2.9 --local-id a --remote-id b --remote-prefix "
+				    "10.9.0.0/16 --psk Hd5xJ8cQ2wE7rT4uY9iO3pA6 --pool west";
 	blue(f);
 	apply_ok(f, "gateway add --rdomain blue --pool edge --vrf blue --table 7");
-	assert_int_equal(apply(f, s2s, err, sizeof(err)), -ENOTSUP);
+	assert_int_equal(apply(f, host, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "s2s add: tunnel \"site1\": the gateway of routing domain "
-				 "\"blue\" is bound to a gateway pool; S2S tunnels of a pool "
-				 "tenant are not supported (they would not follow a failover)");
-	assert_null(strstr(err, "Hd5xJ8")); /* the PSK is not in the message */
+				 "\"blue\" is in pool \"edge\": give --pool edge (a tunnel of "
+				 "this host alone would not follow the tenant to another member)");
+	assert_null(strstr(err, "Hd5xJ8"));
+	assert_int_equal(apply(f, other, err, sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "Hd5xJ8"));
+	apply_ok(f, pooled);
+	/* its gateway stays while it does */
+	assert_true(apply(f, "gateway del --rdomain blue --pool edge", err, sizeof(err)) < 0);
+	apply_ok(f, "s2s del site1 --rdomain blue --pool edge");
 	apply_ok(f, "gateway del --rdomain blue --pool edge");
 	apply_ok(f, "gateway add --rdomain blue --vrf blue --table 7");
-	apply_ok(f, s2s);
+	assert_int_equal(apply(f, pooled, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "s2s add: tunnel \"site1\": the gateway of routing domain "
+				 "\"blue\" is bound to a host, not to pool \"edge\"");
+	apply_ok(f, host);
 }
 
 static int group_setup(void **state)
@@ -308,7 +325,7 @@ int main(void)
 		T(test_publish_gateway_ports),
 		T(test_publish_clash_commits_routes),
 		T(test_port_move_refused),
-		T(test_s2s_of_pool_tenant_refused),
+		T(test_s2s_of_pool_tenant),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

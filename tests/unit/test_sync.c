@@ -87,6 +87,11 @@ static void test_key_of(void **state)
 		 "rd/red/gwca/@edge/5001/10.1.0.5"},
 		{"gateway ca-del --rdomain red --pool edge --vsid 5001 --ca 10.1.0.5", "red",
 		 "rd/red/gwca/@edge/5001/10.1.0.5"},
+		{"s2s add site1 --rdomain red --peer 192.0.2.1 --local-addr 192.0.2.9 --local-id a "
+		 "--remote-id b --remote-prefix 10.9.0.0/16 --psk Hd5xJ8cQ2wE7rT4uY9iO3pA6 --pool "
+		 "edge",
+		 "red", "rd/red/s2s/@edge/site1"},
+		{"s2s del site1 --rdomain red --pool edge", "red", "rd/red/s2s/@edge/site1"},
 		{"gateway add --rdomain red --pool "
 		 "p23456789012345678901234567890123456789012345678901234567890123 --vrf red "
 		 "--table "
@@ -130,6 +135,18 @@ static void test_key_of(void **state)
 			       &pk),
 		SYNC_K_OTHER);
 	assert_int_equal(sync_key_parse("rd/red/port/@edge/vm1", &pk), SYNC_K_PORT);
+	/* a host's tunnel is local: no key, and no s2s key names a host */
+	struct hnv_conf_cmd s2s;
+	assert_int_equal(hnv_conf_parse_line("s2s add site1 --rdomain red --peer 192.0.2.1 "
+					     "--local-id a --remote-id b --remote-prefix "
+					     "10.9.0.0/16 --psk Hd5xJ8cQ2wE7rT4uY9iO3pA6",
+					     &s2s, err, sizeof(err)),
+			 1);
+	assert_int_equal(sync_key_of(&s2s, "red", "h1", gk, sizeof(gk)), -EINVAL);
+	assert_int_equal(sync_key_parse("rd/red/s2s/h1/site1", &pk), SYNC_K_OTHER);
+	assert_int_equal(sync_key_parse("rd/red/s2s/@edge/site1", &pk), SYNC_K_S2S);
+	assert_string_equal(pk.host, "@edge");
+	assert_string_equal(pk.rest, "site1");
 }
 
 static void test_cmd(void **state)
@@ -584,6 +601,45 @@ static void test_delta_pool(void **state)
 	fix_free(&v);
 }
 
+/* A pool tenant's tunnel comes and goes with the tenant on the member
+ * that holds it, after its gateway and before it. */
+#define POOL_S2S                                                                                   \
+	"s2s add site1 --rdomain red --peer 192.0.2.1 --local-addr 192.0.2.9 --local-id a "        \
+	"--remote-id b --psk Hd5xJ8cQ2wE7rT4uY9iO3pA6 --ike-proposal "                             \
+	"aes256gcm16-prfsha384-ecp384 --esp-proposal aes256gcm16-ecp384 --remote-prefix "          \
+	"10.9.0.0/16 --dpd 30 --pool edge"
+static void test_delta_pool_s2s(void **state)
+{
+	(void)state;
+	struct fix f = {.pool = "edge"};
+	fill_red(&f);
+	mset(&f, "rd/red/gw/@edge", POOL_GW);
+	mset(&f, "rd/red/s2s/@edge/site1", POOL_S2S);
+	assert_int_equal(hnv_hmap_put(&f.rds, "red", NULL, NULL), 0);
+	assert_int_equal(diff(&f), 0);
+	assert_null(strstr(lines(&f), "s2s"));
+	commit(&f);
+	assert_int_equal(hnv_hmap_put(&f.held, "red", NULL, NULL), 0);
+	assert_int_equal(diff(&f), 0);
+	/* lines() masks the PSK; the command carries it */
+	assert_string_equal(lines(&f),
+			    POOL_GW "\n"
+				    "s2s add site1 --rdomain red --peer 192.0.2.1 --local-addr "
+				    "192.0.2.9 --local-id a --remote-id b --psk <secret> "
+				    "--ike-proposal aes256gcm16-prfsha384-ecp384 --esp-proposal "
+				    "aes256gcm16-ecp384 --remote-prefix 10.9.0.0/16 --dpd 30 "
+				    "--pool edge\n");
+	assert_string_equal(f.cmds[1].u.s2s.psk, "Hd5xJ8cQ2wE7rT4uY9iO3pA6");
+	commit(&f);
+	hnv_hmap_del(&f.held, "red", NULL);
+	assert_int_equal(diff(&f), 0);
+	assert_string_equal(lines(&f), "s2s del site1 --rdomain red --pool edge\n"
+				       "gateway del --rdomain red --pool edge\n");
+	assert_string_equal(f.cmds[0].u.s2s.psk, ""); /* a del carries no secret */
+	sync_delta_commit(&f.applied, &f.d);
+	fix_free(&f);
+}
+
 static void test_delta_bad_applied(void **state)
 {
 	(void)state;
@@ -654,11 +710,17 @@ int main(void)
 {
 	urcu_qsbr_register_thread();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_parse),     cmocka_unit_test(test_key_of),
-		cmocka_unit_test(test_cmd),           cmocka_unit_test(test_delta_add),
-		cmocka_unit_test(test_delta_change),  cmocka_unit_test(test_delta_keys),
-		cmocka_unit_test(test_delta_rebuild), cmocka_unit_test(test_delta_bad),
-		cmocka_unit_test(test_delta_pool),    cmocka_unit_test(test_delta_bad_applied),
+		cmocka_unit_test(test_key_parse),
+		cmocka_unit_test(test_key_of),
+		cmocka_unit_test(test_cmd),
+		cmocka_unit_test(test_delta_add),
+		cmocka_unit_test(test_delta_change),
+		cmocka_unit_test(test_delta_keys),
+		cmocka_unit_test(test_delta_rebuild),
+		cmocka_unit_test(test_delta_bad),
+		cmocka_unit_test(test_delta_pool),
+		cmocka_unit_test(test_delta_pool_s2s),
+		cmocka_unit_test(test_delta_bad_applied),
 		cmocka_unit_test(test_applied_read),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
