@@ -3,7 +3,7 @@
 # one host reaches etcd, so that a test can cut it off: proxy_stop (killed:
 # connections refused) or kill -STOP "$PROXY_PID" (frozen: requests hang),
 # and proxy_start / kill -CONT to bring it back. Sourced after lib.sh by
-# test_pool.sh and test_pool_tenants.sh.
+# test_pool.sh, test_pool_tenants.sh and test_pool_s2s.sh.
 
 # the port: the first free one the kernel gives, kept for a restart
 PROXY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -40,37 +40,8 @@ for n in 1 2 3; do etcd_start "$n"; done
 etcd_wait_healthy
 eget() { ectl get --print-value-only "$PREFIX$1"; }
 
-# g2 reaches etcd through a TCP proxy the test can kill (a partition)
-PROXY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T/proxy.py" <<'PY'
-import socket, sys, threading
-lport, dport = int(sys.argv[1]), int(sys.argv[2])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", lport)); ls.listen(64)
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d: break
-            b.sendall(d)
-    except OSError: pass
-    for s in (a, b):
-        try: s.shutdown(socket.SHUT_RDWR)
-        except OSError: pass
-while True:
-    c, _ = ls.accept()
-    u = socket.create_connection(("127.0.0.1", dport))
-    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-PY
-proxy_start()
-{
-	python3 "$T/proxy.py" "$PROXY_PORT" "$BASEPORT" &
-	PROXY_PID=$!
-	EPIDS[proxy]=$PROXY_PID
-	wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PROXY_PORT" || fail "proxy did not start"
-}
-proxy_stop() { kill -9 "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; unset "EPIDS[proxy]"; }
+# g2 reaches etcd through a TCP proxy the test can kill (a partition; proxy.sh)
+. "$HERE/proxy.sh"
 proxy_start
 G2_URL="http://127.0.0.1:$PROXY_PORT"
 host_start g1 "" --gateway-pool $POOL --pool-ttl 3
