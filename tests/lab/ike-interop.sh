@@ -242,8 +242,10 @@ sa_id() { swanctl --list-sas --ike hnvgw-fq 2>/dev/null | sed -n 's/^hnvgw-fq: #
 sa0=$(sa_id)
 echo "fq: interface $xf (ifindex $ifi), IKE SA #$sa0"
 check "fq has its XFRM interface ($xf) and an IKE SA (#$sa0)" test -n "$ifi" -a -n "$sa0"
-echo "MEASURED fq unlimited out: $(iperf_rate ct1 sq 172.21.0.1) Mbit/s"
-echo "MEASURED fq unlimited in: $(iperf_rate ct1 sq 172.21.0.1 -R) Mbit/s"
+cap_out=$(iperf_rate ct1 sq 172.21.0.1)
+cap_in=$(iperf_rate ct1 sq 172.21.0.1 -R)
+echo "MEASURED fq unlimited out: $cap_out Mbit/s"
+echo "MEASURED fq unlimited in: $cap_in Mbit/s"
 check "s2s set fq ... --rate-out $S2S_RATE --rate-in $S2S_RATE" \
 	gwcli $FQ --rate-out $S2S_RATE --rate-in $S2S_RATE
 check_grep "$xf: tbf at 5Mbit" "qdisc tbf 1: root .*rate 5Mbit" tc qdisc show dev "$xf"
@@ -253,8 +255,8 @@ check_grep "the same IKE SA (#$sa0): no rekey, no reload" "^$sa0\$" sa_id
 check_grep "s2s show: fq's limits" "^fq .* $S2S_RATE kbit/s +$S2S_RATE kbit/s " gwcli s2s show
 check_grep "show config round-trips them" "^s2s add fq .* --rate-out $S2S_RATE --rate-in $S2S_RATE\$" gwcli show config
 check_not "... and shows no PSK" bash -c "hnvgw show config | grep -q '$PSK_FQ'"
-rate_band "fq out (ct1 -> sq, tbf on $xf)" "$(iperf_rate ct1 sq 172.21.0.1)" $S2S_RATE "$xf"
-rate_band "fq in (sq -> ct1, police on $xf)" "$(iperf_rate ct1 sq 172.21.0.1 -R)" $S2S_RATE "$xf"
+rate_band "fq out (ct1 -> sq, tbf on $xf)" "$(iperf_rate ct1 sq 172.21.0.1)" $S2S_RATE "$xf" "$cap_out"
+rate_band "fq in (sq -> ct1, police on $xf)" "$(iperf_rate ct1 sq 172.21.0.1 -R)" $S2S_RATE "$xf" "$cap_in"
 check "s2s set fq without limits" gwcli $FQ
 check_not "$xf: no tbf" bash -c "tc qdisc show dev $xf | grep -q tbf"
 check_not "$xf: no ingress qdisc" bash -c "tc qdisc show dev $xf | grep -q ingress"

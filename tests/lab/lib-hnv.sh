@@ -350,15 +350,23 @@ iperf_rate() {
 	wait "$spid" 2>/dev/null
 	awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) } END { print v }' "$out"
 }
-# rate_band DESC MBIT KBIT DEV: MBIT (iperf_rate's) within 85-105% of the
-# limit KBIT of device DEV (TCG is slow and TCP backs off at each drop;
-# above the limit is the failure that matters); prints the figure
+# rate_band DESC MBIT KBIT DEV [CAP]: MBIT (iperf_rate's) within 85-105% of
+# the limit KBIT of device DEV (TCG is slow and TCP backs off at each drop;
+# above the limit is the failure that matters); prints the figure. CAP is
+# what the same path carried without the limit in the same run: when the
+# emulated guest could not carry even 1.25 times the limit (a loaded host),
+# a figure below the limit says nothing of the limiter, so only the upper
+# bound is asserted then, and the run says so
 rate_band() {
 	local lo hi
 	lo=$(awk -v r="$3" 'BEGIN { printf "%.2f", r * 0.85 / 1000 }')
 	hi=$(awk -v r="$3" 'BEGIN { printf "%.2f", r * 1.05 / 1000 }')
-	echo "MEASURED $1: ${2:-none} Mbit/s (limit $(($3 / 1000)) Mbit/s, band $lo-$hi)"
-	if [[ -n $2 ]] && awk -v v="$2" -v a="$lo" -v b="$hi" 'BEGIN { exit !(v >= a && v <= b) }'; then
+	echo "MEASURED $1: ${2:-none} Mbit/s (limit $(($3 / 1000)) Mbit/s, band $lo-$hi${5:+, unlimited $5 Mbit/s})"
+	if [[ -n ${5:-} ]] && awk -v c="$5" -v r="$3" 'BEGIN { exit !(c < r * 1.25 / 1000) }'; then
+		echo "       the path carried only $5 Mbit/s without the limit in this run: the lower bound is not checkable"
+		lo=0
+	fi
+	if [[ -n $2 ]] && awk -v v="$2" -v a="$lo" -v b="$hi" 'BEGIN { exit !(v > 0 && v >= a && v <= b) }'; then
 		ok "$1: $2 Mbit/s within $lo-$hi"
 	else
 		nok "$1: ${2:-no result} Mbit/s not within $lo-$hi"
