@@ -288,9 +288,15 @@ static __always_inline int pkt_store(struct __sk_buff *skb, __u32 off, const voi
 
 /* ---- policy lookups (policy_read.h) ---- */
 
-/* hnv_policy_is_local_pa */
-static __always_inline bool is_local_pa(const struct fp_ip *a)
+/* hnv_policy_is_local_pa: from fp_cfg's copy of the set; fp_pas only
+ * when the set is larger than that copy. */
+static __always_inline bool is_local_pa(const struct fp_cfg *cfg, const struct fp_ip *a)
 {
+	for (__u32 i = 0; i < FP_CFG_PAS; i++)
+		if (i < cfg->n_pas && ip_eq(&cfg->pas[i], a))
+			return true;
+	if (cfg->n_pas <= FP_CFG_PAS)
+		return false;
 	return bpf_map_lookup_elem(&fp_pas, a) != NULL;
 }
 
@@ -412,7 +418,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 			return false;
 		}
 		ip_from_v4(&dst, h + 16);
-		if (!is_local_pa(&dst)) {
+		if (!is_local_pa(c->cfg, &dst)) {
 			pass(c);
 			return false;
 		}
@@ -426,7 +432,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 		}
 	} else if (type == ET_IPV6) {
 		if (parse_ipv6(&c->rd, ETH_HLEN, len, &o) || o.proto != IPPROTO_GRE_ ||
-		    !is_local_pa(&o.dst)) {
+		    !is_local_pa(c->cfg, &o.dst)) {
 			pass(c);
 			return false;
 		}
@@ -588,7 +594,7 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 	r->dst = port_by_mac(r->vsid, r->eth.dst);
 	struct fp_rec drec;
 	bool has_rec = rec_or_wildcard(r->vsid, &r->in.dst, &drec);
-	if ((has_rec && !is_local_pa(&drec.pa)) || (!has_rec && !r->dst)) {
+	if ((has_rec && !is_local_pa(c->cfg, &drec.pa)) || (!has_rec && !r->dst)) {
 		punt(c);
 		return;
 	}
@@ -812,7 +818,7 @@ static __always_inline void output(struct fp_ctx *c, struct tx_pkt *t, __u32 vsi
 		DROP(c, drop_rule);
 		return;
 	}
-	if (is_local_pa(&t->rec.pa)) {
+	if (is_local_pa(cfg, &t->rec.pa)) {
 		const struct fp_port_ref *dst = port_by_mac(vsid, t->rec.mac);
 		if (!dst) {
 			DROP(c, drop_no_local_port);

@@ -10,7 +10,8 @@
  *
  * Maps (name: type, key -> value):
  *   fp_cfg        ARRAY[1]            0 -> struct fp_cfg
- *   fp_pas        HASH                struct fp_ip -> __u8 (1: a local PA)
+ *   fp_pas        HASH                struct fp_ip -> __u8 (1: a local PA;
+ *                                     the first FP_CFG_PAS also in fp_cfg)
  *   fp_vsids      HASH                __u32 vsid -> struct fp_vsid
  *   fp_recs       HASH (no prealloc)  struct fp_rec_key -> struct fp_rec
  *   fp_routes     LPM_TRIE            struct fp_route_key -> struct fp_route
@@ -36,6 +37,7 @@
 #define FP_MAX_PORTS 1024
 #define FP_VSID_GWS 4 /* HNV_VSUBNET_MAX_PREFIXES */
 #define FP_PORT_CAS 4 /* HNV_PORT_MAX_CAS */
+#define FP_CFG_PAS 4  /* local PAs held in fp_cfg */
 
 struct fp_ip {
 	__u8 b[16];
@@ -52,6 +54,12 @@ struct fp_cfg {
 	__u8 trace;           /* 1: every decision is also sent as an FP_EV_TRACE event */
 	struct fp_ip pa4;     /* encapsulation source (hnv_policy_local_pa) */
 	struct fp_ip pa6;
+	/* The local PAs (the keys of fp_pas) inline, so that the test of an
+	 * outer destination or a record's PA needs no hash lookup: n_pas is
+	 * their number, pas[] the first FP_CFG_PAS of them; with more than
+	 * FP_CFG_PAS, an address not in pas[] is looked up in fp_pas. */
+	__u32 n_pas;
+	struct fp_ip pas[FP_CFG_PAS];
 };
 
 /* A virtual subnet. */

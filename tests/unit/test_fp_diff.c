@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include <bpf/bpf.h>
+
 #include "../../datapath/io/pcap.h"
 #include "bluered.h"
 #include "fpdiff.h"
@@ -268,25 +270,35 @@ static void build_cases(const struct fpd *x)
 	}
 }
 
+/* The differential environment of conf, with a learned address of r1
+ * (mirrored into the maps like any record); NULL after saying why. */
+static struct fpd *env_new(const char *conf)
+{
+	char why[512] = "";
+	struct fpd *x = fpd_new(conf, REMOTE_PAS, why, sizeof(why));
+	if (!x) {
+		print_message("test_fp_diff: %s\n", why);
+		return NULL;
+	}
+	struct hnv_ip ca = pg_ip("10.7.0.77"), pa = pg_ip("192.168.4.22");
+	struct hnv_mac r1 = pg_mac(R1);
+	if (hnv_policy_learn(hnv_dp_policy(x->dp), 7001, &ca, &r1, &pa, 1) != HNV_LEARN_NEW) {
+		print_message("test_fp_diff: cannot learn 10.7.0.77\n");
+		fpd_free(x);
+		return NULL;
+	}
+	return x;
+}
+
 static int setup(void **state)
 {
 	if (geteuid() != 0) {
 		print_message("test_fp_diff: needs root (BPF, a network namespace)\n");
 		return -1;
 	}
-	char why[512] = "";
-	struct fpd *x = fpd_new(BLUERED, REMOTE_PAS, why, sizeof(why));
-	if (!x) {
-		print_message("test_fp_diff: %s\n", why);
+	struct fpd *x = env_new(BLUERED);
+	if (!x)
 		return -1;
-	}
-	/* a learned address of r1: mirrored into the maps like any record */
-	struct hnv_ip ca = pg_ip("10.7.0.77"), pa = pg_ip("192.168.4.22");
-	struct hnv_mac r1 = pg_mac(R1);
-	if (hnv_policy_learn(hnv_dp_policy(x->dp), 7001, &ca, &r1, &pa, 1) != HNV_LEARN_NEW) {
-		print_message("test_fp_diff: cannot learn 10.7.0.77\n");
-		return -1;
-	}
 	build_cases(x);
 	*state = x;
 	return 0;
@@ -315,6 +327,37 @@ static void test_fast_cases(void **state)
 				 : r == FPD_PASSED ? "passed"
 						   : "skipped");
 	}
+}
+
+/* The same cases where the local PAs outnumber fp_cfg's copy of them:
+ * alike, and the everyday ones still decided in the kernel. */
+static void test_many_pas(void **state)
+{
+	(void)state;
+	/* BLUERED with four more local PAs configured before its own: fp_cfg
+	 * holds the first FP_CFG_PAS inline, so the PAs the cases use
+	 * (192.168.4.11, fd00:4::11) are found in fp_pas only */
+	static char conf[sizeof(BLUERED) + 256];
+	snprintf(conf, sizeof(conf),
+		 "pa add fd00:9::1/64 --dev eth0\npa add fd00:9::2/64 --dev eth0\n"
+		 "pa add fd00:9::3/64 --dev eth0\npa add fd00:9::4/64 --dev eth0\n%s",
+		 BLUERED);
+	struct fpd *y = env_new(conf);
+	assert_non_null(y);
+	struct fp_cfg c;
+	__u32 zero = 0;
+	assert_int_equal(bpf_map_lookup_elem(hnv_fp_map_fd(y->fp, "fp_cfg"), &zero, &c), 0);
+	assert_int_equal(c.n_pas, 6);
+	char why[256];
+	for (unsigned i = 0; i < n_cases; i++) {
+		const struct fcase *k = &cases[i];
+		enum fpd_result r = fpd_compare(y, k->f, k->len, k->port, why, sizeof(why));
+		if (r == FPD_DIFFERENT)
+			fail_msg("%s: %s", k->name, why);
+		if (k->fast && r != FPD_SAME)
+			fail_msg("%s: not decided in the kernel", k->name);
+	}
+	fpd_free(y);
 }
 
 /* Every one-bit flip of every case: both tiers agree on each. */
@@ -376,6 +419,7 @@ int main(void)
 	urcu_qsbr_register_thread();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_cases),
+		cmocka_unit_test(test_many_pas),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_capture),
 	};
