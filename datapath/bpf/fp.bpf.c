@@ -78,6 +78,17 @@ struct {
 } fp_routes SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FP_RCACHE_ENTRIES);
+	__type(key, struct fp_rcache_key);
+	__type(value, struct fp_rcache_val);
+} fp_rcache SEC(".maps");
+
+/* The generation of fp_routes (see struct fp_rcache_val): written by fp.c
+ * (through the skeleton's mapping of .bss) after each change to fp_routes. */
+volatile __u64 fp_route_gen;
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_PORTS);
 	__type(key, __u32);
@@ -329,11 +340,31 @@ static __always_inline bool rec_or_wildcard(__u32 vsid, const struct fp_ip *ca, 
  * IPv6 route, so a hit whose next hop has the other family means no route. */
 static __always_inline bool route_lookup(__u32 rd, const struct fp_ip *dst, struct fp_route *hit)
 {
+	/* the cache first: one hash lookup instead of a walk down the trie;
+	 * gen is read before the trie, so what it answers is stored under a
+	 * generation that is at most as new as the trie it read */
+	__u64 gen = fp_route_gen;
+	struct fp_rcache_key ck = {.rd = rd, .addr = *dst};
+	const struct fp_rcache_val *cv = bpf_map_lookup_elem(&fp_rcache, &ck);
+	if (cv && cv->gen == gen) {
+		if (!cv->found)
+			return false;
+		*hit = cv->route;
+		return true;
+	}
 	struct fp_route_key k = {.prefixlen = 32 + 128, .rd = bpf_htonl(rd), .addr = *dst};
 	const struct fp_route *r = bpf_map_lookup_elem(&fp_routes, &k);
-	if (!r || ip_is_v4(&r->nexthop) != ip_is_v4(dst))
+	struct fp_rcache_val nv = {.gen = gen};
+	if (r && ip_is_v4(&r->nexthop) == ip_is_v4(dst)) {
+		nv.found = 1;
+		nv.route = *r;
+	}
+	/* a full cache evicts its least recently used entry; a failure only
+	 * means the next packet walks the trie again */
+	bpf_map_update_elem(&fp_rcache, &ck, &nv, BPF_ANY);
+	if (!nv.found)
 		return false;
-	*hit = *r;
+	*hit = nv.route;
 	return true;
 }
 

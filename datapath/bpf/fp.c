@@ -255,6 +255,13 @@ static int route_sync(struct hnv_fp *fp, uint16_t rd, const struct hnv_prefix *p
 	return map_put(fp, fp->fd_routes, &k, &v);
 }
 
+/* After a change to fp_routes: every entry of the route cache fp_rcache
+ * is stale from now on (struct fp_rcache_val). */
+static void route_gen_bump(struct hnv_fp *fp)
+{
+	__atomic_add_fetch(&fp->skel->bss->fp_route_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 static int m_route_touch(void *arg, uint16_t rd, const struct hnv_prefix *pfx)
 {
 	struct hnv_fp *fp = arg;
@@ -293,9 +300,12 @@ static int m_route_publish(void *arg)
 		if (rc) {
 			while (i-- > 0)
 				route_sync(fp, fp->touched[i].rd, &fp->touched[i].pfx, true);
+			route_gen_bump(fp);
 			return rc;
 		}
 	}
+	if (n)
+		route_gen_bump(fp);
 	fp->n_touched = 0;
 	return 0;
 }
@@ -890,6 +900,7 @@ int hnv_fp_bind(struct hnv_fp *fp, struct hnv_dp *dp, char *err, size_t errlen)
 		what = "fp_recs";
 	if (!rc && (rc = hnv_policy_route_foreach(p, fill_route, fp)))
 		what = "fp_routes";
+	route_gen_bump(fp);
 	fp->n_pas = 0;
 	if (!rc && (rc = hnv_policy_pa_foreach(p, fill_pa, fp)))
 		what = "fp_pas";

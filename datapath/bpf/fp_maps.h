@@ -15,6 +15,9 @@
  *   fp_vsids      HASH                __u32 vsid -> struct fp_vsid
  *   fp_recs       HASH (no prealloc)  struct fp_rec_key -> struct fp_rec
  *   fp_routes     LPM_TRIE            struct fp_route_key -> struct fp_route
+ *   fp_rcache     LRU_HASH            struct fp_rcache_key -> struct fp_rcache_val
+ *                                     (fp_routes' answers, valid while
+ *                                     fp_route_gen is unchanged)
  *   fp_ports      HASH                __u32 ifindex -> struct fp_port
  *   fp_port_macs  HASH                struct fp_portmac_key -> struct fp_port_ref
  *   fp_counters   PERCPU_ARRAY        index -> __u64 (enum hnv_reason, then FP_C_*)
@@ -108,6 +111,23 @@ struct fp_route {
 	__u32 vsid;
 	__u32 metric;
 	struct fp_ip nexthop; /* unspecified: on-link */
+};
+
+/* The route cache: what a lookup in fp_routes answered for (rd, an
+ * address), found or not. The programs fill it; an entry counts only while
+ * its gen equals the global fp_route_gen (fp.bpf.c), which fp.c increments
+ * after every change to fp_routes, so a route change takes effect for
+ * every address at once, without deleting entries. */
+#define FP_RCACHE_ENTRIES 65536
+struct fp_rcache_key {
+	__u32 rd;
+	struct fp_ip addr;
+};
+struct fp_rcache_val {
+	__u64 gen;
+	__u32 found; /* 1: route holds the route; 0: no route */
+	__u32 pad;
+	struct fp_route route;
 };
 
 /* A port whose device the fast path serves, by the device's ifindex. */

@@ -360,6 +360,51 @@ static void test_many_pas(void **state)
 	fpd_free(y);
 }
 
+static const struct fcase *case_named(const char *name)
+{
+	for (unsigned i = 0; i < n_cases; i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return &cases[i];
+	fail_msg("no case %s", name);
+	return NULL;
+}
+
+/* A frame both tiers must decide alike and the fast path itself. */
+static void same_in_kernel(struct fpd *y, const struct fcase *k, const char *when)
+{
+	char why[256];
+	enum fpd_result r = fpd_compare(y, k->f, k->len, k->port, why, sizeof(why));
+	if (r != FPD_SAME)
+		fail_msg("%s, %s: %s", k->name, when,
+			 r == FPD_DIFFERENT ? why : "not decided in the kernel");
+}
+
+/* Route changes take effect in the fast path at once, also for the
+ * addresses whose route (or absence of one) it has cached (fp_rcache). */
+static void test_route_change(void **state)
+{
+	(void)state;
+	struct fpd *y = env_new(BLUERED);
+	assert_non_null(y);
+	struct hnv_policy *p = hnv_dp_policy(y->dp);
+	const struct fcase *k = case_named("routed to a remote VM in another VSID");
+	same_in_kernel(y, k, "routed");
+	same_in_kernel(y, k, "routed again (from the cache)");
+	struct hnv_prefix pfx;
+	struct hnv_ip onlink = pg_ip("0.0.0.0");
+	assert_int_equal(hnv_parse_prefix("10.0.1.0/24", &pfx), 0);
+	assert_int_equal(hnv_policy_route_del(p, "blue", &pfx, &onlink), 0);
+	assert_int_equal(hnv_policy_commit(p), 0);
+	same_in_kernel(y, k, "after its route was deleted"); /* drop_no_route */
+	same_in_kernel(y, k, "after its route was deleted, again");
+	struct hnv_route_spec rs = {
+		.rdomain = "blue", .vsid = 5002, .prefix = pfx, .nexthop = onlink, .metric = 255};
+	assert_int_equal(hnv_policy_route_add(p, &rs), 0);
+	assert_int_equal(hnv_policy_commit(p), 0);
+	same_in_kernel(y, k, "after its route was added back");
+	fpd_free(y);
+}
+
 /* Every one-bit flip of every case: both tiers agree on each. */
 static void test_bit_flips(void **state)
 {
@@ -420,6 +465,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_cases),
 		cmocka_unit_test(test_many_pas),
+		cmocka_unit_test(test_route_change),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_capture),
 	};
