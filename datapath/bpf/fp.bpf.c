@@ -78,6 +78,17 @@ struct {
 } fp_routes SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FP_RCACHE_ENTRIES);
+	__type(key, struct fp_rcache_key);
+	__type(value, struct fp_rcache_val);
+} fp_rcache SEC(".maps");
+
+/* The generation of fp_routes (see struct fp_rcache_val): written by fp.c
+ * (through the skeleton's mapping of .bss) after each change to fp_routes. */
+volatile __u64 fp_route_gen;
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_PORTS);
 	__type(key, __u32);
@@ -288,9 +299,15 @@ static __always_inline int pkt_store(struct __sk_buff *skb, __u32 off, const voi
 
 /* ---- policy lookups (policy_read.h) ---- */
 
-/* hnv_policy_is_local_pa */
-static __always_inline bool is_local_pa(const struct fp_ip *a)
+/* hnv_policy_is_local_pa: from fp_cfg's copy of the set; fp_pas only
+ * when the set is larger than that copy. */
+static __always_inline bool is_local_pa(const struct fp_cfg *cfg, const struct fp_ip *a)
 {
+	for (__u32 i = 0; i < FP_CFG_PAS; i++)
+		if (i < cfg->n_pas && ip_eq(&cfg->pas[i], a))
+			return true;
+	if (cfg->n_pas <= FP_CFG_PAS)
+		return false;
 	return bpf_map_lookup_elem(&fp_pas, a) != NULL;
 }
 
@@ -323,11 +340,31 @@ static __always_inline bool rec_or_wildcard(__u32 vsid, const struct fp_ip *ca, 
  * IPv6 route, so a hit whose next hop has the other family means no route. */
 static __always_inline bool route_lookup(__u32 rd, const struct fp_ip *dst, struct fp_route *hit)
 {
+	/* the cache first: one hash lookup instead of a walk down the trie;
+	 * gen is read before the trie, so what it answers is stored under a
+	 * generation that is at most as new as the trie it read */
+	__u64 gen = fp_route_gen;
+	struct fp_rcache_key ck = {.rd = rd, .addr = *dst};
+	const struct fp_rcache_val *cv = bpf_map_lookup_elem(&fp_rcache, &ck);
+	if (cv && cv->gen == gen) {
+		if (!cv->found)
+			return false;
+		*hit = cv->route;
+		return true;
+	}
 	struct fp_route_key k = {.prefixlen = 32 + 128, .rd = bpf_htonl(rd), .addr = *dst};
 	const struct fp_route *r = bpf_map_lookup_elem(&fp_routes, &k);
-	if (!r || ip_is_v4(&r->nexthop) != ip_is_v4(dst))
+	struct fp_rcache_val nv = {.gen = gen};
+	if (r && ip_is_v4(&r->nexthop) == ip_is_v4(dst)) {
+		nv.found = 1;
+		nv.route = *r;
+	}
+	/* a full cache evicts its least recently used entry; a failure only
+	 * means the next packet walks the trie again */
+	bpf_map_update_elem(&fp_rcache, &ck, &nv, BPF_ANY);
+	if (!nv.found)
 		return false;
-	*hit = *r;
+	*hit = nv.route;
 	return true;
 }
 
@@ -412,7 +449,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 			return false;
 		}
 		ip_from_v4(&dst, h + 16);
-		if (!is_local_pa(&dst)) {
+		if (!is_local_pa(c->cfg, &dst)) {
 			pass(c);
 			return false;
 		}
@@ -426,7 +463,7 @@ static __always_inline bool rx_outer(struct fp_ctx *c, struct rx_pkt *r)
 		}
 	} else if (type == ET_IPV6) {
 		if (parse_ipv6(&c->rd, ETH_HLEN, len, &o) || o.proto != IPPROTO_GRE_ ||
-		    !is_local_pa(&o.dst)) {
+		    !is_local_pa(c->cfg, &o.dst)) {
 			pass(c);
 			return false;
 		}
@@ -588,7 +625,7 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 	r->dst = port_by_mac(r->vsid, r->eth.dst);
 	struct fp_rec drec;
 	bool has_rec = rec_or_wildcard(r->vsid, &r->in.dst, &drec);
-	if ((has_rec && !is_local_pa(&drec.pa)) || (!has_rec && !r->dst)) {
+	if ((has_rec && !is_local_pa(c->cfg, &drec.pa)) || (!has_rec && !r->dst)) {
 		punt(c);
 		return;
 	}
@@ -812,7 +849,7 @@ static __always_inline void output(struct fp_ctx *c, struct tx_pkt *t, __u32 vsi
 		DROP(c, drop_rule);
 		return;
 	}
-	if (is_local_pa(&t->rec.pa)) {
+	if (is_local_pa(cfg, &t->rec.pa)) {
 		const struct fp_port_ref *dst = port_by_mac(vsid, t->rec.mac);
 		if (!dst) {
 			DROP(c, drop_no_local_port);

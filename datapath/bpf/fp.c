@@ -68,7 +68,9 @@ struct hnv_fp {
 	int ncpus;
 	int stats_fd; /* BPF_ENABLE_STATS while >= 0 (hnv_fp_stats_enable) */
 	uint64_t map_ops;
-	struct fp_cfg cfg; /* as written to fp_cfg */
+	struct fp_cfg cfg;            /* as written to fp_cfg */
+	struct fp_ip pas[FP_MAX_PAS]; /* the keys of fp_pas, in the order added */
+	unsigned n_pas;
 	struct hnv_dp *dp; /* bound datapath, or NULL */
 	struct hnv_policy *pol;
 	struct attach uplink;
@@ -123,6 +125,36 @@ static void cfg_pas(struct fp_cfg *c, const struct hnv_ip *pa4, const struct hnv
 		memcpy(c->pa4.b, pa4->b, 16);
 	if (pa6)
 		memcpy(c->pa6.b, pa6->b, 16);
+}
+
+/* fp_cfg's copy of the local PAs: their number and the first FP_CFG_PAS
+ * of fp->pas. */
+static void cfg_pa_list(const struct hnv_fp *fp, struct fp_cfg *c)
+{
+	c->n_pas = fp->n_pas;
+	memset(c->pas, 0, sizeof(c->pas));
+	for (unsigned i = 0; i < fp->n_pas && i < FP_CFG_PAS; i++)
+		c->pas[i] = fp->pas[i];
+}
+
+/* Adds k to or removes it from fp->pas (after the same change to fp_pas,
+ * which holds at most FP_MAX_PAS). True when the set changed. */
+static bool pa_list_set(struct hnv_fp *fp, const struct fp_ip *k, bool added)
+{
+	unsigned i = 0;
+	while (i < fp->n_pas && memcmp(&fp->pas[i], k, sizeof(*k)) != 0)
+		i++;
+	if (added) {
+		if (i < fp->n_pas || fp->n_pas == FP_MAX_PAS)
+			return false;
+		fp->pas[fp->n_pas++] = *k;
+		return true;
+	}
+	if (i == fp->n_pas)
+		return false;
+	memmove(&fp->pas[i], &fp->pas[i + 1], (fp->n_pas - i - 1) * sizeof(*k));
+	fp->n_pas--;
+	return true;
 }
 
 /* ---- the policy's objects as map entries ---- */
@@ -223,6 +255,13 @@ static int route_sync(struct hnv_fp *fp, uint16_t rd, const struct hnv_prefix *p
 	return map_put(fp, fp->fd_routes, &k, &v);
 }
 
+/* After a change to fp_routes: every entry of the route cache fp_rcache
+ * is stale from now on (struct fp_rcache_val). */
+static void route_gen_bump(struct hnv_fp *fp)
+{
+	__atomic_add_fetch(&fp->skel->bss->fp_route_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 static int m_route_touch(void *arg, uint16_t rd, const struct hnv_prefix *pfx)
 {
 	struct hnv_fp *fp = arg;
@@ -261,9 +300,12 @@ static int m_route_publish(void *arg)
 		if (rc) {
 			while (i-- > 0)
 				route_sync(fp, fp->touched[i].rd, &fp->touched[i].pfx, true);
+			route_gen_bump(fp);
 			return rc;
 		}
 	}
+	if (n)
+		route_gen_bump(fp);
 	fp->n_touched = 0;
 	return 0;
 }
@@ -278,12 +320,16 @@ static int m_pa_set(void *arg, const struct hnv_ip *pa, bool added, const struct
 	int rc = added ? map_put(fp, fp->fd_pas, &k, &one) : map_del(fp, fp->fd_pas, &k);
 	if (rc)
 		return rc;
+	bool changed = pa_list_set(fp, &k, added);
 	struct fp_cfg c = fp->cfg;
 	cfg_pas(&c, pa4, pa6);
+	cfg_pa_list(fp, &c);
 	if (memcmp(&c, &fp->cfg, sizeof(c)) == 0)
 		return 0;
 	rc = cfg_write(fp, &c);
 	if (rc) {
+		if (changed)
+			pa_list_set(fp, &k, !added);
 		if (added)
 			map_del(fp, fp->fd_pas, &k);
 		else
@@ -818,7 +864,10 @@ static int fill_pa(const struct hnv_prefix *pa, void *arg)
 	struct fp_ip k;
 	memcpy(k.b, pa->addr.b, 16);
 	__u8 one = 1;
-	return map_put(fp, fp->fd_pas, &k, &one);
+	int rc = map_put(fp, fp->fd_pas, &k, &one);
+	if (!rc)
+		pa_list_set(fp, &k, true);
+	return rc;
 }
 
 static int fill_port(const struct hnv_port *pt, void *arg)
@@ -851,8 +900,16 @@ int hnv_fp_bind(struct hnv_fp *fp, struct hnv_dp *dp, char *err, size_t errlen)
 		what = "fp_recs";
 	if (!rc && (rc = hnv_policy_route_foreach(p, fill_route, fp)))
 		what = "fp_routes";
+	route_gen_bump(fp);
+	fp->n_pas = 0;
 	if (!rc && (rc = hnv_policy_pa_foreach(p, fill_pa, fp)))
 		what = "fp_pas";
+	if (!rc) {
+		c = fp->cfg;
+		cfg_pa_list(fp, &c);
+		if ((rc = cfg_write(fp, &c)))
+			what = "fp_cfg";
+	}
 	if (!rc && (rc = hnv_policy_port_foreach(p, fill_port, fp)))
 		what = "fp_ports";
 	if (rc) {

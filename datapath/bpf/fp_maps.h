@@ -10,10 +10,14 @@
  *
  * Maps (name: type, key -> value):
  *   fp_cfg        ARRAY[1]            0 -> struct fp_cfg
- *   fp_pas        HASH                struct fp_ip -> __u8 (1: a local PA)
+ *   fp_pas        HASH                struct fp_ip -> __u8 (1: a local PA;
+ *                                     the first FP_CFG_PAS also in fp_cfg)
  *   fp_vsids      HASH                __u32 vsid -> struct fp_vsid
  *   fp_recs       HASH (no prealloc)  struct fp_rec_key -> struct fp_rec
  *   fp_routes     LPM_TRIE            struct fp_route_key -> struct fp_route
+ *   fp_rcache     LRU_HASH            struct fp_rcache_key -> struct fp_rcache_val
+ *                                     (fp_routes' answers, valid while
+ *                                     fp_route_gen is unchanged)
  *   fp_ports      HASH                __u32 ifindex -> struct fp_port
  *   fp_port_macs  HASH                struct fp_portmac_key -> struct fp_port_ref
  *   fp_counters   PERCPU_ARRAY        index -> __u64 (enum hnv_reason, then FP_C_*)
@@ -36,6 +40,7 @@
 #define FP_MAX_PORTS 1024
 #define FP_VSID_GWS 4 /* HNV_VSUBNET_MAX_PREFIXES */
 #define FP_PORT_CAS 4 /* HNV_PORT_MAX_CAS */
+#define FP_CFG_PAS 4  /* local PAs held in fp_cfg */
 
 struct fp_ip {
 	__u8 b[16];
@@ -52,6 +57,12 @@ struct fp_cfg {
 	__u8 trace;           /* 1: every decision is also sent as an FP_EV_TRACE event */
 	struct fp_ip pa4;     /* encapsulation source (hnv_policy_local_pa) */
 	struct fp_ip pa6;
+	/* The local PAs (the keys of fp_pas) inline, so that the test of an
+	 * outer destination or a record's PA needs no hash lookup: n_pas is
+	 * their number, pas[] the first FP_CFG_PAS of them; with more than
+	 * FP_CFG_PAS, an address not in pas[] is looked up in fp_pas. */
+	__u32 n_pas;
+	struct fp_ip pas[FP_CFG_PAS];
 };
 
 /* A virtual subnet. */
@@ -100,6 +111,23 @@ struct fp_route {
 	__u32 vsid;
 	__u32 metric;
 	struct fp_ip nexthop; /* unspecified: on-link */
+};
+
+/* The route cache: what a lookup in fp_routes answered for (rd, an
+ * address), found or not. The programs fill it; an entry counts only while
+ * its gen equals the global fp_route_gen (fp.bpf.c), which fp.c increments
+ * after every change to fp_routes, so a route change takes effect for
+ * every address at once, without deleting entries. */
+#define FP_RCACHE_ENTRIES 65536
+struct fp_rcache_key {
+	__u32 rd;
+	struct fp_ip addr;
+};
+struct fp_rcache_val {
+	__u64 gen;
+	__u32 found; /* 1: route holds the route; 0: no route */
+	__u32 pad;
+	struct fp_route route;
 };
 
 /* A port whose device the fast path serves, by the device's ifindex. */

@@ -380,14 +380,23 @@ static void test_deltas(void **state)
 	assert_memory_equal(c.pa4.b, pa4.addr.b, 16);
 	assert_memory_equal(c.pa6.b, pa6.addr.b, 16);
 	assert_int_equal(map_count(fd(e, "fp_pas"), sizeof(struct fp_ip)), 3);
+	/* and the whole set inline, in the order added */
+	assert_int_equal(c.n_pas, 3);
+	assert_memory_equal(c.pas[0].b, pa6.addr.b, 16);
+	assert_memory_equal(c.pas[1].b, pa4.addr.b, 16);
+	assert_memory_equal(c.pas[2].b, pa4b.addr.b, 16);
 	assert_int_equal(hnv_policy_pa_del(e->p, &pa4.addr), 0);
 	c = cfg_of(e);
 	assert_memory_equal(c.pa4.b, pa4b.addr.b, 16);
+	assert_int_equal(c.n_pas, 2);
+	assert_memory_equal(c.pas[0].b, pa6.addr.b, 16);
+	assert_memory_equal(c.pas[1].b, pa4b.addr.b, 16);
 	assert_memory_equal(c.pa4.b, hnv_policy_local_pa(e->p, true)->b, 16);
 	assert_int_equal(hnv_policy_pa_del(e->p, &pa4b.addr), 0);
 	assert_int_equal(hnv_policy_pa_del(e->p, &pa6.addr), 0);
 	c = cfg_of(e);
 	assert_false(c.has_pa4 || c.has_pa6);
+	assert_int_equal(c.n_pas, 0);
 	assert_int_equal(map_count(fd(e, "fp_pas"), sizeof(struct fp_ip)), 0);
 
 	/* settings */
@@ -758,7 +767,8 @@ static void test_port_stats(void **state)
  * way the fast path does: bpf_perf_event_output(skb, fp_punt,
  * BPF_F_CURRENT_CPU | frame bytes << 32, &hdr, sizeof(hdr)) ---- */
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
+#define INSN(c, d, s, o, i)                                                                        \
+	((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 
 static int punt_prog(int punt_fd, uint16_t kind, uint16_t in_port, uint32_t hdr_len,
 		     uint32_t append)

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include <bpf/bpf.h>
+
 #include "../../datapath/io/pcap.h"
 #include "bluered.h"
 #include "fpdiff.h"
@@ -268,25 +270,35 @@ static void build_cases(const struct fpd *x)
 	}
 }
 
+/* The differential environment of conf, with a learned address of r1
+ * (mirrored into the maps like any record); NULL after saying why. */
+static struct fpd *env_new(const char *conf)
+{
+	char why[512] = "";
+	struct fpd *x = fpd_new(conf, REMOTE_PAS, why, sizeof(why));
+	if (!x) {
+		print_message("test_fp_diff: %s\n", why);
+		return NULL;
+	}
+	struct hnv_ip ca = pg_ip("10.7.0.77"), pa = pg_ip("192.168.4.22");
+	struct hnv_mac r1 = pg_mac(R1);
+	if (hnv_policy_learn(hnv_dp_policy(x->dp), 7001, &ca, &r1, &pa, 1) != HNV_LEARN_NEW) {
+		print_message("test_fp_diff: cannot learn 10.7.0.77\n");
+		fpd_free(x);
+		return NULL;
+	}
+	return x;
+}
+
 static int setup(void **state)
 {
 	if (geteuid() != 0) {
 		print_message("test_fp_diff: needs root (BPF, a network namespace)\n");
 		return -1;
 	}
-	char why[512] = "";
-	struct fpd *x = fpd_new(BLUERED, REMOTE_PAS, why, sizeof(why));
-	if (!x) {
-		print_message("test_fp_diff: %s\n", why);
+	struct fpd *x = env_new(BLUERED);
+	if (!x)
 		return -1;
-	}
-	/* a learned address of r1: mirrored into the maps like any record */
-	struct hnv_ip ca = pg_ip("10.7.0.77"), pa = pg_ip("192.168.4.22");
-	struct hnv_mac r1 = pg_mac(R1);
-	if (hnv_policy_learn(hnv_dp_policy(x->dp), 7001, &ca, &r1, &pa, 1) != HNV_LEARN_NEW) {
-		print_message("test_fp_diff: cannot learn 10.7.0.77\n");
-		return -1;
-	}
 	build_cases(x);
 	*state = x;
 	return 0;
@@ -315,6 +327,82 @@ static void test_fast_cases(void **state)
 				 : r == FPD_PASSED ? "passed"
 						   : "skipped");
 	}
+}
+
+/* The same cases where the local PAs outnumber fp_cfg's copy of them:
+ * alike, and the everyday ones still decided in the kernel. */
+static void test_many_pas(void **state)
+{
+	(void)state;
+	/* BLUERED with four more local PAs configured before its own: fp_cfg
+	 * holds the first FP_CFG_PAS inline, so the PAs the cases use
+	 * (192.168.4.11, fd00:4::11) are found in fp_pas only */
+	static char conf[sizeof(BLUERED) + 256];
+	snprintf(conf, sizeof(conf),
+		 "pa add fd00:9::1/64 --dev eth0\npa add fd00:9::2/64 --dev eth0\n"
+		 "pa add fd00:9::3/64 --dev eth0\npa add fd00:9::4/64 --dev eth0\n%s",
+		 BLUERED);
+	struct fpd *y = env_new(conf);
+	assert_non_null(y);
+	struct fp_cfg c;
+	__u32 zero = 0;
+	assert_int_equal(bpf_map_lookup_elem(hnv_fp_map_fd(y->fp, "fp_cfg"), &zero, &c), 0);
+	assert_int_equal(c.n_pas, 6);
+	char why[256];
+	for (unsigned i = 0; i < n_cases; i++) {
+		const struct fcase *k = &cases[i];
+		enum fpd_result r = fpd_compare(y, k->f, k->len, k->port, why, sizeof(why));
+		if (r == FPD_DIFFERENT)
+			fail_msg("%s: %s", k->name, why);
+		if (k->fast && r != FPD_SAME)
+			fail_msg("%s: not decided in the kernel", k->name);
+	}
+	fpd_free(y);
+}
+
+static const struct fcase *case_named(const char *name)
+{
+	for (unsigned i = 0; i < n_cases; i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return &cases[i];
+	fail_msg("no case %s", name);
+	return NULL;
+}
+
+/* A frame both tiers must decide alike and the fast path itself. */
+static void same_in_kernel(struct fpd *y, const struct fcase *k, const char *when)
+{
+	char why[256];
+	enum fpd_result r = fpd_compare(y, k->f, k->len, k->port, why, sizeof(why));
+	if (r != FPD_SAME)
+		fail_msg("%s, %s: %s", k->name, when,
+			 r == FPD_DIFFERENT ? why : "not decided in the kernel");
+}
+
+/* Route changes take effect in the fast path at once, also for the
+ * addresses whose route (or absence of one) it has cached (fp_rcache). */
+static void test_route_change(void **state)
+{
+	(void)state;
+	struct fpd *y = env_new(BLUERED);
+	assert_non_null(y);
+	struct hnv_policy *p = hnv_dp_policy(y->dp);
+	const struct fcase *k = case_named("routed to a remote VM in another VSID");
+	same_in_kernel(y, k, "routed");
+	same_in_kernel(y, k, "routed again (from the cache)");
+	struct hnv_prefix pfx;
+	struct hnv_ip onlink = pg_ip("0.0.0.0");
+	assert_int_equal(hnv_parse_prefix("10.0.1.0/24", &pfx), 0);
+	assert_int_equal(hnv_policy_route_del(p, "blue", &pfx, &onlink), 0);
+	assert_int_equal(hnv_policy_commit(p), 0);
+	same_in_kernel(y, k, "after its route was deleted"); /* drop_no_route */
+	same_in_kernel(y, k, "after its route was deleted, again");
+	struct hnv_route_spec rs = {
+		.rdomain = "blue", .vsid = 5002, .prefix = pfx, .nexthop = onlink, .metric = 255};
+	assert_int_equal(hnv_policy_route_add(p, &rs), 0);
+	assert_int_equal(hnv_policy_commit(p), 0);
+	same_in_kernel(y, k, "after its route was added back");
+	fpd_free(y);
 }
 
 /* Every one-bit flip of every case: both tiers agree on each. */
@@ -376,6 +464,8 @@ int main(void)
 	urcu_qsbr_register_thread();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_cases),
+		cmocka_unit_test(test_many_pas),
+		cmocka_unit_test(test_route_change),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_capture),
 	};
