@@ -94,6 +94,7 @@ void hnv_gw_free(struct hnv_gw *g)
 	free_desired(g->d);
 	free(g->links);
 	free(g->addrs);
+	free(g->shaping);
 	free(g->learned);
 	free(g);
 }
@@ -223,6 +224,20 @@ static int load_addrs(struct hnv_gw *g, char *err, size_t errlen)
 {
 	g->n_addrs = 0;
 	return hnv_rtnl_addrs(g->nl, 0, addr_keep, g, err, errlen);
+}
+
+/* Every device's qdiscs into g->shaping: one dump per apply, not one per
+ * tunnel or connection (gw_apply_rates). A failed dump is logged and each
+ * device is then asked alone. */
+static void load_shaping(struct hnv_gw *g)
+{
+	char err[ERR_LEN];
+	free(g->shaping);
+	g->shaping = NULL;
+	g->n_shaping = 0;
+	g->shaping_ok = hnv_rtnl_shapings(g->nl, &g->shaping, &g->n_shaping, err, sizeof(err)) == 0;
+	if (!g->shaping_ok)
+		hnv_log(HNV_LOG_WARNING, "gateway: %s; asking each device", err);
 }
 
 /* Makes the addresses of ifindex exactly want[] (with plen[]); what it has
@@ -523,6 +538,7 @@ static int apply_desired(struct hnv_gw *g, struct desired *d)
 	remove_stale(g, d);
 	if (load_links(g, err, sizeof(err)) < 0) /* ifindexes of what was created */
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
+	load_shaping(g);
 	gw_assign_if_ids(d);
 	gw_apply_s2s(g, d);
 	gw_assign_conns(d);

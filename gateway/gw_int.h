@@ -131,6 +131,11 @@ struct hnv_gw {
 	size_t n_links, cap_links;
 	struct hnv_rtnl_addr *addrs; /* every interface's, dumped once per apply */
 	size_t n_addrs, cap_addrs;
+	/* every device's qdiscs, dumped once per apply (sorted by ifindex);
+	 * shaping_ok false: the dump failed, each device is asked alone */
+	struct hnv_rtnl_dev_shaping *shaping;
+	size_t n_shaping;
+	bool shaping_ok;
 	struct learned *learned; /* routes zebra redistributes to hnvgwd */
 	size_t n_learned, cap_learned;
 	uint64_t zapi_connects; /* sessions seen: a new one streams them again */
@@ -185,8 +190,9 @@ void gw_assign_conns(struct desired *d);
 void gw_apply_conns(struct hnv_gw *g, struct desired *d);
 /* The rate limits (kbit/s, 0: none) of device dev (ifindex): changed in
  * place, the device and its routes stay; used for connections and for
- * the tunnels' XFRM interfaces. Egress is compared with the tbf the
- * kernel has; ingress with *applied_in and *applied_ifindex, what this
+ * the tunnels' XFRM interfaces, each at most once per apply. Egress is
+ * compared with the tbf the kernel had when this apply began (g->shaping);
+ * ingress with *applied_in and *applied_ifindex, what this
  * hnvgwd last put on a device (the police action is not read back), which
  * it updates. 0 or -errno with the message in err. */
 int gw_apply_rates(struct hnv_gw *g, int ifindex, const char *dev, uint32_t rate_out,

@@ -103,6 +103,21 @@ struct hnv_rtnl_shaping {
 int hnv_rtnl_parse_qdisc(const void *msg, size_t len, int ifindex, struct hnv_rtnl_shaping *s);
 int hnv_rtnl_shaping_get(struct hnv_rtnl *r, int ifindex, struct hnv_rtnl_shaping *s, char *err,
 			 size_t errlen);
+/* One device's rate limits in a dump of every device's (hnv_rtnl_shapings). */
+struct hnv_rtnl_dev_shaping {
+	int ifindex;
+	struct hnv_rtnl_shaping s;
+};
+/* Every device's rate limits from one qdisc dump, for an apply that
+ * checks many devices (a qdisc dump lists every device's: one per device
+ * was quadratic with 1,000 tunnels): *out (malloc'd, the caller frees it)
+ * holds one entry per device the dump listed, sorted by ifindex; a device
+ * not in it has only the kernel's defaults. 0, or -errno with err. */
+int hnv_rtnl_shapings(struct hnv_rtnl *r, struct hnv_rtnl_dev_shaping **out, size_t *n, char *err,
+		      size_t errlen);
+/* The entry of ifindex in v[n] (sorted by ifindex), or NULL. */
+const struct hnv_rtnl_dev_shaping *hnv_rtnl_shaping_find(const struct hnv_rtnl_dev_shaping *v,
+							 size_t n, int ifindex);
 /* Egress limit: a tbf root qdisc of kbit kbit/s (replacing the root qdisc
  * in place), or with kbit 0 no root qdisc (the device's default). */
 int hnv_rtnl_rate_out(struct hnv_rtnl *r, int ifindex, const char *name, uint32_t kbit, char *err,
