@@ -129,6 +129,8 @@ struct hnv_gw {
 	struct desired *d;   /* of the last apply, for show and the watchers */
 	struct hnv_rtnl_link *links;
 	size_t n_links, cap_links;
+	size_t *link_name, *link_ifindex; /* links' indices by name, by ifindex */
+	size_t cap_link_idx, cap_link_ifindex;
 	struct hnv_rtnl_addr *addrs; /* every interface's, dumped once per apply */
 	size_t n_addrs, cap_addrs;
 	/* every device's qdiscs, dumped once per apply (sorted by ifindex);
