@@ -275,6 +275,9 @@ out=$(timeout 3600 hnvgw commit -f "$LAB_TMP/tenants.conf" 2>&1)
 rc=$?
 t_commit=$(since "$t0")
 echo "       hnvgw commit -f: exit $rc after $t_commit s: $(head -c 300 <<<"$out")"
+# where the commit's time went, as hnvgwd logs it (per phase)
+journalctl -u hnvgwd -o cat --no-pager -q --since "@${t0%.*}" |
+	grep -E '^(revision [0-9]+:|gateway: applied|s2s: [0-9]+ tunnels)' | cut -c1-240 | indent
 # 4: stored, but the reply names what hnvgwd could not apply (yet): it
 # retries, so the measurement goes on; anything else ends it
 if ((rc != 0 && rc != 4)); then
