@@ -551,10 +551,17 @@ static void release_slaves(struct hnv_gw *g, const struct desired *d, int vrf_if
 	}
 }
 
-/* Deletes owned VRFs and gateway ports the model no longer has. */
+/* Deletes owned VRFs and gateway ports the model no longer has, together
+ * (gw_del_links). */
 static void remove_stale(struct hnv_gw *g, const struct desired *d)
 {
-	char err[ERR_LEN];
+	struct gw_del *del = calloc(g->n_links + 1, sizeof(*del));
+	size_t n = 0;
+	if (del == NULL) {
+		hnv_log(HNV_LOG_ERR,
+			"gateway: out of memory deleting what is no longer configured");
+		return;
+	}
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct hnv_rtnl_link *l = &g->links[i];
 		bool vrf = strcmp(l->kind, "vrf") == 0 &&
@@ -563,14 +570,12 @@ static void remove_stale(struct hnv_gw *g, const struct desired *d)
 		if ((vrf && !wanted_vrf(d, l->name)) || (port && !wanted_port(d, l->name))) {
 			if (vrf)
 				release_slaves(g, d, l->ifindex);
-			if (hnv_rtnl_del_link(g->nl, l->ifindex, l->name, err, sizeof(err)) < 0)
-				hnv_log(HNV_LOG_ERR, "gateway: %s", err);
-			else
-				hnv_log(HNV_LOG_INFO,
-					"gateway: deleted %s %s, no longer configured",
-					vrf ? "VRF" : "gateway port", l->name);
+			del[n++] =
+				(struct gw_del){l->ifindex, l->name, vrf ? "VRF" : "gateway port"};
 		}
 	}
+	gw_del_links(g, del, n);
+	free(del);
 }
 
 static void set_forwarding(void)

@@ -181,6 +181,16 @@ size_t gw_tunnel_netmaps(const struct tunnel *tu, struct hnv_nat_netmap *out);
 int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
 		  const unsigned *plen, unsigned n, char *err, size_t errlen);
 
+/* gw_del.c */
+struct gw_del {
+	int ifindex;
+	const char *name; /* for the log: "deleted <what> <name>" */
+	const char *what;
+};
+/* Deletes the links del[0..n) together (one group delete, rtnl.h), each
+ * logged; one by one when the kernel refuses that. */
+void gw_del_links(struct hnv_gw *g, const struct gw_del *del, size_t n);
+
 /* gw_conn.c */
 /* What old (the last apply's state, or NULL) applied to the connections
  * and tunnels d names too (their ingress limits). */

@@ -251,17 +251,20 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 			g->retry = true;
 		}
 	}
-	for (size_t i = 0; i < g->n_links; i++) {
+	/* stale XFRM interfaces, deleted together (gw_del_links) */
+	struct gw_del *del = calloc(g->n_links + 1, sizeof(*del));
+	size_t n_del = 0;
+	for (size_t i = 0; del && i < g->n_links; i++) {
 		const struct hnv_rtnl_link *l = &g->links[i];
 		if (strcmp(l->kind, "xfrm") == 0 &&
 		    strncmp(l->name, HNV_RTNL_XFRM_PREFIX, strlen(HNV_RTNL_XFRM_PREFIX)) == 0 &&
-		    !wanted_xfrm(d, l->name)) {
-			if (hnv_rtnl_del_link(g->nl, l->ifindex, l->name, err, sizeof(err)) < 0)
-				hnv_log(HNV_LOG_ERR, "s2s: %s", err);
-			else
-				hnv_log(HNV_LOG_INFO, "s2s: deleted XFRM interface %s", l->name);
-		}
+		    !wanted_xfrm(d, l->name))
+			del[n_del++] = (struct gw_del){l->ifindex, l->name, "XFRM interface"};
 	}
+	if (del == NULL)
+		hnv_log(HNV_LOG_ERR, "s2s: out of memory deleting stale XFRM interfaces");
+	gw_del_links(g, del, n_del);
+	free(del);
 	apply_netmap_steering(g, d);
 	if (!g->vici || (!d->n_s2s && !g->s2s))
 		return;

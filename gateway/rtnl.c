@@ -145,7 +145,7 @@ int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
 		return -EINVAL;
 	uint32_t master = 0, link = 0;
 	if (opt_u32(&t[IFLA_MASTER], &master) < 0 || opt_u32(&t[IFLA_MTU], &l->mtu) < 0 ||
-	    opt_u32(&t[IFLA_LINK], &link) < 0)
+	    opt_u32(&t[IFLA_LINK], &link) < 0 || opt_u32(&t[IFLA_GROUP], &l->group) < 0)
 		return -EINVAL;
 	l->master = (int)master;
 	l->link = (int)link;
@@ -312,6 +312,27 @@ int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *e
 	int rc = hnv_nl_talk(&r->nl, link_req(r, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL);
 	if (rc < 0)
 		hnv_seterr(err, errlen, "cannot delete interface %s: %s", name, strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_set_group(struct hnv_rtnl *r, int ifindex, const char *name, uint32_t group, char *err,
+		       size_t errlen)
+{
+	struct nlmsghdr *nlh = link_req(r, RTM_NEWLINK, NLM_F_ACK, ifindex);
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "cannot set the group of %s: %s", name, strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_del_group(struct hnv_rtnl *r, uint32_t group, char *err, size_t errlen)
+{
+	struct nlmsghdr *nlh = link_req(r, RTM_DELLINK, NLM_F_ACK, 0);
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "cannot delete link group %u: %s", group, strerror(-rc));
 	return rc;
 }
 
