@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 /* What the manager knows of one wanted tunnel. conf holds the PSK. */
@@ -38,6 +39,7 @@ struct hnv_s2s {
 	void *log_arg;
 	struct hnv_vici_conn *cmd, *ev;
 	long long last_try, last_audit;
+	unsigned audit_gap; /* seconds from one audit to the next */
 	unsigned connects, reloads;
 	struct tun *tuns;
 	size_t n_tuns;
@@ -469,6 +471,7 @@ int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
 	struct hnv_s2s *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->audit_gap = HNV_S2S_AUDIT_S;
 	if (strlen(path) >= sizeof(s->path) || strlen(cred) >= sizeof(s->cred_dir)) {
 		free(s);
 		return -ENAMETOOLONG;
@@ -675,12 +678,22 @@ static int kick_idle(struct hnv_s2s *s)
 		if (++t->idle_audits < 2)
 			continue;
 		t->idle_audits = 0;
-		logf_(s, HNV_LOG_WARNING, "s2s %s: no IKE SA for %d s; initiating again",
-		      t->conf.name, 2 * HNV_S2S_AUDIT_S);
+		logf_(s, HNV_LOG_WARNING, "s2s %s: no IKE SA for %u s; initiating again",
+		      t->conf.name, 2 * s->audit_gap);
 		if (initiate(s, t) == 0)
 			t->kicks++;
 	}
 	return s->cmd ? 0 : -ENOTCONN;
+}
+
+unsigned hnv_s2s_audit_gap(int64_t ms)
+{
+	if (ms <= 0)
+		return HNV_S2S_AUDIT_S;
+	int64_t gap = (10 * ms + 999) / 1000;
+	return gap < HNV_S2S_AUDIT_S       ? HNV_S2S_AUDIT_S
+	       : gap > HNV_S2S_AUDIT_MAX_S ? HNV_S2S_AUDIT_MAX_S
+					   : (unsigned)gap;
 }
 
 int hnv_s2s_tick(struct hnv_s2s *s)
@@ -693,10 +706,11 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 		 * secret not in swanctl.conf, ours included, whenever it ends
 		 * after our reconnect. An audit every few seconds loads back
 		 * what charon lost; it costs two list commands. */
-		if (now - s->last_audit < HNV_S2S_AUDIT_S)
+		if (now - s->last_audit < (long long)s->audit_gap)
 			return 0;
 		s->last_audit = now;
 		unsigned before = s->reloads;
+		int64_t t0 = hnv_mono_ms();
 		int rc = reconcile(s);
 		if (rc && rc != -ENOTCONN)
 			logf_(s, HNV_LOG_WARNING, "s2s: audit incomplete: %s", strerror(-rc));
@@ -707,6 +721,12 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 			      s->reloads - before);
 		if (s->cmd)
 			kick_idle(s);
+		unsigned gap = hnv_s2s_audit_gap(hnv_mono_ms() - t0);
+		if (gap != s->audit_gap)
+			logf_(s, HNV_LOG_INFO,
+			      "s2s: the audit took %lld ms: every %u s from now on",
+			      (long long)(hnv_mono_ms() - t0), gap);
+		s->audit_gap = gap;
 		return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
 	}
 	if (now == s->last_try)
