@@ -5,6 +5,7 @@
 #include "gw_int.h"
 
 #include "../lib/addr.h"
+#include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/vec.h"
 
@@ -93,7 +94,10 @@ void hnv_gw_free(struct hnv_gw *g)
 	free(g->bgp_text);
 	free_desired(g->d);
 	free(g->links);
+	free(g->link_name);
+	free(g->link_ifindex);
 	free(g->addrs);
+	free(g->shaping);
 	free(g->learned);
 	free(g);
 }
@@ -180,17 +184,72 @@ static void link_add(const struct hnv_rtnl_link *l, void *arg)
 		g->links[g->n_links++] = *l;
 }
 
+static int link_idx_by_name(const void *a, const void *b, void *arg)
+{
+	const struct hnv_rtnl_link *l = arg;
+	return strcmp(l[*(const size_t *)a].name, l[*(const size_t *)b].name);
+}
+
+static int link_idx_by_ifindex(const void *a, const void *b, void *arg)
+{
+	const struct hnv_rtnl_link *l = arg;
+	int x = l[*(const size_t *)a].ifindex, y = l[*(const size_t *)b].ifindex;
+	return (x > y) - (x < y);
+}
+
+/* Every link into g->links, with indices by name and by ifindex: an apply
+ * looks links up several times per tenant, and a scan of ~4 links per
+ * tenant each time was quadratic. */
 static int load_links(struct hnv_gw *g, char *err, size_t errlen)
 {
 	g->n_links = 0;
-	return hnv_rtnl_links(g->nl, link_add, g, err, errlen);
+	int rc = hnv_rtnl_links(g->nl, link_add, g, err, errlen);
+	if (rc == 0 && (HNV_GROW(g->link_name, g->cap_link_idx, g->n_links + 1) ||
+			HNV_GROW(g->link_ifindex, g->cap_link_ifindex, g->n_links + 1))) {
+		hnv_seterr(err, errlen, "out of memory for %zu links", g->n_links);
+		rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		g->n_links = 0;
+		return rc;
+	}
+	for (size_t i = 0; i < g->n_links; i++)
+		g->link_name[i] = g->link_ifindex[i] = i;
+	qsort_r(g->link_name, g->n_links, sizeof(size_t), link_idx_by_name, g->links);
+	qsort_r(g->link_ifindex, g->n_links, sizeof(size_t), link_idx_by_ifindex, g->links);
+	return 0;
 }
 
 const struct hnv_rtnl_link *gw_link_by_name(const struct hnv_gw *g, const char *name)
 {
-	for (size_t i = 0; i < g->n_links; i++)
-		if (strcmp(g->links[i].name, name) == 0)
-			return &g->links[i];
+	size_t lo = 0, hi = g->n_links;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct hnv_rtnl_link *l = &g->links[g->link_name[mid]];
+		int c = strcmp(l->name, name);
+		if (c == 0)
+			return l;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const struct hnv_rtnl_link *link_by_ifindex(const struct hnv_gw *g, int ifindex)
+{
+	size_t lo = 0, hi = g->n_links;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct hnv_rtnl_link *l = &g->links[g->link_ifindex[mid]];
+		if (l->ifindex == ifindex)
+			return l;
+		if (l->ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -219,10 +278,49 @@ static void addr_keep(const struct hnv_rtnl_addr *a, void *arg)
 /* Every interface's addresses into g->addrs: one dump per apply, not one
  * per interface (with 1,000 tenants that was 2,000 dumps of up to ~4,000
  * addresses each). */
+static int addr_by_ifindex(const void *a, const void *b)
+{
+	int x = ((const struct hnv_rtnl_addr *)a)->ifindex;
+	int y = ((const struct hnv_rtnl_addr *)b)->ifindex;
+	return (x > y) - (x < y);
+}
+
 static int load_addrs(struct hnv_gw *g, char *err, size_t errlen)
 {
 	g->n_addrs = 0;
-	return hnv_rtnl_addrs(g->nl, 0, addr_keep, g, err, errlen);
+	int rc = hnv_rtnl_addrs(g->nl, 0, addr_keep, g, err, errlen);
+	if (rc == 0 && g->n_addrs > 1) /* by ifindex: addrs_of bisects */
+		qsort(g->addrs, g->n_addrs, sizeof(*g->addrs), addr_by_ifindex);
+	return rc;
+}
+
+/* The first of ifindex's addresses in g->addrs (sorted by ifindex): its
+ * addresses are the entries from there on with that ifindex. */
+static size_t addrs_of(const struct hnv_gw *g, int ifindex)
+{
+	size_t lo = 0, hi = g->n_addrs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->addrs[mid].ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Every device's qdiscs into g->shaping: one dump per apply, not one per
+ * tunnel or connection (gw_apply_rates). A failed dump is logged and each
+ * device is then asked alone. */
+static void load_shaping(struct hnv_gw *g)
+{
+	char err[ERR_LEN];
+	free(g->shaping);
+	g->shaping = NULL;
+	g->n_shaping = 0;
+	g->shaping_ok = hnv_rtnl_shapings(g->nl, &g->shaping, &g->n_shaping, err, sizeof(err)) == 0;
+	if (!g->shaping_ok)
+		hnv_log(HNV_LOG_WARNING, "gateway: %s; asking each device", err);
 }
 
 /* Makes the addresses of ifindex exactly want[] (with plen[]); what it has
@@ -233,8 +331,8 @@ int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct 
 {
 	struct addr_set have = {.n = 0};
 	int rc;
-	for (size_t i = 0; i < g->n_addrs; i++)
-		if (g->addrs[i].ifindex == ifindex && have.n < 16)
+	for (size_t i = addrs_of(g, ifindex); i < g->n_addrs && g->addrs[i].ifindex == ifindex; i++)
+		if (have.n < 16)
 			have.a[have.n++] = g->addrs[i];
 	for (unsigned i = 0; i < have.n; i++) {
 		bool keep = false;
@@ -328,10 +426,8 @@ static int corp_dev_free(struct hnv_gw *g, const struct tenant *t, char *err, si
 		return 0;
 	/* its master, by name: this tenant's VRF may not be created yet in
 	 * this run (a restart finds the device already in it) */
-	const char *master = NULL;
-	for (size_t i = 0; i < g->n_links; i++)
-		if (g->links[i].ifindex == l->master)
-			master = g->links[i].name;
+	const struct hnv_rtnl_link *m = link_by_ifindex(g, l->master);
+	const char *master = m ? m->name : NULL;
 	if (master && strcmp(master, t->vrf) == 0)
 		return 0;
 	for (unsigned i = 0; master && g->d && i < g->d->n_gw; i++)
@@ -349,8 +445,8 @@ static int corp_dev_free(struct hnv_gw *g, const struct tenant *t, char *err, si
 /* Whether ifindex had addr when this apply began (g->addrs). */
 static bool has_addr(const struct hnv_gw *g, int ifindex, const struct hnv_ip *addr)
 {
-	for (size_t i = 0; i < g->n_addrs; i++)
-		if (g->addrs[i].ifindex == ifindex && hnv_ip_eq(&g->addrs[i].addr, addr))
+	for (size_t i = addrs_of(g, ifindex); i < g->n_addrs && g->addrs[i].ifindex == ifindex; i++)
+		if (hnv_ip_eq(&g->addrs[i].addr, addr))
 			return true;
 	return false;
 }
@@ -455,10 +551,17 @@ static void release_slaves(struct hnv_gw *g, const struct desired *d, int vrf_if
 	}
 }
 
-/* Deletes owned VRFs and gateway ports the model no longer has. */
+/* Deletes owned VRFs and gateway ports the model no longer has, together
+ * (gw_del_links). */
 static void remove_stale(struct hnv_gw *g, const struct desired *d)
 {
-	char err[ERR_LEN];
+	struct gw_del *del = calloc(g->n_links + 1, sizeof(*del));
+	size_t n = 0;
+	if (del == NULL) {
+		hnv_log(HNV_LOG_ERR,
+			"gateway: out of memory deleting what is no longer configured");
+		return;
+	}
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct hnv_rtnl_link *l = &g->links[i];
 		bool vrf = strcmp(l->kind, "vrf") == 0 &&
@@ -467,14 +570,12 @@ static void remove_stale(struct hnv_gw *g, const struct desired *d)
 		if ((vrf && !wanted_vrf(d, l->name)) || (port && !wanted_port(d, l->name))) {
 			if (vrf)
 				release_slaves(g, d, l->ifindex);
-			if (hnv_rtnl_del_link(g->nl, l->ifindex, l->name, err, sizeof(err)) < 0)
-				hnv_log(HNV_LOG_ERR, "gateway: %s", err);
-			else
-				hnv_log(HNV_LOG_INFO,
-					"gateway: deleted %s %s, no longer configured",
-					vrf ? "VRF" : "gateway port", l->name);
+			del[n++] =
+				(struct gw_del){l->ifindex, l->name, vrf ? "VRF" : "gateway port"};
 		}
 	}
+	gw_del_links(g, del, n);
+	free(del);
 }
 
 static void set_forwarding(void)
@@ -495,17 +596,21 @@ static void set_forwarding(void)
 
 /* Brings the kernel, zebra, charon and bgpd to d (g->d); the number of
  * tenants not applied. A kernel change that fails (a dump interrupted
- * too often, a device busy) marks its tenant for a retry on the timer. */
+ * too often, a device busy) marks its tenant for a retry on the timer.
+ * Logs one line with the time each phase took (docs/gateway.md, Scale). */
 static int apply_desired(struct hnv_gw *g, struct desired *d)
 {
 	char err[ERR_LEN];
 	int bad = 0;
+	int64_t ms[9];
+	ms[0] = hnv_mono_ms();
 	g->retry = false;
 	if (load_links(g, err, sizeof(err)) < 0 || load_addrs(g, err, sizeof(err)) < 0) {
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
 		g->retry = d->n_gw > 0;
 		return (int)d->n_gw;
 	}
+	ms[1] = hnv_mono_ms();
 	for (unsigned i = 0; i < d->n_gw; i++) {
 		struct tenant *t = &d->gw[i];
 		char terr[ERR_LEN];
@@ -521,15 +626,31 @@ static int apply_desired(struct hnv_gw *g, struct desired *d)
 		}
 	}
 	remove_stale(g, d);
+	ms[2] = hnv_mono_ms();
 	if (load_links(g, err, sizeof(err)) < 0) /* ifindexes of what was created */
 		hnv_log(HNV_LOG_ERR, "gateway: %s", err);
+	load_shaping(g);
+	ms[3] = hnv_mono_ms();
 	gw_assign_if_ids(d);
 	gw_apply_s2s(g, d);
+	ms[4] = hnv_mono_ms();
 	gw_assign_conns(d);
 	gw_apply_conns(g, d);
+	ms[5] = hnv_mono_ms();
 	apply_nat(g, d);
+	ms[6] = hnv_mono_ms();
 	gw_apply_routes(g, d);
+	ms[7] = hnv_mono_ms();
 	apply_bgp(g, d, false);
+	ms[8] = hnv_mono_ms();
+	hnv_log(HNV_LOG_INFO,
+		"gateway: applied %u tenants, %u tunnels, %u connections in %lld ms: dumps "
+		"%lld, VRFs and ports %lld, reload %lld, tunnels %lld, connections %lld, "
+		"nftables %lld, zebra %lld, bgpd %lld",
+		d->n_gw, d->n_s2s, d->n_conns, (long long)(ms[8] - ms[0]),
+		(long long)(ms[1] - ms[0]), (long long)(ms[2] - ms[1]), (long long)(ms[3] - ms[2]),
+		(long long)(ms[4] - ms[3]), (long long)(ms[5] - ms[4]), (long long)(ms[6] - ms[5]),
+		(long long)(ms[7] - ms[6]), (long long)(ms[8] - ms[7]));
 	return bad;
 }
 

@@ -140,10 +140,18 @@ int gw_apply_rates(struct hnv_gw *g, int ifindex, const char *dev, uint32_t rate
 		   uint32_t rate_in, uint32_t *applied_in, int *applied_ifindex, char *err,
 		   size_t errlen)
 {
-	struct hnv_rtnl_shaping s;
-	int rc = hnv_rtnl_shaping_get(g->nl, ifindex, &s, err, errlen);
-	if (rc < 0)
+	struct hnv_rtnl_shaping s = {0};
+	int rc = 0;
+	if (g->shaping_ok) {
+		/* this apply's dump (each device is rated once per apply); a
+		 * device made since has the kernel's defaults */
+		const struct hnv_rtnl_dev_shaping *e =
+			hnv_rtnl_shaping_find(g->shaping, g->n_shaping, ifindex);
+		if (e)
+			s = e->s;
+	} else if ((rc = hnv_rtnl_shaping_get(g->nl, ifindex, &s, err, errlen)) < 0) {
 		return rc;
+	}
 	uint64_t want_out = (uint64_t)rate_out * 1000u / 8u;
 	if (rate_out ? s.tbf_bytes_per_s != want_out : s.has_root) {
 		if ((rc = hnv_rtnl_rate_out(g->nl, ifindex, dev, rate_out, err, errlen)) < 0)

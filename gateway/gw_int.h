@@ -132,8 +132,15 @@ struct hnv_gw {
 	struct desired *d;   /* of the last apply, for show and the watchers */
 	struct hnv_rtnl_link *links;
 	size_t n_links, cap_links;
+	size_t *link_name, *link_ifindex; /* links' indices by name, by ifindex */
+	size_t cap_link_idx, cap_link_ifindex;
 	struct hnv_rtnl_addr *addrs; /* every interface's, dumped once per apply */
 	size_t n_addrs, cap_addrs;
+	/* every device's qdiscs, dumped once per apply (sorted by ifindex);
+	 * shaping_ok false: the dump failed, each device is asked alone */
+	struct hnv_rtnl_dev_shaping *shaping;
+	size_t n_shaping;
+	bool shaping_ok;
 	struct learned *learned; /* routes zebra redistributes to hnvgwd */
 	size_t n_learned, cap_learned;
 	uint64_t zapi_connects; /* sessions seen: a new one streams them again */
@@ -183,6 +190,16 @@ size_t gw_tunnel_netmaps(const struct tunnel *tu, struct hnv_nat_netmap *out);
 int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
 		  const unsigned *plen, unsigned n, char *err, size_t errlen);
 
+/* gw_del.c */
+struct gw_del {
+	int ifindex;
+	const char *name; /* for the log: "deleted <what> <name>" */
+	const char *what;
+};
+/* Deletes the links del[0..n) together (one group delete, rtnl.h), each
+ * logged; one by one when the kernel refuses that. */
+void gw_del_links(struct hnv_gw *g, const struct gw_del *del, size_t n);
+
 /* gw_conn.c */
 /* What old (the last apply's state, or NULL) applied to the connections
  * and tunnels d names too (their ingress limits). */
@@ -194,8 +211,9 @@ void gw_assign_conns(struct desired *d);
 void gw_apply_conns(struct hnv_gw *g, struct desired *d);
 /* The rate limits (kbit/s, 0: none) of device dev (ifindex): changed in
  * place, the device and its routes stay; used for connections and for
- * the tunnels' XFRM interfaces. Egress is compared with the tbf the
- * kernel has; ingress with *applied_in and *applied_ifindex, what this
+ * the tunnels' XFRM interfaces, each at most once per apply. Egress is
+ * compared with the tbf the kernel had when this apply began (g->shaping);
+ * ingress with *applied_in and *applied_ifindex, what this
  * hnvgwd last put on a device (the police action is not read back), which
  * it updates. 0 or -errno with the message in err. */
 int gw_apply_rates(struct hnv_gw *g, int ifindex, const char *dev, uint32_t rate_out,

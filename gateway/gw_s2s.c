@@ -4,6 +4,7 @@
 #include "gw_int.h"
 
 #include "../lib/addr.h"
+#include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/vec.h"
 
@@ -231,6 +232,7 @@ static void s2s_log(void *arg, int level, const char *msg)
 void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 {
 	char err[ERR_LEN];
+	int64_t t0 = hnv_mono_ms();
 	for (unsigned i = 0; i < d->n_s2s; i++) {
 		struct tunnel *tu = &d->s2s[i];
 		tu->err[0] = 0;
@@ -249,17 +251,20 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 			g->retry = true;
 		}
 	}
-	for (size_t i = 0; i < g->n_links; i++) {
+	/* stale XFRM interfaces, deleted together (gw_del_links) */
+	struct gw_del *del = calloc(g->n_links + 1, sizeof(*del));
+	size_t n_del = 0;
+	for (size_t i = 0; del && i < g->n_links; i++) {
 		const struct hnv_rtnl_link *l = &g->links[i];
 		if (strcmp(l->kind, "xfrm") == 0 &&
 		    strncmp(l->name, HNV_RTNL_XFRM_PREFIX, strlen(HNV_RTNL_XFRM_PREFIX)) == 0 &&
-		    !wanted_xfrm(d, l->name)) {
-			if (hnv_rtnl_del_link(g->nl, l->ifindex, l->name, err, sizeof(err)) < 0)
-				hnv_log(HNV_LOG_ERR, "s2s: %s", err);
-			else
-				hnv_log(HNV_LOG_INFO, "s2s: deleted XFRM interface %s", l->name);
-		}
+		    !wanted_xfrm(d, l->name))
+			del[n_del++] = (struct gw_del){l->ifindex, l->name, "XFRM interface"};
 	}
+	if (del == NULL)
+		hnv_log(HNV_LOG_ERR, "s2s: out of memory deleting stale XFRM interfaces");
+	gw_del_links(g, del, n_del);
+	free(del);
 	apply_netmap_steering(g, d);
 	gw_s2s_addrs_add(g, d);
 	if (!g->vici || (!d->n_s2s && !g->s2s)) {
@@ -299,9 +304,12 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 		s->n_local_ts = (unsigned)(k < HNV_S2S_LOCAL_TS_MAX ? k : HNV_S2S_LOCAL_TS_MAX);
 		n++;
 	}
+	int64_t t1 = hnv_mono_ms();
 	int rc = hnv_s2s_sync(g->s2s, sp, n);
 	if (rc < 0 && rc != -ENOTCONN)
 		hnv_log(HNV_LOG_ERR, "s2s: charon did not take every tunnel (%s)", strerror(-rc));
+	hnv_log(HNV_LOG_INFO, "s2s: %u tunnels: XFRM interfaces %lld ms, charon %lld ms", d->n_s2s,
+		(long long)(t1 - t0), (long long)(hnv_mono_ms() - t1));
 	free(sp);
 	free(ts);
 	/* after charon unloaded the tunnels that went (and their SAs) */

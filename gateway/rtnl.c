@@ -145,7 +145,7 @@ int hnv_rtnl_parse_link(const void *msg, size_t len, struct hnv_rtnl_link *l)
 		return -EINVAL;
 	uint32_t master = 0, link = 0;
 	if (opt_u32(&t[IFLA_MASTER], &master) < 0 || opt_u32(&t[IFLA_MTU], &l->mtu) < 0 ||
-	    opt_u32(&t[IFLA_LINK], &link) < 0)
+	    opt_u32(&t[IFLA_LINK], &link) < 0 || opt_u32(&t[IFLA_GROUP], &l->group) < 0)
 		return -EINVAL;
 	l->master = (int)master;
 	l->link = (int)link;
@@ -209,23 +209,47 @@ int hnv_rtnl_links(struct hnv_rtnl *r, hnv_rtnl_link_cb cb, void *arg, char *err
 	return rc;
 }
 
+struct link_one {
+	struct hnv_rtnl_link l;
+	bool got, bad;
+};
+
+static int link_one_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_one *o = data;
+	if (o->got || hnv_rtnl_parse_link(nlh, nlh->nlmsg_len, &o->l) < 0)
+		o->bad = true;
+	else
+		o->got = true;
+	return MNL_CB_OK;
+}
+
+/* One RTM_GETLINK by name (the kernel's own lookup), not a dump of every
+ * link: with 1,000 tenants a dump per created VRF or XFRM interface was
+ * ~4,000 links each time. */
 int hnv_rtnl_link_get(struct hnv_rtnl *r, const char *name, struct hnv_rtnl_link *out, char *err,
 		      size_t errlen)
 {
-	struct link_walk w;
-	int rc = links(r, &w, err, errlen);
-	const struct hnv_rtnl_link *l = (const struct hnv_rtnl_link *)w.it.v;
-	size_t i = 0;
-	while (rc == 0 && i < w.it.n && strcmp(l[i].name, name) != 0)
-		i++;
-	if (rc == 0 && i == w.it.n) {
+	if (strlen(name) >= IFNAMSIZ) {
 		hnv_seterr(err, errlen, "no interface %s", name);
-		rc = -ENODEV;
+		return -ENODEV;
 	}
-	if (rc == 0)
-		*out = l[i];
-	free(w.it.v);
-	return rc;
+	struct nlmsghdr *nlh = link_req(r, RTM_GETLINK, NLM_F_ACK, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct link_one o = {.got = false};
+	int rc = hnv_nl_talk(&r->nl, nlh, link_one_cb, &o);
+	if (rc == -ENODEV || (rc == 0 && !o.got && !o.bad)) {
+		hnv_seterr(err, errlen, "no interface %s", name);
+		return -ENODEV;
+	}
+	if (rc == 0 && (o.bad || strcmp(o.l.name, name) != 0))
+		rc = -EPROTO;
+	if (rc < 0) {
+		hnv_seterr(err, errlen, "cannot get link %s: %s", name, strerror(-rc));
+		return rc;
+	}
+	*out = o.l;
+	return 0;
 }
 
 /* ---- link changes ---- */
@@ -288,6 +312,27 @@ int hnv_rtnl_del_link(struct hnv_rtnl *r, int ifindex, const char *name, char *e
 	int rc = hnv_nl_talk(&r->nl, link_req(r, RTM_DELLINK, NLM_F_ACK, ifindex), NULL, NULL);
 	if (rc < 0)
 		hnv_seterr(err, errlen, "cannot delete interface %s: %s", name, strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_set_group(struct hnv_rtnl *r, int ifindex, const char *name, uint32_t group, char *err,
+		       size_t errlen)
+{
+	struct nlmsghdr *nlh = link_req(r, RTM_NEWLINK, NLM_F_ACK, ifindex);
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "cannot set the group of %s: %s", name, strerror(-rc));
+	return rc;
+}
+
+int hnv_rtnl_del_group(struct hnv_rtnl *r, uint32_t group, char *err, size_t errlen)
+{
+	struct nlmsghdr *nlh = link_req(r, RTM_DELLINK, NLM_F_ACK, 0);
+	mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	if (rc < 0)
+		hnv_seterr(err, errlen, "cannot delete link group %u: %s", group, strerror(-rc));
 	return rc;
 }
 

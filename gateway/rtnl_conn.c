@@ -6,6 +6,7 @@
 
 #include "../lib/addr.h"
 #include "../lib/err.h"
+#include "../lib/vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -220,6 +222,102 @@ int hnv_rtnl_shaping_get(struct hnv_rtnl *r, int ifindex, struct hnv_rtnl_shapin
 	}
 	*s = w.s;
 	return 0;
+}
+
+struct shapings_walk {
+	struct hnv_rtnl_dev_shaping *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Adds one qdisc to the entry of its device: a new entry unless it is the
+ * last one's (a dump lists a device's qdiscs together). */
+static int shapings_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct shapings_walk *w = data;
+	struct tcmsg tcm;
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(tcm)))
+		return MNL_CB_OK; /* malformed: skipped, as hnv_rtnl_shaping_get does */
+	memcpy(&tcm, (const uint8_t *)nlh + MNL_NLMSG_HDRLEN, sizeof(tcm));
+	struct hnv_rtnl_shaping s = {0};
+	if (hnv_rtnl_parse_qdisc(nlh, nlh->nlmsg_len, 0, &s) <= 0)
+		return MNL_CB_OK;
+	struct hnv_rtnl_dev_shaping *e = w->n ? &w->v[w->n - 1] : NULL;
+	if (!e || e->ifindex != tcm.tcm_ifindex) {
+		if (HNV_GROW(w->v, w->cap, w->n + 1)) {
+			w->oom = true;
+			return MNL_CB_ERROR;
+		}
+		e = &w->v[w->n++];
+		memset(e, 0, sizeof(*e));
+		e->ifindex = tcm.tcm_ifindex;
+	}
+	e->s.has_root |= s.has_root;
+	e->s.has_ingress |= s.has_ingress;
+	if (s.tbf_bytes_per_s)
+		e->s.tbf_bytes_per_s = s.tbf_bytes_per_s;
+	return MNL_CB_OK;
+}
+
+static int by_ifindex(const void *a, const void *b)
+{
+	int x = ((const struct hnv_rtnl_dev_shaping *)a)->ifindex;
+	int y = ((const struct hnv_rtnl_dev_shaping *)b)->ifindex;
+	return (x > y) - (x < y);
+}
+
+int hnv_rtnl_shapings(struct hnv_rtnl *r, struct hnv_rtnl_dev_shaping **out, size_t *n, char *err,
+		      size_t errlen)
+{
+	struct shapings_walk w = {0};
+	int rc = -EINTR;
+	for (int i = 0; i < 8 && rc == -EINTR; i++) {
+		w.n = 0;
+		w.oom = false;
+		rc = hnv_nl_talk(&r->nl, tc_req(r, RTM_GETQDISC, NLM_F_DUMP, 0, 0, 0, 0),
+				 shapings_cb, &w);
+	}
+	if (rc == 0 && w.oom)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		free(w.v);
+		hnv_seterr(err, errlen, "cannot list qdiscs: %s", strerror(-rc));
+		return rc;
+	}
+	/* one entry per device, even if its qdiscs came apart */
+	if (w.n > 1)
+		qsort(w.v, w.n, sizeof(*w.v), by_ifindex);
+	size_t k = 0;
+	for (size_t i = 0; i < w.n; i++) {
+		if (k && w.v[k - 1].ifindex == w.v[i].ifindex) {
+			struct hnv_rtnl_shaping *a = &w.v[k - 1].s;
+			a->has_root |= w.v[i].s.has_root;
+			a->has_ingress |= w.v[i].s.has_ingress;
+			if (w.v[i].s.tbf_bytes_per_s)
+				a->tbf_bytes_per_s = w.v[i].s.tbf_bytes_per_s;
+		} else {
+			w.v[k++] = w.v[i];
+		}
+	}
+	*out = w.v;
+	*n = k;
+	return 0;
+}
+
+const struct hnv_rtnl_dev_shaping *hnv_rtnl_shaping_find(const struct hnv_rtnl_dev_shaping *v,
+							 size_t n, int ifindex)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].ifindex == ifindex)
+			return &v[mid];
+		if (v[mid].ifindex < ifindex)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* ---- rate limits ---- */

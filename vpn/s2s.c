@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 
 /* What the manager knows of one wanted tunnel. conf holds the PSK. */
@@ -39,6 +40,7 @@ struct hnv_s2s {
 	bool watch;                     /* opts.watch: hold ev */
 	struct hnv_vici_conn *cmd, *ev; /* ev: NULL without watch */
 	long long last_try, last_audit;
+	unsigned audit_gap; /* seconds from one audit to the next */
 	unsigned connects, reloads;
 	struct tun *tuns;
 	size_t n_tuns;
@@ -81,20 +83,31 @@ static void disconnect(struct hnv_s2s *s)
 	}
 }
 
+/* s->tuns is sorted by connection name (hnv_s2s_sync), which is the
+ * prefix and the tunnel's name: both lookups bisect (a scan per charon
+ * event and per listed connection was quadratic with 1,000 tunnels). */
 static struct tun *find_conn(struct hnv_s2s *s, const char *conn)
 {
-	for (size_t i = 0; i < s->n_tuns; i++)
-		if (strcmp(s->tuns[i].conn, conn) == 0)
-			return &s->tuns[i];
+	size_t lo = 0, hi = s->n_tuns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->tuns[mid].conn, conn);
+		if (c == 0)
+			return &s->tuns[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
 static struct tun *find_name(struct hnv_s2s *s, const char *name)
 {
-	for (size_t i = 0; i < s->n_tuns; i++)
-		if (strcmp(s->tuns[i].conf.name, name) == 0)
-			return &s->tuns[i];
-	return NULL;
+	char conn[sizeof(s->tuns[0].conn)];
+	if (hnv_s2s_conn_name(s->prefix, name, conn, sizeof(conn)))
+		return NULL;
+	return find_conn(s, conn);
 }
 
 const char *hnv_s2s_reason(const char *msg)
@@ -318,6 +331,17 @@ static int load(struct hnv_s2s *s, struct tun *t, const struct hnv_vici_buf *con
 
 /* Names of the connections (get-conns: conns) or secrets (get-shared:
  * keys) charon holds under our prefix; malloc'd array of malloc'd names. */
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether names[n] (sorted by get_names) holds x. */
+static bool has_name(char **names, size_t n, const char *x)
+{
+	return n && bsearch(&x, names, n, sizeof(*names), cmp_name) != NULL;
+}
+
 static int get_names(struct hnv_s2s *s, const char *cmd, const char *list, char ***out, size_t *n)
 {
 	*out = NULL;
@@ -351,6 +375,7 @@ static int get_names(struct hnv_s2s *s, const char *cmd, const char *list, char 
 		    (names[*n] = strdup(i->value)))
 			(*n)++;
 	hnv_vici_msg_free(m);
+	qsort(names, *n, sizeof(*names), cmp_name); /* for has_name */
 	*out = names;
 	return 0;
 }
@@ -381,10 +406,7 @@ static int reconcile(struct hnv_s2s *s)
 	}
 	/* A connection charon lacks is loaded even when we sent it before. */
 	for (size_t i = 0; i < s->n_tuns; i++) {
-		bool have = false;
-		for (size_t j = 0; j < n; j++)
-			have = have || strcmp(names[j], s->tuns[i].conn) == 0;
-		if (!have) {
+		if (!has_name(names, n, s->tuns[i].conn)) {
 			free(s->tuns[i].sent);
 			s->tuns[i].sent = NULL;
 			s->tuns[i].sent_len = 0;
@@ -403,10 +425,8 @@ static int reconcile(struct hnv_s2s *s)
 	/* A PSK charon lost (swanctl --load-creds unloads secrets it has no
 	 * file for) is loaded again with its connection. */
 	for (size_t i = 0; i < s->n_tuns; i++) {
-		bool have = s->tuns[i].conf.auth != HNV_S2S_AUTHN_PSK;
-		for (size_t j = 0; j < n && !have; j++)
-			have = strcmp(names[j], s->tuns[i].conn) == 0;
-		if (!have) {
+		if (s->tuns[i].conf.auth == HNV_S2S_AUTHN_PSK &&
+		    !has_name(names, n, s->tuns[i].conn)) {
 			free(s->tuns[i].sent);
 			s->tuns[i].sent = NULL;
 			s->tuns[i].sent_len = 0;
@@ -453,6 +473,7 @@ int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
 	struct hnv_s2s *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->audit_gap = HNV_S2S_AUDIT_S;
 	if (strlen(path) >= sizeof(s->path) || strlen(cred) >= sizeof(s->cred_dir)) {
 		free(s);
 		return -ENAMETOOLONG;
@@ -500,24 +521,59 @@ static int tun_from_spec(struct hnv_s2s *s, const struct hnv_s2s_spec *sp, struc
 	return 0;
 }
 
+static int cmp_tun_idx(const void *a, const void *b, void *arg)
+{
+	const struct tun *t = arg;
+	return strcmp(t[*(const size_t *)a].conn, t[*(const size_t *)b].conn);
+}
+
 int hnv_s2s_sync(struct hnv_s2s *s, const struct hnv_s2s_spec *specs, size_t n)
 {
 	struct tun *tuns = n ? calloc(n, sizeof(*tuns)) : NULL;
 	if (n && !tuns)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		int rc = tun_from_spec(s, &specs[i], &tuns[i]);
-		for (size_t j = 0; !rc && j < i; j++)
-			if (strcmp(tuns[j].conn, tuns[i].conn) == 0)
-				rc = -EINVAL;
-		if (rc) {
-			logf_(s, HNV_LOG_ERR, "s2s: tunnel \"%s\" is invalid or repeated",
+		if (tun_from_spec(s, &specs[i], &tuns[i])) {
+			logf_(s, HNV_LOG_ERR, "s2s: tunnel \"%s\" is invalid",
 			      specs[i].conf ? specs[i].conf->name : "");
 			for (size_t j = 0; j <= i; j++)
 				tun_clear(&tuns[j]);
 			free(tuns);
 			return -EINVAL;
 		}
+	}
+	/* sorted by connection name (find_conn), through an index: qsort's
+	 * scratch copies of the entries, PSKs in them, would be freed
+	 * without being cleared; a name twice is refused */
+	size_t *idx = calloc(n + 1, sizeof(*idx));
+	struct tun *sorted = n ? calloc(n, sizeof(*sorted)) : NULL;
+	if (!idx || (n && !sorted)) {
+		for (size_t j = 0; j < n; j++)
+			tun_clear(&tuns[j]);
+		free(tuns);
+		free(idx);
+		free(sorted);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_tun_idx, tuns);
+	for (size_t i = 0; i < n; i++)
+		memcpy(&sorted[i], &tuns[idx[i]], sizeof(*sorted));
+	if (n)
+		explicit_bzero(tuns, n * sizeof(*tuns)); /* moved, sent buffers too */
+	free(tuns);
+	free(idx);
+	tuns = sorted;
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(tuns[i - 1].conn, tuns[i].conn) == 0) {
+			logf_(s, HNV_LOG_ERR, "s2s: tunnel \"%s\" is repeated", tuns[i].conf.name);
+			for (size_t j = 0; j < n; j++)
+				tun_clear(&tuns[j]);
+			free(tuns);
+			return -EINVAL;
+		}
+	for (size_t i = 0; i < n; i++) {
 		/* Keep what charon accepted for an unchanged tunnel; a changed
 		 * secret or key file forces a reload. */
 		struct tun *old = find_conn(s, tuns[i].conn);
@@ -625,12 +681,22 @@ static int kick_idle(struct hnv_s2s *s)
 		if (++t->idle_audits < 2)
 			continue;
 		t->idle_audits = 0;
-		logf_(s, HNV_LOG_WARNING, "s2s %s: no IKE SA for %d s; initiating again",
-		      t->conf.name, 2 * HNV_S2S_AUDIT_S);
+		logf_(s, HNV_LOG_WARNING, "s2s %s: no IKE SA for %u s; initiating again",
+		      t->conf.name, 2 * s->audit_gap);
 		if (initiate(s, t) == 0)
 			t->kicks++;
 	}
 	return s->cmd ? 0 : -ENOTCONN;
+}
+
+unsigned hnv_s2s_audit_gap(int64_t ms)
+{
+	if (ms <= 0)
+		return HNV_S2S_AUDIT_S;
+	int64_t gap = (10 * ms + 999) / 1000;
+	return gap < HNV_S2S_AUDIT_S       ? HNV_S2S_AUDIT_S
+	       : gap > HNV_S2S_AUDIT_MAX_S ? HNV_S2S_AUDIT_MAX_S
+					   : (unsigned)gap;
 }
 
 int hnv_s2s_tick(struct hnv_s2s *s)
@@ -643,10 +709,11 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 		 * secret not in swanctl.conf, ours included, whenever it ends
 		 * after our reconnect. An audit every few seconds loads back
 		 * what charon lost; it costs two list commands. */
-		if (now - s->last_audit < HNV_S2S_AUDIT_S)
+		if (now - s->last_audit < (long long)s->audit_gap)
 			return 0;
 		s->last_audit = now;
 		unsigned before = s->reloads;
+		int64_t t0 = hnv_mono_ms();
 		int rc = reconcile(s);
 		if (rc && rc != -ENOTCONN)
 			logf_(s, HNV_LOG_WARNING, "s2s: audit incomplete: %s", strerror(-rc));
@@ -657,6 +724,12 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 			      s->reloads - before);
 		if (s->cmd)
 			kick_idle(s);
+		unsigned gap = hnv_s2s_audit_gap(hnv_mono_ms() - t0);
+		if (gap != s->audit_gap)
+			logf_(s, HNV_LOG_INFO,
+			      "s2s: the audit took %lld ms: every %u s from now on",
+			      (long long)(hnv_mono_ms() - t0), gap);
+		s->audit_gap = gap;
 		return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
 	}
 	if (now == s->last_try)

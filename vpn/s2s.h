@@ -42,8 +42,13 @@
 
 #define HNV_S2S_PREFIX_DEFAULT "hnvgw-"
 #define HNV_S2S_PREFIX_MAX 15
-/* Seconds between audits of what charon holds (see hnv_s2s_tick). */
+/* Seconds between audits of what charon holds (see hnv_s2s_tick): at
+ * least HNV_S2S_AUDIT_S, and ten times what the last audit took
+ * (hnv_s2s_audit_gap), at most HNV_S2S_AUDIT_MAX_S: with thousands of
+ * tunnels an audit (charon's lists of every connection, secret and SA)
+ * then takes at most a tenth of the time. */
 #define HNV_S2S_AUDIT_S 3
+#define HNV_S2S_AUDIT_MAX_S 60
 #define HNV_S2S_LOCAL_TS_MAX 16
 #define HNV_S2S_REKEY_IKE "4h"
 #define HNV_S2S_REKEY_CHILD "1h"
@@ -199,6 +204,10 @@ int hnv_s2s_dispatch(struct hnv_s2s *s);
  * every tunnel again. Returns 0 when connected afterwards, else
  * -ENOTCONN. */
 int hnv_s2s_tick(struct hnv_s2s *s);
+/* The seconds until the next audit after one that took ms milliseconds:
+ * ten times as long, at least HNV_S2S_AUDIT_S, at most
+ * HNV_S2S_AUDIT_MAX_S. */
+unsigned hnv_s2s_audit_gap(int64_t ms);
 /* The command connection is up, and the event connection with
  * opts.watch. */
 bool hnv_s2s_connected(const struct hnv_s2s *s);

@@ -415,6 +415,7 @@ static int run_txn(struct hnv_core *c, const char *const *lines, const struct hn
 		   size_t n, unsigned *rev, char *err, size_t errlen)
 {
 	struct hnv_model_txn *t;
+	int64_t t0 = hnv_mono_ms();
 	int rc = hnv_model_txn_begin(c->model, &t);
 	if (rc) {
 		hnv_seterr(err, errlen, "cannot begin a transaction: %s", strerror(-rc));
@@ -425,14 +426,22 @@ static int run_txn(struct hnv_core *c, const char *const *lines, const struct hn
 	struct txn_changes tc;
 	if (rc == 0 && (rc = hnv_model_txn_changes(t, &tc.ch, &tc.n)))
 		hnv_seterr(err, errlen, "out of memory");
+	int64_t t1 = hnv_mono_ms();
 	if (rc == 0)
 		rc = apply_persist(c, txn_each, &tc, rev, err, errlen);
 	if (rc) {
 		hnv_model_txn_abort(t);
 		return rc;
 	}
+	int64_t t2 = hnv_mono_ms();
 	hnv_model_txn_commit(t);
 	installed(c, *rev);
+	/* where a commit's time goes, for operators (docs/gateway.md, Scale) */
+	hnv_log(HNV_LOG_INFO,
+		"revision %u: %zu command%s in %lld ms: parse and check %lld, datapath and "
+		"store %lld, gateway %lld",
+		*rev, n, n == 1 ? "" : "s", (long long)(hnv_mono_ms() - t0), (long long)(t1 - t0),
+		(long long)(t2 - t1), (long long)(hnv_mono_ms() - t2));
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 
 #include "../../gateway/bgp.h"
 
-#define MAX_T 8
+#define MAX_T 2048 /* tenants: the scale measurements give hundreds */
 #define MAX_N 8
 
 static struct hnv_bgp_tenant t[MAX_T];

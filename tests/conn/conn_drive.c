@@ -4,7 +4,10 @@
  *
  *   conn_drive rate-out DEV KBIT     tbf root qdisc (0: removed)
  *   conn_drive rate-in DEV KBIT      ingress qdisc + matchall police (0: removed)
- *   conn_drive shaping DEV           "tbf=BYTES_PER_S root=0|1 ingress=0|1"
+ *   conn_drive shaping DEV           "tbf=BYTES_PER_S root=0|1 ingress=0|1", from
+ *                                    hnv_rtnl_shaping_get; fails when the
+ *                                    dump of every device (hnv_rtnl_shapings)
+ *                                    says otherwise
  *   conn_drive gre NAME LOCAL REMOTE [KEY]
  *   conn_drive vlan NAME PARENT ID
  *   conn_drive link NAME             "kind=K link=IFINDEX vlan=ID gre=L>R key=K|-"
@@ -46,6 +49,21 @@ int main(int argc, char **argv)
 		int ifi = ifindex_of(r, argv[2], err, sizeof(err));
 		struct hnv_rtnl_shaping s;
 		rc = ifi < 0 ? ifi : hnv_rtnl_shaping_get(r, ifi, &s, err, sizeof(err));
+		struct hnv_rtnl_dev_shaping *all = NULL;
+		size_t n = 0;
+		if (rc == 0 && (rc = hnv_rtnl_shapings(r, &all, &n, err, sizeof(err))) == 0) {
+			const struct hnv_rtnl_dev_shaping *e = hnv_rtnl_shaping_find(all, n, ifi);
+			struct hnv_rtnl_shaping t = e ? e->s : (struct hnv_rtnl_shaping){0};
+			if (t.tbf_bytes_per_s != s.tbf_bytes_per_s || t.has_root != s.has_root ||
+			    t.has_ingress != s.has_ingress) {
+				snprintf(err, sizeof(err),
+					 "dump of every device: tbf=%llu root=%d ingress=%d",
+					 (unsigned long long)t.tbf_bytes_per_s, t.has_root,
+					 t.has_ingress);
+				rc = -1;
+			}
+			free(all);
+		}
 		if (rc == 0)
 			printf("tbf=%llu root=%d ingress=%d\n",
 			       (unsigned long long)s.tbf_bytes_per_s, s.has_root, s.has_ingress);

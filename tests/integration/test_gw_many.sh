@@ -7,7 +7,9 @@
 # role in a network namespace of its own and 300 gateways with a tunnel
 # each are committed at once; `show gateway` and `s2s show` must list all
 # 300 (each with its state: on a kernel without VRFs, the error), and the
-# commit's reply must name the last one when it cannot be applied.
+# commit's reply must name the last one when it cannot be applied. Then
+# one commit removes them all: every gateway port goes (deleted as one
+# group), nothing that is not hnvgwd's does.
 # Needs root (a network namespace). Run by `make integration-test`.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -60,6 +62,30 @@ if grep -q "the rest is not applied" "$(log_of main)"; then
 	fail "hnvgwd left gateways unapplied: $(grep 'the rest is not applied' "$(log_of main)" | head -1)"
 fi
 pass "hnvgwd applied every gateway (no \"the rest is not applied\")"
+
+# Removing them all with one commit deletes their gateway ports together:
+# each is moved into hnvgwd's deletion group (gateway/rtnl.h,
+# HNV_RTNL_DEL_GROUP) and the group is deleted at once. A device that is
+# not hnvgwd's stays, even one found in that group beforehand (left by a
+# run stopped between tagging and deleting): it is taken out first.
+ports=$(ip -n "$NS" -br link | grep -c '^vsid[0-9]')
+((ports == N)) || fail "$ports gateway ports before the removal, want $N"
+ip -n "$NS" link add keep0 type veth peer name keep1 || fail "cannot create a veth pair in $NS"
+ip -n "$NS" link set keep0 group $((0x686e7664))
+for n in $(seq 1 $N); do
+	echo "s2s del t$n-site"
+	echo "gateway del --rdomain t$n"
+	echo "vsubnet del $((10000 + n))"
+	echo "rdomain del t$n"
+done >"$T/remove.conf"
+cli commit -f "$T/remove.conf" >"$T/out" 2>"$T/err" || fail "removal of $N gateways: $(cat "$T/err")"
+ports=$(ip -n "$NS" -br link | grep -c '^vsid[0-9]' || true)
+((ports == 0)) || fail "$ports gateway ports left after the removal"
+ip -n "$NS" link show keep0 >/dev/null 2>&1 || fail "the removal deleted keep0, not hnvgwd's"
+ip -n "$NS" link show keep1 >/dev/null 2>&1 || fail "the removal deleted keep1, not hnvgwd's"
+grep -q "gateway: deleted gateway port vsid$((10000 + N)), no longer configured" "$(log_of main)" ||
+	fail "no log line for the deletion of vsid$((10000 + N))"
+pass "removal of $N gateways in one commit: every gateway port deleted, keep0/keep1 (not hnvgwd's, one in its group) kept"
 
 stop_daemon main
 check_log main

@@ -19,6 +19,10 @@
 #     thresholds raised so that one namespace behaves like N sites, no IPsec
 #     policies (no traffic is sent; the SAs are installed)
 #
+# Then one more tenant (N+1, prepared in the topology and at the site like
+# the others) is committed alone: the cost of a change to a gateway that
+# already carries N tenants (reconciliation only touches what changed).
+#
 # Prints BENCH lines: the time from the commit until charon (swanctl
 # --list-sas) holds N established IKE SAs with installed CHILD SAs and bgpd
 # (vtysh show bgp vrf all summary) N established sessions; the RSS of
@@ -39,6 +43,9 @@ N=${SCALE_TENANTS:-1000}
 }
 # seconds to wait for everything to come up / go away
 UP_LIMIT=${SCALE_UP_TIMEOUT:-$((300 + 6 * N))}
+# tenant N+1 is added alone after the load: the topology and the site
+# have room for it
+M=$((N + 1))
 DOWN_LIMIT=${SCALE_DOWN_TIMEOUT:-$((120 + 3 * N))}
 # polling interval: each poll lists N SAs and N BGP summaries, itself work
 # for the guest
@@ -124,7 +131,7 @@ leftovers() {
 	((x)) && echo "XFRM policies: $x"
 	x=$(ip -br link show type vlan 2>/dev/null | awk '$0 ~ /cv[0-9]/ && $0 ~ /master/' | head -3)
 	[[ -n $x ]] && echo "corp VLANs still enslaved: $x"
-	x=$(ip -4 route show table all 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "table" && $(i + 1) > 1000 && $(i + 1) <= 5000) print }')
+	x=$(ip -4 route show table all 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "table" && $(i + 1) > 1000 && $(i + 1) <= 5001) print }')
 	[[ -n $x ]] && echo "kernel routes in tenant tables: $(wc -l <<<"$x") ($(head -2 <<<"$x" | tr '\n' ';'))"
 	x=$(vtysh -c 'show ip route vrf all' 2>/dev/null | grep -E '^[FBS][>* ]')
 	[[ -n $x ]] && echo "zebra routes (openfabric/bgp/static): $(wc -l <<<"$x") ($(head -2 <<<"$x" | tr '\n' ';'))"
@@ -158,12 +165,12 @@ must ip -n site addr add 192.168.1.1/16 dev lo
 must ip link add corp0 type veth peer name eth0 netns corp
 must ip link set corp0 up
 must ip -n corp link set eth0 up
-for n in $(seq 1 "$N"); do
+for n in $(seq 1 "$M"); do
 	echo "link add link corp0 name cv$n type vlan id $n"
 	echo "link set cv$n up"
 done >"$LAB_TMP/gw-vlans.batch"
 must ip -batch "$LAB_TMP/gw-vlans.batch"
-for n in $(seq 1 "$N"); do
+for n in $(seq 1 "$M"); do
 	echo "link add link eth0 name e$n type vlan id $n"
 	echo "link set e$n up"
 	echo "addr add $(a4 "$n" 2)/30 dev e$n"
@@ -180,7 +187,7 @@ router bgp 65001
  neighbor GW peer-group
  neighbor GW remote-as 65000
  bgp listen range 100.64.0.0/16 peer-group GW
- bgp listen limit $((N < 100 ? 100 : N))
+ bgp listen limit $((M < 100 ? 100 : M))
  address-family ipv4 unicast
   network 172.16.0.0/16
  exit-address-family
@@ -214,7 +221,7 @@ swanctl { socket = unix://$LAB_TMP/site/charon.vici }
 EOF
 # one awk, not N heredocs: bash's heredocs (a temporary file each) took
 # minutes for 1,000 tenants under TCG
-awk -v n="$N" 'BEGIN {
+awk -v n="$M" 'BEGIN {
 	print "connections {"
 	for (i = 1; i <= n; i++)
 		printf "  t%d {\n    version = 2\n    local_addrs = 198.51.100.2\n    remote_addrs = 198.51.100.1\n    proposals = aes256gcm16-prfsha384-ecp384\n    local { auth = psk\n      id = site-t%d }\n    remote { auth = psk\n      id = gw-t%d }\n    children { t%d {\n        local_ts = 192.168.0.0/16\n        remote_ts = 10.10.0.0/16\n        esp_proposals = aes256gcm16-ecp384\n        policies = no } }\n  }\n", i, i, i, i
@@ -240,17 +247,19 @@ echo "pa add 192.168.4.1/24 --dev up0" >"$LAB_TMP/base.conf"
 must gwcli commit -f "$LAB_TMP/base.conf"
 
 # the tenants, as an operator would load them: one file, one commit; and
-# their removal, again one commit (a4 of above, in awk)
-awk -v n="$N" -v rm="$LAB_TMP/remove.conf" 'function a4(i, k,  v) { v = 4 * i + k; return sprintf("100.64.%d.%d", int(v / 256), v % 256) }
+# their removal, again one commit (a4 of above, in awk); tenant N+1 in
+# one.conf, for the commit of one tenant after the load
+awk -v n="$M" -v rm="$LAB_TMP/remove.conf" -v one="$LAB_TMP/one.conf" 'function a4(i, k,  v) { v = 4 * i + k; return sprintf("100.64.%d.%d", int(v / 256), v % 256) }
 	BEGIN { for (i = 1; i <= n; i++) {
 		v = 10000 + i; mac = sprintf("02:00:%02x:%02x:00:05", int(i / 256), i % 256)
-		printf "rdomain add t%d --rdid 33333333-0000-0000-0000-%012d\n", i, i
-		printf "vsubnet add %d --rdomain t%d --prefix 10.10.0.0/16\n", v, i
-		printf "route add --rdomain t%d --vsid %d --prefix 10.10.0.0/16 --nexthop 0.0.0.0\n", i, v
-		printf "lookup add --vsid %d --ca 10.10.0.5 --pa 192.168.4.11 --mac %s --vm-name vm%d\n", v, mac, i
-		printf "gateway add --rdomain t%d --vrf t%d --table %d --corp-dev cv%d --corp-addr %s/30 --bgp-asn 65000 --bgp-peer %s --bgp-peer-asn 65001\n", i, i, 1000 + i, i, a4(i, 1), a4(i, 2)
-		printf "gateway ca --rdomain t%d --vsid %d --ca 10.10.0.2\n", i, v
-		printf "s2s add t%d-site --rdomain t%d --peer 198.51.100.2 --local-addr 198.51.100.1 --local-id gw-t%d --remote-id site-t%d --psk Sc4le%dXq9mP2wL7vB5nR8tY3 --remote-prefix 192.168.0.0/16\n", i, i, i, i, i
+		out = i < n ? "/dev/stdout" : one
+		printf "rdomain add t%d --rdid 33333333-0000-0000-0000-%012d\n", i, i >out
+		printf "vsubnet add %d --rdomain t%d --prefix 10.10.0.0/16\n", v, i >out
+		printf "route add --rdomain t%d --vsid %d --prefix 10.10.0.0/16 --nexthop 0.0.0.0\n", i, v >out
+		printf "lookup add --vsid %d --ca 10.10.0.5 --pa 192.168.4.11 --mac %s --vm-name vm%d\n", v, mac, i >out
+		printf "gateway add --rdomain t%d --vrf t%d --table %d --corp-dev cv%d --corp-addr %s/30 --bgp-asn 65000 --bgp-peer %s --bgp-peer-asn 65001\n", i, i, 1000 + i, i, a4(i, 1), a4(i, 2) >out
+		printf "gateway ca --rdomain t%d --vsid %d --ca 10.10.0.2\n", i, v >out
+		printf "s2s add t%d-site --rdomain t%d --peer 198.51.100.2 --local-addr 198.51.100.1 --local-id gw-t%d --remote-id site-t%d --psk Sc4le%dXq9mP2wL7vB5nR8tY3 --remote-prefix 192.168.0.0/16\n", i, i, i, i, i >out
 		printf "s2s del t%d-site\ngateway del --rdomain t%d\n", i, i >rm
 		printf "lookup del --vsid %d --ca 10.10.0.5 --mac %s\n", v, mac >rm
 		printf "route del --rdomain t%d --prefix 10.10.0.0/16 --nexthop 0.0.0.0\nvsubnet del %d\nrdomain del t%d\n", i, v, i >rm
@@ -266,6 +275,9 @@ out=$(timeout 3600 hnvgw commit -f "$LAB_TMP/tenants.conf" 2>&1)
 rc=$?
 t_commit=$(since "$t0")
 echo "       hnvgw commit -f: exit $rc after $t_commit s: $(head -c 300 <<<"$out")"
+# where the commit's time went, as hnvgwd logs it (per phase)
+journalctl -u hnvgwd -o cat --no-pager -q --since "@${t0%.*}" |
+	grep -E '^(revision [0-9]+:|gateway: applied|s2s: [0-9]+ tunnels)' | cut -c1-240 | indent
 # 4: stored, but the reply names what hnvgwd could not apply (yet): it
 # retries, so the measurement goes on; anything else ends it
 if ((rc != 0 && rc != 4)); then
@@ -317,6 +329,25 @@ gwcli show gateway 2>&1 | head -4 | indent
 gwcli s2s show 2>&1 | head -4 | indent
 vtysh -c "show bgp vrf rd-t$N summary" 2>&1 | grep -A2 '^Neighbor' | indent
 ip route show vrf "rd-t$N" 2>&1 | indent
+
+section "add: one tenant to $N, one commit"
+t2=$(now)
+out=$(timeout 1800 hnvgw commit -f "$LAB_TMP/one.conf" 2>&1)
+rc=$?
+t_one=$(since "$t2")
+echo "       hnvgw commit -f: exit $rc after $t_one s: $(head -c 300 <<<"$out")"
+((rc == 0)) && ok "committed tenant $M in $t_one s" || nok "the commit of tenant $M (exit $rc)"
+t_one_sa="" t_one_bgp=""
+deadline=$((SECONDS + 300))
+while ((SECONDS < deadline)); do
+	[[ -z $t_one_sa ]] && swanctl --list-sas 2>/dev/null | grep -qE "^  hnvgw-t$M-site: #[0-9]+, reqid [0-9]+, INSTALLED" && t_one_sa=$(since "$t2")
+	[[ -z $t_one_bgp ]] && vtysh -c "show bgp vrf rd-t$M summary json" 2>/dev/null | grep -qE '"state": *"Established"' && t_one_bgp=$(since "$t2")
+	[[ -n $t_one_sa && -n $t_one_bgp ]] && break
+	sleep 1
+done
+[[ -n $t_one_sa && -n $t_one_bgp ]] && ok "tenant $M: tunnel up (${t_one_sa} s) and BGP up (${t_one_bgp} s)" ||
+	nok "tenant $M up within 300 s (tunnel: ${t_one_sa:-no}, BGP: ${t_one_bgp:-no})"
+journalctl -u hnvgwd -o cat --no-pager -q --since "@${t2%.*}" | grep -E '^(revision [0-9]+:|gateway: applied|s2s: [0-9]+ tunnels)' | cut -c1-240 | indent
 # open files against each daemon's limit: bgpd needs about three per
 # tenant (a listening socket per VRF and address family, the session)
 fds() { [[ -n $1 && -d /proc/$1/fd ]] && echo "$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l)/$(awk '/^Max open files/ { print $4 }' "/proc/$1/limits")"; }
@@ -325,13 +356,13 @@ grep -h -m3 -iE 'too many open files|EMFILE' /var/log/frr/*.log 2>/dev/null | in
 journalctl -u frr --no-pager -q 2>/dev/null | grep -m3 -iE 'too many open files|EMFILE' | indent 3
 echo "--- gateway after the load: $(ip -br link show type vrf | grep -c '^rd-') VRFs, $(ip -br link | grep -c '^vsid') gateway ports, $(ip -br link | grep -c '^xf-') XFRM interfaces, $(ip xfrm state | grep -c '^src') XFRM states, open files of hnvgwd: $(ls /proc/"$(pid_of_unit hnvgwd)"/fd 2>/dev/null | wc -l)"
 
-section "remove: all $N tenants, one commit"
+section "remove: all $M tenants, one commit"
 t1=$(now)
 out=$(timeout 3600 hnvgw commit -f "$LAB_TMP/remove.conf" 2>&1)
 rc=$?
 t_rcommit=$(since "$t1")
 echo "       hnvgw commit -f: exit $rc after $t_rcommit s: $(head -c 300 <<<"$out")"
-((rc == 0)) || nok "the commit removing $N tenants (exit $rc)"
+((rc == 0)) || nok "the commit removing $M tenants (exit $rc)"
 t_gone="" last=$SECONDS
 deadline=$((SECONDS + DOWN_LIMIT))
 while ((SECONDS < deadline)); do
@@ -349,9 +380,9 @@ done
 snapshot >"$LAB_TMP/snap2"
 left=$(leftovers)
 if [[ -z $left ]]; then
-	ok "nothing of the $N tenants is left (${t_gone} s after the commit)"
+	ok "nothing of the $M tenants is left (${t_gone} s after the commit)"
 else
-	nok "something of the $N tenants is left $DOWN_LIMIT s after the removal"
+	nok "something of the $M tenants is left $DOWN_LIMIT s after the removal"
 	indent 40 <<<"$left"
 fi
 
@@ -375,7 +406,8 @@ if [[ -n $t_all ]]; then
 fi
 echo "BENCH scale memory after the load: RSS hnvgwd $(rss hnvgwd), zebra $(rss zebra), bgpd $(rss bgpd), charon $(rss charon); kernel: used (MemTotal - MemAvailable) +$(mb $((m1 - m0))) MB of which daemons' RSS +$(mb $((gw_rss_delta + site_rss_delta))) MB (lab peers: site charon +$(mb $(($(col "$LAB_TMP/snap1" site-charon 2) - $(col "$LAB_TMP/snap0" site-charon 2)))) MB, corp FRR +$(mb $(($(col "$LAB_TMP/snap1" corp-bgpd 2) + $(col "$LAB_TMP/snap1" corp-zebra 2) - $(col "$LAB_TMP/snap0" corp-bgpd 2) - $(col "$LAB_TMP/snap0" corp-zebra 2)))) MB), rest (kernel, page cache) +$(mb "$kern") MB; Slab +$(mb $((s1 - s0))) MB"
 echo "BENCH scale cpu during the load: $(cpu_line "$LAB_TMP/snap0" "$LAB_TMP/snap1")"
-echo "BENCH scale remove $N tenants: commit ${t_rcommit} s, nothing left after ${t_gone:-not reached} s$([[ -n $t_gone ]] && awk -v t="$t_gone" -v n="$N" 'BEGIN { printf " (%.3f s per tenant)", t / n }')"
+echo "BENCH scale add one tenant to $N: commit ${t_one} s; its tunnel INSTALLED ${t_one_sa:-not reached} s, its BGP session up ${t_one_bgp:-not reached} s"
+echo "BENCH scale remove $M tenants: commit ${t_rcommit} s, nothing left after ${t_gone:-not reached} s$([[ -n $t_gone ]] && awk -v t="$t_gone" -v n="$M" 'BEGIN { printf " (%.3f s per tenant)", t / n }')"
 echo "BENCH scale cpu during the removal: $(cpu_line "$LAB_TMP/snap1" "$LAB_TMP/snap2")"
 if [[ -z $left ]]; then
 	echo "BENCH scale leftovers: none"

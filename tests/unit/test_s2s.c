@@ -578,13 +578,27 @@ static void test_manager_fake(void **state)
 	explicit_bzero(&c, sizeof(c));
 }
 
+/* The audit's period: 3 s while an audit is quick, ten times an audit's
+ * duration for a slow one (thousands of tunnels), never beyond 60 s. */
+static void test_audit_gap(void **state)
+{
+	(void)state;
+	assert_int_equal(hnv_s2s_audit_gap(0), HNV_S2S_AUDIT_S);
+	assert_int_equal(hnv_s2s_audit_gap(20), HNV_S2S_AUDIT_S);
+	assert_int_equal(hnv_s2s_audit_gap(300), HNV_S2S_AUDIT_S);
+	assert_int_equal(hnv_s2s_audit_gap(301), 4);
+	assert_int_equal(hnv_s2s_audit_gap(1500), 15);
+	assert_int_equal(hnv_s2s_audit_gap(5999), 60);
+	assert_int_equal(hnv_s2s_audit_gap(600000), HNV_S2S_AUDIT_MAX_S);
+	assert_int_equal(hnv_s2s_audit_gap(-5), HNV_S2S_AUDIT_S);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_psk_conn),
-		cmocka_unit_test(test_shared),
-		cmocka_unit_test(test_cert_conn),
-		cmocka_unit_test(test_manager_fake),
+		cmocka_unit_test(test_psk_conn),  cmocka_unit_test(test_shared),
+		cmocka_unit_test(test_cert_conn), cmocka_unit_test(test_manager_fake),
+		cmocka_unit_test(test_audit_gap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
