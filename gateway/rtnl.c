@@ -367,8 +367,11 @@ int hnv_rtnl_set_link(struct hnv_rtnl *r, int ifindex, const char *name, int mas
 
 /* ---- addresses ---- */
 
-int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
-		  const struct hnv_ip *a, unsigned plen, char *err, size_t errlen)
+/* RTM_NEWADDR (add, exclusive) or RTM_DELADDR of a/plen on ifindex, marked
+ * as ours (IFA_PROTO) when proto; the kernel's answer, and err naming the
+ * address and the device when it refused. */
+static int addr_talk(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
+		     const struct hnv_ip *a, unsigned plen, bool proto, char *err, size_t errlen)
 {
 	bool v4 = hnv_ip_is_v4(a);
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
@@ -383,12 +386,12 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 	size_t n = v4 ? 4 : 16;
 	mnl_attr_put(nlh, IFA_LOCAL, n, b);
 	mnl_attr_put(nlh, IFA_ADDRESS, n, b);
-	if (!v4 && add)
+	if (add && proto)
+		mnl_attr_put_u8(nlh, IFA_PROTO, HNV_RTNL_PROTO);
+	if (add && !v4)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
 	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
-	if (rc == -EEXIST && add)
-		return 0;
-	if (rc < 0) {
+	if (rc < 0 && !(rc == -EEXIST && add) && !(rc == -EADDRNOTAVAIL && !add && proto)) {
 		char s[INET6_ADDRSTRLEN];
 		inet_ntop(v4 ? AF_INET : AF_INET6, b, s, sizeof(s));
 		hnv_seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete",
@@ -397,39 +400,20 @@ int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 	return rc;
 }
 
+int hnv_rtnl_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
+		  const struct hnv_ip *a, unsigned plen, char *err, size_t errlen)
+{
+	int rc = addr_talk(r, add, ifindex, name, a, plen, false, err, errlen);
+	return rc == -EEXIST && add ? 0 : rc;
+}
+
 int hnv_rtnl_float_addr(struct hnv_rtnl *r, bool add, int ifindex, const char *name,
 			const struct hnv_ip *a, char *err, size_t errlen)
 {
-	bool v4 = hnv_ip_is_v4(a);
-	unsigned plen = v4 ? 32 : 128;
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->nl.buf);
-	nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = v4 ? AF_INET : AF_INET6;
-	ifa->ifa_prefixlen = (uint8_t)plen;
-	ifa->ifa_index = (uint32_t)ifindex;
-	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-	const uint8_t *b = v4 ? a->b + 12 : a->b;
-	size_t n = v4 ? 4 : 16;
-	mnl_attr_put(nlh, IFA_LOCAL, n, b);
-	mnl_attr_put(nlh, IFA_ADDRESS, n, b);
-	if (add) {
-		mnl_attr_put_u8(nlh, IFA_PROTO, HNV_RTNL_PROTO);
-		if (!v4)
-			mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-	}
-	int rc = hnv_nl_talk(&r->nl, nlh, NULL, NULL);
+	int rc = addr_talk(r, add, ifindex, name, a, hnv_ip_is_v4(a) ? 32 : 128, true, err, errlen);
 	if ((rc == -EEXIST && add) || (rc == -EADDRNOTAVAIL && !add))
 		return 0;
-	if (rc < 0) {
-		char s[INET6_ADDRSTRLEN];
-		inet_ntop(v4 ? AF_INET : AF_INET6, b, s, sizeof(s));
-		hnv_seterr(err, errlen, "cannot %s address %s/%u %s %s: %s", add ? "add" : "delete",
-			   s, plen, add ? "to" : "from", name, strerror(-rc));
-		return rc;
-	}
-	return 1;
+	return rc < 0 ? rc : 1;
 }
 
 static int route_oif_cb(const struct nlmsghdr *nlh, void *data)

@@ -5,7 +5,7 @@
  *                                         NAME kind=K master=NAME|- up=0|1 mac=M|-
  *   rtnl_drive get NAME                   the same line for one link
  *   rtnl_drive addr add|del DEV A/PLEN
- *   rtnl_drive addrs DEV                  one A/PLEN per line
+ *   rtnl_drive addrs DEV                  one A/PLEN [proto N] per line
  *   rtnl_drive addrs-count DEV N          N dumps of DEV's addresses on one
  *                                         socket: "N ok, F failed, counts MIN-MAX"
  *   rtnl_drive master DEV BRIDGE|none
@@ -70,7 +70,10 @@ static void print_addr(const struct hnv_rtnl_addr *a, void *arg)
 		inet_ntop(AF_INET, a->addr.b + 12, s, sizeof(s));
 	else
 		inet_ntop(AF_INET6, a->addr.b, s, sizeof(s));
-	printf("%s/%u\n", s, a->plen);
+	if (a->proto)
+		printf("%s/%u proto %u\n", s, a->plen, a->proto);
+	else
+		printf("%s/%u\n", s, a->plen);
 }
 
 static void print_rule(const struct hnv_rtnl_rule *ru, void *arg)
@@ -141,6 +144,18 @@ int main(int argc, char **argv)
 		if (rc == 0)
 			rc = hnv_rtnl_addr(r, strcmp(argv[2], "add") == 0, l.ifindex, l.name, &ip,
 					   plen, err, sizeof(err));
+	} else if (strcmp(cmd, "float") == 0 && argc == 5) {
+		/* prints 1 (changed) or 0 (already so) */
+		struct hnv_ip ip;
+		unsigned plen;
+		if (parse_prefix(argv[4], &ip, &plen) < 0)
+			return usage();
+		rc = hnv_rtnl_link_get(r, argv[3], &l, err, sizeof(err));
+		if (rc == 0)
+			rc = hnv_rtnl_float_addr(r, strcmp(argv[2], "add") == 0, l.ifindex, l.name,
+						 &ip, err, sizeof(err));
+		if (rc >= 0)
+			printf("%d\n", rc);
 	} else if (strcmp(cmd, "addrs") == 0 && argc == 3) {
 		rc = hnv_rtnl_link_get(r, argv[2], &l, err, sizeof(err));
 		if (rc == 0)

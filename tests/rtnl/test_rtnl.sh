@@ -87,6 +87,19 @@ else
 	has "addr del: missing address named" "$out" '^cannot delete address 10\.10\.0\.1/24 from v0: '
 fi
 
+# Floating addresses (a pool tenant's S2S local address): a host address
+# marked as ours, added and deleted once each; the plain delete of an
+# address that is not there is still an error (above)
+has "float add: added" "$(d float add v0 198.51.100.1/32)" '^1$'
+has "float add again: already there" "$(d float add v0 198.51.100.1/32)" '^0$'
+has "the dump: the /32 marked proto 104" "$(d addrs v0)" '^198\.51\.100\.1/32 proto 104$'
+has "kernel agrees: the /32 is there" "$(ip -n "$NS" addr show dev v0)" 'inet 198\.51\.100\.1/32 ' 
+has "float add v6" "$(d float add v0 2001:db8:51::1/128)" '^1$'
+has "kernel agrees: v6 /128 without DAD" "$(ip -n "$NS" -6 addr show dev v0)" 'inet6 2001:db8:51::1/128 .*nodad'
+has "float del: deleted" "$(d float del v0 198.51.100.1/32)" '^1$'
+has "float del again: was not there" "$(d float del v0 198.51.100.1/32)" '^0$'
+has "float del v6" "$(d float del v0 2001:db8:51::1/128)" '^1$'
+hasnt "no floating address left" "$(ip -n "$NS" addr show dev v0)" '198\.51\.100\.1|2001:db8:51::1'
 # Master: enslave to the bridge, then release.
 check "master: tap to bridge" d master tp0 br0
 check "master: veth to bridge" d master v0 br0
