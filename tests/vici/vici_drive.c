@@ -62,11 +62,30 @@ static int load_specs(const char *path, struct hnv_conf_cmd **cmds, size_t *ncmd
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	static char text[1 << 16];
-	size_t len = fread(text, 1, sizeof(text), f);
+	/* the whole file: 1,000 tunnels are ~200 KB */
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			char *t = realloc(text, cap = cap ? 2 * cap : 1 << 16);
+			if (!t) {
+				free(text);
+				fclose(f);
+				return -1;
+			}
+			text = t;
+		}
+		size_t r = fread(text + len, 1, cap - len, f);
+		if (r == 0)
+			break;
+		len += r;
+	}
 	fclose(f);
 	char err[512];
-	if (hnv_conf_parse_text(text, len, cmds, ncmds, err, sizeof(err))) {
+	int rc = hnv_conf_parse_text(text, len, cmds, ncmds, err, sizeof(err));
+	explicit_bzero(text, cap); /* PSKs */
+	free(text);
+	if (rc) {
 		fprintf(stderr, "%s: %s\n", path, err);
 		return -1;
 	}
