@@ -745,6 +745,16 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 	return hnv_s2s_connected(s) ? 0 : -ENOTCONN;
 }
 
+int hnv_s2s_run(struct hnv_s2s *s, short revents)
+{
+	/* a charon that went away: the event socket reports EOF or an
+	 * error, dispatch disconnects and tick reconnects (at most once a
+	 * second) and loads every tunnel */
+	if (revents)
+		hnv_s2s_dispatch(s);
+	return hnv_s2s_tick(s);
+}
+
 static int ctl(struct hnv_s2s *s, struct tun *t, const char *cmd)
 {
 	struct hnv_vici_buf b;

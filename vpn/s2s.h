@@ -208,6 +208,11 @@ int hnv_s2s_tick(struct hnv_s2s *s);
  * ten times as long, at least HNV_S2S_AUDIT_S, at most
  * HNV_S2S_AUDIT_MAX_S. */
 unsigned hnv_s2s_audit_gap(int64_t ms);
+/* One turn of the owner's poll loop, for a poll of hnv_s2s_fd that
+ * returned revents (0: its timer): dispatches what the event socket has,
+ * then ticks whether or not there were events (a charon logging more
+ * than once a second must not hold the audit off). 0, or -ENOTCONN. */
+int hnv_s2s_run(struct hnv_s2s *s, short revents);
 /* The command connection is up, and the event connection with
  * opts.watch. */
 bool hnv_s2s_connected(const struct hnv_s2s *s);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -270,6 +271,7 @@ struct fake {
 	unsigned n_regs;
 	bool psk_outside_shared;                   /* the PSK seen in any other request */
 	bool old_conn, old_key, our_conn, our_key; /* what "charon" holds */
+	bool push_log; /* a "log" event right after the "log" registration */
 };
 
 static void reply(int fd, struct hnv_vici_buf *b)
@@ -328,6 +330,14 @@ static void serve(struct fake *f, int fd)
 		case HNV_VICI_EVENT_UNREGISTER:
 			hnv_vici_buf_init(&b, HNV_VICI_EVENT_CONFIRM, NULL);
 			reply(fd, &b);
+			if (f->push_log && hnv_vici_msg_op(m) == HNV_VICI_EVENT_REGISTER &&
+			    strcmp(name, "log") == 0) {
+				hnv_vici_buf_init(&b, HNV_VICI_EVENT, "log");
+				hnv_vici_kv_str(&b, "group", "IKE");
+				hnv_vici_kv_str(&b, "ikesa-name", "hnvgw-contoso");
+				hnv_vici_kv_str(&b, "msg", "retransmit 1 of request");
+				reply(fd, &b);
+			}
 			break;
 		case HNV_VICI_CMD_REQUEST:
 			if (strcmp(name, "list-sas") == 0) {
@@ -578,6 +588,59 @@ static void test_manager_fake(void **state)
 	explicit_bzero(&c, sizeof(c));
 }
 
+/* hnvgwd's poll turn (hnv_s2s_run) with an event waiting: the events are
+ * read and the audit that is due runs all the same (it only ran on the
+ * timer, which a charon logging more than once a second held off). */
+static void test_run_audits_with_events(void **state)
+{
+	(void)state;
+	struct fake *f = calloc(1, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
+	f->push_log = true;
+	snprintf(f->path, sizeof(f->path), "/tmp/test_s2s.%d.run.sock", (int)getpid());
+	unlink(f->path);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, f->path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+
+	struct hnv_s2s_conf c;
+	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
+		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
+		     &c);
+	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 101};
+	struct hnv_s2s_opts o = {
+		.vici_path = f->path, .log = capture, .timeout_ms = 5000, .watch = true};
+	struct hnv_s2s *s;
+	assert_int_equal(hnv_s2s_create(&o, &s), 0);
+	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	pthread_mutex_lock(&f->mu);
+	unsigned after_sync = f->n;
+	pthread_mutex_unlock(&f->mu);
+	/* the event socket readable (the fake's log event: on the socket or
+	 * already read with the registration's confirmation) */
+	assert_int_equal(hnv_s2s_run(s, POLLIN), 0);
+	hnv_s2s_destroy(s);
+
+	/* the audit (no audit has run since the manager started): charon's
+	 * lists and its SAs */
+	pthread_mutex_lock(&f->mu);
+	const char *want[] = {"get-conns", "get-shared", "list-sas"};
+	assert_int_equal(f->n, after_sync + 3);
+	for (unsigned i = 0; i < 3; i++)
+		assert_string_equal(f->cmds[after_sync + i], want[i]);
+	pthread_mutex_unlock(&f->mu);
+
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(f->path);
+	free(f);
+	explicit_bzero(&c, sizeof(c));
+}
+
 /* The audit's period: 3 s while an audit is quick, ten times an audit's
  * duration for a slow one (thousands of tunnels), never beyond 60 s. */
 static void test_audit_gap(void **state)
@@ -598,7 +661,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_psk_conn),  cmocka_unit_test(test_shared),
 		cmocka_unit_test(test_cert_conn), cmocka_unit_test(test_manager_fake),
-		cmocka_unit_test(test_audit_gap),
+		cmocka_unit_test(test_audit_gap), cmocka_unit_test(test_run_audits_with_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
