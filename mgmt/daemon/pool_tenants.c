@@ -413,14 +413,13 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		held_rev[nheld] = rev;
 		held[nheld++] = strdup(un[i]);
 	}
-	for (size_t i = 0; live && has_pa && i < nheld; i++)
-		if (held[i])
-			move_records(p, held[i], held_rev[i], &mypa);
 	/* publish */
 	size_t k = 0;
 	for (size_t i = 0; i < nheld; i++)
-		if (held[i])
+		if (held[i]) {
+			held_rev[k] = held_rev[i];
 			held[k++] = held[i];
+		}
 	pthread_mutex_lock(&p->mu);
 	struct pool_tenant_row *old_rows = p->trows;
 	char **old_held = p->held;
@@ -434,6 +433,10 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 	p->nheld = k;
 	p->held_lease = lease;
 	pthread_mutex_unlock(&p->mu);
+	/* the control thread builds what was claimed while the lookup
+	 * records move: both are on the way to the first packet. The names
+	 * stay valid: only this thread replaces p->held. */
+	char **pub = held;
 	rows = NULL;
 	held = NULL;
 	free(old_rows);
@@ -442,6 +445,8 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 	free(old_held);
 	if (changed)
 		hnv_pool_wake(p);
+	for (size_t i = 0; live && has_pa && i < k; i++)
+		move_records(p, pub[i], held_rev[i], &mypa);
 out:
 	if (held)
 		for (size_t i = 0; i < nheld; i++)
