@@ -99,6 +99,7 @@ void hnv_gw_free(struct hnv_gw *g)
 	free(g->addrs);
 	free(g->shaping);
 	free(g->learned);
+	free(g->kept);
 	free(g);
 }
 

@@ -207,6 +207,26 @@ json_object *hnv_gw_show_routes(const struct hnv_gw *g);
  * its sites), with the tenant whose VRF holds them. Sorted by VRF and
  * prefix. */
 json_object *hnv_gw_show_learned(struct hnv_gw *g);
+
+/* Routes kept across a pool takeover (retain.h, docs/gateway-pool.md).
+ * learned_text: the routes tenant rdomain's VRF has from BGP, and those
+ * still kept for it, as retain.h's text (sorted): its length, or -ENOENT
+ * while no tenant of that routing domain is applied, or -ENOSPC.
+ * learned_gen changes whenever that text may have. retain: installs the
+ * routes of text (another member's learned_text) in rdomain's VRF, now
+ * or when the tenant is applied, until BGP learns them again or
+ * HNV_GW_KEPT_S pass; replaces what was kept for it. 0 and *n, or
+ * -EINVAL with err (nothing kept). */
+/* Seconds a kept route stays at most; after this member's BGP learned a
+ * route in the tenant's VRF, the others stay HNV_GW_KEPT_GRACE_S more. */
+#define HNV_GW_KEPT_S 120
+#define HNV_GW_KEPT_GRACE_S 10
+/* zebra distance of a kept route: any route a daemon learns wins */
+#define HNV_GW_KEPT_DISTANCE 250
+int hnv_gw_learned_text(struct hnv_gw *g, const char *rdomain, char *buf, size_t len);
+uint64_t hnv_gw_learned_gen(const struct hnv_gw *g);
+int hnv_gw_retain(struct hnv_gw *g, const char *rdomain, const char *text, size_t len, size_t *n,
+		  char *err, size_t errlen);
 /* `show connections`: each GRE and L3 connection: its device, VRF,
  * underlay, address, routes, configured rates and the limits the kernel
  * has, state ("ok" or the error). */

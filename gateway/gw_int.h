@@ -16,6 +16,7 @@
 #include "bgp.h"
 #include "gw.h"
 #include "nat.h"
+#include "retain.h"
 #include "rtnl.h"
 #include "zapi.h"
 
@@ -144,6 +145,19 @@ struct hnv_gw {
 	struct learned *learned; /* routes zebra redistributes to hnvgwd */
 	size_t n_learned, cap_learned;
 	uint64_t zapi_connects; /* sessions seen: a new one streams them again */
+	/* routes kept across a pool takeover (gw_retain.c) */
+	struct gw_kept *kept;
+	size_t n_kept, cap_kept;
+	bool kept_dirty;      /* zebra's copy is to be brought up to date */
+	uint64_t learned_gen; /* changes of learned and kept */
+};
+
+/* A route a pool tenant's previous holder learned, kept until this
+ * member's BGP learns it again (retain.h). */
+struct gw_kept {
+	char rd[HNV_NAME_MAX + 1];
+	struct hnv_retain_route r;
+	int64_t until_ms; /* mono */
 };
 
 /* gw.c */
@@ -189,6 +203,20 @@ size_t gw_tunnel_netmaps(const struct tunnel *tu, struct hnv_nat_netmap *out);
 /* Makes the addresses of ifindex exactly want[] (with plen[]). */
 int gw_sync_addrs(struct hnv_gw *g, int ifindex, const char *name, const struct hnv_ip *want,
 		  const unsigned *plen, unsigned n, char *err, size_t errlen);
+
+/* gw_retain.c */
+/* The kept routes of d's tenants that are still due, appended to zebra's
+ * wanted routes by gw_apply_routes through fn (skipping prefixes it
+ * already has). */
+void gw_kept_foreach(struct hnv_gw *g, const struct desired *d,
+		     void (*fn)(void *arg, const char *vrf, const struct hnv_prefix *p,
+				const struct hnv_zapi_nh *nh),
+		     void *arg);
+/* From gw_learned_cb: BGP learned p in vrf. */
+void gw_kept_learned(struct hnv_gw *g, const char *vrf, const struct hnv_prefix *p);
+/* From the zebra source: drops what is due, re-applies zebra's routes
+ * when something changed; the ms until the next drop, or -1. */
+int gw_kept_run(struct hnv_gw *g);
 
 /* gw_del.c */
 struct gw_del {

@@ -3,6 +3,7 @@
 #include "gw_int.h"
 
 #include "../lib/addr.h"
+#include "../lib/clock.h"
 #include "../lib/vec.h"
 
 #include <arpa/inet.h>
@@ -25,7 +26,19 @@ int gw_zapi_src_fd(void *arg, short *events)
 int gw_zapi_src_timeout(void *arg)
 {
 	const struct hnv_gw *g = arg;
-	return g->zapi_active ? g->zapi_timeout : -1;
+	if (!g->zapi_active)
+		return -1;
+	/* the next kept route to drop (gw_retain.c) */
+	int64_t now = hnv_mono_ms(), t = g->kept_dirty ? 0 : -1;
+	for (size_t i = 0; i < g->n_kept; i++) {
+		int64_t left = g->kept[i].until_ms - now;
+		left = left < 0 ? 0 : left > 60000 ? 60000 : left;
+		if (t < 0 || left < t)
+			t = left;
+	}
+	if (t >= 0 && (g->zapi_timeout < 0 || t < g->zapi_timeout))
+		return (int)t;
+	return g->zapi_timeout;
 }
 
 void gw_zapi_src_run(void *arg, short revents)
@@ -40,7 +53,9 @@ void gw_zapi_src_run(void *arg, short revents)
 	if (st.connects != g->zapi_connects) {
 		g->zapi_connects = st.connects;
 		g->n_learned = 0;
+		g->learned_gen++;
 	}
+	gw_kept_run(g);
 }
 
 /* ---- routes zebra redistributes to hnvgwd ---- */
@@ -63,11 +78,14 @@ void gw_learned_cb(void *arg, bool add, const char *vrf, uint32_t vrf_id,
 	struct hnv_gw *g = arg;
 	(void)vrf_id;
 	struct learned *l = learned_find(g, vrf, r->type, &r->prefix);
+	g->learned_gen++;
 	if (!add) {
 		if (l)
 			*l = g->learned[--g->n_learned];
 		return;
 	}
+	if (r->type == HNV_ZAPI_ROUTE_BGP)
+		gw_kept_learned(g, vrf, &r->prefix);
 	if (!l) {
 		if (g->n_learned >= LEARNED_MAX) {
 			hnv_log(HNV_LOG_WARNING,
@@ -96,6 +114,7 @@ struct route_want {
 	char vrf[16];
 	struct hnv_prefix prefix;
 	struct hnv_zapi_nh nh;
+	uint8_t distance;
 };
 
 struct routes {
@@ -112,15 +131,33 @@ static void want(struct routes *w, const char *vrf, const struct hnv_prefix *p,
 	snprintf(r->vrf, sizeof(r->vrf), "%s", vrf);
 	r->prefix = *p;
 	r->nh = nh ? *nh : (struct hnv_zapi_nh){.type = 0};
+	r->distance = HNV_ZAPI_DEFAULT_DISTANCE;
+}
+
+static bool same_want(const struct route_want *r, const char *vrf, const struct hnv_prefix *p)
+{
+	return strcmp(r->vrf, vrf) == 0 && r->prefix.len == p->len &&
+	       hnv_ip_eq(&r->prefix.addr, &p->addr);
 }
 
 static bool is_wanted(const struct routes *w, const char *vrf, const struct hnv_prefix *p)
 {
 	for (size_t i = 0; i < w->n; i++)
-		if (strcmp(w->r[i].vrf, vrf) == 0 && w->r[i].prefix.len == p->len &&
-		    hnv_ip_eq(&w->r[i].prefix.addr, &p->addr))
+		if (same_want(&w->r[i], vrf, p))
 			return true;
 	return false;
+}
+
+/* gw_kept_foreach's callback: a kept route, unless hnvgwd has its own */
+static void want_kept(void *arg, const char *vrf, const struct hnv_prefix *p,
+		      const struct hnv_zapi_nh *nh)
+{
+	struct routes *w = arg;
+	if (is_wanted(w, vrf, p))
+		return;
+	want(w, vrf, p, nh);
+	if (w->n && same_want(&w->r[w->n - 1], vrf, p))
+		w->r[w->n - 1].distance = HNV_GW_KEPT_DISTANCE;
 }
 
 struct stale {
@@ -224,13 +261,14 @@ void gw_apply_routes(struct hnv_gw *g, const struct desired *d)
 			want(&w, d->gw[cn->tenant].vrf, &def, &nh);
 		}
 	}
+	gw_kept_foreach(g, d, want_kept, &w);
 	struct stale s = {&w, {NULL, 0, 0}};
 	hnv_zapi_route_foreach(g->zapi, find_stale, &s);
 	for (size_t i = 0; i < s.gone.n; i++)
 		hnv_zapi_route_del(g->zapi, s.gone.r[i].vrf, &s.gone.r[i].prefix);
 	for (size_t i = 0; i < w.n; i++)
 		if (hnv_zapi_route_set(g->zapi, w.r[i].vrf, &w.r[i].prefix, &w.r[i].nh,
-				       HNV_ZAPI_DEFAULT_DISTANCE, 0) < 0)
+				       w.r[i].distance, 0) < 0)
 			hnv_log(HNV_LOG_ERR, "gateway: zebra refused a route in %s", w.r[i].vrf);
 	free(s.gone.r);
 	free(w.r);

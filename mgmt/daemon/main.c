@@ -814,7 +814,8 @@ static int start_pool(const struct args *a, struct daemon *d, char *err, size_t 
 				   .key = a->etcd_key,
 				   .user = a->etcd_user,
 				   .password_file = a->etcd_password_file,
-				   .sync = d->sync};
+				   .sync = d->sync,
+				   .gw = d->gw};
 	if (hnv_pool_new(d->core, &po, &d->pool, err, errlen))
 		return -1;
 	struct hnv_source src = {.name = "gateway-pool",

@@ -208,7 +208,9 @@ int hnv_pool_timeout_ms(void *arg)
 	if (p->state != ST_MEMBER)
 		return -1;
 	int64_t lease, d = deadline(p, &lease), t = d - hnv_mono_ms();
-	return t < 0 ? 0 : t > 60000 ? 60000 : (int)t;
+	/* the served tenants' learned routes are looked at every second */
+	int64_t most = p->gw && p->nserved ? 1000 : 60000;
+	return t < 0 ? 0 : t > most ? (int)most : (int)t;
 }
 
 void hnv_pool_run(void *arg, short revents)
@@ -427,7 +429,9 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	hnv_etcd_prefix_end(p->actives, p->actives_end, sizeof(p->actives_end));
 	snprintf(p->movereq, sizeof(p->movereq), "%.256spool/%.63s/moveto/", prefix, o->name);
 	hnv_etcd_prefix_end(p->movereq, p->movereq_end, sizeof(p->movereq_end));
+	snprintf(p->learned, sizeof(p->learned), "%.256spool/%.63s/learned/", prefix, o->name);
 	p->sync = o->sync;
+	p->gw = o->gw;
 	p->ttl = ttl;
 	p->state = ST_JOINING;
 	p->changed_wall_ms = wall_ms();

@@ -47,6 +47,7 @@
 #define HNV_POOL_FENCE_MARGIN_MS 500
 
 struct hnv_core;
+struct hnv_gw;
 struct hnv_pool;
 struct hnv_sync;
 
@@ -61,6 +62,9 @@ struct hnv_pool_opts {
 	/* the shared policy (hnvgwd --etcd) that applies the tenants this
 	 * member holds; NULL: it serves none */
 	struct hnv_sync *sync;
+	/* the gateway whose tenants' learned routes are published and kept
+	 * across takeovers (gateway/retain.h); NULL: none */
+	struct hnv_gw *gw;
 };
 
 /* Starts the membership thread and registers `show gateway-pool`. Does

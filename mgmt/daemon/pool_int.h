@@ -75,21 +75,36 @@ struct hnv_pool {
 	uint64_t claims, moves; /* claims won, lookup records moved */
 	char **served_names;    /* what the control thread last had applied */
 	size_t nserved_names;
+	/* learned routes (gateway/retain.h): the control thread's texts of
+	 * the tenants it serves, for the view thread to write; and the texts
+	 * the view thread read at its claims, for the control thread */
+	struct pool_text *ltexts, *inherit;
+	size_t nltexts, ninherit;
 
 	/* tenants: the view thread's own */
 	struct hnv_hmap tstate; /* R -> struct pool_tstate */
 	char tenants[KEY_MAX], tenants_end[KEY_MAX], actives[KEY_MAX], actives_end[KEY_MAX];
 	char movereq[KEY_MAX], movereq_end[KEY_MAX]; /* pool/NAME/moveto/ (gateway move) */
+	char learned[KEY_MAX];                       /* pool/NAME/learned/ */
+	struct hnv_hmap written; /* R -> the learned text last written (char *) */
 	char prefix[KEY_MAX];
 
 	/* control thread */
 	struct hnv_sync *sync;          /* NULL: tenants are not served (no --etcd sync) */
+	struct hnv_gw *gw;              /* NULL: no routes kept across takeovers */
+	uint64_t learned_gen;           /* hnv_gw_learned_gen at the last texts */
 	size_t nserved;                 /* tenants handed to the sync */
 	int64_t served_changed_wall_ms; /* when that set last changed, applied (Unix ms) */
 	enum member_state state;
 	int64_t seen_lease; /* the lease the control thread last saw as held */
 	uint64_t fences;
 	int64_t changed_wall_ms; /* when state last changed (Unix ms) */
+};
+
+/* A routing domain's learned routes as text (gateway/retain.h). */
+struct pool_text {
+	char rd[HNV_NAME_MAX + 1];
+	char *text;
 };
 
 /* A tenant of the pool as the view thread last read it. */

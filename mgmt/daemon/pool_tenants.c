@@ -26,6 +26,8 @@
  */
 #include "pool_int.h"
 
+#include "../../gateway/gw.h"
+#include "../../gateway/retain.h"
 #include "../../lib/addr.h"
 #include "../../lib/clock.h"
 #include "../../lib/log.h"
@@ -221,6 +223,162 @@ static void move_records(struct hnv_pool *p, const char *rd, int64_t claim_rev,
 	hnv_etcd_kvs_free(&cas);
 }
 
+/* ---- learned routes kept across takeovers (gateway/retain.h) ----
+ *
+ *   pool/NAME/learned/R   the routes R's VRF learned by BGP on its holder,
+ *                         as retain.h's text; written by the holder under
+ *                         its claim (compare of the active key's
+ *                         create_revision), read by the member that claims
+ *                         R next, deleted with the tenant (sync_plan.c) */
+
+static void texts_free(struct pool_text *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i].text);
+	free(t);
+}
+
+/* Remembers text (taken) as what etcd has for rd. */
+static void written_set(struct hnv_pool *p, const char *rd, char *text)
+{
+	void *old = NULL;
+	if (hnv_hmap_put(&p->written, rd, text, &old))
+		free(text);
+	free(old);
+}
+
+/* After a claim of rd: what its previous holder published, for the
+ * control thread to keep (hnv_gw_retain). */
+static void inherit_learned(struct hnv_pool *p, const char *rd)
+{
+	char key[KEY_MAX * 2], err[768];
+	snprintf(key, sizeof(key), "%s%s", p->learned, rd);
+	struct hnv_etcd_kvs k;
+	if (hnv_etcd_range(p->vw, key, NULL, 0, &k, err, sizeof(err))) {
+		hnv_log(HNV_LOG_WARNING, "gateway pool %s: learned routes of %s: %s", p->name, rd,
+			err);
+		return;
+	}
+	char *text =
+		k.n == 1 && k.v[0].vlen <= HNV_RETAIN_TEXT_MAX ? malloc(k.v[0].vlen + 1) : NULL;
+	char *mine = text ? malloc(k.v[0].vlen + 1) : NULL;
+	if (text && mine) {
+		memcpy(text, k.v[0].value, k.v[0].vlen);
+		text[k.v[0].vlen] = '\0';
+		memcpy(mine, text, k.v[0].vlen + 1);
+		written_set(p, rd, mine);
+		mine = NULL;
+		pthread_mutex_lock(&p->mu);
+		struct pool_text *v = realloc(p->inherit, (p->ninherit + 1) * sizeof(*v));
+		if (v) {
+			p->inherit = v;
+			snprintf(v[p->ninherit].rd, sizeof(v[p->ninherit].rd), "%s", rd);
+			v[p->ninherit++].text = text;
+			text = NULL;
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	free(text);
+	free(mine);
+	hnv_etcd_kvs_free(&k);
+}
+
+/* Writes the learned routes of held tenant rd (claimed at claim_rev) when
+ * the control thread's text differs from what etcd has. */
+static void publish_learned(struct hnv_pool *p, const char *rd, int64_t claim_rev)
+{
+	char *text = NULL;
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = 0; i < p->nltexts && !text; i++)
+		if (strcmp(p->ltexts[i].rd, rd) == 0)
+			text = strdup(p->ltexts[i].text);
+	pthread_mutex_unlock(&p->mu);
+	const char *was = hnv_hmap_get(&p->written, rd);
+	if (!text || (was && strcmp(was, text) == 0)) {
+		free(text);
+		return;
+	}
+	char key[KEY_MAX * 2], akey[KEY_MAX * 2], err[768];
+	snprintf(key, sizeof(key), "%s%s", p->learned, rd);
+	snprintf(akey, sizeof(akey), "%s%s", p->actives, rd);
+	struct hnv_etcd_txn *t = hnv_etcd_txn_new();
+	bool ok = false;
+	int64_t rev;
+	if (t && !hnv_etcd_txn_cmp(t, akey, NULL, HNV_ETCD_CREATE, HNV_ETCD_EQUAL, claim_rev) &&
+	    !hnv_etcd_txn_put(t, key, text) &&
+	    !hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err)) && ok) {
+		size_t lines = 0;
+		for (const char *c = text; *c; c++)
+			lines += *c == '\n';
+		if (lines)
+			hnv_log(HNV_LOG_INFO,
+				"gateway pool %s: tenant %s: %zu route%s learned here published "
+				"for a takeover",
+				p->name, rd, lines, lines == 1 ? "" : "s");
+		written_set(p, rd, text);
+	} else
+		free(text); /* tried again at the next reading */
+	hnv_etcd_txn_free(t);
+}
+
+/* Control thread: the routes kept for the tenants just claimed go to the
+ * gateway before the sync applies them; the texts of those it serves are
+ * made again when the gateway's routes changed. */
+static void learned_before_serve(struct hnv_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	struct pool_text *in = p->inherit;
+	size_t n = p->ninherit;
+	p->inherit = NULL;
+	p->ninherit = 0;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < n; i++) {
+		char err[256];
+		size_t k = 0;
+		int rc = hnv_gw_retain(p->gw, in[i].rd, in[i].text, strlen(in[i].text), &k, err,
+				       sizeof(err));
+		if (rc)
+			hnv_log(HNV_LOG_WARNING,
+				"gateway pool %s: tenant %s: the routes its previous holder "
+				"learned are not kept: %s",
+				p->name, in[i].rd, rc == -EINVAL ? err : strerror(-rc));
+		else if (k)
+			hnv_log(HNV_LOG_NOTICE,
+				"gateway pool %s: tenant %s: %zu route%s its previous holder "
+				"learned kept until BGP learns them here (at most %d s)",
+				p->name, in[i].rd, k, k == 1 ? "" : "s", HNV_GW_KEPT_S);
+	}
+	texts_free(in, n);
+}
+
+static void learned_after_serve(struct hnv_pool *p, char **served, size_t n, bool changed)
+{
+	uint64_t gen = hnv_gw_learned_gen(p->gw);
+	if (!changed && gen == p->learned_gen && n == p->nltexts)
+		return;
+	struct pool_text *v = n ? calloc(n, sizeof(*v)) : NULL;
+	size_t k = 0;
+	char *buf = malloc(HNV_RETAIN_TEXT_MAX);
+	for (size_t i = 0; v && buf && i < n; i++) {
+		int len = hnv_gw_learned_text(p->gw, served[i], buf, HNV_RETAIN_TEXT_MAX);
+		if (len < 0 || !(v[k].text = strdup(buf)))
+			continue; /* not applied yet, or too much: nothing to say */
+		snprintf(v[k].rd, sizeof(v[k].rd), "%s", served[i]);
+		k++;
+	}
+	free(buf);
+	if (n && !v)
+		return;
+	p->learned_gen = gen;
+	pthread_mutex_lock(&p->mu);
+	struct pool_text *old = p->ltexts;
+	size_t nold = p->nltexts;
+	p->ltexts = v;
+	p->nltexts = k;
+	pthread_mutex_unlock(&p->mu);
+	texts_free(old, nold);
+}
+
 /* Whether the control thread still has tenant rd applied. */
 static bool still_served(struct hnv_pool *p, const char *rd)
 {
@@ -412,6 +570,8 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 			}
 		held_rev[nheld] = rev;
 		held[nheld++] = strdup(un[i]);
+		if (p->gw)
+			inherit_learned(p, un[i]);
 	}
 	/* publish */
 	size_t k = 0;
@@ -447,6 +607,8 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		hnv_pool_wake(p);
 	for (size_t i = 0; live && has_pa && i < k; i++)
 		move_records(p, pub[i], held_rev[i], &mypa);
+	for (size_t i = 0; live && p->gw && i < k; i++)
+		publish_learned(p, pub[i], held_rev[i]);
 out:
 	if (held)
 		for (size_t i = 0; i < nheld; i++)
@@ -477,6 +639,8 @@ void hnv_pool_tenants_serve(struct hnv_pool *p)
 	bool oom = n && !v;
 	for (size_t i = 0; v && i < n; i++)
 		oom |= !v[i];
+	if (p->gw)
+		learned_before_serve(p);
 	/* out of memory: serve none rather than a set it cannot tell */
 	int rc = hnv_sync_pool_held(p->sync, p->name, oom ? NULL : (const char *const *)v,
 				    oom ? 0 : n);
@@ -513,6 +677,8 @@ void hnv_pool_tenants_serve(struct hnv_pool *p)
 			p->name, p->host, p->nserved, p->nserved == 1 ? "" : "s", was,
 			serve ? "" : ": not a member under the lease it held them with");
 	}
+	if (p->gw && !oom)
+		learned_after_serve(p, v, n, rc != 0);
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
@@ -559,4 +725,7 @@ void hnv_pool_tenants_free(struct hnv_pool *p)
 	for (size_t i = 0; i < p->nserved_names; i++)
 		free(p->served_names[i]);
 	free(p->served_names);
+	texts_free(p->ltexts, p->nltexts);
+	texts_free(p->inherit, p->ninherit);
+	hnv_hmap_clear(&p->written, free);
 }

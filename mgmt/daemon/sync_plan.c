@@ -652,6 +652,12 @@ static int plan_gateway(struct planner *pl, const struct hnv_conf_cmd *c, const 
 	}
 	if (*pool && (rc = op_del(pl->p, tk)))
 		return rc;
+	/* the routes its holder learned (pool_tenants.c), if published: its
+	 * compare makes the txn retry once the mirror has a late one */
+	char lk[SYNC_KEY_MAX];
+	if (*pool && snprintf(lk, sizeof(lk), "pool/%s/learned/%s", pool, rd) < (int)sizeof(lk) &&
+	    (rc = op_del(pl->p, lk)))
+		return rc;
 	char pfx[SYNC_KEY_MAX];
 	snprintf(pfx, sizeof(pfx), "rd/%s/gwca/%s%s/", rd, *pool ? "@" : "",
 		 *pool ? pool : pl->s->host);

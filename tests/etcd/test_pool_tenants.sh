@@ -79,11 +79,14 @@ pass "gateway add/ca --pool with --etcd: keys rd/red/gw/@$POOL, rd/red/gwca/@$PO
 
 cli g2 gateway ca-del --rdomain red --pool $POOL --vsid 5001 --ca 10.1.0.5 >/dev/null || fail "gateway ca-del --pool"
 cli g2 gateway ca --rdomain red --pool $POOL --vsid 5001 --ca 10.1.0.5 >/dev/null || fail "gateway ca --pool again"
+# the routes its holder learned, as a holder publishes them
+etcdctl --endpoints $ALL_URLS put ${PREFIX}pool/$POOL/learned/red "172.16.0.0/16 via 10.9.0.1" >/dev/null ||
+	fail "put learned routes of red"
 cli g2 gateway del --rdomain red --pool $POOL >/dev/null || fail "gateway del --pool"
-for k in rd/red/gw/@$POOL rd/red/gwca/@$POOL/5001/10.1.0.5 pool/$POOL/tenant/red; do
+for k in rd/red/gw/@$POOL rd/red/gwca/@$POOL/5001/10.1.0.5 pool/$POOL/tenant/red pool/$POOL/learned/red; do
 	[[ -z $(eget "$k") ]] || fail "$k left after gateway del --pool"
 done
-pass "gateway ca-del / del --pool remove the pool's keys, the CA's and the index key with the gateway"
+pass "gateway ca-del / del --pool remove the pool's keys, the CA's, the index key and the learned routes with the gateway"
 
 
 # ---- 2. election, serving, record move

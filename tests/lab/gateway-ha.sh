@@ -461,6 +461,25 @@ if t=$(wait_ok 60 ping1 fb1 192.168.1.1); then ok "fb1 -> Fabrikam's site 192.16
 fi
 s2s_on_holder_only gwA "placed"
 config_kept "placed"
+# the holder publishes what Contoso's VRF learned by BGP, for a takeover
+published() { grep -q "tenant contoso: 1 route learned here published for a takeover" "$LAB_TMP/hnvgwd-$1.log"; }
+if t=$(wait_ok 20 published gwA); then ok "gwA published Contoso's BGP route 172.16.0.0/16 for a takeover (${t} s)"; else
+	nok "gwA published Contoso's learned route"
+	grep -E 'pool edge: tenant contoso' "$LAB_TMP/hnvgwd-gwA.log" | tail -5 | indent
+fi
+
+# kept_then_bgp M PHASE: M, which took Contoso over, kept the route its
+# previous holder learned, and its VRF has it from its own bgpd later
+kept_then_bgp() {
+	check_grep "$2: $1 kept the route Contoso's previous holder learned until its BGP learns it" \
+		'tenant contoso: 1 route its previous holder learned kept until BGP learns them here' \
+		cat "$LAB_TMP/hnvgwd-$1.log"
+	by_bgp() { ip netns exec "$1" ip route show vrf rd-contoso 172.16.0.0/16 | grep -q 'proto bgp'; }
+	if t=$(wait_ok 60 by_bgp "$1"); then ok "$2: $1's VRF rd-contoso routes 172.16.0.0/16 by its own BGP (${t} s)"; else
+		nok "$2: $1's VRF rd-contoso has 172.16.0.0/16 from BGP"
+		ip netns exec "$1" ip route show vrf rd-contoso | indent
+	fi
+}
 
 # failover PHASE: the three outages of the disruption the caller starts
 # after outage_mark, waited for until each path replies again.
@@ -516,6 +535,7 @@ if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)
 fi
 outages_stop kill
 timeline
+kept_then_bgp gwB "kill -9"
 corp_arp_of gwB "kill -9"
 s2s_on_holder_only gwB "kill -9"
 # gwA's namespace keeps what its dead hnvgwd built (the kernel lives on
@@ -553,6 +573,7 @@ if t=$(wait_ok 60 on_a_only); then ok "gwA holds both tenants, gwB tore them dow
 fi
 outages_stop partition
 timeline
+kept_then_bgp gwA "partition"
 corp_arp_of gwA "partition"
 s2s_on_holder_only gwA "partition"
 sampler_stop "partition"
