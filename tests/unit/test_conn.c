@@ -3,10 +3,6 @@
  * trip through the model's `show config` text, and the checks at commit in
  * both validators (the model hnvgwd commits with, and the applier's batch
  * that hnvgw-dp replay runs), which must agree. */
-#include "../../datapath/policy.h"
-#include "../../mgmt/conf_apply.h"
-#include "../../mgmt/conftext.h"
-#include "../../mgmt/model.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -18,19 +14,8 @@
 
 #include <cmocka.h>
 
-#define BASE                                                                                       \
-	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                           \
-	"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"                            \
-	"gateway add --rdomain blue --vrf blue --table 101\n"                                      \
-	"gateway add --rdomain red --vrf red --table 102\n"
-
-static void parse_ok(const char *line, struct hnv_conf_cmd *c)
-{
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, c, err, sizeof(err));
-	if (rc != 1)
-		fail_msg("\"%s\": rc %d, error \"%s\"", line, rc, err);
-}
+#include "conf_line.h"
+#include "conn_conf.h"
 
 static void test_round_trip(void **state)
 {
@@ -160,18 +145,11 @@ static void test_parse_errors(void **state)
  * want: NULL for accepted, else part of the message of both. */
 static void check_both(const char *extra, const char *want)
 {
-	char text[4096], merr[512] = "", berr[512] = "";
-	snprintf(text, sizeof(text), "%s%s", BASE, extra);
-	struct hnv_model *m = NULL;
-	int mrc = hnv_model_load(text, strlen(text), &m, merr, sizeof(merr));
-	struct hnv_conf_cmd *cmds;
-	size_t n;
-	assert_int_equal(hnv_conf_parse_text(text, strlen(text), &cmds, &n, berr, sizeof(berr)), 0);
-	struct hnv_dp *dp = hnv_dp_new();
-	assert_non_null(dp);
-	int brc = hnv_conf_apply(dp, cmds, n, berr, sizeof(berr));
-	hnv_conf_cmds_free(cmds, n);
-	hnv_dp_free(dp);
+	struct verdicts v;
+	both_verdicts(extra, &v);
+	int mrc = v.mrc, brc = v.brc;
+	char *merr = v.merr, *berr = v.berr;
+	struct hnv_model *m = v.m;
 	if (want == NULL) {
 		if (mrc != 0 || brc != 0)
 			fail_msg("%s: model %d \"%s\", batch %d \"%s\"", extra, mrc, merr, brc,

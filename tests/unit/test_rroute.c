@@ -5,10 +5,6 @@
  * and across commits; the same prefixes in different routing domains, a
  * default route beside specific prefixes, and a netmap's real prefix
  * are fine. */
-#include "../../datapath/policy.h"
-#include "../../mgmt/conf_apply.h"
-#include "../../mgmt/conftext.h"
-#include "../../mgmt/model.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -20,39 +16,17 @@
 
 #include <cmocka.h>
 
-#define PSK "Xq3mN8pL2vR6tW4zK9sB1yF5"
-#define BASE                                                                                       \
-	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                           \
-	"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"                            \
-	"gateway add --rdomain blue --vrf blue --table 101\n"                                      \
-	"gateway add --rdomain red --vrf red --table 102\n"
-/* a tunnel of routing domain rd with remote prefix(es) pfx and extra options */
-#define S2S(n, rd, peer, pfx, extra)                                                               \
-	"s2s add " n " --rdomain " rd " --peer " peer " --local-id gw-" n " --remote-id site-" n   \
-	" --psk " PSK " " pfx " --dpd 30" extra "\n"
-#define GRE(n, rd, remote, pfx)                                                                    \
-	"gre add " n " --rdomain " rd " --local 198.51.100.1 --remote " remote                     \
-	" --addr 172.30.0.1/30 " pfx "\n"
-#define L3(n, rd, vlan, pfx)                                                                       \
-	"l3 add " n " --rdomain " rd " --dev eth2 --vlan " vlan                                    \
-	" --addr 172.31.0.1/24 --nexthop 172.31.0.2" pfx "\n"
+#include "conn_conf.h"
 
 /* extra after BASE: the model's verdict and the batch's; want NULL for
  * accepted, else the whole message both give (identical). */
 static void check_both(const char *extra, const char *want)
 {
-	char text[8192], merr[512] = "", berr[512] = "";
-	snprintf(text, sizeof(text), "%s%s", BASE, extra);
-	struct hnv_model *m = NULL;
-	int mrc = hnv_model_load(text, strlen(text), &m, merr, sizeof(merr));
-	struct hnv_conf_cmd *cmds;
-	size_t n;
-	assert_int_equal(hnv_conf_parse_text(text, strlen(text), &cmds, &n, berr, sizeof(berr)), 0);
-	struct hnv_dp *dp = hnv_dp_new();
-	assert_non_null(dp);
-	int brc = hnv_conf_apply(dp, cmds, n, berr, sizeof(berr));
-	hnv_conf_cmds_free(cmds, n);
-	hnv_dp_free(dp);
+	struct verdicts v;
+	both_verdicts(extra, &v);
+	int mrc = v.mrc, brc = v.brc;
+	const char *merr = v.merr, *berr = v.berr;
+	struct hnv_model *m = v.m;
 	if (want == NULL) {
 		if (mrc != 0 || brc != 0)
 			fail_msg("%s: model %d \"%s\", batch %d \"%s\"", extra, mrc, merr, brc,
@@ -78,63 +52,65 @@ static void test_overlap(void **state)
 {
 	(void)state;
 	/* the same prefix: a tunnel, then a GRE connection */
-	check_both(S2S("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")
-			   GRE("dc", "blue", "198.51.100.7", "--remote-prefix 192.168.0.0/16"),
+	check_both(S2S_LINE("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")
+			   GRE_LINE("dc", "blue", "198.51.100.7", "--remote-prefix 192.168.0.0/16"),
 		   "line 6: gre add: gre \"dc\" routes 192.168.0.0/16, which overlaps "
 		   "192.168.0.0/16 of s2s \"hq\" in routing domain \"blue\"" REASON);
 	/* a prefix inside another: an L3 connection after a tunnel's second prefix */
-	check_both(S2S("hq", "blue", "198.51.100.2",
-		       "--remote-prefix 172.20.0.0/16 --remote-prefix 192.168.0.0/16", "")
-			   L3("mpls", "blue", "100", " --remote-prefix 192.168.50.0/24"),
+	check_both(S2S_LINE("hq", "blue", "198.51.100.2",
+			    "--remote-prefix 172.20.0.0/16 --remote-prefix 192.168.0.0/16", "")
+			   L3_LINE("mpls", "blue", "100", " --remote-prefix 192.168.50.0/24"),
 		   "line 6: l3 add: l3 \"mpls\" routes 192.168.50.0/24, which overlaps "
 		   "192.168.0.0/16 of s2s \"hq\" in routing domain \"blue\"");
 	/* two tunnels */
 	check_both(
-		S2S("a", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")
-			S2S("b", "blue", "198.51.100.3", "--remote-prefix 192.168.7.0/24", ""),
+		S2S_LINE("a", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")
+			S2S_LINE("b", "blue", "198.51.100.3", "--remote-prefix 192.168.7.0/24", ""),
 		"line 6: s2s add: s2s \"b\" routes 192.168.7.0/24, which overlaps 192.168.0.0/16 "
 		"of s2s \"a\"");
 	/* two connections: GRE then L3, IPv6 */
-	check_both(GRE("g", "blue", "198.51.100.7",
-		       "--remote-prefix 2001:db8:5::/48") "l3 add v6 --rdomain blue --dev eth2 "
-							  "--vlan 6 --addr 2001:db8:ff::1/64 "
-							  "--nexthop 2001:db8:ff::2 "
-							  "--remote-prefix 2001:db8::/32\n",
-		   "l3 add: l3 \"v6\" routes 2001:db8::/32, which overlaps 2001:db8:5::/48 of gre "
-		   "\"g\"");
+	check_both(
+		GRE_LINE("g", "blue", "198.51.100.7",
+			 "--remote-prefix 2001:db8:5::/48") "l3 add v6 --rdomain blue --dev eth2 "
+							    "--vlan 6 --addr 2001:db8:ff::1/64 "
+							    "--nexthop 2001:db8:ff::2 "
+							    "--remote-prefix 2001:db8::/32\n",
+		"l3 add: l3 \"v6\" routes 2001:db8::/32, which overlaps 2001:db8:5::/48 of gre "
+		"\"g\"");
 	/* an L3 connection's default route and a GRE --remote-prefix 0.0.0.0/0 */
-	check_both(GRE("g", "blue", "198.51.100.7", "--remote-prefix 0.0.0.0/0")
-			   L3("dflt", "blue", "100", ""),
+	check_both(GRE_LINE("g", "blue", "198.51.100.7", "--remote-prefix 0.0.0.0/0")
+			   L3_LINE("dflt", "blue", "100", ""),
 		   "l3 add: l3 \"dflt\" routes 0.0.0.0/0, which overlaps 0.0.0.0/0 of gre \"g\"");
 	/* a tunnel's mapped prefix (remote netmap) is what it routes */
-	check_both(S2S("br", "blue", "198.51.100.2", "--remote-prefix 10.10.0.0/16",
-		       " --remote-netmap 10.10.0.0/16=172.30.0.0/16")
-			   GRE("g", "blue", "198.51.100.7", "--remote-prefix 172.30.5.0/24"),
+	check_both(S2S_LINE("br", "blue", "198.51.100.2", "--remote-prefix 10.10.0.0/16",
+			    " --remote-netmap 10.10.0.0/16=172.30.0.0/16")
+			   GRE_LINE("g", "blue", "198.51.100.7", "--remote-prefix 172.30.5.0/24"),
 		   "gre add: gre \"g\" routes 172.30.5.0/24, which overlaps 172.30.0.0/16 of s2s "
 		   "\"br\"");
 
 	/* accepted: the same prefixes in different routing domains (VRFs
 	 * keep them apart) */
-	check_both(S2S("a", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")
-			   S2S("b", "red", "198.51.100.3", "--remote-prefix 192.168.0.0/16", "")
-				   GRE("g", "red", "198.51.100.7", "--remote-prefix 10.60.0.0/16")
-					   L3("v", "blue", "100", " --remote-prefix 10.60.0.0/16"),
+	check_both(S2S_LINE("a", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")
+			   S2S_LINE("b", "red", "198.51.100.3", "--remote-prefix 192.168.0.0/16",
+				    "") GRE_LINE("g", "red", "198.51.100.7",
+						 "--remote-prefix 10.60.0.0/16")
+				   L3_LINE("v", "blue", "100", " --remote-prefix 10.60.0.0/16"),
 		   NULL);
 	/* accepted: a default route beside specific prefixes; other families;
 	 * a netmap's real prefix (not routed) beside a connection's */
-	check_both(L3("dflt", "blue", "100", "") S2S("a", "blue", "198.51.100.2",
-						     "--remote-prefix 192.168.0.0/16", "")
-			   GRE("g", "blue", "198.51.100.7",
-			       "--remote-prefix 10.60.0.0/16 --remote-prefix 2001:db8::/32"),
+	check_both(L3_LINE("dflt", "blue", "100", "") S2S_LINE("a", "blue", "198.51.100.2",
+							       "--remote-prefix 192.168.0.0/16", "")
+			   GRE_LINE("g", "blue", "198.51.100.7",
+				    "--remote-prefix 10.60.0.0/16 --remote-prefix 2001:db8::/32"),
 		   NULL);
-	check_both(S2S("br", "blue", "198.51.100.2", "--remote-prefix 10.10.0.0/16",
-		       " --remote-netmap 10.10.0.0/16=172.30.0.0/16")
-			   GRE("g", "blue", "198.51.100.7", "--remote-prefix 10.10.0.0/16"),
+	check_both(S2S_LINE("br", "blue", "198.51.100.2", "--remote-prefix 10.10.0.0/16",
+			    " --remote-netmap 10.10.0.0/16=172.30.0.0/16")
+			   GRE_LINE("g", "blue", "198.51.100.7", "--remote-prefix 10.10.0.0/16"),
 		   NULL);
 	/* deleted, then the prefix again */
-	check_both(S2S("a", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16",
-		       "") "s2s del a\n" GRE("g", "blue", "198.51.100.7",
-					     "--remote-prefix 192.168.0.0/16"),
+	check_both(S2S_LINE("a", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16",
+			    "") "s2s del a\n" GRE_LINE("g", "blue", "198.51.100.7",
+						       "--remote-prefix 192.168.0.0/16"),
 		   NULL);
 }
 
@@ -145,12 +121,13 @@ static void test_overlap(void **state)
 static void test_overlap_commits(void **state)
 {
 	(void)state;
-	const char *text = BASE GRE("g", "blue", "198.51.100.7", "--remote-prefix 192.168.50.0/24");
+	const char *text =
+		BASE GRE_LINE("g", "blue", "198.51.100.7", "--remote-prefix 192.168.50.0/24");
 	char err[512] = "";
 	struct hnv_model *m = NULL, *next = NULL;
 	assert_int_equal(hnv_model_load(text, strlen(text), &m, err, sizeof(err)), 0);
 	const char *add_s2s[] = {
-		S2S("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")};
+		S2S_LINE("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")};
 	int rc = hnv_model_transact(m, add_s2s, 1, &next, err, sizeof(err));
 	assert_int_equal(rc, -EEXIST);
 	if (!strstr(err, "gre \"g\" routes 192.168.50.0/24, which overlaps 192.168.0.0/16 of "
@@ -159,10 +136,10 @@ static void test_overlap_commits(void **state)
 	assert_null(strstr(err, PSK));
 	/* in red it is fine */
 	const char *add_red[] = {
-		S2S("hq", "red", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")};
+		S2S_LINE("hq", "red", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")};
 	assert_int_equal(hnv_model_transact(m, add_red, 1, &next, err, sizeof(err)), 0);
 	/* and a new connection against the stored tunnel */
-	const char *add_l3[] = {L3("v", "red", "100", " --remote-prefix 192.168.1.0/24")};
+	const char *add_l3[] = {L3_LINE("v", "red", "100", " --remote-prefix 192.168.1.0/24")};
 	struct hnv_model *third = NULL;
 	assert_int_equal(hnv_model_transact(next, add_l3, 1, &third, err, sizeof(err)), -EEXIST);
 	if (!strstr(err, "l3 add: l3 \"v\" routes 192.168.1.0/24, which overlaps 192.168.0.0/16 "
@@ -170,8 +147,8 @@ static void test_overlap_commits(void **state)
 		fail_msg("%s", err);
 	/* replacing the connection and the tunnel in one commit is fine */
 	const char *swap[] = {
-		"gre del g\n", GRE("g", "blue", "198.51.100.7", "--remote-prefix 10.1.0.0/16"),
-		S2S("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")};
+		"gre del g\n", GRE_LINE("g", "blue", "198.51.100.7", "--remote-prefix 10.1.0.0/16"),
+		S2S_LINE("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16", "")};
 	assert_int_equal(hnv_model_transact(m, swap, 3, &third, err, sizeof(err)), 0);
 	hnv_model_free(third);
 	hnv_model_free(next);

@@ -2,10 +2,6 @@
  * --rate-in, like gre and l3 add's): their parse errors, the canonical
  * line, show config and show s2s; the PSK never shown. The limits on the
  * XFRM interface are checked in the image lab (ike-interop). */
-#include "../../datapath/policy.h"
-#include "../../mgmt/conf_apply.h"
-#include "../../mgmt/conftext.h"
-#include "../../mgmt/model.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -17,30 +13,8 @@
 
 #include <cmocka.h>
 
-#define PSK "Xq3mN8pL2vR6tW4zK9sB1yF5"
-#define BASE                                                                                       \
-	"rdomain add blue --rdid 11111111-2222-3333-4444-000000005001\n"                           \
-	"rdomain add red --rdid 11111111-2222-3333-4444-000000006001\n"                            \
-	"gateway add --rdomain blue --vrf blue --table 101\n"                                      \
-	"gateway add --rdomain red --vrf red --table 102\n"
-/* a tunnel of routing domain rd with remote prefix(es) pfx and extra options */
-#define S2S(n, rd, peer, pfx, extra)                                                               \
-	"s2s add " n " --rdomain " rd " --peer " peer " --local-id gw-" n " --remote-id site-" n   \
-	" --psk " PSK " " pfx " --dpd 30" extra "\n"
-#define GRE(n, rd, remote, pfx)                                                                    \
-	"gre add " n " --rdomain " rd " --local 198.51.100.1 --remote " remote                     \
-	" --addr 172.30.0.1/30 " pfx "\n"
-#define L3(n, rd, vlan, pfx)                                                                       \
-	"l3 add " n " --rdomain " rd " --dev eth2 --vlan " vlan                                    \
-	" --addr 172.31.0.1/24 --nexthop 172.31.0.2" pfx "\n"
-
-static void parse_ok(const char *line, struct hnv_conf_cmd *c)
-{
-	char err[512] = "";
-	int rc = hnv_conf_parse_line(line, c, err, sizeof(err));
-	if (rc != 1)
-		fail_msg("\"%s\": rc %d, error \"%s\"", line, rc, err);
-}
+#include "conf_line.h"
+#include "conn_conf.h"
 
 static void test_rates_line(void **state)
 {
@@ -106,8 +80,9 @@ static void test_rates_errors(void **state)
 static void test_rates_show(void **state)
 {
 	(void)state;
-	const char *text = BASE S2S("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16",
-				    " --rate-out 10000 --rate-in 30000");
+	const char *text =
+		BASE S2S_LINE("hq", "blue", "198.51.100.2", "--remote-prefix 192.168.0.0/16",
+			      " --rate-out 10000 --rate-in 30000");
 	char err[512] = "";
 	struct hnv_model *m = NULL;
 	if (hnv_model_load(text, strlen(text), &m, err, sizeof(err)) != 0)
