@@ -28,6 +28,8 @@ struct tun {
 	unsigned idle_audits; /* audits in a row that found none */
 	unsigned kicks;       /* initiations by the audit */
 	char reason[96];      /* hnv_s2s_reason of the last failure, "" after up */
+	int64_t start_ms;     /* loaded to initiate (mono ms); 0: not connecting */
+	bool ever_loaded;     /* a load is a reload (charon lost it) */
 };
 
 struct hnv_s2s {
@@ -44,6 +46,9 @@ struct hnv_s2s {
 	unsigned connects, reloads;
 	struct tun *tuns;
 	size_t n_tuns;
+	unsigned start_window; /* 0: no window (a manager that does not watch) */
+	int start_wait_ms;
+	bool queued; /* tunnels wait for the start window */
 };
 
 static void logf_(struct hnv_s2s *s, int level, const char *fmt, ...)
@@ -165,6 +170,7 @@ static void on_event(void *arg, const char *event, const struct hnv_vici_msg *m)
 		if (strcmp(event, "ike-updown") == 0) {
 			if (up) {
 				t->ups++;
+				t->start_ms = 0;
 				t->reason[0] = '\0';
 			} else {
 				t->downs++;
@@ -390,6 +396,71 @@ static void free_names(char **names, size_t n)
 /* Brings charon to s->tuns: unloads foreign-to-the-list connections and
  * secrets under our prefix, loads tunnels whose message differs from what
  * charon accepted last (all after a reconnect). */
+/* t initiates when loaded (start_action start). */
+static bool starts(const struct tun *t)
+{
+	return !t->trap && !t->admin_down && !hnv_s2s_responder(&t->conf);
+}
+
+/* The tunnels loaded to initiate that are connecting (HNV_S2S_START_WINDOW). */
+static unsigned connecting(const struct hnv_s2s *s, int64_t now)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < s->n_tuns; i++) {
+		const struct tun *t = &s->tuns[i];
+		n += t->sent && t->start_ms && now - t->start_ms < s->start_wait_ms;
+	}
+	return n;
+}
+
+/* Loads every tunnel charon lacks or has in another form (queued_only:
+ * only those charon lacks), except those that would initiate while the
+ * start window is full (s->queued: the tick loads them later). The first
+ * error, or 0. */
+static int load_all(struct hnv_s2s *s, bool queued_only)
+{
+	int64_t now = hnv_mono_ms();
+	unsigned busy = s->start_window ? connecting(s, now) : 0;
+	int first = 0;
+	s->queued = false;
+	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
+		struct tun *t = &s->tuns[i];
+		bool fresh = !t->sent, paced = s->start_window && starts(t);
+		if (queued_only && !fresh)
+			continue;
+		if (fresh && paced && busy >= s->start_window) {
+			s->queued = true;
+			snprintf(t->reason, sizeof(t->reason),
+				 "queued: at most %u tunnels connect at once", s->start_window);
+			continue;
+		}
+		struct hnv_s2s_spec sp;
+		struct hnv_vici_buf b;
+		char err[512];
+		spec_of(t, &sp);
+		int rc = hnv_s2s_build_conn(&sp, s->prefix, s->cred_dir, &b, err, sizeof(err));
+		if (rc) {
+			logf_(s, HNV_LOG_ERR, "s2s: %s", err);
+		} else if (fresh || t->sent_len != b.len || memcmp(t->sent, b.data, b.len)) {
+			rc = load(s, t, &b);
+			if (!rc) {
+				s->reloads += fresh && t->ever_loaded; /* charon had lost it */
+				t->ever_loaded = true;
+				if (fresh && paced) {
+					t->start_ms = now ? now : 1;
+					busy++;
+					if (strncmp(t->reason, "queued:", 7) == 0)
+						t->reason[0] = '\0';
+				}
+			}
+		}
+		hnv_vici_buf_free(&b);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
 static int reconcile(struct hnv_s2s *s)
 {
 	char **names;
@@ -433,27 +504,10 @@ static int reconcile(struct hnv_s2s *s)
 		}
 	}
 	free_names(names, n);
-
-	for (size_t i = 0; i < s->n_tuns && s->cmd; i++) {
-		struct tun *t = &s->tuns[i];
-		struct hnv_s2s_spec sp;
-		struct hnv_vici_buf b;
-		char err[512];
-		spec_of(t, &sp);
-		rc = hnv_s2s_build_conn(&sp, s->prefix, s->cred_dir, &b, err, sizeof(err));
-		if (rc) {
-			logf_(s, HNV_LOG_ERR, "s2s: %s", err);
-		} else if (!t->sent || t->sent_len != b.len || memcmp(t->sent, b.data, b.len)) {
-			rc = load(s, t, &b);
-			s->reloads += !rc;
-		}
-		hnv_vici_buf_free(&b);
-		if (rc && !first)
-			first = rc;
-	}
+	rc = load_all(s, false);
 	if (!s->cmd)
 		return -ENOTCONN;
-	return first;
+	return first ? first : rc;
 }
 
 int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
@@ -485,6 +539,8 @@ int hnv_s2s_create(const struct hnv_s2s_opts *o, struct hnv_s2s **out)
 	s->log = o->log;
 	s->log_arg = o->log_arg;
 	s->watch = o->watch;
+	s->start_window = !o->watch ? 0 : o->start_window ? o->start_window : HNV_S2S_START_WINDOW;
+	s->start_wait_ms = o->start_wait_ms > 0 ? o->start_wait_ms : HNV_S2S_START_WAIT_MS;
 	if (try_connect(s))
 		logf_(s, HNV_LOG_WARNING, "s2s: charon not reachable at %s; retrying", s->path);
 	s->last_try = time(NULL);
@@ -590,6 +646,8 @@ int hnv_s2s_sync(struct hnv_s2s *s, const struct hnv_s2s_spec *specs, size_t n)
 			tuns[i].downs = old->downs;
 			tuns[i].admin_down = old->admin_down;
 			tuns[i].kicks = old->kicks;
+			tuns[i].start_ms = old->start_ms;
+			tuns[i].ever_loaded = old->ever_loaded;
 			memcpy(tuns[i].reason, old->reason, sizeof(tuns[i].reason));
 		}
 	}
@@ -703,6 +761,15 @@ int hnv_s2s_tick(struct hnv_s2s *s)
 {
 	long long now = time(NULL);
 	if (hnv_s2s_connected(s)) {
+		/* tunnels waiting for the start window, as it frees */
+		if (s->queued) {
+			int rc = load_all(s, true);
+			if (rc && rc != -ENOTCONN)
+				logf_(s, HNV_LOG_WARNING, "s2s: loading queued tunnels: %s",
+				      strerror(-rc));
+			if (!s->cmd)
+				return -ENOTCONN;
+		}
 		/* Charon keeps connections until somebody unloads them, and
 		 * somebody does: strongswan.service runs `swanctl --load-all`
 		 * after charon starts, which unloads every connection and

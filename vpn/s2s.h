@@ -49,6 +49,16 @@
  * then takes at most a tenth of the time. */
 #define HNV_S2S_AUDIT_S 3
 #define HNV_S2S_AUDIT_MAX_S 60
+/* A watching manager lets at most HNV_S2S_START_WINDOW tunnels that
+ * initiate (start_action start) be connecting at once: a tunnel loaded
+ * into charon counts until its IKE SA is up or HNV_S2S_START_WAIT_MS have
+ * passed; the others wait, unloaded, and are loaded (so initiated) by the
+ * tick as the window frees. charon (keyingtries 0) retries every tunnel
+ * it was given without end: 1,000 tunnels given at once, on a host where
+ * each exchange is slow, all time out together and start over together,
+ * and none comes up. */
+#define HNV_S2S_START_WINDOW 32
+#define HNV_S2S_START_WAIT_MS 30000
 #define HNV_S2S_LOCAL_TS_MAX 16
 #define HNV_S2S_REKEY_IKE "4h"
 #define HNV_S2S_REKEY_CHILD "1h"
@@ -179,6 +189,9 @@ struct hnv_s2s_opts {
 	 * for it after it is gone; its status has no reason and no
 	 * up/down/rekey counts. */
 	bool watch;
+	/* the start window (watching managers): 0 for the defaults above */
+	unsigned start_window;
+	int start_wait_ms;
 };
 
 struct hnv_s2s;

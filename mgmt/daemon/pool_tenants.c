@@ -677,8 +677,10 @@ void hnv_pool_tenants_serve(struct hnv_pool *p)
 			p->name, p->host, p->nserved, p->nserved == 1 ? "" : "s", was,
 			serve ? "" : ": not a member under the lease it held them with");
 	}
+	/* (the names served: v's moved to served_names when the set changed;
+	 * only this thread writes that list) */
 	if (p->gw && !oom)
-		learned_after_serve(p, v, n, rc != 0);
+		learned_after_serve(p, p->served_names, p->nserved_names, rc != 0);
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);

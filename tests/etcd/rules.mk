@@ -13,6 +13,9 @@
 #   test_pool_s2s.sh pool tenants' S2S tunnels (s2s add --pool): the key
 #                    with the PSK, refusals, the tunnel only on the holder
 #                    across gateway move, partition, kill -9 and restart
+#   test_pool_learned.sh  routes kept across a takeover: members with an
+#                    uplink keep what pool/POOL/learned/R holds when they
+#                    claim R, refuse a bad text whole
 #
 # make etcd-test    propagation, pool allocation under concurrency,
 #                   migration (< 1 s), member loss, etcd loss and resync;

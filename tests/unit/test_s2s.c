@@ -271,7 +271,9 @@ struct fake {
 	unsigned n_regs;
 	bool psk_outside_shared;                   /* the PSK seen in any other request */
 	bool old_conn, old_key, our_conn, our_key; /* what "charon" holds */
-	bool push_log; /* a "log" event right after the "log" registration */
+	bool push_log;       /* a "log" event right after the "log" registration */
+	char loaded[64][48]; /* connections loaded, other than hnvgw-contoso */
+	unsigned n_loaded;
 };
 
 static void reply(int fd, struct hnv_vici_buf *b)
@@ -317,8 +319,14 @@ static void serve(struct fake *f, int fd)
 			f->old_conn = false;
 		if (strcmp(name, "unload-shared") == 0 && old)
 			f->old_key = false;
-		if (strcmp(name, "load-conn") == 0)
-			f->our_conn = true;
+		if (strcmp(name, "load-conn") == 0) {
+			const struct hnv_vici_node *c = hnv_vici_msg_root(m)->child;
+			if (c && c->name && strcmp(c->name, "hnvgw-contoso") == 0)
+				f->our_conn = true;
+			else if (c && c->name && f->n_loaded < 64)
+				snprintf(f->loaded[f->n_loaded++], sizeof(f->loaded[0]), "%s",
+					 c->name);
+		}
 		if (strcmp(name, "load-shared") == 0)
 			f->our_key = true;
 		bool old_conn = f->old_conn, old_key = f->old_key;
@@ -365,6 +373,10 @@ static void serve(struct fake *f, int fd)
 				hnv_vici_list_item_str(&b, "theirs");
 				if (our_conn)
 					hnv_vici_list_item_str(&b, "hnvgw-contoso");
+				pthread_mutex_lock(&f->mu);
+				for (unsigned i = 0; i < f->n_loaded; i++)
+					hnv_vici_list_item_str(&b, f->loaded[i]);
+				pthread_mutex_unlock(&f->mu);
 				hnv_vici_list_end(&b);
 			} else if (strcmp(name, "get-shared") == 0) {
 				hnv_vici_list_start(&b, "keys");
@@ -373,6 +385,11 @@ static void serve(struct fake *f, int fd)
 				hnv_vici_list_item_str(&b, "theirs");
 				if (our_key)
 					hnv_vici_list_item_str(&b, "hnvgw-contoso");
+				/* their PSKs came with them, by the same name */
+				pthread_mutex_lock(&f->mu);
+				for (unsigned i = 0; i < f->n_loaded; i++)
+					hnv_vici_list_item_str(&b, f->loaded[i]);
+				pthread_mutex_unlock(&f->mu);
 				hnv_vici_list_end(&b);
 			} else {
 				hnv_vici_kv_str(&b, "success", "yes");
@@ -416,6 +433,42 @@ static void *fake_main(void *arg)
 		pthread_create(&t, NULL, serve_thread, ca);
 		pthread_detach(t);
 	}
+}
+
+/* A fake charon listening at /tmp/test_s2s.PID.NAME.sock. */
+static struct fake *fake_start(const char *name)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	pthread_mutex_init(&f->mu, NULL);
+	snprintf(f->path, sizeof(f->path), "/tmp/test_s2s.%d.%s.sock", (int)getpid(), name);
+	unlink(f->path);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, f->path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 4), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+	return f;
+}
+
+static void fake_stop(struct fake *f)
+{
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	unlink(f->path);
+	free(f);
+}
+
+static unsigned count_cmd(struct fake *f, const char *name)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&f->mu);
+	for (unsigned i = 0; i < f->n; i++)
+		n += strcmp(f->cmds[i], name) == 0;
+	pthread_mutex_unlock(&f->mu);
+	return n;
 }
 
 static char logbuf[8192];
@@ -466,17 +519,8 @@ static void check_unregistered(struct fake *f, bool with_log)
 static void test_manager_fake(void **state)
 {
 	(void)state;
-	struct fake *f = calloc(1, sizeof(*f));
-	pthread_mutex_init(&f->mu, NULL);
+	struct fake *f = fake_start("mgr");
 	f->old_conn = f->old_key = true;
-	snprintf(f->path, sizeof(f->path), "/tmp/test_s2s.%d.sock", (int)getpid());
-	unlink(f->path);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	strcpy(sa.sun_path, f->path);
-	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(f->lfd, 4), 0);
-	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
 
 	struct hnv_s2s_conf c;
 	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
@@ -580,11 +624,7 @@ static void test_manager_fake(void **state)
 	assert_string_equal(f->regs[0], "+list-sa");
 	pthread_mutex_unlock(&f->mu);
 
-	shutdown(f->lfd, SHUT_RDWR);
-	pthread_join(f->th, NULL);
-	close(f->lfd);
-	unlink(f->path);
-	free(f);
+	fake_stop(f);
 	explicit_bzero(&c, sizeof(c));
 }
 
@@ -594,17 +634,8 @@ static void test_manager_fake(void **state)
 static void test_run_audits_with_events(void **state)
 {
 	(void)state;
-	struct fake *f = calloc(1, sizeof(*f));
-	pthread_mutex_init(&f->mu, NULL);
+	struct fake *f = fake_start("run");
 	f->push_log = true;
-	snprintf(f->path, sizeof(f->path), "/tmp/test_s2s.%d.run.sock", (int)getpid());
-	unlink(f->path);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	strcpy(sa.sun_path, f->path);
-	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(f->lfd, 4), 0);
-	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
 
 	struct hnv_s2s_conf c;
 	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
@@ -633,12 +664,72 @@ static void test_run_audits_with_events(void **state)
 		assert_string_equal(f->cmds[after_sync + i], want[i]);
 	pthread_mutex_unlock(&f->mu);
 
-	shutdown(f->lfd, SHUT_RDWR);
-	pthread_join(f->th, NULL);
-	close(f->lfd);
-	unlink(f->path);
-	free(f);
+	fake_stop(f);
 	explicit_bzero(&c, sizeof(c));
+}
+
+/* A watching manager given more tunnels that initiate than its start
+ * window loads only a window's worth; the others wait, unloaded, with
+ * the reason in their status, and the tick loads them as the window frees
+ * (here: the connecting ones' wait passes; an IKE SA up frees it at
+ * once). A manager that does not watch loads them all. */
+static void test_start_window(void **state)
+{
+	(void)state;
+	struct fake *f = fake_start("window");
+	struct hnv_s2s_conf c[5];
+	struct hnv_s2s_spec sp[5];
+	for (int i = 0; i < 5; i++) {
+		char line[512];
+		snprintf(line, sizeof(line),
+			 "s2s add t%d --rdomain blue --peer 203.0.113.%d --local-id gw-%d "
+			 "--remote-id site-%d --psk " PSK " --remote-prefix 192.168.%d.0/24",
+			 i, i + 1, i, i, i);
+		parse_tunnel(line, &c[i]);
+		sp[i] = (struct hnv_s2s_spec){.conf = &c[i], .if_id = 101 + (uint32_t)i};
+	}
+	struct hnv_s2s_opts o = {.vici_path = f->path,
+				 .log = capture,
+				 .timeout_ms = 5000,
+				 .watch = true,
+				 .start_window = 2,
+				 .start_wait_ms = 400};
+	struct hnv_s2s *s;
+	assert_int_equal(hnv_s2s_create(&o, &s), 0);
+	assert_int_equal(hnv_s2s_sync(s, sp, 5), 0);
+	assert_int_equal(count_cmd(f, "load-conn"), 2);
+	struct hnv_s2s_status st;
+	assert_int_equal(hnv_s2s_status(s, "t4", &st), 0);
+	assert_string_equal(st.reason, "queued: at most 2 tunnels connect at once");
+	/* the window is full: a tick (and its first audit) loads nothing more,
+	 * and the audit does not take the queued ones for lost */
+	logbuf[0] = '\0';
+	assert_int_equal(hnv_s2s_run(s, 0), 0);
+	assert_int_equal(count_cmd(f, "load-conn"), 2);
+	assert_null(strstr(logbuf, "had lost"));
+	usleep(450 * 1000);
+	assert_int_equal(hnv_s2s_run(s, 0), 0);
+	assert_int_equal(count_cmd(f, "load-conn"), 4);
+	assert_int_equal(hnv_s2s_status(s, "t2", &st), 0);
+	assert_string_equal(st.reason, "");
+	usleep(450 * 1000);
+	assert_int_equal(hnv_s2s_run(s, 0), 0);
+	assert_int_equal(count_cmd(f, "load-conn"), 5);
+	assert_null(strstr(logbuf, "had lost"));
+	hnv_s2s_destroy(s);
+
+	/* without watching: all at once */
+	struct hnv_s2s_opts one = {.vici_path = f->path, .log = capture, .timeout_ms = 5000};
+	pthread_mutex_lock(&f->mu);
+	f->n = 0;
+	f->n_loaded = 0;
+	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(hnv_s2s_create(&one, &s), 0);
+	assert_int_equal(hnv_s2s_sync(s, sp, 5), 0);
+	assert_int_equal(count_cmd(f, "load-conn"), 5);
+	hnv_s2s_destroy(s);
+	fake_stop(f);
+	explicit_bzero(c, sizeof(c));
 }
 
 /* The audit's period: 3 s while an audit is quick, ten times an audit's
@@ -659,9 +750,10 @@ static void test_audit_gap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_psk_conn),  cmocka_unit_test(test_shared),
-		cmocka_unit_test(test_cert_conn), cmocka_unit_test(test_manager_fake),
-		cmocka_unit_test(test_audit_gap), cmocka_unit_test(test_run_audits_with_events),
+		cmocka_unit_test(test_psk_conn),     cmocka_unit_test(test_shared),
+		cmocka_unit_test(test_cert_conn),    cmocka_unit_test(test_manager_fake),
+		cmocka_unit_test(test_audit_gap),    cmocka_unit_test(test_run_audits_with_events),
+		cmocka_unit_test(test_start_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
