@@ -516,6 +516,19 @@ static void check_unregistered(struct fake *f, bool with_log)
 	}
 }
 
+/* The tunnel contoso (if_id 101) and a watching manager's options for
+ * the fake f. */
+static void contoso_watching(const struct fake *f, struct hnv_s2s_conf *c, struct hnv_s2s_spec *sp,
+			     struct hnv_s2s_opts *o)
+{
+	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
+		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
+		     c);
+	*sp = (struct hnv_s2s_spec){.conf = c, .if_id = 101};
+	*o = (struct hnv_s2s_opts){
+		.vici_path = f->path, .log = capture, .timeout_ms = 5000, .watch = true};
+}
+
 static void test_manager_fake(void **state)
 {
 	(void)state;
@@ -523,12 +536,9 @@ static void test_manager_fake(void **state)
 	f->old_conn = f->old_key = true;
 
 	struct hnv_s2s_conf c;
-	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
-		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
-		     &c);
-	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 101};
-	struct hnv_s2s_opts o = {
-		.vici_path = f->path, .log = capture, .timeout_ms = 5000, .watch = true};
+	struct hnv_s2s_spec sp;
+	struct hnv_s2s_opts o;
+	contoso_watching(f, &c, &sp, &o);
 	struct hnv_s2s *s;
 	logbuf[0] = 0;
 	assert_int_equal(hnv_s2s_create(&o, &s), 0);
@@ -638,12 +648,9 @@ static void test_run_audits_with_events(void **state)
 	f->push_log = true;
 
 	struct hnv_s2s_conf c;
-	parse_tunnel("s2s add contoso --rdomain blue --peer 203.0.113.1 --local-id gw-a.example "
-		     "--remote-id site.example --psk " PSK " --remote-prefix 192.168.0.0/16",
-		     &c);
-	struct hnv_s2s_spec sp = {.conf = &c, .if_id = 101};
-	struct hnv_s2s_opts o = {
-		.vici_path = f->path, .log = capture, .timeout_ms = 5000, .watch = true};
+	struct hnv_s2s_spec sp;
+	struct hnv_s2s_opts o;
+	contoso_watching(f, &c, &sp, &o);
 	struct hnv_s2s *s;
 	assert_int_equal(hnv_s2s_create(&o, &s), 0);
 	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
