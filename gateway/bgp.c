@@ -318,10 +318,23 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 		hnv_buf_printf(o, " bgp router-id %s\n", a);
 	}
 	/* graceful restart: zebra and the peer keep the routes while either
-	 * bgpd restarts, so forwarding does not stop */
+	 * bgpd restarts, so forwarding does not stop. The forwarding state is
+	 * preserved (the F bit): zebra keeps this side's routes, and a pool
+	 * member that takes the tenant over has them too (kept routes), so the
+	 * peer, a helper, keeps its stale routes until the End-of-RIB instead
+	 * of dropping them when the new session opens. */
 	if (x->graceful_restart)
-		hnv_buf_printf(o, " bgp graceful-restart\n");
+		hnv_buf_printf(o, " bgp graceful-restart\n"
+				  " bgp graceful-restart preserve-fw-state\n");
 	hnv_buf_printf(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
+	/* the networks are the tenant's CA prefixes, which hnvgwd routes to
+	 * its gateway ports for as long as this instance exists: announced at
+	 * once, not after zebra confirms them. A new pool holder's first
+	 * update then has them before its End-of-RIB (the corp router, a
+	 * graceful-restart helper, would drop the stale copies at the
+	 * End-of-RIB), and a restarting hnvgwd (its ports without carrier
+	 * meanwhile) does not make bgpd withdraw them. */
+	hnv_buf_printf(o, " no bgp network import-check\n");
 	for (size_t j = 0; j < x->n_neighbors; j++) {
 		hnv_fmt_ip(&x->neighbors[j].addr, a, sizeof(a));
 		hnv_buf_printf(o, " neighbor %s remote-as %u\n", a, x->neighbors[j].remote_as);

@@ -28,6 +28,9 @@
 #define GW_TENANT_CONNS_MAX 256   /* GRE and L3 connections per tenant in it */
 #define NETMAP_RULES_MAX 4096     /* NETMAP routing rules seen in one dump */
 #define ERR_LEN 256
+/* how long an apply waits for zebra to take the routes of VRFs it created
+ * (gw_zebra.c) */
+#define HNV_GW_ZEBRA_WAIT_MS 1000
 #define TS_MAX (GW_PORTS_MAX * HNV_VSUBNET_MAX_PREFIXES)
 
 struct gw_port {

@@ -7,7 +7,9 @@
 #include "../lib/vec.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,16 +124,17 @@ struct routes {
 	size_t n, cap;
 };
 
-static void want(struct routes *w, const char *vrf, const struct hnv_prefix *p,
-		 const struct hnv_zapi_nh *nh)
+static struct route_want *want(struct routes *w, const char *vrf, const struct hnv_prefix *p,
+			       const struct hnv_zapi_nh *nh)
 {
 	if (HNV_GROW(w->r, w->cap, w->n + 1))
-		return;
+		return NULL;
 	struct route_want *r = &w->r[w->n++];
 	snprintf(r->vrf, sizeof(r->vrf), "%s", vrf);
 	r->prefix = *p;
 	r->nh = nh ? *nh : (struct hnv_zapi_nh){.type = 0};
 	r->distance = HNV_ZAPI_DEFAULT_DISTANCE;
+	return r;
 }
 
 static bool same_want(const struct route_want *r, const char *vrf, const struct hnv_prefix *p)
@@ -155,9 +158,9 @@ static void want_kept(void *arg, const char *vrf, const struct hnv_prefix *p,
 	struct routes *w = arg;
 	if (is_wanted(w, vrf, p))
 		return;
-	want(w, vrf, p, nh);
-	if (w->n && same_want(&w->r[w->n - 1], vrf, p))
-		w->r[w->n - 1].distance = HNV_GW_KEPT_DISTANCE;
+	struct route_want *r = want(w, vrf, p, nh);
+	if (r)
+		r->distance = HNV_GW_KEPT_DISTANCE;
 }
 
 struct stale {
@@ -181,6 +184,36 @@ static bool connected(const struct gw_port *port, const struct hnv_prefix *p)
 		if (port->plen[i] == p->len && hnv_prefix_contains(p, &port->ca[i]))
 			return true;
 	return false;
+}
+
+/* Routes in a VRF this apply created go to zebra once zebra has announced
+ * the VRF, which the control loop would read only after the whole apply:
+ * after bgpd's reload, seconds under load. A tenant taken over from a dead
+ * pool member would wait that long for its corp routes (the kept ones
+ * too). So wait here, at most HNV_GW_ZEBRA_WAIT_MS, until zebra knows
+ * every tenant's VRF and has taken every queued route. */
+static void hand_over(struct hnv_gw *g, const struct desired *d)
+{
+	int64_t end = hnv_mono_ms() + HNV_GW_ZEBRA_WAIT_MS;
+	for (;;) {
+		int fd = hnv_zapi_fd(g->zapi);
+		if (fd < 0)
+			return;
+		bool known = true;
+		for (unsigned i = 0; i < d->n_gw && known; i++)
+			known = d->gw[i].err[0] ||
+				hnv_zapi_vrf_lookup(g->zapi, d->gw[i].vrf, NULL, NULL) == 0;
+		short ev = hnv_zapi_poll_events(g->zapi);
+		int64_t left = end - hnv_mono_ms();
+		if ((known && !(ev & POLLOUT)) || left <= 0)
+			return;
+		struct pollfd p = {.fd = fd, .events = ev};
+		int n = poll(&p, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return;
+		if (n > 0 && hnv_zapi_handle_io(g->zapi, p.revents) < 0)
+			return;
+	}
 }
 
 void gw_apply_routes(struct hnv_gw *g, const struct desired *d)
@@ -272,6 +305,7 @@ void gw_apply_routes(struct hnv_gw *g, const struct desired *d)
 			hnv_log(HNV_LOG_ERR, "gateway: zebra refused a route in %s", w.r[i].vrf);
 	free(s.gone.r);
 	free(w.r);
+	hand_over(g, d);
 }
 
 /* "dev vsid5001", "via 172.31.1.2 dev cc0", "via 10.0.0.1", "blackhole" */

@@ -165,5 +165,14 @@ for s in "${SCENARIOS[@]}"; do
 		log "scenario $s: FAIL (status $rc) in $((SECONDS - tb)) s; console log: $lf"
 	fi
 done
+# The failed checks again, last, with the first lines of what each printed
+# about it, so that the tail of a long run (what a CI summary keeps) says
+# which ones failed and why
+for s in "${failed[@]}"; do
+	log "scenario $s failed these checks:"
+	tr -d '\r' <"$LOGDIR/$s.log" |
+		awk '/^FAIL - / { print "    " $0; n = 4; next }
+		     n > 0 && /^       / { print "    " $0; n--; next } { n = 0 }' | tail -n 40
+done
 log "lab: ${#SCENARIOS[@]} scenario(s), $pass passed, $fail failed${failed:+: ${failed[*]}}"
 ((fail == 0))
