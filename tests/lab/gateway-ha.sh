@@ -49,6 +49,7 @@ finish() {
 	for m in gwA gwB; do member_kill "$m" 2>/dev/null; done
 	[[ -n ${ETCD_PID:-} ]] && kill "$ETCD_PID" 2>/dev/null
 	[[ -n ${SAMPLER:-} ]] && kill "$SAMPLER" 2>/dev/null
+	[[ -n ${CORP_SAMPLER:-} ]] && kill "$CORP_SAMPLER" 2>/dev/null
 	[[ -n ${SITE_PID:-} ]] && kill "$SITE_PID" 2>/dev/null
 	ha_finish
 }
@@ -343,6 +344,30 @@ sampler_stop() {
 	fi
 }
 
+# corp_route_start / corp_route_stop DESC: every 0.2 s meanwhile, whether
+# the corp router had its route to the tenant. A dead holder sends nothing:
+# the corp router, a graceful-restart helper, keeps the route as stale
+# until the new holder's End-of-RIB, and the new holder's OPEN says the
+# forwarding state was preserved (bgp graceful-restart preserve-fw-state),
+# its first UPDATE has the prefix (no bgp network import-check).
+corp_route_start() {
+	(while :; do
+		ip -n corp route show 10.10.0.0/16 | grep -q 'via 172\.31\.1\.1' ||
+			echo "$EPOCHREALTIME"
+		sleep 0.2
+	done) >"$LAB_TMP/corp-gone.txt" 2>/dev/null &
+	CORP_SAMPLER=$!
+}
+corp_route_stop() {
+	kill "$CORP_SAMPLER" 2>/dev/null
+	wait "$CORP_SAMPLER" 2>/dev/null
+	CORP_SAMPLER=
+	if [[ ! -s $LAB_TMP/corp-gone.txt ]]; then ok "$1: the corp router kept its route to 10.10.0.0/16 through the takeover (every 0.2 s sample)"; else
+		nok "$1: the corp router lost its route to 10.10.0.0/16 in $(wc -l <"$LAB_TMP/corp-gone.txt") samples, from $(head -1 "$LAB_TMP/corp-gone.txt") (mark $(cat "$LAB_TMP/outage.mark"))"
+		tail -30 "$LAB_TMP/frr-corp/bgpd.log" | indent
+	fi
+}
+
 # diag: what the paths depend on, printed when one fails
 diag() {
 	{
@@ -526,6 +551,7 @@ section "gwA dies: kill -9 of its daemons, its links down"
 outages_start
 sampler_start
 outage_mark
+corp_route_start
 member_kill gwA
 links gwA down
 on_b() { [[ $(holder contoso) == *gwB* && $(holder fabrikam) == *gwB* ]]; }
@@ -534,6 +560,7 @@ if t=$(wait_ok 60 on_b); then ok "gwB holds both tenants (${t} s after the kill)
 	mcli gwB show gateway-pool-tenants 2>&1 | indent
 fi
 outages_stop kill
+corp_route_stop "kill -9"
 timeline
 kept_then_bgp gwB "kill -9"
 corp_arp_of gwB "kill -9"
