@@ -16,6 +16,8 @@
 #   LAB_MEM=2048 LAB_SMP=2  guest size
 #   LAB_VERBOSE=1           kernel and systemd messages on the console too
 #   LAB_LOG_DIR=build/images/lab   where each boot's full console log goes
+#   LAB_RETRIES=1           a failed scenario is booted again this many times
+#                           (its failed attempts are kept and printed)
 #   LAB_PASS_ENV="VAR ..."  these variables of this environment are exported
 #                           to the scenario too (e.g. SCALE_TENANTS)
 set -uo pipefail
@@ -115,12 +117,12 @@ cat "$WORK/overlay.cpio" "$IMG/initramfs.img" >"$WORK/initrd"
 QUIET="quiet loglevel=3 systemd.show_status=error"
 [[ ${LAB_VERBOSE:-0} == 1 ]] && QUIET=""
 
-pass=0 fail=0 failed=()
-for s in "${SCENARIOS[@]}"; do
-	lf=$LOGDIR/$s.log
+# boot S LOG: one boot of scenario S, its console in LOG; sets rc (the
+# scenario's exit status, 124 on a timeout, 125 when qemu ended without
+# the exit marker).
+boot() {
+	local s=$1 lf=$2 rcf qrc qp
 	rcf=$WORK/$s.rc
-	log "scenario $s: booting ${ACCEL[*]} -m $MEM -smp $SMP (timeout $TIMEOUT s; console log $lf)"
-	tb=$SECONDS
 	rm -f "$rcf" "$WORK/qemu.pid"
 	# -no-reboot + panic=-1: a guest panic ends qemu instead of looping.
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m "$MEM" -smp "$SMP" \
@@ -156,23 +158,53 @@ for s in "${SCENARIOS[@]}"; do
 		log "scenario $s: qemu ended (status $qrc) without an exit marker"
 		rc=125
 	fi
+}
+
+# checks_failed LOG: the failed checks of a console log, with the first
+# lines each printed about it
+checks_failed() {
+	tr -d '\r' <"$1" |
+		awk '/^FAIL - / { print "    " $0; n = 4; next }
+		     n > 0 && /^       / { print "    " $0; n--; next } { n = 0 }' | tail -n 40
+}
+
+# A scenario that fails is booted once more (LAB_RETRIES, default 1): the
+# lab runs under TCG on shared, noisy machines. Its first failure is kept
+# ($LOGDIR/<scenario>.try<N>.log) and its failed checks are printed at the
+# end either way, so a pass on a second attempt is visible, not hidden.
+RETRIES=${LAB_RETRIES:-1}
+pass=0 fail=0 failed=() retried=()
+for s in "${SCENARIOS[@]}"; do
+	lf=$LOGDIR/$s.log
+	rm -f "$LOGDIR/$s".try*.log
+	for ((try = 1; ; try++)); do
+		log "scenario $s: booting ${ACCEL[*]} -m $MEM -smp $SMP (timeout $TIMEOUT s; console log $lf)$( ((try > 1)) && echo ", attempt $try")"
+		tb=$SECONDS
+		boot "$s" "$lf"
+		((rc == 0 || try > RETRIES)) && break
+		cp "$lf" "$LOGDIR/$s.try$try.log"
+		retried+=("$s.try$try")
+		log "scenario $s: FAIL (status $rc) in $((SECONDS - tb)) s on attempt $try; console log: $LOGDIR/$s.try$try.log; booting it again"
+	done
 	if ((rc == 0)); then
 		pass=$((pass + 1))
-		log "scenario $s: PASS in $((SECONDS - tb)) s"
+		log "scenario $s: PASS in $((SECONDS - tb)) s$( ((try > 1)) && echo " on attempt $try")"
 	else
 		fail=$((fail + 1))
 		failed+=("$s")
 		log "scenario $s: FAIL (status $rc) in $((SECONDS - tb)) s; console log: $lf"
 	fi
 done
-# The failed checks again, last, with the first lines of what each printed
-# about it, so that the tail of a long run (what a CI summary keeps) says
-# which ones failed and why
+# The failed checks again, last, so that the tail of a long run (what a CI
+# summary keeps) says which ones failed and why: first the attempts that
+# were booted again, then the scenarios that failed
+for t in "${retried[@]}"; do
+	log "scenario ${t%.try*}, attempt ${t##*.try} (booted again) failed these checks:"
+	checks_failed "$LOGDIR/$t.log"
+done
 for s in "${failed[@]}"; do
 	log "scenario $s failed these checks:"
-	tr -d '\r' <"$LOGDIR/$s.log" |
-		awk '/^FAIL - / { print "    " $0; n = 4; next }
-		     n > 0 && /^       / { print "    " $0; n--; next } { n = 0 }' | tail -n 40
+	checks_failed "$LOGDIR/$s.log"
 done
-log "lab: ${#SCENARIOS[@]} scenario(s), $pass passed, $fail failed${failed:+: ${failed[*]}}"
+log "lab: ${#SCENARIOS[@]} scenario(s), $pass passed, $fail failed${failed:+: ${failed[*]}}; ${#retried[@]} failed attempt(s) booted again${retried:+: ${retried[*]}}"
 ((fail == 0))
