@@ -322,10 +322,14 @@ static void render_tenant(struct script *s, const struct hnv_bgp_tenant *x)
 	 * preserved (the F bit): zebra keeps this side's routes, and a pool
 	 * member that takes the tenant over has them too (kept routes), so the
 	 * peer, a helper, keeps its stale routes until the End-of-RIB instead
-	 * of dropping them when the new session opens. */
+	 * of dropping them when the new session opens. With the F bit a
+	 * restarting bgpd would defer its best-path selection until every
+	 * peer's End-of-RIB (4 s of outage after a zebra restart in the lab):
+	 * select-defer-time 0 turns that off, zebra holds the routes anyway. */
 	if (x->graceful_restart)
 		hnv_buf_printf(o, " bgp graceful-restart\n"
-				  " bgp graceful-restart preserve-fw-state\n");
+				  " bgp graceful-restart preserve-fw-state\n"
+				  " bgp graceful-restart select-defer-time 0\n");
 	hnv_buf_printf(o, " no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n");
 	/* the networks are the tenant's CA prefixes, which hnvgwd routes to
 	 * its gateway ports for as long as this instance exists: announced at

@@ -180,6 +180,7 @@ static void test_render_graceful_restart(void **state)
 		    "router bgp 1 vrf rd-x\n"
 		    " bgp graceful-restart\n"
 		    " bgp graceful-restart preserve-fw-state\n"
+		    " bgp graceful-restart select-defer-time 0\n"
 		    " no bgp ebgp-requires-policy\n"
 		    " no bgp default ipv4-unicast\n"
 		    " no bgp network import-check\n"
