@@ -43,13 +43,13 @@ ETCD=http://192.168.4.50:2379
 PSK_FB="Hd5xJ8cQ2wE7rT4uY9iO3pA6"
 TTL=3
 GW_PIDS=() # per member: hnvgwd and charon pids in $LAB_TMP/pids-M
+declare -A SAMPLERS=() # sample_start's background loops by name
 eval "$(declare -f finish | sed '1s/^finish/ha_finish/')"
 finish() {
-	local m
+	local m pid
 	for m in gwA gwB; do member_kill "$m" 2>/dev/null; done
 	[[ -n ${ETCD_PID:-} ]] && kill "$ETCD_PID" 2>/dev/null
-	[[ -n ${SAMPLER:-} ]] && kill "$SAMPLER" 2>/dev/null
-	[[ -n ${CORP_SAMPLER:-} ]] && kill "$CORP_SAMPLER" 2>/dev/null
+	for pid in "${SAMPLERS[@]}"; do kill "$pid" 2>/dev/null; done
 	[[ -n ${SITE_PID:-} ]] && kill "$SITE_PID" 2>/dev/null
 	ha_finish
 }
@@ -323,45 +323,55 @@ config_kept() {
 		diff "$LAB_TMP/cfg-0" "$LAB_TMP/cfg-now" | indent
 	fi
 }
+# sample_start NAME SECONDS CMD...: runs CMD every SECONDS in the
+# background, its output into $LAB_TMP/NAME.txt, until sample_stop NAME.
+sample_start() {
+	local name=$1 every=$2
+	shift 2
+	(while :; do
+		"$@"
+		sleep "$every"
+	done) >"$LAB_TMP/$name.txt" 2>/dev/null &
+	SAMPLERS[$name]=$!
+}
+sample_stop() {
+	kill "${SAMPLERS[$1]}" 2>/dev/null
+	wait "${SAMPLERS[$1]}" 2>/dev/null
+	unset "SAMPLERS[$1]"
+}
+
+# twice_sample: prints a tenant whose VRF is in both namespaces at once
+twice_sample() {
+	local r h
+	for r in contoso fabrikam; do
+		h=$(holder "$r")
+		[[ $h == *" "* ]] && echo "$EPOCHREALTIME $r $h"
+	done
+}
 # sampler_start / sampler_stop DESC: every 0.5 s meanwhile, whether a
 # tenant's VRF was in both namespaces at once.
-sampler_start() {
-	(while :; do
-		for r in contoso fabrikam; do
-			h=$(holder "$r")
-			[[ $h == *" "* ]] && echo "$EPOCHREALTIME $r $h"
-		done
-		sleep 0.5
-	done) >"$LAB_TMP/twice.txt" 2>/dev/null &
-	SAMPLER=$!
-}
+sampler_start() { sample_start twice 0.5 twice_sample; }
 sampler_stop() {
-	kill "$SAMPLER" 2>/dev/null
-	wait "$SAMPLER" 2>/dev/null
-	SAMPLER=
+	sample_stop twice
 	if [[ ! -s $LAB_TMP/twice.txt ]]; then ok "$1: no tenant's VRF in both members in any 0.5 s sample"; else
 		nok "$1: a tenant's VRF in both members: $(head -3 "$LAB_TMP/twice.txt")"
 	fi
 }
 
+# corp_gone_sample: prints the time when the corp router has no route to
+# the tenant through the gateway
+corp_gone_sample() {
+	ip -n corp route show 10.10.0.0/16 | grep -q 'via 172\.31\.1\.1' || echo "$EPOCHREALTIME"
+}
 # corp_route_start / corp_route_stop DESC: every 0.2 s meanwhile, whether
 # the corp router had its route to the tenant. A dead holder sends nothing:
 # the corp router, a graceful-restart helper, keeps the route as stale
 # until the new holder's End-of-RIB, and the new holder's OPEN says the
 # forwarding state was preserved (bgp graceful-restart preserve-fw-state),
 # its first UPDATE has the prefix (no bgp network import-check).
-corp_route_start() {
-	(while :; do
-		ip -n corp route show 10.10.0.0/16 | grep -q 'via 172\.31\.1\.1' ||
-			echo "$EPOCHREALTIME"
-		sleep 0.2
-	done) >"$LAB_TMP/corp-gone.txt" 2>/dev/null &
-	CORP_SAMPLER=$!
-}
+corp_route_start() { sample_start corp-gone 0.2 corp_gone_sample; }
 corp_route_stop() {
-	kill "$CORP_SAMPLER" 2>/dev/null
-	wait "$CORP_SAMPLER" 2>/dev/null
-	CORP_SAMPLER=
+	sample_stop corp-gone
 	if [[ ! -s $LAB_TMP/corp-gone.txt ]]; then ok "$1: the corp router kept its route to 10.10.0.0/16 through the takeover (every 0.2 s sample)"; else
 		nok "$1: the corp router lost its route to 10.10.0.0/16 in $(wc -l <"$LAB_TMP/corp-gone.txt") samples, from $(head -1 "$LAB_TMP/corp-gone.txt") (mark $(cat "$LAB_TMP/outage.mark"))"
 		tail -30 "$LAB_TMP/frr-corp/bgpd.log" | indent
