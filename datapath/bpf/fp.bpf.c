@@ -190,38 +190,14 @@ static __always_inline void pass(struct fp_ctx *c)
 	decide(c, FP_ACT_PASS, HNV_R__COUNT);
 }
 
-/* port: the egress's port id (0: the uplink), for fp_port_stats;
- * deliver: enum fp_deliver */
+/* port: the egress's port id (0: the uplink), for fp_port_stats */
 static __always_inline void redirect_to(struct fp_ctx *c, __u32 reason, __u32 ifindex, __u16 port,
-					__u8 deliver)
+					bool ingress)
 {
 	decide(c, FP_ACT_REDIRECT, reason);
 	c->v.out_ifindex = ifindex;
-	c->v.ingress = deliver;
+	c->v.ingress = ingress;
 	c->tx_port = port;
-}
-
-/* A delivery to the local port dst. bpf_redirect_peer works only from a
- * tc ingress hook: fp_gw_out, an egress program, sends to a peer port's
- * device instead. */
-static __always_inline void redirect_port(struct fp_ctx *c, __u32 reason,
-					  const struct fp_port_ref *dst)
-{
-	__u8 d = FP_DELIVER_EGRESS;
-	if (dst->flags & FP_PORT_INGRESS)
-		d = FP_DELIVER_INGRESS;
-	else if ((dst->flags & FP_PORT_PEER) && !c->gw_egress)
-		d = FP_DELIVER_PEER;
-	redirect_to(c, reason, dst->ifindex, dst->id, d);
-}
-
-/* Applies a redirect to a port (redirect_port's decision). */
-static __always_inline int deliver(const struct fp_ctx *c)
-{
-	if (c->v.ingress == FP_DELIVER_PEER)
-		return (int)bpf_redirect_peer(c->v.out_ifindex, 0);
-	return (int)bpf_redirect(c->v.out_ifindex,
-				 c->v.ingress == FP_DELIVER_INGRESS ? BPF_F_INGRESS : 0);
 }
 
 /* Copies the frame into fp_punt for hnvgwd. True when handed over. */
@@ -661,7 +637,8 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 		punt(c);
 		return;
 	}
-	redirect_port(c, HNV_R_rx_decap_delivered, r->dst);
+	redirect_to(c, HNV_R_rx_decap_delivered, r->dst->ifindex, r->dst->id,
+		    r->dst->flags & FP_PORT_INGRESS);
 }
 
 /* rx_uplink: decides about a frame from the uplink. A redirect decision
@@ -742,7 +719,7 @@ static __always_inline int rx_deliver(struct fp_ctx *c, struct rx_pkt *r)
 		c->lost = true;
 		return TC_ACT_SHOT;
 	}
-	return deliver(c);
+	return (int)bpf_redirect(c->v.out_ifindex, c->v.ingress ? BPF_F_INGRESS : 0);
 }
 
 SEC("tc")
@@ -883,7 +860,8 @@ static __always_inline void output(struct fp_ctx *c, struct tx_pkt *t, __u32 vsi
 			return;
 		}
 		t->local = 1;
-		redirect_port(c, t->routed ? HNV_R_tx_routed_local : HNV_R_tx_local, dst);
+		redirect_to(c, t->routed ? HNV_R_tx_routed_local : HNV_R_tx_local, dst->ifindex,
+			    dst->id, dst->flags & FP_PORT_INGRESS);
 		return;
 	}
 	t->outer4 = ip_is_v4(&t->rec.pa);
@@ -1137,7 +1115,7 @@ static __always_inline int tx_apply(struct fp_ctx *c, struct tx_pkt *t)
 			c->lost = true;
 			return TC_ACT_SHOT;
 		}
-		return deliver(c);
+		return (int)bpf_redirect(c->v.out_ifindex, c->v.ingress ? BPF_F_INGRESS : 0);
 	}
 	__u32 olen = t->outer4 ? 20 : 40;
 	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L4_GRE |

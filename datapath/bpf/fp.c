@@ -15,7 +15,6 @@
 
 #include "../../lib/err.h"
 #include "../../lib/log.h"
-#include "../../lib/nl.h"
 #include "../../lib/vec.h"
 #include "../io/io.h"
 #include "../policy_read.h"
@@ -25,10 +24,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <linux/if_link.h>
 #include <linux/perf_event.h>
 #include <linux/pkt_cls.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,7 +50,6 @@ struct attach {
 	bool has_prog;     /* a tc filter of ours is on the device */
 	bool hook_created; /* we created its clsact qdisc: remove it at detach */
 	enum bpf_tc_attach_point point;
-	bool peer; /* a veth whose other end is in another namespace (FP_PORT_PEER) */
 	/* a port's entries in fp_ports and fp_port_macs, while the policy has
 	 * the port */
 	bool in_maps;
@@ -351,8 +347,6 @@ static __u8 port_flags(const struct attach *a, const struct hnv_port *pt)
 		f |= FP_PORT_SLOW;
 	if (a->kind == HNV_FP_PORT_GATEWAY)
 		f |= FP_PORT_GATEWAY | FP_PORT_INGRESS;
-	if (a->peer)
-		f |= FP_PORT_PEER;
 	if (pt->gateway) /* the C engine skips its source checks too */
 		f |= FP_PORT_GATEWAY;
 	return f;
@@ -733,50 +727,6 @@ static int ifindex_of(const char *ifname, char *err, size_t errlen)
 	return (int)ifi;
 }
 
-/* RTM_NEWLINK's answer, for veth_peer_elsewhere: a veth (IFLA_LINKINFO's
- * kind) whose other end is in another namespace (the kernel adds
- * IFLA_LINK_NETNSID for that end's namespace only then). */
-static int veth_peer_cb(const struct nlmsghdr *nlh, void *data)
-{
-	bool *peer = data;
-	size_t len = nlh->nlmsg_len - NLMSG_HDRLEN;
-	if (len < sizeof(struct ifinfomsg))
-		return MNL_CB_OK;
-	struct hnv_nl_attr tb[IFLA_MAX + 1], info[IFLA_INFO_MAX + 1];
-	const uint8_t *p = (const uint8_t *)NLMSG_DATA(nlh) + NLMSG_ALIGN(sizeof(struct ifinfomsg));
-	size_t alen = len > NLMSG_ALIGN(sizeof(struct ifinfomsg))
-			      ? len - NLMSG_ALIGN(sizeof(struct ifinfomsg))
-			      : 0;
-	char kind[16] = "";
-	if (hnv_nl_index(hnv_nl_cursor(p, alen), tb, IFLA_MAX) || !tb[IFLA_LINKINFO].data ||
-	    hnv_nl_index(hnv_nl_nested(&tb[IFLA_LINKINFO]), info, IFLA_INFO_MAX) ||
-	    !info[IFLA_INFO_KIND].data || hnv_nl_str(&info[IFLA_INFO_KIND], kind, sizeof(kind)))
-		return MNL_CB_OK;
-	*peer = strcmp(kind, "veth") == 0 && tb[IFLA_LINK_NETNSID].data;
-	return MNL_CB_OK;
-}
-
-/* Whether device ifindex is a veth whose other end is in another network
- * namespace, so that the ingress programs can deliver to it with
- * bpf_redirect_peer. 0 or a negative errno. */
-static int veth_peer_elsewhere(int ifindex, bool *peer)
-{
-	struct hnv_nl nl;
-	*peer = false;
-	int rc = hnv_nl_open(&nl, NETLINK_ROUTE);
-	if (rc)
-		return rc;
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl.buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	rc = hnv_nl_talk(&nl, nlh, veth_peer_cb, peer);
-	hnv_nl_close(&nl);
-	return rc;
-}
-
 /* The ifindex of ifname when no program of fp serves it yet, else a
  * negative errno with err. */
 static int free_ifindex(const struct hnv_fp *fp, const char *ifname, char *err, size_t errlen)
@@ -838,12 +788,7 @@ int hnv_fp_attach_port(struct hnv_fp *fp, unsigned port_id, const char *ifname,
 	int rc = 0;
 	if (kind == HNV_FP_PORT_DEV) {
 		a->point = BPF_TC_INGRESS;
-		rc = veth_peer_elsewhere(ifi, &a->peer);
-		if (rc)
-			hnv_seterr(err, errlen, "reading device %s: %s", ifname, strerror(-rc));
-		else
-			rc = tc_attach(a, bpf_program__fd(fp->skel->progs.fp_port_in), err, errlen,
-				       ifname);
+		rc = tc_attach(a, bpf_program__fd(fp->skel->progs.fp_port_in), err, errlen, ifname);
 	} else if (kind == HNV_FP_PORT_GATEWAY) {
 		a->point = BPF_TC_EGRESS;
 		rc = tc_attach(a, bpf_program__fd(fp->skel->progs.fp_gw_out), err, errlen, ifname);

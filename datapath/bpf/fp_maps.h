@@ -134,11 +134,6 @@ struct fp_rcache_val {
 #define FP_PORT_GATEWAY 0x1 /* a gateway role port (vsid<N> in a VRF): no source checks */
 #define FP_PORT_SLOW 0x2    /* hnvgwd holds its TAP: frames to it are punted */
 #define FP_PORT_INGRESS 0x4 /* deliver with BPF_F_INGRESS (into the device's own stack: VRF) */
-/* a veth whose other end is in another network namespace (a container's
- * or a namespace VM's): the ingress programs deliver to it with
- * bpf_redirect_peer, straight into that end's receive path, without the
- * veth's queue to the other namespace */
-#define FP_PORT_PEER 0x8
 struct fp_port {
 	__u16 id; /* the C engine's port id (struct hnv_port.id) */
 	__u8 flags;
@@ -192,18 +187,12 @@ enum fp_action {
 	FP_ACT_DROP = 2,     /* counted under reason */
 	FP_ACT_REDIRECT = 3, /* out_ifindex (uplink: bpf_redirect_neigh) */
 };
-/* How a redirect to a port delivers the frame. */
-enum fp_deliver {
-	FP_DELIVER_EGRESS = 0,  /* bpf_redirect: out of the device */
-	FP_DELIVER_INGRESS = 1, /* BPF_F_INGRESS: into the device's own stack */
-	FP_DELIVER_PEER = 2,    /* bpf_redirect_peer: into the veth's other end */
-};
 struct fp_verdict {
 	__u32 reason; /* enum hnv_reason; HNV_R__COUNT when none (pass, punt) */
 	__u32 out_ifindex;
 	__u32 vsid;
 	__u8 action; /* enum fp_action */
-	__u8 ingress;  /* enum fp_deliver: how a redirect delivers */
+	__u8 ingress; /* 1: redirected with BPF_F_INGRESS */
 	__u16 in_port; /* the C engine's port id of the ingress; 0: uplink */
 };
 

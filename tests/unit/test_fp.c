@@ -1164,89 +1164,6 @@ static void test_mirror_failure(void **state)
 	hnv_policy_free(p);
 }
 
-/* The delivery a test run of prog on device ifindex decided for frame. */
-static struct fp_verdict run_frame(struct env *e, enum hnv_fp_prog prog, int ifindex,
-				   const uint8_t *frame, size_t len)
-{
-	uint8_t out[256];
-	size_t outlen;
-	struct fp_verdict vd;
-	assert_int_equal(hnv_fp_test_run(e->fp, prog, ifindex, frame, len, out, sizeof(out),
-					 &outlen, &vd, 1, NULL),
-			 0);
-	return vd;
-}
-
-/* A VM port on a veth whose other end is in another namespace: the
- * ingress programs deliver to it with bpf_redirect_peer, into that end's
- * receive path; the gateway egress program cannot (it is not at a tc
- * ingress) and sends out of the device. A veth with both ends here is
- * sent to with bpf_redirect. */
-static void test_port_peer(void **state)
-{
-	struct env *e = *state;
-	char ns[32], cmd[320];
-	snprintf(ns, sizeof(ns), "hnvfpq%d", (int)getpid());
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns add %s && ip link add fpq0 type veth peer name fpq1 netns %s && "
-		 "ip link set fpq0 up && ip -n %s link set fpq1 up && "
-		 "ip link add fpq2 type veth peer name fpq3 && ip link set fpq2 up && "
-		 "ip link set fpq3 up",
-		 ns, ns, ns);
-	assert_int_equal(sh(cmd), 0);
-	int if0 = (int)if_nametoindex("fpq0"), if2 = (int)if_nametoindex("fpq2");
-	add_rd(e->p, "blue", 1);
-	assert_int_equal(add_vs(e->p, 5001, "blue", "10.0.0.0", 24), 0);
-	struct hnv_prefix pa = pfx("192.168.4.11", 24);
-	assert_int_equal(hnv_policy_pa_add(e->p, &pa), 0);
-	struct hnv_port_spec p1 = port("vm1", 5001, "00155d000011", "10.0.0.11");
-	struct hnv_port_spec p2 = port("vm2", 5001, "00155d000012", "10.0.0.12");
-	int id1 = hnv_policy_port_add(e->p, &p1), id2 = hnv_policy_port_add(e->p, &p2);
-	assert_true(id1 > 0 && id2 > 0);
-	struct hnv_lookup_spec r1 = rec(5001, "10.0.0.11", "192.168.4.11", "00155d000011");
-	struct hnv_lookup_spec r2 = rec(5001, "10.0.0.12", "192.168.4.11", "00155d000012");
-	assert_int_equal(hnv_policy_lookup_add(e->p, &r1), 0);
-	assert_int_equal(hnv_policy_lookup_add(e->p, &r2), 0);
-	fp_bind(e);
-	char err[256] = "";
-	assert_int_equal(
-		hnv_fp_attach_port(e->fp, (unsigned)id1, "fpq0", HNV_FP_PORT_DEV, err, sizeof(err)),
-		0);
-	assert_int_equal(
-		hnv_fp_attach_port(e->fp, (unsigned)id2, "fpq2", HNV_FP_PORT_DEV, err, sizeof(err)),
-		0);
-	struct fp_port v;
-	__u32 k = (__u32)if0;
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_ports"), &k, &v), 0);
-	assert_int_equal(v.flags, FP_PORT_PEER);
-	k = (__u32)if2;
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_ports"), &k, &v), 0);
-	assert_int_equal(v.flags, 0);
-
-	uint8_t f[128];
-	struct pg_ip_pkt ip =
-		pg_ip_defaults("00155d000012", "00155d000011", "10.0.0.12", "10.0.0.11", 17);
-	size_t n = pg_ip_frame(f, &ip);
-	struct fp_verdict vd = run_frame(e, HNV_FP_PROG_PORT, if2, f, n);
-	assert_int_equal(vd.action, FP_ACT_REDIRECT);
-	assert_int_equal(vd.reason, HNV_R_tx_local);
-	assert_int_equal(vd.out_ifindex, (uint32_t)if0);
-	assert_int_equal(vd.ingress, FP_DELIVER_PEER);
-	vd = run_frame(e, HNV_FP_PROG_GATEWAY, if2, f, n);
-	assert_int_equal(vd.action, FP_ACT_REDIRECT);
-	assert_int_equal(vd.out_ifindex, (uint32_t)if0);
-	assert_int_equal(vd.ingress, FP_DELIVER_EGRESS);
-	/* the other way: to the veth whose ends are both here */
-	ip = pg_ip_defaults("00155d000011", "00155d000012", "10.0.0.11", "10.0.0.12", 17);
-	n = pg_ip_frame(f, &ip);
-	vd = run_frame(e, HNV_FP_PROG_PORT, if0, f, n);
-	assert_int_equal(vd.action, FP_ACT_REDIRECT);
-	assert_int_equal(vd.out_ifindex, (uint32_t)if2);
-	assert_int_equal(vd.ingress, FP_DELIVER_EGRESS);
-	snprintf(cmd, sizeof(cmd), "ip link del fpq0; ip link del fpq2; ip netns del %s", ns);
-	sh(cmd);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1268,7 +1185,6 @@ int main(void)
 		T(test_ports),
 		T(test_counters),
 		T(test_port_stats),
-		T(test_port_peer),
 		T(test_punt_read),
 		T(test_punt_csum),
 	};
