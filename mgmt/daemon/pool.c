@@ -279,14 +279,37 @@ static int read_view(struct hnv_pool *p, struct member_view **out, size_t *n, ch
 	return 0;
 }
 
-/* Refreshes the view every VIEW_MS, so that show never waits for etcd on
- * the control thread. */
+/* The view thread's wait: until until, or until the watch thread kicks it
+ * but not before earliest. True when the pool stops. */
+static bool wait_view(struct hnv_pool *p, int64_t until, int64_t earliest)
+{
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		int64_t now = hnv_mono_ms();
+		if (p->stop || now >= until || (p->kick && now >= earliest))
+			break;
+		int64_t t = p->kick && earliest < until ? earliest : until;
+		struct timespec ts = {.tv_sec = (time_t)(t / 1000),
+				      .tv_nsec = (long)(t % 1000) * 1000000};
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+	}
+	p->kick = false;
+	bool stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
+/* Refreshes the view every VIEW_MS, and soon after the watch saw the pool
+ * change, so that show never waits for etcd on the control thread and a
+ * member's death is acted on when etcd expires its lease, not up to
+ * VIEW_MS later. */
 static void *view_thread(void *arg)
 {
 	struct hnv_pool *p = arg;
 	char err[768];
-	int64_t next = 0;
-	while (!wait_until(p, next)) {
+	int64_t next = 0, last = 0;
+	while (!wait_view(p, next, last + VIEW_GAP_MS)) {
+		last = hnv_mono_ms();
 		struct member_view *v;
 		size_t n;
 		int rc = read_view(p, &v, &n, err, sizeof(err));
@@ -304,6 +327,41 @@ static void *view_thread(void *arg)
 		}
 		pthread_mutex_unlock(&p->mu);
 		next = hnv_mono_ms() + VIEW_MS;
+	}
+	return NULL;
+}
+
+/* A message of the pool watch: a change to any key of the pool but the
+ * learned routes (which holders rewrite as they learn) kicks the view
+ * thread. */
+static int on_pool_change(const struct hnv_etcd_watch_msg *m, void *arg)
+{
+	struct hnv_pool *p = arg;
+	size_t ll = strlen(p->learned);
+	bool kick = false;
+	for (size_t i = 0; i < m->n && !kick; i++)
+		kick = m->ev[i].kv.keylen < ll || memcmp(m->ev[i].kv.key, p->learned, ll) != 0;
+	if (kick) {
+		pthread_mutex_lock(&p->mu);
+		p->kick = true;
+		p->changes++;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return 0;
+}
+
+/* Watches pool/NAME/ for the view thread. Between watches (etcd down, a
+ * member gone) the view thread still reads every VIEW_MS. */
+static void *watch_thread(void *arg)
+{
+	struct hnv_pool *p = arg;
+	char err[768];
+	while (!p->wcancel) {
+		hnv_etcd_watch(p->wt, p->pool_key, p->pool_end, 0, on_pool_change, p, &p->wcancel,
+			       err, sizeof(err));
+		if (wait_until(p, hnv_mono_ms() + 4 * RETRY_MS))
+			break;
 	}
 	return NULL;
 }
@@ -355,6 +413,8 @@ static json_object *pool_status(void *arg)
 		add_int(r, "fences", me ? (int64_t)p->fences : 0);
 		add_int(r, "state_since_ms", me ? p->changed_wall_ms : 0);
 		add_int(r, "view_ms_ago", view_ago);
+		/* changes of the pool's keys its watch saw, each read at once */
+		add_int(r, "changes_seen", me ? (int64_t)p->changes : 0);
 		add_str(r, "last_error", me ? last : "");
 		add_int(r, "tenants_served", me ? (int64_t)p->nserved : -1);
 		add_int(r, "served_since_ms", me ? p->served_changed_wall_ms : 0);
@@ -430,6 +490,8 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	snprintf(p->movereq, sizeof(p->movereq), "%.256spool/%.63s/moveto/", prefix, o->name);
 	hnv_etcd_prefix_end(p->movereq, p->movereq_end, sizeof(p->movereq_end));
 	snprintf(p->learned, sizeof(p->learned), "%.256spool/%.63s/learned/", prefix, o->name);
+	snprintf(p->pool_key, sizeof(p->pool_key), "%.256spool/%.63s/", prefix, o->name);
+	hnv_etcd_prefix_end(p->pool_key, p->pool_end, sizeof(p->pool_end));
 	p->sync = o->sync;
 	p->gw = o->gw;
 	p->ttl = ttl;
@@ -440,7 +502,8 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	 * member is bounded by TTL/3 */
 	if ((rc = new_client(o, ttl * 1000 / 3, &p->ka, err, errlen)) ||
 	    (rc = new_client(o, 1000, &p->vw, err, errlen)) ||
-	    (rc = new_client(o, 1000, &p->rd, err, errlen))) {
+	    (rc = new_client(o, 1000, &p->rd, err, errlen)) ||
+	    (rc = new_client(o, 1000, &p->wt, err, errlen))) {
 		hnv_pool_free(p);
 		return rc;
 	}
@@ -463,6 +526,12 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 		return -rc;
 	}
 	p->vstarted = true;
+	if ((rc = pthread_create(&p->wth, NULL, watch_thread, p))) {
+		hnv_seterr(err, errlen, "gateway pool thread: %s", strerror(rc));
+		hnv_pool_free(p);
+		return -rc;
+	}
+	p->wstarted = true;
 	hnv_core_add_status(core, "gateway-pool", pool_status, p);
 	hnv_core_add_status(core, "gateway-pool-tenants", hnv_pool_tenants_status, p);
 	*out = p;
@@ -476,6 +545,7 @@ void hnv_pool_free(struct hnv_pool *p)
 	if (p->started) {
 		pthread_mutex_lock(&p->mu);
 		p->stop = true;
+		p->wcancel = 1;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->th, NULL);
@@ -489,11 +559,15 @@ void hnv_pool_free(struct hnv_pool *p)
 		    p->state == ST_MEMBER)
 			hnv_log(HNV_LOG_WARNING, "gateway pool %s: leaving: %s", p->name, err);
 	}
+	/* after the revoke: its watch ends within a second (hnv_etcd_watch) */
+	if (p->wstarted)
+		pthread_join(p->wth, NULL);
 	if (p->efd >= 0)
 		close(p->efd);
 	hnv_etcd_free(p->ka);
 	hnv_etcd_free(p->vw);
 	hnv_etcd_free(p->rd);
+	hnv_etcd_free(p->wt);
 	free(p->view);
 	hnv_pool_tenants_free(p);
 	pthread_cond_destroy(&p->cv);

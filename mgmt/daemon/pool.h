@@ -29,7 +29,9 @@
  * `hnvgw show gateway-pool` shows the members as a second thread, with an
  * etcd client of its own, reads them every 500 ms (member keys, their
  * leases' time to live, their hosts/HOST/pa), so that the control thread
- * never waits for etcd here: its fencing deadline must not be late.
+ * never waits for etcd here: its fencing deadline must not be late. A
+ * third thread watches the pool's keys and has the second read them at
+ * once when one changes (a lease expired, a claim, a move request).
  *
  * Threads: hnv_pool_new, hnv_pool_free and the source functions run on
  * the control thread; the shared state is under a mutex.

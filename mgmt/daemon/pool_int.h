@@ -3,7 +3,8 @@
  *
  * Threads: the keepalive thread (pool.c) keeps the lease; the view thread
  * reads the members (pool.c) and then runs the tenants' election
- * (pool_tenants.c, hnv_pool_tenants_tick); the control thread decides
+ * (pool_tenants.c, hnv_pool_tenants_tick), every VIEW_MS and whenever the
+ * watch thread (pool.c) sees a key of the pool change; the control thread decides
  * whether the member is fenced and hands the tenants it holds to the sync
  * (hnv_pool_tenants_serve). What more than one thread touches is under mu.
  */
@@ -27,6 +28,9 @@ struct hnv_sync;
 #define KEY_MAX 512
 #define RETRY_MS 250 /* a failed grant or keepalive is tried again after this */
 #define VIEW_MS 500  /* the member view is read this often */
+/* and at most this often: a change the pool watch sees (a member's lease
+ * expired, a tenant claimed or released) has it read at once */
+#define VIEW_GAP_MS 100
 
 enum member_state {
 	ST_JOINING, /* no lease yet */
@@ -49,13 +53,18 @@ struct hnv_pool {
 	struct hnv_etcd *ka; /* the keepalive thread's */
 	struct hnv_etcd *vw; /* the view thread's */
 	struct hnv_etcd *rd; /* the control thread's: revoke at exit */
-	pthread_t th, vth;
-	bool started, vstarted;
+	struct hnv_etcd *wt; /* the watch thread's */
+	pthread_t th, vth, wth;
+	bool started, vstarted, wstarted;
+	volatile int wcancel;                      /* ends the watch thread's watch */
+	char pool_key[KEY_MAX], pool_end[KEY_MAX]; /* pool/NAME/: what it watches */
 	int efd; /* the thread wakes the control thread */
 
 	pthread_mutex_t mu; /* guards what follows, up to the control thread's part */
 	pthread_cond_t cv;
 	bool stop;
+	bool kick;        /* the watch saw a change: read the view now */
+	uint64_t changes; /* watch messages that kicked the view thread */
 	int64_t lease, granted;
 	int64_t ok_send_ms; /* send time of the last successful keepalive or grant */
 	int64_t ok_ms;      /* when its reply came */

@@ -80,6 +80,7 @@ cli g1 show gateway-pool
 pass "three members joined pool $POOL; show gateway-pool lists them alive with PA and lease TTL left"
 
 # kill -9: g2's lease expires without keepalives
+changes=$(pool_field g1 g1 changes_seen)
 t0=$(now_ms)
 kill -9 "${HPIDS[g2]}"
 wait "${HPIDS[g2]}" 2>/dev/null
@@ -87,6 +88,11 @@ unset "HPIDS[g2]"
 wait_for 10 members_are g1 "g1 g3" || fail "g2 still listed: $(pool_members g1)"
 echo "# g2 killed with -9: gone from g1's show gateway-pool after $(($(now_ms) - t0)) ms (TTL 3000 ms)"
 pass "a member killed with -9 leaves the pool when its lease expires"
+# g1 read its view again because its watch saw g2's key go, not only
+# because VIEW_MS passed
+(($(pool_field g1 g1 changes_seen) > changes)) ||
+	fail "g1's pool watch saw no change when g2's key expired: changes_seen $(pool_field g1 g1 changes_seen), was $changes"
+pass "g1's watch of the pool saw g2's key expire (changes_seen $changes -> $(pool_field g1 g1 changes_seen))"
 
 # partition g3 from etcd while it stays up: kill (refused) or freeze
 # (SIGSTOP: requests hang) the proxy it reaches etcd through
