@@ -241,9 +241,10 @@ static void host_pa(struct hnv_pool *p, const char *host, char *pa, size_t len)
 	hnv_etcd_kvs_free(&k);
 }
 
-/* Reads the member keys into a new view. 0 or a negative errno with err. */
-static int read_view(struct hnv_pool *p, struct member_view **out, size_t *n, char *err,
-		     size_t errlen)
+/* Reads the member keys into a new view, and the etcd revision they were
+ * read at. 0 or a negative errno with err. */
+static int read_view(struct hnv_pool *p, struct member_view **out, size_t *n, int64_t *rev,
+		     char *err, size_t errlen)
 {
 	struct hnv_etcd_kvs k;
 	*out = NULL;
@@ -251,6 +252,7 @@ static int read_view(struct hnv_pool *p, struct member_view **out, size_t *n, ch
 	int rc = hnv_etcd_range(p->vw, p->members, p->members_end, 0, &k, err, errlen);
 	if (rc)
 		return rc;
+	*rev = k.revision;
 	struct member_view *v = k.n ? calloc(k.n, sizeof(*v)) : NULL;
 	if (k.n && !v) {
 		hnv_etcd_kvs_free(&k);
@@ -312,9 +314,10 @@ static void *view_thread(void *arg)
 		last = hnv_mono_ms();
 		struct member_view *v;
 		size_t n;
-		int rc = read_view(p, &v, &n, err, sizeof(err));
+		int64_t rev;
+		int rc = read_view(p, &v, &n, &rev, err, sizeof(err));
 		if (rc == 0)
-			hnv_pool_tenants_tick(p, v, n);
+			hnv_pool_tenants_tick(p, v, n, rev);
 		pthread_mutex_lock(&p->mu);
 		if (rc == 0) {
 			free(p->view);

@@ -124,11 +124,16 @@ struct pool_tenant_row {
 	int64_t create_rev;                 /* of its active key; 0: none */
 };
 
-/* The view thread, after reading the members (view, n): reads the pool's
- * tenants and active keys, claims what this member should hold, releases
- * active keys of tenants gone, moves the lookup records of its tenants'
- * gateway CAs to its PA, and publishes what it holds. */
-void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, size_t n);
+/* The view thread, after reading the members (view, n) at etcd revision
+ * rev: reads the pool's tenants and active keys at the same revision (a
+ * member whose lease etcd revoked after it has both its key and its
+ * tenants' active keys there, or neither: an election never sees its
+ * tenants unowned while it still counts as live, which split one death's
+ * takeover in two), claims what this member should hold, releases active
+ * keys of tenants gone, moves the lookup records of its tenants' gateway
+ * CAs to its PA, and publishes what it holds. */
+void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, size_t n,
+			   int64_t rev);
 /* The control thread: hands the held tenants to the sync when the member
  * is not fenced and holds them under its current lease; else none. */
 void hnv_pool_tenants_serve(struct hnv_pool *p);

@@ -412,14 +412,15 @@ static int rd_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, size_t nview)
+void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, size_t nview,
+			   int64_t rev)
 {
 	char err[768];
 	struct hnv_etcd_kvs tk = {0}, ak = {0}, mk = {0};
-	if (hnv_etcd_range(p->vw, p->tenants, p->tenants_end, 0, &tk, err, sizeof(err)))
+	if (hnv_etcd_range(p->vw, p->tenants, p->tenants_end, rev, &tk, err, sizeof(err)))
 		return;
-	if (hnv_etcd_range(p->vw, p->actives, p->actives_end, tk.revision, &ak, err, sizeof(err)) ||
-	    hnv_etcd_range(p->vw, p->movereq, p->movereq_end, tk.revision, &mk, err, sizeof(err))) {
+	if (hnv_etcd_range(p->vw, p->actives, p->actives_end, rev, &ak, err, sizeof(err)) ||
+	    hnv_etcd_range(p->vw, p->movereq, p->movereq_end, rev, &mk, err, sizeof(err))) {
 		hnv_etcd_kvs_free(&tk);
 		hnv_etcd_kvs_free(&ak);
 		return;
