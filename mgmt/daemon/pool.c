@@ -45,18 +45,32 @@ static void set_error(struct hnv_pool *p, const char *what, const char *err)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Waits until mono time `until` or stop. True when stopping. */
-static bool wait_until(struct hnv_pool *p, int64_t until)
+/* Waits until mono time `until` or stop. With seen, also until the pool
+ * watch has counted a change past *seen, but not before earliest, and then
+ * records the count it acted on in *seen. True when stopping. */
+static bool wait_change(struct hnv_pool *p, int64_t until, int64_t earliest, uint64_t *seen)
 {
 	pthread_mutex_lock(&p->mu);
-	while (!p->stop && hnv_mono_ms() < until) {
-		struct timespec ts = {.tv_sec = (time_t)(until / 1000),
-				      .tv_nsec = (long)(until % 1000) * 1000000};
+	for (;;) {
+		int64_t now = hnv_mono_ms();
+		bool changed = seen && p->changes != *seen;
+		if (p->stop || now >= until || (changed && now >= earliest))
+			break;
+		int64_t t = changed && earliest < until ? earliest : until;
+		struct timespec ts = {.tv_sec = (time_t)(t / 1000),
+				      .tv_nsec = (long)(t % 1000) * 1000000};
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
+	if (seen)
+		*seen = p->changes;
 	bool stop = p->stop;
 	pthread_mutex_unlock(&p->mu);
 	return stop;
+}
+
+static bool wait_until(struct hnv_pool *p, int64_t until)
+{
+	return wait_change(p, until, until, NULL);
 }
 
 /* Grants a lease and puts the member key bound to it. */
@@ -281,26 +295,6 @@ static int read_view(struct hnv_pool *p, struct member_view **out, size_t *n, in
 	return 0;
 }
 
-/* The view thread's wait: until until, or until the watch thread kicks it
- * but not before earliest. True when the pool stops. */
-static bool wait_view(struct hnv_pool *p, int64_t until, int64_t earliest)
-{
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		int64_t now = hnv_mono_ms();
-		if (p->stop || now >= until || (p->kick && now >= earliest))
-			break;
-		int64_t t = p->kick && earliest < until ? earliest : until;
-		struct timespec ts = {.tv_sec = (time_t)(t / 1000),
-				      .tv_nsec = (long)(t % 1000) * 1000000};
-		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
-	}
-	p->kick = false;
-	bool stop = p->stop;
-	pthread_mutex_unlock(&p->mu);
-	return stop;
-}
-
 /* Refreshes the view every VIEW_MS, and soon after the watch saw the pool
  * change, so that show never waits for etcd on the control thread and a
  * member's death is acted on when etcd expires its lease, not up to
@@ -310,7 +304,8 @@ static void *view_thread(void *arg)
 	struct hnv_pool *p = arg;
 	char err[768];
 	int64_t next = 0, last = 0;
-	while (!wait_view(p, next, last + VIEW_GAP_MS)) {
+	uint64_t seen = 0; /* the watch's count of changes at the last reading */
+	while (!wait_change(p, next, last + VIEW_GAP_MS, &seen)) {
 		last = hnv_mono_ms();
 		struct member_view *v;
 		size_t n;
@@ -340,13 +335,12 @@ static void *view_thread(void *arg)
 static int on_pool_change(const struct hnv_etcd_watch_msg *m, void *arg)
 {
 	struct hnv_pool *p = arg;
-	size_t ll = strlen(p->learned);
+	size_t ll = p->learned_len;
 	bool kick = false;
 	for (size_t i = 0; i < m->n && !kick; i++)
 		kick = m->ev[i].kv.keylen < ll || memcmp(m->ev[i].kv.key, p->learned, ll) != 0;
 	if (kick) {
 		pthread_mutex_lock(&p->mu);
-		p->kick = true;
 		p->changes++;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
@@ -493,6 +487,7 @@ int hnv_pool_new(struct hnv_core *core, const struct hnv_pool_opts *o, struct hn
 	snprintf(p->movereq, sizeof(p->movereq), "%.256spool/%.63s/moveto/", prefix, o->name);
 	hnv_etcd_prefix_end(p->movereq, p->movereq_end, sizeof(p->movereq_end));
 	snprintf(p->learned, sizeof(p->learned), "%.256spool/%.63s/learned/", prefix, o->name);
+	p->learned_len = strlen(p->learned);
 	snprintf(p->pool_key, sizeof(p->pool_key), "%.256spool/%.63s/", prefix, o->name);
 	hnv_etcd_prefix_end(p->pool_key, p->pool_end, sizeof(p->pool_end));
 	p->sync = o->sync;

@@ -63,7 +63,6 @@ struct hnv_pool {
 	pthread_mutex_t mu; /* guards what follows, up to the control thread's part */
 	pthread_cond_t cv;
 	bool stop;
-	bool kick;        /* the watch saw a change: read the view now */
 	uint64_t changes; /* watch messages that kicked the view thread */
 	int64_t lease, granted;
 	int64_t ok_send_ms; /* send time of the last successful keepalive or grant */
@@ -95,6 +94,7 @@ struct hnv_pool {
 	char tenants[KEY_MAX], tenants_end[KEY_MAX], actives[KEY_MAX], actives_end[KEY_MAX];
 	char movereq[KEY_MAX], movereq_end[KEY_MAX]; /* pool/NAME/moveto/ (gateway move) */
 	char learned[KEY_MAX];                       /* pool/NAME/learned/ */
+	size_t learned_len;
 	struct hnv_hmap written; /* R -> the learned text last written (char *) */
 	char prefix[KEY_MAX];
 

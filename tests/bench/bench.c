@@ -334,7 +334,7 @@ static void fp_run(const char *name, struct hnv_fp *fp, enum hnv_fp_prog prog,
 		return;
 	}
 	printf("%-36s %7.1f ns in the program (%.1f in a row); test run %7.1f ns, %7.1f above "
-	       "the floor  (%u frames x %u runs; %u not %s)\n",
+	       "the floor  (%u frames x %u runs, twice; %u of them not %s)\n",
 	       name, in_prog, hot_prog, mean, mean - base_ns, n, runs, bad,
 	       hnv_reason_name(expect));
 }
