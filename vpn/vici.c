@@ -634,6 +634,12 @@ void hnv_vici_close(struct hnv_vici_conn *c)
 	free(c);
 }
 
+void hnv_vici_set_timeout(struct hnv_vici_conn *c, int timeout_ms)
+{
+	if (c && timeout_ms > 0)
+		c->timeout_ms = timeout_ms;
+}
+
 int hnv_vici_fd(const struct hnv_vici_conn *c)
 {
 	return c->fd;
@@ -712,7 +718,10 @@ static int take_packet(struct hnv_vici_conn *c, struct hnv_vici_msg **m)
 
 /* Waits for the next packet that is not an EVENT. Events on the way go to
  * fn when their name is stream (a command connection's streamed event), or
- * to the connection's own callback (event connection). */
+ * to the connection's own callback (event connection). Each streamed event
+ * is progress: the deadline moves to at least the connection's timeout
+ * from then (list-sas streams one event per IKE SA, which with a thousand
+ * SAs on a busy charon takes longer than one timeout in all). */
 static int await_(struct hnv_vici_conn *c, const char *stream, hnv_vici_event_fn fn, void *arg,
 		  long long deadline, struct hnv_vici_msg **out)
 {
@@ -734,9 +743,12 @@ static int await_(struct hnv_vici_conn *c, const char *stream, hnv_vici_event_fn
 			*out = m;
 			return 0;
 		}
-		if (stream && fn && strcmp(m->name, stream) == 0)
+		if (stream && fn && strcmp(m->name, stream) == 0) {
 			fn(arg, m->name, m);
-		else if (c->fn)
+			long long later = hnv_mono_ms() + c->timeout_ms;
+			if (later > deadline)
+				deadline = later;
+		} else if (c->fn)
 			c->fn(c->arg, m->name, m);
 		hnv_vici_msg_free(m);
 	}

@@ -154,6 +154,10 @@ typedef void (*hnv_vici_event_fn)(void *arg, const char *event, const struct hnv
 /* Command connection to the unix socket path. 0, or a negative errno from
  * socket/connect. timeout_ms bounds each later command. */
 int hnv_vici_connect(const char *path, int timeout_ms, struct hnv_vici_conn **out);
+/* Changes the bound of c's later commands (c NULL or timeout_ms <= 0: no
+ * change). A command that streams events may take longer in all: each
+ * streamed event starts a new timeout. */
+void hnv_vici_set_timeout(struct hnv_vici_conn *c, int timeout_ms);
 /* Closes c (NULL is fine). An event connection still in step first
  * unregisters its events, waiting at most 2 s (less when its timeout is
  * shorter) for charon's confirmations and handing events that arrive

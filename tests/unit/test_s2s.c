@@ -272,6 +272,7 @@ struct fake {
 	bool psk_outside_shared;                   /* the PSK seen in any other request */
 	bool old_conn, old_key, our_conn, our_key; /* what "charon" holds */
 	bool push_log;       /* a "log" event right after the "log" registration */
+	bool drop_list_sas;  /* the next list-sas closes its connection instead */
 	char loaded[64][48]; /* connections loaded, other than hnvgw-contoso */
 	unsigned n_loaded;
 };
@@ -331,8 +332,15 @@ static void serve(struct fake *f, int fd)
 			f->our_key = true;
 		bool old_conn = f->old_conn, old_key = f->old_key;
 		bool our_conn = f->our_conn, our_key = f->our_key;
+		bool drop = f->drop_list_sas && strcmp(name, "list-sas") == 0;
+		if (drop)
+			f->drop_list_sas = false;
 		pthread_mutex_unlock(&f->mu);
 		free(pkt);
+		if (drop) {
+			hnv_vici_msg_free(m);
+			return;
+		}
 		switch (hnv_vici_msg_op(m)) {
 		case HNV_VICI_EVENT_REGISTER:
 		case HNV_VICI_EVENT_UNREGISTER:
@@ -675,6 +683,57 @@ static void test_run_audits_with_events(void **state)
 	explicit_bzero(&c, sizeof(c));
 }
 
+/* Breaks the manager's command connection (the fake closes it at the
+ * next list-sas) and runs the manager until it has reconnected. */
+static void break_and_reconnect(struct fake *f, struct hnv_s2s *s)
+{
+	struct hnv_s2s_status st;
+	unsigned connects = hnv_s2s_connects(s);
+	pthread_mutex_lock(&f->mu);
+	f->drop_list_sas = true;
+	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(hnv_s2s_status(s, "contoso", &st), -ENOTCONN);
+	assert_false(hnv_s2s_connected(s));
+	for (int i = 0; i < 40 && !hnv_s2s_connected(s); i++) {
+		hnv_s2s_run(s, 0); /* reconnects at most once a second */
+		usleep(100 * 1000);
+	}
+	assert_true(hnv_s2s_connected(s));
+	assert_int_equal(hnv_s2s_connects(s), connects + 1);
+}
+
+/* A reconnect to a charon that still holds the tunnel (a command timed
+ * out, the socket broke) loads nothing again; one to a charon that lost
+ * it (restarted) loads it again. */
+static void test_reconnect_reloads_only_lost(void **state)
+{
+	(void)state;
+	struct fake *f = fake_start("recon");
+	struct hnv_s2s_conf c;
+	struct hnv_s2s_spec sp;
+	struct hnv_s2s_opts o;
+	contoso_watching(f, &c, &sp, &o);
+	struct hnv_s2s *s;
+	assert_int_equal(hnv_s2s_create(&o, &s), 0);
+	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	assert_int_equal(count_cmd(f, "load-conn"), 1);
+	assert_int_equal(count_cmd(f, "load-shared"), 1);
+
+	break_and_reconnect(f, s);
+	assert_int_equal(count_cmd(f, "load-conn"), 1);
+	assert_int_equal(count_cmd(f, "load-shared"), 1);
+
+	pthread_mutex_lock(&f->mu);
+	f->our_conn = f->our_key = false; /* charon came back empty */
+	pthread_mutex_unlock(&f->mu);
+	break_and_reconnect(f, s);
+	assert_int_equal(count_cmd(f, "load-conn"), 2);
+	assert_int_equal(count_cmd(f, "load-shared"), 2);
+	hnv_s2s_destroy(s);
+	fake_stop(f);
+	explicit_bzero(&c, sizeof(c));
+}
+
 /* A watching manager given more tunnels that initiate than its start
  * window loads only a window's worth; the others wait, unloaded, with
  * the reason in their status, and the tick loads them as the window frees
@@ -757,10 +816,14 @@ static void test_audit_gap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_psk_conn),     cmocka_unit_test(test_shared),
-		cmocka_unit_test(test_cert_conn),    cmocka_unit_test(test_manager_fake),
-		cmocka_unit_test(test_audit_gap),    cmocka_unit_test(test_run_audits_with_events),
+		cmocka_unit_test(test_psk_conn),
+		cmocka_unit_test(test_shared),
+		cmocka_unit_test(test_cert_conn),
+		cmocka_unit_test(test_manager_fake),
+		cmocka_unit_test(test_audit_gap),
+		cmocka_unit_test(test_run_audits_with_events),
 		cmocka_unit_test(test_start_window),
+		cmocka_unit_test(test_reconnect_reloads_only_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

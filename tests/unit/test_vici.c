@@ -442,6 +442,13 @@ static void serve(int fd)
 				send_simple(fd, HNV_VICI_CMD_UNKNOWN);
 				break;
 			}
+			if (strcmp(name, "list-sas-slow") == 0) /* 600 ms in all */
+				for (int i = 0; i < 4; i++) {
+					usleep(150 * 1000);
+					list_sa_event(fd, "s");
+				}
+			if (strcmp(name, "hang") == 0)
+				usleep(600 * 1000);
 			if (strcmp(name, "list-sas") == 0) {
 				list_sa_event(fd, "a");
 				hnv_vici_buf_init(&b, HNV_VICI_EVENT, "log");
@@ -549,6 +556,18 @@ static void test_connections(void **state)
 	assert_string_equal(s.names[0], "a");
 	assert_string_equal(s.names[1], "b");
 	cmd(c, "version", 0); /* still in step after the stream */
+	/* a stream slower than the timeout in all but not between its
+	 * events completes; a reply slower than the timeout does not */
+	hnv_vici_set_timeout(c, 300);
+	memset(&s, 0, sizeof(s));
+	hnv_vici_buf_init(&b, HNV_VICI_CMD_REQUEST, "list-sas-slow");
+	finish_ok(&b);
+	assert_int_equal(hnv_vici_cmd_stream(c, &b, "list-sa", on_ev, &s, &resp), 0);
+	hnv_vici_buf_free(&b);
+	hnv_vici_msg_free(resp);
+	assert_int_equal(s.n, 4);
+	cmd(c, "hang", -ETIMEDOUT);
+	usleep(400 * 1000); /* the fake's late reply lands before the close */
 	hnv_vici_close(c);
 
 	/* event connection: an unknown event name fails the open */
