@@ -1493,36 +1493,40 @@ static bool nvx_unreach_allowed(struct nvx_state *st, int64_t now)
 	return true;
 }
 
-/* Replaces p by message m (kind, new_pa set) about the customer packet
- * in->l3, NVGRE-encapsulated in VSID vsid from the PA the frame came to
- * (o->dst) back to its sender (o->src). False when it cannot be encoded. */
-static bool nvx_send(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct outer *o,
-		     const struct inner *in, uint32_t vsid, struct hnv_nvx *m)
+/* Encodes message m (kind, new_pa set) about the customer packet in->l3,
+ * to go from the PA the frame came to (o->dst) back to its sender
+ * (o->src), into msg. Its length, or -1 when it cannot be encoded (the
+ * address families). */
+static int nvx_encode(const struct hnv_dp_worker *w, const struct outer *o, const struct inner *in,
+		      struct hnv_nvx *m, uint8_t *msg, size_t cap)
 {
-	uint8_t msg[HNV_NVX_MAX_LEN];
 	m->dst_mac = o->eth.src;
 	m->src_mac = w->set->uplink_mac;
 	m->from_pa = o->dst;
 	m->to_pa = o->src;
-	int n = hnv_nvx_write(msg, sizeof(msg), m, in->l3, in->l3_len);
-	if (n < 0)
-		return false;
+	return hnv_nvx_write(msg, cap, m, in->l3, in->l3_len);
+}
+
+/* Replaces p by the encoded message msg, NVGRE-encapsulated in VSID vsid
+ * from o->dst back to o->src. */
+static void nvx_send(struct hnv_dp_worker *w, struct hnv_pkt *p, const struct outer *o,
+		     uint32_t vsid, const uint8_t *msg, size_t n)
+{
 	bool outer4 = hnv_ip_is_v4(&o->src);
 	size_t hl = outer4 ? NVGRE_OVERHEAD4 : NVGRE_OVERHEAD6;
 	uint8_t *f = p->buf + HNV_PKT_HEADROOM;
-	memcpy(f + hl, msg, (size_t)n);
+	memcpy(f + hl, msg, n);
 	hnv_eth_write(f, &o->eth.src, &w->set->uplink_mac, outer4 ? HNV_ET_IPV4 : HNV_ET_IPV6);
 	if (outer4)
 		hnv_ipv4_write(f + HNV_ETH_HLEN, &o->dst, &o->src, HNV_IPPROTO_GRE, 0xc0,
-			       (uint16_t)(NVGRE_HLEN + (size_t)n), 64, true, w->ip_id++);
+			       (uint16_t)(NVGRE_HLEN + n), 64, true, w->ip_id++);
 	else
 		hnv_ipv6_write(f + HNV_ETH_HLEN, &o->dst, &o->src, HNV_IPPROTO_GRE, 0xc0, 0,
-			       (uint16_t)(NVGRE_HLEN + (size_t)n), 64);
+			       (uint16_t)(NVGRE_HLEN + n), 64);
 	hnv_nvgre_write(f + hl - NVGRE_HLEN, vsid, 0);
 	p->data = f;
-	p->len = (uint32_t)(hl + (size_t)n);
+	p->len = (uint32_t)(hl + n);
 	p->out_port = HNV_PORT_UPLINK;
-	return true;
 }
 
 /* The destination CA of a frame that passed anti-spoofing. Returns true
@@ -1556,6 +1560,17 @@ static bool nvx_check_dst(struct hnv_dp_worker *w, struct hnv_pkt *p, const stru
 	if (r) {
 		m.kind = HNV_NVX_REDIRECT;
 		m.new_pa = r->pa;
+	}
+	/* encoded before the rate limits: a message that cannot be sent
+	 * spends none of their budget */
+	uint8_t msg[HNV_NVX_MAX_LEN];
+	int n = nvx_encode(w, o, in, &m, msg, sizeof(msg));
+	if (n < 0) {
+		TRACE(p, HNV_ST_LOOKUP, "%s: message cannot be encoded (address families)", ca);
+		verdict(w, p, HNV_R_drop_nvx_bad);
+		return true;
+	}
+	if (r) {
 		if (!nvx_redirect_allowed(&w->nvx, &o->src, vsid, &in->dst, now)) {
 			TRACE(p, HNV_ST_LOOKUP, "%s moved: REDIRECT to %s sent recently", ca, snd);
 			verdict(w, p, HNV_R_drop_redirect_limited);
@@ -1567,11 +1582,7 @@ static bool nvx_check_dst(struct hnv_dp_worker *w, struct hnv_pkt *p, const stru
 		verdict(w, p, HNV_R_drop_unreach_limited);
 		return true;
 	}
-	if (!nvx_send(w, p, o, in, vsid, &m)) {
-		TRACE(p, HNV_ST_LOOKUP, "%s: message cannot be encoded (address families)", ca);
-		verdict(w, p, HNV_R_drop_nvx_bad);
-		return true;
-	}
+	nvx_send(w, p, o, vsid, msg, (size_t)n);
 	if (m.kind == HNV_NVX_REDIRECT) {
 		IPS(np, &m.new_pa);
 		TRACE(p, HNV_ST_LOOKUP, "%s in VSID %u now at PA %s: REDIRECT sent to %s", ca, vsid,
