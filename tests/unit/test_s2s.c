@@ -537,6 +537,19 @@ static void contoso_watching(const struct fake *f, struct hnv_s2s_conf *c, struc
 		.vici_path = f->path, .log = capture, .timeout_ms = 5000, .watch = true};
 }
 
+/* A watching manager for the fake f, synced with the tunnel contoso (its
+ * configuration in *c, which the caller clears). */
+static struct hnv_s2s *contoso_synced(const struct fake *f, struct hnv_s2s_conf *c)
+{
+	struct hnv_s2s_spec sp;
+	struct hnv_s2s_opts o;
+	contoso_watching(f, c, &sp, &o);
+	struct hnv_s2s *s;
+	assert_int_equal(hnv_s2s_create(&o, &s), 0);
+	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	return s;
+}
+
 static void test_manager_fake(void **state)
 {
 	(void)state;
@@ -656,12 +669,7 @@ static void test_run_audits_with_events(void **state)
 	f->push_log = true;
 
 	struct hnv_s2s_conf c;
-	struct hnv_s2s_spec sp;
-	struct hnv_s2s_opts o;
-	contoso_watching(f, &c, &sp, &o);
-	struct hnv_s2s *s;
-	assert_int_equal(hnv_s2s_create(&o, &s), 0);
-	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	struct hnv_s2s *s = contoso_synced(f, &c);
 	pthread_mutex_lock(&f->mu);
 	unsigned after_sync = f->n;
 	pthread_mutex_unlock(&f->mu);
@@ -710,12 +718,7 @@ static void test_reconnect_reloads_only_lost(void **state)
 	(void)state;
 	struct fake *f = fake_start("recon");
 	struct hnv_s2s_conf c;
-	struct hnv_s2s_spec sp;
-	struct hnv_s2s_opts o;
-	contoso_watching(f, &c, &sp, &o);
-	struct hnv_s2s *s;
-	assert_int_equal(hnv_s2s_create(&o, &s), 0);
-	assert_int_equal(hnv_s2s_sync(s, &sp, 1), 0);
+	struct hnv_s2s *s = contoso_synced(f, &c);
 	assert_int_equal(count_cmd(f, "load-conn"), 1);
 	assert_int_equal(count_cmd(f, "load-shared"), 1);
 
