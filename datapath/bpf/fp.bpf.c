@@ -65,6 +65,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_RECORDS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fp_rec4_key);
+	__type(value, struct fp_rec);
+} fp_recs4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_RECORDS6);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct fp_rec_key);
 	__type(value, struct fp_rec);
 } fp_recs SEC(".maps");
@@ -76,6 +84,13 @@ struct {
 	__type(key, struct fp_route_key);
 	__type(value, struct fp_route);
 } fp_routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FP_RCACHE_ENTRIES);
+	__type(key, struct fp_rcache4_key);
+	__type(value, struct fp_rcache_val);
+} fp_rcache4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -311,11 +326,19 @@ static __always_inline bool is_local_pa(const struct fp_cfg *cfg, const struct f
 	return bpf_map_lookup_elem(&fp_pas, a) != NULL;
 }
 
-/* hnv_policy_rec_by_ca: the record of (vsid, ca) into *out. */
+/* hnv_policy_rec_by_ca: the record of (vsid, ca) into *out, from
+ * fp_recs4 or fp_recs by ca's family. */
 static __always_inline bool rec_by_ca(__u32 vsid, const struct fp_ip *ca, struct fp_rec *out)
 {
-	struct fp_rec_key k = {.vsid = vsid, .ca = *ca};
-	const struct fp_rec *r = bpf_map_lookup_elem(&fp_recs, &k);
+	const struct fp_rec *r;
+	if (ip_is_v4(ca)) {
+		struct fp_rec4_key k4 = {.vsid = vsid};
+		__builtin_memcpy(k4.ca4, ca->b + 12, 4);
+		r = bpf_map_lookup_elem(&fp_recs4, &k4);
+	} else {
+		struct fp_rec_key k = {.vsid = vsid, .ca = *ca};
+		r = bpf_map_lookup_elem(&fp_recs, &k);
+	}
 	if (!r)
 		return false;
 	*out = *r;
@@ -344,8 +367,17 @@ static __always_inline bool route_lookup(__u32 rd, const struct fp_ip *dst, stru
 	 * gen is read before the trie, so what it answers is stored under a
 	 * generation that is at most as new as the trie it read */
 	__u64 gen = fp_route_gen;
-	struct fp_rcache_key ck = {.rd = rd, .addr = *dst};
-	const struct fp_rcache_val *cv = bpf_map_lookup_elem(&fp_rcache, &ck);
+	bool v4 = ip_is_v4(dst);
+	struct fp_rcache4_key ck4 = {.rd = rd};
+	struct fp_rcache_key ck = {.rd = rd};
+	const struct fp_rcache_val *cv;
+	if (v4) {
+		__builtin_memcpy(ck4.addr4, dst->b + 12, 4);
+		cv = bpf_map_lookup_elem(&fp_rcache4, &ck4);
+	} else {
+		ck.addr = *dst;
+		cv = bpf_map_lookup_elem(&fp_rcache, &ck);
+	}
 	if (cv && cv->gen == gen) {
 		if (!cv->found)
 			return false;
@@ -355,13 +387,16 @@ static __always_inline bool route_lookup(__u32 rd, const struct fp_ip *dst, stru
 	struct fp_route_key k = {.prefixlen = 32 + 128, .rd = bpf_htonl(rd), .addr = *dst};
 	const struct fp_route *r = bpf_map_lookup_elem(&fp_routes, &k);
 	struct fp_rcache_val nv = {.gen = gen};
-	if (r && ip_is_v4(&r->nexthop) == ip_is_v4(dst)) {
+	if (r && ip_is_v4(&r->nexthop) == v4) {
 		nv.found = 1;
 		nv.route = *r;
 	}
 	/* a full cache evicts its least recently used entry; a failure only
 	 * means the next packet walks the trie again */
-	bpf_map_update_elem(&fp_rcache, &ck, &nv, BPF_ANY);
+	if (v4)
+		bpf_map_update_elem(&fp_rcache4, &ck4, &nv, BPF_ANY);
+	else
+		bpf_map_update_elem(&fp_rcache, &ck, &nv, BPF_ANY);
 	if (!nv.found)
 		return false;
 	*hit = nv.route;

@@ -63,8 +63,8 @@ struct touched {
 
 struct hnv_fp {
 	struct fp *skel;
-	int fd_cfg, fd_pas, fd_vsids, fd_recs, fd_routes, fd_ports, fd_port_macs, fd_counters,
-		fd_last, fd_port_stats;
+	int fd_cfg, fd_pas, fd_vsids, fd_recs4, fd_recs, fd_routes, fd_ports, fd_port_macs,
+		fd_counters, fd_last, fd_port_stats;
 	int ncpus;
 	int stats_fd; /* BPF_ENABLE_STATS while >= 0 (hnv_fp_stats_enable) */
 	uint64_t map_ops;
@@ -164,33 +164,47 @@ static bool rec_in_fp(const struct hnv_rec *r)
 	return !hnv_ip_is_unspec(&r->ca) || r->type == HNV_TYPE_GATEWAY_WILDCARD;
 }
 
-static void rec_key(const struct hnv_rec *r, struct fp_rec_key *k)
+/* r's key in the map of its CA's family: fp_recs4 (IPv4) or fp_recs.
+ * Returns that map's descriptor. */
+struct rec_key {
+	union {
+		struct fp_rec4_key k4;
+		struct fp_rec_key k6;
+	};
+};
+static int rec_key(const struct hnv_fp *fp, const struct hnv_rec *r, struct rec_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->vsid = r->vsid;
-	memcpy(k->ca.b, r->ca.b, 16);
+	if (hnv_ip_is_v4(&r->ca)) {
+		k->k4.vsid = r->vsid;
+		memcpy(k->k4.ca4, r->ca.b + 12, 4);
+		return fp->fd_recs4;
+	}
+	k->k6.vsid = r->vsid;
+	memcpy(k->k6.ca.b, r->ca.b, 16);
+	return fp->fd_recs;
 }
 
 static int m_rec_set(void *arg, const struct hnv_rec *r)
 {
-	struct fp_rec_key k;
+	struct hnv_fp *fp = arg;
+	struct rec_key k;
 	struct fp_rec v;
-	rec_key(r, &k);
+	int fd = rec_key(fp, r, &k);
 	memset(&v, 0, sizeof(v));
 	memcpy(v.pa.b, r->pa.b, 16);
 	memcpy(v.mac, r->mac.b, 6);
 	v.rule = r->rule;
 	v.type = r->type;
-	struct hnv_fp *fp = arg;
-	return map_put(fp, fp->fd_recs, &k, &v);
+	return map_put(fp, fd, &k, &v);
 }
 
 static int m_rec_del(void *arg, const struct hnv_rec *r)
 {
-	struct fp_rec_key k;
-	rec_key(r, &k);
 	struct hnv_fp *fp = arg;
-	return map_del(fp, fp->fd_recs, &k);
+	struct rec_key k;
+	int fd = rec_key(fp, r, &k);
+	return map_del(fp, fd, &k);
 }
 
 static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
@@ -255,8 +269,8 @@ static int route_sync(struct hnv_fp *fp, uint16_t rd, const struct hnv_prefix *p
 	return map_put(fp, fp->fd_routes, &k, &v);
 }
 
-/* After a change to fp_routes: every entry of the route cache fp_rcache
- * is stale from now on (struct fp_rcache_val). */
+/* After a change to fp_routes: every entry of the route caches fp_rcache4
+ * and fp_rcache is stale from now on (struct fp_rcache_val). */
 static void route_gen_bump(struct hnv_fp *fp)
 {
 	__atomic_add_fetch(&fp->skel->bss->fp_route_gen, 1, __ATOMIC_SEQ_CST);
@@ -619,6 +633,7 @@ int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen)
 	fp->fd_cfg = bpf_map__fd(s->maps.fp_cfg);
 	fp->fd_pas = bpf_map__fd(s->maps.fp_pas);
 	fp->fd_vsids = bpf_map__fd(s->maps.fp_vsids);
+	fp->fd_recs4 = bpf_map__fd(s->maps.fp_recs4);
 	fp->fd_recs = bpf_map__fd(s->maps.fp_recs);
 	fp->fd_routes = bpf_map__fd(s->maps.fp_routes);
 	fp->fd_ports = bpf_map__fd(s->maps.fp_ports);
@@ -897,7 +912,7 @@ int hnv_fp_bind(struct hnv_fp *fp, struct hnv_dp *dp, char *err, size_t errlen)
 	if (!rc && (rc = hnv_policy_vsubnet_foreach(p, fill_vsubnet, fp)))
 		what = "fp_vsids";
 	if (!rc && (rc = hnv_policy_rec_foreach(p, fill_rec, fp)))
-		what = "fp_recs";
+		what = "fp_recs4/fp_recs";
 	if (!rc && (rc = hnv_policy_route_foreach(p, fill_route, fp)))
 		what = "fp_routes";
 	route_gen_bump(fp);

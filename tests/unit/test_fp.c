@@ -106,6 +106,19 @@ static struct hnv_port_spec port(const char *name, uint32_t vsid, const char *ma
 
 /* ---- expected map bytes ---- */
 
+/* the key of an IPv4 CA's record (fp_recs4) */
+static struct fp_rec4_key rec4_key(uint32_t vsid, const char *ca)
+{
+	struct fp_rec4_key k;
+	memset(&k, 0, sizeof(k));
+	k.vsid = vsid;
+	struct hnv_ip a = pg_ip(ca);
+	assert_true(hnv_ip_is_v4(&a));
+	memcpy(k.ca4, a.b + 12, 4);
+	return k;
+}
+
+/* the key of an IPv6 CA's record (fp_recs) */
 static struct fp_rec_key rec_key(uint32_t vsid, const char *ca)
 {
 	struct fp_rec_key k;
@@ -273,12 +286,22 @@ static void test_bind_fills(void **state)
 	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &v), 0);
 	assert_memory_equal(&v, &ve, sizeof(v));
 
-	struct fp_rec_key rk = rec_key(5001, "10.0.0.5");
+	struct fp_rec4_key rk = rec4_key(5001, "10.0.0.5");
 	struct fp_rec rv, re = rec_val("192.168.1.2", "00155d000005", HNV_TYPE_STATIC);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &rk, &rv), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs4"), &rk, &rv), 0);
 	assert_memory_equal(&rv, &re, sizeof(rv));
-	/* the L2Only record is not in the fast path */
-	assert_int_equal(map_count(fd(e, "fp_recs"), sizeof(rk)), 1);
+	/* the L2Only record is not in the fast path; an IPv4 CA's record is
+	 * only in fp_recs4 */
+	assert_int_equal(map_count(fd(e, "fp_recs4"), sizeof(rk)), 1);
+	assert_int_equal(map_count(fd(e, "fp_recs"), sizeof(struct fp_rec_key)), 0);
+	/* as the IPv4 GatewayWildcard, the record is under (vsid, 0.0.0.0) */
+	l2.type = HNV_TYPE_GATEWAY_WILDCARD;
+	assert_int_equal(hnv_policy_lookup_set(e->p, &l2), 0);
+	struct fp_rec4_key wk = rec4_key(5001, "0.0.0.0");
+	re = rec_val("192.168.1.3", "00155d000006", HNV_TYPE_GATEWAY_WILDCARD);
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs4"), &wk, &rv), 0);
+	assert_memory_equal(&rv, &re, sizeof(rv));
+	assert_int_equal(map_count(fd(e, "fp_recs"), sizeof(struct fp_rec_key)), 0);
 
 	struct fp_route_key k = route_key(0, "10.9.0.0", 16);
 	struct fp_route rr;
@@ -470,10 +493,10 @@ static void test_replace_1000(void **state)
 		assert_int_equal(hnv_policy_lookup_set(e->p, &r), 0);
 	}
 	assert_int_equal(hnv_fp_map_ops(e->fp) - ops, 1000);
-	assert_int_equal(map_count(fd(e, "fp_recs"), sizeof(struct fp_rec_key)), 1000);
-	struct fp_rec_key rk = rec_key(5001, "10.0.4.199");
+	assert_int_equal(map_count(fd(e, "fp_recs4"), sizeof(struct fp_rec4_key)), 1000);
+	struct fp_rec4_key rk = rec4_key(5001, "10.0.4.199");
 	struct fp_rec rv, re = rec_val("192.168.7.7", "00155d0003e5", HNV_TYPE_STATIC);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &rk, &rv), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs4"), &rk, &rv), 0);
 	assert_memory_equal(&rv, &re, sizeof(rv));
 }
 

@@ -380,7 +380,7 @@ static void same_in_kernel(struct fpd *y, const struct fcase *k, const char *whe
 }
 
 /* Route changes take effect in the fast path at once, also for the
- * addresses whose route (or absence of one) it has cached (fp_rcache). */
+ * addresses whose route (or absence of one) it has cached (fp_rcache4, fp_rcache). */
 static void test_route_change(void **state)
 {
 	(void)state;
