@@ -64,8 +64,8 @@ since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - 
 # ---- what is measured -------------------------------------------------------
 pid_of_unit() { systemctl show -p MainPID --value "$1" 2>/dev/null; }
 pidfile() { cat "$1" 2>/dev/null; }
-# the daemons measured: label and pid
-daemons() {
+# the daemons measured: label and pid, as their units and pid files say
+daemon_pids() {
 	echo "hnvgwd $(pid_of_unit hnvgwd)"
 	echo "zebra $(pidfile /run/frr/zebra.pid)"
 	echo "bgpd $(pidfile /run/frr/bgpd.pid)"
@@ -74,8 +74,21 @@ daemons() {
 	echo "corp-bgpd $(pidfile "$LAB_TMP/frr-corp/bgpd.pid")"
 	echo "corp-zebra $(pidfile "$LAB_TMP/frr-corp/zebra.pid")"
 }
-# snapshot FILE: per daemon "label rss_kB cpu_ticks", then "mem used_kB
-# slab_kB"
+# daemons: daemon_pids, where a pid that cannot be read now (a pid file
+# gone by the end of the removal) is the one read last time, as long as
+# that process lives; remembered in $LAB_TMP/pids
+daemons() {
+	local l p old
+	while read -r l p; do
+		old=$( [[ -r $LAB_TMP/pids ]] && col "$LAB_TMP/pids" "$l" 2)
+		[[ -z $p && -n $old && -d /proc/$old ]] && p=$old
+		echo "$l $p"
+	done < <(daemon_pids) >"$LAB_TMP/pids.new"
+	mv "$LAB_TMP/pids.new" "$LAB_TMP/pids"
+	cat "$LAB_TMP/pids"
+}
+# snapshot FILE: per daemon "label rss_kB cpu_ticks pid" (pid - when not
+# found), then "mem used_kB slab_kB"
 snapshot() {
 	local l p rss cpu
 	while read -r l p; do
@@ -83,20 +96,31 @@ snapshot() {
 		if [[ -n $p && -r /proc/$p/status ]]; then
 			rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status")
 			cpu=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
+		else
+			p=-
 		fi
-		echo "$l ${rss:-0} ${cpu:-0}"
+		echo "$l ${rss:-0} ${cpu:-0} $p"
 	done < <(daemons)
 	awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } /^Slab:/ { s = $2 }
 		END { print "mem", t - a, s }' /proc/meminfo
-} 
+}
 col() { awk -v l="$2" -v c="$3" '$1 == l { print $c }' "$1"; }
 TCK=$(getconf CLK_TCK)
-# cpu_line A B: CPU seconds each daemon used between snapshots A and B
+# cpu_line A B: CPU seconds each daemon used between snapshots A and B;
+# a daemon not found in one of them, or another process in B than in A
+# (restarted), has no figure
 cpu_line() {
-	local l out=""
+	local l pa pb out=""
 	for l in hnvgwd zebra bgpd charon site-charon corp-bgpd corp-zebra; do
-		out+="$l $(awk -v a="$(col "$1" "$l" 3)" -v b="$(col "$2" "$l" 3)" -v t="$TCK" \
-			'BEGIN { printf "%.1f", (b - a) / t }') s, "
+		pa=$(col "$1" "$l" 4) pb=$(col "$2" "$l" 4)
+		if [[ $pa == - || $pb == - ]]; then
+			out+="$l not running at $([[ $pa == - ]] && echo the start || echo the end), "
+		elif [[ $pa != "$pb" ]]; then
+			out+="$l restarted (pid $pa, then $pb), "
+		else
+			out+="$l $(awk -v a="$(col "$1" "$l" 3)" -v b="$(col "$2" "$l" 3)" -v t="$TCK" \
+				'BEGIN { printf "%.1f", (b - a) / t }') s, "
+		fi
 	done
 	echo "${out%, }"
 }
