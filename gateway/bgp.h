@@ -17,16 +17,20 @@
  *   3. `vtysh -f FRAGMENT` adds what is missing; it is not run when the
  *      running instances already have every line of the fragment. Commands
  *      that are already in force change nothing either way, so an
- *      unchanged fragment never resets established sessions.
+ *      unchanged fragment never resets established sessions;
+ *   4. `clear bgp vrf V ADDR soft in` for each named neighbor that ran
+ *      before and whose in list changed (bgpd 8.4 applies a changed
+ *      prefix-list only to routes that arrive after the change).
  * The gateway image starts bgpd with `-f FRAGMENT`: a bgpd that watchfrr
  * restarts comes up with the tenants' instances before hnvgwd notices it,
  * and step 3 is then skipped.
- * Named neighbors' filters are prefix-lists and route-maps (below), written
- * before the instances in the fragment; step 2 also removes those of ours
+ * Named neighbors' filters are prefix-lists (below), written before the
+ * instances in the fragment; step 2 also removes those of ours
  * (HNV_BGP_POLICY_PREFIX) that are not wanted, after the neighbor lines
- * that used them, and step 3 counts them among the lines in force.
- * Instances whose VRF does not start with "rd-" (the default instance,
- * other VRFs) and other prefix-lists and route-maps are never touched.
+ * that used them, and our route-maps (an earlier hnvgwd's), and step 3
+ * counts them among the lines in force. Instances whose VRF does not
+ * start with "rd-" (the default instance, other VRFs) and other
+ * prefix-lists and route-maps are never touched.
  *
  * Route types: bgpd 8.4 can `redistribute` kernel, connected, static and
  * openfabric routes, not sharp ones. A tenant's own prefixes are therefore
@@ -77,11 +81,12 @@ struct hnv_bgp_match {
 	uint8_t ge, le;
 };
 
-/* Filters of named neighbors (`bgp-peer add`) are bgpd prefix-lists and
- * route-maps named HNV_BGP_POLICY_PREFIX "<vrf>:<name>:in|out": the
- * separator is a character no name may hold, so no two tenants or
- * neighbors ever share one, and every prefix-list and route-map whose name
- * starts with HNV_BGP_POLICY_PREFIX is hnvgwd's (removed when not wanted). */
+/* Filters of named neighbors (`bgp-peer add`) are bgpd prefix-lists
+ * named HNV_BGP_POLICY_PREFIX "<vrf>:<name>:in|out", which the neighbor
+ * uses directly: the separator is a character no name may hold, so no two
+ * tenants or neighbors ever share one, and every prefix-list and route-map
+ * whose name starts with HNV_BGP_POLICY_PREFIX is hnvgwd's (removed when
+ * not wanted). */
 #define HNV_BGP_POLICY_PREFIX "hnvgw:"
 #define HNV_BGP_MATCH_MAX 16 /* entries per direction */
 #define HNV_BGP_PEER_NAME_MAX 63
@@ -90,7 +95,7 @@ struct hnv_bgp_neighbor {
 	struct hnv_ip addr;
 	uint32_t remote_as; /* 1..4294967295 */
 	/* NULL: no filters, every route both ways (gateway add --bgp-peer).
-	 * A name (1..HNV_BGP_PEER_NAME_MAX of A-Z a-z 0-9 - _ .): a route-map
+	 * A name (1..HNV_BGP_PEER_NAME_MAX of A-Z a-z 0-9 - _ .): a prefix-list
 	 * in and out; in accepts what in[] matches and nothing else (none:
 	 * nothing); out announces what out[] matches, or with out_own the
 	 * tenant's networks exactly (none: nothing). */

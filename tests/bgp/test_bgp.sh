@@ -285,7 +285,19 @@ R2_P4="peer=r2@192.0.2.6/65002,in=10.99.0.0/16,src=192.0.2.5"
 R2V6_P="peer=r2v6@2001:db8:2::2/65002,in=2001:db8:99::/48"
 R2_P="$R2_P4,$R2V6_P"
 C2="vrf=contoso,as=65000,rid=192.0.2.1,net=10.10.1.0/24"
+# an earlier hnvgwd filtered through route-maps of its own: they go, the
+# neighbors use the prefix-lists directly
+vt "$PGW" -c 'configure terminal' -c 'route-map hnvgw:contoso:corp:in permit 10' \
+	-c 'match ip address prefix-list hnvgw:contoso:corp:in' >/dev/null
 if apply "$C2,$CORP_P,$R2_P" "$FABRIKAM"; then ok "apply: Contoso with peers corp and r2"; else bad "apply: Contoso with peers corp and r2"; fi
+RUN=$(vt "$PGW" -d bgpd -c 'show running-config')
+if grep -q '^route-map hnvgw:' <<<"$RUN"; then
+	bad "an earlier hnvgwd's route-map is left: $(grep route-map <<<"$RUN")"
+elif ! grep -qx '  neighbor 192.0.2.2 prefix-list hnvgw:contoso:corp:in in' <<<"$RUN"; then
+	bad "corp does not use its prefix-list: $RUN"
+else
+	ok "no route-map of ours; corp uses its prefix-list hnvgw:contoso:corp:in directly"
+fi
 wait_for "contoso peer corp established" established "$PGW" "vrf rd-contoso" 192.0.2.2
 wait_for "contoso peer r2 established" established "$PGW" "vrf rd-contoso" 192.0.2.6
 wait_for "contoso peer r2v6 (IPv6) established" established "$PGW" "vrf rd-contoso" 2001:db8:2::2
@@ -362,9 +374,9 @@ if apply "$C2,$CORP_P2" "$FABRIKAM"; then ok "apply: peer r2 removed"; else bad 
 nokroute() { ! kroute "$1"; }
 wait_for "r2's routes leave rd-contoso" nokroute 10.99.0.0/16
 if vt "$PGW" -d bgpd -c 'show running-config' | grep -q 'hnvgw:contoso:r2'; then
-	bad "r2's prefix-lists or route-maps are left"
+	bad "r2's prefix-lists are left"
 else
-	ok "r2's prefix-lists and route-maps removed"
+	ok "r2's prefix-lists removed"
 fi
 kept "r2 removed" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
 kept "r2 removed" "$PGW" "vrf rd-fabrikam" 198.51.100.2 "$fab0"

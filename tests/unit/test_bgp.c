@@ -243,9 +243,9 @@ static void test_render_invalid(void **state)
 	expect_invalid(two, 2, "tenant contoso: listed twice");
 }
 
-/* Named neighbors: their filters come first, as prefix-lists and
- * route-maps named hnvgw:<vrf>:<name>:in|out; an in list without entries
- * denies everything, no out list announces the tenant's networks of the
+/* Named neighbors: their filters come first, as prefix-lists named
+ * hnvgw:<vrf>:<name>:in|out that the neighbor uses directly (no
+ * route-maps); an in list without entries denies everything, no out list announces the tenant's networks of the
  * neighbor's family; filters of the other family are refused. */
 static void test_render_filters(void **state)
 {
@@ -272,21 +272,20 @@ static void test_render_filters(void **state)
 	static const char *const want[] = {
 		"ip prefix-list hnvgw:contoso:corp:in seq 5 permit 172.16.0.0/16\n",
 		"ip prefix-list hnvgw:contoso:corp:in seq 10 permit 10.64.0.0/10 le 24\n",
-		"route-map hnvgw:contoso:corp:in permit 10\n match ip address prefix-list "
-		"hnvgw:contoso:corp:in\nexit\n",
 		"ip prefix-list hnvgw:contoso:corp:out seq 5 permit 10.10.0.0/16\n",
-		"route-map hnvgw:contoso:r2:in deny 10\nexit\n",
+		"ip prefix-list hnvgw:contoso:r2:in seq 5 deny any\n",
 		" neighbor 192.0.2.2 update-source 192.0.2.1\n",
 		"  neighbor 192.0.2.2 soft-reconfiguration inbound\n"
-		"  neighbor 192.0.2.2 route-map hnvgw:contoso:corp:in in\n"
-		"  neighbor 192.0.2.2 route-map hnvgw:contoso:corp:out out\n",
-		"  neighbor 192.0.2.6 route-map hnvgw:contoso:r2:in in\n",
+		"  neighbor 192.0.2.2 prefix-list hnvgw:contoso:corp:in in\n"
+		"  neighbor 192.0.2.2 prefix-list hnvgw:contoso:corp:out out\n",
+		"  neighbor 192.0.2.6 prefix-list hnvgw:contoso:r2:in in\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (strstr(out, want[i]) == NULL)
 			fail_msg("no \"%s\" in:\n%s", want[i], out);
+	assert_null(strstr(out, "route-map"));
 	/* the filters precede the instance that uses them */
-	assert_true(strstr(out, "route-map hnvgw:contoso:r2:out") < strstr(out, "router bgp"));
+	assert_true(strstr(out, "prefix-list hnvgw:contoso:r2:out") < strstr(out, "router bgp"));
 	free(out);
 
 	struct hnv_bgp_match v6 = {.prefix = pfx("2001:db8::", 32)};
