@@ -242,6 +242,7 @@ charon {
   ikesa_table_segments = 16
   threads = 16
   filelog { site { path = $LAB_TMP/site/charon-file.log
+      flush_line = yes
       default = 0
       ike = 1 } }
   plugins {
@@ -367,14 +368,41 @@ else
 		journalctl -u strongswan --no-pager -n 10 | grep -v plugin
 	} 2>&1 | indent 40
 fi
-echo "--- hnvgwd's journal during the load ($(journalctl -u hnvgwd --no-pager -q --since "@${t0%.*}" | wc -l) lines; the first and last):"
-# milestones: the first and last of each kind of message, in order
-journalctl -u hnvgwd -o short-monotonic --no-pager -q --since "@${t0%.*}" |
-	awk '{ k = $0; sub(/^[^]]*\] [^:]*: /, "", k); gsub(/[0-9]+/, "N", k); k = substr(k, 1, 40)
+# milestones N: of the log lines on stdin (journalctl -o short-monotonic,
+# or a daemon's own file), the first and last of each kind of message, in
+# order, with how many there were; a kind is the message's first 64
+# characters after the line's prefix (time, unit, charon's thread, group
+# and connection, FRR's message id) without parentheses and VRF names,
+# numbers (also hexadecimal: SPIs, IPv6 addresses) folded; N kinds at most
+milestones() {
+	awk -v max="$1" '{ k = $0
+		if (!sub(/^[^]]*\] [^:]*: /, "", k) && !sub(/^[0-9\/]+ [0-9:.]+ [A-Z]+: /, "", k))
+			sub(/^[A-Z][a-z][a-z] +[0-9]+ [0-9:]+ /, "", k)
+		sub(/^[0-9]+\[[A-Z]+\] (<[^>]*> )?/, "", k)
+		sub(/^\[[A-Z0-9]+-[A-Z0-9]+\] /, "", k)
+		gsub(/\([^)]*\)/, "", k)
+		sub(/ in vrf [^ ]+/, "", k)
+		gsub(/[0-9a-f]*[0-9][0-9a-f]*/, "N", k); gsub(/[0-9]+/, "N", k); k = substr(k, 1, 64)
 		if (!(k in first)) { first[k] = $0; order[++n] = k } last[k] = $0; cnt[k]++ }
-		END { for (i = 1; i <= n; i++) { k = order[i]; print first[k]
-			if (cnt[k] > 1) print last[k] "   (" cnt[k] " lines like it)" } }' |
-	cut -c1-220 | indent 60
+		END { for (i = 1; i <= n && i <= max; i++) { k = order[i]; print substr(first[k], 1, 200)
+			if (cnt[k] > 1) print substr(last[k], 1, 180) "   (" cnt[k] " lines like it)" }
+			if (n > max) print "(" n - max " more kinds)"
+			if (n == 0) print "(nothing)" }' | indent 200
+}
+echo "--- hnvgwd's journal during the load ($(journalctl -u hnvgwd --no-pager -q --since "@${t0%.*}" | wc -l) lines; the first and last of each kind):"
+journalctl -u hnvgwd -o short-monotonic --no-pager -q --since "@${t0%.*}" | milestones 30
+# what the IKE and BGP daemons said meanwhile: why tunnels or sessions
+# waited, failed or went down
+echo "--- the gateway's charon (journal, without its interface events) during the load ($(journalctl -u strongswan --no-pager -q --since "@${t0%.*}" | wc -l) lines):"
+journalctl -u strongswan -o short-monotonic --no-pager -q --since "@${t0%.*}" |
+	grep -vE ' plugin|(appeared on|disappeared from) [^ ]+$|interface [^ ]+ (de)?activated$|joining forecast' |
+	milestones 40
+echo "--- the sites' charon (its log file, IKE at level 1) during the load ($(wc -l <"$LAB_TMP/site/charon-file.log") lines):"
+milestones 40 <"$LAB_TMP/site/charon-file.log"
+echo "--- the gateway's FRR (journal) during the load ($(journalctl -u frr --no-pager -q --since "@${t0%.*}" | wc -l) lines):"
+journalctl -u frr -o short-monotonic --no-pager -q --since "@${t0%.*}" | milestones 30
+echo "--- the corp router's bgpd (its log file) during the load:"
+milestones 30 <"$LAB_TMP/frr-corp/bgpd.log"
 echo "--- a few tenants:"
 gwcli show gateway 2>&1 | head -4 | indent
 gwcli s2s show 2>&1 | head -4 | indent
