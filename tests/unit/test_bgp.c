@@ -575,6 +575,55 @@ static void test_apply_error_names_tenant(void **state)
 	assert_non_null(strstr(err, "bgp: tenant contoso (router bgp 65000 vrf rd-contoso)"));
 }
 
+/* A changed in list of a neighbor that runs: after the apply, `clear bgp
+ * ... soft in` for that neighbor only (bgpd applies a changed prefix-list
+ * to new routes only); none for an unchanged list or a new neighbor. */
+static void test_apply_soft_in(void **state)
+{
+	(void)state;
+	struct hnv_bgp_match in1 = {.prefix = pfx("172.16.0.0", 16)};
+	struct hnv_bgp_match in2[2] = {{.prefix = pfx("172.16.0.0", 16)},
+				       {.prefix = pfx("10.64.0.0", 10), .le = 24}};
+	struct hnv_bgp_neighbor nb[3] = {
+		{.addr = ip("192.0.2.2"),
+		 .remote_as = 65001,
+		 .name = "corp",
+		 .in = &in1,
+		 .n_in = 1},
+		{.addr = ip("192.0.2.6"), .remote_as = 65002, .name = "r2", .in = &in1, .n_in = 1},
+		{.addr = ip("192.0.2.10"), .remote_as = 65003, .name = "r3", .in = &in1, .n_in = 1},
+	};
+	struct hnv_bgp_tenant t = tenants[0];
+	t.neighbors = nb;
+	t.n_neighbors = 2; /* r3 is not in bgpd yet */
+	char *frag = NULL, err[512] = "", running[8192];
+	assert_int_equal(hnv_bgp_render(&t, 1, &frag, err, sizeof(err)), 0);
+	snprintf(running, sizeof(running), "%s%send\n", RUNNING_HEAD, frag);
+	free(frag);
+	reset_fake(running);
+	/* nothing changed: neither a file nor a clear */
+	int rc = apply(&t, 1, err, sizeof(err));
+	if (rc)
+		fail_msg("apply: %d %s", rc, err);
+	char *args = get("args");
+	assert_null(strstr(args, "clear"));
+	free(args);
+	/* corp's in list grows, r3 comes with a list: corp only */
+	nb[0].in = in2;
+	nb[0].n_in = 2;
+	t.n_neighbors = 3;
+	reset_fake(running);
+	rc = apply(&t, 1, err, sizeof(err));
+	if (rc)
+		fail_msg("apply: %d %s", rc, err);
+	args = get("args");
+	assert_non_null(
+		strstr(args, "-N gw1 -d bgpd -c clear bgp vrf rd-contoso 192.0.2.2 soft in\n"));
+	assert_null(strstr(args, "192.0.2.6 soft in"));
+	assert_null(strstr(args, "192.0.2.10 soft in"));
+	free(args);
+}
+
 /* vtysh missing, bgpd not running: errors say so. */
 static void test_apply_no_vtysh(void **state)
 {
@@ -618,6 +667,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_asn_change, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_error_names_tenant, setup_fake,
 						teardown_fake),
+		cmocka_unit_test_setup_teardown(test_apply_soft_in, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_no_vtysh, setup_fake, teardown_fake),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
