@@ -996,19 +996,59 @@ static int read_running(const struct hnv_bgp_opts *o, size_t lines, char **rcfg,
 	return 0;
 }
 
-/* Whether the prefix-list lines named name differ between the running
- * block r and the wanted block w (BLK_PLIST; either may be NULL). */
-static bool plist_differs(const struct block *r, const struct block *w, const char *name)
+static int cmp_str(const void *a, const void *b)
 {
-	char needle[256];
-	snprintf(needle, sizeof(needle), " prefix-list %s seq ", name);
-	for (int k = 0; k < 2; k++) {
-		const struct block *a = k ? w : r, *b = k ? r : w;
-		for (size_t i = 0; a && i < a->n; i++)
-			if (strstr(a->lines[i], needle) && !has_line(b, a->lines[i]))
-				return true;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of b (BLK_PLIST; NULL: none), sorted, in a new array. */
+static const char **sorted_lines(const struct block *b, size_t *n)
+{
+	*n = b ? b->n : 0;
+	const char **v = malloc((*n + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < *n; i++)
+		v[i] = b->lines[i];
+	qsort(v, *n, sizeof(*v), cmp_str);
+	return v;
+}
+
+/* Adds to names the list name of a prefix-list line ("\x1fip prefix-list
+ * NAME seq ...") when it is an in list (NAME ends with ":in"). */
+static int add_in_name(struct hnv_buf *names, const char *line)
+{
+	const char *s = strstr(line, " prefix-list ");
+	if (s == NULL)
+		return 0;
+	s += 13;
+	const char *e = strchrnul(s, ' ');
+	if (e - s > 3 && strncmp(e - 3, ":in", 3) == 0)
+		hnv_buf_printf(names, "%.*s\n", (int)(e - s), s);
+	return names->oom ? -ENOMEM : 0;
+}
+
+/* The names of our in lists whose lines differ between the running block
+ * r and the wanted block w (BLK_PLIST; either may be NULL), one per line
+ * into names: both blocks' lines sorted and merged, so a commit of 1,000
+ * tenants compares each line once. */
+static int changed_in_lists(const struct block *r, const struct block *w, struct hnv_buf *names)
+{
+	size_t nr, nw, i = 0, j = 0;
+	const char **a = sorted_lines(r, &nr), **b = sorted_lines(w, &nw);
+	int rc = a && b ? 0 : -ENOMEM;
+	while (rc == 0 && (i < nr || j < nw)) {
+		int c = i == nr ? 1 : j == nw ? -1 : strcmp(a[i], b[j]);
+		if (c == 0) {
+			i++;
+			j++;
+		} else {
+			rc = add_in_name(names, c < 0 ? a[i++] : b[j++]);
+		}
 	}
-	return false;
+	free(a);
+	free(b);
+	return rc;
 }
 
 /* The neighbor addr of instance vrf runs in bgpd (r: the running blocks). */
@@ -1030,12 +1070,13 @@ static bool neighbor_runs(const struct blocks *run, const char *vrf, const char 
  * inbound), without resetting the session. The commands for each named
  * neighbor that runs in bgpd (run: the running blocks before the apply)
  * and whose in list the fragment (want) changes, one per line into o. */
-static void soft_in_cmds(const struct hnv_bgp_tenant *t, size_t n, const struct blocks *run,
-			 const struct blocks *want, struct hnv_buf *o)
+static int soft_in_cmds(const struct hnv_bgp_tenant *t, size_t n, const struct blocks *run,
+			const struct blocks *want, struct hnv_buf *o)
 {
-	const struct block *r = find_block(run, BLK_PLIST, ""),
-			   *w = find_block(want, BLK_PLIST, "");
-	for (size_t i = 0; i < n; i++) {
+	struct hnv_buf names = {0};
+	int rc = changed_in_lists(find_block(run, BLK_PLIST, ""), find_block(want, BLK_PLIST, ""),
+				  &names);
+	for (size_t i = 0; rc == 0 && names.len && i < n; i++) {
 		char vrf[192];
 		snprintf(vrf, sizeof(vrf), HNV_BGP_VRF_PREFIX "%s", t[i].vrf);
 		for (size_t j = 0; j < t[i].n_neighbors; j++) {
@@ -1044,12 +1085,20 @@ static void soft_in_cmds(const struct hnv_bgp_tenant *t, size_t n, const struct 
 			if (nb->name == NULL)
 				continue;
 			hnv_fmt_ip(&nb->addr, a, sizeof(a));
-			snprintf(name, sizeof(name), HNV_BGP_POLICY_PREFIX "%s:%s:in", t[i].vrf,
-				 nb->name);
-			if (neighbor_runs(run, vrf, a) && plist_differs(r, w, name))
+			if (!neighbor_runs(run, vrf, a))
+				continue;
+			/* as a line of names: the list's name, then a newline */
+			int k = snprintf(name, sizeof(name),
+					 "\n" HNV_BGP_POLICY_PREFIX "%s:%s:in\n", t[i].vrf,
+					 nb->name);
+			if (k > 0 && (size_t)k < sizeof(name) &&
+			    (strncmp(names.p, name + 1, (size_t)k - 1) == 0 ||
+			     memmem(names.p, names.len, name, (size_t)k) != NULL))
 				hnv_buf_printf(o, "clear bgp vrf %s %s soft in\n", vrf, a);
 		}
 	}
+	hnv_buf_free(&names, false);
+	return rc ? rc : o->oom ? -ENOMEM : 0;
 }
 
 /* Runs each line of cmds (soft_in_cmds) as a vtysh command to bgpd. */
@@ -1118,8 +1167,7 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	negate_policies(&undo, &run, &want);
 	if (undo.t.oom || frag.t.oom)
 		goto oom;
-	soft_in_cmds(t, n, &run, &want, &soft.t);
-	if (soft.t.oom)
+	if (soft_in_cmds(t, n, &run, &want, &soft.t) < 0)
 		goto oom;
 
 	if ((rc = hnv_bgp_write(path, frag.t.p, err, errlen)) < 0)
