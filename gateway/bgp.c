@@ -1014,25 +1014,47 @@ static const char **sorted_lines(const struct block *b, size_t *n)
 	return v;
 }
 
+/* A list name inside a prefix-list line of a block. */
+struct name_span {
+	const char *p;
+	size_t n;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct name_span *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The names of changed in lists (changed_in_lists), sorted for bsearch. */
+struct in_names {
+	struct name_span *v;
+	size_t n, cap;
+};
+
 /* Adds to names the list name of a prefix-list line ("\x1fip prefix-list
  * NAME seq ...") when it is an in list (NAME ends with ":in"). */
-static int add_in_name(struct hnv_buf *names, const char *line)
+static int add_in_name(struct in_names *names, const char *line)
 {
 	const char *s = strstr(line, " prefix-list ");
 	if (s == NULL)
 		return 0;
 	s += 13;
 	const char *e = strchrnul(s, ' ');
-	if (e - s > 3 && strncmp(e - 3, ":in", 3) == 0)
-		hnv_buf_printf(names, "%.*s\n", (int)(e - s), s);
-	return names->oom ? -ENOMEM : 0;
+	if (e - s <= 3 || strncmp(e - 3, ":in", 3) != 0)
+		return 0;
+	if (HNV_GROW(names->v, names->cap, names->n + 1))
+		return -ENOMEM;
+	names->v[names->n++] = (struct name_span){s, (size_t)(e - s)};
+	return 0;
 }
 
 /* The names of our in lists whose lines differ between the running block
- * r and the wanted block w (BLK_PLIST; either may be NULL), one per line
- * into names: both blocks' lines sorted and merged, so a commit of 1,000
- * tenants compares each line once. */
-static int changed_in_lists(const struct block *r, const struct block *w, struct hnv_buf *names)
+ * r and the wanted block w (BLK_PLIST; either may be NULL), sorted into
+ * names (they point into the blocks' lines): both blocks' lines sorted and
+ * merged, so a commit of 1,000 tenants compares each line once. */
+static int changed_in_lists(const struct block *r, const struct block *w, struct in_names *names)
 {
 	size_t nr, nw, i = 0, j = 0;
 	const char **a = sorted_lines(r, &nr), **b = sorted_lines(w, &nw);
@@ -1048,6 +1070,8 @@ static int changed_in_lists(const struct block *r, const struct block *w, struct
 	}
 	free(a);
 	free(b);
+	if (names->n)
+		qsort(names->v, names->n, sizeof(*names->v), cmp_span);
 	return rc;
 }
 
@@ -1073,10 +1097,10 @@ static bool neighbor_runs(const struct blocks *run, const char *vrf, const char 
 static int soft_in_cmds(const struct hnv_bgp_tenant *t, size_t n, const struct blocks *run,
 			const struct blocks *want, struct hnv_buf *o)
 {
-	struct hnv_buf names = {0};
+	struct in_names names = {0};
 	int rc = changed_in_lists(find_block(run, BLK_PLIST, ""), find_block(want, BLK_PLIST, ""),
 				  &names);
-	for (size_t i = 0; rc == 0 && names.len && i < n; i++) {
+	for (size_t i = 0; rc == 0 && names.n && i < n; i++) {
 		char vrf[192];
 		snprintf(vrf, sizeof(vrf), HNV_BGP_VRF_PREFIX "%s", t[i].vrf);
 		for (size_t j = 0; j < t[i].n_neighbors; j++) {
@@ -1087,17 +1111,15 @@ static int soft_in_cmds(const struct hnv_bgp_tenant *t, size_t n, const struct b
 			hnv_fmt_ip(&nb->addr, a, sizeof(a));
 			if (!neighbor_runs(run, vrf, a))
 				continue;
-			/* as a line of names: the list's name, then a newline */
-			int k = snprintf(name, sizeof(name),
-					 "\n" HNV_BGP_POLICY_PREFIX "%s:%s:in\n", t[i].vrf,
-					 nb->name);
+			int k = snprintf(name, sizeof(name), HNV_BGP_POLICY_PREFIX "%s:%s:in",
+					 t[i].vrf, nb->name);
+			struct name_span key = {name, (size_t)k};
 			if (k > 0 && (size_t)k < sizeof(name) &&
-			    (strncmp(names.p, name + 1, (size_t)k - 1) == 0 ||
-			     memmem(names.p, names.len, name, (size_t)k) != NULL))
+			    bsearch(&key, names.v, names.n, sizeof(key), cmp_span))
 				hnv_buf_printf(o, "clear bgp vrf %s %s soft in\n", vrf, a);
 		}
 	}
-	hnv_buf_free(&names, false);
+	free(names.v);
 	return rc ? rc : o->oom ? -ENOMEM : 0;
 }
 

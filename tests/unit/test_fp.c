@@ -129,19 +129,6 @@ static struct fp_rec_key rec_key(uint32_t vsid, const char *ca)
 	return k;
 }
 
-static struct fp_rec rec_val(const char *pa, const char *mac, uint8_t type)
-{
-	struct fp_rec v;
-	memset(&v, 0, sizeof(v));
-	struct hnv_ip a = pg_ip(pa);
-	struct hnv_mac m = pg_mac(mac);
-	memcpy(v.pa.b, a.b, 16);
-	memcpy(v.mac, m.b, 6);
-	v.rule = HNV_RULE_ENCAP;
-	v.type = type;
-	return v;
-}
-
 static struct fp_route_key route_key(uint32_t rd, const char *a, unsigned len)
 {
 	struct fp_route_key k;
@@ -225,6 +212,22 @@ static int fd(struct env *e, const char *name)
 	return f;
 }
 
+/* expect_rec: MAP holds under KEY the record of PA and MAC of TYPE */
+static void expect_rec(struct env *e, const char *map, const void *key, const char *pa,
+		       const char *mac, uint8_t type)
+{
+	struct fp_rec v, want;
+	memset(&want, 0, sizeof(want));
+	struct hnv_ip a = pg_ip(pa);
+	struct hnv_mac m = pg_mac(mac);
+	memcpy(want.pa.b, a.b, 16);
+	memcpy(want.mac, m.b, 6);
+	want.rule = HNV_RULE_ENCAP;
+	want.type = type;
+	assert_int_equal(bpf_map_lookup_elem(fd(e, map), key, &v), 0);
+	assert_memory_equal(&v, &want, sizeof(v));
+}
+
 static void fp_bind(struct env *e)
 {
 	char err[256] = "";
@@ -287,9 +290,7 @@ static void test_bind_fills(void **state)
 	assert_memory_equal(&v, &ve, sizeof(v));
 
 	struct fp_rec4_key rk = rec4_key(5001, "10.0.0.5");
-	struct fp_rec rv, re = rec_val("192.168.1.2", "00155d000005", HNV_TYPE_STATIC);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs4"), &rk, &rv), 0);
-	assert_memory_equal(&rv, &re, sizeof(rv));
+	expect_rec(e, "fp_recs4", &rk, "192.168.1.2", "00155d000005", HNV_TYPE_STATIC);
 	/* the L2Only record is not in the fast path; an IPv4 CA's record is
 	 * only in fp_recs4 */
 	assert_int_equal(map_count(fd(e, "fp_recs4"), sizeof(rk)), 1);
@@ -298,9 +299,7 @@ static void test_bind_fills(void **state)
 	l2.type = HNV_TYPE_GATEWAY_WILDCARD;
 	assert_int_equal(hnv_policy_lookup_set(e->p, &l2), 0);
 	struct fp_rec4_key wk = rec4_key(5001, "0.0.0.0");
-	re = rec_val("192.168.1.3", "00155d000006", HNV_TYPE_GATEWAY_WILDCARD);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs4"), &wk, &rv), 0);
-	assert_memory_equal(&rv, &re, sizeof(rv));
+	expect_rec(e, "fp_recs4", &wk, "192.168.1.3", "00155d000006", HNV_TYPE_GATEWAY_WILDCARD);
 	assert_int_equal(map_count(fd(e, "fp_recs"), sizeof(struct fp_rec_key)), 0);
 
 	struct fp_route_key k = route_key(0, "10.9.0.0", 16);
@@ -351,9 +350,8 @@ static void test_deltas(void **state)
 	struct hnv_lookup_spec r = rec(6001, "fd00::5", "2001:db8::2", "00155d000005");
 	assert_int_equal(hnv_policy_lookup_add(e->p, &r), 0);
 	struct fp_rec_key rk = rec_key(6001, "fd00::5");
-	struct fp_rec rv, re = rec_val("2001:db8::2", "00155d000005", HNV_TYPE_STATIC);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &rk, &rv), 0);
-	assert_memory_equal(&rv, &re, sizeof(rv));
+	struct fp_rec rv;
+	expect_rec(e, "fp_recs", &rk, "2001:db8::2", "00155d000005", HNV_TYPE_STATIC);
 	ops = hnv_fp_map_ops(e->fp);
 	struct hnv_lookup_spec l2 = rec(6001, "::", "2001:db8::3", "00155d000006");
 	l2.type = HNV_TYPE_L2ONLY;
@@ -369,9 +367,7 @@ static void test_deltas(void **state)
 	wc.type = HNV_TYPE_GATEWAY_WILDCARD;
 	assert_int_equal(hnv_policy_lookup_set(e->p, &wc), 0);
 	struct fp_rec_key wk = rec_key(6001, "::");
-	re = rec_val("2001:db8::3", "00155d000006", HNV_TYPE_GATEWAY_WILDCARD);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &wk, &rv), 0);
-	assert_memory_equal(&rv, &re, sizeof(rv));
+	expect_rec(e, "fp_recs", &wk, "2001:db8::3", "00155d000006", HNV_TYPE_GATEWAY_WILDCARD);
 	struct hnv_ip like = pg_ip("fd00::77");
 	assert_non_null(hnv_policy_wildcard(e->p, 6001, &like));
 	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &v), 0);
@@ -383,9 +379,7 @@ static void test_deltas(void **state)
 
 	r.pa = pg_ip("2001:db8::9");
 	assert_int_equal(hnv_policy_lookup_set(e->p, &r), 0);
-	re = rec_val("2001:db8::9", "00155d000005", HNV_TYPE_STATIC);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &rk, &rv), 0);
-	assert_memory_equal(&rv, &re, sizeof(rv));
+	expect_rec(e, "fp_recs", &rk, "2001:db8::9", "00155d000005", HNV_TYPE_STATIC);
 	assert_int_equal(hnv_policy_lookup_del(e->p, 6001, &r.ca, &r.mac), 0);
 	assert_int_not_equal(bpf_map_lookup_elem(fd(e, "fp_recs"), &rk, &rv), 0);
 	assert_int_equal(hnv_policy_lookup_del(e->p, 6001, &l2.ca, &l2.mac), 0);
@@ -495,9 +489,7 @@ static void test_replace_1000(void **state)
 	assert_int_equal(hnv_fp_map_ops(e->fp) - ops, 1000);
 	assert_int_equal(map_count(fd(e, "fp_recs4"), sizeof(struct fp_rec4_key)), 1000);
 	struct fp_rec4_key rk = rec4_key(5001, "10.0.4.199");
-	struct fp_rec rv, re = rec_val("192.168.7.7", "00155d0003e5", HNV_TYPE_STATIC);
-	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_recs4"), &rk, &rv), 0);
-	assert_memory_equal(&rv, &re, sizeof(rv));
+	expect_rec(e, "fp_recs4", &rk, "192.168.7.7", "00155d0003e5", HNV_TYPE_STATIC);
 }
 
 /* ---- ports, tc and test runs (in this process's own namespace) ---- */
