@@ -161,11 +161,21 @@ boot() {
 }
 
 # checks_failed LOG: the failed checks of a console log, with the first
-# lines each printed about it
+# lines each printed about it; when no check failed (the guest's kernel
+# died, or the scenario timed out), the kernel's oops and the log's last
+# lines instead
 checks_failed() {
-	tr -d '\r' <"$1" |
+	local out
+	out=$(tr -d '\r' <"$1" |
 		awk '/^FAIL - / { print "    " $0; n = 4; next }
-		     n > 0 && /^       / { print "    " $0; n--; next } { n = 0 }' | tail -n 40
+		     n > 0 && /^       / { print "    " $0; n--; next } { n = 0 }' | tail -n 40)
+	if [[ -n $out ]]; then
+		printf '%s\n' "$out"
+		return
+	fi
+	echo "    (no check failed; the guest kernel's oops, if any, and the last lines of the console)"
+	tr -d '\r' <"$1" | grep -E -m 6 '(Oops|BUG|RIP|Kernel panic|Call Trace)' | sed 's/^/    /'
+	tr -d '\r' <"$1" | grep -v -E '^\[ *[0-9]+\.[0-9]+\] ' | tail -n 8 | sed 's/^/    /'
 }
 
 # A scenario that fails is booted once more (LAB_RETRIES, default 1): the
