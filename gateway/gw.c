@@ -603,7 +603,7 @@ static int apply_desired(struct hnv_gw *g, struct desired *d)
 {
 	char err[ERR_LEN];
 	int bad = 0;
-	int64_t ms[9];
+	int64_t ms[10];
 	ms[0] = hnv_mono_ms();
 	g->retry = false;
 	if (load_links(g, err, sizeof(err)) < 0 || load_addrs(g, err, sizeof(err)) < 0) {
@@ -633,25 +633,30 @@ static int apply_desired(struct hnv_gw *g, struct desired *d)
 	load_shaping(g);
 	ms[3] = hnv_mono_ms();
 	gw_assign_if_ids(d);
-	gw_apply_s2s(g, d);
+	gw_apply_s2s_links(g, d);
 	ms[4] = hnv_mono_ms();
 	gw_assign_conns(d);
 	gw_apply_conns(g, d);
 	ms[5] = hnv_mono_ms();
+	/* NAT and routes before charon's loads (a second under TCG for one
+	 * tunnel): a tenant taken over from a dead pool member has its
+	 * internet and corp paths back without waiting for its tunnels */
 	apply_nat(g, d);
 	ms[6] = hnv_mono_ms();
 	gw_apply_routes(g, d);
 	ms[7] = hnv_mono_ms();
-	apply_bgp(g, d, false);
+	gw_apply_s2s_charon(g, d);
 	ms[8] = hnv_mono_ms();
+	apply_bgp(g, d, false);
+	ms[9] = hnv_mono_ms();
 	hnv_log(HNV_LOG_INFO,
 		"gateway: applied %u tenants, %u tunnels, %u connections in %lld ms: dumps "
-		"%lld, VRFs and ports %lld, reload %lld, tunnels %lld, connections %lld, "
-		"nftables %lld, zebra %lld, bgpd %lld",
-		d->n_gw, d->n_s2s, d->n_conns, (long long)(ms[8] - ms[0]),
+		"%lld, VRFs and ports %lld, reload %lld, XFRM interfaces %lld, connections "
+		"%lld, nftables %lld, zebra %lld, charon %lld, bgpd %lld",
+		d->n_gw, d->n_s2s, d->n_conns, (long long)(ms[9] - ms[0]),
 		(long long)(ms[1] - ms[0]), (long long)(ms[2] - ms[1]), (long long)(ms[3] - ms[2]),
 		(long long)(ms[4] - ms[3]), (long long)(ms[5] - ms[4]), (long long)(ms[6] - ms[5]),
-		(long long)(ms[7] - ms[6]), (long long)(ms[8] - ms[7]));
+		(long long)(ms[7] - ms[6]), (long long)(ms[8] - ms[7]), (long long)(ms[9] - ms[8]));
 	return bad;
 }
 

@@ -194,8 +194,11 @@ int gw_s2s_src_timeout(void *arg);
 void gw_s2s_src_run(void *arg, short revents);
 /* Gives each tunnel its if_id, XFRM interface name and tenant. */
 void gw_assign_if_ids(struct desired *d);
-/* XFRM interfaces, NETMAP steering rules and charon's connections. */
-void gw_apply_s2s(struct hnv_gw *g, struct desired *d);
+/* The tunnels' XFRM interfaces, NETMAP steering rules and floating local
+ * addresses (first), then charon's connections (after the tenants' NAT
+ * and routes, which do not wait for charon: apply_desired). */
+void gw_apply_s2s_links(struct hnv_gw *g, struct desired *d);
+void gw_apply_s2s_charon(struct hnv_gw *g, struct desired *d);
 /* p (a remote prefix) lies inside the real side of a remote netmap: the
  * tenant reaches it only through the mapped prefix. */
 bool gw_remote_mapped(const struct hnv_s2s_conf *c, const struct hnv_prefix *p);

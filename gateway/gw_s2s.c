@@ -229,10 +229,9 @@ static void s2s_log(void *arg, int level, const char *msg)
 	hnv_log((enum hnv_log_level)level, "s2s: %s", msg);
 }
 
-void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
+void gw_apply_s2s_links(struct hnv_gw *g, struct desired *d)
 {
 	char err[ERR_LEN];
-	int64_t t0 = hnv_mono_ms();
 	for (unsigned i = 0; i < d->n_s2s; i++) {
 		struct tunnel *tu = &d->s2s[i];
 		tu->err[0] = 0;
@@ -267,6 +266,10 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 	free(del);
 	apply_netmap_steering(g, d);
 	gw_s2s_addrs_add(g, d);
+}
+
+void gw_apply_s2s_charon(struct hnv_gw *g, struct desired *d)
+{
 	if (!g->vici || (!d->n_s2s && !g->s2s)) {
 		gw_s2s_addrs_prune(g, d);
 		return;
@@ -304,12 +307,9 @@ void gw_apply_s2s(struct hnv_gw *g, struct desired *d)
 		s->n_local_ts = (unsigned)(k < HNV_S2S_LOCAL_TS_MAX ? k : HNV_S2S_LOCAL_TS_MAX);
 		n++;
 	}
-	int64_t t1 = hnv_mono_ms();
 	int rc = hnv_s2s_sync(g->s2s, sp, n);
 	if (rc < 0 && rc != -ENOTCONN)
 		hnv_log(HNV_LOG_ERR, "s2s: charon did not take every tunnel (%s)", strerror(-rc));
-	hnv_log(HNV_LOG_INFO, "s2s: %u tunnels: XFRM interfaces %lld ms, charon %lld ms", d->n_s2s,
-		(long long)(t1 - t0), (long long)(hnv_mono_ms() - t1));
 	free(sp);
 	free(ts);
 	/* after charon unloaded the tunnels that went (and their SAs) */

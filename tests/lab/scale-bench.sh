@@ -322,7 +322,7 @@ t_commit=$(since "$t0")
 echo "       hnvgw commit -f: exit $rc after $t_commit s: $(head -c 300 <<<"$out")"
 # where the commit's time went, as hnvgwd logs it (per phase)
 journalctl -u hnvgwd -o cat --no-pager -q --since "@${t0%.*}" |
-	grep -E '^(revision [0-9]+:|gateway: applied|s2s: [0-9]+ tunnels)' | cut -c1-240 | indent
+	grep -E '^(revision [0-9]+:|gateway: applied)' | cut -c1-240 | indent
 # 4: stored, but the reply names what hnvgwd could not apply (yet): it
 # retries, so the measurement goes on; anything else ends it
 if ((rc != 0 && rc != 4)); then
@@ -426,7 +426,7 @@ while ((SECONDS < deadline)); do
 done
 [[ -n $t_one_sa && -n $t_one_bgp ]] && ok "tenant $M: tunnel up (${t_one_sa} s) and BGP up (${t_one_bgp} s)" ||
 	nok "tenant $M up within 300 s (tunnel: ${t_one_sa:-no}, BGP: ${t_one_bgp:-no})"
-journalctl -u hnvgwd -o cat --no-pager -q --since "@${t2%.*}" | grep -E '^(revision [0-9]+:|gateway: applied|s2s: [0-9]+ tunnels)' | cut -c1-240 | indent
+journalctl -u hnvgwd -o cat --no-pager -q --since "@${t2%.*}" | grep -E '^(revision [0-9]+:|gateway: applied)' | cut -c1-240 | indent
 # open files against each daemon's limit: bgpd needs about three per
 # tenant (a listening socket per VRF and address family, the session)
 fds() { [[ -n $1 && -d /proc/$1/fd ]] && echo "$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l)/$(awk '/^Max open files/ { print $4 }' "/proc/$1/limits")"; }
