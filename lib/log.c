@@ -54,12 +54,15 @@ static void vlog(enum hnv_log_level lvl, const char *fmt, va_list ap)
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s\n", (int)lvl, msg);
 	} else {
+		/* to the millisecond: a takeover's steps are apart by less
+		 * than a second (docs/gateway-pool.md) */
 		char ts[32];
-		time_t now = time(NULL);
+		struct timespec now;
 		struct tm tm;
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
-		fprintf(stderr, "%s hnvgwd[%d]: %s: %s\n", ts, (int)getpid(), level_names[lvl],
-			msg);
+		clock_gettime(CLOCK_REALTIME, &now);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&now.tv_sec, &tm));
+		fprintf(stderr, "%s.%03ld hnvgwd[%d]: %s: %s\n", ts, now.tv_nsec / 1000000,
+			(int)getpid(), level_names[lvl], msg);
 	}
 	fflush(stderr);
 }
