@@ -112,6 +112,48 @@ static int claim(struct hnv_pool *p, const char *rd, int64_t lease, int64_t *rev
 	return rc ? rc : ok ? 0 : -EEXIST;
 }
 
+/* Claims the tenants rds[0..n) under lease in one transaction (each
+ * active key compared with create_revision 0), so that a takeover of
+ * several tenants waits for one write, not one each: revs[i] is the
+ * claim's create_revision, or 0 for a tenant not won. A transaction whose
+ * compare failed (another member was first for one of them) is tried
+ * again one tenant at a time. At most CLAIMS_PER_TXN a transaction (one
+ * compare and one put each, under etcd's --max-txn-ops of 128). */
+#define CLAIMS_PER_TXN 100
+static void claim_many(struct hnv_pool *p, const char *const *rds, size_t n, int64_t lease,
+		       int64_t *revs)
+{
+	for (size_t i = 0; i < n; i += CLAIMS_PER_TXN) {
+		size_t k = n - i < CLAIMS_PER_TXN ? n - i : CLAIMS_PER_TXN;
+		bool ok = false;
+		int64_t rev = 0;
+		if (k > 1) {
+			char key[KEY_MAX * 2], err[768];
+			struct hnv_etcd_txn *t = hnv_etcd_txn_new();
+			int rc = t ? 0 : -ENOMEM;
+			for (size_t j = i; !rc && j < i + k; j++) {
+				snprintf(key, sizeof(key), "%s%s", p->actives, rds[j]);
+				if ((rc = hnv_etcd_txn_cmp(t, key, NULL, HNV_ETCD_CREATE,
+							   HNV_ETCD_EQUAL, 0)) == 0)
+					rc = hnv_etcd_txn_put_lease(t, key, p->host, lease);
+			}
+			if (!rc)
+				rc = hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err));
+			hnv_etcd_txn_free(t);
+			if (rc)
+				hnv_log(HNV_LOG_WARNING,
+					"gateway pool %s: claim of %zu tenants: %s", p->name, k,
+					err);
+			ok = ok && !rc;
+		}
+		for (size_t j = i; j < i + k; j++)
+			if (ok)
+				revs[j] = rev; /* the keys were created at the txn's revision */
+			else if (claim(p, rds[j], lease, &revs[j]) != 0)
+				revs[j] = 0;
+	}
+}
+
 /* Deletes this member's active key kv (why: for the log). */
 static void release(struct hnv_pool *p, const struct hnv_etcd_kv *kv, const char *why)
 {
@@ -599,7 +641,13 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 	/* election */
 	qsort(un, nun, sizeof(*un), rd_cmp);
 	hnv_pool_plan(un, nun, mem, load, nm, plan);
-	for (size_t i = 0; live && i < nun; i++) {
+	/* the tenants this member claims: placed here, unowned for a TTL, or
+	 * moved here */
+	const char **want = calloc(nun + 1, sizeof(*want));
+	int64_t *wrev = calloc(nun + 1, sizeof(*wrev));
+	bool *wmine = calloc(nun + 1, sizeof(*wmine));
+	size_t nwant = 0;
+	for (size_t i = 0; live && want && wrev && wmine && i < nun; i++) {
 		const struct pool_tstate *st = hnv_hmap_get(&p->tstate, un[i]);
 		bool mine = plan[i] >= 0 && strcmp(mem[plan[i]], p->host) == 0;
 		bool late = st && now - st->unowned_since >= (int64_t)p->ttl * 1000;
@@ -607,18 +655,26 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 		move_target(&mk, p->movereq, un[i], mem, nm, to);
 		if (*to) /* a gateway move: its live target only */
 			mine = late = strcmp(to, p->host) == 0;
-		int64_t rev;
-		if (!(mine || late) || claim(p, un[i], lease, &rev) != 0)
+		if (mine || late) {
+			wmine[nwant] = mine;
+			want[nwant++] = un[i];
+		}
+	}
+	if (nwant)
+		claim_many(p, want, nwant, lease, wrev);
+	for (size_t i = 0; i < nwant; i++) {
+		int64_t rev = wrev[i];
+		if (rev == 0)
 			continue;
 		hnv_log(HNV_LOG_NOTICE,
 			"gateway pool %s: %s claimed tenant %s (%s; lease %" PRId64
 			", create_revision %" PRId64 ")",
-			p->name, p->host, un[i], mine ? "placed here" : "unowned for a TTL", lease,
-			rev);
+			p->name, p->host, want[i], wmine[i] ? "placed here" : "unowned for a TTL",
+			lease, rev);
 		pthread_mutex_lock(&p->mu);
 		p->claims++;
 		pthread_mutex_unlock(&p->mu);
-		struct pool_tstate *cst = hnv_hmap_get(&p->tstate, un[i]);
+		struct pool_tstate *cst = hnv_hmap_get(&p->tstate, want[i]);
 		if (cst) {
 			/* since: the claim, not the next reading */
 			snprintf(cst->holder, sizeof(cst->holder), "%s", p->host);
@@ -626,16 +682,19 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 			cst->unowned_since = 0;
 		}
 		for (size_t r = 0; r < nrows; r++)
-			if (strcmp(rows[r].rd, un[i]) == 0) {
+			if (strcmp(rows[r].rd, want[i]) == 0) {
 				snprintf(rows[r].holder, sizeof(rows[r].holder), "%s", p->host);
 				rows[r].since_wall_ms = cst ? cst->since_wall_ms : wall_now();
 				rows[r].create_rev = rev;
 			}
 		held_rev[nheld] = rev;
-		held[nheld++] = strdup(un[i]);
+		held[nheld++] = strdup(want[i]);
 		if (p->gw)
-			inherit_learned(p, un[i]);
+			inherit_learned(p, want[i]);
 	}
+	free(want);
+	free(wrev);
+	free(wmine);
 	/* publish */
 	size_t k = 0;
 	for (size_t i = 0; i < nheld; i++)
