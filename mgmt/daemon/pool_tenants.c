@@ -23,6 +23,9 @@
  * rewritten to this member's PA (hosts/HOST/pa) in a transaction that
  * also compares the active key's create_revision with this member's claim,
  * so that a member that lost the tenant meanwhile never moves them back.
+ * The claims of one reading go to etcd in one transaction, and so do the
+ * record moves of every tenant held: a takeover waits for two writes,
+ * not two per tenant and one per record.
  */
 #include "pool_int.h"
 
