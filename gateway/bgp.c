@@ -935,13 +935,16 @@ static size_t script_lines(const struct script *s)
 	return n;
 }
 
-/* Runs `vtysh -f file`; on failure err names the owner of the line vtysh
- * complains about and quotes it. */
+/* Runs `vtysh -d bgpd -f file`; on failure err names the owner of the
+ * line vtysh complains about and quotes it. Every line of ours is bgpd's
+ * (its instances and their prefix-lists): vtysh connected to bgpd alone
+ * does not also send each prefix-list line to zebra and the other daemons
+ * (200 tenants: 4.0 s against 10.5 s, natively with zebra and bgpd). */
 static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct script *s,
 		    const char *what, char *err, size_t errlen)
 {
 	char *out;
-	const char *args[] = {"-f", file, NULL};
+	const char *args[] = {"-d", "bgpd", "-f", file, NULL};
 	int rc = vtysh(o, args, script_lines(s), &out);
 	if (rc < 0) {
 		hnv_seterr(err, errlen, "bgp: cannot run %s -f %s: %s",

@@ -450,7 +450,7 @@ static void test_apply_unchanged(void **state)
 	snprintf(want, sizeof(want), "%.*s", (int)(strlen(CONTOSO) - 2), CONTOSO); /* no "!" */
 	assert_string_equal(f0, want);
 	char add[160];
-	snprintf(add, sizeof(add), "-N gw1 -f %s/hnvgw-bgp.conf.add\n", dir);
+	snprintf(add, sizeof(add), "-N gw1 -d bgpd -f %s/hnvgw-bgp.conf.add\n", dir);
 	assert_non_null(strstr(args, add));
 	char p[128];
 	struct stat st;
@@ -474,7 +474,7 @@ static void test_apply_unchanged(void **state)
 	args = get("args");
 	assert_non_null(f0);
 	assert_string_equal(f0, conf);
-	snprintf(add, sizeof(add), "-N gw1 -f %s/hnvgw-bgp.conf\n", dir);
+	snprintf(add, sizeof(add), "-N gw1 -d bgpd -f %s/hnvgw-bgp.conf\n", dir);
 	assert_non_null(strstr(args, add));
 	free(f0);
 	free(conf);
