@@ -134,7 +134,7 @@ layering-check:
 	@bash tests/layering/check.sh
 
 unit: $(TESTS)
-	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@set -e; for t in $(TESTS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 timeout --kill-after=10 600 $$t; done
 
 # Real hnvgwd (ASan build) driven through the hnvgw CLI; needs root.
 integration-test: $(BA)/hnvgwd $(BA)/hnvgw

@@ -275,6 +275,11 @@ struct fake {
 	bool drop_list_sas;  /* the next list-sas closes its connection instead */
 	char loaded[64][48]; /* connections loaded, other than hnvgw-contoso */
 	unsigned n_loaded;
+	/* the connections' serve threads still running, and their sockets:
+	 * fake_stop waits for them before it frees the fake */
+	int conn_fds[16];
+	unsigned n_conns;
+	pthread_cond_t conns_done;
 };
 
 static void reply(int fd, struct hnv_vici_buf *b)
@@ -419,8 +424,17 @@ struct conn_arg {
 static void *serve_thread(void *arg)
 {
 	struct conn_arg *ca = arg;
-	serve(ca->f, ca->fd);
+	struct fake *f = ca->f;
+	serve(f, ca->fd);
+	pthread_mutex_lock(&f->mu);
+	for (unsigned i = 0; i < f->n_conns; i++)
+		if (f->conn_fds[i] == ca->fd) {
+			f->conn_fds[i] = f->conn_fds[--f->n_conns];
+			break;
+		}
 	close(ca->fd);
+	pthread_cond_broadcast(&f->conns_done);
+	pthread_mutex_unlock(&f->mu);
 	free(ca);
 	return NULL;
 }
@@ -435,6 +449,16 @@ static void *fake_main(void *arg)
 		if (fd < 0)
 			return NULL;
 		struct conn_arg *ca = malloc(sizeof(*ca));
+		pthread_mutex_lock(&f->mu);
+		bool room = ca && f->n_conns < sizeof(f->conn_fds) / sizeof(f->conn_fds[0]);
+		if (room)
+			f->conn_fds[f->n_conns++] = fd;
+		pthread_mutex_unlock(&f->mu);
+		if (!room) {
+			close(fd);
+			free(ca);
+			continue;
+		}
 		ca->f = f;
 		ca->fd = fd;
 		pthread_t t;
@@ -449,6 +473,7 @@ static struct fake *fake_start(const char *name)
 	struct fake *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->conns_done, NULL);
 	snprintf(f->path, sizeof(f->path), "/tmp/test_s2s.%d.%s.sock", (int)getpid(), name);
 	unlink(f->path);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -460,11 +485,21 @@ static struct fake *fake_start(const char *name)
 	return f;
 }
 
+/* Stops accepting, ends the connections still open and waits for their
+ * serve threads (they read the fake until they return), then frees it. */
 static void fake_stop(struct fake *f)
 {
 	shutdown(f->lfd, SHUT_RDWR);
 	pthread_join(f->th, NULL);
 	close(f->lfd);
+	pthread_mutex_lock(&f->mu);
+	for (unsigned i = 0; i < f->n_conns; i++)
+		shutdown(f->conn_fds[i], SHUT_RDWR);
+	while (f->n_conns)
+		pthread_cond_wait(&f->conns_done, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	pthread_cond_destroy(&f->conns_done);
+	pthread_mutex_destroy(&f->mu);
 	unlink(f->path);
 	free(f);
 }
