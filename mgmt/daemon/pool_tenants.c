@@ -93,66 +93,51 @@ static void holder_of(const struct hnv_etcd_kv *kv, char out[HNV_SYNC_HOST_MAX +
 		memcpy(out, kv->value, kv->vlen + 1);
 }
 
-/* Claims tenant rd under lease: 0 and *rev (the active key's
- * create_revision) when won, -EEXIST when another member was first, or a
- * negative errno. */
-static int claim(struct hnv_pool *p, const char *rd, int64_t lease, int64_t *rev)
+/* Claims the tenants rds[0..k) under lease in one transaction, each
+ * active key compared with create_revision 0: 0 and *rev (the keys'
+ * create_revision) when all were won, -EEXIST when another member was
+ * first for one of them (and none was claimed), or a negative errno. */
+static int claim_txn(struct hnv_pool *p, const char *const *rds, size_t k, int64_t lease,
+		     int64_t *rev)
 {
-	char key[KEY_MAX * 2], err[768];
-	snprintf(key, sizeof(key), "%s%s", p->actives, rd);
+	char key[KEY_MAX * 2], err[768] = "";
 	struct hnv_etcd_txn *t = hnv_etcd_txn_new();
-	if (!t)
-		return -ENOMEM;
 	bool ok = false;
-	int rc = hnv_etcd_txn_cmp(t, key, NULL, HNV_ETCD_CREATE, HNV_ETCD_EQUAL, 0);
-	if (!rc)
-		rc = hnv_etcd_txn_put_lease(t, key, p->host, lease);
+	int rc = t ? 0 : -ENOMEM;
+	for (size_t j = 0; !rc && j < k; j++) {
+		snprintf(key, sizeof(key), "%s%s", p->actives, rds[j]);
+		if ((rc = hnv_etcd_txn_cmp(t, key, NULL, HNV_ETCD_CREATE, HNV_ETCD_EQUAL, 0)) == 0)
+			rc = hnv_etcd_txn_put_lease(t, key, p->host, lease);
+	}
 	if (!rc)
 		rc = hnv_etcd_txn_commit(p->vw, t, &ok, rev, err, sizeof(err));
 	hnv_etcd_txn_free(t);
 	if (rc)
-		hnv_log(HNV_LOG_WARNING, "gateway pool %s: claim of %s: %s", p->name, rd, err);
+		hnv_log(HNV_LOG_WARNING, "gateway pool %s: claim of %s%s: %s", p->name, rds[0],
+			k > 1 ? " and others" : "", err[0] ? err : strerror(-rc));
 	return rc ? rc : ok ? 0 : -EEXIST;
 }
 
-/* Claims the tenants rds[0..n) under lease in one transaction (each
- * active key compared with create_revision 0), so that a takeover of
- * several tenants waits for one write, not one each: revs[i] is the
- * claim's create_revision, or 0 for a tenant not won. A transaction whose
- * compare failed (another member was first for one of them) is tried
- * again one tenant at a time. At most CLAIMS_PER_TXN a transaction (one
- * compare and one put each, under etcd's --max-txn-ops of 128). */
+/* Claims the tenants rds[0..n) under lease, CLAIMS_PER_TXN a transaction
+ * (one compare and one put each, under etcd's --max-txn-ops of 128), so
+ * that a takeover of several tenants waits for one write, not one each:
+ * revs[i] is the claim's create_revision, or 0 for a tenant not won. A
+ * transaction whose compare failed (another member was first for one of
+ * them) is tried again one tenant at a time; one etcd did not take is
+ * not (the next reading tries again). */
 #define CLAIMS_PER_TXN 100
 static void claim_many(struct hnv_pool *p, const char *const *rds, size_t n, int64_t lease,
 		       int64_t *revs)
 {
 	for (size_t i = 0; i < n; i += CLAIMS_PER_TXN) {
 		size_t k = n - i < CLAIMS_PER_TXN ? n - i : CLAIMS_PER_TXN;
-		bool ok = false;
 		int64_t rev = 0;
-		if (k > 1) {
-			char key[KEY_MAX * 2], err[768];
-			struct hnv_etcd_txn *t = hnv_etcd_txn_new();
-			int rc = t ? 0 : -ENOMEM;
-			for (size_t j = i; !rc && j < i + k; j++) {
-				snprintf(key, sizeof(key), "%s%s", p->actives, rds[j]);
-				if ((rc = hnv_etcd_txn_cmp(t, key, NULL, HNV_ETCD_CREATE,
-							   HNV_ETCD_EQUAL, 0)) == 0)
-					rc = hnv_etcd_txn_put_lease(t, key, p->host, lease);
-			}
-			if (!rc)
-				rc = hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err));
-			hnv_etcd_txn_free(t);
-			if (rc)
-				hnv_log(HNV_LOG_WARNING,
-					"gateway pool %s: claim of %zu tenants: %s", p->name, k,
-					err);
-			ok = ok && !rc;
-		}
+		int rc = claim_txn(p, &rds[i], k, lease, &rev);
 		for (size_t j = i; j < i + k; j++)
-			if (ok)
+			if (rc == 0)
 				revs[j] = rev; /* the keys were created at the txn's revision */
-			else if (claim(p, rds[j], lease, &revs[j]) != 0)
+			else if (rc != -EEXIST || k == 1 ||
+				 claim_txn(p, &rds[j], 1, lease, &revs[j]) != 0)
 				revs[j] = 0;
 	}
 }
@@ -276,9 +261,9 @@ static void plan_moves(struct hnv_pool *p, const char *rd, int64_t claim_rev,
  * under etcd's default --max-txn-ops of 128. */
 #define MOVES_PER_TXN 60
 
-/* Commits moves v[0..n) in one transaction; false when a compare failed
- * (or etcd did not answer), and nothing was written. */
-static bool commit_moves(struct hnv_pool *p, const struct rec_move *v, size_t n)
+/* Commits moves v[0..n) in one transaction: 0, -EEXIST when a compare
+ * failed (and nothing was written), or a negative errno. */
+static int commit_moves(struct hnv_pool *p, const struct rec_move *v, size_t n)
 {
 	char err[768];
 	struct hnv_etcd_txn *t = hnv_etcd_txn_new();
@@ -295,7 +280,7 @@ static bool commit_moves(struct hnv_pool *p, const struct rec_move *v, size_t n)
 		rc = hnv_etcd_txn_commit(p->vw, t, &ok, &rev, err, sizeof(err));
 	hnv_etcd_txn_free(t);
 	if (rc || !ok)
-		return false;
+		return rc ? rc : -EEXIST;
 	pthread_mutex_lock(&p->mu);
 	p->moves += n;
 	pthread_mutex_unlock(&p->mu);
@@ -305,7 +290,7 @@ static bool commit_moves(struct hnv_pool *p, const struct rec_move *v, size_t n)
 			"from PA %s to its PA %s",
 			p->name, p->host, v[i].key + strlen(p->prefix), v[i].rd, v[i].from,
 			v[i].to);
-	return true;
+	return 0;
 }
 
 /* Moves the lookup records of the tenants rds[0..n) this member holds
@@ -313,7 +298,8 @@ static bool commit_moves(struct hnv_pool *p, const struct rec_move *v, size_t n)
  * together, so that a takeover of several tenants does not wait for one
  * write per record (2 records a tenant: 0.3 s under TCG); a batch whose
  * compare failed (a record changed meanwhile, a tenant lost) is tried
- * again one record at a time, so that the others still move. */
+ * again one record at a time, so that the others still move (one etcd
+ * did not take is not: the next reading plans it again). */
 static void move_records(struct hnv_pool *p, char *const *rds, const int64_t *revs, size_t n,
 			 const struct hnv_ip *pa)
 {
@@ -322,7 +308,7 @@ static void move_records(struct hnv_pool *p, char *const *rds, const int64_t *re
 		plan_moves(p, rds[i], revs[i], pa, &m);
 	for (size_t i = 0; i < m.n; i += MOVES_PER_TXN) {
 		size_t k = m.n - i < MOVES_PER_TXN ? m.n - i : MOVES_PER_TXN;
-		if (k > 1 && commit_moves(p, &m.v[i], k))
+		if (commit_moves(p, &m.v[i], k) != -EEXIST || k == 1)
 			continue;
 		for (size_t j = i; j < i + k; j++)
 			commit_moves(p, &m.v[j], 1);
