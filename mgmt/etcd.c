@@ -1114,12 +1114,10 @@ static json_object *range_req(const char *key, const char *range_end, int64_t re
 	return o;
 }
 
-int hnv_etcd_range(struct hnv_etcd *e, const char *key, const char *range_end, int64_t rev,
-		   struct hnv_etcd_kvs *out, char *err, size_t errlen)
+/* POSTs the range request o (consumed) and parses its reply into out. */
+static int range_post(struct hnv_etcd *e, json_object *o, struct hnv_etcd_kvs *out, char *err,
+		      size_t errlen)
 {
-	json_object *o = range_req(key, range_end, rev);
-	if (!o)
-		return -ENOMEM;
 	char *reply;
 	int rc = post_obj(e, "/v3/kv/range", o, &reply, err, errlen);
 	if (rc)
@@ -1127,6 +1125,30 @@ int hnv_etcd_range(struct hnv_etcd *e, const char *key, const char *range_end, i
 	rc = hnv_etcd_parse_range(reply, strlen(reply), out, err, errlen);
 	free(reply);
 	return rc;
+}
+
+int hnv_etcd_range(struct hnv_etcd *e, const char *key, const char *range_end, int64_t rev,
+		   struct hnv_etcd_kvs *out, char *err, size_t errlen)
+{
+	json_object *o = range_req(key, range_end, rev);
+	return o ? range_post(e, o, out, err, errlen) : -ENOMEM;
+}
+
+int hnv_etcd_range_since(struct hnv_etcd *e, const char *key, const char *range_end,
+			 int64_t min_mod_rev, int64_t rev, struct hnv_etcd_kvs *out, char *err,
+			 size_t errlen)
+{
+	json_object *o = range_req(key, range_end, rev), *t = json_object_new_boolean(1);
+	if (!o || !t || json_object_object_add(o, "keys_only", t)) {
+		json_object_put(t);
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	if (add_i64(o, "min_mod_revision", min_mod_rev)) { /* t is o's */
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	return range_post(e, o, out, err, errlen);
 }
 
 int hnv_etcd_put(struct hnv_etcd *e, const char *key, const char *value, int64_t *rev, char *err,

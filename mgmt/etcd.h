@@ -93,6 +93,11 @@ void hnv_etcd_prefix_end(const char *prefix, char *buf, size_t len);
  * result is n == 0), or a negative errno with err. */
 int hnv_etcd_range(struct hnv_etcd *e, const char *key, const char *range_end, int64_t rev,
 		   struct hnv_etcd_kvs *out, char *err, size_t errlen);
+/* As hnv_etcd_range, but only the keys (values empty) of the keys last
+ * modified at revision min_mod_rev or later. */
+int hnv_etcd_range_since(struct hnv_etcd *e, const char *key, const char *range_end,
+			 int64_t min_mod_rev, int64_t rev, struct hnv_etcd_kvs *out, char *err,
+			 size_t errlen);
 int hnv_etcd_put(struct hnv_etcd *e, const char *key, const char *value, int64_t *rev, char *err,
 		 size_t errlen);
 /* Deletes key or [key, range_end); *deleted (may be NULL) gets the count. */

@@ -315,6 +315,7 @@ static void *view_thread(void *arg)
 			hnv_pool_tenants_tick(p, v, n, rev);
 		pthread_mutex_lock(&p->mu);
 		if (rc == 0) {
+			p->readings++;
 			free(p->view);
 			p->view = v;
 			p->nview = n;
@@ -412,6 +413,7 @@ static json_object *pool_status(void *arg)
 		add_int(r, "view_ms_ago", view_ago);
 		/* changes of the pool's keys its watch saw, each read at once */
 		add_int(r, "changes_seen", me ? (int64_t)p->changes : 0);
+		add_int(r, "view_readings", me ? (int64_t)p->readings : 0);
 		add_str(r, "last_error", me ? last : "");
 		add_int(r, "tenants_served", me ? (int64_t)p->nserved : -1);
 		add_int(r, "served_since_ms", me ? p->served_changed_wall_ms : 0);

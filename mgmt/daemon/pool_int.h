@@ -63,7 +63,8 @@ struct hnv_pool {
 	pthread_mutex_t mu; /* guards what follows, up to the control thread's part */
 	pthread_cond_t cv;
 	bool stop;
-	uint64_t changes; /* watch messages that kicked the view thread */
+	uint64_t changes;  /* watch messages that kicked the view thread */
+	uint64_t readings; /* of the view (and its tenants) read */
 	int64_t lease, granted;
 	int64_t ok_send_ms; /* send time of the last successful keepalive or grant */
 	int64_t ok_ms;      /* when its reply came */
@@ -96,6 +97,10 @@ struct hnv_pool {
 	char learned[KEY_MAX];                       /* pool/NAME/learned/ */
 	size_t learned_len;
 	struct hnv_hmap written; /* R -> the learned text last written (char *) */
+	/* the last pass of record moves (pool_tenants.c move_held): done at
+	 * this reading's revision (0: not done), under this lease, to this PA */
+	int64_t moves_rev, moves_lease;
+	struct hnv_ip moves_pa;
 	char prefix[KEY_MAX];
 
 	/* control thread */

@@ -23,9 +23,11 @@
  * rewritten to this member's PA (hosts/HOST/pa) in a transaction that
  * also compares the active key's create_revision with this member's claim,
  * so that a member that lost the tenant meanwhile never moves them back.
- * The claims of one reading go to etcd in one transaction, and so do the
- * record moves of every tenant held: a takeover waits for two writes,
- * not two per tenant and one per record.
+ * A reading looks at the records of the tenants just claimed and of those
+ * whose records or gateway CAs were written since the last reading (one
+ * keys-only read), not at every tenant held. The claims of one reading go
+ * to etcd in one transaction, and so do its record moves: a takeover waits
+ * for two writes, not two per tenant and one per record.
  */
 #include "pool_int.h"
 
@@ -53,6 +55,7 @@ struct pool_tstate {
 	int64_t since_wall_ms;
 	int64_t unowned_since; /* mono ms; 0: owned */
 	bool seen;             /* in the last reading */
+	bool dirty;            /* its lookup records may not be at this member's PA */
 };
 
 static int64_t wall_now(void)
@@ -174,15 +177,16 @@ struct rec_moves {
 /* Reads the lookup record at lkey (with the etcd prefix) into rec (kind 0
  * when lkey holds no single lookup line) and, when its PA is not pa, adds
  * its rewrite to pa to m. */
-static void plan_move(struct hnv_pool *p, const char *rd, const char *lkey, const char *akey,
-		      int64_t claim_rev, const struct hnv_ip *pa, struct hnv_conf_cmd *rec,
-		      struct rec_moves *m)
+static int plan_move(struct hnv_pool *p, const char *rd, const char *lkey, const char *akey,
+		     int64_t claim_rev, const struct hnv_ip *pa, struct hnv_conf_cmd *rec,
+		     struct rec_moves *m)
 {
 	char err[768];
 	struct hnv_etcd_kvs lk;
 	memset(rec, 0, sizeof(*rec));
-	if (hnv_etcd_range(p->vw, lkey, NULL, 0, &lk, err, sizeof(err)))
-		return;
+	int rc = hnv_etcd_range(p->vw, lkey, NULL, 0, &lk, err, sizeof(err));
+	if (rc)
+		return rc;
 	struct hnv_conf_cmd c;
 	char msg[256];
 	if (lk.n == 1 && strlen(lk.v[0].value) == lk.v[0].vlen && !strchr(lk.v[0].value, '\n') &&
@@ -205,24 +209,27 @@ static void plan_move(struct hnv_pool *p, const char *rd, const char *lkey, cons
 		}
 	}
 	hnv_etcd_kvs_free(&lk);
+	return 0;
 }
 
 /* Adds the moves of rd's gateway CAs' lookup records to pa (see the top)
  * to m, and with each the VSID's gateway-wildcard record of the same MAC
  * (the record a host edge accepts the gateway's routed packets by: their
- * source is not the gateway CA). */
-static void plan_moves(struct hnv_pool *p, const char *rd, int64_t claim_rev,
-		       const struct hnv_ip *pa, struct rec_moves *m)
+ * source is not the gateway CA). 0, or a negative errno when etcd did not
+ * answer a read. */
+static int plan_moves(struct hnv_pool *p, const char *rd, int64_t claim_rev,
+		      const struct hnv_ip *pa, struct rec_moves *m)
 {
 	char pfx[KEY_MAX * 2], end[KEY_MAX * 2], akey[KEY_MAX * 2], err[768];
 	snprintf(pfx, sizeof(pfx), "%srd/%s/gwca/@%s/", p->prefix, rd, p->name);
 	hnv_etcd_prefix_end(pfx, end, sizeof(end));
 	snprintf(akey, sizeof(akey), "%s%s", p->actives, rd);
 	struct hnv_etcd_kvs cas;
-	if (hnv_etcd_range(p->vw, pfx, end, 0, &cas, err, sizeof(err)))
-		return;
+	int rc = hnv_etcd_range(p->vw, pfx, end, 0, &cas, err, sizeof(err));
+	if (rc)
+		return rc;
 	size_t pl = strlen(pfx);
-	for (size_t i = 0; i < cas.n; i++) {
+	for (size_t i = 0; !rc && i < cas.n; i++) {
 		const struct hnv_etcd_kv *ca = &cas.v[i];
 		if (ca->keylen <= pl || strlen(ca->key) != ca->keylen)
 			continue;
@@ -232,7 +239,8 @@ static void plan_moves(struct hnv_pool *p, const char *rd, int64_t claim_rev,
 			     ca->key + pl) >= (int)sizeof(lkey))
 			continue;
 		struct hnv_conf_cmd rec, wrec;
-		plan_move(p, rd, lkey, akey, claim_rev, pa, &rec, m);
+		if ((rc = plan_move(p, rd, lkey, akey, claim_rev, pa, &rec, m)) != 0)
+			break;
 		struct hnv_ip unspec = {0};
 		if (rec.kind != HNV_CONF_LOOKUP_ADD ||
 		    sync_lookup_key(rd, rec.u.lookup.vsid, &unspec, &rec.u.lookup.mac, wrel,
@@ -241,8 +249,8 @@ static void plan_moves(struct hnv_pool *p, const char *rd, int64_t claim_rev,
 			continue;
 		/* (plan_move reads it first: only a wildcard record moves) */
 		struct hnv_etcd_kvs wk;
-		if (hnv_etcd_range(p->vw, wkey, NULL, 0, &wk, err, sizeof(err)))
-			continue;
+		if ((rc = hnv_etcd_range(p->vw, wkey, NULL, 0, &wk, err, sizeof(err))) != 0)
+			break;
 		bool wild = false;
 		char msg[256];
 		if (wk.n == 1 && strlen(wk.v[0].value) == wk.v[0].vlen &&
@@ -252,9 +260,10 @@ static void plan_moves(struct hnv_pool *p, const char *rd, int64_t claim_rev,
 			       wrec.u.lookup.type == HNV_TYPE_GATEWAY_WILDCARD;
 		hnv_etcd_kvs_free(&wk);
 		if (wild)
-			plan_move(p, rd, wkey, akey, claim_rev, pa, &wrec, m);
+			rc = plan_move(p, rd, wkey, akey, claim_rev, pa, &wrec, m);
 	}
 	hnv_etcd_kvs_free(&cas);
+	return rc;
 }
 
 /* Moves up to this many records in one transaction: two compares each,
@@ -298,22 +307,90 @@ static int commit_moves(struct hnv_pool *p, const struct rec_move *v, size_t n)
  * together, so that a takeover of several tenants does not wait for one
  * write per record (2 records a tenant: 0.3 s under TCG); a batch whose
  * compare failed (a record changed meanwhile, a tenant lost) is tried
- * again one record at a time, so that the others still move (one etcd
- * did not take is not: the next reading plans it again). */
-static void move_records(struct hnv_pool *p, char *const *rds, const int64_t *revs, size_t n,
-			 const struct hnv_ip *pa)
+ * again one record at a time, so that the others still move. 0, or a
+ * negative errno when etcd did not answer a read or a write. */
+static int move_records(struct hnv_pool *p, char *const *rds, const int64_t *revs, size_t n,
+			const struct hnv_ip *pa)
 {
 	struct rec_moves m = {0};
-	for (size_t i = 0; i < n; i++)
-		plan_moves(p, rds[i], revs[i], pa, &m);
-	for (size_t i = 0; i < m.n; i += MOVES_PER_TXN) {
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = plan_moves(p, rds[i], revs[i], pa, &m);
+	for (size_t i = 0; !rc && i < m.n; i += MOVES_PER_TXN) {
 		size_t k = m.n - i < MOVES_PER_TXN ? m.n - i : MOVES_PER_TXN;
-		if (commit_moves(p, &m.v[i], k) != -EEXIST || k == 1)
-			continue;
-		for (size_t j = i; j < i + k; j++)
-			commit_moves(p, &m.v[j], 1);
+		int c = commit_moves(p, &m.v[i], k);
+		for (size_t j = i; c == -EEXIST && k > 1 && j < i + k; j++)
+			if ((c = commit_moves(p, &m.v[j], 1)) == -EEXIST)
+				c = 0; /* that one changed or was lost: the others move */
+		if (c != -EEXIST)
+			rc = c;
 	}
 	free(m.v);
+	return rc;
+}
+
+/* Marks dirty the tenants of which a lookup record or a gateway CA of this
+ * pool was written after revision since, up to rev: one keys-only read of
+ * rd/. */
+static int mark_changed(struct hnv_pool *p, int64_t since, int64_t rev)
+{
+	char pfx[KEY_MAX * 2], end[KEY_MAX * 2], gw[KEY_MAX], err[768];
+	snprintf(pfx, sizeof(pfx), "%srd/", p->prefix);
+	hnv_etcd_prefix_end(pfx, end, sizeof(end));
+	snprintf(gw, sizeof(gw), "gwca/@%s/", p->name);
+	struct hnv_etcd_kvs ck;
+	int rc = hnv_etcd_range_since(p->vw, pfx, end, since + 1, rev, &ck, err, sizeof(err));
+	if (rc)
+		return rc;
+	size_t pl = strlen(pfx);
+	for (size_t i = 0; i < ck.n; i++) {
+		const struct hnv_etcd_kv *kv = &ck.v[i];
+		const char *rd = kv->key + pl, *sl;
+		if (kv->keylen <= pl || strlen(kv->key) != kv->keylen || !(sl = strchr(rd, '/')) ||
+		    (size_t)(sl - rd) > HNV_NAME_MAX ||
+		    (strncmp(sl + 1, "lookup/", 7) != 0 && strncmp(sl + 1, gw, strlen(gw)) != 0))
+			continue;
+		char name[HNV_NAME_MAX + 1];
+		memcpy(name, rd, (size_t)(sl - rd));
+		name[sl - rd] = '\0';
+		struct pool_tstate *st = hnv_hmap_get(&p->tstate, name);
+		if (st)
+			st->dirty = true;
+	}
+	hnv_etcd_kvs_free(&ck);
+	return 0;
+}
+
+/* Moves the lookup records of the held tenants held[0..n) (claimed at
+ * revs[i]) that may not be at pa, read at revision rev under lease: all of
+ * them after a change of lease or PA or a pass etcd did not finish; else
+ * those just claimed and those whose records or gateway CAs were written
+ * since the last pass (mark_changed), so that a reading with nothing
+ * changed costs one read, not three a gateway CA. */
+static void move_held(struct hnv_pool *p, char *const *held, const int64_t *revs, size_t n,
+		      int64_t lease, int64_t rev, const struct hnv_ip *pa)
+{
+	bool all = !p->moves_rev || p->moves_lease != lease || !hnv_ip_eq(&p->moves_pa, pa);
+	if (!all && mark_changed(p, p->moves_rev, rev) != 0)
+		return; /* the next reading tries again from the same revision */
+	char **v = calloc(n + 1, sizeof(*v));
+	int64_t *r = calloc(n + 1, sizeof(*r));
+	size_t k = 0;
+	for (size_t i = 0; v && r && i < n; i++) {
+		struct pool_tstate *st = hnv_hmap_get(&p->tstate, held[i]);
+		if (all || !st || st->dirty) {
+			v[k] = held[i];
+			r[k++] = revs[i];
+		}
+		if (st)
+			st->dirty = false;
+	}
+	bool done = v && r && move_records(p, v, r, k, pa) == 0;
+	p->moves_rev = done ? rev : 0;
+	p->moves_lease = lease;
+	p->moves_pa = *pa;
+	free(v);
+	free(r);
 }
 
 /* ---- learned routes kept across takeovers (gateway/retain.h) ----
@@ -669,6 +746,7 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 			snprintf(cst->holder, sizeof(cst->holder), "%s", p->host);
 			cst->since_wall_ms = wall_now();
 			cst->unowned_since = 0;
+			cst->dirty = true;
 		}
 		for (size_t r = 0; r < nrows; r++)
 			if (strcmp(rows[r].rd, want[i]) == 0) {
@@ -717,7 +795,7 @@ void hnv_pool_tenants_tick(struct hnv_pool *p, const struct member_view *view, s
 	if (changed)
 		hnv_pool_wake(p);
 	if (live && has_pa)
-		move_records(p, pub, held_rev, k, &mypa);
+		move_held(p, pub, held_rev, k, lease, rev, &mypa);
 	for (size_t i = 0; live && p->gw && i < k; i++)
 		publish_learned(p, pub[i], held_rev[i]);
 out:
