@@ -1,11 +1,12 @@
-/* bgp.c: the per-tenant bgpd fragment and its application through vtysh. */
+/* bgp.c: the per-tenant bgpd fragment and its application through bgpd's
+ * vty socket. */
 #include "bgp.h"
 
 #include "../lib/addr.h"
 #include "../lib/err.h"
 #include "../lib/file.h"
 #include "../lib/vec.h"
-#include "run.h"
+#include "vty.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +22,7 @@
 #include <unistd.h>
 
 #define ZAPI_ROUTE_OPENFABRIC 26 /* HNV_ZAPI_ROUTE_OPENFABRIC */
-#define OUT_MAX (8u << 20)       /* vtysh output kept, at most */
+#define OUT_MAX (8u << 20)       /* bgpd output kept, at most */
 
 unsigned hnv_bgp_redist_for_zapi_type(int type)
 {
@@ -31,7 +32,7 @@ unsigned hnv_bgp_redist_for_zapi_type(int type)
 /* ---- a script: text whose lines are labelled with their tenant ---- */
 
 /* Which tenant (label) the lines from `first` (1-based) on belong to, so a
- * vtysh error "line N: ..." can name it. */
+ * bgpd error at line N can name it. */
 struct label {
 	size_t first;
 	char name[96];
@@ -467,71 +468,32 @@ int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen)
 	return rc;
 }
 
-/* ---- vtysh ---- */
+/* ---- bgpd's vty ---- */
 
-/* Runs vtysh with args (NULL-terminated) after "-N pathspace"; its stdout
- * and stderr together in *out (malloc'd, NUL-terminated). Returns vtysh's
- * exit status (0..255), or a negative errno when it could not run or
- * timed out: after HNV_BGP_VTYSH_TIMEOUT seconds plus HNV_BGP_VTYSH_LINE_MS
- * for each of the `lines` lines it handles (the fragment's). */
-static int vtysh(const struct hnv_bgp_opts *o, const char *const *args, size_t lines, char **out)
-{
-	size_t extra = lines < 1000000 ? lines * HNV_BGP_VTYSH_LINE_MS : 100000000;
-	const char *argv[16];
-	size_t k = 0;
-	argv[k++] = o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH;
-	if (o->pathspace) {
-		argv[k++] = "-N";
-		argv[k++] = o->pathspace;
-	}
-	for (size_t i = 0; args[i] && k < 15; i++)
-		argv[k++] = args[i];
-	argv[k] = NULL;
-	const struct hnv_run r = {
-		.path = argv[0],
-		.argv = argv,
-		.with_stderr = true,
-		.timeout_ms = HNV_BGP_VTYSH_TIMEOUT * 1000 + (int)extra,
-		.max_out = OUT_MAX,
-	};
-	int rc = hnv_run(&r, out);
-	if (rc == 127) { /* a wrapper that could not execute vtysh */
-		free(*out);
-		*out = NULL;
-		rc = -ENOENT;
-	}
-	return rc;
-}
+#define VTY_TIMEOUT_MS (HNV_BGP_VTY_TIMEOUT * 1000)
 
-int hnv_bgp_vtysh_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_ms,
-		       size_t max_out, char **out)
+int hnv_bgp_vty_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_ms, size_t max_out,
+		     char **out)
 {
-	const char *argv[8];
-	size_t k = 0;
-	argv[k++] = o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH;
-	if (o->pathspace) {
-		argv[k++] = "-N";
-		argv[k++] = o->pathspace;
-	}
-	argv[k++] = "-d";
-	argv[k++] = "bgpd";
-	argv[k++] = "-c";
-	argv[k++] = cmd;
-	argv[k] = NULL;
-	const struct hnv_run r = {
-		.path = argv[0], .argv = argv, .timeout_ms = timeout_ms, .max_out = max_out};
+	struct hnv_vty *v;
+	char err[256];
 	*out = NULL;
-	int rc = hnv_run(&r, out);
-	if (rc > 0) {
+	int status, rc = hnv_vty_open(o->vty_dir, o->pathspace, "bgpd", timeout_ms, &v, err,
+				      sizeof(err));
+	if (rc == 0)
+		rc = hnv_vty_run(v, cmd, timeout_ms, max_out, out, &status);
+	hnv_vty_close(v);
+	if (rc == 0 && status != 0) {
 		free(*out);
 		*out = NULL;
+		return status;
 	}
 	return rc;
 }
 
-/* vtysh's message without the noise of a pathspace without vtysh.conf:
- * the lines of out that say something, joined by "; " into buf. */
-static void vtysh_msg(const char *out, char *buf, size_t len)
+/* bgpd's message: the lines of out that say something, joined by "; "
+ * into buf. */
+static void vty_msg(const char *out, char *buf, size_t len)
 {
 	size_t k = 0;
 	buf[0] = 0;
@@ -539,8 +501,7 @@ static void vtysh_msg(const char *out, char *buf, size_t len)
 	while (*p) {
 		const char *e = strchrnul(p, '\n');
 		size_t n = (size_t)(e - p);
-		bool noise = n == 0 || memmem(p, n, "Can't open configuration file", 29) != NULL;
-		if (!noise && k + 3 < len) {
+		if (n && k + 3 < len) {
 			int w = snprintf(buf + k, len - k, "%s%.*s", k ? "; " : "", (int)n, p);
 			k = w > 0 ? k + (size_t)w : k;
 			if (k >= len)
@@ -874,7 +835,7 @@ static const char *block_end(const char *p)
  * order, into add: each `router bgp` instance that is missing or lacks a
  * line, whole, and each missing prefix-list line. How
  * many parts that is, in *n_parts, of the fragment's *n_all. A commit that
- * adds one tenant to 1,000 sends vtysh that tenant's dozen lines, not the
+ * adds one tenant to 1,000 sends bgpd that tenant's dozen lines, not the
  * 12,000 of the whole fragment. */
 static void missing_parts(const char *frag, const struct blocks *want, const struct blocks *run,
 			  struct script *add, size_t *n_parts, size_t *n_all)
@@ -926,71 +887,75 @@ static void missing_parts(const char *frag, const struct blocks *want, const str
 	}
 }
 
-/* The number of lines of s. */
-static size_t script_lines(const struct script *s)
+/* Sends the lines of s to bgpd in configuration mode, as vtysh -f would
+ * (every line, one refused or not; comments and empty lines are not
+ * sent). On failure err names the owner of the first line bgpd refused,
+ * with its line number in s, and quotes bgpd. */
+static int run_script(struct hnv_vty *v, const struct script *s, const char *what, char *err,
+		      size_t errlen)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < s->t.len; i++)
-		n += s->t.p[i] == '\n';
-	return n;
-}
-
-/* Runs `vtysh -d bgpd -f file`; on failure err names the owner of the
- * line vtysh complains about and quotes it. Every line of ours is bgpd's
- * (its instances and their prefix-lists): vtysh connected to bgpd alone
- * does not also send each prefix-list line to zebra and the other daemons
- * (200 tenants: 4.0 s against 10.5 s, natively with zebra and bgpd). */
-static int run_file(const struct hnv_bgp_opts *o, const char *file, const struct script *s,
-		    const char *what, char *err, size_t errlen)
-{
-	char *out;
-	const char *args[] = {"-d", "bgpd", "-f", file, NULL};
-	int rc = vtysh(o, args, script_lines(s), &out);
-	if (rc < 0) {
-		hnv_seterr(err, errlen, "bgp: cannot run %s -f %s: %s",
-			   o->vtysh ? o->vtysh : HNV_BGP_DEFAULT_VTYSH, file, strerror(-rc));
+	char msg[512] = "", *out = NULL, cmd[HNV_VTY_CMD_MAX];
+	unsigned long line = 0, bad = 0;
+	int status = 0,
+	    rc = hnv_vty_run(v, "configure terminal", VTY_TIMEOUT_MS, 4096, NULL, &status);
+	if (rc == 0 && status != 0) {
+		hnv_seterr(err, errlen, "bgp: %s: bgpd refused `configure terminal` (status %d)",
+			   what, status);
+		return -EIO;
+	}
+	for (const char *p = s->t.p; rc == 0 && p && *p;) {
+		const char *e = strchrnul(p, '\n');
+		size_t n = (size_t)(e - p), sp = strspn(p, " ");
+		line++;
+		bool skip = sp >= n || p[sp] == '!';
+		if (!skip && n >= sizeof(cmd)) {
+			hnv_seterr(err, errlen, "bgp: %s: %s: line %lu is too long for bgpd's vty",
+				   script_owner(s, line), what, line);
+			return -EINVAL;
+		}
+		memcpy(cmd, p, skip ? 0 : n);
+		cmd[skip ? 0 : n] = '\0';
+		p = *e ? e + 1 : e;
+		if (skip)
+			continue;
+		if ((rc = hnv_vty_run(v, cmd, VTY_TIMEOUT_MS, OUT_MAX, &out, &status)) == 0 &&
+		    status != 0 && !bad) {
+			bad = line;
+			vty_msg(out, msg, sizeof(msg));
+		}
+		free(out);
+		out = NULL;
+	}
+	if (rc == 0)
+		rc = hnv_vty_run(v, "end", VTY_TIMEOUT_MS, 4096, NULL, &status);
+	if (rc) {
+		hnv_seterr(err, errlen, "bgp: %s: bgpd's vty at line %lu: %s", what, line,
+			   strerror(-rc));
 		return rc;
 	}
-	char msg[512];
-	vtysh_msg(out, msg, sizeof(msg));
-	const char *l = strstr(out, "line ");
-	unsigned long line = 0;
-	bool at_line = false;
-	while (l && !at_line) {
-		char *end;
-		line = strtoul(l + 5, &end, 10);
-		at_line = end != l + 5 && *end == ':' && (l == out || l[-1] == '\n');
-		if (!at_line)
-			l = strstr(l + 5, "line ");
-	}
-	free(out);
-	if (rc == 0 && !at_line)
+	if (!bad)
 		return 0;
-	if (at_line)
-		hnv_seterr(err, errlen, "bgp: %s: %s: vtysh: \"%s\"", script_owner(s, line), what,
-			   msg);
-	else
-		hnv_seterr(err, errlen, "bgp: %s: vtysh exited with status %d: \"%s\"", what, rc,
-			   msg);
+	hnv_seterr(err, errlen, "bgp: %s: %s: bgpd: \"line %lu: %s\"", script_owner(s, bad), what,
+		   bad, msg);
 	return -EIO;
 }
 
 /* bgpd's running configuration into *rcfg and its blocks into run (both
- * emptied first); lines: the size of what follows, for vtysh's deadline. */
-static int read_running(const struct hnv_bgp_opts *o, size_t lines, char **rcfg, struct blocks *run,
-			char *err, size_t errlen)
+ * emptied first). */
+static int read_running(struct hnv_vty *v, char **rcfg, struct blocks *run, char *err,
+			size_t errlen)
 {
-	const char *show[] = {"-d", "bgpd", "-c", "show running-config", NULL};
 	blocks_free(run);
 	free(*rcfg);
 	*rcfg = NULL;
-	int rc = vtysh(o, show, lines, rcfg);
-	if (rc != 0) {
+	int status = 0,
+	    rc = hnv_vty_run(v, "show running-config", VTY_TIMEOUT_MS, OUT_MAX, rcfg, &status);
+	if (rc != 0 || status != 0) {
 		char msg[512];
-		vtysh_msg(*rcfg, msg, sizeof(msg));
+		vty_msg(*rcfg, msg, sizeof(msg));
 		hnv_seterr(err, errlen, "bgp: cannot read bgpd's running configuration: %s",
-			   rc < 0 ? strerror(-rc) : msg);
-		return rc < 0 ? rc : -EIO;
+			   rc ? strerror(-rc) : msg);
+		return rc ? rc : -EIO;
 	}
 	if (parse_blocks(*rcfg, run) < 0) {
 		hnv_seterr(err, errlen, "bgp: out of memory");
@@ -1126,19 +1091,20 @@ static int soft_in_cmds(const struct hnv_bgp_tenant *t, size_t n, const struct b
 	return rc ? rc : o->oom ? -ENOMEM : 0;
 }
 
-/* Runs each line of cmds (soft_in_cmds) as a vtysh command to bgpd. */
-static int run_soft_in(const struct hnv_bgp_opts *o, const char *cmds, char *err, size_t errlen)
+/* Runs each line of cmds (soft_in_cmds) as a command to bgpd. */
+static int run_soft_in(struct hnv_vty *v, const char *cmds, char *err, size_t errlen)
 {
 	for (const char *p = cmds; p && *p;) {
 		const char *e = strchrnul(p, '\n');
 		char cmd[320], *out = NULL;
 		snprintf(cmd, sizeof(cmd), "%.*s", (int)(e - p), p);
 		p = *e ? e + 1 : e;
-		const char *args[] = {"-d", "bgpd", "-c", cmd, NULL};
-		int rc = vtysh(o, args, 1, &out);
+		int status = 0, rc = hnv_vty_run(v, cmd, VTY_TIMEOUT_MS, OUT_MAX, &out, &status);
+		if (rc == 0 && status != 0)
+			rc = status;
 		if (rc != 0) {
 			char msg[256];
-			vtysh_msg(out ? out : "", msg, sizeof(msg));
+			vty_msg(out ? out : "", msg, sizeof(msg));
 			hnv_seterr(err, errlen,
 				   "bgp: a changed in list applies to new routes only: `%s` "
 				   "failed: %s",
@@ -1157,14 +1123,21 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	const char *path = o->path ? o->path : HNV_BGP_DEFAULT_PATH;
 	struct script frag = {0}, undo = {0}, add = {0}, soft = {0};
 	struct blocks want = {0}, run = {0};
-	char *rcfg = NULL, *undo_path = NULL, *add_path = NULL;
+	struct hnv_vty *v = NULL;
+	char *rcfg = NULL;
 	int rc = render(t, n, &frag, err, errlen);
 	if (rc < 0)
 		goto out;
 	if ((rc = parse_blocks(frag.t.p, &want)) < 0)
 		goto oom;
 
-	if ((rc = read_running(o, script_lines(&frag), &rcfg, &run, err, errlen)) < 0)
+	char e[384];
+	if ((rc = hnv_vty_open(o->vty_dir, o->pathspace, "bgpd", VTY_TIMEOUT_MS, &v, e,
+			       sizeof(e))) < 0) {
+		hnv_seterr(err, errlen, "bgp: cannot read bgpd's running configuration: %s", e);
+		goto out;
+	}
+	if ((rc = read_running(v, &rcfg, &run, err, errlen)) < 0)
 		goto out;
 
 	/* Instances of ours that go, then lines that go. */
@@ -1197,22 +1170,13 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 
 	if ((rc = hnv_bgp_write(path, frag.t.p, err, errlen)) < 0)
 		goto out;
-	if (undo.n_labels) {
-		if (asprintf(&undo_path, "%s.remove", path) < 0) {
-			undo_path = NULL;
-			goto oom;
-		}
-		if ((rc = hnv_bgp_write(undo_path, undo.t.p, err, errlen)) < 0)
-			goto out;
-		if ((rc = run_file(o, undo_path, &undo, "removing", err, errlen)) < 0)
-			goto out;
-	}
+	if (undo.n_labels && (rc = run_script(v, &undo, "removing", err, errlen)) < 0)
+		goto out;
 	/* What the removals took away is read again: only what is missing
 	 * then is sent. Nothing missing (a bgpd that loaded the fragment
-	 * itself at start, or an unchanged configuration): no second vtysh
-	 * competes with its sessions coming up. */
-	if (undo.n_labels &&
-	    (rc = read_running(o, script_lines(&frag), &rcfg, &run, err, errlen)) < 0)
+	 * itself at start, or an unchanged configuration): nothing is sent to
+	 * compete with its sessions coming up. */
+	if (undo.n_labels && (rc = read_running(v, &rcfg, &run, err, errlen)) < 0)
 		goto out;
 	size_t n_parts, n_all;
 	missing_parts(frag.t.p, &want, &run, &add, &n_parts, &n_all);
@@ -1222,32 +1186,17 @@ int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, 
 	if (n_parts == 0)
 		goto applied;
 	/* everything missing (bgpd started without it): the fragment itself,
-	 * so that vtysh's line numbers are the fragment's */
-	if (n_parts == n_all) {
-		rc = run_file(o, path, &frag, "applying", err, errlen);
-		goto applied;
-	}
-	if (asprintf(&add_path, "%s.add", path) < 0) {
-		add_path = NULL;
-		goto oom;
-	}
-	if ((rc = hnv_bgp_write(add_path, add.t.p, err, errlen)) < 0)
-		goto out;
-	rc = run_file(o, add_path, &add, "applying", err, errlen);
+	 * so that an error's line number is the fragment's */
+	rc = run_script(v, n_parts == n_all ? &frag : &add, "applying", err, errlen);
 applied:
 	if (rc == 0)
-		rc = run_soft_in(o, soft.t.p, err, errlen);
+		rc = run_soft_in(v, soft.t.p, err, errlen);
 	goto out;
 oom:
 	hnv_seterr(err, errlen, "bgp: out of memory");
 	rc = -ENOMEM;
 out:
-	if (undo_path)
-		unlink(undo_path);
-	if (add_path)
-		unlink(add_path);
-	free(undo_path);
-	free(add_path);
+	hnv_vty_close(v);
 	free(rcfg);
 	blocks_free(&want);
 	blocks_free(&run);

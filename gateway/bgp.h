@@ -6,15 +6,16 @@
  * fragment (text, in the form bgpd's `show running-config` prints, so that
  * the running state can be compared line by line). hnv_bgp_apply() writes
  * it (mode 0644, atomically) and makes the running bgpd match it through
- * vtysh, because FRR 8.4 has no partial reload for a fragment and Debian
- * builds no northbound gRPC:
- *   1. `vtysh -d bgpd -c 'show running-config'`: the running instances;
+ * bgpd's vty socket (vty.h: what vtysh talks to, without a vtysh process
+ * per step), because FRR 8.4 has no partial reload for a fragment and
+ * Debian builds no northbound gRPC:
+ *   1. `show running-config`: the running instances;
  *   2. instances in VRFs named rd-* that are not wanted (or run with
  *      another ASN) are removed with `no router bgp ASN vrf NAME`; lines of
  *      a wanted instance that the fragment no longer has are negated
- *      (`no neighbor ...`, `no network ...`); both through one
- *      `vtysh -f` command file;
- *   3. `vtysh -f FRAGMENT` adds what is missing; it is not run when the
+ *      (`no neighbor ...`, `no network ...`); both in one configuration
+ *      session (the lines vtysh -f would send);
+ *   3. what is missing is sent the same way; nothing is sent when the
  *      running instances already have every line of the fragment. Commands
  *      that are already in force change nothing either way, so an
  *      unchanged fragment never resets established sessions;
@@ -42,11 +43,9 @@
  * policy unless `no bgp ebgp-requires-policy`; every instance has it.
  *
  * Errors: 0 or a negative errno; err names the tenant and the bad value,
- * or quotes vtysh. Runs vtysh synchronously (bounded by
- * HNV_BGP_VTYSH_TIMEOUT seconds per call plus HNV_BGP_VTYSH_LINE_MS per
- * line of the fragment: vtysh -f sends bgpd one line at a time, and a
- * fragment of 100 tenants took more than 30 s under qemu TCG): call it
- * from the control thread on configuration changes and after bgpd
+ * or quotes bgpd with the line it refused. Talks to bgpd synchronously,
+ * one line at a time (each bounded by HNV_BGP_VTY_TIMEOUT seconds): call
+ * it from the control thread on configuration changes and after bgpd
  * restarts.
  */
 #ifndef HNV_BGP_H
@@ -59,9 +58,7 @@
 
 #define HNV_BGP_VRF_PREFIX "rd-"
 #define HNV_BGP_DEFAULT_PATH "/etc/frr/hnvgw-bgp.conf"
-#define HNV_BGP_DEFAULT_VTYSH "/usr/bin/vtysh"
-#define HNV_BGP_VTYSH_TIMEOUT 30
-#define HNV_BGP_VTYSH_LINE_MS 100
+#define HNV_BGP_VTY_TIMEOUT 30 /* seconds bgpd has for one command */
 #define HNV_BGP_NAME_MAX 12 /* "rd-" + name fits a 15-character interface name */
 
 /* Route types redistributed into BGP (both address families). */
@@ -124,8 +121,8 @@ struct hnv_bgp_tenant {
 };
 
 struct hnv_bgp_opts {
-	const char *vtysh;     /* NULL: HNV_BGP_DEFAULT_VTYSH */
-	const char *pathspace; /* FRR pathspace (vtysh -N); NULL: the default one */
+	const char *vty_dir;   /* FRR's vty socket directory; NULL: HNV_VTY_DEFAULT_DIR */
+	const char *pathspace; /* FRR pathspace (bgpd -N); NULL: the default one */
 	const char *path;      /* the fragment; NULL: HNV_BGP_DEFAULT_PATH */
 };
 
@@ -144,18 +141,19 @@ int hnv_bgp_render(const struct hnv_bgp_tenant *t, size_t n, char **out, char *e
 int hnv_bgp_write(const char *path, const char *text, char *err, size_t errlen);
 
 /* Renders, writes and applies the tenants to the running bgpd (see
- * above). On a vtysh failure the fragment has been written; applying again
+ * above). On a failure of bgpd the fragment has been written; applying again
  * retries. */
 int hnv_bgp_apply(const struct hnv_bgp_opts *o, const struct hnv_bgp_tenant *t, size_t n, char *err,
 		  size_t errlen);
 
 /* ---- state, for show (gateway/bgp_show.c) ---- */
 
-/* Runs `vtysh [-N pathspace] -d bgpd -c cmd` (a show: stdout only, at most
- * max_out bytes, timeout_ms). Returns 0 with *out (malloc'd), vtysh's
- * nonzero exit status (*out NULL), or a negative errno. */
-int hnv_bgp_vtysh_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_ms,
-		       size_t max_out, char **out);
+/* Runs the command cmd (a show) on bgpd's vty, at most max_out bytes of
+ * output and timeout_ms. Returns 0 with *out (malloc'd), bgpd's nonzero
+ * status for it (FRR's CMD_*; *out NULL), or a negative errno (-ENOENT,
+ * -ECONNREFUSED: bgpd not running). */
+int hnv_bgp_vty_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_ms, size_t max_out,
+		     char **out);
 
 /* One neighbor of a tenant instance as bgpd reports it. Counts are -1
  * when bgpd did not say (a session that never came up). */
@@ -176,7 +174,7 @@ typedef void (*hnv_bgp_peer_fn)(void *arg, const struct hnv_bgp_peer_state *s);
  * Returns the number of neighbors, or -EINVAL (not that JSON). */
 int hnv_bgp_parse_neighbors(const char *text, size_t len, hnv_bgp_peer_fn fn, void *arg);
 
-/* Runs vtysh for the neighbors of every rd-* instance and calls fn for
+/* Asks bgpd for the neighbors of every rd-* instance and calls fn for
  * each (hnv_bgp_parse_neighbors). The received count comes from bgpd's
  * Adj-RIB-In (`soft-reconfiguration inbound`, set on filtered neighbors).
  * Returns the count, or a negative errno with err set. */

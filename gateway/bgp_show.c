@@ -9,7 +9,6 @@
 #include "bgp.h"
 
 #include "../lib/err.h"
-#include "run.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -18,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_OUT_MAX (16u << 20) /* vtysh output read, at most */
+#define SHOW_OUT_MAX (16u << 20) /* bgpd output read, at most */
 
 static const char *get_str(json_object *o, const char *key)
 {
@@ -105,14 +104,14 @@ int hnv_bgp_parse_neighbors(const char *text, size_t len, hnv_bgp_peer_fn fn, vo
 	return count;
 }
 
-/* Runs vtysh -c CMD into *out; 0, or a negative errno with err set. */
-static int vtysh_show(const struct hnv_bgp_opts *o, const char *cmd, char **out, char *err,
-		      size_t errlen)
+/* Runs CMD on bgpd's vty into *out; 0, or a negative errno with err set. */
+static int vty_show(const struct hnv_bgp_opts *o, const char *cmd, char **out, char *err,
+		    size_t errlen)
 {
-	int rc = hnv_bgp_vtysh_show(o, cmd, HNV_BGP_VTYSH_TIMEOUT * 1000, SHOW_OUT_MAX, out);
+	int rc = hnv_bgp_vty_show(o, cmd, HNV_BGP_VTY_TIMEOUT * 1000, SHOW_OUT_MAX, out);
 	if (rc != 0)
 		hnv_seterr(err, errlen, "bgp: %s: %s", cmd,
-			   rc < 0 ? strerror(-rc) : "vtysh failed (is bgpd running?)");
+			   rc < 0 ? strerror(-rc) : "bgpd refused it");
 	return rc > 0 ? -EIO : rc;
 }
 
@@ -125,7 +124,7 @@ static long long received(const struct hnv_bgp_opts *o, const struct hnv_bgp_pee
 	snprintf(cmd, sizeof(cmd), "show bgp vrf %s %s unicast neighbors %s received-routes json",
 		 s->vrf, v6 ? "ipv6" : "ipv4", s->addr);
 	long long n = -1;
-	if (vtysh_show(o, cmd, &out, err, sizeof(err)) == 0) {
+	if (vty_show(o, cmd, &out, err, sizeof(err)) == 0) {
 		json_object *root = json_tokener_parse(out);
 		if (root && json_object_is_type(root, json_type_object))
 			n = get_int(root, "totalPrefixCounter");
@@ -154,7 +153,7 @@ int hnv_bgp_neighbors(const struct hnv_bgp_opts *o, hnv_bgp_peer_fn fn, void *ar
 		      size_t errlen)
 {
 	char *out = NULL;
-	int rc = vtysh_show(o, "show bgp vrf all neighbors json", &out, err, errlen);
+	int rc = vty_show(o, "show bgp vrf all neighbors json", &out, err, errlen);
 	if (rc < 0)
 		return rc;
 	struct collect c = {o, fn, arg};

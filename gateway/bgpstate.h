@@ -1,5 +1,5 @@
 /* bgpstate.h: the BGP sessions bgpd reports, from the JSON of
- * `vtysh -c 'show bgp vrf all summary json'` (FRR 8.4):
+ * bgpd's `show bgp vrf all summary json` (FRR 8.4):
  *
  *   {"VRF": {"ipv4Unicast": {"peers": {"ADDR": {"state": "Established",
  *     "msgRcvd": N, "msgSent": N, "pfxRcd": N, "peerUptimeMsec": N,

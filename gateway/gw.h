@@ -57,7 +57,7 @@ struct hnv_gw_opts {
 	const char *zserv;         /* zebra's API socket; NULL: no zebra */
 	const char *vici;          /* charon's VICI socket; NULL: no S2S tunnels */
 	const char *bgp_fragment;  /* NULL: HNV_BGP_DEFAULT_PATH */
-	const char *frr_pathspace; /* vtysh -N; NULL: the default FRR */
+	const char *frr_pathspace; /* zebra/bgpd -N; NULL: the default FRR */
 	const char *bgpd_pidfile;  /* NULL: HNV_GW_BGPD_PIDFILE */
 	const char *frr_version;   /* zebra's FRR release ("8.4.4"); NULL: the
 				    * installed frr package's (gateway/zapi.h) */
@@ -234,14 +234,14 @@ json_object *hnv_gw_show_conns(const struct hnv_gw *g);
 
 /* `show bgp-peers`: every BGP neighbor of the tenants (named peers and
  * the gateways' --bgp-peer) with its filters and its state as bgpd
- * reports it (vtysh): state, prefixes received, accepted, announced. */
+ * reports it (its vty): state, prefixes received, accepted, announced. */
 json_object *hnv_gw_show_bgp_peers(const struct hnv_gw *g);
 /* `show s2s-status`: each tunnel's charon state and counters. */
 json_object *hnv_gw_show_s2s(const struct hnv_gw *g);
 /* `s2s up|down NAME`: initiate or terminate the tunnel's SAs. */
 int hnv_gw_s2s_ctl(struct hnv_gw *g, const char *name, bool up, char *err, size_t errlen);
 /* Each tenant's BGP session (one row per gateway with --bgp-asn) as bgpd
- * reports it (gateway/bgpstate.h; one vtysh run, at most 2 s): rdomain,
+ * reports it (gateway/bgpstate.h; one show on its vty, at most 2 s): rdomain,
  * vrf, peer, peer_asn, state (bgpd's, e.g. "Established", or why bgpd
  * could not be asked), established, msg_rcvd, msg_sent, pfx_rcvd,
  * uptime_ms, connections_established, connections_dropped. A new array,

@@ -4,13 +4,12 @@
 #include "../lib/err.h"
 #include "bgpstate.h"
 #include "gw_int.h"
-#include "run.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BGPSTATE_TIMEOUT_MS 2000    /* vtysh, for one show */
+#define BGPSTATE_TIMEOUT_MS 2000    /* bgpd, for one show */
 #define BGPSTATE_OUT_MAX (4u << 20) /* its output kept, at most */
 
 struct session_row {
@@ -42,15 +41,15 @@ static void on_session(void *arg, const struct hnv_bgp_session *s)
 }
 
 /* bgpd's summary of every VRF: 0 with *out (malloc'd), or a negative errno
- * with why (vtysh missing, timed out, bgpd not running). */
+ * with why (bgpd not running, timed out). */
 static int query(const struct hnv_gw *g, char **out, char *why, size_t whylen)
 {
-	int rc = hnv_bgp_vtysh_show(&g->bgp_opts, "show bgp vrf all summary json",
-				    BGPSTATE_TIMEOUT_MS, BGPSTATE_OUT_MAX, out);
+	int rc = hnv_bgp_vty_show(&g->bgp_opts, "show bgp vrf all summary json",
+				  BGPSTATE_TIMEOUT_MS, BGPSTATE_OUT_MAX, out);
 	if (rc < 0)
-		hnv_seterr(why, whylen, "vtysh: %s", strerror(-rc));
+		hnv_seterr(why, whylen, "bgpd's vty: %s", strerror(-rc));
 	else if (rc > 0)
-		hnv_seterr(why, whylen, "vtysh exited with status %d", rc);
+		hnv_seterr(why, whylen, "bgpd refused the summary (status %d)", rc);
 	return rc > 0 ? -EIO : rc;
 }
 

@@ -1,7 +1,7 @@
 /* bgp_drive.c: hnv_bgp_apply (gateway/bgp.c) from the command line, for
  * tests/bgp/test_bgp.sh.
  *
- *   bgp_drive [-N PATHSPACE] [-v VTYSH] -f FRAGMENT [TENANT...]
+ *   bgp_drive [-N PATHSPACE] [-d VTYDIR] -f FRAGMENT [TENANT...]
  *
  * TENANT is comma-separated: vrf=NAME,as=ASN[,rid=A.B.C.D]
  * [,nb=ADDR/ASN]...[,net=PREFIX/LEN]...[,redist=connected|static|kernel|openfabric]...
@@ -163,13 +163,13 @@ int main(int argc, char **argv)
 	struct hnv_bgp_opts o = {0};
 	bool show = false;
 	int c;
-	while ((c = getopt(argc, argv, "N:v:f:s")) != -1) {
+	while ((c = getopt(argc, argv, "N:d:f:s")) != -1) {
 		if (c == 's')
 			show = true;
 		else if (c == 'N')
 			o.pathspace = optarg;
-		else if (c == 'v')
-			o.vtysh = optarg;
+		else if (c == 'd')
+			o.vty_dir = optarg;
 		else if (c == 'f')
 			o.path = optarg;
 		else

@@ -18,7 +18,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static struct hnv_ip ip(const char *s)
@@ -313,7 +317,7 @@ static void test_write_error(void **state)
 	assert_non_null(strstr(err, "/nonexistent/dir/hnvgw-bgp.conf"));
 }
 
-/* ---- apply, against a fake vtysh ---- */
+/* ---- apply, against a fake bgpd vty ---- */
 
 static char dir[32];
 
@@ -343,57 +347,172 @@ static char *get(const char *name)
 	return s;
 }
 
+/* The fake bgpd: a thread serving dir/gw1/bgpd.vty as bgpd's vty does
+ * (each command NUL-terminated; output, three NULs, a status byte). It
+ * logs each command outside configuration mode to dir/args, one a line;
+ * copies the lines of each configuration session (`configure terminal`
+ * to `end`) to dir/fN; answers `show running-config` with dir/running
+ * (status 2 when dir/norun exists); refuses (status 2) a line whose text
+ * without leading spaces is dir/fail's. */
+static int fake_lfd = -1, fake_stop[2] = {-1, -1};
+static pthread_t fake_th;
+
+static void fake_reply(int fd, const char *out, int status)
+{
+	size_t n = out ? strlen(out) : 0;
+	char *b = malloc(n + 4);
+	assert_non_null(b);
+	memcpy(b, out ? out : "", n);
+	memset(b + n, 0, 3);
+	b[n + 3] = (char)status;
+	assert_int_equal(send(fd, b, n + 4, MSG_NOSIGNAL), (ssize_t)(n + 4));
+	free(b);
+}
+
+static char *get(const char *name);
+
+static void fake_command(int fd, const char *cmd, int *session)
+{
+	char p[128];
+	if (*session >= 0 && strcmp(cmd, "end") != 0) {
+		char *fail = get("fail");
+		const char *t = cmd + strspn(cmd, " ");
+		bool refuse = fail && strcmp(fail, t) == 0;
+		free(fail);
+		snprintf(p, sizeof(p), "%s/f%d", dir, *session);
+		FILE *f = fopen(p, "a");
+		assert_non_null(f);
+		fprintf(f, "%s\n", cmd);
+		fclose(f);
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%% [BGP] Unknown command: %.500s\n", cmd);
+		fake_reply(fd, refuse ? msg : "", refuse ? 2 : 0);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/args", dir);
+	FILE *f = fopen(p, "a");
+	assert_non_null(f);
+	fprintf(f, "%s\n", cmd);
+	fclose(f);
+	if (strcmp(cmd, "show running-config") == 0) {
+		char *norun = get("norun"), *running = get("running");
+		fake_reply(fd, norun ? "% [BGP] Unknown command: show running-config\n" : running,
+			   norun ? 2 : 0);
+		free(norun);
+		free(running);
+	} else if (strcmp(cmd, "configure terminal") == 0) {
+		int n = 0;
+		for (;; n++) {
+			snprintf(p, sizeof(p), "%s/f%d", dir, n);
+			if (access(p, F_OK) != 0)
+				break;
+		}
+		FILE *s = fopen(p, "w");
+		assert_non_null(s);
+		fclose(s);
+		*session = n;
+		fake_reply(fd, "", 0);
+	} else {
+		if (strcmp(cmd, "end") == 0)
+			*session = -1;
+		fake_reply(fd, "", 0);
+	}
+}
+
+static void *fake_serve(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = fake_lfd, .events = POLLIN},
+				       {.fd = fake_stop[0], .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0 || pf[1].revents)
+			return NULL;
+		int fd = accept(fake_lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		char buf[8192];
+		size_t len = 0;
+		int session = -1;
+		ssize_t got;
+		while ((got = recv(fd, buf + len, sizeof(buf) - len, 0)) > 0) {
+			len += (size_t)got;
+			char *z;
+			while ((z = memchr(buf, 0, len)) != NULL) {
+				fake_command(fd, buf, &session);
+				size_t used = (size_t)(z - buf) + 1;
+				memmove(buf, buf + used, len - used);
+				len -= used;
+			}
+		}
+		close(fd);
+	}
+}
+
 static int setup_fake(void **state)
 {
 	setup(state);
 	snprintf(dir, sizeof(dir), "/tmp/test_bgp.XXXXXX");
 	assert_non_null(mkdtemp(dir));
-	/* Logs its arguments; `-c show running-config` prints dir/running;
-	 * `-f F` copies F to dir/fN and prints dir/fail (exit 2) if present. */
-	char script[2048];
-	snprintf(script, sizeof(script),
-		 "#!/bin/sh\n"
-		 "D=%s\n"
-		 "echo \"$@\" >> $D/args\n"
-		 "echo \"%% Can't open configuration file /etc/frr/x/vtysh.conf\"\n"
-		 "while [ $# -gt 0 ]; do\n"
-		 "  case \"$1\" in\n"
-		 "  -c) shift; [ \"$1\" = 'show running-config' ] && cat $D/running;;\n"
-		 "  -f) shift; n=$(ls $D | grep -c '^f[0-9]'); cp \"$1\" $D/f$n\n"
-		 "      if [ -f $D/fail ]; then cat $D/fail; exit 2; fi;;\n"
-		 "  esac; shift\n"
-		 "done\n",
-		 dir);
-	put("vtysh", script);
 	char p[128];
-	snprintf(p, sizeof(p), "%s/vtysh", dir);
-	assert_int_equal(chmod(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/gw1", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/gw1/bgpd.vty", dir);
+	fake_lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fake_lfd >= 0);
+	assert_int_equal(bind(fake_lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fake_lfd, 4), 0);
+	assert_int_equal(pipe(fake_stop), 0);
+	assert_int_equal(pthread_create(&fake_th, NULL, fake_serve, NULL), 0);
 	return 0;
 }
 
 static int teardown_fake(void **state)
 {
 	(void)state;
+	assert_int_equal(write(fake_stop[1], "x", 1), 1);
+	pthread_join(fake_th, NULL);
+	close(fake_lfd);
+	close(fake_stop[0]);
+	close(fake_stop[1]);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 	return 0;
 }
 
+/* text without its comment and empty lines: what is sent of it */
+static char *sent_of(const char *text)
+{
+	char *o = calloc(1, strlen(text) + 1);
+	assert_non_null(o);
+	size_t k = 0;
+	for (const char *p = text; *p;) {
+		const char *e = strchrnul(p, '\n');
+		size_t n = (size_t)(e - p), sp = strspn(p, " ");
+		if (sp < n && p[sp] != '!') {
+			memcpy(o + k, p, n);
+			k += n;
+			o[k++] = '\n';
+		}
+		p = *e ? e + 1 : e;
+	}
+	return o;
+}
+
 static void reset_fake(const char *running)
 {
 	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -f %s/f[0-9]* %s/args %s/fail", dir, dir, dir);
+	snprintf(cmd, sizeof(cmd), "rm -f %s/f[0-9]* %s/args %s/fail %s/norun", dir, dir, dir, dir);
 	assert_int_equal(system(cmd), 0);
 	put("running", running);
 }
 
 static int apply(const struct hnv_bgp_tenant *t, size_t n, char *err, size_t errlen)
 {
-	char vt[96], path[96];
-	snprintf(vt, sizeof(vt), "%s/vtysh", dir);
+	char path[96];
 	snprintf(path, sizeof(path), "%s/hnvgw-bgp.conf", dir);
-	struct hnv_bgp_opts o = {.vtysh = vt, .pathspace = "gw1", .path = path};
+	struct hnv_bgp_opts o = {.vty_dir = dir, .pathspace = "gw1", .path = path};
 	return hnv_bgp_apply(&o, t, n, err, errlen);
 }
 
@@ -426,8 +545,8 @@ static void test_apply_unchanged(void **state)
 	assert_null(f0);
 	assert_non_null(strstr(conf, CONTOSO));
 	assert_non_null(strstr(conf, FABRIKAM));
-	assert_non_null(strstr(args, "-N gw1 -d bgpd -c show running-config\n"));
-	assert_null(strstr(args, "-f "));
+	assert_non_null(strstr(args, "enable\nshow running-config\n"));
+	assert_null(strstr(args, "configure terminal"));
 	free(args);
 	/* one line of Contoso's missing (its network): Contoso's instance is
 	 * applied, whole, and nothing else (not the whole fragment: with
@@ -446,12 +565,10 @@ static void test_apply_unchanged(void **state)
 	args = get("args");
 	assert_non_null(f0);
 	assert_null(f1);
-	char want[1024];
-	snprintf(want, sizeof(want), "%.*s", (int)(strlen(CONTOSO) - 2), CONTOSO); /* no "!" */
+	char *want = sent_of(CONTOSO);
 	assert_string_equal(f0, want);
-	char add[160];
-	snprintf(add, sizeof(add), "-N gw1 -d bgpd -f %s/hnvgw-bgp.conf.add\n", dir);
-	assert_non_null(strstr(args, add));
+	free(want);
+	assert_non_null(strstr(args, "show running-config\nconfigure terminal\nend\n"));
 	char p[128];
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/hnvgw-bgp.conf", dir);
@@ -464,7 +581,7 @@ static void test_apply_unchanged(void **state)
 	free(f0);
 	free(args);
 	/* everything missing (a bgpd started without it): the fragment
-	 * itself, so that vtysh's line numbers are the fragment's */
+	 * itself, so that an error's line numbers are the fragment's */
 	snprintf(running, sizeof(running), "%s%send\n", RUNNING_HEAD, OTHER);
 	reset_fake(running);
 	rc = apply(tenants, 2, err, sizeof(err));
@@ -473,9 +590,9 @@ static void test_apply_unchanged(void **state)
 	f0 = get("f0");
 	args = get("args");
 	assert_non_null(f0);
-	assert_string_equal(f0, conf);
-	snprintf(add, sizeof(add), "-N gw1 -d bgpd -f %s/hnvgw-bgp.conf\n", dir);
-	assert_non_null(strstr(args, add));
+	want = sent_of(conf);
+	assert_string_equal(f0, want);
+	free(want);
 	free(f0);
 	free(conf);
 	free(args);
@@ -523,8 +640,7 @@ static void test_apply_removes(void **state)
 	assert_non_null(f0);
 	assert_non_null(f1);
 	assert_null(f2);
-	assert_string_equal(f0, "! removals: generated by hnvgwd\n"
-				"no router bgp 65077 vrf rd-old\n"
+	assert_string_equal(f0, "no router bgp 65077 vrf rd-old\n"
 				"no router bgp 65010 vrf rd-fabrikam\n"
 				"router bgp 65000 vrf rd-contoso\n"
 				" address-family ipv4 unicast\n"
@@ -534,7 +650,9 @@ static void test_apply_removes(void **state)
 				" bgp fast-external-failover\n"
 				" no neighbor 192.0.2.6 remote-as 65002\n"
 				"exit\n");
-	assert_non_null(strstr(f1, CONTOSO));
+	char *want = sent_of(CONTOSO);
+	assert_non_null(strstr(f1, want));
+	free(want);
 	assert_null(strstr(f1, "fabrikam"));
 	free(f0);
 	free(f1);
@@ -551,26 +669,48 @@ static void test_apply_asn_change(void **state)
 	reset_fake(running);
 	assert_int_equal(apply(tenants, 1, err, sizeof(err)), 0);
 	char *f0 = get("f0");
-	assert_string_equal(f0, "! removals: generated by hnvgwd\n"
-				"no router bgp 65123 vrf rd-contoso\n");
+	assert_string_equal(f0, "no router bgp 65123 vrf rd-contoso\n");
 	free(f0);
 }
 
-/* vtysh complains about a line: the error names the tenant owning it and
- * quotes vtysh without the vtysh.conf noise. */
+/* The line number of text's line that is line (leading spaces and all). */
+static int line_of(const char *text, const char *line)
+{
+	int n = 1;
+	for (const char *p = text; *p; n++) {
+		const char *e = strchrnul(p, '\n');
+		if ((size_t)(e - p) == strlen(line) && strncmp(p, line, strlen(line)) == 0)
+			return n;
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* bgpd refuses a line: the error names the tenant owning it, the line's
+ * number in the fragment and quotes bgpd; the lines after it are sent
+ * all the same (as vtysh -f does). */
 static void test_apply_error_names_tenant(void **state)
 {
 	(void)state;
-	char running[1024], err[512] = "";
+	char running[1024], err[512] = "", want[512];
 	snprintf(running, sizeof(running), "%send\n", RUNNING_HEAD);
 	reset_fake(running);
-	/* line 23 of the two-tenant fragment is in Fabrikam's block */
-	put("fail", "line 23: % Unknown command[4]: neighbor 2001:db8::2 remote-as 4200000001\n");
+	put("fail", "neighbor 2001:db8::2 remote-as 4200000001");
 	assert_int_equal(apply(tenants, 2, err, sizeof(err)), -EIO);
-	assert_string_equal(err, "bgp: tenant fabrikam (router bgp 65010 vrf rd-fabrikam): "
-				 "applying: vtysh: \"line 23: % Unknown command[4]: neighbor "
-				 "2001:db8::2 remote-as 4200000001\"");
-	put("fail", "line 4: % Unknown command[4]: x\n");
+	char *conf = get("hnvgw-bgp.conf"), *f0 = get("f0");
+	int n = line_of(conf, " neighbor 2001:db8::2 remote-as 4200000001");
+	assert_true(n > 0);
+	snprintf(want, sizeof(want),
+		 "bgp: tenant fabrikam (router bgp 65010 vrf rd-fabrikam): applying: bgpd: "
+		 "\"line %d: %% [BGP] Unknown command:  neighbor 2001:db8::2 remote-as "
+		 "4200000001\"",
+		 n);
+	assert_string_equal(err, want);
+	assert_non_null(strstr(f0, "  neighbor 2001:db8::2 activate\n"));
+	free(conf);
+	free(f0);
+	reset_fake(running);
+	put("fail", "neighbor 192.0.2.2 remote-as 65001");
 	assert_int_equal(apply(tenants, 2, err, sizeof(err)), -EIO);
 	assert_non_null(strstr(err, "bgp: tenant contoso (router bgp 65000 vrf rd-contoso)"));
 }
@@ -617,37 +757,29 @@ static void test_apply_soft_in(void **state)
 	if (rc)
 		fail_msg("apply: %d %s", rc, err);
 	args = get("args");
-	assert_non_null(
-		strstr(args, "-N gw1 -d bgpd -c clear bgp vrf rd-contoso 192.0.2.2 soft in\n"));
+	assert_non_null(strstr(args, "\nend\nclear bgp vrf rd-contoso 192.0.2.2 soft in\n"));
 	assert_null(strstr(args, "192.0.2.6 soft in"));
 	assert_null(strstr(args, "192.0.2.10 soft in"));
 	free(args);
 }
 
-/* vtysh missing, bgpd not running: errors say so. */
-static void test_apply_no_vtysh(void **state)
+/* bgpd not running, or refusing to show its configuration: errors say so. */
+static void test_apply_no_bgpd(void **state)
 {
 	(void)state;
 	char err[512] = "", path[96];
 	snprintf(path, sizeof(path), "%s/hnvgw-bgp.conf", dir);
-	struct hnv_bgp_opts o = {.vtysh = "/nonexistent/vtysh", .path = path};
+	struct hnv_bgp_opts o = {.vty_dir = "/nonexistent", .pathspace = "gw1", .path = path};
 	assert_int_equal(hnv_bgp_apply(&o, tenants, 1, err, sizeof(err)), -ENOENT);
-	assert_non_null(strstr(err, "cannot read bgpd's running configuration"));
+	assert_string_equal(err, "bgp: cannot read bgpd's running configuration: cannot connect "
+				 "to bgpd at /nonexistent/gw1/bgpd.vty: No such file or "
+				 "directory (is it running?)");
 
-	char vt[96];
-	snprintf(vt, sizeof(vt), "%s/vtysh", dir);
-	put("running", "bgpd is not running\n");
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd),
-		 "printf '#!/bin/sh\\necho bgpd is not running\\nexit 1\\n' > %s/nobgpd && chmod "
-		 "755 %s/nobgpd",
-		 dir, dir);
-	assert_int_equal(system(cmd), 0);
-	snprintf(vt, sizeof(vt), "%s/nobgpd", dir);
-	o.vtysh = vt;
-	assert_int_equal(hnv_bgp_apply(&o, tenants, 1, err, sizeof(err)), -EIO);
-	assert_string_equal(err,
-			    "bgp: cannot read bgpd's running configuration: bgpd is not running");
+	reset_fake("");
+	put("norun", "");
+	assert_int_equal(apply(tenants, 1, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "bgp: cannot read bgpd's running configuration: % [BGP] Unknown "
+				 "command: show running-config");
 }
 
 int main(void)
@@ -668,7 +800,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_error_names_tenant, setup_fake,
 						teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_soft_in, setup_fake, teardown_fake),
-		cmocka_unit_test_setup_teardown(test_apply_no_vtysh, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_apply_no_bgpd, setup_fake, teardown_fake),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
