@@ -160,6 +160,7 @@ charon {
   install_virtual_ip = no
   filelog {
     site { path = $LAB_TMP/site/charon-file.log
+      time_format = %H:%M:%S
       append = yes
       default = 1
       ike = 2 }
@@ -226,7 +227,9 @@ s2s_on_holder_only() {
 	one_sa() { [[ $(site_ike_sas) == 1 ]]; }
 	if t=$(wait_ok 20 one_sa); then ok "$2: the site holds exactly one IKE SA of the tunnel (swanctl --list-sas; ${t} s)"; else
 		nok "$2: the site holds $(site_ike_sas) IKE SAs of the tunnel"
-		swanctl --list-sas --uri "unix://$LAB_TMP/site/charon.vici" 2>&1 | indent
+		swanctl --list-sas --uri "unix://$LAB_TMP/site/charon.vici" 2>&1 | grep -v "^plugin '" | indent
+		echo "       the site's charon, last lines:"
+		grep -vE "plugin .|loaded plugins" "$LAB_TMP/site/charon-file.log" | tail -40 | indent 40
 	fi
 }
 
@@ -566,7 +569,7 @@ timeline() {
 		awk -v s="$since" '$1 >= s' "$LAB_TMP/hnvgwd-$m.log" |
 			grep -vE 'etcd reachable again|watch on|exec by uid|zapi:|libbpf' | sed "s/^/$m /" | head -40
 	done | indent 120
-	grep -E 'establishing|established|deleting IKE_SA|INITIAL_CONTACT|destroying IKE_SA' "$LAB_TMP/site/charon-file.log" |
+	grep -E 'establishing|established|deleting IKE_SA|INITIAL_CONTACT|destroying IKE_SA|received DELETE|giving up' "$LAB_TMP/site/charon-file.log" |
 		awk -v s="$(date -d "$since" '+%b %e %H:%M:%S')" '1' | tail -12 | sed 's/^/site /' | indent 12
 }
 
