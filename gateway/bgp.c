@@ -3,6 +3,7 @@
 #include "bgp.h"
 
 #include "../lib/addr.h"
+#include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/file.h"
 #include "../lib/vec.h"
@@ -478,10 +479,12 @@ int hnv_bgp_vty_show(const struct hnv_bgp_opts *o, const char *cmd, int timeout_
 	struct hnv_vty *v;
 	char err[256];
 	*out = NULL;
+	int64_t deadline = hnv_mono_ms() + timeout_ms;
 	int status, rc = hnv_vty_open(o->vty_dir, o->pathspace, "bgpd", timeout_ms, &v, err,
 				      sizeof(err));
+	int64_t left = deadline - hnv_mono_ms();
 	if (rc == 0)
-		rc = hnv_vty_run(v, cmd, timeout_ms, max_out, out, &status);
+		rc = left > 0 ? hnv_vty_run(v, cmd, (int)left, max_out, out, &status) : -ETIMEDOUT;
 	hnv_vty_close(v);
 	if (rc == 0 && status != 0) {
 		free(*out);
