@@ -319,11 +319,10 @@ static int move_records(struct hnv_pool *p, char *const *rds, const int64_t *rev
 	for (size_t i = 0; !rc && i < m.n; i += MOVES_PER_TXN) {
 		size_t k = m.n - i < MOVES_PER_TXN ? m.n - i : MOVES_PER_TXN;
 		int c = commit_moves(p, &m.v[i], k);
-		for (size_t j = i; c == -EEXIST && k > 1 && j < i + k; j++)
-			if ((c = commit_moves(p, &m.v[j], 1)) == -EEXIST)
-				c = 0; /* that one changed or was lost: the others move */
-		if (c != -EEXIST)
-			rc = c;
+		if (c == -EEXIST && k > 1)
+			for (size_t j = i; (c == 0 || c == -EEXIST) && j < i + k; j++)
+				c = commit_moves(p, &m.v[j], 1); /* a lost one: the others move */
+		rc = c == -EEXIST ? 0 : c;
 	}
 	free(m.v);
 	return rc;
