@@ -13,6 +13,7 @@
 #include "gw_int.h"
 
 #include "../lib/addr.h"
+#include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/vec.h"
 
@@ -46,6 +47,8 @@ void gw_carry_conns(struct desired *d, const struct desired *old)
 			    old->conns[k].c.type == d->conns[i].c.type) {
 				d->conns[i].applied_in = old->conns[k].applied_in;
 				d->conns[i].applied_in_ifindex = old->conns[k].applied_in_ifindex;
+				d->conns[i].created_ifindex = old->conns[k].created_ifindex;
+				d->conns[i].created_ms = old->conns[k].created_ms;
 			}
 	for (unsigned i = 0; old && i < d->n_s2s; i++)
 		for (unsigned k = 0; k < old->n_s2s; k++)
@@ -177,6 +180,27 @@ int gw_apply_rates(struct hnv_gw *g, int ifindex, const char *dev, uint32_t rate
 	return 0;
 }
 
+#define CONN_ZEBRA_WAIT_MS 10000
+
+/* cn's device is one this hnvgwd created less than CONN_ZEBRA_WAIT_MS
+ * ago, and zebra, connected, has not reported it yet. After that time
+ * (a zebra that never reports it) the address goes on anyway. */
+static bool zebra_lacks_link(const struct hnv_gw *g, const struct conn *cn)
+{
+	if (!g->zapi || cn->created_ifindex != cn->ifindex ||
+	    hnv_mono_ms() - cn->created_ms >= CONN_ZEBRA_WAIT_MS)
+		return false;
+	struct hnv_zapi_stats st;
+	hnv_zapi_get_stats(g->zapi, &st);
+	uint32_t ifindex;
+	if (st.conn != HNV_ZAPI_CONNECTED ||
+	    (hnv_zapi_if_lookup(g->zapi, NULL, cn->dev, &ifindex, NULL) == 0 &&
+	     ifindex == (uint32_t)cn->ifindex))
+		return false;
+	hnv_log(HNV_LOG_INFO, "%s: its address waits for zebra to report the link", cn->dev);
+	return true;
+}
+
 static int apply_conn(struct hnv_gw *g, struct desired *d, struct conn *cn, char *err,
 		      size_t errlen)
 {
@@ -194,17 +218,22 @@ static int apply_conn(struct hnv_gw *g, struct desired *d, struct conn *cn, char
 	if (rc < 0)
 		cn->ifindex = 0;
 	unsigned plen = cn->c.addr.len;
-	/* A device made just now gets its address at the next pass (the
-	 * retry timer, 2 s): FRR 8.4's zebra reads addresses and links on
-	 * different netlink sockets and drops an address of a link it has
-	 * not seen yet (FRRouting/frr#13288), so it never knew the
-	 * connection's subnet, and bgpd never connected to a peer on it
-	 * ("Waiting for NHT"; the connections lab, BGP over GRE). */
-	if (rc == 0 && created)
+	/* A device made just now gets its address once zebra has reported
+	 * the link: FRR 8.4's zebra reads addresses and links on different
+	 * netlink sockets and drops an address of a link it has not seen yet
+	 * (FRRouting/frr#13288), so it never knew the connection's subnet,
+	 * and bgpd never connected to a peer on it ("Waiting for NHT"; the
+	 * connections lab, BGP over GRE). The retry timer asks again. */
+	if (rc == 0 && created) {
+		cn->created_ifindex = cn->ifindex;
+		cn->created_ms = hnv_mono_ms();
 		g->retry = true;
-	else if (rc == 0)
+	} else if (rc == 0 && zebra_lacks_link(g, cn)) {
+		g->retry = true;
+	} else if (rc == 0) {
 		rc = gw_sync_addrs(g, cn->ifindex, cn->dev, &cn->c.addr.addr, &plen, 1, err,
 				   errlen);
+	}
 	if (rc == 0)
 		rc = gw_apply_rates(g, cn->ifindex, cn->dev, cn->c.rate_out, cn->c.rate_in,
 				    &cn->applied_in, &cn->applied_in_ifindex, err, errlen);

@@ -84,6 +84,10 @@ struct conn {
 	 * police action is not read back from the kernel) */
 	uint32_t applied_in;
 	int applied_in_ifindex;
+	/* the device this hnvgwd created (its ifindex) and when: its address
+	 * waits for zebra to report it (apply_conn), at most 10 s */
+	int created_ifindex;
+	int64_t created_ms;
 };
 
 /* What one hnv_gw_apply asks for, with what applying it found out. The
