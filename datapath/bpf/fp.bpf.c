@@ -78,6 +78,14 @@ struct {
 } fp_recs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FP_MAX_LOCAL_RECORDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fp_rec_key);
+	__type(value, struct fp_rec);
+} fp_lrecs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, FP_MAX_ROUTES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -354,6 +362,21 @@ static __always_inline bool rec_or_wildcard(__u32 vsid, const struct fp_ip *ca, 
 	struct fp_ip z;
 	ip_unspec_like(&z, ip_is_v4(ca));
 	return rec_by_ca(vsid, &z, out);
+}
+
+/* rec_or_wildcard for a destination that is most likely local: fp_lrecs
+ * first (a few entries per local port, in the cache), whose entries are
+ * the records' own, so a hit is the record; a miss asks rec_or_wildcard. */
+static __always_inline bool local_rec_or_wildcard(__u32 vsid, const struct fp_ip *ca,
+						  struct fp_rec *out)
+{
+	struct fp_rec_key k = {.vsid = vsid, .ca = *ca};
+	const struct fp_rec *r = bpf_map_lookup_elem(&fp_lrecs, &k);
+	if (r) {
+		*out = *r;
+		return true;
+	}
+	return rec_or_wildcard(vsid, ca, out);
 }
 
 /* hnv_policy_route_lookup in routing domain rd. One trie holds both
@@ -659,7 +682,7 @@ static __always_inline void rx_inner(struct fp_ctx *c, struct rx_pkt *r, __u32 l
 	 * local port's MAC is that port's (a gateway port, a next hop VM) */
 	r->dst = port_by_mac(r->vsid, r->eth.dst);
 	struct fp_rec drec;
-	bool has_rec = rec_or_wildcard(r->vsid, &r->in.dst, &drec);
+	bool has_rec = local_rec_or_wildcard(r->vsid, &r->in.dst, &drec);
 	if ((has_rec && !is_local_pa(c->cfg, &drec.pa)) || (!has_rec && !r->dst)) {
 		punt(c);
 		return;

@@ -14,6 +14,7 @@
 #include "fp.h"
 
 #include "../../lib/err.h"
+#include "../../lib/hmap.h"
 #include "../../lib/log.h"
 #include "../../lib/vec.h"
 #include "../io/io.h"
@@ -63,8 +64,9 @@ struct touched {
 
 struct hnv_fp {
 	struct fp *skel;
-	int fd_cfg, fd_pas, fd_vsids, fd_recs4, fd_recs, fd_routes, fd_ports, fd_port_macs,
-		fd_counters, fd_last, fd_port_stats;
+	int fd_cfg, fd_pas, fd_vsids, fd_recs4, fd_recs, fd_lrecs, fd_routes, fd_ports,
+		fd_port_macs, fd_counters, fd_last, fd_port_stats;
+	struct hnv_hmap lrecs; /* the keys in fp_lrecs (lrec_name) */
 	int ncpus;
 	int stats_fd; /* BPF_ENABLE_STATS while >= 0 (hnv_fp_stats_enable) */
 	uint64_t map_ops;
@@ -185,18 +187,84 @@ static int rec_key(const struct hnv_fp *fp, const struct hnv_rec *r, struct rec_
 	return fp->fd_recs;
 }
 
+/* fp_lrecs (fp_maps.h): a copy of the records whose PA is local. An
+ * entry is the record's value or absent, never an older value: a change
+ * removes the entry before it writes fp_recs4/fp_recs and adds it after.
+ * A record that does not fit (the map is full) is read from fp_recs4 or
+ * fp_recs, as it would be without this map. */
+
+#define LREC_NAME 48
+
+static void lrec_key(const struct hnv_rec *r, struct fp_rec_key *k, char name[LREC_NAME])
+{
+	memset(k, 0, sizeof(*k));
+	k->vsid = r->vsid;
+	memcpy(k->ca.b, r->ca.b, 16);
+	char *o = name + snprintf(name, LREC_NAME, "%u/", r->vsid);
+	for (unsigned i = 0; i < 16; i++)
+		o += snprintf(o, 3, "%02x", r->ca.b[i]);
+}
+
+static bool pa_is_local(const struct hnv_fp *fp, const struct hnv_ip *pa)
+{
+	for (unsigned i = 0; i < fp->n_pas; i++)
+		if (memcmp(fp->pas[i].b, pa->b, 16) == 0)
+			return true;
+	return false;
+}
+
+/* Removes r's fp_lrecs entry, if it has one. */
+static int lrec_drop(struct hnv_fp *fp, const struct hnv_rec *r)
+{
+	struct fp_rec_key k;
+	char name[LREC_NAME];
+	lrec_key(r, &k, name);
+	if (!hnv_hmap_find(&fp->lrecs, name))
+		return 0;
+	int rc = map_del(fp, fp->fd_lrecs, &k);
+	if (!rc)
+		hnv_hmap_del(&fp->lrecs, name, NULL);
+	return rc;
+}
+
+/* Adds r's fp_lrecs entry (value v, as written to fp_recs4/fp_recs) when
+ * its PA is local. Best effort: without the entry, its record is read
+ * where it always is. */
+static void lrec_add(struct hnv_fp *fp, const struct hnv_rec *r, const struct fp_rec *v)
+{
+	if (hnv_ip_is_unspec(&r->ca) || !pa_is_local(fp, &r->pa))
+		return;
+	struct fp_rec_key k;
+	char name[LREC_NAME];
+	lrec_key(r, &k, name);
+	if (hnv_hmap_put(&fp->lrecs, name, NULL, NULL))
+		return;
+	if (map_put(fp, fp->fd_lrecs, &k, v))
+		hnv_hmap_del(&fp->lrecs, name, NULL);
+}
+
+static void rec_value(const struct hnv_rec *r, struct fp_rec *v)
+{
+	memset(v, 0, sizeof(*v));
+	memcpy(v->pa.b, r->pa.b, 16);
+	memcpy(v->mac, r->mac.b, 6);
+	v->rule = r->rule;
+	v->type = r->type;
+}
+
 static int m_rec_set(void *arg, const struct hnv_rec *r)
 {
 	struct hnv_fp *fp = arg;
 	struct rec_key k;
 	struct fp_rec v;
 	int fd = rec_key(fp, r, &k);
-	memset(&v, 0, sizeof(v));
-	memcpy(v.pa.b, r->pa.b, 16);
-	memcpy(v.mac, r->mac.b, 6);
-	v.rule = r->rule;
-	v.type = r->type;
-	return map_put(fp, fd, &k, &v);
+	rec_value(r, &v);
+	int rc = lrec_drop(fp, r);
+	if (!rc)
+		rc = map_put(fp, fd, &k, &v);
+	if (!rc)
+		lrec_add(fp, r, &v);
+	return rc;
 }
 
 static int m_rec_del(void *arg, const struct hnv_rec *r)
@@ -204,7 +272,35 @@ static int m_rec_del(void *arg, const struct hnv_rec *r)
 	struct hnv_fp *fp = arg;
 	struct rec_key k;
 	int fd = rec_key(fp, r, &k);
-	return map_del(fp, fd, &k);
+	int rc = lrec_drop(fp, r);
+	return rc ? rc : map_del(fp, fd, &k);
+}
+
+/* After a change of the local PAs: each record of the maps in fp_lrecs
+ * if and only if its PA is local now. Best effort (see lrec_add); an
+ * entry that stays is still its record's value. */
+static int lrec_sync_one(const struct hnv_rec *r, void *arg)
+{
+	struct hnv_fp *fp = arg;
+	if (!rec_in_fp(r))
+		return 0;
+	struct fp_rec_key k;
+	char name[LREC_NAME];
+	lrec_key(r, &k, name);
+	bool in = hnv_hmap_find(&fp->lrecs, name) != NULL;
+	if (in && !pa_is_local(fp, &r->pa)) {
+		lrec_drop(fp, r);
+	} else if (!in) {
+		struct fp_rec v;
+		rec_value(r, &v);
+		lrec_add(fp, r, &v);
+	}
+	return 0;
+}
+
+static void lrecs_sync(struct hnv_fp *fp)
+{
+	hnv_policy_rec_foreach(fp->pol, lrec_sync_one, fp);
 }
 
 static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
@@ -338,9 +434,8 @@ static int m_pa_set(void *arg, const struct hnv_ip *pa, bool added, const struct
 	struct fp_cfg c = fp->cfg;
 	cfg_pas(&c, pa4, pa6);
 	cfg_pa_list(fp, &c);
-	if (memcmp(&c, &fp->cfg, sizeof(c)) == 0)
-		return 0;
-	rc = cfg_write(fp, &c);
+	if (memcmp(&c, &fp->cfg, sizeof(c)) != 0)
+		rc = cfg_write(fp, &c);
 	if (rc) {
 		if (changed)
 			pa_list_set(fp, &k, !added);
@@ -348,6 +443,8 @@ static int m_pa_set(void *arg, const struct hnv_ip *pa, bool added, const struct
 			map_del(fp, fp->fd_pas, &k);
 		else
 			map_put(fp, fp->fd_pas, &k, &one);
+	} else if (changed) {
+		lrecs_sync(fp);
 	}
 	return rc;
 }
@@ -635,6 +732,7 @@ int hnv_fp_open(struct hnv_fp **out, char *err, size_t errlen)
 	fp->fd_vsids = bpf_map__fd(s->maps.fp_vsids);
 	fp->fd_recs4 = bpf_map__fd(s->maps.fp_recs4);
 	fp->fd_recs = bpf_map__fd(s->maps.fp_recs);
+	fp->fd_lrecs = bpf_map__fd(s->maps.fp_lrecs);
 	fp->fd_routes = bpf_map__fd(s->maps.fp_routes);
 	fp->fd_ports = bpf_map__fd(s->maps.fp_ports);
 	fp->fd_port_macs = bpf_map__fd(s->maps.fp_port_macs);
@@ -851,6 +949,7 @@ void hnv_fp_free(struct hnv_fp *fp)
 	perf_buffer__free(fp->pb);
 	fp__destroy(fp->skel);
 	free(fp->touched);
+	hnv_hmap_clear(&fp->lrecs, NULL);
 	free(fp->scratch);
 	pthread_mutex_destroy(&fp->trace_lock);
 	free(fp);
@@ -925,6 +1024,8 @@ int hnv_fp_bind(struct hnv_fp *fp, struct hnv_dp *dp, char *err, size_t errlen)
 		if ((rc = cfg_write(fp, &c)))
 			what = "fp_cfg";
 	}
+	if (!rc) /* the records with a local PA, now that the PAs are known */
+		lrecs_sync(fp);
 	if (!rc && (rc = hnv_policy_port_foreach(p, fill_port, fp)))
 		what = "fp_ports";
 	if (rc) {

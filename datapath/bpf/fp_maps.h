@@ -15,6 +15,12 @@
  *   fp_vsids      HASH                __u32 vsid -> struct fp_vsid
  *   fp_recs4      HASH (no prealloc)  struct fp_rec4_key -> struct fp_rec (IPv4 CAs)
  *   fp_recs       HASH (no prealloc)  struct fp_rec_key -> struct fp_rec (IPv6 CAs)
+ *   fp_lrecs      HASH (no prealloc)  struct fp_rec_key -> struct fp_rec (a copy of
+ *                                     the records of both whose PA is local,
+ *                                     CAs of either family: the receive
+ *                                     path's destination lookup, small and
+ *                                     hot; fp.c keeps an entry equal to its
+ *                                     record or absent)
  *   fp_routes     LPM_TRIE            struct fp_route_key -> struct fp_route
  *   fp_rcache4    LRU_HASH            struct fp_rcache4_key -> struct fp_rcache_val
  *   fp_rcache     LRU_HASH            struct fp_rcache_key -> struct fp_rcache_val
@@ -40,6 +46,7 @@
 #define FP_MAX_VSIDS 65536
 #define FP_MAX_RECORDS (1u << 22)  /* records with an IPv4 CA */
 #define FP_MAX_RECORDS6 (1u << 20) /* records with an IPv6 CA */
+#define FP_MAX_LOCAL_RECORDS 65536 /* fp_lrecs: the rest are read from fp_recs4/fp_recs */
 #define FP_MAX_ROUTES (1u << 20)
 #define FP_MAX_PORTS 1024
 #define FP_VSID_GWS 4 /* HNV_VSUBNET_MAX_PREFIXES */

@@ -492,6 +492,66 @@ static void test_replace_1000(void **state)
 	expect_rec(e, "fp_recs4", &rk, "192.168.7.7", "00155d0003e5", HNV_TYPE_STATIC);
 }
 
+/* fp_lrecs: the records whose PA is local, each equal to its record in
+ * fp_recs4/fp_recs, through record and PA changes; a record change that
+ * does not involve a local PA writes one entry, as before. */
+static void test_local_records(void **state)
+{
+	struct env *e = *state;
+	add_rd(e->p, "blue", 1);
+	assert_int_equal(add_vs(e->p, 5001, "blue", "10.0.0.0", 24), 0);
+	assert_int_equal(add_vs(e->p, 6001, "blue", "fd00::", 64), 0);
+	struct hnv_lookup_spec a = rec(5001, "10.0.0.5", "192.168.1.1", "00155d000005");
+	struct hnv_lookup_spec b = rec(5001, "10.0.0.6", "192.168.1.2", "00155d000006");
+	struct hnv_lookup_spec c6 = rec(6001, "fd00::7", "192.168.1.1", "00155d000007");
+	assert_int_equal(hnv_policy_lookup_add(e->p, &a), 0);
+	assert_int_equal(hnv_policy_lookup_add(e->p, &b), 0);
+	assert_int_equal(hnv_policy_lookup_add(e->p, &c6), 0);
+	struct hnv_prefix pa = pfx("192.168.1.1", 24);
+	assert_int_equal(hnv_policy_pa_add(e->p, &pa), 0);
+	fp_bind(e);
+	int lf = fd(e, "fp_lrecs");
+	/* the local ones, IPv4 and IPv6 CAs, under their mapped addresses */
+	struct fp_rec_key ka = rec_key(5001, "10.0.0.5"), kb = rec_key(5001, "10.0.0.6");
+	struct fp_rec_key kc = rec_key(6001, "fd00::7");
+	assert_int_equal(map_count(lf, sizeof(ka)), 2);
+	expect_rec(e, "fp_lrecs", &ka, "192.168.1.1", "00155d000005", HNV_TYPE_STATIC);
+	expect_rec(e, "fp_lrecs", &kc, "192.168.1.1", "00155d000007", HNV_TYPE_STATIC);
+
+	/* moved to another host: no copy left (a frame for it is the C
+	 * engine's REDIRECT, read from fp_recs4) */
+	a.pa = pg_ip("192.168.1.9");
+	assert_int_equal(hnv_policy_lookup_set(e->p, &a), 0);
+	struct fp_rec v;
+	assert_int_not_equal(bpf_map_lookup_elem(lf, &ka, &v), 0);
+	struct fp_rec4_key k4 = rec4_key(5001, "10.0.0.5");
+	expect_rec(e, "fp_recs4", &k4, "192.168.1.9", "00155d000005", HNV_TYPE_STATIC);
+	/* a remote record changed: one write, nothing in fp_lrecs */
+	uint64_t ops = hnv_fp_map_ops(e->fp);
+	b.pa = pg_ip("192.168.1.3");
+	assert_int_equal(hnv_policy_lookup_set(e->p, &b), 0);
+	assert_int_equal(hnv_fp_map_ops(e->fp), ops + 1);
+	assert_int_not_equal(bpf_map_lookup_elem(lf, &kb, &v), 0);
+	/* moved here */
+	b.pa = pg_ip("192.168.1.1");
+	assert_int_equal(hnv_policy_lookup_set(e->p, &b), 0);
+	expect_rec(e, "fp_lrecs", &kb, "192.168.1.1", "00155d000006", HNV_TYPE_STATIC);
+
+	/* 192.168.1.9 becomes a local PA: a's copy appears; then it goes */
+	struct hnv_prefix pa9 = pfx("192.168.1.9", 24);
+	assert_int_equal(hnv_policy_pa_add(e->p, &pa9), 0);
+	expect_rec(e, "fp_lrecs", &ka, "192.168.1.9", "00155d000005", HNV_TYPE_STATIC);
+	assert_int_equal(map_count(lf, sizeof(ka)), 3);
+	assert_int_equal(hnv_policy_pa_del(e->p, &pa9.addr), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(lf, &ka, &v), 0);
+	assert_int_equal(map_count(lf, sizeof(ka)), 2);
+
+	/* deleted records take their copies along */
+	assert_int_equal(hnv_policy_lookup_del(e->p, 5001, &b.ca, &b.mac), 0);
+	assert_int_equal(hnv_policy_lookup_del(e->p, 6001, &c6.ca, &c6.mac), 0);
+	assert_int_equal(map_count(lf, sizeof(ka)), 0);
+}
+
 /* ---- ports, tc and test runs (in this process's own namespace) ---- */
 
 static int sh(const char *cmd)
@@ -1197,6 +1257,7 @@ int main(void)
 		T(test_deltas),
 		T(test_routes),
 		T(test_replace_1000),
+		T(test_local_records),
 		T(test_ports),
 		T(test_counters),
 		T(test_port_stats),
