@@ -390,6 +390,24 @@ if kroute 10.99.0.0/16 || kroute 10.66.0.0/16; then bad "rd-contoso learned from
 kept "r2 added" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
 kept "r2 added" "$PGW" "vrf rd-fabrikam" 198.51.100.2 "$fab0"
 
+# ---- many prefix-list lines at once: bgpd commits them together ----
+# Fabrikam goes, then comes back beside 12 tenants whose VRFs do not
+# exist, 3 prefix-list lines each (past 32: the script is bracketed with
+# XFRR_start/end_configuration); its new peer must come up, Contoso's
+# corp session stays
+C3="$C2,$CORP_P2,peer=r2@192.0.2.6/65002"
+if apply "$C3"; then ok "apply: Fabrikam removed again"; else bad "apply: Fabrikam removed again"; fi
+MANY=()
+for i in $(seq 12); do MANY+=("vrf=m$i,as=65200,peer=x@10.99.$i.2/65201,in=192.168.0.0/16,in=172.20.$i.0/24"); done
+if apply "$C3" "$FABRIKAM" "${MANY[@]}"; then ok "apply: Fabrikam back with 12 tenants more (batch)"; else bad "apply: Fabrikam back with 12 tenants more (batch)"; fi
+n=$(vt "$PGW" -d bgpd -c 'show running-config' | grep -c '^ip prefix-list hnvgw:m[0-9]*:x:' || true)
+if [ "$n" = 36 ]; then ok "bgpd has the 12 tenants' 36 prefix-list lines"; else bad "bgpd has $n of the 36 prefix-list lines"; fi
+wait_for "fabrikam session established again after the batch" established "$PGW" "vrf rd-fabrikam" 198.51.100.2
+kept "batch" "$PGW" "vrf rd-contoso" 192.0.2.2 "$corp0"
+if apply "$C3" "$FABRIKAM"; then ok "apply: the 12 removed (batch of no lines)"; else bad "apply: the 12 removed"; fi
+n=$(vt "$PGW" -d bgpd -c 'show running-config' | grep -c 'hnvgw:m[0-9]*:x:' || true)
+if [ "$n" = 0 ]; then ok "their prefix-lists are gone"; else bad "$n of their prefix-list lines left"; fi
+
 # ---- nothing wanted ----
 if apply; then ok "apply: no tenants"; else bad "apply: no tenants"; fi
 if [ "$(instances | tr '\n' ' ')" = "default " ]; then ok "instances: default only"; else bad "instances: $(instances | tr '\n' ' ')"; fi

@@ -689,6 +689,63 @@ static int line_of(const char *text, const char *line)
 /* bgpd refuses a line: the error names the tenant owning it, the line's
  * number in the fragment and quotes bgpd; the lines after it are sent
  * all the same (as vtysh -f does). */
+/* Past 32 prefix-list lines the script is bracketed with
+ * XFRR_start_configuration / XFRR_end_configuration (bgpd commits them
+ * together); fewer, as for a tenant or two, it is not. A refused commit
+ * at the end is reported as the prefix-lists'. */
+static void test_apply_batch(void **state)
+{
+	(void)state;
+	enum {
+		N = 12
+	};
+	static struct hnv_bgp_tenant t[N];
+	static struct hnv_bgp_neighbor nb[N];
+	static char vrf[N][16];
+	struct hnv_bgp_match in[2] = {{.prefix = pfx("172.16.0.0", 16)},
+				      {.prefix = pfx("10.64.0.0", 10), .le = 24}};
+	for (unsigned i = 0; i < N; i++) {
+		t[i] = tenants[0];
+		snprintf(vrf[i], sizeof(vrf[i]), "t%u", i);
+		t[i].vrf = vrf[i];
+		nb[i] = (struct hnv_bgp_neighbor){.addr = ip("192.0.2.2"),
+						  .remote_as = 65001,
+						  .name = "corp",
+						  .in = in,
+						  .n_in = 2,
+						  .out_own = true};
+		t[i].neighbors = &nb[i];
+		t[i].n_neighbors = 1;
+	}
+	char running[1024], err[512] = "";
+	snprintf(running, sizeof(running), "%send\n", RUNNING_HEAD);
+	reset_fake(running);
+	int rc = apply(t, N, err, sizeof(err)); /* 12 x 3 prefix-list lines */
+	if (rc)
+		fail_msg("apply: %d %s", rc, err);
+	char *f0 = get("f0");
+	assert_non_null(f0);
+	static const char start[] = "XFRR_start_configuration\nip prefix-list ";
+	assert_true(strncmp(f0, start, strlen(start)) == 0);
+	size_t n = strlen(f0);
+	static const char end[] = "exit\nXFRR_end_configuration\n";
+	assert_true(n > strlen(end) && strcmp(f0 + n - strlen(end), end) == 0);
+	free(f0);
+
+	reset_fake(running);
+	put("fail", "XFRR_end_configuration");
+	assert_int_equal(apply(t, N, err, sizeof(err)), -EIO);
+	assert_string_equal(err, "bgp: applying: bgpd refused the prefix-lists: \"% [BGP] "
+				 "Unknown command: XFRR_end_configuration\"");
+
+	reset_fake(running);
+	assert_int_equal(apply(t, 10, err, sizeof(err)), 0); /* 30 lines: one by one */
+	f0 = get("f0");
+	assert_non_null(f0);
+	assert_null(strstr(f0, "XFRR"));
+	free(f0);
+}
+
 static void test_apply_error_names_tenant(void **state)
 {
 	(void)state;
@@ -797,6 +854,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_unchanged, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_removes, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_asn_change, setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_apply_batch, setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_error_names_tenant, setup_fake,
 						teardown_fake),
 		cmocka_unit_test_setup_teardown(test_apply_soft_in, setup_fake, teardown_fake),
