@@ -290,10 +290,16 @@ frr_start() {
 	mkdir -p "$d" "/run/frr/$ns" /var/log/frr
 	cat >"$d/frr.conf"
 	chown frr:frr "/run/frr/$ns" "$d" "$d/frr.conf" /var/log/frr
-	ip netns exec "$ns" /usr/lib/frr/zebra -d -N "$ns" -f /dev/null --log "file:$d/zebra.log" \
-		-i "$d/zebra.pid" >/dev/null 2>&1
-	ip netns exec "$ns" /usr/lib/frr/bgpd -d -N "$ns" -f /dev/null --log "file:$d/bgpd.log" \
-		-i "$d/bgpd.pid" >/dev/null 2>&1
+	# a peer of 1,000 tenants (scale-bench) holds a socket each and more:
+	# the shell's 1,024 open files made its bgpd refuse sessions ("BGP
+	# socket accept failed (Too many open files)")
+	(
+		ulimit -n 65536 2>/dev/null || true
+		ip netns exec "$ns" /usr/lib/frr/zebra -d -N "$ns" -f /dev/null \
+			--log "file:$d/zebra.log" -i "$d/zebra.pid" >/dev/null 2>&1
+		ip netns exec "$ns" /usr/lib/frr/bgpd -d -N "$ns" -f /dev/null \
+			--log "file:$d/bgpd.log" -i "$d/bgpd.pid" >/dev/null 2>&1
+	)
 	wait_ok 20 test -S "/run/frr/$ns/bgpd.vty" >/dev/null || nok "bgpd of $ns started"
 	must ip netns exec "$ns" vtysh -N "$ns" -f "$d/frr.conf"
 }
