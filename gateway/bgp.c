@@ -890,10 +890,6 @@ static void missing_parts(const char *frag, const struct blocks *want, const str
 	}
 }
 
-/* Sends the lines of s to bgpd in configuration mode, as vtysh -f would
- * (every line, one refused or not; comments and empty lines are not
- * sent). On failure err names the owner of the first line bgpd refused,
- * with its line number in s, and quotes bgpd. */
 /* The prefix-list lines of text (`ip prefix-list`, `ipv6 prefix-list`,
  * as render_policy writes them and the undo removes them). */
 static unsigned long count_plist_lines(const char *text)
@@ -912,8 +908,10 @@ static unsigned long count_plist_lines(const char *text)
 	return n;
 }
 
-/* Runs s's lines in bgpd's configuration mode: every line is sent (a
- * refused one is reported, the first of them, after the others ran).
+/* Sends the lines of s to bgpd in configuration mode, as vtysh -f would
+ * (every line, one refused or not; comments and empty lines are not
+ * sent). On failure err names the owner of the first line bgpd refused,
+ * with its line number in s, and quotes bgpd.
  *
  * bgpd 8.4 commits each prefix-list line on its own (a northbound
  * transaction that compares the whole candidate configuration), so a
