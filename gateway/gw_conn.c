@@ -190,10 +190,8 @@ static bool zebra_lacks_link(const struct hnv_gw *g, const struct conn *cn)
 	if (!g->zapi || cn->created_ifindex != cn->ifindex ||
 	    hnv_mono_ms() - cn->created_ms >= CONN_ZEBRA_WAIT_MS)
 		return false;
-	struct hnv_zapi_stats st;
-	hnv_zapi_get_stats(g->zapi, &st);
 	uint32_t ifindex;
-	if (st.conn != HNV_ZAPI_CONNECTED ||
+	if (hnv_zapi_conn_state(g->zapi) != HNV_ZAPI_CONNECTED ||
 	    (hnv_zapi_if_lookup(g->zapi, NULL, cn->dev, &ifindex, NULL) == 0 &&
 	     ifindex == (uint32_t)cn->ifindex))
 		return false;

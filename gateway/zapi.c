@@ -1038,6 +1038,11 @@ int hnv_zapi_if_lookup(const struct hnv_zapi *z, const char *vrf, const char *na
 	return -ENOENT;
 }
 
+enum hnv_zapi_conn hnv_zapi_conn_state(const struct hnv_zapi *z)
+{
+	return z->conn;
+}
+
 void hnv_zapi_get_stats(const struct hnv_zapi *z, struct hnv_zapi_stats *st)
 {
 	*st = z->st;

@@ -186,6 +186,8 @@ int hnv_zapi_if_lookup(const struct hnv_zapi *z, const char *vrf, const char *na
 		       uint32_t *ifindex, uint32_t *vrf_id);
 
 void hnv_zapi_get_stats(const struct hnv_zapi *z, struct hnv_zapi_stats *st);
+/* The session's state alone (hnv_zapi_get_stats also counts the routes). */
+enum hnv_zapi_conn hnv_zapi_conn_state(const struct hnv_zapi *z);
 
 /* ---- for tests and fuzzing ---- */
 
