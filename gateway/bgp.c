@@ -965,17 +965,16 @@ static int run_script(struct hnv_vty *v, const struct script *s, const char *wha
 		out = NULL;
 	}
 	bool end_refused = false; /* the pending lines' commit */
-	if (rc == 0 && batch && !bad) {
+	if (rc == 0 && batch) {
 		rc = hnv_vty_run(v, "XFRR_end_configuration", VTY_TIMEOUT_MS, OUT_MAX, &out,
 				 &status);
-		if (rc == 0 && status != 0) {
+		/* After a refused line, msg already says why. */
+		if (rc == 0 && status != 0 && !bad) {
 			end_refused = true;
 			vty_msg(out, msg, sizeof(msg));
 		}
 		free(out);
 		out = NULL;
-	} else if (rc == 0 && batch) {
-		rc = hnv_vty_run(v, "XFRR_end_configuration", VTY_TIMEOUT_MS, 4096, NULL, &status);
 	}
 	if (rc == 0)
 		rc = hnv_vty_run(v, "end", VTY_TIMEOUT_MS, 4096, NULL, &status);
