@@ -6,6 +6,7 @@
 #include "../lib/clock.h"
 #include "../lib/err.h"
 #include "../lib/file.h"
+#include "../lib/log.h"
 #include "../lib/vec.h"
 #include "vty.h"
 
@@ -925,12 +926,76 @@ static unsigned long count_plist_lines(const char *text)
  * a small change (a tenant taken over) does not wait for. */
 #define BGP_BATCH_PLISTS 32
 
+/* Where bgpd's time goes in a long script: the lines by kind, and the
+ * commit of the pending lines at the end of a batch. Logged for scripts
+ * of more than BGP_TIMING_LINES lines, so that an operator (and the
+ * scale bench) can tell instances from neighbors from filters. */
+#define BGP_TIMING_LINES 200
+enum line_kind {
+	LK_INSTANCE,
+	LK_NEIGHBOR,
+	LK_NETWORK,
+	LK_PLIST,
+	LK_AF,
+	LK_OTHER,
+	LK__COUNT
+};
+static const char *const line_kind_name[LK__COUNT] = {"router bgp",  "neighbor",       "network",
+						      "prefix-list", "address-family", "other"};
+struct script_timing {
+	int64_t us[LK__COUNT];
+	unsigned long n[LK__COUNT];
+	int64_t commit_us; /* XFRR_end_configuration: the pending lines' commit */
+};
+
+static enum line_kind line_kind(const char *cmd)
+{
+	const char *c = cmd + strspn(cmd, " ");
+	if (strncmp(c, "no ", 3) == 0)
+		c += 3;
+	if (strncmp(c, "router bgp ", 11) == 0)
+		return LK_INSTANCE;
+	if (strncmp(c, "neighbor ", 9) == 0)
+		return LK_NEIGHBOR;
+	if (strncmp(c, "network ", 8) == 0)
+		return LK_NETWORK;
+	if (strncmp(c, "ip prefix-list ", 15) == 0 || strncmp(c, "ipv6 prefix-list ", 17) == 0)
+		return LK_PLIST;
+	if (strncmp(c, "address-family ", 15) == 0 || strcmp(c, "exit-address-family") == 0)
+		return LK_AF;
+	return LK_OTHER;
+}
+
+/* "bgp: applying: 21000 lines in 433.0 s (router bgp 120.3 s/1000,
+ * neighbor ...); commit of the batch 12.0 s" */
+static void log_timing(const struct script_timing *tm, const char *what, unsigned long lines,
+		       int64_t total_us)
+{
+	char kinds[384] = "";
+	size_t o = 0;
+	for (int k = 0; k < LK__COUNT; k++) {
+		if (!tm->n[k] || o >= sizeof(kinds))
+			continue;
+		int w = snprintf(kinds + o, sizeof(kinds) - o, "%s%s %.2f s/%lu", o ? ", " : "",
+				 line_kind_name[k], (double)tm->us[k] / 1e6, tm->n[k]);
+		o += w > 0 ? (size_t)w : 0;
+	}
+	char commit[64] = "";
+	if (tm->commit_us >= 0)
+		snprintf(commit, sizeof(commit), "; commit of the batch %.2f s",
+			 (double)tm->commit_us / 1e6);
+	hnv_log(HNV_LOG_INFO, "bgp: %s: %lu lines in %.1f s (%s)%s", what, lines,
+		(double)total_us / 1e6, kinds, commit);
+}
+
 static int run_script(struct hnv_vty *v, const struct script *s, const char *what, char *err,
 		      size_t errlen)
 {
 	char msg[512] = "", *out = NULL, cmd[HNV_VTY_CMD_MAX];
-	unsigned long line = 0, bad = 0;
+	unsigned long line = 0, bad = 0, sent = 0;
 	bool batch = count_plist_lines(s->t.p) > BGP_BATCH_PLISTS;
+	struct script_timing tm = {.commit_us = -1};
+	int64_t t_start = hnv_mono_us();
 	int status = 0,
 	    rc = hnv_vty_run(v, "configure terminal", VTY_TIMEOUT_MS, 4096, NULL, &status);
 	if (rc == 0 && status == 0 && batch)
@@ -956,18 +1021,25 @@ static int run_script(struct hnv_vty *v, const struct script *s, const char *wha
 		p = *e ? e + 1 : e;
 		if (skip)
 			continue;
+		int64_t t0 = hnv_mono_us();
 		if ((rc = hnv_vty_run(v, cmd, VTY_TIMEOUT_MS, OUT_MAX, &out, &status)) == 0 &&
 		    status != 0 && !bad) {
 			bad = line;
 			vty_msg(out, msg, sizeof(msg));
 		}
+		enum line_kind k = line_kind(cmd);
+		tm.us[k] += hnv_mono_us() - t0;
+		tm.n[k]++;
+		sent++;
 		free(out);
 		out = NULL;
 	}
 	bool end_refused = false; /* the pending lines' commit */
 	if (rc == 0 && batch) {
+		int64_t t0 = hnv_mono_us();
 		rc = hnv_vty_run(v, "XFRR_end_configuration", VTY_TIMEOUT_MS, OUT_MAX, &out,
 				 &status);
+		tm.commit_us = hnv_mono_us() - t0;
 		/* After a refused line, msg already says why. */
 		if (rc == 0 && status != 0 && !bad) {
 			end_refused = true;
@@ -978,6 +1050,8 @@ static int run_script(struct hnv_vty *v, const struct script *s, const char *wha
 	}
 	if (rc == 0)
 		rc = hnv_vty_run(v, "end", VTY_TIMEOUT_MS, 4096, NULL, &status);
+	if (sent > BGP_TIMING_LINES)
+		log_timing(&tm, what, sent, hnv_mono_us() - t_start);
 	if (rc) {
 		hnv_seterr(err, errlen, "bgp: %s: bgpd's vty at line %lu: %s", what, line,
 			   strerror(-rc));
