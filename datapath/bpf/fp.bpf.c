@@ -1022,7 +1022,7 @@ static __always_inline void tx_vm(struct fp_ctx *c, struct tx_pkt *t)
 	const struct fp_port *pt = t->pt;
 	c->v.in_port = pt->id;
 	c->rx_known = true;
-	t->vs = bpf_map_lookup_elem(&fp_vsids, &pt->vsid);
+	t->vs = pt->has_vs ? &pt->vs : NULL;
 	if (!t->vs) {
 		DROP(c, drop_vsid_unknown);
 		return;

@@ -314,6 +314,39 @@ static void lrecs_sync(struct hnv_fp *fp)
 	hnv_policy_rec_foreach(fp->pol, lrec_sync_one, fp);
 }
 
+/* fp_vsids' entry of vsid into *vs (zeroed when there is none): the copy
+ * in struct fp_port. True when there is one. */
+static bool port_vs(struct hnv_fp *fp, __u32 vsid, struct fp_vsid *vs)
+{
+	if (bpf_map_lookup_elem(fp->fd_vsids, &vsid, vs) == 0)
+		return true;
+	memset(vs, 0, sizeof(*vs));
+	return false;
+}
+
+/* After fp_vsids' entry of vsid changed: the ports of that VSID get the
+ * new copy (struct fp_port.vs). */
+static int ports_vs_sync(struct hnv_fp *fp, __u32 vsid)
+{
+	struct fp_vsid vs;
+	bool has = port_vs(fp, vsid, &vs);
+	for (unsigned id = 0; id < HNV_PORTS_MAX; id++) {
+		const struct attach *a = &fp->ports[id];
+		if (!a->in_maps || a->mac_key.vsid != vsid)
+			continue;
+		__u32 k = (__u32)a->ifindex;
+		struct fp_port v;
+		if (bpf_map_lookup_elem(fp->fd_ports, &k, &v) != 0)
+			continue;
+		v.has_vs = has;
+		v.vs = vs;
+		int rc = map_put(fp, fp->fd_ports, &k, &v);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
 {
 	struct fp_vsid v;
@@ -329,14 +362,16 @@ static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
 		memcpy(v.gw[i].b, vs->gateway[i].b, 16);
 	__u32 k = vs->vsid;
 	struct hnv_fp *fp = arg;
-	return map_put(fp, fp->fd_vsids, &k, &v);
+	int rc = map_put(fp, fp->fd_vsids, &k, &v);
+	return rc ? rc : ports_vs_sync(fp, k);
 }
 
 static int m_vsubnet_del(void *arg, const struct hnv_vsubnet *vs)
 {
 	__u32 k = vs->vsid;
 	struct hnv_fp *fp = arg;
-	return map_del(fp, fp->fd_vsids, &k);
+	int rc = map_del(fp, fp->fd_vsids, &k);
+	return rc ? rc : ports_vs_sync(fp, k);
 }
 
 /* The LPM key of (rd, prefix): 32 bits of routing domain, then the
@@ -506,6 +541,7 @@ static int port_put(struct hnv_fp *fp, struct attach *a, const struct hnv_port *
 	memcpy(v.mac, pt->mac.b, 6);
 	for (unsigned i = 0; i < v.n_cas; i++)
 		memcpy(v.cas[i].b, pt->cas[i].b, 16);
+	v.has_vs = port_vs(fp, v.vsid, &v.vs);
 	struct fp_portmac_key mk;
 	memset(&mk, 0, sizeof(mk));
 	mk.vsid = pt->vsid;

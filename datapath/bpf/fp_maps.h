@@ -161,8 +161,12 @@ struct fp_port {
 	__u8 n_cas;
 	__u32 vsid;
 	__u8 mac[6];
-	__u8 pad[2];
+	__u8 has_vs; /* vs is fp_vsids' entry of vsid; 0: the VSID has none */
+	__u8 pad;
 	struct fp_ip cas[FP_PORT_CAS];
+	/* A copy of fp_vsids' entry of vsid, kept with it (fp.c): a frame a
+	 * port sends needs no lookup of its VSID. */
+	struct fp_vsid vs;
 };
 struct fp_portmac_key {
 	__u32 vsid;

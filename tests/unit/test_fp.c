@@ -621,6 +621,23 @@ static void test_ports(void **state)
 	ve.vsid = 5001;
 	memcpy(ve.mac, ps.mac.b, 6);
 	memcpy(ve.cas[0].b, ps.cas[0].b, 16);
+	__u32 vk = 5001;
+	ve.has_vs = 1;
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &ve.vs), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_ports"), &k, &v), 0);
+	assert_memory_equal(&v, &ve, sizeof(v));
+	/* the port's copy of its VSID's entry follows the VSID (a frame the
+	 * port sends is judged by the copy) */
+	struct hnv_dhcp_cfg dc;
+	memset(&dc, 0, sizeof(dc));
+	dc.n_pools = 1;
+	dc.pools[0].first = pg_ip("10.0.0.10");
+	dc.pools[0].last = pg_ip("10.0.0.20");
+	assert_int_equal(hnv_policy_vsubnet_dhcp_set(e->p, 5001, &dc), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_ports"), &k, &v), 0);
+	assert_int_equal(v.has_vs, 1);
+	assert_int_equal(v.vs.flags, FP_VSID_DHCP);
+	assert_int_equal(hnv_policy_vsubnet_dhcp_set(e->p, 5001, NULL), 0);
 	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_ports"), &k, &v), 0);
 	assert_memory_equal(&v, &ve, sizeof(v));
 	struct fp_portmac_key mk;
