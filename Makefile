@@ -183,7 +183,7 @@ demo-offline: deps $(B)/hnvgw-dp
 install: $(B)/hnvgwd $(B)/hnvgw
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/lib/sysctl.d
 	install -m 0755 $(B)/hnvgwd $(DESTDIR)$(PREFIX)/sbin/hnvgwd
 	install -m 0755 $(B)/hnvgw $(DESTDIR)$(PREFIX)/bin/hnvgw
 	sed 's|/usr/sbin/hnvgwd|$(PREFIX)/sbin/hnvgwd|' images/hnvgwd.service \
@@ -192,6 +192,7 @@ install: $(B)/hnvgwd $(B)/hnvgw
 	install -m 0644 mgmt/man/hnvgw.8 mgmt/man/hnvgwd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 mgmt/hnvgw.bash-completion \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hnvgw
+	install -m 0644 images/60-hnvgw-neigh.conf $(DESTDIR)$(PREFIX)/lib/sysctl.d/60-hnvgw-neigh.conf
 
 clean:
 	rm -rf $(B)

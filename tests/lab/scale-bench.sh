@@ -211,13 +211,13 @@ done >"$LAB_TMP/corp-vlans.batch"
 must ip -n corp -batch "$LAB_TMP/corp-vlans.batch"
 must ip -n corp addr add 172.16.0.1/16 dev lo
 
-# The corp router's dynamic neighbors are passive: bgpd 8.4 keeps a
-# dynamic neighbor whose session dropped (the gateway announces graceful
-# restart, so it waits as a helper) and dials the gateway from it, while
-# the gateway dials too; on a bgpd that lags (TCG, 1,000 peers) these
-# connections collide and some sessions never settled ("BGP OPEN receipt
-# failed" on both sides; 980-993 of 1,000 up). Neighbor changes are
-# logged: the milestones below then say why a session went down.
+# The corp router's dynamic neighbors are passive: the gateway dials, and
+# bgpd 8.4 would otherwise dial back from a dynamic neighbor it keeps as a
+# graceful-restart helper after a session drops, crossing the gateway's
+# own attempts. Neighbor changes are logged: the milestones below then say
+# why a session went down. (The sessions that kept dropping at 1,000
+# tenants were the kernel's: its neighbour table, shared by the gateway
+# and this router, held 1,024 entries; images/60-hnvgw-neigh.conf.)
 section "corp router: FRR with dynamic BGP neighbors for $N tenants"
 frr_start corp <<EOF
 router bgp 65001
@@ -414,6 +414,7 @@ echo "--- the gateway's FRR (journal) during the load ($(journalctl -u frr --no-
 journalctl -u frr -o short-monotonic --no-pager -q --since "@${t0%.*}" | milestones 30
 echo "--- the corp router's bgpd (its log file) during the load:"
 milestones 30 <"$LAB_TMP/frr-corp/bgpd.log"
+echo "--- the kernel: neighbour table overflows (dmesg): $(dmesg | grep -c 'neighbor table overflow'); entries: IPv4 $(ip -4 neigh show | wc -l) here, $(ip -n corp -4 neigh show | wc -l) in corp (gc_thresh3 $(cat /proc/sys/net/ipv4/neigh/default/gc_thresh3))"
 echo "--- a few tenants:"
 gwcli show gateway 2>&1 | head -4 | indent
 gwcli s2s show 2>&1 | head -4 | indent
