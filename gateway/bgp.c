@@ -966,8 +966,8 @@ static enum line_kind line_kind(const char *cmd)
 	return LK_OTHER;
 }
 
-/* "bgp: applying: 21000 lines in 433.0 s (router bgp 120.3 s/1000,
- * neighbor ...); commit of the batch 12.0 s" */
+/* "bgp: applying: LINES lines in T s (router bgp T s/N, neighbor T s/N,
+ * ...); commit of the batch T s": N lines of a kind took T s in all. */
 static void log_timing(const struct script_timing *tm, const char *what, unsigned long lines,
 		       int64_t total_us)
 {

@@ -111,9 +111,13 @@ struct {
  * (through the skeleton's mapping of .bss) after each change to fp_routes. */
 volatile __u64 fp_route_gen;
 
+/* Not preallocated: an entry is rewritten whenever its VSID's entry
+ * changes (fp.c, ports_vs_sync), and a preallocated map reuses a replaced
+ * element at once, under a program that may still read it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FP_MAX_PORTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct fp_port);
 } fp_ports SEC(".maps");

@@ -66,7 +66,7 @@ struct hnv_fp {
 	struct fp *skel;
 	int fd_cfg, fd_pas, fd_vsids, fd_recs4, fd_recs, fd_lrecs, fd_routes, fd_ports,
 		fd_port_macs, fd_counters, fd_last, fd_port_stats;
-	struct hnv_hmap lrecs; /* the keys in fp_lrecs (lrec_name) */
+	struct hnv_hmap lrecs; /* the keys in fp_lrecs (lrec_key) */
 	int ncpus;
 	int stats_fd; /* BPF_ENABLE_STATS while >= 0 (hnv_fp_stats_enable) */
 	uint64_t map_ops;
@@ -362,16 +362,28 @@ static int m_vsubnet_set(void *arg, const struct hnv_vsubnet *vs)
 		memcpy(v.gw[i].b, vs->gateway[i].b, 16);
 	__u32 k = vs->vsid;
 	struct hnv_fp *fp = arg;
+	struct fp_vsid old;
+	bool had = port_vs(fp, k, &old);
 	int rc = map_put(fp, fp->fd_vsids, &k, &v);
-	return rc ? rc : ports_vs_sync(fp, k);
+	if (rc == 0 && (rc = ports_vs_sync(fp, k)) != 0) {
+		/* all or none: the old entry back, and the ports' copies of it
+		 * (best effort) */
+		if (had)
+			map_put(fp, fp->fd_vsids, &k, &old);
+		else
+			map_del(fp, fp->fd_vsids, &k);
+		ports_vs_sync(fp, k);
+	}
+	return rc;
 }
 
+/* No port has a copy to refresh: the policy refuses to delete a VSID that
+ * a port uses. */
 static int m_vsubnet_del(void *arg, const struct hnv_vsubnet *vs)
 {
 	__u32 k = vs->vsid;
 	struct hnv_fp *fp = arg;
-	int rc = map_del(fp, fp->fd_vsids, &k);
-	return rc ? rc : ports_vs_sync(fp, k);
+	return map_del(fp, fp->fd_vsids, &k);
 }
 
 /* The LPM key of (rd, prefix): 32 bits of routing domain, then the

@@ -324,6 +324,8 @@ sleep 2
 snapshot >"$LAB_TMP/snap0"
 
 section "load: $N tenants, one commit"
+# hnvgwd's lines saying where a commit's time went
+PHASES='^(revision [0-9]+:|gateway: applied|bgp: (applying|removing):)'
 t0=$(now)
 out=$(timeout 3600 hnvgw commit -f "$LAB_TMP/tenants.conf" 2>&1)
 rc=$?
@@ -331,7 +333,7 @@ t_commit=$(since "$t0")
 echo "       hnvgw commit -f: exit $rc after $t_commit s: $(head -c 300 <<<"$out")"
 # where the commit's time went, as hnvgwd logs it (per phase)
 journalctl -u hnvgwd -o cat --no-pager -q --since "@${t0%.*}" |
-	grep -E '^(revision [0-9]+:|gateway: applied|bgp: (applying|removing):)' | cut -c1-240 | indent
+	grep -E "$PHASES" | cut -c1-240 | indent
 # 4: stored, but the reply names what hnvgwd could not apply (yet): it
 # retries, so the measurement goes on; anything else ends it
 if ((rc != 0 && rc != 4)); then
@@ -438,7 +440,7 @@ while ((SECONDS < deadline)); do
 done
 [[ -n $t_one_sa && -n $t_one_bgp ]] && ok "tenant $M: tunnel up (${t_one_sa} s) and BGP up (${t_one_bgp} s)" ||
 	nok "tenant $M up within 300 s (tunnel: ${t_one_sa:-no}, BGP: ${t_one_bgp:-no})"
-journalctl -u hnvgwd -o cat --no-pager -q --since "@${t2%.*}" | grep -E '^(revision [0-9]+:|gateway: applied|bgp: (applying|removing):)' | cut -c1-240 | indent
+journalctl -u hnvgwd -o cat --no-pager -q --since "@${t2%.*}" | grep -E "$PHASES" | cut -c1-240 | indent
 # open files against each daemon's limit: bgpd needs about three per
 # tenant (a listening socket per VRF and address family, the session)
 fds() { [[ -n $1 && -d /proc/$1/fd ]] && echo "$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l)/$(awk '/^Max open files/ { print $4 }' "/proc/$1/limits")"; }

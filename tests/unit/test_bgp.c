@@ -723,19 +723,21 @@ static void test_apply_batch(void **state)
 	/* hnvgwd's log (stderr) into a file meanwhile: the script's timing */
 	fflush(stderr);
 	char logpath[] = "/tmp/test_bgp_log.XXXXXX";
-	int logfd = mkstemp(logpath), saved = dup(STDERR_FILENO);
-	assert_true(logfd >= 0 && saved >= 0 && dup2(logfd, STDERR_FILENO) >= 0);
+	int logfd = mkstemp(logpath);
+	assert_true(logfd >= 0);
+	unlink(logpath); /* the open descriptor keeps it until closed */
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0 && dup2(logfd, STDERR_FILENO) >= 0);
 	int rc = apply(t, N, err, sizeof(err)); /* 12 x 3 prefix-list lines */
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
-	if (rc)
-		fail_msg("apply: %d %s", rc, err);
-	char logbuf[4096] = "";
+	static char logbuf[65536];
 	ssize_t ln = pread(logfd, logbuf, sizeof(logbuf) - 1, 0);
 	close(logfd);
-	unlink(logpath);
 	logbuf[ln > 0 ? ln : 0] = '\0';
+	if (rc)
+		fail_msg("apply: %d %s", rc, err);
 	/* where bgpd's time went, by kind of line, and the batch's commit */
 	const char *tl = strstr(logbuf, "bgp: applying: ");
 	if (!tl || !strstr(tl, " lines in ") || !strstr(tl, "router bgp ") ||
