@@ -40,12 +40,16 @@ static int out_put(struct hnv_vty_reply *r, const char *p, size_t n)
 	return 0;
 }
 
-int hnv_vty_reply_feed(struct hnv_vty_reply *r, const void *buf, size_t n)
+/* hnv_vty_reply_feed up to the end of r: *used gets the bytes r took (the
+ * rest is the next reply's). */
+static int reply_feed_part(struct hnv_vty_reply *r, const void *buf, size_t n, size_t *used)
 {
 	const unsigned char *b = buf;
+	*used = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (r->done)
-			return -EPROTO;
+			return 0;
+		*used = i + 1;
 		if (r->nuls == 3) { /* the status byte */
 			r->status = b[i];
 			r->done = true;
@@ -69,8 +73,16 @@ int hnv_vty_reply_feed(struct hnv_vty_reply *r, const void *buf, size_t n)
 		if ((rc = out_put(r, (const char *)b + i, k)) != 0)
 			return rc;
 		i += k - 1;
+		*used = i + 1;
 	}
 	return 0;
+}
+
+int hnv_vty_reply_feed(struct hnv_vty_reply *r, const void *buf, size_t n)
+{
+	size_t used;
+	int rc = reply_feed_part(r, buf, n, &used);
+	return rc ? rc : used < n ? -EPROTO : 0;
 }
 
 void hnv_vty_reply_free(struct hnv_vty_reply *r)
@@ -101,11 +113,11 @@ static int send_all(int fd, const char *buf, size_t n, int64_t deadline)
 	return 0;
 }
 
-/* Reads one reply into r by deadline (mono ms). */
-static int read_reply(int fd, struct hnv_vty_reply *r, int64_t deadline)
+/* Reads what the daemon sent next (at least a byte) into buf by deadline
+ * (mono ms): *got bytes. */
+static int recv_some(int fd, char *buf, size_t len, size_t *got, int64_t deadline)
 {
-	char buf[16384];
-	while (!r->done) {
+	for (;;) {
 		int64_t left = deadline - hnv_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -115,19 +127,84 @@ static int read_reply(int fd, struct hnv_vty_reply *r, int64_t deadline)
 			return -errno;
 		if (k <= 0)
 			continue;
-		ssize_t got = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (got == 0)
+		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n == 0)
 			return -EPIPE; /* the daemon closed the connection */
-		if (got < 0) {
+		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				continue;
 			return -errno;
 		}
-		int rc = hnv_vty_reply_feed(r, buf, (size_t)got);
+		*got = (size_t)n;
+		return 0;
+	}
+}
+
+/* Reads one reply into r by deadline (mono ms). */
+static int read_reply(int fd, struct hnv_vty_reply *r, int64_t deadline)
+{
+	char buf[16384];
+	while (!r->done) {
+		size_t got;
+		int rc = recv_some(fd, buf, sizeof(buf), &got, deadline);
+		if (rc == 0)
+			rc = hnv_vty_reply_feed(r, buf, got);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+static bool line_ok(const char *line)
+{
+	size_t n = strlen(line);
+	return n < HNV_VTY_CMD_MAX && !memchr(line, '\n', n);
+}
+
+int hnv_vty_run_many(struct hnv_vty *v, const char *const *lines, size_t n, size_t window,
+		     int timeout_ms, size_t max_out,
+		     void (*fn)(void *arg, size_t i, int status, const char *out), void *arg)
+{
+	if (v->fd < 0)
+		return -EPIPE;
+	for (size_t i = 0; i < n; i++)
+		if (!line_ok(lines[i]))
+			return -EINVAL;
+	if (window == 0)
+		window = 1;
+	char buf[16384];
+	size_t have = 0, off = 0, sent = 0, done = 0;
+	struct hnv_vty_reply r = {.max = max_out};
+	int64_t deadline = hnv_mono_ms() + timeout_ms;
+	int rc = 0;
+	while (rc == 0 && done < n) {
+		while (rc == 0 && sent < n && sent - done < window) {
+			rc = send_all(v->fd, lines[sent], strlen(lines[sent]) + 1, deadline);
+			sent++;
+		}
+		if (rc == 0 && off == have) {
+			off = have = 0;
+			rc = recv_some(v->fd, buf, sizeof(buf), &have, deadline);
+		}
+		size_t used = 0;
+		if (rc == 0)
+			rc = reply_feed_part(&r, buf + off, have - off, &used);
+		off += used;
+		if (rc == 0 && r.done) {
+			fn(arg, done++, r.status, r.out);
+			hnv_vty_reply_free(&r);
+			r.max = max_out;
+			deadline = hnv_mono_ms() + timeout_ms;
+		}
+	}
+	if (rc == 0 && off < have)
+		rc = -EPROTO; /* bytes no command asked for */
+	hnv_vty_reply_free(&r);
+	if (rc) {
+		close(v->fd);
+		v->fd = -1;
+	}
+	return rc;
 }
 
 int hnv_vty_run(struct hnv_vty *v, const char *line, int timeout_ms, size_t max_out, char **out,
@@ -138,7 +215,7 @@ int hnv_vty_run(struct hnv_vty *v, const char *line, int timeout_ms, size_t max_
 	size_t n = strlen(line);
 	if (v->fd < 0)
 		return -EPIPE;
-	if (n >= HNV_VTY_CMD_MAX || memchr(line, '\n', n))
+	if (!line_ok(line))
 		return -EINVAL;
 	int64_t deadline = hnv_mono_ms() + timeout_ms;
 	struct hnv_vty_reply r = {.max = max_out};

@@ -55,6 +55,18 @@ int hnv_vty_open(const char *dir, const char *pathspace, const char *daemon, int
 int hnv_vty_run(struct hnv_vty *v, const char *line, int timeout_ms, size_t max_out, char **out,
 		int *status);
 
+/* Runs n command lines in order, sending up to window of them before
+ * their replies are read: the daemon then takes as many as one read
+ * brings from its socket in one turn of its event loop, instead of one a
+ * turn. fn gets each reply in order (i, its CMD_* status, its output,
+ * NUL-terminated, valid during the call); a refused line does not stop
+ * the others, as with vtysh -f. timeout_ms bounds the wait for each
+ * reply. 0, or a negative errno as hnv_vty_run (-EINVAL before anything
+ * is sent), after which the connection is unusable. */
+int hnv_vty_run_many(struct hnv_vty *v, const char *const *lines, size_t n, size_t window,
+		     int timeout_ms, size_t max_out,
+		     void (*fn)(void *arg, size_t i, int status, const char *out), void *arg);
+
 void hnv_vty_close(struct hnv_vty *v);
 
 #endif
