@@ -891,24 +891,6 @@ static void missing_parts(const char *frag, const struct blocks *want, const str
 	}
 }
 
-/* The prefix-list lines of text (`ip prefix-list`, `ipv6 prefix-list`,
- * as render_policy writes them and the undo removes them). */
-static unsigned long count_plist_lines(const char *text)
-{
-	unsigned long n = 0;
-	for (const char *p = text; p && *p;) {
-		const char *q = p + strspn(p, " ");
-		if (strncmp(q, "ip prefix-list ", 15) == 0 ||
-		    strncmp(q, "ipv6 prefix-list ", 17) == 0 ||
-		    strncmp(q, "no ip prefix-list ", 18) == 0 ||
-		    strncmp(q, "no ipv6 prefix-list ", 20) == 0)
-			n++;
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	return n;
-}
-
 /* Sends the lines of s to bgpd in configuration mode, as vtysh -f would
  * (every line, one refused or not; comments and empty lines are not
  * sent). On failure err names the owner of the first line bgpd refused,
@@ -1020,29 +1002,39 @@ static void script_reply(void *arg, size_t i, int status, const char *out)
 	sr->last_us = now;
 }
 
-static int run_script(struct hnv_vty *v, const struct script *s, const char *what, char *err,
-		      size_t errlen)
+/* The lines of s to send (not comments or empty ones): sl->cmds[i]
+ * points into sl->copy (s's text, the lines NUL-terminated), from s's
+ * line sl->lineno[i]; sl->n_plist of them are prefix-list lines. */
+struct script_lines {
+	char *copy;
+	const char **cmds;
+	unsigned long *lineno;
+	size_t n, n_plist;
+	unsigned long lines; /* of s, all */
+};
+
+static void script_lines_free(struct script_lines *sl)
 {
-	char *out = NULL;
-	unsigned long line = 0, sent = 0;
-	bool batch = count_plist_lines(s->t.p) > BGP_BATCH_PLISTS;
-	struct script_run sr = {.tm = {.commit_us = -1}};
-	int64_t t_start = hnv_mono_us();
-	/* the lines to send (not comments or empty ones), copied with NULs */
-	char *copy = strdup(s->t.p ? s->t.p : "");
+	free(sl->copy);
+	free(sl->cmds);
+	free(sl->lineno);
+}
+
+static int script_lines(const struct script *s, const char *what, struct script_lines *sl,
+			char *err, size_t errlen)
+{
+	*sl = (struct script_lines){.copy = strdup(s->t.p ? s->t.p : "")};
 	size_t cap = 1;
-	for (const char *c = copy; c && *c; c++)
+	for (const char *c = sl->copy; c && *c; c++)
 		cap += *c == '\n';
-	const char **cmds = calloc(cap, sizeof(*cmds));
-	unsigned long *lineno = calloc(cap, sizeof(*lineno));
-	if (!copy || !cmds || !lineno) {
-		free(copy);
-		free(cmds);
-		free(lineno);
+	sl->cmds = calloc(cap, sizeof(*sl->cmds));
+	sl->lineno = calloc(cap, sizeof(*sl->lineno));
+	if (!sl->copy || !sl->cmds || !sl->lineno) {
 		hnv_seterr(err, errlen, "bgp: out of memory");
 		return -ENOMEM;
 	}
-	for (char *p = copy; *p;) {
+	unsigned long line = 0;
+	for (char *p = sl->copy; *p;) {
 		char *e = strchrnul(p, '\n');
 		size_t n = (size_t)(e - p), sp = strspn(p, " ");
 		bool last = *e == '\0';
@@ -1053,44 +1045,57 @@ static int run_script(struct hnv_vty *v, const struct script *s, const char *wha
 				hnv_seterr(err, errlen,
 					   "bgp: %s: %s: line %lu is too long for bgpd's vty",
 					   script_owner(s, line), what, line);
-				free(copy);
-				free(cmds);
-				free(lineno);
 				return -EINVAL;
 			}
-			cmds[sent] = p;
-			lineno[sent++] = line;
+			sl->n_plist += line_kind(p) == LK_PLIST;
+			sl->cmds[sl->n] = p;
+			sl->lineno[sl->n++] = line;
 		}
 		p = last ? e : e + 1;
 	}
-	sr.cmds = cmds;
-	sr.lineno = lineno;
-	int status = 0,
-	    rc = hnv_vty_run(v, "configure terminal", VTY_TIMEOUT_MS, 4096, NULL, &status);
+	sl->lines = line;
+	return 0;
+}
+
+static int run_script(struct hnv_vty *v, const struct script *s, const char *what, char *err,
+		      size_t errlen)
+{
+	char *out = NULL;
+	struct script_run sr = {.tm = {.commit_us = -1}};
+	int64_t t_start = hnv_mono_us();
+	struct script_lines sl;
+	int rc = script_lines(s, what, &sl, err, errlen);
+	if (rc < 0) {
+		script_lines_free(&sl);
+		return rc;
+	}
+	size_t sent = sl.n;
+	unsigned long line = sl.lines;
+	bool batch = sl.n_plist > BGP_BATCH_PLISTS;
+	sr.cmds = sl.cmds;
+	sr.lineno = sl.lineno;
+	int status = 0;
+	rc = hnv_vty_run(v, "configure terminal", VTY_TIMEOUT_MS, 4096, NULL, &status);
 	if (rc == 0 && status == 0 && batch)
 		rc = hnv_vty_run(v, "XFRR_start_configuration", VTY_TIMEOUT_MS, 4096, NULL,
 				 &status);
 	if (rc == 0 && status != 0) {
 		hnv_seterr(err, errlen, "bgp: %s: bgpd refused `configure terminal`%s (status %d)",
 			   what, batch ? " or `XFRR_start_configuration`" : "", status);
-		free(copy);
-		free(cmds);
-		free(lineno);
+		script_lines_free(&sl);
 		return -EIO;
 	}
 	sr.last_us = hnv_mono_us();
 	if (rc == 0)
-		rc = hnv_vty_run_many(v, cmds, sent, BGP_WINDOW, VTY_TIMEOUT_MS, OUT_MAX,
+		rc = hnv_vty_run_many(v, sl.cmds, sent, BGP_WINDOW, VTY_TIMEOUT_MS, OUT_MAX,
 				      script_reply, &sr);
 	/* the line of a lost connection: after the last one answered */
 	size_t answered = 0;
 	for (int k = 0; k < LK__COUNT; k++)
 		answered += sr.tm.n[k];
-	line = answered < sent ? lineno[answered] : line;
+	line = answered < sent ? sl.lineno[answered] : line;
 	unsigned long bad = sr.bad;
-	free(copy);
-	free(cmds);
-	free(lineno);
+	script_lines_free(&sl);
 	bool end_refused = false; /* the pending lines' commit */
 	if (rc == 0 && batch) {
 		int64_t t0 = hnv_mono_us();
