@@ -67,6 +67,17 @@ static int add_vs(struct hnv_policy *p, uint32_t vsid, const char *rd, const cha
 	return hnv_policy_vsubnet_add(p, &s);
 }
 
+/* A DHCP service of one pool, 10.0.0.10-10.0.0.20. */
+static struct hnv_dhcp_cfg dhcp_one_pool(void)
+{
+	struct hnv_dhcp_cfg dc;
+	memset(&dc, 0, sizeof(dc));
+	dc.n_pools = 1;
+	dc.pools[0].first = pg_ip("10.0.0.10");
+	dc.pools[0].last = pg_ip("10.0.0.20");
+	return dc;
+}
+
 static struct hnv_lookup_spec rec(uint32_t vsid, const char *ca, const char *pa, const char *mac)
 {
 	struct hnv_lookup_spec s;
@@ -334,11 +345,7 @@ static void test_deltas(void **state)
 	struct hnv_ip g = pg_ip("fd00::1");
 	assert_memory_equal(v.gw[0].b, g.b, 16);
 
-	struct hnv_dhcp_cfg dc;
-	memset(&dc, 0, sizeof(dc));
-	dc.n_pools = 1;
-	dc.pools[0].first = pg_ip("10.0.0.10");
-	dc.pools[0].last = pg_ip("10.0.0.20");
+	struct hnv_dhcp_cfg dc = dhcp_one_pool();
 	assert_int_equal(hnv_policy_vsubnet_dhcp_set(e->p, 6001, &dc), 0);
 	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_vsids"), &vk, &v), 0);
 	assert_int_equal(v.flags, FP_VSID_DHCP);
@@ -628,11 +635,7 @@ static void test_ports(void **state)
 	assert_memory_equal(&v, &ve, sizeof(v));
 	/* the port's copy of its VSID's entry follows the VSID (a frame the
 	 * port sends is judged by the copy) */
-	struct hnv_dhcp_cfg dc;
-	memset(&dc, 0, sizeof(dc));
-	dc.n_pools = 1;
-	dc.pools[0].first = pg_ip("10.0.0.10");
-	dc.pools[0].last = pg_ip("10.0.0.20");
+	struct hnv_dhcp_cfg dc = dhcp_one_pool();
 	assert_int_equal(hnv_policy_vsubnet_dhcp_set(e->p, 5001, &dc), 0);
 	assert_int_equal(bpf_map_lookup_elem(fd(e, "fp_ports"), &k, &v), 0);
 	assert_int_equal(v.has_vs, 1);
@@ -1176,11 +1179,7 @@ static void test_mirror_failure(void **state)
 	assert_int_equal(add_vs(p, 5002, "blue", "10.0.1.0", 24), -EIO);
 	assert_null(hnv_policy_vsubnet(p, 5002));
 	assert_int_equal(hnv_policy_vsubnet_del(p, 7777), -ENOENT); /* no mirror call */
-	struct hnv_dhcp_cfg dc;
-	memset(&dc, 0, sizeof(dc));
-	dc.n_pools = 1;
-	dc.pools[0].first = pg_ip("10.0.0.10");
-	dc.pools[0].last = pg_ip("10.0.0.20");
+	struct hnv_dhcp_cfg dc = dhcp_one_pool();
 	assert_int_equal(hnv_policy_vsubnet_dhcp_set(p, 5001, &dc), -EIO);
 	assert_null(hnv_policy_vsubnet(p, 5001)->dhcp);
 
